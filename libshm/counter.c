@@ -1,0 +1,252 @@
+/*
+ * counter.c - stripes for threads, and the counter and gauge hot paths.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmstat.h"
+#include "counter.h"
+#include "procs.h"
+#include "segment.h"
+
+/* ----------------------------------------------------- per-thread stripes */
+
+struct tls_ent {
+	uint64_t *values;          /* base of the stripe this thread writes */
+	uint32_t epoch;            /* 0: none; else the segment's epoch */
+	uint32_t stripe;
+	uint32_t shared;           /* 1: the process stripe, atomic adds */
+	uint32_t pad;
+};
+
+static __thread struct tls_ent tls_tab[SHMSTAT_TLS_SLOTS]
+	__attribute__((tls_model("initial-exec")));
+
+/* Process-wide: which segment holds which slot. */
+static struct {
+	struct shmstat_seg *seg;
+	uint32_t epoch;
+} slots[SHMSTAT_TLS_SLOTS];
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t next_epoch = 1;
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+struct shmstat_counter shmstat__noop_counter = {
+	.epoch = SHMSTAT_EPOCH_NONE,
+};
+struct shmstat_gauge shmstat__noop_gauge = {
+	.c = { .epoch = SHMSTAT_EPOCH_NONE },
+};
+
+/* A thread exits: its stripes go back to their process, values kept. */
+static void thread_exit(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&slots_lock);
+	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
+		struct tls_ent *t = &tls_tab[i];
+		struct shmstat_seg *seg = slots[i].seg;
+
+		if (t->epoch != 0 && seg && slots[i].epoch == t->epoch && !t->shared)
+			st_release(&seg->owners[t->stripe],
+				   SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_IDLE, seg->proc));
+		memset(t, 0, sizeof(*t));
+	}
+	pthread_mutex_unlock(&slots_lock);
+}
+
+/* fork(): the child is a new writer. It gets its own process slot; the
+ * forking thread's stripes stay the parent's. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&slots_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&slots_lock);
+}
+
+static void fork_child(void)
+{
+	memset(tls_tab, 0, sizeof(tls_tab));
+	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
+		struct shmstat_seg *seg = slots[i].seg;
+
+		if (seg == NULL)
+			continue;
+		seg->pid = getpid();
+		if (shmstat__proc_attach(seg) != 0)
+			seg->proc = UINT32_MAX;     /* updates do nothing */
+	}
+	pthread_mutex_unlock(&slots_lock);
+}
+
+static void make_key(void)
+{
+	pthread_key_create(&exit_key, thread_exit);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+int shmstat__tls_attach(struct shmstat_seg *seg)
+{
+	int err = SHMSTAT_EFULL;
+
+	pthread_once(&exit_once, make_key);
+	pthread_mutex_lock(&slots_lock);
+	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
+		if (slots[i].seg == NULL) {
+			if (next_epoch == 0 || next_epoch == SHMSTAT_EPOCH_NONE)
+				next_epoch = 1;
+			slots[i].seg = seg;
+			slots[i].epoch = next_epoch++;
+			seg->tls_slot = i;
+			seg->epoch = slots[i].epoch;
+			err = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&slots_lock);
+	if (err)
+		return shmstat__fail(err, "this process has %u segments open already",
+				     SHMSTAT_TLS_SLOTS);
+	return 0;
+}
+
+void shmstat__tls_detach(struct shmstat_seg *seg)
+{
+	pthread_mutex_lock(&slots_lock);
+	if (seg->tls_slot < SHMSTAT_TLS_SLOTS && slots[seg->tls_slot].seg == seg) {
+		slots[seg->tls_slot].seg = NULL;
+		slots[seg->tls_slot].epoch = 0;
+	}
+	pthread_mutex_unlock(&slots_lock);
+}
+
+/* Slow path: the first update of @seg by this thread. Take back an idle
+ * stripe of our process, else a free one, else share the process stripe. */
+static struct tls_ent *claim(struct shmstat_seg *seg)
+{
+	struct tls_ent *t;
+	const uint64_t idle = SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_IDLE, seg->proc);
+	const uint64_t mine = SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_OWNED, seg->proc);
+	const uint32_t first = SHMSTAT_GRAVES + seg->max_procs;
+	const uint32_t n = seg->nstripes - first;
+	uint32_t got = UINT32_MAX;
+
+	if (seg->proc >= seg->max_procs)
+		return NULL;                /* no writer slot: do nothing */
+	t = &tls_tab[seg->tls_slot];
+	for (uint32_t i = first; i < seg->nstripes && got == UINT32_MAX; i++) {
+		uint64_t w = idle;
+
+		if (ld_relaxed(&seg->owners[i]) == idle && cas_acqrel(&seg->owners[i], &w, mine))
+			got = i;
+	}
+	if (got == UINT32_MAX) {
+		uint32_t start = ld_relaxed(&seg->hdr->stripe_hint);
+
+		if (start < first || start >= seg->nstripes)
+			start = first;
+		for (uint32_t k = 0; k < n; k++) {
+			uint32_t i = first + (start - first + k) % n;
+			uint64_t w = SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_FREE, 0);
+
+			if (ld_relaxed(&seg->owners[i]) == w && cas_acqrel(&seg->owners[i], &w, mine)) {
+				got = i;
+				st_relaxed(&seg->hdr->stripe_hint, first + (i - first + 1) % n);
+				break;
+			}
+		}
+	}
+	if (got == UINT32_MAX) {
+		t->stripe = SHMSTAT_PROC_STRIPE(seg->proc);
+		t->shared = 1;
+	} else {
+		t->stripe = got;
+		t->shared = 0;
+	}
+	t->values = shmstat__stripe(seg, t->stripe);
+	t->epoch = seg->epoch;
+	pthread_setspecific(exit_key, (void *)1);
+	return t;
+}
+
+/* ------------------------------------------------------------- hot paths */
+
+static inline void add_value(struct shmstat_counter *c, uint64_t n)
+{
+	struct tls_ent *t = &tls_tab[c->tls_slot];
+	uint64_t *p;
+
+	if (unlikely(t->epoch != c->epoch)) {
+		if (c->epoch == SHMSTAT_EPOCH_NONE)
+			return;
+		t = claim(c->seg);
+		if (t == NULL)
+			return;
+	}
+	p = t->values + c->off;
+	if (likely(!t->shared))
+		st_relaxed(p, ld_relaxed(p) + n);
+	else
+		add_relaxed(p, n);
+}
+
+void shmstat_counter_add(shmstat_counter *c, uint64_t n)
+{
+	add_value(c, n);
+}
+
+void shmstat_counter_inc(shmstat_counter *c)
+{
+	add_value(c, 1);
+}
+
+void shmstat_gauge_add(shmstat_gauge *g, int64_t d)
+{
+	add_value(&g->c, (uint64_t)d);
+}
+
+void shmstat_gauge_sub(shmstat_gauge *g, int64_t d)
+{
+	add_value(&g->c, (uint64_t)0 - (uint64_t)d);
+}
+
+void shmstat__gauge_join(struct shmstat_seg *seg, uint32_t off)
+{
+	uint64_t *stamp = shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(seg->proc)) + off + 2;
+	uint64_t zero = 0;
+
+	if (ld_relaxed(stamp) == 0)
+		cas_acqrel(stamp, &zero, 1);
+}
+
+void shmstat_gauge_set(shmstat_gauge *g, int64_t v)
+{
+	struct shmstat_seg *seg = g->c.seg;
+	const uint32_t off = g->c.off;
+	uint64_t *pstripe;
+	uint64_t deltas;
+
+	if (g->c.epoch == SHMSTAT_EPOCH_NONE || seg->proc >= seg->max_procs)
+		return;
+	shmstat__gauge_join(seg, off);
+	pstripe = shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(seg->proc));
+	/* our value = base + our deltas; make it v */
+	deltas = ld_relaxed(&pstripe[off]);
+	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
+		uint64_t w = ld_relaxed(&seg->owners[i]);
+
+		if (SHMSTAT_STRIPE_PROC(w) == seg->proc &&
+		    (SHMSTAT_STRIPE_STATE(w) == SHMSTAT_STRIPE_OWNED ||
+		     SHMSTAT_STRIPE_STATE(w) == SHMSTAT_STRIPE_IDLE))
+			deltas += ld_relaxed(&shmstat__stripe(seg, i)[off]);
+	}
+	st_relaxed(&pstripe[off + 1], (uint64_t)v - deltas);
+	if (g->c.agg == SHMSTAT_AGG_LAST || g->c.agg == SHMSTAT_AGG_LIVELAST)
+		st_release(&pstripe[off + 2], add_relaxed(&seg->hdr->gauge_seq, 1) + 2);
+}

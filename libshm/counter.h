@@ -1,0 +1,44 @@
+/*
+ * counter.h - striped counters and gauges: the writer hot path.
+ *
+ * Each thread of a writer process owns one stripe of a segment (claimed on
+ * its first update, given back to its process when it exits), so an
+ * increment is a relaxed load and store on a cache line no other thread
+ * writes. When no stripe is free, the thread falls back to its process's
+ * shared stripe and atomic adds. A per-thread table (initial-exec TLS)
+ * maps a segment's slot to the thread's stripe; handles carry the slot and
+ * an epoch, so a stale table entry is never used for a newer segment.
+ */
+#ifndef SHMSTAT_COUNTER_H
+#define SHMSTAT_COUNTER_H
+
+#include <stdint.h>
+#include "segment.h"
+
+#define SHMSTAT_TLS_SLOTS 16u
+#define SHMSTAT_EPOCH_NONE UINT32_MAX   /* carried by do-nothing handles */
+
+/* What a counter or gauge handle holds (process-local, never shared). */
+struct shmstat_counter {
+	uint32_t epoch;
+	uint32_t tls_slot;
+	uint32_t off;              /* first value slot */
+	uint32_t agg;              /* gauges */
+	struct shmstat_seg *seg;
+};
+
+struct shmstat_gauge {
+	struct shmstat_counter c;
+};
+
+/* Give @seg a slot in the per-thread tables (0 or SHMSTAT_EFULL). */
+SHMSTAT_HIDDEN int shmstat__tls_attach(struct shmstat_seg *seg);
+SHMSTAT_HIDDEN void shmstat__tls_detach(struct shmstat_seg *seg);
+
+/* Mark this process as a participant of gauge @g (for MIN/MAX/LAST). */
+SHMSTAT_HIDDEN void shmstat__gauge_join(struct shmstat_seg *seg, uint32_t off);
+
+SHMSTAT_HIDDEN extern struct shmstat_counter shmstat__noop_counter;
+SHMSTAT_HIDDEN extern struct shmstat_gauge shmstat__noop_gauge;
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * grace.c - the reaper lock and folding of gone processes' stripes.
+ *
+ * Fold of process slot p, under the reaper lock:
+ *
+ *   1. fold_proc = p, fold_phase = MERGING, fold_seq++
+ *      grave[!active] = grave[active] + the values of p's stripes
+ *      (a pure function of both: a crash here is repaired by redoing it)
+ *   2. grave_active = !active, fold_phase = FLIPPED, fold_seq++
+ *      zero p's stripes, mark them FREE, free p's slot
+ *   3. fold_phase = IDLE, fold_seq++
+ *
+ * A reader that saw the same fold_seq before and after its copy knows the
+ * phase: while MERGING it counts p's stripes and the old grave; once
+ * FLIPPED it counts the new grave and skips p's stripes. No reader waits,
+ * no writer waits for a reader.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "shmstat.h"
+#include "grace.h"
+#include "procs.h"
+
+static void bump_seq(struct shmstat_hdr *h)
+{
+	/* release: everything written before is visible to a reader that
+	 * sees the new number; the fence orders the bump before later
+	 * stores of this phase */
+	__atomic_fetch_add(&h->fold_seq, 1, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void shmstat__gauge_merge(uint32_t agg, uint64_t *g, int64_t v, uint64_t stamp)
+{
+	if (stamp == 0)
+		return;                 /* the process never had this gauge */
+	switch (agg) {
+	case SHMSTAT_AGG_SUM:
+		g[0] += (uint64_t)v;
+		break;
+	case SHMSTAT_AGG_MAX:
+	case SHMSTAT_AGG_LIVEMAX:
+		if (g[2] == 0 || v > (int64_t)g[1]) {
+			g[1] = (uint64_t)v;
+			g[2] = 1;
+		}
+		break;
+	case SHMSTAT_AGG_MIN:
+	case SHMSTAT_AGG_LIVEMIN:
+		if (g[2] == 0 || v < (int64_t)g[1]) {
+			g[1] = (uint64_t)v;
+			g[2] = 1;
+		}
+		break;
+	case SHMSTAT_AGG_LAST:
+	case SHMSTAT_AGG_LIVELAST:
+		if (stamp >= g[2]) {
+			g[1] = (uint64_t)v;
+			g[2] = stamp;
+		}
+		break;
+	default:                        /* LIVESUM */
+		g[0] += (uint64_t)v;
+		break;
+	}
+}
+
+static bool is_live_agg(uint32_t agg)
+{
+	return agg >= SHMSTAT_AGG_LIVESUM;
+}
+
+static bool stripe_of(uint64_t w, uint32_t p)
+{
+	uint32_t st = SHMSTAT_STRIPE_STATE(w);
+
+	return SHMSTAT_STRIPE_PROC(w) == p &&
+	       (st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE);
+}
+
+static void merge(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint64_t *dst)
+{
+	const uint32_t nv = seg->max_values;
+	const uint64_t *ps = shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p));
+
+	for (uint32_t v = 0; v < nv; v++)
+		st_relaxed(&dst[v], ld_relaxed(&src[v]) + ld_relaxed(&ps[v]));
+	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
+		const uint64_t *s;
+
+		if (!stripe_of(ld_acquire(&seg->owners[i]), p))
+			continue;
+		s = shmstat__stripe(seg, i);
+		for (uint32_t v = 0; v < nv; v++)
+			st_relaxed(&dst[v], ld_relaxed(&dst[v]) + ld_relaxed(&s[v]));
+	}
+	/* gauges: slots 1 and 2 are not sums; a process's value is its base
+	 * plus its deltas, combined by the gauge's aggregation */
+	for (uint32_t d = 0; d < seg->max_metrics; d++) {
+		const struct shmstat_desc *desc = &seg->descs[d];
+		uint64_t g[3];
+		uint32_t off;
+		int64_t val;
+
+		if (SHMSTAT_DESC_STATE(ld_acquire(&desc->word)) != SHMSTAT_DESC_LIVE ||
+		    desc->type != SHMSTAT_GAUGE)
+			continue;
+		off = desc->value_off;
+		if (off > nv || SHMSTAT_GAUGE_SLOTS > nv - off)
+			continue;
+		for (int k = 0; k < 3; k++)
+			g[k] = ld_relaxed(&src[off + k]);
+		/* dst[off] - src[off] is p's sum of deltas (all its stripes) */
+		val = (int64_t)(ld_relaxed(&dst[off]) - g[0] + ld_relaxed(&ps[off + 1]));
+		if (!is_live_agg(desc->agg))
+			shmstat__gauge_merge(desc->agg, g, val, ld_relaxed(&ps[off + 2]));
+		for (int k = 0; k < 3; k++)
+			st_relaxed(&dst[off + k], g[k]);
+	}
+}
+
+static void zero_stripe(uint64_t *s, uint32_t nv)
+{
+	for (uint32_t v = 0; v < nv; v++)
+		st_relaxed(&s[v], 0);
+}
+
+/* Phase 2 and 3 of a fold (also the repair of a fold found FLIPPED). */
+static void finish(struct shmstat_seg *seg, uint32_t p)
+{
+	struct shmstat_hdr *h = seg->hdr;
+	struct shmstat_proc *slot = &seg->procs[p];
+
+	zero_stripe(shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p)), seg->max_values);
+	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
+		if (!stripe_of(ld_acquire(&seg->owners[i]), p))
+			continue;
+		zero_stripe(shmstat__stripe(seg, i), seg->max_values);
+		st_release(&seg->owners[i], SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_FREE, 0));
+	}
+	slot->starttime = 0;
+	slot->attach_ns = 0;
+	slot->heartbeat_ns = 0;
+	slot->uid = 0;
+	memset(slot->comm, 0, sizeof(slot->comm));
+	st_release(&slot->word, SHMSTAT_PROC_WORD(SHMSTAT_PROC_FREE, 0));
+	st_relaxed(&h->fold_phase, SHMSTAT_FOLD_IDLE);
+	bump_seq(h);
+}
+
+void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
+{
+	struct shmstat_hdr *h = seg->hdr;
+	uint32_t active = ld_relaxed(&h->grave_active) & 1;
+
+	st_relaxed(&h->fold_proc, p);
+	st_relaxed(&h->fold_phase, SHMSTAT_FOLD_MERGING);
+	bump_seq(h);
+	merge(seg, p, shmstat__stripe(seg, active), shmstat__stripe(seg, !active));
+	st_relaxed(&h->grave_active, !active);
+	st_relaxed(&h->fold_phase, SHMSTAT_FOLD_FLIPPED);
+	bump_seq(h);
+	finish(seg, p);
+}
+
+/* A reaper died holding the lock: complete what its journal says. */
+static void recover(struct shmstat_seg *seg)
+{
+	struct shmstat_hdr *h = seg->hdr;
+	uint32_t phase = ld_relaxed(&h->fold_phase);
+	uint32_t p = ld_relaxed(&h->fold_proc);
+
+	if (p >= seg->max_procs) {
+		st_relaxed(&h->fold_phase, SHMSTAT_FOLD_IDLE);
+		bump_seq(h);
+		return;
+	}
+	if (phase == SHMSTAT_FOLD_MERGING)
+		shmstat__fold(seg, p);
+	else if (phase == SHMSTAT_FOLD_FLIPPED)
+		finish(seg, p);
+}
+
+bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms)
+{
+	uint32_t *lock = &seg->hdr->reaper_lock;
+	const uint32_t me = (uint32_t)seg->pid;
+
+	for (unsigned waited = 0;; waited++) {
+		uint32_t holder = 0;
+
+		if (cas_acqrel(lock, &holder, me)) {
+			if (ld_relaxed(&seg->hdr->fold_phase) != SHMSTAT_FOLD_IDLE)
+				recover(seg);
+			return true;
+		}
+		if (holder != me && !shmstat__pid_alive((pid_t)holder, 0) &&
+		    cas_acqrel(lock, &holder, me)) {
+			recover(seg);
+			return true;
+		}
+		if (waited >= wait_ms)
+			return false;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+}
+
+void shmstat__reaper_unlock(struct shmstat_seg *seg)
+{
+	st_release(&seg->hdr->reaper_lock, 0);
+}

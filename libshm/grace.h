@@ -1,0 +1,35 @@
+/*
+ * grace.h - cross-process reclamation of stripes ("folding").
+ *
+ * When a writer process is gone (detached, or dead), the values in its
+ * stripes are merged into the grave stripe and the stripes are zeroed and
+ * freed for reuse. Readers never lock: they read fold_seq before and after
+ * copying, and every phase change bumps it, so a copy that saw no change
+ * is consistent; the phase and fold_proc tell a reader how to count the
+ * stripes of the process being folded. The merge is idempotent (the two
+ * graves are double-buffered), so a reaper that dies mid-fold is finished
+ * by the next one, which takes over the lock of a dead holder.
+ */
+#ifndef SHMSTAT_GRACE_H
+#define SHMSTAT_GRACE_H
+
+#include <stdbool.h>
+#include "segment.h"
+
+/* Take the reaper lock; steal it from a dead holder (finishing its fold).
+ * @wait_ms: how long to wait for a live holder. true when taken. */
+SHMSTAT_HIDDEN bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms);
+SHMSTAT_HIDDEN void shmstat__reaper_unlock(struct shmstat_seg *seg);
+
+/* Fold proc slot @p (caller holds the reaper lock; nobody writes p's
+ * stripes any more) and free the slot. */
+SHMSTAT_HIDDEN void shmstat__fold(struct shmstat_seg *seg, uint32_t p);
+
+/* Merge the values of a gone process (@src stripes of proc @p) into grave
+ * image @dst. Shared with the reader, which uses it to fold processes
+ * that died unreaped into a per-snapshot view. */
+struct shmstat_desc;
+SHMSTAT_HIDDEN void shmstat__gauge_merge(uint32_t agg, uint64_t *dst_grave,
+					 int64_t v, uint64_t stamp);
+
+#endif

@@ -1,0 +1,364 @@
+/*
+ * shmstat.h - live metrics in POSIX shared memory.
+ *
+ * Writers (instrumented processes) open a named segment, register metrics
+ * and update them at a few nanoseconds per event. Readers (other
+ * processes) take snapshots of the segment without locks and without
+ * slowing the writers down.
+ *
+ * Every type is opaque. Functions that can fail return 0 on success or an
+ * error code (a positive errno value or an SHMSTAT_E* code, see
+ * shmstat_strerror()); shmstat_last_error() gives a sentence with the
+ * details for the calling thread. Hot-path functions return nothing and
+ * cannot fail.
+ *
+ * Concurrency, in one table (all of them may run in different processes):
+ *
+ *                       | counter/gauge ops | register | snapshot | gc/close
+ *   counter/gauge ops   | yes               | yes      | yes      | yes (*)
+ *   register            | yes               | yes      | yes      | yes
+ *   snapshot            | yes               | yes      | yes      | yes
+ *   gc / close          | yes (*)           | yes      | yes      | yes
+ *
+ *   (*) across processes; inside one process, shmstat_close() must not run
+ *       while another thread still uses that segment's handles.
+ */
+#ifndef SHMSTAT_H
+#define SHMSTAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SHMSTAT_API __attribute__((visibility("default")))
+#else
+#define SHMSTAT_API
+#endif
+
+/* ------------------------------------------------------------------ errors */
+
+/* Codes beyond errno values. */
+enum shmstat_error {
+	SHMSTAT_EBADNAME = 1000,   /* invalid segment or metric name */
+	SHMSTAT_EFOREIGN,          /* not a shmstat segment (bad magic) */
+	SHMSTAT_EVERSION,          /* format major version not understood */
+	SHMSTAT_ECORRUPT,          /* a header field or checksum is wrong */
+	SHMSTAT_ETRUNCATED,        /* smaller than its header says */
+	SHMSTAT_EFULL,             /* no room left: directory, values, slots */
+	SHMSTAT_ETYPE,             /* same name and labels, another type */
+	SHMSTAT_ERECREATED,        /* the name now holds another segment */
+	SHMSTAT_EBUSY,             /* an update kept racing; try again */
+	SHMSTAT_EOWNER,            /* owned by another user, or a link */
+};
+
+/**
+ * shmstat_strerror - text for an error code (errno or SHMSTAT_E*).
+ */
+SHMSTAT_API const char *shmstat_strerror(int err);
+
+/**
+ * shmstat_last_error - details of the last error in this thread.
+ *
+ * Return a lowercase sentence naming what was wrong, valid until the next
+ * shmstat call in this thread; "" when there was none.
+ */
+SHMSTAT_API const char *shmstat_last_error(void);
+
+/* ---------------------------------------------------------------- segments */
+
+typedef struct shmstat_seg shmstat_seg;
+
+/** Options for creating a segment. Fill with shmstat_opts_init(). */
+struct shmstat_opts {
+	uint32_t max_procs;    /* writer processes at once (default 64) */
+	uint32_t max_metrics;  /* metric descriptors (default 1024) */
+	uint32_t max_values;   /* 8-byte value slots per stripe (default 4096) */
+	uint32_t max_threads;  /* thread stripes (default 64) */
+	unsigned mode;         /* 0600 (default) or 0640 */
+};
+
+/** shmstat_opts_init - fill @o with the defaults above. */
+SHMSTAT_API void shmstat_opts_init(struct shmstat_opts *o);
+
+/**
+ * shmstat_valid_name - check a segment name: 1..200 of [A-Za-z0-9_.-].
+ *
+ * Return 0 or SHMSTAT_EBADNAME.
+ */
+SHMSTAT_API int shmstat_valid_name(const char *name);
+
+/**
+ * shmstat_open - attach to segment @name for writing, creating it if needed.
+ * @name: segment name; the object is /dev/shm/shmstat.<name>
+ * @opts: capacities and mode used if the segment is created; NULL for
+ *        defaults. An existing segment keeps its own capacities.
+ * @out: the attached segment
+ *
+ * Creation is O_EXCL, never through a symlink, and writes every page so a
+ * full /dev/shm fails here with ENOSPC instead of a SIGBUS later. An
+ * existing segment is refused if it is owned by another user, is a link,
+ * or fails validation. Attaching claims a writer-process slot and reaps
+ * the slots of dead writers.
+ *
+ * Return 0, EACCES, ENOSPC, SHMSTAT_EBADNAME, SHMSTAT_EOWNER,
+ * SHMSTAT_EFULL (no process slot), or a validation error.
+ */
+SHMSTAT_API int shmstat_open(const char *name, const struct shmstat_opts *opts,
+			     shmstat_seg **out);
+
+/**
+ * shmstat_close - detach: give back this process's slot and stripes.
+ *
+ * The values this process wrote stay counted. Call when no other thread of
+ * this process uses the segment's handles any more; handles of @seg are
+ * invalid afterwards. Return 0 or an error (the segment is detached anyway).
+ */
+SHMSTAT_API int shmstat_close(shmstat_seg *seg);
+
+/**
+ * shmstat_unlink - remove segment @name from the system.
+ *
+ * Attached writers and readers keep their mapping until they close.
+ * Return 0, ENOENT or SHMSTAT_EBADNAME.
+ */
+SHMSTAT_API int shmstat_unlink(const char *name);
+
+/**
+ * shmstat_gc - reap the slots of writer processes that died.
+ * @name: segment name
+ * @reaped: if not NULL, receives the number of slots reaped
+ *
+ * Their values are folded into the segment's "exited" totals, their
+ * stripes freed for reuse, their half-made registrations repaired.
+ * Return 0 or an error.
+ */
+SHMSTAT_API int shmstat_gc(const char *name, unsigned *reaped);
+
+/**
+ * shmstat_heartbeat - record "alive now" in this process's slot.
+ *
+ * Optional: liveness is decided by pid and process start time; the
+ * heartbeat only tells readers when the process last said so.
+ */
+SHMSTAT_API void shmstat_heartbeat(shmstat_seg *seg);
+
+/* ----------------------------------------------------------------- metrics */
+
+enum shmstat_type {
+	SHMSTAT_COUNTER = 1,
+	SHMSTAT_GAUGE = 2,
+};
+
+/* How the gauge values of several processes combine, as in Prometheus'
+ * multiprocess mode. LIVE variants leave out processes that are gone. */
+enum shmstat_agg {
+	SHMSTAT_AGG_SUM = 0,
+	SHMSTAT_AGG_MAX = 1,
+	SHMSTAT_AGG_MIN = 2,
+	SHMSTAT_AGG_LAST = 3,      /* the value of the process that set last */
+	SHMSTAT_AGG_LIVESUM = 4,
+	SHMSTAT_AGG_LIVEMAX = 5,
+	SHMSTAT_AGG_LIVEMIN = 6,
+	SHMSTAT_AGG_LIVELAST = 7,
+};
+
+/**
+ * struct shmstat_metric_def - what identifies and describes a metric.
+ * @name: Prometheus name, [a-zA-Z_:][a-zA-Z0-9_:]*, at most 95 bytes
+ * @labels: NULL, or key, value, key, value, ..., NULL. Keys follow
+ *          [a-zA-Z_][a-zA-Z0-9_]* and must not start with "__"; values
+ *          are any UTF-8. Order does not matter.
+ * @help: one line of help text (may be NULL), at most 95 bytes
+ * @unit: unit such as "seconds" or "bytes" (may be NULL), at most 31 bytes
+ */
+struct shmstat_metric_def {
+	const char *name;
+	const char *const *labels;
+	const char *help;
+	const char *unit;
+};
+
+typedef struct shmstat_counter shmstat_counter;
+typedef struct shmstat_gauge shmstat_gauge;
+
+/**
+ * shmstat_counter_register - find or create a counter in @seg.
+ *
+ * Any thread of any process may call it at any time: the same name and
+ * labels give the same counter everywhere. Lookups after the first one in
+ * a process are lock-free (a liburcu hash table).
+ *
+ * *@out always receives a usable handle. On error it is a handle that does
+ * nothing, so the caller may go on without checking.
+ * Return 0, SHMSTAT_EBADNAME (bad name or label), SHMSTAT_ETYPE (the name
+ * and labels exist with another type), SHMSTAT_EFULL (directory or value
+ * slots full; the segment's dropped-registrations count goes up), ENOMEM.
+ */
+SHMSTAT_API int shmstat_counter_register(shmstat_seg *seg,
+					 const struct shmstat_metric_def *def,
+					 shmstat_counter **out);
+
+/**
+ * shmstat_counter_add - add @n to the counter. Any thread; no lock, no
+ * system call, no allocation after the thread's first update of @seg.
+ */
+SHMSTAT_API void shmstat_counter_add(shmstat_counter *c, uint64_t n);
+
+/** shmstat_counter_inc - add 1. */
+SHMSTAT_API void shmstat_counter_inc(shmstat_counter *c);
+
+/**
+ * shmstat_gauge_register - find or create a gauge; like
+ * shmstat_counter_register() with @agg telling how values of several
+ * processes combine. The same name and labels with another @agg is
+ * SHMSTAT_ETYPE.
+ */
+SHMSTAT_API int shmstat_gauge_register(shmstat_seg *seg,
+				       const struct shmstat_metric_def *def,
+				       enum shmstat_agg agg,
+				       shmstat_gauge **out);
+
+/** shmstat_gauge_add - add @d (may be negative) to this process's value. */
+SHMSTAT_API void shmstat_gauge_add(shmstat_gauge *g, int64_t d);
+
+/** shmstat_gauge_sub - subtract @d from this process's value. */
+SHMSTAT_API void shmstat_gauge_sub(shmstat_gauge *g, int64_t d);
+
+/**
+ * shmstat_gauge_set - make this process's value @v.
+ *
+ * Exact when no other thread of this process adds to the same gauge at the
+ * same moment (it reads the process's own stripes: O(its threads)).
+ */
+SHMSTAT_API void shmstat_gauge_set(shmstat_gauge *g, int64_t v);
+
+/* ------------------------------------------------------------------ reader */
+
+typedef struct shmstat_reader shmstat_reader;
+typedef struct shmstat_snap shmstat_snap;
+
+/**
+ * shmstat_reader_open - map segment @name read-only.
+ *
+ * Validates every header field; a foreign, truncated, corrupted or newer
+ * segment gives an error and a sentence in shmstat_last_error().
+ * Return 0, ENOENT, EACCES, SHMSTAT_EBADNAME or a validation error.
+ */
+SHMSTAT_API int shmstat_reader_open(const char *name, shmstat_reader **out);
+
+/** shmstat_reader_close - unmap and free. NULL is allowed. */
+SHMSTAT_API void shmstat_reader_close(shmstat_reader *r);
+
+/**
+ * shmstat_snapshot - copy the segment into private memory and validate it.
+ *
+ * Never follows an unchecked offset, never loops without bound, never
+ * takes a SIGBUS when the segment shrinks underneath (it copies with
+ * pread(2)). Retries a bounded number of times when a reclamation races
+ * with the copy.
+ * Return 0, SHMSTAT_ETRUNCATED, SHMSTAT_ECORRUPT, SHMSTAT_EBUSY, ENOMEM,
+ * or SHMSTAT_ERECREATED when the name now holds a new segment (close the
+ * reader and open a new one to follow it). A segment that was removed is
+ * still read; shmstat_seg_info.removed says so.
+ */
+SHMSTAT_API int shmstat_snapshot(shmstat_reader *r, shmstat_snap **out);
+
+/** shmstat_snap_free - free a snapshot. NULL is allowed. */
+SHMSTAT_API void shmstat_snap_free(shmstat_snap *s);
+
+struct shmstat_seg_info {
+	uint64_t size;             /* bytes */
+	uint64_t generation;
+	uint64_t created_ns;       /* CLOCK_REALTIME */
+	uint64_t taken_ns;         /* when the snapshot was taken */
+	uint64_t dropped_regs;     /* registrations refused: directory full */
+	uint32_t format_major, format_minor;
+	uint32_t max_procs, max_metrics, max_values, max_threads;
+	uint32_t metrics;          /* live metrics */
+	uint64_t values_used;      /* value slots allocated */
+	uint32_t writers_alive;
+	uint32_t writers_dead;     /* slots of dead writers not yet reaped */
+	uint32_t stripes_owned;    /* thread stripes in use */
+	uint32_t bad_descs;        /* descriptors skipped: failed validation */
+	int removed;               /* the name no longer exists */
+	uid_t uid;                 /* owner of the object */
+	mode_t mode;               /* permission bits of the object */
+};
+
+/** shmstat_snap_info - segment-wide facts of snapshot @s. */
+SHMSTAT_API void shmstat_snap_info(const shmstat_snap *s, struct shmstat_seg_info *out);
+
+struct shmstat_metric_info {
+	const char *name;
+	const char *labels;        /* canonical: k="v",k2="v2" sorted by key */
+	const char *help;
+	const char *unit;
+	enum shmstat_type type;
+	enum shmstat_agg agg;      /* gauges */
+	uint64_t reg_id;           /* changes if the slot is ever reused */
+	uint64_t created_ns;
+	uint64_t counter;          /* counter value, all processes */
+	int64_t gauge;             /* gauge value, aggregated per agg */
+	int has_value;             /* 0 for MIN/MAX/LAST with no process */
+};
+
+/** shmstat_snap_metrics - number of live metrics in @s. */
+SHMSTAT_API size_t shmstat_snap_metrics(const shmstat_snap *s);
+
+/**
+ * shmstat_snap_metric - metric @i (0 <= i < shmstat_snap_metrics()).
+ * Strings point into @s. Return 0 or EINVAL.
+ */
+SHMSTAT_API int shmstat_snap_metric(const shmstat_snap *s, size_t i,
+				    struct shmstat_metric_info *out);
+
+struct shmstat_proc_info {
+	pid_t pid;
+	uid_t uid;
+	int alive;                 /* 1: running; 0: died without detaching */
+	uint64_t starttime;        /* clock ticks after boot */
+	uint64_t attach_ns, heartbeat_ns;
+	char comm[17];
+	uint32_t stripes;          /* thread stripes it owns */
+};
+
+/** shmstat_snap_procs - writer-process slots in use in @s. */
+SHMSTAT_API size_t shmstat_snap_procs(const shmstat_snap *s);
+
+/** shmstat_snap_proc - process @j (0 <= j < shmstat_snap_procs()). */
+SHMSTAT_API int shmstat_snap_proc(const shmstat_snap *s, size_t j,
+				  struct shmstat_proc_info *out);
+
+/* Process index naming the values of writers that are gone. */
+#define SHMSTAT_PROC_GONE ((size_t)-1)
+
+/**
+ * shmstat_snap_metric_proc - contribution of process @j to metric @i.
+ * @j: a process index, or SHMSTAT_PROC_GONE for writers that are gone
+ * @counter, @gauge: receive the counter value or the gauge value
+ *
+ * Return 0, EINVAL, or ENOENT when the process has no value for a
+ * MIN/MAX/LAST gauge.
+ */
+SHMSTAT_API int shmstat_snap_metric_proc(const shmstat_snap *s, size_t i, size_t j,
+					 uint64_t *counter, int64_t *gauge);
+
+/** shmstat_type_name - "counter", "gauge" or "unknown". */
+SHMSTAT_API const char *shmstat_type_name(enum shmstat_type t);
+
+/** shmstat_agg_name - "sum", "max", ..., "livelast", or "unknown". */
+SHMSTAT_API const char *shmstat_agg_name(enum shmstat_agg a);
+
+/** shmstat_agg_parse - name to enum; return 0 or EINVAL. */
+SHMSTAT_API int shmstat_agg_parse(const char *s, enum shmstat_agg *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

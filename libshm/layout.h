@@ -1,0 +1,240 @@
+/*
+ * layout.h - every structure that lives in a shmstat segment.
+ *
+ * A segment is one POSIX shared-memory object, /dev/shm/shmstat.<name>,
+ * of fixed size chosen at creation. It holds no pointers, only offsets
+ * from its first byte. All integers are little-endian on the machines we
+ * build for; the endianness probe lets a reader refuse anything else.
+ *
+ *   offset 0                       4096
+ *   +------------------------------+----------+---------+-------+---------+
+ *   | header (struct shmstat_hdr)  | procs    | descs   | owners| stripes |
+ *   +------------------------------+----------+---------+-------+---------+
+ *
+ * Every region starts on a 4096-byte boundary; the header's region table
+ * gives the offset and length of each one, and a reader checks all of them
+ * against the segment size before following any.
+ *
+ * header, 4096 bytes. Bytes 0..383 are written once at creation and are
+ * covered by hdr_sum (XXH3-64 of bytes 0..335 with magic in place):
+ *
+ *     0  magic[8]      "SHMSTAT\0", stored last (release) when init is done
+ *     8  major u16     format major: a reader refuses any other
+ *    10  minor u16     format minor: additions only, older readers ignore
+ *    12  hdr_size u32  sizeof(struct shmstat_hdr) as written
+ *    16  endian u64    0x0102030405060708
+ *    24  total_size    size of the whole object, equals st_size
+ *    32  generation    64 random bits, new at every creation of the name
+ *    40  created_ns    CLOCK_REALTIME at creation
+ *    48  creator_uid   uid of the creating process
+ *    52  flags         SHMSTAT_HDR_F_*
+ *    56  max_procs     writer-process slots
+ *    60  max_metrics   metric descriptors
+ *    64  max_values    8-byte value slots per stripe
+ *    68  nstripes      stripes in all: 2 graves + max_procs + thread stripes
+ *    72  stripe_bytes  max_values * 8 rounded up to 128
+ *    76  nregions      entries used in regions[]
+ *    80  regions[16]   {off u64, len u64}, indexed by enum shmstat_region_id
+ *   336  hdr_sum       XXH3-64 of bytes 0..335
+ *
+ * The rest of the header is mutable state, one 128-byte line per writer
+ * concern so unrelated updates do not share a cache line:
+ *
+ *   384  alloc line    values_used, metrics_used, reg_seq, dropped_regs
+ *   512  fold line     fold_seq, reaper_lock, fold_proc, fold_phase,
+ *                      grave_active (see grace.h)
+ *   640  gauge line    gauge_seq: stamps for SHMSTAT_AGG_LAST gauges
+ *   768  hint line     stripe_hint: where the next stripe search starts
+ *
+ * procs: max_procs x struct shmstat_proc (128 B): writer processes.
+ * descs: max_metrics x struct shmstat_desc (512 B): the metric directory.
+ * owners: nstripes x u64: who owns each stripe (STRIPE_* | proc << 8).
+ * stripes: nstripes x stripe_bytes. Stripe s holds value slot v of every
+ *   metric at byte s * stripe_bytes + v * 8. Stripes 0 and 1 are the two
+ *   "graves" (values of processes that are gone, double-buffered so a fold
+ *   is idempotent), stripes 2 .. 2+max_procs-1 are per-process shared
+ *   stripes (atomic adds), the rest are owned by one thread each.
+ */
+#ifndef SHMSTAT_LAYOUT_H
+#define SHMSTAT_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <assert.h>
+
+#define SHMSTAT_MAGIC            "SHMSTAT"   /* 7 chars + NUL = 8 bytes */
+#define SHMSTAT_FORMAT_MAJOR     1
+#define SHMSTAT_FORMAT_MINOR     0
+#define SHMSTAT_ENDIAN_PROBE     0x0102030405060708ULL
+#define SHMSTAT_LINE             128
+#define SHMSTAT_PAGE             4096
+#define SHMSTAT_HDR_SUM_BYTES    336
+#define SHMSTAT_MAX_REGIONS      16
+
+/* Hard limits a reader enforces on capacities (they bound every loop). */
+#define SHMSTAT_LIMIT_PROCS      4096u
+#define SHMSTAT_LIMIT_METRICS    (1u << 20)
+#define SHMSTAT_LIMIT_VALUES     (1u << 24)
+#define SHMSTAT_LIMIT_STRIPES    8192u
+
+enum shmstat_region_id {
+	SHMSTAT_REG_PROCS = 0,
+	SHMSTAT_REG_DESCS = 1,
+	SHMSTAT_REG_OWNERS = 2,
+	SHMSTAT_REG_STRIPES = 3,
+	SHMSTAT_REG_COUNT_V1 = 4,
+};
+
+struct shmstat_region {
+	uint64_t off;
+	uint64_t len;
+};
+
+struct shmstat_hdr {
+	/* immutable after creation */
+	char magic[8];
+	uint16_t major;
+	uint16_t minor;
+	uint32_t hdr_size;
+	uint64_t endian;
+	uint64_t total_size;
+	uint64_t generation;
+	uint64_t created_ns;
+	uint32_t creator_uid;
+	uint32_t flags;
+	uint32_t max_procs;
+	uint32_t max_metrics;
+	uint32_t max_values;
+	uint32_t nstripes;
+	uint32_t stripe_bytes;
+	uint32_t nregions;
+	struct shmstat_region regions[SHMSTAT_MAX_REGIONS];
+	uint64_t hdr_sum;
+	uint8_t pad0[384 - 344];
+
+	/* allocation line: registration */
+	uint64_t values_used;      /* bump allocator over value slots */
+	uint64_t reg_seq;          /* registration ids (ABA detection) */
+	uint64_t dropped_regs;     /* registrations refused: directory full */
+	uint32_t metrics_used;     /* high-water mark of descriptors used */
+	uint8_t pad1[128 - 28];
+
+	/* fold line: reclamation of stripes of gone processes (grace.c) */
+	uint64_t fold_seq;         /* bumped at every phase change */
+	uint32_t reaper_lock;      /* pid of the reaper, 0 when free */
+	uint32_t fold_proc;        /* proc slot being folded */
+	uint32_t fold_phase;       /* SHMSTAT_FOLD_* */
+	uint32_t grave_active;     /* 0 or 1: which grave stripe is current */
+	uint8_t pad2[128 - 24];
+
+	/* gauge line */
+	uint64_t gauge_seq;
+	uint8_t pad3[128 - 8];
+
+	/* hint line */
+	uint32_t stripe_hint;
+	uint8_t pad4[SHMSTAT_PAGE - 768 - 4];
+};
+
+#define SHMSTAT_HDR_F_GROUP_READ 0x1u   /* created 0640 */
+
+enum shmstat_fold_phase {
+	SHMSTAT_FOLD_IDLE = 0,
+	SHMSTAT_FOLD_MERGING = 1,  /* grave[!active] being rebuilt */
+	SHMSTAT_FOLD_FLIPPED = 2,  /* grave_active flipped; zeroing stripes */
+};
+
+/* Writer-process slot. word = state | pid << 32, changed by CAS only. */
+enum shmstat_proc_state {
+	SHMSTAT_PROC_FREE = 0,
+	SHMSTAT_PROC_CLAIMING = 1, /* pid set, other fields being written */
+	SHMSTAT_PROC_LIVE = 2,
+	SHMSTAT_PROC_EXITED = 3,   /* detached cleanly, waiting to be folded */
+};
+
+struct shmstat_proc {
+	uint64_t word;
+	uint64_t starttime;        /* /proc/PID/stat field 22, clock ticks */
+	uint64_t attach_ns;        /* CLOCK_REALTIME */
+	uint64_t heartbeat_ns;     /* CLOCK_REALTIME, see shmstat_heartbeat() */
+	uint32_t uid;
+	uint32_t pad;
+	char comm[16];
+	uint8_t pad2[SHMSTAT_LINE - 56];
+};
+
+#define SHMSTAT_PROC_STATE(w) ((uint32_t)((w) & 0xffffffffu))
+#define SHMSTAT_PROC_PID(w)   ((uint32_t)((w) >> 32))
+#define SHMSTAT_PROC_WORD(state, pid) ((uint64_t)(state) | (uint64_t)(pid) << 32)
+
+/* Metric descriptor. word = state | claimer pid << 32. */
+enum shmstat_desc_state {
+	SHMSTAT_DESC_FREE = 0,
+	SHMSTAT_DESC_CLAIMED = 1,  /* fields being written by the claimer */
+	SHMSTAT_DESC_LIVE = 2,     /* fields immutable, values in use */
+	SHMSTAT_DESC_DEAD = 3,     /* abandoned claim: a tombstone for probes */
+};
+
+#define SHMSTAT_NAME_CAP    96
+#define SHMSTAT_LABELS_CAP  224
+#define SHMSTAT_UNIT_CAP    32
+#define SHMSTAT_HELP_CAP    96
+
+struct shmstat_desc {
+	uint64_t word;
+	uint64_t sum;              /* XXH3-64 of bytes 16..511 */
+	/* immutable once LIVE */
+	uint64_t reg_id;
+	uint64_t key_hash;         /* XXH3-64 of name "\0" labels */
+	uint64_t created_ns;
+	uint32_t type;             /* enum shmstat_type */
+	uint32_t agg;              /* enum shmstat_agg, gauges only */
+	uint32_t value_off;        /* first value slot */
+	uint32_t nvalues;          /* value slots used */
+	uint32_t claimer_pid;
+	uint32_t flags;
+	char name[SHMSTAT_NAME_CAP];
+	char labels[SHMSTAT_LABELS_CAP];
+	char unit[SHMSTAT_UNIT_CAP];
+	char help[SHMSTAT_HELP_CAP];
+};
+
+#define SHMSTAT_DESC_STATE(w) ((uint32_t)((w) & 0xffffffffu))
+#define SHMSTAT_DESC_PID(w)   ((uint32_t)((w) >> 32))
+#define SHMSTAT_DESC_WORD(state, pid) ((uint64_t)(state) | (uint64_t)(pid) << 32)
+#define SHMSTAT_DESC_SUM_FROM 16
+
+/* Stripe owner word: state | proc << 8. */
+enum shmstat_stripe_state {
+	SHMSTAT_STRIPE_FREE = 0,   /* all values zero */
+	SHMSTAT_STRIPE_OWNED = 1,  /* a thread of proc writes it */
+	SHMSTAT_STRIPE_IDLE = 2,   /* belongs to proc, no thread now */
+	SHMSTAT_STRIPE_FIXED = 3,  /* grave or per-process stripe */
+};
+#define SHMSTAT_STRIPE_STATE(w) ((uint32_t)((w) & 0xffu))
+#define SHMSTAT_STRIPE_PROC(w)  ((uint32_t)((w) >> 8))
+#define SHMSTAT_STRIPE_WORD(state, proc) ((uint64_t)(state) | (uint64_t)(proc) << 8)
+
+#define SHMSTAT_GRAVES 2u
+/* index of the per-process shared stripe of proc slot p */
+#define SHMSTAT_PROC_STRIPE(p) (SHMSTAT_GRAVES + (p))
+
+/* Gauge value slots: [0] striped deltas, in the per-process stripe
+ * [1] base set by shmstat_gauge_set(), [2] stamp (0: process never
+ * registered it, 1: registered, >1: gauge_seq of its last set). In the
+ * graves: [0] sum of gone processes, [1] min/max/last of gone processes,
+ * [2] nonzero when [1] holds a value (the stamp for LAST). */
+#define SHMSTAT_GAUGE_SLOTS 3u
+
+static_assert(sizeof(struct shmstat_hdr) == SHMSTAT_PAGE, "header is one page");
+static_assert(offsetof(struct shmstat_hdr, regions) == 80, "region table at 80");
+static_assert(offsetof(struct shmstat_hdr, hdr_sum) == SHMSTAT_HDR_SUM_BYTES, "hdr_sum at 336");
+static_assert(offsetof(struct shmstat_hdr, values_used) == 384, "alloc line at 384");
+static_assert(offsetof(struct shmstat_hdr, fold_seq) == 512, "fold line at 512");
+static_assert(offsetof(struct shmstat_hdr, gauge_seq) == 640, "gauge line at 640");
+static_assert(offsetof(struct shmstat_hdr, stripe_hint) == 768, "hint line at 768");
+static_assert(sizeof(struct shmstat_proc) == SHMSTAT_LINE, "proc slot is one line");
+static_assert(sizeof(struct shmstat_desc) == 512, "descriptor is 512 bytes");
+static_assert(offsetof(struct shmstat_desc, name) == 64, "name at 64");
+
+#endif

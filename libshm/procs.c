@@ -1,0 +1,170 @@
+/*
+ * procs.c - writer-process slots: claim, release, liveness and reaping.
+ *
+ * A slot's word holds state and pid together and changes only by CAS:
+ * FREE -> CLAIMING(pid) -> LIVE(pid) -> EXITED(pid) -> (fold) -> FREE.
+ * A process is alive when kill(pid, 0) finds it and its start time in
+ * /proc/PID/stat equals the one recorded at attach: a recycled pid does
+ * not keep a dead writer's slot.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmstat.h"
+#include "grace.h"
+#include "procs.h"
+
+uint64_t shmstat__starttime(pid_t pid)
+{
+	char path[64], buf[1024];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields resume after the
+	 * last ')'; starttime is field 22, the 20th after it */
+	p = strrchr(buf, ')');
+	if (p == NULL)
+		return 0;
+	for (int field = 2; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (p == NULL)
+			return 0;
+	}
+	return strtoull(p + 1, NULL, 10);
+}
+
+bool shmstat__pid_alive(pid_t pid, uint64_t starttime)
+{
+	uint64_t now;
+
+	if (pid <= 0)
+		return false;
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return false;
+	if (starttime == 0)
+		return true;
+	now = shmstat__starttime(pid);
+	/* unreadable /proc (hidepid): trust kill() */
+	return now == 0 || now == starttime;
+}
+
+static void read_comm(char comm[16])
+{
+	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, comm, 15) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		n = 0;
+	comm[n] = '\0';
+	if (n > 0 && comm[n - 1] == '\n')
+		comm[n - 1] = '\0';
+}
+
+int shmstat__proc_attach(struct shmstat_seg *seg)
+{
+	const uint32_t pid = (uint32_t)seg->pid;
+
+	for (uint32_t i = 0; i < seg->max_procs; i++) {
+		struct shmstat_proc *p = &seg->procs[i];
+		uint64_t w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_FREE, 0);
+
+		if (ld_relaxed(&p->word) != w ||
+		    !cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, pid)))
+			continue;
+		p->starttime = shmstat__starttime(seg->pid);
+		p->attach_ns = shmstat__now_ns();
+		p->heartbeat_ns = p->attach_ns;
+		p->uid = (uint32_t)geteuid();
+		read_comm(p->comm);
+		st_release(&p->word, SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, pid));
+		seg->proc = i;
+		return 0;
+	}
+	seg->proc = UINT32_MAX;
+	return shmstat__fail(SHMSTAT_EFULL,
+			     "segment '%s' has no free writer slot: all %u are taken by live processes",
+			     seg->name, seg->max_procs);
+}
+
+void shmstat__proc_detach(struct shmstat_seg *seg)
+{
+	struct shmstat_proc *p;
+	uint64_t w;
+
+	if (seg->proc >= seg->max_procs)
+		return;
+	p = &seg->procs[seg->proc];
+	w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, (uint32_t)seg->pid);
+	cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, (uint32_t)seg->pid));
+	seg->proc = UINT32_MAX;
+	shmstat__reap(seg);
+}
+
+/* Is slot @p's writer gone, so its stripes may be folded? */
+static bool slot_gone(const struct shmstat_proc *p, uint64_t w, pid_t self)
+{
+	uint32_t state = SHMSTAT_PROC_STATE(w);
+	pid_t pid = (pid_t)SHMSTAT_PROC_PID(w);
+
+	switch (state) {
+	case SHMSTAT_PROC_EXITED:
+		return true;
+	case SHMSTAT_PROC_CLAIMING:
+		/* start time not written yet: the pid alone decides */
+		return pid != self && !shmstat__pid_alive(pid, 0);
+	case SHMSTAT_PROC_LIVE:
+		return pid != self && !shmstat__pid_alive(pid, ld_relaxed(&p->starttime));
+	default:
+		return false;
+	}
+}
+
+/* Claims of descriptors by processes that died mid-registration become
+ * tombstones, so probes go past them and nobody waits for them. */
+static void repair_descs(struct shmstat_seg *seg)
+{
+	for (uint32_t i = 0; i < seg->max_metrics; i++) {
+		uint64_t w = ld_acquire(&seg->descs[i].word);
+
+		if (SHMSTAT_DESC_STATE(w) == SHMSTAT_DESC_CLAIMED &&
+		    !shmstat__pid_alive((pid_t)SHMSTAT_DESC_PID(w), 0))
+			cas_acqrel(&seg->descs[i].word, &w,
+				   SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, SHMSTAT_DESC_PID(w)));
+	}
+}
+
+unsigned shmstat__reap(struct shmstat_seg *seg)
+{
+	unsigned n = 0;
+
+	if (!shmstat__reaper_lock(seg, 1000))
+		return 0;
+	for (uint32_t i = 0; i < seg->max_procs; i++) {
+		uint64_t w = ld_acquire(&seg->procs[i].word);
+
+		if (slot_gone(&seg->procs[i], w, seg->pid)) {
+			shmstat__fold(seg, i);
+			n++;
+		}
+	}
+	repair_descs(seg);
+	shmstat__reaper_unlock(seg);
+	return n;
+}

@@ -1,0 +1,31 @@
+/*
+ * procs.h - the writer-process table: one slot per attached process with
+ * its pid, start time and heartbeat; liveness; reaping of dead writers.
+ */
+#ifndef SHMSTAT_PROCS_H
+#define SHMSTAT_PROCS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "segment.h"
+
+/* Start time of @pid in clock ticks after boot (/proc/PID/stat field 22),
+ * 0 when the process does not exist or cannot be read. */
+SHMSTAT_HIDDEN uint64_t shmstat__starttime(pid_t pid);
+
+/* true when @pid runs and started at @starttime (pids are reused). */
+SHMSTAT_HIDDEN bool shmstat__pid_alive(pid_t pid, uint64_t starttime);
+
+/* Claim a slot for this process; seg->proc receives it. 0 or EFULL. */
+SHMSTAT_HIDDEN int shmstat__proc_attach(struct shmstat_seg *seg);
+
+/* Give our slot back: mark it exited, then fold it if the reaper lock is
+ * free (otherwise the next reap does). */
+SHMSTAT_HIDDEN void shmstat__proc_detach(struct shmstat_seg *seg);
+
+/* Fold every slot whose writer is gone; return how many. */
+SHMSTAT_HIDDEN unsigned shmstat__reap(struct shmstat_seg *seg);
+
+#endif

@@ -1,0 +1,533 @@
+/*
+ * registry.c - register-or-find metrics, across processes and threads.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <urcu/urcu-memb.h>
+#include <urcu/rculfhash.h>
+
+#include "shmstat.h"
+#include "counter.h"
+#include "procs.h"
+#include "registry.h"
+
+/* A handle as this process keeps it: one per (segment, name, labels). */
+struct lhandle {
+	struct cds_lfht_node node;
+	struct lhandle *next;      /* chain for shmstat__index_destroy() */
+	uint64_t hash;
+	uint32_t type, agg;
+	union {
+		struct shmstat_counter c;
+		struct shmstat_gauge g;
+	} h;
+	size_t keylen;
+	char key[];                /* name "\0" labels */
+};
+
+/* ------------------------------------------------------ name validation */
+
+static bool name_start(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool name_char(unsigned char c)
+{
+	return name_start(c) || (c >= '0' && c <= '9');
+}
+
+int shmstat__check_metric_name(const char *name)
+{
+	size_t n;
+
+	if (name == NULL || name[0] == '\0')
+		return shmstat__fail(SHMSTAT_EBADNAME, "metric name is empty");
+	n = strlen(name);
+	if (n >= SHMSTAT_NAME_CAP)
+		return shmstat__fail(SHMSTAT_EBADNAME, "metric name '%.40s...' is longer than %d bytes",
+				     name, SHMSTAT_NAME_CAP - 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!(c == ':' || (i == 0 ? name_start(c) : name_char(c))))
+			return shmstat__fail(SHMSTAT_EBADNAME,
+					     "metric name '%s' has an invalid character at position %zu (allowed: [a-zA-Z_:][a-zA-Z0-9_:]*)",
+					     name, i + 1);
+	}
+	return 0;
+}
+
+static int check_label_key(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (n == 0)
+		return shmstat__fail(SHMSTAT_EBADNAME, "label name is empty");
+	if (n >= 2 && k[0] == '_' && k[1] == '_')
+		return shmstat__fail(SHMSTAT_EBADNAME,
+				     "label name '%s' starts with '__', which is reserved", k);
+	for (size_t i = 0; i < n; i++)
+		if (!(i == 0 ? name_start((unsigned char)k[i]) : name_char((unsigned char)k[i])))
+			return shmstat__fail(SHMSTAT_EBADNAME,
+					     "label name '%s' has an invalid character at position %zu (allowed: [a-zA-Z_][a-zA-Z0-9_]*)",
+					     k, i + 1);
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at @s, or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned min;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0) { n = 2; cp = c & 0x1f; min = 0x80; }
+	else if ((c & 0xf0) == 0xe0) { n = 3; cp = c & 0x0f; min = 0x800; }
+	else if ((c & 0xf8) == 0xf0) { n = 4; cp = c & 0x07; min = 0x10000; }
+	else return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+struct kv {
+	const char *k, *v;
+};
+
+static int kv_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kv *)a)->k, ((const struct kv *)b)->k);
+}
+
+#define MAX_LABELS 16
+
+int shmstat__canon_labels(const char *const *labels, char *out, size_t cap)
+{
+	struct kv kv[MAX_LABELS];
+	size_t n = 0, o = 0;
+	int err;
+
+	out[0] = '\0';
+	if (labels == NULL)
+		return 0;
+	for (; labels[2 * n] != NULL; n++) {
+		if (n == MAX_LABELS)
+			return shmstat__fail(SHMSTAT_EBADNAME, "more than %d labels", MAX_LABELS);
+		if (labels[2 * n + 1] == NULL)
+			return shmstat__fail(SHMSTAT_EBADNAME, "label '%s' has no value",
+					     labels[2 * n]);
+		err = check_label_key(labels[2 * n]);
+		if (err)
+			return err;
+		kv[n].k = labels[2 * n];
+		kv[n].v = labels[2 * n + 1];
+	}
+	qsort(kv, n, sizeof(kv[0]), kv_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *v = (const unsigned char *)kv[i].v;
+		size_t kl = strlen(kv[i].k);
+
+		if (i > 0 && strcmp(kv[i - 1].k, kv[i].k) == 0)
+			return shmstat__fail(SHMSTAT_EBADNAME, "label '%s' is given twice", kv[i].k);
+		if (o + kl + 4 >= cap)
+			goto too_long;
+		if (i > 0)
+			out[o++] = ',';
+		memcpy(out + o, kv[i].k, kl);
+		o += kl;
+		out[o++] = '=';
+		out[o++] = '"';
+		while (*v) {
+			size_t l = utf8_len(v);
+
+			if (l == 0)
+				return shmstat__fail(SHMSTAT_EBADNAME,
+						     "value of label '%s' is not valid UTF-8", kv[i].k);
+			if (o + l + 3 >= cap)
+				goto too_long;
+			if (*v == '\\' || *v == '"' || *v == '\n') {
+				out[o++] = '\\';
+				out[o++] = *v == '\n' ? 'n' : (char)*v;
+			} else {
+				memcpy(out + o, v, l);
+				o += l;
+			}
+			v += l;
+		}
+		out[o++] = '"';
+	}
+	out[o] = '\0';
+	return 0;
+too_long:
+	return shmstat__fail(SHMSTAT_EBADNAME, "labels are longer than %zu bytes", cap - 1);
+}
+
+/* ------------------------------------------------------------ descriptors */
+
+bool shmstat__desc_ok(const struct shmstat_desc *d)
+{
+	return shmstat__hash((const unsigned char *)d + SHMSTAT_DESC_SUM_FROM,
+			     sizeof(*d) - SHMSTAT_DESC_SUM_FROM) == d->sum;
+}
+
+static int alloc_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
+{
+	uint64_t used = ld_relaxed(&seg->hdr->values_used);
+
+	do {
+		if (used > seg->max_values || n > seg->max_values - used)
+			return shmstat__fail(SHMSTAT_EFULL,
+					     "segment '%s' has no room for %u more values (%llu of %u used)",
+					     seg->name, n, (unsigned long long)used, seg->max_values);
+	} while (!cas_acqrel(&seg->hdr->values_used, &used, used + n));
+	*off = (uint32_t)used;
+	return 0;
+}
+
+struct regreq {
+	const char *name, *labels, *help, *unit;
+	uint32_t type, agg, nvalues;
+	uint64_t hash;
+};
+
+static bool desc_matches(const struct shmstat_desc *d, const struct regreq *r)
+{
+	return d->key_hash == r->hash &&
+	       strncmp(d->name, r->name, SHMSTAT_NAME_CAP) == 0 &&
+	       strncmp(d->labels, r->labels, SHMSTAT_LABELS_CAP) == 0;
+}
+
+static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct regreq *r)
+{
+	uint32_t off = 0;
+	int err = alloc_values(seg, r->nvalues, &off);
+
+	if (err)
+		return err;
+	d->reg_id = add_relaxed(&seg->hdr->reg_seq, 1) + 1;
+	d->key_hash = r->hash;
+	d->created_ns = shmstat__now_ns();
+	d->type = r->type;
+	d->agg = r->agg;
+	d->value_off = off;
+	d->nvalues = r->nvalues;
+	d->claimer_pid = (uint32_t)seg->pid;
+	d->flags = 0;
+	snprintf(d->name, sizeof(d->name), "%s", r->name);
+	snprintf(d->labels, sizeof(d->labels), "%s", r->labels);
+	snprintf(d->unit, sizeof(d->unit), "%s", r->unit);
+	snprintf(d->help, sizeof(d->help), "%s", r->help);
+	d->sum = shmstat__hash((const unsigned char *)d + SHMSTAT_DESC_SUM_FROM,
+			       sizeof(*d) - SHMSTAT_DESC_SUM_FROM);
+	return 0;
+}
+
+static void bump_high_water(struct shmstat_seg *seg)
+{
+	add_relaxed(&seg->hdr->metrics_used, 1);
+}
+
+/* Wait for a claim in progress to be published or abandoned. */
+static uint64_t wait_claim(struct shmstat_desc *d, uint64_t w)
+{
+	for (unsigned i = 0; i < 20000; i++) {
+		if (i < 100)
+			sched_yield();
+		else
+			nanosleep(&(struct timespec){ .tv_nsec = 100000 }, NULL);
+		w = ld_acquire(&d->word);
+		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_CLAIMED)
+			return w;
+		if ((i & 63) == 63 && !shmstat__pid_alive((pid_t)SHMSTAT_DESC_PID(w), 0)) {
+			uint64_t dead = SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, SHMSTAT_DESC_PID(w));
+
+			cas_acqrel(&d->word, &w, dead);
+			return ld_acquire(&d->word);
+		}
+	}
+	return w;
+}
+
+/* Find or create the descriptor for @r; *@out is its index. */
+static int find_or_create(struct shmstat_seg *seg, const struct regreq *r, uint32_t *out)
+{
+	const uint32_t cap = seg->max_metrics;
+	uint32_t i = (uint32_t)(r->hash % cap);
+
+	for (uint32_t n = 0; n < cap; n++, i = (i + 1 == cap) ? 0 : i + 1) {
+		struct shmstat_desc *d = &seg->descs[i];
+		uint64_t w = ld_acquire(&d->word);
+
+		for (;;) {
+			uint32_t st = SHMSTAT_DESC_STATE(w);
+
+			if (st == SHMSTAT_DESC_FREE) {
+				uint64_t mine = SHMSTAT_DESC_WORD(SHMSTAT_DESC_CLAIMED, (uint32_t)seg->pid);
+				int err;
+
+				if (!cas_acqrel(&d->word, &w, mine))
+					continue;       /* w reloaded */
+				err = fill(seg, d, r);
+				if (err) {
+					st_release(&d->word, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, (uint32_t)seg->pid));
+					add_relaxed(&seg->hdr->dropped_regs, 1);
+					return err;
+				}
+				bump_high_water(seg);
+				st_release(&d->word, SHMSTAT_DESC_WORD(SHMSTAT_DESC_LIVE, (uint32_t)seg->pid));
+				*out = i;
+				return 0;
+			}
+			if (st == SHMSTAT_DESC_CLAIMED) {
+				uint64_t nw = wait_claim(d, w);
+
+				if (SHMSTAT_DESC_STATE(nw) == SHMSTAT_DESC_CLAIMED)
+					return shmstat__fail(SHMSTAT_EBUSY,
+							     "metric slot %u of segment '%s' stays claimed by pid %u",
+							     i, seg->name, SHMSTAT_DESC_PID(nw));
+				w = nw;
+				continue;
+			}
+			if (st == SHMSTAT_DESC_LIVE && desc_matches(d, r)) {
+				if (!shmstat__desc_ok(d))
+					return shmstat__fail(SHMSTAT_ECORRUPT,
+							     "descriptor of metric '%s' in segment '%s' fails its checksum",
+							     r->name, seg->name);
+				*out = i;
+				return 0;
+			}
+			break;                  /* LIVE other key, DEAD: probe on */
+		}
+	}
+	add_relaxed(&seg->hdr->dropped_regs, 1);
+	return shmstat__fail(SHMSTAT_EFULL,
+			     "segment '%s' has no free metric slot for '%s' (all %u used)",
+			     seg->name, r->name, cap);
+}
+
+/* ------------------------------------------------------- process index */
+
+static pthread_key_t rcu_key;
+static pthread_once_t rcu_once = PTHREAD_ONCE_INIT;
+static __thread int rcu_registered;
+
+static void rcu_thread_exit(void *unused)
+{
+	(void)unused;
+	if (rcu_registered) {
+		urcu_memb_unregister_thread();
+		rcu_registered = 0;
+	}
+}
+
+static void rcu_make_key(void)
+{
+	pthread_key_create(&rcu_key, rcu_thread_exit);
+}
+
+static void rcu_register(void)
+{
+	if (likely(rcu_registered))
+		return;
+	pthread_once(&rcu_once, rcu_make_key);
+	urcu_memb_register_thread();
+	rcu_registered = 1;
+	pthread_setspecific(rcu_key, (void *)1);
+}
+
+int shmstat__index_init(struct shmstat_seg *seg)
+{
+	seg->index = cds_lfht_new_flavor(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+					 &urcu_memb_flavor, NULL);
+	if (seg->index == NULL)
+		return shmstat__fail(ENOMEM, "cannot allocate the metric index");
+	return 0;
+}
+
+void shmstat__index_destroy(struct shmstat_seg *seg)
+{
+	struct cds_lfht_iter iter;
+	struct lhandle *h, *chain = NULL;
+
+	if (seg->index == NULL)
+		return;
+	rcu_register();
+	urcu_memb_read_lock();
+	cds_lfht_for_each_entry(seg->index, &iter, h, node) {
+		if (cds_lfht_del(seg->index, &h->node) == 0) {
+			h->next = chain;
+			chain = h;
+		}
+	}
+	urcu_memb_read_unlock();
+	urcu_memb_synchronize_rcu();
+	while (chain) {
+		h = chain->next;
+		free(chain);
+		chain = h;
+	}
+	cds_lfht_destroy(seg->index, NULL);
+	seg->index = NULL;
+}
+
+struct lookup_key {
+	const char *key;
+	size_t len;
+};
+
+static int match(struct cds_lfht_node *node, const void *k)
+{
+	const struct lhandle *h = caa_container_of(node, struct lhandle, node);
+	const struct lookup_key *lk = k;
+
+	return h->keylen == lk->len && memcmp(h->key, lk->key, lk->len) == 0;
+}
+
+/* The one path for every metric type. */
+static int do_register(struct shmstat_seg *seg, const struct shmstat_metric_def *def,
+		       uint32_t type, uint32_t agg, struct shmstat_counter **out)
+{
+	char labels[SHMSTAT_LABELS_CAP];
+	char key[SHMSTAT_NAME_CAP + SHMSTAT_LABELS_CAP];
+	struct lookup_key lk;
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+	struct lhandle *h;
+	struct regreq r;
+	uint32_t di = 0;
+	int err;
+
+	shmstat__clear_error();
+	if (seg == NULL || def == NULL)
+		return shmstat__fail(EINVAL, "segment or metric definition is missing");
+	err = shmstat__check_metric_name(def->name);
+	if (err)
+		return err;
+	err = shmstat__canon_labels(def->labels, labels, sizeof(labels));
+	if (err)
+		return shmstat__fail(err, "metric '%s': %s", def->name, shmstat_last_error());
+	if (def->help && strlen(def->help) >= SHMSTAT_HELP_CAP)
+		return shmstat__fail(SHMSTAT_EBADNAME, "help of metric '%s' is longer than %d bytes",
+				     def->name, SHMSTAT_HELP_CAP - 1);
+	if (def->unit && strlen(def->unit) >= SHMSTAT_UNIT_CAP)
+		return shmstat__fail(SHMSTAT_EBADNAME, "unit of metric '%s' is longer than %d bytes",
+				     def->name, SHMSTAT_UNIT_CAP - 1);
+	if (def->help && strchr(def->help, '\n'))
+		return shmstat__fail(SHMSTAT_EBADNAME, "help of metric '%s' has a newline", def->name);
+	if (def->unit) {
+		for (const char *u = def->unit; *u; u++)
+			if (!name_char((unsigned char)*u))
+				return shmstat__fail(SHMSTAT_EBADNAME,
+						     "unit '%s' of metric '%s' has an invalid character",
+						     def->unit, def->name);
+	}
+	lk.len = strlen(def->name) + 1 + strlen(labels);
+	memcpy(key, def->name, strlen(def->name) + 1);
+	memcpy(key + strlen(def->name) + 1, labels, strlen(labels));
+	lk.key = key;
+	r.hash = shmstat__hash(key, lk.len);
+
+	rcu_register();
+	urcu_memb_read_lock();
+	cds_lfht_lookup(seg->index, (unsigned long)r.hash, match, &lk, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	if (node) {
+		h = caa_container_of(node, struct lhandle, node);
+		urcu_memb_read_unlock();
+		goto found;
+	}
+	urcu_memb_read_unlock();
+
+	r.name = def->name;
+	r.labels = labels;
+	r.help = def->help ? def->help : "";
+	r.unit = def->unit ? def->unit : "";
+	r.type = type;
+	r.agg = agg;
+	r.nvalues = type == SHMSTAT_GAUGE ? SHMSTAT_GAUGE_SLOTS : 1;
+	err = find_or_create(seg, &r, &di);
+	if (err)
+		return err;
+
+	h = calloc(1, sizeof(*h) + lk.len);
+	if (h == NULL)
+		return shmstat__fail(ENOMEM, "out of memory");
+	cds_lfht_node_init(&h->node);
+	h->hash = r.hash;
+	h->type = seg->descs[di].type;
+	h->agg = seg->descs[di].agg;
+	h->keylen = lk.len;
+	memcpy(h->key, key, lk.len);
+	h->h.c.epoch = seg->epoch;
+	h->h.c.tls_slot = seg->tls_slot;
+	h->h.c.off = seg->descs[di].value_off;
+	h->h.c.agg = h->agg;
+	h->h.c.seg = seg;
+	if (h->h.c.off > seg->max_values || r.nvalues > seg->max_values - h->h.c.off ||
+	    seg->descs[di].nvalues != (h->type == SHMSTAT_GAUGE ? SHMSTAT_GAUGE_SLOTS : 1)) {
+		free(h);
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "descriptor of metric '%s' in segment '%s' has bad value slots",
+				     def->name, seg->name);
+	}
+	if (h->type == SHMSTAT_GAUGE && seg->proc < seg->max_procs)
+		shmstat__gauge_join(seg, h->h.c.off);
+	urcu_memb_read_lock();
+	node = cds_lfht_add_unique(seg->index, (unsigned long)r.hash, match, &lk, &h->node);
+	urcu_memb_read_unlock();
+	if (node != &h->node) {
+		free(h);        /* another thread of ours won; never published */
+		h = caa_container_of(node, struct lhandle, node);
+	}
+found:
+	if (h->type != type)
+		return shmstat__fail(SHMSTAT_ETYPE, "metric '%s{%s}' exists as a %s, not a %s",
+				     def->name, labels, shmstat_type_name(h->type),
+				     shmstat_type_name(type));
+	if (type == SHMSTAT_GAUGE && h->agg != agg)
+		return shmstat__fail(SHMSTAT_ETYPE,
+				     "gauge '%s{%s}' exists with aggregation '%s', not '%s'",
+				     def->name, labels, shmstat_agg_name(h->agg), shmstat_agg_name(agg));
+	*out = &h->h.c;
+	return 0;
+}
+
+int shmstat_counter_register(shmstat_seg *seg, const struct shmstat_metric_def *def,
+			     shmstat_counter **out)
+{
+	struct shmstat_counter *c;
+	int err = do_register(seg, def, SHMSTAT_COUNTER, 0, &c);
+
+	*out = err ? &shmstat__noop_counter : c;
+	return err;
+}
+
+int shmstat_gauge_register(shmstat_seg *seg, const struct shmstat_metric_def *def,
+			   enum shmstat_agg agg, shmstat_gauge **out)
+{
+	struct shmstat_counter *c;
+	int err;
+
+	if ((unsigned)agg > SHMSTAT_AGG_LIVELAST) {
+		*out = &shmstat__noop_gauge;
+		return shmstat__fail(EINVAL, "gauge aggregation %d is unknown", (int)agg);
+	}
+	err = do_register(seg, def, SHMSTAT_GAUGE, agg, &c);
+	*out = err ? &shmstat__noop_gauge : (struct shmstat_gauge *)(void *)c;
+	return err;
+}

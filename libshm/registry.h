@@ -1,0 +1,30 @@
+/*
+ * registry.h - the metric directory: register-or-find across processes.
+ *
+ * Descriptors live in the segment in an open-addressing table probed
+ * linearly from hash(name, labels). A slot is claimed by CAS
+ * (FREE -> CLAIMED), filled, then published with a release store of LIVE;
+ * its fields never change after that. Inside a process, a liburcu lock-free
+ * hash table (cds_lfht, memb flavor) maps (name, labels) to the handle, so
+ * later lookups touch no shared state.
+ */
+#ifndef SHMSTAT_REGISTRY_H
+#define SHMSTAT_REGISTRY_H
+
+#include <stddef.h>
+#include "segment.h"
+
+SHMSTAT_HIDDEN int shmstat__index_init(struct shmstat_seg *seg);
+SHMSTAT_HIDDEN void shmstat__index_destroy(struct shmstat_seg *seg);
+
+/* Prometheus metric-name rule. 0 or SHMSTAT_EBADNAME. */
+SHMSTAT_HIDDEN int shmstat__check_metric_name(const char *name);
+
+/* Labels (key, value, ..., NULL) to canonical k="v",... sorted by key.
+ * 0 or SHMSTAT_EBADNAME. */
+SHMSTAT_HIDDEN int shmstat__canon_labels(const char *const *labels, char *out, size_t cap);
+
+/* true when a descriptor's checksum matches its fields */
+SHMSTAT_HIDDEN bool shmstat__desc_ok(const struct shmstat_desc *d);
+
+#endif

@@ -1,0 +1,517 @@
+/*
+ * segment.c - create, attach, validate and remove segments.
+ *
+ * A segment is created with O_CREAT|O_EXCL|O_NOFOLLOW, its pages reserved
+ * with posix_fallocate (tmpfs full: ENOSPC now, not SIGBUS later) and
+ * pre-faulted, its header written, and its magic stored last. Whoever
+ * opens an existing segment checks the owner, the link count and every
+ * header field before trusting any of it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shmstat.h"
+#include "counter.h"
+#include "grace.h"
+#include "procs.h"
+#include "registry.h"
+#include "segment.h"
+
+/* ------------------------------------------------------------------ names */
+
+int shmstat_valid_name(const char *name)
+{
+	size_t n;
+
+	if (name == NULL)
+		return shmstat__fail(SHMSTAT_EBADNAME, "segment name is missing");
+	n = strlen(name);
+	if (n == 0 || n > SHMSTAT_NAME_MAX)
+		return shmstat__fail(SHMSTAT_EBADNAME,
+				     "segment name must be 1 to %d characters, not %zu",
+				     SHMSTAT_NAME_MAX, n);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return shmstat__fail(SHMSTAT_EBADNAME,
+					     "segment name '%.*s' has a character outside [A-Za-z0-9_.-] at position %zu",
+					     (int)(n > 64 ? 64 : n), name, i + 1);
+	}
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return shmstat__fail(SHMSTAT_EBADNAME, "segment name '%s' is reserved", name);
+	return 0;
+}
+
+int shmstat__path(const char *name, char path[SHMSTAT_PATH_MAX])
+{
+	int err = shmstat_valid_name(name);
+
+	if (err)
+		return err;
+	memcpy(path, "/shmstat.", 9);
+	memcpy(path + 9, name, strlen(name) + 1);
+	return 0;
+}
+
+/* --------------------------------------------------------------- geometry */
+
+static uint64_t round_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
+		  uint32_t values, uint32_t threads)
+{
+	uint64_t off = SHMSTAT_PAGE;
+	uint64_t len[SHMSTAT_REG_COUNT_V1];
+
+	if (procs < 1 || procs > SHMSTAT_LIMIT_PROCS)
+		return shmstat__fail(EINVAL, "max_procs must be 1 to %u, not %u",
+				     SHMSTAT_LIMIT_PROCS, procs);
+	if (metrics < 1 || metrics > SHMSTAT_LIMIT_METRICS)
+		return shmstat__fail(EINVAL, "max_metrics must be 1 to %u, not %u",
+				     SHMSTAT_LIMIT_METRICS, metrics);
+	if (values < 1 || values > SHMSTAT_LIMIT_VALUES)
+		return shmstat__fail(EINVAL, "max_values must be 1 to %u, not %u",
+				     SHMSTAT_LIMIT_VALUES, values);
+	if (threads < 1 || (uint64_t)threads + procs + SHMSTAT_GRAVES > SHMSTAT_LIMIT_STRIPES)
+		return shmstat__fail(EINVAL,
+				     "max_threads must be 1 to %u with %u processes, not %u",
+				     SHMSTAT_LIMIT_STRIPES - SHMSTAT_GRAVES - procs, procs, threads);
+	g->max_procs = procs;
+	g->max_metrics = metrics;
+	g->max_values = values;
+	g->nstripes = SHMSTAT_GRAVES + procs + threads;
+	g->stripe_bytes = (uint32_t)round_up((uint64_t)values * 8, SHMSTAT_LINE);
+	len[SHMSTAT_REG_PROCS] = (uint64_t)procs * sizeof(struct shmstat_proc);
+	len[SHMSTAT_REG_DESCS] = (uint64_t)metrics * sizeof(struct shmstat_desc);
+	len[SHMSTAT_REG_OWNERS] = (uint64_t)g->nstripes * 8;
+	len[SHMSTAT_REG_STRIPES] = (uint64_t)g->nstripes * g->stripe_bytes;
+	for (int i = 0; i < SHMSTAT_REG_COUNT_V1; i++) {
+		g->reg[i].off = off;
+		g->reg[i].len = len[i];
+		off = round_up(off + len[i], SHMSTAT_PAGE);
+	}
+	g->total = off;
+	return 0;
+}
+
+/* ------------------------------------------------------------- validation */
+
+static const char *const region_names[SHMSTAT_REG_COUNT_V1] = {
+	"procs", "descs", "owners", "stripes",
+};
+
+int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
+			  const char *name)
+{
+	struct shmstat_geom g;
+	uint32_t threads;
+
+	if (memcmp(h->magic, SHMSTAT_MAGIC, 8) != 0)
+		return shmstat__fail(SHMSTAT_EFOREIGN,
+				     "segment '%s' is not a shmstat segment (bad magic)", name);
+	if (h->endian != SHMSTAT_ENDIAN_PROBE)
+		return shmstat__fail(SHMSTAT_EFOREIGN,
+				     "segment '%s' was written with another byte order", name);
+	if (h->major != SHMSTAT_FORMAT_MAJOR)
+		return shmstat__fail(SHMSTAT_EVERSION,
+				     "segment '%s' has format %u.%u; this build reads %u.x",
+				     name, h->major, h->minor, SHMSTAT_FORMAT_MAJOR);
+	if (shmstat__hash(h, SHMSTAT_HDR_SUM_BYTES) != h->hdr_sum)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "segment '%s' is corrupted: header checksum mismatch", name);
+	if (h->hdr_size != sizeof(*h))
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "segment '%s' is corrupted: header size %u, expected %zu",
+				     name, h->hdr_size, sizeof(*h));
+	if (file_size < h->total_size)
+		return shmstat__fail(SHMSTAT_ETRUNCATED,
+				     "segment '%s' is truncated: %llu bytes, its header says %llu",
+				     name, (unsigned long long)file_size,
+				     (unsigned long long)h->total_size);
+	if (file_size != h->total_size)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "segment '%s' is corrupted: %llu bytes, its header says %llu",
+				     name, (unsigned long long)file_size,
+				     (unsigned long long)h->total_size);
+	if (h->nregions < SHMSTAT_REG_COUNT_V1 || h->nregions > SHMSTAT_MAX_REGIONS)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "segment '%s' is corrupted: %u regions", name, h->nregions);
+	if (h->nstripes < SHMSTAT_GRAVES + h->max_procs + 1u)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "segment '%s' is corrupted: %u stripes for %u processes",
+				     name, h->nstripes, h->max_procs);
+	threads = h->nstripes - SHMSTAT_GRAVES - h->max_procs;
+	if (shmstat__geom(&g, h->max_procs, h->max_metrics, h->max_values, threads) != 0)
+		return shmstat__fail(SHMSTAT_ECORRUPT, "segment '%s' is corrupted: %s",
+				     name, shmstat_last_error());
+	if (g.stripe_bytes != h->stripe_bytes)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "segment '%s' is corrupted: stripe size %u, expected %u",
+				     name, h->stripe_bytes, g.stripe_bytes);
+	for (int i = 0; i < SHMSTAT_REG_COUNT_V1; i++) {
+		const struct shmstat_region *r = &h->regions[i];
+
+		if (!shmstat__fits(r->off, r->len, h->total_size) ||
+		    r->off != g.reg[i].off || r->len != g.reg[i].len)
+			return shmstat__fail(SHMSTAT_ECORRUPT,
+					     "segment '%s' is corrupted: region '%s' at offset %llu length %llu, expected %llu length %llu",
+					     name, region_names[i],
+					     (unsigned long long)r->off, (unsigned long long)r->len,
+					     (unsigned long long)g.reg[i].off,
+					     (unsigned long long)g.reg[i].len);
+	}
+	for (uint32_t i = SHMSTAT_REG_COUNT_V1; i < h->nregions; i++)
+		if (!shmstat__fits(h->regions[i].off, h->regions[i].len, h->total_size))
+			return shmstat__fail(SHMSTAT_ECORRUPT,
+					     "segment '%s' is corrupted: region %u lies outside the segment",
+					     name, i);
+	if (g.total > h->total_size)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "segment '%s' is corrupted: regions end past its size", name);
+	return 0;
+}
+
+/* -------------------------------------------------------------- creation */
+
+static int init_new(struct shmstat_seg *seg, int fd, const struct shmstat_opts *o,
+		    const char *name, const char *path)
+{
+	struct shmstat_geom g;
+	struct shmstat_hdr *h;
+	void *base;
+	int err;
+
+	err = shmstat__geom(&g, o->max_procs, o->max_metrics, o->max_values, o->max_threads);
+	if (err)
+		return err;
+	if (fchmod(fd, o->mode) != 0)
+		return shmstat__fail(errno, "cannot set mode of segment '%s': %s",
+				     name, strerror(errno));
+	err = posix_fallocate(fd, 0, (off_t)g.total);
+	if (err) {
+		shm_unlink(path);
+		return shmstat__fail(err, "cannot create segment '%s' of %llu bytes: %s",
+				     name, (unsigned long long)g.total, strerror(err));
+	}
+	base = mmap(NULL, g.total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (base == MAP_FAILED) {
+		err = errno;
+		shm_unlink(path);
+		return shmstat__fail(err, "cannot map segment '%s': %s", name, strerror(err));
+	}
+	h = base;
+	h->major = SHMSTAT_FORMAT_MAJOR;
+	h->minor = SHMSTAT_FORMAT_MINOR;
+	h->hdr_size = sizeof(*h);
+	h->endian = SHMSTAT_ENDIAN_PROBE;
+	h->total_size = g.total;
+	if (getrandom(&h->generation, sizeof(h->generation), 0) != sizeof(h->generation))
+		h->generation = shmstat__now_ns() ^ ((uint64_t)getpid() << 32);
+	h->created_ns = shmstat__now_ns();
+	h->creator_uid = (uint32_t)geteuid();
+	h->flags = (o->mode & 0040) ? SHMSTAT_HDR_F_GROUP_READ : 0;
+	h->max_procs = g.max_procs;
+	h->max_metrics = g.max_metrics;
+	h->max_values = g.max_values;
+	h->nstripes = g.nstripes;
+	h->stripe_bytes = g.stripe_bytes;
+	h->nregions = SHMSTAT_REG_COUNT_V1;
+	memcpy(h->regions, g.reg, sizeof(g.reg));
+	/* graves and per-process stripes are never claimed by threads */
+	{
+		uint64_t *owners = (uint64_t *)(void *)((unsigned char *)base + g.reg[SHMSTAT_REG_OWNERS].off);
+
+		for (uint32_t i = 0; i < SHMSTAT_GRAVES + g.max_procs; i++)
+			owners[i] = SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_FIXED, 0);
+		h->stripe_hint = SHMSTAT_GRAVES + g.max_procs;
+	}
+	memcpy(h->magic, SHMSTAT_MAGIC, 8);
+	h->hdr_sum = shmstat__hash(h, SHMSTAT_HDR_SUM_BYTES);
+	memset(h->magic, 0, 8);
+	/* publish: magic last, with release, so an opener that sees it sees
+	 * everything above */
+	{
+		uint64_t m;
+
+		memcpy(&m, SHMSTAT_MAGIC, 8);
+		st_release((uint64_t *)(void *)h->magic, m);
+	}
+	seg->base = base;
+	seg->size = g.total;
+	return 0;
+}
+
+/* ---------------------------------------------------------- attach/check */
+
+/* Owner, type and link count of an existing object opened for writing. */
+static int check_owner(int fd, const char *name, struct stat *st)
+{
+	if (fstat(fd, st) != 0)
+		return shmstat__fail(errno, "cannot stat segment '%s': %s", name, strerror(errno));
+	if (!S_ISREG(st->st_mode))
+		return shmstat__fail(SHMSTAT_EOWNER, "segment '%s' is not a regular file", name);
+	if (st->st_uid != geteuid())
+		return shmstat__fail(SHMSTAT_EOWNER,
+				     "segment '%s' is owned by uid %u, not by this user (uid %u)",
+				     name, (unsigned)st->st_uid, (unsigned)geteuid());
+	if (st->st_nlink != 1)
+		return shmstat__fail(SHMSTAT_EOWNER,
+				     "segment '%s' has %lu hard links; refusing it",
+				     name, (unsigned long)st->st_nlink);
+	if (st->st_mode & 0022)
+		return shmstat__fail(SHMSTAT_EOWNER,
+				     "segment '%s' is writable by group or others (mode %04o); refusing it",
+				     name, (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
+/* Wait (bounded) for a creator to publish the magic, then validate. */
+static int attach_existing(struct shmstat_seg *seg, int fd, const char *name)
+{
+	struct shmstat_hdr copy;
+	struct stat st;
+	void *base;
+	int err;
+
+	for (int tries = 0;; tries++) {
+		uint64_t m;
+
+		err = check_owner(fd, name, &st);
+		if (err)
+			return err;
+		if ((uint64_t)st.st_size >= sizeof(copy) &&
+		    pread(fd, &m, 8, 0) == 8 && m != 0)
+			break;
+		if (tries >= 2000)
+			return shmstat__fail(SHMSTAT_ECORRUPT,
+					     "segment '%s' was never initialized (its creator may have died); remove it with 'shmstat rm %s'",
+					     name, name);
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	if (pread(fd, &copy, sizeof(copy), 0) != (ssize_t)sizeof(copy))
+		return shmstat__fail(SHMSTAT_ETRUNCATED, "segment '%s' is truncated", name);
+	err = shmstat__validate_hdr(&copy, (uint64_t)st.st_size, name);
+	if (err)
+		return err;
+	base = mmap(NULL, copy.total_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (base == MAP_FAILED)
+		return shmstat__fail(errno, "cannot map segment '%s': %s", name, strerror(errno));
+	/* the immutable part we validated must be what we mapped */
+	if (memcmp(base, &copy, SHMSTAT_HDR_SUM_BYTES + 8) != 0) {
+		munmap(base, copy.total_size);
+		return shmstat__fail(SHMSTAT_ECORRUPT, "segment '%s' changed while being attached", name);
+	}
+	seg->base = base;
+	seg->size = copy.total_size;
+	return 0;
+}
+
+static void set_views(struct shmstat_seg *seg)
+{
+	struct shmstat_hdr *h = (struct shmstat_hdr *)(void *)seg->base;
+
+	seg->hdr = h;
+	seg->procs = (struct shmstat_proc *)(void *)(seg->base + h->regions[SHMSTAT_REG_PROCS].off);
+	seg->descs = (struct shmstat_desc *)(void *)(seg->base + h->regions[SHMSTAT_REG_DESCS].off);
+	seg->owners = (uint64_t *)(void *)(seg->base + h->regions[SHMSTAT_REG_OWNERS].off);
+	seg->stripes = seg->base + h->regions[SHMSTAT_REG_STRIPES].off;
+	seg->stripe_bytes = h->stripe_bytes;
+	seg->nstripes = h->nstripes;
+	seg->max_procs = h->max_procs;
+	seg->max_metrics = h->max_metrics;
+	seg->max_values = h->max_values;
+}
+
+/* Map @name read-write, creating it when @opts is not NULL. */
+static int seg_map(struct shmstat_seg *seg, const char *name, const struct shmstat_opts *opts)
+{
+	char path[SHMSTAT_PATH_MAX];
+	int err = shmstat__path(name, path);
+
+	if (err)
+		return err;
+	snprintf(seg->name, sizeof(seg->name), "%s", name);
+	for (int tries = 0; tries < 100; tries++) {
+		int fd = -1;
+
+		if (opts) {
+			fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				      opts->mode);
+			if (fd >= 0) {
+				err = init_new(seg, fd, opts, name, path);
+				if (err) {
+					close(fd);
+					shm_unlink(path);
+					return err;
+				}
+				seg->fd = fd;
+				set_views(seg);
+				return 0;
+			}
+			if (errno != EEXIST)
+				goto open_error;
+		}
+		fd = shm_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (fd < 0) {
+			if (errno == ENOENT && opts)
+				continue;       /* removed meanwhile: create it */
+			goto open_error;
+		}
+		err = attach_existing(seg, fd, name);
+		if (err) {
+			close(fd);
+			return err;
+		}
+		seg->fd = fd;
+		set_views(seg);
+		return 0;
+open_error:
+		err = errno;
+		if (err == ELOOP)
+			return shmstat__fail(SHMSTAT_EOWNER,
+					     "segment '%s' is a symbolic link; refusing it", name);
+		if (err == ENOENT)
+			return shmstat__fail(ENOENT, "segment '%s' does not exist", name);
+		return shmstat__fail(err, "cannot open segment '%s': %s", name, strerror(err));
+	}
+	return shmstat__fail(SHMSTAT_EBUSY, "segment '%s' keeps being created and removed", name);
+}
+
+static void seg_unmap(struct shmstat_seg *seg)
+{
+	if (seg->base)
+		munmap(seg->base, seg->size);
+	if (seg->fd >= 0)
+		close(seg->fd);
+	seg->base = NULL;
+	seg->fd = -1;
+}
+
+/* -------------------------------------------------------------------- API */
+
+void shmstat_opts_init(struct shmstat_opts *o)
+{
+	o->max_procs = 64;
+	o->max_metrics = 1024;
+	o->max_values = 4096;
+	o->max_threads = 64;
+	o->mode = 0600;
+}
+
+int shmstat_open(const char *name, const struct shmstat_opts *opts, shmstat_seg **out)
+{
+	struct shmstat_opts defaults;
+	struct shmstat_seg *seg;
+	int err;
+
+	shmstat__clear_error();
+	*out = NULL;
+	if (opts == NULL) {
+		shmstat_opts_init(&defaults);
+		opts = &defaults;
+	}
+	if (opts->mode != 0600 && opts->mode != 0640)
+		return shmstat__fail(EINVAL, "segment mode must be 0600 or 0640, not %04o",
+				     opts->mode);
+	seg = calloc(1, sizeof(*seg));
+	if (seg == NULL)
+		return shmstat__fail(ENOMEM, "out of memory");
+	seg->fd = -1;
+	pthread_mutex_init(&seg->lock, NULL);
+	err = seg_map(seg, name, opts);
+	if (err)
+		goto fail;
+	seg->pid = getpid();
+	shmstat__reap(seg);
+	err = shmstat__proc_attach(seg);
+	if (err)
+		goto fail;
+	err = shmstat__tls_attach(seg);
+	if (err)
+		goto fail_proc;
+	err = shmstat__index_init(seg);
+	if (err)
+		goto fail_tls;
+	*out = seg;
+	return 0;
+fail_tls:
+	shmstat__tls_detach(seg);
+fail_proc:
+	shmstat__proc_detach(seg);
+fail:
+	seg_unmap(seg);
+	pthread_mutex_destroy(&seg->lock);
+	free(seg);
+	return err;
+}
+
+int shmstat_close(shmstat_seg *seg)
+{
+	if (seg == NULL)
+		return 0;
+	shmstat__index_destroy(seg);
+	shmstat__tls_detach(seg);
+	shmstat__proc_detach(seg);
+	seg_unmap(seg);
+	pthread_mutex_destroy(&seg->lock);
+	free(seg);
+	return 0;
+}
+
+int shmstat_unlink(const char *name)
+{
+	char path[SHMSTAT_PATH_MAX];
+	int err;
+
+	shmstat__clear_error();
+	err = shmstat__path(name, path);
+	if (err)
+		return err;
+	if (shm_unlink(path) != 0) {
+		err = errno;
+		if (err == ENOENT)
+			return shmstat__fail(ENOENT, "segment '%s' does not exist", name);
+		return shmstat__fail(err, "cannot remove segment '%s': %s", name, strerror(err));
+	}
+	return 0;
+}
+
+int shmstat_gc(const char *name, unsigned *reaped)
+{
+	struct shmstat_seg seg;
+	unsigned n;
+	int err;
+
+	shmstat__clear_error();
+	memset(&seg, 0, sizeof(seg));
+	seg.fd = -1;
+	seg.pid = getpid();
+	seg.proc = UINT32_MAX;
+	err = seg_map(&seg, name, NULL);
+	if (err)
+		return err;
+	n = shmstat__reap(&seg);
+	seg_unmap(&seg);
+	if (reaped)
+		*reaped = n;
+	return 0;
+}
+
+void shmstat_heartbeat(shmstat_seg *seg)
+{
+	if (seg && seg->proc < seg->max_procs)
+		st_relaxed(&seg->procs[seg->proc].heartbeat_ns, shmstat__now_ns());
+}

@@ -1,0 +1,64 @@
+/*
+ * segment.h - a segment as this process sees it: create, attach, validate,
+ * unlink. The segment's own layout is in layout.h.
+ */
+#ifndef SHMSTAT_SEGMENT_H
+#define SHMSTAT_SEGMENT_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "layout.h"
+#include "util.h"
+
+#define SHMSTAT_NAME_MAX 200
+#define SHMSTAT_PATH_MAX (SHMSTAT_NAME_MAX + 16)
+
+/* Region geometry implied by capacities: creation lays it out, validation
+ * demands exactly it. */
+struct shmstat_geom {
+	uint32_t max_procs, max_metrics, max_values, nstripes, stripe_bytes;
+	struct shmstat_region reg[SHMSTAT_REG_COUNT_V1];
+	uint64_t total;
+};
+
+/* A writer's attachment (process-local). */
+struct shmstat_seg {
+	char name[SHMSTAT_NAME_MAX + 1];
+	int fd;
+	unsigned char *base;
+	uint64_t size;
+	struct shmstat_hdr *hdr;
+	struct shmstat_proc *procs;
+	struct shmstat_desc *descs;
+	uint64_t *owners;
+	unsigned char *stripes;
+	uint32_t stripe_bytes, nstripes, max_procs, max_metrics, max_values;
+
+	uint32_t proc;             /* our writer slot */
+	pid_t pid;
+	uint32_t tls_slot;         /* index in the per-thread stripe table */
+	uint32_t epoch;            /* never 0; handles and TLS carry it */
+
+	struct cds_lfht *index;    /* (name, labels) -> handle, see registry.c */
+	pthread_mutex_t lock;      /* stripe bookkeeping of this process */
+};
+
+SHMSTAT_HIDDEN int shmstat__geom(struct shmstat_geom *g, uint32_t procs,
+				 uint32_t metrics, uint32_t values, uint32_t threads);
+
+/* Check a private copy of a header against the object's size. Every
+ * failure is a sentence naming the field, prefixed with @name. */
+SHMSTAT_HIDDEN int shmstat__validate_hdr(const struct shmstat_hdr *h,
+					 uint64_t file_size, const char *name);
+
+/* "/shmstat.<name>" into @path after checking @name. */
+SHMSTAT_HIDDEN int shmstat__path(const char *name, char path[SHMSTAT_PATH_MAX]);
+
+static inline uint64_t *shmstat__stripe(const struct shmstat_seg *s, uint32_t i)
+{
+	return (uint64_t *)(void *)(s->stripes + (size_t)i * s->stripe_bytes);
+}
+
+#endif

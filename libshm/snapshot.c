@@ -1,0 +1,575 @@
+/*
+ * snapshot.c - the reader: copy a segment, validate it, compute values.
+ *
+ * The reader trusts nothing in the segment. It opens the object O_RDONLY
+ * and copies it with pread(2), so a segment truncated underneath gives a
+ * short read instead of a SIGBUS. The copy is bracketed by two reads of
+ * fold_seq (see grace.h); a copy that raced with a fold is redone, a
+ * bounded number of times. Every offset, length, count and string in the
+ * copy is checked before use, and every loop is bounded by a capacity the
+ * header validation already limited.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shmstat.h"
+#include "grace.h"
+#include "procs.h"
+#include "registry.h"
+#include "segment.h"
+
+#define COPY_TRIES 32
+
+struct shmstat_reader {
+	char name[SHMSTAT_NAME_MAX + 1];
+	char path[SHMSTAT_PATH_MAX + 16];
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	uid_t uid;
+	mode_t mode;
+	struct shmstat_hdr hdr;    /* validated at open */
+};
+
+struct msnap {
+	uint32_t desc;             /* descriptor index */
+	uint64_t counter;
+	int64_t gauge;
+	int has_value;
+};
+
+struct psnap {
+	uint32_t slot;
+	int alive;
+	uint32_t stripes;
+};
+
+struct shmstat_snap {
+	unsigned char *buf;
+	uint64_t size;
+	const struct shmstat_hdr *h;
+	const struct shmstat_proc *procs;
+	const struct shmstat_desc *descs;
+	const uint64_t *owners;
+	const unsigned char *stripes;
+	const uint64_t *grave;
+	uint32_t skip_proc;        /* slot whose stripes are already in grave */
+	struct shmstat_seg_info info;
+	size_t nm, np;
+	struct msnap *m;
+	struct psnap *p;
+	uint32_t *owner_of;        /* per stripe: index into p[], or UINT32_MAX */
+};
+
+/* ------------------------------------------------------------------ open */
+
+int shmstat_reader_open(const char *name, shmstat_reader **out)
+{
+	char path[SHMSTAT_PATH_MAX];
+	struct shmstat_reader *r;
+	struct stat st;
+	ssize_t n;
+	int err, fd;
+
+	shmstat__clear_error();
+	*out = NULL;
+	err = shmstat__path(name, path);
+	if (err)
+		return err;
+	fd = shm_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+		if (err == ENOENT)
+			return shmstat__fail(ENOENT, "segment '%s' does not exist", name);
+		if (err == EACCES)
+			return shmstat__fail(EACCES, "segment '%s' is not readable by this user", name);
+		if (err == ELOOP)
+			return shmstat__fail(SHMSTAT_EOWNER, "segment '%s' is a symbolic link; refusing it",
+					     name);
+		return shmstat__fail(err, "cannot open segment '%s': %s", name, strerror(err));
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		close(fd);
+		return shmstat__fail(ENOMEM, "out of memory");
+	}
+	r->fd = fd;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->path, sizeof(r->path), "/dev/shm%s", path);
+	if (fstat(fd, &st) != 0) {
+		err = shmstat__fail(errno, "cannot stat segment '%s': %s", name, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = shmstat__fail(SHMSTAT_EOWNER, "segment '%s' is not a regular file", name);
+		goto fail;
+	}
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	r->uid = st.st_uid;
+	r->mode = st.st_mode & 07777;
+	n = pread(fd, &r->hdr, sizeof(r->hdr), 0);
+	if (n < 8 || memcmp(r->hdr.magic, SHMSTAT_MAGIC, 8) != 0) {
+		if (n >= 8 && memcmp(r->hdr.magic, "\0\0\0\0\0\0\0\0", 8) == 0 && st.st_size > 0)
+			err = shmstat__fail(SHMSTAT_EBUSY,
+					    "segment '%s' is not initialized yet (or its creator died)", name);
+		else
+			err = shmstat__fail(SHMSTAT_EFOREIGN,
+					    "segment '%s' is not a shmstat segment (bad magic)", name);
+		goto fail;
+	}
+	if (n < (ssize_t)sizeof(r->hdr)) {
+		err = shmstat__fail(SHMSTAT_ETRUNCATED,
+				    "segment '%s' is truncated: %lld bytes, smaller than its header",
+				    name, (long long)st.st_size);
+		goto fail;
+	}
+	err = shmstat__validate_hdr(&r->hdr, (uint64_t)st.st_size, name);
+	if (err)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	close(fd);
+	free(r);
+	return err;
+}
+
+void shmstat_reader_close(shmstat_reader *r)
+{
+	if (r == NULL)
+		return;
+	close(r->fd);
+	free(r);
+}
+
+/* -------------------------------------------------------------- snapshot */
+
+void shmstat_snap_free(shmstat_snap *s)
+{
+	if (s == NULL)
+		return;
+	free(s->buf);
+	free(s->m);
+	free(s->p);
+	free(s->owner_of);
+	free(s);
+}
+
+static int read_seq(int fd, uint64_t *seq)
+{
+	return pread(fd, seq, 8, offsetof(struct shmstat_hdr, fold_seq)) == 8 ? 0 : -1;
+}
+
+/* Copy the whole object between two equal readings of fold_seq. */
+static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
+{
+	const uint64_t size = r->hdr.total_size;
+
+	s->buf = malloc(size);
+	if (s->buf == NULL)
+		return shmstat__fail(ENOMEM, "out of memory copying segment '%s' (%llu bytes)",
+				     r->name, (unsigned long long)size);
+	s->size = size;
+	for (int t = 0; t < COPY_TRIES; t++) {
+		uint64_t s1, s2, got = 0;
+
+		if (read_seq(r->fd, &s1) != 0)
+			goto truncated;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		while (got < size) {
+			ssize_t n = pread(r->fd, s->buf + got, size - got, (off_t)got);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				goto truncated;
+			got += (uint64_t)n;
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (read_seq(r->fd, &s2) != 0)
+			goto truncated;
+		if (s1 == s2)
+			return 0;
+	}
+	return shmstat__fail(SHMSTAT_EBUSY,
+			     "segment '%s' kept changing under %d copies; try again", r->name,
+			     COPY_TRIES);
+truncated:
+	{
+		struct stat st;
+
+		fstat(r->fd, &st);
+		return shmstat__fail(SHMSTAT_ETRUNCATED,
+				     "segment '%s' was truncated while being read: %lld bytes, its header says %llu",
+				     r->name, (long long)st.st_size, (unsigned long long)size);
+	}
+}
+
+/* Did the name get re-created or removed since the reader opened it? */
+static int check_name(struct shmstat_reader *r, struct shmstat_snap *s)
+{
+	struct stat st;
+
+	if (lstat(r->path, &st) != 0) {
+		s->info.removed = 1;
+		return 0;
+	}
+	if (st.st_dev != r->dev || st.st_ino != r->ino) {
+		struct shmstat_hdr h;
+		int fd = open(r->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		uint64_t gen = 0;
+
+		if (fd >= 0) {
+			if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h))
+				gen = h.generation;
+			close(fd);
+		}
+		return shmstat__fail(SHMSTAT_ERECREATED,
+				     "segment '%s' was re-created (generation %016llx, now %016llx); reopen it",
+				     r->name, (unsigned long long)r->hdr.generation,
+				     (unsigned long long)gen);
+	}
+	return 0;
+}
+
+static const uint64_t *stripe_at(const struct shmstat_snap *s, uint32_t i)
+{
+	return (const uint64_t *)(const void *)(s->stripes + (size_t)i * s->h->stripe_bytes);
+}
+
+static bool str_ok(const char *p, size_t cap)
+{
+	return memchr(p, '\0', cap) != NULL;
+}
+
+/* A descriptor from the copy may be torn if it was published during the
+ * copy; re-read it alone (bounded) before giving up on it. */
+static bool desc_valid(struct shmstat_reader *r, struct shmstat_snap *s, uint32_t i)
+{
+	struct shmstat_desc *d = (struct shmstat_desc *)(void *)&s->descs[i];
+	const uint64_t off = r->hdr.regions[SHMSTAT_REG_DESCS].off + (uint64_t)i * sizeof(*d);
+
+	for (int t = 0; t < 4 && !shmstat__desc_ok(d); t++) {
+		if (pread(r->fd, d, sizeof(*d), (off_t)off) != (ssize_t)sizeof(*d))
+			return false;
+	}
+	if (SHMSTAT_DESC_STATE(d->word) != SHMSTAT_DESC_LIVE || !shmstat__desc_ok(d))
+		return false;
+	if (!str_ok(d->name, sizeof(d->name)) || !str_ok(d->labels, sizeof(d->labels)) ||
+	    !str_ok(d->unit, sizeof(d->unit)) || !str_ok(d->help, sizeof(d->help)))
+		return false;
+	if (d->type == SHMSTAT_COUNTER) {
+		if (d->nvalues != 1)
+			return false;
+	} else if (d->type == SHMSTAT_GAUGE) {
+		if (d->nvalues != SHMSTAT_GAUGE_SLOTS || d->agg > SHMSTAT_AGG_LIVELAST)
+			return false;
+	} else {
+		return false;
+	}
+	return shmstat__fits(d->value_off, d->nvalues, s->h->max_values);
+}
+
+/* Which slots hold processes, and which stripes belong to which. */
+static int scan_procs(struct shmstat_snap *s)
+{
+	const struct shmstat_hdr *h = s->h;
+
+	s->p = calloc(h->max_procs, sizeof(*s->p));
+	s->owner_of = malloc((size_t)h->nstripes * sizeof(*s->owner_of));
+	if (s->p == NULL || s->owner_of == NULL)
+		return shmstat__fail(ENOMEM, "out of memory");
+	{
+		uint32_t *idx = malloc(h->max_procs * sizeof(*idx));
+
+		if (idx == NULL)
+			return shmstat__fail(ENOMEM, "out of memory");
+		for (uint32_t i = 0; i < h->max_procs; i++) {
+			const struct shmstat_proc *p = &s->procs[i];
+			uint32_t st = SHMSTAT_PROC_STATE(p->word);
+
+			idx[i] = UINT32_MAX;
+			if (i == s->skip_proc ||
+			    (st != SHMSTAT_PROC_LIVE && st != SHMSTAT_PROC_EXITED))
+				continue;
+			s->p[s->np].slot = i;
+			s->p[s->np].alive = st == SHMSTAT_PROC_LIVE &&
+				shmstat__pid_alive((pid_t)SHMSTAT_PROC_PID(p->word), p->starttime);
+			if (s->p[s->np].alive)
+				s->info.writers_alive++;
+			else
+				s->info.writers_dead++;
+			idx[i] = (uint32_t)s->np++;
+		}
+		for (uint32_t i = 0; i < h->nstripes; i++) {
+			uint64_t w = s->owners[i];
+			uint32_t st = SHMSTAT_STRIPE_STATE(w), p = SHMSTAT_STRIPE_PROC(w);
+
+			s->owner_of[i] = UINT32_MAX;
+			if (i >= SHMSTAT_GRAVES && i < SHMSTAT_GRAVES + h->max_procs) {
+				s->owner_of[i] = idx[i - SHMSTAT_GRAVES];
+				continue;
+			}
+			if ((st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE) &&
+			    p < h->max_procs) {
+				s->owner_of[i] = idx[p];
+				if (idx[p] != UINT32_MAX) {
+					s->p[idx[p]].stripes++;
+					s->info.stripes_owned++;
+				}
+			}
+		}
+		free(idx);
+	}
+	return 0;
+}
+
+/* Sum of value slot @v over the stripes of process index @j (or all
+ * processes when @j is UINT32_MAX). */
+static uint64_t sum_stripes(const struct shmstat_snap *s, uint32_t v, uint32_t j)
+{
+	uint64_t t = 0;
+
+	for (uint32_t i = SHMSTAT_GRAVES; i < s->h->nstripes; i++) {
+		uint32_t o = s->owner_of[i];
+
+		if (o != UINT32_MAX && (j == UINT32_MAX || o == j))
+			t += stripe_at(s, i)[v];
+	}
+	return t;
+}
+
+/* Process @j's value of the gauge at slot @off and its stamp. */
+static int64_t gauge_of(const struct shmstat_snap *s, uint32_t off, uint32_t j, uint64_t *stamp)
+{
+	const uint64_t *ps = stripe_at(s, SHMSTAT_PROC_STRIPE(s->p[j].slot));
+
+	*stamp = ps[off + 2];
+	return (int64_t)(ps[off + 1] + sum_stripes(s, off, j));
+}
+
+static void compute(struct shmstat_snap *s, struct msnap *m)
+{
+	const struct shmstat_desc *d = &s->descs[m->desc];
+	const uint32_t off = d->value_off;
+
+	if (d->type == SHMSTAT_COUNTER) {
+		m->counter = s->grave[off] + sum_stripes(s, off, UINT32_MAX);
+		m->has_value = 1;
+		return;
+	}
+	{
+		uint64_t g[3] = { s->grave[off], s->grave[off + 1], s->grave[off + 2] };
+		const bool live = d->agg >= SHMSTAT_AGG_LIVESUM;
+
+		if (live)
+			g[0] = g[1] = g[2] = 0;
+		for (uint32_t j = 0; j < s->np; j++) {
+			uint64_t stamp;
+			int64_t v = gauge_of(s, off, j, &stamp);
+
+			if (live && !s->p[j].alive)
+				continue;
+			shmstat__gauge_merge(d->agg, g, v, stamp);
+		}
+		if (d->agg == SHMSTAT_AGG_SUM || d->agg == SHMSTAT_AGG_LIVESUM) {
+			m->gauge = (int64_t)g[0];
+			m->has_value = 1;
+		} else {
+			m->gauge = (int64_t)g[1];
+			m->has_value = g[2] != 0;
+		}
+	}
+}
+
+static int build(struct shmstat_reader *r, struct shmstat_snap *s)
+{
+	const struct shmstat_hdr *h;
+	uint32_t phase;
+	int err;
+
+	h = s->h = (const struct shmstat_hdr *)(const void *)s->buf;
+	/* the immutable header must still be the one validated at open */
+	if (memcmp(h, &r->hdr, SHMSTAT_HDR_SUM_BYTES + 8) != 0)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "segment '%s' is corrupted: its header changed after it was opened",
+				     r->name);
+	s->procs = (const void *)(s->buf + h->regions[SHMSTAT_REG_PROCS].off);
+	s->descs = (const void *)(s->buf + h->regions[SHMSTAT_REG_DESCS].off);
+	s->owners = (const void *)(s->buf + h->regions[SHMSTAT_REG_OWNERS].off);
+	s->stripes = s->buf + h->regions[SHMSTAT_REG_STRIPES].off;
+	s->grave = stripe_at(s, h->grave_active & 1);
+	phase = h->fold_phase;
+	s->skip_proc = UINT32_MAX;
+	if (phase == SHMSTAT_FOLD_FLIPPED)
+		s->skip_proc = h->fold_proc;      /* already in the new grave */
+	else if (phase != SHMSTAT_FOLD_IDLE && phase != SHMSTAT_FOLD_MERGING)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "segment '%s' is corrupted: fold phase %u", r->name, phase);
+
+	s->info.size = h->total_size;
+	s->info.generation = h->generation;
+	s->info.created_ns = h->created_ns;
+	s->info.taken_ns = shmstat__now_ns();
+	s->info.dropped_regs = h->dropped_regs;
+	s->info.format_major = h->major;
+	s->info.format_minor = h->minor;
+	s->info.max_procs = h->max_procs;
+	s->info.max_metrics = h->max_metrics;
+	s->info.max_values = h->max_values;
+	s->info.max_threads = h->nstripes - SHMSTAT_GRAVES - h->max_procs;
+	s->info.values_used = h->values_used;
+	s->info.uid = r->uid;
+	s->info.mode = r->mode;
+
+	err = scan_procs(s);
+	if (err)
+		return err;
+	s->m = calloc(h->max_metrics, sizeof(*s->m));
+	if (s->m == NULL)
+		return shmstat__fail(ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < h->max_metrics; i++) {
+		uint32_t st = SHMSTAT_DESC_STATE(s->descs[i].word);
+
+		if (st == SHMSTAT_DESC_FREE || st == SHMSTAT_DESC_DEAD ||
+		    st == SHMSTAT_DESC_CLAIMED)
+			continue;
+		if (!desc_valid(r, s, i)) {
+			s->info.bad_descs++;
+			continue;
+		}
+		s->m[s->nm].desc = i;
+		compute(s, &s->m[s->nm]);
+		s->nm++;
+	}
+	s->info.metrics = (uint32_t)s->nm;
+	return 0;
+}
+
+int shmstat_snapshot(shmstat_reader *r, shmstat_snap **out)
+{
+	struct shmstat_snap *s;
+	int err;
+
+	shmstat__clear_error();
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return shmstat__fail(ENOMEM, "out of memory");
+	err = check_name(r, s);
+	if (!err)
+		err = copy_segment(r, s);
+	if (!err)
+		err = build(r, s);
+	if (err) {
+		shmstat_snap_free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+/* ------------------------------------------------------------- accessors */
+
+void shmstat_snap_info(const shmstat_snap *s, struct shmstat_seg_info *out)
+{
+	*out = s->info;
+}
+
+size_t shmstat_snap_metrics(const shmstat_snap *s)
+{
+	return s->nm;
+}
+
+int shmstat_snap_metric(const shmstat_snap *s, size_t i, struct shmstat_metric_info *out)
+{
+	const struct shmstat_desc *d;
+
+	if (i >= s->nm)
+		return EINVAL;
+	d = &s->descs[s->m[i].desc];
+	out->name = d->name;
+	out->labels = d->labels;
+	out->help = d->help;
+	out->unit = d->unit;
+	out->type = (enum shmstat_type)d->type;
+	out->agg = (enum shmstat_agg)d->agg;
+	out->reg_id = d->reg_id;
+	out->created_ns = d->created_ns;
+	out->counter = s->m[i].counter;
+	out->gauge = s->m[i].gauge;
+	out->has_value = s->m[i].has_value;
+	return 0;
+}
+
+size_t shmstat_snap_procs(const shmstat_snap *s)
+{
+	return s->np;
+}
+
+int shmstat_snap_proc(const shmstat_snap *s, size_t j, struct shmstat_proc_info *out)
+{
+	const struct shmstat_proc *p;
+
+	if (j >= s->np)
+		return EINVAL;
+	p = &s->procs[s->p[j].slot];
+	out->pid = (pid_t)SHMSTAT_PROC_PID(p->word);
+	out->uid = p->uid;
+	out->alive = s->p[j].alive;
+	out->starttime = p->starttime;
+	out->attach_ns = p->attach_ns;
+	out->heartbeat_ns = p->heartbeat_ns;
+	memcpy(out->comm, p->comm, 16);
+	out->comm[16] = '\0';
+	for (int k = 0; k < 16; k++)
+		if ((unsigned char)out->comm[k] < 0x20 && out->comm[k] != '\0')
+			out->comm[k] = '?';
+	out->stripes = s->p[j].stripes;
+	return 0;
+}
+
+int shmstat_snap_metric_proc(const shmstat_snap *s, size_t i, size_t j,
+			     uint64_t *counter, int64_t *gauge)
+{
+	const struct shmstat_desc *d;
+	uint32_t off;
+
+	if (i >= s->nm || (j >= s->np && j != SHMSTAT_PROC_GONE))
+		return EINVAL;
+	d = &s->descs[s->m[i].desc];
+	off = d->value_off;
+	*counter = 0;
+	*gauge = 0;
+	if (j == SHMSTAT_PROC_GONE) {
+		if (d->type == SHMSTAT_COUNTER) {
+			*counter = s->grave[off];
+			return 0;
+		}
+		if (d->agg == SHMSTAT_AGG_SUM) {
+			*gauge = (int64_t)s->grave[off];
+			return 0;
+		}
+		if (d->agg >= SHMSTAT_AGG_LIVESUM || s->grave[off + 2] == 0)
+			return ENOENT;
+		*gauge = (int64_t)s->grave[off + 1];
+		return 0;
+	}
+	if (d->type == SHMSTAT_COUNTER) {
+		*counter = sum_stripes(s, off, (uint32_t)j);
+		return 0;
+	}
+	{
+		uint64_t stamp;
+
+		*gauge = gauge_of(s, off, (uint32_t)j, &stamp);
+		return stamp ? 0 : ENOENT;
+	}
+}

@@ -1,0 +1,41 @@
+/*
+ * util.h - small helpers shared by the library: error reporting, hashing,
+ * clocks and the atomic accessors used on segment words.
+ */
+#ifndef SHMSTAT_UTIL_H
+#define SHMSTAT_UTIL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+#define SHMSTAT_HIDDEN __attribute__((visibility("hidden")))
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Record a detail sentence for shmstat_last_error() and return @err. */
+SHMSTAT_HIDDEN int shmstat__fail(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+SHMSTAT_HIDDEN void shmstat__clear_error(void);
+
+SHMSTAT_HIDDEN uint64_t shmstat__hash(const void *p, size_t n);
+SHMSTAT_HIDDEN uint64_t shmstat__now_ns(void);      /* CLOCK_REALTIME */
+
+/* checked arithmetic on untrusted sizes: true when [off, off+len) fits */
+static inline bool shmstat__fits(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/* Atomic accessors for segment words (GCC builtins = C11 semantics on
+ * plain integers, so the layout structs stay plain). */
+#define ld_relaxed(p)     __atomic_load_n((p), __ATOMIC_RELAXED)
+#define ld_acquire(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define st_relaxed(p, v)  __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define st_release(p, v)  __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define add_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define cas_acqrel(p, expp, v) \
+	__atomic_compare_exchange_n((p), (expp), (v), false, \
+				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * cmd.h - the shmstat command table.
+ *
+ * Adding a command:
+ *   1. write tools/cmd_NAME.c with `int cmd_NAME(int argc, char **argv)`
+ *      and its usage string `const char cmd_NAME_usage[]`;
+ *   2. add it to the table in tools/shmstat.c and to tools/meson.build;
+ *   3. add CLI tests in tests/cli/ and document it in docs/shmstat.1.md
+ *      (a test checks that the man page shows every usage string).
+ *
+ * Conventions: exit 0 on success, 1 on error, 2 on bad usage; messages on
+ * stderr, lowercase, naming what is wrong.
+ */
+#ifndef SHMSTAT_CMD_H
+#define SHMSTAT_CMD_H
+
+#include <stdio.h>
+
+enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2 };
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *summary;
+};
+
+#define DECLARE_CMD(n) \
+	int cmd_##n(int argc, char **argv); \
+	extern const char cmd_##n##_usage[]
+
+DECLARE_CMD(list);
+DECLARE_CMD(show);
+DECLARE_CMD(gc);
+DECLARE_CMD(rm);
+
+/* Print "shmstat: " + message to stderr; return @code. */
+int die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Usage error: message, then the command's usage; returns EXIT_USAGE. */
+int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* true when argv[1] asks for help; prints @usage to stdout */
+int want_help(int argc, char **argv, const char *usage);
+
+/* Human forms: "4.2 MiB", "2026-11-21 10:00:00" */
+void fmt_bytes(char *buf, size_t n, unsigned long long v);
+void fmt_time(char *buf, size_t n, unsigned long long ns);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * cmd_show.c - shmstat show: every metric of a segment, once.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmstat.h"
+#include "cmd.h"
+
+const char cmd_show_usage[] =
+	"usage: shmstat show [-p|--per-process] NAME\n"
+	"  Print the counters and gauges of segment NAME, one per line:\n"
+	"  name{labels}, type, value. With --per-process, also each writer\n"
+	"  process's share and the share of writers that are gone.\n";
+
+static void print_metric_name(const struct shmstat_metric_info *m, char *buf, size_t n)
+{
+	if (m->labels[0])
+		snprintf(buf, n, "%s{%s}", m->name, m->labels);
+	else
+		snprintf(buf, n, "%s", m->name);
+}
+
+static void print_value(const struct shmstat_metric_info *m, char *buf, size_t n)
+{
+	if (m->type == SHMSTAT_COUNTER)
+		snprintf(buf, n, "%llu", (unsigned long long)m->counter);
+	else if (m->has_value)
+		snprintf(buf, n, "%lld", (long long)m->gauge);
+	else
+		snprintf(buf, n, "-");
+}
+
+static void print_header(const char *name, const struct shmstat_seg_info *info)
+{
+	char size[32], created[32];
+
+	fmt_bytes(size, sizeof(size), info->size);
+	fmt_time(created, sizeof(created), info->created_ns);
+	printf("segment %s: %u metrics, %u writers alive, %u dead, %s, created %s\n",
+	       name, info->metrics, info->writers_alive, info->writers_dead, size, created);
+	if (info->dropped_regs)
+		printf("warning: %llu registrations were refused (segment full)\n",
+		       (unsigned long long)info->dropped_regs);
+	if (info->bad_descs)
+		printf("warning: %u metric descriptors failed validation and are not shown\n",
+		       info->bad_descs);
+	if (info->removed)
+		printf("note: segment %s has been removed; these are its last values\n", name);
+}
+
+static void print_procs(const shmstat_snap *s, size_t i)
+{
+	size_t np = shmstat_snap_procs(s);
+	uint64_t c;
+	int64_t g;
+	struct shmstat_metric_info m;
+
+	shmstat_snap_metric(s, i, &m);
+	for (size_t j = 0; j < np; j++) {
+		struct shmstat_proc_info p;
+
+		shmstat_snap_proc(s, j, &p);
+		if (shmstat_snap_metric_proc(s, i, j, &c, &g) != 0)
+			continue;
+		if (m.type == SHMSTAT_COUNTER)
+			printf("    pid %-8d %-16s %s %llu\n", (int)p.pid, p.comm,
+			       p.alive ? "     " : "(dead)", (unsigned long long)c);
+		else
+			printf("    pid %-8d %-16s %s %lld\n", (int)p.pid, p.comm,
+			       p.alive ? "     " : "(dead)", (long long)g);
+	}
+	if (shmstat_snap_metric_proc(s, i, SHMSTAT_PROC_GONE, &c, &g) == 0 &&
+	    (c != 0 || g != 0)) {
+		if (m.type == SHMSTAT_COUNTER)
+			printf("    %-30s %llu\n", "(exited writers)", (unsigned long long)c);
+		else
+			printf("    %-30s %lld\n", "(exited writers)", (long long)g);
+	}
+}
+
+static const shmstat_snap *sort_snap;
+
+static int by_name(const void *a, const void *b)
+{
+	struct shmstat_metric_info x, y;
+	int c;
+
+	shmstat_snap_metric(sort_snap, *(const size_t *)a, &x);
+	shmstat_snap_metric(sort_snap, *(const size_t *)b, &y);
+	c = strcmp(x.name, y.name);
+	return c ? c : strcmp(x.labels, y.labels);
+}
+
+/* Metric indices in name, labels order; NULL when out of memory. */
+static size_t *sorted(const shmstat_snap *s, size_t n)
+{
+	size_t *o = malloc((n ? n : 1) * sizeof(*o));
+
+	if (o == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		o[i] = i;
+	sort_snap = s;
+	qsort(o, n, sizeof(*o), by_name);
+	return o;
+}
+
+int cmd_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "per-process", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	shmstat_reader *r;
+	shmstat_snap *s;
+	struct shmstat_seg_info info;
+	int per_process = 0, c, err;
+	size_t n, width = 4, *order;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+p", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			per_process = 1;
+			break;
+		default:
+			return usage_error(cmd_show_usage, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error(cmd_show_usage, optind >= argc ? "segment name is missing"
+							      : "too many arguments");
+	err = shmstat_reader_open(argv[optind], &r);
+	if (err)
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	err = shmstat_snapshot(r, &s);
+	if (err) {
+		shmstat_reader_close(r);
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	}
+	shmstat_snap_info(s, &info);
+	print_header(argv[optind], &info);
+	n = shmstat_snap_metrics(s);
+	order = sorted(s, n);
+	if (order == NULL) {
+		shmstat_snap_free(s);
+		shmstat_reader_close(r);
+		return die(EXIT_ERR, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct shmstat_metric_info m;
+		char name[512];
+
+		shmstat_snap_metric(s, i, &m);
+		print_metric_name(&m, name, sizeof(name));
+		if (strlen(name) > width)
+			width = strlen(name);
+	}
+	if (n)
+		printf("%-*s  %-7s  %s\n", (int)width, "NAME", "TYPE", "VALUE");
+	for (size_t k = 0; k < n; k++) {
+		struct shmstat_metric_info m;
+		char name[512], value[32];
+
+		shmstat_snap_metric(s, order[k], &m);
+		print_metric_name(&m, name, sizeof(name));
+		print_value(&m, value, sizeof(value));
+		printf("%-*s  %-7s  %s\n", (int)width, name, shmstat_type_name(m.type), value);
+		if (per_process)
+			print_procs(s, order[k]);
+	}
+	free(order);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	return EXIT_OK;
+}

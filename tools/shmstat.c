@@ -1,0 +1,135 @@
+/*
+ * shmstat.c - the reader tool: a table of commands, one file each.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+
+static const struct cmd commands[] = {
+	{ "list", cmd_list, cmd_list_usage, "list the segments on this host" },
+	{ "show", cmd_show, cmd_show_usage, "print every metric of a segment once" },
+	{ "gc",   cmd_gc,   cmd_gc_usage,   "reap the slots of dead writers" },
+	{ "rm",   cmd_rm,   cmd_rm_usage,   "remove a segment" },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char main_usage[] =
+	"usage: shmstat COMMAND [ARGS]\n"
+	"       shmstat help [COMMAND]\n";
+
+int die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("shmstat: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("shmstat: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fputs(usage, stderr);
+	return EXIT_USAGE;
+}
+
+int want_help(int argc, char **argv, const char *usage)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			fputs(usage, stdout);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void fmt_bytes(char *buf, size_t n, unsigned long long v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, n, "%llu B", v);
+	else
+		snprintf(buf, n, "%.1f %s", d, unit[u]);
+}
+
+void fmt_time(char *buf, size_t n, unsigned long long ns)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	if (ns == 0 || localtime_r(&t, &tm) == NULL) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void print_commands(FILE *f)
+{
+	fputs(main_usage, f);
+	fputs("\ncommands:\n", f);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nexit status: 0 ok, 1 error, 2 usage error\n", f);
+}
+
+static const struct cmd *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd *c;
+
+	if (argc < 2) {
+		print_commands(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		print_commands(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "help") == 0) {
+		if (argc < 3) {
+			print_commands(stdout);
+			return EXIT_OK;
+		}
+		c = find(argv[2]);
+		if (c == NULL)
+			return usage_error(main_usage, "unknown command '%s'", argv[2]);
+		fputs(c->usage, stdout);
+		return EXIT_OK;
+	}
+	c = find(argv[1]);
+	if (c == NULL)
+		return usage_error(main_usage, "unknown command '%s'", argv[1]);
+	if (want_help(argc - 1, argv + 1, c->usage))
+		return EXIT_OK;
+	return c->fn(argc - 1, argv + 1);
+}
