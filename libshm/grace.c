@@ -26,11 +26,9 @@
 
 static void bump_seq(struct shmstat_hdr *h)
 {
-	/* release: everything written before is visible to a reader that
-	 * sees the new number; the fence orders the bump before later
-	 * stores of this phase */
-	__atomic_fetch_add(&h->fold_seq, 1, __ATOMIC_RELEASE);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* acq_rel: stores of the phase before it are visible to a reader
+	 * that sees the new number, stores after it cannot move before it */
+	__atomic_fetch_add(&h->fold_seq, 1, __ATOMIC_ACQ_REL);
 }
 
 void shmstat__gauge_merge(uint32_t agg, uint64_t *g, int64_t v, uint64_t stamp)

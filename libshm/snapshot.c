@@ -180,9 +180,10 @@ static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 	for (int t = 0; t < COPY_TRIES; t++) {
 		uint64_t s1, s2, got = 0;
 
+		/* each pread is a system call: the three reads happen in
+		 * program order */
 		if (read_seq(r->fd, &s1) != 0)
 			goto truncated;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		while (got < size) {
 			ssize_t n = pread(r->fd, s->buf + got, size - got, (off_t)got);
 
@@ -192,7 +193,6 @@ static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 				goto truncated;
 			got += (uint64_t)n;
 		}
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (read_seq(r->fd, &s2) != 0)
 			goto truncated;
 		if (s1 == s2)

@@ -63,7 +63,8 @@ static void print_procs(const shmstat_snap *s, size_t i)
 		struct shmstat_proc_info p;
 
 		shmstat_snap_proc(s, j, &p);
-		if (shmstat_snap_metric_proc(s, i, j, &c, &g) != 0)
+		if (shmstat_snap_metric_proc(s, i, j, &c, &g) != 0 ||
+		    (m.type == SHMSTAT_COUNTER && c == 0))
 			continue;
 		if (m.type == SHMSTAT_COUNTER)
 			printf("    pid %-8d %-16s %s %llu\n", (int)p.pid, p.comm,
