@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# CLI end-to-end tests: run shmstat against segments with known values and
+# check output, messages and exit codes.
+set -u
+shmstat=$1
+fill=$2
+pass=0
+fail=0
+tag="cli-$$"
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect CODE STDOUT_PATTERN STDERR_PATTERN -- command...
+expect() {
+	local code=$1 out_re=$2 err_re=$3
+	shift 4
+	local out err rc
+	out=$("$@" 2>/tmp/$tag.err); rc=$?
+	err=$(cat /tmp/$tag.err)
+	if [ "$rc" -ne "$code" ]; then
+		bad "$*: exit $rc, expected $code (stderr: $err)"; return
+	fi
+	if [ -n "$out_re" ] && ! grep -Eq -- "$out_re" <<<"$out"; then
+		bad "$*: stdout does not match /$out_re/: $out"; return
+	fi
+	if [ -n "$err_re" ] && ! grep -Eq -- "$err_re" <<<"$err"; then
+		bad "$*: stderr does not match /$err_re/: $err"; return
+	fi
+	if [ "$code" -ne 0 ] && grep -q "Sanitizer\|runtime error\|Segmentation" <<<"$err"; then
+		bad "$*: crashed: $err"; return
+	fi
+	ok
+}
+
+cleanup() {
+	[ -n "${holder:-}" ] && kill -9 "$holder" 2>/dev/null
+	"$shmstat" rm "$tag-a" "$tag-b" >/dev/null 2>&1
+	rm -f "/dev/shm/shmstat.$tag-foreign" "/dev/shm/shmstat.$tag-empty" /tmp/$tag.*
+}
+trap cleanup EXIT
+
+# --- usage errors: exit 2, message on stderr
+expect 2 "" "usage: shmstat"                      -- "$shmstat"
+expect 2 "" "unknown command 'bogus'"             -- "$shmstat" bogus
+expect 2 "" "segment name is missing"             -- "$shmstat" show
+expect 2 "" "unknown option '--bogus'"            -- "$shmstat" show --bogus x
+expect 2 "" "too many arguments"                  -- "$shmstat" show a b
+expect 2 "" "list takes no arguments"             -- "$shmstat" list x
+expect 2 "" "segment name is missing"             -- "$shmstat" gc
+expect 2 "" "segment name is missing"             -- "$shmstat" rm
+
+# --- help: the same usage string from `help CMD` and `CMD --help`
+for c in list show gc rm; do
+	a=$("$shmstat" help "$c"); b=$("$shmstat" "$c" --help)
+	if [ "$a" = "$b" ] && grep -q "^usage: shmstat $c" <<<"$a"; then ok; else bad "help $c differs from $c --help"; fi
+done
+expect 0 "show +print every metric" "" -- "$shmstat" help
+
+# --- errors: exit 1, lowercase message naming the thing
+expect 1 "" "^shmstat: segment name 'bad/name' has a character outside" -- "$shmstat" show bad/name
+expect 1 "" "^shmstat: segment '$tag-none' does not exist"             -- "$shmstat" show "$tag-none"
+expect 1 "" "^shmstat: segment '$tag-none' does not exist"             -- "$shmstat" rm "$tag-none"
+head -c 8192 /dev/urandom > "/dev/shm/shmstat.$tag-foreign"
+expect 1 "" "^shmstat: segment '$tag-foreign' is not a shmstat segment" -- "$shmstat" show "$tag-foreign"
+: > "/dev/shm/shmstat.$tag-empty"
+expect 1 "" "^shmstat: segment '$tag-empty' is not a shmstat segment"   -- "$shmstat" show "$tag-empty"
+# list goes on past a bad segment, names it on stderr and exits 1
+expect 1 "^NAME " "^shmstat: segment '$tag-empty' is not a shmstat segment" -- "$shmstat" list
+rm -f "/dev/shm/shmstat.$tag-foreign" "/dev/shm/shmstat.$tag-empty"
+
+# --- a segment with known values, writer detached
+"$fill" "$tag-a" || bad "cli_fill failed"
+"$shmstat" show "$tag-a" > /tmp/$tag.show 2>&1 || bad "show failed"
+tail -n +2 /tmp/$tag.show > /tmp/$tag.body
+cat > /tmp/$tag.want <<'WANT'
+NAME                     TYPE     VALUE
+cli_depth_max            gauge    7
+cli_errors_total         counter  3
+cli_requests_total{path="/a"}  counter  10
+cli_requests_total{path="/b"}  counter  20
+cli_temperature          gauge    42
+cli_workers              gauge    0
+WANT
+# columns are aligned to the longest name: normalise runs of spaces
+if diff <(tr -s ' ' < /tmp/$tag.want) <(tr -s ' ' < /tmp/$tag.body) >/dev/null; then ok
+else bad "show output differs:"; diff <(tr -s ' ' < /tmp/$tag.want) <(tr -s ' ' < /tmp/$tag.body); fi
+expect 0 "^segment $tag-a: 6 metrics, 0 writers alive, 0 dead" "" -- "$shmstat" show "$tag-a"
+expect 0 "\(exited writers\) +10" "" -- "$shmstat" show --per-process "$tag-a"
+expect 0 "^$tag-a +root +0600 .* 0/0 " "" -- "$shmstat" list
+
+# --- a writer that stays attached, then dies
+coproc HOLD { exec "$fill" "$tag-b" hold; }
+holder=$HOLD_PID
+read -r line <&"${HOLD[0]}"
+[ "$line" = ready ] && ok || bad "holder did not start"
+expect 0 "1 writers alive, 0 dead" "" -- "$shmstat" show "$tag-b"
+expect 0 "cli_workers +gauge +1" "" -- "$shmstat" show "$tag-b"
+expect 0 "pid $holder +cli_fill +10" "" -- "$shmstat" show -p "$tag-b"
+kill -9 "$holder"; wait "$holder" 2>/dev/null; holder=
+expect 0 "0 writers alive, 1 dead" "" -- "$shmstat" show "$tag-b"
+expect 0 "cli_workers +gauge +0" "" -- "$shmstat" show "$tag-b"
+expect 0 "cli_requests_total\{path=\"/b\"\} +counter +20" "" -- "$shmstat" show "$tag-b"
+expect 0 "reaped 1 dead writer$" "" -- "$shmstat" gc "$tag-b"
+expect 0 "0 writers alive, 0 dead" "" -- "$shmstat" show "$tag-b"
+expect 0 "cli_requests_total\{path=\"/b\"\} +counter +20" "" -- "$shmstat" show "$tag-b"
+expect 0 "reaped 0 dead writers$" "" -- "$shmstat" gc "$tag-b"
+
+# --- another user's segment: readable only as its mode allows, never writable
+if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null && runuser -u nobody -- true 2>/dev/null; then
+	expect 1 "" "^shmstat: segment '$tag-b' is not readable by this user" -- runuser -u nobody -- "$shmstat" show "$tag-b"
+	chown nobody "/dev/shm/shmstat.$tag-b"
+	expect 1 "" "^shmstat: segment '$tag-b' is owned by uid [0-9]+, not by this user" -- "$shmstat" gc "$tag-b"
+	expect 0 "cli_errors_total" "" -- "$shmstat" show "$tag-b"
+	chown root "/dev/shm/shmstat.$tag-b"
+fi
+
+# --- rm
+expect 0 "" "" -- "$shmstat" rm "$tag-a" "$tag-b"
+expect 1 "" "does not exist" -- "$shmstat" show "$tag-a"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

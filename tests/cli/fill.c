@@ -1,0 +1,66 @@
+/*
+ * fill.c - writes known values into a segment for the CLI tests.
+ *
+ *   cli_fill NAME          write the values, detach, exit
+ *   cli_fill NAME hold     write the values, print "ready", stay attached
+ *                          until killed
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmstat.h"
+
+static int reg_counter(shmstat_seg *seg, const char *name, const char *const *labels,
+		       uint64_t v)
+{
+	struct shmstat_metric_def d = { .name = name, .labels = labels, .help = "cli test" };
+	shmstat_counter *c;
+	int err = shmstat_counter_register(seg, &d, &c);
+
+	shmstat_counter_add(c, v);
+	return err;
+}
+
+static int reg_gauge(shmstat_seg *seg, const char *name, enum shmstat_agg agg, int64_t v)
+{
+	struct shmstat_metric_def d = { .name = name, .help = "cli test", .unit = "items" };
+	shmstat_gauge *g;
+	int err = shmstat_gauge_register(seg, &d, agg, &g);
+
+	shmstat_gauge_set(g, v);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	shmstat_seg *seg;
+	int err = 0;
+
+	if (argc < 2) {
+		fputs("usage: cli_fill NAME [hold]\n", stderr);
+		return 2;
+	}
+	if (shmstat_open(argv[1], NULL, &seg) != 0) {
+		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
+		return 1;
+	}
+	err |= reg_counter(seg, "cli_requests_total", (const char *[]){ "path", "/a", NULL }, 10);
+	err |= reg_counter(seg, "cli_requests_total", (const char *[]){ "path", "/b", NULL }, 20);
+	err |= reg_counter(seg, "cli_errors_total", NULL, 3);
+	err |= reg_gauge(seg, "cli_temperature", SHMSTAT_AGG_SUM, 42);
+	err |= reg_gauge(seg, "cli_depth_max", SHMSTAT_AGG_MAX, 7);
+	err |= reg_gauge(seg, "cli_workers", SHMSTAT_AGG_LIVESUM, 1);
+	if (err) {
+		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
+		return 1;
+	}
+	if (argc > 2 && strcmp(argv[2], "hold") == 0) {
+		printf("ready\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
+	shmstat_close(seg);
+	return 0;
+}
