@@ -15,11 +15,14 @@ static __thread char last_error[512];
 
 int shmstat__fail(int err, const char *fmt, ...)
 {
+	char tmp[sizeof(last_error)];
 	va_list ap;
 
+	/* format apart: the arguments may include shmstat_last_error() */
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(last_error, tmp, sizeof(tmp));
 	return err;
 }
 
