@@ -177,23 +177,37 @@ static struct tls_ent *claim(struct shmstat_seg *seg)
 
 /* ------------------------------------------------------------- hot paths */
 
-static inline void add_value(struct shmstat_counter *c, uint64_t n)
+static inline void add_to(const struct tls_ent *t, uint32_t off, uint64_t n)
 {
-	struct tls_ent *t = &tls_tab[c->tls_slot];
-	uint64_t *p;
+	uint64_t *p = t->values + off;
 
-	if (unlikely(t->epoch != c->epoch)) {
-		if (c->epoch == SHMSTAT_EPOCH_NONE)
-			return;
-		t = claim(c->seg);
-		if (t == NULL)
-			return;
-	}
-	p = t->values + c->off;
 	if (likely(!t->shared))
 		st_relaxed(p, ld_relaxed(p) + n);
 	else
 		add_relaxed(p, n);
+}
+
+/* Out of line so the fast path needs no stack frame. */
+static __attribute__((noinline, cold)) void add_slow(struct shmstat_counter *c, uint64_t n)
+{
+	const struct tls_ent *t;
+
+	if (c->epoch == SHMSTAT_EPOCH_NONE)
+		return;                     /* a do-nothing handle */
+	t = claim(c->seg);
+	if (t != NULL)
+		add_to(t, c->off, n);
+}
+
+static inline void add_value(struct shmstat_counter *c, uint64_t n)
+{
+	const struct tls_ent *t = &tls_tab[c->tls_slot];
+
+	if (unlikely(t->epoch != c->epoch)) {
+		add_slow(c, n);
+		return;
+	}
+	add_to(t, c->off, n);
 }
 
 void shmstat_counter_add(shmstat_counter *c, uint64_t n)
