@@ -238,9 +238,15 @@ static int init_new(struct shmstat_seg *seg, int fd, const struct shmstat_opts *
 			owners[i] = SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_FIXED, 0);
 		h->stripe_hint = SHMSTAT_GRAVES + g.max_procs;
 	}
-	memcpy(h->magic, SHMSTAT_MAGIC, 8);
-	h->hdr_sum = shmstat__hash(h, SHMSTAT_HDR_SUM_BYTES);
-	memset(h->magic, 0, 8);
+	/* the checksum covers the magic: compute it on a private copy, so
+	 * the magic appears in the segment only once, last */
+	{
+		unsigned char sum_in[SHMSTAT_HDR_SUM_BYTES];
+
+		memcpy(sum_in, h, sizeof(sum_in));
+		memcpy(sum_in, SHMSTAT_MAGIC, 8);
+		h->hdr_sum = shmstat__hash(sum_in, sizeof(sum_in));
+	}
 	/* publish: magic last, with release, so an opener that sees it sees
 	 * everything above */
 	{
