@@ -1,19 +1,22 @@
 /*
  * grace.c - the reaper lock and folding of gone processes' stripes.
  *
- * Fold of process slot p, under the reaper lock:
+ * Fold of process slot p, under the reaper lock; fold_state holds phase,
+ * current grave and p in one word, so each step is one store:
  *
- *   1. fold_proc = p, fold_phase = MERGING, fold_seq++
- *      grave[!active] = grave[active] + the values of p's stripes
+ *   1. fold_state = (MERGING, a, p), fold_seq++
+ *      grave[!a] = grave[a] + the values of p's stripes
  *      (a pure function of both: a crash here is repaired by redoing it)
- *   2. grave_active = !active, fold_phase = FLIPPED, fold_seq++
- *      zero p's stripes, mark them FREE, free p's slot
- *   3. fold_phase = IDLE, fold_seq++
+ *   2. fold_state = (FLIPPED, !a, p), fold_seq++
+ *      zero p's stripes and mark them FREE, clear p's slot fields
+ *   3. fold_state = (IDLE, !a, 0), fold_seq++
+ *      only now free p's slot, so no new process can take it while a
+ *      repair of this fold might still touch it
  *
  * A reader that saw the same fold_seq before and after its copy knows the
- * phase: while MERGING it counts p's stripes and the old grave; once
- * FLIPPED it counts the new grave and skips p's stripes. No reader waits,
- * no writer waits for a reader.
+ * phase: while MERGING it counts p's stripes and grave[a]; once FLIPPED
+ * it counts grave[!a] and skips p's stripes. No reader waits, no writer
+ * waits for a reader.
  */
 #include <errno.h>
 #include <signal.h>
@@ -33,12 +36,13 @@ static void bump_seq(struct shmstat_hdr *h)
 
 void shmstat__gauge_merge(uint32_t agg, uint64_t *g, int64_t v, uint64_t stamp)
 {
+	if (agg == SHMSTAT_AGG_SUM || agg == SHMSTAT_AGG_LIVESUM) {
+		g[0] += (uint64_t)v;    /* every process adds, even unregistered */
+		return;
+	}
 	if (stamp == 0)
 		return;                 /* the process never had this gauge */
 	switch (agg) {
-	case SHMSTAT_AGG_SUM:
-		g[0] += (uint64_t)v;
-		break;
 	case SHMSTAT_AGG_MAX:
 	case SHMSTAT_AGG_LIVEMAX:
 		if (g[2] == 0 || v > (int64_t)g[1]) {
@@ -60,8 +64,7 @@ void shmstat__gauge_merge(uint32_t agg, uint64_t *g, int64_t v, uint64_t stamp)
 			g[2] = stamp;
 		}
 		break;
-	default:                        /* LIVESUM */
-		g[0] += (uint64_t)v;
+	default:
 		break;
 	}
 }
@@ -126,11 +129,12 @@ static void zero_stripe(uint64_t *s, uint32_t nv)
 		st_relaxed(&s[v], 0);
 }
 
-/* Phase 2 and 3 of a fold (also the repair of a fold found FLIPPED). */
-static void finish(struct shmstat_seg *seg, uint32_t p)
+/* Steps 2 and 3 of a fold (also the repair of a fold found FLIPPED). */
+static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 {
 	struct shmstat_hdr *h = seg->hdr;
 	struct shmstat_proc *slot = &seg->procs[p];
+	uint64_t w;
 
 	zero_stripe(shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p)), seg->max_values);
 	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
@@ -144,59 +148,60 @@ static void finish(struct shmstat_seg *seg, uint32_t p)
 	slot->heartbeat_ns = 0;
 	slot->uid = 0;
 	memset(slot->comm, 0, sizeof(slot->comm));
-	st_release(&slot->word, SHMSTAT_PROC_WORD(SHMSTAT_PROC_FREE, 0));
-	st_relaxed(&h->fold_phase, SHMSTAT_FOLD_IDLE);
+	st_relaxed(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_IDLE, active, 0));
 	bump_seq(h);
+	/* free the slot only if it still holds the gone process */
+	w = ld_acquire(&slot->word);
+	if (SHMSTAT_PROC_STATE(w) != SHMSTAT_PROC_FREE)
+		cas_acqrel(&slot->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_FREE, 0));
 }
 
 void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 {
 	struct shmstat_hdr *h = seg->hdr;
-	uint32_t active = ld_relaxed(&h->grave_active) & 1;
+	uint32_t a = SHMSTAT_FOLD_ACTIVE(ld_relaxed(&h->fold_state));
 
-	st_relaxed(&h->fold_proc, p);
-	st_relaxed(&h->fold_phase, SHMSTAT_FOLD_MERGING);
+	st_relaxed(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_MERGING, a, p));
 	bump_seq(h);
-	merge(seg, p, shmstat__stripe(seg, active), shmstat__stripe(seg, !active));
-	st_relaxed(&h->grave_active, !active);
-	st_relaxed(&h->fold_phase, SHMSTAT_FOLD_FLIPPED);
+	merge(seg, p, shmstat__stripe(seg, a), shmstat__stripe(seg, !a));
+	st_relaxed(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_FLIPPED, !a, p));
 	bump_seq(h);
-	finish(seg, p);
+	finish(seg, p, !a);
 }
 
-/* A reaper died holding the lock: complete what its journal says. */
+/* A reaper died holding the lock: complete what fold_state says. */
 static void recover(struct shmstat_seg *seg)
 {
 	struct shmstat_hdr *h = seg->hdr;
-	uint32_t phase = ld_relaxed(&h->fold_phase);
-	uint32_t p = ld_relaxed(&h->fold_proc);
+	uint64_t fs = ld_relaxed(&h->fold_state);
+	uint32_t p = SHMSTAT_FOLD_PROC(fs), a = SHMSTAT_FOLD_ACTIVE(fs);
 
-	if (p >= seg->max_procs) {
-		st_relaxed(&h->fold_phase, SHMSTAT_FOLD_IDLE);
+	if (SHMSTAT_FOLD_PHASE(fs) == SHMSTAT_FOLD_IDLE)
+		return;
+	if (p >= seg->max_procs || SHMSTAT_FOLD_PHASE(fs) > SHMSTAT_FOLD_FLIPPED) {
+		st_relaxed(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_IDLE, a, 0));
 		bump_seq(h);
 		return;
 	}
-	if (phase == SHMSTAT_FOLD_MERGING)
+	if (SHMSTAT_FOLD_PHASE(fs) == SHMSTAT_FOLD_MERGING)
 		shmstat__fold(seg, p);
-	else if (phase == SHMSTAT_FOLD_FLIPPED)
-		finish(seg, p);
+	else
+		finish(seg, p, a);
 }
 
 bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms)
 {
-	uint32_t *lock = &seg->hdr->reaper_lock;
-	const uint32_t me = (uint32_t)seg->pid;
+	uint64_t *lock = &seg->hdr->reaper_lock;
 
 	for (unsigned waited = 0;; waited++) {
-		uint32_t holder = 0;
+		uint64_t holder = 0;
 
-		if (cas_acqrel(lock, &holder, me)) {
-			if (ld_relaxed(&seg->hdr->fold_phase) != SHMSTAT_FOLD_IDLE)
-				recover(seg);
+		if (cas_acqrel(lock, &holder, seg->tag)) {
+			recover(seg);
 			return true;
 		}
-		if (holder != me && !shmstat__pid_alive((pid_t)holder, 0) &&
-		    cas_acqrel(lock, &holder, me)) {
+		if (holder != seg->tag && !shmstat__tag_alive(holder) &&
+		    cas_acqrel(lock, &holder, seg->tag)) {
 			recover(seg);
 			return true;
 		}

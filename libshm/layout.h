@@ -40,11 +40,15 @@
  * The rest of the header is mutable state, one 128-byte line per writer
  * concern so unrelated updates do not share a cache line:
  *
- *   384  alloc line    values_used, metrics_used, reg_seq, dropped_regs
- *   512  fold line     fold_seq, reaper_lock, fold_proc, fold_phase,
- *                      grave_active (see grace.h)
+ *   384  alloc line    values_used, reg_seq, dropped_regs
+ *   512  fold line     fold_seq, fold_state, reaper_lock (see grace.h)
  *   640  gauge line    gauge_seq: stamps for SHMSTAT_AGG_LAST gauges
  *   768  hint line     stripe_hint: where the next stripe search starts
+ *
+ * Processes are named in the segment by a "tag": pid << 32 | (low 24 bits
+ * of the process start time) << 8, so that a recycled pid is not taken for
+ * the process that had it before. Words that carry a tag keep a state in
+ * their low 8 bits.
  *
  * procs: max_procs x struct shmstat_proc (128 B): writer processes.
  * descs: max_metrics x struct shmstat_desc (512 B): the metric directory.
@@ -115,16 +119,13 @@ struct shmstat_hdr {
 	/* allocation line: registration */
 	uint64_t values_used;      /* bump allocator over value slots */
 	uint64_t reg_seq;          /* registration ids (ABA detection) */
-	uint64_t dropped_regs;     /* registrations refused: directory full */
-	uint32_t metrics_used;     /* high-water mark of descriptors used */
-	uint8_t pad1[128 - 28];
+	uint64_t dropped_regs;     /* registrations refused: segment full */
+	uint8_t pad1[128 - 24];
 
 	/* fold line: reclamation of stripes of gone processes (grace.c) */
 	uint64_t fold_seq;         /* bumped at every phase change */
-	uint32_t reaper_lock;      /* pid of the reaper, 0 when free */
-	uint32_t fold_proc;        /* proc slot being folded */
-	uint32_t fold_phase;       /* SHMSTAT_FOLD_* */
-	uint32_t grave_active;     /* 0 or 1: which grave stripe is current */
+	uint64_t fold_state;       /* SHMSTAT_FOLD_WORD(phase, active, proc) */
+	uint64_t reaper_lock;      /* tag of the reaper, 0 when free */
 	uint8_t pad2[128 - 24];
 
 	/* gauge line */
@@ -141,10 +142,26 @@ struct shmstat_hdr {
 enum shmstat_fold_phase {
 	SHMSTAT_FOLD_IDLE = 0,
 	SHMSTAT_FOLD_MERGING = 1,  /* grave[!active] being rebuilt */
-	SHMSTAT_FOLD_FLIPPED = 2,  /* grave_active flipped; zeroing stripes */
+	SHMSTAT_FOLD_FLIPPED = 2,  /* grave[active] holds proc; zeroing stripes */
 };
 
-/* Writer-process slot. word = state | pid << 32, changed by CAS only. */
+/* fold_state: phase, the current grave and the slot being folded change
+ * together, in one store */
+#define SHMSTAT_FOLD_WORD(phase, active, proc) \
+	((uint64_t)(phase) | (uint64_t)((active) & 1u) << 8 | (uint64_t)(proc) << 32)
+#define SHMSTAT_FOLD_PHASE(w)  ((uint32_t)((w) & 0xffu))
+#define SHMSTAT_FOLD_ACTIVE(w) ((uint32_t)((w) >> 8) & 1u)
+#define SHMSTAT_FOLD_PROC(w)   ((uint32_t)((w) >> 32))
+
+/* Process tags (see the top of this file). */
+#define SHMSTAT_TAG(pid, start) \
+	((uint64_t)(uint32_t)(pid) << 32 | ((uint64_t)(start) & 0xffffffu) << 8)
+#define SHMSTAT_TAG_PID(w)   ((uint32_t)((w) >> 32))
+#define SHMSTAT_TAG_START(w) ((uint32_t)((w) >> 8) & 0xffffffu)
+#define SHMSTAT_TAG_OF(w)    ((w) & ~(uint64_t)0xffu)
+#define SHMSTAT_STATE_OF(w)  ((uint32_t)((w) & 0xffu))
+
+/* Writer-process slot. word = state | tag, changed by CAS only. */
 enum shmstat_proc_state {
 	SHMSTAT_PROC_FREE = 0,
 	SHMSTAT_PROC_CLAIMING = 1, /* pid set, other fields being written */
@@ -163,11 +180,11 @@ struct shmstat_proc {
 	uint8_t pad2[SHMSTAT_LINE - 56];
 };
 
-#define SHMSTAT_PROC_STATE(w) ((uint32_t)((w) & 0xffffffffu))
-#define SHMSTAT_PROC_PID(w)   ((uint32_t)((w) >> 32))
-#define SHMSTAT_PROC_WORD(state, pid) ((uint64_t)(state) | (uint64_t)(pid) << 32)
+#define SHMSTAT_PROC_STATE(w) SHMSTAT_STATE_OF(w)
+#define SHMSTAT_PROC_PID(w)   SHMSTAT_TAG_PID(w)
+#define SHMSTAT_PROC_WORD(state, tag) ((uint64_t)(state) | SHMSTAT_TAG_OF(tag))
 
-/* Metric descriptor. word = state | claimer pid << 32. */
+/* Metric descriptor. word = state | tag of the claimer. */
 enum shmstat_desc_state {
 	SHMSTAT_DESC_FREE = 0,
 	SHMSTAT_DESC_CLAIMED = 1,  /* fields being written by the claimer */
@@ -199,9 +216,9 @@ struct shmstat_desc {
 	char help[SHMSTAT_HELP_CAP];
 };
 
-#define SHMSTAT_DESC_STATE(w) ((uint32_t)((w) & 0xffffffffu))
-#define SHMSTAT_DESC_PID(w)   ((uint32_t)((w) >> 32))
-#define SHMSTAT_DESC_WORD(state, pid) ((uint64_t)(state) | (uint64_t)(pid) << 32)
+#define SHMSTAT_DESC_STATE(w) SHMSTAT_STATE_OF(w)
+#define SHMSTAT_DESC_PID(w)   SHMSTAT_TAG_PID(w)
+#define SHMSTAT_DESC_WORD(state, tag) ((uint64_t)(state) | SHMSTAT_TAG_OF(tag))
 #define SHMSTAT_DESC_SUM_FROM 16
 
 /* Stripe owner word: state | proc << 8. */
@@ -221,7 +238,8 @@ enum shmstat_stripe_state {
 
 /* Gauge value slots: [0] striped deltas, in the per-process stripe
  * [1] base set by shmstat_gauge_set(), [2] stamp (0: process never
- * registered it, 1: registered, >1: gauge_seq of its last set). In the
+ * registered it, 1: registered, >1: gauge_seq of its last set; only
+ * MIN/MAX/LAST read it, sums take every process). In the
  * graves: [0] sum of gone processes, [1] min/max/last of gone processes,
  * [2] nonzero when [1] holds a value (the stamp for LAST). */
 #define SHMSTAT_GAUGE_SLOTS 3u

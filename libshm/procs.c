@@ -1,11 +1,11 @@
 /*
  * procs.c - writer-process slots: claim, release, liveness and reaping.
  *
- * A slot's word holds state and pid together and changes only by CAS:
- * FREE -> CLAIMING(pid) -> LIVE(pid) -> EXITED(pid) -> (fold) -> FREE.
- * A process is alive when kill(pid, 0) finds it and its start time in
- * /proc/PID/stat equals the one recorded at attach: a recycled pid does
- * not keep a dead writer's slot.
+ * A slot's word holds state and the process tag together and changes only
+ * by CAS: FREE -> CLAIMING(tag) -> LIVE(tag) -> EXITED(tag) -> (fold) ->
+ * FREE. A process is alive when kill(pid, 0) finds it and its start time
+ * in /proc/PID/stat matches the one recorded: a recycled pid does not
+ * keep a dead writer's slot.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +63,28 @@ bool shmstat__pid_alive(pid_t pid, uint64_t starttime)
 	return now == 0 || now == starttime;
 }
 
+uint64_t shmstat__self_tag(void)
+{
+	pid_t pid = getpid();
+
+	return SHMSTAT_TAG(pid, shmstat__starttime(pid));
+}
+
+bool shmstat__tag_alive(uint64_t tag)
+{
+	pid_t pid = (pid_t)SHMSTAT_TAG_PID(tag);
+	uint64_t now;
+
+	if (pid <= 0)
+		return false;
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return false;
+	if (SHMSTAT_TAG_START(tag) == 0)
+		return true;            /* start time was unknown */
+	now = shmstat__starttime(pid);
+	return now == 0 || (now & 0xffffffu) == SHMSTAT_TAG_START(tag);
+}
+
 static void read_comm(char comm[16])
 {
 	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
@@ -79,21 +101,20 @@ static void read_comm(char comm[16])
 
 int shmstat__proc_attach(struct shmstat_seg *seg)
 {
-	const uint32_t pid = (uint32_t)seg->pid;
 
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		struct shmstat_proc *p = &seg->procs[i];
 		uint64_t w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_FREE, 0);
 
 		if (ld_relaxed(&p->word) != w ||
-		    !cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, pid)))
+		    !cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, seg->tag)))
 			continue;
 		p->starttime = shmstat__starttime(seg->pid);
 		p->attach_ns = shmstat__now_ns();
 		p->heartbeat_ns = p->attach_ns;
 		p->uid = (uint32_t)geteuid();
 		read_comm(p->comm);
-		st_release(&p->word, SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, pid));
+		st_release(&p->word, SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, seg->tag));
 		seg->proc = i;
 		return 0;
 	}
@@ -111,26 +132,22 @@ void shmstat__proc_detach(struct shmstat_seg *seg)
 	if (seg->proc >= seg->max_procs)
 		return;
 	p = &seg->procs[seg->proc];
-	w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, (uint32_t)seg->pid);
-	cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, (uint32_t)seg->pid));
+	w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, seg->tag);
+	cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, seg->tag));
 	seg->proc = UINT32_MAX;
 	shmstat__reap(seg);
 }
 
-/* Is slot @p's writer gone, so its stripes may be folded? */
-static bool slot_gone(const struct shmstat_proc *p, uint64_t w, pid_t self)
+/* Is the writer of a slot with word @w gone, so its stripes may be
+ * folded? */
+static bool slot_gone(uint64_t w)
 {
-	uint32_t state = SHMSTAT_PROC_STATE(w);
-	pid_t pid = (pid_t)SHMSTAT_PROC_PID(w);
-
-	switch (state) {
+	switch (SHMSTAT_PROC_STATE(w)) {
 	case SHMSTAT_PROC_EXITED:
 		return true;
 	case SHMSTAT_PROC_CLAIMING:
-		/* start time not written yet: the pid alone decides */
-		return pid != self && !shmstat__pid_alive(pid, 0);
 	case SHMSTAT_PROC_LIVE:
-		return pid != self && !shmstat__pid_alive(pid, ld_relaxed(&p->starttime));
+		return !shmstat__tag_alive(w);
 	default:
 		return false;
 	}
@@ -143,10 +160,8 @@ static void repair_descs(struct shmstat_seg *seg)
 	for (uint32_t i = 0; i < seg->max_metrics; i++) {
 		uint64_t w = ld_acquire(&seg->descs[i].word);
 
-		if (SHMSTAT_DESC_STATE(w) == SHMSTAT_DESC_CLAIMED &&
-		    !shmstat__pid_alive((pid_t)SHMSTAT_DESC_PID(w), 0))
-			cas_acqrel(&seg->descs[i].word, &w,
-				   SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, SHMSTAT_DESC_PID(w)));
+		if (SHMSTAT_DESC_STATE(w) == SHMSTAT_DESC_CLAIMED && !shmstat__tag_alive(w))
+			cas_acqrel(&seg->descs[i].word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, w));
 	}
 }
 
@@ -159,7 +174,7 @@ unsigned shmstat__reap(struct shmstat_seg *seg)
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		uint64_t w = ld_acquire(&seg->procs[i].word);
 
-		if (slot_gone(&seg->procs[i], w, seg->pid)) {
+		if (slot_gone(w)) {
 			shmstat__fold(seg, i);
 			n++;
 		}

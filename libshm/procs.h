@@ -15,17 +15,24 @@
  * 0 when the process does not exist or cannot be read. */
 SHMSTAT_HIDDEN uint64_t shmstat__starttime(pid_t pid);
 
-/* true when @pid runs and started at @starttime (pids are reused). */
+/* true when @pid runs and started at @starttime (pids are reused); a
+ * @starttime of 0 trusts the pid alone. */
 SHMSTAT_HIDDEN bool shmstat__pid_alive(pid_t pid, uint64_t starttime);
+
+/* The tag (layout.h) of the calling process, and whether the process a
+ * tag names still runs. */
+SHMSTAT_HIDDEN uint64_t shmstat__self_tag(void);
+SHMSTAT_HIDDEN bool shmstat__tag_alive(uint64_t tag);
 
 /* Claim a slot for this process; seg->proc receives it. 0 or EFULL. */
 SHMSTAT_HIDDEN int shmstat__proc_attach(struct shmstat_seg *seg);
 
-/* Give our slot back: mark it exited, then fold it if the reaper lock is
- * free (otherwise the next reap does). */
+/* Give our slot back: mark it exited, then fold it (waiting up to a
+ * second for the reaper lock; if it stays taken, the next reap folds it). */
 SHMSTAT_HIDDEN void shmstat__proc_detach(struct shmstat_seg *seg);
 
-/* Fold every slot whose writer is gone; return how many. */
+/* Fold every slot whose writer is gone (died, or detached and not folded
+ * yet); return how many. */
 SHMSTAT_HIDDEN unsigned shmstat__reap(struct shmstat_seg *seg);
 
 #endif

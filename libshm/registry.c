@@ -237,11 +237,6 @@ static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct re
 	return 0;
 }
 
-static void bump_high_water(struct shmstat_seg *seg)
-{
-	add_relaxed(&seg->hdr->metrics_used, 1);
-}
-
 /* Wait for a claim in progress to be published or abandoned. */
 static uint64_t wait_claim(struct shmstat_desc *d, uint64_t w)
 {
@@ -253,8 +248,8 @@ static uint64_t wait_claim(struct shmstat_desc *d, uint64_t w)
 		w = ld_acquire(&d->word);
 		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_CLAIMED)
 			return w;
-		if ((i & 63) == 63 && !shmstat__pid_alive((pid_t)SHMSTAT_DESC_PID(w), 0)) {
-			uint64_t dead = SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, SHMSTAT_DESC_PID(w));
+		if ((i & 63) == 63 && !shmstat__tag_alive(w)) {
+			uint64_t dead = SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, w);
 
 			cas_acqrel(&d->word, &w, dead);
 			return ld_acquire(&d->word);
@@ -277,19 +272,20 @@ static int find_or_create(struct shmstat_seg *seg, const struct regreq *r, uint3
 			uint32_t st = SHMSTAT_DESC_STATE(w);
 
 			if (st == SHMSTAT_DESC_FREE) {
-				uint64_t mine = SHMSTAT_DESC_WORD(SHMSTAT_DESC_CLAIMED, (uint32_t)seg->pid);
+				uint64_t mine = SHMSTAT_DESC_WORD(SHMSTAT_DESC_CLAIMED, seg->tag);
 				int err;
 
 				if (!cas_acqrel(&d->word, &w, mine))
 					continue;       /* w reloaded */
 				err = fill(seg, d, r);
 				if (err) {
-					st_release(&d->word, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, (uint32_t)seg->pid));
+					/* nobody probed past our claim (they wait
+					 * on it), so the slot can be free again */
+					st_release(&d->word, SHMSTAT_DESC_WORD(SHMSTAT_DESC_FREE, 0));
 					add_relaxed(&seg->hdr->dropped_regs, 1);
 					return err;
 				}
-				bump_high_water(seg);
-				st_release(&d->word, SHMSTAT_DESC_WORD(SHMSTAT_DESC_LIVE, (uint32_t)seg->pid));
+				st_release(&d->word, SHMSTAT_DESC_WORD(SHMSTAT_DESC_LIVE, seg->tag));
 				*out = i;
 				return 0;
 			}
@@ -383,6 +379,32 @@ void shmstat__index_destroy(struct shmstat_seg *seg)
 	}
 	cds_lfht_destroy(seg->index, NULL);
 	seg->index = NULL;
+}
+
+/* Keep the gauges this process uses, so a forked child can join them. */
+static int remember_gauge(struct shmstat_seg *seg, uint32_t off)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&seg->lock);
+	if (seg->ngauges == seg->gauges_cap) {
+		size_t cap = seg->gauges_cap ? seg->gauges_cap * 2 : 16;
+		uint32_t *g = realloc(seg->gauges, cap * sizeof(*g));
+
+		if (g == NULL)
+			err = ENOMEM;
+		else {
+			seg->gauges = g;
+			seg->gauges_cap = cap;
+		}
+	}
+	if (!err) {
+		seg->gauges[seg->ngauges++] = off;
+		if (seg->proc < seg->max_procs)
+			shmstat__gauge_join(seg, off);
+	}
+	pthread_mutex_unlock(&seg->lock);
+	return err;
 }
 
 struct lookup_key {
@@ -485,8 +507,10 @@ static int do_register(struct shmstat_seg *seg, const struct shmstat_metric_def 
 				     "descriptor of metric '%s' in segment '%s' has bad value slots",
 				     def->name, seg->name);
 	}
-	if (h->type == SHMSTAT_GAUGE && seg->proc < seg->max_procs)
-		shmstat__gauge_join(seg, h->h.c.off);
+	if (h->type == SHMSTAT_GAUGE && remember_gauge(seg, h->h.c.off) != 0) {
+		free(h);
+		return shmstat__fail(ENOMEM, "out of memory");
+	}
 	urcu_memb_read_lock();
 	node = cds_lfht_add_unique(seg->index, (unsigned long)r.hash, match, &lk, &h->node);
 	urcu_memb_read_unlock();

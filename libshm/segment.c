@@ -31,6 +31,7 @@ int shmstat_valid_name(const char *name)
 {
 	size_t n;
 
+	shmstat__clear_error();
 	if (name == NULL)
 		return shmstat__fail(SHMSTAT_EBADNAME, "segment name is missing");
 	n = strlen(name);
@@ -187,7 +188,7 @@ int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
 /* -------------------------------------------------------------- creation */
 
 static int init_new(struct shmstat_seg *seg, int fd, const struct shmstat_opts *o,
-		    const char *name, const char *path)
+		    const char *name)
 {
 	struct shmstat_geom g;
 	struct shmstat_hdr *h;
@@ -202,14 +203,12 @@ static int init_new(struct shmstat_seg *seg, int fd, const struct shmstat_opts *
 				     name, strerror(errno));
 	err = posix_fallocate(fd, 0, (off_t)g.total);
 	if (err) {
-		shm_unlink(path);
 		return shmstat__fail(err, "cannot create segment '%s' of %llu bytes: %s",
 				     name, (unsigned long long)g.total, strerror(err));
 	}
 	base = mmap(NULL, g.total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (base == MAP_FAILED) {
 		err = errno;
-		shm_unlink(path);
 		return shmstat__fail(err, "cannot map segment '%s': %s", name, strerror(err));
 	}
 	h = base;
@@ -292,14 +291,18 @@ static int attach_existing(struct shmstat_seg *seg, int fd, const char *name)
 	void *base;
 	int err;
 
+	/* a creator sizes the object in one step, then publishes the magic */
 	for (int tries = 0;; tries++) {
-		uint64_t m;
+		uint64_t m = 0;
 
 		err = check_owner(fd, name, &st);
 		if (err)
 			return err;
-		if ((uint64_t)st.st_size >= sizeof(copy) &&
-		    pread(fd, &m, 8, 0) == 8 && m != 0)
+		if (st.st_size > 0 && (uint64_t)st.st_size < sizeof(copy))
+			return shmstat__fail(SHMSTAT_EFOREIGN,
+					     "segment '%s' is not a shmstat segment (%lld bytes)",
+					     name, (long long)st.st_size);
+		if (st.st_size > 0 && pread(fd, &m, 8, 0) == 8 && m != 0)
 			break;
 		if (tries >= 2000)
 			return shmstat__fail(SHMSTAT_ECORRUPT,
@@ -349,6 +352,15 @@ static int seg_map(struct shmstat_seg *seg, const char *name, const struct shmst
 
 	if (err)
 		return err;
+	if (opts) {
+		struct shmstat_geom g;
+
+		/* refuse bad capacities before the name exists */
+		err = shmstat__geom(&g, opts->max_procs, opts->max_metrics, opts->max_values,
+				    opts->max_threads);
+		if (err)
+			return err;
+	}
 	snprintf(seg->name, sizeof(seg->name), "%s", name);
 	for (int tries = 0; tries < 100; tries++) {
 		int fd = -1;
@@ -357,7 +369,7 @@ static int seg_map(struct shmstat_seg *seg, const char *name, const struct shmst
 			fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 				      opts->mode);
 			if (fd >= 0) {
-				err = init_new(seg, fd, opts, name, path);
+				err = init_new(seg, fd, opts, name);
 				if (err) {
 					close(fd);
 					shm_unlink(path);
@@ -441,6 +453,7 @@ int shmstat_open(const char *name, const struct shmstat_opts *opts, shmstat_seg 
 	if (err)
 		goto fail;
 	seg->pid = getpid();
+	seg->tag = shmstat__self_tag();
 	shmstat__reap(seg);
 	err = shmstat__proc_attach(seg);
 	if (err)
@@ -460,6 +473,7 @@ fail_proc:
 fail:
 	seg_unmap(seg);
 	pthread_mutex_destroy(&seg->lock);
+	free(seg->gauges);
 	free(seg);
 	return err;
 }
@@ -473,6 +487,7 @@ int shmstat_close(shmstat_seg *seg)
 	shmstat__proc_detach(seg);
 	seg_unmap(seg);
 	pthread_mutex_destroy(&seg->lock);
+	free(seg->gauges);
 	free(seg);
 	return 0;
 }
@@ -505,6 +520,7 @@ int shmstat_gc(const char *name, unsigned *reaped)
 	memset(&seg, 0, sizeof(seg));
 	seg.fd = -1;
 	seg.pid = getpid();
+	seg.tag = shmstat__self_tag();
 	seg.proc = UINT32_MAX;
 	err = seg_map(&seg, name, NULL);
 	if (err)

@@ -38,11 +38,14 @@ struct shmstat_seg {
 
 	uint32_t proc;             /* our writer slot */
 	pid_t pid;
+	uint64_t tag;              /* our process tag (layout.h) */
 	uint32_t tls_slot;         /* index in the per-thread stripe table */
 	uint32_t epoch;            /* never 0; handles and TLS carry it */
 
 	struct cds_lfht *index;    /* (name, labels) -> handle, see registry.c */
-	pthread_mutex_t lock;      /* stripe bookkeeping of this process */
+	pthread_mutex_t lock;      /* guards gauges[] */
+	uint32_t *gauges;          /* value offsets of the gauges we use */
+	size_t ngauges, gauges_cap;
 };
 
 SHMSTAT_HIDDEN int shmstat__geom(struct shmstat_geom *g, uint32_t procs,

@@ -301,7 +301,7 @@ static int scan_procs(struct shmstat_snap *s)
 				continue;
 			s->p[s->np].slot = i;
 			s->p[s->np].alive = st == SHMSTAT_PROC_LIVE &&
-				shmstat__pid_alive((pid_t)SHMSTAT_PROC_PID(p->word), p->starttime);
+				shmstat__tag_alive(p->word);
 			if (s->p[s->np].alive)
 				s->info.writers_alive++;
 			else
@@ -405,11 +405,11 @@ static int build(struct shmstat_reader *r, struct shmstat_snap *s)
 	s->descs = (const void *)(s->buf + h->regions[SHMSTAT_REG_DESCS].off);
 	s->owners = (const void *)(s->buf + h->regions[SHMSTAT_REG_OWNERS].off);
 	s->stripes = s->buf + h->regions[SHMSTAT_REG_STRIPES].off;
-	s->grave = stripe_at(s, h->grave_active & 1);
-	phase = h->fold_phase;
+	s->grave = stripe_at(s, SHMSTAT_FOLD_ACTIVE(h->fold_state));
+	phase = SHMSTAT_FOLD_PHASE(h->fold_state);
 	s->skip_proc = UINT32_MAX;
 	if (phase == SHMSTAT_FOLD_FLIPPED)
-		s->skip_proc = h->fold_proc;      /* already in the new grave */
+		s->skip_proc = SHMSTAT_FOLD_PROC(h->fold_state);  /* in the grave already */
 	else if (phase != SHMSTAT_FOLD_IDLE && phase != SHMSTAT_FOLD_MERGING)
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "segment '%s' is corrupted: fold phase %u", r->name, phase);
@@ -570,6 +570,8 @@ int shmstat_snap_metric_proc(const shmstat_snap *s, size_t i, size_t j,
 		uint64_t stamp;
 
 		*gauge = gauge_of(s, off, (uint32_t)j, &stamp);
+		if (d->agg == SHMSTAT_AGG_SUM || d->agg == SHMSTAT_AGG_LIVESUM)
+			return 0;
 		return stamp ? 0 : ENOENT;
 	}
 }

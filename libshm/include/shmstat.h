@@ -21,7 +21,8 @@
  *   gc / close          | yes (*)           | yes      | yes      | yes
  *
  *   (*) across processes; inside one process, shmstat_close() must not run
- *       while another thread still uses that segment's handles.
+ *       while another thread still uses that segment or its handles
+ *       (updates or registrations).
  */
 #ifndef SHMSTAT_H
 #define SHMSTAT_H
@@ -105,8 +106,11 @@ SHMSTAT_API int shmstat_valid_name(const char *name);
  * or fails validation. Attaching claims a writer-process slot and reaps
  * the slots of dead writers.
  *
- * Return 0, EACCES, ENOSPC, SHMSTAT_EBADNAME, SHMSTAT_EOWNER,
- * SHMSTAT_EFULL (no process slot), or a validation error.
+ * Return 0, EINVAL (mode or capacity), EACCES, ENOSPC, ENOMEM,
+ * SHMSTAT_EBADNAME, SHMSTAT_EOWNER, SHMSTAT_EFULL (no process slot, or 16
+ * segments open in this process already), SHMSTAT_EBUSY (the name keeps
+ * being created and removed), or a validation error (SHMSTAT_EFOREIGN,
+ * SHMSTAT_EVERSION, SHMSTAT_ECORRUPT, SHMSTAT_ETRUNCATED).
  */
 SHMSTAT_API int shmstat_open(const char *name, const struct shmstat_opts *opts,
 			     shmstat_seg **out);
@@ -124,14 +128,16 @@ SHMSTAT_API int shmstat_close(shmstat_seg *seg);
  * shmstat_unlink - remove segment @name from the system.
  *
  * Attached writers and readers keep their mapping until they close.
- * Return 0, ENOENT or SHMSTAT_EBADNAME.
+ * Return 0, ENOENT, SHMSTAT_EBADNAME or another shm_unlink(3) errno.
  */
 SHMSTAT_API int shmstat_unlink(const char *name);
 
 /**
- * shmstat_gc - reap the slots of writer processes that died.
+ * shmstat_gc - reap the slots of writer processes that are gone.
  * @name: segment name
- * @reaped: if not NULL, receives the number of slots reaped
+ * @reaped: if not NULL, receives the number of slots reaped: writers that
+ *          died, and writers that detached while another process held the
+ *          reaper lock
  *
  * Their values are folded into the segment's "exited" totals, their
  * stripes freed for reuse, their half-made registrations repaired.
@@ -195,9 +201,11 @@ typedef struct shmstat_gauge shmstat_gauge;
  *
  * *@out always receives a usable handle. On error it is a handle that does
  * nothing, so the caller may go on without checking.
- * Return 0, SHMSTAT_EBADNAME (bad name or label), SHMSTAT_ETYPE (the name
- * and labels exist with another type), SHMSTAT_EFULL (directory or value
- * slots full; the segment's dropped-registrations count goes up), ENOMEM.
+ * Return 0, EINVAL (no segment or definition), SHMSTAT_EBADNAME (bad name,
+ * label, help or unit), SHMSTAT_ETYPE (the name and labels exist with
+ * another type), SHMSTAT_EFULL (directory or value slots full; the
+ * segment's dropped-registrations count goes up), SHMSTAT_EBUSY (another
+ * process keeps the slot claimed), SHMSTAT_ECORRUPT, ENOMEM.
  */
 SHMSTAT_API int shmstat_counter_register(shmstat_seg *seg,
 					 const struct shmstat_metric_def *def,
@@ -233,7 +241,8 @@ SHMSTAT_API void shmstat_gauge_sub(shmstat_gauge *g, int64_t d);
  * shmstat_gauge_set - make this process's value @v.
  *
  * Exact when no other thread of this process adds to the same gauge at the
- * same moment (it reads the process's own stripes: O(its threads)).
+ * same moment. It reads this process's stripes, scanning the segment's
+ * stripe table: O(max_threads), not a hot-path operation.
  */
 SHMSTAT_API void shmstat_gauge_set(shmstat_gauge *g, int64_t v);
 
@@ -247,7 +256,9 @@ typedef struct shmstat_snap shmstat_snap;
  *
  * Validates every header field; a foreign, truncated, corrupted or newer
  * segment gives an error and a sentence in shmstat_last_error().
- * Return 0, ENOENT, EACCES, SHMSTAT_EBADNAME or a validation error.
+ * Return 0, ENOENT, EACCES, SHMSTAT_EBADNAME, SHMSTAT_EOWNER (a symbolic
+ * link or not a regular file), SHMSTAT_EBUSY (not initialized yet), ENOMEM
+ * or a validation error.
  */
 SHMSTAT_API int shmstat_reader_open(const char *name, shmstat_reader **out);
 
@@ -320,7 +331,8 @@ SHMSTAT_API int shmstat_snap_metric(const shmstat_snap *s, size_t i,
 struct shmstat_proc_info {
 	pid_t pid;
 	uid_t uid;
-	int alive;                 /* 1: running; 0: died without detaching */
+	int alive;                 /* 1: running; 0: died, or detached and
+				    * not folded into the graves yet */
 	uint64_t starttime;        /* clock ticks after boot */
 	uint64_t attach_ns, heartbeat_ns;
 	char comm[17];
