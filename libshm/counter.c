@@ -58,22 +58,16 @@ static void thread_exit(void *unused)
 	pthread_mutex_unlock(&slots_lock);
 }
 
-/* fork(): the child is a new writer. It gets its own process slot and
- * joins the gauges the parent used; the forking thread's stripes stay the
- * parent's. */
+/* fork(): the child is a new writer with its own process slot; the
+ * forking thread's stripes stay the parent's. It takes part in a
+ * MIN/MAX/LAST gauge once it sets or registers it. */
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&slots_lock);
-	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++)
-		if (slots[i].seg)
-			pthread_mutex_lock(&slots[i].seg->lock);
 }
 
 static void fork_parent(void)
 {
-	for (uint32_t i = SHMSTAT_TLS_SLOTS; i-- > 0;)
-		if (slots[i].seg)
-			pthread_mutex_unlock(&slots[i].seg->lock);
 	pthread_mutex_unlock(&slots_lock);
 }
 
@@ -87,12 +81,8 @@ static void fork_child(void)
 			continue;
 		seg->pid = getpid();
 		seg->tag = shmstat__self_tag();
-		if (shmstat__proc_attach(seg) != 0) {
+		if (shmstat__proc_attach(seg) != 0)
 			seg->proc = UINT32_MAX;     /* updates do nothing */
-			continue;
-		}
-		for (size_t k = 0; k < seg->ngauges; k++)
-			shmstat__gauge_join(seg, seg->gauges[k]);
 	}
 	fork_parent();
 }

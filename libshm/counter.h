@@ -35,7 +35,8 @@ struct shmstat_gauge {
 SHMSTAT_HIDDEN int shmstat__tls_attach(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN void shmstat__tls_detach(struct shmstat_seg *seg);
 
-/* Mark this process as a participant of gauge @g (for MIN/MAX/LAST). */
+/* Make this process take part in the MIN/MAX/LAST of the gauge at
+ * value slot @off (stamp 0 -> 1). */
 SHMSTAT_HIDDEN void shmstat__gauge_join(struct shmstat_seg *seg, uint32_t off);
 
 SHMSTAT_HIDDEN extern struct shmstat_counter shmstat__noop_counter;

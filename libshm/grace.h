@@ -5,7 +5,7 @@
  * stripes are merged into the grave stripe and the stripes are zeroed and
  * freed for reuse. Readers never lock: they read fold_seq before and after
  * copying, and every phase change bumps it, so a copy that saw no change
- * is consistent; the phase and fold_proc tell a reader how to count the
+ * is consistent; fold_state (phase, grave, slot) tells a reader how to count the
  * stripes of the process being folded. The merge is idempotent (the two
  * graves are double-buffered), so a reaper that dies mid-fold is finished
  * by the next one, which takes over the lock of a dead holder.

@@ -116,6 +116,16 @@ static int kv_cmp(const void *a, const void *b)
 
 #define MAX_LABELS 16
 
+/* Append @n bytes to @out (capacity @cap), keeping room for the NUL. */
+static bool put(char *out, size_t *o, size_t cap, const void *src, size_t n)
+{
+	if (n >= cap - *o)
+		return false;
+	memcpy(out + *o, src, n);
+	*o += n;
+	return true;
+}
+
 int shmstat__canon_labels(const char *const *labels, char *out, size_t cap)
 {
 	struct kv kv[MAX_LABELS];
@@ -140,41 +150,39 @@ int shmstat__canon_labels(const char *const *labels, char *out, size_t cap)
 	qsort(kv, n, sizeof(kv[0]), kv_cmp);
 	for (size_t i = 0; i < n; i++) {
 		const unsigned char *v = (const unsigned char *)kv[i].v;
-		size_t kl = strlen(kv[i].k);
 
 		if (i > 0 && strcmp(kv[i - 1].k, kv[i].k) == 0)
 			return shmstat__fail(SHMSTAT_EBADNAME, "label '%s' is given twice", kv[i].k);
-		if (o + kl + 4 >= cap)
+		if ((i > 0 && !put(out, &o, cap, ",", 1)) ||
+		    !put(out, &o, cap, kv[i].k, strlen(kv[i].k)) || !put(out, &o, cap, "=\"", 2))
 			goto too_long;
-		if (i > 0)
-			out[o++] = ',';
-		memcpy(out + o, kv[i].k, kl);
-		o += kl;
-		out[o++] = '=';
-		out[o++] = '"';
 		while (*v) {
 			size_t l = utf8_len(v);
+			char esc[2] = { '\\', 0 };
+			bool fits;
 
 			if (l == 0)
 				return shmstat__fail(SHMSTAT_EBADNAME,
 						     "value of label '%s' is not valid UTF-8", kv[i].k);
-			if (o + l + 3 >= cap)
-				goto too_long;
 			if (*v == '\\' || *v == '"' || *v == '\n') {
-				out[o++] = '\\';
-				out[o++] = *v == '\n' ? 'n' : (char)*v;
+				esc[1] = *v == '\n' ? 'n' : (char)*v;
+				fits = put(out, &o, cap, esc, 2);
 			} else {
-				memcpy(out + o, v, l);
-				o += l;
+				fits = put(out, &o, cap, v, l);
 			}
+			if (!fits)
+				goto too_long;
 			v += l;
 		}
-		out[o++] = '"';
+		if (!put(out, &o, cap, "\"", 1))
+			goto too_long;
 	}
 	out[o] = '\0';
 	return 0;
 too_long:
-	return shmstat__fail(SHMSTAT_EBADNAME, "labels are longer than %zu bytes", cap - 1);
+	return shmstat__fail(SHMSTAT_EBADNAME,
+			     "labels are longer than %zu bytes in their canonical form k=\"v\",...",
+			     cap - 1);
 }
 
 /* ------------------------------------------------------------ descriptors */
@@ -381,32 +389,6 @@ void shmstat__index_destroy(struct shmstat_seg *seg)
 	seg->index = NULL;
 }
 
-/* Keep the gauges this process uses, so a forked child can join them. */
-static int remember_gauge(struct shmstat_seg *seg, uint32_t off)
-{
-	int err = 0;
-
-	pthread_mutex_lock(&seg->lock);
-	if (seg->ngauges == seg->gauges_cap) {
-		size_t cap = seg->gauges_cap ? seg->gauges_cap * 2 : 16;
-		uint32_t *g = realloc(seg->gauges, cap * sizeof(*g));
-
-		if (g == NULL)
-			err = ENOMEM;
-		else {
-			seg->gauges = g;
-			seg->gauges_cap = cap;
-		}
-	}
-	if (!err) {
-		seg->gauges[seg->ngauges++] = off;
-		if (seg->proc < seg->max_procs)
-			shmstat__gauge_join(seg, off);
-	}
-	pthread_mutex_unlock(&seg->lock);
-	return err;
-}
-
 struct lookup_key {
 	const char *key;
 	size_t len;
@@ -507,10 +489,6 @@ static int do_register(struct shmstat_seg *seg, const struct shmstat_metric_def 
 				     "descriptor of metric '%s' in segment '%s' has bad value slots",
 				     def->name, seg->name);
 	}
-	if (h->type == SHMSTAT_GAUGE && remember_gauge(seg, h->h.c.off) != 0) {
-		free(h);
-		return shmstat__fail(ENOMEM, "out of memory");
-	}
 	urcu_memb_read_lock();
 	node = cds_lfht_add_unique(seg->index, (unsigned long)r.hash, match, &lk, &h->node);
 	urcu_memb_read_unlock();
@@ -527,6 +505,8 @@ found:
 		return shmstat__fail(SHMSTAT_ETYPE,
 				     "gauge '%s{%s}' exists with aggregation '%s', not '%s'",
 				     def->name, labels, shmstat_agg_name(h->agg), shmstat_agg_name(agg));
+	if (type == SHMSTAT_GAUGE && seg->proc < seg->max_procs)
+		shmstat__gauge_join(seg, h->h.c.off);
 	*out = &h->h.c;
 	return 0;
 }

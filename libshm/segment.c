@@ -448,7 +448,6 @@ int shmstat_open(const char *name, const struct shmstat_opts *opts, shmstat_seg 
 	if (seg == NULL)
 		return shmstat__fail(ENOMEM, "out of memory");
 	seg->fd = -1;
-	pthread_mutex_init(&seg->lock, NULL);
 	err = seg_map(seg, name, opts);
 	if (err)
 		goto fail;
@@ -472,8 +471,6 @@ fail_proc:
 	shmstat__proc_detach(seg);
 fail:
 	seg_unmap(seg);
-	pthread_mutex_destroy(&seg->lock);
-	free(seg->gauges);
 	free(seg);
 	return err;
 }
@@ -486,8 +483,6 @@ int shmstat_close(shmstat_seg *seg)
 	shmstat__tls_detach(seg);
 	shmstat__proc_detach(seg);
 	seg_unmap(seg);
-	pthread_mutex_destroy(&seg->lock);
-	free(seg->gauges);
 	free(seg);
 	return 0;
 }

@@ -43,9 +43,7 @@ struct shmstat_seg {
 	uint32_t epoch;            /* never 0; handles and TLS carry it */
 
 	struct cds_lfht *index;    /* (name, labels) -> handle, see registry.c */
-	pthread_mutex_t lock;      /* guards gauges[] */
-	uint32_t *gauges;          /* value offsets of the gauges we use */
-	size_t ngauges, gauges_cap;
+
 };
 
 SHMSTAT_HIDDEN int shmstat__geom(struct shmstat_geom *g, uint32_t procs,

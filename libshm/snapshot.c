@@ -114,20 +114,28 @@ int shmstat_reader_open(const char *name, shmstat_reader **out)
 	r->ino = st.st_ino;
 	r->uid = st.st_uid;
 	r->mode = st.st_mode & 07777;
-	n = pread(fd, &r->hdr, sizeof(r->hdr), 0);
-	if (n < 8 || memcmp(r->hdr.magic, SHMSTAT_MAGIC, 8) != 0) {
-		if (n >= 8 && memcmp(r->hdr.magic, "\0\0\0\0\0\0\0\0", 8) == 0 && st.st_size > 0)
-			err = shmstat__fail(SHMSTAT_EBUSY,
-					    "segment '%s' is not initialized yet (or its creator died)", name);
-		else
-			err = shmstat__fail(SHMSTAT_EFOREIGN,
-					    "segment '%s' is not a shmstat segment (bad magic)", name);
+	/* the same rules as a writer's attach: a creator sizes the object in
+	 * one step and publishes the magic last */
+	if (st.st_size == 0) {
+		err = shmstat__fail(SHMSTAT_EFOREIGN,
+				    "segment '%s' is not a shmstat segment (empty: not initialized yet, or foreign)",
+				    name);
 		goto fail;
 	}
-	if (n < (ssize_t)sizeof(r->hdr)) {
-		err = shmstat__fail(SHMSTAT_ETRUNCATED,
-				    "segment '%s' is truncated: %lld bytes, smaller than its header",
+	if ((uint64_t)st.st_size < sizeof(r->hdr)) {
+		err = shmstat__fail(SHMSTAT_EFOREIGN,
+				    "segment '%s' is not a shmstat segment (%lld bytes)",
 				    name, (long long)st.st_size);
+		goto fail;
+	}
+	n = pread(fd, &r->hdr, sizeof(r->hdr), 0);
+	if (n != (ssize_t)sizeof(r->hdr)) {
+		err = shmstat__fail(SHMSTAT_ETRUNCATED, "segment '%s' is truncated", name);
+		goto fail;
+	}
+	if (memcmp(r->hdr.magic, "\0\0\0\0\0\0\0\0", 8) == 0) {
+		err = shmstat__fail(SHMSTAT_EBUSY,
+				    "segment '%s' is not initialized yet (or its creator died)", name);
 		goto fail;
 	}
 	err = shmstat__validate_hdr(&r->hdr, (uint64_t)st.st_size, name);

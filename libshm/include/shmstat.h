@@ -120,7 +120,7 @@ SHMSTAT_API int shmstat_open(const char *name, const struct shmstat_opts *opts,
  *
  * The values this process wrote stay counted. Call when no other thread of
  * this process uses the segment's handles any more; handles of @seg are
- * invalid afterwards. Return 0 or an error (the segment is detached anyway).
+ * invalid afterwards. Return 0 (NULL is allowed).
  */
 SHMSTAT_API int shmstat_close(shmstat_seg *seg);
 
@@ -252,7 +252,8 @@ typedef struct shmstat_reader shmstat_reader;
 typedef struct shmstat_snap shmstat_snap;
 
 /**
- * shmstat_reader_open - map segment @name read-only.
+ * shmstat_reader_open - open segment @name read-only (O_RDONLY; it is
+ * never mapped: snapshots copy it with pread(2)).
  *
  * Validates every header field; a foreign, truncated, corrupted or newer
  * segment gives an error and a sentence in shmstat_last_error().
@@ -262,7 +263,7 @@ typedef struct shmstat_snap shmstat_snap;
  */
 SHMSTAT_API int shmstat_reader_open(const char *name, shmstat_reader **out);
 
-/** shmstat_reader_close - unmap and free. NULL is allowed. */
+/** shmstat_reader_close - close and free. NULL is allowed. */
 SHMSTAT_API void shmstat_reader_close(shmstat_reader *r);
 
 /**
@@ -287,13 +288,13 @@ struct shmstat_seg_info {
 	uint64_t generation;
 	uint64_t created_ns;       /* CLOCK_REALTIME */
 	uint64_t taken_ns;         /* when the snapshot was taken */
-	uint64_t dropped_regs;     /* registrations refused: directory full */
+	uint64_t dropped_regs;     /* registrations refused: no free slot */
 	uint32_t format_major, format_minor;
 	uint32_t max_procs, max_metrics, max_values, max_threads;
 	uint32_t metrics;          /* live metrics */
 	uint64_t values_used;      /* value slots allocated */
 	uint32_t writers_alive;
-	uint32_t writers_dead;     /* slots of dead writers not yet reaped */
+	uint32_t writers_dead;     /* slots of gone writers not yet folded */
 	uint32_t stripes_owned;    /* thread stripes in use */
 	uint32_t bad_descs;        /* descriptors skipped: failed validation */
 	int removed;               /* the name no longer exists */
@@ -315,7 +316,8 @@ struct shmstat_metric_info {
 	uint64_t created_ns;
 	uint64_t counter;          /* counter value, all processes */
 	int64_t gauge;             /* gauge value, aggregated per agg */
-	int has_value;             /* 0 for MIN/MAX/LAST with no process */
+	int has_value;             /* 0: a MIN/MAX/LAST gauge (or LIVE form)
+				    * that no counted process has */
 };
 
 /** shmstat_snap_metrics - number of live metrics in @s. */
@@ -354,8 +356,8 @@ SHMSTAT_API int shmstat_snap_proc(const shmstat_snap *s, size_t j,
  * @j: a process index, or SHMSTAT_PROC_GONE for writers that are gone
  * @counter, @gauge: receive the counter value or the gauge value
  *
- * Return 0, EINVAL, or ENOENT when the process has no value for a
- * MIN/MAX/LAST gauge.
+ * Return 0, EINVAL, or ENOENT when the process (or the gone writers)
+ * has no value for a MIN/MAX/LAST gauge or its LIVE form.
  */
 SHMSTAT_API int shmstat_snap_metric_proc(const shmstat_snap *s, size_t i, size_t j,
 					 uint64_t *counter, int64_t *gauge);
