@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <urcu/urcu-memb.h>
+
 #include "shmstat.h"
 #include "counter.h"
 #include "procs.h"
@@ -13,15 +15,11 @@
 
 /* ----------------------------------------------------- per-thread stripes */
 
-struct tls_ent {
-	uint64_t *values;          /* base of the stripe this thread writes */
-	uint32_t epoch;            /* 0: none; else the segment's epoch */
-	uint32_t stripe;
-	uint32_t shared;           /* 1: the process stripe, atomic adds */
-	uint32_t pad;
-};
-
-static __thread struct tls_ent tls_tab[SHMSTAT_TLS_SLOTS]
+/* The table is public for shmstat_inline.h; `fast` equals the epoch only
+ * for an owned stripe, so one compare admits the plain-store path. */
+#define tls_ent shmstat__tls_ent
+#define tls_tab shmstat__tls
+__thread struct shmstat__tls_ent shmstat__tls[SHMSTAT_TLS_SLOTS]
 	__attribute__((tls_model("initial-exec")));
 
 /* Process-wide: which segment holds which slot. */
@@ -60,15 +58,19 @@ static void thread_exit(void *unused)
 
 /* fork(): the child is a new writer with its own process slot; the
  * forking thread's stripes stay the parent's. It takes part in a
- * MIN/MAX/LAST gauge once it sets or registers it. */
+ * MIN/MAX/LAST gauge once it sets or registers it. liburcu's hooks stop
+ * and restart its worker threads (the hash tables' resize worker), which
+ * the child would otherwise wait for forever in shmstat_close(). */
 static void fork_prepare(void)
 {
+	urcu_memb_call_rcu_before_fork();
 	pthread_mutex_lock(&slots_lock);
 }
 
 static void fork_parent(void)
 {
 	pthread_mutex_unlock(&slots_lock);
+	urcu_memb_call_rcu_after_fork_parent();
 }
 
 static void fork_child(void)
@@ -84,7 +86,8 @@ static void fork_child(void)
 		if (shmstat__proc_attach(seg) != 0)
 			seg->proc = UINT32_MAX;     /* updates do nothing */
 	}
-	fork_parent();
+	pthread_mutex_unlock(&slots_lock);
+	urcu_memb_call_rcu_after_fork_child();
 }
 
 static void make_key(void)
@@ -173,6 +176,7 @@ static struct tls_ent *claim(struct shmstat_seg *seg)
 	}
 	t->values = shmstat__stripe(seg, t->stripe);
 	t->epoch = seg->epoch;
+	t->fast = t->shared ? 0 : seg->epoch;
 	pthread_setspecific(exit_key, (void *)1);
 	return t;
 }
@@ -189,14 +193,17 @@ static inline void add_to(const struct tls_ent *t, uint32_t off, uint64_t n)
 		add_relaxed(p, n);
 }
 
-/* Out of line so the fast path needs no stack frame. */
-static __attribute__((noinline, cold)) void add_slow(struct shmstat_counter *c, uint64_t n)
+/* Out of line so the fast path needs no stack frame: the first update of
+ * this thread, a shared stripe, a do-nothing handle. */
+static __attribute__((noinline)) void add_slow(struct shmstat_counter *c, uint64_t n)
 {
 	const struct tls_ent *t;
 
 	if (c->epoch == SHMSTAT_EPOCH_NONE)
-		return;                     /* a do-nothing handle */
-	t = claim(c->seg);
+		return;
+	t = &tls_tab[c->tls_slot];
+	if (t->epoch != c->epoch)
+		t = claim(c->seg);
 	if (t != NULL)
 		add_to(t, c->off, n);
 }
@@ -204,12 +211,14 @@ static __attribute__((noinline, cold)) void add_slow(struct shmstat_counter *c, 
 static inline void add_value(struct shmstat_counter *c, uint64_t n)
 {
 	const struct tls_ent *t = &tls_tab[c->tls_slot];
+	uint64_t *p;
 
-	if (unlikely(t->epoch != c->epoch)) {
+	if (unlikely(t->fast != c->epoch)) {
 		add_slow(c, n);
 		return;
 	}
-	add_to(t, c->off, n);
+	p = t->values + c->off;
+	st_relaxed(p, ld_relaxed(p) + n);
 }
 
 void shmstat_counter_add(shmstat_counter *c, uint64_t n)

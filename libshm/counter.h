@@ -13,19 +13,10 @@
 #define SHMSTAT_COUNTER_H
 
 #include <stdint.h>
+#include "shmstat_inline.h"        /* struct shmstat_counter, the TLS table */
 #include "segment.h"
 
-#define SHMSTAT_TLS_SLOTS 16u
 #define SHMSTAT_EPOCH_NONE UINT32_MAX   /* carried by do-nothing handles */
-
-/* What a counter or gauge handle holds (process-local, never shared). */
-struct shmstat_counter {
-	uint32_t epoch;
-	uint32_t tls_slot;
-	uint32_t off;              /* first value slot */
-	uint32_t agg;              /* gauges */
-	struct shmstat_seg *seg;
-};
 
 struct shmstat_gauge {
 	struct shmstat_counter c;

@@ -468,6 +468,11 @@ static int do_register(struct shmstat_seg *seg, const struct shmstat_metric_def 
 	if (err)
 		return err;
 
+	/* the type first: the slot checks below are for this type */
+	if (seg->descs[di].type != type)
+		return shmstat__fail(SHMSTAT_ETYPE, "metric '%s{%s}' exists as a %s, not a %s",
+				     def->name, labels, shmstat_type_name(seg->descs[di].type),
+				     shmstat_type_name(type));
 	h = calloc(1, sizeof(*h) + lk.len);
 	if (h == NULL)
 		return shmstat__fail(ENOMEM, "out of memory");

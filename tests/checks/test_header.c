@@ -1,5 +1,6 @@
-/* The public header compiles alone (C11 here, C++ in test_header.cc). */
+/* The public headers compile alone (C11 here, C++11 in test_header.cc). */
 #include <shmstat.h>
+#include <shmstat_inline.h>
 
 int main(void)
 {

@@ -1,0 +1,439 @@
+/*
+ * test_snapshot.c - the reader: per-process breakdown, info fields,
+ * segments re-created or removed under an open reader.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ut_common.h"
+
+struct ckid {
+	const char *seg;
+	uint64_t value;
+};
+
+/* A writer: 'a' adds its value to c_total and sets gauge g (SUM) to it;
+ * 'c' detaches and exits. */
+static int kid_counter(void *p, int cmd, int ack)
+{
+	const struct ckid *k = p;
+	struct shmstat_metric_def cd = { .name = "c_total" }, gd = { .name = "g" };
+	shmstat_seg *seg = NULL;
+	shmstat_counter *c;
+	shmstat_gauge *g;
+
+	if (shmstat_open(k->seg, NULL, &seg) != 0 ||
+	    shmstat_counter_register(seg, &cd, &c) != 0 ||
+	    shmstat_gauge_register(seg, &gd, SHMSTAT_AGG_SUM, &g) != 0) {
+		ut_send(ack, 'E');
+		return 1;
+	}
+	ut_send(ack, 'k');
+	for (;;) {
+		switch (ut_recv(cmd)) {
+		case 'a':
+			shmstat_counter_add(c, k->value);
+			shmstat_gauge_set(g, (int64_t)k->value);
+			ut_send(ack, 'k');
+			break;
+		case 'c':
+			shmstat_close(seg);
+			ut_send(ack, 'k');
+			return 0;
+		default:
+			return 3;
+		}
+	}
+}
+
+static void create_detached(const char *name)
+{
+	struct shmstat_opts o;
+	shmstat_seg *seg = NULL;
+
+	ut_small_opts(&o);
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+static void start_kids(const char *name, struct ut_kid *kids, struct ckid *args, int n)
+{
+	for (int i = 0; i < n; i++) {
+		args[i] = (struct ckid){ .seg = name, .value = 100u * (unsigned)(i + 1) };
+		assert_int_equal(ut_kid_start(&kids[i], kid_counter, &args[i]), 'k');
+		assert_int_equal(ut_kid_cmd(&kids[i], 'a'), 'k');
+	}
+}
+
+/* Shares of every process plus the gone share add up to the total. */
+static void check_shares_sum(const shmstat_snap *s, int mi_idx)
+{
+	struct shmstat_metric_info mi;
+	uint64_t csum = 0, c;
+	int64_t gsum = 0, g;
+	size_t np = shmstat_snap_procs(s);
+
+	assert_int_equal(shmstat_snap_metric(s, (size_t)mi_idx, &mi), 0);
+	for (size_t j = 0; j < np; j++) {
+		int err = shmstat_snap_metric_proc(s, (size_t)mi_idx, j, &c, &g);
+
+		assert_int_equal(err, 0);
+		csum += c;
+		gsum += g;
+	}
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)mi_idx, SHMSTAT_PROC_GONE, &c, &g), 0);
+	csum += c;
+	gsum += g;
+	if (mi.type == SHMSTAT_COUNTER)
+		assert_int_equal(csum, mi.counter);
+	else
+		assert_int_equal(gsum, mi.gauge);
+}
+
+static int proc_index(const shmstat_snap *s, pid_t pid, struct shmstat_proc_info *pi)
+{
+	for (size_t j = 0; j < shmstat_snap_procs(s); j++) {
+		assert_int_equal(shmstat_snap_proc(s, j, pi), 0);
+		if (pi->pid == pid)
+			return (int)j;
+	}
+	return -1;
+}
+
+static void test_per_process_breakdown(void **state)
+{
+	const char *name = ut_name("snap");
+	struct shmstat_metric_def cd = { .name = "c_total" }, gd = { .name = "g" };
+	struct shmstat_metric_def md = { .name = "gmax" }, ld = { .name = "glive" };
+	struct shmstat_metric_info mi;
+	struct shmstat_proc_info pi;
+	struct shmstat_seg_info info;
+	struct ut_kid kids[2];
+	struct ckid args[2];
+	shmstat_seg *seg = NULL;
+	shmstat_counter *c;
+	shmstat_gauge *g, *gm, *gl;
+	shmstat_snap *s;
+	uint64_t cv;
+	int64_t gv;
+	int ci, gi, mxi, li, j;
+
+	(void)state;
+	create_detached(name);
+	start_kids(name, kids, args, 2);
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &cd, &c), 0);
+	assert_int_equal(shmstat_gauge_register(seg, &gd, SHMSTAT_AGG_SUM, &g), 0);
+	assert_int_equal(shmstat_gauge_register(seg, &md, SHMSTAT_AGG_MAX, &gm), 0);
+	assert_int_equal(shmstat_gauge_register(seg, &ld, SHMSTAT_AGG_LIVEMAX, &gl), 0);
+	shmstat_counter_add(c, 7);
+	shmstat_gauge_set(g, 3);
+	shmstat_gauge_set(gm, 42);
+	shmstat_gauge_set(gl, 43);
+	shmstat_heartbeat(seg);
+
+	s = ut_snap(name);
+	assert_int_equal(shmstat_snap_procs(s), 3);
+	shmstat_snap_info(s, &info);
+	ci = ut_find(s, "c_total", "", &mi);
+	assert_true(ci >= 0);
+	assert_int_equal(mi.counter, 307);
+	gi = ut_find(s, "g", "", &mi);
+	assert_true(gi >= 0);
+	assert_int_equal(mi.gauge, 303);
+	mxi = ut_find(s, "gmax", "", &mi);
+	assert_true(mxi >= 0);
+	li = ut_find(s, "glive", "", &mi);
+	assert_true(li >= 0);
+	check_shares_sum(s, ci);
+	check_shares_sum(s, gi);
+
+	/* our own slot */
+	j = proc_index(s, getpid(), &pi);
+	assert_true(j >= 0);
+	assert_int_equal(pi.alive, 1);
+	assert_int_equal(pi.uid, geteuid());
+	assert_true(pi.starttime > 0);
+	assert_true(pi.attach_ns > 0 && pi.attach_ns <= info.taken_ns);
+	assert_true(pi.heartbeat_ns >= pi.attach_ns);
+	assert_string_equal(pi.comm, "test_snapshot");
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)ci, (size_t)j, &cv, &gv), 0);
+	assert_int_equal(cv, 7);
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)gi, (size_t)j, &cv, &gv), 0);
+	assert_int_equal(gv, 3);
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)mxi, (size_t)j, &cv, &gv), 0);
+	assert_int_equal(gv, 42);
+	/* the children: their own shares; they never registered gmax */
+	for (int k = 0; k < 2; k++) {
+		j = proc_index(s, kids[k].pid, &pi);
+		assert_true(j >= 0);
+		assert_int_equal(pi.alive, 1);
+		assert_int_equal(shmstat_snap_metric_proc(s, (size_t)ci, (size_t)j, &cv, &gv), 0);
+		assert_int_equal(cv, args[k].value);
+		assert_int_equal(shmstat_snap_metric_proc(s, (size_t)gi, (size_t)j, &cv, &gv), 0);
+		assert_int_equal(gv, (int64_t)args[k].value);
+		assert_int_equal(shmstat_snap_metric_proc(s, (size_t)mxi, (size_t)j, &cv, &gv),
+				 ENOENT);
+	}
+	/* nothing gone yet */
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)ci, SHMSTAT_PROC_GONE, &cv, &gv), 0);
+	assert_int_equal(cv, 0);
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)mxi, SHMSTAT_PROC_GONE, &cv, &gv),
+			 ENOENT);
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)li, SHMSTAT_PROC_GONE, &cv, &gv),
+			 ENOENT);
+	/* out of range */
+	assert_int_equal(shmstat_snap_proc(s, 3, &pi), EINVAL);
+	assert_int_equal(shmstat_snap_metric(s, 4, &mi), EINVAL);
+	assert_int_equal(shmstat_snap_metric_proc(s, 4, 0, &cv, &gv), EINVAL);
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)ci, 3, &cv, &gv), EINVAL);
+	shmstat_snap_free(s);
+
+	/* the first child detaches: its share moves to the gone writers */
+	assert_int_equal(ut_kid_cmd(&kids[0], 'c'), 'k');
+	assert_int_equal(ut_kid_wait(&kids[0]), 0);
+	s = ut_snap(name);
+	assert_int_equal(shmstat_snap_procs(s), 2);
+	assert_int_equal(proc_index(s, kids[0].pid, &pi), -1);
+	ci = ut_find(s, "c_total", "", &mi);
+	assert_int_equal(mi.counter, 307);
+	gi = ut_find(s, "g", "", &mi);
+	assert_int_equal(mi.gauge, 303);
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)ci, SHMSTAT_PROC_GONE, &cv, &gv), 0);
+	assert_int_equal(cv, 100);
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)gi, SHMSTAT_PROC_GONE, &cv, &gv), 0);
+	assert_int_equal(gv, 100);
+	check_shares_sum(s, ci);
+	check_shares_sum(s, gi);
+	shmstat_snap_free(s);
+
+	/* we detach: our max lands in the gone writers, our live max does not */
+	assert_int_equal(shmstat_close(seg), 0);
+	s = ut_snap(name);
+	assert_int_equal(shmstat_snap_procs(s), 1);
+	ci = ut_find(s, "c_total", "", &mi);
+	assert_int_equal(mi.counter, 307);
+	check_shares_sum(s, ci);
+	mxi = ut_find(s, "gmax", "", &mi);
+	assert_int_equal(mi.gauge, 42);
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)mxi, SHMSTAT_PROC_GONE, &cv, &gv), 0);
+	assert_int_equal(gv, 42);
+	li = ut_find(s, "glive", "", &mi);
+	assert_int_equal(mi.has_value, 0);
+	shmstat_snap_free(s);
+
+	assert_int_equal(ut_kid_cmd(&kids[1], 'c'), 'k');
+	assert_int_equal(ut_kid_wait(&kids[1]), 0);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
+static void test_info_fields(void **state)
+{
+	const char *name = ut_name("snap");
+	struct shmstat_metric_def d1 = { .name = "one_total" }, d2 = { .name = "two" };
+	struct shmstat_metric_info mi;
+	struct shmstat_proc_info pi;
+	struct shmstat_seg_info i1, i2;
+	struct ut_kid kids[3];
+	struct ckid args[3];
+	shmstat_reader *r = NULL;
+	shmstat_seg *seg = NULL;
+	shmstat_counter *c;
+	shmstat_gauge *g;
+	shmstat_snap *s;
+	uint64_t cv;
+	int64_t gv;
+	int j, ci;
+
+	(void)state;
+	create_detached(name);
+	start_kids(name, kids, args, 3);
+	assert_int_equal(shmstat_reader_open(name, &r), 0);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	shmstat_snap_info(s, &i1);
+	shmstat_snap_free(s);
+	assert_int_equal(i1.writers_alive, 3);
+	assert_int_equal(i1.writers_dead, 0);
+	assert_int_equal(i1.metrics, 2);
+	assert_int_equal(i1.values_used, 4);
+	assert_int_equal(i1.stripes_owned, 3);   /* one thread each added */
+	assert_int_equal(i1.removed, 0);
+	assert_int_equal(i1.dropped_regs, 0);
+
+	ut_kid_kill(&kids[1]);
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);    /* reaps it */
+	assert_int_equal(shmstat_counter_register(seg, &d1, &c), 0);
+	assert_int_equal(shmstat_gauge_register(seg, &d2, SHMSTAT_AGG_MIN, &g), 0);
+	ut_kid_kill(&kids[2]);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	shmstat_snap_info(s, &i2);
+	assert_int_equal(i2.generation, i1.generation);
+	assert_int_equal(i2.created_ns, i1.created_ns);
+	assert_int_equal(i2.size, i1.size);
+	assert_int_equal(i2.writers_alive, 2);
+	assert_int_equal(i2.writers_dead, 1);
+	assert_int_equal(i2.metrics, 4);
+	assert_int_equal(i2.values_used, 8);
+	assert_true(i2.taken_ns >= i1.taken_ns);
+	/* the killed, unreaped writer is listed as not alive, its counts kept */
+	j = proc_index(s, kids[2].pid, &pi);
+	assert_true(j >= 0);
+	assert_int_equal(pi.alive, 0);
+	ci = ut_find(s, "c_total", "", &mi);
+	assert_int_equal(mi.counter, 600);
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)ci, (size_t)j, &cv, &gv), 0);
+	assert_int_equal(cv, 300);
+	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)ci, SHMSTAT_PROC_GONE, &cv, &gv), 0);
+	assert_int_equal(cv, 200);
+	check_shares_sum(s, ci);
+	shmstat_snap_free(s);
+
+	assert_int_equal(ut_kid_cmd(&kids[0], 'c'), 'k');
+	assert_int_equal(ut_kid_wait(&kids[0]), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	shmstat_snap_info(s, &i2);
+	assert_int_equal(i2.writers_alive, 0);
+	assert_int_equal(i2.writers_dead, 0);
+	assert_int_equal(shmstat_snap_procs(s), 0);
+	ci = ut_find(s, "c_total", "", &mi);
+	assert_int_equal(mi.counter, 600);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
+/* A name re-created under an open reader is reported, not read. */
+static void test_recreated(void **state)
+{
+	const char *name = ut_name("snap");
+	struct shmstat_seg_info i1, i2;
+	shmstat_reader *r = NULL, *r2 = NULL;
+	shmstat_snap *s = NULL;
+
+	(void)state;
+	create_detached(name);
+	assert_int_equal(shmstat_reader_open(name, &r), 0);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	shmstat_snap_info(s, &i1);
+	shmstat_snap_free(s);
+	assert_int_equal(shmstat_unlink(name), 0);
+	create_detached(name);
+	s = (shmstat_snap *)&i2;
+	assert_int_equal(shmstat_snapshot(r, &s), SHMSTAT_ERECREATED);
+	assert_null(s);
+	ut_check_error_text(name);
+	/* it stays so */
+	assert_int_equal(shmstat_snapshot(r, &s), SHMSTAT_ERECREATED);
+	shmstat_reader_close(r);
+	assert_int_equal(shmstat_reader_open(name, &r2), 0);
+	assert_int_equal(shmstat_snapshot(r2, &s), 0);
+	shmstat_snap_info(s, &i2);
+	shmstat_snap_free(s);
+	assert_int_not_equal(i2.generation, i1.generation);
+	assert_int_equal(i2.removed, 0);
+	shmstat_reader_close(r2);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
+/* A removed segment can still be read through an open reader. */
+static void test_removed(void **state)
+{
+	const char *name = ut_name("snap");
+	struct shmstat_metric_def d = { .name = "left_total" };
+	struct shmstat_metric_info mi;
+	struct shmstat_seg_info info;
+	shmstat_reader *r = NULL;
+	shmstat_seg *seg = NULL;
+	shmstat_counter *c;
+	shmstat_snap *s = NULL;
+
+	(void)state;
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &d, &c), 0);
+	shmstat_counter_add(c, 5);
+	assert_int_equal(shmstat_reader_open(name, &r), 0);
+	assert_int_equal(shmstat_unlink(name), 0);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	shmstat_snap_info(s, &info);
+	assert_int_equal(info.removed, 1);
+	assert_int_equal(info.writers_alive, 1);
+	assert_true(ut_find(s, "left_total", "", &mi) >= 0);
+	assert_int_equal(mi.counter, 5);
+	shmstat_snap_free(s);
+	/* the writer keeps its mapping and goes on */
+	shmstat_counter_add(c, 1);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	shmstat_snap_info(s, &info);
+	assert_int_equal(info.removed, 1);
+	assert_int_equal(info.writers_alive, 0);
+	assert_true(ut_find(s, "left_total", "", &mi) >= 0);
+	assert_int_equal(mi.counter, 6);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	assert_int_equal(shmstat_reader_open(name, &r), ENOENT);
+}
+
+/* Metric fields as registered, and reg_id / created_ns. */
+static void test_metric_fields(void **state)
+{
+	const char *name = ut_name("snap");
+	static const char *const lbl[] = { "method", "GET", NULL };
+	struct shmstat_metric_def d1 = { .name = "req_total", .labels = lbl,
+					 .help = "Requests served.", .unit = "requests" };
+	struct shmstat_metric_def d2 = { .name = "temp", .help = "Temperature.", .unit = "celsius" };
+	struct shmstat_metric_info m1, m2;
+	struct shmstat_seg_info info;
+	shmstat_seg *seg = NULL;
+	shmstat_counter *c;
+	shmstat_gauge *g;
+	shmstat_snap *s;
+
+	(void)state;
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &d1, &c), 0);
+	assert_int_equal(shmstat_gauge_register(seg, &d2, SHMSTAT_AGG_LAST, &g), 0);
+	shmstat_gauge_set(g, -40);
+	s = ut_snap(name);
+	shmstat_snap_info(s, &info);
+	assert_int_equal(shmstat_snap_metrics(s), 2);
+	assert_true(ut_find(s, "req_total", "method=\"GET\"", &m1) >= 0);
+	assert_string_equal(m1.help, "Requests served.");
+	assert_string_equal(m1.unit, "requests");
+	assert_int_equal(m1.type, SHMSTAT_COUNTER);
+	assert_int_equal(m1.has_value, 1);
+	assert_true(ut_find(s, "temp", "", &m2) >= 0);
+	assert_string_equal(m2.help, "Temperature.");
+	assert_string_equal(m2.unit, "celsius");
+	assert_int_equal(m2.type, SHMSTAT_GAUGE);
+	assert_int_equal(m2.agg, SHMSTAT_AGG_LAST);
+	assert_int_equal(m2.gauge, -40);
+	assert_int_equal(m2.has_value, 1);
+	assert_int_not_equal(m1.reg_id, m2.reg_id);
+	assert_true(m1.reg_id > 0 && m2.reg_id > 0);
+	assert_true(m1.created_ns >= info.created_ns && m1.created_ns <= info.taken_ns);
+	assert_true(m2.created_ns >= m1.created_ns);
+	shmstat_snap_free(s);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_per_process_breakdown),
+		T(test_info_fields),
+		T(test_recreated),
+		T(test_removed),
+		T(test_metric_fields),
+	};
+
+	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
+}
