@@ -193,6 +193,14 @@ static inline void add_to(const struct tls_ent *t, uint32_t off, uint64_t n)
 		add_relaxed(p, n);
 }
 
+const struct shmstat__tls_ent *shmstat__tls_get(struct shmstat_seg *seg, uint32_t slot,
+						 uint32_t epoch)
+{
+	const struct tls_ent *t = &tls_tab[slot];
+
+	return t->epoch == epoch ? t : claim(seg);
+}
+
 /* Out of line so the fast path needs no stack frame: the first update of
  * this thread, a shared stripe, a do-nothing handle. */
 static __attribute__((noinline)) void add_slow(struct shmstat_counter *c, uint64_t n)
@@ -201,9 +209,7 @@ static __attribute__((noinline)) void add_slow(struct shmstat_counter *c, uint64
 
 	if (c->epoch == SHMSTAT_EPOCH_NONE)
 		return;
-	t = &tls_tab[c->tls_slot];
-	if (t->epoch != c->epoch)
-		t = claim(c->seg);
+	t = shmstat__tls_get(c->seg, c->tls_slot, c->epoch);
 	if (t != NULL)
 		add_to(t, c->off, n);
 }

@@ -26,6 +26,11 @@ struct shmstat_gauge {
 SHMSTAT_HIDDEN int shmstat__tls_attach(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN void shmstat__tls_detach(struct shmstat_seg *seg);
 
+/* This thread's stripe for the attachment of @seg (slot, epoch), claimed
+ * on first use; NULL when the process has no writer slot. */
+SHMSTAT_HIDDEN const struct shmstat__tls_ent *shmstat__tls_get(struct shmstat_seg *seg,
+							       uint32_t slot, uint32_t epoch);
+
 /* Make this process take part in the MIN/MAX/LAST of the gauge at
  * value slot @off (stamp 0 -> 1). */
 SHMSTAT_HIDDEN void shmstat__gauge_join(struct shmstat_seg *seg, uint32_t off);

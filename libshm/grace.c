@@ -25,6 +25,7 @@
 
 #include "shmstat.h"
 #include "grace.h"
+#include "histogram.h"
 #include "procs.h"
 
 static void bump_seq(struct shmstat_hdr *h)
@@ -82,6 +83,24 @@ static bool stripe_of(uint64_t w, uint32_t p)
 	       (st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE);
 }
 
+/* The largest of slot @v in grave @src and the stripes of proc @p. */
+static uint64_t max_of(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint32_t v)
+{
+	uint64_t m = ld_relaxed(&src[v]), x;
+
+	x = ld_relaxed(&shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p))[v]);
+	if (x > m)
+		m = x;
+	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
+		if (!stripe_of(ld_acquire(&seg->owners[i]), p))
+			continue;
+		x = ld_relaxed(&shmstat__stripe(seg, i)[v]);
+		if (x > m)
+			m = x;
+	}
+	return m;
+}
+
 static void merge(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint64_t *dst)
 {
 	const uint32_t nv = seg->max_values;
@@ -98,19 +117,26 @@ static void merge(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint
 		for (uint32_t v = 0; v < nv; v++)
 			st_relaxed(&dst[v], ld_relaxed(&dst[v]) + ld_relaxed(&s[v]));
 	}
-	/* gauges: slots 1 and 2 are not sums; a process's value is its base
-	 * plus its deltas, combined by the gauge's aggregation */
+	/* slots that are not sums: a gauge's [1] and [2] (its value is its
+	 * base plus its deltas, combined by its aggregation), a histogram's
+	 * max and ~min (the largest wins) */
 	for (uint32_t d = 0; d < seg->max_metrics; d++) {
 		const struct shmstat_desc *desc = &seg->descs[d];
 		uint64_t g[3];
 		uint32_t off;
 		int64_t val;
 
-		if (SHMSTAT_DESC_STATE(ld_acquire(&desc->word)) != SHMSTAT_DESC_LIVE ||
-		    desc->type != SHMSTAT_GAUGE)
+		if (SHMSTAT_DESC_STATE(ld_acquire(&desc->word)) != SHMSTAT_DESC_LIVE)
 			continue;
 		off = desc->value_off;
 		if (off > nv || SHMSTAT_GAUGE_SLOTS > nv - off)
+			continue;
+		if (desc->type == SHMSTAT_HISTOGRAM) {
+			for (uint32_t k = SHMSTAT_H_MAX; k <= SHMSTAT_H_NMIN; k++)
+				st_relaxed(&dst[off + k], max_of(seg, p, src, off + k));
+			continue;
+		}
+		if (desc->type != SHMSTAT_GAUGE)
 			continue;
 		for (int k = 0; k < 3; k++)
 			g[k] = ld_relaxed(&src[off + k]);

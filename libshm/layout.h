@@ -195,7 +195,7 @@ enum shmstat_desc_state {
 #define SHMSTAT_NAME_CAP    96
 #define SHMSTAT_LABELS_CAP  224
 #define SHMSTAT_UNIT_CAP    32
-#define SHMSTAT_HELP_CAP    96
+#define SHMSTAT_HELP_CAP    80
 
 struct shmstat_desc {
 	uint64_t word;
@@ -209,11 +209,13 @@ struct shmstat_desc {
 	uint32_t value_off;        /* first value slot */
 	uint32_t nvalues;          /* value slots used */
 	uint32_t claimer_pid;
-	uint32_t flags;
+	uint32_t bits;             /* histograms: precision bits */
 	char name[SHMSTAT_NAME_CAP];
 	char labels[SHMSTAT_LABELS_CAP];
 	char unit[SHMSTAT_UNIT_CAP];
 	char help[SHMSTAT_HELP_CAP];
+	uint64_t lowest;           /* histograms: range tracked */
+	uint64_t highest;
 };
 
 #define SHMSTAT_DESC_STATE(w) SHMSTAT_STATE_OF(w)
@@ -254,5 +256,6 @@ static_assert(offsetof(struct shmstat_hdr, stripe_hint) == 768, "hint line at 76
 static_assert(sizeof(struct shmstat_proc) == SHMSTAT_LINE, "proc slot is one line");
 static_assert(sizeof(struct shmstat_desc) == 512, "descriptor is 512 bytes");
 static_assert(offsetof(struct shmstat_desc, name) == 64, "name at 64");
+static_assert(offsetof(struct shmstat_desc, lowest) == 496, "histogram range at 496");
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "shmstat.h"
 #include "counter.h"
+#include "histogram.h"
 #include "procs.h"
 #include "registry.h"
 
@@ -22,10 +23,11 @@ struct lhandle {
 	struct cds_lfht_node node;
 	struct lhandle *next;      /* chain for shmstat__index_destroy() */
 	uint64_t hash;
-	uint32_t type, agg;
+	struct shmstat_shape shape;
 	union {
 		struct shmstat_counter c;
 		struct shmstat_gauge g;
+		struct shmstat_hist hist;
 	} h;
 	size_t keylen;
 	char key[];                /* name "\0" labels */
@@ -209,7 +211,7 @@ static int alloc_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 
 struct regreq {
 	const char *name, *labels, *help, *unit;
-	uint32_t type, agg, nvalues;
+	const struct shmstat_shape *shape;
 	uint64_t hash;
 };
 
@@ -223,19 +225,21 @@ static bool desc_matches(const struct shmstat_desc *d, const struct regreq *r)
 static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct regreq *r)
 {
 	uint32_t off = 0;
-	int err = alloc_values(seg, r->nvalues, &off);
+	int err = alloc_values(seg, r->shape->nvalues, &off);
 
 	if (err)
 		return err;
 	d->reg_id = add_relaxed(&seg->hdr->reg_seq, 1) + 1;
 	d->key_hash = r->hash;
 	d->created_ns = shmstat__now_ns();
-	d->type = r->type;
-	d->agg = r->agg;
+	d->type = r->shape->type;
+	d->agg = r->shape->agg;
 	d->value_off = off;
-	d->nvalues = r->nvalues;
+	d->nvalues = r->shape->nvalues;
 	d->claimer_pid = (uint32_t)seg->pid;
-	d->flags = 0;
+	d->bits = r->shape->bits;
+	d->lowest = r->shape->lowest;
+	d->highest = r->shape->highest;
 	snprintf(d->name, sizeof(d->name), "%s", r->name);
 	snprintf(d->labels, sizeof(d->labels), "%s", r->labels);
 	snprintf(d->unit, sizeof(d->unit), "%s", r->unit);
@@ -402,15 +406,42 @@ static int match(struct cds_lfht_node *node, const void *k)
 	return h->keylen == lk->len && memcmp(h->key, lk->key, lk->len) == 0;
 }
 
+/* Does a metric of @have satisfy a request for @want? 0 or ETYPE. */
+static int same_shape(const struct shmstat_shape *have, const struct shmstat_shape *want,
+		      const char *name, const char *labels)
+{
+	if (have->type != want->type)
+		return shmstat__fail(SHMSTAT_ETYPE, "metric '%s{%s}' exists as a %s, not a %s",
+				     name, labels, shmstat_type_name(have->type),
+				     shmstat_type_name(want->type));
+	if (want->type == SHMSTAT_GAUGE && have->agg != want->agg)
+		return shmstat__fail(SHMSTAT_ETYPE,
+				     "gauge '%s{%s}' exists with aggregation '%s', not '%s'",
+				     name, labels, shmstat_agg_name(have->agg),
+				     shmstat_agg_name(want->agg));
+	if (want->type == SHMSTAT_HISTOGRAM &&
+	    (have->bits != want->bits || have->lowest != want->lowest ||
+	     have->highest != want->highest))
+		return shmstat__fail(SHMSTAT_ETYPE,
+				     "histogram '%s{%s}' exists with %u bits over %llu..%llu, not %u bits over %llu..%llu",
+				     name, labels, have->bits, (unsigned long long)have->lowest,
+				     (unsigned long long)have->highest, want->bits,
+				     (unsigned long long)want->lowest,
+				     (unsigned long long)want->highest);
+	return 0;
+}
+
 /* The one path for every metric type. */
-static int do_register(struct shmstat_seg *seg, const struct shmstat_metric_def *def,
-		       uint32_t type, uint32_t agg, struct shmstat_counter **out)
+int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *def,
+		      const struct shmstat_shape *shape, struct shmstat_counter **out)
 {
 	char labels[SHMSTAT_LABELS_CAP];
 	char key[SHMSTAT_NAME_CAP + SHMSTAT_LABELS_CAP];
 	struct lookup_key lk;
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
+	struct shmstat_shape have;
+	const struct shmstat_desc *d;
 	struct lhandle *h;
 	struct regreq r;
 	uint32_t di = 0;
@@ -461,38 +492,39 @@ static int do_register(struct shmstat_seg *seg, const struct shmstat_metric_def 
 	r.labels = labels;
 	r.help = def->help ? def->help : "";
 	r.unit = def->unit ? def->unit : "";
-	r.type = type;
-	r.agg = agg;
-	r.nvalues = type == SHMSTAT_GAUGE ? SHMSTAT_GAUGE_SLOTS : 1;
+	r.shape = shape;
 	err = find_or_create(seg, &r, &di);
 	if (err)
 		return err;
 
-	/* the type first: the slot checks below are for this type */
-	if (seg->descs[di].type != type)
-		return shmstat__fail(SHMSTAT_ETYPE, "metric '%s{%s}' exists as a %s, not a %s",
-				     def->name, labels, shmstat_type_name(seg->descs[di].type),
-				     shmstat_type_name(type));
+	/* the shape first: the slot checks below are for this shape */
+	d = &seg->descs[di];
+	have = (struct shmstat_shape){ d->type, d->agg, d->bits, d->nvalues, d->lowest, d->highest };
+	err = same_shape(&have, shape, def->name, labels);
+	if (err)
+		return err;
+	if (d->value_off > seg->max_values || d->nvalues != shape->nvalues ||
+	    shape->nvalues > seg->max_values - d->value_off)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "descriptor of metric '%s' in segment '%s' has bad value slots",
+				     def->name, seg->name);
 	h = calloc(1, sizeof(*h) + lk.len);
 	if (h == NULL)
 		return shmstat__fail(ENOMEM, "out of memory");
 	cds_lfht_node_init(&h->node);
 	h->hash = r.hash;
-	h->type = seg->descs[di].type;
-	h->agg = seg->descs[di].agg;
+	h->shape = have;
 	h->keylen = lk.len;
 	memcpy(h->key, key, lk.len);
 	h->h.c.epoch = seg->epoch;
 	h->h.c.tls_slot = seg->tls_slot;
-	h->h.c.off = seg->descs[di].value_off;
-	h->h.c.agg = h->agg;
+	h->h.c.off = d->value_off;
+	h->h.c.agg = d->agg;
 	h->h.c.seg = seg;
-	if (h->h.c.off > seg->max_values || r.nvalues > seg->max_values - h->h.c.off ||
-	    seg->descs[di].nvalues != (h->type == SHMSTAT_GAUGE ? SHMSTAT_GAUGE_SLOTS : 1)) {
-		free(h);
-		return shmstat__fail(SHMSTAT_ECORRUPT,
-				     "descriptor of metric '%s' in segment '%s' has bad value slots",
-				     def->name, seg->name);
+	if (shape->type == SHMSTAT_HISTOGRAM) {
+		h->h.hist.bits = shape->bits;
+		h->h.hist.lowest = shape->lowest;
+		h->h.hist.range = shape->highest - shape->lowest;
 	}
 	urcu_memb_read_lock();
 	node = cds_lfht_add_unique(seg->index, (unsigned long)r.hash, match, &lk, &h->node);
@@ -502,15 +534,10 @@ static int do_register(struct shmstat_seg *seg, const struct shmstat_metric_def 
 		h = caa_container_of(node, struct lhandle, node);
 	}
 found:
-	if (h->type != type)
-		return shmstat__fail(SHMSTAT_ETYPE, "metric '%s{%s}' exists as a %s, not a %s",
-				     def->name, labels, shmstat_type_name(h->type),
-				     shmstat_type_name(type));
-	if (type == SHMSTAT_GAUGE && h->agg != agg)
-		return shmstat__fail(SHMSTAT_ETYPE,
-				     "gauge '%s{%s}' exists with aggregation '%s', not '%s'",
-				     def->name, labels, shmstat_agg_name(h->agg), shmstat_agg_name(agg));
-	if (type == SHMSTAT_GAUGE && seg->proc < seg->max_procs)
+	err = same_shape(&h->shape, shape, def->name, labels);
+	if (err)
+		return err;
+	if (shape->type == SHMSTAT_GAUGE && seg->proc < seg->max_procs)
 		shmstat__gauge_join(seg, h->h.c.off);
 	*out = &h->h.c;
 	return 0;
@@ -519,8 +546,9 @@ found:
 int shmstat_counter_register(shmstat_seg *seg, const struct shmstat_metric_def *def,
 			     shmstat_counter **out)
 {
+	const struct shmstat_shape shape = { .type = SHMSTAT_COUNTER, .nvalues = 1 };
 	struct shmstat_counter *c;
-	int err = do_register(seg, def, SHMSTAT_COUNTER, 0, &c);
+	int err = shmstat__register(seg, def, &shape, &c);
 
 	*out = err ? &shmstat__noop_counter : c;
 	return err;
@@ -536,7 +564,9 @@ int shmstat_gauge_register(shmstat_seg *seg, const struct shmstat_metric_def *de
 		*out = &shmstat__noop_gauge;
 		return shmstat__fail(EINVAL, "gauge aggregation %d is unknown", (int)agg);
 	}
-	err = do_register(seg, def, SHMSTAT_GAUGE, agg, &c);
+	err = shmstat__register(seg, def,
+				&(struct shmstat_shape){ .type = SHMSTAT_GAUGE, .agg = agg,
+							 .nvalues = SHMSTAT_GAUGE_SLOTS }, &c);
 	*out = err ? &shmstat__noop_gauge : (struct shmstat_gauge *)(void *)c;
 	return err;
 }

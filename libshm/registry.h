@@ -14,6 +14,21 @@
 #include <stddef.h>
 #include "segment.h"
 
+/* What a registration asks for, beyond name and labels. */
+struct shmstat_shape {
+	uint32_t type, agg;        /* agg: gauges */
+	uint32_t bits, nvalues;    /* bits: histograms */
+	uint64_t lowest, highest;  /* histograms */
+};
+
+struct shmstat_counter;
+
+/* Find or create a metric of @shape; *@out is the process's handle (a
+ * struct shmstat_counter first in every handle type). */
+SHMSTAT_HIDDEN int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *def,
+				     const struct shmstat_shape *shape,
+				     struct shmstat_counter **out);
+
 SHMSTAT_HIDDEN int shmstat__index_init(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN void shmstat__index_destroy(struct shmstat_seg *seg);
 

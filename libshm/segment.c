@@ -422,10 +422,10 @@ static void seg_unmap(struct shmstat_seg *seg)
 
 void shmstat_opts_init(struct shmstat_opts *o)
 {
-	o->max_procs = 64;
+	o->max_procs = 32;
 	o->max_metrics = 1024;
-	o->max_values = 4096;
-	o->max_threads = 64;
+	o->max_values = 16384;
+	o->max_threads = 32;
 	o->mode = 0600;
 }
 

@@ -20,6 +20,7 @@
 
 #include "shmstat.h"
 #include "grace.h"
+#include "histogram.h"
 #include "procs.h"
 #include "registry.h"
 #include "segment.h"
@@ -175,31 +176,74 @@ static int read_seq(int fd, uint64_t *seq)
 	return pread(fd, seq, 8, offsetof(struct shmstat_hdr, fold_seq)) == 8 ? 0 : -1;
 }
 
-/* Copy the whole object between two equal readings of fold_seq. */
+/* pread exactly @n bytes at @off; -1 on a short read (truncated). */
+static int read_full(int fd, unsigned char *p, uint64_t n, uint64_t off)
+{
+	uint64_t got = 0;
+
+	while (got < n) {
+		ssize_t k = pread(fd, p + got, n - got, (off_t)(off + got));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		got += (uint64_t)k;
+	}
+	return 0;
+}
+
+/* Does stripe @i hold values anybody counts, as the copied tables say? */
+static bool stripe_in_use(const struct shmstat_hdr *h, const unsigned char *buf, uint32_t i)
+{
+	const struct shmstat_proc *procs = (const void *)(buf + h->regions[SHMSTAT_REG_PROCS].off);
+	const uint64_t *owners = (const void *)(buf + h->regions[SHMSTAT_REG_OWNERS].off);
+	uint32_t st;
+
+	if (i < SHMSTAT_GRAVES)
+		return true;
+	if (i < SHMSTAT_GRAVES + h->max_procs)
+		return SHMSTAT_PROC_STATE(procs[i - SHMSTAT_GRAVES].word) != SHMSTAT_PROC_FREE;
+	st = SHMSTAT_STRIPE_STATE(owners[i]);
+	return st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE;
+}
+
+/* Copy the segment between two equal readings of fold_seq: the tables
+ * whole, then of each stripe in use the value slots allocated so far.
+ * Stripes nobody counts stay zero in the copy. */
 static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 {
-	const uint64_t size = r->hdr.total_size;
+	const struct shmstat_hdr *rh = &r->hdr;
+	const uint64_t size = rh->total_size;
+	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
+	struct stat st;
 
-	s->buf = malloc(size);
+	/* parts nobody uses are not read: check the size itself */
+	if (fstat(r->fd, &st) != 0 || (uint64_t)st.st_size < size)
+		goto truncated;
+	s->buf = calloc(1, size);
 	if (s->buf == NULL)
 		return shmstat__fail(ENOMEM, "out of memory copying segment '%s' (%llu bytes)",
 				     r->name, (unsigned long long)size);
 	s->size = size;
 	for (int t = 0; t < COPY_TRIES; t++) {
-		uint64_t s1, s2, got = 0;
+		const struct shmstat_hdr *h = (const void *)s->buf;
+		uint64_t s1, s2, used;
 
-		/* each pread is a system call: the three reads happen in
-		 * program order */
-		if (read_seq(r->fd, &s1) != 0)
+		/* each pread is a system call: the reads happen in program
+		 * order */
+		if (read_seq(r->fd, &s1) != 0 || read_full(r->fd, s->buf, sbase, 0) != 0)
 			goto truncated;
-		while (got < size) {
-			ssize_t n = pread(r->fd, s->buf + got, size - got, (off_t)got);
+		used = h->values_used < rh->max_values ? h->values_used : rh->max_values;
+		for (uint32_t i = 0; i < rh->nstripes; i++) {
+			uint64_t off = sbase + (uint64_t)i * rh->stripe_bytes;
 
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				goto truncated;
-			got += (uint64_t)n;
+			if (stripe_in_use(rh, s->buf, i)) {
+				if (read_full(r->fd, s->buf + off, used * 8, off) != 0)
+					goto truncated;
+			} else if (t > 0) {
+				memset(s->buf + off, 0, used * 8);
+			}
 		}
 		if (read_seq(r->fd, &s2) != 0)
 			goto truncated;
@@ -211,9 +255,8 @@ static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 			     COPY_TRIES);
 truncated:
 	{
-		struct stat st;
-
-		fstat(r->fd, &st);
+		if (fstat(r->fd, &st) != 0)
+			st.st_size = 0;
 		return shmstat__fail(SHMSTAT_ETRUNCATED,
 				     "segment '%s' was truncated while being read: %lld bytes, its header says %llu",
 				     r->name, (long long)st.st_size, (unsigned long long)size);
@@ -278,6 +321,11 @@ static bool desc_valid(struct shmstat_reader *r, struct shmstat_snap *s, uint32_
 			return false;
 	} else if (d->type == SHMSTAT_GAUGE) {
 		if (d->nvalues != SHMSTAT_GAUGE_SLOTS || d->agg > SHMSTAT_AGG_LIVELAST)
+			return false;
+	} else if (d->type == SHMSTAT_HISTOGRAM) {
+		if (d->bits < SHMSTAT_HIST_MIN_BITS || d->bits > SHMSTAT_HIST_MAX_BITS ||
+		    d->lowest > d->highest ||
+		    d->nvalues != (uint64_t)shmstat__nbuckets(d->bits, d->highest) + SHMSTAT_H_FIRST)
 			return false;
 	} else {
 		return false;
@@ -363,11 +411,39 @@ static int64_t gauge_of(const struct shmstat_snap *s, uint32_t off, uint32_t j, 
 	return (int64_t)(ps[off + 1] + sum_stripes(s, off, j));
 }
 
+/* Values recorded in histogram @d by process index @j (UINT32_MAX: all,
+ * with the grave). */
+static uint64_t hist_count(const struct shmstat_snap *s, const struct shmstat_desc *d, uint32_t j)
+{
+	const uint32_t from = d->value_off + SHMSTAT_H_UNDER, to = d->value_off + d->nvalues;
+	uint64_t c = 0;
+
+	if (j == UINT32_MAX)
+		for (uint32_t v = from; v < to; v++)
+			c += s->grave[v];
+	for (uint32_t i = SHMSTAT_GRAVES; i < s->h->nstripes; i++) {
+		const uint64_t *st;
+		uint32_t o = s->owner_of[i];
+
+		if (o == UINT32_MAX || (j != UINT32_MAX && o != j))
+			continue;
+		st = stripe_at(s, i);
+		for (uint32_t v = from; v < to; v++)
+			c += st[v];
+	}
+	return c;
+}
+
 static void compute(struct shmstat_snap *s, struct msnap *m)
 {
 	const struct shmstat_desc *d = &s->descs[m->desc];
 	const uint32_t off = d->value_off;
 
+	if (d->type == SHMSTAT_HISTOGRAM) {
+		m->counter = hist_count(s, d, UINT32_MAX);
+		m->has_value = 1;
+		return;
+	}
 	if (d->type == SHMSTAT_COUNTER) {
 		m->counter = s->grave[off] + sum_stripes(s, off, UINT32_MAX);
 		m->has_value = 1;
@@ -556,6 +632,15 @@ int shmstat_snap_metric_proc(const shmstat_snap *s, size_t i, size_t j,
 	off = d->value_off;
 	*counter = 0;
 	*gauge = 0;
+	if (d->type == SHMSTAT_HISTOGRAM) {
+		if (j == SHMSTAT_PROC_GONE) {
+			for (uint32_t v = off + SHMSTAT_H_UNDER; v < off + d->nvalues; v++)
+				*counter += s->grave[v];
+		} else {
+			*counter = hist_count(s, d, (uint32_t)j);
+		}
+		return 0;
+	}
 	if (j == SHMSTAT_PROC_GONE) {
 		if (d->type == SHMSTAT_COUNTER) {
 			*counter = s->grave[off];
@@ -582,4 +667,34 @@ int shmstat_snap_metric_proc(const shmstat_snap *s, size_t i, size_t j,
 			return 0;
 		return stamp ? 0 : ENOENT;
 	}
+}
+
+int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j, shmstat_hdata **out)
+{
+	const struct shmstat_desc *d;
+	shmstat_hdata *h;
+
+	*out = NULL;
+	if (i >= s->nm)
+		return EINVAL;
+	d = &s->descs[s->m[i].desc];
+	if (d->type != SHMSTAT_HISTOGRAM ||
+	    (j >= s->np && j != SHMSTAT_PROC_GONE && j != SHMSTAT_PROC_ALL))
+		return EINVAL;
+	h = shmstat__hdata_new(d->bits, d->lowest, d->highest);
+	if (h == NULL)
+		return ENOMEM;
+	if (j == SHMSTAT_PROC_GONE || j == SHMSTAT_PROC_ALL)
+		shmstat__hdata_add(h, s->grave + d->value_off);
+	if (j != SHMSTAT_PROC_GONE) {
+		for (uint32_t k = SHMSTAT_GRAVES; k < s->h->nstripes; k++) {
+			uint32_t o = s->owner_of[k];
+
+			if (o == UINT32_MAX || (j != SHMSTAT_PROC_ALL && o != j))
+				continue;
+			shmstat__hdata_add(h, stripe_at(s, k) + d->value_off);
+		}
+	}
+	*out = h;
+	return 0;
 }

@@ -79,6 +79,7 @@ const char *shmstat_type_name(enum shmstat_type t)
 	switch (t) {
 	case SHMSTAT_COUNTER: return "counter";
 	case SHMSTAT_GAUGE: return "gauge";
+	case SHMSTAT_HISTOGRAM: return "histogram";
 	}
 	return "unknown";
 }

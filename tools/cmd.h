@@ -32,6 +32,7 @@ struct cmd {
 DECLARE_CMD(list);
 DECLARE_CMD(show);
 DECLARE_CMD(gc);
+DECLARE_CMD(hist);
 DECLARE_CMD(rm);
 
 /* Print "shmstat: " + message to stderr; return @code. */
@@ -46,5 +47,12 @@ int want_help(int argc, char **argv, const char *usage);
 /* Human forms: "4.2 MiB", "2026-11-21 10:00:00" */
 void fmt_bytes(char *buf, size_t n, unsigned long long v);
 void fmt_time(char *buf, size_t n, unsigned long long ns);
+
+/* A histogram value: a duration ("21.9us") when @unit says nanoseconds
+ * ("ns", "nanoseconds"), else the plain number. */
+void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit);
+
+/* name{labels}, or name when there are no labels */
+void fmt_metric(char *buf, size_t n, const char *name, const char *labels);
 
 #endif

@@ -11,16 +11,43 @@
 
 const char cmd_show_usage[] =
 	"usage: shmstat show [-p|--per-process] NAME\n"
-	"  Print the counters and gauges of segment NAME, one per line:\n"
-	"  name{labels}, type, value. With --per-process, also each writer\n"
-	"  process's share and the share of writers that are gone.\n";
+	"  Print the metrics of segment NAME, one per line: name{labels},\n"
+	"  type, value; for a histogram its count, mean, p50, p95, p99 and max\n"
+	"  (durations when its unit is ns). With --per-process, also each\n"
+	"  writer process's share and the share of writers that are gone.\n";
 
 static void print_metric_name(const struct shmstat_metric_info *m, char *buf, size_t n)
 {
-	if (m->labels[0])
-		snprintf(buf, n, "%s{%s}", m->name, m->labels);
-	else
-		snprintf(buf, n, "%s", m->name);
+	fmt_metric(buf, n, m->name, m->labels);
+}
+
+/* count=N mean=M p50=.. p95=.. p99=.. max=.. */
+static void hist_summary(const shmstat_snap *s, size_t i, size_t j, const char *unit,
+			 char *buf, size_t n)
+{
+	static const double q[] = { 0.5, 0.95, 0.99 };
+	char mean[32], v[3][32], max[32];
+	struct shmstat_hstats st;
+	shmstat_hdata *h;
+	uint64_t out[3];
+
+	if (shmstat_snap_hist(s, i, j, &h) != 0) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	shmstat_hdata_stats(h, &st);
+	if (st.count == 0 || shmstat_hdata_quantiles(h, q, 3, out) != 0) {
+		snprintf(buf, n, "count=0");
+		shmstat_hdata_free(h);
+		return;
+	}
+	fmt_hvalue(mean, sizeof(mean), (unsigned long long)(st.mean + 0.5), unit);
+	for (int k = 0; k < 3; k++)
+		fmt_hvalue(v[k], sizeof(v[k]), out[k], unit);
+	fmt_hvalue(max, sizeof(max), st.max, unit);
+	snprintf(buf, n, "count=%llu mean=%s p50=%s p95=%s p99=%s max=%s",
+		 (unsigned long long)st.count, mean, v[0], v[1], v[2], max);
+	shmstat_hdata_free(h);
 }
 
 static void print_value(const struct shmstat_metric_info *m, char *buf, size_t n)
@@ -64,9 +91,15 @@ static void print_procs(const shmstat_snap *s, size_t i)
 
 		shmstat_snap_proc(s, j, &p);
 		if (shmstat_snap_metric_proc(s, i, j, &c, &g) != 0 ||
-		    (m.type == SHMSTAT_COUNTER && c == 0))
+		    (m.type != SHMSTAT_GAUGE && c == 0))
 			continue;
-		if (m.type == SHMSTAT_COUNTER)
+		if (m.type == SHMSTAT_HISTOGRAM) {
+			char sum[256];
+
+			hist_summary(s, i, j, m.unit, sum, sizeof(sum));
+			printf("    pid %-8d %-16s %s %s\n", (int)p.pid, p.comm,
+			       p.alive ? "     " : "(dead)", sum);
+		} else if (m.type == SHMSTAT_COUNTER)
 			printf("    pid %-8d %-16s %s %llu\n", (int)p.pid, p.comm,
 			       p.alive ? "     " : "(dead)", (unsigned long long)c);
 		else
@@ -75,7 +108,12 @@ static void print_procs(const shmstat_snap *s, size_t i)
 	}
 	if (shmstat_snap_metric_proc(s, i, SHMSTAT_PROC_GONE, &c, &g) == 0 &&
 	    (c != 0 || g != 0)) {
-		if (m.type == SHMSTAT_COUNTER)
+		if (m.type == SHMSTAT_HISTOGRAM) {
+			char sum[256];
+
+			hist_summary(s, i, SHMSTAT_PROC_GONE, m.unit, sum, sizeof(sum));
+			printf("    %-30s %s\n", "(exited writers)", sum);
+		} else if (m.type == SHMSTAT_COUNTER)
 			printf("    %-30s %llu\n", "(exited writers)", (unsigned long long)c);
 		else
 			printf("    %-30s %lld\n", "(exited writers)", (long long)g);
@@ -161,15 +199,18 @@ int cmd_show(int argc, char **argv)
 			width = strlen(name);
 	}
 	if (n)
-		printf("%-*s  %-7s  %s\n", (int)width, "NAME", "TYPE", "VALUE");
+		printf("%-*s  %-9s  %s\n", (int)width, "NAME", "TYPE", "VALUE");
 	for (size_t k = 0; k < n; k++) {
 		struct shmstat_metric_info m;
-		char name[512], value[32];
+		char name[512], value[256];
 
 		shmstat_snap_metric(s, order[k], &m);
 		print_metric_name(&m, name, sizeof(name));
-		print_value(&m, value, sizeof(value));
-		printf("%-*s  %-7s  %s\n", (int)width, name, shmstat_type_name(m.type), value);
+		if (m.type == SHMSTAT_HISTOGRAM)
+			hist_summary(s, order[k], SHMSTAT_PROC_ALL, m.unit, value, sizeof(value));
+		else
+			print_value(&m, value, sizeof(value));
+		printf("%-*s  %-9s  %s\n", (int)width, name, shmstat_type_name(m.type), value);
 		if (per_process)
 			print_procs(s, order[k]);
 	}

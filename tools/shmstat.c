@@ -11,6 +11,7 @@
 static const struct cmd commands[] = {
 	{ "list", cmd_list, cmd_list_usage, "list the segments on this host" },
 	{ "show", cmd_show, cmd_show_usage, "print every metric of a segment once" },
+	{ "hist", cmd_hist, cmd_hist_usage, "percentiles and distribution of a histogram" },
 	{ "gc",   cmd_gc,   cmd_gc_usage,   "reap the slots of dead writers" },
 	{ "rm",   cmd_rm,   cmd_rm_usage,   "remove a segment" },
 };
@@ -84,6 +85,32 @@ void fmt_time(char *buf, size_t n, unsigned long long ns)
 		return;
 	}
 	strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit)
+{
+	static const struct { const char *sfx; double div; } u[] = {
+		{ "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 },
+	};
+
+	if (unit && (strcmp(unit, "ns") == 0 || strcmp(unit, "nanoseconds") == 0)) {
+		for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+			if ((double)v >= u[i].div) {
+				snprintf(buf, n, "%.4g%s", (double)v / u[i].div, u[i].sfx);
+				return;
+			}
+		snprintf(buf, n, "%lluns", v);
+		return;
+	}
+	snprintf(buf, n, "%llu", v);
+}
+
+void fmt_metric(char *buf, size_t n, const char *name, const char *labels)
+{
+	if (labels[0])
+		snprintf(buf, n, "%s{%s}", name, labels);
+	else
+		snprintf(buf, n, "%s", name);
 }
 
 static void print_commands(FILE *f)

@@ -76,10 +76,12 @@ typedef struct shmstat_seg shmstat_seg;
 
 /** Options for creating a segment. Fill with shmstat_opts_init(). */
 struct shmstat_opts {
-	uint32_t max_procs;    /* writer processes at once (default 64) */
+	uint32_t max_procs;    /* writer processes at once (default 32) */
 	uint32_t max_metrics;  /* metric descriptors (default 1024) */
-	uint32_t max_values;   /* 8-byte value slots per stripe (default 4096) */
-	uint32_t max_threads;  /* thread stripes (default 64) */
+	uint32_t max_values;   /* 8-byte value slots per stripe (default 16384):
+				* a counter takes 1, a gauge 3, a histogram
+				* 5 + its buckets (2350 by default) */
+	uint32_t max_threads;  /* thread stripes (default 32) */
 	unsigned mode;         /* 0600 (default) or 0640 */
 };
 
@@ -158,6 +160,7 @@ SHMSTAT_API void shmstat_heartbeat(shmstat_seg *seg);
 enum shmstat_type {
 	SHMSTAT_COUNTER = 1,
 	SHMSTAT_GAUGE = 2,
+	SHMSTAT_HISTOGRAM = 3,
 };
 
 /* How the gauge values of several processes combine, as in Prometheus'
@@ -245,6 +248,94 @@ SHMSTAT_API void shmstat_gauge_sub(shmstat_gauge *g, int64_t d);
  * stripe table: O(max_threads), not a hot-path operation.
  */
 SHMSTAT_API void shmstat_gauge_set(shmstat_gauge *g, int64_t v);
+
+/* -------------------------------------------------------------- histograms */
+
+typedef struct shmstat_hist shmstat_hist;
+
+/**
+ * struct shmstat_hist_opts - the bucket layout of a histogram.
+ * @lowest, @highest: the range tracked with the stated precision; values
+ *          below or above are counted as underflow or overflow, never
+ *          dropped. Default 1 .. 3,600,000,000,000 (1 ns .. 1 h in ns).
+ * @bits: precision, 1..16: every value in range is reported within a
+ *          relative error of 2^-bits (default 7: 0.78125%). Memory per
+ *          stripe: 8 * (5 + buckets) bytes, buckets = the bucket index of
+ *          @highest + 1 (default: 2345 buckets, 18,800 bytes per stripe).
+ */
+struct shmstat_hist_opts {
+	uint64_t lowest;
+	uint64_t highest;
+	unsigned bits;
+};
+
+/** shmstat_hist_opts_init - fill @o with the defaults above. */
+SHMSTAT_API void shmstat_hist_opts_init(struct shmstat_hist_opts *o);
+
+/**
+ * shmstat_hist_register - find or create a histogram; like
+ * shmstat_counter_register(), with @opts (NULL: defaults) fixing its
+ * buckets. The same name and labels with another layout is SHMSTAT_ETYPE;
+ * a layout out of bounds is EINVAL.
+ */
+SHMSTAT_API int shmstat_hist_register(shmstat_seg *seg, const struct shmstat_metric_def *def,
+				      const struct shmstat_hist_opts *opts, shmstat_hist **out);
+
+/**
+ * shmstat_hist_record - count value @v once (e.g. nanoseconds).
+ *
+ * On the calling thread's own stripe: a few relaxed loads and stores, one
+ * clz, no loop, no lock, no system call, no allocation (after the thread's
+ * first update of the segment). Any thread.
+ */
+SHMSTAT_API void shmstat_hist_record(shmstat_hist *h, uint64_t v);
+
+/** shmstat_hist_record_n - count value @v @n times. */
+SHMSTAT_API void shmstat_hist_record_n(shmstat_hist *h, uint64_t v, uint64_t n);
+
+/**
+ * shmstat_now_ns - CLOCK_MONOTONIC in nanoseconds (vDSO: no system call
+ * on Linux x86-64 and arm64).
+ */
+SHMSTAT_API uint64_t shmstat_now_ns(void);
+
+/**
+ * shmstat_timer_start - a start time for shmstat_timer_stop().
+ * shmstat_timer_stop - record the nanoseconds elapsed since @start in @h;
+ *          a @start of 0 records nothing (see the sampled start).
+ */
+SHMSTAT_API uint64_t shmstat_timer_start(void);
+SHMSTAT_API void shmstat_timer_stop(shmstat_hist *h, uint64_t start);
+
+/**
+ * shmstat_timer_start_sampled - a start time for 1 call in @n of this
+ * thread (the 1st, the (n+1)th, ...), 0 for the others, so that
+ * shmstat_timer_stop() records only the sampled calls: the clock is read
+ * for them only. The histogram's count is then the number of samples.
+ */
+SHMSTAT_API uint64_t shmstat_timer_start_sampled(unsigned n);
+
+/* A timer for the rest of the enclosing block (GCC/Clang cleanup):
+ *     { SHMSTAT_TIME_SCOPE(lookup_ns); ... }                            */
+struct shmstat__scope {
+	shmstat_hist *h;
+	uint64_t start;
+};
+static inline void shmstat__scope_end(struct shmstat__scope *s)
+{
+	shmstat_timer_stop(s->h, s->start);
+}
+#define SHMSTAT__CAT2(a, b) a##b
+#define SHMSTAT__CAT(a, b) SHMSTAT__CAT2(a, b)
+#define SHMSTAT_TIME_SCOPE(hist) \
+	struct shmstat__scope SHMSTAT__CAT(shmstat__scope_, __LINE__) \
+		__attribute__((cleanup(shmstat__scope_end), unused)) = \
+		{ (hist), shmstat_timer_start() }
+/* ... and its sampled form, 1 block in @n of this thread. */
+#define SHMSTAT_TIME_SCOPE_SAMPLED(hist, n) \
+	struct shmstat__scope SHMSTAT__CAT(shmstat__scope_, __LINE__) \
+		__attribute__((cleanup(shmstat__scope_end), unused)) = \
+		{ (hist), shmstat_timer_start_sampled(n) }
 
 /* ------------------------------------------------------------------ reader */
 
@@ -362,7 +453,71 @@ SHMSTAT_API int shmstat_snap_proc(const shmstat_snap *s, size_t j,
 SHMSTAT_API int shmstat_snap_metric_proc(const shmstat_snap *s, size_t i, size_t j,
 					 uint64_t *counter, int64_t *gauge);
 
-/** shmstat_type_name - "counter", "gauge" or "unknown". */
+/* --------------------------------------------------- histogram snapshots */
+
+typedef struct shmstat_hdata shmstat_hdata;
+
+/* Process index naming all processes together. */
+#define SHMSTAT_PROC_ALL ((size_t)-2)
+
+/**
+ * shmstat_snap_hist - the histogram of metric @i of snapshot @s, as a
+ * private object: all processes (@j = SHMSTAT_PROC_ALL), process @j, or
+ * the writers that are gone (SHMSTAT_PROC_GONE).
+ * Return 0, EINVAL (@i not a histogram, @j out of range) or ENOMEM.
+ */
+SHMSTAT_API int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j,
+				  shmstat_hdata **out);
+
+/** shmstat_hdata_free - free. NULL is allowed. */
+SHMSTAT_API void shmstat_hdata_free(shmstat_hdata *h);
+
+/**
+ * shmstat_hdata_sub - what was recorded between two snapshots of one
+ * histogram: @later - @earlier, bucket by bucket, an exact distribution.
+ * Its min and max are not known exactly; they are taken from the lowest
+ * and highest buckets used (within the precision).
+ * Return 0, EINVAL (other layouts), ERANGE (a bucket went down: the
+ * histogram was re-created between the two) or ENOMEM.
+ */
+SHMSTAT_API int shmstat_hdata_sub(const shmstat_hdata *later, const shmstat_hdata *earlier,
+				  shmstat_hdata **out);
+
+struct shmstat_hstats {
+	uint64_t count;            /* all values, underflow and overflow too */
+	uint64_t sum;              /* modulo 2^64 */
+	uint64_t min, max;         /* 0 when count is 0 */
+	uint64_t underflow, overflow;
+	double mean;
+	uint64_t lowest, highest;  /* the layout */
+	unsigned bits;
+};
+
+/** shmstat_hdata_stats - count, sum, min, max, mean, under/overflow. */
+SHMSTAT_API void shmstat_hdata_stats(const shmstat_hdata *h, struct shmstat_hstats *out);
+
+/**
+ * shmstat_hdata_quantiles - the values at quantiles @q[0..n-1] (0..1, any
+ * order), in one pass over the buckets. The value at q is the one of rank
+ * ceil(q * count) (at least 1), reported as its bucket's midpoint clamped
+ * to [min, max]: within 2^-bits of the true value for values in range;
+ * ranks in the underflow report min, in the overflow max.
+ * Return 0, EINVAL (a q outside 0..1, n > 64) or ENOENT (empty).
+ */
+SHMSTAT_API int shmstat_hdata_quantiles(const shmstat_hdata *h, const double *q, size_t n,
+					uint64_t *out);
+
+/** shmstat_hdata_buckets - number of buckets (not counting under/overflow). */
+SHMSTAT_API size_t shmstat_hdata_buckets(const shmstat_hdata *h);
+
+/**
+ * shmstat_hdata_bucket - bucket @k: values @lo .. @hi (inclusive) and how
+ * many were recorded there. Return 0 or EINVAL.
+ */
+SHMSTAT_API int shmstat_hdata_bucket(const shmstat_hdata *h, size_t k, uint64_t *lo,
+				     uint64_t *hi, uint64_t *count);
+
+/** shmstat_type_name - "counter", "gauge", "histogram" or "unknown". */
 SHMSTAT_API const char *shmstat_type_name(enum shmstat_type t);
 
 /** shmstat_agg_name - "sum", "max", ..., "livelast", or "unknown". */

@@ -474,7 +474,7 @@ static void test_label_escaping(void **state)
 static void test_help_and_unit(void **state)
 {
 	const char *name = ut_name("reg");
-	char h96[97], h95[96], u32[33], u31[32];
+	char h96[SHMSTAT_HELP_CAP + 1], h95[SHMSTAT_HELP_CAP], u32[33], u31[32];
 	shmstat_seg *seg = open_small(name, 0, 0);
 	struct shmstat_metric_def def = { .name = "lat_seconds" };
 	struct shmstat_metric_info mi;
@@ -482,10 +482,11 @@ static void test_help_and_unit(void **state)
 	shmstat_snap *s;
 
 	(void)state;
-	memset(h96, 'h', 96);
-	h96[96] = '\0';
-	memset(h95, 'h', 95);
-	h95[95] = '\0';
+	/* help holds SHMSTAT_HELP_CAP - 1 bytes */
+	memset(h96, 'h', SHMSTAT_HELP_CAP);
+	h96[SHMSTAT_HELP_CAP] = '\0';
+	memset(h95, 'h', SHMSTAT_HELP_CAP - 1);
+	h95[SHMSTAT_HELP_CAP - 1] = '\0';
 	memset(u32, 'u', 32);
 	u32[32] = '\0';
 	memset(u31, 'u', 31);

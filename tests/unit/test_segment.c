@@ -63,10 +63,10 @@ static void test_create_defaults(void **state)
 	assert_int_equal(info.mode, 0600);
 	assert_int_equal(info.uid, geteuid());
 	assert_int_equal(info.format_major, 1);
-	assert_int_equal(info.max_procs, 64);
+	assert_int_equal(info.max_procs, 32);
 	assert_int_equal(info.max_metrics, 1024);
-	assert_int_equal(info.max_values, 4096);
-	assert_int_equal(info.max_threads, 64);
+	assert_int_equal(info.max_values, 16384);
+	assert_int_equal(info.max_threads, 32);
 	assert_int_equal(info.metrics, 0);
 	assert_int_equal(info.values_used, 0);
 	assert_int_equal(info.writers_alive, 1);

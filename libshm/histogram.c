@@ -1,0 +1,391 @@
+/*
+ * histogram.c - histograms: registration, recording, timers, and the
+ * private copies (shmstat_hdata) readers compute quantiles from.
+ *
+ * The bucket scheme is in histogram.h. Buckets only grow, so the exact
+ * distribution of any interval is the difference of two snapshots: any
+ * number of readers, and nothing to swap on the writer side.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "shmstat.h"
+#include "histogram.h"
+#include "registry.h"
+
+#define DEFAULT_HIGHEST UINT64_C(3600000000000)    /* 1 h in ns */
+
+struct shmstat_hist shmstat__noop_hist = {
+	.c = { .epoch = SHMSTAT_EPOCH_NONE },
+};
+
+/* ----------------------------------------------------------- registration */
+
+void shmstat_hist_opts_init(struct shmstat_hist_opts *o)
+{
+	o->lowest = 1;
+	o->highest = DEFAULT_HIGHEST;
+	o->bits = 7;
+}
+
+int shmstat_hist_register(shmstat_seg *seg, const struct shmstat_metric_def *def,
+			  const struct shmstat_hist_opts *opts, shmstat_hist **out)
+{
+	struct shmstat_hist_opts o;
+	struct shmstat_shape shape = { .type = SHMSTAT_HISTOGRAM };
+	struct shmstat_counter *c;
+	uint64_t nb;
+	int err;
+
+	*out = &shmstat__noop_hist;
+	if (opts == NULL) {
+		shmstat_hist_opts_init(&o);
+		opts = &o;
+	}
+	if (opts->bits < SHMSTAT_HIST_MIN_BITS || opts->bits > SHMSTAT_HIST_MAX_BITS)
+		return shmstat__fail(EINVAL, "histogram precision must be %u to %u bits, not %u",
+				     SHMSTAT_HIST_MIN_BITS, SHMSTAT_HIST_MAX_BITS, opts->bits);
+	if (opts->lowest > opts->highest)
+		return shmstat__fail(EINVAL, "histogram range %llu..%llu is empty",
+				     (unsigned long long)opts->lowest,
+				     (unsigned long long)opts->highest);
+	nb = shmstat__nbuckets(opts->bits, opts->highest);
+	if (nb + SHMSTAT_H_FIRST > SHMSTAT_LIMIT_VALUES)
+		return shmstat__fail(EINVAL, "histogram of %llu buckets is too large",
+				     (unsigned long long)nb);
+	shape.bits = opts->bits;
+	shape.lowest = opts->lowest;
+	shape.highest = opts->highest;
+	shape.nvalues = (uint32_t)nb + SHMSTAT_H_FIRST;
+	err = shmstat__register(seg, def, &shape, &c);
+	if (!err)
+		*out = (struct shmstat_hist *)(void *)c;
+	return err;
+}
+
+/* -------------------------------------------------------------- recording */
+
+static inline uint32_t slot_of(const struct shmstat_hist *h, uint64_t v)
+{
+	if (unlikely(v - h->lowest > h->range))
+		return v < h->lowest ? SHMSTAT_H_UNDER : SHMSTAT_H_OVER;
+	return SHMSTAT_H_FIRST + shmstat__bucket_of(v, h->bits);
+}
+
+/* Own stripe: plain relaxed loads and stores. */
+static inline void record_own(uint64_t *p, uint32_t slot, uint64_t v, uint64_t n)
+{
+	st_relaxed(&p[slot], ld_relaxed(&p[slot]) + n);
+	st_relaxed(&p[SHMSTAT_H_SUM], ld_relaxed(&p[SHMSTAT_H_SUM]) + v * n);
+	if (v > ld_relaxed(&p[SHMSTAT_H_MAX]))
+		st_relaxed(&p[SHMSTAT_H_MAX], v);
+	if (~v > ld_relaxed(&p[SHMSTAT_H_NMIN]))
+		st_relaxed(&p[SHMSTAT_H_NMIN], ~v);
+}
+
+static void atomic_max(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = ld_relaxed(p);
+
+	while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, true, __ATOMIC_RELAXED,
+							 __ATOMIC_RELAXED))
+		;
+}
+
+/* The first update of this thread, a shared stripe, a do-nothing handle. */
+static __attribute__((noinline)) void record_slow(struct shmstat_hist *h, uint64_t v, uint64_t n)
+{
+	const struct shmstat__tls_ent *t;
+	uint64_t *p;
+
+	if (h->c.epoch == SHMSTAT_EPOCH_NONE)
+		return;
+	t = shmstat__tls_get(h->c.seg, h->c.tls_slot, h->c.epoch);
+	if (t == NULL)
+		return;
+	p = t->values + h->c.off;
+	if (!t->shared) {
+		record_own(p, slot_of(h, v), v, n);
+		return;
+	}
+	add_relaxed(&p[slot_of(h, v)], n);
+	add_relaxed(&p[SHMSTAT_H_SUM], v * n);
+	atomic_max(&p[SHMSTAT_H_MAX], v);
+	atomic_max(&p[SHMSTAT_H_NMIN], ~v);
+}
+
+void shmstat_hist_record_n(shmstat_hist *h, uint64_t v, uint64_t n)
+{
+	const struct shmstat__tls_ent *t = &shmstat__tls[h->c.tls_slot];
+
+	if (unlikely(t->fast != h->c.epoch)) {
+		record_slow(h, v, n);
+		return;
+	}
+	record_own(t->values + h->c.off, slot_of(h, v), v, n);
+}
+
+void shmstat_hist_record(shmstat_hist *h, uint64_t v)
+{
+	shmstat_hist_record_n(h, v, 1);
+}
+
+/* ----------------------------------------------------------------- timers */
+
+uint64_t shmstat_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t shmstat_timer_start(void)
+{
+	uint64_t t = shmstat_now_ns();
+
+	return t ? t : 1;       /* 0 means "not sampled" */
+}
+
+void shmstat_timer_stop(shmstat_hist *h, uint64_t start)
+{
+	if (start == 0)
+		return;
+	shmstat_hist_record_n(h, shmstat_now_ns() - start, 1);
+}
+
+static __thread uint32_t sample_left;
+
+uint64_t shmstat_timer_start_sampled(unsigned n)
+{
+	if (sample_left > 0) {
+		sample_left--;
+		return 0;
+	}
+	sample_left = n > 0 ? n - 1 : 0;
+	return shmstat_timer_start();
+}
+
+/* ------------------------------------------------------ private copies */
+
+struct shmstat_hdata {
+	unsigned bits;
+	int exact;                 /* min and max known exactly */
+	uint64_t lowest, highest;
+	uint32_t nb;
+	uint64_t v[];              /* the slots: SHMSTAT_H_* then buckets */
+};
+
+shmstat_hdata *shmstat__hdata_new(unsigned bits, uint64_t lowest, uint64_t highest)
+{
+	uint32_t nb = shmstat__nbuckets(bits, highest);
+	shmstat_hdata *h = calloc(1, sizeof(*h) + ((size_t)nb + SHMSTAT_H_FIRST) * 8);
+
+	if (h == NULL)
+		return NULL;
+	h->bits = bits;
+	h->exact = 1;
+	h->lowest = lowest;
+	h->highest = highest;
+	h->nb = nb;
+	return h;
+}
+
+void shmstat__hdata_add(shmstat_hdata *h, const uint64_t *slots)
+{
+	const uint32_t n = h->nb + SHMSTAT_H_FIRST;
+
+	h->v[SHMSTAT_H_SUM] += slots[SHMSTAT_H_SUM];
+	if (slots[SHMSTAT_H_MAX] > h->v[SHMSTAT_H_MAX])
+		h->v[SHMSTAT_H_MAX] = slots[SHMSTAT_H_MAX];
+	if (slots[SHMSTAT_H_NMIN] > h->v[SHMSTAT_H_NMIN])
+		h->v[SHMSTAT_H_NMIN] = slots[SHMSTAT_H_NMIN];
+	for (uint32_t k = SHMSTAT_H_UNDER; k < n; k++)
+		h->v[k] += slots[k];
+}
+
+void shmstat_hdata_free(shmstat_hdata *h)
+{
+	free(h);
+}
+
+static uint64_t count_of(const shmstat_hdata *h)
+{
+	uint64_t c = 0;
+
+	for (uint32_t k = SHMSTAT_H_UNDER; k < h->nb + SHMSTAT_H_FIRST; k++)
+		c += h->v[k];
+	return c;
+}
+
+/* Bounds of bucket @b, the last one cut at highest. */
+static void bucket_bounds(const shmstat_hdata *h, uint32_t b, uint64_t *lo, uint64_t *hi)
+{
+	unsigned wbits;
+
+	*lo = shmstat__bucket_low(b, h->bits, &wbits);
+	*hi = *lo + ((UINT64_C(1) << wbits) - 1);
+	if (*hi > h->highest)
+		*hi = h->highest;
+}
+
+/* min and max: exact, or from the extreme buckets of an interval */
+static void min_max(const shmstat_hdata *h, uint64_t *min, uint64_t *max)
+{
+	uint64_t lo, hi;
+
+	*min = *max = 0;
+	if (h->exact) {
+		if (count_of(h) > 0) {
+			*min = ~h->v[SHMSTAT_H_NMIN];
+			*max = h->v[SHMSTAT_H_MAX];
+		}
+		return;
+	}
+	if (h->v[SHMSTAT_H_UNDER]) {
+		*min = 0;
+	} else {
+		for (uint32_t b = 0; b < h->nb; b++)
+			if (h->v[SHMSTAT_H_FIRST + b]) {
+				bucket_bounds(h, b, &lo, &hi);
+				*min = lo;
+				break;
+			}
+	}
+	if (h->v[SHMSTAT_H_OVER]) {
+		*max = UINT64_MAX;
+	} else {
+		for (uint32_t b = h->nb; b-- > 0;)
+			if (h->v[SHMSTAT_H_FIRST + b]) {
+				bucket_bounds(h, b, &lo, &hi);
+				*max = hi;
+				break;
+			}
+	}
+}
+
+void shmstat_hdata_stats(const shmstat_hdata *h, struct shmstat_hstats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->count = count_of(h);
+	out->sum = h->v[SHMSTAT_H_SUM];
+	out->underflow = h->v[SHMSTAT_H_UNDER];
+	out->overflow = h->v[SHMSTAT_H_OVER];
+	min_max(h, &out->min, &out->max);
+	out->mean = out->count ? (double)out->sum / (double)out->count : 0;
+	out->lowest = h->lowest;
+	out->highest = h->highest;
+	out->bits = h->bits;
+}
+
+static int by_q(const void *a, const void *b, void *arg)
+{
+	const double *q = arg;
+	double x = q[*(const size_t *)a], y = q[*(const size_t *)b];
+
+	return (x > y) - (x < y);
+}
+
+int shmstat_hdata_quantiles(const shmstat_hdata *h, const double *q, size_t n, uint64_t *out)
+{
+	size_t order[64];
+	uint64_t total = count_of(h), seen, min, max;
+	size_t k = 0;
+
+	if (n > 64)
+		return EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (!(q[i] >= 0 && q[i] <= 1))
+			return EINVAL;
+		order[i] = i;
+	}
+	if (total == 0)
+		return ENOENT;
+	qsort_r(order, n, sizeof(order[0]), by_q, (void *)q);
+	min_max(h, &min, &max);
+	/* under, then buckets, then over: one walk for every quantile */
+	seen = h->v[SHMSTAT_H_UNDER];
+	for (; k < n; k++) {
+		double r = q[order[k]] * (double)total;
+		uint64_t rank = r <= 1 ? 1 : (uint64_t)r + ((double)(uint64_t)r < r);
+
+		if (rank > seen)
+			break;
+		out[order[k]] = min;
+	}
+	for (uint32_t b = 0; b < h->nb && k < n; b++) {
+		uint64_t c = h->v[SHMSTAT_H_FIRST + b];
+		uint64_t lo, hi, mid;
+
+		if (c == 0)
+			continue;
+		seen += c;
+		bucket_bounds(h, b, &lo, &hi);
+		mid = lo + (hi - lo + 1) / 2;
+		if (hi == lo)
+			mid = lo;
+		if (mid < min)
+			mid = min;
+		if (mid > max)
+			mid = max;
+		for (; k < n; k++) {
+			double r = q[order[k]] * (double)total;
+			uint64_t rank = r <= 1 ? 1 : (uint64_t)r + ((double)(uint64_t)r < r);
+
+			if (rank > seen)
+				break;
+			out[order[k]] = mid;
+		}
+	}
+	for (; k < n; k++)
+		out[order[k]] = max;
+	/* the extremes are known exactly when min and max are */
+	if (h->exact)
+		for (size_t i = 0; i < n; i++) {
+			if (q[i] * (double)total <= 1 && h->v[SHMSTAT_H_UNDER] == 0)
+				out[i] = min;
+			if (q[i] >= 1)
+				out[i] = max;
+		}
+	return 0;
+}
+
+size_t shmstat_hdata_buckets(const shmstat_hdata *h)
+{
+	return h->nb;
+}
+
+int shmstat_hdata_bucket(const shmstat_hdata *h, size_t k, uint64_t *lo, uint64_t *hi,
+			 uint64_t *count)
+{
+	if (k >= h->nb)
+		return EINVAL;
+	bucket_bounds(h, (uint32_t)k, lo, hi);
+	*count = h->v[SHMSTAT_H_FIRST + k];
+	return 0;
+}
+
+int shmstat_hdata_sub(const shmstat_hdata *later, const shmstat_hdata *earlier,
+		      shmstat_hdata **out)
+{
+	shmstat_hdata *d;
+
+	*out = NULL;
+	if (later->bits != earlier->bits || later->lowest != earlier->lowest ||
+	    later->highest != earlier->highest)
+		return EINVAL;
+	for (uint32_t k = SHMSTAT_H_UNDER; k < later->nb + SHMSTAT_H_FIRST; k++)
+		if (later->v[k] < earlier->v[k])
+			return ERANGE;
+	d = shmstat__hdata_new(later->bits, later->lowest, later->highest);
+	if (d == NULL)
+		return ENOMEM;
+	d->exact = 0;
+	d->v[SHMSTAT_H_SUM] = later->v[SHMSTAT_H_SUM] - earlier->v[SHMSTAT_H_SUM];
+	for (uint32_t k = SHMSTAT_H_UNDER; k < later->nb + SHMSTAT_H_FIRST; k++)
+		d->v[k] = later->v[k] - earlier->v[k];
+	*out = d;
+	return 0;
+}

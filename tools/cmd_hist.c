@@ -1,0 +1,194 @@
+/*
+ * cmd_hist.c - shmstat hist: percentiles and distribution of a histogram.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmstat.h"
+#include "cmd.h"
+
+const char cmd_hist_usage[] =
+	"usage: shmstat hist [-l|--labels LABELS] NAME HIST\n"
+	"  Print the percentiles of histogram HIST of segment NAME (every label\n"
+	"  set, or the one whose canonical labels, as `shmstat show` prints\n"
+	"  them between braces, equal LABELS) and a bar chart of its\n"
+	"  distribution, one row per power of two.\n";
+
+#define BAR 40
+#define MAX_ROWS 32
+
+static void print_table(const shmstat_hdata *h, const char *unit)
+{
+	static const double q[] = { 0.5, 0.9, 0.95, 0.99, 0.999, 0.9999 };
+	static const char *const qn[] = { "p50", "p90", "p95", "p99", "p99.9", "p99.99" };
+	struct shmstat_hstats st;
+	uint64_t out[6];
+	char a[32], b[32], c[32], d[32];
+
+	shmstat_hdata_stats(h, &st);
+	fmt_hvalue(a, sizeof(a), (unsigned long long)(st.mean + 0.5), unit);
+	fmt_hvalue(b, sizeof(b), st.min, unit);
+	fmt_hvalue(c, sizeof(c), st.max, unit);
+	fmt_hvalue(d, sizeof(d), st.sum, unit);
+	printf("  count %llu  sum %s  mean %s  min %s  max %s\n",
+	       (unsigned long long)st.count, d, a, b, c);
+	if (st.underflow || st.overflow)
+		printf("  underflow %llu (below %llu)  overflow %llu (above %llu)\n",
+		       (unsigned long long)st.underflow, (unsigned long long)st.lowest,
+		       (unsigned long long)st.overflow, (unsigned long long)st.highest);
+	if (st.count == 0 || shmstat_hdata_quantiles(h, q, 6, out) != 0)
+		return;
+	printf("\n  %-8s %12s\n", "quantile", "value");
+	printf("  %-8s %12s\n", "min", b);
+	for (int i = 0; i < 6; i++) {
+		fmt_hvalue(a, sizeof(a), out[i], unit);
+		printf("  %-8s %12s\n", qn[i], a);
+	}
+	printf("  %-8s %12s\n", "max", c);
+}
+
+/* One row per power of two of the bucket bounds, merged in pairs until
+ * at most MAX_ROWS rows remain. */
+static void print_chart(const shmstat_hdata *h, const char *unit)
+{
+	uint64_t row_lo[64], row_hi[64], row_n[64] = { 0 }, top = 0, total = 0;
+	int first = -1, last = -1, rows, step = 1;
+	size_t nb = shmstat_hdata_buckets(h);
+
+	for (size_t k = 0; k < nb; k++) {
+		uint64_t lo, hi, c;
+		int e;
+
+		shmstat_hdata_bucket(h, k, &lo, &hi, &c);
+		if (c == 0)
+			continue;
+		e = lo ? 63 - __builtin_clzll(lo) : 0;
+		if (row_n[e] == 0)
+			row_lo[e] = lo;
+		row_n[e] += c;
+		row_hi[e] = hi;
+		if (first < 0)
+			first = e;
+		last = e;
+		total += c;
+	}
+	if (first < 0)
+		return;
+	rows = last - first + 1;
+	while (rows / step > MAX_ROWS)
+		step *= 2;
+	printf("\n  distribution (%d rows)\n", (rows + step - 1) / step);
+	for (int e = first; e <= last; e += step) {
+		uint64_t n = 0;
+
+		for (int k = e; k < e + step && k <= last; k++)
+			n += row_n[k];
+		if (n > top)
+			top = n;
+	}
+	for (int e = first; e <= last; e += step) {
+		uint64_t n = 0, lo = UINT64_MAX, hi = 0;
+		char a[32], b[32], bar[BAR * 3 + 1];
+		int w, o = 0;
+
+		for (int k = e; k < e + step && k <= last; k++) {
+			if (row_n[k] == 0)
+				continue;
+			n += row_n[k];
+			if (row_lo[k] < lo)
+				lo = row_lo[k];
+			if (row_hi[k] > hi)
+				hi = row_hi[k];
+		}
+		if (n == 0) {
+			lo = (uint64_t)1 << e;
+			hi = ((uint64_t)1 << (e + step < 64 ? e + step : 63)) - 1;
+		}
+		w = (int)((n * BAR + top - 1) / (top ? top : 1));
+		for (int i = 0; i < w; i++) {
+			memcpy(bar + o, "\xe2\x96\x87", 3);     /* U+2587 */
+			o += 3;
+		}
+		bar[o] = '\0';
+		fmt_hvalue(a, sizeof(a), lo, unit);
+		fmt_hvalue(b, sizeof(b), hi, unit);
+		printf("  %10s .. %-10s %-*s %12llu %5.1f%%\n", a, b, BAR + (o - w), bar,
+		       (unsigned long long)n, total ? 100.0 * (double)n / (double)total : 0);
+	}
+}
+
+int cmd_hist(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "labels", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *labels = NULL, *seg, *hist;
+	shmstat_reader *r;
+	shmstat_snap *s;
+	int c, err, found = 0;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+l:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			labels = optarg;
+			break;
+		case '?':
+			if (optopt == 'l')
+				return usage_error(cmd_hist_usage, "option '-l' needs a value");
+			/* fall through */
+		default:
+			return usage_error(cmd_hist_usage, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 2)
+		return usage_error(cmd_hist_usage, argc - optind < 2
+				   ? "segment and histogram names are needed"
+				   : "too many arguments");
+	seg = argv[optind];
+	hist = argv[optind + 1];
+	err = shmstat_reader_open(seg, &r);
+	if (err)
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	err = shmstat_snapshot(r, &s);
+	if (err) {
+		shmstat_reader_close(r);
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	}
+	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
+		struct shmstat_metric_info m;
+		shmstat_hdata *h;
+		char name[512];
+
+		shmstat_snap_metric(s, i, &m);
+		if (strcmp(m.name, hist) != 0 || (labels && strcmp(m.labels, labels) != 0))
+			continue;
+		if (m.type != SHMSTAT_HISTOGRAM) {
+			shmstat_snap_free(s);
+			shmstat_reader_close(r);
+			return die(EXIT_ERR, "metric '%s' of segment '%s' is a %s, not a histogram",
+				   hist, seg, shmstat_type_name(m.type));
+		}
+		if (shmstat_snap_hist(s, i, SHMSTAT_PROC_ALL, &h) != 0)
+			continue;
+		fmt_metric(name, sizeof(name), m.name, m.labels);
+		printf("%s%s\n", found ? "\n" : "", name);
+		if (m.help[0])
+			printf("  %s\n", m.help);
+		print_table(h, m.unit);
+		print_chart(h, m.unit);
+		shmstat_hdata_free(h);
+		found++;
+	}
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	if (!found && labels)
+		return die(EXIT_ERR, "segment '%s' has no histogram '%s' with labels '%s'",
+			   seg, hist, labels);
+	if (!found)
+		return die(EXIT_ERR, "segment '%s' has no histogram '%s'", seg, hist);
+	return EXIT_OK;
+}
