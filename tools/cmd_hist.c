@@ -49,11 +49,12 @@ static void print_table(const shmstat_hdata *h, const char *unit)
 	printf("  %-8s %12s\n", "max", c);
 }
 
-/* One row per power of two of the bucket bounds, merged in pairs until
- * at most MAX_ROWS rows remain. */
+/* One row per power of two, merged in pairs until at most MAX_ROWS rows
+ * remain. */
 static void print_chart(const shmstat_hdata *h, const char *unit)
 {
-	uint64_t row_lo[64], row_hi[64], row_n[64] = { 0 }, top = 0, total = 0;
+	uint64_t row_n[64] = { 0 }, top = 0, total = 0;
+	struct shmstat_hstats st;
 	int first = -1, last = -1, rows, step = 1;
 	size_t nb = shmstat_hdata_buckets(h);
 
@@ -64,11 +65,9 @@ static void print_chart(const shmstat_hdata *h, const char *unit)
 		shmstat_hdata_bucket(h, k, &lo, &hi, &c);
 		if (c == 0)
 			continue;
+		(void)hi;
 		e = lo ? 63 - __builtin_clzll(lo) : 0;
-		if (row_n[e] == 0)
-			row_lo[e] = lo;
 		row_n[e] += c;
-		row_hi[e] = hi;
 		if (first < 0)
 			first = e;
 		last = e;
@@ -76,6 +75,7 @@ static void print_chart(const shmstat_hdata *h, const char *unit)
 	}
 	if (first < 0)
 		return;
+	shmstat_hdata_stats(h, &st);
 	rows = last - first + 1;
 	while (rows / step > MAX_ROWS)
 		step *= 2;
@@ -89,23 +89,15 @@ static void print_chart(const shmstat_hdata *h, const char *unit)
 			top = n;
 	}
 	for (int e = first; e <= last; e += step) {
-		uint64_t n = 0, lo = UINT64_MAX, hi = 0;
+		uint64_t n = 0, lo = e ? (uint64_t)1 << e : 0, hi;
 		char a[32], b[32], bar[BAR * 3 + 1];
 		int w, o = 0;
 
-		for (int k = e; k < e + step && k <= last; k++) {
-			if (row_n[k] == 0)
-				continue;
+		hi = e + step < 64 ? ((uint64_t)1 << (e + step)) - 1 : UINT64_MAX;
+		if (hi > st.highest)
+			hi = st.highest;
+		for (int k = e; k < e + step && k <= last; k++)
 			n += row_n[k];
-			if (row_lo[k] < lo)
-				lo = row_lo[k];
-			if (row_hi[k] > hi)
-				hi = row_hi[k];
-		}
-		if (n == 0) {
-			lo = (uint64_t)1 << e;
-			hi = ((uint64_t)1 << (e + step < 64 ? e + step : 63)) - 1;
-		}
 		w = (int)((n * BAR + top - 1) / (top ? top : 1));
 		for (int i = 0; i < w; i++) {
 			memcpy(bar + o, "\xe2\x96\x87", 3);     /* U+2587 */

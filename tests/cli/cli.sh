@@ -51,7 +51,7 @@ expect 2 "" "segment name is missing"             -- "$shmstat" gc
 expect 2 "" "segment name is missing"             -- "$shmstat" rm
 
 # --- help: the same usage string from `help CMD` and `CMD --help`
-for c in list show gc rm; do
+for c in list show hist gc rm; do
 	a=$("$shmstat" help "$c"); b=$("$shmstat" "$c" --help)
 	if [ "$a" = "$b" ] && grep -q "^usage: shmstat $c" <<<"$a"; then ok; else bad "help $c differs from $c --help"; fi
 done
@@ -77,6 +77,7 @@ cat > /tmp/$tag.want <<'WANT'
 NAME                     TYPE     VALUE
 cli_depth_max            gauge    7
 cli_errors_total         counter  3
+cli_latency histogram count=100 mean=10.18us p50=100ns p95=1.004us p99=1.004us max=1ms
 cli_requests_total{path="/a"}  counter  10
 cli_requests_total{path="/b"}  counter  20
 cli_temperature          gauge    42
@@ -85,7 +86,21 @@ WANT
 # columns are aligned to the longest name: normalise runs of spaces
 if diff <(tr -s ' ' < /tmp/$tag.want) <(tr -s ' ' < /tmp/$tag.body) >/dev/null; then ok
 else bad "show output differs:"; diff <(tr -s ' ' < /tmp/$tag.want) <(tr -s ' ' < /tmp/$tag.body); fi
-expect 0 "^segment $tag-a: 6 metrics, 0 writers alive, 0 dead" "" -- "$shmstat" show "$tag-a"
+expect 0 "^segment $tag-a: 7 metrics, 0 writers alive, 0 dead" "" -- "$shmstat" show "$tag-a"
+
+# --- hist: percentile table and chart
+"$shmstat" hist "$tag-a" cli_latency > /tmp/$tag.hist 2>&1 || bad "hist failed"
+# 1000 lies in the bucket 1000..1007, reported as its midpoint 1004
+for re in "^cli_latency$" "^  cli test latency$" "count 100  sum 1.018ms  mean 10.18us  min 100ns  max 1ms" \
+	"^  p50 +100ns$" "^  p99 +1.004us$" "^  p99.9 +1ms$" "^  max +1ms$" "distribution \\(14 rows\\)" \
+	"64ns \\.\\. 127ns .* 90  90\\.0%" "512ns \\.\\. 1.023us .* 9   9\\.0%"; do
+	if grep -Eq -- "$re" /tmp/$tag.hist; then ok; else bad "hist output lacks /$re/:"; cat /tmp/$tag.hist; fi
+done
+expect 1 "" "^shmstat: segment '$tag-a' has no histogram 'nope'" -- "$shmstat" hist "$tag-a" nope
+expect 1 "" "^shmstat: metric 'cli_errors_total' of segment '$tag-a' is a counter, not a histogram" -- "$shmstat" hist "$tag-a" cli_errors_total
+expect 1 "" "has no histogram 'cli_latency' with labels 'x=\"y\"'" -- "$shmstat" hist -l 'x="y"' "$tag-a" cli_latency
+expect 2 "" "segment and histogram names are needed" -- "$shmstat" hist "$tag-a"
+expect 2 "" "option '-l' needs a value" -- "$shmstat" hist -l
 expect 0 "\(exited writers\) +10" "" -- "$shmstat" show --per-process "$tag-a"
 expect 0 "^$tag-a +root +0600 .* 0/0 " "" -- "$shmstat" list
 

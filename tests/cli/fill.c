@@ -51,6 +51,18 @@ int main(int argc, char **argv)
 	err |= reg_gauge(seg, "cli_temperature", SHMSTAT_AGG_SUM, 42);
 	err |= reg_gauge(seg, "cli_depth_max", SHMSTAT_AGG_MAX, 7);
 	err |= reg_gauge(seg, "cli_workers", SHMSTAT_AGG_LIVESUM, 1);
+	{
+		/* 90 x 100 ns, 9 x 1 us, 1 x 1 ms: p50 100ns, p95 1us, p99 1us,
+		 * max 1ms; all below 2^7 or on bucket bounds, so exact */
+		struct shmstat_metric_def d = { .name = "cli_latency", .unit = "ns",
+						 .help = "cli test latency" };
+		shmstat_hist *h;
+
+		err |= shmstat_hist_register(seg, &d, NULL, &h);
+		shmstat_hist_record_n(h, 100, 90);
+		shmstat_hist_record_n(h, 1000, 9);
+		shmstat_hist_record(h, 1000000);
+	}
 	if (err) {
 		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
 		return 1;
