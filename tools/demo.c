@@ -25,6 +25,7 @@ static const char usage[] =
 struct worker {
 	shmstat_counter *requests, *hits, *misses;
 	shmstat_gauge *inflight, *queue;
+	shmstat_hist *latency;
 	double seconds;
 	unsigned long long served, hit;
 	unsigned seed;
@@ -46,6 +47,9 @@ static void *serve(void *arg)
 
 	while (now() < end) {
 		for (int i = 0; i < 1000; i++) {
+			/* time 1 request in 64 */
+			uint64_t t0 = shmstat_timer_start_sampled(64);
+
 			x ^= x << 13;
 			x ^= x >> 17;
 			x ^= x << 5;
@@ -59,6 +63,7 @@ static void *serve(void *arg)
 			}
 			w->served++;
 			shmstat_gauge_sub(w->inflight, 1);
+			shmstat_timer_stop(w->latency, t0);
 		}
 		shmstat_gauge_set(w->queue, (int64_t)(x % 64));
 		usleep(100);
@@ -76,6 +81,7 @@ static int run_worker(const char *name, int id, int threads, double seconds)
 	shmstat_seg *seg;
 	shmstat_counter *requests, *hits, *misses;
 	shmstat_gauge *inflight, *queue, *alive;
+	shmstat_hist *latency;
 	unsigned long long served = 0, hit = 0;
 
 	if (shmstat_open(name, NULL, &seg) != 0) {
@@ -104,10 +110,14 @@ static int run_worker(const char *name, int id, int threads, double seconds)
 	def.help = "worker processes running";
 	shmstat_gauge_register(seg, &def, SHMSTAT_AGG_LIVESUM, &alive);
 	shmstat_gauge_set(alive, 1);
+	def.name = "demo_request_duration";
+	def.help = "time to serve a request (1 in 64 sampled)";
+	def.unit = "ns";
+	shmstat_hist_register(seg, &def, NULL, &latency);
 
 	for (int t = 0; t < threads; t++) {
-		w[t] = (struct worker){ requests, hits, misses, inflight, queue, seconds, 0, 0,
-					(unsigned)(id * 7919 + t * 104729 + 1) };
+		w[t] = (struct worker){ requests, hits, misses, inflight, queue, latency, seconds,
+					0, 0, (unsigned)(id * 7919 + t * 104729 + 1) };
 		pthread_create(&tid[t], NULL, serve, &w[t]);
 	}
 	for (int t = 0; t < threads; t++) {
