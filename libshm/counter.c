@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <urcu/urcu-memb.h>
+#include <urcu/urcu-bp.h>
 
 #include "shmstat.h"
 #include "counter.h"
@@ -63,14 +63,16 @@ static void thread_exit(void *unused)
  * the child would otherwise wait for forever in shmstat_close(). */
 static void fork_prepare(void)
 {
-	urcu_memb_call_rcu_before_fork();
+	urcu_bp_call_rcu_before_fork();
+	urcu_bp_before_fork();
 	pthread_mutex_lock(&slots_lock);
 }
 
 static void fork_parent(void)
 {
 	pthread_mutex_unlock(&slots_lock);
-	urcu_memb_call_rcu_after_fork_parent();
+	urcu_bp_after_fork_parent();
+	urcu_bp_call_rcu_after_fork_parent();
 }
 
 static void fork_child(void)
@@ -83,11 +85,13 @@ static void fork_child(void)
 			continue;
 		seg->pid = getpid();
 		seg->tag = shmstat__self_tag();
+		shmstat__reap(seg);         /* dead siblings may hold every slot */
 		if (shmstat__proc_attach(seg) != 0)
 			seg->proc = UINT32_MAX;     /* updates do nothing */
 	}
 	pthread_mutex_unlock(&slots_lock);
-	urcu_memb_call_rcu_after_fork_child();
+	urcu_bp_after_fork_child();
+	urcu_bp_call_rcu_after_fork_child();
 }
 
 static void make_key(void)

@@ -19,13 +19,16 @@
 #include "grace.h"
 #include "procs.h"
 
-uint64_t shmstat__starttime(pid_t pid)
+/* Start time (field 22) and state (field 3) of @pid from /proc/PID/stat;
+ * 0 when it cannot be read. */
+static uint64_t read_stat(pid_t pid, char *state)
 {
 	char path[64], buf[1024];
 	const char *p;
 	ssize_t n;
 	int fd;
 
+	*state = '?';
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -36,10 +39,11 @@ uint64_t shmstat__starttime(pid_t pid)
 		return 0;
 	buf[n] = '\0';
 	/* comm may hold spaces and parentheses: fields resume after the
-	 * last ')'; starttime is field 22, the 20th after it */
+	 * last ')'; the state is field 3, starttime field 22 */
 	p = strrchr(buf, ')');
-	if (p == NULL)
+	if (p == NULL || p[1] != ' ' || p[2] == '\0')
 		return 0;
+	*state = p[2];
 	for (int field = 2; field < 22; field++) {
 		p = strchr(p + 1, ' ');
 		if (p == NULL)
@@ -48,19 +52,34 @@ uint64_t shmstat__starttime(pid_t pid)
 	return strtoull(p + 1, NULL, 10);
 }
 
-bool shmstat__pid_alive(pid_t pid, uint64_t starttime)
+uint64_t shmstat__starttime(pid_t pid)
+{
+	char state;
+
+	return read_stat(pid, &state);
+}
+
+/* Does @pid run with start time @start (compared on the bits of @mask;
+ * 0: unknown, any)? A zombie, killed but not yet waited for, does not. */
+static bool runs(pid_t pid, uint64_t start, uint64_t mask)
 {
 	uint64_t now;
+	char state;
 
 	if (pid <= 0)
 		return false;
 	if (kill(pid, 0) != 0 && errno == ESRCH)
 		return false;
-	if (starttime == 0)
-		return true;
-	now = shmstat__starttime(pid);
-	/* unreadable /proc (hidepid): trust kill() */
-	return now == 0 || now == starttime;
+	now = read_stat(pid, &state);
+	if (state == 'Z' || state == 'X' || state == 'x')
+		return false;
+	/* unreadable /proc (hidepid): the pid alone decides */
+	return now == 0 || start == 0 || (now & mask) == (start & mask);
+}
+
+bool shmstat__pid_alive(pid_t pid, uint64_t starttime)
+{
+	return runs(pid, starttime, UINT64_MAX);
 }
 
 uint64_t shmstat__self_tag(void)
@@ -72,17 +91,7 @@ uint64_t shmstat__self_tag(void)
 
 bool shmstat__tag_alive(uint64_t tag)
 {
-	pid_t pid = (pid_t)SHMSTAT_TAG_PID(tag);
-	uint64_t now;
-
-	if (pid <= 0)
-		return false;
-	if (kill(pid, 0) != 0 && errno == ESRCH)
-		return false;
-	if (SHMSTAT_TAG_START(tag) == 0)
-		return true;            /* start time was unknown */
-	now = shmstat__starttime(pid);
-	return now == 0 || (now & 0xffffffu) == SHMSTAT_TAG_START(tag);
+	return runs((pid_t)SHMSTAT_TAG_PID(tag), SHMSTAT_TAG_START(tag), 0xffffffu);
 }
 
 static void read_comm(char comm[16])

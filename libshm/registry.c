@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <urcu/urcu-memb.h>
+#include <urcu/urcu-bp.h>
 #include <urcu/rculfhash.h>
 
 #include "shmstat.h"
@@ -330,38 +330,22 @@ static int find_or_create(struct shmstat_seg *seg, const struct regreq *r, uint3
 
 /* ------------------------------------------------------- process index */
 
-static pthread_key_t rcu_key;
-static pthread_once_t rcu_once = PTHREAD_ONCE_INIT;
-static __thread int rcu_registered;
-
-static void rcu_thread_exit(void *unused)
-{
-	(void)unused;
-	if (rcu_registered) {
-		urcu_memb_unregister_thread();
-		rcu_registered = 0;
-	}
-}
-
-static void rcu_make_key(void)
-{
-	pthread_key_create(&rcu_key, rcu_thread_exit);
-}
-
-static void rcu_register(void)
-{
-	if (likely(rcu_registered))
-		return;
-	pthread_once(&rcu_once, rcu_make_key);
-	urcu_memb_register_thread();
-	rcu_registered = 1;
-	pthread_setspecific(rcu_key, (void *)1);
-}
+/* ThreadSanitizer cannot see the ordering liburcu's hash table provides
+ * (liburcu is not instrumented): state it, for TSan builds only. */
+#if defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define tsan_acquire(p) __tsan_acquire((void *)(uintptr_t)(p))
+#define tsan_release(p) __tsan_release((void *)(uintptr_t)(p))
+#else
+#define tsan_acquire(p) ((void)(p))
+#define tsan_release(p) ((void)(p))
+#endif
 
 int shmstat__index_init(struct shmstat_seg *seg)
 {
 	seg->index = cds_lfht_new_flavor(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
-					 &urcu_memb_flavor, NULL);
+					 &urcu_bp_flavor, NULL);
 	if (seg->index == NULL)
 		return shmstat__fail(ENOMEM, "cannot allocate the metric index");
 	return 0;
@@ -374,16 +358,15 @@ void shmstat__index_destroy(struct shmstat_seg *seg)
 
 	if (seg->index == NULL)
 		return;
-	rcu_register();
-	urcu_memb_read_lock();
+	urcu_bp_read_lock();
 	cds_lfht_for_each_entry(seg->index, &iter, h, node) {
 		if (cds_lfht_del(seg->index, &h->node) == 0) {
 			h->next = chain;
 			chain = h;
 		}
 	}
-	urcu_memb_read_unlock();
-	urcu_memb_synchronize_rcu();
+	urcu_bp_read_unlock();
+	urcu_bp_synchronize_rcu();
 	while (chain) {
 		h = chain->next;
 		free(chain);
@@ -403,6 +386,7 @@ static int match(struct cds_lfht_node *node, const void *k)
 	const struct lhandle *h = caa_container_of(node, struct lhandle, node);
 	const struct lookup_key *lk = k;
 
+	tsan_acquire(h);
 	return h->keylen == lk->len && memcmp(h->key, lk->key, lk->len) == 0;
 }
 
@@ -477,16 +461,16 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 	lk.key = key;
 	r.hash = shmstat__hash(key, lk.len);
 
-	rcu_register();
-	urcu_memb_read_lock();
+	urcu_bp_read_lock();
 	cds_lfht_lookup(seg->index, (unsigned long)r.hash, match, &lk, &iter);
 	node = cds_lfht_iter_get_node(&iter);
 	if (node) {
 		h = caa_container_of(node, struct lhandle, node);
-		urcu_memb_read_unlock();
+		tsan_acquire(h);
+		urcu_bp_read_unlock();
 		goto found;
 	}
-	urcu_memb_read_unlock();
+	urcu_bp_read_unlock();
 
 	r.name = def->name;
 	r.labels = labels;
@@ -526,12 +510,14 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 		h->h.hist.lowest = shape->lowest;
 		h->h.hist.range = shape->highest - shape->lowest;
 	}
-	urcu_memb_read_lock();
+	tsan_release(h);
+	urcu_bp_read_lock();
 	node = cds_lfht_add_unique(seg->index, (unsigned long)r.hash, match, &lk, &h->node);
-	urcu_memb_read_unlock();
+	urcu_bp_read_unlock();
 	if (node != &h->node) {
 		free(h);        /* another thread of ours won; never published */
 		h = caa_container_of(node, struct lhandle, node);
+		tsan_acquire(h);
 	}
 found:
 	err = same_shape(&h->shape, shape, def->name, labels);

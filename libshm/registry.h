@@ -5,8 +5,12 @@
  * linearly from hash(name, labels). A slot is claimed by CAS
  * (FREE -> CLAIMED), filled, then published with a release store of LIVE;
  * its fields never change after that. Inside a process, a liburcu lock-free
- * hash table (cds_lfht, memb flavor) maps (name, labels) to the handle, so
- * later lookups touch no shared state.
+ * hash table (cds_lfht) maps (name, labels) to the handle, so later lookups
+ * touch no shared state. The flavor is urcu-bp, not memb: memb keeps its
+ * list of reader threads in their thread-local storage, which a child
+ * forked from a multi-threaded writer inherits for threads it does not
+ * have (its first synchronize_rcu then crashes); urcu-bp registers threads
+ * by itself and prunes them after fork.
  */
 #ifndef SHMSTAT_REGISTRY_H
 #define SHMSTAT_REGISTRY_H

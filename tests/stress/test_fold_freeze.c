@@ -1,0 +1,387 @@
+/*
+ * test_fold_freeze.c - readers against a fold in progress, and a reaper
+ * stopped or killed in the middle of a fold.
+ *
+ * D writer processes (TD threads each, fewer thread stripes than threads)
+ * count known amounts and exit without detaching. A reaper process runs
+ * shmstat_gc on them. Nobody writes any more, so every snapshot must show
+ * exactly the same totals, whatever the fold is doing:
+ *
+ * test_exact_during_folds: stress_reader snapshots in a loop while the
+ * reaper folds (FOLD_ROUNDS times), each one must be exact.
+ *
+ * test_freeze_*: the test watches the segment's fold line (read-only
+ * mapping) and, as soon as it sees the reaper inside the wanted phase of a
+ * fold (MERGING: the grave being rebuilt; FLIPPED: the new grave current,
+ * the dead process's stripes being zeroed), stops it with SIGSTOP. If the
+ * reaper is still in a fold once stopped (the phase may have moved on:
+ * then the round is redone, at most TRIES times), the fold is frozen
+ * half-way, and:
+ *   - a snapshot succeeds (fold_seq does not move) and shows the exact
+ *     totals: nothing missing, nothing counted twice;
+ *   - "cont": SIGCONT; the reaper ends, having reaped D slots;
+ *   - "kill": SIGKILL, another snapshot (exact again); then shmstat_gc
+ *     in this process takes the dead reaper's lock, completes its fold
+ *     and reaps the rest;
+ * and in every case: exact totals, no writer left, no stripe owned, fold
+ * line idle and unlocked.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "stress_common.h"
+#include "layout.h"
+
+#define D 3
+#define TD 4
+#define STEPS 20000                 /* per thread, times (writer + 1) */
+#define MAXV 32768                  /* big stripes: folds take a while */
+#define TRIES 50
+#define FOLD_ROUNDS 40
+
+struct dead_writer {
+	const char *name;
+	int idx;
+	int done_fd, exit_fd;      /* "counted" to the parent; EOF: exit */
+	int unused[2];
+	pthread_barrier_t bar;
+	shmstat_counter *c;
+	shmstat_gauge *g;
+};
+
+static void *dw_thread(void *arg)
+{
+	struct dead_writer *w = arg;
+
+	shmstat_counter_inc(w->c);         /* claim a stripe ... */
+	shmstat_gauge_add(w->g, 1);
+	pthread_barrier_wait(&w->bar);     /* ... while the others hold theirs */
+	for (int i = 1; i < STEPS * (w->idx + 1); i++) {
+		shmstat_counter_inc(w->c);
+		shmstat_gauge_add(w->g, 1);
+	}
+	return NULL;
+}
+
+static int dead_writer_main(void *arg)
+{
+	struct dead_writer *w = arg;
+	const struct shmstat_metric_def dc = { .name = "frz_total" };
+	const struct shmstat_metric_def dg = { .name = "frz_sum" };
+	pthread_t th[TD];
+	shmstat_seg *seg;
+	char c;
+
+	close(w->unused[0]);
+	close(w->unused[1]);
+	CHILD_CHECK(shmstat_open(w->name, NULL, &seg) == 0);
+	CHILD_CHECK(shmstat_counter_register(seg, &dc, &w->c) == 0);
+	CHILD_CHECK(shmstat_gauge_register(seg, &dg, SHMSTAT_AGG_SUM, &w->g) == 0);
+	CHILD_CHECK(pthread_barrier_init(&w->bar, NULL, TD) == 0);
+	for (int t = 0; t < TD; t++)
+		CHILD_CHECK(pthread_create(&th[t], NULL, dw_thread, w) == 0);
+	for (int t = 0; t < TD; t++)
+		CHILD_CHECK(pthread_join(th[t], NULL) == 0);
+	/* all writers stay attached until all have counted: otherwise the
+	 * next one's attach would reap this one */
+	CHILD_CHECK(stress_write(w->done_fd, "d", 1) == 0);
+	CHILD_CHECK(stress_read(w->exit_fd, &c, 1) == 0);
+	return 0;                          /* exits attached: dead */
+}
+
+struct reaper {
+	const char *name;
+	int go_fd;
+	int unused;
+};
+
+static int reaper_main(void *arg)
+{
+	const struct reaper *r = arg;
+	unsigned n = 0;
+	char c;
+
+	close(r->unused);
+	CHILD_CHECK(stress_read(r->go_fd, &c, 1) == 1);
+	CHILD_CHECK(shmstat_gc(r->name, &n) == 0);
+	return (int)n;
+}
+
+static uint64_t expected_total(void)
+{
+	uint64_t t = 0;
+
+	for (int w = 0; w < D; w++)
+		t += (uint64_t)TD * STEPS * (uint64_t)(w + 1);
+	return t;
+}
+
+/* Check the totals; return the number of dead writers shown. */
+static uint32_t check_exact(const char *name, int final)
+{
+	shmstat_snap *s = stress_snap(name);
+	struct shmstat_seg_info info;
+	struct shmstat_metric_info mi;
+
+	shmstat_snap_info(s, &info);
+	assert_int_equal(stress_counter(s, "frz_total", ""), expected_total());
+	assert_true(stress_find(s, "frz_sum", "", &mi) >= 0);
+	assert_int_equal(mi.gauge, (int64_t)expected_total());
+	assert_int_equal(info.writers_alive, 0);
+	if (final) {
+		assert_int_equal(info.writers_dead, 0);
+		assert_int_equal(info.stripes_owned, 0);
+		assert_int_equal(shmstat_snap_procs(s), 0);
+	}
+	shmstat_snap_free(s);
+	return info.writers_dead;
+}
+
+/* Map the segment read-only to watch its fold line. */
+static const struct shmstat_hdr *watch(const char *name, size_t *len)
+{
+	char path[256];
+	struct stat st;
+	void *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "/shmstat.%s", name);
+	fd = shm_open(path, O_RDONLY, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	*len = (size_t)st.st_size;
+	p = mmap(NULL, *len, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(p != MAP_FAILED);
+	close(fd);
+	return p;
+}
+
+/* A new segment holding D dead writers (attached, counted, exited
+ * without detaching, all at the same time so none reaps another). */
+static const char *make_dead(const char *tag)
+{
+	const char *name = stress_name(tag);
+	struct shmstat_opts o;
+	struct dead_writer dw[D];
+	int done[D][2], ex[2];
+	pid_t wpid[D];
+
+	shmstat_opts_init(&o);
+	/* few stripes, so copies are short; fewer thread stripes than
+	 * threads, so most counts are in the per-process stripes (the
+	 * first ones a fold zeroes) */
+	o.max_procs = D;
+	o.max_metrics = 8;
+	o.max_values = MAXV;
+	o.max_threads = D;
+	stress_create(name, &o);
+	stress_pipe(ex);
+	for (int w = 0; w < D; w++) {
+		stress_pipe(done[w]);
+		dw[w] = (struct dead_writer){ .name = name, .idx = w, .done_fd = done[w][1],
+					      .exit_fd = ex[0], .unused = { done[w][0], ex[1] } };
+		wpid[w] = stress_spawn(dead_writer_main, &dw[w]);
+		close(done[w][1]);
+	}
+	close(ex[0]);
+	for (int w = 0; w < D; w++)
+		stress_expect(done[w][0], wpid[w]);
+	close(ex[1]);
+	for (int w = 0; w < D; w++) {
+		assert_int_equal(stress_wait(wpid[w]), 0);
+		close(done[w][0]);
+	}
+	{
+		shmstat_snap *s = stress_snap(name);
+		struct shmstat_seg_info info;
+
+		shmstat_snap_info(s, &info);
+		assert_int_equal(info.writers_dead, D);
+		assert_int_equal(info.stripes_owned, D);
+		shmstat_snap_free(s);
+	}
+	check_exact(name, 0);
+	return name;
+}
+
+/* Start a process that runs shmstat_gc(@name) once; its exit status is
+ * the number of slots it reaped. */
+static pid_t start_reaper(const char *name)
+{
+	struct reaper rp;
+	int go[2];
+	pid_t pid;
+
+	stress_pipe(go);
+	rp = (struct reaper){ .name = name, .go_fd = go[0], .unused = go[1] };
+	pid = stress_spawn(reaper_main, &rp);
+	close(go[0]);
+	assert_int_equal(stress_write(go[1], "g", 1), 0);
+	close(go[1]);
+	return pid;
+}
+
+/* One attempt: dead writers, a reaper, freeze it in @phase. Returns 1
+ * when the fold was frozen (and the checks ran), 0 when the reaper got
+ * past every fold before it could be stopped. */
+static int freeze_once(uint32_t phase, int kill_it)
+{
+	const char *name = make_dead("freeze");
+	const struct shmstat_hdr *h;
+	size_t len;
+	int caught = 0, st;
+	pid_t rpid;
+	unsigned reaped = 0;
+	uint32_t dead;
+
+	h = watch(name, &len);
+	rpid = start_reaper(name);
+	for (;;) {
+		uint64_t fs = __atomic_load_n(&h->fold_state, __ATOMIC_ACQUIRE);
+		uint64_t lock = __atomic_load_n(&h->reaper_lock, __ATOMIC_ACQUIRE);
+
+		if (SHMSTAT_FOLD_PHASE(fs) == phase && SHMSTAT_TAG_PID(lock) == (uint32_t)rpid) {
+			assert_int_equal(kill(rpid, SIGSTOP), 0);
+			assert_int_equal(waitpid(rpid, &st, WUNTRACED), rpid);
+			if (!WIFSTOPPED(st))
+				break;             /* it ended first */
+			fs = __atomic_load_n(&h->fold_state, __ATOMIC_ACQUIRE);
+			if (SHMSTAT_FOLD_PHASE(fs) == phase) {
+				caught = 1;
+				break;
+			}
+			assert_int_equal(kill(rpid, SIGCONT), 0);
+			continue;
+		}
+		if (waitpid(rpid, &st, WNOHANG) == rpid)
+			break;                     /* done before we saw it */
+	}
+	if (!caught) {
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), D);
+		check_exact(name, 1);
+		munmap((void *)h, len);
+		shmstat_unlink(name);
+		return 0;
+	}
+
+	/* frozen half-way through a fold: while MERGING, the process being
+	 * folded still shows as a dead writer; once FLIPPED it is gone */
+	dead = check_exact(name, 0);
+	assert_true(dead <= D);
+	if (phase == SHMSTAT_FOLD_MERGING)
+		assert_true(dead >= 1);
+	if (kill_it) {
+		assert_int_equal(kill(rpid, SIGKILL), 0);
+		assert_int_equal(stress_wait(rpid), 128 + SIGKILL);
+		assert_int_equal(check_exact(name, 0), dead);
+		/* recovery completes the interrupted fold (not counted as a
+		 * reap of this call); the dead writers left are reaped */
+		assert_int_equal(shmstat_gc(name, &reaped), 0);
+		assert_int_equal(reaped, phase == SHMSTAT_FOLD_MERGING ? dead - 1 : dead);
+	} else {
+		assert_int_equal(kill(rpid, SIGCONT), 0);
+		assert_int_equal(stress_wait(rpid), D);
+	}
+	check_exact(name, 1);
+	assert_int_equal(SHMSTAT_FOLD_PHASE(__atomic_load_n(&h->fold_state, __ATOMIC_ACQUIRE)),
+			 SHMSTAT_FOLD_IDLE);
+	assert_int_equal(__atomic_load_n(&h->reaper_lock, __ATOMIC_ACQUIRE), 0);
+	assert_int_equal(shmstat_gc(name, &reaped), 0);
+	assert_int_equal(reaped, 0);
+	check_exact(name, 1);
+	munmap((void *)h, len);
+	return 1;
+}
+
+static void freeze(uint32_t phase, int kill_it)
+{
+	for (int t = 0; t < TRIES; t++) {
+		if (freeze_once(phase, kill_it)) {
+			printf("  frozen in phase %u at try %d\n", phase, t + 1);
+			return;
+		}
+	}
+	fail_msg("the reaper was never seen in fold phase %u in %d tries", phase, TRIES);
+}
+
+/* Nobody writes: every snapshot taken while a reaper folds the D dead
+ * writers, whatever the moment, must show exactly the same totals. The
+ * snapshots are taken by stress_reader, built without TSan, so that its
+ * copies are much shorter than the fold steps of the instrumented reaper
+ * (big stripes make them last): copies land in every phase and straddle
+ * every phase change, and one that raced with a change must be redone
+ * (or reported as SHMSTAT_EBUSY), never accepted. */
+static void test_exact_during_folds(void **state)
+{
+	uint64_t snaps = 0, overlap = 0, busy = 0;
+
+	(void)state;
+	for (int round = 0; round < FOLD_ROUNDS; round++) {
+		const char *name = make_dead("duringfold");
+		struct stress_rd rd;
+		uint64_t a, b, c;
+
+		stress_reader_start(&rd, name, "frz_total", "frz_sum", "exact", expected_total());
+		assert_int_equal(stress_wait(start_reaper(name)), D);
+		stress_reader_stop(&rd, &a, &b, &c);
+		snaps += a;
+		overlap += b;
+		busy += c;
+		check_exact(name, 1);
+		shmstat_unlink(name);
+	}
+	printf("  %llu snapshots, %llu of them raced with a fold step, %llu EBUSY\n",
+	       (unsigned long long)snaps, (unsigned long long)overlap, (unsigned long long)busy);
+	assert_true(overlap > 0);
+}
+
+static void test_freeze_merging_cont(void **state)
+{
+	(void)state;
+	freeze(SHMSTAT_FOLD_MERGING, 0);
+}
+
+static void test_freeze_flipped_cont(void **state)
+{
+	(void)state;
+	freeze(SHMSTAT_FOLD_FLIPPED, 0);
+}
+
+static void test_freeze_merging_kill(void **state)
+{
+	(void)state;
+	freeze(SHMSTAT_FOLD_MERGING, 1);
+}
+
+static void test_freeze_flipped_kill(void **state)
+{
+	(void)state;
+	freeze(SHMSTAT_FOLD_FLIPPED, 1);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_exact_during_folds, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_freeze_merging_cont, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_freeze_flipped_cont, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_freeze_merging_kill, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_freeze_flipped_kill, stress_setup,
+						stress_teardown),
+	};
+
+	stress_args(argc, argv);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
