@@ -290,9 +290,8 @@ static int by_q(const void *a, const void *b, void *arg)
 
 int shmstat_hdata_quantiles(const shmstat_hdata *h, const double *q, size_t n, uint64_t *out)
 {
-	size_t order[64];
-	uint64_t total = count_of(h), seen, min, max;
-	size_t k = 0;
+	size_t order[64], k = 0;
+	uint64_t rank[64], total = count_of(h), seen, min, max;
 
 	if (n > 64)
 		return EINVAL;
@@ -304,17 +303,20 @@ int shmstat_hdata_quantiles(const shmstat_hdata *h, const double *q, size_t n, u
 	if (total == 0)
 		return ENOENT;
 	qsort_r(order, n, sizeof(order[0]), by_q, (void *)q);
+	for (size_t i = 0; i < n; i++) {
+		double r = q[order[i]] * (double)total;
+		uint64_t c = (uint64_t)r;
+
+		/* rank ceil(q * count), at least 1 */
+		rank[i] = r <= 1 ? 1 : c + ((double)c < r);
+		if (rank[i] > total)
+			rank[i] = total;
+	}
 	min_max(h, &min, &max);
 	/* under, then buckets, then over: one walk for every quantile */
 	seen = h->v[SHMSTAT_H_UNDER];
-	for (; k < n; k++) {
-		double r = q[order[k]] * (double)total;
-		uint64_t rank = r <= 1 ? 1 : (uint64_t)r + ((double)(uint64_t)r < r);
-
-		if (rank > seen)
-			break;
+	for (; k < n && rank[k] <= seen; k++)
 		out[order[k]] = min;
-	}
 	for (uint32_t b = 0; b < h->nb && k < n; b++) {
 		uint64_t c = h->v[SHMSTAT_H_FIRST + b];
 		uint64_t lo, hi, mid;
@@ -324,30 +326,23 @@ int shmstat_hdata_quantiles(const shmstat_hdata *h, const double *q, size_t n, u
 		seen += c;
 		bucket_bounds(h, b, &lo, &hi);
 		mid = lo + (hi - lo + 1) / 2;
-		if (hi == lo)
-			mid = lo;
 		if (mid < min)
 			mid = min;
 		if (mid > max)
 			mid = max;
-		for (; k < n; k++) {
-			double r = q[order[k]] * (double)total;
-			uint64_t rank = r <= 1 ? 1 : (uint64_t)r + ((double)(uint64_t)r < r);
-
-			if (rank > seen)
-				break;
+		for (; k < n && rank[k] <= seen; k++)
 			out[order[k]] = mid;
-		}
 	}
 	for (; k < n; k++)
 		out[order[k]] = max;
-	/* the extremes are known exactly when min and max are */
+	/* the first and the last value are known exactly when min and max
+	 * are */
 	if (h->exact)
 		for (size_t i = 0; i < n; i++) {
-			if (q[i] * (double)total <= 1 && h->v[SHMSTAT_H_UNDER] == 0)
-				out[i] = min;
-			if (q[i] >= 1)
-				out[i] = max;
+			if (rank[i] == 1 && h->v[SHMSTAT_H_UNDER] == 0)
+				out[order[i]] = min;
+			if (rank[i] == total)
+				out[order[i]] = max;
 		}
 	return 0;
 }

@@ -41,6 +41,12 @@ int die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Usage error: message, then the command's usage; returns EXIT_USAGE. */
 int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Open segment @name and snapshot it; on failure print why and return
+ * EXIT_ERR. */
+struct shmstat_reader;
+struct shmstat_snap;
+int open_snapshot(const char *name, struct shmstat_reader **r, struct shmstat_snap **s);
+
 /* true when argv[1] asks for help; prints @usage to stdout */
 int want_help(int argc, char **argv, const char *usage);
 

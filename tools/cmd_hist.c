@@ -120,7 +120,7 @@ int cmd_hist(int argc, char **argv)
 	const char *labels = NULL, *seg, *hist;
 	shmstat_reader *r;
 	shmstat_snap *s;
-	int c, err, found = 0;
+	int c, found = 0;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+l:", opts, NULL)) != -1) {
@@ -142,14 +142,8 @@ int cmd_hist(int argc, char **argv)
 				   : "too many arguments");
 	seg = argv[optind];
 	hist = argv[optind + 1];
-	err = shmstat_reader_open(seg, &r);
-	if (err)
-		return die(EXIT_ERR, "%s", shmstat_last_error());
-	err = shmstat_snapshot(r, &s);
-	if (err) {
-		shmstat_reader_close(r);
-		return die(EXIT_ERR, "%s", shmstat_last_error());
-	}
+	if (open_snapshot(seg, &r, &s) != EXIT_OK)
+		return EXIT_ERR;
 	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
 		struct shmstat_metric_info m;
 		shmstat_hdata *h;

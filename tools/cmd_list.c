@@ -67,19 +67,9 @@ int cmd_list(int argc, char **argv)
 		shmstat_snap *s;
 		struct shmstat_seg_info info;
 		char owner[32], size[32], created[32], writers[32];
-		int err = shmstat_reader_open(names[i], &r);
 
-		if (err) {
-			fprintf(stderr, "shmstat: %s\n", shmstat_last_error());
-			rc = EXIT_ERR;
-			free(names[i]);
-			continue;
-		}
-		err = shmstat_snapshot(r, &s);
-		if (err) {
-			fprintf(stderr, "shmstat: %s\n", shmstat_last_error());
-			rc = EXIT_ERR;
-			shmstat_reader_close(r);
+		if (open_snapshot(names[i], &r, &s) != EXIT_OK) {
+			rc = EXIT_ERR;          /* said why; go on with the others */
 			free(names[i]);
 			continue;
 		}

@@ -156,7 +156,7 @@ int cmd_show(int argc, char **argv)
 	shmstat_reader *r;
 	shmstat_snap *s;
 	struct shmstat_seg_info info;
-	int per_process = 0, c, err;
+	int per_process = 0, c;
 	size_t n, width = 4, *order;
 
 	opterr = 0;
@@ -172,14 +172,8 @@ int cmd_show(int argc, char **argv)
 	if (optind != argc - 1)
 		return usage_error(cmd_show_usage, optind >= argc ? "segment name is missing"
 							      : "too many arguments");
-	err = shmstat_reader_open(argv[optind], &r);
-	if (err)
-		return die(EXIT_ERR, "%s", shmstat_last_error());
-	err = shmstat_snapshot(r, &s);
-	if (err) {
-		shmstat_reader_close(r);
-		return die(EXIT_ERR, "%s", shmstat_last_error());
-	}
+	if (open_snapshot(argv[optind], &r, &s) != EXIT_OK)
+		return EXIT_ERR;
 	shmstat_snap_info(s, &info);
 	print_header(argv[optind], &info);
 	n = shmstat_snap_metrics(s);

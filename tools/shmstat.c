@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "shmstat.h"
 #include "cmd.h"
 
 static const struct cmd commands[] = {
@@ -57,6 +58,18 @@ int want_help(int argc, char **argv, const char *usage)
 		}
 	}
 	return 0;
+}
+
+int open_snapshot(const char *name, shmstat_reader **r, shmstat_snap **s)
+{
+	if (shmstat_reader_open(name, r) != 0)
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	if (shmstat_snapshot(*r, s) != 0) {
+		die(EXIT_ERR, "%s", shmstat_last_error());
+		shmstat_reader_close(*r);
+		return EXIT_ERR;
+	}
+	return EXIT_OK;
 }
 
 void fmt_bytes(char *buf, size_t n, unsigned long long v)
