@@ -116,7 +116,7 @@ static __attribute__((noinline)) void record_slow(struct shmstat_hist *h, uint64
 	atomic_max(&p[SHMSTAT_H_NMIN], ~v);
 }
 
-void shmstat_hist_record_n(shmstat_hist *h, uint64_t v, uint64_t n)
+static inline void record(struct shmstat_hist *h, uint64_t v, uint64_t n)
 {
 	const struct shmstat__tls_ent *t = &shmstat__tls[h->c.tls_slot];
 
@@ -127,9 +127,16 @@ void shmstat_hist_record_n(shmstat_hist *h, uint64_t v, uint64_t n)
 	record_own(t->values + h->c.off, slot_of(h, v), v, n);
 }
 
+void shmstat_hist_record_n(shmstat_hist *h, uint64_t v, uint64_t n)
+{
+	if (n == 0)
+		return;                 /* nothing happened: min and max stay */
+	record(h, v, n);
+}
+
 void shmstat_hist_record(shmstat_hist *h, uint64_t v)
 {
-	shmstat_hist_record_n(h, v, 1);
+	record(h, v, 1);
 }
 
 /* ----------------------------------------------------------------- timers */
@@ -153,7 +160,7 @@ void shmstat_timer_stop(shmstat_hist *h, uint64_t start)
 {
 	if (start == 0)
 		return;
-	shmstat_hist_record_n(h, shmstat_now_ns() - start, 1);
+	record(h, shmstat_now_ns() - start, 1);
 }
 
 static __thread uint32_t sample_left;
