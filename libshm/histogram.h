@@ -39,11 +39,9 @@
 
 static inline uint32_t shmstat__bucket_of(uint64_t v, unsigned m)
 {
-	unsigned g;
+	/* without a branch: below 2^m the or-ed mask makes g 0 and b v */
+	unsigned g = (unsigned)(63 - __builtin_clzll(v | ((UINT64_C(1) << m) - 1))) - (m - 1);
 
-	if (v < (UINT64_C(1) << m))
-		return (uint32_t)v;
-	g = (unsigned)(63 - __builtin_clzll(v)) - m + 1;
 	return (uint32_t)(((uint64_t)g << (m - 1)) + (v >> g));
 }
 
