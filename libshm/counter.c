@@ -231,6 +231,20 @@ static inline void add_value(struct shmstat_counter *c, uint64_t n)
 	st_relaxed(p, ld_relaxed(p) + n);
 }
 
+void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_t slot, uint64_t n)
+{
+	const struct tls_ent *t = &tls_tab[c->tls_slot];
+
+	if (unlikely(t->fast != c->epoch)) {
+		if (c->epoch == SHMSTAT_EPOCH_NONE)
+			return;
+		t = shmstat__tls_get(c->seg, c->tls_slot, c->epoch);
+		if (t == NULL)
+			return;
+	}
+	add_to(t, c->off + slot, n);
+}
+
 void shmstat_counter_add(shmstat_counter *c, uint64_t n)
 {
 	add_value(c, n);

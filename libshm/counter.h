@@ -31,6 +31,11 @@ SHMSTAT_HIDDEN void shmstat__tls_detach(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN const struct shmstat__tls_ent *shmstat__tls_get(struct shmstat_seg *seg,
 							       uint32_t slot, uint32_t epoch);
 
+/* Add @n to value slot @slot of metric @c (its first slot + @slot), on
+ * this thread's stripe. */
+SHMSTAT_HIDDEN void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_t slot,
+					      uint64_t n);
+
 /* Make this process take part in the MIN/MAX/LAST of the gauge at
  * value slot @off (stamp 0 -> 1). */
 SHMSTAT_HIDDEN void shmstat__gauge_join(struct shmstat_seg *seg, uint32_t off);

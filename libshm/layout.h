@@ -6,10 +6,10 @@
  * from its first byte. All integers are little-endian on the machines we
  * build for; the endianness probe lets a reader refuse anything else.
  *
- *   offset 0                       4096
- *   +------------------------------+----------+---------+-------+---------+
- *   | header (struct shmstat_hdr)  | procs    | descs   | owners| stripes |
- *   +------------------------------+----------+---------+-------+---------+
+ *   offset 0                 4096
+ *   +------------------------+-------+-------+--------+------+---------+
+ *   | header                 | procs | descs | owners | sigs | stripes |
+ *   +------------------------+-------+-------+--------+------+---------+
  *
  * Every region starts on a 4096-byte boundary; the header's region table
  * gives the offset and length of each one, and a reader checks all of them
@@ -40,7 +40,7 @@
  * The rest of the header is mutable state, one 128-byte line per writer
  * concern so unrelated updates do not share a cache line:
  *
- *   384  alloc line    values_used, reg_seq, dropped_regs
+ *   384  alloc line    values_used, reg_seq, dropped_regs, sigs_used
  *   512  fold line     fold_seq, fold_state, reaper_lock (see grace.h)
  *   640  gauge line    gauge_seq: stamps for SHMSTAT_AGG_LAST gauges
  *   768  hint line     stripe_hint: where the next stripe search starts
@@ -53,6 +53,9 @@
  * procs: max_procs x struct shmstat_proc (128 B): writer processes.
  * descs: max_metrics x struct shmstat_desc (512 B): the metric directory.
  * owners: nstripes x u64: who owns each stripe (STRIPE_* | proc << 8).
+ * sigs: max_sigs x struct shmstat_sigent (128 B): the entries of every
+ *   signature table, each table a run of them (see sigtable.h); max_sigs
+ *   is the region's length / 128.
  * stripes: nstripes x stripe_bytes. Stripe s holds value slot v of every
  *   metric at byte s * stripe_bytes + v * 8. Stripes 0 and 1 are the two
  *   "graves" (values of processes that are gone, double-buffered so a fold
@@ -80,13 +83,15 @@
 #define SHMSTAT_LIMIT_METRICS    (1u << 20)
 #define SHMSTAT_LIMIT_VALUES     (1u << 24)
 #define SHMSTAT_LIMIT_STRIPES    8192u
+#define SHMSTAT_LIMIT_SIGS       (1u << 24)
 
 enum shmstat_region_id {
 	SHMSTAT_REG_PROCS = 0,
 	SHMSTAT_REG_DESCS = 1,
 	SHMSTAT_REG_OWNERS = 2,
 	SHMSTAT_REG_STRIPES = 3,
-	SHMSTAT_REG_COUNT_V1 = 4,
+	SHMSTAT_REG_SIGS = 4,      /* placed before the stripes */
+	SHMSTAT_REG_COUNT_V1 = 5,
 };
 
 struct shmstat_region {
@@ -120,7 +125,8 @@ struct shmstat_hdr {
 	uint64_t values_used;      /* bump allocator over value slots */
 	uint64_t reg_seq;          /* registration ids (ABA detection) */
 	uint64_t dropped_regs;     /* registrations refused: segment full */
-	uint8_t pad1[128 - 24];
+	uint64_t sigs_used;        /* bump allocator over signature entries */
+	uint8_t pad1[128 - 32];
 
 	/* fold line: reclamation of stripes of gone processes (grace.c) */
 	uint64_t fold_seq;         /* bumped at every phase change */
@@ -214,8 +220,19 @@ struct shmstat_desc {
 	char labels[SHMSTAT_LABELS_CAP];
 	char unit[SHMSTAT_UNIT_CAP];
 	char help[SHMSTAT_HELP_CAP];
-	uint64_t lowest;           /* histograms: range tracked */
-	uint64_t highest;
+	union {
+		struct {           /* histograms: the range tracked */
+			uint64_t lowest;
+			uint64_t highest;
+		};
+		struct {           /* signature tables (sigtable.h) */
+			uint32_t sig_first;    /* first entry in the sigs region */
+			uint32_t sig_capacity; /* entries, a power of two */
+			uint16_t sig_prefix;   /* key bytes kept for display */
+			uint16_t sig_owners;   /* owner slots */
+			uint32_t sig_ttl_ms;   /* idle entries go first */
+		};
+	};
 };
 
 #define SHMSTAT_DESC_STATE(w) SHMSTAT_STATE_OF(w)
@@ -246,6 +263,38 @@ enum shmstat_stripe_state {
  * [2] nonzero when [1] holds a value (the stamp for LAST). */
 #define SHMSTAT_GAUGE_SLOTS 3u
 
+/* Signature-table entry. word = locked (bit 0) | version << 1 (31 bits) |
+ * pid of the locker << 32. Writers take the lock for an update; readers
+ * accept an entry only when two reads see the same unlocked word and the
+ * same bytes. */
+#define SHMSTAT_SIG_PREFIX_CAP 32
+#define SHMSTAT_SIG_LOCKED(w)  ((w) & 1u)
+#define SHMSTAT_SIG_VERSION(w) ((uint32_t)((w) >> 1) & 0x7fffffffu)
+#define SHMSTAT_SIG_PID(w)     ((uint32_t)((w) >> 32))
+
+struct shmstat_sigent {
+	uint64_t word;
+	uint64_t hash;             /* XXH3-64 of the key, 0 never; 0: empty */
+	uint64_t hits, misses, weight;
+	uint64_t first_ns, last_ns;    /* CLOCK_REALTIME_COARSE */
+	uint64_t err_hits, err_misses, err_weight;  /* most overcount */
+	uint32_t owner;            /* 0: none, else owner slot + 1 */
+	uint32_t keylen;           /* the key's length (capped at 2^32-1) */
+	uint32_t gen;              /* bumped when the entry takes a new key */
+	uint32_t pad;
+	char prefix[SHMSTAT_SIG_PREFIX_CAP];   /* the key's first bytes */
+};
+
+/* Owner slot of a signature table: two per entry, after its entries.
+ * word = state (0 free, 1 claimed, 2 live) | pid << 32. */
+#define SHMSTAT_SIG_OWNER_CAP 56
+struct shmstat_sigowner {
+	uint64_t word;
+	char name[SHMSTAT_SIG_OWNER_CAP];
+};
+
+static_assert(sizeof(struct shmstat_sigent) == 128, "signature entry is 128 bytes");
+static_assert(sizeof(struct shmstat_sigowner) == 64, "owner slot is 64 bytes");
 static_assert(sizeof(struct shmstat_hdr) == SHMSTAT_PAGE, "header is one page");
 static_assert(offsetof(struct shmstat_hdr, regions) == 80, "region table at 80");
 static_assert(offsetof(struct shmstat_hdr, hdr_sum) == SHMSTAT_HDR_SUM_BYTES, "hdr_sum at 336");

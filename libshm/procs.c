@@ -18,6 +18,7 @@
 #include "shmstat.h"
 #include "grace.h"
 #include "procs.h"
+#include "sigtable.h"
 
 /* Start time (field 22) and state (field 3) of @pid from /proc/PID/stat;
  * 0 when it cannot be read. */
@@ -189,6 +190,7 @@ unsigned shmstat__reap(struct shmstat_seg *seg)
 		}
 	}
 	repair_descs(seg);
+	shmstat__sig_repair(seg);
 	shmstat__reaper_unlock(seg);
 	return n;
 }

@@ -15,6 +15,7 @@
 #include "shmstat.h"
 #include "counter.h"
 #include "histogram.h"
+#include "sigtable.h"
 #include "procs.h"
 #include "registry.h"
 
@@ -28,6 +29,7 @@ struct lhandle {
 		struct shmstat_counter c;
 		struct shmstat_gauge g;
 		struct shmstat_hist hist;
+		struct shmstat_sigtab sig;
 	} h;
 	size_t keylen;
 	char key[];                /* name "\0" labels */
@@ -222,11 +224,34 @@ static bool desc_matches(const struct shmstat_desc *d, const struct regreq *r)
 	       strncmp(d->labels, r->labels, SHMSTAT_LABELS_CAP) == 0;
 }
 
+/* A run of @n entries of the sigs region. */
+static int alloc_sigs(struct shmstat_seg *seg, uint64_t n, uint32_t *first)
+{
+	uint64_t used = ld_relaxed(&seg->hdr->sigs_used);
+
+	do {
+		if (used > seg->max_sigs || n > seg->max_sigs - used)
+			return shmstat__fail(SHMSTAT_EFULL,
+					     "segment '%s' has no room for %llu more signature entries (%llu of %u used)",
+					     seg->name, (unsigned long long)n, (unsigned long long)used,
+					     seg->max_sigs);
+	} while (!cas_acqrel(&seg->hdr->sigs_used, &used, used + n));
+	*first = (uint32_t)used;
+	return 0;
+}
+
 static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct regreq *r)
 {
-	uint32_t off = 0;
-	int err = alloc_values(seg, r->shape->nvalues, &off);
+	const struct shmstat_shape *sh = r->shape;
+	uint32_t off = 0, first = 0;
+	int err = 0;
 
+	/* the entries first: a table that does not fit leaves the value
+	 * slots free (a failed value allocation leaks the entries) */
+	if (sh->type == SHMSTAT_SIGTABLE)
+		err = alloc_sigs(seg, shmstat__sig_span(sh->sig_capacity, sh->sig_owners), &first);
+	if (!err)
+		err = alloc_values(seg, r->shape->nvalues, &off);
 	if (err)
 		return err;
 	d->reg_id = add_relaxed(&seg->hdr->reg_seq, 1) + 1;
@@ -238,8 +263,16 @@ static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct re
 	d->nvalues = r->shape->nvalues;
 	d->claimer_pid = (uint32_t)seg->pid;
 	d->bits = r->shape->bits;
-	d->lowest = r->shape->lowest;
-	d->highest = r->shape->highest;
+	if (sh->type == SHMSTAT_SIGTABLE) {
+		d->sig_first = first;
+		d->sig_capacity = sh->sig_capacity;
+		d->sig_prefix = sh->sig_prefix;
+		d->sig_owners = sh->sig_owners;
+		d->sig_ttl_ms = sh->sig_ttl_ms;
+	} else {
+		d->lowest = r->shape->lowest;
+		d->highest = r->shape->highest;
+	}
 	snprintf(d->name, sizeof(d->name), "%s", r->name);
 	snprintf(d->labels, sizeof(d->labels), "%s", r->labels);
 	snprintf(d->unit, sizeof(d->unit), "%s", r->unit);
@@ -403,6 +436,13 @@ static int same_shape(const struct shmstat_shape *have, const struct shmstat_sha
 				     "gauge '%s{%s}' exists with aggregation '%s', not '%s'",
 				     name, labels, shmstat_agg_name(have->agg),
 				     shmstat_agg_name(want->agg));
+	if (want->type == SHMSTAT_SIGTABLE &&
+	    (have->sig_capacity != want->sig_capacity || have->sig_prefix != want->sig_prefix ||
+	     have->sig_owners != want->sig_owners || have->sig_ttl_ms != want->sig_ttl_ms))
+		return shmstat__fail(SHMSTAT_ETYPE,
+				     "signature table '%s{%s}' exists with capacity %u, prefix %u, %u owners, ttl %u ms",
+				     name, labels, have->sig_capacity, have->sig_prefix,
+				     have->sig_owners, have->sig_ttl_ms);
 	if (want->type == SHMSTAT_HISTOGRAM &&
 	    (have->bits != want->bits || have->lowest != want->lowest ||
 	     have->highest != want->highest))
@@ -483,7 +523,18 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 
 	/* the shape first: the slot checks below are for this shape */
 	d = &seg->descs[di];
-	have = (struct shmstat_shape){ d->type, d->agg, d->bits, d->nvalues, d->lowest, d->highest };
+	have = (struct shmstat_shape){ .type = d->type, .agg = d->agg, .bits = d->bits,
+				       .nvalues = d->nvalues };
+	if (d->type == SHMSTAT_SIGTABLE) {
+		have.sig_capacity = d->sig_capacity;
+		have.sig_ttl_ms = d->sig_ttl_ms;
+		have.sig_prefix = d->sig_prefix;
+		have.sig_owners = d->sig_owners;
+		have.sig_first = d->sig_first;
+	} else {
+		have.lowest = d->lowest;
+		have.highest = d->highest;
+	}
 	err = same_shape(&have, shape, def->name, labels);
 	if (err)
 		return err;
@@ -505,6 +556,28 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 	h->h.c.off = d->value_off;
 	h->h.c.agg = d->agg;
 	h->h.c.seg = seg;
+	if (shape->type == SHMSTAT_SIGTABLE) {
+		struct shmstat_sigtab *t = &h->h.sig;
+
+		if (have.sig_capacity == 0 || (have.sig_capacity & (have.sig_capacity - 1)) ||
+		    have.sig_first > seg->max_sigs ||
+		    shmstat__sig_span(have.sig_capacity, have.sig_owners) >
+		    seg->max_sigs - have.sig_first) {
+			free(h);
+			return shmstat__fail(SHMSTAT_ECORRUPT,
+					     "signature table '%s' in segment '%s' lies outside its region",
+					     def->name, seg->name);
+		}
+		t->head = (struct shmstat_sighead *)(void *)&seg->sigs[have.sig_first];
+		t->ent = &seg->sigs[have.sig_first + 1];
+		t->owners = (struct shmstat_sigowner *)(void *)
+			(t->ent + shmstat__sig_slots(have.sig_capacity));
+		t->mask = (uint32_t)shmstat__sig_slots(have.sig_capacity) - 1;
+		t->capacity = have.sig_capacity;
+		t->nowners = have.sig_owners;
+		t->prefix = have.sig_prefix;
+		t->ttl_ns = (uint64_t)have.sig_ttl_ms * 1000000u;
+	}
 	if (shape->type == SHMSTAT_HISTOGRAM) {
 		h->h.hist.bits = shape->bits;
 		h->h.hist.lowest = shape->lowest;

@@ -72,8 +72,13 @@ static uint64_t round_up(uint64_t v, uint64_t a)
 }
 
 int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
-		  uint32_t values, uint32_t threads)
+		  uint32_t values, uint32_t threads, uint32_t sigs)
 {
+	/* regions in the order they lie in the segment */
+	static const int place[SHMSTAT_REG_COUNT_V1] = {
+		SHMSTAT_REG_PROCS, SHMSTAT_REG_DESCS, SHMSTAT_REG_OWNERS, SHMSTAT_REG_SIGS,
+		SHMSTAT_REG_STRIPES,
+	};
 	uint64_t off = SHMSTAT_PAGE;
 	uint64_t len[SHMSTAT_REG_COUNT_V1];
 
@@ -90,6 +95,10 @@ int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
 		return shmstat__fail(EINVAL,
 				     "max_threads must be 1 to %u with %u processes, not %u",
 				     SHMSTAT_LIMIT_STRIPES - SHMSTAT_GRAVES - procs, procs, threads);
+	if (sigs > SHMSTAT_LIMIT_SIGS)
+		return shmstat__fail(EINVAL, "max_sig_entries must be 0 to %u, not %u",
+				     SHMSTAT_LIMIT_SIGS, sigs);
+	g->max_sigs = sigs;
 	g->max_procs = procs;
 	g->max_metrics = metrics;
 	g->max_values = values;
@@ -99,7 +108,10 @@ int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
 	len[SHMSTAT_REG_DESCS] = (uint64_t)metrics * sizeof(struct shmstat_desc);
 	len[SHMSTAT_REG_OWNERS] = (uint64_t)g->nstripes * 8;
 	len[SHMSTAT_REG_STRIPES] = (uint64_t)g->nstripes * g->stripe_bytes;
-	for (int i = 0; i < SHMSTAT_REG_COUNT_V1; i++) {
+	len[SHMSTAT_REG_SIGS] = (uint64_t)sigs * sizeof(struct shmstat_sigent);
+	for (int k = 0; k < SHMSTAT_REG_COUNT_V1; k++) {
+		int i = place[k];
+
 		g->reg[i].off = off;
 		g->reg[i].len = len[i];
 		off = round_up(off + len[i], SHMSTAT_PAGE);
@@ -111,7 +123,7 @@ int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
 /* ------------------------------------------------------------- validation */
 
 static const char *const region_names[SHMSTAT_REG_COUNT_V1] = {
-	"procs", "descs", "owners", "stripes",
+	"procs", "descs", "owners", "stripes", "sigs",
 };
 
 int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
@@ -155,7 +167,13 @@ int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
 				     "segment '%s' is corrupted: %u stripes for %u processes",
 				     name, h->nstripes, h->max_procs);
 	threads = h->nstripes - SHMSTAT_GRAVES - h->max_procs;
-	if (shmstat__geom(&g, h->max_procs, h->max_metrics, h->max_values, threads) != 0)
+	if (h->regions[SHMSTAT_REG_SIGS].len % sizeof(struct shmstat_sigent) != 0 ||
+	    h->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent) > SHMSTAT_LIMIT_SIGS)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "segment '%s' is corrupted: signature region of %llu bytes",
+				     name, (unsigned long long)h->regions[SHMSTAT_REG_SIGS].len);
+	if (shmstat__geom(&g, h->max_procs, h->max_metrics, h->max_values, threads,
+			  (uint32_t)(h->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent))) != 0)
 		return shmstat__fail(SHMSTAT_ECORRUPT, "segment '%s' is corrupted: %s",
 				     name, shmstat_last_error());
 	if (g.stripe_bytes != h->stripe_bytes)
@@ -195,7 +213,8 @@ static int init_new(struct shmstat_seg *seg, int fd, const struct shmstat_opts *
 	void *base;
 	int err;
 
-	err = shmstat__geom(&g, o->max_procs, o->max_metrics, o->max_values, o->max_threads);
+	err = shmstat__geom(&g, o->max_procs, o->max_metrics, o->max_values, o->max_threads,
+			    o->max_sig_entries);
 	if (err)
 		return err;
 	if (fchmod(fd, o->mode) != 0)
@@ -337,6 +356,8 @@ static void set_views(struct shmstat_seg *seg)
 	seg->descs = (struct shmstat_desc *)(void *)(seg->base + h->regions[SHMSTAT_REG_DESCS].off);
 	seg->owners = (uint64_t *)(void *)(seg->base + h->regions[SHMSTAT_REG_OWNERS].off);
 	seg->stripes = seg->base + h->regions[SHMSTAT_REG_STRIPES].off;
+	seg->sigs = (struct shmstat_sigent *)(void *)(seg->base + h->regions[SHMSTAT_REG_SIGS].off);
+	seg->max_sigs = (uint32_t)(h->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent));
 	seg->stripe_bytes = h->stripe_bytes;
 	seg->nstripes = h->nstripes;
 	seg->max_procs = h->max_procs;
@@ -357,7 +378,7 @@ static int seg_map(struct shmstat_seg *seg, const char *name, const struct shmst
 
 		/* refuse bad capacities before the name exists */
 		err = shmstat__geom(&g, opts->max_procs, opts->max_metrics, opts->max_values,
-				    opts->max_threads);
+				    opts->max_threads, opts->max_sig_entries);
 		if (err)
 			return err;
 	}
@@ -426,6 +447,7 @@ void shmstat_opts_init(struct shmstat_opts *o)
 	o->max_metrics = 1024;
 	o->max_values = 16384;
 	o->max_threads = 32;
+	o->max_sig_entries = 16384;
 	o->mode = 0600;
 }
 

@@ -18,7 +18,7 @@
 /* Region geometry implied by capacities: creation lays it out, validation
  * demands exactly it. */
 struct shmstat_geom {
-	uint32_t max_procs, max_metrics, max_values, nstripes, stripe_bytes;
+	uint32_t max_procs, max_metrics, max_values, nstripes, stripe_bytes, max_sigs;
 	struct shmstat_region reg[SHMSTAT_REG_COUNT_V1];
 	uint64_t total;
 };
@@ -34,7 +34,8 @@ struct shmstat_seg {
 	struct shmstat_desc *descs;
 	uint64_t *owners;
 	unsigned char *stripes;
-	uint32_t stripe_bytes, nstripes, max_procs, max_metrics, max_values;
+	struct shmstat_sigent *sigs;
+	uint32_t stripe_bytes, nstripes, max_procs, max_metrics, max_values, max_sigs;
 
 	uint32_t proc;             /* our writer slot */
 	pid_t pid;
@@ -46,8 +47,8 @@ struct shmstat_seg {
 
 };
 
-SHMSTAT_HIDDEN int shmstat__geom(struct shmstat_geom *g, uint32_t procs,
-				 uint32_t metrics, uint32_t values, uint32_t threads);
+SHMSTAT_HIDDEN int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
+				 uint32_t values, uint32_t threads, uint32_t sigs);
 
 /* Check a private copy of a header against the object's size. Every
  * failure is a sentence naming the field, prefixed with @name. */

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "shmstat.h"
 #include "grace.h"
 #include "histogram.h"
+#include "sigtable.h"
 #include "procs.h"
 #include "registry.h"
 #include "segment.h"
@@ -66,6 +68,9 @@ struct shmstat_snap {
 	struct msnap *m;
 	struct psnap *p;
 	uint32_t *owner_of;        /* per stripe: index into p[], or UINT32_MAX */
+	const struct shmstat_sigent *sigs;
+	uint32_t nsigs;            /* entries of the sigs region */
+	uint8_t *sig_bad;          /* per entry: torn in every read */
 };
 
 /* ------------------------------------------------------------------ open */
@@ -168,6 +173,7 @@ void shmstat_snap_free(shmstat_snap *s)
 	free(s->m);
 	free(s->p);
 	free(s->owner_of);
+	free(s->sig_bad);
 	free(s);
 }
 
@@ -322,6 +328,14 @@ static bool desc_valid(struct shmstat_reader *r, struct shmstat_snap *s, uint32_
 	} else if (d->type == SHMSTAT_GAUGE) {
 		if (d->nvalues != SHMSTAT_GAUGE_SLOTS || d->agg > SHMSTAT_AGG_LIVELAST)
 			return false;
+	} else if (d->type == SHMSTAT_SIGTABLE) {
+		const uint32_t cap = d->sig_capacity;
+
+		if (cap == 0 || (cap & (cap - 1)) != 0 || d->sig_prefix > SHMSTAT_SIG_PREFIX_CAP ||
+		    d->sig_owners > 4096 || d->nvalues != SHMSTAT_S_NVALUES(d->sig_owners) ||
+		    d->sig_first > s->nsigs ||
+		    shmstat__sig_span(cap, d->sig_owners) > s->nsigs - d->sig_first)
+			return false;
 	} else if (d->type == SHMSTAT_HISTOGRAM) {
 		if (d->bits < SHMSTAT_HIST_MIN_BITS || d->bits > SHMSTAT_HIST_MAX_BITS ||
 		    d->lowest > d->highest ||
@@ -444,6 +458,13 @@ static void compute(struct shmstat_snap *s, struct msnap *m)
 		m->has_value = 1;
 		return;
 	}
+	if (d->type == SHMSTAT_SIGTABLE) {
+		/* its hits, all keys */
+		m->counter = s->grave[off + SHMSTAT_S_HITS] +
+			     sum_stripes(s, off + SHMSTAT_S_HITS, UINT32_MAX);
+		m->has_value = 1;
+		return;
+	}
 	if (d->type == SHMSTAT_COUNTER) {
 		m->counter = s->grave[off] + sum_stripes(s, off, UINT32_MAX);
 		m->has_value = 1;
@@ -473,6 +494,62 @@ static void compute(struct shmstat_snap *s, struct msnap *m)
 	}
 }
 
+/* Re-read one entry until two reads agree on an unlocked entry. */
+static bool reread_sig(struct shmstat_reader *r, struct shmstat_sigent *e, uint64_t off)
+{
+	struct shmstat_sigent a, b;
+
+	for (int t = 0; t < 8; t++) {
+		if (pread(r->fd, &a, sizeof(a), (off_t)off) != (ssize_t)sizeof(a) ||
+		    pread(r->fd, &b, sizeof(b), (off_t)off) != (ssize_t)sizeof(b))
+			return false;
+		if (!SHMSTAT_SIG_LOCKED(a.word) && memcmp(&a, &b, sizeof(a)) == 0) {
+			*e = a;
+			return true;
+		}
+		sched_yield();
+	}
+	return false;
+}
+
+/* The entries of table @d in the copy may be torn (the copy is not atomic
+ * per entry): read them again and keep those both reads agree on, unlocked
+ * (an update locks the entry before its first store and changes the word
+ * at its end, so two equal reads around it are impossible); re-read the
+ * others alone, a bounded number of times; mark the rest. */
+static int check_sigs(struct shmstat_reader *r, struct shmstat_snap *s,
+		      const struct shmstat_desc *d)
+{
+	const uint64_t base = r->hdr.regions[SHMSTAT_REG_SIGS].off;
+	const uint32_t first = d->sig_first + 1, cap = (uint32_t)shmstat__sig_slots(d->sig_capacity);
+	struct shmstat_sigent *copy = (struct shmstat_sigent *)(void *)&s->sigs[first];
+	struct shmstat_sigent *again;
+
+	if (s->sig_bad == NULL) {
+		s->sig_bad = calloc(s->nsigs ? s->nsigs : 1, 1);
+		if (s->sig_bad == NULL)
+			return shmstat__fail(ENOMEM, "out of memory");
+	}
+	again = malloc((size_t)cap * sizeof(*again));
+	if (again == NULL)
+		return shmstat__fail(ENOMEM, "out of memory");
+	if (read_full(r->fd, (unsigned char *)again, (uint64_t)cap * sizeof(*again),
+		      base + (uint64_t)first * sizeof(*again)) != 0) {
+		free(again);
+		return shmstat__fail(SHMSTAT_ETRUNCATED, "segment '%s' was truncated while being read",
+				     r->name);
+	}
+	for (uint32_t k = 0; k < cap; k++) {
+		if (!SHMSTAT_SIG_LOCKED(copy[k].word) &&
+		    memcmp(&copy[k], &again[k], sizeof(again[k])) == 0)
+			continue;
+		if (!reread_sig(r, &copy[k], base + (uint64_t)(first + k) * sizeof(*again)))
+			s->sig_bad[first + k] = 1;
+	}
+	free(again);
+	return 0;
+}
+
 static int build(struct shmstat_reader *r, struct shmstat_snap *s)
 {
 	const struct shmstat_hdr *h;
@@ -489,6 +566,8 @@ static int build(struct shmstat_reader *r, struct shmstat_snap *s)
 	s->descs = (const void *)(s->buf + h->regions[SHMSTAT_REG_DESCS].off);
 	s->owners = (const void *)(s->buf + h->regions[SHMSTAT_REG_OWNERS].off);
 	s->stripes = s->buf + h->regions[SHMSTAT_REG_STRIPES].off;
+	s->sigs = (const void *)(s->buf + h->regions[SHMSTAT_REG_SIGS].off);
+	s->nsigs = (uint32_t)(h->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent));
 	s->grave = stripe_at(s, SHMSTAT_FOLD_ACTIVE(h->fold_state));
 	phase = SHMSTAT_FOLD_PHASE(h->fold_state);
 	s->skip_proc = UINT32_MAX;
@@ -528,6 +607,11 @@ static int build(struct shmstat_reader *r, struct shmstat_snap *s)
 		if (!desc_valid(r, s, i)) {
 			s->info.bad_descs++;
 			continue;
+		}
+		if (s->descs[i].type == SHMSTAT_SIGTABLE) {
+			err = check_sigs(r, s, &s->descs[i]);
+			if (err)
+				return err;
 		}
 		s->m[s->nm].desc = i;
 		compute(s, &s->m[s->nm]);
@@ -697,4 +781,34 @@ int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j, shmstat_hdata *
 	}
 	*out = h;
 	return 0;
+}
+
+int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
+{
+	const struct shmstat_desc *d;
+	uint64_t *totals;
+	uint8_t *none = NULL;
+	const uint8_t *bad;
+	uint32_t first;
+
+	*out = NULL;
+	if (i >= s->nm)
+		return EINVAL;
+	d = &s->descs[s->m[i].desc];
+	if (d->type != SHMSTAT_SIGTABLE)
+		return EINVAL;
+	totals = malloc((size_t)d->nvalues * sizeof(*totals));
+	if (totals == NULL)
+		return ENOMEM;
+	for (uint32_t v = 0; v < d->nvalues; v++)
+		totals[v] = s->grave[d->value_off + v] +
+			    sum_stripes(s, d->value_off + v, UINT32_MAX);
+	first = d->sig_first + 1;
+	bad = s->sig_bad ? s->sig_bad + first
+			 : (none = calloc(shmstat__sig_slots(d->sig_capacity), 1));
+	if (bad)
+		*out = shmstat__sigview_new(d, &s->sigs[first], bad, totals, s->info.taken_ns);
+	free(none);
+	free(totals);
+	return *out ? 0 : ENOMEM;
 }

@@ -80,6 +80,7 @@ const char *shmstat_type_name(enum shmstat_type t)
 	case SHMSTAT_COUNTER: return "counter";
 	case SHMSTAT_GAUGE: return "gauge";
 	case SHMSTAT_HISTOGRAM: return "histogram";
+	case SHMSTAT_SIGTABLE: return "sigtable";
 	}
 	return "unknown";
 }

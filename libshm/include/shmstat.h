@@ -83,6 +83,8 @@ struct shmstat_opts {
 				* 5 + its buckets (2350 by default) */
 	uint32_t max_threads;  /* thread stripes (default 32) */
 	unsigned mode;         /* 0600 (default) or 0640 */
+	uint32_t max_sig_entries; /* signature-table entries, 128 bytes each,
+				   * shared by all tables (default 16384) */
 };
 
 /** shmstat_opts_init - fill @o with the defaults above. */
@@ -161,6 +163,7 @@ enum shmstat_type {
 	SHMSTAT_COUNTER = 1,
 	SHMSTAT_GAUGE = 2,
 	SHMSTAT_HISTOGRAM = 3,
+	SHMSTAT_SIGTABLE = 4,
 };
 
 /* How the gauge values of several processes combine, as in Prometheus'
@@ -182,7 +185,7 @@ enum shmstat_agg {
  * @labels: NULL, or key, value, key, value, ..., NULL. Keys follow
  *          [a-zA-Z_][a-zA-Z0-9_]* and must not start with "__"; values
  *          are any UTF-8. Order does not matter.
- * @help: one line of help text (may be NULL), at most 95 bytes
+ * @help: one line of help text (may be NULL), at most 79 bytes
  * @unit: unit such as "seconds" or "bytes" (may be NULL), at most 31 bytes
  */
 struct shmstat_metric_def {
@@ -337,6 +340,64 @@ static inline void shmstat__scope_end(struct shmstat__scope *s)
 		__attribute__((cleanup(shmstat__scope_end), unused)) = \
 		{ (hist), shmstat_timer_start_sampled(n) }
 
+/* -------------------------------------------------------- signature tables */
+
+typedef struct shmstat_sigtab shmstat_sigtab;
+
+/**
+ * struct shmstat_sigtab_opts - shape of a signature table.
+ * @capacity: entries, a power of two (default 4096); 128 bytes each, taken
+ *          from the segment's max_sig_entries
+ * @prefix: bytes of each key kept for display, 0..32 (default 32)
+ * @owners: owner slots (accounts, tenants), 0..4096 (default 64)
+ * @ttl_ns: an entry idle longer than this is evicted first and reported
+ *          as expired (default 10 min; 0: no TTL)
+ */
+struct shmstat_sigtab_opts {
+	uint32_t capacity;
+	uint32_t prefix;
+	uint32_t owners;
+	uint64_t ttl_ns;
+};
+
+/** shmstat_sigtab_opts_init - fill @o with the defaults above. */
+SHMSTAT_API void shmstat_sigtab_opts_init(struct shmstat_sigtab_opts *o);
+
+/**
+ * shmstat_sigtab_register - find or create a signature table; like
+ * shmstat_counter_register(), with @opts (NULL: defaults). The same name
+ * and labels with another shape is SHMSTAT_ETYPE; no room left in the
+ * segment's signature entries is SHMSTAT_EFULL.
+ */
+SHMSTAT_API int shmstat_sigtab_register(shmstat_seg *seg, const struct shmstat_metric_def *def,
+					const struct shmstat_sigtab_opts *opts,
+					shmstat_sigtab **out);
+
+/**
+ * shmstat_sig_owner - the id of owner @name in @t (found or added), for
+ * shmstat_sig_hit() and shmstat_sig_miss(). Ids are shared by every
+ * process. Not a hot-path call: look ids up once.
+ * Return 0, SHMSTAT_EBADNAME (empty or longer than 55 bytes),
+ * SHMSTAT_EFULL (no free owner slot; *@id is 0: no owner), EINVAL.
+ */
+SHMSTAT_API int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id);
+
+/**
+ * shmstat_sig_hit - key @key (@len bytes) was reused, saving @weight
+ * (any integer unit, e.g. micro-dollars), for owner @owner (0: none).
+ * shmstat_sig_miss - key @key was looked up and not found.
+ *
+ * Hashes the key (XXH3-64), updates its entry under a per-entry lock held
+ * for a few stores, and the table's exact totals on this thread's stripe.
+ * No allocation, no system call in the common case; when another writer
+ * holds the entry for long, it yields, and after a bound drops the event
+ * from the entry and counts it as dropped (the totals still count it).
+ */
+SHMSTAT_API void shmstat_sig_hit(shmstat_sigtab *t, const void *key, size_t len,
+				 uint64_t weight, uint32_t owner);
+SHMSTAT_API void shmstat_sig_miss(shmstat_sigtab *t, const void *key, size_t len,
+				  uint32_t owner);
+
 /* ------------------------------------------------------------------ reader */
 
 typedef struct shmstat_reader shmstat_reader;
@@ -405,7 +466,9 @@ struct shmstat_metric_info {
 	enum shmstat_agg agg;      /* gauges */
 	uint64_t reg_id;           /* changes if the slot is ever reused */
 	uint64_t created_ns;
-	uint64_t counter;          /* counter value, all processes */
+	uint64_t counter;          /* counter value, all processes; for a
+				    * histogram the values recorded, for a
+				    * signature table its hits */
 	int64_t gauge;             /* gauge value, aggregated per agg */
 	int has_value;             /* 0: a MIN/MAX/LAST gauge (or LIVE form)
 				    * that no counted process has */
@@ -476,7 +539,9 @@ SHMSTAT_API void shmstat_hdata_free(shmstat_hdata *h);
  * shmstat_hdata_sub - what was recorded between two snapshots of one
  * histogram: @later - @earlier, bucket by bucket, an exact distribution.
  * Its min and max are not known exactly; they are taken from the lowest
- * and highest buckets used (within the precision).
+ * and highest buckets used: the lower bound of the lowest (0 if there
+ * was underflow) and the upper bound of the highest (UINT64_MAX if there
+ * was overflow).
  * Return 0, EINVAL (other layouts), ERANGE (a bucket went down: the
  * histogram was re-created between the two) or ENOMEM.
  */
@@ -517,7 +582,81 @@ SHMSTAT_API size_t shmstat_hdata_buckets(const shmstat_hdata *h);
 SHMSTAT_API int shmstat_hdata_bucket(const shmstat_hdata *h, size_t k, uint64_t *lo,
 				     uint64_t *hi, uint64_t *count);
 
-/** shmstat_type_name - "counter", "gauge", "histogram" or "unknown". */
+/* ------------------------------------------------- signature-table views */
+
+typedef struct shmstat_sigview shmstat_sigview;
+
+/**
+ * shmstat_snap_sigtab - the entries and totals of signature table @i of
+ * snapshot @s, as a private object. Entries that were being updated
+ * through every re-read are left out and counted (skipped).
+ * Return 0, EINVAL (@i is not a signature table) or ENOMEM.
+ */
+SHMSTAT_API int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out);
+
+/** shmstat_sigview_free - free. NULL is allowed. */
+SHMSTAT_API void shmstat_sigview_free(shmstat_sigview *v);
+
+struct shmstat_sigstats {
+	uint32_t capacity, used, owners, prefix;
+	uint32_t skipped;          /* entries torn in every read: left out */
+	uint64_t ttl_ns;
+	uint64_t hits, misses, weight;     /* exact, all keys */
+	uint64_t evictions;
+	uint64_t dropped;          /* events an entry could not take */
+};
+
+/** shmstat_sigview_stats - the table's shape and exact totals. */
+SHMSTAT_API void shmstat_sigview_stats(const shmstat_sigview *v, struct shmstat_sigstats *out);
+
+struct shmstat_sigentry {
+	uint64_t hash;             /* XXH3-64 of the key */
+	char prefix[33];           /* its first bytes, NUL-terminated */
+	uint32_t prefix_len;       /* bytes in prefix (may hold NULs) */
+	uint32_t keylen;
+	const char *owner;         /* "" when none */
+	uint64_t hits, misses, weight;
+	uint64_t err_hits, err_misses, err_weight;   /* most overcount */
+	uint64_t first_ns, last_ns;                  /* CLOCK_REALTIME */
+	uint32_t gen;              /* changes when the entry takes a new key */
+	double hit_rate;           /* hits / (hits + misses) */
+	int expired;               /* idle longer than the TTL at the snapshot */
+};
+
+/** shmstat_sigview_entries - entries in use. */
+SHMSTAT_API size_t shmstat_sigview_entries(const shmstat_sigview *v);
+
+/** shmstat_sigview_entry - entry @k. Strings point into @v. 0 or EINVAL. */
+SHMSTAT_API int shmstat_sigview_entry(const shmstat_sigview *v, size_t k,
+				      struct shmstat_sigentry *out);
+
+enum shmstat_sig_order {
+	SHMSTAT_BY_HITS = 0,
+	SHMSTAT_BY_WEIGHT = 1,
+	SHMSTAT_BY_RECENT = 2,
+};
+
+/**
+ * shmstat_sigview_top - indices of the first @n entries by @order (ties:
+ * more recent first), only of owner @owner when not NULL, into @out.
+ * Return how many were written.
+ */
+SHMSTAT_API size_t shmstat_sigview_top(const shmstat_sigview *v, enum shmstat_sig_order order,
+				       const char *owner, size_t n, size_t *out);
+
+struct shmstat_sigowner_info {
+	const char *name;
+	uint64_t hits, misses, weight;     /* exact */
+};
+
+/** shmstat_sigview_owners - owners named in the table. */
+SHMSTAT_API size_t shmstat_sigview_owners(const shmstat_sigview *v);
+
+/** shmstat_sigview_owner - owner @k and its exact totals. 0 or EINVAL. */
+SHMSTAT_API int shmstat_sigview_owner(const shmstat_sigview *v, size_t k,
+				      struct shmstat_sigowner_info *out);
+
+/** shmstat_type_name - "counter", "gauge", "histogram", "sigtable" or "unknown". */
 SHMSTAT_API const char *shmstat_type_name(enum shmstat_type t);
 
 /** shmstat_agg_name - "sum", "max", ..., "livelast", or "unknown". */

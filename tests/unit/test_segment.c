@@ -188,15 +188,17 @@ static void test_capacities(void **state)
 	o.max_metrics = 7;
 	o.max_values = 100;
 	o.max_threads = 5;
+	o.max_sig_entries = 33;
 	assert_int_equal(shmstat_open(name, &o, &seg), 0);
 	ut_info(name, &info);
 	assert_int_equal(info.max_procs, 3);
 	assert_int_equal(info.max_metrics, 7);
 	assert_int_equal(info.max_values, 100);
 	assert_int_equal(info.max_threads, 5);
-	/* header page + procs page + descs page + owners page + 10 stripes
-	 * of round_up(800, 128) = 896 bytes, rounded to 3 pages */
-	assert_int_equal(info.size, 4 * 4096 + 3 * 4096);
+	/* header page + procs page + descs page + owners page + 33 signature
+	 * entries of 128 bytes (2 pages) + 10 stripes of round_up(800, 128) =
+	 * 896 bytes, rounded to 3 pages */
+	assert_int_equal(info.size, 4 * 4096 + 2 * 4096 + 3 * 4096);
 	stat_seg(name, &st);
 	assert_int_equal((uint64_t)st.st_size, info.size);
 	assert_int_equal(shmstat_close(seg), 0);
