@@ -33,6 +33,7 @@ DECLARE_CMD(list);
 DECLARE_CMD(show);
 DECLARE_CMD(gc);
 DECLARE_CMD(hist);
+DECLARE_CMD(top);
 DECLARE_CMD(rm);
 
 /* Print "shmstat: " + message to stderr; return @code. */

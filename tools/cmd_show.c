@@ -13,7 +13,8 @@ const char cmd_show_usage[] =
 	"usage: shmstat show [-p|--per-process] NAME\n"
 	"  Print the metrics of segment NAME, one per line: name{labels},\n"
 	"  type, value; for a histogram its count, mean, p50, p95, p99 and max\n"
-	"  (durations when its unit is ns). With --per-process, also each\n"
+	"  (durations when its unit is ns); for a signature table its keys,\n"
+	"  hits, misses, hit rate, weight, evictions. With --per-process, each\n"
 	"  writer process's share and the share of writers that are gone.\n";
 
 static void print_metric_name(const struct shmstat_metric_info *m, char *buf, size_t n)
@@ -48,6 +49,26 @@ static void hist_summary(const shmstat_snap *s, size_t i, size_t j, const char *
 	snprintf(buf, n, "count=%llu mean=%s p50=%s p95=%s p99=%s max=%s",
 		 (unsigned long long)st.count, mean, v[0], v[1], v[2], max);
 	shmstat_hdata_free(h);
+}
+
+/* keys=U/C hits=H misses=M rate=R% weight=W evictions=E */
+static void sig_summary(const shmstat_snap *s, size_t i, char *buf, size_t n)
+{
+	struct shmstat_sigstats st;
+	shmstat_sigview *v;
+	uint64_t ev;
+
+	if (shmstat_snap_sigtab(s, i, &v) != 0) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	shmstat_sigview_stats(v, &st);
+	ev = st.hits + st.misses;
+	snprintf(buf, n, "keys=%u/%u hits=%llu misses=%llu rate=%.1f%% weight=%llu evictions=%llu",
+		 st.used, st.capacity, (unsigned long long)st.hits, (unsigned long long)st.misses,
+		 ev ? 100.0 * (double)st.hits / (double)ev : 0.0, (unsigned long long)st.weight,
+		 (unsigned long long)st.evictions);
+	shmstat_sigview_free(v);
 }
 
 static void print_value(const struct shmstat_metric_info *m, char *buf, size_t n)
@@ -86,6 +107,8 @@ static void print_procs(const shmstat_snap *s, size_t i)
 	struct shmstat_metric_info m;
 
 	shmstat_snap_metric(s, i, &m);
+	if (m.type == SHMSTAT_SIGTABLE)
+		return;                 /* entries are not per process */
 	for (size_t j = 0; j < np; j++) {
 		struct shmstat_proc_info p;
 
@@ -202,6 +225,8 @@ int cmd_show(int argc, char **argv)
 		print_metric_name(&m, name, sizeof(name));
 		if (m.type == SHMSTAT_HISTOGRAM)
 			hist_summary(s, order[k], SHMSTAT_PROC_ALL, m.unit, value, sizeof(value));
+		else if (m.type == SHMSTAT_SIGTABLE)
+			sig_summary(s, order[k], value, sizeof(value));
 		else
 			print_value(&m, value, sizeof(value));
 		printf("%-*s  %-9s  %s\n", (int)width, name, shmstat_type_name(m.type), value);

@@ -13,6 +13,7 @@ static const struct cmd commands[] = {
 	{ "list", cmd_list, cmd_list_usage, "list the segments on this host" },
 	{ "show", cmd_show, cmd_show_usage, "print every metric of a segment once" },
 	{ "hist", cmd_hist, cmd_hist_usage, "percentiles and distribution of a histogram" },
+	{ "top",  cmd_top,  cmd_top_usage,  "most reused signatures, cost per owner" },
 	{ "gc",   cmd_gc,   cmd_gc_usage,   "reap the slots of dead writers" },
 	{ "rm",   cmd_rm,   cmd_rm_usage,   "remove a segment" },
 };

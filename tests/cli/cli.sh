@@ -51,7 +51,7 @@ expect 2 "" "segment name is missing"             -- "$shmstat" gc
 expect 2 "" "segment name is missing"             -- "$shmstat" rm
 
 # --- help: the same usage string from `help CMD` and `CMD --help`
-for c in list show hist gc rm; do
+for c in list show hist top gc rm; do
 	a=$("$shmstat" help "$c"); b=$("$shmstat" "$c" --help)
 	if [ "$a" = "$b" ] && grep -q "^usage: shmstat $c" <<<"$a"; then ok; else bad "help $c differs from $c --help"; fi
 done
@@ -80,13 +80,33 @@ cli_errors_total         counter  3
 cli_latency histogram count=100 mean=10.18us p50=100ns p95=1.004us p99=1.004us max=1ms
 cli_requests_total{path="/a"}  counter  10
 cli_requests_total{path="/b"}  counter  20
+cli_sigs sigtable keys=3/16 hits=7 misses=2 rate=77.8% weight=6000 evictions=0
 cli_temperature          gauge    42
 cli_workers              gauge    0
 WANT
 # columns are aligned to the longest name: normalise runs of spaces
 if diff <(tr -s ' ' < /tmp/$tag.want) <(tr -s ' ' < /tmp/$tag.body) >/dev/null; then ok
 else bad "show output differs:"; diff <(tr -s ' ' < /tmp/$tag.want) <(tr -s ' ' < /tmp/$tag.body); fi
-expect 0 "^segment $tag-a: 7 metrics, 0 writers alive, 0 dead" "" -- "$shmstat" show "$tag-a"
+expect 0 "^segment $tag-a: 8 metrics, 0 writers alive, 0 dead" "" -- "$shmstat" show "$tag-a"
+
+# --- top: signatures, owners, ordering, filters
+"$shmstat" top "$tag-a" > /tmp/$tag.top 2>&1 || bad "top failed"
+for re in "^cli_sigs: 3 of 16 keys, 7 hits, 2 misses, weight 6000, 0 evictions$" \
+	"^ \* +conv-1 +5 +1 +83\.3% +5000 .* 0 +acct-a$" \
+	"^   conv-2 +2 +0 +100\.0% +1000 .* 0 +acct-b$" \
+	"^   +0123456789abcdefghijklmnopqrstuv\.\.\. +0 +1 +0\.0% +0 .* -$" \
+	"^ +acct-a +5 +1 +83\.3% +5000$" "^ +acct-b +2 +0 +100\.0% +1000$"; do
+	if grep -Eq -- "$re" /tmp/$tag.top; then ok; else bad "top output lacks /$re/:"; cat /tmp/$tag.top; fi
+done
+# conv-2 has 2 hits: below the default high-value mark of 3
+expect 0 "^   conv-2 " "" -- "$shmstat" top -n 1 --owner acct-b "$tag-a" cli_sigs
+expect 0 "^ \* +conv-2 " "" -- "$shmstat" top -n 1 --owner acct-b --high-value 2 "$tag-a" cli_sigs
+expect 0 "^   conv-1 " "" -- "$shmstat" top -n 1 --high-value 10 --by weight "$tag-a"
+if "$shmstat" top -n 1 --by weight "$tag-a" | grep -q "conv-2"; then bad "top -n 1 --by weight shows conv-2"; else ok; fi
+expect 1 "" "^shmstat: segment '$tag-a' has no signature table 'nope'" -- "$shmstat" top "$tag-a" nope
+expect 2 "" "order 'size' is unknown" -- "$shmstat" top --by size "$tag-a"
+expect 2 "" "count 'x' is not a number" -- "$shmstat" top -n x "$tag-a"
+expect 2 "" "option '-n' needs a value" -- "$shmstat" top -n
 
 # --- hist: percentile table and chart
 "$shmstat" hist "$tag-a" cli_latency > /tmp/$tag.hist 2>&1 || bad "hist failed"

@@ -63,6 +63,27 @@ int main(int argc, char **argv)
 		shmstat_hist_record_n(h, 1000, 9);
 		shmstat_hist_record(h, 1000000);
 	}
+	{
+		/* conv-1: 5 hits of 1000, 1 miss (acct-a); conv-2: 2 hits of
+		 * 500 (acct-b); a 40-byte key cut at 32 bytes: 1 miss */
+		struct shmstat_metric_def d = { .name = "cli_sigs", .help = "cli test signatures" };
+		struct shmstat_sigtab_opts o;
+		const char *longkey = "0123456789abcdefghijklmnopqrstuvwxyzABCD";
+		shmstat_sigtab *t;
+		uint32_t a = 0, b = 0;
+
+		shmstat_sigtab_opts_init(&o);
+		o.capacity = 16;
+		err |= shmstat_sigtab_register(seg, &d, &o, &t);
+		err |= shmstat_sig_owner(t, "acct-a", &a);
+		err |= shmstat_sig_owner(t, "acct-b", &b);
+		for (int i = 0; i < 5; i++)
+			shmstat_sig_hit(t, "conv-1", 6, 1000, a);
+		shmstat_sig_miss(t, "conv-1", 6, a);
+		shmstat_sig_hit(t, "conv-2", 6, 500, b);
+		shmstat_sig_hit(t, "conv-2", 6, 500, b);
+		shmstat_sig_miss(t, longkey, strlen(longkey), 0);
+	}
 	if (err) {
 		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
 		return 1;

@@ -1,0 +1,201 @@
+/*
+ * cmd_top.c - shmstat top: the most reused signatures of a table.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmstat.h"
+#include "cmd.h"
+
+const char cmd_top_usage[] =
+	"usage: shmstat top [-n N] [--by hits|weight|recent] [--owner OWNER]\n"
+	"                   [--high-value HITS] NAME [TABLE]\n"
+	"  Print the top N (default 20) signatures of each signature table of\n"
+	"  segment NAME (or of TABLE only): key prefix, hits, misses, hit rate,\n"
+	"  weight, first and last seen, error bound, owner. '*' marks a\n"
+	"  high-value key (hits >= HITS, default 3); 'x' a key idle longer\n"
+	"  than the table's TTL. Then the totals per owner (exact).\n";
+
+/* The key prefix, printable: other bytes as \xNN, "..." when cut. */
+static void fmt_key(char *buf, size_t n, const struct shmstat_sigentry *e)
+{
+	size_t o = 0;
+
+	for (uint32_t i = 0; i < e->prefix_len && o + 5 < n; i++) {
+		unsigned char c = (unsigned char)e->prefix[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
+	}
+	if (e->keylen > e->prefix_len && o + 4 < n) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o < n ? o : n - 1] = '\0';
+}
+
+static void fmt_ago(char *buf, size_t n, uint64_t now, uint64_t t)
+{
+	uint64_t s;
+
+	if (t == 0 || t > now) {
+		snprintf(buf, n, "now");
+		return;
+	}
+	s = (now - t) / 1000000000u;
+	if (s < 60)
+		snprintf(buf, n, "%llus", (unsigned long long)s);
+	else if (s < 3600)
+		snprintf(buf, n, "%llum", (unsigned long long)s / 60);
+	else if (s < 86400)
+		snprintf(buf, n, "%lluh", (unsigned long long)s / 3600);
+	else
+		snprintf(buf, n, "%llud", (unsigned long long)s / 86400);
+}
+
+static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_metric_info *m,
+		       enum shmstat_sig_order by, const char *owner, size_t n, uint64_t hv)
+{
+	struct shmstat_seg_info info;
+	struct shmstat_sigstats st;
+	shmstat_sigview *v;
+	size_t *idx, got;
+	char name[512];
+
+	if (shmstat_snap_sigtab(s, i, &v) != 0)
+		return die(EXIT_ERR, "out of memory");
+	shmstat_snap_info(s, &info);
+	shmstat_sigview_stats(v, &st);
+	idx = malloc((n ? n : 1) * sizeof(*idx));
+	if (idx == NULL) {
+		shmstat_sigview_free(v);
+		return die(EXIT_ERR, "out of memory");
+	}
+	got = shmstat_sigview_top(v, by, owner, n, idx);
+	fmt_metric(name, sizeof(name), m->name, m->labels);
+	printf("%s: %u of %u keys, %llu hits, %llu misses, weight %llu, %llu evictions",
+	       name, st.used, st.capacity, (unsigned long long)st.hits,
+	       (unsigned long long)st.misses, (unsigned long long)st.weight,
+	       (unsigned long long)st.evictions);
+	if (st.dropped)
+		printf(", %llu events dropped", (unsigned long long)st.dropped);
+	if (st.skipped)
+		printf(", %u entries skipped (being updated)", st.skipped);
+	printf("\n");
+	printf("   %-36s %10s %10s %6s %12s %6s %6s %8s  %s\n", "KEY", "HITS", "MISSES", "RATE",
+	       "WEIGHT", "FIRST", "LAST", "ERROR", "OWNER");
+	for (size_t k = 0; k < got; k++) {
+		struct shmstat_sigentry e;
+		char key[160], first[16], last[16];
+
+		shmstat_sigview_entry(v, idx[k], &e);
+		fmt_key(key, sizeof(key), &e);
+		fmt_ago(first, sizeof(first), info.taken_ns, e.first_ns);
+		fmt_ago(last, sizeof(last), info.taken_ns, e.last_ns);
+		printf(" %c%c%-36s %10llu %10llu %5.1f%% %12llu %6s %6s %8llu  %s\n",
+		       e.hits >= hv ? '*' : ' ', e.expired ? 'x' : ' ', key,
+		       (unsigned long long)e.hits, (unsigned long long)e.misses,
+		       100 * e.hit_rate, (unsigned long long)e.weight, first, last,
+		       (unsigned long long)e.err_hits, e.owner[0] ? e.owner : "-");
+	}
+	if (shmstat_sigview_owners(v)) {
+		printf("\n   %-36s %10s %10s %6s %12s\n", "OWNER", "HITS", "MISSES", "RATE", "WEIGHT");
+		for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
+			struct shmstat_sigowner_info o;
+			uint64_t ev;
+
+			shmstat_sigview_owner(v, k, &o);
+			if (owner && strcmp(owner, o.name) != 0)
+				continue;
+			ev = o.hits + o.misses;
+			printf("   %-36s %10llu %10llu %5.1f%% %12llu\n", o.name[0] ? o.name : "-",
+			       (unsigned long long)o.hits, (unsigned long long)o.misses,
+			       ev ? 100.0 * (double)o.hits / (double)ev : 0.0,
+			       (unsigned long long)o.weight);
+		}
+	}
+	free(idx);
+	shmstat_sigview_free(v);
+	return EXIT_OK;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "by", required_argument, NULL, 'b' },
+		{ "owner", required_argument, NULL, 'o' },
+		{ "high-value", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum shmstat_sig_order by = SHMSTAT_BY_HITS;
+	const char *owner = NULL, *table = NULL;
+	unsigned long long n = 20, hv = 3;
+	shmstat_reader *r;
+	shmstat_snap *s;
+	int c, rc = EXIT_OK, found = 0;
+	char *end;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:n:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			n = strtoull(optarg, &end, 10);
+			if (*optarg == '\0' || *end || n == 0 || n > 100000)
+				return usage_error(cmd_top_usage,
+						   "count '%s' is not a number from 1 to 100000", optarg);
+			break;
+		case 'b':
+			if (strcmp(optarg, "hits") == 0)
+				by = SHMSTAT_BY_HITS;
+			else if (strcmp(optarg, "weight") == 0)
+				by = SHMSTAT_BY_WEIGHT;
+			else if (strcmp(optarg, "recent") == 0)
+				by = SHMSTAT_BY_RECENT;
+			else
+				return usage_error(cmd_top_usage,
+						   "order '%s' is unknown (hits, weight or recent)", optarg);
+			break;
+		case 'o':
+			owner = optarg;
+			break;
+		case 'H':
+			hv = strtoull(optarg, &end, 10);
+			if (*optarg == '\0' || *end)
+				return usage_error(cmd_top_usage, "high-value threshold '%s' is not a number",
+						   optarg);
+			break;
+		case ':':
+			return usage_error(cmd_top_usage, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error(cmd_top_usage, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return usage_error(cmd_top_usage, argc - optind < 1 ? "segment name is missing"
+								 : "too many arguments");
+	if (argc - optind == 2)
+		table = argv[optind + 1];
+	if (open_snapshot(argv[optind], &r, &s) != EXIT_OK)
+		return EXIT_ERR;
+	for (size_t i = 0; i < shmstat_snap_metrics(s) && rc == EXIT_OK; i++) {
+		struct shmstat_metric_info m;
+
+		shmstat_snap_metric(s, i, &m);
+		if (m.type != SHMSTAT_SIGTABLE || (table && strcmp(m.name, table) != 0))
+			continue;
+		if (found++)
+			printf("\n");
+		rc = print_table(s, i, &m, by, owner, (size_t)n, hv);
+	}
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	if (rc == EXIT_OK && !found)
+		return table ? die(EXIT_ERR, "segment '%s' has no signature table '%s'",
+				   argv[optind], table)
+			     : die(EXIT_ERR, "segment '%s' has no signature table", argv[optind]);
+	return rc;
+}
