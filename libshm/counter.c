@@ -85,8 +85,12 @@ static void fork_child(void)
 			continue;
 		seg->pid = getpid();
 		seg->tag = shmstat__self_tag();
+		uint64_t ack = seg->proc < seg->max_procs
+				       ? ld_acquire(&seg->procs[seg->proc].ack_seq) : 0;
+
 		shmstat__reap(seg);         /* dead siblings may hold every slot */
-		if (shmstat__proc_attach(seg) != 0)
+		/* the child has its parent's handles: its parent's ack */
+		if (shmstat__proc_attach(seg, ack) != 0)
 			seg->proc = UINT32_MAX;     /* updates do nothing */
 	}
 	pthread_mutex_unlock(&slots_lock);

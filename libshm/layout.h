@@ -40,7 +40,8 @@
  * The rest of the header is mutable state, one 128-byte line per writer
  * concern so unrelated updates do not share a cache line:
  *
- *   384  alloc line    values_used, reg_seq, dropped_regs, sigs_used
+ *   384  alloc line    values_used, reg_seq, dropped_regs, sigs_used,
+ *                      retire_seq
  *   512  fold line     fold_seq, fold_state, reaper_lock (see grace.h)
  *   640  gauge line    gauge_seq: stamps for SHMSTAT_AGG_LAST gauges
  *   768  hint line     stripe_hint: where the next stripe search starts
@@ -126,7 +127,8 @@ struct shmstat_hdr {
 	uint64_t reg_seq;          /* registration ids (ABA detection) */
 	uint64_t dropped_regs;     /* registrations refused: segment full */
 	uint64_t sigs_used;        /* bump allocator over signature entries */
-	uint8_t pad1[128 - 32];
+	uint64_t retire_seq;       /* removals so far (grace periods) */
+	uint8_t pad1[128 - 40];
 
 	/* fold line: reclamation of stripes of gone processes (grace.c) */
 	uint64_t fold_seq;         /* bumped at every phase change */
@@ -183,7 +185,10 @@ struct shmstat_proc {
 	uint32_t uid;
 	uint32_t pad;
 	char comm[16];
-	uint8_t pad2[SHMSTAT_LINE - 56];
+	uint64_t ack_seq;          /* retire_seq this writer acknowledged: it
+				    * holds no handle of a metric removed at
+				    * or before it */
+	uint8_t pad2[SHMSTAT_LINE - 64];
 };
 
 #define SHMSTAT_PROC_STATE(w) SHMSTAT_STATE_OF(w)
@@ -195,8 +200,15 @@ enum shmstat_desc_state {
 	SHMSTAT_DESC_FREE = 0,
 	SHMSTAT_DESC_CLAIMED = 1,  /* fields being written by the claimer */
 	SHMSTAT_DESC_LIVE = 2,     /* fields immutable, values in use */
-	SHMSTAT_DESC_DEAD = 3,     /* abandoned claim: a tombstone for probes */
+	SHMSTAT_DESC_DEAD = 3,     /* a tombstone: probes go past, a new
+				    * registration may take the slot */
+	SHMSTAT_DESC_RETIRED = 4,  /* removed; values in use until every live
+				    * writer acknowledged (grace period) */
+	SHMSTAT_DESC_DEADV = 5,    /* a tombstone whose value slots (zeroed)
+				    * may be taken by a new registration */
 };
+/* RETIRED: word = state | retire sequence << 8 */
+#define SHMSTAT_DESC_RETIRE_SEQ(w) ((w) >> 8)
 
 #define SHMSTAT_NAME_CAP    96
 #define SHMSTAT_LABELS_CAP  224

@@ -109,9 +109,8 @@ static void read_comm(char comm[16])
 		comm[n - 1] = '\0';
 }
 
-int shmstat__proc_attach(struct shmstat_seg *seg)
+int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack)
 {
-
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		struct shmstat_proc *p = &seg->procs[i];
 		uint64_t w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_FREE, 0);
@@ -124,6 +123,7 @@ int shmstat__proc_attach(struct shmstat_seg *seg)
 		p->heartbeat_ns = p->attach_ns;
 		p->uid = (uint32_t)geteuid();
 		read_comm(p->comm);
+		p->ack_seq = ack;
 		st_release(&p->word, SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, seg->tag));
 		seg->proc = i;
 		return 0;
@@ -175,6 +175,49 @@ static void repair_descs(struct shmstat_seg *seg)
 	}
 }
 
+/* Removed metrics whose grace period is over: every live writer has
+ * acknowledged their removal (shmstat_quiesce()), or is gone. Their value
+ * slots are zeroed in every stripe and may be taken by a new metric; a
+ * reader copying meanwhile sees fold_seq move and copies again. */
+static void reclaim_retired(struct shmstat_seg *seg)
+{
+	uint64_t min = UINT64_MAX;
+	bool bumped = false;
+
+	for (uint32_t i = 0; i < seg->max_procs; i++) {
+		uint64_t w = ld_acquire(&seg->procs[i].word);
+		uint32_t st = SHMSTAT_PROC_STATE(w);
+
+		if ((st == SHMSTAT_PROC_LIVE || st == SHMSTAT_PROC_CLAIMING) &&
+		    shmstat__tag_alive(w) && ld_acquire(&seg->procs[i].ack_seq) < min)
+			min = ld_acquire(&seg->procs[i].ack_seq);
+	}
+	for (uint32_t i = 0; i < seg->max_metrics; i++) {
+		struct shmstat_desc *d = &seg->descs[i];
+		uint64_t w = ld_acquire(&d->word);
+
+		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_RETIRED || SHMSTAT_DESC_RETIRE_SEQ(w) > min)
+			continue;
+		if (d->value_off <= seg->max_values && d->nvalues <= seg->max_values - d->value_off) {
+			if (!bumped) {
+				__atomic_fetch_add(&seg->hdr->fold_seq, 1, __ATOMIC_ACQ_REL);
+				bumped = true;
+			}
+			for (uint32_t s = 0; s < seg->nstripes; s++) {
+				uint64_t *v = shmstat__stripe(seg, s) + d->value_off;
+
+				for (uint32_t k = 0; k < d->nvalues; k++)
+					st_relaxed(&v[k], 0);
+			}
+			cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEADV, 0));
+		} else {
+			cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0));
+		}
+	}
+	if (bumped)
+		__atomic_fetch_add(&seg->hdr->fold_seq, 1, __ATOMIC_ACQ_REL);
+}
+
 unsigned shmstat__reap(struct shmstat_seg *seg)
 {
 	unsigned n = 0;
@@ -190,6 +233,7 @@ unsigned shmstat__reap(struct shmstat_seg *seg)
 		}
 	}
 	repair_descs(seg);
+	reclaim_retired(seg);
 	shmstat__sig_repair(seg);
 	shmstat__reaper_unlock(seg);
 	return n;

@@ -24,8 +24,9 @@ SHMSTAT_HIDDEN bool shmstat__pid_alive(pid_t pid, uint64_t starttime);
 SHMSTAT_HIDDEN uint64_t shmstat__self_tag(void);
 SHMSTAT_HIDDEN bool shmstat__tag_alive(uint64_t tag);
 
-/* Claim a slot for this process; seg->proc receives it. 0 or EFULL. */
-SHMSTAT_HIDDEN int shmstat__proc_attach(struct shmstat_seg *seg);
+/* Claim a slot for this process; seg->proc receives it. @ack: the
+ * removals it has acknowledged (see shmstat_quiesce()). 0 or EFULL. */
+SHMSTAT_HIDDEN int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack);
 
 /* Give our slot back: mark it exited, then fold it (waiting up to a
  * second for the reaper lock; if it stays taken, the next reap folds it). */

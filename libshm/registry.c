@@ -24,6 +24,8 @@ struct lhandle {
 	struct cds_lfht_node node;
 	struct lhandle *next;      /* chain for shmstat__index_destroy() */
 	uint64_t hash;
+	uint64_t reg_id;           /* of its descriptor: removal detection */
+	uint32_t desc;
 	struct shmstat_shape shape;
 	union {
 		struct shmstat_counter c;
@@ -197,15 +199,37 @@ bool shmstat__desc_ok(const struct shmstat_desc *d)
 			     sizeof(*d) - SHMSTAT_DESC_SUM_FROM) == d->sum;
 }
 
+/* Take the value slots of a removed metric (zeroed after its grace
+ * period) from a DEADV tombstone with at least @n of them. */
+static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
+{
+	for (uint32_t i = 0; i < seg->max_metrics; i++) {
+		struct shmstat_desc *d = &seg->descs[i];
+		uint64_t w = ld_acquire(&d->word);
+
+		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_DEADV || d->nvalues < n ||
+		    d->value_off > seg->max_values || d->nvalues > seg->max_values - d->value_off)
+			continue;
+		if (cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0))) {
+			*off = d->value_off;
+			return true;
+		}
+	}
+	return false;
+}
+
 static int alloc_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 {
 	uint64_t used = ld_relaxed(&seg->hdr->values_used);
 
 	do {
-		if (used > seg->max_values || n > seg->max_values - used)
+		if (used > seg->max_values || n > seg->max_values - used) {
+			if (reuse_values(seg, n, off))
+				return 0;
 			return shmstat__fail(SHMSTAT_EFULL,
 					     "segment '%s' has no room for %u more values (%llu of %u used)",
 					     seg->name, n, (unsigned long long)used, seg->max_values);
+		}
 	} while (!cas_acqrel(&seg->hdr->values_used, &used, used + n));
 	*off = (uint32_t)used;
 	return 0;
@@ -240,17 +264,24 @@ static int alloc_sigs(struct shmstat_seg *seg, uint64_t n, uint32_t *first)
 	return 0;
 }
 
-static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct regreq *r)
+/* Fill claimed descriptor @d for @r. @was is the word it had: a DEADV
+ * tombstone gives its value slots when they are enough. */
+static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct regreq *r,
+		uint64_t was)
 {
 	const struct shmstat_shape *sh = r->shape;
 	uint32_t off = 0, first = 0;
+	bool own = SHMSTAT_DESC_STATE(was) == SHMSTAT_DESC_DEADV && d->nvalues >= sh->nvalues &&
+		   d->value_off <= seg->max_values && d->nvalues <= seg->max_values - d->value_off;
 	int err = 0;
 
 	/* the entries first: a table that does not fit leaves the value
 	 * slots free (a failed value allocation leaks the entries) */
 	if (sh->type == SHMSTAT_SIGTABLE)
 		err = alloc_sigs(seg, shmstat__sig_span(sh->sig_capacity, sh->sig_owners), &first);
-	if (!err)
+	if (!err && own)
+		off = d->value_off;
+	else if (!err)
 		err = alloc_values(seg, r->shape->nvalues, &off);
 	if (err)
 		return err;
@@ -303,47 +334,55 @@ static uint64_t wait_claim(struct shmstat_desc *d, uint64_t w)
 	return w;
 }
 
-/* Find or create the descriptor for @r; *@out is its index. */
+/* Claim descriptor @i (word @w) and fill it. 0, EAGAIN (lost the race:
+ * look again) or an error. */
+static int claim_desc(struct shmstat_seg *seg, const struct regreq *r, uint32_t i, uint64_t w)
+{
+	struct shmstat_desc *d = &seg->descs[i];
+	int err;
+
+	if (!cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_CLAIMED, seg->tag)))
+		return EAGAIN;
+	err = fill(seg, d, r, w);
+	if (err) {
+		/* nobody probed past our claim (they wait on it): the slot
+		 * can be what it was */
+		st_release(&d->word, w);
+		add_relaxed(&seg->hdr->dropped_regs, 1);
+		return err;
+	}
+	st_release(&d->word, SHMSTAT_DESC_WORD(SHMSTAT_DESC_LIVE, seg->tag));
+	return 0;
+}
+
+/* Find or create the descriptor for @r; *@out is its index. The whole
+ * probe is walked first (to a free slot), so that a tombstone on the way
+ * is reused only for a key that is not further on. */
 static int find_or_create(struct shmstat_seg *seg, const struct regreq *r, uint32_t *out)
 {
 	const uint32_t cap = seg->max_metrics;
-	uint32_t i = (uint32_t)(r->hash % cap);
 
-	for (uint32_t n = 0; n < cap; n++, i = (i + 1 == cap) ? 0 : i + 1) {
-		struct shmstat_desc *d = &seg->descs[i];
-		uint64_t w = ld_acquire(&d->word);
+	for (int again = 0; again < 64; again++) {
+		uint32_t i = (uint32_t)(r->hash % cap), tomb = UINT32_MAX, n;
+		uint64_t tomb_w = 0, w = 0;
+		int err;
 
-		for (;;) {
-			uint32_t st = SHMSTAT_DESC_STATE(w);
+		for (n = 0; n < cap; n++, i = (i + 1 == cap) ? 0 : i + 1) {
+			struct shmstat_desc *d = &seg->descs[i];
+			uint32_t st;
 
-			if (st == SHMSTAT_DESC_FREE) {
-				uint64_t mine = SHMSTAT_DESC_WORD(SHMSTAT_DESC_CLAIMED, seg->tag);
-				int err;
-
-				if (!cas_acqrel(&d->word, &w, mine))
-					continue;       /* w reloaded */
-				err = fill(seg, d, r);
-				if (err) {
-					/* nobody probed past our claim (they wait
-					 * on it), so the slot can be free again */
-					st_release(&d->word, SHMSTAT_DESC_WORD(SHMSTAT_DESC_FREE, 0));
-					add_relaxed(&seg->hdr->dropped_regs, 1);
-					return err;
-				}
-				st_release(&d->word, SHMSTAT_DESC_WORD(SHMSTAT_DESC_LIVE, seg->tag));
-				*out = i;
-				return 0;
-			}
+			w = ld_acquire(&d->word);
+			st = SHMSTAT_DESC_STATE(w);
 			if (st == SHMSTAT_DESC_CLAIMED) {
-				uint64_t nw = wait_claim(d, w);
-
-				if (SHMSTAT_DESC_STATE(nw) == SHMSTAT_DESC_CLAIMED)
+				w = wait_claim(d, w);
+				st = SHMSTAT_DESC_STATE(w);
+				if (st == SHMSTAT_DESC_CLAIMED)
 					return shmstat__fail(SHMSTAT_EBUSY,
 							     "metric slot %u of segment '%s' stays claimed by pid %u",
-							     i, seg->name, SHMSTAT_DESC_PID(nw));
-				w = nw;
-				continue;
+							     i, seg->name, SHMSTAT_DESC_PID(w));
 			}
+			if (st == SHMSTAT_DESC_FREE)
+				break;
 			if (st == SHMSTAT_DESC_LIVE && desc_matches(d, r)) {
 				if (!shmstat__desc_ok(d))
 					return shmstat__fail(SHMSTAT_ECORRUPT,
@@ -352,8 +391,26 @@ static int find_or_create(struct shmstat_seg *seg, const struct regreq *r, uint3
 				*out = i;
 				return 0;
 			}
-			break;                  /* LIVE other key, DEAD: probe on */
+			/* a tombstone we may take: without values, or with
+			 * enough of them for this metric */
+			if (tomb == UINT32_MAX &&
+			    (st == SHMSTAT_DESC_DEAD ||
+			     (st == SHMSTAT_DESC_DEADV && d->nvalues >= r->shape->nvalues))) {
+				tomb = i;
+				tomb_w = w;
+			}
 		}
+		if (tomb != UINT32_MAX)
+			err = claim_desc(seg, r, tomb, tomb_w);
+		else if (n < cap)
+			err = claim_desc(seg, r, i, w);
+		else
+			break;
+		if (err == EAGAIN)
+			continue;
+		if (err == 0)
+			*out = tomb != UINT32_MAX ? tomb : i;
+		return err;
 	}
 	add_relaxed(&seg->hdr->dropped_regs, 1);
 	return shmstat__fail(SHMSTAT_EFULL,
@@ -400,6 +457,14 @@ void shmstat__index_destroy(struct shmstat_seg *seg)
 	}
 	urcu_bp_read_unlock();
 	urcu_bp_synchronize_rcu();
+	/* and the handles of removed metrics, kept until now because the
+	 * program may still hold them */
+	while (seg->retired) {
+		h = seg->retired;
+		seg->retired = h->next;
+		h->next = chain;
+		chain = h;
+	}
 	while (chain) {
 		h = chain->next;
 		free(chain);
@@ -549,6 +614,8 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 	cds_lfht_node_init(&h->node);
 	h->hash = r.hash;
 	h->shape = have;
+	h->desc = di;
+	h->reg_id = d->reg_id;
 	h->keylen = lk.len;
 	memcpy(h->key, key, lk.len);
 	h->h.c.epoch = seg->epoch;
@@ -628,4 +695,96 @@ int shmstat_gauge_register(shmstat_seg *seg, const struct shmstat_metric_def *de
 							 .nvalues = SHMSTAT_GAUGE_SLOTS }, &c);
 	*out = err ? &shmstat__noop_gauge : (struct shmstat_gauge *)(void *)c;
 	return err;
+}
+
+/* ----------------------------------------------------------------- removal */
+
+/* Drop our handles of removed metrics: they do nothing from now on, and
+ * leave the index (their memory stays until shmstat_close(): the program
+ * may hold them). */
+static void drop_removed(struct shmstat_seg *seg)
+{
+	struct cds_lfht_iter iter;
+	struct lhandle *h;
+
+	urcu_bp_read_lock();
+	cds_lfht_for_each_entry(seg->index, &iter, h, node) {
+		const struct shmstat_desc *d = &seg->descs[h->desc];
+
+		tsan_acquire(h);
+		if (SHMSTAT_DESC_STATE(ld_acquire(&d->word)) == SHMSTAT_DESC_LIVE &&
+		    d->reg_id == h->reg_id)
+			continue;
+		if (cds_lfht_del(seg->index, &h->node) != 0)
+			continue;
+		st_relaxed(&h->h.c.epoch, SHMSTAT_EPOCH_NONE);
+		/* push on the retired chain (lock-free: threads may quiesce
+		 * at once) */
+		h->next = __atomic_load_n(&seg->retired, __ATOMIC_RELAXED);
+		while (!__atomic_compare_exchange_n(&seg->retired, &h->next, h, true,
+						    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			;
+	}
+	urcu_bp_read_unlock();
+}
+
+int shmstat_quiesce(shmstat_seg *seg)
+{
+	uint64_t seq;
+
+	shmstat__clear_error();
+	if (seg == NULL)
+		return shmstat__fail(EINVAL, "segment is missing");
+	seq = ld_acquire(&seg->hdr->retire_seq);
+	drop_removed(seg);
+	if (seg->proc < seg->max_procs)
+		st_release(&seg->procs[seg->proc].ack_seq, seq);
+	return 0;
+}
+
+int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def)
+{
+	char labels[SHMSTAT_LABELS_CAP];
+	char key[SHMSTAT_NAME_CAP + SHMSTAT_LABELS_CAP];
+	struct regreq r = { 0 };
+	size_t len;
+	uint32_t i;
+	int err;
+
+	shmstat__clear_error();
+	if (seg == NULL || def == NULL)
+		return shmstat__fail(EINVAL, "segment or metric definition is missing");
+	err = shmstat__check_metric_name(def->name);
+	if (!err)
+		err = shmstat__canon_labels(def->labels, labels, sizeof(labels));
+	if (err)
+		return err;
+	len = strlen(def->name) + 1 + strlen(labels);
+	memcpy(key, def->name, strlen(def->name) + 1);
+	memcpy(key + strlen(def->name) + 1, labels, strlen(labels));
+	r.name = def->name;
+	r.labels = labels;
+	r.hash = shmstat__hash(key, len);
+	i = (uint32_t)(r.hash % seg->max_metrics);
+	for (uint32_t n = 0; n < seg->max_metrics; n++, i = (i + 1 == seg->max_metrics) ? 0 : i + 1) {
+		struct shmstat_desc *d = &seg->descs[i];
+		uint64_t w = ld_acquire(&d->word);
+
+		if (SHMSTAT_DESC_STATE(w) == SHMSTAT_DESC_FREE)
+			break;
+		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_LIVE || !desc_matches(d, &r))
+			continue;
+		if (d->type == SHMSTAT_SIGTABLE)
+			return shmstat__fail(EINVAL, "signature table '%s' cannot be removed",
+					     def->name);
+		{
+			uint64_t seq = add_relaxed(&seg->hdr->retire_seq, 1) + 1;
+
+			/* a concurrent removal of the same metric wins: fine */
+			cas_acqrel(&d->word, &w, (uint64_t)SHMSTAT_DESC_RETIRED | seq << 8);
+		}
+		return shmstat_quiesce(seg);
+	}
+	return shmstat__fail(ENOENT, "metric '%s{%s}' is not in segment '%s'", def->name, labels,
+			     seg->name);
 }

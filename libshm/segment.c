@@ -476,7 +476,8 @@ int shmstat_open(const char *name, const struct shmstat_opts *opts, shmstat_seg 
 	seg->pid = getpid();
 	seg->tag = shmstat__self_tag();
 	shmstat__reap(seg);
-	err = shmstat__proc_attach(seg);
+	/* a new writer holds no handle of a removed metric */
+	err = shmstat__proc_attach(seg, ld_acquire(&seg->hdr->retire_seq));
 	if (err)
 		goto fail;
 	err = shmstat__tls_attach(seg);

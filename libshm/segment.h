@@ -44,6 +44,7 @@ struct shmstat_seg {
 	uint32_t epoch;            /* never 0; handles and TLS carry it */
 
 	struct cds_lfht *index;    /* (name, labels) -> handle, see registry.c */
+	struct lhandle *retired;   /* handles of removed metrics (registry.c) */
 
 };
 

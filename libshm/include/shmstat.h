@@ -252,6 +252,33 @@ SHMSTAT_API void shmstat_gauge_sub(shmstat_gauge *g, int64_t d);
  */
 SHMSTAT_API void shmstat_gauge_set(shmstat_gauge *g, int64_t v);
 
+/**
+ * shmstat_remove - remove a metric (counter, gauge or histogram) that is no
+ * longer used: a closed connection, a retired tenant.
+ *
+ * The metric disappears from snapshots at once, and this process's handle
+ * of it does nothing from now on. Its descriptor and value slots are
+ * reused only after a grace period: every live writer process has called
+ * shmstat_quiesce() (or attached later, or is gone), so no handle of the
+ * old metric can write into the slots a new one gets; a reader's copy
+ * that overlaps the reuse is redone, and the new metric has a new reg_id.
+ * The reaper (shmstat_gc(), every attach) reclaims what is due.
+ * Call it when no thread of this process updates the metric any more.
+ * Return 0, ENOENT (no such metric), EINVAL (a signature table), or
+ * SHMSTAT_EBADNAME.
+ */
+SHMSTAT_API int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def);
+
+/**
+ * shmstat_quiesce - acknowledge every removal so far: this process's
+ * handles of removed metrics do nothing from now on, and it declares
+ * that no thread of it is in the middle of updating one. Call it from
+ * time to time (e.g. once a second, or when a removal is announced) in
+ * processes that keep handles of metrics other processes may remove.
+ * Return 0 or EINVAL.
+ */
+SHMSTAT_API int shmstat_quiesce(shmstat_seg *seg);
+
 /* -------------------------------------------------------------- histograms */
 
 typedef struct shmstat_hist shmstat_hist;
