@@ -26,6 +26,8 @@ struct worker {
 	shmstat_counter *requests, *hits, *misses;
 	shmstat_gauge *inflight, *queue;
 	shmstat_hist *latency;
+	shmstat_sigtab *sigs;
+	uint32_t account[3];
 	double seconds;
 	unsigned long long served, hit;
 	unsigned seed;
@@ -61,6 +63,20 @@ static void *serve(void *arg)
 			} else {
 				shmstat_counter_inc(w->misses);
 			}
+			if (t0) {
+				/* 1 request in 64: which conversation, and
+				 * what its reuse saved (micro-dollars) */
+				char key[32];
+				unsigned conv = (x >> 8) % 97 * ((x >> 16) % 97) / 97;
+				int n = snprintf(key, sizeof(key), "conv-%u:gpt", conv);
+
+				if (x % 100 < 80)
+					shmstat_sig_hit(w->sigs, key, (size_t)n, 1000,
+							w->account[conv % 3]);
+				else
+					shmstat_sig_miss(w->sigs, key, (size_t)n,
+							 w->account[conv % 3]);
+			}
 			w->served++;
 			shmstat_gauge_sub(w->inflight, 1);
 			shmstat_timer_stop(w->latency, t0);
@@ -82,6 +98,8 @@ static int run_worker(const char *name, int id, int threads, double seconds)
 	shmstat_counter *requests, *hits, *misses;
 	shmstat_gauge *inflight, *queue, *alive;
 	shmstat_hist *latency;
+	shmstat_sigtab *sigs;
+	uint32_t account[3] = { 0 };
 	unsigned long long served = 0, hit = 0;
 
 	if (shmstat_open(name, NULL, &seg) != 0) {
@@ -114,9 +132,20 @@ static int run_worker(const char *name, int id, int threads, double seconds)
 	def.help = "time to serve a request (1 in 64 sampled)";
 	def.unit = "ns";
 	shmstat_hist_register(seg, &def, NULL, &latency);
+	def.name = "demo_signatures";
+	def.help = "conversations served from cache (1 in 64 sampled)";
+	def.unit = NULL;
+	shmstat_sigtab_register(seg, &def, NULL, &sigs);
+	for (int a = 0; a < 3; a++) {
+		char acct[16];
+
+		snprintf(acct, sizeof(acct), "account-%d", a + 1);
+		shmstat_sig_owner(sigs, acct, &account[a]);
+	}
 
 	for (int t = 0; t < threads; t++) {
-		w[t] = (struct worker){ requests, hits, misses, inflight, queue, latency, seconds,
+		w[t] = (struct worker){ requests, hits, misses, inflight, queue, latency, sigs,
+					{ account[0], account[1], account[2] }, seconds,
 					0, 0, (unsigned)(id * 7919 + t * 104729 + 1) };
 		pthread_create(&tid[t], NULL, serve, &w[t]);
 	}
