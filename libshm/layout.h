@@ -239,7 +239,7 @@ struct shmstat_desc {
 		};
 		struct {           /* signature tables (sigtable.h) */
 			uint32_t sig_first;    /* first entry in the sigs region */
-			uint32_t sig_capacity; /* entries, a power of two */
+			uint32_t sig_capacity; /* keys, a power of two */
 			uint16_t sig_prefix;   /* key bytes kept for display */
 			uint16_t sig_owners;   /* owner slots */
 			uint32_t sig_ttl_ms;   /* idle entries go first */

@@ -16,7 +16,8 @@
 #include "sigtable.h"
 
 #define SPINS 128u            /* busy-wait rounds before yielding */
-#define YIELDS 2000u          /* then yields, before dropping the event */
+#define YIELDS 64u            /* then yields, */
+#define NAPS 500u             /* then 20 us naps: at most ~10 ms in all */
 
 struct shmstat_sigtab shmstat__noop_sigtab = {
 	.c = { .epoch = SHMSTAT_EPOCH_NONE },
@@ -26,7 +27,7 @@ struct shmstat_sigtab shmstat__noop_sigtab = {
 
 void shmstat_sigtab_opts_init(struct shmstat_sigtab_opts *o)
 {
-	o->capacity = 4096;
+	o->capacity = 2048;
 	o->prefix = SHMSTAT_SIG_PREFIX_CAP;
 	o->owners = 64;
 	o->ttl_ns = UINT64_C(600) * 1000000000u;
@@ -61,7 +62,8 @@ int shmstat_sigtab_register(shmstat_seg *seg, const struct shmstat_metric_def *d
 	shape.sig_capacity = opts->capacity;
 	shape.sig_prefix = opts->prefix;
 	shape.sig_owners = opts->owners;
-	shape.sig_ttl_ms = (uint32_t)(opts->ttl_ns / 1000000u);
+	/* kept in milliseconds: a shorter TTL is 1 ms, not "none" */
+	shape.sig_ttl_ms = (uint32_t)((opts->ttl_ns + 999999u) / 1000000u);
 	shape.nvalues = SHMSTAT_S_NVALUES(opts->owners);
 	err = shmstat__register(seg, def, &shape, &c);
 	if (!err)
@@ -137,7 +139,7 @@ static inline void cpu_relax(void)
 /* Lock entry @e; *@was gets its unlocked word. false after the bound. */
 static bool lock_ent(struct shmstat_sigent *e, uint32_t pid, uint64_t *was)
 {
-	for (unsigned i = 0; i < SPINS + YIELDS; i++) {
+	for (unsigned i = 0; i < SPINS + YIELDS + NAPS; i++) {
 		uint64_t w = ld_relaxed(&e->word);
 
 		if (!SHMSTAT_SIG_LOCKED(w)) {
@@ -158,7 +160,11 @@ static bool lock_ent(struct shmstat_sigent *e, uint32_t pid, uint64_t *was)
 			cas_acqrel(&e->word, &w, fixed);
 			continue;
 		}
-		sched_yield();
+		/* the holder was preempted in its few stores: let it run */
+		if (i < SPINS + YIELDS)
+			sched_yield();
+		else
+			nanosleep(&(struct timespec){ .tv_nsec = 20000 }, NULL);
 	}
 	return false;
 }
@@ -189,7 +195,10 @@ static void bump(struct shmstat_sigent *e, const struct event *ev)
 	st_relaxed(&e->hits, ld_relaxed(&e->hits) + ev->hits);
 	st_relaxed(&e->misses, ld_relaxed(&e->misses) + ev->misses);
 	st_relaxed(&e->weight, ld_relaxed(&e->weight) + ev->weight);
-	st_relaxed(&e->last_ns, ev->now);
+	/* a writer that read the clock before another took the lock must
+	 * not move last seen back */
+	if (ev->now > ld_relaxed(&e->last_ns))
+		st_relaxed(&e->last_ns, ev->now);
 }
 
 /* Give @e to the key of @ev, with inherited counts @inh (its error). */
@@ -200,7 +209,6 @@ static void take(struct shmstat_sigtab *t, struct shmstat_sigent *e, const struc
 	size_t n = ev->len < t->prefix ? ev->len : t->prefix;
 
 	memcpy(prefix, ev->key, n);
-	st_relaxed(&e->hash, ev->hash);
 	st_relaxed(&e->hits, inh[0] + ev->hits);
 	st_relaxed(&e->misses, inh[1] + ev->misses);
 	st_relaxed(&e->weight, inh[2] + ev->weight);
@@ -212,6 +220,9 @@ static void take(struct shmstat_sigtab *t, struct shmstat_sigent *e, const struc
 	st_relaxed(&e->owner, ev->owner);
 	st_relaxed(&e->keylen, ev->len > UINT32_MAX ? UINT32_MAX : (uint32_t)ev->len);
 	st_relaxed(&e->gen, ld_relaxed(&e->gen) + 1);
+	/* the key last, with release: a writer that sees it unlocked sees
+	 * the rest (it re-reads all under the lock anyway) */
+	st_release(&e->hash, ev->hash);
 	for (size_t k = 0; k < sizeof(prefix); k += 8) {
 		uint64_t w;
 
@@ -395,7 +406,8 @@ void shmstat__sig_repair(struct shmstat_seg *seg)
 			continue;
 		cap = (uint32_t)shmstat__sig_slots(desc->sig_capacity);
 		if (desc->sig_first > seg->max_sigs ||
-		    shmstat__sig_span(cap, desc->sig_owners) > seg->max_sigs - desc->sig_first)
+		    shmstat__sig_span(desc->sig_capacity, desc->sig_owners) >
+		    seg->max_sigs - desc->sig_first)
 			continue;
 		e = &seg->sigs[desc->sig_first + 1];
 		for (uint32_t i = 0; i < cap; i++) {

@@ -716,6 +716,8 @@ int shmstat_snap_metric_proc(const shmstat_snap *s, size_t i, size_t j,
 	off = d->value_off;
 	*counter = 0;
 	*gauge = 0;
+	if (d->type == SHMSTAT_SIGTABLE)
+		return EINVAL;
 	if (d->type == SHMSTAT_HISTOGRAM) {
 		if (j == SHMSTAT_PROC_GONE) {
 			for (uint32_t v = off + SHMSTAT_H_UNDER; v < off + d->nvalues; v++)

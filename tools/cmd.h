@@ -5,8 +5,8 @@
  *   1. write tools/cmd_NAME.c with `int cmd_NAME(int argc, char **argv)`
  *      and its usage string `const char cmd_NAME_usage[]`;
  *   2. add it to the table in tools/shmstat.c and to tools/meson.build;
- *   3. add CLI tests in tests/cli/ and document it in docs/shmstat.1.md
- *      (a test checks that the man page shows every usage string).
+ *   3. add CLI tests in tests/cli/ and document it in docs/shmstat.md
+ *      (tests/cli/cli.sh checks that it shows every usage string).
  *
  * Conventions: exit 0 on success, 1 on error, 2 on bad usage; messages on
  * stderr, lowercase, naming what is wrong.

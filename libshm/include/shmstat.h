@@ -373,8 +373,9 @@ typedef struct shmstat_sigtab shmstat_sigtab;
 
 /**
  * struct shmstat_sigtab_opts - shape of a signature table.
- * @capacity: entries, a power of two (default 4096); 128 bytes each, taken
- *          from the segment's max_sig_entries
+ * @capacity: keys held, a power of two (default 2048); each takes two
+ *          128-byte entries (a load of one half) from the segment's
+ *          max_sig_entries, plus one for the table and one per two owners
  * @prefix: bytes of each key kept for display, 0..32 (default 32)
  * @owners: owner slots (accounts, tenants), 0..4096 (default 64)
  * @ttl_ns: an entry idle longer than this is evicted first and reported
@@ -537,8 +538,9 @@ SHMSTAT_API int shmstat_snap_proc(const shmstat_snap *s, size_t j,
  * @j: a process index, or SHMSTAT_PROC_GONE for writers that are gone
  * @counter, @gauge: receive the counter value or the gauge value
  *
- * Return 0, EINVAL, or ENOENT when the process (or the gone writers)
- * has no value for a MIN/MAX/LAST gauge or its LIVE form.
+ * Return 0, EINVAL (also for a signature table: see its view), or ENOENT
+ * when the process (or the gone writers) has no value for a MIN/MAX/LAST
+ * gauge or its LIVE form.
  */
 SHMSTAT_API int shmstat_snap_metric_proc(const shmstat_snap *s, size_t i, size_t j,
 					 uint64_t *counter, int64_t *gauge);
@@ -644,7 +646,7 @@ struct shmstat_sigentry {
 	const char *owner;         /* "" when none */
 	uint64_t hits, misses, weight;
 	uint64_t err_hits, err_misses, err_weight;   /* most overcount */
-	uint64_t first_ns, last_ns;                  /* CLOCK_REALTIME */
+	uint64_t first_ns, last_ns;                  /* CLOCK_REALTIME_COARSE */
 	uint32_t gen;              /* changes when the entry takes a new key */
 	double hit_rate;           /* hits / (hits + misses) */
 	int expired;               /* idle longer than the TTL at the snapshot */

@@ -4,6 +4,7 @@
 set -u
 shmstat=$1
 fill=$2
+manual=$3
 pass=0
 fail=0
 tag="cli-$$"
@@ -56,6 +57,13 @@ for c in list show hist top gc rm; do
 	if [ "$a" = "$b" ] && grep -q "^usage: shmstat $c" <<<"$a"; then ok; else bad "help $c differs from $c --help"; fi
 done
 expect 0 "show +print every metric" "" -- "$shmstat" help
+
+# --- the manual shows every usage string exactly
+doc=$(cat "$manual")
+for c in list show hist top gc rm; do
+	u=$("$shmstat" help "$c")
+	if [[ "$doc" == *"$u"* ]]; then ok; else bad "docs/shmstat.md lacks the usage of '$c' as the tool prints it"; fi
+done
 
 # --- errors: exit 1, lowercase message naming the thing
 expect 1 "" "^shmstat: segment name 'bad/name' has a character outside" -- "$shmstat" show bad/name
