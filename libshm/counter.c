@@ -61,11 +61,21 @@ static void thread_exit(void *unused)
  * MIN/MAX/LAST gauge once it sets or registers it. liburcu's hooks stop
  * and restart its worker threads (the hash tables' resize worker), which
  * the child would otherwise wait for forever in shmstat_close(). */
+/* per attachment: the slot claimed for the child, the parent's tag */
+static uint32_t fork_slot[SHMSTAT_TLS_SLOTS];
+static uint64_t fork_tag[SHMSTAT_TLS_SLOTS];
+
 static void fork_prepare(void)
 {
 	urcu_bp_call_rcu_before_fork();
 	urcu_bp_before_fork();
 	pthread_mutex_lock(&slots_lock);
+	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
+		struct shmstat_seg *seg = slots[i].seg;
+
+		fork_slot[i] = seg ? shmstat__proc_preclaim(seg) : UINT32_MAX;
+		fork_tag[i] = seg ? seg->tag : 0;
+	}
 }
 
 static void fork_parent(void)
@@ -85,12 +95,10 @@ static void fork_child(void)
 			continue;
 		seg->pid = getpid();
 		seg->tag = shmstat__self_tag();
-		uint64_t ack = seg->proc < seg->max_procs
-				       ? ld_acquire(&seg->procs[seg->proc].ack_seq) : 0;
-
-		shmstat__reap(seg);         /* dead siblings may hold every slot */
-		/* the child has its parent's handles: its parent's ack */
-		if (shmstat__proc_attach(seg, ack) != 0)
+		/* the child holds its parent's handles: the slot claimed
+		 * before the fork carries the parent's acknowledgement, so
+		 * no removal's grace period ends without the child */
+		if (shmstat__proc_adopt(seg, fork_slot[i], fork_tag[i]) != 0)
 			seg->proc = UINT32_MAX;     /* updates do nothing */
 	}
 	pthread_mutex_unlock(&slots_lock);

@@ -283,10 +283,14 @@ enum shmstat_stripe_state {
 #define SHMSTAT_SIG_LOCKED(w)  ((w) & 1u)
 #define SHMSTAT_SIG_VERSION(w) ((uint32_t)((w) >> 1) & 0x7fffffffu)
 #define SHMSTAT_SIG_PID(w)     ((uint32_t)((w) >> 32))
+/* hash of an entry a writer died changing: no key, counts lost (the
+ * table's exact totals keep them); key hashes 0 and 1 become 2 and 3 */
+#define SHMSTAT_SIG_TOMB       UINT64_C(1)
 
 struct shmstat_sigent {
 	uint64_t word;
-	uint64_t hash;             /* XXH3-64 of the key, 0 never; 0: empty */
+	uint64_t hash;             /* XXH3-64 of the key (>= 2); 0: empty,
+				    * SHMSTAT_SIG_TOMB: repaired */
 	uint64_t hits, misses, weight;
 	uint64_t first_ns, last_ns;    /* CLOCK_REALTIME_COARSE */
 	uint64_t err_hits, err_misses, err_weight;  /* most overcount */

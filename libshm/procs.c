@@ -109,23 +109,71 @@ static void read_comm(char comm[16])
 		comm[n - 1] = '\0';
 }
 
-int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack)
+/* Claim a free slot as CLAIMING for @tag; its index or UINT32_MAX. */
+static uint32_t claim_slot(struct shmstat_seg *seg, uint64_t tag, uint64_t ack)
 {
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		struct shmstat_proc *p = &seg->procs[i];
 		uint64_t w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_FREE, 0);
 
 		if (ld_relaxed(&p->word) != w ||
-		    !cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, seg->tag)))
+		    !cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, tag)))
 			continue;
-		p->starttime = shmstat__starttime(seg->pid);
+		/* before anything else: the grace period counts CLAIMING */
+		st_release(&p->ack_seq, ack);
 		p->attach_ns = shmstat__now_ns();
-		p->heartbeat_ns = p->attach_ns;
-		p->uid = (uint32_t)geteuid();
-		read_comm(p->comm);
-		p->ack_seq = ack;
-		st_release(&p->word, SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, seg->tag));
-		seg->proc = i;
+		return i;
+	}
+	return UINT32_MAX;
+}
+
+/* Fill claimed slot @i for this process and publish it LIVE. */
+static void fill_slot(struct shmstat_seg *seg, uint32_t i)
+{
+	struct shmstat_proc *p = &seg->procs[i];
+
+	p->starttime = shmstat__starttime(seg->pid);
+	p->attach_ns = shmstat__now_ns();
+	p->heartbeat_ns = p->attach_ns;
+	p->uid = (uint32_t)geteuid();
+	read_comm(p->comm);
+	st_release(&p->word, SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, seg->tag));
+	seg->proc = i;
+}
+
+uint32_t shmstat__proc_preclaim(struct shmstat_seg *seg)
+{
+	uint64_t ack;
+	uint32_t i;
+
+	if (seg->proc >= seg->max_procs)
+		return UINT32_MAX;
+	ack = ld_acquire(&seg->procs[seg->proc].ack_seq);
+	i = claim_slot(seg, seg->tag, ack);
+	if (i == UINT32_MAX) {
+		shmstat__reap(seg);     /* dead children may hold every slot */
+		i = claim_slot(seg, seg->tag, ack);
+	}
+	return i;
+}
+
+int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag)
+{
+	uint64_t w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, parent_tag);
+
+	if (i >= seg->max_procs ||
+	    !cas_acqrel(&seg->procs[i].word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, seg->tag)))
+		return shmstat__fail(SHMSTAT_EBUSY, "the slot claimed at fork was taken back");
+	fill_slot(seg, i);
+	return 0;
+}
+
+int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack)
+{
+	uint32_t i = claim_slot(seg, seg->tag, ack);
+
+	if (i != UINT32_MAX) {
+		fill_slot(seg, i);
 		return 0;
 	}
 	seg->proc = UINT32_MAX;
@@ -150,12 +198,16 @@ void shmstat__proc_detach(struct shmstat_seg *seg)
 
 /* Is the writer of a slot with word @w gone, so its stripes may be
  * folded? */
-static bool slot_gone(uint64_t w)
+static bool slot_gone(const struct shmstat_proc *p, uint64_t w)
 {
 	switch (SHMSTAT_PROC_STATE(w)) {
 	case SHMSTAT_PROC_EXITED:
 		return true;
 	case SHMSTAT_PROC_CLAIMING:
+		/* claims take microseconds; one made for a child at fork
+		 * stays if the child never ran: give up on it after 10 s */
+		return !shmstat__tag_alive(w) ||
+		       shmstat__now_ns() - ld_relaxed(&p->attach_ns) > UINT64_C(10000000000);
 	case SHMSTAT_PROC_LIVE:
 		return !shmstat__tag_alive(w);
 	default:
@@ -227,7 +279,7 @@ unsigned shmstat__reap(struct shmstat_seg *seg)
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		uint64_t w = ld_acquire(&seg->procs[i].word);
 
-		if (slot_gone(w)) {
+		if (slot_gone(&seg->procs[i], w)) {
 			shmstat__fold(seg, i);
 			n++;
 		}

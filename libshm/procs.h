@@ -28,6 +28,13 @@ SHMSTAT_HIDDEN bool shmstat__tag_alive(uint64_t tag);
  * removals it has acknowledged (see shmstat_quiesce()). 0 or EFULL. */
 SHMSTAT_HIDDEN int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack);
 
+/* fork: in the parent, claim a slot for the child-to-be (CLAIMING with
+ * the parent's tag and acknowledgement, so that the grace period of
+ * removals counts the child from the first instant); UINT32_MAX if none.
+ * In the child, adopt it: 0 or an error. */
+SHMSTAT_HIDDEN uint32_t shmstat__proc_preclaim(struct shmstat_seg *seg);
+SHMSTAT_HIDDEN int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag);
+
 /* Give our slot back: mark it exited, then fold it (waiting up to a
  * second for the reaper lock; if it stays taken, the next reap folds it). */
 SHMSTAT_HIDDEN void shmstat__proc_detach(struct shmstat_seg *seg);

@@ -203,15 +203,29 @@ bool shmstat__desc_ok(const struct shmstat_desc *d)
  * period) from a DEADV tombstone with at least @n of them. */
 static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 {
-	for (uint32_t i = 0; i < seg->max_metrics; i++) {
-		struct shmstat_desc *d = &seg->descs[i];
-		uint64_t w = ld_acquire(&d->word);
+	/* best fit, so that small metrics do not take the slots a large one
+	 * needs; a few rounds if another registration takes ours first */
+	for (int round = 0; round < 8; round++) {
+		uint32_t best = UINT32_MAX, best_n = UINT32_MAX;
+		uint64_t best_w = 0;
 
-		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_DEADV || d->nvalues < n ||
-		    d->value_off > seg->max_values || d->nvalues > seg->max_values - d->value_off)
-			continue;
-		if (cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0))) {
-			*off = d->value_off;
+		for (uint32_t i = 0; i < seg->max_metrics; i++) {
+			const struct shmstat_desc *d = &seg->descs[i];
+			uint64_t w = ld_acquire(&d->word);
+
+			if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_DEADV || d->nvalues < n ||
+			    d->nvalues >= best_n || d->value_off > seg->max_values ||
+			    d->nvalues > seg->max_values - d->value_off)
+				continue;
+			best = i;
+			best_n = d->nvalues;
+			best_w = w;
+		}
+		if (best == UINT32_MAX)
+			return false;
+		if (cas_acqrel(&seg->descs[best].word, &best_w,
+			       SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0))) {
+			*off = seg->descs[best].value_off;
 			return true;
 		}
 	}
@@ -395,7 +409,7 @@ static int find_or_create(struct shmstat_seg *seg, const struct regreq *r, uint3
 			 * enough of them for this metric */
 			if (tomb == UINT32_MAX &&
 			    (st == SHMSTAT_DESC_DEAD ||
-			     (st == SHMSTAT_DESC_DEADV && d->nvalues >= r->shape->nvalues))) {
+			     (st == SHMSTAT_DESC_DEADV && d->nvalues == r->shape->nvalues))) {
 				tomb = i;
 				tomb_w = w;
 			}
@@ -709,9 +723,10 @@ static void drop_removed(struct shmstat_seg *seg)
 
 	urcu_bp_read_lock();
 	cds_lfht_for_each_entry(seg->index, &iter, h, node) {
-		const struct shmstat_desc *d = &seg->descs[h->desc];
+		const struct shmstat_desc *d;
 
 		tsan_acquire(h);
+		d = &seg->descs[h->desc];
 		if (SHMSTAT_DESC_STATE(ld_acquire(&d->word)) == SHMSTAT_DESC_LIVE &&
 		    d->reg_id == h->reg_id)
 			continue;

@@ -136,6 +136,16 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* The writer holding @e (word @w) died. What it left is one of: the old
+ * key with its counts, some of them bumped (an update is a few additions:
+ * harmless); a tombstone (it died giving the entry a new key: take()
+ * writes the tombstone before anything else); the new key complete (it
+ * died after take()). So unlocking is the whole repair. */
+static void repair_ent(struct shmstat_sigent *e, uint64_t w)
+{
+	cas_acqrel(&e->word, &w, (uint64_t)((SHMSTAT_SIG_VERSION(w) + 1) & 0x7fffffffu) << 1);
+}
+
 /* Lock entry @e; *@was gets its unlocked word. false after the bound. */
 static bool lock_ent(struct shmstat_sigent *e, uint32_t pid, uint64_t *was)
 {
@@ -155,9 +165,7 @@ static bool lock_ent(struct shmstat_sigent *e, uint32_t pid, uint64_t *was)
 		}
 		/* the holder may have died in the middle of an update */
 		if ((i & 31) == 0 && !shmstat__pid_alive((pid_t)SHMSTAT_SIG_PID(w), 0)) {
-			uint64_t fixed = (uint64_t)((SHMSTAT_SIG_VERSION(w) + 1) & 0x7fffffffu) << 1;
-
-			cas_acqrel(&e->word, &w, fixed);
+			repair_ent(e, w);
 			continue;
 		}
 		/* the holder was preempted in its few stores: let it run */
@@ -209,6 +217,9 @@ static void take(struct shmstat_sigtab *t, struct shmstat_sigent *e, const struc
 	size_t n = ev->len < t->prefix ? ev->len : t->prefix;
 
 	memcpy(prefix, ev->key, n);
+	/* a tombstone while the fields change: a writer dying here leaves
+	 * no entry that mixes two keys */
+	st_relaxed(&e->hash, SHMSTAT_SIG_TOMB);
 	st_relaxed(&e->hits, inh[0] + ev->hits);
 	st_relaxed(&e->misses, inh[1] + ev->misses);
 	st_relaxed(&e->weight, inh[2] + ev->weight);
@@ -254,8 +265,10 @@ static int apply(struct shmstat_sigtab *t, struct shmstat_sigent *e, const struc
 		return DONE_NEW;
 	} else if (victim && h != 0) {
 		uint64_t inh[3], cnt[3];
-		bool idle = t->ttl_ns && ev->now - ld_relaxed(&e->last_ns) > t->ttl_ns &&
-			    ev->now > ld_relaxed(&e->last_ns);
+		/* a tombstone's counts are gone: it raises no floor */
+		bool idle = h == SHMSTAT_SIG_TOMB ||
+			    (t->ttl_ns && ev->now - ld_relaxed(&e->last_ns) > t->ttl_ns &&
+			     ev->now > ld_relaxed(&e->last_ns));
 
 		cnt[0] = ld_relaxed(&e->hits);
 		cnt[1] = ld_relaxed(&e->misses);
@@ -288,8 +301,8 @@ static void sig_event(struct shmstat_sigtab *t, struct event *ev)
 	if (t->c.epoch == SHMSTAT_EPOCH_NONE || t->c.seg->proc >= t->c.seg->max_procs)
 		return;
 	ev->hash = XXH3_64bits(ev->key, ev->len);
-	if (ev->hash == 0)
-		ev->hash = 1;
+	if (ev->hash < 2)
+		ev->hash += 2;          /* 0: empty, 1: tombstone */
 	ev->now = coarse_now();
 	if (ev->owner > t->nowners)
 		ev->owner = 0;
@@ -336,6 +349,11 @@ static void sig_event(struct shmstat_sigtab *t, struct event *ev)
 				continue;
 			/* the victim, if the table is full: the longest idle
 			 * past the TTL, else the fewest events */
+			if (h == SHMSTAT_SIG_TOMB) {
+				victim = x;     /* nothing to lose: the first choice */
+				vidle = UINT64_MAX;
+				continue;
+			}
 			last = ld_relaxed(&x->last_ns);
 			cnt = ld_relaxed(&x->hits) + ld_relaxed(&x->misses);
 			if (t->ttl_ns && ev->now > last && ev->now - last > t->ttl_ns) {
@@ -414,8 +432,7 @@ void shmstat__sig_repair(struct shmstat_seg *seg)
 			uint64_t w = ld_relaxed(&e[i].word);
 
 			if (SHMSTAT_SIG_LOCKED(w) && !shmstat__pid_alive((pid_t)SHMSTAT_SIG_PID(w), 0))
-				cas_acqrel(&e[i].word, &w,
-					   (uint64_t)((SHMSTAT_SIG_VERSION(w) + 1) & 0x7fffffffu) << 1);
+				repair_ent(&e[i], w);
 		}
 		o = (struct shmstat_sigowner *)(void *)(e + cap);
 		for (uint32_t i = 0; i < desc->sig_owners; i++) {
@@ -527,7 +544,7 @@ shmstat_sigview *shmstat__sigview_new(const struct shmstat_desc *d,
 			v->st.skipped++;
 			continue;
 		}
-		if (ent[k].hash == 0)
+		if (ent[k].hash == 0 || ent[k].hash == SHMSTAT_SIG_TOMB)
 			continue;
 		v->ent[v->n].e = ent[k];
 		v->ent[v->n].owner = ent[k].owner >= 1 && ent[k].owner <= nown
