@@ -534,6 +534,8 @@ static int same_shape(const struct shmstat_shape *have, const struct shmstat_sha
 	return 0;
 }
 
+static void drop_removed(struct shmstat_seg *seg);
+
 /* The one path for every metric type. */
 int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *def,
 		      const struct shmstat_shape *shape, struct shmstat_counter **out)
@@ -584,12 +586,20 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 	cds_lfht_lookup(seg->index, (unsigned long)r.hash, match, &lk, &iter);
 	node = cds_lfht_iter_get_node(&iter);
 	if (node) {
+		const struct shmstat_desc *d0;
+
 		h = caa_container_of(node, struct lhandle, node);
 		tsan_acquire(h);
+		d0 = &seg->descs[h->desc];
 		urcu_bp_read_unlock();
-		goto found;
+		if (SHMSTAT_DESC_STATE(ld_acquire(&d0->word)) == SHMSTAT_DESC_LIVE &&
+		    d0->reg_id == h->reg_id)
+			goto found;
+		/* removed since: drop our stale handle, register anew */
+		drop_removed(seg);
+	} else {
+		urcu_bp_read_unlock();
 	}
-	urcu_bp_read_unlock();
 
 	r.name = def->name;
 	r.labels = labels;
@@ -793,10 +803,17 @@ int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def)
 			return shmstat__fail(EINVAL, "signature table '%s' cannot be removed",
 					     def->name);
 		{
-			uint64_t seq = add_relaxed(&seg->hdr->retire_seq, 1) + 1;
+			const uint64_t pending = (uint64_t)SHMSTAT_DESC_RETIRED | ~(uint64_t)0xff;
+			uint64_t seq;
 
-			/* a concurrent removal of the same metric wins: fine */
-			cas_acqrel(&d->word, &w, (uint64_t)SHMSTAT_DESC_RETIRED | seq << 8);
+			/* retired first (with a sequence no grace period
+			 * reaches), then the sequence: a writer that
+			 * acknowledges the new sequence has seen the metric
+			 * retired and dropped its handle */
+			if (!cas_acqrel(&d->word, &w, pending))
+				return shmstat_quiesce(seg);    /* removed meanwhile */
+			seq = __atomic_add_fetch(&seg->hdr->retire_seq, 1, __ATOMIC_ACQ_REL);
+			st_release(&d->word, (uint64_t)SHMSTAT_DESC_RETIRED | seq << 8);
 		}
 		return shmstat_quiesce(seg);
 	}
