@@ -6,16 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fnmatch.h>
+
 #include "shmstat.h"
 #include "cmd.h"
+#include "export.h"
+
+static int raw;                 /* --raw: exact integers */
 
 const char cmd_show_usage[] =
-	"usage: shmstat show [-p|--per-process] NAME\n"
+	"usage: shmstat show [-p|--per-process] [--json|--prom|--openmetrics|--csv]\n"
+	"                    [-I GLOB]... [-X GLOB]... [--raw] NAME\n"
 	"  Print the metrics of segment NAME, one per line: name{labels},\n"
 	"  type, value; for a histogram its count, mean, p50, p95, p99 and max\n"
 	"  (durations when its unit is ns); for a signature table its keys,\n"
 	"  hits, misses, hit rate, weight, evictions. With --per-process, each\n"
-	"  writer process's share and the share of writers that are gone.\n";
+	"  writer process's share and the share of writers that are gone.\n"
+	"  --json (schema shmstat.show/1), --prom (Prometheus text 0.0.4),\n"
+	"  --openmetrics (OpenMetrics 1.0) and --csv print machine formats.\n"
+	"  -I and -X keep and drop metrics whose name or name{labels} matches\n"
+	"  a glob. --raw prints exact integers instead of durations.\n";
 
 static void print_metric_name(const struct shmstat_metric_info *m, char *buf, size_t n)
 {
@@ -42,6 +52,8 @@ static void hist_summary(const shmstat_snap *s, size_t i, size_t j, const char *
 		shmstat_hdata_free(h);
 		return;
 	}
+	if (raw)
+		unit = NULL;            /* exact integers */
 	fmt_hvalue(mean, sizeof(mean), (unsigned long long)(st.mean + 0.5), unit);
 	for (int k = 0; k < 3; k++)
 		fmt_hvalue(v[k], sizeof(v[k]), out[k], unit);
@@ -145,6 +157,24 @@ static void print_procs(const shmstat_snap *s, size_t i)
 
 static const shmstat_snap *sort_snap;
 
+/* Keep metric @m? Matched against name and name{labels}. */
+static int wanted(const struct shmstat_metric_info *m, char **inc, size_t ninc, char **exc,
+		  size_t nexc)
+{
+	char full[512];
+
+	fmt_metric(full, sizeof(full), m->name, m->labels);
+	for (size_t k = 0; k < nexc; k++)
+		if (fnmatch(exc[k], m->name, 0) == 0 || fnmatch(exc[k], full, 0) == 0)
+			return 0;
+	if (ninc == 0)
+		return 1;
+	for (size_t k = 0; k < ninc; k++)
+		if (fnmatch(inc[k], m->name, 0) == 0 || fnmatch(inc[k], full, 0) == 0)
+			return 1;
+	return 0;
+}
+
 static int by_name(const void *a, const void *b)
 {
 	struct shmstat_metric_info x, y;
@@ -174,39 +204,121 @@ int cmd_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "per-process", no_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "prom", no_argument, NULL, 'P' },
+		{ "openmetrics", no_argument, NULL, 'O' },
+		{ "csv", no_argument, NULL, 'c' },
+		{ "raw", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
+	enum export_format fmt = EXPORT_TEXT;
 	shmstat_reader *r;
 	shmstat_snap *s;
 	struct shmstat_seg_info info;
-	int per_process = 0, c;
-	size_t n, width = 4, *order;
+	int per_process = 0, c, rc = EXIT_OK;
+	size_t n, width = 4, *order, ninc = 0, nexc = 0, kept = 0;
+	char **inc = calloc((size_t)argc, sizeof(*inc)), **exc = calloc((size_t)argc, sizeof(*exc));
 
+	if (inc == NULL || exc == NULL) {
+		free(inc);
+		free(exc);
+		return die(EXIT_ERR, "out of memory");
+	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:pI:X:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			per_process = 1;
 			break;
+		case 'j': case 'P': case 'O': case 'c':
+			if (fmt != EXPORT_TEXT) {
+				free(inc);
+				free(exc);
+				return usage_error(cmd_show_usage, "choose one output format");
+			}
+			fmt = c == 'j' ? EXPORT_JSON : c == 'P' ? EXPORT_PROM
+			      : c == 'O' ? EXPORT_OPENMETRICS : EXPORT_CSV;
+			break;
+		case 'r':
+			raw = 1;
+			break;
+		case 'I': case 'X': {
+			/* a glob fnmatch(3) can use: brackets must close */
+			const char *g = optarg;
+			int open = 0;
+
+			for (; *g; g++) {
+				if (*g == '\\' && g[1])
+					g++;
+				else if (*g == '[')
+					open = 1;
+				else if (*g == ']')
+					open = 0;
+			}
+			if (open || !optarg[0]) {
+				int e = usage_error(cmd_show_usage, "glob '%s' is not valid", optarg);
+
+				free(inc);
+				free(exc);
+				return e;
+			}
+			if (c == 'I')
+				inc[ninc++] = optarg;
+			else
+				exc[nexc++] = optarg;
+			break;
+		}
+		case ':':
+			free(inc);
+			free(exc);
+			return usage_error(cmd_show_usage, "option '%s' needs a value", argv[optind - 1]);
 		default:
+			free(inc);
+			free(exc);
 			return usage_error(cmd_show_usage, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind != argc - 1)
+	if (optind != argc - 1) {
+		free(inc);
+		free(exc);
 		return usage_error(cmd_show_usage, optind >= argc ? "segment name is missing"
 							      : "too many arguments");
-	if (open_snapshot(argv[optind], &r, &s) != EXIT_OK)
+	}
+	if (open_snapshot(argv[optind], &r, &s) != EXIT_OK) {
+		free(inc);
+		free(exc);
 		return EXIT_ERR;
-	shmstat_snap_info(s, &info);
-	print_header(argv[optind], &info);
+	}
 	n = shmstat_snap_metrics(s);
 	order = sorted(s, n);
 	if (order == NULL) {
 		shmstat_snap_free(s);
 		shmstat_reader_close(r);
+		free(inc);
+		free(exc);
 		return die(EXIT_ERR, "out of memory");
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t k = 0; k < n; k++) {
+		struct shmstat_metric_info m;
+
+		shmstat_snap_metric(s, order[k], &m);
+		if (wanted(&m, inc, ninc, exc, nexc))
+			order[kept++] = order[k];
+	}
+	n = kept;
+	free(inc);
+	free(exc);
+	if (fmt != EXPORT_TEXT) {
+		rc = export_snapshot(stdout, fmt, argv[optind], s, order, n);
+		free(order);
+		shmstat_snap_free(s);
+		shmstat_reader_close(r);
+		return rc;
+	}
+	shmstat_snap_info(s, &info);
+	print_header(argv[optind], &info);
+	for (size_t k = 0; k < n; k++) {
+		size_t i = order[k];
 		struct shmstat_metric_info m;
 		char name[512];
 

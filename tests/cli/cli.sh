@@ -5,6 +5,7 @@ set -u
 shmstat=$1
 fill=$2
 manual=$3
+json_flat=$4
 pass=0
 fail=0
 tag="cli-$$"
@@ -131,6 +132,43 @@ expect 2 "" "segment and histogram names are needed" -- "$shmstat" hist "$tag-a"
 expect 2 "" "option '-l' needs a value" -- "$shmstat" hist -l
 expect 0 "\(exited writers\) +10" "" -- "$shmstat" show --per-process "$tag-a"
 expect 0 "^$tag-a +root +0600 .* 0/0 " "" -- "$shmstat" list
+
+# --- machine formats: JSON through a real parser, Prometheus, CSV, filters
+"$shmstat" show --json "$tag-a" > /tmp/$tag.json || bad "show --json failed"
+if "$json_flat" < /tmp/$tag.json > /tmp/$tag.flat; then ok; else bad "show --json is not valid JSON"; fi
+for line in "schema=shmstat.show/1" "segment.name=$tag-a" "metrics.0.name=cli_depth_max" \
+	"metrics.0.aggregation=max" "metrics.0.value=7" "metrics.1.value=3" \
+	"metrics.2.histogram.count=100" "metrics.2.histogram.sum=1018000" \
+	"metrics.2.histogram.quantiles.0.5=100" "metrics.2.histogram.max=1000000" \
+	"metrics.3.labels.path=/a" "metrics.3.value=10" "metrics.5.sigtable.hits=7" \
+	"metrics.5.sigtable.top.0.key=conv-1" "metrics.5.sigtable.owners.1.weight=1000" \
+	"metrics.7.value=0"; do
+	if grep -qxF -- "$line" /tmp/$tag.flat; then ok; else bad "show --json lacks $line"; fi
+done
+"$shmstat" show --prom "$tag-a" > /tmp/$tag.prom || bad "show --prom failed"
+for re in '^# TYPE cli_errors_total counter$' '^cli_errors_total 3$' \
+	'^cli_requests_total\{path="/a"\} 10$' '^cli_latency_bucket\{le="127"\} 90$' \
+	'^cli_latency_bucket\{le="1023"\} 99$' '^cli_latency_bucket\{le="\+Inf"\} 100$' \
+	'^cli_latency_count 100$' '^cli_sigs_hits_total\{owner="acct-a"\} 5$' \
+	'^cli_sigs_top_hits\{key="conv-1",owner="acct-a"\} 5$' '^cli_depth_max 7$'; do
+	if grep -Eq -- "$re" /tmp/$tag.prom; then ok; else bad "show --prom lacks /$re/"; fi
+done
+# promtool (Debian package prometheus, installed by ./dev) lints the output
+if ! command -v promtool >/dev/null; then
+	bad "promtool is not installed (apt-get install prometheus)"
+elif promtool check metrics < /tmp/$tag.prom > /tmp/$tag.promtool 2>&1; then ok
+else bad "promtool check metrics: $(cat /tmp/$tag.promtool)"; fi
+expect 0 "^# EOF$" "" -- "$shmstat" show --openmetrics "$tag-a"
+expect 0 "^cli_requests_total\{path=\"/b\"\} 20$" "" -- "$shmstat" show --openmetrics -I 'cli_req*' "$tag-a"
+if "$shmstat" show --prom -I 'cli_req*' "$tag-a" | grep -q cli_errors; then bad "-I kept cli_errors_total"; else ok; fi
+if "$shmstat" show -X 'cli_*s_total' "$tag-a" | grep -q "cli_errors_total"; then bad "-X kept cli_errors_total"; else ok; fi
+expect 0 'cli_requests_total\{path="/b"\}' "" -- "$shmstat" show -I 'cli_requests_total{path="/b"}' "$tag-a"
+expect 0 '^cli_latency,,histogram,,100,1018000,10180.000,100,1004,1004,1000000$' "" -- "$shmstat" show --csv "$tag-a"
+expect 0 '^cli_requests_total,"path=""/a""",counter,10,' "" -- "$shmstat" show --csv "$tag-a"
+expect 0 "count=100 mean=10180 p50=100 p95=1004 p99=1004 max=1000000" "" -- "$shmstat" show --raw "$tag-a"
+expect 2 "" "choose one output format" -- "$shmstat" show --json --csv "$tag-a"
+expect 2 "" "glob '\[ab' is not valid" -- "$shmstat" show -I '[ab' "$tag-a"
+expect 2 "" "unknown option '--yaml'" -- "$shmstat" show --yaml "$tag-a"
 
 # --- a writer that stays attached, then dies
 coproc HOLD { exec "$fill" "$tag-b" hold; }

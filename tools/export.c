@@ -1,0 +1,506 @@
+/*
+ * export.c - machine formats of a snapshot: JSON (jansson), Prometheus
+ * text 0.0.4, OpenMetrics 1.0, CSV. Used by `shmstat show`.
+ *
+ * Histograms are exported with classic cumulative buckets whose bounds
+ * are the powers of two (minus one) from the histogram's lowest value up
+ * to its highest: exact counts, since each log-linear bucket lies inside
+ * one power of two. Signature tables are exported as their exact totals
+ * per owner and their top EXPORT_TOP keys by hits.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmstat.h"
+#include "cmd.h"
+#include "export.h"
+
+#define EXPORT_TOP 10
+
+static const double qs[] = { 0.5, 0.9, 0.95, 0.99, 0.999 };
+static const char *const qnames[] = { "0.5", "0.9", "0.95", "0.99", "0.999" };
+#define NQ (sizeof(qs) / sizeof(qs[0]))
+
+/* ------------------------------------------------------------ labels */
+
+/* Split canonical labels k="v",k2="v2" (our own escaping: \\ \" \n) into
+ * a JSON object. */
+static json_t *labels_object(const char *l)
+{
+	json_t *o = json_object();
+	char key[256], val[512];
+
+	while (*l) {
+		size_t k = 0, v = 0;
+
+		while (*l && *l != '=' && k + 1 < sizeof(key))
+			key[k++] = *l++;
+		key[k] = '\0';
+		if (l[0] != '=' || l[1] != '"')
+			break;
+		l += 2;
+		while (*l && *l != '"' && v + 1 < sizeof(val)) {
+			if (*l == '\\' && l[1]) {
+				l++;
+				val[v++] = *l == 'n' ? '\n' : *l;
+			} else {
+				val[v++] = *l;
+			}
+			l++;
+		}
+		val[v] = '\0';
+		json_object_set_new(o, key, json_string(val));
+		if (*l == '"')
+			l++;
+		if (*l == ',')
+			l++;
+	}
+	return o;
+}
+
+/* Prometheus label value escaping: \ " and newline. */
+static void prom_escape(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && s[i]; i++) {
+		if (s[i] == '\\' || s[i] == '"')
+			fputc('\\', f);
+		if (s[i] == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(s[i], f);
+	}
+}
+
+/* {labels,extra} or {extra} or {labels} or "" */
+static void prom_labels(FILE *f, const char *labels, const char *extra)
+{
+	if (!labels[0] && !(extra && extra[0]))
+		return;
+	fputc('{', f);
+	fputs(labels, f);
+	if (extra && extra[0]) {
+		if (labels[0])
+			fputc(',', f);
+		fputs(extra, f);
+	}
+	fputc('}', f);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static json_t *hist_json(const shmstat_snap *s, size_t i)
+{
+	struct shmstat_hstats st;
+	shmstat_hdata *h;
+	uint64_t out[NQ];
+	json_t *o, *q, *b;
+
+	if (shmstat_snap_hist(s, i, SHMSTAT_PROC_ALL, &h) != 0)
+		return json_null();
+	shmstat_hdata_stats(h, &st);
+	o = json_pack("{s:I,s:I,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:i}",
+		      "count", (json_int_t)st.count, "sum", (json_int_t)st.sum,
+		      "min", (json_int_t)st.min, "max", (json_int_t)st.max, "mean", st.mean,
+		      "underflow", (json_int_t)st.underflow, "overflow", (json_int_t)st.overflow,
+		      "lowest", (json_int_t)st.lowest, "highest", (json_int_t)st.highest,
+		      "bits", (int)st.bits);
+	q = json_object();
+	if (st.count && shmstat_hdata_quantiles(h, qs, NQ, out) == 0)
+		for (size_t k = 0; k < NQ; k++)
+			json_object_set_new(q, qnames[k], json_integer((json_int_t)out[k]));
+	json_object_set_new(o, "quantiles", q);
+	b = json_array();
+	for (size_t k = 0; k < shmstat_hdata_buckets(h); k++) {
+		uint64_t lo, hi, c;
+
+		shmstat_hdata_bucket(h, k, &lo, &hi, &c);
+		if (c)
+			json_array_append_new(b, json_pack("[I,I,I]", (json_int_t)lo,
+							   (json_int_t)hi, (json_int_t)c));
+	}
+	json_object_set_new(o, "buckets", b);
+	shmstat_hdata_free(h);
+	return o;
+}
+
+static json_t *sig_json(const shmstat_snap *s, size_t i)
+{
+	struct shmstat_sigstats st;
+	shmstat_sigview *v;
+	size_t idx[EXPORT_TOP], n;
+	json_t *o, *top, *own;
+
+	if (shmstat_snap_sigtab(s, i, &v) != 0)
+		return json_null();
+	shmstat_sigview_stats(v, &st);
+	o = json_pack("{s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I}", "capacity", (int)st.capacity,
+		      "keys", (int)st.used, "skipped", (int)st.skipped,
+		      "hits", (json_int_t)st.hits, "misses", (json_int_t)st.misses,
+		      "weight", (json_int_t)st.weight, "evictions", (json_int_t)st.evictions,
+		      "dropped", (json_int_t)st.dropped);
+	top = json_array();
+	n = shmstat_sigview_top(v, SHMSTAT_BY_HITS, NULL, EXPORT_TOP, idx);
+	for (size_t k = 0; k < n; k++) {
+		struct shmstat_sigentry e;
+
+		shmstat_sigview_entry(v, idx[k], &e);
+		json_array_append_new(top, json_pack(
+			"{s:s%,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b}",
+			"key", e.prefix, (size_t)e.prefix_len, "keylen", (json_int_t)e.keylen,
+			"owner", e.owner, "hits", (json_int_t)e.hits,
+			"misses", (json_int_t)e.misses, "weight", (json_int_t)e.weight,
+			"error", (json_int_t)e.err_hits, "first_ns", (json_int_t)e.first_ns,
+			"last_ns", (json_int_t)e.last_ns, "expired", e.expired));
+	}
+	json_object_set_new(o, "top", top);
+	own = json_array();
+	for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
+		struct shmstat_sigowner_info oi;
+
+		shmstat_sigview_owner(v, k, &oi);
+		json_array_append_new(own, json_pack("{s:s,s:I,s:I,s:I}", "owner", oi.name,
+						     "hits", (json_int_t)oi.hits,
+						     "misses", (json_int_t)oi.misses,
+						     "weight", (json_int_t)oi.weight));
+	}
+	json_object_set_new(o, "owners", own);
+	shmstat_sigview_free(v);
+	return o;
+}
+
+static int export_json(FILE *f, const char *name, const shmstat_snap *s, const size_t *order,
+		       size_t n)
+{
+	struct shmstat_seg_info info;
+	json_t *root, *metrics;
+	char gen[32];
+
+	shmstat_snap_info(s, &info);
+	snprintf(gen, sizeof(gen), "%016" PRIx64, info.generation);
+	root = json_pack("{s:s,s:{s:s,s:I,s:s,s:I,s:I,s:i,s:i,s:I,s:b}}",
+			 "schema", "shmstat.show/1", "segment", "name", name,
+			 "size", (json_int_t)info.size, "generation", gen,
+			 "created_ns", (json_int_t)info.created_ns,
+			 "taken_ns", (json_int_t)info.taken_ns,
+			 "writers_alive", (int)info.writers_alive,
+			 "writers_dead", (int)info.writers_dead,
+			 "dropped_registrations", (json_int_t)info.dropped_regs,
+			 "removed", info.removed);
+	metrics = json_array();
+	for (size_t k = 0; k < n; k++) {
+		struct shmstat_metric_info m;
+		json_t *o;
+
+		shmstat_snap_metric(s, order[k], &m);
+		o = json_pack("{s:s,s:o,s:s,s:s,s:s,s:I}", "name", m.name,
+			      "labels", labels_object(m.labels), "type", shmstat_type_name(m.type),
+			      "help", m.help, "unit", m.unit, "reg_id", (json_int_t)m.reg_id);
+		switch (m.type) {
+		case SHMSTAT_COUNTER:
+			json_object_set_new(o, "value", json_integer((json_int_t)m.counter));
+			break;
+		case SHMSTAT_GAUGE:
+			json_object_set_new(o, "aggregation", json_string(shmstat_agg_name(m.agg)));
+			json_object_set_new(o, "value", m.has_value ? json_integer(m.gauge)
+								    : json_null());
+			break;
+		case SHMSTAT_HISTOGRAM:
+			json_object_set_new(o, "histogram", hist_json(s, order[k]));
+			break;
+		case SHMSTAT_SIGTABLE:
+			json_object_set_new(o, "sigtable", sig_json(s, order[k]));
+			break;
+		}
+		json_array_append_new(metrics, o);
+	}
+	json_object_set_new(root, "metrics", metrics);
+	if (json_dumpf(root, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0) {
+		json_decref(root);
+		return die(EXIT_ERR, "cannot write JSON");
+	}
+	fputc('\n', f);
+	json_decref(root);
+	return EXIT_OK;
+}
+
+/* ---------------------------------------------------------- Prometheus */
+
+static void help_line(FILE *f, const char *name, const char *help)
+{
+	if (!help[0])
+		help = "(no help given)";   /* promtool wants one */
+	fprintf(f, "# HELP %s ", name);
+	for (; *help; help++) {
+		if (*help == '\\')
+			fputs("\\\\", f);
+		else
+			fputc(*help, f);
+	}
+	fputc('\n', f);
+}
+
+/* Base name of a counter: OpenMetrics names the family without _total. */
+static void family_of(char *buf, size_t n, const char *name, int om)
+{
+	size_t l = strlen(name);
+
+	snprintf(buf, n, "%s", name);
+	if (om && l > 6 && strcmp(name + l - 6, "_total") == 0)
+		buf[l - 6] = '\0';
+}
+
+static void prom_hist(FILE *f, const shmstat_snap *s, size_t i,
+		      const struct shmstat_metric_info *m)
+{
+	struct shmstat_hstats st;
+	shmstat_hdata *h;
+	uint64_t cum, bound;
+	size_t nb, k = 0;
+	char le[64];
+
+	if (shmstat_snap_hist(s, i, SHMSTAT_PROC_ALL, &h) != 0)
+		return;
+	shmstat_hdata_stats(h, &st);
+	nb = shmstat_hdata_buckets(h);
+	cum = st.underflow;
+	/* bounds 2^j - 1, j from the first power of two above lowest */
+	for (int j = 1; j <= 64; j++) {
+		bound = j == 64 ? UINT64_MAX : (UINT64_C(1) << j) - 1;
+		if (bound < st.lowest)
+			continue;
+		if (bound > st.highest)
+			bound = st.highest;
+		for (; k < nb; k++) {
+			uint64_t lo, hi, c;
+
+			shmstat_hdata_bucket(h, k, &lo, &hi, &c);
+			if (hi > bound)
+				break;
+			cum += c;
+		}
+		snprintf(le, sizeof(le), "le=\"%" PRIu64 "\"", bound);
+		fprintf(f, "%s_bucket", m->name);
+		prom_labels(f, m->labels, le);
+		fprintf(f, " %" PRIu64 "\n", cum);
+		if (bound == st.highest)
+			break;
+	}
+	fprintf(f, "%s_bucket", m->name);
+	prom_labels(f, m->labels, "le=\"+Inf\"");
+	fprintf(f, " %" PRIu64 "\n", st.count);
+	fprintf(f, "%s_sum", m->name);
+	prom_labels(f, m->labels, NULL);
+	fprintf(f, " %" PRIu64 "\n", st.sum);
+	fprintf(f, "%s_count", m->name);
+	prom_labels(f, m->labels, NULL);
+	fprintf(f, " %" PRIu64 "\n", st.count);
+	shmstat_hdata_free(h);
+}
+
+/* A signature table: per-owner exact totals as counters, top keys as
+ * gauges; each a family of its own (name_hits_total, ...). */
+static void prom_sig(FILE *f, const shmstat_snap *s, size_t i,
+		     const struct shmstat_metric_info *m, int om)
+{
+	static const char *const what[] = { "hits", "misses", "weight" };
+	shmstat_sigview *v;
+	size_t idx[EXPORT_TOP], n;
+
+	if (shmstat_snap_sigtab(s, i, &v) != 0)
+		return;
+	for (int w = 0; w < 3; w++) {
+		struct shmstat_sigstats st;
+		uint64_t total;
+
+		shmstat_sigview_stats(v, &st);
+		total = w == 0 ? st.hits : w == 1 ? st.misses : st.weight;
+		{
+			char fam[192], help[192];
+
+			snprintf(fam, sizeof(fam), "%s_%s%s", m->name, what[w], om ? "" : "_total");
+			snprintf(help, sizeof(help), "%s: %s, all keys and per owner",
+				 m->help[0] ? m->help : m->name, what[w]);
+			help_line(f, fam, help);
+		}
+		fprintf(f, "# TYPE %s_%s%s counter\n", m->name, what[w], om ? "" : "_total");
+		fprintf(f, "%s_%s_total", m->name, what[w]);
+		prom_labels(f, m->labels, NULL);
+		fprintf(f, " %" PRIu64 "\n", total);
+		for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
+			struct shmstat_sigowner_info o;
+			char lab[160];
+			FILE *mf;
+			char *buf = NULL;
+			size_t blen = 0;
+
+			shmstat_sigview_owner(v, k, &o);
+			if (!o.name[0])
+				continue;
+			mf = open_memstream(&buf, &blen);
+			if (mf == NULL)
+				continue;
+			fputs("owner=\"", mf);
+			prom_escape(mf, o.name, strlen(o.name));
+			fputc('"', mf);
+			fclose(mf);
+			snprintf(lab, sizeof(lab), "%s", buf);
+			free(buf);
+			fprintf(f, "%s_%s_total", m->name, what[w]);
+			prom_labels(f, m->labels, lab);
+			fprintf(f, " %" PRIu64 "\n",
+				w == 0 ? o.hits : w == 1 ? o.misses : o.weight);
+		}
+	}
+	{
+		char fam[192], help[192];
+
+		snprintf(fam, sizeof(fam), "%s_top_hits", m->name);
+		snprintf(help, sizeof(help), "%s: hits of the top %d keys",
+			 m->help[0] ? m->help : m->name, EXPORT_TOP);
+		help_line(f, fam, help);
+	}
+	fprintf(f, "# TYPE %s_top_hits gauge\n", m->name);
+	n = shmstat_sigview_top(v, SHMSTAT_BY_HITS, NULL, EXPORT_TOP, idx);
+	for (size_t k = 0; k < n; k++) {
+		struct shmstat_sigentry e;
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *mf = open_memstream(&buf, &blen);
+
+		if (mf == NULL)
+			continue;
+		shmstat_sigview_entry(v, idx[k], &e);
+		fputs("key=\"", mf);
+		prom_escape(mf, e.prefix, e.prefix_len);
+		fputs("\",owner=\"", mf);
+		prom_escape(mf, e.owner, strlen(e.owner));
+		fputc('"', mf);
+		fclose(mf);
+		fprintf(f, "%s_top_hits", m->name);
+		prom_labels(f, m->labels, buf);
+		fprintf(f, " %" PRIu64 "\n", e.hits);
+		free(buf);
+	}
+	shmstat_sigview_free(v);
+}
+
+static int export_prom(FILE *f, const shmstat_snap *s, const size_t *order, size_t n, int om)
+{
+	const char *prev = NULL;
+	char prevbuf[128] = "";
+
+	for (size_t k = 0; k < n; k++) {
+		struct shmstat_metric_info m;
+		char fam[128];
+
+		shmstat_snap_metric(s, order[k], &m);
+		if (m.type == SHMSTAT_SIGTABLE) {
+			prom_sig(f, s, order[k], &m, om);
+			prev = NULL;
+			prevbuf[0] = '\0';
+			continue;
+		}
+		family_of(fam, sizeof(fam), m.name, om && m.type == SHMSTAT_COUNTER);
+		/* one HELP/TYPE per family: the metrics come sorted by name */
+		if (prev == NULL || strcmp(prevbuf, fam) != 0) {
+			help_line(f, fam, m.help);
+			fprintf(f, "# TYPE %s %s\n", fam, shmstat_type_name(m.type));
+			snprintf(prevbuf, sizeof(prevbuf), "%s", fam);
+			prev = prevbuf;
+		}
+		switch (m.type) {
+		case SHMSTAT_COUNTER:
+			fprintf(f, "%s%s", fam, om ? "_total" : "");
+			if (!om && strcmp(fam, m.name) != 0)
+				fprintf(f, "_total");
+			prom_labels(f, m.labels, NULL);
+			fprintf(f, " %" PRIu64 "\n", m.counter);
+			break;
+		case SHMSTAT_GAUGE:
+			if (!m.has_value)
+				break;
+			fputs(m.name, f);
+			prom_labels(f, m.labels, NULL);
+			fprintf(f, " %" PRId64 "\n", m.gauge);
+			break;
+		case SHMSTAT_HISTOGRAM:
+			prom_hist(f, s, order[k], &m);
+			break;
+		default:
+			break;
+		}
+	}
+	if (om)
+		fputs("# EOF\n", f);
+	return EXIT_OK;
+}
+
+/* ----------------------------------------------------------------- CSV */
+
+static void csv_field(FILE *f, const char *s)
+{
+	if (strpbrk(s, ",\"\n") == NULL) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static int export_csv(FILE *f, const shmstat_snap *s, const size_t *order, size_t n)
+{
+	fputs("name,labels,type,value,count,sum,mean,p50,p95,p99,max\n", f);
+	for (size_t k = 0; k < n; k++) {
+		struct shmstat_metric_info m;
+
+		shmstat_snap_metric(s, order[k], &m);
+		csv_field(f, m.name);
+		fputc(',', f);
+		csv_field(f, m.labels);
+		fprintf(f, ",%s,", shmstat_type_name(m.type));
+		if (m.type == SHMSTAT_COUNTER || m.type == SHMSTAT_SIGTABLE)
+			fprintf(f, "%" PRIu64 ",,,,,,,\n", m.counter);
+		else if (m.type == SHMSTAT_GAUGE && m.has_value)
+			fprintf(f, "%" PRId64 ",,,,,,,\n", m.gauge);
+		else if (m.type == SHMSTAT_HISTOGRAM) {
+			static const double q3[] = { 0.5, 0.95, 0.99 };
+			struct shmstat_hstats st = { 0 };
+			uint64_t out[3] = { 0 };
+			shmstat_hdata *h;
+
+			if (shmstat_snap_hist(s, order[k], SHMSTAT_PROC_ALL, &h) == 0) {
+				shmstat_hdata_stats(h, &st);
+				if (st.count)
+					shmstat_hdata_quantiles(h, q3, 3, out);
+				shmstat_hdata_free(h);
+			}
+			fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64
+				",%" PRIu64 "\n", st.count, st.sum, st.mean, out[0], out[1], out[2],
+				st.max);
+		} else {
+			fputs(",,,,,,,\n", f);
+		}
+	}
+	return EXIT_OK;
+}
+
+int export_snapshot(FILE *f, enum export_format fmt, const char *name, const shmstat_snap *s,
+		    const size_t *order, size_t n)
+{
+	switch (fmt) {
+	case EXPORT_JSON: return export_json(f, name, s, order, n);
+	case EXPORT_PROM: return export_prom(f, s, order, n, 0);
+	case EXPORT_OPENMETRICS: return export_prom(f, s, order, n, 1);
+	case EXPORT_CSV: return export_csv(f, s, order, n);
+	default: return EXIT_ERR;
+	}
+}

@@ -1,0 +1,18 @@
+/*
+ * export.h - machine formats of a snapshot (JSON, Prometheus, OpenMetrics,
+ * CSV), for `shmstat show`.
+ */
+#ifndef SHMSTAT_EXPORT_H
+#define SHMSTAT_EXPORT_H
+
+#include <stdio.h>
+#include "shmstat.h"
+
+enum export_format { EXPORT_TEXT, EXPORT_JSON, EXPORT_PROM, EXPORT_OPENMETRICS, EXPORT_CSV };
+
+/* Write metrics @order[0..n-1] of @s (segment @name) to @f. EXIT_OK or
+ * EXIT_ERR (said why). */
+int export_snapshot(FILE *f, enum export_format fmt, const char *name, const shmstat_snap *s,
+		    const size_t *order, size_t n);
+
+#endif
