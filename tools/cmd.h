@@ -48,6 +48,18 @@ struct shmstat_reader;
 struct shmstat_snap;
 int open_snapshot(const char *name, struct shmstat_reader **r, struct shmstat_snap **s);
 
+/* Keep metric @m? Dropped if it matches a glob of @exc, kept if @inc is
+ * empty or it matches one of @inc; matched against name and name{labels}. */
+struct shmstat_metric_info;
+int metric_wanted(const struct shmstat_metric_info *m, char **inc, size_t ninc, char **exc,
+		  size_t nexc);
+
+/* Indices of the metrics of @s sorted by name, labels; NULL: no memory. */
+size_t *metrics_sorted(const struct shmstat_snap *s, size_t n);
+
+/* A glob fnmatch(3) can use: not empty, brackets closed. */
+int glob_valid(const char *g);
+
 /* true when argv[1] asks for help; prints @usage to stdout */
 int want_help(int argc, char **argv, const char *usage);
 

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <fnmatch.h>
-
 #include "shmstat.h"
 #include "cmd.h"
 #include "export.h"
@@ -155,51 +153,6 @@ static void print_procs(const shmstat_snap *s, size_t i)
 	}
 }
 
-static const shmstat_snap *sort_snap;
-
-/* Keep metric @m? Matched against name and name{labels}. */
-static int wanted(const struct shmstat_metric_info *m, char **inc, size_t ninc, char **exc,
-		  size_t nexc)
-{
-	char full[512];
-
-	fmt_metric(full, sizeof(full), m->name, m->labels);
-	for (size_t k = 0; k < nexc; k++)
-		if (fnmatch(exc[k], m->name, 0) == 0 || fnmatch(exc[k], full, 0) == 0)
-			return 0;
-	if (ninc == 0)
-		return 1;
-	for (size_t k = 0; k < ninc; k++)
-		if (fnmatch(inc[k], m->name, 0) == 0 || fnmatch(inc[k], full, 0) == 0)
-			return 1;
-	return 0;
-}
-
-static int by_name(const void *a, const void *b)
-{
-	struct shmstat_metric_info x, y;
-	int c;
-
-	shmstat_snap_metric(sort_snap, *(const size_t *)a, &x);
-	shmstat_snap_metric(sort_snap, *(const size_t *)b, &y);
-	c = strcmp(x.name, y.name);
-	return c ? c : strcmp(x.labels, y.labels);
-}
-
-/* Metric indices in name, labels order; NULL when out of memory. */
-static size_t *sorted(const shmstat_snap *s, size_t n)
-{
-	size_t *o = malloc((n ? n : 1) * sizeof(*o));
-
-	if (o == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		o[i] = i;
-	sort_snap = s;
-	qsort(o, n, sizeof(*o), by_name);
-	return o;
-}
-
 int cmd_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -242,20 +195,8 @@ int cmd_show(int argc, char **argv)
 		case 'r':
 			raw = 1;
 			break;
-		case 'I': case 'X': {
-			/* a glob fnmatch(3) can use: brackets must close */
-			const char *g = optarg;
-			int open = 0;
-
-			for (; *g; g++) {
-				if (*g == '\\' && g[1])
-					g++;
-				else if (*g == '[')
-					open = 1;
-				else if (*g == ']')
-					open = 0;
-			}
-			if (open || !optarg[0]) {
+		case 'I': case 'X':
+			if (!glob_valid(optarg)) {
 				int e = usage_error(cmd_show_usage, "glob '%s' is not valid", optarg);
 
 				free(inc);
@@ -267,7 +208,6 @@ int cmd_show(int argc, char **argv)
 			else
 				exc[nexc++] = optarg;
 			break;
-		}
 		case ':':
 			free(inc);
 			free(exc);
@@ -290,7 +230,7 @@ int cmd_show(int argc, char **argv)
 		return EXIT_ERR;
 	}
 	n = shmstat_snap_metrics(s);
-	order = sorted(s, n);
+	order = metrics_sorted(s, n);
 	if (order == NULL) {
 		shmstat_snap_free(s);
 		shmstat_reader_close(r);
@@ -302,7 +242,7 @@ int cmd_show(int argc, char **argv)
 		struct shmstat_metric_info m;
 
 		shmstat_snap_metric(s, order[k], &m);
-		if (wanted(&m, inc, ninc, exc, nexc))
+		if (metric_wanted(&m, inc, ninc, exc, nexc))
 			order[kept++] = order[k];
 	}
 	n = kept;

@@ -1,7 +1,9 @@
 /*
  * shmstat.c - the reader tool: a table of commands, one file each.
  */
+#include <fnmatch.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -71,6 +73,67 @@ int open_snapshot(const char *name, shmstat_reader **r, shmstat_snap **s)
 		return EXIT_ERR;
 	}
 	return EXIT_OK;
+}
+
+static const shmstat_snap *sort_snap;
+
+int metric_wanted(const struct shmstat_metric_info *m, char **inc, size_t ninc, char **exc,
+		  size_t nexc)
+{
+	char full[512];
+
+	fmt_metric(full, sizeof(full), m->name, m->labels);
+	for (size_t k = 0; k < nexc; k++)
+		if (fnmatch(exc[k], m->name, 0) == 0 || fnmatch(exc[k], full, 0) == 0)
+			return 0;
+	if (ninc == 0)
+		return 1;
+	for (size_t k = 0; k < ninc; k++)
+		if (fnmatch(inc[k], m->name, 0) == 0 || fnmatch(inc[k], full, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	struct shmstat_metric_info x, y;
+	int c;
+
+	shmstat_snap_metric(sort_snap, *(const size_t *)a, &x);
+	shmstat_snap_metric(sort_snap, *(const size_t *)b, &y);
+	c = strcmp(x.name, y.name);
+	return c ? c : strcmp(x.labels, y.labels);
+}
+
+/* Metric indices in name, labels order; NULL when out of memory. */
+size_t *metrics_sorted(const shmstat_snap *s, size_t n)
+{
+	size_t *o = malloc((n ? n : 1) * sizeof(*o));
+
+	if (o == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		o[i] = i;
+	sort_snap = s;
+	qsort(o, n, sizeof(*o), by_name);
+	return o;
+}
+
+int glob_valid(const char *g)
+{
+	int open = 0;
+
+	if (!g[0])
+		return 0;
+	for (; *g; g++) {
+		if (*g == '\\' && g[1])
+			g++;
+		else if (*g == '[')
+			open = 1;
+		else if (*g == ']')
+			open = 0;
+	}
+	return !open;
 }
 
 void fmt_bytes(char *buf, size_t n, unsigned long long v)
