@@ -34,6 +34,7 @@ DECLARE_CMD(show);
 DECLARE_CMD(gc);
 DECLARE_CMD(hist);
 DECLARE_CMD(top);
+DECLARE_CMD(watch);
 DECLARE_CMD(rm);
 
 /* Print "shmstat: " + message to stderr; return @code. */

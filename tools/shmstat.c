@@ -16,6 +16,7 @@ static const struct cmd commands[] = {
 	{ "show", cmd_show, cmd_show_usage, "print every metric of a segment once" },
 	{ "hist", cmd_hist, cmd_hist_usage, "percentiles and distribution of a histogram" },
 	{ "top",  cmd_top,  cmd_top_usage,  "most reused signatures, cost per owner" },
+	{ "watch", cmd_watch, cmd_watch_usage, "a live view: values, rates, ratios, quantiles" },
 	{ "gc",   cmd_gc,   cmd_gc_usage,   "reap the slots of dead writers" },
 	{ "rm",   cmd_rm,   cmd_rm_usage,   "remove a segment" },
 };

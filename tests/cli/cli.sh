@@ -53,7 +53,7 @@ expect 2 "" "segment name is missing"             -- "$shmstat" gc
 expect 2 "" "segment name is missing"             -- "$shmstat" rm
 
 # --- help: the same usage string from `help CMD` and `CMD --help`
-for c in list show hist top gc rm; do
+for c in list show hist top watch gc rm; do
 	a=$("$shmstat" help "$c"); b=$("$shmstat" "$c" --help)
 	if [ "$a" = "$b" ] && grep -q "^usage: shmstat $c" <<<"$a"; then ok; else bad "help $c differs from $c --help"; fi
 done
@@ -61,7 +61,7 @@ expect 0 "show +print every metric" "" -- "$shmstat" help
 
 # --- the manual shows every usage string exactly
 doc=$(cat "$manual")
-for c in list show hist top gc rm; do
+for c in list show hist top watch gc rm; do
 	u=$("$shmstat" help "$c")
 	if [[ "$doc" == *"$u"* ]]; then ok; else bad "docs/shmstat.md lacks the usage of '$c' as the tool prints it"; fi
 done
@@ -169,6 +169,22 @@ expect 0 "count=100 mean=10180 p50=100 p95=1004 p99=1004 max=1000000" "" -- "$sh
 expect 2 "" "choose one output format" -- "$shmstat" show --json --csv "$tag-a"
 expect 2 "" "glob '\[ab' is not valid" -- "$shmstat" show -I '[ab' "$tag-a"
 expect 2 "" "unknown option '--yaml'" -- "$shmstat" show --yaml "$tag-a"
+
+# --- watch, line mode: a quiet segment has exact values and zero rates
+"$shmstat" watch --lines -i 100ms -n 3 "$tag-a" > /tmp/$tag.watch 2>&1 || bad "watch failed"
+if [ "$(grep -c "  $tag-a  writers 0 alive 0 dead$" /tmp/$tag.watch)" = 3 ]; then ok; else bad "watch -n 3 did not print 3 blocks"; cat /tmp/$tag.watch; fi
+if [ "$(grep -Ec '^  cli_errors_total +3 +0/s ' /tmp/$tag.watch)" = 2 ]; then ok; else bad "watch: cli_errors_total is not 3 at 0/s twice"; cat /tmp/$tag.watch; fi
+if grep -Eq '^  cli_errors_total +3 +- ' /tmp/$tag.watch; then ok; else bad "watch: first sample has no rate"; fi
+if grep -Eq '^  cli_depth_max +7$' /tmp/$tag.watch; then ok; else bad "watch: gauge row"; fi
+expect 2 "" "interval 'soon' is not a duration" -- "$shmstat" watch -i soon "$tag-a"
+expect 2 "" "count '0' is not a positive number" -- "$shmstat" watch -n 0 "$tag-a"
+expect 0 "waiting: segment '$tag-none' does not exist" "" -- "$shmstat" watch --lines -i 10ms -n 2 "$tag-none"
+# full screen under a pseudo-terminal (script(1)): the ncurses view draws
+if command -v script >/dev/null; then
+	TERM=xterm script -qec "$shmstat watch -i 50ms -n 2 $tag-a" /dev/null > /tmp/$tag.tty 2>&1
+	if grep -q "q quit, p pause, s sort, / filter" /tmp/$tag.tty && grep -q "cli_errors_total" /tmp/$tag.tty; then ok
+	else bad "watch on a terminal drew no view"; fi
+fi
 
 # --- a writer that stays attached, then dies
 coproc HOLD { exec "$fill" "$tag-b" hold; }
