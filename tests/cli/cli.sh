@@ -170,6 +170,15 @@ expect 2 "" "choose one output format" -- "$shmstat" show --json --csv "$tag-a"
 expect 2 "" "glob '\[ab' is not valid" -- "$shmstat" show -I '[ab' "$tag-a"
 expect 2 "" "unknown option '--yaml'" -- "$shmstat" show --yaml "$tag-a"
 
+# --- bash completion: commands, options, segment names
+source "$(dirname "$manual")/../tools/shmstat.bash"
+COMP_WORDS=(shmstat wa); COMP_CWORD=1; _shmstat
+[ "${COMPREPLY[*]}" = "watch" ] && ok || bad "completion of 'wa': ${COMPREPLY[*]}"
+COMP_WORDS=(shmstat top --by w); COMP_CWORD=3; _shmstat
+[ "${COMPREPLY[*]}" = "weight" ] && ok || bad "completion of top --by w: ${COMPREPLY[*]}"
+COMP_WORDS=(shmstat show "$tag-"); COMP_CWORD=2; _shmstat
+[[ " ${COMPREPLY[*]} " == *" $tag-a "* ]] && ok || bad "completion of segment names: ${COMPREPLY[*]}"
+
 # --- watch, line mode: a quiet segment has exact values and zero rates
 "$shmstat" watch --lines -i 100ms -n 3 "$tag-a" > /tmp/$tag.watch 2>&1 || bad "watch failed"
 if [ "$(grep -c "  $tag-a  writers 0 alive 0 dead$" /tmp/$tag.watch)" = 3 ]; then ok; else bad "watch -n 3 did not print 3 blocks"; cat /tmp/$tag.watch; fi
