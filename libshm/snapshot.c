@@ -222,6 +222,8 @@ static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 	const struct shmstat_hdr *rh = &r->hdr;
 	const uint64_t size = rh->total_size;
 	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
+	const uint64_t sigbase = rh->regions[SHMSTAT_REG_SIGS].off;
+	const uint64_t nsigs = rh->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent);
 	struct stat st;
 
 	/* parts nobody uses are not read: check the size itself */
@@ -237,9 +239,19 @@ static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 		uint64_t s1, s2, used;
 
 		/* each pread is a system call: the reads happen in program
-		 * order */
-		if (read_seq(r->fd, &s1) != 0 || read_full(r->fd, s->buf, sbase, 0) != 0)
+		 * order. The tables up to the signature entries, then the
+		 * entries allocated so far (the rest is zero: unused). */
+		if (read_seq(r->fd, &s1) != 0 || read_full(r->fd, s->buf, sigbase, 0) != 0)
 			goto truncated;
+		{
+			uint64_t su = ((const struct shmstat_hdr *)(const void *)s->buf)->sigs_used;
+
+			if (su > nsigs)
+				su = nsigs;
+			if (read_full(r->fd, s->buf + sigbase, su * sizeof(struct shmstat_sigent),
+				      sigbase) != 0)
+				goto truncated;
+		}
 		used = h->values_used < rh->max_values ? h->values_used : rh->max_values;
 		for (uint32_t i = 0; i < rh->nstripes; i++) {
 			uint64_t off = sbase + (uint64_t)i * rh->stripe_bytes;

@@ -1,5 +1,5 @@
 /*
- * export.c - machine formats of a snapshot: JSON (jansson), Prometheus
+ * export.c - machine formats of a snapshot: JSON, Prometheus
  * text 0.0.4, OpenMetrics 1.0, CSV. Used by `shmstat show`.
  *
  * Histograms are exported with classic cumulative buckets whose bounds
@@ -9,7 +9,6 @@
  * per owner and their top EXPORT_TOP keys by hits.
  */
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,24 +23,51 @@ static const double qs[] = { 0.5, 0.9, 0.95, 0.99, 0.999 };
 static const char *const qnames[] = { "0.5", "0.9", "0.95", "0.99", "0.999" };
 #define NQ (sizeof(qs) / sizeof(qs[0]))
 
-/* ------------------------------------------------------------ labels */
+/* ---------------------------------------------------------------- JSON */
 
-/* Split canonical labels k="v",k2="v2" (our own escaping: \\ \" \n) into
- * a JSON object. */
-static json_t *labels_object(const char *l)
+/* A JSON string (RFC 8259): quotes, backslash and control characters
+ * escaped; other bytes as they are (labels and help are UTF-8; key
+ * prefixes may not be: their other bytes are escaped as \u00XX). */
+static void jstr(FILE *f, const char *s, size_t n, int bytes)
 {
-	json_t *o = json_object();
-	char key[256], val[512];
+	fputc('"', f);
+	for (size_t i = 0; i < n && (bytes || s[i]); i++) {
+		unsigned char c = (unsigned char)s[i];
 
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || (bytes && c >= 0x7f))
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void js(FILE *f, const char *s)
+{
+	jstr(f, s, strlen(s), 0);
+}
+
+/* Canonical labels k="v",... (our escaping: \\ \" \n) as an object. */
+static void jlabels(FILE *f, const char *l)
+{
+	int first = 1;
+
+	fputc('{', f);
 	while (*l) {
-		size_t k = 0, v = 0;
+		const char *eq = strchr(l, '=');
+		char val[512];
+		size_t v = 0;
 
-		while (*l && *l != '=' && k + 1 < sizeof(key))
-			key[k++] = *l++;
-		key[k] = '\0';
-		if (l[0] != '=' || l[1] != '"')
+		if (eq == NULL || eq[1] != '"')
 			break;
-		l += 2;
+		if (!first)
+			fputc(',', f);
+		first = 0;
+		jstr(f, l, (size_t)(eq - l), 0);
+		fputc(':', f);
+		l = eq + 2;
 		while (*l && *l != '"' && v + 1 < sizeof(val)) {
 			if (*l == '\\' && l[1]) {
 				l++;
@@ -52,14 +78,146 @@ static json_t *labels_object(const char *l)
 			l++;
 		}
 		val[v] = '\0';
-		json_object_set_new(o, key, json_string(val));
+		js(f, val);
 		if (*l == '"')
 			l++;
 		if (*l == ',')
 			l++;
 	}
-	return o;
+	fputc('}', f);
 }
+
+static void hist_json(FILE *f, const shmstat_snap *s, size_t i)
+{
+	struct shmstat_hstats st;
+	shmstat_hdata *h;
+	uint64_t out[NQ];
+	int first = 1;
+
+	if (shmstat_snap_hist(s, i, SHMSTAT_PROC_ALL, &h) != 0) {
+		fputs("null", f);
+		return;
+	}
+	shmstat_hdata_stats(h, &st);
+	fprintf(f, "{\"count\":%" PRIu64 ",\"sum\":%" PRIu64 ",\"min\":%" PRIu64
+		",\"max\":%" PRIu64 ",\"mean\":%.17g,\"underflow\":%" PRIu64
+		",\"overflow\":%" PRIu64 ",\"lowest\":%" PRIu64 ",\"highest\":%" PRIu64
+		",\"bits\":%u,\"quantiles\":{", st.count, st.sum, st.min, st.max, st.mean,
+		st.underflow, st.overflow, st.lowest, st.highest, st.bits);
+	if (st.count && shmstat_hdata_quantiles(h, qs, NQ, out) == 0)
+		for (size_t k = 0; k < NQ; k++)
+			fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "", qnames[k], out[k]);
+	fputs("},\"buckets\":[", f);
+	for (size_t k = 0; k < shmstat_hdata_buckets(h); k++) {
+		uint64_t lo, hi, c;
+
+		shmstat_hdata_bucket(h, k, &lo, &hi, &c);
+		if (!c)
+			continue;
+		fprintf(f, "%s[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]", first ? "" : ",", lo, hi, c);
+		first = 0;
+	}
+	fputs("]}", f);
+	shmstat_hdata_free(h);
+}
+
+static void sig_json(FILE *f, const shmstat_snap *s, size_t i)
+{
+	struct shmstat_sigstats st;
+	shmstat_sigview *v;
+	size_t idx[EXPORT_TOP], n;
+
+	if (shmstat_snap_sigtab(s, i, &v) != 0) {
+		fputs("null", f);
+		return;
+	}
+	shmstat_sigview_stats(v, &st);
+	fprintf(f, "{\"capacity\":%u,\"keys\":%u,\"skipped\":%u,\"hits\":%" PRIu64
+		",\"misses\":%" PRIu64 ",\"weight\":%" PRIu64 ",\"evictions\":%" PRIu64
+		",\"dropped\":%" PRIu64 ",\"top\":[", st.capacity, st.used, st.skipped, st.hits,
+		st.misses, st.weight, st.evictions, st.dropped);
+	n = shmstat_sigview_top(v, SHMSTAT_BY_HITS, NULL, EXPORT_TOP, idx);
+	for (size_t k = 0; k < n; k++) {
+		struct shmstat_sigentry e;
+
+		shmstat_sigview_entry(v, idx[k], &e);
+		fputs(k ? ",{\"key\":" : "{\"key\":", f);
+		jstr(f, e.prefix, e.prefix_len, 1);
+		fprintf(f, ",\"keylen\":%u,\"owner\":", e.keylen);
+		js(f, e.owner);
+		fprintf(f, ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64 ",\"weight\":%" PRIu64
+			",\"error\":%" PRIu64 ",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64
+			",\"expired\":%s}", e.hits, e.misses, e.weight, e.err_hits, e.first_ns,
+			e.last_ns, e.expired ? "true" : "false");
+	}
+	fputs("],\"owners\":[", f);
+	for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
+		struct shmstat_sigowner_info oi;
+
+		shmstat_sigview_owner(v, k, &oi);
+		fputs(k ? ",{\"owner\":" : "{\"owner\":", f);
+		js(f, oi.name);
+		fprintf(f, ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64 ",\"weight\":%" PRIu64 "}",
+			oi.hits, oi.misses, oi.weight);
+	}
+	fputs("]}", f);
+	shmstat_sigview_free(v);
+}
+
+/* Schema shmstat.show/1 (docs/shmstat.md), written as it goes. */
+static int export_json(FILE *f, const char *name, const shmstat_snap *s, const size_t *order,
+		       size_t n)
+{
+	struct shmstat_seg_info info;
+
+	shmstat_snap_info(s, &info);
+	fputs("{\"schema\":\"shmstat.show/1\",\"segment\":{\"name\":", f);
+	js(f, name);
+	fprintf(f, ",\"size\":%" PRIu64 ",\"generation\":\"%016" PRIx64 "\",\"created_ns\":%"
+		PRIu64 ",\"taken_ns\":%" PRIu64 ",\"writers_alive\":%u,\"writers_dead\":%u,"
+		"\"dropped_registrations\":%" PRIu64 ",\"removed\":%s},\"metrics\":[",
+		info.size, info.generation, info.created_ns, info.taken_ns, info.writers_alive,
+		info.writers_dead, info.dropped_regs, info.removed ? "true" : "false");
+	for (size_t k = 0; k < n; k++) {
+		struct shmstat_metric_info m;
+
+		shmstat_snap_metric(s, order[k], &m);
+		fputs(k ? ",\n{\"name\":" : "\n{\"name\":", f);
+		js(f, m.name);
+		fputs(",\"labels\":", f);
+		jlabels(f, m.labels);
+		fprintf(f, ",\"type\":\"%s\",\"help\":", shmstat_type_name(m.type));
+		js(f, m.help);
+		fputs(",\"unit\":", f);
+		js(f, m.unit);
+		fprintf(f, ",\"reg_id\":%" PRIu64, m.reg_id);
+		switch (m.type) {
+		case SHMSTAT_COUNTER:
+			fprintf(f, ",\"value\":%" PRIu64, m.counter);
+			break;
+		case SHMSTAT_GAUGE:
+			fprintf(f, ",\"aggregation\":\"%s\",\"value\":", shmstat_agg_name(m.agg));
+			if (m.has_value)
+				fprintf(f, "%" PRId64, m.gauge);
+			else
+				fputs("null", f);
+			break;
+		case SHMSTAT_HISTOGRAM:
+			fputs(",\"histogram\":", f);
+			hist_json(f, s, order[k]);
+			break;
+		case SHMSTAT_SIGTABLE:
+			fputs(",\"sigtable\":", f);
+			sig_json(f, s, order[k]);
+			break;
+		}
+		fputc('}', f);
+	}
+	fputs("]}\n", f);
+	return ferror(f) ? die(EXIT_ERR, "cannot write JSON") : EXIT_OK;
+}
+
+/* ---------------------------------------------------------- Prometheus */
 
 /* Prometheus label value escaping: \ " and newline. */
 static void prom_escape(FILE *f, const char *s, size_t n)
@@ -89,145 +247,6 @@ static void prom_labels(FILE *f, const char *labels, const char *extra)
 	}
 	fputc('}', f);
 }
-
-/* ---------------------------------------------------------------- JSON */
-
-static json_t *hist_json(const shmstat_snap *s, size_t i)
-{
-	struct shmstat_hstats st;
-	shmstat_hdata *h;
-	uint64_t out[NQ];
-	json_t *o, *q, *b;
-
-	if (shmstat_snap_hist(s, i, SHMSTAT_PROC_ALL, &h) != 0)
-		return json_null();
-	shmstat_hdata_stats(h, &st);
-	o = json_pack("{s:I,s:I,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:i}",
-		      "count", (json_int_t)st.count, "sum", (json_int_t)st.sum,
-		      "min", (json_int_t)st.min, "max", (json_int_t)st.max, "mean", st.mean,
-		      "underflow", (json_int_t)st.underflow, "overflow", (json_int_t)st.overflow,
-		      "lowest", (json_int_t)st.lowest, "highest", (json_int_t)st.highest,
-		      "bits", (int)st.bits);
-	q = json_object();
-	if (st.count && shmstat_hdata_quantiles(h, qs, NQ, out) == 0)
-		for (size_t k = 0; k < NQ; k++)
-			json_object_set_new(q, qnames[k], json_integer((json_int_t)out[k]));
-	json_object_set_new(o, "quantiles", q);
-	b = json_array();
-	for (size_t k = 0; k < shmstat_hdata_buckets(h); k++) {
-		uint64_t lo, hi, c;
-
-		shmstat_hdata_bucket(h, k, &lo, &hi, &c);
-		if (c)
-			json_array_append_new(b, json_pack("[I,I,I]", (json_int_t)lo,
-							   (json_int_t)hi, (json_int_t)c));
-	}
-	json_object_set_new(o, "buckets", b);
-	shmstat_hdata_free(h);
-	return o;
-}
-
-static json_t *sig_json(const shmstat_snap *s, size_t i)
-{
-	struct shmstat_sigstats st;
-	shmstat_sigview *v;
-	size_t idx[EXPORT_TOP], n;
-	json_t *o, *top, *own;
-
-	if (shmstat_snap_sigtab(s, i, &v) != 0)
-		return json_null();
-	shmstat_sigview_stats(v, &st);
-	o = json_pack("{s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I}", "capacity", (int)st.capacity,
-		      "keys", (int)st.used, "skipped", (int)st.skipped,
-		      "hits", (json_int_t)st.hits, "misses", (json_int_t)st.misses,
-		      "weight", (json_int_t)st.weight, "evictions", (json_int_t)st.evictions,
-		      "dropped", (json_int_t)st.dropped);
-	top = json_array();
-	n = shmstat_sigview_top(v, SHMSTAT_BY_HITS, NULL, EXPORT_TOP, idx);
-	for (size_t k = 0; k < n; k++) {
-		struct shmstat_sigentry e;
-
-		shmstat_sigview_entry(v, idx[k], &e);
-		json_array_append_new(top, json_pack(
-			"{s:s%,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b}",
-			"key", e.prefix, (size_t)e.prefix_len, "keylen", (json_int_t)e.keylen,
-			"owner", e.owner, "hits", (json_int_t)e.hits,
-			"misses", (json_int_t)e.misses, "weight", (json_int_t)e.weight,
-			"error", (json_int_t)e.err_hits, "first_ns", (json_int_t)e.first_ns,
-			"last_ns", (json_int_t)e.last_ns, "expired", e.expired));
-	}
-	json_object_set_new(o, "top", top);
-	own = json_array();
-	for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
-		struct shmstat_sigowner_info oi;
-
-		shmstat_sigview_owner(v, k, &oi);
-		json_array_append_new(own, json_pack("{s:s,s:I,s:I,s:I}", "owner", oi.name,
-						     "hits", (json_int_t)oi.hits,
-						     "misses", (json_int_t)oi.misses,
-						     "weight", (json_int_t)oi.weight));
-	}
-	json_object_set_new(o, "owners", own);
-	shmstat_sigview_free(v);
-	return o;
-}
-
-static int export_json(FILE *f, const char *name, const shmstat_snap *s, const size_t *order,
-		       size_t n)
-{
-	struct shmstat_seg_info info;
-	json_t *root, *metrics;
-	char gen[32];
-
-	shmstat_snap_info(s, &info);
-	snprintf(gen, sizeof(gen), "%016" PRIx64, info.generation);
-	root = json_pack("{s:s,s:{s:s,s:I,s:s,s:I,s:I,s:i,s:i,s:I,s:b}}",
-			 "schema", "shmstat.show/1", "segment", "name", name,
-			 "size", (json_int_t)info.size, "generation", gen,
-			 "created_ns", (json_int_t)info.created_ns,
-			 "taken_ns", (json_int_t)info.taken_ns,
-			 "writers_alive", (int)info.writers_alive,
-			 "writers_dead", (int)info.writers_dead,
-			 "dropped_registrations", (json_int_t)info.dropped_regs,
-			 "removed", info.removed);
-	metrics = json_array();
-	for (size_t k = 0; k < n; k++) {
-		struct shmstat_metric_info m;
-		json_t *o;
-
-		shmstat_snap_metric(s, order[k], &m);
-		o = json_pack("{s:s,s:o,s:s,s:s,s:s,s:I}", "name", m.name,
-			      "labels", labels_object(m.labels), "type", shmstat_type_name(m.type),
-			      "help", m.help, "unit", m.unit, "reg_id", (json_int_t)m.reg_id);
-		switch (m.type) {
-		case SHMSTAT_COUNTER:
-			json_object_set_new(o, "value", json_integer((json_int_t)m.counter));
-			break;
-		case SHMSTAT_GAUGE:
-			json_object_set_new(o, "aggregation", json_string(shmstat_agg_name(m.agg)));
-			json_object_set_new(o, "value", m.has_value ? json_integer(m.gauge)
-								    : json_null());
-			break;
-		case SHMSTAT_HISTOGRAM:
-			json_object_set_new(o, "histogram", hist_json(s, order[k]));
-			break;
-		case SHMSTAT_SIGTABLE:
-			json_object_set_new(o, "sigtable", sig_json(s, order[k]));
-			break;
-		}
-		json_array_append_new(metrics, o);
-	}
-	json_object_set_new(root, "metrics", metrics);
-	if (json_dumpf(root, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0) {
-		json_decref(root);
-		return die(EXIT_ERR, "cannot write JSON");
-	}
-	fputc('\n', f);
-	json_decref(root);
-	return EXIT_OK;
-}
-
-/* ---------------------------------------------------------- Prometheus */
 
 static void help_line(FILE *f, const char *name, const char *help)
 {
