@@ -288,12 +288,16 @@ enum shmstat_stripe_state {
 #define SHMSTAT_SIG_TOMB       UINT64_C(1)
 
 struct shmstat_sigent {
+	/* first cache line: what updates write */
 	uint64_t word;
-	uint64_t hash;             /* XXH3-64 of the key (>= 2); 0: empty,
-				    * SHMSTAT_SIG_TOMB: repaired */
 	uint64_t hits, misses, weight;
 	uint64_t first_ns, last_ns;    /* CLOCK_REALTIME_COARSE */
-	uint64_t err_hits, err_misses, err_weight;  /* most overcount */
+	uint64_t err_hits, err_misses; /* most overcount */
+	/* second cache line: what probes read, written only when the entry
+	 * takes a new key (no false sharing between probes and updates) */
+	uint64_t hash;             /* XXH3-64 of the key (>= 2); 0: empty,
+				    * SHMSTAT_SIG_TOMB: being given a new key */
+	uint64_t err_weight;
 	uint32_t owner;            /* 0: none, else owner slot + 1 */
 	uint32_t keylen;           /* the key's length (capped at 2^32-1) */
 	uint32_t gen;              /* bumped when the entry takes a new key */
@@ -310,6 +314,7 @@ struct shmstat_sigowner {
 };
 
 static_assert(sizeof(struct shmstat_sigent) == 128, "signature entry is 128 bytes");
+static_assert(offsetof(struct shmstat_sigent, hash) == 64, "hash on the second line");
 static_assert(sizeof(struct shmstat_sigowner) == 64, "owner slot is 64 bytes");
 static_assert(sizeof(struct shmstat_hdr) == SHMSTAT_PAGE, "header is one page");
 static_assert(offsetof(struct shmstat_hdr, regions) == 80, "region table at 80");

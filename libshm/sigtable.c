@@ -17,7 +17,7 @@
 
 #define SPINS 128u            /* busy-wait rounds before yielding */
 #define YIELDS 64u            /* then yields, */
-#define NAPS 500u             /* then 20 us naps: at most ~10 ms in all */
+#define NAPS 5000u            /* then 20 us naps: at most ~100 ms in all */
 
 struct shmstat_sigtab shmstat__noop_sigtab = {
 	.c = { .epoch = SHMSTAT_EPOCH_NONE },
@@ -231,15 +231,14 @@ static void take(struct shmstat_sigtab *t, struct shmstat_sigent *e, const struc
 	st_relaxed(&e->owner, ev->owner);
 	st_relaxed(&e->keylen, ev->len > UINT32_MAX ? UINT32_MAX : (uint32_t)ev->len);
 	st_relaxed(&e->gen, ld_relaxed(&e->gen) + 1);
-	/* the key last, with release: a writer that sees it unlocked sees
-	 * the rest (it re-reads all under the lock anyway) */
-	st_release(&e->hash, ev->hash);
 	for (size_t k = 0; k < sizeof(prefix); k += 8) {
 		uint64_t w;
 
 		memcpy(&w, prefix + k, 8);
 		st_relaxed((uint64_t *)(void *)(e->prefix + k), w);
 	}
+	/* the key last, with release: until then the entry is a tombstone */
+	st_release(&e->hash, ev->hash);
 }
 
 enum { DONE, DONE_NEW, RETRY, DROPPED };
@@ -324,9 +323,11 @@ static void sig_event(struct shmstat_sigtab *t, struct event *ev)
 		reach = ld_relaxed(&t->head->max_probe) + 1;
 		if (reach < window)
 			reach = window;
+		/* the probe reads only hashes (an entry's second cache line,
+		 * which updates do not write) */
 		for (k = 0; k <= t->mask; k++) {
 			struct shmstat_sigent *x = &t->ent[(ev->hash + k) & t->mask];
-			uint64_t h = ld_acquire(&x->hash), last, cnt;
+			uint64_t h = ld_acquire(&x->hash);
 
 			if (h == ev->hash) {
 				e = x;
@@ -345,14 +346,19 @@ static void sig_event(struct shmstat_sigtab *t, struct event *ev)
 			}
 			if (k >= reach && empty != NULL)
 				break;
-			if (k >= window)
+		}
+		/* only a full table needs a victim in the window: the longest
+		 * idle past the TTL, else the fewest events */
+		for (uint32_t j = 0; e == NULL && ld_relaxed(&t->head->used) >= t->capacity &&
+				     j < window; j++) {
+			struct shmstat_sigent *x = &t->ent[(ev->hash + j) & t->mask];
+			uint64_t h = ld_acquire(&x->hash), last, cnt;
+
+			if (h == 0)
 				continue;
-			/* the victim, if the table is full: the longest idle
-			 * past the TTL, else the fewest events */
 			if (h == SHMSTAT_SIG_TOMB) {
 				victim = x;     /* nothing to lose: the first choice */
-				vidle = UINT64_MAX;
-				continue;
+				break;
 			}
 			last = ld_relaxed(&x->last_ns);
 			cnt = ld_relaxed(&x->hits) + ld_relaxed(&x->misses);
