@@ -23,7 +23,8 @@ const char cmd_show_usage[] =
 	"  --json (schema shmstat.show/1), --prom (Prometheus text 0.0.4),\n"
 	"  --openmetrics (OpenMetrics 1.0) and --csv print machine formats.\n"
 	"  -I and -X keep and drop metrics whose name or name{labels} matches\n"
-	"  a glob. --raw prints exact integers instead of durations.\n";
+	"  a glob. Values in bytes print in KiB, MiB...; in ns as durations;\n"
+	"  --raw prints exact integers instead.\n";
 
 static void print_metric_name(const struct shmstat_metric_info *m, char *buf, size_t n)
 {
@@ -81,14 +82,30 @@ static void sig_summary(const shmstat_snap *s, size_t i, char *buf, size_t n)
 	shmstat_sigview_free(v);
 }
 
+/* Counters and gauges: bytes in IEC units and nanoseconds as durations
+ * (by their unit), unless --raw; other values as exact integers. */
 static void print_value(const struct shmstat_metric_info *m, char *buf, size_t n)
 {
-	if (m->type == SHMSTAT_COUNTER)
-		snprintf(buf, n, "%llu", (unsigned long long)m->counter);
-	else if (m->has_value)
-		snprintf(buf, n, "%lld", (long long)m->gauge);
-	else
+	int bytes = !raw && strcmp(m->unit, "bytes") == 0;
+	int ns = !raw && (strcmp(m->unit, "ns") == 0 || strcmp(m->unit, "nanoseconds") == 0);
+
+	if (m->type == SHMSTAT_COUNTER) {
+		if (bytes)
+			fmt_bytes(buf, n, m->counter);
+		else if (ns)
+			fmt_hvalue(buf, n, m->counter, m->unit);
+		else
+			snprintf(buf, n, "%llu", (unsigned long long)m->counter);
+	} else if (m->has_value) {
+		if (bytes && m->gauge >= 0)
+			fmt_bytes(buf, n, (unsigned long long)m->gauge);
+		else if (ns && m->gauge >= 0)
+			fmt_hvalue(buf, n, (unsigned long long)m->gauge, m->unit);
+		else
+			snprintf(buf, n, "%lld", (long long)m->gauge);
+	} else {
 		snprintf(buf, n, "-");
+	}
 }
 
 static void print_header(const char *name, const struct shmstat_seg_info *info)

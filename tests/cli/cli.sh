@@ -37,7 +37,7 @@ expect() {
 
 cleanup() {
 	[ -n "${holder:-}" ] && kill -9 "$holder" 2>/dev/null
-	"$shmstat" rm "$tag-a" "$tag-b" >/dev/null 2>&1
+	"$shmstat" rm "$tag-a" "$tag-b" "$tag-c" >/dev/null 2>&1
 	rm -f "/dev/shm/shmstat.$tag-foreign" "/dev/shm/shmstat.$tag-empty" /tmp/$tag.*
 }
 trap cleanup EXIT
@@ -84,6 +84,7 @@ rm -f "/dev/shm/shmstat.$tag-foreign" "/dev/shm/shmstat.$tag-empty"
 tail -n +2 /tmp/$tag.show > /tmp/$tag.body
 cat > /tmp/$tag.want <<'WANT'
 NAME                     TYPE     VALUE
+cli_cache_bytes gauge 3.5 MiB
 cli_depth_max            gauge    7
 cli_errors_total         counter  3
 cli_latency histogram count=100 mean=10.18us p50=100ns p95=1.004us p99=1.004us max=1ms
@@ -96,7 +97,8 @@ WANT
 # columns are aligned to the longest name: normalise runs of spaces
 if diff <(tr -s ' ' < /tmp/$tag.want) <(tr -s ' ' < /tmp/$tag.body) >/dev/null; then ok
 else bad "show output differs:"; diff <(tr -s ' ' < /tmp/$tag.want) <(tr -s ' ' < /tmp/$tag.body); fi
-expect 0 "^segment $tag-a: 8 metrics, 0 writers alive, 0 dead" "" -- "$shmstat" show "$tag-a"
+expect 0 "^segment $tag-a: 9 metrics, 0 writers alive, 0 dead" "" -- "$shmstat" show "$tag-a"
+expect 0 "^cli_cache_bytes +gauge +3670016$" "" -- "$shmstat" show --raw "$tag-a"
 
 # --- top: signatures, owners, ordering, filters
 "$shmstat" top "$tag-a" > /tmp/$tag.top 2>&1 || bad "top failed"
@@ -136,13 +138,13 @@ expect 0 "^$tag-a +root +0600 .* 0/0 " "" -- "$shmstat" list
 # --- machine formats: JSON through a real parser, Prometheus, CSV, filters
 "$shmstat" show --json "$tag-a" > /tmp/$tag.json || bad "show --json failed"
 if "$json_flat" < /tmp/$tag.json > /tmp/$tag.flat; then ok; else bad "show --json is not valid JSON"; fi
-for line in "schema=shmstat.show/1" "segment.name=$tag-a" "metrics.0.name=cli_depth_max" \
-	"metrics.0.aggregation=max" "metrics.0.value=7" "metrics.1.value=3" \
-	"metrics.2.histogram.count=100" "metrics.2.histogram.sum=1018000" \
-	"metrics.2.histogram.quantiles.0.5=100" "metrics.2.histogram.max=1000000" \
-	"metrics.3.labels.path=/a" "metrics.3.value=10" "metrics.5.sigtable.hits=7" \
-	"metrics.5.sigtable.top.0.key=conv-1" "metrics.5.sigtable.owners.1.weight=1000" \
-	"metrics.7.value=0"; do
+for line in "schema=shmstat.show/1" "segment.name=$tag-a" "metrics.1.name=cli_depth_max" \
+	"metrics.1.aggregation=max" "metrics.1.value=7" "metrics.2.value=3" \
+	"metrics.3.histogram.count=100" "metrics.3.histogram.sum=1018000" \
+	"metrics.3.histogram.quantiles.0.5=100" "metrics.3.histogram.max=1000000" \
+	"metrics.4.labels.path=/a" "metrics.4.value=10" "metrics.6.sigtable.hits=7" \
+	"metrics.6.sigtable.top.0.key=conv-1" "metrics.6.sigtable.owners.1.weight=1000" \
+	"metrics.8.value=0"; do
 	if grep -qxF -- "$line" /tmp/$tag.flat; then ok; else bad "show --json lacks $line"; fi
 done
 "$shmstat" show --prom "$tag-a" > /tmp/$tag.prom || bad "show --prom failed"
@@ -188,6 +190,20 @@ if grep -Eq '^  cli_depth_max +7$' /tmp/$tag.watch; then ok; else bad "watch: ga
 expect 2 "" "interval 'soon' is not a duration" -- "$shmstat" watch -i soon "$tag-a"
 expect 2 "" "count '0' is not a positive number" -- "$shmstat" watch -n 0 "$tag-a"
 expect 0 "waiting: segment '$tag-none' does not exist" "" -- "$shmstat" watch --lines -i 10ms -n 2 "$tag-none"
+# watch follows a segment re-created under it (40 intervals of 100 ms
+# leave ample room after the re-creation, which takes a few ms)
+"$fill" "$tag-c" || bad "cli_fill failed"
+"$shmstat" watch --lines -i 100ms -n 40 "$tag-c" > /tmp/$tag.rec 2>&1 &
+wpid=$!
+for i in $(seq 200); do grep -q "writers" /tmp/$tag.rec && break; sleep 0.02; done
+"$shmstat" rm "$tag-c"
+"$fill" "$tag-c" || bad "cli_fill failed"
+wait "$wpid" || bad "watch across a re-creation exited $?"
+if grep -q "segment '$tag-c' was re-created: following the new one" /tmp/$tag.rec; then ok
+else bad "watch did not report the re-creation"; tail -5 /tmp/$tag.rec; fi
+if [ "$(tail -n 12 /tmp/$tag.rec | grep -Ec '^  cli_errors_total +3 ')" = 1 ]; then ok
+else bad "watch did not go on with the new segment"; fi
+
 # full screen under a pseudo-terminal (script(1)): the ncurses view draws
 if command -v script >/dev/null; then
 	TERM=xterm script -qec "$shmstat watch -i 50ms -n 2 $tag-a" /dev/null > /tmp/$tag.tty 2>&1

@@ -52,6 +52,14 @@ int main(int argc, char **argv)
 	err |= reg_gauge(seg, "cli_depth_max", SHMSTAT_AGG_MAX, 7);
 	err |= reg_gauge(seg, "cli_workers", SHMSTAT_AGG_LIVESUM, 1);
 	{
+		struct shmstat_metric_def d = { .name = "cli_cache_bytes", .help = "cli test",
+						 .unit = "bytes" };
+		shmstat_gauge *g;
+
+		err |= shmstat_gauge_register(seg, &d, SHMSTAT_AGG_SUM, &g);
+		shmstat_gauge_set(g, 3 * 1048576 + 524288);
+	}
+	{
 		/* 90 x 100 ns, 9 x 1 us, 1 x 1 ms: p50 100ns, p95 1us, p99 1us,
 		 * max 1ms; all below 2^7 or on bucket bounds, so exact */
 		struct shmstat_metric_def d = { .name = "cli_latency", .unit = "ns",
