@@ -76,8 +76,6 @@ int open_snapshot(const char *name, shmstat_reader **r, shmstat_snap **s)
 	return EXIT_OK;
 }
 
-static const shmstat_snap *sort_snap;
-
 int metric_wanted(const struct shmstat_metric_info *m, char **inc, size_t ninc, char **exc,
 		  size_t nexc)
 {
@@ -95,28 +93,40 @@ int metric_wanted(const struct shmstat_metric_info *m, char **inc, size_t ninc, 
 	return 0;
 }
 
+struct sort_key {
+	const char *name, *labels;
+	size_t i;
+};
+
 static int by_name(const void *a, const void *b)
 {
-	struct shmstat_metric_info x, y;
-	int c;
+	const struct sort_key *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
 
-	shmstat_snap_metric(sort_snap, *(const size_t *)a, &x);
-	shmstat_snap_metric(sort_snap, *(const size_t *)b, &y);
-	c = strcmp(x.name, y.name);
-	return c ? c : strcmp(x.labels, y.labels);
+	return c ? c : strcmp(x->labels, y->labels);
 }
 
 /* Metric indices in name, labels order; NULL when out of memory. */
 size_t *metrics_sorted(const shmstat_snap *s, size_t n)
 {
+	struct sort_key *k = malloc((n ? n : 1) * sizeof(*k));
 	size_t *o = malloc((n ? n : 1) * sizeof(*o));
 
-	if (o == NULL)
+	if (k == NULL || o == NULL) {
+		free(k);
+		free(o);
 		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct shmstat_metric_info m;
+
+		shmstat_snap_metric(s, i, &m);
+		k[i] = (struct sort_key){ m.name, m.labels, i };
+	}
+	qsort(k, n, sizeof(*k), by_name);
 	for (size_t i = 0; i < n; i++)
-		o[i] = i;
-	sort_snap = s;
-	qsort(o, n, sizeof(*o), by_name);
+		o[i] = k[i].i;
+	free(k);
 	return o;
 }
 
