@@ -85,15 +85,6 @@ static inline void record_own(uint64_t *p, uint32_t slot, uint64_t v, uint64_t n
 		st_relaxed(&p[SHMSTAT_H_NMIN], ~v);
 }
 
-static void atomic_max(uint64_t *p, uint64_t v)
-{
-	uint64_t cur = ld_relaxed(p);
-
-	while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, true, __ATOMIC_RELAXED,
-							 __ATOMIC_RELAXED))
-		;
-}
-
 /* The first update of this thread, a shared stripe, a do-nothing handle. */
 static __attribute__((noinline)) void record_slow(struct shmstat_hist *h, uint64_t v, uint64_t n)
 {
@@ -112,8 +103,8 @@ static __attribute__((noinline)) void record_slow(struct shmstat_hist *h, uint64
 	}
 	add_relaxed(&p[slot_of(h, v)], n);
 	add_relaxed(&p[SHMSTAT_H_SUM], v * n);
-	atomic_max(&p[SHMSTAT_H_MAX], v);
-	atomic_max(&p[SHMSTAT_H_NMIN], ~v);
+	shmstat__atomic_max(&p[SHMSTAT_H_MAX], v);
+	shmstat__atomic_max(&p[SHMSTAT_H_NMIN], ~v);
 }
 
 static inline void record(struct shmstat_hist *h, uint64_t v, uint64_t n)

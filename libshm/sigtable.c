@@ -182,15 +182,6 @@ static void unlock_ent(struct shmstat_sigent *e, uint64_t was)
 	st_release(&e->word, (uint64_t)((SHMSTAT_SIG_VERSION(was) + 1) & 0x7fffffffu) << 1);
 }
 
-static void atomic_max(uint64_t *p, uint64_t v)
-{
-	uint64_t cur = ld_relaxed(p);
-
-	while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, true, __ATOMIC_RELAXED,
-							 __ATOMIC_RELAXED))
-		;
-}
-
 struct event {
 	uint64_t hash, hits, misses, weight, now;
 	const void *key;
@@ -278,7 +269,7 @@ static int apply(struct shmstat_sigtab *t, struct shmstat_sigent *e, const struc
 			/* an idle victim's counts start over (it expired);
 			 * a counted victim raises the floor */
 			if (!idle && cnt[k] > f) {
-				atomic_max(&t->head->floor[k], cnt[k]);
+				shmstat__atomic_max(&t->head->floor[k], cnt[k]);
 				f = cnt[k];
 			}
 			inh[k] = f;
@@ -378,7 +369,7 @@ static void sig_event(struct shmstat_sigtab *t, struct event *ev)
 			r = apply(t, empty, ev, false);
 			if (r == DONE_NEW) {
 				add_relaxed(&t->head->used, 1);
-				atomic_max(&t->head->max_probe, at);
+				shmstat__atomic_max(&t->head->max_probe, at);
 				r = DONE;
 			}
 		} else if (victim != NULL) {

@@ -38,4 +38,15 @@ static inline bool shmstat__fits(uint64_t off, uint64_t len, uint64_t size)
 	__atomic_compare_exchange_n((p), (expp), (v), false, \
 				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
 
+/* *p = max(*p, v), atomically (a CAS loop: contended only by writers
+ * that share a stripe or an entry's floors) */
+static inline void shmstat__atomic_max(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = ld_relaxed(p);
+
+	while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, true, __ATOMIC_RELAXED,
+							 __ATOMIC_RELAXED))
+		;
+}
+
 #endif
