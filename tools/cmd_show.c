@@ -266,7 +266,7 @@ int cmd_show(int argc, char **argv)
 	free(inc);
 	free(exc);
 	if (fmt != EXPORT_TEXT) {
-		rc = export_snapshot(stdout, fmt, argv[optind], s, order, n);
+		rc = export_snapshot(stdout, fmt, argv[optind], s, order, n, per_process);
 		free(order);
 		shmstat_snap_free(s);
 		shmstat_reader_close(r);

@@ -165,8 +165,42 @@ static void sig_json(FILE *f, const shmstat_snap *s, size_t i)
 }
 
 /* Schema shmstat.show/1 (docs/shmstat.md), written as it goes. */
+/* "per_process":[{"pid":P,"value":V}...],"gone":V for counters, gauges
+ * and histograms (the count); values a process does not have are left out */
+static void jshares(FILE *f, const shmstat_snap *s, size_t i,
+		    const struct shmstat_metric_info *m)
+{
+	size_t np = shmstat_snap_procs(s);
+	int first = 1;
+	uint64_t c;
+	int64_t g;
+
+	if (m->type == SHMSTAT_SIGTABLE)
+		return;
+	fputs(",\"per_process\":[", f);
+	for (size_t j = 0; j < np; j++) {
+		struct shmstat_proc_info p;
+
+		if (shmstat_snap_metric_proc(s, i, j, &c, &g) != 0 || shmstat_snap_proc(s, j, &p))
+			continue;
+		fprintf(f, "%s{\"pid\":%d,\"value\":", first ? "" : ",", (int)p.pid);
+		if (m->type == SHMSTAT_GAUGE)
+			fprintf(f, "%" PRId64 "}", g);
+		else
+			fprintf(f, "%" PRIu64 "}", c);
+		first = 0;
+	}
+	fputc(']', f);
+	if (shmstat_snap_metric_proc(s, i, SHMSTAT_PROC_GONE, &c, &g) == 0) {
+		if (m->type == SHMSTAT_GAUGE)
+			fprintf(f, ",\"gone\":%" PRId64, g);
+		else
+			fprintf(f, ",\"gone\":%" PRIu64, c);
+	}
+}
+
 static int export_json(FILE *f, const char *name, const shmstat_snap *s, const size_t *order,
-		       size_t n)
+		       size_t n, int per_process)
 {
 	struct shmstat_seg_info info;
 
@@ -178,6 +212,7 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 		"\"dropped_registrations\":%" PRIu64 ",\"removed\":%s},\"metrics\":[",
 		info.size, info.generation, info.created_ns, info.taken_ns, info.writers_alive,
 		info.writers_dead, info.dropped_regs, info.removed ? "true" : "false");
+
 	for (size_t k = 0; k < n; k++) {
 		struct shmstat_metric_info m;
 
@@ -211,9 +246,25 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 			sig_json(f, s, order[k]);
 			break;
 		}
+		if (per_process)
+			jshares(f, s, order[k], &m);
 		fputc('}', f);
 	}
-	fputs("]}\n", f);
+	fputc(']', f);
+	if (per_process) {
+		fputs(",\"processes\":[", f);
+		for (size_t j = 0; j < shmstat_snap_procs(s); j++) {
+			struct shmstat_proc_info p;
+
+			shmstat_snap_proc(s, j, &p);
+			fprintf(f, "%s{\"pid\":%d,\"comm\":", j ? "," : "", (int)p.pid);
+			js(f, p.comm);
+			fprintf(f, ",\"alive\":%s,\"stripes\":%u,\"attach_ns\":%" PRIu64 "}",
+				p.alive ? "true" : "false", p.stripes, p.attach_ns);
+		}
+		fputc(']', f);
+	}
+	fputs("}\n", f);
 	return ferror(f) ? die(EXIT_ERR, "cannot write JSON") : EXIT_OK;
 }
 
@@ -513,10 +564,10 @@ static int export_csv(FILE *f, const shmstat_snap *s, const size_t *order, size_
 }
 
 int export_snapshot(FILE *f, enum export_format fmt, const char *name, const shmstat_snap *s,
-		    const size_t *order, size_t n)
+		    const size_t *order, size_t n, int per_process)
 {
 	switch (fmt) {
-	case EXPORT_JSON: return export_json(f, name, s, order, n);
+	case EXPORT_JSON: return export_json(f, name, s, order, n, per_process);
 	case EXPORT_PROM: return export_prom(f, s, order, n, 0);
 	case EXPORT_OPENMETRICS: return export_prom(f, s, order, n, 1);
 	case EXPORT_CSV: return export_csv(f, s, order, n);

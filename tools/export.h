@@ -10,9 +10,10 @@
 
 enum export_format { EXPORT_TEXT, EXPORT_JSON, EXPORT_PROM, EXPORT_OPENMETRICS, EXPORT_CSV };
 
-/* Write metrics @order[0..n-1] of @s (segment @name) to @f. EXIT_OK or
- * EXIT_ERR (said why). */
+/* Write metrics @order[0..n-1] of @s (segment @name) to @f; with
+ * @per_process, JSON also lists the writer processes and each metric's
+ * share per process. EXIT_OK or EXIT_ERR (said why). */
 int export_snapshot(FILE *f, enum export_format fmt, const char *name, const shmstat_snap *s,
-		    const size_t *order, size_t n);
+		    const size_t *order, size_t n, int per_process);
 
 #endif

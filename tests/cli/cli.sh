@@ -219,6 +219,11 @@ read -r line <&"${HOLD[0]}"
 expect 0 "1 writers alive, 0 dead" "" -- "$shmstat" show "$tag-b"
 expect 0 "cli_workers +gauge +1" "" -- "$shmstat" show "$tag-b"
 expect 0 "pid $holder +cli_fill +10" "" -- "$shmstat" show -p "$tag-b"
+"$shmstat" show --json -p -I 'cli_requests_total' "$tag-b" | "$json_flat" > /tmp/$tag.pflat || bad "show --json -p is not valid JSON"
+for line in "metrics.0.per_process.0.pid=$holder" "metrics.0.per_process.0.value=10" \
+	"metrics.0.gone=0" "processes.0.pid=$holder" "processes.0.comm=cli_fill" "processes.0.alive=true"; do
+	if grep -qxF -- "$line" /tmp/$tag.pflat; then ok; else bad "show --json -p lacks $line"; fi
+done
 kill -9 "$holder"; wait "$holder" 2>/dev/null; holder=
 expect 0 "0 writers alive, 1 dead" "" -- "$shmstat" show "$tag-b"
 expect 0 "cli_workers +gauge +0" "" -- "$shmstat" show "$tag-b"
