@@ -169,7 +169,8 @@ void shmstat_snap_free(shmstat_snap *s)
 {
 	if (s == NULL)
 		return;
-	free(s->buf);
+	if (s->buf)
+		munmap(s->buf, s->size);
 	free(s->m);
 	free(s->p);
 	free(s->owner_of);
@@ -229,10 +230,16 @@ static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 	/* parts nobody uses are not read: check the size itself */
 	if (fstat(r->fd, &st) != 0 || (uint64_t)st.st_size < size)
 		goto truncated;
-	s->buf = calloc(1, size);
-	if (s->buf == NULL)
+	/* zeroed anonymous memory; large copies on huge pages, where the
+	 * kernel allows (fewer page faults) */
+	s->buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (s->buf == MAP_FAILED) {
+		s->buf = NULL;
 		return shmstat__fail(ENOMEM, "out of memory copying segment '%s' (%llu bytes)",
 				     r->name, (unsigned long long)size);
+	}
+	if (size >= (UINT64_C(4) << 20))
+		madvise(s->buf, size, MADV_HUGEPAGE);
 	s->size = size;
 	for (int t = 0; t < COPY_TRIES; t++) {
 		const struct shmstat_hdr *h = (const void *)s->buf;
@@ -532,6 +539,7 @@ static bool reread_sig(struct shmstat_reader *r, struct shmstat_sigent *e, uint6
 static int check_sigs(struct shmstat_reader *r, struct shmstat_snap *s,
 		      const struct shmstat_desc *d)
 {
+	enum { CHUNK = 256 };      /* entries read again at a time: 32 KiB */
 	const uint64_t base = r->hdr.regions[SHMSTAT_REG_SIGS].off;
 	const uint32_t first = d->sig_first + 1, cap = (uint32_t)shmstat__sig_slots(d->sig_capacity);
 	struct shmstat_sigent *copy = (struct shmstat_sigent *)(void *)&s->sigs[first];
@@ -542,21 +550,26 @@ static int check_sigs(struct shmstat_reader *r, struct shmstat_snap *s,
 		if (s->sig_bad == NULL)
 			return shmstat__fail(ENOMEM, "out of memory");
 	}
-	again = malloc((size_t)cap * sizeof(*again));
+	again = malloc(CHUNK * sizeof(*again));
 	if (again == NULL)
 		return shmstat__fail(ENOMEM, "out of memory");
-	if (read_full(r->fd, (unsigned char *)again, (uint64_t)cap * sizeof(*again),
-		      base + (uint64_t)first * sizeof(*again)) != 0) {
-		free(again);
-		return shmstat__fail(SHMSTAT_ETRUNCATED, "segment '%s' was truncated while being read",
-				     r->name);
-	}
-	for (uint32_t k = 0; k < cap; k++) {
-		if (!SHMSTAT_SIG_LOCKED(copy[k].word) &&
-		    memcmp(&copy[k], &again[k], sizeof(again[k])) == 0)
-			continue;
-		if (!reread_sig(r, &copy[k], base + (uint64_t)(first + k) * sizeof(*again)))
-			s->sig_bad[first + k] = 1;
+	for (uint32_t at = 0; at < cap; at += CHUNK) {
+		uint32_t n = cap - at < CHUNK ? cap - at : CHUNK;
+
+		if (read_full(r->fd, (unsigned char *)again, (uint64_t)n * sizeof(*again),
+			      base + (uint64_t)(first + at) * sizeof(*again)) != 0) {
+			free(again);
+			return shmstat__fail(SHMSTAT_ETRUNCATED,
+					     "segment '%s' was truncated while being read", r->name);
+		}
+		for (uint32_t k = 0; k < n; k++) {
+			struct shmstat_sigent *c = &copy[at + k];
+
+			if (!SHMSTAT_SIG_LOCKED(c->word) && memcmp(c, &again[k], sizeof(*c)) == 0)
+				continue;
+			if (!reread_sig(r, c, base + (uint64_t)(first + at + k) * sizeof(*c)))
+				s->sig_bad[first + at + k] = 1;
+		}
 	}
 	free(again);
 	return 0;
