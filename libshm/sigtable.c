@@ -457,41 +457,48 @@ struct shmstat_sigview {
 	char (*names)[SHMSTAT_SIG_OWNER_CAP];
 };
 
-static int by_hash(const void *a, const void *b)
+static void merge_into(struct shmstat_sigent *d, const struct shmstat_sigent *e)
 {
-	uint64_t x = ((const struct vent *)a)->e.hash, y = ((const struct vent *)b)->e.hash;
-
-	return (x > y) - (x < y);
+	d->hits += e->hits;
+	d->misses += e->misses;
+	d->weight += e->weight;
+	d->err_hits += e->err_hits;
+	d->err_misses += e->err_misses;
+	d->err_weight += e->err_weight;
+	if (e->first_ns < d->first_ns)
+		d->first_ns = e->first_ns;
+	if (e->last_ns > d->last_ns)
+		d->last_ns = e->last_ns;
 }
 
 /* Two writers inserting one new key at the same moment may each take an
- * entry for it: count them as one. */
+ * entry for it: count them as one. Found with a set of the hashes (open
+ * addressing over twice as many slots): O(n). */
 static void merge_duplicates(shmstat_sigview *v)
 {
-	size_t o = 0;
+	size_t cap = 2, o = 0;
+	uint32_t *set;
 
-	qsort(v->ent, v->n, sizeof(*v->ent), by_hash);
+	while (cap < 2 * v->n)
+		cap *= 2;
+	set = calloc(cap, sizeof(*set));       /* entry index + 1, 0: empty */
+	if (set == NULL)
+		return;                         /* leave duplicates as they are */
 	for (size_t k = 0; k < v->n; k++) {
-		struct shmstat_sigent *d = &v->ent[o].e;
-		const struct shmstat_sigent *e = &v->ent[k].e;
+		uint64_t h = v->ent[k].e.hash;
+		size_t i = (size_t)(h ^ h >> 29) & (cap - 1);
 
-		if (o > 0 && v->ent[o - 1].e.hash == e->hash) {
-			d = &v->ent[o - 1].e;
-			d->hits += e->hits;
-			d->misses += e->misses;
-			d->weight += e->weight;
-			d->err_hits += e->err_hits;
-			d->err_misses += e->err_misses;
-			d->err_weight += e->err_weight;
-			if (e->first_ns < d->first_ns)
-				d->first_ns = e->first_ns;
-			if (e->last_ns > d->last_ns)
-				d->last_ns = e->last_ns;
+		while (set[i] && v->ent[set[i] - 1].e.hash != h)
+			i = (i + 1) & (cap - 1);
+		if (set[i]) {
+			merge_into(&v->ent[set[i] - 1].e, &v->ent[k].e);
 			continue;
 		}
-		v->ent[o++] = v->ent[k];
+		v->ent[o] = v->ent[k];
+		set[i] = (uint32_t)++o;
 	}
 	v->n = o;
+	free(set);
 }
 
 shmstat_sigview *shmstat__sigview_new(const struct shmstat_desc *d,
@@ -635,19 +642,41 @@ size_t shmstat_sigview_top(const shmstat_sigview *v, enum shmstat_sig_order orde
 			   const char *owner, size_t n, size_t *out)
 {
 	struct order_ctx ctx = { v, order };
-	size_t *idx = malloc((v->n ? v->n : 1) * sizeof(*idx)), m = 0;
+	size_t got = 0;
 
-	if (idx == NULL)
+	if (n == 0)
 		return 0;
-	for (size_t k = 0; k < v->n; k++)
-		if (owner == NULL || strcmp(v->ent[k].owner, owner) == 0)
-			idx[m++] = k;
-	qsort_r(idx, m, sizeof(*idx), by_order, &ctx);
-	if (n > m)
-		n = m;
-	memcpy(out, idx, n * sizeof(*out));
-	free(idx);
-	return n;
+	/* keep the best n seen so far in out[], sorted: O(entries * n), and
+	 * the common n (a screenful) is small; a full sort beyond 64 */
+	if (n > 64) {
+		size_t *idx = malloc((v->n ? v->n : 1) * sizeof(*idx)), m = 0;
+
+		if (idx == NULL)
+			return 0;
+		for (size_t k = 0; k < v->n; k++)
+			if (owner == NULL || strcmp(v->ent[k].owner, owner) == 0)
+				idx[m++] = k;
+		qsort_r(idx, m, sizeof(*idx), by_order, &ctx);
+		got = n < m ? n : m;
+		memcpy(out, idx, got * sizeof(*out));
+		free(idx);
+		return got;
+	}
+	for (size_t k = 0; k < v->n; k++) {
+		size_t at;
+
+		if (owner && strcmp(v->ent[k].owner, owner) != 0)
+			continue;
+		if (got == n && by_order(&k, &out[n - 1], &ctx) >= 0)
+			continue;
+		at = got < n ? got++ : n - 1;
+		while (at > 0 && by_order(&k, &out[at - 1], &ctx) < 0) {
+			out[at] = out[at - 1];
+			at--;
+		}
+		out[at] = k;
+	}
+	return got;
 }
 
 size_t shmstat_sigview_owners(const shmstat_sigview *v)
