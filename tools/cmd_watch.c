@@ -231,6 +231,7 @@ static int by_row(const void *a, const void *b, void *arg)
 static size_t make_rows(struct watch *w, const shmstat_snap *s, double t, struct row **rows)
 {
 	size_t n = shmstat_snap_metrics(s), nr = 0, *order = metrics_sorted(s, n);
+	int width = 24;
 	struct row *r = calloc(n ? 2 * n : 1, sizeof(*r));
 
 	*rows = r;
@@ -240,6 +241,16 @@ static size_t make_rows(struct watch *w, const shmstat_snap *s, double t, struct
 	}
 	for (size_t k = 0; k < w->n; k++)
 		w->s[k].seen = 0;
+	/* the name column fits the longest name shown (within reason) */
+	for (size_t k = 0; k < n; k++) {
+		struct shmstat_metric_info m;
+		char key[400];
+
+		shmstat_snap_metric(s, order[k], &m);
+		fmt_metric(key, sizeof(key), m.name, m.labels);
+		if (metric_wanted(&m, w->inc, w->ninc, w->exc, w->nexc) && (int)strlen(key) > width)
+			width = strlen(key) < 100 ? (int)strlen(key) : 100;
+	}
 	for (size_t k = 0; k < n; k++) {
 		struct shmstat_metric_info m;
 		struct series *se;
@@ -257,10 +268,10 @@ static size_t make_rows(struct watch *w, const shmstat_snap *s, double t, struct
 			continue;
 		se->seen = 1;
 		if (m.type == SHMSTAT_GAUGE) {
-			snprintf(r[nr].text, sizeof(r[nr].text), "%-48s %14s", key,
+			snprintf(r[nr].text, sizeof(r[nr].text), "%-*s %14s", width, key,
 				 m.has_value ? "" : "-");
 			if (m.has_value)
-				snprintf(r[nr].text, sizeof(r[nr].text), "%-48s %14lld", key,
+				snprintf(r[nr].text, sizeof(r[nr].text), "%-*s %14lld", width, key,
 					 (long long)m.gauge);
 			r[nr].value = (double)m.gauge;
 			r[nr].key = se->key;
@@ -295,7 +306,7 @@ static size_t make_rows(struct watch *w, const shmstat_snap *s, double t, struct
 		else
 			snprintf(rate, sizeof(rate), "-");      /* one sample yet */
 		spark(sp, sizeof(sp), se);
-		snprintf(r[nr].text, sizeof(r[nr].text), "%-48s %14llu %12s %s%s", key,
+		snprintf(r[nr].text, sizeof(r[nr].text), "%-*s %14llu %12s %s%s", width, key,
 			 (unsigned long long)v, rate, sp, extra);
 		r[nr].rate = se->nrates ? se->rates[se->nrates - 1] : 0;
 		r[nr].value = (double)v;
@@ -328,7 +339,7 @@ static size_t make_rows(struct watch *w, const shmstat_snap *s, double t, struct
 			else
 				o += (size_t)snprintf(txt + o, sizeof(txt) - o, "  %gm -", win[j] / 60);
 		}
-		snprintf(r[nr].text, sizeof(r[nr].text), "%-48s %s", h->key, txt);
+		snprintf(r[nr].text, sizeof(r[nr].text), "%-*s %s", width, h->key, txt);
 		r[nr].key = h->key;
 		r[nr].rate = -1;
 		nr++;
