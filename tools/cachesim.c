@@ -742,7 +742,13 @@ static int parse_args(int argc, char **argv)
 		default: fputs(usage, stderr); return -1;
 		}
 		if (bad) {
-			fprintf(stderr, "shmstat-cachesim: bad value '%s'\n", optarg);
+			/* name the option: the long one, or the short letter */
+			for (int k = 0; opts[k].name; k++)
+				if (opts[k].val == ch) {
+					fprintf(stderr, "shmstat-cachesim: bad value '%s' for --%s (see --help)\n",
+						optarg, opts[k].name);
+					break;
+				}
 			return -1;
 		}
 	}
