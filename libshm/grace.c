@@ -176,9 +176,10 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 	memset(slot->comm, 0, sizeof(slot->comm));
 	st_relaxed(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_IDLE, active, 0));
 	bump_seq(h);
-	/* free the slot only if it still holds the gone process */
+	/* free the slot only if it still holds the gone process: reapers
+	 * and detach mark it EXITED before a fold */
 	w = ld_acquire(&slot->word);
-	if (SHMSTAT_PROC_STATE(w) != SHMSTAT_PROC_FREE)
+	if (SHMSTAT_PROC_STATE(w) == SHMSTAT_PROC_EXITED)
 		cas_acqrel(&slot->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_FREE, 0));
 }
 

@@ -127,18 +127,24 @@ static uint32_t claim_slot(struct shmstat_seg *seg, uint64_t tag, uint64_t ack)
 	return UINT32_MAX;
 }
 
-/* Fill claimed slot @i for this process and publish it LIVE. */
-static void fill_slot(struct shmstat_seg *seg, uint32_t i)
+/* Fill claimed slot @i for this process and publish it LIVE; 0, or
+ * SHMSTAT_EBUSY if a reaper took the claim back (it was judged gone). */
+static int fill_slot(struct shmstat_seg *seg, uint32_t i)
 {
 	struct shmstat_proc *p = &seg->procs[i];
+	uint64_t w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, seg->tag);
 
 	p->starttime = shmstat__starttime(seg->pid);
 	p->attach_ns = shmstat__now_ns();
 	p->heartbeat_ns = p->attach_ns;
 	p->uid = (uint32_t)geteuid();
 	read_comm(p->comm);
-	st_release(&p->word, SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, seg->tag));
+	if (!cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, seg->tag)))
+		return shmstat__fail(SHMSTAT_EBUSY,
+				     "segment '%s': the writer slot being claimed was taken back",
+				     seg->name);
 	seg->proc = i;
+	return 0;
 }
 
 uint32_t shmstat__proc_preclaim(struct shmstat_seg *seg)
@@ -164,18 +170,15 @@ int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag
 	if (i >= seg->max_procs ||
 	    !cas_acqrel(&seg->procs[i].word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, seg->tag)))
 		return shmstat__fail(SHMSTAT_EBUSY, "the slot claimed at fork was taken back");
-	fill_slot(seg, i);
-	return 0;
+	return fill_slot(seg, i);
 }
 
 int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack)
 {
 	uint32_t i = claim_slot(seg, seg->tag, ack);
 
-	if (i != UINT32_MAX) {
-		fill_slot(seg, i);
-		return 0;
-	}
+	if (i != UINT32_MAX)
+		return fill_slot(seg, i);
 	seg->proc = UINT32_MAX;
 	return shmstat__fail(SHMSTAT_EFULL,
 			     "segment '%s' has no free writer slot: all %u are taken by live processes",
@@ -206,8 +209,15 @@ static bool slot_gone(const struct shmstat_proc *p, uint64_t w)
 	case SHMSTAT_PROC_CLAIMING:
 		/* claims take microseconds; one made for a child at fork
 		 * stays if the child never ran: give up on it after 10 s */
-		return !shmstat__tag_alive(w) ||
-		       shmstat__now_ns() - ld_relaxed(&p->attach_ns) > UINT64_C(10000000000);
+		if (!shmstat__tag_alive(w))
+			return true;
+		{
+			/* 0: the claimer has not stamped it yet (it is
+			 * between its CAS and its first store) */
+			uint64_t t = ld_relaxed(&p->attach_ns);
+
+			return t != 0 && shmstat__now_ns() - t > UINT64_C(10000000000);
+		}
 	case SHMSTAT_PROC_LIVE:
 		return !shmstat__tag_alive(w);
 	default:
@@ -279,7 +289,13 @@ unsigned shmstat__reap(struct shmstat_seg *seg)
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		uint64_t w = ld_acquire(&seg->procs[i].word);
 
-		if (slot_gone(&seg->procs[i], w)) {
+		/* take the gone slot first (EXITED): a claimer finishing its
+		 * attach meanwhile then fails its own CAS instead of being
+		 * folded while it writes */
+		if (slot_gone(&seg->procs[i], w) &&
+		    (SHMSTAT_PROC_STATE(w) == SHMSTAT_PROC_EXITED ||
+		     cas_acqrel(&seg->procs[i].word, &w,
+				SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, w)))) {
 			shmstat__fold(seg, i);
 			n++;
 		}

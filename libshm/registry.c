@@ -223,10 +223,16 @@ static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 		}
 		if (best == UINT32_MAX)
 			return false;
-		if (cas_acqrel(&seg->descs[best].word, &best_w,
-			       SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0))) {
-			*off = seg->descs[best].value_off;
-			return true;
+		{
+			/* read before the CAS: once DEAD, the slot may be
+			 * claimed and refilled at once */
+			uint32_t o = seg->descs[best].value_off;
+
+			if (cas_acqrel(&seg->descs[best].word, &best_w,
+				       SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0))) {
+				*off = o;
+				return true;
+			}
 		}
 	}
 	return false;

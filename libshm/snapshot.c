@@ -627,7 +627,8 @@ static int build(struct shmstat_reader *r, struct shmstat_snap *s)
 		uint32_t st = SHMSTAT_DESC_STATE(s->descs[i].word);
 
 		if (st == SHMSTAT_DESC_FREE || st == SHMSTAT_DESC_DEAD ||
-		    st == SHMSTAT_DESC_CLAIMED)
+		    st == SHMSTAT_DESC_CLAIMED || st == SHMSTAT_DESC_RETIRED ||
+		    st == SHMSTAT_DESC_DEADV)
 			continue;
 		if (!desc_valid(r, s, i)) {
 			s->info.bad_descs++;
