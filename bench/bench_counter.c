@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "shmstat_inline.h"
 
 #ifndef BENCH_LINK
@@ -154,14 +155,6 @@ struct job {
 	double ns;                 /* elapsed wall time of this thread */
 };
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static void *worker(void *arg)
 {
 	struct job *j = arg;
@@ -205,50 +198,26 @@ static double measure(enum variant v, int nt, uint64_t iters)
 }
 
 /* Iterations for @v on @nt threads so that one run lasts about @want ns. */
+struct calib {
+	enum variant v;
+	int nt;
+};
+
+static double calib_op(void *ctx, uint64_t n)
+{
+	const struct calib *c = ctx;
+
+	return measure(c->v, c->nt, n);
+}
+
 static uint64_t calibrate(enum variant v, int nt, double want)
 {
-	uint64_t n = MIN_ITERS;
-	double per_op, got;
+	struct calib c = { v, nt };
 
-	for (;;) {
-		per_op = measure(v, nt, n);
-		got = per_op * (double)n;
-		if (got >= want / 20 || n >= MAX_ITERS / 4)
-			break;
-		n *= 4;
-	}
-	got = want / (per_op > 0.01 ? per_op : 0.01);
-	if (got < MIN_ITERS)
-		return MIN_ITERS;
-	if (got > MAX_ITERS)
-		return MAX_ITERS;
-	return (uint64_t)got;
+	return bench_calibrate(calib_op, &c, want, MIN_ITERS, MAX_ITERS);
 }
 
 /* ------------------------------------------------------------ results */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static double div0(double a, double b)
-{
-	return b > 0 ? a / b : 0;
-}
-
-static const char *jbool(int b)
-{
-	return b ? "true" : "false";
-}
 
 /* {"bench":"counter_add","link":..,"threads":..,"ns_per_op":..,
  *  "baseline":..,"baseline_ns_per_op":..,"ratio"|"speedup":..[,target,met]} */

@@ -52,6 +52,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "bench_util.h"
 #include "shmstat.h"
 
 #ifndef BENCH_LINK
@@ -240,14 +241,6 @@ struct job {
 	double t0, t1;             /* this thread's start and end */
 };
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static void *worker(void *arg)
 {
 	struct job *j = arg;
@@ -292,50 +285,26 @@ static double measure(enum variant v, int nt, uint64_t iters)
 	return (last - first) / (double)iters;
 }
 
+struct calib {
+	enum variant v;
+	int nt;
+};
+
+static double calib_op(void *ctx, uint64_t n)
+{
+	const struct calib *c = ctx;
+
+	return measure(c->v, c->nt, n);
+}
+
 static uint64_t calibrate(enum variant v, int nt, double want)
 {
-	uint64_t n = MIN_ITERS;
-	double per_op, got;
+	struct calib c = { v, nt };
 
-	for (;;) {
-		per_op = measure(v, nt, n);
-		got = per_op * (double)n;
-		if (got >= want / 20 || n >= MAX_ITERS / 4)
-			break;
-		n *= 4;
-	}
-	got = want / (per_op > 0.01 ? per_op : 0.01);
-	if (got < MIN_ITERS)
-		return MIN_ITERS;
-	if (got > MAX_ITERS)
-		return MAX_ITERS;
-	return (uint64_t)got;
+	return bench_calibrate(calib_op, &c, want, MIN_ITERS, MAX_ITERS);
 }
 
 /* ------------------------------------------------------------ results */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static double div0(double a, double b)
-{
-	return b > 0 ? a / b : 0;
-}
-
-static const char *jbool(int b)
-{
-	return b ? "true" : "false";
-}
 
 /* Totals of the table, read back through a reader snapshot. */
 static int read_table(struct shmstat_sigstats *st, uint64_t *owner_hits)
