@@ -227,12 +227,48 @@ static int by_row(const void *a, const void *b, void *arg)
 	return strcmp(x->key, y->key);
 }
 
+/* "hit ratio  1m x%  5m y%  15m z%" over sums of @h[] and @m[] series. */
+static void ratio_row(struct row *r, int width, const char *key, const char *label,
+		      const struct watch *w, const struct series *const *h, size_t nh,
+		      const struct series *const *m, size_t nm)
+{
+	static const double win[] = { 60, 300, 900 };
+	char txt[200];
+	size_t o = (size_t)snprintf(txt, sizeof(txt), "hit ratio");
+
+	(void)w;
+	for (int j = 0; j < 3; j++) {
+		double dh = 0, dm = 0;
+
+		for (size_t k = 0; k < nh + nm; k++) {
+			const struct series *x = k < nh ? h[k] : m[k - nh];
+			uint64_t v0, v1 = x->val[(x->head + HISTORY - 1) % HISTORY];
+			double d;
+
+			back(x, win[j], &v0);
+			d = v1 >= v0 ? (double)(v1 - v0) : 0;
+			if (k < nh)
+				dh += d;
+			else
+				dm += d;
+		}
+		if (dh + dm > 0)
+			o += (size_t)snprintf(txt + o, sizeof(txt) - o, "  %gm %.1f%%", win[j] / 60,
+					      100 * dh / (dh + dm));
+		else
+			o += (size_t)snprintf(txt + o, sizeof(txt) - o, "  %gm -", win[j] / 60);
+	}
+	snprintf(r->text, sizeof(r->text), "%-*s %s", width, label, txt);
+	r->key = key;
+	r->rate = -1;
+}
+
 /* One snapshot: update the series and produce the rows. */
 static size_t make_rows(struct watch *w, const shmstat_snap *s, double t, struct row **rows)
 {
 	size_t n = shmstat_snap_metrics(s), nr = 0, *order = metrics_sorted(s, n);
 	int width = 24;
-	struct row *r = calloc(n ? 2 * n : 1, sizeof(*r));
+	struct row *r = calloc(n ? 3 * n : 1, sizeof(*r));
 
 	*rows = r;
 	if (order == NULL || r == NULL) {
@@ -313,36 +349,59 @@ static size_t make_rows(struct watch *w, const shmstat_snap *s, double t, struct
 		r[nr].key = se->key;
 		nr++;
 	}
-	/* hit ratios, after the series are up to date */
+	/* hit ratios, after the series are up to date: for each hits series
+	 * with a misses twin (same labels), and for each hits name whose
+	 * label sets have no twins, over all its label sets */
 	for (size_t k = 0; k < w->n; k++) {
 		const struct series *h = &w->s[k], *mi;
-		static const double win[] = { 60, 300, 900 };
-		char txt[200];
-		size_t o;
 
 		if (!h->seen || h->n == 0 || (mi = twin(w, h->key)) == NULL || mi->n == 0)
 			continue;
-		o = (size_t)snprintf(txt, sizeof(txt), "hit ratio");
-		for (int j = 0; j < 3; j++) {
-			uint64_t h0, m0;
-			uint64_t h1 = h->val[(h->head + HISTORY - 1) % HISTORY];
-			uint64_t m1 = mi->val[(mi->head + HISTORY - 1) % HISTORY];
-			double dh, dm;
-
-			back(h, win[j], &h0);
-			back(mi, win[j], &m0);
-			dh = h1 >= h0 ? (double)(h1 - h0) : 0;
-			dm = m1 >= m0 ? (double)(m1 - m0) : 0;
-			if (dh + dm > 0)
-				o += (size_t)snprintf(txt + o, sizeof(txt) - o, "  %gm %.1f%%",
-						      win[j] / 60, 100 * dh / (dh + dm));
-			else
-				o += (size_t)snprintf(txt + o, sizeof(txt) - o, "  %gm -", win[j] / 60);
-		}
-		snprintf(r[nr].text, sizeof(r[nr].text), "%-*s %s", width, h->key, txt);
-		r[nr].key = h->key;
-		r[nr].rate = -1;
+		ratio_row(&r[nr], width, h->key, h->key, w, &h, 1, &mi, 1);
 		nr++;
+	}
+	for (size_t k = 0; k < w->n; k++) {
+		const struct series *h = &w->s[k];
+		const struct series **hs, **ms;
+		size_t nh = 0, nm = 0, len = strcspn(h->key, "{");
+		char name[400], mname[400], label[420];
+		const char *hit = strstr(h->key, "hits");
+		int first = 1;
+
+		if (!h->seen || h->n == 0 || hit == NULL || (size_t)(hit - h->key) >= len ||
+		    twin(w, h->key) != NULL)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)len, h->key);
+		snprintf(mname, sizeof(mname), "%.*smisses%s", (int)(hit - h->key), name,
+			 name + (hit - h->key) + 4);
+		/* once per name: at its first series without a twin */
+		for (size_t j = 0; j < k && first; j++)
+			if (w->s[j].seen && strcspn(w->s[j].key, "{") == len &&
+			    strncmp(w->s[j].key, name, len) == 0 && twin(w, w->s[j].key) == NULL)
+				first = 0;
+		if (!first)
+			continue;
+		hs = calloc(w->n, sizeof(*hs));
+		ms = calloc(w->n, sizeof(*ms));
+		if (hs && ms)
+			for (size_t j = 0; j < w->n; j++) {
+				const struct series *x = &w->s[j];
+				size_t xl = strcspn(x->key, "{");
+
+				if (!x->seen || x->n == 0)
+					continue;
+				if (xl == len && strncmp(x->key, name, len) == 0)
+					hs[nh++] = x;
+				else if (xl == strlen(mname) && strncmp(x->key, mname, xl) == 0)
+					ms[nm++] = x;
+			}
+		if (nh && nm) {
+			snprintf(label, sizeof(label), "%s{*}", name);
+			ratio_row(&r[nr], width, h->key, label, w, hs, nh, ms, nm);
+			nr++;
+		}
+		free(hs);
+		free(ms);
 	}
 	qsort_r(r, nr, sizeof(*r), by_row, &w->sort);
 	free(order);

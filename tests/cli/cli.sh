@@ -37,7 +37,7 @@ expect() {
 
 cleanup() {
 	[ -n "${holder:-}" ] && kill -9 "$holder" 2>/dev/null
-	"$shmstat" rm "$tag-a" "$tag-b" "$tag-c" >/dev/null 2>&1
+	"$shmstat" rm "$tag-a" "$tag-b" "$tag-c" "$tag-d" >/dev/null 2>&1
 	rm -f "/dev/shm/shmstat.$tag-foreign" "/dev/shm/shmstat.$tag-empty" /tmp/$tag.*
 }
 trap cleanup EXIT
@@ -190,6 +190,18 @@ if grep -Eq '^  cli_depth_max +7$' /tmp/$tag.watch; then ok; else bad "watch: ga
 expect 2 "" "interval 'soon' is not a duration" -- "$shmstat" watch -i soon "$tag-a"
 expect 2 "" "count '0' is not a positive number" -- "$shmstat" watch -n 0 "$tag-a"
 expect 0 "waiting: segment '$tag-none' does not exist" "" -- "$shmstat" watch --lines -i 10ms -n 2 "$tag-none"
+# watch: hit-ratio rows for twins with the same labels and, over all label
+# sets, for a name without twins (no deltas on a quiet segment: "-")
+"$fill" "$tag-d" ratio || bad "cli_fill ratio failed"
+"$shmstat" watch --lines -i 10ms -n 2 "$tag-d" > /tmp/$tag.ratio 2>&1 || bad "watch failed"
+if grep -Eq '^  r_lookup_hits_total\{shard="1"\} +hit ratio  1m -  5m -  15m -$' /tmp/$tag.ratio; then ok
+else bad "watch: no ratio row for twins"; cat /tmp/$tag.ratio; fi
+if grep -Eq '^  r_cache_hits_total\{\*\} +hit ratio  1m -' /tmp/$tag.ratio; then ok
+else bad "watch: no ratio row over label sets"; fi
+if [ "$(grep -c 'r_cache_hits_total{\*}' /tmp/$tag.ratio)" = 2 ]; then ok
+else bad "watch: the ratio over label sets is not once per block"; fi
+"$shmstat" rm "$tag-d"
+
 # watch follows a segment re-created under it (40 intervals of 100 ms
 # leave ample room after the re-creation, which takes a few ms)
 "$fill" "$tag-c" || bad "cli_fill failed"

@@ -4,6 +4,7 @@
  *   cli_fill NAME          write the values, detach, exit
  *   cli_fill NAME hold     write the values, print "ready", stay attached
  *                          until killed
+ *   cli_fill NAME ratio    only hits/misses counters, for watch's ratios
  */
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +45,17 @@ int main(int argc, char **argv)
 	if (shmstat_open(argv[1], NULL, &seg) != 0) {
 		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
 		return 1;
+	}
+	if (argc > 2 && strcmp(argv[2], "ratio") == 0) {
+		/* twins with the same labels, and a name whose label sets
+		 * have no twins (its misses carry other labels) */
+		err |= reg_counter(seg, "r_lookup_hits_total", (const char *[]){ "shard", "1", NULL }, 3);
+		err |= reg_counter(seg, "r_lookup_misses_total", (const char *[]){ "shard", "1", NULL }, 1);
+		err |= reg_counter(seg, "r_cache_hits_total", (const char *[]){ "tier", "a", NULL }, 5);
+		err |= reg_counter(seg, "r_cache_hits_total", (const char *[]){ "tier", "b", NULL }, 7);
+		err |= reg_counter(seg, "r_cache_misses_total", NULL, 2);
+		shmstat_close(seg);
+		return err ? 1 : 0;
 	}
 	err |= reg_counter(seg, "cli_requests_total", (const char *[]){ "path", "/a", NULL }, 10);
 	err |= reg_counter(seg, "cli_requests_total", (const char *[]){ "path", "/b", NULL }, 20);
