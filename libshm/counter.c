@@ -199,15 +199,7 @@ static struct tls_ent *claim(struct shmstat_seg *seg)
 
 /* ------------------------------------------------------------- hot paths */
 
-static inline void add_to(const struct tls_ent *t, uint32_t off, uint64_t n)
-{
-	uint64_t *p = t->values + off;
-
-	if (likely(!t->shared))
-		st_relaxed(p, ld_relaxed(p) + n);
-	else
-		add_relaxed(p, n);
-}
+#define add_to shmstat__add_to
 
 const struct shmstat__tls_ent *shmstat__tls_get(struct shmstat_seg *seg, uint32_t slot,
 						 uint32_t epoch)
@@ -243,18 +235,23 @@ static inline void add_value(struct shmstat_counter *c, uint64_t n)
 	st_relaxed(p, ld_relaxed(p) + n);
 }
 
-void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_t slot, uint64_t n)
+const struct shmstat__tls_ent *shmstat__tls_for(struct shmstat_counter *c)
 {
 	const struct tls_ent *t = &tls_tab[c->tls_slot];
 
-	if (unlikely(t->fast != c->epoch)) {
-		if (c->epoch == SHMSTAT_EPOCH_NONE)
-			return;
-		t = shmstat__tls_get(c->seg, c->tls_slot, c->epoch);
-		if (t == NULL)
-			return;
-	}
-	add_to(t, c->off + slot, n);
+	if (likely(t->fast == c->epoch))
+		return t;
+	if (c->epoch == SHMSTAT_EPOCH_NONE)
+		return NULL;
+	return shmstat__tls_get(c->seg, c->tls_slot, c->epoch);
+}
+
+void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_t slot, uint64_t n)
+{
+	const struct tls_ent *t = shmstat__tls_for(c);
+
+	if (t != NULL)
+		add_to(t, c->off + slot, n);
 }
 
 void shmstat_counter_add(shmstat_counter *c, uint64_t n)

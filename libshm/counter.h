@@ -31,6 +31,22 @@ SHMSTAT_HIDDEN void shmstat__tls_detach(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN const struct shmstat__tls_ent *shmstat__tls_get(struct shmstat_seg *seg,
 							       uint32_t slot, uint32_t epoch);
 
+/* Add @n to value slot @off of this thread's stripe @t: a plain load and
+ * store on an owned stripe, an atomic add on a shared one. */
+static inline void shmstat__add_to(const struct shmstat__tls_ent *t, uint32_t off, uint64_t n)
+{
+	uint64_t *p = t->values + off;
+
+	if (likely(!t->shared))
+		st_relaxed(p, ld_relaxed(p) + n);
+	else
+		add_relaxed(p, n);
+}
+
+/* This thread's stripe for metric @c (claimed on first use); NULL for a
+ * do-nothing handle or a process without a writer slot. */
+SHMSTAT_HIDDEN const struct shmstat__tls_ent *shmstat__tls_for(struct shmstat_counter *c);
+
 /* Add @n to value slot @slot of metric @c (its first slot + @slot), on
  * this thread's stripe. */
 SHMSTAT_HIDDEN void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_t slot,

@@ -296,14 +296,26 @@ static void sig_event(struct shmstat_sigtab *t, struct event *ev)
 	ev->now = coarse_now();
 	if (ev->owner > t->nowners)
 		ev->owner = 0;
-	/* exact totals, striped */
-	shmstat__counter_add_slot(&t->c, SHMSTAT_S_HITS, ev->hits);
-	shmstat__counter_add_slot(&t->c, SHMSTAT_S_MISSES, ev->misses);
-	shmstat__counter_add_slot(&t->c, SHMSTAT_S_WEIGHT, ev->weight);
-	if (ev->owner) {
-		shmstat__counter_add_slot(&t->c, SHMSTAT_S_OWNER(ev->owner - 1, 0), ev->hits);
-		shmstat__counter_add_slot(&t->c, SHMSTAT_S_OWNER(ev->owner - 1, 1), ev->misses);
-		shmstat__counter_add_slot(&t->c, SHMSTAT_S_OWNER(ev->owner - 1, 2), ev->weight);
+	/* exact totals, striped: the thread's stripe looked up once, and
+	 * only the slots the event changes (a hit or a miss, one owner) */
+	{
+		const struct shmstat__tls_ent *te = shmstat__tls_for(&t->c);
+		const uint32_t o = t->c.off;
+
+		if (te == NULL)
+			return;
+		if (ev->hits) {
+			shmstat__add_to(te, o + SHMSTAT_S_HITS, ev->hits);
+			shmstat__add_to(te, o + SHMSTAT_S_WEIGHT, ev->weight);
+			if (ev->owner) {
+				shmstat__add_to(te, o + SHMSTAT_S_OWNER(ev->owner - 1, 0), ev->hits);
+				shmstat__add_to(te, o + SHMSTAT_S_OWNER(ev->owner - 1, 2), ev->weight);
+			}
+		} else {
+			shmstat__add_to(te, o + SHMSTAT_S_MISSES, ev->misses);
+			if (ev->owner)
+				shmstat__add_to(te, o + SHMSTAT_S_OWNER(ev->owner - 1, 1), ev->misses);
+		}
 	}
 	for (int attempt = 0; attempt < 4; attempt++) {
 		struct shmstat_sigent *victim = NULL, *empty = NULL, *e = NULL;
