@@ -53,6 +53,7 @@ struct series {
 struct watch {
 	struct series *s;
 	size_t n, cap;
+	size_t hint;               /* where to look for the next series */
 	int raw, sort;             /* sort: 0 name, 1 rate, 2 value */
 	char **inc, **exc;
 	size_t ninc, nexc;
@@ -87,8 +88,13 @@ static double parse_interval(const char *s)
 static struct series *find_series(struct watch *w, const char *key, uint64_t reg_id,
 				  enum shmstat_type type)
 {
-	for (size_t k = 0; k < w->n; k++)
+	/* metrics come in the same order every refresh: look where the last
+	 * one was found first, then everywhere */
+	for (size_t i = 0; i < w->n; i++) {
+		size_t k = (w->hint + i) % w->n;
+
 		if (strcmp(w->s[k].key, key) == 0) {
+			w->hint = k + 1;
 			if (w->s[k].reg_id != reg_id || w->s[k].type != type) {
 				/* the metric was removed and made again */
 				shmstat_hdata_free(w->s[k].prev);
@@ -99,6 +105,7 @@ static struct series *find_series(struct watch *w, const char *key, uint64_t reg
 			}
 			return &w->s[k];
 		}
+	}
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
 		struct series *ns = realloc(w->s, cap * sizeof(*ns));
@@ -195,48 +202,85 @@ static void fmt_rate(char *buf, size_t n, double r, int raw)
 }
 
 /* The twin of a hits metric: same name with "hits" -> "misses". */
-static const struct series *twin(const struct watch *w, const char *key)
+/* Series ordered by metric name, then by full key, so that a name's label
+ * sets are adjacent: the hit-ratio pairing looks up by bsearch. */
+static int key_order(const char *a, const char *b)
+{
+	size_t la = strcspn(a, "{"), lb = strcspn(b, "{");
+	int c = strncmp(a, b, la < lb ? la : lb);
+
+	if (c == 0 && la != lb)
+		return la < lb ? -1 : 1;
+	return c ? c : strcmp(a, b);
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return key_order((*(const struct series *const *)a)->key,
+			 (*(const struct series *const *)b)->key);
+}
+
+/* First series of @idx[0..n-1] not before @key (by key_order). */
+static size_t lower(const struct series *const *idx, size_t n, const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (key_order(idx[mid]->key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The twin of a hits series: the same key with "hits" -> "misses" in its
+ * name. */
+static const struct series *twin(const struct series *const *idx, size_t n, const char *key)
 {
 	char k2[400];
 	const char *h = strstr(key, "hits");
+	size_t at;
 
-	if (h == NULL)
+	if (h == NULL || (size_t)(h - key) >= strcspn(key, "{"))
 		return NULL;
 	snprintf(k2, sizeof(k2), "%.*smisses%s", (int)(h - key), key, h + 4);
-	for (size_t k = 0; k < w->n; k++)
-		if (w->s[k].seen && strcmp(w->s[k].key, k2) == 0)
-			return &w->s[k];
-	return NULL;
+	at = lower(idx, n, k2);
+	return at < n && strcmp(idx[at]->key, k2) == 0 ? idx[at] : NULL;
 }
 
 struct row {
 	char text[768];
 	double rate, value;
-	const char *key;
+	size_t series;             /* index in watch.s (it may move: realloc) */
+	int ratio;                 /* a hit-ratio row: after its series */
 };
 
 static int by_row(const void *a, const void *b, void *arg)
 {
 	const struct row *x = a, *y = b;
-	int sort = *(const int *)arg;
+	const struct watch *w = arg;
+	int c;
 
-	if (sort == 1 && x->rate != y->rate)
+	if (w->sort == 1 && x->rate != y->rate)
 		return x->rate < y->rate ? 1 : -1;
-	if (sort == 2 && x->value != y->value)
+	if (w->sort == 2 && x->value != y->value)
 		return x->value < y->value ? 1 : -1;
-	return strcmp(x->key, y->key);
+	c = strcmp(w->s[x->series].key, w->s[y->series].key);
+	return c ? c : x->ratio - y->ratio;
 }
 
 /* "hit ratio  1m x%  5m y%  15m z%" over sums of @h[] and @m[] series. */
-static void ratio_row(struct row *r, int width, const char *key, const char *label,
-		      const struct watch *w, const struct series *const *h, size_t nh,
-		      const struct series *const *m, size_t nm)
+static void ratio_row(struct row *r, int width, size_t series, const char *label,
+		      const struct series *const *h, size_t nh, const struct series *const *m,
+		      size_t nm)
 {
 	static const double win[] = { 60, 300, 900 };
 	char txt[200];
 	size_t o = (size_t)snprintf(txt, sizeof(txt), "hit ratio");
 
-	(void)w;
 	for (int j = 0; j < 3; j++) {
 		double dh = 0, dm = 0;
 
@@ -259,7 +303,8 @@ static void ratio_row(struct row *r, int width, const char *key, const char *lab
 			o += (size_t)snprintf(txt + o, sizeof(txt) - o, "  %gm -", win[j] / 60);
 	}
 	snprintf(r->text, sizeof(r->text), "%-*s %s", width, label, txt);
-	r->key = key;
+	r->series = series;
+	r->ratio = 1;
 	r->rate = -1;
 }
 
@@ -310,7 +355,7 @@ static size_t make_rows(struct watch *w, const shmstat_snap *s, double t, struct
 				snprintf(r[nr].text, sizeof(r[nr].text), "%-*s %14lld", width, key,
 					 (long long)m.gauge);
 			r[nr].value = (double)m.gauge;
-			r[nr].key = se->key;
+			r[nr].series = (size_t)(se - w->s);
 			nr++;
 			continue;
 		}
@@ -346,64 +391,60 @@ static size_t make_rows(struct watch *w, const shmstat_snap *s, double t, struct
 			 (unsigned long long)v, rate, sp, extra);
 		r[nr].rate = se->nrates ? se->rates[se->nrates - 1] : 0;
 		r[nr].value = (double)v;
-		r[nr].key = se->key;
+		r[nr].series = (size_t)(se - w->s);
 		nr++;
 	}
 	/* hit ratios, after the series are up to date: for each hits series
 	 * with a misses twin (same labels), and for each hits name whose
 	 * label sets have no twins, over all its label sets */
-	for (size_t k = 0; k < w->n; k++) {
-		const struct series *h = &w->s[k], *mi;
+	{
+		const struct series **idx = malloc((w->n ? w->n : 1) * sizeof(*idx));
+		size_t ns = 0;
 
-		if (!h->seen || h->n == 0 || (mi = twin(w, h->key)) == NULL || mi->n == 0)
-			continue;
-		ratio_row(&r[nr], width, h->key, h->key, w, &h, 1, &mi, 1);
-		nr++;
-	}
-	for (size_t k = 0; k < w->n; k++) {
-		const struct series *h = &w->s[k];
-		const struct series **hs, **ms;
-		size_t nh = 0, nm = 0, len = strcspn(h->key, "{");
-		char name[400], mname[400], label[420];
-		const char *hit = strstr(h->key, "hits");
-		int first = 1;
+		for (size_t k = 0; idx && k < w->n; k++)
+			if (w->s[k].seen && w->s[k].n > 0)
+				idx[ns++] = &w->s[k];
+		if (idx)
+			qsort(idx, ns, sizeof(*idx), by_key);
+		for (size_t k = 0; idx && k < ns;) {
+			size_t len = strcspn(idx[k]->key, "{"), end = k, paired = 0;
+			const char *hit = strstr(idx[k]->key, "hits");
 
-		if (!h->seen || h->n == 0 || hit == NULL || (size_t)(hit - h->key) >= len ||
-		    twin(w, h->key) != NULL)
-			continue;
-		snprintf(name, sizeof(name), "%.*s", (int)len, h->key);
-		snprintf(mname, sizeof(mname), "%.*smisses%s", (int)(hit - h->key), name,
-			 name + (hit - h->key) + 4);
-		/* once per name: at its first series without a twin */
-		for (size_t j = 0; j < k && first; j++)
-			if (w->s[j].seen && strcspn(w->s[j].key, "{") == len &&
-			    strncmp(w->s[j].key, name, len) == 0 && twin(w, w->s[j].key) == NULL)
-				first = 0;
-		if (!first)
-			continue;
-		hs = calloc(w->n, sizeof(*hs));
-		ms = calloc(w->n, sizeof(*ms));
-		if (hs && ms)
-			for (size_t j = 0; j < w->n; j++) {
-				const struct series *x = &w->s[j];
-				size_t xl = strcspn(x->key, "{");
+			while (end < ns && strcspn(idx[end]->key, "{") == len &&
+			       strncmp(idx[end]->key, idx[k]->key, len) == 0)
+				end++;          /* [k, end): one name's label sets */
+			for (size_t j = k; hit && (size_t)(hit - idx[k]->key) < len && j < end; j++) {
+				const struct series *mi = twin(idx, ns, idx[j]->key);
 
-				if (!x->seen || x->n == 0)
+				if (mi == NULL)
 					continue;
-				if (xl == len && strncmp(x->key, name, len) == 0)
-					hs[nh++] = x;
-				else if (xl == strlen(mname) && strncmp(x->key, mname, xl) == 0)
-					ms[nm++] = x;
+				ratio_row(&r[nr++], width, (size_t)(idx[j] - w->s), idx[j]->key,
+					  &idx[j], 1, &mi, 1);
+				paired++;
 			}
-		if (nh && nm) {
-			snprintf(label, sizeof(label), "%s{*}", name);
-			ratio_row(&r[nr], width, h->key, label, w, hs, nh, ms, nm);
-			nr++;
+			if (hit && (size_t)(hit - idx[k]->key) < len && paired < end - k) {
+				char mname[400], label[420];
+				size_t m0, m1;
+
+				snprintf(mname, sizeof(mname), "%.*smisses%.*s",
+					 (int)(hit - idx[k]->key), idx[k]->key,
+					 (int)(len - (size_t)(hit - idx[k]->key) - 4), hit + 4);
+				m0 = m1 = lower(idx, ns, mname);
+				while (m1 < ns && strcspn(idx[m1]->key, "{") == strlen(mname) &&
+				       strncmp(idx[m1]->key, mname, strlen(mname)) == 0)
+					m1++;
+				if (m1 > m0) {
+					snprintf(label, sizeof(label), "%.*s{*}", (int)len, idx[k]->key);
+					ratio_row(&r[nr++], width, (size_t)(idx[k] - w->s), label,
+						  &idx[k], end - k,
+						  &idx[m0], m1 - m0);
+				}
+			}
+			k = end;
 		}
-		free(hs);
-		free(ms);
+		free(idx);
 	}
-	qsort_r(r, nr, sizeof(*r), by_row, &w->sort);
+	qsort_r(r, nr, sizeof(*r), by_row, w);
 	free(order);
 	return nr;
 }

@@ -37,7 +37,7 @@ expect() {
 
 cleanup() {
 	[ -n "${holder:-}" ] && kill -9 "$holder" 2>/dev/null
-	"$shmstat" rm "$tag-a" "$tag-b" "$tag-c" "$tag-d" >/dev/null 2>&1
+	"$shmstat" rm "$tag-a" "$tag-b" "$tag-c" "$tag-d" "$tag-e" >/dev/null 2>&1
 	rm -f "/dev/shm/shmstat.$tag-foreign" "/dev/shm/shmstat.$tag-empty" /tmp/$tag.*
 }
 trap cleanup EXIT
@@ -201,6 +201,16 @@ else bad "watch: no ratio row over label sets"; fi
 if [ "$(grep -c 'r_cache_hits_total{\*}' /tmp/$tag.ratio)" = 2 ]; then ok
 else bad "watch: the ratio over label sets is not once per block"; fi
 "$shmstat" rm "$tag-d"
+
+# watch with thousands of metrics: every row, in name order, each value right
+"$fill" "$tag-e" many || bad "cli_fill many failed"
+"$shmstat" watch --lines -i 10ms -n 2 "$tag-e" > /tmp/$tag.many 2>&1 || bad "watch of 3000 metrics failed"
+grep '^  m_' /tmp/$tag.many | head -n 3000 | awk '{print $1}' > /tmp/$tag.names
+if [ "$(wc -l < /tmp/$tag.names)" = 3000 ] && sort -c /tmp/$tag.names 2>/dev/null; then ok
+else bad "watch of 3000 metrics: rows missing or out of order"; fi
+if grep -Eq '^  m_2999_total +2999 ' /tmp/$tag.many && grep -Eq '^  m_0000_total +0 ' /tmp/$tag.many; then ok
+else bad "watch of 3000 metrics: wrong values"; fi
+"$shmstat" rm "$tag-e"
 
 # watch follows a segment re-created under it (40 intervals of 100 ms
 # leave ample room after the re-creation, which takes a few ms)

@@ -5,6 +5,7 @@
  *   cli_fill NAME hold     write the values, print "ready", stay attached
  *                          until killed
  *   cli_fill NAME ratio    only hits/misses counters, for watch's ratios
+ *   cli_fill NAME many     3000 counters, m_0000_total = 0 .. m_2999_total
  */
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,24 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		fputs("usage: cli_fill NAME [hold]\n", stderr);
 		return 2;
+	}
+	if (argc > 2 && strcmp(argv[2], "many") == 0) {
+		struct shmstat_opts o;
+
+		shmstat_opts_init(&o);
+		o.max_metrics = 4096;
+		if (shmstat_open(argv[1], &o, &seg) != 0) {
+			fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
+			return 1;
+		}
+		for (int i = 0; i < 3000 && !err; i++) {
+			char n[32];
+
+			snprintf(n, sizeof(n), "m_%04d_total", i);
+			err |= reg_counter(seg, n, NULL, (uint64_t)i);
+		}
+		shmstat_close(seg);
+		return err ? 1 : 0;
 	}
 	if (shmstat_open(argv[1], NULL, &seg) != 0) {
 		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
