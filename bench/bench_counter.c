@@ -147,54 +147,18 @@ static void run_loop(enum variant v, int idx, uint64_t n)
 
 /* ------------------------------------------------------------ threads */
 
-struct job {
-	enum variant v;
-	int idx;
-	uint64_t iters;
-	pthread_barrier_t *bar;
-	double ns;                 /* elapsed wall time of this thread */
-};
-
-static void *worker(void *arg)
+static void run_v(int v, int idx, uint64_t n)
 {
-	struct job *j = arg;
-	double t0;
-
-	/* First update: claims this thread's stripe, faults pages in. */
-	run_loop(j->v, j->idx, WARMUP);
-	pthread_barrier_wait(j->bar);
-	t0 = now_ns();
-	run_loop(j->v, j->idx, j->iters);
-	j->ns = now_ns() - t0;
-	return NULL;
+	run_loop((enum variant)v, idx, n);
 }
 
 /* Run variant @v on @nt threads; return ns per operation per thread. */
 static double measure(enum variant v, int nt, uint64_t iters)
 {
-	pthread_t tid[MAX_THREADS];
-	struct job job[MAX_THREADS];
-	pthread_barrier_t bar;
-	double slowest = 0;
-	int err;
+	double ns = bench_threads(run_v, v, nt, WARMUP, iters, NULL);
 
-	pthread_barrier_init(&bar, NULL, (unsigned)nt);
-	for (int i = 0; i < nt; i++) {
-		job[i] = (struct job){ .v = v, .idx = i, .iters = iters, .bar = &bar };
-		err = pthread_create(&tid[i], NULL, worker, &job[i]);
-		if (err) {
-			fprintf(stderr, "bench_counter: pthread_create: %s\n", strerror(err));
-			exit(1);
-		}
-	}
-	for (int i = 0; i < nt; i++) {
-		pthread_join(tid[i], NULL);
-		if (job[i].ns > slowest)
-			slowest = job[i].ns;
-	}
-	pthread_barrier_destroy(&bar);
 	expect[v == V_CALL ? V_OWN : v] += (uint64_t)nt * (iters + WARMUP);
-	return slowest / (double)iters;
+	return ns;
 }
 
 /* Iterations for @v on @nt threads so that one run lasts about @want ns. */

@@ -306,37 +306,9 @@ static void run_loop(enum variant v, int idx, uint64_t n)
 
 /* ------------------------------------------------------------ threads */
 
-struct job {
-	enum variant v;
-	int idx;
-	uint64_t iters;
-	pthread_barrier_t *bar;
-	double ns;                 /* elapsed wall time of this thread */
-	double cpu_ns;             /* CPU time of this thread meanwhile */
-};
-
-static double cpu_ns(void)
+static void run_v(int v, int idx, uint64_t n)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static void *worker(void *arg)
-{
-	struct job *j = arg;
-	double t0, c0;
-
-	/* First update: claims this thread's stripe, faults pages in. */
-	run_loop(j->v, j->idx, WARMUP);
-	pthread_barrier_wait(j->bar);
-	c0 = cpu_ns();
-	t0 = now_ns();
-	run_loop(j->v, j->idx, j->iters);
-	j->ns = now_ns() - t0;
-	j->cpu_ns = cpu_ns() - c0;
-	return NULL;
+	run_loop((enum variant)v, idx, n);
 }
 
 /* What the threads of one measurement recorded, for the final checks. */
@@ -388,35 +360,13 @@ static void account(enum variant v, int nt, uint64_t iters)
  * the mutex baseline sleeps, so its share says nothing). */
 static double measure(enum variant v, int nt, uint64_t iters, double *share)
 {
-	pthread_t tid[MAX_THREADS];
-	struct job job[MAX_THREADS];
-	pthread_barrier_t bar;
-	double slowest = 0, least = 1;
-	int err;
+	double ns;
 
 	if (v == V_MUTEX)
 		ms_reserve((size_t)nt * (iters + WARMUP));
-	pthread_barrier_init(&bar, NULL, (unsigned)nt);
-	for (int i = 0; i < nt; i++) {
-		job[i] = (struct job){ .v = v, .idx = i, .iters = iters, .bar = &bar };
-		err = pthread_create(&tid[i], NULL, worker, &job[i]);
-		if (err) {
-			fprintf(stderr, "bench_hist: pthread_create: %s\n", strerror(err));
-			exit(1);
-		}
-	}
-	for (int i = 0; i < nt; i++) {
-		pthread_join(tid[i], NULL);
-		if (job[i].ns > slowest)
-			slowest = job[i].ns;
-		if (job[i].ns > 0 && job[i].cpu_ns / job[i].ns < least)
-			least = job[i].cpu_ns / job[i].ns;
-	}
-	pthread_barrier_destroy(&bar);
+	ns = bench_threads(run_v, v, nt, WARMUP, iters, share);
 	account(v, nt, iters);
-	if (share)
-		*share = least;
-	return slowest / (double)iters;
+	return ns;
 }
 
 /* Iterations for @v on @nt threads so that one run lasts about @want ns. */

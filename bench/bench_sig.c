@@ -233,56 +233,17 @@ static void account(enum variant v, uint64_t n)
 
 /* ------------------------------------------------------------ threads */
 
-struct job {
-	enum variant v;
-	int idx;
-	uint64_t iters;
-	pthread_barrier_t *bar;
-	double t0, t1;             /* this thread's start and end */
-};
-
-static void *worker(void *arg)
+static void run_v(int v, int idx, uint64_t n)
 {
-	struct job *j = arg;
-
-	run_loop(j->v, j->idx, WARMUP);    /* claims the stripe, warms caches */
-	pthread_barrier_wait(j->bar);
-	j->t0 = now_ns();
-	run_loop(j->v, j->idx, j->iters);
-	j->t1 = now_ns();
-	return NULL;
+	run_loop((enum variant)v, idx, n);
 }
 
 static double measure(enum variant v, int nt, uint64_t iters)
 {
-	pthread_t tid[MAX_THREADS];
-	struct job job[MAX_THREADS];
-	pthread_barrier_t bar;
-	double first = 0, last = 0;
-	int err;
+	double ns = bench_threads(run_v, v, nt, WARMUP, iters, NULL);
 
-	pthread_barrier_init(&bar, NULL, (unsigned)nt);
-	for (int i = 0; i < nt; i++) {
-		job[i] = (struct job){ .v = v, .idx = i, .iters = iters, .bar = &bar };
-		err = pthread_create(&tid[i], NULL, worker, &job[i]);
-		if (err) {
-			fprintf(stderr, "bench_sig: pthread_create: %s\n", strerror(err));
-			exit(1);
-		}
-	}
-	for (int i = 0; i < nt; i++) {
-		pthread_join(tid[i], NULL);
-		if (i == 0 || job[i].t0 < first)
-			first = job[i].t0;
-		if (i == 0 || job[i].t1 > last)
-			last = job[i].t1;
-	}
-	pthread_barrier_destroy(&bar);
 	account(v, (uint64_t)nt * (iters + WARMUP));
-	/* from the first start to the last end: threads that did not run at
-	 * the same time (fewer free CPUs than threads) count one after the
-	 * other, as they should */
-	return (last - first) / (double)iters;
+	return ns;
 }
 
 struct calib {

@@ -5,8 +5,11 @@
 #ifndef SHMSTAT_BENCH_UTIL_H
 #define SHMSTAT_BENCH_UTIL_H
 
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static inline double now_ns(void)
@@ -63,6 +66,82 @@ static inline uint64_t bench_calibrate(double (*per_op)(void *ctx, uint64_t n), 
 	if (got > (double)hi)
 		return hi;
 	return (uint64_t)got;
+}
+
+#define BENCH_MAX_THREADS 8
+
+struct bench_thread {
+	void (*run)(int v, int idx, uint64_t n);
+	int v, idx;
+	uint64_t warmup, iters;
+	pthread_barrier_t *bar;
+	double t0, t1, cpu;        /* start, end, CPU time of the timed part */
+};
+
+static inline double thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static inline void *bench_thread_main(void *arg)
+{
+	struct bench_thread *t = arg;
+	double c0;
+
+	t->run(t->v, t->idx, t->warmup);   /* claims stripes, warms caches */
+	pthread_barrier_wait(t->bar);
+	c0 = thread_cpu_ns();
+	t->t0 = now_ns();
+	t->run(t->v, t->idx, t->iters);
+	t->t1 = now_ns();
+	t->cpu = thread_cpu_ns() - c0;
+	return NULL;
+}
+
+/* Run @run(@v, idx, n) on @nt threads (idx 0..nt-1): @warmup operations
+ * each, then from a barrier @iters timed ones. Return ns per operation
+ * per thread measured from the first start to the last end, so threads
+ * that did not run at the same time count one after the other; in
+ * *@cpu_share (if not NULL) the least share of that span a thread was on
+ * a CPU (below ~0.9: the threads did not get a CPU each). */
+static inline double bench_threads(void (*run)(int v, int idx, uint64_t n), int v, int nt,
+				   uint64_t warmup, uint64_t iters, double *cpu_share)
+{
+	struct bench_thread t[BENCH_MAX_THREADS];
+	pthread_t tid[BENCH_MAX_THREADS];
+	pthread_barrier_t bar;
+	double first = 0, last = 0, least = 1;
+
+	if (nt < 1 || nt > BENCH_MAX_THREADS)
+		abort();
+	pthread_barrier_init(&bar, NULL, (unsigned)nt);
+	for (int i = 0; i < nt; i++) {
+		int err;
+
+		t[i] = (struct bench_thread){ run, v, i, warmup, iters, &bar, 0, 0, 0 };
+		err = pthread_create(&tid[i], NULL, bench_thread_main, &t[i]);
+		if (err) {
+			fprintf(stderr, "bench: pthread_create: %s\n", strerror(err));
+			exit(1);
+		}
+	}
+	for (int i = 0; i < nt; i++) {
+		pthread_join(tid[i], NULL);
+		if (i == 0 || t[i].t0 < first)
+			first = t[i].t0;
+		if (i == 0 || t[i].t1 > last)
+			last = t[i].t1;
+	}
+	pthread_barrier_destroy(&bar);
+	for (int i = 0; i < nt; i++)
+		if (last > first && t[i].cpu / (last - first) < least)
+			least = t[i].cpu / (last - first);
+	if (cpu_share)
+		*cpu_share = least;
+	return (last - first) / (double)iters;
 }
 
 #endif
