@@ -12,6 +12,7 @@
 #include "counter.h"
 #include "procs.h"
 #include "segment.h"
+#include "sigtable.h"
 
 /* ----------------------------------------------------- per-thread stripes */
 
@@ -39,7 +40,8 @@ struct shmstat_gauge shmstat__noop_gauge = {
 	.c = { .epoch = SHMSTAT_EPOCH_NONE },
 };
 
-/* A thread exits: its stripes go back to their process, values kept. */
+/* A thread exits: its signature batches go to their entries, its
+ * stripes back to their process, values kept. */
 static void thread_exit(void *unused)
 {
 	(void)unused;
@@ -48,9 +50,11 @@ static void thread_exit(void *unused)
 		struct tls_ent *t = &tls_tab[i];
 		struct shmstat_seg *seg = slots[i].seg;
 
-		if (t->epoch != 0 && seg && slots[i].epoch == t->epoch && !t->shared)
+		if (t->epoch != 0 && seg && slots[i].epoch == t->epoch && !t->shared) {
+			shmstat__sig_flush_stripe(seg, t->stripe);
 			st_release(&seg->owners[t->stripe],
 				   SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_IDLE, seg->proc));
+		}
 		memset(t, 0, sizeof(*t));
 	}
 	pthread_mutex_unlock(&slots_lock);

@@ -27,6 +27,7 @@
 #include "grace.h"
 #include "histogram.h"
 #include "procs.h"
+#include "sigtable.h"
 
 static void bump_seq(struct shmstat_hdr *h)
 {
@@ -149,10 +150,13 @@ static void merge(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint
 	}
 }
 
-static void zero_stripe(uint64_t *s, uint32_t nv)
+static void zero_stripe(struct shmstat_seg *seg, uint32_t i)
 {
-	for (uint32_t v = 0; v < nv; v++)
+	uint64_t *s = shmstat__stripe(seg, i);
+
+	for (uint32_t v = 0; v < seg->max_values; v++)
 		st_relaxed(&s[v], 0);
+	memset(shmstat__pends(seg, i), 0, seg->pend_slots * sizeof(struct shmstat_sigpend));
 }
 
 /* Steps 2 and 3 of a fold (also the repair of a fold found FLIPPED). */
@@ -162,11 +166,11 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 	struct shmstat_proc *slot = &seg->procs[p];
 	uint64_t w;
 
-	zero_stripe(shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p)), seg->max_values);
+	zero_stripe(seg, SHMSTAT_PROC_STRIPE(p));
 	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
 		if (!stripe_of(ld_acquire(&seg->owners[i]), p))
 			continue;
-		zero_stripe(shmstat__stripe(seg, i), seg->max_values);
+		zero_stripe(seg, i);
 		st_release(&seg->owners[i], SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_FREE, 0));
 	}
 	slot->starttime = 0;
@@ -186,7 +190,15 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 {
 	struct shmstat_hdr *h = seg->hdr;
-	uint32_t a = SHMSTAT_FOLD_ACTIVE(ld_relaxed(&h->fold_state));
+	uint32_t a;
+
+	/* first the signature batches p's threads kept: into their entries
+	 * (a reaper dying here leaves the rest to the next one; the batch
+	 * it was adding may count twice, never not at all) */
+	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++)
+		if (stripe_of(ld_acquire(&seg->owners[i]), p))
+			shmstat__sig_flush_stripe(seg, i);
+	a = SHMSTAT_FOLD_ACTIVE(ld_relaxed(&h->fold_state));
 
 	st_relaxed(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_MERGING, a, p));
 	bump_seq(h);

@@ -7,9 +7,9 @@
  * build for; the endianness probe lets a reader refuse anything else.
  *
  *   offset 0                 4096
- *   +------------------------+-------+-------+--------+------+---------+
- *   | header                 | procs | descs | owners | sigs | stripes |
- *   +------------------------+-------+-------+--------+------+---------+
+ *   +------------------------+-------+-------+--------+------+-------+---------+
+ *   | header                 | procs | descs | owners | sigs | pends | stripes |
+ *   +------------------------+-------+-------+--------+------+-------+---------+
  *
  * Every region starts on a 4096-byte boundary; the header's region table
  * gives the offset and length of each one, and a reader checks all of them
@@ -57,6 +57,11 @@
  * sigs: max_sigs x struct shmstat_sigent (128 B): the entries of every
  *   signature table, each table a run of them (see sigtable.h); max_sigs
  *   is the region's length / 128.
+ * pends: nstripes x pend_slots x struct shmstat_sigpend (64 B), where
+ *   pend_slots (0 or a power of two) is the region's length / 64 /
+ *   nstripes, and 0 when there are no signature entries:
+ *   signature-table events a thread has counted in its own batch and not
+ *   yet added to their entry (see sigtable.h).
  * stripes: nstripes x stripe_bytes. Stripe s holds value slot v of every
  *   metric at byte s * stripe_bytes + v * 8. Stripes 0 and 1 are the two
  *   "graves" (values of processes that are gone, double-buffered so a fold
@@ -71,7 +76,7 @@
 #include <assert.h>
 
 #define SHMSTAT_MAGIC            "SHMSTAT"   /* 7 chars + NUL = 8 bytes */
-#define SHMSTAT_FORMAT_MAJOR     1
+#define SHMSTAT_FORMAT_MAJOR     2
 #define SHMSTAT_FORMAT_MINOR     0
 #define SHMSTAT_ENDIAN_PROBE     0x0102030405060708ULL
 #define SHMSTAT_LINE             128
@@ -85,6 +90,7 @@
 #define SHMSTAT_LIMIT_VALUES     (1u << 24)
 #define SHMSTAT_LIMIT_STRIPES    8192u
 #define SHMSTAT_LIMIT_SIGS       (1u << 24)
+#define SHMSTAT_LIMIT_PEND_SLOTS 4096u
 
 enum shmstat_region_id {
 	SHMSTAT_REG_PROCS = 0,
@@ -92,7 +98,8 @@ enum shmstat_region_id {
 	SHMSTAT_REG_OWNERS = 2,
 	SHMSTAT_REG_STRIPES = 3,
 	SHMSTAT_REG_SIGS = 4,      /* placed before the stripes */
-	SHMSTAT_REG_COUNT_V1 = 5,
+	SHMSTAT_REG_PENDS = 5,     /* placed after the signature entries */
+	SHMSTAT_REG_COUNT = 6,
 };
 
 struct shmstat_region {
@@ -305,6 +312,22 @@ struct shmstat_sigent {
 	char prefix[SHMSTAT_SIG_PREFIX_CAP];   /* the key's first bytes */
 };
 
+/* A batch of events for one key, kept by the thread owning stripe s in
+ * slot (hash ^ table) % pend_slots of its pends, until it adds
+ * them to the key's entry. Only that thread writes it while its process
+ * lives; the reaper adds what a gone process left. */
+struct shmstat_sigpend {
+	uint32_t table;            /* the table's first value slot */
+	uint32_t entry;            /* index in the sigs region + 1; 0: unused */
+	uint64_t hash;             /* the key's; the entry must still hold it */
+	uint64_t hits, misses, weight;
+	uint64_t last_ns;          /* the batch's newest event */
+	uint64_t start_ns;         /* the batch's first event */
+	uint32_t head;             /* index of the table's head in sigs */
+	uint32_t score;            /* the key's claim on the slot: its own
+				    * events raise it, other keys' lower it */
+};
+
 /* Owner slot of a signature table: two per entry, after its entries.
  * word = state (0 free, 1 claimed, 2 live) | pid << 32. */
 #define SHMSTAT_SIG_OWNER_CAP 56
@@ -316,6 +339,7 @@ struct shmstat_sigowner {
 static_assert(sizeof(struct shmstat_sigent) == 128, "signature entry is 128 bytes");
 static_assert(offsetof(struct shmstat_sigent, hash) == 64, "hash on the second line");
 static_assert(sizeof(struct shmstat_sigowner) == 64, "owner slot is 64 bytes");
+static_assert(sizeof(struct shmstat_sigpend) == 64, "pending batch is 64 bytes");
 static_assert(sizeof(struct shmstat_hdr) == SHMSTAT_PAGE, "header is one page");
 static_assert(offsetof(struct shmstat_hdr, regions) == 80, "region table at 80");
 static_assert(offsetof(struct shmstat_hdr, hdr_sum) == SHMSTAT_HDR_SUM_BYTES, "hdr_sum at 336");

@@ -674,6 +674,8 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 		t->nowners = have.sig_owners;
 		t->prefix = have.sig_prefix;
 		t->ttl_ns = (uint64_t)have.sig_ttl_ms * 1000000u;
+		t->batch_ns = t->ttl_ns && t->ttl_ns / 4 < SHMSTAT_SIG_BATCH_NS ?
+			      t->ttl_ns / 4 : SHMSTAT_SIG_BATCH_NS;
 	}
 	if (shape->type == SHMSTAT_HISTOGRAM) {
 		h->h.hist.bits = shape->bits;

@@ -72,15 +72,15 @@ static uint64_t round_up(uint64_t v, uint64_t a)
 }
 
 int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
-		  uint32_t values, uint32_t threads, uint32_t sigs)
+		  uint32_t values, uint32_t threads, uint32_t sigs, uint32_t pend_slots)
 {
 	/* regions in the order they lie in the segment */
-	static const int place[SHMSTAT_REG_COUNT_V1] = {
+	static const int place[SHMSTAT_REG_COUNT] = {
 		SHMSTAT_REG_PROCS, SHMSTAT_REG_DESCS, SHMSTAT_REG_OWNERS, SHMSTAT_REG_SIGS,
-		SHMSTAT_REG_STRIPES,
+		SHMSTAT_REG_PENDS, SHMSTAT_REG_STRIPES,
 	};
 	uint64_t off = SHMSTAT_PAGE;
-	uint64_t len[SHMSTAT_REG_COUNT_V1];
+	uint64_t len[SHMSTAT_REG_COUNT];
 
 	if (procs < 1 || procs > SHMSTAT_LIMIT_PROCS)
 		return shmstat__fail(EINVAL, "max_procs must be 1 to %u, not %u",
@@ -98,6 +98,11 @@ int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
 	if (sigs > SHMSTAT_LIMIT_SIGS)
 		return shmstat__fail(EINVAL, "max_sig_entries must be 0 to %u, not %u",
 				     SHMSTAT_LIMIT_SIGS, sigs);
+	if (pend_slots > SHMSTAT_LIMIT_PEND_SLOTS || (pend_slots & (pend_slots - 1)) != 0)
+		return shmstat__fail(EINVAL,
+				     "sig_batch_slots must be 0 or a power of two up to %u, not %u",
+				     SHMSTAT_LIMIT_PEND_SLOTS, pend_slots);
+	g->pend_slots = sigs ? pend_slots : 0;
 	g->max_sigs = sigs;
 	g->max_procs = procs;
 	g->max_metrics = metrics;
@@ -109,7 +114,10 @@ int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
 	len[SHMSTAT_REG_OWNERS] = (uint64_t)g->nstripes * 8;
 	len[SHMSTAT_REG_STRIPES] = (uint64_t)g->nstripes * g->stripe_bytes;
 	len[SHMSTAT_REG_SIGS] = (uint64_t)sigs * sizeof(struct shmstat_sigent);
-	for (int k = 0; k < SHMSTAT_REG_COUNT_V1; k++) {
+	/* batches only where signature tables can exist */
+	len[SHMSTAT_REG_PENDS] = (uint64_t)g->nstripes * g->pend_slots *
+				 sizeof(struct shmstat_sigpend);
+	for (int k = 0; k < SHMSTAT_REG_COUNT; k++) {
 		int i = place[k];
 
 		g->reg[i].off = off;
@@ -122,8 +130,8 @@ int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
 
 /* ------------------------------------------------------------- validation */
 
-static const char *const region_names[SHMSTAT_REG_COUNT_V1] = {
-	"procs", "descs", "owners", "stripes", "sigs",
+static const char *const region_names[SHMSTAT_REG_COUNT] = {
+	"procs", "descs", "owners", "stripes", "sigs", "pends",
 };
 
 int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
@@ -159,7 +167,7 @@ int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
 				     "segment '%s' is corrupted: %llu bytes, its header says %llu",
 				     name, (unsigned long long)file_size,
 				     (unsigned long long)h->total_size);
-	if (h->nregions < SHMSTAT_REG_COUNT_V1 || h->nregions > SHMSTAT_MAX_REGIONS)
+	if (h->nregions < SHMSTAT_REG_COUNT || h->nregions > SHMSTAT_MAX_REGIONS)
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "segment '%s' is corrupted: %u regions", name, h->nregions);
 	if (h->nstripes < SHMSTAT_GRAVES + h->max_procs + 1u)
@@ -173,14 +181,16 @@ int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
 				     "segment '%s' is corrupted: signature region of %llu bytes",
 				     name, (unsigned long long)h->regions[SHMSTAT_REG_SIGS].len);
 	if (shmstat__geom(&g, h->max_procs, h->max_metrics, h->max_values, threads,
-			  (uint32_t)(h->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent))) != 0)
+			  (uint32_t)(h->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent)),
+			  (uint32_t)(h->regions[SHMSTAT_REG_PENDS].len / sizeof(struct shmstat_sigpend) /
+				     h->nstripes)) != 0)
 		return shmstat__fail(SHMSTAT_ECORRUPT, "segment '%s' is corrupted: %s",
 				     name, shmstat_last_error());
 	if (g.stripe_bytes != h->stripe_bytes)
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "segment '%s' is corrupted: stripe size %u, expected %u",
 				     name, h->stripe_bytes, g.stripe_bytes);
-	for (int i = 0; i < SHMSTAT_REG_COUNT_V1; i++) {
+	for (int i = 0; i < SHMSTAT_REG_COUNT; i++) {
 		const struct shmstat_region *r = &h->regions[i];
 
 		if (!shmstat__fits(r->off, r->len, h->total_size) ||
@@ -192,7 +202,7 @@ int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
 					     (unsigned long long)g.reg[i].off,
 					     (unsigned long long)g.reg[i].len);
 	}
-	for (uint32_t i = SHMSTAT_REG_COUNT_V1; i < h->nregions; i++)
+	for (uint32_t i = SHMSTAT_REG_COUNT; i < h->nregions; i++)
 		if (!shmstat__fits(h->regions[i].off, h->regions[i].len, h->total_size))
 			return shmstat__fail(SHMSTAT_ECORRUPT,
 					     "segment '%s' is corrupted: region %u lies outside the segment",
@@ -214,7 +224,7 @@ static int init_new(struct shmstat_seg *seg, int fd, const struct shmstat_opts *
 	int err;
 
 	err = shmstat__geom(&g, o->max_procs, o->max_metrics, o->max_values, o->max_threads,
-			    o->max_sig_entries);
+			    o->max_sig_entries, o->sig_batch_slots);
 	if (err)
 		return err;
 	if (fchmod(fd, o->mode) != 0)
@@ -246,7 +256,7 @@ static int init_new(struct shmstat_seg *seg, int fd, const struct shmstat_opts *
 	h->max_values = g.max_values;
 	h->nstripes = g.nstripes;
 	h->stripe_bytes = g.stripe_bytes;
-	h->nregions = SHMSTAT_REG_COUNT_V1;
+	h->nregions = SHMSTAT_REG_COUNT;
 	memcpy(h->regions, g.reg, sizeof(g.reg));
 	/* graves and per-process stripes are never claimed by threads */
 	{
@@ -358,6 +368,9 @@ static void set_views(struct shmstat_seg *seg)
 	seg->stripes = seg->base + h->regions[SHMSTAT_REG_STRIPES].off;
 	seg->sigs = (struct shmstat_sigent *)(void *)(seg->base + h->regions[SHMSTAT_REG_SIGS].off);
 	seg->max_sigs = (uint32_t)(h->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent));
+	seg->pends = (struct shmstat_sigpend *)(void *)(seg->base + h->regions[SHMSTAT_REG_PENDS].off);
+	seg->pend_slots = (uint32_t)(h->regions[SHMSTAT_REG_PENDS].len /
+				     sizeof(struct shmstat_sigpend) / h->nstripes);
 	seg->stripe_bytes = h->stripe_bytes;
 	seg->nstripes = h->nstripes;
 	seg->max_procs = h->max_procs;
@@ -378,7 +391,8 @@ static int seg_map(struct shmstat_seg *seg, const char *name, const struct shmst
 
 		/* refuse bad capacities before the name exists */
 		err = shmstat__geom(&g, opts->max_procs, opts->max_metrics, opts->max_values,
-				    opts->max_threads, opts->max_sig_entries);
+				    opts->max_threads, opts->max_sig_entries,
+				    opts->sig_batch_slots);
 		if (err)
 			return err;
 	}
@@ -448,6 +462,7 @@ void shmstat_opts_init(struct shmstat_opts *o)
 	o->max_values = 16384;
 	o->max_threads = 32;
 	o->max_sig_entries = 16384;
+	o->sig_batch_slots = 64;
 	o->mode = 0600;
 }
 
@@ -552,6 +567,8 @@ int shmstat_gc(const char *name, unsigned *reaped)
 
 void shmstat_heartbeat(shmstat_seg *seg)
 {
-	if (seg && seg->proc < seg->max_procs)
+	if (seg && seg->proc < seg->max_procs) {
 		st_relaxed(&seg->procs[seg->proc].heartbeat_ns, shmstat__now_ns());
+		shmstat_sig_flush(seg);
+	}
 }

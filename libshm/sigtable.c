@@ -284,9 +284,133 @@ static int apply(struct shmstat_sigtab *t, struct shmstat_sigent *e, const struc
 	return DONE;
 }
 
+/* ---------------------------------------------------------------- batches */
+
+/* Add batch @p (of a thread of ours, or of a gone process whose stripe
+ * values are @vals) to its entry, then empty it. An entry that lost the
+ * key meanwhile (evicted, its counts raised to the floors) cannot take
+ * it: the batch raises the floors, so the key, back one day, inherits at
+ * least all it had (the error bounds hold). A batch whose entry stays
+ * locked, or that a hostile writer made nonsense of, counts as dropped. */
+static void flush_pend(struct shmstat_seg *seg, struct shmstat_sigpend *p, uint64_t *vals)
+{
+	const struct event ev = {
+		.hits = ld_relaxed(&p->hits), .misses = ld_relaxed(&p->misses),
+		.weight = ld_relaxed(&p->weight), .now = ld_relaxed(&p->last_ns),
+	};
+	const uint32_t at = ld_relaxed(&p->entry), table = ld_relaxed(&p->table);
+	const uint32_t head = ld_relaxed(&p->head);
+	bool counted = false;
+
+	if (ev.hits == 0 && ev.misses == 0)
+		return;
+	if (at != 0 && at <= seg->max_sigs && head < at - 1) {
+		struct shmstat_sigent *e = &seg->sigs[at - 1];
+		uint64_t was;
+
+		if (lock_ent(e, (uint32_t)seg->pid, &was)) {
+			if (ld_relaxed(&e->hash) == ld_relaxed(&p->hash)) {
+				bump(e, &ev);
+			} else {
+				struct shmstat_sighead *h = (void *)&seg->sigs[head];
+				const uint64_t add[3] = { ev.hits, ev.misses, ev.weight };
+
+				for (int k = 0; k < 3; k++)
+					shmstat__atomic_max(&h->floor[k],
+							    ld_relaxed(&h->floor[k]) + add[k]);
+				st_relaxed(&p->entry, 0);
+			}
+			counted = true;
+			unlock_ent(e, was);
+		}
+	}
+	if (!counted) {
+		if (table < seg->max_values && SHMSTAT_S_DROPPED < seg->max_values - table)
+			st_relaxed(&vals[table + SHMSTAT_S_DROPPED],
+				   ld_relaxed(&vals[table + SHMSTAT_S_DROPPED]) + ev.hits + ev.misses);
+		st_relaxed(&p->entry, 0);
+	}
+	st_relaxed(&p->hits, 0);
+	st_relaxed(&p->misses, 0);
+	st_relaxed(&p->weight, 0);
+}
+
+/* Start batch @p for the key of @ev, held by entry @e, after adding what
+ * @p held for another key. Readers ignore @p while its entry is 0. */
+static void start_pend(struct shmstat_sigtab *t, struct shmstat_sigpend *p,
+		       const struct shmstat__tls_ent *te, const struct shmstat_sigent *e,
+		       const struct event *ev)
+{
+	flush_pend(t->c.seg, p, te->values);
+	st_relaxed(&p->entry, 0);
+	st_relaxed(&p->table, t->c.off);
+	st_relaxed(&p->head, (uint32_t)((struct shmstat_sigent *)(void *)t->head - t->c.seg->sigs));
+	st_relaxed(&p->hash, ev->hash);
+	st_relaxed(&p->hits, ev->hits);
+	st_relaxed(&p->misses, ev->misses);
+	st_relaxed(&p->weight, ev->weight);
+	st_relaxed(&p->last_ns, ev->now);
+	st_relaxed(&p->start_ns, ev->now);
+	st_relaxed(&p->score, 1);
+	st_release(&p->entry, (uint32_t)(e - t->c.seg->sigs) + 1);
+}
+
+/* Count @ev in batch @p if it is the batch of @ev's key; false if not. */
+static bool add_pend(struct shmstat_sigtab *t, struct shmstat_sigpend *p,
+		     const struct shmstat__tls_ent *te, const struct event *ev)
+{
+	uint64_t n;
+
+	if (ld_relaxed(&p->hash) != ev->hash || ld_relaxed(&p->table) != t->c.off ||
+	    ld_relaxed(&p->entry) == 0)
+		return false;
+	n = ld_relaxed(&p->hits) + ld_relaxed(&p->misses);
+	if (ld_relaxed(&p->score) < SHMSTAT_SIG_BATCH_EVENTS)
+		st_relaxed(&p->score, ld_relaxed(&p->score) + 1);
+	if (n == 0)
+		st_relaxed(&p->start_ns, ev->now);
+	st_relaxed(&p->hits, ld_relaxed(&p->hits) + ev->hits);
+	st_relaxed(&p->misses, ld_relaxed(&p->misses) + ev->misses);
+	st_relaxed(&p->weight, ld_relaxed(&p->weight) + ev->weight);
+	if (ev->now > ld_relaxed(&p->last_ns))
+		st_relaxed(&p->last_ns, ev->now);
+	/* unsigned: a clock stepped back flushes too */
+	if (n + 1 >= SHMSTAT_SIG_BATCH_EVENTS || ev->now - ld_relaxed(&p->start_ns) >= t->batch_ns)
+		flush_pend(t->c.seg, p, te->values);
+	return true;
+}
+
+void shmstat__sig_flush_stripe(struct shmstat_seg *seg, uint32_t stripe)
+{
+	if (stripe >= seg->nstripes)
+		return;
+	for (uint32_t k = 0; k < seg->pend_slots; k++)
+		flush_pend(seg, &shmstat__pends(seg, stripe)[k], shmstat__stripe(seg, stripe));
+}
+
+/* The exact totals, striped: only the slots the event changes (a hit or
+ * a miss, one owner). */
+static void totals(const struct shmstat__tls_ent *te, uint32_t o, const struct event *ev)
+{
+	if (ev->hits) {
+		shmstat__add_to(te, o + SHMSTAT_S_HITS, ev->hits);
+		shmstat__add_to(te, o + SHMSTAT_S_WEIGHT, ev->weight);
+		if (ev->owner) {
+			shmstat__add_to(te, o + SHMSTAT_S_OWNER(ev->owner - 1, 0), ev->hits);
+			shmstat__add_to(te, o + SHMSTAT_S_OWNER(ev->owner - 1, 2), ev->weight);
+		}
+	} else {
+		shmstat__add_to(te, o + SHMSTAT_S_MISSES, ev->misses);
+		if (ev->owner)
+			shmstat__add_to(te, o + SHMSTAT_S_OWNER(ev->owner - 1, 1), ev->misses);
+	}
+}
+
 static void sig_event(struct shmstat_sigtab *t, struct event *ev)
 {
 	const uint32_t window = t->mask + 1 < SHMSTAT_SIG_WINDOW ? t->mask + 1 : SHMSTAT_SIG_WINDOW;
+	const struct shmstat__tls_ent *te;
+	struct shmstat_sigpend *pend = NULL;
 
 	if (t->c.epoch == SHMSTAT_EPOCH_NONE || t->c.seg->proc >= t->c.seg->max_procs)
 		return;
@@ -296,26 +420,25 @@ static void sig_event(struct shmstat_sigtab *t, struct event *ev)
 	ev->now = coarse_now();
 	if (ev->owner > t->nowners)
 		ev->owner = 0;
-	/* exact totals, striped: the thread's stripe looked up once, and
-	 * only the slots the event changes (a hit or a miss, one owner) */
-	{
-		const struct shmstat__tls_ent *te = shmstat__tls_for(&t->c);
-		const uint32_t o = t->c.off;
+	te = shmstat__tls_for(&t->c);  /* the thread's stripe, looked up once */
+	if (te == NULL)
+		return;
+	totals(te, t->c.off, ev);
+	/* a key the thread saw lately: into its batch (an own stripe only:
+	 * a shared one has no single writer) */
+	if (!te->shared && t->c.seg->pend_slots) {
+		const uint32_t mask = t->c.seg->pend_slots - 1;
+		struct shmstat_sigpend *mine = shmstat__pends(t->c.seg, te->stripe);
+		struct shmstat_sigpend *other = &mine[(ev->hash >> 32) & mask];
 
-		if (te == NULL)
+		/* and one batch picked by the hash is checked for age: a busy
+		 * thread leaves none much older than its limit */
+		if (ld_relaxed(&other->hits) + ld_relaxed(&other->misses) != 0 &&
+		    ev->now - ld_relaxed(&other->start_ns) >= t->batch_ns)
+			flush_pend(t->c.seg, other, te->values);
+		pend = &mine[(ev->hash ^ t->c.off) & mask];
+		if (add_pend(t, pend, te, ev))
 			return;
-		if (ev->hits) {
-			shmstat__add_to(te, o + SHMSTAT_S_HITS, ev->hits);
-			shmstat__add_to(te, o + SHMSTAT_S_WEIGHT, ev->weight);
-			if (ev->owner) {
-				shmstat__add_to(te, o + SHMSTAT_S_OWNER(ev->owner - 1, 0), ev->hits);
-				shmstat__add_to(te, o + SHMSTAT_S_OWNER(ev->owner - 1, 2), ev->weight);
-			}
-		} else {
-			shmstat__add_to(te, o + SHMSTAT_S_MISSES, ev->misses);
-			if (ev->owner)
-				shmstat__add_to(te, o + SHMSTAT_S_OWNER(ev->owner - 1, 1), ev->misses);
-		}
 	}
 	for (int attempt = 0; attempt < 4; attempt++) {
 		struct shmstat_sigent *victim = NULL, *empty = NULL, *e = NULL;
@@ -375,6 +498,21 @@ static void sig_event(struct shmstat_sigtab *t, struct event *ev)
 				victim = x;
 			}
 		}
+		/* a held key that has shown it is hot gets the batch slot,
+		 * once the key there, hit less often than keys that want
+		 * the slot, has lost its claim (the slot ends up with the
+		 * key hit most, not the key hit last) */
+		if (e != NULL && pend != NULL) {
+			uint32_t score = ld_relaxed(&pend->score);
+
+			if (score > 0 && ld_relaxed(&pend->entry) != 0) {
+				st_relaxed(&pend->score, score - 1);
+			} else if (ld_relaxed(&e->hits) + ld_relaxed(&e->misses) >=
+				   SHMSTAT_SIG_BATCH_MIN) {
+				start_pend(t, pend, te, e, ev);
+				return;
+			}
+		}
 		if (e != NULL) {
 			r = apply(t, e, ev, false);
 		} else if (empty != NULL && ld_relaxed(&t->head->used) < t->capacity) {
@@ -416,6 +554,17 @@ void shmstat_sig_miss(shmstat_sigtab *t, const void *key, size_t len, uint32_t o
 	struct event ev = { .misses = 1, .key = key, .len = len, .owner = owner };
 
 	sig_event(t, &ev);
+}
+
+void shmstat_sig_flush(shmstat_seg *seg)
+{
+	const struct shmstat__tls_ent *te;
+
+	if (seg == NULL || seg->tls_slot >= SHMSTAT_TLS_SLOTS)
+		return;
+	te = &shmstat__tls[seg->tls_slot];
+	if (te->epoch == seg->epoch && !te->shared)
+		shmstat__sig_flush_stripe(seg, te->stripe);
 }
 
 /* ----------------------------------------------------------------- reaper */

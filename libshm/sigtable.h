@@ -33,6 +33,22 @@
  * next writer that finds it, and by the reaper. Readers never lock: see
  * snapshot.c.
  *
+ * Batches: the hottest keys are hit by every thread of every process, and
+ * one lock and one cache line for all of them would make every hit wait.
+ * So once a key's entry has counted SHMSTAT_SIG_BATCH_MIN events, a
+ * thread counts its further events for the key in a batch in its own
+ * stripe's pends (layout.h): plain stores on lines no one else writes.
+ * The batch is added to the entry, under the entry's lock, at
+ * SHMSTAT_SIG_BATCH_EVENTS events, at the thread's next events once it is
+ * SHMSTAT_SIG_BATCH_NS old (a quarter of the TTL if that is less), when
+ * its slot is wanted for another key, on shmstat_sig_flush() and
+ * shmstat_heartbeat(), when the thread exits, and when the process's
+ * stripes are folded (close, exit, or the reaper after a crash: nothing
+ * is lost). An entry that lost its key meanwhile cannot take the batch:
+ * the batch raises the floors instead (see flush_pend()), so the bounds
+ * above still hold. Readers see entries only: a hot key's
+ * entry lags by at most one batch per thread, and never goes down.
+ *
  * Exact totals (all events, and per owner) are also kept as striped
  * counters in the table's value slots:
  *   [0] hits  [1] misses  [2] weight  [3] evictions  [4] dropped
@@ -49,6 +65,9 @@
 #include "util.h"
 
 #define SHMSTAT_SIG_WINDOW 16u
+#define SHMSTAT_SIG_BATCH_MIN 256u     /* events before a key is batched */
+#define SHMSTAT_SIG_BATCH_EVENTS 64u   /* a batch's most events */
+#define SHMSTAT_SIG_BATCH_NS 10000000u /* a batch's longest age (10 ms) */
 
 #define SHMSTAT_S_HITS     0u
 #define SHMSTAT_S_MISSES   1u
@@ -92,6 +111,7 @@ struct shmstat_sigtab {
 	uint32_t nowners;
 	uint32_t prefix;
 	uint64_t ttl_ns;
+	uint64_t batch_ns;         /* a batch's longest age */
 };
 
 SHMSTAT_HIDDEN extern struct shmstat_sigtab shmstat__noop_sigtab;
@@ -102,6 +122,10 @@ SHMSTAT_HIDDEN shmstat_sigview *shmstat__sigview_new(const struct shmstat_desc *
 						     const struct shmstat_sigent *ent,
 						     const uint8_t *bad, const uint64_t *totals,
 						     uint64_t taken_ns);
+
+/* Add the signature batches of stripe @i to their entries (the reaper's
+ * fold of a gone process, shmstat_sig_flush()). */
+SHMSTAT_HIDDEN void shmstat__sig_flush_stripe(struct shmstat_seg *seg, uint32_t i);
 
 /* Reaper: unlock entries whose locker is dead. */
 SHMSTAT_HIDDEN void shmstat__sig_repair(struct shmstat_seg *seg);

@@ -73,6 +73,8 @@ static const char usage[] =
 	"  --accounts A       accounts owning the conversations (default 8)\n"
 	"  --sample N         time 1 lookup/write in N per thread (default 1: all)\n"
 	"  --sig-capacity N   signature-table keys, a power of two (default 4096)\n"
+	"  --sig-batch N      hot keys each thread batches, a power of two up to\n"
+	"                     4096, 0: none (default 64)\n"
 	"  --no-instrument    bypass every shmstat call (overhead baseline)\n"
 	"  --rm               remove the segment at exit\n";
 
@@ -86,7 +88,7 @@ static struct {
 	int procs, threads, accounts;
 	double duration, zipf, corrupt;
 	uint64_t requests, seed;
-	uint32_t keys, cache_size, t1_size, sample, sig_capacity;
+	uint32_t keys, cache_size, t1_size, sample, sig_capacity, sig_batch;
 	uint64_t ttl_ns, upstream_ns;
 	int instrument, rm;
 } cfg = {
@@ -94,6 +96,7 @@ static struct {
 	.duration = 30, .zipf = 1.1, .corrupt = 0.001,
 	.requests = 0, .seed = 1,
 	.keys = 20000, .cache_size = 4096, .sample = 1, .sig_capacity = 4096,
+	.sig_batch = 64,
 	.ttl_ns = 5000000000ull, .upstream_ns = 5000,
 	.instrument = 1, .rm = 0,
 };
@@ -686,7 +689,7 @@ static int parse_double(const char *s, double *out)
 static int parse_args(int argc, char **argv)
 {
 	enum { O_REQ = 256, O_SEED, O_KEYS, O_ZIPF, O_CACHE, O_TTL, O_CORRUPT, O_UP, O_ACCT,
-	       O_SAMPLE, O_SIGCAP, O_NOINS, O_RM };
+	       O_SAMPLE, O_SIGCAP, O_SIGBATCH, O_NOINS, O_RM };
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "procs", required_argument, NULL, 'p' },
@@ -703,6 +706,7 @@ static int parse_args(int argc, char **argv)
 		{ "accounts", required_argument, NULL, O_ACCT },
 		{ "sample", required_argument, NULL, O_SAMPLE },
 		{ "sig-capacity", required_argument, NULL, O_SIGCAP },
+		{ "sig-batch", required_argument, NULL, O_SIGBATCH },
 		{ "no-instrument", no_argument, NULL, O_NOINS },
 		{ "rm", no_argument, NULL, O_RM },
 		{ "keep", no_argument, NULL, 'k' },
@@ -734,6 +738,10 @@ static int parse_args(int argc, char **argv)
 		case O_SIGCAP:
 			bad = parse_u64(optarg, &u) || u < 2 || u > (1u << 20) || (u & (u - 1));
 			cfg.sig_capacity = (uint32_t)u;
+			break;
+		case O_SIGBATCH:
+			bad = parse_u64(optarg, &u) || u > 4096 || (u & (u - 1));
+			cfg.sig_batch = (uint32_t)u;
 			break;
 		case O_NOINS: cfg.instrument = 0; break;
 		case O_RM: cfg.rm = 1; break;
@@ -790,6 +798,7 @@ int main(int argc, char **argv)
 		o.max_metrics = 256;
 		o.max_values = 8192;
 		o.max_sig_entries = 2 * cfg.sig_capacity + MAX_ACCOUNTS + 16;
+		o.sig_batch_slots = cfg.sig_batch;
 		if (shmstat_open(cfg.name, &o, &seg) != 0) {
 			fprintf(stderr, "shmstat-cachesim: %s\n", shmstat_last_error());
 			return 1;

@@ -85,6 +85,10 @@ struct shmstat_opts {
 	unsigned mode;         /* 0600 (default) or 0640 */
 	uint32_t max_sig_entries; /* signature-table entries, 128 bytes each,
 				   * shared by all tables (default 16384) */
+	uint32_t sig_batch_slots; /* per thread stripe, 64 bytes each: keys a
+				   * thread batches (sigtable: "Batches"); a
+				   * power of two up to 4096, 0: none
+				   * (default 64) */
 };
 
 /** shmstat_opts_init - fill @o with the defaults above. */
@@ -153,7 +157,9 @@ SHMSTAT_API int shmstat_gc(const char *name, unsigned *reaped);
  * shmstat_heartbeat - record "alive now" in this process's slot.
  *
  * Optional: liveness is decided by pid and process start time; the
- * heartbeat only tells readers when the process last said so.
+ * heartbeat only tells readers when the process last said so. It also
+ * adds the calling thread's signature batches to their entries, as
+ * shmstat_sig_flush() does.
  */
 SHMSTAT_API void shmstat_heartbeat(shmstat_seg *seg);
 
@@ -415,16 +421,33 @@ SHMSTAT_API int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t 
  * (any integer unit, e.g. micro-dollars), for owner @owner (0: none).
  * shmstat_sig_miss - key @key was looked up and not found.
  *
- * Hashes the key (XXH3-64), updates its entry under a per-entry lock held
- * for a few stores, and the table's exact totals on this thread's stripe.
+ * Hashes the key (XXH3-64) and counts the event in the table's exact
+ * totals on this thread's stripe. A key whose entry has counted 256
+ * events is then counted in a per-thread batch in the segment, added to the key's entry (under
+ * the entry's lock, held for a few stores) at 64 events, at the thread's
+ * next events after 10 ms (a quarter of the TTL if shorter), when the
+ * batch's slot is wanted for another key, on shmstat_sig_flush() and
+ * shmstat_heartbeat(), when the thread exits, and when the process
+ * closes, exits or is killed (the reaper adds its batches). A new key
+ * takes its entry at once. So a key's entry may lag its exact count by
+ * up to 63 events per writer thread that was busy moments ago; the
+ * table's totals, per owner too, never lag.
  * No allocation, no system call in the common case; when another writer
- * holds the entry for long, it yields, and after a bound drops the event
- * from the entry and counts it as dropped (the totals still count it).
+ * holds an entry for long, it yields, and after a bound drops the events
+ * from the entry and counts them as dropped (the totals still count them).
  */
 SHMSTAT_API void shmstat_sig_hit(shmstat_sigtab *t, const void *key, size_t len,
 				 uint64_t weight, uint32_t owner);
 SHMSTAT_API void shmstat_sig_miss(shmstat_sigtab *t, const void *key, size_t len,
 				  uint32_t owner);
+
+/**
+ * shmstat_sig_flush - add the calling thread's signature batches for
+ * segment @seg to their entries now: call it when a thread that counted
+ * signature events goes idle for long while its process stays (exits,
+ * closes and crashes flush batches without it).
+ */
+SHMSTAT_API void shmstat_sig_flush(shmstat_seg *seg);
 
 /* ------------------------------------------------------------------ reader */
 

@@ -324,6 +324,7 @@ static void run_stream(shmstat_seg *seg, const char *name, uint32_t capacity, ui
 			}
 			events++;
 		}
+		shmstat_sig_flush(seg);            /* entries current */
 		check_bounds(name, metric, ex, nkeys, capacity, &tot, own, events);
 	}
 	free(ex);

@@ -265,10 +265,10 @@ static void test_newer_major(void **state)
 	make_valid(name);
 	fd = open_rw(name);
 	read_hdr(fd, &h);
-	h.major = 2;
+	h.major = SHMSTAT_FORMAT_MAJOR + 1;
 	write_hdr(fd, &h);
 	expect_reader_err(name, SHMSTAT_EVERSION);
-	assert_non_null(strstr(shmstat_last_error(), "2."));
+	assert_non_null(strstr(shmstat_last_error(), "3."));
 	expect_writer_err(name, SHMSTAT_EVERSION);
 	/* also with the checksum made right */
 	fix_sum(&h);
@@ -296,14 +296,14 @@ static void test_newer_minor_accepted(void **state)
 	read_hdr(fd, &h);
 	h.minor = 7;
 	/* a region this reader does not know, inside the segment */
-	h.nregions = SHMSTAT_REG_COUNT_V1 + 1;
-	h.regions[SHMSTAT_REG_COUNT_V1].off = 0;
-	h.regions[SHMSTAT_REG_COUNT_V1].len = 4096;
+	h.nregions = SHMSTAT_REG_COUNT + 1;
+	h.regions[SHMSTAT_REG_COUNT].off = 0;
+	h.regions[SHMSTAT_REG_COUNT].len = 4096;
 	fix_sum(&h);
 	write_hdr(fd, &h);
 	close(fd);
 	ut_info(name, &info);
-	assert_int_equal(info.format_major, 1);
+	assert_int_equal(info.format_major, SHMSTAT_FORMAT_MAJOR);
 	assert_int_equal(info.format_minor, 7);
 	assert_int_equal(info.metrics, 2);
 	assert_int_equal(ut_counter_value(name, "b_total"), 2);
@@ -357,9 +357,9 @@ static void test_bad_fields_with_checksum(void **state)
 		case 10: h.max_procs = 0; break;
 		case 11: h.max_metrics = 0xffffffffu; break;
 		case 12:
-			h.nregions = SHMSTAT_REG_COUNT_V1 + 1;
-			h.regions[SHMSTAT_REG_COUNT_V1].off = good.total_size - 8;
-			h.regions[SHMSTAT_REG_COUNT_V1].len = 4096;
+			h.nregions = SHMSTAT_REG_COUNT + 1;
+			h.regions[SHMSTAT_REG_COUNT].off = good.total_size - 8;
+			h.regions[SHMSTAT_REG_COUNT].len = 4096;
 			break;
 		default: h.max_values += 1; break;
 		}

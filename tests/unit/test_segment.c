@@ -62,7 +62,7 @@ static void test_create_defaults(void **state)
 	assert_int_equal(info.size, (uint64_t)st.st_size);
 	assert_int_equal(info.mode, 0600);
 	assert_int_equal(info.uid, geteuid());
-	assert_int_equal(info.format_major, 1);
+	assert_int_equal(info.format_major, 2);
 	assert_int_equal(info.max_procs, 32);
 	assert_int_equal(info.max_metrics, 1024);
 	assert_int_equal(info.max_values, 16384);
@@ -196,9 +196,10 @@ static void test_capacities(void **state)
 	assert_int_equal(info.max_values, 100);
 	assert_int_equal(info.max_threads, 5);
 	/* header page + procs page + descs page + owners page + 33 signature
-	 * entries of 128 bytes (2 pages) + 10 stripes of round_up(800, 128) =
-	 * 896 bytes, rounded to 3 pages */
-	assert_int_equal(info.size, 4 * 4096 + 2 * 4096 + 3 * 4096);
+	 * entries of 128 bytes (2 pages) + 10 stripes x 64 signature batches
+	 * of 64 bytes (10 pages) + 10 stripes of round_up(800, 128) = 896
+	 * bytes, rounded to 3 pages */
+	assert_int_equal(info.size, 4 * 4096 + 2 * 4096 + 10 * 4096 + 3 * 4096);
 	stat_seg(name, &st);
 	assert_int_equal((uint64_t)st.st_size, info.size);
 	assert_int_equal(shmstat_close(seg), 0);
@@ -213,13 +214,15 @@ static void test_bad_capacities(void **state)
 	shmstat_seg *seg = NULL;
 
 	(void)state;
-	for (int k = 0; k < 5; k++) {
+	for (int k = 0; k < 7; k++) {
 		ut_small_opts(&o);
 		switch (k) {
 		case 0: o.max_procs = 0; break;
 		case 1: o.max_metrics = 0; break;
 		case 2: o.max_values = 0; break;
 		case 3: o.max_threads = 0; break;
+		case 4: o.sig_batch_slots = 48; break;      /* not a power of two */
+		case 5: o.sig_batch_slots = 8192; break;
 		default: o.max_procs = 5000; break;
 		}
 		assert_int_equal(shmstat_open(name, &o, &seg), EINVAL);
