@@ -360,6 +360,20 @@ int shmstat_hdata_bucket(const shmstat_hdata *h, size_t k, uint64_t *lo, uint64_
 	return 0;
 }
 
+int shmstat__hdata_merge(shmstat_hdata *dst, const shmstat_hdata *src)
+{
+	if (dst->bits != src->bits || dst->lowest != src->lowest || dst->highest != src->highest)
+		return EINVAL;
+	shmstat__hdata_add(dst, src->v);
+	dst->exact = dst->exact && src->exact;
+	return 0;
+}
+
+int shmstat_hdata_merge(shmstat_hdata *dst, const shmstat_hdata *src)
+{
+	return shmstat__hdata_merge(dst, src);
+}
+
 int shmstat_hdata_sub(const shmstat_hdata *later, const shmstat_hdata *earlier,
 		      shmstat_hdata **out)
 {

@@ -82,4 +82,7 @@ SHMSTAT_HIDDEN shmstat_hdata *shmstat__hdata_new(unsigned bits, uint64_t lowest,
 						 uint64_t highest);
 SHMSTAT_HIDDEN void shmstat__hdata_add(shmstat_hdata *h, const uint64_t *slots);
 
+/* Add what @src counted to @dst (same layout): 0 or EINVAL. */
+SHMSTAT_HIDDEN int shmstat__hdata_merge(shmstat_hdata *dst, const shmstat_hdata *src);
+
 #endif

@@ -600,6 +600,13 @@ SHMSTAT_API void shmstat_hdata_free(shmstat_hdata *h);
 SHMSTAT_API int shmstat_hdata_sub(const shmstat_hdata *later, const shmstat_hdata *earlier,
 				  shmstat_hdata **out);
 
+/**
+ * shmstat_hdata_merge - add what @src counted to @dst (histograms of one
+ * layout, e.g. the series of one histogram under several labels).
+ * Return 0 or EINVAL (other layouts).
+ */
+SHMSTAT_API int shmstat_hdata_merge(shmstat_hdata *dst, const shmstat_hdata *src);
+
 struct shmstat_hstats {
 	uint64_t count;            /* all values, underflow and overflow too */
 	uint64_t sum;              /* modulo 2^64 */

@@ -1,0 +1,109 @@
+/*
+ * shmstat_window.h - figures over a window of history frames: increases
+ * and rates of counters, gauges, quantiles of what histograms recorded,
+ * signature-table totals and hit rates, and their trend.
+ *
+ * Frames come from shmstat_history_range() (shmstat_history.h). Values in
+ * a frame are cumulative; a figure over [from, to] is computed from the
+ * frames inside it, series by series, then summed over the series that
+ * match the query. A series restarts (as a Prometheus counter "reset")
+ * when its registration id or its segment's generation changes, or when
+ * its value goes down: the increase then counts its new value whole. A
+ * series first seen inside the window counts only what it gained after
+ * its first frame there.
+ */
+#ifndef SHMSTAT_WINDOW_H
+#define SHMSTAT_WINDOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <shmstat_history.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum shmstat_figure {
+	SHMSTAT_FIG_INCREASE,      /* counter: what it gained (histogram:
+				    * values recorded; sig table: hits) */
+	SHMSTAT_FIG_RATE,          /* the same per second */
+	SHMSTAT_FIG_GAUGE,         /* gauge: its value in the last frame */
+	SHMSTAT_FIG_QUANTILE,      /* histogram: quantile q of the window */
+	SHMSTAT_FIG_MEAN,          /* histogram: mean of the window */
+	SHMSTAT_FIG_SIG_HITS,      /* signature table: increases */
+	SHMSTAT_FIG_SIG_MISSES,
+	SHMSTAT_FIG_SIG_WEIGHT,
+	SHMSTAT_FIG_SIG_EVICTIONS,
+	SHMSTAT_FIG_SIG_HIT_RATE,  /* hits / (hits + misses) in the window */
+};
+
+struct shmstat_wquery {
+	const char *name;          /* metric name, exact */
+	const char *labels;        /* pairs every matching series has, in
+				    * the canonical form k="v",k2="v2" (any
+				    * order); NULL or "": every series */
+	enum shmstat_figure fig;
+	double q;                  /* SHMSTAT_FIG_QUANTILE: 0..1 */
+	int exact;                 /* 1: only the series whose labels are
+				    * exactly @labels (one series) */
+};
+
+struct shmstat_wvalue {
+	int has_value;             /* 0: no data (see why) */
+	const char *why;           /* when !has_value: a static sentence */
+	double value;
+	uint64_t samples;          /* what the figure rests on: events for
+				    * increases, rates and hit rates, values
+				    * recorded for quantiles and means,
+				    * series for gauges */
+	uint64_t from_ns, to_ns;   /* first and last frame used */
+	unsigned series;           /* series matched */
+	unsigned resets;           /* restarts seen */
+};
+
+/**
+ * shmstat_window - figure @qy over the frames of @f (time order) that lie
+ * in [@from_ns, @to_ns]. Increases need two frames; a gauge one.
+ * Return 0 (*@out filled, maybe without a value), EINVAL (bad query) or
+ * ENOMEM.
+ */
+SHMSTAT_API int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquery *qy,
+			       uint64_t from_ns, uint64_t to_ns, struct shmstat_wvalue *out);
+
+/* A trend whose change is less than this (in percent of its mean over the
+ * window) is "stable". */
+#define SHMSTAT_TREND_STABLE_PCT 5.0
+
+struct shmstat_trend {
+	size_t points;             /* sub-windows with a value */
+	double first, last, mean;  /* the figure in the first and last
+				    * sub-windows, and over all of them */
+	double slope_per_s;        /* least-squares slope, units per second */
+	double change_pct;         /* slope x (last point's time - first's)
+				    * / |mean|, in percent: the change the
+				    * line makes over the points */
+	int direction;             /* 1 rising, -1 falling, 0 stable */
+};
+
+/**
+ * shmstat_window_trend - the trend of @qy over [@from_ns, @to_ns]: the
+ * figure in consecutive sub-windows of @step_ns (0: between consecutive
+ * frames), a least-squares line through them, its change from the first
+ * sub-window to the last. Fewer than 2 sub-windows with a value: points < 2, no slope.
+ * Return 0, EINVAL or ENOMEM.
+ */
+SHMSTAT_API int shmstat_window_trend(shmstat_frame *const *f, size_t n,
+				     const struct shmstat_wquery *qy, uint64_t from_ns,
+				     uint64_t to_ns, uint64_t step_ns, struct shmstat_trend *out);
+
+/**
+ * shmstat_labels_match - 1 if canonical labels @have contain every pair of
+ * @want (NULL or "": always), 0 if not, -1 if @want is malformed.
+ */
+SHMSTAT_API int shmstat_labels_match(const char *have, const char *want);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

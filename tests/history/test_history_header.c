@@ -1,0 +1,10 @@
+/* shmstat_history.h compiles alone (C11 here, C++11 in the .cc twin). */
+#include <shmstat_history.h>
+
+int main(void)
+{
+	struct shmstat_history_opts o;
+
+	shmstat_history_opts_init(&o);
+	return o.ntiers == 3 && o.max_bytes == 64u * 1024 * 1024 ? 0 : 1;
+}

@@ -1,0 +1,350 @@
+/*
+ * test_history_window.c - figures over windows of a synthetic history
+ * (shmstat_window.h), with an injected clock: a segment driven step by
+ * step, a record appended after each step at a chosen instant, and every
+ * figure checked against what the steps did.
+ *
+ *  - counter increase and rate over any window, and across a reset (the
+ *    counter removed and registered again: a new registration id);
+ *  - the window's histogram quantiles (only what was recorded inside it);
+ *  - gauges: the value in the last record;
+ *  - signature tables: hits, misses, weight, hit rate of the window;
+ *  - label subsets and exact labels;
+ *  - no value: one record, no such series, no values recorded;
+ *  - trends: rising, falling, stable, and too few points.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ut_common.h"
+#include "shmstat.h"
+#include "shmstat_history.h"
+#include "shmstat_window.h"
+
+#define S UINT64_C(1000000000)
+#define T0 (UINT64_C(1700000000) * S)
+
+struct fix {
+	const char *name;
+	char path[256];
+	shmstat_seg *seg;
+	shmstat_history *h;
+	shmstat_counter *ca, *cb;      /* req_total{tier="a"}, {tier="b"} */
+	shmstat_gauge *g;
+	shmstat_hist *lat;
+	shmstat_sigtab *sig;
+	shmstat_frame **f;
+	size_t n;
+};
+
+static shmstat_counter *counter(shmstat_seg *seg, const char *tier)
+{
+	const char *labels[] = { "tier", tier, NULL };
+	struct shmstat_metric_def d = { .name = "req_total", .labels = labels };
+	shmstat_counter *c;
+
+	assert_int_equal(shmstat_counter_register(seg, &d, &c), 0);
+	return c;
+}
+
+static void fix_open(struct fix *x, const char *tag)
+{
+	struct shmstat_opts o;
+	struct shmstat_history_opts ho;
+	struct shmstat_metric_def dg = { .name = "queue" };
+	struct shmstat_metric_def dh = { .name = "lat", .unit = "ns" };
+	struct shmstat_metric_def ds = { .name = "sigs" };
+
+	memset(x, 0, sizeof(*x));
+	x->name = ut_name(tag);
+	ut_small_opts(&o);
+	o.max_values = 8192;
+	o.max_sig_entries = 1024;
+	assert_int_equal(shmstat_open(x->name, &o, &x->seg), 0);
+	x->ca = counter(x->seg, "a");
+	x->cb = counter(x->seg, "b");
+	assert_int_equal(shmstat_gauge_register(x->seg, &dg, SHMSTAT_AGG_SUM, &x->g), 0);
+	assert_int_equal(shmstat_hist_register(x->seg, &dh, NULL, &x->lat), 0);
+	{
+		struct shmstat_sigtab_opts so;
+
+		shmstat_sigtab_opts_init(&so);
+		so.capacity = 64;
+		so.owners = 4;
+		assert_int_equal(shmstat_sigtab_register(x->seg, &ds, &so, &x->sig), 0);
+	}
+	snprintf(x->path, sizeof(x->path), "/tmp/shmstat-window-%d-%s.hist", (int)getpid(), tag);
+	unlink(x->path);
+	shmstat_history_opts_init(&ho);
+	ho.ntiers = 1;
+	ho.tier[0] = (struct shmstat_tier){ S, 3600 * S };
+	ho.max_bytes = 8u << 20;
+	assert_int_equal(shmstat_history_create(x->path, &ho, &x->h), 0);
+	assert_int_equal(shmstat_history_set_segment(x->h, x->name), 0);
+}
+
+/* Append a record of the segment as it is now, at T0 + @sec seconds. */
+static void record_at(struct fix *x, uint64_t sec)
+{
+	shmstat_reader *r;
+	shmstat_snap *s;
+	unsigned w = 0;
+
+	shmstat_sig_flush(x->seg);
+	assert_int_equal(shmstat_reader_open(x->name, &r), 0);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	assert_int_equal(shmstat_history_append(x->h, s, T0 + sec * S, &w), 0);
+	assert_int_equal(w, 1);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+}
+
+static void load(struct fix *x)
+{
+	if (x->f)
+		shmstat_frames_free(x->f, x->n);
+	assert_int_equal(shmstat_history_range(x->h, 0, UINT64_MAX, &x->f, &x->n), 0);
+}
+
+static void fix_close(struct fix *x)
+{
+	if (x->f)
+		shmstat_frames_free(x->f, x->n);
+	shmstat_history_close(x->h);
+	unlink(x->path);
+	assert_int_equal(shmstat_close(x->seg), 0);
+	assert_int_equal(shmstat_unlink(x->name), 0);
+}
+
+static struct shmstat_wvalue win(struct fix *x, const char *name, const char *labels,
+				 enum shmstat_figure fig, double q, uint64_t from_s, uint64_t to_s)
+{
+	struct shmstat_wquery qy = { .name = name, .labels = labels, .fig = fig, .q = q };
+	struct shmstat_wvalue v;
+
+	assert_int_equal(shmstat_window((shmstat_frame *const *)x->f, x->n, &qy, T0 + from_s * S,
+					T0 + to_s * S, &v), 0);
+	return v;
+}
+
+static void test_counters(void **state)
+{
+	struct fix x;
+	struct shmstat_wvalue v;
+
+	(void)state;
+	fix_open(&x, "wcnt");
+	/* second k: a gains 10 * k, b gains 1 */
+	for (uint64_t k = 0; k <= 10; k++) {
+		shmstat_counter_add(x.ca, 10 * k);
+		shmstat_counter_inc(x.cb);
+		record_at(&x, k);
+	}
+	load(&x);
+	assert_int_equal(x.n, 11);
+	/* seconds 2..6: a gained 10*(3+4+5+6) = 180, b 4 */
+	v = win(&x, "req_total", "tier=\"a\"", SHMSTAT_FIG_INCREASE, 0, 2, 6);
+	assert_true(v.has_value);
+	assert_true(v.value == 180);
+	assert_int_equal(v.samples, 180);
+	assert_int_equal(v.series, 1);
+	assert_int_equal(v.from_ns, T0 + 2 * S);
+	assert_int_equal(v.to_ns, T0 + 6 * S);
+	v = win(&x, "req_total", NULL, SHMSTAT_FIG_INCREASE, 0, 2, 6);
+	assert_true(v.value == 184);
+	assert_int_equal(v.series, 2);
+	v = win(&x, "req_total", "tier=\"b\"", SHMSTAT_FIG_RATE, 0, 0, 10);
+	assert_true(fabs(v.value - 1.0) < 1e-9);          /* 10 in 10 s */
+	/* exact labels: "" is no series here (every series has a tier) */
+	{
+		struct shmstat_wquery qy = { .name = "req_total", .labels = "", .exact = 1,
+					     .fig = SHMSTAT_FIG_INCREASE };
+
+		assert_int_equal(shmstat_window((shmstat_frame *const *)x.f, x.n, &qy, 0,
+						UINT64_MAX, &v), 0);
+		assert_false(v.has_value);
+	}
+	/* one record in the window: no increase */
+	v = win(&x, "req_total", NULL, SHMSTAT_FIG_INCREASE, 0, 3, 3);
+	assert_false(v.has_value);
+	assert_non_null(v.why);
+	v = win(&x, "nope_total", NULL, SHMSTAT_FIG_INCREASE, 0, 0, 10);
+	assert_false(v.has_value);
+
+	/* a reset: req_total{tier="a"} removed and registered again at 100 */
+	{
+		const char *labels[] = { "tier", "a", NULL };
+		struct shmstat_metric_def d = { .name = "req_total", .labels = labels };
+
+		assert_int_equal(shmstat_remove(x.seg, &d), 0);
+		x.ca = counter(x.seg, "a");
+		shmstat_counter_add(x.ca, 100);
+		record_at(&x, 11);
+		shmstat_counter_add(x.ca, 5);
+		record_at(&x, 12);
+	}
+	load(&x);
+	/* seconds 9..12: +90, +100 (9->10), restart counted whole: 100, +5 */
+	v = win(&x, "req_total", "tier=\"a\"", SHMSTAT_FIG_INCREASE, 0, 9, 12);
+	assert_true(v.value == 100 + 100 + 5);
+	assert_int_equal(v.resets, 1);
+	fix_close(&x);
+}
+
+static void test_histogram_gauge(void **state)
+{
+	static const double q[] = { 0.5, 0.99 };
+	struct fix x;
+	struct shmstat_wvalue v;
+
+	(void)state;
+	fix_open(&x, "whist");
+	for (int i = 0; i < 100; i++)
+		shmstat_hist_record(x.lat, 1000);         /* before the window */
+	shmstat_gauge_set(x.g, 7);
+	record_at(&x, 0);
+	for (int i = 0; i < 90; i++)
+		shmstat_hist_record(x.lat, 50000);
+	for (int i = 0; i < 10; i++)
+		shmstat_hist_record(x.lat, 2000000);
+	shmstat_gauge_set(x.g, 3);
+	record_at(&x, 1);
+	shmstat_gauge_set(x.g, 5);
+	record_at(&x, 2);
+	load(&x);
+	/* only the 100 values recorded in seconds 0..2: p50 = 50 us within
+	 * the bucket error (2^-7), p99 = 2 ms; the 1 us values are outside */
+	v = win(&x, "lat", NULL, SHMSTAT_FIG_QUANTILE, q[0], 0, 2);
+	assert_true(v.has_value);
+	assert_int_equal(v.samples, 100);
+	assert_true(fabs(v.value - 50000) <= 50000.0 / 128);
+	v = win(&x, "lat", NULL, SHMSTAT_FIG_QUANTILE, q[1], 0, 2);
+	assert_true(fabs(v.value - 2000000) <= 2000000.0 / 128);
+	v = win(&x, "lat", NULL, SHMSTAT_FIG_MEAN, 0, 0, 2);
+	assert_true(fabs(v.value - (90 * 50000.0 + 10 * 2000000.0) / 100) < 1);
+	/* nothing recorded in seconds 1..2 */
+	v = win(&x, "lat", NULL, SHMSTAT_FIG_QUANTILE, 0.5, 1, 2);
+	assert_false(v.has_value);
+	assert_int_equal(v.samples, 0);
+	/* a histogram's increase is its count */
+	v = win(&x, "lat", NULL, SHMSTAT_FIG_INCREASE, 0, 0, 2);
+	assert_true(v.value == 100);
+	/* gauges: the value in the last record of the window */
+	v = win(&x, "queue", NULL, SHMSTAT_FIG_GAUGE, 0, 0, 1);
+	assert_true(v.has_value && v.value == 3);
+	v = win(&x, "queue", NULL, SHMSTAT_FIG_GAUGE, 0, 0, 2);
+	assert_true(v.value == 5);
+	/* bad queries */
+	{
+		struct shmstat_wquery qy = { .name = "lat", .fig = SHMSTAT_FIG_QUANTILE, .q = 1.5 };
+
+		assert_int_equal(shmstat_window((shmstat_frame *const *)x.f, x.n, &qy, 0, UINT64_MAX,
+						&v), EINVAL);
+		qy.q = 0.5;
+		qy.labels = "tier=a";                     /* not canonical */
+		assert_int_equal(shmstat_window((shmstat_frame *const *)x.f, x.n, &qy, 0, UINT64_MAX,
+						&v), EINVAL);
+	}
+	fix_close(&x);
+}
+
+static void test_sig(void **state)
+{
+	struct fix x;
+	struct shmstat_wvalue v;
+
+	(void)state;
+	fix_open(&x, "wsig");
+	shmstat_sig_hit(x.sig, "k1", 2, 5, 0);
+	record_at(&x, 0);
+	for (int i = 0; i < 30; i++)
+		shmstat_sig_hit(x.sig, "k1", 2, 5, 0);
+	for (int i = 0; i < 10; i++)
+		shmstat_sig_miss(x.sig, "k2", 2, 0);
+	record_at(&x, 1);
+	load(&x);
+	v = win(&x, "sigs", NULL, SHMSTAT_FIG_SIG_HIT_RATE, 0, 0, 1);
+	assert_true(v.has_value);
+	assert_int_equal(v.samples, 40);
+	assert_true(fabs(v.value - 0.75) < 1e-12);
+	v = win(&x, "sigs", NULL, SHMSTAT_FIG_SIG_WEIGHT, 0, 0, 1);
+	assert_true(v.value == 150);
+	v = win(&x, "sigs", NULL, SHMSTAT_FIG_SIG_MISSES, 0, 0, 1);
+	assert_true(v.value == 10);
+	fix_close(&x);
+}
+
+static void test_trend(void **state)
+{
+	struct fix x;
+	struct shmstat_trend tr;
+	struct shmstat_wquery qy = { .name = "req_total", .labels = "tier=\"a\"",
+				     .fig = SHMSTAT_FIG_RATE };
+
+	(void)state;
+	fix_open(&x, "wtrend");
+	/* a's rate rises by 10/s every second; b's stays 100/s */
+	for (uint64_t k = 0; k <= 20; k++) {
+		shmstat_counter_add(x.ca, 100 + 10 * k);
+		shmstat_counter_add(x.cb, 100);
+		record_at(&x, k);
+	}
+	load(&x);
+	assert_int_equal(shmstat_window_trend((shmstat_frame *const *)x.f, x.n, &qy, T0,
+					      T0 + 20 * S, 0, &tr), 0);
+	assert_int_equal(tr.points, 20);
+	assert_true(fabs(tr.slope_per_s - 10) < 1e-6);  /* exactly linear */
+	assert_true(tr.first == 110 && tr.last == 300);
+	assert_int_equal(tr.direction, 1);
+	/* the mean rate is 205/s; the points span 19 s: 190/205 = 92.7% */
+	assert_true(fabs(tr.change_pct - 190.0 / 205.0 * 100) < 1e-6);
+	qy.labels = "tier=\"b\"";
+	assert_int_equal(shmstat_window_trend((shmstat_frame *const *)x.f, x.n, &qy, T0,
+					      T0 + 20 * S, 5 * S, &tr), 0);
+	assert_int_equal(tr.points, 4);                  /* 5 s sub-windows */
+	assert_true(fabs(tr.slope_per_s) < 1e-9);
+	assert_int_equal(tr.direction, 0);
+	/* falling: the gauge */
+	qy.labels = "tier=\"a\"";
+	assert_int_equal(shmstat_window_trend((shmstat_frame *const *)x.f, x.n, &qy, T0 + 19 * S,
+					      T0 + 20 * S, 0, &tr), 0);
+	assert_int_equal(tr.points, 1);                  /* one pair: no slope */
+	assert_int_equal(tr.direction, 0);
+	fix_close(&x);
+}
+
+static void test_labels_match(void **state)
+{
+	(void)state;
+	assert_int_equal(shmstat_labels_match("a=\"1\",b=\"2\"", "b=\"2\""), 1);
+	assert_int_equal(shmstat_labels_match("a=\"1\",b=\"2\"", "b=\"2\",a=\"1\""), 1);
+	assert_int_equal(shmstat_labels_match("a=\"1\",b=\"2\"", "b=\"3\""), 0);
+	assert_int_equal(shmstat_labels_match("a=\"1\"", "a=\"1\",c=\"x\""), 0);
+	assert_int_equal(shmstat_labels_match("a=\"x\\\"y\"", "a=\"x\\\"y\""), 1);
+	assert_int_equal(shmstat_labels_match("a=\"1\"", ""), 1);
+	assert_int_equal(shmstat_labels_match("a=\"1\"", NULL), 1);
+	assert_int_equal(shmstat_labels_match("a=\"1\"", "a=1"), -1);
+	assert_int_equal(shmstat_labels_match("a=\"1\"", "a=\"1"), -1);
+	assert_int_equal(shmstat_labels_match("a=\"1\"", "=\"1\""), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_histogram_gauge),
+		cmocka_unit_test(test_sig),
+		cmocka_unit_test(test_trend),
+		cmocka_unit_test(test_labels_match),
+	};
+
+	return cmocka_run_group_tests(tests, ut_setup, ut_teardown);
+}
