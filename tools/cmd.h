@@ -36,6 +36,9 @@ DECLARE_CMD(hist);
 DECLARE_CMD(top);
 DECLARE_CMD(watch);
 DECLARE_CMD(rm);
+DECLARE_CMD(record);
+DECLARE_CMD(trend);
+DECLARE_CMD(check);
 
 /* Print "shmstat: " + message to stderr; return @code. */
 int die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -71,6 +74,9 @@ void fmt_time(char *buf, size_t n, unsigned long long ns);
 /* A histogram value: a duration ("21.9us") when @unit says nanoseconds
  * ("ns", "nanoseconds"), else the plain number. */
 void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit);
+
+/* @s as a JSON string, quoted and escaped, on stdout (NULL: "") */
+void print_json_string(const char *s);
 
 /* name{labels}, or name when there are no labels */
 void fmt_metric(char *buf, size_t n, const char *name, const char *labels);

@@ -9,12 +9,16 @@
 #include "shmstat.h"
 #include "cmd.h"
 #include "export.h"
+#include "show_hist.h"
+#include "timearg.h"
 
 static int raw;                 /* --raw: exact integers */
 
 const char cmd_show_usage[] =
 	"usage: shmstat show [-p|--per-process] [--json|--prom|--openmetrics|--csv]\n"
 	"                    [-I GLOB]... [-X GLOB]... [--raw] NAME\n"
+	"       shmstat show --history FILE [--window DURATION] [--at INSTANT]\n"
+	"                    [--range START END] [--json] [-I GLOB]... [-X GLOB]...\n"
 	"  Print the metrics of segment NAME, one per line: name{labels},\n"
 	"  type, value; for a histogram its count, mean, p50, p95, p99 and max\n"
 	"  (durations when its unit is ns); for a signature table its keys,\n"
@@ -24,7 +28,15 @@ const char cmd_show_usage[] =
 	"  --openmetrics (OpenMetrics 1.0) and --csv print machine formats.\n"
 	"  -I and -X keep and drop metrics whose name or name{labels} matches\n"
 	"  a glob. Values in bytes print in KiB, MiB...; in ns as durations;\n"
-	"  --raw prints exact integers instead.\n";
+	"  --raw prints exact integers instead.\n"
+	"  With --history, the records of a history file (shmstat record):\n"
+	"  the last one at INSTANT (default now); with --window, each metric\n"
+	"  over the window ending there (counters: increase and rate; gauges:\n"
+	"  value; histograms: count, rate, p50, p95, p99; signature tables:\n"
+	"  hits, misses, hit rate, weight), counter resets taken into account;\n"
+	"  with --range, every record from START to END (instants: 'now',\n"
+	"  '-1h', '@UNIXSECONDS', '2026-11-22T02:40:00Z'). JSON schemas:\n"
+	"  shmstat.history/1 (records), shmstat.window/1 (window).\n";
 
 static void print_metric_name(const struct shmstat_metric_info *m, char *buf, size_t n)
 {
@@ -179,8 +191,12 @@ int cmd_show(int argc, char **argv)
 		{ "openmetrics", no_argument, NULL, 'O' },
 		{ "csv", no_argument, NULL, 'c' },
 		{ "raw", no_argument, NULL, 'r' },
+		{ "history", required_argument, NULL, 'H' },
+		{ "window", required_argument, NULL, 'W' },
+		{ "at", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct show_hist hopt = { 0 };
 	enum export_format fmt = EXPORT_TEXT;
 	shmstat_reader *r;
 	shmstat_snap *s;
@@ -194,9 +210,40 @@ int cmd_show(int argc, char **argv)
 		free(exc);
 		return die(EXIT_ERR, "out of memory");
 	}
+	/* --range takes two values: taken out before getopt */
+	for (int k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--") == 0)
+			break;
+		if (strcmp(argv[k], "--range") != 0)
+			continue;
+		if (k + 2 >= argc) {
+			free(inc);
+			free(exc);
+			return usage_error(cmd_show_usage, "--range needs START and END");
+		}
+		hopt.range_from = argv[k + 1];
+		hopt.range_to = argv[k + 2];
+		memmove(&argv[k], &argv[k + 3], (size_t)(argc - k - 3) * sizeof(*argv));
+		argc -= 3;
+		k--;
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:pI:X:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'H':
+			hopt.path = optarg;
+			break;
+		case 'W':
+			if (parse_duration(optarg, &hopt.window) != 0 || hopt.window == 0) {
+				free(inc);
+				free(exc);
+				return usage_error(cmd_show_usage, "window '%s' is not a duration",
+						   optarg);
+			}
+			break;
+		case 'A':
+			hopt.at = optarg;
+			break;
 		case 'p':
 			per_process = 1;
 			break;
@@ -234,6 +281,34 @@ int cmd_show(int argc, char **argv)
 			free(exc);
 			return usage_error(cmd_show_usage, "unknown option '%s'", argv[optind - 1]);
 		}
+	}
+	if (hopt.path == NULL && (hopt.window || hopt.at || hopt.range_from)) {
+		free(inc);
+		free(exc);
+		return usage_error(cmd_show_usage, "--window, --at and --range need --history");
+	}
+	if (hopt.path) {
+		int e;
+
+		if (optind != argc)
+			e = usage_error(cmd_show_usage, "no segment name with --history");
+		else if (per_process || (fmt != EXPORT_TEXT && fmt != EXPORT_JSON))
+			e = usage_error(cmd_show_usage,
+					"--history prints text or --json only, not per process");
+		else if (hopt.at && hopt.range_from)
+			e = usage_error(cmd_show_usage, "choose --at or --range");
+		else {
+			hopt.json = fmt == EXPORT_JSON;
+			hopt.raw = raw;
+			hopt.inc = inc;
+			hopt.exc = exc;
+			hopt.ninc = ninc;
+			hopt.nexc = nexc;
+			e = show_history(&hopt);
+		}
+		free(inc);
+		free(exc);
+		return e;
 	}
 	if (optind != argc - 1) {
 		free(inc);

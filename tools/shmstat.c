@@ -19,6 +19,9 @@ static const struct cmd commands[] = {
 	{ "watch", cmd_watch, cmd_watch_usage, "a live view: values, rates, ratios, quantiles" },
 	{ "gc",   cmd_gc,   cmd_gc_usage,   "reap the slots of dead writers" },
 	{ "rm",   cmd_rm,   cmd_rm_usage,   "remove a segment" },
+	{ "record", cmd_record, cmd_record_usage, "keep snapshots of a segment in a history file" },
+	{ "trend", cmd_trend, cmd_trend_usage, "a figure of a metric over a window, and its trend" },
+	{ "check", cmd_check, cmd_check_usage, "evaluate alert rules: OK, WARNING, CRITICAL, UNKNOWN" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -201,13 +204,28 @@ void fmt_metric(char *buf, size_t n, const char *name, const char *labels)
 		snprintf(buf, n, "%s", name);
 }
 
+void print_json_string(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned)(unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
 static void print_commands(FILE *f)
 {
 	fputs(main_usage, f);
 	fputs("\ncommands:\n", f);
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nexit status: 0 ok, 1 error, 2 usage error\n", f);
+		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nexit status: 0 ok, 1 error, 2 usage error (check: 0 ok, 1 warning,\n"
+	      "2 critical, 3 unknown)\n", f);
 }
 
 static const struct cmd *find(const char *name)

@@ -1,0 +1,125 @@
+/*
+ * hist_fill.c - a writer whose values the history CLI test moves step by
+ * step, so that records taken between steps hold known values.
+ *
+ *   cli_hist_fill NAME     create segment NAME with the metrics below (all
+ *                          0), print "ready", then obey one command a line
+ *                          on stdin, answering each with "ok" (or "error:
+ *                          ..."); at end of input detach and exit 0
+ *
+ * Metrics:
+ *   hf_requests_total{path="/a"}, hf_requests_total{path="/b"}  counters
+ *   hf_hits_total, hf_misses_total                               counters
+ *   hf_queue_depth                                               gauge (sum)
+ *   hf_latency                                                   histogram (ns)
+ *   hf_sigs                                                      signature table
+ *
+ * Commands:
+ *   c a|b|hits|misses N    add N to a counter
+ *   g V                    set the gauge to V (may be negative)
+ *   h V N                  record value V N times in the histogram
+ *   s hit KEY W            a signature hit of KEY with weight W
+ *   s miss KEY             a signature miss of KEY
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmstat.h"
+
+static shmstat_counter *counter(shmstat_seg *seg, const char *name, const char *const *labels,
+				int *err)
+{
+	struct shmstat_metric_def d = { .name = name, .labels = labels, .help = "history test" };
+	shmstat_counter *c = NULL;
+
+	*err |= shmstat_counter_register(seg, &d, &c);
+	return c;
+}
+
+int main(int argc, char **argv)
+{
+	shmstat_counter *ca, *cb, *hits, *misses;
+	shmstat_gauge *depth = NULL;
+	shmstat_hist *lat = NULL;
+	shmstat_sigtab *sigs = NULL;
+	shmstat_seg *seg;
+	char line[256];
+	int err = 0;
+
+	if (argc != 2) {
+		fputs("usage: cli_hist_fill NAME\n", stderr);
+		return 2;
+	}
+	if (shmstat_open(argv[1], NULL, &seg) != 0) {
+		fprintf(stderr, "cli_hist_fill: %s\n", shmstat_last_error());
+		return 1;
+	}
+	ca = counter(seg, "hf_requests_total", (const char *[]){ "path", "/a", NULL }, &err);
+	cb = counter(seg, "hf_requests_total", (const char *[]){ "path", "/b", NULL }, &err);
+	hits = counter(seg, "hf_hits_total", NULL, &err);
+	misses = counter(seg, "hf_misses_total", NULL, &err);
+	{
+		struct shmstat_metric_def d = { .name = "hf_queue_depth", .help = "history test",
+						 .unit = "items" };
+
+		err |= shmstat_gauge_register(seg, &d, SHMSTAT_AGG_SUM, &depth);
+	}
+	{
+		struct shmstat_metric_def d = { .name = "hf_latency", .unit = "ns",
+						 .help = "history test latency" };
+
+		err |= shmstat_hist_register(seg, &d, NULL, &lat);
+	}
+	{
+		struct shmstat_metric_def d = { .name = "hf_sigs", .help = "history test signatures" };
+		struct shmstat_sigtab_opts o;
+
+		shmstat_sigtab_opts_init(&o);
+		o.capacity = 16;
+		err |= shmstat_sigtab_register(seg, &d, &o, &sigs);
+	}
+	if (err) {
+		fprintf(stderr, "cli_hist_fill: %s\n", shmstat_last_error());
+		return 1;
+	}
+	shmstat_gauge_set(depth, 0);
+	printf("ready\n");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		char a[64] = "", b[64] = "";
+		long long x = 0;
+		unsigned long long y = 0;
+		int n = sscanf(line, "c %63s %llu", a, &y);
+		const char *bad = NULL;
+
+		if (n == 2) {
+			shmstat_counter *c = strcmp(a, "a") == 0 ? ca : strcmp(a, "b") == 0 ? cb
+					     : strcmp(a, "hits") == 0 ? hits
+					     : strcmp(a, "misses") == 0 ? misses : NULL;
+
+			if (c)
+				shmstat_counter_add(c, y);
+			else
+				bad = "unknown counter";
+		} else if (sscanf(line, "g %lld", &x) == 1) {
+			shmstat_gauge_set(depth, x);
+		} else if (sscanf(line, "h %lld %llu", &x, &y) == 2 && x >= 0) {
+			shmstat_hist_record_n(lat, (uint64_t)x, y);
+		} else if (sscanf(line, "s hit %63s %llu", b, &y) == 2) {
+			shmstat_sig_hit(sigs, b, strlen(b), y, 0);
+		} else if (sscanf(line, "s miss %63s", b) == 1) {
+			shmstat_sig_miss(sigs, b, strlen(b), 0);
+		} else {
+			bad = "unknown command";
+		}
+		if (bad)
+			printf("error: %s: %s", bad, line);
+		else
+			printf("ok\n");
+		fflush(stdout);
+	}
+	shmstat_close(seg);
+	return 0;
+}

@@ -1,0 +1,578 @@
+#!/usr/bin/env bash
+# History CLI tests: shmstat record, show --history, trend and check against
+# a writer (cli_hist_fill) that the test moves step by step. Each record is
+# taken by its own `shmstat record --count 1 --interval 100ms` run between
+# two known steps (record aligns to the interval, so consecutive runs take
+# records at different instants): every window holds exactly known values,
+# and no result depends on how long anything took.
+# Usage: history.sh SHMSTAT HIST_FILL JSON_FLAT RULES_EXAMPLE CACHESIM
+set -u
+shmstat=$1
+hfill=$2
+json_flat=$3
+examples=$4
+cachesim=$5
+pass=0
+fail=0
+tag="clih-$$"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-history-$$.XXXXXX")
+W_PID=
+recpid=
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect CODE STDOUT_PATTERN STDERR_PATTERN -- command...
+expect() {
+	local code=$1 out_re=$2 err_re=$3
+	shift 4
+	local out err rc
+	out=$("$@" 2>"$tmp/err"); rc=$?
+	err=$(cat "$tmp/err")
+	if [ "$rc" -ne "$code" ]; then
+		bad "$*: exit $rc, expected $code (stdout: $out) (stderr: $err)"; return
+	fi
+	if [ -n "$out_re" ] && ! grep -Eq -- "$out_re" <<<"$out"; then
+		bad "$*: stdout does not match /$out_re/: $out"; return
+	fi
+	if [ -n "$err_re" ] && ! grep -Eq -- "$err_re" <<<"$err"; then
+		bad "$*: stderr does not match /$err_re/: $err"; return
+	fi
+	if grep -q "Sanitizer\|runtime error\|Segmentation" <<<"$err"; then
+		bad "$*: crashed: $err"; return
+	fi
+	ok
+}
+
+# has FILE LINE...: each LINE is a whole line of FILE
+has() {
+	local f=$1 l
+	shift
+	for l in "$@"; do
+		if grep -qxF -- "$l" "$f"; then ok; else bad "$(basename "$f") lacks the line: $l"; fi
+	done
+}
+
+# the writer: one at a time, as a coprocess answering "ok" to each step
+writer_start() { # NAME
+	coproc W { exec "$hfill" "$1"; }
+	local line=
+	read -r line <&"${W[0]}"
+	[ "$line" = ready ] && ok || bad "cli_hist_fill $1 did not start"
+}
+step() { # COMMAND...: each one a line for the writer, acknowledged
+	local c line
+	for c in "$@"; do
+		echo "$c" >&"${W[1]}"
+		line=
+		read -r line <&"${W[0]}"
+		[ "$line" = ok ] || bad "writer step '$c': $line"
+	done
+}
+writer_stop() { # end of input: the writer detaches and exits
+	local fd=${W[1]}
+	exec {fd}>&-
+	wait "$W_PID" || bad "cli_hist_fill exited $?"
+	W_PID=
+}
+
+cleanup() {
+	[ -n "$W_PID" ] && kill -9 "$W_PID" 2>/dev/null
+	[ -n "$recpid" ] && kill -9 "$recpid" 2>/dev/null
+	"$shmstat" rm "$tag-m" "$tag-bg" "$tag-cs" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# one record of segment $2 into history $1, taken on the next 100 ms
+# boundary; small files, a fine tier
+rec() { # FILE NAME [more options]
+	local f=$1 n=$2
+	shift 2
+	"$shmstat" record --count 1 --interval 100ms --tiers 100ms:10m,1s:1h --size 256K \
+		"$@" -o "$f" "$n" 2>>"$tmp/rec.err" || bad "record $n into $f exited $?: $(cat "$tmp/rec.err")"
+}
+# the times (ns) of the records of history $1, one a line
+times() { "$shmstat" show --history "$1" --range @0 now --json | "$json_flat" | sed -n 's/^frames\.[0-9]*\.time_ns=//p'; }
+# an instant for --at / --range: @SECONDS.NANOSECONDS
+at() { printf '@%d.%09d' $(($1 / 1000000000)) $(($1 % 1000000000)); }
+# printf FORMAT with an expression awk computes (in doubles, as the tools do)
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+# a regular expression matching string $1 literally
+re_quote() { sed 's/[].[\\*^$()+?{}|]/\\&/g' <<<"$1"; }
+# a duration as the tools print it, from milliseconds
+fmt_ms() { if [ $(($1 % 1000)) = 0 ]; then echo "$(($1 / 1000))s"; else echo "$1ms"; fi; }
+# poll (never a bare sleep): until command succeeds, at most 10 s
+until_true() {
+	local _
+	for _ in $(seq 500); do "$@" && return 0; sleep 0.02; done
+	return 1
+}
+
+# ----------------------------------------------------------------- record
+# bad options: exit 2, a precise lowercase message, no file made
+expect 2 "" "^shmstat: tier '1s' is not STEP:SPAN$"   -- "$shmstat" record --tiers 1s -o "$tmp/x" "$tag-m"
+expect 2 "" "^shmstat: tier step '0s' is not a duration$" -- "$shmstat" record --tiers 0s:1m -o "$tmp/x" "$tag-m"
+expect 2 "" "^shmstat: tier span '500ms' is not a duration of at least its step$" -- "$shmstat" record --tiers 1s:500ms -o "$tmp/x" "$tag-m"
+expect 2 "" "^shmstat: size 'abc' is not a byte count$" -- "$shmstat" record --size abc -o "$tmp/x" "$tag-m"
+expect 2 "" "^shmstat: interval 'x' is not a duration of at least 1ms$" -- "$shmstat" record --interval x -o "$tmp/x" "$tag-m"
+expect 2 "" "^shmstat: count '0' is not a positive number$" -- "$shmstat" record --count 0 -o "$tmp/x" "$tag-m"
+expect 2 "" "^shmstat: top '2000' is not 0 to 1000$" -- "$shmstat" record --top 2000 -o "$tmp/x" "$tag-m"
+expect 2 "" "^shmstat: unknown option '--bogus'$"      -- "$shmstat" record --bogus -o "$tmp/x" "$tag-m"
+expect 2 "" "^shmstat: option '--count' needs a value$" -- "$shmstat" record -o "$tmp/x" "$tag-m" --count
+expect 2 "" "^shmstat: expected one segment NAME$"     -- "$shmstat" record -o "$tmp/x"
+expect 2 "" "^shmstat: segment name 'bad/name' has a character outside" -- "$shmstat" record -o "$tmp/x" bad/name
+# tiers the library refuses: exit 1, nothing left behind
+expect 1 "" "^shmstat: cannot create history file '$tmp/x': tier 1 is not coarser than tier 0" -- \
+	"$shmstat" record --tiers 1m:1h,1s:10m -o "$tmp/x" "$tag-m"
+left=$(ls -A "$tmp")
+[ "$left" = err ] && ok || bad "refused records left files: $left"
+# never through a symbolic link, even one to nothing
+ln -s "$tmp/target" "$tmp/link"
+expect 1 "" "^shmstat: history file '$tmp/link' is a symbolic link; refusing it$" -- \
+	"$shmstat" record --count 1 -o "$tmp/link" "$tag-m"
+[ -e "$tmp/target" ] && bad "record created the target of a symlink" || ok
+head -c 65536 /dev/urandom > "$tmp/foreign"
+expect 1 "" "^shmstat: history file '$tmp/foreign' is not a shmstat history file" -- \
+	"$shmstat" record --count 1 -o "$tmp/foreign" "$tag-m"
+
+# a segment that does not exist yet: record creates the file (0600 under
+# any umask), waits, finds the segment, follows its re-creation, and ends
+# on SIGTERM with exit 0
+(umask 000; exec "$shmstat" record --interval 100ms --tiers 100ms:10m --size 256K \
+	-o "$tmp/bg.hist" "$tag-bg" 2>"$tmp/bg.err") &
+recpid=$!
+if until_true grep -q "^shmstat: waiting for segment '$tag-bg': segment '$tag-bg' does not exist$" "$tmp/bg.err"; then ok
+else bad "record did not say it waits for the segment: $(cat "$tmp/bg.err")"; fi
+[ "$(stat -c %a "$tmp/bg.hist")" = 600 ] && ok || bad "history file mode $(stat -c %a "$tmp/bg.hist"), expected 600"
+grep -q "^shmstat: recording segment '$tag-bg' into $tmp/bg.hist every 100ms (tiers 100ms:10m)$" "$tmp/bg.err" \
+	&& ok || bad "record did not announce itself: $(cat "$tmp/bg.err")"
+# one writer per history file
+expect 1 "" "^shmstat: history file '$tmp/bg.hist' is being written by another process$" -- \
+	"$shmstat" record --count 1 --interval 100ms -o "$tmp/bg.hist" "$tag-bg"
+last_a_is() { "$shmstat" show --history "$1" 2>/dev/null | grep -qx "hf_requests_total{path=\"/a\"} counter $2"; }
+writer_start "$tag-bg"
+step "c a 5"
+until_true last_a_is "$tmp/bg.hist" 5 && ok || bad "record did not record the new segment"
+grep -q "^shmstat: segment '$tag-bg' found$" "$tmp/bg.err" && ok || bad "record did not say it found the segment"
+writer_stop
+"$shmstat" rm "$tag-bg" || bad "rm $tag-bg"
+writer_start "$tag-bg"
+step "c a 3"
+until_true last_a_is "$tmp/bg.hist" 3 && ok || bad "record did not follow the re-created segment: $(cat "$tmp/bg.err")"
+kill -TERM "$recpid"
+wait "$recpid"; rc=$?; recpid=
+[ "$rc" = 0 ] && ok || bad "record exited $rc on SIGTERM, expected 0"
+writer_stop
+# what it left reads back: the first record's value, then a reset
+"$shmstat" show --history "$tmp/bg.hist" --range @0 now --json > "$tmp/bg.json" || bad "show --range of bg.hist"
+"$json_flat" < "$tmp/bg.json" > "$tmp/bg.flat" || bad "show --range --json of bg.hist is not JSON"
+# the first record with the series (the recorder may have seen the new
+# segment before the step): 0 or 5
+a0=$("$shmstat" show --history "$tmp/bg.hist" --range @0 now | sed -n 's/^hf_requests_total{path="\/a"} counter //p' | head -n 1)
+n=$(grep -c '^frames\.[0-9]*\.time_ns=' "$tmp/bg.flat")
+if [ "$n" -ge 2 ] && { [ "$a0" = 0 ] || [ "$a0" = 5 ]; }; then ok; else bad "bg.hist: $n records, the first with a=$a0"; fi
+"$shmstat" show --history "$tmp/bg.hist" --window 1h --json -I 'hf_requests_total{path="/a"}' \
+	| "$json_flat" > "$tmp/bgw.flat" || bad "show --window --json of bg.hist"
+has "$tmp/bgw.flat" "records=$n" "series.0.resets=1" "series.0.increase=$((5 - a0 + 3))"
+
+# --group-read: 0640 under any umask; an existing file keeps its tiers
+writer_start "$tag-m"
+(umask 077; rec "$tmp/g.hist" "$tag-m" --group-read)
+[ "$(stat -c %a "$tmp/g.hist")" = 640 ] && ok || bad "--group-read made mode $(stat -c %a "$tmp/g.hist")"
+: > "$tmp/rec.err"
+expect 0 "" "" -- "$shmstat" record --count 1 --interval 100ms --tiers 1s:1h -o "$tmp/g.hist" "$tag-m"
+grep -q "(tiers 100ms:10m,1s:1h)" "$tmp/err" && ok || bad "an existing history took other tiers: $(cat "$tmp/err")"
+# --count N: N records, exit 0
+expect 0 "" "" -- "$shmstat" record --count 3 --interval 100ms --tiers 100ms:10m --size 256K -o "$tmp/c3.hist" "$tag-m"
+[ "$(times "$tmp/c3.hist" | wc -l)" = 3 ] && ok || bad "record --count 3 did not take 3 records"
+
+# ---------------------------------------------------- show --history
+# four records, R0 .. R3, of known steps
+h=$tmp/main.hist
+rec "$h" "$tag-m"                                                       # R0: all 0
+step "c a 10" "c b 1" "g 5" "h 50 90" "h 100 10" "s hit k1 100" "s hit k1 100" \
+	"s miss k2" "c hits 9" "c misses 1"
+rec "$h" "$tag-m"                                                       # R1
+step "c a 20" "g -3" "h 120 100" "s hit k2 50" "c hits 81" "c misses 9"
+rec "$h" "$tag-m"                                                       # R2
+step "c a 30" "g 7"
+rec "$h" "$tag-m"                                                       # R3
+mapfile -t t < <(times "$h")
+if [ "${#t[@]}" = 4 ] && [ "${t[0]}" -lt "${t[1]}" ] && [ "${t[1]}" -lt "${t[2]}" ] && [ "${t[2]}" -lt "${t[3]}" ]; then ok
+else bad "main.hist: expected 4 records in time order, got: ${t[*]}"; fi
+
+# --range: every record in order, cumulative values
+"$shmstat" show --history "$h" --range @0 now > "$tmp/range" || bad "show --range failed"
+if [ "$(grep -Ec "^# [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}  segment $tag-m  step 100ms$" "$tmp/range")" = 4 ]; then ok
+else bad "show --range: not 4 record headers:"; cat "$tmp/range"; fi
+cat > "$tmp/range.want" <<'WANT'
+#
+hf_hits_total counter 0
+hf_latency histogram count=0
+hf_misses_total counter 0
+hf_queue_depth gauge 0
+hf_requests_total{path="/a"} counter 0
+hf_requests_total{path="/b"} counter 0
+hf_sigs sigtable hits=0 misses=0 weight=0 evictions=0
+#
+hf_hits_total counter 9
+hf_latency histogram count=100 p50=50ns p95=100ns p99=100ns max=100ns
+hf_misses_total counter 1
+hf_queue_depth gauge 5
+hf_requests_total{path="/a"} counter 10
+hf_requests_total{path="/b"} counter 1
+hf_sigs sigtable hits=2 misses=1 weight=200 evictions=0
+#
+hf_hits_total counter 90
+hf_latency histogram count=200 p50=100ns p95=120ns p99=120ns max=120ns
+hf_misses_total counter 10
+hf_queue_depth gauge -3
+hf_requests_total{path="/a"} counter 30
+hf_requests_total{path="/b"} counter 1
+hf_sigs sigtable hits=3 misses=1 weight=250 evictions=0
+#
+hf_hits_total counter 90
+hf_latency histogram count=200 p50=100ns p95=120ns p99=120ns max=120ns
+hf_misses_total counter 10
+hf_queue_depth gauge 7
+hf_requests_total{path="/a"} counter 60
+hf_requests_total{path="/b"} counter 1
+hf_sigs sigtable hits=3 misses=1 weight=250 evictions=0
+WANT
+if diff "$tmp/range.want" <(sed 's/^# .*/#/' "$tmp/range") > "$tmp/range.diff"; then ok
+else bad "show --range output differs:"; cat "$tmp/range.diff"; fi
+# a part of the range: R1 and R2 only (1 ms either side of them)
+"$shmstat" show --history "$h" --range "$(at $((t[1] - 1000000)))" "$(at $((t[2] + 1000000)))" -I 'hf_requests_total{path="/a"}' > "$tmp/part"
+if [ "$(grep -v '^# ' "$tmp/part" | tr '\n' ' ')" = 'hf_requests_total{path="/a"} counter 10 hf_requests_total{path="/a"} counter 30 ' ]; then ok
+else bad "show --range R1 R2 -I:"; cat "$tmp/part"; fi
+# the records as JSON, through a real parser
+"$shmstat" show --history "$h" --range @0 now --json > "$tmp/range.json" || bad "show --range --json failed"
+if "$json_flat" < "$tmp/range.json" > "$tmp/range.flat"; then ok; else bad "show --range --json is not JSON"; fi
+has "$tmp/range.flat" "schema=shmstat.history/1" "frames.0.segment=$tag-m" "frames.0.step_ns=100000000" \
+	"frames.0.time_ns=${t[0]}" "frames.3.time_ns=${t[3]}" \
+	"frames.0.series.0.name=hf_hits_total" "frames.0.series.4.name=hf_requests_total" \
+	"frames.0.series.4.labels=path=\"/a\"" "frames.0.series.4.type=counter" \
+	"frames.0.series.4.value=0" "frames.1.series.4.value=10" "frames.2.series.4.value=30" \
+	"frames.3.series.4.value=60" "frames.3.series.5.value=1" \
+	"frames.1.series.3.type=gauge" "frames.1.series.3.value=5" "frames.2.series.3.value=-3" \
+	"frames.3.series.3.value=7" "frames.1.series.1.type=histogram" "frames.1.series.1.value=100" \
+	"frames.3.series.1.value=200" "frames.3.series.6.type=sigtable" "frames.3.series.6.hits=3" \
+	"frames.3.series.6.misses=1" "frames.3.series.6.weight=250" "frames.3.series.6.evictions=0"
+[ "$(grep -c '^frames\.[0-9]*\.time_ns=' "$tmp/range.flat")" = 4 ] && ok || bad "show --range --json: not 4 frames"
+# no --window, no --at: the last record; --at: the last one at or before
+expect 0 'hf_queue_depth gauge 7$' "" -- "$shmstat" show --history "$h"
+expect 0 'hf_requests_total\{path="/a"\} counter 60$' "" -- "$shmstat" show --history "$h"
+expect 0 'hf_requests_total\{path="/a"\} counter 10$' "" -- "$shmstat" show --history "$h" --at "$(at $((t[1] + 1000000)))"
+expect 1 "" "^shmstat: no record in .* at or before the instant$" -- "$shmstat" show --history "$h" --at "$(at $((t[0] - 1000000)))"
+
+# --window over all four records: exact increases, the last gauge value,
+# the histogram values recorded in it, the signature table's figures
+dt=$((t[3] - t[0]))
+"$shmstat" show --history "$h" --window 1h > "$tmp/win" || bad "show --window failed"
+if grep -Eq "^segment $tag-m from .* to .* \(4 records\)$" "$tmp/win"; then ok; else bad "show --window header:"; cat "$tmp/win"; fi
+has "$tmp/win" \
+	"hf_requests_total{path=\"/a\"} counter increase=60 rate=$(calc %.4g "60e9 / $dt")/s" \
+	"hf_requests_total{path=\"/b\"} counter increase=1 rate=$(calc %.4g "1e9 / $dt")/s" \
+	"hf_hits_total counter increase=90 rate=$(calc %.4g "90e9 / $dt")/s" \
+	"hf_misses_total counter increase=10 rate=$(calc %.4g "10e9 / $dt")/s" \
+	"hf_queue_depth gauge value=7" \
+	"hf_latency histogram count=200 rate=$(calc %.4g "200e9 / $dt")/s p50=100ns p95=120ns p99=120ns" \
+	"hf_sigs sigtable hits=3 misses=1 hit_rate=75.00% weight=250"
+"$shmstat" show --history "$h" --window 1h --json > "$tmp/win.json" || bad "show --window --json failed"
+if "$json_flat" < "$tmp/win.json" > "$tmp/win.flat"; then ok; else bad "show --window --json is not JSON"; fi
+has "$tmp/win.flat" "schema=shmstat.window/1" "segment=$tag-m" "records=4" \
+	"series.0.name=hf_hits_total" "series.0.increase=90" "series.0.samples=90" \
+	"series.1.name=hf_latency" "series.1.type=histogram" "series.1.samples=200" \
+	"series.1.p50=100" "series.1.p95=120" "series.1.p99=120" "series.1.rate=$(calc %.6g "200e9 / $dt")" \
+	"series.3.name=hf_queue_depth" "series.3.value=7" \
+	"series.4.labels=path=\"/a\"" "series.4.increase=60" "series.4.resets=0" \
+	"series.4.rate=$(calc %.6g "60e9 / $dt")" "series.5.increase=1" \
+	"series.6.hits=3" "series.6.misses=1" "series.6.hit_rate=0.75" "series.6.weight=250"
+# a window around R1 and R2 only: what happened between them
+w12=$(( (t[2] - t[1]) / 1000 + 2000 ))us
+"$shmstat" show --history "$h" --at "$(at $((t[2] + 1000000)))" --window "$w12" > "$tmp/win12" || bad "show --window R1..R2"
+has "$tmp/win12" "hf_requests_total{path=\"/a\"} counter increase=20 rate=$(calc %.4g "20e9 / ($((t[2] - t[1])))")/s" \
+	"hf_queue_depth gauge value=-3" \
+	"hf_latency histogram count=100 rate=$(calc %.4g "100e9 / ($((t[2] - t[1])))")/s p50=120ns p95=120ns p99=120ns" \
+	"hf_sigs sigtable hits=1 misses=0 hit_rate=100.00% weight=50"
+grep -q "(2 records)$" "$tmp/win12" && ok || bad "window R1..R2 is not 2 records: $(head -1 "$tmp/win12")"
+# one record in the window: no increase, but a gauge value
+"$shmstat" show --history "$h" --at "$(at $((t[3] + 1000000)))" --window 2ms > "$tmp/win1"
+has "$tmp/win1" "hf_requests_total{path=\"/a\"} counter no value (fewer than two records in the window)" \
+	"hf_queue_depth gauge value=7"
+# errors
+expect 2 "" "^shmstat: --window, --at and --range need --history$" -- "$shmstat" show --window 1h "$tag-m"
+expect 2 "" "^shmstat: --window, --at and --range need --history$" -- "$shmstat" show --range -1h now "$tag-m"
+expect 2 "" "^shmstat: no segment name with --history$"          -- "$shmstat" show --history "$h" "$tag-m"
+expect 2 "" "^shmstat: window 'x' is not a duration$"            -- "$shmstat" show --history "$h" --window x
+expect 2 "" "^shmstat: --range needs START and END$"             -- "$shmstat" show --history "$h" --range now
+expect 2 "" "^shmstat: range ends before it starts$"             -- "$shmstat" show --history "$h" --range now -1h
+expect 2 "" "^shmstat: range start 'soon' is not a time$"        -- "$shmstat" show --history "$h" --range soon now
+expect 2 "" "^shmstat: choose --at or --range$"                  -- "$shmstat" show --history "$h" --at now --range -1h now
+expect 2 "" "^shmstat: --history prints text or --json only"      -- "$shmstat" show --history "$h" --prom
+expect 1 "" "^shmstat: no records in $h in the window$"          -- "$shmstat" show --history "$h" --at "$(at $((t[0] - 1000000000)))" --window 1s
+expect 1 "" "^shmstat: history file '$tmp/foreign' is not a shmstat history file" -- "$shmstat" show --history "$tmp/foreign"
+expect 1 "" "^shmstat: history file '$tmp/foreign' is not a shmstat history file" -- "$shmstat" show --history "$tmp/foreign" --window 1h
+expect 1 "" "^shmstat: history file '$tmp/missing' does not exist$" -- "$shmstat" show --history "$tmp/missing"
+: > "$tmp/empty"
+expect 1 "" "^shmstat: history file '$tmp/empty' is not a shmstat history file" -- "$shmstat" show --history "$tmp/empty"
+expect 1 "" "^shmstat: history file '$tmp/link' is a symbolic link" -- "$shmstat" show --history "$tmp/link"
+# a history this user may not read (root: ask nobody; others: mode 000)
+cp "$h" "$tmp/private.hist"
+chmod 755 "$tmp"
+if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null &&
+	runuser -u nobody -- "$shmstat" help show >/dev/null 2>&1 &&
+	runuser -u nobody -- test -x "$tmp" 2>/dev/null; then
+	chmod 600 "$tmp/private.hist"
+	expect 1 "" "^shmstat: history file '$tmp/private.hist' is not readable by this user$" -- \
+		runuser -u nobody -- "$shmstat" show --history "$tmp/private.hist"
+elif [ "$(id -u)" -ne 0 ]; then
+	chmod 000 "$tmp/private.hist"
+	expect 1 "" "^shmstat: history file '$tmp/private.hist' is not readable by this user$" -- \
+		"$shmstat" show --history "$tmp/private.hist"
+fi
+
+# ------------------------------------------------------------------ trend
+# sixteen records, R0 .. R15; before R(k), a gains 10k (faster and
+# faster), b gains 160 - 10k (slower and slower), the gauge is k, the
+# histogram records 10 values of 8k
+th=$tmp/trend.hist
+rec "$th" "$tag-m"
+for k in $(seq 15); do
+	step "c a $((10 * k))" "c b $((160 - 10 * k))" "g $k" "h $((8 * k)) 10"
+	rec "$th" "$tag-m"
+done
+mapfile -t tt < <(times "$th")
+[ "${#tt[@]}" = 16 ] && ok || bad "trend.hist: ${#tt[@]} records, expected 16"
+tdt=$((tt[15] - tt[0]))
+# the window: every record, 1 ms either side, a whole number of 300 ms
+# sub-windows (each holds two records or more)
+tw_ms=$(( ((tdt + 2000000) / 300000000 + 1) * 300 ))
+tw=${tw_ms}ms
+twd=$(fmt_ms "$tw_ms")
+tat=$(at $((tt[15] + 1000000)))
+trend() { "$shmstat" trend --at "$tat" --window "$tw" --step 300ms "$@"; }
+a_rate=$(re_quote "$(calc %.4g "1200e9 / $tdt")")
+expect 0 "^hf_requests_total\{path=\"/a\"\} rate over $twd ending .*: $a_rate/s \(1200 samples, 16 records\)$" "" -- \
+	trend "$th" hf_requests_total -l 'path="/a"'
+expect 0 "^trend: rising, \+[0-9.]+% over $twd \([0-9]+ points, first .*/s, last .*/s, slope [0-9.e+]+/s\)$" "" -- \
+	trend "$th" hf_requests_total -l 'path="/a"'
+expect 0 "^trend: falling, -[0-9.]+% over $twd " "" -- trend "$th" hf_requests_total -l 'path="/b"'
+expect 0 "^trend: improving, " "" -- trend "$th" hf_requests_total -l 'path="/a"' --better higher
+expect 0 "^trend: degrading, " "" -- trend "$th" hf_requests_total -l 'path="/a"' --better lower
+expect 0 "^trend: improving, " "" -- trend "$th" hf_requests_total -l 'path="/b"' --better lower
+expect 0 ": 1200 \(1200 samples, 16 records\)$" "" -- trend "$th" hf_requests_total -l 'path="/a"' -f increase
+# every series: 2400 in all
+expect 0 "^hf_requests_total increase over $twd ending .*: 2400 \(2400 samples, 16 records\)$" "" -- \
+	trend "$th" hf_requests_total -f increase
+# a gauge: its last value, rising; a histogram: p95 of the window, and a
+# quantile that rises is degrading
+expect 0 "^hf_queue_depth gauge over $twd ending .*: 15 \(1 samples, 16 records\)$" "" -- trend "$th" hf_queue_depth
+expect 0 "^trend: rising, " "" -- trend "$th" hf_queue_depth
+expect 0 "^hf_latency quantile p95 over $twd ending .*: 120ns \(150 samples, 16 records\)$" "" -- trend "$th" hf_latency
+expect 0 "^trend: degrading, " "" -- trend "$th" hf_latency
+trend "$th" hf_requests_total -l 'path="/a"' --json > "$tmp/trend.json" || bad "trend --json failed"
+if "$json_flat" < "$tmp/trend.json" > "$tmp/trend.flat"; then ok; else bad "trend --json is not JSON"; fi
+has "$tmp/trend.flat" "schema=shmstat.trend/1" "metric=hf_requests_total" "labels=path=\"/a\"" \
+	"figure=rate" "records=16" "samples=1200" "resets=0" "value=$(calc %.6g "1200e9 / $tdt")" \
+	"window_ns=$((tw_ms * 1000000))" "trend.direction=rising" "trend.verdict=rising"
+p=$(sed -n 's/^trend\.points=//p' "$tmp/trend.flat")
+[ "${p:-0}" -ge 2 ] && ok || bad "trend --json: $p points"
+# the order of the issue: HISTORY METRIC first, options after
+expect 0 "^trend: rising" "" -- "$shmstat" trend "$th" hf_requests_total -l 'path="/a"' --at "$tat" --window "$tw" --step 300ms
+# errors
+expect 1 "" "^shmstat: no metric 'hf_nope' in $th in the $twd window ending [0-9]{4}-" -- trend "$th" hf_nope
+expect 2 "" "^shmstat: window 'x' is not a duration$" -- "$shmstat" trend --window x "$th" hf_requests_total
+expect 2 "" "^shmstat: window '0' is not a duration$" -- "$shmstat" trend --window 0 "$th" hf_requests_total
+expect 2 "" "^shmstat: step 'x' is not a duration$"   -- "$shmstat" trend --step x "$th" hf_requests_total
+expect 2 "" "^shmstat: unknown figure 'bogus'$"       -- "$shmstat" trend -f bogus "$th" hf_requests_total
+expect 2 "" "^shmstat: quantile '2' is not 0 to 1$"   -- "$shmstat" trend -q 2 "$th" hf_latency
+expect 2 "" "^shmstat: --better takes higher or lower, not 'up'$" -- "$shmstat" trend --better up "$th" hf_latency
+expect 2 "" "^shmstat: instant 'soon' is not a time$" -- "$shmstat" trend --at soon "$th" hf_latency
+expect 2 "" "^shmstat: expected HISTORY and METRIC$"  -- "$shmstat" trend "$th"
+expect 2 "" "^shmstat: unknown option '--bogus'$"     -- "$shmstat" trend --bogus "$th" hf_latency
+expect 1 "" "^shmstat: history file '$tmp/foreign' is not a shmstat history file" -- "$shmstat" trend "$tmp/foreign" hf_latency
+expect 1 "" "^shmstat: history file '$tmp/missing' does not exist$" -- "$shmstat" trend "$tmp/missing" hf_latency
+
+# ------------------------------------------------------------------ check
+# the segment now: hits 90, misses 10; gauge 15; latency 200 + 150 values
+# (90 x 50, 10 x 100, 100 x 120, then 10 each of 8 .. 120: p95 120);
+# requests 60 + 1 + 2400
+r=$tmp/rules
+mkdir "$r"
+cat > "$r/ratio.yaml" <<'EOF'
+rules:
+  - name: hit-ratio
+    ratio:
+      num: [hf_hits_total]
+      den: [hf_hits_total, hf_misses_total]
+    below: {warning: 0.8, critical: 0.5}
+EOF
+cat > "$r/gauge.yaml" <<'EOF'
+rules:
+  - name: depth
+    gauge: hf_queue_depth
+    above: {warning: 8, critical: 12}
+EOF
+cat > "$r/quantile.yaml" <<'EOF'
+rules:
+  - name: p95
+    quantile: {metric: hf_latency, q: 0.95}
+    above: {warning: 100, critical: 200}
+EOF
+cat > "$r/few.yaml" <<'EOF'
+rules:
+  - name: few
+    rate: hf_requests_total
+    above: {warning: 1}
+    min_samples: 1000000
+EOF
+line_ok='^OK +hit-ratio: ratio of hf_hits_total/\.\.\. \(lifetime\) = 0\.9 \(100 samples\)$'
+line_crit='^CRITICAL depth: gauge of hf_queue_depth \(lifetime\) = 15 > 12 \(1 samples\)$'
+line_warn='^WARNING +p95: quantile 0\.95 of hf_latency \(lifetime\) = 120 > 100 \(350 samples\)$'
+line_unk='^UNKNOWN +few: rate of hf_requests_total \(lifetime\): fewer samples than min_samples \(2461 samples\)$'
+expect 0 "$line_ok"   "" -- "$shmstat" check -r "$r/ratio.yaml" "$tag-m"
+expect 2 "$line_crit" "" -- "$shmstat" check -r "$r/gauge.yaml" "$tag-m"
+expect 1 "$line_warn" "" -- "$shmstat" check -r "$r/quantile.yaml" "$tag-m"
+expect 3 "$line_unk"  "" -- "$shmstat" check -r "$r/few.yaml" "$tag-m"
+# several rules: exit with the worst, CRITICAL > WARNING > UNKNOWN > OK
+combine() { { echo "rules:"; for f in "$@"; do sed 1d "$r/$f.yaml"; done; } > "$r/$(IFS=-; echo "$*").yaml"; }
+combine ratio quantile; combine ratio few; combine quantile few; combine gauge few
+combine ratio gauge quantile few
+expect 1 "^health: WARNING \(2 rules: 1 ok, 1 warning, 0 critical, 0 unknown\)$" "" -- "$shmstat" check -r "$r/ratio-quantile.yaml" "$tag-m"
+expect 3 "^health: UNKNOWN \(2 rules: 1 ok, 0 warning, 0 critical, 1 unknown\)$" "" -- "$shmstat" check -r "$r/ratio-few.yaml" "$tag-m"
+expect 1 "^health: WARNING \(2 rules: 0 ok, 1 warning, 0 critical, 1 unknown\)$" "" -- "$shmstat" check -r "$r/quantile-few.yaml" "$tag-m"
+expect 2 "^health: CRITICAL \(2 rules: 0 ok, 0 warning, 1 critical, 1 unknown\)$" "" -- "$shmstat" check -r "$r/gauge-few.yaml" "$tag-m"
+"$shmstat" check -r "$r/ratio-gauge-quantile-few.yaml" "$tag-m" > "$tmp/check4"; rc=$?
+[ "$rc" = 2 ] && ok || bad "check of four rules exited $rc, expected 2"
+for re in "$line_ok" "$line_crit" "$line_warn" "$line_unk" \
+	"^health: CRITICAL \(4 rules: 1 ok, 1 warning, 1 critical, 1 unknown\)$"; do
+	grep -Eq -- "$re" "$tmp/check4" && ok || { bad "check of four rules lacks /$re/:"; cat "$tmp/check4"; }
+done
+[ "$(wc -l < "$tmp/check4")" = 5 ] && ok || bad "check of four rules: not 4 rule lines and the health"
+# the order of the issue: NAME first, --rules after
+expect 2 "$line_crit" "" -- "$shmstat" check "$tag-m" --rules "$r/gauge.yaml"
+# window rules: UNKNOWN without a history, exact values with one
+cat > "$r/window.yaml" <<'EOF'
+rules:
+  - name: win-inc
+    increase: 'hf_requests_total{path="/a"}'
+    window: 1h
+    above: {warning: 100}
+  - name: win-ratio
+    ratio:
+      num: [hf_hits_total]
+      den: [hf_hits_total, hf_misses_total]
+    window: 1h
+    below: {warning: 0.95, critical: 0.5}
+  - name: win-p95
+    quantile: {metric: hf_latency, q: 0.95}
+    window: 1h
+    above: {warning: 1s}
+    min_samples: 200
+  - name: win-sig
+    sig: {metric: hf_sigs, figure: hit_rate}
+    window: 1h
+    below: {warning: 0.5}
+EOF
+expect 3 "^UNKNOWN +win-inc: increase of hf_requests_total\\{path=\"/a\"\\} over 1h: needs --history for its 1h window \(0 samples\)$" "" -- \
+	"$shmstat" check -r "$r/window.yaml" "$tag-m"
+expect 3 "^health: UNKNOWN \(4 rules: 0 ok, 0 warning, 0 critical, 4 unknown\)$" "" -- \
+	"$shmstat" check -r "$r/window.yaml" "$tag-m"
+[ -e "$h.alerts" ] && bad "check without --history made $h.alerts" || ok
+"$shmstat" check -r "$r/window.yaml" -H "$h" "$tag-m" > "$tmp/checkw"; rc=$?
+[ "$rc" = 1 ] && ok || bad "check of window rules on main.hist exited $rc, expected 1"
+for re in '^OK +win-inc: increase of hf_requests_total\{path="/a"\} over 1h = 60 \(60 samples\)$' \
+	'^WARNING  win-ratio: ratio of hf_hits_total/\.\.\. over 1h = 0\.9 < 0\.95 \(100 samples\), firing since ' \
+	'^OK +win-p95: quantile 0\.95 of hf_latency over 1h = 120ns \(200 samples\)$' \
+	'^OK +win-sig: sig hit_rate of hf_sigs over 1h = 0\.75 \(4 samples\)$'; do
+	grep -Eq -- "$re" "$tmp/checkw" && ok || { bad "check -H lacks /$re/:"; cat "$tmp/checkw"; }
+done
+# the state file: HISTORY.alerts, 0600, JSON; a firing alert keeps its
+# start across runs
+[ -f "$h.alerts" ] && [ "$(stat -c %a "$h.alerts")" = 600 ] && ok || bad "check -H made no $h.alerts (0600)"
+"$json_flat" < "$h.alerts" > "$tmp/alerts.flat" || bad "$h.alerts is not JSON"
+has "$tmp/alerts.flat" "format=shmstat.alerts/1" "alerts.0.rule=win-ratio" "alerts.0.phase=firing" \
+	"alerts.0.state=WARNING" "alerts.0.fired=1"
+since1=$(sed -n 's/^alerts\.0\.active_since=//p' "$tmp/alerts.flat")
+"$shmstat" check -r "$r/window.yaml" -H "$h" --json "$tag-m" > "$tmp/check.json"; rc=$?
+[ "$rc" = 1 ] && ok || bad "check --json exited $rc, expected 1"
+if "$json_flat" < "$tmp/check.json" > "$tmp/check.flat"; then ok; else bad "check --json is not JSON"; fi
+has "$tmp/check.flat" "schema=shmstat.check/1" "segment=$tag-m" "health=WARNING" "state=$h.alerts" \
+	"rules.0.name=win-inc" "rules.0.health=OK" "rules.0.value=60" "rules.0.samples=60" \
+	"rules.1.name=win-ratio" "rules.1.health=WARNING" "rules.1.level=WARNING" "rules.1.value=0.9" \
+	"rules.1.samples=100" "rules.1.alert.phase=firing" "rules.1.alert.active_since_ns=$since1" \
+	"rules.1.alert.fired=1" "rules.2.value=120" "rules.2.samples=200" "rules.3.value=0.75"
+t1=$(sed -n 's/^time_ns=//p' "$tmp/check.flat")
+[ -n "$since1" ] && [ "$t1" -gt "$since1" ] && ok || bad "second check at $t1 is not after the alert's start $since1"
+"$shmstat" check -r "$r/window.yaml" -H "$h" "$tag-m" > "$tmp/checkw2"
+if [ "$(grep -o 'firing since .*' "$tmp/checkw")" = "$(grep -o 'firing since .*' "$tmp/checkw2")" ] &&
+	grep -q 'firing since' "$tmp/checkw2"; then ok; else bad "'firing since' changed between runs"; fi
+# --state without a history; `for` keeps a bad rule PENDING (OK)
+cat > "$r/for.yaml" <<'EOF'
+rules:
+  - name: depth-for
+    gauge: hf_queue_depth
+    above: {critical: 12}
+    for: 1h
+EOF
+expect 0 "^OK +depth-for: gauge of hf_queue_depth \(lifetime\) = 15 > 12 \(1 samples\), pending since " "" -- \
+	"$shmstat" check -r "$r/for.yaml" --state "$tmp/for.state" "$tag-m"
+[ -f "$tmp/for.state" ] && ok || bad "check --state made no state file"
+expect 0 "pending since" "" -- "$shmstat" check -r "$r/for.yaml" --state "$tmp/for.state" "$tag-m"
+expect 2 "^note: no alert state \(--history or --state\): 'for' durations do not apply$" "" -- \
+	"$shmstat" check -r "$r/for.yaml" "$tag-m"
+expect 2 "^CRITICAL depth-for: " "" -- "$shmstat" check -r "$r/for.yaml" -H "$h" --no-state "$tag-m"
+# a state file that cannot be read or written: the check failed, so at
+# best UNKNOWN; a bad state file is reported, never reset
+echo garbage > "$tmp/bad.state"
+expect 3 "^health: UNKNOWN \(1 rules: 1 ok, " "^shmstat: $tmp/bad.state:1: corrupt alert state: not JSON" -- \
+	"$shmstat" check -r "$r/ratio.yaml" --state "$tmp/bad.state" "$tag-m"
+[ "$(cat "$tmp/bad.state")" = garbage ] && ok || bad "check overwrote a corrupt state file"
+expect 1 "^health: WARNING " "^shmstat: $tmp/bad.state:1: corrupt alert state" -- \
+	"$shmstat" check -r "$r/quantile.yaml" --state "$tmp/bad.state" "$tag-m"
+expect 3 "^health: UNKNOWN " "^shmstat: $tmp/nodir/state: " -- \
+	"$shmstat" check -r "$r/ratio.yaml" --state "$tmp/nodir/state" "$tag-m"
+# a rules file with an error: exit 3, FILE:LINE: what is wrong
+printf 'rules:\n  - name: x\n    gauge: hf_queue_depth\n    abov: {warning: 1}\n' > "$r/badkey.yaml"
+expect 3 "" "^shmstat: $r/badkey.yaml:4: rule 'x': unknown key 'abov'" -- "$shmstat" check -r "$r/badkey.yaml" "$tag-m"
+printf 'rules:\n  - name: x\n    gauge: hf_queue_depth\n    above: {warning: 1\n' > "$r/badyaml.yaml"
+expect 3 "" "^shmstat: $r/badyaml.yaml:[0-9]+: bad YAML" -- "$shmstat" check -r "$r/badyaml.yaml" "$tag-m"
+printf 'rules:\n  - name: x\n    quantile: {metric: hf_latency, q: 95}\n    above: {warning: 1}\n' > "$r/badq.yaml"
+expect 3 "" "^shmstat: $r/badq.yaml:3: rule 'x': 'q' must be between 0 and 1" -- "$shmstat" check -r "$r/badq.yaml" "$tag-m"
+expect 3 "" "^shmstat: $r/none.yaml: " -- "$shmstat" check -r "$r/none.yaml" "$tag-m"
+# other failures: UNKNOWN too
+expect 3 "" "^shmstat: segment '$tag-none' does not exist$" -- "$shmstat" check -r "$r/ratio.yaml" "$tag-none"
+expect 3 "" "^shmstat: history file '$tmp/foreign' is not a shmstat history file" -- \
+	"$shmstat" check -r "$r/window.yaml" -H "$tmp/foreign" "$tag-m"
+expect 3 "" "^shmstat: --rules FILE is required$" -- "$shmstat" check "$tag-m"
+expect 3 "" "^shmstat: unknown option '--bogus'$"  -- "$shmstat" check --bogus -r "$r/ratio.yaml" "$tag-m"
+expect 3 "" "^shmstat: option '--rules' needs a value$" -- "$shmstat" check "$tag-m" --rules
+
+# ------------------------------------------------------------ the example
+# docs/examples/cachesim-rules.yaml loads: an exit of 0 .. 3, never a
+# message about the file
+for args in "" "-H $h --no-state"; do
+	# shellcheck disable=SC2086
+	"$shmstat" check -r "$examples" $args "$tag-m" > "$tmp/ex.out" 2> "$tmp/ex.err"; rc=$?
+	if [ "$rc" -le 3 ] && [ ! -s "$tmp/ex.err" ] && [ "$(grep -Ec '^(OK|WARNING|CRITICAL|UNKNOWN) +[a-z0-9-]+: ' "$tmp/ex.out")" = 13 ]; then ok
+	else bad "check of the example rules ($args) exited $rc: $(cat "$tmp/ex.err" "$tmp/ex.out")"; fi
+done
+writer_stop
+# on the segment and history of shmstat-cachesim, every rule finds its series
+cs="--name $tag-cs --procs 1 --threads 1 --duration 10 --requests 20000 --keys 300 --cache-size 64 --ttl-ms 0"
+# shellcheck disable=SC2086
+"$cachesim" $cs --seed 1 > /dev/null || bad "shmstat-cachesim failed"
+rec "$tmp/cs.hist" "$tag-cs"
+# shellcheck disable=SC2086
+"$cachesim" $cs --seed 2 > /dev/null || bad "shmstat-cachesim failed"
+rec "$tmp/cs.hist" "$tag-cs"
+"$shmstat" check -r "$examples" -H "$tmp/cs.hist" "$tag-cs" > "$tmp/cs.out" 2> "$tmp/cs.err"; rc=$?
+if [ "$rc" -le 3 ] && [ ! -s "$tmp/cs.err" ] && [ "$(grep -Ec '^(OK|WARNING|CRITICAL|UNKNOWN) +[a-z0-9-]+: ' "$tmp/cs.out")" = 13 ]; then ok
+else bad "check of the example on cachesim exited $rc: $(cat "$tmp/cs.err" "$tmp/cs.out")"; fi
+if grep -E "no such series|no data|not a histogram" "$tmp/cs.out"; then bad "an example rule names no cachesim series"; else ok; fi
+[ -f "$tmp/cs.hist.alerts" ] && ok || bad "check of the example kept no alert state"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

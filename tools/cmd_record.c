@@ -1,0 +1,280 @@
+/*
+ * cmd_record.c - shmstat record: snapshot a segment at an interval into a
+ * history file (shmstat_history.h), in the foreground, until a signal.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "shmstat.h"
+#include "shmstat_history.h"
+#include "cmd.h"
+#include "timearg.h"
+
+const char cmd_record_usage[] =
+	"usage: shmstat record [-o|--history FILE] [--interval DURATION]\n"
+	"                      [--tiers STEP:SPAN[,STEP:SPAN]...] [--size BYTES]\n"
+	"                      [--top N] [--group-read] [--count N] NAME\n"
+	"  Snapshot segment NAME every interval (default: the finest tier's\n"
+	"  step, 1s) into history FILE (default NAME.shmhist), created if\n"
+	"  missing with the tiers (default 1s:10m,10s:6h,5m:7d), a fixed\n"
+	"  size (default 64M; K, M, G suffixes) and N top signature keys per\n"
+	"  table (default 20); --group-read creates it 0640, else 0600. Runs\n"
+	"  in the foreground until SIGTERM or SIGINT (exit 0), or for N\n"
+	"  snapshots with --count. Waits for a segment that does not exist\n"
+	"  yet, and follows one that is re-created. A snapshot taken while\n"
+	"  the clock went back, or too large for a tier, is skipped (a\n"
+	"  message says so); an error writing the file ends it (exit 1).\n";
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (strcmp(end, "K") == 0 || strcmp(end, "KiB") == 0)
+		mul = 1024;
+	else if (strcmp(end, "M") == 0 || strcmp(end, "MiB") == 0)
+		mul = 1024 * 1024;
+	else if (strcmp(end, "G") == 0 || strcmp(end, "GiB") == 0)
+		mul = 1024ull * 1024 * 1024;
+	else if (*end)
+		return -1;
+	if (v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+/* "1s:10m,10s:6h" into @o; 0 or -1 with a message in @why */
+static int parse_tiers(const char *arg, struct shmstat_history_opts *o, char *why, size_t n)
+{
+	char buf[512], *save = NULL, *tok;
+
+	if (strlen(arg) >= sizeof(buf)) {
+		snprintf(why, n, "tiers '%.64s...' are too long", arg);
+		return -1;
+	}
+	strcpy(buf, arg);
+	o->ntiers = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':');
+		struct shmstat_tier *t = &o->tier[o->ntiers];
+
+		if (o->ntiers == SHMSTAT_HISTORY_MAX_TIERS) {
+			snprintf(why, n, "more than %d tiers", SHMSTAT_HISTORY_MAX_TIERS);
+			return -1;
+		}
+		if (colon == NULL) {
+			snprintf(why, n, "tier '%.64s' is not STEP:SPAN", tok);
+			return -1;
+		}
+		*colon = '\0';
+		if (parse_duration(tok, &t->step_ns) != 0 || t->step_ns == 0) {
+			snprintf(why, n, "tier step '%.64s' is not a duration", tok);
+			return -1;
+		}
+		if (parse_duration(colon + 1, &t->span_ns) != 0 || t->span_ns < t->step_ns) {
+			snprintf(why, n, "tier span '%.64s' is not a duration of at least its step",
+				 colon + 1);
+			return -1;
+		}
+		o->ntiers++;
+	}
+	if (o->ntiers == 0) {
+		snprintf(why, n, "no tiers in '%s'", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static void nap_until(uint64_t t)
+{
+	struct timespec ts = { (time_t)(t / 1000000000u), (long)(t % 1000000000u) };
+
+	while (!stop && clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "history", required_argument, NULL, 'o' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "tiers", required_argument, NULL, 't' },
+		{ "size", required_argument, NULL, 's' },
+		{ "top", required_argument, NULL, 'k' },
+		{ "group-read", no_argument, NULL, 'g' },
+		{ "count", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct shmstat_history_opts ho;
+	struct shmstat_tier tiers[SHMSTAT_HISTORY_MAX_TIERS];
+	const char *path = NULL, *name;
+	char defpath[256], why[256];
+	uint64_t interval = 0, count = 0, taken = 0, next;
+	shmstat_history *h = NULL;
+	shmstat_reader *r = NULL;
+	struct sigaction sa;
+	int ch, rc = EXIT_OK, waiting = 0;
+
+	shmstat_history_opts_init(&ho);
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+		char *end;
+
+		switch (ch) {
+		case 'o': path = optarg; break;
+		case 'i':
+			if (parse_duration(optarg, &interval) != 0 || interval < 1000000u)
+				return usage_error(cmd_record_usage,
+						   "interval '%s' is not a duration of at least 1ms", optarg);
+			break;
+		case 't':
+			if (parse_tiers(optarg, &ho, why, sizeof(why)) != 0)
+				return usage_error(cmd_record_usage, "%s", why);
+			break;
+		case 's':
+			if (parse_size(optarg, &ho.max_bytes) != 0)
+				return usage_error(cmd_record_usage, "size '%s' is not a byte count",
+						   optarg);
+			break;
+		case 'k':
+			errno = 0;
+			ho.top_keys = (uint32_t)strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || ho.top_keys > 1000)
+				return usage_error(cmd_record_usage, "top '%s' is not 0 to 1000", optarg);
+			break;
+		case 'g': ho.mode = 0640; break;
+		case 'c':
+			errno = 0;
+			count = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || count == 0)
+				return usage_error(cmd_record_usage, "count '%s' is not a positive number",
+						   optarg);
+			break;
+		case ':':
+			return usage_error(cmd_record_usage, "option '%s' needs a value",
+					   argv[optind - 1]);
+		default:
+			return usage_error(cmd_record_usage, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error(cmd_record_usage, "expected one segment NAME");
+	name = argv[optind];
+	if (shmstat_valid_name(name) != 0)
+		return die(EXIT_USAGE, "%s", shmstat_last_error());
+	if (path == NULL) {
+		snprintf(defpath, sizeof(defpath), "%s.shmhist", name);
+		path = defpath;
+	}
+	if (shmstat_history_create(path, &ho, &h) != 0)
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	if (shmstat_history_set_segment(h, name) != 0) {
+		shmstat_history_close(h);
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	}
+	/* the file's own tiers (an existing file keeps them) */
+	{
+		unsigned nt = shmstat_history_tiers(h, tiers, SHMSTAT_HISTORY_MAX_TIERS);
+		char line[512] = "", d1[32], d2[32];
+		size_t o = 0;
+
+		for (unsigned k = 0; k < nt && o < sizeof(line); k++) {
+			fmt_duration(d1, sizeof(d1), tiers[k].step_ns);
+			fmt_duration(d2, sizeof(d2), tiers[k].span_ns);
+			o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s:%s", k ? "," : "", d1, d2);
+			if (interval == 0 || tiers[k].step_ns < interval)
+				interval = interval && interval < tiers[k].step_ns ? interval
+										    : tiers[k].step_ns;
+		}
+		fmt_duration(d1, sizeof(d1), interval);
+		fprintf(stderr, "shmstat: recording segment '%s' into %s every %s (tiers %s)\n",
+			name, path, d1, line);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	next = realtime_ns() / interval * interval + interval;
+	while (!stop) {
+		shmstat_snap *s = NULL;
+		uint64_t now;
+		int err;
+
+		nap_until(next);
+		if (stop)
+			break;
+		now = realtime_ns();
+		next += interval;
+		if (next <= now)                  /* fell behind: skip, do not burst */
+			next = now / interval * interval + interval;
+		if (r == NULL && shmstat_reader_open(name, &r) != 0) {
+			if (!waiting)
+				fprintf(stderr, "shmstat: waiting for segment '%s': %s\n", name,
+					shmstat_last_error());
+			waiting = 1;
+			r = NULL;
+			continue;
+		}
+		if (waiting)
+			fprintf(stderr, "shmstat: segment '%s' found\n", name);
+		waiting = 0;
+		err = shmstat_snapshot(r, &s);
+		if (err == SHMSTAT_ERECREATED) {
+			fprintf(stderr, "shmstat: segment '%s' was re-created: following it\n", name);
+			shmstat_reader_close(r);
+			r = NULL;
+			if (shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &s) != 0) {
+				fprintf(stderr, "shmstat: %s\n", shmstat_last_error());
+				shmstat_reader_close(r);
+				r = NULL;
+				continue;
+			}
+		} else if (err) {
+			fprintf(stderr, "shmstat: %s\n", shmstat_last_error());
+			shmstat_reader_close(r);
+			r = NULL;
+			continue;
+		}
+		err = shmstat_history_append(h, s, now, NULL);
+		shmstat_snap_free(s);
+		if (err == EINVAL || err == ENOSPC) {
+			/* the clock went back, or this snapshot fits no ring:
+			 * this one is skipped, the next may be taken */
+			fprintf(stderr, "shmstat: snapshot skipped: %s\n", shmstat_last_error());
+			continue;
+		}
+		if (err) {
+			rc = die(EXIT_ERR, "%s", shmstat_last_error());
+			break;
+		}
+		if (count && ++taken == count)
+			break;
+	}
+	shmstat_reader_close(r);
+	shmstat_history_close(h);
+	return rc;
+}

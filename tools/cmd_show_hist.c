@@ -1,0 +1,328 @@
+/*
+ * cmd_show_hist.c - shmstat show --history: a history file's records, as
+ * they were at an instant, over a window, or every record of a range.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmstat.h"
+#include "cmd.h"
+#include "histq.h"
+#include "show_hist.h"
+#include "timearg.h"
+
+static int wanted(const struct show_hist *o, const struct shmstat_series *s)
+{
+	struct shmstat_metric_info m = { .name = s->name, .labels = s->labels };
+
+	return metric_wanted(&m, o->inc, o->ninc, o->exc, o->nexc);
+}
+
+/* The value of series @i of frame @f as show prints it (cumulative). */
+static void series_value(const shmstat_frame *f, size_t i, const struct shmstat_series *s,
+			 int raw, char *buf, size_t n)
+{
+	if (s->type == SHMSTAT_COUNTER) {
+		snprintf(buf, n, "%llu", (unsigned long long)s->counter);
+	} else if (s->type == SHMSTAT_GAUGE) {
+		if (s->has_value)
+			snprintf(buf, n, "%lld", (long long)s->gauge);
+		else
+			snprintf(buf, n, "-");
+	} else if (s->type == SHMSTAT_HISTOGRAM) {
+		static const double q[] = { 0.5, 0.95, 0.99 };
+		struct shmstat_hstats st;
+		shmstat_hdata *h;
+		uint64_t v[3];
+
+		if (shmstat_frame_hist(f, i, &h) != 0) {
+			snprintf(buf, n, "-");
+			return;
+		}
+		shmstat_hdata_stats(h, &st);
+		if (st.count && shmstat_hdata_quantiles(h, q, 3, v) == 0) {
+			char a[32], b[32], c[32], d[32];
+			const char *u = raw ? NULL : s->unit;
+
+			fmt_hvalue(a, sizeof(a), v[0], u);
+			fmt_hvalue(b, sizeof(b), v[1], u);
+			fmt_hvalue(c, sizeof(c), v[2], u);
+			fmt_hvalue(d, sizeof(d), st.max, u);
+			snprintf(buf, n, "count=%llu p50=%s p95=%s p99=%s max=%s",
+				 (unsigned long long)st.count, a, b, c, d);
+		} else
+			snprintf(buf, n, "count=0");
+		shmstat_hdata_free(h);
+	} else {
+		snprintf(buf, n, "hits=%llu misses=%llu weight=%llu evictions=%llu",
+			 (unsigned long long)s->sig_hits, (unsigned long long)s->sig_misses,
+			 (unsigned long long)s->sig_weight, (unsigned long long)s->sig_evictions);
+	}
+}
+
+/* Every record of the range, each metric's cumulative value. */
+static int show_range(const struct show_hist *o, const struct frames *fr)
+{
+	if (o->json)
+		printf("{\"schema\":\"shmstat.history/1\",\"frames\":[");
+	for (size_t k = 0; k < fr->n; k++) {
+		struct shmstat_frame_info fi;
+		char when[64], step[32];
+
+		shmstat_frame_info(fr->f[k], &fi);
+		fmt_time(when, sizeof(when), fi.time_ns);
+		fmt_duration(step, sizeof(step), fi.step_ns);
+		if (o->json) {
+			printf("%s{\"time_ns\":%llu,\"segment\":", k ? "," : "",
+			       (unsigned long long)fi.time_ns);
+			print_json_string(fi.segment);
+			printf(",\"generation\":\"%016llx\",\"step_ns\":%llu,\"series\":[",
+			       (unsigned long long)fi.generation, (unsigned long long)fi.step_ns);
+		} else {
+			printf("# %s  segment %s  step %s\n", when, fi.segment, step);
+		}
+		size_t ns = 0, *order = series_sorted(fr->f[k], &ns);
+
+		for (size_t j = 0, out = 0; order && j < ns; j++) {
+			struct shmstat_series s;
+			char full[512], val[256];
+			size_t i = order[j];
+
+			if (shmstat_frame_series(fr->f[k], i, &s) != 0 || !wanted(o, &s))
+				continue;
+			if (o->json) {
+				printf("%s{\"name\":", out++ ? "," : "");
+				print_json_string(s.name);
+				printf(",\"labels\":");
+				print_json_string(s.labels);
+				printf(",\"type\":\"%s\"", shmstat_type_name(s.type));
+				if (s.type == SHMSTAT_GAUGE)
+					s.has_value ? printf(",\"value\":%lld", (long long)s.gauge)
+						    : printf(",\"value\":null");
+				else if (s.type == SHMSTAT_SIGTABLE)
+					printf(",\"hits\":%llu,\"misses\":%llu,\"weight\":%llu,"
+					       "\"evictions\":%llu", (unsigned long long)s.sig_hits,
+					       (unsigned long long)s.sig_misses,
+					       (unsigned long long)s.sig_weight,
+					       (unsigned long long)s.sig_evictions);
+				else
+					printf(",\"value\":%llu", (unsigned long long)s.counter);
+				putchar('}');
+				continue;
+			}
+			fmt_metric(full, sizeof(full), s.name, s.labels);
+			series_value(fr->f[k], i, &s, o->raw, val, sizeof(val));
+			printf("%s %s %s\n", full, shmstat_type_name(s.type), val);
+		}
+		free(order);
+		if (o->json)
+			printf("]}");
+	}
+	if (o->json)
+		printf("]}\n");
+	else if (fr->n == 0)
+		printf("no records in the range\n");
+	return EXIT_OK;
+}
+
+/* One series over the window: its figures, for text or JSON. */
+static void window_series(const struct show_hist *o, const struct frames *fr,
+			  const struct shmstat_series *s, uint64_t from, uint64_t to, int first)
+{
+	static const double qs[] = { 0.5, 0.95, 0.99 };
+	struct shmstat_wquery qy = { .name = s->name, .labels = s->labels, .exact = 1 };
+	shmstat_frame *const *f = (shmstat_frame *const *)fr->f;
+	struct shmstat_wvalue v[5];
+	char full[512], a[64], b[64];
+	int nv = 0;
+
+	memset(v, 0, sizeof(v));
+	switch (s->type) {
+	case SHMSTAT_COUNTER:
+		qy.fig = SHMSTAT_FIG_INCREASE;
+		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
+		qy.fig = SHMSTAT_FIG_RATE;
+		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
+		break;
+	case SHMSTAT_GAUGE:
+		qy.fig = SHMSTAT_FIG_GAUGE;
+		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
+		break;
+	case SHMSTAT_HISTOGRAM:
+		qy.fig = SHMSTAT_FIG_RATE;
+		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
+		qy.fig = SHMSTAT_FIG_QUANTILE;
+		for (int k = 0; k < 3; k++) {
+			qy.q = qs[k];
+			shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
+		}
+		break;
+	default:
+		qy.fig = SHMSTAT_FIG_SIG_HITS;
+		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
+		qy.fig = SHMSTAT_FIG_SIG_MISSES;
+		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
+		qy.fig = SHMSTAT_FIG_SIG_HIT_RATE;
+		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
+		qy.fig = SHMSTAT_FIG_SIG_WEIGHT;
+		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
+		break;
+	}
+	if (o->json) {
+		static const char *const keys[][5] = {
+			[SHMSTAT_COUNTER] = { "increase", "rate" },
+			[SHMSTAT_GAUGE] = { "value" },
+			[SHMSTAT_HISTOGRAM] = { "rate", "p50", "p95", "p99" },
+			[SHMSTAT_SIGTABLE] = { "hits", "misses", "hit_rate", "weight" },
+		};
+
+		printf("%s{\"name\":", first ? "" : ",");
+		print_json_string(s->name);
+		printf(",\"labels\":");
+		print_json_string(s->labels);
+		printf(",\"type\":\"%s\",\"samples\":%llu,\"resets\":%u", shmstat_type_name(s->type),
+		       (unsigned long long)v[0].samples, v[0].resets);
+		for (int k = 0; k < nv; k++) {
+			if (v[k].has_value && isfinite(v[k].value))
+				printf(",\"%s\":%.17g", keys[s->type][k], v[k].value);
+			else
+				printf(",\"%s\":null", keys[s->type][k]);
+		}
+		putchar('}');
+		return;
+	}
+	fmt_metric(full, sizeof(full), s->name, s->labels);
+	printf("%s %s", full, shmstat_type_name(s->type));
+	if (!v[0].has_value) {
+		printf(" no value (%s)\n", v[0].why ? v[0].why : "no data");
+		return;
+	}
+	switch (s->type) {
+	case SHMSTAT_COUNTER:
+		fmt_figure(a, sizeof(a), SHMSTAT_FIG_RATE, v[1].value, s->unit, o->raw);
+		printf(" increase=%.0f rate=%s\n", v[0].value, a);
+		break;
+	case SHMSTAT_GAUGE:
+		printf(" value=%.0f\n", v[0].value);
+		break;
+	case SHMSTAT_HISTOGRAM:
+		fmt_figure(a, sizeof(a), SHMSTAT_FIG_RATE, v[0].value, s->unit, o->raw);
+		printf(" count=%llu rate=%s", (unsigned long long)v[0].samples, a);
+		for (int k = 1; k < 4; k++) {
+			if (!v[k].has_value)
+				continue;
+			fmt_figure(b, sizeof(b), SHMSTAT_FIG_QUANTILE, v[k].value, s->unit, o->raw);
+			printf(" p%g=%s", qs[k - 1] * 100, b);
+		}
+		putchar('\n');
+		break;
+	default:
+		fmt_figure(a, sizeof(a), SHMSTAT_FIG_SIG_HIT_RATE, v[2].value, s->unit, o->raw);
+		printf(" hits=%.0f misses=%.0f hit_rate=%s weight=%.0f\n", v[0].value, v[1].value,
+		       v[2].has_value ? a : "-", v[3].value);
+		break;
+	}
+}
+
+int show_history(const struct show_hist *o)
+{
+	uint64_t now = realtime_ns(), at = now, from, to;
+	struct shmstat_frame_info fi;
+	struct frames fr;
+	int rc;
+
+	if (o->range_from) {
+		if (parse_instant(o->range_from, now, &from) != 0)
+			return die(EXIT_USAGE, "range start '%s' is not a time", o->range_from);
+		if (parse_instant(o->range_to, now, &to) != 0)
+			return die(EXIT_USAGE, "range end '%s' is not a time", o->range_to);
+		if (to < from)
+			return die(EXIT_USAGE, "range ends before it starts");
+		rc = frames_load(&fr, o->path, from, to);
+		if (rc)
+			return rc;
+		if (o->window == 0) {
+			rc = show_range(o, &fr);
+			frames_free(&fr);
+			return rc;
+		}
+	} else {
+		if (o->at && parse_instant(o->at, now, &at) != 0)
+			return die(EXIT_USAGE, "instant '%s' is not a time", o->at);
+		if (o->window > at)
+			return die(EXIT_USAGE, "window reaches before 1970");
+		to = at;
+		if (o->window == 0) {
+			/* the last record at or before the instant: looked for
+			 * in the last minute, hour, then all of the file */
+			static const uint64_t back[] = { 60000000000ull, 3600000000000ull, 0 };
+			struct frames last;
+
+			for (int k = 0; k < 3; k++) {
+				from = back[k] && back[k] < at ? at - back[k] : 0;
+				rc = frames_load(&fr, o->path, from, to);
+				if (rc)
+					return rc;
+				if (fr.n || !back[k] || back[k] >= at)
+					break;
+				frames_free(&fr);
+			}
+			if (fr.n == 0) {
+				frames_free(&fr);
+				return die(EXIT_ERR, "no record in %s at or before the instant",
+					   o->path);
+			}
+			last = fr;
+			if (last.n > 1) {
+				last.f += last.n - 1;
+				last.n = 1;
+			}
+			rc = show_range(o, &last);
+			frames_free(&fr);
+			return rc;
+		}
+		from = at - o->window;
+		rc = frames_load(&fr, o->path, from, to);
+		if (rc)
+			return rc;
+	}
+	if (fr.n == 0) {
+		frames_free(&fr);
+		return die(EXIT_ERR, "no records in %s in the window", o->path);
+	}
+	shmstat_frame_info(fr.f[fr.n - 1], &fi);
+	if (o->json) {
+		printf("{\"schema\":\"shmstat.window/1\",\"segment\":");
+		print_json_string(fi.segment);
+		printf(",\"from_ns\":%llu,\"to_ns\":%llu,\"records\":%zu,\"series\":[",
+		       (unsigned long long)from, (unsigned long long)to, fr.n);
+	} else {
+		char a[64], b[64];
+
+		fmt_time(a, sizeof(a), from);
+		fmt_time(b, sizeof(b), to);
+		printf("segment %s from %s to %s (%zu records)\n", fi.segment, a, b, fr.n);
+	}
+	{
+		size_t ns = 0, *order = series_sorted(fr.f[fr.n - 1], &ns);
+
+		if (order == NULL) {
+			frames_free(&fr);
+			return die(EXIT_ERR, "out of memory");
+		}
+		for (size_t k = 0, out = 0; k < ns; k++) {
+			struct shmstat_series s;
+
+			if (shmstat_frame_series(fr.f[fr.n - 1], order[k], &s) != 0 || !wanted(o, &s))
+				continue;
+			window_series(o, &fr, &s, from, to, out++ == 0);
+		}
+		free(order);
+	}
+	if (o->json)
+		printf("]}\n");
+	frames_free(&fr);
+	return EXIT_OK;
+}

@@ -1,0 +1,219 @@
+/*
+ * cmd_trend.c - shmstat trend: one figure of a metric over a window of a
+ * history, and which way it moves.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmstat.h"
+#include "cmd.h"
+#include "histq.h"
+#include "timearg.h"
+
+const char cmd_trend_usage[] =
+	"usage: shmstat trend [-w|--window DURATION] [--at INSTANT] [--step DURATION]\n"
+	"                     [-l|--labels 'k=\"v\",...'] [-f|--figure FIGURE] [-q Q]\n"
+	"                     [--better higher|lower] [--raw] [--json] HISTORY METRIC\n"
+	"  The figure of METRIC (all its series summed, or those with the\n"
+	"  labels given) over the window (default 5m) ending at INSTANT\n"
+	"  (default now: 'now', '-1h', '@UNIXSECONDS', '2026-11-22T02:40:00Z'),\n"
+	"  and its trend: the figure in sub-windows of --step (default a\n"
+	"  twentieth of the window), a least-squares line through them, and\n"
+	"  its change over the window in percent of the mean. Below 5% the\n"
+	"  trend is stable; otherwise rising or falling, and improving or\n"
+	"  degrading when higher is better (hit-rate, weight) or worse\n"
+	"  (quantile, mean, misses, evictions), or as --better says.\n"
+	"  FIGURE: rate (counters, default), increase, gauge (default for\n"
+	"  gauges), quantile (histograms, default, with -q, default 0.95),\n"
+	"  mean, and for signature tables hit-rate (default), hits, misses,\n"
+	"  weight, evictions.\n";
+
+static const char *verdict(int direction, int polarity)
+{
+	if (direction == 0)
+		return "stable";
+	if (polarity == 0)
+		return direction > 0 ? "rising" : "falling";
+	return direction * polarity > 0 ? "improving" : "degrading";
+}
+
+static void json_num(const char *key, double v, int comma)
+{
+	if (isfinite(v))
+		printf("\"%s\":%.17g%s", key, v, comma ? "," : "");
+	else
+		printf("\"%s\":null%s", key, comma ? "," : "");
+}
+
+int cmd_trend(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "window", required_argument, NULL, 'w' },
+		{ "at", required_argument, NULL, 'a' },
+		{ "step", required_argument, NULL, 's' },
+		{ "labels", required_argument, NULL, 'l' },
+		{ "figure", required_argument, NULL, 'f' },
+		{ "better", required_argument, NULL, 'b' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t window = 300000000000ull, step = 0, now = realtime_ns(), at = now;
+	const char *labels = NULL, *at_arg = NULL, *unit = "";
+	int ch, fig = -1, polarity = 2, raw = 0, json = 0, type, rc;
+	struct shmstat_wquery qy = { .q = 0.95 };
+	struct shmstat_wvalue v;
+	struct shmstat_trend tr;
+	struct frames fr;
+	char val[64], when[64], wd[32];
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":w:l:f:q:", opts, NULL)) != -1) {
+		char *end;
+
+		switch (ch) {
+		case 'w':
+			if (parse_duration(optarg, &window) != 0 || window == 0)
+				return usage_error(cmd_trend_usage, "window '%s' is not a duration",
+						   optarg);
+			break;
+		case 'a': at_arg = optarg; break;
+		case 's':
+			if (parse_duration(optarg, &step) != 0 || step == 0)
+				return usage_error(cmd_trend_usage, "step '%s' is not a duration", optarg);
+			break;
+		case 'l':
+			if (shmstat_labels_match("", optarg) < 0)
+				return usage_error(cmd_trend_usage,
+						   "labels '%s' are not k=\"v\" pairs separated by commas",
+						   optarg);
+			labels = optarg;
+			break;
+		case 'f':
+			fig = figure_parse(optarg);
+			if (fig < 0)
+				return usage_error(cmd_trend_usage, "unknown figure '%s'", optarg);
+			break;
+		case 'q':
+			qy.q = strtod(optarg, &end);
+			if (*end || end == optarg || !(qy.q >= 0 && qy.q <= 1))
+				return usage_error(cmd_trend_usage, "quantile '%s' is not 0 to 1", optarg);
+			break;
+		case 'b':
+			if (strcmp(optarg, "higher") == 0)
+				polarity = 1;
+			else if (strcmp(optarg, "lower") == 0)
+				polarity = -1;
+			else
+				return usage_error(cmd_trend_usage,
+						   "--better takes higher or lower, not '%s'", optarg);
+			break;
+		case 'r': raw = 1; break;
+		case 'j': json = 1; break;
+		case ':':
+			return usage_error(cmd_trend_usage, "option '%s' needs a value",
+					   argv[optind - 1]);
+		default:
+			return usage_error(cmd_trend_usage, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 2)
+		return usage_error(cmd_trend_usage, "expected HISTORY and METRIC");
+	if (at_arg && parse_instant(at_arg, now, &at) != 0)
+		return usage_error(cmd_trend_usage, "instant '%s' is not a time", at_arg);
+	if (window > at)
+		return usage_error(cmd_trend_usage, "window reaches before 1970");
+	rc = frames_load(&fr, argv[optind], at - window, at);
+	if (rc)
+		return rc;
+	qy.name = argv[optind + 1];
+	qy.labels = labels;
+	type = series_type(&fr, qy.name);
+	if (type < 0) {
+		frames_free(&fr);
+		fmt_duration(wd, sizeof(wd), window);
+		fmt_time(when, sizeof(when), at);
+		return die(EXIT_ERR, "no metric '%s' in %s in the %s window ending %s", qy.name,
+			   argv[optind], wd, when);
+	}
+	qy.fig = fig >= 0 ? (enum shmstat_figure)fig : default_figure(type);
+	unit = series_unit(&fr, qy.name);
+	if (polarity == 2)
+		polarity = figure_polarity(qy.fig);
+	if (step == 0) {
+		step = window / 20;
+		/* at least twice the spacing of the records found */
+		if (fr.n >= 2) {
+			uint64_t gap = (frame_time(&fr, fr.n - 1) - frame_time(&fr, 0)) / (fr.n - 1);
+
+			if (step < 2 * gap)
+				step = 2 * gap;
+		}
+	}
+	if (shmstat_window((shmstat_frame *const *)fr.f, fr.n, &qy, at - window, at, &v) != 0 ||
+	    shmstat_window_trend((shmstat_frame *const *)fr.f, fr.n, &qy, at - window, at, step,
+				 &tr) != 0) {
+		frames_free(&fr);
+		return die(EXIT_ERR, "cannot compute %s of '%s': bad query or out of memory",
+			   figure_name(qy.fig), qy.name);
+	}
+	fmt_duration(wd, sizeof(wd), window);
+	fmt_time(when, sizeof(when), at);
+	if (json) {
+		printf("{\"schema\":\"shmstat.trend/1\",\"metric\":\"%s\",\"labels\":\"", qy.name);
+		for (const char *p = labels ? labels : ""; *p; p++)
+			printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
+		printf("\",\"figure\":\"%s\",", figure_name(qy.fig));
+		if (qy.fig == SHMSTAT_FIG_QUANTILE)
+			json_num("q", qy.q, 1);
+		printf("\"window_ns\":%llu,\"at_ns\":%llu,\"records\":%zu,",
+		       (unsigned long long)window, (unsigned long long)at, fr.n);
+		if (v.has_value)
+			json_num("value", v.value, 1);
+		else
+			printf("\"value\":null,\"why\":\"%s\",", v.why ? v.why : "");
+		printf("\"samples\":%llu,\"resets\":%u,\"trend\":{\"points\":%zu,",
+		       (unsigned long long)v.samples, v.resets, tr.points);
+		json_num("first", tr.first, 1);
+		json_num("last", tr.last, 1);
+		json_num("mean", tr.mean, 1);
+		json_num("slope_per_s", tr.slope_per_s, 1);
+		json_num("change_pct", tr.change_pct, 1);
+		printf("\"direction\":\"%s\",\"verdict\":\"%s\"}}\n",
+		       tr.points < 2 ? "unknown" : tr.direction > 0 ? "rising"
+					       : tr.direction < 0 ? "falling" : "stable",
+		       tr.points < 2 ? "unknown" : verdict(tr.direction, polarity));
+		frames_free(&fr);
+		return EXIT_OK;
+	}
+	if (v.has_value)
+		fmt_figure(val, sizeof(val), qy.fig, v.value, unit, raw);
+	else
+		snprintf(val, sizeof(val), "no value (%s)", v.why ? v.why : "no data");
+	printf("%s%s%s%s %s", qy.name, labels ? "{" : "", labels ? labels : "", labels ? "}" : "",
+	       figure_name(qy.fig));
+	if (qy.fig == SHMSTAT_FIG_QUANTILE)
+		printf(" p%g", qy.q * 100);
+	printf(" over %s ending %s: %s (%llu samples, %zu records", wd, when, val,
+	       (unsigned long long)v.samples, fr.n);
+	if (v.resets)
+		printf(", %u resets", v.resets);
+	printf(")\n");
+	if (tr.points < 2) {
+		printf("trend: unknown (%zu sub-windows with a value; need 2)\n", tr.points);
+	} else {
+		char first[64], last[64];
+
+		fmt_figure(first, sizeof(first), qy.fig, tr.first, unit, raw);
+		fmt_figure(last, sizeof(last), qy.fig, tr.last, unit, raw);
+		printf("trend: %s, %+.1f%% over %s (%zu points, first %s, last %s, slope %.4g/s)\n",
+		       verdict(tr.direction, polarity), tr.change_pct, wd, tr.points, first, last,
+		       tr.slope_per_s);
+	}
+	frames_free(&fr);
+	return EXIT_OK;
+}

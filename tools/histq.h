@@ -1,0 +1,57 @@
+/*
+ * histq.h - what the history commands share: opening a history and
+ * reading the frames of a time range, picking a figure for a series, and
+ * printing a figure's value.
+ */
+#ifndef SHMSTAT_HISTQ_H
+#define SHMSTAT_HISTQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmstat_history.h"
+#include "shmstat_window.h"
+
+struct frames {
+	shmstat_history *h;
+	shmstat_frame **f;
+	size_t n;
+};
+
+/* Open history @path and read its frames in [@from_ns, @to_ns]; on failure
+ * print why and return EXIT_ERR. */
+int frames_load(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns);
+void frames_free(struct frames *fr);
+
+/* Time of frame @k. */
+uint64_t frame_time(const struct frames *fr, size_t k);
+
+/* The figure a series of @type is judged by when none is asked for:
+ * counter rate, gauge value, histogram quantile (p95), sig hit rate. */
+enum shmstat_figure default_figure(int type);
+
+/* "rate", "increase", "gauge", "quantile", "mean", "hits", "misses",
+ * "weight", "evictions", "hit-rate" <-> the figure; -1 when unknown. */
+int figure_parse(const char *s);
+const char *figure_name(enum shmstat_figure f);
+
+/* Is a higher value of @f better (1), worse (-1), or neither (0)? */
+int figure_polarity(enum shmstat_figure f);
+
+/* @v of figure @f in a human form: durations for quantiles and means of
+ * a series whose unit is ns, percent for hit rates, "/s" for rates;
+ * @raw: plain numbers. */
+void fmt_figure(char *buf, size_t n, enum shmstat_figure f, double v, const char *unit, int raw);
+
+/* The unit of series @name in the last frame of @fr ("" if none). */
+const char *series_unit(const struct frames *fr, const char *name);
+
+/* Indices of the series of frame @f sorted by name, labels (*@n of
+ * them); NULL when out of memory. */
+size_t *series_sorted(const shmstat_frame *f, size_t *n);
+
+/* The type of series @name (any labels) in the last frame of @fr; -1 if
+ * absent. */
+int series_type(const struct frames *fr, const char *name);
+
+#endif

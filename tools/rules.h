@@ -1,0 +1,162 @@
+/*
+ * rules.h - alert rules files: what `shmstat check` evaluates.
+ *
+ * A rules file (YAML, parsed with libyaml; the format is documented in
+ * docs/rules.md) holds a list of rules. A rule names an expression over
+ * the metrics of a segment (a counter's rate or increase, a ratio of sums
+ * of counters, a histogram quantile, a gauge, a signature-table figure),
+ * the window it is computed over, a direction (above / below), warning
+ * and critical thresholds, the minimum number of samples it needs, how
+ * long it must be bad before it fires (`for`), and optionally a baseline
+ * it is compared against (thresholds are then percent changes).
+ *
+ * This module only parses and checks files. Computing the values is the
+ * caller's job (live snapshots, history windows); judging them and
+ * keeping alert state is alerts.h's.
+ *
+ * Every malformed input is refused with "FILE:LINE: what is wrong": the
+ * line of the key or value at fault (1-based), lowercase, naming the key
+ * and the value.
+ */
+#ifndef SHMSTAT_RULES_H
+#define SHMSTAT_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* --------------------------------------------------------------- limits */
+
+#define RULES_MAX_FILE        (1u << 20)  /* bytes of a rules file */
+#define RULES_MAX_RULES       1000
+#define RULES_MAX_NAME        64          /* bytes of a rule name: [A-Za-z0-9_.:-] */
+#define RULES_MAX_DESCRIPTION 1024        /* bytes of a description */
+#define RULES_MAX_SELECTORS   16          /* selectors on each side of a ratio */
+#define RULES_MAX_LABELS      16          /* label pairs in a selector (as the library) */
+#define RULES_MAX_METRIC      95          /* bytes of a metric name (as the library) */
+#define RULES_MAX_LABELS_LEN  223         /* bytes of a selector's canonical labels */
+#define RULES_MAX_DURATION_NS (366ull * 86400 * 1000000000) /* any duration */
+#define RULES_DEFAULT_EXPIRE_NS (5ull * 60 * 1000000000)
+
+/* ---------------------------------------------------------------- rules */
+
+enum rule_kind {
+	RULE_RATE,          /* counter: increase per second over the window */
+	RULE_INCREASE,      /* counter: increase over the window */
+	RULE_RATIO,         /* sum(num) increases / sum(den) increases */
+	RULE_QUANTILE,      /* histogram: quantile q of the values recorded */
+	RULE_GAUGE,         /* gauge: its current value */
+	RULE_SIG,           /* signature table: one of its figures */
+};
+
+/* The value is bad when `value OP threshold`: above is RULE_GT,
+ * at_or_above RULE_GE, below RULE_LT, at_or_below RULE_LE. */
+enum rule_op { RULE_GT, RULE_GE, RULE_LT, RULE_LE };
+
+enum rule_sig_figure {
+	SIG_HIT_RATE,       /* hits / (hits + misses), 0..1 */
+	SIG_HITS,
+	SIG_MISSES,
+	SIG_WEIGHT,
+	SIG_EVICTIONS,
+};
+
+enum rule_base_stat { BASE_MEDIAN, BASE_MEAN };
+
+/*
+ * A selector: the series named @metric whose labels include every pair
+ * keys[i]=values[i] (other labels are free); the figure is summed over
+ * all of them. Written in files as metric or metric{k="v",...}.
+ */
+struct rule_selector {
+	char *metric;
+	size_t nlabels;
+	char **keys, **values;  /* values unescaped; keys sorted, unique */
+	char *labels;           /* the same pairs in the library's canonical
+				 * form k="v",k2="v2" (sorted, \\ \" \n
+				 * escaped; "" for none): what
+				 * shmstat_labels_match() and struct
+				 * shmstat_wquery take */
+};
+
+struct rule {
+	char *name;                   /* unique in the file */
+	int line;                     /* line of the rule in the file */
+	char *description;            /* NULL when not given */
+	enum rule_kind kind;
+	struct rule_selector sel;     /* rate, increase, quantile, gauge, sig */
+	struct rule_selector *num, *den; /* ratio: sum(num) / sum(den) */
+	size_t nnum, nden;
+	double q;                     /* quantile: 0..1 */
+	enum rule_sig_figure figure;  /* sig */
+	uint64_t window_ns;           /* 0: no window (the lifetime of the
+				       * series; for gauges, always 0) */
+	enum rule_op op;
+	int has_warning, has_critical; /* at least one is set */
+	double warning, critical;     /* in the value's unit (nanoseconds when
+				       * written as durations); with a
+				       * baseline, percent changes in the
+				       * bad direction (>= 0) */
+	int ns_values;                /* thresholds were written as durations:
+				       * the value is in nanoseconds */
+	uint64_t min_samples;         /* fewer samples: UNKNOWN (0: no minimum) */
+	uint64_t for_ns;              /* must be bad this long before firing */
+	int has_baseline;
+	uint64_t baseline_window_ns;  /* the baseline: @baseline_stat of the
+				       * value over this long before the window */
+	enum rule_base_stat baseline_stat;
+};
+
+struct ruleset {
+	struct rule *rules;           /* in file order */
+	size_t n;                     /* 1 .. RULES_MAX_RULES */
+	uint64_t expire_ns;           /* quiet time before a cleared alert is
+				       * forgotten (top-level `expire`,
+				       * default 5 min) */
+};
+
+/**
+ * rules_load - parse and check rules file @path into *@out.
+ * Return 0, or -1 with @err (@errlen bytes, always NUL-terminated) set to
+ * "FILE:LINE: what is wrong" (FILE alone when no line applies, e.g. the
+ * file cannot be read); *@out is then empty and needs no rules_free().
+ */
+int rules_load(const char *path, struct ruleset *out, char *err, size_t errlen);
+
+/**
+ * rules_parse - the same from the @len bytes at @text; @path only names
+ * the file in messages.
+ */
+int rules_parse(const char *path, const char *text, size_t len, struct ruleset *out, char *err,
+		size_t errlen);
+
+/** rules_free - free what rules_load() gave; *@rs is left empty. NULL is allowed. */
+void rules_free(struct ruleset *rs);
+
+/** rules_find - the rule named @name, or NULL. */
+const struct rule *rules_find(const struct ruleset *rs, const char *name);
+
+/* Names as the file writes them: "rate", ..., "sig"; ">", ">=", "<", "<=";
+ * "hit_rate", ...; "median", "mean". */
+const char *rule_kind_name(enum rule_kind k);
+const char *rule_op_name(enum rule_op op);
+const char *rule_figure_name(enum rule_sig_figure f);
+const char *rule_stat_name(enum rule_base_stat s);
+
+/**
+ * rule_fmt_value - @v as a rule shows it in @buf (@n bytes): a duration
+ * ("2.5ms") when the rule's thresholds are durations, "+12.5%" for the
+ * percent change of a baseline rule when @pct, else "%.4g"; "-" for NaN.
+ */
+void rule_fmt_value(const struct rule *r, double v, int pct, char *buf, size_t n);
+
+/** rule_name_valid - 1 if @s is a valid rule name: 1..RULES_MAX_NAME of [A-Za-z0-9_.:-]. */
+int rule_name_valid(const char *s);
+
+/**
+ * rules_parse_duration - a duration such as "250ms", "5m", "1h30m" or "0"
+ * into *@ns (units ns, us, ms, s, m, h, d; at most RULES_MAX_DURATION_NS).
+ * Return 0 or -1. For command-line options that take the same durations.
+ */
+int rules_parse_duration(const char *s, uint64_t *ns);
+
+#endif
