@@ -4,10 +4,20 @@
  * `cat` of the same segment file, both run as processes in the same run
  * (DESIGN.md, "Benchmark output"). Target: <= 20 ms for the whole command.
  *
+ * Then the same segment served by `shmstat serve` (issue 8): the time of
+ * a scrape (GET /metrics over loopback, the whole answer read), against
+ * GET /healthz of the same exporter (the HTTP round trip alone).
+ * Target: < 50 ms for 10,000 series or more.
+ *
  * Usage: bench_show [--quick]   (runs ../tools/shmstat next to it)
  */
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <libgen.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +55,76 @@ static double run(char *const argv[])
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return -1;
 	return now_ms() - t0;
+}
+
+/* GET @path from 127.0.0.1:@port, reading the whole answer: its wall
+ * time in ms (< 0 on error); its lines that are not comments in *@series. */
+static double http_get(int port, const char *path, long *series)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	char req[256], buf[65536];
+	double t0 = now_ms();
+	int fd = socket(AF_INET, SOCK_STREAM, 0), bol = 1, body = 0, nl = 0;
+	ssize_t n;
+
+	*series = 0;
+	if (fd < 0)
+		return -1;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n",
+		 path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++) {
+			if (!body) {        /* the headers end at an empty line */
+				nl = buf[i] == '\n' ? nl + 1 : buf[i] == '\r' ? nl : 0;
+				body = nl == 2;
+				continue;
+			}
+			if (bol && buf[i] != '#')
+				(*series)++;
+			bol = buf[i] == '\n';
+		}
+	close(fd);
+	return n < 0 ? -1 : now_ms() - t0;
+}
+
+/* Start `shmstat serve -s @name` on a free port: its pid, *@port. */
+static pid_t start_serve(const char *tool, const char *name, int *port)
+{
+	char *argv[] = { (char *)tool, "serve", "--listen", "127.0.0.1:0", "-s", (char *)name, NULL };
+	posix_spawn_file_actions_t fa;
+	char line[512];
+	int p[2];
+	pid_t pid;
+	FILE *f;
+
+	*port = 0;
+	if (pipe(p) != 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	posix_spawn_file_actions_addclose(&fa, p[0]);
+	if (posix_spawn(&pid, tool, &fa, NULL, argv, environ) != 0)
+		pid = -1;
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	f = fdopen(p[0], "r");
+	while (pid > 0 && f && fgets(line, sizeof(line), f)) {
+		char *c = strstr(line, "127.0.0.1:");
+
+		if (c) {
+			*port = atoi(c + 10);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);              /* later messages: SIGPIPE-free, ignored */
+	return pid;
 }
 
 static int cmp(const void *a, const void *b)
@@ -154,6 +234,35 @@ int main(int argc, char **argv)
 		       (unsigned long long)size, show[reps / 2], cat[reps / 2],
 		       cat[reps / 2] > 0 ? show[reps / 2] / cat[reps / 2] : 0,
 		       show[reps / 2] <= 20 ? "true" : "false");
+	}
+	{
+		double scrape[15], health[15];
+		long series = 0, dummy;
+		int port, okay = 1;
+		pid_t sp = start_serve(tool, name, &port);
+
+		for (int r = 0; r < reps && sp > 0 && port > 0; r++) {
+			scrape[r] = http_get(port, "/metrics", &series);
+			health[r] = http_get(port, "/healthz", &dummy);
+			if (scrape[r] < 0 || health[r] < 0)
+				okay = 0;
+		}
+		if (sp > 0) {
+			kill(sp, SIGTERM);
+			waitpid(sp, NULL, 0);
+		}
+		if (sp <= 0 || port <= 0 || !okay) {
+			fprintf(stderr, "bench_show: shmstat serve did not answer\n");
+		} else {
+			qsort(scrape, (size_t)reps, sizeof(double), cmp);
+			qsort(health, (size_t)reps, sizeof(double), cmp);
+			printf("{\"bench\":\"serve_scrape\",\"series\":%ld,\"ms\":%.2f,"
+			       "\"baseline\":\"healthz\",\"baseline_ms\":%.3f,\"ratio\":%.1f,"
+			       "\"target\":\"ms<50\",\"met\":%s}\n",
+			       series, scrape[reps / 2], health[reps / 2],
+			       health[reps / 2] > 0 ? scrape[reps / 2] / health[reps / 2] : 0,
+			       scrape[reps / 2] < 50 && series >= 10000 ? "true" : "false");
+		}
 	}
 	if (getenv("BENCH_KEEP")) {
 		printf("kept %s\n", name);

@@ -387,8 +387,8 @@ static int load_alert(struct loader *l, json_t *o, struct alert_table *t)
 	struct alert x = { 0 }, *a;
 	const char *key;
 	json_t *j, *v;
-	int phase, state, bad_level, worst;
-	uint64_t fired;
+	int phase = 0, state = 0, bad_level = 0, worst = 0;
+	uint64_t fired = 0;
 
 	l->rule = NULL;
 	if (!json_is_object(o))

@@ -39,6 +39,7 @@ DECLARE_CMD(rm);
 DECLARE_CMD(record);
 DECLARE_CMD(trend);
 DECLARE_CMD(check);
+DECLARE_CMD(serve);
 
 /* Print "shmstat: " + message to stderr; return @code. */
 int die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

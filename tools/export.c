@@ -2,11 +2,9 @@
  * export.c - machine formats of a snapshot: JSON, Prometheus
  * text 0.0.4, OpenMetrics 1.0, CSV. Used by `shmstat show`.
  *
- * Histograms are exported with classic cumulative buckets whose bounds
- * are the powers of two (minus one) from the histogram's lowest value up
- * to its highest: exact counts, since each log-linear bucket lies inside
- * one power of two. Signature tables are exported as their exact totals
- * per owner and their top EXPORT_TOP keys by hits.
+ * The Prometheus and OpenMetrics forms are prom.c's (one segment, le
+ * bounds the powers of two minus one, the top EXPORT_TOP keys of
+ * signature tables).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,6 +14,7 @@
 #include "shmstat.h"
 #include "cmd.h"
 #include "export.h"
+#include "prom.h"
 
 #define EXPORT_TOP 10
 
@@ -268,247 +267,6 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 	return ferror(f) ? die(EXIT_ERR, "cannot write JSON") : EXIT_OK;
 }
 
-/* ---------------------------------------------------------- Prometheus */
-
-/* Prometheus label value escaping: \ " and newline. */
-static void prom_escape(FILE *f, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n && s[i]; i++) {
-		if (s[i] == '\\' || s[i] == '"')
-			fputc('\\', f);
-		if (s[i] == '\n') {
-			fputs("\\n", f);
-			continue;
-		}
-		fputc(s[i], f);
-	}
-}
-
-/* {labels,extra} or {extra} or {labels} or "" */
-static void prom_labels(FILE *f, const char *labels, const char *extra)
-{
-	if (!labels[0] && !(extra && extra[0]))
-		return;
-	fputc('{', f);
-	fputs(labels, f);
-	if (extra && extra[0]) {
-		if (labels[0])
-			fputc(',', f);
-		fputs(extra, f);
-	}
-	fputc('}', f);
-}
-
-static void help_line(FILE *f, const char *name, const char *help)
-{
-	if (!help[0])
-		help = "(no help given)";   /* promtool wants one */
-	fprintf(f, "# HELP %s ", name);
-	for (; *help; help++) {
-		if (*help == '\\')
-			fputs("\\\\", f);
-		else
-			fputc(*help, f);
-	}
-	fputc('\n', f);
-}
-
-/* Base name of a counter: OpenMetrics names the family without _total. */
-static void family_of(char *buf, size_t n, const char *name, int om)
-{
-	size_t l = strlen(name);
-
-	snprintf(buf, n, "%s", name);
-	if (om && l > 6 && strcmp(name + l - 6, "_total") == 0)
-		buf[l - 6] = '\0';
-}
-
-static void prom_hist(FILE *f, const shmstat_snap *s, size_t i,
-		      const struct shmstat_metric_info *m)
-{
-	struct shmstat_hstats st;
-	shmstat_hdata *h;
-	uint64_t cum, bound;
-	size_t nb, k = 0;
-	char le[64];
-
-	if (shmstat_snap_hist(s, i, SHMSTAT_PROC_ALL, &h) != 0)
-		return;
-	shmstat_hdata_stats(h, &st);
-	nb = shmstat_hdata_buckets(h);
-	cum = st.underflow;
-	/* bounds 2^j - 1, j from the first power of two above lowest */
-	for (int j = 1; j <= 64; j++) {
-		bound = j == 64 ? UINT64_MAX : (UINT64_C(1) << j) - 1;
-		if (bound < st.lowest)
-			continue;
-		if (bound > st.highest)
-			bound = st.highest;
-		for (; k < nb; k++) {
-			uint64_t lo, hi, c;
-
-			shmstat_hdata_bucket(h, k, &lo, &hi, &c);
-			if (hi > bound)
-				break;
-			cum += c;
-		}
-		snprintf(le, sizeof(le), "le=\"%" PRIu64 "\"", bound);
-		fprintf(f, "%s_bucket", m->name);
-		prom_labels(f, m->labels, le);
-		fprintf(f, " %" PRIu64 "\n", cum);
-		if (bound == st.highest)
-			break;
-	}
-	fprintf(f, "%s_bucket", m->name);
-	prom_labels(f, m->labels, "le=\"+Inf\"");
-	fprintf(f, " %" PRIu64 "\n", st.count);
-	fprintf(f, "%s_sum", m->name);
-	prom_labels(f, m->labels, NULL);
-	fprintf(f, " %" PRIu64 "\n", st.sum);
-	fprintf(f, "%s_count", m->name);
-	prom_labels(f, m->labels, NULL);
-	fprintf(f, " %" PRIu64 "\n", st.count);
-	shmstat_hdata_free(h);
-}
-
-/* A signature table: per-owner exact totals as counters, top keys as
- * gauges; each a family of its own (name_hits_total, ...). */
-static void prom_sig(FILE *f, const shmstat_snap *s, size_t i,
-		     const struct shmstat_metric_info *m, int om)
-{
-	static const char *const what[] = { "hits", "misses", "weight" };
-	shmstat_sigview *v;
-	size_t idx[EXPORT_TOP], n;
-
-	if (shmstat_snap_sigtab(s, i, &v) != 0)
-		return;
-	for (int w = 0; w < 3; w++) {
-		struct shmstat_sigstats st;
-		uint64_t total;
-
-		shmstat_sigview_stats(v, &st);
-		total = w == 0 ? st.hits : w == 1 ? st.misses : st.weight;
-		{
-			char fam[192], help[192];
-
-			snprintf(fam, sizeof(fam), "%s_%s%s", m->name, what[w], om ? "" : "_total");
-			snprintf(help, sizeof(help), "%s: %s, all keys and per owner",
-				 m->help[0] ? m->help : m->name, what[w]);
-			help_line(f, fam, help);
-		}
-		fprintf(f, "# TYPE %s_%s%s counter\n", m->name, what[w], om ? "" : "_total");
-		fprintf(f, "%s_%s_total", m->name, what[w]);
-		prom_labels(f, m->labels, NULL);
-		fprintf(f, " %" PRIu64 "\n", total);
-		for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
-			struct shmstat_sigowner_info o;
-			char lab[160];
-			FILE *mf;
-			char *buf = NULL;
-			size_t blen = 0;
-
-			shmstat_sigview_owner(v, k, &o);
-			if (!o.name[0])
-				continue;
-			mf = open_memstream(&buf, &blen);
-			if (mf == NULL)
-				continue;
-			fputs("owner=\"", mf);
-			prom_escape(mf, o.name, strlen(o.name));
-			fputc('"', mf);
-			fclose(mf);
-			snprintf(lab, sizeof(lab), "%s", buf);
-			free(buf);
-			fprintf(f, "%s_%s_total", m->name, what[w]);
-			prom_labels(f, m->labels, lab);
-			fprintf(f, " %" PRIu64 "\n",
-				w == 0 ? o.hits : w == 1 ? o.misses : o.weight);
-		}
-	}
-	{
-		char fam[192], help[192];
-
-		snprintf(fam, sizeof(fam), "%s_top_hits", m->name);
-		snprintf(help, sizeof(help), "%s: hits of the top %d keys",
-			 m->help[0] ? m->help : m->name, EXPORT_TOP);
-		help_line(f, fam, help);
-	}
-	fprintf(f, "# TYPE %s_top_hits gauge\n", m->name);
-	n = shmstat_sigview_top(v, SHMSTAT_BY_HITS, NULL, EXPORT_TOP, idx);
-	for (size_t k = 0; k < n; k++) {
-		struct shmstat_sigentry e;
-		char *buf = NULL;
-		size_t blen = 0;
-		FILE *mf = open_memstream(&buf, &blen);
-
-		if (mf == NULL)
-			continue;
-		shmstat_sigview_entry(v, idx[k], &e);
-		fputs("key=\"", mf);
-		prom_escape(mf, e.prefix, e.prefix_len);
-		fputs("\",owner=\"", mf);
-		prom_escape(mf, e.owner, strlen(e.owner));
-		fputc('"', mf);
-		fclose(mf);
-		fprintf(f, "%s_top_hits", m->name);
-		prom_labels(f, m->labels, buf);
-		fprintf(f, " %" PRIu64 "\n", e.hits);
-		free(buf);
-	}
-	shmstat_sigview_free(v);
-}
-
-static int export_prom(FILE *f, const shmstat_snap *s, const size_t *order, size_t n, int om)
-{
-	const char *prev = NULL;
-	char prevbuf[128] = "";
-
-	for (size_t k = 0; k < n; k++) {
-		struct shmstat_metric_info m;
-		char fam[128];
-
-		shmstat_snap_metric(s, order[k], &m);
-		if (m.type == SHMSTAT_SIGTABLE) {
-			prom_sig(f, s, order[k], &m, om);
-			prev = NULL;
-			prevbuf[0] = '\0';
-			continue;
-		}
-		family_of(fam, sizeof(fam), m.name, om && m.type == SHMSTAT_COUNTER);
-		/* one HELP/TYPE per family: the metrics come sorted by name */
-		if (prev == NULL || strcmp(prevbuf, fam) != 0) {
-			help_line(f, fam, m.help);
-			fprintf(f, "# TYPE %s %s\n", fam, shmstat_type_name(m.type));
-			snprintf(prevbuf, sizeof(prevbuf), "%s", fam);
-			prev = prevbuf;
-		}
-		switch (m.type) {
-		case SHMSTAT_COUNTER:
-			fprintf(f, "%s%s", fam, om ? "_total" : "");
-			if (!om && strcmp(fam, m.name) != 0)
-				fprintf(f, "_total");
-			prom_labels(f, m.labels, NULL);
-			fprintf(f, " %" PRIu64 "\n", m.counter);
-			break;
-		case SHMSTAT_GAUGE:
-			if (!m.has_value)
-				break;
-			fputs(m.name, f);
-			prom_labels(f, m.labels, NULL);
-			fprintf(f, " %" PRId64 "\n", m.gauge);
-			break;
-		case SHMSTAT_HISTOGRAM:
-			prom_hist(f, s, order[k], &m);
-			break;
-		default:
-			break;
-		}
-	}
-	if (om)
-		fputs("# EOF\n", f);
-	return EXIT_OK;
-}
-
 /* ----------------------------------------------------------------- CSV */
 
 static void csv_field(FILE *f, const char *s)
@@ -568,8 +326,14 @@ int export_snapshot(FILE *f, enum export_format fmt, const char *name, const shm
 {
 	switch (fmt) {
 	case EXPORT_JSON: return export_json(f, name, s, order, n, per_process);
-	case EXPORT_PROM: return export_prom(f, s, order, n, 0);
-	case EXPORT_OPENMETRICS: return export_prom(f, s, order, n, 1);
+	case EXPORT_PROM:
+	case EXPORT_OPENMETRICS: {
+		struct prom_src src = { name, s, order, n };
+		struct prom_opts o = { .om = fmt == EXPORT_OPENMETRICS, .le_per_octave = 1,
+				       .top = EXPORT_TOP };
+
+		return prom_render(f, &src, 1, &o) ? die(EXIT_ERR, "out of memory") : EXIT_OK;
+	}
 	case EXPORT_CSV: return export_csv(f, s, order, n);
 	default: return EXIT_ERR;
 	}

@@ -13,24 +13,36 @@ _shmstat()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "list show hist top watch gc rm help" -- "$cur"))
+		COMPREPLY=($(compgen -W "list show hist top watch gc rm record trend check serve help" -- "$cur"))
 		return
 	fi
 	cmd=${COMP_WORDS[1]}
 	case "$cmd:$prev" in
 	top:--by) COMPREPLY=($(compgen -W "hits weight recent" -- "$cur")); return ;;
+	trend:-f|trend:--figure)
+		COMPREPLY=($(compgen -W "rate increase gauge quantile mean hits misses weight evictions hit-rate" -- "$cur")); return ;;
+	trend:--better) COMPREPLY=($(compgen -W "higher lower" -- "$cur")); return ;;
+	*:-o|*:--history|*:-H|*:-r|*:--rules|*:--state) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	serve:-s|serve:--segment) COMPREPLY=($(compgen -W "$(_shmstat_segments)" -- "$cur")); return ;;
+	*:-w|*:--window|*:--at|*:--step|*:--interval|*:--tiers|*:--size|*:--top|*:--count|*:-q|*:-l|*:--listen|*:--le-per-octave) return ;;
 	*:-i|*:-n|*:-I|*:-X|*:-l|*:--owner|*:--high-value|*:--labels) return ;;
 	esac
 	case "$cmd" in
-	show) opts="-p --per-process --json --prom --openmetrics --csv -I -X --raw --help" ;;
+	show) opts="-p --per-process --json --prom --openmetrics --csv -I -X --raw --history --window --at --range --help" ;;
+	record) opts="-o --history --interval --tiers --size --top --group-read --count --help" ;;
+	trend) opts="-w --window --at --step -l --labels -f --figure -q --better --raw --json --help" ;;
+	check) opts="-r --rules -H --history --state --no-state --json --help" ;;
+	serve) opts="-l --listen -s --segment --le-per-octave --top --help" ;;
 	watch) opts="-i -n -I -X --raw --lines --help" ;;
 	top) opts="-n --by --owner --high-value --help" ;;
 	hist) opts="-l --labels --help" ;;
-	help) COMPREPLY=($(compgen -W "list show hist top watch gc rm" -- "$cur")); return ;;
+	help) COMPREPLY=($(compgen -W "list show hist top watch gc rm record trend check serve" -- "$cur")); return ;;
 	*) opts="--help" ;;
 	esac
 	if [[ "$cur" == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	elif [ "$cmd" = trend ] || [ "$cmd" = serve ]; then
+		COMPREPLY=($(compgen -f -- "$cur"))
 	else
 		COMPREPLY=($(compgen -W "$(_shmstat_segments)" -- "$cur"))
 	fi

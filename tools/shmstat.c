@@ -22,6 +22,7 @@ static const struct cmd commands[] = {
 	{ "record", cmd_record, cmd_record_usage, "keep snapshots of a segment in a history file" },
 	{ "trend", cmd_trend, cmd_trend_usage, "a figure of a metric over a window, and its trend" },
 	{ "check", cmd_check, cmd_check_usage, "evaluate alert rules: OK, WARNING, CRITICAL, UNKNOWN" },
+	{ "serve", cmd_serve, cmd_serve_usage, "a Prometheus exporter over HTTP" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -53,7 +53,7 @@ expect 2 "" "segment name is missing"             -- "$shmstat" gc
 expect 2 "" "segment name is missing"             -- "$shmstat" rm
 
 # --- help: the same usage string from `help CMD` and `CMD --help`
-for c in list show hist top watch gc rm record trend check; do
+for c in list show hist top watch gc rm record trend check serve; do
 	a=$("$shmstat" help "$c"); b=$("$shmstat" "$c" --help)
 	if [ "$a" = "$b" ] && grep -q "^usage: shmstat $c" <<<"$a"; then ok; else bad "help $c differs from $c --help"; fi
 done
@@ -61,7 +61,7 @@ expect 0 "show +print every metric" "" -- "$shmstat" help
 
 # --- the manual shows every usage string exactly
 doc=$(cat "$manual")
-for c in list show hist top watch gc rm record trend check; do
+for c in list show hist top watch gc rm record trend check serve; do
 	u=$("$shmstat" help "$c")
 	if [[ "$doc" == *"$u"* ]]; then ok; else bad "docs/shmstat.md lacks the usage of '$c' as the tool prints it"; fi
 done

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# End-to-end: shmstat serve scraped by a real Prometheus server (Debian
+# package prometheus) every second. Known values are written into a
+# segment; Prometheus' HTTP API must return them exactly, and
+# histogram_quantile() must land within the bucket error. Also: promtool
+# checks the exposition, bad requests get 404/405/431 and the exporter
+# keeps serving, a missing segment is shmstat_segment_up 0.
+#
+# Usage: prometheus.sh SHMSTAT HIST_FILL JSON_FLAT
+set -u
+shmstat=$1
+fill=$2
+json_flat=$3
+pass=0
+fail=0
+tag="e2e-prom-$$"
+dir=$(mktemp -d)
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+cleanup() {
+	[ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+	[ -n "${prom_pid:-}" ] && kill "$prom_pid" 2>/dev/null && wait "$prom_pid" 2>/dev/null
+	"$shmstat" rm "$tag" >/dev/null 2>&1
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+for p in prometheus promtool curl; do
+	command -v "$p" >/dev/null || { echo "FAIL: $p is not installed (./dev installs it)"; exit 1; }
+done
+
+# --- known values: 1000 requests on /a, 7 on /b; a gauge of -3; latencies
+# 90 x 1000 ns and 10 x 50000 ns
+"$fill" "$tag" >/dev/null <<EOF || { echo "FAIL: writer"; exit 1; }
+c a 1000
+c b 7
+g -3
+h 1000 90
+h 50000 10
+s hit key-1 100
+s hit key-1 100
+s miss key-2
+EOF
+
+# --- the exporter on a free port, 64 le bounds per power of two
+"$shmstat" serve --listen 127.0.0.1:0 -s "$tag" -s "$tag-missing" --le-per-octave 64 \
+	2>"$dir/serve.err" &
+serve_pid=$!
+port=
+for _ in $(seq 100); do
+	port=$(grep -o '127.0.0.1:[0-9]*/metrics' "$dir/serve.err" | sed 's/.*:\([0-9]*\)\/.*/\1/')
+	[ -n "$port" ] && break
+	kill -0 "$serve_pid" 2>/dev/null || break
+	sleep 0.05
+done
+[ -n "$port" ] || { echo "FAIL: serve did not start: $(cat "$dir/serve.err")"; exit 1; }
+url="http://127.0.0.1:$port"
+
+# --- the exposition itself
+curl -sf "$url/metrics" >"$dir/m.txt" && ok || bad "GET /metrics failed"
+promtool check metrics <"$dir/m.txt" >"$dir/promtool.out" 2>&1 && ok ||
+	bad "promtool check metrics: $(cat "$dir/promtool.out")"
+grep -qx "hf_requests_total{path=\"/a\",segment=\"$tag\"} 1000" "$dir/m.txt" && ok ||
+	bad "exposition lacks the /a counter"
+grep -qx "shmstat_segment_up{segment=\"$tag-missing\"} 0" "$dir/m.txt" && ok ||
+	bad "missing segment not reported as down"
+grep -qx "hf_latency_count{segment=\"$tag\"} 100" "$dir/m.txt" && ok || bad "histogram count"
+n_le=$(grep -c '^hf_latency_bucket' "$dir/m.txt")
+[ "$n_le" -gt 100 ] && [ "$n_le" -lt 3000 ] && ok || bad "le bounds: $n_le"
+curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' "$url/metrics" >"$dir/om.txt" &&
+	[ "$(tail -1 "$dir/om.txt")" = "# EOF" ] && grep -q '^# TYPE hf_requests counter$' "$dir/om.txt" &&
+	ok || bad "OpenMetrics on Accept"
+
+# --- bad requests, then still serving
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(code "$url/nope")" = 404 ] && ok || bad "unknown path is not 404"
+[ "$(code -X POST -d x=1 "$url/metrics")" = 405 ] && ok || bad "POST is not 405"
+[ "$(code -X DELETE "$url/metrics")" = 405 ] && ok || bad "DELETE is not 405"
+big=$(head -c 40000 /dev/zero | tr '\0' a)
+[ "$(code -H "X-Big: $big" "$url/metrics")" = 431 ] && ok || bad "huge header is not 431"
+[ "$(curl -s "$url/healthz")" = ok ] && ok || bad "/healthz"
+[ "$(code "$url/metrics")" = 200 ] && ok || bad "not serving after bad requests"
+
+# --- a real Prometheus scraping every second, on a free port
+cat >"$dir/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: shmstat
+    static_configs:
+      - targets: ['127.0.0.1:$port']
+EOF
+promtool check config "$dir/prometheus.yml" >/dev/null 2>&1 && ok || bad "prometheus config"
+pport=
+for _ in 1 2 3 4 5; do
+	try=$((20000 + RANDOM % 20000))
+	prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/tsdb" \
+		--web.listen-address="127.0.0.1:$try" >"$dir/prom.log" 2>&1 &
+	prom_pid=$!
+	for _ in $(seq 200); do
+		if curl -sf "http://127.0.0.1:$try/-/ready" >/dev/null 2>&1; then
+			pport=$try
+			break
+		fi
+		kill -0 "$prom_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$pport" ] && break
+	kill "$prom_pid" 2>/dev/null; wait "$prom_pid" 2>/dev/null; prom_pid=
+done
+[ -n "$pport" ] || { echo "FAIL: prometheus did not start: $(tail -5 "$dir/prom.log")"; exit 1; }
+papi="http://127.0.0.1:$pport/api/v1/query"
+
+# query EXPR: the value of its first result ("" while there is none)
+query() {
+	curl -sf --get --data-urlencode "query=$1" "$papi" | "$json_flat" 2>/dev/null |
+		sed -n 's/^data\.result\.0\.value\.1=//p'
+}
+# wait (bounded: 60 s) until EXPR has a value; print it
+await() {
+	local v=
+	for _ in $(seq 600); do
+		v=$(query "$1")
+		[ -n "$v" ] && { echo "$v"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+v=$(await "hf_requests_total{path=\"/a\",segment=\"$tag\"}") && [ "$v" = 1000 ] && ok ||
+	bad "prometheus has /a = '$v', expected 1000"
+v=$(query "hf_requests_total{path=\"/b\"}"); [ "$v" = 7 ] && ok || bad "/b = '$v', expected 7"
+v=$(query "hf_queue_depth"); [ "$v" = -3 ] && ok || bad "gauge = '$v', expected -3"
+v=$(query "hf_latency_count"); [ "$v" = 100 ] && ok || bad "histogram count = '$v'"
+v=$(query "hf_latency_sum"); [ "$v" = 590000 ] && ok || bad "histogram sum = '$v', expected 590000"
+v=$(query "hf_sigs_hits_total{owner=\"\"}" ); v2=$(query "hf_sigs_hits_total")
+[ "$v2" = 2 ] && ok || bad "signature hits = '$v2', expected 2"
+v=$(query "shmstat_segment_up{segment=\"$tag-missing\"}"); [ "$v" = 0 ] && ok ||
+	bad "segment_up of the missing segment = '$v'"
+# quantiles: p50 = 1000 ns, p95 = 50000 ns, within the bucket error of 64
+# bounds per power of two (1/64 of the value) plus interpolation
+within() { awk -v v="$1" -v want="$2" 'BEGIN { d = v - want; if (d < 0) d = -d; exit !(v != "" && d <= want / 64) }'; }
+v=$(query "histogram_quantile(0.5, hf_latency_bucket)")
+within "$v" 1000 && ok || bad "histogram_quantile(0.5) = '$v', expected 1000 within 1/64"
+v=$(query "histogram_quantile(0.95, hf_latency_bucket)")
+within "$v" 50000 && ok || bad "histogram_quantile(0.95) = '$v', expected 50000 within 1/64"
+# Prometheus saw the exporter as healthy
+v=$(query "up{job=\"shmstat\"}"); [ "$v" = 1 ] && ok || bad "up = '$v'"
+
+echo "prometheus e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,356 @@
+/*
+ * prom.c - Prometheus text 0.0.4 and OpenMetrics 1.0 of snapshots
+ * (prom.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prom.h"
+
+/* Label value escaping: \ " and newline. */
+static void prom_escape(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && s[i]; i++) {
+		if (s[i] == '\\' || s[i] == '"')
+			fputc('\\', f);
+		if (s[i] == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(s[i], f);
+	}
+}
+
+/* The label set of a sample: the metric's (canonical: already escaped),
+ * the segment's, and one more pair (le, owner, key...), in that order. */
+struct lab {
+	const char *labels;
+	const char *segment;       /* NULL: none */
+};
+
+static void labels_open(FILE *f, const struct lab *l, int *any)
+{
+	*any = 0;
+	if (l->labels[0]) {
+		fputc('{', f);
+		fputs(l->labels, f);
+		*any = 1;
+	}
+	if (l->segment) {
+		fputs(*any ? "," : "{", f);
+		fputs("segment=\"", f);
+		prom_escape(f, l->segment, strlen(l->segment));
+		fputc('"', f);
+		*any = 1;
+	}
+}
+
+/* {labels,segment,k="v"} with @v escaped; @k NULL: no extra pair */
+static void sample_labels(FILE *f, const struct lab *l, const char *k, const char *v, size_t vn)
+{
+	int any;
+
+	labels_open(f, l, &any);
+	if (k) {
+		fputs(any ? "," : "{", f);
+		fprintf(f, "%s=\"", k);
+		prom_escape(f, v, vn);
+		fputc('"', f);
+		any = 1;
+	}
+	if (any)
+		fputc('}', f);
+}
+
+static void help_line(FILE *f, const char *name, const char *help)
+{
+	if (!help || !help[0])
+		help = "(no help given)";   /* promtool wants one */
+	fprintf(f, "# HELP %s ", name);
+	for (; *help; help++) {
+		if (*help == '\\')
+			fputs("\\\\", f);
+		else if (*help == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*help, f);
+	}
+	fputc('\n', f);
+}
+
+/* ----------------------------------------------------------------- items */
+
+struct item {
+	size_t src, idx;
+	struct shmstat_metric_info m;
+	char fam[160];
+};
+
+static int by_family(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	int c = strcmp(x->fam, y->fam);
+
+	if (c)
+		return c;
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	return strcmp(x->m.labels, y->m.labels);
+}
+
+/* The family of metric @m: a counter's name without _total in
+ * OpenMetrics; a signature table's name (its families are made from it). */
+static void family_of(char *buf, size_t n, const struct shmstat_metric_info *m, int om)
+{
+	size_t l = strlen(m->name);
+
+	snprintf(buf, n, "%s", m->name);
+	if (om && m->type == SHMSTAT_COUNTER && l > 6 && strcmp(m->name + l - 6, "_total") == 0 &&
+	    l - 6 < n)
+		buf[l - 6] = '\0';
+}
+
+/* ------------------------------------------------------------- histograms */
+
+static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
+			 const struct lab *l, unsigned per_octave)
+{
+	struct shmstat_hstats st;
+	shmstat_hdata *h;
+	uint64_t cum;
+	size_t nb, k = 0;
+	unsigned kk;
+	char le[32];
+
+	if (shmstat_snap_hist(s, it->idx, SHMSTAT_PROC_ALL, &h) != 0)
+		return;
+	shmstat_hdata_stats(h, &st);
+	nb = shmstat_hdata_buckets(h);
+	cum = st.underflow;
+	/* at most 2^(bits-1) bounds an octave: each one a bucket edge */
+	kk = per_octave;
+	while (kk > 1 && st.bits >= 1 && kk > (1u << (st.bits - 1)))
+		kk >>= 1;
+	for (int j = 1; j <= 64; j++) {
+		uint64_t base = UINT64_C(1) << (j - 1), step = base / kk ? base / kk : 1;
+		int done = 0;
+
+		for (uint64_t i = 1; i * step <= base; i++) {
+			uint64_t bound = j == 64 && i * step == base ? UINT64_MAX : base + i * step - 1;
+
+			if (bound < st.lowest)
+				continue;
+			if (bound > st.highest)
+				bound = st.highest;
+			for (; k < nb; k++) {
+				uint64_t lo, hi, c;
+
+				shmstat_hdata_bucket(h, k, &lo, &hi, &c);
+				if (hi > bound)
+					break;
+				cum += c;
+			}
+			snprintf(le, sizeof(le), "%" PRIu64, bound);
+			fprintf(f, "%s_bucket", it->m.name);
+			sample_labels(f, l, "le", le, strlen(le));
+			fprintf(f, " %" PRIu64 "\n", cum);
+			if (bound == st.highest) {
+				done = 1;
+				break;
+			}
+		}
+		if (done)
+			break;
+	}
+	fprintf(f, "%s_bucket", it->m.name);
+	sample_labels(f, l, "le", "+Inf", 4);
+	fprintf(f, " %" PRIu64 "\n", st.count);
+	fprintf(f, "%s_sum", it->m.name);
+	sample_labels(f, l, NULL, NULL, 0);
+	fprintf(f, " %" PRIu64 "\n", st.sum);
+	fprintf(f, "%s_count", it->m.name);
+	sample_labels(f, l, NULL, NULL, 0);
+	fprintf(f, " %" PRIu64 "\n", st.count);
+	shmstat_hdata_free(h);
+}
+
+/* ------------------------------------------------------- signature tables */
+
+/* The signature tables @it[0..n-1] of one name: per-owner exact totals
+ * as three counter families, top keys by hits as a gauge family. */
+static void sig_group(FILE *f, const struct item *it, size_t n, const struct prom_src *src,
+		      const struct prom_opts *o)
+{
+	static const char *const what[] = { "hits", "misses", "weight" };
+	const struct shmstat_metric_info *m0 = &it[0].m;
+	char fam[192], help[256];
+
+	for (int w = 0; w < 3; w++) {
+		snprintf(fam, sizeof(fam), "%s_%s%s", m0->name, what[w], o->om ? "" : "_total");
+		snprintf(help, sizeof(help), "%s: %s, all keys and per owner",
+			 m0->help[0] ? m0->help : m0->name, what[w]);
+		help_line(f, fam, help);
+		fprintf(f, "# TYPE %s counter\n", fam);
+		for (size_t j = 0; j < n; j++) {
+			const struct prom_src *sr = &src[it[j].src];
+			struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL };
+			struct shmstat_sigstats st;
+			shmstat_sigview *v;
+
+			if (shmstat_snap_sigtab(sr->snap, it[j].idx, &v) != 0)
+				continue;
+			shmstat_sigview_stats(v, &st);
+			fprintf(f, "%s_%s_total", m0->name, what[w]);
+			sample_labels(f, &l, NULL, NULL, 0);
+			fprintf(f, " %" PRIu64 "\n", w == 0 ? st.hits : w == 1 ? st.misses : st.weight);
+			for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
+				struct shmstat_sigowner_info oi;
+
+				shmstat_sigview_owner(v, k, &oi);
+				if (!oi.name[0])
+					continue;
+				fprintf(f, "%s_%s_total", m0->name, what[w]);
+				sample_labels(f, &l, "owner", oi.name, strlen(oi.name));
+				fprintf(f, " %" PRIu64 "\n",
+					w == 0 ? oi.hits : w == 1 ? oi.misses : oi.weight);
+			}
+			shmstat_sigview_free(v);
+		}
+	}
+	snprintf(fam, sizeof(fam), "%s_top_hits", m0->name);
+	snprintf(help, sizeof(help), "%s: hits of the top %u keys",
+		 m0->help[0] ? m0->help : m0->name, o->top);
+	help_line(f, fam, help);
+	fprintf(f, "# TYPE %s gauge\n", fam);
+	for (size_t j = 0; j < n; j++) {
+		const struct prom_src *sr = &src[it[j].src];
+		struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL };
+		shmstat_sigview *v;
+		size_t *idx, cnt;
+
+		if (o->top == 0 || shmstat_snap_sigtab(sr->snap, it[j].idx, &v) != 0)
+			continue;
+		idx = malloc(o->top * sizeof(*idx));
+		cnt = idx ? shmstat_sigview_top(v, SHMSTAT_BY_HITS, NULL, o->top, idx) : 0;
+		for (size_t k = 0; k < cnt; k++) {
+			struct shmstat_sigentry e;
+			int any;
+
+			shmstat_sigview_entry(v, idx[k], &e);
+			fprintf(f, "%s", fam);
+			labels_open(f, &l, &any);
+			fputs(any ? ",key=\"" : "{key=\"", f);
+			prom_escape(f, e.prefix, e.prefix_len);
+			fputs("\",owner=\"", f);
+			prom_escape(f, e.owner, strlen(e.owner));
+			fprintf(f, "\"} %" PRIu64 "\n", e.hits);
+		}
+		free(idx);
+		shmstat_sigview_free(v);
+	}
+}
+
+/* ------------------------------------------------------------- rendering */
+
+static const char *type_word(enum shmstat_type t)
+{
+	return t == SHMSTAT_COUNTER ? "counter" : t == SHMSTAT_GAUGE ? "gauge" : "histogram";
+}
+
+int prom_render(FILE *f, const struct prom_src *src, size_t nsrc, const struct prom_opts *o)
+{
+	struct item *it;
+	size_t n = 0, cap = 0;
+
+	for (size_t s = 0; s < nsrc; s++)
+		if (src[s].snap)
+			cap += src[s].order ? src[s].n : shmstat_snap_metrics(src[s].snap);
+	it = malloc((cap ? cap : 1) * sizeof(*it));
+	if (it == NULL)
+		return ENOMEM;
+	for (size_t s = 0; s < nsrc; s++) {
+		size_t nm;
+
+		if (src[s].snap == NULL)
+			continue;
+		nm = src[s].order ? src[s].n : shmstat_snap_metrics(src[s].snap);
+		for (size_t k = 0; k < nm; k++) {
+			struct item *x = &it[n];
+
+			x->src = s;
+			x->idx = src[s].order ? src[s].order[k] : k;
+			if (shmstat_snap_metric(src[s].snap, x->idx, &x->m) != 0)
+				continue;
+			if (x->m.type == SHMSTAT_GAUGE && !x->m.has_value)
+				continue;
+			family_of(x->fam, sizeof(x->fam), &x->m, o->om);
+			n++;
+		}
+	}
+	qsort(it, n, sizeof(*it), by_family);
+	for (size_t a = 0, b; a < n; a = b) {
+		const struct item *first = &it[a];
+
+		for (b = a + 1; b < n && strcmp(it[b].fam, first->fam) == 0; b++)
+			;
+		if (first->m.type == SHMSTAT_SIGTABLE) {
+			size_t k = a;
+
+			/* tables only: a same-named metric of another type
+			 * in another segment is left out */
+			while (k < b && it[k].m.type == SHMSTAT_SIGTABLE)
+				k++;
+			sig_group(f, &it[a], k - a, src, o);
+			continue;
+		}
+		help_line(f, first->fam, first->m.help);
+		fprintf(f, "# TYPE %s %s\n", first->fam, type_word(first->m.type));
+		for (size_t k = a; k < b; k++) {
+			const struct item *x = &it[k];
+			const struct prom_src *sr = &src[x->src];
+			struct lab l = { x->m.labels, o->segment_label ? sr->segment : NULL };
+
+			if (x->m.type != first->m.type)
+				continue;
+			switch (x->m.type) {
+			case SHMSTAT_COUNTER:
+				/* 0.0.4: the name as registered; OpenMetrics:
+				 * family + _total */
+				if (o->om)
+					fprintf(f, "%s_total", x->fam);
+				else
+					fputs(x->m.name, f);
+				sample_labels(f, &l, NULL, NULL, 0);
+				fprintf(f, " %" PRIu64 "\n", x->m.counter);
+				break;
+			case SHMSTAT_GAUGE:
+				fputs(x->m.name, f);
+				sample_labels(f, &l, NULL, NULL, 0);
+				fprintf(f, " %" PRId64 "\n", x->m.gauge);
+				break;
+			case SHMSTAT_HISTOGRAM:
+				hist_samples(f, x, sr->snap, &l, o->le_per_octave);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	free(it);
+	if (o->segment_label && nsrc) {
+		help_line(f, "shmstat_segment_up",
+			  "1 when the segment could be read at this scrape, else 0");
+		fputs("# TYPE shmstat_segment_up gauge\n", f);
+		for (size_t s = 0; s < nsrc; s++) {
+			fputs("shmstat_segment_up{segment=\"", f);
+			prom_escape(f, src[s].segment, strlen(src[s].segment));
+			fprintf(f, "\"} %d\n", src[s].snap ? 1 : 0);
+		}
+	}
+	if (o->om)
+		fputs("# EOF\n", f);
+	return 0;
+}

@@ -1,0 +1,55 @@
+/*
+ * prom.h - Prometheus text format 0.0.4 and OpenMetrics 1.0 of one or
+ * more snapshots, for `shmstat show --prom/--openmetrics` and `shmstat
+ * serve`.
+ *
+ * Counters are exported as counters (OpenMetrics: family without
+ * `_total`, samples with it), gauges as gauges, histograms as classic
+ * cumulative `_bucket{le=...}`, `_sum`, `_count`, signature tables as
+ * their exact totals per owner (`NAME_hits_total`, `_misses_total`,
+ * `_weight_total`) and their top keys by hits (`NAME_top_hits`, a gauge,
+ * at most `top` series per table: bounded cardinality).
+ *
+ * `le` bounds come from the log-linear buckets: in every power of two
+ * [2^e, 2^(e+1)) from the histogram's lowest value to its highest, the
+ * `le_per_octave` bounds 2^e + i * 2^e / le_per_octave - 1 (i = 1 ..
+ * le_per_octave; 1: the powers of two minus one), capped at
+ * 2^(bits - 1) per octave so that every bound is a bucket edge: the
+ * count at each bound is exact. Values are in the histogram's unit (ns
+ * for timers).
+ *
+ * Several snapshots (segments) are merged into one exposition: one
+ * HELP/TYPE per family, each series labelled segment="NAME". A family
+ * that has another type in another segment keeps the first type seen; the
+ * others' series are left out.
+ */
+#ifndef SHMSTAT_PROM_H
+#define SHMSTAT_PROM_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "shmstat.h"
+
+struct prom_src {
+	const char *segment;       /* its name */
+	const shmstat_snap *snap;  /* NULL: the segment could not be read */
+	const size_t *order;       /* metric indices to export; NULL: all */
+	size_t n;
+};
+
+struct prom_opts {
+	int om;                    /* OpenMetrics 1.0 (ends with # EOF) */
+	unsigned le_per_octave;    /* 1, 2, 4 ... 64 */
+	unsigned top;              /* top keys per signature table */
+	int segment_label;         /* label every series segment="NAME" and
+				    * add shmstat_segment_up per segment */
+};
+
+#define PROM_MAX_LE_PER_OCTAVE 64u
+#define PROM_MAX_TOP 1000u
+
+/* Write the exposition of @src[0..nsrc-1] to @f. 0, or ENOMEM. */
+int prom_render(FILE *f, const struct prom_src *src, size_t nsrc, const struct prom_opts *o);
+
+#endif
