@@ -224,6 +224,10 @@ static void bucket_bounds(const shmstat_hdata *h, uint32_t b, uint64_t *lo, uint
 	unsigned wbits;
 
 	*lo = shmstat__bucket_low(b, h->bits, &wbits);
+	/* wbits is 0, or (b >> (bits - 1)) - 1 for b >= 1 << bits: at least 1
+	 * (the analyzer misses that b >> (bits - 1) >= 2 then, and takes it
+	 * for -1), and below 64 as b < nb, the buckets of 64-bit values
+	 * NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 	*hi = *lo + ((UINT64_C(1) << wbits) - 1);
 	if (*hi > h->highest)
 		*hi = h->highest;
@@ -303,9 +307,15 @@ int shmstat_hdata_quantiles(const shmstat_hdata *h, const double *q, size_t n, u
 	qsort_r(order, n, sizeof(order[0]), by_q, (void *)q);
 	for (size_t i = 0; i < n; i++) {
 		double r = q[order[i]] * (double)total;
-		uint64_t c = (uint64_t)r;
+		uint64_t c;
 
-		/* rank ceil(q * count), at least 1 */
+		/* rank ceil(q * count), at least 1; (double)total may round up
+		 * to 2^64, which no uint64_t holds: compare before converting */
+		if (r >= (double)total) {
+			rank[i] = total;
+			continue;
+		}
+		c = (uint64_t)r;
 		rank[i] = r <= 1 ? 1 : c + ((double)c < r);
 		if (rank[i] > total)
 			rank[i] = total;

@@ -120,7 +120,7 @@ static void put_str(struct buf *b, const void *s, size_t n)
 
 static uint64_t zz(int64_t v)
 {
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	return ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63)); /* all ones when v < 0 */
 }
 
 static int64_t unzz(uint64_t u)
@@ -501,7 +501,7 @@ static int dict_push(struct hdict *d, struct hent *e)
 {
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 64;
-		struct hent **ne = realloc(d->e, cap * sizeof(*ne));
+		struct hent **ne = realloc(d->e, cap * sizeof(struct hent *));
 
 		if (ne == NULL)
 			return ENOMEM;
@@ -905,8 +905,8 @@ void shmstat_history_opts_init(struct shmstat_history_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->ntiers = 3;
 	o->tier[0] = (struct shmstat_tier){ 1 * NS_PER_S, 600 * NS_PER_S };
-	o->tier[1] = (struct shmstat_tier){ 10 * NS_PER_S, 6 * 3600 * NS_PER_S };
-	o->tier[2] = (struct shmstat_tier){ 300 * NS_PER_S, 7 * 86400 * NS_PER_S };
+	o->tier[1] = (struct shmstat_tier){ 10 * NS_PER_S, UINT64_C(6) * 3600 * NS_PER_S };
+	o->tier[2] = (struct shmstat_tier){ 300 * NS_PER_S, UINT64_C(7) * 86400 * NS_PER_S };
 	o->max_bytes = UINT64_C(64) << 20;
 	o->top_keys = 20;
 	o->mode = 0600;
@@ -1387,7 +1387,7 @@ int shmstat_history_create(const char *path, const struct shmstat_history_opts *
 			   shmstat_history **out)
 {
 	struct shmstat_history_opts def;
-	int err = ENOENT;
+	int err;
 
 	shmstat__clear_error();
 	*out = NULL;
@@ -2009,6 +2009,9 @@ static int inline_schema(struct shmstat_history *h, struct cur *c, struct head *
 			return -1;
 	}
 	o = al8(sizeof(*sc));
+	/* the schema, then n pointers and n values, the inline descriptors,
+	 * the strings: sizeof(void *) is meant */
+	/* cppcheck-suppress pointerSize */
 	blk = malloc(o + n * (sizeof(void *) + 8) + ninl * sizeof(struct hdesc) + strb + 1);
 	if (blk == NULL)
 		return ENOMEM;
@@ -2292,7 +2295,7 @@ static int flist_push(struct flist *l, struct shmstat_frame *f)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct shmstat_frame **nf = realloc(l->f, cap * sizeof(*nf));
+		struct shmstat_frame **nf = realloc(l->f, cap * sizeof(struct shmstat_frame *));
 
 		if (nf == NULL)
 			return ENOMEM;
@@ -2335,6 +2338,7 @@ static int tier_frames(struct shmstat_history *h, unsigned k, const struct rref 
 		struct shmstat_frame *f;
 		ssize_t got;
 
+		assert(r[i].len >= SHMSTAT_HF_REC_HDR + 8); /* scan_ring() takes no shorter */
 		if (r[i].len > cap) {
 			unsigned char *nb = realloc(buf, r[i].len);
 
@@ -2414,7 +2418,7 @@ int shmstat_history_range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
 	if (!err) {
 		for (unsigned k = 0; k < done; k++)
 			total += tl[k].n;
-		all = malloc((total ? total : 1) * sizeof(*all));
+		all = malloc((total ? total : 1) * sizeof(struct shmstat_frame *));
 		if (all == NULL)
 			err = shmstat__fail(ENOMEM, "out of memory reading history file '%s'", h->path);
 	}
@@ -2429,7 +2433,7 @@ int shmstat_history_range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
 	total = 0;
 	for (unsigned k = done; k-- > 0;) {
 		if (tl[k].n)
-			memcpy(all + total, tl[k].f, tl[k].n * sizeof(*all));
+			memcpy(all + total, tl[k].f, tl[k].n * sizeof(struct shmstat_frame *));
 		total += tl[k].n;
 		free(tl[k].f);
 	}

@@ -562,6 +562,8 @@ static int check_sigs(struct shmstat_reader *r, struct shmstat_snap *s,
 			return shmstat__fail(SHMSTAT_ETRUNCATED,
 					     "segment '%s' was truncated while being read", r->name);
 		}
+		/* n >= 1 as at < cap; cppcheck takes it for 0 */
+		/* cppcheck-suppress knownConditionTrueFalse */
 		for (uint32_t k = 0; k < n; k++) {
 			struct shmstat_sigent *c = &copy[at + k];
 

@@ -13,7 +13,7 @@
 
 static __thread char last_error[512];
 
-int shmstat__fail(int err, const char *fmt, ...)
+int (shmstat__fail)(int err, const char *fmt, ...)
 {
 	char tmp[sizeof(last_error)];
 	va_list ap;

@@ -62,9 +62,9 @@ int shmstat_labels_match(const char *have, const char *want)
 	while ((r = next_pair(&w, &k, &kn, &v, &vn)) == 0) {
 		const char *h = have ? have : "", *hk, *hv;
 		size_t hkn, hvn;
-		int found = 0, rh;
+		int found = 0;
 
-		while ((rh = next_pair(&h, &hk, &hkn, &hv, &hvn)) == 0)
+		while (next_pair(&h, &hk, &hkn, &hv, &hvn) == 0)
 			if (hkn == kn && hvn == vn && memcmp(hk, k, kn) == 0 &&
 			    memcmp(hv, v, vn) == 0) {
 				found = 1;

@@ -476,12 +476,12 @@ int alerts_load(const char *path, struct alert_table *t, char *err, size_t errle
 	}
 	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size > (off_t)STATE_MAX_BYTES) {
-		fclose(f);
+		(void)fclose(f);        /* read only: nothing to lose */
 		return fail(err, errlen, path, 0,
 			    "alert state is not a regular file of at most %u bytes", STATE_MAX_BYTES);
 	}
 	root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
-	fclose(f);
+	(void)fclose(f);
 	if (root == NULL)
 		return fail(err, errlen, path, je.line > 0 ? je.line : 0,
 			    "corrupt alert state: not JSON: %s", je.text);
@@ -595,7 +595,7 @@ int alerts_save(const char *path, const struct alert_table *t, char *err, size_t
 		fail(err, errlen, path, 0, "out of memory");
 		goto out;
 	}
-	sprintf(tmp, "%s.%s.XXXXXX", dir, base);
+	snprintf(tmp, strlen(dir) + strlen(base) + 16, "%s.%s.XXXXXX", dir, base);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		fail(err, errlen, path, 0, "cannot create a temporary file next to it: %s",
@@ -611,7 +611,6 @@ int alerts_save(const char *path, const struct alert_table *t, char *err, size_t
 		fd = -1;
 		goto werr;
 	}
-	fd = -1;
 	if (rename(tmp, path) != 0) {
 		fail(err, errlen, path, 0, "cannot rename %s over it: %s", tmp, strerror(errno));
 		unlink(tmp);

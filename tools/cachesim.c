@@ -585,6 +585,7 @@ static int run_worker(int id, int out_fd)
 	struct cache c;
 	struct tally total;
 	shmstat_seg *seg = NULL;
+	const int threads = cfg.threads;   /* every thread started is joined */
 	uint64_t start, end;
 	char line[4096];
 	size_t len;
@@ -604,7 +605,7 @@ static int run_worker(int id, int out_fd)
 	}
 	start = mono_ns();
 	end = start + (uint64_t)(cfg.duration * 1e9);
-	for (int t = 0; t < cfg.threads; t++) {
+	for (int t = 0; t < threads; t++) {
 		memset(&ctx[t], 0, sizeof(ctx[t]));
 		ctx[t].cache = &c;
 		ctx[t].m = &m;
@@ -618,7 +619,7 @@ static int run_worker(int id, int out_fd)
 		}
 	}
 	/* this thread reports the cache size and says alive */
-	while (atomic_load(&threads_done) < cfg.threads) {
+	while (atomic_load(&threads_done) < threads) {
 		struct timespec ts = { 0, 50000000 };
 
 		if (cfg.instrument) {
@@ -634,7 +635,7 @@ static int run_worker(int id, int out_fd)
 		}
 		nanosleep(&ts, NULL);
 	}
-	for (int t = 0; t < cfg.threads; t++) {
+	for (int t = 0; t < threads; t++) {
 		pthread_join(tid[t], NULL);
 		total.requests += ctx[t].tally.requests;
 		total.hits += ctx[t].tally.hits;

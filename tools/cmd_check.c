@@ -516,7 +516,7 @@ int cmd_check(int argc, char **argv)
 		memset(&at, 0, sizeof(at));
 	}
 	alerts_prune(&at, &rs);
-	hs = calloc(rs.n, sizeof(*hs));
+	hs = calloc(rs.n ? rs.n : 1, sizeof(*hs));
 	if (json)
 		printf("{\"schema\":\"shmstat.check/1\",\"segment\":\"%s\",\"time_ns\":%llu,\"rules\":[",
 		       argv[optind], (unsigned long long)c.now);

@@ -2,6 +2,7 @@
  * cmd_hist.c - shmstat hist: percentiles and distribution of a histogram.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,9 @@ static void print_table(const shmstat_hdata *h, const char *unit)
 	char a[32], b[32], c[32], d[32];
 
 	shmstat_hdata_stats(h, &st);
-	fmt_hvalue(a, sizeof(a), (unsigned long long)(st.mean + 0.5), unit);
+	/* a mean of values near 2^64 is 2^64 as a double: no integer holds it */
+	fmt_hvalue(a, sizeof(a), st.mean < 0x1p64 ? (unsigned long long)(st.mean + 0.5) : ULLONG_MAX,
+		   unit);
 	fmt_hvalue(b, sizeof(b), st.min, unit);
 	fmt_hvalue(c, sizeof(c), st.max, unit);
 	fmt_hvalue(d, sizeof(d), st.sum, unit);

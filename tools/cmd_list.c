@@ -59,7 +59,8 @@ int cmd_list(int argc, char **argv)
 			n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), by_name);
+	if (n)
+		qsort(names, n, sizeof(*names), by_name);
 	printf("%-24s %-10s %-5s %10s %8s  %-19s  %s\n",
 	       "NAME", "OWNER", "MODE", "SIZE", "WRITERS", "CREATED", "GENERATION");
 	for (size_t i = 0; i < n; i++) {

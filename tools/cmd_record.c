@@ -53,7 +53,7 @@ static int parse_size(const char *s, uint64_t *out)
 	if (strcmp(end, "K") == 0 || strcmp(end, "KiB") == 0)
 		mul = 1024;
 	else if (strcmp(end, "M") == 0 || strcmp(end, "MiB") == 0)
-		mul = 1024 * 1024;
+		mul = 1024ull * 1024;
 	else if (strcmp(end, "G") == 0 || strcmp(end, "GiB") == 0)
 		mul = 1024ull * 1024 * 1024;
 	else if (*end)
@@ -73,7 +73,7 @@ static int parse_tiers(const char *arg, struct shmstat_history_opts *o, char *wh
 		snprintf(why, n, "tiers '%.64s...' are too long", arg);
 		return -1;
 	}
-	strcpy(buf, arg);
+	memcpy(buf, arg, strlen(arg) + 1);
 	o->ntiers = 0;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *colon = strchr(tok, ':');
@@ -208,6 +208,8 @@ int cmd_record(int argc, char **argv)
 				interval = interval && interval < tiers[k].step_ns ? interval
 										    : tiers[k].step_ns;
 		}
+		if (interval == 0)      /* no tier read back: a file has 1 to 8 */
+			interval = 1000000000u;
 		fmt_duration(d1, sizeof(d1), interval);
 		fprintf(stderr, "shmstat: recording segment '%s' into %s every %s (tiers %s)\n",
 			name, path, d1, line);

@@ -141,12 +141,14 @@ static int scrape(int om, char **buf, size_t *len)
 {
 	struct prom_src src[MAX_SEGMENTS];
 	struct prom_opts o = srv.po;
+	size_t nseg;
 	FILE *f;
 	int err;
 
 	discover();
-	qsort(srv.seg, srv.nseg, sizeof(srv.seg[0]), by_seg);
-	for (size_t k = 0; k < srv.nseg; k++)
+	nseg = srv.nseg;
+	qsort(srv.seg, nseg, sizeof(srv.seg[0]), by_seg);
+	for (size_t k = 0; k < nseg; k++)
 		src[k] = (struct prom_src){ srv.seg[k].name, snap_of(&srv.seg[k]), NULL, 0 };
 	*buf = NULL;
 	*len = 0;
@@ -155,11 +157,11 @@ static int scrape(int om, char **buf, size_t *len)
 		err = ENOMEM;
 	} else {
 		o.om = om;
-		err = prom_render(f, src, srv.nseg, &o);
+		err = prom_render(f, src, nseg, &o);
 		if (fclose(f) != 0)
 			err = ENOMEM;
 	}
-	for (size_t k = 0; k < srv.nseg; k++)
+	for (size_t k = 0; k < nseg; k++)
 		shmstat_snap_free((shmstat_snap *)src[k].snap);
 	if (err) {
 		free(*buf);
@@ -353,7 +355,7 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);    /* cannot fail for SIGPIPE */
 	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_LIMIT * 2,

@@ -2,6 +2,7 @@
  * cmd_show.c - shmstat show: every metric of a segment, once.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,9 @@ static void hist_summary(const shmstat_snap *s, size_t i, size_t j, const char *
 	}
 	if (raw)
 		unit = NULL;            /* exact integers */
-	fmt_hvalue(mean, sizeof(mean), (unsigned long long)(st.mean + 0.5), unit);
+	/* a mean of values near 2^64 is 2^64 as a double: no integer holds it */
+	fmt_hvalue(mean, sizeof(mean),
+		   st.mean < 0x1p64 ? (unsigned long long)(st.mean + 0.5) : ULLONG_MAX, unit);
 	for (int k = 0; k < 3; k++)
 		fmt_hvalue(v[k], sizeof(v[k]), out[k], unit);
 	fmt_hvalue(max, sizeof(max), st.max, unit);

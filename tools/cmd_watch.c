@@ -398,14 +398,14 @@ static size_t make_rows(struct watch *w, const shmstat_snap *s, double t, struct
 	 * with a misses twin (same labels), and for each hits name whose
 	 * label sets have no twins, over all its label sets */
 	{
-		const struct series **idx = malloc((w->n ? w->n : 1) * sizeof(*idx));
+		const struct series **idx = malloc((w->n ? w->n : 1) * sizeof(struct series *));
 		size_t ns = 0;
 
 		for (size_t k = 0; idx && k < w->n; k++)
 			if (w->s[k].seen && w->s[k].n > 0)
 				idx[ns++] = &w->s[k];
 		if (idx)
-			qsort(idx, ns, sizeof(*idx), by_key);
+			qsort(idx, ns, sizeof(struct series *), by_key);
 		for (size_t k = 0; idx && k < ns;) {
 			size_t len = strcspn(idx[k]->key, "{"), end = k, paired = 0;
 			const char *hit = strstr(idx[k]->key, "hits");
@@ -492,8 +492,8 @@ static void stamp(char *buf, size_t n)
 	time_t t = time(NULL);
 	struct tm tm;
 
-	localtime_r(&t, &tm);
-	strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+	if (localtime_r(&t, &tm) == NULL || strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, n, "-");
 }
 
 static int run_lines(struct source *src, struct watch *w, double interval, long count)
@@ -544,7 +544,7 @@ static int run_tty(struct source *src, struct watch *w, double interval, long co
 		char note[512] = "", ts[32];
 		shmstat_snap *s = NULL;
 		struct row *rows = NULL;
-		size_t nr = 0;
+		size_t nr;
 		int ch;
 
 		if (!paused) {

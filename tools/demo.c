@@ -27,9 +27,9 @@ struct worker {
 	shmstat_gauge *inflight, *queue;
 	shmstat_hist *latency;
 	shmstat_sigtab *sigs;
-	uint32_t account[3];
 	double seconds;
 	unsigned long long served, hit;
+	uint32_t account[3];
 	unsigned seed;
 };
 
@@ -82,7 +82,7 @@ static void *serve(void *arg)
 			shmstat_timer_stop(w->latency, t0);
 		}
 		shmstat_gauge_set(w->queue, (int64_t)(x % 64));
-		usleep(100);
+		nanosleep(&(struct timespec){ .tv_nsec = 100000 }, NULL);
 	}
 	return NULL;
 }
@@ -145,8 +145,8 @@ static int run_worker(const char *name, int id, int threads, double seconds)
 
 	for (int t = 0; t < threads; t++) {
 		w[t] = (struct worker){ requests, hits, misses, inflight, queue, latency, sigs,
-					{ account[0], account[1], account[2] }, seconds,
-					0, 0, (unsigned)(id * 7919 + t * 104729 + 1) };
+					seconds, 0, 0, { account[0], account[1], account[2] },
+					(unsigned)(id * 7919 + t * 104729 + 1) };
 		pthread_create(&tid[t], NULL, serve, &w[t]);
 	}
 	for (int t = 0; t < threads; t++) {
@@ -179,9 +179,9 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "n:p:t:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': name = optarg; break;
-		case 'p': procs = atoi(optarg); break;
-		case 't': threads = atoi(optarg); break;
-		case 's': seconds = atof(optarg); break;
+		case 'p': procs = (int)strtol(optarg, NULL, 10); break;
+		case 't': threads = (int)strtol(optarg, NULL, 10); break;
+		case 's': seconds = strtod(optarg, NULL); break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}

@@ -70,7 +70,7 @@ static void jlabels(FILE *f, const char *l)
 		while (*l && *l != '"' && v + 1 < sizeof(val)) {
 			if (*l == '\\' && l[1]) {
 				l++;
-				val[v++] = *l == 'n' ? '\n' : *l;
+				val[v++] = (char)(*l == 'n' ? '\n' : *l);
 			} else {
 				val[v++] = *l;
 			}

@@ -1,6 +1,7 @@
 /*
  * histq.c - what the history commands share (histq.h).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,10 @@ void fmt_figure(char *buf, size_t n, enum shmstat_figure f, double v, const char
 	case SHMSTAT_FIG_QUANTILE:
 	case SHMSTAT_FIG_MEAN:
 		if (is_ns(unit) && v >= 0)
-			fmt_hvalue(buf, n, (unsigned long long)(v + 0.5), "ns");
+			/* UINT64_MAX (the max of an overflow) is 2^64 as a double:
+			 * no integer type holds it */
+			fmt_hvalue(buf, n, v < 0x1p64 ? (unsigned long long)(v + 0.5) : ULLONG_MAX,
+				   "ns");
 		else
 			snprintf(buf, n, "%.6g", v);
 		break;

@@ -135,7 +135,7 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 	while (kk > 1 && st.bits >= 1 && kk > (1u << (st.bits - 1)))
 		kk >>= 1;
 	for (int j = 1; j <= 64; j++) {
-		uint64_t base = UINT64_C(1) << (j - 1), step = base / kk ? base / kk : 1;
+		uint64_t base = UINT64_C(1) << (j - 1), step = (base / kk) ? base / kk : 1;
 		int done = 0;
 
 		for (uint64_t i = 1; i * step <= base; i++) {

@@ -64,8 +64,8 @@ static struct shown show(const char *v)
 	struct shown r;
 	size_t i;
 
-	for (i = 0; v[i] && i < 48; i++)
-		r.s[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
+	for (i = 0; i < 48 && v[i]; i++)
+		r.s[i] = (char)((unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i]);
 	if (v[i]) {
 		memcpy(r.s + i, "...", 3);
 		i += 3;
@@ -411,7 +411,7 @@ static int canon(const struct pair *p, size_t n, char *out)
 				return -1;
 			if (*v == '\\' || *v == '"' || *v == '\n') {
 				out[o++] = '\\';
-				out[o++] = *v == '\n' ? 'n' : *v;
+				out[o++] = (char)(*v == '\n' ? 'n' : *v);
 			} else {
 				out[o++] = *v;
 			}
@@ -875,7 +875,7 @@ static int thresholds(struct ctx *c, struct rule *r, int dk, const yaml_node_t *
 	}
 	/* warning is reached first: before critical in the bad direction
 	 * (baseline thresholds are magnitudes: always warning <= critical) */
-	if (r->has_warning && r->has_critical) {
+	if (m[0] && m[1]) {
 		int ok = up || r->has_baseline ? r->warning <= r->critical : r->warning >= r->critical;
 
 		if (!ok)
@@ -928,6 +928,8 @@ static int rule(struct ctx *c, const yaml_node_t *n, size_t idx, struct ruleset 
 				    "rule %zu: 'name' '%s' has a character other than A-Z a-z 0-9 _ . : -",
 				    idx + 1, SHOW(s));
 		for (size_t i = 0; i < idx; i++)
+			/* the rules before were read whole, their names are set
+			 * NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 			if (strcmp(rs->rules[i].name, s) == 0)
 				return fail(c, line_of(v[K_NAME]),
 					    "duplicate rule name '%s' (first at line %d)", s,

@@ -176,7 +176,8 @@ void fmt_time(char *buf, size_t n, unsigned long long ns)
 		snprintf(buf, n, "-");
 		return;
 	}
-	strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+	if (strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, n, "-");
 }
 
 void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit)

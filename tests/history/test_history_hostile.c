@@ -583,10 +583,14 @@ static void test_fuzz_forged(void **state)
 			case 2:         /* bytes put in (the record may grow) */
 				cut = 1 + rnd(&seed) % 16;
 				if (len + cut + 8 < sizeof(buf)) {
+					size_t grown = (len + cut + 7) & ~(size_t)7;
+
 					memmove(buf + at + cut, buf + at, len - at);
 					for (size_t j = 0; j < cut; j++)
 						buf[at + j] = (unsigned char)rnd(&seed);
-					len = (uint32_t)((len + cut + 7) & ~(size_t)7);
+					/* the padding to 8 bytes: zeros, not stack garbage */
+					memset(buf + len + cut, 0, grown - len - cut);
+					len = (uint32_t)grown;
 				}
 				break;
 			default:

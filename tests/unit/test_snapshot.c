@@ -11,6 +11,11 @@
 
 #include "ut_common.h"
 
+/* the name the kernel gives this process (/proc/PID/comm) */
+#ifndef UT_COMM
+#define UT_COMM "test_snapshot"
+#endif
+
 struct ckid {
 	const char *seg;
 	uint64_t value;
@@ -160,7 +165,7 @@ static void test_per_process_breakdown(void **state)
 	assert_true(pi.starttime > 0);
 	assert_true(pi.attach_ns > 0 && pi.attach_ns <= info.taken_ns);
 	assert_true(pi.heartbeat_ns >= pi.attach_ns);
-	assert_string_equal(pi.comm, "test_snapshot");
+	assert_string_equal(pi.comm, UT_COMM);
 	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)ci, (size_t)j, &cv, &gv), 0);
 	assert_int_equal(cv, 7);
 	assert_int_equal(shmstat_snap_metric_proc(s, (size_t)gi, (size_t)j, &cv, &gv), 0);
