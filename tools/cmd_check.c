@@ -304,61 +304,38 @@ static int by_double(const void *a, const void *b)
  * recorded in the baseline window), then their median or mean. */
 static void baseline(const struct ctx *c, const struct rule *r, struct rule_value *v)
 {
-	uint64_t w = r->window_ns ? r->window_ns : r->baseline_window_ns;
-	uint64_t end = c->now - (r->window_ns ? r->window_ns : 0);
-	uint64_t k, nk = r->baseline_window_ns / w;
+	const uint64_t end = c->now - r->window_ns;
+	const uint64_t from = end > r->baseline_window_ns ? end - r->baseline_window_ns : 0;
+	size_t off, n, nv = 0, cap;
 	double *vals;
-	size_t nv = 0;
 
-	if (nk == 0)
-		nk = 1;
-	if (nk > 100000)
-		nk = 100000;
-	if (r->window_ns == 0) {
-		/* a gauge: every value recorded in the baseline window */
-		size_t off, n;
-
-		slice(&c->fr, end > r->baseline_window_ns ? end - r->baseline_window_ns : 0, end,
-		      &off, &n);
-		nk = n ? n : 1;
-	}
-	vals = malloc((size_t)nk * sizeof(*vals));
+	/* the points: each record (a gauge), or each window-long stretch */
+	slice(&c->fr, from, end, &off, &n);
+	cap = r->window_ns ? (size_t)((end - from) / r->window_ns) : n;
+	if (cap > 100000)
+		cap = 100000;           /* the most recent stretches */
+	vals = malloc((cap ? cap : 1) * sizeof(*vals));
 	if (vals == NULL) {
 		v->why = "out of memory";
 		return;
 	}
-	if (r->window_ns == 0) {
-		size_t off, n;
-
-		slice(&c->fr, end > r->baseline_window_ns ? end - r->baseline_window_ns : 0, end,
-		      &off, &n);
-		for (size_t j = 0; j < n; j++) {
-			struct rule_value b;
-			uint64_t t = frame_time(&c->fr, off + j);
-
-			window_value(c, r, t, t, &b);
-			if (b.has_value && isfinite(b.value))
-				vals[nv++] = b.value;
-		}
-		nk = 0;                 /* no stretches */
-	}
-	for (k = 0; k < nk && end >= (k + 1) * w; k++) {
+	for (size_t k = 0; k < cap; k++) {
 		struct rule_value b;
-		uint64_t to = end - k * w;
+		uint64_t to = r->window_ns ? end - k * r->window_ns : frame_time(&c->fr, off + k);
 
-		window_value(c, r, to - w, to, &b);
+		window_value(c, r, r->window_ns ? to - r->window_ns : to, to, &b);
 		if (b.has_value && isfinite(b.value) &&
-		    (r->min_samples == 0 || b.samples >= r->min_samples))
+		    (r->min_samples == 0 || r->window_ns == 0 || b.samples >= r->min_samples))
 			vals[nv++] = b.value;
 	}
 	if (nv == 0) {
 		v->why = "no baseline: the history has no value before the window";
 	} else if (r->baseline_stat == BASE_MEAN) {
-		double s = 0;
+		double sum = 0;
 
 		for (size_t i = 0; i < nv; i++)
-			s += vals[i];
-		v->baseline = s / (double)nv;
+			sum += vals[i];
+		v->baseline = sum / (double)nv;
 		v->has_baseline = 1;
 	} else {
 		qsort(vals, nv, sizeof(*vals), by_double);
