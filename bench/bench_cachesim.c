@@ -8,8 +8,6 @@
  *
  * Usage: bench_cachesim [--quick]   (runs ../tools/shmstat-cachesim next to it)
  */
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,29 +17,11 @@
 #include "bench_util.h"
 #include "shmstat.h"
 
-static char cachesim[PATH_MAX + 64];
+static char cachesim[4096];
 
-/* One run; its requests/s from the "tally rate=" line, < 0 on error. */
 static double run(const char *name, const char *duration, int instrument)
 {
-	char cmd[PATH_MAX + 512], line[4096];
-	double rate = -1;
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd),
-		 "'%s' --name %s --duration %s --seed 12345 --procs 4 --threads 2 "
-		 "--keys 20000 --cache-size 4096 --upstream-us 5 --sample 16 %s",
-		 cachesim, name, duration, instrument ? "" : "--no-instrument");
-	f = popen(cmd, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "tally rate=", 11) == 0)
-			rate = atof(line + 11);
-	if (pclose(f) != 0)
-		rate = -1;
-	shmstat_unlink(name);
-	return rate;
+	return bench_cachesim_run(cachesim, name, duration, instrument ? "" : "--no-instrument");
 }
 
 int main(int argc, char **argv)
@@ -50,19 +30,10 @@ int main(int argc, char **argv)
 	int rounds = quick ? 3 : 5;
 	const char *duration = quick ? "1" : "2";
 	double with[8], without[8], w, wo, overhead;
-	char exe[PATH_MAX], name[64];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char name[64];
 
-	if (n <= 0) {
-		perror("bench_cachesim: /proc/self/exe");
+	if (bench_cachesim_path(cachesim, sizeof(cachesim), "bench_cachesim") != 0)
 		return 1;
-	}
-	exe[n] = 0;
-	snprintf(cachesim, sizeof(cachesim), "%s/../tools/shmstat-cachesim", dirname(exe));
-	if (access(cachesim, X_OK) != 0) {
-		fprintf(stderr, "bench_cachesim: %s: not found (build it first)\n", cachesim);
-		return 1;
-	}
 	snprintf(name, sizeof(name), "bench-cachesim-%d", (int)getpid());
 	for (int r = 0; r < rounds; r++) {
 		/* alternate which one goes first */

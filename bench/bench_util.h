@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "shmstat.h"
 
 static inline double now_ns(void)
 {
@@ -66,6 +69,56 @@ static inline uint64_t bench_calibrate(double (*per_op)(void *ctx, uint64_t n), 
 	if (got > (double)hi)
 		return hi;
 	return (uint64_t)got;
+}
+
+/* The shmstat-cachesim next to this benchmark (../tools/), into @out;
+ * -1 with a message when it is not built. */
+static inline int bench_cachesim_path(char *out, size_t n, const char *prog)
+{
+	char exe[2048];
+	ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (k <= 0 || n < sizeof(exe) + 32) {
+		fprintf(stderr, "%s: cannot read /proc/self/exe\n", prog);
+		return -1;
+	}
+	exe[k] = 0;
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(out, n, "%s/../tools/shmstat-cachesim", exe);
+	if (access(out, X_OK) != 0) {
+		fprintf(stderr, "%s: %s: not found (build it first)\n", prog, out);
+		return -1;
+	}
+	return 0;
+}
+
+/* One cachesim run of 4 processes x 2 threads, seed 12345, with @extra
+ * options; its requests/s from the "tally rate=" line, < 0 on error.
+ * The segment @name is removed afterwards. */
+static inline double bench_cachesim_run(const char *cachesim, const char *name,
+					const char *duration, const char *extra)
+{
+	char cmd[4096 + 512], line[4096];
+	double rate = -1;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' --name %s --duration %s --seed 12345 --procs 4 --threads 2 "
+		 "--keys 20000 --cache-size 4096 --upstream-us 5 --sample 16 %s",
+		 cachesim, name, duration, extra);
+	f = popen(cmd, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "tally rate=", 11) == 0)
+			rate = atof(line + 11);
+	if (pclose(f) != 0)
+		rate = -1;
+	shmstat_unlink(name);
+	return rate;
 }
 
 #define BENCH_MAX_THREADS 8

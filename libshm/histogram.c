@@ -13,6 +13,7 @@
 
 #include "shmstat.h"
 #include "histogram.h"
+#include "profiler.h"
 #include "registry.h"
 
 #define DEFAULT_HIGHEST UINT64_C(3600000000000)    /* 1 h in ns */
@@ -149,9 +150,16 @@ uint64_t shmstat_timer_start(void)
 
 void shmstat_timer_stop(shmstat_hist *h, uint64_t start)
 {
+	uint64_t ns;
+
 	if (start == 0)
 		return;
-	record(h, shmstat_now_ns() - start, 1);
+	ns = shmstat_now_ns() - start;
+	record(h, ns, 1);
+	/* latency stacks (profiler.c): the caller's frame starts the walk */
+	if (unlikely(ld_relaxed(&shmstat__prof_latency_every) != 0))
+		shmstat__prof_latency(h, ns, (uintptr_t)__builtin_return_address(0),
+				      *(const uintptr_t *)__builtin_frame_address(0));
 }
 
 static __thread uint32_t sample_left;

@@ -7,9 +7,9 @@
  * build for; the endianness probe lets a reader refuse anything else.
  *
  *   offset 0                 4096
- *   +------------------------+-------+-------+--------+------+-------+---------+
- *   | header                 | procs | descs | owners | sigs | pends | stripes |
- *   +------------------------+-------+-------+--------+------+-------+---------+
+ *   +--------+-------+-------+--------+------+-------+---------+--------+------+
+ *   | header | procs | descs | owners | sigs | pends | stripes | stacks | mods |
+ *   +--------+-------+-------+--------+------+-------+---------+--------+------+
  *
  * Every region starts on a 4096-byte boundary; the header's region table
  * gives the offset and length of each one, and a reader checks all of them
@@ -45,6 +45,10 @@
  *   512  fold line     fold_seq, fold_state, reaper_lock (see grace.h)
  *   640  gauge line    gauge_seq: stamps for SHMSTAT_AGG_LAST gauges
  *   768  hint line     stripe_hint: where the next stripe search starts
+ *   896  prof line     prof_dropped, prof_dropped_weight, prof_mods_dropped:
+ *                      what the profile tables could not take;
+ *                      prof_stacks_used, prof_mods_used: entries claimed
+ *                      (2.1; a reader tells profiles are there from them)
  *
  * Processes are named in the segment by a "tag": pid << 32 | (low 24 bits
  * of the process start time) << 8, so that a recycled pid is not taken for
@@ -62,6 +66,13 @@
  *   nstripes, and 0 when there are no signature entries:
  *   signature-table events a thread has counted in its own batch and not
  *   yet added to their entry (see sigtable.h).
+ * stacks (format 2.1): max_stacks x struct shmstat_stackent (512 B), a
+ *   power of two or 0: sampled stacks, an open-addressed table keyed by
+ *   (process, kind, frames), see stacks.h.
+ * mods (format 2.1): max_modules x struct shmstat_profmod (512 B): the
+ *   module maps and profiler settings of profiled processes (modmap.h).
+ *   A 2.0 segment has 6 regions and neither table; 2.0 readers ignore
+ *   both, as they lie after the stripes.
  * stripes: nstripes x stripe_bytes. Stripe s holds value slot v of every
  *   metric at byte s * stripe_bytes + v * 8. Stripes 0 and 1 are the two
  *   "graves" (values of processes that are gone, double-buffered so a fold
@@ -77,7 +88,7 @@
 
 #define SHMSTAT_MAGIC            "SHMSTAT"   /* 7 chars + NUL = 8 bytes */
 #define SHMSTAT_FORMAT_MAJOR     2
-#define SHMSTAT_FORMAT_MINOR     0
+#define SHMSTAT_FORMAT_MINOR     1
 #define SHMSTAT_ENDIAN_PROBE     0x0102030405060708ULL
 #define SHMSTAT_LINE             128
 #define SHMSTAT_PAGE             4096
@@ -91,6 +102,8 @@
 #define SHMSTAT_LIMIT_STRIPES    8192u
 #define SHMSTAT_LIMIT_SIGS       (1u << 24)
 #define SHMSTAT_LIMIT_PEND_SLOTS 4096u
+#define SHMSTAT_LIMIT_STACKS     (1u << 20)
+#define SHMSTAT_LIMIT_MODULES    (1u << 16)
 
 enum shmstat_region_id {
 	SHMSTAT_REG_PROCS = 0,
@@ -99,8 +112,12 @@ enum shmstat_region_id {
 	SHMSTAT_REG_STRIPES = 3,
 	SHMSTAT_REG_SIGS = 4,      /* placed before the stripes */
 	SHMSTAT_REG_PENDS = 5,     /* placed after the signature entries */
-	SHMSTAT_REG_COUNT = 6,
+	SHMSTAT_REG_STACKS = 6,    /* 2.1: placed after the stripes */
+	SHMSTAT_REG_MODS = 7,      /* 2.1: last */
+	SHMSTAT_REG_COUNT = 8,
 };
+/* regions a 2.0 segment has */
+#define SHMSTAT_REG_COUNT_2_0 6
 
 struct shmstat_region {
 	uint64_t off;
@@ -149,7 +166,15 @@ struct shmstat_hdr {
 
 	/* hint line */
 	uint32_t stripe_hint;
-	uint8_t pad4[SHMSTAT_PAGE - 768 - 4];
+	uint8_t pad4[128 - 4];
+
+	/* profile line (2.1; zeros in 2.0 segments) */
+	uint64_t prof_dropped;        /* samples no stack entry could take */
+	uint64_t prof_dropped_weight; /* and their weight */
+	uint64_t prof_mods_dropped;   /* module records the table could not take */
+	uint64_t prof_stacks_used;    /* stack entries claimed */
+	uint64_t prof_mods_used;      /* module records claimed */
+	uint8_t pad5[SHMSTAT_PAGE - 896 - 40];
 };
 
 #define SHMSTAT_HDR_F_GROUP_READ 0x1u   /* created 0640 */
@@ -336,6 +361,57 @@ struct shmstat_sigowner {
 	char name[SHMSTAT_SIG_OWNER_CAP];
 };
 
+/* A sampled stack (stacks.h). word = state | tag of the process (layout
+ * of process tags above); the rest is written once, before the state
+ * becomes READY, except samples and weight (atomic adds). hash is
+ * XXH3-64 of the tag and bytes 32 .. 48 + depth * 8, never 0: a reader
+ * recomputes it to validate the entry. */
+#define SHMSTAT_STACK_SLOTS 58
+enum shmstat_stack_state {
+	SHMSTAT_STACKENT_FREE = 0,
+	SHMSTAT_STACKENT_CLAIMED = 1,  /* being filled (or its filler died) */
+	SHMSTAT_STACKENT_READY = 2,
+};
+#define SHMSTAT_STACK_F_TRUNCATED 0x1u  /* the stack had more frames */
+#define SHMSTAT_STACK_F_RETLEAF   0x2u  /* pcs[0] is a return address */
+struct shmstat_stackent {
+	uint64_t word;
+	uint64_t hash;
+	uint64_t samples;
+	uint64_t weight;           /* CPU: ns of CPU time; latency: ns timed */
+	uint32_t kind;             /* enum shmstat_stack_kind */
+	uint32_t metric;           /* latency: descriptor index + 1; else 0 */
+	uint32_t depth;            /* pcs used, 1..SHMSTAT_STACK_SLOTS */
+	uint32_t flags;            /* SHMSTAT_STACK_F_* */
+	uint64_t pcs[SHMSTAT_STACK_SLOTS];   /* innermost first */
+};
+
+/* A module or process record of a profiled process (modmap.h). word =
+ * state (as for stacks) | tag; bytes 16..511 are written once, before
+ * READY, and covered by sum (XXH3-64). */
+#define SHMSTAT_PROFMOD_PROC   1u   /* comm, hz, start_ns */
+#define SHMSTAT_PROFMOD_MODULE 2u   /* path, build-id, base, lo, hi */
+#define SHMSTAT_BUILD_ID_CAP   32
+#define SHMSTAT_MODPATH_CAP    400
+struct shmstat_profmod {
+	uint64_t word;
+	uint64_t sum;
+	uint32_t kind;             /* SHMSTAT_PROFMOD_* */
+	uint32_t seq;              /* publication order within the process */
+	uint64_t base, lo, hi;     /* modules: load bias, executable range */
+	uint64_t start_ns;         /* process: CLOCK_REALTIME of the start */
+	uint32_t hz;               /* process: samples per CPU second, 0: off */
+	uint32_t build_id_len;
+	uint8_t build_id[SHMSTAT_BUILD_ID_CAP];
+	char comm[16];
+	char path[SHMSTAT_MODPATH_CAP];   /* NUL-terminated */
+};
+#define SHMSTAT_PROFMOD_SUM_FROM 16
+
+static_assert(sizeof(struct shmstat_stackent) == 512, "stack entry is 512 bytes");
+static_assert(offsetof(struct shmstat_stackent, kind) == 32, "stack key at 32");
+static_assert(sizeof(struct shmstat_profmod) == 512, "module record is 512 bytes");
+static_assert(offsetof(struct shmstat_hdr, prof_dropped) == 896, "profile line at 896");
 static_assert(sizeof(struct shmstat_sigent) == 128, "signature entry is 128 bytes");
 static_assert(offsetof(struct shmstat_sigent, hash) == 64, "hash on the second line");
 static_assert(sizeof(struct shmstat_sigowner) == 64, "owner slot is 64 bytes");

@@ -19,7 +19,7 @@
  * demands exactly it. */
 struct shmstat_geom {
 	uint32_t max_procs, max_metrics, max_values, nstripes, stripe_bytes, max_sigs;
-	uint32_t pend_slots;
+	uint32_t pend_slots, max_stacks, max_modules;
 	struct shmstat_region reg[SHMSTAT_REG_COUNT];
 	uint64_t total;
 };
@@ -39,6 +39,9 @@ struct shmstat_seg {
 	struct shmstat_sigpend *pends; /* pend_slots per stripe */
 	uint32_t pend_slots;           /* 0 (no batches) or a power of two */
 	uint32_t stripe_bytes, nstripes, max_procs, max_metrics, max_values, max_sigs;
+	struct shmstat_stackent *stacks;   /* NULL in a 2.0 segment */
+	struct shmstat_profmod *mods;
+	uint32_t max_stacks, max_modules;
 
 	uint32_t proc;             /* our writer slot */
 	pid_t pid;
@@ -53,7 +56,7 @@ struct shmstat_seg {
 
 SHMSTAT_HIDDEN int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
 				 uint32_t values, uint32_t threads, uint32_t sigs,
-				 uint32_t pend_slots);
+				 uint32_t pend_slots, uint32_t stacks, uint32_t modules);
 
 /* Check a private copy of a header against the object's size. Every
  * failure is a sentence naming the field, prefixed with @name. */

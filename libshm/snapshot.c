@@ -23,6 +23,7 @@
 #include "grace.h"
 #include "histogram.h"
 #include "sigtable.h"
+#include "stacks.h"
 #include "procs.h"
 #include "registry.h"
 #include "segment.h"
@@ -622,6 +623,15 @@ static int build(struct shmstat_reader *r, struct shmstat_snap *s)
 	s->info.values_used = h->values_used;
 	s->info.uid = r->uid;
 	s->info.mode = r->mode;
+	if (h->nregions >= SHMSTAT_REG_COUNT) {
+		s->info.max_stacks = (uint32_t)(h->regions[SHMSTAT_REG_STACKS].len /
+						sizeof(struct shmstat_stackent));
+		s->info.max_modules = (uint32_t)(h->regions[SHMSTAT_REG_MODS].len /
+						 sizeof(struct shmstat_profmod));
+		s->info.profile_stacks = h->prof_stacks_used;
+		s->info.profile_modules = h->prof_mods_used;
+		s->info.profile_dropped = h->prof_dropped;
+	}
 
 	err = scan_procs(s);
 	if (err)
@@ -845,4 +855,52 @@ int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 	free(none);
 	free(totals);
 	return *out ? 0 : ENOMEM;
+}
+
+/* ------------------------------------------------- for profile.c */
+
+const unsigned char *shmstat__snap_bytes(const shmstat_snap *s, const struct shmstat_hdr **h)
+{
+	*h = s->h;
+	return s->buf;
+}
+
+long shmstat__snap_metric_at(const shmstat_snap *s, uint32_t value_off, int type)
+{
+	for (size_t i = 0; i < s->nm; i++) {
+		const struct shmstat_desc *d = &s->descs[s->m[i].desc];
+
+		if (d->value_off == value_off && d->type == (uint32_t)type)
+			return (long)i;
+	}
+	return -1;
+}
+
+int shmstat__reader_region(struct shmstat_reader *r, const shmstat_snap *s, int region,
+			   unsigned char **out, uint64_t *len)
+{
+	const struct shmstat_region *g;
+
+	*out = NULL;
+	*len = 0;
+	if (s->h->generation != r->hdr.generation)
+		return shmstat__fail(EINVAL, "the snapshot is not of segment '%s' as opened",
+				     r->name);
+	if (region < 0 || (uint32_t)region >= r->hdr.nregions || region >= SHMSTAT_REG_COUNT)
+		return 0;               /* an older segment: no such region */
+	g = &r->hdr.regions[region];   /* checked against the size at open */
+	if (g->len == 0)
+		return 0;
+	*out = malloc(g->len);
+	if (*out == NULL)
+		return shmstat__fail(ENOMEM, "out of memory reading segment '%s' (%llu bytes)",
+				     r->name, (unsigned long long)g->len);
+	if (read_full(r->fd, *out, g->len, g->off) != 0) {
+		free(*out);
+		*out = NULL;
+		return shmstat__fail(SHMSTAT_ETRUNCATED, "segment '%s' was truncated while being read",
+				     r->name);
+	}
+	*len = g->len;
+	return 0;
 }

@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "shmstat.h"
+#include "shmstat_profile.h"
 
 #define MAX_ACCOUNTS 64
 #define MAX_PROCS 32
@@ -75,6 +76,10 @@ static const char usage[] =
 	"  --sig-capacity N   signature-table keys, a power of two (default 4096)\n"
 	"  --sig-batch N      hot keys each thread batches, a power of two up to\n"
 	"                     4096, 0: none (default 64)\n"
+	"  --profile HZ       sample each worker's stacks at HZ (1..1000, 0: off;\n"
+	"                     default 0), see shmstat flame\n"
+	"  --latency-stacks N record the stack of 1 timed lookup/write in N\n"
+	"                     (default 0: none), see shmstat flame --latency\n"
 	"  --no-instrument    bypass every shmstat call (overhead baseline)\n"
 	"  --rm               remove the segment at exit\n";
 
@@ -89,6 +94,7 @@ static struct {
 	double duration, zipf, corrupt;
 	uint64_t requests, seed;
 	uint32_t keys, cache_size, t1_size, sample, sig_capacity, sig_batch;
+	uint32_t profile_hz, latency_stacks;
 	uint64_t ttl_ns, upstream_ns;
 	int instrument, rm;
 } cfg = {
@@ -602,6 +608,11 @@ static int run_worker(int id, int out_fd)
 			return 1;
 		}
 		register_all(seg, &m);
+		/* profiling: a failure is reported, the service goes on */
+		if (cfg.profile_hz && shmstat_profiler_start(seg, cfg.profile_hz) != 0)
+			fprintf(stderr, "shmstat-cachesim: %s\n", shmstat_last_error());
+		if (cfg.latency_stacks && shmstat_profiler_latency(seg, cfg.latency_stacks) != 0)
+			fprintf(stderr, "shmstat-cachesim: %s\n", shmstat_last_error());
 	}
 	start = mono_ns();
 	end = start + (uint64_t)(cfg.duration * 1e9);
@@ -690,7 +701,7 @@ static int parse_double(const char *s, double *out)
 static int parse_args(int argc, char **argv)
 {
 	enum { O_REQ = 256, O_SEED, O_KEYS, O_ZIPF, O_CACHE, O_TTL, O_CORRUPT, O_UP, O_ACCT,
-	       O_SAMPLE, O_SIGCAP, O_SIGBATCH, O_NOINS, O_RM };
+	       O_SAMPLE, O_SIGCAP, O_SIGBATCH, O_NOINS, O_RM, O_PROF, O_LATST };
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "procs", required_argument, NULL, 'p' },
@@ -709,6 +720,8 @@ static int parse_args(int argc, char **argv)
 		{ "sig-capacity", required_argument, NULL, O_SIGCAP },
 		{ "sig-batch", required_argument, NULL, O_SIGBATCH },
 		{ "no-instrument", no_argument, NULL, O_NOINS },
+		{ "profile", required_argument, NULL, O_PROF },
+		{ "latency-stacks", required_argument, NULL, O_LATST },
 		{ "rm", no_argument, NULL, O_RM },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
@@ -745,6 +758,11 @@ static int parse_args(int argc, char **argv)
 			cfg.sig_batch = (uint32_t)u;
 			break;
 		case O_NOINS: cfg.instrument = 0; break;
+		case O_PROF: bad = parse_u64(optarg, &u) || u > 1000; cfg.profile_hz = (uint32_t)u; break;
+		case O_LATST:
+			bad = parse_u64(optarg, &u) || u > 1000000000u;
+			cfg.latency_stacks = (uint32_t)u;
+			break;
 		case O_RM: cfg.rm = 1; break;
 		case 'k': cfg.rm = 0; break;
 		case 'h': fputs(usage, stdout); exit(0);

@@ -40,6 +40,7 @@ DECLARE_CMD(record);
 DECLARE_CMD(trend);
 DECLARE_CMD(check);
 DECLARE_CMD(serve);
+DECLARE_CMD(flame);
 
 /* Print "shmstat: " + message to stderr; return @code. */
 int die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -139,6 +139,13 @@ static void print_header(const char *name, const struct shmstat_seg_info *info)
 		       info->bad_descs);
 	if (info->removed)
 		printf("note: segment %s has been removed; these are its last values\n", name);
+	if (info->profile_stacks || info->profile_modules)
+		printf("profile: %llu sampled stacks of %u, %llu module records; see 'shmstat flame %s'\n",
+		       (unsigned long long)info->profile_stacks, info->max_stacks,
+		       (unsigned long long)info->profile_modules, name);
+	if (info->profile_dropped)
+		printf("warning: %llu profile samples were dropped (stack table full)\n",
+		       (unsigned long long)info->profile_dropped);
 }
 
 static void print_procs(const shmstat_snap *s, size_t i)

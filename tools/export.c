@@ -208,9 +208,12 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 	js(f, name);
 	fprintf(f, ",\"size\":%" PRIu64 ",\"generation\":\"%016" PRIx64 "\",\"created_ns\":%"
 		PRIu64 ",\"taken_ns\":%" PRIu64 ",\"writers_alive\":%u,\"writers_dead\":%u,"
-		"\"dropped_registrations\":%" PRIu64 ",\"removed\":%s},\"metrics\":[",
+		"\"dropped_registrations\":%" PRIu64 ",\"removed\":%s,\"profile\":{\"max_stacks\":%u,"
+		"\"stacks\":%" PRIu64 ",\"modules\":%" PRIu64 ",\"dropped_samples\":%" PRIu64
+		"}},\"metrics\":[",
 		info.size, info.generation, info.created_ns, info.taken_ns, info.writers_alive,
-		info.writers_dead, info.dropped_regs, info.removed ? "true" : "false");
+		info.writers_dead, info.dropped_regs, info.removed ? "true" : "false",
+		info.max_stacks, info.profile_stacks, info.profile_modules, info.profile_dropped);
 
 	for (size_t k = 0; k < n; k++) {
 		struct shmstat_metric_info m;

@@ -13,12 +13,15 @@ _shmstat()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "list show hist top watch gc rm record trend check serve help" -- "$cur"))
+		COMPREPLY=($(compgen -W "list show hist top watch gc rm record trend check serve flame help" -- "$cur"))
 		return
 	fi
 	cmd=${COMP_WORDS[1]}
 	case "$cmd:$prev" in
 	top:--by) COMPREPLY=($(compgen -W "hits weight recent" -- "$cur")); return ;;
+	flame:--by) COMPREPLY=($(compgen -W "samples weight" -- "$cur")); return ;;
+	flame:--svg) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	flame:--metric|flame:--pid|flame:--title) return ;;
 	trend:-f|trend:--figure)
 		COMPREPLY=($(compgen -W "rate increase gauge quantile mean hits misses weight evictions hit-rate" -- "$cur")); return ;;
 	trend:--better) COMPREPLY=($(compgen -W "higher lower" -- "$cur")); return ;;
@@ -36,7 +39,8 @@ _shmstat()
 	watch) opts="-i -n -I -X --raw --lines --help" ;;
 	top) opts="-n --by --owner --high-value --help" ;;
 	hist) opts="-l --labels --help" ;;
-	help) COMPREPLY=($(compgen -W "list show hist top watch gc rm record trend check serve" -- "$cur")); return ;;
+	flame) opts="--latency --metric --by --pid --per-process --addresses --svg --title --help" ;;
+	help) COMPREPLY=($(compgen -W "list show hist top watch gc rm record trend check serve flame" -- "$cur")); return ;;
 	*) opts="--help" ;;
 	esac
 	if [[ "$cur" == -* ]]; then

@@ -23,6 +23,7 @@ static const struct cmd commands[] = {
 	{ "trend", cmd_trend, cmd_trend_usage, "a figure of a metric over a window, and its trend" },
 	{ "check", cmd_check, cmd_check_usage, "evaluate alert rules: OK, WARNING, CRITICAL, UNKNOWN" },
 	{ "serve", cmd_serve, cmd_serve_usage, "a Prometheus exporter over HTTP" },
+	{ "flame", cmd_flame, cmd_flame_usage, "sampled stacks: folded text or a flame-graph SVG" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -89,6 +89,12 @@ struct shmstat_opts {
 				   * thread batches (sigtable: "Batches"); a
 				   * power of two up to 4096, 0: none
 				   * (default 64) */
+	uint32_t max_stacks;   /* profiler stack entries, 512 bytes each, a
+				* power of two up to 2^20 or 0: no profiling
+				* (default 4096; see shmstat_profile.h) */
+	uint32_t max_modules;  /* profiler module records, 512 bytes each:
+				* one per loaded module (and one per start)
+				* of every profiled process (default 1024) */
 };
 
 /** shmstat_opts_init - fill @o with the defaults above. */
@@ -503,6 +509,11 @@ struct shmstat_seg_info {
 	int removed;               /* the name no longer exists */
 	uid_t uid;                 /* owner of the object */
 	mode_t mode;               /* permission bits of the object */
+	uint32_t max_stacks;       /* profiler tables (shmstat_profile.h) */
+	uint32_t max_modules;
+	uint64_t profile_stacks;   /* stack entries in use */
+	uint64_t profile_modules;  /* module records in use */
+	uint64_t profile_dropped;  /* samples the stack table could not take */
 };
 
 /** shmstat_snap_info - segment-wide facts of snapshot @s. */

@@ -1,6 +1,7 @@
 /* The public headers compile alone (C11 here, C++11 in test_header.cc). */
 #include <shmstat.h>
 #include <shmstat_inline.h>
+#include <shmstat_profile.h>
 
 int main(void)
 {

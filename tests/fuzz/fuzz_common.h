@@ -25,6 +25,7 @@ int cmd_show(int argc, char **argv);
 int cmd_hist(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_trend(int argc, char **argv);
+int cmd_flame(int argc, char **argv);
 
 /* "TAG-PID": TAG from $SHMSTAT_FUZZ_TAG (tests/fuzz/run.sh sets one per
  * run, to remove what a killed harness leaves), default "fuzz". */

@@ -24,7 +24,12 @@
  *     1 MiB (the input cut or padded with zeros), else the input's;
  *   - hdr_sum is recomputed over bytes 0..335 (XXH3-64, as segment.c);
  *   - every descriptor in the descriptor region the header names gets
- *     its checksum recomputed (bytes 16..511, as registry.c).
+ *     its checksum recomputed (bytes 16..511, as registry.c);
+ *   - so does every stack entry (its hash, seeded with its tag, as
+ *     stacks.c) and module record (bytes 16..511, as modmap.c) of the
+ *     profile regions (format 2.1).
+ * The profile is read too (shmstat_snap_profile and its accessors), and
+ * `shmstat flame --addresses` prints it (no symbols: no file is opened).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +43,7 @@
 #include <xxhash.h>
 
 #include "shmstat.h"
+#include "shmstat_profile.h"
 #include "shmstat_window.h"
 #include "layout.h"
 #include "cmd.h"
@@ -91,6 +97,33 @@ static size_t prepare(const uint8_t *data, size_t size)
 		len = (size_t)h->total_size;
 	}
 	h->hdr_sum = XXH3_64bits(img, SHMSTAT_HDR_SUM_BYTES);
+	if (h->nregions >= SHMSTAT_REG_COUNT && h->nregions <= SHMSTAT_MAX_REGIONS) {
+		const struct shmstat_region *st = &h->regions[SHMSTAT_REG_STACKS];
+		const struct shmstat_region *md = &h->regions[SHMSTAT_REG_MODS];
+		const size_t se = sizeof(struct shmstat_stackent), me = sizeof(struct shmstat_profmod);
+
+		if (st->off <= len && st->len <= len - st->off)
+			for (uint64_t o = st->off; o + se <= st->off + st->len; o += se) {
+				uint64_t word, hash;
+				uint32_t depth;
+
+				memcpy(&word, img + o, 8);
+				memcpy(&depth, img + o + offsetof(struct shmstat_stackent, depth), 4);
+				if (depth > SHMSTAT_STACK_SLOTS)
+					depth = SHMSTAT_STACK_SLOTS;
+				hash = XXH3_64bits_withSeed(img + o + 32, 16 + (size_t)depth * 8,
+							    word & ~(uint64_t)0xff);
+				hash = hash ? hash : 1;
+				memcpy(img + o + offsetof(struct shmstat_stackent, hash), &hash, 8);
+			}
+		if (md->off <= len && md->len <= len - md->off)
+			for (uint64_t o = md->off; o + me <= md->off + md->len; o += me) {
+				uint64_t sum = XXH3_64bits(img + o + SHMSTAT_PROFMOD_SUM_FROM,
+							   me - SHMSTAT_PROFMOD_SUM_FROM);
+
+				memcpy(img + o + offsetof(struct shmstat_profmod, sum), &sum, 8);
+			}
+	}
 	{
 		const struct shmstat_region *r = &h->regions[SHMSTAT_REG_DESCS];
 
@@ -242,6 +275,38 @@ static void walk(const shmstat_snap *s)
 	}
 }
 
+static void walk_profile(shmstat_reader *r, const shmstat_snap *s)
+{
+	shmstat_profile *p;
+	struct shmstat_profile_stats st;
+
+	if (shmstat_snap_profile(r, s, &p) != 0)
+		return;
+	shmstat_profile_stats(p, &st);
+	for (size_t j = 0; j <= shmstat_profile_procs(p); j++) {
+		struct shmstat_profile_proc pp;
+
+		if (shmstat_profile_proc(p, j, &pp) == 0)
+			use_str(pp.comm);
+	}
+	for (size_t k = 0; k <= shmstat_profile_modules(p); k++) {
+		struct shmstat_module_info mi;
+
+		if (shmstat_profile_module(p, k, &mi) == 0)
+			use_str(mi.path);
+	}
+	for (size_t k = 0; k <= shmstat_profile_stacks(p); k++) {
+		struct shmstat_stack_info si;
+
+		if (shmstat_profile_stack(p, k, &si) != 0)
+			continue;
+		use_str(si.metric);
+		for (uint32_t i = 0; i < si.depth; i++)
+			(void)shmstat_profile_find_module(p, si.proc, si.pcs[i]);
+	}
+	shmstat_profile_free(p);
+}
+
 static void render(const shmstat_snap *s)
 {
 	size_t n = shmstat_snap_metrics(s);
@@ -307,6 +372,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char hist[SHMSTAT_NAME_CAP] = "", owner[SHMSTAT_SIG_OWNER_CAP] = "x";
 
 		walk(s);
+		walk_profile(r, s);
 		render(s);
 		names(s, hist, owner);
 		shmstat_snap_free(s);
@@ -325,6 +391,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)fuzz_cmd(cmd_hist, hist_a);
 			(void)fuzz_cmd(cmd_top, top);
 			(void)fuzz_cmd(cmd_top, top_o);
+			{
+				const char *fl[] = { "flame", "--addresses", name, NULL };
+				const char *fl_l[] = { "flame", "--latency", "--per-process",
+						       "--addresses", "--svg", "-", name, NULL };
+
+				(void)fuzz_cmd(cmd_flame, fl);
+				(void)fuzz_cmd(cmd_flame, fl_l);
+			}
 		}
 	}
 	use_str(shmstat_last_error());

@@ -35,6 +35,7 @@
 
 #include "shmstat.h"
 #include "shmstat_history.h"
+#include "shmstat_profile.h"
 
 #define NS 1000000000ull
 
@@ -57,6 +58,8 @@ static void small_opts(struct shmstat_opts *o)
 	o->max_values = 256;
 	o->max_threads = 4;
 	o->max_sig_entries = 32;
+	o->max_stacks = 4;
+	o->max_modules = 4;
 	o->sig_batch_slots = 4;
 }
 
@@ -310,6 +313,38 @@ static void seg_removed(void)
 	shmstat_unlink(name);
 }
 
+/* latency stacks (every timed section, so no timer and no sampling
+ * luck) and module records (format 2.1) */
+__attribute__((noinline)) static void timed(shmstat_hist *h, unsigned n)
+{
+	SHMSTAT_TIME_SCOPE(h);
+	for (volatile unsigned i = 0; i < n; i++)
+		;
+}
+
+static void seg_profile(void)
+{
+	struct shmstat_opts o;
+	struct shmstat_hist_opts ho = { .lowest = 1, .highest = 1000000, .bits = 2 };
+	struct shmstat_metric_def d = { .name = "op_ns", .unit = "ns" };
+	shmstat_seg *seg;
+	shmstat_hist *h;
+	const char *name = segname("profile");
+
+	small_opts(&o);
+	o.max_stacks = 8;
+	o.max_modules = 8;
+	CHECK("open", shmstat_open(name, &o, &seg));
+	CHECK("hist", shmstat_hist_register(seg, &d, &ho, &h));
+	CHECK("latency", shmstat_profiler_latency(seg, 1));
+	for (unsigned i = 0; i < 5; i++)
+		timed(h, 100 * i);
+	CHECK("latency off", shmstat_profiler_latency(seg, 0));
+	copy_segment(name, "profile");
+	shmstat_close(seg);
+	shmstat_unlink(name);
+}
+
 static void seg_empty(void)
 {
 	struct shmstat_opts o;
@@ -538,6 +573,7 @@ int main(int argc, char **argv)
 	seg_full();
 	seg_removed();
 	seg_empty();
+	seg_profile();
 	seg_counters();
 	hist_small();
 	hist_resets();

@@ -64,8 +64,8 @@ san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 cflags=(-g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
 	-Wno-missing-field-initializers -Werror
 	-I"$src/libshm/include" -I"$src/libshm" -I"$src/tools"
-	$(pkg-config --cflags liburcu-bp liburcu-cds libxxhash yaml-0.1 jansson libmicrohttpd ncursesw))
-libs=($(pkg-config --libs liburcu-bp liburcu-cds libxxhash yaml-0.1 jansson libmicrohttpd ncursesw) -lpthread -lm)
+	$(pkg-config --cflags liburcu-bp liburcu-cds libxxhash yaml-0.1 jansson libmicrohttpd ncursesw libdw))
+libs=($(pkg-config --libs liburcu-bp liburcu-cds libxxhash yaml-0.1 jansson libmicrohttpd ncursesw libdw) -lpthread -lm)
 
 # ------------------------------------------------------------------ build
 # Every library source, and every tool source but the two demo programs

@@ -127,7 +127,7 @@ static void test_recreated_under_reader_and_writer(void **state)
 	assert_int_equal(shmstat_unlink(name), 0);
 }
 
-/* Child: a private /dev/shm of 256 KiB; 0 if the default segment (11
+/* Child: a private /dev/shm of 256 KiB; 0 if the default segment (14
  * MiB) is refused with ENOSPC and leaves nothing, 77 if namespaces are
  * not allowed here, else 1. */
 static int full_child(const char *name)
@@ -161,6 +161,8 @@ static int full_child(const char *name)
 		o.max_values = 16;
 		o.max_threads = 2;
 		o.max_sig_entries = 0;
+		o.max_stacks = 0;
+		o.max_modules = 0;
 		if (shmstat_open(name, &o, &seg) != 0)
 			return 1;
 		shmstat_close(seg);

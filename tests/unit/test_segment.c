@@ -189,17 +189,23 @@ static void test_capacities(void **state)
 	o.max_values = 100;
 	o.max_threads = 5;
 	o.max_sig_entries = 33;
+	o.max_stacks = 8;
+	o.max_modules = 9;
 	assert_int_equal(shmstat_open(name, &o, &seg), 0);
 	ut_info(name, &info);
 	assert_int_equal(info.max_procs, 3);
 	assert_int_equal(info.max_metrics, 7);
 	assert_int_equal(info.max_values, 100);
 	assert_int_equal(info.max_threads, 5);
+	assert_int_equal(info.max_stacks, 8);
+	assert_int_equal(info.max_modules, 9);
+	assert_int_equal(info.format_minor, 1);
 	/* header page + procs page + descs page + owners page + 33 signature
 	 * entries of 128 bytes (2 pages) + 10 stripes x 64 signature batches
 	 * of 64 bytes (10 pages) + 10 stripes of round_up(800, 128) = 896
-	 * bytes, rounded to 3 pages */
-	assert_int_equal(info.size, 4 * 4096 + 2 * 4096 + 10 * 4096 + 3 * 4096);
+	 * bytes, rounded to 3 pages + 8 stack entries of 512 bytes (1 page)
+	 * + 9 module records of 512 bytes (2 pages) */
+	assert_int_equal(info.size, 4 * 4096 + 2 * 4096 + 10 * 4096 + 3 * 4096 + 4096 + 2 * 4096);
 	stat_seg(name, &st);
 	assert_int_equal((uint64_t)st.st_size, info.size);
 	assert_int_equal(shmstat_close(seg), 0);
@@ -214,7 +220,7 @@ static void test_bad_capacities(void **state)
 	shmstat_seg *seg = NULL;
 
 	(void)state;
-	for (int k = 0; k < 7; k++) {
+	for (int k = 0; k < 10; k++) {
 		ut_small_opts(&o);
 		switch (k) {
 		case 0: o.max_procs = 0; break;
@@ -223,6 +229,9 @@ static void test_bad_capacities(void **state)
 		case 3: o.max_threads = 0; break;
 		case 4: o.sig_batch_slots = 48; break;      /* not a power of two */
 		case 5: o.sig_batch_slots = 8192; break;
+		case 6: o.max_stacks = 100; break;          /* not a power of two */
+		case 7: o.max_stacks = 1u << 21; break;
+		case 8: o.max_modules = 70000; break;
 		default: o.max_procs = 5000; break;
 		}
 		assert_int_equal(shmstat_open(name, &o, &seg), EINVAL);

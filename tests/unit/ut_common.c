@@ -266,4 +266,6 @@ void ut_small_opts(struct shmstat_opts *o)
 	o->max_metrics = 64;
 	o->max_values = 256;
 	o->max_threads = 16;
+	o->max_stacks = 64;
+	o->max_modules = 64;
 }

@@ -1,0 +1,52 @@
+/*
+ * modmap.h - module maps of profiled processes, kept in the segment.
+ *
+ * A sampled stack is a list of addresses of one process; to name them
+ * later, even after the process exited, a reader needs what was loaded
+ * where. Each profiled process publishes into the mods region (layout.h,
+ * struct shmstat_profmod):
+ *
+ *   - a process record (kind PROC): comm, sampling rate, start time, at
+ *     every profiler start;
+ *   - a module record (kind MODULE) per loaded ELF object: its path, its
+ *     GNU build-id (read from the PT_NOTE segments already in memory, so
+ *     a reader can tell a file replaced since), its load bias and the
+ *     range of its executable segments.
+ *
+ * Records are claimed with a CAS (FREE -> CLAIMED|tag), filled, summed
+ * and made READY with a release store; they never change afterwards. A
+ * record whose claimer died half-way stays CLAIMED and readers skip it.
+ * Publication runs outside signal handlers (profiler start, heartbeat),
+ * as dl_iterate_phdr takes the loader's lock.
+ */
+#ifndef SHMSTAT_MODMAP_H
+#define SHMSTAT_MODMAP_H
+
+#include <stdint.h>
+
+#include "segment.h"
+
+/* What this process published already (process-local). */
+struct shmstat_modpub {
+	uint32_t seq;              /* records published */
+	uint32_t n;                /* modules in seen[] */
+	unsigned long long adds;   /* dlpi_adds at the last scan */
+	struct {
+		uint64_t base, lo;
+	} seen[512];
+};
+
+/*
+ * shmstat__modmap_publish - publish a process record (comm, @hz) when
+ * @hz_record, and a module record for every loaded module not in @pub.
+ * Return 0, or SHMSTAT_EFULL when some record found no free slot (the
+ * header's prof_mods_dropped counts them).
+ */
+SHMSTAT_HIDDEN int shmstat__modmap_publish(struct shmstat_seg *seg, struct shmstat_modpub *pub,
+					   int hz_record, unsigned hz);
+
+/* Validate a private copy of a record: 1 usable, 0 free or being
+ * filled, -1 bad (checksum, kind, unterminated strings). */
+SHMSTAT_HIDDEN int shmstat__modmap_check(const struct shmstat_profmod *m);
+
+#endif

@@ -1,0 +1,328 @@
+/*
+ * profile.c - a reader's view of the stack and module tables of one
+ * snapshot (shmstat_profile.h): every entry of both tables validated
+ * (state, checksum, bounds) and copied into private arrays, processes
+ * named by their tags.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmstat_profile.h"
+#include "modmap.h"
+#include "stacks.h"
+
+struct pstack {
+	size_t proc;
+	uint32_t kind, depth, flags;
+	long metric;               /* index in the snapshot, or -1 */
+	uint64_t samples, weight;
+	uint64_t pcs[SHMSTAT_STACK_SLOTS];
+};
+
+struct pproc {
+	uint64_t tag;
+	uint32_t seq;              /* of the process record used, 0: none */
+	struct shmstat_profile_proc info;
+};
+
+struct shmstat_profile {
+	struct shmstat_profile_stats st;
+	size_t nproc, nstack, nmod;
+	struct pproc *procs;
+	struct pstack *stacks;
+	struct shmstat_profmod *mods;   /* validated copies, kind MODULE */
+	size_t *mod_proc;
+	char **metric_names;       /* per stack: "name{labels}" or NULL */
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Index of process @tag in p->procs (sorted by tag), or SIZE_MAX. */
+static size_t proc_of(const struct shmstat_profile *p, uint64_t tag)
+{
+	size_t lo = 0, hi = p->nproc;
+
+	tag = SHMSTAT_TAG_OF(tag);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->procs[mid].tag < tag)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->nproc && p->procs[lo].tag == tag ? lo : SIZE_MAX;
+}
+
+/* The processes: every tag of a usable stack or record, once. */
+static int collect_procs(struct shmstat_profile *p, const struct shmstat_stackent *tab,
+			 uint32_t ns, const struct shmstat_profmod *mods, uint32_t nm,
+			 const int8_t *sok, const int8_t *mok)
+{
+	uint64_t *tags = malloc(((size_t)ns + nm + 1) * sizeof(*tags));
+	size_t n = 0;
+
+	if (tags == NULL)
+		return ENOMEM;
+	for (uint32_t i = 0; i < ns; i++)
+		if (sok[i] > 0)
+			tags[n++] = SHMSTAT_TAG_OF(tab[i].word);
+	for (uint32_t i = 0; i < nm; i++)
+		if (mok[i] > 0)
+			tags[n++] = SHMSTAT_TAG_OF(mods[i].word);
+	qsort(tags, n, sizeof(*tags), cmp_u64);
+	p->procs = calloc(n + 1, sizeof(*p->procs));
+	if (p->procs == NULL) {
+		free(tags);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || tags[i] != tags[i - 1]) {
+			struct pproc *pp = &p->procs[p->nproc++];
+
+			pp->tag = tags[i];
+			pp->info.pid = (pid_t)SHMSTAT_TAG_PID(tags[i]);
+			pp->info.starttime = SHMSTAT_TAG_START(tags[i]);
+		}
+	free(tags);
+	return 0;
+}
+
+int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profile **out)
+{
+	const struct shmstat_hdr *h;
+	unsigned char *sbuf = NULL, *mbuf = NULL;
+	const struct shmstat_stackent *tab;
+	const struct shmstat_profmod *mods;
+	uint64_t slen = 0, mlen = 0;
+	uint32_t ns, nm;
+	int8_t *sok = NULL, *mok = NULL;
+	struct shmstat_profile *p;
+	int err;
+
+	shmstat__clear_error();
+	*out = NULL;
+	(void)shmstat__snap_bytes(s, &h);
+	err = shmstat__reader_region(r, s, SHMSTAT_REG_STACKS, &sbuf, &slen);
+	if (err == 0)
+		err = shmstat__reader_region(r, s, SHMSTAT_REG_MODS, &mbuf, &mlen);
+	if (err) {
+		free(sbuf);
+		return err;
+	}
+	tab = (const void *)sbuf;
+	ns = (uint32_t)(slen / sizeof(*tab));
+	mods = (const void *)mbuf;
+	nm = (uint32_t)(mlen / sizeof(*mods));
+	err = ENOMEM;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		goto fail;
+	p->st.capacity = ns;
+	p->st.modules_capacity = nm;
+	p->st.dropped_samples = h->prof_dropped;
+	p->st.dropped_weight = h->prof_dropped_weight;
+	p->st.dropped_modules = h->prof_mods_dropped;
+	sok = malloc((size_t)ns + 1);
+	mok = malloc((size_t)nm + 1);
+	if (sok == NULL || mok == NULL)
+		goto fail;
+	for (uint32_t i = 0; i < ns; i++) {
+		sok[i] = (int8_t)shmstat__stack_check(&tab[i]);
+		p->st.bad += sok[i] < 0;
+		p->st.used += sok[i] > 0;
+	}
+	for (uint32_t i = 0; i < nm; i++) {
+		mok[i] = (int8_t)shmstat__modmap_check(&mods[i]);
+		p->st.bad += mok[i] < 0;
+		p->st.modules_used += mok[i] > 0;
+	}
+	if (collect_procs(p, tab, ns, mods, nm, sok, mok))
+		goto fail;
+	/* process records: the latest of each process */
+	p->mods = calloc((size_t)nm + 1, sizeof(*p->mods));
+	p->mod_proc = calloc((size_t)nm + 1, sizeof(*p->mod_proc));
+	if (p->mods == NULL || p->mod_proc == NULL)
+		goto fail;
+	for (uint32_t i = 0; i < nm; i++) {
+		const struct shmstat_profmod *m = &mods[i];
+		size_t j;
+
+		if (mok[i] <= 0 || (j = proc_of(p, m->word)) == SIZE_MAX)
+			continue;
+		if (m->kind == SHMSTAT_PROFMOD_MODULE) {
+			p->mods[p->nmod] = *m;
+			p->mod_proc[p->nmod++] = j;
+		} else if (m->seq > p->procs[j].seq) {
+			p->procs[j].seq = m->seq;
+			p->procs[j].info.hz = m->hz;
+			p->procs[j].info.start_ns = m->start_ns;
+			memcpy(p->procs[j].info.comm, m->comm, sizeof(m->comm));
+		}
+	}
+	/* alive: the writer slot with the same pid and start time is live */
+	for (size_t k = 0; k < shmstat_snap_procs(s); k++) {
+		struct shmstat_proc_info pi;
+		size_t j;
+
+		if (shmstat_snap_proc(s, k, &pi) != 0 || !pi.alive)
+			continue;
+		j = proc_of(p, SHMSTAT_TAG(pi.pid, pi.starttime));
+		if (j != SIZE_MAX) {
+			p->procs[j].info.alive = 1;
+			if (p->procs[j].info.comm[0] == 0)
+				memcpy(p->procs[j].info.comm, pi.comm, sizeof(p->procs[j].info.comm));
+		}
+	}
+	p->stacks = calloc((size_t)p->st.used + 1, sizeof(*p->stacks));
+	p->metric_names = calloc((size_t)p->st.used + 1, sizeof(*p->metric_names));
+	if (p->stacks == NULL || p->metric_names == NULL)
+		goto fail;
+	for (uint32_t i = 0; i < ns; i++) {
+		const struct shmstat_stackent *e = &tab[i];
+		struct pstack *ps;
+
+		if (sok[i] <= 0)
+			continue;
+		ps = &p->stacks[p->nstack];
+		ps->proc = proc_of(p, e->word);
+		ps->kind = e->kind;
+		ps->depth = e->depth;
+		ps->flags = e->flags;
+		ps->samples = e->samples;
+		ps->weight = e->weight;
+		memcpy(ps->pcs, e->pcs, (size_t)e->depth * sizeof(e->pcs[0]));
+		ps->metric = -1;
+		if (e->kind == SHMSTAT_STACK_LATENCY && e->metric > 0)
+			ps->metric = shmstat__snap_metric_at(s, e->metric - 1, SHMSTAT_HISTOGRAM);
+		if (ps->metric >= 0) {
+			struct shmstat_metric_info mi;
+
+			if (shmstat_snap_metric(s, (size_t)ps->metric, &mi) == 0) {
+				int rc = mi.labels[0] ?
+					asprintf(&p->metric_names[p->nstack], "%s{%s}", mi.name, mi.labels) :
+					asprintf(&p->metric_names[p->nstack], "%s", mi.name);
+
+				if (rc < 0) {
+					p->metric_names[p->nstack] = NULL;
+					goto fail;
+				}
+			}
+		}
+		if (e->kind == SHMSTAT_STACK_CPU)
+			p->st.cpu_samples += e->samples;
+		else
+			p->st.latency_samples += e->samples;
+		p->nstack++;
+	}
+	free(sok);
+	free(mok);
+	free(sbuf);
+	free(mbuf);
+	*out = p;
+	return 0;
+fail:
+	free(sok);
+	free(mok);
+	free(sbuf);
+	free(mbuf);
+	shmstat_profile_free(p);
+	return shmstat__fail(err, "out of memory");
+}
+
+void shmstat_profile_free(shmstat_profile *p)
+{
+	if (p == NULL)
+		return;
+	if (p->metric_names)
+		for (size_t i = 0; i < p->nstack; i++)
+			free(p->metric_names[i]);
+	free(p->metric_names);
+	free(p->stacks);
+	free(p->procs);
+	free(p->mods);
+	free(p->mod_proc);
+	free(p);
+}
+
+void shmstat_profile_stats(const shmstat_profile *p, struct shmstat_profile_stats *out)
+{
+	*out = p->st;
+}
+
+size_t shmstat_profile_procs(const shmstat_profile *p)
+{
+	return p->nproc;
+}
+
+int shmstat_profile_proc(const shmstat_profile *p, size_t j, struct shmstat_profile_proc *out)
+{
+	if (j >= p->nproc)
+		return EINVAL;
+	*out = p->procs[j].info;
+	return 0;
+}
+
+size_t shmstat_profile_stacks(const shmstat_profile *p)
+{
+	return p->nstack;
+}
+
+int shmstat_profile_stack(const shmstat_profile *p, size_t k, struct shmstat_stack_info *out)
+{
+	const struct pstack *ps;
+
+	if (k >= p->nstack)
+		return EINVAL;
+	ps = &p->stacks[k];
+	out->proc = ps->proc;
+	out->kind = (enum shmstat_stack_kind)ps->kind;
+	out->metric = p->metric_names[k] ? p->metric_names[k] : "";
+	out->samples = ps->samples;
+	out->weight = ps->weight;
+	out->depth = ps->depth;
+	out->truncated = !!(ps->flags & SHMSTAT_STACK_F_TRUNCATED);
+	out->leaf_return = !!(ps->flags & SHMSTAT_STACK_F_RETLEAF);
+	out->pcs = ps->pcs;
+	return 0;
+}
+
+size_t shmstat_profile_modules(const shmstat_profile *p)
+{
+	return p->nmod;
+}
+
+int shmstat_profile_module(const shmstat_profile *p, size_t k, struct shmstat_module_info *out)
+{
+	const struct shmstat_profmod *m;
+
+	if (k >= p->nmod)
+		return EINVAL;
+	m = &p->mods[k];
+	out->proc = p->mod_proc[k];
+	out->base = m->base;
+	out->lo = m->lo;
+	out->hi = m->hi;
+	out->path = m->path;
+	out->build_id = m->build_id;
+	out->build_id_len = m->build_id_len;
+	return 0;
+}
+
+long shmstat_profile_find_module(const shmstat_profile *p, size_t proc, uint64_t pc)
+{
+	long best = -1;
+
+	for (size_t k = 0; k < p->nmod; k++)
+		if (p->mod_proc[k] == proc && pc >= p->mods[k].lo && pc < p->mods[k].hi &&
+		    (best < 0 || p->mods[k].seq > p->mods[best].seq))
+			best = (long)k;
+	return best;
+}

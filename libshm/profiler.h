@@ -1,0 +1,48 @@
+/*
+ * profiler.h - the sampling profiler of a writer process.
+ *
+ * One per process: ITIMER_PROF raises SIGPROF about hz times per second of
+ * the process's CPU time in whichever thread is running; the handler walks
+ * that thread's frame-pointer chain from the interrupted registers and
+ * counts the stack in the segment's stack table (stacks.h). The walk only
+ * reads memory between the interrupted stack pointer and the top of the
+ * thread's own stack, which is mapped:
+ *
+ *   - a thread of pthread_create: its stack block ends at the thread
+ *     pointer (glibc places the thread descriptor at the top of the stack
+ *     block, on x86-64 and arm64), so [sp, tp) is mapped when sp lies
+ *     within the default stack size below tp;
+ *   - the main thread: [sp, __libc_stack_end);
+ *   - a signal handler on an alternate stack: [sp, ss_sp + ss_size) from
+ *     the interrupted context's uc_stack.
+ *
+ * Elsewhere (a coroutine's stack) only the interrupted pc is kept. Frames
+ * must go up the stack strictly, be 8-byte aligned and lie within the
+ * bounds; the walk stops at the first that does not.
+ *
+ * shmstat_profiler_stop() closes a gate and waits until no handler is
+ * inside (a count of handlers in flight), so the segment can be unmapped
+ * afterwards.
+ */
+#ifndef SHMSTAT_PROFILER_H
+#define SHMSTAT_PROFILER_H
+
+#include <stdint.h>
+
+#include "segment.h"
+
+struct shmstat_hist;
+
+/* 1 in this many timer stops records its stack; 0: none (relaxed). */
+SHMSTAT_HIDDEN extern unsigned shmstat__prof_latency_every;
+
+/* Record the stack of a timer stop in @h that measured @ns: @ret is the
+ * return address of shmstat_timer_stop(), @fp its caller's frame. */
+SHMSTAT_HIDDEN void shmstat__prof_latency(struct shmstat_hist *h, uint64_t ns, uintptr_t ret,
+					  uintptr_t fp);
+
+/* Called by shmstat_close() and shmstat_heartbeat() for @seg. */
+SHMSTAT_HIDDEN void shmstat__prof_detach(struct shmstat_seg *seg);
+SHMSTAT_HIDDEN void shmstat__prof_heartbeat(struct shmstat_seg *seg);
+
+#endif

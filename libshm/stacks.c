@@ -1,0 +1,86 @@
+/*
+ * stacks.c - the stack table (see stacks.h).
+ */
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "shmstat_profile.h"
+#include "stacks.h"
+
+uint64_t shmstat__stack_hash(uint64_t tag, const struct shmstat_stackkey *k)
+{
+	uint32_t depth = k->depth <= SHMSTAT_STACK_SLOTS ? k->depth : SHMSTAT_STACK_SLOTS;
+	uint64_t h = XXH3_64bits_withSeed(k, 16 + (size_t)depth * 8, SHMSTAT_TAG_OF(tag));
+
+	return h ? h : 1;
+}
+
+/* The key of entry @e equals @k (its fields are immutable once READY). */
+static int same_key(const struct shmstat_stackent *e, const struct shmstat_stackkey *k)
+{
+	if (e->kind != k->kind || e->metric != k->metric || e->depth != k->depth ||
+	    e->flags != k->flags)
+		return 0;
+	for (uint32_t i = 0; i < k->depth; i++)
+		if (e->pcs[i] != k->pcs[i])
+			return 0;
+	return 1;
+}
+
+static void count(uint64_t *samples, uint64_t *weight, uint64_t n, uint64_t w)
+{
+	add_relaxed(samples, n);
+	if (w)
+		add_relaxed(weight, w);
+}
+
+void shmstat__stack_add(struct shmstat_hdr *hdr, struct shmstat_stackent *tab, uint32_t n,
+			uint64_t tag, const struct shmstat_stackkey *k, uint64_t samples,
+			uint64_t weight)
+{
+	const uint64_t h = shmstat__stack_hash(tag, k);
+	const uint64_t mine = SHMSTAT_TAG_OF(tag);
+	for (uint32_t i = 0; i < SHMSTAT_STACK_PROBES && i < n; i++) {
+		struct shmstat_stackent *e = &tab[(h + i) & (n - 1)];
+		uint64_t w = ld_acquire(&e->word);
+
+		if (SHMSTAT_STATE_OF(w) == SHMSTAT_STACKENT_FREE) {
+			uint64_t expect = 0;
+
+			if (cas_acqrel(&e->word, &expect, mine | SHMSTAT_STACKENT_CLAIMED)) {
+				e->kind = k->kind;
+				e->metric = k->metric;
+				e->depth = k->depth;
+				e->flags = k->flags;
+				memcpy(e->pcs, k->pcs, (size_t)k->depth * sizeof(k->pcs[0]));
+				st_relaxed(&e->hash, h);
+				st_release(&e->word, mine | SHMSTAT_STACKENT_READY);
+				add_relaxed(&hdr->prof_stacks_used, 1);
+				count(&e->samples, &e->weight, samples, weight);
+				return;
+			}
+			w = expect;     /* taken meanwhile: see by whom */
+		}
+		if (w == (mine | SHMSTAT_STACKENT_READY) && ld_relaxed(&e->hash) == h &&
+		    same_key(e, k)) {
+			count(&e->samples, &e->weight, samples, weight);
+			return;
+		}
+	}
+	count(&hdr->prof_dropped, &hdr->prof_dropped_weight, samples, weight);
+}
+
+int shmstat__stack_check(const struct shmstat_stackent *e)
+{
+	const struct shmstat_stackkey *k;
+
+	if (SHMSTAT_STATE_OF(e->word) != SHMSTAT_STACKENT_READY)
+		return SHMSTAT_STATE_OF(e->word) <= SHMSTAT_STACKENT_CLAIMED ? 0 : -1;
+	if ((e->kind != SHMSTAT_STACK_CPU && e->kind != SHMSTAT_STACK_LATENCY) ||
+	    e->depth < 1 || e->depth > SHMSTAT_STACK_SLOTS ||
+	    (e->flags & ~(SHMSTAT_STACK_F_TRUNCATED | SHMSTAT_STACK_F_RETLEAF)) != 0)
+		return -1;
+	k = (const struct shmstat_stackkey *)(const void *)&e->kind;
+	return shmstat__stack_hash(e->word, k) == e->hash ? 1 : -1;
+}

@@ -1,0 +1,80 @@
+/*
+ * stacks.h - the stack table: sampled stacks, counted in the segment.
+ *
+ * One open-addressed table of struct shmstat_stackent (layout.h) shared by
+ * every profiled process of the segment, like a signature table whose key
+ * is (process tag, kind, metric, frames) and whose hits are samples. It is
+ * written from a signal handler, so an update is built from what is safe
+ * there: a hash of the key (XXH3, computation only), at most
+ * SHMSTAT_STACK_PROBES slots probed from it, and atomics on the segment:
+ *
+ *   FREE --CAS--> CLAIMED (tag) --fill, release--> READY (tag)
+ *
+ * A READY entry never changes again but for its samples and weight, which
+ * are atomic adds, so no lock is needed and no reader is waited for. A
+ * writer that finds its key READY adds to it; one that finds a CLAIMED
+ * entry (another thread filling it, maybe with the same key) goes past it,
+ * so a key may have two entries, which readers merge. When every probed
+ * slot holds other keys, the sample is counted in the header's
+ * prof_dropped (and its weight), so totals stay exact.
+ *
+ * Entries are never freed while the segment exists: stacks of processes
+ * that exited stay readable, with their module maps (modmap.h).
+ */
+#ifndef SHMSTAT_STACKS_H
+#define SHMSTAT_STACKS_H
+
+#include <stdint.h>
+
+#include "layout.h"
+#include "util.h"
+
+#define SHMSTAT_STACK_PROBES 64u
+
+/* What identifies a stack in the table, laid out as an entry's bytes
+ * 32 .. 48 + depth * 8, so the hash covers the same bytes in both. */
+struct shmstat_stackkey {
+	uint32_t kind;
+	uint32_t metric;
+	uint32_t depth;
+	uint32_t flags;
+	uint64_t pcs[SHMSTAT_STACK_SLOTS];
+};
+
+/* The hash of @k for process @tag: never 0. Async-signal-safe. */
+SHMSTAT_HIDDEN uint64_t shmstat__stack_hash(uint64_t tag, const struct shmstat_stackkey *k);
+
+/*
+ * shmstat__stack_add - count @samples samples of weight @weight for stack
+ * @k of process @tag in table @tab (@n entries, a power of two), or in
+ * @hdr's dropped counts when no probed slot takes it. Async-signal-safe:
+ * no lock, no allocation, no system call, at most SHMSTAT_STACK_PROBES
+ * probes.
+ */
+SHMSTAT_HIDDEN void shmstat__stack_add(struct shmstat_hdr *hdr, struct shmstat_stackent *tab,
+				       uint32_t n, uint64_t tag, const struct shmstat_stackkey *k,
+				       uint64_t samples, uint64_t weight);
+
+/*
+ * shmstat__stack_check - validate a private copy of an entry: READY, a
+ * kind known, depth 1..SHMSTAT_STACK_SLOTS, and its hash. Return 1 when
+ * it can be used, 0 when it is free or being filled, -1 when it is bad.
+ */
+SHMSTAT_HIDDEN int shmstat__stack_check(const struct shmstat_stackent *e);
+
+/* Snapshot internals profile.c reads (snapshot.c): the copy and its
+ * header, and the metric (index for shmstat_snap_metric()) of type @type
+ * whose first value slot is @value_off, or -1. */
+struct shmstat_snap;
+struct shmstat_reader;
+/* Read region @region of the segment of reader @r now (malloc'd, *@len
+ * bytes; NULL and 0 when the segment has no such region): the profile
+ * tables are not in snapshots. EINVAL when @s is of another segment. */
+SHMSTAT_HIDDEN int shmstat__reader_region(struct shmstat_reader *r, const struct shmstat_snap *s,
+					  int region, unsigned char **out, uint64_t *len);
+SHMSTAT_HIDDEN const unsigned char *shmstat__snap_bytes(const struct shmstat_snap *s,
+							const struct shmstat_hdr **h);
+SHMSTAT_HIDDEN long shmstat__snap_metric_at(const struct shmstat_snap *s, uint32_t value_off,
+					    int type);
+
+#endif

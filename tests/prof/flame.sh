@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# shmstat flame end to end: two prof_target processes of 3 threads each,
+# whose CPU time is 75% in hot_a and 25% in hot_b by construction (counted
+# in rounds of work, not seconds), profiled into one segment at 997 Hz and
+# read back. The folded stacks must give hot_a 75% +- 5 points of the
+# samples in the two functions, with names resolved; the SVG must render
+# in headless Chromium.
+# Usage: flame.sh SHMSTAT PROF_TARGET RENDER_SH
+set -u
+shmstat=$1
+target=$2
+render=$3
+pass=0
+fail=0
+name="clif-$$"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-flame-$$.XXXXXX")
+trap '"$shmstat" rm "$name" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect CODE STDOUT_PATTERN STDERR_PATTERN -- command...
+expect() {
+	local code=$1 out_re=$2 err_re=$3
+	shift 4
+	local out err rc
+	out=$("$@" 2>"$tmp/err"); rc=$?
+	err=$(cat "$tmp/err")
+	if [ "$rc" -ne "$code" ]; then
+		bad "$*: exit $rc, expected $code (stderr: $err)"; return
+	fi
+	if [ -n "$out_re" ] && ! grep -Eq -- "$out_re" <<<"$out"; then
+		bad "$*: stdout does not match /$out_re/: $(head -5 <<<"$out")"; return
+	fi
+	if [ -n "$err_re" ] && ! grep -Eq -- "$err_re" <<<"$err"; then
+		bad "$*: stderr does not match /$err_re/: $err"; return
+	fi
+	ok
+}
+
+# share FOLDED LEAF: samples whose innermost frame is LEAF
+leaf_sum() {
+	awk -v leaf="$2" '{ n = $NF; $NF = ""; sub(/ $/, ""); k = split($0, f, ";");
+		if (f[k] == leaf) s += n } END { print s + 0 }' "$1"
+}
+
+# --- two profiled processes, run to completion
+"$target" "$name" 3 8000 997 & p1=$!
+"$target" "$name" 3 8000 997 & p2=$!
+wait "$p1" || bad "prof_target 1 failed"
+wait "$p2" || bad "prof_target 2 failed"
+
+expect 0 "profile: [0-9]+ sampled stacks" "" -- "$shmstat" show "$name"
+expect 0 '"profile":\{"max_stacks":4096,"stacks":[1-9]' "" -- "$shmstat" show --json "$name"
+
+"$shmstat" flame "$name" >"$tmp/all.folded" 2>"$tmp/err" || bad "flame exited $?: $(cat "$tmp/err")"
+if grep -Evq '^[^ ].* [0-9]+$' "$tmp/all.folded"; then
+	bad "folded lines malformed: $(grep -Ev '^[^ ].* [0-9]+$' "$tmp/all.folded" | head -3)"
+else
+	ok
+fi
+a=$(leaf_sum "$tmp/all.folded" hot_a)
+b=$(leaf_sum "$tmp/all.folded" hot_b)
+total=$(awk '{ s += $NF } END { print s + 0 }' "$tmp/all.folded")
+echo "samples: hot_a $a, hot_b $b, all $total"
+if [ $((a + b)) -lt 400 ]; then
+	bad "too few samples in hot_a and hot_b: $a + $b"
+else
+	share=$((1000 * a / (a + b)))
+	if [ "$share" -ge 700 ] && [ "$share" -le 800 ]; then ok; else
+		bad "hot_a has $share per mille of the samples, expected 750 +- 50"; fi
+	# nearly every sample is in one of the two
+	if [ $((100 * (a + b) / total)) -ge 90 ]; then ok; else
+		bad "only $a + $b of $total samples in hot_a and hot_b"; fi
+fi
+# the callers are named too: the thread function above both
+expect 0 ';worker;hot_a [0-9]+$' "" -- "$shmstat" flame "$name"
+expect 0 ';worker;hot_b [0-9]+$' "" -- "$shmstat" flame "$name"
+
+# per process: two roots, each with its own share within 5 points
+"$shmstat" flame --per-process "$name" >"$tmp/pp.folded" 2>/dev/null
+roots=$(cut -d';' -f1 "$tmp/pp.folded" | sort -u | grep -c '^prof_target (pid [0-9]*)$')
+[ "$roots" -eq 2 ] && ok || bad "expected 2 process roots, got $roots: $(cut -d';' -f1 "$tmp/pp.folded" | sort -u)"
+for pid in $p1 $p2; do
+	"$shmstat" flame --pid "$pid" "$name" >"$tmp/p.folded" 2>/dev/null
+	pa=$(leaf_sum "$tmp/p.folded" hot_a)
+	pb=$(leaf_sum "$tmp/p.folded" hot_b)
+	if [ $((pa + pb)) -gt 0 ] && [ $((1000 * pa / (pa + pb))) -ge 700 ] &&
+	   [ $((1000 * pa / (pa + pb))) -le 800 ]; then ok; else
+		bad "pid $pid: hot_a $pa, hot_b $pb: not 75% +- 5"; fi
+done
+# --by weight: nanoseconds, one period (1003009 ns at 997 Hz) per sample
+w=$("$shmstat" flame --by weight "$name" | awk '{ s += $NF } END { print s + 0 }')
+[ "$w" -eq $((total * 1003009)) ] && ok || bad "weight $w is not $total x 1003009 ns"
+# addresses only
+expect 0 'prof_target\+0x[0-9a-f]+ [0-9]+$' "" -- "$shmstat" flame --addresses "$name"
+# no latency stacks here
+expect 0 "" "has no latency stacks" -- "$shmstat" flame --latency "$name"
+expect 0 "" "no cpu stacks matching the filters" -- "$shmstat" flame --pid 1 "$name"
+
+# --- the SVG, rendered by a browser
+expect 0 "" "" -- "$shmstat" flame --svg "$tmp/flame.svg" --title "prof <target> & co" "$name"
+grep -q '<title>hot_a (' "$tmp/flame.svg" && ok || bad "svg has no hot_a frame title"
+grep -q 'prof &lt;target&gt; &amp; co' "$tmp/flame.svg" && ok || bad "svg title not escaped"
+if bash "$render" "$tmp/flame.svg" "$tmp/render" >"$tmp/render.log" 2>&1; then ok; else
+	bad "render.sh failed ($?): $(tail -5 "$tmp/render.log")"; fi
+expect 0 '^<\?xml|^<svg' "" -- "$shmstat" flame --svg - "$name"
+
+# --- bad input: usage errors exit 2, runtime errors 1
+expect 2 "" "segment name is missing" -- "$shmstat" flame
+expect 2 "" "order 'x' is unknown \(samples or weight\)" -- "$shmstat" flame --by x "$name"
+expect 2 "" "pid 'abc' is not a process id" -- "$shmstat" flame --pid abc "$name"
+expect 2 "" "unknown option '--bogus'" -- "$shmstat" flame --bogus "$name"
+expect 2 "" "too many arguments" -- "$shmstat" flame "$name" extra
+expect 1 "" "segment 'nonexistent-$$' does not exist" -- "$shmstat" flame "nonexistent-$$"
+expect 1 "" "cannot write svg file '/nonexistent-dir/x.svg'" -- \
+	"$shmstat" flame --svg /nonexistent-dir/x.svg "$name"
+
+echo "flame: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,463 @@
+/*
+ * test_profiler.c - the sampling profiler and latency stacks, in one
+ * process: its errors, samples counted exactly (every sample's weight is
+ * one period, and what the table could not take is counted as dropped),
+ * threads starting and exiting while the timer fires, latency stacks
+ * that add up to the histogram they time, module maps. Built twice: with
+ * ThreadSanitizer and with ASan+UBSan (tests/prof/meson.build).
+ *
+ * Work is counted in rounds until the profile holds enough samples, never
+ * in seconds, so a slow or loaded machine only makes it run longer.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "shmstat.h"
+#include "shmstat_profile.h"
+#include "ut_common.h"
+
+__attribute__((noinline)) uint64_t prof_spin(uint64_t x, unsigned n);
+__attribute__((noinline)) uint64_t prof_spin(uint64_t x, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		__asm__ volatile("" : "+r"(x));
+	}
+	return x;
+}
+
+struct view {
+	shmstat_reader *r;
+	shmstat_snap *s;
+	shmstat_profile *p;
+	struct shmstat_profile_stats st;
+};
+
+static void view_open(struct view *v, const char *name)
+{
+	assert_int_equal(shmstat_reader_open(name, &v->r), 0);
+	assert_int_equal(shmstat_snapshot(v->r, &v->s), 0);
+	assert_int_equal(shmstat_snap_profile(v->r, v->s, &v->p), 0);
+	shmstat_profile_stats(v->p, &v->st);
+}
+
+static void view_close(struct view *v)
+{
+	shmstat_profile_free(v->p);
+	shmstat_snap_free(v->s);
+	shmstat_reader_close(v->r);
+}
+
+static uint64_t cpu_samples(const char *name)
+{
+	struct view v;
+	uint64_t n;
+
+	view_open(&v, name);
+	n = v.st.cpu_samples + v.st.dropped_samples;
+	view_close(&v);
+	return n;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_errors(void **state)
+{
+	const char *name = ut_name("perr"), *none = ut_name("pnone");
+	struct shmstat_opts o;
+	shmstat_seg *seg, *seg0;
+	struct sigaction sa, old;
+
+	(void)state;
+	assert_int_equal(shmstat_profiler_start(NULL, 0), EINVAL);
+	shmstat_opts_init(&o);
+	ut_small_opts(&o);
+	o.max_stacks = 3;
+	assert_int_equal(shmstat_open(name, &o, &seg), EINVAL);
+	assert_non_null(strstr(shmstat_last_error(), "max_stacks must be 0 or a power of two"));
+	o.max_stacks = 64;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	o.max_stacks = 0;
+	assert_int_equal(shmstat_open(none, &o, &seg0), 0);
+
+	assert_int_equal(shmstat_profiler_start(seg, 1001), EINVAL);
+	assert_non_null(strstr(shmstat_last_error(), "profiler rate must be 1 to 1000 Hz, not 1001"));
+	assert_int_equal(shmstat_profiler_start(seg0, 0), SHMSTAT_EFULL);
+	assert_non_null(strstr(shmstat_last_error(), "has no stack table"));
+	assert_int_equal(shmstat_profiler_latency(seg0, 1), SHMSTAT_EFULL);
+	assert_int_equal(shmstat_profiler_latency(NULL, 1), EINVAL);
+	assert_int_equal(shmstat_profiler_stop(seg), EINVAL);
+
+	assert_int_equal(shmstat_profiler_start(seg, 0), 0);
+	assert_int_equal(shmstat_profiler_start(seg, 0), SHMSTAT_EBUSY);
+	assert_int_equal(shmstat_profiler_start(seg0, 0), SHMSTAT_EFULL);
+	assert_int_equal(shmstat_profiler_stop(seg0), EINVAL);
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	assert_int_equal(shmstat_profiler_stop(seg), EINVAL);
+
+	/* someone else's SIGPROF handler: refused, and left in place */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPROF, NULL, &old);
+	sa.sa_handler = (void (*)(int))(uintptr_t)prof_spin;   /* never called */
+	sigaction(SIGPROF, &sa, NULL);
+	assert_int_equal(shmstat_profiler_start(seg, 0), SHMSTAT_EBUSY);
+	assert_non_null(strstr(shmstat_last_error(), "in use by another profiler"));
+	sigaction(SIGPROF, NULL, &sa);
+	assert_ptr_equal((void *)(uintptr_t)sa.sa_handler, (void *)(uintptr_t)prof_spin);
+	sigaction(SIGPROF, &old, NULL);
+
+	/* a restart after a stop, at both ends of the range */
+	assert_int_equal(shmstat_profiler_start(seg, 1), 0);
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	assert_int_equal(shmstat_profiler_start(seg, 1000), 0);
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	assert_int_equal(shmstat_close(seg0), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+struct churn {
+	unsigned rounds;
+	uint64_t out;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+
+	c->out = prof_spin(c->out + 1, c->rounds);
+	return NULL;
+}
+
+/* Threads start and exit all the time while the timer fires at 1 kHz:
+ * every sample is counted once, with one period of weight. */
+static void test_churn(void **state)
+{
+	const char *name = ut_name("pchurn");
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+	struct view v;
+	uint64_t w = 0, n = 0;
+	unsigned round;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	ut_small_opts(&o);
+	o.max_stacks = 1024;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_profiler_start(seg, 1000), 0);
+	for (round = 0; round < 20000; round++) {
+		pthread_t t[4];
+		struct churn c[4];
+
+		for (int i = 0; i < 4; i++) {
+			c[i].rounds = 200000;
+			c[i].out = (uint64_t)i;
+			assert_int_equal(pthread_create(&t[i], NULL, churn_thread, &c[i]), 0);
+		}
+		for (int i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
+		if (round % 8 == 7 && cpu_samples(name) >= 300)
+			break;
+	}
+	assert_true(round < 20000);
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+
+	view_open(&v, name);
+	assert_int_equal(v.st.bad, 0);
+	assert_true(v.st.used > 0);
+	assert_int_equal(shmstat_profile_procs(v.p), 1);
+	{
+		struct shmstat_profile_proc pp;
+
+		assert_int_equal(shmstat_profile_proc(v.p, 0, &pp), 0);
+		assert_int_equal(pp.pid, getpid());
+		assert_int_equal(pp.hz, 1000);
+		assert_int_equal(pp.alive, 1);
+		assert_true(pp.comm[0] != 0);
+	}
+	for (size_t k = 0; k < shmstat_profile_stacks(v.p); k++) {
+		struct shmstat_stack_info si;
+
+		assert_int_equal(shmstat_profile_stack(v.p, k, &si), 0);
+		assert_int_equal(si.kind, SHMSTAT_STACK_CPU);
+		assert_true(si.depth >= 1 && si.depth <= SHMSTAT_STACK_FRAMES);
+		assert_int_equal(si.proc, 0);
+		assert_int_equal(si.leaf_return, 0);
+		n += si.samples;
+		w += si.weight;
+	}
+	assert_int_equal(n, v.st.cpu_samples);
+	/* every sample weighs one period, 1 ms */
+	assert_int_equal(w + v.st.dropped_weight, (n + v.st.dropped_samples) * 1000000u);
+	assert_int_equal(shmstat_profile_stack(v.p, shmstat_profile_stacks(v.p), &(struct shmstat_stack_info){ 0 }), EINVAL);
+	view_close(&v);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+/* A table of one entry: the first stack takes it, every other sample is
+ * dropped, and counted. */
+static void test_dropped(void **state)
+{
+	const char *name = ut_name("pdrop");
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+	struct view v;
+	uint64_t x = 1;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	ut_small_opts(&o);
+	o.max_stacks = 1;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_profiler_start(seg, 1000), 0);
+	for (int i = 0; i < 100000; i++) {
+		x = prof_spin(x, 100000);
+		if (i % 16 == 15) {
+			view_open(&v, name);
+			if (v.st.dropped_samples >= 20 && v.st.cpu_samples >= 1) {
+				view_close(&v);
+				break;
+			}
+			view_close(&v);
+		}
+	}
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	view_open(&v, name);
+	assert_int_equal(v.st.capacity, 1);
+	assert_int_equal(v.st.used, 1);
+	assert_true(v.st.dropped_samples >= 20);
+	assert_int_equal(v.st.dropped_weight, v.st.dropped_samples * 1000000u);
+	{
+		struct shmstat_seg_info info;
+
+		shmstat_snap_info(v.s, &info);
+		assert_int_equal(info.max_stacks, 1);
+		assert_int_equal(info.profile_stacks, 1);
+		assert_int_equal(info.profile_dropped, v.st.dropped_samples);
+	}
+	view_close(&v);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_true(x != 0);
+}
+
+__attribute__((noinline)) void timed_section(shmstat_hist *h, unsigned n);
+__attribute__((noinline)) void timed_section(shmstat_hist *h, unsigned n)
+{
+	SHMSTAT_TIME_SCOPE(h);
+	(void)prof_spin(n, n);
+}
+
+static void test_latency(void **state);
+
+/* Latency stacks weigh what the timer measured: with every = 1 their
+ * samples and weights are the histogram's count and sum. */
+static void test_latency(void **state)
+{
+	const char *name = ut_name("plat");
+	static const char *const lab[] = { "op", "get", NULL };
+	struct shmstat_metric_def def = { .name = "lat_ns", .labels = lab, .unit = "ns" };
+	struct shmstat_opts o;
+	struct shmstat_hstats hs;
+	shmstat_seg *seg;
+	shmstat_hist *h;
+	shmstat_hdata *hd;
+	struct view v;
+	uint64_t n = 0, w = 0;
+	struct shmstat_metric_info mi;
+	int idx;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	ut_small_opts(&o);
+	o.max_stacks = 256;
+	o.max_values = 4096;       /* a histogram of the default layout */
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_hist_register(seg, &def, NULL, &h), 0);
+	assert_int_equal(shmstat_profiler_latency(seg, 1), 0);
+	for (unsigned i = 0; i < 1000; i++)
+		timed_section(h, 100 + i % 7);
+
+	view_open(&v, name);
+	idx = ut_find(v.s, "lat_ns", "op=\"get\"", &mi);
+	assert_true(idx >= 0);
+	assert_int_equal(shmstat_snap_hist(v.s, (size_t)idx, SHMSTAT_PROC_ALL, &hd), 0);
+	shmstat_hdata_stats(hd, &hs);
+	shmstat_hdata_free(hd);
+	assert_int_equal(hs.count, 1000);
+	assert_int_equal(v.st.cpu_samples, 0);
+	for (size_t k = 0; k < shmstat_profile_stacks(v.p); k++) {
+		struct shmstat_stack_info si;
+
+		shmstat_profile_stack(v.p, k, &si);
+		assert_int_equal(si.kind, SHMSTAT_STACK_LATENCY);
+		assert_string_equal(si.metric, "lat_ns{op=\"get\"}");
+		assert_int_equal(si.leaf_return, 1);
+		/* the innermost frame is in timed_section, the timer's caller */
+		assert_true(si.pcs[0] > (uintptr_t)timed_section &&
+			    si.pcs[0] < (uintptr_t)timed_section + 4096);
+		/* and the walk went on: its caller is this test */
+		assert_true(si.depth >= 2);
+		assert_true(si.pcs[1] > (uintptr_t)test_latency &&
+			    si.pcs[1] < (uintptr_t)test_latency + 8192);
+		n += si.samples;
+		w += si.weight;
+	}
+	assert_int_equal(n, 1000);
+	assert_int_equal(w, hs.sum);
+	assert_int_equal(v.st.latency_samples, 1000);
+	view_close(&v);
+
+	/* 1 in 10 */
+	assert_int_equal(shmstat_profiler_latency(seg, 10), 0);
+	for (unsigned i = 0; i < 1000; i++)
+		timed_section(h, 50);
+	view_open(&v, name);
+	assert_int_equal(v.st.latency_samples, 1100);
+	view_close(&v);
+	/* off */
+	assert_int_equal(shmstat_profiler_latency(seg, 0), 0);
+	for (unsigned i = 0; i < 100; i++)
+		timed_section(h, 50);
+	view_open(&v, name);
+	assert_int_equal(v.st.latency_samples, 1100);
+	view_close(&v);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+/* The module map names this program, its build-id and where it lies. */
+static void test_modules(void **state)
+{
+	const char *name = ut_name("pmod");
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+	struct view v;
+	char exe[PATH_MAX];
+	long m;
+	struct shmstat_module_info mi;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	ut_small_opts(&o);
+	o.max_stacks = 64;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_profiler_start(seg, 0), 0);
+	/* a second publication adds nothing: nothing was loaded since */
+	assert_int_equal(shmstat_profiler_modules(seg), 0);
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	view_open(&v, name);
+	assert_non_null(realpath("/proc/self/exe", exe));
+	m = shmstat_profile_find_module(v.p, 0, (uint64_t)(uintptr_t)prof_spin);
+	assert_true(m >= 0);
+	assert_int_equal(shmstat_profile_module(v.p, (size_t)m, &mi), 0);
+	assert_string_equal(mi.path, exe);
+	assert_int_equal(mi.build_id_len, 20);
+	assert_true(mi.lo <= (uintptr_t)prof_spin && (uintptr_t)prof_spin < mi.hi);
+	assert_int_equal(shmstat_profile_find_module(v.p, 0, 16), -1);
+	assert_int_equal(shmstat_profile_find_module(v.p, 7, (uint64_t)(uintptr_t)prof_spin), -1);
+	{
+		size_t nmod = shmstat_profile_modules(v.p);
+		struct shmstat_seg_info info;
+
+		shmstat_snap_info(v.s, &info);
+		/* the process record and one record per module, once */
+		assert_int_equal(info.profile_modules, nmod + 1);
+		assert_int_equal(shmstat_profile_module(v.p, nmod, &mi), EINVAL);
+	}
+	view_close(&v);
+	/* close stops the profiler: a new one may start at once */
+	assert_int_equal(shmstat_profiler_start(seg, 0), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_profiler_start(seg, 0), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+/* A child of fork() inherits no timer and no profiler: it starts its
+ * own, on its own segment, while the parent's keeps running. */
+static void test_fork(void **state)
+{
+	const char *name = ut_name("pfork"), *cname = ut_name("pforkc");
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+	pid_t pid;
+	int st;
+
+	(void)state;
+#if defined(__SANITIZE_THREAD__)
+	/* the child opens a segment, which starts liburcu's threads: TSan
+	 * does not support threads after a multi-threaded fork (the earlier
+	 * tests started threads). The ASan build runs this test. */
+	(void)name;
+	(void)cname;
+	(void)o;
+	(void)seg;
+	(void)pid;
+	(void)st;
+	skip();
+#endif
+	shmstat_opts_init(&o);
+	ut_small_opts(&o);
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_profiler_start(seg, 0), 0);
+	assert_int_equal(shmstat_profiler_latency(seg, 4), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		shmstat_seg *c;
+		int ok = shmstat_open(cname, &o, &c) == 0 &&
+			 shmstat_profiler_start(c, 0) == 0 &&
+			 shmstat_profiler_latency(c, 1) == 0 &&
+			 shmstat_profiler_stop(c) == 0 && shmstat_close(c) == 0;
+
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(shmstat_profiler_start(seg, 0), SHMSTAT_EBUSY);
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+	{
+		struct view v;
+
+		/* the child's process record is in its segment, under its pid */
+		view_open(&v, cname);
+		assert_int_equal(shmstat_profile_procs(v.p), 1);
+		{
+			struct shmstat_profile_proc pp;
+
+			shmstat_profile_proc(v.p, 0, &pp);
+			assert_int_equal(pp.pid, pid);
+		}
+		view_close(&v);
+	}
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_errors),
+		T(test_churn),
+		T(test_dropped),
+		T(test_latency),
+		T(test_modules),
+		T(test_fork),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,518 @@
+/*
+ * test_symbolize.c - the symbolizer (tools/symbolize.c) on the test's own
+ * process: its module map is built with dl_iterate_phdr the way a writer
+ * publishes it (load bias, executable PT_LOAD range, path, the build-id
+ * note read from memory), then addresses of known functions are named.
+ *
+ * Checked: a function of the test by its exact pc (leaf) and by a return
+ * address inside it (pc - 1); the byte before it is not credited to it;
+ * libc functions, without symbol versions; "[unknown]" for pc 0, an address in no module and a
+ * process never declared; "+0x" names (offset = file address) and one
+ * warning each for a module whose build-id differs, whose file is
+ * missing, a FIFO (no hang) or not ELF; no warning for "[vdso]"; cached
+ * results are the same pointer, also between a leaf pc and the return
+ * address after it; modules with an empty range ignored, overlapping
+ * ones found; declaring a process again adds modules; many processes
+ * sharing a file open it once (descriptors stay few).
+ */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <link.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "symbolize.h"
+
+#define MAXMODS 256
+
+struct modlist {
+	struct sym_module m[MAXMODS];
+	char *paths[MAXMODS];
+	unsigned char ids[MAXMODS][64];
+	size_t n;
+};
+
+/* The function the test looks for: not static, not inlined, long enough
+ * that start + 4 and start + 8 are inside it. */
+int sym_test_target(int x);
+__attribute__((noinline)) int sym_test_target(int x)
+{
+	volatile int acc = 0;
+
+	for (int i = 0; i < x; i++)
+		acc += i * x;
+	return acc;
+}
+
+/* The NT_GNU_BUILD_ID note of a PT_NOTE segment in memory, if any. */
+static size_t note_build_id(const char *p, size_t size, size_t align,
+			    unsigned char *out, size_t outsz)
+{
+	size_t off = 0;
+
+	while (off + sizeof(ElfW(Nhdr)) <= size) {
+		ElfW(Nhdr) nh;
+		size_t name_off, desc_off, next;
+
+		memcpy(&nh, p + off, sizeof(nh));
+		name_off = off + sizeof(nh);
+		desc_off = name_off + ((nh.n_namesz + align - 1) & ~(align - 1));
+		next = desc_off + ((nh.n_descsz + align - 1) & ~(align - 1));
+		if (desc_off + nh.n_descsz > size)
+			break;
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+		    memcmp(p + name_off, "GNU", 4) == 0 && nh.n_descsz <= outsz) {
+			memcpy(out, p + desc_off, nh.n_descsz);
+			return nh.n_descsz;
+		}
+		off = next;
+	}
+	return 0;
+}
+
+static int collect(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct modlist *ml = arg;
+	struct sym_module *m;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	char buf[PATH_MAX];
+
+	(void)size;
+	if (ml->n == MAXMODS)
+		return 1;
+	m = &ml->m[ml->n];
+	memset(m, 0, sizeof(*m));
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			uint64_t a = info->dlpi_addr + ph->p_vaddr;
+
+			if (a < lo)
+				lo = a;
+			if (a + ph->p_memsz > hi)
+				hi = a + ph->p_memsz;
+		} else if (ph->p_type == PT_NOTE && !m->build_id_len) {
+			/* the note as loaded: an address in this process */
+			/* NOLINTNEXTLINE(performance-no-int-to-ptr) */
+			const char *note = (const char *)(info->dlpi_addr + ph->p_vaddr);
+
+			m->build_id_len = note_build_id(note,
+				ph->p_memsz, ph->p_align == 8 ? 8 : 4,
+				ml->ids[ml->n], sizeof(ml->ids[0]));
+		}
+	}
+	if (lo >= hi)
+		return 0;
+	m->base = info->dlpi_addr;
+	m->lo = lo;
+	m->hi = hi;
+	m->build_id = m->build_id_len ? ml->ids[ml->n] : NULL;
+	if (info->dlpi_name && info->dlpi_name[0])
+		ml->paths[ml->n] = strdup(info->dlpi_name);
+	else if (ml->n == 0 && realpath("/proc/self/exe", buf))
+		ml->paths[ml->n] = strdup(buf);
+	else
+		return 0;
+	assert_non_null(ml->paths[ml->n]);
+	m->path = ml->paths[ml->n];
+	ml->n++;
+	return 0;
+}
+
+static struct modlist *modlist_get(void)
+{
+	struct modlist *ml = calloc(1, sizeof(*ml));
+
+	assert_non_null(ml);
+	dl_iterate_phdr(collect, ml);
+	assert_true(ml->n >= 2);
+	return ml;
+}
+
+static void modlist_free(struct modlist *ml)
+{
+	for (size_t i = 0; i < ml->n; i++)
+		free(ml->paths[i]);
+	free(ml);
+}
+
+static const struct sym_module *module_of(const struct modlist *ml, uint64_t a)
+{
+	for (size_t i = 0; i < ml->n; i++)
+		if (a >= ml->m[i].lo && a < ml->m[i].hi)
+			return &ml->m[i];
+	return NULL;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *sl = strrchr(path, '/');
+
+	return sl ? sl + 1 : path;
+}
+
+static uint64_t fn_addr(int (*f)(int))
+{
+	return (uint64_t)(uintptr_t)f;
+}
+
+struct warnbuf {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static void warn_open(struct warnbuf *w)
+{
+	w->buf = NULL;
+	w->len = 0;
+	w->f = open_memstream(&w->buf, &w->len);
+	assert_non_null(w->f);
+}
+
+static const char *warn_text(struct warnbuf *w)
+{
+	assert_int_equal(fflush(w->f), 0);
+	return w->buf ? w->buf : "";
+}
+
+static void warn_close(struct warnbuf *w)
+{
+	assert_int_equal(fclose(w->f), 0);
+	free(w->buf);
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void test_own_function(void **state)
+{
+	struct modlist *ml = modlist_get();
+	struct symbolizer *s = symbolizer_new("shmstat", NULL);
+	uint64_t fn = fn_addr(sym_test_target);
+	const char *before;
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(module_of(ml, fn));
+	assert_int_equal(symbolizer_add_proc(s, 1, "pid 1 (test)", ml->m, ml->n), 0);
+	assert_string_equal(symbolizer_name(s, 1, fn, 1), "sym_test_target");
+	assert_string_equal(symbolizer_name(s, 1, fn + 4, 1), "sym_test_target");
+	/* a return address: looked up at pc - 1 */
+	assert_string_equal(symbolizer_name(s, 1, fn + 5, 0), "sym_test_target");
+	assert_string_equal(symbolizer_name(s, 1, fn + 1, 0), "sym_test_target");
+	/* a return address at the start: the call was in what comes before */
+	before = symbolizer_name(s, 1, fn, 0);
+	assert_string_not_equal(before, "sym_test_target");
+	assert_ptr_equal(before, symbolizer_name(s, 1, fn - 1, 1));
+	symbolizer_free(s);
+	modlist_free(ml);
+}
+
+static void test_libc_function(void **state)
+{
+	struct modlist *ml = modlist_get();
+	struct symbolizer *s = symbolizer_new("shmstat", NULL);
+	/* libc's own qsort, not a sanitizer's interceptor of it */
+	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	const struct sym_module *m;
+	uint64_t fn;
+	const char *name;
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(libc);
+	fn = (uint64_t)(uintptr_t)dlsym(libc, "qsort");
+	assert_true(fn != 0);
+	m = module_of(ml, fn);
+	assert_non_null(m);
+	assert_non_null(strstr(base_name(m->path), "libc"));
+	assert_int_equal(symbolizer_add_proc(s, 7, "pid 7 (test)", ml->m, ml->n), 0);
+	name = symbolizer_name(s, 7, fn + 2, 1);
+	/* "qsort", or an alias of it from libc's debug symbols */
+	assert_non_null(strstr(name, "qsort"));
+	assert_null(strstr(name, "+0x"));
+	assert_string_equal(symbolizer_name(s, 7, fn + 3, 0), name);
+	/* no symbol version ("fopen@@GLIBC_2.2.5" in libc's debug file) */
+	fn = (uint64_t)(uintptr_t)dlsym(libc, "fopen");
+	assert_true(fn != 0);
+	name = symbolizer_name(s, 7, fn + 2, 1);
+	assert_non_null(strstr(name, "fopen"));
+	assert_null(strchr(name, '@'));
+	assert_null(strstr(name, "+0x"));
+	dlclose(libc);
+	symbolizer_free(s);
+	modlist_free(ml);
+}
+
+static void test_unknown(void **state)
+{
+	struct modlist *ml = modlist_get();
+	struct symbolizer *s = symbolizer_new(NULL, NULL);
+	uint64_t fn = fn_addr(sym_test_target);
+
+	(void)state;
+	assert_non_null(s);
+	/* nothing declared yet */
+	assert_string_equal(symbolizer_name(s, 1, fn, 1), "[unknown]");
+	assert_int_equal(symbolizer_add_proc(s, 1, NULL, ml->m, ml->n), 0);
+	assert_string_equal(symbolizer_name(s, 1, 0, 1), "[unknown]");
+	assert_string_equal(symbolizer_name(s, 1, 0, 0), "[unknown]");
+	assert_string_equal(symbolizer_name(s, 1, 1, 0), "[unknown]");
+	assert_string_equal(symbolizer_name(s, 1, 0x10, 1), "[unknown]");
+	assert_string_equal(symbolizer_name(s, 1, UINT64_MAX, 1), "[unknown]");
+	assert_string_equal(symbolizer_name(s, 1, UINT64_MAX, 0), "[unknown]");
+	/* a process never declared */
+	assert_string_equal(symbolizer_name(s, 2, fn, 1), "[unknown]");
+	assert_string_equal(symbolizer_name(NULL, 1, fn, 1), "[unknown]");
+	/* no modules at all, NULL array */
+	assert_int_equal(symbolizer_add_proc(s, 3, "x", NULL, 5), 0);
+	assert_string_equal(symbolizer_name(s, 3, fn, 1), "[unknown]");
+	assert_int_equal(symbolizer_add_proc(NULL, 3, "x", ml->m, ml->n), EINVAL);
+	symbolizer_free(s);
+	symbolizer_free(NULL);
+	modlist_free(ml);
+}
+
+static void test_build_id_mismatch(void **state)
+{
+	struct modlist *ml = modlist_get();
+	struct warnbuf w;
+	struct symbolizer *s;
+	uint64_t fn = fn_addr(sym_test_target);
+	struct sym_module bad;
+	unsigned char id[64];
+	char want[PATH_MAX + 32];
+	const char *text;
+
+	(void)state;
+	warn_open(&w);
+	s = symbolizer_new("shmstat", w.f);
+	assert_non_null(s);
+	bad = *module_of(ml, fn);
+	assert_true(bad.build_id_len > 0 && bad.build_id_len <= sizeof(id));
+	memcpy(id, bad.build_id, bad.build_id_len);
+	id[0] ^= 0xff;
+	bad.build_id = id;
+	assert_int_equal(symbolizer_add_proc(s, 42, "pid 42 (old)", &bad, 1), 0);
+	assert_int_equal(symbolizer_add_proc(s, 43, "pid 43 (old)", &bad, 1), 0);
+	/* the published id is copied: changing it afterwards changes nothing */
+	id[0] ^= 0xff;
+	snprintf(want, sizeof(want), "%s+0x%" PRIx64, base_name(bad.path), fn + 4 - bad.base);
+	assert_string_equal(symbolizer_name(s, 42, fn + 4, 1), want);
+	assert_string_equal(symbolizer_name(s, 43, fn + 4, 1), want);
+	/* a return address: the offset of the byte looked up */
+	assert_string_equal(symbolizer_name(s, 42, fn + 5, 0), want);
+
+	text = warn_text(&w);
+	assert_int_equal(count_lines(text), 1);
+	assert_non_null(strstr(text, "shmstat: build-id of "));
+	assert_non_null(strstr(text, bad.path));
+	assert_non_null(strstr(text, " differs from the one pid 42 (old) loaded"));
+
+	/* the right id in another process: names as usual, no new warning */
+	assert_int_equal(symbolizer_add_proc(s, 44, "pid 44 (new)", ml->m, ml->n), 0);
+	assert_string_equal(symbolizer_name(s, 44, fn + 4, 1), "sym_test_target");
+	assert_int_equal(count_lines(warn_text(&w)), 1);
+	symbolizer_free(s);
+	warn_close(&w);
+	modlist_free(ml);
+}
+
+static void test_unreadable_files(void **state)
+{
+	struct warnbuf w;
+	struct symbolizer *s;
+	char dir[] = "/tmp/test_symbolize.XXXXXX";
+	char fifo[sizeof(dir) + 16], text_file[sizeof(dir) + 16];
+	struct sym_module m[4] = {
+		{ .base = 0x10000, .lo = 0x11000, .hi = 0x12000,
+		  .path = "/nonexistent/dir/libnothere.so.1" },
+		{ .base = 0x20000, .lo = 0x21000, .hi = 0x22000, .path = fifo },
+		{ .base = 0x30000, .lo = 0x31000, .hi = 0x32000, .path = text_file },
+		{ .base = 0x40000, .lo = 0x40000, .hi = 0x41000, .path = "[vdso]" },
+	};
+	FILE *f;
+	const char *text;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(text_file, sizeof(text_file), "%s/text", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	f = fopen(text_file, "w");
+	assert_non_null(f);
+	fputs("not an elf file at all\n", f);
+	assert_int_equal(fclose(f), 0);
+
+	warn_open(&w);
+	s = symbolizer_new("shmstat", w.f);
+	assert_non_null(s);
+	assert_int_equal(symbolizer_add_proc(s, 5, "pid 5 (gone)", m, 4), 0);
+	assert_int_equal(symbolizer_add_proc(s, 6, "pid 6 (gone)", m, 4), 0);
+	assert_string_equal(symbolizer_name(s, 5, 0x11234, 1), "libnothere.so.1+0x1234");
+	assert_string_equal(symbolizer_name(s, 6, 0x11235, 0), "libnothere.so.1+0x1234");
+	assert_string_equal(symbolizer_name(s, 5, 0x21010, 1), "fifo+0x1010");
+	assert_string_equal(symbolizer_name(s, 5, 0x31010, 1), "text+0x1010");
+	assert_string_equal(symbolizer_name(s, 5, 0x40abc, 1), "[vdso]+0xabc");
+	assert_string_equal(symbolizer_name(s, 5, 0x41000, 1), "[unknown]");
+	text = warn_text(&w);
+	/* one line per file, none for [vdso] */
+	assert_int_equal(count_lines(text), 3);
+	assert_non_null(strstr(text, "shmstat: cannot read /nonexistent/dir/libnothere.so.1 "
+				     "for pid 5 (gone): no such file or directory; "
+				     "its frames are shown as addresses\n"));
+	assert_non_null(strstr(text, "/fifo for pid 5 (gone): not a regular file;"));
+	assert_non_null(strstr(text, "/text for pid 5 (gone): not an elf file;"));
+	symbolizer_free(s);
+	warn_close(&w);
+	assert_int_equal(unlink(fifo), 0);
+	assert_int_equal(unlink(text_file), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_cache(void **state)
+{
+	struct modlist *ml = modlist_get();
+	struct symbolizer *s = symbolizer_new("shmstat", NULL);
+	uint64_t fn = fn_addr(sym_test_target);
+	const char *a, *b;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(symbolizer_add_proc(s, 1, "pid 1", ml->m, ml->n), 0);
+	assert_int_equal(symbolizer_add_proc(s, 2, "pid 2", ml->m, ml->n), 0);
+	a = symbolizer_name(s, 1, fn + 4, 1);
+	for (int i = 0; i < 1000; i++)
+		assert_ptr_equal(symbolizer_name(s, 1, fn + 4, 1), a);
+	/* the return address after it is the same lookup */
+	assert_ptr_equal(symbolizer_name(s, 1, fn + 5, 0), a);
+	/* equal names are one string, also across processes */
+	assert_ptr_equal(symbolizer_name(s, 1, fn + 6, 1), a);
+	assert_ptr_equal(symbolizer_name(s, 2, fn + 4, 1), a);
+	b = symbolizer_name(s, 1, 0x10, 1);
+	assert_ptr_equal(symbolizer_name(s, 1, 0x10, 1), b);
+	/* many distinct addresses: the tables grow, earlier results stay */
+	for (uint64_t i = 0; i < 20000; i++)
+		(void)symbolizer_name(s, 1, 0x1000 + i, 1);
+	assert_ptr_equal(symbolizer_name(s, 1, fn + 4, 1), a);
+	assert_string_equal(a, "sym_test_target");
+	symbolizer_free(s);
+	modlist_free(ml);
+}
+
+static void test_odd_modules(void **state)
+{
+	struct modlist *ml = modlist_get();
+	struct symbolizer *s = symbolizer_new("shmstat", NULL);
+	uint64_t fn = fn_addr(sym_test_target);
+	struct sym_module main_mod = *module_of(ml, fn);
+	struct sym_module m[3] = {
+		/* empty and reversed ranges are ignored */
+		{ .base = 0, .lo = 0x500, .hi = 0x500, .path = "/a" },
+		{ .base = 0, .lo = 0x700, .hi = 0x600, .path = "/b" },
+		/* a huge module that overlaps everything below fn */
+		{ .base = 0x1000, .lo = 0x1000, .hi = fn - 64, .path = "big\n\x1b[1m" },
+	};
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(symbolizer_add_proc(s, 1, "pid 1", m, 3), 0);
+	assert_string_equal(symbolizer_name(s, 1, 0x500, 1), "[unknown]");
+	assert_string_equal(symbolizer_name(s, 1, 0x650, 1), "[unknown]");
+	assert_string_equal(symbolizer_name(s, 1, 0x6800, 1), "big??[1m+0x5800");
+	assert_string_equal(symbolizer_name(s, 1, fn, 1), "[unknown]");
+	/* declaring again adds modules and drops the cached "[unknown]" */
+	assert_int_equal(symbolizer_add_proc(s, 1, "pid 1", &main_mod, 1), 0);
+	assert_string_equal(symbolizer_name(s, 1, fn, 1), "sym_test_target");
+	/* the main program's start lies inside "big": both are found */
+	if (main_mod.lo > 0x1000 && main_mod.lo < fn - 64)
+		assert_null(strstr(symbolizer_name(s, 1, main_mod.lo, 1), "big"));
+	assert_string_equal(symbolizer_name(s, 1, 0x6800, 1), "big??[1m+0x5800");
+	symbolizer_free(s);
+	modlist_free(ml);
+}
+
+static size_t open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	size_t n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void test_many_procs(void **state)
+{
+	struct modlist *ml = modlist_get();
+	struct symbolizer *s = symbolizer_new("shmstat", NULL);
+	uint64_t fn = fn_addr(sym_test_target);
+	size_t fds = open_fds();
+	const char *name = NULL;
+
+	(void)state;
+	assert_non_null(s);
+	/* 500 processes of one program, each at its own (made-up) base */
+	for (size_t p = 0; p < 500; p++) {
+		struct sym_module m[MAXMODS];
+		uint64_t shift = (uint64_t)p << 32;
+
+		memcpy(m, ml->m, ml->n * sizeof(m[0]));
+		for (size_t i = 0; i < ml->n; i++) {
+			m[i].base += shift;
+			m[i].lo += shift;
+			m[i].hi += shift;
+		}
+		assert_int_equal(symbolizer_add_proc(s, p, NULL, m, ml->n), 0);
+	}
+	for (size_t p = 0; p < 500; p++) {
+		const char *n = symbolizer_name(s, p, fn + ((uint64_t)p << 32) + 4, 1);
+
+		if (!name)
+			name = n;
+		assert_ptr_equal(n, name);
+	}
+	assert_string_equal(name, "sym_test_target");
+	assert_true(open_fds() <= fds + 8);
+	symbolizer_free(s);
+	assert_true(open_fds() <= fds);
+	modlist_free(ml);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_own_function),
+		cmocka_unit_test(test_libc_function),
+		cmocka_unit_test(test_unknown),
+		cmocka_unit_test(test_build_id_mismatch),
+		cmocka_unit_test(test_unreadable_files),
+		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_odd_modules),
+		cmocka_unit_test(test_many_procs),
+	};
+
+	return cmocka_run_group_tests_name("symbolize", tests, NULL, NULL);
+}
