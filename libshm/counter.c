@@ -10,6 +10,7 @@
 
 #include "shmstat.h"
 #include "counter.h"
+#include "profiler.h"
 #include "procs.h"
 #include "segment.h"
 #include "sigtable.h"
@@ -164,6 +165,8 @@ static struct tls_ent *claim(struct shmstat_seg *seg)
 
 	if (seg->proc >= seg->max_procs)
 		return NULL;                /* no writer slot: do nothing */
+	if (shmstat__prof_active())
+		shmstat__prof_thread();     /* its stack, for the profiler's walk */
 	t = &tls_tab[seg->tls_slot];
 	for (uint32_t i = first; i < seg->nstripes && got == UINT32_MAX; i++) {
 		uint64_t w = idle;

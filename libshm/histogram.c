@@ -159,7 +159,8 @@ void shmstat_timer_stop(shmstat_hist *h, uint64_t start)
 	/* latency stacks (profiler.c): the caller's frame starts the walk */
 	if (unlikely(ld_relaxed(&shmstat__prof_latency_every) != 0))
 		shmstat__prof_latency(h, ns, (uintptr_t)__builtin_return_address(0),
-				      *(const uintptr_t *)__builtin_frame_address(0));
+				      *(const uintptr_t *)__builtin_frame_address(0),
+				      (uintptr_t)__builtin_frame_address(0));
 }
 
 static __thread uint32_t sample_left;

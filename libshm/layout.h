@@ -380,7 +380,8 @@ struct shmstat_stackent {
 	uint64_t samples;
 	uint64_t weight;           /* CPU: ns of CPU time; latency: ns timed */
 	uint32_t kind;             /* enum shmstat_stack_kind */
-	uint32_t metric;           /* latency: descriptor index + 1; else 0 */
+	uint32_t metric;           /* latency: the histogram's first value
+				    * slot + 1; else 0 */
 	uint32_t depth;            /* pcs used, 1..SHMSTAT_STACK_SLOTS */
 	uint32_t flags;            /* SHMSTAT_STACK_F_* */
 	uint64_t pcs[SHMSTAT_STACK_SLOTS];   /* innermost first */

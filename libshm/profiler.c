@@ -36,7 +36,7 @@ static struct {
 	uint32_t n;
 	uint64_t tag;
 	uint64_t period_ns;
-	uintptr_t stack_max;       /* bytes a thread's stack may span */
+	uintptr_t stack_max;       /* a thread's stack size by default */
 	unsigned hz;
 	/* executable ranges loaded at the start, for the leaf heuristic
 	 * (fixed while the profiler runs) */
@@ -44,14 +44,22 @@ static struct {
 		uintptr_t lo, hi;
 	} text[256];
 	uint32_t ntext;
-	struct shmstat_modpub pub; /* module records published */
-	struct shmstat_seg *pub_seg;   /* ... into this segment */
+	/* module records published, per segment: the profiler's and the
+	 * latency stacks' may differ */
+	struct shmstat_modpub pub[2];
+	struct shmstat_seg *pub_seg[2];
 } prof = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static int gate;                   /* 1: handlers may write */
 static int inflight;               /* handlers past the gate */
 static __thread unsigned lat_left; /* timer stops until the next stack */
+
+/* This thread's stack [lo, hi), learnt outside any handler (0: not yet).
+ * Initial-exec: the handler's access allocates nothing. */
+static __thread struct {
+	uintptr_t lo, hi;
+} tstack __attribute__((tls_model("initial-exec")));
 
 /* ------------------------------------------------------------- unwinding */
 
@@ -68,20 +76,58 @@ static inline uintptr_t thread_pointer(void)
 	return tp;
 }
 
-/* The end of the mapped stack above @sp, or 0 when it is not known. */
+/*
+ * The end of the mapped stack above @sp, or 0 when it is not known:
+ *   - this thread's own stack, when it was learnt (shmstat__prof_thread)
+ *     and holds @sp;
+ *   - an alternate signal stack holding @sp (@alt, from the context);
+ *   - a thread whose bounds are not known: below its thread pointer by at
+ *     most the default stack size (glibc puts the descriptor at the top of
+ *     the block, so all of [sp, tp) is mapped when sp is in the block), or
+ *     the main thread's stack below __libc_stack_end.
+ * A known thread whose sp lies outside its stack (a coroutine) gets 0.
+ */
 static uintptr_t stack_top(uintptr_t sp, const stack_t *alt)
 {
 	uintptr_t tp = thread_pointer(), main_top = (uintptr_t)__libc_stack_end;
 	uintptr_t max = ld_relaxed(&prof.stack_max);
+	uintptr_t lo = ld_relaxed(&tstack.lo), hi = ld_relaxed(&tstack.hi);
 
+	if (hi && sp >= lo && sp < hi)
+		return hi;
 	if (alt && !(alt->ss_flags & SS_DISABLE) && alt->ss_size > 0 &&
 	    sp >= (uintptr_t)alt->ss_sp && sp - (uintptr_t)alt->ss_sp < alt->ss_size)
 		return (uintptr_t)alt->ss_sp + alt->ss_size;
+	if (hi)
+		return 0;
 	if (tp > sp && tp - sp <= max)
 		return tp;
 	if (main_top > sp && main_top - sp <= max)
 		return main_top;
 	return 0;
+}
+
+void shmstat__prof_thread(void)
+{
+	pthread_attr_t a;
+	void *addr = NULL;
+	size_t size = 0;
+
+	if (ld_relaxed(&tstack.hi) != 0 || pthread_getattr_np(pthread_self(), &a) != 0)
+		return;
+	if (pthread_attr_getstack(&a, &addr, &size) == 0 && size > 0) {
+		st_relaxed(&tstack.lo, (uintptr_t)addr);
+		/* a handler on this thread sees hi only with lo set */
+		__atomic_signal_fence(__ATOMIC_RELEASE);
+		st_relaxed(&tstack.hi, (uintptr_t)addr + size);
+	}
+	pthread_attr_destroy(&a);
+}
+
+int shmstat__prof_active(void)
+{
+	return __atomic_load_n(&gate, __ATOMIC_RELAXED) ||
+	       ld_relaxed(&shmstat__prof_latency_every) != 0;
 }
 
 /*
@@ -117,9 +163,11 @@ static void walk(struct shmstat_stackkey *k, uintptr_t fp, uintptr_t lo, uintptr
  * The caller of a function that set up no frame (a leaf: GCC gives none
  * to leaves that need no stack, even with -fno-omit-frame-pointer) is not
  * in the frame chain: its return address is the word at sp. Take that word
- * when it is one: it points into code loaded at the start, right after a
+ * when it is one: it points into the same executable range as @pc (so
+ * into a module that is mapped: the thread runs in it), right after a
  * direct call (E8 rel32) whose target lies at or below @pc, less than
- * 1 MiB below. The code bytes read are those of a module mapped then.
+ * 1 MiB below. Calls between modules go through the PLT and are not
+ * recognized (the caller is then missing, as without the heuristic).
  */
 __attribute__((no_sanitize_address, no_sanitize("thread")))
 static uintptr_t leaf_caller(uintptr_t pc, uintptr_t sp, uintptr_t top)
@@ -134,8 +182,10 @@ static uintptr_t leaf_caller(uintptr_t pc, uintptr_t sp, uintptr_t top)
 	 * thread's stack and the code loaded: casts are what this does */
 	ret = *(const uintptr_t *)sp;   /* NOLINT(performance-no-int-to-ptr) */
 	for (uint32_t i = 0; i < prof.ntext; i++) {
-		if (ret < prof.text[i].lo + 5 || ret > prof.text[i].hi)
+		if (pc < prof.text[i].lo || pc >= prof.text[i].hi)
 			continue;
+		if (ret < prof.text[i].lo + 5 || ret > prof.text[i].hi)
+			return 0;
 		if (*(const unsigned char *)(ret - 5) != 0xe8)   /* NOLINT(performance-no-int-to-ptr) */
 			return 0;
 		memcpy(&rel, (const void *)(ret - 4), sizeof(rel));   /* NOLINT(performance-no-int-to-ptr) */
@@ -227,27 +277,32 @@ out:
 
 /* -------------------------------------------------------- latency stacks */
 
-void shmstat__prof_latency(struct shmstat_hist *h, uint64_t ns, uintptr_t ret, uintptr_t fp)
+void shmstat__prof_latency(struct shmstat_hist *h, uint64_t ns, uintptr_t ret, uintptr_t fp,
+			   uintptr_t sp)
 {
 	struct shmstat_seg *seg = h->c.seg;
 	unsigned every = ld_relaxed(&shmstat__prof_latency_every);
 	struct shmstat_stackkey k;
 	uintptr_t top;
 
-	if (every == 0 || lat_left-- > 1)
+	/* timers of other segments do not count towards 1 in every */
+	if (every == 0 || seg == NULL || seg != ld_acquire(&prof.lat_seg) ||
+	    seg->stacks == NULL || h->c.epoch != seg->epoch)
+		return;
+	if (lat_left-- > 1)
 		return;
 	lat_left = every;
-	if (seg == NULL || seg != ld_acquire(&prof.lat_seg) || seg->stacks == NULL ||
-	    h->c.epoch != seg->epoch)
-		return;
+	shmstat__prof_thread();        /* once per thread: its stack's bounds */
 	k.kind = SHMSTAT_STACK_LATENCY;
 	k.metric = h->c.off + 1;
 	k.flags = SHMSTAT_STACK_F_RETLEAF;
 	k.depth = 1;
 	k.pcs[0] = ret;
-	top = stack_top(fp, NULL);
+	/* the walk reads [sp, top) only: sp is the timer's own frame, on
+	 * this stack; fp, the caller's, may be anything */
+	top = stack_top(sp, NULL);
 	if (top)
-		walk(&k, fp, fp, top);
+		walk(&k, fp, sp, top);
 	shmstat__stack_add(seg->hdr, seg->stacks, seg->max_stacks, seg->tag, &k, 1, ns);
 }
 
@@ -267,7 +322,8 @@ static void atfork_child(void)
 	st_relaxed(&shmstat__prof_latency_every, 0);
 	st_relaxed(&prof.lat_seg, NULL);
 	prof.seg = NULL;
-	st_relaxed(&prof.pub_seg, NULL);
+	for (int i = 0; i < 2; i++)
+		st_relaxed(&prof.pub_seg[i], NULL);
 }
 
 static void register_atfork(void)
@@ -275,34 +331,49 @@ static void register_atfork(void)
 	(void)pthread_atfork(NULL, NULL, atfork_child);
 }
 
+/* The window below a thread pointer taken as that thread's stack when
+ * its bounds are not known: the default stack size of new threads. A
+ * thread made with a smaller stack is bounded the same way; only a stack
+ * pointer outside its stack (a coroutine) could then let the walk cross
+ * into other mappings, which is why bounds are learnt where possible. */
 static void set_stack_max(void)
 {
 	pthread_attr_t a;
 	size_t size = 0;
-	struct rlimit rl;
 
 	if (pthread_getattr_default_np(&a) == 0) {
-		pthread_attr_getstacksize(&a, &size);
+		(void)pthread_attr_getstacksize(&a, &size);
 		pthread_attr_destroy(&a);
 	}
-	if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur > size)
-		size = rl.rlim_cur;
-	if (size < (size_t)1 << 20)
-		size = (size_t)1 << 20;
+	if (size == 0)
+		size = (size_t)8 << 20;
+	if (size < (size_t)64 << 10)
+		size = (size_t)64 << 10;
 	if (size > (size_t)1 << 30)
 		size = (size_t)1 << 30;
 	st_relaxed(&prof.stack_max, (uintptr_t)size);
 }
 
-/* Publish modules into @seg (lock held); a new segment starts over. */
+/* Publish modules into @seg (lock held): each of the (at most two)
+ * segments in use keeps what it has; a new one takes the other slot. */
 static int publish(struct shmstat_seg *seg, int proc_record, unsigned hz)
 {
-	if (prof.pub_seg != seg) {
-		memset(&prof.pub, 0, sizeof(prof.pub));
-		st_relaxed(&prof.pub_seg, seg);
+	int i = prof.pub_seg[0] == seg ? 0 : prof.pub_seg[1] == seg ? 1 : -1;
+
+	if (i < 0) {
+		/* a slot no running profiler or latency recording uses */
+		i = (prof.pub_seg[0] == NULL || (prof.pub_seg[0] != prof.seg &&
+						  prof.pub_seg[0] != prof.lat_seg)) ? 0 : 1;
+		memset(&prof.pub[i], 0, sizeof(prof.pub[i]));
+		st_relaxed(&prof.pub_seg[i], seg);
+		proc_record = 1;
 	}
-	return shmstat__modmap_publish(seg, &prof.pub, proc_record, hz);
+	return shmstat__modmap_publish(seg, &prof.pub[i], proc_record, hz);
+}
+
+static int published(const struct shmstat_seg *seg)
+{
+	return ld_relaxed(&prof.pub_seg[0]) == seg || ld_relaxed(&prof.pub_seg[1]) == seg;
 }
 
 static int need_table(struct shmstat_seg *seg)
@@ -356,6 +427,7 @@ int shmstat_profiler_start(shmstat_seg *seg, unsigned hz)
 	(void)shmstat__stack_hash(seg->tag, &warm);
 	(void)thread_pointer();
 	set_stack_max();
+	shmstat__prof_thread();
 	prof.ntext = 0;
 	dl_iterate_phdr(add_text, NULL);
 	prof.seg = seg;
@@ -387,6 +459,8 @@ int shmstat_profiler_start(shmstat_seg *seg, unsigned hz)
 	goto out;
 undo:
 	__atomic_store_n(&gate, 0, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&inflight, __ATOMIC_SEQ_CST) != 0)
+		sched_yield();
 	prof.seg = NULL;
 out:
 	pthread_mutex_unlock(&prof.lock);
@@ -443,7 +517,7 @@ int shmstat_profiler_latency(shmstat_seg *seg, unsigned every)
 		}
 		err = 0;
 	} else {
-		err = publish(seg, prof.pub_seg != seg, prof.seg == seg ? prof.hz : 0);
+		err = publish(seg, 0, prof.seg == seg ? prof.hz : 0);
 		if (err == SHMSTAT_EFULL)
 			err = 0;        /* stacks still count; names may be missing */
 		if (err == 0) {
@@ -465,18 +539,18 @@ int shmstat_profiler_modules(shmstat_seg *seg)
 	if (seg == NULL)
 		return shmstat__fail(EINVAL, "no segment given to the profiler");
 	pthread_mutex_lock(&prof.lock);
-	err = publish(seg, prof.pub_seg != seg, prof.seg == seg ? prof.hz : 0);
+	err = publish(seg, 0, prof.seg == seg ? prof.hz : 0);
 	pthread_mutex_unlock(&prof.lock);
 	return err;
 }
 
 void shmstat__prof_heartbeat(struct shmstat_seg *seg)
 {
-	if (ld_relaxed(&prof.pub_seg) != seg)
+	if (!published(seg))
 		return;
 	if (pthread_mutex_trylock(&prof.lock) != 0)
 		return;
-	if (prof.pub_seg == seg && (prof.seg == seg || prof.lat_seg == seg))
+	if (published(seg) && (prof.seg == seg || prof.lat_seg == seg))
 		(void)publish(seg, 0, 0);
 	pthread_mutex_unlock(&prof.lock);
 }
@@ -492,7 +566,8 @@ void shmstat__prof_detach(struct shmstat_seg *seg)
 		st_relaxed(&shmstat__prof_latency_every, 0);
 		st_release(&prof.lat_seg, NULL);
 	}
-	if (prof.pub_seg == seg)
-		st_relaxed(&prof.pub_seg, NULL);
+	for (int i = 0; i < 2; i++)
+		if (prof.pub_seg[i] == seg)
+			st_relaxed(&prof.pub_seg[i], NULL);
 	pthread_mutex_unlock(&prof.lock);
 }

@@ -8,7 +8,10 @@
  * reads memory between the interrupted stack pointer and the top of the
  * thread's own stack, which is mapped:
  *
- *   - a thread of pthread_create: its stack block ends at the thread
+ *   - a thread whose bounds were learnt outside the handler
+ *     (shmstat__prof_thread: pthread_getattr_np, once per thread), when
+ *     sp lies in them;
+ *   - another thread of pthread_create: its stack block ends at the thread
  *     pointer (glibc places the thread descriptor at the top of the stack
  *     block, on x86-64 and arm64), so [sp, tp) is mapped when sp lies
  *     within the default stack size below tp;
@@ -16,7 +19,8 @@
  *   - a signal handler on an alternate stack: [sp, ss_sp + ss_size) from
  *     the interrupted context's uc_stack.
  *
- * Elsewhere (a coroutine's stack) only the interrupted pc is kept. Frames
+ * Elsewhere (a coroutine's stack, for a thread whose bounds are known)
+ * only the interrupted pc is kept. Frames
  * must go up the stack strictly, be 8-byte aligned and lie within the
  * bounds; the walk stops at the first that does not.
  *
@@ -37,9 +41,19 @@ struct shmstat_hist;
 SHMSTAT_HIDDEN extern unsigned shmstat__prof_latency_every;
 
 /* Record the stack of a timer stop in @h that measured @ns: @ret is the
- * return address of shmstat_timer_stop(), @fp its caller's frame. */
+ * return address of shmstat_timer_stop(), @fp its caller's frame
+ * pointer (anything, if the caller keeps none), @sp the timer's frame. */
 SHMSTAT_HIDDEN void shmstat__prof_latency(struct shmstat_hist *h, uint64_t ns, uintptr_t ret,
-					  uintptr_t fp);
+					  uintptr_t fp, uintptr_t sp);
+
+/* Learn the calling thread's stack bounds for the walk (once per thread;
+ * pthread_getattr_np: not in a signal handler). Called where a thread
+ * first writes a segment while a profiler is active, and by the profiler
+ * start and latency stacks. */
+SHMSTAT_HIDDEN void shmstat__prof_thread(void);
+
+/* A profiler or latency stacks are on in this process (relaxed). */
+SHMSTAT_HIDDEN int shmstat__prof_active(void);
 
 /* Called by shmstat_close() and shmstat_heartbeat() for @seg. */
 SHMSTAT_HIDDEN void shmstat__prof_detach(struct shmstat_seg *seg);

@@ -98,8 +98,10 @@ static size_t prepare(const uint8_t *data, size_t size)
 	}
 	h->hdr_sum = XXH3_64bits(img, SHMSTAT_HDR_SUM_BYTES);
 	if (h->nregions >= SHMSTAT_REG_COUNT && h->nregions <= SHMSTAT_MAX_REGIONS) {
-		const struct shmstat_region *st = &h->regions[SHMSTAT_REG_STACKS];
-		const struct shmstat_region *md = &h->regions[SHMSTAT_REG_MODS];
+		/* copies: a region may overlap the header, whose bytes the
+		 * loops below rewrite */
+		const struct shmstat_region st[1] = { h->regions[SHMSTAT_REG_STACKS] };
+		const struct shmstat_region md[1] = { h->regions[SHMSTAT_REG_MODS] };
 		const size_t se = sizeof(struct shmstat_stackent), me = sizeof(struct shmstat_profmod);
 
 		if (st->off <= len && st->len <= len - st->off)
@@ -125,7 +127,9 @@ static size_t prepare(const uint8_t *data, size_t size)
 			}
 	}
 	{
-		const struct shmstat_region *r = &h->regions[SHMSTAT_REG_DESCS];
+		/* a copy: the region may overlap the header, which the sums
+		 * written below would change under the loop */
+		const struct shmstat_region r[1] = { h->regions[SHMSTAT_REG_DESCS] };
 
 		if (r->off <= len && r->len <= len - r->off)
 			for (uint64_t o = r->off; o + sizeof(struct shmstat_desc) <= r->off + r->len;

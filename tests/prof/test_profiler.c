@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -337,6 +338,70 @@ static void test_latency(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+#if defined(__x86_64__)
+/* shmstat_timer_stop called with a frame pointer that is garbage, as code
+ * built without frame pointers may leave it: here the address of a
+ * PROT_NONE page below the thread's (small) stack. The walk must not
+ * read it (it did once: SIGSEGV). */
+void call_with_rbp(shmstat_hist *h, uint64_t start, uintptr_t rbp);
+__asm__(".text\n.globl call_with_rbp\n.type call_with_rbp, @function\n"
+	"call_with_rbp:\n push %rbp\n mov %rdx, %rbp\n"
+	" call shmstat_timer_stop@PLT\n pop %rbp\n ret\n"
+	".size call_with_rbp, .-call_with_rbp\n");
+
+struct garbage {
+	shmstat_hist *h;
+	char *page;                /* PROT_NONE, below the thread's stack */
+};
+
+static void *garbage_thread(void *arg)
+{
+	struct garbage *g = arg;
+
+	call_with_rbp(g->h, shmstat_timer_start(), (uintptr_t)g->page);
+	return g;
+}
+
+static void test_latency_garbage_fp(void **state)
+{
+	const char *name = ut_name("pgarb");
+	struct shmstat_metric_def def = { .name = "garbage_ns" };
+	const size_t total = (size_t)2 << 20, stack = (size_t)1 << 20;
+	struct shmstat_opts o;
+	struct garbage g = { 0 };
+	shmstat_seg *seg;
+	pthread_attr_t at;
+	pthread_t t;
+	char *base;
+	struct view v;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	ut_small_opts(&o);
+	o.max_values = 4096;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_hist_register(seg, &def, NULL, &g.h), 0);
+	assert_int_equal(shmstat_profiler_latency(seg, 1), 0);
+	/* one mapping: a PROT_NONE page 512 KiB in, the thread's stack in its
+	 * upper half, so the page lies within the default stack size below
+	 * the thread pointer glibc puts at the stack's top */
+	base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(base != MAP_FAILED);
+	g.page = base + (512 << 10);
+	assert_int_equal(mprotect(g.page, 4096, PROT_NONE), 0);
+	pthread_attr_init(&at);
+	assert_int_equal(pthread_attr_setstack(&at, base + total - stack, stack), 0);
+	assert_int_equal(pthread_create(&t, &at, garbage_thread, &g), 0);
+	pthread_join(t, NULL);
+	pthread_attr_destroy(&at);
+	munmap(base, total);
+	view_open(&v, name);
+	assert_int_equal(v.st.latency_samples, 1);
+	view_close(&v);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+#endif
+
 /* The module map names this program, its build-id and where it lies. */
 static void test_modules(void **state)
 {
@@ -456,6 +521,9 @@ int main(void)
 		T(test_dropped),
 		T(test_latency),
 		T(test_modules),
+#if defined(__x86_64__)
+		T(test_latency_garbage_fp),
+#endif
 		T(test_fork),
 	};
 
