@@ -25,6 +25,8 @@
 #include "profiler.h"
 #include "registry.h"
 #include "segment.h"
+#include "stacks.h"
+#include "shmstat_profile.h"
 
 /* ------------------------------------------------------------------ names */
 
@@ -604,6 +606,37 @@ int shmstat_gc(const char *name, unsigned *reaped)
 	seg_unmap(&seg);
 	if (reaped)
 		*reaped = n;
+	return 0;
+}
+
+int shmstat_profile_gc(const char *name, uint64_t *stacks, uint64_t *modules)
+{
+	struct shmstat_seg seg;
+	uint64_t s = 0, m = 0;
+	int err;
+
+	shmstat__clear_error();
+	memset(&seg, 0, sizeof(seg));
+	seg.fd = -1;
+	seg.pid = getpid();
+	seg.tag = shmstat__self_tag();
+	seg.proc = UINT32_MAX;
+	err = seg_map(&seg, name, NULL);
+	if (err)
+		return err;
+	if (seg.stacks)
+		s = shmstat__prof_reclaim((unsigned char *)seg.stacks, seg.max_stacks,
+					  sizeof(struct shmstat_stackent), seg.tag,
+					  &seg.hdr->prof_stacks_used);
+	if (seg.mods)
+		m = shmstat__prof_reclaim((unsigned char *)seg.mods, seg.max_modules,
+					  sizeof(struct shmstat_profmod), seg.tag,
+					  &seg.hdr->prof_mods_used);
+	seg_unmap(&seg);
+	if (stacks)
+		*stacks = s;
+	if (modules)
+		*modules = m;
 	return 0;
 }
 

@@ -1,11 +1,13 @@
 /*
  * stacks.c - the stack table (see stacks.h).
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include <xxhash.h>
 
 #include "shmstat_profile.h"
+#include "procs.h"
 #include "stacks.h"
 
 uint64_t shmstat__stack_hash(uint64_t tag, const struct shmstat_stackkey *k)
@@ -69,6 +71,53 @@ void shmstat__stack_add(struct shmstat_hdr *hdr, struct shmstat_stackent *tab, u
 		}
 	}
 	count(&hdr->prof_dropped, &hdr->prof_dropped_weight, samples, weight);
+}
+
+/* Does the process of @tag run? Cached per tag for one reclaim. */
+struct tagcache {
+	uint32_t n;
+	uint64_t tag[256];
+	bool alive[256];
+};
+
+static bool tag_alive(struct tagcache *c, uint64_t tag)
+{
+	bool alive;
+
+	for (uint32_t i = 0; i < c->n; i++)
+		if (c->tag[i] == tag)
+			return c->alive[i];
+	alive = shmstat__tag_alive(tag);
+	if (c->n < 256) {
+		c->tag[c->n] = tag;
+		c->alive[c->n++] = alive;
+	}
+	return alive;
+}
+
+uint64_t shmstat__prof_reclaim(unsigned char *base, uint32_t n, size_t size, uint64_t self,
+			       uint64_t *used)
+{
+	struct tagcache cache = { .n = 0 };
+	uint64_t freed = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t *word = (uint64_t *)(void *)(base + (size_t)i * size);
+		uint64_t w = ld_acquire(word), tag = SHMSTAT_TAG_OF(w);
+		uint32_t st = SHMSTAT_STATE_OF(w);
+
+		if ((st != SHMSTAT_STACKENT_READY && st != SHMSTAT_STACKENT_CLAIMED) ||
+		    tag == SHMSTAT_TAG_OF(self) || tag_alive(&cache, tag))
+			continue;
+		if (!cas_acqrel(word, &w, SHMSTAT_TAG_OF(self) | SHMSTAT_STACKENT_CLAIMED))
+			continue;       /* another reclaim took it */
+		memset(base + (size_t)i * size + 8, 0, size - 8);
+		st_release(word, 0);
+		if (st == SHMSTAT_STACKENT_READY)
+			__atomic_fetch_sub(used, 1, __ATOMIC_RELAXED);
+		freed++;
+	}
+	return freed;
 }
 
 int shmstat__stack_check(const struct shmstat_stackent *e)

@@ -62,6 +62,18 @@ SHMSTAT_HIDDEN void shmstat__stack_add(struct shmstat_hdr *hdr, struct shmstat_s
  */
 SHMSTAT_HIDDEN int shmstat__stack_check(const struct shmstat_stackent *e);
 
+/*
+ * shmstat__prof_reclaim - free the entries of table @base (@n entries of
+ * @size bytes, each starting with a state | tag word) whose process no
+ * longer runs (checked once per tag, at most 256 distinct tags a call),
+ * also the ones a dead filler left CLAIMED: CAS to CLAIMED with @self,
+ * zero, release FREE. @used is decremented for each. Return how many.
+ * Writers of live processes never touch other tags' entries, so this
+ * races with nothing but another reclaim (the CAS decides).
+ */
+SHMSTAT_HIDDEN uint64_t shmstat__prof_reclaim(unsigned char *base, uint32_t n, size_t size,
+					      uint64_t self, uint64_t *used);
+
 /* Snapshot internals profile.c reads (snapshot.c): the copy and its
  * header, and the metric (index for shmstat_snap_metric()) of type @type
  * whose first value slot is @value_off, or -1. */

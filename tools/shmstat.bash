@@ -38,6 +38,7 @@ _shmstat()
 	serve) opts="-l --listen -s --segment --le-per-octave --top --help" ;;
 	watch) opts="-i -n -I -X --raw --lines --help" ;;
 	top) opts="-n --by --owner --high-value --help" ;;
+	gc) opts="--profiles --help" ;;
 	hist) opts="-l --labels --help" ;;
 	flame) opts="--latency --metric --by --pid --per-process --addresses --svg --title --help" ;;
 	help) COMPREPLY=($(compgen -W "list show hist top watch gc rm record trend check serve flame" -- "$cur")); return ;;

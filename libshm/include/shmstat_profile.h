@@ -79,6 +79,18 @@ SHMSTAT_API int shmstat_profiler_latency(shmstat_seg *seg, unsigned every);
  */
 SHMSTAT_API int shmstat_profiler_modules(shmstat_seg *seg);
 
+/**
+ * shmstat_profile_gc - free the stack entries and module records of
+ * segment @name whose processes no longer run (pid and start time), and
+ * entries a writer died filling. Their samples are gone from then on:
+ * call it to make room once old profiles are no longer wanted (the tables
+ * are never reclaimed otherwise). Live processes keep theirs and may go
+ * on sampling meanwhile. Needs write access, like shmstat_gc().
+ * @stacks, @modules: if not NULL, receive how many were freed.
+ * Return 0 or an error of opening the segment.
+ */
+SHMSTAT_API int shmstat_profile_gc(const char *name, uint64_t *stacks, uint64_t *modules);
+
 /* ------------------------------------------------------------ reader side */
 
 typedef struct shmstat_profile shmstat_profile;

@@ -106,6 +106,14 @@ if bash "$render" "$tmp/flame.svg" "$tmp/render" >"$tmp/render.log" 2>&1; then o
 	bad "render.sh failed ($?): $(tail -5 "$tmp/render.log")"; fi
 expect 0 '^<\?xml|^<svg' "" -- "$shmstat" flame --svg - "$name"
 
+# --- gc --profiles frees what the two (exited) processes left
+expect 0 "freed [1-9][0-9]* stack entries and [1-9][0-9]* module records of gone processes" "" -- \
+	"$shmstat" gc --profiles "$name"
+if "$shmstat" show "$name" | grep -q '^profile:'; then bad "show still mentions a profile after gc --profiles"; else ok; fi
+expect 0 "" "has no cpu stacks" -- "$shmstat" flame "$name"
+expect 0 "freed 0 stack entries and 0 module records" "" -- "$shmstat" gc --profiles "$name"
+expect 2 "" "unknown option '--bogus'" -- "$shmstat" gc --bogus "$name"
+
 # --- bad input: usage errors exit 2, runtime errors 1
 expect 2 "" "segment name is missing" -- "$shmstat" flame
 expect 2 "" "order 'x' is unknown \(samples or weight\)" -- "$shmstat" flame --by x "$name"

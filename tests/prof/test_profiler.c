@@ -511,6 +511,86 @@ static void test_fork(void **state)
 	}
 }
 
+/* shmstat_profile_gc frees what processes that are gone left, and only
+ * that: a child records latency stacks and exits; the parent's stay. */
+static void test_profile_gc(void **state)
+{
+	const char *name = ut_name("pgc");
+	struct shmstat_metric_def def = { .name = "gc_ns" };
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+	shmstat_hist *h;
+	uint64_t freed_s = 0, freed_m = 0, parent_mods;
+	struct view v;
+	pid_t pid;
+	int st;
+
+	(void)state;
+#if defined(__SANITIZE_THREAD__)
+	/* a child that writes: threads after a multi-threaded fork (see
+	 * test_fork); the ASan build runs it */
+	(void)name; (void)def; (void)o; (void)seg; (void)h; (void)freed_s;
+	(void)freed_m; (void)parent_mods; (void)v; (void)pid; (void)st;
+	skip();
+#endif
+	shmstat_opts_init(&o);
+	ut_small_opts(&o);
+	o.max_values = 4096;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_hist_register(seg, &def, NULL, &h), 0);
+	assert_int_equal(shmstat_profiler_latency(seg, 1), 0);
+	timed_section(h, 10);
+	view_open(&v, name);
+	parent_mods = shmstat_profile_modules(v.p);
+	view_close(&v);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		shmstat_seg *c;
+		shmstat_hist *ch;
+		int ok = shmstat_open(name, &o, &c) == 0 &&
+			 shmstat_hist_register(c, &def, NULL, &ch) == 0 &&
+			 shmstat_profiler_latency(c, 1) == 0;
+
+		for (int i = 0; ok && i < 10; i++)
+			timed_section(ch, 10);
+		_exit(ok ? 0 : 1);      /* killed, as far as the segment knows */
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	view_open(&v, name);
+	assert_int_equal(shmstat_profile_procs(v.p), 2);
+	assert_int_equal(v.st.latency_samples, 11);
+	view_close(&v);
+
+	assert_int_equal(shmstat_profile_gc(name, &freed_s, &freed_m), 0);
+	assert_true(freed_s >= 1);
+	assert_true(freed_m >= 2);      /* its process record and modules */
+	view_open(&v, name);
+	assert_int_equal(shmstat_profile_procs(v.p), 1);
+	assert_int_equal(v.st.latency_samples, 1);
+	assert_int_equal(shmstat_profile_modules(v.p), parent_mods);
+	{
+		struct shmstat_seg_info info;
+
+		shmstat_snap_info(v.s, &info);
+		assert_int_equal(info.profile_stacks, v.st.used);
+		assert_int_equal(info.profile_modules, parent_mods + 1);
+	}
+	view_close(&v);
+	/* nothing more to free; the freed entries take new stacks */
+	assert_int_equal(shmstat_profile_gc(name, &freed_s, &freed_m), 0);
+	assert_int_equal(freed_s, 0);
+	assert_int_equal(freed_m, 0);
+	timed_section(h, 20);
+	view_open(&v, name);
+	assert_int_equal(v.st.latency_samples, 2);
+	view_close(&v);
+	assert_int_equal(shmstat_profile_gc("no/such", NULL, NULL), SHMSTAT_EBADNAME);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -525,6 +605,7 @@ int main(void)
 		T(test_latency_garbage_fp),
 #endif
 		T(test_fork),
+		T(test_profile_gc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
