@@ -587,19 +587,25 @@ int shmstat_unlink(const char *name)
 	return 0;
 }
 
+/* Map @name read-write for maintenance (gc): no writer slot, no stripes. */
+static int map_maintenance(struct shmstat_seg *seg, const char *name)
+{
+	shmstat__clear_error();
+	memset(seg, 0, sizeof(*seg));
+	seg->fd = -1;
+	seg->pid = getpid();
+	seg->tag = shmstat__self_tag();
+	seg->proc = UINT32_MAX;
+	return seg_map(seg, name, NULL);
+}
+
 int shmstat_gc(const char *name, unsigned *reaped)
 {
 	struct shmstat_seg seg;
 	unsigned n;
 	int err;
 
-	shmstat__clear_error();
-	memset(&seg, 0, sizeof(seg));
-	seg.fd = -1;
-	seg.pid = getpid();
-	seg.tag = shmstat__self_tag();
-	seg.proc = UINT32_MAX;
-	err = seg_map(&seg, name, NULL);
+	err = map_maintenance(&seg, name);
 	if (err)
 		return err;
 	n = shmstat__reap(&seg);
@@ -615,13 +621,7 @@ int shmstat_profile_gc(const char *name, uint64_t *stacks, uint64_t *modules)
 	uint64_t s = 0, m = 0;
 	int err;
 
-	shmstat__clear_error();
-	memset(&seg, 0, sizeof(seg));
-	seg.fd = -1;
-	seg.pid = getpid();
-	seg.tag = shmstat__self_tag();
-	seg.proc = UINT32_MAX;
-	err = seg_map(&seg, name, NULL);
+	err = map_maintenance(&seg, name);
 	if (err)
 		return err;
 	if (seg.stacks)
