@@ -56,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -592,6 +593,53 @@ static struct mod *find_mod(const struct proc *p, uint64_t addr)
 	return NULL;
 }
 
+/*
+ * The vDSO a writer published ("linux-vdso.so.1") is no file: the kernel
+ * maps the same image into every process, so the reader's own copy, put
+ * in a memory file, names its functions. The build-id published by the
+ * writer is compared as for any file, so a writer that ran under another
+ * kernel gets addresses, not wrong names. -1 when it cannot be had.
+ */
+static int own_vdso_fd(void)
+{
+	FILE *maps = fopen("/proc/self/maps", "re");
+	unsigned long lo = 0, hi = 0;
+	char line[512];
+	int fd = -1;
+
+	if (maps == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), maps)) {
+		char *end;
+
+		if (strstr(line, "[vdso]") == NULL)
+			continue;
+		/* "start-end perms ...", in hex */
+		lo = strtoul(line, &end, 16);
+		if (*end == '-')
+			hi = strtoul(end + 1, NULL, 16);
+		break;
+	}
+	(void)fclose(maps);
+	if (hi <= lo || hi - lo > ((unsigned long)1 << 20))
+		return -1;
+	fd = memfd_create("vdso", MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* our own mapping, as /proc/self/maps gave it
+	 * NOLINTNEXTLINE(performance-no-int-to-ptr) */
+	if (write(fd, (const void *)lo, hi - lo) != (ssize_t)(hi - lo)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int is_vdso(const char *path)
+{
+	return strncmp(path, "linux-vdso", 10) == 0 || strncmp(path, "linux-gate", 10) == 0;
+}
+
 /* Report @f's file into a Dwfl of its own; on failure set *@why. */
 static void file_open(struct file *f, const char **why)
 {
@@ -603,7 +651,8 @@ static void file_open(struct file *f, const char **why)
 	Dwfl *dwfl;
 	int fd;
 
-	fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = is_vdso(f->path) ? own_vdso_fd()
+			      : open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		*why = strerror(errno);
 		return;
@@ -687,7 +736,7 @@ static void mod_resolve(struct symbolizer *s, const struct proc *p, struct mod *
 {
 	struct file *f;
 
-	if (!m->path || m->path[0] != '/') {
+	if (!m->path || (m->path[0] != '/' && !is_vdso(m->path))) {
 		m->state = MOD_ADDRS;
 		return;
 	}

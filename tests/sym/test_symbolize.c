@@ -9,7 +9,8 @@
  * libc functions, without symbol versions; "[unknown]" for pc 0, an address in no module and a
  * process never declared; "+0x" names (offset = file address) and one
  * warning each for a module whose build-id differs, whose file is
- * missing, a FIFO (no hang) or not ELF; no warning for "[vdso]"; cached
+ * missing, a FIFO (no hang) or not ELF; no warning for "[vdso]"; the
+ * process's own vDSO named from the reader's copy of it; cached
  * results are the same pointer, also between a leaf pc and the return
  * address after it; modules with an empty range ignored, overlapping
  * ones found; declaring a process again adds modules; many processes
@@ -264,6 +265,37 @@ static void test_libc_function(void **state)
 	modlist_free(ml);
 }
 
+/* The vDSO ("linux-vdso.so.1") is no file: it is named from the reader's
+ * own copy, the same image when the kernel is the same. */
+static void test_vdso(void **state)
+{
+	struct modlist *ml = modlist_get();
+	struct symbolizer *s = symbolizer_new("shmstat", NULL);
+	const struct sym_module *v = NULL;
+	int named = 0;
+
+	(void)state;
+	assert_non_null(s);
+	for (size_t i = 0; i < ml->n; i++)
+		if (strncmp(ml->m[i].path, "linux-vdso", 10) == 0)
+			v = &ml->m[i];
+	if (v == NULL) {
+		symbolizer_free(s);
+		modlist_free(ml);
+		skip();         /* no vDSO on this system */
+	}
+	assert_int_equal(symbolizer_add_proc(s, 9, "pid 9 (test)", ml->m, ml->n), 0);
+	for (uint64_t a = v->lo; a < v->hi && !named; a += 4) {
+		const char *name = symbolizer_name(s, 9, a, 1);
+
+		assert_null(strstr(name, "[unknown]"));
+		named = strstr(name, "gettime") != NULL;
+	}
+	assert_true(named);
+	symbolizer_free(s);
+	modlist_free(ml);
+}
+
 static void test_unknown(void **state)
 {
 	struct modlist *ml = modlist_get();
@@ -506,6 +538,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_own_function),
 		cmocka_unit_test(test_libc_function),
+		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_build_id_mismatch),
 		cmocka_unit_test(test_unreadable_files),
