@@ -198,18 +198,20 @@ int cmd_record(int argc, char **argv)
 	{
 		unsigned nt = shmstat_history_tiers(h, tiers, SHMSTAT_HISTORY_MAX_TIERS);
 		char line[512] = "", d1[32], d2[32];
+		uint64_t finest = 0;
 		size_t o = 0;
 
 		for (unsigned k = 0; k < nt && o < sizeof(line); k++) {
 			fmt_duration(d1, sizeof(d1), tiers[k].step_ns);
 			fmt_duration(d2, sizeof(d2), tiers[k].span_ns);
 			o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s:%s", k ? "," : "", d1, d2);
-			if (interval == 0 || tiers[k].step_ns < interval)
-				interval = interval && interval < tiers[k].step_ns ? interval
-										    : tiers[k].step_ns;
+			if (finest == 0 || tiers[k].step_ns < finest)
+				finest = tiers[k].step_ns;
 		}
-		if (interval == 0)      /* no tier read back: a file has 1 to 8 */
-			interval = 1000000000u;
+		/* --interval as given; by default the finest tier's step (a file
+		 * has 1 to 8 tiers: 1s if none was read back) */
+		if (interval == 0)
+			interval = finest ? finest : 1000000000u;
 		fmt_duration(d1, sizeof(d1), interval);
 		fprintf(stderr, "shmstat: recording segment '%s' into %s every %s (tiers %s)\n",
 			name, path, d1, line);
@@ -249,10 +251,8 @@ int cmd_record(int argc, char **argv)
 			fprintf(stderr, "shmstat: segment '%s' was re-created: following it\n", name);
 			shmstat_reader_close(r);
 			r = NULL;
-			if (shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &s) != 0) {
-				fprintf(stderr, "shmstat: %s\n", shmstat_last_error());
-				shmstat_reader_close(r);
-				r = NULL;
+			if (open_snapshot(name, &r, &s) != EXIT_OK) {
+				r = NULL;       /* closed by open_snapshot */
 				continue;
 			}
 		} else if (err) {

@@ -178,11 +178,18 @@ has "$tmp/bgw.flat" "records=$n" "series.0.resets=1" "series.0.increase=$((5 - a
 
 # --group-read: 0640 under any umask; an existing file keeps its tiers
 writer_start "$tag-m"
-(umask 077; rec "$tmp/g.hist" "$tag-m" --group-read)
+# in this shell, not a subshell: a failure inside rec must count
+old_umask=$(umask); umask 077
+rec "$tmp/g.hist" "$tag-m" --group-read
+umask "$old_umask"
 [ "$(stat -c %a "$tmp/g.hist")" = 640 ] && ok || bad "--group-read made mode $(stat -c %a "$tmp/g.hist")"
 : > "$tmp/rec.err"
 expect 0 "" "" -- "$shmstat" record --count 1 --interval 100ms --tiers 1s:1h -o "$tmp/g.hist" "$tag-m"
 grep -q "(tiers 100ms:10m,1s:1h)" "$tmp/err" && ok || bad "an existing history took other tiers: $(cat "$tmp/err")"
+# an --interval longer than the finest tier's step is kept (it was once
+# cut down to the step)
+expect 0 "" "every 300ms \(tiers 100ms:10m,1s:1h\)" -- \
+	"$shmstat" record --count 1 --interval 300ms -o "$tmp/g.hist" "$tag-m"
 # --count N: N records, exit 0
 expect 0 "" "" -- "$shmstat" record --count 3 --interval 100ms --tiers 100ms:10m --size 256K -o "$tmp/c3.hist" "$tag-m"
 [ "$(times "$tmp/c3.hist" | wc -l)" = 3 ] && ok || bad "record --count 3 did not take 3 records"
