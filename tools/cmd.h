@@ -77,8 +77,12 @@ void fmt_time(char *buf, size_t n, unsigned long long ns);
  * ("ns", "nanoseconds"), else the plain number. */
 void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit);
 
-/* @s as a JSON string, quoted and escaped, on stdout (NULL: "") */
-void print_json_string(const char *s);
+/* @s as a JSON string (RFC 8259) on @f: quoted; quotes, backslashes and
+ * control characters escaped; NULL is "". json_put_bytes: @n bytes of @s
+ * (with @bytes, NULs included and bytes >= 0x7f escaped as \u00XX too:
+ * signature-key prefixes need not be UTF-8). */
+void json_put(FILE *f, const char *s);
+void json_put_bytes(FILE *f, const char *s, size_t n, int bytes);
 
 /* name{labels}, or name when there are no labels */
 void fmt_metric(char *buf, size_t n, const char *name, const char *labels);

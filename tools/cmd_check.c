@@ -456,9 +456,7 @@ int cmd_check(int argc, char **argv)
 		return HEALTH_UNKNOWN;
 	}
 	c.now = realtime_ns();
-	if (shmstat_reader_open(argv[optind], &rd) != 0 || shmstat_snapshot(rd, &c.snap) != 0) {
-		die(HEALTH_UNKNOWN, "%s", shmstat_last_error());
-		shmstat_reader_close(rd);
+	if (open_snapshot(argv[optind], &rd, &c.snap) != EXIT_OK) {
 		rules_free(&rs);
 		return HEALTH_UNKNOWN;
 	}
@@ -525,11 +523,11 @@ int cmd_check(int argc, char **argv)
 		}
 		if (json) {
 			printf("%s{\"name\":", k ? "," : "");
-			print_json_string(r->name);
+			json_put(stdout, r->name);
 			printf(",\"health\":\"%s\",\"level\":\"%s\"", health_name(so.health),
 			       health_name(level));
 			printf(",\"what\":");
-			print_json_string(what);
+			json_put(stdout, what);
 			if (v.has_value)
 				json_num("value", v.value);
 			else
@@ -544,7 +542,7 @@ int cmd_check(int argc, char **argv)
 			printf(",\"samples\":%llu", (unsigned long long)v.samples);
 			if (why) {
 				printf(",\"why\":");
-				print_json_string(why);
+				json_put(stdout, why);
 			}
 			if (so.alert) {
 				printf(",\"alert\":{\"phase\":\"%s\",\"active_since_ns\":%llu,"
@@ -595,7 +593,7 @@ int cmd_check(int argc, char **argv)
 	if (json) {
 		printf("],\"health\":\"%s\",\"state\":", health_name(overall));
 		if (saved)
-			print_json_string(state_path);
+			json_put(stdout, state_path);
 		else
 			printf("null");
 		printf("}\n");

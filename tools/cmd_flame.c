@@ -86,42 +86,55 @@ static int metric_matches(const char *metric, const char *want)
 	return strchr(want, '{') == NULL && strncmp(metric, want, n) == 0 && metric[n] == '{';
 }
 
-/* Declare every process's modules to the symbolizer. */
+/* Declare every process's modules to the symbolizer: the modules
+ * grouped by process in one counting pass, not one scan per process. */
 static int load_symbols(struct symbolizer *sym, const shmstat_profile *p)
 {
-	size_t nmod = shmstat_profile_modules(p);
+	size_t nmod = shmstat_profile_modules(p), nproc = shmstat_profile_procs(p);
 	struct sym_module *mods = calloc(nmod + 1, sizeof(*mods));
+	size_t *first = calloc(nproc + 2, sizeof(*first));   /* group starts */
+	int err = 0;
 
-	if (mods == NULL)
-		return ENOMEM;
-	for (size_t j = 0; j < shmstat_profile_procs(p); j++) {
+	if (mods == NULL || first == NULL) {
+		err = ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < nmod; k++) {
+		struct shmstat_module_info mi;
+
+		shmstat_profile_module(p, k, &mi);
+		first[mi.proc + 2]++;
+	}
+	for (size_t j = 2; j < nproc + 2; j++)
+		first[j] += first[j - 1];
+	/* first[j + 1]: the next free place in group j */
+	for (size_t k = 0; k < nmod; k++) {
+		struct shmstat_module_info mi;
+		struct sym_module *m;
+
+		shmstat_profile_module(p, k, &mi);
+		m = &mods[first[mi.proc + 1]++];
+		m->base = mi.base;
+		m->lo = mi.lo;
+		m->hi = mi.hi;
+		m->path = mi.path;
+		m->build_id = mi.build_id;
+		m->build_id_len = mi.build_id_len;
+	}
+	/* now group j is mods[first[j] .. first[j + 1]) */
+	for (size_t j = 0; j < nproc && !err; j++) {
 		struct shmstat_profile_proc pp;
 		char who[64];
-		size_t n = 0;
 
 		shmstat_profile_proc(p, j, &pp);
-		for (size_t k = 0; k < nmod; k++) {
-			struct shmstat_module_info mi;
-
-			shmstat_profile_module(p, k, &mi);
-			if (mi.proc != j)
-				continue;
-			mods[n].base = mi.base;
-			mods[n].lo = mi.lo;
-			mods[n].hi = mi.hi;
-			mods[n].path = mi.path;
-			mods[n].build_id = mi.build_id;
-			mods[n].build_id_len = mi.build_id_len;
-			n++;
-		}
 		snprintf(who, sizeof(who), "pid %d (%s)", (int)pp.pid, pp.comm[0] ? pp.comm : "?");
-		if (symbolizer_add_proc(sym, j, who, mods, n) != 0) {
-			free(mods);
-			return ENOMEM;
-		}
+		if (symbolizer_add_proc(sym, j, who, mods + first[j], first[j + 1] - first[j]) != 0)
+			err = ENOMEM;
 	}
+out:
+	free(first);
 	free(mods);
-	return 0;
+	return err;
 }
 
 /* Add the stacks @a asks for to @f; *@total receives their sum. */

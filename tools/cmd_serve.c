@@ -120,7 +120,7 @@ static shmstat_snap *snap_of(struct seg *g)
 		shmstat_reader_close(g->r);    /* re-created, truncated: again */
 		g->r = NULL;
 	}
-	if ((s != NULL) != (g->up == 1) || (s == NULL && g->up == -1)) {
+	if (g->up != (s != NULL)) {     /* changed, or the first scrape (-1) */
 		if (s)
 			fprintf(stderr, "shmstat: segment '%s' is up\n", g->name);
 		else

@@ -204,6 +204,7 @@ int cmd_show(int argc, char **argv)
 		{ "history", required_argument, NULL, 'H' },
 		{ "window", required_argument, NULL, 'W' },
 		{ "at", required_argument, NULL, 'A' },
+		{ "range", required_argument, NULL, 'R' },   /* START, then END */
 		{ NULL, 0, NULL, 0 },
 	};
 	struct show_hist hopt = { 0 };
@@ -220,28 +221,20 @@ int cmd_show(int argc, char **argv)
 		free(exc);
 		return die(EXIT_ERR, "out of memory");
 	}
-	/* --range takes two values: taken out before getopt */
-	for (int k = 1; k < argc; k++) {
-		if (strcmp(argv[k], "--") == 0)
-			break;
-		if (strcmp(argv[k], "--range") != 0)
-			continue;
-		if (k + 2 >= argc) {
-			free(inc);
-			free(exc);
-			return usage_error(cmd_show_usage, "--range needs START and END");
-		}
-		hopt.range_from = argv[k + 1];
-		hopt.range_to = argv[k + 2];
-		memmove(&argv[k], &argv[k + 3], (size_t)(argc - k - 3) * sizeof(*argv));
-		argc -= 3;
-		k--;
-	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:pI:X:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
 			hopt.path = optarg;
+			break;
+		case 'R':
+			if (optind >= argc) {
+				free(inc);
+				free(exc);
+				return usage_error(cmd_show_usage, "--range needs START and END");
+			}
+			hopt.range_from = optarg;
+			hopt.range_to = argv[optind++];
 			break;
 		case 'W':
 			if (parse_duration(optarg, &hopt.window) != 0 || hopt.window == 0) {

@@ -77,7 +77,7 @@ static int show_range(const struct show_hist *o, const struct frames *fr)
 		if (o->json) {
 			printf("%s{\"time_ns\":%llu,\"segment\":", k ? "," : "",
 			       (unsigned long long)fi.time_ns);
-			print_json_string(fi.segment);
+			json_put(stdout, fi.segment);
 			printf(",\"generation\":\"%016llx\",\"step_ns\":%llu,\"series\":[",
 			       (unsigned long long)fi.generation, (unsigned long long)fi.step_ns);
 		} else {
@@ -94,9 +94,9 @@ static int show_range(const struct show_hist *o, const struct frames *fr)
 				continue;
 			if (o->json) {
 				printf("%s{\"name\":", out++ ? "," : "");
-				print_json_string(s.name);
+				json_put(stdout, s.name);
 				printf(",\"labels\":");
-				print_json_string(s.labels);
+				json_put(stdout, s.labels);
 				printf(",\"type\":\"%s\"", shmstat_type_name(s.type));
 				if (s.type == SHMSTAT_GAUGE)
 					s.has_value ? printf(",\"value\":%lld", (long long)s.gauge)
@@ -179,9 +179,9 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 		};
 
 		printf("%s{\"name\":", first ? "" : ",");
-		print_json_string(s->name);
+		json_put(stdout, s->name);
 		printf(",\"labels\":");
-		print_json_string(s->labels);
+		json_put(stdout, s->labels);
 		printf(",\"type\":\"%s\",\"samples\":%llu,\"resets\":%u", shmstat_type_name(s->type),
 		       (unsigned long long)v[0].samples, v[0].resets);
 		for (int k = 0; k < nv; k++) {
@@ -295,7 +295,7 @@ int show_history(const struct show_hist *o)
 	shmstat_frame_info(fr.f[fr.n - 1], &fi);
 	if (o->json) {
 		printf("{\"schema\":\"shmstat.window/1\",\"segment\":");
-		print_json_string(fi.segment);
+		json_put(stdout, fi.segment);
 		printf(",\"from_ns\":%llu,\"to_ns\":%llu,\"records\":%zu,\"series\":[",
 		       (unsigned long long)from, (unsigned long long)to, fr.n);
 	} else {

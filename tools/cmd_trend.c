@@ -164,10 +164,11 @@ int cmd_trend(int argc, char **argv)
 	fmt_duration(wd, sizeof(wd), window);
 	fmt_time(when, sizeof(when), at);
 	if (json) {
-		printf("{\"schema\":\"shmstat.trend/1\",\"metric\":\"%s\",\"labels\":\"", qy.name);
-		for (const char *p = labels ? labels : ""; *p; p++)
-			printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-		printf("\",\"figure\":\"%s\",", figure_name(qy.fig));
+		printf("{\"schema\":\"shmstat.trend/1\",\"metric\":");
+		json_put(stdout, qy.name);
+		printf(",\"labels\":");
+		json_put(stdout, labels);
+		printf(",\"figure\":\"%s\",", figure_name(qy.fig));
 		if (qy.fig == SHMSTAT_FIG_QUANTILE)
 			json_num("q", qy.q, 1);
 		printf("\"window_ns\":%llu,\"at_ns\":%llu,\"records\":%zu,",

@@ -8,7 +8,6 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "shmstat.h"
@@ -23,30 +22,6 @@ static const char *const qnames[] = { "0.5", "0.9", "0.95", "0.99", "0.999" };
 #define NQ (sizeof(qs) / sizeof(qs[0]))
 
 /* ---------------------------------------------------------------- JSON */
-
-/* A JSON string (RFC 8259): quotes, backslash and control characters
- * escaped; other bytes as they are (labels and help are UTF-8; key
- * prefixes may not be: their other bytes are escaped as \u00XX). */
-static void jstr(FILE *f, const char *s, size_t n, int bytes)
-{
-	fputc('"', f);
-	for (size_t i = 0; i < n && (bytes || s[i]); i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || (bytes && c >= 0x7f))
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void js(FILE *f, const char *s)
-{
-	jstr(f, s, strlen(s), 0);
-}
 
 /* Canonical labels k="v",... (our escaping: \\ \" \n) as an object. */
 static void jlabels(FILE *f, const char *l)
@@ -64,7 +39,7 @@ static void jlabels(FILE *f, const char *l)
 		if (!first)
 			fputc(',', f);
 		first = 0;
-		jstr(f, l, (size_t)(eq - l), 0);
+		json_put_bytes(f, l, (size_t)(eq - l), 0);
 		fputc(':', f);
 		l = eq + 2;
 		while (*l && *l != '"' && v + 1 < sizeof(val)) {
@@ -77,7 +52,7 @@ static void jlabels(FILE *f, const char *l)
 			l++;
 		}
 		val[v] = '\0';
-		js(f, val);
+		json_put(f, val);
 		if (*l == '"')
 			l++;
 		if (*l == ',')
@@ -141,9 +116,9 @@ static void sig_json(FILE *f, const shmstat_snap *s, size_t i)
 
 		shmstat_sigview_entry(v, idx[k], &e);
 		fputs(k ? ",{\"key\":" : "{\"key\":", f);
-		jstr(f, e.prefix, e.prefix_len, 1);
+		json_put_bytes(f, e.prefix, e.prefix_len, 1);
 		fprintf(f, ",\"keylen\":%u,\"owner\":", e.keylen);
-		js(f, e.owner);
+		json_put(f, e.owner);
 		fprintf(f, ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64 ",\"weight\":%" PRIu64
 			",\"error\":%" PRIu64 ",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64
 			",\"expired\":%s}", e.hits, e.misses, e.weight, e.err_hits, e.first_ns,
@@ -155,7 +130,7 @@ static void sig_json(FILE *f, const shmstat_snap *s, size_t i)
 
 		shmstat_sigview_owner(v, k, &oi);
 		fputs(k ? ",{\"owner\":" : "{\"owner\":", f);
-		js(f, oi.name);
+		json_put(f, oi.name);
 		fprintf(f, ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64 ",\"weight\":%" PRIu64 "}",
 			oi.hits, oi.misses, oi.weight);
 	}
@@ -205,7 +180,7 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 
 	shmstat_snap_info(s, &info);
 	fputs("{\"schema\":\"shmstat.show/1\",\"segment\":{\"name\":", f);
-	js(f, name);
+	json_put(f, name);
 	fprintf(f, ",\"size\":%" PRIu64 ",\"generation\":\"%016" PRIx64 "\",\"created_ns\":%"
 		PRIu64 ",\"taken_ns\":%" PRIu64 ",\"writers_alive\":%u,\"writers_dead\":%u,"
 		"\"dropped_registrations\":%" PRIu64 ",\"removed\":%s,\"profile\":{\"max_stacks\":%u,"
@@ -220,13 +195,13 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 
 		shmstat_snap_metric(s, order[k], &m);
 		fputs(k ? ",\n{\"name\":" : "\n{\"name\":", f);
-		js(f, m.name);
+		json_put(f, m.name);
 		fputs(",\"labels\":", f);
 		jlabels(f, m.labels);
 		fprintf(f, ",\"type\":\"%s\",\"help\":", shmstat_type_name(m.type));
-		js(f, m.help);
+		json_put(f, m.help);
 		fputs(",\"unit\":", f);
-		js(f, m.unit);
+		json_put(f, m.unit);
 		fprintf(f, ",\"reg_id\":%" PRIu64, m.reg_id);
 		switch (m.type) {
 		case SHMSTAT_COUNTER:
@@ -260,7 +235,7 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 
 			shmstat_snap_proc(s, j, &p);
 			fprintf(f, "%s{\"pid\":%d,\"comm\":", j ? "," : "", (int)p.pid);
-			js(f, p.comm);
+			json_put(f, p.comm);
 			fprintf(f, ",\"alive\":%s,\"stripes\":%u,\"attach_ns\":%" PRIu64 "}",
 				p.alive ? "true" : "false", p.stripes, p.attach_ns);
 		}

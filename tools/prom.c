@@ -180,14 +180,24 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 /* ------------------------------------------------------- signature tables */
 
 /* The signature tables @it[0..n-1] of one name: per-owner exact totals
- * as three counter families, top keys by hits as a gauge family. */
+ * as three counter families, top keys by hits as a gauge family. Each
+ * table's view is made once (it sums every stripe) for all four. */
 static void sig_group(FILE *f, const struct item *it, size_t n, const struct prom_src *src,
 		      const struct prom_opts *o)
 {
 	static const char *const what[] = { "hits", "misses", "weight" };
 	const struct shmstat_metric_info *m0 = &it[0].m;
+	shmstat_sigview **views = calloc(n ? n : 1, sizeof(shmstat_sigview *));
+	size_t *idx = o->top ? malloc(o->top * sizeof(*idx)) : NULL;
 	char fam[192], help[256];
 
+	if (views == NULL) {
+		free(idx);
+		return;
+	}
+	for (size_t j = 0; j < n; j++)
+		if (shmstat_snap_sigtab(src[it[j].src].snap, it[j].idx, &views[j]) != 0)
+			views[j] = NULL;
 	for (int w = 0; w < 3; w++) {
 		snprintf(fam, sizeof(fam), "%s_%s%s", m0->name, what[w], o->om ? "" : "_total");
 		snprintf(help, sizeof(help), "%s: %s, all keys and per owner",
@@ -198,9 +208,9 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 			const struct prom_src *sr = &src[it[j].src];
 			struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL };
 			struct shmstat_sigstats st;
-			shmstat_sigview *v;
+			const shmstat_sigview *v = views[j];
 
-			if (shmstat_snap_sigtab(sr->snap, it[j].idx, &v) != 0)
+			if (v == NULL)
 				continue;
 			shmstat_sigview_stats(v, &st);
 			fprintf(f, "%s_%s_total", m0->name, what[w]);
@@ -217,7 +227,6 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 				fprintf(f, " %" PRIu64 "\n",
 					w == 0 ? oi.hits : w == 1 ? oi.misses : oi.weight);
 			}
-			shmstat_sigview_free(v);
 		}
 	}
 	snprintf(fam, sizeof(fam), "%s_top_hits", m0->name);
@@ -225,21 +234,19 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 		 m0->help[0] ? m0->help : m0->name, o->top);
 	help_line(f, fam, help);
 	fprintf(f, "# TYPE %s gauge\n", fam);
-	for (size_t j = 0; j < n; j++) {
+	for (size_t j = 0; j < n && idx; j++) {
 		const struct prom_src *sr = &src[it[j].src];
 		struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL };
-		shmstat_sigview *v;
-		size_t *idx, cnt;
+		size_t cnt;
 
-		if (o->top == 0 || shmstat_snap_sigtab(sr->snap, it[j].idx, &v) != 0)
+		if (views[j] == NULL)
 			continue;
-		idx = malloc(o->top * sizeof(*idx));
-		cnt = idx ? shmstat_sigview_top(v, SHMSTAT_BY_HITS, NULL, o->top, idx) : 0;
+		cnt = shmstat_sigview_top(views[j], SHMSTAT_BY_HITS, NULL, o->top, idx);
 		for (size_t k = 0; k < cnt; k++) {
 			struct shmstat_sigentry e;
 			int any;
 
-			shmstat_sigview_entry(v, idx[k], &e);
+			shmstat_sigview_entry(views[j], idx[k], &e);
 			fprintf(f, "%s", fam);
 			labels_open(f, &l, &any);
 			fputs(any ? ",key=\"" : "{key=\"", f);
@@ -248,17 +255,14 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 			prom_escape(f, e.owner, strlen(e.owner));
 			fprintf(f, "\"} %" PRIu64 "\n", e.hits);
 		}
-		free(idx);
-		shmstat_sigview_free(v);
 	}
+	for (size_t j = 0; j < n; j++)
+		shmstat_sigview_free(views[j]);
+	free(views);
+	free(idx);
 }
 
 /* ------------------------------------------------------------- rendering */
-
-static const char *type_word(enum shmstat_type t)
-{
-	return t == SHMSTAT_COUNTER ? "counter" : t == SHMSTAT_GAUGE ? "gauge" : "histogram";
-}
 
 int prom_render(FILE *f, const struct prom_src *src, size_t nsrc, const struct prom_opts *o)
 {
@@ -307,7 +311,7 @@ int prom_render(FILE *f, const struct prom_src *src, size_t nsrc, const struct p
 			continue;
 		}
 		help_line(f, first->fam, first->m.help);
-		fprintf(f, "# TYPE %s %s\n", first->fam, type_word(first->m.type));
+		fprintf(f, "# TYPE %s %s\n", first->fam, shmstat_type_name(first->m.type));
 		for (size_t k = a; k < b; k++) {
 			const struct item *x = &it[k];
 			const struct prom_src *sr = &src[x->src];

@@ -207,18 +207,25 @@ void fmt_metric(char *buf, size_t n, const char *name, const char *labels)
 		snprintf(buf, n, "%s", name);
 }
 
-void print_json_string(const char *s)
+void json_put_bytes(FILE *f, const char *s, size_t n, int bytes)
 {
-	putchar('"');
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned)(unsigned char)*s);
+	fputc('"', f);
+	for (size_t i = 0; s && i < n && (bytes || s[i]); i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || (bytes && c >= 0x7f))
+			fprintf(f, "\\u%04x", c);
 		else
-			putchar(*s);
+			fputc(c, f);
 	}
-	putchar('"');
+	fputc('"', f);
+}
+
+void json_put(FILE *f, const char *s)
+{
+	json_put_bytes(f, s, s ? strlen(s) : 0, 0);
 }
 
 static void print_commands(FILE *f)
