@@ -490,7 +490,7 @@ static struct hent *ent_new(const struct hdict *dict, size_t index, const unsign
 	e->plen = (uint32_t)used;
 	e->payload = (const unsigned char *)e + base;
 	memcpy((unsigned char *)e + base, p, used);
-	e->hash = XXH3_64bits(p, used);
+	e->hash = shmstat__hash(p, used);
 	return e;
 unknown:
 	e = calloc(1, sizeof(*e));
@@ -640,26 +640,6 @@ static void hmap_free(struct hmap *m)
 
 /* --------------------------------------------------------------- I/O */
 
-/* Read @n bytes at @off: the bytes read (fewer at the end of the file),
- * or -1 with errno. */
-static ssize_t pread_full(int fd, void *p, size_t n, uint64_t off)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = pread(fd, (char *)p + got, n - got, (off_t)(off + got));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
 static int pwrite_full(int fd, const void *p, size_t n, uint64_t off)
 {
 	size_t done = 0;
@@ -722,7 +702,7 @@ static const unsigned char *rv_get(struct rview *v, uint64_t off, size_t n)
 			return NULL;
 		}
 		v->wlen = 0;
-		r = pread_full(v->fd, v->buf, want, v->base + off);
+		r = shmstat__pread_full(v->fd, v->buf, want, v->base + off);
 		if (r < 0 || (size_t)r < want) {
 			v->err = r < 0 ? errno : SHMSTAT_ETRUNCATED;
 			return NULL;
@@ -741,7 +721,7 @@ static const unsigned char *rv_get(struct rview *v, uint64_t off, size_t n)
 		v->big = p;
 		v->bigcap = n;
 	}
-	r = pread_full(v->fd, v->big, n, v->base + off);
+	r = shmstat__pread_full(v->fd, v->big, n, v->base + off);
 	if (r < 0 || (size_t)r < n) {
 		v->err = r < 0 ? errno : SHMSTAT_ETRUNCATED;
 		return NULL;
@@ -1028,7 +1008,7 @@ static int validate(const struct shmstat_hf_hdr *hd, uint64_t fsize, const char 
 		return shmstat__fail(SHMSTAT_EVERSION,
 				     "history file '%s' has format %u.%u; this build reads %u.x",
 				     path, hd->major, hd->minor, SHMSTAT_HF_MAJOR);
-	if (XXH3_64bits(hd, SHMSTAT_HF_HDR_SUM_BYTES) != hd->hdr_sum)
+	if (shmstat__hash(hd, SHMSTAT_HF_HDR_SUM_BYTES) != hd->hdr_sum)
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "history file '%s' is corrupted: header checksum mismatch", path);
 	if (hd->hdr_size != SHMSTAT_HF_HDR_SIZE)
@@ -1234,7 +1214,7 @@ static int open_file(const char *path, int writable, shmstat_history **out)
 		goto fail;
 	}
 	memset(&hd, 0, sizeof(hd));
-	n = pread_full(fd, &hd, sizeof(hd), 0);
+	n = shmstat__pread_full(fd, &hd, sizeof(hd), 0);
 	if (n < 0) {
 		err = shmstat__fail(errno, "cannot read history file '%s': %s", path, strerror(errno));
 		goto fail;
@@ -1333,7 +1313,7 @@ static int create_file(const char *path, const struct shmstat_history_opts *o,
 		hd.seed = rnd * UINT64_C(0x9E3779B97F4A7C15);
 	hd.created_ns = shmstat__now_ns();
 	hd.creator_uid = (uint32_t)geteuid();
-	hd.hdr_sum = XXH3_64bits(&hd, SHMSTAT_HF_HDR_SUM_BYTES);
+	hd.hdr_sum = shmstat__hash(&hd, SHMSTAT_HF_HDR_SUM_BYTES);
 	err = pwrite_full(fd, &hd, sizeof(hd), 0);
 	if (err) {
 		err = shmstat__fail(err, "cannot write history file '%s': %s", path, strerror(err));
@@ -1739,7 +1719,7 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 		desc_payload(&h->tmp, &mi, &hs);
 		if (h->tmp.oom)
 			return shmstat__fail(ENOMEM, "out of memory");
-		hash = XXH3_64bits(h->tmp.p, h->tmp.n);
+		hash = shmstat__hash(h->tmp.p, h->tmp.n);
 		d = find_entry(h, &h->dmap, h->tmp.p, h->tmp.n, hash);
 		if (d == UINT32_MAX) {
 			err = dict_append(h, h->tmp.p, h->tmp.n, &d);
@@ -1772,7 +1752,7 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 			schema_payload(h, &h->tmp, n);
 			if (h->tmp.oom)
 				return shmstat__fail(ENOMEM, "out of memory");
-			hash = XXH3_64bits(h->tmp.p, h->tmp.n);
+			hash = shmstat__hash(h->tmp.p, h->tmp.n);
 			schema = find_entry(h, &h->smap, h->tmp.p, h->tmp.n, hash);
 			if (schema == UINT32_MAX) {
 				err = dict_append(h, h->tmp.p, h->tmp.n, &schema);
@@ -2349,7 +2329,7 @@ static int tier_frames(struct shmstat_history *h, unsigned k, const struct rref 
 			buf = nb;
 			cap = r[i].len;
 		}
-		got = pread_full(h->fd, buf, r[i].len, t->ring_off + r[i].off);
+		got = shmstat__pread_full(h->fd, buf, r[i].len, t->ring_off + r[i].off);
 		if (got < 0) {
 			err = io_fail(h, errno, "reading");
 			break;

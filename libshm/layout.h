@@ -116,8 +116,9 @@ enum shmstat_region_id {
 	SHMSTAT_REG_MODS = 7,      /* 2.1: last */
 	SHMSTAT_REG_COUNT = 8,
 };
-/* regions a 2.0 segment has */
+/* regions a 2.0 segment has; a 2.1 one has the profile tables too */
 #define SHMSTAT_REG_COUNT_2_0 6
+#define SHMSTAT_HAS_PROFILE(h) ((h)->nregions >= SHMSTAT_REG_COUNT)
 
 struct shmstat_region {
 	uint64_t off;

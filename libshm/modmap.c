@@ -61,9 +61,9 @@ static int put(struct shmstat_seg *seg, struct shmstat_profmod *tmpl)
 			continue;
 		if (!cas_acqrel(&m->word, &expect, SHMSTAT_TAG_OF(seg->tag) | SHMSTAT_STACKENT_CLAIMED))
 			continue;
+		add_relaxed(&seg->hdr->prof_mods_used, 1);      /* claimed */
 		memcpy((unsigned char *)m + 8, (const unsigned char *)tmpl + 8, sizeof(*m) - 8);
 		st_release(&m->word, SHMSTAT_TAG_OF(seg->tag) | SHMSTAT_STACKENT_READY);
-		add_relaxed(&seg->hdr->prof_mods_used, 1);
 		return 0;
 	}
 	add_relaxed(&seg->hdr->prof_mods_dropped, 1);

@@ -15,7 +15,8 @@
  *
  * Records are claimed with a CAS (FREE -> CLAIMED|tag), filled, summed
  * and made READY with a release store; they never change afterwards. A
- * record whose claimer died half-way stays CLAIMED and readers skip it.
+ * record whose claimer died half-way stays CLAIMED and readers skip it,
+ * until shmstat_profile_gc frees it (and the records of gone processes).
  * Publication runs outside signal handlers (profiler start, heartbeat),
  * as dl_iterate_phdr takes the loader's lock.
  */

@@ -16,7 +16,7 @@
 struct pstack {
 	size_t proc;
 	uint32_t kind, depth, flags;
-	long metric;               /* index in the snapshot, or -1 */
+	long metric;               /* index in metrics[], or -1 */
 	uint64_t samples, weight;
 	uint64_t pcs[SHMSTAT_STACK_SLOTS];
 };
@@ -34,8 +34,34 @@ struct shmstat_profile {
 	struct pstack *stacks;
 	struct shmstat_profmod *mods;   /* validated copies, kind MODULE */
 	size_t *mod_proc;
-	char **metric_names;       /* per stack: "name{labels}" or NULL */
+	struct {
+		uint32_t slot;     /* the histogram's first value slot */
+		char *name;        /* "name{labels}", NULL when no live histogram */
+	} *metrics;                /* one per slot the latency stacks name */
+	size_t nmetric;
 };
+
+/* The index in p->metrics of histogram slot @slot, added (named from @s)
+ * on first sight: one lookup and one string per histogram, not per stack.
+ * -1 when out of memory. */
+static long metric_of(struct shmstat_profile *p, const shmstat_snap *s, uint32_t slot)
+{
+	struct shmstat_metric_info mi;
+	char *name = NULL;
+	long m;
+
+	for (size_t i = 0; i < p->nmetric; i++)
+		if (p->metrics[i].slot == slot)
+			return (long)i;
+	m = shmstat__snap_metric_at(s, slot, SHMSTAT_HISTOGRAM);
+	if (m >= 0 && shmstat_snap_metric(s, (size_t)m, &mi) == 0 &&
+	    (mi.labels[0] ? asprintf(&name, "%s{%s}", mi.name, mi.labels)
+			  : asprintf(&name, "%s", mi.name)) < 0)
+		return -1;
+	p->metrics[p->nmetric].slot = slot;
+	p->metrics[p->nmetric].name = name;
+	return (long)p->nmetric++;
+}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -182,8 +208,8 @@ int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profi
 		}
 	}
 	p->stacks = calloc((size_t)p->st.used + 1, sizeof(*p->stacks));
-	p->metric_names = calloc((size_t)p->st.used + 1, sizeof(*p->metric_names));
-	if (p->stacks == NULL || p->metric_names == NULL)
+	p->metrics = calloc((size_t)p->st.used + 1, sizeof(*p->metrics));
+	if (p->stacks == NULL || p->metrics == NULL)
 		goto fail;
 	for (uint32_t i = 0; i < ns; i++) {
 		const struct shmstat_stackent *e = &tab[i];
@@ -200,21 +226,10 @@ int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profi
 		ps->weight = e->weight;
 		memcpy(ps->pcs, e->pcs, (size_t)e->depth * sizeof(e->pcs[0]));
 		ps->metric = -1;
-		if (e->kind == SHMSTAT_STACK_LATENCY && e->metric > 0)
-			ps->metric = shmstat__snap_metric_at(s, e->metric - 1, SHMSTAT_HISTOGRAM);
-		if (ps->metric >= 0) {
-			struct shmstat_metric_info mi;
-
-			if (shmstat_snap_metric(s, (size_t)ps->metric, &mi) == 0) {
-				int rc = mi.labels[0] ?
-					asprintf(&p->metric_names[p->nstack], "%s{%s}", mi.name, mi.labels) :
-					asprintf(&p->metric_names[p->nstack], "%s", mi.name);
-
-				if (rc < 0) {
-					p->metric_names[p->nstack] = NULL;
-					goto fail;
-				}
-			}
+		if (e->kind == SHMSTAT_STACK_LATENCY && e->metric > 0) {
+			ps->metric = metric_of(p, s, e->metric - 1);
+			if (ps->metric < 0)
+				goto fail;
 		}
 		if (e->kind == SHMSTAT_STACK_CPU)
 			p->st.cpu_samples += e->samples;
@@ -241,10 +256,9 @@ void shmstat_profile_free(shmstat_profile *p)
 {
 	if (p == NULL)
 		return;
-	if (p->metric_names)
-		for (size_t i = 0; i < p->nstack; i++)
-			free(p->metric_names[i]);
-	free(p->metric_names);
+	for (size_t i = 0; i < p->nmetric; i++)
+		free(p->metrics[i].name);
+	free(p->metrics);
 	free(p->stacks);
 	free(p->procs);
 	free(p->mods);
@@ -284,7 +298,8 @@ int shmstat_profile_stack(const shmstat_profile *p, size_t k, struct shmstat_sta
 	ps = &p->stacks[k];
 	out->proc = ps->proc;
 	out->kind = (enum shmstat_stack_kind)ps->kind;
-	out->metric = p->metric_names[k] ? p->metric_names[k] : "";
+	out->metric = ps->metric >= 0 && p->metrics[ps->metric].name ? p->metrics[ps->metric].name
+								       : "";
 	out->samples = ps->samples;
 	out->weight = ps->weight;
 	out->depth = ps->depth;

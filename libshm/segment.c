@@ -197,7 +197,7 @@ int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "segment '%s' is corrupted: signature region of %llu bytes",
 				     name, (unsigned long long)h->regions[SHMSTAT_REG_SIGS].len);
-	known = h->nregions < SHMSTAT_REG_COUNT ? SHMSTAT_REG_COUNT_2_0 : SHMSTAT_REG_COUNT;
+	known = SHMSTAT_HAS_PROFILE(h) ? SHMSTAT_REG_COUNT : SHMSTAT_REG_COUNT_2_0;
 	if (known == SHMSTAT_REG_COUNT &&
 	    (h->regions[SHMSTAT_REG_STACKS].len % sizeof(struct shmstat_stackent) != 0 ||
 	     h->regions[SHMSTAT_REG_STACKS].len / sizeof(struct shmstat_stackent) > SHMSTAT_LIMIT_STACKS ||
@@ -402,7 +402,7 @@ static void set_views(struct shmstat_seg *seg)
 	seg->pends = (struct shmstat_sigpend *)(void *)(seg->base + h->regions[SHMSTAT_REG_PENDS].off);
 	seg->pend_slots = (uint32_t)(h->regions[SHMSTAT_REG_PENDS].len /
 				     sizeof(struct shmstat_sigpend) / h->nstripes);
-	if (h->nregions >= SHMSTAT_REG_COUNT) {
+	if (SHMSTAT_HAS_PROFILE(h)) {
 		seg->stacks = (struct shmstat_stackent *)(void *)(seg->base +
 								  h->regions[SHMSTAT_REG_STACKS].off);
 		seg->max_stacks = (uint32_t)(h->regions[SHMSTAT_REG_STACKS].len /

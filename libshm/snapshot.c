@@ -187,18 +187,7 @@ static int read_seq(int fd, uint64_t *seq)
 /* pread exactly @n bytes at @off; -1 on a short read (truncated). */
 static int read_full(int fd, unsigned char *p, uint64_t n, uint64_t off)
 {
-	uint64_t got = 0;
-
-	while (got < n) {
-		ssize_t k = pread(fd, p + got, n - got, (off_t)(off + got));
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		got += (uint64_t)k;
-	}
-	return 0;
+	return shmstat__pread_full(fd, p, (size_t)n, off) == (ssize_t)n ? 0 : -1;
 }
 
 /* Does stripe @i hold values anybody counts, as the copied tables say? */
@@ -623,7 +612,7 @@ static int build(struct shmstat_reader *r, struct shmstat_snap *s)
 	s->info.values_used = h->values_used;
 	s->info.uid = r->uid;
 	s->info.mode = r->mode;
-	if (h->nregions >= SHMSTAT_REG_COUNT) {
+	if (SHMSTAT_HAS_PROFILE(h)) {
 		s->info.max_stacks = (uint32_t)(h->regions[SHMSTAT_REG_STACKS].len /
 						sizeof(struct shmstat_stackent));
 		s->info.max_modules = (uint32_t)(h->regions[SHMSTAT_REG_MODS].len /

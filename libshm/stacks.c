@@ -51,6 +51,7 @@ void shmstat__stack_add(struct shmstat_hdr *hdr, struct shmstat_stackent *tab, u
 			uint64_t expect = 0;
 
 			if (cas_acqrel(&e->word, &expect, mine | SHMSTAT_STACKENT_CLAIMED)) {
+				add_relaxed(&hdr->prof_stacks_used, 1);   /* claimed */
 				e->kind = k->kind;
 				e->metric = k->metric;
 				e->depth = k->depth;
@@ -58,7 +59,6 @@ void shmstat__stack_add(struct shmstat_hdr *hdr, struct shmstat_stackent *tab, u
 				memcpy(e->pcs, k->pcs, (size_t)k->depth * sizeof(k->pcs[0]));
 				st_relaxed(&e->hash, h);
 				st_release(&e->word, mine | SHMSTAT_STACKENT_READY);
-				add_relaxed(&hdr->prof_stacks_used, 1);
 				count(&e->samples, &e->weight, samples, weight);
 				return;
 			}
@@ -113,8 +113,7 @@ uint64_t shmstat__prof_reclaim(unsigned char *base, uint32_t n, size_t size, uin
 			continue;       /* another reclaim took it */
 		memset(base + (size_t)i * size + 8, 0, size - 8);
 		st_release(word, 0);
-		if (st == SHMSTAT_STACKENT_READY)
-			__atomic_fetch_sub(used, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_sub(used, 1, __ATOMIC_RELAXED);   /* counted at its claim */
 		freed++;
 	}
 	return freed;

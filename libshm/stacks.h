@@ -18,7 +18,7 @@
  * slot holds other keys, the sample is counted in the header's
  * prof_dropped (and its weight), so totals stay exact.
  *
- * Entries are never freed while the segment exists: stacks of processes
+ * Entries are freed only by shmstat_profile_gc (processes gone): stacks of processes
  * that exited stay readable, with their module maps (modmap.h).
  */
 #ifndef SHMSTAT_STACKS_H
@@ -67,7 +67,8 @@ SHMSTAT_HIDDEN int shmstat__stack_check(const struct shmstat_stackent *e);
  * @size bytes, each starting with a state | tag word) whose process no
  * longer runs (checked once per tag, at most 256 distinct tags a call),
  * also the ones a dead filler left CLAIMED: CAS to CLAIMED with @self,
- * zero, release FREE. @used is decremented for each. Return how many.
+ * zero, release FREE. @used (which counts claims) is decremented for
+ * each. Return how many.
  * Writers of live processes never touch other tags' entries, so this
  * races with nothing but another reclaim (the CAS decides).
  */

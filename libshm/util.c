@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "shmstat.h"
@@ -64,6 +65,24 @@ const char *shmstat_strerror(int err)
 uint64_t shmstat__hash(const void *p, size_t n)
 {
 	return XXH3_64bits(p, n);
+}
+
+ssize_t shmstat__pread_full(int fd, void *p, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)p + got, n - got, (off_t)(off + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
 }
 
 uint64_t shmstat__now_ns(void)

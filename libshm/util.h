@@ -6,6 +6,7 @@
 #define SHMSTAT_UTIL_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdbool.h>
 
@@ -26,6 +27,9 @@ SHMSTAT_HIDDEN void shmstat__clear_error(void);
 #endif
 
 SHMSTAT_HIDDEN uint64_t shmstat__hash(const void *p, size_t n);
+/* Read @n bytes at @off of @fd, again after EINTR and short reads: the
+ * bytes read (fewer at the end of the file), or -1 with errno. */
+SHMSTAT_HIDDEN ssize_t shmstat__pread_full(int fd, void *p, size_t n, uint64_t off);
 SHMSTAT_HIDDEN uint64_t shmstat__now_ns(void);      /* CLOCK_REALTIME */
 
 /* checked arithmetic on untrusted sizes: true when [off, off+len) fits */
