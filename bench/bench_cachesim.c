@@ -19,38 +19,20 @@
 
 static char cachesim[4096];
 
-static double run(const char *name, const char *duration, int instrument)
-{
-	return bench_cachesim_run(cachesim, name, duration, instrument ? "" : "--no-instrument");
-}
-
 int main(int argc, char **argv)
 {
 	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 	int rounds = quick ? 3 : 5;
 	const char *duration = quick ? "1" : "2";
-	double with[8], without[8], w, wo, overhead;
+	double w, wo, overhead;
 	char name[64];
 
 	if (bench_cachesim_path(cachesim, sizeof(cachesim), "bench_cachesim") != 0)
 		return 1;
 	snprintf(name, sizeof(name), "bench-cachesim-%d", (int)getpid());
-	for (int r = 0; r < rounds; r++) {
-		/* alternate which one goes first */
-		if (r % 2 == 0) {
-			without[r] = run(name, duration, 0);
-			with[r] = run(name, duration, 1);
-		} else {
-			with[r] = run(name, duration, 1);
-			without[r] = run(name, duration, 0);
-		}
-		if (with[r] <= 0 || without[r] <= 0) {
-			fprintf(stderr, "bench_cachesim: run %d of %s failed\n", r, cachesim);
-			return 1;
-		}
-	}
-	w = median(with, rounds);
-	wo = median(without, rounds);
+	if (bench_cachesim_pairs("bench_cachesim", cachesim, name, duration, rounds,
+				 "--no-instrument", "", &wo, &w) != 0)
+		return 1;
 	overhead = (wo - w) / wo * 100.0;
 	printf("{\"bench\":\"cachesim_overhead\",\"procs\":4,\"threads\":2,\"rounds\":%d,"
 	       "\"seconds_per_run\":%s,\"timer_sample\":16,\"requests_per_s\":%.0f,\"baseline\":\"no_instrument\","

@@ -193,25 +193,11 @@ int main(int argc, char **argv)
 	{
 		int cr = quick ? 3 : 5;
 		const char *duration = quick ? "1" : "2";
-		double w[8], wo[8];
-		static const char prof_args[] = "--profile 99 --latency-stacks 64";
 
 		snprintf(name, sizeof(name), "bench-profsim-%d", (int)getpid());
-		for (int r = 0; r < cr; r++) {
-			if (r % 2 == 0) {
-				wo[r] = bench_cachesim_run(cachesim, name, duration, "");
-				w[r] = bench_cachesim_run(cachesim, name, duration, prof_args);
-			} else {
-				w[r] = bench_cachesim_run(cachesim, name, duration, prof_args);
-				wo[r] = bench_cachesim_run(cachesim, name, duration, "");
-			}
-			if (w[r] <= 0 || wo[r] <= 0) {
-				fprintf(stderr, "bench_prof: run %d of %s failed\n", r, cachesim);
-				return 1;
-			}
-		}
-		r_on = median(w, cr);
-		r_off = median(wo, cr);
+		if (bench_cachesim_pairs("bench_prof", cachesim, name, duration, cr,
+					 "--profile 99 --latency-stacks 64", "", &r_on, &r_off) != 0)
+			return 1;
 		loss = (r_off - r_on) / r_off * 100.0;
 		printf("{\"bench\":\"profiler_cachesim\",\"procs\":4,\"threads\":2,\"rounds\":%d,"
 		       "\"seconds_per_run\":%s,\"hz\":99,\"latency_stacks\":64,\"requests_per_s\":%.0f,"

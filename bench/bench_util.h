@@ -121,6 +121,35 @@ static inline double bench_cachesim_run(const char *cachesim, const char *name,
 	return rate;
 }
 
+/* @rounds pairs of cachesim runs, options @a then @b, the order swapped
+ * every round so drift hits both alike; their medians into @ma and @mb.
+ * -1 with a message when a run failed. */
+static inline int bench_cachesim_pairs(const char *prog, const char *cachesim, const char *name,
+				       const char *duration, int rounds, const char *a,
+				       const char *b, double *ma, double *mb)
+{
+	double ra[16], rb[16];
+
+	if (rounds > 16)
+		rounds = 16;
+	for (int r = 0; r < rounds; r++) {
+		if (r % 2 == 0) {
+			ra[r] = bench_cachesim_run(cachesim, name, duration, a);
+			rb[r] = bench_cachesim_run(cachesim, name, duration, b);
+		} else {
+			rb[r] = bench_cachesim_run(cachesim, name, duration, b);
+			ra[r] = bench_cachesim_run(cachesim, name, duration, a);
+		}
+		if (ra[r] <= 0 || rb[r] <= 0) {
+			fprintf(stderr, "%s: run %d of %s failed\n", prog, r, cachesim);
+			return -1;
+		}
+	}
+	*ma = median(ra, rounds);
+	*mb = median(rb, rounds);
+	return 0;
+}
+
 #define BENCH_MAX_THREADS 8
 
 struct bench_thread {

@@ -41,6 +41,7 @@
 #include "shmstat_history.h"
 #include "shmstat_window.h"
 #include "history.h"
+#include "util.h"
 #include "fuzz_common.h"
 
 #define MAX_FILE (1u << 20)
@@ -139,11 +140,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int fits(uint64_t off, uint64_t len, uint64_t size)
-{
-	return off <= size && len <= size - off;
-}
-
 /* The bytes to write for @data: size and checksums made consistent. */
 static size_t prepare(const uint8_t *data, size_t size)
 {
@@ -160,7 +156,7 @@ static size_t prepare(const uint8_t *data, size_t size)
 	}
 	h->hdr_sum = XXH3_64bits(img, SHMSTAT_HF_HDR_SUM_BYTES);
 	/* the dictionary, as dict_refresh() walks it */
-	if (fits(h->dict_off, h->dict_len, len)) {
+	if (shmstat__fits(h->dict_off, h->dict_len, len)) {
 		uint64_t end = 0, index = 0;
 
 		while (end + SHMSTAT_HF_ENT_HDR <= h->dict_len) {
@@ -184,7 +180,7 @@ static size_t prepare(const uint8_t *data, size_t size)
 		const struct shmstat_hf_tier *t = &h->tier[k];
 		uint64_t off = 0;
 
-		if (!fits(t->ring_off, t->ring_len, len))
+		if (!shmstat__fits(t->ring_off, t->ring_len, len))
 			continue;
 		while (off + SHMSTAT_HF_REC_HDR <= t->ring_len) {
 			unsigned char *r = img + t->ring_off + off;

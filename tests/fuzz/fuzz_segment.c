@@ -46,6 +46,7 @@
 #include "shmstat_profile.h"
 #include "shmstat_window.h"
 #include "layout.h"
+#include "util.h"
 #include "cmd.h"
 #include "export.h"
 #include "prom.h"
@@ -104,7 +105,7 @@ static size_t prepare(const uint8_t *data, size_t size)
 		const struct shmstat_region md[1] = { h->regions[SHMSTAT_REG_MODS] };
 		const size_t se = sizeof(struct shmstat_stackent), me = sizeof(struct shmstat_profmod);
 
-		if (st->off <= len && st->len <= len - st->off)
+		if (shmstat__fits(st->off, st->len, len))
 			for (uint64_t o = st->off; o + se <= st->off + st->len; o += se) {
 				uint64_t word, hash;
 				uint32_t depth;
@@ -118,7 +119,7 @@ static size_t prepare(const uint8_t *data, size_t size)
 				hash = hash ? hash : 1;
 				memcpy(img + o + offsetof(struct shmstat_stackent, hash), &hash, 8);
 			}
-		if (md->off <= len && md->len <= len - md->off)
+		if (shmstat__fits(md->off, md->len, len))
 			for (uint64_t o = md->off; o + me <= md->off + md->len; o += me) {
 				uint64_t sum = XXH3_64bits(img + o + SHMSTAT_PROFMOD_SUM_FROM,
 							   me - SHMSTAT_PROFMOD_SUM_FROM);
@@ -131,7 +132,7 @@ static size_t prepare(const uint8_t *data, size_t size)
 		 * written below would change under the loop */
 		const struct shmstat_region r[1] = { h->regions[SHMSTAT_REG_DESCS] };
 
-		if (r->off <= len && r->len <= len - r->off)
+		if (shmstat__fits(r->off, r->len, len))
 			for (uint64_t o = r->off; o + sizeof(struct shmstat_desc) <= r->off + r->len;
 			     o += sizeof(struct shmstat_desc)) {
 				/* the region may be misaligned here: bytes, not structs */

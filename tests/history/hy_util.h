@@ -27,6 +27,7 @@
 #include "shmstat.h"
 #include "shmstat_history.h"
 #include "history.h"
+#include "ut_common.h"
 
 #define HY_S   UINT64_C(1000000000)
 #define HY_T0  (UINT64_C(1700000000) * HY_S)   /* a synthetic clock's start */
@@ -62,6 +63,27 @@ static inline void hy_dir_remove(const char *dir)
 	}
 	closedir(d);
 	rmdir(dir);
+}
+
+/* The test's private directory: made before each test and removed after
+ * it (cmocka setup and teardown), and a file in it. */
+static char hy_dir[256] __attribute__((unused));
+
+static inline int hy_setup(void **state)
+{
+	hy_dir_make(hy_dir, sizeof(hy_dir));
+	return ut_setup(state);
+}
+
+static inline int hy_teardown(void **state)
+{
+	hy_dir_remove(hy_dir);
+	return ut_teardown(state);
+}
+
+static inline void hy_path(char *p, size_t n, const char *file)
+{
+	snprintf(p, n, "%s/%s", hy_dir, file);
 }
 
 /* Number of entries in @dir (not . and ..). */

@@ -11,24 +11,6 @@
 #include "ut_common.h"
 #include "hy_util.h"
 
-static char dir[256];
-
-static int setup(void **state)
-{
-	hy_dir_make(dir, sizeof(dir));
-	return ut_setup(state);
-}
-
-static int teardown(void **state)
-{
-	hy_dir_remove(dir);
-	return ut_teardown(state);
-}
-
-static void path_of(char *p, size_t n, const char *file)
-{
-	snprintf(p, n, "%s/%s", dir, file);
-}
 
 /* Append step @i of @s at HY_T0 + @i s. */
 static void append_step(shmstat_history *h, struct hy_seg *s, unsigned i, unsigned *w)
@@ -60,7 +42,7 @@ static void test_restart(void **state)
 	size_t n;
 
 	(void)state;
-	path_of(path, sizeof(path), "restart.shmhist");
+	hy_path(path, sizeof(path), "restart.shmhist");
 	hy_seg_open(&s, name);
 	assert_int_equal(shmstat_history_create(path, &o, &h), 0);
 	assert_int_equal(shmstat_history_set_segment(h, name), 0);
@@ -133,7 +115,7 @@ static void test_gauge_no_value(void **state)
 	int st, i;
 
 	(void)state;
-	path_of(path, sizeof(path), "novalue.shmhist");
+	hy_path(path, sizeof(path), "novalue.shmhist");
 	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
 	fflush(NULL);
 	pid = fork();
@@ -183,65 +165,65 @@ static void test_files(void **state)
 
 	(void)state;
 	/* 0600 by default, 0640 on request; no temporary file left */
-	path_of(path, sizeof(path), "a.shmhist");
+	hy_path(path, sizeof(path), "a.shmhist");
 	assert_int_equal(shmstat_history_create(path, &o, &h), 0);
 	shmstat_history_close(h);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(st.st_size, 64 << 10);
 	o.mode = 0640;
-	path_of(path, sizeof(path), "b.shmhist");
+	hy_path(path, sizeof(path), "b.shmhist");
 	assert_int_equal(shmstat_history_create(path, &o, &h), 0);
 	shmstat_history_close(h);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0640);
-	assert_int_equal(hy_dir_count(dir), 2);
+	assert_int_equal(hy_dir_count(hy_dir), 2);
 	/* max_bytes rounded down to 4096 */
 	o.mode = 0600;
 	o.max_bytes = 100000;
-	path_of(path, sizeof(path), "c.shmhist");
+	hy_path(path, sizeof(path), "c.shmhist");
 	assert_int_equal(shmstat_history_create(path, &o, &h), 0);
 	shmstat_history_close(h);
 	assert_int_equal(hy_file_size(path), 98304);
 	o.max_bytes = 64 << 10;
 
 	/* never through a symbolic link */
-	path_of(path, sizeof(path), "link.shmhist");
-	path_of(tgt, sizeof(tgt), "target.shmhist");
+	hy_path(path, sizeof(path), "link.shmhist");
+	hy_path(tgt, sizeof(tgt), "target.shmhist");
 	assert_int_equal(symlink(tgt, path), 0);
 	assert_int_equal(shmstat_history_create(path, &o, &h), SHMSTAT_EOWNER);
 	hy_check_error(path);
 	assert_int_equal(shmstat_history_open(path, &h), SHMSTAT_EOWNER);
 	hy_check_error("symbolic link");
 	assert_int_not_equal(lstat(tgt, &st), 0);
-	path_of(other, sizeof(other), "a.shmhist");
+	hy_path(other, sizeof(other), "a.shmhist");
 	unlink(path);
 	assert_int_equal(symlink(other, path), 0);  /* to a good file */
 	assert_int_equal(shmstat_history_open(path, &h), SHMSTAT_EOWNER);
 	unlink(path);
 
 	/* not regular files */
-	path_of(path, sizeof(path), "dir.shmhist");
+	hy_path(path, sizeof(path), "dir.shmhist");
 	assert_int_equal(mkdir(path, 0700), 0);
 	assert_int_equal(shmstat_history_open(path, &h), SHMSTAT_EOWNER);
 	hy_check_error("not a regular file");
 	assert_int_equal(shmstat_history_create(path, &o, &h), SHMSTAT_EOWNER);
 	rmdir(path);
-	path_of(path, sizeof(path), "fifo.shmhist");
+	hy_path(path, sizeof(path), "fifo.shmhist");
 	assert_int_equal(mkfifo(path, 0600), 0);
 	assert_int_equal(shmstat_history_open(path, &h), SHMSTAT_EOWNER);
 	assert_int_equal(shmstat_history_create(path, &o, &h), SHMSTAT_EOWNER);
 	unlink(path);
 
 	/* writers refuse what others could have changed */
-	path_of(path, sizeof(path), "a.shmhist");
+	hy_path(path, sizeof(path), "a.shmhist");
 	assert_int_equal(chmod(path, 0660), 0);
 	assert_int_equal(shmstat_history_create(path, &o, &h), SHMSTAT_EOWNER);
 	hy_check_error("writable by group");
 	assert_int_equal(shmstat_history_open(path, &h), 0);    /* readers may */
 	shmstat_history_close(h);
 	assert_int_equal(chmod(path, 0600), 0);
-	path_of(other, sizeof(other), "a-link.shmhist");
+	hy_path(other, sizeof(other), "a-link.shmhist");
 	assert_int_equal(link(path, other), 0);
 	assert_int_equal(shmstat_history_create(path, &o, &h), SHMSTAT_EOWNER);
 	hy_check_error("hard links");
@@ -258,12 +240,12 @@ static void test_files(void **state)
 	shmstat_history_close(h);
 
 	/* not history files */
-	path_of(path, sizeof(path), "empty");
+	hy_path(path, sizeof(path), "empty");
 	close(open(path, O_CREAT | O_WRONLY, 0600));
 	assert_int_equal(shmstat_history_open(path, &h), SHMSTAT_EFOREIGN);
 	hy_check_error("empty");
 	assert_int_equal(shmstat_history_create(path, &o, &h), SHMSTAT_EFOREIGN);
-	path_of(path, sizeof(path), "text");
+	hy_path(path, sizeof(path), "text");
 	{
 		static const char txt[] = "hello, this is not a history file\n";
 		int fd = open(path, O_CREAT | O_WRONLY, 0600);
@@ -276,7 +258,7 @@ static void test_files(void **state)
 	assert_int_equal(shmstat_history_create(path, &o, &h), SHMSTAT_EFOREIGN);
 
 	/* missing */
-	path_of(path, sizeof(path), "nope/x.shmhist");
+	hy_path(path, sizeof(path), "nope/x.shmhist");
 	assert_int_equal(shmstat_history_create(path, &o, &h), ENOENT);
 	hy_check_error(path);
 	assert_int_equal(shmstat_history_open(path, &h), ENOENT);
@@ -293,7 +275,7 @@ static void test_bad_opts(void **state)
 	char path[512];
 
 	(void)state;
-	path_of(path, sizeof(path), "bad.shmhist");
+	hy_path(path, sizeof(path), "bad.shmhist");
 #define BAD(fix)                                                              \
 	do {                                                                  \
 		o = hy_opts(1 << 20, 20, UINT64_C(1), UINT64_C(60),           \
@@ -302,7 +284,7 @@ static void test_bad_opts(void **state)
 		assert_int_equal(shmstat_history_create(path, &o, &h), EINVAL); \
 		assert_null(h);                                               \
 		hy_check_error(path);                                         \
-		assert_int_equal(hy_dir_count(dir), 0);                       \
+		assert_int_equal(hy_dir_count(hy_dir), 0);                       \
 	} while (0)
 	BAD(o.ntiers = 0);
 	BAD(o.ntiers = 9);
@@ -356,7 +338,7 @@ static void test_nospace(void **state)
 	unsigned w = 99;
 
 	(void)state;
-	path_of(path, sizeof(path), "nospace.shmhist");
+	hy_path(path, sizeof(path), "nospace.shmhist");
 	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
 	for (unsigned k = 0; k < NS_N; k++) {
 		char nm[32];
@@ -443,7 +425,7 @@ static void test_dict_full(void **state)
 	size_t n;
 
 	(void)state;
-	path_of(path, sizeof(path), "dict.shmhist");
+	hy_path(path, sizeof(path), "dict.shmhist");
 	shmstat_opts_init(&so);
 	so.max_procs = 2;
 	so.max_threads = 2;
@@ -494,12 +476,12 @@ static void test_dict_full(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gauge_no_value, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_opts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nospace, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dict_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_gauge_no_value, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_files, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_opts, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_nospace, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_dict_full, hy_setup, hy_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

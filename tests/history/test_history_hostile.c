@@ -12,24 +12,6 @@
 #include "ut_common.h"
 #include "hy_util.h"
 
-static char dir[256];
-
-static int setup(void **state)
-{
-	hy_dir_make(dir, sizeof(dir));
-	return ut_setup(state);
-}
-
-static int teardown(void **state)
-{
-	hy_dir_remove(dir);
-	return ut_teardown(state);
-}
-
-static void path_of(char *p, size_t n, const char *file)
-{
-	snprintf(p, n, "%s/%s", dir, file);
-}
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -69,7 +51,7 @@ static void make_valid(struct valid *v, const char *file)
 	int fd;
 
 	memset(v, 0, sizeof(*v));
-	path_of(v->path, sizeof(v->path), file);
+	hy_path(v->path, sizeof(v->path), file);
 	hy_seg_open(&s, name);
 	assert_int_equal(shmstat_history_create(v->path, &o, &h), 0);
 	for (unsigned i = 0; i < VN; i++) {
@@ -951,7 +933,7 @@ static void test_forged_by_hand(void **state)
 	size_t n;
 
 	(void)state;
-	path_of(path, sizeof(path), "craft.shmhist");
+	hy_path(path, sizeof(path), "craft.shmhist");
 	for (int flaw = F_NONE; flaw < F_COUNT; flaw++) {
 		craft_file(path, &hd);
 		craft_payload(&c, (enum flaw)flaw);
@@ -1102,13 +1084,13 @@ static void test_scan_bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_headers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_torn, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_under_reader, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fuzz_damage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fuzz_forged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_forged_by_hand, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scan_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_headers, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_torn, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_under_reader, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_fuzz_damage, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_fuzz_forged, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_forged_by_hand, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_scan_bound, hy_setup, hy_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,24 +11,6 @@
 #include "ut_common.h"
 #include "hy_util.h"
 
-static char dir[256];
-
-static int setup(void **state)
-{
-	hy_dir_make(dir, sizeof(dir));
-	return ut_setup(state);
-}
-
-static int teardown(void **state)
-{
-	hy_dir_remove(dir);
-	return ut_teardown(state);
-}
-
-static void path_of(char *p, size_t n, const char *file)
-{
-	snprintf(p, n, "%s/%s", dir, file);
-}
 
 /* The exact value of rank ceil(q * n) of the sorted @v[0..n-1]. */
 static uint64_t exact_quantile(uint64_t *v, size_t n, double q)
@@ -61,7 +43,7 @@ static void test_roundtrip(void **state)
 
 	(void)state;
 	assert_non_null(exp);
-	path_of(path, sizeof(path), "rt.shmhist");
+	hy_path(path, sizeof(path), "rt.shmhist");
 	hy_seg_open(&s, name);
 	assert_int_equal(shmstat_history_create(path, &o, &h), 0);
 	assert_int_equal(shmstat_history_set_segment(h, name), 0);
@@ -240,7 +222,7 @@ static void test_tiers(void **state)
 		times[k] = calloc(TIER_N, 8);
 		assert_non_null(times[k]);
 	}
-	path_of(path, sizeof(path), "tiers.shmhist");
+	hy_path(path, sizeof(path), "tiers.shmhist");
 	hy_seg_open(&s, name);
 	assert_int_equal(shmstat_history_create(path, &o, &h), 0);
 	assert_int_equal(shmstat_history_tiers(h, tiers, 8), 3);
@@ -431,7 +413,7 @@ static void wrap_run(const char *file, int counters_only)
 
 	assert_non_null(exp);
 	assert_non_null(live);
-	path_of(path, sizeof(path), file);
+	hy_path(path, sizeof(path), file);
 	if (counters_only) {
 		/* three counters whose values stay 3-byte varints: records
 		 * of one size */
@@ -535,7 +517,7 @@ static void test_recreated(void **state)
 	(void)state;
 	memset(&e1, 0, sizeof(e1));
 	memset(&e2, 0, sizeof(e2));
-	path_of(path, sizeof(path), "recr.shmhist");
+	hy_path(path, sizeof(path), "recr.shmhist");
 	assert_int_equal(shmstat_history_create(path, &o, &h), 0);
 	hy_seg_open(&s, name);
 	for (unsigned i = 0; i < 5; i++) {
@@ -590,11 +572,11 @@ static void test_recreated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tiers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrap_same_size, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrap_growing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recreated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roundtrip, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_tiers, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_wrap_same_size, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_wrap_growing, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_recreated, hy_setup, hy_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
