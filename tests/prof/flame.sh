@@ -102,8 +102,12 @@ expect 0 "" "no cpu stacks matching the filters" -- "$shmstat" flame --pid 1 "$n
 expect 0 "" "" -- "$shmstat" flame --svg "$tmp/flame.svg" --title "prof <target> & co" "$name"
 grep -q '<title>hot_a (' "$tmp/flame.svg" && ok || bad "svg has no hot_a frame title"
 grep -q 'prof &lt;target&gt; &amp; co' "$tmp/flame.svg" && ok || bad "svg title not escaped"
-if bash "$render" "$tmp/flame.svg" "$tmp/render" >"$tmp/render.log" 2>&1; then ok; else
-	bad "render.sh failed ($?): $(tail -5 "$tmp/render.log")"; fi
+bash "$render" "$tmp/flame.svg" "$tmp/render" >"$tmp/render.log" 2>&1
+case $? in
+0) ok ;;
+77) echo "SKIP: no chromium to render the svg" ;;
+*) bad "render.sh failed: $(tail -5 "$tmp/render.log")" ;;
+esac
 expect 0 '^<\?xml|^<svg' "" -- "$shmstat" flame --svg - "$name"
 
 # --- gc --profiles frees what the two (exited) processes left

@@ -142,8 +142,30 @@ static void *churn_thread(void *arg)
 	return NULL;
 }
 
+/* The profiler's handler, called through one that counts its calls. */
+static void (*prof_handler)(int, siginfo_t *, void *);
+static uint64_t handler_calls;
+
+static void counting_handler(int sig, siginfo_t *si, void *uc)
+{
+	__atomic_fetch_add(&handler_calls, 1, __ATOMIC_RELAXED);
+	prof_handler(sig, si, uc);
+}
+
+static void count_handler_calls(void)
+{
+	struct sigaction sa;
+
+	assert_int_equal(sigaction(SIGPROF, NULL, &sa), 0);
+	assert_true(sa.sa_flags & SA_SIGINFO);
+	prof_handler = sa.sa_sigaction;
+	sa.sa_sigaction = counting_handler;
+	assert_int_equal(sigaction(SIGPROF, &sa, NULL), 0);
+}
+
 /* Threads start and exit all the time while the timer fires at 1 kHz:
- * every sample is counted once, with one period of weight. */
+ * every sample the handler took is counted once (in an entry or as
+ * dropped), with one period of weight. */
 static void test_churn(void **state)
 {
 	const char *name = ut_name("pchurn");
@@ -159,6 +181,8 @@ static void test_churn(void **state)
 	o.max_stacks = 1024;
 	assert_int_equal(shmstat_open(name, &o, &seg), 0);
 	assert_int_equal(shmstat_profiler_start(seg, 1000), 0);
+	handler_calls = 0;
+	count_handler_calls();
 	for (round = 0; round < 20000; round++) {
 		pthread_t t[4];
 		struct churn c[4];
@@ -200,7 +224,9 @@ static void test_churn(void **state)
 		n += si.samples;
 		w += si.weight;
 	}
-	assert_int_equal(n, v.st.cpu_samples);
+	/* every call of the handler while the profiler ran, once */
+	assert_int_equal(n + v.st.dropped_samples,
+			 __atomic_load_n(&handler_calls, __ATOMIC_RELAXED));
 	/* every sample weighs one period, 1 ms */
 	assert_int_equal(w + v.st.dropped_weight, (n + v.st.dropped_samples) * 1000000u);
 	assert_int_equal(shmstat_profile_stack(v.p, shmstat_profile_stacks(v.p), &(struct shmstat_stack_info){ 0 }), EINVAL);
