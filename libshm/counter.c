@@ -13,7 +13,6 @@
 #include "profiler.h"
 #include "procs.h"
 #include "segment.h"
-#include "sigtable.h"
 
 /* ----------------------------------------------------- per-thread stripes */
 
@@ -41,8 +40,8 @@ struct shmstat_gauge shmstat__noop_gauge = {
 	.c = { .epoch = SHMSTAT_EPOCH_NONE },
 };
 
-/* A thread exits: its signature batches go to their entries, its
- * stripes back to their process, values kept. */
+/* A thread exits: its stripes go back to their process, values (and
+ * signature summaries) kept for the process's next thread. */
 static void thread_exit(void *unused)
 {
 	(void)unused;
@@ -52,7 +51,6 @@ static void thread_exit(void *unused)
 		struct shmstat_seg *seg = slots[i].seg;
 
 		if (t->epoch != 0 && seg && slots[i].epoch == t->epoch && !t->shared) {
-			shmstat__sig_flush_stripe(seg, t->stripe);
 			st_release(&seg->owners[t->stripe],
 				   SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_IDLE, seg->proc));
 		}
@@ -242,12 +240,8 @@ static inline void add_value(struct shmstat_counter *c, uint64_t n)
 	st_relaxed(p, ld_relaxed(p) + n);
 }
 
-const struct shmstat__tls_ent *shmstat__tls_for(struct shmstat_counter *c)
+const struct shmstat__tls_ent *shmstat__tls_slow(struct shmstat_counter *c)
 {
-	const struct tls_ent *t = &tls_tab[c->tls_slot];
-
-	if (likely(t->fast == c->epoch))
-		return t;
 	if (c->epoch == SHMSTAT_EPOCH_NONE)
 		return NULL;
 	return shmstat__tls_get(c->seg, c->tls_slot, c->epoch);

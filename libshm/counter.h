@@ -44,8 +44,18 @@ static inline void shmstat__add_to(const struct shmstat__tls_ent *t, uint32_t of
 }
 
 /* This thread's stripe for metric @c (claimed on first use); NULL for a
- * do-nothing handle or a process without a writer slot. */
-SHMSTAT_HIDDEN const struct shmstat__tls_ent *shmstat__tls_for(struct shmstat_counter *c);
+ * do-nothing handle or a process without a writer slot. The common case
+ * inline: the thread's own stripe, one compare. */
+SHMSTAT_HIDDEN const struct shmstat__tls_ent *shmstat__tls_slow(struct shmstat_counter *c);
+
+static inline const struct shmstat__tls_ent *shmstat__tls_for(struct shmstat_counter *c)
+{
+	const struct shmstat__tls_ent *t = &shmstat__tls[c->tls_slot];
+
+	if (likely(t->fast == c->epoch))
+		return t;
+	return shmstat__tls_slow(c);
+}
 
 /* Add @n to value slot @slot of metric @c (its first slot + @slot), on
  * this thread's stripe. */

@@ -5,10 +5,13 @@
  * current grave and p in one word, so each step is one store:
  *
  *   1. fold_state = (MERGING, a, p), fold_seq++
- *      grave[!a] = grave[a] + the values of p's stripes
+ *      grave[!a] = grave[a] + the values of p's stripes, and the grave
+ *      summary [!a] of every signature table = the merge of [a] and the
+ *      summaries of p's stripes
  *      (a pure function of both: a crash here is repaired by redoing it)
  *   2. fold_state = (FLIPPED, !a, p), fold_seq++
- *      zero p's stripes and mark them FREE, clear p's slot fields
+ *      give p's summaries back to their pools, zero p's stripes and mark
+ *      them FREE, clear p's slot fields
  *   3. fold_state = (IDLE, !a, 0), fold_seq++
  *      only now free p's slot, so no new process can take it while a
  *      repair of this fold might still touch it
@@ -132,6 +135,12 @@ static void merge(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint
 		off = desc->value_off;
 		if (off > nv || SHMSTAT_GAUGE_SLOTS > nv - off)
 			continue;
+		if (desc->type == SHMSTAT_SIGTABLE) {
+			/* a stripe's summary index is not a sum */
+			if (SHMSTAT_S_SUMMARY < nv - off)
+				st_relaxed(&dst[off + SHMSTAT_S_SUMMARY], 0);
+			continue;
+		}
 		if (desc->type == SHMSTAT_HISTOGRAM) {
 			for (uint32_t k = SHMSTAT_H_MAX; k <= SHMSTAT_H_NMIN; k++)
 				st_relaxed(&dst[off + k], max_of(seg, p, src, off + k));
@@ -156,7 +165,6 @@ static void zero_stripe(struct shmstat_seg *seg, uint32_t i)
 
 	for (uint32_t v = 0; v < seg->max_values; v++)
 		st_relaxed(&s[v], 0);
-	memset(shmstat__pends(seg, i), 0, seg->pend_slots * sizeof(struct shmstat_sigpend));
 }
 
 /* Steps 2 and 3 of a fold (also the repair of a fold found FLIPPED). */
@@ -166,6 +174,8 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 	struct shmstat_proc *slot = &seg->procs[p];
 	uint64_t w;
 
+	/* the summaries first: they are p's by their stripes */
+	shmstat__sig_release(seg, p);
 	zero_stripe(seg, SHMSTAT_PROC_STRIPE(p));
 	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
 		if (!stripe_of(ld_acquire(&seg->owners[i]), p))
@@ -192,17 +202,12 @@ void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 	struct shmstat_hdr *h = seg->hdr;
 	uint32_t a;
 
-	/* first the signature batches p's threads kept: into their entries
-	 * (a reaper dying here leaves the rest to the next one; the batch
-	 * it was adding may count twice, never not at all) */
-	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++)
-		if (stripe_of(ld_acquire(&seg->owners[i]), p))
-			shmstat__sig_flush_stripe(seg, i);
 	a = SHMSTAT_FOLD_ACTIVE(ld_relaxed(&h->fold_state));
 
 	st_relaxed(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_MERGING, a, p));
 	bump_seq(h);
 	merge(seg, p, shmstat__stripe(seg, a), shmstat__stripe(seg, !a));
+	shmstat__sig_fold(seg, p, a, !a);
 	st_relaxed(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_FLIPPED, !a, p));
 	bump_seq(h);
 	finish(seg, p, !a);

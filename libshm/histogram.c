@@ -163,7 +163,8 @@ void shmstat_timer_stop(shmstat_hist *h, uint64_t start)
 				      (uintptr_t)__builtin_frame_address(0));
 }
 
-static __thread uint32_t sample_left;
+/* initial-exec: the sampled timer costs no __tls_get_addr call */
+static __thread uint32_t sample_left __attribute__((tls_model("initial-exec")));
 
 uint64_t shmstat_timer_start_sampled(unsigned n)
 {

@@ -1640,7 +1640,7 @@ static int put_sig(struct buf *b, const shmstat_snap *s, size_t i, uint32_t top_
 {
 	shmstat_sigview *v;
 	struct shmstat_sigstats st;
-	size_t idx[SHMSTAT_HF_MAX_TOP_KEYS], n;
+	size_t idx[SHMSTAT_HF_MAX_TOP_KEYS], n, no;
 	int err = shmstat_snap_sigtab(s, i, &v);
 
 	if (err)
@@ -1650,23 +1650,41 @@ static int put_sig(struct buf *b, const shmstat_snap *s, size_t i, uint32_t top_
 	put_v(b, st.misses);
 	put_v(b, st.weight);
 	put_v(b, st.evictions);
+	put_v(b, st.unsummarized);
+	put_v(b, st.max_error);
+	no = shmstat_sigview_owners(v);
+	put_v(b, no);
+	for (size_t k = 0; k < no; k++) {
+		struct shmstat_sigowner_info oi;
+
+		if (shmstat_sigview_owner(v, k, &oi) != 0)
+			memset(&oi, 0, sizeof(oi));
+		put_str(b, oi.name ? oi.name : "", oi.name ? strnlen(oi.name, SHMSTAT_HF_OWNER_MAX) : 0);
+		put_v(b, oi.hits);
+		put_v(b, oi.misses);
+		put_v(b, oi.weight);
+	}
 	n = top_keys ? shmstat_sigview_top(v, SHMSTAT_BY_HITS, NULL, top_keys, idx) : 0;
 	put_v(b, n);
 	for (size_t k = 0; k < n; k++) {
 		struct shmstat_sigentry e;
 		size_t pl, ol;
 
-		if (shmstat_sigview_entry(v, idx[k], &e) != 0)
+		if (shmstat_sigview_entry(v, idx[k], &e) != 0) {
 			memset(&e, 0, sizeof(e));
-		pl = e.prefix_len <= SHMSTAT_HF_PREFIX_MAX ? e.prefix_len : SHMSTAT_HF_PREFIX_MAX;
-		ol = e.owner ? strnlen(e.owner, SHMSTAT_HF_OWNER_MAX) : 0;
+			e.key = e.owner = "";
+		}
+		pl = e.key_len <= SHMSTAT_HF_PREFIX_MAX ? e.key_len : SHMSTAT_HF_PREFIX_MAX;
+		ol = strnlen(e.owner, SHMSTAT_HF_OWNER_MAX);
 		put_f64(b, e.hash);
-		put_str(b, e.prefix, pl);
-		put_v(b, e.keylen);
-		put_str(b, e.owner ? e.owner : "", ol);
+		put_str(b, e.key, pl);
+		put_v(b, e.full_len);
+		put_str(b, e.owner, ol);
 		put_v(b, e.hits);
 		put_v(b, e.misses);
 		put_v(b, e.weight);
+		put_v(b, e.err_hits);
+		put_v(b, e.err_weight);
 	}
 	shmstat_sigview_free(v);
 	return 0;
@@ -1932,15 +1950,21 @@ struct fhist {
 };
 
 struct fsig {
-	uint64_t hits, misses, weight, evictions;
+	uint64_t hits, misses, weight, evictions, unsum, maxerr;
 	size_t k0;                 /* its keys: keys[k0 ..] */
-	uint32_t nk;
+	size_t o0;                 /* its owners: owners[o0 ..] */
+	uint32_t nk, no;
 };
 
 struct fkey {
-	uint64_t hash, hits, misses, weight;
-	const char *prefix, *owner;
-	uint32_t prefix_len, keylen;
+	uint64_t hash, hits, misses, weight, err, werr;
+	const char *key, *owner;
+	uint32_t key_len, full_len;
+};
+
+struct fown {
+	const char *name;
+	uint64_t hits, misses, weight;
 };
 
 struct shmstat_frame {
@@ -1954,6 +1978,7 @@ struct shmstat_frame {
 	struct fsig *sx;
 	uint64_t *bc;
 	struct fkey *keys;
+	struct fown *owners;
 	uint32_t *bi;
 };
 
@@ -2051,7 +2076,7 @@ static int parse_head(struct shmstat_history *h, const unsigned char *p, size_t 
 
 /* What the values of a payload need. */
 struct dcount {
-	size_t nbk, nkeys, strb;
+	size_t nbk, nkeys, nowners, strb;
 };
 
 /*
@@ -2064,7 +2089,7 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 			char **strs)
 {
 	struct cur c = { p + voff, p + plen, 0 };
-	size_t nh = 0, ns = 0, nbk = 0, nk = 0, strb = 0;
+	size_t nh = 0, ns = 0, nbk = 0, nk = 0, no = 0, strb = 0;
 
 	for (size_t i = 0; i < sc->n; i++) {
 		struct fval *fv = f ? &f->v[i] : NULL;
@@ -2129,14 +2154,37 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 		}
 		case SHMSTAT_SIGTABLE: {
 			uint64_t hits = get_v(&c), misses = get_v(&c), weight = get_v(&c);
-			uint64_t ev = get_v(&c), keys = get_v(&c);
+			uint64_t ev = get_v(&c), unsum = get_v(&c), maxerr = get_v(&c);
+			uint64_t owners = get_v(&c), keys;
 
-			if (c.bad || keys > SHMSTAT_HF_MAX_TOP_KEYS || keys > left(&c) / 14)
+			if (c.bad || owners > SHMSTAT_HF_MAX_OWNERS || owners > left(&c) / 4)
 				return -1;
 			if (f)
-				f->sx[ns] = (struct fsig){ hits, misses, weight, ev, nk, (uint32_t)keys };
+				f->sx[ns] = (struct fsig){ hits, misses, weight, ev, unsum, maxerr, nk,
+							   no, 0, (uint32_t)owners };
+			for (uint64_t k = 0; k < owners; k++) {
+				const unsigned char *name;
+				size_t nl;
+				uint64_t oh, om, ow;
+
+				name = get_str(&c, SHMSTAT_HF_OWNER_MAX, 0, &nl);
+				oh = get_v(&c);
+				om = get_v(&c);
+				ow = get_v(&c);
+				if (c.bad)
+					return -1;
+				if (f)
+					f->owners[no] = (struct fown){ copy_str(strs, name, nl), oh, om, ow };
+				strb += nl + 1;
+				no++;
+			}
+			keys = get_v(&c);
+			if (c.bad || keys > SHMSTAT_HF_MAX_TOP_KEYS || keys > left(&c) / 16)
+				return -1;
+			if (f)
+				f->sx[ns].nk = (uint32_t)keys;
 			for (uint64_t k = 0; k < keys; k++) {
-				uint64_t hash = get_f64(&c), keylen, kh, km, kw;
+				uint64_t hash = get_f64(&c), keylen, kh, km, kw, ke, kwe;
 				const unsigned char *pre, *own;
 				size_t pl, ol;
 
@@ -2146,6 +2194,8 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 				kh = get_v(&c);
 				km = get_v(&c);
 				kw = get_v(&c);
+				ke = get_v(&c);
+				kwe = get_v(&c);
 				if (c.bad || keylen > UINT32_MAX)
 					return -1;
 				if (f) {
@@ -2155,9 +2205,11 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 					fk->hits = kh;
 					fk->misses = km;
 					fk->weight = kw;
-					fk->keylen = (uint32_t)keylen;
-					fk->prefix_len = (uint32_t)pl;
-					fk->prefix = copy_str(strs, pre, pl);
+					fk->err = ke;
+					fk->werr = kwe;
+					fk->full_len = (uint32_t)keylen;
+					fk->key_len = (uint32_t)pl;
+					fk->key = copy_str(strs, pre, pl);
 					fk->owner = copy_str(strs, own, ol);
 				}
 				strb += pl + ol + 2;
@@ -2179,6 +2231,7 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 	if (f == NULL) {
 		dc->nbk = nbk;
 		dc->nkeys = nk;
+		dc->nowners = no;
 		dc->strb = strb;
 	}
 	return 0;
@@ -2194,7 +2247,7 @@ static int frame_new(struct shmstat_history *h, const unsigned char *p, size_t p
 	struct head hd;
 	struct dcount dc;
 	struct shmstat_frame *f;
-	size_t o, ov, ohx, osx, obc, okeys, obi, ostr;
+	size_t o, ov, ohx, osx, obc, okeys, oown, obi, ostr;
 	unsigned char *blk;
 	char *strs;
 	int r;
@@ -2214,6 +2267,7 @@ static int frame_new(struct shmstat_history *h, const unsigned char *p, size_t p
 	osx = o;   o = al8(o + hd.sc->nsig * sizeof(struct fsig));
 	obc = o;   o = al8(o + dc.nbk * sizeof(uint64_t));
 	okeys = o; o = al8(o + dc.nkeys * sizeof(struct fkey));
+	oown = o;  o = al8(o + dc.nowners * sizeof(struct fown));
 	obi = o;   o = al8(o + dc.nbk * sizeof(uint32_t));
 	ostr = o;  o += hd.seglen + 1 + dc.strb;
 	blk = calloc(1, o);
@@ -2227,6 +2281,7 @@ static int frame_new(struct shmstat_history *h, const unsigned char *p, size_t p
 	f->sx = (struct fsig *)(blk + osx);
 	f->bc = (uint64_t *)(blk + obc);
 	f->keys = (struct fkey *)(blk + okeys);
+	f->owners = (struct fown *)(blk + oown);
 	f->bi = (uint32_t *)(blk + obi);
 	strs = (char *)(blk + ostr);
 	f->segment = copy_str(&strs, hd.seg, hd.seglen);
@@ -2463,7 +2518,10 @@ int shmstat_frame_series(const shmstat_frame *f, size_t i, struct shmstat_series
 		out->sig_misses = s->misses;
 		out->sig_weight = s->weight;
 		out->sig_evictions = s->evictions;
+		out->sig_unsummarized = s->unsum;
+		out->sig_max_error = s->maxerr;
 		out->top = s->nk;
+		out->owners = s->no;
 	}
 	return 0;
 }
@@ -2526,14 +2584,35 @@ int shmstat_frame_sigkey(const shmstat_frame *f, size_t i, size_t k, struct shms
 	if (k >= s->nk)
 		return EINVAL;
 	fk = &f->keys[s->k0 + k];
-	out->prefix = fk->prefix;
-	out->prefix_len = fk->prefix_len;
-	out->keylen = fk->keylen;
+	out->key = fk->key;
+	out->key_len = fk->key_len;
+	out->full_len = fk->full_len;
 	out->hash = fk->hash;
 	out->owner = fk->owner;
 	out->hits = fk->hits;
 	out->misses = fk->misses;
 	out->weight = fk->weight;
+	out->err_hits = fk->err;
+	out->err_weight = fk->werr;
+	return 0;
+}
+
+int shmstat_frame_sigowner(const shmstat_frame *f, size_t i, size_t k,
+			   struct shmstat_sigowner_info *out)
+{
+	const struct fsig *s;
+	const struct fown *fo;
+
+	if (i >= f->sc->n || f->sc->d[i]->type != SHMSTAT_SIGTABLE)
+		return EINVAL;
+	s = &f->sx[f->v[i].x];
+	if (k >= s->no)
+		return EINVAL;
+	fo = &f->owners[s->o0 + k];
+	out->name = fo->name;
+	out->hits = fo->hits;
+	out->misses = fo->misses;
+	out->weight = fo->weight;
 	return 0;
 }
 

@@ -81,10 +81,14 @@
  *                overflow, varint runs, per run: varint gap (buckets
  *                skipped since the previous run), varint length, then
  *                one varint count per bucket of the run
- *     sigtable   varint hits, misses, weight, evictions, varint keys,
- *                per key: u64 hash (8 bytes), str prefix (may hold NULs,
- *                at most 32), varint keylen, str owner, varint hits,
- *                misses, weight
+ *     sigtable   varint hits, misses, weight, evictions, unsummarized,
+ *                max_error (shmstat_sigstats), varint owners, per owner:
+ *                str name, varint hits, misses, weight (exact); varint
+ *                keys (the top ones by guaranteed hits), per key: u64 hash
+ *                (8 bytes), str key (its first bytes, may hold NULs, at
+ *                most 128), varint full_len, str owner, varint hits,
+ *                misses, weight (upper bounds), varint err (events),
+ *                err_weight (shmstat_sigentry)
  *
  * A reader keeps a ring's records whose checksum holds and whose seq
  * follow each other down from the highest one (the ones not overwritten
@@ -105,7 +109,7 @@
 #include "util.h"
 
 #define SHMSTAT_HF_MAGIC         "SHMHIST"   /* 7 chars + NUL = 8 bytes */
-#define SHMSTAT_HF_MAJOR         1
+#define SHMSTAT_HF_MAJOR         2
 #define SHMSTAT_HF_MINOR         0
 #define SHMSTAT_HF_HDR_SIZE      4096u
 #define SHMSTAT_HF_ENDIAN_PROBE  UINT64_C(0x0102030405060708)
@@ -129,7 +133,8 @@
 #define SHMSTAT_HF_MAX_BUCKETS   (UINT32_C(1) << 22)
 #define SHMSTAT_HF_STR_MAX       4096u                   /* name, labels, ... */
 #define SHMSTAT_HF_SEG_MAX       255u
-#define SHMSTAT_HF_PREFIX_MAX    32u
+#define SHMSTAT_HF_PREFIX_MAX    128u
+#define SHMSTAT_HF_MAX_OWNERS    4096u
 #define SHMSTAT_HF_OWNER_MAX     255u
 
 #define SHMSTAT_HF_KIND_SERIES   1u

@@ -7,9 +7,9 @@
  * build for; the endianness probe lets a reader refuse anything else.
  *
  *   offset 0                 4096
- *   +--------+-------+-------+--------+------+-------+---------+--------+------+
- *   | header | procs | descs | owners | sigs | pends | stripes | stacks | mods |
- *   +--------+-------+-------+--------+------+-------+---------+--------+------+
+ *   +--------+-------+-------+--------+------+---------+--------+------+
+ *   | header | procs | descs | owners | sigs | stripes | stacks | mods |
+ *   +--------+-------+-------+--------+------+---------+--------+------+
  *
  * Every region starts on a 4096-byte boundary; the header's region table
  * gives the offset and length of each one, and a reader checks all of them
@@ -40,8 +40,8 @@
  * The rest of the header is mutable state, one 128-byte line per writer
  * concern so unrelated updates do not share a cache line:
  *
- *   384  alloc line    values_used, reg_seq, dropped_regs, sigs_used,
- *                      retire_seq
+ *   384  alloc line    values_used, reg_seq, dropped_regs, sigs_used (128-byte
+ *                      lines of the sigs region), retire_seq
  *   512  fold line     fold_seq, fold_state, reaper_lock (see grace.h)
  *   640  gauge line    gauge_seq: stamps for SHMSTAT_AGG_LAST gauges
  *   768  hint line     stripe_hint: where the next stripe search starts
@@ -58,21 +58,15 @@
  * procs: max_procs x struct shmstat_proc (128 B): writer processes.
  * descs: max_metrics x struct shmstat_desc (512 B): the metric directory.
  * owners: nstripes x u64: who owns each stripe (STRIPE_* | proc << 8).
- * sigs: max_sigs x struct shmstat_sigent (128 B): the entries of every
- *   signature table, each table a run of them (see sigtable.h); max_sigs
- *   is the region's length / 128.
- * pends: nstripes x pend_slots x struct shmstat_sigpend (64 B), where
- *   pend_slots (0 or a power of two) is the region's length / 64 /
- *   nstripes, and 0 when there are no signature entries:
- *   signature-table events a thread has counted in its own batch and not
- *   yet added to their entry (see sigtable.h).
- * stacks (format 2.1): max_stacks x struct shmstat_stackent (512 B), a
- *   power of two or 0: sampled stacks, an open-addressed table keyed by
- *   (process, kind, frames), see stacks.h.
- * mods (format 2.1): max_modules x struct shmstat_profmod (512 B): the
- *   module maps and profiler settings of profiled processes (modmap.h).
- *   A 2.0 segment has 6 regions and neither table; 2.0 readers ignore
- *   both, as they lie after the stripes.
+ * sigs: 128-byte lines, handed out to signature tables in runs (a bump
+ *   allocator, sigs_used). A table's run is its owner slots, then its
+ *   summaries: two graves and a pool of per-thread Space-Saving summaries
+ *   (drawn below, struct shmstat_sigsum).
+ * stacks: max_stacks x struct shmstat_stackent (512 B), a power of two
+ *   or 0: sampled stacks, an open-addressed table keyed by (process,
+ *   kind, frames), see stacks.h.
+ * mods: max_modules x struct shmstat_profmod (512 B): the module maps
+ *   and profiler settings of profiled processes (modmap.h).
  * stripes: nstripes x stripe_bytes. Stripe s holds value slot v of every
  *   metric at byte s * stripe_bytes + v * 8. Stripes 0 and 1 are the two
  *   "graves" (values of processes that are gone, double-buffered so a fold
@@ -87,8 +81,8 @@
 #include <assert.h>
 
 #define SHMSTAT_MAGIC            "SHMSTAT"   /* 7 chars + NUL = 8 bytes */
-#define SHMSTAT_FORMAT_MAJOR     2
-#define SHMSTAT_FORMAT_MINOR     1
+#define SHMSTAT_FORMAT_MAJOR     3
+#define SHMSTAT_FORMAT_MINOR     0
 #define SHMSTAT_ENDIAN_PROBE     0x0102030405060708ULL
 #define SHMSTAT_LINE             128
 #define SHMSTAT_PAGE             4096
@@ -100,8 +94,7 @@
 #define SHMSTAT_LIMIT_METRICS    (1u << 20)
 #define SHMSTAT_LIMIT_VALUES     (1u << 24)
 #define SHMSTAT_LIMIT_STRIPES    8192u
-#define SHMSTAT_LIMIT_SIGS       (1u << 24)
-#define SHMSTAT_LIMIT_PEND_SLOTS 4096u
+#define SHMSTAT_LIMIT_SIG_LINES  (1u << 26)   /* 8 GiB of signature tables */
 #define SHMSTAT_LIMIT_STACKS     (1u << 20)
 #define SHMSTAT_LIMIT_MODULES    (1u << 16)
 
@@ -111,13 +104,11 @@ enum shmstat_region_id {
 	SHMSTAT_REG_OWNERS = 2,
 	SHMSTAT_REG_STRIPES = 3,
 	SHMSTAT_REG_SIGS = 4,      /* placed before the stripes */
-	SHMSTAT_REG_PENDS = 5,     /* placed after the signature entries */
-	SHMSTAT_REG_STACKS = 6,    /* 2.1: placed after the stripes */
-	SHMSTAT_REG_MODS = 7,      /* 2.1: last */
-	SHMSTAT_REG_COUNT = 8,
+	SHMSTAT_REG_STACKS = 5,    /* placed after the stripes */
+	SHMSTAT_REG_MODS = 6,      /* last */
+	SHMSTAT_REG_COUNT = 7,
 };
-/* regions a 2.0 segment has; a 2.1 one has the profile tables too */
-#define SHMSTAT_REG_COUNT_2_0 6
+/* every 3.x segment has the profile tables (possibly empty) */
 #define SHMSTAT_HAS_PROFILE(h) ((h)->nregions >= SHMSTAT_REG_COUNT)
 
 struct shmstat_region {
@@ -151,7 +142,8 @@ struct shmstat_hdr {
 	uint64_t values_used;      /* bump allocator over value slots */
 	uint64_t reg_seq;          /* registration ids (ABA detection) */
 	uint64_t dropped_regs;     /* registrations refused: segment full */
-	uint64_t sigs_used;        /* bump allocator over signature entries */
+	uint64_t sigs_used;        /* bump allocator over the sigs region's
+				    * 128-byte lines */
 	uint64_t retire_seq;       /* removals so far (grace periods) */
 	uint8_t pad1[128 - 40];
 
@@ -255,12 +247,14 @@ struct shmstat_desc {
 	uint64_t reg_id;
 	uint64_t key_hash;         /* XXH3-64 of name "\0" labels */
 	uint64_t created_ns;
-	uint32_t type;             /* enum shmstat_type */
-	uint32_t agg;              /* enum shmstat_agg, gauges only */
+	uint16_t type;             /* enum shmstat_type */
+	uint16_t agg;              /* enum shmstat_agg, gauges only */
 	uint32_t value_off;        /* first value slot */
 	uint32_t nvalues;          /* value slots used */
 	uint32_t claimer_pid;
 	uint32_t bits;             /* histograms: precision bits */
+	uint32_t sig_pool;         /* signature tables: summaries for writer
+				    * threads (the graves not counted) */
 	char name[SHMSTAT_NAME_CAP];
 	char labels[SHMSTAT_LABELS_CAP];
 	char unit[SHMSTAT_UNIT_CAP];
@@ -271,11 +265,11 @@ struct shmstat_desc {
 			uint64_t highest;
 		};
 		struct {           /* signature tables (sigtable.h) */
-			uint32_t sig_first;    /* first entry in the sigs region */
-			uint32_t sig_capacity; /* keys, a power of two */
-			uint16_t sig_prefix;   /* key bytes kept for display */
+			uint32_t sig_first;    /* first line of its run in sigs */
+			uint32_t sig_capacity; /* keys per summary */
+			uint16_t sig_keybytes; /* key bytes kept per entry */
 			uint16_t sig_owners;   /* owner slots */
-			uint32_t sig_ttl_ms;   /* idle entries go first */
+			uint32_t sig_ttl_ms;   /* shown as expired after it */
 		};
 	};
 };
@@ -308,59 +302,113 @@ enum shmstat_stripe_state {
  * [2] nonzero when [1] holds a value (the stamp for LAST). */
 #define SHMSTAT_GAUGE_SLOTS 3u
 
-/* Signature-table entry. word = locked (bit 0) | version << 1 (31 bits) |
- * pid of the locker << 32. Writers take the lock for an update; readers
- * accept an entry only when two reads see the same unlocked word and the
- * same bytes. */
-#define SHMSTAT_SIG_PREFIX_CAP 32
-#define SHMSTAT_SIG_LOCKED(w)  ((w) & 1u)
-#define SHMSTAT_SIG_VERSION(w) ((uint32_t)((w) >> 1) & 0x7fffffffu)
-#define SHMSTAT_SIG_PID(w)     ((uint32_t)((w) >> 32))
-/* hash of an entry a writer died changing: no key, counts lost (the
- * table's exact totals keep them); key hashes 0 and 1 become 2 and 3 */
-#define SHMSTAT_SIG_TOMB       UINT64_C(1)
+/* ------------------------------------------------------ signature tables
+ *
+ * A table's run of the sigs region (sigtable.h has the algorithm):
+ *
+ *   owners     sig_owners x struct shmstat_sigowner (64 B), padded to 128
+ *   summary 0  grave: what writers that are gone counted (double-buffered
+ *   summary 1  grave   with the fold, like stripes 0 and 1)
+ *   summary 2  the pool: one per writer thread that has counted an event
+ *   ...          of the table, claimed on its first one
+ *
+ * Every summary has the same shape, fixed by capacity C and key bytes K,
+ * and is shmstat__sumgeo(C, K).bytes long:
+ *
+ *   0          struct shmstat_sigsum (128 B)
+ *   128        index: S x u32, S the power of two >= 2C: the owner
+ *              thread's hash -> entry, linear probing, tag << 20 | entry
+ *              (tag: 12 bits of the hash, never 0), 0 when empty. An
+ *              evicted key's slot stays until the index is rebuilt (a
+ *              lookup checks the entry's hash). Graves keep their
+ *              Misra-Gries counters here instead, C x u64. The area is
+ *              max(4S, 8C) bytes, padded to 128.
+ *   +area      ents: C x struct shmstat_sigent (64 B): a key's counts,
+ *              owner and gen, even when the entry is whole, odd while it
+ *              takes a key (a per-entry sequence count)
+ *   +64C       keys: C x (8 + K) bytes: the key's length (u32), 4 bytes
+ *              of padding, its first K bytes; written once the key is
+ *              worth it (SHMSTAT_SIGENT_F_KEY)
+ *   +(8+K)C    next: C x u32, then heads: SHMSTAT_SIG_LEVELS x u32: the
+ *              owner's lists of entries by count, for the lowest counts
+ *
+ * A summary is written by one thread only (the one owning the stripe in
+ * its word), or by the reaper when the thread's process is gone; readers
+ * check every entry with its gen. */
+#define SHMSTAT_SUM_FREE    0u     /* zero, in the pool */
+#define SHMSTAT_SUM_OWNED   1u     /* word = OWNED | stripe << 8 */
+#define SHMSTAT_SUM_STATE(w)  ((uint32_t)((w) & 0xffu))
+#define SHMSTAT_SUM_STRIPE(w) ((uint32_t)((w) >> 8))
+#define SHMSTAT_SUM_WORD(state, stripe) ((uint64_t)(state) | (uint64_t)(stripe) << 8)
+#define SHMSTAT_SIG_GRAVES  2u
+
+/* index slots: tag (12 bits, not 0) << 20 | entry */
+#define SHMSTAT_SLOT_ENTRY(s) ((uint32_t)(s) & 0xfffffu)
+#define SHMSTAT_SLOT_TAG(s)   ((uint32_t)(s) >> 20)
+#define SHMSTAT_SIG_MAX_CAPACITY (1u << 20)
+#define SHMSTAT_SIG_MAX_KEYBYTES 1024u
+#define SHMSTAT_SIG_MAX_POOL     4096u
+#define SHMSTAT_SIG_MAX_OWNERS   4096u
+
+struct shmstat_sigsum {
+	uint64_t word;             /* SHMSTAT_SUM_WORD(state, stripe) */
+	uint64_t used;             /* entries in use, 0..C: only grows */
+	uint64_t floor;            /* events: no key absent from the summary
+				    * had more (the last victim's count; a
+				    * grave's bound) */
+	uint64_t wmax;             /* the largest weight of one event: a
+				    * key's uncounted weight is at most its
+				    * uncounted events times it */
+	uint64_t mg_err;           /* graves: the Misra-Gries error D, every
+				    * key's count is within it of its counter */
+	uint64_t evictions;        /* entries given to a new key */
+	/* the owner thread's own: the count of its first list of entries
+	 * by count, the clock it stamps events with and events until it
+	 * reads it again, slots taken (live and evicted keys'), index
+	 * rebuilds */
+	uint64_t level;
+	uint32_t lists;            /* lists in use (0: look for the minimum) */
+	uint32_t tick_left;
+	uint64_t tick_ns;
+	uint64_t slots_used;
+	uint64_t rescans;          /* times the minimum was looked for */
+	uint64_t rebuilds;
+	uint8_t pad[128 - 96];
+};
+
+#define SHMSTAT_SIGENT_F_KEY 0x1u  /* the key's bytes are in keys[] */
+#define SHMSTAT_SIG_LEVELS   32u   /* lists of entries by count kept */
 
 struct shmstat_sigent {
-	/* first cache line: what updates write */
-	uint64_t word;
-	uint64_t hits, misses, weight;
-	uint64_t first_ns, last_ns;    /* CLOCK_REALTIME_COARSE */
-	uint64_t err_hits, err_misses; /* most overcount */
-	/* second cache line: what probes read, written only when the entry
-	 * takes a new key (no false sharing between probes and updates) */
-	uint64_t hash;             /* XXH3-64 of the key (>= 2); 0: empty,
-				    * SHMSTAT_SIG_TOMB: being given a new key */
-	uint64_t err_weight;
-	uint32_t owner;            /* 0: none, else owner slot + 1 */
-	uint32_t keylen;           /* the key's length (capped at 2^32-1) */
-	uint32_t gen;              /* bumped when the entry takes a new key */
+	uint64_t hash;             /* the key's 64-bit hash: its identity */
+	uint64_t hits, misses;     /* counted while the key had this entry */
+	uint64_t weight;
+	uint64_t err;              /* events it may have had before: the
+				    * count of the entry's victim */
+	uint64_t first_ns, last_ns;   /* CLOCK_REALTIME_COARSE */
+	uint32_t gen;              /* odd while the entry takes a key */
+	uint16_t owner;            /* 0: none, else owner slot + 1 */
+	uint16_t flags;            /* SHMSTAT_SIGENT_F_* */
+};
+
+struct shmstat_sigkeyrec {
+	uint32_t len;              /* the key's length; bytes kept: min(len, K) */
 	uint32_t pad;
-	char prefix[SHMSTAT_SIG_PREFIX_CAP];   /* the key's first bytes */
+	/* K bytes follow */
 };
 
-/* A batch of events for one key, kept by the thread owning stripe s in
- * slot (hash ^ table) % pend_slots of its pends, until it adds
- * them to the key's entry. Only that thread writes it while its process
- * lives; the reaper adds what a gone process left. */
-struct shmstat_sigpend {
-	uint32_t table;            /* the table's first value slot */
-	uint32_t entry;            /* index in the sigs region + 1; 0: unused */
-	uint64_t hash;             /* the key's; the entry must still hold it */
-	uint64_t hits, misses, weight;
-	uint64_t last_ns;          /* the batch's newest event */
-	uint64_t start_ns;         /* the batch's first event */
-	uint32_t head;             /* index of the table's head in sigs */
-	uint32_t score;            /* the key's claim on the slot: its own
-				    * events raise it, other keys' lower it */
-};
-
-/* Owner slot of a signature table: two per entry, after its entries.
- * word = state (0 free, 1 claimed, 2 live) | pid << 32. */
+/* Owner slot of a signature table. word = state (0 free, 1 claimed,
+ * 2 live) | pid << 32. */
 #define SHMSTAT_SIG_OWNER_CAP 56
 struct shmstat_sigowner {
 	uint64_t word;
 	char name[SHMSTAT_SIG_OWNER_CAP];
 };
+
+static_assert(sizeof(struct shmstat_sigsum) == 128, "summary header is 128 bytes");
+static_assert(sizeof(struct shmstat_sigent) == 64, "signature entry is one 64-byte line");
+static_assert(sizeof(struct shmstat_sigkeyrec) == 8, "key record header is 8 bytes");
+static_assert(sizeof(struct shmstat_sigowner) == 64, "owner slot is 64 bytes");
 
 /* A sampled stack (stacks.h). word = state | tag of the process (layout
  * of process tags above); the rest is written once, before the state
@@ -414,10 +462,6 @@ static_assert(sizeof(struct shmstat_stackent) == 512, "stack entry is 512 bytes"
 static_assert(offsetof(struct shmstat_stackent, kind) == 32, "stack key at 32");
 static_assert(sizeof(struct shmstat_profmod) == 512, "module record is 512 bytes");
 static_assert(offsetof(struct shmstat_hdr, prof_dropped) == 896, "profile line at 896");
-static_assert(sizeof(struct shmstat_sigent) == 128, "signature entry is 128 bytes");
-static_assert(offsetof(struct shmstat_sigent, hash) == 64, "hash on the second line");
-static_assert(sizeof(struct shmstat_sigowner) == 64, "owner slot is 64 bytes");
-static_assert(sizeof(struct shmstat_sigpend) == 64, "pending batch is 64 bytes");
 static_assert(sizeof(struct shmstat_hdr) == SHMSTAT_PAGE, "header is one page");
 static_assert(offsetof(struct shmstat_hdr, regions) == 80, "region table at 80");
 static_assert(offsetof(struct shmstat_hdr, hdr_sum) == SHMSTAT_HDR_SUM_BYTES, "hdr_sum at 336");

@@ -53,7 +53,9 @@ static struct {
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static int gate;                   /* 1: handlers may write */
 static int inflight;               /* handlers past the gate */
-static __thread unsigned lat_left; /* timer stops until the next stack */
+/* timer stops until the next stack (initial-exec: no __tls_get_addr on
+ * the timer path) */
+static __thread unsigned lat_left __attribute__((tls_model("initial-exec")));
 
 /* This thread's stack [lo, hi), learnt outside any handler (0: not yet).
  * Initial-exec: the handler's access allocates nothing. */

@@ -270,17 +270,18 @@ static bool desc_matches(const struct shmstat_desc *d, const struct regreq *r)
 	       strncmp(d->labels, r->labels, SHMSTAT_LABELS_CAP) == 0;
 }
 
-/* A run of @n entries of the sigs region. */
+/* A run of @n lines (128 bytes) of the sigs region. */
 static int alloc_sigs(struct shmstat_seg *seg, uint64_t n, uint32_t *first)
 {
 	uint64_t used = ld_relaxed(&seg->hdr->sigs_used);
 
 	do {
-		if (used > seg->max_sigs || n > seg->max_sigs - used)
+		if (used > seg->sig_lines || n > seg->sig_lines - used)
 			return shmstat__fail(SHMSTAT_EFULL,
-					     "segment '%s' has no room for %llu more signature entries (%llu of %u used)",
-					     seg->name, (unsigned long long)n, (unsigned long long)used,
-					     seg->max_sigs);
+					     "segment '%s' has no room for a signature table of %llu bytes (%llu of %llu bytes used)",
+					     seg->name, (unsigned long long)n * SHMSTAT_LINE,
+					     (unsigned long long)used * SHMSTAT_LINE,
+					     (unsigned long long)seg->sig_lines * SHMSTAT_LINE);
 	} while (!cas_acqrel(&seg->hdr->sigs_used, &used, used + n));
 	*first = (uint32_t)used;
 	return 0;
@@ -300,7 +301,8 @@ static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct re
 	/* the entries first: a table that does not fit leaves the value
 	 * slots free (a failed value allocation leaks the entries) */
 	if (sh->type == SHMSTAT_SIGTABLE)
-		err = alloc_sigs(seg, shmstat__sig_span(sh->sig_capacity, sh->sig_owners), &first);
+		err = alloc_sigs(seg, shmstat__sig_lines(sh->sig_capacity, sh->sig_keybytes,
+							 sh->sig_owners, sh->sig_pool), &first);
 	if (!err && own)
 		off = d->value_off;
 	else if (!err)
@@ -310,8 +312,8 @@ static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct re
 	d->reg_id = add_relaxed(&seg->hdr->reg_seq, 1) + 1;
 	d->key_hash = r->hash;
 	d->created_ns = shmstat__now_ns();
-	d->type = r->shape->type;
-	d->agg = r->shape->agg;
+	d->type = (uint16_t)r->shape->type;
+	d->agg = (uint16_t)r->shape->agg;
 	d->value_off = off;
 	d->nvalues = r->shape->nvalues;
 	d->claimer_pid = (uint32_t)seg->pid;
@@ -319,9 +321,10 @@ static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct re
 	if (sh->type == SHMSTAT_SIGTABLE) {
 		d->sig_first = first;
 		d->sig_capacity = sh->sig_capacity;
-		d->sig_prefix = sh->sig_prefix;
+		d->sig_keybytes = sh->sig_keybytes;
 		d->sig_owners = sh->sig_owners;
 		d->sig_ttl_ms = sh->sig_ttl_ms;
+		d->sig_pool = sh->sig_pool;
 	} else {
 		d->lowest = r->shape->lowest;
 		d->highest = r->shape->highest;
@@ -524,12 +527,13 @@ static int same_shape(const struct shmstat_shape *have, const struct shmstat_sha
 				     name, labels, shmstat_agg_name(have->agg),
 				     shmstat_agg_name(want->agg));
 	if (want->type == SHMSTAT_SIGTABLE &&
-	    (have->sig_capacity != want->sig_capacity || have->sig_prefix != want->sig_prefix ||
-	     have->sig_owners != want->sig_owners || have->sig_ttl_ms != want->sig_ttl_ms))
+	    (have->sig_capacity != want->sig_capacity || have->sig_keybytes != want->sig_keybytes ||
+	     have->sig_owners != want->sig_owners || have->sig_ttl_ms != want->sig_ttl_ms ||
+	     have->sig_pool != want->sig_pool))
 		return shmstat__fail(SHMSTAT_ETYPE,
-				     "signature table '%s{%s}' exists with capacity %u, prefix %u, %u owners, ttl %u ms",
-				     name, labels, have->sig_capacity, have->sig_prefix,
-				     have->sig_owners, have->sig_ttl_ms);
+				     "signature table '%s{%s}' exists with capacity %u, %u key bytes, %u owners, %u summaries, ttl %u ms",
+				     name, labels, have->sig_capacity, have->sig_keybytes,
+				     have->sig_owners, have->sig_pool, have->sig_ttl_ms);
 	if (want->type == SHMSTAT_HISTOGRAM &&
 	    (have->bits != want->bits || have->lowest != want->lowest ||
 	     have->highest != want->highest))
@@ -627,8 +631,9 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 	if (d->type == SHMSTAT_SIGTABLE) {
 		have.sig_capacity = d->sig_capacity;
 		have.sig_ttl_ms = d->sig_ttl_ms;
-		have.sig_prefix = d->sig_prefix;
+		have.sig_keybytes = d->sig_keybytes;
 		have.sig_owners = d->sig_owners;
+		have.sig_pool = d->sig_pool;
 		have.sig_first = d->sig_first;
 	} else {
 		have.lowest = d->lowest;
@@ -658,28 +663,17 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 	h->h.c.agg = d->agg;
 	h->h.c.seg = seg;
 	if (shape->type == SHMSTAT_SIGTABLE) {
-		struct shmstat_sigtab *t = &h->h.sig;
-
-		if (have.sig_capacity == 0 || (have.sig_capacity & (have.sig_capacity - 1)) ||
-		    have.sig_first > seg->max_sigs ||
-		    shmstat__sig_span(have.sig_capacity, have.sig_owners) >
-		    seg->max_sigs - have.sig_first) {
+		if (!shmstat__sig_shape_ok(have.sig_capacity, have.sig_keybytes, have.sig_owners,
+					   have.sig_pool) ||
+		    have.sig_first > seg->sig_lines ||
+		    shmstat__sig_lines(have.sig_capacity, have.sig_keybytes, have.sig_owners,
+				       have.sig_pool) > seg->sig_lines - have.sig_first) {
 			free(h);
 			return shmstat__fail(SHMSTAT_ECORRUPT,
 					     "signature table '%s' in segment '%s' lies outside its region",
 					     def->name, seg->name);
 		}
-		t->head = (struct shmstat_sighead *)(void *)&seg->sigs[have.sig_first];
-		t->ent = &seg->sigs[have.sig_first + 1];
-		t->owners = (struct shmstat_sigowner *)(void *)
-			(t->ent + shmstat__sig_slots(have.sig_capacity));
-		t->mask = (uint32_t)shmstat__sig_slots(have.sig_capacity) - 1;
-		t->capacity = have.sig_capacity;
-		t->nowners = have.sig_owners;
-		t->prefix = have.sig_prefix;
-		t->ttl_ns = (uint64_t)have.sig_ttl_ms * 1000000u;
-		t->batch_ns = t->ttl_ns && t->ttl_ns / 4 < SHMSTAT_SIG_BATCH_NS ?
-			      t->ttl_ns / 4 : SHMSTAT_SIG_BATCH_NS;
+		shmstat__sigtab_init(&h->h.sig, seg, d);
 	}
 	if (shape->type == SHMSTAT_HISTOGRAM) {
 		h->h.hist.bits = shape->bits;

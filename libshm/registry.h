@@ -24,8 +24,9 @@ struct shmstat_shape {
 	uint32_t bits, nvalues;    /* bits: histograms */
 	uint64_t lowest, highest;  /* histograms */
 	uint32_t sig_capacity, sig_ttl_ms;      /* signature tables */
-	uint16_t sig_prefix, sig_owners;
-	uint32_t sig_first;        /* out: the table's first entry */
+	uint16_t sig_keybytes, sig_owners;
+	uint32_t sig_pool;
+	uint32_t sig_first;        /* out: the first line of the table's run */
 };
 
 struct shmstat_counter;

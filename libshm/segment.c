@@ -77,13 +77,13 @@ static uint64_t round_up(uint64_t v, uint64_t a)
 }
 
 int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
-		  uint32_t values, uint32_t threads, uint32_t sigs, uint32_t pend_slots,
+		  uint32_t values, uint32_t threads, uint64_t sig_bytes,
 		  uint32_t stacks, uint32_t modules)
 {
 	/* regions in the order they lie in the segment */
 	static const int place[SHMSTAT_REG_COUNT] = {
 		SHMSTAT_REG_PROCS, SHMSTAT_REG_DESCS, SHMSTAT_REG_OWNERS, SHMSTAT_REG_SIGS,
-		SHMSTAT_REG_PENDS, SHMSTAT_REG_STRIPES, SHMSTAT_REG_STACKS, SHMSTAT_REG_MODS,
+		SHMSTAT_REG_STRIPES, SHMSTAT_REG_STACKS, SHMSTAT_REG_MODS,
 	};
 	uint64_t off = SHMSTAT_PAGE;
 	uint64_t len[SHMSTAT_REG_COUNT];
@@ -101,13 +101,10 @@ int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
 		return shmstat__fail(EINVAL,
 				     "max_threads must be 1 to %u with %u processes, not %u",
 				     SHMSTAT_LIMIT_STRIPES - SHMSTAT_GRAVES - procs, procs, threads);
-	if (sigs > SHMSTAT_LIMIT_SIGS)
-		return shmstat__fail(EINVAL, "max_sig_entries must be 0 to %u, not %u",
-				     SHMSTAT_LIMIT_SIGS, sigs);
-	if (pend_slots > SHMSTAT_LIMIT_PEND_SLOTS || (pend_slots & (pend_slots - 1)) != 0)
-		return shmstat__fail(EINVAL,
-				     "sig_batch_slots must be 0 or a power of two up to %u, not %u",
-				     SHMSTAT_LIMIT_PEND_SLOTS, pend_slots);
+	if (sig_bytes > (uint64_t)SHMSTAT_LIMIT_SIG_LINES * SHMSTAT_LINE)
+		return shmstat__fail(EINVAL, "sig_bytes must be 0 to %llu, not %llu",
+				     (unsigned long long)SHMSTAT_LIMIT_SIG_LINES * SHMSTAT_LINE,
+				     (unsigned long long)sig_bytes);
 	if (stacks > SHMSTAT_LIMIT_STACKS || (stacks & (stacks - 1)) != 0)
 		return shmstat__fail(EINVAL,
 				     "max_stacks must be 0 or a power of two up to %u, not %u",
@@ -117,8 +114,8 @@ int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
 				     SHMSTAT_LIMIT_MODULES, modules);
 	g->max_stacks = stacks;
 	g->max_modules = modules;
-	g->pend_slots = sigs ? pend_slots : 0;
-	g->max_sigs = sigs;
+	/* whole pages: what a page holds is usable */
+	g->sig_lines = round_up(sig_bytes, SHMSTAT_PAGE) / SHMSTAT_LINE;
 	g->max_procs = procs;
 	g->max_metrics = metrics;
 	g->max_values = values;
@@ -128,10 +125,7 @@ int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
 	len[SHMSTAT_REG_DESCS] = (uint64_t)metrics * sizeof(struct shmstat_desc);
 	len[SHMSTAT_REG_OWNERS] = (uint64_t)g->nstripes * 8;
 	len[SHMSTAT_REG_STRIPES] = (uint64_t)g->nstripes * g->stripe_bytes;
-	len[SHMSTAT_REG_SIGS] = (uint64_t)sigs * sizeof(struct shmstat_sigent);
-	/* batches only where signature tables can exist */
-	len[SHMSTAT_REG_PENDS] = (uint64_t)g->nstripes * g->pend_slots *
-				 sizeof(struct shmstat_sigpend);
+	len[SHMSTAT_REG_SIGS] = g->sig_lines * SHMSTAT_LINE;
 	len[SHMSTAT_REG_STACKS] = (uint64_t)stacks * sizeof(struct shmstat_stackent);
 	len[SHMSTAT_REG_MODS] = (uint64_t)modules * sizeof(struct shmstat_profmod);
 	for (int k = 0; k < SHMSTAT_REG_COUNT; k++) {
@@ -148,14 +142,14 @@ int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
 /* ------------------------------------------------------------- validation */
 
 static const char *const region_names[SHMSTAT_REG_COUNT] = {
-	"procs", "descs", "owners", "stripes", "sigs", "pends", "stacks", "mods",
+	"procs", "descs", "owners", "stripes", "sigs", "stacks", "mods",
 };
 
 int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
 			  const char *name)
 {
 	struct shmstat_geom g;
-	uint32_t threads, known;
+	uint32_t threads;
 
 	if (memcmp(h->magic, SHMSTAT_MAGIC, 8) != 0)
 		return shmstat__fail(SHMSTAT_EFOREIGN,
@@ -184,7 +178,7 @@ int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
 				     "segment '%s' is corrupted: %llu bytes, its header says %llu",
 				     name, (unsigned long long)file_size,
 				     (unsigned long long)h->total_size);
-	if (h->nregions < SHMSTAT_REG_COUNT_2_0 || h->nregions > SHMSTAT_MAX_REGIONS)
+	if (h->nregions < SHMSTAT_REG_COUNT || h->nregions > SHMSTAT_MAX_REGIONS)
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "segment '%s' is corrupted: %u regions", name, h->nregions);
 	if (h->nstripes < SHMSTAT_GRAVES + h->max_procs + 1u)
@@ -192,36 +186,30 @@ int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
 				     "segment '%s' is corrupted: %u stripes for %u processes",
 				     name, h->nstripes, h->max_procs);
 	threads = h->nstripes - SHMSTAT_GRAVES - h->max_procs;
-	if (h->regions[SHMSTAT_REG_SIGS].len % sizeof(struct shmstat_sigent) != 0 ||
-	    h->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent) > SHMSTAT_LIMIT_SIGS)
+	if (h->regions[SHMSTAT_REG_SIGS].len % SHMSTAT_PAGE != 0 ||
+	    h->regions[SHMSTAT_REG_SIGS].len / SHMSTAT_LINE > SHMSTAT_LIMIT_SIG_LINES)
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "segment '%s' is corrupted: signature region of %llu bytes",
 				     name, (unsigned long long)h->regions[SHMSTAT_REG_SIGS].len);
-	known = SHMSTAT_HAS_PROFILE(h) ? SHMSTAT_REG_COUNT : SHMSTAT_REG_COUNT_2_0;
-	if (known == SHMSTAT_REG_COUNT &&
-	    (h->regions[SHMSTAT_REG_STACKS].len % sizeof(struct shmstat_stackent) != 0 ||
-	     h->regions[SHMSTAT_REG_STACKS].len / sizeof(struct shmstat_stackent) > SHMSTAT_LIMIT_STACKS ||
-	     h->regions[SHMSTAT_REG_MODS].len % sizeof(struct shmstat_profmod) != 0 ||
-	     h->regions[SHMSTAT_REG_MODS].len / sizeof(struct shmstat_profmod) > SHMSTAT_LIMIT_MODULES))
+	if (h->regions[SHMSTAT_REG_STACKS].len % sizeof(struct shmstat_stackent) != 0 ||
+	    h->regions[SHMSTAT_REG_STACKS].len / sizeof(struct shmstat_stackent) > SHMSTAT_LIMIT_STACKS ||
+	    h->regions[SHMSTAT_REG_MODS].len % sizeof(struct shmstat_profmod) != 0 ||
+	    h->regions[SHMSTAT_REG_MODS].len / sizeof(struct shmstat_profmod) > SHMSTAT_LIMIT_MODULES)
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "segment '%s' is corrupted: profile regions of %llu and %llu bytes",
 				     name, (unsigned long long)h->regions[SHMSTAT_REG_STACKS].len,
 				     (unsigned long long)h->regions[SHMSTAT_REG_MODS].len);
 	if (shmstat__geom(&g, h->max_procs, h->max_metrics, h->max_values, threads,
-			  (uint32_t)(h->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent)),
-			  (uint32_t)(h->regions[SHMSTAT_REG_PENDS].len / sizeof(struct shmstat_sigpend) /
-				     h->nstripes),
-			  known == SHMSTAT_REG_COUNT ?
-			  (uint32_t)(h->regions[SHMSTAT_REG_STACKS].len / sizeof(struct shmstat_stackent)) : 0,
-			  known == SHMSTAT_REG_COUNT ?
-			  (uint32_t)(h->regions[SHMSTAT_REG_MODS].len / sizeof(struct shmstat_profmod)) : 0) != 0)
+			  h->regions[SHMSTAT_REG_SIGS].len,
+			  (uint32_t)(h->regions[SHMSTAT_REG_STACKS].len / sizeof(struct shmstat_stackent)),
+			  (uint32_t)(h->regions[SHMSTAT_REG_MODS].len / sizeof(struct shmstat_profmod))) != 0)
 		return shmstat__fail(SHMSTAT_ECORRUPT, "segment '%s' is corrupted: %s",
 				     name, shmstat_last_error());
 	if (g.stripe_bytes != h->stripe_bytes)
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "segment '%s' is corrupted: stripe size %u, expected %u",
 				     name, h->stripe_bytes, g.stripe_bytes);
-	for (uint32_t i = 0; i < known; i++) {
+	for (uint32_t i = 0; i < SHMSTAT_REG_COUNT; i++) {
 		const struct shmstat_region *r = &h->regions[i];
 
 		if (!shmstat__fits(r->off, r->len, h->total_size) ||
@@ -233,7 +221,7 @@ int shmstat__validate_hdr(const struct shmstat_hdr *h, uint64_t file_size,
 					     (unsigned long long)g.reg[i].off,
 					     (unsigned long long)g.reg[i].len);
 	}
-	for (uint32_t i = known; i < h->nregions; i++)
+	for (uint32_t i = SHMSTAT_REG_COUNT; i < h->nregions; i++)
 		if (!shmstat__fits(h->regions[i].off, h->regions[i].len, h->total_size))
 			return shmstat__fail(SHMSTAT_ECORRUPT,
 					     "segment '%s' is corrupted: region %u lies outside the segment",
@@ -255,7 +243,7 @@ static int init_new(struct shmstat_seg *seg, int fd, const struct shmstat_opts *
 	int err;
 
 	err = shmstat__geom(&g, o->max_procs, o->max_metrics, o->max_values, o->max_threads,
-			    o->max_sig_entries, o->sig_batch_slots, o->max_stacks, o->max_modules);
+			    o->sig_bytes, o->max_stacks, o->max_modules);
 	if (err)
 		return err;
 	if (fchmod(fd, o->mode) != 0)
@@ -397,11 +385,8 @@ static void set_views(struct shmstat_seg *seg)
 	seg->descs = (struct shmstat_desc *)(void *)(seg->base + h->regions[SHMSTAT_REG_DESCS].off);
 	seg->owners = (uint64_t *)(void *)(seg->base + h->regions[SHMSTAT_REG_OWNERS].off);
 	seg->stripes = seg->base + h->regions[SHMSTAT_REG_STRIPES].off;
-	seg->sigs = (struct shmstat_sigent *)(void *)(seg->base + h->regions[SHMSTAT_REG_SIGS].off);
-	seg->max_sigs = (uint32_t)(h->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent));
-	seg->pends = (struct shmstat_sigpend *)(void *)(seg->base + h->regions[SHMSTAT_REG_PENDS].off);
-	seg->pend_slots = (uint32_t)(h->regions[SHMSTAT_REG_PENDS].len /
-				     sizeof(struct shmstat_sigpend) / h->nstripes);
+	seg->sigs = seg->base + h->regions[SHMSTAT_REG_SIGS].off;
+	seg->sig_lines = h->regions[SHMSTAT_REG_SIGS].len / SHMSTAT_LINE;
 	if (SHMSTAT_HAS_PROFILE(h)) {
 		seg->stacks = (struct shmstat_stackent *)(void *)(seg->base +
 								  h->regions[SHMSTAT_REG_STACKS].off);
@@ -432,8 +417,8 @@ static int seg_map(struct shmstat_seg *seg, const char *name, const struct shmst
 
 		/* refuse bad capacities before the name exists */
 		err = shmstat__geom(&g, opts->max_procs, opts->max_metrics, opts->max_values,
-				    opts->max_threads, opts->max_sig_entries,
-				    opts->sig_batch_slots, opts->max_stacks, opts->max_modules);
+				    opts->max_threads, opts->sig_bytes, opts->max_stacks,
+				    opts->max_modules);
 		if (err)
 			return err;
 	}
@@ -502,8 +487,7 @@ void shmstat_opts_init(struct shmstat_opts *o)
 	o->max_metrics = 1024;
 	o->max_values = 16384;
 	o->max_threads = 32;
-	o->max_sig_entries = 16384;
-	o->sig_batch_slots = 64;
+	o->sig_bytes = UINT64_C(8) << 20;
 	o->max_stacks = 4096;
 	o->max_modules = 1024;
 	o->mode = 0600;
@@ -644,7 +628,6 @@ void shmstat_heartbeat(shmstat_seg *seg)
 {
 	if (seg && seg->proc < seg->max_procs) {
 		st_relaxed(&seg->procs[seg->proc].heartbeat_ns, shmstat__now_ns());
-		shmstat_sig_flush(seg);
 		shmstat__prof_heartbeat(seg);
 	}
 }

@@ -18,8 +18,9 @@
 /* Region geometry implied by capacities: creation lays it out, validation
  * demands exactly it. */
 struct shmstat_geom {
-	uint32_t max_procs, max_metrics, max_values, nstripes, stripe_bytes, max_sigs;
-	uint32_t pend_slots, max_stacks, max_modules;
+	uint32_t max_procs, max_metrics, max_values, nstripes, stripe_bytes;
+	uint32_t max_stacks, max_modules;
+	uint64_t sig_lines;
 	struct shmstat_region reg[SHMSTAT_REG_COUNT];
 	uint64_t total;
 };
@@ -35,10 +36,9 @@ struct shmstat_seg {
 	struct shmstat_desc *descs;
 	uint64_t *owners;
 	unsigned char *stripes;
-	struct shmstat_sigent *sigs;
-	struct shmstat_sigpend *pends; /* pend_slots per stripe */
-	uint32_t pend_slots;           /* 0 (no batches) or a power of two */
-	uint32_t stripe_bytes, nstripes, max_procs, max_metrics, max_values, max_sigs;
+	unsigned char *sigs;           /* the sigs region */
+	uint64_t sig_lines;            /* its length in 128-byte lines */
+	uint32_t stripe_bytes, nstripes, max_procs, max_metrics, max_values;
 	struct shmstat_stackent *stacks;   /* NULL in a 2.0 segment */
 	struct shmstat_profmod *mods;
 	uint32_t max_stacks, max_modules;
@@ -55,8 +55,8 @@ struct shmstat_seg {
 };
 
 SHMSTAT_HIDDEN int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
-				 uint32_t values, uint32_t threads, uint32_t sigs,
-				 uint32_t pend_slots, uint32_t stacks, uint32_t modules);
+				 uint32_t values, uint32_t threads, uint64_t sig_bytes,
+				 uint32_t stacks, uint32_t modules);
 
 /* Check a private copy of a header against the object's size. Every
  * failure is a sentence naming the field, prefixed with @name. */
@@ -69,12 +69,6 @@ SHMSTAT_HIDDEN int shmstat__path(const char *name, char path[SHMSTAT_PATH_MAX]);
 static inline uint64_t *shmstat__stripe(const struct shmstat_seg *s, uint32_t i)
 {
 	return (uint64_t *)(void *)(s->stripes + (size_t)i * s->stripe_bytes);
-}
-
-/* The signature batches of stripe @i (pend_slots of them). */
-static inline struct shmstat_sigpend *shmstat__pends(const struct shmstat_seg *s, uint32_t i)
-{
-	return s->pends + (size_t)i * s->pend_slots;
 }
 
 #endif

@@ -1,10 +1,11 @@
 /*
- * sigtable.c - signature tables: registration, owners, hit/miss events,
- * eviction, repair, and the reader's private view (shmstat_sigview).
+ * sigtable.c - signature tables: registration, owners, the event path
+ * (a thread's own Space-Saving summary), and what the reaper does for a
+ * gone process (merge its summaries into the grave, give them back).
+ * The algorithm and its bounds are in sigtable.h; merging in sigmerge.c.
  */
 #include <errno.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,11 +14,15 @@
 #include "shmstat.h"
 #include "procs.h"
 #include "registry.h"
+#include "sigmerge.h"
 #include "sigtable.h"
 
-#define SPINS 128u            /* busy-wait rounds before yielding */
-#define YIELDS 64u            /* then yields, */
-#define NAPS 5000u            /* then 20 us naps: at most ~100 ms in all */
+#define GOLDEN UINT64_C(0x9E3779B97F4A7C15)
+/* a stripe without a summary asks the pool again every this many events */
+#define CLAIM_RETRY 4096u
+/* a summary reads the clock once every this many events (and whenever it
+ * takes a key): last seen is that late at most */
+#define SHMSTAT_SIG_TICK 16u
 
 struct shmstat_sigtab shmstat__noop_sigtab = {
 	.c = { .epoch = SHMSTAT_EPOCH_NONE },
@@ -28,9 +33,18 @@ struct shmstat_sigtab shmstat__noop_sigtab = {
 void shmstat_sigtab_opts_init(struct shmstat_sigtab_opts *o)
 {
 	o->capacity = 2048;
-	o->prefix = SHMSTAT_SIG_PREFIX_CAP;
+	o->key_bytes = 128;
 	o->owners = 64;
+	o->summaries = 8;
 	o->ttl_ns = UINT64_C(600) * 1000000000u;
+}
+
+uint64_t shmstat_sigtab_bytes(const struct shmstat_sigtab_opts *o)
+{
+	if (o == NULL || !shmstat__sig_shape_ok(o->capacity, o->key_bytes, o->owners, o->summaries))
+		return 0;
+	return shmstat__sig_lines(o->capacity, o->key_bytes, o->owners, o->summaries) *
+	       SHMSTAT_LINE;
 }
 
 int shmstat_sigtab_register(shmstat_seg *seg, const struct shmstat_metric_def *def,
@@ -39,6 +53,7 @@ int shmstat_sigtab_register(shmstat_seg *seg, const struct shmstat_metric_def *d
 	struct shmstat_sigtab_opts o;
 	struct shmstat_shape shape = { .type = SHMSTAT_SIGTABLE };
 	struct shmstat_counter *c;
+	uint64_t ttl_ms;
 	int err;
 
 	*out = &shmstat__noop_sigtab;
@@ -46,29 +61,52 @@ int shmstat_sigtab_register(shmstat_seg *seg, const struct shmstat_metric_def *d
 		shmstat_sigtab_opts_init(&o);
 		opts = &o;
 	}
-	if (opts->capacity < 1 || opts->capacity > SHMSTAT_LIMIT_SIGS / 4 ||
-	    (opts->capacity & (opts->capacity - 1)) != 0)
+	if (opts->capacity < 1 || opts->capacity > SHMSTAT_SIG_MAX_CAPACITY)
+		return shmstat__fail(EINVAL, "signature table capacity must be 1 to %u, not %u",
+				     SHMSTAT_SIG_MAX_CAPACITY, opts->capacity);
+	if (opts->key_bytes < 8 || opts->key_bytes > SHMSTAT_SIG_MAX_KEYBYTES ||
+	    opts->key_bytes % 8 != 0)
 		return shmstat__fail(EINVAL,
-				     "signature table capacity must be a power of two up to %u, not %u",
-				     SHMSTAT_LIMIT_SIGS / 4, opts->capacity);
-	if (opts->prefix > SHMSTAT_SIG_PREFIX_CAP)
-		return shmstat__fail(EINVAL, "signature key prefix must be 0 to %u bytes, not %u",
-				     SHMSTAT_SIG_PREFIX_CAP, opts->prefix);
-	if (opts->owners > 4096)
-		return shmstat__fail(EINVAL, "signature table owners must be 0 to 4096, not %u",
-				     opts->owners);
-	if (opts->ttl_ns / 1000000u > UINT32_MAX)
+				     "signature key bytes must be a multiple of 8 from 8 to %u, not %u",
+				     SHMSTAT_SIG_MAX_KEYBYTES, opts->key_bytes);
+	if (opts->owners > SHMSTAT_SIG_MAX_OWNERS)
+		return shmstat__fail(EINVAL, "signature table owners must be 0 to %u, not %u",
+				     SHMSTAT_SIG_MAX_OWNERS, opts->owners);
+	if (opts->summaries < 1 || opts->summaries > SHMSTAT_SIG_MAX_POOL)
+		return shmstat__fail(EINVAL, "signature table summaries must be 1 to %u, not %u",
+				     SHMSTAT_SIG_MAX_POOL, opts->summaries);
+	/* kept in milliseconds, rounded up: a shorter TTL is 1 ms, not
+	 * "none", and one that does not fit is refused, not wrapped */
+	ttl_ms = opts->ttl_ns / 1000000u + (opts->ttl_ns % 1000000u != 0);
+	if (ttl_ms > UINT32_MAX)
 		return shmstat__fail(EINVAL, "signature table ttl is longer than %u ms", UINT32_MAX);
 	shape.sig_capacity = opts->capacity;
-	shape.sig_prefix = opts->prefix;
-	shape.sig_owners = opts->owners;
-	/* kept in milliseconds: a shorter TTL is 1 ms, not "none" */
-	shape.sig_ttl_ms = (uint32_t)((opts->ttl_ns + 999999u) / 1000000u);
+	shape.sig_keybytes = (uint16_t)opts->key_bytes;
+	shape.sig_owners = (uint16_t)opts->owners;
+	shape.sig_pool = opts->summaries;
+	shape.sig_ttl_ms = (uint32_t)ttl_ms;
 	shape.nvalues = SHMSTAT_S_NVALUES(opts->owners);
 	err = shmstat__register(seg, def, &shape, &c);
 	if (!err)
 		*out = (struct shmstat_sigtab *)(void *)c;
 	return err;
+}
+
+void shmstat__sigtab_init(struct shmstat_sigtab *t, struct shmstat_seg *seg,
+			  const struct shmstat_desc *d)
+{
+	unsigned char *run = (unsigned char *)seg->sigs + (size_t)d->sig_first * SHMSTAT_LINE;
+	uint32_t bits = 0;
+
+	shmstat__sumgeo(&t->g, d->sig_capacity, d->sig_keybytes);
+	t->owners = (struct shmstat_sigowner *)(void *)run;
+	t->sums = run + shmstat__sig_owner_lines(d->sig_owners) * SHMSTAT_LINE;
+	t->npool = d->sig_pool;
+	t->nowners = d->sig_owners;
+	while ((1u << bits) < t->g.nslots)
+		bits++;
+	t->shift = 64 - bits;
+	t->ttl_ns = (uint64_t)d->sig_ttl_ms * 1000000u;
 }
 
 /* ----------------------------------------------------------------- owners */
@@ -119,7 +157,138 @@ int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id)
 			     name, t->nowners);
 }
 
-/* ----------------------------------------------------------------- events */
+/* --------------------------------------------------------------- summaries */
+
+static inline unsigned char *sum_at(const struct shmstat_sigtab *t, uint64_t i)
+{
+	return t->sums + (size_t)i * t->g.bytes;
+}
+
+static inline uint32_t *slots_of(unsigned char *s)
+{
+	return (uint32_t *)(void *)(s + sizeof(struct shmstat_sigsum));
+}
+
+static inline struct shmstat_sigent *ents_of(const struct shmstat_sigtab *t, unsigned char *s)
+{
+	return (struct shmstat_sigent *)(void *)(s + t->g.off_ents);
+}
+
+static inline unsigned char *key_of(const struct shmstat_sigtab *t, unsigned char *s, uint32_t i)
+{
+	return s + t->g.off_keys + (size_t)i * t->g.keyrec;
+}
+
+static inline uint32_t *next_of(const struct shmstat_sigtab *t, unsigned char *s)
+{
+	return (uint32_t *)(void *)(s + t->g.off_next);
+}
+
+static inline uint32_t *heads_of(const struct shmstat_sigtab *t, unsigned char *s)
+{
+	return (uint32_t *)(void *)(s + t->g.off_heads);
+}
+
+/* A key's place in the index, from its hash: its home slot (the high
+ * bits of a multiplicative hash: any 64-bit hash will do) and a 12-bit
+ * tag from other bits, never 0. */
+static inline uint32_t slot_tag(uint64_t x)
+{
+	return ((uint32_t)(x >> 20) & 0xfffu) << 20 | 1u << 20;
+}
+
+static inline uint64_t ent_count(const struct shmstat_sigent *e)
+{
+	return e->hits + e->misses + e->err;
+}
+
+/* Rebuild the index of summary @s from its entries: the slots of
+ * evicted keys go. */
+static void rebuild(const struct shmstat_sigtab *t, unsigned char *s)
+{
+	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)s;
+	const struct shmstat_sigent *ents = ents_of(t, s);
+	uint32_t *slots = slots_of(s);
+	const uint32_t mask = t->g.nslots - 1;
+	const uint64_t used = hdr->used < t->g.capacity ? hdr->used : t->g.capacity;
+
+	memset(slots, 0, (size_t)t->g.nslots * 4);
+	for (uint32_t i = 0; i < used; i++) {
+		const uint64_t x = ents[i].hash * GOLDEN;
+		uint32_t p = (uint32_t)(x >> t->shift);
+
+		while (slots[p] != 0)
+			p = (p + 1) & mask;
+		slots[p] = slot_tag(x) | i;
+	}
+	hdr->slots_used = used;
+	hdr->rebuilds++;
+}
+
+/* Put entry @j (count @c) in the list of its count, if in the window;
+ * list heads and links hold entry + 1, 0 ending a list. */
+static inline void list_push(struct shmstat_sigsum *hdr, uint32_t *next, uint32_t *heads,
+			     uint32_t j, uint64_t c)
+{
+	if (c >= hdr->level && c - hdr->level < hdr->lists) {
+		uint32_t l = (uint32_t)(c - hdr->level);
+
+		next[j] = heads[l];
+		heads[l] = j + 1;
+	}
+}
+
+/* The entry with the fewest events (sigtable.h: the lists by count). */
+static uint32_t pop_min(const struct shmstat_sigtab *t, unsigned char *s)
+{
+	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)s;
+	const struct shmstat_sigent *ents = ents_of(t, s);
+	uint32_t *next = next_of(t, s), *heads = heads_of(t, s);
+	const uint32_t cap = t->g.capacity;
+
+	for (;;) {
+		uint64_t min = UINT64_MAX;
+
+		while (hdr->lists > 0) {
+			uint32_t h = heads[0];
+
+			if (h == 0 || h > cap) {
+				/* this count's list is done: the window moves */
+				memmove(heads, heads + 1, (SHMSTAT_SIG_LEVELS - 1) * sizeof(*heads));
+				heads[SHMSTAT_SIG_LEVELS - 1] = 0;
+				hdr->lists--;
+				hdr->level++;
+				continue;
+			}
+			heads[0] = next[h - 1] <= cap ? next[h - 1] : 0;
+			if (ent_count(&ents[h - 1]) == hdr->level) {
+				/* the next victim, likely: in the cache by then */
+				if (heads[0])
+					__builtin_prefetch(&ents[heads[0] - 1], 1);
+				return h - 1;
+			}
+			/* its count grew since: to the list of its count now */
+			list_push(hdr, next, heads, h - 1, ent_count(&ents[h - 1]));
+		}
+		/* one pass: the minimum, and the lists of the window above it */
+		hdr->rescans++;
+		for (uint32_t j = 0; j < cap; j++)
+			if (ent_count(&ents[j]) < min)
+				min = ent_count(&ents[j]);
+		memset(heads, 0, SHMSTAT_SIG_LEVELS * sizeof(*heads));
+		hdr->level = min;
+		hdr->lists = SHMSTAT_SIG_LEVELS;
+		for (uint32_t j = cap; j-- > 0;)
+			list_push(hdr, next, heads, j, ent_count(&ents[j]));
+	}
+}
+
+struct event {
+	uint64_t hash, hits, misses, weight;
+	const void *key;
+	size_t len;
+	uint32_t owner;
+};
 
 static uint64_t coarse_now(void)
 {
@@ -129,726 +298,466 @@ static uint64_t coarse_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static inline void cpu_relax(void)
+/* The time events of summary @s are stamped with: the clock, read once
+ * every SHMSTAT_SIG_TICK events. */
+static inline uint64_t tick(struct shmstat_sigsum *hdr)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-/* The writer holding @e (word @w) died. What it left is one of: the old
- * key with its counts, some of them bumped (an update is a few additions:
- * harmless); a tombstone (it died giving the entry a new key: take()
- * writes the tombstone before anything else); the new key complete (it
- * died after take()). So unlocking is the whole repair. */
-static void repair_ent(struct shmstat_sigent *e, uint64_t w)
-{
-	cas_acqrel(&e->word, &w, (uint64_t)((SHMSTAT_SIG_VERSION(w) + 1) & 0x7fffffffu) << 1);
-}
-
-/* Lock entry @e; *@was gets its unlocked word. false after the bound. */
-static bool lock_ent(struct shmstat_sigent *e, uint32_t pid, uint64_t *was)
-{
-	for (unsigned i = 0; i < SPINS + YIELDS + NAPS; i++) {
-		uint64_t w = ld_relaxed(&e->word);
-
-		if (!SHMSTAT_SIG_LOCKED(w)) {
-			if (cas_acqrel(&e->word, &w, w | 1u | (uint64_t)pid << 32)) {
-				*was = w;
-				return true;
-			}
-			continue;
-		}
-		if (i < SPINS) {
-			cpu_relax();
-			continue;
-		}
-		/* the holder may have died in the middle of an update */
-		if ((i & 31) == 0 && !shmstat__pid_alive((pid_t)SHMSTAT_SIG_PID(w), 0)) {
-			repair_ent(e, w);
-			continue;
-		}
-		/* the holder was preempted in its few stores: let it run */
-		if (i < SPINS + YIELDS)
-			sched_yield();
-		else
-			nanosleep(&(struct timespec){ .tv_nsec = 20000 }, NULL);
+	if (unlikely(hdr->tick_left == 0)) {
+		hdr->tick_ns = coarse_now();
+		hdr->tick_left = SHMSTAT_SIG_TICK;
 	}
-	return false;
+	hdr->tick_left--;
+	return hdr->tick_ns;
 }
 
-static void unlock_ent(struct shmstat_sigent *e, uint64_t was)
+/* Write the key's bytes of entry @i (its current key, @ev's), then say
+ * so in its flags: a reader that sees the flag sees the bytes. */
+static void put_key(const struct shmstat_sigtab *t, unsigned char *s, struct shmstat_sigent *e,
+		    uint32_t i, const struct event *ev)
 {
-	st_release(&e->word, (uint64_t)((SHMSTAT_SIG_VERSION(was) + 1) & 0x7fffffffu) << 1);
+	unsigned char *kr = key_of(t, s, i);
+	struct shmstat_sigkeyrec rec = { .len = ev->len > UINT32_MAX ? UINT32_MAX : (uint32_t)ev->len };
+
+	memcpy(kr, &rec, sizeof(rec));
+	memcpy(kr + sizeof(rec), ev->key, ev->len < t->g.keybytes ? ev->len : t->g.keybytes);
+	st_release(&e->flags, (uint16_t)(e->flags | SHMSTAT_SIGENT_F_KEY));
 }
 
-struct event {
-	uint64_t hash, hits, misses, weight, now;
-	const void *key;
-	size_t len;
-	uint32_t owner;
-};
-
-static void bump(struct shmstat_sigent *e, const struct event *ev)
+/* A key summary @s does not hold: a free entry while there is one (the
+ * key's bytes too), else the one with the fewest events, whose count the
+ * key takes as its error (its bytes wait for its second event); its slot
+ * is @p, the first free one of its run. Readers see the entry torn (its
+ * gen odd) until it is whole. */
+static void take(const struct shmstat_sigtab *t, unsigned char *s, const struct event *ev,
+		 uint64_t *vals, uint32_t p)
 {
-	st_relaxed(&e->hits, ld_relaxed(&e->hits) + ev->hits);
-	st_relaxed(&e->misses, ld_relaxed(&e->misses) + ev->misses);
-	st_relaxed(&e->weight, ld_relaxed(&e->weight) + ev->weight);
-	/* a writer that read the clock before another took the lock must
-	 * not move last seen back */
-	if (ev->now > ld_relaxed(&e->last_ns))
-		st_relaxed(&e->last_ns, ev->now);
-}
+	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)s;
+	struct shmstat_sigent *e;
+	uint32_t *slots = slots_of(s);
+	const uint64_t x = ev->hash * GOLDEN, now = tick(hdr);
+	uint64_t err = 0, used = hdr->used;
+	uint32_t i;
+	bool fresh = used < t->g.capacity;
 
-/* Give @e to the key of @ev, with inherited counts @inh (its error). */
-static void take(struct shmstat_sigtab *t, struct shmstat_sigent *e, const struct event *ev,
-		 const uint64_t inh[3])
-{
-	char prefix[SHMSTAT_SIG_PREFIX_CAP] = { 0 };
-	size_t n = ev->len < t->prefix ? ev->len : t->prefix;
-
-	memcpy(prefix, ev->key, n);
-	/* a tombstone while the fields change: a writer dying here leaves
-	 * no entry that mixes two keys */
-	st_relaxed(&e->hash, SHMSTAT_SIG_TOMB);
-	st_relaxed(&e->hits, inh[0] + ev->hits);
-	st_relaxed(&e->misses, inh[1] + ev->misses);
-	st_relaxed(&e->weight, inh[2] + ev->weight);
-	st_relaxed(&e->err_hits, inh[0]);
-	st_relaxed(&e->err_misses, inh[1]);
-	st_relaxed(&e->err_weight, inh[2]);
-	st_relaxed(&e->first_ns, ev->now);
-	st_relaxed(&e->last_ns, ev->now);
-	st_relaxed(&e->owner, ev->owner);
-	st_relaxed(&e->keylen, ev->len > UINT32_MAX ? UINT32_MAX : (uint32_t)ev->len);
-	st_relaxed(&e->gen, ld_relaxed(&e->gen) + 1);
-	for (size_t k = 0; k < sizeof(prefix); k += 8) {
-		uint64_t w;
-
-		memcpy(&w, prefix + k, 8);
-		st_relaxed((uint64_t *)(void *)(e->prefix + k), w);
-	}
-	/* the key last, with release: until then the entry is a tombstone */
-	st_release(&e->hash, ev->hash);
-}
-
-enum { DONE, DONE_NEW, RETRY, DROPPED };
-
-/* Under the lock of @e: count the event if @e holds the key (or is empty,
- * or is the chosen @victim), else ask for a new look at the window. */
-static int apply(struct shmstat_sigtab *t, struct shmstat_sigent *e, const struct event *ev,
-		 bool victim)
-{
-	const uint32_t pid = (uint32_t)t->c.seg->pid;
-	uint64_t was, h;
-
-	if (!lock_ent(e, pid, &was))
-		return DROPPED;
-	h = ld_relaxed(&e->hash);
-	if (h == ev->hash) {
-		bump(e, ev);
-	} else if (h == 0 && !victim) {
-		static const uint64_t none[3];
-
-		take(t, e, ev, none);
-		unlock_ent(e, was);
-		return DONE_NEW;
-	} else if (victim && h != 0) {
-		uint64_t inh[3], cnt[3];
-		/* a tombstone's counts are gone: it raises no floor */
-		bool idle = h == SHMSTAT_SIG_TOMB ||
-			    (t->ttl_ns && ev->now - ld_relaxed(&e->last_ns) > t->ttl_ns &&
-			     ev->now > ld_relaxed(&e->last_ns));
-
-		cnt[0] = ld_relaxed(&e->hits);
-		cnt[1] = ld_relaxed(&e->misses);
-		cnt[2] = ld_relaxed(&e->weight);
-		for (int k = 0; k < 3; k++) {
-			uint64_t f = ld_relaxed(&t->head->floor[k]);
-
-			/* an idle victim's counts start over (it expired);
-			 * a counted victim raises the floor */
-			if (!idle && cnt[k] > f) {
-				shmstat__atomic_max(&t->head->floor[k], cnt[k]);
-				f = cnt[k];
-			}
-			inh[k] = f;
-		}
-		take(t, e, ev, inh);
-		shmstat__counter_add_slot(&t->c, SHMSTAT_S_EVICT, 1);
+	if (fresh) {
+		i = (uint32_t)used;
+		e = &ents_of(t, s)[i];
+		st_relaxed(&e->gen, e->gen + 1);        /* odd: being written */
+		st_release(&hdr->used, used + 1);
 	} else {
-		unlock_ent(e, was);
-		return RETRY;
+		i = pop_min(t, s);
+		e = &ents_of(t, s)[i];
+		err = ent_count(e);
+		/* the floor first (readers take it after the entries): a key
+		 * out of the summary had at most the victim's count */
+		if (err > hdr->floor)
+			st_release(&hdr->floor, err);
+		st_relaxed(&e->gen, e->gen + 1);
+		hdr->evictions++;
+		st_relaxed(&vals[SHMSTAT_S_EVICT], vals[SHMSTAT_S_EVICT] + 1);
 	}
-	unlock_ent(e, was);
-	return DONE;
+	/* the entry's fields after its gen is odd (a store-store fence: on
+	 * weakly ordered CPUs a reader must not see them first) */
+	shmstat__fence(__ATOMIC_RELEASE);
+	st_relaxed(&e->flags, 0);
+	st_relaxed(&e->hash, ev->hash);
+	st_relaxed(&e->hits, ev->hits);
+	st_relaxed(&e->misses, ev->misses);
+	st_relaxed(&e->weight, ev->weight);
+	st_relaxed(&e->err, err);
+	st_relaxed(&e->first_ns, now);
+	st_relaxed(&e->last_ns, now);
+	st_relaxed(&e->owner, (uint16_t)ev->owner);
+	if (fresh)
+		put_key(t, s, e, i, ev);
+	st_release(&e->gen, e->gen + 1);         /* even: whole */
+	/* a newcomer into the list of its count (err + 1: above the
+	 * minimum, so taken after every entry at it) */
+	if (!fresh)
+		list_push(hdr, next_of(t, s), heads_of(t, s), i, err + 1);
+	/* into the index (the owner's alone: readers do not read it); the
+	 * victim's slot stays until the next rebuild */
+	if (++hdr->slots_used > (uint64_t)t->g.nslots / 4 * 3)
+		rebuild(t, s);
+	else
+		slots[p] = slot_tag(x) | i;
 }
 
-/* ---------------------------------------------------------------- batches */
-
-/* Add batch @p (of a thread of ours, or of a gone process whose stripe
- * values are @vals) to its entry, then empty it. An entry that lost the
- * key meanwhile (evicted, its counts raised to the floors) cannot take
- * it: the batch raises the floors, so the key, back one day, inherits at
- * least all it had (the error bounds hold). A batch whose entry stays
- * locked, or that a hostile writer made nonsense of, counts as dropped. */
-static void flush_pend(struct shmstat_seg *seg, struct shmstat_sigpend *p, uint64_t *vals)
+/* Count @ev in summary @s: its entry if it has one, else take() one. */
+static void in_summary(const struct shmstat_sigtab *t, unsigned char *s, const struct event *ev,
+		       uint64_t *vals)
 {
-	const struct event ev = {
-		.hits = ld_relaxed(&p->hits), .misses = ld_relaxed(&p->misses),
-		.weight = ld_relaxed(&p->weight), .now = ld_relaxed(&p->last_ns),
-	};
-	const uint32_t at = ld_relaxed(&p->entry), table = ld_relaxed(&p->table);
-	const uint32_t head = ld_relaxed(&p->head);
-	bool counted = false;
+	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)s;
+	const uint32_t *slots = slots_of(s);
+	const uint64_t x = ev->hash * GOLDEN;
+	const uint32_t mask = t->g.nslots - 1, tag = slot_tag(x);
+	uint32_t p = (uint32_t)(x >> t->shift);
 
-	if (ev.hits == 0 && ev.misses == 0)
-		return;
-	if (at != 0 && at <= seg->max_sigs && head < at - 1) {
-		struct shmstat_sigent *e = &seg->sigs[at - 1];
-		uint64_t was;
+	if (ev->weight > hdr->wmax)
+		hdr->wmax = ev->weight;
+	for (;; p = (p + 1) & mask) {
+		uint32_t w = slots[p];
+		struct shmstat_sigent *e;
 
-		if (lock_ent(e, (uint32_t)seg->pid, &was)) {
-			if (ld_relaxed(&e->hash) == ld_relaxed(&p->hash)) {
-				bump(e, &ev);
-			} else {
-				struct shmstat_sighead *h = (void *)&seg->sigs[head];
-				const uint64_t add[3] = { ev.hits, ev.misses, ev.weight };
-
-				for (int k = 0; k < 3; k++)
-					shmstat__atomic_max(&h->floor[k],
-							    ld_relaxed(&h->floor[k]) + add[k]);
-				st_relaxed(&p->entry, 0);
-			}
-			counted = true;
-			unlock_ent(e, was);
-		}
-	}
-	if (!counted) {
-		if (table < seg->max_values && SHMSTAT_S_DROPPED < seg->max_values - table)
-			st_relaxed(&vals[table + SHMSTAT_S_DROPPED],
-				   ld_relaxed(&vals[table + SHMSTAT_S_DROPPED]) + ev.hits + ev.misses);
-		st_relaxed(&p->entry, 0);
-	}
-	st_relaxed(&p->hits, 0);
-	st_relaxed(&p->misses, 0);
-	st_relaxed(&p->weight, 0);
-}
-
-/* Start batch @p for the key of @ev, held by entry @e, after adding what
- * @p held for another key. Readers ignore @p while its entry is 0. */
-static void start_pend(struct shmstat_sigtab *t, struct shmstat_sigpend *p,
-		       const struct shmstat__tls_ent *te, const struct shmstat_sigent *e,
-		       const struct event *ev)
-{
-	flush_pend(t->c.seg, p, te->values);
-	st_relaxed(&p->entry, 0);
-	st_relaxed(&p->table, t->c.off);
-	st_relaxed(&p->head, (uint32_t)((struct shmstat_sigent *)(void *)t->head - t->c.seg->sigs));
-	st_relaxed(&p->hash, ev->hash);
-	st_relaxed(&p->hits, ev->hits);
-	st_relaxed(&p->misses, ev->misses);
-	st_relaxed(&p->weight, ev->weight);
-	st_relaxed(&p->last_ns, ev->now);
-	st_relaxed(&p->start_ns, ev->now);
-	st_relaxed(&p->score, 1);
-	st_release(&p->entry, (uint32_t)(e - t->c.seg->sigs) + 1);
-}
-
-/* Count @ev in batch @p if it is the batch of @ev's key; false if not. */
-static bool add_pend(struct shmstat_sigtab *t, struct shmstat_sigpend *p,
-		     const struct shmstat__tls_ent *te, const struct event *ev)
-{
-	uint64_t n;
-
-	if (ld_relaxed(&p->hash) != ev->hash || ld_relaxed(&p->table) != t->c.off ||
-	    ld_relaxed(&p->entry) == 0)
-		return false;
-	n = ld_relaxed(&p->hits) + ld_relaxed(&p->misses);
-	if (ld_relaxed(&p->score) < SHMSTAT_SIG_BATCH_EVENTS)
-		st_relaxed(&p->score, ld_relaxed(&p->score) + 1);
-	if (n == 0)
-		st_relaxed(&p->start_ns, ev->now);
-	st_relaxed(&p->hits, ld_relaxed(&p->hits) + ev->hits);
-	st_relaxed(&p->misses, ld_relaxed(&p->misses) + ev->misses);
-	st_relaxed(&p->weight, ld_relaxed(&p->weight) + ev->weight);
-	if (ev->now > ld_relaxed(&p->last_ns))
-		st_relaxed(&p->last_ns, ev->now);
-	/* unsigned: a clock stepped back flushes too */
-	if (n + 1 >= SHMSTAT_SIG_BATCH_EVENTS || ev->now - ld_relaxed(&p->start_ns) >= t->batch_ns)
-		flush_pend(t->c.seg, p, te->values);
-	return true;
-}
-
-void shmstat__sig_flush_stripe(struct shmstat_seg *seg, uint32_t stripe)
-{
-	if (stripe >= seg->nstripes)
-		return;
-	for (uint32_t k = 0; k < seg->pend_slots; k++)
-		flush_pend(seg, &shmstat__pends(seg, stripe)[k], shmstat__stripe(seg, stripe));
-}
-
-/* The exact totals, striped: only the slots the event changes (a hit or
- * a miss, one owner). */
-static void totals(const struct shmstat__tls_ent *te, uint32_t o, const struct event *ev)
-{
-	if (ev->hits) {
-		shmstat__add_to(te, o + SHMSTAT_S_HITS, ev->hits);
-		shmstat__add_to(te, o + SHMSTAT_S_WEIGHT, ev->weight);
-		if (ev->owner) {
-			shmstat__add_to(te, o + SHMSTAT_S_OWNER(ev->owner - 1, 0), ev->hits);
-			shmstat__add_to(te, o + SHMSTAT_S_OWNER(ev->owner - 1, 2), ev->weight);
-		}
-	} else {
-		shmstat__add_to(te, o + SHMSTAT_S_MISSES, ev->misses);
-		if (ev->owner)
-			shmstat__add_to(te, o + SHMSTAT_S_OWNER(ev->owner - 1, 1), ev->misses);
-	}
-}
-
-static void sig_event(struct shmstat_sigtab *t, struct event *ev)
-{
-	const uint32_t window = t->mask + 1 < SHMSTAT_SIG_WINDOW ? t->mask + 1 : SHMSTAT_SIG_WINDOW;
-	const struct shmstat__tls_ent *te;
-	struct shmstat_sigpend *pend = NULL;
-
-	if (t->c.epoch == SHMSTAT_EPOCH_NONE || t->c.seg->proc >= t->c.seg->max_procs)
-		return;
-	ev->hash = XXH3_64bits(ev->key, ev->len);
-	if (ev->hash < 2)
-		ev->hash += 2;          /* 0: empty, 1: tombstone */
-	ev->now = coarse_now();
-	if (ev->owner > t->nowners)
-		ev->owner = 0;
-	te = shmstat__tls_for(&t->c);  /* the thread's stripe, looked up once */
-	if (te == NULL)
-		return;
-	totals(te, t->c.off, ev);
-	/* a key the thread saw lately: into its batch (an own stripe only:
-	 * a shared one has no single writer) */
-	if (!te->shared && t->c.seg->pend_slots) {
-		const uint32_t mask = t->c.seg->pend_slots - 1;
-		struct shmstat_sigpend *mine = shmstat__pends(t->c.seg, te->stripe);
-		struct shmstat_sigpend *other = &mine[(ev->hash >> 32) & mask];
-
-		/* and one batch picked by the hash is checked for age: a busy
-		 * thread leaves none much older than its limit */
-		if (ld_relaxed(&other->hits) + ld_relaxed(&other->misses) != 0 &&
-		    ev->now - ld_relaxed(&other->start_ns) >= t->batch_ns)
-			flush_pend(t->c.seg, other, te->values);
-		pend = &mine[(ev->hash ^ t->c.off) & mask];
-		if (add_pend(t, pend, te, ev))
-			return;
-	}
-	for (int attempt = 0; attempt < 4; attempt++) {
-		struct shmstat_sigent *victim = NULL, *empty = NULL, *e = NULL;
-		uint64_t vidle = 0, vcount = UINT64_MAX, reach;
-		uint32_t k, at = 0;
-		int r;
-
-		reach = ld_relaxed(&t->head->max_probe) + 1;
-		if (reach < window)
-			reach = window;
-		/* the probe reads only hashes (an entry's second cache line,
-		 * which updates do not write) */
-		for (k = 0; k <= t->mask; k++) {
-			struct shmstat_sigent *x = &t->ent[(ev->hash + k) & t->mask];
-			uint64_t h = ld_acquire(&x->hash);
-
-			if (h == ev->hash) {
-				e = x;
-				break;
-			}
-			if (h == 0) {
-				if (empty == NULL) {
-					empty = x;
-					at = k;
-				}
-				/* past the window, a key would sit before the
-				 * first empty entry of its probe */
-				if (k >= window)
-					break;
-				continue;
-			}
-			if (k >= reach && empty != NULL)
-				break;
-		}
-		/* only a full table needs a victim in the window: the longest
-		 * idle past the TTL, else the fewest events */
-		for (uint32_t j = 0; e == NULL && ld_relaxed(&t->head->used) >= t->capacity &&
-				     j < window; j++) {
-			struct shmstat_sigent *x = &t->ent[(ev->hash + j) & t->mask];
-			uint64_t h = ld_acquire(&x->hash), last, cnt;
-
-			if (h == 0)
-				continue;
-			if (h == SHMSTAT_SIG_TOMB) {
-				victim = x;     /* nothing to lose: the first choice */
-				break;
-			}
-			last = ld_relaxed(&x->last_ns);
-			cnt = ld_relaxed(&x->hits) + ld_relaxed(&x->misses);
-			if (t->ttl_ns && ev->now > last && ev->now - last > t->ttl_ns) {
-				if (ev->now - last > vidle) {
-					vidle = ev->now - last;
-					victim = x;
-				}
-			} else if (vidle == 0 && cnt < vcount) {
-				vcount = cnt;
-				victim = x;
-			}
-		}
-		/* a held key that has shown it is hot gets the batch slot,
-		 * once the key there, hit less often than keys that want
-		 * the slot, has lost its claim (the slot ends up with the
-		 * key hit most, not the key hit last) */
-		if (e != NULL && pend != NULL) {
-			uint32_t score = ld_relaxed(&pend->score);
-
-			if (score > 0 && ld_relaxed(&pend->entry) != 0) {
-				st_relaxed(&pend->score, score - 1);
-			} else if (ld_relaxed(&e->hits) + ld_relaxed(&e->misses) >=
-				   SHMSTAT_SIG_BATCH_MIN) {
-				start_pend(t, pend, te, e, ev);
-				return;
-			}
-		}
-		if (e != NULL) {
-			r = apply(t, e, ev, false);
-		} else if (empty != NULL && ld_relaxed(&t->head->used) < t->capacity) {
-			r = apply(t, empty, ev, false);
-			if (r == DONE_NEW) {
-				add_relaxed(&t->head->used, 1);
-				shmstat__atomic_max(&t->head->max_probe, at);
-				r = DONE;
-			}
-		} else if (victim != NULL) {
-			r = apply(t, victim, ev, true);
-		} else if (empty != NULL) {
-			/* full, but nothing to evict in this window: the
-			 * half of the slots left empty has room */
-			r = apply(t, empty, ev, false);
-			if (r == DONE_NEW)
-				add_relaxed(&t->head->used, 1);
+		if (w == 0)
+			break;
+		if ((w & 0xfff00000u) != tag)
+			continue;
+		e = &ents_of(t, s)[SHMSTAT_SLOT_ENTRY(w)];
+		if (e->hash != ev->hash)
+			continue;       /* an evicted key's slot, or a tag twin */
+		if (ev->hits) {
+			st_relaxed(&e->hits, e->hits + 1);
+			st_relaxed(&e->weight, e->weight + ev->weight);
 		} else {
-			r = DROPPED;
+			st_relaxed(&e->misses, e->misses + 1);
 		}
-		if (r == DONE || r == DONE_NEW)
+		st_relaxed(&e->last_ns, tick(hdr));
+		if (!(e->flags & SHMSTAT_SIGENT_F_KEY))
+			put_key(t, s, e, SHMSTAT_SLOT_ENTRY(w), ev);
+		return;
+	}
+	take(t, s, ev, vals, p);
+}
+
+/* The stripe has no summary of this table yet: claim a free one of the
+ * pool. Its index + 1 into @vals and returned; UINT64_MAX if none. */
+static uint64_t claim(const struct shmstat_sigtab *t, uint64_t *vals, uint32_t stripe)
+{
+	for (uint32_t i = 0; i < t->npool; i++) {
+		struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)
+			sum_at(t, SHMSTAT_SIG_GRAVES + i);
+		uint64_t w = SHMSTAT_SUM_WORD(SHMSTAT_SUM_FREE, 0);
+
+		if (ld_relaxed(&hdr->word) == w &&
+		    cas_acqrel(&hdr->word, &w, SHMSTAT_SUM_WORD(SHMSTAT_SUM_OWNED, stripe))) {
+			st_relaxed(&vals[SHMSTAT_S_SUMMARY], (uint64_t)i + 1);
+			return (uint64_t)i + 1;
+		}
+	}
+	/* none: "asked, none free"; asked again every CLAIM_RETRY events */
+	st_relaxed(&vals[SHMSTAT_S_SUMMARY], UINT64_MAX);
+	return UINT64_MAX;
+}
+
+/* The exact totals, on the thread's stripe: plain stores on its own, atomic
+ * adds on its process's shared one. */
+static inline __attribute__((always_inline)) void
+totals(uint64_t *vals, int shared, bool hit, uint64_t weight, uint32_t owner)
+{
+	const uint32_t o = owner - 1;
+
+#define TOT(slot, n) do { \
+		if (shared) \
+			add_relaxed(&vals[slot], (n)); \
+		else \
+			st_relaxed(&vals[slot], vals[slot] + (n)); \
+	} while (0)
+	if (hit) {
+		TOT(SHMSTAT_S_HITS, 1);
+		TOT(SHMSTAT_S_WEIGHT, weight);
+		if (owner) {
+			TOT(SHMSTAT_S_OWNER(o, 0), 1);
+			TOT(SHMSTAT_S_OWNER(o, 2), weight);
+		}
+	} else {
+		TOT(SHMSTAT_S_MISSES, 1);
+		if (owner)
+			TOT(SHMSTAT_S_OWNER(o, 1), 1);
+	}
+#undef TOT
+}
+
+/* Everything but the common case: a shared stripe (no summary), a
+ * stripe without a summary yet (claim one) or with none free, a key the
+ * summary does not hold. */
+static __attribute__((noinline)) void sig_cold(struct shmstat_sigtab *t,
+					       const struct shmstat__tls_ent *te,
+					       const struct event *ev)
+{
+	uint64_t *vals = te->values + t->c.off, ref;
+
+	if (te->shared) {
+		add_relaxed(&vals[SHMSTAT_S_UNSUM], 1);
+		add_relaxed(&vals[SHMSTAT_S_UNSUM_W], ev->weight);
+		totals(vals, 1, ev->hits != 0, ev->weight, ev->owner);
+		return;
+	}
+	ref = ld_relaxed(&vals[SHMSTAT_S_SUMMARY]);
+	if (ref - 1 >= t->npool) {
+		uint64_t un = ld_relaxed(&vals[SHMSTAT_S_UNSUM]);
+
+		ref = ref == 0 || un % CLAIM_RETRY == 0 ? claim(t, vals, te->stripe) : UINT64_MAX;
+		if (ref - 1 >= t->npool) {
+			st_relaxed(&vals[SHMSTAT_S_UNSUM], un + 1);
+			st_relaxed(&vals[SHMSTAT_S_UNSUM_W], vals[SHMSTAT_S_UNSUM_W] + ev->weight);
+			totals(vals, 0, ev->hits != 0, ev->weight, ev->owner);
 			return;
-		if (r == DROPPED)
+		}
+	}
+	in_summary(t, sum_at(t, SHMSTAT_SIG_GRAVES + ref - 1), ev, vals);
+	totals(vals, 0, ev->hits != 0, ev->weight, ev->owner);
+}
+
+/* The event path. The common case inline, with the hit/miss choice known
+ * at compile time: the thread's own summary holds the key. */
+static inline __attribute__((always_inline)) void
+sig_event(struct shmstat_sigtab *t, uint64_t hash, const void *key, size_t len, uint64_t weight,
+	  uint32_t owner, const bool hit)
+{
+	const struct shmstat__tls_ent *te = shmstat__tls_for(&t->c);
+	struct shmstat_sigsum *hdr;
+	struct shmstat_sigent *e;
+	const uint32_t *slots;
+	unsigned char *s;
+	uint64_t *vals, ref, x;
+	uint32_t mask, tag, p;
+
+	if (unlikely(te == NULL))
+		return;                 /* a do-nothing handle, or no writer slot */
+	if (unlikely(owner > t->nowners))
+		owner = 0;
+	vals = te->values + t->c.off;
+	ref = ld_relaxed(&vals[SHMSTAT_S_SUMMARY]);
+	if (unlikely(te->shared || ref - 1 >= t->npool))
+		goto cold;
+	s = sum_at(t, SHMSTAT_SIG_GRAVES + ref - 1);
+	hdr = (struct shmstat_sigsum *)(void *)s;
+	slots = slots_of(s);
+	x = hash * GOLDEN;
+	mask = t->g.nslots - 1;
+	tag = slot_tag(x);
+	for (p = (uint32_t)(x >> t->shift);; p = (p + 1) & mask) {
+		uint32_t w = slots[p];
+
+		if (w == 0)
+			goto cold;
+		if ((w & 0xfff00000u) != tag)
+			continue;
+		e = &ents_of(t, s)[SHMSTAT_SLOT_ENTRY(w)];
+		if (likely(e->hash == hash))
 			break;
 	}
-	shmstat__counter_add_slot(&t->c, SHMSTAT_S_DROPPED, 1);
+	if (unlikely(weight > hdr->wmax) || unlikely(!(e->flags & SHMSTAT_SIGENT_F_KEY)))
+		goto cold;
+	if (hit) {
+		st_relaxed(&e->hits, e->hits + 1);
+		st_relaxed(&e->weight, e->weight + weight);
+	} else {
+		st_relaxed(&e->misses, e->misses + 1);
+	}
+	st_relaxed(&e->last_ns, tick(hdr));
+	totals(vals, 0, hit, weight, owner);
+	return;
+cold:
+	{
+		struct event ev = { .hash = hash, .hits = hit, .misses = !hit,
+				    .weight = hit ? weight : 0, .key = key, .len = len,
+				    .owner = owner };
+
+		sig_cold(t, te, &ev);
+	}
 }
 
 void shmstat_sig_hit(shmstat_sigtab *t, const void *key, size_t len, uint64_t weight,
 		     uint32_t owner)
 {
-	struct event ev = { .hits = 1, .weight = weight, .key = key, .len = len, .owner = owner };
-
-	sig_event(t, &ev);
+	sig_event(t, XXH3_64bits(key, len), key, len, weight, owner, true);
 }
 
 void shmstat_sig_miss(shmstat_sigtab *t, const void *key, size_t len, uint32_t owner)
 {
-	struct event ev = { .misses = 1, .key = key, .len = len, .owner = owner };
-
-	sig_event(t, &ev);
+	sig_event(t, XXH3_64bits(key, len), key, len, 0, owner, false);
 }
 
-void shmstat_sig_flush(shmstat_seg *seg)
+void shmstat_sig_hit_hash(shmstat_sigtab *t, uint64_t hash, const void *key, size_t len,
+			  uint64_t weight, uint32_t owner)
 {
-	const struct shmstat__tls_ent *te;
+	sig_event(t, hash, key, len, weight, owner, true);
+}
 
-	if (seg == NULL || seg->tls_slot >= SHMSTAT_TLS_SLOTS)
-		return;
-	te = &shmstat__tls[seg->tls_slot];
-	if (te->epoch == seg->epoch && !te->shared)
-		shmstat__sig_flush_stripe(seg, te->stripe);
+void shmstat_sig_miss_hash(shmstat_sigtab *t, uint64_t hash, const void *key, size_t len,
+			   uint32_t owner)
+{
+	sig_event(t, hash, key, len, 0, owner, false);
+}
+
+uint64_t shmstat_sig_hash(const void *key, size_t len)
+{
+	return XXH3_64bits(key, len);
 }
 
 /* ----------------------------------------------------------------- reaper */
 
+/* Is stripe @i a thread stripe of process slot @p? */
+static bool stripe_of(const struct shmstat_seg *seg, uint32_t i, uint32_t p)
+{
+	uint64_t w;
+	uint32_t st;
+
+	if (i < SHMSTAT_GRAVES + seg->max_procs || i >= seg->nstripes)
+		return false;
+	w = ld_acquire(&seg->owners[i]);
+	st = SHMSTAT_STRIPE_STATE(w);
+	return SHMSTAT_STRIPE_PROC(w) == p &&
+	       (st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE);
+}
+
+/* The handle-like view of live table @d for the reaper; false when its
+ * run does not fit the region (a corrupted descriptor: left alone). */
+static bool table_of(struct shmstat_seg *seg, const struct shmstat_desc *d,
+		     struct shmstat_sigtab *t)
+{
+	if (SHMSTAT_DESC_STATE(ld_acquire(&d->word)) != SHMSTAT_DESC_LIVE ||
+	    d->type != SHMSTAT_SIGTABLE ||
+	    !shmstat__sig_shape_ok(d->sig_capacity, d->sig_keybytes, d->sig_owners, d->sig_pool) ||
+	    d->sig_first > seg->sig_lines ||
+	    shmstat__sig_lines(d->sig_capacity, d->sig_keybytes, d->sig_owners, d->sig_pool) >
+	    seg->sig_lines - d->sig_first)
+		return false;
+	memset(t, 0, sizeof(*t));
+	shmstat__sigtab_init(t, seg, d);
+	return true;
+}
+
+/* A summary of a dead writer as a merge source; torn entries (it died
+ * giving one a key) marked in @skip. */
+static void source_of(const struct shmstat_sigtab *t, unsigned char *s, uint8_t *skip,
+		      struct sm_src *src)
+{
+	const struct shmstat_sigsum *hdr = (const struct shmstat_sigsum *)(const void *)s;
+	const struct shmstat_sigent *ents = ents_of(t, s);
+	uint64_t n = hdr->used < t->g.capacity ? hdr->used : t->g.capacity;
+
+	memset(src, 0, sizeof(*src));
+	src->hdr = hdr;
+	src->ents = ents_of(t, s);
+	src->keys = s + t->g.off_keys;
+	src->n = (uint32_t)n;
+	src->capacity = t->g.capacity;
+	src->keybytes = t->g.keybytes;
+	src->keyrec = t->g.keyrec;
+	for (uint32_t j = 0; j < n; j++)
+		skip[j] = ents[j].gen & 1u;
+	(void)hdr;
+	src->skip = skip;
+}
+
+/* No memory for a merge: grave @to keeps no key, and a floor that bounds
+ * every key of every source (the largest count or floor of each). */
+static void fold_bare(const struct shmstat_sigtab *t, unsigned char *from, unsigned char *to,
+		      uint32_t stripe_p, struct shmstat_seg *seg)
+{
+	struct shmstat_sigsum *g = (struct shmstat_sigsum *)(void *)from;
+	struct shmstat_sigsum *out = (struct shmstat_sigsum *)(void *)to;
+	uint64_t F = g->floor, W = g->wmax;
+
+	for (uint32_t j = 0; j < g->used && j < t->g.capacity; j++) {
+		const struct shmstat_sigent *e = &ents_of(t, from)[j];
+
+		F = F > ent_count(e) ? F : ent_count(e);
+	}
+	for (uint32_t i = 0; i < t->npool; i++) {
+		unsigned char *s = sum_at(t, SHMSTAT_SIG_GRAVES + i);
+		const struct shmstat_sigsum *h = (const struct shmstat_sigsum *)(const void *)s;
+		uint64_t f = h->floor + 1;
+
+		if (SHMSTAT_SUM_STATE(h->word) != SHMSTAT_SUM_OWNED ||
+		    !stripe_of(seg, SHMSTAT_SUM_STRIPE(h->word), stripe_p))
+			continue;
+		for (uint32_t j = 0; j < h->used && j < t->g.capacity; j++) {
+			const struct shmstat_sigent *e = &ents_of(t, s)[j];
+
+			f = f > ent_count(e) ? f : ent_count(e);
+		}
+		F += f;
+		W = W > h->wmax ? W : h->wmax;
+	}
+	out->used = 0;
+	out->floor = F;
+	out->wmax = W;
+	out->mg_err = F;
+	out->evictions = 0;
+}
+
+void shmstat__sig_fold(struct shmstat_seg *seg, uint32_t p, uint32_t from, uint32_t to)
+{
+	for (uint32_t d = 0; d < seg->max_metrics; d++) {
+		struct shmstat_sigtab t;
+		struct sm m;
+		struct sm_src src;
+		uint8_t *skip;
+		int err = 0;
+
+		if (!table_of(seg, &seg->descs[d], &t))
+			continue;
+		skip = calloc(t.g.capacity, 1);
+		shmstat__sm_init(&m);
+		if (skip == NULL) {
+			err = ENOMEM;
+		} else {
+			unsigned char *g = sum_at(&t, from);
+
+			source_of(&t, g, skip, &src);
+			memset(skip, 0, t.g.capacity);   /* graves are never torn */
+			src.mg = (const uint64_t *)(const void *)slots_of(g);
+			err = shmstat__sm_add(&m, &src);
+		}
+		for (uint32_t i = 0; !err && i < t.npool; i++) {
+			unsigned char *s = sum_at(&t, SHMSTAT_SIG_GRAVES + i);
+			uint64_t w = ld_acquire(&((struct shmstat_sigsum *)(void *)s)->word);
+
+			if (SHMSTAT_SUM_STATE(w) != SHMSTAT_SUM_OWNED ||
+			    !stripe_of(seg, SHMSTAT_SUM_STRIPE(w), p))
+				continue;
+			source_of(&t, s, skip, &src);
+			err = shmstat__sm_add(&m, &src);
+		}
+		if (err)
+			fold_bare(&t, sum_at(&t, from), sum_at(&t, to), p, seg);
+		else
+			shmstat__sm_write_grave(&m, sum_at(&t, to), &t.g);
+		shmstat__sm_free(&m);
+		free(skip);
+	}
+}
+
+void shmstat__sig_release(struct shmstat_seg *seg, uint32_t p)
+{
+	for (uint32_t d = 0; d < seg->max_metrics; d++) {
+		struct shmstat_sigtab t;
+
+		if (!table_of(seg, &seg->descs[d], &t))
+			continue;
+		for (uint32_t i = 0; i < t.npool; i++) {
+			unsigned char *s = sum_at(&t, SHMSTAT_SIG_GRAVES + i);
+			struct shmstat_sigsum *h = (struct shmstat_sigsum *)(void *)s;
+			uint64_t w = ld_acquire(&h->word);
+
+			if (SHMSTAT_SUM_STATE(w) != SHMSTAT_SUM_OWNED ||
+			    !stripe_of(seg, SHMSTAT_SUM_STRIPE(w), p))
+				continue;
+			/* the index and the header; entries past used are
+			 * never read, gens stay even */
+			memset(s + sizeof(*h), 0, (size_t)t.g.nslots * 4);
+			memset((unsigned char *)h + 8, 0, sizeof(*h) - 8);
+			st_release(&h->word, SHMSTAT_SUM_WORD(SHMSTAT_SUM_FREE, 0));
+		}
+	}
+}
+
 void shmstat__sig_repair(struct shmstat_seg *seg)
 {
 	for (uint32_t d = 0; d < seg->max_metrics; d++) {
-		const struct shmstat_desc *desc = &seg->descs[d];
-		struct shmstat_sigent *e;
-		struct shmstat_sigowner *o;
-		uint32_t cap;
+		struct shmstat_sigtab t;
 
-		if (SHMSTAT_DESC_STATE(ld_acquire(&desc->word)) != SHMSTAT_DESC_LIVE ||
-		    desc->type != SHMSTAT_SIGTABLE)
+		if (!table_of(seg, &seg->descs[d], &t))
 			continue;
-		cap = (uint32_t)shmstat__sig_slots(desc->sig_capacity);
-		if (desc->sig_first > seg->max_sigs ||
-		    shmstat__sig_span(desc->sig_capacity, desc->sig_owners) >
-		    seg->max_sigs - desc->sig_first)
-			continue;
-		e = &seg->sigs[desc->sig_first + 1];
-		for (uint32_t i = 0; i < cap; i++) {
-			uint64_t w = ld_relaxed(&e[i].word);
-
-			if (SHMSTAT_SIG_LOCKED(w) && !shmstat__pid_alive((pid_t)SHMSTAT_SIG_PID(w), 0))
-				repair_ent(&e[i], w);
-		}
-		o = (struct shmstat_sigowner *)(void *)(e + cap);
-		for (uint32_t i = 0; i < desc->sig_owners; i++) {
-			uint64_t w = ld_relaxed(&o[i].word);
+		for (uint32_t i = 0; i < t.nowners; i++) {
+			uint64_t w = ld_relaxed(&t.owners[i].word);
 
 			if (SHMSTAT_STATE_OF(w) == 1 && !shmstat__pid_alive((pid_t)SHMSTAT_TAG_PID(w), 0))
-				cas_acqrel(&o[i].word, &w, 0);
+				cas_acqrel(&t.owners[i].word, &w, 0);
 		}
 	}
-}
-
-/* ------------------------------------------------------------ reader view */
-
-struct vent {
-	struct shmstat_sigent e;
-	const char *owner;
-};
-
-struct shmstat_sigview {
-	struct shmstat_sigstats st;
-	uint64_t taken_ns;
-	size_t n, nowners;
-	struct vent *ent;
-	struct shmstat_sigowner_info *owners;
-	char (*names)[SHMSTAT_SIG_OWNER_CAP];
-};
-
-static void merge_into(struct shmstat_sigent *d, const struct shmstat_sigent *e)
-{
-	d->hits += e->hits;
-	d->misses += e->misses;
-	d->weight += e->weight;
-	d->err_hits += e->err_hits;
-	d->err_misses += e->err_misses;
-	d->err_weight += e->err_weight;
-	if (e->first_ns < d->first_ns)
-		d->first_ns = e->first_ns;
-	if (e->last_ns > d->last_ns)
-		d->last_ns = e->last_ns;
-}
-
-/* Two writers inserting one new key at the same moment may each take an
- * entry for it: count them as one. Found with a set of the hashes (open
- * addressing over twice as many slots): O(n). */
-static void merge_duplicates(shmstat_sigview *v)
-{
-	size_t cap = 2, o = 0;
-	uint32_t *set;
-
-	while (cap < 2 * v->n)
-		cap *= 2;
-	set = calloc(cap, sizeof(*set));       /* entry index + 1, 0: empty */
-	if (set == NULL)
-		return;                         /* leave duplicates as they are */
-	for (size_t k = 0; k < v->n; k++) {
-		uint64_t h = v->ent[k].e.hash;
-		size_t i = (size_t)(h ^ h >> 29) & (cap - 1);
-
-		while (set[i] && v->ent[set[i] - 1].e.hash != h)
-			i = (i + 1) & (cap - 1);
-		if (set[i]) {
-			merge_into(&v->ent[set[i] - 1].e, &v->ent[k].e);
-			continue;
-		}
-		v->ent[o] = v->ent[k];
-		set[i] = (uint32_t)++o;
-	}
-	v->n = o;
-	free(set);
-}
-
-shmstat_sigview *shmstat__sigview_new(const struct shmstat_desc *d,
-				      const struct shmstat_sigent *ent, const uint8_t *bad,
-				      const uint64_t *totals, uint64_t taken_ns)
-{
-	const uint32_t cap = (uint32_t)shmstat__sig_slots(d->sig_capacity), nown = d->sig_owners;
-	const struct shmstat_sigowner *own = (const void *)(ent + cap);
-	shmstat_sigview *v = calloc(1, sizeof(*v));
-	static const char none[] = "";
-
-	if (v == NULL)
-		return NULL;
-	v->ent = malloc((size_t)cap * sizeof(*v->ent));
-	v->owners = calloc(nown ? nown : 1, sizeof(*v->owners));
-	v->names = calloc(nown ? nown : 1, sizeof(*v->names));
-	if (v->ent == NULL || v->owners == NULL || v->names == NULL) {
-		shmstat_sigview_free(v);
-		return NULL;
-	}
-	v->taken_ns = taken_ns;
-	v->st.capacity = d->sig_capacity;
-	v->st.prefix = d->sig_prefix;
-	v->st.ttl_ns = (uint64_t)d->sig_ttl_ms * 1000000u;
-	v->st.hits = totals[SHMSTAT_S_HITS];
-	v->st.misses = totals[SHMSTAT_S_MISSES];
-	v->st.weight = totals[SHMSTAT_S_WEIGHT];
-	v->st.evictions = totals[SHMSTAT_S_EVICT];
-	v->st.dropped = totals[SHMSTAT_S_DROPPED];
-	/* owners: named slots, in slot order */
-	for (uint32_t o = 0; o < nown; o++) {
-		struct shmstat_sigowner_info *oi = &v->owners[o];
-
-		if (SHMSTAT_STATE_OF(own[o].word) == 2 &&
-		    memchr(own[o].name, '\0', sizeof(own[o].name)) != NULL)
-			memcpy(v->names[o], own[o].name, sizeof(v->names[o]));
-		oi->name = v->names[o];
-		oi->hits = totals[SHMSTAT_S_OWNER(o, 0)];
-		oi->misses = totals[SHMSTAT_S_OWNER(o, 1)];
-		oi->weight = totals[SHMSTAT_S_OWNER(o, 2)];
-		if (v->names[o][0])
-			v->nowners = o + 1;
-	}
-	v->st.owners = (uint32_t)v->nowners;
-	for (uint32_t k = 0; k < cap; k++) {
-		if (bad[k]) {
-			v->st.skipped++;
-			continue;
-		}
-		if (ent[k].hash == 0 || ent[k].hash == SHMSTAT_SIG_TOMB)
-			continue;
-		v->ent[v->n].e = ent[k];
-		v->ent[v->n].owner = ent[k].owner >= 1 && ent[k].owner <= nown
-					     ? v->names[ent[k].owner - 1] : none;
-		v->n++;
-	}
-	merge_duplicates(v);
-	v->st.used = (uint32_t)v->n;
-	return v;
-}
-
-void shmstat_sigview_free(shmstat_sigview *v)
-{
-	if (v == NULL)
-		return;
-	free(v->ent);
-	free(v->owners);
-	free(v->names);
-	free(v);
-}
-
-void shmstat_sigview_stats(const shmstat_sigview *v, struct shmstat_sigstats *out)
-{
-	*out = v->st;
-}
-
-size_t shmstat_sigview_entries(const shmstat_sigview *v)
-{
-	return v->n;
-}
-
-int shmstat_sigview_entry(const shmstat_sigview *v, size_t k, struct shmstat_sigentry *out)
-{
-	const struct shmstat_sigent *e;
-	uint64_t events;
-
-	if (k >= v->n)
-		return EINVAL;
-	e = &v->ent[k].e;
-	memset(out, 0, sizeof(*out));
-	out->hash = e->hash;
-	out->keylen = e->keylen;
-	out->prefix_len = e->keylen < v->st.prefix ? e->keylen : v->st.prefix;
-	memcpy(out->prefix, e->prefix, out->prefix_len);
-	out->owner = v->ent[k].owner;
-	out->hits = e->hits;
-	out->misses = e->misses;
-	out->weight = e->weight;
-	out->err_hits = e->err_hits;
-	out->err_misses = e->err_misses;
-	out->err_weight = e->err_weight;
-	out->first_ns = e->first_ns;
-	out->last_ns = e->last_ns;
-	out->gen = e->gen;
-	events = e->hits + e->misses;
-	out->hit_rate = events ? (double)e->hits / (double)events : 0;
-	out->expired = v->st.ttl_ns && v->taken_ns > e->last_ns &&
-		       v->taken_ns - e->last_ns > v->st.ttl_ns;
-	return 0;
-}
-
-struct order_ctx {
-	const shmstat_sigview *v;
-	enum shmstat_sig_order order;
-};
-
-static uint64_t key_of(const struct shmstat_sigent *e, enum shmstat_sig_order order)
-{
-	switch (order) {
-	case SHMSTAT_BY_WEIGHT: return e->weight;
-	case SHMSTAT_BY_RECENT: return e->last_ns;
-	default: return e->hits;
-	}
-}
-
-static int by_order(const void *a, const void *b, void *arg)
-{
-	const struct order_ctx *c = arg;
-	const struct shmstat_sigent *x = &c->v->ent[*(const size_t *)a].e;
-	const struct shmstat_sigent *y = &c->v->ent[*(const size_t *)b].e;
-	uint64_t kx = key_of(x, c->order), ky = key_of(y, c->order);
-
-	if (kx != ky)
-		return kx > ky ? -1 : 1;
-	if (x->last_ns != y->last_ns)
-		return x->last_ns > y->last_ns ? -1 : 1;
-	return (x->hash > y->hash) - (x->hash < y->hash);
-}
-
-size_t shmstat_sigview_top(const shmstat_sigview *v, enum shmstat_sig_order order,
-			   const char *owner, size_t n, size_t *out)
-{
-	struct order_ctx ctx = { v, order };
-	size_t got = 0;
-
-	if (n == 0)
-		return 0;
-	/* keep the best n seen so far in out[], sorted: O(entries * n), and
-	 * the common n (a screenful) is small; a full sort beyond 64 */
-	if (n > 64) {
-		size_t *idx = malloc((v->n ? v->n : 1) * sizeof(*idx)), m = 0;
-
-		if (idx == NULL)
-			return 0;
-		for (size_t k = 0; k < v->n; k++)
-			if (owner == NULL || strcmp(v->ent[k].owner, owner) == 0)
-				idx[m++] = k;
-		qsort_r(idx, m, sizeof(*idx), by_order, &ctx);
-		got = n < m ? n : m;
-		memcpy(out, idx, got * sizeof(*out));
-		free(idx);
-		return got;
-	}
-	for (size_t k = 0; k < v->n; k++) {
-		size_t at;
-
-		if (owner && strcmp(v->ent[k].owner, owner) != 0)
-			continue;
-		if (got == n && by_order(&k, &out[n - 1], &ctx) >= 0)
-			continue;
-		at = got < n ? got++ : n - 1;
-		while (at > 0 && by_order(&k, &out[at - 1], &ctx) < 0) {
-			out[at] = out[at - 1];
-			at--;
-		}
-		out[at] = k;
-	}
-	return got;
-}
-
-size_t shmstat_sigview_owners(const shmstat_sigview *v)
-{
-	return v->nowners;
-}
-
-int shmstat_sigview_owner(const shmstat_sigview *v, size_t k, struct shmstat_sigowner_info *out)
-{
-	if (k >= v->nowners)
-		return EINVAL;
-	*out = v->owners[k];
-	return 0;
 }

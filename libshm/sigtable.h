@@ -1,58 +1,77 @@
 /*
  * sigtable.h - signature tables: which keys are reused, how often, by whom,
- * and what reuse saved.
+ * and what reuse saved, with heavy-hitter bounds that hold past capacity.
  *
- * A table is a run of the sigs region: one table header (below), 2 x
- * `capacity` 128-byte entries (capacity a power of two: the table holds
- * up to `capacity` keys at a load of at most one half), then its owner
- * slots (two per entry). A key is found by its XXH3-64 hash, probing
- * linearly from hash & (slots - 1): through the first SHMSTAT_SIG_WINDOW
- * entries, then on to the first empty one, never further than the longest
- * probe any insertion made (kept in the header). While fewer than
- * `capacity` keys are held, a new key takes the first empty entry: every
- * key is counted exactly. Entries are never emptied; once `capacity` keys
- * are held, a new key takes the place of one of the first
- * SHMSTAT_SIG_WINDOW entries of its probe (eviction), chosen as
+ * Every writer thread that counts an event of a table keeps its own
+ * Space-Saving summary of the table (Metwally, Agrawal, El Abbadi 2005)
+ * in a summary of the table's pool that only it writes: C entries
+ * (capacity), each a key with its counts. An event of a key the summary
+ * holds adds to its entry; a new key takes a free entry while there is
+ * one, and after that the entry with the fewest events (the minimum
+ * count m): the newcomer counts the victim's m events as its error, so
  *
- *   1. the entry idle longest among those idle longer than the TTL, else
- *   2. the entry with the fewest events (hits + misses): Space-Saving.
+ *   count(x) = hits + misses + err,   true(x) in [count(x) - err, count(x)]
  *
- * The newcomer inherits the victim's counts, raised to the largest counts
- * ever evicted from the table (the "floors", which only grow), and those
- * inherited counts are its error bounds. So for every reported entry
+ * and a key not in the summary had at most m events (the summary's
+ * "floor", the last victim's count). Counts sum to the events N_i the
+ * summary saw, so m <= N_i / C. While a summary has seen at most C keys
+ * nothing is evicted and every count is exact.
  *
- *   exact <= reported <= exact + error
+ * A key's text is written when the summary takes the key while it has
+ * free entries, and, once it is full, at the key's second event in it:
+ * the tail of keys seen once, which come and go at the minimum, costs
+ * no more than their entry.
  *
- * for hits, misses and weight alike: a key evicted and back again lost at
- * most what it had, which is at most the floor it now inherits.
+ * The minimum is kept without a heap and without work on a hit: one pass
+ * over the entries finds the minimum m and puts every entry whose count
+ * is below m + SHMSTAT_SIG_LEVELS in the list of its count. A victim is
+ * taken from the lowest list; an entry whose count grew since it was put
+ * there goes to the list of its count now (if it is still below the
+ * window's end), and a newcomer goes to its own. So every entry below
+ * the window's end is in a list at or below its count, and the first
+ * entry found at its list's count is at the minimum. When the lists run
+ * out, the next pass: the minimum only grows, so there are at most
+ * m / SHMSTAT_SIG_LEVELS + 1 passes of O(C) for N_i events. The index
+ * (hash -> entry) keeps an evicted key's slot, which no lookup matches
+ * any more, until the slots taken reach 3/4 of them; then it is rebuilt
+ * from the entries, in one pass (O(C) every C/2 evictions at least).
  *
- * Updates take a per-entry lock (bit 0 of the entry's word, with the
- * locker's pid), held for a few stores: a writer spins briefly, then
- * yields, and after a bound drops the event and counts it (a writer is
- * never blocked for long). A lock whose holder died is repaired by the
- * next writer that finds it, and by the reaper. Readers never lock: see
- * snapshot.c.
+ * An event of a key the summary holds touches its index slot and its
+ * entry, one 64-byte line written; the clock (last seen) is read once
+ * every SHMSTAT_SIG_TICK events of the summary.
+
  *
- * Batches: the hottest keys are hit by every thread of every process, and
- * one lock and one cache line for all of them would make every hit wait.
- * So once a key's entry has counted SHMSTAT_SIG_BATCH_MIN events, a
- * thread counts its further events for the key in a batch in its own
- * stripe's pends (layout.h): plain stores on lines no one else writes.
- * The batch is added to the entry, under the entry's lock, at
- * SHMSTAT_SIG_BATCH_EVENTS events, at the thread's next events once it is
- * SHMSTAT_SIG_BATCH_NS old (a quarter of the TTL if that is less), when
- * its slot is wanted for another key, on shmstat_sig_flush() and
- * shmstat_heartbeat(), when the thread exits, and when the process's
- * stripes are folded (close, exit, or the reaper after a crash: nothing
- * is lost). An entry that lost its key meanwhile cannot take the batch:
- * the batch raises the floors instead (see flush_pend()), so the bounds
- * above still hold. Readers see entries only: a hot key's
- * entry lags by at most one batch per thread, and never goes down.
+ * Readers merge: for every key, the sum over the summaries that hold it
+ * of their counts and errors, plus the floor of every summary that does
+ * not (Agarwal et al., "Mergeable Summaries", PODS 2012). So for every
+ * key a reader reports, true(x) is within [count - error, count] and
+ *
+ *   error <= sum of the floors <= sum of N_i / C = N / C
+ *
+ * where N is the events of all summaries. Hits and misses share the
+ * events' error; a key's weight error is its events' error times the
+ * largest weight of one event the summary saw (a sound bound, with no
+ * N / C guarantee).
+ *
+ * Writers that are gone: when the reaper folds a process (grace.h), the
+ * summaries of its stripes are merged into the table's grave, one of two
+ * summaries double-buffered like the grave stripes, with Misra-Gries'
+ * merge (keep the C - 1 largest counters less the C-th; the error grows
+ * by it): its error stays <= N_gone / C. The summaries go back to the
+ * pool. A thread that exits keeps its summary with its stripe, for the
+ * next thread of its process.
+ *
+ * When the pool is empty, a thread counts its events in the table's exact
+ * totals and as "unsummarized"; readers add them to every key's count and
+ * error (the bounds stay true, and say so).
  *
  * Exact totals (all events, and per owner) are also kept as striped
  * counters in the table's value slots:
- *   [0] hits  [1] misses  [2] weight  [3] evictions  [4] dropped
- *   [5 + 3*o + 0/1/2] hits, misses, weight of owner slot o
+ *   [0] hits  [1] misses  [2] weight  [3] evictions
+ *   [4] unsummarized events  [5] their weight
+ *   [6] the stripe's summary: pool index + 1, 0 none yet, UINT64_MAX
+ *       none free (not a sum: the fold and readers leave it out)
+ *   [7 + 3*o + 0/1/2] hits, misses, weight of owner slot o
  */
 #ifndef SHMSTAT_SIGTABLE_H
 #define SHMSTAT_SIGTABLE_H
@@ -64,70 +83,111 @@
 #include "layout.h"
 #include "util.h"
 
-#define SHMSTAT_SIG_WINDOW 16u
-#define SHMSTAT_SIG_BATCH_MIN 256u     /* events before a key is batched */
-#define SHMSTAT_SIG_BATCH_EVENTS 64u   /* a batch's most events */
-#define SHMSTAT_SIG_BATCH_NS 10000000u /* a batch's longest age (10 ms) */
-
 #define SHMSTAT_S_HITS     0u
 #define SHMSTAT_S_MISSES   1u
 #define SHMSTAT_S_WEIGHT   2u
 #define SHMSTAT_S_EVICT    3u
-#define SHMSTAT_S_DROPPED  4u
-#define SHMSTAT_S_OWNERS   5u
+#define SHMSTAT_S_UNSUM    4u
+#define SHMSTAT_S_UNSUM_W  5u
+#define SHMSTAT_S_SUMMARY  6u
+#define SHMSTAT_S_OWNERS   7u
 /* slot of owner slot @o's counter @k (0 hits, 1 misses, 2 weight) */
 #define SHMSTAT_S_OWNER(o, k) (SHMSTAT_S_OWNERS + 3u * (o) + (k))
 #define SHMSTAT_S_NVALUES(owners) (SHMSTAT_S_OWNERS + 3u * (owners))
 
-/* The first 128 bytes of a table: the largest hits, misses and weight
- * ever evicted (only grow, by CAS), the keys held, the longest probe. */
-struct shmstat_sighead {
-	uint64_t floor[3];
-	uint64_t used;
-	uint64_t max_probe;
-	uint64_t pad[11];
+/* ---------------------------------------------------------------- geometry */
+
+/* The shape of one summary (layout.h draws it). */
+struct shmstat_sumgeo {
+	uint32_t capacity, keybytes, nslots;   /* nslots: a power of two */
+	uint64_t off_ents, off_keys, off_next, off_heads;
+	uint64_t keyrec;           /* bytes per key record: 8 + keybytes */
+	uint64_t bytes;            /* the whole summary, a multiple of 128 */
 };
 
-/* entries a table of @capacity keys has */
-static inline uint64_t shmstat__sig_slots(uint32_t capacity)
+static inline void shmstat__sumgeo(struct shmstat_sumgeo *g, uint32_t capacity,
+				   uint32_t keybytes)
 {
-	return 2u * (uint64_t)capacity;
+	uint32_t s = 2;
+
+	while (s < 2u * capacity)
+		s <<= 1;
+	g->capacity = capacity;
+	g->keybytes = keybytes;
+	g->nslots = s;
+	g->keyrec = sizeof(struct shmstat_sigkeyrec) + keybytes;
+	g->off_ents = 4u * (uint64_t)s > 8u * (uint64_t)capacity ? 4u * (uint64_t)s :
+		      8u * (uint64_t)capacity;
+	g->off_ents = sizeof(struct shmstat_sigsum) +
+		      (g->off_ents + SHMSTAT_LINE - 1) / SHMSTAT_LINE * SHMSTAT_LINE;
+	g->off_keys = g->off_ents + sizeof(struct shmstat_sigent) * (uint64_t)capacity;
+	g->off_next = g->off_keys + g->keyrec * capacity;
+	g->off_heads = g->off_next + 4u * (uint64_t)capacity;
+	g->bytes = (g->off_heads + 4u * SHMSTAT_SIG_LEVELS + SHMSTAT_LINE - 1) /
+		   SHMSTAT_LINE * SHMSTAT_LINE;
 }
 
-/* entries of the sigs region a table of @capacity and @owners takes */
-static inline uint64_t shmstat__sig_span(uint32_t capacity, uint32_t owners)
+/* Lines (128 bytes) of the owner slots of a table with @owners slots. */
+static inline uint64_t shmstat__sig_owner_lines(uint32_t owners)
 {
-	return 1u + shmstat__sig_slots(capacity) + (owners + 1u) / 2u;
+	return ((uint64_t)owners * sizeof(struct shmstat_sigowner) + SHMSTAT_LINE - 1) /
+	       SHMSTAT_LINE;
 }
+
+/* Lines of the sigs region a table takes. */
+static inline uint64_t shmstat__sig_lines(uint32_t capacity, uint32_t keybytes,
+					  uint32_t owners, uint32_t pool)
+{
+	struct shmstat_sumgeo g;
+
+	shmstat__sumgeo(&g, capacity, keybytes);
+	return shmstat__sig_owner_lines(owners) +
+	       (SHMSTAT_SIG_GRAVES + (uint64_t)pool) * (g.bytes / SHMSTAT_LINE);
+}
+
+/* Is a table's shape within the limits (every reader checks)? */
+static inline bool shmstat__sig_shape_ok(uint32_t capacity, uint32_t keybytes,
+					 uint32_t owners, uint32_t pool)
+{
+	return capacity >= 1 && capacity <= SHMSTAT_SIG_MAX_CAPACITY &&
+	       keybytes >= 8 && keybytes <= SHMSTAT_SIG_MAX_KEYBYTES && keybytes % 8 == 0 &&
+	       owners <= SHMSTAT_SIG_MAX_OWNERS && pool >= 1 && pool <= SHMSTAT_SIG_MAX_POOL;
+}
+
+/* ------------------------------------------------------------------ handle */
 
 /* A signature-table handle (process-local). */
 struct shmstat_sigtab {
 	struct shmstat_counter c;  /* the table's value slots */
-	struct shmstat_sighead *head;
-	struct shmstat_sigent *ent;
+	unsigned char *sums;       /* summary 0 (grave 0); pool at index 2 */
 	struct shmstat_sigowner *owners;
-	uint32_t mask;             /* slots - 1 */
-	uint32_t capacity;         /* keys */
+	struct shmstat_sumgeo g;
+	uint32_t npool;            /* summaries in the pool */
 	uint32_t nowners;
-	uint32_t prefix;
+	uint32_t shift;            /* 64 - log2(nslots): a slot from a hash */
 	uint64_t ttl_ns;
-	uint64_t batch_ns;         /* a batch's longest age */
 };
 
 SHMSTAT_HIDDEN extern struct shmstat_sigtab shmstat__noop_sigtab;
 
-/* Reader: a view of table @d from copied entries @ent (its first entry,
- * after the head), @bad flags, and exact @totals (its value slots summed). */
-SHMSTAT_HIDDEN shmstat_sigview *shmstat__sigview_new(const struct shmstat_desc *d,
-						     const struct shmstat_sigent *ent,
-						     const uint8_t *bad, const uint64_t *totals,
-						     uint64_t taken_ns);
+/* Set up handle @t for table @d of @seg (its run checked by the caller). */
+SHMSTAT_HIDDEN void shmstat__sigtab_init(struct shmstat_sigtab *t, struct shmstat_seg *seg,
+					 const struct shmstat_desc *d);
 
-/* Add the signature batches of stripe @i to their entries (the reaper's
- * fold of a gone process, shmstat_sig_flush()). */
-SHMSTAT_HIDDEN void shmstat__sig_flush_stripe(struct shmstat_seg *seg, uint32_t i);
+/* ------------------------------------------------------------------ reaper */
 
-/* Reaper: unlock entries whose locker is dead. */
+/* Fold, step 1 (grace.c): into grave @to of every signature table, the
+ * merge of grave @from and the summaries of the stripes of process slot
+ * @p. A pure function of those, so a fold redone after a crash writes
+ * the same. */
+SHMSTAT_HIDDEN void shmstat__sig_fold(struct shmstat_seg *seg, uint32_t p, uint32_t from,
+				      uint32_t to);
+
+/* Fold, step 2: zero the summaries of the stripes of process slot @p and
+ * give them back to their pools. */
+SHMSTAT_HIDDEN void shmstat__sig_release(struct shmstat_seg *seg, uint32_t p);
+
+/* Reaper: free owner slots whose claimer died. */
 SHMSTAT_HIDDEN void shmstat__sig_repair(struct shmstat_seg *seg);
 
 #endif

@@ -22,6 +22,7 @@
 #include "shmstat.h"
 #include "grace.h"
 #include "histogram.h"
+#include "sigmerge.h"
 #include "sigtable.h"
 #include "stacks.h"
 #include "procs.h"
@@ -69,9 +70,17 @@ struct shmstat_snap {
 	struct msnap *m;
 	struct psnap *p;
 	uint32_t *owner_of;        /* per stripe: index into p[], or UINT32_MAX */
-	const struct shmstat_sigent *sigs;
-	uint32_t nsigs;            /* entries of the sigs region */
-	uint8_t *sig_bad;          /* per entry: torn in every read */
+	const unsigned char *sigs; /* the sigs region */
+	uint64_t sig_lines;
+	struct sumcopy *sc;        /* signature-table summaries copied */
+	size_t nsc, capsc;
+};
+
+/* A summary of a signature table, copied: @n entries, those torn in every
+ * read marked in @skip. */
+struct sumcopy {
+	uint32_t desc, sum, n;
+	uint8_t *skip;
 };
 
 /* ------------------------------------------------------------------ open */
@@ -175,7 +184,9 @@ void shmstat_snap_free(shmstat_snap *s)
 	free(s->m);
 	free(s->p);
 	free(s->owner_of);
-	free(s->sig_bad);
+	for (size_t i = 0; i < s->nsc; i++)
+		free(s->sc[i].skip);
+	free(s->sc);
 	free(s);
 }
 
@@ -205,17 +216,188 @@ static bool stripe_in_use(const struct shmstat_hdr *h, const unsigned char *buf,
 	return st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE;
 }
 
+/* ------------------------------------------------- signature summaries */
+
+/* The table of descriptor @d, as copied, if its shape and run are sound:
+ * its run's offset in the segment into *@run. */
+static bool sig_table_ok(const struct shmstat_hdr *h, const struct shmstat_desc *d,
+			 uint64_t *run)
+{
+	const uint64_t lines = h->regions[SHMSTAT_REG_SIGS].len / SHMSTAT_LINE;
+
+	if (!shmstat__sig_shape_ok(d->sig_capacity, d->sig_keybytes, d->sig_owners, d->sig_pool) ||
+	    d->sig_first > lines ||
+	    shmstat__sig_lines(d->sig_capacity, d->sig_keybytes, d->sig_owners, d->sig_pool) >
+	    lines - d->sig_first)
+		return false;
+	*run = h->regions[SHMSTAT_REG_SIGS].off + (uint64_t)d->sig_first * SHMSTAT_LINE;
+	return true;
+}
+
+static int add_sumcopy(struct shmstat_snap *s, const struct sumcopy *c)
+{
+	if (s->nsc == s->capsc) {
+		size_t cap = s->capsc ? 2 * s->capsc : 16;
+		struct sumcopy *sc = realloc(s->sc, cap * sizeof(*sc));
+
+		if (sc == NULL)
+			return -1;
+		s->sc = sc;
+		s->capsc = cap;
+	}
+	s->sc[s->nsc++] = *c;
+	return 0;
+}
+
+/* Copy summary @k of the table with run @run and geometry @g into the
+ * buffer: its header, then of its first `used` entries the entries and
+ * key records (and a grave's counters), the entries again (their gens),
+ * and the header again (its floor: it only grows, and must cover what
+ * the entries no longer hold). An entry whose gen was odd or
+ * changed is read again alone, a few times, then left out. 0, -1
+ * (truncated) or ENOMEM. */
+static int copy_summary(struct shmstat_reader *r, struct shmstat_snap *s, uint32_t desc,
+			uint64_t run, uint64_t owner_lines, const struct shmstat_sumgeo *g,
+			uint32_t k, bool grave)
+{
+	const uint64_t off = run + owner_lines * SHMSTAT_LINE + (uint64_t)k * g->bytes;
+	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)(s->buf + off);
+	struct shmstat_sigent *ents = (struct shmstat_sigent *)(void *)(s->buf + off + g->off_ents);
+	struct shmstat_sigent *again = NULL;
+	struct sumcopy c = { .desc = desc, .sum = k };
+	uint64_t floor, wmax;
+	int err;
+
+	if (read_full(r->fd, (unsigned char *)hdr, sizeof(*hdr), off) != 0)
+		return -1;
+	shmstat__fence(__ATOMIC_ACQUIRE);
+	c.n = hdr->used < g->capacity ? (uint32_t)hdr->used : g->capacity;
+	if (c.n) {
+		again = malloc((size_t)c.n * sizeof(*again));
+		c.skip = calloc(c.n, 1);
+		if (again == NULL || c.skip == NULL) {
+			err = ENOMEM;
+			goto fail;
+		}
+		err = -1;
+		if (read_full(r->fd, (unsigned char *)ents, (uint64_t)c.n * sizeof(*ents),
+			      off + g->off_ents) != 0 ||
+		    read_full(r->fd, s->buf + off + g->off_keys, (uint64_t)c.n * g->keyrec,
+			      off + g->off_keys) != 0 ||
+		    (grave && read_full(r->fd, s->buf + off + sizeof(*hdr), (uint64_t)c.n * 8,
+					off + sizeof(*hdr)) != 0))
+			goto fail;
+		shmstat__fence(__ATOMIC_ACQUIRE);
+		if (read_full(r->fd, (unsigned char *)again, (uint64_t)c.n * sizeof(*again),
+			      off + g->off_ents) != 0)
+			goto fail;
+	}
+	for (uint32_t j = 0; j < c.n; j++) {
+		const uint64_t eo = off + g->off_ents + (uint64_t)j * sizeof(*ents);
+		const uint64_t ko = off + g->off_keys + (uint64_t)j * g->keyrec;
+		int t;
+
+		if (ents[j].gen == again[j].gen && !(ents[j].gen & 1u))
+			continue;
+		/* being given a key: alone, entry and key, then entry */
+		for (t = 0; t < 4; t++) {
+			struct shmstat_sigent e2;
+
+			if (read_full(r->fd, s->buf + eo, sizeof(*ents), eo) != 0 ||
+			    read_full(r->fd, s->buf + ko, g->keyrec, ko) != 0)
+				goto fail;
+			shmstat__fence(__ATOMIC_ACQUIRE);
+			if (read_full(r->fd, (unsigned char *)&e2, sizeof(e2), eo) != 0)
+				goto fail;
+			if (e2.gen == ents[j].gen && !(e2.gen & 1u))
+				break;
+			sched_yield();
+		}
+		c.skip[j] = t == 4;
+	}
+	free(again);
+	again = NULL;
+	/* the floor as it is now: at least what it was when the entries
+	 * were read */
+	shmstat__fence(__ATOMIC_ACQUIRE);
+	err = -1;
+	if (read_full(r->fd, (unsigned char *)&floor, 8,
+		      off + offsetof(struct shmstat_sigsum, floor)) != 0 ||
+	    read_full(r->fd, (unsigned char *)&wmax, 8,
+		      off + offsetof(struct shmstat_sigsum, wmax)) != 0)
+		goto fail;
+	if (floor > hdr->floor)
+		hdr->floor = floor;
+	if (wmax > hdr->wmax)
+		hdr->wmax = wmax;
+	if (add_sumcopy(s, &c) != 0) {
+		err = ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	free(again);
+	free(c.skip);
+	return err;
+}
+
+/* The summaries of every signature table that readers count: the grave
+ * in use, and those owned by stripes in use. */
+static int copy_sigs(struct shmstat_reader *r, struct shmstat_snap *s)
+{
+	const struct shmstat_hdr *h = (const void *)s->buf;
+	const struct shmstat_desc *descs = (const void *)(s->buf + h->regions[SHMSTAT_REG_DESCS].off);
+	const uint32_t active = SHMSTAT_FOLD_ACTIVE(h->fold_state);
+
+	for (size_t i = 0; i < s->nsc; i++)
+		free(s->sc[i].skip);
+	s->nsc = 0;
+	for (uint32_t d = 0; d < r->hdr.max_metrics; d++) {
+		const struct shmstat_desc *desc = &descs[d];
+		struct shmstat_sumgeo g;
+		uint64_t run, olines;
+		int err;
+
+		if (SHMSTAT_DESC_STATE(desc->word) != SHMSTAT_DESC_LIVE ||
+		    desc->type != SHMSTAT_SIGTABLE || !sig_table_ok(&r->hdr, desc, &run))
+			continue;
+		shmstat__sumgeo(&g, desc->sig_capacity, desc->sig_keybytes);
+		olines = shmstat__sig_owner_lines(desc->sig_owners);
+		/* the owner slots */
+		if (read_full(r->fd, s->buf + run, olines * SHMSTAT_LINE, run) != 0)
+			return -1;
+		err = copy_summary(r, s, d, run, olines, &g, active, true);
+		for (uint32_t k = 0; !err && k < desc->sig_pool; k++) {
+			const uint64_t off = run + olines * SHMSTAT_LINE +
+					     (uint64_t)(SHMSTAT_SIG_GRAVES + k) * g.bytes;
+			uint64_t w;
+
+			if (shmstat__pread_full(r->fd, &w, 8, off) != 8)
+				return -1;
+			if (SHMSTAT_SUM_STATE(w) != SHMSTAT_SUM_OWNED ||
+			    SHMSTAT_SUM_STRIPE(w) >= r->hdr.nstripes ||
+			    !stripe_in_use(&r->hdr, s->buf, SHMSTAT_SUM_STRIPE(w)))
+				continue;
+			err = copy_summary(r, s, d, run, olines, &g, SHMSTAT_SIG_GRAVES + k, false);
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Copy the segment between two equal readings of fold_seq: the tables
- * whole, then of each stripe in use the value slots allocated so far.
- * Stripes nobody counts stay zero in the copy. */
+ * whole, then of each stripe in use the value slots allocated so far,
+ * then the signature summaries counted. Stripes nobody counts stay zero
+ * in the copy. */
 static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 {
 	const struct shmstat_hdr *rh = &r->hdr;
 	const uint64_t size = rh->total_size;
 	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
 	const uint64_t sigbase = rh->regions[SHMSTAT_REG_SIGS].off;
-	const uint64_t nsigs = rh->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent);
 	struct stat st;
+	int err;
 
 	/* parts nobody uses are not read: check the size itself */
 	if (fstat(r->fd, &st) != 0 || (uint64_t)st.st_size < size)
@@ -240,19 +422,10 @@ static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 		uint64_t s1, s2, used;
 
 		/* each pread is a system call: the reads happen in program
-		 * order. The tables up to the signature entries, then the
-		 * entries allocated so far (the rest is zero: unused). */
+		 * order. The tables up to the signature region first. */
 		if (read_seq(r->fd, &s1) != 0 || read_full(r->fd, s->buf, sigbase, 0) != 0)
 			goto truncated;
-		{
-			uint64_t su = ((const struct shmstat_hdr *)(const void *)s->buf)->sigs_used;
-
-			if (su > nsigs)
-				su = nsigs;
-			if (read_full(r->fd, s->buf + sigbase, su * sizeof(struct shmstat_sigent),
-				      sigbase) != 0)
-				goto truncated;
-		}
+		shmstat__fence(__ATOMIC_ACQUIRE);
 		used = h->values_used < rh->max_values ? h->values_used : rh->max_values;
 		for (uint32_t i = 0; i < rh->nstripes; i++) {
 			uint64_t off = sbase + (uint64_t)i * rh->stripe_bytes;
@@ -264,6 +437,12 @@ static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 				memset(s->buf + off, 0, used * 8);
 			}
 		}
+		err = copy_sigs(r, s);
+		if (err == ENOMEM)
+			return shmstat__fail(ENOMEM, "out of memory copying segment '%s'", r->name);
+		if (err)
+			goto truncated;
+		shmstat__fence(__ATOMIC_ACQUIRE);
 		if (read_seq(r->fd, &s2) != 0)
 			goto truncated;
 		if (s1 == s2)
@@ -342,12 +521,9 @@ static bool desc_valid(struct shmstat_reader *r, struct shmstat_snap *s, uint32_
 		if (d->nvalues != SHMSTAT_GAUGE_SLOTS || d->agg > SHMSTAT_AGG_LIVELAST)
 			return false;
 	} else if (d->type == SHMSTAT_SIGTABLE) {
-		const uint32_t cap = d->sig_capacity;
+		uint64_t run;
 
-		if (cap == 0 || (cap & (cap - 1)) != 0 || d->sig_prefix > SHMSTAT_SIG_PREFIX_CAP ||
-		    d->sig_owners > 4096 || d->nvalues != SHMSTAT_S_NVALUES(d->sig_owners) ||
-		    d->sig_first > s->nsigs ||
-		    shmstat__sig_span(cap, d->sig_owners) > s->nsigs - d->sig_first)
+		if (d->nvalues != SHMSTAT_S_NVALUES(d->sig_owners) || !sig_table_ok(s->h, d, &run))
 			return false;
 	} else if (d->type == SHMSTAT_HISTOGRAM) {
 		if (d->bits < SHMSTAT_HIST_MIN_BITS || d->bits > SHMSTAT_HIST_MAX_BITS ||
@@ -507,70 +683,6 @@ static void compute(struct shmstat_snap *s, struct msnap *m)
 	}
 }
 
-/* Re-read one entry until two reads agree on an unlocked entry. */
-static bool reread_sig(struct shmstat_reader *r, struct shmstat_sigent *e, uint64_t off)
-{
-	struct shmstat_sigent a, b;
-
-	for (int t = 0; t < 8; t++) {
-		if (pread(r->fd, &a, sizeof(a), (off_t)off) != (ssize_t)sizeof(a) ||
-		    pread(r->fd, &b, sizeof(b), (off_t)off) != (ssize_t)sizeof(b))
-			return false;
-		if (!SHMSTAT_SIG_LOCKED(a.word) && memcmp(&a, &b, sizeof(a)) == 0) {
-			*e = a;
-			return true;
-		}
-		sched_yield();
-	}
-	return false;
-}
-
-/* The entries of table @d in the copy may be torn (the copy is not atomic
- * per entry): read them again and keep those both reads agree on, unlocked
- * (an update locks the entry before its first store and changes the word
- * at its end, so two equal reads around it are impossible); re-read the
- * others alone, a bounded number of times; mark the rest. */
-static int check_sigs(struct shmstat_reader *r, struct shmstat_snap *s,
-		      const struct shmstat_desc *d)
-{
-	enum { CHUNK = 256 };      /* entries read again at a time: 32 KiB */
-	const uint64_t base = r->hdr.regions[SHMSTAT_REG_SIGS].off;
-	const uint32_t first = d->sig_first + 1, cap = (uint32_t)shmstat__sig_slots(d->sig_capacity);
-	struct shmstat_sigent *copy = (struct shmstat_sigent *)(void *)&s->sigs[first];
-	struct shmstat_sigent *again;
-
-	if (s->sig_bad == NULL) {
-		s->sig_bad = calloc(s->nsigs ? s->nsigs : 1, 1);
-		if (s->sig_bad == NULL)
-			return shmstat__fail(ENOMEM, "out of memory");
-	}
-	again = malloc(CHUNK * sizeof(*again));
-	if (again == NULL)
-		return shmstat__fail(ENOMEM, "out of memory");
-	for (uint32_t at = 0; at < cap; at += CHUNK) {
-		uint32_t n = cap - at < CHUNK ? cap - at : CHUNK;
-
-		if (read_full(r->fd, (unsigned char *)again, (uint64_t)n * sizeof(*again),
-			      base + (uint64_t)(first + at) * sizeof(*again)) != 0) {
-			free(again);
-			return shmstat__fail(SHMSTAT_ETRUNCATED,
-					     "segment '%s' was truncated while being read", r->name);
-		}
-		/* n >= 1 as at < cap; cppcheck takes it for 0 */
-		/* cppcheck-suppress knownConditionTrueFalse */
-		for (uint32_t k = 0; k < n; k++) {
-			struct shmstat_sigent *c = &copy[at + k];
-
-			if (!SHMSTAT_SIG_LOCKED(c->word) && memcmp(c, &again[k], sizeof(*c)) == 0)
-				continue;
-			if (!reread_sig(r, c, base + (uint64_t)(first + at + k) * sizeof(*c)))
-				s->sig_bad[first + at + k] = 1;
-		}
-	}
-	free(again);
-	return 0;
-}
-
 static int build(struct shmstat_reader *r, struct shmstat_snap *s)
 {
 	const struct shmstat_hdr *h;
@@ -587,8 +699,8 @@ static int build(struct shmstat_reader *r, struct shmstat_snap *s)
 	s->descs = (const void *)(s->buf + h->regions[SHMSTAT_REG_DESCS].off);
 	s->owners = (const void *)(s->buf + h->regions[SHMSTAT_REG_OWNERS].off);
 	s->stripes = s->buf + h->regions[SHMSTAT_REG_STRIPES].off;
-	s->sigs = (const void *)(s->buf + h->regions[SHMSTAT_REG_SIGS].off);
-	s->nsigs = (uint32_t)(h->regions[SHMSTAT_REG_SIGS].len / sizeof(struct shmstat_sigent));
+	s->sigs = s->buf + h->regions[SHMSTAT_REG_SIGS].off;
+	s->sig_lines = h->regions[SHMSTAT_REG_SIGS].len / SHMSTAT_LINE;
 	s->grave = stripe_at(s, SHMSTAT_FOLD_ACTIVE(h->fold_state));
 	phase = SHMSTAT_FOLD_PHASE(h->fold_state);
 	s->skip_proc = UINT32_MAX;
@@ -638,11 +750,6 @@ static int build(struct shmstat_reader *r, struct shmstat_snap *s)
 		if (!desc_valid(r, s, i)) {
 			s->info.bad_descs++;
 			continue;
-		}
-		if (s->descs[i].type == SHMSTAT_SIGTABLE) {
-			err = check_sigs(r, s, &s->descs[i]);
-			if (err)
-				return err;
 		}
 		s->m[s->nm].desc = i;
 		compute(s, &s->m[s->nm]);
@@ -816,34 +923,77 @@ int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j, shmstat_hdata *
 	return 0;
 }
 
+/* Is summary copy @c counted: the grave, or owned by a stripe counted? */
+static bool sum_counted(const shmstat_snap *s, const struct sumcopy *c, const unsigned char *sum)
+{
+	uint64_t w = ((const struct shmstat_sigsum *)(const void *)sum)->word;
+	uint32_t st = SHMSTAT_SUM_STRIPE(w);
+
+	if (c->sum < SHMSTAT_SIG_GRAVES)
+		return true;
+	return SHMSTAT_SUM_STATE(w) == SHMSTAT_SUM_OWNED && st >= SHMSTAT_GRAVES &&
+	       st < s->h->nstripes && s->owner_of[st] != UINT32_MAX;
+}
+
 int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 {
 	const struct shmstat_desc *d;
-	uint64_t *totals;
-	uint8_t *none = NULL;
-	const uint8_t *bad;
-	uint32_t first;
+	const unsigned char *run;
+	struct shmstat_sumgeo g;
+	shmstat_sigview *v;
+	uint64_t *totals, roff, olines;
+	uint32_t di;
 
 	*out = NULL;
 	if (i >= s->nm)
 		return EINVAL;
-	d = &s->descs[s->m[i].desc];
-	if (d->type != SHMSTAT_SIGTABLE)
+	di = s->m[i].desc;
+	d = &s->descs[di];
+	if (d->type != SHMSTAT_SIGTABLE || !sig_table_ok(s->h, d, &roff))
 		return EINVAL;
 	totals = malloc((size_t)d->nvalues * sizeof(*totals));
 	if (totals == NULL)
 		return ENOMEM;
-	for (uint32_t v = 0; v < d->nvalues; v++)
-		totals[v] = s->grave[d->value_off + v] +
-			    sum_stripes(s, d->value_off + v, UINT32_MAX);
-	first = d->sig_first + 1;
-	bad = s->sig_bad ? s->sig_bad + first
-			 : (none = calloc(shmstat__sig_slots(d->sig_capacity), 1));
-	if (bad)
-		*out = shmstat__sigview_new(d, &s->sigs[first], bad, totals, s->info.taken_ns);
-	free(none);
+	for (uint32_t k = 0; k < d->nvalues; k++)
+		totals[k] = s->grave[d->value_off + k] +
+			    sum_stripes(s, d->value_off + k, UINT32_MAX);
+	run = s->buf + roff;
+	shmstat__sumgeo(&g, d->sig_capacity, d->sig_keybytes);
+	olines = shmstat__sig_owner_lines(d->sig_owners);
+	v = shmstat__sigview_new(d, totals, (const struct shmstat_sigowner *)(const void *)run,
+				 s->info.taken_ns);
 	free(totals);
-	return *out ? 0 : ENOMEM;
+	if (v == NULL)
+		return ENOMEM;
+	for (size_t k = 0; k < s->nsc; k++) {
+		const struct sumcopy *c = &s->sc[k];
+		const unsigned char *sum = run + olines * SHMSTAT_LINE + (uint64_t)c->sum * g.bytes;
+		struct sm_src src = {
+			.hdr = (const struct shmstat_sigsum *)(const void *)sum,
+			.ents = (const struct shmstat_sigent *)(const void *)(sum + g.off_ents),
+			.keys = sum + g.off_keys,
+			.skip = c->skip,
+			.n = c->n,
+			.capacity = g.capacity,
+			.keybytes = g.keybytes,
+			.keyrec = g.keyrec,
+		};
+
+		if (c->desc != di || !sum_counted(s, c, sum))
+			continue;
+		if (c->sum < SHMSTAT_SIG_GRAVES)
+			src.mg = (const uint64_t *)(const void *)(sum + sizeof(struct shmstat_sigsum));
+		if (shmstat__sigview_add(v, &src) != 0) {
+			shmstat_sigview_free(v);
+			return ENOMEM;
+		}
+	}
+	if (shmstat__sigview_done(v) != 0) {
+		shmstat_sigview_free(v);
+		return ENOMEM;
+	}
+	*out = v;
+	return 0;
 }
 
 /* ------------------------------------------------- for profile.c */

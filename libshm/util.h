@@ -49,6 +49,16 @@ static inline bool shmstat__fits(uint64_t off, uint64_t len, uint64_t size)
 	__atomic_compare_exchange_n((p), (expp), (v), false, \
 				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
 
+/* A fence. ThreadSanitizer does not model fences (GCC refuses them with
+ * -fsanitize=thread); its builds get a compiler barrier, which is all
+ * x86, where they run, needs. The ordering arguments are in
+ * docs/format.md ("Memory order"). */
+#if defined(__SANITIZE_THREAD__)
+#define shmstat__fence(order) __atomic_signal_fence(order)
+#else
+#define shmstat__fence(order) __atomic_thread_fence(order)
+#endif
+
 /* *p = max(*p, v), atomically (a CAS loop: contended only by writers
  * that share a stripe or an entry's floors) */
 static inline void shmstat__atomic_max(uint64_t *p, uint64_t v)

@@ -30,6 +30,8 @@
  *   tally total requests=<n> hits=<n> misses=<n> lookups=<n> weight=<n> acct-1=<w> ...
  *   tally top=<most popular key of the stream>
  *   tally rate=<requests per second>
+ *   tally cpu_ns=<CPU time the serving threads used, in ns> (setup,
+ *       registration and exit left out: what a long-running service pays)
  * The segment is NOT removed at exit (the caller shows it, then removes
  * it with `shmstat rm NAME`), unless --rm is given.
  * --no-instrument does the same work with every shmstat call bypassed (a
@@ -73,9 +75,7 @@ static const char usage[] =
 	"  --upstream-us US   busy-wait on a miss (default 5)\n"
 	"  --accounts A       accounts owning the conversations (default 8)\n"
 	"  --sample N         time 1 lookup/write in N per thread (default 1: all)\n"
-	"  --sig-capacity N   signature-table keys, a power of two (default 4096)\n"
-	"  --sig-batch N      hot keys each thread batches, a power of two up to\n"
-	"                     4096, 0: none (default 64)\n"
+	"  --sig-capacity N   signature-table keys per writer thread (default 1024)\n"
 	"  --profile HZ       sample each worker's stacks at HZ (1..1000, 0: off;\n"
 	"                     default 0), see shmstat flame\n"
 	"  --latency-stacks N record the stack of 1 timed lookup/write in N\n"
@@ -93,7 +93,7 @@ static struct {
 	int procs, threads, accounts;
 	double duration, zipf, corrupt;
 	uint64_t requests, seed;
-	uint32_t keys, cache_size, t1_size, sample, sig_capacity, sig_batch;
+	uint32_t keys, cache_size, t1_size, sample, sig_capacity;
 	uint32_t profile_hz, latency_stacks;
 	uint64_t ttl_ns, upstream_ns;
 	int instrument, rm;
@@ -101,8 +101,7 @@ static struct {
 	.name = "cachesim", .procs = 4, .threads = 2, .accounts = 8,
 	.duration = 30, .zipf = 1.1, .corrupt = 0.001,
 	.requests = 0, .seed = 1,
-	.keys = 20000, .cache_size = 4096, .sample = 1, .sig_capacity = 4096,
-	.sig_batch = 64,
+	.keys = 20000, .cache_size = 4096, .sample = 1, .sig_capacity = 1024,
 	.ttl_ns = 5000000000ull, .upstream_ns = 5000,
 	.instrument = 1, .rm = 0,
 };
@@ -345,6 +344,16 @@ static int reg_check(int rc, int *first)
 	return rc;
 }
 
+/* The signature table's shape: a summary for every worker thread. */
+static void sig_opts(struct shmstat_sigtab_opts *so)
+{
+	shmstat_sigtab_opts_init(so);
+	so->capacity = cfg.sig_capacity;
+	so->owners = (uint32_t)cfg.accounts;
+	so->summaries = (uint32_t)(cfg.procs * cfg.threads);
+	so->ttl_ns = 0;
+}
+
 static int register_all(shmstat_seg *seg, struct metrics *m)
 {
 	struct shmstat_metric_def def = { 0 };
@@ -397,10 +406,7 @@ static int register_all(shmstat_seg *seg, struct metrics *m)
 	def.unit = "microdollars";
 	def.name = "cachesim_signatures";
 	def.help = "conversations served from cache; weight: cost saved";
-	shmstat_sigtab_opts_init(&so);
-	so.capacity = cfg.sig_capacity;
-	so.owners = (uint32_t)cfg.accounts;
-	so.ttl_ns = 0;
+	sig_opts(&so);
 	reg_check(shmstat_sigtab_register(seg, &def, &so, &m->sigs), &rc);
 	for (int a = 0; a < cfg.accounts; a++) {
 		char acct[16];
@@ -416,6 +422,7 @@ static int register_all(shmstat_seg *seg, struct metrics *m)
 struct tally {
 	uint64_t requests, hits, misses, lookups, weight;
 	uint64_t elapsed_ns;
+	uint64_t cpu_ns;           /* of the serving threads */
 	uint64_t acct[MAX_ACCOUNTS];
 };
 
@@ -503,8 +510,9 @@ static void serve_one(struct thread_ctx *ctx, uint32_t rank)
 		ctx->tally.acct[acct] += WEIGHT_PER_HIT;
 		if (ins) {
 			shmstat_counter_inc(m->hits[tier][md]);
-			shmstat_sig_hit(m->sigs, key_str[rank], key_len[rank], WEIGHT_PER_HIT,
-					m->owner[acct]);
+			/* the cache's own hash of the key: no second hash */
+			shmstat_sig_hit_hash(m->sigs, key_hash[rank], key_str[rank], key_len[rank],
+					     WEIGHT_PER_HIT, m->owner[acct]);
 			shmstat_gauge_sub(m->inflight, 1);
 		}
 		return;
@@ -518,7 +526,8 @@ static void serve_one(struct thread_ctx *ctx, uint32_t rank)
 			shmstat_counter_inc(m->corruptions[tier][md]);
 		if (expired >= 0)
 			shmstat_counter_inc(m->evictions[expired][md]);
-		shmstat_sig_miss(m->sigs, key_str[rank], key_len[rank], m->owner[acct]);
+		shmstat_sig_miss_hash(m->sigs, key_hash[rank], key_str[rank], key_len[rank],
+				      m->owner[acct]);
 	}
 	if (cfg.upstream_ns)
 		busy_wait(cfg.upstream_ns);
@@ -568,9 +577,18 @@ static void serve_one(struct thread_ctx *ctx, uint32_t rank)
 	}
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void *serve(void *arg)
 {
 	struct thread_ctx *ctx = arg;
+	const uint64_t cpu0 = thread_cpu_ns();
 
 	for (uint64_t n = 0;; n++) {
 		if ((n & 255) == 0 && mono_ns() >= ctx->end_ns)
@@ -579,6 +597,7 @@ static void *serve(void *arg)
 			break;
 		serve_one(ctx, zipf_draw(&ctx->rng));
 	}
+	ctx->tally.cpu_ns = thread_cpu_ns() - cpu0;
 	atomic_fetch_add(&threads_done, 1);
 	return NULL;
 }
@@ -653,6 +672,7 @@ static int run_worker(int id, int out_fd)
 		total.misses += ctx[t].tally.misses;
 		total.lookups += ctx[t].tally.lookups;
 		total.weight += ctx[t].tally.weight;
+		total.cpu_ns += ctx[t].tally.cpu_ns;
 		for (int a = 0; a < cfg.accounts; a++)
 			total.acct[a] += ctx[t].tally.acct[a];
 	}
@@ -701,7 +721,7 @@ static int parse_double(const char *s, double *out)
 static int parse_args(int argc, char **argv)
 {
 	enum { O_REQ = 256, O_SEED, O_KEYS, O_ZIPF, O_CACHE, O_TTL, O_CORRUPT, O_UP, O_ACCT,
-	       O_SAMPLE, O_SIGCAP, O_SIGBATCH, O_NOINS, O_RM, O_PROF, O_LATST };
+	       O_SAMPLE, O_SIGCAP, O_NOINS, O_RM, O_PROF, O_LATST };
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "procs", required_argument, NULL, 'p' },
@@ -718,7 +738,6 @@ static int parse_args(int argc, char **argv)
 		{ "accounts", required_argument, NULL, O_ACCT },
 		{ "sample", required_argument, NULL, O_SAMPLE },
 		{ "sig-capacity", required_argument, NULL, O_SIGCAP },
-		{ "sig-batch", required_argument, NULL, O_SIGBATCH },
 		{ "no-instrument", no_argument, NULL, O_NOINS },
 		{ "profile", required_argument, NULL, O_PROF },
 		{ "latency-stacks", required_argument, NULL, O_LATST },
@@ -750,12 +769,8 @@ static int parse_args(int argc, char **argv)
 		case O_ACCT: bad = parse_u64(optarg, &u) || u < 1 || u > MAX_ACCOUNTS; cfg.accounts = (int)u; break;
 		case O_SAMPLE: bad = parse_u64(optarg, &u) || u < 1 || u > 1000000; cfg.sample = (uint32_t)u; break;
 		case O_SIGCAP:
-			bad = parse_u64(optarg, &u) || u < 2 || u > (1u << 20) || (u & (u - 1));
+			bad = parse_u64(optarg, &u) || u < 1 || u > (1u << 20);
 			cfg.sig_capacity = (uint32_t)u;
-			break;
-		case O_SIGBATCH:
-			bad = parse_u64(optarg, &u) || u > 4096 || (u & (u - 1));
-			cfg.sig_batch = (uint32_t)u;
 			break;
 		case O_NOINS: cfg.instrument = 0; break;
 		case O_PROF: bad = parse_u64(optarg, &u) || u > 1000; cfg.profile_hz = (uint32_t)u; break;
@@ -808,6 +823,7 @@ int main(int argc, char **argv)
 	}
 	if (cfg.instrument) {
 		/* create the segment with room for everything, then let go */
+		struct shmstat_sigtab_opts so;
 		struct shmstat_opts o;
 		shmstat_seg *seg;
 
@@ -816,8 +832,8 @@ int main(int argc, char **argv)
 		o.max_threads = (uint32_t)(cfg.procs * (cfg.threads + 1)) + 8;
 		o.max_metrics = 256;
 		o.max_values = 8192;
-		o.max_sig_entries = 2 * cfg.sig_capacity + MAX_ACCOUNTS + 16;
-		o.sig_batch_slots = cfg.sig_batch;
+		sig_opts(&so);
+		o.sig_bytes = shmstat_sigtab_bytes(&so);
 		if (shmstat_open(cfg.name, &o, &seg) != 0) {
 			fprintf(stderr, "shmstat-cachesim: %s\n", shmstat_last_error());
 			return 1;
@@ -848,6 +864,7 @@ int main(int argc, char **argv)
 		sum.misses += t.misses;
 		sum.lookups += t.lookups;
 		sum.weight += t.weight;
+		sum.cpu_ns += t.cpu_ns;
 		for (int a = 0; a < cfg.accounts; a++)
 			sum.acct[a] += t.acct[a];
 		secs += (double)t.elapsed_ns / 1e9;
@@ -874,6 +891,7 @@ int main(int argc, char **argv)
 	printf("tally top=%s\n", key_str[0]);
 	/* requests per second: total over the mean serving time of a worker */
 	printf("tally rate=%.0f\n", got ? (double)sum.requests / (secs / got) : 0.0);
+	printf("tally cpu_ns=%" PRIu64 "\n", sum.cpu_ns);
 	if (cfg.instrument && cfg.rm)
 		shmstat_unlink(cfg.name);
 	return rc;

@@ -84,6 +84,12 @@ void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit);
 void json_put(FILE *f, const char *s);
 void json_put_bytes(FILE *f, const char *s, size_t n, int bytes);
 
+/* Signature keys: a key is high-value when its guaranteed hits (hits
+ * less their error) are at least this (top --high-value, JSON,
+ * Prometheus); bytes of a key as shown, escapes included. */
+#define SIG_HIGH_VALUE 3u
+#define SHMSTAT_SIG_KEY_SHOW 4200
+
 /* name{labels}, or name when there are no labels */
 void fmt_metric(char *buf, size_t n, const char *name, const char *labels);
 

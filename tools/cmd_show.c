@@ -25,7 +25,7 @@ const char cmd_show_usage[] =
 	"  (durations when its unit is ns); for a signature table its keys,\n"
 	"  hits, misses, hit rate, weight, evictions. With --per-process, each\n"
 	"  writer process's share and the share of writers that are gone.\n"
-	"  --json (schema shmstat.show/1), --prom (Prometheus text 0.0.4),\n"
+	"  --json (schema shmstat.show/2), --prom (Prometheus text 0.0.4),\n"
 	"  --openmetrics (OpenMetrics 1.0) and --csv print machine formats.\n"
 	"  -I and -X keep and drop metrics whose name or name{labels} matches\n"
 	"  a glob. Values in bytes print in KiB, MiB...; in ns as durations;\n"
@@ -77,7 +77,7 @@ static void hist_summary(const shmstat_snap *s, size_t i, size_t j, const char *
 	shmstat_hdata_free(h);
 }
 
-/* keys=U/C hits=H misses=M rate=R% weight=W evictions=E */
+/* keys=U hits=H misses=M rate=R% weight=W evictions=E max_error=X */
 static void sig_summary(const shmstat_snap *s, size_t i, char *buf, size_t n)
 {
 	struct shmstat_sigstats st;
@@ -90,10 +90,11 @@ static void sig_summary(const shmstat_snap *s, size_t i, char *buf, size_t n)
 	}
 	shmstat_sigview_stats(v, &st);
 	ev = st.hits + st.misses;
-	snprintf(buf, n, "keys=%u/%u hits=%llu misses=%llu rate=%.1f%% weight=%llu evictions=%llu",
-		 st.used, st.capacity, (unsigned long long)st.hits, (unsigned long long)st.misses,
+	snprintf(buf, n,
+		 "keys=%u hits=%llu misses=%llu rate=%.1f%% weight=%llu evictions=%llu max_error=%llu",
+		 st.used, (unsigned long long)st.hits, (unsigned long long)st.misses,
 		 ev ? 100.0 * (double)st.hits / (double)ev : 0.0, (unsigned long long)st.weight,
-		 (unsigned long long)st.evictions);
+		 (unsigned long long)st.evictions, (unsigned long long)st.max_error);
 	shmstat_sigview_free(v);
 }
 

@@ -10,28 +10,33 @@
 #include "cmd.h"
 
 const char cmd_top_usage[] =
-	"usage: shmstat top [-n N] [--by hits|weight|recent] [--owner OWNER]\n"
+	"usage: shmstat top [-n N] [--by hits|weight|recent|upper] [--owner OWNER]\n"
 	"                   [--high-value HITS] NAME [TABLE]\n"
 	"  Print the top N (default 20) signatures of each signature table of\n"
-	"  segment NAME (or of TABLE only): key prefix, hits, misses, hit rate,\n"
-	"  weight, first and last seen, error bound, owner. '*' marks a\n"
-	"  high-value key (hits >= HITS, default 3); 'x' a key idle longer\n"
-	"  than the table's TTL. Then the totals per owner (exact).\n";
+	"  segment NAME (or of TABLE only), ranked by guaranteed hits (hits no\n"
+	"  error can take away; --by upper: by the most they may be): hits,\n"
+	"  the error (the true count lies in [HITS, HITS + ERROR]), misses,\n"
+	"  hit rate, weight, first and last seen, owner, and the key, whole up\n"
+	"  to the table's key bytes ('...' when cut). '*' marks a high-value\n"
+	"  key (guaranteed hits >= HITS, default 3); 'x' a key idle longer than\n"
+	"  the table's TTL. The head line says how many events the table saw\n"
+	"  and the most any key's count can be off. Then the totals per owner\n"
+	"  (exact).\n";
 
-/* The key prefix, printable: other bytes as \xNN, "..." when cut. */
+/* The key, printable: other bytes as \xNN, "..." when cut. */
 static void fmt_key(char *buf, size_t n, const struct shmstat_sigentry *e)
 {
 	size_t o = 0;
 
-	for (uint32_t i = 0; i < e->prefix_len && o + 5 < n; i++) {
-		unsigned char c = (unsigned char)e->prefix[i];
+	for (uint32_t i = 0; i < e->key_len && o + 5 < n; i++) {
+		unsigned char c = (unsigned char)e->key[i];
 
 		if (c >= 0x20 && c < 0x7f && c != '\\')
 			buf[o++] = (char)c;
 		else
 			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
 	}
-	if (e->keylen > e->prefix_len && o + 4 < n) {
+	if (e->full_len > e->key_len && o + 4 < n) {
 		memcpy(buf + o, "...", 3);
 		o += 3;
 	}
@@ -77,30 +82,39 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 	}
 	got = shmstat_sigview_top(v, by, owner, n, idx);
 	fmt_metric(name, sizeof(name), m->name, m->labels);
-	printf("%s: %u of %u keys, %llu hits, %llu misses, weight %llu, %llu evictions",
-	       name, st.used, st.capacity, (unsigned long long)st.hits,
-	       (unsigned long long)st.misses, (unsigned long long)st.weight,
-	       (unsigned long long)st.evictions);
-	if (st.dropped)
-		printf(", %llu events dropped", (unsigned long long)st.dropped);
+	printf("%s: %u keys from %u summaries of %u, %llu events (%llu hits, %llu misses), weight %llu, %llu evictions",
+	       name, st.used, st.summaries, st.capacity, (unsigned long long)st.events,
+	       (unsigned long long)st.hits, (unsigned long long)st.misses,
+	       (unsigned long long)st.weight, (unsigned long long)st.evictions);
+	if (st.unsummarized)
+		printf(", %llu events unsummarized (no summary free)",
+		       (unsigned long long)st.unsummarized);
 	if (st.skipped)
-		printf(", %u entries skipped (being updated)", st.skipped);
+		printf(", %u entries skipped (being rewritten)", st.skipped);
 	printf("\n");
-	printf("   %-36s %10s %10s %6s %12s %6s %6s %8s  %s\n", "KEY", "HITS", "MISSES", "RATE",
-	       "WEIGHT", "FIRST", "LAST", "ERROR", "OWNER");
+	if (st.max_error)
+		printf("  counts are guaranteed, the truth at most +ERROR more; no key, listed or not, is off by more than %llu events (bound: events / capacity = %llu)\n",
+		       (unsigned long long)st.max_error, (unsigned long long)st.error_bound);
+	else
+		printf("  every count is exact\n");
+	printf("   %10s %8s %10s %6s %12s %6s %6s  %-12s %s\n", "HITS", "+ERROR", "MISSES", "RATE",
+	       "WEIGHT", "FIRST", "LAST", "OWNER", "KEY");
 	for (size_t k = 0; k < got; k++) {
 		struct shmstat_sigentry e;
-		char key[160], first[16], last[16];
+		char key[SHMSTAT_SIG_KEY_SHOW], first[16], last[16];
+		uint64_t gh, gm, gw;
 
 		shmstat_sigview_entry(v, idx[k], &e);
+		gh = e.hits - e.err_hits;
+		gm = e.misses - e.err_misses;
+		gw = e.weight - e.err_weight;
 		fmt_key(key, sizeof(key), &e);
 		fmt_ago(first, sizeof(first), info.taken_ns, e.first_ns);
 		fmt_ago(last, sizeof(last), info.taken_ns, e.last_ns);
-		printf(" %c%c%-36s %10llu %10llu %5.1f%% %12llu %6s %6s %8llu  %s\n",
-		       e.hits >= hv ? '*' : ' ', e.expired ? 'x' : ' ', key,
-		       (unsigned long long)e.hits, (unsigned long long)e.misses,
-		       100 * e.hit_rate, (unsigned long long)e.weight, first, last,
-		       (unsigned long long)e.err_hits, e.owner[0] ? e.owner : "-");
+		printf(" %c%c%10llu %8llu %10llu %5.1f%% %12llu %6s %6s  %-12s %s\n",
+		       gh >= hv ? '*' : ' ', e.expired ? 'x' : ' ', (unsigned long long)gh,
+		       (unsigned long long)e.err_hits, (unsigned long long)gm, 100 * e.hit_rate,
+		       (unsigned long long)gw, first, last, e.owner[0] ? e.owner : "-", key);
 	}
 	if (shmstat_sigview_owners(v)) {
 		printf("\n   %-36s %10s %10s %6s %12s\n", "OWNER", "HITS", "MISSES", "RATE", "WEIGHT");
@@ -133,7 +147,7 @@ int cmd_top(int argc, char **argv)
 	};
 	enum shmstat_sig_order by = SHMSTAT_BY_HITS;
 	const char *owner = NULL, *table = NULL;
-	unsigned long long n = 20, hv = 3;
+	unsigned long long n = 20, hv = SIG_HIGH_VALUE;
 	shmstat_reader *r;
 	shmstat_snap *s;
 	int c, rc = EXIT_OK, found = 0;
@@ -155,16 +169,19 @@ int cmd_top(int argc, char **argv)
 				by = SHMSTAT_BY_WEIGHT;
 			else if (strcmp(optarg, "recent") == 0)
 				by = SHMSTAT_BY_RECENT;
+			else if (strcmp(optarg, "upper") == 0)
+				by = SHMSTAT_BY_HITS_MAX;
 			else
 				return usage_error(cmd_top_usage,
-						   "order '%s' is unknown (hits, weight or recent)", optarg);
+						   "order '%s' is unknown (hits, weight, recent or upper)",
+						   optarg);
 			break;
 		case 'o':
 			owner = optarg;
 			break;
 		case 'H':
 			hv = strtoull(optarg, &end, 10);
-			if (*optarg == '\0' || *end)
+			if (*optarg < '0' || *optarg > '9' || *end)
 				return usage_error(cmd_top_usage, "high-value threshold '%s' is not a number",
 						   optarg);
 			break;

@@ -106,22 +106,28 @@ static void sig_json(FILE *f, const shmstat_snap *s, size_t i)
 		return;
 	}
 	shmstat_sigview_stats(v, &st);
-	fprintf(f, "{\"capacity\":%u,\"keys\":%u,\"skipped\":%u,\"hits\":%" PRIu64
-		",\"misses\":%" PRIu64 ",\"weight\":%" PRIu64 ",\"evictions\":%" PRIu64
-		",\"dropped\":%" PRIu64 ",\"top\":[", st.capacity, st.used, st.skipped, st.hits,
-		st.misses, st.weight, st.evictions, st.dropped);
+	fprintf(f, "{\"capacity\":%u,\"key_bytes\":%u,\"summaries\":%u,\"keys\":%u,"
+		"\"skipped\":%u,\"events\":%" PRIu64 ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64
+		",\"weight\":%" PRIu64 ",\"evictions\":%" PRIu64 ",\"unsummarized\":%" PRIu64
+		",\"max_error\":%" PRIu64 ",\"error_bound\":%" PRIu64 ",\"top\":[",
+		st.capacity, st.key_bytes, st.summaries, st.used, st.skipped, st.events, st.hits,
+		st.misses, st.weight, st.evictions, st.unsummarized, st.max_error, st.error_bound);
 	n = shmstat_sigview_top(v, SHMSTAT_BY_HITS, NULL, EXPORT_TOP, idx);
 	for (size_t k = 0; k < n; k++) {
 		struct shmstat_sigentry e;
 
 		shmstat_sigview_entry(v, idx[k], &e);
 		fputs(k ? ",{\"key\":" : "{\"key\":", f);
-		json_put_bytes(f, e.prefix, e.prefix_len, 1);
-		fprintf(f, ",\"keylen\":%u,\"owner\":", e.keylen);
+		json_put_bytes(f, e.key, e.key_len, 1);
+		fprintf(f, ",\"key_len\":%u,\"cut\":%s,\"hash\":\"%016" PRIx64 "\",\"owner\":",
+			e.full_len, e.full_len > e.key_len ? "true" : "false", e.hash);
 		json_put(f, e.owner);
-		fprintf(f, ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64 ",\"weight\":%" PRIu64
-			",\"error\":%" PRIu64 ",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64
-			",\"expired\":%s}", e.hits, e.misses, e.weight, e.err_hits, e.first_ns,
+		fprintf(f, ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64 ",\"error\":%" PRIu64
+			",\"weight\":%" PRIu64 ",\"weight_error\":%" PRIu64 ",\"high_value\":%s"
+			",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64 ",\"expired\":%s}",
+			e.hits - e.err_hits, e.misses - e.err_misses, e.err_hits,
+			e.weight - e.err_weight, e.err_weight,
+			e.hits - e.err_hits >= SIG_HIGH_VALUE ? "true" : "false", e.first_ns,
 			e.last_ns, e.expired ? "true" : "false");
 	}
 	fputs("],\"owners\":[", f);
@@ -138,7 +144,7 @@ static void sig_json(FILE *f, const shmstat_snap *s, size_t i)
 	shmstat_sigview_free(v);
 }
 
-/* Schema shmstat.show/1 (docs/shmstat.md), written as it goes. */
+/* Schema shmstat.show/2 (docs/shmstat.md), written as it goes. */
 /* "per_process":[{"pid":P,"value":V}...],"gone":V for counters, gauges
  * and histograms (the count); values a process does not have are left out */
 static void jshares(FILE *f, const shmstat_snap *s, size_t i,
@@ -179,7 +185,7 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 	struct shmstat_seg_info info;
 
 	shmstat_snap_info(s, &info);
-	fputs("{\"schema\":\"shmstat.show/1\",\"segment\":{\"name\":", f);
+	fputs("{\"schema\":\"shmstat.show/2\",\"segment\":{\"name\":", f);
 	json_put(f, name);
 	fprintf(f, ",\"size\":%" PRIu64 ",\"generation\":\"%016" PRIx64 "\",\"created_ns\":%"
 		PRIu64 ",\"taken_ns\":%" PRIu64 ",\"writers_alive\":%u,\"writers_dead\":%u,"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "prom.h"
 
 /* Label value escaping: \ " and newline. */
@@ -229,31 +230,64 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 			}
 		}
 	}
-	snprintf(fam, sizeof(fam), "%s_top_hits", m0->name);
-	snprintf(help, sizeof(help), "%s: hits of the top %u keys",
-		 m0->help[0] ? m0->help : m0->name, o->top);
+	/* the bounds of the table: the most any key may be off */
+	snprintf(fam, sizeof(fam), "%s_max_error", m0->name);
+	snprintf(help, sizeof(help), "%s: most events any key's count may miss",
+		 m0->help[0] ? m0->help : m0->name);
 	help_line(f, fam, help);
 	fprintf(f, "# TYPE %s gauge\n", fam);
-	for (size_t j = 0; j < n && idx; j++) {
+	for (size_t j = 0; j < n; j++) {
 		const struct prom_src *sr = &src[it[j].src];
 		struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL };
-		size_t cnt;
+		struct shmstat_sigstats st;
 
 		if (views[j] == NULL)
 			continue;
-		cnt = shmstat_sigview_top(views[j], SHMSTAT_BY_HITS, NULL, o->top, idx);
-		for (size_t k = 0; k < cnt; k++) {
-			struct shmstat_sigentry e;
-			int any;
+		shmstat_sigview_stats(views[j], &st);
+		fprintf(f, "%s", fam);
+		sample_labels(f, &l, NULL, NULL, 0);
+		fprintf(f, " %" PRIu64 "\n", st.max_error);
+	}
+	/* the top keys by guaranteed hits: those hits, their error, and
+	 * whether they are high-value, each a family of its own */
+	for (int w = 0; w < 3; w++) {
+		static const char *const suffix[] = { "top_hits", "top_hits_error",
+						      "top_high_value" };
+		static const char *const says[] = {
+			"guaranteed hits of a top key (the truth is at most _top_hits_error more)",
+			"error of _top_hits: the most hits a top key may have uncounted",
+			"1 when a top key is high-value: at least 3 guaranteed hits",
+		};
 
-			shmstat_sigview_entry(views[j], idx[k], &e);
-			fprintf(f, "%s", fam);
-			labels_open(f, &l, &any);
-			fputs(any ? ",key=\"" : "{key=\"", f);
-			prom_escape(f, e.prefix, e.prefix_len);
-			fputs("\",owner=\"", f);
-			prom_escape(f, e.owner, strlen(e.owner));
-			fprintf(f, "\"} %" PRIu64 "\n", e.hits);
+		snprintf(fam, sizeof(fam), "%s_%s", m0->name, suffix[w]);
+		snprintf(help, sizeof(help), "%s: %s (top %u keys)",
+			 m0->help[0] ? m0->help : m0->name, says[w], o->top);
+		help_line(f, fam, help);
+		fprintf(f, "# TYPE %s gauge\n", fam);
+		for (size_t j = 0; j < n && idx; j++) {
+			const struct prom_src *sr = &src[it[j].src];
+			struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL };
+			size_t cnt;
+
+			if (views[j] == NULL)
+				continue;
+			cnt = shmstat_sigview_top(views[j], SHMSTAT_BY_HITS, NULL, o->top, idx);
+			for (size_t k = 0; k < cnt; k++) {
+				struct shmstat_sigentry e;
+				uint64_t g;
+				int any;
+
+				shmstat_sigview_entry(views[j], idx[k], &e);
+				g = e.hits - e.err_hits;
+				fprintf(f, "%s", fam);
+				labels_open(f, &l, &any);
+				fputs(any ? ",key=\"" : "{key=\"", f);
+				prom_escape(f, e.key, e.key_len);
+				fputs("\",owner=\"", f);
+				prom_escape(f, e.owner, strlen(e.owner));
+				fprintf(f, "\"} %" PRIu64 "\n",
+					w == 0 ? g : w == 1 ? e.err_hits : (uint64_t)(g >= SIG_HIGH_VALUE));
+			}
 		}
 	}
 	for (size_t j = 0; j < n; j++)

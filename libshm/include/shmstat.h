@@ -83,12 +83,9 @@ struct shmstat_opts {
 				* 5 + its buckets (2350 by default) */
 	uint32_t max_threads;  /* thread stripes (default 32) */
 	unsigned mode;         /* 0600 (default) or 0640 */
-	uint32_t max_sig_entries; /* signature-table entries, 128 bytes each,
-				   * shared by all tables (default 16384) */
-	uint32_t sig_batch_slots; /* per thread stripe, 64 bytes each: keys a
-				   * thread batches (sigtable: "Batches"); a
-				   * power of two up to 4096, 0: none
-				   * (default 64) */
+	uint64_t sig_bytes;    /* room for signature tables, in bytes (default
+				* 8 MiB; a table takes what
+				* shmstat_sigtab_bytes() says) */
 	uint32_t max_stacks;   /* profiler stack entries, 512 bytes each, a
 				* power of two up to 2^20 or 0: no profiling
 				* (default 4096; see shmstat_profile.h) */
@@ -163,9 +160,7 @@ SHMSTAT_API int shmstat_gc(const char *name, unsigned *reaped);
  * shmstat_heartbeat - record "alive now" in this process's slot.
  *
  * Optional: liveness is decided by pid and process start time; the
- * heartbeat only tells readers when the process last said so. It also
- * adds the calling thread's signature batches to their entries, as
- * shmstat_sig_flush() does.
+ * heartbeat only tells readers when the process last said so.
  */
 SHMSTAT_API void shmstat_heartbeat(shmstat_seg *seg);
 
@@ -385,18 +380,30 @@ typedef struct shmstat_sigtab shmstat_sigtab;
 
 /**
  * struct shmstat_sigtab_opts - shape of a signature table.
- * @capacity: keys held, a power of two (default 2048); each takes two
- *          128-byte entries (a load of one half) from the segment's
- *          max_sig_entries, plus one for the table and one per two owners
- * @prefix: bytes of each key kept for display, 0..32 (default 32)
+ * @capacity: keys each writer thread's summary holds, 1..2^20 (default
+ *          2048). While a thread has seen at most this many keys, its
+ *          counts are exact; past it, a key's count is within N / C of
+ *          the truth (N: events of the table; see shmstat_sigview_stats())
+ * @key_bytes: bytes of each key kept, a multiple of 8 from 8 to 1024
+ *          (default 128); a longer key is kept as its first @key_bytes
+ *          bytes and its hash, and shown as cut
  * @owners: owner slots (accounts, tenants), 0..4096 (default 64)
- * @ttl_ns: an entry idle longer than this is evicted first and reported
- *          as expired (default 10 min; 0: no TTL)
+ * @summaries: writer threads that can keep a summary of their own at
+ *          once, 1..4096 (default 8); a thread that finds none free
+ *          counts its events in the exact totals only, and readers widen
+ *          every key's bound by them ("unsummarized")
+ * @ttl_ns: a key idle longer than this is shown as expired (default
+ *          10 min; 0: never); at most 2^32 - 1 ms
+ *
+ * Memory: (2 + @summaries) summaries of about @capacity x (96 +
+ * @key_bytes) bytes each (the exact figure: shmstat_sigtab_bytes()), from
+ * the segment's sig_bytes. The default table takes 4.4 MiB.
  */
 struct shmstat_sigtab_opts {
 	uint32_t capacity;
-	uint32_t prefix;
+	uint32_t key_bytes;
 	uint32_t owners;
+	uint32_t summaries;
 	uint64_t ttl_ns;
 };
 
@@ -404,10 +411,16 @@ struct shmstat_sigtab_opts {
 SHMSTAT_API void shmstat_sigtab_opts_init(struct shmstat_sigtab_opts *o);
 
 /**
+ * shmstat_sigtab_bytes - bytes of the segment's sig_bytes a table of
+ * shape @o takes; 0 when the shape is out of bounds.
+ */
+SHMSTAT_API uint64_t shmstat_sigtab_bytes(const struct shmstat_sigtab_opts *o);
+
+/**
  * shmstat_sigtab_register - find or create a signature table; like
  * shmstat_counter_register(), with @opts (NULL: defaults). The same name
  * and labels with another shape is SHMSTAT_ETYPE; no room left in the
- * segment's signature entries is SHMSTAT_EFULL.
+ * segment's sig_bytes is SHMSTAT_EFULL.
  */
 SHMSTAT_API int shmstat_sigtab_register(shmstat_seg *seg, const struct shmstat_metric_def *def,
 					const struct shmstat_sigtab_opts *opts,
@@ -427,20 +440,15 @@ SHMSTAT_API int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t 
  * (any integer unit, e.g. micro-dollars), for owner @owner (0: none).
  * shmstat_sig_miss - key @key was looked up and not found.
  *
- * Hashes the key (XXH3-64) and counts the event in the table's exact
- * totals on this thread's stripe. A key whose entry has counted 256
- * events is then counted in a per-thread batch in the segment, added to the key's entry (under
- * the entry's lock, held for a few stores) at 64 events, at the thread's
- * next events after 10 ms (a quarter of the TTL if shorter), when the
- * batch's slot is wanted for another key, on shmstat_sig_flush() and
- * shmstat_heartbeat(), when the thread exits, and when the process
- * closes, exits or is killed (the reaper adds its batches). A new key
- * takes its entry at once. So a key's entry may lag its exact count by
- * up to 63 events per writer thread that was busy moments ago; the
- * table's totals, per owner too, never lag.
- * No allocation, no system call in the common case; when another writer
- * holds an entry for long, it yields, and after a bound drops the events
- * from the entry and counts them as dropped (the totals still count them).
+ * Counts the event in the table's exact totals and in the calling
+ * thread's own summary of the table, in memory no other thread writes:
+ * no lock, no atomic instruction, no system call, no allocation; a
+ * stopped or dead writer holds nothing another one waits for. The key is
+ * identified by its 64-bit hash, XXH3-64 of its bytes (shmstat_sig_hash()).
+ * A key the summary does not hold yet takes a free entry, or the entry
+ * with the fewest events (Space-Saving); the key's first @key_bytes bytes
+ * are kept then. The owner kept for a key is the one of its first event
+ * in the summary.
  */
 SHMSTAT_API void shmstat_sig_hit(shmstat_sigtab *t, const void *key, size_t len,
 				 uint64_t weight, uint32_t owner);
@@ -448,12 +456,21 @@ SHMSTAT_API void shmstat_sig_miss(shmstat_sigtab *t, const void *key, size_t len
 				  uint32_t owner);
 
 /**
- * shmstat_sig_flush - add the calling thread's signature batches for
- * segment @seg to their entries now: call it when a thread that counted
- * signature events goes idle for long while its process stays (exits,
- * closes and crashes flush batches without it).
+ * shmstat_sig_hit_hash, shmstat_sig_miss_hash - the same with the key's
+ * 64-bit hash @hash given: the key's bytes are read only when the
+ * summary takes the key. Any well-mixed hash will do (the one a cache has
+ * computed already), as long as every event of a table gives each key the
+ * same one: a table must not mix these with shmstat_sig_hit() unless
+ * @hash is shmstat_sig_hash(key, len). Two keys with one hash are counted
+ * as one.
  */
-SHMSTAT_API void shmstat_sig_flush(shmstat_seg *seg);
+SHMSTAT_API void shmstat_sig_hit_hash(shmstat_sigtab *t, uint64_t hash, const void *key,
+				      size_t len, uint64_t weight, uint32_t owner);
+SHMSTAT_API void shmstat_sig_miss_hash(shmstat_sigtab *t, uint64_t hash, const void *key,
+				       size_t len, uint32_t owner);
+
+/** shmstat_sig_hash - the hash shmstat_sig_hit() gives @key: XXH3-64. */
+SHMSTAT_API uint64_t shmstat_sig_hash(const void *key, size_t len);
 
 /* ------------------------------------------------------------------ reader */
 
@@ -668,48 +685,68 @@ SHMSTAT_API int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sig
 SHMSTAT_API void shmstat_sigview_free(shmstat_sigview *v);
 
 struct shmstat_sigstats {
-	uint32_t capacity, used, owners, prefix;
-	uint32_t skipped;          /* entries torn in every read: left out */
+	uint32_t capacity;         /* keys per summary */
+	uint32_t used;             /* keys in the view */
+	uint32_t owners, key_bytes;
+	uint32_t summaries;        /* summaries merged: writer threads' and
+				    * the one of writers that are gone */
+	uint32_t skipped;          /* entries being rewritten through every
+				    * read: left out (the bounds cover them) */
 	uint64_t ttl_ns;
 	uint64_t hits, misses, weight;     /* exact, all keys */
+	uint64_t events;           /* hits + misses: N */
 	uint64_t evictions;
-	uint64_t dropped;          /* events an entry could not take */
+	uint64_t unsummarized;     /* events of threads that had no summary:
+				    * in the totals, and in every bound */
+	uint64_t max_error;        /* the most any key's events may be above
+				    * or below what the view says, listed or
+				    * not: at most error_bound */
+	uint64_t error_bound;      /* N / capacity + unsummarized: the bound
+				    * Space-Saving guarantees */
 };
 
-/** shmstat_sigview_stats - the table's shape and exact totals. */
+/** shmstat_sigview_stats - the table's shape, exact totals and bounds. */
 SHMSTAT_API void shmstat_sigview_stats(const shmstat_sigview *v, struct shmstat_sigstats *out);
 
+/*
+ * A key in a view. hits, misses and weight are upper bounds of the truth;
+ * each less its err_ field is a lower bound (guaranteed): the key had at
+ * least hits - err_hits hits and at most hits. err_hits == err_misses:
+ * the events a key may have had uncounted, which may have been hits or
+ * misses. While every summary held its keys from their first event, the
+ * errors are 0 and the counts exact.
+ */
 struct shmstat_sigentry {
-	uint64_t hash;             /* XXH3-64 of the key */
-	char prefix[33];           /* its first bytes, NUL-terminated */
-	uint32_t prefix_len;       /* bytes in prefix (may hold NULs) */
-	uint32_t keylen;
+	uint64_t hash;             /* the key's 64-bit hash */
+	const char *key;           /* its first key_len bytes, NUL after */
+	uint32_t key_len;          /* bytes in key (may hold NULs) */
+	uint32_t full_len;         /* the key's length: > key_len when cut */
 	const char *owner;         /* "" when none */
 	uint64_t hits, misses, weight;
-	uint64_t err_hits, err_misses, err_weight;   /* most overcount */
+	uint64_t err_hits, err_misses, err_weight;
 	uint64_t first_ns, last_ns;                  /* CLOCK_REALTIME_COARSE */
-	uint32_t gen;              /* changes when the entry takes a new key */
-	double hit_rate;           /* hits / (hits + misses) */
+	double hit_rate;           /* hits / (hits + misses), of the counts */
 	int expired;               /* idle longer than the TTL at the snapshot */
 };
 
-/** shmstat_sigview_entries - entries in use. */
+/** shmstat_sigview_entries - keys in the view. */
 SHMSTAT_API size_t shmstat_sigview_entries(const shmstat_sigview *v);
 
-/** shmstat_sigview_entry - entry @k. Strings point into @v. 0 or EINVAL. */
+/** shmstat_sigview_entry - key @k. Strings point into @v. 0 or EINVAL. */
 SHMSTAT_API int shmstat_sigview_entry(const shmstat_sigview *v, size_t k,
 				      struct shmstat_sigentry *out);
 
 enum shmstat_sig_order {
-	SHMSTAT_BY_HITS = 0,
-	SHMSTAT_BY_WEIGHT = 1,
-	SHMSTAT_BY_RECENT = 2,
+	SHMSTAT_BY_HITS = 0,       /* guaranteed hits: hits - err_hits */
+	SHMSTAT_BY_WEIGHT = 1,     /* guaranteed weight */
+	SHMSTAT_BY_RECENT = 2,     /* last seen */
+	SHMSTAT_BY_HITS_MAX = 3,   /* hits, the upper bound */
 };
 
 /**
- * shmstat_sigview_top - indices of the first @n entries by @order (ties:
- * more recent first), only of owner @owner when not NULL, into @out.
- * Return how many were written.
+ * shmstat_sigview_top - indices of the first @n keys by @order (ties: the
+ * larger upper bound, then more recent first), only of owner @owner when
+ * not NULL, into @out. Return how many were written.
  */
 SHMSTAT_API size_t shmstat_sigview_top(const shmstat_sigview *v, enum shmstat_sig_order order,
 				       const char *owner, size_t n, size_t *out);

@@ -158,7 +158,9 @@ struct shmstat_series {
 	int has_value;
 	/* signature tables: exact totals */
 	uint64_t sig_hits, sig_misses, sig_weight, sig_evictions;
+	uint64_t sig_unsummarized, sig_max_error;  /* as in shmstat_sigstats */
 	size_t top;                /* keys kept: shmstat_frame_sigkey() */
+	size_t owners;             /* owners: shmstat_frame_sigowner() */
 	/* as in shmstat_metric_info (kept once per file, not per record) */
 	const char *help;
 	const char *unit;
@@ -182,19 +184,28 @@ SHMSTAT_API long shmstat_frame_find(const shmstat_frame *f, const char *name, co
  */
 SHMSTAT_API int shmstat_frame_hist(const shmstat_frame *f, size_t i, shmstat_hdata **out);
 
+/* A key as its table's view gave it (shmstat_sigentry): hits, misses and
+ * weight are upper bounds, less err_hits (err_weight) lower ones. */
 struct shmstat_sigkey {
-	const char *prefix;        /* the key's first bytes, NUL-terminated */
-	uint32_t prefix_len;       /* bytes in prefix (may hold NULs) */
-	uint32_t keylen;
-	uint64_t hash;             /* XXH3-64 of the whole key: the same key
-				    * in every frame */
+	const char *key;           /* the key's first bytes, NUL-terminated */
+	uint32_t key_len;          /* bytes in key (may hold NULs), <= 128 */
+	uint32_t full_len;         /* the key's length */
+	uint64_t hash;             /* the key's 64-bit hash: the same key in
+				    * every frame */
 	const char *owner;
 	uint64_t hits, misses, weight;
+	uint64_t err_hits, err_weight;
 };
 
-/** shmstat_frame_sigkey - top key @k (by hits) of table series @i. 0 or EINVAL. */
+/** shmstat_frame_sigkey - top key @k (by guaranteed hits) of table series
+ * @i. 0 or EINVAL. */
 SHMSTAT_API int shmstat_frame_sigkey(const shmstat_frame *f, size_t i, size_t k,
 				     struct shmstat_sigkey *out);
+
+/** shmstat_frame_sigowner - owner @k of table series @i and its exact
+ * totals. Strings point into @f. 0 or EINVAL. */
+SHMSTAT_API int shmstat_frame_sigowner(const shmstat_frame *f, size_t i, size_t k,
+				       struct shmstat_sigowner_info *out);
 
 #ifdef __cplusplus
 }

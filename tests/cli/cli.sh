@@ -138,7 +138,7 @@ expect 0 "^$tag-a +root +0600 .* 0/0 " "" -- "$shmstat" list
 # --- machine formats: JSON through a real parser, Prometheus, CSV, filters
 "$shmstat" show --json "$tag-a" > /tmp/$tag.json || bad "show --json failed"
 if "$json_flat" < /tmp/$tag.json > /tmp/$tag.flat; then ok; else bad "show --json is not valid JSON"; fi
-for line in "schema=shmstat.show/1" "segment.name=$tag-a" "metrics.1.name=cli_depth_max" \
+for line in "schema=shmstat.show/2" "segment.name=$tag-a" "metrics.1.name=cli_depth_max" \
 	"metrics.1.aggregation=max" "metrics.1.value=7" "metrics.2.value=3" \
 	"metrics.3.histogram.count=100" "metrics.3.histogram.sum=1018000" \
 	"metrics.3.histogram.quantiles.0.5=100" "metrics.3.histogram.max=1000000" \

@@ -1,0 +1,552 @@
+/*
+ * sigmerge.c - merging signature-table summaries (sigmerge.h), and the
+ * reader's view of a table built from the merge (shmstat_sigview).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmstat.h"
+#include "sigmerge.h"
+#include "sigtable.h"
+
+/* Saturating arithmetic: a hostile segment may hold any numbers; the
+ * merge must not wrap them into small ones. */
+static inline uint64_t sadd(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+
+	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+static inline uint64_t smul(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+
+	return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+static inline uint64_t ssub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* ------------------------------------------------------------------ merge */
+
+static uint64_t ent_count(const struct shmstat_sigent *e)
+{
+	return sadd(sadd(e->hits, e->misses), e->err);
+}
+
+void shmstat__sm_init(struct sm *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void shmstat__sm_free(struct sm *m)
+{
+	free(m->k);
+	free(m->map);
+	free(m->arena);
+	memset(m, 0, sizeof(*m));
+}
+
+static size_t slot_of(uint64_t h, size_t cap)
+{
+	return (size_t)((h * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (cap - 1);
+}
+
+static int grow_map(struct sm *m)
+{
+	size_t cap = m->mapcap ? 2 * m->mapcap : 64;
+	uint32_t *map = calloc(cap, sizeof(*map));
+
+	if (map == NULL)
+		return ENOMEM;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t s = slot_of(m->k[i].hash, cap);
+
+		while (map[s])
+			s = (s + 1) & (cap - 1);
+		map[s] = (uint32_t)i + 1;
+	}
+	free(m->map);
+	m->map = map;
+	m->mapcap = cap;
+	return 0;
+}
+
+/* The key of hash @h, added (zeroed, bytes copied) if new; NULL: ENOMEM. */
+static struct sm_key *find_or_add(struct sm *m, uint64_t h, const unsigned char *bytes,
+				  uint32_t full_len, uint32_t key_len)
+{
+	struct sm_key *k;
+	size_t s;
+
+	if (2 * (m->n + 1) > m->mapcap && grow_map(m) != 0)
+		return NULL;
+	s = slot_of(h, m->mapcap);
+	while (m->map[s]) {
+		k = &m->k[m->map[s] - 1];
+		if (k->hash == h)
+			return k;
+		s = (s + 1) & (m->mapcap - 1);
+	}
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 64;
+		struct sm_key *nk = realloc(m->k, cap * sizeof(*nk));
+
+		if (nk == NULL)
+			return NULL;
+		m->k = nk;
+		m->cap = cap;
+	}
+	if (m->acap - m->used < (size_t)key_len + 1) {
+		size_t cap = m->acap ? m->acap : 4096;
+		char *na;
+
+		while (cap - m->used < (size_t)key_len + 1)
+			cap *= 2;
+		na = realloc(m->arena, cap);
+		if (na == NULL)
+			return NULL;
+		m->arena = na;
+		m->acap = cap;
+	}
+	k = &m->k[m->n];
+	memset(k, 0, sizeof(*k));
+	k->hash = h;
+	k->full_len = full_len;
+	k->key_len = key_len;
+	k->key_off = m->used;
+	k->first_ns = UINT64_MAX;
+	memcpy(m->arena + m->used, bytes, key_len);
+	m->arena[m->used + key_len] = '\0';
+	m->used += (size_t)key_len + 1;
+	m->map[s] = (uint32_t)++m->n;
+	return k;
+}
+
+/* Give key @k the bytes @b (@len long, @kl kept) if it has none yet. */
+static int key_bytes(struct sm *m, struct sm_key *k, const unsigned char *b, uint32_t len,
+		     uint32_t kl)
+{
+	if (k->key_len || k->full_len || !len)
+		return 0;
+	if (m->acap - m->used < (size_t)kl + 1) {
+		size_t cap = m->acap ? m->acap : 4096;
+		char *na;
+
+		while (cap - m->used < (size_t)kl + 1)
+			cap *= 2;
+		na = realloc(m->arena, cap);
+		if (na == NULL)
+			return ENOMEM;
+		m->arena = na;
+		m->acap = cap;
+	}
+	k->key_off = m->used;
+	k->key_len = kl;
+	k->full_len = len;
+	memcpy(m->arena + m->used, b, kl);
+	m->arena[m->used + kl] = '\0';
+	m->used += (size_t)kl + 1;
+	return 0;
+}
+
+int shmstat__sm_add(struct sm *m, const struct sm_src *s)
+{
+	const uint32_t id = m->summaries + 1;
+	uint64_t floor = s->hdr->floor, wmax = s->hdr->wmax, wfloor, min = 0;
+	uint32_t torn = 0;
+
+	/* a writer's summary, full: Misra-Gries counters are its counts
+	 * less the minimum (every key has at most the minimum more) */
+	if (s->mg == NULL && s->n >= s->capacity) {
+		min = UINT64_MAX;
+		for (uint32_t j = 0; j < s->n; j++)
+			if (!(s->skip && s->skip[j]) && ent_count(&s->ents[j]) < min)
+				min = ent_count(&s->ents[j]);
+		if (min == UINT64_MAX)
+			min = 0;
+	}
+	for (uint32_t j = 0; j < s->n; j++)
+		torn += s->skip && s->skip[j];
+	/* a torn entry is a key being given its entry: the victim's count is
+	 * within the floor already, the newcomer's event in flight is one */
+	floor = sadd(floor, torn);
+	wfloor = smul(floor, wmax);
+	for (uint32_t j = 0; j < s->n; j++) {
+		const struct shmstat_sigent *e = &s->ents[j];
+		const unsigned char *kr = s->keys + (size_t)j * s->keyrec;
+		struct shmstat_sigkeyrec rec = { 0 };
+		struct sm_key *k;
+		uint32_t kl = 0;
+
+		if (s->skip && s->skip[j])
+			continue;
+		if (e->flags & SHMSTAT_SIGENT_F_KEY) {
+			memcpy(&rec, kr, sizeof(rec));
+			kl = rec.len < s->keybytes ? rec.len : s->keybytes;
+		}
+		k = find_or_add(m, e->hash, kr + sizeof(rec), rec.len, kl);
+		if (k == NULL || key_bytes(m, k, kr + sizeof(rec), rec.len, kl) != 0)
+			return ENOMEM;
+		k->src = id;
+		k->lo_h = sadd(k->lo_h, e->hits);
+		k->lo_m = sadd(k->lo_m, e->misses);
+		k->lo_w = sadd(k->lo_w, e->weight);
+		k->err_in = sadd(k->err_in, e->err);
+		k->werr_in = sadd(k->werr_in, smul(e->err, wmax));
+		k->fpres = sadd(k->fpres, floor);
+		k->fwpres = sadd(k->fwpres, wfloor);
+		k->mg = sadd(k->mg, s->mg ? s->mg[j] : ssub(ent_count(e), min));
+		if (e->first_ns < k->first_ns)
+			k->first_ns = e->first_ns;
+		if (e->last_ns >= k->last_ns) {
+			k->last_ns = e->last_ns;
+			k->owner = e->owner;
+		}
+	}
+	m->skipped += torn;
+	m->F = sadd(m->F, floor);
+	m->FW = sadd(m->FW, wfloor);
+	if (wmax > m->W)
+		m->W = wmax;
+	m->D = sadd(m->D, s->mg ? s->hdr->mg_err : min);
+	m->summaries++;
+	return 0;
+}
+
+uint64_t shmstat__sm_err(const struct sm *m, const struct sm_key *k, uint64_t extra)
+{
+	uint64_t lo = sadd(k->lo_h, k->lo_m);
+	uint64_t ss = sadd(k->err_in, ssub(m->F, k->fpres));
+	uint64_t mg = sadd(k->mg, m->D);
+
+	/* mg + D >= lo for any consistent input; not trusted */
+	if (mg >= lo && mg - lo < ss)
+		ss = mg - lo;
+	return sadd(ss, extra);
+}
+
+uint64_t shmstat__sm_werr(const struct sm *m, const struct sm_key *k, uint64_t extra)
+{
+	return sadd(sadd(k->werr_in, ssub(m->FW, k->fwpres)), extra);
+}
+
+static int desc_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x < y) - (x > y);
+}
+
+void shmstat__sm_write_grave(struct sm *m, unsigned char *g, const struct shmstat_sumgeo *geo)
+{
+	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)g;
+	uint64_t *mg = (uint64_t *)(void *)(g + sizeof(*hdr));
+	struct shmstat_sigent *ents = (struct shmstat_sigent *)(void *)(g + geo->off_ents);
+	uint64_t delta = 0, F = m->F, FW = m->FW;
+	uint32_t out = 0;
+
+	if (m->n > geo->capacity) {
+		/* Misra-Gries with capacity - 1 counters: less the
+		 * capacity-th largest, keep what stays above 0 */
+		uint64_t *v = malloc(m->n * sizeof(*v));
+
+		for (size_t i = 0; i < m->n; i++)
+			if (v != NULL)
+				v[i] = m->k[i].mg;
+			else if (m->k[i].mg > delta)
+				delta = m->k[i].mg;     /* no memory: keep no key */
+		if (v != NULL) {
+			qsort(v, m->n, sizeof(*v), desc_u64);
+			delta = v[geo->capacity - 1];
+			free(v);
+		}
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		const struct sm_key *k = &m->k[i];
+		uint64_t err = shmstat__sm_err(m, k, 0), werr = shmstat__sm_werr(m, k, 0);
+
+		if (m->n > geo->capacity && k->mg <= delta) {
+			/* dropped: the floors cover it from now on */
+			uint64_t hi = sadd(sadd(k->lo_h, k->lo_m), err), whi = sadd(k->lo_w, werr);
+
+			if (hi > F)
+				F = hi;
+			if (whi > FW)
+				FW = whi;
+			continue;
+		}
+		{
+			struct shmstat_sigent *e = &ents[out];
+			struct shmstat_sigkeyrec rec = { .len = k->full_len };
+			unsigned char *kr = g + geo->off_keys + (size_t)out * geo->keyrec;
+
+			e->hash = k->hash;
+			e->hits = k->lo_h;
+			e->misses = k->lo_m;
+			e->weight = k->lo_w;
+			e->err = err;
+			e->first_ns = k->first_ns == UINT64_MAX ? 0 : k->first_ns;
+			e->last_ns = k->last_ns;
+			e->gen = 0;
+			e->owner = (uint16_t)k->owner;
+			e->flags = k->key_len || !k->full_len ? SHMSTAT_SIGENT_F_KEY : 0;
+			memcpy(kr, &rec, sizeof(rec));
+			memset(kr + sizeof(rec), 0, geo->keybytes);
+			memcpy(kr + sizeof(rec), m->arena + k->key_off,
+			       k->key_len < geo->keybytes ? k->key_len : geo->keybytes);
+			mg[out] = ssub(k->mg, delta);
+			out++;
+		}
+	}
+	hdr->used = out;
+	/* a dropped key's bound was within its mg + D <= delta + D */
+	hdr->mg_err = sadd(m->D, delta);
+	hdr->floor = F;
+	/* weight: a key's error is its events' error times the largest
+	 * event weight; FW and dropped keys' weights are not needed then */
+	(void)FW;
+	hdr->wmax = m->W;
+	hdr->evictions = 0;
+}
+
+/* ------------------------------------------------------------- the view */
+
+struct shmstat_sigview {
+	struct sm m;
+	struct shmstat_sigstats st;
+	uint64_t taken_ns;
+	size_t nowners;
+	struct shmstat_sigowner_info *owners;
+	char (*names)[SHMSTAT_SIG_OWNER_CAP];
+	uint32_t nown;             /* owner slots */
+	uint64_t *err, *werr;      /* per key, computed once */
+	uint64_t unsum_w;          /* weight of the unsummarized events */
+};
+
+shmstat_sigview *shmstat__sigview_new(const struct shmstat_desc *d, const uint64_t *totals,
+				      const struct shmstat_sigowner *own, uint64_t taken_ns)
+{
+	shmstat_sigview *v = calloc(1, sizeof(*v));
+	const uint32_t nown = d->sig_owners;
+
+	if (v == NULL)
+		return NULL;
+	shmstat__sm_init(&v->m);
+	v->owners = calloc(nown ? nown : 1, sizeof(*v->owners));
+	v->names = calloc(nown ? nown : 1, sizeof(*v->names));
+	if (v->owners == NULL || v->names == NULL) {
+		shmstat_sigview_free(v);
+		return NULL;
+	}
+	v->nown = nown;
+	v->taken_ns = taken_ns;
+	v->st.capacity = d->sig_capacity;
+	v->st.key_bytes = d->sig_keybytes;
+	v->st.ttl_ns = (uint64_t)d->sig_ttl_ms * 1000000u;
+	v->st.hits = totals[SHMSTAT_S_HITS];
+	v->st.misses = totals[SHMSTAT_S_MISSES];
+	v->st.weight = totals[SHMSTAT_S_WEIGHT];
+	v->st.evictions = totals[SHMSTAT_S_EVICT];
+	v->st.unsummarized = totals[SHMSTAT_S_UNSUM];
+	v->unsum_w = totals[SHMSTAT_S_UNSUM_W];
+	v->st.events = sadd(v->st.hits, v->st.misses);
+	for (uint32_t o = 0; o < nown; o++) {
+		struct shmstat_sigowner_info *oi = &v->owners[o];
+
+		if (own && SHMSTAT_STATE_OF(own[o].word) == 2 &&
+		    memchr(own[o].name, '\0', sizeof(own[o].name)) != NULL)
+			memcpy(v->names[o], own[o].name, sizeof(v->names[o]));
+		oi->name = v->names[o];
+		oi->hits = totals[SHMSTAT_S_OWNER(o, 0)];
+		oi->misses = totals[SHMSTAT_S_OWNER(o, 1)];
+		oi->weight = totals[SHMSTAT_S_OWNER(o, 2)];
+		if (v->names[o][0])
+			v->nowners = o + 1;
+	}
+	v->st.owners = (uint32_t)v->nowners;
+	return v;
+}
+
+int shmstat__sigview_add(shmstat_sigview *v, const struct sm_src *s)
+{
+	return shmstat__sm_add(&v->m, s);
+}
+
+int shmstat__sigview_done(shmstat_sigview *v)
+{
+	const uint64_t extra = v->st.unsummarized;
+	uint64_t worst = sadd(v->m.F, extra);
+
+	v->err = malloc((v->m.n ? v->m.n : 1) * sizeof(*v->err));
+	v->werr = malloc((v->m.n ? v->m.n : 1) * sizeof(*v->werr));
+	if (v->err == NULL || v->werr == NULL)
+		return ENOMEM;
+	for (size_t i = 0; i < v->m.n; i++) {
+		v->err[i] = shmstat__sm_err(&v->m, &v->m.k[i], extra);
+		v->werr[i] = shmstat__sm_werr(&v->m, &v->m.k[i], v->unsum_w);
+		if (v->err[i] > worst)
+			worst = v->err[i];
+	}
+	v->st.used = (uint32_t)v->m.n;
+	v->st.summaries = v->m.summaries;
+	v->st.skipped = v->m.skipped;
+	v->st.max_error = worst;
+	v->st.error_bound = sadd(v->st.capacity ? v->st.events / v->st.capacity : v->st.events,
+				 extra);
+	return 0;
+}
+
+void shmstat_sigview_free(shmstat_sigview *v)
+{
+	if (v == NULL)
+		return;
+	shmstat__sm_free(&v->m);
+	free(v->owners);
+	free(v->names);
+	free(v->err);
+	free(v->werr);
+	free(v);
+}
+
+void shmstat_sigview_stats(const shmstat_sigview *v, struct shmstat_sigstats *out)
+{
+	*out = v->st;
+}
+
+size_t shmstat_sigview_entries(const shmstat_sigview *v)
+{
+	return v->m.n;
+}
+
+static const char *owner_name(const shmstat_sigview *v, uint32_t owner)
+{
+	return owner >= 1 && owner <= v->nown ? v->names[owner - 1] : "";
+}
+
+int shmstat_sigview_entry(const shmstat_sigview *v, size_t i, struct shmstat_sigentry *out)
+{
+	const struct sm_key *k;
+	uint64_t events;
+
+	if (i >= v->m.n)
+		return EINVAL;
+	k = &v->m.k[i];
+	memset(out, 0, sizeof(*out));
+	out->hash = k->hash;
+	out->key = v->m.arena + k->key_off;
+	out->key_len = k->key_len;
+	out->full_len = k->full_len;
+	out->owner = owner_name(v, k->owner);
+	out->err_hits = out->err_misses = v->err[i];
+	out->err_weight = v->werr[i];
+	out->hits = sadd(k->lo_h, v->err[i]);
+	out->misses = sadd(k->lo_m, v->err[i]);
+	out->weight = sadd(k->lo_w, v->werr[i]);
+	out->first_ns = k->first_ns == UINT64_MAX ? 0 : k->first_ns;
+	out->last_ns = k->last_ns;
+	events = sadd(k->lo_h, k->lo_m);
+	out->hit_rate = events ? (double)k->lo_h / (double)events : 0;
+	out->expired = v->st.ttl_ns && v->taken_ns > k->last_ns &&
+		       v->taken_ns - k->last_ns > v->st.ttl_ns;
+	return 0;
+}
+
+struct order_ctx {
+	const shmstat_sigview *v;
+	enum shmstat_sig_order order;
+};
+
+static uint64_t key_of(const shmstat_sigview *v, size_t i, enum shmstat_sig_order order)
+{
+	const struct sm_key *k = &v->m.k[i];
+
+	switch (order) {
+	case SHMSTAT_BY_WEIGHT: return k->lo_w;
+	case SHMSTAT_BY_RECENT: return k->last_ns;
+	case SHMSTAT_BY_HITS_MAX: return sadd(k->lo_h, v->err[i]);
+	default: return k->lo_h;
+	}
+}
+
+static int by_order(size_t a, size_t b, const struct order_ctx *c)
+{
+	const shmstat_sigview *v = c->v;
+	const struct sm_key *x = &v->m.k[a], *y = &v->m.k[b];
+	uint64_t kx = key_of(v, a, c->order), ky = key_of(v, b, c->order);
+	uint64_t ux, uy;
+
+	if (kx != ky)
+		return kx > ky ? -1 : 1;
+	/* ties: the larger upper bound, the more recent, the hash */
+	ux = c->order == SHMSTAT_BY_WEIGHT ? sadd(x->lo_w, v->werr[a]) : sadd(x->lo_h, v->err[a]);
+	uy = c->order == SHMSTAT_BY_WEIGHT ? sadd(y->lo_w, v->werr[b]) : sadd(y->lo_h, v->err[b]);
+	if (ux != uy)
+		return ux > uy ? -1 : 1;
+	if (x->last_ns != y->last_ns)
+		return x->last_ns > y->last_ns ? -1 : 1;
+	return (x->hash > y->hash) - (x->hash < y->hash);
+}
+
+static int by_order_q(const void *a, const void *b, void *arg)
+{
+	return by_order(*(const size_t *)a, *(const size_t *)b, arg);
+}
+
+size_t shmstat_sigview_top(const shmstat_sigview *v, enum shmstat_sig_order order,
+			   const char *owner, size_t n, size_t *out)
+{
+	struct order_ctx ctx = { v, order };
+	size_t got = 0;
+
+	if (n == 0)
+		return 0;
+	/* keep the best n seen so far in out[], sorted: O(keys * n), and the
+	 * common n (a screenful) is small; a full sort beyond 64 */
+	if (n > 64) {
+		size_t *idx = malloc((v->m.n ? v->m.n : 1) * sizeof(*idx)), m = 0;
+
+		if (idx == NULL)
+			return 0;
+		for (size_t k = 0; k < v->m.n; k++)
+			if (owner == NULL || strcmp(owner_name(v, v->m.k[k].owner), owner) == 0)
+				idx[m++] = k;
+		qsort_r(idx, m, sizeof(*idx), by_order_q, &ctx);
+		got = n < m ? n : m;
+		memcpy(out, idx, got * sizeof(*out));
+		free(idx);
+		return got;
+	}
+	for (size_t k = 0; k < v->m.n; k++) {
+		size_t at;
+
+		if (owner && strcmp(owner_name(v, v->m.k[k].owner), owner) != 0)
+			continue;
+		if (got == n && by_order(k, out[n - 1], &ctx) >= 0)
+			continue;
+		at = got < n ? got++ : n - 1;
+		while (at > 0 && by_order(k, out[at - 1], &ctx) < 0) {
+			out[at] = out[at - 1];
+			at--;
+		}
+		out[at] = k;
+	}
+	return got;
+}
+
+size_t shmstat_sigview_owners(const shmstat_sigview *v)
+{
+	return v->nowners;
+}
+
+int shmstat_sigview_owner(const shmstat_sigview *v, size_t k, struct shmstat_sigowner_info *out)
+{
+	if (k >= v->nowners)
+		return EINVAL;
+	*out = v->owners[k];
+	return 0;
+}
