@@ -170,11 +170,11 @@ int shmstat__sm_add(struct sm *m, const struct sm_src *s)
 		if (min == UINT64_MAX)
 			min = 0;
 	}
+	/* a torn entry is a key being given its entry: the victim's count is
+	 * within the floor already; the newcomer's event is in flight (not
+	 * counted yet, or cut short by a kill) */
 	for (uint32_t j = 0; j < s->n; j++)
 		torn += s->skip && s->skip[j];
-	/* a torn entry is a key being given its entry: the victim's count is
-	 * within the floor already, the newcomer's event in flight is one */
-	floor = sadd(floor, torn);
 	wfloor = smul(floor, wmax);
 	for (uint32_t j = 0; j < s->n; j++) {
 		const struct shmstat_sigent *e = &s->ents[j];

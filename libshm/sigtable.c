@@ -342,7 +342,9 @@ static void take(const struct shmstat_sigtab *t, unsigned char *s, const struct 
 	if (fresh) {
 		i = (uint32_t)used;
 		e = &ents_of(t, s)[i];
-		st_relaxed(&e->gen, e->gen + 1);        /* odd: being written */
+		/* odd while being written; |1, not +1: a summary back from
+		 * the pool may hold an odd gen its writer was killed with */
+		st_relaxed(&e->gen, e->gen | 1u);
 		st_release(&hdr->used, used + 1);
 	} else {
 		i = pop_min(t, s);
@@ -352,7 +354,7 @@ static void take(const struct shmstat_sigtab *t, unsigned char *s, const struct 
 		 * out of the summary had at most the victim's count */
 		if (err > hdr->floor)
 			st_release(&hdr->floor, err);
-		st_relaxed(&e->gen, e->gen + 1);
+		st_relaxed(&e->gen, e->gen | 1u);
 		hdr->evictions++;
 		st_relaxed(&vals[SHMSTAT_S_EVICT], vals[SHMSTAT_S_EVICT] + 1);
 	}

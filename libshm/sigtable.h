@@ -123,7 +123,7 @@ static inline void shmstat__sumgeo(struct shmstat_sumgeo *g, uint32_t capacity,
 	g->off_keys = g->off_ents + sizeof(struct shmstat_sigent) * (uint64_t)capacity;
 	g->off_next = g->off_keys + g->keyrec * capacity;
 	g->off_heads = g->off_next + 4u * (uint64_t)capacity;
-	g->bytes = (g->off_heads + 4u * SHMSTAT_SIG_LEVELS + SHMSTAT_LINE - 1) /
+	g->bytes = (g->off_heads + UINT64_C(4) * SHMSTAT_SIG_LEVELS + SHMSTAT_LINE - 1) /
 		   SHMSTAT_LINE * SHMSTAT_LINE;
 }
 

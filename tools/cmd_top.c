@@ -23,11 +23,16 @@ const char cmd_top_usage[] =
 	"  and the most any key's count can be off. Then the totals per owner\n"
 	"  (exact).\n";
 
-/* The key, printable: other bytes as \xNN, "..." when cut. */
+/* The key, printable: other bytes as \xNN, "..." when cut; its hash
+ * when its text is not known (a key seen once by a full summary). */
 static void fmt_key(char *buf, size_t n, const struct shmstat_sigentry *e)
 {
 	size_t o = 0;
 
+	if (e->key_len == 0 && e->full_len == 0) {
+		snprintf(buf, n, "(hash %016llx)", (unsigned long long)e->hash);
+		return;
+	}
 	for (uint32_t i = 0; i < e->key_len && o + 5 < n; i++) {
 		unsigned char c = (unsigned char)e->key[i];
 
@@ -82,10 +87,11 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 	}
 	got = shmstat_sigview_top(v, by, owner, n, idx);
 	fmt_metric(name, sizeof(name), m->name, m->labels);
-	printf("%s: %u keys from %u summaries of %u, %llu events (%llu hits, %llu misses), weight %llu, %llu evictions",
-	       name, st.used, st.summaries, st.capacity, (unsigned long long)st.events,
-	       (unsigned long long)st.hits, (unsigned long long)st.misses,
-	       (unsigned long long)st.weight, (unsigned long long)st.evictions);
+	printf("%s: %u keys, %llu events (%llu hits, %llu misses), weight %llu, %llu evictions; %u summar%s of %u keys",
+	       name, st.used, (unsigned long long)st.events, (unsigned long long)st.hits,
+	       (unsigned long long)st.misses, (unsigned long long)st.weight,
+	       (unsigned long long)st.evictions, st.summaries, st.summaries == 1 ? "y" : "ies",
+	       st.capacity);
 	if (st.unsummarized)
 		printf(", %llu events unsummarized (no summary free)",
 		       (unsigned long long)st.unsummarized);

@@ -58,8 +58,9 @@ static int write_events(shmstat_seg *seg)
 	int err;
 
 	shmstat_sigtab_opts_init(&o);
-	o.capacity = 64;            /* keys; the table takes 2 x 64 entries */
+	o.capacity = 64;            /* keys each writer thread's summary holds */
 	o.owners = 4;
+	o.summaries = 2;            /* writer threads with a summary at once */
 	err = shmstat_sigtab_register(seg, &prefixes_def, &o, &t);
 	if (err) {
 		fprintf(stderr, "sigtable: %s\n", shmstat_last_error());
@@ -92,10 +93,11 @@ static int check_view(const shmstat_sigview *v)
 
 	shmstat_sigview_stats(v, &st);
 	expected(NULL, &h, &m, &w);
-	printf("%u of %u keys, %" PRIu64 " hits, %" PRIu64 " misses, weight %" PRIu64 "\n",
-	       st.used, st.capacity, st.hits, st.misses, st.weight);
+	printf("%u keys, %" PRIu64 " hits, %" PRIu64 " misses, weight %" PRIu64
+	       ", every count within %" PRIu64 "\n",
+	       st.used, st.hits, st.misses, st.weight, st.max_error);
 	if (st.used != NWORK || st.hits != h || st.misses != m || st.weight != w ||
-	    st.evictions != 0 || st.dropped != 0 || st.skipped != 0)
+	    st.evictions != 0 || st.unsummarized != 0 || st.skipped != 0 || st.max_error != 0)
 		bad = 1;
 
 	n = shmstat_sigview_top(v, SHMSTAT_BY_HITS, NULL, 3, top);
@@ -103,13 +105,14 @@ static int check_view(const shmstat_sigview *v)
 		struct shmstat_sigentry e;
 
 		shmstat_sigview_entry(v, top[k], &e);
-		/* only the first 32 bytes of a key are kept (opts.prefix) */
-		printf("  %-32s%-3s %4" PRIu64 " hits %3.0f%% weight %6" PRIu64 " (+%" PRIu64 ") %s\n",
-		       e.prefix, e.keylen > e.prefix_len ? "..." : "", e.hits, 100 * e.hit_rate,
-		       e.weight, e.err_hits, e.owner[0] ? e.owner : "-");
+		/* keys come back whole up to opts.key_bytes (128 by default);
+		 * hits are an upper bound, hits - err_hits a lower one */
+		printf("  %-36s %4" PRIu64 " hits (+/- %" PRIu64 ") %3.0f%% weight %6" PRIu64 " %s\n",
+		       e.key, e.hits, e.err_hits, 100 * e.hit_rate, e.weight,
+		       e.owner[0] ? e.owner : "-");
 		/* work[] lists the three most hit keys first, in order */
-		if (e.keylen != strlen(work[k].key) ||
-		    strncmp(e.prefix, work[k].key, e.prefix_len) != 0 || e.hits != work[k].hits ||
+		if (e.full_len != strlen(work[k].key) || e.key_len != e.full_len ||
+		    memcmp(e.key, work[k].key, e.key_len) != 0 || e.hits != work[k].hits ||
 		    e.misses != work[k].misses || e.err_hits != 0)
 			bad = 1;
 	}

@@ -3,7 +3,8 @@
 # check what the segment says against the service's own exact tally:
 #   hits + misses counters == requests, and each of them alone;
 #   lookup histogram count == lookups;
-#   the signature table's top key by hits == the stream's most popular key;
+#   the signature table's top key by hits == the stream's most popular key,
+#   and its top 8 are conversation-0 .. 7 in order (the stream's ranks);
 #   the table's per-owner weights == the per-account weights.
 # Usage: cachesim.sh SHMSTAT CACHESIM JSON_FLAT
 set -u
@@ -89,7 +90,10 @@ sw=$(sed -n "s/^metrics\.$i\.sigtable\.weight=//p" "$tmp.flat")
 [ "$sw" = "$weight" ] && ok || bad "signature table weight $sw != tally weight $weight"
 # per-account weights: shmstat top's owner totals against the tally
 "$shmstat" top -n 1 "$name" cachesim_signatures > "$tmp.top" || bad "shmstat top failed"
-grep -q "^ [ *] *$top " "$tmp.top" && ok || bad "shmstat top's first key is not $top"
+grep -q "^ [ *] .* $top$" "$tmp.top" && ok || bad "shmstat top's first key is not $top"
+"$shmstat" top -n 8 "$name" cachesim_signatures | awk '$NF ~ /^conversation-/ { sub(/:.*/, "", $NF); print $NF }' > "$tmp.top8"
+printf 'conversation-%d\n' 0 1 2 3 4 5 6 7 | cmp -s - "$tmp.top8" && ok ||
+	{ bad "shmstat top -n 8 does not list conversation-0 .. 7 in order:"; cat "$tmp.top8"; }
 for a in 1 2 3 4 5; do
 	want=$(field "tally total" "acct-$a")
 	got=$(awk -v o="acct-$a" '$1 == o { print $5 }' "$tmp.top")

@@ -90,7 +90,7 @@ cli_errors_total         counter  3
 cli_latency histogram count=100 mean=10.18us p50=100ns p95=1.004us p99=1.004us max=1ms
 cli_requests_total{path="/a"}  counter  10
 cli_requests_total{path="/b"}  counter  20
-cli_sigs sigtable keys=3/16 hits=7 misses=2 rate=77.8% weight=6000 evictions=0
+cli_sigs sigtable keys=3 hits=7 misses=2 rate=77.8% weight=6000 evictions=0 max_error=0
 cli_temperature          gauge    42
 cli_workers              gauge    0
 WANT
@@ -102,17 +102,18 @@ expect 0 "^cli_cache_bytes +gauge +3670016$" "" -- "$shmstat" show --raw "$tag-a
 
 # --- top: signatures, owners, ordering, filters
 "$shmstat" top "$tag-a" > /tmp/$tag.top 2>&1 || bad "top failed"
-for re in "^cli_sigs: 3 of 16 keys, 7 hits, 2 misses, weight 6000, 0 evictions$" \
-	"^ \* +conv-1 +5 +1 +83\.3% +5000 .* 0 +acct-a$" \
-	"^   conv-2 +2 +0 +100\.0% +1000 .* 0 +acct-b$" \
-	"^   +0123456789abcdefghijklmnopqrstuv\.\.\. +0 +1 +0\.0% +0 .* -$" \
+for re in "^cli_sigs: 3 keys, 9 events \(7 hits, 2 misses\), weight 6000, 0 evictions; 1 summary of 16 keys$" \
+	"^  every count is exact$" \
+	"^ \* +5 +0 +1 +83\.3% +5000 .* acct-a +conv-1$" \
+	"^   +2 +0 +0 +100\.0% +1000 .* acct-b +conv-2$" \
+	"^   +0 +0 +1 +0\.0% +0 .* - +0123456789abcdefghijklmnopqrstuv\.\.\.$" \
 	"^ +acct-a +5 +1 +83\.3% +5000$" "^ +acct-b +2 +0 +100\.0% +1000$"; do
 	if grep -Eq -- "$re" /tmp/$tag.top; then ok; else bad "top output lacks /$re/:"; cat /tmp/$tag.top; fi
 done
 # conv-2 has 2 hits: below the default high-value mark of 3
-expect 0 "^   conv-2 " "" -- "$shmstat" top -n 1 --owner acct-b "$tag-a" cli_sigs
-expect 0 "^ \* +conv-2 " "" -- "$shmstat" top -n 1 --owner acct-b --high-value 2 "$tag-a" cli_sigs
-expect 0 "^   conv-1 " "" -- "$shmstat" top -n 1 --high-value 10 --by weight "$tag-a"
+expect 0 "^   .* conv-2$" "" -- "$shmstat" top -n 1 --owner acct-b "$tag-a" cli_sigs
+expect 0 "^ \* .* conv-2$" "" -- "$shmstat" top -n 1 --owner acct-b --high-value 2 "$tag-a" cli_sigs
+expect 0 "^   .* conv-1$" "" -- "$shmstat" top -n 1 --high-value 10 --by weight "$tag-a"
 if "$shmstat" top -n 1 --by weight "$tag-a" | grep -q "conv-2"; then bad "top -n 1 --by weight shows conv-2"; else ok; fi
 expect 1 "" "^shmstat: segment '$tag-a' has no signature table 'nope'" -- "$shmstat" top "$tag-a" nope
 expect 2 "" "order 'size' is unknown" -- "$shmstat" top --by size "$tag-a"
@@ -144,6 +145,10 @@ for line in "schema=shmstat.show/2" "segment.name=$tag-a" "metrics.1.name=cli_de
 	"metrics.3.histogram.quantiles.0.5=100" "metrics.3.histogram.max=1000000" \
 	"metrics.4.labels.path=/a" "metrics.4.value=10" "metrics.6.sigtable.hits=7" \
 	"metrics.6.sigtable.top.0.key=conv-1" "metrics.6.sigtable.owners.1.weight=1000" \
+	"metrics.6.sigtable.top.0.hits=5" "metrics.6.sigtable.top.0.error=0" \
+	"metrics.6.sigtable.top.0.high_value=true" "metrics.6.sigtable.top.1.high_value=false" \
+	"metrics.6.sigtable.top.2.cut=true" "metrics.6.sigtable.top.2.key_len=40" \
+	"metrics.6.sigtable.max_error=0" "metrics.6.sigtable.events=9" \
 	"metrics.8.value=0"; do
 	if grep -qxF -- "$line" /tmp/$tag.flat; then ok; else bad "show --json lacks $line"; fi
 done
@@ -152,7 +157,10 @@ for re in '^# TYPE cli_errors_total counter$' '^cli_errors_total 3$' \
 	'^cli_requests_total\{path="/a"\} 10$' '^cli_latency_bucket\{le="127"\} 90$' \
 	'^cli_latency_bucket\{le="1023"\} 99$' '^cli_latency_bucket\{le="\+Inf"\} 100$' \
 	'^cli_latency_count 100$' '^cli_sigs_hits_total\{owner="acct-a"\} 5$' \
-	'^cli_sigs_top_hits\{key="conv-1",owner="acct-a"\} 5$' '^cli_depth_max 7$'; do
+	'^cli_sigs_top_hits\{key="conv-1",owner="acct-a"\} 5$' '^cli_depth_max 7$' \
+	'^cli_sigs_top_hits_error\{key="conv-1",owner="acct-a"\} 0$' \
+	'^cli_sigs_top_high_value\{key="conv-1",owner="acct-a"\} 1$' \
+	'^cli_sigs_top_high_value\{key="conv-2",owner="acct-b"\} 0$' '^cli_sigs_max_error 0$'; do
 	if grep -Eq -- "$re" /tmp/$tag.prom; then ok; else bad "show --prom lacks /$re/"; fi
 done
 # promtool (Debian package prometheus, installed by ./dev) lints the output

@@ -113,6 +113,7 @@ int main(int argc, char **argv)
 
 		shmstat_sigtab_opts_init(&o);
 		o.capacity = 16;
+		o.key_bytes = 32;
 		err |= shmstat_sigtab_register(seg, &d, &o, &t);
 		err |= shmstat_sig_owner(t, "acct-a", &a);
 		err |= shmstat_sig_owner(t, "acct-b", &b);

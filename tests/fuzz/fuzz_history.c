@@ -65,7 +65,8 @@ static void make_snapshot(void)
 	struct shmstat_opts o;
 	struct shmstat_metric_def d = { .labels = labels, .help = "h" };
 	struct shmstat_hist_opts ho = { .lowest = 1, .highest = 1000, .bits = 3 };
-	struct shmstat_sigtab_opts so = { .capacity = 2, .prefix = 4, .owners = 1 };
+	struct shmstat_sigtab_opts so = { .capacity = 2, .key_bytes = 8, .owners = 1,
+					  .summaries = 1 };
 	shmstat_counter *c;
 	shmstat_gauge *g;
 	shmstat_hist *hi;
@@ -83,8 +84,7 @@ static void make_snapshot(void)
 	o.max_metrics = 8;
 	o.max_values = 128;
 	o.max_threads = 1;
-	o.max_sig_entries = 16;
-	o.sig_batch_slots = 1;
+	o.sig_bytes = 16 << 10;
 	if (shmstat_open(name, &o, &seg) != 0)
 		goto fail;
 	d.name = "requests_total";

@@ -215,11 +215,13 @@ static void walk_sig(const shmstat_snap *s, size_t i)
 	for (size_t k = 0; k <= ne; k++) {
 		struct shmstat_sigentry e;
 
-		if (shmstat_sigview_entry(v, k, &e) == 0)
+		if (shmstat_sigview_entry(v, k, &e) == 0) {
 			use_str(e.owner);
+			use_str(e.key);
+		}
 	}
 	no = shmstat_sigview_owners(v);
-	for (int order = 0; order < 3; order++) {
+	for (int order = 0; order < 4; order++) {
 		size_t got = shmstat_sigview_top(v, (enum shmstat_sig_order)order, NULL, 3, top);
 
 		got += shmstat_sigview_top(v, (enum shmstat_sig_order)order, NULL, 200, top);

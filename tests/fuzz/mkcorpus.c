@@ -57,10 +57,9 @@ static void small_opts(struct shmstat_opts *o)
 	o->max_metrics = 16;
 	o->max_values = 256;
 	o->max_threads = 4;
-	o->max_sig_entries = 32;
+	o->sig_bytes = 64 << 10;
 	o->max_stacks = 4;
 	o->max_modules = 4;
-	o->sig_batch_slots = 4;
 }
 
 static char *segname(const char *tag)
@@ -156,14 +155,15 @@ static void reg_all(shmstat_seg *seg, struct metrics *m, int with_sig)
 	d.name = "sigs";
 	d.help = "signatures";
 	d.labels = lab_a;
-	so = (struct shmstat_sigtab_opts){ .capacity = 4, .prefix = 8, .owners = 3,
-					   .ttl_ns = 1 * NS };
+	so = (struct shmstat_sigtab_opts){ .capacity = 4, .key_bytes = 8, .owners = 3,
+					   .summaries = 3, .ttl_ns = 1 * NS };
 	CHECK("sigtab", shmstat_sigtab_register(seg, &d, &so, &m->t1));
 	CHECK("owner", shmstat_sig_owner(m->t1, "alice", &m->own[0]));
 	CHECK("owner", shmstat_sig_owner(m->t1, "bob \"b\"", &m->own[1]));
 	d.name = "sigs_plain";
 	d.labels = NULL;
-	so = (struct shmstat_sigtab_opts){ .capacity = 2, .prefix = 0, .owners = 0, .ttl_ns = 0 };
+	so = (struct shmstat_sigtab_opts){ .capacity = 2, .key_bytes = 8, .owners = 0,
+					   .summaries = 2, .ttl_ns = 0 };
 	CHECK("sigtab", shmstat_sigtab_register(seg, &d, &so, &m->t2));
 }
 
@@ -352,7 +352,7 @@ static void seg_empty(void)
 	const char *name = segname("empty");
 
 	small_opts(&o);
-	o.max_sig_entries = 0;
+	o.sig_bytes = 0;
 	o.max_procs = 1;
 	o.max_metrics = 1;
 	o.max_values = 1;
@@ -371,8 +371,7 @@ static void seg_counters(void)
 	const char *name = segname("counters");
 
 	small_opts(&o);
-	o.max_sig_entries = 0;
-	o.sig_batch_slots = 0;
+	o.sig_bytes = 0;
 	o.mode = 0640;
 	CHECK("open", shmstat_open(name, &o, &seg));
 	reg_all(seg, &m, 0);

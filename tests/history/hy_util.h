@@ -193,7 +193,7 @@ static inline void hy_seg_open(struct hy_seg *s, const char *name)
 	o.max_metrics = 64;
 	o.max_values = 8192;
 	o.max_threads = 4;
-	o.max_sig_entries = 1024;
+	o.sig_bytes = 4u << 20;
 	assert_int_equal(shmstat_open(name, &o, &s->seg), 0);
 	d = (struct shmstat_metric_def){ .name = "req_total", .help = "requests", .unit = "" };
 	assert_int_equal(shmstat_counter_register(s->seg, &d, &s->req), 0);
@@ -210,6 +210,7 @@ static inline void hy_seg_open(struct hy_seg *s, const char *name)
 	shmstat_sigtab_opts_init(&so);
 	so.capacity = 64;
 	so.owners = 4;
+	so.summaries = 2;
 	d = (struct shmstat_metric_def){ .name = "keys" };
 	assert_int_equal(shmstat_sigtab_register(s->seg, &d, &so, &s->keys), 0);
 	assert_int_equal(shmstat_sig_owner(s->keys, "alice", &s->owner_a), 0);
@@ -263,7 +264,6 @@ static inline void hy_seg_step(struct hy_seg *s, unsigned i)
 	shmstat_sig_hit(s->keys, key, strlen(key), 3, s->owner_b);
 	snprintf(key, sizeof(key), "cold-%u", i);
 	shmstat_sig_miss(s->keys, key, strlen(key), 0);
-	shmstat_sig_flush(s->seg);
 }
 
 static inline shmstat_snap *hy_snap(struct hy_seg *s)
@@ -282,9 +282,9 @@ static inline shmstat_snap *hy_snap(struct hy_seg *s)
 #define HY_MAX_KEYS 32
 
 struct hy_key {
-	char prefix[40];
-	uint32_t prefix_len, keylen;
-	uint64_t hash, hits, misses, weight;
+	char key[140];
+	uint32_t key_len, full_len;
+	uint64_t hash, hits, misses, weight, err_hits, err_weight;
 	char owner[64];
 };
 
@@ -350,13 +350,15 @@ static inline void hy_expect(struct hy_exp *e, const shmstat_snap *sn, uint64_t 
 				struct hy_key *hk = &m->top[k];
 
 				assert_int_equal(shmstat_sigview_entry(v, idx[k], &se), 0);
-				memcpy(hk->prefix, se.prefix, se.prefix_len);
-				hk->prefix_len = se.prefix_len;
-				hk->keylen = se.keylen;
+				memcpy(hk->key, se.key, se.key_len);
+				hk->key_len = se.key_len;
+				hk->full_len = se.full_len;
 				hk->hash = se.hash;
 				hk->hits = se.hits;
 				hk->misses = se.misses;
 				hk->weight = se.weight;
+				hk->err_hits = se.err_hits;
+				hk->err_weight = se.err_weight;
 				snprintf(hk->owner, sizeof(hk->owner), "%s", se.owner ? se.owner : "");
 			}
 			shmstat_sigview_free(v);
@@ -449,20 +451,25 @@ static inline void hy_check_frame(const shmstat_frame *f, const struct hy_exp *e
 			assert_int_equal(s.sig_misses, m->ss.misses);
 			assert_int_equal(s.sig_weight, m->ss.weight);
 			assert_int_equal(s.sig_evictions, m->ss.evictions);
+			assert_int_equal(s.sig_unsummarized, m->ss.unsummarized);
+			assert_int_equal(s.sig_max_error, m->ss.max_error);
+			assert_int_equal(s.owners, m->ss.owners);
 			assert_int_equal(s.top, m->ntop);
 			for (size_t k = 0; k < m->ntop; k++) {
 				struct shmstat_sigkey sk;
 				const struct hy_key *hk = &m->top[k];
 
 				assert_int_equal(shmstat_frame_sigkey(f, (size_t)j, k, &sk), 0);
-				assert_int_equal(sk.prefix_len, hk->prefix_len);
-				assert_memory_equal(sk.prefix, hk->prefix, hk->prefix_len);
-				assert_int_equal(sk.prefix[sk.prefix_len], '\0');
-				assert_int_equal(sk.keylen, hk->keylen);
+				assert_int_equal(sk.key_len, hk->key_len);
+				assert_memory_equal(sk.key, hk->key, hk->key_len);
+				assert_int_equal(sk.key[sk.key_len], '\0');
+				assert_int_equal(sk.full_len, hk->full_len);
 				assert_int_equal(sk.hash, hk->hash);
 				assert_int_equal(sk.hits, hk->hits);
 				assert_int_equal(sk.misses, hk->misses);
 				assert_int_equal(sk.weight, hk->weight);
+				assert_int_equal(sk.err_hits, hk->err_hits);
+				assert_int_equal(sk.err_weight, hk->err_weight);
 				assert_string_equal(sk.owner, hk->owner);
 			}
 			{

@@ -131,11 +131,11 @@ static void walk(shmstat_frame **f, size_t n)
 			}
 			for (size_t k = 0; k < s.top; k++) {
 				struct shmstat_sigkey sk;
-				char buf[40];
+				char buf[140];
 
 				assert_int_equal(shmstat_frame_sigkey(f[j], i, k, &sk), 0);
-				assert_true(sk.prefix_len <= 32);
-				memcpy(buf, sk.prefix, sk.prefix_len + 1);
+				assert_true(sk.key_len <= 128);
+				memcpy(buf, sk.key, sk.key_len + 1);
 				assert_true(strlen(sk.owner) <= 255);
 			}
 		}
@@ -188,7 +188,7 @@ static void expect_open_error(const char *path, int err, const char *what)
 
 static void test_headers(void **state)
 {
-	struct valid v;
+	static struct valid v;        /* megabytes: not on the stack */
 	struct shmstat_hf_hdr h;
 	uint64_t seed = 42;
 
@@ -222,8 +222,8 @@ static void test_headers(void **state)
 	CASE(memcpy(h.magic, "SHMSTAT", 8), 1, SHMSTAT_EFOREIGN, "bad magic");
 	CASE(h.magic[0] = 'X', 0, SHMSTAT_EFOREIGN, "bad magic");
 	CASE(h.endian = UINT64_C(0x0807060504030201), 1, SHMSTAT_EFOREIGN, "byte order");
-	CASE(h.major = SHMSTAT_HF_MAJOR + 1, 1, SHMSTAT_EVERSION, "format 2.0");
-	CASE(h.major = SHMSTAT_HF_MAJOR + 1, 0, SHMSTAT_EVERSION, "this build reads 1.x");
+	CASE(h.major = SHMSTAT_HF_MAJOR + 1, 1, SHMSTAT_EVERSION, "format 3.0");
+	CASE(h.major = SHMSTAT_HF_MAJOR + 1, 0, SHMSTAT_EVERSION, "this build reads 2.x");
 	CASE(h.tier[0].step_ns++, 0, SHMSTAT_ECORRUPT, "checksum");
 	CASE(h.hdr_size = 100, 1, SHMSTAT_ECORRUPT, "header size");
 	CASE(h.ntiers = 0, 1, SHMSTAT_ECORRUPT, "0 tiers");
@@ -314,7 +314,7 @@ static void check_first(shmstat_frame **f, size_t n, const struct valid *v)
 
 static void test_torn(void **state)
 {
-	struct valid v;
+	static struct valid v;        /* megabytes: not on the stack */
 	shmstat_frame **f;
 	uint64_t ring = 0, last_off, seed = 7;
 	uint32_t last_len;
@@ -417,7 +417,7 @@ static void test_torn(void **state)
 /* The file shrinks under a reader: an error, not a SIGBUS. */
 static void test_truncated_under_reader(void **state)
 {
-	struct valid v;
+	static struct valid v;        /* megabytes: not on the stack */
 	shmstat_history *h;
 	shmstat_frame **f;
 	size_t n;
@@ -442,7 +442,7 @@ static void test_truncated_under_reader(void **state)
  * what was written, at its time. */
 static void test_fuzz_damage(void **state)
 {
-	struct valid v;
+	static struct valid v;        /* megabytes: not on the stack */
 	uint64_t seed = 12345, body, span;
 
 	(void)state;
@@ -507,7 +507,7 @@ static void forge_entry(const char *path, const struct shmstat_hf_hdr *hd, uint6
  * again: decoded or left out, never a crash; a writer then goes on. */
 static void test_fuzz_forged(void **state)
 {
-	struct valid v;
+	static struct valid v;        /* megabytes: not on the stack */
 	uint64_t seed = 999;
 	unsigned char buf[1 << 16];
 	uint64_t dict_used = 0;
@@ -597,7 +597,9 @@ static void test_fuzz_forged(void **state)
 			shmstat_history *w;
 			shmstat_snap *sn;
 			shmstat_frame **f;
-			struct hy_exp e;
+			/* static: big (a snapshot's top keys), and this frame
+			 * holds a 64 KiB buffer already */
+			static struct hy_exp e;
 			size_t n;
 
 			assert_int_equal(shmstat_history_create(v.path, NULL, &w), 0);
@@ -766,7 +768,9 @@ enum flaw {
 /* A payload: counter 12345, gauge -7 (has a value), histogram with
  * sum 3000, max 900, min 100, under 1, over 2, buckets 3 and 5 (runs:
  * gap 3 len 1 [4], gap 1 len 1 [6]), table 10 hits 2 misses 30 weight
- * 1 eviction, one key "ab\0c" of 9 bytes owned by "own"; with @flaw. */
+ * 1 eviction, no unsummarized event, a largest error of 4, one owner
+ * "own" (10, 2, 30), one key "ab\0c" of 9 bytes owned by "own" with
+ * errors 4 and 7; with @flaw. */
 static void craft_payload(struct craft *c, enum flaw flaw)
 {
 	c->n = 0;
@@ -825,15 +829,22 @@ static void craft_payload(struct craft *c, enum flaw flaw)
 	}
 	if (flaw == F_SHORT)
 		return;
-	/* table */
+	/* table: totals, unsummarized, max error, one owner */
 	c_v(c, 10);
 	c_v(c, 2);
 	c_v(c, 30);
 	c_v(c, 1);
+	c_v(c, 0);
+	c_v(c, 4);
+	c_v(c, 1);
+	c_str(c, "own", 3);
+	c_v(c, 10);
+	c_v(c, 2);
+	c_v(c, 30);
 	c_v(c, flaw == F_KEYS_MANY ? 5000 : 1);
 	c_f64(c, UINT64_C(0xabcdef));
 	if (flaw == F_PREFIX_LONG) {
-		char p[40];
+		char p[140];
 
 		memset(p, 'p', sizeof(p));
 		c_str(c, p, sizeof(p));
@@ -847,6 +858,8 @@ static void craft_payload(struct craft *c, enum flaw flaw)
 	c_v(c, 10);
 	c_v(c, 2);
 	c_v(c, 30);
+	c_v(c, 4);
+	c_v(c, 7);
 	if (flaw == F_TRAIL)
 		c_u8(c, 1);
 	if (flaw == F_TRAIL_ZEROS)
@@ -913,12 +926,27 @@ static void check_crafted(shmstat_frame *f, int inl)
 	assert_int_equal(s.sig_evictions, 1);
 	assert_int_equal(s.top, 1);
 	assert_int_equal(shmstat_frame_sigkey(f, 3, 0, &k), 0);
-	assert_int_equal(k.prefix_len, 4);
-	assert_memory_equal(k.prefix, "ab\0c", 5);
-	assert_int_equal(k.keylen, 9);
+	assert_int_equal(k.key_len, 4);
+	assert_memory_equal(k.key, "ab\0c", 5);
+	assert_int_equal(k.full_len, 9);
 	assert_int_equal(k.hash, 0xabcdef);
 	assert_string_equal(k.owner, "own");
 	assert_int_equal(k.hits, 10);
+	assert_int_equal(k.err_hits, 4);
+	assert_int_equal(k.err_weight, 7);
+	assert_int_equal(s.sig_max_error, 4);
+	assert_int_equal(s.sig_unsummarized, 0);
+	assert_int_equal(s.owners, 1);
+	{
+		struct shmstat_sigowner_info oi;
+
+		assert_int_equal(shmstat_frame_sigowner(f, 3, 0, &oi), 0);
+		assert_string_equal(oi.name, "own");
+		assert_int_equal(oi.hits, 10);
+		assert_int_equal(oi.misses, 2);
+		assert_int_equal(oi.weight, 30);
+		assert_int_equal(shmstat_frame_sigowner(f, 3, 1, &oi), EINVAL);
+	}
 	(void)inl;
 }
 
@@ -1060,7 +1088,7 @@ static void test_forged_by_hand(void **state)
 static void test_scan_bound(void **state)
 {
 	struct shmstat_hf_hdr hd;
-	struct valid v;
+	static struct valid v;        /* megabytes: not on the stack */
 	unsigned char *ring;
 
 	(void)state;

@@ -159,13 +159,14 @@ static void test_roundtrip(void **state)
 		assert_int_equal(sr.type, SHMSTAT_SIGTABLE);
 		assert_true(sr.top >= 4);
 		assert_int_equal(shmstat_frame_sigkey(f[39], (size_t)j, 0, &k0), 0);
-		assert_string_equal(k0.prefix, "hot-key");
-		assert_int_equal(k0.keylen, 7);
+		assert_string_equal(k0.key, "hot-key");
+		assert_int_equal(k0.full_len, 7);
+		assert_int_equal(k0.err_hits, 0);
 		assert_int_equal(k0.hits, 980);                 /* sum of i + 5 */
 		assert_int_equal(k0.weight, 9800);
 		assert_string_equal(k0.owner, "alice");
 		assert_int_equal(shmstat_frame_sigkey(f[39], (size_t)j, 1, &k1), 0);
-		assert_memory_equal(k1.prefix, "warm-key-", 9);
+		assert_memory_equal(k1.key, "warm-key-", 9);
 		assert_string_equal(k1.owner, "bob");
 		assert_int_equal(sr.sig_misses, 40);
 		assert_int_equal(sr.sig_hits, 980 + 80);

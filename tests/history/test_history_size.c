@@ -169,7 +169,6 @@ static void test_size(void **state)
 
 			shmstat_sig_hit(t, key, (size_t)len, 100, 0);
 		}
-		shmstat_sig_flush(seg);
 		assert_int_equal(shmstat_snapshot(r, &sn), 0);
 		assert_int_equal(shmstat_history_append(h, sn, HY_T0 + (uint64_t)i * 300 * HY_S, &w), 0);
 		assert_int_equal(w, 3);

@@ -67,7 +67,7 @@ static void fix_open(struct fix *x, const char *tag)
 	x->name = ut_name(tag);
 	ut_small_opts(&o);
 	o.max_values = 8192;
-	o.max_sig_entries = 1024;
+	o.sig_bytes = 4u << 20;
 	assert_int_equal(shmstat_open(x->name, &o, &x->seg), 0);
 	x->ca = counter(x->seg, "a");
 	x->cb = counter(x->seg, "b");
@@ -98,7 +98,6 @@ static void record_at(struct fix *x, uint64_t sec)
 	shmstat_snap *s;
 	unsigned w = 0;
 
-	shmstat_sig_flush(x->seg);
 	assert_int_equal(shmstat_reader_open(x->name, &r), 0);
 	assert_int_equal(shmstat_snapshot(r, &s), 0);
 	assert_int_equal(shmstat_history_append(x->h, s, T0 + sec * S, &w), 0);

@@ -160,7 +160,7 @@ static int full_child(const char *name)
 		o.max_metrics = 8;
 		o.max_values = 16;
 		o.max_threads = 2;
-		o.max_sig_entries = 0;
+		o.sig_bytes = 0;
 		o.max_stacks = 0;
 		o.max_modules = 0;
 		if (shmstat_open(name, &o, &seg) != 0)

@@ -414,7 +414,7 @@ static void test_snapshots_during_reuse(void **state)
 	o.max_metrics = 16;
 	o.max_values = 12;         /* 3 perm + at most 2 live per family + 3 */
 	o.max_threads = 16;
-	o.max_sig_entries = 0;     /* nothing to copy but metrics: fast snapshots */
+	o.sig_bytes = 0;           /* nothing to copy but metrics: fast snapshots */
 	stress_create(name, &o);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(sh != MAP_FAILED);
@@ -596,7 +596,7 @@ static void test_register_while_quiescing(void **state)
 	o.max_metrics = 256;
 	o.max_values = 256;
 	o.max_threads = 8;
-	o.max_sig_entries = 0;
+	o.sig_bytes = 0;
 	stress_create(name, &o);
 	pid = stress_spawn(rq_child, (void *)name);
 	st = stress_wait(pid);

@@ -62,7 +62,7 @@ static void test_create_defaults(void **state)
 	assert_int_equal(info.size, (uint64_t)st.st_size);
 	assert_int_equal(info.mode, 0600);
 	assert_int_equal(info.uid, geteuid());
-	assert_int_equal(info.format_major, 2);
+	assert_int_equal(info.format_major, 3);
 	assert_int_equal(info.max_procs, 32);
 	assert_int_equal(info.max_metrics, 1024);
 	assert_int_equal(info.max_values, 16384);
@@ -188,7 +188,7 @@ static void test_capacities(void **state)
 	o.max_metrics = 7;
 	o.max_values = 100;
 	o.max_threads = 5;
-	o.max_sig_entries = 33;
+	o.sig_bytes = 5000;         /* rounded up to whole pages: 8192 */
 	o.max_stacks = 8;
 	o.max_modules = 9;
 	assert_int_equal(shmstat_open(name, &o, &seg), 0);
@@ -199,13 +199,13 @@ static void test_capacities(void **state)
 	assert_int_equal(info.max_threads, 5);
 	assert_int_equal(info.max_stacks, 8);
 	assert_int_equal(info.max_modules, 9);
-	assert_int_equal(info.format_minor, 1);
-	/* header page + procs page + descs page + owners page + 33 signature
-	 * entries of 128 bytes (2 pages) + 10 stripes x 64 signature batches
-	 * of 64 bytes (10 pages) + 10 stripes of round_up(800, 128) = 896
-	 * bytes, rounded to 3 pages + 8 stack entries of 512 bytes (1 page)
-	 * + 9 module records of 512 bytes (2 pages) */
-	assert_int_equal(info.size, 4 * 4096 + 2 * 4096 + 10 * 4096 + 3 * 4096 + 4096 + 2 * 4096);
+	assert_int_equal(info.format_major, 3);
+	assert_int_equal(info.format_minor, 0);
+	/* header page + procs page + descs page + owners page + 5000 bytes
+	 * of signature tables (2 pages) + 10 stripes of round_up(800, 128)
+	 * = 896 bytes, rounded to 3 pages + 8 stack entries of 512 bytes
+	 * (1 page) + 9 module records of 512 bytes (2 pages) */
+	assert_int_equal(info.size, 4 * 4096 + 2 * 4096 + 3 * 4096 + 4096 + 2 * 4096);
 	stat_seg(name, &st);
 	assert_int_equal((uint64_t)st.st_size, info.size);
 	assert_int_equal(shmstat_close(seg), 0);
@@ -227,8 +227,8 @@ static void test_bad_capacities(void **state)
 		case 1: o.max_metrics = 0; break;
 		case 2: o.max_values = 0; break;
 		case 3: o.max_threads = 0; break;
-		case 4: o.sig_batch_slots = 48; break;      /* not a power of two */
-		case 5: o.sig_batch_slots = 8192; break;
+		case 4: o.sig_bytes = UINT64_MAX; break;
+		case 5: o.sig_bytes = (UINT64_C(8) << 30) + 1; break;  /* over 8 GiB */
 		case 6: o.max_stacks = 100; break;          /* not a power of two */
 		case 7: o.max_stacks = 1u << 21; break;
 		case 8: o.max_modules = 70000; break;
