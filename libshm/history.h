@@ -128,7 +128,7 @@
 #define SHMSTAT_HF_MIN_BYTES     (UINT64_C(16) << 10)
 #define SHMSTAT_HF_MAX_BYTES     (UINT64_C(1) << 40)
 #define SHMSTAT_HF_DICT_MAX      (UINT64_C(16) << 20)
-#define SHMSTAT_HF_MAX_TOP_KEYS  1000u
+#define SHMSTAT_HF_MAX_TOP_KEYS  SHMSTAT_HISTORY_MAX_TOP
 #define SHMSTAT_HF_MAX_RECORDS   (UINT64_C(1) << 32)     /* span / step */
 #define SHMSTAT_HF_MAX_BUCKETS   (UINT32_C(1) << 22)
 #define SHMSTAT_HF_STR_MAX       4096u                   /* name, labels, ... */

@@ -306,6 +306,9 @@ enum shmstat_stripe_state {
  *
  * A table's run of the sigs region (sigtable.h has the algorithm):
  *
+ *   claims     sig_pool x u64, padded to 128: summary k of the pool is
+ *              SHMSTAT_SUM_WORD(state, stripe) claims[k] (one array, so a
+ *              reader learns which summaries to read with one read)
  *   owners     sig_owners x struct shmstat_sigowner (64 B), padded to 128
  *   summary 0  grave: what writers that are gone counted (double-buffered
  *   summary 1  grave   with the fold, like stripes 0 and 1)
@@ -333,10 +336,10 @@ enum shmstat_stripe_state {
  *              owner's lists of entries by count, for the lowest counts
  *
  * A summary is written by one thread only (the one owning the stripe in
- * its word), or by the reaper when the thread's process is gone; readers
+ * its claim), or by the reaper when the thread's process is gone; readers
  * check every entry with its gen. */
 #define SHMSTAT_SUM_FREE    0u     /* zero, in the pool */
-#define SHMSTAT_SUM_OWNED   1u     /* word = OWNED | stripe << 8 */
+#define SHMSTAT_SUM_OWNED   1u     /* claim = OWNED | stripe << 8 */
 #define SHMSTAT_SUM_STATE(w)  ((uint32_t)((w) & 0xffu))
 #define SHMSTAT_SUM_STRIPE(w) ((uint32_t)((w) >> 8))
 #define SHMSTAT_SUM_WORD(state, stripe) ((uint64_t)(state) | (uint64_t)(stripe) << 8)
@@ -351,7 +354,7 @@ enum shmstat_stripe_state {
 #define SHMSTAT_SIG_MAX_OWNERS   4096u
 
 struct shmstat_sigsum {
-	uint64_t word;             /* SHMSTAT_SUM_WORD(state, stripe) */
+	uint64_t reserved;         /* 0 */
 	uint64_t used;             /* entries in use, 0..C: only grows */
 	uint64_t floor;            /* events: no key absent from the summary
 				    * had more (the last victim's count; a

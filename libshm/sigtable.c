@@ -99,6 +99,8 @@ void shmstat__sigtab_init(struct shmstat_sigtab *t, struct shmstat_seg *seg,
 	uint32_t bits = 0;
 
 	shmstat__sumgeo(&t->g, d->sig_capacity, d->sig_keybytes);
+	t->claims = (uint64_t *)(void *)run;
+	run += shmstat__sig_claim_lines(d->sig_pool) * SHMSTAT_LINE;
 	t->owners = (struct shmstat_sigowner *)(void *)run;
 	t->sums = run + shmstat__sig_owner_lines(d->sig_owners) * SHMSTAT_LINE;
 	t->npool = d->sig_pool;
@@ -427,12 +429,10 @@ static void in_summary(const struct shmstat_sigtab *t, unsigned char *s, const s
 static uint64_t claim(const struct shmstat_sigtab *t, uint64_t *vals, uint32_t stripe)
 {
 	for (uint32_t i = 0; i < t->npool; i++) {
-		struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)
-			sum_at(t, SHMSTAT_SIG_GRAVES + i);
 		uint64_t w = SHMSTAT_SUM_WORD(SHMSTAT_SUM_FREE, 0);
 
-		if (ld_relaxed(&hdr->word) == w &&
-		    cas_acqrel(&hdr->word, &w, SHMSTAT_SUM_WORD(SHMSTAT_SUM_OWNED, stripe))) {
+		if (ld_relaxed(&t->claims[i]) == w &&
+		    cas_acqrel(&t->claims[i], &w, SHMSTAT_SUM_WORD(SHMSTAT_SUM_OWNED, stripe))) {
 			st_relaxed(&vals[SHMSTAT_S_SUMMARY], (uint64_t)i + 1);
 			return (uint64_t)i + 1;
 		}
@@ -662,10 +662,11 @@ static void fold_bare(const struct shmstat_sigtab *t, unsigned char *from, unsig
 	for (uint32_t i = 0; i < t->npool; i++) {
 		unsigned char *s = sum_at(t, SHMSTAT_SIG_GRAVES + i);
 		const struct shmstat_sigsum *h = (const struct shmstat_sigsum *)(const void *)s;
+		const uint64_t w = ld_acquire(&t->claims[i]);
 		uint64_t f = h->floor + 1;
 
-		if (SHMSTAT_SUM_STATE(h->word) != SHMSTAT_SUM_OWNED ||
-		    !stripe_of(seg, SHMSTAT_SUM_STRIPE(h->word), stripe_p))
+		if (SHMSTAT_SUM_STATE(w) != SHMSTAT_SUM_OWNED ||
+		    !stripe_of(seg, SHMSTAT_SUM_STRIPE(w), stripe_p))
 			continue;
 		for (uint32_t j = 0; j < h->used && j < t->g.capacity; j++) {
 			const struct shmstat_sigent *e = &ents_of(t, s)[j];
@@ -707,7 +708,7 @@ void shmstat__sig_fold(struct shmstat_seg *seg, uint32_t p, uint32_t from, uint3
 		}
 		for (uint32_t i = 0; !err && i < t.npool; i++) {
 			unsigned char *s = sum_at(&t, SHMSTAT_SIG_GRAVES + i);
-			uint64_t w = ld_acquire(&((struct shmstat_sigsum *)(void *)s)->word);
+			uint64_t w = ld_acquire(&t.claims[i]);
 
 			if (SHMSTAT_SUM_STATE(w) != SHMSTAT_SUM_OWNED ||
 			    !stripe_of(seg, SHMSTAT_SUM_STRIPE(w), p))
@@ -734,16 +735,17 @@ void shmstat__sig_release(struct shmstat_seg *seg, uint32_t p)
 		for (uint32_t i = 0; i < t.npool; i++) {
 			unsigned char *s = sum_at(&t, SHMSTAT_SIG_GRAVES + i);
 			struct shmstat_sigsum *h = (struct shmstat_sigsum *)(void *)s;
-			uint64_t w = ld_acquire(&h->word);
+			uint64_t w = ld_acquire(&t.claims[i]);
 
 			if (SHMSTAT_SUM_STATE(w) != SHMSTAT_SUM_OWNED ||
 			    !stripe_of(seg, SHMSTAT_SUM_STRIPE(w), p))
 				continue;
 			/* the index and the header; entries past used are
-			 * never read, gens stay even */
+			 * never read, and a new key makes its entry's gen odd
+			 * whatever it was */
 			memset(s + sizeof(*h), 0, (size_t)t.g.nslots * 4);
-			memset((unsigned char *)h + 8, 0, sizeof(*h) - 8);
-			st_release(&h->word, SHMSTAT_SUM_WORD(SHMSTAT_SUM_FREE, 0));
+			memset(h, 0, sizeof(*h));
+			st_release(&t.claims[i], SHMSTAT_SUM_WORD(SHMSTAT_SUM_FREE, 0));
 		}
 	}
 }

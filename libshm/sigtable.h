@@ -127,6 +127,12 @@ static inline void shmstat__sumgeo(struct shmstat_sumgeo *g, uint32_t capacity,
 		   SHMSTAT_LINE * SHMSTAT_LINE;
 }
 
+/* Lines (128 bytes) of the claims of a table with a pool of @pool. */
+static inline uint64_t shmstat__sig_claim_lines(uint32_t pool)
+{
+	return ((uint64_t)pool * 8u + SHMSTAT_LINE - 1) / SHMSTAT_LINE;
+}
+
 /* Lines (128 bytes) of the owner slots of a table with @owners slots. */
 static inline uint64_t shmstat__sig_owner_lines(uint32_t owners)
 {
@@ -141,7 +147,7 @@ static inline uint64_t shmstat__sig_lines(uint32_t capacity, uint32_t keybytes,
 	struct shmstat_sumgeo g;
 
 	shmstat__sumgeo(&g, capacity, keybytes);
-	return shmstat__sig_owner_lines(owners) +
+	return shmstat__sig_claim_lines(pool) + shmstat__sig_owner_lines(owners) +
 	       (SHMSTAT_SIG_GRAVES + (uint64_t)pool) * (g.bytes / SHMSTAT_LINE);
 }
 
@@ -160,6 +166,7 @@ static inline bool shmstat__sig_shape_ok(uint32_t capacity, uint32_t keybytes,
 struct shmstat_sigtab {
 	struct shmstat_counter c;  /* the table's value slots */
 	unsigned char *sums;       /* summary 0 (grave 0); pool at index 2 */
+	uint64_t *claims;          /* of the pool's summaries */
 	struct shmstat_sigowner *owners;
 	struct shmstat_sumgeo g;
 	uint32_t npool;            /* summaries in the pool */

@@ -257,10 +257,9 @@ static int add_sumcopy(struct shmstat_snap *s, const struct sumcopy *c)
  * changed is read again alone, a few times, then left out. 0, -1
  * (truncated) or ENOMEM. */
 static int copy_summary(struct shmstat_reader *r, struct shmstat_snap *s, uint32_t desc,
-			uint64_t run, uint64_t owner_lines, const struct shmstat_sumgeo *g,
-			uint32_t k, bool grave)
+			uint64_t sums, const struct shmstat_sumgeo *g, uint32_t k, bool grave)
 {
-	const uint64_t off = run + owner_lines * SHMSTAT_LINE + (uint64_t)k * g->bytes;
+	const uint64_t off = sums + (uint64_t)k * g->bytes;
 	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)(s->buf + off);
 	struct shmstat_sigent *ents = (struct shmstat_sigent *)(void *)(s->buf + off + g->off_ents);
 	struct shmstat_sigent *again = NULL;
@@ -321,11 +320,17 @@ static int copy_summary(struct shmstat_reader *r, struct shmstat_snap *s, uint32
 	 * were read */
 	shmstat__fence(__ATOMIC_ACQUIRE);
 	err = -1;
-	if (read_full(r->fd, (unsigned char *)&floor, 8,
-		      off + offsetof(struct shmstat_sigsum, floor)) != 0 ||
-	    read_full(r->fd, (unsigned char *)&wmax, 8,
-		      off + offsetof(struct shmstat_sigsum, wmax)) != 0)
-		goto fail;
+	{
+		uint64_t fw[2];     /* floor and wmax lie side by side */
+
+		static_assert(offsetof(struct shmstat_sigsum, wmax) ==
+			      offsetof(struct shmstat_sigsum, floor) + 8, "floor, wmax");
+		if (read_full(r->fd, (unsigned char *)fw, sizeof(fw),
+			      off + offsetof(struct shmstat_sigsum, floor)) != 0)
+			goto fail;
+		floor = fw[0];
+		wmax = fw[1];
+	}
 	if (floor > hdr->floor)
 		hdr->floor = floor;
 	if (wmax > hdr->wmax)
@@ -355,30 +360,29 @@ static int copy_sigs(struct shmstat_reader *r, struct shmstat_snap *s)
 	for (uint32_t d = 0; d < r->hdr.max_metrics; d++) {
 		const struct shmstat_desc *desc = &descs[d];
 		struct shmstat_sumgeo g;
-		uint64_t run, olines;
+		const uint64_t *claims;
+		uint64_t run, head;
 		int err;
 
 		if (SHMSTAT_DESC_STATE(desc->word) != SHMSTAT_DESC_LIVE ||
 		    desc->type != SHMSTAT_SIGTABLE || !sig_table_ok(&r->hdr, desc, &run))
 			continue;
 		shmstat__sumgeo(&g, desc->sig_capacity, desc->sig_keybytes);
-		olines = shmstat__sig_owner_lines(desc->sig_owners);
-		/* the owner slots */
-		if (read_full(r->fd, s->buf + run, olines * SHMSTAT_LINE, run) != 0)
+		/* the claims and the owner slots, in one read */
+		head = (shmstat__sig_claim_lines(desc->sig_pool) +
+			shmstat__sig_owner_lines(desc->sig_owners)) * SHMSTAT_LINE;
+		if (read_full(r->fd, s->buf + run, head, run) != 0)
 			return -1;
-		err = copy_summary(r, s, d, run, olines, &g, active, true);
+		claims = (const uint64_t *)(const void *)(s->buf + run);
+		err = copy_summary(r, s, d, run + head, &g, active, true);
 		for (uint32_t k = 0; !err && k < desc->sig_pool; k++) {
-			const uint64_t off = run + olines * SHMSTAT_LINE +
-					     (uint64_t)(SHMSTAT_SIG_GRAVES + k) * g.bytes;
-			uint64_t w;
+			const uint64_t w = claims[k];
 
-			if (shmstat__pread_full(r->fd, &w, 8, off) != 8)
-				return -1;
 			if (SHMSTAT_SUM_STATE(w) != SHMSTAT_SUM_OWNED ||
 			    SHMSTAT_SUM_STRIPE(w) >= r->hdr.nstripes ||
 			    !stripe_in_use(&r->hdr, s->buf, SHMSTAT_SUM_STRIPE(w)))
 				continue;
-			err = copy_summary(r, s, d, run, olines, &g, SHMSTAT_SIG_GRAVES + k, false);
+			err = copy_summary(r, s, d, run + head, &g, SHMSTAT_SIG_GRAVES + k, false);
 		}
 		if (err)
 			return err;
@@ -923,14 +927,17 @@ int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j, shmstat_hdata *
 	return 0;
 }
 
-/* Is summary copy @c counted: the grave, or owned by a stripe counted? */
-static bool sum_counted(const shmstat_snap *s, const struct sumcopy *c, const unsigned char *sum)
+/* Is summary copy @c counted: the grave, or owned (@claims, copied) by a
+ * stripe counted? */
+static bool sum_counted(const shmstat_snap *s, const struct sumcopy *c, const uint64_t *claims)
 {
-	uint64_t w = ((const struct shmstat_sigsum *)(const void *)sum)->word;
-	uint32_t st = SHMSTAT_SUM_STRIPE(w);
+	uint64_t w;
+	uint32_t st;
 
 	if (c->sum < SHMSTAT_SIG_GRAVES)
 		return true;
+	w = claims[c->sum - SHMSTAT_SIG_GRAVES];
+	st = SHMSTAT_SUM_STRIPE(w);
 	return SHMSTAT_SUM_STATE(w) == SHMSTAT_SUM_OWNED && st >= SHMSTAT_GRAVES &&
 	       st < s->h->nstripes && s->owner_of[st] != UINT32_MAX;
 }
@@ -938,10 +945,10 @@ static bool sum_counted(const shmstat_snap *s, const struct sumcopy *c, const un
 int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 {
 	const struct shmstat_desc *d;
-	const unsigned char *run;
+	const unsigned char *run, *sums;
 	struct shmstat_sumgeo g;
 	shmstat_sigview *v;
-	uint64_t *totals, roff, olines;
+	uint64_t *totals, roff, clines;
 	uint32_t di;
 
 	*out = NULL;
@@ -959,15 +966,16 @@ int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 			    sum_stripes(s, d->value_off + k, UINT32_MAX);
 	run = s->buf + roff;
 	shmstat__sumgeo(&g, d->sig_capacity, d->sig_keybytes);
-	olines = shmstat__sig_owner_lines(d->sig_owners);
-	v = shmstat__sigview_new(d, totals, (const struct shmstat_sigowner *)(const void *)run,
-				 s->info.taken_ns);
+	clines = shmstat__sig_claim_lines(d->sig_pool);
+	sums = run + (clines + shmstat__sig_owner_lines(d->sig_owners)) * SHMSTAT_LINE;
+	v = shmstat__sigview_new(d, totals, (const struct shmstat_sigowner *)(const void *)
+				 (run + clines * SHMSTAT_LINE), s->info.taken_ns);
 	free(totals);
 	if (v == NULL)
 		return ENOMEM;
 	for (size_t k = 0; k < s->nsc; k++) {
 		const struct sumcopy *c = &s->sc[k];
-		const unsigned char *sum = run + olines * SHMSTAT_LINE + (uint64_t)c->sum * g.bytes;
+		const unsigned char *sum = sums + (uint64_t)c->sum * g.bytes;
 		struct sm_src src = {
 			.hdr = (const struct shmstat_sigsum *)(const void *)sum,
 			.ents = (const struct shmstat_sigent *)(const void *)(sum + g.off_ents),
@@ -979,7 +987,7 @@ int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 			.keyrec = g.keyrec,
 		};
 
-		if (c->desc != di || !sum_counted(s, c, sum))
+		if (c->desc != di || !sum_counted(s, c, (const uint64_t *)(const void *)run))
 			continue;
 		if (c->sum < SHMSTAT_SIG_GRAVES)
 			src.mg = (const uint64_t *)(const void *)(sum + sizeof(struct shmstat_sigsum));

@@ -127,6 +127,124 @@ static int show_range(const struct show_hist *o, const struct frames *fr)
 	return EXIT_OK;
 }
 
+/* ---------------------------------------------------- keys over a window */
+
+#define WKEYS 5                /* keys shown per table over a window */
+
+struct wkey {
+	struct shmstat_sigkey k;
+	uint64_t lo, hi;           /* the hits it gained in the window */
+};
+
+static int by_lo(const void *a, const void *b)
+{
+	const struct wkey *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo > y->lo ? -1 : 1;
+	return (x->hi < y->hi) - (x->hi > y->hi);
+}
+
+/* The hits key @k had at frame @f (table series @i, @s): the bounds
+ * [*lo, *hi]. A key not among the frame's top keys had no more than the
+ * last of them (its guaranteed hits plus the table's largest error), or,
+ * when the frame kept every key it had, no more than that error. */
+static void key_then(const shmstat_frame *f, long i, const struct shmstat_series *s,
+		     uint64_t hash, uint32_t keep, uint64_t *lo, uint64_t *hi)
+{
+	struct shmstat_sigkey k;
+
+	*lo = 0;
+	*hi = 0;
+	if (i < 0)
+		return;                 /* no such table then: it started later */
+	for (size_t j = 0; j < s->top; j++) {
+		if (shmstat_frame_sigkey(f, (size_t)i, j, &k) != 0)
+			continue;
+		if (k.hash == hash) {
+			*lo = k.hits - k.err_hits;
+			*hi = k.hits;
+			return;
+		}
+	}
+	*hi = s->sig_max_error;
+	if (s->top >= keep && s->top > 0 &&
+	    shmstat_frame_sigkey(f, (size_t)i, s->top - 1, &k) == 0)
+		*hi = k.hits - k.err_hits + s->sig_max_error;
+}
+
+/* The top keys of table series @s over the window of frames @fr: what
+ * each gained, as bounds from the first frame's and the last frame's
+ * counts, by the gain surely made; high-value when that is at least
+ * SIG_HIGH_VALUE. */
+static void window_keys(const struct show_hist *o, const struct frames *fr,
+			const struct shmstat_series *s)
+{
+	const shmstat_frame *f0 = fr->f[0], *f1 = fr->f[fr->n - 1];
+	long i0 = shmstat_frame_find(f0, s->name, s->labels);
+	long i1 = shmstat_frame_find(f1, s->name, s->labels);
+	struct shmstat_series s0, s1;
+	struct shmstat_frame_info fi0, fi1;
+	static struct wkey w[SHMSTAT_HISTORY_MAX_TOP];
+	size_t n = 0;
+
+	if (i1 < 0 || shmstat_frame_series(f1, (size_t)i1, &s1) != 0)
+		return;
+	shmstat_frame_info(f0, &fi0);
+	shmstat_frame_info(f1, &fi1);
+	/* restarted in the window (another registration or segment): its
+	 * counts start from nothing */
+	if (i0 >= 0 && (shmstat_frame_series(f0, (size_t)i0, &s0) != 0 ||
+			s0.reg_id != s1.reg_id || fi0.generation != fi1.generation))
+		i0 = -1;
+	for (size_t j = 0; j < s1.top && n < SHMSTAT_HISTORY_MAX_TOP; j++) {
+		uint64_t plo, phi, lo1;
+
+		if (shmstat_frame_sigkey(f1, (size_t)i1, j, &w[n].k) != 0)
+			continue;
+		key_then(f0, i0, &s0, w[n].k.hash, (uint32_t)s1.top, &plo, &phi);
+		lo1 = w[n].k.hits - w[n].k.err_hits;
+		w[n].lo = lo1 > phi ? lo1 - phi : 0;
+		w[n].hi = w[n].k.hits > plo ? w[n].k.hits - plo : 0;
+		n++;
+	}
+	qsort(w, n, sizeof(w[0]), by_lo);
+	if (n > WKEYS)
+		n = WKEYS;
+	if (o->json) {
+		printf(",\"top\":[");
+		for (size_t j = 0; j < n; j++) {
+			printf(j ? ",{\"key\":" : "{\"key\":");
+			json_put_bytes(stdout, w[j].k.key, w[j].k.key_len, 1);
+			printf(",\"owner\":");
+			json_put(stdout, w[j].k.owner);
+			printf(",\"hits\":%llu,\"hits_error\":%llu,\"high_value\":%s}",
+			       (unsigned long long)w[j].lo, (unsigned long long)(w[j].hi - w[j].lo),
+			       w[j].lo >= SIG_HIGH_VALUE ? "true" : "false");
+		}
+		printf("]");
+		return;
+	}
+	for (size_t j = 0; j < n; j++) {
+		char key[SHMSTAT_SIG_KEY_SHOW];
+		size_t o2 = 0;
+
+		for (uint32_t c = 0; c < w[j].k.key_len && o2 + 5 < sizeof(key); c++) {
+			unsigned char ch = (unsigned char)w[j].k.key[c];
+
+			if (ch >= 0x20 && ch < 0x7f && ch != '\\')
+				key[o2++] = (char)ch;
+			else
+				o2 += (size_t)snprintf(key + o2, sizeof(key) - o2, "\\x%02x", ch);
+		}
+		key[o2] = '\0';
+		printf("  %c hits +%llu (at most +%llu) %s %s\n",
+		       w[j].lo >= SIG_HIGH_VALUE ? '*' : ' ', (unsigned long long)w[j].lo,
+		       (unsigned long long)w[j].hi, w[j].k.owner[0] ? w[j].k.owner : "-",
+		       w[j].k.key_len ? key : "(key not kept)");
+	}
+}
+
 /* One series over the window: its figures, for text or JSON. */
 static void window_series(const struct show_hist *o, const struct frames *fr,
 			  const struct shmstat_series *s, uint64_t from, uint64_t to, int first)
@@ -190,6 +308,8 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 			else
 				printf(",\"%s\":null", keys[s->type][k]);
 		}
+		if (s->type == SHMSTAT_SIGTABLE && fr->n >= 2)
+			window_keys(o, fr, s);
 		putchar('}');
 		return;
 	}
@@ -222,6 +342,8 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 		fmt_figure(a, sizeof(a), SHMSTAT_FIG_SIG_HIT_RATE, v[2].value, s->unit, o->raw);
 		printf(" hits=%.0f misses=%.0f hit_rate=%s weight=%.0f\n", v[0].value, v[1].value,
 		       v[2].has_value ? a : "-", v[3].value);
+		if (fr->n >= 2)
+			window_keys(o, fr, s);
 		break;
 	}
 }

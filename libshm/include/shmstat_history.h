@@ -33,6 +33,7 @@ extern "C" {
 #endif
 
 #define SHMSTAT_HISTORY_MAX_TIERS 8
+#define SHMSTAT_HISTORY_MAX_TOP   1000   /* signature keys kept per record */
 
 struct shmstat_tier {
 	uint64_t step_ns;          /* one record per step */

@@ -285,7 +285,8 @@ has "$tmp/win" \
 	"hf_misses_total counter increase=10 rate=$(calc %.4g "10e9 / $dt")/s" \
 	"hf_queue_depth gauge value=7" \
 	"hf_latency histogram count=200 rate=$(calc %.4g "200e9 / $dt")/s p50=100ns p95=120ns p99=120ns" \
-	"hf_sigs sigtable hits=3 misses=1 hit_rate=75.00% weight=250"
+	"hf_sigs sigtable hits=3 misses=1 hit_rate=75.00% weight=250" \
+	"    hits +2 (at most +2) - k1" "    hits +1 (at most +1) - k2"
 "$shmstat" show --history "$h" --window 1h --json > "$tmp/win.json" || bad "show --window --json failed"
 if "$json_flat" < "$tmp/win.json" > "$tmp/win.flat"; then ok; else bad "show --window --json is not JSON"; fi
 has "$tmp/win.flat" "schema=shmstat.window/1" "segment=$tag-m" "records=4" \
@@ -295,14 +296,17 @@ has "$tmp/win.flat" "schema=shmstat.window/1" "segment=$tag-m" "records=4" \
 	"series.3.name=hf_queue_depth" "series.3.value=7" \
 	"series.4.labels=path=\"/a\"" "series.4.increase=60" "series.4.resets=0" \
 	"series.4.rate=$(calc %.6g "60e9 / $dt")" "series.5.increase=1" \
-	"series.6.hits=3" "series.6.misses=1" "series.6.hit_rate=0.75" "series.6.weight=250"
+	"series.6.hits=3" "series.6.misses=1" "series.6.hit_rate=0.75" "series.6.weight=250" \
+	"series.6.top.0.key=k1" "series.6.top.0.hits=2" "series.6.top.0.hits_error=0" \
+	"series.6.top.0.high_value=false" "series.6.top.1.key=k2" "series.6.top.1.hits=1"
 # a window around R1 and R2 only: what happened between them
 w12=$(( (t[2] - t[1]) / 1000 + 2000 ))us
 "$shmstat" show --history "$h" --at "$(at $((t[2] + 1000000)))" --window "$w12" > "$tmp/win12" || bad "show --window R1..R2"
 has "$tmp/win12" "hf_requests_total{path=\"/a\"} counter increase=20 rate=$(calc %.4g "20e9 / ($((t[2] - t[1])))")/s" \
 	"hf_queue_depth gauge value=-3" \
 	"hf_latency histogram count=100 rate=$(calc %.4g "100e9 / ($((t[2] - t[1])))")/s p50=120ns p95=120ns p99=120ns" \
-	"hf_sigs sigtable hits=1 misses=0 hit_rate=100.00% weight=50"
+	"hf_sigs sigtable hits=1 misses=0 hit_rate=100.00% weight=50" \
+	"    hits +1 (at most +1) - k2" "    hits +0 (at most +0) - k1"
 grep -q "(2 records)$" "$tmp/win12" && ok || bad "window R1..R2 is not 2 records: $(head -1 "$tmp/win12")"
 # one record in the window: no increase, but a gauge value
 "$shmstat" show --history "$h" --at "$(at $((t[3] + 1000000)))" --window 2ms > "$tmp/win1"
