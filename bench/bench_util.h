@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,30 +96,75 @@ static inline int bench_cachesim_path(char *out, size_t n, const char *prog)
 	return 0;
 }
 
+/* What one cachesim run reported. */
+struct bench_cachesim_result {
+	double rate;               /* requests/s: the "tally rate=" line */
+	uint64_t requests;         /* "tally total requests=" */
+	uint64_t cpu_ns;           /* "tally cpu_ns=": CPU of the serving
+				    * threads (setup, registration and exit
+				    * left out) */
+	uint64_t tree_cpu_ns;      /* user + sys of the whole process tree
+				    * (cachesim, which the shell execs, and
+				    * its workers): RUSAGE_CHILDREN before
+				    * and after */
+};
+
+static inline uint64_t bench_children_cpu_ns(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
+		return 0;
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
+	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+}
+
 /* One cachesim run of 4 processes x 2 threads, seed 12345, with @extra
- * options; its requests/s from the "tally rate=" line, < 0 on error.
- * The segment @name is removed afterwards. */
-static inline double bench_cachesim_run(const char *cachesim, const char *name,
-					const char *duration, const char *extra)
+ * options, into *@out; 0, or -1 when it failed or printed no rate. The
+ * caller must have no other child that ends meanwhile (the process
+ * tree's CPU is a difference of RUSAGE_CHILDREN). The segment @name is
+ * removed afterwards. */
+static inline int bench_cachesim_run_ex(const char *cachesim, const char *name,
+					const char *duration, const char *extra,
+					struct bench_cachesim_result *out)
 {
 	char cmd[4096 + 512], line[4096];
-	double rate = -1;
+	uint64_t c0;
 	FILE *f;
+	int ok;
 
+	memset(out, 0, sizeof(*out));
+	out->rate = -1;
 	snprintf(cmd, sizeof(cmd),
-		 "'%s' --name %s --duration %s --seed 12345 --procs 4 --threads 2 "
+		 "exec '%s' --name %s --duration %s --seed 12345 --procs 4 --threads 2 "
 		 "--keys 20000 --cache-size 4096 --upstream-us 5 --sample 16 %s",
 		 cachesim, name, duration, extra);
+	fflush(NULL);
+	c0 = bench_children_cpu_ns();
 	f = popen(cmd, "r");
 	if (f == NULL)
 		return -1;
-	while (fgets(line, sizeof(line), f))
+	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "tally rate=", 11) == 0)
-			rate = atof(line + 11);
-	if (pclose(f) != 0)
-		rate = -1;
+			out->rate = atof(line + 11);
+		else if (strncmp(line, "tally total requests=", 21) == 0)
+			out->requests = strtoull(line + 21, NULL, 10);
+		else if (strncmp(line, "tally cpu_ns=", 13) == 0)
+			out->cpu_ns = strtoull(line + 13, NULL, 10);
+	}
+	ok = pclose(f) == 0;
+	out->tree_cpu_ns = bench_children_cpu_ns() - c0;
 	shmstat_unlink(name);
-	return rate;
+	return ok && out->rate > 0 ? 0 : -1;
+}
+
+/* The same; its requests/s, < 0 on error. */
+static inline double bench_cachesim_run(const char *cachesim, const char *name,
+					const char *duration, const char *extra)
+{
+	struct bench_cachesim_result r;
+
+	return bench_cachesim_run_ex(cachesim, name, duration, extra, &r) == 0 ? r.rate : -1;
 }
 
 /* @rounds pairs of cachesim runs, options @a then @b, the order swapped
@@ -183,19 +229,30 @@ static inline void *bench_thread_main(void *arg)
 	return NULL;
 }
 
+/* What bench_threads_run() measured, per operation of one thread. */
+struct bench_result {
+	double wall_ns;            /* first start to last end / iterations */
+	double cpu_ns;             /* CPU time of the timed part / iterations
+				    * (CLOCK_THREAD_CPUTIME_ID), mean of the
+				    * threads */
+	double cpu_share;          /* the least share of the span a thread
+				    * was on a CPU */
+};
+
 /* Run @run(@v, idx, n) on @nt threads (idx 0..nt-1): @warmup operations
- * each, then from a barrier @iters timed ones. Return ns per operation
- * per thread measured from the first start to the last end, so threads
- * that did not run at the same time count one after the other; in
- * *@cpu_share (if not NULL) the least share of that span a thread was on
- * a CPU (below ~0.9: the threads did not get a CPU each). */
-static inline double bench_threads(void (*run)(int v, int idx, uint64_t n), int v, int nt,
-				   uint64_t warmup, uint64_t iters, double *cpu_share)
+ * each, then from a barrier @iters timed ones, into *@out. The wall
+ * figure runs from the first start to the last end, so threads that did
+ * not run at the same time count one after the other (each thread's own
+ * wall time would report perfect scaling for them); the CPU figure is
+ * what each thread used, whoever else ran (a cpu_share below ~0.9: the
+ * threads did not get a CPU each). */
+static inline void bench_threads_run(void (*run)(int v, int idx, uint64_t n), int v, int nt,
+				     uint64_t warmup, uint64_t iters, struct bench_result *out)
 {
 	struct bench_thread t[BENCH_MAX_THREADS];
 	pthread_t tid[BENCH_MAX_THREADS];
 	pthread_barrier_t bar;
-	double first = 0, last = 0, least = 1;
+	double first = 0, last = 0, least = 1, cpu = 0;
 
 	if (nt < 1 || nt > BENCH_MAX_THREADS)
 		abort();
@@ -218,12 +275,27 @@ static inline double bench_threads(void (*run)(int v, int idx, uint64_t n), int 
 			last = t[i].t1;
 	}
 	pthread_barrier_destroy(&bar);
-	for (int i = 0; i < nt; i++)
+	for (int i = 0; i < nt; i++) {
 		if (last > first && t[i].cpu / (last - first) < least)
 			least = t[i].cpu / (last - first);
+		cpu += t[i].cpu;
+	}
+	out->wall_ns = (last - first) / (double)iters;
+	out->cpu_ns = cpu / nt / (double)iters;
+	out->cpu_share = least;
+}
+
+/* The same; the wall figure returned, the least CPU share in *@cpu_share
+ * (if not NULL). */
+static inline double bench_threads(void (*run)(int v, int idx, uint64_t n), int v, int nt,
+				   uint64_t warmup, uint64_t iters, double *cpu_share)
+{
+	struct bench_result r;
+
+	bench_threads_run(run, v, nt, warmup, iters, &r);
 	if (cpu_share)
-		*cpu_share = least;
-	return (last - first) / (double)iters;
+		*cpu_share = r.cpu_share;
+	return r.wall_ns;
 }
 
 #endif
