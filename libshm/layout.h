@@ -48,7 +48,7 @@
  *   896  prof line     prof_dropped, prof_dropped_weight, prof_mods_dropped:
  *                      what the profile tables could not take;
  *                      prof_stacks_used, prof_mods_used: entries claimed
- *                      (2.1; a reader tells profiles are there from them)
+ *                      (zero stacks or modules: profiling is off)
  *
  * Processes are named in the segment by a "tag": pid << 32 | (low 24 bits
  * of the process start time) << 8, so that a recycled pid is not taken for
@@ -108,8 +108,6 @@ enum shmstat_region_id {
 	SHMSTAT_REG_MODS = 6,      /* last */
 	SHMSTAT_REG_COUNT = 7,
 };
-/* every 3.x segment has the profile tables (possibly empty) */
-#define SHMSTAT_HAS_PROFILE(h) ((h)->nregions >= SHMSTAT_REG_COUNT)
 
 struct shmstat_region {
 	uint64_t off;
@@ -161,7 +159,7 @@ struct shmstat_hdr {
 	uint32_t stripe_hint;
 	uint8_t pad4[128 - 4];
 
-	/* profile line (2.1; zeros in 2.0 segments) */
+	/* profile line */
 	uint64_t prof_dropped;        /* samples no stack entry could take */
 	uint64_t prof_dropped_weight; /* and their weight */
 	uint64_t prof_mods_dropped;   /* module records the table could not take */

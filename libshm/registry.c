@@ -298,8 +298,9 @@ static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct re
 		   d->value_off <= seg->max_values && d->nvalues <= seg->max_values - d->value_off;
 	int err = 0;
 
-	/* the entries first: a table that does not fit leaves the value
-	 * slots free (a failed value allocation leaks the entries) */
+	/* the table's lines first: one that does not fit leaves the value
+	 * slots free (a failed value allocation then leaves its lines
+	 * unused: the region only grows) */
 	if (sh->type == SHMSTAT_SIGTABLE)
 		err = alloc_sigs(seg, shmstat__sig_lines(sh->sig_capacity, sh->sig_keybytes,
 							 sh->sig_owners, sh->sig_pool), &first);
@@ -326,6 +327,7 @@ static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct re
 		d->sig_ttl_ms = sh->sig_ttl_ms;
 		d->sig_pool = sh->sig_pool;
 	} else {
+		d->sig_pool = 0;        /* a reused descriptor's, else */
 		d->lowest = r->shape->lowest;
 		d->highest = r->shape->highest;
 	}

@@ -387,16 +387,13 @@ static void set_views(struct shmstat_seg *seg)
 	seg->stripes = seg->base + h->regions[SHMSTAT_REG_STRIPES].off;
 	seg->sigs = seg->base + h->regions[SHMSTAT_REG_SIGS].off;
 	seg->sig_lines = h->regions[SHMSTAT_REG_SIGS].len / SHMSTAT_LINE;
-	if (SHMSTAT_HAS_PROFILE(h)) {
-		seg->stacks = (struct shmstat_stackent *)(void *)(seg->base +
-								  h->regions[SHMSTAT_REG_STACKS].off);
-		seg->max_stacks = (uint32_t)(h->regions[SHMSTAT_REG_STACKS].len /
-					     sizeof(struct shmstat_stackent));
-		seg->mods = (struct shmstat_profmod *)(void *)(seg->base +
-							       h->regions[SHMSTAT_REG_MODS].off);
-		seg->max_modules = (uint32_t)(h->regions[SHMSTAT_REG_MODS].len /
-					      sizeof(struct shmstat_profmod));
-	}
+	seg->stacks = (struct shmstat_stackent *)(void *)(seg->base +
+							  h->regions[SHMSTAT_REG_STACKS].off);
+	seg->max_stacks = (uint32_t)(h->regions[SHMSTAT_REG_STACKS].len /
+				     sizeof(struct shmstat_stackent));
+	seg->mods = (struct shmstat_profmod *)(void *)(seg->base + h->regions[SHMSTAT_REG_MODS].off);
+	seg->max_modules = (uint32_t)(h->regions[SHMSTAT_REG_MODS].len /
+				      sizeof(struct shmstat_profmod));
 	seg->stripe_bytes = h->stripe_bytes;
 	seg->nstripes = h->nstripes;
 	seg->max_procs = h->max_procs;

@@ -39,7 +39,7 @@ struct shmstat_seg {
 	unsigned char *sigs;           /* the sigs region */
 	uint64_t sig_lines;            /* its length in 128-byte lines */
 	uint32_t stripe_bytes, nstripes, max_procs, max_metrics, max_values;
-	struct shmstat_stackent *stacks;   /* NULL in a 2.0 segment */
+	struct shmstat_stackent *stacks;   /* max_stacks of them (0: no profiling) */
 	struct shmstat_profmod *mods;
 	uint32_t max_stacks, max_modules;
 

@@ -78,7 +78,7 @@ static int grow_map(struct sm *m)
 
 /* The key of hash @h, added (zeroed, bytes copied) if new; NULL: ENOMEM. */
 static struct sm_key *find_or_add(struct sm *m, uint64_t h, const unsigned char *bytes,
-				  uint32_t full_len, uint32_t key_len)
+				  uint32_t full_len, uint32_t key_len, bool known)
 {
 	struct sm_key *k;
 	size_t s;
@@ -118,6 +118,7 @@ static struct sm_key *find_or_add(struct sm *m, uint64_t h, const unsigned char 
 	k->hash = h;
 	k->full_len = full_len;
 	k->key_len = key_len;
+	k->known = known;
 	k->key_off = m->used;
 	k->first_ns = UINT64_MAX;
 	memcpy(m->arena + m->used, bytes, key_len);
@@ -131,7 +132,10 @@ static struct sm_key *find_or_add(struct sm *m, uint64_t h, const unsigned char 
 static int key_bytes(struct sm *m, struct sm_key *k, const unsigned char *b, uint32_t len,
 		     uint32_t kl)
 {
-	if (k->key_len || k->full_len || !len)
+	if (k->known)
+		return 0;
+	k->known = true;
+	if (!len)
 		return 0;
 	if (m->acap - m->used < (size_t)kl + 1) {
 		size_t cap = m->acap ? m->acap : 4096;
@@ -185,12 +189,14 @@ int shmstat__sm_add(struct sm *m, const struct sm_src *s)
 
 		if (s->skip && s->skip[j])
 			continue;
-		if (e->flags & SHMSTAT_SIGENT_F_KEY) {
+		const bool known = e->flags & SHMSTAT_SIGENT_F_KEY;
+
+		if (known) {
 			memcpy(&rec, kr, sizeof(rec));
 			kl = rec.len < s->keybytes ? rec.len : s->keybytes;
 		}
-		k = find_or_add(m, e->hash, kr + sizeof(rec), rec.len, kl);
-		if (k == NULL || key_bytes(m, k, kr + sizeof(rec), rec.len, kl) != 0)
+		k = find_or_add(m, e->hash, kr + sizeof(rec), rec.len, kl, known);
+		if (k == NULL || (known && key_bytes(m, k, kr + sizeof(rec), rec.len, kl) != 0))
 			return ENOMEM;
 		k->src = id;
 		k->lo_h = sadd(k->lo_h, e->hits);
@@ -294,7 +300,7 @@ void shmstat__sm_write_grave(struct sm *m, unsigned char *g, const struct shmsta
 			e->last_ns = k->last_ns;
 			e->gen = 0;
 			e->owner = (uint16_t)k->owner;
-			e->flags = k->key_len || !k->full_len ? SHMSTAT_SIGENT_F_KEY : 0;
+			e->flags = k->known ? SHMSTAT_SIGENT_F_KEY : 0;
 			memcpy(kr, &rec, sizeof(rec));
 			memset(kr + sizeof(rec), 0, geo->keybytes);
 			memcpy(kr + sizeof(rec), m->arena + k->key_off,
@@ -441,6 +447,7 @@ int shmstat_sigview_entry(const shmstat_sigview *v, size_t i, struct shmstat_sig
 	out->key = v->m.arena + k->key_off;
 	out->key_len = k->key_len;
 	out->full_len = k->full_len;
+	out->has_key = k->known;
 	out->owner = owner_name(v, k->owner);
 	out->err_hits = out->err_misses = v->err[i];
 	out->err_weight = v->werr[i];

@@ -50,6 +50,7 @@ struct sm_key {
 	uint32_t key_len;          /* bytes kept */
 	uint32_t owner;            /* owner slot + 1, 0: none */
 	uint32_t src;              /* the last summary that held it (1, 2..) */
+	bool known;                /* its bytes were seen (else its hash alone) */
 };
 
 struct sm {

@@ -20,8 +20,9 @@
 #define GOLDEN UINT64_C(0x9E3779B97F4A7C15)
 /* a stripe without a summary asks the pool again every this many events */
 #define CLAIM_RETRY 4096u
-/* a summary reads the clock once every this many events (and whenever it
- * takes a key): last seen is that late at most */
+/* a summary reads the clock once every this many of its events: an
+ * event's time (first and last seen) is the clock at one of the last
+ * this many events of its thread, late by the time between them */
 #define SHMSTAT_SIG_TICK 16u
 
 struct shmstat_sigtab shmstat__noop_sigtab = {
@@ -355,8 +356,10 @@ static void take(const struct shmstat_sigtab *t, unsigned char *s, const struct 
 		/* the floor first (readers take it after the entries): a key
 		 * out of the summary had at most the victim's count */
 		if (err > hdr->floor)
-			st_release(&hdr->floor, err);
-		st_relaxed(&e->gen, e->gen | 1u);
+			st_relaxed(&hdr->floor, err);
+		/* release: a reader that sees the odd gen (and may then
+		 * leave the entry out) sees the floor that covers it */
+		st_release(&e->gen, e->gen | 1u);
 		hdr->evictions++;
 		st_relaxed(&vals[SHMSTAT_S_EVICT], vals[SHMSTAT_S_EVICT] + 1);
 	}
@@ -397,8 +400,12 @@ static void in_summary(const struct shmstat_sigtab *t, unsigned char *s, const s
 	const uint32_t mask = t->g.nslots - 1, tag = slot_tag(x);
 	uint32_t p = (uint32_t)(x >> t->shift);
 
-	if (ev->weight > hdr->wmax)
-		hdr->wmax = ev->weight;
+	if (ev->weight > hdr->wmax) {
+		/* before the weight it bounds: a reader that sees the
+		 * weight sees it (the entry's stores are relaxed) */
+		st_relaxed(&hdr->wmax, ev->weight);
+		shmstat__fence(__ATOMIC_RELEASE);
+	}
 	for (;; p = (p + 1) & mask) {
 		uint32_t w = slots[p];
 		struct shmstat_sigent *e;

@@ -250,19 +250,20 @@ static int add_sumcopy(struct shmstat_snap *s, const struct sumcopy *c)
 }
 
 /* Copy summary @k of the table with run @run and geometry @g into the
- * buffer: its header, then of its first `used` entries the entries and
- * key records (and a grave's counters), the entries again (their gens),
+ * buffer: its header, then of its first `used` entries their gens, the
+ * entries, the key records (and a grave's counters), their gens again,
  * and the header again (its floor: it only grows, and must cover what
- * the entries no longer hold). An entry whose gen was odd or
- * changed is read again alone, a few times, then left out. 0, -1
- * (truncated) or ENOMEM. */
+ * the entries no longer hold). An entry whose gen was odd or changed
+ * is read again alone, a few times, then left out. 0, -1 (truncated)
+ * or ENOMEM. */
 static int copy_summary(struct shmstat_reader *r, struct shmstat_snap *s, uint32_t desc,
 			uint64_t sums, const struct shmstat_sumgeo *g, uint32_t k, bool grave)
 {
 	const uint64_t off = sums + (uint64_t)k * g->bytes;
 	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)(s->buf + off);
 	struct shmstat_sigent *ents = (struct shmstat_sigent *)(void *)(s->buf + off + g->off_ents);
-	struct shmstat_sigent *again = NULL;
+	struct shmstat_sigent *other = NULL;
+	uint32_t *before = NULL;
 	struct sumcopy c = { .desc = desc, .sum = k };
 	uint64_t floor, wmax;
 	int err;
@@ -272,50 +273,71 @@ static int copy_summary(struct shmstat_reader *r, struct shmstat_snap *s, uint32
 	shmstat__fence(__ATOMIC_ACQUIRE);
 	c.n = hdr->used < g->capacity ? (uint32_t)hdr->used : g->capacity;
 	if (c.n) {
-		again = malloc((size_t)c.n * sizeof(*again));
+		const uint64_t eb = (uint64_t)c.n * sizeof(*ents);
+
+		/* a seqlock of each entry: its gen before (a pass of its
+		 * own: one pread copies in no promised order), its fields
+		 * and key, its gen after */
+		other = malloc((size_t)eb);
+		before = malloc((size_t)c.n * sizeof(*before));
 		c.skip = calloc(c.n, 1);
-		if (again == NULL || c.skip == NULL) {
+		if (other == NULL || before == NULL || c.skip == NULL) {
 			err = ENOMEM;
 			goto fail;
 		}
 		err = -1;
-		if (read_full(r->fd, (unsigned char *)ents, (uint64_t)c.n * sizeof(*ents),
-			      off + g->off_ents) != 0 ||
-		    read_full(r->fd, s->buf + off + g->off_keys, (uint64_t)c.n * g->keyrec,
+		if (read_full(r->fd, (unsigned char *)other, eb, off + g->off_ents) != 0)
+			goto fail;
+		for (uint32_t j = 0; j < c.n; j++)
+			before[j] = other[j].gen;
+		shmstat__fence(__ATOMIC_ACQUIRE);
+		if (read_full(r->fd, (unsigned char *)ents, eb, off + g->off_ents) != 0)
+			goto fail;
+		/* an entry's flags say its key is there: the key after */
+		shmstat__fence(__ATOMIC_ACQUIRE);
+		if (read_full(r->fd, s->buf + off + g->off_keys, (uint64_t)c.n * g->keyrec,
 			      off + g->off_keys) != 0 ||
 		    (grave && read_full(r->fd, s->buf + off + sizeof(*hdr), (uint64_t)c.n * 8,
 					off + sizeof(*hdr)) != 0))
 			goto fail;
 		shmstat__fence(__ATOMIC_ACQUIRE);
-		if (read_full(r->fd, (unsigned char *)again, (uint64_t)c.n * sizeof(*again),
-			      off + g->off_ents) != 0)
+		if (read_full(r->fd, (unsigned char *)other, eb, off + g->off_ents) != 0)
 			goto fail;
 	}
 	for (uint32_t j = 0; j < c.n; j++) {
 		const uint64_t eo = off + g->off_ents + (uint64_t)j * sizeof(*ents);
 		const uint64_t ko = off + g->off_keys + (uint64_t)j * g->keyrec;
+		uint32_t gen = before[j];
 		int t;
 
-		if (ents[j].gen == again[j].gen && !(ents[j].gen & 1u))
+		if (gen == other[j].gen && !(gen & 1u))
 			continue;
-		/* being given a key: alone, entry and key, then entry */
+		/* being given a key: again alone, gen, entry and key, gen */
 		for (t = 0; t < 4; t++) {
 			struct shmstat_sigent e2;
 
-			if (read_full(r->fd, s->buf + eo, sizeof(*ents), eo) != 0 ||
-			    read_full(r->fd, s->buf + ko, g->keyrec, ko) != 0)
+			sched_yield();
+			if (read_full(r->fd, (unsigned char *)&e2, sizeof(e2), eo) != 0)
+				goto fail;
+			gen = e2.gen;
+			shmstat__fence(__ATOMIC_ACQUIRE);
+			if (read_full(r->fd, s->buf + eo, sizeof(*ents), eo) != 0)
+				goto fail;
+			shmstat__fence(__ATOMIC_ACQUIRE);
+			if (read_full(r->fd, s->buf + ko, g->keyrec, ko) != 0)
 				goto fail;
 			shmstat__fence(__ATOMIC_ACQUIRE);
 			if (read_full(r->fd, (unsigned char *)&e2, sizeof(e2), eo) != 0)
 				goto fail;
-			if (e2.gen == ents[j].gen && !(e2.gen & 1u))
+			if (e2.gen == gen && !(gen & 1u))
 				break;
-			sched_yield();
 		}
 		c.skip[j] = t == 4;
 	}
-	free(again);
-	again = NULL;
+	free(other);
+	free(before);
+	other = NULL;
+	before = NULL;
 	/* the floor as it is now: at least what it was when the entries
 	 * were read */
 	shmstat__fence(__ATOMIC_ACQUIRE);
@@ -341,7 +363,8 @@ static int copy_summary(struct shmstat_reader *r, struct shmstat_snap *s, uint32
 	}
 	return 0;
 fail:
-	free(again);
+	free(other);
+	free(before);
 	free(c.skip);
 	return err;
 }
@@ -728,15 +751,13 @@ static int build(struct shmstat_reader *r, struct shmstat_snap *s)
 	s->info.values_used = h->values_used;
 	s->info.uid = r->uid;
 	s->info.mode = r->mode;
-	if (SHMSTAT_HAS_PROFILE(h)) {
-		s->info.max_stacks = (uint32_t)(h->regions[SHMSTAT_REG_STACKS].len /
-						sizeof(struct shmstat_stackent));
-		s->info.max_modules = (uint32_t)(h->regions[SHMSTAT_REG_MODS].len /
-						 sizeof(struct shmstat_profmod));
-		s->info.profile_stacks = h->prof_stacks_used;
-		s->info.profile_modules = h->prof_mods_used;
-		s->info.profile_dropped = h->prof_dropped;
-	}
+	s->info.max_stacks = (uint32_t)(h->regions[SHMSTAT_REG_STACKS].len /
+					sizeof(struct shmstat_stackent));
+	s->info.max_modules = (uint32_t)(h->regions[SHMSTAT_REG_MODS].len /
+					 sizeof(struct shmstat_profmod));
+	s->info.profile_stacks = h->prof_stacks_used;
+	s->info.profile_modules = h->prof_mods_used;
+	s->info.profile_dropped = h->prof_dropped;
 
 	err = scan_procs(s);
 	if (err)

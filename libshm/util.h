@@ -60,7 +60,7 @@ static inline bool shmstat__fits(uint64_t off, uint64_t len, uint64_t size)
 #endif
 
 /* *p = max(*p, v), atomically (a CAS loop: contended only by writers
- * that share a stripe or an entry's floors) */
+ * that share a stripe) */
 static inline void shmstat__atomic_max(uint64_t *p, uint64_t v)
 {
 	uint64_t cur = ld_relaxed(p);

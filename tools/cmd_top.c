@@ -29,7 +29,7 @@ static void fmt_key(char *buf, size_t n, const struct shmstat_sigentry *e)
 {
 	size_t o = 0;
 
-	if (e->key_len == 0 && e->full_len == 0) {
+	if (!e->has_key) {
 		snprintf(buf, n, "(hash %016llx)", (unsigned long long)e->hash);
 		return;
 	}

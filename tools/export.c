@@ -118,7 +118,10 @@ static void sig_json(FILE *f, const shmstat_snap *s, size_t i)
 
 		shmstat_sigview_entry(v, idx[k], &e);
 		fputs(k ? ",{\"key\":" : "{\"key\":", f);
-		json_put_bytes(f, e.key, e.key_len, 1);
+		if (e.has_key)
+			json_put_bytes(f, e.key, e.key_len, 1);
+		else
+			fputs("null", f);   /* its hash alone is known */
 		fprintf(f, ",\"key_len\":%u,\"cut\":%s,\"hash\":\"%016" PRIx64 "\",\"owner\":",
 			e.full_len, e.full_len > e.key_len ? "true" : "false", e.hash);
 		json_put(f, e.owner);

@@ -285,7 +285,9 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 				prom_escape(f, e.key, e.key_len);
 				fputs("\",owner=\"", f);
 				prom_escape(f, e.owner, strlen(e.owner));
-				fprintf(f, "\"} %" PRIu64 "\n",
+				/* the hash too: keys cut to the same bytes, or
+				 * known by their hash alone, stay apart */
+				fprintf(f, "\",hash=\"%016" PRIx64 "\"} %" PRIu64 "\n", e.hash,
 					w == 0 ? g : w == 1 ? e.err_hits : (uint64_t)(g >= SIG_HIGH_VALUE));
 			}
 		}

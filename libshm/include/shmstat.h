@@ -395,9 +395,10 @@ typedef struct shmstat_sigtab shmstat_sigtab;
  * @ttl_ns: a key idle longer than this is shown as expired (default
  *          10 min; 0: never); at most 2^32 - 1 ms
  *
- * Memory: (2 + @summaries) summaries of about @capacity x (96 +
+ * Memory: (2 + @summaries) summaries of about @capacity x (84 +
  * @key_bytes) bytes each (the exact figure: shmstat_sigtab_bytes()), from
- * the segment's sig_bytes. The default table takes 4.4 MiB.
+ * the segment's sig_bytes. The default table takes 4,348,544 bytes
+ * (4.15 MiB).
  */
 struct shmstat_sigtab_opts {
 	uint32_t capacity;
@@ -442,13 +443,17 @@ SHMSTAT_API int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t 
  *
  * Counts the event in the table's exact totals and in the calling
  * thread's own summary of the table, in memory no other thread writes:
- * no lock, no atomic instruction, no system call, no allocation; a
- * stopped or dead writer holds nothing another one waits for. The key is
- * identified by its 64-bit hash, XXH3-64 of its bytes (shmstat_sig_hash()).
- * A key the summary does not hold yet takes a free entry, or the entry
- * with the fewest events (Space-Saving); the key's first @key_bytes bytes
- * are kept then. The owner kept for a key is the one of its first event
- * in the summary.
+ * no lock, no system call, no allocation, and no atomic read-modify-write
+ * once the thread has its summary (its first event claims one from the
+ * pool with one compare-and-swap); a stopped or dead writer holds nothing
+ * another one waits for. The key is identified by its 64-bit hash, XXH3-64
+ * of its bytes (shmstat_sig_hash()). A key the summary does not hold yet
+ * takes a free entry, or the entry with the fewest events (Space-Saving).
+ * Its first @key_bytes bytes are kept at its first event in a free entry,
+ * or at its second in a taken one (a key seen once is kept by its hash
+ * alone). The owner a summary keeps for a key is that of the key's event
+ * that brought it in; a view shows the one of the summary that saw the
+ * key last.
  */
 SHMSTAT_API void shmstat_sig_hit(shmstat_sigtab *t, const void *key, size_t len,
 				 uint64_t weight, uint32_t owner);
@@ -700,7 +705,10 @@ struct shmstat_sigstats {
 				    * in the totals, and in every bound */
 	uint64_t max_error;        /* the most any key's events may be above
 				    * or below what the view says, listed or
-				    * not: at most error_bound */
+				    * not: at most error_bound, but for the few
+				    * events counted between the copy of the
+				    * totals and of the summaries, and after a
+				    * fold that ran out of memory */
 	uint64_t error_bound;      /* N / capacity + unsummarized: the bound
 				    * Space-Saving guarantees */
 };
@@ -721,11 +729,15 @@ struct shmstat_sigentry {
 	const char *key;           /* its first key_len bytes, NUL after */
 	uint32_t key_len;          /* bytes in key (may hold NULs) */
 	uint32_t full_len;         /* the key's length: > key_len when cut */
+	int has_key;               /* 0: no summary kept its bytes, only its
+				    * hash (a key evicted before its second
+				    * event); key is then "" */
 	const char *owner;         /* "" when none */
 	uint64_t hits, misses, weight;
 	uint64_t err_hits, err_misses, err_weight;
 	uint64_t first_ns, last_ns;                  /* CLOCK_REALTIME_COARSE */
-	double hit_rate;           /* hits / (hits + misses), of the counts */
+	double hit_rate;           /* of the guaranteed counts: (hits - err)
+				    * / (hits - err + misses - err) */
 	int expired;               /* idle longer than the TTL at the snapshot */
 };
 

@@ -157,10 +157,10 @@ for re in '^# TYPE cli_errors_total counter$' '^cli_errors_total 3$' \
 	'^cli_requests_total\{path="/a"\} 10$' '^cli_latency_bucket\{le="127"\} 90$' \
 	'^cli_latency_bucket\{le="1023"\} 99$' '^cli_latency_bucket\{le="\+Inf"\} 100$' \
 	'^cli_latency_count 100$' '^cli_sigs_hits_total\{owner="acct-a"\} 5$' \
-	'^cli_sigs_top_hits\{key="conv-1",owner="acct-a"\} 5$' '^cli_depth_max 7$' \
-	'^cli_sigs_top_hits_error\{key="conv-1",owner="acct-a"\} 0$' \
-	'^cli_sigs_top_high_value\{key="conv-1",owner="acct-a"\} 1$' \
-	'^cli_sigs_top_high_value\{key="conv-2",owner="acct-b"\} 0$' '^cli_sigs_max_error 0$'; do
+	'^cli_sigs_top_hits\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}"\} 5$' '^cli_depth_max 7$' \
+	'^cli_sigs_top_hits_error\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}"\} 0$' \
+	'^cli_sigs_top_high_value\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}"\} 1$' \
+	'^cli_sigs_top_high_value\{key="conv-2",owner="acct-b",hash="[0-9a-f]{16}"\} 0$' '^cli_sigs_max_error 0$'; do
 	if grep -Eq -- "$re" /tmp/$tag.prom; then ok; else bad "show --prom lacks /$re/"; fi
 done
 # promtool (Debian package prometheus, installed by ./dev) lints the output

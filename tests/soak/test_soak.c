@@ -80,9 +80,8 @@
  * holds, and much more: a count lost is seen unless a thread was killed in
  * that very call. And: each LAST gauge == its thread's acknowledged steps;
  * LIVESUM == 0; no writer alive or dead, no stripe owned; no key evicted,
- * none skipped; every key has its entry, and the entries (+ dropped) hold
- * at least A + D events (a batch may count twice when its flusher is
- * killed, never zero times; per key when none was dropped).
+ * none skipped; every key is in the view with error 0, its events within
+ * the same bound.
  *
  * The reader checks the live form at every snapshot (soak_reader.c).
  */
