@@ -174,6 +174,11 @@ int shmstat__sm_add(struct sm *m, const struct sm_src *s)
 		if (min == UINT64_MAX)
 			min = 0;
 	}
+	/* the entries were copied one after another, the floor after them:
+	 * a key evicted meanwhile had at most the floor, which the minimum
+	 * of the copy may not cover */
+	if (s->mg == NULL && floor > min)
+		min = floor;
 	/* a torn entry is a key being given its entry: the victim's count is
 	 * within the floor already; the newcomer's event is in flight (not
 	 * counted yet, or cut short by a kill) */
@@ -184,13 +189,12 @@ int shmstat__sm_add(struct sm *m, const struct sm_src *s)
 		const struct shmstat_sigent *e = &s->ents[j];
 		const unsigned char *kr = s->keys + (size_t)j * s->keyrec;
 		struct shmstat_sigkeyrec rec = { 0 };
+		const bool known = e->flags & SHMSTAT_SIGENT_F_KEY;
 		struct sm_key *k;
 		uint32_t kl = 0;
 
 		if (s->skip && s->skip[j])
 			continue;
-		const bool known = e->flags & SHMSTAT_SIGENT_F_KEY;
-
 		if (known) {
 			memcpy(&rec, kr, sizeof(rec));
 			kl = rec.len < s->keybytes ? rec.len : s->keybytes;

@@ -42,7 +42,8 @@ void shmstat_sigtab_opts_init(struct shmstat_sigtab_opts *o)
 
 uint64_t shmstat_sigtab_bytes(const struct shmstat_sigtab_opts *o)
 {
-	if (o == NULL || !shmstat__sig_shape_ok(o->capacity, o->key_bytes, o->owners, o->summaries))
+	if (o == NULL || !shmstat__sig_shape_ok(o->capacity, o->key_bytes, o->owners, o->summaries) ||
+	    o->ttl_ns / 1000000u + (o->ttl_ns % 1000000u != 0) > UINT32_MAX)
 		return 0;
 	return shmstat__sig_lines(o->capacity, o->key_bytes, o->owners, o->summaries) *
 	       SHMSTAT_LINE;

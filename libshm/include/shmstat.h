@@ -738,7 +738,12 @@ struct shmstat_sigentry {
 	uint64_t first_ns, last_ns;                  /* CLOCK_REALTIME_COARSE */
 	double hit_rate;           /* of the guaranteed counts: (hits - err)
 				    * / (hits - err + misses - err) */
-	int expired;               /* idle longer than the TTL at the snapshot */
+	int expired;               /* idle longer than the TTL at the snapshot,
+				    * by last_ns: a thread stamps its events
+				    * with the clock it read at one of its
+				    * last 16 events, so a key of a thread
+				    * that counts rarely may look idle longer
+				    * than it is */
 };
 
 /** shmstat_sigview_entries - keys in the view. */

@@ -1,33 +1,52 @@
 /*
- * test_sig_exact.c - exactness with distinct keys <= capacity, across
- * P processes x T threads (stress suite, ThreadSanitizer build: a data
- * race in any process fails the test).
+ * test_sig_exact.c - exact counts while every summary holds at most C
+ * keys, across processes, threads, exits, closes, SIGKILL and reuse
+ * (stress suite, ThreadSanitizer build: a data race in any process fails
+ * the test).
  *
- * A table of capacity 1024 takes 1000 distinct keys: short ones, exactly
- * 32 bytes, longer than the 32-byte prefix (all of those share their first
- * 32 bytes and differ only after them), binary keys with NUL bytes, and
- * the empty key. P = 3 writer processes of T = 3 threads each make ROUNDS
- * passes over all keys; event (p, t, round, key) is a miss or a hit of
- * some weight, a fixed function of the four, for owner key % 6 (0: none,
- * else "acct-<n>", whose ids each process looks up itself, in its own
- * order). Pass 0 visits the keys in the same order in every thread, so
- * that the first insertions of each key race; later passes in orders of
- * their own. Then every thread hits one common key HOT times (its entry's
- * lock is contended by all nine threads).
+ * A table of capacity 1024 and key_bytes 32 takes 1000 distinct keys:
+ * short ones, exactly 32 bytes, longer than 32 (all of those share their
+ * first 32 bytes), binary keys with NUL bytes, the empty key. Event (p, t,
+ * r, key) of process p, thread t, pass r is a miss or a hit of some
+ * weight, a fixed function of the four, for owner key % 6 (0: none, else
+ * "acct-<n>", whose ids each process looks up itself, in its own order).
+ * The parent replays the same function: the exact tally of every key,
+ * every owner and the table. Each check (su_check, sig_util.h, and more)
+ * wants: every key listed once with error 0 (hits, misses, weight exact),
+ * max_error 0, its text (cut at 32 bytes, full_len its length), its
+ * owner, first_ns <= last_ns within the run; totals and owners' totals
+ * exact; nothing unsummarized or skipped; the number of summaries merged.
  *
- * The parent replays the same function and checks, while the writers are
- * attached, after they exit, and after shmstat_gc:
- *  - every key has exactly one entry; its hits, misses and weight equal
- *    the exact counts; its error bounds are 0; prefix_len = min(len, 32),
- *    the prefix bytes (NULs included) and keylen are the key's; the owner
- *    is the key's; first_ns <= last_ns, both within the run (coarse
- *    realtime clock); hit_rate = hits / (hits + misses);
- *  - table totals and per-owner totals equal the exact ones, the metric's
- *    counter is the table's hits; used = 1000, evictions = 0, dropped = 0,
- *    skipped = 0.
+ *  lifecycle: P = 3 processes x T = 3 threads, a pool of exactly 9
+ *      summaries. Each thread makes half of its passes and exits; then a
+ *      new thread of the same process makes the other half: it takes
+ *      over a stripe left idle, with its summary (a new summary would
+ *      find the pool empty: unsummarized events). Checked with every
+ *      writer attached (9 summaries + the grave); after writer 0 closes
+ *      (its summaries merged into the grave: 6 + 1); after writer 1,
+ *      done, is SIGKILLed and reaped by shmstat_gc (3 + 1); after writer
+ *      2 exits without closing and is reaped (the grave alone). Then 3 new
+ *      writers of 3 threads: they find 9 summaries in the pool again
+ *      (nothing unsummarized), and once they close the grave holds all
+ *      six writers' events, exactly.
+ *  prefork: a master process registers the table, counts, then forks 3
+ *      workers that count through the handle they inherited (in their
+ *      main thread) and close; checked while the master is attached,
+ *      then after it closes. A child forked from a process with an open
+ *      segment starts a thread (liburcu's call_rcu worker), which
+ *      ThreadSanitizer does not support after a multi-threaded fork: this
+ *      part is built apart (-DSIG_PREFORK) against the ASan+UBSan
+ *      library, as sig_exact_prefork.
+ *  pool_reuse: a pool of 1 summary held by writer A; writer B's events
+ *      are unsummarized (in the totals and every bound, its keys not
+ *      listed). A closes: its summary goes back to the pool, and B, which
+ *      asks again every 4096 of its events (CLAIM_RETRY, sigtable.c),
+ *      takes it within 5000 more events; from then on nothing more is
+ *      unsummarized and B's keys are listed within their bounds.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -35,24 +54,25 @@
 #include "stress_common.h"
 #include "sig_util.h"
 
-#define P 3
 #define T 3
 #define CAPACITY 1024u
+#define KEY_BYTES 32u
 #define NKEYS 1000u
-#define ROUNDS 100u
-#define HOT_KEY 7u                 /* every thread then hits it HOT times */
-#define HOT 20000u
+#define ROUNDS 24u                 /* per thread, in two halves */
 #define OWNERS 8u                  /* slots; 5 used */
+#define MAXP 8                     /* writer processes in one test */
 #define METRIC "sig_exact"
 
 struct key {
 	unsigned char b[112];
-	size_t len;
-	uint64_t hash;
+	uint32_t len;
 	unsigned owner;                /* 0: none, 1..5: "acct-<owner>" */
 };
 
 static struct key keys[NKEYS];
+static uint64_t key_hash[NKEYS];
+static const char *key_ptr[NKEYS];
+static uint32_t key_len[NKEYS];
 
 static void make_keys(void)
 {
@@ -63,9 +83,9 @@ static void make_keys(void)
 		memset(k, 0, sizeof(*k));
 		switch (i % 5) {
 		case 0:                /* short text */
-			k->len = (size_t)snprintf((char *)k->b, sizeof(k->b), "x%u", i);
+			k->len = (uint32_t)snprintf((char *)k->b, sizeof(k->b), "x%u", i);
 			break;
-		case 1:                /* exactly the prefix: 32 bytes */
+		case 1:                /* exactly key_bytes: 32 bytes */
 			memset(k->b, '=', 32);
 			snprintf((char *)k->b, 32, "thirty-two-%u", i);
 			k->b[strlen((char *)k->b)] = '=';
@@ -87,7 +107,7 @@ static void make_keys(void)
 			k->len = 8;
 			break;
 		default:               /* 10..31 pseudo-random bytes, NULs likely */
-			k->len = 10 + (size_t)(su_next(&s) % 22);
+			k->len = 10 + (uint32_t)(su_next(&s) % 22);
 			for (size_t j = 0; j < k->len; j++)
 				k->b[j] = (unsigned char)(su_next(&s) & 0x0f);
 			memcpy(k->b, &i, sizeof(i));
@@ -95,8 +115,10 @@ static void make_keys(void)
 		}
 		if (i == NKEYS - 1)
 			k->len = 0;    /* the empty key */
-		k->hash = su_hash(k->b, k->len);
 		k->owner = i % 6;
+		key_hash[i] = su_hash(k->b, k->len);
+		key_ptr[i] = (const char *)k->b;
+		key_len[i] = k->len;
 	}
 }
 
@@ -118,7 +140,7 @@ static unsigned key_at(unsigned p, unsigned t, unsigned r, unsigned j)
 	unsigned off, stride;
 
 	if (r == 0)
-		return j;
+		return j;      /* the same order everywhere: first takes race */
 	off = (p * T + t) * 97 + r * 13;
 	stride = 7 + 2 * (p * T + t);  /* odd, not a multiple of 5: coprime to 1000 */
 	if (stride % 5 == 0)
@@ -126,29 +148,68 @@ static unsigned key_at(unsigned p, unsigned t, unsigned r, unsigned j)
 	return (off + j * stride) % NKEYS;
 }
 
-/* ------------------------------------------------------------ writers */
+/* ----------------------------------------------------------- the tally */
 
-struct writer {
-	const char *name;
-	unsigned p;
-	int done_fd, go_fd;
-	int unused[2];
-	int close_seg;
+struct exact {
+	uint64_t hits[NKEYS], misses[NKEYS], weight[NKEYS];
+	uint64_t own_hits[6], own_misses[6], own_weight[6];
+	uint64_t hits_all, misses_all, weight_all;
+	struct su_truth x;
 };
 
-struct wthread {
+static void tally_init(struct exact *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->x.n = NKEYS;
+	x->x.hash = key_hash;
+	x->x.hits_lo = x->hits;
+	x->x.misses_lo = x->misses;
+	x->x.w_lo = x->weight;
+	x->x.key = key_ptr;
+	x->x.len = key_len;
+	assert_int_equal(su_map_init(&x->x.map, key_hash, NKEYS), 0);
+}
+
+static void tally_add(struct exact *x, unsigned p, unsigned t, unsigned r, unsigned i)
+{
+	uint64_t ev = event_of(p, t, r, i);
+	unsigned on = keys[i].owner;
+
+	if (ev == 0) {
+		x->misses[i]++;
+		x->own_misses[on]++;
+		x->misses_all++;
+	} else {
+		x->hits[i]++;
+		x->weight[i] += ev - 1;
+		x->own_hits[on]++;
+		x->own_weight[on] += ev - 1;
+		x->hits_all++;
+		x->weight_all += ev - 1;
+	}
+}
+
+/* Process @p's threads, passes @r0 .. @r1 - 1. */
+static void tally_proc(struct exact *x, unsigned p, unsigned threads, unsigned r0, unsigned r1)
+{
+	for (unsigned t = 0; t < threads; t++)
+		for (unsigned r = r0; r < r1; r++)
+			for (unsigned i = 0; i < NKEYS; i++)
+				tally_add(x, p, t, r, i);
+}
+
+/* ------------------------------------------------------------ writing */
+
+struct pass {
 	shmstat_sigtab *t;
-	unsigned p, th;
+	unsigned p, th, r0, r1;
 	const uint32_t *ids;       /* owner 1..5 -> id */
 	pthread_barrier_t *bar;
 };
 
-static void *writer_thread(void *arg)
+static void count(const struct pass *w)
 {
-	const struct wthread *w = arg;
-
-	pthread_barrier_wait(w->bar);
-	for (unsigned r = 0; r < ROUNDS; r++) {
+	for (unsigned r = w->r0; r < w->r1; r++) {
 		for (unsigned j = 0; j < NKEYS; j++) {
 			unsigned i = key_at(w->p, w->th, r, j);
 			const struct key *k = &keys[i];
@@ -161,208 +222,171 @@ static void *writer_thread(void *arg)
 				shmstat_sig_hit(w->t, k->b, k->len, ev - 1, id);
 		}
 	}
-	/* one key shared by all: its entry's lock is contended */
-	for (unsigned j = 0; j < HOT; j++) {
-		const struct key *k = &keys[HOT_KEY];
+}
 
-		shmstat_sig_hit(w->t, k->b, k->len, j % 3, k->owner ? w->ids[k->owner] : 0);
-	}
+#ifndef SIG_PREFORK
+static void *pass_thread(void *arg)
+{
+	const struct pass *w = arg;
+
+	if (w->bar)
+		pthread_barrier_wait(w->bar);
+	count(w);
 	return NULL;
 }
+#endif
 
-static struct shmstat_sigtab_opts table_opts(void)
+static struct shmstat_sigtab_opts table_opts(uint32_t pool)
 {
-	return su_topts(CAPACITY, 32, OWNERS, 0);
+	return su_topts(CAPACITY, KEY_BYTES, OWNERS, pool, 0);
 }
 
-static int writer_main(void *arg)
+/* Open @name, register the table, look up the owners in an order of
+ * process @p's own. */
+static shmstat_sigtab *attach(const char *name, unsigned p, uint32_t pool, shmstat_seg **seg,
+			      uint32_t ids[6])
 {
-	const struct writer *wr = arg;
-	static const unsigned orders[P][5] = {
+	static const unsigned orders[3][5] = {
 		{ 1, 2, 3, 4, 5 }, { 5, 4, 3, 2, 1 }, { 3, 1, 4, 5, 2 },
 	};
 	struct shmstat_metric_def def = { .name = METRIC };
-	struct shmstat_sigtab_opts o = table_opts();
-	struct wthread wt[T];
-	pthread_barrier_t bar;
-	pthread_t th[T];
-	uint32_t ids[6] = { 0 };
-	shmstat_seg *seg;
+	struct shmstat_sigtab_opts o = table_opts(pool);
 	shmstat_sigtab *t;
-	char c;
 
-	close(wr->unused[0]);
-	close(wr->unused[1]);
-	CHILD_CHECK(shmstat_open(wr->name, NULL, &seg) == 0);
-	CHILD_CHECK(shmstat_sigtab_register(seg, &def, &o, &t) == 0);
+	CHILD_CHECK(shmstat_open(name, NULL, seg) == 0);
+	CHILD_CHECK(shmstat_sigtab_register(*seg, &def, &o, &t) == 0);
+	ids[0] = 0;
 	for (int k = 0; k < 5; k++) {
 		char owner[16];
-		unsigned on = orders[wr->p][k];
+		unsigned on = orders[p % 3][k];
 
 		snprintf(owner, sizeof(owner), "acct-%u", on);
 		CHILD_CHECK(shmstat_sig_owner(t, owner, &ids[on]) == 0);
 		CHILD_CHECK(ids[on] >= 1 && ids[on] <= OWNERS);
 	}
-	CHILD_CHECK(pthread_barrier_init(&bar, NULL, T) == 0);
-	for (unsigned i = 0; i < T; i++) {
-		wt[i] = (struct wthread){ .t = t, .p = wr->p, .th = i, .ids = ids, .bar = &bar };
-		CHILD_CHECK(pthread_create(&th[i], NULL, writer_thread, &wt[i]) == 0);
+	return t;
+}
+
+#ifndef SIG_PREFORK
+struct writer {
+	const char *name;
+	unsigned p;
+	int up[2], cmd[2];         /* child -> parent, parent -> child */
+	const struct writer *all;  /* writers 0 .. p - 1: their pipes to close */
+};
+
+/* T threads make passes 0 .. ROUNDS/2 - 1 and exit; T new threads make
+ * the rest. Then 'd', and a command: 'c' close, 'x' exit without
+ * closing; a SIGKILL may come instead. */
+static int writer_main(void *arg)
+{
+	const struct writer *wr = arg;
+	struct pass ps[T];
+	pthread_barrier_t bar;
+	pthread_t th[T];
+	uint32_t ids[6];
+	shmstat_seg *seg;
+	shmstat_sigtab *t;
+	char c = 0;
+
+	close(wr->up[0]);
+	close(wr->cmd[1]);
+	/* the parent's ends of the pipes of the writers forked before (the
+	 * parent keeps them open to the end): only the parent may hold them */
+	for (unsigned q = 0; q < wr->p; q++) {
+		close(wr->all[q].up[0]);
+		close(wr->all[q].cmd[1]);
 	}
-	for (unsigned i = 0; i < T; i++)
-		CHILD_CHECK(pthread_join(th[i], NULL) == 0);
-	CHILD_CHECK(stress_write(wr->done_fd, "d", 1) == 0);
-	CHILD_CHECK(stress_read(wr->go_fd, &c, 1) == 0);     /* EOF: finish */
-	if (wr->close_seg)
+	t = attach(wr->name, wr->p, T * 3, &seg, ids);
+	CHILD_CHECK(pthread_barrier_init(&bar, NULL, T) == 0);
+	for (int half = 0; half < 2; half++) {
+		for (unsigned i = 0; i < T; i++) {
+			ps[i] = (struct pass){ .t = t, .p = wr->p, .th = i,
+					       .r0 = half * ROUNDS / 2,
+					       .r1 = (half + 1) * ROUNDS / 2,
+					       .ids = ids, .bar = &bar };
+			CHILD_CHECK(pthread_create(&th[i], NULL, pass_thread, &ps[i]) == 0);
+		}
+		for (unsigned i = 0; i < T; i++)
+			CHILD_CHECK(pthread_join(th[i], NULL) == 0);
+	}
+	CHILD_CHECK(stress_write(wr->up[1], "d", 1) == 0);
+	CHILD_CHECK(stress_read(wr->cmd[0], &c, 1) == 1);
+	if (c == 'c')
 		CHILD_CHECK(shmstat_close(seg) == 0);
 	return 0;
 }
 
+static pid_t spawn_writer(struct writer *wr, const char *name, unsigned p,
+			  const struct writer *all)
+{
+	pid_t pid;
+
+	wr->name = name;
+	wr->p = p;
+	wr->all = all;
+	stress_pipe(wr->up);
+	stress_pipe(wr->cmd);
+	pid = stress_spawn(writer_main, wr);
+	close(wr->up[1]);
+	close(wr->cmd[0]);
+	return pid;
+}
+#endif
+
 /* ------------------------------------------------------------ checking */
 
-struct exact {
-	uint64_t hits[NKEYS], misses[NKEYS], weight[NKEYS];
-	uint64_t own_hits[6], own_misses[6], own_weight[6];
-	uint64_t hits_all, misses_all, weight_all;
-};
-
-static void replay(struct exact *x)
-{
-	memset(x, 0, sizeof(*x));
-	for (unsigned p = 0; p < P; p++)
-		for (unsigned t = 0; t < T; t++)
-			for (unsigned r = 0; r < ROUNDS; r++)
-				for (unsigned i = 0; i < NKEYS; i++) {
-					uint64_t ev = event_of(p, t, r, i);
-					unsigned on = keys[i].owner;
-
-					if (ev == 0) {
-						x->misses[i]++;
-						x->own_misses[on]++;
-						x->misses_all++;
-					} else {
-						x->hits[i]++;
-						x->weight[i] += ev - 1;
-						x->own_hits[on]++;
-						x->own_weight[on] += ev - 1;
-						x->hits_all++;
-						x->weight_all += ev - 1;
-					}
-				}
-	for (unsigned j = 0; j < HOT; j++) {
-		uint64_t w = (uint64_t)(j % 3) * P * T;
-		unsigned on = keys[HOT_KEY].owner;
-
-		x->hits[HOT_KEY] += P * T;
-		x->weight[HOT_KEY] += w;
-		x->own_hits[on] += P * T;
-		x->own_weight[on] += w;
-		x->hits_all += P * T;
-		x->weight_all += w;
-	}
-}
-
-static int key_index(uint64_t hash)
-{
-	for (unsigned i = 0; i < NKEYS; i++)
-		if (keys[i].hash == hash)
-			return (int)i;
-	return -1;
-}
-
-/* Which keys' entries differ from the exact counts, before any assertion,
- * so that a failure says where events went missing. */
-static void report_lost(const shmstat_sigview *v, const struct exact *x,
-			const struct shmstat_sigstats *st, const char *when)
-{
-	size_t n = shmstat_sigview_entries(v), bad = 0;
-
-	for (size_t k = 0; k < n; k++) {
-		struct shmstat_sigentry e;
-		int i;
-
-		if (shmstat_sigview_entry(v, k, &e) != 0 || (i = key_index(e.hash)) < 0)
-			continue;
-		if (e.hits == x->hits[i] && e.misses == x->misses[i] && e.weight == x->weight[i])
-			continue;
-		if (bad++ < 5)
-			print_error("%s: key %d (%zu bytes): hits %llu misses %llu weight %llu, "
-				    "exact %llu %llu %llu\n", when, i, keys[i].len,
-				    (unsigned long long)e.hits, (unsigned long long)e.misses,
-				    (unsigned long long)e.weight, (unsigned long long)x->hits[i],
-				    (unsigned long long)x->misses[i],
-				    (unsigned long long)x->weight[i]);
-	}
-	if (bad || st->hits != x->hits_all || st->misses != x->misses_all ||
-	    st->weight != x->weight_all || st->evictions != 0 || st->dropped != 0 ||
-	    st->skipped != 0 || st->used != NKEYS)
-		fail_msg("%s: %zu keys with wrong counts; totals hits %llu misses %llu "
-			 "weight %llu (exact %llu %llu %llu), evictions %llu, dropped %llu, "
-			 "skipped %u, used %u", when, bad,
-			 (unsigned long long)st->hits, (unsigned long long)st->misses,
-			 (unsigned long long)st->weight, (unsigned long long)x->hits_all,
-			 (unsigned long long)x->misses_all, (unsigned long long)x->weight_all,
-			 (unsigned long long)st->evictions, (unsigned long long)st->dropped,
-			 st->skipped, st->used);
-}
-
-static void check(const char *name, const struct exact *x, uint64_t t_start, uint64_t t_end,
-		  const char *when)
+static void check(const char *name, const struct exact *x, uint32_t summaries, uint64_t t0,
+		  uint64_t t1, const char *when)
 {
 	shmstat_snap *s = stress_snap(name);
 	struct shmstat_metric_info mi;
 	int mi_idx = su_find_table(s, METRIC, "");
 	shmstat_sigview *v = NULL;
 	struct shmstat_sigstats st;
-	static char seen[NKEYS];
+	struct su_res r;
 	size_t n;
 
 	assert_true(mi_idx >= 0);
 	assert_int_equal(shmstat_snap_metric(s, (size_t)mi_idx, &mi), 0);
 	assert_int_equal(shmstat_snap_sigtab(s, (size_t)mi_idx, &v), 0);
 	shmstat_sigview_stats(v, &st);
-	report_lost(v, x, &st, when);
+	if (su_check(v, &x->x, SU_QUIESCENT | SU_ALL_TEXT, when, &r) != 0)
+		fail_msg("%s: %llu violations", when, (unsigned long long)r.bad);
+	if (r.listed != NKEYS || r.exact != NKEYS || st.max_error != 0)
+		fail_msg("%s: %llu keys listed, %llu exact (of %u), max_error %llu", when,
+			 (unsigned long long)r.listed, (unsigned long long)r.exact, NKEYS,
+			 (unsigned long long)st.max_error);
+	if (st.hits != x->hits_all || st.misses != x->misses_all || st.weight != x->weight_all ||
+	    st.unsummarized != 0 || st.skipped != 0 || st.evictions != 0 ||
+	    st.summaries != summaries)
+		fail_msg("%s: hits %llu misses %llu weight %llu (exact %llu %llu %llu), "
+			 "unsummarized %llu, skipped %u, evictions %llu, summaries %u (want %u)",
+			 when, (unsigned long long)st.hits, (unsigned long long)st.misses,
+			 (unsigned long long)st.weight, (unsigned long long)x->hits_all,
+			 (unsigned long long)x->misses_all, (unsigned long long)x->weight_all,
+			 (unsigned long long)st.unsummarized, st.skipped,
+			 (unsigned long long)st.evictions, st.summaries, summaries);
 	assert_int_equal(mi.counter, x->hits_all);
 	assert_int_equal(st.capacity, CAPACITY);
-	assert_int_equal(st.prefix, 32);
+	assert_int_equal(st.key_bytes, KEY_BYTES);
 	n = shmstat_sigview_entries(v);
-	assert_int_equal(n, NKEYS);
-	memset(seen, 0, sizeof(seen));
 	for (size_t k = 0; k < n; k++) {
 		struct shmstat_sigentry e;
-		const struct key *ky;
-		int i;
-		size_t pl;
+		long i;
 		char owner[16] = "";
 
 		assert_int_equal(shmstat_sigview_entry(v, k, &e), 0);
-		i = key_index(e.hash);
-		if (i < 0)
-			fail_msg("%s: entry %zu has an unknown hash %llx", when, k,
-				 (unsigned long long)e.hash);
-		assert_false(seen[i]);
-		seen[i] = 1;
-		ky = &keys[i];
-		if (e.hits != x->hits[i] || e.misses != x->misses[i] || e.weight != x->weight[i] ||
-		    e.err_hits || e.err_misses || e.err_weight)
-			fail_msg("%s: key %d: hits %llu misses %llu weight %llu err %llu/%llu/%llu, "
-				 "exact %llu %llu %llu", when, i, (unsigned long long)e.hits,
-				 (unsigned long long)e.misses, (unsigned long long)e.weight,
-				 (unsigned long long)e.err_hits, (unsigned long long)e.err_misses,
-				 (unsigned long long)e.err_weight, (unsigned long long)x->hits[i],
-				 (unsigned long long)x->misses[i], (unsigned long long)x->weight[i]);
-		pl = ky->len < 32 ? ky->len : 32;
-		assert_int_equal(e.keylen, ky->len);
-		assert_int_equal(e.prefix_len, pl);
-		assert_memory_equal(e.prefix, ky->b, pl);
-		assert_int_equal(e.prefix[pl], '\0');
-		if (ky->owner)
-			snprintf(owner, sizeof(owner), "acct-%u", ky->owner);
-		assert_string_equal(e.owner, owner);
-		assert_true(e.first_ns <= e.last_ns);
-		assert_true(e.first_ns >= t_start);
-		assert_true(e.last_ns <= t_end);
-		assert_true(e.gen >= 1);
-		assert_true(e.hit_rate == (double)e.hits / (double)(e.hits + e.misses));
+		i = su_map_find(&x->x.map, e.hash);
+		assert_true(i >= 0);
+		if (keys[i].owner)
+			snprintf(owner, sizeof(owner), "acct-%u", keys[i].owner);
+		if (strcmp(e.owner, owner) != 0)
+			fail_msg("%s: key %ld: owner '%s', not '%s'", when, i, e.owner, owner);
+		if (e.first_ns < t0 || e.last_ns > t1)
+			fail_msg("%s: key %ld seen %llu .. %llu, outside the run %llu .. %llu", when,
+				 i, (unsigned long long)e.first_ns, (unsigned long long)e.last_ns,
+				 (unsigned long long)t0, (unsigned long long)t1);
 	}
 	assert_int_equal(shmstat_sigview_owners(v), 5);
 	for (size_t k = 0; k < 5; k++) {
@@ -372,69 +396,351 @@ static void check(const char *name, const struct exact *x, uint64_t t_start, uin
 		assert_int_equal(shmstat_sigview_owner(v, k, &oi), 0);
 		assert_int_equal(sscanf(oi.name, "acct-%u", &on), 1);
 		assert_true(on >= 1 && on <= 5);
-		assert_int_equal(oi.hits, x->own_hits[on]);
-		assert_int_equal(oi.misses, x->own_misses[on]);
-		assert_int_equal(oi.weight, x->own_weight[on]);
+		if (oi.hits != x->own_hits[on] || oi.misses != x->own_misses[on] ||
+		    oi.weight != x->own_weight[on])
+			fail_msg("%s: owner %s: %llu %llu %llu, exact %llu %llu %llu", when, oi.name,
+				 (unsigned long long)oi.hits, (unsigned long long)oi.misses,
+				 (unsigned long long)oi.weight, (unsigned long long)x->own_hits[on],
+				 (unsigned long long)x->own_misses[on],
+				 (unsigned long long)x->own_weight[on]);
 	}
 	shmstat_sigview_free(v);
 	shmstat_snap_free(s);
 }
 
-static void test_exact(void **state)
+static void create(const char *name, uint32_t pool)
+{
+	struct shmstat_opts o;
+	struct shmstat_sigtab_opts to = table_opts(pool);
+
+	shmstat_opts_init(&o);
+	o.max_procs = MAXP;
+	o.max_metrics = 16;
+	o.max_values = 256;
+	o.max_threads = 16;
+	o.max_stacks = 0;
+	o.max_modules = 64;
+	o.sig_bytes = shmstat_sigtab_bytes(&to);
+	stress_create(name, &o);
+}
+
+#ifndef SIG_PREFORK
+static void test_lifecycle(void **state)
 {
 	const char *name = stress_name("sigexact");
-	struct shmstat_opts o;
-	struct writer wr[P];
-	int done[2], go[2];
-	pid_t pid[P];
-	uint64_t t_start, t_end;
 	struct exact *x = malloc(sizeof(*x));
+	struct writer wr[6];
+	pid_t pid[6];
+	uint64_t t0, t1;
 	unsigned reaped = 0;
 
 	(void)state;
 	assert_non_null(x);
 	make_keys();
-	for (unsigned i = 0; i < NKEYS; i++)
-		for (unsigned j = 0; j < i; j++)
-			assert_true(keys[i].hash != keys[j].hash);
-	replay(x);
-
-	shmstat_opts_init(&o);
-	o.max_procs = 8;
-	o.max_metrics = 16;
-	o.max_values = 256;
-	o.max_threads = 16;
-	o.max_sig_entries = su_span(CAPACITY, OWNERS);
-	stress_create(name, &o);
-	stress_pipe(done);
-	stress_pipe(go);
-	t_start = su_coarse_ns();
-	for (unsigned p = 0; p < P; p++) {
-		wr[p] = (struct writer){ .name = name, .p = p, .done_fd = done[1], .go_fd = go[0],
-					 .unused = { done[0], go[1] }, .close_seg = p == 1 };
-		pid[p] = stress_spawn(writer_main, &wr[p]);
+	tally_init(x);
+	create(name, T * 3);
+	t0 = su_coarse_ns();
+	for (unsigned p = 0; p < 3; p++)
+		pid[p] = spawn_writer(&wr[p], name, p, wr);
+	for (unsigned p = 0; p < 3; p++) {
+		stress_expect(wr[p].up[0], pid[p]);
+		tally_proc(x, p, T, 0, ROUNDS);
 	}
-	close(done[1]);
-	close(go[0]);
-	for (unsigned p = 0; p < P; p++)
-		stress_expect(done[0], pid[p]);
-	t_end = su_coarse_ns();
-	check(name, x, t_start, t_end, "writers attached");
+	t1 = su_coarse_ns();
+	check(name, x, 3 * T + 1, t0, t1, "writers attached");
 
-	close(go[1]);
-	for (unsigned p = 0; p < P; p++)
-		assert_int_equal(stress_wait(pid[p]), 0);
-	close(done[0]);
-	check(name, x, t_start, t_end, "writers gone");
+	/* writer 0 closes */
+	assert_int_equal(stress_write(wr[0].cmd[1], "c", 1), 0);
+	assert_int_equal(stress_wait(pid[0]), 0);
+	check(name, x, 2 * T + 1, t0, t1, "writer 0 closed");
+
+	/* writer 1 is killed, then reaped */
+	assert_int_equal(kill(pid[1], SIGKILL), 0);
+	assert_int_equal(stress_wait(pid[1]), 128 + SIGKILL);
 	assert_int_equal(shmstat_gc(name, &reaped), 0);
-	check(name, x, t_start, t_end, "after gc");
+	assert_int_equal(reaped, 1);
+	check(name, x, T + 1, t0, t1, "writer 1 killed, gc");
+
+	/* writer 2 exits without closing, then is reaped */
+	assert_int_equal(stress_write(wr[2].cmd[1], "x", 1), 0);
+	assert_int_equal(stress_wait(pid[2]), 0);
+	assert_int_equal(shmstat_gc(name, &reaped), 0);
+	assert_int_equal(reaped, 1);
+	check(name, x, 1, t0, t1, "writer 2 gone, gc");
+
+	/* three more, with summaries from the pool again */
+	for (unsigned p = 3; p < 6; p++)
+		pid[p] = spawn_writer(&wr[p], name, p, wr);
+	for (unsigned p = 3; p < 6; p++) {
+		stress_expect(wr[p].up[0], pid[p]);
+		tally_proc(x, p, T, 0, ROUNDS);
+	}
+	t1 = su_coarse_ns();
+	check(name, x, 3 * T + 1, t0, t1, "new writers attached");
+	for (unsigned p = 3; p < 6; p++) {
+		assert_int_equal(stress_write(wr[p].cmd[1], "c", 1), 0);
+		assert_int_equal(stress_wait(pid[p]), 0);
+	}
+	assert_int_equal(shmstat_gc(name, &reaped), 0);
+	check(name, x, 1, t0, t1, "all closed");
+	for (unsigned p = 0; p < 6; p++) {
+		close(wr[p].up[0]);
+		close(wr[p].cmd[1]);
+	}
+	su_map_free(&x->x.map);
 	free(x);
 }
+#endif
+
+/* ------------------------------------------------------------ pre-fork */
+#ifdef SIG_PREFORK
+
+#define WORKERS 3
+
+struct master {
+	const char *name;
+	int up[2], cmd[2];
+};
+
+/* Registers, counts pass 0 as (0, 0), forks WORKERS workers; worker w
+ * counts passes 0 .. ROUNDS - 1 as (1 + w, 0) in its main thread through
+ * the inherited handle and closes. Then 'd'; EOF: close. */
+static int master_main(void *arg)
+{
+	const struct master *m = arg;
+	struct pass ps = { .p = 0, .th = 0, .r0 = 0, .r1 = 1 };
+	uint32_t ids[6];
+	shmstat_seg *seg;
+	pid_t w[WORKERS];
+	char c;
+
+	close(m->up[0]);
+	close(m->cmd[1]);
+	ps.t = attach(m->name, 0, WORKERS + 1, &seg, ids);
+	ps.ids = ids;
+	count(&ps);
+	for (unsigned i = 0; i < WORKERS; i++) {
+		fflush(NULL);
+		w[i] = fork();
+		CHILD_CHECK(w[i] >= 0);
+		if (w[i] == 0) {
+			struct pass wp = ps;
+
+			wp.p = 1 + i;
+			wp.r0 = 0;
+			wp.r1 = ROUNDS;
+			count(&wp);
+			CHILD_CHECK(shmstat_close(seg) == 0);
+			_exit(0);
+		}
+	}
+	for (unsigned i = 0; i < WORKERS; i++) {
+		int st;
+
+		CHILD_CHECK(waitpid(w[i], &st, 0) == w[i]);
+		CHILD_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	CHILD_CHECK(stress_write(m->up[1], "d", 1) == 0);
+	CHILD_CHECK(stress_read(m->cmd[0], &c, 1) == 0);
+	CHILD_CHECK(shmstat_close(seg) == 0);
+	return 0;
+}
+
+static void test_prefork(void **state)
+{
+	const char *name = stress_name("sigfork");
+	struct exact *x = malloc(sizeof(*x));
+	struct master m = { .name = name };
+	uint64_t t0, t1;
+	unsigned reaped;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(x);
+	make_keys();
+	tally_init(x);
+	create(name, WORKERS + 1);
+	stress_pipe(m.up);
+	stress_pipe(m.cmd);
+	t0 = su_coarse_ns();
+	pid = stress_spawn(master_main, &m);
+	close(m.up[1]);
+	close(m.cmd[0]);
+	stress_expect(m.up[0], pid);
+	t1 = su_coarse_ns();
+	tally_proc(x, 0, 1, 0, 1);
+	for (unsigned i = 0; i < WORKERS; i++)
+		tally_proc(x, 1 + i, 1, 0, ROUNDS);
+	/* the workers closed: the grave and the master's summary */
+	check(name, x, 2, t0, t1, "workers closed, master attached");
+	close(m.cmd[1]);
+	assert_int_equal(stress_wait(pid), 0);
+	assert_int_equal(shmstat_gc(name, &reaped), 0);
+	check(name, x, 1, t0, t1, "master closed");
+	close(m.up[0]);
+	su_map_free(&x->x.map);
+	free(x);
+}
+#else
+
+/* ---------------------------------------------------------- pool reuse */
+
+struct simple {
+	const char *name;
+	const char *prefix;        /* its keys: "<prefix>0" .. "<prefix>9" */
+	int up[2], cmd[2];
+};
+
+/* A single-threaded writer: on 'n' <count>, <count> hits round robin over
+ * its 10 keys, then 'd'; on 'c', close and exit. */
+static int simple_main(void *arg)
+{
+	const struct simple *s = arg;
+	struct shmstat_metric_def def = { .name = METRIC };
+	struct shmstat_sigtab_opts o = su_topts(64, 16, 0, 1, 0);
+	shmstat_seg *seg;
+	shmstat_sigtab *t;
+	uint64_t n = 0;
+	char c;
+
+	close(s->up[0]);
+	close(s->cmd[1]);
+	CHILD_CHECK(shmstat_open(s->name, NULL, &seg) == 0);
+	CHILD_CHECK(shmstat_sigtab_register(seg, &def, &o, &t) == 0);
+	CHILD_CHECK(stress_write(s->up[1], "r", 1) == 0);
+	while (stress_read(s->cmd[0], &c, 1) == 1) {
+		uint32_t cnt;
+
+		if (c == 'c') {
+			CHILD_CHECK(shmstat_close(seg) == 0);
+			return 0;
+		}
+		CHILD_CHECK(c == 'n' && stress_read(s->cmd[0], &cnt, 4) == 4);
+		for (uint32_t i = 0; i < cnt; i++, n++) {
+			char key[16];
+			int len = snprintf(key, sizeof(key), "%s%u", s->prefix, (unsigned)(n % 10));
+
+			shmstat_sig_hit(t, key, (size_t)len, 1, 0);
+		}
+		CHILD_CHECK(stress_write(s->up[1], "d", 1) == 0);
+	}
+	return 4;
+}
+
+static void simple_run(struct simple *s, pid_t pid, uint32_t n)
+{
+	assert_int_equal(stress_write(s->cmd[1], "n", 1), 0);
+	assert_int_equal(stress_write(s->cmd[1], &n, 4), 0);
+	stress_expect(s->up[0], pid);
+}
+
+/* The view against the tally: A made @na events, B @nb (10 keys each,
+ * round robin). Its stats into @st. */
+static void check_pool(const char *name, uint64_t na, uint64_t nb, struct shmstat_sigstats *st,
+		       const char *when)
+{
+	uint64_t hash[20], hits[20], zero[20] = { 0 };
+	struct su_truth x = { .n = 20, .hash = hash, .hits_lo = hits, .misses_lo = zero,
+			      .w_lo = hits };
+	shmstat_snap *s = stress_snap(name);
+	shmstat_sigview *v = su_view(s, METRIC);
+	struct su_res r;
+
+	for (unsigned i = 0; i < 20; i++) {
+		char key[16];
+		int len = snprintf(key, sizeof(key), "%s%u", i < 10 ? "a-" : "b-", i % 10);
+		uint64_t n = i < 10 ? na : nb;
+
+		hash[i] = su_hash(key, (size_t)len);
+		hits[i] = n / 10 + (i % 10 < n % 10);
+	}
+	assert_int_equal(su_map_init(&x.map, hash, 20), 0);
+	assert_non_null(v);
+	shmstat_sigview_stats(v, st);
+	if (su_check(v, &x, SU_QUIESCENT, when, &r) != 0)
+		fail_msg("%s: %llu violations", when, (unsigned long long)r.bad);
+	assert_int_equal(st->hits, na + nb);
+	su_map_free(&x.map);
+	shmstat_sigview_free(v);
+	shmstat_snap_free(s);
+}
+
+static void test_pool_reuse(void **state)
+{
+	const char *name = stress_name("sigpool");
+	struct simple a = { .name = name, .prefix = "a-" }, b = { .name = name, .prefix = "b-" };
+	struct shmstat_sigtab_opts to = su_topts(64, 16, 0, 1, 0);
+	struct shmstat_sigstats st;
+	struct shmstat_opts o;
+	pid_t pa, pb;
+	uint64_t unsum;
+	unsigned reaped;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	o.max_procs = 4;
+	o.max_metrics = 4;
+	o.max_values = 64;
+	o.max_threads = 4;
+	o.max_stacks = 0;
+	o.max_modules = 64;
+	o.sig_bytes = shmstat_sigtab_bytes(&to);
+	stress_create(name, &o);
+	stress_pipe(a.up);
+	stress_pipe(a.cmd);
+	stress_pipe(b.up);
+	stress_pipe(b.cmd);
+	pa = stress_spawn(simple_main, &a);
+	pb = stress_spawn(simple_main, &b);
+	close(a.up[1]);
+	close(a.cmd[0]);
+	close(b.up[1]);
+	close(b.cmd[0]);
+	stress_expect(a.up[0], pa);
+	stress_expect(b.up[0], pb);
+	simple_run(&a, pa, 100);        /* A takes the only summary */
+	simple_run(&b, pb, 1000);       /* B: none left */
+	check_pool(name, 100, 1000, &st, "B without a summary");
+	assert_int_equal(st.unsummarized, 1000);
+	assert_int_equal(st.summaries, 2);
+	assert_int_equal(st.used, 10);          /* A's keys only */
+	assert_int_equal(st.max_error, 1000);
+
+	assert_int_equal(stress_write(a.cmd[1], "c", 1), 0);
+	assert_int_equal(stress_wait(pa), 0);
+	assert_int_equal(shmstat_gc(name, &reaped), 0);
+	check_pool(name, 100, 1000, &st, "A closed");
+	assert_int_equal(st.summaries, 1);
+	assert_int_equal(st.unsummarized, 1000);
+
+	simple_run(&b, pb, 5000);
+	check_pool(name, 100, 6000, &st, "B asked again");
+	assert_int_equal(st.summaries, 2);
+	unsum = st.unsummarized;
+	if (unsum >= 6000)
+		fail_msg("B made 5000 events after A gave its summary back, all unsummarized");
+	simple_run(&b, pb, 100);
+	check_pool(name, 100, 6100, &st, "B with a summary");
+	assert_int_equal(st.unsummarized, unsum);
+	assert_int_equal(st.used, 20);
+	assert_int_equal(stress_write(b.cmd[1], "c", 1), 0);
+	assert_int_equal(stress_wait(pb), 0);
+	close(a.up[0]);
+	close(a.cmd[1]);
+	close(b.up[0]);
+	close(b.cmd[1]);
+}
+#endif
 
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_exact, stress_setup, stress_teardown),
+#ifdef SIG_PREFORK
+		cmocka_unit_test_setup_teardown(test_prefork, stress_setup, stress_teardown),
+#else
+		cmocka_unit_test_setup_teardown(test_lifecycle, stress_setup, stress_teardown),
+		cmocka_unit_test_setup_teardown(test_pool_reuse, stress_setup, stress_teardown),
+#endif
 	};
 
 	stress_args(argc, argv);
