@@ -3,10 +3,12 @@
  *
  * A slot's word holds state and the process tag together and changes only
  * by CAS: FREE -> CLAIMING(tag) -> LIVE(tag) -> EXITED(tag) -> (fold) ->
- * FREE. A process is alive when kill(pid, 0) finds it and its start time
- * in /proc/PID/stat matches the one recorded: a recycled pid does not
- * keep a dead writer's slot.
+ * FREE. A process is alive when kill(pid, 0) finds it, its start time
+ * in /proc/PID/stat matches the one recorded (a recycled pid does not
+ * keep a dead writer's slot) and one of its tasks runs (its main thread
+ * may have exited before the others).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,17 +22,16 @@
 #include "procs.h"
 #include "sigtable.h"
 
-/* Start time (field 22) and state (field 3) of @pid from /proc/PID/stat;
- * 0 when it cannot be read. */
-static uint64_t read_stat(pid_t pid, char *state)
+/* Start time (field 22) and state (field 3) from @path, a /proc stat
+ * file; 0 when it cannot be read. */
+static uint64_t read_stat_at(const char *path, char *state)
 {
-	char path[64], buf[1024];
+	char buf[1024];
 	const char *p;
 	ssize_t n;
 	int fd;
 
 	*state = '?';
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -53,6 +54,48 @@ static uint64_t read_stat(pid_t pid, char *state)
 	return strtoull(p + 1, NULL, 10);
 }
 
+/* The same of process @pid (its main thread). */
+static uint64_t read_stat(pid_t pid, char *state)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return read_stat_at(path, state);
+}
+
+static bool gone_state(char state)
+{
+	return state == 'Z' || state == 'X' || state == 'x';
+}
+
+/* Does a thread of @pid other than its main one run? A process whose main
+ * thread called pthread_exit() shows 'Z' in /proc/PID/stat while its other
+ * threads go on; it is dead only when none of its tasks runs. */
+static bool other_task_runs(pid_t pid)
+{
+	char path[96];
+	struct dirent *de;
+	bool runs = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return false;
+	while (!runs && (de = readdir(d)) != NULL) {
+		char state;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
+		    strcmp(de->d_name, path + 6) == 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/stat", (int)pid, de->d_name);
+		runs = read_stat_at(path, &state) != 0 && !gone_state(state);
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	}
+	closedir(d);
+	return runs;
+}
+
 uint64_t shmstat__starttime(pid_t pid)
 {
 	char state;
@@ -61,7 +104,8 @@ uint64_t shmstat__starttime(pid_t pid)
 }
 
 /* Does @pid run with start time @start (compared on the bits of @mask;
- * 0: unknown, any)? A zombie, killed but not yet waited for, does not. */
+ * 0: unknown, any)? A zombie, killed but not yet waited for, does not; a
+ * process whose main thread exited while other threads of it run does. */
 static bool runs(pid_t pid, uint64_t start, uint64_t mask)
 {
 	uint64_t now;
@@ -72,7 +116,7 @@ static bool runs(pid_t pid, uint64_t start, uint64_t mask)
 	if (kill(pid, 0) != 0 && errno == ESRCH)
 		return false;
 	now = read_stat(pid, &state);
-	if (state == 'Z' || state == 'X' || state == 'x')
+	if (gone_state(state) && !other_task_runs(pid))
 		return false;
 	/* unreadable /proc (hidepid): the pid alone decides */
 	return now == 0 || start == 0 || (now & mask) == (start & mask);

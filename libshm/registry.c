@@ -459,13 +459,37 @@ void __tsan_release(void *addr);
 #define tsan_release(p) ((void)(p))
 #endif
 
+/* The index grows by explicit resizes, in the registering thread.
+ * liburcu's automatic resizing runs in a worker thread (liburcu-cds) that
+ * its fork hooks start again in the child, where (liburcu 0.13) it finds
+ * its futex at -2 and spins at 100% CPU instead of waiting; and that
+ * thread never ends, so a process whose main thread called pthread_exit()
+ * would outlive its own last thread. */
+#define INDEX_BUCKETS 64ul
+
 int shmstat__index_init(struct shmstat_seg *seg)
 {
-	seg->index = cds_lfht_new_flavor(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
-					 &urcu_bp_flavor, NULL);
+	seg->index = cds_lfht_new_flavor(INDEX_BUCKETS, INDEX_BUCKETS, 0, 0, &urcu_bp_flavor, NULL);
 	if (seg->index == NULL)
 		return shmstat__fail(ENOMEM, "cannot allocate the metric index");
+	seg->index_n = 0;
+	seg->index_size = INDEX_BUCKETS;
 	return 0;
+}
+
+/* A handle was added: past 2 handles a bucket on average, double the
+ * buckets (O(n) now and then, in registrations only: not a hot path).
+ * Called outside any read-side critical section. */
+static void index_grew(struct shmstat_seg *seg)
+{
+	const unsigned long n = __atomic_add_fetch(&seg->index_n, 1, __ATOMIC_RELAXED);
+	unsigned long size = __atomic_load_n(&seg->index_size, __ATOMIC_RELAXED);
+
+	if (n <= 2 * size ||
+	    !__atomic_compare_exchange_n(&seg->index_size, &size, 2 * size, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	cds_lfht_resize(seg->index, 2 * size);
 }
 
 void shmstat__index_destroy(struct shmstat_seg *seg)
@@ -690,6 +714,8 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 		free(h);        /* another thread of ours won; never published */
 		h = caa_container_of(node, struct lhandle, node);
 		tsan_acquire(h);
+	} else {
+		index_grew(seg);
 	}
 found:
 	err = same_shape(&h->shape, shape, def->name, labels);
@@ -750,6 +776,7 @@ static void drop_removed(struct shmstat_seg *seg)
 			continue;
 		if (cds_lfht_del(seg->index, &h->node) != 0)
 			continue;
+		__atomic_sub_fetch(&seg->index_n, 1, __ATOMIC_RELAXED);
 		st_relaxed(&h->h.c.epoch, SHMSTAT_EPOCH_NONE);
 		/* push on the retired chain (lock-free: threads may quiesce
 		 * at once) */
