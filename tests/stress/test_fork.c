@@ -13,14 +13,28 @@
  * Then: every child exited 0; the parent's threads' counts and the
  * children's are all there, exactly; no writer, no stripe left.
  *
+ * The pre-fork server (nginx, Apache, PHP-FPM): a master opens the
+ * segment and registers its metrics (a counter, a histogram, a signature
+ * table), then forks PF_WORKERS workers that count through its handles,
+ * each also registering a metric of its own after the fork; the master
+ * registers one more while they run. Each worker, once it has counted,
+ * waits for the master, who checks with a reader that every count is
+ * there, exactly, while they live; then each says how many tasks it has
+ * (one: no library thread was started in it, such as liburcu's hash-table
+ * worker, which spun at 100% CPU in forked children) and how much CPU its
+ * process used beyond its one thread's. After they exit, the totals are
+ * still exact and no writer is left.
+ *
  * Built against the plain library, not TSan: ThreadSanitizer does not
  * support a child of a multi-threaded process that starts threads.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "stress_common.h"
 
@@ -136,10 +150,215 @@ static void test_fork_from_threaded_writer(void **state)
 	shmstat_snap_free(s);
 }
 
+#define PF_WORKERS 8
+#define PF_EVENTS 100000           /* each worker's requests */
+
+struct pf_master {
+	shmstat_counter *requests;
+	shmstat_hist *latency;
+	shmstat_sigtab *sigs;
+	int ready_fd, hold_fd, report_fd;
+};
+
+/* What a worker says before it exits. */
+struct pf_report {
+	int worker;
+	int tasks;                 /* entries of /proc/self/task */
+	int64_t other_cpu_ns;      /* process CPU less its one thread's */
+};
+
+static int count_tasks(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static int64_t cpu_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct pf_master pf;
+
+static int pf_worker_main(void *arg)
+{
+	char idx[16];
+	const char *labels[] = { "worker", idx, NULL };
+	const struct shmstat_metric_def d = { .name = "prefork_worker_total", .labels = labels };
+	const int w = (int)(intptr_t)arg;
+	struct pf_report rep = { .worker = w };
+	shmstat_counter *own;
+	char key[32], ch;
+
+	snprintf(idx, sizeof(idx), "%d", w);
+	/* registering in the child, after the fork */
+	CHILD_CHECK(shmstat_counter_register(seg, &d, &own) == 0);
+	for (int i = 0; i < PF_EVENTS; i++) {
+		int n = snprintf(key, sizeof(key), "page-%d", i % 50);
+
+		shmstat_counter_inc(pf.requests);
+		shmstat_hist_record(pf.latency, (uint64_t)(1000 + i % 977));
+		shmstat_sig_hit(pf.sigs, key, (size_t)n, 1, 0);
+		shmstat_counter_inc(own);
+	}
+	CHILD_CHECK(stress_write(pf.ready_fd, "r", 1) == 0);
+	/* the master reads the segment meanwhile: a worker that serves
+	 * nothing spends nothing */
+	CHILD_CHECK(stress_read(pf.hold_fd, &ch, 1) == 1);
+	rep.tasks = count_tasks();
+	rep.other_cpu_ns = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	CHILD_CHECK(stress_write(pf.report_fd, &rep, sizeof(rep)) == 0);
+	return 0;
+}
+
+/* The pre-fork test's metrics in snapshot @s: every count exact. */
+static void pf_check(shmstat_snap *s, uint64_t master_extra)
+{
+	struct shmstat_metric_info mi;
+	struct shmstat_sigstats st;
+	int i;
+
+	assert_int_equal(stress_counter(s, "prefork_requests_total", ""),
+			 (uint64_t)PF_WORKERS * PF_EVENTS);
+	assert_int_equal(stress_counter(s, "prefork_master_total", ""), master_extra);
+	for (int w = 0; w < PF_WORKERS; w++) {
+		char l[32];
+
+		snprintf(l, sizeof(l), "worker=\"%d\"", w);
+		assert_int_equal(stress_counter(s, "prefork_worker_total", l), PF_EVENTS);
+	}
+	i = stress_find(s, "prefork_latency", "", &mi);
+	assert_true(i >= 0);
+	{
+		struct shmstat_hstats hs;
+		shmstat_hdata *h;
+
+		assert_int_equal(shmstat_snap_hist(s, (size_t)i, SHMSTAT_PROC_ALL, &h), 0);
+		shmstat_hdata_stats(h, &hs);
+		assert_int_equal(hs.count, (uint64_t)PF_WORKERS * PF_EVENTS);
+		shmstat_hdata_free(h);
+	}
+	i = stress_find(s, "prefork_signatures", "", &mi);
+	assert_true(i >= 0);
+	{
+		shmstat_sigview *v;
+
+		assert_int_equal(shmstat_snap_sigtab(s, (size_t)i, &v), 0);
+		shmstat_sigview_stats(v, &st);
+		assert_int_equal(st.hits, (uint64_t)PF_WORKERS * PF_EVENTS);
+		assert_int_equal(st.max_error, 0);
+		assert_int_equal(shmstat_sigview_entries(v), 50);
+		for (size_t k = 0; k < 50; k++) {
+			struct shmstat_sigentry e;
+
+			assert_int_equal(shmstat_sigview_entry(v, k, &e), 0);
+			assert_int_equal(e.hits, (uint64_t)PF_WORKERS * PF_EVENTS / 50);
+		}
+		shmstat_sigview_free(v);
+	}
+}
+
+static void test_prefork_server(void **state)
+{
+	const struct shmstat_metric_def d_req = { .name = "prefork_requests_total" };
+	const struct shmstat_metric_def d_lat = { .name = "prefork_latency", .unit = "ns" };
+	const struct shmstat_metric_def d_sig = { .name = "prefork_signatures" };
+	const struct shmstat_metric_def d_master = { .name = "prefork_master_total" };
+	struct shmstat_sigtab_opts so;
+	struct shmstat_opts o;
+	struct shmstat_seg_info info;
+	shmstat_counter *master;
+	pid_t pid[PF_WORKERS];
+	int ready[2], hold[2], report[2];
+	shmstat_snap *s;
+
+	(void)state;
+	seg_name = stress_name("prefork");
+	shmstat_opts_init(&o);
+	o.max_procs = PF_WORKERS + 2;
+	o.max_threads = PF_WORKERS + 2;
+	shmstat_sigtab_opts_init(&so);
+	so.capacity = 64;
+	so.summaries = PF_WORKERS + 1;
+	o.sig_bytes = shmstat_sigtab_bytes(&so);
+	/* the master: open and register before forking */
+	assert_int_equal(shmstat_open(seg_name, &o, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &d_req, &pf.requests), 0);
+	assert_int_equal(shmstat_hist_register(seg, &d_lat, NULL, &pf.latency), 0);
+	assert_int_equal(shmstat_sigtab_register(seg, &d_sig, &so, &pf.sigs), 0);
+	stress_pipe(ready);
+	stress_pipe(hold);
+	stress_pipe(report);
+	pf.ready_fd = ready[1];
+	pf.hold_fd = hold[0];
+	pf.report_fd = report[1];
+	for (int w = 0; w < PF_WORKERS; w++)
+		pid[w] = stress_spawn(pf_worker_main, (void *)(intptr_t)w);
+	/* the master registers after the fork too */
+	assert_int_equal(shmstat_counter_register(seg, &d_master, &master), 0);
+	shmstat_counter_add(master, 7);
+	for (int w = 0; w < PF_WORKERS; w++)
+		stress_expect(ready[0], pid[w]);
+
+	s = stress_snap(seg_name);
+	pf_check(s, 7);
+	shmstat_snap_info(s, &info);
+	assert_int_equal(info.writers_alive, PF_WORKERS + 1);
+	shmstat_snap_free(s);
+
+	for (int w = 0; w < PF_WORKERS; w++)
+		assert_int_equal(stress_write(hold[1], "h", 1), 0);
+	for (int w = 0; w < PF_WORKERS; w++) {
+		struct pf_report rep;
+
+		assert_int_equal(stress_read(report[0], &rep, sizeof(rep)), sizeof(rep));
+		if (rep.tasks != 1)
+			fail_msg("worker %d has %d tasks: the library started a thread in the "
+				 "forked child", rep.worker, rep.tasks);
+		/* one thread: the process's CPU is that thread's, the two
+		 * clocks read back to back */
+		if (rep.other_cpu_ns > 1000000)
+			fail_msg("worker %d: %lld ns of CPU outside its thread",
+				 rep.worker, (long long)rep.other_cpu_ns);
+	}
+	for (int w = 0; w < PF_WORKERS; w++)
+		assert_int_equal(stress_wait(pid[w]), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+	{
+		unsigned reaped;
+
+		assert_int_equal(shmstat_gc(seg_name, &reaped), 0);
+	}
+	s = stress_snap(seg_name);
+	pf_check(s, 7);
+	shmstat_snap_info(s, &info);
+	assert_int_equal(info.writers_alive, 0);
+	assert_int_equal(info.writers_dead, 0);
+	shmstat_snap_free(s);
+	for (int i = 0; i < 2; i++) {
+		close(ready[i]);
+		close(hold[i]);
+		close(report[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fork_from_threaded_writer, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_prefork_server, stress_setup,
 						stress_teardown),
 	};
 
