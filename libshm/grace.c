@@ -32,12 +32,12 @@
 #include "procs.h"
 #include "sigtable.h"
 
-static void bump_seq(struct shmstat_hdr *h)
+void shmstat__fold_seq_bump(struct shmstat_hdr *h)
 {
-	/* acq_rel: stores of the phase before it are visible to a reader
-	 * that sees the new number, stores after it cannot move before it */
 	__atomic_fetch_add(&h->fold_seq, 1, __ATOMIC_ACQ_REL);
+	shmstat__fence(__ATOMIC_RELEASE);
 }
+
 
 void shmstat__gauge_merge(uint32_t agg, uint64_t *g, int64_t v, uint64_t stamp)
 {
@@ -188,8 +188,10 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 	slot->heartbeat_ns = 0;
 	slot->uid = 0;
 	memset(slot->comm, 0, sizeof(slot->comm));
-	st_relaxed(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_IDLE, active, 0));
-	bump_seq(h);
+	/* release: a reader that sees IDLE sees p's stripes zeroed and
+	 * free, so it does not count them next to the grave holding them */
+	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_IDLE, active, 0));
+	shmstat__fold_seq_bump(h);
 	/* free the slot only if it still holds the gone process: reapers
 	 * and detach mark it EXITED before a fold */
 	w = ld_acquire(&slot->word);
@@ -202,14 +204,16 @@ void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 	struct shmstat_hdr *h = seg->hdr;
 	uint32_t a;
 
-	a = SHMSTAT_FOLD_ACTIVE(ld_relaxed(&h->fold_state));
+	a = SHMSTAT_FOLD_ACTIVE(ld_acquire(&h->fold_state));
 
-	st_relaxed(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_MERGING, a, p));
-	bump_seq(h);
+	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_MERGING, a, p));
+	shmstat__fold_seq_bump(h);
 	merge(seg, p, shmstat__stripe(seg, a), shmstat__stripe(seg, !a));
 	shmstat__sig_fold(seg, p, a, !a);
-	st_relaxed(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_FLIPPED, !a, p));
-	bump_seq(h);
+	/* release: a reader that sees FLIPPED sees grave[!a] whole, which it
+	 * counts instead of p's stripes */
+	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_FLIPPED, !a, p));
+	shmstat__fold_seq_bump(h);
 	finish(seg, p, !a);
 }
 
@@ -217,14 +221,14 @@ void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 static void recover(struct shmstat_seg *seg)
 {
 	struct shmstat_hdr *h = seg->hdr;
-	uint64_t fs = ld_relaxed(&h->fold_state);
+	uint64_t fs = ld_acquire(&h->fold_state);
 	uint32_t p = SHMSTAT_FOLD_PROC(fs), a = SHMSTAT_FOLD_ACTIVE(fs);
 
 	if (SHMSTAT_FOLD_PHASE(fs) == SHMSTAT_FOLD_IDLE)
 		return;
 	if (p >= seg->max_procs || SHMSTAT_FOLD_PHASE(fs) > SHMSTAT_FOLD_FLIPPED) {
-		st_relaxed(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_IDLE, a, 0));
-		bump_seq(h);
+		st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_IDLE, a, 0));
+		shmstat__fold_seq_bump(h);
 		return;
 	}
 	if (SHMSTAT_FOLD_PHASE(fs) == SHMSTAT_FOLD_MERGING)

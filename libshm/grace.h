@@ -25,6 +25,14 @@ SHMSTAT_HIDDEN void shmstat__reaper_unlock(struct shmstat_seg *seg);
  * stripes any more) and free the slot. */
 SHMSTAT_HIDDEN void shmstat__fold(struct shmstat_seg *seg, uint32_t p);
 
+/* fold_seq + 1, around stores readers must not see without it: what was
+ * stored before is visible to a reader that sees the new number (the
+ * release of the add), and what is stored after is not visible to a
+ * reader that does not see it (the release fence after the add: the
+ * seqlock writer's store-store order, which the add alone does not give
+ * on weakly ordered CPUs). */
+SHMSTAT_HIDDEN void shmstat__fold_seq_bump(struct shmstat_hdr *h);
+
 /* Merge the values of a gone process (@src stripes of proc @p) into grave
  * image @dst. Shared with the reader, which uses it to fold processes
  * that died unreaped into a per-snapshot view. */

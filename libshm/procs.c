@@ -306,7 +306,7 @@ static void reclaim_retired(struct shmstat_seg *seg)
 			continue;
 		if (d->value_off <= seg->max_values && d->nvalues <= seg->max_values - d->value_off) {
 			if (!bumped) {
-				__atomic_fetch_add(&seg->hdr->fold_seq, 1, __ATOMIC_ACQ_REL);
+				shmstat__fold_seq_bump(seg->hdr);
 				bumped = true;
 			}
 			for (uint32_t s = 0; s < seg->nstripes; s++) {
@@ -321,7 +321,7 @@ static void reclaim_retired(struct shmstat_seg *seg)
 		}
 	}
 	if (bumped)
-		__atomic_fetch_add(&seg->hdr->fold_seq, 1, __ATOMIC_ACQ_REL);
+		shmstat__fold_seq_bump(seg->hdr);
 }
 
 unsigned shmstat__reap(struct shmstat_seg *seg)

@@ -450,7 +450,12 @@ static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 
 		/* each pread is a system call: the reads happen in program
 		 * order. The tables up to the signature region first. */
-		if (read_seq(r->fd, &s1) != 0 || read_full(r->fd, s->buf, sigbase, 0) != 0)
+		if (read_seq(r->fd, &s1) != 0)
+			goto truncated;
+		/* the seqlock reader: fold_seq, an acquire fence, the copy,
+		 * an acquire fence, fold_seq again */
+		shmstat__fence(__ATOMIC_ACQUIRE);
+		if (read_full(r->fd, s->buf, sigbase, 0) != 0)
 			goto truncated;
 		shmstat__fence(__ATOMIC_ACQUIRE);
 		used = h->values_used < rh->max_values ? h->values_used : rh->max_values;
