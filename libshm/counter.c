@@ -10,6 +10,7 @@
 
 #include "shmstat.h"
 #include "counter.h"
+#include "hook.h"
 #include "profiler.h"
 #include "procs.h"
 #include "segment.h"
@@ -236,6 +237,7 @@ static inline void add_value(struct shmstat_counter *c, uint64_t n)
 		add_slow(c, n);
 		return;
 	}
+	SHMSTAT_HOOK(SHMSTAT_HOOK_ADD_CHECKED, c);
 	p = t->values + c->off;
 	st_relaxed(p, ld_relaxed(p) + n);
 }

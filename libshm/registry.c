@@ -18,6 +18,7 @@
 #include "sigtable.h"
 #include "procs.h"
 #include "registry.h"
+#include "hook.h"
 
 /* A handle as this process keeps it: one per (segment, name, labels). */
 struct lhandle {
@@ -225,11 +226,13 @@ static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 		}
 		if (best == UINT32_MAX)
 			return false;
+		SHMSTAT_HOOK(SHMSTAT_HOOK_REUSE_PICKED, &seg->descs[best]);
 		{
 			/* read before the CAS: once DEAD, the slot may be
 			 * claimed and refilled at once */
 			uint32_t o = seg->descs[best].value_off;
 
+			SHMSTAT_HOOK(SHMSTAT_HOOK_REUSE_READ, &seg->descs[best]);
 			if (cas_acqrel(&seg->descs[best].word, &best_w,
 				       SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0))) {
 				*off = o;
@@ -628,6 +631,7 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 
 	/* the shape first: the slot checks below are for this shape */
 	d = &seg->descs[di];
+	SHMSTAT_HOOK(SHMSTAT_HOOK_REG_FOUND, d);
 	have = (struct shmstat_shape){ .type = d->type, .agg = d->agg, .bits = d->bits,
 				       .nvalues = d->nvalues };
 	if (d->type == SHMSTAT_SIGTABLE) {
@@ -822,6 +826,7 @@ int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def)
 			 * retired and dropped its handle */
 			if (!cas_acqrel(&d->word, &w, pending))
 				return shmstat_quiesce(seg);    /* removed meanwhile */
+			SHMSTAT_HOOK(SHMSTAT_HOOK_REMOVE_PENDING, d);
 			seq = __atomic_add_fetch(&seg->hdr->retire_seq, 1, __ATOMIC_ACQ_REL);
 			st_release(&d->word, (uint64_t)SHMSTAT_DESC_RETIRED | seq << 8);
 		}
