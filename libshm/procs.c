@@ -18,6 +18,7 @@
 #include "shmstat.h"
 #include "grace.h"
 #include "procs.h"
+#include "registry.h"
 #include "sigtable.h"
 
 /* Start time (field 22) and state (field 3) of @pid from /proc/PID/stat;
@@ -246,6 +247,11 @@ static void reclaim_retired(struct shmstat_seg *seg)
 	uint64_t min = UINT64_MAX;
 	bool bumped = false;
 
+	/* removals whose remover died (or is stopped) between its two
+	 * stores get their sequence here; the grace period starts then */
+	for (uint32_t i = 0; i < seg->max_metrics; i++)
+		if (ld_acquire(&seg->descs[i].word) == SHMSTAT_DESC_PENDING)
+			shmstat__retire_pending(seg, &seg->descs[i]);
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		uint64_t w = ld_acquire(&seg->procs[i].word);
 		uint32_t st = SHMSTAT_PROC_STATE(w);

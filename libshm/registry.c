@@ -735,6 +735,20 @@ int shmstat_gauge_register(shmstat_seg *seg, const struct shmstat_metric_def *de
 
 /* ----------------------------------------------------------------- removal */
 
+bool shmstat__retire_pending(struct shmstat_seg *seg, struct shmstat_desc *d)
+{
+	uint64_t w = SHMSTAT_DESC_PENDING;
+	uint64_t seq;
+
+	/* the increment comes after the PENDING store (acquire-release on
+	 * both sides of the chain): a quiescer that reads seq or later
+	 * from retire_seq then reads PENDING or later from the word */
+	seq = __atomic_add_fetch(&seg->hdr->retire_seq, 1, __ATOMIC_ACQ_REL);
+	/* a CAS: the remover and any number of reapers may race here; one
+	 * sequence wins, the others are never used */
+	return cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_RETIRED, seq << 8));
+}
+
 /* Drop our handles of removed metrics: they do nothing from now on, and
  * leave the index (their memory stays until shmstat_close(): the program
  * may hold them). */
@@ -816,20 +830,14 @@ int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def)
 		if (d->type == SHMSTAT_SIGTABLE)
 			return shmstat__fail(EINVAL, "signature table '%s' cannot be removed",
 					     def->name);
-		{
-			const uint64_t pending = (uint64_t)SHMSTAT_DESC_RETIRED | ~(uint64_t)0xff;
-			uint64_t seq;
-
-			/* retired first (with a sequence no grace period
-			 * reaches), then the sequence: a writer that
-			 * acknowledges the new sequence has seen the metric
-			 * retired and dropped its handle */
-			if (!cas_acqrel(&d->word, &w, pending))
-				return shmstat_quiesce(seg);    /* removed meanwhile */
-			SHMSTAT_HOOK(SHMSTAT_HOOK_REMOVE_PENDING, d);
-			seq = __atomic_add_fetch(&seg->hdr->retire_seq, 1, __ATOMIC_ACQ_REL);
-			st_release(&d->word, (uint64_t)SHMSTAT_DESC_RETIRED | seq << 8);
-		}
+		/* retired first (with a sequence no grace period reaches),
+		 * then the sequence: a writer that acknowledges the new
+		 * sequence has seen the metric retired and dropped its
+		 * handle. If we die in between, a reaper gives it one. */
+		if (!cas_acqrel(&d->word, &w, SHMSTAT_DESC_PENDING))
+			return shmstat_quiesce(seg);    /* removed meanwhile */
+		SHMSTAT_HOOK(SHMSTAT_HOOK_REMOVE_PENDING, d);
+		shmstat__retire_pending(seg, d);
 		return shmstat_quiesce(seg);
 	}
 	return shmstat__fail(ENOENT, "metric '%s{%s}' is not in segment '%s'", def->name, labels,
