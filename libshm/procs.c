@@ -264,7 +264,8 @@ static void reclaim_retired(struct shmstat_seg *seg)
 		struct shmstat_desc *d = &seg->descs[i];
 		uint64_t w = ld_acquire(&d->word);
 
-		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_RETIRED || SHMSTAT_DESC_RETIRE_SEQ(w) > min)
+		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_RETIRED || w == SHMSTAT_DESC_PENDING ||
+		    SHMSTAT_DESC_RETIRE_SEQ(w) > min)
 			continue;
 		if (d->value_off <= seg->max_values && d->nvalues <= seg->max_values - d->value_off) {
 			if (!bumped) {
@@ -277,7 +278,11 @@ static void reclaim_retired(struct shmstat_seg *seg)
 				for (uint32_t k = 0; k < d->nvalues; k++)
 					st_relaxed(&v[k], 0);
 			}
-			cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEADV, 0));
+			/* the sequence stays: no two DEADV words are equal,
+			 * so a CAS from one that was read before proves that
+			 * nothing happened to the tombstone since (registry.c,
+			 * reuse_values()) */
+			cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEADV, w));
 		} else {
 			cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0));
 		}

@@ -203,7 +203,15 @@ bool shmstat__desc_ok(const struct shmstat_desc *d)
 }
 
 /* Take the value slots of a removed metric (zeroed after its grace
- * period) from a DEADV tombstone with at least @n of them. */
+ * period) from a DEADV tombstone with at least @n of them.
+ *
+ * A DEADV word carries the retire sequence of its removal, and no two
+ * removals have the same one: no DEADV word comes back once it changed.
+ * The CAS from the word the scan read succeeds only if the tombstone is
+ * still that DEADV, and its fields (written before the word, changed
+ * only by a claimer after a CAS of the word) are those read in between:
+ * a whole take -> claim -> remove -> reclaim cycle during the scan makes
+ * the CAS fail, instead of giving us slots that became another metric's. */
 static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 {
 	/* best fit, so that small metrics do not take the slots a large one
@@ -229,7 +237,8 @@ static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 		SHMSTAT_HOOK(SHMSTAT_HOOK_REUSE_PICKED, &seg->descs[best]);
 		{
 			/* read before the CAS: once DEAD, the slot may be
-			 * claimed and refilled at once */
+			 * claimed and refilled at once (read after the scan's
+			 * load of best_w: the CAS checks it is still that) */
 			uint32_t o = seg->descs[best].value_off;
 
 			SHMSTAT_HOOK(SHMSTAT_HOOK_REUSE_READ, &seg->descs[best]);

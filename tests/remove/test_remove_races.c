@@ -13,6 +13,12 @@
  *                                  while the remover is stopped there;
  *                                  the remover's own sequence, later,
  *                                  does not overwrite it
+ *   test_reuse_values_cycle        (d) while a registration takes the
+ *                                  value slots of a DEADV tombstone, the
+ *                                  tombstone goes through a whole
+ *                                  take -> fill -> remove -> reclaim
+ *                                  cycle and comes back DEADV with other
+ *                                  slots
  */
 #include <errno.h>
 #include <signal.h>
@@ -227,6 +233,113 @@ static void test_remover_paused_pending(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* ---------------------------------------------------------- (d) */
+
+/* A name "<prefix><n>" whose probe starts at descriptor @slot of a
+ * directory of @cap (the registry's hash of name "\0", no labels). */
+static const char *home_name(char *buf, size_t n, const char *prefix, uint32_t slot,
+			     uint32_t cap)
+{
+	for (unsigned i = 0; i < 1000000; i++) {
+		snprintf(buf, n, "%s%u", prefix, i);
+		if (shmstat__hash(buf, strlen(buf) + 1) % cap == slot)
+			return buf;
+	}
+	fail_msg("no name with prefix %s starts at slot %u of %u", prefix, slot, cap);
+	return NULL;
+}
+
+#define D_CAP 16u
+
+static struct {
+	shmstat_seg *seg;
+	const char *name;
+	char r2[32], r3[32];
+	int picked, read, depth;
+} rd;
+
+/* Registration r1 picked tombstone D (gauge gd's 3 slots, X1) and will
+ * take its slots. Meanwhile, at PICKED: r2 takes X1 from D (D becomes
+ * DEAD). At READ (r1 has read D's value_off, X1): gauge r3 claims the
+ * DEAD tombstone D, gets tombstone E's slots (X2), is removed and
+ * reclaimed: D is DEADV again, with X2. */
+static void reuse_hook(enum shmstat_hook_point point, const void *arg)
+{
+	shmstat_counter *c;
+	shmstat_gauge *g;
+
+	(void)arg;
+	if (rd.depth > 0)
+		return;                    /* the registrations made here */
+	rd.depth++;
+	if (point == SHMSTAT_HOOK_REUSE_PICKED && rd.picked++ == 0) {
+		assert_int_equal(rm_counter(rd.seg, rd.r2, NULL, &c), 0);
+		shmstat_counter_add(c, 5);
+	} else if (point == SHMSTAT_HOOK_REUSE_READ && rd.read++ == 0) {
+		const struct shmstat_metric_def def = { .name = rd.r3 };
+
+		assert_int_equal(shmstat_gauge_register(rd.seg, &def, SHMSTAT_AGG_SUM, &g), 0);
+		shmstat_gauge_add(g, 9);
+		assert_int_equal(shmstat_remove(rd.seg, &def), 0);
+		assert_int_equal(shmstat_quiesce(rd.seg), 0);
+		rm_gc(rd.name);
+	}
+	rd.depth--;
+}
+
+static void test_reuse_values_cycle(void **state)
+{
+	const char *name = ut_name("rmrace-d");
+	char gd[32], ge[32], f[32], r1[32];
+	shmstat_seg *seg;
+	shmstat_gauge *g;
+	shmstat_counter *c, *c1;
+	struct shmstat_seg_info info;
+	const struct shmstat_metric_def dgd = { .name = gd }, dge = { .name = ge };
+
+	(void)state;
+	/* descriptor slots: gd 2 (D), ge 3 (E), r1 6, r2 8, f 10; r3
+	 * starts at 2: its probe passes D, then E, and stops at the free
+	 * slot 4, before r1's claim at 6 */
+	home_name(gd, sizeof(gd), "gd", 2, D_CAP);
+	home_name(ge, sizeof(ge), "ge", 3, D_CAP);
+	home_name(r1, sizeof(r1), "rone", 6, D_CAP);
+	home_name(rd.r2, sizeof(rd.r2), "rtwo", 8, D_CAP);
+	home_name(rd.r3, sizeof(rd.r3), "rthree", 2, D_CAP);
+	home_name(f, sizeof(f), "f", 10, D_CAP);
+	seg = rm_open(name, D_CAP, 7);     /* gd 3 + ge 3 + f 1: full */
+	assert_int_equal(shmstat_gauge_register(seg, &dgd, SHMSTAT_AGG_SUM, &g), 0);
+	shmstat_gauge_add(g, 1);
+	assert_int_equal(shmstat_gauge_register(seg, &dge, SHMSTAT_AGG_SUM, &g), 0);
+	shmstat_gauge_add(g, 2);
+	assert_int_equal(rm_counter(seg, f, NULL, &c), 0);
+	shmstat_counter_add(c, 11);
+	assert_int_equal(shmstat_remove(seg, &dgd), 0);
+	assert_int_equal(shmstat_remove(seg, &dge), 0);
+	assert_int_equal(shmstat_quiesce(seg), 0);
+	rm_gc(name);                       /* D and E: DEADV, 3 slots each */
+	ut_info(name, &info);
+	assert_int_equal(info.values_used, 7);
+
+	rd.seg = seg;
+	rd.name = name;
+	set_hook(reuse_hook);
+	assert_int_equal(rm_counter(seg, r1, NULL, &c1), 0);
+	set_hook(NULL);
+	assert_int_equal(rd.picked >= 1 && rd.read >= 1, 1);
+	shmstat_counter_add(c1, 100);
+	if (rm_value(name, rd.r2, "", NULL) != 5)
+		fail_msg("%s and %s share value slots: %s = %llu, not 5 (the registration of %s "
+			 "took the slots D had before its cycle)", r1, rd.r2, rd.r2,
+			 (unsigned long long)rm_value(name, rd.r2, "", NULL), r1);
+	assert_int_equal(rm_value(name, r1, "", NULL), 100);
+	assert_int_equal(rm_value(name, f, "", NULL), 11);
+	ut_info(name, &info);
+	assert_int_equal(info.values_used, 7);
+	assert_int_equal(info.dropped_regs, 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -234,6 +347,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_remover_killed_pending),
 		T(test_remover_paused_pending),
+		T(test_reuse_values_cycle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
