@@ -116,6 +116,16 @@ static void make_key(void)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
+void shmstat__tls_lock(void)
+{
+	pthread_mutex_lock(&slots_lock);
+}
+
+void shmstat__tls_unlock(void)
+{
+	pthread_mutex_unlock(&slots_lock);
+}
+
 int shmstat__tls_attach(struct shmstat_seg *seg)
 {
 	int err = SHMSTAT_EFULL;

@@ -26,6 +26,12 @@ struct shmstat_gauge {
 SHMSTAT_HIDDEN int shmstat__tls_attach(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN void shmstat__tls_detach(struct shmstat_seg *seg);
 
+/* The process-wide lock of the per-thread tables (also held across
+ * fork(), and by registration and shmstat_quiesce() where they must
+ * order against each other: registry.c). Not on any hot path. */
+SHMSTAT_HIDDEN void shmstat__tls_lock(void);
+SHMSTAT_HIDDEN void shmstat__tls_unlock(void);
+
 /* This thread's stripe for the attachment of @seg (slot, epoch), claimed
  * on first use; NULL when the process has no writer slot. */
 SHMSTAT_HIDDEN const struct shmstat__tls_ent *shmstat__tls_get(struct shmstat_seg *seg,

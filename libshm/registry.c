@@ -562,6 +562,171 @@ static int same_shape(const struct shmstat_shape *have, const struct shmstat_sha
 
 static void drop_removed(struct shmstat_seg *seg);
 
+/* Take handle @h out of the index (if it is still there) and make it do
+ * nothing; its memory stays until shmstat_close(): the program, or
+ * another thread, may hold it. */
+static void unpublish(struct shmstat_seg *seg, struct lhandle *h)
+{
+	int gone;
+
+	urcu_bp_read_lock();
+	gone = cds_lfht_del(seg->index, &h->node);
+	urcu_bp_read_unlock();
+	if (gone != 0)
+		return;         /* another thread took it out */
+	st_relaxed(&h->h.c.epoch, SHMSTAT_EPOCH_NONE);
+	/* push on the retired chain (lock-free: threads may quiesce at once) */
+	h->next = __atomic_load_n(&seg->retired, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&seg->retired, &h->next, h, true, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED))
+		;
+}
+
+/* Is handle @h, published in the index, one of a LIVE descriptor that is
+ * the metric @r asks for, with the value slots @h writes? Checked under
+ * the process's lock, after the handle is in the index: a quiesce reads
+ * retire_seq under the same lock before it walks the index (see
+ * shmstat_quiesce()). Either it comes first, and the descriptor's
+ * removal, if it counts it, is seen here; or this comes first, and its
+ * walk finds the handle and drops it. The fields are read after the
+ * acquire load of a LIVE word, with the lock held: no acknowledgement of
+ * this process is published meanwhile, so the descriptor cannot be
+ * reclaimed and refilled under us. A gauge joins here (@join), for the
+ * same reason: its stamp is not written into slots reused meanwhile. */
+static bool handle_current(struct shmstat_seg *seg, const struct lhandle *h,
+			   const struct regreq *r, bool join)
+{
+	const struct shmstat_desc *d = &seg->descs[h->desc];
+	bool ok;
+
+	shmstat__tls_lock();
+	ok = SHMSTAT_DESC_STATE(ld_acquire(&d->word)) == SHMSTAT_DESC_LIVE &&
+	     d->reg_id == h->reg_id && d->type == h->shape.type &&
+	     d->value_off == h->h.c.off && d->nvalues == h->shape.nvalues && desc_matches(d, r);
+	if (ok && join && seg->proc < seg->max_procs)
+		shmstat__gauge_join(seg, h->h.c.off);
+	shmstat__tls_unlock();
+	return ok;
+}
+
+/* One try of shmstat__register(): 0, an error, or EAGAIN when the metric
+ * was removed under us (try again). */
+static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *shape,
+			 const struct regreq *r, const struct lookup_key *lk,
+			 struct shmstat_counter **out)
+{
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+	struct shmstat_shape have;
+	const struct shmstat_desc *d;
+	struct lhandle *h;
+	uint32_t di = 0;
+	int err;
+
+	urcu_bp_read_lock();
+	cds_lfht_lookup(seg->index, (unsigned long)r->hash, match, lk, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	if (node) {
+		const struct shmstat_desc *d0;
+
+		h = caa_container_of(node, struct lhandle, node);
+		tsan_acquire(h);
+		d0 = &seg->descs[h->desc];
+		urcu_bp_read_unlock();
+		if (SHMSTAT_DESC_STATE(ld_acquire(&d0->word)) == SHMSTAT_DESC_LIVE &&
+		    d0->reg_id == h->reg_id) {
+			SHMSTAT_HOOK(SHMSTAT_HOOK_REG_FOUND, d0);
+			goto found;
+		}
+		/* removed since: drop our stale handle, register anew */
+		drop_removed(seg);
+	} else {
+		urcu_bp_read_unlock();
+	}
+
+	err = find_or_create(seg, r, &di);
+	if (err)
+		return err;
+
+	/* the shape first: the slot checks below are for this shape */
+	d = &seg->descs[di];
+	SHMSTAT_HOOK(SHMSTAT_HOOK_REG_FOUND, d);
+	have = (struct shmstat_shape){ .type = d->type, .agg = d->agg, .bits = d->bits,
+				       .nvalues = d->nvalues };
+	if (d->type == SHMSTAT_SIGTABLE) {
+		have.sig_capacity = d->sig_capacity;
+		have.sig_ttl_ms = d->sig_ttl_ms;
+		have.sig_keybytes = d->sig_keybytes;
+		have.sig_owners = d->sig_owners;
+		have.sig_pool = d->sig_pool;
+		have.sig_first = d->sig_first;
+	} else {
+		have.lowest = d->lowest;
+		have.highest = d->highest;
+	}
+	err = same_shape(&have, shape, r->name, r->labels);
+	if (err)
+		return err;
+	if (d->value_off > seg->max_values || d->nvalues != shape->nvalues ||
+	    shape->nvalues > seg->max_values - d->value_off)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "descriptor of metric '%s' in segment '%s' has bad value slots",
+				     r->name, seg->name);
+	h = calloc(1, sizeof(*h) + lk->len);
+	if (h == NULL)
+		return shmstat__fail(ENOMEM, "out of memory");
+	cds_lfht_node_init(&h->node);
+	h->hash = r->hash;
+	h->shape = have;
+	h->desc = di;
+	h->reg_id = d->reg_id;
+	h->keylen = lk->len;
+	memcpy(h->key, lk->key, lk->len);
+	h->h.c.epoch = seg->epoch;
+	h->h.c.tls_slot = seg->tls_slot;
+	h->h.c.off = d->value_off;
+	h->h.c.agg = d->agg;
+	h->h.c.seg = seg;
+	if (shape->type == SHMSTAT_SIGTABLE) {
+		if (!shmstat__sig_shape_ok(have.sig_capacity, have.sig_keybytes, have.sig_owners,
+					   have.sig_pool) ||
+		    have.sig_first > seg->sig_lines ||
+		    shmstat__sig_lines(have.sig_capacity, have.sig_keybytes, have.sig_owners,
+				       have.sig_pool) > seg->sig_lines - have.sig_first) {
+			free(h);
+			return shmstat__fail(SHMSTAT_ECORRUPT,
+					     "signature table '%s' in segment '%s' lies outside its region",
+					     r->name, seg->name);
+		}
+		shmstat__sigtab_init(&h->h.sig, seg, d);
+	}
+	if (shape->type == SHMSTAT_HISTOGRAM) {
+		h->h.hist.bits = shape->bits;
+		h->h.hist.lowest = shape->lowest;
+		h->h.hist.range = shape->highest - shape->lowest;
+	}
+	tsan_release(h);
+	urcu_bp_read_lock();
+	node = cds_lfht_add_unique(seg->index, (unsigned long)r->hash, match, lk, &h->node);
+	urcu_bp_read_unlock();
+	if (node != &h->node) {
+		free(h);        /* another thread of ours won; never published */
+		h = caa_container_of(node, struct lhandle, node);
+		tsan_acquire(h);
+	}
+found:
+	/* whichever way we came, the handle is in the index now */
+	err = same_shape(&h->shape, shape, r->name, r->labels);
+	if (!handle_current(seg, h, r, err == 0 && shape->type == SHMSTAT_GAUGE)) {
+		unpublish(seg, h);
+		return EAGAIN;
+	}
+	if (err)
+		return err;
+	*out = &h->h.c;
+	return 0;
+}
+
 /* The one path for every metric type. */
 int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *def,
 		      const struct shmstat_shape *shape, struct shmstat_counter **out)
@@ -569,13 +734,7 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 	char labels[SHMSTAT_LABELS_CAP];
 	char key[SHMSTAT_NAME_CAP + SHMSTAT_LABELS_CAP];
 	struct lookup_key lk;
-	struct cds_lfht_iter iter;
-	struct cds_lfht_node *node;
-	struct shmstat_shape have;
-	const struct shmstat_desc *d;
-	struct lhandle *h;
 	struct regreq r;
-	uint32_t di = 0;
 	int err;
 
 	shmstat__clear_error();
@@ -609,109 +768,23 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 	memcpy(key + strlen(def->name) + 1, labels, strlen(labels));
 	lk.key = key;
 	r.hash = shmstat__hash(key, lk.len);
-
-	urcu_bp_read_lock();
-	cds_lfht_lookup(seg->index, (unsigned long)r.hash, match, &lk, &iter);
-	node = cds_lfht_iter_get_node(&iter);
-	if (node) {
-		const struct shmstat_desc *d0;
-
-		h = caa_container_of(node, struct lhandle, node);
-		tsan_acquire(h);
-		d0 = &seg->descs[h->desc];
-		urcu_bp_read_unlock();
-		if (SHMSTAT_DESC_STATE(ld_acquire(&d0->word)) == SHMSTAT_DESC_LIVE &&
-		    d0->reg_id == h->reg_id)
-			goto found;
-		/* removed since: drop our stale handle, register anew */
-		drop_removed(seg);
-	} else {
-		urcu_bp_read_unlock();
-	}
-
 	r.name = def->name;
 	r.labels = labels;
 	r.help = def->help ? def->help : "";
 	r.unit = def->unit ? def->unit : "";
 	r.shape = shape;
-	err = find_or_create(seg, &r, &di);
-	if (err)
-		return err;
 
-	/* the shape first: the slot checks below are for this shape */
-	d = &seg->descs[di];
-	SHMSTAT_HOOK(SHMSTAT_HOOK_REG_FOUND, d);
-	have = (struct shmstat_shape){ .type = d->type, .agg = d->agg, .bits = d->bits,
-				       .nvalues = d->nvalues };
-	if (d->type == SHMSTAT_SIGTABLE) {
-		have.sig_capacity = d->sig_capacity;
-		have.sig_ttl_ms = d->sig_ttl_ms;
-		have.sig_keybytes = d->sig_keybytes;
-		have.sig_owners = d->sig_owners;
-		have.sig_pool = d->sig_pool;
-		have.sig_first = d->sig_first;
-	} else {
-		have.lowest = d->lowest;
-		have.highest = d->highest;
+	/* again only when the metric was removed (and reclaimed, and
+	 * perhaps refilled) between finding it and publishing our handle */
+	for (int tries = 0; tries < 8; tries++) {
+		err = register_once(seg, shape, &r, &lk, out);
+		if (err != EAGAIN)
+			return err;
+		drop_removed(seg);
 	}
-	err = same_shape(&have, shape, def->name, labels);
-	if (err)
-		return err;
-	if (d->value_off > seg->max_values || d->nvalues != shape->nvalues ||
-	    shape->nvalues > seg->max_values - d->value_off)
-		return shmstat__fail(SHMSTAT_ECORRUPT,
-				     "descriptor of metric '%s' in segment '%s' has bad value slots",
-				     def->name, seg->name);
-	h = calloc(1, sizeof(*h) + lk.len);
-	if (h == NULL)
-		return shmstat__fail(ENOMEM, "out of memory");
-	cds_lfht_node_init(&h->node);
-	h->hash = r.hash;
-	h->shape = have;
-	h->desc = di;
-	h->reg_id = d->reg_id;
-	h->keylen = lk.len;
-	memcpy(h->key, key, lk.len);
-	h->h.c.epoch = seg->epoch;
-	h->h.c.tls_slot = seg->tls_slot;
-	h->h.c.off = d->value_off;
-	h->h.c.agg = d->agg;
-	h->h.c.seg = seg;
-	if (shape->type == SHMSTAT_SIGTABLE) {
-		if (!shmstat__sig_shape_ok(have.sig_capacity, have.sig_keybytes, have.sig_owners,
-					   have.sig_pool) ||
-		    have.sig_first > seg->sig_lines ||
-		    shmstat__sig_lines(have.sig_capacity, have.sig_keybytes, have.sig_owners,
-				       have.sig_pool) > seg->sig_lines - have.sig_first) {
-			free(h);
-			return shmstat__fail(SHMSTAT_ECORRUPT,
-					     "signature table '%s' in segment '%s' lies outside its region",
-					     def->name, seg->name);
-		}
-		shmstat__sigtab_init(&h->h.sig, seg, d);
-	}
-	if (shape->type == SHMSTAT_HISTOGRAM) {
-		h->h.hist.bits = shape->bits;
-		h->h.hist.lowest = shape->lowest;
-		h->h.hist.range = shape->highest - shape->lowest;
-	}
-	tsan_release(h);
-	urcu_bp_read_lock();
-	node = cds_lfht_add_unique(seg->index, (unsigned long)r.hash, match, &lk, &h->node);
-	urcu_bp_read_unlock();
-	if (node != &h->node) {
-		free(h);        /* another thread of ours won; never published */
-		h = caa_container_of(node, struct lhandle, node);
-		tsan_acquire(h);
-	}
-found:
-	err = same_shape(&h->shape, shape, def->name, labels);
-	if (err)
-		return err;
-	if (shape->type == SHMSTAT_GAUGE && seg->proc < seg->max_procs)
-		shmstat__gauge_join(seg, h->h.c.off);
-	*out = &h->h.c;
-	return 0;
+	return shmstat__fail(SHMSTAT_EBUSY,
+			     "metric '%s{%s}' of segment '%s' was removed during each of 8 registrations",
+			     def->name, labels, seg->name);
 }
 
 int shmstat_counter_register(shmstat_seg *seg, const struct shmstat_metric_def *def,
@@ -775,15 +848,7 @@ static void drop_removed(struct shmstat_seg *seg)
 		if (SHMSTAT_DESC_STATE(ld_acquire(&d->word)) == SHMSTAT_DESC_LIVE &&
 		    d->reg_id == h->reg_id)
 			continue;
-		if (cds_lfht_del(seg->index, &h->node) != 0)
-			continue;
-		st_relaxed(&h->h.c.epoch, SHMSTAT_EPOCH_NONE);
-		/* push on the retired chain (lock-free: threads may quiesce
-		 * at once) */
-		h->next = __atomic_load_n(&seg->retired, __ATOMIC_RELAXED);
-		while (!__atomic_compare_exchange_n(&seg->retired, &h->next, h, true,
-						    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-			;
+		unpublish(seg, h);      /* read lock nested: allowed */
 	}
 	urcu_bp_read_unlock();
 }
@@ -795,7 +860,12 @@ int shmstat_quiesce(shmstat_seg *seg)
 	shmstat__clear_error();
 	if (seg == NULL)
 		return shmstat__fail(EINVAL, "segment is missing");
+	/* under the lock: a registration that checks its new handle after
+	 * this (handle_current()) reads the descriptor's word after this
+	 * read, so it sees every removal this read counts */
+	shmstat__tls_lock();
 	seq = ld_acquire(&seg->hdr->retire_seq);
+	shmstat__tls_unlock();
 	drop_removed(seg);
 	if (seg->proc < seg->max_procs)
 		st_release(&seg->procs[seg->proc].ack_seq, seq);

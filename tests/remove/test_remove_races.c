@@ -6,6 +6,11 @@
  * library, there and then, or stops a child process there through a
  * pipe. No sleeps, no timing.
  *
+ *   test_register_meets_removal    (b) a registration finds the metric
+ *                                  LIVE; before it publishes its handle,
+ *                                  another process removes the metric,
+ *                                  this one quiesces, gc reclaims, and a
+ *                                  new metric takes the value slot
  *   test_remover_killed_pending    (c) the remover dies between making
  *                                  the descriptor RETIRED and giving it
  *                                  its sequence
@@ -111,6 +116,70 @@ static int child_b(void *arg, int cmdfd, int ackfd)
 		}
 		ut_send(ackfd, (char)x);
 	}
+}
+
+/* ---------------------------------------------------------- (b) */
+
+static struct {
+	struct ut_kid *kid;
+	shmstat_seg *seg;
+	const char *name;
+	int fired;
+} rb;
+
+/* A found m LIVE and is about to publish its handle: meanwhile B removes
+ * m, A quiesces (its index does not hold the new handle yet), gc
+ * reclaims m's value slot, and B registers n, which takes that slot. */
+static void reg_found_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point != SHMSTAT_HOOK_REG_FOUND || rb.fired++)
+		return;
+	cmd(rb.kid, 'R');
+	assert_int_equal(shmstat_quiesce(rb.seg), 0);
+	rm_gc(rb.name);
+	cmd(rb.kid, 'n');
+}
+
+static void test_register_meets_removal(void **state)
+{
+	const char *name = ut_name("rmrace-b");
+	struct ut_kid kid;
+	shmstat_seg *seg;
+	shmstat_counter *m = NULL;
+	struct shmstat_metric_info mi;
+	int err;
+
+	(void)state;
+	assert_int_equal(ut_kid_start(&kid, child_b, (void *)name), 'k');
+	seg = rm_open(name, 8, 1);         /* one value slot: m's, then n's */
+	cmd(&kid, 'o');
+	assert_int_equal(rm_value(name, "m", "", NULL), 3);
+
+	rb = (typeof(rb)){ .kid = &kid, .seg = seg, .name = name };
+	set_hook(reg_found_hook);
+	err = rm_counter(seg, "m", NULL, &m);
+	set_hook(NULL);
+	assert_int_equal(rb.fired, 1);
+	assert_int_equal(rm_value(name, "n", "", NULL), 7);
+	shmstat_counter_add(m, 1000);
+	if (rm_value(name, "n", "", NULL) != 7)
+		fail_msg("the registration of m returned %d and a handle that writes into n's "
+			 "value slot (n = %llu): it published a handle of a descriptor removed "
+			 "and reclaimed meanwhile",
+			 err, (unsigned long long)rm_value(name, "n", "", NULL));
+	/* m was removed and its slot is n's now: a new m finds no slot
+	 * (SHMSTAT_EFULL, a do-nothing handle), or is a new metric */
+	if (err == 0) {
+		assert_true(rm_lookup(name, "m", "", &mi));
+		assert_int_equal(mi.counter, 1000);
+	} else {
+		assert_int_equal(err, SHMSTAT_EFULL);
+		assert_false(rm_lookup(name, "m", "", NULL));
+	}
+	assert_int_equal(ut_kid_cmd(&kid, 'x'), 0);
+	assert_int_equal(ut_kid_wait(&kid), 0);
+	assert_int_equal(shmstat_close(seg), 0);
 }
 
 /* ---------------------------------------------------------- (c) */
@@ -345,6 +414,7 @@ static void test_reuse_values_cycle(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(test_register_meets_removal),
 		T(test_remover_killed_pending),
 		T(test_remover_paused_pending),
 		T(test_reuse_values_cycle),
