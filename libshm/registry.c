@@ -867,8 +867,11 @@ int shmstat_quiesce(shmstat_seg *seg)
 	seq = ld_acquire(&seg->hdr->retire_seq);
 	shmstat__tls_unlock();
 	drop_removed(seg);
-	if (seg->proc < seg->max_procs)
-		st_release(&seg->procs[seg->proc].ack_seq, seq);
+	/* the process acknowledges what all its threads have: the others
+	 * do at their next update (counter.c) */
+	shmstat__tls_lock();
+	shmstat__ack_request(seg, seq);
+	shmstat__tls_unlock();
 	return 0;
 }
 

@@ -51,6 +51,11 @@ struct shmstat_seg {
 
 	struct cds_lfht *index;    /* (name, labels) -> handle, see registry.c */
 	struct lhandle *retired;   /* handles of removed metrics (registry.c) */
+	/* acknowledgement of removals (counter.c, under its slots_lock):
+	 * the threads that update this attachment, and the retire_seq up to
+	 * which every removal's handles have been dropped */
+	struct shmstat__qrec *threads;
+	uint64_t want;
 
 };
 
