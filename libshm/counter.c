@@ -10,6 +10,7 @@
 
 #include "shmstat.h"
 #include "counter.h"
+#include "hook.h"
 #include "profiler.h"
 #include "procs.h"
 #include "segment.h"
@@ -33,12 +34,96 @@ static uint32_t next_epoch = 1;
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
+/* Acknowledgement of removals, per thread. A thread that updates metrics
+ * of an attachment is registered on seg->threads with the removals it
+ * has acknowledged (retire sequences up to `acked`): it will start no
+ * update through a handle of a metric removed at or before that. The
+ * process's ack_seq in the segment is the smallest of its threads'
+ * (and seg->want): shmstat_quiesce() cannot know whether another thread
+ * is between the check of its handle and its store, so that thread
+ * acknowledges for itself, at its next update (shmstat_quiesce() asks it
+ * by clearing its `fast`, so that the update takes the slow path), its
+ * own shmstat_quiesce(), or its exit. All fields under slots_lock. */
+struct shmstat__qrec {
+	struct shmstat__qrec *next;        /* on seg->threads */
+	struct tls_ent *ent;               /* the thread's entry for seg */
+	struct shmstat_seg *seg;           /* registered on it, or NULL */
+	uint64_t acked;
+};
+/* not initial-exec: used off the hot path only, and static TLS is scarce
+ * for a library that may be loaded late */
+static __thread struct shmstat__qrec qrecs[SHMSTAT_TLS_SLOTS];
+
 struct shmstat_counter shmstat__noop_counter = {
 	.epoch = SHMSTAT_EPOCH_NONE,
 };
 struct shmstat_gauge shmstat__noop_gauge = {
 	.c = { .epoch = SHMSTAT_EPOCH_NONE },
 };
+
+/* Store the process's acknowledgement: the smallest of its threads'
+ * (slots_lock held). It only grows: a thread registers with seg->want. */
+static void publish_ack(struct shmstat_seg *seg)
+{
+	uint64_t min = seg->want;
+
+	if (seg->proc >= seg->max_procs)
+		return;
+	for (const struct shmstat__qrec *r = seg->threads; r; r = r->next)
+		if (r->acked < min)
+			min = r->acked;
+	/* release: this process's stores into value slots of the removals
+	 * up to min (the threads' last ones, before they acknowledged under
+	 * this lock) come before it for a reaper that reads it (acquire) */
+	if (min > ld_relaxed(&seg->procs[seg->proc].ack_seq))
+		st_release(&seg->procs[seg->proc].ack_seq, min);
+}
+
+static void unregister_thread(struct shmstat__qrec *r)
+{
+	struct shmstat__qrec **pp = &r->seg->threads;
+
+	while (*pp && *pp != r)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = r->next;
+	publish_ack(r->seg);
+	r->seg = NULL;
+	r->next = NULL;
+}
+
+/* This thread acknowledges what shmstat_quiesce() asked for (slow path,
+ * between two of its updates: it is in the middle of none). */
+static void ack_self(struct shmstat_seg *seg, struct tls_ent *t)
+{
+	struct shmstat__qrec *r = &qrecs[seg->tls_slot];
+
+	pthread_mutex_lock(&slots_lock);
+	if (r->seg == seg)
+		r->acked = seg->want;
+	st_relaxed(&t->req, 0);
+	st_relaxed(&t->fast, t->shared ? 0 : t->epoch);
+	publish_ack(seg);
+	pthread_mutex_unlock(&slots_lock);
+}
+
+void shmstat__ack_request(struct shmstat_seg *seg, uint64_t seq)
+{
+	const struct shmstat__qrec *self = &qrecs[seg->tls_slot];
+
+	if (seq > seg->want)
+		seg->want = seq;
+	for (struct shmstat__qrec *r = seg->threads; r; r = r->next) {
+		if (r == self) {
+			r->acked = seg->want;   /* the caller updates nothing now */
+		} else if (r->acked < seg->want) {
+			/* its next update takes the slow path, which acks */
+			st_relaxed(&r->ent->req, 1);
+			st_relaxed(&r->ent->fast, 0);
+		}
+	}
+	publish_ack(seg);
+}
 
 /* A thread exits: its stripes go back to their process, values (and
  * signature summaries) kept for the process's next thread. */
@@ -50,6 +135,8 @@ static void thread_exit(void *unused)
 		struct tls_ent *t = &tls_tab[i];
 		struct shmstat_seg *seg = slots[i].seg;
 
+		if (qrecs[i].seg != NULL)
+			unregister_thread(&qrecs[i]);   /* it updates nothing any more */
 		if (t->epoch != 0 && seg && slots[i].epoch == t->epoch && !t->shared) {
 			st_release(&seg->owners[t->stripe],
 				   SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_IDLE, seg->proc));
@@ -91,11 +178,13 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	memset(tls_tab, 0, sizeof(tls_tab));
+	memset(qrecs, 0, sizeof(qrecs));
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
 		struct shmstat_seg *seg = slots[i].seg;
 
 		if (seg == NULL)
 			continue;
+		seg->threads = NULL;        /* only this thread, with no stripe yet */
 		seg->pid = getpid();
 		seg->tag = shmstat__self_tag();
 		/* the child holds its parent's handles: the slot claimed
@@ -113,6 +202,16 @@ static void make_key(void)
 {
 	pthread_key_create(&exit_key, thread_exit);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+void shmstat__tls_lock(void)
+{
+	pthread_mutex_lock(&slots_lock);
+}
+
+void shmstat__tls_unlock(void)
+{
+	pthread_mutex_unlock(&slots_lock);
 }
 
 int shmstat__tls_attach(struct shmstat_seg *seg)
@@ -143,6 +242,13 @@ int shmstat__tls_attach(struct shmstat_seg *seg)
 void shmstat__tls_detach(struct shmstat_seg *seg)
 {
 	pthread_mutex_lock(&slots_lock);
+	while (seg->threads) {
+		struct shmstat__qrec *r = seg->threads;
+
+		seg->threads = r->next;
+		r->seg = NULL;
+		r->next = NULL;
+	}
 	if (seg->tls_slot < SHMSTAT_TLS_SLOTS && slots[seg->tls_slot].seg == seg) {
 		slots[seg->tls_slot].seg = NULL;
 		slots[seg->tls_slot].epoch = 0;
@@ -197,7 +303,24 @@ static struct tls_ent *claim(struct shmstat_seg *seg)
 	}
 	t->values = shmstat__stripe(seg, t->stripe);
 	t->epoch = seg->epoch;
-	t->fast = t->shared ? 0 : seg->epoch;
+	pthread_mutex_lock(&slots_lock);
+	{
+		struct shmstat__qrec *r = &qrecs[seg->tls_slot];
+
+		/* it has dropped nothing yet, but the caller checks its
+		 * handle again after this (shmstat__tls_slow()): what a
+		 * quiesce dropped before is seen then */
+		if (r->seg != seg) {
+			r->seg = seg;
+			r->next = seg->threads;
+			seg->threads = r;
+		}
+		r->ent = t;
+		r->acked = seg->want;
+		st_relaxed(&t->req, 0);
+		st_relaxed(&t->fast, t->shared ? 0 : seg->epoch);
+	}
+	pthread_mutex_unlock(&slots_lock);
 	pthread_setspecific(exit_key, (void *)1);
 	return t;
 }
@@ -209,22 +332,52 @@ static struct tls_ent *claim(struct shmstat_seg *seg)
 const struct shmstat__tls_ent *shmstat__tls_get(struct shmstat_seg *seg, uint32_t slot,
 						 uint32_t epoch)
 {
-	const struct tls_ent *t = &tls_tab[slot];
+	struct tls_ent *t = &tls_tab[slot];
 
-	return t->epoch == epoch ? t : claim(seg);
+	if (t->epoch != epoch)
+		return claim(seg);
+	if (unlikely(ld_relaxed(&t->req) != 0))
+		ack_self(seg, t);
+	return t;
+}
+
+const struct shmstat__tls_ent *shmstat__tls_slow(struct shmstat_counter *c)
+{
+	const uint32_t epoch = ld_relaxed(&c->epoch);
+	const struct tls_ent *t;
+
+	if (epoch == SHMSTAT_EPOCH_NONE) {
+		/* a removed metric's handle: still a moment between two
+		 * updates, at which this thread can acknowledge */
+		struct shmstat_seg *seg = c->seg;
+
+		if (seg != NULL && c->tls_slot < SHMSTAT_TLS_SLOTS) {
+			struct tls_ent *own = &tls_tab[c->tls_slot];
+
+			if (unlikely(ld_relaxed(&own->req) != 0) && own->epoch == seg->epoch)
+				ack_self(seg, own);
+		}
+		return NULL;
+	}
+	t = shmstat__tls_get(c->seg, c->tls_slot, epoch);
+	/* again: if claim() or ack_self() took the lock after a quiesce
+	 * dropped this handle, it does nothing now */
+	if (t == NULL || ld_relaxed(&c->epoch) != epoch)
+		return NULL;
+	return t;
 }
 
 /* Out of line so the fast path needs no stack frame: the first update of
- * this thread, a shared stripe, a do-nothing handle. */
+ * this thread, a shared stripe, a do-nothing handle, an acknowledgement
+ * asked for. */
 static __attribute__((noinline)) void add_slow(struct shmstat_counter *c, uint64_t n)
 {
-	const struct tls_ent *t;
+	const struct tls_ent *t = shmstat__tls_slow(c);
 
-	if (c->epoch == SHMSTAT_EPOCH_NONE)
-		return;
-	t = shmstat__tls_get(c->seg, c->tls_slot, c->epoch);
-	if (t != NULL)
+	if (t != NULL) {
+		SHMSTAT_HOOK(SHMSTAT_HOOK_ADD_CHECKED, c);
 		add_to(t, c->off, n);
+	}
 }
 
 static inline void add_value(struct shmstat_counter *c, uint64_t n)
@@ -232,19 +385,15 @@ static inline void add_value(struct shmstat_counter *c, uint64_t n)
 	const struct tls_ent *t = &tls_tab[c->tls_slot];
 	uint64_t *p;
 
-	if (unlikely(t->fast != c->epoch)) {
+	/* relaxed loads (plain moves): another thread's shmstat_quiesce()
+	 * writes both (drops the handle, clears fast) */
+	if (unlikely(ld_relaxed(&t->fast) != ld_relaxed(&c->epoch))) {
 		add_slow(c, n);
 		return;
 	}
+	SHMSTAT_HOOK(SHMSTAT_HOOK_ADD_CHECKED, c);
 	p = t->values + c->off;
 	st_relaxed(p, ld_relaxed(p) + n);
-}
-
-const struct shmstat__tls_ent *shmstat__tls_slow(struct shmstat_counter *c)
-{
-	if (c->epoch == SHMSTAT_EPOCH_NONE)
-		return NULL;
-	return shmstat__tls_get(c->seg, c->tls_slot, c->epoch);
 }
 
 void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_t slot, uint64_t n)
@@ -284,6 +433,41 @@ void shmstat__gauge_join(struct shmstat_seg *seg, uint32_t off)
 		cas_acqrel(stamp, &zero, 1);
 }
 
+/* A thread about to store into gauge @c's slots of its process stripe
+ * (shmstat_gauge_set()): it takes part in the acknowledgement of
+ * removals as a thread with a stripe does, but takes no stripe (a thread
+ * that only sets gauges would use one up for nothing). false: the handle
+ * does nothing. */
+static bool tls_enter(struct shmstat_counter *c)
+{
+	const uint32_t epoch = ld_relaxed(&c->epoch);
+	struct shmstat_seg *seg = c->seg;
+	struct tls_ent *t = &tls_tab[c->tls_slot];
+	struct shmstat__qrec *r = &qrecs[c->tls_slot];
+
+	if (epoch == SHMSTAT_EPOCH_NONE || t->epoch == epoch)
+		return shmstat__tls_for(c) != NULL;     /* removed, or a stripe of its own */
+	if (seg->proc >= seg->max_procs)
+		return false;
+	if (r->seg != seg || ld_relaxed(&t->req) != 0) {
+		/* first time, or asked to acknowledge: between two updates */
+		pthread_mutex_lock(&slots_lock);
+		if (r->seg != seg) {
+			r->seg = seg;
+			r->next = seg->threads;
+			seg->threads = r;
+		}
+		r->ent = t;
+		r->acked = seg->want;
+		st_relaxed(&t->req, 0);
+		publish_ack(seg);
+		pthread_mutex_unlock(&slots_lock);
+		pthread_setspecific(exit_key, (void *)1);
+	}
+	/* again: a quiesce may have dropped it before we registered */
+	return ld_relaxed(&c->epoch) == epoch;
+}
+
 void shmstat_gauge_set(shmstat_gauge *g, int64_t v)
 {
 	struct shmstat_seg *seg = g->c.seg;
@@ -291,7 +475,10 @@ void shmstat_gauge_set(shmstat_gauge *g, int64_t v)
 	uint64_t *pstripe;
 	uint64_t deltas;
 
-	if (g->c.epoch == SHMSTAT_EPOCH_NONE || seg->proc >= seg->max_procs)
+	/* as an add: a registered thread, acknowledging if asked; its
+	 * stores below are in the same window as an add's (see
+	 * shmstat__ack_request()) */
+	if (!tls_enter(&g->c) || seg->proc >= seg->max_procs)
 		return;
 	shmstat__gauge_join(seg, off);
 	pstripe = shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(seg->proc));

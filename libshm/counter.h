@@ -26,6 +26,12 @@ struct shmstat_gauge {
 SHMSTAT_HIDDEN int shmstat__tls_attach(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN void shmstat__tls_detach(struct shmstat_seg *seg);
 
+/* The process-wide lock of the per-thread tables (also held across
+ * fork(), and by registration and shmstat_quiesce() where they must
+ * order against each other: registry.c). Not on any hot path. */
+SHMSTAT_HIDDEN void shmstat__tls_lock(void);
+SHMSTAT_HIDDEN void shmstat__tls_unlock(void);
+
 /* This thread's stripe for the attachment of @seg (slot, epoch), claimed
  * on first use; NULL when the process has no writer slot. */
 SHMSTAT_HIDDEN const struct shmstat__tls_ent *shmstat__tls_get(struct shmstat_seg *seg,
@@ -45,14 +51,16 @@ static inline void shmstat__add_to(const struct shmstat__tls_ent *t, uint32_t of
 
 /* This thread's stripe for metric @c (claimed on first use); NULL for a
  * do-nothing handle or a process without a writer slot. The common case
- * inline: the thread's own stripe, one compare. */
+ * inline: the thread's own stripe, one compare. The slow path registers
+ * the thread (claim) or acknowledges removals when asked, then checks
+ * @c again. */
 SHMSTAT_HIDDEN const struct shmstat__tls_ent *shmstat__tls_slow(struct shmstat_counter *c);
 
 static inline const struct shmstat__tls_ent *shmstat__tls_for(struct shmstat_counter *c)
 {
 	const struct shmstat__tls_ent *t = &shmstat__tls[c->tls_slot];
 
-	if (likely(t->fast == c->epoch))
+	if (likely(ld_relaxed(&t->fast) == ld_relaxed(&c->epoch)))
 		return t;
 	return shmstat__tls_slow(c);
 }
@@ -61,6 +69,13 @@ static inline const struct shmstat__tls_ent *shmstat__tls_for(struct shmstat_cou
  * this thread's stripe. */
 SHMSTAT_HIDDEN void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_t slot,
 					      uint64_t n);
+
+/* shmstat_quiesce(), with slots_lock held, after dropping the process's
+ * handles of removals up to @seq: raise seg->want to @seq, acknowledge
+ * for the calling thread, ask every other registered thread that has not
+ * acknowledged as much to do so at its next update, and publish the
+ * process's acknowledgement (the smallest of its threads'). */
+SHMSTAT_HIDDEN void shmstat__ack_request(struct shmstat_seg *seg, uint64_t seq);
 
 /* Make this process take part in the MIN/MAX/LAST of the gauge at
  * value slot @off (stamp 0 -> 1). */

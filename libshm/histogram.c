@@ -92,9 +92,7 @@ static __attribute__((noinline)) void record_slow(struct shmstat_hist *h, uint64
 	const struct shmstat__tls_ent *t;
 	uint64_t *p;
 
-	if (h->c.epoch == SHMSTAT_EPOCH_NONE)
-		return;
-	t = shmstat__tls_get(h->c.seg, h->c.tls_slot, h->c.epoch);
+	t = shmstat__tls_slow(&h->c);
 	if (t == NULL)
 		return;
 	p = t->values + h->c.off;
@@ -112,7 +110,7 @@ static inline void record(struct shmstat_hist *h, uint64_t v, uint64_t n)
 {
 	const struct shmstat__tls_ent *t = &shmstat__tls[h->c.tls_slot];
 
-	if (unlikely(t->fast != h->c.epoch)) {
+	if (unlikely(ld_relaxed(&t->fast) != ld_relaxed(&h->c.epoch))) {
 		record_slow(h, v, n);
 		return;
 	}

@@ -230,8 +230,12 @@ enum shmstat_desc_state {
 	SHMSTAT_DESC_DEADV = 5,    /* a tombstone whose value slots (zeroed)
 				    * may be taken by a new registration */
 };
-/* RETIRED: word = state | retire sequence << 8 */
+/* RETIRED and DEADV: word = state | retire sequence << 8 (so no DEADV
+ * word is ever seen twice: see reuse_values()). PENDING: RETIRED with
+ * every sequence bit set, the word of a removal whose sequence is not
+ * taken yet (see shmstat__retire_pending()). */
 #define SHMSTAT_DESC_RETIRE_SEQ(w) ((w) >> 8)
+#define SHMSTAT_DESC_PENDING ((uint64_t)SHMSTAT_DESC_RETIRED | ~(uint64_t)0xff)
 
 #define SHMSTAT_NAME_CAP    96
 #define SHMSTAT_LABELS_CAP  224

@@ -20,6 +20,7 @@
 #include "shmstat.h"
 #include "grace.h"
 #include "procs.h"
+#include "registry.h"
 #include "sigtable.h"
 
 /* Start time (field 22) and state (field 3) from @path, a /proc stat
@@ -290,6 +291,11 @@ static void reclaim_retired(struct shmstat_seg *seg)
 	uint64_t min = UINT64_MAX;
 	bool bumped = false;
 
+	/* removals whose remover died (or is stopped) between its two
+	 * stores get their sequence here; the grace period starts then */
+	for (uint32_t i = 0; i < seg->max_metrics; i++)
+		if (ld_acquire(&seg->descs[i].word) == SHMSTAT_DESC_PENDING)
+			shmstat__retire_pending(seg, &seg->descs[i]);
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		uint64_t w = ld_acquire(&seg->procs[i].word);
 		uint32_t st = SHMSTAT_PROC_STATE(w);
@@ -302,7 +308,8 @@ static void reclaim_retired(struct shmstat_seg *seg)
 		struct shmstat_desc *d = &seg->descs[i];
 		uint64_t w = ld_acquire(&d->word);
 
-		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_RETIRED || SHMSTAT_DESC_RETIRE_SEQ(w) > min)
+		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_RETIRED || w == SHMSTAT_DESC_PENDING ||
+		    SHMSTAT_DESC_RETIRE_SEQ(w) > min)
 			continue;
 		if (d->value_off <= seg->max_values && d->nvalues <= seg->max_values - d->value_off) {
 			if (!bumped) {
@@ -315,7 +322,11 @@ static void reclaim_retired(struct shmstat_seg *seg)
 				for (uint32_t k = 0; k < d->nvalues; k++)
 					st_relaxed(&v[k], 0);
 			}
-			cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEADV, 0));
+			/* the sequence stays: no two DEADV words are equal,
+			 * so a CAS from one that was read before proves that
+			 * nothing happened to the tombstone since (registry.c,
+			 * reuse_values()) */
+			cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEADV, w));
 		} else {
 			cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0));
 		}

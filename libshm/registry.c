@@ -18,6 +18,7 @@
 #include "sigtable.h"
 #include "procs.h"
 #include "registry.h"
+#include "hook.h"
 
 /* A handle as this process keeps it: one per (segment, name, labels). */
 struct lhandle {
@@ -202,7 +203,15 @@ bool shmstat__desc_ok(const struct shmstat_desc *d)
 }
 
 /* Take the value slots of a removed metric (zeroed after its grace
- * period) from a DEADV tombstone with at least @n of them. */
+ * period) from a DEADV tombstone with at least @n of them.
+ *
+ * A DEADV word carries the retire sequence of its removal, and no two
+ * removals have the same one: no DEADV word comes back once it changed.
+ * The CAS from the word the scan read succeeds only if the tombstone is
+ * still that DEADV, and its fields (written before the word, changed
+ * only by a claimer after a CAS of the word) are those read in between:
+ * a whole take -> claim -> remove -> reclaim cycle during the scan makes
+ * the CAS fail, instead of giving us slots that became another metric's. */
 static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 {
 	/* best fit, so that small metrics do not take the slots a large one
@@ -225,11 +234,14 @@ static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 		}
 		if (best == UINT32_MAX)
 			return false;
+		SHMSTAT_HOOK(SHMSTAT_HOOK_REUSE_PICKED, &seg->descs[best]);
 		{
 			/* read before the CAS: once DEAD, the slot may be
-			 * claimed and refilled at once */
+			 * claimed and refilled at once (read after the scan's
+			 * load of best_w: the CAS checks it is still that) */
 			uint32_t o = seg->descs[best].value_off;
 
+			SHMSTAT_HOOK(SHMSTAT_HOOK_REUSE_READ, &seg->descs[best]);
 			if (cas_acqrel(&seg->descs[best].word, &best_w,
 				       SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0))) {
 				*off = o;
@@ -574,6 +586,174 @@ static int same_shape(const struct shmstat_shape *have, const struct shmstat_sha
 
 static void drop_removed(struct shmstat_seg *seg);
 
+/* Take handle @h out of the index (if it is still there) and make it do
+ * nothing; its memory stays until shmstat_close(): the program, or
+ * another thread, may hold it. */
+static void unpublish(struct shmstat_seg *seg, struct lhandle *h)
+{
+	int gone;
+
+	urcu_bp_read_lock();
+	gone = cds_lfht_del(seg->index, &h->node);
+	urcu_bp_read_unlock();
+	if (gone != 0)
+		return;         /* another thread took it out */
+	__atomic_sub_fetch(&seg->index_n, 1, __ATOMIC_RELAXED);
+	st_relaxed(&h->h.c.epoch, SHMSTAT_EPOCH_NONE);
+	/* push on the retired chain (lock-free: threads may quiesce at once) */
+	h->next = __atomic_load_n(&seg->retired, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&seg->retired, &h->next, h, true, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED))
+		;
+}
+
+/* Is handle @h, published in the index, one of a LIVE descriptor that is
+ * the metric @r asks for, with the value slots @h writes? Checked under
+ * the process's lock, after the handle is in the index: a quiesce reads
+ * retire_seq under the same lock before it walks the index (see
+ * shmstat_quiesce()). Either it comes first, and the descriptor's
+ * removal, if it counts it, is seen here; or this comes first, and its
+ * walk finds the handle and drops it. The fields are read after the
+ * acquire load of a LIVE word, with the lock held: no acknowledgement of
+ * this process is published meanwhile, so the descriptor cannot be
+ * reclaimed and refilled under us. A gauge joins here (@join), for the
+ * same reason: its stamp is not written into slots reused meanwhile. */
+static bool handle_current(struct shmstat_seg *seg, const struct lhandle *h,
+			   const struct regreq *r, bool join)
+{
+	const struct shmstat_desc *d = &seg->descs[h->desc];
+	bool ok;
+
+	shmstat__tls_lock();
+	ok = SHMSTAT_DESC_STATE(ld_acquire(&d->word)) == SHMSTAT_DESC_LIVE &&
+	     d->reg_id == h->reg_id && d->type == h->shape.type &&
+	     d->value_off == h->h.c.off && d->nvalues == h->shape.nvalues && desc_matches(d, r);
+	if (ok && join && seg->proc < seg->max_procs)
+		shmstat__gauge_join(seg, h->h.c.off);
+	shmstat__tls_unlock();
+	return ok;
+}
+
+/* One try of shmstat__register(): 0, an error, or EAGAIN when the metric
+ * was removed under us (try again). */
+static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *shape,
+			 const struct regreq *r, const struct lookup_key *lk,
+			 struct shmstat_counter **out)
+{
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+	struct shmstat_shape have;
+	const struct shmstat_desc *d;
+	struct lhandle *h;
+	uint32_t di = 0;
+	int err;
+
+	urcu_bp_read_lock();
+	cds_lfht_lookup(seg->index, (unsigned long)r->hash, match, lk, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	if (node) {
+		const struct shmstat_desc *d0;
+
+		h = caa_container_of(node, struct lhandle, node);
+		tsan_acquire(h);
+		d0 = &seg->descs[h->desc];
+		urcu_bp_read_unlock();
+		if (SHMSTAT_DESC_STATE(ld_acquire(&d0->word)) == SHMSTAT_DESC_LIVE &&
+		    d0->reg_id == h->reg_id) {
+			SHMSTAT_HOOK(SHMSTAT_HOOK_REG_FOUND, d0);
+			goto found;
+		}
+		/* removed since: drop our stale handle, register anew */
+		drop_removed(seg);
+	} else {
+		urcu_bp_read_unlock();
+	}
+
+	err = find_or_create(seg, r, &di);
+	if (err)
+		return err;
+
+	/* the shape first: the slot checks below are for this shape */
+	d = &seg->descs[di];
+	SHMSTAT_HOOK(SHMSTAT_HOOK_REG_FOUND, d);
+	have = (struct shmstat_shape){ .type = d->type, .agg = d->agg, .bits = d->bits,
+				       .nvalues = d->nvalues };
+	if (d->type == SHMSTAT_SIGTABLE) {
+		have.sig_capacity = d->sig_capacity;
+		have.sig_ttl_ms = d->sig_ttl_ms;
+		have.sig_keybytes = d->sig_keybytes;
+		have.sig_owners = d->sig_owners;
+		have.sig_pool = d->sig_pool;
+		have.sig_first = d->sig_first;
+	} else {
+		have.lowest = d->lowest;
+		have.highest = d->highest;
+	}
+	err = same_shape(&have, shape, r->name, r->labels);
+	if (err)
+		return err;
+	if (d->value_off > seg->max_values || d->nvalues != shape->nvalues ||
+	    shape->nvalues > seg->max_values - d->value_off)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "descriptor of metric '%s' in segment '%s' has bad value slots",
+				     r->name, seg->name);
+	h = calloc(1, sizeof(*h) + lk->len);
+	if (h == NULL)
+		return shmstat__fail(ENOMEM, "out of memory");
+	cds_lfht_node_init(&h->node);
+	h->hash = r->hash;
+	h->shape = have;
+	h->desc = di;
+	h->reg_id = d->reg_id;
+	h->keylen = lk->len;
+	memcpy(h->key, lk->key, lk->len);
+	h->h.c.epoch = seg->epoch;
+	h->h.c.tls_slot = seg->tls_slot;
+	h->h.c.off = d->value_off;
+	h->h.c.agg = d->agg;
+	h->h.c.seg = seg;
+	if (shape->type == SHMSTAT_SIGTABLE) {
+		if (!shmstat__sig_shape_ok(have.sig_capacity, have.sig_keybytes, have.sig_owners,
+					   have.sig_pool) ||
+		    have.sig_first > seg->sig_lines ||
+		    shmstat__sig_lines(have.sig_capacity, have.sig_keybytes, have.sig_owners,
+				       have.sig_pool) > seg->sig_lines - have.sig_first) {
+			free(h);
+			return shmstat__fail(SHMSTAT_ECORRUPT,
+					     "signature table '%s' in segment '%s' lies outside its region",
+					     r->name, seg->name);
+		}
+		shmstat__sigtab_init(&h->h.sig, seg, d);
+	}
+	if (shape->type == SHMSTAT_HISTOGRAM) {
+		h->h.hist.bits = shape->bits;
+		h->h.hist.lowest = shape->lowest;
+		h->h.hist.range = shape->highest - shape->lowest;
+	}
+	tsan_release(h);
+	urcu_bp_read_lock();
+	node = cds_lfht_add_unique(seg->index, (unsigned long)r->hash, match, lk, &h->node);
+	urcu_bp_read_unlock();
+	if (node != &h->node) {
+		free(h);        /* another thread of ours won; never published */
+		h = caa_container_of(node, struct lhandle, node);
+		tsan_acquire(h);
+	} else {
+		index_grew(seg);
+	}
+found:
+	/* whichever way we came, the handle is in the index now */
+	err = same_shape(&h->shape, shape, r->name, r->labels);
+	if (!handle_current(seg, h, r, err == 0 && shape->type == SHMSTAT_GAUGE)) {
+		unpublish(seg, h);
+		return EAGAIN;
+	}
+	if (err)
+		return err;
+	*out = &h->h.c;
+	return 0;
+}
+
 /* The one path for every metric type. */
 int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *def,
 		      const struct shmstat_shape *shape, struct shmstat_counter **out)
@@ -581,13 +761,7 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 	char labels[SHMSTAT_LABELS_CAP];
 	char key[SHMSTAT_NAME_CAP + SHMSTAT_LABELS_CAP];
 	struct lookup_key lk;
-	struct cds_lfht_iter iter;
-	struct cds_lfht_node *node;
-	struct shmstat_shape have;
-	const struct shmstat_desc *d;
-	struct lhandle *h;
 	struct regreq r;
-	uint32_t di = 0;
 	int err;
 
 	shmstat__clear_error();
@@ -621,110 +795,23 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 	memcpy(key + strlen(def->name) + 1, labels, strlen(labels));
 	lk.key = key;
 	r.hash = shmstat__hash(key, lk.len);
-
-	urcu_bp_read_lock();
-	cds_lfht_lookup(seg->index, (unsigned long)r.hash, match, &lk, &iter);
-	node = cds_lfht_iter_get_node(&iter);
-	if (node) {
-		const struct shmstat_desc *d0;
-
-		h = caa_container_of(node, struct lhandle, node);
-		tsan_acquire(h);
-		d0 = &seg->descs[h->desc];
-		urcu_bp_read_unlock();
-		if (SHMSTAT_DESC_STATE(ld_acquire(&d0->word)) == SHMSTAT_DESC_LIVE &&
-		    d0->reg_id == h->reg_id)
-			goto found;
-		/* removed since: drop our stale handle, register anew */
-		drop_removed(seg);
-	} else {
-		urcu_bp_read_unlock();
-	}
-
 	r.name = def->name;
 	r.labels = labels;
 	r.help = def->help ? def->help : "";
 	r.unit = def->unit ? def->unit : "";
 	r.shape = shape;
-	err = find_or_create(seg, &r, &di);
-	if (err)
-		return err;
 
-	/* the shape first: the slot checks below are for this shape */
-	d = &seg->descs[di];
-	have = (struct shmstat_shape){ .type = d->type, .agg = d->agg, .bits = d->bits,
-				       .nvalues = d->nvalues };
-	if (d->type == SHMSTAT_SIGTABLE) {
-		have.sig_capacity = d->sig_capacity;
-		have.sig_ttl_ms = d->sig_ttl_ms;
-		have.sig_keybytes = d->sig_keybytes;
-		have.sig_owners = d->sig_owners;
-		have.sig_pool = d->sig_pool;
-		have.sig_first = d->sig_first;
-	} else {
-		have.lowest = d->lowest;
-		have.highest = d->highest;
+	/* again only when the metric was removed (and reclaimed, and
+	 * perhaps refilled) between finding it and publishing our handle */
+	for (int tries = 0; tries < 8; tries++) {
+		err = register_once(seg, shape, &r, &lk, out);
+		if (err != EAGAIN)
+			return err;
+		drop_removed(seg);
 	}
-	err = same_shape(&have, shape, def->name, labels);
-	if (err)
-		return err;
-	if (d->value_off > seg->max_values || d->nvalues != shape->nvalues ||
-	    shape->nvalues > seg->max_values - d->value_off)
-		return shmstat__fail(SHMSTAT_ECORRUPT,
-				     "descriptor of metric '%s' in segment '%s' has bad value slots",
-				     def->name, seg->name);
-	h = calloc(1, sizeof(*h) + lk.len);
-	if (h == NULL)
-		return shmstat__fail(ENOMEM, "out of memory");
-	cds_lfht_node_init(&h->node);
-	h->hash = r.hash;
-	h->shape = have;
-	h->desc = di;
-	h->reg_id = d->reg_id;
-	h->keylen = lk.len;
-	memcpy(h->key, key, lk.len);
-	h->h.c.epoch = seg->epoch;
-	h->h.c.tls_slot = seg->tls_slot;
-	h->h.c.off = d->value_off;
-	h->h.c.agg = d->agg;
-	h->h.c.seg = seg;
-	if (shape->type == SHMSTAT_SIGTABLE) {
-		if (!shmstat__sig_shape_ok(have.sig_capacity, have.sig_keybytes, have.sig_owners,
-					   have.sig_pool) ||
-		    have.sig_first > seg->sig_lines ||
-		    shmstat__sig_lines(have.sig_capacity, have.sig_keybytes, have.sig_owners,
-				       have.sig_pool) > seg->sig_lines - have.sig_first) {
-			free(h);
-			return shmstat__fail(SHMSTAT_ECORRUPT,
-					     "signature table '%s' in segment '%s' lies outside its region",
-					     def->name, seg->name);
-		}
-		shmstat__sigtab_init(&h->h.sig, seg, d);
-	}
-	if (shape->type == SHMSTAT_HISTOGRAM) {
-		h->h.hist.bits = shape->bits;
-		h->h.hist.lowest = shape->lowest;
-		h->h.hist.range = shape->highest - shape->lowest;
-	}
-	tsan_release(h);
-	urcu_bp_read_lock();
-	node = cds_lfht_add_unique(seg->index, (unsigned long)r.hash, match, &lk, &h->node);
-	urcu_bp_read_unlock();
-	if (node != &h->node) {
-		free(h);        /* another thread of ours won; never published */
-		h = caa_container_of(node, struct lhandle, node);
-		tsan_acquire(h);
-	} else {
-		index_grew(seg);
-	}
-found:
-	err = same_shape(&h->shape, shape, def->name, labels);
-	if (err)
-		return err;
-	if (shape->type == SHMSTAT_GAUGE && seg->proc < seg->max_procs)
-		shmstat__gauge_join(seg, h->h.c.off);
-	*out = &h->h.c;
-	return 0;
+	return shmstat__fail(SHMSTAT_EBUSY,
+			     "metric '%s{%s}' of segment '%s' was removed during each of 8 registrations",
+			     def->name, labels, seg->name);
 }
 
 int shmstat_counter_register(shmstat_seg *seg, const struct shmstat_metric_def *def,
@@ -757,6 +844,20 @@ int shmstat_gauge_register(shmstat_seg *seg, const struct shmstat_metric_def *de
 
 /* ----------------------------------------------------------------- removal */
 
+bool shmstat__retire_pending(struct shmstat_seg *seg, struct shmstat_desc *d)
+{
+	uint64_t w = SHMSTAT_DESC_PENDING;
+	uint64_t seq;
+
+	/* the increment comes after the PENDING store (acquire-release on
+	 * both sides of the chain): a quiescer that reads seq or later
+	 * from retire_seq then reads PENDING or later from the word */
+	seq = __atomic_add_fetch(&seg->hdr->retire_seq, 1, __ATOMIC_ACQ_REL);
+	/* a CAS: the remover and any number of reapers may race here; one
+	 * sequence wins, the others are never used */
+	return cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_RETIRED, seq << 8));
+}
+
 /* Drop our handles of removed metrics: they do nothing from now on, and
  * leave the index (their memory stays until shmstat_close(): the program
  * may hold them). */
@@ -774,16 +875,7 @@ static void drop_removed(struct shmstat_seg *seg)
 		if (SHMSTAT_DESC_STATE(ld_acquire(&d->word)) == SHMSTAT_DESC_LIVE &&
 		    d->reg_id == h->reg_id)
 			continue;
-		if (cds_lfht_del(seg->index, &h->node) != 0)
-			continue;
-		__atomic_sub_fetch(&seg->index_n, 1, __ATOMIC_RELAXED);
-		st_relaxed(&h->h.c.epoch, SHMSTAT_EPOCH_NONE);
-		/* push on the retired chain (lock-free: threads may quiesce
-		 * at once) */
-		h->next = __atomic_load_n(&seg->retired, __ATOMIC_RELAXED);
-		while (!__atomic_compare_exchange_n(&seg->retired, &h->next, h, true,
-						    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-			;
+		unpublish(seg, h);      /* read lock nested: allowed */
 	}
 	urcu_bp_read_unlock();
 }
@@ -795,10 +887,18 @@ int shmstat_quiesce(shmstat_seg *seg)
 	shmstat__clear_error();
 	if (seg == NULL)
 		return shmstat__fail(EINVAL, "segment is missing");
+	/* under the lock: a registration that checks its new handle after
+	 * this (handle_current()) reads the descriptor's word after this
+	 * read, so it sees every removal this read counts */
+	shmstat__tls_lock();
 	seq = ld_acquire(&seg->hdr->retire_seq);
+	shmstat__tls_unlock();
 	drop_removed(seg);
-	if (seg->proc < seg->max_procs)
-		st_release(&seg->procs[seg->proc].ack_seq, seq);
+	/* the process acknowledges what all its threads have: the others
+	 * do at their next update (counter.c) */
+	shmstat__tls_lock();
+	shmstat__ack_request(seg, seq);
+	shmstat__tls_unlock();
 	return 0;
 }
 
@@ -839,19 +939,14 @@ int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def)
 		if (d->type == SHMSTAT_SIGTABLE)
 			return shmstat__fail(EINVAL, "signature table '%s' cannot be removed",
 					     def->name);
-		{
-			const uint64_t pending = (uint64_t)SHMSTAT_DESC_RETIRED | ~(uint64_t)0xff;
-			uint64_t seq;
-
-			/* retired first (with a sequence no grace period
-			 * reaches), then the sequence: a writer that
-			 * acknowledges the new sequence has seen the metric
-			 * retired and dropped its handle */
-			if (!cas_acqrel(&d->word, &w, pending))
-				return shmstat_quiesce(seg);    /* removed meanwhile */
-			seq = __atomic_add_fetch(&seg->hdr->retire_seq, 1, __ATOMIC_ACQ_REL);
-			st_release(&d->word, (uint64_t)SHMSTAT_DESC_RETIRED | seq << 8);
-		}
+		/* retired first (with a sequence no grace period reaches),
+		 * then the sequence: a writer that acknowledges the new
+		 * sequence has seen the metric retired and dropped its
+		 * handle. If we die in between, a reaper gives it one. */
+		if (!cas_acqrel(&d->word, &w, SHMSTAT_DESC_PENDING))
+			return shmstat_quiesce(seg);    /* removed meanwhile */
+		SHMSTAT_HOOK(SHMSTAT_HOOK_REMOVE_PENDING, d);
+		shmstat__retire_pending(seg, d);
 		return shmstat_quiesce(seg);
 	}
 	return shmstat__fail(ENOENT, "metric '%s{%s}' is not in segment '%s'", def->name, labels,

@@ -47,6 +47,14 @@ SHMSTAT_HIDDEN int shmstat__check_metric_name(const char *name);
  * 0 or SHMSTAT_EBADNAME. */
 SHMSTAT_HIDDEN int shmstat__canon_labels(const char *const *labels, char *out, size_t cap);
 
+/* Give removed descriptor @d, PENDING (RETIRED without a sequence yet),
+ * its retire sequence: a new one from retire_seq, stored by CAS. Called
+ * by the remover, and by reapers for a remover that died before it did
+ * (or is slow: whoever is first wins, the other's sequence is unused).
+ * true when this call stored it. */
+struct shmstat_desc;
+SHMSTAT_HIDDEN bool shmstat__retire_pending(struct shmstat_seg *seg, struct shmstat_desc *d);
+
 /* true when a descriptor's checksum matches its fields */
 SHMSTAT_HIDDEN bool shmstat__desc_ok(const struct shmstat_desc *d);
 

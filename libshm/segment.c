@@ -516,7 +516,8 @@ int shmstat_open(const char *name, const struct shmstat_opts *opts, shmstat_seg 
 	seg->tag = shmstat__self_tag();
 	shmstat__reap(seg);
 	/* a new writer holds no handle of a removed metric */
-	err = shmstat__proc_attach(seg, ld_acquire(&seg->hdr->retire_seq));
+	seg->want = ld_acquire(&seg->hdr->retire_seq);
+	err = shmstat__proc_attach(seg, seg->want);
 	if (err)
 		goto fail;
 	err = shmstat__tls_attach(seg);

@@ -53,6 +53,11 @@ struct shmstat_seg {
 	unsigned long index_n;     /* handles in it (atomic) */
 	unsigned long index_size;  /* its buckets, grown by registrations */
 	struct lhandle *retired;   /* handles of removed metrics (registry.c) */
+	/* acknowledgement of removals (counter.c, under its slots_lock):
+	 * the threads that update this attachment, and the retire_seq up to
+	 * which every removal's handles have been dropped */
+	struct shmstat__qrec *threads;
+	uint64_t want;
 
 };
 

@@ -278,8 +278,10 @@ SHMSTAT_API int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def
 
 /**
  * shmstat_quiesce - acknowledge every removal so far: this process's
- * handles of removed metrics do nothing from now on, and it declares
- * that no thread of it is in the middle of updating one. Call it from
+ * handles of removed metrics do nothing from now on. The calling thread
+ * acknowledges at once, the process's other threads at their next update
+ * (or quiesce, or exit): until the last has, the removed slots are not
+ * reused. Call it from
  * time to time (e.g. once a second, or when a removal is announced) in
  * processes that keep handles of metrics other processes may remove.
  * Return 0 or EINVAL.

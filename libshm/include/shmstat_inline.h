@@ -41,7 +41,7 @@ struct shmstat__tls_ent {
 	uint32_t epoch;            /* 0: none; else the attachment's epoch */
 	uint32_t stripe;
 	uint32_t shared;           /* 1: the process stripe, atomic adds */
-	uint64_t pad;
+	uint64_t req;              /* library-private (removals: an acknowledgement asked) */
 };
 
 #define SHMSTAT_TLS_SLOTS 16u
@@ -54,7 +54,10 @@ static inline void shmstat_counter_add_inline(shmstat_counter *c, uint64_t n)
 {
 	struct shmstat__tls_ent *t = &shmstat__tls[c->tls_slot];
 
-	if (__builtin_expect(t->fast == c->epoch, 1)) {
+	/* relaxed loads, plain moves: another thread's shmstat_quiesce()
+	 * may write both */
+	if (__builtin_expect(__atomic_load_n(&t->fast, __ATOMIC_RELAXED) ==
+			     __atomic_load_n(&c->epoch, __ATOMIC_RELAXED), 1)) {
 		uint64_t *p = t->values + c->off;
 
 		__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);

@@ -1,0 +1,47 @@
+/*
+ * hook.h - test hooks: named points in the library where a test can run
+ * code of its own, to force one interleaving of two threads or processes
+ * deterministically (a test blocks there on a pipe while another party
+ * acts, or kills the process right there).
+ *
+ * Compiled only into the libraries the test suites link
+ * (-DSHMSTAT_TEST_HOOKS, tests/meson.build): in the installed library
+ * SHMSTAT_HOOK() is nothing at all, on the hot path as elsewhere.
+ */
+#ifndef SHMSTAT_HOOK_H
+#define SHMSTAT_HOOK_H
+
+#include "util.h"
+
+enum shmstat_hook_point {
+	/* shmstat_remove(): the descriptor is RETIRED without a sequence
+	 * yet (arg: the descriptor) */
+	SHMSTAT_HOOK_REMOVE_PENDING = 1,
+	/* reuse_values(): a DEADV tombstone was picked by the scan (arg:
+	 * the descriptor), and then its value_off was read */
+	SHMSTAT_HOOK_REUSE_PICKED,
+	SHMSTAT_HOOK_REUSE_READ,
+	/* registration: the descriptor was found LIVE and the handle is
+	 * about to be published in the process's index (arg: the
+	 * descriptor) */
+	SHMSTAT_HOOK_REG_FOUND,
+	/* counter add: the handle passed its epoch check, the store is
+	 * next (arg: the handle) */
+	SHMSTAT_HOOK_ADD_CHECKED,
+};
+
+#ifdef SHMSTAT_TEST_HOOKS
+/* Set by a test; called with the point and its argument. */
+extern void (*shmstat__test_hook)(enum shmstat_hook_point point, const void *arg);
+#define SHMSTAT_HOOK(point, arg)                                                   \
+	do {                                                                        \
+		void (*hook_)(enum shmstat_hook_point, const void *) =              \
+			__atomic_load_n(&shmstat__test_hook, __ATOMIC_ACQUIRE);     \
+		if (hook_ != NULL)                                                  \
+			hook_((point), (arg));                                      \
+	} while (0)
+#else
+#define SHMSTAT_HOOK(point, arg) ((void)0)
+#endif
+
+#endif

@@ -1,0 +1,424 @@
+/*
+ * test_remove_races.c - races of shmstat_remove() with registration,
+ * reclamation and the remover's death (issue 16, item 4 (b) to (d)),
+ * each forced into one interleaving by the library's test hooks
+ * (libshm/hook.h): the test runs code at a named point inside the
+ * library, there and then, or stops a child process there through a
+ * pipe. No sleeps, no timing.
+ *
+ *   test_register_meets_removal    (b) a registration finds the metric
+ *                                  LIVE; before it publishes its handle,
+ *                                  another process removes the metric,
+ *                                  this one quiesces, gc reclaims, and a
+ *                                  new metric takes the value slot
+ *   test_remover_killed_pending    (c) the remover dies between making
+ *                                  the descriptor RETIRED and giving it
+ *                                  its sequence
+ *   test_remover_paused_pending    (c) a reaper completes the removal
+ *                                  while the remover is stopped there;
+ *                                  the remover's own sequence, later,
+ *                                  does not overwrite it
+ *   test_reuse_values_cycle        (d) while a registration takes the
+ *                                  value slots of a DEADV tombstone, the
+ *                                  tombstone goes through a whole
+ *                                  take -> fill -> remove -> reclaim
+ *                                  cycle and comes back DEADV with other
+ *                                  slots
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rm_util.h"
+#include "hook.h"
+#include "segment.h"
+#include "util.h"
+
+static void set_hook(void (*fn)(enum shmstat_hook_point, const void *))
+{
+	__atomic_store_n(&shmstat__test_hook, fn, __ATOMIC_RELEASE);
+}
+
+static void cmd(struct ut_kid *k, char c)
+{
+	assert_int_equal(ut_kid_cmd(k, c), c);
+}
+
+/* --------------------------------------------------------- child B */
+
+/* B's side of the hooks: its pipes, and what to do at REMOVE_PENDING. */
+static int b_cmd = -1, b_ack = -1;
+static char b_at_pending;       /* 'K': die there; 'P': stop until told */
+
+static void b_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point != SHMSTAT_HOOK_REMOVE_PENDING)
+		return;
+	if (b_at_pending == 'K')
+		raise(SIGKILL);
+	if (b_at_pending == 'P') {
+		ut_send(b_ack, 'p');
+		if (ut_recv(b_cmd) != 'c')
+			_exit(9);
+	}
+}
+
+/* Commands: 'o' open, register m and add 3; 'R' remove m; 'K' remove m
+ * and die between the descriptor's two stores; 'P' remove m, stopping
+ * there (answers 'p', goes on at 'c'); 'n' register n and add 7; 'q'
+ * quiesce; 'x' close and exit 0. */
+static int child_b(void *arg, int cmdfd, int ackfd)
+{
+	const char *name = arg;
+	shmstat_seg *seg = NULL;
+	shmstat_counter *c = NULL;
+
+	b_cmd = cmdfd;
+	b_ack = ackfd;
+	ut_send(ackfd, 'k');
+	for (;;) {
+		int x = ut_recv(cmdfd);
+
+		switch (x) {
+		case 'o':
+			if (shmstat_open(name, NULL, &seg) != 0 || rm_counter(seg, "m", NULL, &c) != 0)
+				return 2;
+			shmstat_counter_add(c, 3);
+			break;
+		case 'R':
+		case 'K':
+		case 'P':
+			b_at_pending = (char)x;
+			set_hook(b_hook);
+			if (rm_remove(seg, "m", NULL) != 0)
+				return 3;
+			set_hook(NULL);
+			break;
+		case 'n':
+			if (rm_counter(seg, "n", NULL, &c) != 0)
+				return 4;
+			shmstat_counter_add(c, 7);
+			break;
+		case 'q':
+			if (shmstat_quiesce(seg) != 0)
+				return 5;
+			break;
+		case 'x':
+		case -1:
+			shmstat_close(seg);
+			return x == 'x' ? 0 : 6;
+		default:
+			return 7;
+		}
+		ut_send(ackfd, (char)x);
+	}
+}
+
+/* ---------------------------------------------------------- (b) */
+
+static struct {
+	struct ut_kid *kid;
+	shmstat_seg *seg;
+	const char *name;
+	int fired;
+} rb;
+
+/* A found m LIVE and is about to publish its handle: meanwhile B removes
+ * m, A quiesces (its index does not hold the new handle yet), gc
+ * reclaims m's value slot, and B registers n, which takes that slot. */
+static void reg_found_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point != SHMSTAT_HOOK_REG_FOUND || rb.fired++)
+		return;
+	cmd(rb.kid, 'R');
+	assert_int_equal(shmstat_quiesce(rb.seg), 0);
+	rm_gc(rb.name);
+	cmd(rb.kid, 'n');
+}
+
+static void test_register_meets_removal(void **state)
+{
+	const char *name = ut_name("rmrace-b");
+	struct ut_kid kid;
+	shmstat_seg *seg;
+	shmstat_counter *m = NULL;
+	struct shmstat_metric_info mi;
+	int err;
+
+	(void)state;
+	assert_int_equal(ut_kid_start(&kid, child_b, (void *)name), 'k');
+	seg = rm_open(name, 8, 1);         /* one value slot: m's, then n's */
+	cmd(&kid, 'o');
+	assert_int_equal(rm_value(name, "m", "", NULL), 3);
+
+	rb = (typeof(rb)){ .kid = &kid, .seg = seg, .name = name };
+	set_hook(reg_found_hook);
+	err = rm_counter(seg, "m", NULL, &m);
+	set_hook(NULL);
+	assert_int_equal(rb.fired, 1);
+	assert_int_equal(rm_value(name, "n", "", NULL), 7);
+	shmstat_counter_add(m, 1000);
+	if (rm_value(name, "n", "", NULL) != 7)
+		fail_msg("the registration of m returned %d and a handle that writes into n's "
+			 "value slot (n = %llu): it published a handle of a descriptor removed "
+			 "and reclaimed meanwhile",
+			 err, (unsigned long long)rm_value(name, "n", "", NULL));
+	/* m was removed and its slot is n's now: a new m finds no slot
+	 * (SHMSTAT_EFULL, a do-nothing handle), or is a new metric */
+	if (err == 0) {
+		assert_true(rm_lookup(name, "m", "", &mi));
+		assert_int_equal(mi.counter, 1000);
+	} else {
+		assert_int_equal(err, SHMSTAT_EFULL);
+		assert_false(rm_lookup(name, "m", "", NULL));
+	}
+	assert_int_equal(ut_kid_cmd(&kid, 'x'), 0);
+	assert_int_equal(ut_kid_wait(&kid), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+/* ---------------------------------------------------------- (c) */
+
+/* 4 value slots, all taken: m (B's) and three of A's. Whether m's slot
+ * came back shows at once: n registers (value 0) or gets EFULL. */
+static shmstat_seg *open_full(const char *name, struct ut_kid *kid)
+{
+	shmstat_seg *seg = rm_open(name, 8, 4);
+	shmstat_counter *c;
+
+	cmd(kid, 'o');
+	for (int i = 0; i < 3; i++) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "fill_%d", i);
+		assert_int_equal(rm_counter(seg, n, NULL, &c), 0);
+		shmstat_counter_add(c, 100 + (uint64_t)i);
+	}
+	return seg;
+}
+
+static void check_fill(const char *name)
+{
+	for (int i = 0; i < 3; i++) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "fill_%d", i);
+		assert_int_equal(rm_value(name, n, "", NULL), 100 + (uint64_t)i);
+	}
+}
+
+/* The descriptor named @metric (no labels), in whatever state. */
+static struct shmstat_desc *find_desc(shmstat_seg *seg, const char *metric)
+{
+	for (uint32_t i = 0; i < seg->max_metrics; i++)
+		if (strcmp(seg->descs[i].name, metric) == 0 && seg->descs[i].labels[0] == '\0')
+			return &seg->descs[i];
+	fail_msg("no descriptor named %s", metric);
+	return NULL;
+}
+
+/* m's slot is back: n registers into it and starts at 0. */
+static void expect_slot_back(shmstat_seg *seg, const char *name, const char *why)
+{
+	shmstat_counter *n;
+	int err = rm_counter(seg, "n", NULL, &n);
+
+	if (err)
+		fail_msg("%s: registering n gave %s (%s): the removed metric's value slot "
+			 "never came back", why, shmstat_strerror(err), shmstat_last_error());
+	assert_int_equal(rm_value(name, "n", "", NULL), 0);
+	shmstat_counter_add(n, 5);
+	assert_int_equal(rm_value(name, "n", "", NULL), 5);
+	check_fill(name);
+}
+
+static void test_remover_killed_pending(void **state)
+{
+	const char *name = ut_name("rmrace-c");
+	struct ut_kid kid;
+	struct shmstat_seg_info info;
+	shmstat_seg *seg;
+
+	(void)state;
+	assert_int_equal(ut_kid_start(&kid, child_b, (void *)name), 'k');
+	seg = open_full(name, &kid);
+	ut_kid_cmd(&kid, 'K');             /* B dies inside shmstat_remove() */
+	assert_int_equal(ut_kid_wait(&kid), 128 + SIGKILL);
+	assert_false(rm_lookup(name, "m", "", NULL));       /* removed all the same */
+
+	/* the first gc folds B and gives the removal its sequence; A
+	 * acknowledges it; the second gc reclaims */
+	rm_gc(name);
+	assert_int_equal(shmstat_quiesce(seg), 0);
+	rm_gc(name);
+	expect_slot_back(seg, name, "the remover died between its two stores");
+	ut_info(name, &info);
+	assert_int_equal(info.values_used, 4);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+static void test_remover_paused_pending(void **state)
+{
+	const char *name = ut_name("rmrace-cp");
+	struct ut_kid kid;
+	shmstat_counter *n;
+	shmstat_seg *seg;
+	struct shmstat_desc *d;
+	uint64_t w;
+
+	(void)state;
+	assert_int_equal(ut_kid_start(&kid, child_b, (void *)name), 'k');
+	seg = open_full(name, &kid);
+	assert_int_equal(ut_kid_cmd(&kid, 'P'), 'p');       /* B stopped in remove */
+	assert_false(rm_lookup(name, "m", "", NULL));
+	d = find_desc(seg, "m");
+	assert_int_equal(__atomic_load_n(&d->word, __ATOMIC_ACQUIRE), SHMSTAT_DESC_PENDING);
+	/* a reap while the remover is stopped there completes the removal;
+	 * B has not acknowledged it, so nothing is reclaimed */
+	assert_int_equal(shmstat_quiesce(seg), 0);
+	rm_gc(name);
+	w = __atomic_load_n(&d->word, __ATOMIC_ACQUIRE);
+	assert_int_equal(SHMSTAT_DESC_STATE(w), SHMSTAT_DESC_RETIRED);
+	assert_true(w != SHMSTAT_DESC_PENDING);
+	assert_int_equal(rm_counter(seg, "n", NULL, &n), SHMSTAT_EFULL);
+	assert_int_equal(ut_kid_cmd(&kid, 'c'), 'P');       /* B finishes its remove */
+	/* its own sequence came too late: the reaper's stays */
+	assert_int_equal(__atomic_load_n(&d->word, __ATOMIC_ACQUIRE), w);
+	check_fill(name);
+	assert_int_equal(rm_counter(seg, "n", NULL, &n), SHMSTAT_EFULL);
+	/* B's remove quiesced B; A's acknowledgement, then a gc: reclaimed */
+	assert_int_equal(shmstat_quiesce(seg), 0);
+	rm_gc(name);
+	expect_slot_back(seg, name, "the removal was completed by a reaper and by its remover");
+	cmd(&kid, 'q');
+	assert_int_equal(ut_kid_cmd(&kid, 'x'), 0);
+	assert_int_equal(ut_kid_wait(&kid), 0);
+	assert_int_equal(rm_value(name, "n", "", NULL), 5);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+/* ---------------------------------------------------------- (d) */
+
+/* A name "<prefix><n>" whose probe starts at descriptor @slot of a
+ * directory of @cap (the registry's hash of name "\0", no labels). */
+static const char *home_name(char *buf, size_t n, const char *prefix, uint32_t slot,
+			     uint32_t cap)
+{
+	for (unsigned i = 0; i < 1000000; i++) {
+		snprintf(buf, n, "%s%u", prefix, i);
+		if (shmstat__hash(buf, strlen(buf) + 1) % cap == slot)
+			return buf;
+	}
+	fail_msg("no name with prefix %s starts at slot %u of %u", prefix, slot, cap);
+	return NULL;
+}
+
+#define D_CAP 16u
+
+static struct {
+	shmstat_seg *seg;
+	const char *name;
+	char r2[32], r3[32];
+	int picked, read, depth;
+} rd;
+
+/* Registration r1 picked tombstone D (gauge gd's 3 slots, X1) and will
+ * take its slots. Meanwhile, at PICKED: r2 takes X1 from D (D becomes
+ * DEAD). At READ (r1 has read D's value_off, X1): gauge r3 claims the
+ * DEAD tombstone D, gets tombstone E's slots (X2), is removed and
+ * reclaimed: D is DEADV again, with X2. */
+static void reuse_hook(enum shmstat_hook_point point, const void *arg)
+{
+	shmstat_counter *c;
+	shmstat_gauge *g;
+
+	(void)arg;
+	if (rd.depth > 0)
+		return;                    /* the registrations made here */
+	rd.depth++;
+	if (point == SHMSTAT_HOOK_REUSE_PICKED && rd.picked++ == 0) {
+		assert_int_equal(rm_counter(rd.seg, rd.r2, NULL, &c), 0);
+		shmstat_counter_add(c, 5);
+	} else if (point == SHMSTAT_HOOK_REUSE_READ && rd.read++ == 0) {
+		const struct shmstat_metric_def def = { .name = rd.r3 };
+
+		assert_int_equal(shmstat_gauge_register(rd.seg, &def, SHMSTAT_AGG_SUM, &g), 0);
+		shmstat_gauge_add(g, 9);
+		assert_int_equal(shmstat_remove(rd.seg, &def), 0);
+		assert_int_equal(shmstat_quiesce(rd.seg), 0);
+		rm_gc(rd.name);
+	}
+	rd.depth--;
+}
+
+static void test_reuse_values_cycle(void **state)
+{
+	const char *name = ut_name("rmrace-d");
+	char gd[32], ge[32], f[32], r1[32];
+	shmstat_seg *seg;
+	shmstat_gauge *g;
+	shmstat_counter *c, *c1;
+	struct shmstat_seg_info info;
+	const struct shmstat_metric_def dgd = { .name = gd }, dge = { .name = ge };
+
+	(void)state;
+	/* descriptor slots: gd 2 (D), ge 3 (E), r1 6, r2 8, f 10; r3
+	 * starts at 2: its probe passes D, then E, and stops at the free
+	 * slot 4, before r1's claim at 6 */
+	home_name(gd, sizeof(gd), "gd", 2, D_CAP);
+	home_name(ge, sizeof(ge), "ge", 3, D_CAP);
+	home_name(r1, sizeof(r1), "rone", 6, D_CAP);
+	home_name(rd.r2, sizeof(rd.r2), "rtwo", 8, D_CAP);
+	home_name(rd.r3, sizeof(rd.r3), "rthree", 2, D_CAP);
+	home_name(f, sizeof(f), "f", 10, D_CAP);
+	seg = rm_open(name, D_CAP, 7);     /* gd 3 + ge 3 + f 1: full */
+	assert_int_equal(shmstat_gauge_register(seg, &dgd, SHMSTAT_AGG_SUM, &g), 0);
+	shmstat_gauge_add(g, 1);
+	assert_int_equal(shmstat_gauge_register(seg, &dge, SHMSTAT_AGG_SUM, &g), 0);
+	shmstat_gauge_add(g, 2);
+	assert_int_equal(rm_counter(seg, f, NULL, &c), 0);
+	shmstat_counter_add(c, 11);
+	assert_int_equal(shmstat_remove(seg, &dgd), 0);
+	assert_int_equal(shmstat_remove(seg, &dge), 0);
+	assert_int_equal(shmstat_quiesce(seg), 0);
+	rm_gc(name);                       /* D and E: DEADV, 3 slots each */
+	ut_info(name, &info);
+	assert_int_equal(info.values_used, 7);
+
+	rd.seg = seg;
+	rd.name = name;
+	set_hook(reuse_hook);
+	assert_int_equal(rm_counter(seg, r1, NULL, &c1), 0);
+	set_hook(NULL);
+	assert_int_equal(rd.picked >= 1 && rd.read >= 1, 1);
+	shmstat_counter_add(c1, 100);
+	if (rm_value(name, rd.r2, "", NULL) != 5)
+		fail_msg("%s and %s share value slots: %s = %llu, not 5 (the registration of %s "
+			 "took the slots D had before its cycle)", r1, rd.r2, rd.r2,
+			 (unsigned long long)rm_value(name, rd.r2, "", NULL), r1);
+	assert_int_equal(rm_value(name, r1, "", NULL), 100);
+	assert_int_equal(rm_value(name, f, "", NULL), 11);
+	ut_info(name, &info);
+	assert_int_equal(info.values_used, 7);
+	assert_int_equal(info.dropped_regs, 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_register_meets_removal),
+		T(test_remover_killed_pending),
+		T(test_remover_paused_pending),
+		T(test_reuse_values_cycle),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
