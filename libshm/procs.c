@@ -74,24 +74,25 @@ static bool gone_state(char state)
  * threads go on; it is dead only when none of its tasks runs. */
 static bool other_task_runs(pid_t pid)
 {
-	char path[96];
+	char path[96], self[24];
 	struct dirent *de;
 	bool runs = false;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	snprintf(self, sizeof(self), "%d", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%s/task", self);
 	d = opendir(path);
 	if (d == NULL)
 		return false;
+	/* bounded by the process's threads; the main one (tid == pid) was
+	 * read already */
 	while (!runs && (de = readdir(d)) != NULL) {
 		char state;
 
-		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
-		    strcmp(de->d_name, path + 6) == 0)
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' || strcmp(de->d_name, self) == 0)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/stat", (int)pid, de->d_name);
+		snprintf(path, sizeof(path), "/proc/%s/task/%.20s/stat", self, de->d_name);
 		runs = read_stat_at(path, &state) != 0 && !gone_state(state);
-		snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	}
 	closedir(d);
 	return runs;
