@@ -76,7 +76,7 @@ static bool other_task_runs(pid_t pid)
 {
 	char path[96], self[24];
 	struct dirent *de;
-	bool runs = false;
+	bool found = false;
 	DIR *d;
 
 	snprintf(self, sizeof(self), "%d", (int)pid);
@@ -86,16 +86,16 @@ static bool other_task_runs(pid_t pid)
 		return false;
 	/* bounded by the process's threads; the main one (tid == pid) was
 	 * read already */
-	while (!runs && (de = readdir(d)) != NULL) {
+	while (!found && (de = readdir(d)) != NULL) {
 		char state;
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' || strcmp(de->d_name, self) == 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/task/%.20s/stat", self, de->d_name);
-		runs = read_stat_at(path, &state) != 0 && !gone_state(state);
+		found = read_stat_at(path, &state) != 0 && !gone_state(state);
 	}
 	closedir(d);
-	return runs;
+	return found;
 }
 
 uint64_t shmstat__starttime(pid_t pid)
