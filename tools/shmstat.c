@@ -289,23 +289,29 @@ static const struct cmd *find(const char *name)
 /* --owner USER: a user name or a uid, added to the reader options. */
 static int add_owner(const char *user)
 {
-	struct passwd *pw = getpwnam(user);
-	unsigned long long v;
-	char *end;
+	struct passwd pwd, *pw = NULL;
+	char buf[4096];
+	unsigned long long v = 0;
+	uid_t uid;
+	char *end = NULL;
 
+	if (getpwnam_r(user, &pwd, buf, sizeof(buf), &pw) != 0)
+		pw = NULL;
 	if (pw == NULL) {
 		errno = 0;
-		v = strtoull(user, &end, 10);
-		if (!user[0] || *end || errno || user[0] == '-' || v >= (uid_t)-1)
+		if (user[0] >= '0' && user[0] <= '9')
+			v = strtoull(user, &end, 10);
+		uid = (uid_t)v;
+		if (end == NULL || end == user || *end || errno || uid != v || uid == (uid_t)-1)
 			return usage_error(main_usage, "owner '%s' is neither a user nor a uid",
 					   user);
 	} else {
-		v = pw->pw_uid;
+		uid = pw->pw_uid;
 	}
 	if (reader_opts.nowners == SHMSTAT_READER_MAX_OWNERS)
 		return usage_error(main_usage, "at most %d owners (--owner)",
 				   SHMSTAT_READER_MAX_OWNERS);
-	reader_opts.owners[reader_opts.nowners++] = (uid_t)v;
+	reader_opts.owners[reader_opts.nowners++] = uid;
 	return EXIT_OK;
 }
 
