@@ -39,6 +39,7 @@ struct shmstat_reader {
 	ino_t ino;
 	uid_t uid;
 	mode_t mode;
+	uint64_t max_copy;         /* bytes a copy may read, in pages */
 	struct shmstat_hdr hdr;    /* validated at open */
 };
 
@@ -53,6 +54,25 @@ struct psnap {
 	uint32_t slot;
 	int alive;
 	uint32_t stripes;
+};
+
+/* A run of data in the object, [start, end): what is not in one is a
+ * hole and reads as zeros. */
+struct extent {
+	uint64_t start, end;
+};
+
+/* How a reader copies: only the data extents of the object (a sparse
+ * object whose header claims gigabytes costs what it holds), at most
+ * @max bytes (counted in whole pages of the destination) per copy. */
+struct copier {
+	int fd;
+	struct extent *ext;        /* sorted, disjoint */
+	size_t next, capext;
+	uint64_t copied, max;
+	unsigned char *base;       /* the copy buffer (anonymous memory) */
+	uint64_t len;
+	bool dirty;                /* holes of base must be zeroed: reused */
 };
 
 struct shmstat_snap {
@@ -74,7 +94,11 @@ struct shmstat_snap {
 	uint64_t sig_lines;
 	struct sumcopy *sc;        /* signature-table summaries copied */
 	size_t nsc, capsc;
+	/* while copying: the object's data extents, the bytes read so far
+	 * in this copy (whole pages) */
+	struct copier cp;
 };
+
 
 /* A summary of a signature table, copied: @n entries, those torn in every
  * read marked in @skip. */
@@ -85,9 +109,57 @@ struct sumcopy {
 
 /* ------------------------------------------------------------------ open */
 
+void shmstat_reader_opts_init(struct shmstat_reader_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_copy = SHMSTAT_READER_MAX_COPY;
+}
+
+/* May a reader with options @o trust an object owned by @uid? Its own
+ * uid, as a writer (segment.c, check_owner), root, or one it was given. */
+static bool owner_ok(const struct shmstat_reader_opts *o, uid_t uid)
+{
+	if (o->any_owner || uid == geteuid() || uid == 0)
+		return true;
+	for (unsigned i = 0; i < o->nowners && i < SHMSTAT_READER_MAX_OWNERS; i++)
+		if (o->owners[i] == uid)
+			return true;
+	return false;
+}
+
+/* Type, owner, links and mode of an object a reader opened: what a
+ * writer checks (segment.c, check_owner), with the owners @o accepts. */
+static int check_object(const struct shmstat_reader_opts *o, const struct stat *st,
+			const char *name)
+{
+	if (!S_ISREG(st->st_mode))
+		return shmstat__fail(SHMSTAT_EOWNER, "segment '%s' is not a regular file", name);
+	if (o->any_owner)
+		return 0;
+	if (!owner_ok(o, st->st_uid))
+		return shmstat__fail(SHMSTAT_EOWNER,
+				     "segment '%s' is owned by uid %u, not by this user (uid %u) or root; refusing it",
+				     name, (unsigned)st->st_uid, (unsigned)geteuid());
+	if (st->st_nlink != 1)
+		return shmstat__fail(SHMSTAT_EOWNER, "segment '%s' has %lu hard links; refusing it",
+				     name, (unsigned long)st->st_nlink);
+	if (st->st_mode & 0022)
+		return shmstat__fail(SHMSTAT_EOWNER,
+				     "segment '%s' is writable by group or others (mode %04o); refusing it",
+				     name, (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
 int shmstat_reader_open(const char *name, shmstat_reader **out)
 {
+	return shmstat_reader_open_opts(name, NULL, out);
+}
+
+int shmstat_reader_open_opts(const char *name, const struct shmstat_reader_opts *o,
+			     shmstat_reader **out)
+{
 	char path[SHMSTAT_PATH_MAX];
+	struct shmstat_reader_opts defaults;
 	struct shmstat_reader *r;
 	struct stat st;
 	ssize_t n;
@@ -95,10 +167,16 @@ int shmstat_reader_open(const char *name, shmstat_reader **out)
 
 	shmstat__clear_error();
 	*out = NULL;
+	if (o == NULL) {
+		shmstat_reader_opts_init(&defaults);
+		o = &defaults;
+	}
 	err = shmstat__path(name, path);
 	if (err)
 		return err;
-	fd = shm_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	/* anyone may plant the name: never through a link, and never wait
+	 * for a writer (a FIFO); its type is checked before any read */
+	fd = shm_open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0) {
 		err = errno;
 		if (err == ENOENT)
@@ -108,6 +186,9 @@ int shmstat_reader_open(const char *name, shmstat_reader **out)
 		if (err == ELOOP)
 			return shmstat__fail(SHMSTAT_EOWNER, "segment '%s' is a symbolic link; refusing it",
 					     name);
+		if (err == ENXIO || err == EISDIR)
+			return shmstat__fail(SHMSTAT_EOWNER, "segment '%s' is not a regular file",
+					     name);
 		return shmstat__fail(err, "cannot open segment '%s': %s", name, strerror(err));
 	}
 	r = calloc(1, sizeof(*r));
@@ -116,16 +197,16 @@ int shmstat_reader_open(const char *name, shmstat_reader **out)
 		return shmstat__fail(ENOMEM, "out of memory");
 	}
 	r->fd = fd;
+	r->max_copy = o->max_copy ? o->max_copy : SHMSTAT_READER_MAX_COPY;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	snprintf(r->path, sizeof(r->path), "/dev/shm%s", path);
 	if (fstat(fd, &st) != 0) {
 		err = shmstat__fail(errno, "cannot stat segment '%s': %s", name, strerror(errno));
 		goto fail;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		err = shmstat__fail(SHMSTAT_EOWNER, "segment '%s' is not a regular file", name);
+	err = check_object(o, &st, name);
+	if (err)
 		goto fail;
-	}
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
 	r->uid = st.st_uid;
@@ -187,6 +268,7 @@ void shmstat_snap_free(shmstat_snap *s)
 	for (size_t i = 0; i < s->nsc; i++)
 		free(s->sc[i].skip);
 	free(s->sc);
+	free(s->cp.ext);
 	free(s);
 }
 
@@ -195,10 +277,122 @@ static int read_seq(int fd, uint64_t *seq)
 	return pread(fd, seq, 8, offsetof(struct shmstat_hdr, fold_seq)) == 8 ? 0 : -1;
 }
 
-/* pread exactly @n bytes at @off; -1 on a short read (truncated). */
-static int read_full(int fd, unsigned char *p, uint64_t n, uint64_t off)
+/* At most this many extents are kept; past them the rest of the object
+ * counts as data (an object cut into this many pieces holds at least as
+ * many pages). */
+#define MAX_EXTENTS 65536u
+
+static int add_extent(struct copier *cp, uint64_t start, uint64_t end)
 {
-	return shmstat__pread_full(fd, p, (size_t)n, off) == (ssize_t)n ? 0 : -1;
+	if (cp->next == cp->capext) {
+		size_t cap = cp->capext ? 2 * cp->capext : 8;
+		struct extent *e = realloc(cp->ext, cap * sizeof(*e));
+
+		if (e == NULL)
+			return ENOMEM;
+		cp->ext = e;
+		cp->capext = cap;
+	}
+	cp->ext[cp->next].start = start;
+	cp->ext[cp->next].end = end;
+	cp->next++;
+	return 0;
+}
+
+/* The data extents of the object's first @size bytes, by SEEK_DATA and
+ * SEEK_HOLE (tmpfs has them; a file system without them gives all data).
+ * A shmstat writer allocates every page at creation: one extent. 0 or
+ * ENOMEM. */
+static int map_extents(struct copier *cp, uint64_t size)
+{
+	uint64_t pos = 0;
+
+	cp->next = 0;
+	while (pos < size) {
+		off_t d = lseek(cp->fd, (off_t)pos, SEEK_DATA), h;
+
+		if (d < 0 && errno == ENXIO)
+			break;                          /* holes to the end */
+		if (d < 0)
+			return add_extent(cp, pos, size);
+		if ((uint64_t)d >= size)
+			break;
+		h = lseek(cp->fd, d, SEEK_HOLE);
+		if (h < 0 || (uint64_t)h > size || cp->next + 1 >= MAX_EXTENTS)
+			h = (off_t)size;
+		if ((uint64_t)h <= (uint64_t)d)
+			return add_extent(cp, (uint64_t)d, size);
+		if (add_extent(cp, (uint64_t)d, (uint64_t)h) != 0)
+			return ENOMEM;
+		pos = (uint64_t)h;
+	}
+	return 0;
+}
+
+/* Zeros at @p, @n bytes: whole pages of the copy buffer are given back
+ * (they read as zeros and take no memory), the rest is cleared. */
+static void zero_hole(struct copier *cp, unsigned char *p, uint64_t n)
+{
+	const uintptr_t a = (uintptr_t)p, b = a + n;
+	const uintptr_t pa = (a + SHMSTAT_PAGE - 1) & ~(uintptr_t)(SHMSTAT_PAGE - 1);
+	const uintptr_t pb = b & ~(uintptr_t)(SHMSTAT_PAGE - 1);
+
+	if (cp->base && p >= cp->base && n <= cp->len - (uint64_t)(p - cp->base)) {
+		if (!cp->dirty)
+			return;                 /* still as mapped: zeros */
+		if (pb > pa && madvise((void *)pa, pb - pa, MADV_DONTNEED) == 0) {
+			memset(p, 0, pa - a);
+			memset((void *)pb, 0, b - pb);
+			return;
+		}
+	}
+	memset(p, 0, (size_t)n);
+}
+
+/* Read [@off, @off + @n) of the object into @p: its data with pread, its
+ * holes as zeros, counting the pages written against the limit. 0, -1 on
+ * a short read (truncated) or EFBIG past the limit. */
+static int read_full(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)
+{
+	const uint64_t end = off + n;
+	size_t lo = 0, hi = cp->next;
+
+	/* the first extent that ends after @off */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp->ext[mid].end <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (off < end) {
+		uint64_t ds = end, de = end;
+
+		if (lo < cp->next && cp->ext[lo].start < end) {
+			ds = cp->ext[lo].start > off ? cp->ext[lo].start : off;
+			de = cp->ext[lo].end < end ? cp->ext[lo].end : end;
+		}
+		if (ds > off)
+			zero_hole(cp, p, ds - off);
+		if (de > ds) {
+			const uintptr_t a = (uintptr_t)(p + (ds - off));
+			const uint64_t span = ((a + (de - ds) + SHMSTAT_PAGE - 1) -
+					       (a & ~(uintptr_t)(SHMSTAT_PAGE - 1))) /
+					      SHMSTAT_PAGE * SHMSTAT_PAGE;
+
+			if (span > cp->max || cp->copied > cp->max - span)
+				return EFBIG;
+			cp->copied += span;
+			if (shmstat__pread_full(cp->fd, p + (ds - off), (size_t)(de - ds), ds) !=
+			    (ssize_t)(de - ds))
+				return -1;
+		}
+		p += de - off;
+		off = de;
+		lo++;
+	}
+	return 0;
 }
 
 /* Does stripe @i hold values anybody counts, as the copied tables say? */
@@ -254,10 +448,10 @@ static int add_sumcopy(struct shmstat_snap *s, const struct sumcopy *c)
  * entries, the key records (and a grave's counters), their gens again,
  * and the header again (its floor: it only grows, and must cover what
  * the entries no longer hold). An entry whose gen was odd or changed
- * is read again alone, a few times, then left out. 0, -1 (truncated)
- * or ENOMEM. */
-static int copy_summary(struct shmstat_reader *r, struct shmstat_snap *s, uint32_t desc,
-			uint64_t sums, const struct shmstat_sumgeo *g, uint32_t k, bool grave)
+ * is read again alone, a few times, then left out. 0, -1 (truncated),
+ * EFBIG (past the copy limit) or ENOMEM. */
+static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
+			 const struct shmstat_sumgeo *g, uint32_t k, bool grave)
 {
 	const uint64_t off = sums + (uint64_t)k * g->bytes;
 	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)(s->buf + off);
@@ -268,8 +462,9 @@ static int copy_summary(struct shmstat_reader *r, struct shmstat_snap *s, uint32
 	uint64_t floor, wmax;
 	int err;
 
-	if (read_full(r->fd, (unsigned char *)hdr, sizeof(*hdr), off) != 0)
-		return -1;
+	err = read_full(&s->cp, (unsigned char *)hdr, sizeof(*hdr), off);
+	if (err)
+		return err;
 	shmstat__fence(__ATOMIC_ACQUIRE);
 	c.n = hdr->used < g->capacity ? (uint32_t)hdr->used : g->capacity;
 	if (c.n) {
@@ -285,23 +480,22 @@ static int copy_summary(struct shmstat_reader *r, struct shmstat_snap *s, uint32
 			err = ENOMEM;
 			goto fail;
 		}
-		err = -1;
-		if (read_full(r->fd, (unsigned char *)other, eb, off + g->off_ents) != 0)
+		if ((err = read_full(&s->cp, (unsigned char *)other, eb, off + g->off_ents)) != 0)
 			goto fail;
 		for (uint32_t j = 0; j < c.n; j++)
 			before[j] = other[j].gen;
 		shmstat__fence(__ATOMIC_ACQUIRE);
-		if (read_full(r->fd, (unsigned char *)ents, eb, off + g->off_ents) != 0)
+		if ((err = read_full(&s->cp, (unsigned char *)ents, eb, off + g->off_ents)) != 0)
 			goto fail;
 		/* an entry's flags say its key is there: the key after */
 		shmstat__fence(__ATOMIC_ACQUIRE);
-		if (read_full(r->fd, s->buf + off + g->off_keys, (uint64_t)c.n * g->keyrec,
-			      off + g->off_keys) != 0 ||
-		    (grave && read_full(r->fd, s->buf + off + sizeof(*hdr), (uint64_t)c.n * 8,
-					off + sizeof(*hdr)) != 0))
+		if ((err = read_full(&s->cp, s->buf + off + g->off_keys,
+				     (uint64_t)c.n * g->keyrec, off + g->off_keys)) != 0 ||
+		    (grave && (err = read_full(&s->cp, s->buf + off + sizeof(*hdr),
+					       (uint64_t)c.n * 8, off + sizeof(*hdr))) != 0))
 			goto fail;
 		shmstat__fence(__ATOMIC_ACQUIRE);
-		if (read_full(r->fd, (unsigned char *)other, eb, off + g->off_ents) != 0)
+		if ((err = read_full(&s->cp, (unsigned char *)other, eb, off + g->off_ents)) != 0)
 			goto fail;
 	}
 	for (uint32_t j = 0; j < c.n; j++) {
@@ -317,17 +511,17 @@ static int copy_summary(struct shmstat_reader *r, struct shmstat_snap *s, uint32
 			struct shmstat_sigent e2;
 
 			sched_yield();
-			if (read_full(r->fd, (unsigned char *)&e2, sizeof(e2), eo) != 0)
+			if ((err = read_full(&s->cp, (unsigned char *)&e2, sizeof(e2), eo)) != 0)
 				goto fail;
 			gen = e2.gen;
 			shmstat__fence(__ATOMIC_ACQUIRE);
-			if (read_full(r->fd, s->buf + eo, sizeof(*ents), eo) != 0)
+			if ((err = read_full(&s->cp, s->buf + eo, sizeof(*ents), eo)) != 0)
 				goto fail;
 			shmstat__fence(__ATOMIC_ACQUIRE);
-			if (read_full(r->fd, s->buf + ko, g->keyrec, ko) != 0)
+			if ((err = read_full(&s->cp, s->buf + ko, g->keyrec, ko)) != 0)
 				goto fail;
 			shmstat__fence(__ATOMIC_ACQUIRE);
-			if (read_full(r->fd, (unsigned char *)&e2, sizeof(e2), eo) != 0)
+			if ((err = read_full(&s->cp, (unsigned char *)&e2, sizeof(e2), eo)) != 0)
 				goto fail;
 			if (e2.gen == gen && !(gen & 1u))
 				break;
@@ -341,14 +535,13 @@ static int copy_summary(struct shmstat_reader *r, struct shmstat_snap *s, uint32
 	/* the floor as it is now: at least what it was when the entries
 	 * were read */
 	shmstat__fence(__ATOMIC_ACQUIRE);
-	err = -1;
 	{
 		uint64_t fw[2];     /* floor and wmax lie side by side */
 
 		static_assert(offsetof(struct shmstat_sigsum, wmax) ==
 			      offsetof(struct shmstat_sigsum, floor) + 8, "floor, wmax");
-		if (read_full(r->fd, (unsigned char *)fw, sizeof(fw),
-			      off + offsetof(struct shmstat_sigsum, floor)) != 0)
+		if ((err = read_full(&s->cp, (unsigned char *)fw, sizeof(fw),
+				     off + offsetof(struct shmstat_sigsum, floor))) != 0)
 			goto fail;
 		floor = fw[0];
 		wmax = fw[1];
@@ -394,10 +587,11 @@ static int copy_sigs(struct shmstat_reader *r, struct shmstat_snap *s)
 		/* the claims and the owner slots, in one read */
 		head = (shmstat__sig_claim_lines(desc->sig_pool) +
 			shmstat__sig_owner_lines(desc->sig_owners)) * SHMSTAT_LINE;
-		if (read_full(r->fd, s->buf + run, head, run) != 0)
-			return -1;
+		err = read_full(&s->cp, s->buf + run, head, run);
+		if (err)
+			return err;
 		claims = (const uint64_t *)(const void *)(s->buf + run);
-		err = copy_summary(r, s, d, run + head, &g, active, true);
+		err = copy_summary(s, d, run + head, &g, active, true);
 		for (uint32_t k = 0; !err && k < desc->sig_pool; k++) {
 			const uint64_t w = claims[k];
 
@@ -405,7 +599,7 @@ static int copy_sigs(struct shmstat_reader *r, struct shmstat_snap *s)
 			    SHMSTAT_SUM_STRIPE(w) >= r->hdr.nstripes ||
 			    !stripe_in_use(&r->hdr, s->buf, SHMSTAT_SUM_STRIPE(w)))
 				continue;
-			err = copy_summary(r, s, d, run + head, &g, SHMSTAT_SIG_GRAVES + k, false);
+			err = copy_summary(s, d, run + head, &g, SHMSTAT_SIG_GRAVES + k, false);
 		}
 		if (err)
 			return err;
@@ -441,13 +635,26 @@ static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 		return shmstat__fail(ENOMEM, "out of memory copying segment '%s' (%llu bytes)",
 				     r->name, (unsigned long long)size);
 	}
-	if (size >= (UINT64_C(32) << 20))
-		madvise(s->buf, size, MADV_HUGEPAGE);
 	s->size = size;
+	s->cp.fd = r->fd;
+	s->cp.base = s->buf;
+	s->cp.len = size;
+	s->cp.max = r->max_copy;
 	for (int t = 0; t < COPY_TRIES; t++) {
 		const struct shmstat_hdr *h = (const void *)s->buf;
 		uint64_t s1, s2, used;
 
+		/* what the object holds: its holes are not read. A writer
+		 * allocates every page, so this is one extent */
+		if (map_extents(&s->cp, size) != 0)
+			return shmstat__fail(ENOMEM, "out of memory copying segment '%s'", r->name);
+		if (t == 0 && size >= (UINT64_C(32) << 20) &&
+		    (s->cp.next != 1 || s->cp.ext[0].start != 0 || s->cp.ext[0].end != size))
+			madvise(s->buf, size, MADV_NOHUGEPAGE);  /* pages as read */
+		else if (t == 0 && size >= (UINT64_C(32) << 20))
+			madvise(s->buf, size, MADV_HUGEPAGE);
+		s->cp.copied = 0;
+		s->cp.dirty = t > 0;
 		/* each pread is a system call: the reads happen in program
 		 * order. The tables up to the signature region first. */
 		if (read_seq(r->fd, &s1) != 0)
@@ -455,25 +662,25 @@ static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 		/* the seqlock reader: fold_seq, an acquire fence, the copy,
 		 * an acquire fence, fold_seq again */
 		shmstat__fence(__ATOMIC_ACQUIRE);
-		if (read_full(r->fd, s->buf, sigbase, 0) != 0)
-			goto truncated;
+		err = read_full(&s->cp, s->buf, sigbase, 0);
+		if (err)
+			goto failed;
 		shmstat__fence(__ATOMIC_ACQUIRE);
 		used = h->values_used < rh->max_values ? h->values_used : rh->max_values;
 		for (uint32_t i = 0; i < rh->nstripes; i++) {
 			uint64_t off = sbase + (uint64_t)i * rh->stripe_bytes;
 
 			if (stripe_in_use(rh, s->buf, i)) {
-				if (read_full(r->fd, s->buf + off, used * 8, off) != 0)
-					goto truncated;
+				err = read_full(&s->cp, s->buf + off, used * 8, off);
+				if (err)
+					goto failed;
 			} else if (t > 0) {
-				memset(s->buf + off, 0, used * 8);
+				zero_hole(&s->cp, s->buf + off, used * 8);
 			}
 		}
 		err = copy_sigs(r, s);
-		if (err == ENOMEM)
-			return shmstat__fail(ENOMEM, "out of memory copying segment '%s'", r->name);
 		if (err)
-			goto truncated;
+			goto failed;
 		shmstat__fence(__ATOMIC_ACQUIRE);
 		if (read_seq(r->fd, &s2) != 0)
 			goto truncated;
@@ -483,6 +690,13 @@ static int copy_segment(struct shmstat_reader *r, struct shmstat_snap *s)
 	return shmstat__fail(SHMSTAT_EBUSY,
 			     "segment '%s' kept changing under %d copies; try again", r->name,
 			     COPY_TRIES);
+failed:
+	if (err == ENOMEM)
+		return shmstat__fail(ENOMEM, "out of memory copying segment '%s'", r->name);
+	if (err == EFBIG)
+		return shmstat__fail(EFBIG,
+				     "segment '%s' needs more than %llu bytes copied, the reader's limit (max_copy); refusing it",
+				     r->name, (unsigned long long)r->max_copy);
 truncated:
 	{
 		if (fstat(r->fd, &st) != 0)
@@ -504,11 +718,19 @@ static int check_name(struct shmstat_reader *r, struct shmstat_snap *s)
 	}
 	if (st.st_dev != r->dev || st.st_ino != r->ino) {
 		struct shmstat_hdr h;
-		int fd = open(r->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		uint64_t gen = 0;
+		int fd;
 
+		if (!S_ISREG(st.st_mode))
+			return shmstat__fail(SHMSTAT_ERECREATED,
+					     "segment '%s' was replaced by something that is not a regular file",
+					     r->name);
+		/* the name may change again meanwhile: never wait on it (a
+		 * FIFO), never read what is not a regular file */
+		fd = open(r->path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 		if (fd >= 0) {
-			if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h))
+			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h))
 				gen = h.generation;
 			close(fd);
 		}
@@ -753,15 +975,18 @@ static int build(struct shmstat_reader *r, struct shmstat_snap *s)
 	s->info.max_metrics = h->max_metrics;
 	s->info.max_values = h->max_values;
 	s->info.max_threads = h->nstripes - SHMSTAT_GRAVES - h->max_procs;
-	s->info.values_used = h->values_used;
+	/* counts from the segment, bounded by what they count */
+	s->info.values_used = h->values_used < h->max_values ? h->values_used : h->max_values;
 	s->info.uid = r->uid;
 	s->info.mode = r->mode;
 	s->info.max_stacks = (uint32_t)(h->regions[SHMSTAT_REG_STACKS].len /
 					sizeof(struct shmstat_stackent));
 	s->info.max_modules = (uint32_t)(h->regions[SHMSTAT_REG_MODS].len /
 					 sizeof(struct shmstat_profmod));
-	s->info.profile_stacks = h->prof_stacks_used;
-	s->info.profile_modules = h->prof_mods_used;
+	s->info.profile_stacks = h->prof_stacks_used < s->info.max_stacks ?
+				 h->prof_stacks_used : s->info.max_stacks;
+	s->info.profile_modules = h->prof_mods_used < s->info.max_modules ?
+				  h->prof_mods_used : s->info.max_modules;
 	s->info.profile_dropped = h->prof_dropped;
 
 	err = scan_procs(s);
@@ -1053,6 +1278,8 @@ int shmstat__reader_region(struct shmstat_reader *r, const shmstat_snap *s, int 
 			   unsigned char **out, uint64_t *len)
 {
 	const struct shmstat_region *g;
+	struct copier cp = { 0 };
+	int err;
 
 	*out = NULL;
 	*len = 0;
@@ -1064,13 +1291,29 @@ int shmstat__reader_region(struct shmstat_reader *r, const shmstat_snap *s, int 
 	g = &r->hdr.regions[region];   /* checked against the size at open */
 	if (g->len == 0)
 		return 0;
-	*out = malloc(g->len);
+	/* zeros (large: fresh pages), of which only what the object holds
+	 * is written, up to the reader's limit */
+	*out = calloc(1, g->len);
 	if (*out == NULL)
 		return shmstat__fail(ENOMEM, "out of memory reading segment '%s' (%llu bytes)",
 				     r->name, (unsigned long long)g->len);
-	if (read_full(r->fd, *out, g->len, g->off) != 0) {
+	cp.fd = r->fd;
+	cp.base = *out;
+	cp.len = g->len;
+	cp.max = r->max_copy;
+	err = map_extents(&cp, g->off + g->len);
+	if (err == 0)
+		err = read_full(&cp, *out, g->len, g->off);
+	free(cp.ext);
+	if (err) {
 		free(*out);
 		*out = NULL;
+		if (err == ENOMEM)
+			return shmstat__fail(ENOMEM, "out of memory reading segment '%s'", r->name);
+		if (err == EFBIG)
+			return shmstat__fail(EFBIG,
+					     "segment '%s' needs more than %llu bytes copied, the reader's limit (max_copy); refusing it",
+					     r->name, (unsigned long long)r->max_copy);
 		return shmstat__fail(SHMSTAT_ETRUNCATED, "segment '%s' was truncated while being read",
 				     r->name);
 	}

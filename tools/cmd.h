@@ -54,6 +54,20 @@ struct shmstat_reader;
 struct shmstat_snap;
 int open_snapshot(const char *name, struct shmstat_reader **r, struct shmstat_snap **s);
 
+/* The reader options of this run (`shmstat --owner USER ... COMMAND`:
+ * the owners accepted besides this user and root), and a reader opened
+ * with them: shmstat_reader_open_opts()'s code. */
+struct shmstat_reader_opts;
+extern struct shmstat_reader_opts reader_opts;
+int open_reader(const char *name, struct shmstat_reader **r);
+
+/* The option getopt_long() just refused (case '?' or ':'), as written:
+ * "-r" (also inside "-rf"), "--name" (without "=value"). @shortopts and
+ * @longopts as given to getopt_long(). */
+struct option;
+const char *refused_option(char *buf, size_t n, char **argv, const char *shortopts,
+			   const struct option *longopts);
+
 /* Keep metric @m? Dropped if it matches a glob of @exc, kept if @inc is
  * empty or it matches one of @inc; matched against name and name{labels}. */
 struct shmstat_metric_info;

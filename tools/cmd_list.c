@@ -13,7 +13,9 @@
 const char cmd_list_usage[] =
 	"usage: shmstat list\n"
 	"  List the shmstat segments in /dev/shm: name, owner, mode, size,\n"
-	"  writers alive/dead, creation time and generation.\n";
+	"  writers alive/dead, creation time and generation. Segments of every\n"
+	"  owner are listed; the other commands read only those of this user,\n"
+	"  root and the --owner users.\n";
 
 static int by_name(const void *a, const void *b)
 {
@@ -61,6 +63,8 @@ int cmd_list(int argc, char **argv)
 	closedir(d);
 	if (n)
 		qsort(names, n, sizeof(*names), by_name);
+	/* every owner: the list says whose each segment is */
+	reader_opts.any_owner = 1;
 	printf("%-24s %-10s %-5s %10s %8s  %-19s  %s\n",
 	       "NAME", "OWNER", "MODE", "SIZE", "WRITERS", "CREATED", "GENERATION");
 	for (size_t i = 0; i < n; i++) {

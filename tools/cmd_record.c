@@ -235,7 +235,7 @@ int cmd_record(int argc, char **argv)
 		next += interval;
 		if (next <= now)                  /* fell behind: skip, do not burst */
 			next = now / interval * interval + interval;
-		if (r == NULL && shmstat_reader_open(name, &r) != 0) {
+		if (r == NULL && open_reader(name, &r) != 0) {
 			if (!waiting)
 				fprintf(stderr, "shmstat: waiting for segment '%s': %s\n", name,
 					shmstat_last_error());

@@ -208,8 +208,10 @@ int cmd_show(int argc, char **argv)
 		{ "range", required_argument, NULL, 'R' },   /* START, then END */
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char shortopts[] = "+:pI:X:";
 	struct show_hist hopt = { 0 };
 	enum export_format fmt = EXPORT_TEXT;
+	char bad[64];
 	shmstat_reader *r;
 	shmstat_snap *s;
 	struct shmstat_seg_info info;
@@ -223,7 +225,7 @@ int cmd_show(int argc, char **argv)
 		return die(EXIT_ERR, "out of memory");
 	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:pI:X:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
 			hopt.path = optarg;
@@ -279,11 +281,13 @@ int cmd_show(int argc, char **argv)
 		case ':':
 			free(inc);
 			free(exc);
-			return usage_error(cmd_show_usage, "option '%s' needs a value", argv[optind - 1]);
+			return usage_error(cmd_show_usage, "option '%s' needs a value",
+					   refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		default:
 			free(inc);
 			free(exc);
-			return usage_error(cmd_show_usage, "unknown option '%s'", argv[optind - 1]);
+			return usage_error(cmd_show_usage, "unknown option '%s'",
+					   refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		}
 	}
 	if (hopt.path == NULL && (hopt.window || hopt.at || hopt.range_from)) {

@@ -464,7 +464,7 @@ static shmstat_snap *take(struct source *src, struct watch *w, char *note, size_
 	int err;
 
 	note[0] = '\0';
-	if (src->r == NULL && shmstat_reader_open(src->name, &src->r) != 0) {
+	if (src->r == NULL && open_reader(src->name, &src->r) != 0) {
 		snprintf(note, nlen, "waiting: %s", shmstat_last_error());
 		return NULL;
 	}
@@ -475,7 +475,7 @@ static shmstat_snap *take(struct source *src, struct watch *w, char *note, size_
 		shmstat_reader_close(src->r);
 		src->r = NULL;
 		reset(w);
-		if (shmstat_reader_open(src->name, &src->r) != 0 ||
+		if (open_reader(src->name, &src->r) != 0 ||
 		    shmstat_snapshot(src->r, &s) != 0)
 			return NULL;
 		return s;

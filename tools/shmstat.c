@@ -1,7 +1,10 @@
 /*
  * shmstat.c - the reader tool: a table of commands, one file each.
  */
+#include <errno.h>
 #include <fnmatch.h>
+#include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -28,8 +31,13 @@ static const struct cmd commands[] = {
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static const char main_usage[] =
-	"usage: shmstat COMMAND [ARGS]\n"
-	"       shmstat help [COMMAND]\n";
+	"usage: shmstat [--owner USER]... COMMAND [ARGS]\n"
+	"       shmstat help [COMMAND]\n"
+	"  --owner USER: also read segments owned by USER (a name or a uid),\n"
+	"  for instance segments of mode 0640 read by their group; without it\n"
+	"  a segment owned by another user than this one or root is refused.\n";
+
+struct shmstat_reader_opts reader_opts;
 
 int die(int code, const char *fmt, ...)
 {
@@ -69,9 +77,41 @@ int want_help(int argc, char **argv, const char *usage)
 	return 0;
 }
 
+int open_reader(const char *name, shmstat_reader **r)
+{
+	return shmstat_reader_open_opts(name, &reader_opts, r);
+}
+
+const char *refused_option(char *buf, size_t n, char **argv, const char *shortopts,
+			   const struct option *longopts)
+{
+	const char *prev = optind > 0 ? argv[optind - 1] : "";
+
+	/* a long option: unknown (optopt 0), or refused for its value
+	 * (optopt its val) */
+	if (strncmp(prev, "--", 2) == 0 && prev[2]) {
+		size_t len = strcspn(prev, "=");
+		int named = optopt == 0;
+
+		for (const struct option *o = longopts; !named && o && o->name; o++)
+			named = o->val == optopt && strncmp(o->name, prev + 2, len - 2) == 0;
+		if (named) {
+			snprintf(buf, n, "%.*s", (int)len, prev);
+			return buf;
+		}
+	}
+	/* a short one, perhaps in a cluster (optind not past it yet) */
+	(void)shortopts;
+	if (optopt > ' ' && optopt < 0x7f)
+		snprintf(buf, n, "-%c", optopt);
+	else
+		snprintf(buf, n, "%s", prev);
+	return buf;
+}
+
 int open_snapshot(const char *name, shmstat_reader **r, shmstat_snap **s)
 {
-	if (shmstat_reader_open(name, r) != 0)
+	if (open_reader(name, r) != 0)
 		return die(EXIT_ERR, "%s", shmstat_last_error());
 	if (shmstat_snapshot(*r, s) != 0) {
 		die(EXIT_ERR, "%s", shmstat_last_error());
@@ -246,10 +286,55 @@ static const struct cmd *find(const char *name)
 	return NULL;
 }
 
+/* --owner USER: a user name or a uid, added to the reader options. */
+static int add_owner(const char *user)
+{
+	struct passwd pwd, *pw = NULL;
+	char buf[4096];
+	unsigned long long v = 0;
+	uid_t uid;
+	char *end = NULL;
+
+	if (getpwnam_r(user, &pwd, buf, sizeof(buf), &pw) != 0)
+		pw = NULL;
+	if (pw == NULL) {
+		errno = 0;
+		if (user[0] >= '0' && user[0] <= '9')
+			v = strtoull(user, &end, 10);
+		uid = (uid_t)v;
+		if (end == NULL || end == user || *end || errno || uid != v || uid == (uid_t)-1)
+			return usage_error(main_usage, "owner '%s' is neither a user nor a uid",
+					   user);
+	} else {
+		uid = pw->pw_uid;
+	}
+	if (reader_opts.nowners == SHMSTAT_READER_MAX_OWNERS)
+		return usage_error(main_usage, "at most %d owners (--owner)",
+				   SHMSTAT_READER_MAX_OWNERS);
+	reader_opts.owners[reader_opts.nowners++] = uid;
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	const struct cmd *c;
 
+	shmstat_reader_opts_init(&reader_opts);
+	/* options of every command, before it */
+	while (argc > 1 && strncmp(argv[1], "--owner", 7) == 0 &&
+	       (argv[1][7] == '\0' || argv[1][7] == '=')) {
+		const char *user = argv[1][7] == '=' ? argv[1] + 8 : argc > 2 ? argv[2] : NULL;
+		int shift = argv[1][7] == '=' ? 1 : 2, e;
+
+		if (user == NULL)
+			return usage_error(main_usage, "option '--owner' needs a value");
+		e = add_owner(user);
+		if (e != EXIT_OK)
+			return e;
+		argv[shift] = argv[0];
+		argv += shift;
+		argc -= shift;
+	}
 	if (argc < 2) {
 		print_commands(stderr);
 		return EXIT_USAGE;

@@ -484,17 +484,42 @@ SHMSTAT_API uint64_t shmstat_sig_hash(const void *key, size_t len);
 typedef struct shmstat_reader shmstat_reader;
 typedef struct shmstat_snap shmstat_snap;
 
+/* What a snapshot may copy at most by default (bytes of the segment
+ * read into private memory, counted in whole pages, per copy); see
+ * shmstat_reader_opts.max_copy. */
+#define SHMSTAT_READER_MAX_COPY (UINT64_C(1) << 30)
+#define SHMSTAT_READER_MAX_OWNERS 16
+
+/* Whose segments a reader accepts, and how much it copies. */
+struct shmstat_reader_opts {
+	/* A reader accepts a segment owned by its effective uid or by root
+	 * (uid 0); also by these uids (a 0640 segment read by its group) */
+	uid_t owners[SHMSTAT_READER_MAX_OWNERS];
+	unsigned nowners;
+	int any_owner;             /* 1: accept any owner (listing) */
+	uint64_t max_copy;         /* 0: SHMSTAT_READER_MAX_COPY */
+};
+
+/** shmstat_reader_opts_init - no other owner, the default copy limit. */
+SHMSTAT_API void shmstat_reader_opts_init(struct shmstat_reader_opts *o);
+
 /**
- * shmstat_reader_open - open segment @name read-only (O_RDONLY; it is
- * never mapped: snapshots copy it with pread(2)).
+ * shmstat_reader_open - open segment @name read-only (O_RDONLY |
+ * O_NONBLOCK | O_NOFOLLOW; it is never mapped: snapshots copy it with
+ * pread(2)). The default options: shmstat_reader_opts_init().
  *
  * Validates every header field; a foreign, truncated, corrupted or newer
  * segment gives an error and a sentence in shmstat_last_error().
  * Return 0, ENOENT, EACCES, SHMSTAT_EBADNAME, SHMSTAT_EOWNER (a symbolic
- * link or not a regular file), SHMSTAT_EBUSY (not initialized yet), ENOMEM
- * or a validation error.
+ * link, not a regular file, hard-linked, writable by group or others, or
+ * owned by a uid the options do not accept), SHMSTAT_EBUSY (not
+ * initialized yet), ENOMEM or a validation error.
  */
 SHMSTAT_API int shmstat_reader_open(const char *name, shmstat_reader **out);
+
+/** shmstat_reader_open_opts - the same with options @o (NULL: defaults). */
+SHMSTAT_API int shmstat_reader_open_opts(const char *name, const struct shmstat_reader_opts *o,
+					 shmstat_reader **out);
 
 /** shmstat_reader_close - close and free. NULL is allowed. */
 SHMSTAT_API void shmstat_reader_close(shmstat_reader *r);
@@ -506,9 +531,12 @@ SHMSTAT_API void shmstat_reader_close(shmstat_reader *r);
  * takes a SIGBUS when the segment shrinks underneath (it copies with
  * pread(2)). Retries a bounded number of times when a reclamation races
  * with the copy.
+ * Reads only data the object holds (holes of a sparse object are not
+ * read) and at most the reader's max_copy bytes.
  * Return 0, SHMSTAT_ETRUNCATED, SHMSTAT_ECORRUPT, SHMSTAT_EBUSY, ENOMEM,
- * or SHMSTAT_ERECREATED when the name now holds a new segment (close the
- * reader and open a new one to follow it). A segment that was removed is
+ * EFBIG (more than max_copy to copy), or SHMSTAT_ERECREATED when the
+ * name now holds a new segment or something else (close the reader and
+ * open a new one to follow it). A segment that was removed is
  * still read; shmstat_seg_info.removed says so.
  */
 SHMSTAT_API int shmstat_snapshot(shmstat_reader *r, shmstat_snap **out);
@@ -525,7 +553,7 @@ struct shmstat_seg_info {
 	uint32_t format_major, format_minor;
 	uint32_t max_procs, max_metrics, max_values, max_threads;
 	uint32_t metrics;          /* live metrics */
-	uint64_t values_used;      /* value slots allocated */
+	uint64_t values_used;      /* value slots allocated (<= max_values) */
 	uint32_t writers_alive;
 	uint32_t writers_dead;     /* slots of gone writers not yet folded */
 	uint32_t stripes_owned;    /* thread stripes in use */
@@ -535,8 +563,8 @@ struct shmstat_seg_info {
 	mode_t mode;               /* permission bits of the object */
 	uint32_t max_stacks;       /* profiler tables (shmstat_profile.h) */
 	uint32_t max_modules;
-	uint64_t profile_stacks;   /* stack entries in use */
-	uint64_t profile_modules;  /* module records in use */
+	uint64_t profile_stacks;   /* stack entries in use (<= max_stacks) */
+	uint64_t profile_modules;  /* module records in use (<= max_modules) */
 	uint64_t profile_dropped;  /* samples the stack table could not take */
 };
 

@@ -38,7 +38,8 @@ expect() {
 cleanup() {
 	[ -n "${holder:-}" ] && kill -9 "$holder" 2>/dev/null
 	"$shmstat" rm "$tag-a" "$tag-b" "$tag-c" "$tag-d" "$tag-e" >/dev/null 2>&1
-	rm -f "/dev/shm/shmstat.$tag-foreign" "/dev/shm/shmstat.$tag-empty" /tmp/$tag.*
+	rm -f "/dev/shm/shmstat.$tag-foreign" "/dev/shm/shmstat.$tag-empty" \
+		"/dev/shm/shmstat.$tag-fifo" "/dev/shm/shmstat.$tag-squat" /tmp/$tag.*
 }
 trap cleanup EXIT
 
@@ -77,6 +78,29 @@ expect 1 "" "^shmstat: segment '$tag-empty' is not a shmstat segment"   -- "$shm
 # list goes on past a bad segment, names it on stderr and exits 1
 expect 1 "^NAME " "^shmstat: segment '$tag-empty' is not a shmstat segment" -- "$shmstat" list
 rm -f "/dev/shm/shmstat.$tag-foreign" "/dev/shm/shmstat.$tag-empty"
+# the option refused, as written, also inside a cluster (issue 17)
+expect 2 "" "^shmstat: unknown option '-r'$"        -- "$shmstat" show -rf x
+expect 2 "" "^shmstat: unknown option '--rf'$"      -- "$shmstat" show --rf x
+expect 2 "" "^shmstat: option '-I' needs a value$"  -- "$shmstat" show -pI
+expect 2 "" "^shmstat: option '--history' needs a value$" -- "$shmstat" show --json --history
+expect 2 "" "^shmstat: owner 'no-such-user-x' is neither a user nor a uid" -- "$shmstat" --owner no-such-user-x show x
+
+# --- names another user planted: a FIFO answers at once (it used to
+# block list, show and serve for good)
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	nobody_do() { setpriv --reuid 65534 --regid 65534 --clear-groups -- "$@"; }
+	nobody_do mkfifo -m 666 "/dev/shm/shmstat.$tag-fifo" || bad "mkfifo as nobody"
+	expect 1 "" "^shmstat: segment '$tag-fifo' is not a regular file$" -- timeout 5 "$shmstat" show "$tag-fifo"
+	expect 1 "^NAME " "^shmstat: segment '$tag-fifo' is not a regular file$" -- timeout 5 "$shmstat" list
+	rm -f "/dev/shm/shmstat.$tag-fifo"
+	# a segment nobody made under a name: refused unless its owner is named
+	nobody_do "$fill" "$tag-squat" || bad "cli_fill as nobody"
+	expect 1 "" "^shmstat: segment '$tag-squat' is owned by uid 65534, not by this user \(uid 0\) or root" -- "$shmstat" show "$tag-squat"
+	expect 0 "cli_errors_total +counter +3" "" -- "$shmstat" --owner 65534 show "$tag-squat"
+	expect 0 "cli_errors_total +counter +3" "" -- "$shmstat" --owner=nobody show "$tag-squat"
+	expect 0 "^$tag-squat +nobody " "" -- sh -c "'$shmstat' list 2>/dev/null | grep '^$tag-squat '"
+	rm -f "/dev/shm/shmstat.$tag-squat"
+fi
 
 # --- a segment with known values, writer detached
 "$fill" "$tag-a" || bad "cli_fill failed"
@@ -98,6 +122,15 @@ WANT
 if diff <(tr -s ' ' < /tmp/$tag.want) <(tr -s ' ' < /tmp/$tag.body) >/dev/null; then ok
 else bad "show output differs:"; diff <(tr -s ' ' < /tmp/$tag.want) <(tr -s ' ' < /tmp/$tag.body); fi
 expect 0 "^segment $tag-a: 9 metrics, 0 writers alive, 0 dead" "" -- "$shmstat" show "$tag-a"
+# counts in the header are checked before they are printed: module and
+# stack records claimed in use beyond the tables (issue 17)
+cp "/dev/shm/shmstat.$tag-a" /tmp/$tag.seg
+printf '\xfe\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff\xff\xff\xff\xff' |
+	dd of="/dev/shm/shmstat.$tag-a" bs=1 seek=920 conv=notrunc status=none
+"$shmstat" show "$tag-a" > /tmp/$tag.counts 2>&1
+if grep -q "18446744073709551614" /tmp/$tag.counts; then bad "show prints a raw count: $(grep profile /tmp/$tag.counts)"; else ok; fi
+expect 0 "^profile: [0-9]+ sampled stacks of [0-9]+, [0-9]+ module records" "" -- "$shmstat" show "$tag-a"
+cat /tmp/$tag.seg > "/dev/shm/shmstat.$tag-a"
 expect 0 "^cli_cache_bytes +gauge +3670016$" "" -- "$shmstat" show --raw "$tag-a"
 
 # --- top: signatures, owners, ordering, filters
@@ -268,7 +301,9 @@ if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null && runuser -u nobody --
 	expect 1 "" "^shmstat: segment '$tag-b' is not readable by this user" -- runuser -u nobody -- "$shmstat" show "$tag-b"
 	chown nobody "/dev/shm/shmstat.$tag-b"
 	expect 1 "" "^shmstat: segment '$tag-b' is owned by uid [0-9]+, not by this user" -- "$shmstat" gc "$tag-b"
-	expect 0 "cli_errors_total" "" -- "$shmstat" show "$tag-b"
+	# readers check the owner as writers do (issue 17), unless told
+	expect 1 "" "^shmstat: segment '$tag-b' is owned by uid [0-9]+, not by this user" -- "$shmstat" show "$tag-b"
+	expect 0 "cli_errors_total" "" -- "$shmstat" --owner nobody show "$tag-b"
 	chown root "/dev/shm/shmstat.$tag-b"
 fi
 

@@ -444,8 +444,25 @@ static void test_foreign_owner(void **state)
 	assert_non_null(strstr(shmstat_last_error(), "65534"));
 	assert_int_equal(shmstat_gc(name, &reaped), SHMSTAT_EOWNER);
 	ut_check_error_text(name);
-	ut_info(name, &info);
-	assert_int_equal(info.uid, 65534);
+	/* readers check the owner as writers do (issue 17), unless told */
+	{
+		struct shmstat_reader_opts o;
+		shmstat_reader *r = NULL;
+		shmstat_snap *s;
+
+		assert_int_equal(shmstat_reader_open(name, &r), SHMSTAT_EOWNER);
+		assert_null(r);
+		ut_check_error_text(name);
+		assert_non_null(strstr(shmstat_last_error(), "owned by uid 65534"));
+		shmstat_reader_opts_init(&o);
+		o.owners[o.nowners++] = 65534;
+		assert_int_equal(shmstat_reader_open_opts(name, &o, &r), 0);
+		assert_int_equal(shmstat_snapshot(r, &s), 0);
+		shmstat_snap_info(s, &info);
+		assert_int_equal(info.uid, 65534);
+		shmstat_snap_free(s);
+		shmstat_reader_close(r);
+	}
 	assert_int_equal(shmstat_unlink(name), 0);
 }
 
