@@ -569,14 +569,22 @@ if [ "$(id -u)" = 0 ]; then
 	expect 0 "pending since" "" -- "$shmstat" check -r "$r/for.yaml" --state "$sd/mine" "$tag-m"
 	[ "$(stat -c '%a %u' "$sd/mine")" = "600 0" ] && ok || bad "check saved $sd/mine as $(stat -c '%a %u' "$sd/mine")"
 fi
-# a rules file with an error: exit 3, FILE:LINE: what is wrong
+# a rules file with an error: exit 3, FILE:LINE:COLUMN: what is wrong
 printf 'rules:\n  - name: x\n    gauge: hf_queue_depth\n    abov: {warning: 1}\n' > "$r/badkey.yaml"
-expect 3 "" "^shmstat: $r/badkey.yaml:4: rule 'x': unknown key 'abov'" -- "$shmstat" check -r "$r/badkey.yaml" "$tag-m"
+expect 3 "" "^shmstat: $r/badkey.yaml:4:5: rule 'x': unknown key \(known: name, " -- "$shmstat" check -r "$r/badkey.yaml" "$tag-m"
 printf 'rules:\n  - name: x\n    gauge: hf_queue_depth\n    above: {warning: 1\n' > "$r/badyaml.yaml"
-expect 3 "" "^shmstat: $r/badyaml.yaml:[0-9]+: bad YAML" -- "$shmstat" check -r "$r/badyaml.yaml" "$tag-m"
+expect 3 "" "^shmstat: $r/badyaml.yaml:[0-9]+:[0-9]+: bad YAML" -- "$shmstat" check -r "$r/badyaml.yaml" "$tag-m"
 printf 'rules:\n  - name: x\n    quantile: {metric: hf_latency, q: 95}\n    above: {warning: 1}\n' > "$r/badq.yaml"
-expect 3 "" "^shmstat: $r/badq.yaml:3: rule 'x': 'q' must be between 0 and 1" -- "$shmstat" check -r "$r/badq.yaml" "$tag-m"
+expect 3 "" "^shmstat: $r/badq.yaml:3:39: rule 'x': 'q' must be between 0 and 1" -- "$shmstat" check -r "$r/badq.yaml" "$tag-m"
 expect 3 "" "^shmstat: $r/none.yaml: " -- "$shmstat" check -r "$r/none.yaml" "$tag-m"
+# a FIFO as the rules file: refused at once (issue 17), not opened blocking
+mkfifo "$r/fifo.yaml"
+expect 3 "" "^shmstat: $r/fifo.yaml: not a regular file$" -- timeout 20 "$shmstat" check -r "$r/fifo.yaml" "$tag-m"
+# a file that is not a rules file: its content is never echoed
+printf 'root:*:20228:0:99999:7:::\nmysecret:$6$s3cr3t:20228:0:99999:7:::\n' > "$r/shadow"
+expect 3 "" "^shmstat: $r/shadow:1:1: top level: unknown key \(known: expire, rules\)$" -- \
+	"$shmstat" check -r "$r/shadow" "$tag-m"
+"$shmstat" check -r "$r/shadow" "$tag-m" 2>&1 | grep -Eq 'root|mysecret|s3cr3t' && bad "check echoed the rules file" || ok
 # other failures: UNKNOWN too
 expect 3 "" "^shmstat: segment '$tag-none' does not exist$" -- "$shmstat" check -r "$r/ratio.yaml" "$tag-none"
 expect 3 "" "^shmstat: history file '$tmp/foreign' is not a shmstat history file" -- \
