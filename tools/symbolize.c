@@ -47,9 +47,13 @@
  *     decompressing it, the one case where it closes a descriptor it was
  *     given and failed). Every file that cannot be used gets the same
  *     warning, so warnings do not tell which hidden paths exist.
- *   - debuginfo is found by dwfl_standard_find_debuginfo: build-id under
- *     /usr/lib/debug/.build-id, then .gnu_debuglink; and, as in every
- *     elfutils tool, from debuginfod only when DEBUGINFOD_URLS is set.
+ *   - debuginfo is found by build-id only, under /usr/lib/debug/.build-id
+ *     (dwfl_build_id_find_debuginfo), not by .gnu_debuglink:
+ *     dwfl_standard_find_debuginfo would open the debuglink name in the
+ *     module's own directory (and "../" names from the file) with a
+ *     blocking open(), and a hostile writer names its own binary and
+ *     directory; nor from debuginfod (shmstat flame unsets
+ *     DEBUGINFOD_URLS anyway).
  */
 #include <elf.h>
 #include <errno.h>
@@ -318,9 +322,13 @@ struct symbolizer {
 	uint64_t next_serial;
 };
 
+/* Debuginfo by build-id only (under /usr/lib/debug/.build-id): the
+ * standard search also tries the .gnu_debuglink name of the file in the
+ * file's own directory, which a writer naming its own binary controls,
+ * and libdwfl opens what it finds there blocking (a FIFO, /dev/tty). */
 static const Dwfl_Callbacks dwfl_callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = dwfl_build_id_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 };
 

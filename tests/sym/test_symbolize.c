@@ -21,6 +21,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -586,6 +588,94 @@ static void test_hostile_paths(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* The .gnu_debuglink name in ELF file @path into @name; 0, or -1 when it
+ * has none. */
+static int debuglink_of(const char *path, char *name, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	Elf *e;
+
+	if (fd < 0)
+		return -1;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (e && elf_getshdrstrndx(e, &shstrndx) == 0) {
+		while ((scn = elf_nextscn(e, scn)) != NULL) {
+			GElf_Shdr sh;
+			const char *sn;
+			Elf_Data *d;
+
+			if (gelf_getshdr(scn, &sh) == NULL ||
+			    (sn = elf_strptr(e, shstrndx, sh.sh_name)) == NULL ||
+			    strcmp(sn, ".gnu_debuglink") != 0)
+				continue;
+			d = elf_getdata(scn, NULL);
+			if (d && d->d_size > 0 && memchr(d->d_buf, '\0', d->d_size) &&
+			    strlen(d->d_buf) > 0 && strlen(d->d_buf) < n && !strchr(d->d_buf, '/')) {
+				strcpy(name, d->d_buf);
+				rc = 0;
+			}
+			break;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return rc;
+}
+
+/*
+ * A writer names its own binary, a copy of /bin/true (no .symtab, a
+ * .gnu_debuglink), and beside it a FIFO with no writer under the
+ * debuglink's name: looking a name up in it must not open the FIFO
+ * (libdwfl's debuglink search opens blocking; alarm() ends a hang).
+ */
+static void test_debuglink_fifo(void **state)
+{
+	char dir[] = "/tmp/test_symbolize.XXXXXX";
+	char exe[sizeof(dir) + 16], fifo[sizeof(dir) + 300], link[256];
+	struct sym_module m = { .base = 0x400000, .lo = 0x400000, .hi = 0x500000, .path = exe };
+	struct symbolizer *s;
+	int in, src, dst;
+	char buf[65536], ev[4096];
+	ssize_t n;
+
+	(void)state;
+	if (debuglink_of("/bin/true", link, sizeof(link)) != 0)
+		skip();         /* no /bin/true with a .gnu_debuglink here */
+	assert_non_null(mkdtemp(dir));
+	snprintf(exe, sizeof(exe), "%s/true", dir);
+	snprintf(fifo, sizeof(fifo), "%s/%s", dir, link);
+	src = open("/bin/true", O_RDONLY | O_CLOEXEC);
+	dst = open(exe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	assert_true(src >= 0 && dst >= 0);
+	while ((n = read(src, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(dst, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(src);
+	assert_int_equal(close(dst), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(in >= 0);
+	assert_true(inotify_add_watch(in, fifo, IN_OPEN) >= 0);
+
+	s = symbolizer_new("shmstat", NULL);
+	assert_non_null(s);
+	assert_int_equal(symbolizer_add_proc(s, 1, "pid 1", &m, 1), 0);
+	alarm(30);
+	assert_non_null(symbolizer_name(s, 1, 0x401234, 1));
+	alarm(0);
+	symbolizer_free(s);
+	if (read(in, ev, sizeof(ev)) != -1 || errno != EAGAIN)
+		fail_msg("the debuglink FIFO was opened (inotify)");
+	close(in);
+	assert_int_equal(unlink(fifo), 0);
+	assert_int_equal(unlink(exe), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_cache(void **state)
 {
 	struct modlist *ml = modlist_get();
@@ -707,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_build_id_mismatch),
 		cmocka_unit_test(test_unreadable_files),
 		cmocka_unit_test(test_hostile_paths),
+		cmocka_unit_test(test_debuglink_fifo),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_odd_modules),
 		cmocka_unit_test(test_many_procs),
