@@ -977,8 +977,10 @@ static void test_planted(void **state)
 	int status;
 
 	(void)state;
-	if (geteuid() != 0)
-		skip();         /* "another user": needs root to become uid 65534 */
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_planted: skipped: not root (uid 65534 plants the files)\n");
+		skip();
+	}
 	assert_int_equal(chmod(dir, 01777), 0);
 	/* a file of ours, 0600, for the links to point at */
 	in_dir(q, sizeof(q), "ours.json");
