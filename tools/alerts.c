@@ -454,31 +454,86 @@ static int load_alert(struct loader *l, json_t *o, struct alert_table *t)
 	return 0;
 }
 
+/*
+ * Open the state file @path for reading, as history files are opened
+ * (libshm/history.c): not through a symbolic link, never blocking (a FIFO,
+ * a device), and only a regular file of this user's with one link and a
+ * mode of 0600 or 0640 (a subset: no write for the group, nothing for
+ * others). Anything else may have been planted by another user of the
+ * directory and is refused, never read. The open fd, -ENOENT when there is
+ * no file, or -1 with @err set.
+ */
+static int state_open(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		if (e == ENOENT)
+			return -ENOENT;
+		if (e == ELOOP)
+			return fail(err, errlen, path, 0,
+				    "alert state is a symbolic link; refusing it");
+		return fail(err, errlen, path, 0, "cannot open alert state: %s", strerror(e));
+	}
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		close(fd);
+		return fail(err, errlen, path, 0, "cannot stat alert state: %s", strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(err, errlen, path, 0, "alert state is not a regular file; refusing it");
+	}
+	if (st.st_uid != geteuid()) {
+		close(fd);
+		return fail(err, errlen, path, 0,
+			    "alert state is owned by uid %u, not by this user (uid %u); refusing it",
+			    (unsigned)st.st_uid, (unsigned)geteuid());
+	}
+	if (st.st_nlink != 1) {
+		close(fd);
+		return fail(err, errlen, path, 0, "alert state has %lu hard links; refusing it",
+			    (unsigned long)st.st_nlink);
+	}
+	if ((st.st_mode & 07777 & ~(mode_t)0640) != 0) {
+		close(fd);
+		return fail(err, errlen, path, 0,
+			    "alert state has mode %04o, not 0600 or 0640; refusing it",
+			    (unsigned)(st.st_mode & 07777));
+	}
+	if (st.st_size > (off_t)STATE_MAX_BYTES) {
+		close(fd);
+		return fail(err, errlen, path, 0, "alert state is larger than %u bytes",
+			    STATE_MAX_BYTES);
+	}
+	return fd;
+}
+
 int alerts_load(const char *path, struct alert_table *t, char *err, size_t errlen)
 {
 	struct loader l = { .path = path, .err = err, .errlen = errlen };
 	json_error_t je;
 	json_t *root, *list, *fmt;
-	struct stat st;
 	const char *key;
 	json_t *v;
 	FILE *f;
-	int rc = -1;
+	int fd, rc = -1;
 
 	memset(t, 0, sizeof(*t));
 	if (err && errlen)
 		err[0] = '\0';
-	f = fopen(path, "re");
+	fd = state_open(path, err, errlen);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return -1;
+	f = fdopen(fd, "r");
 	if (f == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		return fail(err, errlen, path, 0, "cannot open alert state: %s", strerror(errno));
-	}
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > (off_t)STATE_MAX_BYTES) {
-		(void)fclose(f);        /* read only: nothing to lose */
-		return fail(err, errlen, path, 0,
-			    "alert state is not a regular file of at most %u bytes", STATE_MAX_BYTES);
+		close(fd);
+		return fail(err, errlen, path, 0, "out of memory");
 	}
 	root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
 	(void)fclose(f);
@@ -602,7 +657,9 @@ int alerts_save(const char *path, const struct alert_table *t, char *err, size_t
 		     strerror(errno));
 		goto out;
 	}
-	if (stat(path, &st) == 0 && fchmod(fd, st.st_mode & 07777) != 0)
+	/* created 0600 (mkostemp); 0640 kept from a file of ours that had it */
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    (st.st_mode & 07777) == 0640 && fchmod(fd, 0640) != 0)
 		goto werr;
 	if (write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 ||
 	    fsync(fd) != 0)

@@ -32,16 +32,25 @@ struct ctx {
 	char who[RULES_MAX_NAME + 32];  /* "rule 'x'" or "rule 3": for messages */
 };
 
-/* "PATH:LINE: message" into c->err (PATH alone when @line is 0); -1. */
-__attribute__((format(printf, 3, 4)))
-static int fail(struct ctx *c, int line, const char *fmt, ...)
+/*
+ * "PATH:LINE:COLUMN: message" into c->err ("PATH:LINE: " when @col is 0,
+ * "PATH: " when @line is 0); -1. Messages say where and what was expected,
+ * never what the file holds there: rules files may be any file this user
+ * can read (`check -r /etc/shadow` as root), and their content is not
+ * echoed. Rule names, once valid, and numbers that parsed are the only
+ * text of the file messages show.
+ */
+__attribute__((format(printf, 4, 5)))
+static int fail(struct ctx *c, int line, int col, const char *fmt, ...)
 {
 	va_list ap;
 	int o;
 
 	if (c->err == NULL || c->errlen == 0)
 		return -1;
-	if (line > 0)
+	if (line > 0 && col > 0)
+		o = snprintf(c->err, c->errlen, "%s:%d:%d: ", c->path, line, col);
+	else if (line > 0)
 		o = snprintf(c->err, c->errlen, "%s:%d: ", c->path, line);
 	else
 		o = snprintf(c->err, c->errlen, "%s: ", c->path);
@@ -81,6 +90,14 @@ static int line_of(const yaml_node_t *n)
 	return (int)n->start_mark.line + 1;
 }
 
+static int col_of(const yaml_node_t *n)
+{
+	return (int)n->start_mark.column + 1;
+}
+
+/* The line and column of node @n, for fail(). */
+#define AT(n) line_of(n), col_of(n)
+
 /* ---------------------------------------------------------------- nodes */
 
 static yaml_node_t *node(struct ctx *c, int i)
@@ -110,12 +127,12 @@ static const char *type_name(const yaml_node_t *n)
 static const char *scalar(struct ctx *c, const yaml_node_t *n, const char *key)
 {
 	if (n->type != YAML_SCALAR_NODE)
-		return fail(c, line_of(n), "%s: '%s' must be a single value, not %s", c->who, key,
+		return fail(c, AT(n), "%s: '%s' must be a single value, not %s", c->who, key,
 			    type_name(n)), NULL;
 	if (is_null(n) || n->data.scalar.length == 0)
-		return fail(c, line_of(n), "%s: '%s' has no value", c->who, key), NULL;
+		return fail(c, AT(n), "%s: '%s' has no value", c->who, key), NULL;
 	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
-		return fail(c, line_of(n), "%s: '%s' holds a NUL byte", c->who, key), NULL;
+		return fail(c, AT(n), "%s: '%s' holds a NUL byte", c->who, key), NULL;
 	return (const char *)n->data.scalar.value;
 }
 
@@ -141,7 +158,7 @@ static int map_keys(struct ctx *c, const yaml_node_t *map, const char *where,
 
 		if (k->type != YAML_SCALAR_NODE ||
 		    strlen((const char *)k->data.scalar.value) != k->data.scalar.length)
-			return fail(c, line_of(k), "%s: keys must be plain names, not %s", where,
+			return fail(c, AT(k), "%s: keys must be plain names, not %s", where,
 				    type_name(k));
 		ks = (const char *)k->data.scalar.value;
 		for (i = 0; i < n && strcmp(names[i], ks) != 0; i++)
@@ -154,12 +171,11 @@ static int map_keys(struct ctx *c, const yaml_node_t *map, const char *where,
 			for (size_t j = 0; j < n && o < sizeof(known); j++)
 				o += (size_t)snprintf(known + o, sizeof(known) - o, "%s%s",
 						      j ? ", " : "", names[j]);
-			return fail(c, line_of(k), "%s: unknown key '%s' (known: %s)", where, SHOW(ks),
-				    known);
+			return fail(c, AT(k), "%s: unknown key (known: %s)", where, known);
 		}
 		if (vals[i])
-			return fail(c, line_of(k), "%s: key '%s' is given twice (first at line %d)",
-				    where, ks, line_of(vals[i]));
+			return fail(c, AT(k), "%s: key '%s' is given twice (first at line %d)",
+				    where, names[i], line_of(vals[i]));
 		vals[i] = v;
 		if (keys)
 			keys[i] = k;
@@ -250,9 +266,9 @@ static int duration(struct ctx *c, const yaml_node_t *n, const char *key, uint64
 	if (s == NULL)
 		return -1;
 	if (rules_parse_duration(s, ns) != 0)
-		return fail(c, line_of(n),
-			    "%s: '%s' is not a duration: '%s' (write e.g. 30s, 5m, 1h30m; units ns, us, ms, s, m, h, d; at most 366d)",
-			    c->who, key, SHOW(s));
+		return fail(c, AT(n),
+			    "%s: '%s' is not a duration (write e.g. 30s, 5m, 1h30m; units ns, us, ms, s, m, h, d; at most 366d)",
+			    c->who, key);
 	return 0;
 }
 
@@ -320,7 +336,8 @@ static int number(struct ctx *c, const yaml_node_t *n, const char *key, double *
 	if (s == NULL)
 		return -1;
 	if (parse_value(s, v, &vu) != 0 || vu != V_PLAIN)
-		return fail(c, line_of(n), "%s: '%s' is not a number: '%s'", c->who, key, SHOW(s));
+		return fail(c, AT(n), "%s: '%s' is not a number (digits, '.', an exponent)",
+			    c->who, key);
 	return 0;
 }
 
@@ -334,13 +351,11 @@ static int whole(struct ctx *c, const yaml_node_t *n, const char *key, uint64_t 
 		return -1;
 	for (i = 0; is_digit(s[i]); i++) {
 		if (x > (UINT64_MAX - 9) / 10)
-			return fail(c, line_of(n), "%s: '%s' is too large: '%s'", c->who, key,
-				    SHOW(s));
+			return fail(c, AT(n), "%s: '%s' is too large", c->who, key);
 		x = x * 10 + (uint64_t)(s[i] - '0');
 	}
 	if (i == 0 || s[i] != '\0')
-		return fail(c, line_of(n), "%s: '%s' is not a whole number >= 0: '%s'", c->who,
-			    key, SHOW(s));
+		return fail(c, AT(n), "%s: '%s' is not a whole number >= 0", c->who, key);
 	*v = x;
 	return 0;
 }
@@ -350,7 +365,7 @@ static char *dup_str(struct ctx *c, const char *s)
 	char *d = strdup(s);
 
 	if (d == NULL)
-		fail(c, 0, "out of memory");
+		fail(c, 0, 0, "out of memory");
 	return d;
 }
 
@@ -435,7 +450,6 @@ static int selector(struct ctx *c, const yaml_node_t *n, const char *key,
 	struct pair pr[RULES_MAX_LABELS];
 	char canon_buf[RULES_MAX_LABELS_LEN + 1], bad[200];
 	size_t np = 0, ml;
-	int line = line_of(n);
 
 	memset(out, 0, sizeof(*out));
 	if (s == NULL)
@@ -470,8 +484,7 @@ static int selector(struct ctx *c, const yaml_node_t *n, const char *key,
 			}
 			if (!name_start(*p)) {
 				snprintf(bad, sizeof(bad),
-					 "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*) or '}' at '%s'",
-					 SHOW(p));
+					 "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*) or '}'");
 				goto bad;
 			}
 			while (name_char(*p))
@@ -488,16 +501,14 @@ static int selector(struct ctx *c, const yaml_node_t *n, const char *key,
 			}
 			skip_spaces(&p);
 			if (*p != '=') {
-				snprintf(bad, sizeof(bad), "expected '=' after label '%.*s'",
-					 (int)(kl > 64 ? 64 : kl), k);
+				snprintf(bad, sizeof(bad), "expected '=' after label %zu", np + 1);
 				goto bad;
 			}
 			p++;
 			skip_spaces(&p);
 			if (*p != '"') {
 				snprintf(bad, sizeof(bad),
-					 "the value of label '%.*s' must be in double quotes",
-					 (int)(kl > 64 ? 64 : kl), k);
+					 "the value of label %zu must be in double quotes", np + 1);
 				goto bad;
 			}
 			for (p++; *p && *p != '"'; p++) {
@@ -511,8 +522,8 @@ static int selector(struct ctx *c, const yaml_node_t *n, const char *key,
 						ch = *p;
 					else {
 						snprintf(bad, sizeof(bad),
-							 "unknown escape in the value of label '%.*s' (known: \\\\ \\\" \\n)",
-							 (int)(kl > 64 ? 64 : kl), k);
+							 "unknown escape in the value of label %zu (known: \\\\ \\\" \\n)",
+							 np + 1);
 						goto bad;
 					}
 				}
@@ -524,8 +535,8 @@ static int selector(struct ctx *c, const yaml_node_t *n, const char *key,
 				val[vl++] = ch;
 			}
 			if (*p != '"') {
-				snprintf(bad, sizeof(bad), "the value of label '%.*s' has no closing '\"'",
-					 (int)(kl > 64 ? 64 : kl), k);
+				snprintf(bad, sizeof(bad), "the value of label %zu has no closing '\"'",
+					 np + 1);
 				goto bad;
 			}
 			val[vl] = '\0';
@@ -537,8 +548,8 @@ static int selector(struct ctx *c, const yaml_node_t *n, const char *key,
 				goto nomem;
 			for (size_t i = 0; i + 1 < np; i++)
 				if (strcmp(pr[i].k, pr[np - 1].k) == 0) {
-					snprintf(bad, sizeof(bad), "label '%s' is given twice",
-						 pr[i].k);
+					snprintf(bad, sizeof(bad),
+						 "labels %zu and %zu have the same name", i + 1, np);
 					goto bad;
 				}
 			skip_spaces(&p);
@@ -547,15 +558,15 @@ static int selector(struct ctx *c, const yaml_node_t *n, const char *key,
 				continue;
 			}
 			if (*p != '}') {
-				snprintf(bad, sizeof(bad), "expected ',' or '}' after label '%s'%s",
-					 pr[np - 1].k, *p ? "" : " (no closing '}')");
+				snprintf(bad, sizeof(bad), "expected ',' or '}' after label %zu%s", np,
+					 *p ? "" : " (no closing '}')");
 				goto bad;
 			}
 		}
 		p++;
 	}
 	if (*p != '\0') {
-		snprintf(bad, sizeof(bad), "unexpected '%s' after the %s", SHOW(p),
+		snprintf(bad, sizeof(bad), "unexpected text after the %s",
 			 p[-1] == '}' ? "labels" : "metric name (labels go in {k=\"v\",...})");
 		goto bad;
 	}
@@ -578,10 +589,11 @@ static int selector(struct ctx *c, const yaml_node_t *n, const char *key,
 	out->nlabels = np;
 	return 0;
 bad:
-	fail(c, line, "%s: '%s' is not a selector: '%s': %s", c->who, key, SHOW(s), bad);
+	fail(c, AT(n), "%s: '%s' is not a selector: %s (at character %zu of the value)", c->who,
+	     key, bad, (size_t)(p - s) + 1);
 	goto out;
 nomem:
-	fail(c, 0, "out of memory");
+	fail(c, 0, 0, "out of memory");
 out:
 	for (size_t i = 0; i < np; i++) {
 		free(pr[i].k);
@@ -602,16 +614,16 @@ static int selectors(struct ctx *c, const yaml_node_t *n, const char *key,
 	*out = NULL;
 	*nout = 0;
 	if (n->type == YAML_MAPPING_NODE)
-		return fail(c, line_of(n), "%s: '%s' must be a selector or a list of selectors",
+		return fail(c, AT(n), "%s: '%s' must be a selector or a list of selectors",
 			    c->who, key);
 	if (cnt == 0)
-		return fail(c, line_of(n), "%s: '%s' is an empty list", c->who, key);
+		return fail(c, AT(n), "%s: '%s' is an empty list", c->who, key);
 	if (cnt > RULES_MAX_SELECTORS)
-		return fail(c, line_of(n), "%s: '%s' has more than %d selectors", c->who, key,
+		return fail(c, AT(n), "%s: '%s' has more than %d selectors", c->who, key,
 			    RULES_MAX_SELECTORS);
 	*out = calloc(cnt, sizeof(**out));
 	if (*out == NULL)
-		return fail(c, 0, "out of memory");
+		return fail(c, 0, 0, "out of memory");
 	for (size_t i = 0; i < cnt; i++) {
 		const yaml_node_t *it = n->type == YAML_SEQUENCE_NODE ?
 					node(c, n->data.sequence.items.start[i]) : n;
@@ -715,7 +727,7 @@ static int expression(struct ctx *c, struct rule *r, int k, const yaml_node_t *v
 			if (map_keys(c, v, where, keys, 1, m, NULL) != 0)
 				return -1;
 			if (m[0] == NULL)
-				return fail(c, line_of(v), "%s has no 'metric'", where);
+				return fail(c, AT(v), "%s has no 'metric'", where);
 			return selector(c, m[0], "metric", &r->sel);
 		}
 		return selector(c, v, kn, &r->sel);
@@ -724,17 +736,17 @@ static int expression(struct ctx *c, struct rule *r, int k, const yaml_node_t *v
 		yaml_node_t *m[2];
 
 		if (v->type != YAML_MAPPING_NODE)
-			return fail(c, line_of(v), "%s must be a mapping {metric: ..., q: ...}", where);
+			return fail(c, AT(v), "%s must be a mapping {metric: ..., q: ...}", where);
 		if (map_keys(c, v, where, keys, 2, m, NULL) != 0)
 			return -1;
 		if (m[0] == NULL || m[1] == NULL)
-			return fail(c, line_of(v), "%s has no '%s'", where, m[0] ? "q" : "metric");
+			return fail(c, AT(v), "%s has no '%s'", where, m[0] ? "q" : "metric");
 		if (selector(c, m[0], "metric", &r->sel) != 0 || number(c, m[1], "q", &r->q) != 0)
 			return -1;
 		if (!(r->q >= 0 && r->q <= 1))
-			return fail(c, line_of(m[1]),
-				    "%s: 'q' must be between 0 and 1 (0.95 for the 95th percentile): '%s'",
-				    c->who, SHOW((const char *)m[1]->data.scalar.value));
+			return fail(c, AT(m[1]),
+				    "%s: 'q' must be between 0 and 1 (0.95 for the 95th percentile)",
+				    c->who);
 		return 0;
 	}
 	case RULE_SIG: {
@@ -744,21 +756,21 @@ static int expression(struct ctx *c, struct rule *r, int k, const yaml_node_t *v
 		size_t i;
 
 		if (v->type != YAML_MAPPING_NODE)
-			return fail(c, line_of(v), "%s must be a mapping {metric: ..., figure: ...}",
+			return fail(c, AT(v), "%s must be a mapping {metric: ..., figure: ...}",
 				    where);
 		if (map_keys(c, v, where, keys, 2, m, NULL) != 0)
 			return -1;
 		if (m[0] == NULL || m[1] == NULL)
-			return fail(c, line_of(v), "%s has no '%s'", where,
+			return fail(c, AT(v), "%s has no '%s'", where,
 				    m[0] ? "figure" : "metric");
 		if (selector(c, m[0], "metric", &r->sel) != 0 || (f = scalar(c, m[1], "figure")) == NULL)
 			return -1;
 		for (i = 0; i < 5 && strcmp(figure_names[i], f) != 0; i++)
 			;
 		if (i == 5)
-			return fail(c, line_of(m[1]),
-				    "%s: unknown 'figure' '%s' (known: hit_rate, hits, misses, weight, evictions)",
-				    c->who, SHOW(f));
+			return fail(c, AT(m[1]),
+				    "%s: unknown 'figure' (known: hit_rate, hits, misses, weight, evictions)",
+				    c->who);
 		r->figure = (enum rule_sig_figure)i;
 		return 0;
 	}
@@ -767,12 +779,12 @@ static int expression(struct ctx *c, struct rule *r, int k, const yaml_node_t *v
 		yaml_node_t *m[2];
 
 		if (v->type != YAML_MAPPING_NODE)
-			return fail(c, line_of(v), "%s must be a mapping {num: [...], den: [...]}",
+			return fail(c, AT(v), "%s must be a mapping {num: [...], den: [...]}",
 				    where);
 		if (map_keys(c, v, where, keys, 2, m, NULL) != 0)
 			return -1;
 		if (m[0] == NULL || m[1] == NULL)
-			return fail(c, line_of(v), "%s has no '%s'", where, m[0] ? "den" : "num");
+			return fail(c, AT(v), "%s has no '%s'", where, m[0] ? "den" : "num");
 		if (selectors(c, m[0], "num", &r->num, &r->nnum) != 0 ||
 		    selectors(c, m[1], "den", &r->den, &r->nden) != 0)
 			return -1;
@@ -790,17 +802,17 @@ static int baseline(struct ctx *c, struct rule *r, const yaml_node_t *v)
 
 	snprintf(where, sizeof(where), "%s: 'baseline'", c->who);
 	if (v->type != YAML_MAPPING_NODE)
-		return fail(c, line_of(v), "%s must be a mapping {window: ..., stat: median|mean}",
+		return fail(c, AT(v), "%s must be a mapping {window: ..., stat: median|mean}",
 			    where);
 	if (map_keys(c, v, where, keys, 2, m, NULL) != 0)
 		return -1;
 	if (m[0] == NULL)
-		return fail(c, line_of(v), "%s has no 'window' (how far back it looks, e.g. 24h)",
+		return fail(c, AT(v), "%s has no 'window' (how far back it looks, e.g. 24h)",
 			    where);
 	if (duration(c, m[0], "window", &r->baseline_window_ns) != 0)
 		return -1;
 	if (r->baseline_window_ns == 0)
-		return fail(c, line_of(m[0]), "%s: 'window' must be longer than 0", where);
+		return fail(c, AT(m[0]), "%s: 'window' must be longer than 0", where);
 	r->baseline_stat = BASE_MEDIAN;
 	if (m[1]) {
 		const char *s = scalar(c, m[1], "stat");
@@ -812,8 +824,7 @@ static int baseline(struct ctx *c, struct rule *r, const yaml_node_t *v)
 		else if (strcmp(s, "mean") == 0)
 			r->baseline_stat = BASE_MEAN;
 		else
-			return fail(c, line_of(m[1]), "%s: unknown 'stat' '%s' (known: median, mean)",
-				    where, SHOW(s));
+			return fail(c, AT(m[1]), "%s: unknown 'stat' (known: median, mean)", where);
 	}
 	r->has_baseline = 1;
 	return 0;
@@ -835,12 +846,12 @@ static int thresholds(struct ctx *c, struct rule *r, int dk, const yaml_node_t *
 	up = r->op == RULE_GT || r->op == RULE_GE;
 	snprintf(where, sizeof(where), "%s: '%s'", c->who, dn);
 	if (v->type != YAML_MAPPING_NODE)
-		return fail(c, line_of(v), "%s must be a mapping {warning: ..., critical: ...}",
+		return fail(c, AT(v), "%s must be a mapping {warning: ..., critical: ...}",
 			    where);
 	if (map_keys(c, v, where, keys, 2, m, NULL) != 0)
 		return -1;
 	if (m[0] == NULL && m[1] == NULL)
-		return fail(c, line_of(v), "%s needs 'warning', 'critical' or both", where);
+		return fail(c, AT(v), "%s needs 'warning', 'critical' or both", where);
 	for (int i = 0; i < 2; i++) {
 		const char *s;
 		enum vunit vu;
@@ -850,23 +861,23 @@ static int thresholds(struct ctx *c, struct rule *r, int dk, const yaml_node_t *
 		if ((s = scalar(c, m[i], keys[i])) == NULL)
 			return -1;
 		if (parse_value(s, dst[i], &vu) != 0)
-			return fail(c, line_of(m[i]),
-				    "%s: '%s' is not a number: '%s' (a number, a duration such as 2ms, or a percent change such as 20%% with a baseline)",
-				    where, keys[i], SHOW(s));
+			return fail(c, AT(m[i]),
+				    "%s: '%s' is not a number (a number, a duration such as 2ms, or a percent change such as 20%% with a baseline)",
+				    where, keys[i]);
 		if (vu == V_PERCENT && !r->has_baseline)
-			return fail(c, line_of(m[i]),
+			return fail(c, AT(m[i]),
 				    "%s: '%s: %s': percent thresholds need a 'baseline' (write ratios as 0.9, not 90%%)",
 				    where, keys[i], SHOW(s));
 		if (vu == V_DURATION && r->has_baseline)
-			return fail(c, line_of(m[i]),
+			return fail(c, AT(m[i]),
 				    "%s: '%s: %s': with a baseline, thresholds are percent changes (e.g. 20%%), not durations",
 				    where, keys[i], SHOW(s));
 		if (vu == V_DURATION && r->kind != RULE_QUANTILE && r->kind != RULE_GAUGE)
-			return fail(c, line_of(m[i]),
+			return fail(c, AT(m[i]),
 				    "%s: '%s: %s': durations apply to quantile and gauge rules only",
 				    where, keys[i], SHOW(s));
 		if (r->has_baseline && *dst[i] < 0)
-			return fail(c, line_of(m[i]),
+			return fail(c, AT(m[i]),
 				    "%s: '%s: %s': a baseline threshold is a change in the bad direction, >= 0",
 				    where, keys[i], SHOW(s));
 		if (vu == V_DURATION)
@@ -879,7 +890,7 @@ static int thresholds(struct ctx *c, struct rule *r, int dk, const yaml_node_t *
 		int ok = up || r->has_baseline ? r->warning <= r->critical : r->warning >= r->critical;
 
 		if (!ok)
-			return fail(c, line_of(m[0]),
+			return fail(c, AT(m[0]),
 				    "%s: warning (%s) must be %s critical (%s): it is the lesser alarm",
 				    where, SHOW((const char *)m[0]->data.scalar.value),
 				    up || r->has_baseline ? "at most" : "at least",
@@ -897,7 +908,7 @@ static int rule(struct ctx *c, const yaml_node_t *n, size_t idx, struct ruleset 
 	r->line = line_of(n);
 	snprintf(c->who, sizeof(c->who), "rule %zu", idx + 1);
 	if (n->type != YAML_MAPPING_NODE)
-		return fail(c, line_of(n), "rule %zu must be a mapping (name: ..., rate: ..., ...), not %s",
+		return fail(c, AT(n), "rule %zu must be a mapping (name: ..., rate: ..., ...), not %s",
 			    idx + 1, type_name(n));
 	/* the name first, so that other messages can say which rule */
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
@@ -914,24 +925,24 @@ static int rule(struct ctx *c, const yaml_node_t *n, size_t idx, struct ruleset 
 		return -1;
 
 	if (v[K_NAME] == NULL)
-		return fail(c, r->line, "rule %zu has no 'name'", idx + 1);
+		return fail(c, AT(n), "rule %zu has no 'name'", idx + 1);
 	{
 		const char *s = scalar(c, v[K_NAME], "name");
 
 		if (s == NULL)
 			return -1;
 		if (strlen(s) > RULES_MAX_NAME)
-			return fail(c, line_of(v[K_NAME]), "rule %zu: 'name' is longer than %d bytes: '%s'",
-				    idx + 1, RULES_MAX_NAME, SHOW(s));
+			return fail(c, AT(v[K_NAME]), "rule %zu: 'name' is longer than %d bytes",
+				    idx + 1, RULES_MAX_NAME);
 		if (!valid_rule_name(s))
-			return fail(c, line_of(v[K_NAME]),
-				    "rule %zu: 'name' '%s' has a character other than A-Z a-z 0-9 _ . : -",
-				    idx + 1, SHOW(s));
+			return fail(c, AT(v[K_NAME]),
+				    "rule %zu: 'name' has a character other than A-Z a-z 0-9 _ . : -",
+				    idx + 1);
 		for (size_t i = 0; i < idx; i++)
 			/* the rules before were read whole, their names are set
 			 * NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 			if (strcmp(rs->rules[i].name, s) == 0)
-				return fail(c, line_of(v[K_NAME]),
+				return fail(c, AT(v[K_NAME]),
 					    "duplicate rule name '%s' (first at line %d)", s,
 					    rs->rules[i].line);
 		if ((r->name = dup_str(c, s)) == NULL)
@@ -943,7 +954,7 @@ static int rule(struct ctx *c, const yaml_node_t *n, size_t idx, struct ruleset 
 		if (s == NULL)
 			return -1;
 		if (strlen(s) > RULES_MAX_DESCRIPTION)
-			return fail(c, line_of(v[K_DESCRIPTION]),
+			return fail(c, AT(v[K_DESCRIPTION]),
 				    "%s: 'description' is longer than %d bytes", c->who,
 				    RULES_MAX_DESCRIPTION);
 		if ((r->description = dup_str(c, s)) == NULL)
@@ -954,12 +965,12 @@ static int rule(struct ctx *c, const yaml_node_t *n, size_t idx, struct ruleset 
 		if (v[i] == NULL)
 			continue;
 		if (kind >= 0)
-			return fail(c, line_of(k[i]), "%s has two expressions, '%s' and '%s': give one",
+			return fail(c, AT(k[i]), "%s has two expressions, '%s' and '%s': give one",
 				    c->who, rule_keys[kind], rule_keys[i]);
 		kind = i;
 	}
 	if (kind < 0)
-		return fail(c, r->line,
+		return fail(c, AT(n),
 			    "%s has no expression: give one of rate, increase, ratio, quantile, gauge, sig",
 			    c->who);
 	if (expression(c, r, kind, v[kind]) != 0)
@@ -967,13 +978,13 @@ static int rule(struct ctx *c, const yaml_node_t *n, size_t idx, struct ruleset 
 
 	if (v[K_WINDOW]) {
 		if (r->kind == RULE_GAUGE)
-			return fail(c, line_of(k[K_WINDOW]),
+			return fail(c, AT(k[K_WINDOW]),
 				    "%s: 'window' does not apply to a gauge (compared at its current value)",
 				    c->who);
 		if (duration(c, v[K_WINDOW], "window", &r->window_ns) != 0)
 			return -1;
 		if (r->window_ns == 0)
-			return fail(c, line_of(v[K_WINDOW]), "%s: 'window' must be longer than 0",
+			return fail(c, AT(v[K_WINDOW]), "%s: 'window' must be longer than 0",
 				    c->who);
 	}
 	if (v[K_MIN_SAMPLES] && whole(c, v[K_MIN_SAMPLES], "min_samples", &r->min_samples) != 0)
@@ -984,11 +995,11 @@ static int rule(struct ctx *c, const yaml_node_t *n, size_t idx, struct ruleset 
 		if (baseline(c, r, v[K_BASELINE]) != 0)
 			return -1;
 		if (r->kind != RULE_GAUGE && r->window_ns == 0)
-			return fail(c, line_of(k[K_BASELINE]),
+			return fail(c, AT(k[K_BASELINE]),
 				    "%s: a 'baseline' needs the rule's 'window' (the value over the window is compared with the same over the baseline's)",
 				    c->who);
 		if (r->baseline_window_ns <= r->window_ns)
-			return fail(c, line_of(v[K_BASELINE]),
+			return fail(c, AT(v[K_BASELINE]),
 				    "%s: the baseline's 'window' must be longer than the rule's 'window'",
 				    c->who);
 	}
@@ -997,12 +1008,12 @@ static int rule(struct ctx *c, const yaml_node_t *n, size_t idx, struct ruleset 
 		if (v[i] == NULL)
 			continue;
 		if (dir >= 0)
-			return fail(c, line_of(k[i]), "%s has two directions, '%s' and '%s': give one",
+			return fail(c, AT(k[i]), "%s has two directions, '%s' and '%s': give one",
 				    c->who, rule_keys[dir], rule_keys[i]);
 		dir = i;
 	}
 	if (dir < 0)
-		return fail(c, r->line,
+		return fail(c, AT(n),
 			    "%s has no thresholds: give one of above, at_or_above, below, at_or_below",
 			    c->who);
 	return thresholds(c, r, dir, v[dir]);
@@ -1012,21 +1023,24 @@ static int rule(struct ctx *c, const yaml_node_t *n, size_t idx, struct ruleset 
 
 static int yaml_error(struct ctx *c, const yaml_parser_t *p, const char *text, size_t len)
 {
-	int line = (int)p->problem_mark.line + 1;
+	int line = (int)p->problem_mark.line + 1, col = (int)p->problem_mark.column + 1;
 	const char *what = p->problem ? p->problem : "cannot be parsed";
 
 	if (p->error == YAML_READER_ERROR) {
-		/* no mark: count the lines up to the offending byte */
+		/* no mark: count the lines (and bytes) up to the offending byte */
 		line = 1;
-		for (size_t i = 0; i < p->problem_offset && i < len; i++)
+		col = 1;
+		for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+			col = text[i] == '\n' ? 1 : col + 1;
 			line += text[i] == '\n';
+		}
 	}
 	if (p->error == YAML_MEMORY_ERROR)
-		return fail(c, 0, "out of memory");
+		return fail(c, 0, 0, "out of memory");
 	if (p->context)
-		return fail(c, line, "bad YAML: %s (%s at line %d)", what, p->context,
+		return fail(c, line, col, "bad YAML: %s (%s at line %d)", what, p->context,
 			    (int)p->context_mark.line + 1);
-	return fail(c, line, "bad YAML: %s", what);
+	return fail(c, line, col, "bad YAML: %s", what);
 }
 
 /*
@@ -1043,7 +1057,7 @@ static int prescan(struct ctx *c, const char *text, size_t len)
 	int docs = 0, rc = 0, done = 0;
 
 	if (!yaml_parser_initialize(&p))
-		return fail(c, 0, "out of memory");
+		return fail(c, 0, 0, "out of memory");
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	while (!done && rc == 0) {
 		if (!yaml_parser_parse(&p, &ev)) {
@@ -1051,11 +1065,10 @@ static int prescan(struct ctx *c, const char *text, size_t len)
 			break;
 		}
 		if (ev.type == YAML_ALIAS_EVENT)
-			rc = fail(c, (int)ev.start_mark.line + 1,
-				  "aliases (*%s) are not supported in rules files",
-				  SHOW((const char *)ev.data.alias.anchor));
+			rc = fail(c, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+				  "aliases (*name) are not supported in rules files");
 		else if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1)
-			rc = fail(c, (int)ev.start_mark.line + 1,
+			rc = fail(c, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
 				  "a second YAML document: a rules file holds one");
 		else if (ev.type == YAML_STREAM_END_EVENT)
 			done = 1;
@@ -1073,9 +1086,9 @@ static int ruleset(struct ctx *c, struct ruleset *rs)
 
 	snprintf(c->who, sizeof(c->who), "top level");
 	if (root == NULL || is_null(root))
-		return fail(c, 1, "empty rules file (expected a mapping with a 'rules' list)");
+		return fail(c, 1, 0, "empty rules file (expected a mapping with a 'rules' list)");
 	if (root->type != YAML_MAPPING_NODE)
-		return fail(c, line_of(root), "the file must be a mapping with a 'rules' list, not %s",
+		return fail(c, AT(root), "the file must be a mapping with a 'rules' list, not %s",
 			    type_name(root));
 	if (map_keys(c, root, "top level", keys, 2, v, NULL) != 0)
 		return -1;
@@ -1083,19 +1096,19 @@ static int ruleset(struct ctx *c, struct ruleset *rs)
 	if (v[0] && duration(c, v[0], "expire", &rs->expire_ns) != 0)
 		return -1;
 	if ((list = v[1]) == NULL)
-		return fail(c, line_of(root), "no 'rules' list");
+		return fail(c, AT(root), "no 'rules' list");
 	if (list->type != YAML_SEQUENCE_NODE)
-		return fail(c, line_of(list), "'rules' must be a list of rules, not %s",
+		return fail(c, AT(list), "'rules' must be a list of rules, not %s",
 			    type_name(list));
 	n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
 	if (n == 0)
-		return fail(c, line_of(list), "'rules' is an empty list");
+		return fail(c, AT(list), "'rules' is an empty list");
 	if (n > RULES_MAX_RULES)
-		return fail(c, line_of(node(c, list->data.sequence.items.start[RULES_MAX_RULES])),
+		return fail(c, AT(node(c, list->data.sequence.items.start[RULES_MAX_RULES])),
 			    "more than %d rules", RULES_MAX_RULES);
 	rs->rules = calloc(n, sizeof(*rs->rules));
 	if (rs->rules == NULL)
-		return fail(c, 0, "out of memory");
+		return fail(c, 0, 0, "out of memory");
 	rs->n = n;
 	for (size_t i = 0; i < n; i++)
 		if (rule(c, node(c, list->data.sequence.items.start[i]), i, rs) != 0)
@@ -1115,11 +1128,11 @@ int rules_parse(const char *path, const char *text, size_t len, struct ruleset *
 	if (err && errlen)
 		err[0] = '\0';
 	if (len > RULES_MAX_FILE)
-		return fail(&c, 0, "larger than %u bytes", RULES_MAX_FILE);
+		return fail(&c, 0, 0, "larger than %u bytes", RULES_MAX_FILE);
 	if (prescan(&c, text, len) != 0)
 		return -1;
 	if (!yaml_parser_initialize(&parser))
-		return fail(&c, 0, "out of memory");
+		return fail(&c, 0, 0, "out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		yaml_error(&c, &parser, text, len);
@@ -1144,26 +1157,27 @@ int rules_load(const char *path, struct ruleset *out, char *err, size_t errlen)
 	int fd, rc;
 
 	memset(out, 0, sizeof(*out));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* never blocking: a FIFO or a device is refused after fstat, unread */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(&c, 0, "cannot open: %s", strerror(errno));
+		return fail(&c, 0, 0, "cannot open: %s", strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		rc = errno;
 		close(fd);
-		return fail(&c, 0, "cannot stat: %s", strerror(rc));
+		return fail(&c, 0, 0, "cannot stat: %s", strerror(rc));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(&c, 0, "not a regular file");
+		return fail(&c, 0, 0, "not a regular file");
 	}
 	if (st.st_size > (off_t)RULES_MAX_FILE) {
 		close(fd);
-		return fail(&c, 0, "larger than %u bytes", RULES_MAX_FILE);
+		return fail(&c, 0, 0, "larger than %u bytes", RULES_MAX_FILE);
 	}
 	text = malloc((size_t)st.st_size + 1);
 	if (text == NULL) {
 		close(fd);
-		return fail(&c, 0, "out of memory");
+		return fail(&c, 0, 0, "out of memory");
 	}
 	while (got < (size_t)st.st_size) {
 		ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
@@ -1174,7 +1188,7 @@ int rules_load(const char *path, struct ruleset *out, char *err, size_t errlen)
 			rc = r < 0 ? errno : 0;
 			free(text);
 			close(fd);
-			return fail(&c, 0, "cannot read: %s", rc ? strerror(rc) : "file shrank");
+			return fail(&c, 0, 0, "cannot read: %s", rc ? strerror(rc) : "file shrank");
 		}
 		got += (size_t)r;
 	}

@@ -40,13 +40,20 @@
  *     the bias (dl_iterate_phdr's dlpi_addr), so the files are reported
  *     with add_p_vaddr true and base 0 and looked up at address - base.
  *   - dwfl_report_elf would open a FIFO or a device named by a (hostile)
- *     module path and block or read forever: the file is opened here,
- *     non-blocking, and handed over only if it is a regular file starting
- *     with the ELF magic (which also keeps libdwfl from decompressing it,
- *     the one case where it closes a descriptor it was given and failed).
- *   - debuginfo is found by dwfl_standard_find_debuginfo: build-id under
- *     /usr/lib/debug/.build-id, then .gnu_debuglink; and, as in every
- *     elfutils tool, from debuginfod only when DEBUGINFOD_URLS is set.
+ *     module path and block or read forever: the file is opened here, and
+ *     only once an O_PATH descriptor showed a regular file (open_regular:
+ *     no device, FIFO or tty is ever opened), then handed over only if it
+ *     starts with the ELF magic (which also keeps libdwfl from
+ *     decompressing it, the one case where it closes a descriptor it was
+ *     given and failed). Every file that cannot be used gets the same
+ *     warning, so warnings do not tell which hidden paths exist.
+ *   - debuginfo is found by build-id only, under /usr/lib/debug/.build-id
+ *     (dwfl_build_id_find_debuginfo), not by .gnu_debuglink:
+ *     dwfl_standard_find_debuginfo would open the debuglink name in the
+ *     module's own directory (and "../" names from the file) with a
+ *     blocking open(), and a hostile writer names its own binary and
+ *     directory; nor from debuginfod (shmstat flame unsets
+ *     DEBUGINFOD_URLS anyway).
  */
 #include <elf.h>
 #include <errno.h>
@@ -315,9 +322,13 @@ struct symbolizer {
 	uint64_t next_serial;
 };
 
+/* Debuginfo by build-id only (under /usr/lib/debug/.build-id): the
+ * standard search also tries the .gnu_debuglink name of the file in the
+ * file's own directory, which a writer naming its own binary controls,
+ * and libdwfl opens what it finds there blocking (a FIFO, /dev/tty). */
 static const Dwfl_Callbacks dwfl_callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = dwfl_build_id_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 };
 
@@ -640,35 +651,85 @@ static int is_vdso(const char *path)
 	return strncmp(path, "linux-vdso", 10) == 0 || strncmp(path, "linux-gate", 10) == 0;
 }
 
+/*
+ * The one reason given for a module file that cannot be used, whatever the
+ * cause: missing, unreadable, not a regular file, not ELF, or an ELF file
+ * libdwfl refuses. Telling them apart would let whoever names files in a
+ * segment probe, through the warnings of a reader with more rights (root),
+ * which paths exist that they cannot see.
+ */
+static const char *const unusable = "missing, unreadable or not a regular elf file";
+
+/* The reason for errno @e: resource shortages as they are, the rest as
+ * @unusable. */
+static const char *open_why(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOMEM ? strerror(e) : unusable;
+}
+
+/*
+ * Open @path for reading only if it is a regular file of at least an ELF
+ * header: looked at first through an O_PATH descriptor (which opens
+ * nothing: no device driver, FIFO or tty sees an open), then that very
+ * inode is opened through /proc/self/fd (or, without /proc, @path again,
+ * non-blocking, and it must still be the same inode). A descriptor, or -1
+ * with *@why set.
+ */
+static int open_regular(const char *path, const char **why)
+{
+	struct stat st, st2;
+	char self[64];
+	int pfd, fd, e;
+
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0) {
+		*why = open_why(errno);
+		return -1;
+	}
+	if (fstat(pfd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size < (off_t)sizeof(Elf32_Ehdr)) {
+		*why = unusable;
+		close(pfd);
+		return -1;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	e = errno;
+	close(pfd);
+	if (fd < 0) {
+		*why = open_why(e);
+		return -1;
+	}
+	if (fstat(fd, &st2) != 0 || !S_ISREG(st2.st_mode) || st2.st_dev != st.st_dev ||
+	    st2.st_ino != st.st_ino) {
+		*why = unusable;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Report @f's file into a Dwfl of its own; on failure set *@why. */
 static void file_open(struct file *f, const char **why)
 {
-	static const char *const not_regular = "not a regular file";
-	static const char *const not_elf = "not an elf file";
 	unsigned char magic[SELFMAG];
-	struct stat st;
 	Dwfl_Module *mod;
 	Dwfl *dwfl;
 	int fd;
 
-	fd = is_vdso(f->path) ? own_vdso_fd()
-			      : open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		*why = strerror(errno);
-		return;
-	}
-	if (fstat(fd, &st) != 0) {
-		*why = strerror(errno);
-		close(fd);
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*why = not_regular;
-		close(fd);
+	if (is_vdso(f->path)) {
+		fd = own_vdso_fd();
+		if (fd < 0) {
+			*why = unusable;
+			return;
+		}
+	} else if ((fd = open_regular(f->path, why)) < 0) {
 		return;
 	}
 	if (pread(fd, magic, SELFMAG, 0) != SELFMAG || memcmp(magic, ELFMAG, SELFMAG) != 0) {
-		*why = not_elf;
+		*why = unusable;
 		close(fd);
 		return;
 	}
@@ -683,7 +744,7 @@ static void file_open(struct file *f, const char **why)
 	 * the module answers in file addresses. On success @fd is libdwfl's. */
 	mod = dwfl_report_elf(dwfl, f->path, f->path, fd, 0, true);
 	if (!mod) {
-		*why = dwfl_errmsg(-1);
+		*why = unusable;        /* a broken ELF file: as any other */
 		close(fd);
 		dwfl_end(dwfl);
 		return;

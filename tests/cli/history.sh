@@ -537,7 +537,7 @@ expect 2 "^note: no alert state \(--history or --state\): 'for' durations do not
 expect 2 "^CRITICAL depth-for: " "" -- "$shmstat" check -r "$r/for.yaml" -H "$h" --no-state "$tag-m"
 # a state file that cannot be read or written: the check failed, so at
 # best UNKNOWN; a bad state file is reported, never reset
-echo garbage > "$tmp/bad.state"
+(umask 077; echo garbage > "$tmp/bad.state")
 expect 3 "^health: UNKNOWN \(1 rules: 1 ok, " "^shmstat: $tmp/bad.state:1: corrupt alert state: not JSON" -- \
 	"$shmstat" check -r "$r/ratio.yaml" --state "$tmp/bad.state" "$tag-m"
 [ "$(cat "$tmp/bad.state")" = garbage ] && ok || bad "check overwrote a corrupt state file"
@@ -545,14 +545,48 @@ expect 1 "^health: WARNING " "^shmstat: $tmp/bad.state:1: corrupt alert state" -
 	"$shmstat" check -r "$r/quantile.yaml" --state "$tmp/bad.state" "$tag-m"
 expect 3 "^health: UNKNOWN " "^shmstat: $tmp/nodir/state: " -- \
 	"$shmstat" check -r "$r/ratio.yaml" --state "$tmp/nodir/state" "$tag-m"
-# a rules file with an error: exit 3, FILE:LINE: what is wrong
+# a state file another user planted in a sticky world-writable directory
+# (issue 17): a 0666 file saying depth-for fires since 2001, a FIFO with
+# no writer. check refuses both with the file named and goes on as with an
+# unreadable state (no state: depth-for is CRITICAL at once; at best
+# UNKNOWN), never reports the planted alert, never blocks, never replaces
+# the file; a state it saves there itself is 0600 and ours.
+if [ "$(id -u)" = 0 ]; then
+	sd=$tmp/sticky
+	mkdir "$sd" && chmod 1777 "$sd"
+	planted='{"format": "shmstat.alerts/1", "alerts": [{"rule": "depth-for", "phase": "firing", "state": "CRITICAL", "bad_level": "CRITICAL", "worst": "CRITICAL", "bad_since": 1000000000000000000, "active_since": 1000000000000000000, "cleared_at": 0, "quiet_since": 0, "last_ns": 1000000000000000000, "fired": 1}]}'
+	setpriv --reuid=65534 --regid=65534 --clear-groups sh -c \
+		'umask 0; printf "%s\n" "$1" > "$2/state" && mkfifo -m 666 "$2/fifo"' sh "$planted" "$sd" ||
+		bad "uid 65534 could not plant its state files"
+	expect 2 "^CRITICAL depth-for: gauge of hf_queue_depth \(lifetime\) = 15 > 12 \(1 samples\)$" \
+		"^shmstat: $sd/state: alert state is owned by uid 65534, not by this user \(uid 0\); refusing it$" -- \
+		"$shmstat" check -r "$r/for.yaml" --state "$sd/state" "$tag-m"
+	"$shmstat" check -r "$r/for.yaml" --state "$sd/state" "$tag-m" 2>&1 | grep -q 'firing since' &&
+		bad "check reported the planted alert" || ok
+	[ "$(stat -c '%a %u' "$sd/state")" = "666 65534" ] && ok || bad "check replaced the planted state"
+	expect 2 "" "^shmstat: $sd/fifo: alert state is not a regular file; refusing it$" -- \
+		timeout 20 "$shmstat" check -r "$r/for.yaml" --state "$sd/fifo" "$tag-m"
+	expect 0 "pending since" "" -- "$shmstat" check -r "$r/for.yaml" --state "$sd/mine" "$tag-m"
+	[ "$(stat -c '%a %u' "$sd/mine")" = "600 0" ] && ok || bad "check saved $sd/mine as $(stat -c '%a %u' "$sd/mine")"
+else
+	echo "SKIP: state files planted by uid 65534: not root"
+fi
+# a rules file with an error: exit 3, FILE:LINE:COLUMN: what is wrong
 printf 'rules:\n  - name: x\n    gauge: hf_queue_depth\n    abov: {warning: 1}\n' > "$r/badkey.yaml"
-expect 3 "" "^shmstat: $r/badkey.yaml:4: rule 'x': unknown key 'abov'" -- "$shmstat" check -r "$r/badkey.yaml" "$tag-m"
+expect 3 "" "^shmstat: $r/badkey.yaml:4:5: rule 'x': unknown key \(known: name, " -- "$shmstat" check -r "$r/badkey.yaml" "$tag-m"
 printf 'rules:\n  - name: x\n    gauge: hf_queue_depth\n    above: {warning: 1\n' > "$r/badyaml.yaml"
-expect 3 "" "^shmstat: $r/badyaml.yaml:[0-9]+: bad YAML" -- "$shmstat" check -r "$r/badyaml.yaml" "$tag-m"
+expect 3 "" "^shmstat: $r/badyaml.yaml:[0-9]+:[0-9]+: bad YAML" -- "$shmstat" check -r "$r/badyaml.yaml" "$tag-m"
 printf 'rules:\n  - name: x\n    quantile: {metric: hf_latency, q: 95}\n    above: {warning: 1}\n' > "$r/badq.yaml"
-expect 3 "" "^shmstat: $r/badq.yaml:3: rule 'x': 'q' must be between 0 and 1" -- "$shmstat" check -r "$r/badq.yaml" "$tag-m"
+expect 3 "" "^shmstat: $r/badq.yaml:3:39: rule 'x': 'q' must be between 0 and 1" -- "$shmstat" check -r "$r/badq.yaml" "$tag-m"
 expect 3 "" "^shmstat: $r/none.yaml: " -- "$shmstat" check -r "$r/none.yaml" "$tag-m"
+# a FIFO as the rules file: refused at once (issue 17), not opened blocking
+mkfifo "$r/fifo.yaml"
+expect 3 "" "^shmstat: $r/fifo.yaml: not a regular file$" -- timeout 20 "$shmstat" check -r "$r/fifo.yaml" "$tag-m"
+# a file that is not a rules file: its content is never echoed
+printf 'root:*:20228:0:99999:7:::\nmysecret:$6$s3cr3t:20228:0:99999:7:::\n' > "$r/shadow"
+expect 3 "" "^shmstat: $r/shadow:1:1: top level: unknown key \(known: expire, rules\)$" -- \
+	"$shmstat" check -r "$r/shadow" "$tag-m"
+"$shmstat" check -r "$r/shadow" "$tag-m" 2>&1 | grep -Eq 'root|mysecret|s3cr3t' && bad "check echoed the rules file" || ok
 # other failures: UNKNOWN too
 expect 3 "" "^shmstat: segment '$tag-none' does not exist$" -- "$shmstat" check -r "$r/ratio.yaml" "$tag-none"
 expect 3 "" "^shmstat: history file '$tmp/foreign' is not a shmstat history file" -- \

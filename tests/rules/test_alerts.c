@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -708,9 +712,11 @@ static size_t files_in_dir(void)
 	return n;
 }
 
+/* @text into @path, 0600 (the mode alerts_load() accepts). */
 static void write_file(const char *path, const char *text)
 {
-	FILE *f = fopen(path, "w");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 
 	assert_non_null(f);
 	assert_true(fputs(text, f) >= 0);
@@ -946,6 +952,124 @@ static void test_corrupt(void **state)
 	}
 }
 
+/*
+ * State files another user planted (issue 17): in a sticky world-writable
+ * directory, uid 65534 makes a 0666 file that says "fast" has been firing
+ * since 2001, a symbolic link to a file of ours, a FIFO with no writer, a
+ * hard link to a file of ours, and a file of its own made 0600. Each is
+ * refused with a message naming the file and why, never read (the FIFO
+ * does not block: alarm() ends a hang); a file of ours with group write
+ * is refused too. Saving over the 0666 file leaves a 0600 file of ours.
+ */
+static void test_planted(void **state)
+{
+	static const struct { const char *name, *reason; } c[] = {
+		{ "open.json", "alert state is owned by uid 65534, not by this user (uid 0); refusing it" },
+		{ "link.json", "alert state is a symbolic link; refusing it" },
+		{ "fifo.json", "alert state is not a regular file; refusing it" },
+		{ "hard.json", "alert state has 2 hard links; refusing it" },
+		{ "own.json", "alert state is owned by uid 65534" },
+		{ "group.json", "alert state has mode 0660, not 0600 or 0640; refusing it" },
+	};
+	char p[128], q[128], text[1024], want[256];
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_planted: skipped: not root (uid 65534 plants the files)\n");
+		skip();
+	}
+	assert_int_equal(chmod(dir, 01777), 0);
+	/* a file of ours, 0600, for the links to point at */
+	in_dir(q, sizeof(q), "ours.json");
+	alert_json(text, sizeof(text), -1, NULL);
+	write_file(q, text);
+	/* firing since 2001-09-09 (1e18 ns), fired 1 */
+	snprintf(text, sizeof(text),
+		 "{\"format\": \"shmstat.alerts/1\", \"alerts\": [{\"rule\": \"fast\", "
+		 "\"phase\": \"firing\", \"state\": \"CRITICAL\", \"bad_level\": \"CRITICAL\", "
+		 "\"worst\": \"CRITICAL\", \"bad_since\": 1000000000000000000, "
+		 "\"active_since\": 1000000000000000000, \"cleared_at\": 0, \"quiet_since\": 0, "
+		 "\"last_ns\": 1000000000000000000, \"fired\": 1}]}\n");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd;
+
+		if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(10);
+		umask(0);
+		in_dir(p, sizeof(p), "open.json");
+		fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0666);
+		if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd))
+			_exit(11);
+		in_dir(p, sizeof(p), "own.json");
+		fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd))
+			_exit(12);
+		in_dir(p, sizeof(p), "link.json");
+		if (symlink(q, p) != 0)
+			_exit(13);
+		in_dir(p, sizeof(p), "fifo.json");
+		if (mkfifo(p, 0666) != 0)
+			_exit(14);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* a hard link to our file (a protected_hardlinks kernel stops uid
+	 * 65534 making it; root makes it to test the check itself) */
+	in_dir(p, sizeof(p), "hard.json");
+	assert_int_equal(link(q, p), 0);
+	in_dir(p, sizeof(p), "group.json");
+	alert_json(text, sizeof(text), -1, NULL);
+	write_file(p, text);
+	assert_int_equal(chmod(p, 0660), 0);
+
+	alarm(30);              /* a FIFO that blocks the load ends the test */
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		in_dir(p, sizeof(p), c[i].name);
+		snprintf(want, sizeof(want), "%s: %s", p, c[i].reason);
+		if (alerts_load(p, &tab, err, sizeof(err)) != -1 ||
+		    strncmp(err, want, strlen(want)) != 0)
+			fail_msg("%s: want \"%s\"\n  got: %s", c[i].name, want, err);
+		assert_int_equal(tab.n, 0);
+	}
+	alarm(0);
+	in_dir(p, sizeof(p), "link.json");
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+
+	/* saving over the planted 0666 file: a new file, ours, 0600 */
+	step("fast", W, 0);
+	in_dir(p, sizeof(p), "open.json");
+	assert_int_equal(alerts_save(p, &tab, err, sizeof(err)), 0);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(st.st_nlink, 1);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* and over the symbolic link: the link is replaced, its target kept */
+	in_dir(p, sizeof(p), "link.json");
+	assert_int_equal(alerts_save(p, &tab, err, sizeof(err)), 0);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	alerts_free(&tab);
+	in_dir(p, sizeof(p), "open.json");
+	assert_int_equal(alerts_load(p, &tab, err, sizeof(err)), 0);
+	assert_int_equal(tab.n, 1);
+	assert_int_equal(tab.a[0].active_since, at(0));     /* ours, not 2001's */
+	alerts_free(&tab);
+	in_dir(p, sizeof(p), "hard.json");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(alerts_load(q, &tab, err, sizeof(err)), 0);
+	assert_int_equal(tab.a[0].last_ns, 1700000010000000000ull);
+}
+
 /* Random levels and gaps (a fixed seed): after every step the table keeps
  * the invariants the loader checks, so each saved state loads back as it
  * was, and the health follows the phase. */
@@ -1009,6 +1133,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, mkdir_setup, rmdir_teardown),
 		cmocka_unit_test_setup_teardown(test_save_errors, mkdir_setup, rmdir_teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt, mkdir_setup, rmdir_teardown),
+		cmocka_unit_test_setup_teardown(test_planted, mkdir_setup, rmdir_teardown),
 		cmocka_unit_test_setup_teardown(test_random_steps, mkdir_setup, rmdir_teardown),
 	};
 	int rc;

@@ -46,23 +46,23 @@ static const struct bad bad_cases[] = {
 	{ "rules: [a, b\n", 2, "bad YAML: did not find expected ',' or ']'" },
 	{ "rules:\n  - name: \"a\n", 3, "bad YAML: found unexpected end of stream" },
 	{ "rules:\n  - name: a\xff\n", 2, "bad YAML: invalid" },
-	{ "rulez: []\n", 1, "top level: unknown key 'rulez' (known: expire, rules)" },
+	{ "rulez: []\n", 1, "top level: unknown key (known: expire, rules)" },
 	{ "expire: 5m\n", 1, "no 'rules' list" },
 	{ "rules: {a: 1}\n", 1, "'rules' must be a list of rules, not a mapping" },
 	{ "rules: []\n", 1, "'rules' is an empty list" },
 	{ "rules:\n", 1, "'rules' must be a list of rules, not a value" },
 	{ "expire: 5x\n" GOOD "    above: {critical: 1}\n", 1,
-	  "top level: 'expire' is not a duration: '5x'" },
+	  "top level: 'expire' is not a duration (write e.g." },
 	{ "expire: [5m]\n" GOOD "    above: {critical: 1}\n", 1,
 	  "'expire' must be a single value, not a list" },
 	{ "expire: 5m\nexpire: 6m\n" GOOD "    above: {critical: 1}\n", 2,
 	  "key 'expire' is given twice (first at line 1)" },
 	{ GOOD "    above: {critical: 1}\n---\n" GOOD "    above: {critical: 1}\n", 5,
 	  "a second YAML document" },
-	{ "base: &b {critical: 1}\n" GOOD "    above: *b\n", 5, "aliases (*b) are not supported" },
-	{ GOOD "    above: {critical: 1}\n  - <<: *x\n", 5, "aliases (*x) are not supported" },
+	{ "base: &b {critical: 1}\n" GOOD "    above: *b\n", 5, "aliases (*name) are not supported" },
+	{ GOOD "    above: {critical: 1}\n  - <<: *x\n", 5, "aliases (*name) are not supported" },
 	{ "rules:\n  - &r {name: a, rate: x, above: {critical: 1}}\n  - *r\n", 3,
-	  "aliases (*r) are not supported" },
+	  "aliases (*name) are not supported" },
 
 	/* a rule's keys */
 	{ "rules:\n  - just-a-name\n", 2, "rule 1 must be a mapping (name: ..., rate: ..., ...), not a value" },
@@ -71,7 +71,7 @@ static const struct bad bad_cases[] = {
 	{ "rules:\n  - name: ''\n    rate: x\n    above: {critical: 1}\n", 2, "rule 1: 'name' has no value" },
 	{ "rules:\n  - name:\n    rate: x\n    above: {critical: 1}\n", 2, "rule 1: 'name' has no value" },
 	{ "rules:\n  - name: a b\n    rate: x\n    above: {critical: 1}\n", 2,
-	  "rule 1: 'name' 'a b' has a character other than A-Z a-z 0-9 _ . : -" },
+	  "rule 1: 'name' has a character other than A-Z a-z 0-9 _ . : -" },
 	{ "rules:\n  - name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
 	  "    rate: x\n    above: {critical: 1}\n", 2, "rule 1: 'name' is longer than 64 bytes" },
 	{ "rules:\n  - name: \"a\\0b\"\n    rate: x\n    above: {critical: 1}\n", 2,
@@ -81,7 +81,7 @@ static const struct bad bad_cases[] = {
 	{ GOOD "    above: {critical: 1}\n  - name: a\n    gauge: y\n    above: {critical: 1}\n", 5,
 	  "duplicate rule name 'a' (first at line 2)" },
 	{ GOOD "    windw: 5m\n    above: {critical: 1}\n", 4,
-	  "rule 'a': unknown key 'windw' (known: name, description, rate, increase, ratio" },
+	  "rule 'a': unknown key (known: name, description, rate, increase, ratio" },
 	{ GOOD "    window: 5m\n    window: 6m\n    above: {critical: 1}\n", 5,
 	  "rule 'a': key 'window' is given twice (first at line 4)" },
 	{ GOOD "    [x]: 1\n    above: {critical: 1}\n", 4, "rule 'a': keys must be plain names, not a list" },
@@ -94,25 +94,25 @@ static const struct bad bad_cases[] = {
 	{ GOOD "    gauge: y\n    above: {critical: 1}\n", 4,
 	  "rule 'a' has two expressions, 'rate' and 'gauge': give one" },
 	{ "rules:\n  - name: a\n    rate: '1x'\n    above: {critical: 1}\n", 3,
-	  "rule 'a': 'rate' is not a selector: '1x': a metric name starts with a letter, '_' or ':'" },
+	  "rule 'a': 'rate' is not a selector: a metric name starts with a letter, '_' or ':' (at character 1 of the value)" },
 	{ "rules:\n  - name: a\n    rate: 'x{tier=t1}'\n    above: {critical: 1}\n", 3,
-	  "the value of label 'tier' must be in double quotes" },
+	  "the value of label 1 must be in double quotes (at character 8 of the value)" },
 	{ "rules:\n  - name: a\n    rate: 'x{tier=\"t1\"'\n    above: {critical: 1}\n", 3,
-	  "expected ',' or '}' after label 'tier' (no closing '}')" },
+	  "expected ',' or '}' after label 1 (no closing '}')" },
 	{ "rules:\n  - name: a\n    rate: 'x{tier=\"t1}'\n    above: {critical: 1}\n", 3,
-	  "the value of label 'tier' has no closing '\"'" },
+	  "the value of label 1 has no closing '\"'" },
 	{ "rules:\n  - name: a\n    rate: 'x{tier}'\n    above: {critical: 1}\n", 3,
-	  "expected '=' after label 'tier'" },
+	  "expected '=' after label 1 (at character 7 of the value)" },
 	{ "rules:\n  - name: a\n    rate: 'x{a=\"1\",a=\"2\"}'\n    above: {critical: 1}\n", 3,
-	  "label 'a' is given twice" },
+	  "labels 1 and 2 have the same name" },
 	{ "rules:\n  - name: a\n    rate: 'x{__a=\"1\"}'\n    above: {critical: 1}\n", 3,
 	  "label names starting with '__' are reserved" },
 	{ "rules:\n  - name: a\n    rate: 'x{a=\"\\t\"}'\n    above: {critical: 1}\n", 3,
-	  "unknown escape in the value of label 'a'" },
+	  "unknown escape in the value of label 1" },
 	{ "rules:\n  - name: a\n    rate: 'x{a=\"1\"} y'\n    above: {critical: 1}\n", 3,
-	  "unexpected ' y' after the labels" },
+	  "unexpected text after the labels (at character 9 of the value)" },
 	{ "rules:\n  - name: a\n    rate: 'x y'\n    above: {critical: 1}\n", 3,
-	  "unexpected ' y' after the metric name" },
+	  "unexpected text after the metric name" },
 	{ "rules:\n  - name: a\n    rate: 'x{1=\"a\"}'\n    above: {critical: 1}\n", 3,
 	  "expected a label name" },
 	{ "rules:\n  - name: a\n    rate: "
@@ -125,7 +125,7 @@ static const struct bad bad_cases[] = {
 	{ "rules:\n  - name: a\n    rate: {}\n    above: {critical: 1}\n", 3,
 	  "rule 'a': 'rate' has no 'metric'" },
 	{ "rules:\n  - name: a\n    rate: {metric: x, q: 1}\n    above: {critical: 1}\n", 3,
-	  "rule 'a': 'rate': unknown key 'q' (known: metric)" },
+	  "rule 'a': 'rate': unknown key (known: metric)" },
 	{ "rules:\n  - name: a\n    gauge: [x]\n    above: {critical: 1}\n", 3,
 	  "rule 'a': 'gauge' must be a single value, not a list" },
 	{ "rules:\n  - name: a\n    quantile: x\n    above: {critical: 1}\n", 3,
@@ -135,17 +135,17 @@ static const struct bad bad_cases[] = {
 	{ "rules:\n  - name: a\n    quantile: {q: 0.5}\n    above: {critical: 1}\n", 3,
 	  "rule 'a': 'quantile' has no 'metric'" },
 	{ "rules:\n  - name: a\n    quantile:\n      metric: x\n      q: 1.5\n    above: {critical: 1}\n", 5,
-	  "rule 'a': 'q' must be between 0 and 1 (0.95 for the 95th percentile): '1.5'" },
+	  "rule 'a': 'q' must be between 0 and 1 (0.95 for the 95th percentile)" },
 	{ "rules:\n  - name: a\n    quantile: {metric: x, q: -0.1}\n    above: {critical: 1}\n", 3,
 	  "'q' must be between 0 and 1" },
 	{ "rules:\n  - name: a\n    quantile: {metric: x, q: p95}\n    above: {critical: 1}\n", 3,
-	  "rule 'a': 'q' is not a number: 'p95'" },
+	  "rule 'a': 'q' is not a number" },
 	{ "rules:\n  - name: a\n    quantile: {metric: x, q: nan}\n    above: {critical: 1}\n", 3,
-	  "'q' is not a number: 'nan'" },
+	  "'q' is not a number" },
 	{ "rules:\n  - name: a\n    sig: x\n    above: {critical: 1}\n", 3,
 	  "rule 'a': 'sig' must be a mapping {metric: ..., figure: ...}" },
 	{ "rules:\n  - name: a\n    sig: {metric: x, figure: hitrate}\n    above: {critical: 1}\n", 3,
-	  "rule 'a': unknown 'figure' 'hitrate' (known: hit_rate, hits, misses, weight, evictions)" },
+	  "rule 'a': unknown 'figure' (known: hit_rate, hits, misses, weight, evictions)" },
 	{ "rules:\n  - name: a\n    sig: {metric: x}\n    above: {critical: 1}\n", 3,
 	  "rule 'a': 'sig' has no 'figure'" },
 	{ "rules:\n  - name: a\n    ratio: {num: [x]}\n    above: {critical: 1}\n", 3,
@@ -159,30 +159,30 @@ static const struct bad bad_cases[] = {
 	{ "rules:\n  - name: a\n    ratio:\n      num: [x]\n      den: [a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q]\n"
 	  "    above: {critical: 1}\n", 5, "rule 'a': 'den' has more than 16 selectors" },
 	{ "rules:\n  - name: a\n    ratio:\n      num: [x]\n      den:\n        - y\n        - 'z{'\n"
-	  "    above: {critical: 1}\n", 7, "rule 'a': 'den' is not a selector: 'z{': no closing '}'" },
+	  "    above: {critical: 1}\n", 7, "rule 'a': 'den' is not a selector: no closing '}'" },
 	{ "rules:\n  - name: a\n    ratio:\n      num: [x]\n      den: [y]\n      sum: [z]\n"
-	  "    above: {critical: 1}\n", 6, "rule 'a': 'ratio': unknown key 'sum' (known: num, den)" },
+	  "    above: {critical: 1}\n", 6, "rule 'a': 'ratio': unknown key (known: num, den)" },
 
 	/* window, for, min_samples */
 	{ GOOD "    window: 5\n    above: {critical: 1}\n", 4,
-	  "rule 'a': 'window' is not a duration: '5' (write e.g. 30s, 5m, 1h30m" },
-	{ GOOD "    window: 5 m\n    above: {critical: 1}\n", 4, "'window' is not a duration: '5 m'" },
-	{ GOOD "    window: -5m\n    above: {critical: 1}\n", 4, "'window' is not a duration: '-5m'" },
-	{ GOOD "    window: 5min\n    above: {critical: 1}\n", 4, "'window' is not a duration: '5min'" },
-	{ GOOD "    window: 367d\n    above: {critical: 1}\n", 4, "'window' is not a duration: '367d'" },
+	  "rule 'a': 'window' is not a duration (write e.g. 30s, 5m, 1h30m" },
+	{ GOOD "    window: 5 m\n    above: {critical: 1}\n", 4, "'window' is not a duration" },
+	{ GOOD "    window: -5m\n    above: {critical: 1}\n", 4, "'window' is not a duration" },
+	{ GOOD "    window: 5min\n    above: {critical: 1}\n", 4, "'window' is not a duration" },
+	{ GOOD "    window: 367d\n    above: {critical: 1}\n", 4, "'window' is not a duration" },
 	{ GOOD "    window: 99999999999999999999999s\n    above: {critical: 1}\n", 4,
 	  "'window' is not a duration" },
 	{ GOOD "    window: 0\n    above: {critical: 1}\n", 4, "rule 'a': 'window' must be longer than 0" },
 	{ GOOD "    window:\n    above: {critical: 1}\n", 4, "rule 'a': 'window' has no value" },
 	{ "rules:\n  - name: a\n    gauge: x\n    window: 5m\n    above: {critical: 1}\n", 4,
 	  "rule 'a': 'window' does not apply to a gauge" },
-	{ GOOD "    for: soon\n    above: {critical: 1}\n", 4, "rule 'a': 'for' is not a duration: 'soon'" },
+	{ GOOD "    for: soon\n    above: {critical: 1}\n", 4, "rule 'a': 'for' is not a duration" },
 	{ GOOD "    min_samples: 10.5\n    above: {critical: 1}\n", 4,
-	  "rule 'a': 'min_samples' is not a whole number >= 0: '10.5'" },
+	  "rule 'a': 'min_samples' is not a whole number >= 0" },
 	{ GOOD "    min_samples: -1\n    above: {critical: 1}\n", 4,
-	  "'min_samples' is not a whole number >= 0: '-1'" },
+	  "'min_samples' is not a whole number >= 0" },
 	{ GOOD "    min_samples: ten\n    above: {critical: 1}\n", 4,
-	  "'min_samples' is not a whole number >= 0: 'ten'" },
+	  "'min_samples' is not a whole number >= 0" },
 	{ GOOD "    min_samples: 99999999999999999999\n    above: {critical: 1}\n", 4,
 	  "rule 'a': 'min_samples' is too large" },
 
@@ -193,7 +193,7 @@ static const struct bad bad_cases[] = {
 	  "rule 'a' has two directions, 'above' and 'below': give one" },
 	{ GOOD "    above: 5\n", 4, "rule 'a': 'above' must be a mapping {warning: ..., critical: ...}" },
 	{ GOOD "    above: {}\n", 4, "rule 'a': 'above' needs 'warning', 'critical' or both" },
-	{ GOOD "    above: {warn: 1}\n", 4, "rule 'a': 'above': unknown key 'warn' (known: warning, critical)" },
+	{ GOOD "    above: {warn: 1}\n", 4, "rule 'a': 'above': unknown key (known: warning, critical)" },
 	{ GOOD "    above:\n      warning: 10\n      critical: 5\n", 5,
 	  "rule 'a': 'above': warning (10) must be at most critical (5)" },
 	{ GOOD "    at_or_above: {warning: 10, critical: 5}\n", 4,
@@ -202,11 +202,11 @@ static const struct bad bad_cases[] = {
 	  "rule 'a': 'below': warning (0.8) must be at least critical (0.9)" },
 	{ GOOD "    at_or_below: {warning: 0.8, critical: 0.9}\n", 4,
 	  "'at_or_below': warning (0.8) must be at least critical (0.9)" },
-	{ GOOD "    above: {warning: lots}\n", 4, "rule 'a': 'above': 'warning' is not a number: 'lots'" },
-	{ GOOD "    above: {warning: inf}\n", 4, "'warning' is not a number: 'inf'" },
-	{ GOOD "    above: {warning: 0x10}\n", 4, "'warning' is not a number: '0x10'" },
-	{ GOOD "    above: {warning: 1e999}\n", 4, "'warning' is not a number: '1e999'" },
-	{ GOOD "    above: {critical: 5 ms}\n", 4, "'critical' is not a number: '5 ms'" },
+	{ GOOD "    above: {warning: lots}\n", 4, "rule 'a': 'above': 'warning' is not a number (" },
+	{ GOOD "    above: {warning: inf}\n", 4, "'warning' is not a number" },
+	{ GOOD "    above: {warning: 0x10}\n", 4, "'warning' is not a number" },
+	{ GOOD "    above: {warning: 1e999}\n", 4, "'warning' is not a number" },
+	{ GOOD "    above: {critical: 5 ms}\n", 4, "'critical' is not a number" },
 	{ GOOD "    above: {critical: 90%}\n", 4,
 	  "rule 'a': 'above': 'critical: 90%': percent thresholds need a 'baseline'" },
 	{ GOOD "    above: {critical: 2ms}\n", 4,
@@ -219,9 +219,9 @@ static const struct bad bad_cases[] = {
 	{ GOOD "    window: 5m\n    baseline: 24h\n    above: {critical: 20%}\n", 5,
 	  "rule 'a': 'baseline' must be a mapping {window: ..., stat: median|mean}" },
 	{ GOOD "    window: 5m\n    baseline: {window: 24h, stat: p50}\n    above: {critical: 20%}\n", 5,
-	  "rule 'a': 'baseline': unknown 'stat' 'p50' (known: median, mean)" },
+	  "rule 'a': 'baseline': unknown 'stat' (known: median, mean)" },
 	{ GOOD "    window: 5m\n    baseline: {window: 24h, min: 1}\n    above: {critical: 20%}\n", 5,
-	  "rule 'a': 'baseline': unknown key 'min' (known: window, stat)" },
+	  "rule 'a': 'baseline': unknown key (known: window, stat)" },
 	{ GOOD "    window: 5m\n    baseline: {window: 0}\n    above: {critical: 20%}\n", 5,
 	  "rule 'a': 'baseline': 'window' must be longer than 0" },
 	{ GOOD "    baseline: {window: 24h}\n    above: {critical: 20%}\n", 4,
@@ -239,6 +239,18 @@ static const struct bad bad_cases[] = {
 
 static char err[512];
 
+/* After "t.yaml:LINE:": " " or "COLUMN: " (no line: " " alone). */
+static int after_line(const char *p, int line)
+{
+	if (line == 0 || *p == ' ')
+		return *p == ' ';
+	if (*p < '1' || *p > '9')
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p[0] == ':' && p[1] == ' ';
+}
+
 static void check_bad(const struct bad *b, size_t i)
 {
 	struct ruleset rs = { (void *)1, 99, 1 };
@@ -247,9 +259,10 @@ static void check_bad(const struct bad *b, size_t i)
 	int rc;
 
 	rc = rules_parse("t.yaml", b->text, strlen(b->text), &rs, err, sizeof(err));
-	if (rc != -1 || (b->line ? snprintf(want, sizeof(want), "t.yaml:%d: ", b->line) :
+	if (rc != -1 || (b->line ? snprintf(want, sizeof(want), "t.yaml:%d:", b->line) :
 				   snprintf(want, sizeof(want), "t.yaml:")) < 0 ||
-	    strncmp(err, want, strlen(want)) != 0 || strstr(err, b->reason) == NULL)
+	    strncmp(err, want, strlen(want)) != 0 || !after_line(err + strlen(want), b->line) ||
+	    strstr(err, b->reason) == NULL)
 		fail_msg("case %zu: want line %d and \"%s\"\n  text: %s\n  got %d: %s", i, b->line,
 			 b->reason, b->text, rc, err);
 	if (getenv("TEST_RULES_SHOW"))     /* to read every message */
@@ -291,7 +304,7 @@ static void test_limits(void **state)
 	rules_free(&rs);
 	o += (size_t)sprintf(t + o, "  - {name: one-more, gauge: x, above: {critical: 1}}\n");
 	assert_int_equal(rules_parse("t.yaml", t, o, &rs, err, sizeof(err)), -1);
-	assert_string_equal(err, "t.yaml:1002: more than 1000 rules");
+	assert_string_equal(err, "t.yaml:1002:5: more than 1000 rules");
 	free(t);
 
 	t = calloc(1, RULES_MAX_FILE + 2);
@@ -312,7 +325,7 @@ static void test_limits(void **state)
 	rules_free(&rs);
 	strcpy(t + o + RULES_MAX_DESCRIPTION, "d\n");
 	assert_int_equal(rules_parse("t.yaml", t, strlen(t), &rs, err, sizeof(err)), -1);
-	assert_string_equal(err, "t.yaml:5: rule 'a': 'description' is longer than 1024 bytes");
+	assert_string_equal(err, "t.yaml:5:18: rule 'a': 'description' is longer than 1024 bytes");
 	free(t);
 
 	/* a short error buffer: cut, still terminated */
@@ -320,7 +333,7 @@ static void test_limits(void **state)
 		char small[12];
 
 		assert_int_equal(rules_parse("t.yaml", "rules: []\n", 10, &rs, small, sizeof(small)), -1);
-		assert_string_equal(small, "t.yaml:1: '");
+		assert_string_equal(small, "t.yaml:1:8:");
 		assert_int_equal(rules_parse("t.yaml", "rules: []\n", 10, &rs, NULL, 0), -1);
 	}
 }
@@ -593,8 +606,51 @@ static void test_load(void **state)
 	path_in_dir(p, sizeof(p), "bad.yaml");
 	write_file(p, GOOD "    above: {critical: x}\n");
 	assert_int_equal(rules_load(p, &rs, err, sizeof(err)), -1);
-	snprintf(want, sizeof(want), "%s:4: rule 'a': 'above': 'critical' is not a number: 'x'", p);
+	snprintf(want, sizeof(want), "%s:4:23: rule 'a': 'above': 'critical' is not a number (", p);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
+	assert_int_equal(unlink(p), 0);
+
+	/* a file that is not a rules file (issue 17): where and what was
+	 * expected, none of its content (/etc/shadow as root printed a user
+	 * name); each secret below would have been quoted */
+	{
+		static const struct { const char *text, *msg; } sec[] = {
+			{ "root:*:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n",
+			  "1:1: top level: unknown key (known: expire, rules)" },
+			{ "expire: s3cr3t-token\n", "1:9: top level: 'expire' is not a duration (" },
+			{ GOOD "    above: {critical: s3cr3t-token}\n",
+			  "4:23: rule 'a': 'above': 'critical' is not a number (" },
+			{ "rules:\n  - name: s3cr3t token\n", "2:11: rule 1: 'name' has a character other" },
+			{ "rules:\n  - name: a\n    rate: 'x{s3cr3t}'\n    above: {critical: 1}\n",
+			  "3:11: rule 'a': 'rate' is not a selector: expected '=' after label 1 (at character 9 of the value)" },
+			{ "rules:\n  - name: a\n    rate: 'x s3cr3t'\n    above: {critical: 1}\n",
+			  "3:11: rule 'a': 'rate' is not a selector: unexpected text after the metric name" },
+			{ "s3cr3t: &s3cr3t 1\nrules: *s3cr3t\n",
+			  "2:8: aliases (*name) are not supported in rules files" },
+			{ GOOD "    s3cr3t-token: 1\n", "4:5: rule 'a': unknown key (known: name," },
+		};
+
+		path_in_dir(p, sizeof(p), "secret");
+		for (size_t i = 0; i < sizeof(sec) / sizeof(sec[0]); i++) {
+			write_file(p, sec[i].text);
+			assert_int_equal(rules_load(p, &rs, err, sizeof(err)), -1);
+			snprintf(want, sizeof(want), "%s:%s", p, sec[i].msg);
+			if (strncmp(err, want, strlen(want)) != 0 || strstr(err, "s3cr3t") ||
+			    strstr(err, "root") || strstr(err, "daemon"))
+				fail_msg("case %zu: want \"%s\"\n  got: %s", i, want, err);
+		}
+		assert_int_equal(unlink(p), 0);
+	}
+
+	/* a FIFO with no writer: refused at once, never opened blocking (a
+	 * hang ends the test through alarm()) */
+	path_in_dir(p, sizeof(p), "fifo.yaml");
+	assert_int_equal(mkfifo(p, 0600), 0);
+	alarm(30);
+	assert_int_equal(rules_load(p, &rs, err, sizeof(err)), -1);
+	alarm(0);
+	snprintf(want, sizeof(want), "%s: not a regular file", p);
+	assert_string_equal(err, want);
 	assert_int_equal(unlink(p), 0);
 
 	path_in_dir(p, sizeof(p), "missing.yaml");

@@ -20,6 +20,9 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <link.h>
@@ -30,7 +33,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -411,14 +417,266 @@ static void test_unreadable_files(void **state)
 	/* one line per file, none for [vdso] */
 	assert_int_equal(count_lines(text), 3);
 	assert_non_null(strstr(text, "shmstat: cannot read /nonexistent/dir/libnothere.so.1 "
-				     "for pid 5 (gone): no such file or directory; "
+				     "for pid 5 (gone): missing, unreadable or not a regular elf file; "
 				     "its frames are shown as addresses\n"));
-	assert_non_null(strstr(text, "/fifo for pid 5 (gone): not a regular file;"));
-	assert_non_null(strstr(text, "/text for pid 5 (gone): not an elf file;"));
+	assert_non_null(strstr(text, "/fifo for pid 5 (gone): missing, unreadable or not a regular elf file;"));
+	assert_non_null(strstr(text, "/text for pid 5 (gone): missing, unreadable or not a regular elf file;"));
 	symbolizer_free(s);
 	warn_close(&w);
 	assert_int_equal(unlink(fifo), 0);
 	assert_int_equal(unlink(text_file), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* @text with every "PATH for" cut to " for": the warnings without their
+ * paths, to compare them. */
+static char *without_paths(const char *text)
+{
+	char *out = malloc(strlen(text) + 1), *o = out;
+
+	assert_non_null(out);
+	while (*text) {
+		const char *r = strstr(text, "cannot read ");
+		const char *f = r ? strstr(r, " for ") : NULL;
+
+		if (!r || !f) {
+			strcpy(o, text);
+			return out;
+		}
+		r += strlen("cannot read ");
+		memcpy(o, text, (size_t)(r - text));
+		o += r - text;
+		text = f;
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * Module paths a hostile writer publishes (issue 17): devices, a FIFO with
+ * no writer, /proc/self/mem, a file only root can read, a missing one.
+ * None is opened (inotify sees no open of the FIFO nor of /dev/zero and
+ * /dev/null: only O_PATH descriptors, which open nothing), each gets a
+ * warning, and the warnings are the same text whatever the cause, also
+ * for uid 65534 looking into a directory it may search but not list, so
+ * they do not tell which hidden files exist.
+ */
+static void test_hostile_paths(void **state)
+{
+	char dir[] = "/tmp/test_symbolize.XXXXXX";
+	char fifo[sizeof(dir) + 16], secret[sizeof(dir) + 16], missing[sizeof(dir) + 16];
+	char text_file[sizeof(dir) + 16];
+	const char *paths[] = { "/dev/zero", "/dev/null", "/dev/tty", "/dev/urandom",
+				"/proc/self/mem", "/proc/self/fd/0", fifo, secret, missing,
+				text_file };
+	enum { N = sizeof(paths) / sizeof(paths[0]) };
+	struct sym_module m[N];
+	struct warnbuf w;
+	struct symbolizer *s;
+	const char *text;
+	char *bare, ev[4096], want[256];
+	int in, fd;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(secret, sizeof(secret), "%s/secret", dir);
+	snprintf(missing, sizeof(missing), "%s/missing", dir);
+	snprintf(text_file, sizeof(text_file), "%s/text", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	fd = open(secret, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	/* an ELF header, so that root reads it as ELF (and libdwfl refuses it) */
+	{
+		Elf64_Ehdr eh = { 0 };
+
+		memcpy(eh.e_ident, ELFMAG, SELFMAG);
+		assert_int_equal(write(fd, &eh, sizeof(eh)), (ssize_t)sizeof(eh));
+	}
+	assert_int_equal(close(fd), 0);
+	fd = open(text_file, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not an elf file, but long enough for a header of one\n", 53), 53);
+	assert_int_equal(close(fd), 0);
+	for (size_t i = 0; i < N; i++)
+		m[i] = (struct sym_module){ .base = 0x100000 * (i + 1), .lo = 0x100000 * (i + 1),
+					    .hi = 0x100000 * (i + 1) + 0x1000, .path = paths[i] };
+
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(in >= 0);
+	assert_true(inotify_add_watch(in, fifo, IN_OPEN | IN_ACCESS) >= 0);
+	assert_true(inotify_add_watch(in, "/dev/zero", IN_OPEN | IN_ACCESS) >= 0);
+	assert_true(inotify_add_watch(in, "/dev/null", IN_OPEN | IN_ACCESS) >= 0);
+
+	warn_open(&w);
+	s = symbolizer_new("shmstat", w.f);
+	assert_non_null(s);
+	assert_int_equal(symbolizer_add_proc(s, 5, "pid 5", m, N), 0);
+	for (size_t i = 0; i < N; i++)
+		assert_non_null(strstr(symbolizer_name(s, 5, m[i].lo + 0x10, 1), "+0x10"));
+	text = warn_text(&w);
+	assert_int_equal(count_lines(text), N);
+	for (size_t i = 0; i < N; i++) {
+		snprintf(want, sizeof(want),
+			 "shmstat: cannot read %s for pid 5: missing, unreadable or not a regular "
+			 "elf file; its frames are shown as addresses\n", paths[i]);
+		if (strstr(text, want) == NULL)
+			fail_msg("no \"%s\" in:\n%s", want, text);
+	}
+	symbolizer_free(s);
+	warn_close(&w);
+	if (read(in, ev, sizeof(ev)) != -1 || errno != EAGAIN)
+		fail_msg("a module file was opened (inotify)");
+	assert_int_equal(close(in), 0);
+
+	/* uid 65534 in a directory it can search, not list: the warning for
+	 * the root-only file is the warning for the missing one */
+	if (geteuid() == 0) {
+		int pfd[2];
+		char got[4096];
+		ssize_t n;
+		size_t len = 0;
+
+		assert_int_equal(chmod(dir, 0711), 0);
+		assert_int_equal(pipe(pfd), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct sym_module two[2] = {
+				{ .base = 0x10000, .lo = 0x10000, .hi = 0x11000, .path = secret },
+				{ .base = 0x20000, .lo = 0x20000, .hi = 0x21000, .path = missing },
+			};
+			FILE *f = fdopen(pfd[1], "w");
+			struct symbolizer *u;
+
+			close(pfd[0]);
+			if (f == NULL || setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
+			    setuid(65534) != 0)
+				_exit(10);
+			u = symbolizer_new("shmstat", f);
+			if (u == NULL || symbolizer_add_proc(u, 1, "pid 1", two, 2) != 0)
+				_exit(11);
+			(void)symbolizer_name(u, 1, 0x10010, 1);
+			(void)symbolizer_name(u, 1, 0x20010, 1);
+			symbolizer_free(u);
+			_exit(fclose(f) == 0 ? 0 : 12);
+		}
+		close(pfd[1]);
+		while ((n = read(pfd[0], got + len, sizeof(got) - 1 - len)) > 0)
+			len += (size_t)n;
+		got[len] = '\0';
+		close(pfd[0]);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_int_equal(count_lines(got), 2);
+		bare = without_paths(got);
+		{
+			char *nl = strchr(bare, '\n');
+
+			assert_non_null(nl);
+			if (strncmp(bare, nl + 1, (size_t)(nl - bare) + 1) != 0)
+				fail_msg("warnings differ:\n%s", got);
+		}
+		free(bare);
+	} else {
+		fprintf(stderr, "test_hostile_paths: the uid 65534 part skipped: not root\n");
+	}
+	assert_int_equal(unlink(fifo), 0);
+	assert_int_equal(unlink(secret), 0);
+	assert_int_equal(unlink(text_file), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* The .gnu_debuglink name in ELF file @path into @name; 0, or -1 when it
+ * has none. */
+static int debuglink_of(const char *path, char *name, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	Elf *e;
+
+	if (fd < 0)
+		return -1;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (e && elf_getshdrstrndx(e, &shstrndx) == 0) {
+		while ((scn = elf_nextscn(e, scn)) != NULL) {
+			GElf_Shdr sh;
+			const char *sn;
+			Elf_Data *d;
+
+			if (gelf_getshdr(scn, &sh) == NULL ||
+			    (sn = elf_strptr(e, shstrndx, sh.sh_name)) == NULL ||
+			    strcmp(sn, ".gnu_debuglink") != 0)
+				continue;
+			d = elf_getdata(scn, NULL);
+			if (d && d->d_size > 0 && memchr(d->d_buf, '\0', d->d_size) &&
+			    strlen(d->d_buf) > 0 && strlen(d->d_buf) < n && !strchr(d->d_buf, '/')) {
+				strcpy(name, d->d_buf);
+				rc = 0;
+			}
+			break;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return rc;
+}
+
+/*
+ * A writer names its own binary, a copy of /bin/true (no .symtab, a
+ * .gnu_debuglink), and beside it a FIFO with no writer under the
+ * debuglink's name: looking a name up in it must not open the FIFO
+ * (libdwfl's debuglink search opens blocking; alarm() ends a hang).
+ */
+static void test_debuglink_fifo(void **state)
+{
+	char dir[] = "/tmp/test_symbolize.XXXXXX";
+	char exe[sizeof(dir) + 16], fifo[sizeof(dir) + 300], link[256];
+	struct sym_module m = { .base = 0x400000, .lo = 0x400000, .hi = 0x500000, .path = exe };
+	struct symbolizer *s;
+	int in, src, dst;
+	char buf[65536], ev[4096];
+	ssize_t n;
+
+	(void)state;
+	if (debuglink_of("/bin/true", link, sizeof(link)) != 0) {
+		fprintf(stderr, "test_debuglink_fifo: skipped: /bin/true has no .gnu_debuglink\n");
+		skip();
+	}
+	assert_non_null(mkdtemp(dir));
+	snprintf(exe, sizeof(exe), "%s/true", dir);
+	snprintf(fifo, sizeof(fifo), "%s/%s", dir, link);
+	src = open("/bin/true", O_RDONLY | O_CLOEXEC);
+	dst = open(exe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	assert_true(src >= 0 && dst >= 0);
+	while ((n = read(src, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(dst, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(src);
+	assert_int_equal(close(dst), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(in >= 0);
+	assert_true(inotify_add_watch(in, fifo, IN_OPEN) >= 0);
+
+	s = symbolizer_new("shmstat", NULL);
+	assert_non_null(s);
+	assert_int_equal(symbolizer_add_proc(s, 1, "pid 1", &m, 1), 0);
+	alarm(30);
+	assert_non_null(symbolizer_name(s, 1, 0x401234, 1));
+	alarm(0);
+	symbolizer_free(s);
+	if (read(in, ev, sizeof(ev)) != -1 || errno != EAGAIN)
+		fail_msg("the debuglink FIFO was opened (inotify)");
+	close(in);
+	assert_int_equal(unlink(fifo), 0);
+	assert_int_equal(unlink(exe), 0);
 	assert_int_equal(rmdir(dir), 0);
 }
 
@@ -542,6 +800,8 @@ int main(void)
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_build_id_mismatch),
 		cmocka_unit_test(test_unreadable_files),
+		cmocka_unit_test(test_hostile_paths),
+		cmocka_unit_test(test_debuglink_fifo),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_odd_modules),
 		cmocka_unit_test(test_many_procs),
