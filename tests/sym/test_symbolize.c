@@ -276,6 +276,16 @@ static void test_vdso(void **state)
 
 	(void)state;
 	assert_non_null(s);
+#ifdef SHMSTAT_TEST_QEMU_USER
+	/* Under qemu-user the vDSO is qemu's own image, relocated in place
+	 * (program headers and symbols at absolute addresses, where the
+	 * kernel's is linked at 0), or none (QEMU 7.2): not what a writer on
+	 * a kernel publishes. */
+	symbolizer_free(s);
+	modlist_free(ml);
+	skip();
+	return;
+#endif
 	for (size_t i = 0; i < ml->n; i++)
 		if (strncmp(ml->m[i].path, "linux-vdso", 10) == 0)
 			v = &ml->m[i];
