@@ -75,7 +75,7 @@ static inline int rm_lookup(const char *seg, const char *metric, const char *lab
 static inline uint64_t rm_value(const char *seg, const char *metric, const char *labels,
 				uint64_t *reg_id)
 {
-	struct shmstat_metric_info mi;
+	struct shmstat_metric_info mi = {0};   /* -Wmaybe-uninitialized: fail_msg() is not noreturn */
 
 	if (!rm_lookup(seg, metric, labels, &mi))
 		fail_msg("metric %s{%s} is missing from %s", metric, labels, seg);

@@ -340,7 +340,17 @@ static void test_exact_during_folds(void **state)
 	}
 	printf("  %llu snapshots, %llu of them raced with a fold step, %llu EBUSY\n",
 	       (unsigned long long)snaps, (unsigned long long)overlap, (unsigned long long)busy);
+#ifndef SHMSTAT_TEST_NO_SANITIZERS
 	assert_true(overlap > 0);
+#else
+	/* -Dsanitizers=false (tests/cross/aarch64.sh): the reaper is not
+	 * slowed down by TSan, so its folds are no longer much longer than
+	 * the reader's copies, and under qemu-user the reader (started
+	 * through qemu) may not copy at all before the fold is over. Every
+	 * snapshot taken must still be exact; that some raced with a fold
+	 * is what the TSan build shows. */
+	(void)overlap;
+#endif
 }
 
 static void test_freeze_merging_cont(void **state)

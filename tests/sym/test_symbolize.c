@@ -282,6 +282,16 @@ static void test_vdso(void **state)
 
 	(void)state;
 	assert_non_null(s);
+#ifdef SHMSTAT_TEST_QEMU_USER
+	/* Under qemu-user the vDSO is qemu's own image, relocated in place
+	 * (program headers and symbols at absolute addresses, where the
+	 * kernel's is linked at 0), or none (QEMU 7.2): not what a writer on
+	 * a kernel publishes. */
+	symbolizer_free(s);
+	modlist_free(ml);
+	skip();
+	return;
+#endif
 	for (size_t i = 0; i < ml->n; i++)
 		if (strncmp(ml->m[i].path, "linux-vdso", 10) == 0)
 			v = &ml->m[i];
@@ -289,6 +299,7 @@ static void test_vdso(void **state)
 		symbolizer_free(s);
 		modlist_free(ml);
 		skip();         /* no vDSO on this system */
+		return;         /* skip() longjmps; GCC does not know it */
 	}
 	assert_int_equal(symbolizer_add_proc(s, 9, "pid 9 (test)", ml->m, ml->n), 0);
 	for (uint64_t a = v->lo; a < v->hi && !named; a += 4) {
