@@ -341,7 +341,10 @@ SHMSTAT_API uint64_t shmstat_now_ns(void);
 /**
  * shmstat_timer_start - a start time for shmstat_timer_stop().
  * shmstat_timer_stop - record the nanoseconds elapsed since @start in @h;
- *          a @start of 0 records nothing (see the sampled start).
+ *          a @start of 0 records nothing (see the sampled start). The
+ *          latency profile takes its stack here: a call the compiler
+ *          turns into a tail call (the last statement of a function)
+ *          shows the caller's caller; SHMSTAT_TIME_SCOPE prevents that.
  */
 SHMSTAT_API uint64_t shmstat_timer_start(void);
 SHMSTAT_API void shmstat_timer_stop(shmstat_hist *h, uint64_t start);
@@ -363,6 +366,9 @@ struct shmstat__scope {
 static inline void shmstat__scope_end(struct shmstat__scope *s)
 {
 	shmstat_timer_stop(s->h, s->start);
+	/* not a tail call: the latency profile records the stack at the
+	 * stop, and the timed function's frame must still be on it */
+	__asm__ __volatile__("" ::: "memory");
 }
 #define SHMSTAT__CAT2(a, b) a##b
 #define SHMSTAT__CAT(a, b) SHMSTAT__CAT2(a, b)

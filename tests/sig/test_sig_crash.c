@@ -96,6 +96,7 @@ struct wthread {
 	const uint32_t *ids;
 	const struct su_zipf *z;
 	uint64_t seed, limit;
+	pthread_barrier_t *bar;
 };
 
 static void *writer_thread(void *arg)
@@ -121,6 +122,9 @@ static void *writer_thread(void *arg)
 		__atomic_store_n(&rec->inflight, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&rec->events, n + 1, __ATOMIC_RELAXED);
 	}
+	/* no thread exits before all are done: each holds a stripe (and a
+	 * summary) of its own, however the threads run */
+	pthread_barrier_wait(w->bar);
 	return NULL;
 }
 
@@ -133,6 +137,7 @@ static int writer_main(void *arg)
 	struct shmstat_sigtab_opts o = su_topts(CAPACITY, 16, OWNERS, P * T, 0);
 	struct wthread wt[T];
 	pthread_t th[T];
+	pthread_barrier_t bar;
 	uint32_t ids[4] = { 0 };
 	struct su_zipf z;
 	shmstat_seg *seg;
@@ -155,10 +160,11 @@ static int writer_main(void *arg)
 	CHILD_CHECK(shmstat_sig_owner(t, "o2", &ids[2]) == 0 && ids[2] == 2);
 	CHILD_CHECK(shmstat_sig_owner(t, "o3", &ids[3]) == 0 && ids[3] == 3);
 	CHILD_CHECK(stress_write(wr->up[1], "r", 1) == 0);
+	CHILD_CHECK(pthread_barrier_init(&bar, NULL, T) == 0);
 	for (unsigned i = 0; i < T; i++) {
 		wt[i] = (struct wthread){ .t = t, .rec = &recs[wr->p * T + i], .ids = ids, .z = &z,
 					  .seed = (uint64_t)wr->round << 20 ^ (wr->p * T + i + 1),
-					  .limit = wr->limit };
+					  .limit = wr->limit, .bar = &bar };
 		CHILD_CHECK(pthread_create(&th[i], NULL, writer_thread, &wt[i]) == 0);
 	}
 	for (unsigned i = 0; i < T; i++)

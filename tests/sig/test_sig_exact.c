@@ -232,6 +232,11 @@ static void *pass_thread(void *arg)
 	if (w->bar)
 		pthread_barrier_wait(w->bar);
 	count(w);
+	/* no thread exits before all have counted: each holds a stripe of
+	 * its own (and its summary) at once, however the threads run; an
+	 * early exit would hand its idle stripe to a late starter */
+	if (w->bar)
+		pthread_barrier_wait(w->bar);
 	return NULL;
 }
 #endif

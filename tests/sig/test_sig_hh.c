@@ -356,6 +356,7 @@ struct wr {
 struct wth {
 	shmstat_sigtab *t;
 	uint32_t g;
+	pthread_barrier_t *bar;
 };
 
 static void *writer_thread(void *arg)
@@ -363,6 +364,9 @@ static void *writer_thread(void *arg)
 	const struct wth *w = arg;
 
 	feed(w->t, w->g, HH_WRITERS);
+	/* no thread exits before all have fed: each holds a stripe (and a
+	 * summary) of its own, however the threads run */
+	pthread_barrier_wait(w->bar);
 	return NULL;
 }
 
@@ -373,6 +377,7 @@ static int writer_main(void *arg)
 	struct shmstat_sigtab_opts o = table_opts();
 	struct wth wt[HH_THREADS];
 	pthread_t th[HH_THREADS];
+	pthread_barrier_t bar;
 	shmstat_seg *seg;
 	shmstat_sigtab *t;
 	char c;
@@ -381,8 +386,9 @@ static int writer_main(void *arg)
 	close(w->other[1]);
 	CHILD_CHECK(shmstat_open(w->name, NULL, &seg) == 0);
 	CHILD_CHECK(shmstat_sigtab_register(seg, &def, &o, &t) == 0);
+	CHILD_CHECK(pthread_barrier_init(&bar, NULL, HH_THREADS) == 0);
 	for (uint32_t i = 0; i < HH_THREADS; i++) {
-		wt[i] = (struct wth){ t, w->p * HH_THREADS + i };
+		wt[i] = (struct wth){ t, w->p * HH_THREADS + i, &bar };
 		CHILD_CHECK(pthread_create(&th[i], NULL, writer_thread, &wt[i]) == 0);
 	}
 	for (uint32_t i = 0; i < HH_THREADS; i++)
