@@ -350,8 +350,13 @@ static void test_junk_flood(void **state)
 	assert_true(sample(a, "shmstat_serve_refused_segments{reason=\"invalid\"}") >= NJUNK);
 	free(a);
 	serve_stop(&sv);
+}
+
+static int junk_teardown(void **state)
+{
 	remove_junk("nobody");
 	remove_junk("own");
+	return ut_teardown(state);
 }
 
 static int make_squat(void *arg)
@@ -615,10 +620,115 @@ static void test_bad_requests(void **state)
 	serve_stop(&sv);
 }
 
+/* ------------------------------------------------------------- figures */
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* The slowest of 20 GET /healthz, in ms. */
+static double healthz_worst(int port)
+{
+	double worst = 0;
+
+	for (int i = 0; i < 20; i++) {
+		double t0 = now_ms(), dt;
+
+		healthz_ok(port);
+		dt = now_ms() - t0;
+		worst = dt > worst ? dt : worst;
+	}
+	return worst;
+}
+
+static int make_sparse(void *arg)
+{
+	const char *name = arg;
+	char path[300], buf[65536];
+	int in, out;
+	ssize_t n;
+
+	/* a real segment's first 64 KiB, then a hole to 8 GiB */
+	make_segment(name, 1, 0);
+	ut_path(name, path, sizeof(path));
+	in = open(path, O_RDONLY);
+	n = in >= 0 ? read(in, buf, sizeof(buf)) : -1;
+	if (in < 0 || n <= 0 || unlink(path) != 0)
+		return 1;
+	close(in);
+	out = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (out < 0 || write(out, buf, (size_t)n) != n || ftruncate(out, 8LL << 30) != 0)
+		return 1;
+	close(out);
+	return 0;
+}
+
+/* `test_serve SHMSTAT measure`: serve's peak RSS and slowest /healthz
+ * under clients that never read and under a sparse segment of another
+ * user (docs/security.md quotes the figures). */
+static void measure(void **state)
+{
+	const char *big = ut_name("big"), *sparse = ut_name("sparse");
+	struct serve sv;
+	struct stat st;
+	char path[300];
+
+	(void)state;
+	make_segment(big, 0, 1024);
+	ut_path(big, path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	printf("segment of 1024 histograms: %lld KiB\n", (long long)st.st_size / 1024);
+	for (int n = 0; n <= 16; n = n ? n * 2 : 1) {
+		int fd[16];
+
+		serve_start(&sv, "-s", big, "--le-per-octave", "64", "--max-series", "1000000000",
+			    "--max-bytes", "1099511627776", NULL);
+		for (int k = 0; k < n; k++) {
+			static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+			struct pollfd p;
+
+			fd[k] = tcp_buf(sv.port, 4096);
+			assert_int_equal(send(fd[k], req, sizeof(req) - 1, MSG_NOSIGNAL),
+					 (ssize_t)sizeof(req) - 1);
+			p = (struct pollfd){ fd[k], POLLIN, 0 };
+			assert_int_equal(poll(&p, 1, 60000), 1);
+		}
+		printf("%2d clients not reading /metrics: VmHWM %ld KiB, slowest of 20 /healthz "
+		       "%.2f ms\n", n, serve_hwm(&sv), healthz_worst(sv.port));
+		for (int k = 0; k < n; k++)
+			close(fd[k]);
+		serve_stop(&sv);
+	}
+	if (geteuid() != 0)
+		return;
+	as_nobody(make_sparse, (void *)sparse);
+	for (int uid = 0; uid < 2; uid++) {
+		char *a;
+
+		if (uid)
+			serve_start(&sv, "-s", sparse, "--uid", "65534", NULL);
+		else
+			serve_start(&sv, "-s", sparse, NULL);
+		for (int i = 0; i < 5; i++) {
+			a = get(sv.port, "/metrics");
+			assert_int_equal(status_of(a), 200);
+			free(a);
+		}
+		printf("a sparse 8 GiB segment of nobody's, %s: VmHWM %ld KiB, slowest of 20 "
+		       "/healthz %.2f ms\n", uid ? "served (--uid 65534)" : "default", serve_hwm(&sv),
+		       healthz_worst(sv.port));
+		serve_stop(&sv);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_junk_flood, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_junk_flood, ut_setup, junk_teardown),
 		cmocka_unit_test_setup_teardown(test_squatted_segment, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_never_reading_clients, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_slowloris, ut_setup, ut_teardown),
@@ -627,11 +737,17 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_bad_requests, ut_setup, ut_teardown),
 	};
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: test_serve PATH-OF-shmstat\n");
+	const struct CMUnitTest figures[] = {
+		cmocka_unit_test_setup_teardown(measure, ut_setup, ut_teardown),
+	};
+
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "measure") != 0)) {
+		fprintf(stderr, "usage: test_serve PATH-OF-shmstat [measure]\n");
 		return 2;
 	}
 	tool = argv[1];
 	signal(SIGPIPE, SIG_IGN);
+	if (argc == 3)
+		return cmocka_run_group_tests(figures, NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
