@@ -250,10 +250,13 @@ static shmstat_snap *snap_of(struct seg *g)
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (g->r == NULL) {
-			int dfd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC), ref;
+			int dfd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC), ref = REF_INVALID;
 			uid_t owner;
-			int bad = dfd < 0 || seg_check(dfd, g->name, &owner, &ref, why, sizeof(why));
+			int bad;
 
+			if (dfd < 0)
+				snprintf(why, sizeof(why), "/dev/shm: %s", strerror(errno));
+			bad = dfd < 0 || seg_check(dfd, g->name, &owner, &ref, why, sizeof(why));
 			if (dfd >= 0)
 				close(dfd);
 			if (bad) {
@@ -516,7 +519,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	sc = scrape(om);
 	if (sc == NULL)
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, text, "out of memory\n");
-	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, scrape_read, sc,
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t)32 * 1024, scrape_read, sc,
 					      scrape_free);
 	if (r == NULL) {
 		scrape_free(sc);
@@ -589,7 +592,8 @@ static int parse_uids(const char *arg)
 			return -1;
 		errno = 0;
 		v = strtoul(p, &end, 10);
-		if (errno || v >= (uid_t)-1 || (*end && *end != ','))
+		if (errno || (unsigned long)(uid_t)v != v || (uid_t)v == (uid_t)-1 ||
+		    (*end && *end != ','))
 			return -1;
 		if (!uid_served((uid_t)v)) {
 			if (srv.nuid > MAX_UIDS)

@@ -335,7 +335,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 
 /* ------------------------------------------------------------- rendering */
 
-#define PIECE (64 * 1024)          /* handed out at a time, at least */
+#define PIECE ((size_t)64 * 1024)  /* handed out at a time, at least */
 
 static int put(struct prom_iter *pi, const char *p, size_t n)
 {
@@ -610,7 +610,8 @@ int prom_render(FILE *f, const struct prom_src *src, size_t nsrc, const struct p
 	if (prom_iter_new(src, nsrc, o, &pi) != 0)
 		return ENOMEM;
 	while ((n = prom_iter_read(pi, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, n, f);
+		if (fwrite(buf, 1, n, f) != n)
+			break;          /* the caller sees ferror(f) */
 	err = prom_iter_error(pi);
 	prom_iter_free(pi);
 	return err;

@@ -84,14 +84,14 @@ static void serve_start(struct serve *sv, ...)
 		char buf[4096] = "", *p;
 		FILE *f = fopen(sv->err, "r");
 		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-		struct timespec ms10 = { 0, 10 * 1000 * 1000 };
+		struct timespec ms10 = { 0, 10000000L };
 
 		if (f)
-			fclose(f);
+			(void)fclose(f);
 		buf[n] = '\0';
 		p = strstr(buf, "127.0.0.1:");
 		if (p && strstr(p, "/metrics"))
-			sv->port = atoi(p + 10);
+			sv->port = (int)strtol(p + 10, NULL, 10);
 		else
 			nanosleep(&ms10, NULL);    /* polling for the start line */
 		if (waitpid(sv->pid, NULL, WNOHANG) == sv->pid)
@@ -121,9 +121,9 @@ static long serve_hwm(const struct serve *sv)
 	f = fopen(path, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
+		if (strncmp(line, "VmHWM:", 6) == 0)
+			kb = strtol(line + 6, NULL, 10);
+	(void)fclose(f);
 	return kb;
 }
 
@@ -200,7 +200,7 @@ static char *get(int port, const char *path)
 
 static int status_of(const char *answer)
 {
-	return answer && strncmp(answer, "HTTP/1.", 7) == 0 ? atoi(answer + 9) : 0;
+	return answer && strncmp(answer, "HTTP/1.", 7) == 0 ? (int)strtol(answer + 9, NULL, 10) : 0;
 }
 
 static void healthz_ok(int port)
@@ -210,7 +210,7 @@ static void healthz_ok(int port)
 	if (a == NULL)
 		fail_msg("/healthz did not answer within %d ms", HANG_MS);
 	assert_int_equal(status_of(a), 200);
-	assert_non_null(strstr(a, "\r\n\r\nok\n"));
+	assert_non_null(a ? strstr(a, "\r\n\r\nok\n") : NULL);
 	free(a);
 }
 
@@ -221,7 +221,7 @@ static long long sample(const char *a, const char *series)
 
 	for (const char *p = a; (p = strstr(p, series)) != NULL; p += n)
 		if ((p == a || p[-1] == '\n') && p[n] == ' ')
-			return atoll(p + n + 1);
+			return strtoll(p + n + 1, NULL, 10);
 	return -1;
 }
 
@@ -404,7 +404,7 @@ static void test_squatted_segment(void **state)
 /* The bound docs/security.md states for serve's peak RSS: a base, and
  * for each of the 4 responses under way a copy of the segments served
  * and a little per metric. */
-#define RSS_BASE_KB (24 * 1024)
+#define RSS_BASE_KB (24L * 1024)
 #define RSS_PER_METRIC_B 512
 
 /* Clients that ask for a 200 MB response and never read it. */
@@ -439,7 +439,7 @@ static void test_never_reading_clients(void **state)
 	for (int i = 0; i < 3; i++)
 		healthz_ok(sv.port);
 	hwm = serve_hwm(&sv);
-	bound = RSS_BASE_KB + 4 * ((long)st.st_size + (long)NHIST * RSS_PER_METRIC_B) / 1024;
+	bound = RSS_BASE_KB + 4L * ((long)st.st_size + (long)NHIST * RSS_PER_METRIC_B) / 1024;
 	print_message("serve VmHWM %ld KiB with %d clients not reading (bound %ld KiB, "
 		      "segment %ld KiB)\n", hwm, NATTACK, bound, (long)st.st_size / 1024);
 	assert_true(hwm > 0 && hwm < bound);
@@ -746,7 +746,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	tool = argv[1];
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	if (argc == 3)
 		return cmocka_run_group_tests(figures, NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
