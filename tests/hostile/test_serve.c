@@ -8,6 +8,8 @@
  *    /dev/shm: a real segment is still served (junk never takes one of
  *    the 256 slots), the refused names are counted;
  *  - a segment of nobody's is not served by default, is with --uid;
+ *  - more segments than the 256 slots: those of serve's own uid are
+ *    served first, the names left out counted;
  *  - clients that send GET /metrics on a big segment and never read:
  *    /healthz still answers, serve's peak RSS stays under the bound
  *    docs/security.md states, and a real scrape works once they are cut;
@@ -47,6 +49,7 @@
 #define HANG_MS 5000               /* an answer later than this: a hang */
 
 static const char *tool;
+static pid_t live_serve;           /* stopped at teardown if a test failed */
 
 /* --------------------------------------------------------------- serve */
 
@@ -74,11 +77,16 @@ static void serve_start(struct serve *sv, ...)
 	sv->pid = fork();
 	assert_true(sv->pid >= 0);
 	if (sv->pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
 		dup2(fd, 2);
+		if (null >= 0)
+			dup2(null, 1);
 		execv(tool, (char **)argv);
 		_exit(127);
 	}
 	close(fd);
+	live_serve = sv->pid;
 	sv->port = 0;
 	for (int i = 0; i < 1000 && sv->port == 0; i++) {
 		char buf[4096] = "", *p;
@@ -105,6 +113,7 @@ static void serve_stop(struct serve *sv)
 	int st;
 
 	kill(sv->pid, SIGTERM);
+	live_serve = 0;
 	assert_int_equal(waitpid(sv->pid, &st, 0), sv->pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	unlink(sv->err);
@@ -125,6 +134,17 @@ static long serve_hwm(const struct serve *sv)
 			kb = strtol(line + 6, NULL, 10);
 	(void)fclose(f);
 	return kb;
+}
+
+/* The test's serve, if a failure left it running, then ut_teardown. */
+static int sv_teardown(void **state)
+{
+	if (live_serve > 0) {
+		kill(live_serve, SIGKILL);
+		waitpid(live_serve, NULL, 0);
+		live_serve = 0;
+	}
+	return ut_teardown(state);
 }
 
 /* ---------------------------------------------------------------- HTTP */
@@ -356,7 +376,7 @@ static int junk_teardown(void **state)
 {
 	remove_junk("nobody");
 	remove_junk("own");
-	return ut_teardown(state);
+	return sv_teardown(state);
 }
 
 static int make_squat(void *arg)
@@ -397,6 +417,82 @@ static void test_squatted_segment(void **state)
 	serve_start(&sv, "--uid", "65534", NULL);
 	a = get(sv.port, "/metrics");
 	assert_int_equal(sample(a, up), 1);
+	free(a);
+	serve_stop(&sv);
+}
+
+#define NOWN 260
+
+static void slot_name(char *buf, size_t n, int k)
+{
+	snprintf(buf, n, "ut-slot-%d-%d", (int)getpid(), k);
+}
+
+/* A minimal segment: one counter. */
+static void make_tiny(const char *name)
+{
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+
+	shmstat_opts_init(&o);
+	o.max_procs = 1;
+	o.max_threads = 1;
+	o.max_metrics = 1;
+	o.max_values = 1;
+	o.max_stacks = 0;
+	o.max_modules = 1;
+	o.sig_bytes = 0;
+	if (shmstat_open(name, &o, &seg) != 0)
+		fail_msg("%s", shmstat_last_error());
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+static int make_tiny_child(void *arg)
+{
+	make_tiny(arg);
+	return 0;
+}
+
+static int slots_teardown(void **state)
+{
+	for (int k = 0; k < NOWN; k++) {
+		char name[64], path[300];
+
+		slot_name(name, sizeof(name), k);
+		ut_path(name, path, sizeof(path));
+		unlink(path);
+	}
+	return sv_teardown(state);
+}
+
+/* More segments than the 256 slots: serve's own uid first, then --uid's. */
+static void test_slots_prefer_own(void **state)
+{
+	const char *theirs = ut_name("theirs");
+	char up[300];
+	struct serve sv;
+	long long served = 0;
+	char *a, *p;
+
+	(void)state;
+	if (!root_or_skip())
+		return;
+	for (int k = 0; k < NOWN; k++) {
+		char name[64];
+
+		slot_name(name, sizeof(name), k);
+		make_tiny(name);
+	}
+	as_nobody(make_tiny_child, (void *)theirs);     /* last: first in readdir */
+	serve_start(&sv, "--uid", "65534", NULL);
+	a = get(sv.port, "/metrics");
+	assert_int_equal(status_of(a), 200);
+	snprintf(up, sizeof(up), "shmstat_segment_up{segment=\"%s\"}", theirs);
+	assert_int_equal(sample(a, up), -1);            /* not slotted */
+	for (p = a; (p = strstr(p, "\nshmstat_segment_up{")) != NULL; p++)
+		served++;
+	assert_int_equal(served, 256);
+	assert_true(sample(a, "shmstat_serve_refused_segments{reason=\"limit\"}") >= NOWN + 1 - 256);
 	free(a);
 	serve_stop(&sv);
 }
@@ -729,16 +825,17 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_junk_flood, ut_setup, junk_teardown),
-		cmocka_unit_test_setup_teardown(test_squatted_segment, ut_setup, ut_teardown),
-		cmocka_unit_test_setup_teardown(test_never_reading_clients, ut_setup, ut_teardown),
-		cmocka_unit_test_setup_teardown(test_slowloris, ut_setup, ut_teardown),
-		cmocka_unit_test_setup_teardown(test_total_deadline, ut_setup, ut_teardown),
-		cmocka_unit_test_setup_teardown(test_truncated, ut_setup, ut_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_requests, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_squatted_segment, ut_setup, sv_teardown),
+		cmocka_unit_test_setup_teardown(test_slots_prefer_own, ut_setup, slots_teardown),
+		cmocka_unit_test_setup_teardown(test_never_reading_clients, ut_setup, sv_teardown),
+		cmocka_unit_test_setup_teardown(test_slowloris, ut_setup, sv_teardown),
+		cmocka_unit_test_setup_teardown(test_total_deadline, ut_setup, sv_teardown),
+		cmocka_unit_test_setup_teardown(test_truncated, ut_setup, sv_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_requests, ut_setup, sv_teardown),
 	};
 
 	const struct CMUnitTest figures[] = {
-		cmocka_unit_test_setup_teardown(measure, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(measure, ut_setup, sv_teardown),
 	};
 
 	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "measure") != 0)) {
