@@ -2,17 +2,30 @@
  * cmd_serve.c - shmstat serve: a Prometheus exporter over HTTP
  * (libmicrohttpd), for one or more segments.
  *
- * One polling thread answers every connection, so the scrapes run one at
- * a time: each takes a snapshot of every segment (its reader is kept open
- * between scrapes and reopened when the segment is re-created or gone),
- * renders them with prom.c into one buffer, and hands the buffer to the
- * response. A request allocates what the current segments need, nothing
- * that grows with time. A segment that cannot be read is reported as
- * shmstat_segment_up 0; the exporter keeps serving.
+ * One polling thread answers every connection, so the scrapes are taken
+ * one at a time: each takes a snapshot of every segment (its reader is
+ * kept open between scrapes and reopened when the segment is re-created
+ * or gone) and streams them, rendered by prom.c a piece at a time, as the
+ * client reads (a client that does not read holds its snapshots, not the
+ * text). A segment that cannot be read is reported as shmstat_segment_up
+ * 0; the exporter keeps serving.
+ *
+ * What others control is bounded (docs/security.md): only segments of
+ * this uid or of the uids --uid names are served, names that are not
+ * such segments never take one of the MAX_SEGMENTS slots (they are
+ * counted in shmstat_serve_refused_segments), a response has at most
+ * --max-series sample lines a segment and --max-bytes in all, at most
+ * MAX_INFLIGHT responses are under way, and a connection has --timeout
+ * seconds from its accept (or its previous request's end) to the end of
+ * its response, whatever it sends; when the connections come near
+ * MAX_CONNS, the oldest one whose request headers are not complete yet
+ * is closed, so a new client always has a slot.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
 
@@ -29,20 +44,35 @@
 
 const char cmd_serve_usage[] =
 	"usage: shmstat serve [-l|--listen HOST:PORT] [-s|--segment NAME]...\n"
-	"                     [--le-per-octave N] [--top N]\n"
+	"                     [--uid UID[,UID]...] [--le-per-octave N] [--top N]\n"
+	"                     [--max-series N] [--max-bytes N] [--timeout SEC]\n"
 	"  Serve the segments NAME (default: every shmstat segment this user\n"
 	"  can read, looked up at each scrape) over HTTP on HOST:PORT (default\n"
-	"  127.0.0.1:9464; port 0: any free port, printed at start). GET\n"
+	"  127.0.0.1:9464; port 0: any free port, printed at start). Only\n"
+	"  segments owned by this user or by a UID listed are served. GET\n"
 	"  /metrics answers in Prometheus text 0.0.4, or OpenMetrics 1.0 when\n"
 	"  the Accept header asks for application/openmetrics-text; each\n"
 	"  series is labelled segment=\"NAME\", shmstat_segment_up says which\n"
 	"  segments could be read. Histograms have N le bounds per power of two\n"
 	"  (default 1, up to 64); signature tables their top N keys (default\n"
-	"  10). GET /healthz answers ok. Runs in the foreground until SIGTERM\n"
-	"  or SIGINT (exit 0).\n";
+	"  10). A response has at most N sample lines a segment (default\n"
+	"  100000) and N bytes (default 64 MiB), shmstat_scrape_truncated says\n"
+	"  which segments were cut; a connection has SEC seconds a request\n"
+	"  (default 30). GET /healthz answers ok. Runs in the foreground until\n"
+	"  SIGTERM or SIGINT (exit 0).\n";
 
 #define MAX_SEGMENTS 256
-#define HEADER_LIMIT (16 * 1024)   /* request headers past this: 431 */
+#define MAX_UIDS 16
+#define MAX_CONNS 64               /* connections at once */
+#define CONN_RESERVE 8             /* kept for new clients */
+#define MAX_INFLIGHT 4             /* /metrics responses under way */
+#define HEADER_LIMIT (16 * 1024)   /* MHD's memory a connection: request
+				    * line and headers past it get 431 */
+#define DEFAULT_MAX_SERIES 100000
+#define DEFAULT_MAX_BYTES (64u << 20)
+
+enum { REF_OWNER, REF_INVALID, REF_LIMIT, NREF };
+static const char *const ref_name[NREF] = { "owner", "invalid", "limit" };
 
 struct seg {
 	char name[256];
@@ -50,53 +80,161 @@ struct seg {
 	int up;                    /* last scrape: 1 read, 0 not, -1 never tried */
 };
 
+/* A connection: when its current request started (accept, or the end of
+ * the previous one), whether its request headers are in. */
+struct conn {
+	int used;
+	int fd;
+	int headers;
+	int closing;               /* shut down by us */
+	struct timespec start;
+};
+
 static struct {
 	struct seg seg[MAX_SEGMENTS];
 	size_t nseg;
 	int discover;              /* no --segment: look in /dev/shm */
 	struct prom_opts po;
+	uid_t uid[MAX_UIDS + 1];   /* served owners: ours first */
+	size_t nuid;
+	unsigned timeout;
 	unsigned long scrapes;
+	unsigned long refused[NREF];   /* at the last scrape */
+	unsigned inflight;
+	pthread_mutex_t lock;      /* conn[]: MHD's thread and the sweeper */
+	struct conn conn[MAX_CONNS];
 } srv;
 
-/* Segments as they are now: the named ones, or what /dev/shm holds. */
+static double since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* --------------------------------------------------------------- owners */
+
+static int uid_served(uid_t u)
+{
+	for (size_t k = 0; k < srv.nuid; k++)
+		if (srv.uid[k] == u)
+			return 1;
+	return 0;
+}
+
+/* Whether /dev/shm/shmstat.NAME may be served: -1 (and @why said) when
+ * it is not a regular file (REF_INVALID) or is owned by a uid not served
+ * (REF_OWNER), else 0; *@owner its uid. The link itself is looked at. */
+static int seg_check(int dfd, const char *name, uid_t *owner, int *why, char *msg, size_t n)
+{
+	char file[300];
+	struct stat st;
+
+	snprintf(file, sizeof(file), "shmstat.%s", name);
+	if (fstatat(dfd, file, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		*why = REF_INVALID;
+		snprintf(msg, n, "/dev/shm/%s: %s", file, strerror(errno));
+		return -1;
+	}
+	*owner = st.st_uid;
+	if (!S_ISREG(st.st_mode)) {
+		*why = REF_INVALID;
+		snprintf(msg, n, "/dev/shm/%s is not a regular file", file);
+		return -1;
+	}
+	if (!uid_served(st.st_uid)) {
+		*why = REF_OWNER;
+		snprintf(msg, n, "/dev/shm/%s is owned by uid %u, not served (see --uid)", file,
+			 (unsigned)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ discovery */
+
+static struct seg *find_seg(const char *name)
+{
+	for (size_t k = 0; k < srv.nseg; k++)
+		if (strcmp(srv.seg[k].name, name) == 0)
+			return &srv.seg[k];
+	return NULL;
+}
+
+/* Slot @name in keep[*n] (its reader moved from srv.seg if it was served
+ * already, or opened now): 0, or -1 when it does not open as a segment. */
+static int slot(struct seg *keep, size_t *n, const char *name)
+{
+	struct seg *old = find_seg(name);
+	shmstat_reader *r = NULL;
+
+	if (old) {
+		keep[(*n)++] = *old;
+		old->r = NULL;                  /* moved */
+		old->name[0] = '\0';
+		return 0;
+	}
+	if (shmstat_reader_open(name, &r) != 0)
+		return -1;                      /* junk never takes a slot */
+	memset(&keep[*n], 0, sizeof(keep[*n]));
+	snprintf(keep[*n].name, sizeof(keep[*n].name), "%s", name);
+	keep[*n].r = r;
+	keep[(*n)++].up = -1;
+	return 0;
+}
+
+/* Segments as they are now, when no --segment was given: what /dev/shm
+ * holds, ours first, then those of the other uids served. */
 static void discover(void)
 {
+	static struct seg keep[MAX_SEGMENTS];
+	static char later[MAX_SEGMENTS][256];
+	size_t n = 0, nlater = 0;
 	DIR *d;
 	struct dirent *e;
-	struct seg keep[MAX_SEGMENTS];
-	size_t n = 0;
 
 	if (!srv.discover)
 		return;
+	memset(srv.refused, 0, sizeof(srv.refused));
 	d = opendir("/dev/shm");
 	if (d == NULL)
 		return;
-	while ((e = readdir(d)) != NULL && n < MAX_SEGMENTS) {
+	while ((e = readdir(d)) != NULL) {
 		const char *name = e->d_name + 8;
-		size_t k;
+		char msg[400];
+		uid_t owner;
+		int why;
 
-		if (strncmp(e->d_name, "shmstat.", 8) != 0 || shmstat_valid_name(name) != 0)
+		if (strncmp(e->d_name, "shmstat.", 8) != 0)
 			continue;
-		{
-			char path[300];
-
-			snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
-			if (access(path, R_OK) != 0)
-				continue;
+		if (shmstat_valid_name(name) != 0) {
+			srv.refused[REF_INVALID]++;
+			continue;
 		}
-		for (k = 0; k < srv.nseg; k++)
-			if (strcmp(srv.seg[k].name, name) == 0)
-				break;
-		if (k < srv.nseg) {
-			keep[n++] = srv.seg[k];
-			srv.seg[k].r = NULL;        /* moved */
-		} else {
-			memset(&keep[n], 0, sizeof(keep[n]));
-			snprintf(keep[n].name, sizeof(keep[n].name), "%s", name);
-			keep[n++].up = -1;
+		if (seg_check(dirfd(d), name, &owner, &why, msg, sizeof(msg)) != 0) {
+			srv.refused[why]++;
+			continue;
 		}
+		if (owner != srv.uid[0] && find_seg(name) == NULL) {
+			if (nlater < MAX_SEGMENTS)
+				snprintf(later[nlater++], sizeof(later[0]), "%s", name);
+			else
+				srv.refused[REF_LIMIT]++;
+			continue;
+		}
+		if (n == MAX_SEGMENTS)
+			srv.refused[REF_LIMIT]++;
+		else if (slot(keep, &n, name) != 0)
+			srv.refused[REF_INVALID]++;
 	}
 	closedir(d);
+	for (size_t k = 0; k < nlater; k++) {
+		if (n == MAX_SEGMENTS)
+			srv.refused[REF_LIMIT]++;
+		else if (slot(keep, &n, later[k]) != 0)
+			srv.refused[REF_INVALID]++;
+	}
 	for (size_t k = 0; k < srv.nseg; k++)
 		shmstat_reader_close(srv.seg[k].r);   /* gone since */
 	memcpy(srv.seg, keep, n * sizeof(keep[0]));
@@ -108,11 +246,28 @@ static void discover(void)
 static shmstat_snap *snap_of(struct seg *g)
 {
 	shmstat_snap *s = NULL;
+	char why[400] = "";
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (g->r == NULL && shmstat_reader_open(g->name, &g->r) != 0) {
-			g->r = NULL;
-			break;
+		if (g->r == NULL) {
+			int dfd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC), ref = REF_INVALID;
+			uid_t owner;
+			int bad;
+
+			if (dfd < 0)
+				snprintf(why, sizeof(why), "/dev/shm: %s", strerror(errno));
+			bad = dfd < 0 || seg_check(dfd, g->name, &owner, &ref, why, sizeof(why));
+			if (dfd >= 0)
+				close(dfd);
+			if (bad) {
+				if (!srv.discover && ref == REF_OWNER)
+					srv.refused[REF_OWNER]++;
+				break;
+			}
+			if (shmstat_reader_open(g->name, &g->r) != 0) {
+				g->r = NULL;
+				break;
+			}
 		}
 		if (shmstat_snapshot(g->r, &s) == 0)
 			break;
@@ -125,7 +280,7 @@ static shmstat_snap *snap_of(struct seg *g)
 			fprintf(stderr, "shmstat: segment '%s' is up\n", g->name);
 		else
 			fprintf(stderr, "shmstat: segment '%s' is down: %s\n", g->name,
-				shmstat_last_error());
+				why[0] ? why : shmstat_last_error());
 	}
 	g->up = s != NULL;
 	return s;
@@ -136,40 +291,164 @@ static int by_seg(const void *a, const void *b)
 	return strcmp(((const struct seg *)a)->name, ((const struct seg *)b)->name);
 }
 
-/* The exposition of every segment into *@buf; 0 or ENOMEM. */
-static int scrape(int om, char **buf, size_t *len)
-{
-	struct prom_src src[MAX_SEGMENTS];
-	struct prom_opts o = srv.po;
-	size_t nseg;
-	FILE *f;
-	int err;
+/* ------------------------------------------------------------- scrapes */
 
-	discover();
-	nseg = srv.nseg;
-	qsort(srv.seg, nseg, sizeof(srv.seg[0]), by_seg);
-	for (size_t k = 0; k < nseg; k++)
-		src[k] = (struct prom_src){ srv.seg[k].name, snap_of(&srv.seg[k]), NULL, 0 };
-	*buf = NULL;
-	*len = 0;
-	f = open_memstream(buf, len);
-	if (f == NULL) {
-		err = ENOMEM;
-	} else {
-		o.om = om;
-		err = prom_render(f, src, nseg, &o);
-		if (fclose(f) != 0)
-			err = ENOMEM;
-	}
-	for (size_t k = 0; k < nseg; k++)
-		shmstat_snap_free((shmstat_snap *)src[k].snap);
-	if (err) {
-		free(*buf);
-		*buf = NULL;
-	}
-	srv.scrapes++;
-	return err;
+/* One response under way: the snapshots it renders from, as it is read. */
+struct scrape {
+	struct prom_src src[MAX_SEGMENTS];
+	char name[MAX_SEGMENTS][256];
+	size_t nseg;
+	struct prom_iter *pi;
+	char tail[512];
+};
+
+static void scrape_free(void *cls)
+{
+	struct scrape *sc = cls;
+
+	for (size_t k = 0; k < sc->nseg; k++)
+		shmstat_snap_free((shmstat_snap *)sc->src[k].snap);
+	prom_iter_free(sc->pi);
+	free(sc);
+	srv.inflight--;
 }
+
+static ssize_t scrape_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct scrape *sc = cls;
+	size_t n = prom_iter_read(sc->pi, buf, max);
+
+	(void)pos;
+	if (n > 0)
+		return (ssize_t)n;
+	return prom_iter_error(sc->pi) ? MHD_CONTENT_READER_END_WITH_ERROR
+				       : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/* A scrape of every segment, ready to stream; NULL: out of memory. */
+static struct scrape *scrape(int om)
+{
+	struct scrape *sc = calloc(1, sizeof(*sc));
+	struct prom_opts o = srv.po;
+	size_t k;
+	int len;
+
+	if (sc == NULL)
+		return NULL;
+	if (!srv.discover)
+		memset(srv.refused, 0, sizeof(srv.refused));
+	discover();
+	qsort(srv.seg, srv.nseg, sizeof(srv.seg[0]), by_seg);
+	for (k = 0; k < srv.nseg; k++) {
+		memcpy(sc->name[k], srv.seg[k].name, sizeof(sc->name[k]));
+		sc->src[k] = (struct prom_src){ sc->name[k], snap_of(&srv.seg[k]), NULL, 0 };
+	}
+	sc->nseg = srv.nseg;
+	len = snprintf(sc->tail, sizeof(sc->tail),
+		       "# HELP shmstat_serve_refused_segments segments not served at this scrape: "
+		       "owner (of a uid not served, see --uid), invalid (not a shmstat segment), "
+		       "limit (past %d)\n# TYPE shmstat_serve_refused_segments gauge\n",
+		       MAX_SEGMENTS);
+	for (int r = 0; r < NREF && len > 0 && (size_t)len < sizeof(sc->tail); r++)
+		len += snprintf(sc->tail + len, sizeof(sc->tail) - (size_t)len,
+				"shmstat_serve_refused_segments{reason=\"%s\"} %lu\n", ref_name[r],
+				srv.refused[r]);
+	o.om = om;
+	o.tail = sc->tail;
+	srv.scrapes++;
+	srv.inflight++;
+	if (prom_iter_new(sc->src, sc->nseg, &o, &sc->pi) != 0) {
+		scrape_free(sc);
+		return NULL;
+	}
+	return sc;
+}
+
+/* ---------------------------------------------------------- connections */
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Close connection @k now (MHD sees its end at once); under srv.lock. */
+static void cut(struct conn *k)
+{
+	if (!k->closing)
+		shutdown(k->fd, SHUT_RDWR);
+	k->closing = 1;
+}
+
+static void notify_conn(void *cls, struct MHD_Connection *c, void **ctx,
+			enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	pthread_mutex_lock(&srv.lock);
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct conn *oldest = NULL;
+		size_t used = 0;
+
+		*ctx = NULL;
+		for (size_t k = 0; k < MAX_CONNS; k++) {
+			struct conn *x = &srv.conn[k];
+
+			if (!x->used) {
+				if (*ctx == NULL && ci) {
+					*x = (struct conn){ .used = 1, .fd = ci->connect_fd };
+					clock_gettime(CLOCK_MONOTONIC, &x->start);
+					*ctx = x;
+				}
+				continue;
+			}
+			used++;
+			if (!x->headers && !x->closing &&
+			    (oldest == NULL || since(&x->start) > since(&oldest->start)))
+				oldest = x;
+		}
+		/* near the limit: the slowest request to come in goes */
+		if (used + 1 > MAX_CONNS - CONN_RESERVE && oldest)
+			cut(oldest);
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *ctx) {
+		((struct conn *)*ctx)->used = 0;   /* before MHD closes the fd */
+		*ctx = NULL;
+	}
+	pthread_mutex_unlock(&srv.lock);
+}
+
+/* A request done: the connection's next one has a deadline of its own. */
+static void completed(void *cls, struct MHD_Connection *c, void **state,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct conn *k = conn_of(c);
+
+	(void)cls;
+	(void)state;
+	(void)toe;
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&srv.lock);
+	k->headers = 0;
+	clock_gettime(CLOCK_MONOTONIC, &k->start);
+	pthread_mutex_unlock(&srv.lock);
+}
+
+/* Every connection past its deadline is closed (from the main thread,
+ * every second). */
+static void sweep(void)
+{
+	pthread_mutex_lock(&srv.lock);
+	for (size_t k = 0; k < MAX_CONNS; k++)
+		if (srv.conn[k].used && since(&srv.conn[k].start) > srv.timeout)
+			cut(&srv.conn[k]);
+	pthread_mutex_unlock(&srv.lock);
+}
+
+/* ------------------------------------------------------------- requests */
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
 			     const char *text)
@@ -183,6 +462,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(r, "Retry-After", "1");
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -195,22 +476,34 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	static const char text[] = "text/plain; charset=utf-8";
 	const char *accept;
 	struct MHD_Response *r;
+	struct scrape *sc;
 	enum MHD_Result ret;
-	char *buf;
-	size_t len;
 	int om;
 
 	(void)cls;
 	(void)version;
 	(void)upload;
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-		*upload_size = 0;       /* a body, if any, is not read */
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, "method not allowed\n");
-	}
 	if (*state == NULL) {           /* the headers: wait for the end */
+		struct conn *k = conn_of(c);
+
+		if (k) {
+			pthread_mutex_lock(&srv.lock);
+			k->headers = 1;
+			pthread_mutex_unlock(&srv.lock);
+		}
 		*state = (void *)1;
 		return MHD_YES;
 	}
+	if (*upload_size != 0) {        /* a body: skipped, then answered */
+		*upload_size = 0;
+		*state = (void *)2;
+		return MHD_YES;
+	}
+	if (*state == (void *)2 && (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+				    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
+		return reply(c, MHD_HTTP_BAD_REQUEST, text, "a GET request has no body\n");
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, "method not allowed\n");
 	if (strcmp(url, "/healthz") == 0)
 		return reply(c, MHD_HTTP_OK, text, "ok\n");
 	if (strcmp(url, "/") == 0)
@@ -218,13 +511,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			     "shmstat exporter: metrics at /metrics, health at /healthz\n");
 	if (strcmp(url, "/metrics") != 0)
 		return reply(c, MHD_HTTP_NOT_FOUND, text, "not found: try /metrics\n");
+	if (srv.inflight >= MAX_INFLIGHT)
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, text,
+			     "too many scrapes under way, try again\n");
 	accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	om = accept && strstr(accept, "application/openmetrics-text") != NULL;
-	if (scrape(om, &buf, &len) != 0)
+	sc = scrape(om);
+	if (sc == NULL)
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, text, "out of memory\n");
-	r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t)32 * 1024, scrape_read, sc,
+					      scrape_free);
 	if (r == NULL) {
-		free(buf);
+		scrape_free(sc);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -281,13 +579,53 @@ static int parse_listen(const char *arg, struct sockaddr_storage *ss, socklen_t 
 	return 0;
 }
 
+/* "UID[,UID]..." added to srv.uid; 0 or -1 */
+static int parse_uids(const char *arg)
+{
+	const char *p = arg;
+
+	for (;;) {
+		char *end;
+		unsigned long v;
+
+		if (*p < '0' || *p > '9')
+			return -1;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || (unsigned long)(uid_t)v != v || (uid_t)v == (uid_t)-1 ||
+		    (*end && *end != ','))
+			return -1;
+		if (!uid_served((uid_t)v)) {
+			if (srv.nuid > MAX_UIDS)
+				return -1;
+			srv.uid[srv.nuid++] = (uid_t)v;
+		}
+		if (*end == '\0')
+			return 0;
+		p = end + 1;
+	}
+}
+
+static int parse_count(const char *arg, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(arg, &end, 10);
+	return errno || end == arg || *end || arg[0] == '-' || *out < 1 || *out > max ? -1 : 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "segment", required_argument, NULL, 's' },
+		{ "uid", required_argument, NULL, 'u' },
 		{ "le-per-octave", required_argument, NULL, 'o' },
 		{ "top", required_argument, NULL, 't' },
+		{ "max-series", required_argument, NULL, 'S' },
+		{ "max-bytes", required_argument, NULL, 'B' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:9464";
@@ -297,15 +635,21 @@ int cmd_serve(int argc, char **argv)
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
 	sigset_t set;
-	int ch, sig;
+	int ch;
 
 	memset(&srv, 0, sizeof(srv));
+	pthread_mutex_init(&srv.lock, NULL);
 	srv.po.le_per_octave = 1;
 	srv.po.top = 10;
 	srv.po.segment_label = 1;
+	srv.po.max_series = DEFAULT_MAX_SERIES;
+	srv.po.max_bytes = DEFAULT_MAX_BYTES;
+	srv.timeout = 30;
+	srv.uid[srv.nuid++] = geteuid();
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":l:s:", opts, NULL)) != -1) {
+		unsigned long long n;
 		char *end;
 		unsigned long v;
 
@@ -319,6 +663,12 @@ int cmd_serve(int argc, char **argv)
 						   MAX_SEGMENTS);
 			snprintf(srv.seg[srv.nseg].name, sizeof(srv.seg[0].name), "%s", optarg);
 			srv.seg[srv.nseg++].up = -1;
+			break;
+		case 'u':
+			if (parse_uids(optarg) != 0)
+				return usage_error(cmd_serve_usage,
+						   "uid list '%s' is not UID[,UID]... (at most %d)",
+						   optarg, MAX_UIDS);
 			break;
 		case 'o':
 			v = strtoul(optarg, &end, 10);
@@ -335,6 +685,24 @@ int cmd_serve(int argc, char **argv)
 				return usage_error(cmd_serve_usage, "top '%s' is not 0 to %u", optarg,
 						   PROM_MAX_TOP);
 			srv.po.top = (unsigned)v;
+			break;
+		case 'S':
+			if (parse_count(optarg, 1000000000ull, &n) != 0)
+				return usage_error(cmd_serve_usage,
+						   "max-series '%s' is not 1 to 1000000000", optarg);
+			srv.po.max_series = (size_t)n;
+			break;
+		case 'B':
+			if (parse_count(optarg, 1ull << 40, &n) != 0)
+				return usage_error(cmd_serve_usage,
+						   "max-bytes '%s' is not 1 to 2^40", optarg);
+			srv.po.max_bytes = n;
+			break;
+		case 'T':
+			if (parse_count(optarg, 86400, &n) != 0)
+				return usage_error(cmd_serve_usage,
+						   "timeout '%s' is not 1 to 86400 seconds", optarg);
+			srv.timeout = (unsigned)n;
 			break;
 		case ':':
 			return usage_error(cmd_serve_usage, "option '%s' needs a value",
@@ -358,9 +726,11 @@ int cmd_serve(int argc, char **argv)
 	(void)signal(SIGPIPE, SIG_IGN);    /* cannot fail for SIGPIPE */
 	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_LIMIT * 2,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_LIMIT,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNS,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+			     MHD_OPTION_NOTIFY_CONNECTION, notify_conn, NULL,
+			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 			     MHD_OPTION_END);
 	if (d == NULL)
 		return die(EXIT_ERR, "cannot listen on %s: %s", listen, strerror(errno));
@@ -376,8 +746,13 @@ int cmd_serve(int argc, char **argv)
 			srv.discover ? "every readable segment" : "the segments named", host,
 			info ? (unsigned)info->port : 0u);
 	}
-	while (sigwait(&set, &sig) != 0)
-		;
+	for (;;) {                      /* the deadlines, every second */
+		struct timespec sec = { 1, 0 };
+
+		if (sigtimedwait(&set, NULL, &sec) >= 0)
+			break;
+		sweep();
+	}
 	MHD_stop_daemon(d);
 	for (size_t k = 0; k < srv.nseg; k++)
 		shmstat_reader_close(srv.seg[k].r);

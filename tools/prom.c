@@ -178,13 +178,46 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 	shmstat_hdata_free(h);
 }
 
+/* ------------------------------------------------------------ the budget */
+
+struct prom_iter {
+	const struct prom_src *src;
+	size_t nsrc;
+	struct prom_opts o;
+	struct item *it;
+	size_t n;
+	size_t a, b, k;            /* family it[a..b-1], next item it[k] */
+	int stage;                 /* 0 families, 1 the tail, 2 done */
+	size_t *series;            /* sample lines per source so far */
+	unsigned char *cut;        /* per source: series left out */
+	uint64_t bytes;            /* of families handed out so far */
+	char *hdr;                 /* HELP and TYPE of the family, until its
+				    * first sample line is kept */
+	size_t hdrlen;
+	char *buf;                 /* the piece being handed out */
+	size_t len, pos, cap;
+	int err;
+};
+
+/* One more sample line of source @s: 1 when it may be written, 0 when
+ * the source has had its max_series (it is then marked cut). */
+static int take(struct prom_iter *pi, size_t s)
+{
+	if (pi->o.max_series && pi->series[s] >= pi->o.max_series) {
+		pi->cut[s] = 1;
+		return 0;
+	}
+	pi->series[s]++;
+	return 1;
+}
+
 /* ------------------------------------------------------- signature tables */
 
 /* The signature tables @it[0..n-1] of one name: per-owner exact totals
  * as three counter families, top keys by hits as a gauge family. Each
  * table's view is made once (it sums every stripe) for all four. */
 static void sig_group(FILE *f, const struct item *it, size_t n, const struct prom_src *src,
-		      const struct prom_opts *o)
+		      const struct prom_opts *o, struct prom_iter *pi)
 {
 	static const char *const what[] = { "hits", "misses", "weight" };
 	const struct shmstat_metric_info *m0 = &it[0].m;
@@ -211,7 +244,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 			struct shmstat_sigstats st;
 			const shmstat_sigview *v = views[j];
 
-			if (v == NULL)
+			if (v == NULL || !take(pi, it[j].src))
 				continue;
 			shmstat_sigview_stats(v, &st);
 			fprintf(f, "%s_%s_total", m0->name, what[w]);
@@ -221,7 +254,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 				struct shmstat_sigowner_info oi;
 
 				shmstat_sigview_owner(v, k, &oi);
-				if (!oi.name[0])
+				if (!oi.name[0] || !take(pi, it[j].src))
 					continue;
 				fprintf(f, "%s_%s_total", m0->name, what[w]);
 				sample_labels(f, &l, "owner", oi.name, strlen(oi.name));
@@ -241,7 +274,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 		struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL };
 		struct shmstat_sigstats st;
 
-		if (views[j] == NULL)
+		if (views[j] == NULL || !take(pi, it[j].src))
 			continue;
 		shmstat_sigview_stats(views[j], &st);
 		fprintf(f, "%s", fam);
@@ -277,6 +310,8 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 				uint64_t g;
 				int any;
 
+				if (!take(pi, it[j].src))
+					break;
 				shmstat_sigview_entry(views[j], idx[k], &e);
 				g = e.hits - e.err_hits;
 				fprintf(f, "%s", fam);
@@ -300,17 +335,213 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 
 /* ------------------------------------------------------------- rendering */
 
-int prom_render(FILE *f, const struct prom_src *src, size_t nsrc, const struct prom_opts *o)
-{
-	struct item *it;
-	size_t n = 0, cap = 0;
+#define PIECE ((size_t)64 * 1024)  /* handed out at a time, at least */
 
+static int put(struct prom_iter *pi, const char *p, size_t n)
+{
+	if (pi->len + n > pi->cap) {
+		size_t cap = pi->cap ? pi->cap : PIECE;
+		char *nb;
+
+		while (cap < pi->len + n)
+			cap *= 2;
+		nb = realloc(pi->buf, cap);
+		if (nb == NULL)
+			return ENOMEM;
+		pi->buf = nb;
+		pi->cap = cap;
+	}
+	memcpy(pi->buf + pi->len, p, n);
+	pi->len += n;
+	return 0;
+}
+
+static void render_item(FILE *f, const struct prom_iter *pi, const struct item *x)
+{
+	const struct prom_src *sr = &pi->src[x->src];
+	struct lab l = { x->m.labels, pi->o.segment_label ? sr->segment : NULL };
+
+	switch (x->m.type) {
+	case SHMSTAT_COUNTER:
+		/* 0.0.4: the name as registered; OpenMetrics: family + _total */
+		if (pi->o.om)
+			fprintf(f, "%s_total", x->fam);
+		else
+			fputs(x->m.name, f);
+		sample_labels(f, &l, NULL, NULL, 0);
+		fprintf(f, " %" PRIu64 "\n", x->m.counter);
+		break;
+	case SHMSTAT_GAUGE:
+		fputs(x->m.name, f);
+		sample_labels(f, &l, NULL, NULL, 0);
+		fprintf(f, " %" PRId64 "\n", x->m.gauge);
+		break;
+	case SHMSTAT_HISTOGRAM:
+		hist_samples(f, x, sr->snap, &l, pi->o.le_per_octave);
+		break;
+	default:
+		break;
+	}
+}
+
+static void render_tail(FILE *f, const struct prom_iter *pi)
+{
+	const struct prom_opts *o = &pi->o;
+
+	if (o->segment_label && pi->nsrc) {
+		help_line(f, "shmstat_segment_up",
+			  "1 when the segment could be read at this scrape, else 0");
+		fputs("# TYPE shmstat_segment_up gauge\n", f);
+		for (size_t s = 0; s < pi->nsrc; s++) {
+			fputs("shmstat_segment_up{segment=\"", f);
+			prom_escape(f, pi->src[s].segment, strlen(pi->src[s].segment));
+			fprintf(f, "\"} %d\n", pi->src[s].snap ? 1 : 0);
+		}
+		if (o->max_series || o->max_bytes) {
+			help_line(f, "shmstat_scrape_truncated",
+				  "1 when series of the segment were left out of this scrape "
+				  "(past the exporter's series or bytes limit), else 0");
+			fputs("# TYPE shmstat_scrape_truncated gauge\n", f);
+			for (size_t s = 0; s < pi->nsrc; s++) {
+				fputs("shmstat_scrape_truncated{segment=\"", f);
+				prom_escape(f, pi->src[s].segment, strlen(pi->src[s].segment));
+				fprintf(f, "\"} %d\n", pi->cut[s]);
+			}
+		}
+	}
+	if (o->tail)
+		fputs(o->tail, f);
+	if (o->om)
+		fputs("# EOF\n", f);
+}
+
+/* The next piece into pi->buf: whole families or items, at least PIECE
+ * bytes unless it is the last. 0 or ENOMEM. */
+static int next_piece(struct prom_iter *pi)
+{
+	pi->len = pi->pos = 0;
+	while (pi->len < PIECE && pi->stage < 2) {
+		const struct item *x = NULL;
+		char *t = NULL;
+		size_t tn = 0, lines = 0, need;
+		FILE *f;
+		int is_tail = 0, err;
+
+		if (pi->stage == 0 && pi->k >= pi->b) {    /* the next family */
+			free(pi->hdr);         /* no sample kept: no header */
+			pi->hdr = NULL;
+			pi->a = pi->b;
+			if (pi->a >= pi->n) {
+				pi->stage = 1;
+				continue;
+			}
+			for (pi->b = pi->a + 1;
+			     pi->b < pi->n && strcmp(pi->it[pi->b].fam, pi->it[pi->a].fam) == 0;
+			     pi->b++)
+				;
+			pi->k = pi->a;
+		}
+		if (pi->stage == 0 && pi->k == pi->a && pi->hdr == NULL &&
+		    pi->it[pi->a].m.type != SHMSTAT_SIGTABLE) {
+			const struct item *first = &pi->it[pi->a];
+			size_t hn = 0;
+
+			/* kept until a sample follows it */
+			f = open_memstream(&pi->hdr, &hn);
+			if (f == NULL)
+				return ENOMEM;
+			help_line(f, first->fam, first->m.help);
+			fprintf(f, "# TYPE %s %s\n", first->fam, shmstat_type_name(first->m.type));
+			if (fclose(f) != 0)
+				return ENOMEM;
+			pi->hdrlen = hn;
+		}
+		f = open_memstream(&t, &tn);
+		if (f == NULL)
+			return ENOMEM;
+		if (pi->stage == 1) {
+			render_tail(f, pi);
+			pi->stage = 2;
+			is_tail = 1;
+		} else if (pi->k == pi->a && pi->it[pi->a].m.type == SHMSTAT_SIGTABLE) {
+			size_t k = pi->a;
+
+			/* tables only: a same-named metric of another type
+			 * in another segment is left out */
+			while (k < pi->b && pi->it[k].m.type == SHMSTAT_SIGTABLE)
+				k++;
+			sig_group(f, &pi->it[pi->a], k - pi->a, pi->src, &pi->o, pi);
+			pi->k = pi->b;
+		} else {
+			x = &pi->it[pi->k++];
+			if (x->m.type == pi->it[pi->a].m.type)
+				render_item(f, pi, x);
+		}
+		if (fclose(f) != 0) {
+			free(t);
+			return ENOMEM;
+		}
+		if (tn == 0) {
+			free(t);
+			continue;
+		}
+		if (x) {                        /* one item: all of it or none */
+			for (size_t i = 0; i < tn; i++)
+				lines += t[i] == '\n';
+			if (pi->o.max_series && pi->series[x->src] + lines > pi->o.max_series) {
+				pi->cut[x->src] = 1;
+				free(t);
+				continue;
+			}
+			pi->series[x->src] += lines;
+		}
+		need = tn + (x && pi->hdr ? pi->hdrlen : 0);
+		if (!is_tail && pi->o.max_bytes && pi->bytes + need > pi->o.max_bytes) {
+			/* the byte limit: what is left is cut, the tail follows */
+			for (size_t k = x ? pi->k - 1 : pi->a; k < pi->n; k++)
+				pi->cut[pi->it[k].src] = 1;
+			free(t);
+			pi->stage = 1;
+			continue;
+		}
+		err = 0;
+		if (x && pi->hdr) {
+			err = put(pi, pi->hdr, pi->hdrlen);
+			free(pi->hdr);
+			pi->hdr = NULL;
+		}
+		if (err == 0)
+			err = put(pi, t, tn);
+		free(t);
+		if (err)
+			return err;
+		pi->bytes += need;
+	}
+	return 0;
+}
+
+int prom_iter_new(const struct prom_src *src, size_t nsrc, const struct prom_opts *o,
+		  struct prom_iter **out)
+{
+	struct prom_iter *pi = calloc(1, sizeof(*pi));
+	size_t cap = 0;
+
+	*out = NULL;
+	if (pi == NULL)
+		return ENOMEM;
+	pi->src = src;
+	pi->nsrc = nsrc;
+	pi->o = *o;
 	for (size_t s = 0; s < nsrc; s++)
 		if (src[s].snap)
 			cap += src[s].order ? src[s].n : shmstat_snap_metrics(src[s].snap);
-	it = malloc((cap ? cap : 1) * sizeof(*it));
-	if (it == NULL)
+	pi->it = malloc((cap ? cap : 1) * sizeof(*pi->it));
+	pi->series = calloc(nsrc ? nsrc : 1, sizeof(*pi->series));
+	pi->cut = calloc(nsrc ? nsrc : 1, 1);
+	if (pi->it == NULL || pi->series == NULL || pi->cut == NULL) {
+		prom_iter_free(pi);
 		return ENOMEM;
+	}
 	for (size_t s = 0; s < nsrc; s++) {
 		size_t nm;
 
@@ -318,7 +549,7 @@ int prom_render(FILE *f, const struct prom_src *src, size_t nsrc, const struct p
 			continue;
 		nm = src[s].order ? src[s].n : shmstat_snap_metrics(src[s].snap);
 		for (size_t k = 0; k < nm; k++) {
-			struct item *x = &it[n];
+			struct item *x = &pi->it[pi->n];
 
 			x->src = s;
 			x->idx = src[s].order ? src[s].order[k] : k;
@@ -327,70 +558,61 @@ int prom_render(FILE *f, const struct prom_src *src, size_t nsrc, const struct p
 			if (x->m.type == SHMSTAT_GAUGE && !x->m.has_value)
 				continue;
 			family_of(x->fam, sizeof(x->fam), &x->m, o->om);
-			n++;
+			pi->n++;
 		}
 	}
-	qsort(it, n, sizeof(*it), by_family);
-	for (size_t a = 0, b; a < n; a = b) {
-		const struct item *first = &it[a];
-
-		for (b = a + 1; b < n && strcmp(it[b].fam, first->fam) == 0; b++)
-			;
-		if (first->m.type == SHMSTAT_SIGTABLE) {
-			size_t k = a;
-
-			/* tables only: a same-named metric of another type
-			 * in another segment is left out */
-			while (k < b && it[k].m.type == SHMSTAT_SIGTABLE)
-				k++;
-			sig_group(f, &it[a], k - a, src, o);
-			continue;
-		}
-		help_line(f, first->fam, first->m.help);
-		fprintf(f, "# TYPE %s %s\n", first->fam, shmstat_type_name(first->m.type));
-		for (size_t k = a; k < b; k++) {
-			const struct item *x = &it[k];
-			const struct prom_src *sr = &src[x->src];
-			struct lab l = { x->m.labels, o->segment_label ? sr->segment : NULL };
-
-			if (x->m.type != first->m.type)
-				continue;
-			switch (x->m.type) {
-			case SHMSTAT_COUNTER:
-				/* 0.0.4: the name as registered; OpenMetrics:
-				 * family + _total */
-				if (o->om)
-					fprintf(f, "%s_total", x->fam);
-				else
-					fputs(x->m.name, f);
-				sample_labels(f, &l, NULL, NULL, 0);
-				fprintf(f, " %" PRIu64 "\n", x->m.counter);
-				break;
-			case SHMSTAT_GAUGE:
-				fputs(x->m.name, f);
-				sample_labels(f, &l, NULL, NULL, 0);
-				fprintf(f, " %" PRId64 "\n", x->m.gauge);
-				break;
-			case SHMSTAT_HISTOGRAM:
-				hist_samples(f, x, sr->snap, &l, o->le_per_octave);
-				break;
-			default:
-				break;
-			}
-		}
-	}
-	free(it);
-	if (o->segment_label && nsrc) {
-		help_line(f, "shmstat_segment_up",
-			  "1 when the segment could be read at this scrape, else 0");
-		fputs("# TYPE shmstat_segment_up gauge\n", f);
-		for (size_t s = 0; s < nsrc; s++) {
-			fputs("shmstat_segment_up{segment=\"", f);
-			prom_escape(f, src[s].segment, strlen(src[s].segment));
-			fprintf(f, "\"} %d\n", src[s].snap ? 1 : 0);
-		}
-	}
-	if (o->om)
-		fputs("# EOF\n", f);
+	qsort(pi->it, pi->n, sizeof(*pi->it), by_family);
+	*out = pi;
 	return 0;
+}
+
+size_t prom_iter_read(struct prom_iter *pi, char *out, size_t max)
+{
+	size_t n;
+
+	if (pi->pos == pi->len) {
+		if (pi->stage == 2 || pi->err)
+			return 0;
+		pi->err = next_piece(pi);
+		if (pi->err || pi->len == 0)
+			return 0;
+	}
+	n = pi->len - pi->pos < max ? pi->len - pi->pos : max;
+	memcpy(out, pi->buf + pi->pos, n);
+	pi->pos += n;
+	return n;
+}
+
+int prom_iter_error(const struct prom_iter *pi)
+{
+	return pi->err;
+}
+
+void prom_iter_free(struct prom_iter *pi)
+{
+	if (pi == NULL)
+		return;
+	free(pi->it);
+	free(pi->series);
+	free(pi->cut);
+	free(pi->hdr);
+	free(pi->buf);
+	free(pi);
+}
+
+int prom_render(FILE *f, const struct prom_src *src, size_t nsrc, const struct prom_opts *o)
+{
+	struct prom_iter *pi;
+	char buf[16384];
+	size_t n;
+	int err;
+
+	if (prom_iter_new(src, nsrc, o, &pi) != 0)
+		return ENOMEM;
+	while ((n = prom_iter_read(pi, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, n, f) != n)
+			break;          /* the caller sees ferror(f) */
+	err = prom_iter_error(pi);
+	prom_iter_free(pi);
+	return err;
 }

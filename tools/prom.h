@@ -27,6 +27,7 @@
 #define SHMSTAT_PROM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "shmstat.h"
@@ -44,6 +45,11 @@ struct prom_opts {
 	unsigned top;              /* top keys per signature table */
 	int segment_label;         /* label every series segment="NAME" and
 				    * add shmstat_segment_up per segment */
+	size_t max_series;         /* sample lines per segment, 0: no limit;
+				    * a histogram is all in or all out */
+	uint64_t max_bytes;        /* of the families, 0: no limit; the tail
+				    * (up, truncated, @tail) comes on top */
+	const char *tail;          /* more families, before # EOF; or NULL */
 };
 
 #define PROM_MAX_LE_PER_OCTAVE 64u
@@ -51,5 +57,19 @@ struct prom_opts {
 
 /* Write the exposition of @src[0..nsrc-1] to @f. 0, or ENOMEM. */
 int prom_render(FILE *f, const struct prom_src *src, size_t nsrc, const struct prom_opts *o);
+
+/* The same, piece by piece (a family or a few at a time, at least 64 KiB
+ * unless the last), for a streamed response: @src and its snapshots stay
+ * alive until prom_iter_free(). With segment_label and a limit, series
+ * past max_series of a segment (a histogram whole) or past max_bytes in
+ * all are left out and shmstat_scrape_truncated{segment} says so (1). */
+struct prom_iter;
+int prom_iter_new(const struct prom_src *src, size_t nsrc, const struct prom_opts *o,
+		  struct prom_iter **out);
+/* Up to @max bytes of it into @out: how many; 0 at the end (or after
+ * ENOMEM: prom_iter_error()). */
+size_t prom_iter_read(struct prom_iter *pi, char *out, size_t max);
+int prom_iter_error(const struct prom_iter *pi);
+void prom_iter_free(struct prom_iter *pi);
 
 #endif

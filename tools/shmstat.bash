@@ -35,7 +35,7 @@ _shmstat()
 	record) opts="-o --history --interval --tiers --size --top --group-read --count --help" ;;
 	trend) opts="-w --window --at --step -l --labels -f --figure -q --better --raw --json --help" ;;
 	check) opts="-r --rules -H --history --state --no-state --json --help" ;;
-	serve) opts="-l --listen -s --segment --le-per-octave --top --help" ;;
+	serve) opts="-l --listen -s --segment --uid --le-per-octave --top --max-series --max-bytes --timeout --help" ;;
 	watch) opts="-i -n -I -X --raw --lines --help" ;;
 	top) opts="-n --by --owner --high-value --help" ;;
 	gc) opts="--profiles --help" ;;
