@@ -115,6 +115,18 @@ static double since(const struct timespec *t)
 
 /* --------------------------------------------------------------- owners */
 
+/* A reader that accepts the owners served (the library's default is our
+ * own uid and root; --uid adds the others). */
+static int serve_open(const char *name, shmstat_reader **r)
+{
+	struct shmstat_reader_opts o;
+
+	shmstat_reader_opts_init(&o);
+	for (size_t k = 1; k < srv.nuid && o.nowners < SHMSTAT_READER_MAX_OWNERS; k++)
+		o.owners[o.nowners++] = srv.uid[k];
+	return shmstat_reader_open_opts(name, &o, r);
+}
+
 static int uid_served(uid_t u)
 {
 	for (size_t k = 0; k < srv.nuid; k++)
@@ -175,7 +187,7 @@ static int slot(struct seg *keep, size_t *n, const char *name)
 		old->name[0] = '\0';
 		return 0;
 	}
-	if (shmstat_reader_open(name, &r) != 0)
+	if (serve_open(name, &r) != 0)
 		return -1;                      /* junk never takes a slot */
 	memset(&keep[*n], 0, sizeof(keep[*n]));
 	snprintf(keep[*n].name, sizeof(keep[*n].name), "%s", name);
@@ -264,7 +276,7 @@ static shmstat_snap *snap_of(struct seg *g)
 					srv.refused[REF_OWNER]++;
 				break;
 			}
-			if (shmstat_reader_open(g->name, &g->r) != 0) {
+			if (serve_open(g->name, &g->r) != 0) {
 				g->r = NULL;
 				break;
 			}
