@@ -150,6 +150,10 @@ for f in serve.om show.om; do
 done
 grep -q "^cli_requests_total{path=\"/a\",segment=\"$victim\"} " "$dir/serve.txt" && ok ||
 	bad "the victim's series are missing from the scrape"
+grep -q "^hx_seg_total{exported_segment=\"victim\",segment=\"$evil\"} 8$" "$dir/serve.txt" && ok ||
+	bad "the writer's own segment label is not renamed: $(grep -a '^hx_seg' "$dir/serve.txt")"
+grep -q '^hx_seg_total{segment="victim"} 8$' "$dir/show.prom" && ok ||
+	bad "show --prom (no segment label of its own) renamed the writer's label"
 grep -q "^shmstat_segment_up{segment=\"$evil\"} 1" "$dir/serve.txt" && ok ||
 	bad "the hostile segment is not up"
 kill "$serve_pid"; wait "$serve_pid" 2>/dev/null; serve_pid=
