@@ -46,9 +46,9 @@ DECLARE_CMD(flame);
 
 /* Print "shmstat: " + message to stderr (control characters escaped as
  * \xNN, newline and tab kept: messages quote what other users chose);
- * return @code. note(): the same without a code, for warnings. */
+ * return @code. warnf(): the same without a code, for warnings. */
 int die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Usage error: message, then the command's usage; returns EXIT_USAGE. */
 int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -124,7 +124,7 @@ static shmstat_snap *snap_of(struct seg *g)
 		if (s)
 			fprintf(stderr, "shmstat: segment '%s' is up\n", g->name);
 		else
-			note("segment '%s' is down: %s", g->name, shmstat_last_error());
+			warnf("segment '%s' is down: %s", g->name, shmstat_last_error());
 	}
 	g->up = s != NULL;
 	return s;

@@ -33,7 +33,7 @@ static void prom_text(FILE *f, const char *s, size_t n, int quote)
 		} else if (s[i] == '\n') {
 			fputs("\\n", f);
 		} else {
-			fwrite(s + i, 1, l, f);
+			(void)fwrite(s + i, 1, l, f);
 		}
 	}
 }
@@ -128,7 +128,7 @@ static void labels_open(FILE *f, const struct lab *l, int *any)
 			for (int d = 0; d < depth; d++)
 				fputs("exported_", f);
 		}
-		fwrite(k, 1, pn, f);
+		(void)fwrite(k, 1, pn, f);
 	}
 	if (l->segment) {
 		fputs(*any ? "," : "{", f);

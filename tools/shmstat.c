@@ -35,6 +35,8 @@ static const char main_usage[] =
 /* "shmstat: " and the message on stderr, its control characters escaped:
  * messages quote segment names, labels, paths and library errors, which
  * other users choose. */
+static void say(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 static void say(const char *fmt, va_list ap)
 {
 	char msg[2048];
@@ -55,7 +57,7 @@ int die(int code, const char *fmt, ...)
 	return code;
 }
 
-void note(const char *fmt, ...)
+void warnf(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -251,7 +253,7 @@ void json_put_bytes(FILE *f, const char *s, size_t n, int bytes)
 		} else if (cp <= 0x9f)
 			fprintf(f, "\\u%04x", (unsigned)cp);  /* C1 controls */
 		else
-			fwrite(u + i, 1, l, f);
+			(void)fwrite(u + i, 1, l, f);
 	}
 	fputc('"', f);
 }

@@ -104,6 +104,6 @@ void put_safe(FILE *f, const char *s, int flags)
 		if (esc)
 			fprintf(f, "\\x%02x", u[i]);
 		else
-			fwrite(s + i, 1, l, f);
+			(void)fwrite(s + i, 1, l, f);
 	}
 }
