@@ -42,15 +42,10 @@ struct lhandle {
 
 /* ------------------------------------------------------ name validation */
 
-static bool name_start(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static bool name_char(unsigned char c)
-{
-	return name_start(c) || (c >= '0' && c <= '9');
-}
+/* the rules are util.h's, shared with the reader */
+#define name_start shmstat__name_start
+#define name_char shmstat__name_char
+#define utf8_len shmstat__utf8_len
 
 int shmstat__check_metric_name(const char *name)
 {
@@ -90,30 +85,6 @@ static int check_label_key(const char *k)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at @s, or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-	size_t n;
-	unsigned min;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if ((c & 0xe0) == 0xc0) { n = 2; cp = c & 0x1f; min = 0x80; }
-	else if ((c & 0xf0) == 0xe0) { n = 3; cp = c & 0x0f; min = 0x800; }
-	else if ((c & 0xf8) == 0xf0) { n = 4; cp = c & 0x07; min = 0x10000; }
-	else return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 struct kv {
 	const char *k, *v;
 };
@@ -123,7 +94,7 @@ static int kv_cmp(const void *a, const void *b)
 	return strcmp(((const struct kv *)a)->k, ((const struct kv *)b)->k);
 }
 
-#define MAX_LABELS 16
+#define MAX_LABELS SHMSTAT_MAX_LABELS
 
 /* Append @n bytes to @out (capacity @cap), keeping room for the NUL. */
 static bool put(char *out, size_t *o, size_t cap, const void *src, size_t n)
@@ -781,6 +752,9 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 				     def->name, SHMSTAT_UNIT_CAP - 1);
 	if (def->help && strchr(def->help, '\n'))
 		return shmstat__fail(SHMSTAT_EBADNAME, "help of metric '%s' has a newline", def->name);
+	if (def->help && !shmstat__help_ok(def->help))
+		return shmstat__fail(SHMSTAT_EBADNAME, "help of metric '%s' is not valid UTF-8",
+				     def->name);
 	if (def->unit) {
 		for (const char *u = def->unit; *u; u++)
 			if (!name_char((unsigned char)*u))

@@ -768,6 +768,9 @@ static bool desc_valid(struct shmstat_reader *r, struct shmstat_snap *s, uint32_
 	if (!str_ok(d->name, sizeof(d->name)) || !str_ok(d->labels, sizeof(d->labels)) ||
 	    !str_ok(d->unit, sizeof(d->unit)) || !str_ok(d->help, sizeof(d->help)))
 		return false;
+	/* the writer's name and label rules: nothing else reaches an exposition */
+	if (!shmstat__desc_text_ok(d))
+		return false;
 	if (d->type == SHMSTAT_COUNTER) {
 		if (d->nvalues != 1)
 			return false;

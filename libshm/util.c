@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "shmstat.h"
+#include "layout.h"
 #include "util.h"
 #include "hook.h"
 
@@ -129,4 +130,129 @@ int shmstat_agg_parse(const char *s, enum shmstat_agg *out)
 		}
 	}
 	return EINVAL;
+}
+
+/* ------------------------------------------------ names, labels, text */
+
+size_t shmstat__utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned min;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0) { n = 2; cp = c & 0x1f; min = 0x80; }
+	else if ((c & 0xf0) == 0xe0) { n = 3; cp = c & 0x0f; min = 0x800; }
+	else if ((c & 0xf8) == 0xf0) { n = 4; cp = c & 0x07; min = 0x10000; }
+	else return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+bool shmstat__metric_name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i >= SHMSTAT_NAME_CAP - 1 ||
+		    !(c == ':' || (i == 0 ? shmstat__name_start(c) : shmstat__name_char(c))))
+			return false;
+	}
+	return i > 0;
+}
+
+bool shmstat__label_name_ok(const char *s, size_t n)
+{
+	if (n == 0 || (n >= 2 && s[0] == '_' && s[1] == '_'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(i == 0 ? shmstat__name_start((unsigned char)s[i])
+			     : shmstat__name_char((unsigned char)s[i])))
+			return false;
+	return true;
+}
+
+bool shmstat__canon_labels_ok(const char *s)
+{
+	const char *prev = NULL;
+	size_t prev_n = 0;
+
+	for (unsigned pairs = 0; *s; pairs++) {
+		const char *k;
+		size_t kn;
+
+		if (pairs == SHMSTAT_MAX_LABELS)
+			return false;
+		if (pairs > 0 && *s++ != ',')
+			return false;
+		k = s;
+		while (shmstat__name_char((unsigned char)*s))
+			s++;
+		kn = (size_t)(s - k);
+		if (!shmstat__label_name_ok(k, kn) || s[0] != '=' || s[1] != '"')
+			return false;
+		if (prev) {
+			int c = memcmp(prev, k, prev_n < kn ? prev_n : kn);
+
+			if (c > 0 || (c == 0 && prev_n >= kn))
+				return false;   /* not sorted, or given twice */
+		}
+		prev = k;
+		prev_n = kn;
+		s += 2;
+		while (*s != '"') {
+			size_t l;
+
+			if (*s == '\\') {
+				if (s[1] != '\\' && s[1] != '"' && s[1] != 'n')
+					return false;
+				s += 2;
+				continue;
+			}
+			if (*s == '\n' || *s == '\0')
+				return false;
+			l = shmstat__utf8_len((const unsigned char *)s);
+			if (l == 0)
+				return false;
+			s += l;
+		}
+		s++;
+	}
+	return true;
+}
+
+bool shmstat__help_ok(const char *s)
+{
+	while (*s) {
+		size_t l = shmstat__utf8_len((const unsigned char *)s);
+
+		if (l == 0 || *s == '\n')
+			return false;
+		s += l;
+	}
+	return true;
+}
+
+bool shmstat__unit_ok(const char *s)
+{
+	for (; *s; s++)
+		if (!shmstat__name_char((unsigned char)*s))
+			return false;
+	return true;
+}
+
+bool shmstat__desc_text_ok(const struct shmstat_desc *d)
+{
+	return shmstat__metric_name_ok(d->name) && shmstat__canon_labels_ok(d->labels) &&
+	       shmstat__help_ok(d->help) && shmstat__unit_ok(d->unit);
 }

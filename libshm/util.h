@@ -32,6 +32,44 @@ SHMSTAT_HIDDEN uint64_t shmstat__hash(const void *p, size_t n);
 SHMSTAT_HIDDEN ssize_t shmstat__pread_full(int fd, void *p, size_t n, uint64_t off);
 SHMSTAT_HIDDEN uint64_t shmstat__now_ns(void);      /* CLOCK_REALTIME */
 
+/* ------------------------------------------------ names, labels, text
+ * One set of rules for the writer (registration refuses what breaks them)
+ * and the reader (a descriptor that breaks them is bad: left out), so
+ * that what a reader passes on is always safe to put in the Prometheus
+ * and OpenMetrics formats (docs/format.md, "Names, labels, help"). */
+#define SHMSTAT_MAX_LABELS 16
+
+static inline bool shmstat__name_start(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static inline bool shmstat__name_char(unsigned char c)
+{
+	return shmstat__name_start(c) || (c >= '0' && c <= '9');
+}
+
+/* Length of the valid UTF-8 sequence at @s (1 for NUL), or 0: overlong
+ * forms, surrogates and code points past U+10FFFF are not valid. Reads
+ * no further than a NUL. */
+SHMSTAT_HIDDEN size_t shmstat__utf8_len(const unsigned char *s);
+/* [a-zA-Z_:][a-zA-Z0-9_:]*, at most SHMSTAT_NAME_CAP - 1 bytes */
+SHMSTAT_HIDDEN bool shmstat__metric_name_ok(const char *s);
+/* [a-zA-Z_][a-zA-Z0-9_]*, not starting with "__" */
+SHMSTAT_HIDDEN bool shmstat__label_name_ok(const char *s, size_t n);
+/* Canonical labels as the writer stores them: empty, or k="v",k="v"...
+ * at most SHMSTAT_MAX_LABELS pairs, keys label names in strictly
+ * increasing order, values valid UTF-8 in which \, " and newline appear
+ * only as the escapes \\, \" and \n. */
+SHMSTAT_HIDDEN bool shmstat__canon_labels_ok(const char *s);
+/* Help: valid UTF-8 without a newline. Unit: [a-zA-Z0-9_]*. */
+SHMSTAT_HIDDEN bool shmstat__help_ok(const char *s);
+SHMSTAT_HIDDEN bool shmstat__unit_ok(const char *s);
+/* The texts of descriptor @d (NUL-terminated within their fields, which
+ * the caller has checked) follow the rules above. */
+struct shmstat_desc;
+SHMSTAT_HIDDEN bool shmstat__desc_text_ok(const struct shmstat_desc *d);
+
 /* checked arithmetic on untrusted sizes: true when [off, off+len) fits */
 static inline bool shmstat__fits(uint64_t off, uint64_t len, uint64_t size)
 {

@@ -16,6 +16,8 @@
 
 #include <stdio.h>
 
+#include "textsafe.h"
+
 enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2 };
 
 struct cmd {
@@ -42,8 +44,11 @@ DECLARE_CMD(check);
 DECLARE_CMD(serve);
 DECLARE_CMD(flame);
 
-/* Print "shmstat: " + message to stderr; return @code. */
+/* Print "shmstat: " + message to stderr (control characters escaped as
+ * \xNN, newline and tab kept: messages quote what other users chose);
+ * return @code. warnf(): the same without a code, for warnings. */
 int die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Usage error: message, then the command's usage; returns EXIT_USAGE. */
 int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

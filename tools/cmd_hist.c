@@ -150,7 +150,7 @@ int cmd_hist(int argc, char **argv)
 	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
 		struct shmstat_metric_info m;
 		shmstat_hdata *h;
-		char name[512];
+		char name[512], help[400];
 
 		shmstat_snap_metric(s, i, &m);
 		if (strcmp(m.name, hist) != 0 || (labels && strcmp(m.labels, labels) != 0))
@@ -166,7 +166,7 @@ int cmd_hist(int argc, char **argv)
 		fmt_metric(name, sizeof(name), m.name, m.labels);
 		printf("%s%s\n", found ? "\n" : "", name);
 		if (m.help[0])
-			printf("  %s\n", m.help);
+			printf("  %s\n", text_safe(help, sizeof(help), m.help));
 		print_table(h, m.unit);
 		print_chart(h, m.unit);
 		shmstat_hdata_free(h);

@@ -71,7 +71,7 @@ int cmd_list(int argc, char **argv)
 		shmstat_reader *r;
 		shmstat_snap *s;
 		struct shmstat_seg_info info;
-		char owner[32], size[32], created[32], writers[32];
+		char owner[32], size[32], created[32], writers[32], shown[1024];
 
 		if (open_snapshot(names[i], &r, &s) != EXIT_OK) {
 			rc = EXIT_ERR;          /* said why; go on with the others */
@@ -83,7 +83,8 @@ int cmd_list(int argc, char **argv)
 		fmt_bytes(size, sizeof(size), info.size);
 		fmt_time(created, sizeof(created), info.created_ns);
 		snprintf(writers, sizeof(writers), "%u/%u", info.writers_alive, info.writers_dead);
-		printf("%-24s %-10s %04o  %10s %8s  %-19s  %016llx\n", names[i], owner,
+		printf("%-24s %-10s %04o  %10s %8s  %-19s  %016llx\n",
+		       text_safe(shown, sizeof(shown), names[i]), owner,
 		       (unsigned)info.mode, size, writers, created,
 		       (unsigned long long)info.generation);
 		shmstat_snap_free(s);

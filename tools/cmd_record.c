@@ -237,8 +237,7 @@ int cmd_record(int argc, char **argv)
 			next = now / interval * interval + interval;
 		if (r == NULL && open_reader(name, &r) != 0) {
 			if (!waiting)
-				fprintf(stderr, "shmstat: waiting for segment '%s': %s\n", name,
-					shmstat_last_error());
+				warnf("waiting for segment '%s': %s", name, shmstat_last_error());
 			waiting = 1;
 			r = NULL;
 			continue;
@@ -256,7 +255,7 @@ int cmd_record(int argc, char **argv)
 				continue;
 			}
 		} else if (err) {
-			fprintf(stderr, "shmstat: %s\n", shmstat_last_error());
+			warnf("%s", shmstat_last_error());
 			shmstat_reader_close(r);
 			r = NULL;
 			continue;
@@ -266,7 +265,7 @@ int cmd_record(int argc, char **argv)
 		if (err == EINVAL || err == ENOSPC) {
 			/* the clock went back, or this snapshot fits no ring:
 			 * this one is skipped, the next may be taken */
-			fprintf(stderr, "shmstat: snapshot skipped: %s\n", shmstat_last_error());
+			warnf("snapshot skipped: %s", shmstat_last_error());
 			continue;
 		}
 		if (err) {

@@ -291,8 +291,7 @@ static shmstat_snap *snap_of(struct seg *g)
 		if (s)
 			fprintf(stderr, "shmstat: segment '%s' is up\n", g->name);
 		else
-			fprintf(stderr, "shmstat: segment '%s' is down: %s\n", g->name,
-				why[0] ? why : shmstat_last_error());
+			warnf("segment '%s' is down: %s", g->name, why[0] ? why : shmstat_last_error());
 	}
 	g->up = s != NULL;
 	return s;

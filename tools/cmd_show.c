@@ -161,6 +161,7 @@ static void print_procs(const shmstat_snap *s, size_t i)
 		return;                 /* entries are not per process */
 	for (size_t j = 0; j < np; j++) {
 		struct shmstat_proc_info p;
+		char comm[80];
 
 		shmstat_snap_proc(s, j, &p);
 		if (shmstat_snap_metric_proc(s, i, j, &c, &g) != 0 ||
@@ -170,13 +171,13 @@ static void print_procs(const shmstat_snap *s, size_t i)
 			char sum[256];
 
 			hist_summary(s, i, j, m.unit, sum, sizeof(sum));
-			printf("    pid %-8d %-16s %s %s\n", (int)p.pid, p.comm,
+			printf("    pid %-8d %-16s %s %s\n", (int)p.pid, text_safe(comm, sizeof(comm), p.comm),
 			       p.alive ? "     " : "(dead)", sum);
 		} else if (m.type == SHMSTAT_COUNTER)
-			printf("    pid %-8d %-16s %s %llu\n", (int)p.pid, p.comm,
+			printf("    pid %-8d %-16s %s %llu\n", (int)p.pid, text_safe(comm, sizeof(comm), p.comm),
 			       p.alive ? "     " : "(dead)", (unsigned long long)c);
 		else
-			printf("    pid %-8d %-16s %s %lld\n", (int)p.pid, p.comm,
+			printf("    pid %-8d %-16s %s %lld\n", (int)p.pid, text_safe(comm, sizeof(comm), p.comm),
 			       p.alive ? "     " : "(dead)", (long long)g);
 	}
 	if (shmstat_snap_metric_proc(s, i, SHMSTAT_PROC_GONE, &c, &g) == 0 &&

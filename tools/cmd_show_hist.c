@@ -69,7 +69,7 @@ static int show_range(const struct show_hist *o, const struct frames *fr)
 		printf("{\"schema\":\"shmstat.history/1\",\"frames\":[");
 	for (size_t k = 0; k < fr->n; k++) {
 		struct shmstat_frame_info fi;
-		char when[64], step[32];
+		char when[64], step[32], seg[1024];
 
 		shmstat_frame_info(fr->f[k], &fi);
 		fmt_time(when, sizeof(when), fi.time_ns);
@@ -81,7 +81,8 @@ static int show_range(const struct show_hist *o, const struct frames *fr)
 			printf(",\"generation\":\"%016llx\",\"step_ns\":%llu,\"series\":[",
 			       (unsigned long long)fi.generation, (unsigned long long)fi.step_ns);
 		} else {
-			printf("# %s  segment %s  step %s\n", when, fi.segment, step);
+			printf("# %s  segment %s  step %s\n", when, text_safe(seg, sizeof(seg), fi.segment),
+			       step);
 		}
 		size_t ns = 0, *order = series_sorted(fr->f[k], &ns);
 
@@ -226,7 +227,7 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 		return;
 	}
 	for (size_t j = 0; j < n; j++) {
-		char key[SHMSTAT_SIG_KEY_SHOW];
+		char key[SHMSTAT_SIG_KEY_SHOW], own[256];
 		size_t o2 = 0;
 
 		for (uint32_t c = 0; c < w[j].k.key_len && o2 + 5 < sizeof(key); c++) {
@@ -240,7 +241,8 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 		key[o2] = '\0';
 		printf("  %c hits +%llu (at most +%llu) %s %s\n",
 		       w[j].lo >= SIG_HIGH_VALUE ? '*' : ' ', (unsigned long long)w[j].lo,
-		       (unsigned long long)w[j].hi, w[j].k.owner[0] ? w[j].k.owner : "-",
+		       (unsigned long long)w[j].hi,
+		       w[j].k.owner[0] ? text_safe(own, sizeof(own), w[j].k.owner) : "-",
 		       w[j].k.key_len ? key : "(key not kept)");
 	}
 }
@@ -421,11 +423,12 @@ int show_history(const struct show_hist *o)
 		printf(",\"from_ns\":%llu,\"to_ns\":%llu,\"records\":%zu,\"series\":[",
 		       (unsigned long long)from, (unsigned long long)to, fr.n);
 	} else {
-		char a[64], b[64];
+		char a[64], b[64], seg[1024];
 
 		fmt_time(a, sizeof(a), from);
 		fmt_time(b, sizeof(b), to);
-		printf("segment %s from %s to %s (%zu records)\n", fi.segment, a, b, fr.n);
+		printf("segment %s from %s to %s (%zu records)\n",
+		       text_safe(seg, sizeof(seg), fi.segment), a, b, fr.n);
 	}
 	{
 		size_t ns = 0, *order = series_sorted(fr.f[fr.n - 1], &ns);

@@ -74,7 +74,7 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 	struct shmstat_sigstats st;
 	shmstat_sigview *v;
 	size_t *idx, got;
-	char name[512];
+	char name[512], own[256];
 
 	if (shmstat_snap_sigtab(s, i, &v) != 0)
 		return die(EXIT_ERR, "out of memory");
@@ -120,7 +120,8 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 		printf(" %c%c%10llu %8llu %10llu %5.1f%% %12llu %6s %6s  %-12s %s\n",
 		       gh >= hv ? '*' : ' ', e.expired ? 'x' : ' ', (unsigned long long)gh,
 		       (unsigned long long)e.err_hits, (unsigned long long)gm, 100 * e.hit_rate,
-		       (unsigned long long)gw, first, last, e.owner[0] ? e.owner : "-", key);
+		       (unsigned long long)gw, first, last,
+		       e.owner[0] ? text_safe(own, sizeof(own), e.owner) : "-", key);
 	}
 	if (shmstat_sigview_owners(v)) {
 		printf("\n   %-36s %10s %10s %6s %12s\n", "OWNER", "HITS", "MISSES", "RATE", "WEIGHT");
@@ -132,7 +133,8 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 			if (owner && strcmp(owner, o.name) != 0)
 				continue;
 			ev = o.hits + o.misses;
-			printf("   %-36s %10llu %10llu %5.1f%% %12llu\n", o.name[0] ? o.name : "-",
+			printf("   %-36s %10llu %10llu %5.1f%% %12llu\n",
+			       o.name[0] ? text_safe(own, sizeof(own), o.name) : "-",
 			       (unsigned long long)o.hits, (unsigned long long)o.misses,
 			       ev ? 100.0 * (double)o.hits / (double)ev : 0.0,
 			       (unsigned long long)o.weight);

@@ -458,7 +458,7 @@ struct source {
 
 /* A snapshot, following a re-created segment; NULL (and a note) when
  * there is none now. */
-static shmstat_snap *take(struct source *src, struct watch *w, char *note, size_t nlen)
+static shmstat_snap *take_raw(struct source *src, struct watch *w, char *note, size_t nlen)
 {
 	shmstat_snap *s = NULL;
 	int err;
@@ -484,6 +484,17 @@ static shmstat_snap *take(struct source *src, struct watch *w, char *note, size_
 		snprintf(note, nlen, "%s", shmstat_last_error());
 		return NULL;
 	}
+	return s;
+}
+
+/* take_raw(), its note (which quotes library errors) made printable */
+static shmstat_snap *take(struct source *src, struct watch *w, char *note, size_t nlen)
+{
+	shmstat_snap *s = take_raw(src, w, note, nlen);
+	char raw[512];
+
+	snprintf(raw, sizeof(raw), "%s", note);
+	text_safe(note, nlen, raw);
 	return s;
 }
 

@@ -256,9 +256,14 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 
 /* ----------------------------------------------------------------- CSV */
 
-static void csv_field(FILE *f, const char *s)
+/* @raw with its control characters escaped (no CR or LF is left in a
+ * field), quoted when it holds a comma or a quote */
+static void csv_field(FILE *f, const char *raw)
 {
-	if (strpbrk(s, ",\"\n") == NULL) {
+	char buf[1024];
+	const char *s = text_safe(buf, sizeof(buf), raw);
+
+	if (strpbrk(s, ",\"\n\r") == NULL) {
 		fputs(s, f);
 		return;
 	}

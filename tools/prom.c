@@ -10,19 +10,37 @@
 
 #include "cmd.h"
 #include "prom.h"
+#include "textsafe.h"
 
-/* Label value escaping: \ " and newline. */
+/* @n bytes of @s (up to a NUL) as a label value (@quote) or HELP text:
+ * backslash and newline escaped (and '"' in a value), as both formats
+ * want; bytes that are not UTF-8, which both formats refuse (Prometheus
+ * drops the whole scrape), as the text \xNN (its backslash escaped). */
+static void prom_text(FILE *f, const char *s, size_t n, int quote)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0, l; i < n && s[i]; i += l) {
+		uint32_t cp;
+
+		l = utf8_seq(u + i, n - i, &cp);
+		if (l == 0) {
+			fprintf(f, "\\\\x%02x", u[i]);
+			l = 1;
+		} else if (s[i] == '\\' || (quote && s[i] == '"')) {
+			fputc('\\', f);
+			fputc(s[i], f);
+		} else if (s[i] == '\n') {
+			fputs("\\n", f);
+		} else {
+			(void)fwrite(s + i, 1, l, f);
+		}
+	}
+}
+
 static void prom_escape(FILE *f, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n && s[i]; i++) {
-		if (s[i] == '\\' || s[i] == '"')
-			fputc('\\', f);
-		if (s[i] == '\n') {
-			fputs("\\n", f);
-			continue;
-		}
-		fputc(s[i], f);
-	}
+	prom_text(f, s, n, 1);
 }
 
 /* The label set of a sample: the metric's (canonical: already escaped),
@@ -30,15 +48,87 @@ static void prom_escape(FILE *f, const char *s, size_t n)
 struct lab {
 	const char *labels;
 	const char *segment;       /* NULL: none */
+	enum shmstat_type type;    /* which labels the samples add */
 };
 
+/* Is @k (@n bytes) a label the samples of @l add themselves? */
+static int added_key(const struct lab *l, const char *k, size_t n)
+{
+	static const char *const hist[] = { "le", NULL };
+	static const char *const sig[] = { "owner", "key", "hash", NULL };
+	const char *const *add = l->type == SHMSTAT_HISTOGRAM ? hist
+				 : l->type == SHMSTAT_SIGTABLE ? sig : NULL;
+
+	if (l->segment && n == 7 && memcmp(k, "segment", 7) == 0)
+		return 1;
+	for (; add && *add; add++)
+		if (strlen(*add) == n && memcmp(k, *add, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* The next pair of canonical labels @p (which the reader validated:
+ * k="v" with \\, \" and \n escapes): its key in @k/@kn, the whole pair
+ * in @pair/@pn; the rest, or NULL at the end. */
+static const char *next_pair(const char *p, const char **k, size_t *kn, size_t *pn)
+{
+	const char *q = strchr(p, '=');
+
+	if (*p == '\0' || q == NULL || q[1] != '"')
+		return NULL;
+	*k = p;
+	*kn = (size_t)(q - p);
+	for (q += 2; *q && *q != '"'; q++)
+		if (*q == '\\' && q[1])
+			q++;
+	if (*q == '"')
+		q++;
+	*pn = (size_t)(q - p);
+	return *q == ',' ? q + 1 : q;
+}
+
+/* Has metric @labels the key "exported_" x @depth + @k? */
+static int has_key(const char *labels, int depth, const char *k, size_t kn)
+{
+	const char *p = labels, *k2;
+	size_t kn2, pn;
+
+	for (const char *nx; (nx = next_pair(p, &k2, &kn2, &pn)) != NULL; p = nx) {
+		int d = 0;
+
+		while (kn2 >= 9 && memcmp(k2, "exported_", 9) == 0 && d < depth) {
+			k2 += 9;
+			kn2 -= 9;
+			d++;
+		}
+		if (d == depth && kn2 == kn && memcmp(k2, k, kn) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The metric's labels; one the samples add themselves (segment, le,
+ * owner, key, hash) renamed exported_KEY (exported_exported_KEY... until
+ * no label has the name: Prometheus' rule for target labels), since a
+ * name twice in a sample makes Prometheus drop the whole scrape. */
 static void labels_open(FILE *f, const struct lab *l, int *any)
 {
+	const char *p = l->labels, *k;
+	size_t kn, pn;
+
 	*any = 0;
-	if (l->labels[0]) {
-		fputc('{', f);
-		fputs(l->labels, f);
+	for (const char *nx; (nx = next_pair(p, &k, &kn, &pn)) != NULL; p = nx) {
+		fputc(*any ? ',' : '{', f);
 		*any = 1;
+		if (added_key(l, k, kn)) {
+			int depth = 1;
+
+			while (has_key(l->labels, depth, k, kn))
+				depth++;
+			for (int d = 0; d < depth; d++)
+				fputs("exported_", f);
+		}
+		(void)fwrite(k, 1, pn, f);
 	}
 	if (l->segment) {
 		fputs(*any ? "," : "{", f);
@@ -66,19 +156,14 @@ static void sample_labels(FILE *f, const struct lab *l, const char *k, const cha
 		fputc('}', f);
 }
 
-static void help_line(FILE *f, const char *name, const char *help)
+/* HELP: 0.0.4 escapes backslash and newline only (any other escape is
+ * an error there); OpenMetrics the double quote too. */
+static void help_line(FILE *f, const char *name, const char *help, int om)
 {
 	if (!help || !help[0])
 		help = "(no help given)";   /* promtool wants one */
 	fprintf(f, "# HELP %s ", name);
-	for (; *help; help++) {
-		if (*help == '\\')
-			fputs("\\\\", f);
-		else if (*help == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*help, f);
-	}
+	prom_text(f, help, strlen(help), om);
 	fputc('\n', f);
 }
 
@@ -236,11 +321,12 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 		snprintf(fam, sizeof(fam), "%s_%s%s", m0->name, what[w], o->om ? "" : "_total");
 		snprintf(help, sizeof(help), "%s: %s, all keys and per owner",
 			 m0->help[0] ? m0->help : m0->name, what[w]);
-		help_line(f, fam, help);
+		help_line(f, fam, help, o->om);
 		fprintf(f, "# TYPE %s counter\n", fam);
 		for (size_t j = 0; j < n; j++) {
 			const struct prom_src *sr = &src[it[j].src];
-			struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL };
+			struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL,
+				  SHMSTAT_SIGTABLE };
 			struct shmstat_sigstats st;
 			const shmstat_sigview *v = views[j];
 
@@ -267,11 +353,12 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 	snprintf(fam, sizeof(fam), "%s_max_error", m0->name);
 	snprintf(help, sizeof(help), "%s: most events any key's count may miss",
 		 m0->help[0] ? m0->help : m0->name);
-	help_line(f, fam, help);
+	help_line(f, fam, help, o->om);
 	fprintf(f, "# TYPE %s gauge\n", fam);
 	for (size_t j = 0; j < n; j++) {
 		const struct prom_src *sr = &src[it[j].src];
-		struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL };
+		struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL,
+				  SHMSTAT_SIGTABLE };
 		struct shmstat_sigstats st;
 
 		if (views[j] == NULL || !take(pi, it[j].src))
@@ -295,11 +382,12 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 		snprintf(fam, sizeof(fam), "%s_%s", m0->name, suffix[w]);
 		snprintf(help, sizeof(help), "%s: %s (top %u keys)",
 			 m0->help[0] ? m0->help : m0->name, says[w], o->top);
-		help_line(f, fam, help);
+		help_line(f, fam, help, o->om);
 		fprintf(f, "# TYPE %s gauge\n", fam);
 		for (size_t j = 0; j < n && idx; j++) {
 			const struct prom_src *sr = &src[it[j].src];
-			struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL };
+			struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL,
+				  SHMSTAT_SIGTABLE };
 			size_t cnt;
 
 			if (views[j] == NULL)
@@ -359,7 +447,7 @@ static int put(struct prom_iter *pi, const char *p, size_t n)
 static void render_item(FILE *f, const struct prom_iter *pi, const struct item *x)
 {
 	const struct prom_src *sr = &pi->src[x->src];
-	struct lab l = { x->m.labels, pi->o.segment_label ? sr->segment : NULL };
+	struct lab l = { x->m.labels, pi->o.segment_label ? sr->segment : NULL, x->m.type };
 
 	switch (x->m.type) {
 	case SHMSTAT_COUNTER:
@@ -390,7 +478,7 @@ static void render_tail(FILE *f, const struct prom_iter *pi)
 
 	if (o->segment_label && pi->nsrc) {
 		help_line(f, "shmstat_segment_up",
-			  "1 when the segment could be read at this scrape, else 0");
+			  "1 when the segment could be read at this scrape, else 0", o->om);
 		fputs("# TYPE shmstat_segment_up gauge\n", f);
 		for (size_t s = 0; s < pi->nsrc; s++) {
 			fputs("shmstat_segment_up{segment=\"", f);
@@ -400,7 +488,7 @@ static void render_tail(FILE *f, const struct prom_iter *pi)
 		if (o->max_series || o->max_bytes) {
 			help_line(f, "shmstat_scrape_truncated",
 				  "1 when series of the segment were left out of this scrape "
-				  "(past the exporter's series or bytes limit), else 0");
+				  "(past the exporter's series or bytes limit), else 0", o->om);
 			fputs("# TYPE shmstat_scrape_truncated gauge\n", f);
 			for (size_t s = 0; s < pi->nsrc; s++) {
 				fputs("shmstat_scrape_truncated{segment=\"", f);
@@ -450,7 +538,7 @@ static int next_piece(struct prom_iter *pi)
 			f = open_memstream(&pi->hdr, &hn);
 			if (f == NULL)
 				return ENOMEM;
-			help_line(f, first->fam, first->m.help);
+			help_line(f, first->fam, first->m.help, pi->o.om);
 			fprintf(f, "# TYPE %s %s\n", first->fam, shmstat_type_name(first->m.type));
 			if (fclose(f) != 0)
 				return ENOMEM;

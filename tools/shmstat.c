@@ -13,6 +13,7 @@
 
 #include "shmstat.h"
 #include "cmd.h"
+#include "textsafe.h"
 
 static const struct cmd commands[] = {
 	{ "list", cmd_list, cmd_list_usage, "list the segments on this host" },
@@ -39,27 +40,47 @@ static const char main_usage[] =
 
 struct shmstat_reader_opts reader_opts;
 
+/* "shmstat: " and the message on stderr, its control characters escaped:
+ * messages quote segment names, labels, paths and library errors, which
+ * other users choose. */
+static void say(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+static void say(const char *fmt, va_list ap)
+{
+	char msg[2048];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fputs("shmstat: ", stderr);
+	put_safe(stderr, msg, TS_KEEP_NL);
+	fputc('\n', stderr);
+}
+
 int die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("shmstat: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return code;
+}
+
+void warnf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap);
+	va_end(ap);
 }
 
 int usage_error(const char *usage, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("shmstat: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	fputs(usage, stderr);
 	return EXIT_USAGE;
 }
@@ -241,24 +262,38 @@ void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit)
 
 void fmt_metric(char *buf, size_t n, const char *name, const char *labels)
 {
+	char tmp[512];
+
 	if (labels[0])
-		snprintf(buf, n, "%s{%s}", name, labels);
+		snprintf(tmp, sizeof(tmp), "%s{%s}", name, labels);
 	else
-		snprintf(buf, n, "%s", name);
+		snprintf(tmp, sizeof(tmp), "%s", name);
+	text_safe(buf, n, tmp);
 }
 
 void json_put_bytes(FILE *f, const char *s, size_t n, int bytes)
 {
-	fputc('"', f);
-	for (size_t i = 0; s && i < n && (bytes || s[i]); i++) {
-		unsigned char c = (unsigned char)s[i];
+	const unsigned char *u = (const unsigned char *)s;
 
+	fputc('"', f);
+	for (size_t i = 0, l; s && i < n && (bytes || s[i]); i += l) {
+		unsigned char c = u[i];
+		uint32_t cp;
+
+		l = 1;
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || (bytes && c >= 0x7f))
+		else if (c < 0x20 || c == 0x7f || (bytes && c >= 0x80))
 			fprintf(f, "\\u%04x", c);
-		else
+		else if (c < 0x80)
 			fputc(c, f);
+		else if ((l = utf8_seq(u + i, n - i, &cp)) == 0) {
+			fputs("\\ufffd", f);  /* not UTF-8: the replacement character */
+			l = 1;
+		} else if (cp <= 0x9f)
+			fprintf(f, "\\u%04x", (unsigned)cp);  /* C1 controls */
+		else
+			(void)fwrite(u + i, 1, l, f);
 	}
 	fputc('"', f);
 }

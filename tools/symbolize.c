@@ -70,6 +70,7 @@
 #include <elfutils/libdwfl.h>
 
 #include "symbolize.h"
+#include "textsafe.h"
 
 static const char unknown[] = "[unknown]";
 
@@ -339,21 +340,17 @@ static uint64_t ptr_key(const void *p)
 
 /* -------------------------------------------------------------- warnings */
 
-/* @s with control characters as '?': paths come from the writers. With
- * @lower, the first letter in lowercase unless it starts a capitalised
- * word ("No such file" -> "no such file", "ELF" stays). */
+/* @s with control characters and bytes that are not UTF-8 as \xNN
+ * (textsafe.h): paths come from the writers. With @lower, the first
+ * letter in lowercase unless it starts a capitalised word ("No such
+ * file" -> "no such file", "ELF" stays). */
 static void put_clean(FILE *f, const char *s, int lower)
 {
-	for (size_t i = 0; s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7f)
-			c = '?';
-		else if (lower && i == 0 && c >= 'A' && c <= 'Z' &&
-			 !(s[1] >= 'A' && s[1] <= 'Z'))
-			c = (unsigned char)(c - 'A' + 'a');
-		putc(c, f);
+	if (lower && s[0] >= 'A' && s[0] <= 'Z' && !(s[1] >= 'A' && s[1] <= 'Z')) {
+		putc(s[0] - 'A' + 'a', f);
+		s++;
 	}
+	put_safe(f, s, 0);
 }
 
 /* Tell the problem @kind of @path (seen from @p) once per path. */

@@ -689,7 +689,7 @@ static void test_valid_header_random_body(void **state)
 			struct shmstat_desc *d = &descs[i];
 			/* every state, and 6 (unknown: counted as bad) */
 			uint32_t st = (uint32_t)(rnd() % 7);
-			int ok;
+			int ok, texts = 0;
 
 			d->word = SHMSTAT_DESC_WORD(st, (uint32_t)rnd());
 			if (rnd() % 2) {
@@ -703,9 +703,20 @@ static void test_valid_header_random_body(void **state)
 					d->labels[rnd() % sizeof(d->labels)] = '\0';
 					d->unit[rnd() % sizeof(d->unit)] = '\0';
 					d->help[rnd() % sizeof(d->help)] = '\0';
+					if (rnd() % 2) {
+						/* texts the writer's rules allow */
+						snprintf(d->labels, sizeof(d->labels),
+							 "a=\"%u\",b=\"\\\\\\\"\\n\xc3\xa9\"", i);
+						snprintf(d->unit, sizeof(d->unit), "bytes");
+						snprintf(d->help, sizeof(d->help), "help \"\\ \x1b");
+						texts = 1;
+					} else {
+						/* random bytes: labels that break the rules */
+						d->labels[0] = '\x01';
+					}
 				}
 				fix_desc_sum(d);
-				ok = st == SHMSTAT_DESC_LIVE &&
+				ok = st == SHMSTAT_DESC_LIVE && texts &&
 				     memchr(d->name, 0, sizeof(d->name)) &&
 				     memchr(d->labels, 0, sizeof(d->labels)) &&
 				     memchr(d->unit, 0, sizeof(d->unit)) &&

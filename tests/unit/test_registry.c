@@ -495,6 +495,10 @@ static void test_help_and_unit(void **state)
 	def.help = "two\nlines";
 	expect_bad_def(seg, &def);
 	ut_check_error_text("lat_seconds");
+	/* readers refuse help that is not UTF-8 (issue 17): so does the writer */
+	def.help = "latin-1 \xe9t\xe9";
+	expect_bad_def(seg, &def);
+	ut_check_error_text("lat_seconds");
 	def.help = h96;
 	expect_bad_def(seg, &def);
 	def.help = NULL;

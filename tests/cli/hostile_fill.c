@@ -1,0 +1,137 @@
+/*
+ * hostile_fill.c - a writer that tries to inject series into the
+ * expositions and escape sequences into the operator's terminal (issue
+ * 17 item 3 and 8), for tests/cli/inject.sh.
+ *
+ *   cli_hostile NAME
+ *
+ * Through the API (the writer accepts these; readers must escape them):
+ *   hx_api_total{v="\"\n# EOF\ninjected_total{segment=\"victim\"} 1"} 1
+ *   hx_ctl_total{v="ESC[2J BEL CR"} 2         help with ESC, \ and "
+ *   hx_seg_total{segment="victim"} 8          serve adds segment= too
+ *   hx_sigs: owner and keys with ESC, BEL, a quote, a newline and the
+ *            bytes 0x9c 0xff (not UTF-8)
+ * Then descriptors rewritten in the file (checksum fixed), as a writer
+ * that bypasses the API does; readers must leave them out as bad:
+ *   labels with a raw newline and quote (the injection), labels that are
+ *   not UTF-8, a name that is not a metric name, help that is not UTF-8.
+ * Prints the number of forged descriptors, detaches, exits.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "shmstat.h"
+#include "layout.h"
+
+#define INJECT "\"\n# EOF\ninjected_total{segment=\"victim\"} 1\n"
+
+static int reg(shmstat_seg *seg, const char *name, const char *const *labels, const char *help,
+	       uint64_t v)
+{
+	struct shmstat_metric_def d = { .name = name, .labels = labels, .help = help };
+	shmstat_counter *c;
+	int err = shmstat_counter_register(seg, &d, &c);
+
+	if (err == 0)
+		shmstat_counter_add(c, v);
+	else
+		fprintf(stderr, "cli_hostile: %s: %s\n", name, shmstat_last_error());
+	return err;
+}
+
+/* Rewrite the descriptor named @name: its name, labels or help (NULL:
+ * kept) to the raw bytes given, the checksum fixed. */
+static int forge(int fd, const struct shmstat_hdr *h, const char *name, const char *nname,
+		 const char *labels, const char *help)
+{
+	for (uint32_t i = 0; i < h->max_metrics; i++) {
+		struct shmstat_desc d;
+		off_t off = (off_t)(h->regions[SHMSTAT_REG_DESCS].off + (uint64_t)i * sizeof(d));
+
+		if (pread(fd, &d, sizeof(d), off) != (ssize_t)sizeof(d))
+			return -1;
+		if (SHMSTAT_DESC_STATE(d.word) != SHMSTAT_DESC_LIVE || strcmp(d.name, name) != 0)
+			continue;
+		if (nname)
+			snprintf(d.name, sizeof(d.name), "%s", nname);
+		if (labels)
+			snprintf(d.labels, sizeof(d.labels), "%s", labels);
+		if (help)
+			snprintf(d.help, sizeof(d.help), "%s", help);
+		d.sum = XXH3_64bits((const unsigned char *)&d + SHMSTAT_DESC_SUM_FROM,
+				    sizeof(d) - SHMSTAT_DESC_SUM_FROM);
+		return pwrite(fd, &d, sizeof(d), off) == (ssize_t)sizeof(d) ? 0 : -1;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const keys[] = {
+		"k-esc-\x1b[2J-bel-\x07", "k-bad-\x9c\xff-utf8", "k-inject" INJECT, "k-plain",
+	};
+	struct shmstat_metric_def sd = { .name = "hx_sigs", .help = "sig \x1b[31m red" };
+	struct shmstat_sigtab_opts so;
+	struct shmstat_hdr h;
+	shmstat_sigtab *t;
+	shmstat_seg *seg;
+	uint32_t owner = 0;
+	char path[300];
+	int err = 0, fd;
+
+	if (argc != 2) {
+		fputs("usage: cli_hostile NAME\n", stderr);
+		return 2;
+	}
+	if (shmstat_open(argv[1], NULL, &seg) != 0) {
+		fprintf(stderr, "cli_hostile: %s\n", shmstat_last_error());
+		return 1;
+	}
+	err |= reg(seg, "hx_ok_total", NULL, "a plain counter", 7);
+	err |= reg(seg, "hx_api_total", (const char *[]){ "v", INJECT, NULL }, "api", 1);
+	err |= reg(seg, "hx_ctl_total", (const char *[]){ "v", "\x1b[2J\x07\r", NULL },
+		   "help \x1b[2J\x07 back\\slash \"quoted\"", 2);
+	/* a label the exporter adds too */
+	err |= reg(seg, "hx_seg_total", (const char *[]){ "segment", "victim", NULL }, "seg", 8);
+	err |= reg(seg, "hx_f1_total", (const char *[]){ "v", "x", NULL }, "forged", 3);
+	err |= reg(seg, "hx_f2_total", (const char *[]){ "v", "x", NULL }, "forged", 4);
+	err |= reg(seg, "hx_f3_total", NULL, "forged", 5);
+	err |= reg(seg, "hx_f4_total", NULL, "forged", 6);
+	err |= reg(seg, "hx_f5_total", (const char *[]){ "v", "x", NULL }, "forged", 7);
+	shmstat_sigtab_opts_init(&so);
+	so.capacity = 16;
+	err |= shmstat_sigtab_register(seg, &sd, &so, &t);
+	if (err == 0)
+		err |= shmstat_sig_owner(t, "own-\x1b[2J\x07-\x9c-" "\"\n# EOF", &owner);
+	if (err) {
+		fprintf(stderr, "cli_hostile: %s\n", shmstat_last_error());
+		return 1;
+	}
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		for (int n = 0; n < 5; n++)
+			shmstat_sig_hit(t, keys[k], strlen(keys[k]), 1, owner);
+	shmstat_close(seg);
+
+	snprintf(path, sizeof(path), "/dev/shm/shmstat.%s", argv[1]);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		perror("cli_hostile");
+		return 1;
+	}
+	/* the injection of the finding: a raw newline ends the line */
+	err |= forge(fd, &h, "hx_f1_total", NULL, "v=\"x\"} 1\n# EOF\ninjected_total{segment=\"victim\"} 1\nz{v=\"y\"", NULL);
+	err |= forge(fd, &h, "hx_f2_total", NULL, "v=\"\x9c\xff\"", NULL);
+	err |= forge(fd, &h, "hx_f3_total", "injected_total{segment=\"victim\"}", NULL, NULL);
+	err |= forge(fd, &h, "hx_f4_total", NULL, NULL, "help \x9c not utf-8");
+	err |= forge(fd, &h, "hx_f5_total", NULL, "v=\"\x1b[2J\",segment=\"victim\"", NULL);
+	close(fd);
+	if (err) {
+		fputs("cli_hostile: cannot forge the descriptors\n", stderr);
+		return 1;
+	}
+	printf("5\n");
+	return 0;
+}

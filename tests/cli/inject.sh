@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Issue 17 items 3 and 8: a writer (cli_hostile) puts an injection
+# ("\n# EOF\ninjected_total{segment="victim"} 1"), bytes that are not
+# UTF-8, ESC[2J and BEL into its names, labels, help, signature-table
+# owners and keys, through the API and by rewriting descriptors in the
+# file. Next to it, a victim segment (cli_fill). Then:
+#   - serve's exposition (both segments), show --prom and --openmetrics
+#     parse: promtool check metrics, and a strict line grammar; no
+#     injected_total series; the victim's series are all there;
+#   - show --json and show --history --window --json are valid UTF-8
+#     JSON;
+#   - show (text, --per-process, --csv), list, top, hist, show --history
+#     print no byte below 0x20 but newline and tab, and no byte that is
+#     not UTF-8; error messages neither;
+#   - the forged descriptors are counted as bad and left out.
+#
+# Usage: inject.sh SHMSTAT CLI_HOSTILE CLI_FILL
+set -u
+shmstat=$1
+hostile=$2
+fill=$3
+pass=0
+fail=0
+evil="inj-evil-$$"
+victim="inj-victim-$$"
+dir=$(mktemp -d)
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+cleanup() {
+	[ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+	"$shmstat" rm "$evil" >/dev/null 2>&1
+	"$shmstat" rm "$victim" >/dev/null 2>&1
+	rm -f "/dev/shm/shmstat.inj-$$-"*
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+for p in promtool curl python3; do
+	command -v "$p" >/dev/null || { echo "FAIL: $p is not installed (./dev installs it)"; exit 1; }
+done
+
+"$fill" "$victim" >/dev/null || { echo "FAIL: victim writer"; exit 1; }
+forged=$("$hostile" "$evil") || { echo "FAIL: hostile writer"; exit 1; }
+
+# terminal-safe: no byte < 0x20 but \n and \t, no DEL, valid UTF-8 without
+# C1 controls
+cat >"$dir/clean.py" <<'PY'
+import sys
+b = open(sys.argv[1], 'rb').read()
+bad = [c for c in b if (c < 0x20 and c not in (9, 10)) or c == 0x7f]
+if bad:
+    sys.exit('control bytes %r' % sorted(set(bad)))
+try:
+    t = b.decode('utf-8')
+except UnicodeDecodeError as e:
+    sys.exit('not UTF-8: %s' % e)
+if any(0x80 <= ord(ch) <= 0x9f for ch in t):
+    sys.exit('C1 control characters')
+PY
+# valid UTF-8 JSON, read strictly
+cat >"$dir/isjson.py" <<'PY'
+import json, sys
+json.loads(open(sys.argv[1], 'rb').read().decode('utf-8', errors='strict'))
+PY
+# the exposition line grammar (text 0.0.4 / OpenMetrics 1.0): comments,
+# samples whose label values escape \ " and newline only; # EOF only last
+cat >"$dir/expo.py" <<'PY'
+import re, sys
+om = sys.argv[2] == 'om'
+text = open(sys.argv[1], 'rb').read().decode('utf-8', errors='strict')
+name = r'[a-zA-Z_:][a-zA-Z0-9_:]*'
+value = r'"(?:[^"\\\n]|\\[\\"n])*"'
+pair = r'[a-zA-Z_][a-zA-Z0-9_]*=' + value
+sample = re.compile(r'^' + name + r'(\{' + pair + r'(,' + pair + r')*\})? -?[0-9.e+Inf]+$')
+helpesc = r'(?:[^"\\\n]|\\[\\"n])*' if om else r'(?:[^\\\n]|\\[\\n])*'
+comment = re.compile(r'^# (HELP ' + name + ' ' + helpesc + '|TYPE ' + name + r' \w+|UNIT ' + name + r' \w*)$')
+lines = text.split('\n')
+if lines[-1] != '':
+    sys.exit('no final newline')
+lines = lines[:-1]
+if om:
+    if lines[-1] != '# EOF':
+        sys.exit('OpenMetrics without # EOF last')
+    lines = lines[:-1]
+for n, l in enumerate(lines, 1):
+    if l == '# EOF':
+        sys.exit('line %d: # EOF before the end' % n)
+    if not (sample.match(l) or comment.match(l)):
+        sys.exit('line %d does not parse: %r' % (n, l))
+    labels = re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)=' + value, l.split('}')[0]) if '{' in l else []
+    if len(labels) != len(set(labels)):
+        sys.exit('line %d repeats a label: %r' % (n, l))
+PY
+clean() { python3 "$dir/clean.py" "$1" >"$dir/why" 2>&1 && ok || bad "$2: $(cat "$dir/why")"; }
+isjson() { python3 "$dir/isjson.py" "$1" >"$dir/why" 2>&1 && ok || bad "$2: $(tail -1 "$dir/why")"; }
+expo() { python3 "$dir/expo.py" "$1" "$2" >"$dir/why" 2>&1 && ok || bad "$3: $(cat "$dir/why")"; }
+noinject() {
+	if grep -a -q '^injected_total' "$1" || grep -a -q '^# EOF' <(head -n -1 "$1"); then
+		bad "$2: injected series: $(grep -a -n 'injected' "$1" | head -3)"
+	else
+		ok
+	fi
+}
+
+# --- the reader: forged descriptors are bad, left out
+"$shmstat" show --json "$evil" >"$dir/show.json" 2>"$dir/show.err" && ok || bad "show --json failed"
+isjson "$dir/show.json" "show --json"
+python3 - "$dir/show.json" "$forged" >"$dir/why" 2>&1 <<'PY' && ok || bad "$(cat "$dir/why")"
+import json, sys
+d = json.load(open(sys.argv[1], 'rb'))
+names = sorted(m['name'] for m in d['metrics'])
+want = ['hx_api_total', 'hx_ctl_total', 'hx_ok_total', 'hx_seg_total', 'hx_sigs']
+if names != want:
+    sys.exit('metrics %r, want %r (the forged ones left out)' % (names, want))
+api = [m for m in d['metrics'] if m['name'] == 'hx_api_total'][0]
+if api['labels'] != {'v': '"\n# EOF\ninjected_total{segment="victim"} 1\n'}:
+    sys.exit('label value through the API not kept: %r' % api['labels'])
+PY
+"$shmstat" show "$evil" >"$dir/show.txt" 2>&1 && ok || bad "show failed"
+grep -q "warning: $forged metric descriptors failed validation" "$dir/show.txt" && ok ||
+	bad "show does not count $forged bad descriptors: $(head -3 "$dir/show.txt")"
+
+# --- expositions
+"$shmstat" serve --listen 127.0.0.1:0 -s "$victim" -s "$evil" 2>"$dir/serve.err" &
+serve_pid=$!
+port=
+for _ in $(seq 100); do
+	port=$(grep -o '127.0.0.1:[0-9]*/metrics' "$dir/serve.err" | sed 's/.*:\([0-9]*\)\/.*/\1/')
+	[ -n "$port" ] && break
+	kill -0 "$serve_pid" 2>/dev/null || break
+	sleep 0.05
+done
+[ -n "$port" ] || { echo "FAIL: serve did not start: $(cat "$dir/serve.err")"; exit 1; }
+curl -sf "http://127.0.0.1:$port/metrics" >"$dir/serve.txt" && ok || bad "GET /metrics"
+curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
+	"http://127.0.0.1:$port/metrics" >"$dir/serve.om" && ok || bad "GET /metrics (OpenMetrics)"
+"$shmstat" show --prom "$evil" >"$dir/show.prom" && ok || bad "show --prom"
+"$shmstat" show --openmetrics "$evil" >"$dir/show.om" && ok || bad "show --openmetrics"
+for f in serve.txt show.prom; do
+	promtool check metrics <"$dir/$f" >"$dir/promtool.out" 2>&1
+	grep -q 'error while linting' "$dir/promtool.out" && bad "promtool: $f: $(cat "$dir/promtool.out")" || ok
+	expo "$dir/$f" text "$f"
+	noinject "$dir/$f" "$f"
+done
+for f in serve.om show.om; do
+	expo "$dir/$f" om "$f"
+	noinject "$dir/$f" "$f"
+done
+grep -q "^cli_requests_total{path=\"/a\",segment=\"$victim\"} " "$dir/serve.txt" && ok ||
+	bad "the victim's series are missing from the scrape"
+grep -q "^hx_seg_total{exported_segment=\"victim\",segment=\"$evil\"} 8$" "$dir/serve.txt" && ok ||
+	bad "the writer's own segment label is not renamed: $(grep -a '^hx_seg' "$dir/serve.txt")"
+grep -q '^hx_seg_total{segment="victim"} 8$' "$dir/show.prom" && ok ||
+	bad "show --prom (no segment label of its own) renamed the writer's label"
+grep -q "^shmstat_segment_up{segment=\"$evil\"} 1" "$dir/serve.txt" && ok ||
+	bad "the hostile segment is not up"
+kill "$serve_pid"; wait "$serve_pid" 2>/dev/null; serve_pid=
+
+# --- JSON of a history window: owners and keys that are not UTF-8
+"$shmstat" record --count 1 --interval 100ms --tiers 100ms:10m --size 256K \
+	-o "$dir/h.shh" "$evil" 2>"$dir/rec.err" && ok || bad "record: $(cat "$dir/rec.err")"
+"$shmstat" show --history "$dir/h.shh" --window 10m --json >"$dir/win.json" 2>&1 && ok ||
+	bad "show --history --window --json: $(head -3 "$dir/win.json")"
+isjson "$dir/win.json" "show --history --window --json"
+"$shmstat" show --history "$dir/h.shh" --json >"$dir/range.json" 2>&1 && ok || bad "show --history --json"
+isjson "$dir/range.json" "show --history --json"
+
+# --- human-readable output
+"$shmstat" show --per-process "$evil" >"$dir/showp.txt" 2>&1 && ok || bad "show --per-process"
+"$shmstat" show --csv "$evil" >"$dir/show.csv" 2>&1 && ok || bad "show --csv"
+"$shmstat" list >"$dir/list.txt" 2>&1       # other segments may fail: output only
+"$shmstat" top "$evil" >"$dir/top.txt" 2>&1 && ok || bad "top"
+"$shmstat" show --history "$dir/h.shh" >"$dir/hist.txt" 2>&1 && ok || bad "show --history"
+"$shmstat" show --history "$dir/h.shh" --window 10m >"$dir/win.txt" 2>&1 && ok ||
+	bad "show --history --window"
+for f in show.txt showp.txt show.csv list.txt top.txt hist.txt win.txt; do
+	clean "$dir/$f" "$f"
+done
+grep -q 'hx_ctl_total{v="\\x1b\[2J\\x07\\x0d"}' "$dir/show.txt" && ok ||
+	bad "show does not escape the control characters: $(grep -a hx_ctl "$dir/show.txt")"
+python3 - "$dir/show.csv" >"$dir/why" 2>&1 <<'PY' && ok || bad "CSV: $(cat "$dir/why")"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))
+if any(len(r) != len(rows[0]) for r in rows) or len(rows) != 6:
+    sys.exit('rows %r' % rows)
+PY
+
+# --- error messages quoting what a writer chose: a segment name that
+# list cannot open (made by another user, or not a segment)
+bogus="/dev/shm/shmstat.inj-$$-$(printf 'a\033[2Jb\007')"
+printf 'junk' >"$bogus"
+"$shmstat" list >"$dir/list2.txt" 2>&1
+clean "$dir/list2.txt" "list with a hostile file name"
+"$shmstat" show "inj-$$-$(printf 'a\033[2Jb\007')" >"$dir/err.txt" 2>&1
+clean "$dir/err.txt" "error message"
+
+echo "inject: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,41 @@
+/*
+ * textsafe.h - strings that came from a segment (or any file another user
+ * controls), made safe for a terminal and for JSON.
+ *
+ * Writers choose metric label values, help texts, signature-table owners
+ * and keys, and process names: any of them may hold ESC, BEL, CR or bytes
+ * that are not UTF-8. Human-readable output (show, list, top, watch,
+ * hist, flame warnings, error messages) prints them through text_safe();
+ * JSON through json_put() (tools/shmstat.c), which replaces bytes that are
+ * not UTF-8.
+ */
+#ifndef SHMSTAT_TEXTSAFE_H
+#define SHMSTAT_TEXTSAFE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Length of the well-formed UTF-8 sequence at @s (of at most @n bytes),
+ * its code point in *@cp; 0 when the bytes there are not UTF-8. */
+size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* Flags of text_safe(). */
+enum {
+	TS_KEEP_NL = 1,         /* newline and tab kept (multi-line messages) */
+};
+
+/* The first @n bytes of @s (up to a NUL) into @dst (capacity @cap > 0,
+ * always NUL-terminated, an escape never cut): valid UTF-8 as it is,
+ * except control characters (C0 including tab and newline, DEL, C1
+ * U+0080..U+009F) and bytes that are not UTF-8, which become \xNN (one
+ * per byte). Backslashes are kept: canonical labels already escape
+ * theirs (a literal \ in a value is \\), so \xNN cannot be forged there.
+ * Return @dst. */
+char *text_safe_n(char *dst, size_t cap, const char *s, size_t n, int flags);
+char *text_safe(char *dst, size_t cap, const char *s);
+
+/* The same, written to @f whatever the length. */
+void put_safe(FILE *f, const char *s, int flags);
+
+#endif
