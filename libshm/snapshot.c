@@ -340,9 +340,11 @@ static void zero_hole(struct copier *cp, unsigned char *p, uint64_t n)
 	if (cp->base && p >= cp->base && n <= cp->len - (uint64_t)(p - cp->base)) {
 		if (!cp->dirty)
 			return;                 /* still as mapped: zeros */
-		if (pb > pa && madvise((void *)pa, pb - pa, MADV_DONTNEED) == 0) {
+		/* the page-aligned addresses as offsets from @p: no integer
+		 * becomes a pointer */
+		if (pb > pa && madvise(p + (pa - a), pb - pa, MADV_DONTNEED) == 0) {
 			memset(p, 0, pa - a);
-			memset((void *)pb, 0, b - pb);
+			memset(p + (pb - a), 0, b - pb);
 			return;
 		}
 	}

@@ -411,6 +411,8 @@ static void describe(const struct rule *r, char *buf, size_t n)
 
 int cmd_check(int argc, char **argv)
 {
+	static const char shortopts[] = ":r:H:";
+	char bad[64];
 	static const struct option opts[] = {
 		{ "rules", required_argument, NULL, 'r' },
 		{ "history", required_argument, NULL, 'H' },
@@ -431,7 +433,7 @@ int cmd_check(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":r:H:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': rules_path = optarg; break;
 		case 'H': hist_path = optarg; break;
@@ -439,10 +441,10 @@ int cmd_check(int argc, char **argv)
 		case 'n': no_state = 1; break;
 		case 'j': json = 1; break;
 		case ':':
-			usage_error(cmd_check_usage, "option '%s' needs a value", argv[optind - 1]);
+			usage_error(cmd_check_usage, "option '%s' needs a value", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 			return HEALTH_UNKNOWN;
 		default:
-			usage_error(cmd_check_usage, "unknown option '%s'", argv[optind - 1]);
+			usage_error(cmd_check_usage, "unknown option '%s'", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 			return HEALTH_UNKNOWN;
 		}
 	}

@@ -189,6 +189,8 @@ static int build(struct flame *f, const shmstat_profile *p, struct symbolizer *s
 
 static int parse(int argc, char **argv, struct flame_args *a)
 {
+	static const char shortopts[] = "+:";
+	char bad[64];
 	static const struct option opts[] = {
 		{ "latency", no_argument, NULL, 'l' },
 		{ "metric", required_argument, NULL, 'm' },
@@ -206,7 +208,7 @@ static int parse(int argc, char **argv, struct flame_args *a)
 	memset(a, 0, sizeof(*a));
 	a->pid = -1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			a->latency = 1;
@@ -248,9 +250,9 @@ static int parse(int argc, char **argv, struct flame_args *a)
 			a->title = optarg;
 			break;
 		case ':':
-			return usage_error(cmd_flame_usage, "option '%s' needs a value", argv[optind - 1]);
+			return usage_error(cmd_flame_usage, "option '%s' needs a value", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		default:
-			return usage_error(cmd_flame_usage, "unknown option '%s'", argv[optind - 1]);
+			return usage_error(cmd_flame_usage, "unknown option '%s'", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		}
 	}
 	if (argc - optind != 1)

@@ -116,6 +116,8 @@ static void print_chart(const shmstat_hdata *h, const char *unit)
 
 int cmd_hist(int argc, char **argv)
 {
+	static const char shortopts[] = "+l:";
+	char bad[64];
 	static const struct option opts[] = {
 		{ "labels", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
@@ -126,7 +128,7 @@ int cmd_hist(int argc, char **argv)
 	int c, found = 0;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			labels = optarg;
@@ -136,7 +138,7 @@ int cmd_hist(int argc, char **argv)
 				return usage_error(cmd_hist_usage, "option '-l' needs a value");
 			/* fall through */
 		default:
-			return usage_error(cmd_hist_usage, "unknown option '%s'", argv[optind - 1]);
+			return usage_error(cmd_hist_usage, "unknown option '%s'", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		}
 	}
 	if (argc - optind != 2)

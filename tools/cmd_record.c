@@ -116,6 +116,8 @@ static void nap_until(uint64_t t)
 
 int cmd_record(int argc, char **argv)
 {
+	static const char shortopts[] = ":o:";
+	char bad[64];
 	static const struct option opts[] = {
 		{ "history", required_argument, NULL, 'o' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -139,7 +141,7 @@ int cmd_record(int argc, char **argv)
 	shmstat_history_opts_init(&ho);
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		char *end;
 
 		switch (ch) {
@@ -174,9 +176,9 @@ int cmd_record(int argc, char **argv)
 			break;
 		case ':':
 			return usage_error(cmd_record_usage, "option '%s' needs a value",
-					   argv[optind - 1]);
+					   refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		default:
-			return usage_error(cmd_record_usage, "unknown option '%s'", argv[optind - 1]);
+			return usage_error(cmd_record_usage, "unknown option '%s'", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		}
 	}
 	if (optind != argc - 1)

@@ -628,6 +628,8 @@ static int parse_count(const char *arg, unsigned long long max, unsigned long lo
 
 int cmd_serve(int argc, char **argv)
 {
+	static const char shortopts[] = ":l:s:";
+	char bad[64];
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "segment", required_argument, NULL, 's' },
@@ -659,7 +661,7 @@ int cmd_serve(int argc, char **argv)
 	srv.uid[srv.nuid++] = geteuid();
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":l:s:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		unsigned long long n;
 		char *end;
 		unsigned long v;
@@ -717,9 +719,9 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case ':':
 			return usage_error(cmd_serve_usage, "option '%s' needs a value",
-					   argv[optind - 1]);
+					   refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		default:
-			return usage_error(cmd_serve_usage, "unknown option '%s'", argv[optind - 1]);
+			return usage_error(cmd_serve_usage, "unknown option '%s'", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		}
 	}
 	if (optind != argc)

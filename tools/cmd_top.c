@@ -147,6 +147,8 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 
 int cmd_top(int argc, char **argv)
 {
+	static const char shortopts[] = "+:n:";
+	char bad[64];
 	static const struct option opts[] = {
 		{ "by", required_argument, NULL, 'b' },
 		{ "owner", required_argument, NULL, 'o' },
@@ -162,7 +164,7 @@ int cmd_top(int argc, char **argv)
 	char *end;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:n:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			n = strtoull(optarg, &end, 10);
@@ -194,9 +196,9 @@ int cmd_top(int argc, char **argv)
 						   optarg);
 			break;
 		case ':':
-			return usage_error(cmd_top_usage, "option '%s' needs a value", argv[optind - 1]);
+			return usage_error(cmd_top_usage, "option '%s' needs a value", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		default:
-			return usage_error(cmd_top_usage, "unknown option '%s'", argv[optind - 1]);
+			return usage_error(cmd_top_usage, "unknown option '%s'", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)

@@ -50,6 +50,8 @@ static void json_num(const char *key, double v, int comma)
 
 int cmd_trend(int argc, char **argv)
 {
+	static const char shortopts[] = ":w:l:f:q:";
+	char bad[64];
 	static const struct option opts[] = {
 		{ "window", required_argument, NULL, 'w' },
 		{ "at", required_argument, NULL, 'a' },
@@ -72,7 +74,7 @@ int cmd_trend(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":w:l:f:q:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		char *end;
 
 		switch (ch) {
@@ -116,9 +118,9 @@ int cmd_trend(int argc, char **argv)
 		case 'j': json = 1; break;
 		case ':':
 			return usage_error(cmd_trend_usage, "option '%s' needs a value",
-					   argv[optind - 1]);
+					   refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		default:
-			return usage_error(cmd_trend_usage, "unknown option '%s'", argv[optind - 1]);
+			return usage_error(cmd_trend_usage, "unknown option '%s'", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		}
 	}
 	if (optind != argc - 2)

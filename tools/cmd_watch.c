@@ -606,6 +606,8 @@ static int run_tty(struct source *src, struct watch *w, double interval, long co
 
 int cmd_watch(int argc, char **argv)
 {
+	static const char shortopts[] = "+:i:n:I:X:";
+	char bad[64];
 	static const struct option opts[] = {
 		{ "raw", no_argument, NULL, 'r' },
 		{ "lines", no_argument, NULL, 'l' },
@@ -626,7 +628,7 @@ int cmd_watch(int argc, char **argv)
 		return die(EXIT_ERR, "out of memory");
 	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:i:n:I:X:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		rc = -1;
 		switch (c) {
 		case 'i':
@@ -657,10 +659,10 @@ int cmd_watch(int argc, char **argv)
 			lines = 1;
 			break;
 		case ':':
-			rc = usage_error(cmd_watch_usage, "option '%s' needs a value", argv[optind - 1]);
+			rc = usage_error(cmd_watch_usage, "option '%s' needs a value", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 			break;
 		default:
-			rc = usage_error(cmd_watch_usage, "unknown option '%s'", argv[optind - 1]);
+			rc = usage_error(cmd_watch_usage, "unknown option '%s'", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 			break;
 		}
 		if (rc >= 0) {

@@ -81,6 +81,10 @@ rm -f "/dev/shm/shmstat.$tag-foreign" "/dev/shm/shmstat.$tag-empty"
 # the option refused, as written, also inside a cluster (issue 17)
 expect 2 "" "^shmstat: unknown option '-r'$"        -- "$shmstat" show -rf x
 expect 2 "" "^shmstat: unknown option '--rf'$"      -- "$shmstat" show --rf x
+# every command names the option it refused, not the argument before it
+for c in check flame hist record serve top trend watch; do
+	expect 2 "" "^shmstat: unknown option '-z'$"     -- "$shmstat" $c -zq x
+done
 expect 2 "" "^shmstat: option '-I' needs a value$"  -- "$shmstat" show -pI
 expect 2 "" "^shmstat: option '--history' needs a value$" -- "$shmstat" show --json --history
 expect 2 "" "^shmstat: owner 'no-such-user-x' is neither a user nor a uid" -- "$shmstat" --owner no-such-user-x show x
