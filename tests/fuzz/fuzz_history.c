@@ -155,7 +155,7 @@ static size_t prepare(const uint8_t *data, size_t size)
 		len = (size_t)h->total_size;
 	}
 	h->hdr_sum = XXH3_64bits(img, SHMSTAT_HF_HDR_SUM_BYTES);
-	/* the dictionary, as dict_refresh() walks it */
+	/* the dictionary, as shmstat__hf_dict_refresh() (history/io.c) walks it */
 	if (shmstat__fits(h->dict_off, h->dict_len, len)) {
 		uint64_t end = 0, index = 0;
 
@@ -175,7 +175,7 @@ static size_t prepare(const uint8_t *data, size_t size)
 			index++;
 		}
 	}
-	/* the rings, as scan_ring() scans them */
+	/* the rings, as shmstat__hf_scan_ring() (history/io.c) scans them */
 	for (unsigned k = 0; k < h->ntiers && k < SHMSTAT_HISTORY_MAX_TIERS; k++) {
 		const struct shmstat_hf_tier *t = &h->tier[k];
 		uint64_t off = 0;

@@ -63,7 +63,8 @@ fi
 san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 cflags=(-g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
 	-Wno-missing-field-initializers -Werror
-	-I"$src/libshm/include" -I"$src/libshm" -I"$src/tools"
+	-I"$src/libshm/include" -I"$src/libshm" -I"$src/libshm/history"
+	-I"$src/libshm/profile" -I"$src/tools"
 	$(pkg-config --cflags liburcu-bp liburcu-cds libxxhash yaml-0.1 jansson libmicrohttpd ncursesw libdw))
 libs=($(pkg-config --libs liburcu-bp liburcu-cds libxxhash yaml-0.1 jansson libmicrohttpd ncursesw libdw) -lpthread -lm)
 
@@ -73,7 +74,7 @@ libs=($(pkg-config --libs liburcu-bp liburcu-cds libxxhash yaml-0.1 jansson libm
 # coverage for libFuzzer; each harness links them all.
 obj=$build/obj
 mkdir -p "$obj"
-sources=("$src"/libshm/*.c)
+sources=("$src"/libshm/*.c "$src"/libshm/*/*.c)
 for f in "$src"/tools/*.c; do
 	case "$(basename "$f")" in demo.c|cachesim.c) continue ;; esac
 	sources+=("$f")

@@ -1,0 +1,286 @@
+/*
+ * io.c - the file I/O of history files: whole writes, reads through a
+ * window (pread(2)), the dictionary read and extended as it grows, the
+ * records a reader keeps of a ring, and what a ring holds (for tests).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "history_int.h"
+
+#define WINDOW    (size_t)(1u << 20)      /* bytes read at a time */
+
+/* --------------------------------------------------------------- I/O */
+
+int shmstat__hf_pwrite_full(int fd, const void *p, size_t n, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = pwrite(fd, (const char *)p + done, n - done, (off_t)(off + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errno;
+		if (r == 0)
+			return EIO;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+/* A window over region [base, base + len) of the file. */
+struct rview {
+	int fd;
+	uint64_t base, len;
+	unsigned char *buf;
+	size_t cap;
+	uint64_t woff;
+	size_t wlen;
+	unsigned char *big;
+	size_t bigcap;
+	int err;                   /* 0, SHMSTAT_ETRUNCATED, ENOMEM or errno */
+};
+
+static void rv_init(struct rview *v, int fd, uint64_t base, uint64_t len)
+{
+	memset(v, 0, sizeof(*v));
+	v->fd = fd;
+	v->base = base;
+	v->len = len;
+	v->cap = len < WINDOW ? (size_t)len : WINDOW;
+}
+
+static void rv_free(struct rview *v)
+{
+	free(v->buf);
+	free(v->big);
+}
+
+/* Bytes [off, off + n) of the region (the caller checked they lie in it),
+ * valid until the next call; NULL on error (v->err). */
+static const unsigned char *rv_get(struct rview *v, uint64_t off, size_t n)
+{
+	ssize_t r;
+
+	if (v->wlen && off >= v->woff && off - v->woff + n <= v->wlen)
+		return v->buf + (off - v->woff);
+	if (n <= v->cap) {
+		size_t want = v->len - off < v->cap ? (size_t)(v->len - off) : v->cap;
+
+		if (v->buf == NULL && (v->buf = malloc(v->cap)) == NULL) {
+			v->err = ENOMEM;
+			return NULL;
+		}
+		v->wlen = 0;
+		r = shmstat__pread_full(v->fd, v->buf, want, v->base + off);
+		if (r < 0 || (size_t)r < want) {
+			v->err = r < 0 ? errno : SHMSTAT_ETRUNCATED;
+			return NULL;
+		}
+		v->woff = off;
+		v->wlen = want;
+		return v->buf;
+	}
+	if (n > v->bigcap) {
+		unsigned char *p = realloc(v->big, n);
+
+		if (p == NULL) {
+			v->err = ENOMEM;
+			return NULL;
+		}
+		v->big = p;
+		v->bigcap = n;
+	}
+	r = shmstat__pread_full(v->fd, v->big, n, v->base + off);
+	if (r < 0 || (size_t)r < n) {
+		v->err = r < 0 ? errno : SHMSTAT_ETRUNCATED;
+		return NULL;
+	}
+	return v->big;
+}
+
+int shmstat__hf_io_fail(const struct shmstat_history *h, int err, const char *what)
+{
+	if (err == SHMSTAT_ETRUNCATED)
+		return shmstat__fail(err, "history file '%s' is truncated: it shrank while %s",
+				     h->path, what);
+	if (err == ENOMEM)
+		return shmstat__fail(err, "out of memory while %s history file '%s'", what, h->path);
+	return shmstat__fail(err, "cannot read history file '%s' while %s: %s", h->path, what,
+			     strerror(err));
+}
+
+/* ----------------------------------------------------- dictionary reads */
+
+/* Read the entries appended since the last call (the dictionary ends at
+ * the first entry that is not valid). */
+int shmstat__hf_dict_refresh(struct shmstat_history *h)
+{
+	struct hdict *d = h->dict;
+	uint64_t dlen = h->hdr.dict_len;
+	struct rview v;
+	int err = 0;
+
+	rv_init(&v, h->fd, h->hdr.dict_off, dlen);
+	while (d->end + SHMSTAT_HF_ENT_HDR <= dlen && d->n < UINT32_MAX - 1) {
+		const unsigned char *p = rv_get(&v, d->end, SHMSTAT_HF_ENT_HDR);
+		struct shmstat_hf_ent eh;
+		struct hent *e;
+
+		if (p == NULL) {
+			err = shmstat__hf_io_fail(h, v.err, "reading the dictionary of");
+			break;
+		}
+		memcpy(&eh, p, sizeof(eh));
+		if (eh.magic != SHMSTAT_HF_ENT_MAGIC || eh.len < SHMSTAT_HF_ENT_HDR + 8 ||
+		    eh.len % 8 || eh.len > dlen - d->end || eh.len > SHMSTAT_HF_REC_MAX ||
+		    eh.index != d->n)
+			break;
+		p = rv_get(&v, d->end, eh.len);
+		if (p == NULL) {
+			err = shmstat__hf_io_fail(h, v.err, "reading the dictionary of");
+			break;
+		}
+		if (shmstat__hf_sum(p, eh.len, h->hdr.seed, SHMSTAT_HF_AREA_DICT) != eh.sum)
+			break;
+		e = shmstat__hf_ent_new(d, d->n, p + SHMSTAT_HF_ENT_HDR,
+					eh.len - SHMSTAT_HF_ENT_HDR);
+		if (e == NULL || shmstat__hf_dict_push(d, e) != 0) {
+			free(e);
+			err = shmstat__fail(ENOMEM, "out of memory reading history file '%s'",
+					    h->path);
+			break;
+		}
+		d->end += eh.len;
+	}
+	rv_free(&v);
+	return err;
+}
+
+/* ---------------------------------------------------------- ring reads */
+
+static int by_seq_desc(const void *a, const void *b)
+{
+	const struct rref *x = a, *y = b;
+
+	return (x->seq < y->seq) - (x->seq > y->seq);
+}
+
+/*
+ * The records of ring @k a reader keeps, oldest first: valid ones (magic,
+ * length, checksum) forming the run of consecutive seqs down from the
+ * highest, their times not going up as the seqs go down.
+ */
+int shmstat__hf_scan_ring(struct shmstat_history *h, unsigned k, struct rref **out, size_t *nout)
+{
+	const struct shmstat_hf_tier *t = &h->hdr.tier[k];
+	uint64_t off = 0, hashed = 0, budget = 2 * t->ring_len + (UINT64_C(64) << 20);
+	struct rref *r = NULL;
+	size_t n = 0, cap = 0, keep;
+	struct rview v;
+	int err = 0;
+
+	*out = NULL;
+	*nout = 0;
+	rv_init(&v, h->fd, t->ring_off, t->ring_len);
+	while (off + SHMSTAT_HF_REC_HDR <= t->ring_len) {
+		const unsigned char *p = rv_get(&v, off, SHMSTAT_HF_REC_HDR);
+		struct shmstat_hf_rec rh;
+
+		if (p == NULL) {
+			err = shmstat__hf_io_fail(h, v.err, "reading");
+			goto out;
+		}
+		memcpy(&rh, p, sizeof(rh));
+		if (rh.magic == SHMSTAT_HF_REC_MAGIC && rh.len >= SHMSTAT_HF_REC_HDR + 8 &&
+		    rh.len % 8 == 0 && rh.len <= t->ring_len - off && rh.len <= SHMSTAT_HF_REC_MAX &&
+		    rh.seq != 0) {
+			if (hashed + rh.len > budget)
+				break;             /* damaged beyond reason: keep what we have */
+			hashed += rh.len;
+			p = rv_get(&v, off, rh.len);
+			if (p == NULL) {
+				err = shmstat__hf_io_fail(h, v.err, "reading");
+				goto out;
+			}
+			if (shmstat__hf_sum(p, rh.len, h->hdr.seed, k) == rh.sum) {
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 256;
+					struct rref *nr = realloc(r, nc * sizeof(*nr));
+
+					if (nr == NULL) {
+						err = shmstat__hf_io_fail(h, ENOMEM, "reading");
+						goto out;
+					}
+					r = nr;
+					cap = nc;
+				}
+				r[n++] = (struct rref){ off, rh.seq, rh.time_ns, rh.len };
+				off += rh.len;
+				continue;
+			}
+		}
+		off += 8;
+	}
+	if (n == 0)
+		goto out;
+	qsort(r, n, sizeof(*r), by_seq_desc);
+	for (keep = 1; keep < n; keep++)
+		if (r[keep].seq != r[keep - 1].seq - 1 || r[keep].time > r[keep - 1].time)
+			break;
+	/* oldest first */
+	for (size_t i = 0; i < keep / 2; i++) {
+		struct rref x = r[i];
+
+		r[i] = r[keep - 1 - i];
+		r[keep - 1 - i] = x;
+	}
+	*out = r;
+	*nout = keep;
+	r = NULL;
+out:
+	free(r);
+	rv_free(&v);
+	return err;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+int shmstat__history_tier_stat(shmstat_history *h, unsigned k, struct shmstat__hf_tier_stat *out)
+{
+	struct rref *r;
+	size_t n;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (k >= h->hdr.ntiers)
+		return EINVAL;
+	err = shmstat__hf_dict_refresh(h);
+	if (err)
+		return err;
+	err = shmstat__hf_scan_ring(h, k, &r, &n);
+	if (err)
+		return err;
+	out->records = n;
+	out->ring_off = h->hdr.tier[k].ring_off;
+	out->ring_len = h->hdr.tier[k].ring_len;
+	if (n) {
+		out->oldest_ns = r[0].time;
+		out->newest_ns = r[n - 1].time;
+		out->newest_off = r[n - 1].off;
+		out->newest_len = r[n - 1].len;
+		out->newest_seq = r[n - 1].seq;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (r[i].len > out->max_len)
+			out->max_len = r[i].len;
+	out->dict_used = h->dict->end;
+	out->dict_len = h->hdr.dict_len;
+	out->dict_entries = h->dict->n;
+	free(r);
+	return 0;
+}
