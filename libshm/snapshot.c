@@ -1279,6 +1279,12 @@ long shmstat__snap_metric_at(const shmstat_snap *s, uint32_t value_off, int type
 	return -1;
 }
 
+void shmstat__region_free(unsigned char *buf, uint64_t len)
+{
+	if (buf != NULL && len != 0)
+		munmap(buf, len);
+}
+
 int shmstat__reader_region(struct shmstat_reader *r, const shmstat_snap *s, int region,
 			   unsigned char **out, uint64_t *len)
 {
@@ -1296,12 +1302,15 @@ int shmstat__reader_region(struct shmstat_reader *r, const shmstat_snap *s, int 
 	g = &r->hdr.regions[region];   /* checked against the size at open */
 	if (g->len == 0)
 		return 0;
-	/* zeros (large: fresh pages), of which only what the object holds
-	 * is written, up to the reader's limit */
-	*out = calloc(1, g->len);
-	if (*out == NULL)
+	/* zeros, of which only what the object holds is written, up to the
+	 * reader's limit: pages of our own (calloc() writes every page when
+	 * MALLOC_PERTURB_ is set, 512 MiB for a sparse stack table) */
+	*out = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*out == MAP_FAILED) {
+		*out = NULL;
 		return shmstat__fail(ENOMEM, "out of memory reading segment '%s' (%llu bytes)",
 				     r->name, (unsigned long long)g->len);
+	}
 	cp.fd = r->fd;
 	cp.base = *out;
 	cp.len = g->len;
@@ -1311,7 +1320,7 @@ int shmstat__reader_region(struct shmstat_reader *r, const shmstat_snap *s, int 
 		err = read_full(&cp, *out, g->len, g->off);
 	free(cp.ext);
 	if (err) {
-		free(*out);
+		shmstat__region_free(*out, g->len);
 		*out = NULL;
 		if (err == ENOMEM)
 			return shmstat__fail(ENOMEM, "out of memory reading segment '%s'", r->name);

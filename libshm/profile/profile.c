@@ -140,7 +140,7 @@ int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profi
 	if (err == 0)
 		err = shmstat__reader_region(r, s, SHMSTAT_REG_MODS, &mbuf, &mlen);
 	if (err) {
-		free(sbuf);
+		shmstat__region_free(sbuf, slen);
 		return err;
 	}
 	tab = (const void *)sbuf;
@@ -239,15 +239,15 @@ int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profi
 	}
 	free(sok);
 	free(mok);
-	free(sbuf);
-	free(mbuf);
+	shmstat__region_free(sbuf, slen);
+	shmstat__region_free(mbuf, mlen);
 	*out = p;
 	return 0;
 fail:
 	free(sok);
 	free(mok);
-	free(sbuf);
-	free(mbuf);
+	shmstat__region_free(sbuf, slen);
+	shmstat__region_free(mbuf, mlen);
 	shmstat_profile_free(p);
 	return shmstat__fail(err, "out of memory");
 }
