@@ -1306,7 +1306,7 @@ int shmstat__reader_region(struct shmstat_reader *r, const shmstat_snap *s, int 
 	 * reader's limit: pages of our own (calloc() writes every page when
 	 * MALLOC_PERTURB_ is set, 512 MiB for a sparse stack table) */
 	*out = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (*out == MAP_FAILED) {
+	if (*out == MAP_FAILED || *out == NULL) {       /* NULL: never, for the analyzer */
 		*out = NULL;
 		return shmstat__fail(ENOMEM, "out of memory reading segment '%s' (%llu bytes)",
 				     r->name, (unsigned long long)g->len);
