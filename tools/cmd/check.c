@@ -14,6 +14,7 @@
 #include "shmstat_history.h"
 #include "shmstat_window.h"
 #include "alerts.h"
+#include "cli.h"
 #include "cmd.h"
 #include "histq.h"
 #include "rules.h"

@@ -14,6 +14,7 @@
 
 #include "shmstat.h"
 #include "shmstat_profile.h"
+#include "cli.h"
 #include "cmd.h"
 #include "flame.h"
 #include "symbolize.h"

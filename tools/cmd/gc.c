@@ -6,6 +6,7 @@
 
 #include "shmstat.h"
 #include "shmstat_profile.h"
+#include "cli.h"
 #include "cmd.h"
 
 const char cmd_gc_usage[] =

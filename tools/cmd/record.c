@@ -12,6 +12,7 @@
 
 #include "shmstat.h"
 #include "shmstat_history.h"
+#include "cli.h"
 #include "cmd.h"
 #include "timearg.h"
 

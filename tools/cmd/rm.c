@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 
 const char cmd_rm_usage[] =

@@ -39,6 +39,7 @@
 #include <microhttpd.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 #include "prom.h"
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 #include "export.h"
 #include "show_hist.h"

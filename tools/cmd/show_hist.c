@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "shmstat.h"
-#include "cmd.h"
+#include "cli.h"
 #include "histq.h"
 #include "show_hist.h"
 #include "timearg.h"

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 #include "histq.h"
 #include "timearg.h"

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 
 const char cmd_watch_usage[] =

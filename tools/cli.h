@@ -1,0 +1,87 @@
+/*
+ * cli.h - what the shmstat commands share (cli.c): messages, exit
+ * statuses, the reader options of this run, options, metric filters,
+ * human forms and JSON strings.
+ *
+ * Conventions: exit 0 on success, 1 on error, 2 on bad usage; messages on
+ * stderr, lowercase, naming what is wrong.
+ */
+#ifndef SHMSTAT_CLI_H
+#define SHMSTAT_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "textsafe.h"
+
+enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2 };
+
+/* Print "shmstat: " + message to stderr (control characters escaped as
+ * \xNN, newline and tab kept: messages quote what other users chose);
+ * return @code. warnf(): the same without a code, for warnings. */
+int die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Usage error: message, then the command's usage; returns EXIT_USAGE. */
+int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Open segment @name and snapshot it; on failure print why and return
+ * EXIT_ERR. */
+struct shmstat_reader;
+struct shmstat_snap;
+int open_snapshot(const char *name, struct shmstat_reader **r, struct shmstat_snap **s);
+
+/* The reader options of this run (`shmstat --owner USER ... COMMAND`:
+ * the owners accepted besides this user and root), and a reader opened
+ * with them: shmstat_reader_open_opts()'s code. */
+struct shmstat_reader_opts;
+extern struct shmstat_reader_opts reader_opts;
+int open_reader(const char *name, struct shmstat_reader **r);
+
+/* The option getopt_long() just refused (case '?' or ':'), as written:
+ * "-r" (also inside "-rf"), "--name" (without "=value"). @shortopts and
+ * @longopts as given to getopt_long(). */
+struct option;
+const char *refused_option(char *buf, size_t n, char **argv, const char *shortopts,
+			   const struct option *longopts);
+
+/* Keep metric @m? Dropped if it matches a glob of @exc, kept if @inc is
+ * empty or it matches one of @inc; matched against name and name{labels}. */
+struct shmstat_metric_info;
+int metric_wanted(const struct shmstat_metric_info *m, char **inc, size_t ninc, char **exc,
+		  size_t nexc);
+
+/* Indices of the metrics of @s sorted by name, labels; NULL: no memory. */
+size_t *metrics_sorted(const struct shmstat_snap *s, size_t n);
+
+/* A glob fnmatch(3) can use: not empty, brackets closed. */
+int glob_valid(const char *g);
+
+/* true when argv[1] asks for help; prints @usage to stdout */
+int want_help(int argc, char **argv, const char *usage);
+
+/* Human forms: "4.2 MiB", "2026-11-21 10:00:00" */
+void fmt_bytes(char *buf, size_t n, unsigned long long v);
+void fmt_time(char *buf, size_t n, unsigned long long ns);
+
+/* A histogram value: a duration ("21.9us") when @unit says nanoseconds
+ * ("ns", "nanoseconds"), else the plain number. */
+void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit);
+
+/* @s as a JSON string (RFC 8259) on @f: quoted; quotes, backslashes and
+ * control characters escaped; NULL is "". json_put_bytes: @n bytes of @s
+ * (with @bytes, NULs included and bytes >= 0x7f escaped as \u00XX too:
+ * signature-key prefixes need not be UTF-8). */
+void json_put(FILE *f, const char *s);
+void json_put_bytes(FILE *f, const char *s, size_t n, int bytes);
+
+/* Signature keys: a key is high-value when its guaranteed hits (hits
+ * less their error) are at least this (top --high-value, JSON,
+ * Prometheus); bytes of a key as shown, escapes included. */
+#define SIG_HIGH_VALUE 3u
+#define SHMSTAT_SIG_KEY_SHOW 4200
+
+/* name{labels}, or name when there are no labels */
+void fmt_metric(char *buf, size_t n, const char *name, const char *labels);
+
+#endif
