@@ -1,5 +1,5 @@
 /*
- * cmd_flame.c - shmstat flame: the sampled stacks of a segment as folded
+ * flame.c - shmstat flame: the sampled stacks of a segment as folded
  * stacks or a flame-graph SVG.
  *
  * The stacks come from the segment's stack table (shmstat_profile.h);

@@ -1,5 +1,5 @@
 /*
- * cmd_gc.c - shmstat gc: reap the slots of writers that died.
+ * gc.c - shmstat gc: reap the slots of writers that died.
  */
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * cmd_hist.c - shmstat hist: percentiles and distribution of a histogram.
+ * hist.c - shmstat hist: percentiles and distribution of a histogram.
  */
 #include <getopt.h>
 #include <limits.h>

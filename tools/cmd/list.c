@@ -1,5 +1,5 @@
 /*
- * cmd_list.c - shmstat list: the segments on this host.
+ * list.c - shmstat list: the segments on this host.
  */
 #include <dirent.h>
 #include <pwd.h>

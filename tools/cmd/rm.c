@@ -1,5 +1,5 @@
 /*
- * cmd_rm.c - shmstat rm: remove segments.
+ * rm.c - shmstat rm: remove segments.
  */
 #include <stdio.h>
 

@@ -1,5 +1,5 @@
 /*
- * cmd_show.c - shmstat show: every metric of a segment, once.
+ * show.c - shmstat show: every metric of a segment, once.
  */
 #include <getopt.h>
 #include <limits.h>

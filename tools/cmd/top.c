@@ -1,5 +1,5 @@
 /*
- * cmd_top.c - shmstat top: the most reused signatures of a table.
+ * top.c - shmstat top: the most reused signatures of a table.
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * cmd_trend.c - shmstat trend: one figure of a metric over a window of a
+ * trend.c - shmstat trend: one figure of a metric over a window of a
  * history, and which way it moves.
  */
 #include <getopt.h>
