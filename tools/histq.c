@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "shmstat.h"
-#include "cmd.h"
+#include "cli.h"
 #include "histq.h"
 
 int frames_load(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns)

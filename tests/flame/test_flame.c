@@ -1,5 +1,5 @@
 /*
- * test_flame.c - the stack tree of tools/flame.c: equal stacks merge,
+ * test_flame.c - the stack tree of tools/render/flame.c: equal stacks merge,
  * prefixes with a value of their own get a line, the folded order does not
  * depend on the order of the stacks, names are cleaned (';', control
  * characters, bad UTF-8), totals saturate, bad arguments are refused;

@@ -19,7 +19,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The tool's commands (tools/cmd.h); the tool's main() is renamed when
+/* The tool's commands (tools/cmd/cmd.h); the tool's main() is renamed when
  * tools/shmstat.c is compiled into a harness. */
 int cmd_show(int argc, char **argv);
 int cmd_hist(int argc, char **argv);

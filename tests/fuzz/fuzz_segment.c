@@ -47,7 +47,7 @@
 #include "shmstat_window.h"
 #include "layout.h"
 #include "util.h"
-#include "cmd.h"
+#include "cli.h"
 #include "export.h"
 #include "prom.h"
 #include "fuzz_common.h"

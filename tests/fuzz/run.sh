@@ -64,19 +64,20 @@ san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 cflags=(-g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
 	-Wno-missing-field-initializers -Werror
 	-I"$src/libshm/include" -I"$src/libshm" -I"$src/libshm/history"
-	-I"$src/libshm/profile" -I"$src/tools"
+	-I"$src/libshm/profile" -I"$src/tools" -I"$src/tools/cmd" -I"$src/tools/render"
+	-I"$src/tools/alerting" -I"$src/tools/symbolize"
 	$(pkg-config --cflags liburcu-bp liburcu-cds libxxhash yaml-0.1 jansson libmicrohttpd ncursesw libdw))
 libs=($(pkg-config --libs liburcu-bp liburcu-cds libxxhash yaml-0.1 jansson libmicrohttpd ncursesw libdw) -lpthread -lm)
 
 # ------------------------------------------------------------------ build
-# Every library source, and every tool source but the two demo programs
-# (the tool's main() renamed: libFuzzer has its own), compiled once with
-# coverage for libFuzzer; each harness links them all.
+# Every library source, and every tool source but the demo programs
+# (tools/demo/; the tool's main() renamed: libFuzzer has its own),
+# compiled once with coverage for libFuzzer; each harness links them all.
 obj=$build/obj
 mkdir -p "$obj"
 sources=("$src"/libshm/*.c "$src"/libshm/*/*.c)
-for f in "$src"/tools/*.c; do
-	case "$(basename "$f")" in demo.c|cachesim.c) continue ;; esac
+for f in "$src"/tools/*.c "$src"/tools/*/*.c; do
+	case "$f" in "$src"/tools/demo/*) continue ;; esac
 	sources+=("$f")
 done
 

@@ -1,9 +1,9 @@
 /*
- * test_alerts.c - the alert engine (tools/alerts.c) with an injected
+ * test_alerts.c - the alert engine (tools/alerting/alerts.c) with an injected
  * clock: levels against thresholds in each direction, UNKNOWN, baselines;
  * alert states step by step (for, firing, clearing, expiry, flapping);
  * the state file round trip, its atomic replacement and its corrupt forms.
- * The rules come from a rules file parsed by tools/rules.c.
+ * The rules come from a rules file parsed by tools/alerting/rules.c.
  */
 #include <dirent.h>
 #include <errno.h>

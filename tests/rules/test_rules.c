@@ -1,5 +1,5 @@
 /*
- * test_rules.c - rules files (tools/rules.c): every malformed file of a
+ * test_rules.c - rules files (tools/alerting/rules.c): every malformed file of a
  * table gives "FILE:LINE: reason" with the expected line and reason; good
  * files give the expected structs; the documented example parses and is
  * the one docs/rules.md shows.

@@ -1,5 +1,5 @@
 /*
- * test_symbolize.c - the symbolizer (tools/symbolize.c) on the test's own
+ * test_symbolize.c - the symbolizer (tools/symbolize/symbolize.c) on the test's own
  * process: its module map is built with dl_iterate_phdr the way a writer
  * publishes it (load bias, executable PT_LOAD range, path, the build-id
  * note read from memory), then addresses of known functions are named.

@@ -6,7 +6,7 @@
  * and keys, and process names: any of them may hold ESC, BEL, CR or bytes
  * that are not UTF-8. Human-readable output (show, list, top, watch,
  * hist, flame warnings, error messages) prints them through text_safe();
- * JSON through json_put() (tools/shmstat.c), which replaces bytes that are
+ * JSON through json_put() (tools/cli.c), which replaces bytes that are
  * not UTF-8.
  */
 #ifndef SHMSTAT_TEXTSAFE_H

@@ -1,5 +1,5 @@
 /*
- * cmd_record.c - shmstat record: snapshot a segment at an interval into a
+ * record.c - shmstat record: snapshot a segment at an interval into a
  * history file (shmstat_history.h), in the foreground, until a signal.
  */
 #include <errno.h>
@@ -12,6 +12,7 @@
 
 #include "shmstat.h"
 #include "shmstat_history.h"
+#include "cli.h"
 #include "cmd.h"
 #include "timearg.h"
 

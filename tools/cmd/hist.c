@@ -1,5 +1,5 @@
 /*
- * cmd_hist.c - shmstat hist: percentiles and distribution of a histogram.
+ * hist.c - shmstat hist: percentiles and distribution of a histogram.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 
 const char cmd_hist_usage[] =

@@ -1,9 +1,10 @@
 /*
- * cmd_rm.c - shmstat rm: remove segments.
+ * rm.c - shmstat rm: remove segments.
  */
 #include <stdio.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 
 const char cmd_rm_usage[] =

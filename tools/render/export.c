@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "shmstat.h"
-#include "cmd.h"
+#include "cli.h"
 #include "export.h"
 #include "prom.h"
 

@@ -1,5 +1,5 @@
 /*
- * cmd_top.c - shmstat top: the most reused signatures of a table.
+ * top.c - shmstat top: the most reused signatures of a table.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 
 const char cmd_top_usage[] =

@@ -1,5 +1,5 @@
 /*
- * cmd_check.c - shmstat check: evaluate alert rules (rules.h) on a live
+ * check.c - shmstat check: evaluate alert rules (rules.h) on a live
  * segment and, for windows and baselines, on its history; keep alert
  * state (alerts.h); print one line per rule and the overall health; exit
  * with the Nagios plugin codes.
@@ -14,6 +14,7 @@
 #include "shmstat_history.h"
 #include "shmstat_window.h"
 #include "alerts.h"
+#include "cli.h"
 #include "cmd.h"
 #include "histq.h"
 #include "rules.h"

@@ -1,11 +1,12 @@
 /*
- * cmd_gc.c - shmstat gc: reap the slots of writers that died.
+ * gc.c - shmstat gc: reap the slots of writers that died.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "shmstat.h"
 #include "shmstat_profile.h"
+#include "cli.h"
 #include "cmd.h"
 
 const char cmd_gc_usage[] =

@@ -1,5 +1,5 @@
 /*
- * cmd_watch.c - shmstat watch: a live view of a segment.
+ * watch.c - shmstat watch: a live view of a segment.
  *
  * Every interval: a snapshot, and per metric its value, its rate since the
  * last one, a sparkline of recent rates; histograms with the quantiles of
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 
 const char cmd_watch_usage[] =

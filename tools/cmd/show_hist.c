@@ -1,5 +1,5 @@
 /*
- * cmd_show_hist.c - shmstat show --history: a history file's records, as
+ * show_hist.c - shmstat show --history: a history file's records, as
  * they were at an instant, over a window, or every record of a range.
  */
 #include <math.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "shmstat.h"
-#include "cmd.h"
+#include "cli.h"
 #include "histq.h"
 #include "show_hist.h"
 #include "timearg.h"

@@ -1,5 +1,5 @@
 /*
- * cmd_show.c - shmstat show: every metric of a segment, once.
+ * show.c - shmstat show: every metric of a segment, once.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 #include "export.h"
 #include "show_hist.h"

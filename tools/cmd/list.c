@@ -1,5 +1,5 @@
 /*
- * cmd_list.c - shmstat list: the segments on this host.
+ * list.c - shmstat list: the segments on this host.
  */
 #include <dirent.h>
 #include <pwd.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 
 const char cmd_list_usage[] =

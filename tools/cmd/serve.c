@@ -1,5 +1,5 @@
 /*
- * cmd_serve.c - shmstat serve: a Prometheus exporter over HTTP
+ * serve.c - shmstat serve: a Prometheus exporter over HTTP
  * (libmicrohttpd), for one or more segments.
  *
  * One polling thread answers every connection, so the scrapes are taken
@@ -39,6 +39,7 @@
 #include <microhttpd.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 #include "prom.h"
 

@@ -1,5 +1,5 @@
 /*
- * show_hist.h - shmstat show on a history file (cmd_show_hist.c).
+ * show_hist.h - shmstat show on a history file (show_hist.c).
  */
 #ifndef SHMSTAT_SHOW_HIST_H
 #define SHMSTAT_SHOW_HIST_H

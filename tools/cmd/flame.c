@@ -1,5 +1,5 @@
 /*
- * cmd_flame.c - shmstat flame: the sampled stacks of a segment as folded
+ * flame.c - shmstat flame: the sampled stacks of a segment as folded
  * stacks or a flame-graph SVG.
  *
  * The stacks come from the segment's stack table (shmstat_profile.h);
@@ -14,6 +14,7 @@
 
 #include "shmstat.h"
 #include "shmstat_profile.h"
+#include "cli.h"
 #include "cmd.h"
 #include "flame.h"
 #include "symbolize.h"

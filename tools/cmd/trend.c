@@ -1,5 +1,5 @@
 /*
- * cmd_trend.c - shmstat trend: one figure of a metric over a window of a
+ * trend.c - shmstat trend: one figure of a metric over a window of a
  * history, and which way it moves.
  */
 #include <getopt.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "cmd.h"
 #include "histq.h"
 #include "timearg.h"

@@ -1,48 +1,20 @@
 /*
- * cmd.h - the shmstat command table.
- *
- * Adding a command:
- *   1. write tools/cmd_NAME.c with `int cmd_NAME(int argc, char **argv)`
- *      and its usage string `const char cmd_NAME_usage[]`;
- *   2. add it to the table in tools/shmstat.c and to tools/meson.build;
- *   3. add CLI tests in tests/cli/ and document it in docs/shmstat.md
- *      (tests/cli/cli.sh checks that it shows every usage string).
+ * cli.h - what the shmstat commands share (cli.c): messages, exit
+ * statuses, the reader options of this run, options, metric filters,
+ * human forms and JSON strings.
  *
  * Conventions: exit 0 on success, 1 on error, 2 on bad usage; messages on
  * stderr, lowercase, naming what is wrong.
  */
-#ifndef SHMSTAT_CMD_H
-#define SHMSTAT_CMD_H
+#ifndef SHMSTAT_CLI_H
+#define SHMSTAT_CLI_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "textsafe.h"
 
 enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2 };
-
-struct cmd {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *usage;
-	const char *summary;
-};
-
-#define DECLARE_CMD(n) \
-	int cmd_##n(int argc, char **argv); \
-	extern const char cmd_##n##_usage[]
-
-DECLARE_CMD(list);
-DECLARE_CMD(show);
-DECLARE_CMD(gc);
-DECLARE_CMD(hist);
-DECLARE_CMD(top);
-DECLARE_CMD(watch);
-DECLARE_CMD(rm);
-DECLARE_CMD(record);
-DECLARE_CMD(trend);
-DECLARE_CMD(check);
-DECLARE_CMD(serve);
-DECLARE_CMD(flame);
 
 /* Print "shmstat: " + message to stderr (control characters escaped as
  * \xNN, newline and tab kept: messages quote what other users chose);

@@ -1,0 +1,282 @@
+/*
+ * cli.c - what the commands share (cli.h): messages and usage errors,
+ * opening a segment with this run's reader options, the option getopt
+ * refused, metric filters and order, human forms, JSON strings.
+ */
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "shmstat.h"
+#include "cli.h"
+#include "textsafe.h"
+
+struct shmstat_reader_opts reader_opts;
+
+/* "shmstat: " and the message on stderr, its control characters escaped:
+ * messages quote segment names, labels, paths and library errors, which
+ * other users choose. */
+static void say(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+static void say(const char *fmt, va_list ap)
+{
+	char msg[2048];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fputs("shmstat: ", stderr);
+	put_safe(stderr, msg, TS_KEEP_NL);
+	fputc('\n', stderr);
+}
+
+int die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void warnf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap);
+	va_end(ap);
+}
+
+int usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap);
+	va_end(ap);
+	fputs(usage, stderr);
+	return EXIT_USAGE;
+}
+
+int want_help(int argc, char **argv, const char *usage)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			fputs(usage, stdout);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int open_reader(const char *name, shmstat_reader **r)
+{
+	return shmstat_reader_open_opts(name, &reader_opts, r);
+}
+
+const char *refused_option(char *buf, size_t n, char **argv, const char *shortopts,
+			   const struct option *longopts)
+{
+	const char *prev = optind > 0 ? argv[optind - 1] : "";
+
+	/* a long option: unknown (optopt 0), or refused for its value
+	 * (optopt its val) */
+	if (strncmp(prev, "--", 2) == 0 && prev[2]) {
+		size_t len = strcspn(prev, "=");
+		int named = optopt == 0;
+
+		for (const struct option *o = longopts; !named && o && o->name; o++)
+			named = o->val == optopt && strncmp(o->name, prev + 2, len - 2) == 0;
+		if (named) {
+			snprintf(buf, n, "%.*s", (int)len, prev);
+			return buf;
+		}
+	}
+	/* a short one, perhaps in a cluster (optind not past it yet) */
+	(void)shortopts;
+	if (optopt > ' ' && optopt < 0x7f)
+		snprintf(buf, n, "-%c", optopt);
+	else
+		snprintf(buf, n, "%s", prev);
+	return buf;
+}
+
+int open_snapshot(const char *name, shmstat_reader **r, shmstat_snap **s)
+{
+	if (open_reader(name, r) != 0)
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	if (shmstat_snapshot(*r, s) != 0) {
+		die(EXIT_ERR, "%s", shmstat_last_error());
+		shmstat_reader_close(*r);
+		return EXIT_ERR;
+	}
+	return EXIT_OK;
+}
+
+int metric_wanted(const struct shmstat_metric_info *m, char **inc, size_t ninc, char **exc,
+		  size_t nexc)
+{
+	char full[512];
+
+	fmt_metric(full, sizeof(full), m->name, m->labels);
+	for (size_t k = 0; k < nexc; k++)
+		if (fnmatch(exc[k], m->name, 0) == 0 || fnmatch(exc[k], full, 0) == 0)
+			return 0;
+	if (ninc == 0)
+		return 1;
+	for (size_t k = 0; k < ninc; k++)
+		if (fnmatch(inc[k], m->name, 0) == 0 || fnmatch(inc[k], full, 0) == 0)
+			return 1;
+	return 0;
+}
+
+struct sort_key {
+	const char *name, *labels;
+	size_t i;
+};
+
+static int by_name(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : strcmp(x->labels, y->labels);
+}
+
+/* Metric indices in name, labels order; NULL when out of memory. */
+size_t *metrics_sorted(const shmstat_snap *s, size_t n)
+{
+	struct sort_key *k = malloc((n ? n : 1) * sizeof(*k));
+	size_t *o = malloc((n ? n : 1) * sizeof(*o));
+
+	if (k == NULL || o == NULL) {
+		free(k);
+		free(o);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct shmstat_metric_info m;
+
+		shmstat_snap_metric(s, i, &m);
+		k[i] = (struct sort_key){ m.name, m.labels, i };
+	}
+	qsort(k, n, sizeof(*k), by_name);
+	for (size_t i = 0; i < n; i++)
+		o[i] = k[i].i;
+	free(k);
+	return o;
+}
+
+int glob_valid(const char *g)
+{
+	int open = 0;
+
+	if (!g[0])
+		return 0;
+	for (; *g; g++) {
+		if (*g == '\\' && g[1])
+			g++;
+		else if (*g == '[')
+			open = 1;
+		else if (*g == ']')
+			open = 0;
+	}
+	return !open;
+}
+
+void fmt_bytes(char *buf, size_t n, unsigned long long v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, n, "%llu B", v);
+	else
+		snprintf(buf, n, "%.1f %s", d, unit[u]);
+}
+
+void fmt_time(char *buf, size_t n, unsigned long long ns)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	if (ns == 0 || localtime_r(&t, &tm) == NULL) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	if (strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, n, "-");
+}
+
+void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit)
+{
+	static const struct { const char *sfx; double div; } u[] = {
+		{ "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 },
+	};
+
+	if (unit && (strcmp(unit, "ns") == 0 || strcmp(unit, "nanoseconds") == 0)) {
+		for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+			if ((double)v >= u[i].div) {
+				snprintf(buf, n, "%.4g%s", (double)v / u[i].div, u[i].sfx);
+				return;
+			}
+		snprintf(buf, n, "%lluns", v);
+		return;
+	}
+	snprintf(buf, n, "%llu", v);
+}
+
+void fmt_metric(char *buf, size_t n, const char *name, const char *labels)
+{
+	char tmp[512];
+
+	if (labels[0])
+		snprintf(tmp, sizeof(tmp), "%s{%s}", name, labels);
+	else
+		snprintf(tmp, sizeof(tmp), "%s", name);
+	text_safe(buf, n, tmp);
+}
+
+void json_put_bytes(FILE *f, const char *s, size_t n, int bytes)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	fputc('"', f);
+	for (size_t i = 0, l; s && i < n && (bytes || s[i]); i += l) {
+		unsigned char c = u[i];
+		uint32_t cp;
+
+		l = 1;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f || (bytes && c >= 0x80))
+			fprintf(f, "\\u%04x", c);
+		else if (c < 0x80)
+			fputc(c, f);
+		else if ((l = utf8_seq(u + i, n - i, &cp)) == 0) {
+			fputs("\\ufffd", f);  /* not UTF-8: the replacement character */
+			l = 1;
+		} else if (cp <= 0x9f)
+			fprintf(f, "\\u%04x", (unsigned)cp);  /* C1 controls */
+		else
+			(void)fwrite(u + i, 1, l, f);
+	}
+	fputc('"', f);
+}
+
+void json_put(FILE *f, const char *s)
+{
+	json_put_bytes(f, s, s ? strlen(s) : 0, 0);
+}

@@ -1,0 +1,41 @@
+/*
+ * cmd.h - the shmstat commands, for the command table.
+ *
+ * Adding a command:
+ *   1. write tools/cmd/NAME.c with `int cmd_NAME(int argc, char **argv)`
+ *      and its usage string `const char cmd_NAME_usage[]`;
+ *   2. add it to the table in tools/shmstat.c and to tools/cmd/meson.build;
+ *   3. add CLI tests in tests/cli/ and document it in docs/shmstat.md
+ *      (tests/cli/cli.sh checks that it shows every usage string).
+ *
+ * What the commands share (messages, exit statuses, options, formats) is
+ * in cli.h.
+ */
+#ifndef SHMSTAT_CMD_H
+#define SHMSTAT_CMD_H
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *summary;
+};
+
+#define DECLARE_CMD(n) \
+	int cmd_##n(int argc, char **argv); \
+	extern const char cmd_##n##_usage[]
+
+DECLARE_CMD(list);
+DECLARE_CMD(show);
+DECLARE_CMD(gc);
+DECLARE_CMD(hist);
+DECLARE_CMD(top);
+DECLARE_CMD(watch);
+DECLARE_CMD(rm);
+DECLARE_CMD(record);
+DECLARE_CMD(trend);
+DECLARE_CMD(check);
+DECLARE_CMD(serve);
+DECLARE_CMD(flame);
+
+#endif
