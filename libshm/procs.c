@@ -8,7 +8,6 @@
  * keep a dead writer's slot) and one of its tasks runs (its main thread
  * may have exited before the others).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,16 +22,18 @@
 #include "registry.h"
 #include "sigtable.h"
 
-/* Start time (field 22) and state (field 3) from @path, a /proc stat
- * file; 0 when it cannot be read. */
-static uint64_t read_stat_at(const char *path, char *state)
+/* Start time (field 22), state (field 3) and number of threads (field
+ * 20) of process @pid, from /proc/PID/stat; 0 when it cannot be read. */
+static uint64_t read_stat(pid_t pid, char *state, long *threads)
 {
-	char buf[1024];
+	char buf[1024], path[64];
 	const char *p;
 	ssize_t n;
 	int fd;
 
 	*state = '?';
+	*threads = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -42,7 +43,7 @@ static uint64_t read_stat_at(const char *path, char *state)
 		return 0;
 	buf[n] = '\0';
 	/* comm may hold spaces and parentheses: fields resume after the
-	 * last ')'; the state is field 3, starttime field 22 */
+	 * last ')'; the state is field 3 */
 	p = strrchr(buf, ')');
 	if (p == NULL || p[1] != ' ' || p[2] == '\0')
 		return 0;
@@ -51,17 +52,10 @@ static uint64_t read_stat_at(const char *path, char *state)
 		p = strchr(p + 1, ' ');
 		if (p == NULL)
 			return 0;
+		if (field == 19)
+			*threads = strtol(p + 1, NULL, 10);
 	}
 	return strtoull(p + 1, NULL, 10);
-}
-
-/* The same of process @pid (its main thread). */
-static uint64_t read_stat(pid_t pid, char *state)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	return read_stat_at(path, state);
 }
 
 static bool gone_state(char state)
@@ -69,40 +63,12 @@ static bool gone_state(char state)
 	return state == 'Z' || state == 'X' || state == 'x';
 }
 
-/* Does a thread of @pid other than its main one run? A process whose main
- * thread called pthread_exit() shows 'Z' in /proc/PID/stat while its other
- * threads go on; it is dead only when none of its tasks runs. */
-static bool other_task_runs(pid_t pid)
-{
-	char path[96], self[24];
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
-
-	snprintf(self, sizeof(self), "%d", (int)pid);
-	snprintf(path, sizeof(path), "/proc/%s/task", self);
-	d = opendir(path);
-	if (d == NULL)
-		return false;
-	/* bounded by the process's threads; the main one (tid == pid) was
-	 * read already */
-	while (!found && (de = readdir(d)) != NULL) {
-		char state;
-
-		if (de->d_name[0] < '1' || de->d_name[0] > '9' || strcmp(de->d_name, self) == 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/task/%.20s/stat", self, de->d_name);
-		found = read_stat_at(path, &state) != 0 && !gone_state(state);
-	}
-	closedir(d);
-	return found;
-}
-
 uint64_t shmstat__starttime(pid_t pid)
 {
 	char state;
+	long threads;
 
-	return read_stat(pid, &state);
+	return read_stat(pid, &state, &threads);
 }
 
 /* Does @pid run with start time @start (compared on the bits of @mask;
@@ -111,14 +77,19 @@ uint64_t shmstat__starttime(pid_t pid)
 static bool runs(pid_t pid, uint64_t start, uint64_t mask)
 {
 	uint64_t now;
+	long threads;
 	char state;
 
 	if (pid <= 0)
 		return false;
 	if (kill(pid, 0) != 0 && errno == ESRCH)
 		return false;
-	now = read_stat(pid, &state);
-	if (gone_state(state) && !other_task_runs(pid))
+	now = read_stat(pid, &state, &threads);
+	/* a zombie main thread with other threads still in the group (it
+	 * called pthread_exit()) counts them in num_threads: the process
+	 * runs. One stat file read, no walk of /proc/PID/task (whose
+	 * dentries the kernel walks again when the process is waited for) */
+	if (gone_state(state) && threads <= 1)
 		return false;
 	/* unreadable /proc (hidepid): the pid alone decides */
 	return now == 0 || start == 0 || (now & mask) == (start & mask);

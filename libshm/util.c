@@ -12,13 +12,8 @@
 #include "shmstat.h"
 #include "layout.h"
 #include "util.h"
-#include "hook.h"
 
 static __thread char last_error[512];
-
-#ifdef SHMSTAT_TEST_HOOKS
-void (*shmstat__test_hook)(enum shmstat_hook_point point, const void *arg);
-#endif
 
 int (shmstat__fail)(int err, const char *fmt, ...)
 {
