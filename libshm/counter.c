@@ -107,6 +107,22 @@ static void ack_self(struct shmstat_seg *seg, struct tls_ent *t)
 	pthread_mutex_unlock(&slots_lock);
 }
 
+/* This thread (entry @t of @seg) on seg->threads, having acknowledged
+ * every removal so far: it is between two updates (slots_lock held). */
+static void enlist(struct shmstat_seg *seg, struct tls_ent *t)
+{
+	struct shmstat__qrec *r = &qrecs[seg->tls_slot];
+
+	if (r->seg != seg) {
+		r->seg = seg;
+		r->next = seg->threads;
+		seg->threads = r;
+	}
+	r->ent = t;
+	r->acked = seg->want;
+	st_relaxed(&t->req, 0);
+}
+
 void shmstat__ack_request(struct shmstat_seg *seg, uint64_t seq)
 {
 	const struct shmstat__qrec *self = &qrecs[seg->tls_slot];
@@ -304,22 +320,11 @@ static struct tls_ent *claim(struct shmstat_seg *seg)
 	t->values = shmstat__stripe(seg, t->stripe);
 	t->epoch = seg->epoch;
 	pthread_mutex_lock(&slots_lock);
-	{
-		struct shmstat__qrec *r = &qrecs[seg->tls_slot];
-
-		/* it has dropped nothing yet, but the caller checks its
-		 * handle again after this (shmstat__tls_slow()): what a
-		 * quiesce dropped before is seen then */
-		if (r->seg != seg) {
-			r->seg = seg;
-			r->next = seg->threads;
-			seg->threads = r;
-		}
-		r->ent = t;
-		r->acked = seg->want;
-		st_relaxed(&t->req, 0);
-		st_relaxed(&t->fast, t->shared ? 0 : seg->epoch);
-	}
+	/* it has dropped nothing yet, but the caller checks its handle
+	 * again after this (shmstat__tls_slow()): what a quiesce dropped
+	 * before is seen then */
+	enlist(seg, t);
+	st_relaxed(&t->fast, t->shared ? 0 : seg->epoch);
 	pthread_mutex_unlock(&slots_lock);
 	pthread_setspecific(exit_key, (void *)1);
 	return t;
@@ -452,14 +457,7 @@ static bool tls_enter(struct shmstat_counter *c)
 	if (r->seg != seg || ld_relaxed(&t->req) != 0) {
 		/* first time, or asked to acknowledge: between two updates */
 		pthread_mutex_lock(&slots_lock);
-		if (r->seg != seg) {
-			r->seg = seg;
-			r->next = seg->threads;
-			seg->threads = r;
-		}
-		r->ent = t;
-		r->acked = seg->want;
-		st_relaxed(&t->req, 0);
+		enlist(seg, t);
 		publish_ack(seg);
 		pthread_mutex_unlock(&slots_lock);
 		pthread_setspecific(exit_key, (void *)1);
