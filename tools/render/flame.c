@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "flame.h"
+#include "textsafe.h"
 
 struct fnode {
 	uint64_t self;          /* value of the stacks that end here */
@@ -78,47 +79,6 @@ static uint64_t name_hash(const char *s, size_t len)
 	h *= 0x94d049bb133111ebull;
 	h ^= h >> 31;
 	return h;
-}
-
-/* Length of the well-formed UTF-8 sequence at @s (@n bytes left), its
- * code point in *@cp; 0 when the bytes are not well-formed UTF-8
- * (overlong forms, surrogates and values above U+10FFFF are not). */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	uint32_t v, min;
-	size_t len;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		v = c & 0x1fu;
-		min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3;
-		v = c & 0x0fu;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		v = c & 0x07u;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (s[k] & 0x3fu);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
 }
 
 /* Is @cp to be shown as '?': a control character (C0, DEL, C1) or one
