@@ -24,7 +24,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -51,13 +50,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static int become_nobody(void)
-{
-	if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
-		return -1;
-	return 0;
-}
-
 /* Run @fn(@arg) in a child (as nobody when @nobody): its exit status, or
  * -1 when it had not ended after @ms (it is killed then: a hang). */
 static int run_child(int (*fn)(void *), void *arg, int nobody, int ms)
@@ -71,7 +63,7 @@ static int run_child(int (*fn)(void *), void *arg, int nobody, int ms)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(p[0]);
-		if (nobody && become_nobody() != 0)
+		if (nobody && ut_become_nobody() != 0)
 			_exit(77);
 		_exit(fn(arg));
 	}

@@ -25,7 +25,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -303,7 +302,7 @@ static void as_nobody(int (*fn)(void *), void *arg)
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+		if (ut_become_nobody() != 0)
 			_exit(2);
 		_exit(fn(arg));
 	}

@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -268,4 +269,11 @@ void ut_small_opts(struct shmstat_opts *o)
 	o->max_threads = 16;
 	o->max_stacks = 64;
 	o->max_modules = 64;
+}
+
+int ut_become_nobody(void)
+{
+	if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+		return -1;
+	return 0;
 }

@@ -90,4 +90,8 @@ void ut_info(const char *seg, struct shmstat_seg_info *info);
 /* Options with small capacities (keeps the tests fast). */
 void ut_small_opts(struct shmstat_opts *o);
 
+/* Drop to uid and gid 65534 (nobody), no supplementary groups: the other
+ * user of the hostile tests, in a child of a test run as root. 0 or -1. */
+int ut_become_nobody(void);
+
 #endif
