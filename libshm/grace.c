@@ -28,9 +28,8 @@
 
 #include "shmstat.h"
 #include "grace.h"
-#include "histogram.h"
 #include "procs.h"
-#include "sigtable.h"
+#include "type.h"
 
 void shmstat__fold_seq_bump(struct shmstat_hdr *h)
 {
@@ -38,46 +37,6 @@ void shmstat__fold_seq_bump(struct shmstat_hdr *h)
 	shmstat__fence(__ATOMIC_RELEASE);
 }
 
-
-void shmstat__gauge_merge(uint32_t agg, uint64_t *g, int64_t v, uint64_t stamp)
-{
-	if (agg == SHMSTAT_AGG_SUM || agg == SHMSTAT_AGG_LIVESUM) {
-		g[0] += (uint64_t)v;    /* every process adds, even unregistered */
-		return;
-	}
-	if (stamp == 0)
-		return;                 /* the process never had this gauge */
-	switch (agg) {
-	case SHMSTAT_AGG_MAX:
-	case SHMSTAT_AGG_LIVEMAX:
-		if (g[2] == 0 || v > (int64_t)g[1]) {
-			g[1] = (uint64_t)v;
-			g[2] = 1;
-		}
-		break;
-	case SHMSTAT_AGG_MIN:
-	case SHMSTAT_AGG_LIVEMIN:
-		if (g[2] == 0 || v < (int64_t)g[1]) {
-			g[1] = (uint64_t)v;
-			g[2] = 1;
-		}
-		break;
-	case SHMSTAT_AGG_LAST:
-	case SHMSTAT_AGG_LIVELAST:
-		if (stamp >= g[2]) {
-			g[1] = (uint64_t)v;
-			g[2] = stamp;
-		}
-		break;
-	default:
-		break;
-	}
-}
-
-static bool is_live_agg(uint32_t agg)
-{
-	return agg >= SHMSTAT_AGG_LIVESUM;
-}
 
 static bool stripe_of(uint64_t w, uint32_t p)
 {
@@ -87,8 +46,7 @@ static bool stripe_of(uint64_t w, uint32_t p)
 	       (st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE);
 }
 
-/* The largest of slot @v in grave @src and the stripes of proc @p. */
-static uint64_t max_of(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint32_t v)
+uint64_t shmstat__fold_max(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint32_t v)
 {
 	uint64_t m = ld_relaxed(&src[v]), x;
 
@@ -121,41 +79,19 @@ static void merge(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint
 		for (uint32_t v = 0; v < nv; v++)
 			st_relaxed(&dst[v], ld_relaxed(&dst[v]) + ld_relaxed(&s[v]));
 	}
-	/* slots that are not sums: a gauge's [1] and [2] (its value is its
-	 * base plus its deltas, combined by its aggregation), a histogram's
-	 * max and ~min (the largest wins) */
+	/* slots that are not sums, by the metric's type: a gauge's value
+	 * and stamp, a histogram's max and ~min */
 	for (uint32_t d = 0; d < seg->max_metrics; d++) {
 		const struct shmstat_desc *desc = &seg->descs[d];
-		uint64_t g[3];
-		uint32_t off;
-		int64_t val;
+		const struct shmstat__type *t;
 
 		if (SHMSTAT_DESC_STATE(ld_acquire(&desc->word)) != SHMSTAT_DESC_LIVE)
 			continue;
-		off = desc->value_off;
-		if (off > nv || SHMSTAT_GAUGE_SLOTS > nv - off)
+		t = shmstat__type_of(desc->type);
+		if (t == NULL || t->fold_slots == NULL ||
+		    !shmstat__fits(desc->value_off, desc->nvalues, nv))
 			continue;
-		if (desc->type == SHMSTAT_SIGTABLE) {
-			/* a stripe's summary index is not a sum */
-			if (SHMSTAT_S_SUMMARY < nv - off)
-				st_relaxed(&dst[off + SHMSTAT_S_SUMMARY], 0);
-			continue;
-		}
-		if (desc->type == SHMSTAT_HISTOGRAM) {
-			for (uint32_t k = SHMSTAT_H_MAX; k <= SHMSTAT_H_NMIN; k++)
-				st_relaxed(&dst[off + k], max_of(seg, p, src, off + k));
-			continue;
-		}
-		if (desc->type != SHMSTAT_GAUGE)
-			continue;
-		for (int k = 0; k < 3; k++)
-			g[k] = ld_relaxed(&src[off + k]);
-		/* dst[off] - src[off] is p's sum of deltas (all its stripes) */
-		val = (int64_t)(ld_relaxed(&dst[off]) - g[0] + ld_relaxed(&ps[off + 1]));
-		if (!is_live_agg(desc->agg))
-			shmstat__gauge_merge(desc->agg, g, val, ld_relaxed(&ps[off + 2]));
-		for (int k = 0; k < 3; k++)
-			st_relaxed(&dst[off + k], g[k]);
+		t->fold_slots(seg, p, desc, src, dst);
 	}
 }
 
@@ -174,8 +110,9 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 	struct shmstat_proc *slot = &seg->procs[p];
 	uint64_t w;
 
-	/* the summaries first: they are p's by their stripes */
-	shmstat__sig_release(seg, p);
+	/* the types' parts first (signature summaries): they are p's by
+	 * their stripes */
+	SHMSTAT_EACH_TYPE(release, seg, p);
 	zero_stripe(seg, SHMSTAT_PROC_STRIPE(p));
 	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
 		if (!stripe_of(ld_acquire(&seg->owners[i]), p))
@@ -209,7 +146,7 @@ void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_MERGING, a, p));
 	shmstat__fold_seq_bump(h);
 	merge(seg, p, shmstat__stripe(seg, a), shmstat__stripe(seg, !a));
-	shmstat__sig_fold(seg, p, a, !a);
+	SHMSTAT_EACH_TYPE(fold, seg, p, a, !a);
 	/* release: a reader that sees FLIPPED sees grave[!a] whole, which it
 	 * counts instead of p's stripes */
 	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_FLIPPED, !a, p));
@@ -262,4 +199,140 @@ bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms)
 void shmstat__reaper_unlock(struct shmstat_seg *seg)
 {
 	st_release(&seg->hdr->reaper_lock, 0);
+}
+
+/* ---------------------------------------------------------------- removal */
+
+bool shmstat__retire_pending(struct shmstat_seg *seg, struct shmstat_desc *d)
+{
+	uint64_t w = SHMSTAT_DESC_PENDING;
+	uint64_t seq;
+
+	/* the increment comes after the PENDING store (acquire-release on
+	 * both sides of the chain): a quiescer that reads seq or later
+	 * from retire_seq then reads PENDING or later from the word */
+	seq = __atomic_add_fetch(&seg->hdr->retire_seq, 1, __ATOMIC_ACQ_REL);
+	/* a CAS: the remover and any number of reapers may race here; one
+	 * sequence wins, the others are never used */
+	return cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_RETIRED, seq << 8));
+}
+
+/* ------------------------------------------------------------ the reaper */
+
+/* Is the writer of a slot with word @w gone, so its stripes may be
+ * folded? */
+static bool slot_gone(const struct shmstat_proc *p, uint64_t w)
+{
+	switch (SHMSTAT_PROC_STATE(w)) {
+	case SHMSTAT_PROC_EXITED:
+		return true;
+	case SHMSTAT_PROC_CLAIMING:
+		/* claims take microseconds; one made for a child at fork
+		 * stays if the child never ran: give up on it after 10 s */
+		if (!shmstat__tag_alive(w))
+			return true;
+		{
+			/* 0: the claimer has not stamped it yet (it is
+			 * between its CAS and its first store) */
+			uint64_t t = ld_relaxed(&p->attach_ns);
+
+			return t != 0 && shmstat__now_ns() - t > UINT64_C(10000000000);
+		}
+	case SHMSTAT_PROC_LIVE:
+		return !shmstat__tag_alive(w);
+	default:
+		return false;
+	}
+}
+
+/* Claims of descriptors by processes that died mid-registration become
+ * tombstones, so probes go past them and nobody waits for them. */
+static void repair_descs(struct shmstat_seg *seg)
+{
+	for (uint32_t i = 0; i < seg->max_metrics; i++) {
+		uint64_t w = ld_acquire(&seg->descs[i].word);
+
+		if (SHMSTAT_DESC_STATE(w) == SHMSTAT_DESC_CLAIMED && !shmstat__tag_alive(w))
+			cas_acqrel(&seg->descs[i].word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, w));
+	}
+}
+
+/* Removed metrics whose grace period is over: every live writer has
+ * acknowledged their removal (shmstat_quiesce()), or is gone. Their value
+ * slots are zeroed in every stripe and may be taken by a new metric; a
+ * reader copying meanwhile sees fold_seq move and copies again. */
+static void reclaim_retired(struct shmstat_seg *seg)
+{
+	uint64_t min = UINT64_MAX;
+	bool bumped = false;
+
+	/* removals whose remover died (or is stopped) between its two
+	 * stores get their sequence here; the grace period starts then */
+	for (uint32_t i = 0; i < seg->max_metrics; i++)
+		if (ld_acquire(&seg->descs[i].word) == SHMSTAT_DESC_PENDING)
+			shmstat__retire_pending(seg, &seg->descs[i]);
+	for (uint32_t i = 0; i < seg->max_procs; i++) {
+		uint64_t w = ld_acquire(&seg->procs[i].word);
+		uint32_t st = SHMSTAT_PROC_STATE(w);
+
+		if ((st == SHMSTAT_PROC_LIVE || st == SHMSTAT_PROC_CLAIMING) &&
+		    shmstat__tag_alive(w) && ld_acquire(&seg->procs[i].ack_seq) < min)
+			min = ld_acquire(&seg->procs[i].ack_seq);
+	}
+	for (uint32_t i = 0; i < seg->max_metrics; i++) {
+		struct shmstat_desc *d = &seg->descs[i];
+		uint64_t w = ld_acquire(&d->word);
+
+		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_RETIRED || w == SHMSTAT_DESC_PENDING ||
+		    SHMSTAT_DESC_RETIRE_SEQ(w) > min)
+			continue;
+		if (d->value_off <= seg->max_values && d->nvalues <= seg->max_values - d->value_off) {
+			if (!bumped) {
+				shmstat__fold_seq_bump(seg->hdr);
+				bumped = true;
+			}
+			for (uint32_t s = 0; s < seg->nstripes; s++) {
+				uint64_t *v = shmstat__stripe(seg, s) + d->value_off;
+
+				for (uint32_t k = 0; k < d->nvalues; k++)
+					st_relaxed(&v[k], 0);
+			}
+			/* the sequence stays: no two DEADV words are equal,
+			 * so a CAS from one that was read before proves that
+			 * nothing happened to the tombstone since (registry.c,
+			 * reuse_values()) */
+			cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEADV, w));
+		} else {
+			cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0));
+		}
+	}
+	if (bumped)
+		shmstat__fold_seq_bump(seg->hdr);
+}
+
+unsigned shmstat__reap(struct shmstat_seg *seg)
+{
+	unsigned n = 0;
+
+	if (!shmstat__reaper_lock(seg, 1000))
+		return 0;
+	for (uint32_t i = 0; i < seg->max_procs; i++) {
+		uint64_t w = ld_acquire(&seg->procs[i].word);
+
+		/* take the gone slot first (EXITED): a claimer finishing its
+		 * attach meanwhile then fails its own CAS instead of being
+		 * folded while it writes */
+		if (slot_gone(&seg->procs[i], w) &&
+		    (SHMSTAT_PROC_STATE(w) == SHMSTAT_PROC_EXITED ||
+		     cas_acqrel(&seg->procs[i].word, &w,
+				SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, w)))) {
+			shmstat__fold(seg, i);
+			n++;
+		}
+	}
+	repair_descs(seg);
+	reclaim_retired(seg);
+	SHMSTAT_EACH_TYPE(repair, seg);
+	shmstat__reaper_unlock(seg);
+	return n;
 }

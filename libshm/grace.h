@@ -1,5 +1,6 @@
 /*
- * grace.h - cross-process reclamation of stripes ("folding").
+ * grace.h - cross-process reclamation: folding gone processes' stripes,
+ * the reaper, and the grace periods of removed metrics.
  *
  * When a writer process is gone (detached, or dead), the values in its
  * stripes are merged into the grave stripe and the stripes are zeroed and
@@ -33,11 +34,23 @@ SHMSTAT_HIDDEN void shmstat__fold(struct shmstat_seg *seg, uint32_t p);
  * on weakly ordered CPUs). */
 SHMSTAT_HIDDEN void shmstat__fold_seq_bump(struct shmstat_hdr *h);
 
-/* Merge the values of a gone process (@src stripes of proc @p) into grave
- * image @dst. Shared with the reader, which uses it to fold processes
- * that died unreaped into a per-snapshot view. */
+/* For a type's fold_slots (type.h): the largest of slot @v in grave @src
+ * and the stripes of process slot @p. */
+SHMSTAT_HIDDEN uint64_t shmstat__fold_max(struct shmstat_seg *seg, uint32_t p,
+					  const uint64_t *src, uint32_t v);
+
+/* Fold every slot whose writer is gone (died, or detached and not folded
+ * yet), repair what dead processes left (claims of descriptors, removals
+ * half done, the types' parts) and reclaim the value slots of removed
+ * metrics whose grace period is over; waits up to a second for the
+ * reaper lock (if it stays taken, the next reap does it). How many
+ * slots were folded. */
+SHMSTAT_HIDDEN unsigned shmstat__reap(struct shmstat_seg *seg);
+
+/* Give removed descriptor @d, PENDING (RETIRED without a sequence yet),
+ * its retire sequence: the grace period of its removal starts. false if
+ * somebody else did. */
 struct shmstat_desc;
-SHMSTAT_HIDDEN void shmstat__gauge_merge(uint32_t agg, uint64_t *dst_grave,
-					 int64_t v, uint64_t stamp);
+SHMSTAT_HIDDEN bool shmstat__retire_pending(struct shmstat_seg *seg, struct shmstat_desc *d);
 
 #endif

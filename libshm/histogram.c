@@ -1,6 +1,7 @@
 /*
- * histogram.c - histograms: registration, recording, timers, and the
- * private copies (shmstat_hdata) readers compute quantiles from.
+ * histogram.c - histograms: registration, recording, timers, their part
+ * of the fold and of a snapshot, and the private copies (shmstat_hdata)
+ * readers compute quantiles from.
  *
  * The bucket scheme is in histogram.h. Buckets only grow, so the exact
  * distribution of any interval is the difference of two snapshots: any
@@ -13,8 +14,11 @@
 
 #include "shmstat.h"
 #include "histogram.h"
+#include "grace.h"
 #include "profiler.h"
 #include "registry.h"
+#include "snap.h"
+#include "type.h"
 
 #define DEFAULT_HIGHEST UINT64_C(3600000000000)    /* 1 h in ns */
 
@@ -156,7 +160,7 @@ void shmstat_timer_stop(shmstat_hist *h, uint64_t start)
 	record(h, ns, 1);
 	/* latency stacks (profiler.c): the caller's frame starts the walk */
 	if (unlikely(ld_relaxed(&shmstat__prof_latency_every) != 0))
-		shmstat__prof_latency(h, ns, (uintptr_t)__builtin_return_address(0),
+		shmstat__prof_latency(&h->c, ns, (uintptr_t)__builtin_return_address(0),
 				      *(const uintptr_t *)__builtin_frame_address(0),
 				      (uintptr_t)__builtin_frame_address(0));
 }
@@ -414,3 +418,150 @@ int shmstat_hdata_sub(const shmstat_hdata *later, const shmstat_hdata *earlier,
 	*out = d;
 	return 0;
 }
+
+/* ------------------------------------------------------ the type's parts */
+
+static void hist_desc_put(struct shmstat_desc *d, const struct shmstat_shape *sh)
+{
+	d->bits = sh->bits;
+	d->lowest = sh->lowest;
+	d->highest = sh->highest;
+}
+
+static void hist_desc_get(const struct shmstat_desc *d, struct shmstat_shape *sh)
+{
+	sh->bits = d->bits;
+	sh->lowest = d->lowest;
+	sh->highest = d->highest;
+}
+
+static int hist_same(const struct shmstat_shape *have, const struct shmstat_shape *want,
+		     const char *name, const char *labels)
+{
+	if (have->bits != want->bits || have->lowest != want->lowest ||
+	    have->highest != want->highest)
+		return shmstat__fail(SHMSTAT_ETYPE,
+				     "histogram '%s{%s}' exists with %u bits over %llu..%llu, not %u bits over %llu..%llu",
+				     name, labels, have->bits, (unsigned long long)have->lowest,
+				     (unsigned long long)have->highest, want->bits,
+				     (unsigned long long)want->lowest,
+				     (unsigned long long)want->highest);
+	return 0;
+}
+
+static int hist_handle_init(struct shmstat_seg *seg, const struct shmstat_desc *d,
+			    const struct shmstat_shape *have, struct shmstat_counter *c)
+{
+	struct shmstat_hist *h = (struct shmstat_hist *)(void *)c;
+
+	(void)seg;
+	(void)d;
+	h->bits = have->bits;
+	h->lowest = have->lowest;
+	h->range = have->highest - have->lowest;
+	return 0;
+}
+
+/* The fold: max and ~min are not sums, the largest wins. */
+static void hist_fold(struct shmstat_seg *seg, uint32_t p, const struct shmstat_desc *d,
+		      const uint64_t *src, uint64_t *dst)
+{
+	if (d->nvalues <= SHMSTAT_H_NMIN)
+		return;
+	for (uint32_t k = SHMSTAT_H_MAX; k <= SHMSTAT_H_NMIN; k++)
+		st_relaxed(&dst[d->value_off + k], shmstat__fold_max(seg, p, src, d->value_off + k));
+}
+
+static bool hist_desc_ok(const struct shmstat_hdr *h, const struct shmstat_desc *d)
+{
+	(void)h;
+	return d->bits >= SHMSTAT_HIST_MIN_BITS && d->bits <= SHMSTAT_HIST_MAX_BITS &&
+	       d->lowest <= d->highest &&
+	       d->nvalues == (uint64_t)shmstat__nbuckets(d->bits, d->highest) + SHMSTAT_H_FIRST;
+}
+
+/* Values recorded in histogram @d by process index @j (UINT32_MAX: all,
+ * with the grave; SHMSTAT_PROC_GONE: the grave alone). */
+static uint64_t hist_count(const struct shmstat_snap *s, const struct shmstat_desc *d,
+			   size_t j)
+{
+	const uint32_t from = d->value_off + SHMSTAT_H_UNDER, to = d->value_off + d->nvalues;
+	uint64_t c = 0;
+
+	if (j == UINT32_MAX || j == SHMSTAT_PROC_GONE)
+		for (uint32_t v = from; v < to; v++)
+			c += s->grave[v];
+	if (j == SHMSTAT_PROC_GONE)
+		return c;
+	for (uint32_t i = SHMSTAT_GRAVES; i < s->h->nstripes; i++) {
+		const uint64_t *st;
+		uint32_t o = s->owner_of[i];
+
+		if (o == UINT32_MAX || (j != UINT32_MAX && o != j))
+			continue;
+		st = shmstat__snap_stripe(s, i);
+		for (uint32_t v = from; v < to; v++)
+			c += st[v];
+	}
+	return c;
+}
+
+static void hist_value(const struct shmstat_snap *s, const struct shmstat_desc *d,
+		       struct shmstat__mval *m)
+{
+	m->counter = hist_count(s, d, UINT32_MAX);
+	m->has_value = 1;
+}
+
+static int hist_proc_value(const struct shmstat_snap *s, const struct shmstat_desc *d, size_t j,
+			   uint64_t *counter, int64_t *gauge)
+{
+	(void)gauge;
+	*counter = hist_count(s, d, j);
+	return 0;
+}
+
+int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j, shmstat_hdata **out)
+{
+	const struct shmstat_desc *d;
+	shmstat_hdata *h;
+
+	*out = NULL;
+	if (i >= s->nm)
+		return EINVAL;
+	d = &s->descs[s->m[i].desc];
+	if (d->type != SHMSTAT_HISTOGRAM ||
+	    (j >= s->np && j != SHMSTAT_PROC_GONE && j != SHMSTAT_PROC_ALL))
+		return EINVAL;
+	h = shmstat__hdata_new(d->bits, d->lowest, d->highest);
+	if (h == NULL)
+		return ENOMEM;
+	if (j == SHMSTAT_PROC_GONE || j == SHMSTAT_PROC_ALL)
+		shmstat__hdata_add(h, s->grave + d->value_off);
+	if (j != SHMSTAT_PROC_GONE) {
+		for (uint32_t k = SHMSTAT_GRAVES; k < s->h->nstripes; k++) {
+			uint32_t o = s->owner_of[k];
+
+			if (o == UINT32_MAX || (j != SHMSTAT_PROC_ALL && o != j))
+				continue;
+			shmstat__hdata_add(h, shmstat__snap_stripe(s, k) + d->value_off);
+		}
+	}
+	*out = h;
+	return 0;
+}
+
+const struct shmstat__type shmstat__hist_type = {
+	.name = "histogram",
+	.type = SHMSTAT_HISTOGRAM,
+	.handle_size = sizeof(struct shmstat_hist),
+	.desc_put = hist_desc_put,
+	.desc_get = hist_desc_get,
+	.same_shape = hist_same,
+	.handle_init = hist_handle_init,
+	.removable = true,
+	.fold_slots = hist_fold,
+	.desc_ok = hist_desc_ok,
+	.value = hist_value,
+	.proc_value = hist_proc_value,
+};

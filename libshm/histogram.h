@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "counter.h"
+#include "tls.h"
 #include "util.h"
 
 #define SHMSTAT_H_SUM    0u
@@ -81,6 +81,10 @@ SHMSTAT_HIDDEN extern struct shmstat_hist shmstat__noop_hist;
 SHMSTAT_HIDDEN shmstat_hdata *shmstat__hdata_new(unsigned bits, uint64_t lowest,
 						 uint64_t highest);
 SHMSTAT_HIDDEN void shmstat__hdata_add(shmstat_hdata *h, const uint64_t *slots);
+
+/* How the type plugs into the core (type.h) */
+struct shmstat__type;
+SHMSTAT_HIDDEN extern const struct shmstat__type shmstat__hist_type;
 
 /* Add what @src counted to @dst (same layout): 0 or EINVAL. */
 SHMSTAT_HIDDEN int shmstat__hdata_merge(shmstat_hdata *dst, const shmstat_hdata *src);

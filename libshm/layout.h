@@ -402,6 +402,19 @@ struct shmstat_sigkeyrec {
 	/* K bytes follow */
 };
 
+/* Value slots of a signature table, in every stripe */
+#define SHMSTAT_S_HITS     0u
+#define SHMSTAT_S_MISSES   1u
+#define SHMSTAT_S_WEIGHT   2u
+#define SHMSTAT_S_EVICT    3u
+#define SHMSTAT_S_UNSUM    4u
+#define SHMSTAT_S_UNSUM_W  5u
+#define SHMSTAT_S_SUMMARY  6u
+#define SHMSTAT_S_OWNERS   7u
+/* slot of owner slot @o's counter @k (0 hits, 1 misses, 2 weight) */
+#define SHMSTAT_S_OWNER(o, k) (SHMSTAT_S_OWNERS + 3u * (o) + (k))
+#define SHMSTAT_S_NVALUES(owners) (SHMSTAT_S_OWNERS + 3u * (owners))
+
 /* Owner slot of a signature table. word = state (0 free, 1 claimed,
  * 2 live) | pid << 32. */
 #define SHMSTAT_SIG_OWNER_CAP 56

@@ -1,5 +1,6 @@
 /*
- * procs.c - writer-process slots: claim, release, liveness and reaping.
+ * procs.c - writer-process slots: claim, release and liveness (the fold
+ * of a gone process's slot is grace.c's).
  *
  * A slot's word holds state and the process tag together and changes only
  * by CAS: FREE -> CLAIMING(tag) -> LIVE(tag) -> EXITED(tag) -> (fold) ->
@@ -17,10 +18,7 @@
 #include <unistd.h>
 
 #include "shmstat.h"
-#include "grace.h"
 #include "procs.h"
-#include "registry.h"
-#include "sigtable.h"
 
 /* Start time (field 22), state (field 3) and number of threads (field
  * 20) of process @pid, from /proc/PID/stat; 0 when it cannot be read. */
@@ -166,18 +164,9 @@ static int fill_slot(struct shmstat_seg *seg, uint32_t i)
 
 uint32_t shmstat__proc_preclaim(struct shmstat_seg *seg)
 {
-	uint64_t ack;
-	uint32_t i;
-
 	if (seg->proc >= seg->max_procs)
 		return UINT32_MAX;
-	ack = ld_acquire(&seg->procs[seg->proc].ack_seq);
-	i = claim_slot(seg, seg->tag, ack);
-	if (i == UINT32_MAX) {
-		shmstat__reap(seg);     /* dead children may hold every slot */
-		i = claim_slot(seg, seg->tag, ack);
-	}
-	return i;
+	return claim_slot(seg, seg->tag, ld_acquire(&seg->procs[seg->proc].ack_seq));
 }
 
 int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag)
@@ -213,123 +202,4 @@ void shmstat__proc_detach(struct shmstat_seg *seg)
 	w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, seg->tag);
 	cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, seg->tag));
 	seg->proc = UINT32_MAX;
-	shmstat__reap(seg);
-}
-
-/* Is the writer of a slot with word @w gone, so its stripes may be
- * folded? */
-static bool slot_gone(const struct shmstat_proc *p, uint64_t w)
-{
-	switch (SHMSTAT_PROC_STATE(w)) {
-	case SHMSTAT_PROC_EXITED:
-		return true;
-	case SHMSTAT_PROC_CLAIMING:
-		/* claims take microseconds; one made for a child at fork
-		 * stays if the child never ran: give up on it after 10 s */
-		if (!shmstat__tag_alive(w))
-			return true;
-		{
-			/* 0: the claimer has not stamped it yet (it is
-			 * between its CAS and its first store) */
-			uint64_t t = ld_relaxed(&p->attach_ns);
-
-			return t != 0 && shmstat__now_ns() - t > UINT64_C(10000000000);
-		}
-	case SHMSTAT_PROC_LIVE:
-		return !shmstat__tag_alive(w);
-	default:
-		return false;
-	}
-}
-
-/* Claims of descriptors by processes that died mid-registration become
- * tombstones, so probes go past them and nobody waits for them. */
-static void repair_descs(struct shmstat_seg *seg)
-{
-	for (uint32_t i = 0; i < seg->max_metrics; i++) {
-		uint64_t w = ld_acquire(&seg->descs[i].word);
-
-		if (SHMSTAT_DESC_STATE(w) == SHMSTAT_DESC_CLAIMED && !shmstat__tag_alive(w))
-			cas_acqrel(&seg->descs[i].word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, w));
-	}
-}
-
-/* Removed metrics whose grace period is over: every live writer has
- * acknowledged their removal (shmstat_quiesce()), or is gone. Their value
- * slots are zeroed in every stripe and may be taken by a new metric; a
- * reader copying meanwhile sees fold_seq move and copies again. */
-static void reclaim_retired(struct shmstat_seg *seg)
-{
-	uint64_t min = UINT64_MAX;
-	bool bumped = false;
-
-	/* removals whose remover died (or is stopped) between its two
-	 * stores get their sequence here; the grace period starts then */
-	for (uint32_t i = 0; i < seg->max_metrics; i++)
-		if (ld_acquire(&seg->descs[i].word) == SHMSTAT_DESC_PENDING)
-			shmstat__retire_pending(seg, &seg->descs[i]);
-	for (uint32_t i = 0; i < seg->max_procs; i++) {
-		uint64_t w = ld_acquire(&seg->procs[i].word);
-		uint32_t st = SHMSTAT_PROC_STATE(w);
-
-		if ((st == SHMSTAT_PROC_LIVE || st == SHMSTAT_PROC_CLAIMING) &&
-		    shmstat__tag_alive(w) && ld_acquire(&seg->procs[i].ack_seq) < min)
-			min = ld_acquire(&seg->procs[i].ack_seq);
-	}
-	for (uint32_t i = 0; i < seg->max_metrics; i++) {
-		struct shmstat_desc *d = &seg->descs[i];
-		uint64_t w = ld_acquire(&d->word);
-
-		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_RETIRED || w == SHMSTAT_DESC_PENDING ||
-		    SHMSTAT_DESC_RETIRE_SEQ(w) > min)
-			continue;
-		if (d->value_off <= seg->max_values && d->nvalues <= seg->max_values - d->value_off) {
-			if (!bumped) {
-				shmstat__fold_seq_bump(seg->hdr);
-				bumped = true;
-			}
-			for (uint32_t s = 0; s < seg->nstripes; s++) {
-				uint64_t *v = shmstat__stripe(seg, s) + d->value_off;
-
-				for (uint32_t k = 0; k < d->nvalues; k++)
-					st_relaxed(&v[k], 0);
-			}
-			/* the sequence stays: no two DEADV words are equal,
-			 * so a CAS from one that was read before proves that
-			 * nothing happened to the tombstone since (registry.c,
-			 * reuse_values()) */
-			cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEADV, w));
-		} else {
-			cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0));
-		}
-	}
-	if (bumped)
-		shmstat__fold_seq_bump(seg->hdr);
-}
-
-unsigned shmstat__reap(struct shmstat_seg *seg)
-{
-	unsigned n = 0;
-
-	if (!shmstat__reaper_lock(seg, 1000))
-		return 0;
-	for (uint32_t i = 0; i < seg->max_procs; i++) {
-		uint64_t w = ld_acquire(&seg->procs[i].word);
-
-		/* take the gone slot first (EXITED): a claimer finishing its
-		 * attach meanwhile then fails its own CAS instead of being
-		 * folded while it writes */
-		if (slot_gone(&seg->procs[i], w) &&
-		    (SHMSTAT_PROC_STATE(w) == SHMSTAT_PROC_EXITED ||
-		     cas_acqrel(&seg->procs[i].word, &w,
-				SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, w)))) {
-			shmstat__fold(seg, i);
-			n++;
-		}
-	}
-	repair_descs(seg);
-	reclaim_retired(seg);
-	shmstat__sig_repair(seg);
-	shmstat__reaper_unlock(seg);
-	return n;
 }

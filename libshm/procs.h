@@ -1,6 +1,6 @@
 /*
  * procs.h - the writer-process table: one slot per attached process with
- * its pid, start time and heartbeat; liveness; reaping of dead writers.
+ * its pid, start time and heartbeat; liveness. Reaping is grace.h's.
  */
 #ifndef SHMSTAT_PROCS_H
 #define SHMSTAT_PROCS_H
@@ -35,12 +35,8 @@ SHMSTAT_HIDDEN int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack);
 SHMSTAT_HIDDEN uint32_t shmstat__proc_preclaim(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag);
 
-/* Give our slot back: mark it exited, then fold it (waiting up to a
- * second for the reaper lock; if it stays taken, the next reap folds it). */
+/* Give our slot back: mark it exited (the caller then reaps, which
+ * folds it). */
 SHMSTAT_HIDDEN void shmstat__proc_detach(struct shmstat_seg *seg);
-
-/* Fold every slot whose writer is gone (died, or detached and not folded
- * yet); return how many. */
-SHMSTAT_HIDDEN unsigned shmstat__reap(struct shmstat_seg *seg);
 
 #endif

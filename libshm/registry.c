@@ -13,12 +13,12 @@
 #include <urcu/rculfhash.h>
 
 #include "shmstat.h"
-#include "counter.h"
-#include "histogram.h"
-#include "sigtable.h"
+#include "grace.h"
+#include "hook.h"
 #include "procs.h"
 #include "registry.h"
-#include "hook.h"
+#include "tls.h"
+#include "type.h"
 
 /* A handle as this process keeps it: one per (segment, name, labels). */
 struct lhandle {
@@ -28,16 +28,11 @@ struct lhandle {
 	uint64_t reg_id;           /* of its descriptor: removal detection */
 	uint32_t desc;
 	struct shmstat_shape shape;
-	union {
-		struct shmstat_counter c;
-		/* used through a cast of &h.c (shmstat_gauge_register) */
-		/* cppcheck-suppress unusedStructMember */
-		struct shmstat_gauge g;
-		struct shmstat_hist hist;
-		struct shmstat_sigtab sig;
-	} h;
+	struct shmstat_counter *c; /* the handle, its type's handle_size bytes */
 	size_t keylen;
-	char key[];                /* name "\0" labels */
+	char *key;                 /* name "\0" labels */
+	/* then, in the same allocation, the handle and the key */
+	uint64_t mem[];
 };
 
 /* ------------------------------------------------------ name validation */
@@ -243,6 +238,7 @@ static int alloc_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 struct regreq {
 	const char *name, *labels, *help, *unit;
 	const struct shmstat_shape *shape;
+	const struct shmstat__type *type;
 	uint64_t hash;
 };
 
@@ -284,9 +280,8 @@ static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct re
 	/* the table's lines first: one that does not fit leaves the value
 	 * slots free (a failed value allocation then leaves its lines
 	 * unused: the region only grows) */
-	if (sh->type == SHMSTAT_SIGTABLE)
-		err = alloc_sigs(seg, shmstat__sig_lines(sh->sig_capacity, sh->sig_keybytes,
-							 sh->sig_owners, sh->sig_pool), &first);
+	if (sh->lines != 0)
+		err = alloc_sigs(seg, sh->lines, &first);
 	if (!err && own)
 		off = d->value_off;
 	else if (!err)
@@ -301,19 +296,15 @@ static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct re
 	d->value_off = off;
 	d->nvalues = r->shape->nvalues;
 	d->claimer_pid = (uint32_t)seg->pid;
-	d->bits = r->shape->bits;
-	if (sh->type == SHMSTAT_SIGTABLE) {
+	/* the type's fields (a reused descriptor's others zero), then the
+	 * run of lines allocated for it */
+	memset(&d->lowest, 0, sizeof(*d) - offsetof(struct shmstat_desc, lowest));
+	d->bits = 0;
+	d->sig_pool = 0;
+	if (r->type->desc_put != NULL)
+		r->type->desc_put(d, sh);
+	if (sh->lines != 0)
 		d->sig_first = first;
-		d->sig_capacity = sh->sig_capacity;
-		d->sig_keybytes = sh->sig_keybytes;
-		d->sig_owners = sh->sig_owners;
-		d->sig_ttl_ms = sh->sig_ttl_ms;
-		d->sig_pool = sh->sig_pool;
-	} else {
-		d->sig_pool = 0;        /* a reused descriptor's, else */
-		d->lowest = r->shape->lowest;
-		d->highest = r->shape->highest;
-	}
 	snprintf(d->name, sizeof(d->name), "%s", r->name);
 	snprintf(d->labels, sizeof(d->labels), "%s", r->labels);
 	snprintf(d->unit, sizeof(d->unit), "%s", r->unit);
@@ -486,6 +477,10 @@ void shmstat__index_destroy(struct shmstat_seg *seg)
 	cds_lfht_for_each_entry(seg->index, &iter, h, node) {
 		if (cds_lfht_del(seg->index, &h->node) == 0) {
 			h->next = chain;
+			/* h is a handle the index holds (cppcheck takes the
+			 * container_of() of the macro for an uninitialised
+			 * object) */
+			/* cppcheck-suppress uninitvar */
 			chain = h;
 		}
 	}
@@ -524,35 +519,13 @@ static int match(struct cds_lfht_node *node, const void *k)
 
 /* Does a metric of @have satisfy a request for @want? 0 or ETYPE. */
 static int same_shape(const struct shmstat_shape *have, const struct shmstat_shape *want,
-		      const char *name, const char *labels)
+		      const struct shmstat__type *t, const char *name, const char *labels)
 {
 	if (have->type != want->type)
 		return shmstat__fail(SHMSTAT_ETYPE, "metric '%s{%s}' exists as a %s, not a %s",
 				     name, labels, shmstat_type_name(have->type),
 				     shmstat_type_name(want->type));
-	if (want->type == SHMSTAT_GAUGE && have->agg != want->agg)
-		return shmstat__fail(SHMSTAT_ETYPE,
-				     "gauge '%s{%s}' exists with aggregation '%s', not '%s'",
-				     name, labels, shmstat_agg_name(have->agg),
-				     shmstat_agg_name(want->agg));
-	if (want->type == SHMSTAT_SIGTABLE &&
-	    (have->sig_capacity != want->sig_capacity || have->sig_keybytes != want->sig_keybytes ||
-	     have->sig_owners != want->sig_owners || have->sig_ttl_ms != want->sig_ttl_ms ||
-	     have->sig_pool != want->sig_pool))
-		return shmstat__fail(SHMSTAT_ETYPE,
-				     "signature table '%s{%s}' exists with capacity %u, %u key bytes, %u owners, %u summaries, ttl %u ms",
-				     name, labels, have->sig_capacity, have->sig_keybytes,
-				     have->sig_owners, have->sig_pool, have->sig_ttl_ms);
-	if (want->type == SHMSTAT_HISTOGRAM &&
-	    (have->bits != want->bits || have->lowest != want->lowest ||
-	     have->highest != want->highest))
-		return shmstat__fail(SHMSTAT_ETYPE,
-				     "histogram '%s{%s}' exists with %u bits over %llu..%llu, not %u bits over %llu..%llu",
-				     name, labels, have->bits, (unsigned long long)have->lowest,
-				     (unsigned long long)have->highest, want->bits,
-				     (unsigned long long)want->lowest,
-				     (unsigned long long)want->highest);
-	return 0;
+	return t->same_shape ? t->same_shape(have, want, name, labels) : 0;
 }
 
 static void drop_removed(struct shmstat_seg *seg);
@@ -570,7 +543,7 @@ static void unpublish(struct shmstat_seg *seg, struct lhandle *h)
 	if (gone != 0)
 		return;         /* another thread took it out */
 	__atomic_sub_fetch(&seg->index_n, 1, __ATOMIC_RELAXED);
-	st_relaxed(&h->h.c.epoch, SHMSTAT_EPOCH_NONE);
+	st_relaxed(&h->c->epoch, SHMSTAT_EPOCH_NONE);
 	/* push on the retired chain (lock-free: threads may quiesce at once) */
 	h->next = __atomic_load_n(&seg->retired, __ATOMIC_RELAXED);
 	while (!__atomic_compare_exchange_n(&seg->retired, &h->next, h, true, __ATOMIC_RELEASE,
@@ -598,9 +571,9 @@ static bool handle_current(struct shmstat_seg *seg, const struct lhandle *h,
 	shmstat__tls_lock();
 	ok = SHMSTAT_DESC_STATE(ld_acquire(&d->word)) == SHMSTAT_DESC_LIVE &&
 	     d->reg_id == h->reg_id && d->type == h->shape.type &&
-	     d->value_off == h->h.c.off && d->nvalues == h->shape.nvalues && desc_matches(d, r);
-	if (ok && join && seg->proc < seg->max_procs)
-		shmstat__gauge_join(seg, h->h.c.off);
+	     d->value_off == h->c->off && d->nvalues == h->shape.nvalues && desc_matches(d, r);
+	if (ok && join && r->type->joined != NULL && seg->proc < seg->max_procs)
+		r->type->joined(seg, h->c->off);
 	shmstat__tls_unlock();
 	return ok;
 }
@@ -617,6 +590,7 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 	const struct shmstat_desc *d;
 	struct lhandle *h;
 	uint32_t di = 0;
+	size_t hsize;
 	int err;
 
 	urcu_bp_read_lock();
@@ -647,20 +621,10 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 	/* the shape first: the slot checks below are for this shape */
 	d = &seg->descs[di];
 	SHMSTAT_HOOK(SHMSTAT_HOOK_REG_FOUND, d);
-	have = (struct shmstat_shape){ .type = d->type, .agg = d->agg, .bits = d->bits,
-				       .nvalues = d->nvalues };
-	if (d->type == SHMSTAT_SIGTABLE) {
-		have.sig_capacity = d->sig_capacity;
-		have.sig_ttl_ms = d->sig_ttl_ms;
-		have.sig_keybytes = d->sig_keybytes;
-		have.sig_owners = d->sig_owners;
-		have.sig_pool = d->sig_pool;
-		have.sig_first = d->sig_first;
-	} else {
-		have.lowest = d->lowest;
-		have.highest = d->highest;
-	}
-	err = same_shape(&have, shape, r->name, r->labels);
+	have = (struct shmstat_shape){ .type = d->type, .agg = d->agg, .nvalues = d->nvalues };
+	if (d->type == shape->type && r->type->desc_get != NULL)
+		r->type->desc_get(d, &have);
+	err = same_shape(&have, shape, r->type, r->name, r->labels);
 	if (err)
 		return err;
 	if (d->value_off > seg->max_values || d->nvalues != shape->nvalues ||
@@ -668,7 +632,8 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "descriptor of metric '%s' in segment '%s' has bad value slots",
 				     r->name, seg->name);
-	h = calloc(1, sizeof(*h) + lk->len);
+	hsize = (r->type->handle_size + 7) / 8 * 8;
+	h = calloc(1, sizeof(*h) + hsize + lk->len);
 	if (h == NULL)
 		return shmstat__fail(ENOMEM, "out of memory");
 	cds_lfht_node_init(&h->node);
@@ -676,30 +641,21 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 	h->shape = have;
 	h->desc = di;
 	h->reg_id = d->reg_id;
+	h->c = (struct shmstat_counter *)(void *)h->mem;
+	h->key = (char *)h->mem + hsize;
 	h->keylen = lk->len;
 	memcpy(h->key, lk->key, lk->len);
-	h->h.c.epoch = seg->epoch;
-	h->h.c.tls_slot = seg->tls_slot;
-	h->h.c.off = d->value_off;
-	h->h.c.agg = d->agg;
-	h->h.c.seg = seg;
-	if (shape->type == SHMSTAT_SIGTABLE) {
-		if (!shmstat__sig_shape_ok(have.sig_capacity, have.sig_keybytes, have.sig_owners,
-					   have.sig_pool) ||
-		    have.sig_first > seg->sig_lines ||
-		    shmstat__sig_lines(have.sig_capacity, have.sig_keybytes, have.sig_owners,
-				       have.sig_pool) > seg->sig_lines - have.sig_first) {
+	h->c->epoch = seg->epoch;
+	h->c->tls_slot = seg->tls_slot;
+	h->c->off = d->value_off;
+	h->c->agg = d->agg;
+	h->c->seg = seg;
+	if (r->type->handle_init != NULL) {
+		err = r->type->handle_init(seg, d, &have, h->c);
+		if (err) {
 			free(h);
-			return shmstat__fail(SHMSTAT_ECORRUPT,
-					     "signature table '%s' in segment '%s' lies outside its region",
-					     r->name, seg->name);
+			return err;
 		}
-		shmstat__sigtab_init(&h->h.sig, seg, d);
-	}
-	if (shape->type == SHMSTAT_HISTOGRAM) {
-		h->h.hist.bits = shape->bits;
-		h->h.hist.lowest = shape->lowest;
-		h->h.hist.range = shape->highest - shape->lowest;
 	}
 	tsan_release(h);
 	urcu_bp_read_lock();
@@ -714,14 +670,14 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 	}
 found:
 	/* whichever way we came, the handle is in the index now */
-	err = same_shape(&h->shape, shape, r->name, r->labels);
-	if (!handle_current(seg, h, r, err == 0 && shape->type == SHMSTAT_GAUGE)) {
+	err = same_shape(&h->shape, shape, r->type, r->name, r->labels);
+	if (!handle_current(seg, h, r, err == 0)) {
 		unpublish(seg, h);
 		return EAGAIN;
 	}
 	if (err)
 		return err;
-	*out = &h->h.c;
+	*out = h->c;
 	return 0;
 }
 
@@ -774,6 +730,10 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 	r.help = def->help ? def->help : "";
 	r.unit = def->unit ? def->unit : "";
 	r.shape = shape;
+	r.type = shmstat__type_of(shape->type);
+	if (r.type == NULL || r.type->handle_size < sizeof(struct shmstat_counter))
+		return shmstat__fail(EINVAL, "metric '%s': type %u is unknown", def->name,
+				     (unsigned)shape->type);
 
 	/* again only when the metric was removed (and reclaimed, and
 	 * perhaps refilled) between finding it and publishing our handle */
@@ -788,49 +748,7 @@ int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *
 			     def->name, labels, seg->name);
 }
 
-int shmstat_counter_register(shmstat_seg *seg, const struct shmstat_metric_def *def,
-			     shmstat_counter **out)
-{
-	const struct shmstat_shape shape = { .type = SHMSTAT_COUNTER, .nvalues = 1 };
-	struct shmstat_counter *c;
-	int err = shmstat__register(seg, def, &shape, &c);
-
-	*out = err ? &shmstat__noop_counter : c;
-	return err;
-}
-
-int shmstat_gauge_register(shmstat_seg *seg, const struct shmstat_metric_def *def,
-			   enum shmstat_agg agg, shmstat_gauge **out)
-{
-	struct shmstat_counter *c;
-	int err;
-
-	if ((unsigned)agg > SHMSTAT_AGG_LIVELAST) {
-		*out = &shmstat__noop_gauge;
-		return shmstat__fail(EINVAL, "gauge aggregation %d is unknown", (int)agg);
-	}
-	err = shmstat__register(seg, def,
-				&(struct shmstat_shape){ .type = SHMSTAT_GAUGE, .agg = agg,
-							 .nvalues = SHMSTAT_GAUGE_SLOTS }, &c);
-	*out = err ? &shmstat__noop_gauge : (struct shmstat_gauge *)(void *)c;
-	return err;
-}
-
 /* ----------------------------------------------------------------- removal */
-
-bool shmstat__retire_pending(struct shmstat_seg *seg, struct shmstat_desc *d)
-{
-	uint64_t w = SHMSTAT_DESC_PENDING;
-	uint64_t seq;
-
-	/* the increment comes after the PENDING store (acquire-release on
-	 * both sides of the chain): a quiescer that reads seq or later
-	 * from retire_seq then reads PENDING or later from the word */
-	seq = __atomic_add_fetch(&seg->hdr->retire_seq, 1, __ATOMIC_ACQ_REL);
-	/* a CAS: the remover and any number of reapers may race here; one
-	 * sequence wins, the others are never used */
-	return cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_RETIRED, seq << 8));
-}
 
 /* Drop our handles of removed metrics: they do nothing from now on, and
  * leave the index (their memory stays until shmstat_close(): the program
@@ -845,6 +763,8 @@ static void drop_removed(struct shmstat_seg *seg)
 		const struct shmstat_desc *d;
 
 		tsan_acquire(h);
+		/* as in shmstat__index_destroy() */
+		/* cppcheck-suppress uninitvar */
 		d = &seg->descs[h->desc];
 		if (SHMSTAT_DESC_STATE(ld_acquire(&d->word)) == SHMSTAT_DESC_LIVE &&
 		    d->reg_id == h->reg_id)
@@ -880,6 +800,7 @@ int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def)
 {
 	char labels[SHMSTAT_LABELS_CAP];
 	char key[SHMSTAT_NAME_CAP + SHMSTAT_LABELS_CAP];
+	const struct shmstat__type *t;
 	struct regreq r = { 0 };
 	size_t len;
 	uint32_t i;
@@ -910,9 +831,10 @@ int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def)
 			break;
 		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_LIVE || !desc_matches(d, &r))
 			continue;
-		if (d->type == SHMSTAT_SIGTABLE)
-			return shmstat__fail(EINVAL, "signature table '%s' cannot be removed",
-					     def->name);
+		t = shmstat__type_of(d->type);
+		if (t == NULL || !t->removable)
+			return shmstat__fail(EINVAL, "%s '%s' cannot be removed",
+					     t ? t->name : "metric", def->name);
 		/* retired first (with a sequence no grace period reaches),
 		 * then the sequence: a writer that acknowledges the new
 		 * sequence has seen the metric retired and dropped its

@@ -18,15 +18,20 @@
 #include <stddef.h>
 #include "segment.h"
 
-/* What a registration asks for, beyond name and labels. */
+/* What a registration asks for, beyond name and labels. The registry
+ * reads type, agg, nvalues and lines; the other fields are parameters of
+ * one type, read and written by its operations only (type.h), and kept
+ * in the descriptor (layout.h) by them. */
 struct shmstat_shape {
-	uint32_t type, agg;        /* agg: gauges */
-	uint32_t bits, nvalues;    /* bits: histograms */
-	uint64_t lowest, highest;  /* histograms */
+	uint32_t type, agg;        /* agg: a variant of the type (gauges) */
+	uint32_t nvalues;          /* value slots in every stripe */
+	uint64_t lines;            /* 128-byte lines of the sigs region */
+	uint32_t bits;             /* histograms */
+	uint64_t lowest, highest;
 	uint32_t sig_capacity, sig_ttl_ms;      /* signature tables */
 	uint16_t sig_keybytes, sig_owners;
 	uint32_t sig_pool;
-	uint32_t sig_first;        /* out: the first line of the table's run */
+	uint32_t sig_first;        /* the first line of the table's run */
 };
 
 struct shmstat_counter;
@@ -46,14 +51,6 @@ SHMSTAT_HIDDEN int shmstat__check_metric_name(const char *name);
 /* Labels (key, value, ..., NULL) to canonical k="v",... sorted by key.
  * 0 or SHMSTAT_EBADNAME. */
 SHMSTAT_HIDDEN int shmstat__canon_labels(const char *const *labels, char *out, size_t cap);
-
-/* Give removed descriptor @d, PENDING (RETIRED without a sequence yet),
- * its retire sequence: a new one from retire_seq, stored by CAS. Called
- * by the remover, and by reapers for a remover that died before it did
- * (or is slow: whoever is first wins, the other's sequence is unused).
- * true when this call stored it. */
-struct shmstat_desc;
-SHMSTAT_HIDDEN bool shmstat__retire_pending(struct shmstat_seg *seg, struct shmstat_desc *d);
 
 /* true when a descriptor's checksum matches its fields */
 SHMSTAT_HIDDEN bool shmstat__desc_ok(const struct shmstat_desc *d);

@@ -1,5 +1,6 @@
 /*
- * segment.c - create, attach, validate and remove segments.
+ * segment.c - create, map, validate and remove segments (attach.c makes
+ * a mapping a writer's attachment).
  *
  * A segment is created with O_CREAT|O_EXCL|O_NOFOLLOW, its pages reserved
  * with posix_fallocate (tmpfs full: ENOSPC now, not SIGBUS later) and
@@ -19,14 +20,7 @@
 #include <unistd.h>
 
 #include "shmstat.h"
-#include "counter.h"
-#include "grace.h"
-#include "procs.h"
-#include "profiler.h"
-#include "registry.h"
 #include "segment.h"
-#include "stacks.h"
-#include "shmstat_profile.h"
 
 /* ------------------------------------------------------------------ names */
 
@@ -309,6 +303,19 @@ static int init_new(struct shmstat_seg *seg, int fd, const struct shmstat_opts *
 
 /* ---------------------------------------------------------- attach/check */
 
+int shmstat__check_links_mode(const struct stat *st, const char *name)
+{
+	if (st->st_nlink != 1)
+		return shmstat__fail(SHMSTAT_EOWNER,
+				     "segment '%s' has %lu hard links; refusing it",
+				     name, (unsigned long)st->st_nlink);
+	if (st->st_mode & 0022)
+		return shmstat__fail(SHMSTAT_EOWNER,
+				     "segment '%s' is writable by group or others (mode %04o); refusing it",
+				     name, (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
 /* Owner, type and link count of an existing object opened for writing. */
 static int check_owner(int fd, const char *name, struct stat *st)
 {
@@ -320,15 +327,7 @@ static int check_owner(int fd, const char *name, struct stat *st)
 		return shmstat__fail(SHMSTAT_EOWNER,
 				     "segment '%s' is owned by uid %u, not by this user (uid %u)",
 				     name, (unsigned)st->st_uid, (unsigned)geteuid());
-	if (st->st_nlink != 1)
-		return shmstat__fail(SHMSTAT_EOWNER,
-				     "segment '%s' has %lu hard links; refusing it",
-				     name, (unsigned long)st->st_nlink);
-	if (st->st_mode & 0022)
-		return shmstat__fail(SHMSTAT_EOWNER,
-				     "segment '%s' is writable by group or others (mode %04o); refusing it",
-				     name, (unsigned)(st->st_mode & 07777));
-	return 0;
+	return shmstat__check_links_mode(st, name);
 }
 
 /* Wait (bounded) for a creator to publish the magic, then validate. */
@@ -402,7 +401,7 @@ static void set_views(struct shmstat_seg *seg)
 }
 
 /* Map @name read-write, creating it when @opts is not NULL. */
-static int seg_map(struct shmstat_seg *seg, const char *name, const struct shmstat_opts *opts)
+int shmstat__seg_map(struct shmstat_seg *seg, const char *name, const struct shmstat_opts *opts)
 {
 	char path[SHMSTAT_PATH_MAX];
 	int err = shmstat__path(name, path);
@@ -466,7 +465,7 @@ open_error:
 	return shmstat__fail(SHMSTAT_EBUSY, "segment '%s' keeps being created and removed", name);
 }
 
-static void seg_unmap(struct shmstat_seg *seg)
+void shmstat__seg_unmap(struct shmstat_seg *seg)
 {
 	if (seg->base)
 		munmap(seg->base, seg->size);
@@ -477,79 +476,6 @@ static void seg_unmap(struct shmstat_seg *seg)
 }
 
 /* -------------------------------------------------------------------- API */
-
-void shmstat_opts_init(struct shmstat_opts *o)
-{
-	o->max_procs = 32;
-	o->max_metrics = 1024;
-	o->max_values = 16384;
-	o->max_threads = 32;
-	o->sig_bytes = UINT64_C(8) << 20;
-	o->max_stacks = 4096;
-	o->max_modules = 1024;
-	o->mode = 0600;
-}
-
-int shmstat_open(const char *name, const struct shmstat_opts *opts, shmstat_seg **out)
-{
-	struct shmstat_opts defaults;
-	struct shmstat_seg *seg;
-	int err;
-
-	shmstat__clear_error();
-	*out = NULL;
-	if (opts == NULL) {
-		shmstat_opts_init(&defaults);
-		opts = &defaults;
-	}
-	if (opts->mode != 0600 && opts->mode != 0640)
-		return shmstat__fail(EINVAL, "segment mode must be 0600 or 0640, not %04o",
-				     opts->mode);
-	seg = calloc(1, sizeof(*seg));
-	if (seg == NULL)
-		return shmstat__fail(ENOMEM, "out of memory");
-	seg->fd = -1;
-	err = seg_map(seg, name, opts);
-	if (err)
-		goto fail;
-	seg->pid = getpid();
-	seg->tag = shmstat__self_tag();
-	shmstat__reap(seg);
-	/* a new writer holds no handle of a removed metric */
-	seg->want = ld_acquire(&seg->hdr->retire_seq);
-	err = shmstat__proc_attach(seg, seg->want);
-	if (err)
-		goto fail;
-	err = shmstat__tls_attach(seg);
-	if (err)
-		goto fail_proc;
-	err = shmstat__index_init(seg);
-	if (err)
-		goto fail_tls;
-	*out = seg;
-	return 0;
-fail_tls:
-	shmstat__tls_detach(seg);
-fail_proc:
-	shmstat__proc_detach(seg);
-fail:
-	seg_unmap(seg);
-	free(seg);
-	return err;
-}
-
-int shmstat_close(shmstat_seg *seg)
-{
-	if (seg == NULL)
-		return 0;
-	shmstat__prof_detach(seg);
-	shmstat__index_destroy(seg);
-	shmstat__tls_detach(seg);
-	shmstat__proc_detach(seg);
-	seg_unmap(seg);
-	free(seg);
-	return 0;
-}
 
 int shmstat_unlink(const char *name)
 {
@@ -567,65 +493,4 @@ int shmstat_unlink(const char *name)
 		return shmstat__fail(err, "cannot remove segment '%s': %s", name, strerror(err));
 	}
 	return 0;
-}
-
-/* Map @name read-write for maintenance (gc): no writer slot, no stripes. */
-static int map_maintenance(struct shmstat_seg *seg, const char *name)
-{
-	shmstat__clear_error();
-	memset(seg, 0, sizeof(*seg));
-	seg->fd = -1;
-	seg->pid = getpid();
-	seg->tag = shmstat__self_tag();
-	seg->proc = UINT32_MAX;
-	return seg_map(seg, name, NULL);
-}
-
-int shmstat_gc(const char *name, unsigned *reaped)
-{
-	struct shmstat_seg seg;
-	unsigned n;
-	int err;
-
-	err = map_maintenance(&seg, name);
-	if (err)
-		return err;
-	n = shmstat__reap(&seg);
-	seg_unmap(&seg);
-	if (reaped)
-		*reaped = n;
-	return 0;
-}
-
-int shmstat_profile_gc(const char *name, uint64_t *stacks, uint64_t *modules)
-{
-	struct shmstat_seg seg;
-	uint64_t s = 0, m = 0;
-	int err;
-
-	err = map_maintenance(&seg, name);
-	if (err)
-		return err;
-	if (seg.stacks)
-		s = shmstat__prof_reclaim((unsigned char *)seg.stacks, seg.max_stacks,
-					  sizeof(struct shmstat_stackent), seg.tag,
-					  &seg.hdr->prof_stacks_used);
-	if (seg.mods)
-		m = shmstat__prof_reclaim((unsigned char *)seg.mods, seg.max_modules,
-					  sizeof(struct shmstat_profmod), seg.tag,
-					  &seg.hdr->prof_mods_used);
-	seg_unmap(&seg);
-	if (stacks)
-		*stacks = s;
-	if (modules)
-		*modules = m;
-	return 0;
-}
-
-void shmstat_heartbeat(shmstat_seg *seg)
-{
-	if (seg && seg->proc < seg->max_procs) {
-		st_relaxed(&seg->procs[seg->proc].heartbeat_ns, shmstat__now_ns());
-		shmstat__prof_heartbeat(seg);
-	}
 }

@@ -70,6 +70,18 @@ SHMSTAT_HIDDEN int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_
 SHMSTAT_HIDDEN int shmstat__validate_hdr(const struct shmstat_hdr *h,
 					 uint64_t file_size, const char *name);
 
+/* Map segment @name read-write into @seg (fd, base, size and the region
+ * pointers), creating it with @opts when they are not NULL; unmap. */
+struct shmstat_opts;
+SHMSTAT_HIDDEN int shmstat__seg_map(struct shmstat_seg *seg, const char *name,
+				    const struct shmstat_opts *opts);
+SHMSTAT_HIDDEN void shmstat__seg_unmap(struct shmstat_seg *seg);
+
+/* An object of an accepted owner: one link, not writable by group or
+ * others. 0 or SHMSTAT_EOWNER with the message set. */
+struct stat;
+SHMSTAT_HIDDEN int shmstat__check_links_mode(const struct stat *st, const char *name);
+
 /* "/shmstat.<name>" into @path after checking @name. */
 SHMSTAT_HIDDEN int shmstat__path(const char *name, char path[SHMSTAT_PATH_MAX]);
 

@@ -8,7 +8,7 @@
 
 #include "shmstat.h"
 #include "sigmerge.h"
-#include "sigtable.h"
+#include "siggeo.h"
 
 /* Saturating arithmetic: a hostile segment may hold any numbers; the
  * merge must not wrap them into small ones. */

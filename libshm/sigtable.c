@@ -16,6 +16,7 @@
 #include "registry.h"
 #include "sigmerge.h"
 #include "sigtable.h"
+#include "type.h"
 
 #define GOLDEN UINT64_C(0x9E3779B97F4A7C15)
 /* a stripe without a summary asks the pool again every this many events */
@@ -88,6 +89,8 @@ int shmstat_sigtab_register(shmstat_seg *seg, const struct shmstat_metric_def *d
 	shape.sig_pool = opts->summaries;
 	shape.sig_ttl_ms = (uint32_t)ttl_ms;
 	shape.nvalues = SHMSTAT_S_NVALUES(opts->owners);
+	shape.lines = shmstat__sig_lines(shape.sig_capacity, shape.sig_keybytes, shape.sig_owners,
+					 shape.sig_pool);
 	err = shmstat__register(seg, def, &shape, &c);
 	if (!err)
 		*out = (struct shmstat_sigtab *)(void *)c;
@@ -773,3 +776,83 @@ void shmstat__sig_repair(struct shmstat_seg *seg)
 		}
 	}
 }
+
+/* ------------------------------------------------------ the type's parts */
+
+static void sig_desc_put(struct shmstat_desc *d, const struct shmstat_shape *sh)
+{
+	d->sig_capacity = sh->sig_capacity;
+	d->sig_keybytes = sh->sig_keybytes;
+	d->sig_owners = sh->sig_owners;
+	d->sig_ttl_ms = sh->sig_ttl_ms;
+	d->sig_pool = sh->sig_pool;
+}
+
+static void sig_desc_get(const struct shmstat_desc *d, struct shmstat_shape *sh)
+{
+	sh->sig_capacity = d->sig_capacity;
+	sh->sig_ttl_ms = d->sig_ttl_ms;
+	sh->sig_keybytes = d->sig_keybytes;
+	sh->sig_owners = d->sig_owners;
+	sh->sig_pool = d->sig_pool;
+	sh->sig_first = d->sig_first;
+}
+
+static int sig_same(const struct shmstat_shape *have, const struct shmstat_shape *want,
+		    const char *name, const char *labels)
+{
+	if (have->sig_capacity != want->sig_capacity || have->sig_keybytes != want->sig_keybytes ||
+	    have->sig_owners != want->sig_owners || have->sig_ttl_ms != want->sig_ttl_ms ||
+	    have->sig_pool != want->sig_pool)
+		return shmstat__fail(SHMSTAT_ETYPE,
+				     "signature table '%s{%s}' exists with capacity %u, %u key bytes, %u owners, %u summaries, ttl %u ms",
+				     name, labels, have->sig_capacity, have->sig_keybytes,
+				     have->sig_owners, have->sig_pool, have->sig_ttl_ms);
+	return 0;
+}
+
+static int sig_handle_init(struct shmstat_seg *seg, const struct shmstat_desc *d,
+			   const struct shmstat_shape *have, struct shmstat_counter *c)
+{
+	if (!shmstat__sig_shape_ok(have->sig_capacity, have->sig_keybytes, have->sig_owners,
+				   have->sig_pool) ||
+	    have->sig_first > seg->sig_lines ||
+	    shmstat__sig_lines(have->sig_capacity, have->sig_keybytes, have->sig_owners,
+			       have->sig_pool) > seg->sig_lines - have->sig_first)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "signature table '%s' in segment '%s' lies outside its region",
+				     d->name, seg->name);
+	shmstat__sigtab_init((struct shmstat_sigtab *)(void *)c, seg, d);
+	return 0;
+}
+
+/* The fold, slot by slot: a stripe's summary index is not a sum. */
+static void sig_fold_slots(struct shmstat_seg *seg, uint32_t p, const struct shmstat_desc *d,
+			   const uint64_t *src, uint64_t *dst)
+{
+	(void)seg;
+	(void)p;
+	(void)src;
+	if (d->nvalues > SHMSTAT_S_SUMMARY)
+		st_relaxed(&dst[d->value_off + SHMSTAT_S_SUMMARY], 0);
+}
+
+const struct shmstat__type shmstat__sig_type = {
+	.name = "signature table",
+	.type = SHMSTAT_SIGTABLE,
+	.handle_size = sizeof(struct shmstat_sigtab),
+	.desc_put = sig_desc_put,
+	.desc_get = sig_desc_get,
+	.same_shape = sig_same,
+	.handle_init = sig_handle_init,
+	.removable = false,
+	.fold_slots = sig_fold_slots,
+	.fold = shmstat__sig_fold,
+	.release = shmstat__sig_release,
+	.repair = shmstat__sig_repair,
+	.desc_ok = shmstat__sigsnap_desc_ok,
+	.copy = shmstat__sigsnap_copy,
+	.snap_free = shmstat__sigsnap_free,
+	.value = shmstat__sigsnap_value,
+	/* no proc_value: its summaries are merged per table */
+};

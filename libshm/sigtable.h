@@ -80,85 +80,10 @@
 
 #include "shmstat.h"
 #include "counter.h"
+#include "siggeo.h"
+#include "segment.h"
 #include "layout.h"
 #include "util.h"
-
-#define SHMSTAT_S_HITS     0u
-#define SHMSTAT_S_MISSES   1u
-#define SHMSTAT_S_WEIGHT   2u
-#define SHMSTAT_S_EVICT    3u
-#define SHMSTAT_S_UNSUM    4u
-#define SHMSTAT_S_UNSUM_W  5u
-#define SHMSTAT_S_SUMMARY  6u
-#define SHMSTAT_S_OWNERS   7u
-/* slot of owner slot @o's counter @k (0 hits, 1 misses, 2 weight) */
-#define SHMSTAT_S_OWNER(o, k) (SHMSTAT_S_OWNERS + 3u * (o) + (k))
-#define SHMSTAT_S_NVALUES(owners) (SHMSTAT_S_OWNERS + 3u * (owners))
-
-/* ---------------------------------------------------------------- geometry */
-
-/* The shape of one summary (layout.h draws it). */
-struct shmstat_sumgeo {
-	uint32_t capacity, keybytes, nslots;   /* nslots: a power of two */
-	uint64_t off_ents, off_keys, off_next, off_heads;
-	uint64_t keyrec;           /* bytes per key record: 8 + keybytes */
-	uint64_t bytes;            /* the whole summary, a multiple of 128 */
-};
-
-static inline void shmstat__sumgeo(struct shmstat_sumgeo *g, uint32_t capacity,
-				   uint32_t keybytes)
-{
-	uint32_t s = 2;
-
-	while (s < 2u * capacity)
-		s <<= 1;
-	g->capacity = capacity;
-	g->keybytes = keybytes;
-	g->nslots = s;
-	g->keyrec = sizeof(struct shmstat_sigkeyrec) + keybytes;
-	g->off_ents = 4u * (uint64_t)s > 8u * (uint64_t)capacity ? 4u * (uint64_t)s :
-		      8u * (uint64_t)capacity;
-	g->off_ents = sizeof(struct shmstat_sigsum) +
-		      (g->off_ents + SHMSTAT_LINE - 1) / SHMSTAT_LINE * SHMSTAT_LINE;
-	g->off_keys = g->off_ents + sizeof(struct shmstat_sigent) * (uint64_t)capacity;
-	g->off_next = g->off_keys + g->keyrec * capacity;
-	g->off_heads = g->off_next + 4u * (uint64_t)capacity;
-	g->bytes = (g->off_heads + UINT64_C(4) * SHMSTAT_SIG_LEVELS + SHMSTAT_LINE - 1) /
-		   SHMSTAT_LINE * SHMSTAT_LINE;
-}
-
-/* Lines (128 bytes) of the claims of a table with a pool of @pool. */
-static inline uint64_t shmstat__sig_claim_lines(uint32_t pool)
-{
-	return ((uint64_t)pool * 8u + SHMSTAT_LINE - 1) / SHMSTAT_LINE;
-}
-
-/* Lines (128 bytes) of the owner slots of a table with @owners slots. */
-static inline uint64_t shmstat__sig_owner_lines(uint32_t owners)
-{
-	return ((uint64_t)owners * sizeof(struct shmstat_sigowner) + SHMSTAT_LINE - 1) /
-	       SHMSTAT_LINE;
-}
-
-/* Lines of the sigs region a table takes. */
-static inline uint64_t shmstat__sig_lines(uint32_t capacity, uint32_t keybytes,
-					  uint32_t owners, uint32_t pool)
-{
-	struct shmstat_sumgeo g;
-
-	shmstat__sumgeo(&g, capacity, keybytes);
-	return shmstat__sig_claim_lines(pool) + shmstat__sig_owner_lines(owners) +
-	       (SHMSTAT_SIG_GRAVES + (uint64_t)pool) * (g.bytes / SHMSTAT_LINE);
-}
-
-/* Is a table's shape within the limits (every reader checks)? */
-static inline bool shmstat__sig_shape_ok(uint32_t capacity, uint32_t keybytes,
-					 uint32_t owners, uint32_t pool)
-{
-	return capacity >= 1 && capacity <= SHMSTAT_SIG_MAX_CAPACITY &&
-	       keybytes >= 8 && keybytes <= SHMSTAT_SIG_MAX_KEYBYTES && keybytes % 8 == 0 &&
-	       owners <= SHMSTAT_SIG_MAX_OWNERS && pool >= 1 && pool <= SHMSTAT_SIG_MAX_POOL;
-}
 
 /* ------------------------------------------------------------------ handle */
 
@@ -196,5 +121,21 @@ SHMSTAT_HIDDEN void shmstat__sig_release(struct shmstat_seg *seg, uint32_t p);
 
 /* Reaper: free owner slots whose claimer died. */
 SHMSTAT_HIDDEN void shmstat__sig_repair(struct shmstat_seg *seg);
+
+/* ------------------------------------------------------------------ reader */
+
+/* sigsnap.c: the type's part of a snapshot (type.h) */
+struct shmstat_snap;
+struct shmstat__mval;
+SHMSTAT_HIDDEN bool shmstat__sigsnap_desc_ok(const struct shmstat_hdr *h,
+					     const struct shmstat_desc *d);
+SHMSTAT_HIDDEN int shmstat__sigsnap_copy(struct shmstat_snap *s);
+SHMSTAT_HIDDEN void shmstat__sigsnap_free(struct shmstat_snap *s);
+SHMSTAT_HIDDEN void shmstat__sigsnap_value(const struct shmstat_snap *s,
+					   const struct shmstat_desc *d, struct shmstat__mval *m);
+
+/* How the type plugs into the core (type.h) */
+struct shmstat__type;
+SHMSTAT_HIDDEN extern const struct shmstat__type shmstat__sig_type;
 
 #endif

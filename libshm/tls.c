@@ -1,5 +1,7 @@
 /*
- * counter.c - stripes for threads, and the counter and gauge hot paths.
+ * tls.c - stripes for threads: claim, release at thread exit, fork, and
+ * the acknowledgement of removals (the core's; the types' hot paths,
+ * counter.c, histogram.c, sigtable.c, write through what it hands out).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -9,11 +11,11 @@
 #include <urcu/urcu-bp.h>
 
 #include "shmstat.h"
-#include "counter.h"
-#include "hook.h"
-#include "profiler.h"
+#include "grace.h"
 #include "procs.h"
 #include "segment.h"
+#include "tls.h"
+#include "type.h"
 
 /* ----------------------------------------------------- per-thread stripes */
 
@@ -53,13 +55,6 @@ struct shmstat__qrec {
 /* not initial-exec: used off the hot path only, and static TLS is scarce
  * for a library that may be loaded late */
 static __thread struct shmstat__qrec qrecs[SHMSTAT_TLS_SLOTS];
-
-struct shmstat_counter shmstat__noop_counter = {
-	.epoch = SHMSTAT_EPOCH_NONE,
-};
-struct shmstat_gauge shmstat__noop_gauge = {
-	.c = { .epoch = SHMSTAT_EPOCH_NONE },
-};
 
 /* Store the process's acknowledgement: the smallest of its threads'
  * (slots_lock held). It only grows: a thread registers with seg->want. */
@@ -180,6 +175,10 @@ static void fork_prepare(void)
 		struct shmstat_seg *seg = slots[i].seg;
 
 		fork_slot[i] = seg ? shmstat__proc_preclaim(seg) : UINT32_MAX;
+		if (seg && fork_slot[i] == UINT32_MAX && seg->proc < seg->max_procs) {
+			shmstat__reap(seg);     /* dead children may hold every slot */
+			fork_slot[i] = shmstat__proc_preclaim(seg);
+		}
 		fork_tag[i] = seg ? seg->tag : 0;
 	}
 }
@@ -285,8 +284,7 @@ static struct tls_ent *claim(struct shmstat_seg *seg)
 
 	if (seg->proc >= seg->max_procs)
 		return NULL;                /* no writer slot: do nothing */
-	if (shmstat__prof_active())
-		shmstat__prof_thread();     /* its stack, for the profiler's walk */
+	SHMSTAT_EACH_TYPE(thread_start, seg);   /* the profiler learns its stack */
 	t = &tls_tab[seg->tls_slot];
 	for (uint32_t i = first; i < seg->nstripes && got == UINT32_MAX; i++) {
 		uint64_t w = idle;
@@ -330,9 +328,7 @@ static struct tls_ent *claim(struct shmstat_seg *seg)
 	return t;
 }
 
-/* ------------------------------------------------------------- hot paths */
-
-#define add_to shmstat__add_to
+/* ------------------------------------------------------ the types' way in */
 
 const struct shmstat__tls_ent *shmstat__tls_get(struct shmstat_seg *seg, uint32_t slot,
 						 uint32_t epoch)
@@ -372,78 +368,8 @@ const struct shmstat__tls_ent *shmstat__tls_slow(struct shmstat_counter *c)
 	return t;
 }
 
-/* Out of line so the fast path needs no stack frame: the first update of
- * this thread, a shared stripe, a do-nothing handle, an acknowledgement
- * asked for. */
-static __attribute__((noinline)) void add_slow(struct shmstat_counter *c, uint64_t n)
-{
-	const struct tls_ent *t = shmstat__tls_slow(c);
-
-	if (t != NULL) {
-		SHMSTAT_HOOK(SHMSTAT_HOOK_ADD_CHECKED, c);
-		add_to(t, c->off, n);
-	}
-}
-
-static inline void add_value(struct shmstat_counter *c, uint64_t n)
-{
-	const struct tls_ent *t = &tls_tab[c->tls_slot];
-	uint64_t *p;
-
-	/* relaxed loads (plain moves): another thread's shmstat_quiesce()
-	 * writes both (drops the handle, clears fast) */
-	if (unlikely(ld_relaxed(&t->fast) != ld_relaxed(&c->epoch))) {
-		add_slow(c, n);
-		return;
-	}
-	SHMSTAT_HOOK(SHMSTAT_HOOK_ADD_CHECKED, c);
-	p = t->values + c->off;
-	st_relaxed(p, ld_relaxed(p) + n);
-}
-
-void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_t slot, uint64_t n)
-{
-	const struct tls_ent *t = shmstat__tls_for(c);
-
-	if (t != NULL)
-		add_to(t, c->off + slot, n);
-}
-
-void shmstat_counter_add(shmstat_counter *c, uint64_t n)
-{
-	add_value(c, n);
-}
-
-void shmstat_counter_inc(shmstat_counter *c)
-{
-	add_value(c, 1);
-}
-
-void shmstat_gauge_add(shmstat_gauge *g, int64_t d)
-{
-	add_value(&g->c, (uint64_t)d);
-}
-
-void shmstat_gauge_sub(shmstat_gauge *g, int64_t d)
-{
-	add_value(&g->c, (uint64_t)0 - (uint64_t)d);
-}
-
-void shmstat__gauge_join(struct shmstat_seg *seg, uint32_t off)
-{
-	uint64_t *stamp = shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(seg->proc)) + off + 2;
-	uint64_t zero = 0;
-
-	if (ld_relaxed(stamp) == 0)
-		cas_acqrel(stamp, &zero, 1);
-}
-
-/* A thread about to store into gauge @c's slots of its process stripe
- * (shmstat_gauge_set()): it takes part in the acknowledgement of
- * removals as a thread with a stripe does, but takes no stripe (a thread
- * that only sets gauges would use one up for nothing). false: the handle
- * does nothing. */
-static bool tls_enter(struct shmstat_counter *c)
+/* A thread that only sets gauges would use up a stripe for nothing. */
+bool shmstat__tls_enter(struct shmstat_counter *c)
 {
 	const uint32_t epoch = ld_relaxed(&c->epoch);
 	struct shmstat_seg *seg = c->seg;
@@ -466,31 +392,3 @@ static bool tls_enter(struct shmstat_counter *c)
 	return ld_relaxed(&c->epoch) == epoch;
 }
 
-void shmstat_gauge_set(shmstat_gauge *g, int64_t v)
-{
-	struct shmstat_seg *seg = g->c.seg;
-	const uint32_t off = g->c.off;
-	uint64_t *pstripe;
-	uint64_t deltas;
-
-	/* as an add: a registered thread, acknowledging if asked; its
-	 * stores below are in the same window as an add's (see
-	 * shmstat__ack_request()) */
-	if (!tls_enter(&g->c) || seg->proc >= seg->max_procs)
-		return;
-	shmstat__gauge_join(seg, off);
-	pstripe = shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(seg->proc));
-	/* our value = base + our deltas; make it v */
-	deltas = ld_relaxed(&pstripe[off]);
-	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
-		uint64_t w = ld_relaxed(&seg->owners[i]);
-
-		if (SHMSTAT_STRIPE_PROC(w) == seg->proc &&
-		    (SHMSTAT_STRIPE_STATE(w) == SHMSTAT_STRIPE_OWNED ||
-		     SHMSTAT_STRIPE_STATE(w) == SHMSTAT_STRIPE_IDLE))
-			deltas += ld_relaxed(&shmstat__stripe(seg, i)[off]);
-	}
-	st_relaxed(&pstripe[off + 1], (uint64_t)v - deltas);
-	if (g->c.agg == SHMSTAT_AGG_LAST || g->c.agg == SHMSTAT_AGG_LIVELAST)
-		st_release(&pstripe[off + 2], add_relaxed(&seg->hdr->gauge_seq, 1) + 2);
-}

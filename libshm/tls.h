@@ -1,5 +1,5 @@
 /*
- * counter.h - striped counters and gauges: the writer hot path.
+ * tls.h - per-thread stripes: which stripe of a segment a thread writes.
  *
  * Each thread of a writer process owns one stripe of a segment (claimed on
  * its first update, given back to its process when it exits), so an
@@ -9,18 +9,15 @@
  * maps a segment's slot to the thread's stripe; handles carry the slot and
  * an epoch, so a stale table entry is never used for a newer segment.
  */
-#ifndef SHMSTAT_COUNTER_H
-#define SHMSTAT_COUNTER_H
+#ifndef SHMSTAT_TLS_H
+#define SHMSTAT_TLS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "shmstat_inline.h"        /* struct shmstat_counter, the TLS table */
 #include "segment.h"
 
 #define SHMSTAT_EPOCH_NONE UINT32_MAX   /* carried by do-nothing handles */
-
-struct shmstat_gauge {
-	struct shmstat_counter c;
-};
 
 /* Give @seg a slot in the per-thread tables (0 or SHMSTAT_EFULL). */
 SHMSTAT_HIDDEN int shmstat__tls_attach(struct shmstat_seg *seg);
@@ -65,10 +62,11 @@ static inline const struct shmstat__tls_ent *shmstat__tls_for(struct shmstat_cou
 	return shmstat__tls_slow(c);
 }
 
-/* Add @n to value slot @slot of metric @c (its first slot + @slot), on
- * this thread's stripe. */
-SHMSTAT_HIDDEN void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_t slot,
-					      uint64_t n);
+/* A thread about to store into @c's slots of its process stripe (a
+ * gauge's set): it takes part in the acknowledgement of removals as a
+ * thread with a stripe does, but takes no stripe. false: the handle does
+ * nothing. */
+SHMSTAT_HIDDEN bool shmstat__tls_enter(struct shmstat_counter *c);
 
 /* shmstat_quiesce(), with slots_lock held, after dropping the process's
  * handles of removals up to @seq: raise seg->want to @seq, acknowledge
@@ -76,12 +74,5 @@ SHMSTAT_HIDDEN void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_
  * acknowledged as much to do so at its next update, and publish the
  * process's acknowledgement (the smallest of its threads'). */
 SHMSTAT_HIDDEN void shmstat__ack_request(struct shmstat_seg *seg, uint64_t seq);
-
-/* Make this process take part in the MIN/MAX/LAST of the gauge at
- * value slot @off (stamp 0 -> 1). */
-SHMSTAT_HIDDEN void shmstat__gauge_join(struct shmstat_seg *seg, uint32_t off);
-
-SHMSTAT_HIDDEN extern struct shmstat_counter shmstat__noop_counter;
-SHMSTAT_HIDDEN extern struct shmstat_gauge shmstat__noop_gauge;
 
 #endif

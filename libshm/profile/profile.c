@@ -11,6 +11,7 @@
 
 #include "shmstat_profile.h"
 #include "modmap.h"
+#include "snap.h"
 #include "stacks.h"
 
 struct pstack {

@@ -12,7 +12,9 @@
 #include <sys/time.h>
 #include <ucontext.h>
 
-#include "histogram.h"
+#include "shmstat_inline.h"
+#include "tls.h"
+#include "type.h"
 #include "modmap.h"
 #include "profiler.h"
 #include "shmstat_profile.h"
@@ -279,24 +281,24 @@ out:
 
 /* -------------------------------------------------------- latency stacks */
 
-void shmstat__prof_latency(struct shmstat_hist *h, uint64_t ns, uintptr_t ret, uintptr_t fp,
+void shmstat__prof_latency(struct shmstat_counter *h, uint64_t ns, uintptr_t ret, uintptr_t fp,
 			   uintptr_t sp)
 {
-	struct shmstat_seg *seg = h->c.seg;
+	struct shmstat_seg *seg = h->seg;
 	unsigned every = ld_relaxed(&shmstat__prof_latency_every);
 	struct shmstat_stackkey k;
 	uintptr_t top;
 
 	/* timers of other segments do not count towards 1 in every */
 	if (every == 0 || seg == NULL || seg != ld_acquire(&prof.lat_seg) ||
-	    seg->stacks == NULL || h->c.epoch != seg->epoch)
+	    seg->stacks == NULL || h->epoch != seg->epoch)
 		return;
 	if (lat_left-- > 1)
 		return;
 	lat_left = every;
 	shmstat__prof_thread();        /* once per thread: its stack's bounds */
 	k.kind = SHMSTAT_STACK_LATENCY;
-	k.metric = h->c.off + 1;
+	k.metric = h->off + 1;
 	k.flags = SHMSTAT_STACK_F_RETLEAF;
 	k.depth = 1;
 	k.pcs[0] = ret;
@@ -573,3 +575,20 @@ void shmstat__prof_detach(struct shmstat_seg *seg)
 			st_relaxed(&prof.pub_seg[i], NULL);
 	pthread_mutex_unlock(&prof.lock);
 }
+
+/* ----------------------------------------------------- the core's hooks */
+
+static void thread_start(struct shmstat_seg *seg)
+{
+	(void)seg;
+	if (shmstat__prof_active())
+		shmstat__prof_thread();     /* its stack, for the profiler's walk */
+}
+
+const struct shmstat__type shmstat__profile_type = {
+	.name = "profile",
+	.type = UINT32_MAX,
+	.thread_start = thread_start,
+	.heartbeat = shmstat__prof_heartbeat,
+	.detach = shmstat__prof_detach,
+};

@@ -35,15 +35,16 @@
 
 #include "segment.h"
 
-struct shmstat_hist;
+struct shmstat_counter;
 
 /* 1 in this many timer stops records its stack; 0: none (relaxed). */
 SHMSTAT_HIDDEN extern unsigned shmstat__prof_latency_every;
 
-/* Record the stack of a timer stop in @h that measured @ns: @ret is the
+/* Record the stack of a timer stop in histogram @h (its value slots)
+ * that measured @ns: @ret is the
  * return address of shmstat_timer_stop(), @fp its caller's frame
  * pointer (anything, if the caller keeps none), @sp the timer's frame. */
-SHMSTAT_HIDDEN void shmstat__prof_latency(struct shmstat_hist *h, uint64_t ns, uintptr_t ret,
+SHMSTAT_HIDDEN void shmstat__prof_latency(struct shmstat_counter *h, uint64_t ns, uintptr_t ret,
 					  uintptr_t fp, uintptr_t sp);
 
 /* Learn the calling thread's stack bounds for the walk (once per thread;
@@ -58,5 +59,9 @@ SHMSTAT_HIDDEN int shmstat__prof_active(void);
 /* Called by shmstat_close() and shmstat_heartbeat() for @seg. */
 SHMSTAT_HIDDEN void shmstat__prof_detach(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN void shmstat__prof_heartbeat(struct shmstat_seg *seg);
+
+/* How the profiler plugs into the core (type.h) */
+struct shmstat__type;
+SHMSTAT_HIDDEN extern const struct shmstat__type shmstat__profile_type;
 
 #endif

@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include "shmstat_profile.h"
+#include "attach.h"
 #include "procs.h"
 #include "stacks.h"
 
@@ -131,4 +132,31 @@ int shmstat__stack_check(const struct shmstat_stackent *e)
 		return -1;
 	k = (const struct shmstat_stackkey *)(const void *)&e->kind;
 	return shmstat__stack_hash(e->word, k) == e->hash ? 1 : -1;
+}
+
+/* ------------------------------------------------------------ maintenance */
+
+int shmstat_profile_gc(const char *name, uint64_t *stacks, uint64_t *modules)
+{
+	struct shmstat_seg seg;
+	uint64_t s = 0, m = 0;
+	int err;
+
+	err = shmstat__seg_maintain(&seg, name);
+	if (err)
+		return err;
+	if (seg.stacks)
+		s = shmstat__prof_reclaim((unsigned char *)seg.stacks, seg.max_stacks,
+					  sizeof(struct shmstat_stackent), seg.tag,
+					  &seg.hdr->prof_stacks_used);
+	if (seg.mods)
+		m = shmstat__prof_reclaim((unsigned char *)seg.mods, seg.max_modules,
+					  sizeof(struct shmstat_profmod), seg.tag,
+					  &seg.hdr->prof_mods_used);
+	shmstat__seg_unmap(&seg);
+	if (stacks)
+		*stacks = s;
+	if (modules)
+		*modules = m;
+	return 0;
 }

@@ -75,21 +75,4 @@ SHMSTAT_HIDDEN int shmstat__stack_check(const struct shmstat_stackent *e);
 SHMSTAT_HIDDEN uint64_t shmstat__prof_reclaim(unsigned char *base, uint32_t n, size_t size,
 					      uint64_t self, uint64_t *used);
 
-/* Snapshot internals profile.c reads (snapshot.c): the copy and its
- * header, and the metric (index for shmstat_snap_metric()) of type @type
- * whose first value slot is @value_off, or -1. */
-struct shmstat_snap;
-struct shmstat_reader;
-/* Read region @region of the segment of reader @r now (*@len bytes of
- * fresh anonymous pages, given back with shmstat__region_free(); NULL and
- * 0 when the segment has no such region): the profile tables are not in
- * snapshots. EINVAL when @s is of another segment. */
-SHMSTAT_HIDDEN int shmstat__reader_region(struct shmstat_reader *r, const struct shmstat_snap *s,
-					  int region, unsigned char **out, uint64_t *len);
-SHMSTAT_HIDDEN void shmstat__region_free(unsigned char *buf, uint64_t len);
-SHMSTAT_HIDDEN const unsigned char *shmstat__snap_bytes(const struct shmstat_snap *s,
-							const struct shmstat_hdr **h);
-SHMSTAT_HIDDEN long shmstat__snap_metric_at(const struct shmstat_snap *s, uint32_t value_off,
-					    int type);
-
 #endif

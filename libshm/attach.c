@@ -1,0 +1,138 @@
+/*
+ * attach.c - a writer's attachment: open (map, reap, claim a writer slot
+ * and a slot in the per-thread tables, start the handle index), close,
+ * heartbeat, and maintenance (gc). It wires the core's parts together;
+ * the types take part through type.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmstat.h"
+#include "attach.h"
+#include "grace.h"
+#include "procs.h"
+#include "registry.h"
+#include "segment.h"
+#include "tls.h"
+#include "type.h"
+
+/* Give our writer slot back, and fold it (waiting up to a second for the
+ * reaper lock; if it stays taken, the next reap folds it). */
+static void leave(struct shmstat_seg *seg)
+{
+	if (seg->proc >= seg->max_procs)
+		return;
+	shmstat__proc_detach(seg);
+	shmstat__reap(seg);
+}
+
+void shmstat_opts_init(struct shmstat_opts *o)
+{
+	o->max_procs = 32;
+	o->max_metrics = 1024;
+	o->max_values = 16384;
+	o->max_threads = 32;
+	o->sig_bytes = UINT64_C(8) << 20;
+	o->max_stacks = 4096;
+	o->max_modules = 1024;
+	o->mode = 0600;
+}
+
+int shmstat_open(const char *name, const struct shmstat_opts *opts, shmstat_seg **out)
+{
+	struct shmstat_opts defaults;
+	struct shmstat_seg *seg;
+	int err;
+
+	shmstat__clear_error();
+	*out = NULL;
+	if (opts == NULL) {
+		shmstat_opts_init(&defaults);
+		opts = &defaults;
+	}
+	if (opts->mode != 0600 && opts->mode != 0640)
+		return shmstat__fail(EINVAL, "segment mode must be 0600 or 0640, not %04o",
+				     opts->mode);
+	seg = calloc(1, sizeof(*seg));
+	if (seg == NULL)
+		return shmstat__fail(ENOMEM, "out of memory");
+	seg->fd = -1;
+	err = shmstat__seg_map(seg, name, opts);
+	if (err)
+		goto fail;
+	seg->pid = getpid();
+	seg->tag = shmstat__self_tag();
+	shmstat__reap(seg);
+	/* a new writer holds no handle of a removed metric */
+	seg->want = ld_acquire(&seg->hdr->retire_seq);
+	err = shmstat__proc_attach(seg, seg->want);
+	if (err)
+		goto fail;
+	err = shmstat__tls_attach(seg);
+	if (err)
+		goto fail_proc;
+	err = shmstat__index_init(seg);
+	if (err)
+		goto fail_tls;
+	*out = seg;
+	return 0;
+fail_tls:
+	shmstat__tls_detach(seg);
+fail_proc:
+	leave(seg);
+fail:
+	shmstat__seg_unmap(seg);
+	free(seg);
+	return err;
+}
+
+int shmstat_close(shmstat_seg *seg)
+{
+	if (seg == NULL)
+		return 0;
+	SHMSTAT_EACH_TYPE(detach, seg);
+	shmstat__index_destroy(seg);
+	shmstat__tls_detach(seg);
+	leave(seg);
+	shmstat__seg_unmap(seg);
+	free(seg);
+	return 0;
+}
+
+/* Map @name read-write for maintenance (gc): no writer slot, no stripes. */
+int shmstat__seg_maintain(struct shmstat_seg *seg, const char *name)
+{
+	shmstat__clear_error();
+	memset(seg, 0, sizeof(*seg));
+	seg->fd = -1;
+	seg->pid = getpid();
+	seg->tag = shmstat__self_tag();
+	seg->proc = UINT32_MAX;
+	return shmstat__seg_map(seg, name, NULL);
+}
+
+int shmstat_gc(const char *name, unsigned *reaped)
+{
+	struct shmstat_seg seg;
+	unsigned n;
+	int err;
+
+	err = shmstat__seg_maintain(&seg, name);
+	if (err)
+		return err;
+	n = shmstat__reap(&seg);
+	shmstat__seg_unmap(&seg);
+	if (reaped)
+		*reaped = n;
+	return 0;
+}
+
+void shmstat_heartbeat(shmstat_seg *seg)
+{
+	if (seg && seg->proc < seg->max_procs) {
+		st_relaxed(&seg->procs[seg->proc].heartbeat_ns, shmstat__now_ns());
+		SHMSTAT_EACH_TYPE(heartbeat, seg);
+	}
+}

@@ -1,0 +1,30 @@
+/*
+ * counter.h - the counter and gauge types (counter.c).
+ *
+ * Their hot paths are a relaxed load and store on the calling thread's
+ * own stripe (tls.h); a gauge's set writes its process stripe.
+ */
+#ifndef SHMSTAT_COUNTER_H
+#define SHMSTAT_COUNTER_H
+
+#include <stdint.h>
+
+#include "tls.h"
+
+struct shmstat_gauge {
+	struct shmstat_counter c;
+};
+
+/* Add @n to value slot @slot of metric @c (its first slot + @slot), on
+ * this thread's stripe. */
+SHMSTAT_HIDDEN void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_t slot,
+					      uint64_t n);
+
+SHMSTAT_HIDDEN extern struct shmstat_counter shmstat__noop_counter;
+SHMSTAT_HIDDEN extern struct shmstat_gauge shmstat__noop_gauge;
+
+struct shmstat__type;
+SHMSTAT_HIDDEN extern const struct shmstat__type shmstat__counter_type;
+SHMSTAT_HIDDEN extern const struct shmstat__type shmstat__gauge_type;
+
+#endif

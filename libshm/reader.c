@@ -1,0 +1,516 @@
+/*
+ * reader.c - the reader: open a segment, and copy it for a snapshot.
+ *
+ * The reader trusts nothing in the segment. It opens the object read-only
+ * (never through a symbolic link, never waiting on a FIFO, only a regular
+ * file of an owner it accepts) and copies it with pread(2), so a segment
+ * truncated underneath gives a short read instead of a SIGBUS. The copy
+ * is bracketed by two reads of fold_seq (see grace.h); a copy that raced
+ * with a fold is redone, a bounded number of times. snapshot.c checks
+ * and computes what was copied.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shmstat.h"
+#include "segment.h"
+#include "snap.h"
+#include "type.h"
+
+#define COPY_TRIES 32
+
+#define extent shmstat__extent
+#define copier shmstat__copier
+
+/* ------------------------------------------------------------------ open */
+
+void shmstat_reader_opts_init(struct shmstat_reader_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_copy = SHMSTAT_READER_MAX_COPY;
+}
+
+/* May a reader with options @o trust an object owned by @uid? Its own
+ * uid, as a writer (segment.c, check_owner), root, or one it was given. */
+static bool owner_ok(const struct shmstat_reader_opts *o, uid_t uid)
+{
+	if (o->any_owner || uid == geteuid() || uid == 0)
+		return true;
+	for (unsigned i = 0; i < o->nowners && i < SHMSTAT_READER_MAX_OWNERS; i++)
+		if (o->owners[i] == uid)
+			return true;
+	return false;
+}
+
+/* Type, owner, links and mode of an object a reader opened: what a
+ * writer checks (segment.c, check_owner), with the owners @o accepts. */
+static int check_object(const struct shmstat_reader_opts *o, const struct stat *st,
+			const char *name)
+{
+	if (!S_ISREG(st->st_mode))
+		return shmstat__fail(SHMSTAT_EOWNER, "segment '%s' is not a regular file", name);
+	if (o->any_owner)
+		return 0;
+	if (!owner_ok(o, st->st_uid))
+		return shmstat__fail(SHMSTAT_EOWNER,
+				     "segment '%s' is owned by uid %u, not by this user (uid %u) or root; refusing it",
+				     name, (unsigned)st->st_uid, (unsigned)geteuid());
+	return shmstat__check_links_mode(st, name);
+}
+
+int shmstat_reader_open(const char *name, shmstat_reader **out)
+{
+	return shmstat_reader_open_opts(name, NULL, out);
+}
+
+int shmstat_reader_open_opts(const char *name, const struct shmstat_reader_opts *o,
+			     shmstat_reader **out)
+{
+	char path[SHMSTAT_PATH_MAX];
+	struct shmstat_reader_opts defaults;
+	struct shmstat_reader *r;
+	struct stat st;
+	ssize_t n;
+	int err, fd;
+
+	shmstat__clear_error();
+	*out = NULL;
+	if (o == NULL) {
+		shmstat_reader_opts_init(&defaults);
+		o = &defaults;
+	}
+	err = shmstat__path(name, path);
+	if (err)
+		return err;
+	/* anyone may plant the name: never through a link, and never wait
+	 * for a writer (a FIFO); its type is checked before any read */
+	fd = shm_open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+		if (err == ENOENT)
+			return shmstat__fail(ENOENT, "segment '%s' does not exist", name);
+		if (err == EACCES)
+			return shmstat__fail(EACCES, "segment '%s' is not readable by this user", name);
+		if (err == ELOOP)
+			return shmstat__fail(SHMSTAT_EOWNER, "segment '%s' is a symbolic link; refusing it",
+					     name);
+		if (err == ENXIO || err == EISDIR)
+			return shmstat__fail(SHMSTAT_EOWNER, "segment '%s' is not a regular file",
+					     name);
+		return shmstat__fail(err, "cannot open segment '%s': %s", name, strerror(err));
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		close(fd);
+		return shmstat__fail(ENOMEM, "out of memory");
+	}
+	r->fd = fd;
+	r->max_copy = o->max_copy ? o->max_copy : SHMSTAT_READER_MAX_COPY;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->path, sizeof(r->path), "/dev/shm%s", path);
+	if (fstat(fd, &st) != 0) {
+		err = shmstat__fail(errno, "cannot stat segment '%s': %s", name, strerror(errno));
+		goto fail;
+	}
+	err = check_object(o, &st, name);
+	if (err)
+		goto fail;
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	r->uid = st.st_uid;
+	r->mode = st.st_mode & 07777;
+	/* the same rules as a writer's attach: a creator sizes the object in
+	 * one step and publishes the magic last */
+	if (st.st_size == 0) {
+		err = shmstat__fail(SHMSTAT_EFOREIGN,
+				    "segment '%s' is not a shmstat segment (empty: not initialized yet, or foreign)",
+				    name);
+		goto fail;
+	}
+	if ((uint64_t)st.st_size < sizeof(r->hdr)) {
+		err = shmstat__fail(SHMSTAT_EFOREIGN,
+				    "segment '%s' is not a shmstat segment (%lld bytes)",
+				    name, (long long)st.st_size);
+		goto fail;
+	}
+	n = pread(fd, &r->hdr, sizeof(r->hdr), 0);
+	if (n != (ssize_t)sizeof(r->hdr)) {
+		err = shmstat__fail(SHMSTAT_ETRUNCATED, "segment '%s' is truncated", name);
+		goto fail;
+	}
+	if (memcmp(r->hdr.magic, "\0\0\0\0\0\0\0\0", 8) == 0) {
+		err = shmstat__fail(SHMSTAT_EBUSY,
+				    "segment '%s' is not initialized yet (or its creator died)", name);
+		goto fail;
+	}
+	err = shmstat__validate_hdr(&r->hdr, (uint64_t)st.st_size, name);
+	if (err)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	close(fd);
+	free(r);
+	return err;
+}
+
+void shmstat_reader_close(shmstat_reader *r)
+{
+	if (r == NULL)
+		return;
+	close(r->fd);
+	free(r);
+}
+
+/* ---------------------------------------------------------------- copying */
+
+static int read_seq(int fd, uint64_t *seq)
+{
+	return pread(fd, seq, 8, offsetof(struct shmstat_hdr, fold_seq)) == 8 ? 0 : -1;
+}
+
+/* At most this many extents are kept; past them the rest of the object
+ * counts as data (an object cut into this many pieces holds at least as
+ * many pages). */
+#define MAX_EXTENTS 65536u
+
+static int add_extent(struct copier *cp, uint64_t start, uint64_t end)
+{
+	if (cp->next == cp->capext) {
+		size_t cap = cp->capext ? 2 * cp->capext : 8;
+		struct extent *e = realloc(cp->ext, cap * sizeof(*e));
+
+		if (e == NULL)
+			return ENOMEM;
+		cp->ext = e;
+		cp->capext = cap;
+	}
+	cp->ext[cp->next].start = start;
+	cp->ext[cp->next].end = end;
+	cp->next++;
+	return 0;
+}
+
+/* The data extents of the object's first @size bytes, by SEEK_DATA and
+ * SEEK_HOLE (tmpfs has them; a file system without them gives all data).
+ * A shmstat writer allocates every page at creation: one extent. 0 or
+ * ENOMEM. */
+static int map_extents(struct copier *cp, uint64_t size)
+{
+	uint64_t pos = 0;
+
+	cp->next = 0;
+	while (pos < size) {
+		off_t d = lseek(cp->fd, (off_t)pos, SEEK_DATA), h;
+
+		if (d < 0 && errno == ENXIO)
+			break;                          /* holes to the end */
+		if (d < 0)
+			return add_extent(cp, pos, size);
+		if ((uint64_t)d >= size)
+			break;
+		h = lseek(cp->fd, d, SEEK_HOLE);
+		if (h < 0 || (uint64_t)h > size || cp->next + 1 >= MAX_EXTENTS)
+			h = (off_t)size;
+		if ((uint64_t)h <= (uint64_t)d)
+			return add_extent(cp, (uint64_t)d, size);
+		if (add_extent(cp, (uint64_t)d, (uint64_t)h) != 0)
+			return ENOMEM;
+		pos = (uint64_t)h;
+	}
+	return 0;
+}
+
+/* Zeros at @p, @n bytes: whole pages of the copy buffer are given back
+ * (they read as zeros and take no memory), the rest is cleared. */
+static void zero_hole(struct copier *cp, unsigned char *p, uint64_t n)
+{
+	const uintptr_t a = (uintptr_t)p, b = a + n;
+	const uintptr_t pa = (a + SHMSTAT_PAGE - 1) & ~(uintptr_t)(SHMSTAT_PAGE - 1);
+	const uintptr_t pb = b & ~(uintptr_t)(SHMSTAT_PAGE - 1);
+
+	if (cp->base && p >= cp->base && n <= cp->len - (uint64_t)(p - cp->base)) {
+		if (!cp->dirty)
+			return;                 /* still as mapped: zeros */
+		/* the page-aligned addresses as offsets from @p: no integer
+		 * becomes a pointer */
+		if (pb > pa && madvise(p + (pa - a), pb - pa, MADV_DONTNEED) == 0) {
+			memset(p, 0, pa - a);
+			memset(p + (pb - a), 0, b - pb);
+			return;
+		}
+	}
+	memset(p, 0, (size_t)n);
+}
+
+/* Read [@off, @off + @n) of the object into @p: its data with pread, its
+ * holes as zeros, counting the pages written against the limit. 0, -1 on
+ * a short read (truncated) or EFBIG past the limit. */
+int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)
+{
+	const uint64_t end = off + n;
+	size_t lo = 0, hi = cp->next;
+
+	/* the first extent that ends after @off */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp->ext[mid].end <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (off < end) {
+		uint64_t ds = end, de = end;
+
+		if (lo < cp->next && cp->ext[lo].start < end) {
+			ds = cp->ext[lo].start > off ? cp->ext[lo].start : off;
+			de = cp->ext[lo].end < end ? cp->ext[lo].end : end;
+		}
+		if (ds > off)
+			zero_hole(cp, p, ds - off);
+		if (de > ds) {
+			const uintptr_t a = (uintptr_t)(p + (ds - off));
+			const uint64_t span = ((a + (de - ds) + SHMSTAT_PAGE - 1) -
+					       (a & ~(uintptr_t)(SHMSTAT_PAGE - 1))) /
+					      SHMSTAT_PAGE * SHMSTAT_PAGE;
+
+			if (span > cp->max || cp->copied > cp->max - span)
+				return EFBIG;
+			cp->copied += span;
+			if (shmstat__pread_full(cp->fd, p + (ds - off), (size_t)(de - ds), ds) !=
+			    (ssize_t)(de - ds))
+				return -1;
+		}
+		p += de - off;
+		off = de;
+		lo++;
+	}
+	return 0;
+}
+
+bool shmstat__stripe_in_use(const struct shmstat_hdr *h, const unsigned char *buf, uint32_t i)
+{
+	const struct shmstat_proc *procs = (const void *)(buf + h->regions[SHMSTAT_REG_PROCS].off);
+	const uint64_t *owners = (const void *)(buf + h->regions[SHMSTAT_REG_OWNERS].off);
+	uint32_t st;
+
+	if (i < SHMSTAT_GRAVES)
+		return true;
+	if (i < SHMSTAT_GRAVES + h->max_procs)
+		return SHMSTAT_PROC_STATE(procs[i - SHMSTAT_GRAVES].word) != SHMSTAT_PROC_FREE;
+	st = SHMSTAT_STRIPE_STATE(owners[i]);
+	return st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE;
+}
+
+/* Copy the segment between two equal readings of fold_seq: the tables
+ * whole, then of each stripe in use the value slots allocated so far,
+ * then the signature summaries counted. Stripes nobody counts stay zero
+ * in the copy. */
+int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
+{
+	const struct shmstat_hdr *rh = &r->hdr;
+	const uint64_t size = rh->total_size;
+	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
+	const uint64_t sigbase = rh->regions[SHMSTAT_REG_SIGS].off;
+	struct stat st;
+	int err;
+
+	/* parts nobody uses are not read: check the size itself */
+	if (fstat(r->fd, &st) != 0 || (uint64_t)st.st_size < size)
+		goto truncated;
+	/* zeroed anonymous memory; very large copies on huge pages, where
+	 * the kernel allows (fewer page faults). Not smaller ones: a huge
+	 * page is zeroed whole however little of it the copy touches, which
+	 * made up a third of the CPU of a reader snapshotting a smaller segment
+	 * at 100 Hz (bench_soak: 1.24 ms a snapshot with them from 4 MiB,
+	 * 0.65 ms from 32 MiB, 2026-11-22) */
+	s->buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (s->buf == MAP_FAILED) {
+		s->buf = NULL;
+		return shmstat__fail(ENOMEM, "out of memory copying segment '%s' (%llu bytes)",
+				     r->name, (unsigned long long)size);
+	}
+	s->size = size;
+	s->cp.fd = r->fd;
+	s->cp.base = s->buf;
+	s->cp.len = size;
+	s->cp.max = r->max_copy;
+	for (int t = 0; t < COPY_TRIES; t++) {
+		const struct shmstat_hdr *h = (const void *)s->buf;
+		uint64_t s1, s2, used;
+
+		/* what the object holds: its holes are not read. A writer
+		 * allocates every page, so this is one extent */
+		if (map_extents(&s->cp, size) != 0)
+			return shmstat__fail(ENOMEM, "out of memory copying segment '%s'", r->name);
+		if (t == 0 && size >= (UINT64_C(32) << 20) &&
+		    (s->cp.next != 1 || s->cp.ext[0].start != 0 || s->cp.ext[0].end != size))
+			madvise(s->buf, size, MADV_NOHUGEPAGE);  /* pages as read */
+		else if (t == 0 && size >= (UINT64_C(32) << 20))
+			madvise(s->buf, size, MADV_HUGEPAGE);
+		s->cp.copied = 0;
+		s->cp.dirty = t > 0;
+		/* each pread is a system call: the reads happen in program
+		 * order. The tables up to the signature region first. */
+		if (read_seq(r->fd, &s1) != 0)
+			goto truncated;
+		/* the seqlock reader: fold_seq, an acquire fence, the copy,
+		 * an acquire fence, fold_seq again */
+		shmstat__fence(__ATOMIC_ACQUIRE);
+		err = shmstat__copy_read(&s->cp, s->buf, sigbase, 0);
+		if (err)
+			goto failed;
+		shmstat__fence(__ATOMIC_ACQUIRE);
+		used = h->values_used < rh->max_values ? h->values_used : rh->max_values;
+		for (uint32_t i = 0; i < rh->nstripes; i++) {
+			uint64_t off = sbase + (uint64_t)i * rh->stripe_bytes;
+
+			if (shmstat__stripe_in_use(rh, s->buf, i)) {
+				err = shmstat__copy_read(&s->cp, s->buf + off, used * 8, off);
+				if (err)
+					goto failed;
+			} else if (t > 0) {
+				zero_hole(&s->cp, s->buf + off, used * 8);
+			}
+		}
+		/* the types' data beyond the stripes (signature summaries) */
+		s->rhdr = rh;
+		for (const struct shmstat__type *const *ty = shmstat__types; *ty; ty++) {
+			if ((*ty)->copy == NULL)
+				continue;
+			err = (*ty)->copy(s);
+			if (err)
+				goto failed;
+		}
+		shmstat__fence(__ATOMIC_ACQUIRE);
+		if (read_seq(r->fd, &s2) != 0)
+			goto truncated;
+		if (s1 == s2)
+			return 0;
+	}
+	return shmstat__fail(SHMSTAT_EBUSY,
+			     "segment '%s' kept changing under %d copies; try again", r->name,
+			     COPY_TRIES);
+failed:
+	if (err == ENOMEM)
+		return shmstat__fail(ENOMEM, "out of memory copying segment '%s'", r->name);
+	if (err == EFBIG)
+		return shmstat__fail(EFBIG,
+				     "segment '%s' needs more than %llu bytes copied, the reader's limit (max_copy); refusing it",
+				     r->name, (unsigned long long)r->max_copy);
+truncated:
+	{
+		if (fstat(r->fd, &st) != 0)
+			st.st_size = 0;
+		return shmstat__fail(SHMSTAT_ETRUNCATED,
+				     "segment '%s' was truncated while being read: %lld bytes, its header says %llu",
+				     r->name, (long long)st.st_size, (unsigned long long)size);
+	}
+}
+
+/* Did the name get re-created or removed since the reader opened it? */
+int shmstat__snap_check_name(struct shmstat_reader *r, struct shmstat_snap *s)
+{
+	struct stat st;
+
+	if (lstat(r->path, &st) != 0) {
+		s->info.removed = 1;
+		return 0;
+	}
+	if (st.st_dev != r->dev || st.st_ino != r->ino) {
+		struct shmstat_hdr h;
+		uint64_t gen = 0;
+		int fd;
+
+		if (!S_ISREG(st.st_mode))
+			return shmstat__fail(SHMSTAT_ERECREATED,
+					     "segment '%s' was replaced by something that is not a regular file",
+					     r->name);
+		/* the name may change again meanwhile: never wait on it (a
+		 * FIFO), never read what is not a regular file */
+		fd = open(r->path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		if (fd >= 0) {
+			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h))
+				gen = h.generation;
+			close(fd);
+		}
+		return shmstat__fail(SHMSTAT_ERECREATED,
+				     "segment '%s' was re-created (generation %016llx, now %016llx); reopen it",
+				     r->name, (unsigned long long)r->hdr.generation,
+				     (unsigned long long)gen);
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------- for profile.c */
+
+void shmstat__region_free(unsigned char *buf, uint64_t len)
+{
+	if (buf != NULL && len != 0)
+		munmap(buf, len);
+}
+
+int shmstat__reader_region(struct shmstat_reader *r, const shmstat_snap *s, int region,
+			   unsigned char **out, uint64_t *len)
+{
+	const struct shmstat_region *g;
+	struct copier cp = { 0 };
+	int err;
+
+	*out = NULL;
+	*len = 0;
+	if (s->h->generation != r->hdr.generation)
+		return shmstat__fail(EINVAL, "the snapshot is not of segment '%s' as opened",
+				     r->name);
+	if (region < 0 || (uint32_t)region >= r->hdr.nregions || region >= SHMSTAT_REG_COUNT)
+		return 0;               /* an older segment: no such region */
+	g = &r->hdr.regions[region];   /* checked against the size at open */
+	if (g->len == 0)
+		return 0;
+	/* zeros, of which only what the object holds is written, up to the
+	 * reader's limit: pages of our own (calloc() writes every page when
+	 * MALLOC_PERTURB_ is set, 512 MiB for a sparse stack table) */
+	*out = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*out == MAP_FAILED || *out == NULL) {       /* NULL: never, for the analyzer */
+		*out = NULL;
+		return shmstat__fail(ENOMEM, "out of memory reading segment '%s' (%llu bytes)",
+				     r->name, (unsigned long long)g->len);
+	}
+	cp.fd = r->fd;
+	cp.base = *out;
+	cp.len = g->len;
+	cp.max = r->max_copy;
+	err = map_extents(&cp, g->off + g->len);
+	if (err == 0)
+		err = shmstat__copy_read(&cp, *out, g->len, g->off);
+	free(cp.ext);
+	if (err) {
+		shmstat__region_free(*out, g->len);
+		*out = NULL;
+		if (err == ENOMEM)
+			return shmstat__fail(ENOMEM, "out of memory reading segment '%s'", r->name);
+		if (err == EFBIG)
+			return shmstat__fail(EFBIG,
+					     "segment '%s' needs more than %llu bytes copied, the reader's limit (max_copy); refusing it",
+					     r->name, (unsigned long long)r->max_copy);
+		return shmstat__fail(SHMSTAT_ETRUNCATED, "segment '%s' was truncated while being read",
+				     r->name);
+	}
+	*len = g->len;
+	return 0;
+}
+
+void shmstat__copier_free(struct copier *cp)
+{
+	free(cp->ext);
+	cp->ext = NULL;
+}

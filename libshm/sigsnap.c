@@ -1,0 +1,351 @@
+/*
+ * sigsnap.c - signature tables in a snapshot: copying their summaries
+ * (each entry under its own seqlock), and the view that merges them.
+ *
+ * A table's summaries counted are its grave in use and those owned by
+ * stripes in use; sigmerge.c merges them into the view
+ * shmstat_snap_sigtab() returns.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmstat.h"
+#include "sigmerge.h"
+#include "sigtable.h"
+#include "snap.h"
+
+#define read_full shmstat__copy_read
+
+/* A summary of a signature table, copied: @n entries, those torn in every
+ * read marked in @skip. */
+struct sumcopy {
+	uint32_t desc, sum, n;
+	uint8_t *skip;
+};
+
+/* The summaries copied, kept in the snapshot (s->ext[SHMSTAT_SIGTABLE]). */
+struct sumcopies {
+	struct sumcopy *sc;
+	size_t nsc, capsc;
+};
+
+static struct sumcopies *copies_of(const struct shmstat_snap *s)
+{
+	return s->ext[SHMSTAT_SIGTABLE];
+}
+
+/* The table of descriptor @d, as copied, if its shape and run are sound:
+ * its run's offset in the segment into *@run. */
+static bool sig_table_ok(const struct shmstat_hdr *h, const struct shmstat_desc *d,
+			 uint64_t *run)
+{
+	const uint64_t lines = h->regions[SHMSTAT_REG_SIGS].len / SHMSTAT_LINE;
+
+	if (!shmstat__sig_shape_ok(d->sig_capacity, d->sig_keybytes, d->sig_owners, d->sig_pool) ||
+	    d->sig_first > lines ||
+	    shmstat__sig_lines(d->sig_capacity, d->sig_keybytes, d->sig_owners, d->sig_pool) >
+	    lines - d->sig_first)
+		return false;
+	*run = h->regions[SHMSTAT_REG_SIGS].off + (uint64_t)d->sig_first * SHMSTAT_LINE;
+	return true;
+}
+
+static int add_sumcopy(struct shmstat_snap *s, const struct sumcopy *c)
+{
+	struct sumcopies *cs = copies_of(s);
+
+	if (cs->nsc == cs->capsc) {
+		size_t cap = cs->capsc ? 2 * cs->capsc : 16;
+		struct sumcopy *sc = realloc(cs->sc, cap * sizeof(*sc));
+
+		if (sc == NULL)
+			return -1;
+		cs->sc = sc;
+		cs->capsc = cap;
+	}
+	cs->sc[cs->nsc++] = *c;
+	return 0;
+}
+
+/* Copy summary @k of the table with run @run and geometry @g into the
+ * buffer: its header, then of its first `used` entries their gens, the
+ * entries, the key records (and a grave's counters), their gens again,
+ * and the header again (its floor: it only grows, and must cover what
+ * the entries no longer hold). An entry whose gen was odd or changed
+ * is read again alone, a few times, then left out. 0, -1 (truncated),
+ * EFBIG (past the copy limit) or ENOMEM. */
+static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
+			 const struct shmstat_sumgeo *g, uint32_t k, bool grave)
+{
+	const uint64_t off = sums + (uint64_t)k * g->bytes;
+	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)(s->buf + off);
+	struct shmstat_sigent *ents = (struct shmstat_sigent *)(void *)(s->buf + off + g->off_ents);
+	struct shmstat_sigent *other = NULL;
+	uint32_t *before = NULL;
+	struct sumcopy c = { .desc = desc, .sum = k };
+	uint64_t floor, wmax;
+	int err;
+
+	err = read_full(&s->cp, (unsigned char *)hdr, sizeof(*hdr), off);
+	if (err)
+		return err;
+	shmstat__fence(__ATOMIC_ACQUIRE);
+	c.n = hdr->used < g->capacity ? (uint32_t)hdr->used : g->capacity;
+	if (c.n) {
+		const uint64_t eb = (uint64_t)c.n * sizeof(*ents);
+
+		/* a seqlock of each entry: its gen before (a pass of its
+		 * own: one pread copies in no promised order), its fields
+		 * and key, its gen after */
+		other = malloc((size_t)eb);
+		before = malloc((size_t)c.n * sizeof(*before));
+		c.skip = calloc(c.n, 1);
+		if (other == NULL || before == NULL || c.skip == NULL) {
+			err = ENOMEM;
+			goto fail;
+		}
+		if ((err = read_full(&s->cp, (unsigned char *)other, eb, off + g->off_ents)) != 0)
+			goto fail;
+		for (uint32_t j = 0; j < c.n; j++)
+			before[j] = other[j].gen;
+		shmstat__fence(__ATOMIC_ACQUIRE);
+		if ((err = read_full(&s->cp, (unsigned char *)ents, eb, off + g->off_ents)) != 0)
+			goto fail;
+		/* an entry's flags say its key is there: the key after */
+		shmstat__fence(__ATOMIC_ACQUIRE);
+		if ((err = read_full(&s->cp, s->buf + off + g->off_keys,
+				     (uint64_t)c.n * g->keyrec, off + g->off_keys)) != 0 ||
+		    (grave && (err = read_full(&s->cp, s->buf + off + sizeof(*hdr),
+					       (uint64_t)c.n * 8, off + sizeof(*hdr))) != 0))
+			goto fail;
+		shmstat__fence(__ATOMIC_ACQUIRE);
+		if ((err = read_full(&s->cp, (unsigned char *)other, eb, off + g->off_ents)) != 0)
+			goto fail;
+	}
+	for (uint32_t j = 0; j < c.n; j++) {
+		const uint64_t eo = off + g->off_ents + (uint64_t)j * sizeof(*ents);
+		const uint64_t ko = off + g->off_keys + (uint64_t)j * g->keyrec;
+		uint32_t gen = before[j];
+		int t;
+
+		if (gen == other[j].gen && !(gen & 1u))
+			continue;
+		/* being given a key: again alone, gen, entry and key, gen */
+		for (t = 0; t < 4; t++) {
+			struct shmstat_sigent e2;
+
+			sched_yield();
+			if ((err = read_full(&s->cp, (unsigned char *)&e2, sizeof(e2), eo)) != 0)
+				goto fail;
+			gen = e2.gen;
+			shmstat__fence(__ATOMIC_ACQUIRE);
+			if ((err = read_full(&s->cp, s->buf + eo, sizeof(*ents), eo)) != 0)
+				goto fail;
+			shmstat__fence(__ATOMIC_ACQUIRE);
+			if ((err = read_full(&s->cp, s->buf + ko, g->keyrec, ko)) != 0)
+				goto fail;
+			shmstat__fence(__ATOMIC_ACQUIRE);
+			if ((err = read_full(&s->cp, (unsigned char *)&e2, sizeof(e2), eo)) != 0)
+				goto fail;
+			if (e2.gen == gen && !(gen & 1u))
+				break;
+		}
+		c.skip[j] = t == 4;
+	}
+	free(other);
+	free(before);
+	other = NULL;
+	before = NULL;
+	/* the floor as it is now: at least what it was when the entries
+	 * were read */
+	shmstat__fence(__ATOMIC_ACQUIRE);
+	{
+		uint64_t fw[2];     /* floor and wmax lie side by side */
+
+		static_assert(offsetof(struct shmstat_sigsum, wmax) ==
+			      offsetof(struct shmstat_sigsum, floor) + 8, "floor, wmax");
+		if ((err = read_full(&s->cp, (unsigned char *)fw, sizeof(fw),
+				     off + offsetof(struct shmstat_sigsum, floor))) != 0)
+			goto fail;
+		floor = fw[0];
+		wmax = fw[1];
+	}
+	if (floor > hdr->floor)
+		hdr->floor = floor;
+	if (wmax > hdr->wmax)
+		hdr->wmax = wmax;
+	if (add_sumcopy(s, &c) != 0) {
+		err = ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	free(other);
+	free(before);
+	free(c.skip);
+	return err;
+}
+
+/* The summaries of every signature table that readers count: the grave
+ * in use, and those owned by stripes in use. */
+int shmstat__sigsnap_copy(struct shmstat_snap *s)
+{
+	const struct shmstat_hdr *h = (const void *)s->buf;
+	const struct shmstat_desc *descs = (const void *)(s->buf + h->regions[SHMSTAT_REG_DESCS].off);
+	const uint32_t active = SHMSTAT_FOLD_ACTIVE(h->fold_state);
+	const struct shmstat_hdr *rh = s->rhdr;
+	struct sumcopies *cs = copies_of(s);
+
+	if (cs == NULL) {
+		cs = s->ext[SHMSTAT_SIGTABLE] = calloc(1, sizeof(*cs));
+		if (cs == NULL)
+			return ENOMEM;
+	}
+	/* a copy again: forget the last one's */
+	for (size_t i = 0; i < cs->nsc; i++)
+		free(cs->sc[i].skip);
+	cs->nsc = 0;
+	for (uint32_t d = 0; d < rh->max_metrics; d++) {
+		const struct shmstat_desc *desc = &descs[d];
+		struct shmstat_sumgeo g;
+		const uint64_t *claims;
+		uint64_t run, head;
+		int err;
+
+		if (SHMSTAT_DESC_STATE(desc->word) != SHMSTAT_DESC_LIVE ||
+		    desc->type != SHMSTAT_SIGTABLE || !sig_table_ok(rh, desc, &run))
+			continue;
+		shmstat__sumgeo(&g, desc->sig_capacity, desc->sig_keybytes);
+		/* the claims and the owner slots, in one read */
+		head = (shmstat__sig_claim_lines(desc->sig_pool) +
+			shmstat__sig_owner_lines(desc->sig_owners)) * SHMSTAT_LINE;
+		err = read_full(&s->cp, s->buf + run, head, run);
+		if (err)
+			return err;
+		claims = (const uint64_t *)(const void *)(s->buf + run);
+		err = copy_summary(s, d, run + head, &g, active, true);
+		for (uint32_t k = 0; !err && k < desc->sig_pool; k++) {
+			const uint64_t w = claims[k];
+
+			if (SHMSTAT_SUM_STATE(w) != SHMSTAT_SUM_OWNED ||
+			    SHMSTAT_SUM_STRIPE(w) >= rh->nstripes ||
+			    !shmstat__stripe_in_use(rh, s->buf, SHMSTAT_SUM_STRIPE(w)))
+				continue;
+			err = copy_summary(s, d, run + head, &g, SHMSTAT_SIG_GRAVES + k, false);
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Is summary copy @c counted: the grave, or owned (@claims, copied) by a
+ * stripe counted? */
+static bool sum_counted(const shmstat_snap *s, const struct sumcopy *c, const uint64_t *claims)
+{
+	uint64_t w;
+	uint32_t st;
+
+	if (c->sum < SHMSTAT_SIG_GRAVES)
+		return true;
+	w = claims[c->sum - SHMSTAT_SIG_GRAVES];
+	st = SHMSTAT_SUM_STRIPE(w);
+	return SHMSTAT_SUM_STATE(w) == SHMSTAT_SUM_OWNED && st >= SHMSTAT_GRAVES &&
+	       st < s->h->nstripes && s->owner_of[st] != UINT32_MAX;
+}
+
+int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
+{
+	const struct shmstat_desc *d;
+	const unsigned char *run, *sums;
+	struct shmstat_sumgeo g;
+	const struct sumcopies *cs = copies_of(s);
+	shmstat_sigview *v;
+	uint64_t *totals, roff, clines;
+	uint32_t di;
+
+	*out = NULL;
+	if (i >= s->nm)
+		return EINVAL;
+	di = s->m[i].desc;
+	d = &s->descs[di];
+	if (d->type != SHMSTAT_SIGTABLE || !sig_table_ok(s->h, d, &roff))
+		return EINVAL;
+	totals = malloc((size_t)d->nvalues * sizeof(*totals));
+	if (totals == NULL)
+		return ENOMEM;
+	for (uint32_t k = 0; k < d->nvalues; k++)
+		totals[k] = s->grave[d->value_off + k] +
+			    shmstat__snap_sum(s, d->value_off + k, UINT32_MAX);
+	run = s->buf + roff;
+	shmstat__sumgeo(&g, d->sig_capacity, d->sig_keybytes);
+	clines = shmstat__sig_claim_lines(d->sig_pool);
+	sums = run + (clines + shmstat__sig_owner_lines(d->sig_owners)) * SHMSTAT_LINE;
+	v = shmstat__sigview_new(d, totals, (const struct shmstat_sigowner *)(const void *)
+				 (run + clines * SHMSTAT_LINE), s->info.taken_ns);
+	free(totals);
+	if (v == NULL)
+		return ENOMEM;
+	for (size_t k = 0; cs != NULL && k < cs->nsc; k++) {
+		const struct sumcopy *c = &cs->sc[k];
+		const unsigned char *sum = sums + (uint64_t)c->sum * g.bytes;
+		struct sm_src src = {
+			.hdr = (const struct shmstat_sigsum *)(const void *)sum,
+			.ents = (const struct shmstat_sigent *)(const void *)(sum + g.off_ents),
+			.keys = sum + g.off_keys,
+			.skip = c->skip,
+			.n = c->n,
+			.capacity = g.capacity,
+			.keybytes = g.keybytes,
+			.keyrec = g.keyrec,
+		};
+
+		if (c->desc != di || !sum_counted(s, c, (const uint64_t *)(const void *)run))
+			continue;
+		if (c->sum < SHMSTAT_SIG_GRAVES)
+			src.mg = (const uint64_t *)(const void *)(sum + sizeof(struct shmstat_sigsum));
+		if (shmstat__sigview_add(v, &src) != 0) {
+			shmstat_sigview_free(v);
+			return ENOMEM;
+		}
+	}
+	if (shmstat__sigview_done(v) != 0) {
+		shmstat_sigview_free(v);
+		return ENOMEM;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ------------------------------------------------------ the type's parts */
+
+bool shmstat__sigsnap_desc_ok(const struct shmstat_hdr *h, const struct shmstat_desc *d)
+{
+	uint64_t run;
+
+	return d->nvalues == SHMSTAT_S_NVALUES(d->sig_owners) && sig_table_ok(h, d, &run);
+}
+
+void shmstat__sigsnap_free(struct shmstat_snap *s)
+{
+	struct sumcopies *cs = copies_of(s);
+
+	if (cs == NULL)
+		return;
+	for (size_t i = 0; i < cs->nsc; i++)
+		free(cs->sc[i].skip);
+	free(cs->sc);
+	free(cs);
+	s->ext[SHMSTAT_SIGTABLE] = NULL;
+}
+
+/* A table's value: its hits, all keys. */
+void shmstat__sigsnap_value(const struct shmstat_snap *s, const struct shmstat_desc *d,
+			    struct shmstat__mval *m)
+{
+	const uint32_t v = d->value_off + SHMSTAT_S_HITS;
+
+	m->counter = s->grave[v] + shmstat__snap_sum(s, v, UINT32_MAX);
+	m->has_value = 1;
+}
