@@ -14,13 +14,44 @@
  *
  * Wall-clock times (a reader's command, what an operator waits for),
  * medians; each line says in how many runs its target was met
- * (met_rounds of rounds). A missed target never fails the process; the
- * exit status is non-zero only when a run failed or the signature table
- * read back does not hold the 65,536 keys and events written.
+ * (met_rounds of rounds).
+ *
+ * Then two axes (issue 19, "Readers that scale with what is in use"),
+ * each point a segment of its own, sized for it (max_procs and
+ * max_threads writers + 1, the value slots its metrics take), holding
+ * 300 histograms of the default layout and a signature table of capacity
+ * 65,536 with a summary per writer (keys kept in 32 bytes), and written
+ * by fork()ed writer processes that stay attached while it is read: each
+ * one registers every metric (the same names: they share them), adds 1
+ * to every counter, records 200 values 1 us apart into every histogram
+ * and hits 1,000 keys of its own, from one thread. A point is read REPS
+ * times (7; 3 with --quick), and its line gives the medians of:
+ *     snapshot_ms    shmstat_snapshot() + shmstat_snap_free() in this
+ *                    process (the reader opened once, before)
+ *     show_json_ms   `shmstat show --json` run as a process, stdout to
+ *                    /dev/null
+ *     scrape_ms      GET /metrics of `shmstat serve`
+ *     show_rss_mb    that show's peak RSS (ru_maxrss, MiB)
+ *   "show_writers": 1, 4, 16, 64 writers, 10,000 counters; with
+ *     snapshot_vs_1writer. Then two lines with the targets at 64 writers:
+ *     "show_writers_snapshot", snapshot_ms <= 4 x the 1-writer figure,
+ *     and "show_writers_rss", show_rss_mb <= 100 ("met": the medians).
+ *   "show_metrics": 1,000, 10,000, 100,000 counters, 1 writer; the
+ *     100,000 line with its target show_json_ms <= 100 ("met": the
+ *     median; met_rounds of rounds).
+ * The segments are named bench_show_w<writers>_<pid> and
+ * bench_show_m<counters>_<pid>, and removed after their point; the
+ * writers are reaped (killed if they do not exit).
+ *
+ * A missed target never fails the process; the exit status is non-zero
+ * only when a run failed, the signature table read back does not hold
+ * the 65,536 keys and events written, or a point's segment does not hold
+ * what its writers wrote.
  *
  * Usage: bench_show [--quick]   (runs ../tools/shmstat next to it)
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <netinet/in.h>
@@ -30,10 +61,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "shmstat.h"
 
 #define SIG_KEYS 65536          /* the table's capacity and the keys written */
@@ -185,6 +218,482 @@ static int check_sigs(const char *name)
 	if (!found)
 		fprintf(stderr, "bench_show: no signature table read back\n");
 	return found && !bad ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------------
+ * The two axes of issue 19: what a reader costs as the writers and the
+ * metrics grow. Every point is a segment of its own, sized for it, and
+ * written by fork()ed writer processes that stay attached while it is
+ * read (a reader copies the stripes of live writers only).
+ */
+
+#define AX_HISTS 300            /* histograms of every point, default layout */
+#define AX_HIST_VALUES 200      /* values each writer records in each one */
+#define AX_SIG_CAPACITY 65536   /* keys per summary */
+#define AX_SIG_KEYS 1000        /* keys each writer hits, its own */
+#define AX_MAX_WRITERS 64
+#define AX_MAX_REPS 7
+#define AX_SHOW_MS 100          /* the metric axis' target at 100,000 counters */
+
+/* What a point measured: medians of its repetitions. */
+struct ax_result {
+	double snapshot_ms, show_ms, scrape_ms, rss_mb;
+	int show_met;           /* repetitions whose show --json took <= AX_SHOW_MS */
+	uint64_t segment_bytes;
+	long series;            /* lines of a scrape that are not comments */
+};
+
+/* Run @argv (a path) with stdout to /dev/null: its wall time in ms (< 0
+ * on error), its peak RSS in MiB in *@rss_mb (ru_maxrss, KiB / 1024).
+ * By fork() and exec, not posix_spawn(): a spawned child execs from this
+ * process's address space (CLONE_VM), and the kernel keeps that address
+ * space's high-water RSS as the child's ru_maxrss: this process's, after
+ * snapshots of hundreds of MB. A forked child starts from what this
+ * process holds now, a few MB. */
+static double run_rss(char *const argv[], double *rss_mb)
+{
+	struct rusage ru;
+	double t0;
+	pid_t pid;
+	int st;
+
+	*rss_mb = -1;
+	fflush(NULL);
+	t0 = now_ms();
+	pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd >= 0 && dup2(fd, 1) == 1)
+			execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		return -1;
+	if (wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	*rss_mb = (double)ru.ru_maxrss / 1024;
+	return now_ms() - t0;
+}
+
+/* Value slots a histogram of the default layout takes in each stripe,
+ * read back from a probe segment: the layout is the library's, and a
+ * guess too small would leave the big segments without room for the
+ * last histograms. 0 on error. */
+static uint32_t ax_hist_slots(void)
+{
+	struct shmstat_metric_def d = { .name = "bench_probe" };
+	struct shmstat_seg_info before = { 0 }, after = { 0 };
+	struct shmstat_hist_opts ho;
+	struct shmstat_opts o;
+	shmstat_reader *r = NULL;
+	shmstat_seg *seg;
+	shmstat_snap *s;
+	shmstat_hist *h;
+	char name[64];
+	int ok = 0;
+
+	snprintf(name, sizeof(name), "bench_show_probe_%d", (int)getpid());
+	shmstat_opts_init(&o);
+	o.max_procs = 1;
+	o.max_threads = 1;
+	o.max_metrics = 4;
+	o.sig_bytes = 0;
+	if (shmstat_open(name, &o, &seg) != 0)
+		return 0;
+	shmstat_hist_opts_init(&ho);
+	if (shmstat_reader_open(name, &r) == 0 && shmstat_snapshot(r, &s) == 0) {
+		shmstat_snap_info(s, &before);
+		shmstat_snap_free(s);
+		if (shmstat_hist_register(seg, &d, &ho, &h) == 0 && shmstat_snapshot(r, &s) == 0) {
+			shmstat_snap_info(s, &after);
+			shmstat_snap_free(s);
+			ok = 1;
+		}
+	}
+	shmstat_reader_close(r);
+	shmstat_close(seg);
+	shmstat_unlink(name);
+	return ok ? (uint32_t)(after.values_used - before.values_used) : 0;
+}
+
+/* The shape of a point's segment and table: room for @writers writers
+ * (each one process and one thread, with a summary of its own) and this
+ * process while it creates the segment, @counters counters, AX_HISTS
+ * histograms of @hslots slots each and the table. */
+static void ax_opts(int writers, int counters, uint32_t hslots, struct shmstat_opts *o,
+		    struct shmstat_sigtab_opts *so)
+{
+	shmstat_sigtab_opts_init(so);
+	so->capacity = AX_SIG_CAPACITY;
+	so->key_bytes = 32;     /* the keys below are 29 bytes: kept whole */
+	so->summaries = (uint32_t)writers;
+	shmstat_opts_init(o);
+	o->max_procs = (uint32_t)writers + 1;
+	o->max_threads = (uint32_t)writers + 1;
+	o->max_metrics = (uint32_t)counters + AX_HISTS + 64;
+	/* the table's exact totals take 7 + 3 per owner (199 by default):
+	 * in the room left over. Exact rather than generous: every stripe
+	 * (2 + 2 x 65 at 64 writers) has this many slots */
+	o->max_values = (uint32_t)counters + AX_HISTS * hslots + 1024;
+	o->sig_bytes = shmstat_sigtab_bytes(so);
+}
+
+/* A writer process: attach, register every metric (the names every
+ * writer uses, so they share them), count into each from this thread,
+ * answer on @ready_fd ('1', or '0' when something failed), then stay
+ * attached until @done_fd reads EOF. Never returns. */
+static void ax_writer(const char *name, int w, int counters, const struct shmstat_sigtab_opts *so,
+		      int ready_fd, int done_fd)
+{
+	struct shmstat_hist_opts ho;
+	shmstat_sigtab *t = NULL;
+	shmstat_seg *seg = NULL;
+	char n[48], key[48], c, buf;
+	int bad = shmstat_open(name, NULL, &seg) != 0;
+
+	for (int i = 0; i < counters && !bad; i++) {
+		struct shmstat_metric_def d = { .name = n, .help = "bench counter" };
+		shmstat_counter *ctr;
+
+		snprintf(n, sizeof(n), "bench_counter_%06d_total", i);
+		bad = shmstat_counter_register(seg, &d, &ctr) != 0;
+		shmstat_counter_inc(ctr);
+	}
+	shmstat_hist_opts_init(&ho);
+	for (int i = 0; i < AX_HISTS && !bad; i++) {
+		struct shmstat_metric_def d = { .name = n, .unit = "ns" };
+		shmstat_hist *h;
+
+		snprintf(n, sizeof(n), "bench_latency_%03d", i);
+		bad = shmstat_hist_register(seg, &d, &ho, &h) != 0;
+		/* 1 us apart, each writer and histogram shifted a little:
+		 * about 200 buckets in use, a few hundred over the writers */
+		for (uint64_t k = 0; k < AX_HIST_VALUES; k++)
+			shmstat_hist_record(h, 1000 * k + (uint64_t)(w * 37 + i * 11) % 500);
+	}
+	if (!bad) {
+		struct shmstat_metric_def d = { .name = "bench_signatures" };
+
+		bad = shmstat_sigtab_register(seg, &d, so, &t) != 0;
+	}
+	for (int k = 0; k < AX_SIG_KEYS && !bad; k++) {
+		int len = snprintf(key, sizeof(key), "writer-%02d-conversation-%06d", w, k);
+
+		shmstat_sig_hit(t, key, (size_t)len, 1000, 0);
+	}
+	if (bad)
+		fprintf(stderr, "bench_show: writer %d of %s: %s\n", w, name, shmstat_last_error());
+	c = bad ? '0' : '1';
+	if (write(ready_fd, &c, 1) != 1)
+		bad = 1;
+	close(ready_fd);
+	/* attached, as a service would be, until the benchmark is done
+	 * with the segment (or gone: EOF all the same) */
+	while (read(done_fd, &buf, 1) < 0 && errno == EINTR)
+		;
+	shmstat_close(seg);
+	_exit(bad);
+}
+
+/* Start @writers writer processes of segment @name into @pids; *@done
+ * is the pipe end whose closing ends them. 0 once every one has answered
+ * that it wrote everything, -1 when one failed or died (those started
+ * are in @pids all the same, for ax_stop()). */
+static int ax_start(const char *name, int writers, int counters,
+		    const struct shmstat_sigtab_opts *so, pid_t *pids, int *done)
+{
+	int ready[2], dp[2], ok = 0;
+	char c;
+
+	*done = -1;
+	for (int w = 0; w < writers; w++)
+		pids[w] = -1;
+	/* close-on-exec: the commands run meanwhile must not hold them */
+	if (pipe2(ready, O_CLOEXEC) != 0)
+		return -1;
+	if (pipe2(dp, O_CLOEXEC) != 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return -1;
+	}
+	fflush(NULL);
+	for (int w = 0; w < writers; w++) {
+		pids[w] = fork();
+		if (pids[w] == 0) {
+			close(ready[0]);
+			close(dp[1]);
+			ax_writer(name, w, counters, so, ready[1], dp[0]);
+		}
+		if (pids[w] < 0)
+			break;
+	}
+	close(ready[1]);
+	close(dp[0]);
+	*done = dp[1];
+	/* each writer answers once and closes its end: EOF before every
+	 * one has answered is one that died */
+	while (ok < writers) {
+		ssize_t n = read(ready[0], &c, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != 1 || c != '1')
+			break;
+		ok++;
+	}
+	close(ready[0]);
+	return ok == writers ? 0 : -1;
+}
+
+/* End the writers: EOF on their pipe, each one reaped; one that has not
+ * exited 10 s later is killed, so that none outlives the benchmark. 0,
+ * or -1 when one did not exit by itself with status 0. */
+static int ax_stop(pid_t *pids, int writers, int done)
+{
+	const double deadline = now_ms() + 10000;
+	int bad = 0;
+
+	if (done >= 0)
+		close(done);
+	for (int w = 0; w < writers; w++) {
+		pid_t got;
+		int st = 0;
+
+		if (pids[w] <= 0)
+			continue;
+		while ((got = waitpid(pids[w], &st, WNOHANG)) == 0 && now_ms() < deadline) {
+			struct timespec ts = { 0, 1000000 };
+
+			nanosleep(&ts, NULL);
+		}
+		if (got == 0) {
+			kill(pids[w], SIGKILL);
+			got = waitpid(pids[w], &st, 0);
+			bad = 1;
+		}
+		if (got != pids[w] || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			bad = 1;
+		pids[w] = -1;
+	}
+	return bad ? -1 : 0;
+}
+
+/* Snapshot @s of a point holds what its writers wrote: every metric,
+ * each counter counted once by every writer, each histogram
+ * AX_HIST_VALUES times by every writer, every key of every writer in the
+ * table, each with its one hit. 0, or -1 with a message. */
+static int ax_check(const shmstat_snap *s, const char *name, int writers, int counters)
+{
+	struct shmstat_metric_info mi;
+	struct shmstat_sigstats st = { 0 };
+	const uint64_t keys = (uint64_t)writers * AX_SIG_KEYS;
+	int nc = 0, nh = 0, ns = 0, bad = 0;
+
+	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
+		shmstat_sigview *v;
+
+		if (shmstat_snap_metric(s, i, &mi) != 0) {
+			bad++;
+			continue;
+		}
+		switch (mi.type) {
+		case SHMSTAT_COUNTER:
+			nc++;
+			bad += mi.counter != (uint64_t)writers;
+			break;
+		case SHMSTAT_HISTOGRAM:
+			nh++;
+			bad += mi.counter != (uint64_t)writers * AX_HIST_VALUES;
+			break;
+		case SHMSTAT_SIGTABLE:
+			ns++;
+			if (shmstat_snap_sigtab(s, i, &v) != 0) {
+				bad++;
+				break;
+			}
+			shmstat_sigview_stats(v, &st);
+			shmstat_sigview_free(v);
+			bad += st.used != keys || st.hits != keys || st.evictions != 0 ||
+			       st.max_error != 0 || st.unsummarized != 0;
+			break;
+		default:
+			bad++;
+		}
+	}
+	if (bad || nc != counters || nh != AX_HISTS || ns != 1) {
+		fprintf(stderr, "bench_show: %s holds %d counters, %d histograms, %d tables "
+			"(%d wrong; the table %u keys, %llu hits, %llu unsummarized); expected "
+			"%d, %d, 1 of %d writers, %llu keys\n", name, nc, nh, ns, bad, st.used,
+			(unsigned long long)st.hits, (unsigned long long)st.unsummarized,
+			counters, AX_HISTS, writers, (unsigned long long)keys);
+		return -1;
+	}
+	return 0;
+}
+
+/* One point: segment @name with @counters counters written by @writers
+ * processes, read @reps times (snapshot in this process, `shmstat show
+ * --json`, a scrape of `shmstat serve`), the medians into *@res. The
+ * writers are reaped and the segment removed whatever happens. 0 or -1
+ * with a message. */
+static int ax_point(const char *tool, const char *name, int writers, int counters,
+		    uint32_t hslots, int reps, struct ax_result *res)
+{
+	double snap[AX_MAX_REPS], show[AX_MAX_REPS], scrape[AX_MAX_REPS], rss[AX_MAX_REPS];
+	char *sa[] = { (char *)tool, "show", "--json", (char *)name, NULL };
+	struct shmstat_sigtab_opts so;
+	struct shmstat_seg_info info;
+	struct shmstat_opts o;
+	pid_t pids[AX_MAX_WRITERS], sp = -1;
+	shmstat_reader *r = NULL;
+	shmstat_seg *seg;
+	shmstat_snap *s;
+	int done = -1, port = 0, rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	for (int w = 0; w < writers; w++)
+		pids[w] = -1;
+	ax_opts(writers, counters, hslots, &o, &so);
+	/* created and left: this process holds no writer slot, and no
+	 * segment its forked writers would attach to as well */
+	if (shmstat_open(name, &o, &seg) != 0) {
+		fprintf(stderr, "bench_show: cannot create %s: %s\n", name, shmstat_last_error());
+		return -1;
+	}
+	shmstat_close(seg);
+	if (ax_start(name, writers, counters, &so, pids, &done) != 0) {
+		fprintf(stderr, "bench_show: the writers of %s did not all start\n", name);
+		goto out;
+	}
+	if (shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &s) != 0) {
+		fprintf(stderr, "bench_show: cannot read %s: %s\n", name, shmstat_last_error());
+		goto out;
+	}
+	shmstat_snap_info(s, &info);
+	res->segment_bytes = info.size;
+	if (ax_check(s, name, writers, counters) != 0) {
+		shmstat_snap_free(s);
+		goto out;
+	}
+	shmstat_snap_free(s);
+	sp = start_serve(tool, name, &port);
+	if (sp <= 0 || port <= 0) {
+		fprintf(stderr, "bench_show: shmstat serve of %s did not start\n", name);
+		goto out;
+	}
+	for (int i = 0; i < reps; i++) {
+		double t0 = now_ms();
+		long series = 0;
+
+		if (shmstat_snapshot(r, &s) != 0) {
+			fprintf(stderr, "bench_show: snapshot of %s: %s\n", name,
+				shmstat_last_error());
+			goto out;
+		}
+		shmstat_snap_free(s);
+		snap[i] = now_ms() - t0;
+		show[i] = run_rss(sa, &rss[i]);
+		scrape[i] = http_get(port, "/metrics", &series);
+		if (show[i] < 0 || scrape[i] < 0 || series < counters) {
+			fprintf(stderr, "bench_show: show or scrape of %s failed (%ld series)\n",
+				name, series);
+			goto out;
+		}
+		res->series = series;
+		res->show_met += show[i] <= AX_SHOW_MS;
+	}
+	res->snapshot_ms = median(snap, reps);
+	res->show_ms = median(show, reps);
+	res->scrape_ms = median(scrape, reps);
+	res->rss_mb = median(rss, reps);
+	rc = 0;
+out:
+	if (sp > 0) {
+		kill(sp, SIGTERM);
+		waitpid(sp, NULL, 0);
+	}
+	shmstat_reader_close(r);
+	if (ax_stop(pids, writers, done) != 0) {
+		fprintf(stderr, "bench_show: a writer of %s did not exit cleanly\n", name);
+		rc = -1;
+	}
+	shmstat_unlink(name);
+	return rc;
+}
+
+/* Both axes, their lines printed; 0, or -1 when a point failed. */
+static int axes(const char *tool, int quick)
+{
+	static const int writers[] = { 1, 4, 16, 64 };
+	static const int counters[] = { 1000, 10000, 100000 };
+	const int reps = quick ? 3 : AX_MAX_REPS;
+	const uint32_t hslots = ax_hist_slots();
+	struct ax_result res, one = { 0 }, at64 = { 0 };
+	char name[64];
+	int rc = 0;
+
+	if (hslots == 0) {
+		fprintf(stderr, "bench_show: cannot probe a histogram's size: %s\n",
+			shmstat_last_error());
+		return -1;
+	}
+	for (size_t k = 0; k < sizeof(writers) / sizeof(writers[0]); k++) {
+		const int w = writers[k];
+
+		snprintf(name, sizeof(name), "bench_show_w%d_%d", w, (int)getpid());
+		if (ax_point(tool, name, w, 10000, hslots, reps, &res) != 0) {
+			rc = -1;
+			continue;
+		}
+		if (w == 1)
+			one = res;
+		if (w == 64)
+			at64 = res;
+		printf("{\"bench\":\"show_writers\",\"writers\":%d,\"counters\":10000,"
+		       "\"histograms\":%d,\"sig_capacity\":%d,\"sig_summaries\":%d,"
+		       "\"segment_bytes\":%llu,\"series\":%ld,\"snapshot_ms\":%.2f,"
+		       "\"show_json_ms\":%.2f,\"scrape_ms\":%.2f,\"show_rss_mb\":%.1f,"
+		       "\"snapshot_vs_1writer\":%.2f,\"rounds\":%d}\n",
+		       w, AX_HISTS, AX_SIG_CAPACITY, w, (unsigned long long)res.segment_bytes,
+		       res.series, res.snapshot_ms, res.show_ms, res.scrape_ms, res.rss_mb,
+		       one.snapshot_ms > 0 ? res.snapshot_ms / one.snapshot_ms : 0, reps);
+		fflush(stdout);
+	}
+	/* the targets, one a line: at 64 writers, against the one writer;
+	 * none when either point failed */
+	if (one.snapshot_ms > 0 && at64.snapshot_ms > 0 && at64.rss_mb > 0) {
+		printf("{\"bench\":\"show_writers_snapshot\",\"writers\":64,"
+		       "\"snapshot_ms\":%.2f,\"baseline\":\"1_writer\",\"baseline_ms\":%.2f,"
+		       "\"ratio\":%.2f,\"target\":\"snapshot_64<=4x_1\",\"met\":%s}\n",
+		       at64.snapshot_ms, one.snapshot_ms, at64.snapshot_ms / one.snapshot_ms,
+		       jbool(at64.snapshot_ms <= 4 * one.snapshot_ms));
+		printf("{\"bench\":\"show_writers_rss\",\"writers\":64,\"show_rss_mb\":%.1f,"
+		       "\"target\":\"show_rss_mb_64<=100\",\"met\":%s}\n",
+		       at64.rss_mb, jbool(at64.rss_mb <= 100));
+	}
+	for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
+		const int n = counters[k];
+
+		snprintf(name, sizeof(name), "bench_show_m%d_%d", n, (int)getpid());
+		if (ax_point(tool, name, 1, n, hslots, reps, &res) != 0) {
+			rc = -1;
+			continue;
+		}
+		printf("{\"bench\":\"show_metrics\",\"counters\":%d,\"writers\":1,"
+		       "\"histograms\":%d,\"sig_capacity\":%d,\"sig_summaries\":1,"
+		       "\"segment_bytes\":%llu,\"series\":%ld,\"snapshot_ms\":%.2f,"
+		       "\"show_json_ms\":%.2f,\"scrape_ms\":%.2f,\"show_rss_mb\":%.1f",
+		       n, AX_HISTS, AX_SIG_CAPACITY, (unsigned long long)res.segment_bytes,
+		       res.series, res.snapshot_ms, res.show_ms, res.scrape_ms, res.rss_mb);
+		if (n == 100000)
+			printf(",\"target\":\"show_json_ms<=%d\",\"met\":%s,\"met_rounds\":%d",
+			       AX_SHOW_MS, jbool(res.show_ms <= AX_SHOW_MS),
+			       res.show_met);
+		printf(",\"rounds\":%d}\n", reps);
+		fflush(stdout);
+	}
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -341,11 +850,14 @@ int main(int argc, char **argv)
 			       met, reps);
 		}
 	}
-	if (getenv("BENCH_KEEP")) {
-		printf("kept %s\n", name);
-		return rc;
-	}
+	/* closed before the axes fork their writers, which would attach to
+	 * it too */
 	shmstat_close(seg);
-	shmstat_unlink(name);
+	if (getenv("BENCH_KEEP"))
+		printf("kept %s\n", name);
+	else
+		shmstat_unlink(name);
+	if (axes(tool, quick) != 0)
+		rc = 1;
 	return rc;
 }
