@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -63,10 +64,78 @@ uint64_t shmstat__fold_max(struct shmstat_seg *seg, uint32_t p, const uint64_t *
 	return m;
 }
 
-static void merge(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint64_t *dst)
+/* The value slots a fold touches, by chunks of SHMSTAT_CHUNK bytes (a bit
+ * each): those where a stripe involved holds data. Elsewhere every
+ * stripe involved is a hole, reads as zeros, and the fold would write
+ * zeros over zeros: it leaves it a hole, which readers do not copy
+ * (segment.h, "Pages in use"). @map NULL: every chunk (no memory). */
+struct chunks {
+	uint64_t *map;
+	uint32_t n;
+};
+
+#define CHUNK_SLOTS (SHMSTAT_CHUNK / 8u)
+
+static void chunks_init(const struct shmstat_seg *seg, struct chunks *c)
+{
+	c->n = (uint32_t)(((uint64_t)seg->max_values + CHUNK_SLOTS - 1) / CHUNK_SLOTS);
+	c->map = calloc(((size_t)c->n + 63) / 64, sizeof(*c->map));
+}
+
+static void chunks_add(const struct shmstat_seg *seg, struct chunks *c, uint32_t stripe)
+{
+	if (c->map != NULL)
+		shmstat__stripe_data(seg, stripe, (uint64_t)seg->max_values * 8, c->map);
+}
+
+static bool chunk_in(const struct chunks *c, uint32_t slot)
+{
+	const uint32_t k = slot / CHUNK_SLOTS;
+
+	return c->map == NULL || k >= c->n || (c->map[k / 64] >> (k % 64)) & 1u;
+}
+
+/* The thread stripes of process slot @p into @out (at most @cap). */
+static uint32_t stripes_of(const struct shmstat_seg *seg, uint32_t p, uint32_t *out, uint32_t cap)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes && n < cap; i++)
+		if (stripe_of(ld_acquire(&seg->owners[i]), p))
+			out[n++] = i;
+	return n;
+}
+
+/* Slots that are not sums, by the metric's type: a gauge's value and
+ * stamp, a histogram's max and ~min, where they may hold data. */
+static void fold_types(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint64_t *dst,
+		       const struct chunks *c)
+{
+	for (uint32_t d = 0; d < seg->max_metrics; d++) {
+		const struct shmstat_desc *desc = &seg->descs[d];
+		const struct shmstat__type *t;
+		uint32_t last;
+
+		if (SHMSTAT_DESC_STATE(ld_acquire(&desc->word)) != SHMSTAT_DESC_LIVE)
+			continue;
+		t = shmstat__type_of(desc->type);
+		if (t == NULL || t->fold_slots == NULL || desc->nvalues == 0 ||
+		    !shmstat__fits(desc->value_off, desc->nvalues, seg->max_values))
+			continue;
+		/* the slots a type folds are among its first 8 */
+		last = desc->value_off + (desc->nvalues < 8 ? desc->nvalues : 8) - 1;
+		if (!chunk_in(c, desc->value_off) && !chunk_in(c, last))
+			continue;
+		t->fold_slots(seg, p, desc, src, dst);
+	}
+}
+
+/* Every slot of every stripe (when no memory for the lists). */
+static void merge_all(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint64_t *dst)
 {
 	const uint32_t nv = seg->max_values;
 	const uint64_t *ps = shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p));
+	const struct chunks all = { NULL, 0 };
 
 	for (uint32_t v = 0; v < nv; v++)
 		st_relaxed(&dst[v], ld_relaxed(&src[v]) + ld_relaxed(&ps[v]));
@@ -79,28 +148,71 @@ static void merge(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint
 		for (uint32_t v = 0; v < nv; v++)
 			st_relaxed(&dst[v], ld_relaxed(&dst[v]) + ld_relaxed(&s[v]));
 	}
-	/* slots that are not sums, by the metric's type: a gauge's value
-	 * and stamp, a histogram's max and ~min */
-	for (uint32_t d = 0; d < seg->max_metrics; d++) {
-		const struct shmstat_desc *desc = &seg->descs[d];
-		const struct shmstat__type *t;
-
-		if (SHMSTAT_DESC_STATE(ld_acquire(&desc->word)) != SHMSTAT_DESC_LIVE)
-			continue;
-		t = shmstat__type_of(desc->type);
-		if (t == NULL || t->fold_slots == NULL ||
-		    !shmstat__fits(desc->value_off, desc->nvalues, nv))
-			continue;
-		t->fold_slots(seg, p, desc, src, dst);
-	}
+	fold_types(seg, p, src, dst, &all);
 }
 
+/* Fold step 1: grave @dst = grave @src (number @a) + process slot @p's
+ * stripes, where any of them holds data. */
+static void merge(struct shmstat_seg *seg, uint32_t p, uint32_t a, const uint64_t *src,
+		  uint64_t *dst)
+{
+	const uint32_t nv = seg->max_values;
+	const uint64_t *ps = shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p));
+	const uint32_t cap = seg->nstripes;
+	uint32_t *mine = malloc((size_t)cap * sizeof(*mine)), n;
+	struct chunks c;
+
+	if (mine == NULL) {
+		/* no memory: the old way, every slot of every stripe */
+		merge_all(seg, p, src, dst);
+		return;
+	}
+	n = stripes_of(seg, p, mine, cap);
+	chunks_init(seg, &c);
+	chunks_add(seg, &c, a);
+	chunks_add(seg, &c, !a);
+	chunks_add(seg, &c, SHMSTAT_PROC_STRIPE(p));
+	for (uint32_t k = 0; k < n; k++)
+		chunks_add(seg, &c, mine[k]);
+	for (uint32_t k = 0; k < c.n; k++) {
+		const uint32_t from = k * CHUNK_SLOTS;
+		const uint32_t to = nv - from < CHUNK_SLOTS ? nv : from + CHUNK_SLOTS;
+
+		if (!chunk_in(&c, from))
+			continue;
+		for (uint32_t v = from; v < to; v++)
+			st_relaxed(&dst[v], ld_relaxed(&src[v]) + ld_relaxed(&ps[v]));
+		for (uint32_t m = 0; m < n; m++) {
+			const uint64_t *s = shmstat__stripe(seg, mine[m]);
+
+			for (uint32_t v = from; v < to; v++)
+				st_relaxed(&dst[v], ld_relaxed(&dst[v]) + ld_relaxed(&s[v]));
+		}
+	}
+	fold_types(seg, p, src, dst, &c);
+	free(c.map);
+	free(mine);
+}
+
+/* Zeros over what stripe @i holds (its holes are zeros already). */
 static void zero_stripe(struct shmstat_seg *seg, uint32_t i)
 {
 	uint64_t *s = shmstat__stripe(seg, i);
+	struct chunks c;
 
-	for (uint32_t v = 0; v < seg->max_values; v++)
-		st_relaxed(&s[v], 0);
+	chunks_init(seg, &c);
+	chunks_add(seg, &c, i);
+	for (uint32_t k = 0; k < c.n; k++) {
+		const uint32_t from = k * CHUNK_SLOTS;
+		const uint32_t to = seg->max_values - from < CHUNK_SLOTS ? seg->max_values :
+				    from + CHUNK_SLOTS;
+
+		if (!chunk_in(&c, from))
+			continue;
+		for (uint32_t v = from; v < to; v++)
+			st_relaxed(&s[v], 0);
+	}
+	free(c.map);
 }
 
 /* Steps 2 and 3 of a fold (also the repair of a fold found FLIPPED). */
@@ -145,7 +257,7 @@ void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 
 	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_MERGING, a, p));
 	shmstat__fold_seq_bump(h);
-	merge(seg, p, shmstat__stripe(seg, a), shmstat__stripe(seg, !a));
+	merge(seg, p, a, shmstat__stripe(seg, a), shmstat__stripe(seg, !a));
 	SHMSTAT_EACH_TYPE(fold, seg, p, a, !a);
 	/* release: a reader that sees FLIPPED sees grave[!a] whole, which it
 	 * counts instead of p's stripes */
@@ -294,6 +406,11 @@ static void reclaim_retired(struct shmstat_seg *seg)
 			for (uint32_t s = 0; s < seg->nstripes; s++) {
 				uint64_t *v = shmstat__stripe(seg, s) + d->value_off;
 
+				/* a hole is zeros: leave it one */
+				if (!shmstat__seg_has_data(seg, (uint64_t)((unsigned char *)v -
+									   seg->base),
+							   (uint64_t)d->nvalues * 8))
+					continue;
 				for (uint32_t k = 0; k < d->nvalues; k++)
 					st_relaxed(&v[k], 0);
 			}

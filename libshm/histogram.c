@@ -495,13 +495,18 @@ static uint64_t hist_count(const struct shmstat_snap *s, const struct shmstat_de
 		return c;
 	for (uint32_t i = SHMSTAT_GRAVES; i < s->h->nstripes; i++) {
 		const uint64_t *st;
-		uint32_t o = s->owner_of[i];
+		uint32_t o = s->owner_of[i], v = from;
 
 		if (o == UINT32_MAX || (j != UINT32_MAX && o != j))
 			continue;
 		st = shmstat__snap_stripe(s, i);
-		for (uint32_t v = from; v < to; v++)
-			c += st[v];
+		/* only the runs of the stripe that hold data */
+		while (v < to) {
+			const uint32_t e = shmstat__snap_data(s, i, &v, to);
+
+			for (; v < e; v++)
+				c += st[v];
+		}
 	}
 	return c;
 }
@@ -540,9 +545,13 @@ int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j, shmstat_hdata *
 		shmstat__hdata_add(h, s->grave + d->value_off);
 	if (j != SHMSTAT_PROC_GONE) {
 		for (uint32_t k = SHMSTAT_GRAVES; k < s->h->nstripes; k++) {
-			uint32_t o = s->owner_of[k];
+			uint32_t o = s->owner_of[k], v = d->value_off;
 
 			if (o == UINT32_MAX || (j != SHMSTAT_PROC_ALL && o != j))
+				continue;
+			/* a stripe whose pages of it are holes holds zeros */
+			shmstat__snap_data(s, k, &v, d->value_off + d->nvalues);
+			if (v == d->value_off + d->nvalues)
 				continue;
 			shmstat__hdata_add(h, shmstat__snap_stripe(s, k) + d->value_off);
 		}

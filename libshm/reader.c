@@ -200,7 +200,8 @@ static int add_extent(struct copier *cp, uint64_t start, uint64_t end)
 
 /* The data extents of the object's first @size bytes, by SEEK_DATA and
  * SEEK_HOLE (tmpfs has them; a file system without them gives all data).
- * A shmstat writer allocates every page at creation: one extent. 0 or
+ * A writer faults in only the pages it writes (segment.h): its segment
+ * is as many extents as runs of those. 0 or
  * ENOMEM. */
 static int map_extents(struct copier *cp, uint64_t size)
 {
@@ -236,7 +237,10 @@ static void zero_hole(struct copier *cp, unsigned char *p, uint64_t n)
 	const uintptr_t pa = (a + SHMSTAT_PAGE - 1) & ~(uintptr_t)(SHMSTAT_PAGE - 1);
 	const uintptr_t pb = b & ~(uintptr_t)(SHMSTAT_PAGE - 1);
 
-	if (cp->base && p >= cp->base && n <= cp->len - (uint64_t)(p - cp->base)) {
+	/* in the copy buffer (as addresses: @p may be any buffer), whose
+	 * pages are zeros until written */
+	if (cp->base && a >= (uintptr_t)cp->base && a - (uintptr_t)cp->base < cp->len &&
+	    n <= cp->len - (a - (uintptr_t)cp->base)) {
 		if (!cp->dirty)
 			return;                 /* still as mapped: zeros */
 		/* the page-aligned addresses as offsets from @p: no integer
@@ -253,12 +257,10 @@ static void zero_hole(struct copier *cp, unsigned char *p, uint64_t n)
 /* Read [@off, @off + @n) of the object into @p: its data with pread, its
  * holes as zeros, counting the pages written against the limit. 0, -1 on
  * a short read (truncated) or EFBIG past the limit. */
-int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)
+size_t shmstat__ext_after(const struct copier *cp, uint64_t off)
 {
-	const uint64_t end = off + n;
 	size_t lo = 0, hi = cp->next;
 
-	/* the first extent that ends after @off */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -267,6 +269,14 @@ int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)
+{
+	const uint64_t end = off + n;
+	size_t lo = shmstat__ext_after(cp, off);
+
 	while (off < end) {
 		uint64_t ds = end, de = end;
 
@@ -296,14 +306,30 @@ int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t
 	return 0;
 }
 
+int shmstat__copy_pread(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)
+{
+	const uintptr_t a = (uintptr_t)p;
+	const uint64_t span = ((a + n + SHMSTAT_PAGE - 1) - (a & ~(uintptr_t)(SHMSTAT_PAGE - 1))) /
+			      SHMSTAT_PAGE * SHMSTAT_PAGE;
+
+	if (n == 0)
+		return 0;
+	if (span > cp->max || cp->copied > cp->max - span)
+		return EFBIG;
+	cp->copied += span;
+	return shmstat__pread_full(cp->fd, p, (size_t)n, off) == (ssize_t)n ? 0 : -1;
+}
+
 bool shmstat__stripe_in_use(const struct shmstat_hdr *h, const unsigned char *buf, uint32_t i)
 {
 	const struct shmstat_proc *procs = (const void *)(buf + h->regions[SHMSTAT_REG_PROCS].off);
 	const uint64_t *owners = (const void *)(buf + h->regions[SHMSTAT_REG_OWNERS].off);
 	uint32_t st;
 
+	/* a reader counts the grave in use alone (grace.c: the other is
+	 * being written, or stale) */
 	if (i < SHMSTAT_GRAVES)
-		return true;
+		return i == SHMSTAT_FOLD_ACTIVE(((const struct shmstat_hdr *)(const void *)buf)->fold_state);
 	if (i < SHMSTAT_GRAVES + h->max_procs)
 		return SHMSTAT_PROC_STATE(procs[i - SHMSTAT_GRAVES].word) != SHMSTAT_PROC_FREE;
 	st = SHMSTAT_STRIPE_STATE(owners[i]);
@@ -347,8 +373,17 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 		const struct shmstat_hdr *h = (const void *)s->buf;
 		uint64_t s1, s2, used;
 
-		/* what the object holds: its holes are not read. A writer
-		 * allocates every page, so this is one extent */
+		s->cp.copied = 0;
+		s->cp.dirty = t > 0;
+		/* each pread is a system call: the reads happen in program
+		 * order. The tables up to the signature region first. */
+		if (read_seq(r->fd, &s1) != 0)
+			goto truncated;
+		/* what the object holds: its holes (pages nobody touched,
+		 * segment.h) are not read. After fold_seq: a fold that makes
+		 * a hole data after this moves fold_seq, and the copy is
+		 * made again; a writer's first store into a hole meanwhile
+		 * is as if made after the copy */
 		if (map_extents(&s->cp, size) != 0)
 			return shmstat__fail(ENOMEM, "out of memory copying segment '%s'", r->name);
 		if (t == 0 && size >= (UINT64_C(32) << 20) &&
@@ -356,12 +391,6 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 			madvise(s->buf, size, MADV_NOHUGEPAGE);  /* pages as read */
 		else if (t == 0 && size >= (UINT64_C(32) << 20))
 			madvise(s->buf, size, MADV_HUGEPAGE);
-		s->cp.copied = 0;
-		s->cp.dirty = t > 0;
-		/* each pread is a system call: the reads happen in program
-		 * order. The tables up to the signature region first. */
-		if (read_seq(r->fd, &s1) != 0)
-			goto truncated;
 		/* the seqlock reader: fold_seq, an acquire fence, the copy,
 		 * an acquire fence, fold_seq again */
 		shmstat__fence(__ATOMIC_ACQUIRE);

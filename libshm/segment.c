@@ -3,8 +3,11 @@
  * a mapping a writer's attachment).
  *
  * A segment is created with O_CREAT|O_EXCL|O_NOFOLLOW, its pages reserved
- * with posix_fallocate (tmpfs full: ENOSPC now, not SIGBUS later) and
- * pre-faulted, its header written, and its magic stored last. Whoever
+ * with posix_fallocate (tmpfs full: ENOSPC now, not SIGBUS later), its
+ * header written, and its magic stored last. Its pages are not faulted
+ * in: on tmpfs a reserved page nobody has touched is a hole, which
+ * readers skip (SEEK_DATA), so a stripe costs a reader what its writer
+ * touched, not its size. Whoever
  * opens an existing segment checks the owner, the link count and every
  * header field before trusting any of it.
  */
@@ -248,7 +251,9 @@ static int init_new(struct shmstat_seg *seg, int fd, const struct shmstat_opts *
 		return shmstat__fail(err, "cannot create segment '%s' of %llu bytes: %s",
 				     name, (unsigned long long)g.total, strerror(err));
 	}
-	base = mmap(NULL, g.total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	/* not pre-faulted: the pages are reserved (posix_fallocate), and a
+	 * page no process touches stays a hole readers do not copy */
+	base = mmap(NULL, g.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		err = errno;
 		return shmstat__fail(err, "cannot map segment '%s': %s", name, strerror(err));
@@ -362,7 +367,7 @@ static int attach_existing(struct shmstat_seg *seg, int fd, const char *name)
 	err = shmstat__validate_hdr(&copy, (uint64_t)st.st_size, name);
 	if (err)
 		return err;
-	base = mmap(NULL, copy.total_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	base = mmap(NULL, copy.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
 		return shmstat__fail(errno, "cannot map segment '%s': %s", name, strerror(errno));
 	/* the immutable part we validated must be what we mapped */
@@ -473,6 +478,52 @@ void shmstat__seg_unmap(struct shmstat_seg *seg)
 		close(seg->fd);
 	seg->base = NULL;
 	seg->fd = -1;
+}
+
+/* ------------------------------------------------------- pages in use */
+
+bool shmstat__seg_has_data(const struct shmstat_seg *seg, uint64_t off, uint64_t len)
+{
+	off_t d;
+
+	if (len == 0 || off >= seg->size)
+		return false;
+	d = lseek(seg->fd, (off_t)off, SEEK_DATA);
+	if (d < 0)
+		return errno != ENXIO;          /* no answer: assume data */
+	return (uint64_t)d < off + len;
+}
+
+void shmstat__stripe_data(const struct shmstat_seg *seg, uint32_t i, uint64_t n, uint64_t *map)
+{
+	const uint64_t start = (uint64_t)(seg->stripes - seg->base) + (uint64_t)i * seg->stripe_bytes;
+	const uint64_t end = start + n;
+	uint64_t pos = start;
+
+	while (pos < end) {
+		off_t d = lseek(seg->fd, (off_t)pos, SEEK_DATA), h;
+		uint64_t a, b;
+
+		if (d < 0 && errno == ENXIO)
+			return;                         /* holes to the end */
+		if (d < 0) {
+			d = (off_t)pos;                 /* no answer: data */
+			h = (off_t)end;
+		} else {
+			if ((uint64_t)d >= end)
+				return;
+			h = lseek(seg->fd, d, SEEK_HOLE);
+			if (h < 0 || (uint64_t)h > end)
+				h = (off_t)end;
+		}
+		if ((uint64_t)h <= (uint64_t)d)
+			h = (off_t)end;
+		a = ((uint64_t)d - start) / SHMSTAT_CHUNK;
+		b = ((uint64_t)h - start + SHMSTAT_CHUNK - 1) / SHMSTAT_CHUNK;
+		for (uint64_t c = a; c < b; c++)
+			map[c / 64] |= UINT64_C(1) << (c % 64);
+		pos = (uint64_t)h;
+	}
 }
 
 /* -------------------------------------------------------------------- API */

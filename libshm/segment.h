@@ -6,6 +6,7 @@
 #define SHMSTAT_SEGMENT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -81,6 +82,20 @@ SHMSTAT_HIDDEN void shmstat__seg_unmap(struct shmstat_seg *seg);
  * others. 0 or SHMSTAT_EOWNER with the message set. */
 struct stat;
 SHMSTAT_HIDDEN int shmstat__check_links_mode(const struct stat *st, const char *name);
+
+/* Pages in use. The segment's pages are reserved at creation but not
+ * faulted in: on tmpfs one that no process has written or read through
+ * its mapping is a hole (SEEK_DATA), and reads as zeros. The fold and the
+ * reaper keep it so by touching only what holds data.
+ * shmstat__stripe_data() ORs into @map, a bit per SHMSTAT_CHUNK bytes
+ * of stripe @i, the chunks among its first @n bytes that hold data (all,
+ * when the file system cannot say); shmstat__seg_has_data() says whether
+ * [@off, @off + @len) of the object holds any (true when unknown). */
+#define SHMSTAT_CHUNK SHMSTAT_PAGE
+SHMSTAT_HIDDEN void shmstat__stripe_data(const struct shmstat_seg *seg, uint32_t i, uint64_t n,
+					 uint64_t *map);
+SHMSTAT_HIDDEN bool shmstat__seg_has_data(const struct shmstat_seg *seg, uint64_t off,
+					  uint64_t len);
 
 /* "/shmstat.<name>" into @path after checking @name. */
 SHMSTAT_HIDDEN int shmstat__path(const char *name, char path[SHMSTAT_PATH_MAX]);

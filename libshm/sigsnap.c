@@ -15,7 +15,8 @@
 #include "sigtable.h"
 #include "snap.h"
 
-#define read_full shmstat__copy_read
+/* every read of a summary by pread: see shmstat__copy_pread() */
+#define read_full shmstat__copy_pread
 
 /* A summary of a signature table, copied: @n entries, those torn in every
  * read marked in @skip. */

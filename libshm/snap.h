@@ -104,15 +104,33 @@ static inline const uint64_t *shmstat__snap_stripe(const struct shmstat_snap *s,
  * all processes), the grave not included. */
 SHMSTAT_HIDDEN uint64_t shmstat__snap_sum(const struct shmstat_snap *s, uint32_t v, uint32_t j);
 
+/* Of value slots [*@from, @to) of stripe @i in the copy, the first run
+ * that may hold data: *@from moves to its start, its end is returned;
+ * *@from == @to when the rest are zeros (holes of the object, which
+ * nobody wrote: segment.h, "Pages in use"). Summing loops skip the rest. */
+SHMSTAT_HIDDEN uint32_t shmstat__snap_data(const struct shmstat_snap *s, uint32_t i,
+					   uint32_t *from, uint32_t to);
+
 /* Does stripe @i hold values anybody counts, as the copied tables in
  * @buf (laid out as @h says) say? */
 SHMSTAT_HIDDEN bool shmstat__stripe_in_use(const struct shmstat_hdr *h,
 					   const unsigned char *buf, uint32_t i);
 
+/* The first of the copy's data extents that ends after object offset
+ * @off (cp->next when none). */
+SHMSTAT_HIDDEN size_t shmstat__ext_after(const struct shmstat__copier *cp, uint64_t off);
+
 /* Copy @n bytes at @off of the object to @p (holes read as zeros): 0,
  * -1 (truncated), EFBIG (past the reader's limit) or ENOMEM. */
 SHMSTAT_HIDDEN int shmstat__copy_read(struct shmstat__copier *cp, unsigned char *p, uint64_t n,
 				      uint64_t off);
+
+/* The same, reading holes too (as zeros, with pread): for data that live
+ * writers change under their own seqlocks (signature summaries), whose
+ * pages may turn from holes into data after the copy's extents were
+ * taken. */
+SHMSTAT_HIDDEN int shmstat__copy_pread(struct shmstat__copier *cp, unsigned char *p, uint64_t n,
+				       uint64_t off);
 
 /* snapshot.c: build the snapshot from a finished copy */
 SHMSTAT_HIDDEN int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s);

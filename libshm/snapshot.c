@@ -123,6 +123,27 @@ static int scan_procs(struct shmstat_snap *s)
 
 /* Sum of value slot @v over the stripes of process index @j (or all
  * processes when @j is UINT32_MAX). */
+uint32_t shmstat__snap_data(const struct shmstat_snap *s, uint32_t i, uint32_t *from, uint32_t to)
+{
+	const struct shmstat__copier *cp = &s->cp;
+	const uint64_t base = s->h->regions[SHMSTAT_REG_STRIPES].off + (uint64_t)i * s->h->stripe_bytes;
+	const uint64_t a = base + (uint64_t)*from * 8, b = base + (uint64_t)to * 8;
+	size_t lo;
+	uint64_t start, end;
+
+	if (*from >= to)
+		return to;
+	lo = shmstat__ext_after(cp, a);
+	if (lo == cp->next || cp->ext[lo].start >= b) {
+		*from = to;
+		return to;
+	}
+	start = cp->ext[lo].start > a ? cp->ext[lo].start : a;
+	end = cp->ext[lo].end < b ? cp->ext[lo].end : b;
+	*from = (uint32_t)((start - base) / 8);
+	return (uint32_t)((end - base + 7) / 8);
+}
+
 uint64_t shmstat__snap_sum(const struct shmstat_snap *s, uint32_t v, uint32_t j)
 {
 	uint64_t t = 0;

@@ -1,8 +1,10 @@
 /*
  * test_snapshot.c - the reader: per-process breakdown, info fields,
- * segments re-created or removed under an open reader.
+ * segments re-created or removed under an open reader, and what a
+ * snapshot costs: only the pages writers touched (issue 19).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,6 +430,147 @@ static void test_metric_fields(void **state)
 	assert_int_equal(shmstat_unlink(name), 0);
 }
 
+/* Bytes of the object @name that hold data (SEEK_DATA): pages some
+ * process wrote or read through its mapping; the rest are holes. */
+static uint64_t data_bytes(const char *name)
+{
+	char path[256];
+	uint64_t n = 0;
+	off_t pos = 0, end;
+	int fd;
+
+	ut_path(name, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	end = lseek(fd, 0, SEEK_END);
+	while (pos < end) {
+		off_t d = lseek(fd, pos, SEEK_DATA), h;
+
+		if (d < 0)
+			break;
+		h = lseek(fd, d, SEEK_HOLE);
+		assert_true(h > d);
+		n += (uint64_t)(h - d);
+		pos = h;
+	}
+	close(fd);
+	return n;
+}
+
+/* A sparse writer: 's' adds 7 to sp_total and records 100 values in
+ * sp_latency; 'c' detaches and exits. */
+static int kid_sparse(void *p, int cmd, int ack)
+{
+	struct shmstat_metric_def cd = { .name = "sp_total" }, hd = { .name = "sp_latency" };
+	shmstat_seg *seg = NULL;
+	shmstat_counter *c;
+	shmstat_hist *h;
+
+	if (shmstat_open(p, NULL, &seg) != 0 || shmstat_counter_register(seg, &cd, &c) != 0 ||
+	    shmstat_hist_register(seg, &hd, NULL, &h) != 0) {
+		ut_send(ack, 'E');
+		return 1;
+	}
+	ut_send(ack, 'k');
+	for (;;) {
+		switch (ut_recv(cmd)) {
+		case 's':
+			shmstat_counter_add(c, 7);
+			for (uint64_t v = 0; v < 100; v++)
+				shmstat_hist_record(h, 1000 + 10 * v);
+			ut_send(ack, 'k');
+			break;
+		case 'c':
+			shmstat_close(seg);
+			ut_send(ack, 'k');
+			return 0;
+		default:
+			return 3;
+		}
+	}
+}
+
+static void check_sparse_values(const char *name, uint64_t total, uint64_t count)
+{
+	shmstat_snap *s = ut_snap(name);
+	struct shmstat_metric_info mi;
+	struct shmstat_hstats hs;
+	shmstat_hdata *h;
+	int i;
+
+	i = ut_find(s, "sp_total", "", &mi);
+	assert_true(i >= 0);
+	assert_int_equal(mi.counter, total);
+	i = ut_find(s, "sp_latency", "", &mi);
+	assert_true(i >= 0);
+	assert_int_equal(mi.counter, count);
+	assert_int_equal(shmstat_snap_hist(s, (size_t)i, SHMSTAT_PROC_ALL, &h), 0);
+	shmstat_hdata_stats(h, &hs);
+	assert_int_equal(hs.count, count);
+	assert_int_equal(hs.min, 1000);
+	assert_int_equal(hs.max, 1990);
+	shmstat_hdata_free(h);
+	shmstat_snap_free(s);
+}
+
+/* Stripes of 2 MiB that writers touch a few pages of: the object holds
+ * those pages only (the rest are holes a reader skips), through a
+ * writer's detach (a fold) and a SIGKILL (a reap), with every value
+ * exact. */
+static void test_sparse_stripes(void **state)
+{
+	const char *name = ut_name("sparse");
+	struct shmstat_opts o;
+	struct ut_kid k1, k2;
+	shmstat_seg *seg = NULL;
+	uint64_t total, small;
+	unsigned reaped = 0;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	o.max_procs = 4;
+	o.max_threads = 4;
+	o.max_metrics = 64;
+	o.max_values = 1u << 18;        /* 2 MiB a stripe, 10 stripes */
+	o.sig_bytes = 0;
+	o.max_stacks = 0;
+	o.max_modules = 0;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+	{
+		struct shmstat_seg_info info;
+
+		ut_info(name, &info);
+		total = info.size;
+	}
+	assert_true(total >= (uint64_t)10 << 21);
+	/* the tables and the header: what creation writes */
+	small = data_bytes(name);
+	assert_true(small < total / 16);
+
+	assert_int_equal(ut_kid_start(&k1, kid_sparse, (void *)name), 'k');
+	assert_int_equal(ut_kid_cmd(&k1, 's'), 'k');
+	/* a counter's page and the histogram's touched pages, in one stripe */
+	assert_true(data_bytes(name) < small + (64u << 10));
+	check_sparse_values(name, 7, 100);
+
+	/* detach: the fold merges what the stripes hold into a grave */
+	assert_int_equal(ut_kid_cmd(&k1, 'c'), 'k');
+	assert_int_equal(ut_kid_wait(&k1), 0);
+	check_sparse_values(name, 7, 100);
+	assert_true(data_bytes(name) < small + (128u << 10));
+
+	/* killed: the reaper folds it */
+	assert_int_equal(ut_kid_start(&k2, kid_sparse, (void *)name), 'k');
+	assert_int_equal(ut_kid_cmd(&k2, 's'), 'k');
+	ut_kid_kill(&k2);
+	assert_int_equal(shmstat_gc(name, &reaped), 0);
+	assert_int_equal(reaped, 1);
+	check_sparse_values(name, 14, 200);
+	assert_true(data_bytes(name) < small + (256u << 10));
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -438,6 +581,7 @@ int main(void)
 		T(test_recreated),
 		T(test_removed),
 		T(test_metric_fields),
+		T(test_sparse_stripes),
 	};
 
 	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
