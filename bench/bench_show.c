@@ -32,6 +32,10 @@
  *                    /dev/null
  *     scrape_ms      GET /metrics of `shmstat serve`
  *     show_rss_mb    that show's peak RSS (ru_maxrss, MiB)
+ *     show_one_ms    `shmstat show --json -I bench_counter_000001_total`:
+ *                    one counter asked for, the reader copies its slots
+ *                    alone (shmstat_reader_opts.want); show_one_rss_mb
+ *                    its peak RSS (writer axis only)
  *   "show_writers": 1, 4, 16, 64 writers, 10,000 counters; with
  *     snapshot_vs_1writer. Then two lines with the targets at 64 writers:
  *     "show_writers_snapshot", snapshot_ms <= 4 x the 1-writer figure,
@@ -238,6 +242,7 @@ static int check_sigs(const char *name)
 /* What a point measured: medians of its repetitions. */
 struct ax_result {
 	double snapshot_ms, show_ms, scrape_ms, rss_mb;
+	double one_ms, one_rss_mb;      /* show -I of one counter */
 	int show_met;           /* repetitions whose show --json took <= AX_SHOW_MS */
 	uint64_t segment_bytes;
 	long series;            /* lines of a scrape that are not comments */
@@ -541,7 +546,10 @@ static int ax_point(const char *tool, const char *name, int writers, int counter
 		    uint32_t hslots, int reps, struct ax_result *res)
 {
 	double snap[AX_MAX_REPS], show[AX_MAX_REPS], scrape[AX_MAX_REPS], rss[AX_MAX_REPS];
+	double one[AX_MAX_REPS], one_rss[AX_MAX_REPS];
 	char *sa[] = { (char *)tool, "show", "--json", (char *)name, NULL };
+	char *oa[] = { (char *)tool, "show", "--json", "-I", "bench_counter_000001_total",
+		       (char *)name, NULL };
 	struct shmstat_sigtab_opts so;
 	struct shmstat_seg_info info;
 	struct shmstat_opts o;
@@ -594,8 +602,9 @@ static int ax_point(const char *tool, const char *name, int writers, int counter
 		shmstat_snap_free(s);
 		snap[i] = now_ms() - t0;
 		show[i] = run_rss(sa, &rss[i]);
+		one[i] = run_rss(oa, &one_rss[i]);
 		scrape[i] = http_get(port, "/metrics", &series);
-		if (show[i] < 0 || scrape[i] < 0 || series < counters) {
+		if (show[i] < 0 || one[i] < 0 || scrape[i] < 0 || series < counters) {
 			fprintf(stderr, "bench_show: show or scrape of %s failed (%ld series)\n",
 				name, series);
 			goto out;
@@ -607,6 +616,8 @@ static int ax_point(const char *tool, const char *name, int writers, int counter
 	res->show_ms = median(show, reps);
 	res->scrape_ms = median(scrape, reps);
 	res->rss_mb = median(rss, reps);
+	res->one_ms = median(one, reps);
+	res->one_rss_mb = median(one_rss, reps);
 	rc = 0;
 out:
 	if (sp > 0) {
@@ -654,9 +665,11 @@ static int axes(const char *tool, int quick)
 		       "\"histograms\":%d,\"sig_capacity\":%d,\"sig_summaries\":%d,"
 		       "\"segment_bytes\":%llu,\"series\":%ld,\"snapshot_ms\":%.2f,"
 		       "\"show_json_ms\":%.2f,\"scrape_ms\":%.2f,\"show_rss_mb\":%.1f,"
+		       "\"show_one_ms\":%.2f,\"show_one_rss_mb\":%.1f,"
 		       "\"snapshot_vs_1writer\":%.2f,\"rounds\":%d}\n",
 		       w, AX_HISTS, AX_SIG_CAPACITY, w, (unsigned long long)res.segment_bytes,
 		       res.series, res.snapshot_ms, res.show_ms, res.scrape_ms, res.rss_mb,
+		       res.one_ms, res.one_rss_mb,
 		       one.snapshot_ms > 0 ? res.snapshot_ms / one.snapshot_ms : 0, reps);
 		fflush(stdout);
 	}

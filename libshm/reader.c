@@ -113,6 +113,8 @@ int shmstat_reader_open_opts(const char *name, const struct shmstat_reader_opts 
 	}
 	r->fd = fd;
 	r->max_copy = o->max_copy ? o->max_copy : SHMSTAT_READER_MAX_COPY;
+	r->want = o->want;
+	r->want_arg = o->want_arg;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	snprintf(r->path, sizeof(r->path), "/dev/shm%s", path);
 	if (fstat(fd, &st) != 0) {
@@ -336,6 +338,70 @@ bool shmstat__stripe_in_use(const struct shmstat_hdr *h, const unsigned char *bu
 	return st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE;
 }
 
+/* Runs of slots closer than this are copied as one */
+#define RUN_GAP 64u
+/* More runs than this: the whole of each stripe is read (syscalls) */
+#define MAX_RUNS 4096u
+
+static int by_from(const void *a, const void *b)
+{
+	const struct shmstat__run *x = a, *y = b;
+
+	return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/* The metrics of the copy the reader wants (r->want): s->wanted[d] set
+ * for each, and their value slots below @used as sorted runs in
+ * s->runs, *@n of them (one run of every slot when too many). 0 or
+ * ENOMEM. */
+static int wanted_runs(struct shmstat_reader *r, struct shmstat_snap *s, uint32_t used, size_t *n)
+{
+	const struct shmstat_hdr *h = &r->hdr;
+	const struct shmstat_desc *descs = (const void *)(s->buf + h->regions[SHMSTAT_REG_DESCS].off);
+	size_t k = 0;
+
+	if (s->wanted == NULL)
+		s->wanted = calloc(h->max_metrics, 1);
+	if (s->runs == NULL)
+		s->runs = malloc(MAX_RUNS * sizeof(*s->runs));
+	if (s->wanted == NULL || s->runs == NULL)
+		return ENOMEM;
+	for (uint32_t d = 0; d < h->max_metrics; d++) {
+		const struct shmstat_desc *dd = &descs[d];
+
+		s->wanted[d] = 0;
+		if (SHMSTAT_DESC_STATE(dd->word) != SHMSTAT_DESC_LIVE ||
+		    !memchr(dd->name, '\0', sizeof(dd->name)) ||
+		    !memchr(dd->labels, '\0', sizeof(dd->labels)) ||
+		    !r->want(dd->name, dd->labels, r->want_arg))
+			continue;
+		s->wanted[d] = 1;
+		if (dd->value_off >= used || k == MAX_RUNS)
+			continue;
+		s->runs[k].from = dd->value_off;
+		s->runs[k].to = dd->nvalues > used - dd->value_off ? used : dd->value_off + dd->nvalues;
+		k++;
+	}
+	if (k == MAX_RUNS) {
+		s->runs[0] = (struct shmstat__run){ 0, used };
+		*n = 1;
+		return 0;
+	}
+	qsort(s->runs, k, sizeof(*s->runs), by_from);
+	*n = 0;
+	for (size_t i = 0; i < k; i++) {
+		struct shmstat__run *last = *n ? &s->runs[*n - 1] : NULL;
+
+		if (last && s->runs[i].from <= last->to + RUN_GAP) {
+			if (s->runs[i].to > last->to)
+				last->to = s->runs[i].to;
+		} else {
+			s->runs[(*n)++] = s->runs[i];
+		}
+	}
+	return 0;
+}
+
 /* Copy the segment between two equal readings of fold_seq: the tables
  * whole, then of each stripe in use the value slots allocated so far,
  * then the signature summaries counted. Stripes nobody counts stay zero
@@ -346,6 +412,8 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 	const uint64_t size = rh->total_size;
 	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
 	const uint64_t sigbase = rh->regions[SHMSTAT_REG_SIGS].off;
+	struct shmstat__run one, *runs;
+	size_t nrun;
 	struct stat st;
 	int err;
 
@@ -399,11 +467,27 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 			goto failed;
 		shmstat__fence(__ATOMIC_ACQUIRE);
 		used = h->values_used < rh->max_values ? h->values_used : rh->max_values;
+		/* of each stripe, the slots of the metrics wanted */
+		nrun = 1;
+		one = (struct shmstat__run){ 0, (uint32_t)used };
+		runs = &one;
+		if (r->want != NULL) {
+			err = wanted_runs(r, s, (uint32_t)used, &nrun);
+			runs = s->runs;
+			if (err)
+				goto failed;
+		}
 		for (uint32_t i = 0; i < rh->nstripes; i++) {
 			uint64_t off = sbase + (uint64_t)i * rh->stripe_bytes;
 
 			if (shmstat__stripe_in_use(rh, s->buf, i)) {
-				err = shmstat__copy_read(&s->cp, s->buf + off, used * 8, off);
+				for (size_t k = 0; k < nrun && !err; k++) {
+					const uint64_t at = off + (uint64_t)runs[k].from * 8;
+
+					err = shmstat__copy_read(&s->cp, s->buf + at,
+								 (uint64_t)(runs[k].to - runs[k].from) * 8,
+								 at);
+				}
 				if (err)
 					goto failed;
 			} else if (t > 0) {

@@ -215,7 +215,8 @@ int shmstat__sigsnap_copy(struct shmstat_snap *s)
 		int err;
 
 		if (SHMSTAT_DESC_STATE(desc->word) != SHMSTAT_DESC_LIVE ||
-		    desc->type != SHMSTAT_SIGTABLE || !sig_table_ok(rh, desc, &run))
+		    desc->type != SHMSTAT_SIGTABLE || !sig_table_ok(rh, desc, &run) ||
+		    (s->wanted != NULL && !s->wanted[d]))
 			continue;
 		shmstat__sumgeo(&g, desc->sig_capacity, desc->sig_keybytes);
 		/* the claims and the owner slots, in one read */

@@ -38,6 +38,11 @@ struct shmstat__copier {
 	bool dirty;                /* holes of base must be zeroed: reused */
 };
 
+/* A run of value slots [from, to) */
+struct shmstat__run {
+	uint32_t from, to;
+};
+
 struct shmstat_reader {
 	char name[SHMSTAT_NAME_MAX + 1];
 	char path[SHMSTAT_PATH_MAX + 16];
@@ -47,6 +52,8 @@ struct shmstat_reader {
 	uid_t uid;
 	mode_t mode;
 	uint64_t max_copy;         /* bytes a copy may read, in pages */
+	int (*want)(const char *name, const char *labels, void *arg);
+	void *want_arg;            /* the subset asked for (opts), or NULL */
 	struct shmstat_hdr hdr;    /* validated at open */
 };
 
@@ -92,6 +99,10 @@ struct shmstat_snap {
 	 * in this copy (whole pages) */
 	struct shmstat__copier cp;
 	const struct shmstat_hdr *rhdr;     /* the reader's, validated at open */
+	/* a reader's subset (want): the descriptors wanted (at the copy),
+	 * and the runs of their slots; NULL: every metric */
+	uint8_t *wanted;
+	struct shmstat__run *runs;
 };
 
 /* Stripe @i of the copy. */

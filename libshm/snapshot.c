@@ -32,6 +32,8 @@ void shmstat_snap_free(shmstat_snap *s)
 		if ((*t)->snap_free != NULL)
 			(*t)->snap_free(s);
 	shmstat__copier_free(&s->cp);
+	free(s->wanted);
+	free(s->runs);
 	free(s);
 }
 
@@ -220,10 +222,15 @@ int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s)
 		    st == SHMSTAT_DESC_CLAIMED || st == SHMSTAT_DESC_RETIRED ||
 		    st == SHMSTAT_DESC_DEADV)
 			continue;
+		/* a subset: wanted when copied, and as validated */
+		if (s->wanted != NULL && !s->wanted[i])
+			continue;
 		if (!desc_valid(r, s, i)) {
 			s->info.bad_descs++;
 			continue;
 		}
+		if (r->want != NULL && !r->want(s->descs[i].name, s->descs[i].labels, r->want_arg))
+			continue;
 		s->m[s->nm].desc = i;
 		shmstat__type_of(s->descs[i].type)->value(s, &s->descs[i], &s->m[s->nm].v);
 		s->nm++;

@@ -110,7 +110,46 @@ const char *refused_option(char *buf, size_t n, char **argv, const char *shortop
 
 int open_snapshot(const char *name, shmstat_reader **r, shmstat_snap **s)
 {
-	if (open_reader(name, r) != 0)
+	struct name_filter all = { NULL, 0, NULL, 0 };
+
+	return open_snapshot_subset(name, &all, r, s);
+}
+
+int name_wanted(const char *name, const char *labels, void *filter)
+{
+	const struct name_filter *f = filter;
+	char full[512];
+
+	fmt_metric(full, sizeof(full), name, labels);
+	for (size_t k = 0; k < f->nexc; k++)
+		if (fnmatch(f->exc[k], name, 0) == 0 || fnmatch(f->exc[k], full, 0) == 0)
+			return 0;
+	if (f->ninc == 0)
+		return 1;
+	for (size_t k = 0; k < f->ninc; k++)
+		if (fnmatch(f->inc[k], name, 0) == 0 || fnmatch(f->inc[k], full, 0) == 0)
+			return 1;
+	return 0;
+}
+
+int metric_wanted(const struct shmstat_metric_info *m, char **inc, size_t ninc, char **exc,
+		  size_t nexc)
+{
+	struct name_filter f = { inc, ninc, exc, nexc };
+
+	return name_wanted(m->name, m->labels, &f);
+}
+
+int open_snapshot_subset(const char *name, struct name_filter *f, shmstat_reader **r,
+			 shmstat_snap **s)
+{
+	struct shmstat_reader_opts o = reader_opts;
+
+	if (f->ninc != 0 || f->nexc != 0) {
+		o.want = name_wanted;
+		o.want_arg = f;
+	}
+	if (shmstat_reader_open_opts(name, &o, r) != 0)
 		return die(EXIT_ERR, "%s", shmstat_last_error());
 	if (shmstat_snapshot(*r, s) != 0) {
 		die(EXIT_ERR, "%s", shmstat_last_error());
@@ -118,23 +157,6 @@ int open_snapshot(const char *name, shmstat_reader **r, shmstat_snap **s)
 		return EXIT_ERR;
 	}
 	return EXIT_OK;
-}
-
-int metric_wanted(const struct shmstat_metric_info *m, char **inc, size_t ninc, char **exc,
-		  size_t nexc)
-{
-	char full[512];
-
-	fmt_metric(full, sizeof(full), m->name, m->labels);
-	for (size_t k = 0; k < nexc; k++)
-		if (fnmatch(exc[k], m->name, 0) == 0 || fnmatch(exc[k], full, 0) == 0)
-			return 0;
-	if (ninc == 0)
-		return 1;
-	for (size_t k = 0; k < ninc; k++)
-		if (fnmatch(inc[k], m->name, 0) == 0 || fnmatch(inc[k], full, 0) == 0)
-			return 1;
-	return 0;
 }
 
 struct sort_key {

@@ -51,6 +51,21 @@ struct shmstat_metric_info;
 int metric_wanted(const struct shmstat_metric_info *m, char **inc, size_t ninc, char **exc,
 		  size_t nexc);
 
+/* The same filter for a reader (shmstat_reader_opts.want): @filter is a
+ * struct name_filter. */
+struct name_filter {
+	char **inc;
+	size_t ninc;
+	char **exc;
+	size_t nexc;
+};
+int name_wanted(const char *name, const char *labels, void *filter);
+
+/* open_snapshot() of the metrics @f keeps only: the reader copies no
+ * value of the others (@f must outlive the reader). */
+int open_snapshot_subset(const char *name, struct name_filter *f, struct shmstat_reader **r,
+			 struct shmstat_snap **s);
+
 /* Indices of the metrics of @s sorted by name, labels; NULL: no memory. */
 size_t *metrics_sorted(const struct shmstat_snap *s, size_t n);
 

@@ -504,9 +504,16 @@ struct shmstat_reader_opts {
 	unsigned nowners;
 	int any_owner;             /* 1: accept any owner (listing) */
 	uint64_t max_copy;         /* 0: SHMSTAT_READER_MAX_COPY */
+	/* A subset (NULL: every metric): a snapshot holds only the metrics
+	 * for which want(name, labels, want_arg) returns nonzero, and copies
+	 * no value slot, histogram bucket or signature summary of the
+	 * others. Called during shmstat_snapshot(), on the reader's thread. */
+	int (*want)(const char *name, const char *labels, void *want_arg);
+	void *want_arg;
 };
 
-/** shmstat_reader_opts_init - no other owner, the default copy limit. */
+/** shmstat_reader_opts_init - no other owner, the default copy limit,
+ * every metric. */
 SHMSTAT_API void shmstat_reader_opts_init(struct shmstat_reader_opts *o);
 
 /**

@@ -430,6 +430,20 @@ static void test_metric_fields(void **state)
 	assert_int_equal(shmstat_unlink(name), 0);
 }
 
+/* Options for stripes of 2 MiB (2^18 value slots), @n processes and
+ * threads, no signature tables or profiles. */
+static void big_stripes(struct shmstat_opts *o, uint32_t n)
+{
+	shmstat_opts_init(o);
+	o->max_procs = n;
+	o->max_threads = n;
+	o->max_metrics = 64;
+	o->max_values = 1u << 18;
+	o->sig_bytes = 0;
+	o->max_stacks = 0;
+	o->max_modules = 0;
+}
+
 /* Bytes of the object @name that hold data (SEEK_DATA): pages some
  * process wrote or read through its mapping; the rest are holes. */
 static uint64_t data_bytes(const char *name)
@@ -527,14 +541,7 @@ static void test_sparse_stripes(void **state)
 	unsigned reaped = 0;
 
 	(void)state;
-	shmstat_opts_init(&o);
-	o.max_procs = 4;
-	o.max_threads = 4;
-	o.max_metrics = 64;
-	o.max_values = 1u << 18;        /* 2 MiB a stripe, 10 stripes */
-	o.sig_bytes = 0;
-	o.max_stacks = 0;
-	o.max_modules = 0;
+	big_stripes(&o, 4);             /* 2 MiB a stripe, 10 stripes */
 	assert_int_equal(shmstat_open(name, &o, &seg), 0);
 	assert_int_equal(shmstat_close(seg), 0);
 	{
@@ -571,6 +578,74 @@ static void test_sparse_stripes(void **state)
 	assert_int_equal(shmstat_unlink(name), 0);
 }
 
+static int want_small(const char *name, const char *labels, void *arg)
+{
+	(*(int *)arg)++;
+	(void)labels;
+	return strcmp(name, "small_total") == 0;
+}
+
+/* A reader that asks for a subset (shmstat_reader_opts.want) lists those
+ * metrics alone, exact, and copies no value of the others: with a copy
+ * limit the whole segment exceeds, the subset is read. */
+static void test_subset(void **state)
+{
+	const char *name = ut_name("subset");
+	struct shmstat_metric_def cd = { .name = "small_total" };
+	struct shmstat_reader_opts ro;
+	struct shmstat_metric_info mi;
+	struct shmstat_hist_opts ho;
+	struct shmstat_opts o;
+	shmstat_reader *r;
+	shmstat_seg *seg = NULL;
+	shmstat_counter *c;
+	shmstat_snap *s;
+	int calls = 0;
+
+	(void)state;
+	big_stripes(&o, 2);
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &cd, &c), 0);
+	shmstat_counter_add(c, 42);
+	/* four histograms of 340 KB whose every page holds a count */
+	shmstat_hist_opts_init(&ho);
+	ho.bits = 10;
+	ho.highest = UINT64_C(1) << 40;
+	for (int k = 0; k < 4; k++) {
+		char hn[32];
+		struct shmstat_metric_def hd = { .name = hn };
+		shmstat_hist *h;
+
+		snprintf(hn, sizeof(hn), "big_%d", k);
+		assert_int_equal(shmstat_hist_register(seg, &hd, &ho, &h), 0);
+		for (uint64_t v = 1; v < (UINT64_C(1) << 40); v += v / 64 + 1)
+			shmstat_hist_record(h, v);
+	}
+
+	/* all of it: more than 256 KiB */
+	shmstat_reader_opts_init(&ro);
+	ro.max_copy = 256u << 10;
+	assert_int_equal(shmstat_reader_open_opts(name, &ro, &r), 0);
+	assert_int_equal(shmstat_snapshot(r, &s), EFBIG);
+	shmstat_reader_close(r);
+
+	/* the subset: its counter alone */
+	ro.want = want_small;
+	ro.want_arg = &calls;
+	assert_int_equal(shmstat_reader_open_opts(name, &ro, &r), 0);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	assert_true(calls >= 5);        /* asked for each metric */
+	assert_int_equal(shmstat_snap_metrics(s), 1);
+	assert_int_equal(shmstat_snap_metric(s, 0, &mi), 0);
+	assert_string_equal(mi.name, "small_total");
+	assert_int_equal(mi.counter, 42);
+	assert_int_equal(ut_find(s, "big_0", "", &mi), -1);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -582,6 +657,7 @@ int main(void)
 		T(test_removed),
 		T(test_metric_fields),
 		T(test_sparse_stripes),
+		T(test_subset),
 	};
 
 	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);

@@ -29,7 +29,8 @@ const char cmd_show_usage[] =
 	"  --json (schema shmstat.show/2), --prom (Prometheus text 0.0.4),\n"
 	"  --openmetrics (OpenMetrics 1.0) and --csv print machine formats.\n"
 	"  -I and -X keep and drop metrics whose name or name{labels} matches\n"
-	"  a glob. Values in bytes print in KiB, MiB...; in ns as durations;\n"
+	"  a glob; what they drop is not read from the segment. Values in\n"
+	"  bytes print in KiB, MiB...; in ns as durations;\n"
 	"  --raw prints exact integers instead.\n"
 	"  With --history, the records of a history file (shmstat record):\n"
 	"  the last one at INSTANT (default now); with --window, each metric\n"
@@ -220,6 +221,7 @@ int cmd_show(int argc, char **argv)
 	int per_process = 0, c, rc = EXIT_OK;
 	size_t n, width = 4, *order, ninc = 0, nexc = 0, kept = 0;
 	char **inc = calloc((size_t)argc, sizeof(*inc)), **exc = calloc((size_t)argc, sizeof(*exc));
+	struct name_filter filter;
 
 	if (inc == NULL || exc == NULL) {
 		free(inc);
@@ -326,7 +328,9 @@ int cmd_show(int argc, char **argv)
 		return usage_error(cmd_show_usage, optind >= argc ? "segment name is missing"
 							      : "too many arguments");
 	}
-	if (open_snapshot(argv[optind], &r, &s) != EXIT_OK) {
+	/* only what -I and -X keep is copied */
+	filter = (struct name_filter){ inc, ninc, exc, nexc };
+	if (open_snapshot_subset(argv[optind], &filter, &r, &s) != EXIT_OK) {
 		free(inc);
 		free(exc);
 		return EXIT_ERR;
