@@ -29,6 +29,40 @@
 #define extent shmstat__extent
 #define copier shmstat__copier
 
+/* ---------------------------------------------------- the spare buffer */
+
+static struct shmstat__spare *spare_new(void)
+{
+	struct shmstat__spare *sp = calloc(1, sizeof(*sp));
+
+	if (sp == NULL)
+		return NULL;
+	if (pthread_mutex_init(&sp->mu, NULL) != 0) {
+		free(sp);
+		return NULL;
+	}
+	sp->refs = 1;
+	return sp;
+}
+
+static void spare_put(struct shmstat__spare *sp)
+{
+	unsigned left;
+
+	if (sp == NULL)
+		return;
+	pthread_mutex_lock(&sp->mu);
+	left = --sp->refs;
+	pthread_mutex_unlock(&sp->mu);
+	if (left != 0)
+		return;
+	if (sp->buf != NULL)
+		munmap(sp->buf, sp->len);
+	free(sp->ext);
+	pthread_mutex_destroy(&sp->mu);
+	free(sp);
+}
+
 /* ------------------------------------------------------------------ open */
 
 void shmstat_reader_opts_init(struct shmstat_reader_opts *o)
@@ -155,6 +189,7 @@ int shmstat_reader_open_opts(const char *name, const struct shmstat_reader_opts 
 	err = shmstat__validate_hdr(&r->hdr, (uint64_t)st.st_size, name);
 	if (err)
 		goto fail;
+	r->spare = spare_new();         /* NULL: no buffer kept, no harm */
 	*out = r;
 	return 0;
 fail:
@@ -163,11 +198,38 @@ fail:
 	return err;
 }
 
+void shmstat__snap_buf_free(struct shmstat_snap *s)
+{
+	struct shmstat__spare *sp = s->spare;
+
+	if (sp != NULL && s->buf != NULL) {
+		pthread_mutex_lock(&sp->mu);
+		/* kept only while the reader is open (it holds a ref) */
+		if (sp->buf == NULL && sp->refs > 1) {
+			sp->buf = s->buf;
+			sp->len = s->size;
+			free(sp->ext);
+			sp->ext = s->cp.ext;
+			sp->next = s->cp.next;
+			s->cp.ext = NULL;
+			s->cp.next = s->cp.capext = 0;
+			s->buf = NULL;
+		}
+		pthread_mutex_unlock(&sp->mu);
+	}
+	if (s->buf != NULL)
+		munmap(s->buf, s->size);
+	s->buf = NULL;
+	spare_put(sp);
+	s->spare = NULL;
+}
+
 void shmstat_reader_close(shmstat_reader *r)
 {
 	if (r == NULL)
 		return;
 	close(r->fd);
+	spare_put(r->spare);
 	free(r);
 }
 
@@ -338,6 +400,24 @@ bool shmstat__stripe_in_use(const struct shmstat_hdr *h, const unsigned char *bu
 	return st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE;
 }
 
+/* Does every extent of @prev (@np of them, sorted) lie in one of the
+ * copier's? A buffer that held a copy with no extents known: no. */
+static bool within(const struct extent *prev, size_t np, const struct copier *cp)
+{
+	size_t j = 0;
+
+	if (prev == NULL || np == 0)
+		return false;
+	for (size_t i = 0; i < np; i++) {
+		while (j < cp->next && cp->ext[j].end <= prev[i].start)
+			j++;
+		if (j == cp->next || cp->ext[j].start > prev[i].start ||
+		    cp->ext[j].end < prev[i].end)
+			return false;
+	}
+	return true;
+}
+
 /* Runs of slots closer than this are copied as one */
 #define RUN_GAP 64u
 /* More runs than this: the whole of each stripe is read (syscalls) */
@@ -413,6 +493,9 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
 	const uint64_t sigbase = rh->regions[SHMSTAT_REG_SIGS].off;
 	struct shmstat__run one, *runs;
+	struct extent *prev = NULL;     /* a reused buffer's data extents */
+	size_t nprev = 0;
+	bool reused = false;
 	size_t nrun;
 	struct stat st;
 	int err;
@@ -426,7 +509,29 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 	 * made up a third of the CPU of a reader snapshotting a smaller segment
 	 * at 100 Hz (bench_soak: 1.24 ms a snapshot with them from 4 MiB,
 	 * 0.65 ms from 32 MiB, 2026-11-22) */
-	s->buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* the last snapshot's buffer, when it was given back: the pages
+	 * it has are faulted in already. Its contents are the last copy's:
+	 * where the object has data, this copy writes over them; where it
+	 * has holes, they were holes then too (a page of the object only
+	 * turns from a hole into data, segment.h), so zeros; what this copy
+	 * does not read (stripes no longer in use) is cleared below */
+	if (r->spare != NULL) {
+		pthread_mutex_lock(&r->spare->mu);
+		if (r->spare->buf != NULL && r->spare->len == size) {
+			s->buf = r->spare->buf;
+			r->spare->buf = NULL;
+			prev = r->spare->ext;
+			nprev = r->spare->next;
+			r->spare->ext = NULL;
+			reused = true;
+		}
+		r->spare->refs++;
+		s->spare = r->spare;
+		pthread_mutex_unlock(&r->spare->mu);
+	}
+	if (s->buf == NULL)
+		s->buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			      0);
 	if (s->buf == MAP_FAILED) {
 		s->buf = NULL;
 		return shmstat__fail(ENOMEM, "out of memory copying segment '%s' (%llu bytes)",
@@ -452,12 +557,22 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 		 * a hole data after this moves fold_seq, and the copy is
 		 * made again; a writer's first store into a hole meanwhile
 		 * is as if made after the copy */
-		if (map_extents(&s->cp, size) != 0)
+		if (map_extents(&s->cp, size) != 0) {
+			free(prev);
 			return shmstat__fail(ENOMEM, "out of memory copying segment '%s'", r->name);
-		if (t == 0 && size >= (UINT64_C(32) << 20) &&
+		}
+		/* a reused buffer: its holes are zeros if every extent of data
+		 * it holds is still data (pages only turn from holes into
+		 * data; someone who truncated or punched the object undoes
+		 * that); else clear them as they are read */
+		if (reused && t == 0 && !within(prev, nprev, &s->cp))
+			s->cp.dirty = true;
+		free(prev);
+		prev = NULL;
+		if (t == 0 && !reused && size >= (UINT64_C(32) << 20) &&
 		    (s->cp.next != 1 || s->cp.ext[0].start != 0 || s->cp.ext[0].end != size))
 			madvise(s->buf, size, MADV_NOHUGEPAGE);  /* pages as read */
-		else if (t == 0 && size >= (UINT64_C(32) << 20))
+		else if (t == 0 && !reused && size >= (UINT64_C(32) << 20))
 			madvise(s->buf, size, MADV_HUGEPAGE);
 		/* the seqlock reader: fold_seq, an acquire fence, the copy,
 		 * an acquire fence, fold_seq again */
@@ -490,8 +605,11 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 				}
 				if (err)
 					goto failed;
-			} else if (t > 0) {
+			} else if (t > 0 || reused) {
+				/* what an earlier copy left there */
+				s->cp.dirty = true;
 				zero_hole(&s->cp, s->buf + off, used * 8);
+				s->cp.dirty = t > 0;
 			}
 		}
 		/* the types' data beyond the stripes (signature summaries) */

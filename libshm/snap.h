@@ -11,6 +11,7 @@
 #ifndef SHMSTAT_SNAP_H
 #define SHMSTAT_SNAP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,6 +44,19 @@ struct shmstat__run {
 	uint32_t from, to;
 };
 
+/* A copy buffer kept from one snapshot to the next of a reader: the
+ * pages it already has take no page fault. Shared by the reader and its
+ * snapshots (refs), which may be freed in any order and on any thread. */
+struct shmstat__spare {
+	pthread_mutex_t mu;
+	unsigned refs;
+	unsigned char *buf;        /* NULL: none kept */
+	uint64_t len;
+	/* the data extents of the copy it holds */
+	struct shmstat__extent *ext;
+	size_t next;
+};
+
 struct shmstat_reader {
 	char name[SHMSTAT_NAME_MAX + 1];
 	char path[SHMSTAT_PATH_MAX + 16];
@@ -54,6 +68,7 @@ struct shmstat_reader {
 	uint64_t max_copy;         /* bytes a copy may read, in pages */
 	int (*want)(const char *name, const char *labels, void *arg);
 	void *want_arg;            /* the subset asked for (opts), or NULL */
+	struct shmstat__spare *spare;   /* NULL: none (no memory) */
 	struct shmstat_hdr hdr;    /* validated at open */
 };
 
@@ -103,6 +118,7 @@ struct shmstat_snap {
 	 * and the runs of their slots; NULL: every metric */
 	uint8_t *wanted;
 	struct shmstat__run *runs;
+	struct shmstat__spare *spare;   /* where buf goes back, or NULL */
 };
 
 /* Stripe @i of the copy. */
@@ -149,6 +165,9 @@ SHMSTAT_HIDDEN int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_
 SHMSTAT_HIDDEN int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s);
 SHMSTAT_HIDDEN int shmstat__snap_check_name(struct shmstat_reader *r, struct shmstat_snap *s);
 SHMSTAT_HIDDEN void shmstat__copier_free(struct shmstat__copier *cp);
+/* snap_free: keep @s's copy buffer for its reader's next snapshot, or
+ * unmap it; let go of the spare */
+SHMSTAT_HIDDEN void shmstat__snap_buf_free(struct shmstat_snap *s);
 
 /* ------------------------------------------------------------------------ */
 

@@ -23,8 +23,7 @@ void shmstat_snap_free(shmstat_snap *s)
 {
 	if (s == NULL)
 		return;
-	if (s->buf)
-		munmap(s->buf, s->size);
+	shmstat__snap_buf_free(s);
 	free(s->m);
 	free(s->p);
 	free(s->owner_of);
