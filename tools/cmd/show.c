@@ -219,7 +219,7 @@ int cmd_show(int argc, char **argv)
 	shmstat_snap *s;
 	struct shmstat_seg_info info;
 	int per_process = 0, c, rc = EXIT_OK;
-	size_t n, width = 4, *order, ninc = 0, nexc = 0, kept = 0;
+	size_t n, width = 4, *order, ninc = 0, nexc = 0;
 	char **inc = calloc((size_t)argc, sizeof(*inc)), **exc = calloc((size_t)argc, sizeof(*exc));
 	struct name_filter filter;
 
@@ -344,14 +344,8 @@ int cmd_show(int argc, char **argv)
 		free(exc);
 		return die(EXIT_ERR, "out of memory");
 	}
-	for (size_t k = 0; k < n; k++) {
-		struct shmstat_metric_info m;
-
-		shmstat_snap_metric(s, order[k], &m);
-		if (metric_wanted(&m, inc, ninc, exc, nexc))
-			order[kept++] = order[k];
-	}
-	n = kept;
+	/* -I and -X: the snapshot holds what they keep, and nothing else
+	 * (open_snapshot_subset) */
 	free(inc);
 	free(exc);
 	if (fmt != EXPORT_TEXT) {
