@@ -569,11 +569,16 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 			s->cp.dirty = true;
 		free(prev);
 		prev = NULL;
-		if (t == 0 && !reused && size >= (UINT64_C(32) << 20) &&
-		    (s->cp.next != 1 || s->cp.ext[0].start != 0 || s->cp.ext[0].end != size))
-			madvise(s->buf, size, MADV_NOHUGEPAGE);  /* pages as read */
-		else if (t == 0 && !reused && size >= (UINT64_C(32) << 20))
-			madvise(s->buf, size, MADV_HUGEPAGE);
+		/* huge pages for a large copy that is mostly data (fewer page
+		 * faults); pages as read for a sparse one (a huge page is
+		 * zeroed whole, however little of it the copy fills) */
+		if (t == 0 && !reused && size >= (UINT64_C(32) << 20)) {
+			uint64_t data = 0;
+
+			for (size_t k = 0; k < s->cp.next; k++)
+				data += s->cp.ext[k].end - s->cp.ext[k].start;
+			madvise(s->buf, size, data >= size / 2 ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+		}
 		/* the seqlock reader: fold_seq, an acquire fence, the copy,
 		 * an acquire fence, fold_seq again */
 		shmstat__fence(__ATOMIC_ACQUIRE);
