@@ -8,7 +8,9 @@
  *      grave[!a] = grave[a] + the values of p's stripes, and the grave
  *      summary [!a] of every signature table = the merge of [a] and the
  *      summaries of p's stripes
- *      (a pure function of both: a crash here is repaired by redoing it)
+ *      (a pure function of both: a crash here is repaired by redoing it),
+ *      then fold_seq++ (a reader's extents taken during the merge miss
+ *      the pages it made data: it must copy again)
  *   2. fold_state = (FLIPPED, !a, p), fold_seq++
  *      give p's summaries back to their pools, zero p's stripes and mark
  *      them FREE, clear p's slot fields
@@ -29,6 +31,7 @@
 
 #include "shmstat.h"
 #include "grace.h"
+#include "hook.h"
 #include "procs.h"
 #include "type.h"
 
@@ -257,11 +260,18 @@ void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 
 	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_MERGING, a, p));
 	shmstat__fold_seq_bump(h);
+	SHMSTAT_HOOK(SHMSTAT_HOOK_FOLD_MERGING, seg);
 	merge(seg, p, a, shmstat__stripe(seg, a), shmstat__stripe(seg, !a));
 	SHMSTAT_EACH_TYPE(fold, seg, p, a, !a);
+	/* fold_seq again, before FLIPPED: a reader that read fold_seq while
+	 * the merge ran took the object's extents before grave[!a]'s new
+	 * pages were data; it must not accept a copy that shows FLIPPED
+	 * (reader.c, "Pages in use" in docs/format.md) */
+	shmstat__fold_seq_bump(h);
 	/* release: a reader that sees FLIPPED sees grave[!a] whole, which it
 	 * counts instead of p's stripes */
 	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_FLIPPED, !a, p));
+	SHMSTAT_HOOK(SHMSTAT_HOOK_FOLD_FLIPPED, seg);
 	shmstat__fold_seq_bump(h);
 	finish(seg, p, !a);
 }

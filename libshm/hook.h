@@ -28,6 +28,13 @@ enum shmstat_hook_point {
 	/* counter add: the handle passed its epoch check, the store is
 	 * next (arg: the handle) */
 	SHMSTAT_HOOK_ADD_CHECKED,
+	/* the fold: MERGING published (fold_seq moved), the merge next; and
+	 * FLIPPED stored, its fold_seq bump next (arg: the segment) */
+	SHMSTAT_HOOK_FOLD_MERGING,
+	SHMSTAT_HOOK_FOLD_FLIPPED,
+	/* a reader's copy: fold_seq read and the object's extents taken,
+	 * the copy next (arg: the reader) */
+	SHMSTAT_HOOK_COPY_EXTENTS,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

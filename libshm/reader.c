@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "shmstat.h"
+#include "hook.h"
+#include "registry.h"
 #include "segment.h"
 #include "snap.h"
 #include "type.h"
@@ -418,6 +420,67 @@ static bool within(const struct extent *prev, size_t np, const struct copier *cp
 	return true;
 }
 
+/* Is [@a, @b) inside one of the @n extents @e (sorted)? */
+static bool covered(const struct extent *e, size_t n, uint64_t a, uint64_t b)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (e[mid].end <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && e[lo].start <= a && e[lo].end >= b;
+}
+
+/* The extents again: of the runs @runs (@nrun) of each stripe in use,
+ * what is data now and was not when the copy began is copied again. 0
+ * or an error of shmstat__copy_read(). */
+static int catch_up(struct copier *cp, unsigned char *buf, const struct shmstat_hdr *rh,
+		    const struct shmstat__run *runs, size_t nrun, uint64_t size)
+{
+	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
+	struct extent *old = cp->ext;
+	const size_t nold = cp->next;
+	int err = 0;
+
+	cp->ext = NULL;
+	cp->next = cp->capext = 0;
+	if (map_extents(cp, size) != 0) {
+		free(old);
+		return ENOMEM;
+	}
+	for (size_t e = 0; e < cp->next && !err; e++) {
+		const struct extent x = cp->ext[e];
+		uint32_t first, last;
+
+		if (covered(old, nold, x.start, x.end) || x.end <= sbase)
+			continue;
+		/* the stripes it overlaps */
+		first = x.start <= sbase ? 0 : (uint32_t)((x.start - sbase) / rh->stripe_bytes);
+		last = (uint32_t)((x.end - 1 - sbase) / rh->stripe_bytes);
+		for (uint32_t i = first; i <= last && i < rh->nstripes && !err; i++) {
+			const uint64_t off = sbase + (uint64_t)i * rh->stripe_bytes;
+
+			if (!shmstat__stripe_in_use(rh, buf, i))
+				continue;
+			for (size_t k = 0; k < nrun && !err; k++) {
+				const uint64_t a = off + (uint64_t)runs[k].from * 8;
+				const uint64_t b = off + (uint64_t)runs[k].to * 8;
+				const uint64_t lo = a > x.start ? a : x.start, hi = b < x.end ? b : x.end;
+
+				if (lo < hi)
+					err = shmstat__copy_read(cp, buf + lo, hi - lo, lo);
+			}
+		}
+	}
+	free(old);
+	return err;
+}
+
 /* Runs of slots closer than this are copied as one */
 #define RUN_GAP 64u
 /* More runs than this: the whole of each stripe is read (syscalls) */
@@ -450,6 +513,11 @@ static int wanted_runs(struct shmstat_reader *r, struct shmstat_snap *s, uint32_
 		const struct shmstat_desc *dd = &descs[d];
 
 		s->wanted[d] = 0;
+		/* a descriptor torn in the copy (being published): its name
+		 * and slots are known only after snapshot.c reads it again;
+		 * copy every slot */
+		if (SHMSTAT_DESC_STATE(dd->word) == SHMSTAT_DESC_LIVE && !shmstat__desc_ok(dd))
+			k = MAX_RUNS;
 		if (SHMSTAT_DESC_STATE(dd->word) != SHMSTAT_DESC_LIVE ||
 		    !memchr(dd->name, '\0', sizeof(dd->name)) ||
 		    !memchr(dd->labels, '\0', sizeof(dd->labels)) ||
@@ -552,6 +620,9 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 		 * order. The tables up to the signature region first. */
 		if (read_seq(r->fd, &s1) != 0)
 			goto truncated;
+		/* the seqlock reader: fold_seq, an acquire fence, the extents
+		 * and the copy, an acquire fence, fold_seq again */
+		shmstat__fence(__ATOMIC_ACQUIRE);
 		/* what the object holds: its holes (pages nobody touched,
 		 * segment.h) are not read. After fold_seq: a fold that makes
 		 * a hole data after this moves fold_seq, and the copy is
@@ -561,6 +632,7 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 			free(prev);
 			return shmstat__fail(ENOMEM, "out of memory copying segment '%s'", r->name);
 		}
+		SHMSTAT_HOOK(SHMSTAT_HOOK_COPY_EXTENTS, r);
 		/* a reused buffer: its holes are zeros if every extent of data
 		 * it holds is still data (pages only turn from holes into
 		 * data; someone who truncated or punched the object undoes
@@ -579,9 +651,6 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 				data += s->cp.ext[k].end - s->cp.ext[k].start;
 			madvise(s->buf, size, data >= size / 2 ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 		}
-		/* the seqlock reader: fold_seq, an acquire fence, the copy,
-		 * an acquire fence, fold_seq again */
-		shmstat__fence(__ATOMIC_ACQUIRE);
 		err = shmstat__copy_read(&s->cp, s->buf, sigbase, 0);
 		if (err)
 			goto failed;
@@ -612,9 +681,11 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 					goto failed;
 			} else if (t > 0 || reused) {
 				/* what an earlier copy left there */
+				const bool was = s->cp.dirty;
+
 				s->cp.dirty = true;
 				zero_hole(&s->cp, s->buf + off, used * 8);
-				s->cp.dirty = t > 0;
+				s->cp.dirty = was;
 			}
 		}
 		/* the types' data beyond the stripes (signature summaries) */
@@ -626,6 +697,15 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 			if (err)
 				goto failed;
 		}
+		/* pages of the stripes that turned from holes into data while
+		 * they were copied, read again now, last: a value a writer
+		 * stored before another that the copy saw (a gauge's deltas
+		 * in a thread stripe before its base in the process stripe, a
+		 * histogram's bucket before its sum) is then seen too, as
+		 * when every page was data and a later read saw later values */
+		err = catch_up(&s->cp, s->buf, rh, runs, nrun, size);
+		if (err)
+			goto failed;
 		shmstat__fence(__ATOMIC_ACQUIRE);
 		if (read_seq(r->fd, &s2) != 0)
 			goto truncated;
@@ -636,6 +716,7 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 			     "segment '%s' kept changing under %d copies; try again", r->name,
 			     COPY_TRIES);
 failed:
+	free(prev);
 	if (err == ENOMEM)
 		return shmstat__fail(ENOMEM, "out of memory copying segment '%s'", r->name);
 	if (err == EFBIG)
@@ -644,6 +725,7 @@ failed:
 				     r->name, (unsigned long long)r->max_copy);
 truncated:
 	{
+		free(prev);
 		if (fstat(r->fd, &st) != 0)
 			st.st_size = 0;
 		return shmstat__fail(SHMSTAT_ETRUNCATED,

@@ -254,6 +254,9 @@ int shmstat_snapshot(shmstat_reader *r, shmstat_snap **out)
 	if (!err)
 		err = shmstat__snap_build(r, s);
 	if (err) {
+		/* its buffer is kept for the next copy with no extents: its
+		 * holes are then cleared, whatever this copy left in it */
+		s->cp.next = 0;
 		shmstat_snap_free(s);
 		return err;
 	}

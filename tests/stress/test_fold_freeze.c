@@ -25,6 +25,13 @@
  *     and reaps the rest;
  * and in every case: exact totals, no writer left, no stripe owned, fold
  * line idle and unlocked.
+ *
+ * test_extents_during_fold: the pages of a grave a fold writes were
+ * holes (segment.h, "Pages in use") when a reader took the object's
+ * extents, after reading fold_seq; the reaper, held by the test hooks
+ * (libshm/hook.h), merges and stores FLIPPED before the reader copies:
+ * the reader must not accept that copy (it would count the new grave
+ * from its stale extents: zeros), and its snapshot shows the count.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +44,7 @@
 #include <sys/wait.h>
 
 #include "stress_common.h"
+#include "hook.h"
 #include "layout.h"
 
 #define D 3
@@ -377,6 +385,122 @@ static void test_freeze_flipped_kill(void **state)
 	freeze(SHMSTAT_FOLD_FLIPPED, 1);
 }
 
+/* ---------------------------------------------- extents during a fold */
+
+struct fx {
+	const char *name;
+	int cmd[2], ack[2];        /* test -> writer, writer -> test */
+};
+
+static struct fx *fx_now;
+
+static void fx_put(int fd, char c)
+{
+	assert_int_equal(stress_write(fd, &c, 1), 0);
+}
+
+static char fx_get(int fd)
+{
+	char c = 0;
+
+	return stress_read(fd, &c, 1) == 1 ? c : 0;
+}
+
+/* In the writer, inside its own fold (its shmstat_close()): say where it
+ * is and wait for the test's word. */
+static void fx_writer_hook(enum shmstat_hook_point point, const void *arg)
+{
+	char c = point == SHMSTAT_HOOK_FOLD_MERGING ? 'm' : 'f';
+
+	(void)arg;
+	if (point != SHMSTAT_HOOK_FOLD_MERGING && point != SHMSTAT_HOOK_FOLD_FLIPPED)
+		return;
+	if (stress_write(fx_now->ack[1], &c, 1) != 0 || stress_read(fx_now->cmd[0], &c, 1) != 1)
+		_exit(5);
+}
+
+/* Add 5 to fx_total on a 2 MiB stripe, then detach: the fold of its own
+ * slot stops twice in the hook above. */
+static int fx_writer(void *arg)
+{
+	const struct shmstat_metric_def d = { .name = "fx_total" };
+	struct fx *f = arg;
+	shmstat_counter *c;
+	shmstat_seg *seg;
+
+	close(f->cmd[1]);
+	close(f->ack[0]);
+	fx_now = f;
+	CHILD_CHECK(shmstat_open(f->name, NULL, &seg) == 0);
+	CHILD_CHECK(shmstat_counter_register(seg, &d, &c) == 0);
+	shmstat_counter_add(c, 5);
+	__atomic_store_n(&shmstat__test_hook, fx_writer_hook, __ATOMIC_RELEASE);
+	shmstat_close(seg);
+	return 0;
+}
+
+static int fx_fired;
+
+/* In the test, the reader's first copy: the extents are taken; let the
+ * writer merge and store FLIPPED, and wait until it has. */
+static void fx_reader_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point != SHMSTAT_HOOK_COPY_EXTENTS || fx_fired++)
+		return;
+	fx_put(fx_now->cmd[1], 'g');
+	assert_int_equal(fx_get(fx_now->ack[0]), 'f');
+}
+
+static void test_extents_during_fold(void **state)
+{
+	struct fx f = { .name = stress_name("fx") };
+	struct shmstat_metric_info mi;
+	struct shmstat_opts o;
+	shmstat_reader *r;
+	shmstat_seg *seg;
+	shmstat_snap *s;
+	pid_t w;
+	int i;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	o.max_procs = 4;
+	o.max_threads = 4;
+	o.max_metrics = 16;
+	o.max_values = 1u << 18;        /* stripes of 2 MiB: the graves' pages holes */
+	o.sig_bytes = 0;
+	o.max_stacks = 0;
+	o.max_modules = 0;
+	assert_int_equal(shmstat_open(f.name, &o, &seg), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(pipe(f.cmd), 0);
+	assert_int_equal(pipe(f.ack), 0);
+	fx_now = &f;
+	w = stress_spawn(fx_writer, &f);
+	assert_true(w > 0);
+	close(f.cmd[0]);
+	close(f.ack[1]);
+	/* the writer folds its slot: MERGING published, the merge next */
+	assert_int_equal(fx_get(f.ack[0]), 'm');
+	assert_int_equal(shmstat_reader_open(f.name, &r), 0);
+	fx_fired = 0;
+	__atomic_store_n(&shmstat__test_hook, fx_reader_hook, __ATOMIC_RELEASE);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	assert_int_equal(fx_fired, 2);  /* the first copy was refused */
+	i = stress_find(s, "fx_total", "", &mi);
+	assert_true(i >= 0);
+	assert_int_equal(mi.counter, 5);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	fx_put(f.cmd[1], 'x');          /* the fold's last steps */
+	assert_int_equal(stress_wait(w), 0);
+	close(f.cmd[1]);
+	close(f.ack[0]);
+	assert_int_equal(shmstat_unlink(f.name), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +511,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_freeze_flipped_cont, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_freeze_merging_kill, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_extents_during_fold, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_freeze_flipped_kill, stress_setup,
 						stress_teardown),
