@@ -62,14 +62,6 @@ static inline void add_value(struct shmstat_counter *c, uint64_t n)
 	st_relaxed(p, ld_relaxed(p) + n);
 }
 
-void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_t slot, uint64_t n)
-{
-	const struct tls_ent *t = shmstat__tls_for(c);
-
-	if (t != NULL)
-		add_to(t, c->off + slot, n);
-}
-
 void shmstat_counter_add(shmstat_counter *c, uint64_t n)
 {
 	add_value(c, n);

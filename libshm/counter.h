@@ -15,11 +15,6 @@ struct shmstat_gauge {
 	struct shmstat_counter c;
 };
 
-/* Add @n to value slot @slot of metric @c (its first slot + @slot), on
- * this thread's stripe. */
-SHMSTAT_HIDDEN void shmstat__counter_add_slot(struct shmstat_counter *c, uint32_t slot,
-					      uint64_t n);
-
 SHMSTAT_HIDDEN extern struct shmstat_counter shmstat__noop_counter;
 SHMSTAT_HIDDEN extern struct shmstat_gauge shmstat__noop_gauge;
 

@@ -50,6 +50,16 @@ static bool stripe_of(uint64_t w, uint32_t p)
 	       (st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE);
 }
 
+/* The first thread stripe of process slot @p from @i on, or nstripes. */
+static uint32_t next_of(const struct shmstat_seg *seg, uint32_t p, uint32_t i)
+{
+	if (i < SHMSTAT_GRAVES + seg->max_procs)
+		i = SHMSTAT_GRAVES + seg->max_procs;
+	while (i < seg->nstripes && !stripe_of(ld_acquire(&seg->owners[i]), p))
+		i++;
+	return i;
+}
+
 uint64_t shmstat__fold_max(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint32_t v)
 {
 	uint64_t m = ld_relaxed(&src[v]), x;
@@ -57,9 +67,7 @@ uint64_t shmstat__fold_max(struct shmstat_seg *seg, uint32_t p, const uint64_t *
 	x = ld_relaxed(&shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p))[v]);
 	if (x > m)
 		m = x;
-	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
-		if (!stripe_of(ld_acquire(&seg->owners[i]), p))
-			continue;
+	for (uint32_t i = next_of(seg, p, 0); i < seg->nstripes; i = next_of(seg, p, i + 1)) {
 		x = ld_relaxed(&shmstat__stripe(seg, i)[v]);
 		if (x > m)
 			m = x;
@@ -98,17 +106,6 @@ static bool chunk_in(const struct chunks *c, uint32_t slot)
 	return c->map == NULL || k >= c->n || (c->map[k / 64] >> (k % 64)) & 1u;
 }
 
-/* The thread stripes of process slot @p into @out (at most @cap). */
-static uint32_t stripes_of(const struct shmstat_seg *seg, uint32_t p, uint32_t *out, uint32_t cap)
-{
-	uint32_t n = 0;
-
-	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes && n < cap; i++)
-		if (stripe_of(ld_acquire(&seg->owners[i]), p))
-			out[n++] = i;
-	return n;
-}
-
 /* Slots that are not sums, by the metric's type: a gauge's value and
  * stamp, a histogram's max and ~min, where they may hold data. */
 static void fold_types(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint64_t *dst,
@@ -133,50 +130,22 @@ static void fold_types(struct shmstat_seg *seg, uint32_t p, const uint64_t *src,
 	}
 }
 
-/* Every slot of every stripe (when no memory for the lists). */
-static void merge_all(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint64_t *dst)
-{
-	const uint32_t nv = seg->max_values;
-	const uint64_t *ps = shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p));
-	const struct chunks all = { NULL, 0 };
-
-	for (uint32_t v = 0; v < nv; v++)
-		st_relaxed(&dst[v], ld_relaxed(&src[v]) + ld_relaxed(&ps[v]));
-	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
-		const uint64_t *s;
-
-		if (!stripe_of(ld_acquire(&seg->owners[i]), p))
-			continue;
-		s = shmstat__stripe(seg, i);
-		for (uint32_t v = 0; v < nv; v++)
-			st_relaxed(&dst[v], ld_relaxed(&dst[v]) + ld_relaxed(&s[v]));
-	}
-	fold_types(seg, p, src, dst, &all);
-}
-
 /* Fold step 1: grave @dst = grave @src (number @a) + process slot @p's
- * stripes, where any of them holds data. */
+ * stripes, where any of them holds data (every chunk when there is no
+ * memory for the map). */
 static void merge(struct shmstat_seg *seg, uint32_t p, uint32_t a, const uint64_t *src,
 		  uint64_t *dst)
 {
 	const uint32_t nv = seg->max_values;
 	const uint64_t *ps = shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p));
-	const uint32_t cap = seg->nstripes;
-	uint32_t *mine = malloc((size_t)cap * sizeof(*mine)), n;
 	struct chunks c;
 
-	if (mine == NULL) {
-		/* no memory: the old way, every slot of every stripe */
-		merge_all(seg, p, src, dst);
-		return;
-	}
-	n = stripes_of(seg, p, mine, cap);
 	chunks_init(seg, &c);
 	chunks_add(seg, &c, a);
 	chunks_add(seg, &c, !a);
 	chunks_add(seg, &c, SHMSTAT_PROC_STRIPE(p));
-	for (uint32_t k = 0; k < n; k++)
-		chunks_add(seg, &c, mine[k]);
+	for (uint32_t i = next_of(seg, p, 0); i < seg->nstripes; i = next_of(seg, p, i + 1))
+		chunks_add(seg, &c, i);
 	for (uint32_t k = 0; k < c.n; k++) {
 		const uint32_t from = k * CHUNK_SLOTS;
 		const uint32_t to = nv - from < CHUNK_SLOTS ? nv : from + CHUNK_SLOTS;
@@ -185,8 +154,8 @@ static void merge(struct shmstat_seg *seg, uint32_t p, uint32_t a, const uint64_
 			continue;
 		for (uint32_t v = from; v < to; v++)
 			st_relaxed(&dst[v], ld_relaxed(&src[v]) + ld_relaxed(&ps[v]));
-		for (uint32_t m = 0; m < n; m++) {
-			const uint64_t *s = shmstat__stripe(seg, mine[m]);
+		for (uint32_t i = next_of(seg, p, 0); i < seg->nstripes; i = next_of(seg, p, i + 1)) {
+			const uint64_t *s = shmstat__stripe(seg, i);
 
 			for (uint32_t v = from; v < to; v++)
 				st_relaxed(&dst[v], ld_relaxed(&dst[v]) + ld_relaxed(&s[v]));
@@ -194,7 +163,6 @@ static void merge(struct shmstat_seg *seg, uint32_t p, uint32_t a, const uint64_
 	}
 	fold_types(seg, p, src, dst, &c);
 	free(c.map);
-	free(mine);
 }
 
 /* Zeros over what stripe @i holds (its holes are zeros already). */

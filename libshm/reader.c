@@ -320,9 +320,6 @@ static void zero_hole(struct copier *cp, unsigned char *p, uint64_t n)
 	memset(p, 0, (size_t)n);
 }
 
-/* Read [@off, @off + @n) of the object into @p: its data with pread, its
- * holes as zeros, counting the pages written against the limit. 0, -1 on
- * a short read (truncated) or EFBIG past the limit. */
 size_t shmstat__ext_after(const struct copier *cp, uint64_t off)
 {
 	size_t lo = 0, hi = cp->next;
@@ -338,6 +335,9 @@ size_t shmstat__ext_after(const struct copier *cp, uint64_t off)
 	return lo;
 }
 
+/* Read [@off, @off + @n) of the object into @p: its data with pread, its
+ * holes as zeros, counting the pages written against the limit. 0, -1 on
+ * a short read (truncated) or EFBIG past the limit. */
 int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)
 {
 	const uint64_t end = off + n;
@@ -513,13 +513,17 @@ static int wanted_runs(struct shmstat_reader *r, struct shmstat_snap *s, uint32_
 		const struct shmstat_desc *dd = &descs[d];
 
 		s->wanted[d] = 0;
+		if (SHMSTAT_DESC_STATE(dd->word) != SHMSTAT_DESC_LIVE)
+			continue;
 		/* a descriptor torn in the copy (being published): its name
-		 * and slots are known only after snapshot.c reads it again;
-		 * copy every slot */
-		if (SHMSTAT_DESC_STATE(dd->word) == SHMSTAT_DESC_LIVE && !shmstat__desc_ok(dd))
+		 * and slots are known only after snapshot.c reads it again,
+		 * which asks want() then (2); copy every slot */
+		if (!shmstat__desc_ok(dd)) {
+			s->wanted[d] = 2;
 			k = MAX_RUNS;
-		if (SHMSTAT_DESC_STATE(dd->word) != SHMSTAT_DESC_LIVE ||
-		    !memchr(dd->name, '\0', sizeof(dd->name)) ||
+			continue;
+		}
+		if (!memchr(dd->name, '\0', sizeof(dd->name)) ||
 		    !memchr(dd->labels, '\0', sizeof(dd->labels)) ||
 		    !r->want(dd->name, dd->labels, r->want_arg))
 			continue;

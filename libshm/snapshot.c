@@ -27,9 +27,7 @@ void shmstat_snap_free(shmstat_snap *s)
 	free(s->m);
 	free(s->p);
 	free(s->owner_of);
-	for (const struct shmstat__type *const *t = shmstat__types; *t; t++)
-		if ((*t)->snap_free != NULL)
-			(*t)->snap_free(s);
+	SHMSTAT_EACH_TYPE(snap_free, s);
 	shmstat__copier_free(&s->cp);
 	free(s->wanted);
 	free(s->runs);
@@ -221,14 +219,16 @@ int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s)
 		    st == SHMSTAT_DESC_CLAIMED || st == SHMSTAT_DESC_RETIRED ||
 		    st == SHMSTAT_DESC_DEADV)
 			continue;
-		/* a subset: wanted when copied, and as validated */
+		/* a subset: wanted when copied (1), or torn then and asked
+		 * now that it is read again (2; reader.c, wanted_runs()) */
 		if (s->wanted != NULL && !s->wanted[i])
 			continue;
 		if (!desc_valid(r, s, i)) {
 			s->info.bad_descs++;
 			continue;
 		}
-		if (r->want != NULL && !r->want(s->descs[i].name, s->descs[i].labels, r->want_arg))
+		if (s->wanted != NULL && s->wanted[i] == 2 &&
+		    !r->want(s->descs[i].name, s->descs[i].labels, r->want_arg))
 			continue;
 		s->m[s->nm].desc = i;
 		shmstat__type_of(s->descs[i].type)->value(s, &s->descs[i], &s->m[s->nm].v);
