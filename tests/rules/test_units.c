@@ -1,0 +1,131 @@
+/*
+ * test_units.c - the one number style (tools/units.c): figures in each
+ * unit, rates, ratios, --raw, and quantities with units read back.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "units.h"
+
+static void expect_fig(double v, const char *unit, int raw, const char *want)
+{
+	char buf[FIG_LEN];
+
+	fmt_fig(buf, sizeof(buf), v, unit, raw);
+	if (strcmp(buf, want) != 0)
+		fail_msg("fmt_fig(%.17g, \"%s\", %d) = \"%s\", want \"%s\"", v, unit ? unit : "(null)",
+			 raw, buf, want);
+}
+
+static void test_figures(void **state)
+{
+	(void)state;
+	/* counts: exact below 10,000, then 3 significant digits */
+	expect_fig(0, "", 0, "0");
+	expect_fig(9999, "", 0, "9999");
+	expect_fig(10000, "", 0, "10k");
+	expect_fig(148123, "", 0, "148k");
+	expect_fig(2558226, NULL, 0, "2.56M");
+	expect_fig(999999, "", 0, "1M");          /* rounds up into the next suffix */
+	expect_fig(-25000, "", 0, "-25k");
+	expect_fig(12.345, "", 0, "12.35");
+	expect_fig(148123, "requests", 0, "148k requests");
+	/* durations, bytes, currencies */
+	expect_fig(21930, "ns", 0, "21.93us");
+	expect_fig(1.5e9, "nanoseconds", 0, "1.5s");
+	expect_fig(999, "ns", 0, "999ns");
+	expect_fig(512, "bytes", 0, "512 B");
+	expect_fig(4.2 * 1048576, "bytes", 0, "4.2 MiB");
+	expect_fig(12345678, "micro-USD", 0, "12.35 USD");
+	expect_fig(0, "micro-EUR", 0, "0.00 EUR");
+	/* raw: exact */
+	expect_fig(148123, "ns", 1, "148123");
+	expect_fig(0.25, "", 1, "0.25");
+	expect_fig(NAN, "", 0, "-");
+	{
+		char buf[FIG_LEN];
+
+		fmt_fig_u64(buf, sizeof(buf), 18446744073709551615ull, "", 1);
+		assert_string_equal(buf, "18446744073709551615");
+		fmt_fig_u64(buf, sizeof(buf), 18446744073709551615ull, "", 0);
+		assert_string_equal(buf, "18.4E");
+	}
+}
+
+static void test_rates_ratios(void **state)
+{
+	char buf[FIG_LEN];
+
+	(void)state;
+	fmt_rate(buf, sizeof(buf), 135700, "", 0);
+	assert_string_equal(buf, "136k/s");
+	fmt_rate(buf, sizeof(buf), 0.5, "", 0);
+	assert_string_equal(buf, "0.5/s");
+	fmt_rate(buf, sizeof(buf), 2 * 1048576, "bytes", 0);
+	assert_string_equal(buf, "2.0 MiB/s");
+	fmt_rate(buf, sizeof(buf), 135700.25, "", 1);
+	assert_string_equal(buf, "135700.25");
+	fmt_rate(buf, sizeof(buf), -1, "", 0);
+	assert_string_equal(buf, "-");
+	fmt_ratio(buf, sizeof(buf), 0.8671, 0);
+	assert_string_equal(buf, "86.7%");
+	fmt_ratio(buf, sizeof(buf), 0.8671, 1);
+	assert_string_equal(buf, "0.8671");
+	fmt_ratio(buf, sizeof(buf), NAN, 0);
+	assert_string_equal(buf, "-");
+}
+
+static void expect_qty(const char *s, double want, enum qty_kind kind)
+{
+	enum qty_kind k = QTY_PLAIN;
+	double v = 0;
+
+	if (parse_quantity(s, &v, &k) != 0)
+		fail_msg("'%s' refused", s);
+	if (k != kind || fabs(v - want) > 1e-9 * fabs(want))
+		fail_msg("'%s' = %.17g %s, want %.17g %s", s, v, qty_kind_name(k), want,
+			 qty_kind_name(kind));
+}
+
+static void test_quantities(void **state)
+{
+	static const char *const bad[] = {
+		"", "x", "inf", "nan", "-inf", "0x10", "1e400", "15 MB", "15XB", "ms", "1.5.2",
+		" 1", "1 ", "--1", "-2ms",
+	};
+	double v;
+	enum qty_kind k;
+
+	(void)state;
+	expect_qty("0.9", 0.9, QTY_PLAIN);
+	expect_qty("-1e3", -1000, QTY_PLAIN);
+	expect_qty("1.5k", 1500, QTY_PLAIN);
+	expect_qty("2M", 2e6, QTY_PLAIN);
+	expect_qty("90%", 0.9, QTY_PERCENT);
+	expect_qty("15MB", 15e6, QTY_BYTES);
+	expect_qty("15MiB", 15.0 * 1048576, QTY_BYTES);
+	expect_qty("512B", 512, QTY_BYTES);
+	expect_qty("2ms", 2e6, QTY_NS);
+	expect_qty("5m", 300e9, QTY_NS);
+	expect_qty("1h30m", 5400e9, QTY_NS);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse_quantity(bad[i], &v, &k) == 0)
+			fail_msg("'%s' read as %.17g %s", bad[i], v, qty_kind_name(k));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_figures),
+		cmocka_unit_test(test_rates_ratios),
+		cmocka_unit_test(test_quantities),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

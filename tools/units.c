@@ -1,0 +1,237 @@
+/*
+ * units.c - figures written and read one way (units.h).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timearg.h"
+#include "units.h"
+
+enum unit_kind unit_kind(const char *unit)
+{
+	if (unit == NULL)
+		return UNIT_COUNT;
+	if (strcmp(unit, "ns") == 0 || strcmp(unit, "nanoseconds") == 0)
+		return UNIT_NS;
+	if (strcmp(unit, "bytes") == 0)
+		return UNIT_BYTES;
+	if (strncmp(unit, "micro-", 6) == 0 && unit[6])
+		return UNIT_MICRO;
+	return UNIT_COUNT;
+}
+
+const char *unit_word(const char *unit)
+{
+	switch (unit_kind(unit)) {
+	case UNIT_COUNT:
+		return unit ? unit : "";
+	case UNIT_MICRO:
+		return unit + 6;
+	default:
+		return "";
+	}
+}
+
+/* %.4g of @v / @div and @sfx, or the integer below 10,000 */
+void fmt_count(char *buf, size_t n, double v)
+{
+	static const char sfx[] = "kMGTPE";
+	double a = fabs(v);
+	int u = -1;
+
+	if (!isfinite(v)) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	if (a < 10000) {
+		if (v == floor(v))
+			snprintf(buf, n, "%.0f", v);
+		else
+			snprintf(buf, n, "%.4g", v);
+		return;
+	}
+	while (a >= 999.5 && u < 5) {
+		a /= 1000;
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, n, "%.3g%c", v, sfx[u]);
+}
+
+static void fmt_duration_ns(char *buf, size_t n, double v)
+{
+	static const struct { const char *sfx; double div; } u[] = {
+		{ "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 },
+	};
+	const char *sign = v < 0 ? "-" : "";
+	double a = fabs(v);
+
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		if (a >= u[i].div) {
+			snprintf(buf, n, "%s%.4g%s", sign, a / u[i].div, u[i].sfx);
+			return;
+		}
+	snprintf(buf, n, "%s%.4gns", sign, a);
+}
+
+static void fmt_bytes_d(char *buf, size_t n, double v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	const char *sign = v < 0 ? "-" : "";
+	double a = fabs(v);
+	int u = 0;
+
+	while (a >= 1024 && u < 6) {
+		a /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, n, "%s%.4g B", sign, a);
+	else
+		snprintf(buf, n, "%s%.1f %s", sign, a, unit[u]);
+}
+
+static void fmt_raw(char *buf, size_t n, double v)
+{
+	if (v == floor(v) && fabs(v) < 0x1p53)
+		snprintf(buf, n, "%.0f", v);
+	else
+		snprintf(buf, n, "%.10g", v);
+}
+
+void fmt_fig(char *buf, size_t n, double v, const char *unit, int raw)
+{
+	char num[FIG_LEN];
+	const char *w;
+
+	if (!isfinite(v)) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	if (raw) {
+		fmt_raw(buf, n, v);
+		return;
+	}
+	switch (unit_kind(unit)) {
+	case UNIT_NS:
+		fmt_duration_ns(buf, n, v);
+		return;
+	case UNIT_BYTES:
+		fmt_bytes_d(buf, n, v);
+		return;
+	case UNIT_MICRO:
+		v /= 1e6;
+		if (fabs(v) >= 1e6)
+			fmt_count(num, sizeof(num), v);
+		else if (fabs(v) >= 0.01 || v == 0)
+			snprintf(num, sizeof(num), "%.2f", v);
+		else
+			snprintf(num, sizeof(num), "%.2g", v);
+		snprintf(buf, n, "%s %s", num, unit_word(unit));
+		return;
+	default:
+		fmt_count(num, sizeof(num), v);
+		w = unit_word(unit);
+		snprintf(buf, n, "%s%s%s", num, w[0] ? " " : "", w);
+		return;
+	}
+}
+
+void fmt_fig_u64(char *buf, size_t n, unsigned long long v, const char *unit, int raw)
+{
+	if (raw)
+		snprintf(buf, n, "%llu", v);
+	else
+		fmt_fig(buf, n, (double)v, unit, 0);
+}
+
+void fmt_rate(char *buf, size_t n, double per_s, const char *unit, int raw)
+{
+	char f[FIG_LEN];
+
+	if (!(per_s >= 0) || !isfinite(per_s)) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	if (raw) {
+		snprintf(buf, n, "%.10g", per_s);
+		return;
+	}
+	fmt_fig(f, sizeof(f), per_s, unit, 0);
+	snprintf(buf, n, "%s/s", f);
+}
+
+void fmt_ratio(char *buf, size_t n, double r, int raw)
+{
+	if (!isfinite(r))
+		snprintf(buf, n, "-");
+	else if (raw)
+		snprintf(buf, n, "%.10g", r);
+	else
+		snprintf(buf, n, "%.1f%%", 100 * r);
+}
+
+/* ------------------------------------------------------------ quantities */
+
+static const struct { const char *sfx; double mul; enum qty_kind kind; } suffixes[] = {
+	{ "", 1, QTY_PLAIN }, { "%", 0.01, QTY_PERCENT },
+	{ "k", 1e3, QTY_PLAIN }, { "K", 1e3, QTY_PLAIN }, { "M", 1e6, QTY_PLAIN },
+	{ "G", 1e9, QTY_PLAIN }, { "T", 1e12, QTY_PLAIN },
+	{ "B", 1, QTY_BYTES }, { "kB", 1e3, QTY_BYTES }, { "KB", 1e3, QTY_BYTES },
+	{ "MB", 1e6, QTY_BYTES }, { "GB", 1e9, QTY_BYTES }, { "TB", 1e12, QTY_BYTES },
+	{ "KiB", 0x1p10, QTY_BYTES }, { "MiB", 0x1p20, QTY_BYTES },
+	{ "GiB", 0x1p30, QTY_BYTES }, { "TiB", 0x1p40, QTY_BYTES },
+};
+
+int parse_quantity(const char *s, double *v, enum qty_kind *kind)
+{
+	const char *p = s;
+	char *end;
+	double d;
+	uint64_t ns;
+
+	if (s == NULL)
+		return -1;
+	if (*p == '+' || *p == '-')
+		p++;
+	/* digits and a point only: no inf, nan, hex or leading space */
+	if (!((*p >= '0' && *p <= '9') || (*p == '.' && p[1] >= '0' && p[1] <= '9')))
+		return -1;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		return -1;
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno || end == s || !isfinite(d))
+		return -1;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (strcmp(end, suffixes[i].sfx) == 0) {
+			*v = d * suffixes[i].mul;
+			*kind = suffixes[i].kind;
+			return isfinite(*v) ? 0 : -1;
+		}
+	/* a duration: "2ms", "1h30m" (not negative) */
+	if (s[0] != '-' && s[0] != '+' && parse_duration(s, &ns) == 0) {
+		*v = (double)ns;
+		*kind = QTY_NS;
+		return 0;
+	}
+	return -1;
+}
+
+const char *qty_kind_name(enum qty_kind k)
+{
+	switch (k) {
+	case QTY_NS:
+		return "duration";
+	case QTY_BYTES:
+		return "bytes";
+	case QTY_PERCENT:
+		return "percentage";
+	default:
+		return "number";
+	}
+}
