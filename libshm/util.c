@@ -12,6 +12,7 @@
 #include "shmstat.h"
 #include "layout.h"
 #include "util.h"
+#include "version.h"
 
 static __thread char last_error[512];
 
@@ -36,6 +37,19 @@ void shmstat__clear_error(void)
 const char *shmstat_last_error(void)
 {
 	return last_error;
+}
+
+const char *shmstat_version(void)
+{
+	return SHMSTAT_RELEASE;
+}
+
+void shmstat_format_version(unsigned *major, unsigned *minor)
+{
+	if (major)
+		*major = SHMSTAT_FORMAT_MAJOR;
+	if (minor)
+		*minor = SHMSTAT_FORMAT_MINOR;
 }
 
 const char *shmstat_strerror(int err)

@@ -15,6 +15,7 @@
 #include "shmstat.h"
 #include "cli.h"
 #include "textsafe.h"
+#include "units.h"
 
 struct shmstat_reader_opts reader_opts;
 
@@ -255,20 +256,8 @@ void fmt_time(char *buf, size_t n, unsigned long long ns)
 
 void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit)
 {
-	static const struct { const char *sfx; double div; } u[] = {
-		{ "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 },
-	};
-
-	if (unit && (strcmp(unit, "ns") == 0 || strcmp(unit, "nanoseconds") == 0)) {
-		for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
-			if ((double)v >= u[i].div) {
-				snprintf(buf, n, "%.4g%s", (double)v / u[i].div, u[i].sfx);
-				return;
-			}
-		snprintf(buf, n, "%lluns", v);
-		return;
-	}
-	snprintf(buf, n, "%llu", v);
+	/* NULL: --raw, exact */
+	fmt_fig_u64(buf, n, v, unit ? unit : "", unit == NULL);
 }
 
 void fmt_metric(char *buf, size_t n, const char *name, const char *labels)

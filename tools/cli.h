@@ -79,8 +79,8 @@ int want_help(int argc, char **argv, const char *usage);
 void fmt_bytes(char *buf, size_t n, unsigned long long v);
 void fmt_time(char *buf, size_t n, unsigned long long ns);
 
-/* A histogram value: a duration ("21.9us") when @unit says nanoseconds
- * ("ns", "nanoseconds"), else the plain number. */
+/* A histogram value in its unit, as units.h's fmt_fig() writes it
+ * ("21.9us", "4.2 MiB", "148k"); @unit NULL (--raw): the exact integer. */
 void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit);
 
 /* @s as a JSON string (RFC 8259) on @f: quoted; quotes, backslashes and

@@ -9,6 +9,7 @@
 #include "shmstat.h"
 #include "cli.h"
 #include "histq.h"
+#include "units.h"
 
 int frames_load(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns)
 {
@@ -49,7 +50,7 @@ static const char *const fig_names[] = {
 	[SHMSTAT_FIG_SIG_MISSES] = "misses",
 	[SHMSTAT_FIG_SIG_WEIGHT] = "weight",
 	[SHMSTAT_FIG_SIG_EVICTIONS] = "evictions",
-	[SHMSTAT_FIG_SIG_HIT_RATE] = "hit-rate",
+	[SHMSTAT_FIG_SIG_HIT_RATE] = "hit_ratio",
 };
 
 int figure_parse(const char *s)
@@ -57,6 +58,9 @@ int figure_parse(const char *s)
 	for (size_t k = 0; k < sizeof(fig_names) / sizeof(fig_names[0]); k++)
 		if (strcmp(s, fig_names[k]) == 0)
 			return (int)k;
+	/* the names of releases before one vocabulary */
+	if (strcmp(s, "hit-rate") == 0 || strcmp(s, "hit_rate") == 0)
+		return SHMSTAT_FIG_SIG_HIT_RATE;
 	return -1;
 }
 
@@ -91,36 +95,22 @@ int figure_polarity(enum shmstat_figure f)
 	}
 }
 
-static int is_ns(const char *unit)
-{
-	return unit && (strcmp(unit, "ns") == 0 || strcmp(unit, "nanoseconds") == 0);
-}
-
 void fmt_figure(char *buf, size_t n, enum shmstat_figure f, double v, const char *unit, int raw)
 {
-	if (raw) {
-		snprintf(buf, n, "%.6g", v);
-		return;
-	}
 	switch (f) {
-	case SHMSTAT_FIG_QUANTILE:
-	case SHMSTAT_FIG_MEAN:
-		if (is_ns(unit) && v >= 0)
-			/* UINT64_MAX (the max of an overflow) is 2^64 as a double:
-			 * no integer type holds it */
-			fmt_hvalue(buf, n, v < 0x1p64 ? (unsigned long long)(v + 0.5) : ULLONG_MAX,
-				   "ns");
-		else
-			snprintf(buf, n, "%.6g", v);
-		break;
 	case SHMSTAT_FIG_SIG_HIT_RATE:
-		snprintf(buf, n, "%.2f%%", 100.0 * v);
+		fmt_ratio(buf, n, v, raw);
 		break;
 	case SHMSTAT_FIG_RATE:
-		snprintf(buf, n, "%.4g/s", v);
+		fmt_rate(buf, n, v, unit, raw);
+		break;
+	case SHMSTAT_FIG_SIG_HITS:
+	case SHMSTAT_FIG_SIG_MISSES:
+	case SHMSTAT_FIG_SIG_EVICTIONS:
+		fmt_fig(buf, n, v, NULL, raw);      /* events, whatever the weight's unit */
 		break;
 	default:
-		snprintf(buf, n, "%.6g", v);
+		fmt_fig(buf, n, v, unit, raw);
 		break;
 	}
 }

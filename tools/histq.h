@@ -27,20 +27,20 @@ void frames_free(struct frames *fr);
 uint64_t frame_time(const struct frames *fr, size_t k);
 
 /* The figure a series of @type is judged by when none is asked for:
- * counter rate, gauge value, histogram quantile (p95), sig hit rate. */
+ * counter rate, gauge value, histogram quantile (p95), sig hit ratio. */
 enum shmstat_figure default_figure(int type);
 
 /* "rate", "increase", "gauge", "quantile", "mean", "hits", "misses",
- * "weight", "evictions", "hit-rate" <-> the figure; -1 when unknown. */
+ * "weight", "evictions", "hit_ratio" <-> the figure; -1 when unknown
+ * ("hit-rate" and "hit_rate", the names before, are read too). */
 int figure_parse(const char *s);
 const char *figure_name(enum shmstat_figure f);
 
 /* Is a higher value of @f better (1), worse (-1), or neither (0)? */
 int figure_polarity(enum shmstat_figure f);
 
-/* @v of figure @f in a human form: durations for quantiles and means of
- * a series whose unit is ns, percent for hit rates, "/s" for rates;
- * @raw: plain numbers. */
+/* @v of figure @f as units.h writes it: in the series' @unit, a
+ * percentage for hit ratios, "/s" for rates; @raw: exact numbers. */
 void fmt_figure(char *buf, size_t n, enum shmstat_figure f, double v, const char *unit, int raw);
 
 /* The unit of series @name in the last frame of @fr ("" if none). */

@@ -13,17 +13,17 @@ _shmstat()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "list show hist top watch gc rm record trend check serve flame help" -- "$cur"))
+		COMPREPLY=($(compgen -W "list show hist top watch gc rm record trend check serve flame help version --version" -- "$cur"))
 		return
 	fi
 	cmd=${COMP_WORDS[1]}
 	case "$cmd:$prev" in
-	top:--by) COMPREPLY=($(compgen -W "hits weight recent" -- "$cur")); return ;;
+	top:--by) COMPREPLY=($(compgen -W "hits weight recent upper" -- "$cur")); return ;;
 	flame:--by) COMPREPLY=($(compgen -W "samples weight" -- "$cur")); return ;;
 	flame:--svg) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	flame:--metric|flame:--pid|flame:--title) return ;;
 	trend:-f|trend:--figure)
-		COMPREPLY=($(compgen -W "rate increase gauge quantile mean hits misses weight evictions hit-rate" -- "$cur")); return ;;
+		COMPREPLY=($(compgen -W "rate increase gauge quantile mean hits misses weight evictions hit_ratio" -- "$cur")); return ;;
 	trend:--better) COMPREPLY=($(compgen -W "higher lower" -- "$cur")); return ;;
 	*:-o|*:--history|*:-H|*:-r|*:--rules|*:--state) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	serve:-s|serve:--segment) COMPREPLY=($(compgen -W "$(_shmstat_segments)" -- "$cur")); return ;;
@@ -32,14 +32,14 @@ _shmstat()
 	esac
 	case "$cmd" in
 	show) opts="-p --per-process --json --prom --openmetrics --csv -I -X --raw --history --window --at --range --help" ;;
-	record) opts="-o --history --interval --tiers --size --top --group-read --count --help" ;;
+	record) opts="-o --history --interval --tiers --size --top --group-read --count --wait --help" ;;
 	trend) opts="-w --window --at --step -l --labels -f --figure -q --better --raw --json --help" ;;
 	check) opts="-r --rules -H --history --state --no-state --json --help" ;;
 	serve) opts="-l --listen -s --segment --uid --le-per-octave --top --max-series --max-bytes --timeout --help" ;;
 	watch) opts="-i -n -I -X --raw --lines --help" ;;
-	top) opts="-n --by --owner --high-value --help" ;;
+	top) opts="-n --by --owner --high-value --raw --help" ;;
 	gc) opts="--profiles --help" ;;
-	hist) opts="-l --labels --help" ;;
+	hist) opts="-l --labels --raw --help" ;;
 	flame) opts="--latency --metric --by --pid --per-process --addresses --svg --title --help" ;;
 	help) COMPREPLY=($(compgen -W "list show hist top watch gc rm record trend check serve flame" -- "$cur")); return ;;
 	*) opts="--help" ;;

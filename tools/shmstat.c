@@ -31,9 +31,22 @@ static const struct cmd commands[] = {
 static const char main_usage[] =
 	"usage: shmstat [--owner USER]... COMMAND [ARGS]\n"
 	"       shmstat help [COMMAND]\n"
+	"       shmstat --version | version\n"
 	"  --owner USER: also read segments owned by USER (a name or a uid),\n"
 	"  for instance segments of mode 0640 read by their group; without it\n"
-	"  a segment owned by another user than this one or root is refused.\n";
+	"  a segment owned by another user than this one or root is refused.\n"
+	"  Options of a command may come before, between or after its operands;\n"
+	"  '--' ends them.\n";
+
+/* "shmstat 0.1.0 (segment format 3.0)" */
+static int print_version(void)
+{
+	unsigned major, minor;
+
+	shmstat_format_version(&major, &minor);
+	printf("shmstat %s (segment format %u.%u)\n", shmstat_version(), major, minor);
+	return EXIT_OK;
+}
 
 static void print_commands(FILE *f)
 {
@@ -110,6 +123,9 @@ int main(int argc, char **argv)
 		print_commands(stdout);
 		return EXIT_OK;
 	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)
+		return argc == 2 ? print_version()
+				 : usage_error(main_usage, "'%s' takes no arguments", argv[1]);
 	if (strcmp(argv[1], "help") == 0) {
 		if (argc < 3) {
 			print_commands(stdout);

@@ -19,7 +19,7 @@ enum unit_kind unit_kind(const char *unit)
 		return UNIT_NS;
 	if (strcmp(unit, "bytes") == 0)
 		return UNIT_BYTES;
-	if (strncmp(unit, "micro-", 6) == 0 && unit[6])
+	if (strncmp(unit, "micro_", 6) == 0 && unit[6])
 		return UNIT_MICRO;
 	return UNIT_COUNT;
 }

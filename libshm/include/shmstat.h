@@ -70,6 +70,19 @@ SHMSTAT_API const char *shmstat_strerror(int err);
  */
 SHMSTAT_API const char *shmstat_last_error(void);
 
+/**
+ * shmstat_version - the library's release, "MAJOR.MINOR.PATCH" (the
+ * project's version: `shmstat --version` prints it).
+ */
+SHMSTAT_API const char *shmstat_version(void);
+
+/**
+ * shmstat_format_version - the segment format this library writes and
+ * reads: *@major (a reader refuses another major) and *@minor (readers
+ * of the same major read every minor).
+ */
+SHMSTAT_API void shmstat_format_version(unsigned *major, unsigned *minor);
+
 /* ---------------------------------------------------------------- segments */
 
 typedef struct shmstat_seg shmstat_seg;
@@ -193,7 +206,9 @@ enum shmstat_agg {
  *          [a-zA-Z_][a-zA-Z0-9_]* and must not start with "__"; values
  *          are any UTF-8. Order does not matter.
  * @help: one line of help text (may be NULL), at most 79 bytes
- * @unit: unit such as "seconds" or "bytes" (may be NULL), at most 31 bytes
+ * @unit: [a-zA-Z0-9_]* (may be NULL), at most 31 bytes: "ns" (durations),
+ *        "bytes", "micro_XXX" (millionths of currency XXX), or a word
+ *        printed after counts ("items"); shmstat's tools print values in it
  */
 struct shmstat_metric_def {
 	const char *name;

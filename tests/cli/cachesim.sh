@@ -89,7 +89,7 @@ sw=$(sed -n "s/^metrics\.$i\.sigtable\.weight=//p" "$tmp.flat")
 [ "$sh" = "$hits" ] && ok || bad "signature table hits $sh != tally hits $hits"
 [ "$sw" = "$weight" ] && ok || bad "signature table weight $sw != tally weight $weight"
 # per-account weights: shmstat top's owner totals against the tally
-"$shmstat" top -n 1 "$name" cachesim_signatures > "$tmp.top" || bad "shmstat top failed"
+"$shmstat" top --raw -n 1 "$name" cachesim_signatures > "$tmp.top" || bad "shmstat top failed"
 grep -q "^ [ *] .* $top$" "$tmp.top" && ok || bad "shmstat top's first key is not $top"
 "$shmstat" top -n 8 "$name" cachesim_signatures | awk '$NF ~ /^conversation-/ { sub(/:.*/, "", $NF); print $NF }' > "$tmp.top8"
 printf 'conversation-%d\n' 0 1 2 3 4 5 6 7 | cmp -s - "$tmp.top8" && ok ||

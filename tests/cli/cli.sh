@@ -59,6 +59,10 @@ for c in list show hist top watch gc rm record trend check serve; do
 	if [ "$a" = "$b" ] && grep -q "^usage: shmstat $c" <<<"$a"; then ok; else bad "help $c differs from $c --help"; fi
 done
 expect 0 "show +print every metric" "" -- "$shmstat" help
+# the release and the format, from the library (issue 20)
+expect 0 "^shmstat [0-9]+\.[0-9]+\.[0-9]+ \(segment format [0-9]+\.[0-9]+\)$" "" -- "$shmstat" --version
+expect 0 "^shmstat [0-9]+\.[0-9]+\.[0-9]+ " "" -- "$shmstat" version
+expect 2 "" "^shmstat: '--version' takes no arguments$" -- "$shmstat" --version x
 
 # --- the manual shows every usage string exactly
 doc=$(cat "$manual")
@@ -158,6 +162,17 @@ expect 1 "" "^shmstat: segment '$tag-a' has no signature table 'nope'" -- "$shms
 expect 2 "" "order 'size' is unknown" -- "$shmstat" top --by size "$tag-a"
 expect 2 "" "count 'x' is not a number" -- "$shmstat" top -n x "$tag-a"
 expect 2 "" "option '-n' needs a value" -- "$shmstat" top -n
+# options anywhere, GNU style (issue 20): after the operands, between them
+expect 0 "^ \* .* conv-2$" "" -- "$shmstat" top "$tag-a" cli_sigs -n 1 --owner acct-b --high-value 2
+expect 0 "^ \* .* conv-2$" "" -- "$shmstat" top "$tag-a" -n 1 cli_sigs --owner=acct-b --high-value=2
+# '--' ends the options: what follows is an operand even if it looks like one
+expect 1 "" "^shmstat: segment '$tag-a' has no signature table '-n'" -- "$shmstat" top "$tag-a" -- -n
+# a threshold that is not a count
+expect 2 "" "^shmstat: high-value threshold '-1' is not a number" -- "$shmstat" top --high-value -1 "$tag-a"
+expect 2 "" "^shmstat: high-value threshold '99999999999999999999' is not a number" -- \
+	"$shmstat" top --high-value 99999999999999999999 "$tag-a"
+# one number style: 5000 is 5000; --raw keeps integers whatever their size
+expect 0 "^ \* +5 +0 +1 +0\.833[0-9]* +5000 " "" -- "$shmstat" top --raw "$tag-a"
 
 # --- hist: percentile table and chart
 "$shmstat" hist "$tag-a" cli_latency > /tmp/$tag.hist 2>&1 || bad "hist failed"
@@ -172,6 +187,8 @@ expect 1 "" "^shmstat: metric 'cli_errors_total' of segment '$tag-a' is a counte
 expect 1 "" "has no histogram 'cli_latency' with labels 'x=\"y\"'" -- "$shmstat" hist -l 'x="y"' "$tag-a" cli_latency
 expect 2 "" "segment and histogram names are needed" -- "$shmstat" hist "$tag-a"
 expect 2 "" "option '-l' needs a value" -- "$shmstat" hist -l
+expect 0 "^  p50 +100ns$" "" -- "$shmstat" hist "$tag-a" cli_latency -l ''
+expect 0 "^  p99\.9 +1000000$" "" -- "$shmstat" hist "$tag-a" --raw cli_latency
 expect 0 "\(exited writers\) +10" "" -- "$shmstat" show --per-process "$tag-a"
 # list reads every segment of the host: other processes' (a fuzzer's old
 # formats, a half-made one) may make it exit 1; ours must be listed, and
@@ -208,7 +225,8 @@ for re in '^# TYPE cli_errors_total counter$' '^cli_errors_total 3$' \
 	'^cli_sigs_top_hits\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}"\} 5$' '^cli_depth_max 7$' \
 	'^cli_sigs_top_hits_error\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}"\} 0$' \
 	'^cli_sigs_top_high_value\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}"\} 1$' \
-	'^cli_sigs_top_high_value\{key="conv-2",owner="acct-b",hash="[0-9a-f]{16}"\} 0$' '^cli_sigs_max_error 0$'; do
+	'^cli_sigs_top_high_value\{key="conv-2",owner="acct-b",hash="[0-9a-f]{16}"\} 0$' '^cli_sigs_max_error 0$' \
+	'^# TYPE shmstat_build_info gauge$' "^shmstat_build_info\\{version=\"$("$shmstat" --version | cut -d' ' -f2)\",format=\"[0-9]+\\.[0-9]+\"\\} 1$"; do
 	if grep -Eq -- "$re" /tmp/$tag.prom; then ok; else bad "show --prom lacks /$re/"; fi
 done
 # promtool (Debian package prometheus, installed by ./dev) lints the output
@@ -217,6 +235,8 @@ if ! command -v promtool >/dev/null; then
 elif promtool check metrics < /tmp/$tag.prom > /tmp/$tag.promtool 2>&1; then ok
 else bad "promtool check metrics: $(cat /tmp/$tag.promtool)"; fi
 expect 0 "^# EOF$" "" -- "$shmstat" show --openmetrics "$tag-a"
+# OpenMetrics: build info is an info family, its sample named _info
+expect 0 "^# TYPE shmstat_build info$" "" -- "$shmstat" show --openmetrics "$tag-a"
 expect 0 "^cli_requests_total\{path=\"/b\"\} 20$" "" -- "$shmstat" show --openmetrics -I 'cli_req*' "$tag-a"
 if "$shmstat" show --prom -I 'cli_req*' "$tag-a" | grep -q cli_errors; then bad "-I kept cli_errors_total"; else ok; fi
 if "$shmstat" show -X 'cli_*s_total' "$tag-a" | grep -q "cli_errors_total"; then bad "-X kept cli_errors_total"; else ok; fi

@@ -124,22 +124,26 @@ expect 2 "" "^shmstat: expected one segment NAME$"     -- "$shmstat" record -o "
 expect 2 "" "^shmstat: segment name 'bad/name' has a character outside" -- "$shmstat" record -o "$tmp/x" bad/name
 # tiers the library refuses: exit 1, nothing left behind
 expect 1 "" "^shmstat: cannot create history file '$tmp/x': tier 1 is not coarser than tier 0" -- \
-	"$shmstat" record --tiers 1m:1h,1s:10m -o "$tmp/x" "$tag-m"
+	"$shmstat" record --wait --tiers 1m:1h,1s:10m -o "$tmp/x" "$tag-m"
 left=$(ls -A "$tmp")
 [ "$left" = err ] && ok || bad "refused records left files: $left"
 # never through a symbolic link, even one to nothing
 ln -s "$tmp/target" "$tmp/link"
 expect 1 "" "^shmstat: history file '$tmp/link' is a symbolic link; refusing it$" -- \
-	"$shmstat" record --count 1 -o "$tmp/link" "$tag-m"
+	"$shmstat" record --wait --count 1 -o "$tmp/link" "$tag-m"
 [ -e "$tmp/target" ] && bad "record created the target of a symlink" || ok
 head -c 65536 /dev/urandom > "$tmp/foreign"
 expect 1 "" "^shmstat: history file '$tmp/foreign' is not a shmstat history file" -- \
-	"$shmstat" record --count 1 -o "$tmp/foreign" "$tag-m"
+	"$shmstat" record --wait --count 1 -o "$tmp/foreign" "$tag-m"
 
-# a segment that does not exist yet: record creates the file (0600 under
-# any umask), waits, finds the segment, follows its re-creation, and ends
-# on SIGTERM with exit 0
-(umask 000; exec "$shmstat" record --interval 100ms --tiers 100ms:10m --size 256K \
+# a segment that does not exist: an error (exit 1), and no file is made
+expect 1 "" "^shmstat: segment '$tag-bg' does not exist \(--wait waits for it\)$" -- \
+	"$shmstat" record --count 1 -o "$tmp/bg.hist" "$tag-bg"
+[ ! -e "$tmp/bg.hist" ] && ok || bad "record of a missing segment created $tmp/bg.hist"
+# with --wait: record creates the file (0600 under any umask), waits,
+# finds the segment, follows its re-creation, and ends on SIGTERM with
+# exit 0
+(umask 000; exec "$shmstat" record --wait --interval 100ms --tiers 100ms:10m --size 256K \
 	-o "$tmp/bg.hist" "$tag-bg" 2>"$tmp/bg.err") &
 recpid=$!
 if until_true grep -q "^shmstat: waiting for segment '$tag-bg': segment '$tag-bg' does not exist$" "$tmp/bg.err"; then ok
@@ -149,7 +153,7 @@ grep -q "^shmstat: recording segment '$tag-bg' into $tmp/bg.hist every 100ms (ti
 	&& ok || bad "record did not announce itself: $(cat "$tmp/bg.err")"
 # one writer per history file
 expect 1 "" "^shmstat: history file '$tmp/bg.hist' is being written by another process$" -- \
-	"$shmstat" record --count 1 --interval 100ms -o "$tmp/bg.hist" "$tag-bg"
+	"$shmstat" record --wait --count 1 --interval 100ms -o "$tmp/bg.hist" "$tag-bg"
 last_a_is() { "$shmstat" show --history "$1" 2>/dev/null | grep -qx "hf_requests_total{path=\"/a\"} counter $2"; }
 writer_start "$tag-bg"
 step "c a 5"
@@ -218,7 +222,7 @@ cat > "$tmp/range.want" <<'WANT'
 hf_hits_total counter 0
 hf_latency histogram count=0
 hf_misses_total counter 0
-hf_queue_depth gauge 0
+hf_queue_depth gauge 0 items
 hf_requests_total{path="/a"} counter 0
 hf_requests_total{path="/b"} counter 0
 hf_sigs sigtable hits=0 misses=0 weight=0 evictions=0
@@ -226,7 +230,7 @@ hf_sigs sigtable hits=0 misses=0 weight=0 evictions=0
 hf_hits_total counter 9
 hf_latency histogram count=100 p50=50ns p95=100ns p99=100ns max=100ns
 hf_misses_total counter 1
-hf_queue_depth gauge 5
+hf_queue_depth gauge 5 items
 hf_requests_total{path="/a"} counter 10
 hf_requests_total{path="/b"} counter 1
 hf_sigs sigtable hits=2 misses=1 weight=200 evictions=0
@@ -234,7 +238,7 @@ hf_sigs sigtable hits=2 misses=1 weight=200 evictions=0
 hf_hits_total counter 90
 hf_latency histogram count=200 p50=100ns p95=120ns p99=120ns max=120ns
 hf_misses_total counter 10
-hf_queue_depth gauge -3
+hf_queue_depth gauge -3 items
 hf_requests_total{path="/a"} counter 30
 hf_requests_total{path="/b"} counter 1
 hf_sigs sigtable hits=3 misses=1 weight=250 evictions=0
@@ -242,7 +246,7 @@ hf_sigs sigtable hits=3 misses=1 weight=250 evictions=0
 hf_hits_total counter 90
 hf_latency histogram count=200 p50=100ns p95=120ns p99=120ns max=120ns
 hf_misses_total counter 10
-hf_queue_depth gauge 7
+hf_queue_depth gauge 7 items
 hf_requests_total{path="/a"} counter 60
 hf_requests_total{path="/b"} counter 1
 hf_sigs sigtable hits=3 misses=1 weight=250 evictions=0
@@ -268,7 +272,7 @@ has "$tmp/range.flat" "schema=shmstat.history/1" "frames.0.segment=$tag-m" "fram
 	"frames.3.series.6.misses=1" "frames.3.series.6.weight=250" "frames.3.series.6.evictions=0"
 [ "$(grep -c '^frames\.[0-9]*\.time_ns=' "$tmp/range.flat")" = 4 ] && ok || bad "show --range --json: not 4 frames"
 # no --window, no --at: the last record; --at: the last one at or before
-expect 0 'hf_queue_depth gauge 7$' "" -- "$shmstat" show --history "$h"
+expect 0 'hf_queue_depth gauge 7 items$' "" -- "$shmstat" show --history "$h"
 expect 0 'hf_requests_total\{path="/a"\} counter 60$' "" -- "$shmstat" show --history "$h"
 expect 0 'hf_requests_total\{path="/a"\} counter 10$' "" -- "$shmstat" show --history "$h" --at "$(at $((t[1] + 1000000)))"
 expect 1 "" "^shmstat: no record in .* at or before the instant$" -- "$shmstat" show --history "$h" --at "$(at $((t[0] - 1000000)))"
@@ -283,9 +287,9 @@ has "$tmp/win" \
 	"hf_requests_total{path=\"/b\"} counter increase=1 rate=$(calc %.4g "1e9 / $dt")/s" \
 	"hf_hits_total counter increase=90 rate=$(calc %.4g "90e9 / $dt")/s" \
 	"hf_misses_total counter increase=10 rate=$(calc %.4g "10e9 / $dt")/s" \
-	"hf_queue_depth gauge value=7" \
+	"hf_queue_depth gauge value=7 items" \
 	"hf_latency histogram count=200 rate=$(calc %.4g "200e9 / $dt")/s p50=100ns p95=120ns p99=120ns" \
-	"hf_sigs sigtable hits=3 misses=1 hit_rate=75.00% weight=250" \
+	"hf_sigs sigtable hits=3 misses=1 hit_ratio=75.0% weight=250" \
 	"    hits +2 (at most +2) - k1" "    hits +1 (at most +1) - k2"
 "$shmstat" show --history "$h" --window 1h --json > "$tmp/win.json" || bad "show --window --json failed"
 if "$json_flat" < "$tmp/win.json" > "$tmp/win.flat"; then ok; else bad "show --window --json is not JSON"; fi
@@ -303,15 +307,15 @@ has "$tmp/win.flat" "schema=shmstat.window/1" "segment=$tag-m" "records=4" \
 w12=$(( (t[2] - t[1]) / 1000 + 2000 ))us
 "$shmstat" show --history "$h" --at "$(at $((t[2] + 1000000)))" --window "$w12" > "$tmp/win12" || bad "show --window R1..R2"
 has "$tmp/win12" "hf_requests_total{path=\"/a\"} counter increase=20 rate=$(calc %.4g "20e9 / ($((t[2] - t[1])))")/s" \
-	"hf_queue_depth gauge value=-3" \
+	"hf_queue_depth gauge value=-3 items" \
 	"hf_latency histogram count=100 rate=$(calc %.4g "100e9 / ($((t[2] - t[1])))")/s p50=120ns p95=120ns p99=120ns" \
-	"hf_sigs sigtable hits=1 misses=0 hit_rate=100.00% weight=50" \
+	"hf_sigs sigtable hits=1 misses=0 hit_ratio=100.0% weight=50" \
 	"    hits +1 (at most +1) - k2" "    hits +0 (at most +0) - k1"
 grep -q "(2 records)$" "$tmp/win12" && ok || bad "window R1..R2 is not 2 records: $(head -1 "$tmp/win12")"
 # one record in the window: no increase, but a gauge value
 "$shmstat" show --history "$h" --at "$(at $((t[3] + 1000000)))" --window 2ms > "$tmp/win1"
 has "$tmp/win1" "hf_requests_total{path=\"/a\"} counter no value (fewer than two records in the window)" \
-	"hf_queue_depth gauge value=7"
+	"hf_queue_depth gauge value=7 items"
 # errors
 expect 2 "" "^shmstat: --window, --at and --range need --history$" -- "$shmstat" show --window 1h "$tag-m"
 expect 2 "" "^shmstat: --window, --at and --range need --history$" -- "$shmstat" show --range -1h now "$tag-m"
@@ -367,7 +371,7 @@ trend() { "$shmstat" trend --at "$tat" --window "$tw" --step 300ms "$@"; }
 a_rate=$(re_quote "$(calc %.4g "1200e9 / $tdt")")
 expect 0 "^hf_requests_total\{path=\"/a\"\} rate over $twd ending .*: $a_rate/s \(1200 samples, 16 records\)$" "" -- \
 	trend "$th" hf_requests_total -l 'path="/a"'
-expect 0 "^trend: rising, \+[0-9.]+% over $twd \([0-9]+ points, first .*/s, last .*/s, slope [0-9.e+]+/s\)$" "" -- \
+expect 0 "^trend: rising, \+[0-9.]+% over $twd \([0-9]+ points, first .*/s, last .*/s, slope -?[0-9.]+[kMGT]?/s\)$" "" -- \
 	trend "$th" hf_requests_total -l 'path="/a"'
 expect 0 "^trend: falling, -[0-9.]+% over $twd " "" -- trend "$th" hf_requests_total -l 'path="/b"'
 expect 0 "^trend: improving, " "" -- trend "$th" hf_requests_total -l 'path="/a"' --better higher
@@ -379,7 +383,7 @@ expect 0 "^hf_requests_total increase over $twd ending .*: 2400 \(2400 samples, 
 	trend "$th" hf_requests_total -f increase
 # a gauge: its last value, rising; a histogram: p95 of the window, and a
 # quantile that rises is degrading
-expect 0 "^hf_queue_depth gauge over $twd ending .*: 15 \(1 samples, 16 records\)$" "" -- trend "$th" hf_queue_depth
+expect 0 "^hf_queue_depth gauge over $twd ending .*: 15 items \(1 samples, 16 records\)$" "" -- trend "$th" hf_queue_depth
 expect 0 "^trend: rising, " "" -- trend "$th" hf_queue_depth
 expect 0 "^hf_latency quantile p95 over $twd ending .*: 120ns \(150 samples, 16 records\)$" "" -- trend "$th" hf_latency
 expect 0 "^trend: degrading, " "" -- trend "$th" hf_latency
@@ -394,6 +398,11 @@ p=$(sed -n 's/^trend\.points=//p' "$tmp/trend.flat")
 expect 0 "^trend: rising" "" -- "$shmstat" trend "$th" hf_requests_total -l 'path="/a"' --at "$tat" --window "$tw" --step 300ms
 # errors
 expect 1 "" "^shmstat: no metric 'hf_nope' in $th in the $twd window ending [0-9]{4}-" -- trend "$th" hf_nope
+# labels no series has: an error, not "no value" with exit 0 (issue 20)
+expect 1 "" "^shmstat: rate of 'hf_requests_total' \{path=\"/nope\"\}: no such series in the window$" -- \
+	trend "$th" hf_requests_total -l 'path="/nope"'
+expect 1 "" "^shmstat: rate of 'hf_requests_total' \{path=\"/nope\"\}: no such series" -- \
+	trend "$th" hf_requests_total -l 'path="/nope"' --json
 expect 2 "" "^shmstat: window 'x' is not a duration$" -- "$shmstat" trend --window x "$th" hf_requests_total
 expect 2 "" "^shmstat: window '0' is not a duration$" -- "$shmstat" trend --window 0 "$th" hf_requests_total
 expect 2 "" "^shmstat: step 'x' is not a duration$"   -- "$shmstat" trend --step x "$th" hf_requests_total

@@ -12,11 +12,13 @@
 #include "cmd.h"
 
 const char cmd_hist_usage[] =
-	"usage: shmstat hist [-l|--labels LABELS] NAME HIST\n"
+	"usage: shmstat hist [-l|--labels LABELS] [--raw] NAME HIST\n"
 	"  Print the percentiles of histogram HIST of segment NAME (every label\n"
 	"  set, or the one whose canonical labels, as `shmstat show` prints\n"
 	"  them between braces, equal LABELS) and a bar chart of its\n"
-	"  distribution, one row per power of two.\n";
+	"  distribution, one row per power of two. Values print in the\n"
+	"  histogram's unit (durations, bytes, 148k); --raw prints exact\n"
+	"  integers.\n";
 
 #define BAR 40
 #define MAX_ROWS 32
@@ -117,16 +119,17 @@ static void print_chart(const shmstat_hdata *h, const char *unit)
 
 int cmd_hist(int argc, char **argv)
 {
-	static const char shortopts[] = "+l:";
+	static const char shortopts[] = ":l:";
 	char bad[64];
 	static const struct option opts[] = {
 		{ "labels", required_argument, NULL, 'l' },
+		{ "raw", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *labels = NULL, *seg, *hist;
 	shmstat_reader *r;
 	shmstat_snap *s;
-	int c, found = 0;
+	int c, found = 0, raw = 0;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
@@ -134,10 +137,12 @@ int cmd_hist(int argc, char **argv)
 		case 'l':
 			labels = optarg;
 			break;
-		case '?':
-			if (optopt == 'l')
-				return usage_error(cmd_hist_usage, "option '-l' needs a value");
-			/* fall through */
+		case 'r':
+			raw = 1;
+			break;
+		case ':':
+			return usage_error(cmd_hist_usage, "option '%s' needs a value",
+					   refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		default:
 			return usage_error(cmd_hist_usage, "unknown option '%s'", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		}
@@ -170,8 +175,8 @@ int cmd_hist(int argc, char **argv)
 		printf("%s%s\n", found ? "\n" : "", name);
 		if (m.help[0])
 			printf("  %s\n", text_safe(help, sizeof(help), m.help));
-		print_table(h, m.unit);
-		print_chart(h, m.unit);
+		print_table(h, raw ? NULL : m.unit);
+		print_chart(h, raw ? NULL : m.unit);
 		shmstat_hdata_free(h);
 		found++;
 	}

@@ -19,15 +19,16 @@
 const char cmd_record_usage[] =
 	"usage: shmstat record [-o|--history FILE] [--interval DURATION]\n"
 	"                      [--tiers STEP:SPAN[,STEP:SPAN]...] [--size BYTES]\n"
-	"                      [--top N] [--group-read] [--count N] NAME\n"
+	"                      [--top N] [--group-read] [--count N] [--wait] NAME\n"
 	"  Snapshot segment NAME every interval (default: the finest tier's\n"
 	"  step, 1s) into history FILE (default NAME.shmhist), created if\n"
 	"  missing with the tiers (default 1s:10m,10s:6h,5m:7d), a fixed\n"
 	"  size (default 64M; K, M, G suffixes) and N top signature keys per\n"
 	"  table (default 20); --group-read creates it 0640, else 0600. Runs\n"
 	"  in the foreground until SIGTERM or SIGINT (exit 0), or for N\n"
-	"  snapshots with --count. Waits for a segment that does not exist\n"
-	"  yet, and follows one that is re-created. A snapshot taken while\n"
+	"  snapshots with --count. A segment that does not exist is an error\n"
+	"  (exit 1, no file created); with --wait it is waited for. Once\n"
+	"  recording, it follows a segment that is re-created. A snapshot taken while\n"
 	"  the clock went back, or too large for a tier, is skipped (a\n"
 	"  message says so); an error writing the file ends it (exit 1).\n";
 
@@ -127,6 +128,7 @@ int cmd_record(int argc, char **argv)
 		{ "top", required_argument, NULL, 'k' },
 		{ "group-read", no_argument, NULL, 'g' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "wait", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct shmstat_history_opts ho;
@@ -137,7 +139,7 @@ int cmd_record(int argc, char **argv)
 	shmstat_history *h = NULL;
 	shmstat_reader *r = NULL;
 	struct sigaction sa;
-	int ch, rc = EXIT_OK, waiting = 0;
+	int ch, rc = EXIT_OK, waiting = 0, wait = 0;
 
 	shmstat_history_opts_init(&ho);
 	optind = 1;
@@ -168,6 +170,7 @@ int cmd_record(int argc, char **argv)
 				return usage_error(cmd_record_usage, "top '%s' is not 0 to 1000", optarg);
 			break;
 		case 'g': ho.mode = 0640; break;
+		case 'w': wait = 1; break;
 		case 'c':
 			errno = 0;
 			count = strtoull(optarg, &end, 10);
@@ -187,13 +190,21 @@ int cmd_record(int argc, char **argv)
 	name = argv[optind];
 	if (shmstat_valid_name(name) != 0)
 		return die(EXIT_USAGE, "%s", shmstat_last_error());
+	/* a typo is an error, not a wait for a segment that never comes */
+	if (!wait) {
+		if (open_reader(name, &r) != 0)
+			return die(EXIT_ERR, "%s (--wait waits for it)", shmstat_last_error());
+	}
 	if (path == NULL) {
 		snprintf(defpath, sizeof(defpath), "%s.shmhist", name);
 		path = defpath;
 	}
-	if (shmstat_history_create(path, &ho, &h) != 0)
+	if (shmstat_history_create(path, &ho, &h) != 0) {
+		shmstat_reader_close(r);
 		return die(EXIT_ERR, "%s", shmstat_last_error());
+	}
 	if (shmstat_history_set_segment(h, name) != 0) {
+		shmstat_reader_close(r);
 		shmstat_history_close(h);
 		return die(EXIT_ERR, "%s", shmstat_last_error());
 	}

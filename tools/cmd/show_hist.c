@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "histq.h"
 #include "show_hist.h"
+#include "units.h"
 #include "timearg.h"
 
 static int wanted(const struct show_hist *o, const struct shmstat_series *s)
@@ -25,10 +26,12 @@ static void series_value(const shmstat_frame *f, size_t i, const struct shmstat_
 			 int raw, char *buf, size_t n)
 {
 	if (s->type == SHMSTAT_COUNTER) {
-		snprintf(buf, n, "%llu", (unsigned long long)s->counter);
+		fmt_fig_u64(buf, n, s->counter, s->unit, raw);
 	} else if (s->type == SHMSTAT_GAUGE) {
-		if (s->has_value)
+		if (s->has_value && raw)
 			snprintf(buf, n, "%lld", (long long)s->gauge);
+		else if (s->has_value)
+			fmt_fig(buf, n, (double)s->gauge, s->unit, 0);
 		else
 			snprintf(buf, n, "-");
 	} else if (s->type == SHMSTAT_HISTOGRAM) {
@@ -56,9 +59,13 @@ static void series_value(const shmstat_frame *f, size_t i, const struct shmstat_
 			snprintf(buf, n, "count=0");
 		shmstat_hdata_free(h);
 	} else {
-		snprintf(buf, n, "hits=%llu misses=%llu weight=%llu evictions=%llu",
-			 (unsigned long long)s->sig_hits, (unsigned long long)s->sig_misses,
-			 (unsigned long long)s->sig_weight, (unsigned long long)s->sig_evictions);
+		char h[FIG_LEN], m[FIG_LEN], w[FIG_LEN], e[FIG_LEN];
+
+		fmt_fig_u64(h, sizeof(h), s->sig_hits, NULL, raw);
+		fmt_fig_u64(m, sizeof(m), s->sig_misses, NULL, raw);
+		fmt_fig_u64(w, sizeof(w), s->sig_weight, s->unit, raw);
+		fmt_fig_u64(e, sizeof(e), s->sig_evictions, NULL, raw);
+		snprintf(buf, n, "hits=%s misses=%s weight=%s evictions=%s", h, m, w, e);
 	}
 }
 
@@ -88,7 +95,7 @@ static int show_range(const struct show_hist *o, const struct frames *fr)
 
 		for (size_t j = 0, out = 0; order && j < ns; j++) {
 			struct shmstat_series s;
-			char full[512], val[256];
+			char full[512], val[4 * FIG_LEN + 64];
 			size_t i = order[j];
 
 			if (shmstat_frame_series(fr->f[k], i, &s) != 0 || !wanted(o, &s))
@@ -323,14 +330,17 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 	}
 	switch (s->type) {
 	case SHMSTAT_COUNTER:
-		fmt_figure(a, sizeof(a), SHMSTAT_FIG_RATE, v[1].value, s->unit, o->raw);
-		printf(" increase=%.0f rate=%s\n", v[0].value, a);
+		fmt_figure(a, sizeof(a), SHMSTAT_FIG_INCREASE, v[0].value, s->unit, o->raw);
+		fmt_figure(b, sizeof(b), SHMSTAT_FIG_RATE, v[1].value, s->unit, o->raw);
+		printf(" increase=%s rate=%s\n", a, b);
 		break;
 	case SHMSTAT_GAUGE:
-		printf(" value=%.0f\n", v[0].value);
+		fmt_figure(a, sizeof(a), SHMSTAT_FIG_GAUGE, v[0].value, s->unit, o->raw);
+		printf(" value=%s\n", a);
 		break;
 	case SHMSTAT_HISTOGRAM:
-		fmt_figure(a, sizeof(a), SHMSTAT_FIG_RATE, v[0].value, s->unit, o->raw);
+		/* values recorded per second: a count, whatever the values' unit */
+		fmt_figure(a, sizeof(a), SHMSTAT_FIG_RATE, v[0].value, NULL, o->raw);
 		printf(" count=%llu rate=%s", (unsigned long long)v[0].samples, a);
 		for (int k = 1; k < 4; k++) {
 			if (!v[k].has_value)
@@ -340,13 +350,19 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 		}
 		putchar('\n');
 		break;
-	default:
+	default: {
+		char h[FIG_LEN], m[FIG_LEN];
+
+		fmt_figure(h, sizeof(h), SHMSTAT_FIG_SIG_HITS, v[0].value, s->unit, o->raw);
+		fmt_figure(m, sizeof(m), SHMSTAT_FIG_SIG_MISSES, v[1].value, s->unit, o->raw);
 		fmt_figure(a, sizeof(a), SHMSTAT_FIG_SIG_HIT_RATE, v[2].value, s->unit, o->raw);
-		printf(" hits=%.0f misses=%.0f hit_rate=%s weight=%.0f\n", v[0].value, v[1].value,
-		       v[2].has_value ? a : "-", v[3].value);
+		fmt_figure(b, sizeof(b), SHMSTAT_FIG_SIG_WEIGHT, v[3].value, s->unit, o->raw);
+		printf(" hits=%s misses=%s hit_ratio=%s weight=%s\n", h, m, v[2].has_value ? a : "-",
+		       b);
 		if (fr->n >= 2)
 			window_keys(o, fr, s);
 		break;
+	}
 	}
 }
 

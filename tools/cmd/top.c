@@ -1,6 +1,7 @@
 /*
  * top.c - shmstat top: the most reused signatures of a table.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,20 +10,24 @@
 #include "shmstat.h"
 #include "cli.h"
 #include "cmd.h"
+#include "units.h"
 
 const char cmd_top_usage[] =
 	"usage: shmstat top [-n N] [--by hits|weight|recent|upper] [--owner OWNER]\n"
-	"                   [--high-value HITS] NAME [TABLE]\n"
+	"                   [--high-value HITS] [--raw] NAME [TABLE]\n"
 	"  Print the top N (default 20) signatures of each signature table of\n"
 	"  segment NAME (or of TABLE only), ranked by guaranteed hits (hits no\n"
 	"  error can take away; --by upper: by the most they may be): hits,\n"
 	"  the error (the true count lies in [HITS, HITS + ERROR]), misses,\n"
-	"  hit rate, weight, first and last seen, owner, and the key, whole up\n"
+	"  hit ratio, weight (in the table's unit), first and last seen, owner,\n"
+	"  and the key, whole up\n"
 	"  to the table's key bytes ('...' when cut). '*' marks a high-value\n"
 	"  key (guaranteed hits >= HITS, default 3); 'x' a key idle longer than\n"
 	"  the table's TTL. The head line says how many events the table saw\n"
 	"  and the most any key's count can be off. Then the totals per owner\n"
-	"  (exact).\n";
+	"  (exact). Counts print as 148k, 2.56M; --raw prints exact integers.\n";
+
+static int raw;                 /* --raw: exact integers */
 
 /* The key, printable: other bytes as \xNN, "..." when cut; its hash
  * when its text is not known (a key seen once by a full summary). */
@@ -75,7 +80,8 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 	struct shmstat_sigstats st;
 	shmstat_sigview *v;
 	size_t *idx, got;
-	char name[512], own[256];
+	char name[512], own[256], fe[FIG_LEN], fh[FIG_LEN], fm[FIG_LEN], fw[FIG_LEN],
+	     fx[FIG_LEN], fr[FIG_LEN];
 
 	if (shmstat_snap_sigtab(s, i, &v) != 0)
 		return die(EXIT_ERR, "out of memory");
@@ -88,10 +94,13 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 	}
 	got = shmstat_sigview_top(v, by, owner, n, idx);
 	fmt_metric(name, sizeof(name), m->name, m->labels);
-	printf("%s: %u keys, %llu events (%llu hits, %llu misses), weight %llu, %llu evictions; %u summar%s of %u keys",
-	       name, st.used, (unsigned long long)st.events, (unsigned long long)st.hits,
-	       (unsigned long long)st.misses, (unsigned long long)st.weight,
-	       (unsigned long long)st.evictions, st.summaries, st.summaries == 1 ? "y" : "ies",
+	fmt_fig_u64(fe, sizeof(fe), st.events, NULL, raw);
+	fmt_fig_u64(fh, sizeof(fh), st.hits, NULL, raw);
+	fmt_fig_u64(fm, sizeof(fm), st.misses, NULL, raw);
+	fmt_fig_u64(fw, sizeof(fw), st.weight, m->unit, raw);
+	fmt_fig_u64(fx, sizeof(fx), st.evictions, NULL, raw);
+	printf("%s: %u keys, %s events (%s hits, %s misses), weight %s, %s evictions; %u summar%s of %u keys",
+	       name, st.used, fe, fh, fm, fw, fx, st.summaries, st.summaries == 1 ? "y" : "ies",
 	       st.capacity);
 	if (st.unsummarized)
 		printf(", %llu events unsummarized (no summary free)",
@@ -104,8 +113,8 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 		       (unsigned long long)st.max_error, (unsigned long long)st.error_bound);
 	else
 		printf("  every count is exact\n");
-	printf("   %10s %8s %10s %6s %12s %6s %6s  %-12s %s\n", "HITS", "+ERROR", "MISSES", "RATE",
-	       "WEIGHT", "FIRST", "LAST", "OWNER", "KEY");
+	printf("   %10s %8s %10s %9s %12s %6s %6s  %-12s %s\n", "HITS", "+ERROR", "MISSES",
+	       "HIT_RATIO", "WEIGHT", "FIRST", "LAST", "OWNER", "KEY");
 	for (size_t k = 0; k < got; k++) {
 		struct shmstat_sigentry e;
 		char key[SHMSTAT_SIG_KEY_SHOW], first[16], last[16];
@@ -118,14 +127,18 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 		fmt_key(key, sizeof(key), &e);
 		fmt_ago(first, sizeof(first), info.taken_ns, e.first_ns);
 		fmt_ago(last, sizeof(last), info.taken_ns, e.last_ns);
-		printf(" %c%c%10llu %8llu %10llu %5.1f%% %12llu %6s %6s  %-12s %s\n",
-		       gh >= hv ? '*' : ' ', e.expired ? 'x' : ' ', (unsigned long long)gh,
-		       (unsigned long long)e.err_hits, (unsigned long long)gm, 100 * e.hit_rate,
-		       (unsigned long long)gw, first, last,
+		fmt_fig_u64(fh, sizeof(fh), gh, NULL, raw);
+		fmt_fig_u64(fe, sizeof(fe), e.err_hits, NULL, raw);
+		fmt_fig_u64(fm, sizeof(fm), gm, NULL, raw);
+		fmt_ratio(fr, sizeof(fr), e.hit_rate, raw);
+		fmt_fig_u64(fw, sizeof(fw), gw, m->unit, raw);
+		printf(" %c%c%10s %8s %10s %9s %12s %6s %6s  %-12s %s\n",
+		       gh >= hv ? '*' : ' ', e.expired ? 'x' : ' ', fh, fe, fm, fr, fw, first, last,
 		       e.owner[0] ? text_safe(own, sizeof(own), e.owner) : "-", key);
 	}
 	if (shmstat_sigview_owners(v)) {
-		printf("\n   %-36s %10s %10s %6s %12s\n", "OWNER", "HITS", "MISSES", "RATE", "WEIGHT");
+		printf("\n   %-36s %10s %10s %9s %12s\n", "OWNER", "HITS", "MISSES", "HIT_RATIO",
+		       "WEIGHT");
 		for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
 			struct shmstat_sigowner_info o;
 			uint64_t ev;
@@ -134,11 +147,12 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 			if (owner && strcmp(owner, o.name) != 0)
 				continue;
 			ev = o.hits + o.misses;
-			printf("   %-36s %10llu %10llu %5.1f%% %12llu\n",
-			       o.name[0] ? text_safe(own, sizeof(own), o.name) : "-",
-			       (unsigned long long)o.hits, (unsigned long long)o.misses,
-			       ev ? 100.0 * (double)o.hits / (double)ev : 0.0,
-			       (unsigned long long)o.weight);
+			fmt_fig_u64(fh, sizeof(fh), o.hits, NULL, raw);
+			fmt_fig_u64(fm, sizeof(fm), o.misses, NULL, raw);
+			fmt_ratio(fr, sizeof(fr), ev ? (double)o.hits / (double)ev : 0.0, raw);
+			fmt_fig_u64(fw, sizeof(fw), o.weight, m->unit, raw);
+			printf("   %-36s %10s %10s %9s %12s\n",
+			       o.name[0] ? text_safe(own, sizeof(own), o.name) : "-", fh, fm, fr, fw);
 		}
 	}
 	free(idx);
@@ -148,12 +162,13 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 
 int cmd_top(int argc, char **argv)
 {
-	static const char shortopts[] = "+:n:";
+	static const char shortopts[] = ":n:";
 	char bad[64];
 	static const struct option opts[] = {
 		{ "by", required_argument, NULL, 'b' },
 		{ "owner", required_argument, NULL, 'o' },
 		{ "high-value", required_argument, NULL, 'H' },
+		{ "raw", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum shmstat_sig_order by = SHMSTAT_BY_HITS;
@@ -190,9 +205,13 @@ int cmd_top(int argc, char **argv)
 		case 'o':
 			owner = optarg;
 			break;
+		case 'r':
+			raw = 1;
+			break;
 		case 'H':
+			errno = 0;
 			hv = strtoull(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end)
+			if (*optarg < '0' || *optarg > '9' || *end || errno)
 				return usage_error(cmd_top_usage, "high-value threshold '%s' is not a number",
 						   optarg);
 			break;

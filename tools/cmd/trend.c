@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "histq.h"
 #include "timearg.h"
+#include "units.h"
 
 const char cmd_trend_usage[] =
 	"usage: shmstat trend [-w|--window DURATION] [--at INSTANT] [--step DURATION]\n"
@@ -25,12 +26,14 @@ const char cmd_trend_usage[] =
 	"  twentieth of the window), a least-squares line through them, and\n"
 	"  its change over the window in percent of the mean. Below 5% the\n"
 	"  trend is stable; otherwise rising or falling, and improving or\n"
-	"  degrading when higher is better (hit-rate, weight) or worse\n"
+	"  degrading when higher is better (hit_ratio, weight) or worse\n"
 	"  (quantile, mean, misses, evictions), or as --better says.\n"
 	"  FIGURE: rate (counters, default), increase, gauge (default for\n"
 	"  gauges), quantile (histograms, default, with -q, default 0.95),\n"
-	"  mean, and for signature tables hit-rate (default), hits, misses,\n"
-	"  weight, evictions.\n";
+	"  mean, and for signature tables hit_ratio (default), hits, misses,\n"
+	"  weight, evictions. Figures print in the metric's unit (--raw:\n"
+	"  exact numbers). No record of the metric, or no series with the\n"
+	"  labels, in the window is an error (exit 1).\n";
 
 static const char *verdict(int direction, int polarity)
 {
@@ -164,6 +167,12 @@ int cmd_trend(int argc, char **argv)
 		return die(EXIT_ERR, "cannot compute %s of '%s': bad query or out of memory",
 			   figure_name(qy.fig), qy.name);
 	}
+	/* a typo in the labels is an error, not a quiet "no value" */
+	if (!v.has_value && v.why && strstr(v.why, "no such") != NULL) {
+		frames_free(&fr);
+		return die(EXIT_ERR, "%s of '%s'%s%s%s: %s", figure_name(qy.fig), qy.name,
+			   labels ? " {" : "", labels ? labels : "", labels ? "}" : "", v.why);
+	}
 	fmt_duration(wd, sizeof(wd), window);
 	fmt_time(when, sizeof(when), at);
 	if (json) {
@@ -210,13 +219,16 @@ int cmd_trend(int argc, char **argv)
 	if (tr.points < 2) {
 		printf("trend: unknown (%zu sub-windows with a value; need 2)\n", tr.points);
 	} else {
-		char first[64], last[64];
+		char first[64], last[64], slope[FIG_LEN];
 
 		fmt_figure(first, sizeof(first), qy.fig, tr.first, unit, raw);
 		fmt_figure(last, sizeof(last), qy.fig, tr.last, unit, raw);
-		printf("trend: %s, %+.1f%% over %s (%zu points, first %s, last %s, slope %.4g/s)\n",
+		/* the figure's change per second: a ratio's in points of 1 */
+		fmt_fig(slope, sizeof(slope), tr.slope_per_s,
+			qy.fig == SHMSTAT_FIG_SIG_HIT_RATE ? NULL : unit, raw);
+		printf("trend: %s, %+.1f%% over %s (%zu points, first %s, last %s, slope %s/s)\n",
 		       verdict(tr.direction, polarity), tr.change_pct, wd, tr.points, first, last,
-		       tr.slope_per_s);
+		       slope);
 	}
 	frames_free(&fr);
 	return EXIT_OK;

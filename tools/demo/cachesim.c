@@ -390,12 +390,12 @@ static int register_all(shmstat_seg *seg, struct metrics *m)
 		def.labels = lt;
 		def.name = "cachesim_cache_entries";
 		def.help = "entries cached";
-		reg_check(shmstat_gauge_register(seg, &def, SHMSTAT_AGG_SUM, &m->entries[t]), &rc);
+		reg_check(shmstat_gauge_register(seg, &def, SHMSTAT_AGG_LIVESUM, &m->entries[t]), &rc);
 	}
 	def.labels = NULL;
 	def.name = "cachesim_inflight";
 	def.help = "requests in flight";
-	reg_check(shmstat_gauge_register(seg, &def, SHMSTAT_AGG_SUM, &m->inflight), &rc);
+	reg_check(shmstat_gauge_register(seg, &def, SHMSTAT_AGG_LIVESUM, &m->inflight), &rc);
 	def.unit = "ns";
 	def.name = "cachesim_lookup_duration";
 	def.help = "cache lookup time";
@@ -403,7 +403,7 @@ static int register_all(shmstat_seg *seg, struct metrics *m)
 	def.name = "cachesim_write_duration";
 	def.help = "cache write time after a miss";
 	reg_check(shmstat_hist_register(seg, &def, NULL, &m->write), &rc);
-	def.unit = "microdollars";
+	def.unit = "micro_USD";
 	def.name = "cachesim_signatures";
 	def.help = "conversations served from cache; weight: cost saved";
 	sig_opts(&so);

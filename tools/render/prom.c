@@ -475,6 +475,16 @@ static void render_item(FILE *f, const struct prom_iter *pi, const struct item *
 static void render_tail(FILE *f, const struct prom_iter *pi)
 {
 	const struct prom_opts *o = &pi->o;
+	unsigned major, minor;
+
+	/* which shmstat wrote this: an info metric (OpenMetrics), a gauge
+	 * of 1 (Prometheus text) */
+	shmstat_format_version(&major, &minor);
+	help_line(f, o->om ? "shmstat_build" : "shmstat_build_info",
+		  "the shmstat release and segment format that exported these series", o->om);
+	fputs(o->om ? "# TYPE shmstat_build info\n" : "# TYPE shmstat_build_info gauge\n", f);
+	fprintf(f, "shmstat_build_info{version=\"%s\",format=\"%u.%u\"} 1\n", shmstat_version(),
+		major, minor);
 
 	if (o->segment_label && pi->nsrc) {
 		help_line(f, "shmstat_segment_up",
