@@ -165,6 +165,7 @@ expect 2 "" "option '-n' needs a value" -- "$shmstat" top -n
 # options anywhere, GNU style (issue 20): after the operands, between them
 expect 0 "^ \* .* conv-2$" "" -- "$shmstat" top "$tag-a" cli_sigs -n 1 --owner acct-b --high-value 2
 expect 0 "^ \* .* conv-2$" "" -- "$shmstat" top "$tag-a" -n 1 cli_sigs --owner=acct-b --high-value=2
+expect 0 "" "^shmstat: segment '$tag-a' has no latency stacks$" -- "$shmstat" flame "$tag-a" --latency
 # '--' ends the options: what follows is an operand even if it looks like one
 expect 1 "" "^shmstat: segment '$tag-a' has no signature table '-n'" -- "$shmstat" top "$tag-a" -- -n
 # a threshold that is not a count
