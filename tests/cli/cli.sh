@@ -220,9 +220,10 @@ for line in "schema=shmstat.show/2" "segment.name=$tag-a" "metrics.1.name=cli_de
 done
 "$shmstat" show --prom "$tag-a" > /tmp/$tag.prom || bad "show --prom failed"
 for re in '^# TYPE cli_errors_total counter$' '^cli_errors_total 3$' \
-	'^cli_requests_total\{path="/a"\} 10$' '^cli_latency_bucket\{le="127"\} 90$' \
-	'^cli_latency_bucket\{le="1023"\} 99$' '^cli_latency_bucket\{le="\+Inf"\} 100$' \
-	'^cli_latency_count 100$' '^cli_sigs_hits_total\{owner="acct-a"\} 5$' \
+	'^cli_requests_total\{path="/a"\} 10$' '^cli_latency_seconds_bucket\{le="0\.000000127"\} 90$' \
+	'^cli_latency_seconds_bucket\{le="0\.000001023"\} 99$' '^cli_latency_seconds_bucket\{le="\+Inf"\} 100$' \
+	'^cli_latency_seconds_count 100$' '^cli_latency_seconds_sum 0\.001018$' \
+	'^cli_sigs_hits_total 7$' '^cli_sigs_owner_hits_total\{owner="acct-a"\} 5$' '^cli_cache_bytes 3670016$' \
 	'^cli_sigs_top_hits\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}"\} 5$' '^cli_depth_max 7$' \
 	'^cli_sigs_top_hits_error\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}"\} 0$' \
 	'^cli_sigs_top_high_value\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}"\} 1$' \

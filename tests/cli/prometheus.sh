@@ -66,12 +66,29 @@ grep -qx "hf_requests_total{path=\"/a\",segment=\"$tag\"} 1000" "$dir/m.txt" && 
 	bad "exposition lacks the /a counter"
 grep -qx "shmstat_segment_up{segment=\"$tag-missing\"} 0" "$dir/m.txt" && ok ||
 	bad "missing segment not reported as down"
-grep -qx "hf_latency_count{segment=\"$tag\"} 100" "$dir/m.txt" && ok || bad "histogram count"
-n_le=$(grep -c '^hf_latency_bucket' "$dir/m.txt")
+grep -qx "hf_latency_seconds_count{segment=\"$tag\"} 100" "$dir/m.txt" && ok || bad "histogram count"
+# base units (issue 21): a histogram of ns in seconds, le and sum exact
+grep -qx "hf_latency_seconds_sum{segment=\"$tag\"} 0.00059" "$dir/m.txt" && ok || bad "histogram sum in seconds"
+grep -q "^hf_latency_seconds_bucket{segment=\"$tag\",le=\"0.000001023\"} 90$" "$dir/m.txt" && ok ||
+	bad "le in seconds: $(grep -m3 '^hf_latency_seconds_bucket' "$dir/m.txt")"
+# one family per meaning: the table's totals, the owners' totals apart
+grep -qx "hf_sigs_hits_total{segment=\"$tag\"} 2" "$dir/m.txt" && ok || bad "table total family"
+if grep -q '^hf_sigs_hits_total{.*owner=' "$dir/m.txt"; then bad "owner series in the totals' family"; else ok; fi
+# self-metrics
+for re in '^shmstat_build_info\{version="[0-9.]+",format="[0-9]+\.[0-9]+"\} 1$' \
+	"^shmstat_segment_writers\\{segment=\"$tag\",state=\"alive\"\\} 0$" \
+	"^shmstat_segment_writers\\{segment=\"$tag\",state=\"dead\"\\} 0$" \
+	"^shmstat_segment_dropped_total\\{segment=\"$tag\",what=\"registrations\"\\} 0$" \
+	"^shmstat_segment_used_ratio\\{segment=\"$tag\",region=\"metrics\"\\} 0\\.[0-9]+$" \
+	'^shmstat_scrape_duration_seconds [0-9]+(\.[0-9]+)?$'; do
+	grep -Eq -- "$re" "$dir/m.txt" && ok || bad "exposition lacks /$re/"
+done
+n_le=$(grep -c '^hf_latency_seconds_bucket' "$dir/m.txt")
 [ "$n_le" -gt 100 ] && [ "$n_le" -lt 3000 ] && ok || bad "le bounds: $n_le"
 curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' "$url/metrics" >"$dir/om.txt" &&
 	[ "$(tail -1 "$dir/om.txt")" = "# EOF" ] && grep -q '^# TYPE hf_requests counter$' "$dir/om.txt" &&
 	ok || bad "OpenMetrics on Accept"
+grep -qx '# UNIT hf_latency_seconds seconds' "$dir/om.txt" && ok || bad "OpenMetrics # UNIT line"
 
 # --- bad requests, then still serving
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
@@ -134,21 +151,39 @@ v=$(await "hf_requests_total{path=\"/a\",segment=\"$tag\"}") && [ "$v" = 1000 ] 
 	bad "prometheus has /a = '$v', expected 1000"
 v=$(query "hf_requests_total{path=\"/b\"}"); [ "$v" = 7 ] && ok || bad "/b = '$v', expected 7"
 v=$(query "hf_queue_depth"); [ "$v" = -3 ] && ok || bad "gauge = '$v', expected -3"
-v=$(query "hf_latency_count"); [ "$v" = 100 ] && ok || bad "histogram count = '$v'"
-v=$(query "hf_latency_sum"); [ "$v" = 590000 ] && ok || bad "histogram sum = '$v', expected 590000"
-# the table's total: the series without an owner label (owner="" matches it)
-v=$(query "hf_sigs_hits_total{owner=\"\"}"); [ "$v" = 2 ] && ok || bad "signature hits = '$v', expected 2"
+v=$(query "hf_latency_seconds_count"); [ "$v" = 100 ] && ok || bad "histogram count = '$v'"
+v=$(query "hf_latency_seconds_sum"); [ "$v" = 0.00059 ] && ok || bad "histogram sum = '$v', expected 0.00059 s"
+# sum() of the table's totals is the writer's exact tally: 2 hits, 1 miss
+v=$(query "sum(hf_sigs_hits_total)"); [ "$v" = 2 ] && ok || bad "sum of signature hits = '$v', expected 2"
+v=$(query "sum(hf_sigs_misses_total)"); [ "$v" = 1 ] && ok || bad "sum of signature misses = '$v', expected 1"
+v=$(query "shmstat_build_info"); [ "$v" = 1 ] && ok || bad "shmstat_build_info = '$v'"
+v=$(query "shmstat_segment_writers{segment=\"$tag\",state=\"alive\"}"); [ "$v" = 0 ] && ok ||
+	bad "writers alive = '$v'"
 v=$(query "shmstat_segment_up{segment=\"$tag-missing\"}"); [ "$v" = 0 ] && ok ||
 	bad "segment_up of the missing segment = '$v'"
 # quantiles: p50 = 1000 ns, p95 = 50000 ns, within the bucket error of 64
 # bounds per power of two (1/64 of the value) plus interpolation
 within() { awk -v v="$1" -v want="$2" 'BEGIN { d = v - want; if (d < 0) d = -d; exit !(v != "" && d <= want / 64) }'; }
-v=$(query "histogram_quantile(0.5, hf_latency_bucket)")
-within "$v" 1000 && ok || bad "histogram_quantile(0.5) = '$v', expected 1000 within 1/64"
-v=$(query "histogram_quantile(0.95, hf_latency_bucket)")
-within "$v" 50000 && ok || bad "histogram_quantile(0.95) = '$v', expected 50000 within 1/64"
+v=$(query "histogram_quantile(0.5, hf_latency_seconds_bucket)")
+within "$v" 0.000001 && ok || bad "histogram_quantile(0.5) = '$v', expected 1e-6 s within 1/64"
+v=$(query "histogram_quantile(0.95, hf_latency_seconds_bucket)")
+within "$v" 0.00005 && ok || bad "histogram_quantile(0.95) = '$v', expected 5e-5 s within 1/64"
 # Prometheus saw the exporter as healthy
 v=$(query "up{job=\"shmstat\"}"); [ "$v" = 1 ] && ok || bad "up = '$v'"
+
+# a removed segment is down at the very next scrape, its series gone
+"$shmstat" rm "$tag" || bad "rm $tag"
+curl -sf "$url/metrics" >"$dir/m2.txt" || bad "GET /metrics after rm"
+grep -qx "shmstat_segment_up{segment=\"$tag\"} 0" "$dir/m2.txt" && ok ||
+	bad "removed segment still up: $(grep segment_up "$dir/m2.txt")"
+if grep -q '^hf_' "$dir/m2.txt"; then bad "series of the removed segment still exported"; else ok; fi
+# and Prometheus sees it so (bounded wait: scrapes every second)
+down=
+for _ in $(seq 600); do
+	[ "$(query "shmstat_segment_up{segment=\"$tag\"}")" = 0 ] && { down=1; break; }
+	sleep 0.1
+done
+[ -n "$down" ] && ok || bad "prometheus never saw shmstat_segment_up 0 after rm"
 
 echo "prometheus e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -282,8 +282,21 @@ static shmstat_snap *snap_of(struct seg *g)
 				break;
 			}
 		}
-		if (shmstat_snapshot(g->r, &s) == 0)
-			break;
+		if (shmstat_snapshot(g->r, &s) == 0) {
+			struct shmstat_seg_info in;
+
+			/* the name removed since the reader opened it: what the
+			 * reader still maps is no longer the segment (down) */
+			shmstat_snap_info(s, &in);
+			if (!in.removed)
+				break;
+			shmstat_snap_free(s);
+			snprintf(why, sizeof(why), "segment '%s' was removed", g->name);
+			s = NULL;
+			shmstat_reader_close(g->r);
+			g->r = NULL;
+			continue;
+		}
 		s = NULL;
 		shmstat_reader_close(g->r);    /* re-created, truncated: again */
 		g->r = NULL;
@@ -345,6 +358,7 @@ static struct scrape *scrape(int om)
 	size_t k;
 	int len;
 
+	o.started_ns = mono_ns();
 	if (sc == NULL)
 		return NULL;
 	if (!srv.discover)

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "prom.h"
 #include "textsafe.h"
+#include "units.h"
 
 /* @n bytes of @s (up to a NUL) as a label value (@quote) or HELP text:
  * backslash and newline escaped (and '"' in a value), as both formats
@@ -172,8 +174,52 @@ static void help_line(FILE *f, const char *name, const char *help, int om)
 struct item {
 	size_t src, idx;
 	struct shmstat_metric_info m;
-	char fam[160];
+	char fam[176];             /* the family: HELP, TYPE, UNIT */
+	char name[176];            /* the samples' name (before _bucket...) */
+	int unit;                  /* EXPO_SECONDS, EXPO_BYTES or 0 */
 };
+
+/* Base units (Prometheus' conventions): a metric registered in ns is
+ * exported in seconds, its name ending in _seconds; one in bytes ends
+ * in _bytes. */
+enum { EXPO_SECONDS = 1, EXPO_BYTES = 2 };
+
+static int ends_with(const char *s, size_t n, const char *sfx)
+{
+	size_t k = strlen(sfx);
+
+	return n >= k && memcmp(s + n - k, sfx, k) == 0;
+}
+
+/* @v ns as seconds, exactly: "0.000000127", "1.5", "3" */
+static void fmt_seconds(char *buf, size_t n, uint64_t v, int neg)
+{
+	uint64_t sec = v / 1000000000u, frac = v % 1000000000u;
+	char f[16];
+	int k;
+
+	if (frac == 0) {
+		snprintf(buf, n, "%s%" PRIu64, neg ? "-" : "", sec);
+		return;
+	}
+	snprintf(f, sizeof(f), "%09" PRIu64, frac);
+	for (k = 8; k > 0 && f[k] == '0'; k--)
+		f[k] = '\0';
+	snprintf(buf, n, "%s%" PRIu64 ".%s", neg ? "-" : "", sec, f);
+}
+
+/* A sample value of an item: in seconds for EXPO_SECONDS */
+static void put_u64(FILE *f, const struct item *x, uint64_t v)
+{
+	char b[48];
+
+	if (x->unit == EXPO_SECONDS) {
+		fmt_seconds(b, sizeof(b), v, 0);
+		fputs(b, f);
+	} else {
+		fprintf(f, "%" PRIu64, v);
+	}
+}
 
 static int by_family(const void *a, const void *b)
 {
@@ -187,16 +233,32 @@ static int by_family(const void *a, const void *b)
 	return strcmp(x->m.labels, y->m.labels);
 }
 
-/* The family of metric @m: a counter's name without _total in
- * OpenMetrics; a signature table's name (its families are made from it). */
-static void family_of(char *buf, size_t n, const struct shmstat_metric_info *m, int om)
+/* The exported names of metric @m: its samples' name (the registered
+ * name with _seconds or _bytes added before a counter's _total when
+ * its unit asks for it and the name does not say so already) and its
+ * family (the same; in OpenMetrics a counter's without _total). A
+ * signature table's name: its families are made from it. */
+static void names_of(struct item *x, int om)
 {
-	size_t l = strlen(m->name);
+	const struct shmstat_metric_info *m = &x->m;
+	size_t l = strlen(m->name), stem;
+	int total = m->type == SHMSTAT_COUNTER && ends_with(m->name, l, "_total");
+	const char *sfx = "";
+	enum unit_kind k = unit_kind(m->unit);
 
-	snprintf(buf, n, "%s", m->name);
-	if (om && m->type == SHMSTAT_COUNTER && l > 6 && strcmp(m->name + l - 6, "_total") == 0 &&
-	    l - 6 < n)
-		buf[l - 6] = '\0';
+	stem = total ? l - 6 : l;
+	x->unit = 0;
+	if (m->type != SHMSTAT_SIGTABLE && k == UNIT_NS) {
+		x->unit = EXPO_SECONDS;
+		sfx = ends_with(m->name, stem, "_seconds") ? "" : "_seconds";
+	} else if (m->type != SHMSTAT_SIGTABLE && k == UNIT_BYTES) {
+		x->unit = EXPO_BYTES;
+		sfx = ends_with(m->name, stem, "_bytes") ? "" : "_bytes";
+	}
+	snprintf(x->name, sizeof(x->name), "%.*s%s%s", (int)stem, m->name, sfx,
+		 total ? "_total" : "");
+	snprintf(x->fam, sizeof(x->fam), "%.*s%s%s", (int)stem, m->name, sfx,
+		 total && !om ? "_total" : "");
 }
 
 /* ------------------------------------------------------------- histograms */
@@ -239,8 +301,11 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 					break;
 				cum += c;
 			}
-			snprintf(le, sizeof(le), "%" PRIu64, bound);
-			fprintf(f, "%s_bucket", it->m.name);
+			if (it->unit == EXPO_SECONDS)
+				fmt_seconds(le, sizeof(le), bound, 0);
+			else
+				snprintf(le, sizeof(le), "%" PRIu64, bound);
+			fprintf(f, "%s_bucket", it->name);
 			sample_labels(f, l, "le", le, strlen(le));
 			fprintf(f, " %" PRIu64 "\n", cum);
 			if (bound == st.highest) {
@@ -251,13 +316,15 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 		if (done)
 			break;
 	}
-	fprintf(f, "%s_bucket", it->m.name);
+	fprintf(f, "%s_bucket", it->name);
 	sample_labels(f, l, "le", "+Inf", 4);
 	fprintf(f, " %" PRIu64 "\n", st.count);
-	fprintf(f, "%s_sum", it->m.name);
+	fprintf(f, "%s_sum", it->name);
 	sample_labels(f, l, NULL, NULL, 0);
-	fprintf(f, " %" PRIu64 "\n", st.sum);
-	fprintf(f, "%s_count", it->m.name);
+	fputc(' ', f);
+	put_u64(f, it, st.sum);
+	fputc('\n', f);
+	fprintf(f, "%s_count", it->name);
 	sample_labels(f, l, NULL, NULL, 0);
 	fprintf(f, " %" PRIu64 "\n", st.count);
 	shmstat_hdata_free(h);
@@ -317,10 +384,16 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 	for (size_t j = 0; j < n; j++)
 		if (shmstat_snap_sigtab(src[it[j].src].snap, it[j].idx, &views[j]) != 0)
 			views[j] = NULL;
-	for (int w = 0; w < 3; w++) {
-		snprintf(fam, sizeof(fam), "%s_%s%s", m0->name, what[w], o->om ? "" : "_total");
-		snprintf(help, sizeof(help), "%s: %s, all keys and per owner",
-			 m0->help[0] ? m0->help : m0->name, what[w]);
+	/* the table's totals (all keys) and the owners' totals: each a
+	 * family of its own, so that sum() of either is the truth */
+	for (int w = 0; w < 6; w++) {
+		const char *per = w >= 3 ? "owner_" : "";
+		const int what_i = w % 3;
+
+		snprintf(fam, sizeof(fam), "%s_%s%s%s", m0->name, per, what[what_i],
+			 o->om ? "" : "_total");
+		snprintf(help, sizeof(help), w >= 3 ? "%s: %s per owner" : "%s: %s, all keys",
+			 m0->help[0] ? m0->help : m0->name, what[what_i]);
 		help_line(f, fam, help, o->om);
 		fprintf(f, "# TYPE %s counter\n", fam);
 		for (size_t j = 0; j < n; j++) {
@@ -330,22 +403,28 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 			struct shmstat_sigstats st;
 			const shmstat_sigview *v = views[j];
 
-			if (v == NULL || !take(pi, it[j].src))
+			if (v == NULL)
 				continue;
-			shmstat_sigview_stats(v, &st);
-			fprintf(f, "%s_%s_total", m0->name, what[w]);
-			sample_labels(f, &l, NULL, NULL, 0);
-			fprintf(f, " %" PRIu64 "\n", w == 0 ? st.hits : w == 1 ? st.misses : st.weight);
+			if (w < 3) {
+				if (!take(pi, it[j].src))
+					continue;
+				shmstat_sigview_stats(v, &st);
+				fprintf(f, "%s_%s_total", m0->name, what[what_i]);
+				sample_labels(f, &l, NULL, NULL, 0);
+				fprintf(f, " %" PRIu64 "\n", what_i == 0 ? st.hits
+							    : what_i == 1 ? st.misses : st.weight);
+				continue;
+			}
 			for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
 				struct shmstat_sigowner_info oi;
 
 				shmstat_sigview_owner(v, k, &oi);
 				if (!oi.name[0] || !take(pi, it[j].src))
 					continue;
-				fprintf(f, "%s_%s_total", m0->name, what[w]);
+				fprintf(f, "%s_owner_%s_total", m0->name, what[what_i]);
 				sample_labels(f, &l, "owner", oi.name, strlen(oi.name));
 				fprintf(f, " %" PRIu64 "\n",
-					w == 0 ? oi.hits : w == 1 ? oi.misses : oi.weight);
+					what_i == 0 ? oi.hits : what_i == 1 ? oi.misses : oi.weight);
 			}
 		}
 	}
@@ -455,20 +534,117 @@ static void render_item(FILE *f, const struct prom_iter *pi, const struct item *
 		if (pi->o.om)
 			fprintf(f, "%s_total", x->fam);
 		else
-			fputs(x->m.name, f);
+			fputs(x->name, f);
 		sample_labels(f, &l, NULL, NULL, 0);
-		fprintf(f, " %" PRIu64 "\n", x->m.counter);
+		fputc(' ', f);
+		put_u64(f, x, x->m.counter);
+		fputc('\n', f);
 		break;
 	case SHMSTAT_GAUGE:
-		fputs(x->m.name, f);
+		fputs(x->name, f);
 		sample_labels(f, &l, NULL, NULL, 0);
-		fprintf(f, " %" PRId64 "\n", x->m.gauge);
+		if (x->unit == EXPO_SECONDS) {
+			char b[48];
+			uint64_t a = x->m.gauge < 0 ? 0 - (uint64_t)x->m.gauge : (uint64_t)x->m.gauge;
+
+			fmt_seconds(b, sizeof(b), a, x->m.gauge < 0);
+			fprintf(f, " %s\n", b);
+		} else {
+			fprintf(f, " %" PRId64 "\n", x->m.gauge);
+		}
 		break;
 	case SHMSTAT_HISTOGRAM:
 		hist_samples(f, x, sr->snap, &l, pi->o.le_per_octave);
 		break;
 	default:
 		break;
+	}
+}
+
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* "{segment="NAME",KEY="VAL"} " */
+static void seg_labels(FILE *f, const char *seg, const char *k, const char *v)
+{
+	fputs("{segment=\"", f);
+	prom_escape(f, seg, strlen(seg));
+	fprintf(f, "\",%s=\"%s\"} ", k, v);
+}
+
+/* The segments' own health: writers alive and dead (not yet reaped),
+ * what was refused, how full each region is. */
+static void segment_health(FILE *f, const struct prom_iter *pi)
+{
+	const struct prom_opts *o = &pi->o;
+	static const char *const regions[] = {
+		"metrics", "values", "threads", "processes", "profile_stacks",
+	};
+
+	help_line(f, "shmstat_segment_writers",
+		  "writer processes of the segment: alive, and dead but not yet reaped", o->om);
+	fputs("# TYPE shmstat_segment_writers gauge\n", f);
+	for (size_t s = 0; s < pi->nsrc; s++) {
+		struct shmstat_seg_info in;
+
+		if (pi->src[s].snap == NULL)
+			continue;
+		shmstat_snap_info(pi->src[s].snap, &in);
+		fputs("shmstat_segment_writers", f);
+		seg_labels(f, pi->src[s].segment, "state", "alive");
+		fprintf(f, "%u\n", in.writers_alive);
+		fputs("shmstat_segment_writers", f);
+		seg_labels(f, pi->src[s].segment, "state", "dead");
+		fprintf(f, "%u\n", in.writers_dead);
+	}
+	help_line(f, o->om ? "shmstat_segment_dropped" : "shmstat_segment_dropped_total",
+		  "what the segment could not take: registrations refused (full), "
+		  "profiler samples the stack table had no room for", o->om);
+	fprintf(f, "# TYPE %s counter\n",
+		o->om ? "shmstat_segment_dropped" : "shmstat_segment_dropped_total");
+	for (size_t s = 0; s < pi->nsrc; s++) {
+		struct shmstat_seg_info in;
+
+		if (pi->src[s].snap == NULL)
+			continue;
+		shmstat_snap_info(pi->src[s].snap, &in);
+		fputs("shmstat_segment_dropped_total", f);
+		seg_labels(f, pi->src[s].segment, "what", "registrations");
+		fprintf(f, "%" PRIu64 "\n", in.dropped_regs);
+		fputs("shmstat_segment_dropped_total", f);
+		seg_labels(f, pi->src[s].segment, "what", "profile_samples");
+		fprintf(f, "%" PRIu64 "\n", in.profile_dropped);
+	}
+	help_line(f, "shmstat_segment_used_ratio",
+		  "share of each region of the segment in use (1: full, registrations refused)",
+		  o->om);
+	fputs("# TYPE shmstat_segment_used_ratio gauge\n", f);
+	if (o->om)
+		fputs("# UNIT shmstat_segment_used_ratio ratio\n", f);
+	for (size_t s = 0; s < pi->nsrc; s++) {
+		struct shmstat_seg_info in;
+		double used[5], cap[5];
+
+		if (pi->src[s].snap == NULL)
+			continue;
+		shmstat_snap_info(pi->src[s].snap, &in);
+		used[0] = in.metrics, cap[0] = in.max_metrics;
+		used[1] = (double)in.values_used, cap[1] = in.max_values;
+		used[2] = in.stripes_owned, cap[2] = in.max_threads;
+		used[3] = (double)in.writers_alive + in.writers_dead, cap[3] = in.max_procs;
+		used[4] = (double)in.profile_stacks, cap[4] = in.max_stacks;
+		for (int k = 0; k < 5; k++) {
+			if (cap[k] <= 0)
+				continue;      /* a segment without that region */
+			fputs("shmstat_segment_used_ratio", f);
+			seg_labels(f, pi->src[s].segment, "region", regions[k]);
+			fprintf(f, "%.6g\n", used[k] / cap[k]);
+		}
 	}
 }
 
@@ -495,6 +671,7 @@ static void render_tail(FILE *f, const struct prom_iter *pi)
 			prom_escape(f, pi->src[s].segment, strlen(pi->src[s].segment));
 			fprintf(f, "\"} %d\n", pi->src[s].snap ? 1 : 0);
 		}
+		segment_health(f, pi);
 		if (o->max_series || o->max_bytes) {
 			help_line(f, "shmstat_scrape_truncated",
 				  "1 when series of the segment were left out of this scrape "
@@ -506,6 +683,17 @@ static void render_tail(FILE *f, const struct prom_iter *pi)
 				fprintf(f, "\"} %d\n", pi->cut[s]);
 			}
 		}
+	}
+	if (o->started_ns) {
+		char b[48];
+
+		help_line(f, "shmstat_scrape_duration_seconds",
+			  "time this exposition took, from the request to its last family", o->om);
+		fputs("# TYPE shmstat_scrape_duration_seconds gauge\n", f);
+		if (o->om)
+			fputs("# UNIT shmstat_scrape_duration_seconds seconds\n", f);
+		fmt_seconds(b, sizeof(b), mono_ns() - o->started_ns, 0);
+		fprintf(f, "shmstat_scrape_duration_seconds %s\n", b);
 	}
 	if (o->tail)
 		fputs(o->tail, f);
@@ -550,6 +738,9 @@ static int next_piece(struct prom_iter *pi)
 				return ENOMEM;
 			help_line(f, first->fam, first->m.help, pi->o.om);
 			fprintf(f, "# TYPE %s %s\n", first->fam, shmstat_type_name(first->m.type));
+			if (pi->o.om && first->unit)
+				fprintf(f, "# UNIT %s %s\n", first->fam,
+					first->unit == EXPO_SECONDS ? "seconds" : "bytes");
 			if (fclose(f) != 0)
 				return ENOMEM;
 			pi->hdrlen = hn;
@@ -655,7 +846,7 @@ int prom_iter_new(const struct prom_src *src, size_t nsrc, const struct prom_opt
 				continue;
 			if (x->m.type == SHMSTAT_GAUGE && !x->m.has_value)
 				continue;
-			family_of(x->fam, sizeof(x->fam), &x->m, o->om);
+			names_of(x, o->om);
 			pi->n++;
 		}
 	}

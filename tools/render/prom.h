@@ -6,17 +6,26 @@
  * Counters are exported as counters (OpenMetrics: family without
  * `_total`, samples with it), gauges as gauges, histograms as classic
  * cumulative `_bucket{le=...}`, `_sum`, `_count`, signature tables as
- * their exact totals per owner (`NAME_hits_total`, `_misses_total`,
- * `_weight_total`) and their top keys by hits (`NAME_top_hits`, a gauge,
- * at most `top` series per table: bounded cardinality).
+ * one family per meaning: the table's exact totals (`NAME_hits_total`,
+ * `_misses_total`, `_weight_total`), the owners' (`NAME_owner_hits_total
+ * {owner}`...), the bound (`NAME_max_error`) and the top keys by hits
+ * (`NAME_top_hits`, `_top_hits_error`, `_top_high_value`, gauges, at most
+ * `top` series each per table: bounded cardinality).
+ *
+ * Base units: a metric registered in ns is exported in seconds (name
+ * ending in `_seconds`, values and `le` exact decimals), one in bytes
+ * with a name ending in `_bytes`; OpenMetrics adds `# UNIT`.
  *
  * `le` bounds come from the log-linear buckets: in every power of two
  * [2^e, 2^(e+1)) from the histogram's lowest value to its highest, the
  * `le_per_octave` bounds 2^e + i * 2^e / le_per_octave - 1 (i = 1 ..
  * le_per_octave; 1: the powers of two minus one), capped at
  * 2^(bits - 1) per octave so that every bound is a bucket edge: the
- * count at each bound is exact. Values are in the histogram's unit (ns
- * for timers).
+ * count at each bound is exact.
+ *
+ * Every exposition ends with `shmstat_build_info`; with segment_label,
+ * the segments' health too (`shmstat_segment_up`, `_writers{state}`,
+ * `_dropped_total{what}`, `_used_ratio{region}`).
  *
  * Several snapshots (segments) are merged into one exposition: one
  * HELP/TYPE per family, each series labelled segment="NAME". A family
@@ -50,7 +59,12 @@ struct prom_opts {
 	uint64_t max_bytes;        /* of the families, 0: no limit; the tail
 				    * (up, truncated, @tail) comes on top */
 	const char *tail;          /* more families, before # EOF; or NULL */
+	uint64_t started_ns;       /* mono_ns() when the request came: adds
+				    * shmstat_scrape_duration_seconds; 0: no */
 };
+
+/* CLOCK_MONOTONIC in ns (for prom_opts.started_ns) */
+uint64_t mono_ns(void);
 
 #define PROM_MAX_LE_PER_OCTAVE 64u
 #define PROM_MAX_TOP 1000u
