@@ -24,11 +24,26 @@ struct shmstat_reader_opts reader_opts;
  * other users choose. */
 static void say(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
+static char *captured;             /* say_into(): messages go there */
+static size_t captured_n;
+
+void say_into(char *buf, size_t n)
+{
+	captured = buf;
+	captured_n = n;
+	if (buf && n)
+		buf[0] = '\0';
+}
+
 static void say(const char *fmt, va_list ap)
 {
 	char msg[2048];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (captured) {
+		snprintf(captured, captured_n, "%s", msg);   /* the last one */
+		return;
+	}
 	fputs("shmstat: ", stderr);
 	put_safe(stderr, msg, TS_KEEP_NL);
 	fputc('\n', stderr);

@@ -22,6 +22,11 @@ enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2 };
 int die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Until say_into(NULL, 0): die() and warnf() keep their last message in
+ * @buf (@n bytes) instead of printing it (serve's JSON API answers with
+ * it). */
+void say_into(char *buf, size_t n);
+
 /* Usage error: message, then the command's usage; returns EXIT_USAGE. */
 int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

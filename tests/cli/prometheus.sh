@@ -44,9 +44,13 @@ s hit key-1 100
 s miss key-2
 EOF
 
+# a history of it, for the JSON API's range and window
+"$shmstat" record --count 1 --interval 100ms --tiers 100ms:10m --size 256K -o "$dir/e2e.hist" "$tag" \
+	2>/dev/null || { echo "FAIL: record"; exit 1; }
+
 # --- the exporter on a free port, 64 le bounds per power of two
 "$shmstat" serve --listen 127.0.0.1:0 -s "$tag" -s "$tag-missing" --le-per-octave 64 \
-	2>"$dir/serve.err" &
+	--history "$dir/e2e.hist" 2>"$dir/serve.err" &
 serve_pid=$!
 port=
 for _ in $(seq 100); do
@@ -89,6 +93,48 @@ curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' "$url/metrics"
 	[ "$(tail -1 "$dir/om.txt")" = "# EOF" ] && grep -q '^# TYPE hf_requests counter$' "$dir/om.txt" &&
 	ok || bad "OpenMetrics on Accept"
 grep -qx '# UNIT hf_latency_seconds seconds' "$dir/om.txt" && ok || bad "OpenMetrics # UNIT line"
+
+# --- the JSON API (issue 21): the commands' JSON, byte for byte on the
+# same (unchanging) segment; only the snapshot's time differs
+notime() { sed 's/"taken_ns":[0-9]*/"taken_ns":T/'; }
+api() { curl -s -o "$dir/api.out" -w '%{http_code} %{content_type}' "$url/api/v1/$1"; }
+same() {   # NAME API_QUERY COMMAND...: the answer is the command's output
+	local what=$1 q=$2
+	shift 2
+	"$@" | notime >"$dir/cmd.json"
+	if [ "$(api "$q")" = "200 application/json" ] && notime <"$dir/api.out" | cmp -s - "$dir/cmd.json" &&
+		"$json_flat" <"$dir/api.out" >/dev/null; then ok
+	else bad "$what: /api/v1/$q differs from '$*': $(head -c 300 "$dir/api.out")"; fi
+}
+same "show" "show?segment=$tag" "$shmstat" show --json "$tag"
+same "show -I -X" "show?segment=$tag&include=hf_req*&include=hf_sigs&exclude=*path=\"/b\"*" \
+	"$shmstat" show --json -I 'hf_req*' -I hf_sigs -X '*path="/b"*' "$tag"
+same "top" "top?segment=$tag&n=1&by=weight" "$shmstat" top --json -n 1 --by weight "$tag"
+same "top of a table" "top?segment=$tag&table=hf_sigs&owner=nobody" "$shmstat" top --json --owner nobody "$tag" hf_sigs
+same "range" "range?history=e2e.hist&start=@0&end=@4000000000" \
+	"$shmstat" show --history "$dir/e2e.hist" --range @0 @4000000000 --json
+soon=$(( $(date +%s) + 60 ))
+same "window" "window?history=e2e.hist&window=1h&at=@$soon&include=hf_*" \
+	"$shmstat" show --history "$dir/e2e.hist" --window 1h --at "@$soon" --json -I 'hf_*'
+[ "$(api segments)" = "200 application/json" ] && "$json_flat" <"$dir/api.out" >"$dir/api.flat" &&
+	grep -qx "segments.0.name=$tag" "$dir/api.flat" && grep -qx "segments.0.up=true" "$dir/api.flat" &&
+	grep -qx "segments.1.name=$tag-missing" "$dir/api.flat" && grep -qx "segments.1.up=false" "$dir/api.flat" &&
+	grep -qx "histories.0=e2e.hist" "$dir/api.flat" && ok || bad "/api/v1/segments: $(cat "$dir/api.out")"
+# bad queries: a status and a JSON error naming what is wrong
+for q in "show:400:parameter 'segment' is missing" "show?segment=nope:404:segment 'nope' is not served" \
+	"show?segment=$tag&include=%5Bx:400:a glob is not valid" "top?segment=$tag&n=0:400:n '0' is not a number" \
+	"top?segment=$tag&by=size:400:by 'size' is unknown" "top?segment=$tag&table=nope:404:no signature table 'nope'" \
+	"range?history=nope&start=@0&end=now:404:history 'nope' is not served" \
+	"range?history=e2e.hist&start=soon&end=now:400:start 'soon' is not an instant" \
+	"window?history=e2e.hist&window=x:400:window 'x' is not a duration" \
+	"window?history=e2e.hist&window=1s&at=@1000:404:history 'e2e.hist': no records in e2e.hist in" \
+	"show?segment=$tag-missing:503:cannot be read" "nope:404:no such path"; do
+	path=${q%%:*}; rest=${q#*:}; want=${rest%%:*}; msg=${rest#*:}
+	got=$(api "$path")
+	if [ "${got%% *}" = "$want" ] && "$json_flat" <"$dir/api.out" | grep -qF "error=" &&
+		grep -qF -- "$msg" "$dir/api.out"; then ok
+	else bad "/api/v1/$path: '$got' $(cat "$dir/api.out"), expected $want and '$msg'"; fi
+done
 
 # --- bad requests, then still serving
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }

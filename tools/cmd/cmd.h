@@ -14,6 +14,11 @@
 #ifndef SHMSTAT_CMD_H
 #define SHMSTAT_CMD_H
 
+#include <stdint.h>
+#include <stdio.h>
+
+#include "shmstat.h"
+
 struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -37,5 +42,13 @@ DECLARE_CMD(trend);
 DECLARE_CMD(check);
 DECLARE_CMD(serve);
 DECLARE_CMD(flame);
+
+/* top's JSON (schema shmstat.top/1) of the signature tables of @s (or
+ * of @table only) to @f, for top --json and serve's /api/v1/top: how
+ * many tables it wrote. top_order_parse: "hits", "weight", "recent",
+ * "upper" into *@by; -1 when unknown. */
+int top_json(FILE *f, const shmstat_snap *s, const char *segment, const char *table,
+	     enum shmstat_sig_order by, const char *owner, size_t n, uint64_t hv);
+int top_order_parse(const char *s, enum shmstat_sig_order *by);
 
 #endif

@@ -42,11 +42,13 @@
 #include "cli.h"
 #include "cmd.h"
 #include "prom.h"
+#include "serve.h"
 
 const char cmd_serve_usage[] =
 	"usage: shmstat serve [-l|--listen HOST:PORT] [-s|--segment NAME]...\n"
 	"                     [--uid UID[,UID]...] [--le-per-octave N] [--top N]\n"
 	"                     [--max-series N] [--max-bytes N] [--timeout SEC]\n"
+	"                     [-H|--history FILE]...\n"
 	"  Serve the segments NAME (default: every shmstat segment this user\n"
 	"  can read, looked up at each scrape) over HTTP on HOST:PORT (default\n"
 	"  127.0.0.1:9464; port 0: any free port, printed at start). Only\n"
@@ -59,11 +61,18 @@ const char cmd_serve_usage[] =
 	"  10). A response has at most N sample lines a segment (default\n"
 	"  100000) and N bytes (default 64 MiB), shmstat_scrape_truncated says\n"
 	"  which segments were cut; a connection has SEC seconds a request\n"
-	"  (default 30). GET /healthz answers ok. Runs in the foreground until\n"
-	"  SIGTERM or SIGINT (exit 0).\n";
+	"  (default 30). GET /healthz answers ok. A JSON API answers GET\n"
+	"  /api/v1/segments, /api/v1/show?segment=NAME[&include=GLOB]...\n"
+	"  [&exclude=GLOB]... (show --json), /api/v1/top?segment=NAME[&table=T]\n"
+	"  [&n=N][&by=hits|weight|recent|upper][&owner=O] (top --json), and\n"
+	"  for each history FILE (known by its file name H) /api/v1/range?\n"
+	"  history=H&start=I&end=I and /api/v1/window?history=H&window=D\n"
+	"  [&at=I] (show --history --json), include/exclude as for show.\n"
+	"  Runs in the foreground until SIGTERM or SIGINT (exit 0).\n";
 
 #define MAX_SEGMENTS 256
 #define MAX_UIDS 16
+#define MAX_HISTORIES 16
 #define MAX_CONNS 64               /* connections at once */
 #define CONN_RESERVE 8             /* kept for new clients */
 #define MAX_INFLIGHT 4             /* /metrics responses under way */
@@ -104,6 +113,8 @@ static struct {
 	unsigned inflight;
 	pthread_mutex_t lock;      /* conn[]: MHD's thread and the sweeper */
 	struct conn conn[MAX_CONNS];
+	const char *hist[MAX_HISTORIES];   /* --history: paths */
+	size_t nhist;
 } srv;
 
 static double since(const struct timespec *t)
@@ -350,6 +361,50 @@ static ssize_t scrape_read(void *cls, uint64_t pos, char *buf, size_t max)
 				       : MHD_CONTENT_READER_END_OF_STREAM;
 }
 
+/* -------------------------------------------------- for serve_api.c */
+
+size_t serve_refresh(void)
+{
+	discover();
+	qsort(srv.seg, srv.nseg, sizeof(srv.seg[0]), by_seg);
+	return srv.nseg;
+}
+
+const char *serve_segment(size_t k)
+{
+	return srv.seg[k].name;
+}
+
+long serve_find(const char *name)
+{
+	for (size_t k = 0; k < srv.nseg; k++)
+		if (strcmp(srv.seg[k].name, name) == 0)
+			return (long)k;
+	return -1;
+}
+
+shmstat_snap *serve_snapshot(size_t k)
+{
+	return snap_of(&srv.seg[k]);
+}
+
+size_t serve_histories(void)
+{
+	return srv.nhist;
+}
+
+const char *serve_history_path(size_t k)
+{
+	return srv.hist[k];
+}
+
+const char *serve_history_name(size_t k)
+{
+	const char *b = strrchr(srv.hist[k], '/');
+
+	return b ? b + 1 : srv.hist[k];
+}
+
 /* A scrape of every segment, ready to stream; NULL: out of memory. */
 static struct scrape *scrape(int om)
 {
@@ -534,7 +589,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return reply(c, MHD_HTTP_OK, text, "ok\n");
 	if (strcmp(url, "/") == 0)
 		return reply(c, MHD_HTTP_OK, text,
-			     "shmstat exporter: metrics at /metrics, health at /healthz\n");
+			     "shmstat exporter: metrics at /metrics, health at /healthz, "
+			     "JSON at /api/v1/segments, /api/v1/show, /api/v1/top, /api/v1/range, "
+			     "/api/v1/window\n");
+	if (strncmp(url, "/api/", 5) == 0)
+		return api_handle(c, url);
 	if (strcmp(url, "/metrics") != 0)
 		return reply(c, MHD_HTTP_NOT_FOUND, text, "not found: try /metrics\n");
 	if (srv.inflight >= MAX_INFLIGHT)
@@ -643,7 +702,7 @@ static int parse_count(const char *arg, unsigned long long max, unsigned long lo
 
 int cmd_serve(int argc, char **argv)
 {
-	static const char shortopts[] = ":l:s:";
+	static const char shortopts[] = ":l:s:H:";
 	char bad[64];
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -654,6 +713,7 @@ int cmd_serve(int argc, char **argv)
 		{ "max-series", required_argument, NULL, 'S' },
 		{ "max-bytes", required_argument, NULL, 'B' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "history", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:9464";
@@ -731,6 +791,17 @@ int cmd_serve(int argc, char **argv)
 				return usage_error(cmd_serve_usage,
 						   "timeout '%s' is not 1 to 86400 seconds", optarg);
 			srv.timeout = (unsigned)n;
+			break;
+		case 'H':
+			if (srv.nhist == MAX_HISTORIES)
+				return usage_error(cmd_serve_usage, "more than %d history files",
+						   MAX_HISTORIES);
+			srv.hist[srv.nhist++] = optarg;
+			for (size_t k = 0; k + 1 < srv.nhist; k++)
+				if (strcmp(serve_history_name(k), serve_history_name(srv.nhist - 1)) == 0)
+					return usage_error(cmd_serve_usage,
+							   "two history files named '%s'",
+							   serve_history_name(k));
 			break;
 		case ':':
 			return usage_error(cmd_serve_usage, "option '%s' needs a value",

@@ -316,6 +316,7 @@ int cmd_show(int argc, char **argv)
 			hopt.exc = exc;
 			hopt.ninc = ninc;
 			hopt.nexc = nexc;
+			hopt.out = stdout;
 			e = show_history(&hopt);
 		}
 		free(inc);

@@ -73,7 +73,7 @@ static void series_value(const shmstat_frame *f, size_t i, const struct shmstat_
 static int show_range(const struct show_hist *o, const struct frames *fr)
 {
 	if (o->json)
-		printf("{\"schema\":\"shmstat.history/1\",\"frames\":[");
+		fprintf(o->out, "{\"schema\":\"shmstat.history/1\",\"frames\":[");
 	for (size_t k = 0; k < fr->n; k++) {
 		struct shmstat_frame_info fi;
 		char when[64], step[32], seg[1024];
@@ -82,13 +82,13 @@ static int show_range(const struct show_hist *o, const struct frames *fr)
 		fmt_time(when, sizeof(when), fi.time_ns);
 		fmt_duration(step, sizeof(step), fi.step_ns);
 		if (o->json) {
-			printf("%s{\"time_ns\":%llu,\"segment\":", k ? "," : "",
+			fprintf(o->out, "%s{\"time_ns\":%llu,\"segment\":", k ? "," : "",
 			       (unsigned long long)fi.time_ns);
-			json_put(stdout, fi.segment);
-			printf(",\"generation\":\"%016llx\",\"step_ns\":%llu,\"series\":[",
+			json_put(o->out, fi.segment);
+			fprintf(o->out, ",\"generation\":\"%016llx\",\"step_ns\":%llu,\"series\":[",
 			       (unsigned long long)fi.generation, (unsigned long long)fi.step_ns);
 		} else {
-			printf("# %s  segment %s  step %s\n", when, text_safe(seg, sizeof(seg), fi.segment),
+			fprintf(o->out, "# %s  segment %s  step %s\n", when, text_safe(seg, sizeof(seg), fi.segment),
 			       step);
 		}
 		size_t ns = 0, *order = series_sorted(fr->f[k], &ns);
@@ -101,37 +101,37 @@ static int show_range(const struct show_hist *o, const struct frames *fr)
 			if (shmstat_frame_series(fr->f[k], i, &s) != 0 || !wanted(o, &s))
 				continue;
 			if (o->json) {
-				printf("%s{\"name\":", out++ ? "," : "");
-				json_put(stdout, s.name);
-				printf(",\"labels\":");
-				json_put(stdout, s.labels);
-				printf(",\"type\":\"%s\"", shmstat_type_name(s.type));
+				fprintf(o->out, "%s{\"name\":", out++ ? "," : "");
+				json_put(o->out, s.name);
+				fprintf(o->out, ",\"labels\":");
+				json_put(o->out, s.labels);
+				fprintf(o->out, ",\"type\":\"%s\"", shmstat_type_name(s.type));
 				if (s.type == SHMSTAT_GAUGE)
-					s.has_value ? printf(",\"value\":%lld", (long long)s.gauge)
-						    : printf(",\"value\":null");
+					s.has_value ? fprintf(o->out, ",\"value\":%lld", (long long)s.gauge)
+						    : fprintf(o->out, ",\"value\":null");
 				else if (s.type == SHMSTAT_SIGTABLE)
-					printf(",\"hits\":%llu,\"misses\":%llu,\"weight\":%llu,"
+					fprintf(o->out, ",\"hits\":%llu,\"misses\":%llu,\"weight\":%llu,"
 					       "\"evictions\":%llu", (unsigned long long)s.sig_hits,
 					       (unsigned long long)s.sig_misses,
 					       (unsigned long long)s.sig_weight,
 					       (unsigned long long)s.sig_evictions);
 				else
-					printf(",\"value\":%llu", (unsigned long long)s.counter);
-				putchar('}');
+					fprintf(o->out, ",\"value\":%llu", (unsigned long long)s.counter);
+				fputc('}', o->out);
 				continue;
 			}
 			fmt_metric(full, sizeof(full), s.name, s.labels);
 			series_value(fr->f[k], i, &s, o->raw, val, sizeof(val));
-			printf("%s %s %s\n", full, shmstat_type_name(s.type), val);
+			fprintf(o->out, "%s %s %s\n", full, shmstat_type_name(s.type), val);
 		}
 		free(order);
 		if (o->json)
-			printf("]}");
+			fprintf(o->out, "]}");
 	}
 	if (o->json)
-		printf("]}\n");
+		fprintf(o->out, "]}\n");
 	else if (fr->n == 0)
-		printf("no records in the range\n");
+		fprintf(o->out, "no records in the range\n");
 	return EXIT_OK;
 }
 
@@ -220,17 +220,17 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 	if (n > WKEYS)
 		n = WKEYS;
 	if (o->json) {
-		printf(",\"top\":[");
+		fprintf(o->out, ",\"top\":[");
 		for (size_t j = 0; j < n; j++) {
-			printf(j ? ",{\"key\":" : "{\"key\":");
-			json_put_bytes(stdout, w[j].k.key, w[j].k.key_len, 1);
-			printf(",\"owner\":");
-			json_put(stdout, w[j].k.owner);
-			printf(",\"hits\":%llu,\"hits_error\":%llu,\"high_value\":%s}",
+			fprintf(o->out, j ? ",{\"key\":" : "{\"key\":");
+			json_put_bytes(o->out, w[j].k.key, w[j].k.key_len, 1);
+			fprintf(o->out, ",\"owner\":");
+			json_put(o->out, w[j].k.owner);
+			fprintf(o->out, ",\"hits\":%llu,\"hits_error\":%llu,\"high_value\":%s}",
 			       (unsigned long long)w[j].lo, (unsigned long long)(w[j].hi - w[j].lo),
 			       w[j].lo >= SIG_HIGH_VALUE ? "true" : "false");
 		}
-		printf("]");
+		fprintf(o->out, "]");
 		return;
 	}
 	for (size_t j = 0; j < n; j++) {
@@ -246,7 +246,7 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 				o2 += (size_t)snprintf(key + o2, sizeof(key) - o2, "\\x%02x", ch);
 		}
 		key[o2] = '\0';
-		printf("  %c hits +%llu (at most +%llu) %s %s\n",
+		fprintf(o->out, "  %c hits +%llu (at most +%llu) %s %s\n",
 		       w[j].lo >= SIG_HIGH_VALUE ? '*' : ' ', (unsigned long long)w[j].lo,
 		       (unsigned long long)w[j].hi,
 		       w[j].k.owner[0] ? text_safe(own, sizeof(own), w[j].k.owner) : "-",
@@ -305,50 +305,50 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 			[SHMSTAT_SIGTABLE] = { "hits", "misses", "hit_rate", "weight" },
 		};
 
-		printf("%s{\"name\":", first ? "" : ",");
-		json_put(stdout, s->name);
-		printf(",\"labels\":");
-		json_put(stdout, s->labels);
-		printf(",\"type\":\"%s\",\"samples\":%llu,\"resets\":%u", shmstat_type_name(s->type),
+		fprintf(o->out, "%s{\"name\":", first ? "" : ",");
+		json_put(o->out, s->name);
+		fprintf(o->out, ",\"labels\":");
+		json_put(o->out, s->labels);
+		fprintf(o->out, ",\"type\":\"%s\",\"samples\":%llu,\"resets\":%u", shmstat_type_name(s->type),
 		       (unsigned long long)v[0].samples, v[0].resets);
 		for (int k = 0; k < nv; k++) {
 			if (v[k].has_value && isfinite(v[k].value))
-				printf(",\"%s\":%.17g", keys[s->type][k], v[k].value);
+				fprintf(o->out, ",\"%s\":%.17g", keys[s->type][k], v[k].value);
 			else
-				printf(",\"%s\":null", keys[s->type][k]);
+				fprintf(o->out, ",\"%s\":null", keys[s->type][k]);
 		}
 		if (s->type == SHMSTAT_SIGTABLE && fr->n >= 2)
 			window_keys(o, fr, s);
-		putchar('}');
+		fputc('}', o->out);
 		return;
 	}
 	fmt_metric(full, sizeof(full), s->name, s->labels);
-	printf("%s %s", full, shmstat_type_name(s->type));
+	fprintf(o->out, "%s %s", full, shmstat_type_name(s->type));
 	if (!v[0].has_value) {
-		printf(" no value (%s)\n", v[0].why ? v[0].why : "no data");
+		fprintf(o->out, " no value (%s)\n", v[0].why ? v[0].why : "no data");
 		return;
 	}
 	switch (s->type) {
 	case SHMSTAT_COUNTER:
 		fmt_figure(a, sizeof(a), SHMSTAT_FIG_INCREASE, v[0].value, s->unit, o->raw);
 		fmt_figure(b, sizeof(b), SHMSTAT_FIG_RATE, v[1].value, s->unit, o->raw);
-		printf(" increase=%s rate=%s\n", a, b);
+		fprintf(o->out, " increase=%s rate=%s\n", a, b);
 		break;
 	case SHMSTAT_GAUGE:
 		fmt_figure(a, sizeof(a), SHMSTAT_FIG_GAUGE, v[0].value, s->unit, o->raw);
-		printf(" value=%s\n", a);
+		fprintf(o->out, " value=%s\n", a);
 		break;
 	case SHMSTAT_HISTOGRAM:
 		/* values recorded per second: a count, whatever the values' unit */
 		fmt_figure(a, sizeof(a), SHMSTAT_FIG_RATE, v[0].value, NULL, o->raw);
-		printf(" count=%llu rate=%s", (unsigned long long)v[0].samples, a);
+		fprintf(o->out, " count=%llu rate=%s", (unsigned long long)v[0].samples, a);
 		for (int k = 1; k < 4; k++) {
 			if (!v[k].has_value)
 				continue;
 			fmt_figure(b, sizeof(b), SHMSTAT_FIG_QUANTILE, v[k].value, s->unit, o->raw);
-			printf(" p%g=%s", qs[k - 1] * 100, b);
+			fprintf(o->out, " p%g=%s", qs[k - 1] * 100, b);
 		}
-		putchar('\n');
+		fputc('\n', o->out);
 		break;
 	default: {
 		char h[FIG_LEN], m[FIG_LEN];
@@ -357,7 +357,7 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 		fmt_figure(m, sizeof(m), SHMSTAT_FIG_SIG_MISSES, v[1].value, s->unit, o->raw);
 		fmt_figure(a, sizeof(a), SHMSTAT_FIG_SIG_HIT_RATE, v[2].value, s->unit, o->raw);
 		fmt_figure(b, sizeof(b), SHMSTAT_FIG_SIG_WEIGHT, v[3].value, s->unit, o->raw);
-		printf(" hits=%s misses=%s hit_ratio=%s weight=%s\n", h, m, v[2].has_value ? a : "-",
+		fprintf(o->out, " hits=%s misses=%s hit_ratio=%s weight=%s\n", h, m, v[2].has_value ? a : "-",
 		       b);
 		if (fr->n >= 2)
 			window_keys(o, fr, s);
@@ -434,16 +434,16 @@ int show_history(const struct show_hist *o)
 	}
 	shmstat_frame_info(fr.f[fr.n - 1], &fi);
 	if (o->json) {
-		printf("{\"schema\":\"shmstat.window/1\",\"segment\":");
-		json_put(stdout, fi.segment);
-		printf(",\"from_ns\":%llu,\"to_ns\":%llu,\"records\":%zu,\"series\":[",
+		fprintf(o->out, "{\"schema\":\"shmstat.window/1\",\"segment\":");
+		json_put(o->out, fi.segment);
+		fprintf(o->out, ",\"from_ns\":%llu,\"to_ns\":%llu,\"records\":%zu,\"series\":[",
 		       (unsigned long long)from, (unsigned long long)to, fr.n);
 	} else {
 		char a[64], b[64], seg[1024];
 
 		fmt_time(a, sizeof(a), from);
 		fmt_time(b, sizeof(b), to);
-		printf("segment %s from %s to %s (%zu records)\n",
+		fprintf(o->out, "segment %s from %s to %s (%zu records)\n",
 		       text_safe(seg, sizeof(seg), fi.segment), a, b, fr.n);
 	}
 	{
@@ -463,7 +463,7 @@ int show_history(const struct show_hist *o)
 		free(order);
 	}
 	if (o->json)
-		printf("]}\n");
+		fprintf(o->out, "]}\n");
 	frames_free(&fr);
 	return EXIT_OK;
 }

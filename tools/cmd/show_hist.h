@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct show_hist {
 	const char *path;
@@ -15,9 +16,11 @@ struct show_hist {
 	int json, raw;
 	char **inc, **exc;
 	size_t ninc, nexc;
+	FILE *out;                 /* where: stdout for show, a buffer for
+				    * serve's /api/v1/range and /window */
 };
 
-/* Print what @o asks; an exit status. */
+/* Print what @o asks to @o->out; an exit status. */
 int show_history(const struct show_hist *o);
 
 #endif

@@ -10,11 +10,12 @@
 #include "shmstat.h"
 #include "cli.h"
 #include "cmd.h"
+#include "export.h"
 #include "units.h"
 
 const char cmd_top_usage[] =
 	"usage: shmstat top [-n N] [--by hits|weight|recent|upper] [--owner OWNER]\n"
-	"                   [--high-value HITS] [--raw] NAME [TABLE]\n"
+	"                   [--high-value HITS] [--raw] [--json] NAME [TABLE]\n"
 	"  Print the top N (default 20) signatures of each signature table of\n"
 	"  segment NAME (or of TABLE only), ranked by guaranteed hits (hits no\n"
 	"  error can take away; --by upper: by the most they may be): hits,\n"
@@ -25,7 +26,8 @@ const char cmd_top_usage[] =
 	"  key (guaranteed hits >= HITS, default 3); 'x' a key idle longer than\n"
 	"  the table's TTL. The head line says how many events the table saw\n"
 	"  and the most any key's count can be off. Then the totals per owner\n"
-	"  (exact). Counts print as 148k, 2.56M; --raw prints exact integers.\n";
+	"  (exact). Counts print as 148k, 2.56M; --raw prints exact integers.\n"
+	"  --json: schema shmstat.top/1, as serve's /api/v1/top answers.\n";
 
 static int raw;                 /* --raw: exact integers */
 
@@ -160,6 +162,55 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 	return EXIT_OK;
 }
 
+static const char *const order_names[] = {
+	[SHMSTAT_BY_HITS] = "hits", [SHMSTAT_BY_WEIGHT] = "weight",
+	[SHMSTAT_BY_RECENT] = "recent", [SHMSTAT_BY_HITS_MAX] = "upper",
+};
+
+int top_order_parse(const char *s, enum shmstat_sig_order *by)
+{
+	for (size_t k = 0; k < sizeof(order_names) / sizeof(order_names[0]); k++)
+		if (order_names[k] && strcmp(s, order_names[k]) == 0) {
+			*by = (enum shmstat_sig_order)k;
+			return 0;
+		}
+	return -1;
+}
+
+int top_json(FILE *f, const shmstat_snap *s, const char *segment, const char *table,
+	     enum shmstat_sig_order by, const char *owner, size_t n, uint64_t hv)
+{
+	int found = 0;
+
+	fputs("{\"schema\":\"shmstat.top/1\",\"segment\":", f);
+	json_put(f, segment);
+	fprintf(f, ",\"by\":\"%s\",\"n\":%zu,\"high_value\":%llu,\"owner\":", order_names[by], n,
+		(unsigned long long)hv);
+	if (owner)
+		json_put(f, owner);
+	else
+		fputs("null", f);
+	fputs(",\"tables\":[", f);
+	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
+		struct shmstat_metric_info m;
+
+		shmstat_snap_metric(s, i, &m);
+		if (m.type != SHMSTAT_SIGTABLE || (table && strcmp(m.name, table) != 0))
+			continue;
+		fputs(found++ ? ",\n{\"name\":" : "\n{\"name\":", f);
+		json_put(f, m.name);
+		fputs(",\"labels\":", f);
+		json_put(f, m.labels);
+		fputs(",\"unit\":", f);
+		json_put(f, m.unit);
+		fputs(",\"table\":", f);
+		export_sig_json(f, s, i, by, owner, n, hv);
+		fputc('}', f);
+	}
+	fputs("]}\n", f);
+	return found;
+}
+
 int cmd_top(int argc, char **argv)
 {
 	static const char shortopts[] = ":n:";
@@ -169,6 +220,7 @@ int cmd_top(int argc, char **argv)
 		{ "owner", required_argument, NULL, 'o' },
 		{ "high-value", required_argument, NULL, 'H' },
 		{ "raw", no_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum shmstat_sig_order by = SHMSTAT_BY_HITS;
@@ -176,7 +228,7 @@ int cmd_top(int argc, char **argv)
 	unsigned long long n = 20, hv = SIG_HIGH_VALUE;
 	shmstat_reader *r;
 	shmstat_snap *s;
-	int c, rc = EXIT_OK, found = 0;
+	int c, rc = EXIT_OK, found = 0, json = 0;
 	char *end;
 
 	opterr = 0;
@@ -189,15 +241,7 @@ int cmd_top(int argc, char **argv)
 						   "count '%s' is not a number from 1 to 100000", optarg);
 			break;
 		case 'b':
-			if (strcmp(optarg, "hits") == 0)
-				by = SHMSTAT_BY_HITS;
-			else if (strcmp(optarg, "weight") == 0)
-				by = SHMSTAT_BY_WEIGHT;
-			else if (strcmp(optarg, "recent") == 0)
-				by = SHMSTAT_BY_RECENT;
-			else if (strcmp(optarg, "upper") == 0)
-				by = SHMSTAT_BY_HITS_MAX;
-			else
+			if (top_order_parse(optarg, &by) != 0)
 				return usage_error(cmd_top_usage,
 						   "order '%s' is unknown (hits, weight, recent or upper)",
 						   optarg);
@@ -207,6 +251,9 @@ int cmd_top(int argc, char **argv)
 			break;
 		case 'r':
 			raw = 1;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 'H':
 			errno = 0;
@@ -228,7 +275,24 @@ int cmd_top(int argc, char **argv)
 		table = argv[optind + 1];
 	if (open_snapshot(argv[optind], &r, &s) != EXIT_OK)
 		return EXIT_ERR;
-	for (size_t i = 0; i < shmstat_snap_metrics(s) && rc == EXIT_OK; i++) {
+	if (json) {
+		/* (buffered: nothing is printed when there is no such table) */
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		if (f == NULL) {
+			rc = die(EXIT_ERR, "out of memory");
+		} else {
+			found = top_json(f, s, argv[optind], table, by, owner, (size_t)n, hv);
+			if (fclose(f) != 0)
+				rc = die(EXIT_ERR, "out of memory");
+			else if (found)
+				(void)fwrite(buf, 1, len, stdout);
+		}
+		free(buf);
+	}
+	for (size_t i = 0; !json && i < shmstat_snap_metrics(s) && rc == EXIT_OK; i++) {
 		struct shmstat_metric_info m;
 
 		shmstat_snap_metric(s, i, &m);

@@ -8,6 +8,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shmstat.h"
@@ -95,13 +96,15 @@ static void hist_json(FILE *f, const shmstat_snap *s, size_t i)
 	shmstat_hdata_free(h);
 }
 
-static void sig_json(FILE *f, const shmstat_snap *s, size_t i)
+void export_sig_json(FILE *f, const shmstat_snap *s, size_t i, enum shmstat_sig_order by,
+		     const char *owner, size_t top, uint64_t hv)
 {
 	struct shmstat_sigstats st;
 	shmstat_sigview *v;
-	size_t idx[EXPORT_TOP], n;
+	size_t *idx = malloc((top ? top : 1) * sizeof(*idx)), n;
 
-	if (shmstat_snap_sigtab(s, i, &v) != 0) {
+	if (idx == NULL || shmstat_snap_sigtab(s, i, &v) != 0) {
+		free(idx);
 		fputs("null", f);
 		return;
 	}
@@ -112,7 +115,7 @@ static void sig_json(FILE *f, const shmstat_snap *s, size_t i)
 		",\"max_error\":%" PRIu64 ",\"error_bound\":%" PRIu64 ",\"top\":[",
 		st.capacity, st.key_bytes, st.summaries, st.used, st.skipped, st.events, st.hits,
 		st.misses, st.weight, st.evictions, st.unsummarized, st.max_error, st.error_bound);
-	n = shmstat_sigview_top(v, SHMSTAT_BY_HITS, NULL, EXPORT_TOP, idx);
+	n = shmstat_sigview_top(v, by, owner, top, idx);
 	for (size_t k = 0; k < n; k++) {
 		struct shmstat_sigentry e;
 
@@ -130,21 +133,25 @@ static void sig_json(FILE *f, const shmstat_snap *s, size_t i)
 			",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64 ",\"expired\":%s}",
 			e.hits - e.err_hits, e.misses - e.err_misses, e.err_hits,
 			e.weight - e.err_weight, e.err_weight,
-			e.hits - e.err_hits >= SIG_HIGH_VALUE ? "true" : "false", e.first_ns,
+			e.hits - e.err_hits >= hv ? "true" : "false", e.first_ns,
 			e.last_ns, e.expired ? "true" : "false");
 	}
 	fputs("],\"owners\":[", f);
-	for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
+	for (size_t k = 0, any = 0; k < shmstat_sigview_owners(v); k++) {
 		struct shmstat_sigowner_info oi;
 
 		shmstat_sigview_owner(v, k, &oi);
-		fputs(k ? ",{\"owner\":" : "{\"owner\":", f);
+		if (owner && strcmp(owner, oi.name) != 0)
+			continue;
+		fputs(any ? ",{\"owner\":" : "{\"owner\":", f);
+		any = 1;
 		json_put(f, oi.name);
 		fprintf(f, ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64 ",\"weight\":%" PRIu64 "}",
 			oi.hits, oi.misses, oi.weight);
 	}
 	fputs("]}", f);
 	shmstat_sigview_free(v);
+	free(idx);
 }
 
 /* Schema shmstat.show/2 (docs/shmstat.md), written as it goes. */
@@ -229,7 +236,7 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 			break;
 		case SHMSTAT_SIGTABLE:
 			fputs(",\"sigtable\":", f);
-			sig_json(f, s, order[k]);
+			export_sig_json(f, s, order[k], SHMSTAT_BY_HITS, NULL, EXPORT_TOP, SIG_HIGH_VALUE);
 			break;
 		}
 		if (per_process)

@@ -16,4 +16,11 @@ enum export_format { EXPORT_TEXT, EXPORT_JSON, EXPORT_PROM, EXPORT_OPENMETRICS, 
 int export_snapshot(FILE *f, enum export_format fmt, const char *name, const shmstat_snap *s,
 		    const size_t *order, size_t n, int per_process);
 
+/* Signature table @i of @s as JSON (the object of show --json's "table";
+ * top --json and serve's /api/v1/top): its figures, its top @top keys
+ * by @by (of @owner only if not NULL), high-value from @hv guaranteed
+ * hits, and its owners (@owner only if not NULL). */
+void export_sig_json(FILE *f, const shmstat_snap *s, size_t i, enum shmstat_sig_order by,
+		     const char *owner, size_t top, uint64_t hv);
+
 #endif

@@ -1,0 +1,387 @@
+/*
+ * serve_api.c - serve's JSON API over HTTP, version 1 (docs/shmstat.md,
+ * "The JSON API"):
+ *
+ *   GET /api/v1/segments   the segments served and the history files
+ *   GET /api/v1/show       show --json of one segment
+ *   GET /api/v1/top        top --json of one segment
+ *   GET /api/v1/range      show --history FILE --range --json
+ *   GET /api/v1/window     show --history FILE --window --json
+ *
+ * Each answer is the command's JSON, the same bytes for the same
+ * snapshot, built whole before it is sent (application/json). A bad
+ * request is 400, an unknown segment, history or path 404, a segment that
+ * cannot be read 503; the body is then {"error":"..."}. The query comes
+ * from the network: every parameter is checked before use, and only the
+ * segments and history files serve was given are read.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmstat.h"
+#include "cli.h"
+#include "cmd.h"
+#include "export.h"
+#include "serve.h"
+#include "show_hist.h"
+#include "timearg.h"
+
+#define MAX_GLOBS 32               /* include= and exclude= each */
+#define MAX_TOP 100000u
+
+static const char json_type[] = "application/json";
+
+/* @len bytes of @body (malloc'd: MHD frees it) with @status. */
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char *body,
+				 size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, json_type);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* {"error":"MESSAGE"} with @status */
+static enum MHD_Result api_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum MHD_Result api_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+{
+	char msg[512], *buf = NULL;
+	size_t len = 0;
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	f = open_memstream(&buf, &len);
+	if (f == NULL)
+		return MHD_NO;
+	fputs("{\"error\":", f);
+	json_put(f, msg);
+	fputs("}\n", f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return MHD_NO;
+	}
+	return send_json(c, status, buf, len);
+}
+
+static const char *arg(struct MHD_Connection *c, const char *key)
+{
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* include= and exclude= values, in order */
+struct globs {
+	char *inc[MAX_GLOBS], *exc[MAX_GLOBS];
+	size_t ninc, nexc;
+	int over, bad;
+};
+
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	struct globs *g = cls;
+	int inc = strcmp(key, "include") == 0;
+
+	(void)kind;
+	if (!inc && strcmp(key, "exclude") != 0)
+		return MHD_YES;
+	if (value == NULL || !glob_valid(value)) {
+		g->bad = 1;
+		return MHD_YES;
+	}
+	if ((inc ? g->ninc : g->nexc) == MAX_GLOBS) {
+		g->over = 1;
+		return MHD_YES;
+	}
+	if (inc)
+		g->inc[g->ninc++] = (char *)value;
+	else
+		g->exc[g->nexc++] = (char *)value;
+	return MHD_YES;
+}
+
+static int globs_of(struct MHD_Connection *c, struct globs *g)
+{
+	memset(g, 0, sizeof(*g));
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect, g);
+	return g->bad || g->over ? -1 : 0;
+}
+
+/* The segment= of the request, snapshotted: its index; -1 after an
+ * error answer (queued in *@ret). */
+static long segment_of(struct MHD_Connection *c, shmstat_snap **s, enum MHD_Result *ret)
+{
+	const char *name = arg(c, "segment");
+	long k;
+
+	*s = NULL;
+	if (name == NULL || !name[0]) {
+		*ret = api_error(c, MHD_HTTP_BAD_REQUEST, "parameter 'segment' is missing");
+		return -1;
+	}
+	serve_refresh();
+	k = serve_find(name);
+	if (k < 0) {
+		*ret = api_error(c, MHD_HTTP_NOT_FOUND, "segment '%s' is not served", name);
+		return -1;
+	}
+	*s = serve_snapshot((size_t)k);
+	if (*s == NULL) {
+		*ret = api_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "segment '%s' cannot be read: %s",
+				 name, shmstat_last_error());
+		return -1;
+	}
+	return k;
+}
+
+/* Close @f (an open_memstream() of *@buf, *@len), then send what it
+ * holds (200), or 500. */
+static enum MHD_Result answer(struct MHD_Connection *c, FILE *f, char **buf, size_t *len)
+{
+	if (fclose(f) != 0) {
+		free(*buf);
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	}
+	return send_json(c, MHD_HTTP_OK, *buf, *len);
+}
+
+static enum MHD_Result api_segments(struct MHD_Connection *c)
+{
+	char *buf = NULL;
+	size_t len = 0, n = serve_refresh();
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	fputs("{\"schema\":\"shmstat.segments/1\",\"segments\":[", f);
+	for (size_t k = 0; k < n; k++) {
+		shmstat_snap *s = serve_snapshot(k);
+
+		fputs(k ? ",{\"name\":" : "{\"name\":", f);
+		json_put(f, serve_segment(k));
+		if (s) {
+			struct shmstat_seg_info in;
+
+			shmstat_snap_info(s, &in);
+			fprintf(f, ",\"up\":true,\"metrics\":%u,\"writers_alive\":%u,"
+				"\"writers_dead\":%u,\"size\":%llu,\"created_ns\":%llu}",
+				in.metrics, in.writers_alive, in.writers_dead,
+				(unsigned long long)in.size, (unsigned long long)in.created_ns);
+			shmstat_snap_free(s);
+		} else {
+			fputs(",\"up\":false}", f);
+		}
+	}
+	fputs("],\"histories\":[", f);
+	for (size_t k = 0; k < serve_histories(); k++) {
+		fputs(k ? "," : "", f);
+		json_put(f, serve_history_name(k));
+	}
+	fputs("]}\n", f);
+	return answer(c, f, &buf, &len);
+}
+
+static enum MHD_Result api_show(struct MHD_Connection *c)
+{
+	struct globs g;
+	shmstat_snap *s;
+	enum MHD_Result ret;
+	size_t n, *order, kept = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	long k;
+
+	if (globs_of(c, &g) != 0)
+		return api_error(c, MHD_HTTP_BAD_REQUEST,
+				 "include/exclude: a glob is not valid, or more than %d", MAX_GLOBS);
+	k = segment_of(c, &s, &ret);
+	if (k < 0)
+		return ret;
+	n = shmstat_snap_metrics(s);
+	order = metrics_sorted(s, n);
+	f = order ? open_memstream(&buf, &len) : NULL;
+	if (f == NULL) {
+		free(order);
+		shmstat_snap_free(s);
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	}
+	/* what show -I/-X keeps, in show's order */
+	for (size_t i = 0; i < n; i++) {
+		struct shmstat_metric_info m;
+
+		shmstat_snap_metric(s, order[i], &m);
+		if (metric_wanted(&m, g.inc, g.ninc, g.exc, g.nexc))
+			order[kept++] = order[i];
+	}
+	if (export_snapshot(f, EXPORT_JSON, serve_segment((size_t)k), s, order, kept, 0) != EXIT_OK) {
+		fclose(f);
+		free(buf);
+		free(order);
+		shmstat_snap_free(s);
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot write the snapshot");
+	}
+	free(order);
+	shmstat_snap_free(s);
+	return answer(c, f, &buf, &len);
+}
+
+static int parse_u64_arg(const char *v, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	if (v == NULL || *v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(v, &end, 10);
+	return errno || *end || *out > max ? -1 : 0;
+}
+
+static enum MHD_Result api_top(struct MHD_Connection *c)
+{
+	const char *table = arg(c, "table"), *owner = arg(c, "owner"), *by_s = arg(c, "by");
+	const char *n_s = arg(c, "n"), *hv_s = arg(c, "high_value");
+	enum shmstat_sig_order by = SHMSTAT_BY_HITS;
+	uint64_t n = 20, hv = SIG_HIGH_VALUE;
+	enum MHD_Result ret;
+	shmstat_snap *s;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	long k;
+	int found;
+
+	if (n_s && (parse_u64_arg(n_s, MAX_TOP, &n) != 0 || n == 0))
+		return api_error(c, MHD_HTTP_BAD_REQUEST, "n '%s' is not a number from 1 to %u",
+				 n_s, MAX_TOP);
+	if (by_s && top_order_parse(by_s, &by) != 0)
+		return api_error(c, MHD_HTTP_BAD_REQUEST,
+				 "by '%s' is unknown (hits, weight, recent or upper)", by_s);
+	if (hv_s && parse_u64_arg(hv_s, UINT64_MAX, &hv) != 0)
+		return api_error(c, MHD_HTTP_BAD_REQUEST, "high_value '%s' is not a number", hv_s);
+	k = segment_of(c, &s, &ret);
+	if (k < 0)
+		return ret;
+	f = open_memstream(&buf, &len);
+	if (f == NULL) {
+		shmstat_snap_free(s);
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	}
+	found = top_json(f, s, serve_segment((size_t)k), table && table[0] ? table : NULL, by,
+			 owner && owner[0] ? owner : NULL, (size_t)n, hv);
+	shmstat_snap_free(s);
+	if (!found && table && table[0]) {
+		fclose(f);
+		free(buf);
+		return api_error(c, MHD_HTTP_NOT_FOUND, "segment '%s' has no signature table '%s'",
+				 serve_segment((size_t)k), table);
+	}
+	return answer(c, f, &buf, &len);
+}
+
+/* /api/v1/range and /api/v1/window: show --history FILE --json */
+static enum MHD_Result api_history(struct MHD_Connection *c, int window)
+{
+	const char *h = arg(c, "history");
+	struct show_hist o = { 0 };
+	struct globs g;
+	uint64_t now = realtime_ns(), t;
+	char *buf = NULL, why[600];
+	size_t len = 0, k;
+	FILE *f;
+	int rc;
+
+	if (globs_of(c, &g) != 0)
+		return api_error(c, MHD_HTTP_BAD_REQUEST,
+				 "include/exclude: a glob is not valid, or more than %d", MAX_GLOBS);
+	if (h == NULL || !h[0])
+		return api_error(c, MHD_HTTP_BAD_REQUEST, "parameter 'history' is missing");
+	for (k = 0; k < serve_histories(); k++)
+		if (strcmp(serve_history_name(k), h) == 0)
+			break;
+	if (k == serve_histories())
+		return api_error(c, MHD_HTTP_NOT_FOUND, "history '%s' is not served", h);
+	o.path = serve_history_path(k);
+	o.json = 1;
+	o.inc = g.inc;
+	o.exc = g.exc;
+	o.ninc = g.ninc;
+	o.nexc = g.nexc;
+	if (window) {
+		const char *w = arg(c, "window");
+
+		o.at = arg(c, "at");
+		if (w == NULL || parse_duration(w, &o.window) != 0 || o.window == 0)
+			return api_error(c, MHD_HTTP_BAD_REQUEST, "window '%s' is not a duration",
+					 w ? w : "");
+		if (o.at && parse_instant(o.at, now, &t) != 0)
+			return api_error(c, MHD_HTTP_BAD_REQUEST, "at '%s' is not an instant", o.at);
+	} else {
+		o.range_from = arg(c, "start");
+		o.range_to = arg(c, "end");
+		if (o.range_from == NULL || parse_instant(o.range_from, now, &t) != 0)
+			return api_error(c, MHD_HTTP_BAD_REQUEST, "start '%s' is not an instant",
+					 o.range_from ? o.range_from : "");
+		if (o.range_to == NULL || parse_instant(o.range_to, now, &t) != 0)
+			return api_error(c, MHD_HTTP_BAD_REQUEST, "end '%s' is not an instant",
+					 o.range_to ? o.range_to : "");
+	}
+	f = open_memstream(&buf, &len);
+	if (f == NULL)
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	o.out = f;
+	say_into(why, sizeof(why));
+	rc = show_history(&o);
+	say_into(NULL, 0);
+	if (rc != EXIT_OK) {
+		char *at = strstr(why, o.path);
+
+		fclose(f);
+		free(buf);
+		/* the client knows the file by its name, not by its path */
+		if (at) {
+			size_t pl = strlen(o.path), hl = strlen(h);
+
+			if (hl <= pl) {
+				memcpy(at, h, hl);
+				memmove(at + hl, at + pl, strlen(at + pl) + 1);
+			}
+		}
+		/* no record in the window is an answer too, not a failure */
+		return api_error(c, strncmp(why, "no records", 10) == 0 ? MHD_HTTP_NOT_FOUND
+									 : MHD_HTTP_SERVICE_UNAVAILABLE,
+				 "history '%s': %s", h, why);
+	}
+	return answer(c, f, &buf, &len);
+}
+
+enum MHD_Result api_handle(struct MHD_Connection *c, const char *url)
+{
+	if (strcmp(url, "/api/v1/segments") == 0)
+		return api_segments(c);
+	if (strcmp(url, "/api/v1/show") == 0)
+		return api_show(c);
+	if (strcmp(url, "/api/v1/top") == 0)
+		return api_top(c);
+	if (strcmp(url, "/api/v1/range") == 0)
+		return api_history(c, 0);
+	if (strcmp(url, "/api/v1/window") == 0)
+		return api_history(c, 1);
+	return api_error(c, MHD_HTTP_NOT_FOUND,
+			 "no such path: /api/v1/segments, show, top, range or window");
+}
