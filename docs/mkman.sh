@@ -1,8 +1,10 @@
 #!/bin/sh
-# mkman.sh SHMSTAT - write the shmstat(1) man page to stdout, built from the
-# tool's own usage strings (so the page cannot disagree with the tool).
+# mkman.sh SHMSTAT DOCDIR - write the shmstat(1) man page to stdout, built
+# from the tool's own usage strings (so the page cannot disagree with the
+# tool); DOCDIR is where the documentation is installed (SEE ALSO).
 set -eu
 tool=$1
+docdir=$2
 esc() { sed -e 's/\\/\\e/g' -e 's/^\./\\\&./' -e "s/^'/\\\\\\&'/"; }
 cat <<'HEAD'
 .TH SHMSTAT 1 "" "shmstat" "User Commands"
@@ -35,6 +37,22 @@ wrong), 2 on a usage error.
 .SH FILES
 .I /dev/shm/shmstat.*
 .SH SEE ALSO
-The library's documentation: docs/api.md and docs/format.md in the
-source tree.
+.BR shmstat-rules (5)
+(the rules file of
+.BR "shmstat check" ),
+.BR shmstat-history (5)
+(history files).
+TAIL
+printf '.PP
+In
+.IR %s :
+' "$docdir"
+cat <<'TAIL'
+rules.md and history.md, the text of those pages in Markdown, and
+cachesim-rules.yaml, an example rules file.
+The library's interface is described in its headers,
+.IR shmstat.h ,
+.I shmstat_history.h
+and
+.IR shmstat_window.h .
 TAIL

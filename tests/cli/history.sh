@@ -18,6 +18,10 @@ tag="clih-$$"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-history-$$.XXXXXX")
 W_PID=
 recpid=
+# the steps as another user run copies in a directory of their own: the
+# tree, and $tmp under TMPDIR, may be private
+. "$(dirname "$0")/nobody.sh"
+nobody_init
 
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
@@ -81,6 +85,7 @@ cleanup() {
 	[ -n "$recpid" ] && kill -9 "$recpid" 2>/dev/null
 	"$shmstat" rm "$tag-m" "$tag-bg" "$tag-cs" >/dev/null 2>&1
 	rm -rf "$tmp"
+	nobody_cleanup
 }
 trap cleanup EXIT
 
@@ -333,16 +338,18 @@ expect 1 "" "^shmstat: history file '$tmp/missing' does not exist$" -- "$shmstat
 : > "$tmp/empty"
 expect 1 "" "^shmstat: history file '$tmp/empty' is not a shmstat history file" -- "$shmstat" show --history "$tmp/empty"
 expect 1 "" "^shmstat: history file '$tmp/link' is a symbolic link" -- "$shmstat" show --history "$tmp/link"
-# a history this user may not read (root: ask nobody; others: mode 000)
-cp "$h" "$tmp/private.hist"
-chmod 755 "$tmp"
-if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null &&
-	runuser -u nobody -- "$shmstat" help show >/dev/null 2>&1 &&
-	runuser -u nobody -- test -x "$tmp" 2>/dev/null; then
-	chmod 600 "$tmp/private.hist"
-	expect 1 "" "^shmstat: history file '$tmp/private.hist' is not readable by this user$" -- \
-		runuser -u nobody -- "$shmstat" show --history "$tmp/private.hist"
-elif [ "$(id -u)" -ne 0 ]; then
+# a history this user may not read (root: ask nobody, with a copy of the
+# tool, in a directory it can reach; others: mode 000)
+if [ "$(id -u)" -eq 0 ]; then
+	if [ -n "$nobody_dir" ] && nobody_copy nobody_shmstat "$shmstat"; then
+		install -m 0600 "$h" "$nobody_dir/private.hist"
+		expect 1 "" "^shmstat: history file '$nobody_dir/private.hist' is not readable by this user$" -- \
+			as_nobody "$nobody_shmstat" show --history "$nobody_dir/private.hist"
+	else
+		echo "SKIP: a history uid 65534 may not read: $nobody_why" >&2
+	fi
+else
+	cp "$h" "$tmp/private.hist"
 	chmod 000 "$tmp/private.hist"
 	expect 1 "" "^shmstat: history file '$tmp/private.hist' is not readable by this user$" -- \
 		"$shmstat" show --history "$tmp/private.hist"
@@ -560,11 +567,11 @@ expect 3 "^health: UNKNOWN " "^shmstat: $tmp/nodir/state: " -- \
 # unreadable state (no state: depth-for is CRITICAL at once; at best
 # UNKNOWN), never reports the planted alert, never blocks, never replaces
 # the file; a state it saves there itself is 0600 and ours.
-if [ "$(id -u)" = 0 ]; then
-	sd=$tmp/sticky
+if [ -n "$nobody_dir" ]; then
+	sd=$nobody_dir/sticky
 	mkdir "$sd" && chmod 1777 "$sd"
 	planted='{"format": "shmstat.alerts/1", "alerts": [{"rule": "depth-for", "phase": "firing", "state": "CRITICAL", "bad_level": "CRITICAL", "worst": "CRITICAL", "bad_since": 1000000000000000000, "active_since": 1000000000000000000, "cleared_at": 0, "quiet_since": 0, "last_ns": 1000000000000000000, "fired": 1}]}'
-	setpriv --reuid=65534 --regid=65534 --clear-groups sh -c \
+	as_nobody sh -c \
 		'umask 0; printf "%s\n" "$1" > "$2/state" && mkfifo -m 666 "$2/fifo"' sh "$planted" "$sd" ||
 		bad "uid 65534 could not plant its state files"
 	expect 2 "^CRITICAL depth-for: gauge of hf_queue_depth \(lifetime\) = 15 > 12 \(1 samples\)$" \
@@ -578,7 +585,7 @@ if [ "$(id -u)" = 0 ]; then
 	expect 0 "pending since" "" -- "$shmstat" check -r "$r/for.yaml" --state "$sd/mine" "$tag-m"
 	[ "$(stat -c '%a %u' "$sd/mine")" = "600 0" ] && ok || bad "check saved $sd/mine as $(stat -c '%a %u' "$sd/mine")"
 else
-	echo "SKIP: state files planted by uid 65534: not root"
+	echo "SKIP: state files planted by uid 65534: $nobody_why" >&2
 fi
 # a rules file with an error: exit 3, FILE:LINE:COLUMN: what is wrong
 printf 'rules:\n  - name: x\n    gauge: hf_queue_depth\n    abov: {warning: 1}\n' > "$r/badkey.yaml"

@@ -30,10 +30,12 @@ mult=${TIMEOUT_MULT:-10}
 # ---------------------------------------------------------------- packages
 # Host: the cross compilers, qemu-user, the build tools and what the test
 # scripts run on the host (promtool and curl: tests/cli/prometheus.sh;
-# chromium: tests/flame/render.sh). arm64: the -dev packages of the
-# libraries the build links, from Debian's multiarch archive.
+# chromium: tests/flame/render.sh; lowdown: the section 5 man pages,
+# docs/mkman5.sh; man-db: the man-page test renders them). arm64: the -dev
+# packages of the libraries the build links, from Debian's multiarch
+# archive.
 host_packages=(crossbuild-essential-arm64 qemu-user meson ninja-build pkg-config
-	prometheus curl chromium)
+	prometheus curl chromium lowdown man-db)
 arm64_packages=(libc6-dev liburcu-dev libxxhash-dev libmicrohttpd-dev libyaml-dev
 	libjansson-dev libncurses-dev libdw-dev libcmocka-dev)
 

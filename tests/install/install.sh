@@ -25,8 +25,20 @@ root="$dest$prefix"
 # what a user gets
 for f in bin/shmstat include/shmstat.h include/shmstat_inline.h include/shmstat_history.h \
 	include/shmstat_window.h share/man/man1/shmstat.1 \
+	share/man/man5/shmstat-rules.5 share/man/man5/shmstat-history.5 \
+	share/doc/shmstat/rules.md share/doc/shmstat/history.md \
+	share/doc/shmstat/cachesim-rules.yaml \
 	share/bash-completion/completions/shmstat; do
 	[ -e "$root/$f" ] && ok || bad "not installed: $prefix/$f"
+done
+# the installed documents are the tree's, and the pages name where they are
+for f in rules.md history.md examples/cachesim-rules.yaml; do
+	cmp -s "$src/docs/$f" "$root/share/doc/shmstat/${f#examples/}" && ok ||
+		bad "$prefix/share/doc/shmstat/${f#examples/} differs from docs/$f"
+done
+for f in man1/shmstat.1 man5/shmstat-rules.5 man5/shmstat-history.5; do
+	grep -qF "$prefix/share/doc/shmstat" "$root/share/man/$f" && ok ||
+		bad "$prefix/share/man/$f does not name $prefix/share/doc/shmstat"
 done
 pc=$(find "$root" -name shmstat.pc | head -1)
 [ -n "$pc" ] && ok || bad "shmstat.pc not installed"

@@ -671,12 +671,24 @@ static void in_dir(char *buf, size_t n, const char *name)
 	snprintf(buf, n, "%s/%s", dir, name);
 }
 
+static int mkdir_in(const char *parent)
+{
+	snprintf(dir, sizeof(dir), "%s/shmstat-alerts-XXXXXX", parent);
+	return mkdtemp(dir) ? 0 : -1;
+}
+
 static int mkdir_setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/shmstat-alerts-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return mkdir_in(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+}
+
+/* Under /tmp whatever TMPDIR says: uid 65534 must reach the directory,
+ * and a TMPDIR may be private (pam_tmpdir's /tmp/user/0 is 0700). */
+static int mkdir_tmp_setup(void **state)
+{
+	(void)state;
+	return mkdir_in("/tmp");
 }
 
 static int rmdir_teardown(void **state)
@@ -1133,7 +1145,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, mkdir_setup, rmdir_teardown),
 		cmocka_unit_test_setup_teardown(test_save_errors, mkdir_setup, rmdir_teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt, mkdir_setup, rmdir_teardown),
-		cmocka_unit_test_setup_teardown(test_planted, mkdir_setup, rmdir_teardown),
+		cmocka_unit_test_setup_teardown(test_planted, mkdir_tmp_setup, rmdir_teardown),
 		cmocka_unit_test_setup_teardown(test_random_steps, mkdir_setup, rmdir_teardown),
 	};
 	int rc;

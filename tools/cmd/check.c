@@ -23,7 +23,7 @@
 const char cmd_check_usage[] =
 	"usage: shmstat check -r|--rules FILE [-H|--history FILE] [--state FILE]\n"
 	"                     [--no-state] [--json] NAME\n"
-	"  Evaluate the rules of FILE (docs/rules.md) on segment NAME: rules\n"
+	"  Evaluate the rules of FILE (shmstat-rules(5)) on segment NAME: rules\n"
 	"  without a window on its live values (lifetime), rules with a window\n"
 	"  or a baseline on the history FILE that shmstat record keeps of it.\n"
 	"  Prints one line per rule (OK, WARNING, CRITICAL, UNKNOWN: no value,\n"
