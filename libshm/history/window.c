@@ -98,6 +98,8 @@ struct track {
 };
 
 struct walk {
+	const char *owner;             /* sig tables: this owner's totals */
+	int owner_seen;                /* in some frame of the window */
 	struct track *t;
 	size_t n, cap;
 	uint64_t inc[4];               /* increases, summed over series */
@@ -150,18 +152,36 @@ static void acc_hist(struct walk *w, const shmstat_hdata *d)
 static void step_series(struct walk *w, const shmstat_frame *f, size_t i,
 			const struct shmstat_series *s, uint64_t generation)
 {
-	struct track *t = track_of(w, s);
+	struct track *t;
 	uint64_t v[4] = { s->counter, 0, 0, 0 };
 	int first, restart;
 
-	if (t == NULL)
-		return;
-	if (s->type == SHMSTAT_SIGTABLE) {
+	if (s->type == SHMSTAT_SIGTABLE && w->owner) {
+		struct shmstat_sigowner_info o;
+		size_t k;
+
+		/* the owner's exact totals (no evictions of its own); a
+		 * table without the owner yet had nothing of it (an owner's
+		 * totals start at zero when it is named) */
+		for (k = 0; k < s->owners; k++)
+			if (shmstat_frame_sigowner(f, i, k, &o) == 0 && strcmp(o.name, w->owner) == 0)
+				break;
+		v[0] = 0;
+		if (k < s->owners) {
+			v[0] = o.hits;
+			v[1] = o.misses;
+			v[2] = o.weight;
+			w->owner_seen = 1;
+		}
+	} else if (s->type == SHMSTAT_SIGTABLE) {
 		v[0] = s->sig_hits;
 		v[1] = s->sig_misses;
 		v[2] = s->sig_weight;
 		v[3] = s->sig_evictions;
 	}
+	t = track_of(w, s);
+	if (t == NULL)
+		return;
 	first = t->reg_id == UINT64_MAX;
 	restart = !first && (t->reg_id != s->reg_id || t->generation != generation);
 	for (int k = 0; k < 4 && !first && !restart; k++)
@@ -226,7 +246,7 @@ static int wanted_type(enum shmstat_figure fig, enum shmstat_type type)
 int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquery *qy,
 		   uint64_t from_ns, uint64_t to_ns, struct shmstat_wvalue *out)
 {
-	struct walk w = { 0 };
+	struct walk w = { .owner = qy ? qy->owner : NULL };
 	size_t used = 0, last = 0;
 	int bad_labels;
 
@@ -291,7 +311,7 @@ int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquer
 		out->why = "fewer than two records in the window";
 		goto out;
 	}
-	if (w.n == 0) {
+	if (w.n == 0 || (w.owner && !w.owner_seen)) {
 		out->why = "no such series in the window";
 		goto out;
 	}

@@ -46,6 +46,11 @@ struct shmstat_wquery {
 	double q;                  /* SHMSTAT_FIG_QUANTILE: 0..1 */
 	int exact;                 /* 1: only the series whose labels are
 				    * exactly @labels (one series) */
+	const char *owner;         /* signature tables: NULL for the table's
+				    * totals, else this owner's exact ones
+				    * (hits, misses, weight; no evictions):
+				    * 0 in frames before it was named; no
+				    * frame with it: no such series */
 };
 
 struct shmstat_wvalue {

@@ -18,8 +18,9 @@
  *   c a|b|hits|misses N    add N to a counter
  *   g V                    set the gauge to V (may be negative)
  *   h V N                  record value V N times in the histogram
- *   s hit KEY W            a signature hit of KEY with weight W
- *   s miss KEY             a signature miss of KEY
+ *   s hit KEY W [OWNER]    a signature hit of KEY with weight W (for
+ *                          OWNER, registered at its first use)
+ *   s miss KEY [OWNER]     a signature miss of KEY
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -78,6 +79,7 @@ int main(int argc, char **argv)
 
 		shmstat_sigtab_opts_init(&o);
 		o.capacity = 16;
+		o.owners = 4;
 		err |= shmstat_sigtab_register(seg, &d, &o, &sigs);
 	}
 	if (err) {
@@ -88,7 +90,8 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	while (fgets(line, sizeof(line), stdin)) {
-		char a[64] = "", b[64] = "";
+		char a[64] = "", b[64] = "", own[64] = "";
+		uint32_t oid = 0;
 		long long x = 0;
 		unsigned long long y = 0;
 		int n = sscanf(line, "c %63s %llu", a, &y);
@@ -107,10 +110,16 @@ int main(int argc, char **argv)
 			shmstat_gauge_set(depth, x);
 		} else if (sscanf(line, "h %lld %llu", &x, &y) == 2 && x >= 0) {
 			shmstat_hist_record_n(lat, (uint64_t)x, y);
-		} else if (sscanf(line, "s hit %63s %llu", b, &y) == 2) {
-			shmstat_sig_hit(sigs, b, strlen(b), y, 0);
-		} else if (sscanf(line, "s miss %63s", b) == 1) {
-			shmstat_sig_miss(sigs, b, strlen(b), 0);
+		} else if ((n = sscanf(line, "s hit %63s %llu %63s", b, &y, own)) >= 2) {
+			if (n == 3 && shmstat_sig_owner(sigs, own, &oid) != 0)
+				bad = "owner refused";
+			else
+				shmstat_sig_hit(sigs, b, strlen(b), y, oid);
+		} else if ((n = sscanf(line, "s miss %63s %63s", b, own)) >= 1) {
+			if (n == 2 && shmstat_sig_owner(sigs, own, &oid) != 0)
+				bad = "owner refused";
+			else
+				shmstat_sig_miss(sigs, b, strlen(b), oid);
 		} else {
 			bad = "unknown command";
 		}

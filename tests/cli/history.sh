@@ -422,6 +422,36 @@ expect 2 "" "^shmstat: unknown option '--bogus'$"     -- "$shmstat" trend --bogu
 expect 1 "" "^shmstat: history file '$tmp/foreign' is not a shmstat history file" -- "$shmstat" trend "$tmp/foreign" hf_latency
 expect 1 "" "^shmstat: history file '$tmp/missing' does not exist$" -- "$shmstat" trend "$tmp/missing" hf_latency
 
+# ------------------------------------------- per-owner history (issue 21)
+# three records; between them acct-a hits ok1 three times (100 each),
+# acct-b hits ok2 once (7) and misses ok3 once
+oh=$tmp/owner.hist
+rec "$oh" "$tag-m"
+step "s hit ok1 100 acct-a" "s hit ok1 100 acct-a" "s hit ok2 7 acct-b" "s miss ok3 acct-b"
+rec "$oh" "$tag-m"
+step "s hit ok1 100 acct-a"
+rec "$oh" "$tag-m"
+"$shmstat" top --history "$oh" --raw hf_sigs >"$tmp/otop" 2>&1 || bad "top --history: $(cat "$tmp/otop")"
+for re in '^over 1h ending .* \(3 records\)$' \
+	'^hf_sigs: 4 hits, 1 misses, hit ratio 0\.8, weight 307$' \
+	'^   acct-a +3 +0 +1 +300$' '^   acct-b +1 +1 +0\.5 +7$' \
+	'^ \* +\+3 +\+3 +acct-a +ok1$' '^   +\+1 +\+1 +acct-b +ok2$'; do
+	grep -Eq -- "$re" "$tmp/otop" && ok || { bad "top --history lacks /$re/:"; cat "$tmp/otop"; }
+done
+expect 0 "^   acct-b +1 +1 +50\.0% +7$" "" -- "$shmstat" top --history "$oh" --owner acct-b
+if "$shmstat" top --history "$oh" --owner acct-b | grep -q acct-a; then bad "top --owner acct-b shows acct-a"; else ok; fi
+expect 0 "^hf_sigs weight of owner acct-b over 1h ending .*: 7 \(2 samples, 3 records\)$" "" -- \
+	"$shmstat" trend "$oh" hf_sigs --owner acct-b -f weight --window 1h --raw
+expect 0 "^hf_sigs hit_ratio of owner acct-a over 1h ending .*: 100\.0% " "" -- \
+	"$shmstat" trend "$oh" hf_sigs --owner acct-a --window 1h
+expect 1 "" "^shmstat: hit_ratio of 'hf_sigs' of owner 'acct-z': no such series in the window$" -- \
+	"$shmstat" trend "$oh" hf_sigs --owner acct-z --window 1h
+expect 2 "" "^shmstat: --owner takes a signature table's hits, misses, weight or hit_ratio$" -- \
+	"$shmstat" trend "$oh" hf_requests_total --owner acct-a --window 1h
+expect 1 "" "^shmstat: history $oh has no signature table 'nope' in the window$" -- \
+	"$shmstat" top --history "$oh" nope
+expect 2 "" "^shmstat: --window and --at need --history$" -- "$shmstat" top --window 1h "$tag-m"
+
 # ------------------------------------------------------------------ check
 # the segment now: hits 90, misses 10; gauge 15; latency 200 + 150 values
 # (90 x 50, 10 x 100, 100 x 120, then 10 each of 8 .. 120: p95 120);

@@ -281,6 +281,55 @@ static void test_sig(void **state)
 	fix_close(&x);
 }
 
+/* An owner's figures over a window: its exact totals' increases, the
+ * table's untouched; an owner that appears inside the window counts
+ * from its first record there, one nobody has is no series. */
+static void test_sig_owner(void **state)
+{
+	struct shmstat_wquery qy = { .name = "sigs", .fig = SHMSTAT_FIG_SIG_WEIGHT };
+	struct fix x;
+	struct shmstat_wvalue v;
+	uint32_t a, b;
+
+	(void)state;
+	fix_open(&x, "wown");
+	assert_int_equal(shmstat_sig_owner(x.sig, "acct-a", &a), 0);
+	shmstat_sig_hit(x.sig, "k1", 2, 5, a);
+	record_at(&x, 0);
+	for (int i = 0; i < 30; i++)
+		shmstat_sig_hit(x.sig, "k1", 2, 5, a);
+	for (int i = 0; i < 10; i++)
+		shmstat_sig_miss(x.sig, "k2", 2, a);
+	shmstat_sig_hit(x.sig, "k3", 2, 100, 0);       /* no owner */
+	assert_int_equal(shmstat_sig_owner(x.sig, "acct-b", &b), 0);
+	record_at(&x, 1);
+	for (int i = 0; i < 4; i++)
+		shmstat_sig_hit(x.sig, "k4", 2, 7, b);
+	record_at(&x, 2);
+	load(&x);
+	qy.owner = "acct-a";
+	assert_int_equal(shmstat_window((shmstat_frame *const *)x.f, x.n, &qy, T0, T0 + 2 * S, &v), 0);
+	assert_true(v.has_value);
+	assert_true(v.value == 150);               /* 30 x 5, not k3's 100 */
+	qy.fig = SHMSTAT_FIG_SIG_HIT_RATE;
+	assert_int_equal(shmstat_window((shmstat_frame *const *)x.f, x.n, &qy, T0, T0 + 2 * S, &v), 0);
+	assert_int_equal(v.samples, 40);
+	assert_true(fabs(v.value - 0.75) < 1e-12);
+	qy.fig = SHMSTAT_FIG_SIG_HITS;
+	qy.owner = "acct-b";                       /* registered after record 0 */
+	assert_int_equal(shmstat_window((shmstat_frame *const *)x.f, x.n, &qy, T0, T0 + 2 * S, &v), 0);
+	assert_true(v.has_value);
+	assert_true(v.value == 4);
+	qy.owner = "acct-z";
+	assert_int_equal(shmstat_window((shmstat_frame *const *)x.f, x.n, &qy, T0, T0 + 2 * S, &v), 0);
+	assert_false(v.has_value);
+	assert_string_equal(v.why, "no such series in the window");
+	/* the table's own totals are unchanged by the owner queries */
+	v = win(&x, "sigs", NULL, SHMSTAT_FIG_SIG_WEIGHT, 0, 0, 2);
+	assert_true(v.value == 150 + 100 + 28);
+	fix_close(&x);
+}
+
 static void test_trend(void **state)
 {
 	struct fix x;
@@ -341,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_histogram_gauge),
 		cmocka_unit_test(test_sig),
+		cmocka_unit_test(test_sig_owner),
 		cmocka_unit_test(test_trend),
 		cmocka_unit_test(test_labels_match),
 	};

@@ -139,11 +139,6 @@ static int show_range(const struct show_hist *o, const struct frames *fr)
 
 #define WKEYS 5                /* keys shown per table over a window */
 
-struct wkey {
-	struct shmstat_sigkey k;
-	uint64_t lo, hi;           /* the hits it gained in the window */
-};
-
 static int by_lo(const void *a, const void *b)
 {
 	const struct wkey *x = a, *y = b;
@@ -181,23 +176,18 @@ static void key_then(const shmstat_frame *f, long i, const struct shmstat_series
 		*hi = k.hits - k.err_hits + s->sig_max_error;
 }
 
-/* The top keys of table series @s over the window of frames @fr: what
- * each gained, as bounds from the first frame's and the last frame's
- * counts, by the gain surely made; high-value when that is at least
- * SIG_HIGH_VALUE. */
-static void window_keys(const struct show_hist *o, const struct frames *fr,
-			const struct shmstat_series *s)
+size_t window_keys_of(const struct frames *fr, const struct shmstat_series *s, struct wkey *w,
+		      size_t max)
 {
 	const shmstat_frame *f0 = fr->f[0], *f1 = fr->f[fr->n - 1];
 	long i0 = shmstat_frame_find(f0, s->name, s->labels);
 	long i1 = shmstat_frame_find(f1, s->name, s->labels);
 	struct shmstat_series s0, s1;
 	struct shmstat_frame_info fi0, fi1;
-	static struct wkey w[SHMSTAT_HISTORY_MAX_TOP];
 	size_t n = 0;
 
 	if (i1 < 0 || shmstat_frame_series(f1, (size_t)i1, &s1) != 0)
-		return;
+		return 0;
 	shmstat_frame_info(f0, &fi0);
 	shmstat_frame_info(f1, &fi1);
 	/* restarted in the window (another registration or segment): its
@@ -205,7 +195,7 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 	if (i0 >= 0 && (shmstat_frame_series(f0, (size_t)i0, &s0) != 0 ||
 			s0.reg_id != s1.reg_id || fi0.generation != fi1.generation))
 		i0 = -1;
-	for (size_t j = 0; j < s1.top && n < SHMSTAT_HISTORY_MAX_TOP; j++) {
+	for (size_t j = 0; j < s1.top && n < max; j++) {
 		uint64_t plo, phi, lo1;
 
 		if (shmstat_frame_sigkey(f1, (size_t)i1, j, &w[n].k) != 0)
@@ -217,6 +207,19 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 		n++;
 	}
 	qsort(w, n, sizeof(w[0]), by_lo);
+	return n;
+}
+
+/* The top keys of table series @s over the window of frames @fr: what
+ * each gained, as bounds from the first frame's and the last frame's
+ * counts, by the gain surely made; high-value when that is at least
+ * SIG_HIGH_VALUE. */
+static void window_keys(const struct show_hist *o, const struct frames *fr,
+			const struct shmstat_series *s)
+{
+	static struct wkey w[SHMSTAT_HISTORY_MAX_TOP];
+	size_t n = window_keys_of(fr, s, w, SHMSTAT_HISTORY_MAX_TOP);
+
 	if (n > WKEYS)
 		n = WKEYS;
 	if (o->json) {

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "shmstat_history.h"
+
 struct show_hist {
 	const char *path;
 	uint64_t window;           /* 0: no window */
@@ -19,6 +21,20 @@ struct show_hist {
 	FILE *out;                 /* where: stdout for show, a buffer for
 				    * serve's /api/v1/range and /window */
 };
+
+/* A key of a signature table over a window: the hits it gained, as
+ * bounds (window_keys_of). */
+struct frames;
+struct wkey {
+	struct shmstat_sigkey k;   /* as the window's last record has it */
+	uint64_t lo, hi;           /* hits gained: at least, at most */
+};
+
+/* The keys of table series @s that gained the most over the frames @fr
+ * (from the first to the last), by the gain surely made (lo), up to @max
+ * into @w: how many. */
+size_t window_keys_of(const struct frames *fr, const struct shmstat_series *s, struct wkey *w,
+		      size_t max);
 
 /* Print what @o asks to @o->out; an exit status. */
 int show_history(const struct show_hist *o);

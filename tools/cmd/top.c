@@ -11,11 +11,16 @@
 #include "cli.h"
 #include "cmd.h"
 #include "export.h"
+#include "histq.h"
+#include "show_hist.h"
+#include "timearg.h"
 #include "units.h"
 
 const char cmd_top_usage[] =
 	"usage: shmstat top [-n N] [--by hits|weight|recent|upper] [--owner OWNER]\n"
 	"                   [--high-value HITS] [--raw] [--json] NAME [TABLE]\n"
+	"       shmstat top --history FILE [--window DURATION] [--at INSTANT]\n"
+	"                   [-n N] [--owner OWNER] [--raw] [TABLE]\n"
 	"  Print the top N (default 20) signatures of each signature table of\n"
 	"  segment NAME (or of TABLE only), ranked by guaranteed hits (hits no\n"
 	"  error can take away; --by upper: by the most they may be): hits,\n"
@@ -27,7 +32,12 @@ const char cmd_top_usage[] =
 	"  the table's TTL. The head line says how many events the table saw\n"
 	"  and the most any key's count can be off. Then the totals per owner\n"
 	"  (exact). Counts print as 148k, 2.56M; --raw prints exact integers.\n"
-	"  --json: schema shmstat.top/1, as serve's /api/v1/top answers.\n";
+	"  --json: schema shmstat.top/1, as serve's /api/v1/top answers.\n"
+	"  With --history, over the window (default 1h) ending at INSTANT\n"
+	"  (default now) of a history file (shmstat record): each table's\n"
+	"  hits, misses, hit ratio and weight in the window, the same per\n"
+	"  owner (the cost per account, exact), and the N keys (default 20)\n"
+	"  that gained the most hits, as bounds from the records' top keys.\n";
 
 static int raw;                 /* --raw: exact integers */
 
@@ -162,6 +172,127 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 	return EXIT_OK;
 }
 
+/* One table series @s over the window [from, to] of @fr. */
+static void history_table(const struct frames *fr, const struct shmstat_series *s,
+			  uint64_t from, uint64_t to, const char *owner, size_t n, uint64_t hv)
+{
+	static const enum shmstat_figure figs[] = {
+		SHMSTAT_FIG_SIG_HITS, SHMSTAT_FIG_SIG_MISSES, SHMSTAT_FIG_SIG_HIT_RATE,
+		SHMSTAT_FIG_SIG_WEIGHT,
+	};
+	shmstat_frame *const *f = (shmstat_frame *const *)fr->f;
+	const shmstat_frame *last = fr->f[fr->n - 1];
+	long li = shmstat_frame_find(last, s->name, s->labels);
+	struct shmstat_wquery qy = { .name = s->name, .labels = s->labels, .exact = 1 };
+	struct shmstat_wvalue v[4];
+	char full[512], c[4][FIG_LEN], own[256];
+	static struct wkey w[SHMSTAT_HISTORY_MAX_TOP];
+	size_t nk;
+
+	for (int k = 0; k < 4; k++) {
+		qy.fig = figs[k];
+		if (shmstat_window(f, fr->n, &qy, from, to, &v[k]) != 0)
+			v[k].has_value = 0;
+		fmt_figure(c[k], sizeof(c[k]), figs[k], v[k].value, s->unit, raw);
+		if (!v[k].has_value)
+			snprintf(c[k], sizeof(c[k]), "-");
+	}
+	fmt_metric(full, sizeof(full), s->name, s->labels);
+	printf("%s: %s hits, %s misses, hit ratio %s, weight %s", full, c[0], c[1], c[2], c[3]);
+	if (!v[0].has_value)
+		printf(" (%s)", v[0].why ? v[0].why : "no data");
+	printf("\n");
+	if (li >= 0 && s->owners) {
+		printf("   %-36s %10s %10s %9s %12s\n", "OWNER", "HITS", "MISSES", "HIT_RATIO",
+		       "WEIGHT");
+		for (size_t k = 0; k < s->owners; k++) {
+			struct shmstat_sigowner_info oi;
+
+			if (shmstat_frame_sigowner(last, (size_t)li, k, &oi) != 0 || !oi.name[0] ||
+			    (owner && strcmp(owner, oi.name) != 0))
+				continue;
+			qy.owner = oi.name;
+			for (int j = 0; j < 4; j++) {
+				qy.fig = figs[j];
+				if (shmstat_window(f, fr->n, &qy, from, to, &v[j]) != 0 || !v[j].has_value)
+					snprintf(c[j], sizeof(c[j]), "-");
+				else
+					fmt_figure(c[j], sizeof(c[j]), figs[j], v[j].value, s->unit, raw);
+			}
+			printf("   %-36s %10s %10s %9s %12s\n", text_safe(own, sizeof(own), oi.name), c[0],
+			       c[1], c[2], c[3]);
+		}
+		qy.owner = NULL;
+	}
+	if (fr->n < 2)
+		return;
+	nk = window_keys_of(fr, s, w, SHMSTAT_HISTORY_MAX_TOP);
+	printf("   %10s %10s  %-12s %s\n", "HITS", "AT_MOST", "OWNER", "KEY");
+	for (size_t k = 0, shown = 0; k < nk && shown < n; k++) {
+		char key[SHMSTAT_SIG_KEY_SHOW], lo[FIG_LEN], hi[FIG_LEN];
+		struct shmstat_sigentry e = { .key = w[k].k.key, .key_len = w[k].k.key_len,
+					      .full_len = w[k].k.full_len, .hash = w[k].k.hash,
+					      .has_key = w[k].k.key_len > 0 };
+
+		if (owner && strcmp(owner, w[k].k.owner) != 0)
+			continue;
+		shown++;
+		fmt_key(key, sizeof(key), &e);
+		lo[0] = hi[0] = '+';
+		fmt_fig_u64(lo + 1, sizeof(lo) - 1, w[k].lo, NULL, raw);
+		fmt_fig_u64(hi + 1, sizeof(hi) - 1, w[k].hi, NULL, raw);
+		printf(" %c%10s %10s  %-12s %s\n", w[k].lo >= hv ? '*' : ' ', lo, hi,
+		       w[k].k.owner[0] ? text_safe(own, sizeof(own), w[k].k.owner) : "-", key);
+	}
+}
+
+/* top --history: each table of the history over a window */
+static int top_history(const char *path, uint64_t window, const char *at_arg, const char *table,
+		       const char *owner, size_t n, uint64_t hv)
+{
+	uint64_t now = realtime_ns(), at = now;
+	struct frames fr;
+	char wd[32], when[64];
+	int rc, found = 0;
+
+	if (at_arg && parse_instant(at_arg, now, &at) != 0)
+		return usage_error(cmd_top_usage, "instant '%s' is not a time", at_arg);
+	if (window > at)
+		return usage_error(cmd_top_usage, "window reaches before 1970");
+	rc = frames_load(&fr, path, at - window, at);
+	if (rc)
+		return rc;
+	fmt_duration(wd, sizeof(wd), window);
+	fmt_time(when, sizeof(when), at);
+	if (fr.n == 0) {
+		frames_free(&fr);
+		return die(EXIT_ERR, "no records in %s in the %s window ending %s", path, wd, when);
+	}
+	printf("over %s ending %s (%zu records)\n", wd, when, fr.n);
+	{
+		const shmstat_frame *last = fr.f[fr.n - 1];
+		struct shmstat_frame_info fi;
+
+		shmstat_frame_info(last, &fi);
+		for (size_t i = 0; i < fi.series; i++) {
+			struct shmstat_series s;
+
+			if (shmstat_frame_series(last, i, &s) != 0 || s.type != SHMSTAT_SIGTABLE ||
+			    (table && strcmp(s.name, table) != 0))
+				continue;
+			printf("\n");
+			history_table(&fr, &s, at - window, at, owner, n, hv);
+			found++;
+		}
+	}
+	frames_free(&fr);
+	if (!found)
+		return table ? die(EXIT_ERR, "history %s has no signature table '%s' in the window",
+				   path, table)
+			     : die(EXIT_ERR, "history %s has no signature table in the window", path);
+	return EXIT_OK;
+}
+
 static const char *const order_names[] = {
 	[SHMSTAT_BY_HITS] = "hits", [SHMSTAT_BY_WEIGHT] = "weight",
 	[SHMSTAT_BY_RECENT] = "recent", [SHMSTAT_BY_HITS_MAX] = "upper",
@@ -221,6 +352,9 @@ int cmd_top(int argc, char **argv)
 		{ "high-value", required_argument, NULL, 'H' },
 		{ "raw", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "history", required_argument, NULL, 'y' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "at", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum shmstat_sig_order by = SHMSTAT_BY_HITS;
@@ -229,6 +363,8 @@ int cmd_top(int argc, char **argv)
 	shmstat_reader *r;
 	shmstat_snap *s;
 	int c, rc = EXIT_OK, found = 0, json = 0;
+	const char *history = NULL, *at_arg = NULL;
+	uint64_t window = 0;
 	char *end;
 
 	opterr = 0;
@@ -255,6 +391,16 @@ int cmd_top(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'y':
+			history = optarg;
+			break;
+		case 'w':
+			if (parse_duration(optarg, &window) != 0 || window == 0)
+				return usage_error(cmd_top_usage, "window '%s' is not a duration", optarg);
+			break;
+		case 'a':
+			at_arg = optarg;
+			break;
 		case 'H':
 			errno = 0;
 			hv = strtoull(optarg, &end, 10);
@@ -267,6 +413,17 @@ int cmd_top(int argc, char **argv)
 		default:
 			return usage_error(cmd_top_usage, "unknown option '%s'", refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		}
+	}
+	if (history == NULL && (window || at_arg))
+		return usage_error(cmd_top_usage, "--window and --at need --history");
+	if (history) {
+		if (json || by != SHMSTAT_BY_HITS)
+			return usage_error(cmd_top_usage,
+					   "--history ranks by hits gained, in text (no --json, --by)");
+		if (argc - optind > 1)
+			return usage_error(cmd_top_usage, "too many arguments");
+		return top_history(history, window ? window : 3600000000000ull, at_arg,
+				   argc - optind == 1 ? argv[optind] : NULL, owner, (size_t)n, hv);
 	}
 	if (argc - optind < 1 || argc - optind > 2)
 		return usage_error(cmd_top_usage, argc - optind < 1 ? "segment name is missing"

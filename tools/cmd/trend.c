@@ -18,7 +18,8 @@
 const char cmd_trend_usage[] =
 	"usage: shmstat trend [-w|--window DURATION] [--at INSTANT] [--step DURATION]\n"
 	"                     [-l|--labels 'k=\"v\",...'] [-f|--figure FIGURE] [-q Q]\n"
-	"                     [--better higher|lower] [--raw] [--json] HISTORY METRIC\n"
+	"                     [--better higher|lower] [--owner OWNER] [--raw] [--json]\n"
+	"                     HISTORY METRIC\n"
 	"  The figure of METRIC (all its series summed, or those with the\n"
 	"  labels given) over the window (default 5m) ending at INSTANT\n"
 	"  (default now: 'now', '-1h', '@UNIXSECONDS', '2026-11-22T02:40:00Z'),\n"
@@ -31,7 +32,8 @@ const char cmd_trend_usage[] =
 	"  FIGURE: rate (counters, default), increase, gauge (default for\n"
 	"  gauges), quantile (histograms, default, with -q, default 0.95),\n"
 	"  mean, and for signature tables hit_ratio (default), hits, misses,\n"
-	"  weight, evictions. Figures print in the metric's unit (--raw:\n"
+	"  weight, evictions; with --owner, that owner's hits, misses, weight\n"
+	"  or hit_ratio. Figures print in the metric's unit (--raw:\n"
 	"  exact numbers). No record of the metric, or no series with the\n"
 	"  labels, in the window is an error (exit 1).\n";
 
@@ -65,6 +67,7 @@ int cmd_trend(int argc, char **argv)
 		{ "better", required_argument, NULL, 'b' },
 		{ "raw", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "owner", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t window = 300000000000ull, step = 0, now = realtime_ns(), at = now;
@@ -120,6 +123,7 @@ int cmd_trend(int argc, char **argv)
 			break;
 		case 'r': raw = 1; break;
 		case 'j': json = 1; break;
+		case 'o': qy.owner = optarg; break;
 		case ':':
 			return usage_error(cmd_trend_usage, "option '%s' needs a value",
 					   refused_option(bad, sizeof(bad), argv, shortopts, opts));
@@ -147,6 +151,12 @@ int cmd_trend(int argc, char **argv)
 			   argv[optind], wd, when);
 	}
 	qy.fig = fig >= 0 ? (enum shmstat_figure)fig : default_figure(type);
+	if (qy.owner && (type != SHMSTAT_SIGTABLE || qy.fig == SHMSTAT_FIG_SIG_EVICTIONS ||
+			 qy.fig < SHMSTAT_FIG_SIG_HITS)) {
+		frames_free(&fr);
+		return usage_error(cmd_trend_usage,
+				   "--owner takes a signature table's hits, misses, weight or hit_ratio");
+	}
 	unit = series_unit(&fr, qy.name);
 	if (polarity == 2)
 		polarity = figure_polarity(qy.fig);
@@ -170,8 +180,10 @@ int cmd_trend(int argc, char **argv)
 	/* a typo in the labels is an error, not a quiet "no value" */
 	if (!v.has_value && v.why && strstr(v.why, "no such") != NULL) {
 		frames_free(&fr);
-		return die(EXIT_ERR, "%s of '%s'%s%s%s: %s", figure_name(qy.fig), qy.name,
-			   labels ? " {" : "", labels ? labels : "", labels ? "}" : "", v.why);
+		return die(EXIT_ERR, "%s of '%s'%s%s%s%s%s%s: %s", figure_name(qy.fig), qy.name,
+			   labels ? " {" : "", labels ? labels : "", labels ? "}" : "",
+			   qy.owner ? " of owner '" : "", qy.owner ? qy.owner : "",
+			   qy.owner ? "'" : "", v.why);
 	}
 	fmt_duration(wd, sizeof(wd), window);
 	fmt_time(when, sizeof(when), at);
@@ -180,6 +192,11 @@ int cmd_trend(int argc, char **argv)
 		json_put(stdout, qy.name);
 		printf(",\"labels\":");
 		json_put(stdout, labels);
+		printf(",\"owner\":");
+		if (qy.owner)
+			json_put(stdout, qy.owner);
+		else
+			printf("null");
 		printf(",\"figure\":\"%s\",", figure_name(qy.fig));
 		if (qy.fig == SHMSTAT_FIG_QUANTILE)
 			json_num("q", qy.q, 1);
@@ -209,6 +226,8 @@ int cmd_trend(int argc, char **argv)
 		snprintf(val, sizeof(val), "no value (%s)", v.why ? v.why : "no data");
 	printf("%s%s%s%s %s", qy.name, labels ? "{" : "", labels ? labels : "", labels ? "}" : "",
 	       figure_name(qy.fig));
+	if (qy.owner)
+		printf(" of owner %s", qy.owner);
 	if (qy.fig == SHMSTAT_FIG_QUANTILE)
 		printf(" p%g", qy.q * 100);
 	printf(" over %s ending %s: %s (%llu samples, %zu records", wd, when, val,
