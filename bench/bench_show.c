@@ -11,6 +11,8 @@
  * a scrape (GET /metrics over loopback, the whole answer read), against
  * GET /healthz of the same exporter (the HTTP round trip alone),
  * alternating, REPS times. Target: < 50 ms for 10,000 series or more.
+ * And GET /api/v1/show?segment=NAME of it (issue 21: show --json over
+ * HTTP), alternated with those two. Target: <= 50 ms.
  *
  * Wall-clock times (a reader's command, what an operator waits for),
  * medians; each line says in how many runs its target was met
@@ -827,23 +829,28 @@ int main(int argc, char **argv)
 		       cat[reps / 2] > 0 ? show[reps / 2] / cat[reps / 2] : 0, met, reps);
 	}
 	{
-		double scrape[15], health[15];
+		double scrape[15], health[15], api[15];
 		long series = 0, dummy;
-		int port, okay = 1;
+		int port, okay = 1, met_api = 0;
 		pid_t sp = start_serve(tool, name, &port);
+		char show_path[512];
 
+		snprintf(show_path, sizeof(show_path), "/api/v1/show?segment=%s", name);
 		met = 0;
 		for (int r = 0; r < reps && sp > 0 && port > 0; r++) {
 			if (r % 2 == 0) {
 				scrape[r] = http_get(port, "/metrics", &series);
+				api[r] = http_get(port, show_path, &dummy);
 				health[r] = http_get(port, "/healthz", &dummy);
 			} else {
 				health[r] = http_get(port, "/healthz", &dummy);
+				api[r] = http_get(port, show_path, &dummy);
 				scrape[r] = http_get(port, "/metrics", &series);
 			}
-			if (scrape[r] < 0 || health[r] < 0)
+			if (scrape[r] < 0 || health[r] < 0 || api[r] < 0)
 				okay = 0;
 			met += scrape[r] >= 0 && scrape[r] < 50 && series >= 10000;
+			met_api += api[r] >= 0 && api[r] <= 50;
 		}
 		if (sp > 0) {
 			kill(sp, SIGTERM);
@@ -861,6 +868,13 @@ int main(int argc, char **argv)
 			       series, scrape[reps / 2], health[reps / 2],
 			       health[reps / 2] > 0 ? scrape[reps / 2] / health[reps / 2] : 0,
 			       met, reps);
+			qsort(api, (size_t)reps, sizeof(double), cmp);
+			printf("{\"bench\":\"serve_api_show\",\"series\":%ld,\"ms\":%.2f,"
+			       "\"baseline\":\"healthz\",\"baseline_ms\":%.3f,\"ratio\":%.1f,"
+			       "\"target\":\"ms<=50\",\"met_rounds\":%d,\"rounds\":%d}\n",
+			       series, api[reps / 2], health[reps / 2],
+			       health[reps / 2] > 0 ? api[reps / 2] / health[reps / 2] : 0,
+			       met_api, reps);
 		}
 	}
 	/* closed before the axes fork their writers, which would attach to

@@ -105,7 +105,7 @@ static void fmt_raw(char *buf, size_t n, double v)
 
 void fmt_fig(char *buf, size_t n, double v, const char *unit, int raw)
 {
-	char num[FIG_LEN];
+	char num[24];              /* a count: "-1.23k", at most 8 */
 	const char *w;
 
 	if (!isfinite(v)) {
