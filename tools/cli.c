@@ -18,6 +18,16 @@
 
 struct shmstat_reader_opts reader_opts;
 
+/* tools/meson.build passes the project's version */
+#ifndef SHMSTAT_VERSION
+#define SHMSTAT_VERSION "unknown"
+#endif
+
+const char *cli_version(void)
+{
+	return SHMSTAT_VERSION;
+}
+
 /* "shmstat: " and the message on stderr, its control characters escaped:
  * messages quote segment names, labels, paths and library errors, which
  * other users choose. */

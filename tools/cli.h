@@ -75,6 +75,9 @@ int glob_valid(const char *g);
 /* true when argv[1] asks for help; prints @usage to stdout */
 int want_help(int argc, char **argv, const char *usage);
 
+/* The version of shmstat ("0.1.0": meson's project version). */
+const char *cli_version(void);
+
 /* Human forms: "4.2 MiB", "2026-11-21 10:00:00" */
 void fmt_bytes(char *buf, size_t n, unsigned long long v);
 void fmt_time(char *buf, size_t n, unsigned long long ns);
