@@ -34,6 +34,9 @@ cat <<'TAIL'
 .SH EXIT STATUS
 0 on success, 1 on an error (a message on standard error names what is
 wrong), 2 on a usage error.
+.B shmstat check
+exits with the Nagios plugin codes instead: 0 OK, 1 WARNING, 2 CRITICAL,
+3 UNKNOWN (also for a usage or configuration error and a timeout).
 .SH FILES
 .I /dev/shm/shmstat.*
 .SH SEE ALSO

@@ -54,11 +54,11 @@ void fmt_count(char *buf, size_t n, double v)
 			snprintf(buf, n, "%.4g", v);
 		return;
 	}
-	while (a >= 999.5 && u < 5) {
+	do {            /* at least once: a >= 10000 here */
 		a /= 1000;
 		v /= 1000;
 		u++;
-	}
+	} while (a >= 999.5 && u < 5);
 	snprintf(buf, n, "%.3g%c", v, sfx[u]);
 }
 
@@ -209,7 +209,9 @@ int parse_quantity(const char *s, double *v, enum qty_kind *kind)
 		return -1;
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
 		if (strcmp(end, suffixes[i].sfx) == 0) {
-			*v = d * suffixes[i].mul;
+			/* 90% / 100 is the double nearest 0.9, as "0.9" is
+			 * (90 * 0.01 need not be) */
+			*v = suffixes[i].kind == QTY_PERCENT ? d / 100 : d * suffixes[i].mul;
 			*kind = suffixes[i].kind;
 			return isfinite(*v) ? 0 : -1;
 		}

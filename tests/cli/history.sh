@@ -485,9 +485,18 @@ rules:
     above: {warning: 1}
     min_samples: 1000000
 EOF
-line_ok='^OK +hit-ratio: ratio of hf_hits_total/\.\.\. \(lifetime\) = 0\.9 \(100 samples\)$'
-line_crit='^CRITICAL depth: gauge of hf_queue_depth \(lifetime\) = 15 > 12 \(1 samples\)$'
-line_warn='^WARNING +p95: quantile 0\.95 of hf_latency \(lifetime\) = 120 > 100 \(350 samples\)$'
+# the plugin output: the first line (status, the rule or the worst rules
+# and the counts | perfdata), then a line per rule; figures in their units
+line_ok='^OK +hit-ratio: ratio of hf_hits_total/\.\.\. \(lifetime\) = 90\.0% \(100 samples\)$'
+line_crit='^CRITICAL depth: gauge of hf_queue_depth \(lifetime\) = 15 items > 12 items \(1 samples\)$'
+line_warn='^WARNING +p95: quantile 0\.95 of hf_latency \(lifetime\) = 120ns > 100ns \(350 samples\)$'
+perf_ok="'hit-ratio'=90%;80:;50:;0;100"
+perf_crit="'depth'=15;~:8;~:12"
+perf_warn="'p95'=0\.00000012s;~:0\.0000001;~:0\.0000002;0"
+expect 0 "^SHMSTAT OK - hit-ratio = 90\.0% \| $perf_ok$" "" -- "$shmstat" check -r "$r/ratio.yaml" "$tag-m"
+expect 2 "^SHMSTAT CRITICAL - depth = 15 items > 12 items \| $perf_crit$" "" -- "$shmstat" check -r "$r/gauge.yaml" "$tag-m"
+expect 1 "^SHMSTAT WARNING - p95 = 120ns > 100ns \| $perf_warn$" "" -- "$shmstat" check -r "$r/quantile.yaml" "$tag-m"
+expect 3 "^SHMSTAT UNKNOWN - few: fewer samples than min_samples \| 'few'=[0-9.]+;~:1;;0$" "" -- "$shmstat" check -r "$r/few.yaml" "$tag-m"
 line_unk='^UNKNOWN +few: rate of hf_requests_total \(lifetime\): fewer samples than min_samples \(2461 samples\)$'
 expect 0 "$line_ok"   "" -- "$shmstat" check -r "$r/ratio.yaml" "$tag-m"
 expect 2 "$line_crit" "" -- "$shmstat" check -r "$r/gauge.yaml" "$tag-m"
@@ -497,17 +506,18 @@ expect 3 "$line_unk"  "" -- "$shmstat" check -r "$r/few.yaml" "$tag-m"
 combine() { { echo "rules:"; for f in "$@"; do sed 1d "$r/$f.yaml"; done; } > "$r/$(IFS=-; echo "$*").yaml"; }
 combine ratio quantile; combine ratio few; combine quantile few; combine gauge few
 combine ratio gauge quantile few
-expect 1 "^health: WARNING \(2 rules: 1 ok, 1 warning, 0 critical, 0 unknown\)$" "" -- "$shmstat" check -r "$r/ratio-quantile.yaml" "$tag-m"
-expect 3 "^health: UNKNOWN \(2 rules: 1 ok, 0 warning, 0 critical, 1 unknown\)$" "" -- "$shmstat" check -r "$r/ratio-few.yaml" "$tag-m"
-expect 1 "^health: WARNING \(2 rules: 0 ok, 1 warning, 0 critical, 1 unknown\)$" "" -- "$shmstat" check -r "$r/quantile-few.yaml" "$tag-m"
-expect 2 "^health: CRITICAL \(2 rules: 0 ok, 0 warning, 1 critical, 1 unknown\)$" "" -- "$shmstat" check -r "$r/gauge-few.yaml" "$tag-m"
+expect 1 "^SHMSTAT WARNING - p95 = 120ns > 100ns; 2 rules: 1 ok, 1 warning, 0 critical, 0 unknown \| $perf_ok $perf_warn$" "" -- "$shmstat" check -r "$r/ratio-quantile.yaml" "$tag-m"
+expect 3 "^SHMSTAT UNKNOWN - few: fewer samples than min_samples; 2 rules: 1 ok, 0 warning, 0 critical, 1 unknown \| $perf_ok 'few'=" "" -- "$shmstat" check -r "$r/ratio-few.yaml" "$tag-m"
+expect 1 "^SHMSTAT WARNING - p95 = 120ns > 100ns; 2 rules: 0 ok, 1 warning, 0 critical, 1 unknown \| " "" -- "$shmstat" check -r "$r/quantile-few.yaml" "$tag-m"
+expect 2 "^SHMSTAT CRITICAL - depth = 15 items > 12 items; 2 rules: 0 ok, 0 warning, 1 critical, 1 unknown \| " "" -- "$shmstat" check -r "$r/gauge-few.yaml" "$tag-m"
 "$shmstat" check -r "$r/ratio-gauge-quantile-few.yaml" "$tag-m" > "$tmp/check4"; rc=$?
 [ "$rc" = 2 ] && ok || bad "check of four rules exited $rc, expected 2"
 for re in "$line_ok" "$line_crit" "$line_warn" "$line_unk" \
-	"^health: CRITICAL \(4 rules: 1 ok, 1 warning, 1 critical, 1 unknown\)$"; do
+	"^SHMSTAT CRITICAL - depth = 15 items > 12 items; 4 rules: 1 ok, 1 warning, 1 critical, 1 unknown \| $perf_ok $perf_crit $perf_warn 'few'="; do
 	grep -Eq -- "$re" "$tmp/check4" && ok || { bad "check of four rules lacks /$re/:"; cat "$tmp/check4"; }
 done
-[ "$(wc -l < "$tmp/check4")" = 5 ] && ok || bad "check of four rules: not 4 rule lines and the health"
+head -n 1 "$tmp/check4" | grep -q '^SHMSTAT CRITICAL - ' && ok || bad "check of four rules: the status is not the first line"
+[ "$(wc -l < "$tmp/check4")" = 5 ] && ok || bad "check of four rules: not the first line and 4 rule lines"
 # the order of the issue: NAME first, --rules after
 expect 2 "$line_crit" "" -- "$shmstat" check "$tag-m" --rules "$r/gauge.yaml"
 # window rules: UNKNOWN without a history, exact values with one
@@ -535,15 +545,16 @@ rules:
 EOF
 expect 3 "^UNKNOWN +win-inc: increase of hf_requests_total\\{path=\"/a\"\\} over 1h: needs --history for its 1h window \(0 samples\)$" "" -- \
 	"$shmstat" check -r "$r/window.yaml" "$tag-m"
-expect 3 "^health: UNKNOWN \(4 rules: 0 ok, 0 warning, 0 critical, 4 unknown\)$" "" -- \
+expect 3 "^SHMSTAT UNKNOWN - win-inc: needs --history for its 1h window, win-ratio: needs --history for its 1h window, win-p95: needs --history for its 1h window and 1 more; 4 rules: 0 ok, 0 warning, 0 critical, 4 unknown$" "" -- \
 	"$shmstat" check -r "$r/window.yaml" "$tag-m"
 [ -e "$h.alerts" ] && bad "check without --history made $h.alerts" || ok
 "$shmstat" check -r "$r/window.yaml" -H "$h" "$tag-m" > "$tmp/checkw"; rc=$?
 [ "$rc" = 1 ] && ok || bad "check of window rules on main.hist exited $rc, expected 1"
 for re in '^OK +win-inc: increase of hf_requests_total\{path="/a"\} over 1h = 60 \(60 samples\)$' \
-	'^WARNING  win-ratio: ratio of hf_hits_total/\.\.\. over 1h = 0\.9 < 0\.95 \(100 samples\), firing since ' \
+	'^WARNING  win-ratio: ratio of hf_hits_total/\.\.\. over 1h = 90\.0% < 95\.0% \(100 samples\), firing since ' \
 	'^OK +win-p95: quantile 0\.95 of hf_latency over 1h = 120ns \(200 samples\)$' \
-	'^OK +win-sig: sig hit_rate of hf_sigs over 1h = 0\.75 \(4 samples\)$'; do
+	'^OK +win-sig: sig hit_ratio of hf_sigs over 1h = 75\.0% \(4 samples\)$' \
+	"^SHMSTAT WARNING - win-ratio = 90\.0% < 95\.0%; 4 rules: 3 ok, 1 warning, 0 critical, 0 unknown \| 'win-inc'=60c;~:100;;0 'win-ratio'=90%;95:;50:;0;100 'win-p95'=0\.00000012s;~:1;;0 'win-sig'=75%;50:;;0;100$"; do
 	grep -Eq -- "$re" "$tmp/checkw" && ok || { bad "check -H lacks /$re/:"; cat "$tmp/checkw"; }
 done
 # the state file: HISTORY.alerts, 0600, JSON; a firing alert keeps its
@@ -556,11 +567,12 @@ since1=$(sed -n 's/^alerts\.0\.active_since=//p' "$tmp/alerts.flat")
 "$shmstat" check -r "$r/window.yaml" -H "$h" --json "$tag-m" > "$tmp/check.json"; rc=$?
 [ "$rc" = 1 ] && ok || bad "check --json exited $rc, expected 1"
 if "$json_flat" < "$tmp/check.json" > "$tmp/check.flat"; then ok; else bad "check --json is not JSON"; fi
-has "$tmp/check.flat" "schema=shmstat.check/1" "segment=$tag-m" "health=WARNING" "state=$h.alerts" \
+has "$tmp/check.flat" "schema=shmstat.check/2" "segment=$tag-m" "health=WARNING" "state=$h.alerts" \
 	"rules.0.name=win-inc" "rules.0.health=OK" "rules.0.value=60" "rules.0.samples=60" \
 	"rules.1.name=win-ratio" "rules.1.health=WARNING" "rules.1.level=WARNING" "rules.1.value=0.9" \
 	"rules.1.samples=100" "rules.1.alert.phase=firing" "rules.1.alert.active_since_ns=$since1" \
-	"rules.1.alert.fired=1" "rules.2.value=120" "rules.2.samples=200" "rules.3.value=0.75"
+	"rules.1.alert.fired=1" "rules.2.value=120" "rules.2.samples=200" "rules.3.value=0.75" \
+	"rules.0.unit=" "rules.2.unit=ns"
 t1=$(sed -n 's/^time_ns=//p' "$tmp/check.flat")
 [ -n "$since1" ] && [ "$t1" -gt "$since1" ] && ok || bad "second check at $t1 is not after the alert's start $since1"
 "$shmstat" check -r "$r/window.yaml" -H "$h" "$tag-m" > "$tmp/checkw2"
@@ -574,7 +586,7 @@ rules:
     above: {critical: 12}
     for: 1h
 EOF
-expect 0 "^OK +depth-for: gauge of hf_queue_depth \(lifetime\) = 15 > 12 \(1 samples\), pending since " "" -- \
+expect 0 "^OK +depth-for: gauge of hf_queue_depth \(lifetime\) = 15 items > 12 items \(1 samples\), pending since " "" -- \
 	"$shmstat" check -r "$r/for.yaml" --state "$tmp/for.state" "$tag-m"
 [ -f "$tmp/for.state" ] && ok || bad "check --state made no state file"
 expect 0 "pending since" "" -- "$shmstat" check -r "$r/for.yaml" --state "$tmp/for.state" "$tag-m"
@@ -584,12 +596,12 @@ expect 2 "^CRITICAL depth-for: " "" -- "$shmstat" check -r "$r/for.yaml" -H "$h"
 # a state file that cannot be read or written: the check failed, so at
 # best UNKNOWN; a bad state file is reported, never reset
 (umask 077; echo garbage > "$tmp/bad.state")
-expect 3 "^health: UNKNOWN \(1 rules: 1 ok, " "^shmstat: $tmp/bad.state:1: corrupt alert state: not JSON" -- \
+expect 3 "^SHMSTAT UNKNOWN - hit-ratio = 90\.0%; alert state: $tmp/bad.state:1: corrupt alert state: not JSON" "^shmstat: $tmp/bad.state:1: corrupt alert state: not JSON" -- \
 	"$shmstat" check -r "$r/ratio.yaml" --state "$tmp/bad.state" "$tag-m"
 [ "$(cat "$tmp/bad.state")" = garbage ] && ok || bad "check overwrote a corrupt state file"
-expect 1 "^health: WARNING " "^shmstat: $tmp/bad.state:1: corrupt alert state" -- \
+expect 1 "^SHMSTAT WARNING - p95 = 120ns > 100ns; alert state: " "^shmstat: $tmp/bad.state:1: corrupt alert state" -- \
 	"$shmstat" check -r "$r/quantile.yaml" --state "$tmp/bad.state" "$tag-m"
-expect 3 "^health: UNKNOWN " "^shmstat: $tmp/nodir/state: " -- \
+expect 3 "^SHMSTAT UNKNOWN - hit-ratio = 90\.0%; alert state: $tmp/nodir/state: " "^shmstat: $tmp/nodir/state: " -- \
 	"$shmstat" check -r "$r/ratio.yaml" --state "$tmp/nodir/state" "$tag-m"
 # a state file another user planted in a sticky world-writable directory
 # (issue 17): a 0666 file saying depth-for fires since 2001, a FIFO with
@@ -604,7 +616,7 @@ if [ -n "$nobody_dir" ]; then
 	as_nobody sh -c \
 		'umask 0; printf "%s\n" "$1" > "$2/state" && mkfifo -m 666 "$2/fifo"' sh "$planted" "$sd" ||
 		bad "uid 65534 could not plant its state files"
-	expect 2 "^CRITICAL depth-for: gauge of hf_queue_depth \(lifetime\) = 15 > 12 \(1 samples\)$" \
+	expect 2 "^CRITICAL depth-for: gauge of hf_queue_depth \(lifetime\) = 15 items > 12 items \(1 samples\)$" \
 		"^shmstat: $sd/state: alert state is owned by uid 65534, not by this user \(uid 0\); refusing it$" -- \
 		"$shmstat" check -r "$r/for.yaml" --state "$sd/state" "$tag-m"
 	"$shmstat" check -r "$r/for.yaml" --state "$sd/state" "$tag-m" 2>&1 | grep -q 'firing since' &&
@@ -619,7 +631,9 @@ else
 fi
 # a rules file with an error: exit 3, FILE:LINE:COLUMN: what is wrong
 printf 'rules:\n  - name: x\n    gauge: hf_queue_depth\n    abov: {warning: 1}\n' > "$r/badkey.yaml"
-expect 3 "" "^shmstat: $r/badkey.yaml:4:5: rule 'x': unknown key \(known: name, " -- "$shmstat" check -r "$r/badkey.yaml" "$tag-m"
+# (the plugin's first line says it too: SHMSTAT UNKNOWN - the message)
+expect 3 "^SHMSTAT UNKNOWN - $r/badkey.yaml:4:5: rule 'x': unknown key \(known: name, " \
+	"^shmstat: $r/badkey.yaml:4:5: rule 'x': unknown key \(known: name, " -- "$shmstat" check -r "$r/badkey.yaml" "$tag-m"
 printf 'rules:\n  - name: x\n    gauge: hf_queue_depth\n    above: {warning: 1\n' > "$r/badyaml.yaml"
 expect 3 "" "^shmstat: $r/badyaml.yaml:[0-9]+:[0-9]+: bad YAML" -- "$shmstat" check -r "$r/badyaml.yaml" "$tag-m"
 printf 'rules:\n  - name: x\n    quantile: {metric: hf_latency, q: 95}\n    above: {warning: 1}\n' > "$r/badq.yaml"
@@ -634,11 +648,15 @@ expect 3 "" "^shmstat: $r/shadow:1:1: top level: unknown key \(known: expire, ru
 	"$shmstat" check -r "$r/shadow" "$tag-m"
 "$shmstat" check -r "$r/shadow" "$tag-m" 2>&1 | grep -Eq 'root|mysecret|s3cr3t' && bad "check echoed the rules file" || ok
 # other failures: UNKNOWN too
-expect 3 "" "^shmstat: segment '$tag-none' does not exist$" -- "$shmstat" check -r "$r/ratio.yaml" "$tag-none"
-expect 3 "" "^shmstat: history file '$tmp/foreign' is not a shmstat history file" -- \
+expect 3 "^SHMSTAT UNKNOWN - segment '$tag-none' does not exist$" "^shmstat: segment '$tag-none' does not exist$" -- \
+	"$shmstat" check -r "$r/ratio.yaml" "$tag-none"
+expect 3 "^SHMSTAT UNKNOWN - history file '$tmp/foreign' is not a shmstat history file" \
+	"^shmstat: history file '$tmp/foreign' is not a shmstat history file" -- \
 	"$shmstat" check -r "$r/window.yaml" -H "$tmp/foreign" "$tag-m"
-expect 3 "" "^shmstat: --rules FILE is required$" -- "$shmstat" check "$tag-m"
-expect 3 "" "^shmstat: unknown option '--bogus'$"  -- "$shmstat" check --bogus -r "$r/ratio.yaml" "$tag-m"
+expect 3 "^SHMSTAT UNKNOWN - --rules FILE or a figure \(--rate, --ratio, \.\.\.\) is required$" \
+	"^shmstat: --rules FILE or a figure \(--rate, --ratio, \.\.\.\) is required$" -- "$shmstat" check "$tag-m"
+expect 3 "^SHMSTAT UNKNOWN - unknown option '--bogus'$" "^shmstat: unknown option '--bogus'$" -- \
+	"$shmstat" check --bogus -r "$r/ratio.yaml" "$tag-m"
 expect 3 "" "^shmstat: option '--rules' needs a value$" -- "$shmstat" check "$tag-m" --rules
 
 # ------------------------------------------------------------ the example
@@ -664,6 +682,12 @@ if [ "$rc" -le 3 ] && [ ! -s "$tmp/cs.err" ] && [ "$(grep -Ec '^(OK|WARNING|CRIT
 else bad "check of the example on cachesim exited $rc: $(cat "$tmp/cs.err" "$tmp/cs.out")"; fi
 if grep -E "no such series|no data|not a histogram" "$tmp/cs.out"; then bad "an example rule names no cachesim series"; else ok; fi
 [ -f "$tmp/cs.hist.alerts" ] && ok || bad "check of the example kept no alert state"
+# its baselines, on seconds of history: judged by their fallback, not
+# UNKNOWN, saying how much history there is and how much they need
+for rule in lookup-p95-degraded savings-drop; do
+	grep -Eq "^(OK|WARNING|CRITICAL) +$rule: .* \(fallback thresholds, no baseline: (no|[0-9.]+[a-z]+ of) history before the window, min_history is (5m|1h); [0-9]+ samples\)" "$tmp/cs.out" &&
+		ok || bad "example rule $rule is not judged by its fallback: $(grep " $rule: " "$tmp/cs.out")"
+done
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -88,10 +88,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 				(void)rule_level(r, &v, &shown, &why);
 				use_str(why);
-				rule_fmt_value(r, shown, r->has_baseline, buf, sizeof(buf));
+				rule_fmt_value(r, NULL, shown, r->has_baseline && !rule_uses_fallback(r, &v),
+					       buf, sizeof(buf));
 			}
-			rule_fmt_value(r, values[k], 0, buf, sizeof(buf));
-			rule_fmt_value(r, values[k], 1, buf, sizeof(buf));
+			rule_fmt_value(r, NULL, values[k], 0, buf, sizeof(buf));
+			rule_fmt_value(r, "ns", values[k], 0, buf, sizeof(buf));
+			rule_fmt_value(r, "bytes", values[k], 0, buf, sizeof(buf));
+			rule_fmt_value(r, NULL, values[k], 1, buf, sizeof(buf));
+		}
+		{
+			char msg[256];
+			uint64_t have;
+
+			use_str(rule_unit_misfit(r, "", msg, sizeof(msg)));
+			use_str(rule_unit_misfit(r, "ns", msg, sizeof(msg)));
+			use_str(rule_unit_misfit(r, "bytes", msg, sizeof(msg)));
+			if (r->has_baseline)
+				for (size_t k = 0; k < 4; k++)
+					(void)baseline_history(r, (uint64_t)1 << (40 + 5 * k),
+							       (uint64_t)1 << (38 + 6 * k), &have);
 		}
 		{
 			struct rule_value none = { 0 };

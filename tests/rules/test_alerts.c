@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "alerts.h"
+#include "nagios.h"
 
 #define S 1000000000ull
 #define T0 (1700000000ull * S)   /* the injected clock starts here */
@@ -53,7 +54,19 @@ static const char rules_text[] =
 	"     baseline: {window: 7d}, at_or_below: {warning: 20%, critical: 50%}}\n"
 	"  - {name: slow, gauge: g, above: {warning: 1, critical: 2}, for: 1m}\n"
 	"  - {name: fast, gauge: g, above: {warning: 1, critical: 2}}\n"
-	"  - {name: other, gauge: g, above: {warning: 1}, for: 30s}\n";
+	"  - {name: other, gauge: g, above: {warning: 1}, for: 30s}\n"
+	"  - name: fb-up\n"
+	"    quantile: {metric: l, q: 0.95}\n"
+	"    window: 5m\n"
+	"    baseline: {window: 24h, min_history: 10m, fallback: {warning: 2ms, critical: 5ms}}\n"
+	"    above: {warning: 20%, critical: 50%}\n"
+	"    min_samples: 10\n"
+	"  - name: fb-down\n"
+	"    ratio: {num: h, den: [h, m]}\n"
+	"    window: 5m\n"
+	"    baseline: {window: 1h, min_history: 5m, fallback: {critical: 50%}}\n"
+	"    below: {warning: 20%}\n"
+	"  - {name: no-fb, gauge: g, baseline: {window: 1h, min_history: 30m}, above: {warning: 10%}}\n";
 
 static struct ruleset rs;
 static char err[512];
@@ -245,6 +258,93 @@ static void test_baseline(void **state)
 	v.samples = 9;
 	assert_int_equal(rule_level(R("base-up"), &v, NULL, &why), HEALTH_UNKNOWN);
 	assert_string_equal(why, "fewer samples than min_samples");
+}
+
+
+/* A baseline with less history than min_history (issue 20): how much
+ * history is behind it as the injected clock moves on from the first
+ * record; before min_history the fallback's absolute thresholds judge,
+ * or (no fallback) UNKNOWN; from it on, the percent change. */
+static void test_baseline_history(void **state)
+{
+	const struct rule *up = R("fb-up"), *down = R("fb-down"), *nofb = R("no-fb");
+	uint64_t have;
+	struct rule_value v;
+	const char *why;
+	double shown;
+
+	(void)state;
+	/* fb-up: window 5m, baseline 24h before it, min_history 10m; first
+	 * record at T0 */
+	assert_int_equal(baseline_history(up, at(0), T0, &have), 0);
+	assert_int_equal(have, 0);
+	assert_int_equal(baseline_history(up, at(300), T0, &have), 0);   /* all in the window */
+	assert_int_equal(have, 0);
+	assert_int_equal(baseline_history(up, at(7 * 60), T0, &have), 0);
+	assert_int_equal(have, 120 * S);
+	assert_int_equal(baseline_history(up, at(15 * 60 - 1), T0, &have), 0);
+	assert_int_equal(have, 599 * S);
+	assert_int_equal(baseline_history(up, at(15 * 60), T0, &have), 1);  /* 10m: enough */
+	assert_int_equal(have, 600 * S);
+	assert_int_equal(baseline_history(up, at(12 * 3600), T0, &have), 1);
+	assert_int_equal(have, 12 * 3600 * S - 300 * S);
+	/* a day and more: the baseline's window, no more */
+	assert_int_equal(baseline_history(up, at(3 * 86400), T0, &have), 1);
+	assert_int_equal(have, 86400 * S);
+	/* no record at all */
+	assert_int_equal(baseline_history(up, at(3600), 0, &have), 0);
+	assert_int_equal(have, 0);
+	/* a gauge's baseline ends now (no window) */
+	assert_int_equal(baseline_history(nofb, at(29 * 60), T0, &have), 0);
+	assert_int_equal(have, 29 * 60 * S);
+	assert_int_equal(baseline_history(nofb, at(30 * 60), T0, &have), 1);
+	/* without min_history any history will do */
+	assert_int_equal(baseline_history(R("base-up"), at(301), T0, &have), 1);
+	assert_int_equal(have, 1 * S);
+
+	/* no baseline yet: the fallback's absolute thresholds (2ms, 5ms),
+	 * compared with the value itself */
+	v = val(1.5e6, 100);
+	v.why = "no baseline: 2m of history before the window, min_history is 10m";
+	assert_true(rule_uses_fallback(up, &v));
+	assert_int_equal(rule_level(up, &v, &shown, &why), HEALTH_OK);
+	assert_true(shown == 1.5e6);
+	assert_null(why);
+	v.value = 2.5e6;
+	assert_int_equal(rule_level(up, &v, &shown, &why), HEALTH_WARNING);
+	v.value = 6e6;
+	assert_int_equal(rule_level(up, &v, &shown, &why), HEALTH_CRITICAL);
+	/* min_samples still first */
+	v.samples = 3;
+	assert_int_equal(rule_level(up, &v, &shown, &why), HEALTH_UNKNOWN);
+	assert_string_equal(why, "fewer samples than min_samples");
+	/* no value: UNKNOWN, no fallback */
+	v = (struct rule_value){ .has_value = 0, .why = "no data in the window" };
+	assert_false(rule_uses_fallback(up, &v));
+	assert_int_equal(rule_level(up, &v, &shown, &why), HEALTH_UNKNOWN);
+	assert_string_equal(why, "no data in the window");
+	/* once there is a baseline: the change, not the fallback (6ms
+	 * against 5ms is +20%: OK, though above the fallback's critical) */
+	v = based(6e6, 5e6);
+	assert_false(rule_uses_fallback(up, &v));
+	assert_int_equal(rule_level(up, &v, &shown, &why), HEALTH_OK);
+	assert_true(fabs(shown - 20) < 1e-9);
+
+	/* fb-down: below; the fallback has a critical only, 50% (0.5) */
+	v = val(0.6, 100);
+	assert_int_equal(rule_level(down, &v, &shown, &why), HEALTH_OK);
+	v.value = 0.4;
+	assert_int_equal(rule_level(down, &v, &shown, &why), HEALTH_CRITICAL);
+	v = based(0.7, 1);      /* -30%: WARNING against the baseline */
+	assert_int_equal(rule_level(down, &v, &shown, &why), HEALTH_WARNING);
+
+	/* no fallback: UNKNOWN, saying how much history there is */
+	v = val(100, 1);
+	v.why = "no baseline: 5m of history, min_history is 30m";
+	assert_false(rule_uses_fallback(nofb, &v));
+	assert_int_equal(rule_level(nofb, &v, &shown, &why), HEALTH_UNKNOWN);
+	assert_string_equal(why, "no baseline: 5m of history, min_history is 30m");
+	assert_true(isnan(shown));
 }
 
 static void test_health(void **state)
@@ -660,6 +760,56 @@ static void test_pipeline(void **state)
 		assert_int_equal(alert_step(&tab, r, OK, at(540), rs.expire_ns, &o), 0);
 		assert_int_equal(o.events, ALERT_EV_EXPIRED);
 	}
+}
+
+
+/* ---------------------------------------------------------------- nagios */
+
+/* Performance data as the plugin guidelines write it: numbers of
+ * [-0-9.], ranges [@]start:end, labels quoted. */
+static void test_nagios(void **state)
+{
+	static const struct { double v; const char *want; } nums[] = {
+		{ 0, "0" }, { 42, "42" }, { -5, "-5" }, { 0.9, "0.9" }, { 86.73077, "86.7308" },
+		{ 266012.4, "266012" }, { 1.5e12, "1500000000000" }, { 1.004e-6, "0.000001004" },
+		{ 1e-12, "0.000000000001" }, { -0.25, "-0.25" }, { NAN, "0" },
+	};
+	char buf[64], *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		nagios_num(buf, sizeof(buf), nums[i].v);
+		if (strcmp(buf, nums[i].want) != 0)
+			fail_msg("nagios_num(%.17g) = %s, want %s", nums[i].v, buf, nums[i].want);
+	}
+	nagios_range(buf, sizeof(buf), RULE_GT, 200000);
+	assert_string_equal(buf, "~:200000");
+	nagios_range(buf, sizeof(buf), RULE_LT, 90);
+	assert_string_equal(buf, "90:");
+	nagios_range(buf, sizeof(buf), RULE_GE, 1);
+	assert_string_equal(buf, "@1:");
+	nagios_range(buf, sizeof(buf), RULE_LE, 0);
+	assert_string_equal(buf, "@~:0");
+	nagios_range(buf, sizeof(buf), RULE_LT, -30);
+	assert_string_equal(buf, "-30:");
+
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	nagios_perf_put(f, &(struct nagios_perf){ .label = "hit-ratio", .value = 86.7, .uom = "%",
+						  .op = RULE_LT, .has_warn = 1, .warn = 90,
+						  .has_crit = 1, .crit = 80, .has_min = 1,
+						  .has_max = 1, .max = 100 });
+	nagios_perf_put(f, &(struct nagios_perf){ .label = "p95", .value = 0.0012, .uom = "s",
+						  .op = RULE_GT, .has_crit = 1, .crit = 0.005 });
+	nagios_perf_put(f, &(struct nagios_perf){ .label = "it's", .value = 3, .uom = "" });
+	nagios_perf_put(f, &(struct nagios_perf){ .label = "inf", .value = INFINITY });
+	nagios_text_put(f, " a|b");
+	fclose(f);
+	assert_string_equal(out, " 'hit-ratio'=86.7%;90:;80:;0;100 'p95'=0.0012s;;~:0.005 'it''s'=3"
+				 " a\\x7cb");
+	free(out);
 }
 
 /* ------------------------------------------------------------ state file */
@@ -1131,6 +1281,8 @@ int main(void)
 		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_baseline),
+		cmocka_unit_test(test_baseline_history),
+		cmocka_unit_test(test_nagios),
 		cmocka_unit_test(test_health),
 	};
 	const struct CMUnitTest alert_tests[] = {

@@ -145,7 +145,7 @@ static const struct bad bad_cases[] = {
 	{ "rules:\n  - name: a\n    sig: x\n    above: {critical: 1}\n", 3,
 	  "rule 'a': 'sig' must be a mapping {metric: ..., figure: ...}" },
 	{ "rules:\n  - name: a\n    sig: {metric: x, figure: hitrate}\n    above: {critical: 1}\n", 3,
-	  "rule 'a': unknown 'figure' (known: hit_rate, hits, misses, weight, evictions)" },
+	  "rule 'a': unknown 'figure' (known: hit_ratio, hits, misses, weight, evictions)" },
 	{ "rules:\n  - name: a\n    sig: {metric: x}\n    above: {critical: 1}\n", 3,
 	  "rule 'a': 'sig' has no 'figure'" },
 	{ "rules:\n  - name: a\n    ratio: {num: [x]}\n    above: {critical: 1}\n", 3,
@@ -208,9 +208,26 @@ static const struct bad bad_cases[] = {
 	{ GOOD "    above: {warning: 1e999}\n", 4, "'warning' is not a number" },
 	{ GOOD "    above: {critical: 5 ms}\n", 4, "'critical' is not a number" },
 	{ GOOD "    above: {critical: 90%}\n", 4,
-	  "rule 'a': 'above': 'critical: 90%': percent thresholds need a 'baseline'" },
-	{ GOOD "    above: {critical: 2ms}\n", 4,
-	  "rule 'a': 'above': 'critical: 2ms': durations apply to quantile and gauge rules only" },
+	  "rule 'a': 'above': 'critical: 90%' is a percentage, but the rule compares a rate (" },
+	{ GOOD "    above: {critical: 90%}\n", 4, "; percent changes need a 'baseline'" },
+	{ GOOD "    above: {critical: 15XB}\n", 4, "rule 'a': 'above': 'critical' is not a number (" },
+	/* units that do not fit what the rule compares (issue 20) */
+	{ "rules:\n  - name: a\n    ratio: {num: x, den: y}\n    below: {warning: 15MB}\n", 4,
+	  "rule 'a': 'below': 'warning: 15MB' is bytes, but the rule compares a ratio (write 0.9 or 90%)" },
+	{ "rules:\n  - name: a\n    ratio: {num: x, den: y}\n    below: {critical: 2ms}\n", 4,
+	  "rule 'a': 'below': 'critical: 2ms' is a duration, but the rule compares a ratio" },
+	{ "rules:\n  - name: a\n    sig: {metric: s, figure: hit_rate}\n    below: {warning: 1KiB}\n", 4,
+	  "rule 'a': 'below': 'warning: 1KiB' is bytes, but the rule compares a hit rate (write 0.9 or 90%)" },
+	{ "rules:\n  - name: a\n    sig: {metric: s, figure: misses}\n    above: {warning: 2ms}\n", 4,
+	  "rule 'a': 'above': 'warning: 2ms' is a duration, but the rule compares a count (write a number" },
+	{ "rules:\n  - name: a\n    sig: {metric: s, figure: hits}\n    below: {warning: 50%}\n", 4,
+	  "'warning: 50%' is a percentage, but the rule compares a count" },
+	{ "rules:\n  - name: a\n    gauge: g\n    above: {warning: 95%}\n", 4,
+	  "rule 'a': 'above': 'warning: 95%' is a percentage, but the rule compares a value in the metric's unit" },
+	{ "rules:\n  - name: a\n    quantile: {metric: x, q: 0.9}\n    above: {warning: 2ms, critical: 15MB}\n", 4,
+	  "rule 'a': 'above': warning (2ms) is a duration, critical (15MB) bytes" },
+	{ "rules:\n  - name: a\n    gauge: g\n    above: {warning: 2MiB, critical: 1MB}\n", 4,
+	  "rule 'a': 'above': warning (2MiB) must be at most critical (1MB): it is the lesser alarm" },
 	{ GOOD "    above: {critical: [1]}\n", 4, "'critical' must be a single value, not a list" },
 
 	/* baselines */
@@ -221,7 +238,26 @@ static const struct bad bad_cases[] = {
 	{ GOOD "    window: 5m\n    baseline: {window: 24h, stat: p50}\n    above: {critical: 20%}\n", 5,
 	  "rule 'a': 'baseline': unknown 'stat' (known: median, mean)" },
 	{ GOOD "    window: 5m\n    baseline: {window: 24h, min: 1}\n    above: {critical: 20%}\n", 5,
-	  "rule 'a': 'baseline': unknown key (known: window, stat)" },
+	  "rule 'a': 'baseline': unknown key (known: window, stat, min_history, fallback)" },
+	{ GOOD "    window: 5m\n    baseline: {window: 24h, min_history: 5}\n    above: {critical: 20%}\n", 5,
+	  "rule 'a': 'min_history' is not a duration (" },
+	{ GOOD "    window: 5m\n    baseline: {window: 1h, min_history: 2h}\n    above: {critical: 20%}\n", 5,
+	  "rule 'a': 'baseline': 'min_history' must be at most the baseline's 'window'" },
+	{ GOOD "    window: 5m\n    baseline: {window: 1h, fallback: 5}\n    above: {critical: 20%}\n", 5,
+	  "rule 'a': 'baseline': 'fallback' must be a mapping {warning: ..., critical: ...}" },
+	{ GOOD "    window: 5m\n    baseline: {window: 1h, fallback: {}}\n    above: {critical: 20%}\n", 5,
+	  "rule 'a': 'baseline': 'fallback' needs 'warning', 'critical' or both" },
+	{ GOOD "    window: 5m\n    baseline: {window: 1h, fallback: {warn: 1}}\n    above: {critical: 20%}\n", 5,
+	  "rule 'a': 'baseline': 'fallback': unknown key (known: warning, critical)" },
+	{ "rules:\n  - name: a\n    quantile: {metric: x, q: 0.9}\n    window: 5m\n"
+	  "    baseline: {window: 1h, fallback: {critical: 20%}}\n    above: {critical: 20%}\n", 5,
+	  "rule 'a': 'baseline': 'fallback': 'critical: 20%' is a percentage, but the rule compares a value in the metric's unit" },
+	{ "rules:\n  - name: a\n    quantile: {metric: x, q: 0.9}\n    window: 5m\n"
+	  "    baseline: {window: 1h, fallback: {warning: 5ms, critical: 2ms}}\n    above: {critical: 20%}\n", 5,
+	  "rule 'a': 'baseline': 'fallback': warning (5ms) must be at most critical (2ms)" },
+	{ "rules:\n  - name: a\n    ratio: {num: x, den: y}\n    window: 5m\n"
+	  "    baseline: {window: 1h, fallback: {warning: 0.8, critical: 0.9}}\n    below: {critical: 20%}\n", 5,
+	  "rule 'a': 'baseline': 'fallback': warning (0.8) must be at least critical (0.9)" },
 	{ GOOD "    window: 5m\n    baseline: {window: 0}\n    above: {critical: 20%}\n", 5,
 	  "rule 'a': 'baseline': 'window' must be longer than 0" },
 	{ GOOD "    baseline: {window: 24h}\n    above: {critical: 20%}\n", 4,
@@ -413,7 +449,7 @@ static void test_good(void **state)
 	assert_int_equal(r->op, RULE_LT);
 	assert_true(r->has_warning && r->has_critical);
 	assert_true(r->warning == 0.9 && r->critical == 0.8);
-	assert_false(r->ns_values);
+	assert_int_equal(r->thr_kind, QTY_PLAIN);
 	assert_int_equal(r->min_samples, 10);
 	assert_int_equal(r->for_ns, 60 * S);
 	assert_false(r->has_baseline);
@@ -433,7 +469,7 @@ static void test_good(void **state)
 	assert_int_equal(r->window_ns, 250 * MS);
 	assert_int_equal(r->op, RULE_GE);
 	assert_true(r->warning == 2e6 && r->critical == 1.5e9);
-	assert_true(r->ns_values);
+	assert_int_equal(r->thr_kind, QTY_NS);
 	assert_int_equal(r->min_samples, 0);
 	assert_int_equal(r->for_ns, 0);
 
@@ -445,7 +481,9 @@ static void test_good(void **state)
 	assert_int_equal(r->baseline_stat, BASE_MEDIAN);
 	assert_int_equal(r->op, RULE_GT);
 	assert_true(r->warning == 20 && r->critical == 50);
-	assert_false(r->ns_values);
+	assert_int_equal(r->thr_kind, QTY_PERCENT);
+	assert_false(r->has_fallback);
+	assert_int_equal(r->baseline_min_ns, 0);
 
 	r = &rs.rules[3];
 	assert_int_equal(r->kind, RULE_RATE);
@@ -544,29 +582,289 @@ static void test_names(void **state)
 	assert_string_equal(rule_kind_name(RULE_RATE), "rate");
 	assert_string_equal(rule_op_name(RULE_GE), ">=");
 	assert_string_equal(rule_op_name(RULE_LT), "<");
-	assert_string_equal(rule_figure_name(SIG_HIT_RATE), "hit_rate");
+	assert_string_equal(rule_figure_name(SIG_HIT_RATE), "hit_ratio");
 	assert_string_equal(rule_stat_name(BASE_MEAN), "mean");
 	assert_true(rule_name_valid("a-b_c.d:e9"));
 	assert_false(rule_name_valid(""));
 	assert_false(rule_name_valid("a/b"));
 
-	rule_fmt_value(&r, 0.91234, 0, buf, sizeof(buf));
+	/* figures as units.h writes them, by what the rule compares */
+	r.kind = RULE_GAUGE;
+	rule_fmt_value(&r, NULL, 0.91234, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "0.9123");
-	rule_fmt_value(&r, NAN, 0, buf, sizeof(buf));
+	rule_fmt_value(&r, NULL, NAN, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "-");
-	rule_fmt_value(&r, 21.04, 1, buf, sizeof(buf));
+	rule_fmt_value(&r, NULL, 21.04, 1, buf, sizeof(buf));
 	assert_string_equal(buf, "+21.0%");
-	rule_fmt_value(&r, -30, 1, buf, sizeof(buf));
+	rule_fmt_value(&r, NULL, -30, 1, buf, sizeof(buf));
 	assert_string_equal(buf, "-30.0%");
-	r.ns_values = 1;
-	rule_fmt_value(&r, 2.5e6, 0, buf, sizeof(buf));
+	rule_fmt_value(&r, "items", 148123, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "148k items");
+	rule_fmt_value(&r, "bytes", 3670016, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "3.5 MiB");
+	/* no metric: the unit the thresholds were written in */
+	r.thr_kind = QTY_NS;
+	rule_fmt_value(&r, NULL, 2.5e6, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "2.5ms");
-	rule_fmt_value(&r, 1.5e9, 0, buf, sizeof(buf));
+	rule_fmt_value(&r, NULL, 1.5e9, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "1.5s");
-	rule_fmt_value(&r, 750, 0, buf, sizeof(buf));
+	rule_fmt_value(&r, NULL, 750, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "750ns");
-	rule_fmt_value(&r, 21900, 0, buf, sizeof(buf));
+	rule_fmt_value(&r, "ns", 21900, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "21.9us");
+	r.kind = RULE_RATE;
+	rule_fmt_value(&r, "", 266000, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "266k/s");
+	r.kind = RULE_RATIO;
+	rule_fmt_value(&r, NULL, 0.8673, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "86.7%");
+	r.kind = RULE_SIG;
+	r.figure = SIG_MISSES;
+	rule_fmt_value(&r, "microdollars", 12345, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "12.3k");
+}
+
+
+/* Thresholds with units (issue 20): read into the base unit of what the
+ * rule compares; the kind kept to check the metric's unit against. */
+static void test_unit_thresholds(void **state)
+{
+	static const char text[] =
+		"rules:\n"
+		"  - {name: ratio-pct, ratio: {num: h, den: [h, m]}, below: {warning: 90%, critical: 0.8}}\n"
+		"  - {name: bytes, gauge: cache_bytes, above: {warning: 15MB, critical: 15MiB}}\n"
+		"  - {name: plain-si, rate: req_total, above: {warning: 1.5k, critical: 2M}}\n"
+		"  - {name: ns-mixed, quantile: {metric: lat, q: 0.99}, above: {warning: 2000000, critical: 5ms}}\n"
+		"  - {name: rate-ns, rate: cpu_ns_total, above: {critical: 500ms}}\n"
+		"  - {name: hit-rate, sig: {metric: s, figure: hit_rate}, below: {warning: 50%}}\n"
+		"  - {name: misses, sig: {metric: s, figure: misses}, above: {warning: 1k}}\n"
+		"  - name: base\n"
+		"    quantile: {metric: lat, q: 0.95}\n"
+		"    window: 5m\n"
+		"    baseline: {window: 24h, min_history: 10m, fallback: {warning: 2ms, critical: 5ms}}\n"
+		"    above: {warning: 20, critical: 50%}\n"
+		"  - name: base-ratio\n"
+		"    ratio: {num: h, den: [h, m]}\n"
+		"    window: 5m\n"
+		"    baseline: {window: 1h, fallback: {critical: 50%}}\n"
+		"    below: {warning: 10%}\n";
+	struct ruleset rs;
+	const struct rule *r;
+
+	(void)state;
+	if (rules_parse("t.yaml", text, strlen(text), &rs, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	r = rules_find(&rs, "ratio-pct");
+	assert_true(fabs(r->warning - 0.9) < 1e-12 && r->critical == 0.8);
+	assert_int_equal(r->thr_kind, QTY_PERCENT);
+	assert_int_equal(rule_value_kind(r), RV_FRACTION);
+	r = rules_find(&rs, "bytes");
+	assert_true(r->warning == 15e6 && r->critical == 15.0 * 1048576);
+	assert_int_equal(r->thr_kind, QTY_BYTES);
+	r = rules_find(&rs, "plain-si");
+	assert_true(r->warning == 1500 && r->critical == 2e6);
+	assert_int_equal(r->thr_kind, QTY_PLAIN);
+	assert_int_equal(rule_value_kind(r), RV_RATE);
+	r = rules_find(&rs, "ns-mixed");
+	assert_true(r->warning == 2e6 && r->critical == 5e6);
+	assert_int_equal(r->thr_kind, QTY_NS);  /* the plain one is in ns too */
+	r = rules_find(&rs, "rate-ns");
+	assert_true(r->critical == 5e8 && r->thr_kind == QTY_NS);
+	r = rules_find(&rs, "hit-rate");
+	assert_true(fabs(r->warning - 0.5) < 1e-12 && rule_value_kind(r) == RV_FRACTION);
+	r = rules_find(&rs, "misses");
+	assert_true(r->warning == 1000 && rule_value_kind(r) == RV_COUNT);
+	r = rules_find(&rs, "base");
+	/* a baseline's percent change: 20 or 20%, in percent points */
+	assert_true(r->warning == 20 && r->critical == 50);
+	assert_int_equal(r->baseline_min_ns, 600 * S);
+	assert_true(r->has_fallback && r->has_fb_warning && r->has_fb_critical);
+	assert_true(r->fb_warning == 2e6 && r->fb_critical == 5e6 && r->fb_kind == QTY_NS);
+	r = rules_find(&rs, "base-ratio");
+	assert_true(r->warning == 10 && r->op == RULE_LT);
+	assert_true(r->has_fallback && !r->has_fb_warning && r->has_fb_critical);
+	assert_true(fabs(r->fb_critical - 0.5) < 1e-12 && r->fb_kind == QTY_PERCENT);
+
+	/* the metric's unit, known at check time: durations need ns, bytes
+	 * need bytes; plain numbers and fractions fit any */
+	{
+		char buf[256];
+
+		assert_null(rule_unit_misfit(rules_find(&rs, "bytes"), "bytes", buf, sizeof(buf)));
+		assert_string_equal(rule_unit_misfit(rules_find(&rs, "bytes"), "items", buf, sizeof(buf)),
+				    "warning threshold 14.3 MiB is bytes, but cache_bytes is in 'items'");
+		assert_null(rule_unit_misfit(rules_find(&rs, "rate-ns"), "nanoseconds", buf, sizeof(buf)));
+		assert_string_equal(rule_unit_misfit(rules_find(&rs, "rate-ns"), "", buf, sizeof(buf)),
+				    "critical threshold 500ms is a duration, but cpu_ns_total has no unit (a count)");
+		assert_null(rule_unit_misfit(rules_find(&rs, "plain-si"), "", buf, sizeof(buf)));
+		assert_null(rule_unit_misfit(rules_find(&rs, "ratio-pct"), "bytes", buf, sizeof(buf)));
+		assert_string_equal(rule_unit_misfit(rules_find(&rs, "base"), "bytes", buf, sizeof(buf)),
+				    "fallback warning threshold 2ms is a duration, but lat is in 'bytes'");
+	}
+	rules_free(&rs);
+}
+
+/* -w and -c as Nagios plugins write them: one open end, one direction. */
+static void test_ranges(void **state)
+{
+	static const struct {
+		const char *s;
+		int below;
+		enum rule_op op;
+		const char *num;        /* NULL: refused, with this in the message */
+		const char *msg;
+	} c[] = {
+		{ "10", 0, RULE_GT, "10", NULL },
+		{ "10", 1, RULE_LT, "10", NULL },
+		{ "~:10", 0, RULE_GT, "10", NULL },
+		{ "~:10", 1, RULE_GT, "10", NULL },     /* the range says which way */
+		{ "10:", 0, RULE_LT, "10", NULL },
+		{ "@10:", 0, RULE_GE, "10", NULL },
+		{ "@~:2ms", 0, RULE_LE, "2ms", NULL },
+		{ "90%:", 0, RULE_LT, "90%", NULL },
+		{ "-5", 0, RULE_GT, "-5", NULL },
+		{ "10:20", 0, 0, NULL, "'10:20' is bounded on both sides; a rule has one direction" },
+		{ "@10:20", 0, 0, NULL, "'@10:20' is bounded on both sides" },
+		{ "@10", 0, 0, NULL, "'@10' is the range 0 to 10, bounded on both sides: write '@10:'" },
+		{ ":10", 0, 0, NULL, "is bounded on both sides" },
+		{ "~:", 0, 0, NULL, "'~:' is not a threshold or a range ([@]START:END)" },
+		{ "", 0, 0, NULL, "'' is not a threshold or a range" },
+		{ "@", 0, 0, NULL, "'@' is not a threshold or a range" },
+		{ "1:2:3", 0, 0, NULL, "bounded on both sides" },
+		{ "~:1:", 0, 0, NULL, "'~:1:' is not a threshold or a range" },
+	};
+	char num[64], msg[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		enum rule_op op = (enum rule_op)-1;
+		int rc = rules_parse_range(c[i].s, c[i].below, &op, num, sizeof(num), msg, sizeof(msg));
+
+		if (c[i].num && (rc != 0 || op != c[i].op || strcmp(num, c[i].num) != 0))
+			fail_msg("'%s': rc %d op %d num '%s', want op %d num '%s'", c[i].s, rc, op,
+				 rc ? msg : num, c[i].op, c[i].num);
+		if (!c[i].num && (rc != -1 || strstr(msg, c[i].msg) == NULL))
+			fail_msg("'%s': rc %d, message '%s', want '%s'", c[i].s, rc, msg, c[i].msg);
+	}
+}
+
+/* One rule from check's options: built and checked as a rules file is,
+ * messages naming the option. */
+static void test_inline(void **state)
+{
+	static const struct {
+		struct rule_inline in;
+		const char *msg;        /* NULL: good */
+	} bad[] = {
+		{ { .kind = RULE_RATE, .sel = "x{a", .warning = "1" },
+		  "--rate: 'x{a' is not a selector: expected '=' after label 1" },
+		{ { .kind = RULE_RATE, .sel = "x" }, "--rate needs -w, -c or both (the thresholds)" },
+		{ { .kind = RULE_RATE, .sel = "x", .warning = "lots" },
+		  "-w: 'lots' is not a number (" },
+		{ { .kind = RULE_RATIO, .num = "a", .den = "b", .warning = "15MB" },
+		  "-w: '15MB' is bytes, but the rule compares a ratio (write 0.9 or 90%)" },
+		{ { .kind = RULE_RATIO, .num = "a", .den = "b+", .warning = "1" },
+		  "--ratio: '' is not a selector" },
+		{ { .kind = RULE_SIG, .sel = "s", .figure = "hits", .critical = "2ms" },
+		  "-c: '2ms' is a duration, but the rule compares a count" },
+		{ { .kind = RULE_SIG, .sel = "s", .figure = "hitrate", .critical = "1" },
+		  "--sig: unknown figure 'hitrate' (known: hit_ratio, hits, misses, weight, evictions)" },
+		{ { .kind = RULE_QUANTILE, .sel = "l", .q = "95", .warning = "1" },
+		  "--quantile: '95' is not a quantile between 0 and 1" },
+		{ { .kind = RULE_GAUGE, .sel = "g", .window = "5m", .warning = "1" },
+		  "--window does not apply to a gauge" },
+		{ { .kind = RULE_RATE, .sel = "r", .window = "5", .warning = "1" },
+		  "--window: '5' is not a duration longer than 0" },
+		{ { .kind = RULE_RATE, .sel = "r", .min_samples = "-1", .warning = "1" },
+		  "--min-samples: '-1' is not a whole number >= 0" },
+		{ { .kind = RULE_RATE, .sel = "r", .min_samples = "99999999999999999999", .warning = "1" },
+		  "--min-samples: '99999999999999999999' is not a whole number >= 0" },
+		{ { .kind = RULE_RATE, .sel = "r", .warning = "10:", .critical = "~:5" },
+		  "-w '10:' is bad below it, -c '~:5' bad above it: give both the same direction" },
+		{ { .kind = RULE_RATE, .sel = "r", .warning = "10", .critical = "5" },
+		  "-w/-c: warning (10) must be at most critical (5): it is the lesser alarm" },
+		{ { .kind = RULE_RATE, .sel = "r", .below = 1, .warning = "5", .critical = "10" },
+		  "-w/-c: warning (5) must be at least critical (10)" },
+		{ { .kind = RULE_QUANTILE, .sel = "l", .q = "0.5", .warning = "2ms", .critical = "@5ms:" },
+		  "-w '2ms' is bad above it, -c '@5ms:' bad at or above it: give both the same direction" },
+		{ { .kind = RULE_GAUGE, .sel = "g", .warning = "10:20" },
+		  "-w '10:20' is bounded on both sides" },
+	};
+	struct ruleset rs;
+	const struct rule *r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (rules_inline(&bad[i].in, &rs, err, sizeof(err)) != -1 ||
+		    strncmp(err, bad[i].msg, strlen(bad[i].msg)) != 0)
+			fail_msg("case %zu: want \"%s\"\n  got: %s", i, bad[i].msg, err);
+		assert_null(rs.rules);
+		assert_int_equal(rs.n, 0);
+	}
+
+	/* ratio of sums, percent thresholds, bad below */
+	{
+		struct rule_inline in = { .kind = RULE_RATIO, .num = "hits_total{t=\"a+b\"}",
+					  .den = "hits_total+misses_total", .window = "5m",
+					  .warning = "90%:", .critical = "80%:", .min_samples = "100" };
+
+		if (rules_inline(&in, &rs, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+	}
+	assert_int_equal(rs.n, 1);
+	r = &rs.rules[0];
+	assert_string_equal(r->name, "ratio:hits_total");
+	assert_int_equal(r->kind, RULE_RATIO);
+	assert_int_equal(r->nnum, 1);
+	check_sel(&r->num[0], "hits_total", "t=\"a+b\"");   /* '+' in quotes stays */
+	assert_int_equal(r->nden, 2);
+	check_sel(&r->den[1], "misses_total", "");
+	assert_int_equal(r->window_ns, 300 * S);
+	assert_int_equal(r->op, RULE_LT);
+	assert_true(fabs(r->warning - 0.9) < 1e-12 && fabs(r->critical - 0.8) < 1e-12);
+	assert_int_equal(r->min_samples, 100);
+	assert_false(r->has_baseline);
+	rules_free(&rs);
+
+	/* a quantile with durations, plain thresholds with --below */
+	{
+		struct rule_inline in = { .kind = RULE_QUANTILE, .sel = "lat", .q = "0.95",
+					  .warning = "2ms", .critical = "~:5ms" };
+
+		if (rules_inline(&in, &rs, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+		r = &rs.rules[0];
+		assert_string_equal(r->name, "quantile:lat");
+		assert_true(r->q == 0.95);
+		/* -w 2ms is "above" by default, as -c ~:5ms */
+		assert_int_equal(r->op, RULE_GT);
+		assert_true(r->warning == 2e6 && r->critical == 5e6 && r->thr_kind == QTY_NS);
+		rules_free(&rs);
+	}
+	{
+		struct rule_inline in = { .kind = RULE_GAUGE, .sel = "free_bytes", .below = 1,
+					  .warning = "1GiB", .critical = "100MB" };
+
+		if (rules_inline(&in, &rs, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+		r = &rs.rules[0];
+		assert_int_equal(r->op, RULE_LT);
+		assert_true(r->warning == 1073741824.0 && r->critical == 1e8);
+		assert_int_equal(r->thr_kind, QTY_BYTES);
+		rules_free(&rs);
+	}
+	{
+		/* a name cut at 64 bytes, still a valid rule name */
+		struct rule_inline in = { .kind = RULE_INCREASE,
+					  .sel = "a_very_long_metric_name_of_more_than_sixty_four_bytes_in_all_total",
+					  .critical = "1" };
+
+		if (rules_inline(&in, &rs, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+		assert_int_equal(strlen(rs.rules[0].name), RULES_MAX_NAME);
+		assert_true(rule_name_valid(rs.rules[0].name));
+		rules_free(&rs);
+	}
 }
 
 /* ------------------------------------------------------------ files */
@@ -696,10 +994,18 @@ static void test_example(void **state)
 	r = rules_find(&rs, "lookup-p95");
 	assert_non_null(r);
 	assert_string_equal(r->sel.metric, "cachesim_lookup_duration");
-	assert_true(r->ns_values && r->warning == 2e6 && r->critical == 5e6);
+	assert_true(r->thr_kind == QTY_NS && r->warning == 2e6 && r->critical == 5e6);
 	r = rules_find(&rs, "lookup-p95-degraded");
 	assert_non_null(r);
 	assert_true(r->has_baseline && r->warning == 20 && r->critical == 50);
+	/* useful within minutes: a fallback until 5m of history */
+	assert_int_equal(r->baseline_min_ns, 300 * S);
+	assert_true(r->has_fallback && r->fb_kind == QTY_NS && r->fb_warning == 2e6 &&
+		    r->fb_critical == 5e6);
+	/* every baseline of the example has a fallback */
+	for (size_t i = 0; i < rs.n; i++)
+		if (rs.rules[i].has_baseline && !rs.rules[i].has_fallback)
+			fail_msg("example rule '%s' has a baseline and no fallback", rs.rules[i].name);
 	r = rules_find(&rs, "signature-hit-rate");
 	assert_non_null(r);
 	assert_int_equal(r->figure, SIG_HIT_RATE);
@@ -737,6 +1043,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_unit_thresholds),
+		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_inline),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_example),
 	};

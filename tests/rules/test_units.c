@@ -114,6 +114,19 @@ static void test_quantities(void **state)
 	expect_qty("2ms", 2e6, QTY_NS);
 	expect_qty("5m", 300e9, QTY_NS);
 	expect_qty("1h30m", 5400e9, QTY_NS);
+	/* a percentage is the fraction a ratio is compared with, exactly:
+	 * "29%" is 0.29 as "0.29" is (29 * 0.01 is not) */
+	for (int p = 0; p <= 100; p++) {
+		char pct[16], frac[16];
+		double a, b;
+
+		snprintf(pct, sizeof(pct), "%d%%", p);
+		snprintf(frac, sizeof(frac), "%d.%02d", p / 100, p % 100);
+		assert_int_equal(parse_quantity(pct, &a, &k), 0);
+		assert_int_equal(parse_quantity(frac, &b, &k), 0);
+		if (a != b)
+			fail_msg("'%s' = %.17g, '%s' = %.17g", pct, a, frac, b);
+	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (parse_quantity(bad[i], &v, &k) == 0)
 			fail_msg("'%s' read as %.17g %s", bad[i], v, qty_kind_name(k));

@@ -85,13 +85,14 @@ enum health health_overall(const enum health *h, size_t n)
 
 /* ------------------------------------------------------------ evaluation */
 
-static int is_bad(const struct rule *r, double x, double thr)
+/* @x bad against @thr in the direction of @op? @pct: a baseline's
+ * change, whose thresholds are changes in the bad direction (a drop of
+ * 20% is a change of -20) */
+static int is_bad(enum rule_op op, int pct, double x, double thr)
 {
-	/* baseline thresholds are changes in the bad direction: a drop of
-	 * 20% is a change of -20 */
-	if (r->has_baseline && (r->op == RULE_LT || r->op == RULE_LE))
+	if (pct && (op == RULE_LT || op == RULE_LE))
 		thr = -thr;
-	switch (r->op) {
+	switch (op) {
 	case RULE_GT: return x > thr;
 	case RULE_GE: return x >= thr;
 	case RULE_LT: return x < thr;
@@ -107,12 +108,32 @@ static double pct_change(double v, double base)
 	return 100 * (v - base) / fabs(base);
 }
 
+int rule_uses_fallback(const struct rule *r, const struct rule_value *v)
+{
+	return r->has_baseline && r->has_fallback && v->has_value && !isnan(v->value) &&
+	       !(v->has_baseline && isfinite(v->baseline));
+}
+
+int baseline_history(const struct rule *r, uint64_t now_ns, uint64_t first_ns, uint64_t *have_ns)
+{
+	uint64_t end = now_ns > r->window_ns ? now_ns - r->window_ns : 0;
+	uint64_t from = end > r->baseline_window_ns ? end - r->baseline_window_ns : 0;
+
+	if (first_ns == 0)
+		first_ns = end;
+	if (first_ns < from)
+		first_ns = from;
+	*have_ns = end > first_ns ? end - first_ns : 0;
+	return *have_ns >= r->baseline_min_ns && (*have_ns > 0 || r->baseline_min_ns == 0);
+}
+
 enum health rule_level(const struct rule *r, const struct rule_value *v, double *shown,
 		       const char **why)
 {
 	enum health h = HEALTH_UNKNOWN;
 	const char *w = NULL;
 	double x = NAN;
+	int fb = rule_uses_fallback(r, v);
 
 	if (!v->has_value || isnan(v->value)) {
 		w = v->why ? v->why : "no value";
@@ -121,6 +142,14 @@ enum health rule_level(const struct rule *r, const struct rule_value *v, double 
 	x = v->value;
 	if (v->samples < r->min_samples) {
 		w = "fewer samples than min_samples";
+		goto out;
+	}
+	if (fb) {
+		h = HEALTH_OK;
+		if (r->has_fb_critical && is_bad(r->op, 0, x, r->fb_critical))
+			h = HEALTH_CRITICAL;
+		else if (r->has_fb_warning && is_bad(r->op, 0, x, r->fb_warning))
+			h = HEALTH_WARNING;
 		goto out;
 	}
 	if (r->has_baseline) {
@@ -132,9 +161,9 @@ enum health rule_level(const struct rule *r, const struct rule_value *v, double 
 		x = pct_change(v->value, v->baseline);
 	}
 	h = HEALTH_OK;
-	if (r->has_critical && is_bad(r, x, r->critical))
+	if (r->has_critical && is_bad(r->op, r->has_baseline, x, r->critical))
 		h = HEALTH_CRITICAL;
-	else if (r->has_warning && is_bad(r, x, r->warning))
+	else if (r->has_warning && is_bad(r->op, r->has_baseline, x, r->warning))
 		h = HEALTH_WARNING;
 out:
 	if (shown)

@@ -64,6 +64,8 @@ struct rule_value {
 				    * recorded, series: docs/rules.md) */
 	int has_baseline;          /* baseline rules: the baseline was computed */
 	double baseline;
+	uint64_t baseline_history_ns; /* the history the baseline rests on
+				    * (at most the baseline's window) */
 	const char *why;           /* when there is no value or no baseline:
 				    * why (a short lowercase phrase); may be NULL */
 };
@@ -79,12 +81,28 @@ struct rule_value {
  * 0, else +-infinity); above / at_or_above are bad when the change is >
  * (>=) the threshold, below / at_or_below when the change is < (<=) minus
  * the threshold.
+ * A baseline rule without a baseline (too little history: min_history)
+ * that has a `fallback` is judged as a rule without a baseline, its value
+ * against the fallback thresholds (rule_uses_fallback()).
  * *@shown (may be NULL): the value compared (the percent change for
  * baselines), NaN when there is none. *@why (may be NULL): why UNKNOWN,
  * else NULL; a static phrase or @v->why.
  */
 enum health rule_level(const struct rule *r, const struct rule_value *v, double *shown,
 		       const char **why);
+
+/* 1 when rule_level() judges @v against @r's fallback thresholds: a
+ * baseline rule with a fallback, a value and no baseline. */
+int rule_uses_fallback(const struct rule *r, const struct rule_value *v);
+
+/**
+ * baseline_history - the history behind baseline rule @r at @now_ns,
+ * when the history's first record is at @first_ns (0: no record): how
+ * much of the baseline's window (which ends where the rule's window
+ * begins) it covers, into *@have_ns. Return 1 when that is at least the
+ * rule's min_history (a baseline may be computed), else 0.
+ */
+int baseline_history(const struct rule *r, uint64_t now_ns, uint64_t first_ns, uint64_t *have_ns);
 
 /* ---------------------------------------------------------------- alerts */
 

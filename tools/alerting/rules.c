@@ -28,7 +28,7 @@
 
 static const char *const kind_names[] = { "rate", "increase", "ratio", "quantile", "gauge", "sig" };
 static const char *const op_names[] = { ">", ">=", "<", "<=" };
-static const char *const figure_names[] = { "hit_rate", "hits", "misses", "weight", "evictions" };
+static const char *const figure_names[] = { "hit_ratio", "hits", "misses", "weight", "evictions" };
 static const char *const stat_names[] = { "median", "mean" };
 
 enum {
@@ -156,9 +156,11 @@ static int expression(struct ctx *c, struct rule *r, int k, const yaml_node_t *v
 			return -1;
 		for (i = 0; i < 5 && strcmp(figure_names[i], f) != 0; i++)
 			;
+		if (strcmp(f, "hit_rate") == 0)
+			i = 0;          /* its name before one vocabulary */
 		if (i == 5)
 			return fail(c, AT(m[1]),
-				    "%s: unknown 'figure' (known: hit_rate, hits, misses, weight, evictions)",
+				    "%s: unknown 'figure' (known: hit_ratio, hits, misses, weight, evictions)",
 				    c->who);
 		r->figure = (enum rule_sig_figure)i;
 		return 0;
@@ -183,17 +185,19 @@ static int expression(struct ctx *c, struct rule *r, int k, const yaml_node_t *v
 	return -1;
 }
 
-static int baseline(struct ctx *c, struct rule *r, const yaml_node_t *v)
+/* The baseline mapping @v; its fallback node (parsed with the direction)
+ * into *@fb. */
+static int baseline(struct ctx *c, struct rule *r, const yaml_node_t *v, yaml_node_t **fb)
 {
-	static const char *const keys[] = { "window", "stat" };
+	static const char *const keys[] = { "window", "stat", "min_history", "fallback" };
 	char where[RULES_MAX_NAME + 64];
-	yaml_node_t *m[2];
+	yaml_node_t *m[4];
 
 	snprintf(where, sizeof(where), "%s: 'baseline'", c->who);
 	if (v->type != YAML_MAPPING_NODE)
 		return fail(c, AT(v), "%s must be a mapping {window: ..., stat: median|mean}",
 			    where);
-	if (map_keys(c, v, where, keys, 2, m, NULL) != 0)
+	if (map_keys(c, v, where, keys, 4, m, NULL) != 0)
 		return -1;
 	if (m[0] == NULL)
 		return fail(c, AT(v), "%s has no 'window' (how far back it looks, e.g. 24h)",
@@ -215,25 +219,152 @@ static int baseline(struct ctx *c, struct rule *r, const yaml_node_t *v)
 		else
 			return fail(c, AT(m[1]), "%s: unknown 'stat' (known: median, mean)", where);
 	}
+	if (m[2]) {
+		if (duration(c, m[2], "min_history", &r->baseline_min_ns) != 0)
+			return -1;
+		if (r->baseline_min_ns > r->baseline_window_ns)
+			return fail(c, AT(m[2]),
+				    "%s: 'min_history' must be at most the baseline's 'window'",
+				    where);
+	}
+	if (m[3] && m[3]->type != YAML_MAPPING_NODE)
+		return fail(c, AT(m[3]),
+			    "%s: 'fallback' must be a mapping {warning: ..., critical: ...}", where);
+	*fb = m[3];
 	r->has_baseline = 1;
 	return 0;
 }
 
-/* The thresholds mapping @v of direction key @dk; needs the kind and the
- * baseline parsed. */
-static int thresholds(struct ctx *c, struct rule *r, int dk, const yaml_node_t *v)
+/* ------------------------------------------------------------ thresholds */
+
+enum rule_vkind rule_value_kind(const struct rule *r)
+{
+	switch (r->kind) {
+	case RULE_RATIO:
+		return RV_FRACTION;
+	case RULE_RATE:
+		return RV_RATE;
+	case RULE_SIG:
+		return r->figure == SIG_HIT_RATE ? RV_FRACTION :
+		       r->figure == SIG_WEIGHT ? RV_AMOUNT : RV_COUNT;
+	default:
+		return RV_AMOUNT;
+	}
+}
+
+/* "a duration", "bytes", ...: what a threshold was written as */
+static const char *written_as(enum qty_kind k)
+{
+	switch (k) {
+	case QTY_NS: return "a duration";
+	case QTY_BYTES: return "bytes";
+	case QTY_PERCENT: return "a percentage";
+	default: return "a number";
+	}
+}
+
+/* What rule @r compares, and how its thresholds are written. */
+static const char *compares(const struct rule *r)
+{
+	switch (rule_value_kind(r)) {
+	case RV_FRACTION:
+		return r->kind == RULE_RATIO ? "a ratio (write 0.9 or 90%)"
+					     : "a hit rate (write 0.9 or 90%)";
+	case RV_COUNT:
+		return "a count (write a number such as 1000 or 1.5k)";
+	case RV_RATE:
+		return "a rate (a number per second, in the metric's unit: 1.5k, 15MB, 2ms)";
+	default:
+		return "a value in the metric's unit (a number, 2ms for ns, 15MB for bytes)";
+	}
+}
+
+int threshold(struct ctx *c, const struct rule *r, int line, int col, const char *where,
+	      const char *key, const char *shown, const char *text, int fb, double *v,
+	      enum qty_kind *kind)
+{
+	enum rule_vkind vk = rule_value_kind(r);
+	int fits;
+
+	if (parse_quantity(text, v, kind) != 0)
+		return fail(c, line, col,
+			    "%s: %s is not a number (a number such as 0.9 or 1.5k, or with a unit: 2ms, 15MB, 90%%)",
+			    where, key);
+	if (r->has_baseline && !fb) {
+		if (*kind != QTY_PLAIN && *kind != QTY_PERCENT)
+			return fail(c, line, col,
+				    "%s: %s: with a baseline, thresholds are percent changes (e.g. 20%%), not %s",
+				    where, shown, *kind == QTY_NS ? "durations" : "bytes");
+		if (*kind == QTY_PERCENT)
+			*v = strtod(text, NULL);  /* percent points, as the change */
+		if (*v < 0)
+			return fail(c, line, col,
+				    "%s: %s: a baseline threshold is a change in the bad direction, >= 0",
+				    where, shown);
+		return 0;
+	}
+	switch (vk) {
+	case RV_FRACTION:
+		fits = *kind == QTY_PLAIN || *kind == QTY_PERCENT;
+		break;
+	case RV_COUNT:
+		fits = *kind == QTY_PLAIN;
+		break;
+	default:
+		/* durations and bytes: the metric's unit says at check time */
+		fits = *kind != QTY_PERCENT;
+		break;
+	}
+	if (!fits)
+		return fail(c, line, col, "%s: %s is %s, but the rule compares %s%s", where, shown,
+			    written_as(*kind), compares(r),
+			    *kind == QTY_PERCENT && !fb ? "; percent changes need a 'baseline'" : "");
+	return 0;
+}
+
+int threshold_pair(struct ctx *c, const struct rule *r, int line, int col, const char *where,
+		   const char *wt, const char *ct, enum qty_kind wk, enum qty_kind ck, double w,
+		   double cr, int fb, enum qty_kind *kind)
+{
+	int up = r->op == RULE_GT || r->op == RULE_GE;
+	int pct = r->has_baseline && !fb;
+
+	*kind = wt ? wk : ck;
+	if (wt && ct) {
+		/* one unit: a plain number is in the unit of the other */
+		int wu = wk == QTY_NS || wk == QTY_BYTES, cu = ck == QTY_NS || ck == QTY_BYTES;
+
+		if (wu && cu && wk != ck)
+			return fail(c, line, col, "%s: warning (%s) is %s, critical (%s) %s", where,
+				    SHOW(wt), written_as(wk), SHOW(ct), written_as(ck));
+		if (cu || (!wu && ck == QTY_PERCENT))
+			*kind = ck;
+		/* warning is reached first: before critical in the bad
+		 * direction (baseline thresholds are magnitudes: always
+		 * warning <= critical) */
+		if (!(up || pct ? w <= cr : w >= cr))
+			return fail(c, line, col,
+				    "%s: warning (%s) must be %s critical (%s): it is the lesser alarm",
+				    where, SHOW(wt), up || pct ? "at most" : "at least", SHOW(ct));
+	}
+	return 0;
+}
+
+/* The thresholds mapping @v of direction key @dk (or a baseline's
+ * fallback, @fb); needs the kind and the baseline parsed. */
+static int thresholds(struct ctx *c, struct rule *r, int dk, const yaml_node_t *v, int fb)
 {
 	static const char *const keys[] = { "warning", "critical" };
-	const char *dn = rule_keys[dk];
 	char where[RULES_MAX_NAME + 64];
 	yaml_node_t *m[2];
-	double *dst[2] = { &r->warning, &r->critical };
-	int *has[2] = { &r->has_warning, &r->has_critical };
-	int up;
+	double val[2] = { 0, 0 };
+	enum qty_kind k[2] = { QTY_PLAIN, QTY_PLAIN }, kind;
+	const char *txt[2] = { NULL, NULL };
 
-	r->op = (enum rule_op)(dk - K_ABOVE);
-	up = r->op == RULE_GT || r->op == RULE_GE;
-	snprintf(where, sizeof(where), "%s: '%s'", c->who, dn);
+	if (fb)
+		snprintf(where, sizeof(where), "%s: 'baseline': 'fallback'", c->who);
+	else
+		snprintf(where, sizeof(where), "%s: '%s'", c->who, rule_keys[dk]);
 	if (v->type != YAML_MAPPING_NODE)
 		return fail(c, AT(v), "%s must be a mapping {warning: ..., critical: ...}",
 			    where);
@@ -242,48 +373,33 @@ static int thresholds(struct ctx *c, struct rule *r, int dk, const yaml_node_t *
 	if (m[0] == NULL && m[1] == NULL)
 		return fail(c, AT(v), "%s needs 'warning', 'critical' or both", where);
 	for (int i = 0; i < 2; i++) {
-		const char *s;
-		enum vunit vu;
+		char key[16], shown[80];
 
 		if (m[i] == NULL)
 			continue;
-		if ((s = scalar(c, m[i], keys[i])) == NULL)
+		if ((txt[i] = scalar(c, m[i], keys[i])) == NULL)
 			return -1;
-		if (parse_value(s, dst[i], &vu) != 0)
-			return fail(c, AT(m[i]),
-				    "%s: '%s' is not a number (a number, a duration such as 2ms, or a percent change such as 20%% with a baseline)",
-				    where, keys[i]);
-		if (vu == V_PERCENT && !r->has_baseline)
-			return fail(c, AT(m[i]),
-				    "%s: '%s: %s': percent thresholds need a 'baseline' (write ratios as 0.9, not 90%%)",
-				    where, keys[i], SHOW(s));
-		if (vu == V_DURATION && r->has_baseline)
-			return fail(c, AT(m[i]),
-				    "%s: '%s: %s': with a baseline, thresholds are percent changes (e.g. 20%%), not durations",
-				    where, keys[i], SHOW(s));
-		if (vu == V_DURATION && r->kind != RULE_QUANTILE && r->kind != RULE_GAUGE)
-			return fail(c, AT(m[i]),
-				    "%s: '%s: %s': durations apply to quantile and gauge rules only",
-				    where, keys[i], SHOW(s));
-		if (r->has_baseline && *dst[i] < 0)
-			return fail(c, AT(m[i]),
-				    "%s: '%s: %s': a baseline threshold is a change in the bad direction, >= 0",
-				    where, keys[i], SHOW(s));
-		if (vu == V_DURATION)
-			r->ns_values = 1;
-		*has[i] = 1;
+		snprintf(key, sizeof(key), "'%s'", keys[i]);
+		snprintf(shown, sizeof(shown), "'%s: %s'", keys[i], SHOW(txt[i]));
+		if (threshold(c, r, AT(m[i]), where, key, shown, txt[i], fb, &val[i], &k[i]) != 0)
+			return -1;
 	}
-	/* warning is reached first: before critical in the bad direction
-	 * (baseline thresholds are magnitudes: always warning <= critical) */
-	if (m[0] && m[1]) {
-		int ok = up || r->has_baseline ? r->warning <= r->critical : r->warning >= r->critical;
-
-		if (!ok)
-			return fail(c, AT(m[0]),
-				    "%s: warning (%s) must be %s critical (%s): it is the lesser alarm",
-				    where, SHOW((const char *)m[0]->data.scalar.value),
-				    up || r->has_baseline ? "at most" : "at least",
-				    SHOW((const char *)m[1]->data.scalar.value));
+	if (threshold_pair(c, r, AT(m[0] ? m[0] : m[1]), where, txt[0], txt[1], k[0], k[1], val[0],
+			   val[1], fb, &kind) != 0)
+		return -1;
+	if (fb) {
+		r->has_fallback = 1;
+		r->has_fb_warning = m[0] != NULL;
+		r->has_fb_critical = m[1] != NULL;
+		r->fb_warning = val[0];
+		r->fb_critical = val[1];
+		r->fb_kind = kind;
+	} else {
+		r->has_warning = m[0] != NULL;
+		r->has_critical = m[1] != NULL;
+		r->warning = val[0];
+		r->critical = val[1];
+		r->thr_kind = kind;
 	}
 	return 0;
 }
@@ -291,7 +407,7 @@ static int thresholds(struct ctx *c, struct rule *r, int dk, const yaml_node_t *
 static int rule(struct ctx *c, const yaml_node_t *n, size_t idx, struct ruleset *rs)
 {
 	struct rule *r = &rs->rules[idx];
-	yaml_node_t *v[K_N], *k[K_N];
+	yaml_node_t *v[K_N], *k[K_N], *fb = NULL;
 	int kind = -1, dir = -1;
 
 	r->line = line_of(n);
@@ -381,7 +497,7 @@ static int rule(struct ctx *c, const yaml_node_t *n, size_t idx, struct ruleset 
 	if (v[K_FOR] && duration(c, v[K_FOR], "for", &r->for_ns) != 0)
 		return -1;
 	if (v[K_BASELINE]) {
-		if (baseline(c, r, v[K_BASELINE]) != 0)
+		if (baseline(c, r, v[K_BASELINE], &fb) != 0)
 			return -1;
 		if (r->kind != RULE_GAUGE && r->window_ns == 0)
 			return fail(c, AT(k[K_BASELINE]),
@@ -405,7 +521,10 @@ static int rule(struct ctx *c, const yaml_node_t *n, size_t idx, struct ruleset 
 		return fail(c, AT(n),
 			    "%s has no thresholds: give one of above, at_or_above, below, at_or_below",
 			    c->who);
-	return thresholds(c, r, dir, v[dir]);
+	r->op = (enum rule_op)(dir - K_ABOVE);
+	if (thresholds(c, r, dir, v[dir], 0) != 0)
+		return -1;
+	return fb ? thresholds(c, r, dir, fb, 1) : 0;
 }
 
 /* ---------------------------------------------------------------- files */
@@ -605,12 +724,20 @@ const struct rule *rules_find(const struct ruleset *rs, const char *name)
 	return NULL;
 }
 
-void rule_fmt_value(const struct rule *r, double v, int pct, char *buf, size_t n)
+const char *rule_value_unit(const struct rule *r, const char *unit)
 {
-	static const struct { const char *sfx; double div; } u[] = {
-		{ "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 },
-	};
+	if (unit)
+		return unit;
+	if (r->thr_kind == QTY_NS || r->fb_kind == QTY_NS)
+		return "ns";
+	if (r->thr_kind == QTY_BYTES || r->fb_kind == QTY_BYTES)
+		return "bytes";
+	return "";
+}
 
+void rule_fmt_value(const struct rule *r, const char *unit, double v, int pct, char *buf,
+		    size_t n)
+{
 	if (isnan(v)) {
 		snprintf(buf, n, "-");
 		return;
@@ -619,14 +746,48 @@ void rule_fmt_value(const struct rule *r, double v, int pct, char *buf, size_t n
 		snprintf(buf, n, "%+.1f%%", v);
 		return;
 	}
-	if (r->ns_values && isfinite(v)) {
-		for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
-			if (fabs(v) >= u[i].div) {
-				snprintf(buf, n, "%.4g%s", v / u[i].div, u[i].sfx);
-				return;
-			}
-		snprintf(buf, n, "%.4gns", v);
-		return;
+	switch (rule_value_kind(r)) {
+	case RV_FRACTION:
+		fmt_ratio(buf, n, v, 0);
+		break;
+	case RV_RATE:
+		fmt_rate(buf, n, v, rule_value_unit(r, unit), 0);
+		break;
+	case RV_COUNT:
+		fmt_fig(buf, n, v, "", 0);
+		break;
+	default:
+		fmt_fig(buf, n, v, rule_value_unit(r, unit), 0);
+		break;
 	}
-	snprintf(buf, n, "%.4g", v);
+}
+
+static const char *misfit(const struct rule *r, const char *unit, int fb, char *buf, size_t n)
+{
+	enum qty_kind k = fb ? r->fb_kind : r->thr_kind;
+	int has_w = fb ? r->has_fb_warning : r->has_warning;
+	double t = fb ? (has_w ? r->fb_warning : r->fb_critical) : (has_w ? r->warning : r->critical);
+	char f[FIG_LEN];
+
+	if ((k != QTY_NS && k != QTY_BYTES) ||
+	    unit_kind(unit) == (k == QTY_NS ? UNIT_NS : UNIT_BYTES))
+		return NULL;
+	fmt_fig(f, sizeof(f), t, k == QTY_NS ? "ns" : "bytes", 0);
+	snprintf(buf, n, "%s%s threshold %s is %s, but %s %s%s%s", fb ? "fallback " : "",
+		 has_w ? "warning" : "critical", f, written_as(k), r->sel.metric,
+		 unit && *unit ? "is in '" : "has no unit (a count)", unit && *unit ? unit : "",
+		 unit && *unit ? "'" : "");
+	return buf;
+}
+
+const char *rule_unit_misfit(const struct rule *r, const char *unit, char *buf, size_t n)
+{
+	const char *m;
+
+	if (rule_value_kind(r) != RV_RATE && rule_value_kind(r) != RV_AMOUNT)
+		return NULL;
+	m = misfit(r, unit, 0, buf, n);
+	if (m == NULL && r->has_fallback)
+		m = misfit(r, unit, 1, buf, n);
+	return m;
 }

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "units.h"
+
 /* --------------------------------------------------------------- limits */
 
 #define RULES_MAX_FILE        (1u << 20)  /* bytes of a rules file */
@@ -79,32 +81,53 @@ struct rule_selector {
 };
 
 struct rule {
+	/* (8-byte members first, then the 4-byte ones: no padding) */
 	char *name;                   /* unique in the file */
-	int line;                     /* line of the rule in the file */
 	char *description;            /* NULL when not given */
-	enum rule_kind kind;
 	struct rule_selector sel;     /* rate, increase, quantile, gauge, sig */
 	struct rule_selector *num, *den; /* ratio: sum(num) / sum(den) */
 	size_t nnum, nden;
 	double q;                     /* quantile: 0..1 */
-	enum rule_sig_figure figure;  /* sig */
 	uint64_t window_ns;           /* 0: no window (the lifetime of the
 				       * series; for gauges, always 0) */
-	enum rule_op op;
-	int has_warning, has_critical; /* at least one is set */
-	double warning, critical;     /* in the value's unit (nanoseconds when
-				       * written as durations); with a
-				       * baseline, percent changes in the
-				       * bad direction (>= 0) */
-	int ns_values;                /* thresholds were written as durations:
-				       * the value is in nanoseconds */
+	double warning, critical;     /* in the value's base unit (ns for
+				       * durations, bytes, a fraction for
+				       * 90%); with a baseline, percent
+				       * changes in the bad direction (>= 0) */
 	uint64_t min_samples;         /* fewer samples: UNKNOWN (0: no minimum) */
 	uint64_t for_ns;              /* must be bad this long before firing */
-	int has_baseline;
 	uint64_t baseline_window_ns;  /* the baseline: @baseline_stat of the
 				       * value over this long before the window */
+	uint64_t baseline_min_ns;     /* min_history: less history behind the
+				       * baseline is no baseline (0: any) */
+	double fb_warning, fb_critical; /* the fallback: as warning, critical
+				       * without a baseline */
+	int line;                     /* line of the rule in the file */
+	enum rule_kind kind;
+	enum rule_sig_figure figure;  /* sig */
+	enum rule_op op;
+	int has_warning, has_critical; /* at least one is set */
+	enum qty_kind thr_kind;       /* what the thresholds were written as:
+				       * QTY_NS or QTY_BYTES (the metric must
+				       * be in ns or bytes), QTY_PERCENT, or
+				       * QTY_PLAIN (plain numbers only) */
+	int has_baseline;
 	enum rule_base_stat baseline_stat;
+	int has_fallback;             /* baseline rules: absolute thresholds
+				       * for when there is no baseline */
+	int has_fb_warning, has_fb_critical;
+	enum qty_kind fb_kind;        /* as thr_kind, for the fallback */
 };
+
+/* What a rule's value is, for units and formats:
+ *   RV_FRACTION  ratio, sig hit_ratio: 0 .. 1 (thresholds 0.9 or 90%)
+ *   RV_COUNT     sig hits, misses, evictions: events
+ *   RV_RATE      rate: per second, in the metric's unit
+ *   RV_AMOUNT    increase, quantile, gauge, sig weight: in the metric's
+ *                unit (a duration for "ns", bytes for "bytes") */
+enum rule_vkind { RV_FRACTION, RV_COUNT, RV_RATE, RV_AMOUNT };
+
+enum rule_vkind rule_value_kind(const struct rule *r);
 
 struct ruleset {
 	struct rule *rules;           /* in file order */
@@ -136,18 +159,72 @@ void rules_free(struct ruleset *rs);
 const struct rule *rules_find(const struct ruleset *rs, const char *name);
 
 /* Names as the file writes them: "rate", ..., "sig"; ">", ">=", "<", "<=";
- * "hit_rate", ...; "median", "mean". */
+ * "hit_ratio", ...; "median", "mean". */
 const char *rule_kind_name(enum rule_kind k);
 const char *rule_op_name(enum rule_op op);
 const char *rule_figure_name(enum rule_sig_figure f);
 const char *rule_stat_name(enum rule_base_stat s);
 
 /**
- * rule_fmt_value - @v as a rule shows it in @buf (@n bytes): a duration
- * ("2.5ms") when the rule's thresholds are durations, "+12.5%" for the
- * percent change of a baseline rule when @pct, else "%.4g"; "-" for NaN.
+ * rule_fmt_value - @v, a value of rule @r, as units.h writes figures, in
+ * @buf (@n bytes): a ratio "86.7%", a rate "148k/s", an amount in @unit
+ * (the metric's registered unit: "2.5ms" for "ns", "4.2 MiB" for
+ * "bytes"; NULL: the unit the thresholds were written in); with @pct
+ * the percent change of a baseline rule, "+12.5%". "-" for NaN.
  */
-void rule_fmt_value(const struct rule *r, double v, int pct, char *buf, size_t n);
+void rule_fmt_value(const struct rule *r, const char *unit, double v, int pct, char *buf,
+		    size_t n);
+
+/* The unit of @r's value: the metric's registered @unit, or when NULL
+ * the one its thresholds were written in ("ns", "bytes", else ""). */
+const char *rule_value_unit(const struct rule *r, const char *unit);
+
+/**
+ * rule_unit_misfit - NULL when the metric's registered @unit suits the
+ * thresholds of @r (durations need "ns", bytes "bytes"), else a message
+ * naming the threshold and what it compares, in @buf (@n bytes).
+ */
+const char *rule_unit_misfit(const struct rule *r, const char *unit, char *buf, size_t n);
+
+/* ------------------------------------------------------- inline rules */
+
+/*
+ * A rule from the command line (`shmstat check NAME --rate METRIC -w X
+ * -c Y`): the expression, the window, the direction and the thresholds
+ * as Nagios plugins take them (-w, -c: a threshold, or a range with one
+ * open end, docs/rules.md). Checked as a rules file is.
+ */
+struct rule_inline {
+	enum rule_kind kind;
+	const char *sel;              /* rate, increase, quantile, gauge, sig */
+	const char *num, *den;        /* ratio: selectors joined by '+' */
+	const char *q;                /* quantile */
+	const char *figure;           /* sig */
+	const char *window;           /* NULL: none (lifetime) */
+	const char *warning, *critical; /* -w, -c; at least one */
+	int below;                    /* --below: plain thresholds are lower
+				       * bounds */
+	const char *min_samples;      /* NULL: 0 */
+};
+
+/**
+ * rules_inline - the ruleset of one rule named KIND:METRIC (cut to
+ * RULES_MAX_NAME) from @in. Return 0, or -1 with @err set to
+ * "OPTION: what is wrong" (*@out then empty).
+ */
+int rules_inline(const struct rule_inline *in, struct ruleset *out, char *err, size_t errlen);
+
+/**
+ * rules_parse_range - a -w/-c threshold @s as Nagios plugins write them
+ * ([@]start:end, "~" for minus infinity), with one open end: "X" (bad
+ * above X; with @below, bad below X), "~:X" (bad above X), "X:" (bad
+ * below X), "@X:" (bad at or above X), "@~:X" (bad at or below X). The
+ * direction into *@op, the text of X into @num (@numlen bytes). Return
+ * 0, or -1 with @err set: a range bounded on both sides ("10:20", "@10")
+ * has no single direction.
+ */
+int rules_parse_range(const char *s, int below, enum rule_op *op, char *num, size_t numlen,
+		      char *err, size_t errlen);
 
 /** rule_name_valid - 1 if @s is a valid rule name: 1..RULES_MAX_NAME of [A-Za-z0-9_.:-]. */
 int rule_name_valid(const char *s);

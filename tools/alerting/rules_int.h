@@ -17,15 +17,16 @@
 /* ---------------------------------------------------------------- errors */
 
 struct ctx {
-	const char *path;
+	const char *path;               /* NULL: an inline rule (no file) */
 	char *err;
 	size_t errlen;
 	yaml_document_t *doc;
 	char who[RULES_MAX_NAME + 32];  /* "rule 'x'" or "rule 3": for messages */
 };
 
-/* "PATH:LINE:COLUMN: message" into c->err; -1. Messages never quote what
- * the file holds (see rules_values.c). */
+/* "PATH:LINE:COLUMN: message" into c->err ("message" alone without a
+ * path); -1. Messages never quote what the file holds (see
+ * rules_values.c). */
 __attribute__((format(printf, 4, 5)))
 int fail(struct ctx *c, int line, int col, const char *fmt, ...);
 
@@ -93,11 +94,24 @@ int duration(struct ctx *c, const yaml_node_t *n, const char *key, uint64_t *ns)
 int number(struct ctx *c, const yaml_node_t *n, const char *key, double *v);
 int whole(struct ctx *c, const yaml_node_t *n, const char *key, uint64_t *v);
 
-enum vunit { V_PLAIN, V_DURATION, V_PERCENT };
+/*
+ * Threshold @text of rule @r (its kind and baseline known) into *@v, in
+ * the base unit of its kind (*@kind, units.h's parse_quantity()): a
+ * unit that does not fit what the rule compares is an error. @fb: a
+ * baseline's fallback (absolute, as without a baseline). For messages:
+ * @where ("rule 'a': 'above'"), @key ("'warning'") and @shown
+ * ("'warning: 15MB'"); at @line, @col.
+ */
+int threshold(struct ctx *c, const struct rule *r, int line, int col, const char *where,
+	      const char *key, const char *shown, const char *text, int fb, double *v,
+	      enum qty_kind *kind);
 
-/* A number, alone or followed by a duration unit (into nanoseconds) or
- * '%'. Return 0 or -1 (not such a number, or not finite). */
-int parse_value(const char *s, double *v, enum vunit *vu);
+/* Warning and critical of one direction: the same unit (*@kind: the one
+ * they were written in), warning the lesser alarm; @wt, @ct their texts
+ * for messages (NULL when not given). */
+int threshold_pair(struct ctx *c, const struct rule *r, int line, int col, const char *where,
+		   const char *wt, const char *ct, enum qty_kind wk, enum qty_kind ck, double w,
+		   double cr, int fb, enum qty_kind *kind);
 
 /* strdup(), "out of memory" set when it fails. */
 char *dup_str(struct ctx *c, const char *s);
@@ -108,8 +122,11 @@ char *dup_str(struct ctx *c, const char *s);
 int name_char(char ch);
 
 /* Selector METRIC or METRIC{k="v",...} from scalar @n, the value of @key;
- * selectors(): one or a list of 1..RULES_MAX_SELECTORS of them. */
+ * selectors(): one or a list of 1..RULES_MAX_SELECTORS of them;
+ * selector_text(): from @s, at @line, @col. */
 int selector(struct ctx *c, const yaml_node_t *n, const char *key, struct rule_selector *out);
+int selector_text(struct ctx *c, const char *s, int line, int col, const char *key,
+		  struct rule_selector *out);
 int selectors(struct ctx *c, const yaml_node_t *n, const char *key,
 	      struct rule_selector **out, size_t *nout);
 void selector_free(struct rule_selector *s);

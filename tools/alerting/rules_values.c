@@ -13,6 +13,7 @@
 
 #include "rules.h"
 #include "rules_int.h"
+#include "units.h"
 
 /* ---------------------------------------------------------------- errors */
 
@@ -31,7 +32,9 @@ int fail(struct ctx *c, int line, int col, const char *fmt, ...)
 
 	if (c->err == NULL || c->errlen == 0)
 		return -1;
-	if (line > 0 && col > 0)
+	if (c->path == NULL)
+		o = 0;
+	else if (line > 0 && col > 0)
 		o = snprintf(c->err, c->errlen, "%s:%d:%d: ", c->path, line, col);
 	else if (line > 0)
 		o = snprintf(c->err, c->errlen, "%s:%d: ", c->path, line);
@@ -219,68 +222,14 @@ int duration(struct ctx *c, const yaml_node_t *n, const char *key, uint64_t *ns)
 	return 0;
 }
 
-/* A plain decimal number (no hex, inf or nan) at the start of @s; the
- * length of it, 0 if there is none. */
-static size_t number_len(const char *s)
-{
-	size_t i = 0, d = 0;
-
-	if (s[i] == '+' || s[i] == '-')
-		i++;
-	for (; is_digit(s[i]); i++)
-		d++;
-	if (s[i] == '.')
-		for (i++; is_digit(s[i]); i++)
-			d++;
-	if (d == 0)
-		return 0;
-	if (s[i] == 'e' || s[i] == 'E') {
-		size_t j = i + 1, e = 0;
-
-		if (s[j] == '+' || s[j] == '-')
-			j++;
-		for (; is_digit(s[j]); j++)
-			e++;
-		if (e)
-			i = j;
-	}
-	return i;
-}
-
-/* A number, alone or followed by a duration unit (into nanoseconds) or
- * '%'. Return 0 or -1 (not such a number, or not finite). */
-int parse_value(const char *s, double *v, enum vunit *vu)
-{
-	size_t n = number_len(s), ul;
-	const struct unit *u;
-	char num[64];
-
-	if (n == 0 || n >= sizeof(num))
-		return -1;
-	memcpy(num, s, n);
-	num[n] = '\0';
-	*v = strtod(num, NULL);
-	*vu = V_PLAIN;
-	if (s[n] == '%' && s[n + 1] == '\0') {
-		*vu = V_PERCENT;
-	} else if (s[n] != '\0') {
-		u = unit_at(s + n, &ul);
-		if (u == NULL || s[n + ul] != '\0')
-			return -1;
-		*v *= (double)u->ns;
-		*vu = V_DURATION;
-	}
-	return isfinite(*v) ? 0 : -1;
-}
-
 int number(struct ctx *c, const yaml_node_t *n, const char *key, double *v)
 {
 	const char *s = scalar(c, n, key);
-	enum vunit vu;
+	enum qty_kind k;
 
 	if (s == NULL)
 		return -1;
-	if (parse_value(s, v, &vu) != 0 || vu != V_PLAIN)
+	if (parse_quantity(s, v, &k) != 0 || k != QTY_PLAIN)
 		return fail(c, AT(n), "%s: '%s' is not a number (digits, '.', an exponent)",
 			    c->who, key);
 	return 0;
@@ -390,14 +339,23 @@ static int canon(const struct pair *p, size_t n, char *out)
  */
 int selector(struct ctx *c, const yaml_node_t *n, const char *key, struct rule_selector *out)
 {
-	const char *s = scalar(c, n, key), *p;
+	const char *s = scalar(c, n, key);
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return -1;
+	return selector_text(c, s, AT(n), key, out);
+}
+
+int selector_text(struct ctx *c, const char *s, int line, int col, const char *key,
+		  struct rule_selector *out)
+{
+	const char *p;
 	struct pair pr[RULES_MAX_LABELS];
 	char canon_buf[RULES_MAX_LABELS_LEN + 1], bad[200];
 	size_t np = 0, ml;
 
 	memset(out, 0, sizeof(*out));
-	if (s == NULL)
-		return -1;
 	p = s;
 	if (!(name_start(*p) || *p == ':')) {
 		snprintf(bad, sizeof(bad), "a metric name starts with a letter, '_' or ':'");
@@ -533,7 +491,7 @@ int selector(struct ctx *c, const yaml_node_t *n, const char *key, struct rule_s
 	out->nlabels = np;
 	return 0;
 bad:
-	fail(c, AT(n), "%s: '%s' is not a selector: %s (at character %zu of the value)", c->who,
+	fail(c, line, col, "%s: '%s' is not a selector: %s (at character %zu of the value)", c->who,
 	     key, bad, (size_t)(p - s) + 1);
 	goto out;
 nomem:

@@ -1,374 +1,147 @@
 /*
- * check.c - shmstat check: evaluate alert rules (rules.h) on a live
- * segment and, for windows and baselines, on its history; keep alert
- * state (alerts.h); print one line per rule and the overall health; exit
- * with the Nagios plugin codes.
+ * check.c - shmstat check, a Nagios plugin: evaluate alert rules
+ * (rules.h; from a rules file, or one rule from the options) on a live
+ * segment and, for windows and baselines, on its history (check_eval.h);
+ * keep alert state (alerts.h); print the plugin output (nagios.h): the
+ * overall status and the worst rules, performance data, then one line per
+ * rule; exit with the plugin codes.
  */
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shmstat.h"
 #include "shmstat_history.h"
-#include "shmstat_window.h"
 #include "alerts.h"
+#include "check_eval.h"
 #include "cli.h"
 #include "cmd.h"
 #include "histq.h"
+#include "nagios.h"
 #include "rules.h"
+#include "textsafe.h"
 #include "timearg.h"
 
 const char cmd_check_usage[] =
 	"usage: shmstat check -r|--rules FILE [-H|--history FILE] [--state FILE]\n"
-	"                     [--no-state] [--json] NAME\n"
-	"  Evaluate the rules of FILE (shmstat-rules(5)) on segment NAME: rules\n"
-	"  without a window on its live values (lifetime), rules with a window\n"
-	"  or a baseline on the history FILE that shmstat record keeps of it.\n"
-	"  Prints one line per rule (OK, WARNING, CRITICAL, UNKNOWN: no value,\n"
-	"  fewer samples than min_samples, no history) and the overall health.\n"
+	"                     [--no-state] [-t|--timeout SEC] [--json] NAME\n"
+	"       shmstat check FIGURE [--window D] [--below] [--min-samples N]\n"
+	"                     [-w|--warning X] [-c|--critical X] [-H FILE]\n"
+	"                     [-t|--timeout SEC] [--json] NAME\n"
+	"       shmstat check -V|--version\n"
+	"  A Nagios plugin. Evaluate the rules of FILE (shmstat-rules(5)) on\n"
+	"  segment NAME: rules without a window on its live values (lifetime),\n"
+	"  rules with a window or a baseline on the history FILE that shmstat\n"
+	"  record keeps of it. Or one figure, the rule FIGURE is one of:\n"
+	"    --rate METRIC, --increase METRIC, --gauge METRIC,\n"
+	"    --quantile Q METRIC, --ratio NUM DEN, --sig FIGURE METRIC\n"
+	"  (METRIC a selector, NUM and DEN selectors joined by +), bad above\n"
+	"  the thresholds -w and -c (--below: below them; or Nagios ranges:\n"
+	"  ~:X above, X: below, @X: at or above, @~:X at or below X). Values\n"
+	"  may have units: 2ms, 15MB, 90%, 1.5k.\n"
+	"  Prints SHMSTAT STATE - the worst rules | performance data, then\n"
+	"  one line per rule (OK, WARNING, CRITICAL, UNKNOWN: no value, fewer\n"
+	"  samples than min_samples, no history).\n"
 	"  Alert state (when each alert started, cleared, expires) is kept in\n"
 	"  --state FILE (default: the history's path + .alerts; none without a\n"
-	"  history, or with --no-state: `for` then does not apply).\n"
+	"  history, for one figure, or with --no-state: `for` then does not\n"
+	"  apply). -t: UNKNOWN after SEC seconds (default 10, 0: never).\n"
 	"  Exit status (Nagios plugins): 0 OK, 1 WARNING, 2 CRITICAL,\n"
-	"  3 UNKNOWN, also for a bad rules file, segment or history.\n";
+	"  3 UNKNOWN, also for a usage error, a bad rules file, segment,\n"
+	"  history or option value, or a timeout (then the first line is\n"
+	"  SHMSTAT UNKNOWN - what is wrong, and stderr says it too).\n";
 
-struct ctx {
-	shmstat_snap *snap;
-	struct frames fr;
-	int have_history;
-	uint64_t now;
-};
+#define CHECK_SCHEMA "shmstat.check/2"
+#define CHECK_DEFAULT_TIMEOUT 10
+#define CHECK_MAX_TIMEOUT 86400
+#define SUMMARY_RULES 3            /* rules named on the first line */
 
-/* ------------------------------------------------------------ live values */
+/* ---------------------------------------------------------------- errors */
 
-/* Sum over the metrics of the snapshot that @sel selects. */
-struct live_sum {
-	double counter, gauge;
-	uint64_t hits, misses, weight, evictions;
-	uint64_t series, created_min;
-	shmstat_hdata *h;
-	int bad_layout;
-};
+static int json_out;               /* --json: errors as JSON objects too */
 
-static void live_collect(const struct ctx *c, const struct rule_selector *sel,
-			 struct live_sum *out)
+/* The first line of a check that failed: "SHMSTAT UNKNOWN - @msg" (or
+ * its JSON form) on stdout; stderr has the message already. Return 3. */
+static int unknown_line(const char *msg)
 {
-	size_t n = shmstat_snap_metrics(c->snap);
+	char safe[1024];
 
-	for (size_t i = 0; i < n; i++) {
-		struct shmstat_metric_info m;
-
-		if (shmstat_snap_metric(c->snap, i, &m) != 0 || strcmp(m.name, sel->metric) != 0 ||
-		    shmstat_labels_match(m.labels, sel->labels) != 1)
-			continue;
-		out->series++;
-		if (out->created_min == 0 || m.created_ns < out->created_min)
-			out->created_min = m.created_ns;
-		if (m.type == SHMSTAT_GAUGE) {
-			if (m.has_value)
-				out->gauge += (double)m.gauge;
-			else
-				out->series--;
-		} else if (m.type == SHMSTAT_SIGTABLE) {
-			shmstat_sigview *v;
-			struct shmstat_sigstats st;
-
-			out->counter += (double)m.counter;
-			if (shmstat_snap_sigtab(c->snap, i, &v) == 0) {
-				shmstat_sigview_stats(v, &st);
-				out->hits += st.hits;
-				out->misses += st.misses;
-				out->weight += st.weight;
-				out->evictions += st.evictions;
-				shmstat_sigview_free(v);
-			}
-		} else {
-			out->counter += (double)m.counter;
-		}
-		if (m.type == SHMSTAT_HISTOGRAM) {
-			shmstat_hdata *h;
-
-			if (shmstat_snap_hist(c->snap, i, SHMSTAT_PROC_ALL, &h) != 0)
-				continue;
-			if (out->h == NULL)
-				out->h = h;
-			else {
-				if (shmstat_hdata_merge(out->h, h) != 0)
-					out->bad_layout = 1;
-				shmstat_hdata_free(h);
-			}
-		}
-	}
-}
-
-static double sig_figure(enum rule_sig_figure f, const struct live_sum *s, int *ok)
-{
-	*ok = 1;
-	switch (f) {
-	case SIG_HITS: return (double)s->hits;
-	case SIG_MISSES: return (double)s->misses;
-	case SIG_WEIGHT: return (double)s->weight;
-	case SIG_EVICTIONS: return (double)s->evictions;
-	default:
-		*ok = s->hits + s->misses > 0;
-		return *ok ? (double)s->hits / (double)(s->hits + s->misses) : 0;
-	}
-}
-
-/* The rule's value over the lifetime of its series (no window). */
-static void live_value(const struct ctx *c, const struct rule *r, struct rule_value *v)
-{
-	struct live_sum s = { 0 };
-	int ok = 1;
-
-	memset(v, 0, sizeof(*v));
-	if (r->kind == RULE_RATIO) {
-		struct live_sum d = { 0 };
-
-		for (size_t k = 0; k < r->nnum; k++)
-			live_collect(c, &r->num[k], &s);
-		for (size_t k = 0; k < r->nden; k++)
-			live_collect(c, &r->den[k], &d);
-		shmstat_hdata_free(s.h);
-		shmstat_hdata_free(d.h);
-		v->samples = (uint64_t)d.counter;
-		v->has_value = d.counter > 0;
-		v->value = d.counter > 0 ? s.counter / d.counter : 0;
-		if (!v->has_value)
-			v->why = d.series ? "the denominator is 0" : "no such series";
-		return;
-	}
-	live_collect(c, &r->sel, &s);
-	if (s.series == 0) {
-		v->why = "no such series";
-		goto out;
-	}
-	switch (r->kind) {
-	case RULE_RATE:
-		v->samples = (uint64_t)s.counter;
-		v->has_value = c->now > s.created_min;
-		v->value = v->has_value ? s.counter * 1e9 / (double)(c->now - s.created_min) : 0;
-		break;
-	case RULE_INCREASE:
-		v->samples = (uint64_t)s.counter;
-		v->value = s.counter;
-		v->has_value = 1;
-		break;
-	case RULE_GAUGE:
-		v->samples = s.series;
-		v->value = s.gauge;
-		v->has_value = 1;
-		break;
-	case RULE_QUANTILE: {
-		struct shmstat_hstats st;
-		uint64_t q;
-
-		if (s.h == NULL) {
-			v->why = "not a histogram";
-			break;
-		}
-		shmstat_hdata_stats(s.h, &st);
-		v->samples = st.count;
-		if (st.count && shmstat_hdata_quantiles(s.h, &r->q, 1, &q) == 0) {
-			v->value = (double)q;
-			v->has_value = 1;
-		} else {
-			v->why = "no values recorded";
-		}
-		break;
-	}
-	case RULE_SIG:
-		v->samples = s.hits + s.misses;
-		v->value = sig_figure(r->figure, &s, &ok);
-		v->has_value = ok;
-		if (!ok)
-			v->why = "no hits or misses";
-		break;
-	default:
-		break;
-	}
-out:
-	shmstat_hdata_free(s.h);
-}
-
-/* ---------------------------------------------------------- window values */
-
-static enum shmstat_figure window_figure(const struct rule *r)
-{
-	switch (r->kind) {
-	case RULE_RATE: return SHMSTAT_FIG_RATE;
-	case RULE_GAUGE: return SHMSTAT_FIG_GAUGE;
-	case RULE_QUANTILE: return SHMSTAT_FIG_QUANTILE;
-	case RULE_SIG:
-		switch (r->figure) {
-		case SIG_HITS: return SHMSTAT_FIG_SIG_HITS;
-		case SIG_MISSES: return SHMSTAT_FIG_SIG_MISSES;
-		case SIG_WEIGHT: return SHMSTAT_FIG_SIG_WEIGHT;
-		case SIG_EVICTIONS: return SHMSTAT_FIG_SIG_EVICTIONS;
-		default: return SHMSTAT_FIG_SIG_HIT_RATE;
-		}
-	default: return SHMSTAT_FIG_INCREASE;
-	}
-}
-
-/* The frames of [@from, @to]: a slice of the loaded ones. */
-static void slice(const struct frames *fr, uint64_t from, uint64_t to, size_t *off, size_t *n)
-{
-	size_t lo = 0, hi = fr->n, a, b;
-
-	while (lo < hi) {               /* first frame at or after @from */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (frame_time(fr, mid) < from)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	a = lo;
-	hi = fr->n;
-	while (lo < hi) {               /* first frame after @to */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (frame_time(fr, mid) <= to)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	b = lo;
-	*off = a;
-	*n = b - a;
-}
-
-/* The rule's value over [@from, @to] of the history. */
-static void window_value(const struct ctx *c, const struct rule *r, uint64_t from, uint64_t to,
-			 struct rule_value *v)
-{
-	shmstat_frame *const *f;
-	struct shmstat_wvalue w;
-	size_t off, n;
-
-	memset(v, 0, sizeof(*v));
-	slice(&c->fr, from, to, &off, &n);
-	f = (shmstat_frame *const *)c->fr.f + off;
-	if (r->kind == RULE_RATIO) {
-		double num = 0, den = 0;
-		int any = 0;
-
-		for (size_t k = 0; k < r->nnum + r->nden; k++) {
-			const struct rule_selector *sel = k < r->nnum ? &r->num[k]
-								      : &r->den[k - r->nnum];
-			struct shmstat_wquery qy = { .name = sel->metric, .labels = sel->labels,
-						     .fig = SHMSTAT_FIG_INCREASE };
-
-			if (shmstat_window(f, n, &qy, from, to, &w) != 0 || !w.has_value)
-				continue;
-			any = 1;
-			if (k < r->nnum)
-				num += w.value;
-			else
-				den += w.value;
-		}
-		v->samples = (uint64_t)den;
-		v->has_value = den > 0;
-		v->value = den > 0 ? num / den : 0;
-		if (!v->has_value)
-			v->why = any ? "the denominator did not move in the window"
-				     : "no data in the window";
-		return;
-	}
-	{
-		struct shmstat_wquery qy = { .name = r->sel.metric, .labels = r->sel.labels,
-					     .fig = window_figure(r), .q = r->q };
-
-		if (shmstat_window(f, n, &qy, from, to, &w) != 0) {
-			v->why = "cannot compute the window";
-			return;
-		}
-		v->has_value = w.has_value;
-		v->value = w.value;
-		v->samples = w.samples;
-		v->why = w.why;
-	}
-}
-
-static int by_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The baseline: the rule's value over each window-long stretch of the
- * baseline window before the current window (a gauge: each value
- * recorded in the baseline window), then their median or mean. */
-static void baseline(const struct ctx *c, const struct rule *r, struct rule_value *v)
-{
-	const uint64_t end = c->now - r->window_ns;
-	const uint64_t from = end > r->baseline_window_ns ? end - r->baseline_window_ns : 0;
-	size_t off, n, nv = 0, cap;
-	double *vals;
-
-	/* the points: each record (a gauge), or each window-long stretch */
-	slice(&c->fr, from, end, &off, &n);
-	cap = r->window_ns ? (size_t)((end - from) / r->window_ns) : n;
-	if (cap > 100000)
-		cap = 100000;           /* the most recent stretches */
-	vals = malloc((cap ? cap : 1) * sizeof(*vals));
-	if (vals == NULL) {
-		v->why = "out of memory";
-		return;
-	}
-	for (size_t k = 0; k < cap; k++) {
-		struct rule_value b;
-		uint64_t to = r->window_ns ? end - k * r->window_ns : frame_time(&c->fr, off + k);
-
-		window_value(c, r, r->window_ns ? to - r->window_ns : to, to, &b);
-		if (b.has_value && isfinite(b.value) &&
-		    (r->min_samples == 0 || r->window_ns == 0 || b.samples >= r->min_samples))
-			vals[nv++] = b.value;
-	}
-	if (nv == 0) {
-		v->why = "no baseline: the history has no value before the window";
-	} else if (r->baseline_stat == BASE_MEAN) {
-		double sum = 0;
-
-		for (size_t i = 0; i < nv; i++)
-			sum += vals[i];
-		v->baseline = sum / (double)nv;
-		v->has_baseline = 1;
+	text_safe(safe, sizeof(safe), msg);
+	if (json_out) {
+		printf("{\"schema\":\"%s\",\"health\":\"UNKNOWN\",\"error\":", CHECK_SCHEMA);
+		json_put(stdout, msg);
+		printf("}\n");
 	} else {
-		qsort(vals, nv, sizeof(*vals), by_double);
-		v->baseline = nv % 2 ? vals[nv / 2] : (vals[nv / 2 - 1] + vals[nv / 2]) / 2;
-		v->has_baseline = 1;
+		fputs("SHMSTAT UNKNOWN - ", stdout);
+		nagios_text_put(stdout, safe);
+		putchar('\n');
 	}
-	free(vals);
+	return HEALTH_UNKNOWN;
 }
 
-static void evaluate(const struct ctx *c, const struct rule *r, struct rule_value *v)
+/* A check that cannot be made (bad rules, segment, history, option
+ * value): the message on stderr and as the first line; 3. With @usage,
+ * a usage error: the command's usage follows the message on stderr
+ * (plugins exit UNKNOWN on bad usage too). */
+__attribute__((format(printf, 2, 3)))
+static int check_failed(int usage, const char *fmt, ...)
 {
-	static char why[96];
-	char d[32];
+	char msg[1024];
+	va_list ap;
 
-	if (r->window_ns == 0 && !r->has_baseline) {
-		live_value(c, r, v);
-		return;
-	}
-	if (!c->have_history) {
-		memset(v, 0, sizeof(*v));
-		fmt_duration(d, sizeof(d), r->window_ns ? r->window_ns : r->baseline_window_ns);
-		snprintf(why, sizeof(why), "needs --history for its %s %s", d,
-			 r->window_ns ? "window" : "baseline");
-		v->why = why;
-		return;
-	}
-	if (r->window_ns)
-		window_value(c, r, c->now - r->window_ns, c->now, v);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (usage)
+		usage_error(cmd_check_usage, "%s", msg);
 	else
-		live_value(c, r, v);
-	if (r->has_baseline && v->has_value)
-		baseline(c, r, v);
+		die(HEALTH_UNKNOWN, "%s", msg);
+	return unknown_line(msg);
+}
+
+#define config_error(...) check_failed(0, __VA_ARGS__)
+#define check_usage_error(...) check_failed(1, __VA_ARGS__)
+
+/* -------------------------------------------------------------- timeout */
+
+/* What the timer writes: prepared before it is armed (a handler may only
+ * write(2) and _exit(2)). */
+static char tmo_out[160], tmo_err[96];
+static size_t tmo_out_len, tmo_err_len;
+
+static void on_timeout(int sig)
+{
+	(void)sig;
+	(void)!write(STDOUT_FILENO, tmo_out, tmo_out_len);
+	(void)!write(STDERR_FILENO, tmo_err, tmo_err_len);
+	_exit(HEALTH_UNKNOWN);
+}
+
+static void arm_timeout(unsigned sec)
+{
+	struct sigaction sa;
+
+	if (sec == 0)
+		return;
+	if (json_out)
+		snprintf(tmo_out, sizeof(tmo_out),
+			 "{\"schema\":\"%s\",\"health\":\"UNKNOWN\",\"error\":\"timed out after %u s\"}\n",
+			 CHECK_SCHEMA, sec);
+	else
+		snprintf(tmo_out, sizeof(tmo_out), "SHMSTAT UNKNOWN - timed out after %u s\n", sec);
+	snprintf(tmo_err, sizeof(tmo_err), "shmstat: timed out after %u s\n", sec);
+	tmo_out_len = strlen(tmo_out);
+	tmo_err_len = strlen(tmo_err);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_timeout;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(sec);
 }
 
 /* ----------------------------------------------------------------- output */
@@ -410,190 +183,598 @@ static void describe(const struct rule *r, char *buf, size_t n)
 	}
 }
 
-int cmd_check(int argc, char **argv)
+/* One rule's evaluation, kept for the output. */
+struct result {
+	const struct rule *r;
+	struct rule_value v;
+	enum health level, health;
+	double shown;               /* the value compared (a baseline's change) */
+	const char *why;            /* UNKNOWN: why */
+	const char *unit;           /* the metric's registered unit, or NULL */
+	int fallback;               /* judged against the baseline's fallback */
+	int misfit;                 /* thresholds in a unit the metric is not in */
+	int has_alert;
+	struct alert alert;         /* a copy (the table moves); rule not set */
+	char whybuf[256];
+};
+
+/* The threshold of @res's level as shown: "> 200k/s", "< -30.0%" */
+static void fmt_threshold(const struct result *res, char *buf, size_t n)
 {
-	static const char shortopts[] = ":r:H:";
-	char bad[64];
+	const struct rule *r = res->r;
+	int crit = res->level == HEALTH_CRITICAL;
+	char t[FIG_LEN];
+
+	buf[0] = '\0';
+	if (res->level != HEALTH_CRITICAL && res->level != HEALTH_WARNING)
+		return;
+	if (res->fallback) {
+		rule_fmt_value(r, res->unit, crit ? r->fb_critical : r->fb_warning, 0, t, sizeof(t));
+	} else if (r->has_baseline) {
+		double x = crit ? r->critical : r->warning;
+
+		rule_fmt_value(r, res->unit, r->op == RULE_LT || r->op == RULE_LE ? -x : x, 1, t,
+			       sizeof(t));
+	} else {
+		rule_fmt_value(r, res->unit, crit ? r->critical : r->warning, 0, t, sizeof(t));
+	}
+	snprintf(buf, n, " %s %s", rule_op_name(r->op), t);
+}
+
+/* "266k/s", or for a baseline "1.2ms, +23.5% on 972us" (@brief: "+23.5%") */
+static void fmt_value(const struct result *res, int brief, char *buf, size_t n)
+{
+	const struct rule *r = res->r;
+	char val[FIG_LEN], base[FIG_LEN], chg[FIG_LEN];
+
+	rule_fmt_value(r, res->unit, res->v.has_value ? res->v.value : NAN, 0, val, sizeof(val));
+	if (!r->has_baseline || res->fallback || !res->v.has_baseline || !isfinite(res->shown)) {
+		snprintf(buf, n, "%s", val);
+		return;
+	}
+	rule_fmt_value(r, res->unit, res->shown, 1, chg, sizeof(chg));
+	rule_fmt_value(r, res->unit, res->v.baseline, 0, base, sizeof(base));
+	if (brief)
+		snprintf(buf, n, "%s", chg);
+	else
+		snprintf(buf, n, "%s, %s on %s", val, chg, base);
+}
+
+/* The first line's word on a rule: "eviction-rate = 266k/s > 200k/s",
+ * "lookup-p95: no values recorded" */
+static void summary_item(const struct result *res, int first, FILE *f)
+{
+	char val[256], thr[96];
+
+	fputs(first ? "" : ", ", f);
+	if (res->health == HEALTH_UNKNOWN && res->why) {
+		fprintf(f, "%s: ", res->r->name);
+		nagios_text_put(f, res->why);
+		return;
+	}
+	fmt_value(res, 1, val, sizeof(val));
+	fmt_threshold(res, thr, sizeof(thr));
+	fprintf(f, "%s = %s%s%s", res->r->name, val, thr,
+		res->health == HEALTH_OK && *thr ? " (pending)" : "");
+}
+
+/* The long text: one line per rule */
+static void rule_line(const struct result *res, FILE *f)
+{
+	const struct rule *r = res->r;
+	char what[256], val[256], thr[96], note[192] = "", since[128] = "", d1[32], d2[32];
+
+	describe(r, what, sizeof(what));
+	if (res->has_alert) {
+		const struct alert *a = &res->alert;
+		char t[64];
+
+		if (a->phase == ALERT_FIRING) {
+			fmt_time(t, sizeof(t), a->active_since);
+			snprintf(since, sizeof(since), ", firing since %s", t);
+		} else if (a->phase == ALERT_CLEARED) {
+			fmt_time(t, sizeof(t), a->cleared_at);
+			snprintf(since, sizeof(since), ", cleared at %s", t);
+		} else {
+			fmt_time(t, sizeof(t), a->bad_since);
+			snprintf(since, sizeof(since), ", pending since %s", t);
+		}
+	}
+	fprintf(f, "%-8s %s: ", health_name(res->health), r->name);
+	nagios_text_put(f, what);
+	if (res->why) {
+		fputs(": ", f);
+		nagios_text_put(f, res->why);
+		fprintf(f, " (%llu samples)%s\n", (unsigned long long)res->v.samples, since);
+		return;
+	}
+	fmt_value(res, 0, val, sizeof(val));
+	fmt_threshold(res, thr, sizeof(thr));
+	if (res->fallback) {
+		snprintf(note, sizeof(note), "fallback thresholds, %s; ",
+			 res->v.why ? res->v.why : "no baseline");
+	} else if (r->has_baseline) {
+		fmt_duration(d1, sizeof(d1), res->v.baseline_history_ns);
+		fmt_duration(d2, sizeof(d2), r->baseline_window_ns);
+		snprintf(note, sizeof(note), "%s, baseline over %s of %s; ",
+			 rule_stat_name(r->baseline_stat), d1, d2);
+	}
+	fprintf(f, " = %s%s (", val, thr);
+	nagios_text_put(f, note);
+	fprintf(f, "%llu samples)%s\n", (unsigned long long)res->v.samples, since);
+}
+
+/* The performance data of a rule with a value: the value in a base unit
+ * (s, B, % of 0..100, c for counts over a window), the thresholds as
+ * ranges; a baseline rule also its change ("NAME_change", %). */
+static void rule_perf(const struct result *res, FILE *f)
+{
+	const struct rule *r = res->r;
+	const char *unit = rule_value_unit(r, res->unit);
+	struct nagios_perf p = { .label = r->name, .op = r->op, .uom = "" };
+	double scale = 1;
+	int abs_thr = (!r->has_baseline || res->fallback) && !res->misfit;
+
+	if (!res->v.has_value || !isfinite(res->v.value))
+		return;
+	switch (rule_value_kind(r)) {
+	case RV_FRACTION:
+		p.uom = "%";
+		scale = 100;
+		p.has_max = 1;
+		p.max = 100;
+		break;
+	case RV_COUNT:
+		p.uom = "c";
+		break;
+	case RV_RATE:
+		break;
+	case RV_AMOUNT:
+		if (unit_kind(unit) == UNIT_NS) {
+			p.uom = "s";
+			scale = 1e-9;
+		} else if (unit_kind(unit) == UNIT_BYTES) {
+			p.uom = "B";
+		} else if (r->kind == RULE_INCREASE || r->kind == RULE_SIG) {
+			p.uom = "c";
+		}
+		break;
+	}
+	p.has_min = r->kind != RULE_GAUGE;
+	p.value = res->v.value * scale;
+	if (abs_thr) {
+		p.has_warn = res->fallback ? r->has_fb_warning : r->has_warning;
+		p.has_crit = res->fallback ? r->has_fb_critical : r->has_critical;
+		p.warn = (res->fallback ? r->fb_warning : r->warning) * scale;
+		p.crit = (res->fallback ? r->fb_critical : r->critical) * scale;
+	}
+	nagios_perf_put(f, &p);
+	if (!abs_thr && res->v.has_baseline && isfinite(res->shown)) {
+		char label[RULES_MAX_NAME + 16];
+		double sign = r->op == RULE_LT || r->op == RULE_LE ? -1 : 1;
+		struct nagios_perf q = {
+			.label = label, .value = res->shown, .uom = "%", .op = r->op,
+			.has_warn = r->has_warning, .has_crit = r->has_critical,
+			.warn = sign * r->warning, .crit = sign * r->critical,
+		};
+
+		snprintf(label, sizeof(label), "%s_change", r->name);
+		nagios_perf_put(f, &q);
+	}
+}
+
+static void rule_json(const struct result *res, int first)
+{
+	const struct rule *r = res->r;
+	char what[256];
+
+	describe(r, what, sizeof(what));
+	printf("%s{\"name\":", first ? "" : ",");
+	json_put(stdout, r->name);
+	printf(",\"health\":\"%s\",\"level\":\"%s\"", health_name(res->health),
+	       health_name(res->level));
+	printf(",\"what\":");
+	json_put(stdout, what);
+	printf(",\"unit\":");
+	if (res->unit)
+		json_put(stdout, res->unit);
+	else
+		printf("null");
+	if (res->v.has_value)
+		json_num("value", res->v.value);
+	else
+		printf(",\"value\":null");
+	if (r->has_baseline) {
+		if (res->v.has_baseline)
+			json_num("baseline", res->v.baseline);
+		else
+			printf(",\"baseline\":null");
+		json_num("change_pct", res->fallback ? NAN : res->shown);
+		printf(",\"baseline_history_ns\":%llu,\"fallback\":%s",
+		       (unsigned long long)res->v.baseline_history_ns,
+		       res->fallback ? "true" : "false");
+	}
+	printf(",\"samples\":%llu", (unsigned long long)res->v.samples);
+	if (res->why) {
+		printf(",\"why\":");
+		json_put(stdout, res->why);
+	}
+	if (res->has_alert) {
+		printf(",\"alert\":{\"phase\":\"%s\",\"active_since_ns\":%llu,"
+		       "\"cleared_at_ns\":%llu,\"fired\":%u}",
+		       alert_phase_name(res->alert.phase),
+		       (unsigned long long)res->alert.active_since,
+		       (unsigned long long)res->alert.cleared_at, res->alert.fired);
+	}
+	putchar('}');
+}
+
+/* The plugin output: the first line (status, the worst rules, the
+ * counts; perfdata), then a line per rule. @state_err: why the alert
+ * state failed (the check is then at best UNKNOWN), or NULL. */
+static void print_text(const struct result *res, size_t n, enum health overall,
+		       const char *state_err)
+{
+	size_t cnt[4] = { 0 }, named = 0, at_worst = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		cnt[res[k].health]++;
+		at_worst += res[k].health == overall;
+	}
+	printf("SHMSTAT %s - ", health_name(overall));
+	if (n == 1) {
+		summary_item(&res[0], 1, stdout);
+	} else {
+		for (size_t k = 0; k < n && overall != HEALTH_OK; k++) {
+			if (res[k].health != overall)
+				continue;
+			if (named == SUMMARY_RULES) {
+				printf(" and %zu more", at_worst - named);
+				break;
+			}
+			summary_item(&res[k], named == 0, stdout);
+			named++;
+		}
+		printf("%s%zu rules: %zu ok, %zu warning, %zu critical, %zu unknown", named ? "; " : "",
+		       n, cnt[0], cnt[1], cnt[2], cnt[3]);
+	}
+	if (state_err) {
+		char safe[512];
+
+		text_safe(safe, sizeof(safe), state_err);
+		fputs("; alert state: ", stdout);
+		nagios_text_put(stdout, safe);
+	}
+	{
+		/* " | perfdata" when there is any */
+		char *perf = NULL;
+		size_t len = 0;
+		FILE *pf = open_memstream(&perf, &len);
+
+		if (pf) {
+			for (size_t k = 0; k < n; k++)
+				rule_perf(&res[k], pf);
+			if (fclose(pf) == 0 && perf && len)
+				printf(" |%s", perf);
+			free(perf);
+		}
+	}
+	putchar('\n');
+	for (size_t k = 0; k < n; k++)
+		rule_line(&res[k], stdout);
+}
+
+/* --------------------------------------------------------------- options */
+
+enum {
+	OPT_STATE = 256, OPT_NO_STATE, OPT_JSON, OPT_WINDOW, OPT_BELOW, OPT_MIN_SAMPLES,
+	/* the figures, in enum rule_kind order */
+	OPT_RATE, OPT_INCREASE, OPT_RATIO, OPT_QUANTILE, OPT_GAUGE, OPT_SIG,
+};
+
+struct check_opts {
+	const char *rules, *history, *state, *name;
+	int no_state, version, figure_given;
+	unsigned timeout;
+	struct rule_inline in;
+};
+
+/* The options into *@o; 0, or the exit code of a usage error. */
+static int parse_opts(int argc, char **argv, struct check_opts *o)
+{
+	/* '-': arguments in order (NAME too, as option 1), so that the two
+	 * values of --quantile Q METRIC can be taken from argv */
+	static const char shortopts[] = "-:r:H:t:Vw:c:";
 	static const struct option opts[] = {
 		{ "rules", required_argument, NULL, 'r' },
 		{ "history", required_argument, NULL, 'H' },
-		{ "state", required_argument, NULL, 's' },
-		{ "no-state", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "no-state", no_argument, NULL, OPT_NO_STATE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "warning", required_argument, NULL, 'w' },
+		{ "critical", required_argument, NULL, 'c' },
+		{ "rate", required_argument, NULL, OPT_RATE },
+		{ "increase", required_argument, NULL, OPT_INCREASE },
+		{ "ratio", required_argument, NULL, OPT_RATIO },
+		{ "quantile", required_argument, NULL, OPT_QUANTILE },
+		{ "gauge", required_argument, NULL, OPT_GAUGE },
+		{ "sig", required_argument, NULL, OPT_SIG },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "below", no_argument, NULL, OPT_BELOW },
+		{ "min-samples", required_argument, NULL, OPT_MIN_SAMPLES },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *rules_path = NULL, *hist_path = NULL, *state_path = NULL;
-	char err[512], statebuf[1024];
-	struct ruleset rs = { 0 };
-	struct alert_table at = { 0 };
-	struct ctx c = { 0 };
-	shmstat_reader *rd = NULL;
-	enum health *hs = NULL, overall;
-	int ch, json = 0, no_state = 0, saved = 0, state_failed = 0;
-	uint64_t need = 0;
+	static const char *const fig_opt[] = { "rate", "increase", "ratio", "quantile", "gauge",
+					       "sig" };
+	char bad[64];
+	int ch, figure_opt = 0;
 
 	optind = 1;
 	opterr = 0;
+	o->timeout = CHECK_DEFAULT_TIMEOUT;
 	while ((ch = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (ch) {
-		case 'r': rules_path = optarg; break;
-		case 'H': hist_path = optarg; break;
-		case 's': state_path = optarg; break;
-		case 'n': no_state = 1; break;
-		case 'j': json = 1; break;
-		case ':':
-			usage_error(cmd_check_usage, "option '%s' needs a value", refused_option(bad, sizeof(bad), argv, shortopts, opts));
-			return HEALTH_UNKNOWN;
-		default:
-			usage_error(cmd_check_usage, "unknown option '%s'", refused_option(bad, sizeof(bad), argv, shortopts, opts));
-			return HEALTH_UNKNOWN;
-		}
-	}
-	if (optind != argc - 1 || rules_path == NULL) {
-		usage_error(cmd_check_usage, rules_path ? "expected one segment NAME"
-							: "--rules FILE is required");
-		return HEALTH_UNKNOWN;
-	}
-	if (rules_load(rules_path, &rs, err, sizeof(err)) != 0) {
-		die(HEALTH_UNKNOWN, "%s", err);
-		return HEALTH_UNKNOWN;
-	}
-	c.now = realtime_ns();
-	if (open_snapshot(argv[optind], &rd, &c.snap) != EXIT_OK) {
-		rules_free(&rs);
-		return HEALTH_UNKNOWN;
-	}
-	if (hist_path) {
-		for (size_t k = 0; k < rs.n; k++) {
-			const struct rule *r = &rs.rules[k];
-			uint64_t w = r->window_ns + (r->has_baseline ? r->baseline_window_ns : 0);
+		case 1:
+			if (o->name)
+				return check_usage_error("expected one segment NAME, not also '%s'",
+							 optarg);
+			o->name = optarg;
+			break;
+		case 'r': o->rules = optarg; break;
+		case 'H': o->history = optarg; break;
+		case OPT_STATE: o->state = optarg; break;
+		case OPT_NO_STATE: o->no_state = 1; break;
+		case OPT_JSON: json_out = 1; break;
+		case 'V': o->version = 1; break;
+		case 'w': o->in.warning = optarg; break;
+		case 'c': o->in.critical = optarg; break;
+		case OPT_WINDOW: o->in.window = optarg; break;
+		case OPT_BELOW: o->in.below = 1; break;
+		case OPT_MIN_SAMPLES: o->in.min_samples = optarg; break;
+		case 't': {
+			char *end;
+			unsigned long t = strtoul(optarg, &end, 10);
 
-			if (w > need)
-				need = w;
+			if (optarg[0] < '0' || optarg[0] > '9' || *end || t > CHECK_MAX_TIMEOUT)
+				return check_usage_error(
+					"timeout '%s' is not a whole number of seconds from 0 to %d",
+					optarg, CHECK_MAX_TIMEOUT);
+			o->timeout = (unsigned)t;
+			break;
 		}
-		if (need > c.now)
-			need = c.now;
-		if (frames_load(&c.fr, hist_path, c.now - need, c.now) != EXIT_OK) {
-			shmstat_snap_free(c.snap);
-			shmstat_reader_close(rd);
-			rules_free(&rs);
-			return HEALTH_UNKNOWN;
+		case OPT_RATE: case OPT_INCREASE: case OPT_RATIO: case OPT_QUANTILE:
+		case OPT_GAUGE: case OPT_SIG:
+			if (figure_opt)
+				return check_usage_error("one figure at a time: '%s' and '%s'",
+							 fig_opt[figure_opt - OPT_RATE],
+							 fig_opt[ch - OPT_RATE]);
+			figure_opt = ch;
+			o->in.kind = (enum rule_kind)(ch - OPT_RATE);
+			if (ch == OPT_RATIO || ch == OPT_QUANTILE || ch == OPT_SIG) {
+				/* two values: the second is the next argument */
+				if (optind >= argc)
+					return check_usage_error("option '--%s' needs two values: %s",
+								 fig_opt[ch - OPT_RATE],
+								 ch == OPT_RATIO ? "NUM DEN" :
+								 ch == OPT_QUANTILE ? "Q METRIC" :
+								 "FIGURE METRIC");
+				if (ch == OPT_RATIO) {
+					o->in.num = optarg;
+					o->in.den = argv[optind++];
+				} else if (ch == OPT_QUANTILE) {
+					o->in.q = optarg;
+					o->in.sel = argv[optind++];
+				} else {
+					o->in.figure = optarg;
+					o->in.sel = argv[optind++];
+				}
+			} else {
+				o->in.sel = optarg;
+			}
+			break;
+		case ':':
+			return check_usage_error("option '%s' needs a value",
+						 refused_option(bad, sizeof(bad), argv, shortopts, opts));
+		default:
+			return check_usage_error("unknown option '%s'",
+						 refused_option(bad, sizeof(bad), argv, shortopts, opts));
 		}
-		c.have_history = 1;
-		if (state_path == NULL) {
-			snprintf(statebuf, sizeof(statebuf), "%s.alerts", hist_path);
+	}
+	/* after "--": the rest are arguments */
+	for (; optind < argc; optind++) {
+		if (o->name)
+			return check_usage_error("expected one segment NAME, not also '%s'",
+						 argv[optind]);
+		o->name = argv[optind];
+	}
+	o->figure_given = figure_opt != 0;
+	if (o->version)
+		return 0;
+	if (o->rules && o->figure_given)
+		return check_usage_error("--rules and --%s: give a rules file or one figure",
+					 fig_opt[figure_opt - OPT_RATE]);
+	if (!o->rules && !o->figure_given)
+		return check_usage_error("--rules FILE or a figure (--rate, --ratio, ...) is required");
+	if (o->rules && (o->in.warning || o->in.critical || o->in.window || o->in.below ||
+			 o->in.min_samples))
+		return check_usage_error(
+			"-w, -c, --window, --below and --min-samples go with a figure, not with --rules");
+	if (o->figure_given && o->state)
+		return check_usage_error("--state goes with --rules (one figure keeps no alert state)");
+	if (o->name == NULL)
+		return check_usage_error("expected one segment NAME");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ main */
+
+/* The snapshot of segment @name; 0, or the exit code of a failed check. */
+static int snapshot(const char *name, shmstat_reader **rd, shmstat_snap **snap)
+{
+	if (open_reader(name, rd) != 0)
+		return config_error("%s", shmstat_last_error());
+	if (shmstat_snapshot(*rd, snap) != 0) {
+		int rc = config_error("%s", shmstat_last_error());
+
+		shmstat_reader_close(*rd);
+		*rd = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+/* The frames of history @path that the rules of @rs need; 0, or the
+ * exit code of a failed check. */
+static int history(struct check_ctx *c, const struct ruleset *rs, const char *path)
+{
+	uint64_t need = 0;
+
+	for (size_t k = 0; k < rs->n; k++) {
+		const struct rule *r = &rs->rules[k];
+		uint64_t w = r->window_ns + (r->has_baseline ? r->baseline_window_ns : 0);
+
+		if (w > need)
+			need = w;
+	}
+	if (need > c->now)
+		need = c->now;
+	memset(&c->fr, 0, sizeof(c->fr));
+	if (shmstat_history_open(path, &c->fr.h) != 0)
+		return config_error("%s", shmstat_last_error());
+	if (shmstat_history_range(c->fr.h, c->now - need, c->now, &c->fr.f, &c->fr.n) != 0) {
+		int rc = config_error("%s", shmstat_last_error());
+
+		frames_free(&c->fr);
+		return rc;
+	}
+	c->have_history = 1;
+	return 0;
+}
+
+/* Rule @r evaluated into *@res (and its alert stepped when @at). */
+static void evaluate(const struct check_ctx *c, const struct rule *r, struct alert_table *at,
+		     uint64_t expire_ns, struct result *res)
+{
+	struct alert_step_out so = { .health = HEALTH_UNKNOWN };
+	char unit_msg[256];
+	const char *misfit;
+
+	memset(res, 0, sizeof(*res));
+	res->r = r;
+	res->unit = check_unit(c, r);
+	check_evaluate(c, r, &res->v, res->whybuf, sizeof(res->whybuf));
+	misfit = res->unit ? rule_unit_misfit(r, res->unit, unit_msg, sizeof(unit_msg)) : NULL;
+	if (misfit) {
+		/* thresholds in a unit the metric is not in: no judgement */
+		warnf("rule '%s': %s", r->name, misfit);
+		snprintf(res->whybuf, sizeof(res->whybuf), "%s", misfit);
+		res->level = HEALTH_UNKNOWN;
+		res->why = res->whybuf;
+		res->shown = NAN;
+		res->misfit = 1;
+	} else {
+		res->level = rule_level(r, &res->v, &res->shown, &res->why);
+		res->fallback = rule_uses_fallback(r, &res->v);
+	}
+	res->health = res->level;
+	if (at && alert_step(at, r, res->level, c->now, expire_ns, &so) == 0) {
+		res->health = so.health;
+		if (so.alert) {
+			res->has_alert = 1;
+			res->alert = *so.alert;
+			res->alert.rule = NULL;
+		}
+	}
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct check_opts o = { 0 };
+	char err[512], statebuf[1024];
+	struct ruleset rs = { 0 };
+	struct alert_table at = { 0 };
+	struct check_ctx c = { 0 };
+	shmstat_reader *rd = NULL;
+	struct result *res = NULL;
+	enum health overall = HEALTH_UNKNOWN;
+	const char *state_path = NULL, *state_err = NULL;
+	char state_msg[600];
+	int rc, saved = 0;
+
+	json_out = 0;
+	if ((rc = parse_opts(argc, argv, &o)) != 0)
+		return rc;
+	if (o.version) {
+		printf("shmstat check %s\n", shmstat_version());
+		return 0;
+	}
+	arm_timeout(o.timeout);
+	if ((o.rules ? rules_load(o.rules, &rs, err, sizeof(err))
+		     : rules_inline(&o.in, &rs, err, sizeof(err))) != 0)
+		return config_error("%s", err);
+	c.now = realtime_ns();
+	if ((rc = snapshot(o.name, &rd, &c.snap)) != 0)
+		goto out;
+	if (o.history) {
+		if ((rc = history(&c, &rs, o.history)) != 0)
+			goto out;
+		if (o.state == NULL && o.rules) {
+			snprintf(statebuf, sizeof(statebuf), "%s.alerts", o.history);
 			state_path = statebuf;
 		}
 	}
-	if (no_state)
+	if (o.state)
+		state_path = o.state;
+	if (o.no_state)
 		state_path = NULL;
 	if (state_path && alerts_load(state_path, &at, err, sizeof(err)) != 0) {
-		die(HEALTH_UNKNOWN, "%s", err);
-		state_failed = 1;
+		/* the check goes on without state, at best UNKNOWN */
+		warnf("%s", err);
+		snprintf(state_msg, sizeof(state_msg), "%s", err);
+		state_err = state_msg;
 		state_path = NULL;
 		memset(&at, 0, sizeof(at));
 	}
 	alerts_prune(&at, &rs);
-	hs = calloc(rs.n ? rs.n : 1, sizeof(*hs));
-	if (json)
-		printf("{\"schema\":\"shmstat.check/1\",\"segment\":\"%s\",\"time_ns\":%llu,\"rules\":[",
-		       argv[optind], (unsigned long long)c.now);
-	for (size_t k = 0; k < rs.n && hs; k++) {
-		const struct rule *r = &rs.rules[k];
-		struct rule_value v;
-		struct alert_step_out so = { .health = HEALTH_UNKNOWN };
-		const char *why = NULL;
-		double shown = NAN;
-		enum health level;
-		char what[256], val[64], thr[128] = "", since[128] = "";
+	res = calloc(rs.n, sizeof(*res));
+	if (res == NULL) {
+		rc = config_error("out of memory");
+		goto out;
+	}
+	for (size_t k = 0; k < rs.n; k++)
+		evaluate(&c, &rs.rules[k], state_path ? &at : NULL, rs.expire_ns, &res[k]);
+	alarm(0);                       /* judged: what is left is output */
+	{
+		enum health *hs = calloc(rs.n + 1, sizeof(*hs));
 
-		evaluate(&c, r, &v);
-		level = rule_level(r, &v, &shown, &why);
-		so.health = level;
-		if (state_path && alert_step(&at, r, level, c.now, rs.expire_ns, &so) != 0)
-			so.health = level;
-		hs[k] = so.health;
-		describe(r, what, sizeof(what));
-		rule_fmt_value(r, isfinite(shown) ? shown : (v.has_value ? v.value : NAN),
-			       r->has_baseline, val, sizeof(val));
-		if (level == HEALTH_CRITICAL || level == HEALTH_WARNING) {
-			char t[48];
-
-			rule_fmt_value(r, level == HEALTH_CRITICAL ? r->critical : r->warning,
-				       0, t, sizeof(t));
-			snprintf(thr, sizeof(thr), " %s %s%s", rule_op_name(r->op), t,
-				 r->has_baseline ? "%" : "");
+		if (hs == NULL) {
+			rc = config_error("out of memory");
+			goto out;
 		}
-		if (json) {
-			printf("%s{\"name\":", k ? "," : "");
-			json_put(stdout, r->name);
-			printf(",\"health\":\"%s\",\"level\":\"%s\"", health_name(so.health),
-			       health_name(level));
-			printf(",\"what\":");
-			json_put(stdout, what);
-			if (v.has_value)
-				json_num("value", v.value);
-			else
-				printf(",\"value\":null");
-			if (r->has_baseline) {
-				if (v.has_baseline)
-					json_num("baseline", v.baseline);
-				else
-					printf(",\"baseline\":null");
-				json_num("change_pct", shown);
-			}
-			printf(",\"samples\":%llu", (unsigned long long)v.samples);
-			if (why) {
-				printf(",\"why\":");
-				json_put(stdout, why);
-			}
-			if (so.alert) {
-				printf(",\"alert\":{\"phase\":\"%s\",\"active_since_ns\":%llu,"
-				       "\"cleared_at_ns\":%llu,\"fired\":%u}",
-				       alert_phase_name(so.alert->phase),
-				       (unsigned long long)so.alert->active_since,
-				       (unsigned long long)so.alert->cleared_at, so.alert->fired);
-			}
-			putchar('}');
-			continue;
-		}
-		if (so.alert) {
-			char t[64];
-
-			if (so.alert->phase == ALERT_FIRING) {
-				fmt_time(t, sizeof(t), so.alert->active_since);
-				snprintf(since, sizeof(since), ", firing since %s", t);
-			} else if (so.alert->phase == ALERT_CLEARED) {
-				fmt_time(t, sizeof(t), so.alert->cleared_at);
-				snprintf(since, sizeof(since), ", cleared at %s", t);
+		for (size_t k = 0; k < rs.n; k++)
+			hs[k] = res[k].health;
+		if (state_path) {
+			if (alerts_save(state_path, &at, err, sizeof(err)) != 0) {
+				warnf("%s", err);
+				snprintf(state_msg, sizeof(state_msg), "%s", err);
+				state_err = state_msg;
 			} else {
-				fmt_time(t, sizeof(t), so.alert->bad_since);
-				snprintf(since, sizeof(since), ", pending since %s", t);
+				saved = 1;
 			}
 		}
-		if (why)
-			printf("%-8s %s: %s: %s (%llu samples)%s\n", health_name(so.health), r->name,
-			       what, why, (unsigned long long)v.samples, since);
-		else
-			printf("%-8s %s: %s = %s%s (%llu samples)%s\n", health_name(so.health), r->name,
-			       what, val, thr, (unsigned long long)v.samples, since);
+		/* a state that failed: the check itself failed, at best UNKNOWN */
+		hs[rs.n] = state_err ? HEALTH_UNKNOWN : HEALTH_OK;
+		overall = health_overall(hs, rs.n + 1);
+		free(hs);
 	}
-	overall = hs ? health_overall(hs, rs.n) : HEALTH_UNKNOWN;
-	if (state_path && hs) {
-		if (alerts_save(state_path, &at, err, sizeof(err)) != 0) {
-			die(HEALTH_UNKNOWN, "%s", err);
-			state_failed = 1;
-		} else {
-			saved = 1;
-		}
-	}
-	if (state_failed) {
-		/* the check itself failed (docs/rules.md): at best UNKNOWN */
-		enum health h2[2] = { overall, HEALTH_UNKNOWN };
-
-		overall = health_overall(h2, 2);
-	}
-	if (json) {
+	if (json_out) {
+		printf("{\"schema\":\"%s\",\"segment\":", CHECK_SCHEMA);
+		json_put(stdout, o.name);
+		printf(",\"time_ns\":%llu,\"rules\":[", (unsigned long long)c.now);
+		for (size_t k = 0; k < rs.n; k++)
+			rule_json(&res[k], k == 0);
 		printf("],\"health\":\"%s\",\"state\":", health_name(overall));
 		if (saved)
 			json_put(stdout, state_path);
@@ -601,13 +782,8 @@ int cmd_check(int argc, char **argv)
 			printf("null");
 		printf("}\n");
 	} else {
-		size_t cnt[4] = { 0 };
-
-		for (size_t k = 0; k < rs.n && hs; k++)
-			cnt[hs[k]]++;
-		printf("health: %s (%zu rules: %zu ok, %zu warning, %zu critical, %zu unknown)\n",
-		       health_name(overall), rs.n, cnt[0], cnt[1], cnt[2], cnt[3]);
-		if (!state_path)
+		print_text(res, rs.n, overall, state_err);
+		if (!state_path && o.rules)
 			for (size_t k = 0; k < rs.n; k++)
 				if (rs.rules[k].for_ns) {
 					printf("note: no alert state (--history or --state): "
@@ -615,12 +791,15 @@ int cmd_check(int argc, char **argv)
 					break;
 				}
 	}
-	free(hs);
+	rc = (int)overall;
+out:
+	alarm(0);
+	free(res);
 	alerts_free(&at);
 	if (c.have_history)
 		frames_free(&c.fr);
 	shmstat_snap_free(c.snap);
 	shmstat_reader_close(rd);
 	rules_free(&rs);
-	return (int)overall;
+	return rc;
 }

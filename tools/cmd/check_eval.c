@@ -1,0 +1,379 @@
+/*
+ * check_eval.c - the values of `shmstat check`'s rules (check_eval.h):
+ * without a window from the live segment, over the lifetime of the
+ * series; with one, and for baselines, from the history that `shmstat
+ * record` keeps. Judging them is alerts.h's.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmstat.h"
+#include "shmstat_history.h"
+#include "shmstat_window.h"
+#include "check_eval.h"
+#include "timearg.h"
+
+/* ------------------------------------------------------------ live values */
+
+/* Sum over the metrics of the snapshot that @sel selects. */
+struct live_sum {
+	double counter, gauge;
+	uint64_t hits, misses, weight, evictions;
+	uint64_t series, created_min;
+	shmstat_hdata *h;
+	int bad_layout;
+};
+
+static void live_collect(const struct check_ctx *c, const struct rule_selector *sel,
+			 struct live_sum *out)
+{
+	size_t n = shmstat_snap_metrics(c->snap);
+
+	for (size_t i = 0; i < n; i++) {
+		struct shmstat_metric_info m;
+
+		if (shmstat_snap_metric(c->snap, i, &m) != 0 || strcmp(m.name, sel->metric) != 0 ||
+		    shmstat_labels_match(m.labels, sel->labels) != 1)
+			continue;
+		out->series++;
+		if (out->created_min == 0 || m.created_ns < out->created_min)
+			out->created_min = m.created_ns;
+		if (m.type == SHMSTAT_GAUGE) {
+			if (m.has_value)
+				out->gauge += (double)m.gauge;
+			else
+				out->series--;
+		} else if (m.type == SHMSTAT_SIGTABLE) {
+			shmstat_sigview *v;
+			struct shmstat_sigstats st;
+
+			out->counter += (double)m.counter;
+			if (shmstat_snap_sigtab(c->snap, i, &v) == 0) {
+				shmstat_sigview_stats(v, &st);
+				out->hits += st.hits;
+				out->misses += st.misses;
+				out->weight += st.weight;
+				out->evictions += st.evictions;
+				shmstat_sigview_free(v);
+			}
+		} else {
+			out->counter += (double)m.counter;
+		}
+		if (m.type == SHMSTAT_HISTOGRAM) {
+			shmstat_hdata *h;
+
+			if (shmstat_snap_hist(c->snap, i, SHMSTAT_PROC_ALL, &h) != 0)
+				continue;
+			if (out->h == NULL)
+				out->h = h;
+			else {
+				if (shmstat_hdata_merge(out->h, h) != 0)
+					out->bad_layout = 1;
+				shmstat_hdata_free(h);
+			}
+		}
+	}
+}
+
+static double sig_figure(enum rule_sig_figure f, const struct live_sum *s, int *ok)
+{
+	*ok = 1;
+	switch (f) {
+	case SIG_HITS: return (double)s->hits;
+	case SIG_MISSES: return (double)s->misses;
+	case SIG_WEIGHT: return (double)s->weight;
+	case SIG_EVICTIONS: return (double)s->evictions;
+	default:
+		*ok = s->hits + s->misses > 0;
+		return *ok ? (double)s->hits / (double)(s->hits + s->misses) : 0;
+	}
+}
+
+/* The rule's value over the lifetime of its series (no window). */
+static void live_value(const struct check_ctx *c, const struct rule *r, struct rule_value *v)
+{
+	struct live_sum s = { 0 };
+	int ok = 1;
+
+	memset(v, 0, sizeof(*v));
+	if (r->kind == RULE_RATIO) {
+		struct live_sum d = { 0 };
+
+		for (size_t k = 0; k < r->nnum; k++)
+			live_collect(c, &r->num[k], &s);
+		for (size_t k = 0; k < r->nden; k++)
+			live_collect(c, &r->den[k], &d);
+		shmstat_hdata_free(s.h);
+		shmstat_hdata_free(d.h);
+		v->samples = (uint64_t)d.counter;
+		v->has_value = d.counter > 0;
+		v->value = d.counter > 0 ? s.counter / d.counter : 0;
+		if (!v->has_value)
+			v->why = d.series ? "the denominator is 0" : "no such series";
+		return;
+	}
+	live_collect(c, &r->sel, &s);
+	if (s.series == 0) {
+		v->why = "no such series";
+		goto out;
+	}
+	switch (r->kind) {
+	case RULE_RATE:
+		v->samples = (uint64_t)s.counter;
+		v->has_value = c->now > s.created_min;
+		v->value = v->has_value ? s.counter * 1e9 / (double)(c->now - s.created_min) : 0;
+		break;
+	case RULE_INCREASE:
+		v->samples = (uint64_t)s.counter;
+		v->value = s.counter;
+		v->has_value = 1;
+		break;
+	case RULE_GAUGE:
+		v->samples = s.series;
+		v->value = s.gauge;
+		v->has_value = 1;
+		break;
+	case RULE_QUANTILE: {
+		struct shmstat_hstats st;
+		uint64_t q;
+
+		if (s.h == NULL) {
+			v->why = "not a histogram";
+			break;
+		}
+		shmstat_hdata_stats(s.h, &st);
+		v->samples = st.count;
+		if (st.count && shmstat_hdata_quantiles(s.h, &r->q, 1, &q) == 0) {
+			v->value = (double)q;
+			v->has_value = 1;
+		} else {
+			v->why = "no values recorded";
+		}
+		break;
+	}
+	case RULE_SIG:
+		v->samples = s.hits + s.misses;
+		v->value = sig_figure(r->figure, &s, &ok);
+		v->has_value = ok;
+		if (!ok)
+			v->why = "no hits or misses";
+		break;
+	default:
+		break;
+	}
+out:
+	shmstat_hdata_free(s.h);
+}
+
+/* ---------------------------------------------------------- window values */
+
+static enum shmstat_figure window_figure(const struct rule *r)
+{
+	switch (r->kind) {
+	case RULE_RATE: return SHMSTAT_FIG_RATE;
+	case RULE_GAUGE: return SHMSTAT_FIG_GAUGE;
+	case RULE_QUANTILE: return SHMSTAT_FIG_QUANTILE;
+	case RULE_SIG:
+		switch (r->figure) {
+		case SIG_HITS: return SHMSTAT_FIG_SIG_HITS;
+		case SIG_MISSES: return SHMSTAT_FIG_SIG_MISSES;
+		case SIG_WEIGHT: return SHMSTAT_FIG_SIG_WEIGHT;
+		case SIG_EVICTIONS: return SHMSTAT_FIG_SIG_EVICTIONS;
+		default: return SHMSTAT_FIG_SIG_HIT_RATE;
+		}
+	default: return SHMSTAT_FIG_INCREASE;
+	}
+}
+
+/* The frames of [@from, @to]: a slice of the loaded ones. */
+static void slice(const struct frames *fr, uint64_t from, uint64_t to, size_t *off, size_t *n)
+{
+	size_t lo = 0, hi = fr->n, a, b;
+
+	while (lo < hi) {               /* first frame at or after @from */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (frame_time(fr, mid) < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	a = lo;
+	hi = fr->n;
+	while (lo < hi) {               /* first frame after @to */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (frame_time(fr, mid) <= to)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	b = lo;
+	*off = a;
+	*n = b - a;
+}
+
+/* The rule's value over [@from, @to] of the history. */
+static void window_value(const struct check_ctx *c, const struct rule *r, uint64_t from, uint64_t to,
+			 struct rule_value *v)
+{
+	shmstat_frame *const *f;
+	struct shmstat_wvalue w;
+	size_t off, n;
+
+	memset(v, 0, sizeof(*v));
+	slice(&c->fr, from, to, &off, &n);
+	f = (shmstat_frame *const *)c->fr.f + off;
+	if (r->kind == RULE_RATIO) {
+		double num = 0, den = 0;
+		int any = 0;
+
+		for (size_t k = 0; k < r->nnum + r->nden; k++) {
+			const struct rule_selector *sel = k < r->nnum ? &r->num[k]
+								      : &r->den[k - r->nnum];
+			struct shmstat_wquery qy = { .name = sel->metric, .labels = sel->labels,
+						     .fig = SHMSTAT_FIG_INCREASE };
+
+			if (shmstat_window(f, n, &qy, from, to, &w) != 0 || !w.has_value)
+				continue;
+			any = 1;
+			if (k < r->nnum)
+				num += w.value;
+			else
+				den += w.value;
+		}
+		v->samples = (uint64_t)den;
+		v->has_value = den > 0;
+		v->value = den > 0 ? num / den : 0;
+		if (!v->has_value)
+			v->why = any ? "the denominator did not move in the window"
+				     : "no data in the window";
+		return;
+	}
+	{
+		struct shmstat_wquery qy = { .name = r->sel.metric, .labels = r->sel.labels,
+					     .fig = window_figure(r), .q = r->q };
+
+		if (shmstat_window(f, n, &qy, from, to, &w) != 0) {
+			v->why = "cannot compute the window";
+			return;
+		}
+		v->has_value = w.has_value;
+		v->value = w.value;
+		v->samples = w.samples;
+		v->why = w.why;
+	}
+}
+
+static int by_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The baseline: the rule's value over each window-long stretch of the
+ * baseline window before the current window (a gauge: each value
+ * recorded in the baseline window), then their median or mean; none with
+ * less history behind it than min_history. */
+static void baseline(const struct check_ctx *c, const struct rule *r, struct rule_value *v,
+		     char *why, size_t whylen)
+{
+	const uint64_t end = c->now - r->window_ns;
+	const uint64_t from = end > r->baseline_window_ns ? end - r->baseline_window_ns : 0;
+	size_t off, n, nv = 0, cap;
+	double *vals;
+
+	if (!baseline_history(r, c->now, c->fr.n ? frame_time(&c->fr, 0) : 0,
+			      &v->baseline_history_ns)) {
+		char have[32], need[32];
+
+		fmt_duration(have, sizeof(have), v->baseline_history_ns);
+		fmt_duration(need, sizeof(need), r->baseline_min_ns);
+		snprintf(why, whylen, "no baseline: %s%s history%s, min_history is %s",
+			 v->baseline_history_ns ? have : "no", v->baseline_history_ns ? " of" : "",
+			 r->window_ns ? " before the window" : " yet", need);
+		v->why = why;
+		return;
+	}
+	/* the points: each record (a gauge), or each window-long stretch */
+	slice(&c->fr, from, end, &off, &n);
+	cap = r->window_ns ? (size_t)((end - from) / r->window_ns) : n;
+	if (cap > 100000)
+		cap = 100000;           /* the most recent stretches */
+	vals = malloc((cap ? cap : 1) * sizeof(*vals));
+	if (vals == NULL) {
+		v->why = "out of memory";
+		return;
+	}
+	for (size_t k = 0; k < cap; k++) {
+		struct rule_value b;
+		uint64_t to = r->window_ns ? end - k * r->window_ns : frame_time(&c->fr, off + k);
+
+		window_value(c, r, r->window_ns ? to - r->window_ns : to, to, &b);
+		if (b.has_value && isfinite(b.value) &&
+		    (r->min_samples == 0 || r->window_ns == 0 || b.samples >= r->min_samples))
+			vals[nv++] = b.value;
+	}
+	if (nv == 0) {
+		v->why = "no baseline: the history has no value before the window";
+	} else if (r->baseline_stat == BASE_MEAN) {
+		double sum = 0;
+
+		for (size_t i = 0; i < nv; i++)
+			sum += vals[i];
+		v->baseline = sum / (double)nv;
+		v->has_baseline = 1;
+	} else {
+		qsort(vals, nv, sizeof(*vals), by_double);
+		v->baseline = nv % 2 ? vals[nv / 2] : (vals[nv / 2 - 1] + vals[nv / 2]) / 2;
+		v->has_baseline = 1;
+	}
+	free(vals);
+}
+
+void check_evaluate(const struct check_ctx *c, const struct rule *r, struct rule_value *v,
+		    char *why, size_t whylen)
+{
+	char d[32];
+
+	memset(v, 0, sizeof(*v));
+	if (r->window_ns == 0 && !r->has_baseline) {
+		live_value(c, r, v);
+		return;
+	}
+	if (!c->have_history) {
+		fmt_duration(d, sizeof(d), r->window_ns ? r->window_ns : r->baseline_window_ns);
+		snprintf(why, whylen, "needs --history for its %s %s", d,
+			 r->window_ns ? "window" : "baseline");
+		if (r->window_ns == 0) {
+			live_value(c, r, v);    /* a gauge: only its baseline is missing */
+			if (!v->has_value)
+				return;
+		}
+		v->why = why;
+		return;
+	}
+	if (r->window_ns)
+		window_value(c, r, c->now - r->window_ns, c->now, v);
+	else
+		live_value(c, r, v);
+	if (r->has_baseline && v->has_value)
+		baseline(c, r, v, why, whylen);
+}
+
+const char *check_unit(const struct check_ctx *c, const struct rule *r)
+{
+	size_t n = shmstat_snap_metrics(c->snap);
+	const char *metric = r->kind == RULE_RATIO ? r->num[0].metric : r->sel.metric;
+
+	for (size_t i = 0; i < n; i++) {
+		struct shmstat_metric_info m;
+
+		if (shmstat_snap_metric(c->snap, i, &m) == 0 && strcmp(m.name, metric) == 0)
+			return m.unit ? m.unit : "";
+	}
+	return NULL;
+}
