@@ -139,6 +139,19 @@ expect 0 "^profile: [0-9]+ sampled stacks of [0-9]+, [0-9]+ module records" "" -
 cat /tmp/$tag.seg > "/dev/shm/shmstat.$tag-a"
 expect 0 "^cli_cache_bytes +gauge +3670016$" "" -- "$shmstat" show --raw "$tag-a"
 
+# --- options after operands (GNU order), the same in every command
+expect 0 '^\{"schema":"shmstat.show/2"' "" -- "$shmstat" show "$tag-a" --json
+expect 0 '^cli_errors_total +counter +3' "" -- "$shmstat" show "$tag-a" -I 'cli_err*'
+if "$shmstat" show "$tag-a" -I 'cli_err*' | grep -q cli_requests; then bad "show NAME -I GLOB kept cli_requests_total"; else ok; fi
+expect 0 "count 100  sum 1.018ms" "" -- "$shmstat" hist "$tag-a" cli_latency -l ''
+expect 1 "" "has no histogram 'cli_latency' with labels 'x=\"y\"'" -- "$shmstat" hist "$tag-a" cli_latency -l 'x="y"'
+expect 0 " conv-2$" "" -- "$shmstat" top "$tag-a" cli_sigs -n 1 --owner acct-b
+expect 0 "" "^shmstat: segment '$tag-a' has no latency stacks$" -- "$shmstat" flame "$tag-a" --latency
+expect 2 "" "^shmstat: order 'x' is unknown" -- "$shmstat" flame "$tag-a" --by x
+expect 0 "writers 0 alive 0 dead$" "" -- "$shmstat" watch "$tag-a" -n 1 -i 10ms
+expect 2 "" "^shmstat: count 'x' is not a positive number$" -- "$shmstat" watch "$tag-a" -n x
+expect 2 "" "^shmstat: too many arguments$" -- "$shmstat" show "$tag-a" --json "$tag-a"
+
 # --- top: signatures, owners, ordering, filters
 "$shmstat" top "$tag-a" > /tmp/$tag.top 2>&1 || bad "top failed"
 for re in "^cli_sigs: 3 keys, 9 events \(7 hits, 2 misses\), weight 6000, 0 evictions; 1 summary of 16 keys$" \

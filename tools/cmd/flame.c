@@ -190,7 +190,7 @@ static int build(struct flame *f, const shmstat_profile *p, struct symbolizer *s
 
 static int parse(int argc, char **argv, struct flame_args *a)
 {
-	static const char shortopts[] = "+:";
+	static const char shortopts[] = ":";
 	char bad[64];
 	static const struct option opts[] = {
 		{ "latency", no_argument, NULL, 'l' },

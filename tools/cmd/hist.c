@@ -117,7 +117,7 @@ static void print_chart(const shmstat_hdata *h, const char *unit)
 
 int cmd_hist(int argc, char **argv)
 {
-	static const char shortopts[] = "+l:";
+	static const char shortopts[] = "l:";
 	char bad[64];
 	static const struct option opts[] = {
 		{ "labels", required_argument, NULL, 'l' },

@@ -211,7 +211,7 @@ int cmd_show(int argc, char **argv)
 		{ "range", required_argument, NULL, 'R' },   /* START, then END */
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char shortopts[] = "+:pI:X:";
+	static const char shortopts[] = ":pI:X:";
 	struct show_hist hopt = { 0 };
 	enum export_format fmt = EXPORT_TEXT;
 	char bad[64];

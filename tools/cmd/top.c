@@ -148,7 +148,7 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 
 int cmd_top(int argc, char **argv)
 {
-	static const char shortopts[] = "+:n:";
+	static const char shortopts[] = ":n:";
 	char bad[64];
 	static const struct option opts[] = {
 		{ "by", required_argument, NULL, 'b' },

@@ -607,7 +607,7 @@ static int run_tty(struct source *src, struct watch *w, double interval, long co
 
 int cmd_watch(int argc, char **argv)
 {
-	static const char shortopts[] = "+:i:n:I:X:";
+	static const char shortopts[] = ":i:n:I:X:";
 	char bad[64];
 	static const struct option opts[] = {
 		{ "raw", no_argument, NULL, 'r' },
