@@ -19,7 +19,8 @@ enum unit_kind unit_kind(const char *unit)
 		return UNIT_NS;
 	if (strcmp(unit, "bytes") == 0)
 		return UNIT_BYTES;
-	if (strncmp(unit, "micro-", 6) == 0 && unit[6])
+	/* "micro_USD" is what a writer can register ([a-zA-Z0-9_]*) */
+	if ((strncmp(unit, "micro_", 6) == 0 || strncmp(unit, "micro-", 6) == 0) && unit[6])
 		return UNIT_MICRO;
 	return UNIT_COUNT;
 }

@@ -6,7 +6,8 @@
  *
  *   "ns" or "nanoseconds"   time: printed as a duration, "21.9us", "1.52s"
  *   "bytes"                 printed in IEC units, "4.2 MiB"
- *   "micro-XXX"             millionths of XXX (a currency: "micro-USD"):
+ *   "micro_XXX"             millionths of XXX (a currency: "micro_USD",
+ *                           as a writer registers it; "micro-USD" too):
  *                           printed in XXX, "12.35 USD"
  *   anything else, or ""    a count: exact below 10,000, then three
  *                           significant digits with k, M, G, T, P, E
