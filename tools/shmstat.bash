@@ -31,7 +31,7 @@ _shmstat()
 	*:-i|*:-n|*:-I|*:-X|*:-l|*:--owner|*:--high-value|*:--labels) return ;;
 	esac
 	case "$cmd" in
-	show) opts="-p --per-process --json --prom --openmetrics --csv -I -X --raw --history --window --at --range --help" ;;
+	show) opts="-p --per-process --json --prom --openmetrics --csv -i --interval -I -X --raw --history --window --at --range --help" ;;
 	record) opts="-o --history --interval --tiers --size --top --group-read --count --help" ;;
 	trend) opts="-w --window --at --step -l --labels -f --figure -q --better --raw --json --help" ;;
 	check) opts="-r --rules -H --history --state --no-state --json --help" ;;

@@ -6,22 +6,60 @@
  *                          until killed
  *   cli_fill NAME ratio    only hits/misses counters, for watch's ratios
  *   cli_fill NAME many     3000 counters, m_0000_total = 0 .. m_2999_total
+ *   cli_fill NAME spin     counters in units (bytes, micro_USD, none),
+ *                          still_total = 5 that never changes, and
+ *                          spin_total, which it adds 1 to every
+ *                          millisecond after printing "ready", until
+ *                          killed
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shmstat.h"
 
-static int reg_counter(shmstat_seg *seg, const char *name, const char *const *labels,
-		       uint64_t v)
+static int reg_counter_unit(shmstat_seg *seg, const char *name, const char *const *labels,
+			    const char *unit, uint64_t v, shmstat_counter **out)
 {
-	struct shmstat_metric_def d = { .name = name, .labels = labels, .help = "cli test" };
+	struct shmstat_metric_def d = { .name = name, .labels = labels, .help = "cli test",
+					 .unit = unit };
 	shmstat_counter *c;
 	int err = shmstat_counter_register(seg, &d, &c);
 
 	shmstat_counter_add(c, v);
+	if (out)
+		*out = c;
 	return err;
+}
+
+static int reg_counter(shmstat_seg *seg, const char *name, const char *const *labels,
+		       uint64_t v)
+{
+	return reg_counter_unit(seg, name, labels, NULL, v, NULL);
+}
+
+/* spin: figures in units, a still counter and one that moves */
+static int spin(shmstat_seg *seg)
+{
+	shmstat_counter *c = NULL;
+	int err = 0;
+
+	err |= reg_counter_unit(seg, "spin_bytes_total", NULL, "bytes", 3 * 1048576, NULL);
+	err |= reg_counter_unit(seg, "spin_cost_total", NULL, "micro_USD", 12345678, NULL);
+	err |= reg_counter_unit(seg, "spin_big_total", NULL, NULL, 148000, NULL);
+	err |= reg_counter_unit(seg, "still_total", NULL, NULL, 5, NULL);
+	err |= reg_counter_unit(seg, "spin_total", NULL, NULL, 0, &c);
+	if (err) {
+		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		shmstat_counter_add(c, 1);
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
 }
 
 static int reg_gauge(shmstat_seg *seg, const char *name, enum shmstat_agg agg, int64_t v)
@@ -65,6 +103,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
 		return 1;
 	}
+	if (argc > 2 && strcmp(argv[2], "spin") == 0)
+		return spin(seg);
 	if (argc > 2 && strcmp(argv[2], "ratio") == 0) {
 		/* twins with the same labels, and a name whose label sets
 		 * have no twins (its misses carry other labels) */
