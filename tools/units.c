@@ -55,11 +55,11 @@ void fmt_count(char *buf, size_t n, double v)
 			snprintf(buf, n, "%.4g", v);
 		return;
 	}
-	while (a >= 999.5 && u < 5) {
+	do {                    /* at least once: a >= 10,000 */
 		a /= 1000;
 		v /= 1000;
 		u++;
-	}
+	} while (a >= 999.5 && u < 5);
 	snprintf(buf, n, "%.3g%c", v, sfx[u]);
 }
 
