@@ -36,7 +36,7 @@ _shmstat()
 	trend) opts="-w --window --at --step -l --labels -f --figure -q --better --raw --json --help" ;;
 	check) opts="-r --rules -H --history --state --no-state --json --help" ;;
 	serve) opts="-l --listen -s --segment --uid --le-per-octave --top --max-series --max-bytes --timeout --help" ;;
-	watch) opts="-i -n -I -X --raw --lines --help" ;;
+	watch) opts="-i -n -I -X --raw --wait --lines -h -t --help" ;;
 	top) opts="-n --by --owner --high-value --help" ;;
 	gc) opts="--profiles --help" ;;
 	hist) opts="-l --labels --help" ;;

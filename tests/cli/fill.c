@@ -7,10 +7,11 @@
  *   cli_fill NAME ratio    only hits/misses counters, for watch's ratios
  *   cli_fill NAME many     3000 counters, m_0000_total = 0 .. m_2999_total
  *   cli_fill NAME spin     counters in units (bytes, micro_USD, none),
- *                          still_total = 5 that never changes, and
- *                          spin_total, which it adds 1 to every
- *                          millisecond after printing "ready", until
- *                          killed
+ *                          still_total = 5 that never changes, 8 with
+ *                          names too long for 80 columns, hits and
+ *                          misses, a histogram, a gauge; and spin_total,
+ *                          which it adds 1 to every millisecond after
+ *                          printing "ready", until killed
  */
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,16 @@ static int reg_counter(shmstat_seg *seg, const char *name, const char *const *la
 	return reg_counter_unit(seg, name, labels, NULL, v, NULL);
 }
 
+static int reg_gauge(shmstat_seg *seg, const char *name, enum shmstat_agg agg, int64_t v)
+{
+	struct shmstat_metric_def d = { .name = name, .help = "cli test", .unit = "items" };
+	shmstat_gauge *g;
+	int err = shmstat_gauge_register(seg, &d, agg, &g);
+
+	shmstat_gauge_set(g, v);
+	return err;
+}
+
 /* spin: figures in units, a still counter and one that moves */
 static int spin(shmstat_seg *seg)
 {
@@ -49,6 +60,25 @@ static int spin(shmstat_seg *seg)
 	err |= reg_counter_unit(seg, "spin_cost_total", NULL, "micro_USD", 12345678, NULL);
 	err |= reg_counter_unit(seg, "spin_big_total", NULL, NULL, 148000, NULL);
 	err |= reg_counter_unit(seg, "still_total", NULL, NULL, 5, NULL);
+	for (int i = 1; i <= 8; i++) {
+		char v[8];
+
+		snprintf(v, sizeof(v), "%d", i);
+		err |= reg_counter_unit(seg, "spin_requests_served_by_the_upstream_backend_total",
+					(const char *[]){ "backend", v, NULL }, NULL, (uint64_t)i,
+					NULL);
+	}
+	err |= reg_counter_unit(seg, "spin_cache_hits_total", NULL, NULL, 90, NULL);
+	err |= reg_counter_unit(seg, "spin_cache_misses_total", NULL, NULL, 10, NULL);
+	{
+		struct shmstat_metric_def d = { .name = "spin_latency", .unit = "ns",
+						 .help = "cli test latency" };
+		shmstat_hist *h;
+
+		err |= shmstat_hist_register(seg, &d, NULL, &h);
+		shmstat_hist_record_n(h, 100, 10);
+	}
+	err |= reg_gauge(seg, "spin_queue_depth", SHMSTAT_AGG_SUM, 4);
 	err |= reg_counter_unit(seg, "spin_total", NULL, NULL, 0, &c);
 	if (err) {
 		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
@@ -60,16 +90,6 @@ static int spin(shmstat_seg *seg)
 		shmstat_counter_add(c, 1);
 		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	}
-}
-
-static int reg_gauge(shmstat_seg *seg, const char *name, enum shmstat_agg agg, int64_t v)
-{
-	struct shmstat_metric_def d = { .name = name, .help = "cli test", .unit = "items" };
-	shmstat_gauge *g;
-	int err = shmstat_gauge_register(seg, &d, agg, &g);
-
-	shmstat_gauge_set(g, v);
-	return err;
 }
 
 int main(int argc, char **argv)

@@ -19,6 +19,8 @@ struct cmd {
 	int (*fn)(int argc, char **argv);
 	const char *usage;
 	const char *summary;
+	int h_number;              /* "-h N" (N a number) is an option of the
+				    * command, not a request for help */
 };
 
 #define DECLARE_CMD(n) \
