@@ -8,8 +8,8 @@
  *   cli_fill NAME many     3000 counters, m_0000_total = 0 .. m_2999_total
  *   cli_fill NAME spin     counters in units (bytes, micro_USD, none),
  *                          still_total = 5 that never changes, 8 with
- *                          names too long for 80 columns, hits and
- *                          misses, a histogram, a gauge; and spin_total,
+ *                          names or labels too long for 80 columns, hits
+ *                          and misses, a histogram, a gauge; spin_total,
  *                          which it adds 1 to every millisecond after
  *                          printing "ready", until killed
  */
@@ -60,7 +60,15 @@ static int spin(shmstat_seg *seg)
 	err |= reg_counter_unit(seg, "spin_cost_total", NULL, "micro_USD", 12345678, NULL);
 	err |= reg_counter_unit(seg, "spin_big_total", NULL, NULL, 148000, NULL);
 	err |= reg_counter_unit(seg, "still_total", NULL, NULL, 5, NULL);
-	for (int i = 1; i <= 8; i++) {
+	for (int i = 1; i <= 2; i++) {
+		char t[8];
+
+		snprintf(t, sizeof(t), "t%d", i);
+		err |= reg_counter_unit(seg, "spin_lookups_total",
+					(const char *[]){ "model", "gpt-4o", "pattern", "conversation:*",
+							  "tier", t, NULL }, NULL, (uint64_t)i, NULL);
+	}
+	for (int i = 1; i <= 6; i++) {
 		char v[8];
 
 		snprintf(v, sizeof(v), "%d", i);

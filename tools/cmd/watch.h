@@ -109,9 +109,12 @@ void line_init(struct line *l, int indent, int sep);
 void line_cell(struct line *l, const char *s, int width, int right);
 const char *line_end(struct line *l);
 
-/* The name of row @r in @width cells; when it is cut, its labels and a
- * ratio's " hit ratio" are kept if they take at most half of them:
- * "spin_requests_serv~{backend=\"1\"}". */
+/* The name of row @r in @width cells. Cut ('~'), it keeps what tells
+ * rows apart: a ratio's " hit ratio"; labels that take at most half the
+ * width whole, the name cut ("spin_requests_serv~{backend=\"1\"}");
+ * longer ones as their values alone, the longest cut first
+ * ("cachesim_hits_total{claude,conver~,t1}"); else the key's start and
+ * end. */
 void watch_name(char *buf, size_t n, const struct row *r, int width);
 
 /* "2026-12-05 10:00:00" now, local time */

@@ -439,6 +439,11 @@ size_t watch_rows(struct watch *w, const shmstat_snap *s, double t, struct row *
 
 /* ------------------------------------------------------ for the views */
 
+static int imax(int a, int b)
+{
+	return a > b ? a : b;
+}
+
 void watch_spark(char *buf, size_t n, const struct row *r, unsigned ncells, int utf8)
 {
 	static const char *const bars[] = { "\u2581", "\u2582", "\u2583", "\u2584",
@@ -512,29 +517,113 @@ void cut_cells(char *dst, size_t n, const char *s, int width)
 	dst[o] = '\0';
 }
 
-void watch_name(char *buf, size_t n, const struct row *r, int width)
+/* @s without its first code points: its last @width cells at most */
+static const char *last_cells(const char *s, int width)
 {
-	/* what tells rows apart is at the end: the labels, " hit ratio";
-	 * kept when they take at most half the width, the name cut */
-	size_t at = strcspn(r->name, "{");
-	const char *tail;
-	char base[420];
+	int c = cells(s);
+	size_t len;
 
-	if (cells(r->name) <= width) {
-		snprintf(buf, n, "%s", r->name);
+	while (*s && c > width) {
+		c -= cp_cells(s, &len);
+		s += len;
+	}
+	return s;
+}
+
+/* name{v1,v2,...} of key @k, name{k1="v1",k2="v2"} (canonical, made
+ * printable): the labels' values alone, each cut to @cap cells ('~' when
+ * cut); the longest value's cells in *@longest. -1 when @k's labels do
+ * not read so. */
+static int compact_key(char *buf, size_t n, const char *k, int cap, int *longest)
+{
+	size_t o = strcspn(k, "{");
+	const char *p = k + o;
+
+	if (*p != '{' || o + 2 >= n)
+		return -1;
+	memcpy(buf, k, o + 1);
+	o++;
+	*longest = 0;
+	for (p++; *p != '}';) {
+		char val[400], cut[400];
+		size_t v = 0;
+
+		p += strcspn(p, "=");
+		if (p[0] != '=' || p[1] != '"')
+			return -1;
+		for (p += 2; *p && *p != '"' && v + 2 < sizeof(val); p++) {
+			if (*p == '\\' && p[1])
+				val[v++] = *p++;        /* an escape: its two characters */
+			val[v++] = *p;
+		}
+		if (*p != '"')
+			return -1;
+		val[v] = '\0';
+		*longest = imax(*longest, cells(val));
+		cut_cells(cut, sizeof(cut), val, cap);
+		o += (size_t)snprintf(buf + o, o < n ? n - o : 0, "%s%s", cut, p[1] == ',' ? "," : "");
+		p += p[1] == ',' ? 2 : 1;
+		if (*p == '\0' || o >= n)
+			return -1;
+	}
+	snprintf(buf + o, o < n ? n - o : 0, "}");
+	return o + 1 < n ? 0 : -1;
+}
+
+/* @key cut to @width cells, told apart from others by its labels */
+static void cut_key(char *buf, size_t n, const char *key, int width)
+{
+	size_t at = strcspn(key, "{");
+	char name[420], c[420];
+	int longest = 0, cap;
+
+	if (cells(key) <= width) {
+		snprintf(buf, n, "%s", key);
 		return;
 	}
-	if (at > r->keylen)
-		at = r->keylen;         /* no labels: " hit ratio" or nothing */
-	if (cells(r->name + at) > width / 2)
-		at = r->keylen;         /* long labels: the ratio's suffix only */
-	tail = r->name + at;
-	if (*tail == '\0' || cells(tail) > width / 2) {
+	snprintf(name, sizeof(name), "%.*s", (int)at, key);
+	/* short labels: whole, the name cut */
+	if (key[at] == '{' && cells(key + at) <= width / 2) {
+		cut_cells(buf, n, name, width - cells(key + at));
+		snprintf(buf + strlen(buf), n - strlen(buf), "%s", key + at);
+		return;
+	}
+	/* long ones: their values alone, the longest cut first, down to 3
+	 * cells each; then the name cut if it keeps 8 */
+	if (key[at] == '{' && compact_key(c, sizeof(c), key, 400, &longest) == 0) {
+		for (cap = longest; cap > 3 && cells(c) > width; cap--)
+			compact_key(c, sizeof(c), key, cap - 1, &longest);
+		if (cells(c) <= width) {
+			snprintf(buf, n, "%s", c);
+			return;
+		}
+		if (cells(c + at) <= width - 8) {
+			cut_cells(buf, n, name, width - cells(c + at));
+			snprintf(buf + strlen(buf), n - strlen(buf), "%s", c + at);
+			return;
+		}
+	}
+	/* else its start and end */
+	if (width < 3) {
+		cut_cells(buf, n, key, width);
+		return;
+	}
+	cut_cells(buf, n, key, width / 2 + 1);          /* width / 2 cells and '~' */
+	snprintf(buf + strlen(buf), n - strlen(buf), "%s", last_cells(key, width - width / 2 - 1));
+}
+
+void watch_name(char *buf, size_t n, const struct row *r, int width)
+{
+	/* a ratio's " hit ratio" stays whole: its key is cut */
+	const char *tail = r->name + r->keylen;
+	char key[420];
+
+	if (cells(r->name) <= width || cells(tail) + 4 > width) {
 		cut_cells(buf, n, r->name, width);
 		return;
 	}
-	snprintf(base, sizeof(base), "%.*s", (int)at, r->name);
-	cut_cells(buf, n, base, width - cells(tail));
+	snprintf(key, sizeof(key), "%.*s", (int)r->keylen, r->name);
+	cut_key(buf, n, key, width - cells(tail));
 	snprintf(buf + strlen(buf), n - strlen(buf), "%s", tail);
 }
 
