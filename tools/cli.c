@@ -79,11 +79,16 @@ int usage_error(const char *usage, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int want_help(int argc, char **argv, const char *usage)
+int want_help(int argc, char **argv, const char *usage, int h_number)
 {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
+		if (h_number && strcmp(argv[i], "-h") == 0 && i + 1 < argc && argv[i + 1][0] &&
+		    strspn(argv[i + 1], "0123456789") == strlen(argv[i + 1])) {
+			i++;            /* -h N: the command's option */
+			continue;
+		}
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			fputs(usage, stdout);
 			return 1;

@@ -77,8 +77,10 @@ size_t *metrics_sorted(const struct shmstat_snap *s, size_t n);
 /* A glob fnmatch(3) can use: not empty, brackets closed. */
 int glob_valid(const char *g);
 
-/* true when argv[1] asks for help; prints @usage to stdout */
-int want_help(int argc, char **argv, const char *usage);
+/* true when an argument before "--" is -h or --help; prints @usage to
+ * stdout. With @h_number, "-h" followed by a number is not one (watch's
+ * -h N). */
+int want_help(int argc, char **argv, const char *usage, int h_number);
 
 /* Human forms: "4.2 MiB", "2026-11-21 10:00:00" */
 void fmt_bytes(char *buf, size_t n, unsigned long long v);

@@ -31,13 +31,13 @@ _shmstat()
 	*:-i|*:-n|*:-I|*:-X|*:-l|*:--owner|*:--high-value|*:--labels) return ;;
 	esac
 	case "$cmd" in
-	show) opts="-p --per-process --json --prom --openmetrics --csv -I -X --raw --history --window --at --range --help" ;;
+	show) opts="-p --per-process --json --prom --openmetrics --csv -i --interval -I -X --raw --history --window --at --range --help" ;;
 	record) opts="-o --history --interval --tiers --size --top --group-read --count --wait --help" ;;
-	trend) opts="-w --window --at --step -l --labels -f --figure -q --better --raw --json --help" ;;
-	check) opts="-r --rules -H --history --state --no-state --json --help" ;;
-	serve) opts="-l --listen -s --segment --uid --le-per-octave --top --max-series --max-bytes --timeout --help" ;;
-	watch) opts="-i -n -I -X --raw --lines --help" ;;
-	top) opts="-n --by --owner --high-value --raw --help" ;;
+	trend) opts="-w --window --at --step -l --labels -f --figure -q --better --owner --raw --json --help" ;;
+	check) opts="-r --rules -H --history --state --no-state -t --timeout -V --version --rate --increase --gauge --quantile --ratio --sig --window --below --min-samples -w --warning -c --critical --json --help" ;;
+	serve) opts="-l --listen -s --segment --uid --le-per-octave --top --max-series --max-bytes --timeout -H --history --help" ;;
+	watch) opts="-i -n -I -X --raw --wait --lines -h -t --help" ;;
+	top) opts="-n --by --owner --high-value --raw --json --history --window --at --help" ;;
 	gc) opts="--profiles --help" ;;
 	hist) opts="-l --labels --raw --help" ;;
 	flame) opts="--latency --metric --by --pid --per-process --addresses --svg --title --help" ;;

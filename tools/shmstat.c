@@ -13,18 +13,18 @@
 #include "cmd.h"
 
 static const struct cmd commands[] = {
-	{ "list", cmd_list, cmd_list_usage, "list the segments on this host" },
-	{ "show", cmd_show, cmd_show_usage, "print every metric of a segment once" },
-	{ "hist", cmd_hist, cmd_hist_usage, "percentiles and distribution of a histogram" },
-	{ "top",  cmd_top,  cmd_top_usage,  "most reused signatures, cost per owner" },
-	{ "watch", cmd_watch, cmd_watch_usage, "a live view: values, rates, ratios, quantiles" },
-	{ "gc",   cmd_gc,   cmd_gc_usage,   "reap the slots of dead writers" },
-	{ "rm",   cmd_rm,   cmd_rm_usage,   "remove a segment" },
-	{ "record", cmd_record, cmd_record_usage, "keep snapshots of a segment in a history file" },
-	{ "trend", cmd_trend, cmd_trend_usage, "a figure of a metric over a window, and its trend" },
-	{ "check", cmd_check, cmd_check_usage, "evaluate alert rules: OK, WARNING, CRITICAL, UNKNOWN" },
-	{ "serve", cmd_serve, cmd_serve_usage, "a Prometheus exporter over HTTP" },
-	{ "flame", cmd_flame, cmd_flame_usage, "sampled stacks: folded text or a flame-graph SVG" },
+	{ "list", cmd_list, cmd_list_usage, "list the segments on this host", 0 },
+	{ "show", cmd_show, cmd_show_usage, "print every metric of a segment once", 0 },
+	{ "hist", cmd_hist, cmd_hist_usage, "percentiles and distribution of a histogram", 0 },
+	{ "top",  cmd_top,  cmd_top_usage,  "most reused signatures, cost per owner", 0 },
+	{ "watch", cmd_watch, cmd_watch_usage, "a live view: values, rates, ratios, quantiles", 1 },
+	{ "gc",   cmd_gc,   cmd_gc_usage,   "reap the slots of dead writers", 0 },
+	{ "rm",   cmd_rm,   cmd_rm_usage,   "remove a segment", 0 },
+	{ "record", cmd_record, cmd_record_usage, "keep snapshots of a segment in a history file", 0 },
+	{ "trend", cmd_trend, cmd_trend_usage, "a figure of a metric over a window, and its trend", 0 },
+	{ "check", cmd_check, cmd_check_usage, "evaluate alert rules: OK, WARNING, CRITICAL, UNKNOWN", 0 },
+	{ "serve", cmd_serve, cmd_serve_usage, "a Prometheus exporter over HTTP", 0 },
+	{ "flame", cmd_flame, cmd_flame_usage, "sampled stacks: folded text or a flame-graph SVG", 0 },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 	c = find(argv[1]);
 	if (c == NULL)
 		return usage_error(main_usage, "unknown command '%s'", argv[1]);
-	if (want_help(argc - 1, argv + 1, c->usage))
+	if (want_help(argc - 1, argv + 1, c->usage, c->h_number))
 		return EXIT_OK;
 	return c->fn(argc - 1, argv + 1);
 }

@@ -6,22 +6,38 @@
  *                          until killed
  *   cli_fill NAME ratio    only hits/misses counters, for watch's ratios
  *   cli_fill NAME many     3000 counters, m_0000_total = 0 .. m_2999_total
+ *   cli_fill NAME spin     counters in units (bytes, micro_USD, none),
+ *                          still_total = 5 that never changes, 8 with
+ *                          names or labels too long for 80 columns, hits
+ *                          and misses, a histogram, a gauge; spin_total,
+ *                          which it adds 1 to every millisecond after
+ *                          printing "ready", until killed
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shmstat.h"
 
-static int reg_counter(shmstat_seg *seg, const char *name, const char *const *labels,
-		       uint64_t v)
+static int reg_counter_unit(shmstat_seg *seg, const char *name, const char *const *labels,
+			    const char *unit, uint64_t v, shmstat_counter **out)
 {
-	struct shmstat_metric_def d = { .name = name, .labels = labels, .help = "cli test" };
+	struct shmstat_metric_def d = { .name = name, .labels = labels, .help = "cli test",
+					 .unit = unit };
 	shmstat_counter *c;
 	int err = shmstat_counter_register(seg, &d, &c);
 
 	shmstat_counter_add(c, v);
+	if (out)
+		*out = c;
 	return err;
+}
+
+static int reg_counter(shmstat_seg *seg, const char *name, const char *const *labels,
+		       uint64_t v)
+{
+	return reg_counter_unit(seg, name, labels, NULL, v, NULL);
 }
 
 static int reg_gauge(shmstat_seg *seg, const char *name, enum shmstat_agg agg, int64_t v)
@@ -32,6 +48,56 @@ static int reg_gauge(shmstat_seg *seg, const char *name, enum shmstat_agg agg, i
 
 	shmstat_gauge_set(g, v);
 	return err;
+}
+
+/* spin: figures in units, a still counter and one that moves */
+static int spin(shmstat_seg *seg)
+{
+	shmstat_counter *c = NULL;
+	int err = 0;
+
+	err |= reg_counter_unit(seg, "spin_bytes_total", NULL, "bytes", 3 * 1048576, NULL);
+	err |= reg_counter_unit(seg, "spin_cost_total", NULL, "micro_USD", 12345678, NULL);
+	err |= reg_counter_unit(seg, "spin_big_total", NULL, NULL, 148000, NULL);
+	err |= reg_counter_unit(seg, "still_total", NULL, NULL, 5, NULL);
+	for (int i = 1; i <= 2; i++) {
+		char t[8];
+
+		snprintf(t, sizeof(t), "t%d", i);
+		err |= reg_counter_unit(seg, "spin_lookups_total",
+					(const char *[]){ "model", "gpt-4o", "pattern", "conversation:*",
+							  "tier", t, NULL }, NULL, (uint64_t)i, NULL);
+	}
+	for (int i = 1; i <= 6; i++) {
+		char v[8];
+
+		snprintf(v, sizeof(v), "%d", i);
+		err |= reg_counter_unit(seg, "spin_requests_served_by_the_upstream_backend_total",
+					(const char *[]){ "backend", v, NULL }, NULL, (uint64_t)i,
+					NULL);
+	}
+	err |= reg_counter_unit(seg, "spin_cache_hits_total", NULL, NULL, 90, NULL);
+	err |= reg_counter_unit(seg, "spin_cache_misses_total", NULL, NULL, 10, NULL);
+	{
+		struct shmstat_metric_def d = { .name = "spin_latency", .unit = "ns",
+						 .help = "cli test latency" };
+		shmstat_hist *h;
+
+		err |= shmstat_hist_register(seg, &d, NULL, &h);
+		shmstat_hist_record_n(h, 100, 10);
+	}
+	err |= reg_gauge(seg, "spin_queue_depth", SHMSTAT_AGG_SUM, 4);
+	err |= reg_counter_unit(seg, "spin_total", NULL, NULL, 0, &c);
+	if (err) {
+		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		shmstat_counter_add(c, 1);
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
 }
 
 int main(int argc, char **argv)
@@ -65,6 +131,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
 		return 1;
 	}
+	if (argc > 2 && strcmp(argv[2], "spin") == 0)
+		return spin(seg);
 	if (argc > 2 && strcmp(argv[2], "ratio") == 0) {
 		/* twins with the same labels, and a name whose label sets
 		 * have no twins (its misses carry other labels) */

@@ -103,6 +103,14 @@ times() { "$shmstat" show --history "$1" --range @0 now --json | "$json_flat" | 
 at() { printf '@%d.%09d' $(($1 / 1000000000)) $(($1 % 1000000000)); }
 # printf FORMAT with an expression awk computes (in doubles, as the tools do)
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+# a rate per second as show prints it (tools/units.h): below 10,000 whole
+# or %.4g, then %.3g and k, M, G, T, P, E
+rate() {
+	awk "BEGIN { v = $1; split(\"k M G T P E\", sfx, \" \")
+		if (v < 10000) { printf (v == int(v) ? \"%d/s\" : \"%.4g/s\"), v; exit }
+		for (u = 0; v >= 999.5 && u < 6; u++) v /= 1000
+		printf \"%.3g%s/s\", v, sfx[u] }"
+}
 # a regular expression matching string $1 literally
 re_quote() { sed 's/[].[\\*^$()+?{}|]/\\&/g' <<<"$1"; }
 # a duration as the tools print it, from milliseconds
@@ -288,12 +296,12 @@ dt=$((t[3] - t[0]))
 "$shmstat" show --history "$h" --window 1h > "$tmp/win" || bad "show --window failed"
 if grep -Eq "^segment $tag-m from .* to .* \(4 records\)$" "$tmp/win"; then ok; else bad "show --window header:"; cat "$tmp/win"; fi
 has "$tmp/win" \
-	"hf_requests_total{path=\"/a\"} counter increase=60 rate=$(calc %.4g "60e9 / $dt")/s" \
-	"hf_requests_total{path=\"/b\"} counter increase=1 rate=$(calc %.4g "1e9 / $dt")/s" \
-	"hf_hits_total counter increase=90 rate=$(calc %.4g "90e9 / $dt")/s" \
-	"hf_misses_total counter increase=10 rate=$(calc %.4g "10e9 / $dt")/s" \
+	"hf_requests_total{path=\"/a\"} counter increase=60 rate=$(rate "60e9 / $dt")" \
+	"hf_requests_total{path=\"/b\"} counter increase=1 rate=$(rate "1e9 / $dt")" \
+	"hf_hits_total counter increase=90 rate=$(rate "90e9 / $dt")" \
+	"hf_misses_total counter increase=10 rate=$(rate "10e9 / $dt")" \
 	"hf_queue_depth gauge value=7 items" \
-	"hf_latency histogram count=200 rate=$(calc %.4g "200e9 / $dt")/s p50=100ns p95=120ns p99=120ns" \
+	"hf_latency histogram count=200 rate=$(rate "200e9 / $dt") p50=100ns p95=120ns p99=120ns" \
 	"hf_sigs sigtable hits=3 misses=1 hit_ratio=75.0% weight=250" \
 	"    hits +2 (at most +2) - k1" "    hits +1 (at most +1) - k2"
 "$shmstat" show --history "$h" --window 1h --json > "$tmp/win.json" || bad "show --window --json failed"
@@ -311,9 +319,9 @@ has "$tmp/win.flat" "schema=shmstat.window/1" "segment=$tag-m" "records=4" \
 # a window around R1 and R2 only: what happened between them
 w12=$(( (t[2] - t[1]) / 1000 + 2000 ))us
 "$shmstat" show --history "$h" --at "$(at $((t[2] + 1000000)))" --window "$w12" > "$tmp/win12" || bad "show --window R1..R2"
-has "$tmp/win12" "hf_requests_total{path=\"/a\"} counter increase=20 rate=$(calc %.4g "20e9 / ($((t[2] - t[1])))")/s" \
+has "$tmp/win12" "hf_requests_total{path=\"/a\"} counter increase=20 rate=$(rate "20e9 / ($((t[2] - t[1])))")" \
 	"hf_queue_depth gauge value=-3 items" \
-	"hf_latency histogram count=100 rate=$(calc %.4g "100e9 / ($((t[2] - t[1])))")/s p50=120ns p95=120ns p99=120ns" \
+	"hf_latency histogram count=100 rate=$(rate "100e9 / ($((t[2] - t[1])))") p50=120ns p95=120ns p99=120ns" \
 	"hf_sigs sigtable hits=1 misses=0 hit_ratio=100.0% weight=50" \
 	"    hits +1 (at most +1) - k2" "    hits +0 (at most +0) - k1"
 grep -q "(2 records)$" "$tmp/win12" && ok || bad "window R1..R2 is not 2 records: $(head -1 "$tmp/win12")"

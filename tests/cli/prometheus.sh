@@ -96,7 +96,7 @@ grep -qx '# UNIT hf_latency_seconds seconds' "$dir/om.txt" && ok || bad "OpenMet
 
 # --- the JSON API (issue 21): the commands' JSON, byte for byte on the
 # same (unchanging) segment; only the snapshot's time differs
-notime() { sed 's/"taken_ns":[0-9]*/"taken_ns":T/'; }
+notime() { sed -E 's/"taken_ns":[0-9]+/"taken_ns":T/; s/"rate":[0-9.e+-]+/"rate":R/g'; }
 api() { curl -s -o "$dir/api.out" -w '%{http_code} %{content_type}' "$url/api/v1/$1"; }
 same() {   # NAME API_QUERY COMMAND...: the answer is the command's output
 	local what=$1 q=$2

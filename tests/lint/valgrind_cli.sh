@@ -59,6 +59,10 @@ run "show --json"     -- "$shmstat" show --json "$tag"
 run "show --prom"     -- "$shmstat" show --prom "$tag"
 run "show --openmetrics" -- "$shmstat" show --openmetrics "$tag"
 run "show --csv"      -- "$shmstat" show --csv "$tag"
+run "show -i"         -- "$shmstat" show -i 10ms -p "$tag"
+run "show -i --json"  -- "$shmstat" show -i 10ms --json "$tag"
+run "watch"           -- "$shmstat" watch -i 10ms -n 3 "$tag"
+run "watch --lines"   -- "$shmstat" watch --lines -h 1 -t -i 10ms -n 3 "$tag"
 run "top"             -- "$shmstat" top "$tag"
 run "top --by weight" -- "$shmstat" top --by weight -n 1 "$tag" cli_sigs
 run "hist"            -- "$shmstat" hist "$tag" cli_latency

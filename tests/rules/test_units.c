@@ -44,6 +44,7 @@ static void test_figures(void **state)
 	expect_fig(4.2 * 1048576, "bytes", 0, "4.2 MiB");
 	expect_fig(12345678, "micro_USD", 0, "12.35 USD");
 	expect_fig(0, "micro_EUR", 0, "0.00 EUR");
+	expect_fig(5, "micro_", 0, "5 micro_");                /* no currency: a count */
 	/* raw: exact */
 	expect_fig(148123, "ns", 1, "148123");
 	expect_fig(0.25, "", 1, "0.25");

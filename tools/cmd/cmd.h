@@ -24,6 +24,8 @@ struct cmd {
 	int (*fn)(int argc, char **argv);
 	const char *usage;
 	const char *summary;
+	int h_number;              /* "-h N" (N a number) is an option of the
+				    * command, not a request for help */
 };
 
 #define DECLARE_CMD(n) \
@@ -50,5 +52,10 @@ DECLARE_CMD(flame);
 int top_json(FILE *f, const shmstat_snap *s, const char *segment, const char *table,
 	     enum shmstat_sig_order by, const char *owner, size_t n, uint64_t hv);
 int top_order_parse(const char *s, enum shmstat_sig_order *by);
+
+/* show's rates per second of every metric of @s, by index (malloc'd; NaN
+ * where none): since each one's creation, or since snapshot @s0 (whose
+ * metrics are in name order @order0) when not NULL; NULL: no memory. */
+double *metric_rates(const shmstat_snap *s, const shmstat_snap *s0, const size_t *order0);
 
 #endif

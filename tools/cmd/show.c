@@ -1,11 +1,15 @@
 /*
- * show.c - shmstat show: every metric of a segment, once.
+ * show.c - shmstat show: every metric of a segment, once, with its rate
+ * per second since the metric was created or, with -i, over an interval
+ * between two snapshots; show_hist.c is show --history.
  */
 #include <getopt.h>
-#include <limits.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "shmstat.h"
 #include "cli.h"
@@ -13,30 +17,40 @@
 #include "export.h"
 #include "show_hist.h"
 #include "timearg.h"
+#include "units.h"
 
 static int raw;                 /* --raw: exact integers */
 
+#define SHOW_INTERVAL_MAX 3600000000000ull       /* -i: at most 1h */
+
 const char cmd_show_usage[] =
 	"usage: shmstat show [-p|--per-process] [--json|--prom|--openmetrics|--csv]\n"
-	"                    [-I GLOB]... [-X GLOB]... [--raw] NAME\n"
+	"                    [-i DURATION] [-I GLOB]... [-X GLOB]... [--raw] NAME\n"
 	"       shmstat show --history FILE [--window DURATION] [--at INSTANT]\n"
 	"                    [--range START END] [--json] [-I GLOB]... [-X GLOB]...\n"
 	"  Print the metrics of segment NAME, one per line: name{labels},\n"
-	"  type, value; for a histogram its count, mean, p50, p95, p99 and max\n"
-	"  (durations when its unit is ns); for a signature table its keys,\n"
-	"  hits, misses, hit rate, weight, evictions. With --per-process, each\n"
-	"  writer process's share and the share of writers that are gone.\n"
-	"  --json (schema shmstat.show/2), --prom (Prometheus text 0.0.4),\n"
-	"  --openmetrics (OpenMetrics 1.0) and --csv print machine formats.\n"
+	"  type (a gauge's with how the processes' values combine: gauge/sum,\n"
+	"  gauge/livesum: live processes only...), value and rate per second\n"
+	"  since the metric was created (of a\n"
+	"  counter, a histogram's count, a signature table's hits), or with\n"
+	"  -i (--interval) over DURATION between two snapshots; for a\n"
+	"  histogram its count, mean, p50, p95, p99 and max; for a signature\n"
+	"  table its keys, hits, misses, hit ratio, weight, evictions. With\n"
+	"  --per-process, each writer process's share and the share of\n"
+	"  writers that are gone.\n"
+	"  --json (schema shmstat.show/2, with rates), --prom (Prometheus text\n"
+	"  0.0.4), --openmetrics (OpenMetrics 1.0) and --csv print machine\n"
+	"  formats.\n"
 	"  -I and -X keep and drop metrics whose name or name{labels} matches\n"
-	"  a glob; what they drop is not read from the segment. Values in\n"
-	"  bytes print in KiB, MiB...; in ns as durations;\n"
-	"  --raw prints exact integers instead.\n"
+	"  a glob; what they drop is not read from the segment. Figures print\n"
+	"  in the unit each metric registered: ns as durations, bytes in KiB,\n"
+	"  MiB..., micro_XXX in XXX, counts as 148k; --raw prints exact\n"
+	"  numbers instead.\n"
 	"  With --history, the records of a history file (shmstat record):\n"
 	"  the last one at INSTANT (default now); with --window, each metric\n"
 	"  over the window ending there (counters: increase and rate; gauges:\n"
 	"  value; histograms: count, rate, p50, p95, p99; signature tables:\n"
-	"  hits, misses, hit rate, weight), counter resets taken into account;\n"
+	"  hits, misses, hit ratio, weight), counter resets taken into account;\n"
 	"  with --range, every record from START to END (instants: 'now',\n"
 	"  '-1h', '@UNIXSECONDS', '2026-11-22T02:40:00Z'). JSON schemas:\n"
 	"  shmstat.history/1 (records), shmstat.window/1 (window).\n";
@@ -46,12 +60,21 @@ static void print_metric_name(const struct shmstat_metric_info *m, char *buf, si
 	fmt_metric(buf, n, m->name, m->labels);
 }
 
-/* count=N mean=M p50=.. p95=.. p99=.. max=.. */
+/* A gauge's value in @unit: exact with --raw (int64 beyond 2^53 too). */
+static void fmt_gauge(char *buf, size_t n, int64_t v, const char *unit)
+{
+	if (raw)
+		snprintf(buf, n, "%lld", (long long)v);
+	else
+		fmt_fig(buf, n, (double)v, unit, 0);
+}
+
+/* count=N mean=M p50=.. p95=.. p99=.. max=.. (values in @unit) */
 static void hist_summary(const shmstat_snap *s, size_t i, size_t j, const char *unit,
 			 char *buf, size_t n)
 {
 	static const double q[] = { 0.5, 0.95, 0.99 };
-	char mean[32], v[3][32], max[32];
+	char count[FIG_LEN], mean[FIG_LEN], v[3][FIG_LEN], max[FIG_LEN];
 	struct shmstat_hstats st;
 	shmstat_hdata *h;
 	uint64_t out[3];
@@ -66,25 +89,24 @@ static void hist_summary(const shmstat_snap *s, size_t i, size_t j, const char *
 		shmstat_hdata_free(h);
 		return;
 	}
-	if (raw)
-		unit = NULL;            /* exact integers */
-	/* a mean of values near 2^64 is 2^64 as a double: no integer holds it */
-	fmt_hvalue(mean, sizeof(mean),
-		   st.mean < 0x1p64 ? (unsigned long long)(st.mean + 0.5) : ULLONG_MAX, unit);
+	fmt_fig_u64(count, sizeof(count), st.count, NULL, raw);
+	fmt_fig(mean, sizeof(mean), st.mean, unit, raw);
 	for (int k = 0; k < 3; k++)
-		fmt_hvalue(v[k], sizeof(v[k]), out[k], unit);
-	fmt_hvalue(max, sizeof(max), st.max, unit);
-	snprintf(buf, n, "count=%llu mean=%s p50=%s p95=%s p99=%s max=%s",
-		 (unsigned long long)st.count, mean, v[0], v[1], v[2], max);
+		fmt_fig_u64(v[k], sizeof(v[k]), out[k], unit, raw);
+	fmt_fig_u64(max, sizeof(max), st.max, unit, raw);
+	snprintf(buf, n, "count=%s mean=%s p50=%s p95=%s p99=%s max=%s", count, mean, v[0], v[1],
+		 v[2], max);
 	shmstat_hdata_free(h);
 }
 
-/* keys=U hits=H misses=M rate=R% weight=W evictions=E max_error=X */
-static void sig_summary(const shmstat_snap *s, size_t i, char *buf, size_t n)
+/* keys=U hits=H misses=M hit_ratio=R% weight=W evictions=E max_error=X
+ * (the weight in the table's unit) */
+static void sig_summary(const shmstat_snap *s, size_t i, const char *unit, char *buf, size_t n)
 {
 	struct shmstat_sigstats st;
 	shmstat_sigview *v;
 	uint64_t ev;
+	char f[5][FIG_LEN], ratio[FIG_LEN];
 
 	if (shmstat_snap_sigtab(s, i, &v) != 0) {
 		snprintf(buf, n, "-");
@@ -92,48 +114,117 @@ static void sig_summary(const shmstat_snap *s, size_t i, char *buf, size_t n)
 	}
 	shmstat_sigview_stats(v, &st);
 	ev = st.hits + st.misses;
-	snprintf(buf, n,
-		 "keys=%u hits=%llu misses=%llu rate=%.1f%% weight=%llu evictions=%llu max_error=%llu",
-		 st.used, (unsigned long long)st.hits, (unsigned long long)st.misses,
-		 ev ? 100.0 * (double)st.hits / (double)ev : 0.0, (unsigned long long)st.weight,
-		 (unsigned long long)st.evictions, (unsigned long long)st.max_error);
+	fmt_fig_u64(f[0], sizeof(f[0]), st.hits, NULL, raw);
+	fmt_fig_u64(f[1], sizeof(f[1]), st.misses, NULL, raw);
+	fmt_fig_u64(f[2], sizeof(f[2]), st.weight, unit, raw);
+	fmt_fig_u64(f[3], sizeof(f[3]), st.evictions, NULL, raw);
+	fmt_fig_u64(f[4], sizeof(f[4]), st.max_error, NULL, raw);
+	fmt_ratio(ratio, sizeof(ratio), ev ? (double)st.hits / (double)ev : NAN, raw);
+	snprintf(buf, n, "keys=%u hits=%s misses=%s hit_ratio=%s weight=%s evictions=%s max_error=%s",
+		 st.used, f[0], f[1], ratio, f[2], f[3], f[4]);
 	shmstat_sigview_free(v);
 }
 
-/* Counters and gauges: bytes in IEC units and nanoseconds as durations
- * (by their unit), unless --raw; other values as exact integers. */
+/* A metric's value in its unit: a counter's count, a gauge's value, a
+ * histogram's count of values, a signature table's hits. */
 static void print_value(const struct shmstat_metric_info *m, char *buf, size_t n)
 {
-	int bytes = !raw && strcmp(m->unit, "bytes") == 0;
-	int ns = !raw && (strcmp(m->unit, "ns") == 0 || strcmp(m->unit, "nanoseconds") == 0);
-
-	if (m->type == SHMSTAT_COUNTER) {
-		if (bytes)
-			fmt_bytes(buf, n, m->counter);
-		else if (ns)
-			fmt_hvalue(buf, n, m->counter, m->unit);
-		else
-			snprintf(buf, n, "%llu", (unsigned long long)m->counter);
-	} else if (m->has_value) {
-		if (bytes && m->gauge >= 0)
-			fmt_bytes(buf, n, (unsigned long long)m->gauge);
-		else if (ns && m->gauge >= 0)
-			fmt_hvalue(buf, n, (unsigned long long)m->gauge, m->unit);
-		else
-			snprintf(buf, n, "%lld", (long long)m->gauge);
-	} else {
+	if (m->type == SHMSTAT_COUNTER)
+		fmt_fig_u64(buf, n, m->counter, m->unit, raw);
+	else if (m->type != SHMSTAT_GAUGE)
+		fmt_fig_u64(buf, n, m->counter, NULL, raw);
+	else if (m->has_value)
+		fmt_gauge(buf, n, m->gauge, m->unit);
+	else
 		snprintf(buf, n, "-");
-	}
 }
 
-static void print_header(const char *name, const struct shmstat_seg_info *info)
-{
-	char size[32], created[32];
+/* ------------------------------------------------------------- rates */
 
-	fmt_bytes(size, sizeof(size), info->size);
+/* The unit of a metric's rate: a counter's own; histograms count values
+ * and signature tables hits. */
+static const char *rate_unit(const struct shmstat_metric_info *m)
+{
+	return m->type == SHMSTAT_COUNTER ? m->unit : NULL;
+}
+
+/* Index in @s (by @order, sorted by name and labels) of the metric
+ * @name{@labels}, or -1. */
+static long find_sorted(const shmstat_snap *s, const size_t *order, size_t n, const char *name,
+			const char *labels)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct shmstat_metric_info m;
+		int c;
+
+		shmstat_snap_metric(s, order[mid], &m);
+		c = strcmp(m.name, name);
+		if (c == 0)
+			c = strcmp(m.labels, labels);
+		if (c == 0)
+			return (long)order[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Each metric's rate per second, by its index in @s (NaN: none; gauges
+ * have none): without @s0, its value over the time since it was
+ * registered; with @s0 (an earlier snapshot of the same reader, sorted
+ * by @order0), its increase since @s0 over the time between the two.
+ * NULL when out of memory. */
+double *metric_rates(const shmstat_snap *s, const shmstat_snap *s0, const size_t *order0)
+{
+	size_t n = shmstat_snap_metrics(s), n0 = s0 ? shmstat_snap_metrics(s0) : 0;
+	double *rate = malloc((n ? n : 1) * sizeof(*rate));
+	struct shmstat_seg_info info, info0;
+
+	if (rate == NULL)
+		return NULL;
+	shmstat_snap_info(s, &info);
+	if (s0)
+		shmstat_snap_info(s0, &info0);
+	for (size_t i = 0; i < n; i++) {
+		struct shmstat_metric_info m, m0;
+		long j;
+
+		shmstat_snap_metric(s, i, &m);
+		rate[i] = NAN;
+		if (m.type == SHMSTAT_GAUGE)
+			continue;
+		if (s0 == NULL) {
+			if (info.taken_ns > m.created_ns)
+				rate[i] = (double)m.counter / ((double)(info.taken_ns - m.created_ns) / 1e9);
+			continue;
+		}
+		j = find_sorted(s0, order0, n0, m.name, m.labels);
+		if (j < 0 || shmstat_snap_metric(s0, (size_t)j, &m0) != 0 || m0.reg_id != m.reg_id ||
+		    m.counter < m0.counter || info.taken_ns <= info0.taken_ns)
+			continue;       /* new, registered again, or went back */
+		rate[i] = (double)(m.counter - m0.counter) /
+			  ((double)(info.taken_ns - info0.taken_ns) / 1e9);
+	}
+	return rate;
+}
+
+static void print_header(const char *name, const struct shmstat_seg_info *info,
+			 uint64_t rate_ns)
+{
+	char size[FIG_LEN], created[32], over[FIG_LEN];
+
+	fmt_fig_u64(size, sizeof(size), info->size, "bytes", raw);
 	fmt_time(created, sizeof(created), info->created_ns);
-	printf("segment %s: %u metrics, %u writers alive, %u dead, %s, created %s\n",
-	       name, info->metrics, info->writers_alive, info->writers_dead, size, created);
+	fmt_fig_u64(over, sizeof(over), rate_ns, "ns", raw);
+	printf("segment %s: %u metrics, %u writers alive, %u dead, %s%s, created %s, rates %s%s%s\n",
+	       name, info->metrics, info->writers_alive, info->writers_dead, size,
+	       raw ? " bytes" : "", created, rate_ns ? "over " : "since creation",
+	       rate_ns ? over : "", rate_ns && raw ? " ns" : "");
 	if (info->dropped_regs)
 		printf("warning: %llu registrations were refused (segment full)\n",
 		       (unsigned long long)info->dropped_regs);
@@ -157,43 +248,153 @@ static void print_procs(const shmstat_snap *s, size_t i)
 	uint64_t c;
 	int64_t g;
 	struct shmstat_metric_info m;
+	char val[256];
 
 	shmstat_snap_metric(s, i, &m);
 	if (m.type == SHMSTAT_SIGTABLE)
 		return;                 /* entries are not per process */
-	for (size_t j = 0; j < np; j++) {
+	for (size_t j = 0; j <= np; j++) {
 		struct shmstat_proc_info p;
-		char comm[80];
+		char who[128], comm[80];
+		size_t at = j < np ? j : SHMSTAT_PROC_GONE;
 
-		shmstat_snap_proc(s, j, &p);
-		if (shmstat_snap_metric_proc(s, i, j, &c, &g) != 0 ||
-		    (m.type != SHMSTAT_GAUGE && c == 0))
+		if (shmstat_snap_metric_proc(s, i, at, &c, &g) != 0)
 			continue;
-		if (m.type == SHMSTAT_HISTOGRAM) {
-			char sum[256];
-
-			hist_summary(s, i, j, m.unit, sum, sizeof(sum));
-			printf("    pid %-8d %-16s %s %s\n", (int)p.pid, text_safe(comm, sizeof(comm), p.comm),
-			       p.alive ? "     " : "(dead)", sum);
-		} else if (m.type == SHMSTAT_COUNTER)
-			printf("    pid %-8d %-16s %s %llu\n", (int)p.pid, text_safe(comm, sizeof(comm), p.comm),
-			       p.alive ? "     " : "(dead)", (unsigned long long)c);
+		if (at == SHMSTAT_PROC_GONE) {
+			if (c == 0 && g == 0)
+				continue;
+			snprintf(who, sizeof(who), "%-30s", "(exited writers)");
+		} else {
+			if (m.type != SHMSTAT_GAUGE && c == 0)
+				continue;
+			shmstat_snap_proc(s, j, &p);
+			snprintf(who, sizeof(who), "pid %-8d %-16s %s", (int)p.pid,
+				 text_safe(comm, sizeof(comm), p.comm), p.alive ? "     " : "(dead)");
+		}
+		if (m.type == SHMSTAT_HISTOGRAM)
+			hist_summary(s, i, at, m.unit, val, sizeof(val));
+		else if (m.type == SHMSTAT_COUNTER)
+			fmt_fig_u64(val, sizeof(val), c, m.unit, raw);
 		else
-			printf("    pid %-8d %-16s %s %lld\n", (int)p.pid, text_safe(comm, sizeof(comm), p.comm),
-			       p.alive ? "     " : "(dead)", (long long)g);
+			fmt_gauge(val, sizeof(val), g, m.unit);
+		printf("    %s %s\n", who, val);
 	}
-	if (shmstat_snap_metric_proc(s, i, SHMSTAT_PROC_GONE, &c, &g) == 0 &&
-	    (c != 0 || g != 0)) {
-		if (m.type == SHMSTAT_HISTOGRAM) {
-			char sum[256];
+}
 
-			hist_summary(s, i, SHMSTAT_PROC_GONE, m.unit, sum, sizeof(sum));
-			printf("    %-30s %s\n", "(exited writers)", sum);
-		} else if (m.type == SHMSTAT_COUNTER)
-			printf("    %-30s %llu\n", "(exited writers)", (unsigned long long)c);
-		else
-			printf("    %-30s %lld\n", "(exited writers)", (long long)g);
+/* "counter", "histogram", "sigtable"; a gauge with how it combines the
+ * processes' values: "gauge/sum", "gauge/livemax"... */
+static void type_of(const struct shmstat_metric_info *m, char *buf, size_t n)
+{
+	if (m->type == SHMSTAT_GAUGE)
+		snprintf(buf, n, "gauge/%s", shmstat_agg_name(m->agg));
+	else
+		snprintf(buf, n, "%s", shmstat_type_name(m->type));
+}
+
+/* The text form: a header, then NAME TYPE VALUE RATE and a histogram's
+ * or signature table's summary, a line a metric. */
+static void print_text(const char *name, const shmstat_snap *s, const size_t *order, size_t n,
+		       const double *rate, uint64_t rate_ns, int per_process)
+{
+	struct shmstat_seg_info info;
+	int wn = 4, wv = 5, wr = 4, wt = 4;
+
+	shmstat_snap_info(s, &info);
+	print_header(name, &info, rate_ns);
+	/* columns as wide as their widest cell */
+	for (size_t k = 0; k < n; k++) {
+		struct shmstat_metric_info m;
+		char full[512], v[FIG_LEN], r[FIG_LEN], t[32];
+
+		shmstat_snap_metric(s, order[k], &m);
+		print_metric_name(&m, full, sizeof(full));
+		print_value(&m, v, sizeof(v));
+		fmt_rate(r, sizeof(r), rate[order[k]], rate_unit(&m), raw);
+		wn = (int)strlen(full) > wn ? (int)strlen(full) : wn;
+		wv = (int)strlen(v) > wv ? (int)strlen(v) : wv;
+		wr = (int)strlen(r) > wr ? (int)strlen(r) : wr;
+		type_of(&m, t, sizeof(t));
+		wt = (int)strlen(t) > wt ? (int)strlen(t) : wt;
 	}
+	if (n)
+		printf("%-*s  %-*s  %*s  %*s\n", wn, "NAME", wt, "TYPE", wv, "VALUE", wr, "RATE");
+	for (size_t k = 0; k < n; k++) {
+		struct shmstat_metric_info m;
+		char full[512], v[FIG_LEN], r[FIG_LEN], sum[512] = "", t[32];
+
+		shmstat_snap_metric(s, order[k], &m);
+		print_metric_name(&m, full, sizeof(full));
+		print_value(&m, v, sizeof(v));
+		fmt_rate(r, sizeof(r), rate[order[k]], rate_unit(&m), raw);
+		if (m.type == SHMSTAT_HISTOGRAM)
+			hist_summary(s, order[k], SHMSTAT_PROC_ALL, m.unit, sum, sizeof(sum));
+		else if (m.type == SHMSTAT_SIGTABLE)
+			sig_summary(s, order[k], m.unit, sum, sizeof(sum));
+		type_of(&m, t, sizeof(t));
+		printf("%-*s  %-*s  %*s  %*s%s%s\n", wn, full, wt, t, wv, v, wr, r, sum[0] ? "  " : "",
+		       sum);
+		if (per_process)
+			print_procs(s, order[k]);
+	}
+}
+
+/* A live segment: two snapshots @interval_ns apart with -i, else one;
+ * then its text or machine form. */
+static int show_segment(const char *name, struct name_filter *filter, enum export_format fmt,
+			uint64_t interval_ns, int per_process)
+{
+	shmstat_reader *r;
+	shmstat_snap *s, *s0 = NULL;
+	struct shmstat_seg_info info, info0;
+	size_t n, *order = NULL, *order0 = NULL;
+	double *rate = NULL;
+	uint64_t rate_ns = 0;
+	int rc = EXIT_ERR;
+
+	/* only what -I and -X keep is copied */
+	if (open_snapshot_subset(name, filter, &r, &s) != EXIT_OK)
+		return EXIT_ERR;
+	if (interval_ns) {
+		s0 = s;
+		s = NULL;
+		nanosleep(&(struct timespec){ (time_t)(interval_ns / 1000000000u),
+					      (long)(interval_ns % 1000000000u) }, NULL);
+		if (shmstat_snapshot(r, &s) != 0) {
+			die(EXIT_ERR, "%s", shmstat_last_error());
+			goto out;
+		}
+		shmstat_snap_info(s0, &info0);
+		shmstat_snap_info(s, &info);
+		rate_ns = info.taken_ns > info0.taken_ns ? info.taken_ns - info0.taken_ns : 1;
+		order0 = metrics_sorted(s0, shmstat_snap_metrics(s0));
+		if (order0 == NULL) {
+			die(EXIT_ERR, "out of memory");
+			goto out;
+		}
+	}
+	n = shmstat_snap_metrics(s);
+	order = metrics_sorted(s, n);
+	rate = metric_rates(s, s0, order0);
+	if (order == NULL || rate == NULL) {
+		die(EXIT_ERR, "out of memory");
+		goto out;
+	}
+	if (fmt == EXPORT_TEXT) {
+		print_text(name, s, order, n, rate, rate_ns, per_process);
+		rc = EXIT_OK;
+	} else {
+		struct export_rates er = { rate, rate_ns };
+
+		rc = export_snapshot(stdout, fmt, name, s, order, n, per_process, &er);
+	}
+out:
+	free(rate);
+	free(order);
+	free(order0);
+	shmstat_snap_free(s);
+	shmstat_snap_free(s0);
+	shmstat_reader_close(r);
+	return rc;
 }
 
 int cmd_show(int argc, char **argv)
@@ -205,21 +406,20 @@ int cmd_show(int argc, char **argv)
 		{ "openmetrics", no_argument, NULL, 'O' },
 		{ "csv", no_argument, NULL, 'c' },
 		{ "raw", no_argument, NULL, 'r' },
+		{ "interval", required_argument, NULL, 'i' },
 		{ "history", required_argument, NULL, 'H' },
 		{ "window", required_argument, NULL, 'W' },
 		{ "at", required_argument, NULL, 'A' },
 		{ "range", required_argument, NULL, 'R' },   /* START, then END */
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char shortopts[] = "+:pI:X:";
+	static const char shortopts[] = ":pi:I:X:";
 	struct show_hist hopt = { 0 };
 	enum export_format fmt = EXPORT_TEXT;
 	char bad[64];
-	shmstat_reader *r;
-	shmstat_snap *s;
-	struct shmstat_seg_info info;
-	int per_process = 0, c, rc = EXIT_OK;
-	size_t n, width = 4, *order, ninc = 0, nexc = 0;
+	int per_process = 0, c, rc = -1;
+	uint64_t interval = 0;
+	size_t ninc = 0, nexc = 0;
 	char **inc = calloc((size_t)argc, sizeof(*inc)), **exc = calloc((size_t)argc, sizeof(*exc));
 	struct name_filter filter;
 
@@ -229,27 +429,30 @@ int cmd_show(int argc, char **argv)
 		return die(EXIT_ERR, "out of memory");
 	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+	while (rc < 0 && (c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
 			hopt.path = optarg;
 			break;
 		case 'R':
 			if (optind >= argc) {
-				free(inc);
-				free(exc);
-				return usage_error(cmd_show_usage, "--range needs START and END");
+				rc = usage_error(cmd_show_usage, "--range needs START and END");
+				break;
 			}
 			hopt.range_from = optarg;
 			hopt.range_to = argv[optind++];
 			break;
 		case 'W':
-			if (parse_duration(optarg, &hopt.window) != 0 || hopt.window == 0) {
-				free(inc);
-				free(exc);
-				return usage_error(cmd_show_usage, "window '%s' is not a duration",
-						   optarg);
-			}
+			if (parse_duration(optarg, &hopt.window) != 0 || hopt.window == 0)
+				rc = usage_error(cmd_show_usage, "window '%s' is not a duration",
+						 optarg);
+			break;
+		case 'i':
+			if (parse_duration(optarg, &interval) != 0 || interval == 0 ||
+			    interval > SHOW_INTERVAL_MAX)
+				rc = usage_error(cmd_show_usage,
+						 "interval '%s' is not a duration from 1ns to 1h",
+						 optarg);
 			break;
 		case 'A':
 			hopt.at = optarg;
@@ -258,11 +461,8 @@ int cmd_show(int argc, char **argv)
 			per_process = 1;
 			break;
 		case 'j': case 'P': case 'O': case 'c':
-			if (fmt != EXPORT_TEXT) {
-				free(inc);
-				free(exc);
-				return usage_error(cmd_show_usage, "choose one output format");
-			}
+			if (fmt != EXPORT_TEXT)
+				rc = usage_error(cmd_show_usage, "choose one output format");
 			fmt = c == 'j' ? EXPORT_JSON : c == 'P' ? EXPORT_PROM
 			      : c == 'O' ? EXPORT_OPENMETRICS : EXPORT_CSV;
 			break;
@@ -270,45 +470,37 @@ int cmd_show(int argc, char **argv)
 			raw = 1;
 			break;
 		case 'I': case 'X':
-			if (!glob_valid(optarg)) {
-				int e = usage_error(cmd_show_usage, "glob '%s' is not valid", optarg);
-
-				free(inc);
-				free(exc);
-				return e;
-			}
-			if (c == 'I')
+			if (!glob_valid(optarg))
+				rc = usage_error(cmd_show_usage, "glob '%s' is not valid", optarg);
+			else if (c == 'I')
 				inc[ninc++] = optarg;
 			else
 				exc[nexc++] = optarg;
 			break;
 		case ':':
-			free(inc);
-			free(exc);
-			return usage_error(cmd_show_usage, "option '%s' needs a value",
-					   refused_option(bad, sizeof(bad), argv, shortopts, opts));
+			rc = usage_error(cmd_show_usage, "option '%s' needs a value",
+					 refused_option(bad, sizeof(bad), argv, shortopts, opts));
+			break;
 		default:
-			free(inc);
-			free(exc);
-			return usage_error(cmd_show_usage, "unknown option '%s'",
-					   refused_option(bad, sizeof(bad), argv, shortopts, opts));
+			rc = usage_error(cmd_show_usage, "unknown option '%s'",
+					 refused_option(bad, sizeof(bad), argv, shortopts, opts));
+			break;
 		}
 	}
-	if (hopt.path == NULL && (hopt.window || hopt.at || hopt.range_from)) {
-		free(inc);
-		free(exc);
-		return usage_error(cmd_show_usage, "--window, --at and --range need --history");
-	}
-	if (hopt.path) {
-		int e;
-
+	if (rc >= 0) {
+		/* a usage error, said */
+	} else if (hopt.path == NULL && (hopt.window || hopt.at || hopt.range_from)) {
+		rc = usage_error(cmd_show_usage, "--window, --at and --range need --history");
+	} else if (hopt.path) {
 		if (optind != argc)
-			e = usage_error(cmd_show_usage, "no segment name with --history");
+			rc = usage_error(cmd_show_usage, "no segment name with --history");
 		else if (per_process || (fmt != EXPORT_TEXT && fmt != EXPORT_JSON))
-			e = usage_error(cmd_show_usage,
-					"--history prints text or --json only, not per process");
+			rc = usage_error(cmd_show_usage,
+					 "--history prints text or --json only, not per process");
+		else if (interval)
+			rc = usage_error(cmd_show_usage, "-i goes with a segment, not --history");
 		else if (hopt.at && hopt.range_from)
-			e = usage_error(cmd_show_usage, "choose --at or --range");
+			rc = usage_error(cmd_show_usage, "choose --at or --range");
 		else {
 			hopt.json = fmt == EXPORT_JSON;
 			hopt.raw = raw;
@@ -317,77 +509,18 @@ int cmd_show(int argc, char **argv)
 			hopt.ninc = ninc;
 			hopt.nexc = nexc;
 			hopt.out = stdout;
-			e = show_history(&hopt);
+			rc = show_history(&hopt);
 		}
-		free(inc);
-		free(exc);
-		return e;
+	} else if (optind != argc - 1) {
+		rc = usage_error(cmd_show_usage, optind >= argc ? "segment name is missing"
+								: "too many arguments");
+	} else if (interval && fmt != EXPORT_TEXT && fmt != EXPORT_JSON) {
+		rc = usage_error(cmd_show_usage, "-i goes with text or --json, which print rates");
+	} else {
+		filter = (struct name_filter){ inc, ninc, exc, nexc };
+		rc = show_segment(argv[optind], &filter, fmt, interval, per_process);
 	}
-	if (optind != argc - 1) {
-		free(inc);
-		free(exc);
-		return usage_error(cmd_show_usage, optind >= argc ? "segment name is missing"
-							      : "too many arguments");
-	}
-	/* only what -I and -X keep is copied */
-	filter = (struct name_filter){ inc, ninc, exc, nexc };
-	if (open_snapshot_subset(argv[optind], &filter, &r, &s) != EXIT_OK) {
-		free(inc);
-		free(exc);
-		return EXIT_ERR;
-	}
-	n = shmstat_snap_metrics(s);
-	order = metrics_sorted(s, n);
-	if (order == NULL) {
-		shmstat_snap_free(s);
-		shmstat_reader_close(r);
-		free(inc);
-		free(exc);
-		return die(EXIT_ERR, "out of memory");
-	}
-	/* -I and -X: the snapshot holds what they keep, and nothing else
-	 * (open_snapshot_subset) */
 	free(inc);
 	free(exc);
-	if (fmt != EXPORT_TEXT) {
-		rc = export_snapshot(stdout, fmt, argv[optind], s, order, n, per_process);
-		free(order);
-		shmstat_snap_free(s);
-		shmstat_reader_close(r);
-		return rc;
-	}
-	shmstat_snap_info(s, &info);
-	print_header(argv[optind], &info);
-	for (size_t k = 0; k < n; k++) {
-		size_t i = order[k];
-		struct shmstat_metric_info m;
-		char name[512];
-
-		shmstat_snap_metric(s, i, &m);
-		print_metric_name(&m, name, sizeof(name));
-		if (strlen(name) > width)
-			width = strlen(name);
-	}
-	if (n)
-		printf("%-*s  %-9s  %s\n", (int)width, "NAME", "TYPE", "VALUE");
-	for (size_t k = 0; k < n; k++) {
-		struct shmstat_metric_info m;
-		char name[512], value[256];
-
-		shmstat_snap_metric(s, order[k], &m);
-		print_metric_name(&m, name, sizeof(name));
-		if (m.type == SHMSTAT_HISTOGRAM)
-			hist_summary(s, order[k], SHMSTAT_PROC_ALL, m.unit, value, sizeof(value));
-		else if (m.type == SHMSTAT_SIGTABLE)
-			sig_summary(s, order[k], value, sizeof(value));
-		else
-			print_value(&m, value, sizeof(value));
-		printf("%-*s  %-9s  %s\n", (int)width, name, shmstat_type_name(m.type), value);
-		if (per_process)
-			print_procs(s, order[k]);
-	}
-	free(order);
-	shmstat_snap_free(s);
-	shmstat_reader_close(r);
-	return EXIT_OK;
+	return rc;
 }

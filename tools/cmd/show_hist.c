@@ -13,6 +13,7 @@
 #include "show_hist.h"
 #include "units.h"
 #include "timearg.h"
+#include "units.h"
 
 static int wanted(const struct show_hist *o, const struct shmstat_series *s)
 {
@@ -21,19 +22,22 @@ static int wanted(const struct show_hist *o, const struct shmstat_series *s)
 	return metric_wanted(&m, o->inc, o->ninc, o->exc, o->nexc);
 }
 
-/* The value of series @i of frame @f as show prints it (cumulative). */
+/* The value of series @i of frame @f as show prints it (cumulative),
+ * in its unit (units.h). */
 static void series_value(const shmstat_frame *f, size_t i, const struct shmstat_series *s,
 			 int raw, char *buf, size_t n)
 {
 	if (s->type == SHMSTAT_COUNTER) {
 		fmt_fig_u64(buf, n, s->counter, s->unit, raw);
 	} else if (s->type == SHMSTAT_GAUGE) {
-		if (s->has_value && raw)
+		if (!s->has_value)
+			snprintf(buf, n, "-");
+		else if (raw)
 			snprintf(buf, n, "%lld", (long long)s->gauge);
 		else if (s->has_value)
 			fmt_fig(buf, n, (double)s->gauge, s->unit, 0);
 		else
-			snprintf(buf, n, "-");
+			fmt_fig(buf, n, (double)s->gauge, s->unit, 0);
 	} else if (s->type == SHMSTAT_HISTOGRAM) {
 		static const double q[] = { 0.5, 0.95, 0.99 };
 		struct shmstat_hstats st;
@@ -46,15 +50,14 @@ static void series_value(const shmstat_frame *f, size_t i, const struct shmstat_
 		}
 		shmstat_hdata_stats(h, &st);
 		if (st.count && shmstat_hdata_quantiles(h, q, 3, v) == 0) {
-			char a[32], b[32], c[32], d[32];
-			const char *u = raw ? NULL : s->unit;
+			char c[FIG_LEN], a[FIG_LEN], b[FIG_LEN], d[FIG_LEN], m[FIG_LEN];
 
-			fmt_hvalue(a, sizeof(a), v[0], u);
-			fmt_hvalue(b, sizeof(b), v[1], u);
-			fmt_hvalue(c, sizeof(c), v[2], u);
-			fmt_hvalue(d, sizeof(d), st.max, u);
-			snprintf(buf, n, "count=%llu p50=%s p95=%s p99=%s max=%s",
-				 (unsigned long long)st.count, a, b, c, d);
+			fmt_fig_u64(c, sizeof(c), st.count, NULL, raw);
+			fmt_fig_u64(a, sizeof(a), v[0], s->unit, raw);
+			fmt_fig_u64(b, sizeof(b), v[1], s->unit, raw);
+			fmt_fig_u64(d, sizeof(d), v[2], s->unit, raw);
+			fmt_fig_u64(m, sizeof(m), st.max, s->unit, raw);
+			snprintf(buf, n, "count=%s p50=%s p95=%s p99=%s max=%s", c, a, b, d, m);
 		} else
 			snprintf(buf, n, "count=0");
 		shmstat_hdata_free(h);
@@ -95,7 +98,7 @@ static int show_range(const struct show_hist *o, const struct frames *fr)
 
 		for (size_t j = 0, out = 0; order && j < ns; j++) {
 			struct shmstat_series s;
-			char full[512], val[4 * FIG_LEN + 64];
+			char full[512], val[5 * FIG_LEN + 64];
 			size_t i = order[j];
 
 			if (shmstat_frame_series(fr->f[k], i, &s) != 0 || !wanted(o, &s))
@@ -265,7 +268,7 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 	struct shmstat_wquery qy = { .name = s->name, .labels = s->labels, .exact = 1 };
 	shmstat_frame *const *f = (shmstat_frame *const *)fr->f;
 	struct shmstat_wvalue v[5];
-	char full[512], a[64], b[64];
+	char full[512], a[FIG_LEN], b[FIG_LEN], c[FIG_LEN], d[FIG_LEN];
 	int nv = 0;
 
 	memset(v, 0, sizeof(v));
@@ -325,6 +328,7 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 		fputc('}', o->out);
 		return;
 	}
+	/* the text form: figures in the series' unit (units.h) */
 	fmt_metric(full, sizeof(full), s->name, s->labels);
 	fprintf(o->out, "%s %s", full, shmstat_type_name(s->type));
 	if (!v[0].has_value) {
@@ -333,39 +337,35 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 	}
 	switch (s->type) {
 	case SHMSTAT_COUNTER:
-		fmt_figure(a, sizeof(a), SHMSTAT_FIG_INCREASE, v[0].value, s->unit, o->raw);
-		fmt_figure(b, sizeof(b), SHMSTAT_FIG_RATE, v[1].value, s->unit, o->raw);
+		fmt_fig(a, sizeof(a), v[0].value, s->unit, o->raw);
+		fmt_rate(b, sizeof(b), v[1].has_value ? v[1].value : NAN, s->unit, o->raw);
 		fprintf(o->out, " increase=%s rate=%s\n", a, b);
 		break;
 	case SHMSTAT_GAUGE:
-		fmt_figure(a, sizeof(a), SHMSTAT_FIG_GAUGE, v[0].value, s->unit, o->raw);
+		fmt_fig(a, sizeof(a), v[0].value, s->unit, o->raw);
 		fprintf(o->out, " value=%s\n", a);
 		break;
 	case SHMSTAT_HISTOGRAM:
-		/* values recorded per second: a count, whatever the values' unit */
-		fmt_figure(a, sizeof(a), SHMSTAT_FIG_RATE, v[0].value, NULL, o->raw);
-		fprintf(o->out, " count=%llu rate=%s", (unsigned long long)v[0].samples, a);
+		fmt_fig_u64(a, sizeof(a), v[0].samples, NULL, o->raw);
+		fmt_rate(b, sizeof(b), v[0].value, NULL, o->raw);
+		fprintf(o->out, " count=%s rate=%s", a, b);
 		for (int k = 1; k < 4; k++) {
 			if (!v[k].has_value)
 				continue;
-			fmt_figure(b, sizeof(b), SHMSTAT_FIG_QUANTILE, v[k].value, s->unit, o->raw);
+			fmt_fig(b, sizeof(b), v[k].value, s->unit, o->raw);
 			fprintf(o->out, " p%g=%s", qs[k - 1] * 100, b);
 		}
 		fputc('\n', o->out);
 		break;
-	default: {
-		char h[FIG_LEN], m[FIG_LEN];
-
-		fmt_figure(h, sizeof(h), SHMSTAT_FIG_SIG_HITS, v[0].value, s->unit, o->raw);
-		fmt_figure(m, sizeof(m), SHMSTAT_FIG_SIG_MISSES, v[1].value, s->unit, o->raw);
-		fmt_figure(a, sizeof(a), SHMSTAT_FIG_SIG_HIT_RATE, v[2].value, s->unit, o->raw);
-		fmt_figure(b, sizeof(b), SHMSTAT_FIG_SIG_WEIGHT, v[3].value, s->unit, o->raw);
-		fprintf(o->out, " hits=%s misses=%s hit_ratio=%s weight=%s\n", h, m, v[2].has_value ? a : "-",
-		       b);
+	default:
+		fmt_fig(a, sizeof(a), v[0].value, NULL, o->raw);
+		fmt_fig(b, sizeof(b), v[1].value, NULL, o->raw);
+		fmt_ratio(c, sizeof(c), v[2].has_value ? v[2].value : NAN, o->raw);
+		fmt_fig(d, sizeof(d), v[3].value, s->unit, o->raw);
+		fprintf(o->out, " hits=%s misses=%s hit_ratio=%s weight=%s\n", a, b, c, d);
 		if (fr->n >= 2)
 			window_keys(o, fr, s);
 		break;
-	}
 	}
 }
 

@@ -403,7 +403,7 @@ static int register_all(shmstat_seg *seg, struct metrics *m)
 	def.name = "cachesim_write_duration";
 	def.help = "cache write time after a miss";
 	reg_check(shmstat_hist_register(seg, &def, NULL, &m->write), &rc);
-	def.unit = "micro_USD";
+	def.unit = "micro_USD";      /* printed in USD (tools/units.h) */
 	def.name = "cachesim_signatures";
 	def.help = "conversations served from cache; weight: cost saved";
 	sig_opts(&so);

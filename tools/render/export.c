@@ -7,6 +7,7 @@
  * signature tables).
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,13 +190,29 @@ static void jshares(FILE *f, const shmstat_snap *s, size_t i,
 	}
 }
 
+/* ,"rate":R (per second; null when there is none) */
+static void jrate(FILE *f, const struct export_rates *rates, size_t i)
+{
+	if (rates == NULL)
+		return;
+	if (isfinite(rates->rate[i]))
+		fprintf(f, ",\"rate\":%.17g", rates->rate[i]);
+	else
+		fputs(",\"rate\":null", f);
+}
+
 static int export_json(FILE *f, const char *name, const shmstat_snap *s, const size_t *order,
-		       size_t n, int per_process)
+		       size_t n, int per_process, const struct export_rates *rates)
 {
 	struct shmstat_seg_info info;
 
 	shmstat_snap_info(s, &info);
-	fputs("{\"schema\":\"shmstat.show/2\",\"segment\":{\"name\":", f);
+	fputs("{\"schema\":\"shmstat.show/2\",", f);
+	if (rates && rates->over_ns)
+		fprintf(f, "\"rate_interval_ns\":%" PRIu64 ",", rates->over_ns);
+	else if (rates)
+		fputs("\"rate_interval_ns\":null,", f);
+	fputs("\"segment\":{\"name\":", f);
 	json_put(f, name);
 	fprintf(f, ",\"size\":%" PRIu64 ",\"generation\":\"%016" PRIx64 "\",\"created_ns\":%"
 		PRIu64 ",\"taken_ns\":%" PRIu64 ",\"writers_alive\":%u,\"writers_dead\":%u,"
@@ -222,6 +239,7 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 		switch (m.type) {
 		case SHMSTAT_COUNTER:
 			fprintf(f, ",\"value\":%" PRIu64, m.counter);
+			jrate(f, rates, order[k]);
 			break;
 		case SHMSTAT_GAUGE:
 			fprintf(f, ",\"aggregation\":\"%s\",\"value\":", shmstat_agg_name(m.agg));
@@ -233,10 +251,12 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 		case SHMSTAT_HISTOGRAM:
 			fputs(",\"histogram\":", f);
 			hist_json(f, s, order[k]);
+			jrate(f, rates, order[k]);
 			break;
 		case SHMSTAT_SIGTABLE:
 			fputs(",\"sigtable\":", f);
 			export_sig_json(f, s, order[k], SHMSTAT_BY_HITS, NULL, EXPORT_TOP, SIG_HIGH_VALUE);
+			jrate(f, rates, order[k]);
 			break;
 		}
 		if (per_process)
@@ -321,10 +341,11 @@ static int export_csv(FILE *f, const shmstat_snap *s, const size_t *order, size_
 }
 
 int export_snapshot(FILE *f, enum export_format fmt, const char *name, const shmstat_snap *s,
-		    const size_t *order, size_t n, int per_process)
+		    const size_t *order, size_t n, int per_process,
+		    const struct export_rates *rates)
 {
 	switch (fmt) {
-	case EXPORT_JSON: return export_json(f, name, s, order, n, per_process);
+	case EXPORT_JSON: return export_json(f, name, s, order, n, per_process, rates);
 	case EXPORT_PROM:
 	case EXPORT_OPENMETRICS: {
 		struct prom_src src = { name, s, order, n };

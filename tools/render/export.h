@@ -5,16 +5,28 @@
 #ifndef SHMSTAT_EXPORT_H
 #define SHMSTAT_EXPORT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include "shmstat.h"
 
 enum export_format { EXPORT_TEXT, EXPORT_JSON, EXPORT_PROM, EXPORT_OPENMETRICS, EXPORT_CSV };
 
+/* Rates per second that JSON prints (the other formats have no place
+ * for them): @rate[i] of metric i of the snapshot (NaN: none, null);
+ * over the last @over_ns, or since each metric's creation when 0. */
+struct export_rates {
+	const double *rate;
+	uint64_t over_ns;
+};
+
 /* Write metrics @order[0..n-1] of @s (segment @name) to @f; with
  * @per_process, JSON also lists the writer processes and each metric's
- * share per process. EXIT_OK or EXIT_ERR (said why). */
+ * share per process; with @rates (may be NULL), JSON has each counter's,
+ * histogram's and signature table's rate. EXIT_OK or EXIT_ERR (said
+ * why). */
 int export_snapshot(FILE *f, enum export_format fmt, const char *name, const shmstat_snap *s,
-		    const size_t *order, size_t n, int per_process);
+		    const size_t *order, size_t n, int per_process,
+		    const struct export_rates *rates);
 
 /* Signature table @i of @s as JSON (the object of show --json's "table";
  * top --json and serve's /api/v1/top): its figures, its top @top keys

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# shmstat watch (issue 20, points 1, 2, 3, 5, 6). The full-screen view in
+# a real terminal, tmux at 80x24: a header, 10 rows and more each with
+# name, value and rate on one line of at most 80 columns, names cut with
+# '~', UTF-8 sparklines in a UTF-8 locale and ASCII ones in C, "-" for
+# windows not watched yet, a description line that follows the
+# selection, a new size drawn at once, sorting, q. Piped: a column
+# header, figures in their units. --lines with -h and -t. A missing
+# segment: exit 1, or with --wait a wait until it is made.
+#
+# Every wait is a bounded poll for what must appear (the screen, a file).
+set -u
+shmstat=$1
+fill=$2
+tag="watch-$$"
+tmp=$(mktemp -d)
+sock="shmstat-test-$$"
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+cleanup() {
+	tmux -L "$sock" kill-server 2>/dev/null
+	[ -n "${spinner:-}" ] && kill "$spinner" 2>/dev/null
+	[ -n "${waiter:-}" ] && kill "$waiter" 2>/dev/null
+	"$shmstat" rm "$tag-s" "$tag-w" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+for p in tmux locale; do
+	command -v "$p" >/dev/null || { echo "FAIL: $p is not installed"; exit 1; }
+done
+utf8=$(locale -a | grep -ix 'C.utf-\?8' | head -n 1)
+[ -n "$utf8" ] || { echo "FAIL: no C.UTF-8 locale (locale -a)"; exit 1; }
+
+# poll CMD...: run CMD every 50 ms until it succeeds, 10 s at most
+poll() {
+	for _ in $(seq 200); do "$@" && return 0; sleep 0.05; done
+	return 1
+}
+tm() { tmux -L "$sock" "$@"; }
+# the pane as text, a line wrapped by the terminal joined again
+screen() { tm capture-pane -p -J -t view | sed 's/ *$//' > "$tmp/screen"; }
+on_screen() { screen && grep -Eq -- "$1" "$tmp/screen"; }
+# view LOCALE COLSxLINES ARGS...: shmstat watch ARGS in a new terminal;
+# its exit status lands in $tmp/rc
+view() {
+	local loc=$1 size=$2
+	shift 2
+	rm -f "$tmp/rc"
+	tm kill-session -t view 2>/dev/null
+	tm new-session -d -s view -x "${size%x*}" -y "${size#*x}" \
+		"env LANG=$loc LC_ALL=$loc '$shmstat' watch $*; echo \$? > '$tmp/rc'"
+}
+line() { sed -n "$1p" "$tmp/screen"; }
+
+coproc SPIN { exec "$fill" "$tag-s" spin; }
+spinner=$SPIN_PID
+read -r ready <&"${SPIN[0]}"
+[ "$ready" = ready ] && ok || { bad "spinner did not start"; finish; exit 1; }
+
+# --- full screen at 80x24, UTF-8: once spin_total has a rate
+view "$utf8" 80x24 -i 100ms "$tag-s"
+poll on_screen '^spin_total +[0-9.]+k? +[0-9.]+k?/s ' && ok || bad "no rate for spin_total: $(cat "$tmp/screen")"
+[ "$(line 3)" = "NAME                                VALUE       RATE 1m 5m 15m TREND" ] && ok ||
+	bad "header at 80 columns: '$(line 3)'"
+rows=0
+for re in '^spin_big_total +148k +0/s ' '^spin_bytes_total +3\.0 MiB +0 B/s ' \
+	'^spin_cache_hits_total +90 +0/s ' '^spin_cache_misses_total +10 +0/s ' \
+	'^spin_cost_total +12\.35 USD +0\.00 USD/s ' '^spin_latency +10 +0/s ' \
+	'^spin_total +[0-9.]+k? +[0-9.]+k?/s ' '^still_total +5 +0/s '; do
+	grep -Eq -- "$re" "$tmp/screen" && rows=$((rows + 1)) || bad "80x24: no row /$re/"
+done
+# names too long for the column: cut with '~', their labels kept whole
+# when short, as values cut when long
+for i in 1 2 3 4 5 6; do
+	grep -Eq "^spin_requests_[a-z_]*~\{backend=\"$i\"\} +$i +0/s " "$tmp/screen" &&
+		rows=$((rows + 1)) || bad "80x24: no row for backend $i"
+done
+for i in 1 2; do
+	grep -Eq "^spin_lookups_total\{gp~,co~,t$i\} +$i +0/s " "$tmp/screen" &&
+		rows=$((rows + 1)) || bad "80x24: no row for lookups t$i"
+done
+[ "$rows" -ge 10 ] && ok || bad "80x24: $rows rows with name, value and rate"
+width=$(LC_ALL=$utf8 wc -L < "$tmp/screen")
+[ "$width" -le 80 ] && ok || bad "80x24: a line of $width columns"
+[ "$(wc -l < "$tmp/screen")" -le 24 ] && ok || bad "80x24: more than 24 lines"
+# UTF-8 sparklines; "-" for the windows not watched yet
+grep -Eq '^spin_total .* - +- +- +[▁▂▃▄▅▆▇█]+$' "$tmp/screen" && ok || bad "no UTF-8 sparkline: $(grep '^spin_total' "$tmp/screen")"
+grep -Eq '^still_total +5 +0/s +- +- +- +▁+$' "$tmp/screen" && ok || bad "still_total: $(grep '^still_total' "$tmp/screen")"
+grep -Eq '^spin_cache_hits_total hit ratio +90\.0% +- +- +-$' "$tmp/screen" && ok ||
+	bad "hit ratio row: $(grep 'hit ratio' "$tmp/screen")"
+grep -Eq '^spin_queue_depth +4 items$' "$tmp/screen" && ok || bad "gauge row: $(grep '^spin_queue' "$tmp/screen")"
+# the description of the selected row (the first), then of others: its
+# name, type, unit, labels, help
+desc() { sed -n '22,24p' "$tmp/screen" | paste -sd '|'; }
+has_desc() { screen && [ "$(desc)" = "$1" ]; }
+[ "$(desc)" = "spin_big_total|counter, unit -, labels -|cli test" ] && ok || bad "description of the first row: '$(desc)'"
+tm send-keys -t view Down
+poll has_desc "spin_bytes_total|counter, unit bytes, labels -|cli test" && ok || bad "Down: '$(desc)'"
+tm send-keys -t view j j j j j j
+poll has_desc 'spin_lookups_total{model="gpt-4o",pattern="conversation:*",tier="t1"}|counter, unit -, labels model="gpt-4o",pattern="conversation:*",tier="t1"|cli test' &&
+	ok || bad "j x 6: '$(desc)'"
+tm send-keys -t view j j
+poll has_desc "spin_queue_depth|gauge, unit items, labels -|cli test" && ok || bad "j x 2: '$(desc)'"
+tm send-keys -t view j
+poll has_desc 'spin_requests_served_by_the_upstream_backend_total{backend="1"}|counter, unit -, labels backend="1"|cli test' &&
+	ok || bad "j: '$(desc)'"
+[ "$(LC_ALL=$utf8 wc -L < "$tmp/screen")" -le 80 ] && ok || bad "80x24: a description wider than 80 columns"
+tm send-keys -t view k k k k k k k
+poll has_desc "spin_cache_hits_total hit ratio|hit ratio: VALUE since creation; 1m 5m 15m: over the last minutes|hits / (hits + misses) of spin_cache_hits_total and spin_cache_misses_total" &&
+	ok || bad "k x 5: '$(desc)'"
+# a larger terminal: whole names; a smaller one: value and rate still
+tm resize-window -t view -x 120 -y 30
+poll on_screen '^spin_requests_served_by_the_upstream_backend_total\{backend="6"\} +6 +0/s ' && ok ||
+	bad "120x30: $(cat "$tmp/screen")"
+tm resize-window -t view -x 50 -y 24
+poll on_screen '^NAME +VALUE +RATE( +1m)?$' && ok || bad "50x24 header: $(line 3)"
+grep -Eq '^spin_total +[0-9.]+k? +[0-9.]+k?/s' "$tmp/screen" && [ "$(LC_ALL=$utf8 wc -L < "$tmp/screen")" -le 50 ] &&
+	ok || bad "50x24: $(cat "$tmp/screen")"
+tm resize-window -t view -x 80 -y 24
+# s: by rate, spin_total first
+tm send-keys -t view s
+poll on_screen '^sort: rate ' && ok || bad "s: $(line 2)"
+poll on_screen '^NAME' && [[ "$(line 4)" == spin_total* ]] && ok || bad "sorted by rate: '$(line 4)'"
+tm send-keys -t view q
+poll test -s "$tmp/rc" && [ "$(cat "$tmp/rc")" = 0 ] && ok || bad "q: exit '$(cat "$tmp/rc" 2>/dev/null)'"
+
+# --- a locale that is not UTF-8: ASCII sparklines
+view C 80x24 -i 100ms "$tag-s"
+poll on_screen '^spin_total +[0-9.]+k? +[0-9.]+k?/s .*[_.:=+*#-]$' && ok || bad "C locale: $(grep '^spin_total' "$tmp/screen")"
+grep -q '[▁▂▃▄▅▆▇█]' "$tmp/screen" && bad "C locale: UTF-8 bars" || ok
+tm send-keys -t view q
+poll test -s "$tmp/rc" && ok || bad "q in the C locale"
+# -n: the view ends by itself
+view "$utf8" 80x24 -i 10ms -n 3 "$tag-s"
+poll test -s "$tmp/rc" && [ "$(cat "$tmp/rc")" = 0 ] && ok || bad "-n 3 on a terminal"
+
+# --- piped: a column header each block, figures in their units
+"$shmstat" watch -i 10ms -n 2 "$tag-s" > "$tmp/piped" || bad "watch piped"
+[ "$(grep -Ec '^  NAME +VALUE +RATE +1m +5m +15m +TREND$' "$tmp/piped")" = 2 ] && ok || bad "piped header: $(cat "$tmp/piped")"
+for re in '^  spin_bytes_total +3\.0 MiB +0 B/s ' '^  spin_cost_total +12\.35 USD +0\.00 USD/s ' \
+	'^  spin_big_total +148k +0/s ' '^  spin_requests_served_by_the_upstream_backend_total\{backend="6"\} +6 +0/s '; do
+	grep -Eq -- "$re" "$tmp/piped" && ok || bad "piped lacks /$re/"
+done
+"$shmstat" watch -i 10ms -n 2 --raw "$tag-s" > "$tmp/raw" || bad "watch --raw"
+grep -Eq '^  spin_bytes_total +3145728 +0 ' "$tmp/raw" && grep -Eq '^  spin_cost_total +12345678 +0 ' "$tmp/raw" &&
+	ok || bad "watch --raw: $(cat "$tmp/raw")"
+
+# --- --lines: a line per interval, a column per metric
+"$shmstat" watch --lines -i 10ms -n 5 -h 2 -t -I still_total -I spin_total "$tag-s" > "$tmp/lines" ||
+	bad "watch --lines -h 2 -t"
+[ "$(sed -n '1p;4p;7p' "$tmp/lines" | grep -Ec '^TIME +spin_total +still_total$')" = 3 ] &&
+	[ "$(wc -l < "$tmp/lines")" = 8 ] && ok || bad "--lines -h 2: headers every 2 lines: $(cat "$tmp/lines")"
+grep -Eq '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} +- +-$' "$tmp/lines" && ok || bad "--lines: first line"
+[ "$(grep -Ec '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} +[0-9.]+k?/s +0/s$' "$tmp/lines")" = 4 ] && ok ||
+	bad "--lines -t: rates per interval: $(cat "$tmp/lines")"
+"$shmstat" watch "$tag-s" --lines -i 1s -n 2 -I still_total -I 'spin_b*' > "$tmp/lines1" || bad "watch --lines"
+[ "$(cat "$tmp/lines1")" = "$(printf '%s\n' 'spin_big_total  spin_bytes_total  still_total' \
+	'             -                 -            -' '           0/s             0 B/s          0/s')" ] &&
+	ok || bad "--lines without -h and -t: $(cat "$tmp/lines1")"
+expect 2 "" "^shmstat: -h and -t go with --lines$" -- "$shmstat" watch -h 2 "$tag-s"
+expect 2 "" "^shmstat: -h and -t go with --lines$" -- "$shmstat" watch -t "$tag-s"
+expect 2 "" "^shmstat: header repeat '0' is not a positive number$" -- "$shmstat" watch --lines -h0 "$tag-s"
+expect 0 "^usage: shmstat watch" "" -- "$shmstat" watch -h
+expect 0 "^usage: shmstat watch" "" -- "$shmstat" watch "$tag-s" -h
+
+# --- a segment that does not exist: an error; with --wait, waited for
+expect 1 "" "^shmstat: segment '$tag-w' does not exist$" -- "$shmstat" watch -n 2 "$tag-w"
+expect 1 "" "^shmstat: segment '$tag-w' does not exist$" -- "$shmstat" watch --lines "$tag-w"
+expect 1 "^$" "^shmstat: waiting for segment '$tag-w'
+shmstat: segment '$tag-w' does not exist$" -- "$shmstat" watch --wait -i 10ms -n 3 "$tag-w"
+"$shmstat" watch --wait -i 50ms -n 1000 "$tag-w" > "$tmp/w.out" 2> "$tmp/w.err" &
+waiter=$!
+poll grep -q "^shmstat: waiting for segment '$tag-w'$" "$tmp/w.err" && ok || bad "--wait: $(cat "$tmp/w.err")"
+"$fill" "$tag-w" || bad "cli_fill"
+poll grep -Eq '^  cli_errors_total +3 ' "$tmp/w.out" && ok || bad "--wait: the segment made is not shown: $(cat "$tmp/w.out")"
+kill "$waiter"
+wait "$waiter" 2>/dev/null
+waiter=
+[ "$(grep -c . "$tmp/w.err")" = 1 ] && ok || bad "--wait: more on stderr: $(cat "$tmp/w.err")"
+
+finish
