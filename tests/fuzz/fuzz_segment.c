@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,11 +322,20 @@ static void render(const shmstat_snap *s)
 	static const enum export_format fmts[] = { EXPORT_JSON, EXPORT_CSV, EXPORT_PROM,
 						   EXPORT_OPENMETRICS };
 
-	if (order == NULL)
+	double *rate = order ? malloc((n ? n : 1) * sizeof(*rate)) : NULL;
+	struct export_rates er = { rate, 1000 };
+
+	if (rate == NULL) {
+		free(order);
 		return;
+	}
+	/* rates of every kind JSON prints: none, ordinary, huge, negative */
+	for (size_t i = 0; i < n; i++)
+		rate[i] = i % 4 == 0 ? NAN : i % 4 == 1 ? 1.5 : i % 4 == 2 ? 1e300 : -1;
 	for (size_t k = 0; k < sizeof(fmts) / sizeof(fmts[0]); k++)
-		(void)export_snapshot(devnull, fmts[k], name, s, order, n, 1);
-	(void)export_snapshot(devnull, EXPORT_JSON, name, s, order, n, 0);
+		(void)export_snapshot(devnull, fmts[k], name, s, order, n, 1, &er);
+	(void)export_snapshot(devnull, EXPORT_JSON, name, s, order, n, 0, NULL);
+	free(rate);
 	for (int om = 0; om < 2; om++) {
 		struct prom_src src[2] = { { name, s, NULL, 0 }, { "other", NULL, NULL, 0 } };
 		struct prom_opts o = { .om = om, .le_per_octave = PROM_MAX_LE_PER_OCTAVE,

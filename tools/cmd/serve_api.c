@@ -236,7 +236,7 @@ static enum MHD_Result api_show(struct MHD_Connection *c)
 	if (rate == NULL ||
 	    export_snapshot(f, EXPORT_JSON, serve_segment((size_t)k), s, order, kept, 0, &er) !=
 		    EXIT_OK) {
-		fclose(f);
+		(void)fclose(f);
 		free(buf);
 		free(order);
 		free(rate);
@@ -294,7 +294,7 @@ static enum MHD_Result api_top(struct MHD_Connection *c)
 			 owner && owner[0] ? owner : NULL, (size_t)n, hv);
 	shmstat_snap_free(s);
 	if (!found && table && table[0]) {
-		fclose(f);
+		(void)fclose(f);
 		free(buf);
 		return api_error(c, MHD_HTTP_NOT_FOUND, "segment '%s' has no signature table '%s'",
 				 serve_segment((size_t)k), table);
@@ -359,7 +359,7 @@ static enum MHD_Result api_history(struct MHD_Connection *c, int window)
 	if (rc != EXIT_OK) {
 		char *at = strstr(why, o.path);
 
-		fclose(f);
+		(void)fclose(f);
 		free(buf);
 		/* the client knows the file by its name, not by its path */
 		if (at) {

@@ -34,8 +34,6 @@ static void series_value(const shmstat_frame *f, size_t i, const struct shmstat_
 			snprintf(buf, n, "-");
 		else if (raw)
 			snprintf(buf, n, "%lld", (long long)s->gauge);
-		else if (s->has_value)
-			fmt_fig(buf, n, (double)s->gauge, s->unit, 0);
 		else
 			fmt_fig(buf, n, (double)s->gauge, s->unit, 0);
 	} else if (s->type == SHMSTAT_HISTOGRAM) {
