@@ -55,6 +55,10 @@ expect 2 "" "too many arguments"                  -- "$shmstat" show a b
 expect 2 "" "list takes no arguments"             -- "$shmstat" list x
 expect 2 "" "segment name is missing"             -- "$shmstat" gc
 expect 2 "" "segment name is missing"             -- "$shmstat" rm
+# '--' ends the options of rm too: a name may start with '-'
+expect 1 "" "^shmstat: segment '-$tag-nope' does not exist$" -- "$shmstat" rm -- "-$tag-nope"
+expect 2 "" "^shmstat: unknown option '-$tag-nope'" -- "$shmstat" rm "-$tag-nope"
+expect 2 "" "segment name is missing"             -- "$shmstat" rm --
 
 # --- help: the same usage string from `help CMD` and `CMD --help`
 for c in list show hist top watch gc rm record trend check serve; do
