@@ -259,6 +259,19 @@ for re in '^# TYPE cli_errors_total counter$' '^cli_errors_total 3$' \
 	'^# TYPE shmstat_build_info gauge$' "^shmstat_build_info\\{version=\"$("$shmstat" --version | cut -d' ' -f2)\",format=\"[0-9]+\\.[0-9]+\"\\} 1$"; do
 	if grep -Eq -- "$re" /tmp/$tag.prom; then ok; else bad "show --prom lacks /$re/"; fi
 done
+# --out: node_exporter's textfile collector (issue 21): the file whole,
+# 0644 under any umask, labelled by segment, an older one replaced, no
+# temporary file left; refused without a Prometheus format
+echo "stale" > /tmp/$tag.tf.prom
+(umask 077; "$shmstat" show --prom --out /tmp/$tag.tf.prom "$tag-a") && ok || bad "show --prom --out failed"
+[ "$(stat -c %a /tmp/$tag.tf.prom)" = 644 ] && ok || bad "--out file mode $(stat -c %a /tmp/$tag.tf.prom)"
+grep -qx "cli_errors_total{segment=\"$tag-a\"} 3" /tmp/$tag.tf.prom && grep -qx "shmstat_segment_up{segment=\"$tag-a\"} 1" /tmp/$tag.tf.prom &&
+	! grep -q stale /tmp/$tag.tf.prom && ok || bad "--out file: $(head -5 /tmp/$tag.tf.prom)"
+promtool check metrics < /tmp/$tag.tf.prom >/dev/null 2>&1 && ok || bad "promtool on the --out file"
+[ -z "$(ls /tmp/$tag.tf.prom.* 2>/dev/null)" ] && ok || bad "--out left $(ls /tmp/$tag.tf.prom.*)"
+expect 2 "" "^shmstat: --out goes with --prom or --openmetrics$" -- "$shmstat" show --out /tmp/$tag.tf.prom "$tag-a"
+expect 1 "" "^shmstat: cannot write '/tmp/$tag-nodir/x.prom': No such file or directory$" -- \
+	"$shmstat" show --openmetrics --out "/tmp/$tag-nodir/x.prom" "$tag-a"
 # promtool (Debian package prometheus, installed by ./dev) lints the output
 if ! command -v promtool >/dev/null; then
 	bad "promtool is not installed (apt-get install prometheus)"

@@ -3,36 +3,42 @@
  * per second since the metric was created or, with -i, over an interval
  * between two snapshots; show_hist.c is show --history.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "shmstat.h"
 #include "cli.h"
 #include "cmd.h"
 #include "export.h"
+#include "prom.h"
 #include "show_hist.h"
 #include "timearg.h"
 #include "units.h"
 
 static int raw;                 /* --raw: exact integers */
+static const char *out_path;    /* --out FILE */
 
 #define SHOW_INTERVAL_MAX 3600000000000ull       /* -i: at most 1h */
 
 const char cmd_show_usage[] =
 	"usage: shmstat show [-p|--per-process] [--json|--prom|--openmetrics|--csv]\n"
-	"                    [-i DURATION] [-I GLOB]... [-X GLOB]... [--raw] NAME\n"
+	"                    [-i DURATION] [-I GLOB]... [-X GLOB]... [--raw]\n"
+	"                    [--out FILE] NAME\n"
 	"       shmstat show --history FILE [--window DURATION] [--at INSTANT]\n"
 	"                    [--range START END] [--json] [-I GLOB]... [-X GLOB]...\n"
 	"  Print the metrics of segment NAME, one per line: name{labels},\n"
 	"  type (a gauge's with how the processes' values combine: gauge/sum,\n"
 	"  gauge/livesum: live processes only...), value and rate per second\n"
-	"  since the metric was created (of a\n"
-	"  counter, a histogram's count, a signature table's hits), or with\n"
+	"  since the metric was created (of a counter, a histogram's count, a\n"
+	"  signature table's hits), or with\n"
 	"  -i (--interval) over DURATION between two snapshots; for a\n"
 	"  histogram its count, mean, p50, p95, p99 and max; for a signature\n"
 	"  table its keys, hits, misses, hit ratio, weight, evictions. With\n"
@@ -40,7 +46,10 @@ const char cmd_show_usage[] =
 	"  writers that are gone.\n"
 	"  --json (schema shmstat.show/2, with rates), --prom (Prometheus text\n"
 	"  0.0.4), --openmetrics (OpenMetrics 1.0) and --csv print machine\n"
-	"  formats.\n"
+	"  formats. --out FILE (with --prom or --openmetrics, for node_exporter's\n"
+	"  textfile collector) writes FILE instead, whole or not at all (a\n"
+	"  temporary file renamed over it, mode 0644), every series labelled\n"
+	"  segment=\"NAME\" with the segment's health families, as serve does.\n"
 	"  -I and -X keep and drop metrics whose name or name{labels} matches\n"
 	"  a glob; what they drop is not read from the segment. Figures print\n"
 	"  in the unit each metric registered: ns as durations, bytes in KiB,\n"
@@ -338,6 +347,55 @@ static void print_text(const char *name, const shmstat_snap *s, const size_t *or
 	}
 }
 
+/* --out: the exposition of @s into @path atomically: a temporary file
+ * in the same directory, 0644, renamed over @path once whole. */
+static int write_textfile(const char *path, const char *name, const shmstat_snap *s,
+			  const size_t *order, size_t n, int om)
+{
+	struct prom_src src = { name, s, order, n };
+	struct prom_opts o = { .om = om, .le_per_octave = 1, .top = 10, .segment_label = 1 };
+	size_t len = strlen(path);
+	char *tmp = malloc(len + 8);
+	FILE *f = NULL;
+	int fd, err;
+
+	if (tmp == NULL)
+		return die(EXIT_ERR, "out of memory");
+	memcpy(tmp, path, len);
+	memcpy(tmp + len, ".XXXXXX", 8);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		err = errno;
+		free(tmp);
+		return die(EXIT_ERR, "cannot write '%s': %s", path, strerror(err));
+	}
+	if (fchmod(fd, 0644) != 0 || (f = fdopen(fd, "w")) == NULL) {
+		err = errno;
+		goto fail;
+	}
+	err = prom_render(f, &src, 1, &o);
+	if (err == 0 && (fflush(f) != 0 || ferror(f) || fsync(fd) != 0))
+		err = errno ? errno : EIO;
+	if (fclose(f) != 0 && err == 0)
+		err = errno;
+	f = NULL;
+	fd = -1;
+	if (err == 0 && rename(tmp, path) != 0)
+		err = errno;
+	if (err == 0) {
+		free(tmp);
+		return EXIT_OK;
+	}
+fail:
+	if (f)
+		(void)fclose(f);
+	else if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return die(EXIT_ERR, "cannot write '%s': %s", path, strerror(err));
+}
+
 /* A live segment: two snapshots @interval_ns apart with -i, else one;
  * then its text or machine form. */
 static int show_segment(const char *name, struct name_filter *filter, enum export_format fmt,
@@ -385,7 +443,10 @@ static int show_segment(const char *name, struct name_filter *filter, enum expor
 	} else {
 		struct export_rates er = { rate, rate_ns };
 
-		rc = export_snapshot(stdout, fmt, name, s, order, n, per_process, &er);
+		if (out_path)
+			rc = write_textfile(out_path, name, s, order, n, fmt == EXPORT_OPENMETRICS);
+		else
+			rc = export_snapshot(stdout, fmt, name, s, order, n, per_process, &er);
 	}
 out:
 	free(rate);
@@ -411,6 +472,7 @@ int cmd_show(int argc, char **argv)
 		{ "window", required_argument, NULL, 'W' },
 		{ "at", required_argument, NULL, 'A' },
 		{ "range", required_argument, NULL, 'R' },   /* START, then END */
+		{ "out", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char shortopts[] = ":pi:I:X:";
@@ -469,6 +531,9 @@ int cmd_show(int argc, char **argv)
 		case 'r':
 			raw = 1;
 			break;
+		case 'o':
+			out_path = optarg;
+			break;
 		case 'I': case 'X':
 			if (!glob_valid(optarg))
 				rc = usage_error(cmd_show_usage, "glob '%s' is not valid", optarg);
@@ -489,6 +554,11 @@ int cmd_show(int argc, char **argv)
 	}
 	if (rc >= 0) {
 		/* a usage error, said */
+	} else if (out_path && (fmt != EXPORT_PROM && fmt != EXPORT_OPENMETRICS)) {
+		rc = usage_error(cmd_show_usage, "--out goes with --prom or --openmetrics");
+	} else if (out_path && (hopt.path || interval || per_process)) {
+		rc = usage_error(cmd_show_usage, "--out writes one segment's exposition, "
+				 "not --history, -i or --per-process");
 	} else if (hopt.path == NULL && (hopt.window || hopt.at || hopt.range_from)) {
 		rc = usage_error(cmd_show_usage, "--window, --at and --range need --history");
 	} else if (hopt.path) {
