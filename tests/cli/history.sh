@@ -459,6 +459,24 @@ expect 2 "" "^shmstat: --owner takes a signature table's hits, misses, weight or
 expect 1 "" "^shmstat: history $oh has no signature table 'nope' in the window$" -- \
 	"$shmstat" top --history "$oh" nope
 expect 2 "" "^shmstat: --window and --at need --history$" -- "$shmstat" top --window 1h "$tag-m"
+# check rules can name an owner: its figure over a window of the
+# history, and over its lifetime from the live segment
+cat >"$tmp/owner-rules.yaml" <<'EOF'
+rules:
+  - name: acct-b-weight
+    sig: {metric: hf_sigs, figure: weight, owner: acct-b}
+    window: 1h
+    above: {warning: 5, critical: 100}
+  - name: acct-a-ratio
+    sig: {metric: hf_sigs, figure: hit_ratio, owner: acct-a}
+    below: {warning: 90%}
+EOF
+"$shmstat" check -r "$tmp/owner-rules.yaml" -H "$oh" --no-state "$tag-m" >"$tmp/ocheck" 2>&1; rc=$?
+[ "$rc" = 1 ] && ok || bad "owner rules: exit $rc, expected 1 (WARNING): $(cat "$tmp/ocheck")"
+grep -Eq "^WARNING +acct-b-weight: sig weight of owner acct-b of hf_sigs over 1h = 7 > 5 " "$tmp/ocheck" && ok ||
+	bad "owner rule over a window: $(cat "$tmp/ocheck")"
+grep -Eq "^OK +acct-a-ratio: sig hit_ratio of owner acct-a of hf_sigs \(lifetime\) = 100\.0% " "$tmp/ocheck" && ok ||
+	bad "owner rule over the lifetime: $(cat "$tmp/ocheck")"
 
 # ------------------------------------------------------------------ check
 # the segment now: hits 90, misses 10; gauge 15; latency 200 + 150 values

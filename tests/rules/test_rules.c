@@ -217,7 +217,12 @@ static const struct bad bad_cases[] = {
 	{ "rules:\n  - name: a\n    ratio: {num: x, den: y}\n    below: {critical: 2ms}\n", 4,
 	  "rule 'a': 'below': 'critical: 2ms' is a duration, but the rule compares a ratio" },
 	{ "rules:\n  - name: a\n    sig: {metric: s, figure: hit_rate}\n    below: {warning: 1KiB}\n", 4,
-	  "rule 'a': 'below': 'warning: 1KiB' is bytes, but the rule compares a hit rate (write 0.9 or 90%)" },
+	  "rule 'a': 'below': 'warning: 1KiB' is bytes, but the rule compares a hit ratio (write 0.9 or 90%)" },
+	/* an owner's figure (issue 21): not of evictions, a scalar */
+	{ "rules:\n  - name: a\n    sig: {metric: s, figure: evictions, owner: x}\n    above: {warning: 1}\n", 3,
+	  "rule 'a': 'owner' takes hits, misses, weight or hit_ratio: evictions are the table's" },
+	{ "rules:\n  - name: a\n    sig: {metric: s, figure: hits, owner: [x]}\n    above: {warning: 1}\n", 3,
+	  "'owner'" },
 	{ "rules:\n  - name: a\n    sig: {metric: s, figure: misses}\n    above: {warning: 2ms}\n", 4,
 	  "rule 'a': 'above': 'warning: 2ms' is a duration, but the rule compares a count (write a number" },
 	{ "rules:\n  - name: a\n    sig: {metric: s, figure: hits}\n    below: {warning: 50%}\n", 4,
@@ -638,6 +643,7 @@ static void test_unit_thresholds(void **state)
 		"  - {name: rate-ns, rate: cpu_ns_total, above: {critical: 500ms}}\n"
 		"  - {name: hit-rate, sig: {metric: s, figure: hit_rate}, below: {warning: 50%}}\n"
 		"  - {name: misses, sig: {metric: s, figure: misses}, above: {warning: 1k}}\n"
+		"  - {name: owned, sig: {metric: s, figure: weight, owner: acct-1}, window: 1h, above: {warning: 1k}}\n"
 		"  - name: base\n"
 		"    quantile: {metric: lat, q: 0.95}\n"
 		"    window: 5m\n"
@@ -654,6 +660,11 @@ static void test_unit_thresholds(void **state)
 	(void)state;
 	if (rules_parse("t.yaml", text, strlen(text), &rs, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
+	r = rules_find(&rs, "owned");
+	assert_non_null(r);
+	assert_string_equal(r->owner, "acct-1");
+	assert_int_equal(r->figure, SIG_WEIGHT);
+	assert_null(rules_find(&rs, "misses")->owner);
 	r = rules_find(&rs, "ratio-pct");
 	assert_true(fabs(r->warning - 0.9) < 1e-12 && r->critical == 0.8);
 	assert_int_equal(r->thr_kind, QTY_PERCENT);

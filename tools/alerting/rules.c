@@ -73,6 +73,7 @@ static void rule_free(struct rule *r)
 	free(r->name);
 	free(r->description);
 	selector_free(&r->sel);
+	free(r->owner);
 	for (size_t i = 0; i < r->nnum; i++)
 		selector_free(&r->num[i]);
 	for (size_t i = 0; i < r->nden; i++)
@@ -139,15 +140,15 @@ static int expression(struct ctx *c, struct rule *r, int k, const yaml_node_t *v
 		return 0;
 	}
 	case RULE_SIG: {
-		static const char *const keys[] = { "metric", "figure" };
-		yaml_node_t *m[2];
+		static const char *const keys[] = { "metric", "figure", "owner" };
+		yaml_node_t *m[3];
 		const char *f;
 		size_t i;
 
 		if (v->type != YAML_MAPPING_NODE)
 			return fail(c, AT(v), "%s must be a mapping {metric: ..., figure: ...}",
 				    where);
-		if (map_keys(c, v, where, keys, 2, m, NULL) != 0)
+		if (map_keys(c, v, where, keys, 3, m, NULL) != 0)
 			return -1;
 		if (m[0] == NULL || m[1] == NULL)
 			return fail(c, AT(v), "%s has no '%s'", where,
@@ -163,6 +164,22 @@ static int expression(struct ctx *c, struct rule *r, int k, const yaml_node_t *v
 				    "%s: unknown 'figure' (known: hit_ratio, hits, misses, weight, evictions)",
 				    c->who);
 		r->figure = (enum rule_sig_figure)i;
+		if (m[2]) {
+			const char *o = scalar(c, m[2], "owner");
+
+			if (o == NULL)
+				return -1;
+			/* an owner name as the library takes it (sig_owner) */
+			if (strlen(o) > 255)
+				return fail(c, AT(m[2]), "%s: owner is longer than 255 bytes", c->who);
+			if (r->figure == SIG_EVICTIONS)
+				return fail(c, AT(m[2]),
+					    "%s: 'owner' takes hits, misses, weight or hit_ratio: "
+					    "evictions are the table's", c->who);
+			r->owner = strdup(o);
+			if (r->owner == NULL)
+				return fail(c, AT(m[2]), "out of memory");
+		}
 		return 0;
 	}
 	case RULE_RATIO: {
@@ -269,7 +286,7 @@ static const char *compares(const struct rule *r)
 	switch (rule_value_kind(r)) {
 	case RV_FRACTION:
 		return r->kind == RULE_RATIO ? "a ratio (write 0.9 or 90%)"
-					     : "a hit rate (write 0.9 or 90%)";
+					     : "a hit ratio (write 0.9 or 90%)";
 	case RV_COUNT:
 		return "a count (write a number such as 1000 or 1.5k)";
 	case RV_RATE:

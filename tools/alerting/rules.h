@@ -85,6 +85,8 @@ struct rule {
 	char *name;                   /* unique in the file */
 	char *description;            /* NULL when not given */
 	struct rule_selector sel;     /* rate, increase, quantile, gauge, sig */
+	char *owner;                  /* sig: this owner's figure (NULL: the
+				       * table's) */
 	struct rule_selector *num, *den; /* ratio: sum(num) / sum(den) */
 	size_t nnum, nden;
 	double q;                     /* quantile: 0..1 */

@@ -157,7 +157,7 @@ static void json_num(const char *key, double v)
 /* "quantile 0.95 of cachesim_lookup_duration over 5m" */
 static void describe(const struct rule *r, char *buf, size_t n)
 {
-	char w[32] = "", q[32] = "";
+	char w[32] = "", q[96] = "";
 	const char *what = r->kind == RULE_RATIO ? (r->num ? r->num[0].metric : "?")
 						 : r->sel.metric;
 
@@ -171,6 +171,9 @@ static void describe(const struct rule *r, char *buf, size_t n)
 	}
 	if (r->kind == RULE_QUANTILE)
 		snprintf(q, sizeof(q), " %g", r->q);
+	else if (r->kind == RULE_SIG && r->owner)
+		snprintf(q, sizeof(q), " %s of owner %.*s", rule_figure_name(r->figure),
+			 (int)(sizeof(q) - 32), r->owner);
 	else if (r->kind == RULE_SIG)
 		snprintf(q, sizeof(q), " %s", rule_figure_name(r->figure));
 	{

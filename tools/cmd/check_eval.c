@@ -27,7 +27,7 @@ struct live_sum {
 };
 
 static void live_collect(const struct check_ctx *c, const struct rule_selector *sel,
-			 struct live_sum *out)
+			 const char *owner, struct live_sum *out)
 {
 	size_t n = shmstat_snap_metrics(c->snap);
 
@@ -52,10 +52,25 @@ static void live_collect(const struct check_ctx *c, const struct rule_selector *
 			out->counter += (double)m.counter;
 			if (shmstat_snap_sigtab(c->snap, i, &v) == 0) {
 				shmstat_sigview_stats(v, &st);
-				out->hits += st.hits;
-				out->misses += st.misses;
-				out->weight += st.weight;
-				out->evictions += st.evictions;
+				if (owner) {
+					/* that owner's exact totals (a table
+					 * without it adds nothing) */
+					for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
+						struct shmstat_sigowner_info oi;
+
+						shmstat_sigview_owner(v, k, &oi);
+						if (strcmp(oi.name, owner) != 0)
+							continue;
+						out->hits += oi.hits;
+						out->misses += oi.misses;
+						out->weight += oi.weight;
+					}
+				} else {
+					out->hits += st.hits;
+					out->misses += st.misses;
+					out->weight += st.weight;
+					out->evictions += st.evictions;
+				}
 				shmstat_sigview_free(v);
 			}
 		} else {
@@ -102,9 +117,9 @@ static void live_value(const struct check_ctx *c, const struct rule *r, struct r
 		struct live_sum d = { 0 };
 
 		for (size_t k = 0; k < r->nnum; k++)
-			live_collect(c, &r->num[k], &s);
+			live_collect(c, &r->num[k], NULL, &s);
 		for (size_t k = 0; k < r->nden; k++)
-			live_collect(c, &r->den[k], &d);
+			live_collect(c, &r->den[k], NULL, &d);
 		shmstat_hdata_free(s.h);
 		shmstat_hdata_free(d.h);
 		v->samples = (uint64_t)d.counter;
@@ -114,7 +129,7 @@ static void live_value(const struct check_ctx *c, const struct rule *r, struct r
 			v->why = d.series ? "the denominator is 0" : "no such series";
 		return;
 	}
-	live_collect(c, &r->sel, &s);
+	live_collect(c, &r->sel, r->kind == RULE_SIG ? r->owner : NULL, &s);
 	if (s.series == 0) {
 		v->why = "no such series";
 		goto out;
@@ -254,7 +269,8 @@ static void window_value(const struct check_ctx *c, const struct rule *r, uint64
 	}
 	{
 		struct shmstat_wquery qy = { .name = r->sel.metric, .labels = r->sel.labels,
-					     .fig = window_figure(r), .q = r->q };
+					     .fig = window_figure(r), .q = r->q,
+					     .owner = r->kind == RULE_SIG ? r->owner : NULL };
 
 		if (shmstat_window(f, n, &qy, from, to, &w) != 0) {
 			v->why = "cannot compute the window";
