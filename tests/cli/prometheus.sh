@@ -6,11 +6,12 @@
 # checks the exposition, bad requests get 404/405/431 and the exporter
 # keeps serving, a missing segment is shmstat_segment_up 0.
 #
-# Usage: prometheus.sh SHMSTAT HIST_FILL JSON_FLAT
+# Usage: prometheus.sh SHMSTAT HIST_FILL JSON_FLAT EXAMPLE_RULES
 set -u
 shmstat=$1
 fill=$2
 json_flat=$3
+src_rules=$4
 pass=0
 fail=0
 tag="e2e-prom-$$"
@@ -22,7 +23,9 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 cleanup() {
 	[ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
 	[ -n "${prom_pid:-}" ] && kill "$prom_pid" 2>/dev/null && wait "$prom_pid" 2>/dev/null
-	"$shmstat" rm "$tag" >/dev/null 2>&1
+	[ -n "${rec_pid:-}" ] && kill "$rec_pid" 2>/dev/null && wait "$rec_pid" 2>/dev/null
+	[ -n "${W_PID:-}" ] && kill -9 "$W_PID" 2>/dev/null
+	"$shmstat" rm "$tag" "$tag-al" >/dev/null 2>&1
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -48,8 +51,41 @@ EOF
 "$shmstat" record --count 1 --interval 100ms --tiers 100ms:10m --size 256K -o "$dir/e2e.hist" "$tag" \
 	2>/dev/null || { echo "FAIL: record"; exit 1; }
 
+# --- one rules file for shmstat check and for Prometheus (issue 21): a
+# writer that the test drives (a coprocess answering "ok" to each step),
+# recorded every second for check, its rules translated for Prometheus
+coproc W { exec "$fill" "$tag-al"; }
+read -r line <&"${W[0]}"
+[ "$line" = ready ] && ok || { echo "FAIL: alert writer did not start"; exit 1; }
+step() { echo "$1" >&"${W[1]}"; read -r line <&"${W[0]}"; [ "$line" = ok ] || bad "step '$1': $line"; }
+"$shmstat" record --interval 1s --tiers 1s:10m --size 256K -o "$dir/al.hist" "$tag-al" 2>/dev/null &
+rec_pid=$!
+cat >"$dir/rules.yaml" <<'EOF'
+rules:
+  - name: a-rate
+    description: requests on /a faster than 10 a second
+    rate: 'hf_requests_total{path="/a"}'
+    window: 5s
+    above: {warning: 5, critical: 10}
+EOF
+"$shmstat" check -r "$dir/rules.yaml" --emit prometheus-rules --out "$dir/prom-rules.yml" "$tag-al" \
+	2>"$dir/emit.err" && ok || bad "--emit prometheus-rules: $(cat "$dir/emit.err")"
+grep -qx "shmstat: 1 of 1 rules written as Prometheus rules" "$dir/emit.err" && ok || bad "emit: $(cat "$dir/emit.err")"
+promtool check rules "$dir/prom-rules.yml" >"$dir/promtool-rules.out" 2>&1 && ok ||
+	bad "promtool check rules: $(cat "$dir/promtool-rules.out")"
+grep -qF "expr: 'sum(rate(hf_requests_total{path=\"/a\"}[5s]))'" "$dir/prom-rules.yml" && ok ||
+	bad "the translated value: $(cat "$dir/prom-rules.yml")"
+# the shipped example translates whole, and promtool takes it
+"$shmstat" check -r "$src_rules" --emit prometheus-rules --out "$dir/example-rules.yml" 2>"$dir/emit2.err" &&
+	promtool check rules "$dir/example-rules.yml" >"$dir/promtool-rules.out" 2>&1 && ok ||
+	bad "the example rules: $(cat "$dir/emit2.err" "$dir/promtool-rules.out")"
+nrules=$(grep -c '^  - name:' "$src_rules")
+grep -q "$nrules of $nrules rules written" "$dir/emit2.err" && ok || bad "example rules ($nrules): $(cat "$dir/emit2.err")"
+"$shmstat" check -r "$dir/rules.yaml" --emit nagios >/dev/null 2>"$dir/u.err"; [ $? = 3 ] &&
+	grep -q "^shmstat: --emit takes prometheus-rules, not 'nagios'" "$dir/u.err" && ok || bad "--emit nagios: $(cat "$dir/u.err")"
+
 # --- the exporter on a free port, 64 le bounds per power of two
-"$shmstat" serve --listen 127.0.0.1:0 -s "$tag" -s "$tag-missing" --le-per-octave 64 \
+"$shmstat" serve --listen 127.0.0.1:0 -s "$tag" -s "$tag-missing" -s "$tag-al" --le-per-octave 64 \
 	--history "$dir/e2e.hist" 2>"$dir/serve.err" &
 serve_pid=$!
 port=
@@ -87,7 +123,7 @@ for re in '^shmstat_build_info\{version="[0-9.]+",format="[0-9]+\.[0-9]+"\} 1$' 
 	'^shmstat_scrape_duration_seconds [0-9]+(\.[0-9]+)?$'; do
 	grep -Eq -- "$re" "$dir/m.txt" && ok || bad "exposition lacks /$re/"
 done
-n_le=$(grep -c '^hf_latency_seconds_bucket' "$dir/m.txt")
+n_le=$(grep -c "^hf_latency_seconds_bucket{segment=\"$tag\"" "$dir/m.txt")
 [ "$n_le" -gt 100 ] && [ "$n_le" -lt 3000 ] && ok || bad "le bounds: $n_le"
 curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' "$url/metrics" >"$dir/om.txt" &&
 	[ "$(tail -1 "$dir/om.txt")" = "# EOF" ] && grep -q '^# TYPE hf_requests counter$' "$dir/om.txt" &&
@@ -118,7 +154,8 @@ same "window" "window?history=e2e.hist&window=1h&at=@$soon&include=hf_*" \
 	"$shmstat" show --history "$dir/e2e.hist" --window 1h --at "@$soon" --json -I 'hf_*'
 [ "$(api segments)" = "200 application/json" ] && "$json_flat" <"$dir/api.out" >"$dir/api.flat" &&
 	grep -qx "segments.0.name=$tag" "$dir/api.flat" && grep -qx "segments.0.up=true" "$dir/api.flat" &&
-	grep -qx "segments.1.name=$tag-missing" "$dir/api.flat" && grep -qx "segments.1.up=false" "$dir/api.flat" &&
+	grep -qx "segments.1.name=$tag-al" "$dir/api.flat" &&
+	grep -qx "segments.2.name=$tag-missing" "$dir/api.flat" && grep -qx "segments.2.up=false" "$dir/api.flat" &&
 	grep -qx "histories.0=e2e.hist" "$dir/api.flat" && ok || bad "/api/v1/segments: $(cat "$dir/api.out")"
 # bad queries: a status and a JSON error naming what is wrong
 for q in "show:400:parameter 'segment' is missing" "show?segment=nope:404:segment 'nope' is not served" \
@@ -151,6 +188,7 @@ cat >"$dir/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files: ['$dir/prom-rules.yml']
 scrape_configs:
   - job_name: shmstat
     static_configs:
@@ -222,7 +260,7 @@ v=$(query "up{job=\"shmstat\"}"); [ "$v" = 1 ] && ok || bad "up = '$v'"
 curl -sf "$url/metrics" >"$dir/m2.txt" || bad "GET /metrics after rm"
 grep -qx "shmstat_segment_up{segment=\"$tag\"} 0" "$dir/m2.txt" && ok ||
 	bad "removed segment still up: $(grep segment_up "$dir/m2.txt")"
-if grep -q '^hf_' "$dir/m2.txt"; then bad "series of the removed segment still exported"; else ok; fi
+if grep -q "^hf_.*segment=\"$tag\"" "$dir/m2.txt"; then bad "series of the removed segment still exported"; else ok; fi
 # and Prometheus sees it so (bounded wait: scrapes every second)
 down=
 for _ in $(seq 600); do
@@ -230,6 +268,37 @@ for _ in $(seq 600); do
 	sleep 0.1
 done
 [ -n "$down" ] && ok || bad "prometheus never saw shmstat_segment_up 0 after rm"
+
+# --- the translated alert fires and resolves, as shmstat check judges
+# the same data: requests on /a at 400/s, then none (bounded waits)
+alert_state() {   # the state of alert a_rate of severity $1 ("" if none)
+	curl -sf "http://127.0.0.1:$pport/api/v1/alerts" | "$json_flat" 2>/dev/null | awk -F= -v sev="$1" '
+		/^data\.alerts\.[0-9]+\.labels\.alertname=/ { split($1, p, "."); name[p[3]] = $2 }
+		/^data\.alerts\.[0-9]+\.labels\.severity=/ { split($1, p, "."); s[p[3]] = $2 }
+		/^data\.alerts\.[0-9]+\.state=/ { split($1, p, "."); st[p[3]] = $2 }
+		END { for (k in st) if (name[k] == "a_rate" && s[k] == sev) print st[k] }'
+}
+check_rc() { "$shmstat" check -r "$dir/rules.yaml" -H "$dir/al.hist" --no-state "$tag-al" >"$dir/check.out" 2>&1; echo $?; }
+fired= judged=
+for _ in $(seq 240); do
+	step "c a 100"
+	sleep 0.25
+	[ -z "$fired" ] && [ "$(alert_state critical)" = firing ] && fired=1
+	[ -z "$judged" ] && [ "$(check_rc)" = 2 ] && judged=1
+	[ -n "$fired" ] && [ -n "$judged" ] && break
+done
+[ -n "$fired" ] && ok || bad "the translated alert never fired (critical): $(curl -s "http://127.0.0.1:$pport/api/v1/alerts")"
+[ -n "$judged" ] && ok || bad "shmstat check never said CRITICAL: $(cat "$dir/check.out")"
+[ -z "$(alert_state warning)" ] && ok || bad "the warning alert fires with the critical one"
+resolved= judged=
+for _ in $(seq 240); do
+	sleep 0.25
+	[ -z "$resolved" ] && [ -z "$(alert_state critical)" ] && [ -z "$(alert_state warning)" ] && resolved=1
+	[ -z "$judged" ] && [ "$(check_rc)" = 0 ] && judged=1
+	[ -n "$resolved" ] && [ -n "$judged" ] && break
+done
+[ -n "$resolved" ] && ok || bad "the translated alert never resolved: $(curl -s "http://127.0.0.1:$pport/api/v1/alerts")"
+[ -n "$judged" ] && ok || bad "shmstat check never said OK again: $(cat "$dir/check.out")"
 
 echo "prometheus e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -26,13 +26,13 @@ root="$dest$prefix"
 for f in bin/shmstat include/shmstat.h include/shmstat_inline.h include/shmstat_history.h \
 	include/shmstat_window.h share/man/man1/shmstat.1 \
 	share/man/man5/shmstat-rules.5 share/man/man5/shmstat-history.5 \
-	share/doc/shmstat/rules.md share/doc/shmstat/history.md \
+	share/doc/shmstat/rules.md share/doc/shmstat/history.md share/doc/shmstat/prometheus.md \
 	share/doc/shmstat/cachesim-rules.yaml \
 	share/bash-completion/completions/shmstat; do
 	[ -e "$root/$f" ] && ok || bad "not installed: $prefix/$f"
 done
 # the installed documents are the tree's, and the pages name where they are
-for f in rules.md history.md examples/cachesim-rules.yaml; do
+for f in rules.md history.md prometheus.md examples/cachesim-rules.yaml; do
 	cmp -s "$src/docs/$f" "$root/share/doc/shmstat/${f#examples/}" && ok ||
 		bad "$prefix/share/doc/shmstat/${f#examples/} differs from docs/$f"
 done

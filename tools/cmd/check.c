@@ -6,6 +6,7 @@
  * overall status and the worst rules, performance data, then one line per
  * rule; exit with the plugin codes.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include "cmd.h"
 #include "histq.h"
 #include "nagios.h"
+#include "promrules.h"
 #include "rules.h"
 #include "textsafe.h"
 #include "timearg.h"
@@ -33,6 +35,8 @@ const char cmd_check_usage[] =
 	"       shmstat check FIGURE [--window D] [--below] [--min-samples N]\n"
 	"                     [-w|--warning X] [-c|--critical X] [-H FILE]\n"
 	"                     [-t|--timeout SEC] [--json] NAME\n"
+	"       shmstat check -r|--rules FILE --emit prometheus-rules [--out FILE]\n"
+	"                     [NAME]\n"
 	"       shmstat check -V|--version\n"
 	"  A Nagios plugin. Evaluate the rules of FILE (shmstat-rules(5)) on\n"
 	"  segment NAME: rules without a window on its live values (lifetime),\n"
@@ -54,7 +58,12 @@ const char cmd_check_usage[] =
 	"  Exit status (Nagios plugins): 0 OK, 1 WARNING, 2 CRITICAL,\n"
 	"  3 UNKNOWN, also for a usage error, a bad rules file, segment,\n"
 	"  history or option value, or a timeout (then the first line is\n"
-	"  SHMSTAT UNKNOWN - what is wrong, and stderr says it too).\n";
+	"  SHMSTAT UNKNOWN - what is wrong, and stderr says it too).\n"
+	"  --emit prometheus-rules writes the rules as Prometheus recording and\n"
+	"  alerting rules (to --out FILE, default stdout; NAME, a segment, says\n"
+	"  the metrics' units and types) and says on stderr what does not\n"
+	"  translate (prometheus.md, installed with the documentation); exit\n"
+	"  0, or 3 on an error.\n";
 
 #define CHECK_SCHEMA "shmstat.check/2"
 #define CHECK_DEFAULT_TIMEOUT 10
@@ -471,12 +480,14 @@ static void print_text(const struct result *res, size_t n, enum health overall,
 
 enum {
 	OPT_STATE = 256, OPT_NO_STATE, OPT_JSON, OPT_WINDOW, OPT_BELOW, OPT_MIN_SAMPLES,
+	OPT_EMIT, OPT_OUT,
 	/* the figures, in enum rule_kind order */
 	OPT_RATE, OPT_INCREASE, OPT_RATIO, OPT_QUANTILE, OPT_GAUGE, OPT_SIG,
 };
 
 struct check_opts {
 	const char *rules, *history, *state, *name;
+	const char *emit, *out;           /* --emit prometheus-rules [--out FILE] */
 	int no_state, version, figure_given;
 	unsigned timeout;
 	struct rule_inline in;
@@ -498,6 +509,8 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ "warning", required_argument, NULL, 'w' },
 		{ "critical", required_argument, NULL, 'c' },
+		{ "emit", required_argument, NULL, OPT_EMIT },
+		{ "out", required_argument, NULL, OPT_OUT },
 		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "increase", required_argument, NULL, OPT_INCREASE },
 		{ "ratio", required_argument, NULL, OPT_RATIO },
@@ -528,6 +541,13 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 		case 'r': o->rules = optarg; break;
 		case 'H': o->history = optarg; break;
 		case OPT_STATE: o->state = optarg; break;
+		case OPT_EMIT:
+			if (strcmp(optarg, "prometheus-rules") != 0)
+				return check_usage_error("--emit takes prometheus-rules, not '%s'",
+							 optarg);
+			o->emit = optarg;
+			break;
+		case OPT_OUT: o->out = optarg; break;
 		case OPT_NO_STATE: o->no_state = 1; break;
 		case OPT_JSON: json_out = 1; break;
 		case 'V': o->version = 1; break;
@@ -595,6 +615,16 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 	o->figure_given = figure_opt != 0;
 	if (o->version)
 		return 0;
+	if (o->out && !o->emit)
+		return check_usage_error("--out goes with --emit");
+	if (o->emit) {
+		/* NAME is optional: a segment that says the metrics' units */
+		if (!o->rules)
+			return check_usage_error("--emit translates a rules file: give --rules FILE");
+		if (o->figure_given || o->history || o->state || json_out)
+			return check_usage_error("--emit takes --rules, --out and NAME only");
+		return 0;
+	}
 	if (o->rules && o->figure_given)
 		return check_usage_error("--rules and --%s: give a rules file or one figure",
 					 fig_opt[figure_opt - OPT_RATE]);
@@ -692,6 +722,58 @@ static void evaluate(const struct check_ctx *c, const struct rule *r, struct ale
 	}
 }
 
+/* --emit: a metric's type and unit, from the segment NAME given */
+static int lookup_metric(const char *metric, enum shmstat_type *type, const char **unit,
+			 void *arg)
+{
+	const shmstat_snap *s = arg;
+
+	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
+		struct shmstat_metric_info m;
+
+		if (shmstat_snap_metric(s, i, &m) == 0 && strcmp(m.name, metric) == 0) {
+			*type = m.type;
+			*unit = m.unit;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* --emit prometheus-rules: @rs as Prometheus rules to --out (default
+ * stdout), what does not translate said on stderr. 0, or 3. */
+static int emit_prometheus(const struct check_opts *o, const struct ruleset *rs)
+{
+	shmstat_reader *rd = NULL;
+	shmstat_snap *snap = NULL;
+	FILE *f = stdout;
+	size_t n;
+	int rc;
+
+	if (o->name && (rc = snapshot(o->name, &rd, &snap)) != 0)
+		return rc;
+	if (o->name == NULL)
+		warnf("no segment named: each metric's unit is taken from its rule's thresholds "
+		      "(2ms: a timer, exported in seconds)");
+	alarm(0);                       /* a translation, not a check */
+	if (o->out && strcmp(o->out, "-") != 0 && (f = fopen(o->out, "w")) == NULL) {
+		rc = config_error("cannot write '%s': %s", o->out, strerror(errno));
+		goto out;
+	}
+	n = promrules_emit(f, rs, o->rules, snap ? lookup_metric : NULL, snap, stderr);
+	if (f != stdout ? fclose(f) != 0 : fflush(f) != 0) {
+		rc = config_error("cannot write '%s': %s", o->out ? o->out : "stdout",
+				  strerror(errno));
+		goto out;
+	}
+	fprintf(stderr, "shmstat: %zu of %zu rules written as Prometheus rules\n", n, rs->n);
+	rc = 0;
+out:
+	shmstat_snap_free(snap);
+	shmstat_reader_close(rd);
+	return rc;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct check_opts o = { 0 };
@@ -717,6 +799,11 @@ int cmd_check(int argc, char **argv)
 	if ((o.rules ? rules_load(o.rules, &rs, err, sizeof(err))
 		     : rules_inline(&o.in, &rs, err, sizeof(err))) != 0)
 		return config_error("%s", err);
+	if (o.emit) {
+		rc = emit_prometheus(&o, &rs);
+		rules_free(&rs);
+		return rc;
+	}
 	c.now = realtime_ns();
 	if ((rc = snapshot(o.name, &rd, &c.snap)) != 0)
 		goto out;

@@ -238,27 +238,36 @@ static int by_family(const void *a, const void *b)
  * its unit asks for it and the name does not say so already) and its
  * family (the same; in OpenMetrics a counter's without _total). A
  * signature table's name: its families are made from it. */
+int prom_export_name(const char *name, const char *unit, enum shmstat_type type, char *buf,
+		     size_t n)
+{
+	size_t l = strlen(name), stem;
+	int total = type == SHMSTAT_COUNTER && ends_with(name, l, "_total");
+	const char *sfx = "";
+	enum unit_kind k = unit_kind(unit);
+	int scale = 0;
+
+	stem = total ? l - 6 : l;
+	if (type != SHMSTAT_SIGTABLE && k == UNIT_NS) {
+		scale = EXPO_SECONDS;
+		sfx = ends_with(name, stem, "_seconds") ? "" : "_seconds";
+	} else if (type != SHMSTAT_SIGTABLE && k == UNIT_BYTES) {
+		scale = EXPO_BYTES;
+		sfx = ends_with(name, stem, "_bytes") ? "" : "_bytes";
+	}
+	snprintf(buf, n, "%.*s%s%s", (int)stem, name, sfx, total ? "_total" : "");
+	return scale;
+}
+
 static void names_of(struct item *x, int om)
 {
 	const struct shmstat_metric_info *m = &x->m;
-	size_t l = strlen(m->name), stem;
-	int total = m->type == SHMSTAT_COUNTER && ends_with(m->name, l, "_total");
-	const char *sfx = "";
-	enum unit_kind k = unit_kind(m->unit);
 
-	stem = total ? l - 6 : l;
-	x->unit = 0;
-	if (m->type != SHMSTAT_SIGTABLE && k == UNIT_NS) {
-		x->unit = EXPO_SECONDS;
-		sfx = ends_with(m->name, stem, "_seconds") ? "" : "_seconds";
-	} else if (m->type != SHMSTAT_SIGTABLE && k == UNIT_BYTES) {
-		x->unit = EXPO_BYTES;
-		sfx = ends_with(m->name, stem, "_bytes") ? "" : "_bytes";
-	}
-	snprintf(x->name, sizeof(x->name), "%.*s%s%s", (int)stem, m->name, sfx,
-		 total ? "_total" : "");
-	snprintf(x->fam, sizeof(x->fam), "%.*s%s%s", (int)stem, m->name, sfx,
-		 total && !om ? "_total" : "");
+	x->unit = prom_export_name(m->name, m->unit, m->type, x->name, sizeof(x->name));
+	snprintf(x->fam, sizeof(x->fam), "%s", x->name);
+	/* OpenMetrics: a counter's family is its name without _total */
+	if (om && m->type == SHMSTAT_COUNTER && ends_with(x->fam, strlen(x->fam), "_total"))
+		x->fam[strlen(x->fam) - 6] = '\0';
 }
 
 /* ------------------------------------------------------------- histograms */
@@ -371,7 +380,7 @@ static int take(struct prom_iter *pi, size_t s)
 static void sig_group(FILE *f, const struct item *it, size_t n, const struct prom_src *src,
 		      const struct prom_opts *o, struct prom_iter *pi)
 {
-	static const char *const what[] = { "hits", "misses", "weight" };
+	static const char *const what[] = { "hits", "misses", "weight", "evictions" };
 	const struct shmstat_metric_info *m0 = &it[0].m;
 	shmstat_sigview **views = calloc(n ? n : 1, sizeof(shmstat_sigview *));
 	size_t *idx = o->top ? malloc(o->top * sizeof(*idx)) : NULL;
@@ -386,13 +395,13 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 			views[j] = NULL;
 	/* the table's totals (all keys) and the owners' totals: each a
 	 * family of its own, so that sum() of either is the truth */
-	for (int w = 0; w < 6; w++) {
-		const char *per = w >= 3 ? "owner_" : "";
-		const int what_i = w % 3;
+	for (int w = 0; w < 7; w++) {
+		const char *per = w >= 4 ? "owner_" : "";
+		const int what_i = w >= 4 ? w - 4 : w;
 
 		snprintf(fam, sizeof(fam), "%s_%s%s%s", m0->name, per, what[what_i],
 			 o->om ? "" : "_total");
-		snprintf(help, sizeof(help), w >= 3 ? "%s: %s per owner" : "%s: %s, all keys",
+		snprintf(help, sizeof(help), w >= 4 ? "%s: %s per owner" : "%s: %s, all keys",
 			 m0->help[0] ? m0->help : m0->name, what[what_i]);
 		help_line(f, fam, help, o->om);
 		fprintf(f, "# TYPE %s counter\n", fam);
@@ -405,14 +414,15 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 
 			if (v == NULL)
 				continue;
-			if (w < 3) {
+			if (w < 4) {
 				if (!take(pi, it[j].src))
 					continue;
 				shmstat_sigview_stats(v, &st);
 				fprintf(f, "%s_%s_total", m0->name, what[what_i]);
 				sample_labels(f, &l, NULL, NULL, 0);
 				fprintf(f, " %" PRIu64 "\n", what_i == 0 ? st.hits
-							    : what_i == 1 ? st.misses : st.weight);
+							    : what_i == 1 ? st.misses
+							    : what_i == 2 ? st.weight : st.evictions);
 				continue;
 			}
 			for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {

@@ -7,7 +7,8 @@
  * `_total`, samples with it), gauges as gauges, histograms as classic
  * cumulative `_bucket{le=...}`, `_sum`, `_count`, signature tables as
  * one family per meaning: the table's exact totals (`NAME_hits_total`,
- * `_misses_total`, `_weight_total`), the owners' (`NAME_owner_hits_total
+ * `_misses_total`, `_weight_total`, `_evictions_total`), the owners'
+ * (`NAME_owner_hits_total
  * {owner}`...), the bound (`NAME_max_error`) and the top keys by hits
  * (`NAME_top_hits`, `_top_hits_error`, `_top_high_value`, gauges, at most
  * `top` series each per table: bounded cardinality).
@@ -62,6 +63,14 @@ struct prom_opts {
 	uint64_t started_ns;       /* mono_ns() when the request came: adds
 				    * shmstat_scrape_duration_seconds; 0: no */
 };
+
+/* The name metric @name (of @type, registered in @unit) is exported
+ * under, before _bucket, _sum, _count, into @buf: with _seconds (unit
+ * ns) or _bytes (unit bytes) added before a counter's _total, unless the
+ * name says so already. 1 when its values are exported in seconds (from
+ * ns), 2 when in bytes, else 0. */
+int prom_export_name(const char *name, const char *unit, enum shmstat_type type, char *buf,
+		     size_t n);
 
 /* CLOCK_MONOTONIC in ns (for prom_opts.started_ns) */
 uint64_t mono_ns(void);
