@@ -6,7 +6,10 @@
  *    alternating in the same process, several rounds. Throughput is work
  *    per second of the threads' own CPU time (CLOCK_THREAD_CPUTIME_ID,
  *    which includes the time the signal handler runs on them), so other
- *    load on the machine does not enter. Also the CPU cost of one sample.
+ *    load on the machine does not enter. Also the CPU cost of one sample
+ *    (raise(SIGPROF) against a signal with an empty handler, from main and
+ *    from DEPTH frames further down, the walk crossing libc's raise by its
+ *    unwind table) and the memory of the unwind tables.
  * 2. cachesim: shmstat-cachesim (instrumented) with --profile 99
  *    --latency-stacks 64 against the same run without, same seed,
  *    alternating: requests per second.
@@ -111,6 +114,19 @@ static double raise_ns(int sig, int n)
 	return (now_ns() - t0) / n;
 }
 
+/* raise_ns from @depth frames further down (no tail calls: each frame
+ * stays, for the walk to cross) */
+__attribute__((noinline)) static double raise_deep(int depth, int sig, int n)
+{
+	double r;
+
+	if (depth == 0)
+		return raise_ns(sig, n);
+	r = raise_deep(depth - 1, sig, n);
+	__asm__ volatile("" : : "g"(&r) : "memory");
+	return r;
+}
+
 static char cachesim[4096];
 
 int main(int argc, char **argv)
@@ -118,6 +134,8 @@ int main(int argc, char **argv)
 	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 	int rounds = quick ? 7 : 11;
 	double on[16], off[16], ratio[16], r_on, r_off, loss, sample_ns, empty_ns;
+	double deep_ns, deep_empty_ns;
+	struct shmstat_profiler_info pi = { 0 };
 	char name[64];
 	shmstat_seg *seg;
 	uint64_t samples;
@@ -160,14 +178,18 @@ int main(int argc, char **argv)
 
 		signal(SIGUSR2, empty_handler);
 		empty_ns = raise_ns(SIGUSR2, reps);
+		deep_empty_ns = raise_deep(DEPTH, SIGUSR2, reps);
 		if (shmstat_profiler_start(seg, 1) != 0)
 			fprintf(stderr, "bench_prof: %s\n", shmstat_last_error());
 		sample_ns = raise_ns(SIGPROF, reps);
+		deep_ns = raise_deep(DEPTH, SIGPROF, reps);
+		(void)shmstat_profiler_info(&pi);
 		shmstat_profiler_stop(seg);
 		empty_ns = (empty_ns + raise_ns(SIGUSR2, reps)) / 2;
-		if (samples_of(name) - before != (uint64_t)reps)
+		deep_empty_ns = (deep_empty_ns + raise_deep(DEPTH, SIGUSR2, reps)) / 2;
+		if (samples_of(name) - before != 2 * (uint64_t)reps)
 			fprintf(stderr, "bench_prof: %llu of %d raised samples counted\n",
-				(unsigned long long)(samples_of(name) - before), reps);
+				(unsigned long long)(samples_of(name) - before), 2 * reps);
 	}
 	shmstat_close(seg);
 	shmstat_unlink(name);
@@ -182,10 +204,13 @@ int main(int argc, char **argv)
 	       "\"hz\":99,\"units_per_cpu_s\":%.0f,\"baseline\":\"profiler_off\","
 	       "\"baseline_units_per_cpu_s\":%.0f,\"loss_percent\":%.3f,\"samples\":%llu,"
 	       "\"sample_ns\":%.0f,\"empty_signal_ns\":%.0f,\"handler_ns\":%.0f,"
+	       "\"deep_sample_ns\":%.0f,\"deep_empty_signal_ns\":%.0f,\"deep_handler_ns\":%.0f,"
+	       "\"unwind_bytes\":%llu,\"unwind_modules\":%u,\"unwind_rows\":%u,"
 	       "\"cost_at_99hz_percent\":%.4f,\"target\":\"loss<1%%\",\"met\":%s}\n",
 	       THREADS, DEPTH, rounds, r_on, r_off, loss, (unsigned long long)samples,
-	       sample_ns, empty_ns, sample_ns - empty_ns, 99 * sample_ns / 1e9 * 100,
-	       loss < 1.0 ? "true" : "false");
+	       sample_ns, empty_ns, sample_ns - empty_ns, deep_ns, deep_empty_ns,
+	       deep_ns - deep_empty_ns, (unsigned long long)pi.unwind_bytes, pi.unwind_modules,
+	       pi.unwind_rows, 99 * deep_ns / 1e9 * 100, loss < 1.0 ? "true" : "false");
 	fflush(stdout);
 
 	if (bench_cachesim_path(cachesim, sizeof(cachesim), "bench_prof") != 0)

@@ -1,22 +1,23 @@
 /*
  * shmstat_profile.h - sampled stacks in the segment: where the time goes.
  *
- * A writer process starts the profiler once; a CPU-time timer (ITIMER_PROF)
- * then interrupts whichever of its threads is running, about @hz times per
- * second of the process's CPU time, and the signal handler walks the
- * interrupted thread's frame pointers and counts the stack in the
- * segment's stack table: no allocation, no lock, no system call. The
+ * A writer process starts the profiler once; CPU-time timers (one per
+ * thread that writes a segment, ITIMER_PROF for the others) then
+ * interrupt its threads about @hz times per second of the CPU time each
+ * uses, and the signal handler walks the interrupted thread's stack and
+ * counts it in the segment's stack table: no allocation, no lock, no
+ * system call. The
  * histogram timers may also record their stack, 1 in N, weighted by the
  * time they measured. Each writer publishes its module map (path,
  * build-id, load address), so a reader symbolizes the addresses later,
  * even after the writer exited.
  *
- * Frame pointers: the stacks are walked through the frame-pointer chain,
- * so code built without frame pointers (-fomit-frame-pointer, the default
- * at -O1 and above) shows only the function that was running and the
- * callers above the first frame that kept them. Build the code you want
- * to see with -fno-omit-frame-pointer (docs/profiling.md says why this
- * unwinder and not a DWARF one).
+ * Unwinding: by the modules' unwind tables (.eh_frame, which C++
+ * exceptions need, so nearly every binary has them, built with frame
+ * pointers or not), parsed when the profiler starts and after modules
+ * are loaded; by the frame-pointer chain where a table has no row (code
+ * without CFI: JIT code, some hand-written assembly). docs/profiling.md
+ * says which frames come from where and what is still lost.
  */
 #ifndef SHMSTAT_PROFILE_H
 #define SHMSTAT_PROFILE_H
@@ -44,8 +45,10 @@ extern "C" {
  * @hz: samples per second of the process's CPU time, 1..1000; 0 for
  *      SHMSTAT_PROFILE_HZ
  *
- * Publishes the process's module map, installs a SIGPROF handler and
- * starts ITIMER_PROF. One profiler per process.
+ * Publishes the process's module map, parses the loaded modules' unwind
+ * tables, installs a SIGPROF handler, starts a per-thread CPU timer for
+ * every thread alive (and later for each thread that first writes a
+ * segment) and ITIMER_PROF for the others. One profiler per process.
  * Return 0, EINVAL (@seg NULL, @hz out of range), SHMSTAT_EBUSY (the
  * profiler already runs, or SIGPROF or ITIMER_PROF is used by someone
  * else), SHMSTAT_EFULL (the segment has no stack table: created with
@@ -78,6 +81,26 @@ SHMSTAT_API int shmstat_profiler_latency(shmstat_seg *seg, unsigned every);
  * SHMSTAT_EFULL (the module table is full).
  */
 SHMSTAT_API int shmstat_profiler_modules(shmstat_seg *seg);
+
+/* What the process's profiler uses (shmstat_profiler_info). */
+struct shmstat_profiler_info {
+	int running;               /* 1 while shmstat_profiler_start runs */
+	unsigned hz;
+	uint32_t thread_timers;    /* per-thread CPU timers now */
+	uint32_t unwind_modules;   /* modules with unwind tables */
+	uint32_t unwind_rows;      /* rows of those tables */
+	uint64_t unwind_bytes;     /* their memory, in this process */
+	uint64_t skipped;          /* ITIMER_PROF signals skipped, since the
+				    * process began, in threads sampled by a
+				    * timer of their own */
+};
+
+/**
+ * shmstat_profiler_info - what this process's profiler uses now: its
+ * per-thread timers and the memory of its unwind tables. Return 0, or
+ * EINVAL when @out is NULL.
+ */
+SHMSTAT_API int shmstat_profiler_info(struct shmstat_profiler_info *out);
 
 /**
  * shmstat_profile_gc - free the stack entries and module records of

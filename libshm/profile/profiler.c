@@ -1,6 +1,7 @@
 /*
  * profiler.c - sampling profiler and latency stacks (see profiler.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
@@ -9,12 +10,17 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 #include <ucontext.h>
 
 #include "shmstat_inline.h"
 #include "tls.h"
 #include "type.h"
+#include "cfi.h"
 #include "modmap.h"
 #include "profiler.h"
 #include "shmstat_profile.h"
@@ -55,6 +61,42 @@ static struct {
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static int gate;                   /* 1: handlers may write */
 static int inflight;               /* handlers past the gate */
+/* The unwind tables of the modules loaded (cfi.h), or NULL: built and
+ * replaced under prof.lock, published with a release store, read by
+ * handlers past the gate; an old one is freed once no handler is in
+ * flight. */
+static struct shmstat_cfitab *cfi_tab;
+
+/*
+ * Per-thread CPU timers: timer_create(CLOCK_THREAD_CPUTIME_ID of the
+ * thread) with SIGEV_THREAD_ID sends SIGPROF to that thread each 1/hz s
+ * of its own CPU time, so each thread is sampled in proportion to the CPU
+ * it used, whatever the kernel's choice of a thread for ITIMER_PROF's
+ * process-wide signal. The threads alive at the profiler start get one,
+ * and so does each thread that first writes a segment afterwards (the
+ * core's thread_start hook); one that exits deletes its own. ITIMER_PROF
+ * keeps running for the others: its signal is skipped in a thread that
+ * has its own timer (this run's signal seen, or made by itself). A leaf
+ * lock: taken under prof.lock or the thread table's lock, never the
+ * other way round.
+ */
+#define PROF_TIMERS 1024
+static struct {
+	pthread_mutex_t lock;
+	int on;                    /* this run uses per-thread timers */
+	struct timespec period;
+	uint32_t n;
+	struct {
+		timer_t id;
+		pid_t tid;
+	} t[PROF_TIMERS];
+} tmr = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static int run_gen;                /* this run's number, the timers' signal value */
+static uint64_t skipped;           /* ITIMER_PROF signals skipped */
+static pthread_key_t timer_key;
+static pthread_once_t timer_once = PTHREAD_ONCE_INIT;
+/* the run in which this thread has a timer of its own (0: none) */
+static __thread int own_gen __attribute__((tls_model("initial-exec")));
 /* timer stops until the next stack (initial-exec: no __tls_get_addr on
  * the timer path) */
 static __thread unsigned lat_left __attribute__((tls_model("initial-exec")));
@@ -134,32 +176,148 @@ int shmstat__prof_active(void)
 	       ld_relaxed(&shmstat__prof_latency_every) != 0;
 }
 
+/* What a step knows of a frame: its pc, its stack pointer (exact when
+ * sp_exact; otherwise a lower bound, after a frame-pointer step on
+ * arm64, whose frame records need not sit at the top of the frame), its
+ * frame pointer (when fp_ok) and, in the interrupted frame only, the link
+ * register (arm64's x30). pc_exact: the pc is where the thread was
+ * interrupted, not a return address (which is looked up at pc - 1: the
+ * call, not what follows it). */
+struct frame {
+	uintptr_t pc, sp, fp, lr;
+	unsigned sp_exact : 1, fp_ok : 1, lr_ok : 1, pc_exact : 1;
+};
+
+/* The word at @a into @out, when [a, a + 8) is aligned and inside
+ * [@lo, @hi): the part of the stack the walk may read. */
+__attribute__((no_sanitize_address, no_sanitize("thread")))
+static inline int load(uintptr_t a, uintptr_t lo, uintptr_t hi, uintptr_t *out)
+{
+	if (a % sizeof(uintptr_t) != 0 || a < lo || a >= hi || hi - a < sizeof(uintptr_t))
+		return 0;
+	/* inside the checked bounds: NOLINTNEXTLINE(performance-no-int-to-ptr) */
+	*out = *(const uintptr_t *)a;
+	return 1;
+}
+
+/* A return address signed by pointer authentication (arm64), stripped:
+ * XPACLRI is in the hint space, a no-op on cores without it (where
+ * nothing was signed either). */
+static inline uintptr_t strip_pac(uintptr_t ra)
+{
+#if defined(__aarch64__)
+	register uintptr_t x30 __asm__("x30") = ra;
+
+	__asm__("hint #7" : "+r"(x30));
+	return x30;
+#else
+	return ra;
+#endif
+}
+
 /*
- * Walk the frame records {saved fp, return address} from @fp, adding
- * return addresses to @k after the @k->depth frames already there. Only
- * [@lo, @hi) is read; each record must lie above the one before.
+ * One step by unwind-table row @r: the CFA from the stack or frame
+ * pointer, the return address from the stack at CFA + r->ra (or, in the
+ * interrupted frame on arm64, from x30), the caller's frame pointer from
+ * CFA + r->fp when this frame saved it. The CFA must lie at or above the
+ * stack pointer and at most at @top; every read inside [sp, top). Return
+ * 0 when the step cannot be taken.
+ */
+static int step_row(const struct shmstat_cfirow *r, struct frame *f, uintptr_t top)
+{
+	uintptr_t cfa, ra, fp = f->fp;
+	int kind = SHMSTAT_CFA_KIND(r->cfa);
+	uintptr_t off = (uintptr_t)(intptr_t)SHMSTAT_CFA_OFF(r->cfa);
+
+	if (kind == SHMSTAT_CFA_FP) {
+		if (!f->fp_ok)
+			return 0;
+		cfa = f->fp + off;
+	} else {
+		if (!f->sp_exact)
+			return 0;
+		cfa = f->sp + off;
+		if (kind == SHMSTAT_CFA_PLT && (f->pc & 15) >= (uintptr_t)SHMSTAT_CFA_AUX(r->cfa))
+			cfa += 8;
+	}
+	/* the caller's frame lies above: no step down, none past the top */
+	if (cfa < f->sp || cfa > top)
+		return 0;
+	if (r->ra == SHMSTAT_CFI_SAME) {
+		/* in the link register: the interrupted frame only, once */
+		if (!f->lr_ok)
+			return 0;
+		ra = f->lr;
+	} else if (r->ra == SHMSTAT_CFI_UNDEF || r->ra == SHMSTAT_CFI_UNKNOWN) {
+		return 0;               /* the outermost frame, or no rule */
+	} else if (cfa == f->sp || !load(cfa + (uintptr_t)(intptr_t)r->ra, f->sp, top, &ra)) {
+		return 0;               /* no progress, or outside the stack */
+	}
+	if (r->fp == SHMSTAT_CFI_UNKNOWN)
+		f->fp_ok = 0;
+	else if (r->fp != SHMSTAT_CFI_SAME)
+		f->fp_ok = (unsigned)load(cfa + (uintptr_t)(intptr_t)r->fp, f->sp, top, &fp);
+	if (r->cfa & SHMSTAT_CFA_SIGNED)
+		ra = strip_pac(ra);
+	f->pc = ra;
+	f->sp = cfa;
+	f->fp = fp;
+	f->sp_exact = 1;
+	f->lr_ok = 0;
+	f->pc_exact = 0;
+	return 1;
+}
+
+/* One step by the frame record {saved fp, return address} at fp, which
+ * must lie at or above the stack pointer (so each record above the one
+ * before) and inside the stack. */
+static int step_fp(struct frame *f, uintptr_t top)
+{
+	uintptr_t next, ret;
+
+	if (!f->fp_ok || f->fp < f->sp || !load(f->fp, f->sp, top, &next) ||
+	    !load(f->fp + sizeof(uintptr_t), f->sp, top, &ret))
+		return 0;
+	f->pc = strip_pac(ret);
+	f->sp = f->fp + 2 * sizeof(uintptr_t);
+	f->fp = next;
+#if defined(__x86_64__)
+	f->sp_exact = 1;               /* push rbp; mov rsp, rbp */
+#else
+	f->sp_exact = 0;               /* the record may sit anywhere in the frame */
+#endif
+	f->lr_ok = 0;
+	f->pc_exact = 0;
+	return 1;
+}
+
+/*
+ * Walk from frame @f, adding return addresses to @k after the @k->depth
+ * frames already there: by the row of table @t for each pc where it has
+ * one, by the frame pointer elsewhere (and for the first step when
+ * @first_fp). Every step moves up the stack, so the walk ends: at the
+ * outermost frame, at a step that cannot be taken, or after
+ * SHMSTAT_STACK_SLOTS frames (truncated).
  */
 __attribute__((no_sanitize_address, no_sanitize("thread")))
-static void walk(struct shmstat_stackkey *k, uintptr_t fp, uintptr_t lo, uintptr_t hi)
+static void unwind(struct shmstat_stackkey *k, struct frame *f, uintptr_t top,
+		   const struct shmstat_cfitab *t, int first_fp)
 {
-	while (fp >= lo && fp % sizeof(uintptr_t) == 0 && hi - fp >= 2 * sizeof(uintptr_t) &&
-	       fp < hi) {
-		/* a frame record inside the checked bounds
-		 * NOLINTNEXTLINE(performance-no-int-to-ptr) */
-		const uintptr_t *rec = (const uintptr_t *)fp;
-		uintptr_t next = rec[0], ret = rec[1];
+	for (;;) {
+		const struct shmstat_cfirow *r = NULL;
 
-		if (ret < 4096)
+		if (t && !first_fp)
+			r = shmstat__cfi_find(t, f->pc_exact ? f->pc : f->pc - 1);
+		first_fp = 0;
+		if (r ? !step_row(r, f, top) : !step_fp(f, top))
+			return;
+		if (f->pc < 4096)
 			return;
 		if (k->depth == SHMSTAT_STACK_SLOTS) {
 			k->flags |= SHMSTAT_STACK_F_TRUNCATED;
 			return;
 		}
-		k->pcs[k->depth++] = ret;
-		if (next <= fp)
-			return;
-		lo = fp + 2 * sizeof(uintptr_t);
-		fp = next;
+		k->pcs[k->depth++] = f->pc;
 	}
 }
 
@@ -227,49 +385,69 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	int saved = errno;
 	ucontext_t *uc = ucv;
 	struct shmstat_stackkey k;
-	uintptr_t pc = 0, sp = 0, fp = 0, top;
+	struct frame f = { .sp_exact = 1, .fp_ok = 1, .pc_exact = 1 };
+	uintptr_t top;
 
 	(void)sig;
-	(void)si;
 	if (!__atomic_load_n(&gate, __ATOMIC_SEQ_CST))
 		goto out;
 	__atomic_fetch_add(&inflight, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&gate, __ATOMIC_SEQ_CST))
 		goto leave;
+	if (si && si->si_code == SI_TIMER) {
+		/* a per-thread timer's: this run's, or one being deleted */
+		if (si->si_value.sival_int != ld_relaxed(&run_gen))
+			goto leave;
+		st_relaxed(&own_gen, si->si_value.sival_int);
+	} else if (si && si->si_code == SI_KERNEL && ld_relaxed(&own_gen) != 0 &&
+		   ld_relaxed(&own_gen) == ld_relaxed(&run_gen)) {
+		/* ITIMER_PROF's, in a thread its own timer samples */
+		__atomic_fetch_add(&skipped, 1, __ATOMIC_RELAXED);
+		goto leave;
+	}
 #if defined(__x86_64__)
-	pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-	sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-	fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+	f.pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	f.sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+	f.fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
 #elif defined(__aarch64__)
-	pc = (uintptr_t)uc->uc_mcontext.pc;
-	sp = (uintptr_t)uc->uc_mcontext.sp;
-	fp = (uintptr_t)uc->uc_mcontext.regs[29];
+	f.pc = (uintptr_t)uc->uc_mcontext.pc;
+	f.sp = (uintptr_t)uc->uc_mcontext.sp;
+	f.fp = (uintptr_t)uc->uc_mcontext.regs[29];
+	f.lr = (uintptr_t)uc->uc_mcontext.regs[30];
+	f.lr_ok = 1;
 #else
 	(void)uc;
 #endif
 	/* no pc: an architecture this file does not read registers of */
 	/* cppcheck-suppress knownConditionTrueFalse */
-	if (pc == 0)
+	if (f.pc == 0)
 		goto leave;
 	k.kind = SHMSTAT_STACK_CPU;
 	k.metric = 0;
 	k.flags = 0;
 	k.depth = 1;
-	k.pcs[0] = pc;
-	top = stack_top(sp, &uc->uc_stack);
+	k.pcs[0] = f.pc;
+	top = stack_top(f.sp, &uc->uc_stack);
 	if (top) {
-		uintptr_t caller = leaf_caller(pc, sp, top);
+		const struct shmstat_cfitab *t = ld_acquire(&cfi_tab);
 
-		walk(&k, fp, sp, top);
-		/* the heuristic's caller, unless the chain has it already */
-		if (caller && (k.depth < 2 || k.pcs[1] != caller)) {
-			if (k.depth == SHMSTAT_STACK_SLOTS) {
-				k.depth--;
-				k.flags |= SHMSTAT_STACK_F_TRUNCATED;
+		if (t && shmstat__cfi_find(t, f.pc)) {
+			unwind(&k, &f, top, t, 0);
+		} else {
+			/* no row for the pc: the frame pointer as before the
+			 * tables, with the leaf heuristic's caller */
+			uintptr_t caller = leaf_caller(f.pc, f.sp, top);
+
+			unwind(&k, &f, top, t, 1);
+			if (caller && (k.depth < 2 || k.pcs[1] != caller)) {
+				if (k.depth == SHMSTAT_STACK_SLOTS) {
+					k.depth--;
+					k.flags |= SHMSTAT_STACK_F_TRUNCATED;
+				}
+				memmove(&k.pcs[2], &k.pcs[1], (k.depth - 1) * sizeof(k.pcs[0]));
+				k.pcs[1] = caller;
+				k.depth++;
 			}
-			memmove(&k.pcs[2], &k.pcs[1], (k.depth - 1) * sizeof(k.pcs[0]));
-			k.pcs[1] = caller;
-			k.depth++;
 		}
 	}
 	shmstat__stack_add(prof.hdr, prof.tab, prof.n, prof.tag, &k, 1, prof.period_ns);
@@ -305,9 +483,162 @@ void shmstat__prof_latency(struct shmstat_counter *h, uint64_t ns, uintptr_t ret
 	/* the walk reads [sp, top) only: sp is the timer's own frame, on
 	 * this stack; fp, the caller's, may be anything */
 	top = stack_top(sp, NULL);
-	if (top)
-		walk(&k, fp, sp, top);
+	if (top) {
+		/* frame pointers only: the tables may be replaced meanwhile,
+		 * and only handlers are waited for */
+		struct frame f = { .pc = ret, .sp = sp, .fp = fp, .fp_ok = 1 };
+
+		unwind(&k, &f, top, NULL, 1);
+	}
 	shmstat__stack_add(seg->hdr, seg->stacks, seg->max_stacks, seg->tag, &k, 1, ns);
+}
+
+/* ---------------------------------------------------- unwind tables */
+
+/* Wait until no handler is past the gate (one that is may be reading
+ * what the caller is about to free). */
+static void quiesce(void)
+{
+	while (__atomic_load_n(&inflight, __ATOMIC_SEQ_CST) != 0)
+		sched_yield();
+}
+
+/* Publish @t as the handlers' table and free the one it replaces, after
+ * every handler that may have read it left (prof.lock held). */
+static void cfi_replace(struct shmstat_cfitab *t)
+{
+	struct shmstat_cfitab *old = cfi_tab;
+
+	__atomic_store_n(&cfi_tab, t, __ATOMIC_SEQ_CST);
+	if (old) {
+		quiesce();
+		shmstat__cfi_free(old);
+	}
+}
+
+/* Modules loaded or unloaded since the table was built: a new one
+ * (prof.lock held, the profiler running). */
+static void cfi_refresh(void)
+{
+	if (prof.seg && shmstat__cfi_stale(cfi_tab)) {
+		struct shmstat_cfitab *t = shmstat__cfi_build();
+
+		if (t)
+			cfi_replace(t);
+	}
+}
+
+/* ------------------------------------------------- per-thread timers */
+
+static pid_t gettid_(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* A timer for thread @tid (tmr.lock held, tmr.on): 0, or -1. The
+ * calling thread's is marked in its own thread-local state, and deleted
+ * when it exits (timer_key). */
+static int timer_for(pid_t tid, int self)
+{
+	struct sigevent sev;
+	struct itimerspec its;
+	/* the kernel's id of thread @tid's CPU clock (glibc's
+	 * pthread_getcpuclockid makes the same, from a pthread_t) */
+	clockid_t clk = self ? CLOCK_THREAD_CPUTIME_ID : (clockid_t)((~(unsigned)tid << 3) | 6u);
+	timer_t id;
+
+	for (uint32_t i = 0; i < tmr.n; i++)
+		if (tmr.t[i].tid == tid)
+			return 0;
+	if (tmr.n == PROF_TIMERS)
+		return -1;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGPROF;
+	sev.sigev_value.sival_int = run_gen;
+	sev._sigev_un._tid = tid;
+	if (timer_create(clk, &sev, &id) != 0)
+		return -1;
+	its.it_interval = tmr.period;
+	its.it_value = tmr.period;
+	if (timer_settime(id, 0, &its, NULL) != 0) {
+		timer_delete(id);
+		return -1;
+	}
+	tmr.t[tmr.n].id = id;
+	tmr.t[tmr.n].tid = tid;
+	tmr.n++;
+	if (self) {
+		st_relaxed(&own_gen, run_gen);
+		(void)pthread_setspecific(timer_key, &tmr);
+	}
+	return 0;
+}
+
+/* A thread that had made its own timer exits: delete it. */
+static void timer_exit(void *unused)
+{
+	pid_t tid = gettid_();
+
+	(void)unused;
+	pthread_mutex_lock(&tmr.lock);
+	for (uint32_t i = 0; i < tmr.n; i++) {
+		if (tmr.t[i].tid == tid) {
+			timer_delete(tmr.t[i].id);
+			tmr.t[i] = tmr.t[--tmr.n];
+			break;
+		}
+	}
+	st_relaxed(&own_gen, 0);
+	pthread_mutex_unlock(&tmr.lock);
+}
+
+static void make_timer_key(void)
+{
+	(void)pthread_key_create(&timer_key, timer_exit);
+}
+
+/* Timers for every thread alive now (prof.lock held, before the gate
+ * opens). The first that cannot be made turns them off for this run:
+ * ITIMER_PROF alone samples then. */
+static void timers_start(unsigned hz)
+{
+	pid_t self = gettid_();
+	DIR *d;
+	struct dirent *e;
+
+	(void)pthread_once(&timer_once, make_timer_key);
+	pthread_mutex_lock(&tmr.lock);
+	tmr.period.tv_sec = 0;
+	tmr.period.tv_nsec = (long)(1000000000u / hz);
+	if (hz == 1) {
+		tmr.period.tv_sec = 1;
+		tmr.period.tv_nsec = 0;
+	}
+	st_relaxed(&run_gen, run_gen == INT32_MAX ? 1 : run_gen + 1);
+	tmr.on = timer_for(self, 1) == 0;
+	d = tmr.on ? opendir("/proc/self/task") : NULL;
+	while (d && (e = readdir(d)) != NULL) {
+		long tid = strtol(e->d_name, NULL, 10);
+
+		if (tid > 0 && tid != self)
+			(void)timer_for((pid_t)tid, 0);   /* gone meanwhile: nothing */
+	}
+	if (d)
+		closedir(d);
+	pthread_mutex_unlock(&tmr.lock);
+}
+
+static void timers_stop(void)
+{
+	pthread_mutex_lock(&tmr.lock);
+	tmr.on = 0;
+	for (uint32_t i = 0; i < tmr.n; i++)
+		timer_delete(tmr.t[i].id);
+	tmr.n = 0;
+	/* a signal of a deleted timer still pending is dropped */
+	st_relaxed(&run_gen, run_gen == INT32_MAX ? 1 : run_gen + 1);
+	pthread_mutex_unlock(&tmr.lock);
 }
 
 /* -------------------------------------------------------------------- API */
@@ -326,6 +657,13 @@ static void atfork_child(void)
 	st_relaxed(&shmstat__prof_latency_every, 0);
 	st_relaxed(&prof.lat_seg, NULL);
 	prof.seg = NULL;
+	shmstat__cfi_free(cfi_tab);     /* the parent's, copied */
+	cfi_tab = NULL;
+	/* timers are not inherited */
+	pthread_mutex_init(&tmr.lock, NULL);
+	tmr.on = 0;
+	tmr.n = 0;
+	st_relaxed(&own_gen, 0);
 	for (int i = 0; i < 2; i++)
 		st_relaxed(&prof.pub_seg[i], NULL);
 }
@@ -434,6 +772,9 @@ int shmstat_profiler_start(shmstat_seg *seg, unsigned hz)
 	shmstat__prof_thread();
 	prof.ntext = 0;
 	dl_iterate_phdr(add_text, NULL);
+	/* the unwind tables, before the first signal (without them, or
+	 * out of memory: frame pointers only) */
+	cfi_replace(shmstat__cfi_build());
 	prof.seg = seg;
 	prof.hdr = seg->hdr;
 	prof.tab = seg->stacks;
@@ -450,12 +791,14 @@ int shmstat_profiler_start(shmstat_seg *seg, unsigned hz)
 		err = shmstat__fail(errno, "cannot install the SIGPROF handler: %s", strerror(errno));
 		goto undo;
 	}
+	timers_start(hz);
 	memset(&it, 0, sizeof(it));
 	it.it_interval.tv_sec = (time_t)(1000000u / hz / 1000000u);
 	it.it_interval.tv_usec = (suseconds_t)(1000000u / hz % 1000000u);
 	it.it_value = it.it_interval;
 	if (setitimer(ITIMER_PROF, &it, NULL) != 0) {
 		err = shmstat__fail(errno, "cannot start ITIMER_PROF: %s", strerror(errno));
+		timers_stop();
 		(void)signal(SIGPROF, SIG_IGN);
 		goto undo;
 	}
@@ -463,8 +806,8 @@ int shmstat_profiler_start(shmstat_seg *seg, unsigned hz)
 	goto out;
 undo:
 	__atomic_store_n(&gate, 0, __ATOMIC_SEQ_CST);
-	while (__atomic_load_n(&inflight, __ATOMIC_SEQ_CST) != 0)
-		sched_yield();
+	quiesce();
+	cfi_replace(NULL);
 	prof.seg = NULL;
 out:
 	pthread_mutex_unlock(&prof.lock);
@@ -478,11 +821,12 @@ static void stop_locked(void)
 
 	memset(&off, 0, sizeof(off));
 	setitimer(ITIMER_PROF, &off, NULL);
+	timers_stop();
 	__atomic_store_n(&gate, 0, __ATOMIC_SEQ_CST);
-	while (__atomic_load_n(&inflight, __ATOMIC_SEQ_CST) != 0)
-		sched_yield();
+	quiesce();
 	/* a signal still pending is dropped, not fatal */
 	(void)signal(SIGPROF, SIG_IGN);
+	cfi_replace(NULL);
 	prof.seg = NULL;
 }
 
@@ -544,6 +888,7 @@ int shmstat_profiler_modules(shmstat_seg *seg)
 		return shmstat__fail(EINVAL, "no segment given to the profiler");
 	pthread_mutex_lock(&prof.lock);
 	err = publish(seg, 0, prof.seg == seg ? prof.hz : 0);
+	cfi_refresh();
 	pthread_mutex_unlock(&prof.lock);
 	return err;
 }
@@ -556,6 +901,8 @@ void shmstat__prof_heartbeat(struct shmstat_seg *seg)
 		return;
 	if (published(seg) && (prof.seg == seg || prof.lat_seg == seg))
 		(void)publish(seg, 0, 0);
+	if (prof.seg == seg)
+		cfi_refresh();
 	pthread_mutex_unlock(&prof.lock);
 }
 
@@ -583,6 +930,35 @@ static void thread_start(struct shmstat_seg *seg)
 	(void)seg;
 	if (shmstat__prof_active())
 		shmstat__prof_thread();     /* its stack, for the profiler's walk */
+	if (ld_relaxed(&own_gen) != ld_relaxed(&run_gen) && __atomic_load_n(&gate, __ATOMIC_RELAXED)) {
+		/* a thread that writes a segment: a timer of its own */
+		pthread_mutex_lock(&tmr.lock);
+		if (tmr.on)
+			(void)timer_for(gettid_(), 1);
+		pthread_mutex_unlock(&tmr.lock);
+	}
+}
+
+int shmstat_profiler_info(struct shmstat_profiler_info *out)
+{
+	shmstat__clear_error();
+	if (out == NULL)
+		return shmstat__fail(EINVAL, "no place given for the profiler's figures");
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&prof.lock);
+	out->running = prof.seg != NULL;
+	out->hz = prof.seg ? prof.hz : 0;
+	if (cfi_tab) {
+		out->unwind_bytes = cfi_tab->bytes;
+		out->unwind_modules = cfi_tab->nmod;
+		out->unwind_rows = cfi_tab->nrows;
+	}
+	pthread_mutex_lock(&tmr.lock);
+	out->thread_timers = tmr.n;
+	pthread_mutex_unlock(&tmr.lock);
+	out->skipped = __atomic_load_n(&skipped, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&prof.lock);
+	return 0;
 }
 
 const struct shmstat__type shmstat__profile_type = {

@@ -25,7 +25,7 @@ CORE = {'attach', 'grace', 'hook', 'layout', 'procs', 'reader', 'registry',
         'segment', 'snap', 'snapshot', 'tls', 'type', 'util'}
 # the metric types and the profile tables, plugged in by types.c
 TYPES = {'counter', 'histogram', 'siggeo', 'sigmerge', 'sigsnap', 'sigtable',
-         'modmap', 'profile', 'profiler', 'stacks'}
+         'cfi', 'modmap', 'profile', 'profiler', 'stacks'}
 MAX_LINES = 1000
 
 

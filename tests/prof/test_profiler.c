@@ -9,6 +9,7 @@
  * Work is counted in rounds until the profile holds enough samples, never
  * in seconds, so a slow or loaded machine only makes it run longer.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -22,12 +23,14 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "shmstat.h"
 #include "shmstat_profile.h"
 #include "ut_common.h"
+#include "frameless.h"
 
 __attribute__((noinline)) uint64_t prof_spin(uint64_t x, unsigned n);
 __attribute__((noinline)) uint64_t prof_spin(uint64_t x, unsigned n)
@@ -70,6 +73,20 @@ static uint64_t cpu_samples(const char *name)
 	n = v.st.cpu_samples + v.st.dropped_samples;
 	view_close(&v);
 	return n;
+}
+
+/* Segment @name with @max_stacks stack entries, profiled at 1 kHz. */
+static shmstat_seg *profiled(const char *name, uint32_t max_stacks)
+{
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+
+	shmstat_opts_init(&o);
+	ut_small_opts(&o);
+	o.max_stacks = max_stacks;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_profiler_start(seg, 1000), 0);
+	return seg;
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -172,15 +189,25 @@ static void test_churn(void **state)
 	struct shmstat_opts o;
 	shmstat_seg *seg;
 	struct view v;
-	uint64_t w = 0, n = 0;
+	uint64_t w = 0, n = 0, skipped0;
+	struct shmstat_profiler_info pi0;
 	unsigned round;
 
 	(void)state;
+	assert_int_equal(shmstat_profiler_info(NULL), EINVAL);
 	shmstat_opts_init(&o);
 	ut_small_opts(&o);
 	o.max_stacks = 1024;
 	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_profiler_info(&pi0), 0);
+	skipped0 = pi0.skipped;
 	assert_int_equal(shmstat_profiler_start(seg, 1000), 0);
+	assert_int_equal(shmstat_profiler_info(&pi0), 0);
+	assert_int_equal(pi0.running, 1);
+	assert_int_equal(pi0.hz, 1000);
+	assert_true(pi0.thread_timers >= 1);      /* this thread's at least */
+	assert_true(pi0.unwind_modules >= 3);     /* this program, libc, the vDSO */
+	assert_true(pi0.unwind_bytes > pi0.unwind_rows * 12u);
 	handler_calls = 0;
 	count_handler_calls();
 	for (round = 0; round < 20000; round++) {
@@ -224,9 +251,18 @@ static void test_churn(void **state)
 		n += si.samples;
 		w += si.weight;
 	}
-	/* every call of the handler while the profiler ran, once */
-	assert_int_equal(n + v.st.dropped_samples,
-			 __atomic_load_n(&handler_calls, __ATOMIC_RELAXED));
+	/* every call of the handler while the profiler ran, once, but the
+	 * ITIMER_PROF signals skipped in threads that have their own timer
+	 * (this one: it started the profiler) */
+	{
+		struct shmstat_profiler_info pi;
+
+		assert_int_equal(shmstat_profiler_info(&pi), 0);
+		assert_int_equal(pi.running, 0);
+		assert_int_equal(n + v.st.dropped_samples,
+				 __atomic_load_n(&handler_calls, __ATOMIC_RELAXED) -
+					 (pi.skipped - skipped0));
+	}
 	/* every sample weighs one period, 1 ms */
 	assert_int_equal(w + v.st.dropped_weight, (n + v.st.dropped_samples) * 1000000u);
 	assert_int_equal(shmstat_profile_stack(v.p, shmstat_profile_stacks(v.p), &(struct shmstat_stack_info){ 0 }), EINVAL);
@@ -378,7 +414,32 @@ __asm__(".text\n.globl call_with_rbp\n.type call_with_rbp, @function\n"
 struct garbage {
 	shmstat_hist *h;
 	char *page;                /* PROT_NONE, below the thread's stack */
+	void (*spin)(char *page, unsigned long n);   /* CPU tests: asm below */
+	double cpu_s;
 };
+
+/* Run @fn(@g) in a thread whose stack is the upper half of a 2 MiB
+ * mapping with a PROT_NONE page 512 KiB in (g->page): the page lies
+ * within the default stack size below the thread pointer glibc puts at
+ * the stack's top, so only the walk's checks keep it from being read. */
+static void on_small_stack(void *(*fn)(void *), struct garbage *g)
+{
+	const size_t total = (size_t)2 << 20, stack = (size_t)1 << 20;
+	pthread_attr_t at;
+	pthread_t t;
+	char *base;
+
+	base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(base != MAP_FAILED);
+	g->page = base + (512 << 10);
+	assert_int_equal(mprotect(g->page, 4096, PROT_NONE), 0);
+	pthread_attr_init(&at);
+	assert_int_equal(pthread_attr_setstack(&at, base + total - stack, stack), 0);
+	assert_int_equal(pthread_create(&t, &at, fn, g), 0);
+	pthread_join(t, NULL);
+	pthread_attr_destroy(&at);
+	munmap(base, total);
+}
 
 static void *garbage_thread(void *arg)
 {
@@ -392,13 +453,9 @@ static void test_latency_garbage_fp(void **state)
 {
 	const char *name = ut_name("pgarb");
 	struct shmstat_metric_def def = { .name = "garbage_ns" };
-	const size_t total = (size_t)2 << 20, stack = (size_t)1 << 20;
 	struct shmstat_opts o;
 	struct garbage g = { 0 };
 	shmstat_seg *seg;
-	pthread_attr_t at;
-	pthread_t t;
-	char *base;
 	struct view v;
 
 	(void)state;
@@ -408,25 +465,285 @@ static void test_latency_garbage_fp(void **state)
 	assert_int_equal(shmstat_open(name, &o, &seg), 0);
 	assert_int_equal(shmstat_hist_register(seg, &def, NULL, &g.h), 0);
 	assert_int_equal(shmstat_profiler_latency(seg, 1), 0);
-	/* one mapping: a PROT_NONE page 512 KiB in, the thread's stack in its
-	 * upper half, so the page lies within the default stack size below
-	 * the thread pointer glibc puts at the stack's top */
-	base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(base != MAP_FAILED);
-	g.page = base + (512 << 10);
-	assert_int_equal(mprotect(g.page, 4096, PROT_NONE), 0);
-	pthread_attr_init(&at);
-	assert_int_equal(pthread_attr_setstack(&at, base + total - stack, stack), 0);
-	assert_int_equal(pthread_create(&t, &at, garbage_thread, &g), 0);
-	pthread_join(t, NULL);
-	pthread_attr_destroy(&at);
-	munmap(base, total);
+	on_small_stack(garbage_thread, &g);
 	view_open(&v, name);
 	assert_int_equal(v.st.latency_samples, 1);
 	view_close(&v);
 	assert_int_equal(shmstat_close(seg), 0);
 }
+
+/*
+ * Unwind tables that lie, for the table-driven step of the CPU handler,
+ * each spinning (rsi iterations) where its rows say:
+ *   spin_cfa_rbp    CFA = rbp + 16 with rbp = the PROT_NONE page
+ *   spin_saved_fp   the saved rbp slot holds the page: the caller's CFA,
+ *                   rbp-based, is computed from it
+ *   spin_cfa_high   CFA = rsp + 2 MiB: above the thread's stack
+ * The walk must read none of it (SIGSEGV otherwise) and still count
+ * every sample.
+ */
+void spin_cfa_rbp(char *page, unsigned long n);
+void spin_saved_fp(char *page, unsigned long n);
+void spin_cfa_high(char *page, unsigned long n);
+/* the loops (dec, jnz: 5 bytes), where the rows lie */
+extern const char spin_cfa_rbp_loop[], spin_saved_fp_loop[], spin_cfa_high_loop[];
+__asm__(".text\n"
+	".globl spin_cfa_rbp\n.type spin_cfa_rbp, @function\nspin_cfa_rbp:\n"
+	" .cfi_startproc\n push %rbp\n .cfi_def_cfa_offset 16\n .cfi_offset %rbp, -16\n"
+	" mov %rdi, %rbp\n .cfi_def_cfa_register %rbp\n"
+	".globl spin_cfa_rbp_loop\nspin_cfa_rbp_loop: dec %rsi\n jnz spin_cfa_rbp_loop\n"
+	" pop %rbp\n .cfi_def_cfa %rsp, 8\n ret\n .cfi_endproc\n"
+	".size spin_cfa_rbp, .-spin_cfa_rbp\n"
+	".globl spin_saved_fp\n.type spin_saved_fp, @function\nspin_saved_fp:\n"
+	" .cfi_startproc\n push %rbp\n .cfi_def_cfa_offset 16\n .cfi_offset %rbp, -16\n"
+	" mov %rbp, %rax\n mov %rdi, (%rsp)\n"
+	".globl spin_saved_fp_loop\nspin_saved_fp_loop: dec %rsi\n jnz spin_saved_fp_loop\n"
+	" mov %rax, (%rsp)\n pop %rbp\n .cfi_def_cfa_offset 8\n ret\n .cfi_endproc\n"
+	".size spin_saved_fp, .-spin_saved_fp\n"
+	".globl spin_cfa_high\n.type spin_cfa_high, @function\nspin_cfa_high:\n"
+	" .cfi_startproc\n .cfi_def_cfa_offset 0x200008\n"
+	".globl spin_cfa_high_loop\nspin_cfa_high_loop: dec %rsi\n jnz spin_cfa_high_loop\n"
+	" .cfi_def_cfa_offset 8\n ret\n .cfi_endproc\n"
+	".size spin_cfa_high, .-spin_cfa_high\n");
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *spin_thread(void *arg)
+{
+	struct garbage *g = arg;
+	double t0 = thread_cpu_s();
+
+	/* CPU time, not wall time: a loaded machine only takes longer */
+	while (thread_cpu_s() - t0 < g->cpu_s)
+		g->spin(g->page, 1000000);
+	return g;
+}
+
+static void test_cpu_garbage_cfi(void **state)
+{
+	void (*const spins[3])(char *, unsigned long) = { spin_cfa_rbp, spin_saved_fp, spin_cfa_high };
+	const char *const loops[3] = { spin_cfa_rbp_loop, spin_saved_fp_loop, spin_cfa_high_loop };
+	const char *name = ut_name("pgcfi");
+	shmstat_seg *seg;
+	struct view v;
+
+	(void)state;
+	seg = profiled(name, 256);
+	for (int i = 0; i < 3; i++) {
+		struct garbage g = { .spin = spins[i], .cpu_s = 0.3 };
+
+		on_small_stack(spin_thread, &g);
+	}
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	view_open(&v, name);
+	for (int i = 0; i < 3; i++) {
+		uint64_t n = 0;
+
+		for (size_t k = 0; k < shmstat_profile_stacks(v.p); k++) {
+			struct shmstat_stack_info si;
+
+			shmstat_profile_stack(v.p, k, &si);
+			if (si.pcs[0] < (uintptr_t)loops[i] || si.pcs[0] >= (uintptr_t)loops[i] + 5)
+				continue;
+			/* the lie stops the walk: spin_saved_fp's own step is
+			 * true, its caller's is not */
+			assert_true(si.depth <= (spins[i] == spin_saved_fp ? 2u : 1u));
+			n += si.samples;
+		}
+		print_message("spin %d: %llu samples\n", i, (unsigned long long)n);
+		/* 0.3 s of CPU at 1 kHz, tick-limited to 250 Hz: about 75 */
+		assert_true(n >= 20);
+	}
+	view_close(&v);
+	assert_int_equal(shmstat_close(seg), 0);
+}
 #endif
+
+/* ---------------------------------------- attribution through frameless code */
+
+/* dladdr's name of the function holding @pc ("" when none) */
+static const char *fn_name(uint64_t pc)
+{
+	Dl_info di;
+
+	if (dladdr((void *)(uintptr_t)pc, &di) == 0 || di.dli_sname == NULL)
+		return "";
+	return di.dli_sname;
+}
+
+static const char *obj_name(uint64_t pc)
+{
+	Dl_info di;
+
+	if (dladdr((void *)(uintptr_t)pc, &di) == 0 || di.dli_fname == NULL)
+		return "";
+	return di.dli_fname;
+}
+
+/* the callbacks of libframeless.so's loop: the same work each */
+#define CB_SPIN(x)                                                                      \
+	for (unsigned i_ = 0; i_ < 20000; i_++) {                                        \
+		(x) = (x) * 6364136223846793005ULL + 1442695040888963407ULL;             \
+		__asm__ volatile("" : "+r"(x));                                          \
+	}
+
+__attribute__((noinline)) uint64_t prof_cb_a(uint64_t x);
+__attribute__((noinline)) uint64_t prof_cb_a(uint64_t x)
+{
+	CB_SPIN(x)
+	return x;
+}
+
+__attribute__((noinline)) uint64_t prof_cb_b(uint64_t x);
+__attribute__((noinline)) uint64_t prof_cb_b(uint64_t x)
+{
+	CB_SPIN(x)
+	return x;
+}
+
+__attribute__((noinline)) void *frameless_thread(void *arg);
+__attribute__((noinline)) void *frameless_thread(void *arg)
+{
+	struct churn *c = arg;
+
+	c->out = fl_outer(prof_cb_a, prof_cb_b, c->out, c->rounds);
+	return NULL;
+}
+
+/* The callbacks below a library built without frame pointers: 70% of
+ * the samples in prof_cb_a (+- 5 points, 1000 samples: 3.4 sd), and
+ * nearly all with the library's frames and the thread's function above. */
+static void test_frameless(void **state)
+{
+	const char *name = ut_name("pfless");
+	shmstat_seg *seg;
+	struct view v;
+	uint64_t a = 0, b = 0, chained = 0;
+
+	(void)state;
+	seg = profiled(name, 1024);
+#if defined(__SANITIZE_THREAD__)
+	for (int round = 0; round < 2; round++) {
+#else
+	for (int round = 0; round < 40 && a + b < 1000; round++) {
+#endif
+		pthread_t t[2];
+		struct churn c[2] = { { 2000, 1 }, { 2000, 2 } };
+
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(pthread_create(&t[i], NULL, frameless_thread, &c[i]), 0);
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		view_open(&v, name);
+		a = b = chained = 0;
+		for (size_t k = 0; k < shmstat_profile_stacks(v.p); k++) {
+			struct shmstat_stack_info si;
+			const char *leaf;
+
+			shmstat_profile_stack(v.p, k, &si);
+			leaf = fn_name(si.pcs[0]);
+			if (strcmp(leaf, "prof_cb_a") == 0)
+				a += si.samples;
+			else if (strcmp(leaf, "prof_cb_b") == 0)
+				b += si.samples;
+			else
+				continue;
+			if (si.depth >= 4 && strcmp(fn_name(si.pcs[1] - 1), "fl_inner") == 0 &&
+			    strcmp(fn_name(si.pcs[2] - 1), "fl_outer") == 0 &&
+			    strcmp(fn_name(si.pcs[3] - 1), "frameless_thread") == 0)
+				chained += si.samples;
+		}
+		view_close(&v);
+	}
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	print_message("prof_cb_a %llu, prof_cb_b %llu, %llu with the whole chain\n",
+		      (unsigned long long)a, (unsigned long long)b, (unsigned long long)chained);
+#if defined(__SANITIZE_THREAD__)
+	/* TSan runs a handler of an asynchronous signal at the thread's
+	 * next interceptor, with the context it saved when the signal came:
+	 * the stack has moved on by then, and a callback that calls nothing
+	 * is never seen running. The walks ran (through the library, under
+	 * TSan's eyes); the ASan build measures the attribution. */
+	assert_int_equal(shmstat_close(seg), 0);
+	return;
+#endif
+	assert_true(a + b >= 1000);
+	assert_true(1000 * a / (a + b) >= 650 && 1000 * a / (a + b) <= 750);
+	assert_true(chained * 100 >= (a + b) * 95);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+__attribute__((noinline)) uint64_t clock_spinner(unsigned n);
+__attribute__((noinline)) uint64_t clock_spinner(unsigned n)
+{
+	uint64_t s = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		s += (uint64_t)ts.tv_nsec;
+	}
+	return s;
+}
+
+static void *clock_thread(void *arg)
+{
+	struct churn *c = arg;
+
+	c->out += clock_spinner(c->rounds);
+	return NULL;
+}
+
+/* clock_gettime runs in libc and the vDSO, built without frame
+ * pointers (and here behind the sanitizer's interceptor): 95% of the
+ * samples whose leaf is there have clock_spinner above them. */
+static void test_clock_callers(void **state)
+{
+	const char *name = ut_name("pclock");
+	shmstat_seg *seg;
+	struct view v;
+	uint64_t leaves = 0, found = 0;
+
+	(void)state;
+	seg = profiled(name, 1024);
+	for (int round = 0; round < 40 && leaves < 300; round++) {
+		pthread_t t;
+		struct churn c = { 2000000, 0 };
+
+		assert_int_equal(pthread_create(&t, NULL, clock_thread, &c), 0);
+		pthread_join(t, NULL);
+		view_open(&v, name);
+		leaves = found = 0;
+		for (size_t k = 0; k < shmstat_profile_stacks(v.p); k++) {
+			struct shmstat_stack_info si;
+
+			shmstat_profile_stack(v.p, k, &si);
+			if (strstr(fn_name(si.pcs[0]), "clock_gettime") == NULL &&
+			    strstr(obj_name(si.pcs[0]), "vdso") == NULL)
+				continue;
+			leaves += si.samples;
+			for (uint32_t d = 1; d < si.depth; d++)
+				if (strcmp(fn_name(si.pcs[d] - 1), "clock_spinner") == 0) {
+					found += si.samples;
+					break;
+				}
+		}
+		view_close(&v);
+	}
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	print_message("%llu samples in clock_gettime, %llu with clock_spinner above\n",
+		      (unsigned long long)leaves, (unsigned long long)found);
+	assert_true(leaves >= 300);
+	assert_true(found * 100 >= leaves * 95);
+	assert_int_equal(shmstat_close(seg), 0);
+}
 
 /* The module map names this program, its build-id and where it lies. */
 static void test_modules(void **state)
@@ -629,7 +946,10 @@ int main(void)
 		T(test_modules),
 #if defined(__x86_64__)
 		T(test_latency_garbage_fp),
+		T(test_cpu_garbage_cfi),
 #endif
+		T(test_frameless),
+		T(test_clock_callers),
 		T(test_fork),
 		T(test_profile_gc),
 	};

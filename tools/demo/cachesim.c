@@ -32,6 +32,8 @@
  *   tally rate=<requests per second>
  *   tally cpu_ns=<CPU time the serving threads used, in ns> (setup,
  *       registration and exit left out: what a long-running service pays)
+ * and with --profile, each worker what its profiler holds:
+ *   profile pid=<pid> unwind_bytes=<n> unwind_modules=<n> unwind_rows=<n> thread_timers=<n>
  * The segment is NOT removed at exit (the caller shows it, then removes
  * it with `shmstat rm NAME`), unless --rm is given.
  * --no-instrument does the same work with every shmstat call bypassed (a
@@ -677,6 +679,16 @@ static int run_worker(int id, int out_fd)
 			total.acct[a] += ctx[t].tally.acct[a];
 	}
 	total.elapsed_ns = mono_ns() - start;
+	if (cfg.instrument && cfg.profile_hz) {
+		struct shmstat_profiler_info pi;
+
+		/* what the profiler costs this process in memory and timers */
+		if (shmstat_profiler_info(&pi) == 0)
+			printf("profile pid=%d unwind_bytes=%" PRIu64 " unwind_modules=%" PRIu32
+			       " unwind_rows=%" PRIu32 " thread_timers=%" PRIu32 "\n",
+			       (int)getpid(), pi.unwind_bytes, pi.unwind_modules, pi.unwind_rows,
+			       pi.thread_timers);
+	}
 	if (cfg.instrument) {
 		shmstat_gauge_set(m.entries[0], c.tier[0].count);
 		shmstat_gauge_set(m.entries[1], c.tier[1].count);

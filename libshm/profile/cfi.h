@@ -1,0 +1,162 @@
+/*
+ * cfi.h - unwind tables for the profiler's signal handler.
+ *
+ * The tables that make C++ exceptions work (.eh_frame, indexed by
+ * .eh_frame_hdr) say for every pc of a function how to find its caller:
+ * where the Canonical Frame Address (CFA, the stack pointer before the
+ * call) is, and where the return address and the caller's registers were
+ * saved relative to it. Every module has them in memory (a PT_LOAD
+ * segment, found through PT_GNU_EH_FRAME), the vDSO included, built with
+ * or without frame pointers.
+ *
+ * They are byte code (DW_CFA_* instructions) to be run from the start of
+ * a function up to the pc: too slow, and too much parsing of untrusted
+ * bytes, for a signal handler. So they are run here, OUTSIDE the handler
+ * (profiler start, heartbeat after a dlopen), into a compact table:
+ *
+ *   module:  [lo, hi) executable range, its rows [first, first + n)
+ *   row:     12 bytes, sorted by pc within the module
+ *     pc     offset of the first byte it covers, from the module's lo
+ *     cfa    how to compute the CFA: (offset << 8) | (aux << 4) | kind
+ *              kind SHMSTAT_CFA_SP:  sp + offset
+ *              kind SHMSTAT_CFA_FP:  fp + offset
+ *              kind SHMSTAT_CFA_PLT: sp + offset, + 8 when (pc & 15) >= aux
+ *                                    (the x86-64 PLT's expression)
+ *              kind SHMSTAT_CFA_NONE: no row here (a gap between
+ *                                    functions, or a rule not kept): the
+ *                                    handler falls back to the frame
+ *                                    pointer
+ *              SHMSTAT_CFA_SIGNED (bit 3): the return address is signed
+ *                                    (arm64 pointer authentication)
+ *     ra     where the return address is: CFA + ra (a multiple of 8), or
+ *            SHMSTAT_CFI_SAME (still in its register: arm64's x30, for
+ *            the interrupted frame), SHMSTAT_CFI_UNDEF (none: the
+ *            outermost frame), SHMSTAT_CFI_UNKNOWN
+ *     fp     where the caller's frame pointer is: CFA + fp, or
+ *            SHMSTAT_CFI_SAME (not changed), SHMSTAT_CFI_UNKNOWN
+ *
+ * Only what a walk needs is kept (the CFA, the return address and the
+ * frame pointer); rules the table cannot express (a CFA in another
+ * register, DWARF expressions but the PLT's) give a NONE row, so the
+ * handler takes the frame pointer there as it did before the tables.
+ * Consecutive rows with the same rules are merged.
+ *
+ * The parser reads only inside the one region it is given (the PT_LOAD
+ * segment holding .eh_frame_hdr; .eh_frame must lie in it too), checks
+ * every length, offset and LEB128 against it, and bounds every loop by
+ * the bytes it consumes: corrupt tables give fewer rows, never a read
+ * outside the region (tests/prof/test_cfi.c mutates real tables at
+ * random under ASan, and compares the rows of libc, the vDSO and the test
+ * program with elfutils' libdw).
+ *
+ * A table is immutable once built: the handler looks a pc up with two
+ * binary searches (shmstat__cfi_find: no lock, no allocation, no system
+ * call) in a table the profiler publishes with a release store, and
+ * frees only after no handler can still be reading it (profiler.c).
+ */
+#ifndef SHMSTAT_CFI_H
+#define SHMSTAT_CFI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define SHMSTAT_CFA_NONE 0
+#define SHMSTAT_CFA_SP 1
+#define SHMSTAT_CFA_FP 2
+#define SHMSTAT_CFA_PLT 3
+#define SHMSTAT_CFA_KIND(c) ((c) & 7)
+#define SHMSTAT_CFA_SIGNED 8
+#define SHMSTAT_CFA_AUX(c) (((c) >> 4) & 15)
+#define SHMSTAT_CFA_OFF(c) ((c) / 256)        /* arithmetic: the offset may be < 0 */
+#define SHMSTAT_CFA_MAKE(kind, aux, off) ((int32_t)((uint32_t)(off) << 8) | (int32_t)((aux) << 4) | (int32_t)(kind))
+
+#define SHMSTAT_CFI_SAME 1
+#define SHMSTAT_CFI_UNDEF 2
+#define SHMSTAT_CFI_UNKNOWN 3
+
+struct shmstat_cfirow {
+	uint32_t pc;
+	int32_t cfa;
+	int16_t ra;
+	int16_t fp;
+};
+
+struct shmstat_cfimod {
+	uintptr_t lo, hi;
+	uint32_t first, n;
+};
+
+/* A process's table: one block, mods sorted by lo, then the rows. */
+struct shmstat_cfitab {
+	size_t bytes;              /* of the whole block */
+	uint32_t nmod, nrows;
+	unsigned long long adds, subs;   /* dlpi_adds/subs it was built at */
+	struct shmstat_cfimod *mods;
+	struct shmstat_cfirow *rows;
+};
+
+/* DWARF register numbers of an architecture (parser input, so that the
+ * tests parse arm64 tables on x86-64 too). */
+struct shmstat_cfiarch {
+	unsigned sp, fp, ra;
+	int arm64;                 /* DW_CFA_AARCH64_negate_ra_state */
+};
+SHMSTAT_HIDDEN extern const struct shmstat_cfiarch shmstat__cfi_x86_64, shmstat__cfi_arm64;
+
+/* One module's tables, as the parser sees them. */
+struct shmstat_cfisrc {
+	const unsigned char *mem;  /* readable bytes [mem, mem + len) */
+	size_t len;
+	uintptr_t addr;            /* the address mem[0] has in the module */
+	uintptr_t hdr;             /* address of .eh_frame_hdr, in [addr, addr + len) */
+	uintptr_t lo, hi;          /* the module's code: rows outside are dropped */
+	const struct shmstat_cfiarch *arch;
+};
+
+/* Rows being collected (outside the handler: malloc). */
+struct shmstat_cfibuf {
+	struct shmstat_cfirow *rows;
+	size_t n, cap;
+	int oom;
+};
+
+/* Statistics of one parse, for the tests. */
+struct shmstat_cfistats {
+	uint32_t fdes, fdes_used, cies_bad, fdes_bad;
+};
+
+/*
+ * shmstat__cfi_parse - append to @b the rows of module @src (pcs relative
+ * to src->lo, sorted, ending in a NONE row). Return the number of rows
+ * added; 0 when the module has no usable table. Reads only inside
+ * [src->mem, src->mem + src->len). @st may be NULL.
+ */
+SHMSTAT_HIDDEN size_t shmstat__cfi_parse(const struct shmstat_cfisrc *src, struct shmstat_cfibuf *b,
+					 struct shmstat_cfistats *st);
+
+/* The tables of loaded module @info (from dl_iterate_phdr, whose lock
+ * keeps it mapped while they are parsed): 0, or -1 when it has none. */
+struct dl_phdr_info;
+SHMSTAT_HIDDEN int shmstat__cfi_source(const struct dl_phdr_info *info, struct shmstat_cfisrc *src);
+
+/*
+ * shmstat__cfi_build - the table of every module loaded now
+ * (dl_iterate_phdr: takes the loader's lock; never in a signal handler).
+ * NULL when out of memory or no module has a table.
+ */
+SHMSTAT_HIDDEN struct shmstat_cfitab *shmstat__cfi_build(void);
+SHMSTAT_HIDDEN void shmstat__cfi_free(struct shmstat_cfitab *t);
+
+/* Has anything been loaded or unloaded since @t was built? */
+SHMSTAT_HIDDEN int shmstat__cfi_stale(const struct shmstat_cfitab *t);
+
+/*
+ * shmstat__cfi_find - the row for @pc in @t, or NULL when no module
+ * holds @pc or its row is NONE. Async-signal-safe: two binary searches.
+ */
+SHMSTAT_HIDDEN const struct shmstat_cfirow *shmstat__cfi_find(const struct shmstat_cfitab *t,
+							      uintptr_t pc);
+
+#endif
