@@ -174,9 +174,10 @@ static void help_line(FILE *f, const char *name, const char *help, int om)
 struct item {
 	size_t src, idx;
 	struct shmstat_metric_info m;
-	char fam[176];             /* the family: HELP, TYPE, UNIT */
-	char name[176];            /* the samples' name (before _bucket...) */
+	char fam[160];             /* the family: HELP, TYPE, UNIT */
 	int unit;                  /* EXPO_SECONDS, EXPO_BYTES or 0 */
+	/* (the samples' name is made again when they are written: items
+	 * are sorted, and kept small for it) */
 };
 
 /* Base units (Prometheus' conventions): a metric registered in ns is
@@ -263,8 +264,7 @@ static void names_of(struct item *x, int om)
 {
 	const struct shmstat_metric_info *m = &x->m;
 
-	x->unit = prom_export_name(m->name, m->unit, m->type, x->name, sizeof(x->name));
-	snprintf(x->fam, sizeof(x->fam), "%s", x->name);
+	x->unit = prom_export_name(m->name, m->unit, m->type, x->fam, sizeof(x->fam));
 	/* OpenMetrics: a counter's family is its name without _total */
 	if (om && m->type == SHMSTAT_COUNTER && ends_with(x->fam, strlen(x->fam), "_total"))
 		x->fam[strlen(x->fam) - 6] = '\0';
@@ -280,10 +280,11 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 	uint64_t cum;
 	size_t nb, k = 0;
 	unsigned kk;
-	char le[32];
+	char le[32], name[176];
 
 	if (shmstat_snap_hist(s, it->idx, SHMSTAT_PROC_ALL, &h) != 0)
 		return;
+	prom_export_name(it->m.name, it->m.unit, it->m.type, name, sizeof(name));
 	shmstat_hdata_stats(h, &st);
 	nb = shmstat_hdata_buckets(h);
 	cum = st.underflow;
@@ -314,7 +315,7 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 				fmt_seconds(le, sizeof(le), bound, 0);
 			else
 				snprintf(le, sizeof(le), "%" PRIu64, bound);
-			fprintf(f, "%s_bucket", it->name);
+			fprintf(f, "%s_bucket", name);
 			sample_labels(f, l, "le", le, strlen(le));
 			fprintf(f, " %" PRIu64 "\n", cum);
 			if (bound == st.highest) {
@@ -325,15 +326,15 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 		if (done)
 			break;
 	}
-	fprintf(f, "%s_bucket", it->name);
+	fprintf(f, "%s_bucket", name);
 	sample_labels(f, l, "le", "+Inf", 4);
 	fprintf(f, " %" PRIu64 "\n", st.count);
-	fprintf(f, "%s_sum", it->name);
+	fprintf(f, "%s_sum", name);
 	sample_labels(f, l, NULL, NULL, 0);
 	fputc(' ', f);
 	put_u64(f, it, st.sum);
 	fputc('\n', f);
-	fprintf(f, "%s_count", it->name);
+	fprintf(f, "%s_count", name);
 	sample_labels(f, l, NULL, NULL, 0);
 	fprintf(f, " %" PRIu64 "\n", st.count);
 	shmstat_hdata_free(h);
@@ -537,21 +538,23 @@ static void render_item(FILE *f, const struct prom_iter *pi, const struct item *
 {
 	const struct prom_src *sr = &pi->src[x->src];
 	struct lab l = { x->m.labels, pi->o.segment_label ? sr->segment : NULL, x->m.type };
+	char name[176];
 
+	prom_export_name(x->m.name, x->m.unit, x->m.type, name, sizeof(name));
 	switch (x->m.type) {
 	case SHMSTAT_COUNTER:
 		/* 0.0.4: the name as registered; OpenMetrics: family + _total */
 		if (pi->o.om)
 			fprintf(f, "%s_total", x->fam);
 		else
-			fputs(x->name, f);
+			fputs(name, f);
 		sample_labels(f, &l, NULL, NULL, 0);
 		fputc(' ', f);
 		put_u64(f, x, x->m.counter);
 		fputc('\n', f);
 		break;
 	case SHMSTAT_GAUGE:
-		fputs(x->name, f);
+		fputs(name, f);
 		sample_labels(f, &l, NULL, NULL, 0);
 		if (x->unit == EXPO_SECONDS) {
 			char b[48];
