@@ -189,11 +189,11 @@ struct rule {
 };
 
 struct state {
-	uint8_t cfa_how;
-	unsigned cfa_reg, plt_thr;
 	int64_t cfa_off;
 	struct rule ra, fp;
+	unsigned cfa_reg, plt_thr;
 	int signed_ra;
+	uint8_t cfa_how;
 };
 
 struct cie {
@@ -569,7 +569,10 @@ static int parse_cie(const struct rd *from, size_t off, const struct shmstat_cfi
 			break;
 	}
 	if (version == 4) {
-		if (rd_u(&r, 1) != sizeof(uintptr_t) || rd_u(&r, 1) != 0)
+		/* address size, then segment selector size */
+		uint64_t asz = rd_u(&r, 1), ssz = rd_u(&r, 1);
+
+		if (asz != sizeof(uintptr_t) || ssz != 0)
 			return -1;
 	}
 	c->code_align = rd_uleb(&r);
@@ -580,7 +583,6 @@ static int parse_cie(const struct rd *from, size_t off, const struct shmstat_cfi
 	    c->data_align > 256)
 		return -1;
 	c->fde_enc = PE_absptr;
-	aug_end = r.pos;
 	if (aug[0] == 'z') {
 		uint64_t alen = rd_uleb(&r);
 

@@ -248,10 +248,11 @@ static int step_row(const struct shmstat_cfirow *r, struct frame *f, uintptr_t t
 		if (!f->lr_ok)
 			return 0;
 		ra = f->lr;
-	} else if (r->ra == SHMSTAT_CFI_UNDEF || r->ra == SHMSTAT_CFI_UNKNOWN) {
-		return 0;               /* the outermost frame, or no rule */
-	} else if (cfa == f->sp || !load(cfa + (uintptr_t)(intptr_t)r->ra, f->sp, top, &ra)) {
-		return 0;               /* no progress, or outside the stack */
+	} else if (r->ra == SHMSTAT_CFI_UNDEF || r->ra == SHMSTAT_CFI_UNKNOWN ||
+		   cfa == f->sp || !load(cfa + (uintptr_t)(intptr_t)r->ra, f->sp, top, &ra)) {
+		/* the outermost frame, no rule, no progress, or outside the
+		 * stack */
+		return 0;
 	}
 	if (r->fp == SHMSTAT_CFI_UNKNOWN)
 		f->fp_ok = 0;

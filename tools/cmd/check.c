@@ -542,7 +542,7 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 		case 'H': o->history = optarg; break;
 		case OPT_STATE: o->state = optarg; break;
 		case OPT_EMIT:
-			if (strcmp(optarg, "prometheus-rules") != 0)
+			if (optarg == NULL || strcmp(optarg, "prometheus-rules") != 0)
 				return check_usage_error("--emit takes prometheus-rules, not '%s'",
 							 optarg);
 			o->emit = optarg;
@@ -557,10 +557,11 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 		case OPT_BELOW: o->in.below = 1; break;
 		case OPT_MIN_SAMPLES: o->in.min_samples = optarg; break;
 		case 't': {
+			const char *a = optarg ? optarg : "";
 			char *end;
-			unsigned long t = strtoul(optarg, &end, 10);
+			unsigned long t = strtoul(a, &end, 10);
 
-			if (optarg[0] < '0' || optarg[0] > '9' || *end || t > CHECK_MAX_TIMEOUT)
+			if (a[0] < '0' || a[0] > '9' || *end || t > CHECK_MAX_TIMEOUT)
 				return check_usage_error(
 					"timeout '%s' is not a whole number of seconds from 0 to %d",
 					optarg, CHECK_MAX_TIMEOUT);
@@ -761,7 +762,11 @@ static int emit_prometheus(const struct check_opts *o, const struct ruleset *rs)
 		goto out;
 	}
 	n = promrules_emit(f, rs, o->rules, snap ? lookup_metric : NULL, snap, stderr);
-	if (f != stdout ? fclose(f) != 0 : fflush(f) != 0) {
+	if (f == stdout)
+		rc = fflush(f);
+	else
+		rc = fclose(f);
+	if (rc != 0) {
 		rc = config_error("cannot write '%s': %s", o->out ? o->out : "stdout",
 				  strerror(errno));
 		goto out;
