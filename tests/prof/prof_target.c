@@ -40,18 +40,22 @@ static shmstat_counter *started;
 		__asm__ volatile("" : "+r"(x));                                          \
 	}
 
-__attribute__((noinline)) uint64_t hot_a(uint64_t x);
-__attribute__((noinline)) uint64_t hot_a(uint64_t x)
+/* hot_a does 3 times hot_b's work, @n iterations a block: the length
+ * varies from round to round (worker) so that a round is not a steady
+ * period the timer could fall in phase with (a timer ticking in step
+ * with the rounds would sample one of the two more than its share) */
+__attribute__((noinline)) uint64_t hot_a(uint64_t x, unsigned n);
+__attribute__((noinline)) uint64_t hot_a(uint64_t x, unsigned n)
 {
 	for (int i = 0; i < 3; i++)
-		SPIN(x, 20000)
+		SPIN(x, n)
 	return x;
 }
 
-__attribute__((noinline)) uint64_t hot_b(uint64_t x);
-__attribute__((noinline)) uint64_t hot_b(uint64_t x)
+__attribute__((noinline)) uint64_t hot_b(uint64_t x, unsigned n);
+__attribute__((noinline)) uint64_t hot_b(uint64_t x, unsigned n)
 {
-	SPIN(x, 20000)
+	SPIN(x, n)
 	return x;
 }
 
@@ -90,8 +94,12 @@ static void *worker(void *arg)
 {
 	uint64_t x = (uintptr_t)arg;
 
-	for (unsigned long r = 0; r < units; r++)
-		x = hot_b(hot_a(x));
+	for (unsigned long r = 0; r < units; r++) {
+		/* 15,000 .. 24,999 a block, 20,000 on average */
+		unsigned n = 15000 + (unsigned)((r * 7919 + (uintptr_t)arg * 104729) % 10000);
+
+		x = hot_b(hot_a(x, n), n);
+	}
 	return (void *)(uintptr_t)(x & 1);
 }
 
