@@ -238,7 +238,7 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 		return;
 	}
 	for (size_t j = 0; j < n; j++) {
-		char key[SHMSTAT_SIG_KEY_SHOW], own[256];
+		char key[SHMSTAT_SIG_KEY_SHOW], own[256], lo[FIG_LEN], hi[FIG_LEN];
 		size_t o2 = 0;
 
 		for (uint32_t c = 0; c < w[j].k.key_len && o2 + 5 < sizeof(key); c++) {
@@ -250,9 +250,10 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 				o2 += (size_t)snprintf(key + o2, sizeof(key) - o2, "\\x%02x", ch);
 		}
 		key[o2] = '\0';
-		fprintf(o->out, "  %c hits +%llu (at most +%llu) %s %s\n",
-		       w[j].lo >= SIG_HIGH_VALUE ? '*' : ' ', (unsigned long long)w[j].lo,
-		       (unsigned long long)w[j].hi,
+		fmt_fig_u64(lo, sizeof(lo), w[j].lo, NULL, o->raw);
+		fmt_fig_u64(hi, sizeof(hi), w[j].hi, NULL, o->raw);
+		fprintf(o->out, "  %c hits +%s (at most +%s) %s %s\n",
+		       w[j].lo >= SIG_HIGH_VALUE ? '*' : ' ', lo, hi,
 		       w[j].k.owner[0] ? text_safe(own, sizeof(own), w[j].k.owner) : "-",
 		       w[j].k.key_len ? key : "(key not kept)");
 	}
