@@ -12,8 +12,6 @@ hfill=$2
 json_flat=$3
 examples=$4
 cachesim=$5
-pass=0
-fail=0
 tag="clih-$$"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-history-$$.XXXXXX")
 W_PID=
@@ -23,30 +21,11 @@ recpid=
 . "$(dirname "$0")/nobody.sh"
 nobody_init
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect CODE STDOUT_PATTERN STDERR_PATTERN -- command...
-expect() {
-	local code=$1 out_re=$2 err_re=$3
-	shift 4
-	local out err rc
-	out=$("$@" 2>"$tmp/err"); rc=$?
-	err=$(cat "$tmp/err")
-	if [ "$rc" -ne "$code" ]; then
-		bad "$*: exit $rc, expected $code (stdout: $out) (stderr: $err)"; return
-	fi
-	if [ -n "$out_re" ] && ! grep -Eq -- "$out_re" <<<"$out"; then
-		bad "$*: stdout does not match /$out_re/: $out"; return
-	fi
-	if [ -n "$err_re" ] && ! grep -Eq -- "$err_re" <<<"$err"; then
-		bad "$*: stderr does not match /$err_re/: $err"; return
-	fi
-	if grep -q "Sanitizer\|runtime error\|Segmentation" <<<"$err"; then
-		bad "$*: crashed: $err"; return
-	fi
-	ok
-}
+# ok, bad, expect (lib.sh); the last stderr in $tmp/err, which checks
+# below read
+expect_err=$tmp/err
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # has FILE LINE...: each LINE is a whole line of FILE
 has() {
@@ -715,5 +694,4 @@ for rule in lookup-p95-degraded savings-drop; do
 		ok || bad "example rule $rule is not judged by its fallback: $(grep " $rule: " "$tmp/cs.out")"
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -6,7 +6,8 @@
 #                            expressions (empty: anything), no crash
 #   holds EXPR               awk's verdict on a comparison of numbers
 #   finish                   print the tally; exit 1 if a check failed
-# Scripts that source it set $tmp, a directory of their own.
+# Scripts that source it set $tmp, a directory of their own; expect keeps
+# the last command's stderr in $expect_err (default $tmp/expect.err).
 pass=0
 fail=0
 
@@ -16,9 +17,11 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 expect() {
 	local code=$1 out_re=$2 err_re=$3 out err rc
 	shift 4
-	out=$("$@" 2>"$tmp/expect.err"); rc=$?
-	err=$(cat "$tmp/expect.err")
-	if [ "$rc" -ne "$code" ]; then bad "$*: exit $rc, expected $code (stderr: $err)"; return; fi
+	out=$("$@" 2>"${expect_err:-$tmp/expect.err}"); rc=$?
+	err=$(cat "${expect_err:-$tmp/expect.err}")
+	if [ "$rc" -ne "$code" ]; then
+		bad "$*: exit $rc, expected $code (stdout: $out) (stderr: $err)"; return
+	fi
 	if [ -n "$out_re" ] && ! grep -Eq -- "$out_re" <<<"$out"; then
 		bad "$*: stdout does not match /$out_re/: $out"; return
 	fi
