@@ -274,6 +274,12 @@ static void test_vdso(void **state)
 	Elf *elf;
 
 	(void)state;
+#ifdef SHMSTAT_TEST_QEMU_USER
+	/* Under qemu-user the vDSO is qemu's own small image (one FDE), not
+	 * the kernel's that the test compares with libdw. */
+	skip();
+	return;
+#endif
 	get_mod(&m, 0, NULL, 1);
 	elf = vdso_elf(&copy);
 	assert_non_null(elf);

@@ -323,6 +323,13 @@ static void test_prefork_server(void **state)
 		struct pf_report rep;
 
 		assert_int_equal(stress_read(report[0], &rep, sizeof(rep)), sizeof(rep));
+#ifdef SHMSTAT_TEST_QEMU_USER
+		/* qemu-user starts its own RCU thread again in a forked child
+		 * (a host thread the guest's /proc shows): the tasks and the
+		 * CPU outside the worker's thread are qemu's, not ours; the
+		 * native build checks them */
+		continue;
+#endif
 		if (rep.tasks != 1)
 			fail_msg("worker %d has %d tasks: the library started a thread in the "
 				 "forked child", rep.worker, rep.tasks);
