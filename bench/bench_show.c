@@ -184,6 +184,21 @@ static int cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* One JSON line of an HTTP figure: the median of @ms[0..reps-1] (sorted
+ * here) against GET /healthz's median @health_ms. */
+static void http_line(const char *bench, const char *target, long series, double *ms,
+		      double health_ms, int met, int reps)
+{
+	double m;
+
+	qsort(ms, (size_t)reps, sizeof(double), cmp);
+	m = ms[reps / 2];
+	printf("{\"bench\":\"%s\",\"series\":%ld,\"ms\":%.2f,"
+	       "\"baseline\":\"healthz\",\"baseline_ms\":%.3f,\"ratio\":%.1f,"
+	       "\"target\":\"%s\",\"met_rounds\":%d,\"rounds\":%d}\n",
+	       bench, series, m, health_ms, health_ms > 0 ? m / health_ms : 0, target, met, reps);
+}
+
 /* Signature table "bench_signatures" of segment @name, read back: its
  * 65,536 keys, each with its one hit, exact. 0 or -1 with a message. */
 static int check_sigs(const char *name)
@@ -860,21 +875,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench_show: shmstat serve did not answer\n");
 			rc = 1;
 		} else {
-			qsort(scrape, (size_t)reps, sizeof(double), cmp);
 			qsort(health, (size_t)reps, sizeof(double), cmp);
-			printf("{\"bench\":\"serve_scrape\",\"series\":%ld,\"ms\":%.2f,"
-			       "\"baseline\":\"healthz\",\"baseline_ms\":%.3f,\"ratio\":%.1f,"
-			       "\"target\":\"ms<50\",\"met_rounds\":%d,\"rounds\":%d}\n",
-			       series, scrape[reps / 2], health[reps / 2],
-			       health[reps / 2] > 0 ? scrape[reps / 2] / health[reps / 2] : 0,
-			       met, reps);
-			qsort(api, (size_t)reps, sizeof(double), cmp);
-			printf("{\"bench\":\"serve_api_show\",\"series\":%ld,\"ms\":%.2f,"
-			       "\"baseline\":\"healthz\",\"baseline_ms\":%.3f,\"ratio\":%.1f,"
-			       "\"target\":\"ms<=50\",\"met_rounds\":%d,\"rounds\":%d}\n",
-			       series, api[reps / 2], health[reps / 2],
-			       health[reps / 2] > 0 ? api[reps / 2] / health[reps / 2] : 0,
-			       met_api, reps);
+			http_line("serve_scrape", "ms<50", series, scrape, health[reps / 2], met, reps);
+			http_line("serve_api_show", "ms<=50", series, api, health[reps / 2], met_api,
+				  reps);
 		}
 	}
 	/* closed before the axes fork their writers, which would attach to

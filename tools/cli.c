@@ -245,20 +245,28 @@ int glob_valid(const char *g)
 	return !open;
 }
 
-void fmt_bytes(char *buf, size_t n, unsigned long long v)
+void fmt_sigkey(char *buf, size_t n, const char *key, uint32_t len, uint32_t full_len,
+		uint64_t hash)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double d = (double)v;
-	int u = 0;
+	size_t o = 0;
 
-	while (d >= 1024 && u < 4) {
-		d /= 1024;
-		u++;
+	if (len == 0 && full_len != 0) {
+		snprintf(buf, n, "(hash %016llx)", (unsigned long long)hash);
+		return;
 	}
-	if (u == 0)
-		snprintf(buf, n, "%llu B", v);
-	else
-		snprintf(buf, n, "%.1f %s", d, unit[u]);
+	for (uint32_t i = 0; i < len && o + 5 < n; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
+	}
+	if (full_len > len && o + 4 < n) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o < n ? o : n - 1] = '\0';
 }
 
 void fmt_time(char *buf, size_t n, unsigned long long ns)

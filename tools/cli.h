@@ -10,6 +10,7 @@
 #define SHMSTAT_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "textsafe.h"
@@ -82,8 +83,13 @@ int glob_valid(const char *g);
  * -h N). */
 int want_help(int argc, char **argv, const char *usage, int h_number);
 
-/* Human forms: "4.2 MiB", "2026-11-21 10:00:00" */
-void fmt_bytes(char *buf, size_t n, unsigned long long v);
+/* A signature key as the text commands show it: printable bytes, others
+ * as \xNN, "..." when cut (@full_len > @len); "(hash H)" when its text
+ * is not known (@len 0 of a key that has bytes). */
+void fmt_sigkey(char *buf, size_t n, const char *key, uint32_t len, uint32_t full_len,
+		uint64_t hash);
+
+/* Human forms: "2026-11-21 10:00:00" (sizes: units.h) */
 void fmt_time(char *buf, size_t n, unsigned long long ns);
 
 /* A histogram value in its unit, as units.h's fmt_fig() writes it

@@ -312,6 +312,7 @@ int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquer
 		goto out;
 	}
 	if (w.n == 0 || (w.owner && !w.owner_seen)) {
+		out->series = 0;        /* the owner's: none */
 		out->why = "no such series in the window";
 		goto out;
 	}

@@ -62,7 +62,8 @@ struct shmstat_wvalue {
 				    * recorded for quantiles and means,
 				    * series for gauges */
 	uint64_t from_ns, to_ns;   /* first and last frame used */
-	unsigned series;           /* series matched */
+	unsigned series;           /* series matched (0: no such series,
+				    * or no gauge with a value) */
 	unsigned resets;           /* restarts seen */
 };
 

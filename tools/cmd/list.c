@@ -10,6 +10,7 @@
 #include "shmstat.h"
 #include "cli.h"
 #include "cmd.h"
+#include "units.h"
 
 const char cmd_list_usage[] =
 	"usage: shmstat list\n"
@@ -81,7 +82,7 @@ int cmd_list(int argc, char **argv)
 		}
 		shmstat_snap_info(s, &info);
 		owner_name(owner, sizeof(owner), info.uid);
-		fmt_bytes(size, sizeof(size), info.size);
+		fmt_fig_u64(size, sizeof(size), info.size, "bytes", 0);
 		fmt_time(created, sizeof(created), info.created_ns);
 		snprintf(writers, sizeof(writers), "%u/%u", info.writers_alive, info.writers_dead);
 		printf("%-24s %-10s %04o  %10s %8s  %-19s  %016llx\n",

@@ -239,23 +239,15 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 	}
 	for (size_t j = 0; j < n; j++) {
 		char key[SHMSTAT_SIG_KEY_SHOW], own[256], lo[FIG_LEN], hi[FIG_LEN];
-		size_t o2 = 0;
 
-		for (uint32_t c = 0; c < w[j].k.key_len && o2 + 5 < sizeof(key); c++) {
-			unsigned char ch = (unsigned char)w[j].k.key[c];
-
-			if (ch >= 0x20 && ch < 0x7f && ch != '\\')
-				key[o2++] = (char)ch;
-			else
-				o2 += (size_t)snprintf(key + o2, sizeof(key) - o2, "\\x%02x", ch);
-		}
-		key[o2] = '\0';
+		fmt_sigkey(key, sizeof(key), w[j].k.key, w[j].k.key_len, w[j].k.full_len,
+			   w[j].k.hash);
 		fmt_fig_u64(lo, sizeof(lo), w[j].lo, NULL, o->raw);
 		fmt_fig_u64(hi, sizeof(hi), w[j].hi, NULL, o->raw);
 		fprintf(o->out, "  %c hits +%s (at most +%s) %s %s\n",
 		       w[j].lo >= SIG_HIGH_VALUE ? '*' : ' ', lo, hi,
 		       w[j].k.owner[0] ? text_safe(own, sizeof(own), w[j].k.owner) : "-",
-		       w[j].k.key_len ? key : "(key not kept)");
+		       key);
 	}
 }
 

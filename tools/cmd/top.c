@@ -41,31 +41,6 @@ const char cmd_top_usage[] =
 
 static int raw;                 /* --raw: exact integers */
 
-/* The key, printable: other bytes as \xNN, "..." when cut; its hash
- * when its text is not known (a key seen once by a full summary). */
-static void fmt_key(char *buf, size_t n, const struct shmstat_sigentry *e)
-{
-	size_t o = 0;
-
-	if (!e->has_key) {
-		snprintf(buf, n, "(hash %016llx)", (unsigned long long)e->hash);
-		return;
-	}
-	for (uint32_t i = 0; i < e->key_len && o + 5 < n; i++) {
-		unsigned char c = (unsigned char)e->key[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			buf[o++] = (char)c;
-		else
-			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
-	}
-	if (e->full_len > e->key_len && o + 4 < n) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o < n ? o : n - 1] = '\0';
-}
-
 static void fmt_ago(char *buf, size_t n, uint64_t now, uint64_t t)
 {
 	uint64_t s;
@@ -136,7 +111,9 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 		gh = e.hits - e.err_hits;
 		gm = e.misses - e.err_misses;
 		gw = e.weight - e.err_weight;
-		fmt_key(key, sizeof(key), &e);
+		/* a key known by its hash alone: its length, not its bytes */
+		fmt_sigkey(key, sizeof(key), e.key, e.has_key ? e.key_len : 0,
+			   e.has_key ? e.full_len : 1, e.hash);
 		fmt_ago(first, sizeof(first), info.taken_ns, e.first_ns);
 		fmt_ago(last, sizeof(last), info.taken_ns, e.last_ns);
 		fmt_fig_u64(fh, sizeof(fh), gh, NULL, raw);
@@ -230,14 +207,12 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 	printf("   %10s %10s  %-12s %s\n", "HITS", "AT_MOST", "OWNER", "KEY");
 	for (size_t k = 0, shown = 0; k < nk && shown < n; k++) {
 		char key[SHMSTAT_SIG_KEY_SHOW], lo[FIG_LEN], hi[FIG_LEN];
-		struct shmstat_sigentry e = { .key = w[k].k.key, .key_len = w[k].k.key_len,
-					      .full_len = w[k].k.full_len, .hash = w[k].k.hash,
-					      .has_key = w[k].k.key_len > 0 };
 
 		if (owner && strcmp(owner, w[k].k.owner) != 0)
 			continue;
 		shown++;
-		fmt_key(key, sizeof(key), &e);
+		fmt_sigkey(key, sizeof(key), w[k].k.key, w[k].k.key_len, w[k].k.full_len,
+			   w[k].k.hash);
 		lo[0] = hi[0] = '+';
 		fmt_fig_u64(lo + 1, sizeof(lo) - 1, w[k].lo, NULL, raw);
 		fmt_fig_u64(hi + 1, sizeof(hi) - 1, w[k].hi, NULL, raw);

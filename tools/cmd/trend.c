@@ -178,7 +178,7 @@ int cmd_trend(int argc, char **argv)
 			   figure_name(qy.fig), qy.name);
 	}
 	/* a typo in the labels is an error, not a quiet "no value" */
-	if (!v.has_value && v.why && strstr(v.why, "no such") != NULL) {
+	if (!v.has_value && v.series == 0) {
 		frames_free(&fr);
 		return die(EXIT_ERR, "%s of '%s'%s%s%s%s%s%s: %s", figure_name(qy.fig), qy.name,
 			   labels ? " {" : "", labels ? labels : "", labels ? "}" : "",
