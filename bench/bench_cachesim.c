@@ -5,9 +5,12 @@
  * switch), same seed, 4 processes x 2 threads, timers sampled 1 in 16.
  *
  * Rounds: ROUNDS (9; 5 with --quick) of one instrumented and one plain
- * run, SECONDS long each (2 s; 0.8 s with --quick, so that --quick stays
- * near 10 s: 10 runs and their start-ups), the order swapped every round
- * so that drift hits both alike. What each run gives:
+ * run, the order swapped every round so that drift hits both alike. Every
+ * run does the same work: REQUESTS per thread (500,000; 200,000 with
+ * --quick, about 0.8 s, so that --quick stays near 10 s), not a duration
+ * (a slower run would do fewer requests, so more of them in the cache's
+ * warm-up, all misses: the instrumented run would pay for that too).
+ * What each run gives:
  *   requests/s       its "tally rate=" line (wall-clock throughput: on a
  *                    shared 2-CPU machine it swings with the neighbours)
  *   serving CPU      its "tally cpu_ns=" line: CPU time of the serving
@@ -66,7 +69,9 @@ int main(int argc, char **argv)
 	static const char *const what[F_COUNT] = { "", "serving_threads", "process_tree" };
 	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 	const int rounds = quick ? 5 : MAX_ROUNDS;
-	const char *duration = quick ? "0.8" : "2";
+	const char *duration = "600";        /* a limit: runs end by requests */
+	const unsigned long requests = quick ? 200000 : 500000;
+	char ins_opts[64], plain_opts[96];
 	const char *verbose = getenv("BENCH_VERBOSE");
 	int verb = verbose && *verbose && strcmp(verbose, "0") != 0;
 	struct bench_cachesim_result inst[MAX_ROUNDS], plain[MAX_ROUNDS];
@@ -79,16 +84,20 @@ int main(int argc, char **argv)
 	if (bench_cachesim_path(cachesim, sizeof(cachesim), "bench_cachesim") != 0)
 		return 1;
 	snprintf(name, sizeof(name), "bench-cachesim-%d", (int)getpid());
+	snprintf(ins_opts, sizeof(ins_opts), "--requests %lu", requests);
+	snprintf(plain_opts, sizeof(plain_opts), "%s --no-instrument", ins_opts);
 	for (int r = 0; r < rounds; r++) {
 		int bad;
 
 		if (r % 2 == 0) {
-			bad = bench_cachesim_run_ex(cachesim, name, duration, "--no-instrument",
+			bad = bench_cachesim_run_ex(cachesim, name, duration, plain_opts,
 						    &plain[r]) != 0;
-			bad |= bench_cachesim_run_ex(cachesim, name, duration, "", &inst[r]) != 0;
+			bad |= bench_cachesim_run_ex(cachesim, name, duration, ins_opts,
+						     &inst[r]) != 0;
 		} else {
-			bad = bench_cachesim_run_ex(cachesim, name, duration, "", &inst[r]) != 0;
-			bad |= bench_cachesim_run_ex(cachesim, name, duration, "--no-instrument",
+			bad = bench_cachesim_run_ex(cachesim, name, duration, ins_opts,
+						    &inst[r]) != 0;
+			bad |= bench_cachesim_run_ex(cachesim, name, duration, plain_opts,
 						     &plain[r]) != 0;
 		}
 		if (bad || !inst[r].requests || !plain[r].requests || !inst[r].cpu_ns ||
@@ -118,14 +127,16 @@ int main(int argc, char **argv)
 		}
 		if (f == F_RATE)
 			printf("{\"bench\":\"cachesim_overhead\",\"procs\":4,\"threads\":2,"
-			       "\"seconds_per_run\":%s,\"timer_sample\":16,\"requests_per_s\":%.0f,"
-			       "\"baseline\":\"no_instrument\",\"baseline_requests_per_s\":%.0f,",
-			       duration, median(w, rounds), median(wo, rounds));
+			       "\"requests_per_thread\":%lu,\"timer_sample\":16,"
+			       "\"requests_per_s\":%.0f,\"baseline\":\"no_instrument\","
+			       "\"baseline_requests_per_s\":%.0f,",
+			       requests, median(w, rounds), median(wo, rounds));
 		else
 			printf("{\"bench\":\"cachesim_cpu\",\"cpu\":\"%s\",\"procs\":4,\"threads\":2,"
-			       "\"seconds_per_run\":%s,\"timer_sample\":16,\"ns_per_request\":%.1f,"
-			       "\"baseline\":\"no_instrument\",\"baseline_ns_per_request\":%.1f,",
-			       what[f], duration, median(w, rounds), median(wo, rounds));
+			       "\"requests_per_thread\":%lu,\"timer_sample\":16,"
+			       "\"ns_per_request\":%.1f,\"baseline\":\"no_instrument\","
+			       "\"baseline_ns_per_request\":%.1f,",
+			       what[f], requests, median(w, rounds), median(wo, rounds));
 		printf("\"overhead_percent\":%.2f,\"round_overhead_percent\":[",
 		       median(sorted, rounds));
 		for (int r = 0; r < rounds; r++)
