@@ -81,7 +81,7 @@
 #include <assert.h>
 
 #define SHMSTAT_MAGIC            "SHMSTAT"   /* 7 chars + NUL = 8 bytes */
-#define SHMSTAT_FORMAT_MAJOR     3
+#define SHMSTAT_FORMAT_MAJOR     4
 #define SHMSTAT_FORMAT_MINOR     0
 #define SHMSTAT_ENDIAN_PROBE     0x0102030405060708ULL
 #define SHMSTAT_LINE             128
@@ -335,7 +335,12 @@ enum shmstat_stripe_state {
  *              of padding, its first K bytes; written once the key is
  *              worth it (SHMSTAT_SIGENT_F_KEY)
  *   +(8+K)C    next: C x u32, then heads: SHMSTAT_SIG_LEVELS x u32: the
- *              owner's lists of entries by count, for the lowest counts
+ *              owner's lists of entries by count, for the lowest counts;
+ *              padded to 128
+ *   filter     F x u32, F the power of two >= 4C: the owner's admission
+ *              filter (sigtable.h), counters of events of keys the
+ *              summary does not hold, by hash; no reader reads it, and
+ *              graves leave it zero
  *
  * A summary is written by one thread only (the one owning the stripe in
  * its claim), or by the reaper when the thread's process is gone; readers
@@ -378,7 +383,8 @@ struct shmstat_sigsum {
 	uint64_t slots_used;
 	uint64_t rescans;          /* times the minimum was looked for */
 	uint64_t rebuilds;
-	uint8_t pad[128 - 96];
+	uint64_t filtered;         /* events the admission filter kept out */
+	uint8_t pad[128 - 104];
 };
 
 #define SHMSTAT_SIGENT_F_KEY 0x1u  /* the key's bytes are in keys[] */

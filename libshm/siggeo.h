@@ -14,7 +14,9 @@
 /* The shape of one summary (layout.h draws it). */
 struct shmstat_sumgeo {
 	uint32_t capacity, keybytes, nslots;   /* nslots: a power of two */
-	uint64_t off_ents, off_keys, off_next, off_heads;
+	uint32_t nfilter;          /* the admission filter's counters: a power
+				    * of two, at least 4 * capacity */
+	uint64_t off_ents, off_keys, off_next, off_heads, off_filter;
 	uint64_t keyrec;           /* bytes per key record: 8 + keybytes */
 	uint64_t bytes;            /* the whole summary, a multiple of 128 */
 };
@@ -22,13 +24,16 @@ struct shmstat_sumgeo {
 static inline void shmstat__sumgeo(struct shmstat_sumgeo *g, uint32_t capacity,
 				   uint32_t keybytes)
 {
-	uint32_t s = 2;
+	uint32_t s = 2, f = 4;
 
 	while (s < 2u * capacity)
 		s <<= 1;
+	while (f < 4u * capacity)
+		f <<= 1;
 	g->capacity = capacity;
 	g->keybytes = keybytes;
 	g->nslots = s;
+	g->nfilter = f;
 	g->keyrec = sizeof(struct shmstat_sigkeyrec) + keybytes;
 	g->off_ents = 4u * (uint64_t)s > 8u * (uint64_t)capacity ? 4u * (uint64_t)s :
 		      8u * (uint64_t)capacity;
@@ -37,8 +42,10 @@ static inline void shmstat__sumgeo(struct shmstat_sumgeo *g, uint32_t capacity,
 	g->off_keys = g->off_ents + sizeof(struct shmstat_sigent) * (uint64_t)capacity;
 	g->off_next = g->off_keys + g->keyrec * capacity;
 	g->off_heads = g->off_next + 4u * (uint64_t)capacity;
-	g->bytes = (g->off_heads + UINT64_C(4) * SHMSTAT_SIG_LEVELS + SHMSTAT_LINE - 1) /
-		   SHMSTAT_LINE * SHMSTAT_LINE;
+	g->off_filter = (g->off_heads + UINT64_C(4) * SHMSTAT_SIG_LEVELS + SHMSTAT_LINE - 1) /
+			SHMSTAT_LINE * SHMSTAT_LINE;
+	g->bytes = (g->off_filter + UINT64_C(4) * f + SHMSTAT_LINE - 1) / SHMSTAT_LINE *
+		   SHMSTAT_LINE;
 }
 
 /* Lines (128 bytes) of the claims of a table with a pool of @pool. */

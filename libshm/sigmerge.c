@@ -219,6 +219,7 @@ int shmstat__sm_add(struct sm *m, const struct sm_src *s)
 		}
 	}
 	m->skipped += torn;
+	m->filtered = sadd(m->filtered, s->hdr->filtered);
 	m->F = sadd(m->F, floor);
 	m->FW = sadd(m->FW, wfloor);
 	if (wmax > m->W)
@@ -322,6 +323,7 @@ void shmstat__sm_write_grave(struct sm *m, unsigned char *g, const struct shmsta
 	(void)FW;
 	hdr->wmax = m->W;
 	hdr->evictions = 0;
+	hdr->filtered = m->filtered;
 }
 
 /* ------------------------------------------------------------- the view */
@@ -405,6 +407,7 @@ int shmstat__sigview_done(shmstat_sigview *v)
 	v->st.used = (uint32_t)v->m.n;
 	v->st.summaries = v->m.summaries;
 	v->st.skipped = v->m.skipped;
+	v->st.filtered = v->m.filtered;
 	v->st.max_error = worst;
 	v->st.error_bound = sadd(v->st.capacity ? v->st.events / v->st.capacity : v->st.events,
 				 extra);

@@ -63,6 +63,7 @@ struct sm {
 	uint64_t F, FW, D, W;
 	uint32_t summaries;        /* summaries added */
 	uint32_t skipped;          /* entries left out: torn */
+	uint64_t filtered;         /* the summaries' filtered events */
 };
 
 /* One summary to add: its header fields, its first @n entries with their

@@ -19,6 +19,8 @@
 #include "type.h"
 
 #define GOLDEN UINT64_C(0x9E3779B97F4A7C15)
+/* another odd multiplier: a key's filter counter independent of its slot */
+#define FILTER_MUL UINT64_C(0xC2B2AE3D27D4EB4F)
 /* a stripe without a summary asks the pool again every this many events */
 #define CLAIM_RETRY 4096u
 /* a summary reads the clock once every this many of its events: an
@@ -113,6 +115,9 @@ void shmstat__sigtab_init(struct shmstat_sigtab *t, struct shmstat_seg *seg,
 	while ((1u << bits) < t->g.nslots)
 		bits++;
 	t->shift = 64 - bits;
+	for (bits = 0; (1u << bits) < t->g.nfilter; bits++)
+		;
+	t->fshift = 64 - bits;
 	t->ttl_ns = (uint64_t)d->sig_ttl_ms * 1000000u;
 }
 
@@ -194,6 +199,13 @@ static inline uint32_t *next_of(const struct shmstat_sigtab *t, unsigned char *s
 static inline uint32_t *heads_of(const struct shmstat_sigtab *t, unsigned char *s)
 {
 	return (uint32_t *)(void *)(s + t->g.off_heads);
+}
+
+/* The admission filter's counter of a key with hash @hash. */
+static inline uint32_t *filter_of(const struct shmstat_sigtab *t, unsigned char *s,
+				  uint64_t hash)
+{
+	return (uint32_t *)(void *)(s + t->g.off_filter) + ((hash * FILTER_MUL) >> t->fshift);
 }
 
 /* A key's place in the index, from its hash: its home slot (the high
@@ -331,19 +343,19 @@ static void put_key(const struct shmstat_sigtab *t, unsigned char *s, struct shm
 }
 
 /* A key summary @s does not hold: a free entry while there is one (the
- * key's bytes too), else the one with the fewest events, whose count the
- * key takes as its error (its bytes wait for its second event); its slot
- * is @p, the first free one of its run. Readers see the entry torn (its
- * gen odd) until it is whole. */
+ * key's bytes too), else victim @i, the entry with the fewest events,
+ * whose count @m the key takes as its error, or its filter counter's @a
+ * if smaller (a guard: the filter admits a key at a = m; its bytes wait
+ * for its second event); its slot is @p, the first free one of its run.
+ * Readers see the entry torn (its gen odd) until it is whole. */
 static void take(const struct shmstat_sigtab *t, unsigned char *s, const struct event *ev,
-		 uint64_t *vals, uint32_t p)
+		 uint64_t *vals, uint32_t p, uint32_t i, uint64_t m, uint64_t a)
 {
 	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)s;
 	struct shmstat_sigent *e;
 	uint32_t *slots = slots_of(s);
 	const uint64_t x = ev->hash * GOLDEN, now = tick(hdr);
 	uint64_t err = 0, used = hdr->used;
-	uint32_t i;
 	bool fresh = used < t->g.capacity;
 
 	if (fresh) {
@@ -354,13 +366,20 @@ static void take(const struct shmstat_sigtab *t, unsigned char *s, const struct 
 		st_relaxed(&e->gen, e->gen | 1u);
 		st_release(&hdr->used, used + 1);
 	} else {
-		i = pop_min(t, s);
+		uint32_t *vf;
+
 		e = &ents_of(t, s)[i];
-		err = ent_count(e);
+		/* at most m, as every key out of the summary: the min() only
+		 * guards against a counter a crash left high */
+		err = a < m ? a : m;
+		/* the victim's events go to its counter: it had at most m */
+		vf = filter_of(t, s, e->hash);
+		if (*vf < m)
+			*vf = m < UINT32_MAX ? (uint32_t)m : UINT32_MAX;
 		/* the floor first (readers take it after the entries): a key
 		 * out of the summary had at most the victim's count */
-		if (err > hdr->floor)
-			st_relaxed(&hdr->floor, err);
+		if (m > hdr->floor)
+			st_relaxed(&hdr->floor, m);
 		/* release: a reader that sees the odd gen (and may then
 		 * leave the entry out) sees the floor that covers it */
 		st_release(&e->gen, e->gen | 1u);
@@ -432,7 +451,33 @@ static void in_summary(const struct shmstat_sigtab *t, unsigned char *s, const s
 			put_key(t, s, e, SHMSTAT_SLOT_ENTRY(w), ev);
 		return;
 	}
-	take(t, s, ev, vals, p);
+	if (hdr->used >= t->g.capacity) {
+		/* full: a newcomer takes the minimum's entry only once its
+		 * filter counter has reached the minimum; until then its
+		 * events go to the counter (sigtable.h) */
+		uint32_t *f = filter_of(t, s, ev->hash), i;
+		const uint64_t a = (uint64_t)*f;
+		uint64_t m;
+
+		if (a < hdr->level && hdr->level < UINT32_MAX)
+			goto filtered;
+		i = pop_min(t, s);
+		m = ent_count(&ents_of(t, s)[i]);
+		if (a < m && m < UINT32_MAX) {
+			/* the minimum grew as its lists were walked: back */
+			list_push(hdr, next_of(t, s), heads_of(t, s), i, m);
+			goto filtered;
+		}
+		take(t, s, ev, vals, p, i, m, m < UINT32_MAX ? a : m);
+		return;
+filtered:
+		*f = (uint32_t)(a + 1);
+		if (a + 1 > hdr->floor)
+			st_relaxed(&hdr->floor, a + 1);
+		hdr->filtered++;
+		return;
+	}
+	take(t, s, ev, vals, p, 0, 0, 0);
 }
 
 /* The stripe has no summary of this table yet: claim a free one of the
@@ -663,7 +708,7 @@ static void fold_bare(const struct shmstat_sigtab *t, unsigned char *from, unsig
 {
 	struct shmstat_sigsum *g = (struct shmstat_sigsum *)(void *)from;
 	struct shmstat_sigsum *out = (struct shmstat_sigsum *)(void *)to;
-	uint64_t F = g->floor, W = g->wmax;
+	uint64_t F = g->floor, W = g->wmax, filt = g->filtered;
 
 	for (uint32_t j = 0; j < g->used && j < t->g.capacity; j++) {
 		const struct shmstat_sigent *e = &ents_of(t, from)[j];
@@ -686,12 +731,14 @@ static void fold_bare(const struct shmstat_sigtab *t, unsigned char *from, unsig
 		}
 		F += f;
 		W = W > h->wmax ? W : h->wmax;
+		filt += h->filtered;
 	}
 	out->used = 0;
 	out->floor = F;
 	out->wmax = W;
 	out->mg_err = F;
 	out->evictions = 0;
+	out->filtered = filt;
 }
 
 void shmstat__sig_fold(struct shmstat_seg *seg, uint32_t p, uint32_t from, uint32_t to)
@@ -736,6 +783,25 @@ void shmstat__sig_fold(struct shmstat_seg *seg, uint32_t p, uint32_t from, uint3
 	}
 }
 
+/* Zero the filter of summary @s, a page at a time, only the pages that
+ * are not zero (pages never written stay holes). */
+static void clear_filter(const struct shmstat_sigtab *t, unsigned char *s)
+{
+	uint32_t *p = (uint32_t *)(void *)(s + t->g.off_filter);
+	uint32_t *const end = p + t->g.nfilter;
+
+	while (p < end) {
+		uint32_t *const q = end - p > SHMSTAT_PAGE / 4 ? p + SHMSTAT_PAGE / 4 : end;
+		uint32_t any = 0;
+
+		for (const uint32_t *r = p; r < q; r++)
+			any |= *r;
+		if (any)
+			memset(p, 0, (size_t)(q - p) * 4);
+		p = q;
+	}
+}
+
 void shmstat__sig_release(struct shmstat_seg *seg, uint32_t p)
 {
 	for (uint32_t d = 0; d < seg->max_metrics; d++) {
@@ -755,6 +821,7 @@ void shmstat__sig_release(struct shmstat_seg *seg, uint32_t p)
 			 * never read, and a new key makes its entry's gen odd
 			 * whatever it was */
 			memset(s + sizeof(*h), 0, (size_t)t.g.nslots * 4);
+			clear_filter(&t, s);
 			memset(h, 0, sizeof(*h));
 			st_release(&t.claims[i], SHMSTAT_SUM_WORD(SHMSTAT_SUM_FREE, 0));
 		}

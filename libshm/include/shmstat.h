@@ -418,10 +418,10 @@ typedef struct shmstat_sigtab shmstat_sigtab;
  * @ttl_ns: a key idle longer than this is shown as expired (default
  *          10 min; 0: never); at most 2^32 - 1 ms
  *
- * Memory: (2 + @summaries) summaries of about @capacity x (84 +
+ * Memory: (2 + @summaries) summaries of about @capacity x (100 +
  * @key_bytes) bytes each (the exact figure: shmstat_sigtab_bytes()), from
- * the segment's sig_bytes. The default table takes 4,348,544 bytes
- * (4.15 MiB).
+ * the segment's sig_bytes. The default table takes 4,676,224 bytes
+ * (4.46 MiB).
  */
 struct shmstat_sigtab_opts {
 	uint32_t capacity;
@@ -471,7 +471,10 @@ SHMSTAT_API int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t 
  * pool with one compare-and-swap); a stopped or dead writer holds nothing
  * another one waits for. The key is identified by its 64-bit hash, XXH3-64
  * of its bytes (shmstat_sig_hash()). A key the summary does not hold yet
- * takes a free entry, or the entry with the fewest events (Space-Saving).
+ * takes a free entry; once the summary is full, the entry with the fewest
+ * events (Space-Saving), but only when its admission filter's counter has
+ * reached that minimum (until then its events go to the counter, and the
+ * bounds cover them: docs/api.md "Signature tables").
  * Its first @key_bytes bytes are kept at its first event in a free entry,
  * or at its second in a taken one (a key seen once is kept by its hash
  * alone). The owner a summary keeps for a key is that of the key's event
@@ -759,6 +762,11 @@ struct shmstat_sigstats {
 	uint64_t hits, misses, weight;     /* exact, all keys */
 	uint64_t events;           /* hits + misses: N */
 	uint64_t evictions;
+	uint64_t filtered;         /* events of keys a full summary did not
+				    * hold that its admission filter kept out
+				    * (counted in the bounds, not in any
+				    * entry; summaries of processes that are
+				    * gone included) */
 	uint64_t unsummarized;     /* events of threads that had no summary:
 				    * in the totals, and in every bound */
 	uint64_t max_error;        /* the most any key's events may be above

@@ -22,7 +22,11 @@
  *    [published, published + in flight];
  *  - every summary back in the pool: the grave alone is merged, nothing
  *    skipped, and nothing unsummarized ever, though every round's 4
- *    threads needed all 4 summaries of the pool.
+ *    threads needed all 4 summaries of the pool;
+ *  - the admission filter was at work (events kept out by it, every
+ *    round), and the summaries back in the pool have it all zero again
+ *    (read from the segment's bytes: a stale counter would only bend the
+ *    next writer's admissions, which no view shows).
  * ROUNDS rounds, then a last one whose writers finish their events:
  * checked while they are still attached, idle (no entry may be left out
  * then: a summary given back with an entry its killed writer left torn
@@ -35,11 +39,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "stress_common.h"
 #include "sig_util.h"
+#include "siggeo.h"
 
 #define P 2
 #define T 2
@@ -234,6 +242,54 @@ static void truth_add_round(struct truth *t)
 	}
 }
 
+/* Every free summary of the table's pool has its filter all zero (the
+ * segment's own bytes, read-only: this file knows format.md's layout). */
+static void check_filters_clear(const char *name, const char *when)
+{
+	char path[256];
+	struct stat sb;
+	const struct shmstat_hdr *h;
+	const unsigned char *base;
+	int fd, tables = 0;
+
+	snprintf(path, sizeof(path), "/dev/shm/shmstat.%s", name);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	base = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(base != MAP_FAILED);
+	h = (const struct shmstat_hdr *)(const void *)base;
+	for (uint32_t i = 0; i < h->max_metrics; i++) {
+		const struct shmstat_desc *d = (const struct shmstat_desc *)(const void *)
+			(base + h->regions[SHMSTAT_REG_DESCS].off) + i;
+		const unsigned char *run, *sums;
+		struct shmstat_sumgeo g;
+
+		if (SHMSTAT_DESC_STATE(d->word) != SHMSTAT_DESC_LIVE || d->type != SHMSTAT_SIGTABLE)
+			continue;
+		tables++;
+		shmstat__sumgeo(&g, d->sig_capacity, d->sig_keybytes);
+		run = base + h->regions[SHMSTAT_REG_SIGS].off + (size_t)d->sig_first * SHMSTAT_LINE;
+		sums = run + (shmstat__sig_claim_lines(d->sig_pool) +
+			      shmstat__sig_owner_lines(d->sig_owners)) * SHMSTAT_LINE;
+		for (uint32_t k = 0; k < d->sig_pool; k++) {
+			const uint64_t claim = ((const uint64_t *)(const void *)run)[k];
+			const uint32_t *f = (const uint32_t *)(const void *)
+				(sums + (SHMSTAT_SIG_GRAVES + k) * g.bytes + g.off_filter);
+
+			if (SHMSTAT_SUM_STATE(claim) != SHMSTAT_SUM_FREE)
+				continue;
+			for (uint32_t j = 0; j < g.nfilter; j++)
+				if (f[j] != 0)
+					fail_msg("%s: summary %u back in the pool has filter counter "
+						 "%u = %u", when, k, j, f[j]);
+		}
+	}
+	assert_int_equal(tables, 1);
+	munmap((void *)(uintptr_t)base, (size_t)sb.st_size);
+	close(fd);
+}
+
 /* @summaries: summaries merged (the grave alone after a gc). */
 static void check(const char *name, const struct truth *t, uint32_t summaries, const char *when)
 {
@@ -258,6 +314,8 @@ static void check(const char *name, const struct truth *t, uint32_t summaries, c
 		fail_msg("%s: %u summaries merged (%u expected), %u skipped, %llu unsummarized",
 			 when, st.summaries, summaries, st.skipped,
 			 (unsigned long long)st.unsummarized);
+	if (st.filtered == 0)
+		fail_msg("%s: no event kept out by the admission filter", when);
 	assert_int_equal(shmstat_sigview_owners(v), 3);
 	for (size_t o = 0; o < 3; o++) {
 		struct shmstat_sigowner_info oi;
@@ -394,6 +452,7 @@ static void test_crash(void **state)
 		snprintf(when, sizeof(when), last ? "last round, closed" : "round %u, killed",
 			 round);
 		check(name, t, 1, when);
+		check_filters_clear(name, when);
 	}
 	su_map_free(&t->x.map);
 	free(t);

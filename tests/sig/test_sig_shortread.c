@@ -11,9 +11,10 @@
  * once armed, at the n-th read whose bytes hold the entry of key "alpha"
  * (its hash at an entry's start), returns only the first 56 bytes of
  * that entry (its hash and counts) and, before returning, lets the
- * writer thread give the entry to "beta" (capacity 1: beta's first event
- * evicts alpha) and count beta's second event (which writes beta's
- * text). The rest of the entry (gen, owner, flags) is then read as the
+ * writer thread give the entry to "beta" (capacity 1: beta's three
+ * misses before, kept out by the admission filter, brought its filter
+ * counter to alpha's count, so its next event evicts alpha) and count
+ * beta's event after that (which writes beta's text). The rest of the entry (gen, owner, flags) is then read as the
  * writer left it.
  *
  *  split_1, split_2, split_3: the split in the 1st, 2nd or 3rd copy of
@@ -77,6 +78,8 @@ static void *writer_thread(void *arg)
 
 	for (int i = 0; i < 3; i++)
 		shmstat_sig_hit(w->t, "alpha", 5, 7, w->o1);
+	for (int i = 0; i < 3; i++)
+		shmstat_sig_miss(w->t, "beta", 4, w->o2);       /* filtered */
 	sem_post(&done);                /* ready */
 	while (sem_wait(&go) != 0)
 		;

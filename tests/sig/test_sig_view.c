@@ -19,7 +19,7 @@
  *      histogram of that name (both ways); a bad name is
  *      SHMSTAT_EBADNAME, NULL segment or definition EINVAL; the same shape
  *      twice is one table; NULL options are the documented defaults, whose
- *      table takes the 4,348,544 bytes documented.
+ *      table takes the 4,676,224 bytes documented.
  *  sig_bytes: a table takes exactly shmstat_sigtab_bytes(): two tables
  *      whose sizes add up to a whole number of pages fit in a segment of
  *      exactly that sig_bytes and nothing more does; with a page less the
@@ -452,11 +452,13 @@ static void test_top_by_recent(void **state)
 }
 
 /* Ties broken by the upper bound. Capacity 3: x, y (1 hit each, weight
- * 3), z (5 hits, weight 1 each); w (1 hit, weight 3) takes x's or y's
- * entry: guaranteed 1 hit and 3 of weight, upper bounds 2 and 6. The
- * survivor s of x and y then has 16 misses, later than w: guaranteed 1
- * hit and 3 of weight, upper bounds the same. By hits and by weight w
- * comes before s (larger upper bound, though older); by hits max too. */
+ * 3), z (5 hits, weight 1 each); w's first hit (weight 3) is kept out by
+ * the admission filter (its counter 0 is below the minimum 1), its
+ * second takes x's or y's entry: guaranteed 1 hit and 3 of weight, upper
+ * bounds 2 and 6. The survivor s of x and y then has 16 misses, later
+ * than w: guaranteed 1 hit and 3 of weight, upper bounds the same. By
+ * hits and by weight w comes before s (larger upper bound, though
+ * older); by hits max too. */
 static void test_top_ties(void **state)
 {
 	const char *name = ut_name("sigtie");
@@ -476,6 +478,13 @@ static void test_top_ties(void **state)
 	hit(t, "y", 3, 0);
 	for (int i = 0; i < 5; i++)
 		hit(t, "z", 1, 0);
+	hit(t, "w", 3, 0);
+	v = view_of(name, TAB, NULL);
+	assert_false(has_entry(v, "w"));
+	shmstat_sigview_stats(v, &st);
+	assert_int_equal(st.filtered, 1);
+	assert_int_equal(st.evictions, 0);
+	shmstat_sigview_free(v);
 	hit(t, "w", 3, 0);
 	t0 = su_coarse_ns();
 	v = view_of(name, TAB, NULL);
@@ -500,6 +509,7 @@ static void test_top_ties(void **state)
 	assert_int_equal(s.weight, 3);
 	assert_true(s.last_ns > w.last_ns);
 	assert_int_equal(st.evictions, 1);
+	assert_int_equal(st.filtered, 1);
 	assert_int_equal(st.max_error, 1);
 	expect_top(v, SHMSTAT_BY_HITS, NULL, hits_order, 2);
 	expect_top(v, SHMSTAT_BY_HITS_MAX, NULL, hits_order, 2);
@@ -716,9 +726,23 @@ static void test_owner_first(void **state)
 	assert_int_equal(oi.hits, 3);
 	assert_int_equal(oi.misses, 1);
 	shmstat_sigview_free(v);
-	/* k (4 events) stays; j (2) goes for x (3), x goes for j, which
-	 * comes back for owner b */
+	/* k (4 events) stays; x's first two events are kept out by the
+	 * filter (its counter below the minimum 2), at its third j (2)
+	 * goes for x (3); j's counter is now 2: at its first event it is
+	 * kept out, at its second x goes for j, which comes back for
+	 * owner b */
 	hit(t, "x", 1, a);
+	hit(t, "x", 1, a);
+	v = view_of(name, TAB, NULL);
+	assert_false(has_entry(v, "x"));
+	assert_string_equal(entry(v, "j").owner, "");
+	shmstat_sigview_free(v);
+	hit(t, "x", 1, a);
+	v = view_of(name, TAB, NULL);
+	assert_false(has_entry(v, "j"));
+	assert_string_equal(entry(v, "x").owner, "a");
+	shmstat_sigview_free(v);
+	hit(t, "j", 1, b);
 	hit(t, "j", 1, b);
 	v = view_of(name, TAB, NULL);
 	assert_false(has_entry(v, "x"));
@@ -1015,7 +1039,10 @@ static void test_event_time(void **state)
 	b2 = su_coarse_ns();
 	for (int i = 0; i < TICK_EVENTS; i++)
 		miss(t, "pad", 0);
-	hit(t, "evicts", 1, 0);         /* takes the entry of a key seen once */
+	/* kept out by the admission filter, then takes the entry of a key
+	 * seen once */
+	hit(t, "evicts", 1, 0);
+	hit(t, "evicts", 1, 0);
 	a2 = su_coarse_ns();
 	v = view_of(name, TAB, NULL);
 	e = entry(v, "fresh");
@@ -1266,8 +1293,8 @@ static void test_register_shape(void **state)
 		assert_int_equal(d.owners, 64);
 		assert_int_equal(d.summaries, 8);
 		assert_int_equal(d.ttl_ns, UINT64_C(600) * 1000000000u);
-		/* "the default table takes 4,348,544 bytes" (shmstat.h) */
-		assert_int_equal(shmstat_sigtab_bytes(&d), 4348544);
+		/* "the default table takes 4,676,224 bytes" (shmstat.h) */
+		assert_int_equal(shmstat_sigtab_bytes(&d), 4676224);
 		shmstat_sigview_stats(dv, &st);
 		assert_int_equal(st.capacity, d.capacity);
 		assert_int_equal(st.key_bytes, d.key_bytes);
@@ -1550,8 +1577,12 @@ static void test_lazy_text(void **state)
 		hit(t, full[i], 1, 0);
 		hit(t, full[i], 1, 0);
 	}
-	hit(t, "newcomer", 1, 0);       /* takes a key with 2 events */
-	hit(t, "once", 1, 0);           /* takes another one */
+	/* the filter keeps a newcomer out until its counter reaches the
+	 * minimum, 2: at its third event it takes a key with 2 events */
+	for (int i = 0; i < 3; i++)
+		hit(t, "newcomer", 1, 0);
+	for (int i = 0; i < 3; i++)
+		hit(t, "once", 1, 0);   /* takes another one */
 	v = view_of(name, TAB, NULL);
 	assert_int_equal(shmstat_sigview_entries(v), 4);
 	e = entry(v, "newcomer");

@@ -62,7 +62,7 @@ static void test_create_defaults(void **state)
 	assert_int_equal(info.size, (uint64_t)st.st_size);
 	assert_int_equal(info.mode, 0600);
 	assert_int_equal(info.uid, geteuid());
-	assert_int_equal(info.format_major, 3);
+	assert_int_equal(info.format_major, 4);
 	assert_int_equal(info.max_procs, 32);
 	assert_int_equal(info.max_metrics, 1024);
 	assert_int_equal(info.max_values, 16384);
@@ -199,7 +199,7 @@ static void test_capacities(void **state)
 	assert_int_equal(info.max_threads, 5);
 	assert_int_equal(info.max_stacks, 8);
 	assert_int_equal(info.max_modules, 9);
-	assert_int_equal(info.format_major, 3);
+	assert_int_equal(info.format_major, 4);
 	assert_int_equal(info.format_minor, 0);
 	/* header page + procs page + descs page + owners page + 5000 bytes
 	 * of signature tables (2 pages) + 10 stripes of round_up(800, 128)

@@ -89,6 +89,10 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 	printf("%s: %u keys, %s events (%s hits, %s misses), weight %s, %s evictions; %u summar%s of %u keys",
 	       name, st.used, fe, fh, fm, fw, fx, st.summaries, st.summaries == 1 ? "y" : "ies",
 	       st.capacity);
+	if (st.filtered) {
+		fmt_fig_u64(fx, sizeof(fx), st.filtered, NULL, raw);
+		printf(", %s events kept out by the admission filter", fx);
+	}
 	if (st.unsummarized)
 		printf(", %llu events unsummarized (no summary free)",
 		       (unsigned long long)st.unsummarized);

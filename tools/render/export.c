@@ -112,10 +112,12 @@ void export_sig_json(FILE *f, const shmstat_snap *s, size_t i, enum shmstat_sig_
 	shmstat_sigview_stats(v, &st);
 	fprintf(f, "{\"capacity\":%u,\"key_bytes\":%u,\"summaries\":%u,\"keys\":%u,"
 		"\"skipped\":%u,\"events\":%" PRIu64 ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64
-		",\"weight\":%" PRIu64 ",\"evictions\":%" PRIu64 ",\"unsummarized\":%" PRIu64
-		",\"max_error\":%" PRIu64 ",\"error_bound\":%" PRIu64 ",\"top\":[",
+		",\"weight\":%" PRIu64 ",\"evictions\":%" PRIu64 ",\"filtered\":%" PRIu64
+		",\"unsummarized\":%" PRIu64 ",\"max_error\":%" PRIu64 ",\"error_bound\":%" PRIu64
+		",\"top\":[",
 		st.capacity, st.key_bytes, st.summaries, st.used, st.skipped, st.events, st.hits,
-		st.misses, st.weight, st.evictions, st.unsummarized, st.max_error, st.error_bound);
+		st.misses, st.weight, st.evictions, st.filtered, st.unsummarized, st.max_error,
+		st.error_bound);
 	n = shmstat_sigview_top(v, by, owner, top, idx);
 	for (size_t k = 0; k < n; k++) {
 		struct shmstat_sigentry e;
