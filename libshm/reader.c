@@ -264,16 +264,13 @@ static int add_extent(struct copier *cp, uint64_t start, uint64_t end)
 	return 0;
 }
 
-/* The data extents of the object's first @size bytes, by SEEK_DATA and
- * SEEK_HOLE (tmpfs has them; a file system without them gives all data).
- * A writer faults in only the pages it writes (segment.h): its segment
- * is as many extents as runs of those. 0 or
+/* The data extents of the object's bytes [@pos, @size), added to @cp's,
+ * by SEEK_DATA and SEEK_HOLE (tmpfs has them; a file system without them
+ * gives all data). A writer faults in only the pages it writes
+ * (segment.h): its segment is as many extents as runs of those. 0 or
  * ENOMEM. */
-static int map_extents(struct copier *cp, uint64_t size)
+static int map_range(struct copier *cp, uint64_t pos, uint64_t size)
 {
-	uint64_t pos = 0;
-
-	cp->next = 0;
 	while (pos < size) {
 		off_t d = lseek(cp->fd, (off_t)pos, SEEK_DATA), h;
 
@@ -293,6 +290,64 @@ static int map_extents(struct copier *cp, uint64_t size)
 		pos = (uint64_t)h;
 	}
 	return 0;
+}
+
+/* The data extents of what a snapshot copies through them (the kernel
+ * finds data and holes page by page, so a walk costs what it walks over:
+ * only what is read is walked). The head: up to the signature tables
+ * (header, processes, descriptors, stripe owners). Not the tables (read
+ * whole where in use), nor what follows the stripes. */
+static uint64_t head_end(const struct shmstat_hdr *rh)
+{
+	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
+	const uint64_t sigbase = rh->regions[SHMSTAT_REG_SIGS].off;
+
+	return sigbase < sbase ? sigbase : sbase;
+}
+
+/* ... and of each run of stripes in use in the copy @buf, up to the
+ * first @used slots of its last stripe: a segment's stripes not in use
+ * cost no walk. One walk a run, not a stripe: a walk from a stripe that
+ * is all holes goes on to the next data, past however many stripes.
+ * Appended, in order. */
+static int map_stripes(struct copier *cp, const struct shmstat_hdr *rh,
+		       const unsigned char *buf, uint64_t used)
+{
+	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
+
+	for (uint32_t i = 0; i < rh->nstripes; i++) {
+		uint32_t j = i;
+
+		if (!shmstat__stripe_in_use(rh, buf, i))
+			continue;
+		while (j + 1 < rh->nstripes && shmstat__stripe_in_use(rh, buf, j + 1))
+			j++;
+		if (map_range(cp, sbase + (uint64_t)i * rh->stripe_bytes,
+			      sbase + (uint64_t)j * rh->stripe_bytes + used * 8) != 0)
+			return ENOMEM;
+		i = j;
+	}
+	return 0;
+}
+
+/* Huge pages for the 2 MiB-aligned spans of the copy buffer @buf that
+ * lie inside one data extent of the object, from extent @from on (the
+ * buffer advised MADV_NOHUGEPAGE first: small pages elsewhere). Advice
+ * only: its failure changes nothing but speed. */
+static void advise_huge(unsigned char *buf, const struct copier *cp, size_t from)
+{
+	const uint64_t huge = UINT64_C(2) << 20;
+
+	/* as offsets from @buf: no integer becomes a pointer */
+	const uint64_t mis = (uint64_t)((uintptr_t)buf % huge);
+
+	for (size_t k = from; k < cp->next; k++) {
+		const uint64_t a = (cp->ext[k].start + mis + huge - 1) / huge * huge - mis;
+		const uint64_t b = (cp->ext[k].end + mis) / huge * huge;
+
+		if (b > a + mis)
+			madvise(buf + a, b - mis - a, MADV_HUGEPAGE);
+	}
 }
 
 /* Zeros at @p, @n bytes: whole pages of the copy buffer are given back
@@ -402,15 +457,25 @@ bool shmstat__stripe_in_use(const struct shmstat_hdr *h, const unsigned char *bu
 	return st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE;
 }
 
-/* Does every extent of @prev (@np of them, sorted) lie in one of the
- * copier's? A buffer that held a copy with no extents known: no. */
-static bool within(const struct extent *prev, size_t np, const struct copier *cp)
+/* Does every extent of @prev (@np of them, sorted) that starts in [@lo,
+ * @hi) lie in one of the copier's? With @buf, those in the stripes count
+ * only in a stripe in use in the copy @buf (the others are cleared whole).
+ * A buffer that held a copy with no extents known: no. */
+static bool within(const struct extent *prev, size_t np, const struct copier *cp, uint64_t lo,
+		   uint64_t hi, const struct shmstat_hdr *rh, const unsigned char *buf)
 {
+	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
 	size_t j = 0;
 
 	if (prev == NULL || np == 0)
 		return false;
 	for (size_t i = 0; i < np; i++) {
+		if (prev[i].start < lo || prev[i].start >= hi)
+			continue;
+		if (buf != NULL && prev[i].start >= sbase &&
+		    !shmstat__stripe_in_use(rh, buf, (uint32_t)((prev[i].start - sbase) /
+							       rh->stripe_bytes)))
+			continue;
 		while (j < cp->next && cp->ext[j].end <= prev[i].start)
 			j++;
 		if (j == cp->next || cp->ext[j].start > prev[i].start ||
@@ -440,20 +505,31 @@ static bool covered(const struct extent *e, size_t n, uint64_t a, uint64_t b)
  * what is data now and was not when the copy began is copied again. 0
  * or an error of shmstat__copy_read(). */
 static int catch_up(struct copier *cp, unsigned char *buf, const struct shmstat_hdr *rh,
-		    const struct shmstat__run *runs, size_t nrun, uint64_t size)
+		    const struct shmstat__run *runs, size_t nrun, uint64_t used)
 {
 	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
 	struct extent *old = cp->ext;
 	const size_t nold = cp->next;
 	int err = 0;
 
+	size_t nhead = 0;
+
 	cp->ext = NULL;
 	cp->next = cp->capext = 0;
-	if (map_extents(cp, size) != 0) {
+	/* the head's as they were (the next copy into this buffer checks
+	 * them), the stripes' as they are now */
+	while (nhead < nold && old[nhead].start < head_end(rh))
+		nhead++;
+	for (size_t k = 0; k < nhead; k++)
+		if (add_extent(cp, old[k].start, old[k].end) != 0) {
+			free(old);
+			return ENOMEM;
+		}
+	if (map_stripes(cp, rh, buf, used) != 0) {
 		free(old);
 		return ENOMEM;
 	}
-	for (size_t e = 0; e < cp->next && !err; e++) {
+	for (size_t e = nhead; e < cp->next && !err; e++) {
 		const struct extent x = cp->ext[e];
 		uint32_t first, last;
 
@@ -632,34 +708,47 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 		 * a hole data after this moves fold_seq, and the copy is
 		 * made again; a writer's first store into a hole meanwhile
 		 * is as if made after the copy */
-		if (map_extents(&s->cp, size) != 0) {
+		s->cp.next = 0;
+		if (map_range(&s->cp, 0, head_end(rh)) != 0) {
 			free(prev);
 			return shmstat__fail(ENOMEM, "out of memory copying segment '%s'", r->name);
 		}
-		SHMSTAT_HOOK(SHMSTAT_HOOK_COPY_EXTENTS, r);
 		/* a reused buffer: its holes are zeros if every extent of data
 		 * it holds is still data (pages only turn from holes into
 		 * data; someone who truncated or punched the object undoes
 		 * that); else clear them as they are read */
-		if (reused && t == 0 && !within(prev, nprev, &s->cp))
+		if (reused && t == 0 && !within(prev, nprev, &s->cp, 0, head_end(rh), rh, NULL))
 			s->cp.dirty = true;
-		free(prev);
-		prev = NULL;
-		/* huge pages for a large copy that is mostly data (fewer page
-		 * faults); pages as read for a sparse one (a huge page is
-		 * zeroed whole, however little of it the copy fills) */
-		if (t == 0 && !reused && size >= (UINT64_C(32) << 20)) {
-			uint64_t data = 0;
-
-			for (size_t k = 0; k < s->cp.next; k++)
-				data += s->cp.ext[k].end - s->cp.ext[k].start;
-			madvise(s->buf, size, data >= size / 2 ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+		/* huge pages where the copy fills them whole (one fault for
+		 * 512 pages: 100,000 descriptors are 51 MB of data), small
+		 * ones elsewhere (a huge page is zeroed whole, however little
+		 * of it the copy fills) */
+		if (t == 0 && !reused) {
+			madvise(s->buf, size, MADV_NOHUGEPAGE);
+			advise_huge(s->buf, &s->cp, 0);
 		}
 		err = shmstat__copy_read(&s->cp, s->buf, sigbase, 0);
 		if (err)
 			goto failed;
 		shmstat__fence(__ATOMIC_ACQUIRE);
 		used = h->values_used < rh->max_values ? h->values_used : rh->max_values;
+		{
+			const size_t nhead = s->cp.next;
+
+			if (map_stripes(&s->cp, rh, s->buf, used) != 0) {
+				free(prev);
+				return shmstat__fail(ENOMEM, "out of memory copying segment '%s'",
+						     r->name);
+			}
+			if (reused && t == 0 && !s->cp.dirty &&
+			    !within(prev, nprev, &s->cp, head_end(rh), size, rh, s->buf))
+				s->cp.dirty = true;
+			if (t == 0 && !reused)
+				advise_huge(s->buf, &s->cp, nhead);
+		}
+		free(prev);
+		prev = NULL;
+		SHMSTAT_HOOK(SHMSTAT_HOOK_COPY_EXTENTS, r);
 		/* of each stripe, the slots of the metrics wanted */
 		nrun = 1;
 		one = (struct shmstat__run){ 0, (uint32_t)used };
@@ -707,7 +796,7 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 		 * in a thread stripe before its base in the process stripe, a
 		 * histogram's bucket before its sum) is then seen too, as
 		 * when every page was data and a later read saw later values */
-		err = catch_up(&s->cp, s->buf, rh, runs, nrun, size);
+		err = catch_up(&s->cp, s->buf, rh, runs, nrun, used);
 		if (err)
 			goto failed;
 		shmstat__fence(__ATOMIC_ACQUIRE);
@@ -811,7 +900,7 @@ int shmstat__reader_region(struct shmstat_reader *r, const shmstat_snap *s, int 
 	cp.base = *out;
 	cp.len = g->len;
 	cp.max = r->max_copy;
-	err = map_extents(&cp, g->off + g->len);
+	err = map_range(&cp, g->off, g->off + g->len);
 	if (err == 0)
 		err = shmstat__copy_read(&cp, *out, g->len, g->off);
 	free(cp.ext);
