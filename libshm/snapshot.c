@@ -297,6 +297,22 @@ int shmstat_snap_metric(const shmstat_snap *s, size_t i, struct shmstat_metric_i
 	return 0;
 }
 
+void shmstat_snap_prefetch(const shmstat_snap *s, size_t i)
+{
+	const unsigned char *d;
+
+	if (i >= s->nm)
+		return;
+	d = (const unsigned char *)&s->descs[s->m[i].desc];
+	/* the lines shmstat_snap_metric()'s caller reads: the fixed fields,
+	 * the name, the labels' start, the unit and help */
+	__builtin_prefetch(d);
+	__builtin_prefetch(d + offsetof(struct shmstat_desc, name));
+	__builtin_prefetch(d + offsetof(struct shmstat_desc, labels));
+	__builtin_prefetch(d + offsetof(struct shmstat_desc, unit));
+	__builtin_prefetch(d + offsetof(struct shmstat_desc, help));
+}
+
 size_t shmstat_snap_procs(const shmstat_snap *s)
 {
 	return s->np;

@@ -183,11 +183,12 @@ int open_snapshot_subset(const char *name, struct name_filter *f, shmstat_reader
 /* A metric's sort key: the first bytes of its name inline, so that most
  * comparisons read the key alone, not the name in its descriptor (a
  * snapshot's descriptors are 512 bytes each, in hash order: a random
- * cache line per name). */
-#define SORT_PREFIX 32
+ * cache line per name), as big-endian words: compared as integers, they
+ * order as the bytes do. */
+#define SORT_WORDS 4
 
 struct sort_key {
-	unsigned char prefix[SORT_PREFIX];  /* the name's first bytes, 0-padded */
+	uint64_t w[SORT_WORDS];    /* the name's first 32 bytes, 0-padded */
 	const char *name, *labels;
 	size_t i;
 };
@@ -195,11 +196,13 @@ struct sort_key {
 static int by_name(const void *a, const void *b)
 {
 	const struct sort_key *x = a, *y = b;
-	int c = memcmp(x->prefix, y->prefix, SORT_PREFIX);
+	int c;
 
+	for (int j = 0; j < SORT_WORDS; j++)
+		if (x->w[j] != y->w[j])
+			return x->w[j] < y->w[j] ? -1 : 1;
 	/* equal prefixes: names that long, or the same name */
-	if (c == 0)
-		c = strcmp(x->name, y->name);
+	c = strcmp(x->name, y->name);
 	return c ? c : strcmp(x->labels, y->labels);
 }
 
@@ -218,8 +221,19 @@ size_t *metrics_sorted(const shmstat_snap *s, size_t n)
 		struct shmstat_metric_info m;
 
 		shmstat_snap_metric(s, i, &m);
+		const unsigned char *p = (const unsigned char *)m.name;
+		int end = 0;
+
 		k[i] = (struct sort_key){ .name = m.name, .labels = m.labels, .i = i };
-		strncpy((char *)k[i].prefix, m.name, SORT_PREFIX);
+		for (int j = 0; j < SORT_WORDS; j++) {
+			uint64_t w = 0;
+
+			for (int b = 0; b < 8; b++) {
+				end |= *p == '\0';
+				w = w << 8 | (end ? 0 : *p++);
+			}
+			k[i].w[j] = w;
+		}
 	}
 	qsort(k, n, sizeof(*k), by_name);
 	for (size_t i = 0; i < n; i++)
@@ -303,27 +317,31 @@ void json_put_bytes(FILE *f, const char *s, size_t n, int bytes)
 {
 	const unsigned char *u = (const unsigned char *)s;
 
-	fputc('"', f);
+	fputc_unlocked('"', f);
 	for (size_t i = 0, l; s && i < n && (bytes || s[i]); i += l) {
 		unsigned char c = u[i];
 		uint32_t cp;
 
 		l = 1;
-		if (c == '"' || c == '\\')
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			/* a run of printable ASCII, written at once */
+			while (i + l < n && u[i + l] >= 0x20 && u[i + l] < 0x7f &&
+			       u[i + l] != '"' && u[i + l] != '\\')
+				l++;
+			(void)fwrite_unlocked(u + i, 1, l, f);
+		} else if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f || (bytes && c >= 0x80))
 			fprintf(f, "\\u%04x", c);
-		else if (c < 0x80)
-			fputc(c, f);
 		else if ((l = utf8_seq(u + i, n - i, &cp)) == 0) {
 			fputs("\\ufffd", f);  /* not UTF-8: the replacement character */
 			l = 1;
 		} else if (cp <= 0x9f)
 			fprintf(f, "\\u%04x", (unsigned)cp);  /* C1 controls */
 		else
-			(void)fwrite(u + i, 1, l, f);
+			(void)fwrite_unlocked(u + i, 1, l, f);
 	}
-	fputc('"', f);
+	fputc_unlocked('"', f);
 }
 
 void json_put(FILE *f, const char *s)

@@ -74,6 +74,9 @@ int open_snapshot_subset(const char *name, struct name_filter *f, struct shmstat
 
 /* Indices of the metrics of @s sorted by name, labels; NULL: no memory. */
 size_t *metrics_sorted(const struct shmstat_snap *s, size_t n);
+/* metrics a walk in that order asks to be loaded ahead of the one it
+ * reads (shmstat_snap_prefetch()) */
+#define PREFETCH_AHEAD 8
 
 /* A glob fnmatch(3) can use: not empty, brackets closed. */
 int glob_valid(const char *g);

@@ -629,6 +629,16 @@ SHMSTAT_API size_t shmstat_snap_metrics(const shmstat_snap *s);
 SHMSTAT_API int shmstat_snap_metric(const shmstat_snap *s, size_t i,
 				    struct shmstat_metric_info *out);
 
+/**
+ * shmstat_snap_prefetch - a hint: metric @i of @s is read soon. Starts
+ * loading what shmstat_snap_metric() reads of it (its descriptor: names,
+ * help, unit), without waiting. A walk in an order other than the
+ * metrics' own (by name, say) reads each metric from a random place of a
+ * large copy; calling this a few metrics ahead overlaps those misses.
+ * Out of range: nothing. Reads only; never fails.
+ */
+SHMSTAT_API void shmstat_snap_prefetch(const shmstat_snap *s, size_t i);
+
 struct shmstat_proc_info {
 	pid_t pid;
 	uid_t uid;

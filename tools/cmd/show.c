@@ -315,6 +315,8 @@ static void print_text(const char *name, const shmstat_snap *s, const size_t *or
 		struct shmstat_metric_info m;
 		char full[512], v[FIG_LEN], r[FIG_LEN], t[32];
 
+		if (k + PREFETCH_AHEAD < n)
+			shmstat_snap_prefetch(s, order[k + PREFETCH_AHEAD]);
 		shmstat_snap_metric(s, order[k], &m);
 		print_metric_name(&m, full, sizeof(full));
 		print_value(&m, v, sizeof(v));
@@ -331,6 +333,8 @@ static void print_text(const char *name, const shmstat_snap *s, const size_t *or
 		struct shmstat_metric_info m;
 		char full[512], v[FIG_LEN], r[FIG_LEN], sum[512] = "", t[32];
 
+		if (k + PREFETCH_AHEAD < n)
+			shmstat_snap_prefetch(s, order[k + PREFETCH_AHEAD]);
 		shmstat_snap_metric(s, order[k], &m);
 		print_metric_name(&m, full, sizeof(full));
 		print_value(&m, v, sizeof(v));

@@ -25,6 +25,20 @@ static const char *const qnames[] = { "0.5", "0.9", "0.95", "0.99", "0.999" };
 
 /* ---------------------------------------------------------------- JSON */
 
+/* @v in decimal: what fprintf's PRIu64 prints, at a fraction of its cost
+ * (show --json of 100,000 metrics prints 200,000 of them) */
+static void put_u64(FILE *f, uint64_t v)
+{
+	char b[20];
+	size_t i = sizeof(b);
+
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	(void)fwrite_unlocked(b + i, 1, sizeof(b) - i, f);
+}
+
 /* Canonical labels k="v",... (our escaping: \\ \" \n) as an object. */
 static void jlabels(FILE *f, const char *l)
 {
@@ -228,6 +242,8 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 	for (size_t k = 0; k < n; k++) {
 		struct shmstat_metric_info m;
 
+		if (k + PREFETCH_AHEAD < n)
+			shmstat_snap_prefetch(s, order[k + PREFETCH_AHEAD]);
 		shmstat_snap_metric(s, order[k], &m);
 		fputs(k ? ",\n{\"name\":" : "\n{\"name\":", f);
 		json_put(f, m.name);
@@ -237,10 +253,12 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 		json_put(f, m.help);
 		fputs(",\"unit\":", f);
 		json_put(f, m.unit);
-		fprintf(f, ",\"reg_id\":%" PRIu64, m.reg_id);
+		fputs_unlocked(",\"reg_id\":", f);
+		put_u64(f, m.reg_id);
 		switch (m.type) {
 		case SHMSTAT_COUNTER:
-			fprintf(f, ",\"value\":%" PRIu64, m.counter);
+			fputs_unlocked(",\"value\":", f);
+			put_u64(f, m.counter);
 			jrate(f, rates, order[k]);
 			break;
 		case SHMSTAT_GAUGE:
