@@ -56,9 +56,9 @@ static size_t slot_of(uint64_t h, size_t cap)
 	return (size_t)((h * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (cap - 1);
 }
 
-static int grow_map(struct sm *m)
+/* The map with @cap slots (a power of two), every key put in again. */
+static int rehash(struct sm *m, size_t cap)
 {
-	size_t cap = m->mapcap ? 2 * m->mapcap : 64;
 	uint32_t *map = calloc(cap, sizeof(*map));
 
 	if (map == NULL)
@@ -73,6 +73,38 @@ static int grow_map(struct sm *m)
 	free(m->map);
 	m->map = map;
 	m->mapcap = cap;
+	return 0;
+}
+
+static int grow_map(struct sm *m)
+{
+	return rehash(m, m->mapcap ? 2 * m->mapcap : 64);
+}
+
+int shmstat__sm_reserve(struct sm *m, size_t n, size_t arena)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * (m->n + n + 1))
+		cap *= 2;
+	if (cap > m->mapcap && rehash(m, cap) != 0)
+		return ENOMEM;
+	if (m->n + n > m->cap) {
+		struct sm_key *nk = realloc(m->k, (m->n + n) * sizeof(*nk));
+
+		if (nk == NULL)
+			return ENOMEM;
+		m->k = nk;
+		m->cap = m->n + n;
+	}
+	if (m->acap - m->used < arena) {
+		char *na = realloc(m->arena, m->used + arena);
+
+		if (na == NULL)
+			return ENOMEM;
+		m->arena = na;
+		m->acap = m->used + arena;
+	}
 	return 0;
 }
 
@@ -382,6 +414,11 @@ shmstat_sigview *shmstat__sigview_new(const struct shmstat_desc *d, const uint64
 	}
 	v->st.owners = (uint32_t)v->nowners;
 	return v;
+}
+
+int shmstat__sigview_reserve(shmstat_sigview *v, size_t n, size_t arena)
+{
+	return shmstat__sm_reserve(&v->m, n, arena);
 }
 
 int shmstat__sigview_add(shmstat_sigview *v, const struct sm_src *s)

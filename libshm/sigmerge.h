@@ -83,6 +83,11 @@ struct sm_src {
 SHMSTAT_HIDDEN void shmstat__sm_init(struct sm *m);
 SHMSTAT_HIDDEN void shmstat__sm_free(struct sm *m);
 
+/* Room for @n keys of @arena bytes of text in all, before they are added
+ * (no growth, no rehash on the way). 0 or ENOMEM; the merge works as
+ * well without it. */
+SHMSTAT_HIDDEN int shmstat__sm_reserve(struct sm *m, size_t n, size_t arena);
+
 /* Add summary @s to @m. 0 or ENOMEM. */
 SHMSTAT_HIDDEN int shmstat__sm_add(struct sm *m, const struct sm_src *s);
 
@@ -109,6 +114,7 @@ SHMSTAT_HIDDEN shmstat_sigview *shmstat__sigview_new(const struct shmstat_desc *
 						     const uint64_t *totals,
 						     const struct shmstat_sigowner *own,
 						     uint64_t taken_ns);
+SHMSTAT_HIDDEN int shmstat__sigview_reserve(shmstat_sigview *v, size_t n, size_t arena);
 SHMSTAT_HIDDEN int shmstat__sigview_add(shmstat_sigview *v, const struct sm_src *s);
 SHMSTAT_HIDDEN int shmstat__sigview_done(shmstat_sigview *v);
 

@@ -289,6 +289,19 @@ int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 	free(totals);
 	if (v == NULL)
 		return ENOMEM;
+	/* room for every entry of the summaries counted: no growth */
+	{
+		size_t n = 0;
+
+		for (size_t k = 0; cs != NULL && k < cs->nsc; k++)
+			if (cs->sc[k].desc == di && sum_counted(s, &cs->sc[k],
+								(const uint64_t *)(const void *)run))
+				n += cs->sc[k].n;
+		if (shmstat__sigview_reserve(v, n, n * ((size_t)g.keybytes + 1)) != 0) {
+			shmstat_sigview_free(v);
+			return ENOMEM;
+		}
+	}
 	for (size_t k = 0; cs != NULL && k < cs->nsc; k++) {
 		const struct sumcopy *c = &cs->sc[k];
 		const unsigned char *sum = sums + (uint64_t)c->sum * g.bytes;
