@@ -510,9 +510,8 @@ static int catch_up(struct copier *cp, unsigned char *buf, const struct shmstat_
 	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
 	struct extent *old = cp->ext;
 	const size_t nold = cp->next;
-	int err = 0;
-
 	size_t nhead = 0;
+	int err = 0;
 
 	cp->ext = NULL;
 	cp->next = cp->capext = 0;
@@ -651,13 +650,8 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 	/* parts nobody uses are not read: check the size itself */
 	if (fstat(r->fd, &st) != 0 || (uint64_t)st.st_size < size)
 		goto truncated;
-	/* zeroed anonymous memory; very large copies on huge pages, where
-	 * the kernel allows (fewer page faults). Not smaller ones: a huge
-	 * page is zeroed whole however little of it the copy touches, which
-	 * made up a third of the CPU of a reader snapshotting a smaller segment
-	 * at 100 Hz (bench_soak: 1.24 ms a snapshot with them from 4 MiB,
-	 * 0.65 ms from 32 MiB, 2026-11-22) */
-	/* the last snapshot's buffer, when it was given back: the pages
+	/* zeroed anonymous memory (huge pages only where the copy fills
+	 * them: advise_huge() below); or the last snapshot's buffer, when it was given back: the pages
 	 * it has are faulted in already. Its contents are the last copy's:
 	 * where the object has data, this copy writes over them; where it
 	 * has holes, they were holes then too (a page of the object only
@@ -710,8 +704,8 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 		 * is as if made after the copy */
 		s->cp.next = 0;
 		if (map_range(&s->cp, 0, head_end(rh)) != 0) {
-			free(prev);
-			return shmstat__fail(ENOMEM, "out of memory copying segment '%s'", r->name);
+			err = ENOMEM;
+			goto failed;
 		}
 		/* a reused buffer: its holes are zeros if every extent of data
 		 * it holds is still data (pages only turn from holes into
@@ -736,9 +730,8 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 			const size_t nhead = s->cp.next;
 
 			if (map_stripes(&s->cp, rh, s->buf, used) != 0) {
-				free(prev);
-				return shmstat__fail(ENOMEM, "out of memory copying segment '%s'",
-						     r->name);
+				err = ENOMEM;
+				goto failed;
 			}
 			if (reused && t == 0 && !s->cp.dirty &&
 			    !within(prev, nprev, &s->cp, head_end(rh), size, rh, s->buf))

@@ -103,8 +103,6 @@ void shmstat__sigtab_init(struct shmstat_sigtab *t, struct shmstat_seg *seg,
 			  const struct shmstat_desc *d)
 {
 	unsigned char *run = (unsigned char *)seg->sigs + (size_t)d->sig_first * SHMSTAT_LINE;
-	uint32_t bits = 0;
-
 	shmstat__sumgeo(&t->g, d->sig_capacity, d->sig_keybytes);
 	t->claims = (uint64_t *)(void *)run;
 	run += shmstat__sig_claim_lines(d->sig_pool) * SHMSTAT_LINE;
@@ -112,12 +110,9 @@ void shmstat__sigtab_init(struct shmstat_sigtab *t, struct shmstat_seg *seg,
 	t->sums = run + shmstat__sig_owner_lines(d->sig_owners) * SHMSTAT_LINE;
 	t->npool = d->sig_pool;
 	t->nowners = d->sig_owners;
-	while ((1u << bits) < t->g.nslots)
-		bits++;
-	t->shift = 64 - bits;
-	for (bits = 0; (1u << bits) < t->g.nfilter; bits++)
-		;
-	t->fshift = 64 - bits;
+	/* both powers of two (siggeo.h) */
+	t->shift = 64 - (uint32_t)__builtin_ctz(t->g.nslots);
+	t->fshift = 64 - (uint32_t)__builtin_ctz(t->g.nfilter);
 	t->ttl_ns = (uint64_t)d->sig_ttl_ms * 1000000u;
 }
 
@@ -344,12 +339,11 @@ static void put_key(const struct shmstat_sigtab *t, unsigned char *s, struct shm
 
 /* A key summary @s does not hold: a free entry while there is one (the
  * key's bytes too), else victim @i, the entry with the fewest events,
- * whose count @m the key takes as its error, or its filter counter's @a
- * if smaller (a guard: the filter admits a key at a = m; its bytes wait
- * for its second event); its slot is @p, the first free one of its run.
- * Readers see the entry torn (its gen odd) until it is whole. */
+ * whose count @m the key takes as its error (its bytes wait for its
+ * second event); its slot is @p, the first free one of its run. Readers
+ * see the entry torn (its gen odd) until it is whole. */
 static void take(const struct shmstat_sigtab *t, unsigned char *s, const struct event *ev,
-		 uint64_t *vals, uint32_t p, uint32_t i, uint64_t m, uint64_t a)
+		 uint64_t *vals, uint32_t p, uint32_t i, uint64_t m)
 {
 	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)s;
 	struct shmstat_sigent *e;
@@ -369,9 +363,9 @@ static void take(const struct shmstat_sigtab *t, unsigned char *s, const struct 
 		uint32_t *vf;
 
 		e = &ents_of(t, s)[i];
-		/* at most m, as every key out of the summary: the min() only
-		 * guards against a counter a crash left high */
-		err = a < m ? a : m;
+		/* the newcomer had at most m events, as every key out of the
+		 * summary (its filter counter, which admitted it, is m) */
+		err = m;
 		/* the victim's events go to its counter: it had at most m */
 		vf = filter_of(t, s, e->hash);
 		if (*vf < m)
@@ -468,7 +462,7 @@ static void in_summary(const struct shmstat_sigtab *t, unsigned char *s, const s
 			list_push(hdr, next_of(t, s), heads_of(t, s), i, m);
 			goto filtered;
 		}
-		take(t, s, ev, vals, p, i, m, m < UINT32_MAX ? a : m);
+		take(t, s, ev, vals, p, i, m);
 		return;
 filtered:
 		*f = (uint32_t)(a + 1);
@@ -477,7 +471,7 @@ filtered:
 		hdr->filtered++;
 		return;
 	}
-	take(t, s, ev, vals, p, 0, 0, 0);
+	take(t, s, ev, vals, p, 0, 0);
 }
 
 /* The stripe has no summary of this table yet: claim a free one of the

@@ -3,9 +3,11 @@
  * opening a segment with this run's reader options, the option getopt
  * refused, metric filters and order, human forms, JSON strings.
  */
+#include <endian.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,19 +222,16 @@ size_t *metrics_sorted(const shmstat_snap *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct shmstat_metric_info m;
 
+		unsigned char p[8 * SORT_WORDS] = { 0 };
+
 		shmstat_snap_metric(s, i, &m);
-		const unsigned char *p = (const unsigned char *)m.name;
-		int end = 0;
-
+		memcpy(p, m.name, strnlen(m.name, sizeof(p)));
 		k[i] = (struct sort_key){ .name = m.name, .labels = m.labels, .i = i };
-		for (int j = 0; j < SORT_WORDS; j++) {
-			uint64_t w = 0;
+		for (size_t j = 0; j < SORT_WORDS; j++) {
+			uint64_t w;
 
-			for (int b = 0; b < 8; b++) {
-				end |= *p == '\0';
-				w = w << 8 | (end ? 0 : *p++);
-			}
-			k[i].w[j] = w;
+			memcpy(&w, p + 8 * j, 8);
+			k[i].w[j] = be64toh(w);
 		}
 	}
 	qsort(k, n, sizeof(*k), by_name);
@@ -313,6 +312,12 @@ void fmt_metric(char *buf, size_t n, const char *name, const char *labels)
 	text_safe(buf, n, tmp);
 }
 
+/* A byte a JSON string holds as it is: printable ASCII but " and \ */
+static inline bool json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 void json_put_bytes(FILE *f, const char *s, size_t n, int bytes)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -323,10 +328,9 @@ void json_put_bytes(FILE *f, const char *s, size_t n, int bytes)
 		uint32_t cp;
 
 		l = 1;
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			/* a run of printable ASCII, written at once */
-			while (i + l < n && u[i + l] >= 0x20 && u[i + l] < 0x7f &&
-			       u[i + l] != '"' && u[i + l] != '\\')
+		if (json_plain(c)) {
+			/* a run of them, written at once */
+			while (i + l < n && json_plain(u[i + l]))
 				l++;
 			(void)fwrite_unlocked(u + i, 1, l, f);
 		} else if (c == '"' || c == '\\')

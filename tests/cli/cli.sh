@@ -6,36 +6,14 @@ shmstat=$1
 fill=$2
 manual=$3
 json_flat=$4
-pass=0
-fail=0
 tag="cli-$$"
 # the steps as another user run copies: the tree may be private
 . "$(dirname "$0")/nobody.sh"
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect CODE STDOUT_PATTERN STDERR_PATTERN -- command...
-expect() {
-	local code=$1 out_re=$2 err_re=$3
-	shift 4
-	local out err rc
-	out=$("$@" 2>/tmp/$tag.err); rc=$?
-	err=$(cat /tmp/$tag.err)
-	if [ "$rc" -ne "$code" ]; then
-		bad "$*: exit $rc, expected $code (stderr: $err)"; return
-	fi
-	if [ -n "$out_re" ] && ! grep -Eq -- "$out_re" <<<"$out"; then
-		bad "$*: stdout does not match /$out_re/: $out"; return
-	fi
-	if [ -n "$err_re" ] && ! grep -Eq -- "$err_re" <<<"$err"; then
-		bad "$*: stderr does not match /$err_re/: $err"; return
-	fi
-	if [ "$code" -ne 0 ] && grep -q "Sanitizer\|runtime error\|Segmentation" <<<"$err"; then
-		bad "$*: crashed: $err"; return
-	fi
-	ok
-}
+# ok, bad, expect, finish (lib.sh); expect's stderr in /tmp/$tag.err
+expect_err=/tmp/$tag.err
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 cleanup() {
 	[ -n "${holder:-}" ] && kill -9 "$holder" 2>/dev/null
@@ -392,5 +370,4 @@ fi
 expect 0 "" "" -- "$shmstat" rm "$tag-a" "$tag-b"
 expect 1 "" "does not exist" -- "$shmstat" show "$tag-a"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -300,6 +300,27 @@ static void type_of(const struct shmstat_metric_info *m, char *buf, size_t n)
 		snprintf(buf, n, "%s", shmstat_type_name(m->type));
 }
 
+/* The cells of metric order[@k] of @s (@n in @order): NAME, TYPE, VALUE
+ * and RATE; the metric a few places on is asked to load meanwhile. */
+struct row {
+	struct shmstat_metric_info m;
+	char full[512], v[FIG_LEN], r[FIG_LEN], t[32];
+};
+
+static void row_of(const shmstat_snap *s, const size_t *order, size_t n, size_t k,
+		   const double *rate, struct row *w)
+{
+	const size_t i = order[k];
+
+	if (k + PREFETCH_AHEAD < n)
+		shmstat_snap_prefetch(s, order[k + PREFETCH_AHEAD]);
+	shmstat_snap_metric(s, i, &w->m);
+	print_metric_name(&w->m, w->full, sizeof(w->full));
+	print_value(&w->m, w->v, sizeof(w->v));
+	fmt_rate(w->r, sizeof(w->r), rate[i], rate_unit(&w->m), raw);
+	type_of(&w->m, w->t, sizeof(w->t));
+}
+
 /* The text form: a header, then NAME TYPE VALUE RATE and a histogram's
  * or signature table's summary, a line a metric. */
 static void print_text(const char *name, const shmstat_snap *s, const size_t *order, size_t n,
@@ -312,40 +333,27 @@ static void print_text(const char *name, const shmstat_snap *s, const size_t *or
 	print_header(name, &info, rate_ns);
 	/* columns as wide as their widest cell */
 	for (size_t k = 0; k < n; k++) {
-		struct shmstat_metric_info m;
-		char full[512], v[FIG_LEN], r[FIG_LEN], t[32];
+		struct row w;
 
-		if (k + PREFETCH_AHEAD < n)
-			shmstat_snap_prefetch(s, order[k + PREFETCH_AHEAD]);
-		shmstat_snap_metric(s, order[k], &m);
-		print_metric_name(&m, full, sizeof(full));
-		print_value(&m, v, sizeof(v));
-		fmt_rate(r, sizeof(r), rate[order[k]], rate_unit(&m), raw);
-		wn = (int)strlen(full) > wn ? (int)strlen(full) : wn;
-		wv = (int)strlen(v) > wv ? (int)strlen(v) : wv;
-		wr = (int)strlen(r) > wr ? (int)strlen(r) : wr;
-		type_of(&m, t, sizeof(t));
-		wt = (int)strlen(t) > wt ? (int)strlen(t) : wt;
+		row_of(s, order, n, k, rate, &w);
+		wn = (int)strlen(w.full) > wn ? (int)strlen(w.full) : wn;
+		wv = (int)strlen(w.v) > wv ? (int)strlen(w.v) : wv;
+		wr = (int)strlen(w.r) > wr ? (int)strlen(w.r) : wr;
+		wt = (int)strlen(w.t) > wt ? (int)strlen(w.t) : wt;
 	}
 	if (n)
 		printf("%-*s  %-*s  %*s  %*s\n", wn, "NAME", wt, "TYPE", wv, "VALUE", wr, "RATE");
 	for (size_t k = 0; k < n; k++) {
-		struct shmstat_metric_info m;
-		char full[512], v[FIG_LEN], r[FIG_LEN], sum[512] = "", t[32];
+		struct row w;
+		char sum[512] = "";
 
-		if (k + PREFETCH_AHEAD < n)
-			shmstat_snap_prefetch(s, order[k + PREFETCH_AHEAD]);
-		shmstat_snap_metric(s, order[k], &m);
-		print_metric_name(&m, full, sizeof(full));
-		print_value(&m, v, sizeof(v));
-		fmt_rate(r, sizeof(r), rate[order[k]], rate_unit(&m), raw);
-		if (m.type == SHMSTAT_HISTOGRAM)
-			hist_summary(s, order[k], SHMSTAT_PROC_ALL, m.unit, sum, sizeof(sum));
-		else if (m.type == SHMSTAT_SIGTABLE)
-			sig_summary(s, order[k], m.unit, sum, sizeof(sum));
-		type_of(&m, t, sizeof(t));
-		printf("%-*s  %-*s  %*s  %*s%s%s\n", wn, full, wt, t, wv, v, wr, r, sum[0] ? "  " : "",
-		       sum);
+		row_of(s, order, n, k, rate, &w);
+		if (w.m.type == SHMSTAT_HISTOGRAM)
+			hist_summary(s, order[k], SHMSTAT_PROC_ALL, w.m.unit, sum, sizeof(sum));
+		else if (w.m.type == SHMSTAT_SIGTABLE)
+			sig_summary(s, order[k], w.m.unit, sum, sizeof(sum));
+		printf("%-*s  %-*s  %*s  %*s%s%s\n", wn, w.full, wt, w.t, wv, w.v, wr, w.r,
+		       sum[0] ? "  " : "", sum);
 		if (per_process)
 			print_procs(s, order[k]);
 	}
