@@ -262,10 +262,10 @@ static int counter_proc_value(const struct shmstat_snap *s, const struct shmstat
 /* Process @j's value of the gauge at slot @off and its stamp. */
 static int64_t gauge_of(const struct shmstat_snap *s, uint32_t off, uint32_t j, uint64_t *stamp)
 {
-	const uint64_t *ps = shmstat__snap_stripe(s, SHMSTAT_PROC_STRIPE(s->p[j].slot));
+	const uint32_t ps = SHMSTAT_PROC_STRIPE(s->p[j].slot);
 
-	*stamp = ps[off + 2];
-	return (int64_t)(ps[off + 1] + shmstat__snap_sum(s, off, j));
+	*stamp = shmstat__snap_at(s, ps, off + 2);
+	return (int64_t)(shmstat__snap_at(s, ps, off + 1) + shmstat__snap_sum(s, off, j));
 }
 
 static void gauge_value(const struct shmstat_snap *s, const struct shmstat_desc *d,

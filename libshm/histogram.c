@@ -494,18 +494,16 @@ static uint64_t hist_count(const struct shmstat_snap *s, const struct shmstat_de
 	if (j == SHMSTAT_PROC_GONE)
 		return c;
 	for (uint32_t i = SHMSTAT_GRAVES; i < s->h->nstripes; i++) {
+		uint32_t v = from, e;
 		const uint64_t *st;
-		uint32_t o = s->owner_of[i], v = from;
 
-		if (o == UINT32_MAX || (j != UINT32_MAX && o != j))
+		if (s->owner_of[i] == UINT32_MAX || (j != UINT32_MAX && s->owner_of[i] != j))
 			continue;
-		st = shmstat__snap_stripe(s, i);
 		/* only the runs of the stripe that hold data */
-		while (v < to) {
-			const uint32_t e = shmstat__snap_data(s, i, &v, to);
-
-			for (; v < e; v++)
-				c += st[v];
+		while ((st = shmstat__snap_run(s, i, &v, to, &e)) != NULL) {
+			for (uint32_t k = 0; k < e - v; k++)
+				c += st[k];
+			v = e;
 		}
 	}
 	return c;
@@ -526,6 +524,31 @@ static int hist_proc_value(const struct shmstat_snap *s, const struct shmstat_de
 	return 0;
 }
 
+/* Add histogram slots @off.. of stripe @i of @s to @h (@folds_only: its
+ * largest values alone, the sums being in total[]). */
+static void hdata_add_stripe(shmstat_hdata *h, const struct shmstat_snap *s, uint32_t i,
+			     uint32_t off, bool folds_only)
+{
+	const uint32_t to = off + h->nb + SHMSTAT_H_FIRST;
+	const uint64_t mx = shmstat__snap_at(s, i, off + SHMSTAT_H_MAX);
+	const uint64_t nmin = shmstat__snap_at(s, i, off + SHMSTAT_H_NMIN);
+	uint32_t v = off + SHMSTAT_H_UNDER, e;
+	const uint64_t *st;
+
+	if (mx > h->v[SHMSTAT_H_MAX])
+		h->v[SHMSTAT_H_MAX] = mx;
+	if (nmin > h->v[SHMSTAT_H_NMIN])
+		h->v[SHMSTAT_H_NMIN] = nmin;
+	if (folds_only)
+		return;
+	h->v[SHMSTAT_H_SUM] += shmstat__snap_at(s, i, off + SHMSTAT_H_SUM);
+	while ((st = shmstat__snap_run(s, i, &v, to, &e)) != NULL) {
+		for (uint32_t k = 0; k < e - v; k++)
+			h->v[v - off + k] += st[k];
+		v = e;
+	}
+}
+
 int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j, shmstat_hdata **out)
 {
 	const struct shmstat_desc *d;
@@ -543,17 +566,21 @@ int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j, shmstat_hdata *
 		return ENOMEM;
 	if (j == SHMSTAT_PROC_GONE || j == SHMSTAT_PROC_ALL)
 		shmstat__hdata_add(h, s->grave + d->value_off);
+	if (j == SHMSTAT_PROC_ALL) {
+		/* the sums kept once; the largest values are not sums */
+		const uint64_t *t = s->total + d->value_off;
+
+		h->v[SHMSTAT_H_SUM] += t[SHMSTAT_H_SUM];
+		for (uint32_t k = SHMSTAT_H_UNDER; k < h->nb + SHMSTAT_H_FIRST; k++)
+			h->v[k] += t[k];
+	}
 	if (j != SHMSTAT_PROC_GONE) {
 		for (uint32_t k = SHMSTAT_GRAVES; k < s->h->nstripes; k++) {
-			uint32_t o = s->owner_of[k], v = d->value_off;
+			uint32_t o = s->owner_of[k];
 
 			if (o == UINT32_MAX || (j != SHMSTAT_PROC_ALL && o != j))
 				continue;
-			/* a stripe whose pages of it are holes holds zeros */
-			shmstat__snap_data(s, k, &v, d->value_off + d->nvalues);
-			if (v == d->value_off + d->nvalues)
-				continue;
-			shmstat__hdata_add(h, shmstat__snap_stripe(s, k) + d->value_off);
+			hdata_add_stripe(h, s, k, d->value_off, j == SHMSTAT_PROC_ALL);
 		}
 	}
 	*out = h;

@@ -3,11 +3,13 @@
  *
  * The reader trusts nothing in the segment. It opens the object read-only
  * (never through a symbolic link, never waiting on a FIFO, only a regular
- * file of an owner it accepts) and copies it with pread(2), so a segment
- * truncated underneath gives a short read instead of a SIGBUS. The copy
- * is bracketed by two reads of fold_seq (see grace.h); a copy that raced
- * with a fold is redone, a bounded number of times. snapshot.c checks
- * and computes what was copied.
+ * file of an owner it accepts) and copies it with pread(2) (copier.c), so a
+ * segment truncated underneath gives a short read instead of a SIGBUS:
+ * its tables where they lie in a copy buffer, its stripes as their runs
+ * of non-zero slots (sparse.c). The copy is bracketed by two reads of
+ * fold_seq (see grace.h); a copy that raced with a fold is redone, a
+ * bounded number of times. snapshot.c checks and computes what was
+ * copied.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +63,9 @@ static void spare_put(struct shmstat__spare *sp)
 	if (sp->buf != NULL)
 		munmap(sp->buf, sp->len);
 	free(sp->ext);
+	shmstat__sparse_free(&sp->sp);
+	if (sp->total != NULL)
+		munmap(sp->total, sp->total_bytes);
 	pthread_mutex_destroy(&sp->mu);
 	free(sp);
 }
@@ -204,6 +209,32 @@ void shmstat__snap_buf_free(struct shmstat_snap *s)
 {
 	struct shmstat__spare *sp = s->spare;
 
+	/* total[] back to zeros where the sums wrote, for the next snapshot */
+	if (s->total != NULL && s->summed)
+		for (size_t k = 0; k < s->sp.nrun; k++)
+			if (s->sp.run[k].to <= s->ntotal)
+				memset(s->total + s->sp.run[k].from, 0,
+				       (size_t)(s->sp.run[k].to - s->sp.run[k].from) *
+				       sizeof(*s->total));
+	s->summed = false;
+	if (sp != NULL) {
+		pthread_mutex_lock(&sp->mu);
+		if (sp->refs > 1 && sp->total == NULL && s->total != NULL) {
+			sp->total = s->total;
+			sp->total_bytes = s->total_bytes;
+			s->total = NULL;
+		}
+		if (sp->refs > 1 && sp->sp.caprun == 0 && s->sp.caprun != 0) {
+			shmstat__sparse_reset(&s->sp);
+			sp->sp = s->sp;
+			memset(&s->sp, 0, sizeof(s->sp));
+		}
+		pthread_mutex_unlock(&sp->mu);
+	}
+	shmstat__sparse_free(&s->sp);
+	if (s->total != NULL)
+		munmap(s->total, s->total_bytes);
+	s->total = NULL;
 	if (sp != NULL && s->buf != NULL) {
 		pthread_mutex_lock(&sp->mu);
 		/* kept only while the reader is open (it holds a ref) */
@@ -242,56 +273,6 @@ static int read_seq(int fd, uint64_t *seq)
 	return pread(fd, seq, 8, offsetof(struct shmstat_hdr, fold_seq)) == 8 ? 0 : -1;
 }
 
-/* At most this many extents are kept; past them the rest of the object
- * counts as data (an object cut into this many pieces holds at least as
- * many pages). */
-#define MAX_EXTENTS 65536u
-
-static int add_extent(struct copier *cp, uint64_t start, uint64_t end)
-{
-	if (cp->next == cp->capext) {
-		size_t cap = cp->capext ? 2 * cp->capext : 8;
-		struct extent *e = realloc(cp->ext, cap * sizeof(*e));
-
-		if (e == NULL)
-			return ENOMEM;
-		cp->ext = e;
-		cp->capext = cap;
-	}
-	cp->ext[cp->next].start = start;
-	cp->ext[cp->next].end = end;
-	cp->next++;
-	return 0;
-}
-
-/* The data extents of the object's bytes [@pos, @size), added to @cp's,
- * by SEEK_DATA and SEEK_HOLE (tmpfs has them; a file system without them
- * gives all data). A writer faults in only the pages it writes
- * (segment.h): its segment is as many extents as runs of those. 0 or
- * ENOMEM. */
-static int map_range(struct copier *cp, uint64_t pos, uint64_t size)
-{
-	while (pos < size) {
-		off_t d = lseek(cp->fd, (off_t)pos, SEEK_DATA), h;
-
-		if (d < 0 && errno == ENXIO)
-			break;                          /* holes to the end */
-		if (d < 0)
-			return add_extent(cp, pos, size);
-		if ((uint64_t)d >= size)
-			break;
-		h = lseek(cp->fd, d, SEEK_HOLE);
-		if (h < 0 || (uint64_t)h > size || cp->next + 1 >= MAX_EXTENTS)
-			h = (off_t)size;
-		if ((uint64_t)h <= (uint64_t)d)
-			return add_extent(cp, (uint64_t)d, size);
-		if (add_extent(cp, (uint64_t)d, (uint64_t)h) != 0)
-			return ENOMEM;
-		pos = (uint64_t)h;
-	}
-	return 0;
-}
-
 /* The data extents of what a snapshot copies through them (the kernel
  * finds data and holes page by page, so a walk costs what it walks over:
  * only what is read is walked). The head: up to the signature tables
@@ -322,7 +303,7 @@ static int map_stripes(struct copier *cp, const struct shmstat_hdr *rh,
 			continue;
 		while (j + 1 < rh->nstripes && shmstat__stripe_in_use(rh, buf, j + 1))
 			j++;
-		if (map_range(cp, sbase + (uint64_t)i * rh->stripe_bytes,
+		if (shmstat__copier_map(cp, sbase + (uint64_t)i * rh->stripe_bytes,
 			      sbase + (uint64_t)j * rh->stripe_bytes + used * 8) != 0)
 			return ENOMEM;
 		i = j;
@@ -348,97 +329,6 @@ static void advise_huge(unsigned char *buf, const struct copier *cp, size_t from
 		if (b > a + mis)
 			madvise(buf + a, b - mis - a, MADV_HUGEPAGE);
 	}
-}
-
-/* Zeros at @p, @n bytes: whole pages of the copy buffer are given back
- * (they read as zeros and take no memory), the rest is cleared. */
-static void zero_hole(struct copier *cp, unsigned char *p, uint64_t n)
-{
-	const uintptr_t a = (uintptr_t)p, b = a + n;
-	const uintptr_t pa = (a + SHMSTAT_PAGE - 1) & ~(uintptr_t)(SHMSTAT_PAGE - 1);
-	const uintptr_t pb = b & ~(uintptr_t)(SHMSTAT_PAGE - 1);
-
-	/* in the copy buffer (as addresses: @p may be any buffer), whose
-	 * pages are zeros until written */
-	if (cp->base && a >= (uintptr_t)cp->base && a - (uintptr_t)cp->base < cp->len &&
-	    n <= cp->len - (a - (uintptr_t)cp->base)) {
-		if (!cp->dirty)
-			return;                 /* still as mapped: zeros */
-		/* the page-aligned addresses as offsets from @p: no integer
-		 * becomes a pointer */
-		if (pb > pa && madvise(p + (pa - a), pb - pa, MADV_DONTNEED) == 0) {
-			memset(p, 0, pa - a);
-			memset(p + (pb - a), 0, b - pb);
-			return;
-		}
-	}
-	memset(p, 0, (size_t)n);
-}
-
-size_t shmstat__ext_after(const struct copier *cp, uint64_t off)
-{
-	size_t lo = 0, hi = cp->next;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cp->ext[mid].end <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Read [@off, @off + @n) of the object into @p: its data with pread, its
- * holes as zeros, counting the pages written against the limit. 0, -1 on
- * a short read (truncated) or EFBIG past the limit. */
-int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)
-{
-	const uint64_t end = off + n;
-	size_t lo = shmstat__ext_after(cp, off);
-
-	while (off < end) {
-		uint64_t ds = end, de = end;
-
-		if (lo < cp->next && cp->ext[lo].start < end) {
-			ds = cp->ext[lo].start > off ? cp->ext[lo].start : off;
-			de = cp->ext[lo].end < end ? cp->ext[lo].end : end;
-		}
-		if (ds > off)
-			zero_hole(cp, p, ds - off);
-		if (de > ds) {
-			const uintptr_t a = (uintptr_t)(p + (ds - off));
-			const uint64_t span = ((a + (de - ds) + SHMSTAT_PAGE - 1) -
-					       (a & ~(uintptr_t)(SHMSTAT_PAGE - 1))) /
-					      SHMSTAT_PAGE * SHMSTAT_PAGE;
-
-			if (span > cp->max || cp->copied > cp->max - span)
-				return EFBIG;
-			cp->copied += span;
-			if (shmstat__pread_full(cp->fd, p + (ds - off), (size_t)(de - ds), ds) !=
-			    (ssize_t)(de - ds))
-				return -1;
-		}
-		p += de - off;
-		off = de;
-		lo++;
-	}
-	return 0;
-}
-
-int shmstat__copy_pread(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)
-{
-	const uintptr_t a = (uintptr_t)p;
-	const uint64_t span = ((a + n + SHMSTAT_PAGE - 1) - (a & ~(uintptr_t)(SHMSTAT_PAGE - 1))) /
-			      SHMSTAT_PAGE * SHMSTAT_PAGE;
-
-	if (n == 0)
-		return 0;
-	if (span > cp->max || cp->copied > cp->max - span)
-		return EFBIG;
-	cp->copied += span;
-	return shmstat__pread_full(cp->fd, p, (size_t)n, off) == (ssize_t)n ? 0 : -1;
 }
 
 bool shmstat__stripe_in_use(const struct shmstat_hdr *h, const unsigned char *buf, uint32_t i)
@@ -501,11 +391,38 @@ static bool covered(const struct extent *e, size_t n, uint64_t a, uint64_t b)
 	return lo < n && e[lo].start <= a && e[lo].end >= b;
 }
 
+/* Of [@lo, @hi) in stripe @i (at @off), the parts the first pass read
+ * as holes (outside the @nold extents @old): kept in @sp. What it read
+ * as data is kept already; read twice, it would count twice. */
+static int sparse_gaps(struct copier *cp, struct shmstat__sparse *sp, const struct extent *old,
+		       size_t nold, uint32_t i, uint64_t off, uint64_t lo, uint64_t hi)
+{
+	size_t k = 0;
+	int err = 0;
+
+	while (k < nold && old[k].end <= lo)
+		k++;
+	while (lo < hi && !err) {
+		const uint64_t gap_end = k < nold && old[k].start < hi ? old[k].start : hi;
+
+		if (gap_end > lo)
+			err = shmstat__copy_sparse(cp, sp, i, (uint32_t)((lo - off) / 8),
+						   gap_end - lo, lo);
+		if (k == nold || old[k].start >= hi)
+			break;
+		lo = old[k].end;
+		k++;
+	}
+	return err;
+}
+
 /* The extents again: of the runs @runs (@nrun) of each stripe in use,
- * what is data now and was not when the copy began is copied again. 0
- * or an error of shmstat__copy_read(). */
-static int catch_up(struct copier *cp, unsigned char *buf, const struct shmstat_hdr *rh,
-		    const struct shmstat__run *runs, size_t nrun, uint64_t used)
+ * what is data now and was not when the copy began is copied (into the
+ * copy buffer for a grave, as runs into @sp for the others). 0 or an
+ * error of shmstat__copy_read(). */
+static int catch_up(struct copier *cp, unsigned char *buf, struct shmstat__sparse *sp,
+		    const struct shmstat_hdr *rh, const struct shmstat__run *runs, size_t nrun,
+		    uint64_t used)
 {
 	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
 	struct extent *old = cp->ext;
@@ -520,7 +437,7 @@ static int catch_up(struct copier *cp, unsigned char *buf, const struct shmstat_
 	while (nhead < nold && old[nhead].start < head_end(rh))
 		nhead++;
 	for (size_t k = 0; k < nhead; k++)
-		if (add_extent(cp, old[k].start, old[k].end) != 0) {
+		if (shmstat__copier_add(cp, old[k].start, old[k].end) != 0) {
 			free(old);
 			return ENOMEM;
 		}
@@ -547,8 +464,12 @@ static int catch_up(struct copier *cp, unsigned char *buf, const struct shmstat_
 				const uint64_t b = off + (uint64_t)runs[k].to * 8;
 				const uint64_t lo = a > x.start ? a : x.start, hi = b < x.end ? b : x.end;
 
-				if (lo < hi)
+				if (lo >= hi)
+					continue;
+				if (i < SHMSTAT_GRAVES)
 					err = shmstat__copy_read(cp, buf + lo, hi - lo, lo);
+				else
+					err = sparse_gaps(cp, sp, old, nold, i, off, lo, hi);
 			}
 		}
 	}
@@ -630,9 +551,9 @@ static int wanted_runs(struct shmstat_reader *r, struct shmstat_snap *s, uint32_
 }
 
 /* Copy the segment between two equal readings of fold_seq: the tables
- * whole, then of each stripe in use the value slots allocated so far,
- * then the signature summaries counted. Stripes nobody counts stay zero
- * in the copy. */
+ * whole, then of each stripe in use the value slots allocated so far
+ * (the grave in the copy buffer, the others as runs in s->sp), then the
+ * signature summaries counted. Stripes nobody counts hold nothing. */
 int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 {
 	const struct shmstat_hdr *rh = &r->hdr;
@@ -659,6 +580,11 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 	 * does not read (stripes no longer in use) is cleared below */
 	if (r->spare != NULL) {
 		pthread_mutex_lock(&r->spare->mu);
+		s->sp = r->spare->sp;
+		memset(&r->spare->sp, 0, sizeof(r->spare->sp));
+		s->total = r->spare->total;
+		s->total_bytes = r->spare->total_bytes;
+		r->spare->total = NULL;
 		if (r->spare->buf != NULL && r->spare->len == size) {
 			s->buf = r->spare->buf;
 			r->spare->buf = NULL;
@@ -703,7 +629,7 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 		 * made again; a writer's first store into a hole meanwhile
 		 * is as if made after the copy */
 		s->cp.next = 0;
-		if (map_range(&s->cp, 0, head_end(rh)) != 0) {
+		if (shmstat__copier_map(&s->cp, 0, head_end(rh)) != 0) {
 			err = ENOMEM;
 			goto failed;
 		}
@@ -752,25 +678,29 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 			if (err)
 				goto failed;
 		}
+		shmstat__sparse_reset(&s->sp);
 		for (uint32_t i = 0; i < rh->nstripes; i++) {
 			uint64_t off = sbase + (uint64_t)i * rh->stripe_bytes;
 
 			if (shmstat__stripe_in_use(rh, s->buf, i)) {
+				/* the grave where it lies, the others sparse */
 				for (size_t k = 0; k < nrun && !err; k++) {
 					const uint64_t at = off + (uint64_t)runs[k].from * 8;
+					const uint64_t n = (uint64_t)(runs[k].to - runs[k].from) * 8;
 
-					err = shmstat__copy_read(&s->cp, s->buf + at,
-								 (uint64_t)(runs[k].to - runs[k].from) * 8,
-								 at);
+					err = i < SHMSTAT_GRAVES ?
+					      shmstat__copy_read(&s->cp, s->buf + at, n, at) :
+					      shmstat__copy_sparse(&s->cp, &s->sp, i, runs[k].from, n,
+								   at);
 				}
 				if (err)
 					goto failed;
-			} else if (t > 0 || reused) {
+			} else if (i < SHMSTAT_GRAVES && (t > 0 || reused)) {
 				/* what an earlier copy left there */
 				const bool was = s->cp.dirty;
 
 				s->cp.dirty = true;
-				zero_hole(&s->cp, s->buf + off, used * 8);
+				shmstat__copier_zero(&s->cp, s->buf + off, used * 8);
 				s->cp.dirty = was;
 			}
 		}
@@ -789,14 +719,19 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 		 * in a thread stripe before its base in the process stripe, a
 		 * histogram's bucket before its sum) is then seen too, as
 		 * when every page was data and a later read saw later values */
-		err = catch_up(&s->cp, s->buf, rh, runs, nrun, used);
+		err = catch_up(&s->cp, s->buf, &s->sp, rh, runs, nrun, used);
 		if (err)
 			goto failed;
 		shmstat__fence(__ATOMIC_ACQUIRE);
 		if (read_seq(r->fd, &s2) != 0)
 			goto truncated;
-		if (s1 == s2)
+		if (s1 == s2) {
+			if (shmstat__sparse_index(&s->sp, rh->nstripes) != 0) {
+				err = ENOMEM;
+				goto failed;
+			}
 			return 0;
+		}
 	}
 	return shmstat__fail(SHMSTAT_EBUSY,
 			     "segment '%s' kept changing under %d copies; try again", r->name,
@@ -893,7 +828,7 @@ int shmstat__reader_region(struct shmstat_reader *r, const shmstat_snap *s, int 
 	cp.base = *out;
 	cp.len = g->len;
 	cp.max = r->max_copy;
-	err = map_range(&cp, g->off, g->off + g->len);
+	err = shmstat__copier_map(&cp, g->off, g->off + g->len);
 	if (err == 0)
 		err = shmstat__copy_read(&cp, *out, g->len, g->off);
 	free(cp.ext);
@@ -911,10 +846,4 @@ int shmstat__reader_region(struct shmstat_reader *r, const shmstat_snap *s, int 
 	}
 	*len = g->len;
 	return 0;
-}
-
-void shmstat__copier_free(struct copier *cp)
-{
-	free(cp->ext);
-	cp->ext = NULL;
 }

@@ -7,6 +7,14 @@
  * each metric's value through its type's operations (type.h). A type
  * reads the copy with the helpers here; nothing in it is trusted before
  * it is checked.
+ *
+ * The tables, the grave in use and the signature summaries are copied
+ * where they lie in the object (the copy buffer mirrors it). A stripe of
+ * a process or thread is not: it is kept as its runs of non-zero slots
+ * (struct shmstat__sparse), so that a reader of many writers pays for
+ * the values they wrote, not for the pages those values lie in (a
+ * histogram's page with a few dozen buckets counted), and the sum over
+ * every stripe counted is kept once (total[]).
  */
 #ifndef SHMSTAT_SNAP_H
 #define SHMSTAT_SNAP_H
@@ -19,30 +27,14 @@
 #include "shmstat.h"
 #include "layout.h"
 #include "segment.h"
-
-/* A run of data in the object, [start, end): what is not in one is a
- * hole and reads as zeros. */
-struct shmstat__extent {
-	uint64_t start, end;
-};
-
-/* How a reader copies: only the data extents of the object (a sparse
- * object whose header claims gigabytes costs what it holds), at most
- * @max bytes (counted in whole pages of the destination) per copy. */
-struct shmstat__copier {
-	int fd;
-	struct shmstat__extent *ext;        /* sorted, disjoint */
-	size_t next, capext;
-	uint64_t copied, max;
-	unsigned char *base;       /* the copy buffer (anonymous memory) */
-	uint64_t len;
-	bool dirty;                /* holes of base must be zeroed: reused */
-};
+#include "copier.h"
+#include "sparse.h"
 
 /* A run of value slots [from, to) */
 struct shmstat__run {
 	uint32_t from, to;
 };
+
 
 /* A copy buffer kept from one snapshot to the next of a reader: the
  * pages it already has take no page fault. Shared by the reader and its
@@ -55,6 +47,10 @@ struct shmstat__spare {
 	/* the data extents of the copy it holds */
 	struct shmstat__extent *ext;
 	size_t next;
+	/* a snapshot's memory for the stripes and their sums (all zeros) */
+	struct shmstat__sparse sp;
+	uint64_t *total;           /* NULL: none kept */
+	size_t total_bytes;
 };
 
 struct shmstat_reader {
@@ -99,7 +95,12 @@ struct shmstat_snap {
 	const struct shmstat_proc *procs;
 	const struct shmstat_desc *descs;
 	const uint64_t *owners;
-	const unsigned char *stripes;
+	struct shmstat__sparse sp;      /* the stripes of processes and threads */
+	uint64_t *total;           /* per value slot: the sum over every
+				    * stripe counted (owner_of), graves aside */
+	uint32_t ntotal;           /* slots in total[]: max_values */
+	size_t total_bytes;        /* of its mapping */
+	bool summed;               /* total[] holds the sums of sp's runs */
 	const uint64_t *grave;
 	uint32_t skip_proc;        /* slot whose stripes are already in grave */
 	struct shmstat_seg_info info;
@@ -121,50 +122,31 @@ struct shmstat_snap {
 	struct shmstat__spare *spare;   /* where buf goes back, or NULL */
 };
 
-/* Stripe @i of the copy. */
-static inline const uint64_t *shmstat__snap_stripe(const struct shmstat_snap *s, uint32_t i)
-{
-	return (const uint64_t *)(const void *)(s->stripes + (size_t)i * s->h->stripe_bytes);
-}
-
 /* Sum of value slot @v over the stripes of process index @j (UINT32_MAX:
  * all processes), the grave not included. */
 SHMSTAT_HIDDEN uint64_t shmstat__snap_sum(const struct shmstat_snap *s, uint32_t v, uint32_t j);
 
-/* Of value slots [*@from, @to) of stripe @i in the copy, the first run
- * that may hold data: *@from moves to its start, its end is returned;
- * *@from == @to when the rest are zeros (holes of the object, which
- * nobody wrote: segment.h, "Pages in use"). Summing loops skip the rest. */
-SHMSTAT_HIDDEN uint32_t shmstat__snap_data(const struct shmstat_snap *s, uint32_t i,
-					   uint32_t *from, uint32_t to);
+/* Value slot @v of stripe @i (a process's or a thread's) in the copy. */
+SHMSTAT_HIDDEN uint64_t shmstat__snap_at(const struct shmstat_snap *s, uint32_t i, uint32_t v);
+
+/* Of value slots [*@from, @to) of stripe @i (a process's or a thread's)
+ * in the copy, the first run that holds data: *@from moves to its start,
+ * *@end to its end, and its values are returned (the first is slot
+ * *@from's); NULL when the rest are zeros. Summing loops skip the rest. */
+SHMSTAT_HIDDEN const uint64_t *shmstat__snap_run(const struct shmstat_snap *s, uint32_t i,
+						 uint32_t *from, uint32_t to, uint32_t *end);
+
 
 /* Does stripe @i hold values anybody counts, as the copied tables in
  * @buf (laid out as @h says) say? */
 SHMSTAT_HIDDEN bool shmstat__stripe_in_use(const struct shmstat_hdr *h,
 					   const unsigned char *buf, uint32_t i);
 
-/* The first of the copy's data extents that ends after object offset
- * @off (cp->next when none). */
-SHMSTAT_HIDDEN size_t shmstat__ext_after(const struct shmstat__copier *cp, uint64_t off);
-
-/* Copy @n bytes at @off of the object to @p (holes read as zeros): 0,
- * -1 (truncated), EFBIG (past the reader's limit) or ENOMEM. */
-SHMSTAT_HIDDEN int shmstat__copy_read(struct shmstat__copier *cp, unsigned char *p, uint64_t n,
-				      uint64_t off);
-
-/* The same, reading holes too (as zeros, with pread): for data that live
- * writers change under their own seqlocks (signature summaries), whose
- * pages may turn from holes into data after the copy's extents were
- * taken. */
-SHMSTAT_HIDDEN int shmstat__copy_pread(struct shmstat__copier *cp, unsigned char *p, uint64_t n,
-				       uint64_t off);
-
 /* snapshot.c: build the snapshot from a finished copy */
 SHMSTAT_HIDDEN int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s);
 /* reader.c: the copy, and the check of the name it was opened by */
 SHMSTAT_HIDDEN int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s);
 SHMSTAT_HIDDEN int shmstat__snap_check_name(struct shmstat_reader *r, struct shmstat_snap *s);
-SHMSTAT_HIDDEN void shmstat__copier_free(struct shmstat__copier *cp);
 /* snap_free: keep @s's copy buffer for its reader's next snapshot, or
  * unmap it; let go of the spare */
 SHMSTAT_HIDDEN void shmstat__snap_buf_free(struct shmstat_snap *s);

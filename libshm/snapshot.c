@@ -29,6 +29,7 @@ void shmstat_snap_free(shmstat_snap *s)
 	free(s->owner_of);
 	SHMSTAT_EACH_TYPE(snap_free, s);
 	shmstat__copier_free(&s->cp);
+
 	free(s->wanted);
 	free(s->runs);
 	free(s);
@@ -120,40 +121,70 @@ static int scan_procs(struct shmstat_snap *s)
 	return 0;
 }
 
-/* Sum of value slot @v over the stripes of process index @j (or all
- * processes when @j is UINT32_MAX). */
-uint32_t shmstat__snap_data(const struct shmstat_snap *s, uint32_t i, uint32_t *from, uint32_t to)
+uint64_t shmstat__snap_at(const struct shmstat_snap *s, uint32_t i, uint32_t v)
 {
-	const struct shmstat__copier *cp = &s->cp;
-	const uint64_t base = s->h->regions[SHMSTAT_REG_STRIPES].off + (uint64_t)i * s->h->stripe_bytes;
-	const uint64_t a = base + (uint64_t)*from * 8, b = base + (uint64_t)to * 8;
-	size_t lo;
-	uint64_t start, end;
+	return shmstat__sparse_at(&s->sp, i, v);
+}
 
-	if (*from >= to)
-		return to;
-	lo = shmstat__ext_after(cp, a);
-	if (lo == cp->next || cp->ext[lo].start >= b) {
-		*from = to;
-		return to;
-	}
-	start = cp->ext[lo].start > a ? cp->ext[lo].start : a;
-	end = cp->ext[lo].end < b ? cp->ext[lo].end : b;
-	*from = (uint32_t)((start - base) / 8);
-	return (uint32_t)((end - base + 7) / 8);
+const uint64_t *shmstat__snap_run(const struct shmstat_snap *s, uint32_t i, uint32_t *from,
+				  uint32_t to, uint32_t *end)
+{
+	return shmstat__sparse_run(&s->sp, i, from, to, end);
 }
 
 uint64_t shmstat__snap_sum(const struct shmstat_snap *s, uint32_t v, uint32_t j)
 {
 	uint64_t t = 0;
 
-	for (uint32_t i = SHMSTAT_GRAVES; i < s->h->nstripes; i++) {
-		uint32_t o = s->owner_of[i];
-
-		if (o != UINT32_MAX && (j == UINT32_MAX || o == j))
-			t += shmstat__snap_stripe(s, i)[v];
-	}
+	if (j == UINT32_MAX)
+		return v < s->ntotal ? s->total[v] : 0;
+	for (uint32_t i = SHMSTAT_GRAVES; i < s->h->nstripes; i++)
+		if (s->owner_of[i] == j)
+			t += shmstat__sparse_at(&s->sp, i, v);
 	return t;
+}
+
+static size_t total_bytes(const struct shmstat_snap *s)
+{
+	return ((size_t)s->ntotal + 1) * sizeof(*s->total);
+}
+
+/* total[]: every value slot summed over the stripes counted, run by run
+ * (the runs of a stripe nobody counts are skipped whole) */
+static int sum_stripes(struct shmstat_snap *s)
+{
+	const struct shmstat__sparse *sp = &s->sp;
+
+	/* every slot a descriptor may name, in fresh pages: zeros, and only
+	 * those the sums write take memory (calloc would clear them all
+	 * again when its allocator reuses memory) */
+	s->ntotal = s->h->max_values;
+	if (s->total != NULL && s->total_bytes != total_bytes(s)) {
+		munmap(s->total, s->total_bytes);
+		s->total = NULL;
+	}
+	if (s->total == NULL) {
+		s->total_bytes = total_bytes(s);
+		s->total = mmap(NULL, s->total_bytes, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (s->total == MAP_FAILED) {
+			s->total = NULL;
+			return ENOMEM;
+		}
+	}
+	s->summed = true;
+	for (size_t k = 0; k < sp->nrun; k++) {
+		const struct shmstat__srun *r = &sp->run[k];
+		const uint64_t *v = sp->val + r->at;
+		uint64_t *t = s->total + r->from;
+
+		if (r->stripe < SHMSTAT_GRAVES || r->stripe >= s->h->nstripes ||
+		    s->owner_of[r->stripe] == UINT32_MAX || r->to > s->ntotal)
+			continue;
+		for (uint32_t n = r->to - r->from, x = 0; x < n; x++)
+			t[x] += v[x];
+	}
+	return 0;
 }
 
 int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s)
@@ -171,8 +202,9 @@ int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s)
 	s->procs = (const void *)(s->buf + h->regions[SHMSTAT_REG_PROCS].off);
 	s->descs = (const void *)(s->buf + h->regions[SHMSTAT_REG_DESCS].off);
 	s->owners = (const void *)(s->buf + h->regions[SHMSTAT_REG_OWNERS].off);
-	s->stripes = s->buf + h->regions[SHMSTAT_REG_STRIPES].off;
-	s->grave = shmstat__snap_stripe(s, SHMSTAT_FOLD_ACTIVE(h->fold_state));
+	s->grave = (const uint64_t *)(const void *)(s->buf + h->regions[SHMSTAT_REG_STRIPES].off +
+						    (uint64_t)SHMSTAT_FOLD_ACTIVE(h->fold_state) *
+						    h->stripe_bytes);
 	phase = SHMSTAT_FOLD_PHASE(h->fold_state);
 	s->skip_proc = UINT32_MAX;
 	if (phase == SHMSTAT_FOLD_FLIPPED)
@@ -209,6 +241,8 @@ int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s)
 	err = scan_procs(s);
 	if (err)
 		return err;
+	if (sum_stripes(s) != 0)
+		return shmstat__fail(ENOMEM, "out of memory");
 	s->m = calloc(h->max_metrics, sizeof(*s->m));
 	if (s->m == NULL)
 		return shmstat__fail(ENOMEM, "out of memory");

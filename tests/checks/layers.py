@@ -21,8 +21,8 @@ import sys
 
 # the core: segment, process table, thread stripes, registry, fold and
 # reaper, reader and snapshot, and what they share
-CORE = {'attach', 'grace', 'hook', 'layout', 'procs', 'reader', 'registry',
-        'segment', 'snap', 'snapshot', 'tls', 'type', 'util', 'version'}
+CORE = {'attach', 'copier', 'grace', 'hook', 'layout', 'procs', 'reader', 'registry',
+        'segment', 'snap', 'snapshot', 'sparse', 'tls', 'type', 'util', 'version'}
 # the metric types and the profile tables, plugged in by types.c
 TYPES = {'counter', 'histogram', 'siggeo', 'sigmerge', 'sigsnap', 'sigtable',
          'cfi', 'modmap', 'profile', 'profiler', 'stacks'}

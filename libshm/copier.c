@@ -1,0 +1,191 @@
+/*
+ * copier.c - reading the object's data extents for a snapshot (copier.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "copier.h"
+#include "layout.h"
+
+#define extent shmstat__extent
+#define copier shmstat__copier
+
+/* At most this many extents are kept; past them the rest of the object
+ * counts as data (an object cut into this many pieces holds at least as
+ * many pages). */
+#define MAX_EXTENTS 65536u
+
+int shmstat__copier_add(struct copier *cp, uint64_t start, uint64_t end)
+{
+	if (cp->next == cp->capext) {
+		size_t cap = cp->capext ? 2 * cp->capext : 8;
+		struct extent *e = realloc(cp->ext, cap * sizeof(*e));
+
+		if (e == NULL)
+			return ENOMEM;
+		cp->ext = e;
+		cp->capext = cap;
+	}
+	cp->ext[cp->next].start = start;
+	cp->ext[cp->next].end = end;
+	cp->next++;
+	return 0;
+}
+
+/* A writer faults in only the pages it writes (segment.h): its segment
+ * is as many extents as runs of those. */
+int shmstat__copier_map(struct copier *cp, uint64_t pos, uint64_t size)
+{
+	while (pos < size) {
+		off_t d = lseek(cp->fd, (off_t)pos, SEEK_DATA), h;
+
+		if (d < 0 && errno == ENXIO)
+			break;                          /* holes to the end */
+		if (d < 0)
+			return shmstat__copier_add(cp, pos, size);
+		if ((uint64_t)d >= size)
+			break;
+		h = lseek(cp->fd, d, SEEK_HOLE);
+		if (h < 0 || (uint64_t)h > size || cp->next + 1 >= MAX_EXTENTS)
+			h = (off_t)size;
+		if ((uint64_t)h <= (uint64_t)d)
+			return shmstat__copier_add(cp, (uint64_t)d, size);
+		if (shmstat__copier_add(cp, (uint64_t)d, (uint64_t)h) != 0)
+			return ENOMEM;
+		pos = (uint64_t)h;
+	}
+	return 0;
+}
+
+void shmstat__copier_zero(struct copier *cp, unsigned char *p, uint64_t n)
+{
+	const uintptr_t a = (uintptr_t)p, b = a + n;
+	const uintptr_t pa = (a + SHMSTAT_PAGE - 1) & ~(uintptr_t)(SHMSTAT_PAGE - 1);
+	const uintptr_t pb = b & ~(uintptr_t)(SHMSTAT_PAGE - 1);
+
+	/* in the copy buffer (as addresses: @p may be any buffer), whose
+	 * pages are zeros until written */
+	if (cp->base && a >= (uintptr_t)cp->base && a - (uintptr_t)cp->base < cp->len &&
+	    n <= cp->len - (a - (uintptr_t)cp->base)) {
+		if (!cp->dirty)
+			return;                 /* still as mapped: zeros */
+		/* the page-aligned addresses as offsets from @p: no integer
+		 * becomes a pointer */
+		if (pb > pa && madvise(p + (pa - a), pb - pa, MADV_DONTNEED) == 0) {
+			memset(p, 0, pa - a);
+			memset(p + (pb - a), 0, b - pb);
+			return;
+		}
+	}
+	memset(p, 0, (size_t)n);
+}
+
+size_t shmstat__ext_after(const struct copier *cp, uint64_t off)
+{
+	size_t lo = 0, hi = cp->next;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp->ext[mid].end <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Read [@off, @off + @n) of the object into @p: its data with pread, its
+ * holes as zeros, counting the pages written against the limit. 0, -1 on
+ * a short read (truncated) or EFBIG past the limit. */
+int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)
+{
+	const uint64_t end = off + n;
+	size_t lo = shmstat__ext_after(cp, off);
+
+	while (off < end) {
+		uint64_t ds = end, de = end;
+
+		if (lo < cp->next && cp->ext[lo].start < end) {
+			ds = cp->ext[lo].start > off ? cp->ext[lo].start : off;
+			de = cp->ext[lo].end < end ? cp->ext[lo].end : end;
+		}
+		if (ds > off)
+			shmstat__copier_zero(cp, p, ds - off);
+		if (de > ds) {
+			const uintptr_t a = (uintptr_t)(p + (ds - off));
+			const uint64_t span = ((a + (de - ds) + SHMSTAT_PAGE - 1) -
+					       (a & ~(uintptr_t)(SHMSTAT_PAGE - 1))) /
+					      SHMSTAT_PAGE * SHMSTAT_PAGE;
+
+			if (span > cp->max || cp->copied > cp->max - span)
+				return EFBIG;
+			cp->copied += span;
+			if (shmstat__pread_full(cp->fd, p + (ds - off), (size_t)(de - ds), ds) !=
+			    (ssize_t)(de - ds))
+				return -1;
+		}
+		p += de - off;
+		off = de;
+		lo++;
+	}
+	return 0;
+}
+
+int shmstat__copy_sparse(struct copier *cp, struct shmstat__sparse *sp, uint32_t stripe,
+			 uint32_t slot, uint64_t n, uint64_t off)
+{
+	const uint64_t base = off, end = off + n;
+	size_t lo = shmstat__ext_after(cp, off);
+
+	/* page-aligned: the kernel copies into an unaligned buffer at a
+	 * third of the speed (the object's pages are aligned) */
+	if (sp->scratch == NULL &&
+	    (sp->scratch = aligned_alloc(SHMSTAT_PAGE, SHMSTAT_SPARSE_CHUNK)) == NULL)
+		return ENOMEM;
+	for (; lo < cp->next && cp->ext[lo].start < end; lo++) {
+		uint64_t ds = cp->ext[lo].start > off ? cp->ext[lo].start : off;
+		const uint64_t de = cp->ext[lo].end < end ? cp->ext[lo].end : end;
+
+		while (ds < de) {
+			const uint64_t k = de - ds < SHMSTAT_SPARSE_CHUNK ? de - ds :
+					   SHMSTAT_SPARSE_CHUNK;
+			const uint64_t span = (k + SHMSTAT_PAGE - 1) / SHMSTAT_PAGE * SHMSTAT_PAGE;
+
+			if (span > cp->max || cp->copied > cp->max - span)
+				return EFBIG;
+			cp->copied += span;
+			if (shmstat__pread_full(cp->fd, sp->scratch, (size_t)k, ds) != (ssize_t)k)
+				return -1;
+			if (shmstat__sparse_add(sp, stripe, slot + (uint32_t)((ds - base) / 8),
+						sp->scratch, (uint32_t)(k / 8)) != 0)
+				return ENOMEM;
+			ds += k;
+		}
+		off = de;
+	}
+	return 0;
+}
+
+int shmstat__copy_pread(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)
+{
+	const uintptr_t a = (uintptr_t)p;
+	const uint64_t span = ((a + n + SHMSTAT_PAGE - 1) - (a & ~(uintptr_t)(SHMSTAT_PAGE - 1))) /
+			      SHMSTAT_PAGE * SHMSTAT_PAGE;
+
+	if (n == 0)
+		return 0;
+	if (span > cp->max || cp->copied > cp->max - span)
+		return EFBIG;
+	cp->copied += span;
+	return shmstat__pread_full(cp->fd, p, (size_t)n, off) == (ssize_t)n ? 0 : -1;
+}
+
+void shmstat__copier_free(struct copier *cp)
+{
+	free(cp->ext);
+	cp->ext = NULL;
+}

@@ -1,0 +1,245 @@
+/*
+ * test_sparse.c - the stripes of a snapshot kept as runs of non-zero
+ * slots (sparse.c, issue 19): every lookup against a dense reference,
+ * runs added out of order, the memory bound; and a snapshot of many
+ * writer threads keeps what they counted, not the pages it lies in.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ut_common.h"
+#include "snap.h"
+
+#define NSTRIPES 6u
+#define NSLOTS 5000u
+
+static uint64_t rng_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* Stripe contents with stretches of zeros of every length, values of
+ * every size (1 and UINT64_MAX too). */
+static void fill(uint64_t ref[NSTRIPES][NSLOTS], uint64_t seed)
+{
+	uint64_t x = seed;
+
+	for (uint32_t i = 0; i < NSTRIPES; i++) {
+		uint32_t v = 0;
+
+		memset(ref[i], 0, sizeof(ref[i]));
+		if (i == 2)
+			continue;               /* a stripe with nothing */
+		while (v < NSLOTS) {
+			v += (uint32_t)(rng_next(&x) % (i == 4 ? 3 : 40));
+			for (uint32_t n = (uint32_t)(rng_next(&x) % 12); n > 0 && v < NSLOTS; n--, v++) {
+				const uint64_t r = rng_next(&x);
+
+				ref[i][v] = r % 5 == 0 ? UINT64_MAX : r % 5 == 1 ? 1 : r % 3 ? r : 0;
+			}
+		}
+	}
+}
+
+/* Add stripe @i's slots [@a, @b) to @sp. */
+static void add(struct shmstat__sparse *sp, uint64_t ref[NSTRIPES][NSLOTS], uint32_t i,
+		uint32_t a, uint32_t b)
+{
+	assert_int_equal(shmstat__sparse_add(sp, i, a, ref[i] + a, b - a), 0);
+}
+
+/* Every slot, every run walk, against @ref. */
+static void check(const struct shmstat__sparse *sp, uint64_t ref[NSTRIPES][NSLOTS],
+		  uint64_t seed)
+{
+	uint64_t x = seed | 1;
+	size_t nonzero = 0;
+
+	for (uint32_t i = 0; i < NSTRIPES; i++)
+		for (uint32_t v = 0; v < NSLOTS; v++) {
+			assert_int_equal(shmstat__sparse_at(sp, i, v), ref[i][v]);
+			nonzero += ref[i][v] != 0;
+		}
+	/* beyond the stripes and the slots: zeros */
+	assert_int_equal(shmstat__sparse_at(sp, NSTRIPES, 0), 0);
+	assert_int_equal(shmstat__sparse_at(sp, 0, NSLOTS + 7), 0);
+	/* runs from random places to random ends: each slot once, in
+	 * order, and every non-zero slot in them */
+	for (int t = 0; t < 2000; t++) {
+		const uint32_t i = (uint32_t)(rng_next(&x) % NSTRIPES);
+		const uint32_t a = (uint32_t)(rng_next(&x) % NSLOTS);
+		const uint32_t to = a + (uint32_t)(rng_next(&x) % (NSLOTS - a + 1));
+		uint32_t v = a, e, seen = 0, want = 0;
+		const uint64_t *p;
+
+		for (uint32_t k = a; k < to; k++)
+			want += ref[i][k] != 0;
+		while ((p = shmstat__sparse_run(sp, i, &v, to, &e)) != NULL) {
+			assert_true(v < e && e <= to);
+			for (uint32_t k = v; k < e; k++) {
+				assert_int_equal(p[k - v], ref[i][k]);
+				seen += ref[i][k] != 0;
+			}
+			v = e;
+		}
+		assert_int_equal(seen, want);
+	}
+	/* the memory bound (sparse.h): at most the bytes added, a run's
+	 * bookkeeping counted, plus one run a call */
+	assert_true(sp->nval >= nonzero);
+	assert_true(sp->nval * 8 + sp->nrun * sizeof(struct shmstat__srun) <=
+		    (size_t)NSTRIPES * NSLOTS * 8 + 64 * sizeof(struct shmstat__srun));
+}
+
+/* In order, a call a stripe, then in uneven pieces. */
+static void test_in_order(void **state)
+{
+	static uint64_t ref[NSTRIPES][NSLOTS];
+	struct shmstat__sparse sp = { 0 };
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		fill(ref, seed * 0x9e3779b97f4a7c15ull);
+		shmstat__sparse_reset(&sp);
+		for (uint32_t i = 0; i < NSTRIPES; i++)
+			add(&sp, ref, i, 0, NSLOTS);
+		assert_false(sp.unsorted);
+		assert_int_equal(shmstat__sparse_index(&sp, NSTRIPES), 0);
+		check(&sp, ref, seed);
+
+		shmstat__sparse_reset(&sp);
+		for (uint32_t i = 0; i < NSTRIPES; i++)
+			for (uint32_t a = 0; a < NSLOTS; a += 1 + a % 997)
+				add(&sp, ref, i, a, a + 1 + a % 997 < NSLOTS ? a + 1 + a % 997 : NSLOTS);
+		assert_int_equal(shmstat__sparse_index(&sp, NSTRIPES), 0);
+		check(&sp, ref, seed);
+	}
+	shmstat__sparse_free(&sp);
+}
+
+/* Pieces added out of order (a copy's catch-up pass): sorted once. */
+static void test_out_of_order(void **state)
+{
+	static uint64_t ref[NSTRIPES][NSLOTS];
+	struct shmstat__sparse sp = { 0 };
+
+	(void)state;
+	fill(ref, 42);
+	for (uint32_t i = NSTRIPES; i-- > 0;) {
+		add(&sp, ref, i, 3000, NSLOTS);
+		add(&sp, ref, i, 0, 1000);
+	}
+	for (uint32_t i = 0; i < NSTRIPES; i++)
+		add(&sp, ref, i, 1000, 3000);
+	assert_true(sp.unsorted);
+	assert_int_equal(shmstat__sparse_index(&sp, NSTRIPES), 0);
+	assert_false(sp.unsorted);
+	check(&sp, ref, 42);
+	/* nothing at all */
+	shmstat__sparse_reset(&sp);
+	assert_int_equal(shmstat__sparse_index(&sp, NSTRIPES), 0);
+	memset(ref, 0, sizeof(ref));
+	check(&sp, ref, 7);
+	shmstat__sparse_free(&sp);
+}
+
+#define THREADS 8
+#define VALUES 50
+
+struct wr {
+	shmstat_hist *h;
+	pthread_barrier_t *b;
+	int k;
+};
+
+static void *writer(void *p)
+{
+	struct wr *w = p;
+
+	/* VALUES distinct values of each thread, a few buckets apart */
+	for (int v = 0; v < VALUES; v++)
+		shmstat_hist_record(w->h, 1000u * (uint64_t)(v + 1) + (uint64_t)w->k);
+	pthread_barrier_wait(w->b);         /* stripes owned while read */
+	pthread_barrier_wait(w->b);
+	return NULL;
+}
+
+/* Of a segment whose threads each wrote a few dozen buckets of a
+ * histogram (a couple of pages of its stripe each), a snapshot keeps
+ * those values, not the pages: and the histogram is exact. */
+static void test_snapshot_keeps_values(void **state)
+{
+	const char *name = ut_name("sparse");
+	struct shmstat_metric_def hd = { .name = "lat", .unit = "ns" };
+	struct shmstat_opts o;
+	pthread_barrier_t b;
+	pthread_t th[THREADS];
+	struct wr w[THREADS];
+	shmstat_seg *seg = NULL;
+	shmstat_reader *r;
+	struct shmstat_metric_info mi;
+	struct shmstat_hstats st;
+	shmstat_hdata *hd_all;
+	shmstat_snap *s;
+	shmstat_hist *h;
+	size_t kept;
+	int idx;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	o.max_threads = THREADS + 2;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_hist_register(seg, &hd, NULL, &h), 0);
+	pthread_barrier_init(&b, NULL, THREADS + 1);
+	for (int k = 0; k < THREADS; k++) {
+		w[k] = (struct wr){ .h = h, .b = &b, .k = k };
+		assert_int_equal(pthread_create(&th[k], NULL, writer, &w[k]), 0);
+	}
+	pthread_barrier_wait(&b);
+
+	assert_int_equal(shmstat_reader_open(name, &r), 0);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	/* what the stripes keep: about the values written (a run's
+	 * bookkeeping and the gaps it keeps), far from the pages they lie
+	 * in (two a thread at least) */
+	kept = s->sp.nval * 8 + s->sp.nrun * sizeof(struct shmstat__srun);
+	assert_true(s->sp.nval >= (size_t)THREADS * VALUES);
+	assert_true(kept < (size_t)THREADS * VALUES * 8 * 4);
+	assert_true(kept < (size_t)THREADS * 4096);
+	idx = ut_find(s, "lat", "", &mi);
+	assert_true(idx >= 0);
+	assert_int_equal(mi.counter, THREADS * VALUES);
+	assert_int_equal(shmstat_snap_hist(s, (size_t)idx, SHMSTAT_PROC_ALL, &hd_all), 0);
+	shmstat_hdata_stats(hd_all, &st);
+	assert_int_equal(st.count, THREADS * VALUES);
+	assert_int_equal(st.min, 1000u);
+	assert_int_equal(st.max, 1000u * VALUES + THREADS - 1);
+	shmstat_hdata_free(hd_all);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+
+	pthread_barrier_wait(&b);
+	for (int k = 0; k < THREADS; k++)
+		pthread_join(th[k], NULL);
+	pthread_barrier_destroy(&b);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_in_order),
+		T(test_out_of_order),
+		T(test_snapshot_keeps_values),
+	};
+
+	return cmocka_run_group_tests_name("sparse", tests, NULL, NULL);
+}
