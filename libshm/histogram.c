@@ -493,11 +493,17 @@ static uint64_t hist_count(const struct shmstat_snap *s, const struct shmstat_de
 			c += s->grave[v];
 	if (j == SHMSTAT_PROC_GONE)
 		return c;
+	if (j == UINT32_MAX) {
+		/* every process: their sums, kept once */
+		for (uint32_t v = from; v < to; v++)
+			c += s->total[v];
+		return c;
+	}
 	for (uint32_t i = SHMSTAT_GRAVES; i < s->h->nstripes; i++) {
 		uint32_t v = from, e;
 		const uint64_t *st;
 
-		if (s->owner_of[i] == UINT32_MAX || (j != UINT32_MAX && s->owner_of[i] != j))
+		if (s->owner_of[i] != j)
 			continue;
 		/* only the runs of the stripe that hold data */
 		while ((st = shmstat__snap_run(s, i, &v, to, &e)) != NULL) {

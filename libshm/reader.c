@@ -375,51 +375,69 @@ static bool within(const struct extent *prev, size_t np, const struct copier *cp
 	return true;
 }
 
-/* Is [@a, @b) inside one of the @n extents @e (sorted)? */
-static bool covered(const struct extent *e, size_t n, uint64_t a, uint64_t b)
+/* The data extents, added to @cp's, of what the @nold extents @old (the
+ * first pass's, sorted) left out of each run of stripes in use in @buf,
+ * up to @used slots of its last: the holes of the first pass walked
+ * again, its data not (a page only turns from a hole into data). */
+static int map_gaps(struct copier *cp, const struct shmstat_hdr *rh, const unsigned char *buf,
+		    uint64_t used, const struct extent *old, size_t nold)
 {
-	size_t lo = 0, hi = n;
+	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
+	size_t k = 0;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	for (uint32_t i = 0; i < rh->nstripes; i++) {
+		uint32_t j = i;
+		uint64_t pos, end;
 
-		if (e[mid].end <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
+		if (!shmstat__stripe_in_use(rh, buf, i))
+			continue;
+		while (j + 1 < rh->nstripes && shmstat__stripe_in_use(rh, buf, j + 1))
+			j++;
+		pos = sbase + (uint64_t)i * rh->stripe_bytes;
+		end = sbase + (uint64_t)j * rh->stripe_bytes + used * 8;
+		while (k < nold && old[k].end <= pos)
+			k++;
+		for (; pos < end; k++) {
+			const uint64_t gap_end = k < nold && old[k].start < end ? old[k].start : end;
+
+			if (gap_end > pos && shmstat__copier_map(cp, pos, gap_end) != 0)
+				return ENOMEM;
+			if (k >= nold || old[k].start >= end)
+				break;
+			pos = old[k].end;
+		}
+		i = j;
 	}
-	return lo < n && e[lo].start <= a && e[lo].end >= b;
+	return 0;
 }
 
-/* Of [@lo, @hi) in stripe @i (at @off), the parts the first pass read
- * as holes (outside the @nold extents @old): kept in @sp. What it read
- * as data is kept already; read twice, it would count twice. */
-static int sparse_gaps(struct copier *cp, struct shmstat__sparse *sp, const struct extent *old,
-		       size_t nold, uint32_t i, uint64_t off, uint64_t lo, uint64_t hi)
+/* The sorted union of @cp's extents and the @nb extents @b (sorted,
+ * disjoint from them), as @cp's. 0 or ENOMEM. */
+static int merge_extents(struct copier *cp, const struct extent *b, size_t nb)
 {
-	size_t k = 0;
+	struct extent *a = cp->ext;
+	const size_t na = cp->next;
+	size_t i = 0, j = 0;
 	int err = 0;
 
-	while (k < nold && old[k].end <= lo)
-		k++;
-	while (lo < hi && !err) {
-		const uint64_t gap_end = k < nold && old[k].start < hi ? old[k].start : hi;
+	cp->ext = NULL;
+	cp->next = cp->capext = 0;
+	while ((i < na || j < nb) && !err) {
+		const struct extent *x = j == nb || (i < na && a[i].start < b[j].start) ? &a[i++] :
+					 &b[j++];
 
-		if (gap_end > lo)
-			err = shmstat__copy_sparse(cp, sp, i, (uint32_t)((lo - off) / 8),
-						   gap_end - lo, lo);
-		if (k == nold || old[k].start >= hi)
-			break;
-		lo = old[k].end;
-		k++;
+		err = shmstat__copier_add(cp, x->start, x->end);
 	}
+	free(a);
 	return err;
 }
 
 /* The extents again: of the runs @runs (@nrun) of each stripe in use,
- * what is data now and was not when the copy began is copied (into the
- * copy buffer for a grave, as runs into @sp for the others). 0 or an
- * error of shmstat__copy_read(). */
+ * what is data now and was a hole when the copy began is copied (into
+ * the copy buffer for a grave, as runs into @sp for the others; what was
+ * data is kept already: read twice, it would count twice). @cp's extents
+ * are then those of the whole copy. 0 or an error of
+ * shmstat__copy_read(). */
 static int catch_up(struct copier *cp, unsigned char *buf, struct shmstat__sparse *sp,
 		    const struct shmstat_hdr *rh, const struct shmstat__run *runs, size_t nrun,
 		    uint64_t used)
@@ -427,29 +445,19 @@ static int catch_up(struct copier *cp, unsigned char *buf, struct shmstat__spars
 	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
 	struct extent *old = cp->ext;
 	const size_t nold = cp->next;
-	size_t nhead = 0;
 	int err = 0;
 
 	cp->ext = NULL;
 	cp->next = cp->capext = 0;
-	/* the head's as they were (the next copy into this buffer checks
-	 * them), the stripes' as they are now */
-	while (nhead < nold && old[nhead].start < head_end(rh))
-		nhead++;
-	for (size_t k = 0; k < nhead; k++)
-		if (shmstat__copier_add(cp, old[k].start, old[k].end) != 0) {
-			free(old);
-			return ENOMEM;
-		}
-	if (map_stripes(cp, rh, buf, used) != 0) {
+	if (map_gaps(cp, rh, buf, used, old, nold) != 0) {
 		free(old);
 		return ENOMEM;
 	}
-	for (size_t e = nhead; e < cp->next && !err; e++) {
+	for (size_t e = 0; e < cp->next && !err; e++) {
 		const struct extent x = cp->ext[e];
 		uint32_t first, last;
 
-		if (covered(old, nold, x.start, x.end) || x.end <= sbase)
+		if (x.end <= sbase)
 			continue;
 		/* the stripes it overlaps */
 		first = x.start <= sbase ? 0 : (uint32_t)((x.start - sbase) / rh->stripe_bytes);
@@ -469,10 +477,16 @@ static int catch_up(struct copier *cp, unsigned char *buf, struct shmstat__spars
 				if (i < SHMSTAT_GRAVES)
 					err = shmstat__copy_read(cp, buf + lo, hi - lo, lo);
 				else
-					err = sparse_gaps(cp, sp, old, nold, i, off, lo, hi);
+					err = shmstat__copy_sparse(cp, sp, i,
+								   (uint32_t)((lo - off) / 8),
+								   hi - lo, lo);
 			}
 		}
 	}
+	/* the first pass's as they were (the next copy into this buffer
+	 * checks them), and what turned into data since */
+	if (!err && merge_extents(cp, old, nold) != 0)
+		err = ENOMEM;
 	free(old);
 	return err;
 }
