@@ -33,7 +33,8 @@
  *     show_json_ms   `shmstat show --json` run as a process, stdout to
  *                    /dev/null
  *     scrape_ms      GET /metrics of `shmstat serve`
- *     show_rss_mb    that show's peak RSS (ru_maxrss, MiB)
+ *     show_rss_mb    that show's peak RSS (ru_maxrss, MiB; run from a launcher
+ *                    process forked at the start: run_rss())
  *     show_one_ms    `shmstat show --json -I bench_counter_000001_total`:
  *                    one counter asked for, the reader copies its slots
  *                    alone (shmstat_reader_opts.want); show_one_rss_mb
@@ -265,37 +266,111 @@ struct ax_result {
 	long series;            /* lines of a scrape that are not comments */
 };
 
-/* Run @argv (a path) with stdout to /dev/null: its wall time in ms (< 0
- * on error), its peak RSS in MiB in *@rss_mb (ru_maxrss, KiB / 1024).
- * By fork() and exec, not posix_spawn(): a spawned child execs from this
- * process's address space (CLONE_VM), and the kernel keeps that address
- * space's high-water RSS as the child's ru_maxrss: this process's, after
- * snapshots of hundreds of MB. A forked child starts from what this
- * process holds now, a few MB. */
-static double run_rss(char *const argv[], double *rss_mb)
+/*
+ * The commands whose peak RSS is measured run from a launcher, a process
+ * forked at the start, while this one is small: a forked child's peak
+ * RSS (ru_maxrss) counts the pages of the process it was forked from,
+ * whatever it execs, and a spawned one (posix_spawn, CLONE_VM) that
+ * process's peak. This process grows (its own snapshots, the segments'
+ * pages it maps); the launcher does not.
+ */
+static int launch_req[2] = { -1, -1 }, launch_res[2] = { -1, -1 };
+
+struct launch_result {
+	double ms;                 /* < 0: the command failed */
+	long maxrss_kb;
+};
+
+/* In the launcher: read an argv (a count, then NUL-terminated strings),
+ * run it with stdout to /dev/null, answer; until EOF. */
+static void launcher(void)
 {
-	struct rusage ru;
-	double t0;
-	pid_t pid;
-	int st;
+	static char buf[16384];
+	char *argv[16];
+	uint32_t n;
 
-	*rss_mb = -1;
-	fflush(NULL);
-	t0 = now_ms();
-	pid = fork();
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
+	while (read(launch_req[0], &n, sizeof(n)) == (ssize_t)sizeof(n) && n < sizeof(buf)) {
+		struct launch_result res = { .ms = -1, .maxrss_kb = -1 };
+		struct rusage ru;
+		size_t got = 0;
+		int argc = 0, st;
+		double t0;
+		pid_t pid;
 
-		if (fd >= 0 && dup2(fd, 1) == 1)
-			execv(argv[0], argv);
-		_exit(127);
+		while (got < n) {
+			ssize_t k = read(launch_req[0], buf + got, n - got);
+
+			if (k <= 0)
+				_exit(1);
+			got += (size_t)k;
+		}
+		for (size_t i = 0; i < n && argc < 15; i += strlen(buf + i) + 1)
+			argv[argc++] = buf + i;
+		argv[argc] = NULL;
+		t0 = now_ms();
+		pid = argc > 0 ? fork() : -1;
+		if (pid == 0) {
+			int fd = open("/dev/null", O_WRONLY);
+
+			if (fd >= 0 && dup2(fd, 1) == 1)
+				execv(argv[0], argv);
+			_exit(127);
+		}
+		if (pid > 0 && wait4(pid, &st, 0, &ru) == pid && WIFEXITED(st) &&
+		    WEXITSTATUS(st) == 0) {
+			res.ms = now_ms() - t0;
+			res.maxrss_kb = ru.ru_maxrss;
+		}
+		if (write(launch_res[1], &res, sizeof(res)) != (ssize_t)sizeof(res))
+			_exit(1);
 	}
+	_exit(0);
+}
+
+/* Start the launcher (before this process grows). 0 or -1. */
+static int launcher_start(void)
+{
+	pid_t pid;
+
+	if (pipe(launch_req) != 0 || pipe(launch_res) != 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
 	if (pid < 0)
 		return -1;
-	if (wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	if (pid == 0) {
+		close(launch_req[1]);
+		close(launch_res[0]);
+		launcher();
+	}
+	close(launch_req[0]);
+	close(launch_res[1]);
+	return 0;
+}
+
+/* Run @argv (a path) with stdout to /dev/null, from the launcher: its
+ * wall time in ms (< 0 on error), its peak RSS in MiB in *@rss_mb. */
+static double run_rss(char *const argv[], double *rss_mb)
+{
+	static char buf[16384];
+	struct launch_result res;
+	uint32_t n = 0;
+
+	*rss_mb = -1;
+	for (int i = 0; argv[i] != NULL; i++) {
+		const size_t l = strlen(argv[i]) + 1;
+
+		if (i >= 15 || n + l > sizeof(buf))
+			return -1;
+		memcpy(buf + n, argv[i], l);
+		n += (uint32_t)l;
+	}
+	if (write(launch_req[1], &n, sizeof(n)) != (ssize_t)sizeof(n) ||
+	    write(launch_req[1], buf, n) != (ssize_t)n ||
+	    read(launch_res[0], &res, sizeof(res)) != (ssize_t)sizeof(res) || res.ms < 0)
 		return -1;
-	*rss_mb = (double)ru.ru_maxrss / 1024;
-	return now_ms() - t0;
+	*rss_mb = (double)res.maxrss_kb / 1024;
+	return res.ms;
 }
 
 /* Value slots a histogram of the default layout takes in each stripe,
@@ -609,7 +684,6 @@ static int ax_point(const char *tool, const char *name, int writers, int counter
 	}
 	for (int i = 0; i < reps; i++) {
 		double t0 = now_ms();
-		long series = 0;
 
 		if (shmstat_snapshot(r, &s) != 0) {
 			fprintf(stderr, "bench_show: snapshot of %s: %s\n", name,
@@ -618,6 +692,10 @@ static int ax_point(const char *tool, const char *name, int writers, int counter
 		}
 		shmstat_snap_free(s);
 		snap[i] = now_ms() - t0;
+	}
+	for (int i = 0; i < reps; i++) {
+		long series = 0;
+
 		show[i] = run_rss(sa, &rss[i]);
 		one[i] = run_rss(oa, &one_rss[i]);
 		scrape[i] = http_get(port, "/metrics", &series);
@@ -739,6 +817,10 @@ int main(int argc, char **argv)
 
 	if (len <= 0) {
 		fprintf(stderr, "bench_show: cannot find itself\n");
+		return 1;
+	}
+	if (launcher_start() != 0) {
+		fprintf(stderr, "bench_show: cannot start its launcher\n");
 		return 1;
 	}
 	self[len] = '\0';
