@@ -63,6 +63,7 @@ static int rehash(struct sm *m, size_t cap)
 
 	if (map == NULL)
 		return ENOMEM;
+	shmstat__advise_huge(map, cap * sizeof(*map));
 	for (size_t i = 0; i < m->n; i++) {
 		size_t s = slot_of(m->k[i].hash, cap);
 
@@ -96,6 +97,7 @@ int shmstat__sm_reserve(struct sm *m, size_t n, size_t arena)
 			return ENOMEM;
 		m->k = nk;
 		m->cap = m->n + n;
+		shmstat__advise_huge(m->k + m->n, n * sizeof(*nk));
 	}
 	if (m->acap - m->used < arena) {
 		char *na = realloc(m->arena, m->used + arena);
@@ -104,6 +106,7 @@ int shmstat__sm_reserve(struct sm *m, size_t n, size_t arena)
 			return ENOMEM;
 		m->arena = na;
 		m->acap = m->used + arena;
+		shmstat__advise_huge(m->arena + m->used, arena);
 	}
 	return 0;
 }

@@ -171,6 +171,9 @@ static int sum_stripes(struct shmstat_snap *s)
 			s->total = NULL;
 			return ENOMEM;
 		}
+		/* the slots of every stripe's data, summed: dense where the
+		 * writers count (one fault for 512 pages) */
+		shmstat__advise_huge(s->total, s->total_bytes);
 	}
 	s->summed = true;
 	for (size_t k = 0; k < sp->nrun; k++) {

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -106,6 +107,17 @@ uint64_t shmstat__now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void shmstat__advise_huge(void *p, size_t n)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	/* as offsets from @p: no integer becomes a pointer */
+	const uintptr_t a = ((uintptr_t)p + huge - 1) / huge * huge - (uintptr_t)p;
+	const uintptr_t b = ((uintptr_t)p + n) / huge * huge - (uintptr_t)p;
+
+	if (p != NULL && b > a && b <= n)
+		madvise((char *)p + a, b - a, MADV_HUGEPAGE);
 }
 
 const char *shmstat_type_name(enum shmstat_type t)

@@ -31,6 +31,10 @@ SHMSTAT_HIDDEN uint64_t shmstat__hash(const void *p, size_t n);
  * bytes read (fewer at the end of the file), or -1 with errno. */
 SHMSTAT_HIDDEN ssize_t shmstat__pread_full(int fd, void *p, size_t n, uint64_t off);
 SHMSTAT_HIDDEN uint64_t shmstat__now_ns(void);      /* CLOCK_REALTIME */
+/* Huge pages for the 2 MiB-aligned spans inside [@p, @p + @n) of private
+ * memory about to be filled whole (one page fault for 512): advice, its
+ * failure changes nothing but speed. */
+SHMSTAT_HIDDEN void shmstat__advise_huge(void *p, size_t n);
 
 /* ------------------------------------------------ names, labels, text
  * One set of rules for the writer (registration refuses what breaks them)
