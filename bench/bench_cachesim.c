@@ -4,8 +4,9 @@
  * same run with --no-instrument (every shmstat call bypassed by a runtime
  * switch), same seed, 4 processes x 2 threads, timers sampled 1 in 16.
  *
- * Rounds: ROUNDS (9; 5 with --quick) of one instrumented and one plain
- * run, the order swapped every round so that drift hits both alike. Every
+ * Rounds: ROUNDS (9; 5 with --quick) of one instrumented, one plain and
+ * one run with the signature-table calls alone bypassed (--no-sig), the
+ * order turned every round so that drift hits all alike. Every
  * run does the same work: REQUESTS per thread (500,000; 200,000 with
  * --quick, about 0.8 s, so that --quick stays near 10 s), not a duration
  * (a slower run would do fewer requests, so more of them in the cache's
@@ -24,11 +25,15 @@
  * requests="). Overhead of a round: (instrumented - plain) / plain, in
  * percent, of requests/s (lower is worse) or of CPU per request (higher
  * is worse). Output: three JSON lines, throughput, serving CPU and
- * process-tree CPU, each with the medians of both kinds of runs, the
+ * process-tree CPU, each with the medians of instrumented and plain runs, the
  * median of the rounds' overheads, every round's overhead, and in how
  * many rounds the target (overhead < 1%) and, for CPU, the limit
- * (overhead <= 3%) were met. A missed target never fails the process;
- * the exit status is non-zero only when a run failed or printed no tally.
+ * (overhead <= 3%) were met. A fourth line splits the serving CPU's
+ * overhead: the signature-table calls (instrumented - no-sig) and the
+ * other calls (no-sig - plain), medians of the rounds' differences, in ns
+ * and in percent of the plain run's. A missed target never fails the
+ * process; the exit status is non-zero only when a run failed or printed
+ * no tally.
  *
  * Usage: bench_cachesim [--quick]   (runs ../tools/shmstat-cachesim next to
  * it); BENCH_VERBOSE=1: every run to stderr.
@@ -74,7 +79,8 @@ int main(int argc, char **argv)
 	char ins_opts[64], plain_opts[96];
 	const char *verbose = getenv("BENCH_VERBOSE");
 	int verb = verbose && *verbose && strcmp(verbose, "0") != 0;
-	struct bench_cachesim_result inst[MAX_ROUNDS], plain[MAX_ROUNDS];
+	struct bench_cachesim_result inst[MAX_ROUNDS], plain[MAX_ROUNDS], nosig[MAX_ROUNDS];
+	char nosig_opts[96];
 	char name[64];
 
 	if (argc > 2 || (argc == 2 && !quick)) {
@@ -86,22 +92,18 @@ int main(int argc, char **argv)
 	snprintf(name, sizeof(name), "bench-cachesim-%d", (int)getpid());
 	snprintf(ins_opts, sizeof(ins_opts), "--requests %lu", requests);
 	snprintf(plain_opts, sizeof(plain_opts), "%s --no-instrument", ins_opts);
+	snprintf(nosig_opts, sizeof(nosig_opts), "%s --no-sig", ins_opts);
 	for (int r = 0; r < rounds; r++) {
-		int bad;
+		/* the three kinds in an order turned every round */
+		const char *const opts[3] = { plain_opts, ins_opts, nosig_opts };
+		struct bench_cachesim_result *const res[3] = { &plain[r], &inst[r], &nosig[r] };
+		int bad = 0;
 
-		if (r % 2 == 0) {
-			bad = bench_cachesim_run_ex(cachesim, name, duration, plain_opts,
-						    &plain[r]) != 0;
-			bad |= bench_cachesim_run_ex(cachesim, name, duration, ins_opts,
-						     &inst[r]) != 0;
-		} else {
-			bad = bench_cachesim_run_ex(cachesim, name, duration, ins_opts,
-						    &inst[r]) != 0;
-			bad |= bench_cachesim_run_ex(cachesim, name, duration, plain_opts,
-						     &plain[r]) != 0;
-		}
-		if (bad || !inst[r].requests || !plain[r].requests || !inst[r].cpu_ns ||
-		    !plain[r].cpu_ns) {
+		for (int k = 0; k < 3; k++)
+			bad |= bench_cachesim_run_ex(cachesim, name, duration, opts[(k + r) % 3],
+						     res[(k + r) % 3]) != 0;
+		if (bad || !inst[r].requests || !plain[r].requests || !nosig[r].requests ||
+		    !inst[r].cpu_ns || !plain[r].cpu_ns || !nosig[r].cpu_ns) {
 			fprintf(stderr, "bench_cachesim: round %d: a run of %s failed or printed "
 				"no tally\n", r, cachesim);
 			return 1;
@@ -145,6 +147,25 @@ int main(int argc, char **argv)
 		if (f != F_RATE)
 			printf(",\"limit\":\"overhead<=3%%\",\"limit_met_rounds\":%d", lim);
 		printf(",\"rounds\":%d}\n", rounds);
+	}
+	/* what the signature-table calls cost, and what the other calls
+	 * (counters, gauge, timers) cost: serving CPU per request */
+	{
+		double sig[MAX_ROUNDS], other[MAX_ROUNDS], base[MAX_ROUNDS];
+
+		for (int r = 0; r < rounds; r++) {
+			sig[r] = figure(F_CPU, &inst[r]) - figure(F_CPU, &nosig[r]);
+			other[r] = figure(F_CPU, &nosig[r]) - figure(F_CPU, &plain[r]);
+			base[r] = figure(F_CPU, &plain[r]);
+		}
+		printf("{\"bench\":\"cachesim_cpu_split\",\"cpu\":\"serving_threads\",\"procs\":4,"
+		       "\"threads\":2,\"requests_per_thread\":%lu,\"baseline\":\"no_instrument\","
+		       "\"baseline_ns_per_request\":%.1f,\"sig_calls_ns_per_request\":%.1f,"
+		       "\"sig_calls_percent\":%.2f,\"other_calls_ns_per_request\":%.1f,"
+		       "\"other_calls_percent\":%.2f,\"rounds\":%d}\n",
+		       requests, median(base, rounds), median(sig, rounds),
+		       median(sig, rounds) / median(base, rounds) * 100.0, median(other, rounds),
+		       median(other, rounds) / median(base, rounds) * 100.0, rounds);
 	}
 	return 0;
 }

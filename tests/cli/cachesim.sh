@@ -100,6 +100,21 @@ for a in 1 2 3 4 5; do
 	[ -n "$want" ] && [ "$got" = "$want" ] && ok || bad "acct-$a: shmstat top says '$got', tally '$want'"
 done
 
+# --no-sig: the other metrics counted, the signature table not
+"$shmstat" rm "$name" >/dev/null 2>&1
+"$cachesim" --name "$name" --no-sig --procs 1 --threads 2 --duration 0.3 --seed 42 \
+	> "$tmp.out3" 2>&1 && ok || bad "--no-sig run failed"
+req3=$(grep '^tally total' "$tmp.out3" | tr ' ' '\n' | sed -n 's/^requests=//p')
+"$shmstat" show --json "$name" | "$json_flat" > "$tmp.flat" || bad "show --json of the --no-sig run failed"
+h3=$(sum_values cachesim_hits_total)
+m3=$(sum_values cachesim_misses_total)
+[ -n "$req3" ] && [ "$req3" -gt 0 ] && [ $((h3 + m3)) -eq "$req3" ] && ok ||
+	bad "--no-sig: hits $h3 + misses $m3 counters != requests '$req3'"
+i=$(idx cachesim_signatures)
+[ -n "$i" ] && [ "$(sed -n "s/^metrics\.$i\.sigtable\.hits=//p" "$tmp.flat")" = 0 ] &&
+	[ "$(sed -n "s/^metrics\.$i\.sigtable\.misses=//p" "$tmp.flat")" = 0 ] && ok ||
+	bad "--no-sig: the signature table counted events"
+
 # --no-instrument: same work, no segment touched
 "$shmstat" rm "$name" >/dev/null 2>&1
 "$cachesim" --name "$name" --no-instrument --procs 1 --threads 1 --duration 0.3 --seed 42 \

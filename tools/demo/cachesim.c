@@ -37,7 +37,8 @@
  * The segment is NOT removed at exit (the caller shows it, then removes
  * it with `shmstat rm NAME`), unless --rm is given.
  * --no-instrument does the same work with every shmstat call bypassed (a
- * flag tested once per request), for the overhead benchmark.
+ * flag tested once per request), for the overhead benchmark; --no-sig
+ * bypasses the signature-table calls alone, for its split of the cost.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -83,6 +84,8 @@ static const char usage[] =
 	"  --latency-stacks N record the stack of 1 timed lookup/write in N\n"
 	"                     (default 0: none), see shmstat flame --latency\n"
 	"  --no-instrument    bypass every shmstat call (overhead baseline)\n"
+	"  --no-sig           bypass the signature-table calls alone (the\n"
+	"                     overhead benchmark's split of the cost)\n"
 	"  --rm               remove the segment at exit\n";
 
 static const char *const model_names[NMODELS] = { "gpt-4o", "claude", "llama" };
@@ -98,14 +101,14 @@ static struct {
 	uint32_t keys, cache_size, t1_size, sample, sig_capacity;
 	uint32_t profile_hz, latency_stacks;
 	uint64_t ttl_ns, upstream_ns;
-	int instrument, rm;
+	int instrument, sig, rm;
 } cfg = {
 	.name = "cachesim", .procs = 4, .threads = 2, .accounts = 8,
 	.duration = 30, .zipf = 1.1, .corrupt = 0.001,
 	.requests = 0, .seed = 1,
 	.keys = 20000, .cache_size = 4096, .sample = 1, .sig_capacity = 1024,
 	.ttl_ns = 5000000000ull, .upstream_ns = 5000,
-	.instrument = 1, .rm = 0,
+	.instrument = 1, .sig = 1, .rm = 0,
 };
 
 /* The key space, built once in the parent before fork. */
@@ -458,7 +461,8 @@ static void serve_one(struct thread_ctx *ctx, uint32_t rank)
 {
 	struct cache *c = ctx->cache;
 	struct metrics *m = ctx->m;
-	const int ins = cfg.instrument;  /* the one switch, read once */
+	const int ins = cfg.instrument;  /* the switches, read once */
+	const int sig = ins && cfg.sig;
 	const unsigned md = rank % NMODELS;
 	const unsigned acct = key_acct[rank];
 	uint64_t now = coarse_ns(), t0 = 0;
@@ -513,8 +517,9 @@ static void serve_one(struct thread_ctx *ctx, uint32_t rank)
 		if (ins) {
 			shmstat_counter_inc(m->hits[tier][md]);
 			/* the cache's own hash of the key: no second hash */
-			shmstat_sig_hit_hash(m->sigs, key_hash[rank], key_str[rank], key_len[rank],
-					     WEIGHT_PER_HIT, m->owner[acct]);
+			if (sig)
+				shmstat_sig_hit_hash(m->sigs, key_hash[rank], key_str[rank],
+						     key_len[rank], WEIGHT_PER_HIT, m->owner[acct]);
 			shmstat_gauge_sub(m->inflight, 1);
 		}
 		return;
@@ -528,8 +533,9 @@ static void serve_one(struct thread_ctx *ctx, uint32_t rank)
 			shmstat_counter_inc(m->corruptions[tier][md]);
 		if (expired >= 0)
 			shmstat_counter_inc(m->evictions[expired][md]);
-		shmstat_sig_miss_hash(m->sigs, key_hash[rank], key_str[rank], key_len[rank],
-				      m->owner[acct]);
+		if (sig)
+			shmstat_sig_miss_hash(m->sigs, key_hash[rank], key_str[rank],
+					      key_len[rank], m->owner[acct]);
 	}
 	if (cfg.upstream_ns)
 		busy_wait(cfg.upstream_ns);
@@ -733,7 +739,7 @@ static int parse_double(const char *s, double *out)
 static int parse_args(int argc, char **argv)
 {
 	enum { O_REQ = 256, O_SEED, O_KEYS, O_ZIPF, O_CACHE, O_TTL, O_CORRUPT, O_UP, O_ACCT,
-	       O_SAMPLE, O_SIGCAP, O_NOINS, O_RM, O_PROF, O_LATST };
+	       O_SAMPLE, O_SIGCAP, O_NOINS, O_NOSIG, O_RM, O_PROF, O_LATST };
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "procs", required_argument, NULL, 'p' },
@@ -751,6 +757,7 @@ static int parse_args(int argc, char **argv)
 		{ "sample", required_argument, NULL, O_SAMPLE },
 		{ "sig-capacity", required_argument, NULL, O_SIGCAP },
 		{ "no-instrument", no_argument, NULL, O_NOINS },
+		{ "no-sig", no_argument, NULL, O_NOSIG },
 		{ "profile", required_argument, NULL, O_PROF },
 		{ "latency-stacks", required_argument, NULL, O_LATST },
 		{ "rm", no_argument, NULL, O_RM },
@@ -785,6 +792,7 @@ static int parse_args(int argc, char **argv)
 			cfg.sig_capacity = (uint32_t)u;
 			break;
 		case O_NOINS: cfg.instrument = 0; break;
+		case O_NOSIG: cfg.sig = 0; break;
 		case O_PROF: bad = parse_u64(optarg, &u) || u > 1000; cfg.profile_hz = (uint32_t)u; break;
 		case O_LATST:
 			bad = parse_u64(optarg, &u) || u > 1000000000u;
