@@ -35,7 +35,6 @@ struct shmstat__run {
 	uint32_t from, to;
 };
 
-
 /* A copy buffer kept from one snapshot to the next of a reader: the
  * pages it already has take no page fault. Shared by the reader and its
  * snapshots (refs), which may be freed in any order and on any thread. */
@@ -135,7 +134,6 @@ SHMSTAT_HIDDEN uint64_t shmstat__snap_at(const struct shmstat_snap *s, uint32_t 
  * *@from's); NULL when the rest are zeros. Summing loops skip the rest. */
 SHMSTAT_HIDDEN const uint64_t *shmstat__snap_run(const struct shmstat_snap *s, uint32_t i,
 						 uint32_t *from, uint32_t to, uint32_t *end);
-
 
 /* Does stripe @i hold values anybody counts, as the copied tables in
  * @buf (laid out as @h says) say? */

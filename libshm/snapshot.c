@@ -29,7 +29,6 @@ void shmstat_snap_free(shmstat_snap *s)
 	free(s->owner_of);
 	SHMSTAT_EACH_TYPE(snap_free, s);
 	shmstat__copier_free(&s->cp);
-
 	free(s->wanted);
 	free(s->runs);
 	free(s);
