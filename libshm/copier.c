@@ -18,6 +18,19 @@
  * many pages). */
 #define MAX_EXTENTS 65536u
 
+/* Count @n bytes at address @a against the reader's limit, in the whole
+ * pages of the destination they touch: false past it. */
+static bool charge(struct copier *cp, uintptr_t a, uint64_t n)
+{
+	const uint64_t span = ((a + n + SHMSTAT_PAGE - 1) - (a & ~(uintptr_t)(SHMSTAT_PAGE - 1))) /
+			      SHMSTAT_PAGE * SHMSTAT_PAGE;
+
+	if (span > cp->max || cp->copied > cp->max - span)
+		return false;
+	cp->copied += span;
+	return true;
+}
+
 int shmstat__copier_add(struct copier *cp, uint64_t start, uint64_t end)
 {
 	if (cp->next == cp->capext) {
@@ -116,14 +129,8 @@ int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t
 		if (ds > off)
 			shmstat__copier_zero(cp, p, ds - off);
 		if (de > ds) {
-			const uintptr_t a = (uintptr_t)(p + (ds - off));
-			const uint64_t span = ((a + (de - ds) + SHMSTAT_PAGE - 1) -
-					       (a & ~(uintptr_t)(SHMSTAT_PAGE - 1))) /
-					      SHMSTAT_PAGE * SHMSTAT_PAGE;
-
-			if (span > cp->max || cp->copied > cp->max - span)
+			if (!charge(cp, (uintptr_t)(p + (ds - off)), de - ds))
 				return EFBIG;
-			cp->copied += span;
 			if (shmstat__pread_full(cp->fd, p + (ds - off), (size_t)(de - ds), ds) !=
 			    (ssize_t)(de - ds))
 				return -1;
@@ -138,7 +145,7 @@ int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t
 int shmstat__copy_sparse(struct copier *cp, struct shmstat__sparse *sp, uint32_t stripe,
 			 uint32_t slot, uint64_t n, uint64_t off)
 {
-	const uint64_t base = off, end = off + n;
+	const uint64_t end = off + n;
 	size_t lo = shmstat__ext_after(cp, off);
 
 	/* page-aligned: the kernel copies into an unaligned buffer at a
@@ -153,34 +160,26 @@ int shmstat__copy_sparse(struct copier *cp, struct shmstat__sparse *sp, uint32_t
 		while (ds < de) {
 			const uint64_t k = de - ds < SHMSTAT_SPARSE_CHUNK ? de - ds :
 					   SHMSTAT_SPARSE_CHUNK;
-			const uint64_t span = (k + SHMSTAT_PAGE - 1) / SHMSTAT_PAGE * SHMSTAT_PAGE;
 
-			if (span > cp->max || cp->copied > cp->max - span)
+			if (!charge(cp, (uintptr_t)sp->scratch, k))
 				return EFBIG;
-			cp->copied += span;
 			if (shmstat__pread_full(cp->fd, sp->scratch, (size_t)k, ds) != (ssize_t)k)
 				return -1;
-			if (shmstat__sparse_add(sp, stripe, slot + (uint32_t)((ds - base) / 8),
+			if (shmstat__sparse_add(sp, stripe, slot + (uint32_t)((ds - off) / 8),
 						sp->scratch, (uint32_t)(k / 8)) != 0)
 				return ENOMEM;
 			ds += k;
 		}
-		off = de;
 	}
 	return 0;
 }
 
 int shmstat__copy_pread(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)
 {
-	const uintptr_t a = (uintptr_t)p;
-	const uint64_t span = ((a + n + SHMSTAT_PAGE - 1) - (a & ~(uintptr_t)(SHMSTAT_PAGE - 1))) /
-			      SHMSTAT_PAGE * SHMSTAT_PAGE;
-
 	if (n == 0)
 		return 0;
-	if (span > cp->max || cp->copied > cp->max - span)
+	if (!charge(cp, (uintptr_t)p, n))
 		return EFBIG;
-	cp->copied += span;
 	return shmstat__pread_full(cp->fd, p, (size_t)n, off) == (ssize_t)n ? 0 : -1;
 }
 

@@ -203,17 +203,28 @@ shmstat_hdata *shmstat__hdata_new(unsigned bits, uint64_t lowest, uint64_t highe
 	return h;
 }
 
+/* The slots that are not sums: the largest value and the negated
+ * smallest, kept as maxima. */
+static void hdata_fold(shmstat_hdata *h, uint64_t max, uint64_t nmin)
+{
+	if (max > h->v[SHMSTAT_H_MAX])
+		h->v[SHMSTAT_H_MAX] = max;
+	if (nmin > h->v[SHMSTAT_H_NMIN])
+		h->v[SHMSTAT_H_NMIN] = nmin;
+}
+
+/* The sums: of the values, and the counts of under, over and buckets. */
+static void hdata_sum(shmstat_hdata *h, const uint64_t *slots)
+{
+	h->v[SHMSTAT_H_SUM] += slots[SHMSTAT_H_SUM];
+	for (uint32_t k = SHMSTAT_H_UNDER; k < h->nb + SHMSTAT_H_FIRST; k++)
+		h->v[k] += slots[k];
+}
+
 void shmstat__hdata_add(shmstat_hdata *h, const uint64_t *slots)
 {
-	const uint32_t n = h->nb + SHMSTAT_H_FIRST;
-
-	h->v[SHMSTAT_H_SUM] += slots[SHMSTAT_H_SUM];
-	if (slots[SHMSTAT_H_MAX] > h->v[SHMSTAT_H_MAX])
-		h->v[SHMSTAT_H_MAX] = slots[SHMSTAT_H_MAX];
-	if (slots[SHMSTAT_H_NMIN] > h->v[SHMSTAT_H_NMIN])
-		h->v[SHMSTAT_H_NMIN] = slots[SHMSTAT_H_NMIN];
-	for (uint32_t k = SHMSTAT_H_UNDER; k < n; k++)
-		h->v[k] += slots[k];
+	hdata_fold(h, slots[SHMSTAT_H_MAX], slots[SHMSTAT_H_NMIN]);
+	hdata_sum(h, slots);
 }
 
 void shmstat_hdata_free(shmstat_hdata *h)
@@ -536,15 +547,11 @@ static void hdata_add_stripe(shmstat_hdata *h, const struct shmstat_snap *s, uin
 			     uint32_t off, bool folds_only)
 {
 	const uint32_t to = off + h->nb + SHMSTAT_H_FIRST;
-	const uint64_t mx = shmstat__snap_at(s, i, off + SHMSTAT_H_MAX);
-	const uint64_t nmin = shmstat__snap_at(s, i, off + SHMSTAT_H_NMIN);
 	uint32_t v = off + SHMSTAT_H_UNDER, e;
 	const uint64_t *st;
 
-	if (mx > h->v[SHMSTAT_H_MAX])
-		h->v[SHMSTAT_H_MAX] = mx;
-	if (nmin > h->v[SHMSTAT_H_NMIN])
-		h->v[SHMSTAT_H_NMIN] = nmin;
+	hdata_fold(h, shmstat__snap_at(s, i, off + SHMSTAT_H_MAX),
+		   shmstat__snap_at(s, i, off + SHMSTAT_H_NMIN));
 	if (folds_only)
 		return;
 	h->v[SHMSTAT_H_SUM] += shmstat__snap_at(s, i, off + SHMSTAT_H_SUM);
@@ -572,14 +579,8 @@ int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j, shmstat_hdata *
 		return ENOMEM;
 	if (j == SHMSTAT_PROC_GONE || j == SHMSTAT_PROC_ALL)
 		shmstat__hdata_add(h, s->grave + d->value_off);
-	if (j == SHMSTAT_PROC_ALL) {
-		/* the sums kept once; the largest values are not sums */
-		const uint64_t *t = s->total + d->value_off;
-
-		h->v[SHMSTAT_H_SUM] += t[SHMSTAT_H_SUM];
-		for (uint32_t k = SHMSTAT_H_UNDER; k < h->nb + SHMSTAT_H_FIRST; k++)
-			h->v[k] += t[k];
-	}
+	if (j == SHMSTAT_PROC_ALL)
+		hdata_sum(h, s->total + d->value_off);  /* kept once; the folds below */
 	if (j != SHMSTAT_PROC_GONE) {
 		for (uint32_t k = SHMSTAT_GRAVES; k < s->h->nstripes; k++) {
 			uint32_t o = s->owner_of[k];

@@ -210,15 +210,13 @@ void shmstat__snap_buf_free(struct shmstat_snap *s)
 	struct shmstat__spare *sp = s->spare;
 
 	/* total[] back to zeros where the sums wrote, for the next snapshot */
-	if (s->total != NULL && s->summed)
-		for (size_t k = 0; k < s->sp.nrun; k++)
-			if (s->sp.run[k].to <= s->ntotal)
-				memset(s->total + s->sp.run[k].from, 0,
-				       (size_t)(s->sp.run[k].to - s->sp.run[k].from) *
-				       sizeof(*s->total));
-	s->summed = false;
+	for (size_t k = 0; s->total != NULL && k < s->sp.nrun; k++)
+		if (s->sp.run[k].to <= s->ntotal)
+			memset(s->total + s->sp.run[k].from, 0,
+			       (size_t)(s->sp.run[k].to - s->sp.run[k].from) * sizeof(*s->total));
 	if (sp != NULL) {
 		pthread_mutex_lock(&sp->mu);
+		/* kept only while the reader is open (it holds a ref) */
 		if (sp->refs > 1 && sp->total == NULL && s->total != NULL) {
 			sp->total = s->total;
 			sp->total_bytes = s->total_bytes;
@@ -229,16 +227,7 @@ void shmstat__snap_buf_free(struct shmstat_snap *s)
 			sp->sp = s->sp;
 			memset(&s->sp, 0, sizeof(s->sp));
 		}
-		pthread_mutex_unlock(&sp->mu);
-	}
-	shmstat__sparse_free(&s->sp);
-	if (s->total != NULL)
-		munmap(s->total, s->total_bytes);
-	s->total = NULL;
-	if (sp != NULL && s->buf != NULL) {
-		pthread_mutex_lock(&sp->mu);
-		/* kept only while the reader is open (it holds a ref) */
-		if (sp->buf == NULL && sp->refs > 1) {
+		if (sp->refs > 1 && sp->buf == NULL && s->buf != NULL) {
 			sp->buf = s->buf;
 			sp->len = s->size;
 			free(sp->ext);
@@ -250,6 +239,10 @@ void shmstat__snap_buf_free(struct shmstat_snap *s)
 		}
 		pthread_mutex_unlock(&sp->mu);
 	}
+	shmstat__sparse_free(&s->sp);
+	if (s->total != NULL)
+		munmap(s->total, s->total_bytes);
+	s->total = NULL;
 	if (s->buf != NULL)
 		munmap(s->buf, s->size);
 	s->buf = NULL;
@@ -290,45 +283,50 @@ static uint64_t head_end(const struct shmstat_hdr *rh)
  * first @used slots of its last stripe: a segment's stripes not in use
  * cost no walk. One walk a run, not a stripe: a walk from a stripe that
  * is all holes goes on to the next data, past however many stripes.
+ * With the @nold extents @old of an earlier pass (sorted), only what
+ * they left out is walked (a page only turns from a hole into data).
  * Appended, in order. */
 static int map_stripes(struct copier *cp, const struct shmstat_hdr *rh,
-		       const unsigned char *buf, uint64_t used)
+		       const unsigned char *buf, uint64_t used, const struct extent *old,
+		       size_t nold)
 {
 	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
+	size_t k = 0;
 
 	for (uint32_t i = 0; i < rh->nstripes; i++) {
 		uint32_t j = i;
+		uint64_t pos, end;
 
 		if (!shmstat__stripe_in_use(rh, buf, i))
 			continue;
 		while (j + 1 < rh->nstripes && shmstat__stripe_in_use(rh, buf, j + 1))
 			j++;
-		if (shmstat__copier_map(cp, sbase + (uint64_t)i * rh->stripe_bytes,
-			      sbase + (uint64_t)j * rh->stripe_bytes + used * 8) != 0)
-			return ENOMEM;
+		pos = sbase + (uint64_t)i * rh->stripe_bytes;
+		end = sbase + (uint64_t)j * rh->stripe_bytes + used * 8;
+		while (k < nold && old[k].end <= pos)
+			k++;
+		for (; pos < end; k++) {
+			const uint64_t gap_end = k < nold && old[k].start < end ? old[k].start : end;
+
+			if (gap_end > pos && shmstat__copier_map(cp, pos, gap_end) != 0)
+				return ENOMEM;
+			if (k >= nold || old[k].start >= end)
+				break;
+			pos = old[k].end;
+		}
 		i = j;
 	}
 	return 0;
 }
 
-/* Huge pages for the 2 MiB-aligned spans of the copy buffer @buf that
- * lie inside one data extent of the object, from extent @from on (the
- * buffer advised MADV_NOHUGEPAGE first: small pages elsewhere). Advice
- * only: its failure changes nothing but speed. */
+/* Huge pages for the copy buffer @buf where a data extent of the object
+ * fills it, from extent @from on (the buffer advised MADV_NOHUGEPAGE
+ * first: small pages elsewhere). */
 static void advise_huge(unsigned char *buf, const struct copier *cp, size_t from)
 {
-	const uint64_t huge = UINT64_C(2) << 20;
-
-	/* as offsets from @buf: no integer becomes a pointer */
-	const uint64_t mis = (uint64_t)((uintptr_t)buf % huge);
-
-	for (size_t k = from; k < cp->next; k++) {
-		const uint64_t a = (cp->ext[k].start + mis + huge - 1) / huge * huge - mis;
-		const uint64_t b = (cp->ext[k].end + mis) / huge * huge;
-
-		if (b > a + mis)
-			madvise(buf + a, b - mis - a, MADV_HUGEPAGE);
-	}
+	for (size_t k = from; k < cp->next; k++)
+		shmstat__advise_huge(buf + cp->ext[k].start,
+				     (size_t)(cp->ext[k].end - cp->ext[k].start));
 }
 
 bool shmstat__stripe_in_use(const struct shmstat_hdr *h, const unsigned char *buf, uint32_t i)
@@ -375,42 +373,6 @@ static bool within(const struct extent *prev, size_t np, const struct copier *cp
 	return true;
 }
 
-/* The data extents, added to @cp's, of what the @nold extents @old (the
- * first pass's, sorted) left out of each run of stripes in use in @buf,
- * up to @used slots of its last: the holes of the first pass walked
- * again, its data not (a page only turns from a hole into data). */
-static int map_gaps(struct copier *cp, const struct shmstat_hdr *rh, const unsigned char *buf,
-		    uint64_t used, const struct extent *old, size_t nold)
-{
-	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
-	size_t k = 0;
-
-	for (uint32_t i = 0; i < rh->nstripes; i++) {
-		uint32_t j = i;
-		uint64_t pos, end;
-
-		if (!shmstat__stripe_in_use(rh, buf, i))
-			continue;
-		while (j + 1 < rh->nstripes && shmstat__stripe_in_use(rh, buf, j + 1))
-			j++;
-		pos = sbase + (uint64_t)i * rh->stripe_bytes;
-		end = sbase + (uint64_t)j * rh->stripe_bytes + used * 8;
-		while (k < nold && old[k].end <= pos)
-			k++;
-		for (; pos < end; k++) {
-			const uint64_t gap_end = k < nold && old[k].start < end ? old[k].start : end;
-
-			if (gap_end > pos && shmstat__copier_map(cp, pos, gap_end) != 0)
-				return ENOMEM;
-			if (k >= nold || old[k].start >= end)
-				break;
-			pos = old[k].end;
-		}
-		i = j;
-	}
-	return 0;
-}
-
 /* The sorted union of @cp's extents and the @nb extents @b (sorted,
  * disjoint from them), as @cp's. 0 or ENOMEM. */
 static int merge_extents(struct copier *cp, const struct extent *b, size_t nb)
@@ -449,19 +411,16 @@ static int catch_up(struct copier *cp, unsigned char *buf, struct shmstat__spars
 
 	cp->ext = NULL;
 	cp->next = cp->capext = 0;
-	if (map_gaps(cp, rh, buf, used, old, nold) != 0) {
+	if (map_stripes(cp, rh, buf, used, old, nold) != 0) {
 		free(old);
 		return ENOMEM;
 	}
 	for (size_t e = 0; e < cp->next && !err; e++) {
 		const struct extent x = cp->ext[e];
-		uint32_t first, last;
+		/* the stripes it overlaps (map_stripes() walked nothing else) */
+		const uint32_t first = (uint32_t)((x.start - sbase) / rh->stripe_bytes);
+		const uint32_t last = (uint32_t)((x.end - 1 - sbase) / rh->stripe_bytes);
 
-		if (x.end <= sbase)
-			continue;
-		/* the stripes it overlaps */
-		first = x.start <= sbase ? 0 : (uint32_t)((x.start - sbase) / rh->stripe_bytes);
-		last = (uint32_t)((x.end - 1 - sbase) / rh->stripe_bytes);
 		for (uint32_t i = first; i <= last && i < rh->nstripes && !err; i++) {
 			const uint64_t off = sbase + (uint64_t)i * rh->stripe_bytes;
 
@@ -669,7 +628,7 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 		{
 			const size_t nhead = s->cp.next;
 
-			if (map_stripes(&s->cp, rh, s->buf, used) != 0) {
+			if (map_stripes(&s->cp, rh, s->buf, used, NULL, 0) != 0) {
 				err = ENOMEM;
 				goto failed;
 			}

@@ -247,13 +247,16 @@ int shmstat__sigsnap_copy(struct shmstat_snap *s)
 	return 0;
 }
 
-/* Is summary copy @c counted: the grave, or owned (@claims, copied) by a
- * stripe counted? */
-static bool sum_counted(const shmstat_snap *s, const struct sumcopy *c, const uint64_t *claims)
+/* Is summary copy @c one of table @di's counted: the grave, or owned
+ * (@claims, copied) by a stripe counted? */
+static bool sum_counted(const shmstat_snap *s, const struct sumcopy *c, uint32_t di,
+			const uint64_t *claims)
 {
 	uint64_t w;
 	uint32_t st;
 
+	if (c->desc != di)
+		return false;
 	if (c->sum < SHMSTAT_SIG_GRAVES)
 		return true;
 	w = claims[c->sum - SHMSTAT_SIG_GRAVES];
@@ -299,8 +302,7 @@ int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 		size_t n = 0;
 
 		for (size_t k = 0; cs != NULL && k < cs->nsc; k++)
-			if (cs->sc[k].desc == di && sum_counted(s, &cs->sc[k],
-								(const uint64_t *)(const void *)run))
+			if (sum_counted(s, &cs->sc[k], di, (const uint64_t *)(const void *)run))
 				n += cs->sc[k].n;
 		if (shmstat__sigview_reserve(v, n, n * ((size_t)g.keybytes + 1)) != 0) {
 			shmstat_sigview_free(v);
@@ -321,7 +323,7 @@ int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 			.keyrec = g.keyrec,
 		};
 
-		if (c->desc != di || !sum_counted(s, c, (const uint64_t *)(const void *)run))
+		if (!sum_counted(s, c, di, (const uint64_t *)(const void *)run))
 			continue;
 		if (c->sum < SHMSTAT_SIG_GRAVES)
 			src.mg = (const uint64_t *)(const void *)(sum + sizeof(struct shmstat_sigsum));

@@ -99,7 +99,6 @@ struct shmstat_snap {
 				    * stripe counted (owner_of), graves aside */
 	uint32_t ntotal;           /* slots in total[]: max_values */
 	size_t total_bytes;        /* of its mapping */
-	bool summed;               /* total[] holds the sums of sp's runs */
 	const uint64_t *grave;
 	uint32_t skip_proc;        /* slot whose stripes are already in grave */
 	struct shmstat_seg_info info;

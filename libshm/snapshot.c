@@ -174,7 +174,6 @@ static int sum_stripes(struct shmstat_snap *s)
 		 * writers count (one fault for 512 pages) */
 		shmstat__advise_huge(s->total, s->total_bytes);
 	}
-	s->summed = true;
 	for (size_t k = 0; k < sp->nrun; k++) {
 		const struct shmstat__srun *r = &sp->run[k];
 		const uint64_t *v = sp->val + r->at;

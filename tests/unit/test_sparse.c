@@ -48,11 +48,22 @@ static void fill(uint64_t ref[NSTRIPES][NSLOTS], uint64_t seed)
 	}
 }
 
+/* Since the last reset: the calls of add() and the bytes they gave */
+static size_t added_calls, added_bytes;
+
+static void reset(struct shmstat__sparse *sp)
+{
+	shmstat__sparse_reset(sp);
+	added_calls = added_bytes = 0;
+}
+
 /* Add stripe @i's slots [@a, @b) to @sp. */
 static void add(struct shmstat__sparse *sp, uint64_t ref[NSTRIPES][NSLOTS], uint32_t i,
 		uint32_t a, uint32_t b)
 {
 	assert_int_equal(shmstat__sparse_add(sp, i, a, ref[i] + a, b - a), 0);
+	added_calls++;
+	added_bytes += (size_t)(b - a) * 8;
 }
 
 /* Every slot, every run walk, against @ref. */
@@ -92,10 +103,10 @@ static void check(const struct shmstat__sparse *sp, uint64_t ref[NSTRIPES][NSLOT
 		assert_int_equal(seen, want);
 	}
 	/* the memory bound (sparse.h): at most the bytes added, a run's
-	 * bookkeeping counted, plus one run a call */
+	 * bookkeeping counted, plus one run a call (its last) */
 	assert_true(sp->nval >= nonzero);
 	assert_true(sp->nval * 8 + sp->nrun * sizeof(struct shmstat__srun) <=
-		    (size_t)NSTRIPES * NSLOTS * 8 + 64 * sizeof(struct shmstat__srun));
+		    added_bytes + added_calls * sizeof(struct shmstat__srun));
 }
 
 /* In order, a call a stripe, then in uneven pieces. */
@@ -107,14 +118,14 @@ static void test_in_order(void **state)
 	(void)state;
 	for (uint64_t seed = 1; seed <= 5; seed++) {
 		fill(ref, seed * 0x9e3779b97f4a7c15ull);
-		shmstat__sparse_reset(&sp);
+		reset(&sp);
 		for (uint32_t i = 0; i < NSTRIPES; i++)
 			add(&sp, ref, i, 0, NSLOTS);
 		assert_false(sp.unsorted);
 		assert_int_equal(shmstat__sparse_index(&sp, NSTRIPES), 0);
 		check(&sp, ref, seed);
 
-		shmstat__sparse_reset(&sp);
+		reset(&sp);
 		for (uint32_t i = 0; i < NSTRIPES; i++)
 			for (uint32_t a = 0; a < NSLOTS; a += 1 + a % 997)
 				add(&sp, ref, i, a, a + 1 + a % 997 < NSLOTS ? a + 1 + a % 997 : NSLOTS);
@@ -131,6 +142,7 @@ static void test_out_of_order(void **state)
 	struct shmstat__sparse sp = { 0 };
 
 	(void)state;
+	reset(&sp);
 	fill(ref, 42);
 	for (uint32_t i = NSTRIPES; i-- > 0;) {
 		add(&sp, ref, i, 3000, NSLOTS);
@@ -143,10 +155,40 @@ static void test_out_of_order(void **state)
 	assert_false(sp.unsorted);
 	check(&sp, ref, 42);
 	/* nothing at all */
-	shmstat__sparse_reset(&sp);
+	reset(&sp);
 	assert_int_equal(shmstat__sparse_index(&sp, NSTRIPES), 0);
 	memset(ref, 0, sizeof(ref));
 	check(&sp, ref, 7);
+	shmstat__sparse_free(&sp);
+}
+
+/* Where runs join and split: fewer than four zeros between two values
+ * stay in the run (a run's 24 bytes cost less than four zeros' 32). */
+static void test_join(void **state)
+{
+	static const uint64_t v[] = { 0, 0, 1, 0, 2, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0, 5, 0 };
+	struct shmstat__sparse sp = { 0 };
+	uint32_t from = 0, end;
+	const uint64_t *p;
+
+	(void)state;
+	assert_int_equal(shmstat__sparse_add(&sp, 3, 100, v, 18), 0);
+	assert_int_equal(shmstat__sparse_index(&sp, 4), 0);
+	assert_int_equal(sp.nrun, 2);
+	assert_int_equal(sp.nval, 10 + 1);
+	p = shmstat__sparse_run(&sp, 3, &from, 200, &end);
+	assert_non_null(p);
+	assert_int_equal(from, 102);
+	assert_int_equal(end, 112);
+	assert_memory_equal(p, v + 2, 10 * sizeof(*v));
+	from = end;
+	p = shmstat__sparse_run(&sp, 3, &from, 200, &end);
+	assert_non_null(p);
+	assert_int_equal(from, 116);
+	assert_int_equal(end, 117);
+	assert_int_equal(p[0], 5);
+	from = end;
+	assert_null(shmstat__sparse_run(&sp, 3, &from, 200, &end));
 	shmstat__sparse_free(&sp);
 }
 
@@ -302,6 +344,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_in_order),
 		T(test_out_of_order),
+		T(test_join),
 		T(test_snapshot_keeps_values),
 		T(test_hole_turns_data),
 	};
