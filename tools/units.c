@@ -3,11 +3,13 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "numfmt.h"
 #include "timearg.h"
 #include "units.h"
 
@@ -36,22 +38,40 @@ const char *unit_word(const char *unit)
 	}
 }
 
+/* the strings after @n (@parts of them) into @buf, cut as snprintf cuts */
+static void cat(char *buf, size_t n, int parts, ...)
+{
+	va_list ap;
+	size_t k = 0;
+
+	if (n == 0)
+		return;
+	va_start(ap, parts);
+	for (int i = 0; i < parts; i++)
+		for (const char *s = va_arg(ap, const char *); *s && k + 1 < n; s++)
+			buf[k++] = *s;
+	va_end(ap);
+	buf[k] = '\0';
+}
+
 /* %.4g of @v / @div and @sfx, or the integer below 10,000 */
 void fmt_count(char *buf, size_t n, double v)
 {
 	static const char sfx[] = "kMGTPE";
+	char t[NUM_LEN], s[2] = { 0 };
 	double a = fabs(v);
 	int u = -1;
 
 	if (!isfinite(v)) {
-		snprintf(buf, n, "-");
+		cat(buf, n, 1, "-");
 		return;
 	}
 	if (a < 10000) {
 		if (v == floor(v))
-			snprintf(buf, n, "%.0f", v);
+			num_f(t, sizeof(t), v, 0);
 		else
-			snprintf(buf, n, "%.4g", v);
+			num_g(t, sizeof(t), v, 4);
+		cat(buf, n, 1, t);
 		return;
 	}
 	do {            /* at least once: a >= 10000 here */
@@ -59,7 +79,9 @@ void fmt_count(char *buf, size_t n, double v)
 		v /= 1000;
 		u++;
 	} while (a >= 999.5 && u < 5);
-	snprintf(buf, n, "%.3g%c", v, sfx[u]);
+	num_g(t, sizeof(t), v, 3);
+	s[0] = sfx[u];
+	cat(buf, n, 2, t, s);
 }
 
 static void fmt_duration_ns(char *buf, size_t n, double v)
@@ -68,20 +90,24 @@ static void fmt_duration_ns(char *buf, size_t n, double v)
 		{ "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 },
 	};
 	const char *sign = v < 0 ? "-" : "";
+	char t[NUM_LEN];
 	double a = fabs(v);
 
 	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
 		if (a >= u[i].div) {
-			snprintf(buf, n, "%s%.4g%s", sign, a / u[i].div, u[i].sfx);
+			num_g(t, sizeof(t), a / u[i].div, 4);
+			cat(buf, n, 3, sign, t, u[i].sfx);
 			return;
 		}
-	snprintf(buf, n, "%s%.4gns", sign, a);
+	num_g(t, sizeof(t), a, 4);
+	cat(buf, n, 3, sign, t, "ns");
 }
 
 static void fmt_bytes_d(char *buf, size_t n, double v)
 {
 	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
 	const char *sign = v < 0 ? "-" : "";
+	char t[NUM_LEN];
 	double a = fabs(v);
 	int u = 0;
 
@@ -90,26 +116,30 @@ static void fmt_bytes_d(char *buf, size_t n, double v)
 		u++;
 	}
 	if (u == 0)
-		snprintf(buf, n, "%s%.4g B", sign, a);
+		num_g(t, sizeof(t), a, 4);
 	else
-		snprintf(buf, n, "%s%.1f %s", sign, a, unit[u]);
+		num_f(t, sizeof(t), a, 1);
+	cat(buf, n, 4, sign, t, " ", unit[u]);
 }
 
 static void fmt_raw(char *buf, size_t n, double v)
 {
+	char t[NUM_LEN];
+
 	if (v == floor(v) && fabs(v) < 0x1p53)
-		snprintf(buf, n, "%.0f", v);
+		num_f(t, sizeof(t), v, 0);
 	else
-		snprintf(buf, n, "%.10g", v);
+		num_g(t, sizeof(t), v, 10);
+	cat(buf, n, 1, t);
 }
 
 void fmt_fig(char *buf, size_t n, double v, const char *unit, int raw)
 {
-	char num[24];              /* a count: "-1.23k", at most 8 */
+	char num[NUM_LEN];         /* a count: "-1.23k", at most 8 */
 	const char *w;
 
 	if (!isfinite(v)) {
-		snprintf(buf, n, "-");
+		cat(buf, n, 1, "-");
 		return;
 	}
 	if (raw) {
@@ -128,51 +158,61 @@ void fmt_fig(char *buf, size_t n, double v, const char *unit, int raw)
 		if (fabs(v) >= 1e6)
 			fmt_count(num, sizeof(num), v);
 		else if (fabs(v) >= 0.01 || v == 0)
-			snprintf(num, sizeof(num), "%.2f", v);
+			num_f(num, sizeof(num), v, 2);
 		else
-			snprintf(num, sizeof(num), "%.2g", v);
-		snprintf(buf, n, "%s %s", num, unit_word(unit));
+			num_g(num, sizeof(num), v, 2);
+		cat(buf, n, 3, num, " ", unit_word(unit));
 		return;
 	default:
 		fmt_count(num, sizeof(num), v);
 		w = unit_word(unit);
-		snprintf(buf, n, "%s%s%s", num, w[0] ? " " : "", w);
+		cat(buf, n, 3, num, w[0] ? " " : "", w);
 		return;
 	}
 }
 
 void fmt_fig_u64(char *buf, size_t n, unsigned long long v, const char *unit, int raw)
 {
-	if (raw)
-		snprintf(buf, n, "%llu", v);
-	else
+	char t[24];
+
+	if (raw) {
+		t[num_u64(t, v)] = '\0';
+		cat(buf, n, 1, t);
+	} else {
 		fmt_fig(buf, n, (double)v, unit, 0);
+	}
 }
 
 void fmt_rate(char *buf, size_t n, double per_s, const char *unit, int raw)
 {
-	char f[FIG_LEN];
+	char f[FIG_LEN > NUM_LEN ? FIG_LEN : NUM_LEN];
 
 	if (!(per_s >= 0) || !isfinite(per_s)) {
-		snprintf(buf, n, "-");
+		cat(buf, n, 1, "-");
 		return;
 	}
 	if (raw) {
-		snprintf(buf, n, "%.10g", per_s);
+		num_g(f, sizeof(f), per_s, 10);
+		cat(buf, n, 1, f);
 		return;
 	}
 	fmt_fig(f, sizeof(f), per_s, unit, 0);
-	snprintf(buf, n, "%s/s", f);
+	cat(buf, n, 2, f, "/s");
 }
 
 void fmt_ratio(char *buf, size_t n, double r, int raw)
 {
-	if (!isfinite(r))
-		snprintf(buf, n, "-");
-	else if (raw)
-		snprintf(buf, n, "%.10g", r);
-	else
-		snprintf(buf, n, "%.1f%%", 100 * r);
+	char t[NUM_LEN];
+
+	if (!isfinite(r)) {
+		cat(buf, n, 1, "-");
+	} else if (raw) {
+		num_g(t, sizeof(t), r, 10);
+		cat(buf, n, 1, t);
+	} else {
+		num_f(t, sizeof(t), 100 * r, 1);
+		cat(buf, n, 2, t, "%");
+	}
 }
 
 /* ------------------------------------------------------------ quantities */

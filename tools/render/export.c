@@ -15,6 +15,7 @@
 #include "shmstat.h"
 #include "cli.h"
 #include "export.h"
+#include "numfmt.h"
 #include "prom.h"
 
 #define EXPORT_TOP 10
@@ -30,13 +31,8 @@ static const char *const qnames[] = { "0.5", "0.9", "0.95", "0.99", "0.999" };
 static void put_u64(FILE *f, uint64_t v)
 {
 	char b[20];
-	size_t i = sizeof(b);
 
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	(void)fwrite_unlocked(b + i, 1, sizeof(b) - i, f);
+	(void)fwrite_unlocked(b, 1, num_u64(b, v), f);
 }
 
 /* Canonical labels k="v",... (our escaping: \\ \" \n) as an object. */
@@ -211,9 +207,13 @@ static void jrate(FILE *f, const struct export_rates *rates, size_t i)
 {
 	if (rates == NULL)
 		return;
-	if (isfinite(rates->rate[i]))
-		fprintf(f, ",\"rate\":%.17g", rates->rate[i]);
-	else
+	if (isfinite(rates->rate[i])) {
+		char b[NUM_LEN];
+		const size_t n = num_g(b, sizeof(b), rates->rate[i], 17);
+
+		fputs_unlocked(",\"rate\":", f);
+		(void)fwrite_unlocked(b, 1, n, f);
+	} else
 		fputs(",\"rate\":null", f);
 }
 
@@ -249,7 +249,9 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 		json_put(f, m.name);
 		fputs(",\"labels\":", f);
 		jlabels(f, m.labels);
-		fprintf(f, ",\"type\":\"%s\",\"help\":", shmstat_type_name(m.type));
+		fputs_unlocked(",\"type\":\"", f);
+		fputs_unlocked(shmstat_type_name(m.type), f);
+		fputs_unlocked("\",\"help\":", f);
 		json_put(f, m.help);
 		fputs(",\"unit\":", f);
 		json_put(f, m.unit);

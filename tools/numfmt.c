@@ -1,0 +1,247 @@
+/*
+ * numfmt.c - doubles as printf writes them, without printf (numfmt.h).
+ *
+ * A finite |v| > 0 is m * 2^e with m an odd integer below 2^53. To round
+ * it at the 10^-k place, write |v| * 10^k = num / den with
+ *
+ *   num = m * 2^max(e, 0) * 10^max(k, 0),  den = 2^max(-e, 0) * 10^max(-k, 0)
+ *
+ * then q = num / den and r = num % den are exact, and the rounded D is
+ * q, or q + 1 when r is past half of den or at half with q odd. %g needs
+ * the decimal exponent X = floor(log10 |v|) first, exactly: a guess from
+ * the binary exponent, corrected while q falls outside
+ * [10^(prec-1), 10^prec); rounding up to 10^prec then moves X up one.
+ * Whatever does not fit in 128 bits goes to snprintf.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "numfmt.h"
+
+typedef unsigned __int128 u128;
+
+static const uint64_t pow10_64[20] = {
+	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+	100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+	10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+	100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+};
+
+/* 10^k for k in 0..38 */
+static u128 pow10_128(int k)
+{
+	return k < 20 ? pow10_64[k] : (u128)pow10_64[19] * pow10_64[k - 19];
+}
+
+/* |v| * 10^k as q + r / den */
+struct scaled {
+	u128 q, r, den;
+};
+
+/* Split finite, normal, non-zero @a into m * 2^*e with m odd; false for
+ * subnormals (left to snprintf). */
+static bool split(double a, uint64_t *m, int *e)
+{
+	uint64_t bits;
+	int be;
+
+	memcpy(&bits, &a, sizeof(bits));
+	be = (int)((bits >> 52) & 0x7ff);
+	if (be == 0)
+		return false;
+	*m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+	*e = be - 1075;
+	{
+		const int tz = __builtin_ctzll(*m);
+
+		*m >>= tz;
+		*e += tz;
+	}
+	return true;
+}
+
+static bool scale(uint64_t m, int e, int k, struct scaled *s)
+{
+	u128 num = m, den = 1;
+
+	if (k > 38 || k < -38 || e > 74 || e < -126)
+		return false;
+	if (e > 0)
+		num <<= e;         /* m < 2^53: below 2^127 */
+	else
+		den <<= -e;
+	if (k > 0 && __builtin_mul_overflow(num, pow10_128(k), &num))
+		return false;
+	if (k < 0 && __builtin_mul_overflow(den, pow10_128(-k), &den))
+		return false;
+	s->q = num / den;
+	s->r = num % den;
+	s->den = den;
+	return true;
+}
+
+/* q rounded on r: half to even */
+static u128 rounded(const struct scaled *s)
+{
+	const u128 rest = s->den - s->r;
+
+	return s->r > rest || (s->r == rest && (s->q & 1)) ? s->q + 1 : s->q;
+}
+
+size_t num_u64(char *buf, uint64_t v)
+{
+	char b[20];
+	size_t i = sizeof(b);
+
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	memcpy(buf, b + i, sizeof(b) - i);
+	return sizeof(b) - i;
+}
+
+/* @nd digits of @d, leading zeros kept */
+static void digits(char *out, uint64_t d, int nd)
+{
+	for (int i = nd - 1; i >= 0; i--) {
+		out[i] = (char)('0' + d % 10);
+		d /= 10;
+	}
+}
+
+static __thread unsigned long slow_calls;
+
+unsigned long num_slow_calls(void)
+{
+	return slow_calls;
+}
+
+/* snprintf's %.*g (@g) or %.*f */
+static size_t slow(char *buf, size_t n, int g, int prec, double v)
+{
+	const int r = g ? snprintf(buf, n, "%.*g", prec, v) : snprintf(buf, n, "%.*f", prec, v);
+
+	slow_calls++;
+	return r < 0 ? 0 : (size_t)r;
+}
+
+size_t num_g(char *buf, size_t n, double v, int prec)
+{
+	char dg[17];
+	struct scaled s;
+	uint64_t m, d;
+	int e, x, nd;
+	char *p = buf;
+
+	if (prec == 0)
+		prec = 1;
+	if (prec < 0 || prec > 17 || n < NUM_LEN || !isfinite(v))
+		return slow(buf, n, 1, prec, v);
+	if (signbit(v))
+		*p++ = '-';
+	if (v == 0) {
+		*p++ = '0';
+		*p = '\0';
+		return (size_t)(p - buf);
+	}
+	if (!split(fabs(v), &m, &e))
+		return slow(buf, n, 1, prec, v);
+	/* the exponent: a guess from the binary one, then exact */
+	x = (int)floor((e + 63 - __builtin_clzll(m)) * 0.30102999566398120);
+	for (int tries = 0;; tries++) {
+		if (tries == 4 || !scale(m, e, prec - 1 - x, &s))
+			return slow(buf, n, 1, prec, v);
+		if (s.q < pow10_64[prec - 1])
+			x--;
+		else if (s.q >= pow10_64[prec])
+			x++;
+		else
+			break;
+	}
+	d = (uint64_t)rounded(&s);
+	if (d == pow10_64[prec]) {
+		d = pow10_64[prec - 1];
+		x++;
+	}
+	digits(dg, d, prec);
+	for (nd = prec; nd > 1 && dg[nd - 1] == '0'; nd--)
+		;
+	if (x >= -4 && x < prec) {
+		if (x >= 0) {
+			const int whole = x + 1;
+
+			memcpy(p, dg, (size_t)(whole < nd ? whole : nd));
+			p += whole < nd ? whole : nd;
+			for (int i = nd; i < whole; i++)
+				*p++ = '0';
+			if (nd > whole) {
+				*p++ = '.';
+				memcpy(p, dg + whole, (size_t)(nd - whole));
+				p += nd - whole;
+			}
+		} else {
+			*p++ = '0';
+			*p++ = '.';
+			for (int i = 0; i < -x - 1; i++)
+				*p++ = '0';
+			memcpy(p, dg, (size_t)nd);
+			p += nd;
+		}
+	} else {
+		*p++ = dg[0];
+		if (nd > 1) {
+			*p++ = '.';
+			memcpy(p, dg + 1, (size_t)(nd - 1));
+			p += nd - 1;
+		}
+		*p++ = 'e';
+		*p++ = x < 0 ? '-' : '+';
+		if (x < 0)
+			x = -x;
+		if (x < 10)
+			*p++ = '0';
+		p += num_u64(p, (uint64_t)x);
+	}
+	*p = '\0';
+	return (size_t)(p - buf);
+}
+
+size_t num_f(char *buf, size_t n, double v, int prec)
+{
+	char dg[24];
+	struct scaled s;
+	uint64_t m;
+	u128 d = 0;
+	int e, nd;
+	char *p = buf;
+
+	if (prec < 0 || prec > 17 || n < NUM_LEN || !isfinite(v))
+		return slow(buf, n, 0, prec, v);
+	if (v != 0) {
+		if (!split(fabs(v), &m, &e) || !scale(m, e, prec, &s))
+			return slow(buf, n, 0, prec, v);
+		d = rounded(&s);
+		if (d >> 64)
+			return slow(buf, n, 0, prec, v);
+	}
+	if (signbit(v))
+		*p++ = '-';
+	nd = (int)num_u64(dg, (uint64_t)d);
+	if (nd <= prec) {          /* 0.00ddd: pad to prec + 1 digits */
+		memmove(dg + prec + 1 - nd, dg, (size_t)nd);
+		memset(dg, '0', (size_t)(prec + 1 - nd));
+		nd = prec + 1;
+	}
+	memcpy(p, dg, (size_t)(nd - prec));
+	p += nd - prec;
+	if (prec > 0) {
+		*p++ = '.';
+		memcpy(p, dg + nd - prec, (size_t)prec);
+		p += prec;
+	}
+	*p = '\0';
+	return (size_t)(p - buf);
+}

@@ -1,0 +1,39 @@
+/*
+ * numfmt.h - doubles as decimal text, the bytes printf's "%.*g" and
+ * "%.*f" write (round half to even on the exact binary value, as glibc
+ * does in the default rounding mode), at a tenth of printf's cost.
+ *
+ * printf reaches the exact digits through arbitrary-precision arithmetic
+ * for every figure; a `show` of 100k metrics spent a third of its time
+ * there. Here a figure |v| = m * 2^e (m < 2^53) is scaled to an integer
+ * D = round(|v| * 10^k) with one 128-bit division, which is exact as
+ * long as m * 2^e * 10^k's numerator and denominator fit in 128 bits:
+ * every %.17g of a value in about [1e-6, 1e38] and every %.Nf below
+ * about 1e19. Anything else (infinities, NaN, subnormals, the far
+ * ranges) goes to snprintf, so the answer is always printf's.
+ */
+#ifndef SHMSTAT_NUMFMT_H
+#define SHMSTAT_NUMFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A buffer of NUM_LEN bytes holds every figure num_g() writes, and
+ * num_f()'s below 1e19 (longer ones are cut as snprintf cuts them). */
+#define NUM_LEN 48
+
+/* snprintf(buf, n, "%.*g", prec, v) for prec 0..17 (0 is 1, as printf
+ * has it); the length written. */
+size_t num_g(char *buf, size_t n, double v, int prec);
+
+/* snprintf(buf, n, "%.*f", prec, v) for prec 0..17; the length written
+ * (or that snprintf would have written). */
+size_t num_f(char *buf, size_t n, double v, int prec);
+
+/* The decimal digits of @v, no terminating NUL; how many (at most 20). */
+size_t num_u64(char *buf, uint64_t v);
+
+/* How many figures this thread has left to snprintf (for tests). */
+unsigned long num_slow_calls(void);
+
+#endif
