@@ -142,16 +142,16 @@ int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t
 	return 0;
 }
 
-int shmstat__copy_sparse(struct copier *cp, struct shmstat__sparse *sp, uint32_t stripe,
-			 uint32_t slot, uint64_t n, uint64_t off)
+int shmstat__copy_chunks(struct copier *cp, uint64_t off, uint64_t n, uint64_t **scratch,
+			 shmstat__chunk_fn take, void *arg)
 {
 	const uint64_t end = off + n;
 	size_t lo = shmstat__ext_after(cp, off);
 
 	/* page-aligned: the kernel copies into an unaligned buffer at a
 	 * third of the speed (the object's pages are aligned) */
-	if (sp->scratch == NULL &&
-	    (sp->scratch = aligned_alloc(SHMSTAT_PAGE, SHMSTAT_SPARSE_CHUNK)) == NULL)
+	if (*scratch == NULL &&
+	    (*scratch = aligned_alloc(SHMSTAT_PAGE, SHMSTAT_SPARSE_CHUNK)) == NULL)
 		return ENOMEM;
 	for (; lo < cp->next && cp->ext[lo].start < end; lo++) {
 		uint64_t ds = cp->ext[lo].start > off ? cp->ext[lo].start : off;
@@ -160,18 +160,42 @@ int shmstat__copy_sparse(struct copier *cp, struct shmstat__sparse *sp, uint32_t
 		while (ds < de) {
 			const uint64_t k = de - ds < SHMSTAT_SPARSE_CHUNK ? de - ds :
 					   SHMSTAT_SPARSE_CHUNK;
+			int err;
 
-			if (!charge(cp, (uintptr_t)sp->scratch, k))
+			if (!charge(cp, (uintptr_t)*scratch, k))
 				return EFBIG;
-			if (shmstat__pread_full(cp->fd, sp->scratch, (size_t)k, ds) != (ssize_t)k)
+			if (shmstat__pread_full(cp->fd, *scratch, (size_t)k, ds) != (ssize_t)k)
 				return -1;
-			if (shmstat__sparse_add(sp, stripe, slot + (uint32_t)((ds - off) / 8),
-						sp->scratch, (uint32_t)(k / 8)) != 0)
-				return ENOMEM;
+			err = take(arg, ds, (unsigned char *)*scratch, k);
+			if (err)
+				return err;
 			ds += k;
 		}
 	}
 	return 0;
+}
+
+struct sparse_at {
+	struct shmstat__sparse *sp;
+	uint32_t stripe, slot;
+	uint64_t off;
+};
+
+static int take_sparse(void *arg, uint64_t at, unsigned char *p, uint64_t k)
+{
+	const struct sparse_at *a = arg;
+
+	return shmstat__sparse_add(a->sp, a->stripe, a->slot + (uint32_t)((at - a->off) / 8),
+				   (const uint64_t *)(const void *)p, (uint32_t)(k / 8)) != 0 ?
+	       ENOMEM : 0;
+}
+
+int shmstat__copy_sparse(struct copier *cp, struct shmstat__sparse *sp, uint32_t stripe,
+			 uint32_t slot, uint64_t n, uint64_t off)
+{
+	struct sparse_at a = { sp, stripe, slot, off };
+
+	return shmstat__copy_chunks(cp, off, n, &sp->scratch, take_sparse, &a);
 }
 
 int shmstat__copy_pread(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)

@@ -65,6 +65,18 @@ SHMSTAT_HIDDEN int shmstat__copy_read(struct shmstat__copier *cp, unsigned char 
 SHMSTAT_HIDDEN int shmstat__copy_pread(struct shmstat__copier *cp, unsigned char *p, uint64_t n,
 				       uint64_t off);
 
+/* What shmstat__copy_chunks() hands each chunk to: @k bytes at object
+ * offset @at, read into @p. 0 or an error, which ends the copy. */
+typedef int (*shmstat__chunk_fn)(void *arg, uint64_t at, unsigned char *p, uint64_t k);
+
+/* Read the data extents of [@off, @off + @n) of the object a chunk at a
+ * time into *@scratch (SHMSTAT_SPARSE_CHUNK bytes, page-aligned;
+ * allocated when NULL) and hand each to @take; holes are left out. 0,
+ * -1 (truncated), EFBIG (past the reader's limit), ENOMEM or what @take
+ * returned. */
+SHMSTAT_HIDDEN int shmstat__copy_chunks(struct shmstat__copier *cp, uint64_t off, uint64_t n,
+					uint64_t **scratch, shmstat__chunk_fn take, void *arg);
+
 /* Keep [@off, @off + @n) of the object, value slots from @slot of stripe
  * @stripe, in @sp as runs of non-zero slots: its data read (a chunk at a
  * time) with pread, its holes left out. 0, -1 (truncated), EFBIG (past

@@ -241,14 +241,14 @@ static bool gauge_desc_ok(const struct shmstat_hdr *h, const struct shmstat_desc
 	return d->nvalues == SHMSTAT_GAUGE_SLOTS && d->agg <= SHMSTAT_AGG_LIVELAST;
 }
 
-static void counter_value(const struct shmstat_snap *s, const struct shmstat_desc *d,
+static void counter_value(const struct shmstat_snap *s, const struct shmstat__rdesc *d,
 			  struct shmstat__mval *m)
 {
 	m->counter = s->grave[d->value_off] + shmstat__snap_sum(s, d->value_off, UINT32_MAX);
 	m->has_value = 1;
 }
 
-static int counter_proc_value(const struct shmstat_snap *s, const struct shmstat_desc *d,
+static int counter_proc_value(const struct shmstat_snap *s, const struct shmstat__rdesc *d,
 			      size_t j, uint64_t *counter, int64_t *gauge)
 {
 	(void)gauge;
@@ -268,7 +268,7 @@ static int64_t gauge_of(const struct shmstat_snap *s, uint32_t off, uint32_t j, 
 	return (int64_t)(shmstat__snap_at(s, ps, off + 1) + shmstat__snap_sum(s, off, j));
 }
 
-static void gauge_value(const struct shmstat_snap *s, const struct shmstat_desc *d,
+static void gauge_value(const struct shmstat_snap *s, const struct shmstat__rdesc *d,
 			struct shmstat__mval *m)
 {
 	const uint32_t off = d->value_off;
@@ -294,7 +294,7 @@ static void gauge_value(const struct shmstat_snap *s, const struct shmstat_desc 
 	}
 }
 
-static int gauge_proc_value(const struct shmstat_snap *s, const struct shmstat_desc *d,
+static int gauge_proc_value(const struct shmstat_snap *s, const struct shmstat__rdesc *d,
 			    size_t j, uint64_t *counter, int64_t *gauge)
 {
 	const uint32_t off = d->value_off;

@@ -493,7 +493,7 @@ static bool hist_desc_ok(const struct shmstat_hdr *h, const struct shmstat_desc 
 
 /* Values recorded in histogram @d by process index @j (UINT32_MAX: all,
  * with the grave; SHMSTAT_PROC_GONE: the grave alone). */
-static uint64_t hist_count(const struct shmstat_snap *s, const struct shmstat_desc *d,
+static uint64_t hist_count(const struct shmstat_snap *s, const struct shmstat__rdesc *d,
 			   size_t j)
 {
 	const uint32_t from = d->value_off + SHMSTAT_H_UNDER, to = d->value_off + d->nvalues;
@@ -526,14 +526,14 @@ static uint64_t hist_count(const struct shmstat_snap *s, const struct shmstat_de
 	return c;
 }
 
-static void hist_value(const struct shmstat_snap *s, const struct shmstat_desc *d,
+static void hist_value(const struct shmstat_snap *s, const struct shmstat__rdesc *d,
 		       struct shmstat__mval *m)
 {
 	m->counter = hist_count(s, d, UINT32_MAX);
 	m->has_value = 1;
 }
 
-static int hist_proc_value(const struct shmstat_snap *s, const struct shmstat_desc *d, size_t j,
+static int hist_proc_value(const struct shmstat_snap *s, const struct shmstat__rdesc *d, size_t j,
 			   uint64_t *counter, int64_t *gauge)
 {
 	(void)gauge;
@@ -564,13 +564,13 @@ static void hdata_add_stripe(shmstat_hdata *h, const struct shmstat_snap *s, uin
 
 int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j, shmstat_hdata **out)
 {
-	const struct shmstat_desc *d;
+	const struct shmstat__rdesc *d;
 	shmstat_hdata *h;
 
 	*out = NULL;
 	if (i >= s->nm)
 		return EINVAL;
-	d = &s->descs[s->m[i].desc];
+	d = shmstat__mdir_desc(&s->dir, s->m[i].desc);
 	if (d->type != SHMSTAT_HISTOGRAM ||
 	    (j >= s->np && j != SHMSTAT_PROC_GONE && j != SHMSTAT_PROC_ALL))
 		return EINVAL;

@@ -66,6 +66,7 @@ static void spare_put(struct shmstat__spare *sp)
 	shmstat__sparse_free(&sp->sp);
 	if (sp->total != NULL)
 		munmap(sp->total, sp->total_bytes);
+	shmstat__mdir_free(&sp->dir);
 	pthread_mutex_destroy(&sp->mu);
 	free(sp);
 }
@@ -222,6 +223,10 @@ void shmstat__snap_buf_free(struct shmstat_snap *s)
 			sp->total_bytes = s->total_bytes;
 			s->total = NULL;
 		}
+		if (sp->refs > 1 && sp->dir.rec == NULL && s->dir.rec != NULL) {
+			sp->dir = s->dir;
+			memset(&s->dir, 0, sizeof(s->dir));
+		}
 		if (sp->refs > 1 && sp->sp.caprun == 0 && s->sp.caprun != 0) {
 			shmstat__sparse_reset(&s->sp);
 			sp->sp = s->sp;
@@ -240,6 +245,7 @@ void shmstat__snap_buf_free(struct shmstat_snap *s)
 		pthread_mutex_unlock(&sp->mu);
 	}
 	shmstat__sparse_free(&s->sp);
+	shmstat__mdir_free(&s->dir);
 	if (s->total != NULL)
 		munmap(s->total, s->total_bytes);
 	s->total = NULL;
@@ -462,45 +468,24 @@ static int by_from(const void *a, const void *b)
 	return x->from < y->from ? -1 : x->from > y->from;
 }
 
-/* The metrics of the copy the reader wants (r->want): s->wanted[d] set
- * for each, and their value slots below @used as sorted runs in
- * s->runs, *@n of them (one run of every slot when too many). 0 or
- * ENOMEM. */
-static int wanted_runs(struct shmstat_reader *r, struct shmstat_snap *s, uint32_t used, size_t *n)
+/* The value slots below @used of the metrics in the directory (those
+ * the reader wants) as sorted runs in s->runs, *@n of them (one run of
+ * every slot when too many). 0 or ENOMEM. */
+static int wanted_runs(struct shmstat_snap *s, uint32_t used, size_t *n)
 {
-	const struct shmstat_hdr *h = &r->hdr;
-	const struct shmstat_desc *descs = (const void *)(s->buf + h->regions[SHMSTAT_REG_DESCS].off);
 	size_t k = 0;
 
-	if (s->wanted == NULL)
-		s->wanted = calloc(h->max_metrics, 1);
 	if (s->runs == NULL)
 		s->runs = malloc(MAX_RUNS * sizeof(*s->runs));
-	if (s->wanted == NULL || s->runs == NULL)
+	if (s->runs == NULL)
 		return ENOMEM;
-	for (uint32_t d = 0; d < h->max_metrics; d++) {
-		const struct shmstat_desc *dd = &descs[d];
+	for (size_t i = 0; i < s->dir.n && k < MAX_RUNS; i++) {
+		const struct shmstat__rdesc *d = shmstat__mdir_desc(&s->dir, s->dir.at[i]);
 
-		s->wanted[d] = 0;
-		if (SHMSTAT_DESC_STATE(dd->word) != SHMSTAT_DESC_LIVE)
+		if (d->value_off >= used)
 			continue;
-		/* a descriptor torn in the copy (being published): its name
-		 * and slots are known only after snapshot.c reads it again,
-		 * which asks want() then (2); copy every slot */
-		if (!shmstat__desc_ok(dd)) {
-			s->wanted[d] = 2;
-			k = MAX_RUNS;
-			continue;
-		}
-		if (!memchr(dd->name, '\0', sizeof(dd->name)) ||
-		    !memchr(dd->labels, '\0', sizeof(dd->labels)) ||
-		    !r->want(dd->name, dd->labels, r->want_arg))
-			continue;
-		s->wanted[d] = 1;
-		if (dd->value_off >= used || k == MAX_RUNS)
-			continue;
-		s->runs[k].from = dd->value_off;
-		s->runs[k].to = dd->nvalues > used - dd->value_off ? used : dd->value_off + dd->nvalues;
+		s->runs[k].from = d->value_off;
+		s->runs[k].to = d->nvalues > used - d->value_off ? used : d->value_off + d->nvalues;
 		k++;
 	}
 	if (k == MAX_RUNS) {
@@ -533,6 +518,8 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 	const uint64_t size = rh->total_size;
 	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
 	const uint64_t sigbase = rh->regions[SHMSTAT_REG_SIGS].off;
+	const uint64_t dbase = rh->regions[SHMSTAT_REG_DESCS].off;
+	const uint64_t dend = dbase + rh->regions[SHMSTAT_REG_DESCS].len;
 	struct shmstat__run one, *runs;
 	struct extent *prev = NULL;     /* a reused buffer's data extents */
 	size_t nprev = 0;
@@ -558,6 +545,8 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 		s->total = r->spare->total;
 		s->total_bytes = r->spare->total_bytes;
 		r->spare->total = NULL;
+		s->dir = r->spare->dir;
+		memset(&r->spare->dir, 0, sizeof(r->spare->dir));
 		if (r->spare->buf != NULL && r->spare->len == size) {
 			s->buf = r->spare->buf;
 			r->spare->buf = NULL;
@@ -620,7 +609,15 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 			madvise(s->buf, size, MADV_NOHUGEPAGE);
 			advise_huge(s->buf, &s->cp, 0);
 		}
-		err = shmstat__copy_read(&s->cp, s->buf, sigbase, 0);
+		/* the tables up to the signature region, in order; the
+		 * descriptors are checked as they are read, and only the live
+		 * ones kept, in the directory (mdir.h), not in the buffer */
+		err = shmstat__copy_read(&s->cp, s->buf, dbase, 0);
+		if (!err)
+			err = shmstat__mdir_read(&s->dir, &s->cp, rh, &s->sp.scratch, r->want,
+						 r->want_arg);
+		if (!err)
+			err = shmstat__copy_read(&s->cp, s->buf + dend, sigbase - dend, dend);
 		if (err)
 			goto failed;
 		shmstat__fence(__ATOMIC_ACQUIRE);
@@ -646,7 +643,7 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 		one = (struct shmstat__run){ 0, (uint32_t)used };
 		runs = &one;
 		if (r->want != NULL) {
-			err = wanted_runs(r, s, (uint32_t)used, &nrun);
+			err = wanted_runs(s, (uint32_t)used, &nrun);
 			runs = s->runs;
 			if (err)
 				goto failed;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "shmstat.h"
+#include "mdir.h"
 #include "sigmerge.h"
 #include "siggeo.h"
 
@@ -375,7 +376,7 @@ struct shmstat_sigview {
 	uint64_t unsum_w;          /* weight of the unsummarized events */
 };
 
-shmstat_sigview *shmstat__sigview_new(const struct shmstat_desc *d, const uint64_t *totals,
+shmstat_sigview *shmstat__sigview_new(const struct shmstat__rdesc *d, const uint64_t *totals,
 				      const struct shmstat_sigowner *own, uint64_t taken_ns)
 {
 	shmstat_sigview *v = calloc(1, sizeof(*v));

@@ -109,8 +109,8 @@ SHMSTAT_HIDDEN void shmstat__sm_write_grave(struct sm *m, unsigned char *g,
  * totals @totals (its value slots summed) and owner slots @own (copied);
  * then every summary counted added; then done (bounds computed).
  * NULL / ENOMEM when out of memory. */
-struct shmstat_desc;
-SHMSTAT_HIDDEN shmstat_sigview *shmstat__sigview_new(const struct shmstat_desc *d,
+struct shmstat__rdesc;
+SHMSTAT_HIDDEN shmstat_sigview *shmstat__sigview_new(const struct shmstat__rdesc *d,
 						     const uint64_t *totals,
 						     const struct shmstat_sigowner *own,
 						     uint64_t taken_ns);

@@ -36,19 +36,22 @@ static struct sumcopies *copies_of(const struct shmstat_snap *s)
 	return s->ext[SHMSTAT_SIGTABLE];
 }
 
-/* The table of descriptor @d, as copied, if its shape and run are sound:
- * its run's offset in the segment into *@run. */
-static bool sig_table_ok(const struct shmstat_hdr *h, const struct shmstat_desc *d,
-			 uint64_t *run)
+/* The table of descriptor @d (a struct shmstat_desc or shmstat__rdesc:
+ * the same fields), if its shape and run are sound: its run's offset in
+ * the segment into *@run. */
+#define sig_table_ok(h, d, run)                                                           \
+	table_ok((h), (d)->sig_first, (d)->sig_capacity, (d)->sig_keybytes, (d)->sig_owners, \
+		 (d)->sig_pool, (run))
+
+static bool table_ok(const struct shmstat_hdr *h, uint32_t first, uint32_t capacity,
+		     uint16_t keybytes, uint16_t owners, uint32_t pool, uint64_t *run)
 {
 	const uint64_t lines = h->regions[SHMSTAT_REG_SIGS].len / SHMSTAT_LINE;
 
-	if (!shmstat__sig_shape_ok(d->sig_capacity, d->sig_keybytes, d->sig_owners, d->sig_pool) ||
-	    d->sig_first > lines ||
-	    shmstat__sig_lines(d->sig_capacity, d->sig_keybytes, d->sig_owners, d->sig_pool) >
-	    lines - d->sig_first)
+	if (!shmstat__sig_shape_ok(capacity, keybytes, owners, pool) || first > lines ||
+	    shmstat__sig_lines(capacity, keybytes, owners, pool) > lines - first)
 		return false;
-	*run = h->regions[SHMSTAT_REG_SIGS].off + (uint64_t)d->sig_first * SHMSTAT_LINE;
+	*run = h->regions[SHMSTAT_REG_SIGS].off + (uint64_t)first * SHMSTAT_LINE;
 	return true;
 }
 
@@ -198,7 +201,6 @@ fail:
 int shmstat__sigsnap_copy(struct shmstat_snap *s)
 {
 	const struct shmstat_hdr *h = (const void *)s->buf;
-	const struct shmstat_desc *descs = (const void *)(s->buf + h->regions[SHMSTAT_REG_DESCS].off);
 	const uint32_t active = SHMSTAT_FOLD_ACTIVE(h->fold_state);
 	const struct shmstat_hdr *rh = s->rhdr;
 	struct sumcopies *cs = copies_of(s);
@@ -212,16 +214,16 @@ int shmstat__sigsnap_copy(struct shmstat_snap *s)
 	for (size_t i = 0; i < cs->nsc; i++)
 		free(cs->sc[i].skip);
 	cs->nsc = 0;
-	for (uint32_t d = 0; d < rh->max_metrics; d++) {
-		const struct shmstat_desc *desc = &descs[d];
+	/* the tables of the directory (live, sound, wanted) */
+	for (size_t t = 0; t < s->dir.n; t++) {
+		const uint32_t d = s->dir.at[t];       /* its record, as m[].desc */
+		const struct shmstat__rdesc *desc = shmstat__mdir_desc(&s->dir, d);
 		struct shmstat_sumgeo g;
 		const uint64_t *claims;
 		uint64_t run, head;
 		int err;
 
-		if (SHMSTAT_DESC_STATE(desc->word) != SHMSTAT_DESC_LIVE ||
-		    desc->type != SHMSTAT_SIGTABLE || !sig_table_ok(rh, desc, &run) ||
-		    (s->wanted != NULL && !s->wanted[d]))
+		if (desc->type != SHMSTAT_SIGTABLE || !sig_table_ok(rh, desc, &run))
 			continue;
 		shmstat__sumgeo(&g, desc->sig_capacity, desc->sig_keybytes);
 		/* the claims and the owner slots, in one read */
@@ -267,7 +269,7 @@ static bool sum_counted(const shmstat_snap *s, const struct sumcopy *c, uint32_t
 
 int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 {
-	const struct shmstat_desc *d;
+	const struct shmstat__rdesc *d;
 	const unsigned char *run, *sums;
 	struct shmstat_sumgeo g;
 	const struct sumcopies *cs = copies_of(s);
@@ -279,7 +281,7 @@ int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 	if (i >= s->nm)
 		return EINVAL;
 	di = s->m[i].desc;
-	d = &s->descs[di];
+	d = shmstat__mdir_desc(&s->dir, di);
 	if (d->type != SHMSTAT_SIGTABLE || !sig_table_ok(s->h, d, &roff))
 		return EINVAL;
 	totals = malloc((size_t)d->nvalues * sizeof(*totals));
@@ -363,7 +365,7 @@ void shmstat__sigsnap_free(struct shmstat_snap *s)
 }
 
 /* A table's value: its hits, all keys. */
-void shmstat__sigsnap_value(const struct shmstat_snap *s, const struct shmstat_desc *d,
+void shmstat__sigsnap_value(const struct shmstat_snap *s, const struct shmstat__rdesc *d,
 			    struct shmstat__mval *m)
 {
 	const uint32_t v = d->value_off + SHMSTAT_S_HITS;

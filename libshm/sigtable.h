@@ -151,8 +151,9 @@ SHMSTAT_HIDDEN bool shmstat__sigsnap_desc_ok(const struct shmstat_hdr *h,
 					     const struct shmstat_desc *d);
 SHMSTAT_HIDDEN int shmstat__sigsnap_copy(struct shmstat_snap *s);
 SHMSTAT_HIDDEN void shmstat__sigsnap_free(struct shmstat_snap *s);
+struct shmstat__rdesc;
 SHMSTAT_HIDDEN void shmstat__sigsnap_value(const struct shmstat_snap *s,
-					   const struct shmstat_desc *d, struct shmstat__mval *m);
+					   const struct shmstat__rdesc *d, struct shmstat__mval *m);
 
 /* How the type plugs into the core (type.h) */
 struct shmstat__type;

@@ -9,7 +9,9 @@
  * it is checked.
  *
  * The tables, the grave in use and the signature summaries are copied
- * where they lie in the object (the copy buffer mirrors it). A stripe of
+ * where they lie in the object (the copy buffer mirrors it). The
+ * descriptors are not: they are checked as they are read, and the live
+ * ones kept as the metric directory (mdir.h). A stripe of
  * a process or thread is not: it is kept as its runs of non-zero slots
  * (struct shmstat__sparse), so that a reader of many writers pays for
  * the values they wrote, not for the pages those values lie in (a
@@ -28,6 +30,7 @@
 #include "layout.h"
 #include "segment.h"
 #include "copier.h"
+#include "mdir.h"
 #include "sparse.h"
 
 /* A run of value slots [from, to) */
@@ -50,6 +53,7 @@ struct shmstat__spare {
 	struct shmstat__sparse sp;
 	uint64_t *total;           /* NULL: none kept */
 	size_t total_bytes;
+	struct shmstat__mdir dir;  /* a snapshot's directory's memory */
 };
 
 struct shmstat_reader {
@@ -75,7 +79,7 @@ struct shmstat__mval {
 };
 
 struct shmstat__msnap {
-	uint32_t desc;             /* descriptor index */
+	uint32_t desc;             /* its descriptor: record in s->dir */
 	struct shmstat__mval v;
 };
 
@@ -92,7 +96,7 @@ struct shmstat_snap {
 	uint64_t size;
 	const struct shmstat_hdr *h;
 	const struct shmstat_proc *procs;
-	const struct shmstat_desc *descs;
+	struct shmstat__mdir dir;  /* the metrics (live, sound, wanted) */
 	const uint64_t *owners;
 	struct shmstat__sparse sp;      /* the stripes of processes and threads */
 	uint64_t *total;           /* per value slot: the sum over every
@@ -113,9 +117,7 @@ struct shmstat_snap {
 	 * in this copy (whole pages) */
 	struct shmstat__copier cp;
 	const struct shmstat_hdr *rhdr;     /* the reader's, validated at open */
-	/* a reader's subset (want): the descriptors wanted (at the copy),
-	 * and the runs of their slots; NULL: every metric */
-	uint8_t *wanted;
+	/* a reader's subset (want): the runs of its metrics' slots */
 	struct shmstat__run *runs;
 	struct shmstat__spare *spare;   /* where buf goes back, or NULL */
 };

@@ -29,41 +29,8 @@ void shmstat_snap_free(shmstat_snap *s)
 	free(s->owner_of);
 	SHMSTAT_EACH_TYPE(snap_free, s);
 	shmstat__copier_free(&s->cp);
-	free(s->wanted);
 	free(s->runs);
 	free(s);
-}
-
-static bool str_ok(const char *p, size_t cap)
-{
-	return memchr(p, '\0', cap) != NULL;
-}
-
-/* A descriptor from the copy may be torn if it was published during the
- * copy; re-read it alone (bounded) before giving up on it. */
-static bool desc_valid(struct shmstat_reader *r, struct shmstat_snap *s, uint32_t i)
-{
-	struct shmstat_desc *d = (struct shmstat_desc *)(void *)&s->descs[i];
-	const struct shmstat__type *ty;
-	const uint64_t off = r->hdr.regions[SHMSTAT_REG_DESCS].off + (uint64_t)i * sizeof(*d);
-
-	for (int t = 0; t < 4 && !shmstat__desc_ok(d); t++) {
-		if (pread(r->fd, d, sizeof(*d), (off_t)off) != (ssize_t)sizeof(*d))
-			return false;
-	}
-	if (SHMSTAT_DESC_STATE(d->word) != SHMSTAT_DESC_LIVE || !shmstat__desc_ok(d))
-		return false;
-	if (!str_ok(d->name, sizeof(d->name)) || !str_ok(d->labels, sizeof(d->labels)) ||
-	    !str_ok(d->unit, sizeof(d->unit)) || !str_ok(d->help, sizeof(d->help)))
-		return false;
-	/* the writer's name and label rules: nothing else reaches an exposition */
-	if (!shmstat__desc_text_ok(d))
-		return false;
-	/* the type's own checks: shape, slots, regions */
-	ty = shmstat__type_of(d->type);
-	if (ty == NULL || ty->value == NULL || ty->desc_ok == NULL || !ty->desc_ok(s->h, d))
-		return false;
-	return shmstat__fits(d->value_off, d->nvalues, s->h->max_values);
 }
 
 /* Which slots hold processes, and which stripes belong to which. */
@@ -201,7 +168,6 @@ int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s)
 				     "segment '%s' is corrupted: its header changed after it was opened",
 				     r->name);
 	s->procs = (const void *)(s->buf + h->regions[SHMSTAT_REG_PROCS].off);
-	s->descs = (const void *)(s->buf + h->regions[SHMSTAT_REG_DESCS].off);
 	s->owners = (const void *)(s->buf + h->regions[SHMSTAT_REG_OWNERS].off);
 	s->grave = (const uint64_t *)(const void *)(s->buf + h->regions[SHMSTAT_REG_STRIPES].off +
 						    (uint64_t)SHMSTAT_FOLD_ACTIVE(h->fold_state) *
@@ -244,29 +210,17 @@ int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s)
 		return err;
 	if (sum_stripes(s) != 0)
 		return shmstat__fail(ENOMEM, "out of memory");
-	s->m = calloc(h->max_metrics, sizeof(*s->m));
+	/* the directory holds the metrics sound and wanted, checked as
+	 * they were read (mdir.c) */
+	s->info.bad_descs = s->dir.bad;
+	s->m = calloc(s->dir.n ? s->dir.n : 1, sizeof(*s->m));
 	if (s->m == NULL)
 		return shmstat__fail(ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < h->max_metrics; i++) {
-		uint32_t st = SHMSTAT_DESC_STATE(s->descs[i].word);
+	for (size_t k = 0; k < s->dir.n; k++) {
+		const struct shmstat__rdesc *d = shmstat__mdir_desc(&s->dir, s->dir.at[k]);
 
-		if (st == SHMSTAT_DESC_FREE || st == SHMSTAT_DESC_DEAD ||
-		    st == SHMSTAT_DESC_CLAIMED || st == SHMSTAT_DESC_RETIRED ||
-		    st == SHMSTAT_DESC_DEADV)
-			continue;
-		/* a subset: wanted when copied (1), or torn then and asked
-		 * now that it is read again (2; reader.c, wanted_runs()) */
-		if (s->wanted != NULL && !s->wanted[i])
-			continue;
-		if (!desc_valid(r, s, i)) {
-			s->info.bad_descs++;
-			continue;
-		}
-		if (s->wanted != NULL && s->wanted[i] == 2 &&
-		    !r->want(s->descs[i].name, s->descs[i].labels, r->want_arg))
-			continue;
-		s->m[s->nm].desc = i;
-		shmstat__type_of(s->descs[i].type)->value(s, &s->descs[i], &s->m[s->nm].v);
+		s->m[s->nm].desc = s->dir.at[k];
+		shmstat__type_of(d->type)->value(s, d, &s->m[s->nm].v);
 		s->nm++;
 	}
 	s->info.metrics = (uint32_t)s->nm;
@@ -313,15 +267,15 @@ size_t shmstat_snap_metrics(const shmstat_snap *s)
 
 int shmstat_snap_metric(const shmstat_snap *s, size_t i, struct shmstat_metric_info *out)
 {
-	const struct shmstat_desc *d;
+	const struct shmstat__rdesc *d;
 
 	if (i >= s->nm)
 		return EINVAL;
-	d = &s->descs[s->m[i].desc];
-	out->name = d->name;
-	out->labels = d->labels;
-	out->help = d->help;
-	out->unit = d->unit;
+	d = shmstat__mdir_desc(&s->dir, s->m[i].desc);
+	out->name = shmstat__mdir_text(&s->dir, d->name);
+	out->labels = shmstat__mdir_text(&s->dir, d->labels);
+	out->help = shmstat__mdir_text(&s->dir, d->help);
+	out->unit = shmstat__mdir_text(&s->dir, d->unit);
 	out->type = (enum shmstat_type)d->type;
 	out->agg = (enum shmstat_agg)d->agg;
 	out->reg_id = d->reg_id;
@@ -334,18 +288,17 @@ int shmstat_snap_metric(const shmstat_snap *s, size_t i, struct shmstat_metric_i
 
 void shmstat_snap_prefetch(const shmstat_snap *s, size_t i)
 {
-	const unsigned char *d;
+	const struct shmstat__rdesc *d;
 
 	if (i >= s->nm)
 		return;
-	d = (const unsigned char *)&s->descs[s->m[i].desc];
-	/* the lines shmstat_snap_metric()'s caller reads: the fixed fields,
-	 * the name, the labels' start, the unit and help */
+	d = shmstat__mdir_desc(&s->dir, s->m[i].desc);
+	/* the lines shmstat_snap_metric()'s caller reads: its record, the
+	 * fixed fields and the texts after them (without reading it: its
+	 * first three lines, mostly all of it) */
 	__builtin_prefetch(d);
-	__builtin_prefetch(d + offsetof(struct shmstat_desc, name));
-	__builtin_prefetch(d + offsetof(struct shmstat_desc, labels));
-	__builtin_prefetch(d + offsetof(struct shmstat_desc, unit));
-	__builtin_prefetch(d + offsetof(struct shmstat_desc, help));
+	__builtin_prefetch((const unsigned char *)d + 64);
+	__builtin_prefetch((const unsigned char *)d + 128);
 }
 
 size_t shmstat_snap_procs(const shmstat_snap *s)
@@ -378,15 +331,15 @@ int shmstat_snap_proc(const shmstat_snap *s, size_t j, struct shmstat_proc_info 
 int shmstat_snap_metric_proc(const shmstat_snap *s, size_t i, size_t j,
 			     uint64_t *counter, int64_t *gauge)
 {
-	const struct shmstat_desc *d;
+	const struct shmstat__rdesc *d;
 	const struct shmstat__type *t;
 
 	if (i >= s->nm || (j >= s->np && j != SHMSTAT_PROC_GONE))
 		return EINVAL;
-	d = &s->descs[s->m[i].desc];
+	d = shmstat__mdir_desc(&s->dir, s->m[i].desc);
 	*counter = 0;
 	*gauge = 0;
-	t = shmstat__type_of(d->type);     /* checked by desc_valid() */
+	t = shmstat__type_of(d->type);     /* checked in mdir.c */
 	return t->proc_value ? t->proc_value(s, d, j, counter, gauge) : EINVAL;
 }
 
@@ -401,7 +354,7 @@ const unsigned char *shmstat__snap_bytes(const shmstat_snap *s, const struct shm
 long shmstat__snap_metric_at(const shmstat_snap *s, uint32_t value_off, int type)
 {
 	for (size_t i = 0; i < s->nm; i++) {
-		const struct shmstat_desc *d = &s->descs[s->m[i].desc];
+		const struct shmstat__rdesc *d = shmstat__mdir_desc(&s->dir, s->m[i].desc);
 
 		if (d->value_off == value_off && d->type == (uint32_t)type)
 			return (long)i;

@@ -27,6 +27,7 @@ struct shmstat_shape;
 struct shmstat_counter;
 struct shmstat_snap;
 struct shmstat__mval;
+struct shmstat__rdesc;
 
 struct shmstat__type {
 	const char *name;
@@ -83,11 +84,11 @@ struct shmstat__type {
 	/* Free what copy() kept in s->ext[type] */
 	void (*snap_free)(struct shmstat_snap *s);
 	/* The metric's value in the snapshot (required for a metric type) */
-	void (*value)(const struct shmstat_snap *s, const struct shmstat_desc *d,
+	void (*value)(const struct shmstat_snap *s, const struct shmstat__rdesc *d,
 		      struct shmstat__mval *m);
 	/* Its value for process index @j, or SHMSTAT_PROC_GONE: 0,
 	 * ENOENT (no value), EINVAL (not per process). */
-	int (*proc_value)(const struct shmstat_snap *s, const struct shmstat_desc *d, size_t j,
+	int (*proc_value)(const struct shmstat_snap *s, const struct shmstat__rdesc *d, size_t j,
 			  uint64_t *counter, int64_t *gauge);
 };
 
