@@ -6,6 +6,7 @@ shmstat=$1
 fill=$2
 manual=$3
 json_flat=$4
+nomhd=$5
 tag="cli-$$"
 # the steps as another user run copies: the tree may be private
 . "$(dirname "$0")/nobody.sh"
@@ -48,6 +49,22 @@ expect 0 "show +print every metric" "" -- "$shmstat" help
 expect 0 "^shmstat [0-9]+\.[0-9]+\.[0-9]+ \(segment format [0-9]+\.[0-9]+\)$" "" -- "$shmstat" --version
 expect 0 "^shmstat [0-9]+\.[0-9]+\.[0-9]+ " "" -- "$shmstat" version
 expect 2 "" "^shmstat: '--version' takes no arguments$" -- "$shmstat" --version x
+
+# --- serve loads libmicrohttpd when it starts (tools/cmd/mhd.c): no other
+# command loads it and GnuTLS; one without its functions is a clear error.
+# Native builds (a cross build's shmstat is a script that runs qemu).
+if [ "$(head -c 4 "$shmstat" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+	if LC_ALL=C readelf -d "$shmstat" | grep -q "NEEDED.*microhttpd"; then
+		bad "shmstat needs libmicrohttpd at start"
+	else
+		ok
+	fi
+	mkdir -p "/tmp/$tag.nomhd"
+	cp "$nomhd" "/tmp/$tag.nomhd/libmicrohttpd.so.12"
+	expect 1 "" "^shmstat: libmicrohttpd.so.12 has no MHD_start_daemon$" -- \
+		env LD_LIBRARY_PATH="/tmp/$tag.nomhd" "$shmstat" serve --listen 127.0.0.1:0
+	rm -rf "/tmp/$tag.nomhd"
+fi
 
 # --- the manual shows every usage string exactly
 doc=$(cat "$manual")

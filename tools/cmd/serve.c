@@ -36,7 +36,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <microhttpd.h>
 
 #include "shmstat.h"
 #include "cli.h"
@@ -450,7 +449,7 @@ static struct scrape *scrape(int om)
 static struct conn *conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		mhd.get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	return ci ? ci->socket_context : NULL;
 }
@@ -470,7 +469,7 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **ctx,
 	pthread_mutex_lock(&srv.lock);
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+			mhd.get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		struct conn *oldest = NULL;
 		size_t used = 0;
 
@@ -534,19 +533,19 @@ static void sweep(void)
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
 			     const char *text)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
+	struct MHD_Response *r = mhd.create_response_from_buffer(strlen(text), (void *)text,
 								  MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result ret;
 
 	if (r == NULL)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		mhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
-		MHD_add_response_header(r, "Retry-After", "1");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		mhd.add_response_header(r, "Retry-After", "1");
+	ret = mhd.queue_response(c, status, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -599,22 +598,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (srv.inflight >= MAX_INFLIGHT)
 		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, text,
 			     "too many scrapes under way, try again\n");
-	accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	accept = mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	om = accept && strstr(accept, "application/openmetrics-text") != NULL;
 	sc = scrape(om);
 	if (sc == NULL)
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, text, "out of memory\n");
-	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t)32 * 1024, scrape_read, sc,
+	r = mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t)32 * 1024, scrape_read, sc,
 					      scrape_free);
 	if (r == NULL) {
 		scrape_free(sc);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
 				   : "text/plain; version=0.0.4; charset=utf-8");
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
+	ret = mhd.queue_response(c, MHD_HTTP_OK, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -817,13 +816,19 @@ int cmd_serve(int argc, char **argv)
 		return usage_error(cmd_serve_usage, "listen address '%s' is not HOST:PORT", listen);
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	{
+		char why[256];
+
+		if (mhd_load(why, sizeof(why)) != 0)
+			return die(EXIT_ERR, "%s", why);
+	}
 	/* the signals are waited for here, never delivered to MHD's thread */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);    /* cannot fail for SIGPIPE */
-	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
+	d = mhd.start_daemon(flags, 0, NULL, NULL, handle, NULL,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_LIMIT,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNS,
@@ -833,7 +838,7 @@ int cmd_serve(int argc, char **argv)
 			     MHD_OPTION_END);
 	if (d == NULL)
 		return die(EXIT_ERR, "cannot listen on %s: %s", listen, strerror(errno));
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	info = mhd.get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	{
 		char host[256] = "", *colon;
 
@@ -852,7 +857,7 @@ int cmd_serve(int argc, char **argv)
 			break;
 		sweep();
 	}
-	MHD_stop_daemon(d);
+	mhd.stop_daemon(d);
 	for (size_t k = 0; k < srv.nseg; k++)
 		shmstat_reader_close(srv.seg[k].r);
 	fprintf(stderr, "shmstat: stopped after %lu scrapes\n", srv.scrapes);

@@ -7,7 +7,8 @@
 #define SHMSTAT_SERVE_H
 
 #include <stddef.h>
-#include <microhttpd.h>
+
+#include "mhd.h"
 
 #include "shmstat.h"
 

@@ -39,16 +39,16 @@ static const char json_type[] = "application/json";
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char *body,
 				 size_t len)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r = mhd.create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
 
 	if (r == NULL) {
 		free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, json_type);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, json_type);
+	ret = mhd.queue_response(c, status, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -81,7 +81,7 @@ static enum MHD_Result api_error(struct MHD_Connection *c, unsigned status, cons
 
 static const char *arg(struct MHD_Connection *c, const char *key)
 {
-	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+	return mhd.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
 }
 
 /* include= and exclude= values, in order */
@@ -118,7 +118,7 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
 static int globs_of(struct MHD_Connection *c, struct globs *g)
 {
 	memset(g, 0, sizeof(*g));
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect, g);
+	mhd.get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect, g);
 	return g->bad || g->over ? -1 : 0;
 }
 
