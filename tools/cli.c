@@ -304,11 +304,20 @@ void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit)
 void fmt_metric(char *buf, size_t n, const char *name, const char *labels)
 {
 	char tmp[512];
+	size_t k = 0;
 
-	if (labels[0])
-		snprintf(tmp, sizeof(tmp), "%s{%s}", name, labels);
-	else
-		snprintf(tmp, sizeof(tmp), "%s", name);
+	/* name{labels}, cut at 511 bytes as snprintf would */
+	for (const char *p = name; *p && k + 1 < sizeof(tmp); p++)
+		tmp[k++] = *p;
+	if (labels[0]) {
+		if (k + 1 < sizeof(tmp))
+			tmp[k++] = '{';
+		for (const char *p = labels; *p && k + 1 < sizeof(tmp); p++)
+			tmp[k++] = *p;
+		if (k + 1 < sizeof(tmp))
+			tmp[k++] = '}';
+	}
+	tmp[k] = '\0';
 	text_safe(buf, n, tmp);
 }
 

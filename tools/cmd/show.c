@@ -294,10 +294,17 @@ static void print_procs(const shmstat_snap *s, size_t i)
  * processes' values: "gauge/sum", "gauge/livemax"... */
 static void type_of(const struct shmstat_metric_info *m, char *buf, size_t n)
 {
-	if (m->type == SHMSTAT_GAUGE)
+	const char *t = shmstat_type_name(m->type);
+	size_t l = strlen(t);
+
+	if (m->type == SHMSTAT_GAUGE) {
 		snprintf(buf, n, "gauge/%s", shmstat_agg_name(m->agg));
-	else
-		snprintf(buf, n, "%s", shmstat_type_name(m->type));
+		return;
+	}
+	if (l >= n)
+		l = n - 1;
+	memcpy(buf, t, l);
+	buf[l] = '\0';
 }
 
 /* The cells of metric order[@k] of @s (@n in @order): NAME, TYPE, VALUE
@@ -321,17 +328,60 @@ static void row_of(const shmstat_snap *s, const size_t *order, size_t n, size_t 
 	type_of(&w->m, w->t, sizeof(w->t));
 }
 
+/* The rows' cells, each NUL-terminated, one row after another: the
+ * columns' widths are known once every row is made, and each is made
+ * once */
+struct cells {
+	char *buf;
+	size_t used, cap;
+};
+
+static int cells_put(struct cells *c, const char *s)
+{
+	const size_t l = strlen(s) + 1;
+
+	if (c->cap - c->used < l) {
+		size_t cap = c->cap ? 2 * c->cap : 1u << 16;
+		char *b;
+
+		while (cap - c->used < l)
+			cap *= 2;
+		if ((b = realloc(c->buf, cap)) == NULL)
+			return -1;
+		c->buf = b;
+		c->cap = cap;
+	}
+	memcpy(c->buf + c->used, s, l);
+	c->used += l;
+	return 0;
+}
+
+/* @s padded with spaces to @w columns, on the left (@right) or right */
+static void put_cell(const char *s, size_t len, int w, int right)
+{
+	static const char sp[] = "                                ";
+	size_t pad = (size_t)w > len ? (size_t)w - len : 0;
+
+	if (!right)
+		fwrite_unlocked(s, 1, len, stdout);
+	for (; pad > 0; pad -= pad < sizeof(sp) - 1 ? pad : sizeof(sp) - 1)
+		fwrite_unlocked(sp, 1, pad < sizeof(sp) - 1 ? pad : sizeof(sp) - 1, stdout);
+	if (right)
+		fwrite_unlocked(s, 1, len, stdout);
+}
+
 /* The text form: a header, then NAME TYPE VALUE RATE and a histogram's
  * or signature table's summary, a line a metric. */
-static void print_text(const char *name, const shmstat_snap *s, const size_t *order, size_t n,
-		       const double *rate, uint64_t rate_ns, int per_process)
+static int print_text(const char *name, const shmstat_snap *s, const size_t *order, size_t n,
+		      const double *rate, uint64_t rate_ns, int per_process)
 {
 	struct shmstat_seg_info info;
+	struct cells c = { 0 };
 	int wn = 4, wv = 5, wr = 4, wt = 4;
+	const char *at;
 
 	shmstat_snap_info(s, &info);
-	print_header(name, &info, rate_ns);
-	/* columns as wide as their widest cell */
+	/* the cells, and the columns as wide as their widest cell */
 	for (size_t k = 0; k < n; k++) {
 		struct row w;
 
@@ -340,23 +390,49 @@ static void print_text(const char *name, const shmstat_snap *s, const size_t *or
 		wv = (int)strlen(w.v) > wv ? (int)strlen(w.v) : wv;
 		wr = (int)strlen(w.r) > wr ? (int)strlen(w.r) : wr;
 		wt = (int)strlen(w.t) > wt ? (int)strlen(w.t) : wt;
+		if (cells_put(&c, w.full) || cells_put(&c, w.t) || cells_put(&c, w.v) ||
+		    cells_put(&c, w.r)) {
+			free(c.buf);
+			return die(EXIT_ERR, "out of memory");
+		}
 	}
+	print_header(name, &info, rate_ns);
 	if (n)
 		printf("%-*s  %-*s  %*s  %*s\n", wn, "NAME", wt, "TYPE", wv, "VALUE", wr, "RATE");
+	at = c.buf;
 	for (size_t k = 0; k < n; k++) {
-		struct row w;
+		const char *cell[4];
+		size_t len[4];
 		char sum[512] = "";
+		struct shmstat_metric_info m;
 
-		row_of(s, order, n, k, rate, &w);
-		if (w.m.type == SHMSTAT_HISTOGRAM)
-			hist_summary(s, order[k], SHMSTAT_PROC_ALL, w.m.unit, sum, sizeof(sum));
-		else if (w.m.type == SHMSTAT_SIGTABLE)
-			sig_summary(s, order[k], w.m.unit, sum, sizeof(sum));
-		printf("%-*s  %-*s  %*s  %*s%s%s\n", wn, w.full, wt, w.t, wv, w.v, wr, w.r,
-		       sum[0] ? "  " : "", sum);
+		for (int j = 0; j < 4; j++) {
+			cell[j] = at;
+			len[j] = strlen(at);
+			at += len[j] + 1;
+		}
+		shmstat_snap_metric(s, order[k], &m);
+		if (m.type == SHMSTAT_HISTOGRAM)
+			hist_summary(s, order[k], SHMSTAT_PROC_ALL, m.unit, sum, sizeof(sum));
+		else if (m.type == SHMSTAT_SIGTABLE)
+			sig_summary(s, order[k], m.unit, sum, sizeof(sum));
+		put_cell(cell[0], len[0], wn, 0);
+		fputs_unlocked("  ", stdout);
+		put_cell(cell[1], len[1], wt, 0);
+		fputs_unlocked("  ", stdout);
+		put_cell(cell[2], len[2], wv, 1);
+		fputs_unlocked("  ", stdout);
+		put_cell(cell[3], len[3], wr, 1);
+		if (sum[0]) {
+			fputs_unlocked("  ", stdout);
+			fputs_unlocked(sum, stdout);
+		}
+		fputc_unlocked('\n', stdout);
 		if (per_process)
 			print_procs(s, order[k]);
 	}
+	free(c.buf);
+	return EXIT_OK;
 }
 
 /* --out: the exposition of @s into @path atomically: a temporary file
@@ -450,8 +526,7 @@ static int show_segment(const char *name, struct name_filter *filter, enum expor
 		goto out;
 	}
 	if (fmt == EXPORT_TEXT) {
-		print_text(name, s, order, n, rate, rate_ns, per_process);
-		rc = EXIT_OK;
+		rc = print_text(name, s, order, n, rate, rate_ns, per_process);
 	} else {
 		struct export_rates er = { rate, rate_ns };
 
