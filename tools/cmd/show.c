@@ -390,8 +390,12 @@ static int print_text(const char *name, const shmstat_snap *s, const size_t *ord
 		wv = (int)strlen(w.v) > wv ? (int)strlen(w.v) : wv;
 		wr = (int)strlen(w.r) > wr ? (int)strlen(w.r) : wr;
 		wt = (int)strlen(w.t) > wt ? (int)strlen(w.t) : wt;
-		if (cells_put(&c, w.full) || cells_put(&c, w.t) || cells_put(&c, w.v) ||
-		    cells_put(&c, w.r)) {
+		/* its type first: only histograms and tables are looked up
+		 * again */
+		const char type[2] = { (char)('0' + w.m.type), '\0' };
+
+		if (cells_put(&c, type) || cells_put(&c, w.full) || cells_put(&c, w.t) ||
+		    cells_put(&c, w.v) || cells_put(&c, w.r)) {
 			free(c.buf);
 			return die(EXIT_ERR, "out of memory");
 		}
@@ -401,21 +405,26 @@ static int print_text(const char *name, const shmstat_snap *s, const size_t *ord
 		printf("%-*s  %-*s  %*s  %*s\n", wn, "NAME", wt, "TYPE", wv, "VALUE", wr, "RATE");
 	at = c.buf;
 	for (size_t k = 0; k < n; k++) {
+		const int type = at[0] - '0';
 		const char *cell[4];
 		size_t len[4];
 		char sum[512] = "";
-		struct shmstat_metric_info m;
 
+		at += 2;
 		for (int j = 0; j < 4; j++) {
 			cell[j] = at;
 			len[j] = strlen(at);
 			at += len[j] + 1;
 		}
-		shmstat_snap_metric(s, order[k], &m);
-		if (m.type == SHMSTAT_HISTOGRAM)
-			hist_summary(s, order[k], SHMSTAT_PROC_ALL, m.unit, sum, sizeof(sum));
-		else if (m.type == SHMSTAT_SIGTABLE)
-			sig_summary(s, order[k], m.unit, sum, sizeof(sum));
+		if (type == SHMSTAT_HISTOGRAM || type == SHMSTAT_SIGTABLE) {
+			struct shmstat_metric_info m;
+
+			shmstat_snap_metric(s, order[k], &m);
+			if (type == SHMSTAT_HISTOGRAM)
+				hist_summary(s, order[k], SHMSTAT_PROC_ALL, m.unit, sum, sizeof(sum));
+			else
+				sig_summary(s, order[k], m.unit, sum, sizeof(sum));
+		}
 		put_cell(cell[0], len[0], wn, 0);
 		fputs_unlocked("  ", stdout);
 		put_cell(cell[1], len[1], wt, 0);
