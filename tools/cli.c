@@ -3,7 +3,6 @@
  * opening a segment with this run's reader options, the option getopt
  * refused, metric filters and order, human forms, JSON strings.
  */
-#include <endian.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -16,6 +15,7 @@
 
 #include "shmstat.h"
 #include "cli.h"
+#include "namesort.h"
 #include "textsafe.h"
 #include "units.h"
 
@@ -182,62 +182,31 @@ int open_snapshot_subset(const char *name, struct name_filter *f, shmstat_reader
 	return EXIT_OK;
 }
 
-/* A metric's sort key: the first bytes of its name inline, so that most
- * comparisons read the key alone, not the name in its descriptor (a
- * snapshot's descriptors are 512 bytes each, in hash order: a random
- * cache line per name), as big-endian words: compared as integers, they
- * order as the bytes do. */
-#define SORT_WORDS 4
-
-struct sort_key {
-	uint64_t w[SORT_WORDS];    /* the name's first 32 bytes, 0-padded */
-	const char *name, *labels;
-	size_t i;
-};
-
-static int by_name(const void *a, const void *b)
-{
-	const struct sort_key *x = a, *y = b;
-	int c;
-
-	for (int j = 0; j < SORT_WORDS; j++)
-		if (x->w[j] != y->w[j])
-			return x->w[j] < y->w[j] ? -1 : 1;
-	/* equal prefixes: names that long, or the same name */
-	c = strcmp(x->name, y->name);
-	return c ? c : strcmp(x->labels, y->labels);
-}
-
 /* Metric indices in name, labels order; NULL when out of memory. */
 size_t *metrics_sorted(const shmstat_snap *s, size_t n)
 {
-	struct sort_key *k = malloc((n ? n : 1) * sizeof(*k));
+	const char **name = malloc((n ? n : 1) * sizeof(*name));
+	const char **labels = malloc((n ? n : 1) * sizeof(*labels));
 	size_t *o = malloc((n ? n : 1) * sizeof(*o));
 
-	if (k == NULL || o == NULL) {
-		free(k);
-		free(o);
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct shmstat_metric_info m;
+	if (name != NULL && labels != NULL && o != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			struct shmstat_metric_info m;
 
-		unsigned char p[8 * SORT_WORDS] = { 0 };
-
-		shmstat_snap_metric(s, i, &m);
-		memcpy(p, m.name, strnlen(m.name, sizeof(p)));
-		k[i] = (struct sort_key){ .name = m.name, .labels = m.labels, .i = i };
-		for (size_t j = 0; j < SORT_WORDS; j++) {
-			uint64_t w;
-
-			memcpy(&w, p + 8 * j, 8);
-			k[i].w[j] = be64toh(w);
+			shmstat_snap_metric(s, i, &m);
+			name[i] = m.name;
+			labels[i] = m.labels;
 		}
+		if (name_sort(o, n, name, labels) != 0) {
+			free(o);
+			o = NULL;
+		}
+	} else {
+		free(o);
+		o = NULL;
 	}
-	qsort(k, n, sizeof(*k), by_name);
-	for (size_t i = 0; i < n; i++)
-		o[i] = k[i].i;
-	free(k);
+	free(name);
+	free(labels);
 	return o;
 }
 
