@@ -100,7 +100,14 @@ static void hist_json(FILE *f, const shmstat_snap *s, size_t i)
 		shmstat_hdata_bucket(h, k, &lo, &hi, &c);
 		if (!c)
 			continue;
-		fprintf(f, "%s[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]", first ? "" : ",", lo, hi, c);
+		/* [lo,hi,c]: a bucket, thousands a histogram */
+		fputs_unlocked(first ? "[" : ",[", f);
+		put_u64(f, lo);
+		fputc_unlocked(',', f);
+		put_u64(f, hi);
+		fputc_unlocked(',', f);
+		put_u64(f, c);
+		fputc_unlocked(']', f);
 		first = 0;
 	}
 	fputs("]}", f);
