@@ -353,9 +353,13 @@ struct prom_iter {
 	size_t *series;            /* sample lines per source so far */
 	unsigned char *cut;        /* per source: series left out */
 	uint64_t bytes;            /* of families handed out so far */
-	char *hdr;                 /* HELP and TYPE of the family, until its
-				    * first sample line is kept */
-	size_t hdrlen;
+	/* HELP and TYPE of the family, until its first sample line is kept
+	 * (has_hdr), and an item's lines: rendered into two memory streams
+	 * kept open and rewound, not one opened and freed an item */
+	FILE *hf, *mf;
+	char *hdr, *mbuf;
+	size_t hdrlen, msize;
+	int has_hdr;
 	char *buf;                 /* the piece being handed out */
 	size_t len, pos, cap;
 	int err;
@@ -714,6 +718,16 @@ static void render_tail(FILE *f, const struct prom_iter *pi)
 		fputs("# EOF\n", f);
 }
 
+/* Memory stream *@f (opened on @buf, @size when NULL) rewound: what is
+ * written next is all *@size counts at the next fflush. NULL when out
+ * of memory. */
+static FILE *rewound(FILE **f, char **buf, size_t *size)
+{
+	if (*f == NULL)
+		return *f = open_memstream(buf, size);
+	return fseeko(*f, 0, SEEK_SET) == 0 ? *f : NULL;
+}
+
 /* The next piece into pi->buf: whole families or items, at least PIECE
  * bytes unless it is the last. 0 or ENOMEM. */
 static int next_piece(struct prom_iter *pi)
@@ -721,14 +735,13 @@ static int next_piece(struct prom_iter *pi)
 	pi->len = pi->pos = 0;
 	while (pi->len < PIECE && pi->stage < 2) {
 		const struct item *x = NULL;
-		char *t = NULL;
-		size_t tn = 0, lines = 0, need;
+		const char *t;
+		size_t tn, lines = 0, need;
 		FILE *f;
 		int is_tail = 0, err;
 
 		if (pi->stage == 0 && pi->k >= pi->b) {    /* the next family */
-			free(pi->hdr);         /* no sample kept: no header */
-			pi->hdr = NULL;
+			pi->has_hdr = 0;       /* no sample kept: no header */
 			pi->a = pi->b;
 			if (pi->a >= pi->n) {
 				pi->stage = 1;
@@ -740,13 +753,12 @@ static int next_piece(struct prom_iter *pi)
 				;
 			pi->k = pi->a;
 		}
-		if (pi->stage == 0 && pi->k == pi->a && pi->hdr == NULL &&
+		if (pi->stage == 0 && pi->k == pi->a && !pi->has_hdr &&
 		    pi->it[pi->a].m.type != SHMSTAT_SIGTABLE) {
 			const struct item *first = &pi->it[pi->a];
-			size_t hn = 0;
 
 			/* kept until a sample follows it */
-			f = open_memstream(&pi->hdr, &hn);
+			f = rewound(&pi->hf, &pi->hdr, &pi->hdrlen);
 			if (f == NULL)
 				return ENOMEM;
 			help_line(f, first->fam, first->m.help, pi->o.om);
@@ -754,11 +766,11 @@ static int next_piece(struct prom_iter *pi)
 			if (pi->o.om && first->unit)
 				fprintf(f, "# UNIT %s %s\n", first->fam,
 					first->unit == EXPO_SECONDS ? "seconds" : "bytes");
-			if (fclose(f) != 0)
+			if (fflush(f) != 0 || ferror(f))
 				return ENOMEM;
-			pi->hdrlen = hn;
+			pi->has_hdr = 1;
 		}
-		f = open_memstream(&t, &tn);
+		f = rewound(&pi->mf, &pi->mbuf, &pi->msize);
 		if (f == NULL)
 			return ENOMEM;
 		if (pi->stage == 1) {
@@ -779,42 +791,36 @@ static int next_piece(struct prom_iter *pi)
 			if (x->m.type == pi->it[pi->a].m.type)
 				render_item(f, pi, x);
 		}
-		if (fclose(f) != 0) {
-			free(t);
+		if (fflush(f) != 0 || ferror(f))
 			return ENOMEM;
-		}
-		if (tn == 0) {
-			free(t);
+		t = pi->mbuf;
+		tn = pi->msize;
+		if (tn == 0)
 			continue;
-		}
 		if (x) {                        /* one item: all of it or none */
 			for (size_t i = 0; i < tn; i++)
 				lines += t[i] == '\n';
 			if (pi->o.max_series && pi->series[x->src] + lines > pi->o.max_series) {
 				pi->cut[x->src] = 1;
-				free(t);
 				continue;
 			}
 			pi->series[x->src] += lines;
 		}
-		need = tn + (x && pi->hdr ? pi->hdrlen : 0);
+		need = tn + (x && pi->has_hdr ? pi->hdrlen : 0);
 		if (!is_tail && pi->o.max_bytes && pi->bytes + need > pi->o.max_bytes) {
 			/* the byte limit: what is left is cut, the tail follows */
 			for (size_t k = x ? pi->k - 1 : pi->a; k < pi->n; k++)
 				pi->cut[pi->it[k].src] = 1;
-			free(t);
 			pi->stage = 1;
 			continue;
 		}
 		err = 0;
-		if (x && pi->hdr) {
+		if (x && pi->has_hdr) {
 			err = put(pi, pi->hdr, pi->hdrlen);
-			free(pi->hdr);
-			pi->hdr = NULL;
+			pi->has_hdr = 0;
 		}
 		if (err == 0)
 			err = put(pi, t, tn);
-		free(t);
 		if (err)
 			return err;
 		pi->bytes += need;
@@ -897,7 +903,13 @@ void prom_iter_free(struct prom_iter *pi)
 	free(pi->it);
 	free(pi->series);
 	free(pi->cut);
+	/* memory streams: nothing to lose on close */
+	if (pi->hf != NULL)
+		(void)fclose(pi->hf);
+	if (pi->mf != NULL)
+		(void)fclose(pi->mf);
 	free(pi->hdr);
+	free(pi->mbuf);
 	free(pi->buf);
 	free(pi);
 }
