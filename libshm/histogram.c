@@ -570,7 +570,7 @@ int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j, shmstat_hdata *
 	*out = NULL;
 	if (i >= s->nm)
 		return EINVAL;
-	d = shmstat__mdir_desc(&s->dir, s->m[i].desc);
+	d = shmstat__snap_desc(s, i);
 	if (d->type != SHMSTAT_HISTOGRAM ||
 	    (j >= s->np && j != SHMSTAT_PROC_GONE && j != SHMSTAT_PROC_ALL))
 		return EINVAL;

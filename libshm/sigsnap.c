@@ -216,7 +216,7 @@ int shmstat__sigsnap_copy(struct shmstat_snap *s)
 	cs->nsc = 0;
 	/* the tables of the directory (live, sound, wanted) */
 	for (size_t t = 0; t < s->dir.n; t++) {
-		const uint32_t d = s->dir.at[t];       /* its record, as m[].desc */
+		const uint32_t d = s->dir.at[t];       /* its record */
 		const struct shmstat__rdesc *desc = shmstat__mdir_desc(&s->dir, d);
 		struct shmstat_sumgeo g;
 		const uint64_t *claims;
@@ -280,7 +280,7 @@ int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 	*out = NULL;
 	if (i >= s->nm)
 		return EINVAL;
-	di = s->m[i].desc;
+	di = s->dir.at[i];
 	d = shmstat__mdir_desc(&s->dir, di);
 	if (d->type != SHMSTAT_SIGTABLE || !sig_table_ok(s->h, d, &roff))
 		return EINVAL;

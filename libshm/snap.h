@@ -78,8 +78,8 @@ struct shmstat__mval {
 	int has_value;
 };
 
+/* Metric i of a snapshot is record s->dir.at[i] of its directory */
 struct shmstat__msnap {
-	uint32_t desc;             /* its descriptor: record in s->dir */
 	struct shmstat__mval v;
 };
 
@@ -140,6 +140,13 @@ SHMSTAT_HIDDEN const uint64_t *shmstat__snap_run(const struct shmstat_snap *s, u
  * @buf (laid out as @h says) say? */
 SHMSTAT_HIDDEN bool shmstat__stripe_in_use(const struct shmstat_hdr *h,
 					   const unsigned char *buf, uint32_t i);
+
+/* The descriptor of metric @i (< s->nm) of @s */
+static inline const struct shmstat__rdesc *shmstat__snap_desc(const struct shmstat_snap *s,
+							      size_t i)
+{
+	return shmstat__mdir_desc(&s->dir, s->dir.at[i]);
+}
 
 /* snapshot.c: build the snapshot from a finished copy */
 SHMSTAT_HIDDEN int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s);

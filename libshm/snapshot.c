@@ -11,11 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "shmstat.h"
 #include "procs.h"
-#include "registry.h"
 #include "snap.h"
 #include "type.h"
 
@@ -216,12 +214,10 @@ int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s)
 	s->m = calloc(s->dir.n ? s->dir.n : 1, sizeof(*s->m));
 	if (s->m == NULL)
 		return shmstat__fail(ENOMEM, "out of memory");
-	for (size_t k = 0; k < s->dir.n; k++) {
-		const struct shmstat__rdesc *d = shmstat__mdir_desc(&s->dir, s->dir.at[k]);
+	for (; s->nm < s->dir.n; s->nm++) {
+		const struct shmstat__rdesc *d = shmstat__snap_desc(s, s->nm);
 
-		s->m[s->nm].desc = s->dir.at[k];
 		shmstat__type_of(d->type)->value(s, d, &s->m[s->nm].v);
-		s->nm++;
 	}
 	s->info.metrics = (uint32_t)s->nm;
 	return 0;
@@ -271,7 +267,7 @@ int shmstat_snap_metric(const shmstat_snap *s, size_t i, struct shmstat_metric_i
 
 	if (i >= s->nm)
 		return EINVAL;
-	d = shmstat__mdir_desc(&s->dir, s->m[i].desc);
+	d = shmstat__snap_desc(s, i);
 	out->name = shmstat__mdir_text(&s->dir, d->name);
 	out->labels = shmstat__mdir_text(&s->dir, d->labels);
 	out->help = shmstat__mdir_text(&s->dir, d->help);
@@ -292,7 +288,7 @@ void shmstat_snap_prefetch(const shmstat_snap *s, size_t i)
 
 	if (i >= s->nm)
 		return;
-	d = shmstat__mdir_desc(&s->dir, s->m[i].desc);
+	d = shmstat__snap_desc(s, i);
 	/* the lines shmstat_snap_metric()'s caller reads: its record, the
 	 * fixed fields and the texts after them (without reading it: its
 	 * first three lines, mostly all of it) */
@@ -336,7 +332,7 @@ int shmstat_snap_metric_proc(const shmstat_snap *s, size_t i, size_t j,
 
 	if (i >= s->nm || (j >= s->np && j != SHMSTAT_PROC_GONE))
 		return EINVAL;
-	d = shmstat__mdir_desc(&s->dir, s->m[i].desc);
+	d = shmstat__snap_desc(s, i);
 	*counter = 0;
 	*gauge = 0;
 	t = shmstat__type_of(d->type);     /* checked in mdir.c */
@@ -354,7 +350,7 @@ const unsigned char *shmstat__snap_bytes(const shmstat_snap *s, const struct shm
 long shmstat__snap_metric_at(const shmstat_snap *s, uint32_t value_off, int type)
 {
 	for (size_t i = 0; i < s->nm; i++) {
-		const struct shmstat__rdesc *d = shmstat__mdir_desc(&s->dir, s->m[i].desc);
+		const struct shmstat__rdesc *d = shmstat__snap_desc(s, i);
 
 		if (d->value_off == value_off && d->type == (uint32_t)type)
 			return (long)i;
