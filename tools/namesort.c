@@ -4,7 +4,8 @@
  * Names share long prefixes ("cache_", "bench_counter_00"), so a sort
  * that compares them reads the same bytes again and again, and one that
  * sorts through pointers (glibc's qsort of keys above 32 bytes) reads a
- * random line per comparison: 23 ms of a show of 100,000 counters.
+ * random line per comparison: 16-19% of the CPU of a show --json of
+ * 100,000 counters (perf), which this sort took from 141 to 127 ms.
  *
  * Here each name is cut into big-endian words of 8 bytes, from the first
  * byte where any two names differ (the prefix all share is skipped);

@@ -76,9 +76,14 @@ static bool scale(uint64_t m, int e, int k, struct scaled *s)
 		return false;
 	if (k < 0 && __builtin_mul_overflow(den, pow10_128(-k), &den))
 		return false;
-	s->q = num / den;
-	s->r = num % den;
 	s->den = den;
+	if (k >= 0) {              /* den is 2^-e: a shift, not a division */
+		s->q = e < 0 ? num >> -e : num;
+		s->r = num & (den - 1);
+	} else {
+		s->q = num / den;
+		s->r = num % den;
+	}
 	return true;
 }
 

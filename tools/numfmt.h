@@ -1,7 +1,9 @@
 /*
  * numfmt.h - doubles as decimal text, the bytes printf's "%.*g" and
  * "%.*f" write (round half to even on the exact binary value, as glibc
- * does in the default rounding mode), at a tenth of printf's cost.
+ * does in the default rounding mode), at a fifth of printf's cost
+ * (%.17g of rates 1e-3..1e6: 73-79 ns against 360-410 ns; %.4g 61
+ * against 200-230 ns; gcc -O2, one million figures, 2026-12-05).
  *
  * printf reaches the exact digits through arbitrary-precision arithmetic
  * for every figure; a `show` of 100k metrics spent a third of its time

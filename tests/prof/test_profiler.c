@@ -619,10 +619,10 @@ __attribute__((noinline)) void *frameless_thread(void *arg)
 /* The callbacks below a library built without frame pointers: 70% of
  * the samples in prof_cb_a, and nearly all with the library's frames and
  * the thread's function above. The share is held to +- 10 points: on a
- * shared 2-CPU VM it was 66-70% in runs of this test alone and 62.5-64.4%
- * in 3 of about 10 runs of the whole suite (2026-12-05; 1000 samples:
- * 1.5 points a standard deviation), a bias of the machine's load that
- * +- 5 points failed on. A callback lost or misattributed moves it by
+ * shared 2-CPU VM it was 66-70% in runs of this test alone, and 64.3%
+ * here with 62.5% in unwind.sh in 2 of 11 runs of the whole suite
+ * (2026-12-05; 1000 samples: 1.5 points a standard deviation), a bias
+ * of the machine's load that +- 5 points failed on. A callback lost or misattributed moves it by
  * 30 points or more; the chain check below is the strict one. */
 static void test_frameless(void **state)
 {
