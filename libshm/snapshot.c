@@ -295,6 +295,7 @@ void shmstat_snap_prefetch(const shmstat_snap *s, size_t i)
 	__builtin_prefetch(d);
 	__builtin_prefetch((const unsigned char *)d + 64);
 	__builtin_prefetch((const unsigned char *)d + 128);
+	__builtin_prefetch(&s->m[i]);           /* its value */
 }
 
 size_t shmstat_snap_procs(const shmstat_snap *s)

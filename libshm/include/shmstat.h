@@ -632,7 +632,7 @@ SHMSTAT_API int shmstat_snap_metric(const shmstat_snap *s, size_t i,
 /**
  * shmstat_snap_prefetch - a hint: metric @i of @s is read soon. Starts
  * loading what shmstat_snap_metric() reads of it (its descriptor: names,
- * help, unit), without waiting. A walk in an order other than the
+ * help, unit; its value), without waiting. A walk in an order other than the
  * metrics' own (by name, say) reads each metric from a random place of a
  * large copy; calling this a few metrics ahead overlaps those misses.
  * Out of range: nothing. Reads only; never fails.

@@ -249,8 +249,11 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 	for (size_t k = 0; k < n; k++) {
 		struct shmstat_metric_info m;
 
-		if (k + PREFETCH_AHEAD < n)
+		if (k + PREFETCH_AHEAD < n) {
 			shmstat_snap_prefetch(s, order[k + PREFETCH_AHEAD]);
+			if (rates)
+				__builtin_prefetch(&rates->rate[order[k + PREFETCH_AHEAD]]);
+		}
 		shmstat_snap_metric(s, order[k], &m);
 		fputs(k ? ",\n{\"name\":" : "\n{\"name\":", f);
 		json_put(f, m.name);
