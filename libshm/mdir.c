@@ -172,7 +172,9 @@ int shmstat__mdir_read(struct shmstat__mdir *md, struct shmstat__copier *cp,
 	md->used = 0;
 	md->bad = 0;
 	if (md->cap < h->max_metrics) {
-		const size_t bytes = (size_t)h->max_metrics * REC_MAX;
+		/* whole huge pages: the kernel aligns the mapping to them */
+		const size_t huge = (size_t)2 << 20;
+		const size_t bytes = ((size_t)h->max_metrics * REC_MAX + huge - 1) / huge * huge;
 
 		shmstat__mdir_free(md);
 		md->at = malloc((size_t)h->max_metrics * sizeof(*md->at));

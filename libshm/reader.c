@@ -65,7 +65,7 @@ static void spare_put(struct shmstat__spare *sp)
 	free(sp->ext);
 	shmstat__sparse_free(&sp->sp);
 	if (sp->total != NULL)
-		munmap(sp->total, sp->total_bytes);
+		shmstat__unmap_array(sp->total, sp->total_bytes);
 	shmstat__mdir_free(&sp->dir);
 	pthread_mutex_destroy(&sp->mu);
 	free(sp);
@@ -247,7 +247,7 @@ void shmstat__snap_buf_free(struct shmstat_snap *s)
 	shmstat__sparse_free(&s->sp);
 	shmstat__mdir_free(&s->dir);
 	if (s->total != NULL)
-		munmap(s->total, s->total_bytes);
+		shmstat__unmap_array(s->total, s->total_bytes);
 	s->total = NULL;
 	if (s->buf != NULL)
 		munmap(s->buf, s->size);
@@ -333,6 +333,28 @@ static void advise_huge(unsigned char *buf, const struct copier *cp, size_t from
 	for (size_t k = from; k < cp->next; k++)
 		shmstat__advise_huge(buf + cp->ext[k].start,
 				     (size_t)(cp->ext[k].end - cp->ext[k].start));
+}
+
+/* Huge pages for the graves' slots in use, holes or not, the 2 MiB
+ * pages they share with their neighbours included (the copy buffer of
+ * @size bytes): every total reads the grave in use slot by slot, and its
+ * holes (no writer died there) read as the huge zero page, one fault for
+ * 512 pages; where a fold wrote data, one 2 MiB page. (A show --json of
+ * 100,000 counters and 300 histograms took about 2,100 faults there,
+ * each a small page.) */
+static void advise_graves(unsigned char *buf, size_t size, const struct shmstat_hdr *rh,
+			  uint64_t used)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20, b = (uintptr_t)buf;
+	const uint64_t from = rh->regions[SHMSTAT_REG_STRIPES].off;
+	const uint64_t to = from + (SHMSTAT_GRAVES - 1) * rh->stripe_bytes + used * 8;
+	/* as offsets from @buf, rounded out to huge pages, within it */
+	uintptr_t a = (b + from) / huge * huge, e = (b + to + huge - 1) / huge * huge;
+
+	a = a < b ? 0 : a - b;
+	e = e - b > size ? size : e - b;
+	if (a < e)
+		madvise(buf + a, e - a, MADV_HUGEPAGE);
 }
 
 bool shmstat__stripe_in_use(const struct shmstat_hdr *h, const unsigned char *buf, uint32_t i)
@@ -632,8 +654,10 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 			if (reused && t == 0 && !s->cp.dirty &&
 			    !within(prev, nprev, &s->cp, head_end(rh), size, rh, s->buf))
 				s->cp.dirty = true;
-			if (t == 0 && !reused)
+			if (t == 0 && !reused) {
 				advise_huge(s->buf, &s->cp, nhead);
+				advise_graves(s->buf, size, rh, used);
+			}
 		}
 		free(prev);
 		prev = NULL;

@@ -108,6 +108,7 @@ struct shmstat_snap {
 	struct shmstat_seg_info info;
 	size_t nm, np;
 	struct shmstat__msnap *m;
+	size_t m_bytes;            /* its size (shmstat__map_array) */
 	struct shmstat__psnap *p;
 	uint32_t *owner_of;        /* per stripe: index into p[], or UINT32_MAX */
 	/* a type's own data about the copy (sigsnap.c: the summaries

@@ -22,7 +22,7 @@ void shmstat_snap_free(shmstat_snap *s)
 	if (s == NULL)
 		return;
 	shmstat__snap_buf_free(s);
-	free(s->m);
+	shmstat__unmap_array(s->m, s->m_bytes);
 	free(s->p);
 	free(s->owner_of);
 	SHMSTAT_EACH_TYPE(snap_free, s);
@@ -124,20 +124,16 @@ static int sum_stripes(struct shmstat_snap *s)
 	 * again when its allocator reuses memory) */
 	s->ntotal = s->h->max_values;
 	if (s->total != NULL && s->total_bytes != total_bytes(s)) {
-		munmap(s->total, s->total_bytes);
+		shmstat__unmap_array(s->total, s->total_bytes);
 		s->total = NULL;
 	}
 	if (s->total == NULL) {
-		s->total_bytes = total_bytes(s);
-		s->total = mmap(NULL, s->total_bytes, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (s->total == MAP_FAILED) {
-			s->total = NULL;
-			return ENOMEM;
-		}
 		/* the slots of every stripe's data, summed: dense where the
-		 * writers count (one fault for 512 pages) */
-		shmstat__advise_huge(s->total, s->total_bytes);
+		 * writers count (huge pages: one fault for 512 pages) */
+		s->total_bytes = total_bytes(s);
+		s->total = shmstat__map_array(s->total_bytes);
+		if (s->total == NULL)
+			return ENOMEM;
 	}
 	for (size_t k = 0; k < sp->nrun; k++) {
 		const struct shmstat__srun *r = &sp->run[k];
@@ -211,7 +207,8 @@ int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s)
 	/* the directory holds the metrics sound and wanted, checked as
 	 * they were read (mdir.c) */
 	s->info.bad_descs = s->dir.bad;
-	s->m = calloc(s->dir.n ? s->dir.n : 1, sizeof(*s->m));
+	s->m_bytes = s->dir.n * sizeof(*s->m);
+	s->m = shmstat__map_array(s->m_bytes);
 	if (s->m == NULL)
 		return shmstat__fail(ENOMEM, "out of memory");
 	for (; s->nm < s->dir.n; s->nm++) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -118,6 +119,40 @@ void shmstat__advise_huge(void *p, size_t n)
 
 	if (p != NULL && b > a && b <= n)
 		madvise((char *)p + a, b - a, MADV_HUGEPAGE);
+}
+
+#define HUGE_BYTES ((size_t)2 << 20)
+#define ARRAY_HUGE ((size_t)1 << 20)      /* from here on, huge pages */
+
+/* whole huge pages (the kernel aligns mappings of such lengths to
+ * them); 0 if too large */
+static size_t array_len(size_t n)
+{
+	return n > SIZE_MAX - HUGE_BYTES ? 0 : (n + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
+}
+
+void *shmstat__map_array(size_t n)
+{
+	const size_t len = array_len(n);
+	void *p;
+
+	if (n < ARRAY_HUGE)
+		return calloc(1, n ? n : 1);
+	if (len == 0)
+		return NULL;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	shmstat__advise_huge(p, len);
+	return p;
+}
+
+void shmstat__unmap_array(void *p, size_t n)
+{
+	if (n < ARRAY_HUGE)
+		free(p);
+	else if (p != NULL)
+		munmap(p, array_len(n));
 }
 
 const char *shmstat_type_name(enum shmstat_type t)
