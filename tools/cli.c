@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "shmstat.h"
+#include "bigmem.h"
 #include "cli.h"
 #include "namesort.h"
 #include "textsafe.h"
@@ -185,11 +186,12 @@ int open_snapshot_subset(const char *name, struct name_filter *f, shmstat_reader
 /* Metric indices in name, labels order; NULL when out of memory. */
 size_t *metrics_sorted(const shmstat_snap *s, size_t n)
 {
-	const char **name = malloc((n ? n : 1) * sizeof(*name));
-	const char **labels = malloc((n ? n : 1) * sizeof(*labels));
-	size_t *o = malloc((n ? n : 1) * sizeof(*o));
+	/* the names, then the labels */
+	const size_t k = n ? n : 1, bytes = 2 * k * sizeof(const char *);
+	const char **name = big_alloc(bytes), **labels = name ? name + k : NULL;
+	size_t *o = malloc(k * sizeof(*o));
 
-	if (name != NULL && labels != NULL && o != NULL) {
+	if (name != NULL && o != NULL) {
 		for (size_t i = 0; i < n; i++) {
 			struct shmstat_metric_info m;
 
@@ -205,8 +207,7 @@ size_t *metrics_sorted(const shmstat_snap *s, size_t n)
 		free(o);
 		o = NULL;
 	}
-	free(name);
-	free(labels);
+	big_free(name, bytes);
 	return o;
 }
 

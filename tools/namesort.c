@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "namesort.h"
 
 #define KEY_WORDS 4        /* 32 bytes of each name past the prefix */
@@ -162,20 +163,29 @@ static void sort_items(const struct sorting *st, struct item *it, size_t n, stru
 	}
 }
 
+/* name_sort()'s arrays, for @m metrics */
+static void release(uint64_t *key, struct item *it, struct item *tmp, struct span *spans,
+		    size_t m)
+{
+	big_free(key, m * KEY_WORDS * sizeof(*key));
+	big_free(it, m * sizeof(*it));
+	big_free(tmp, m * sizeof(*tmp));
+	free(spans);
+}
+
 int name_sort(size_t *order, size_t n, const char *const *name, const char *const *labels)
 {
-	uint64_t *key = malloc((n ? n : 1) * KEY_WORDS * sizeof(*key));
-	struct item *it = malloc((n ? n : 1) * sizeof(*it));
-	struct item *tmp = malloc((n ? n : 1) * sizeof(*tmp));
-	struct span *spans = malloc((n ? n : 1) * 2 * sizeof(*spans));
+	const size_t m = n ? n : 1;
+	uint64_t *key = big_alloc(m * KEY_WORDS * sizeof(*key));
+	struct item *it = big_alloc(m * sizeof(*it));
+	struct item *tmp = big_alloc(m * sizeof(*tmp));
+	/* malloc: mostly untouched (runs of names alike) */
+	struct span *spans = malloc(m * 2 * sizeof(*spans));
 	struct sorting st = { key, name, labels, tmp };
 	size_t skip = SIZE_MAX;
 
 	if (key == NULL || it == NULL || tmp == NULL || spans == NULL) {
-		free(key);
-		free(it);
-		free(tmp);
-		free(spans);
+		release(key, it, tmp, spans, m);
 		return -1;
 	}
 	/* the bytes every name starts with */
@@ -203,9 +213,6 @@ int name_sort(size_t *order, size_t n, const char *const *name, const char *cons
 	sort_items(&st, it, n, spans, spans + (n ? n : 1));
 	for (size_t i = 0; i < n; i++)
 		order[i] = it[i].i;
-	free(key);
-	free(it);
-	free(tmp);
-	free(spans);
+	release(key, it, tmp, spans, m);
 	return 0;
 }
