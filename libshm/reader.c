@@ -335,26 +335,19 @@ static void advise_huge(unsigned char *buf, const struct copier *cp, size_t from
 				     (size_t)(cp->ext[k].end - cp->ext[k].start));
 }
 
-/* Huge pages for the graves' slots in use, holes or not, the 2 MiB
- * pages they share with their neighbours included (the copy buffer of
- * @size bytes): every total reads the grave in use slot by slot, and its
- * holes (no writer died there) read as the huge zero page, one fault for
- * 512 pages; where a fold wrote data, one 2 MiB page. (A show --json of
- * 100,000 counters and 300 histograms took about 2,100 faults there,
- * each a small page.) */
+/* Huge pages for the graves' slots in use, holes or not, in the copy
+ * buffer @buf of @size bytes: every total reads the grave in use slot by
+ * slot, and its holes (no writer died there) read as the huge zero page,
+ * one fault for 512 pages; where a fold wrote data, one 2 MiB page. (A
+ * show --json of 100,000 counters and 300 histograms took about 2,100
+ * faults there, each a small page.) */
 static void advise_graves(unsigned char *buf, size_t size, const struct shmstat_hdr *rh,
 			  uint64_t used)
 {
-	const uintptr_t huge = (uintptr_t)2 << 20, b = (uintptr_t)buf;
 	const uint64_t from = rh->regions[SHMSTAT_REG_STRIPES].off;
-	const uint64_t to = from + (SHMSTAT_GRAVES - 1) * rh->stripe_bytes + used * 8;
-	/* as offsets from @buf, rounded out to huge pages, within it */
-	uintptr_t a = (b + from) / huge * huge, e = (b + to + huge - 1) / huge * huge;
+	const uint64_t n = (uint64_t)(SHMSTAT_GRAVES - 1) * rh->stripe_bytes + used * 8;
 
-	a = a < b ? 0 : a - b;
-	e = e - b > size ? size : e - b;
-	if (a < e)
-		madvise(buf + a, e - a, MADV_HUGEPAGE);
+	shmstat__advise_huge_in(buf + from, n, buf, buf + size);
 }
 
 bool shmstat__stripe_in_use(const struct shmstat_hdr *h, const unsigned char *buf, uint32_t i)

@@ -46,10 +46,47 @@ void shmstat__sm_init(struct sm *m)
 
 void shmstat__sm_free(struct sm *m)
 {
-	free(m->k);
-	free(m->map);
-	free(m->arena);
+	shmstat__unmap_array(m->k, m->cap * sizeof(*m->k));
+	shmstat__unmap_array(m->map, m->mapcap * sizeof(*m->map));
+	shmstat__unmap_array(m->arena, m->acap);
 	memset(m, 0, sizeof(*m));
+}
+
+/* Room for @n more keys. The arrays are written whole: from 1 MiB on,
+ * in huge pages (shmstat__map_array: 64k keys take 7 MB) */
+static int keys_room(struct sm *m, size_t n)
+{
+	struct sm_key *nk;
+
+	if (m->n + n <= m->cap)
+		return 0;
+	nk = shmstat__regrow_array(m->k, m->cap * sizeof(*nk), (m->n + n) * sizeof(*nk));
+	if (nk == NULL)
+		return ENOMEM;
+	m->k = nk;
+	m->cap = m->n + n;
+	return 0;
+}
+
+/* Room for @n more bytes of key text: @n exactly when @exact (a
+ * reservation), else at least twice as much as now. */
+static int arena_room(struct sm *m, size_t n, bool exact)
+{
+	size_t cap = m->acap ? m->acap : 4096;
+	char *na;
+
+	if (m->acap - m->used >= n)
+		return 0;
+	if (exact)
+		cap = m->used + n;
+	while (cap - m->used < n)
+		cap *= 2;
+	na = shmstat__regrow_array(m->arena, m->acap, cap);
+	if (na == NULL)
+		return ENOMEM;
+	m->arena = na;
+	m->acap = cap;
+	return 0;
 }
 
 static size_t slot_of(uint64_t h, size_t cap)
@@ -60,11 +97,10 @@ static size_t slot_of(uint64_t h, size_t cap)
 /* The map with @cap slots (a power of two), every key put in again. */
 static int rehash(struct sm *m, size_t cap)
 {
-	uint32_t *map = calloc(cap, sizeof(*map));
+	uint32_t *map = shmstat__map_array(cap * sizeof(*map));
 
 	if (map == NULL)
 		return ENOMEM;
-	shmstat__advise_huge(map, cap * sizeof(*map));
 	for (size_t i = 0; i < m->n; i++) {
 		size_t s = slot_of(m->k[i].hash, cap);
 
@@ -72,7 +108,7 @@ static int rehash(struct sm *m, size_t cap)
 			s = (s + 1) & (cap - 1);
 		map[s] = (uint32_t)i + 1;
 	}
-	free(m->map);
+	shmstat__unmap_array(m->map, m->mapcap * sizeof(*m->map));
 	m->map = map;
 	m->mapcap = cap;
 	return 0;
@@ -91,25 +127,7 @@ int shmstat__sm_reserve(struct sm *m, size_t n, size_t arena)
 		cap *= 2;
 	if (cap > m->mapcap && rehash(m, cap) != 0)
 		return ENOMEM;
-	if (m->n + n > m->cap) {
-		struct sm_key *nk = realloc(m->k, (m->n + n) * sizeof(*nk));
-
-		if (nk == NULL)
-			return ENOMEM;
-		m->k = nk;
-		m->cap = m->n + n;
-		shmstat__advise_huge(m->k + m->n, n * sizeof(*nk));
-	}
-	if (m->acap - m->used < arena) {
-		char *na = realloc(m->arena, m->used + arena);
-
-		if (na == NULL)
-			return ENOMEM;
-		m->arena = na;
-		m->acap = m->used + arena;
-		shmstat__advise_huge(m->arena + m->used, arena);
-	}
-	return 0;
+	return keys_room(m, n) != 0 || arena_room(m, arena, true) != 0 ? ENOMEM : 0;
 }
 
 /* The key of hash @h, added (zeroed, bytes copied) if new; NULL: ENOMEM. */
@@ -128,27 +146,9 @@ static struct sm_key *find_or_add(struct sm *m, uint64_t h, const unsigned char 
 			return k;
 		s = (s + 1) & (m->mapcap - 1);
 	}
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 64;
-		struct sm_key *nk = realloc(m->k, cap * sizeof(*nk));
-
-		if (nk == NULL)
-			return NULL;
-		m->k = nk;
-		m->cap = cap;
-	}
-	if (m->acap - m->used < (size_t)key_len + 1) {
-		size_t cap = m->acap ? m->acap : 4096;
-		char *na;
-
-		while (cap - m->used < (size_t)key_len + 1)
-			cap *= 2;
-		na = realloc(m->arena, cap);
-		if (na == NULL)
-			return NULL;
-		m->arena = na;
-		m->acap = cap;
-	}
+	if ((m->n == m->cap && keys_room(m, m->cap ? m->cap : 64) != 0) ||
+	    arena_room(m, (size_t)key_len + 1, false) != 0)
+		return NULL;
 	k = &m->k[m->n];
 	memset(k, 0, sizeof(*k));
 	k->hash = h;
@@ -173,18 +173,8 @@ static int key_bytes(struct sm *m, struct sm_key *k, const unsigned char *b, uin
 	k->known = true;
 	if (!len)
 		return 0;
-	if (m->acap - m->used < (size_t)kl + 1) {
-		size_t cap = m->acap ? m->acap : 4096;
-		char *na;
-
-		while (cap - m->used < (size_t)kl + 1)
-			cap *= 2;
-		na = realloc(m->arena, cap);
-		if (na == NULL)
-			return ENOMEM;
-		m->arena = na;
-		m->acap = cap;
-	}
+	if (arena_room(m, (size_t)kl + 1, false) != 0)
+		return ENOMEM;
 	k->key_off = m->used;
 	k->key_len = kl;
 	k->full_len = len;
@@ -372,7 +362,8 @@ struct shmstat_sigview {
 	struct shmstat_sigowner_info *owners;
 	char (*names)[SHMSTAT_SIG_OWNER_CAP];
 	uint32_t nown;             /* owner slots */
-	uint64_t *err, *werr;      /* per key, computed once */
+	uint64_t *err, *werr;      /* per key, computed once; werr in
+				    * err's array (ERRS_BYTES), after it */
 	uint64_t unsum_w;          /* weight of the unsummarized events */
 };
 
@@ -430,15 +421,18 @@ int shmstat__sigview_add(shmstat_sigview *v, const struct sm_src *s)
 	return shmstat__sm_add(&v->m, s);
 }
 
+/* Both per-key arrays of a view, one mapping (64k keys: 1 MB) */
+#define ERRS_BYTES(v) (2 * (v)->m.n * sizeof(uint64_t))
+
 int shmstat__sigview_done(shmstat_sigview *v)
 {
 	const uint64_t extra = v->st.unsummarized;
 	uint64_t worst = sadd(v->m.F, extra);
 
-	v->err = malloc((v->m.n ? v->m.n : 1) * sizeof(*v->err));
-	v->werr = malloc((v->m.n ? v->m.n : 1) * sizeof(*v->werr));
-	if (v->err == NULL || v->werr == NULL)
+	v->err = shmstat__map_array(ERRS_BYTES(v));
+	if (v->err == NULL)
 		return ENOMEM;
+	v->werr = v->err + v->m.n;
 	for (size_t i = 0; i < v->m.n; i++) {
 		v->err[i] = shmstat__sm_err(&v->m, &v->m.k[i], extra);
 		v->werr[i] = shmstat__sm_werr(&v->m, &v->m.k[i], v->unsum_w);
@@ -459,11 +453,10 @@ void shmstat_sigview_free(shmstat_sigview *v)
 {
 	if (v == NULL)
 		return;
+	shmstat__unmap_array(v->err, ERRS_BYTES(v));     /* before m.n goes */
 	shmstat__sm_free(&v->m);
 	free(v->owners);
 	free(v->names);
-	free(v->err);
-	free(v->werr);
 	free(v);
 }
 

@@ -85,35 +85,41 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 	const uint64_t off = sums + (uint64_t)k * g->bytes;
 	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)(s->buf + off);
 	struct shmstat_sigent *ents = (struct shmstat_sigent *)(void *)(s->buf + off + g->off_ents);
-	struct shmstat_sigent *other = NULL;
+	struct shmstat_sigsum head;
+	struct shmstat_sigent *other = NULL;   /* eb bytes */
 	uint32_t *before = NULL;
+	uint64_t eb = 0;
 	struct sumcopy c = { .desc = desc, .sum = k };
 	uint64_t floor, wmax;
 	int err;
 
-	err = read_full(&s->cp, (unsigned char *)hdr, sizeof(*hdr), off);
+	/* the header aside first: its write would fault in a small page
+	 * where the entries' huge one begins */
+	err = read_full(&s->cp, (unsigned char *)&head, sizeof(head), off);
 	if (err)
 		return err;
 	shmstat__fence(__ATOMIC_ACQUIRE);
-	c.n = hdr->used < g->capacity ? (uint32_t)hdr->used : g->capacity;
+	c.n = head.used < g->capacity ? (uint32_t)head.used : g->capacity;
 	if (c.n) {
-		const uint64_t eb = (uint64_t)c.n * sizeof(*ents);
+		unsigned char *const sum = s->buf + off;
 
+		eb = (uint64_t)c.n * sizeof(*ents);
 		/* a seqlock of each entry: its gen before (a pass of its
 		 * own: one pread copies in no promised order), its fields
 		 * and key, its gen after */
-		other = malloc((size_t)eb);
+		other = shmstat__map_array((size_t)eb);
 		before = malloc((size_t)c.n * sizeof(*before));
 		c.skip = calloc(c.n, 1);
 		if (other == NULL || before == NULL || c.skip == NULL) {
 			err = ENOMEM;
 			goto fail;
 		}
-		/* read whole: huge pages where they fit (64k entries and their
-		 * keys: 7 MB, 1,700 page faults in small pages) */
-		shmstat__advise_huge(other, (size_t)eb);
-		shmstat__advise_huge(ents, (size_t)eb);
-		shmstat__advise_huge(s->buf + off + g->off_keys, (size_t)((uint64_t)c.n * g->keyrec));
+		/* read whole: huge pages, the summary's neighbours in the
+		 * buffer included (64k entries and their keys: 7 MB, 1,700
+		 * page faults in small pages) */
+		shmstat__advise_huge_in(ents, (size_t)eb, sum, sum + g->bytes);
+		shmstat__advise_huge_in(sum + g->off_keys, (size_t)((uint64_t)c.n * g->keyrec), sum,
+					sum + g->bytes);
 		if ((err = read_full(&s->cp, (unsigned char *)other, eb, off + g->off_ents)) != 0)
 			goto fail;
 		for (uint32_t j = 0; j < c.n; j++)
@@ -132,6 +138,7 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 		if ((err = read_full(&s->cp, (unsigned char *)other, eb, off + g->off_ents)) != 0)
 			goto fail;
 	}
+	memcpy(hdr, &head, sizeof(head));
 	for (uint32_t j = 0; j < c.n; j++) {
 		const uint64_t eo = off + g->off_ents + (uint64_t)j * sizeof(*ents);
 		const uint64_t ko = off + g->off_keys + (uint64_t)j * g->keyrec;
@@ -162,7 +169,7 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 		}
 		c.skip[j] = t == 4;
 	}
-	free(other);
+	shmstat__unmap_array(other, (size_t)eb);
 	free(before);
 	other = NULL;
 	before = NULL;
@@ -190,7 +197,7 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 	}
 	return 0;
 fail:
-	free(other);
+	shmstat__unmap_array(other, (size_t)eb);
 	free(before);
 	free(c.skip);
 	return err;

@@ -121,6 +121,24 @@ void shmstat__advise_huge(void *p, size_t n)
 		madvise((char *)p + a, b - a, MADV_HUGEPAGE);
 }
 
+void shmstat__advise_huge_in(void *p, size_t n, void *lo, void *hi)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20, l = (uintptr_t)lo, h = (uintptr_t)hi;
+	const uintptr_t skew = l % huge;       /* @lo's place in its huge page */
+	uintptr_t a, e;
+
+	if (p == NULL || n < ((size_t)1 << 20) || (uintptr_t)p < l || (uintptr_t)p + n > h)
+		return;
+	/* as offsets from @lo (no integer becomes a pointer), rounded out
+	 * to huge pages, then cut to [@lo, @hi) */
+	a = ((uintptr_t)p - l + skew) / huge * huge;
+	e = ((uintptr_t)p - l + n + skew + huge - 1) / huge * huge;
+	a = a > skew ? a - skew : (4096 - l % 4096) % 4096;    /* madvise: whole pages */
+	e = e - skew < h - l ? e - skew : h - l;
+	if (a < e)
+		madvise((char *)lo + a, e - a, MADV_HUGEPAGE);
+}
+
 #define HUGE_BYTES ((size_t)2 << 20)
 #define ARRAY_HUGE ((size_t)1 << 20)      /* from here on, huge pages */
 
@@ -145,6 +163,18 @@ void *shmstat__map_array(size_t n)
 		return NULL;
 	shmstat__advise_huge(p, len);
 	return p;
+}
+
+void *shmstat__regrow_array(void *p, size_t had, size_t want)
+{
+	void *q = shmstat__map_array(want);
+
+	if (q == NULL)
+		return NULL;
+	if (p != NULL)
+		memcpy(q, p, had < want ? had : want);
+	shmstat__unmap_array(p, had);
+	return q;
 }
 
 void shmstat__unmap_array(void *p, size_t n)

@@ -35,11 +35,23 @@ SHMSTAT_HIDDEN uint64_t shmstat__now_ns(void);      /* CLOCK_REALTIME */
  * memory about to be filled whole (one page fault for 512): advice, its
  * failure changes nothing but speed. */
 SHMSTAT_HIDDEN void shmstat__advise_huge(void *p, size_t n);
+/* Huge pages for [@p, @p + @n) and the rest of the 2 MiB pages it
+ * touches, as far as they lie within [@lo, @hi) (memory of the same
+ * purpose: a copy buffer of which the span's neighbours are zeros, or
+ * are filled too): a huge page is zeroed whole, about 8 times cheaper a
+ * byte than small pages' first writes here. Nothing for spans under 1
+ * MiB (2 MiB a summary of a few hundred keys, times 64 writers). Advice
+ * only. */
+SHMSTAT_HIDDEN void shmstat__advise_huge_in(void *p, size_t n, void *lo, void *hi);
 /* Zeroed memory for an array of @n bytes mostly filled: from 1 MiB on,
  * its own mapping in whole huge pages (the first write of a small page
  * costs about 2.7 us on the 2-CPU virtual machine we measure on, a huge
  * page's 0.2-0.4 us per 4 KiB), else calloc. NULL when out of memory. */
 SHMSTAT_HIDDEN void *shmstat__map_array(size_t n);
+/* @p (from shmstat__map_array(@had), or NULL with @had 0) grown to
+ * @want bytes, its first @had copied, the rest zeros; @p given back.
+ * NULL when out of memory, @p then kept. */
+SHMSTAT_HIDDEN void *shmstat__regrow_array(void *p, size_t had, size_t want);
 /* Give back @p (NULL: nothing), from shmstat__map_array(@n). */
 SHMSTAT_HIDDEN void shmstat__unmap_array(void *p, size_t n);
 
