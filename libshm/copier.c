@@ -142,37 +142,58 @@ int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t
 	return 0;
 }
 
+/* [@ds, @de) of the object, all of it, a chunk at a time into @scratch */
+static int read_chunks(struct copier *cp, uint64_t ds, uint64_t de, uint64_t *scratch,
+		       shmstat__chunk_fn take, void *arg)
+{
+	while (ds < de) {
+		const uint64_t k = de - ds < SHMSTAT_SPARSE_CHUNK ? de - ds : SHMSTAT_SPARSE_CHUNK;
+		int err;
+
+		if (!charge(cp, (uintptr_t)scratch, k))
+			return EFBIG;
+		if (shmstat__pread_full(cp->fd, scratch, (size_t)k, ds) != (ssize_t)k)
+			return -1;
+		err = take(arg, ds, (unsigned char *)scratch, k);
+		if (err)
+			return err;
+		ds += k;
+	}
+	return 0;
+}
+
+/* page-aligned: the kernel copies into an unaligned buffer at a third
+ * of the speed (the object's pages are aligned) */
+static bool scratch_ready(uint64_t **scratch)
+{
+	return *scratch != NULL ||
+	       (*scratch = aligned_alloc(SHMSTAT_PAGE, SHMSTAT_SPARSE_CHUNK)) != NULL;
+}
+
 int shmstat__copy_chunks(struct copier *cp, uint64_t off, uint64_t n, uint64_t **scratch,
 			 shmstat__chunk_fn take, void *arg)
 {
 	const uint64_t end = off + n;
 	size_t lo = shmstat__ext_after(cp, off);
 
-	/* page-aligned: the kernel copies into an unaligned buffer at a
-	 * third of the speed (the object's pages are aligned) */
-	if (*scratch == NULL &&
-	    (*scratch = aligned_alloc(SHMSTAT_PAGE, SHMSTAT_SPARSE_CHUNK)) == NULL)
+	if (!scratch_ready(scratch))
 		return ENOMEM;
 	for (; lo < cp->next && cp->ext[lo].start < end; lo++) {
-		uint64_t ds = cp->ext[lo].start > off ? cp->ext[lo].start : off;
+		const uint64_t ds = cp->ext[lo].start > off ? cp->ext[lo].start : off;
 		const uint64_t de = cp->ext[lo].end < end ? cp->ext[lo].end : end;
+		const int err = read_chunks(cp, ds, de, *scratch, take, arg);
 
-		while (ds < de) {
-			const uint64_t k = de - ds < SHMSTAT_SPARSE_CHUNK ? de - ds :
-					   SHMSTAT_SPARSE_CHUNK;
-			int err;
-
-			if (!charge(cp, (uintptr_t)*scratch, k))
-				return EFBIG;
-			if (shmstat__pread_full(cp->fd, *scratch, (size_t)k, ds) != (ssize_t)k)
-				return -1;
-			err = take(arg, ds, (unsigned char *)*scratch, k);
-			if (err)
-				return err;
-			ds += k;
-		}
+		if (err)
+			return err;
 	}
 	return 0;
+}
+
+int shmstat__copy_pread_chunks(struct copier *cp, uint64_t off, uint64_t n, uint64_t **scratch,
+			       shmstat__chunk_fn take, void *arg)
+{
+	return scratch_ready(scratch) ? read_chunks(cp, off, off + n, *scratch, take, arg) :
+	       ENOMEM;
 }
 
 struct sparse_at {

@@ -77,6 +77,12 @@ typedef int (*shmstat__chunk_fn)(void *arg, uint64_t at, unsigned char *p, uint6
 SHMSTAT_HIDDEN int shmstat__copy_chunks(struct shmstat__copier *cp, uint64_t off, uint64_t n,
 					uint64_t **scratch, shmstat__chunk_fn take, void *arg);
 
+/* shmstat__copy_chunks() over all of [@off, @off + @n), holes and data
+ * alike, without extents (a region whose extents were not asked). */
+SHMSTAT_HIDDEN int shmstat__copy_pread_chunks(struct shmstat__copier *cp, uint64_t off,
+					      uint64_t n, uint64_t **scratch,
+					      shmstat__chunk_fn take, void *arg);
+
 /* Keep [@off, @off + @n) of the object, value slots from @slot of stripe
  * @stripe, in @sp as runs of non-zero slots: its data read (a chunk at a
  * time) with pread, its holes left out. 0, -1 (truncated), EFBIG (past

@@ -79,6 +79,37 @@ static int add_sumcopy(struct shmstat_snap *s, const struct sumcopy *c)
  * the entries no longer hold). An entry whose gen was odd or changed
  * is read again alone, a few times, then left out. 0, -1 (truncated),
  * EFBIG (past the copy limit) or ENOMEM. */
+/* The gens of a summary's entries read a chunk at a time (the entries'
+ * second and third copies: 4 MB each for 64k entries, fresh memory a
+ * snapshot would fault in, for 4 bytes in 64). */
+struct gens {
+	uint64_t base;             /* the entries' object offset */
+	uint32_t *gen;             /* per entry: its gen before the copy; after
+				    * it, odd where it changed (read again) */
+	uint32_t n;
+	bool after;
+};
+
+static int take_gens(void *arg, uint64_t at, unsigned char *p, uint64_t k)
+{
+	struct gens *gs = arg;
+	const uint64_t go = offsetof(struct shmstat_sigent, gen);
+	const uint64_t es = sizeof(struct shmstat_sigent);
+	/* the entries whose gen lies whole in [at, at + k) */
+	uint64_t j = at <= gs->base + go ? 0 : (at - gs->base - go + es - 1) / es;
+
+	for (; j < gs->n && gs->base + j * es + go + 4 <= at + k; j++) {
+		uint32_t g;
+
+		memcpy(&g, p + (gs->base + j * es + go - at), 4);
+		if (!gs->after)
+			gs->gen[j] = g;
+		else if (g != gs->gen[j])
+			gs->gen[j] |= 1u;
+	}
+	return 0;
+}
+
 static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 			 const struct shmstat_sumgeo *g, uint32_t k, bool grave)
 {
@@ -86,9 +117,7 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)(s->buf + off);
 	struct shmstat_sigent *ents = (struct shmstat_sigent *)(void *)(s->buf + off + g->off_ents);
 	struct shmstat_sigsum head;
-	struct shmstat_sigent *other = NULL;   /* eb bytes */
-	uint32_t *before = NULL;
-	uint64_t eb = 0;
+	struct gens gs = { .base = off + g->off_ents };
 	struct sumcopy c = { .desc = desc, .sum = k };
 	uint64_t floor, wmax;
 	int err;
@@ -102,28 +131,30 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 	c.n = head.used < g->capacity ? (uint32_t)head.used : g->capacity;
 	if (c.n) {
 		unsigned char *const sum = s->buf + off;
+		const uint64_t eb = (uint64_t)c.n * sizeof(*ents);
 
-		eb = (uint64_t)c.n * sizeof(*ents);
 		/* a seqlock of each entry: its gen before (a pass of its
 		 * own: one pread copies in no promised order), its fields
-		 * and key, its gen after */
-		other = shmstat__map_array((size_t)eb);
-		before = malloc((size_t)c.n * sizeof(*before));
+		 * and key, its gen after; read a chunk at a time (a gen no
+		 * chunk holds whole stays odd: read again alone) */
+		gs.n = c.n;
+		gs.gen = malloc((size_t)c.n * sizeof(*gs.gen));
 		c.skip = calloc(c.n, 1);
-		if (other == NULL || before == NULL || c.skip == NULL) {
+		if (gs.gen == NULL || c.skip == NULL) {
 			err = ENOMEM;
 			goto fail;
 		}
+		for (uint32_t j = 0; j < c.n; j++)
+			gs.gen[j] = 1u;
 		/* read whole: huge pages, the summary's neighbours in the
 		 * buffer included (64k entries and their keys: 7 MB, 1,700
 		 * page faults in small pages) */
 		shmstat__advise_huge_in(ents, (size_t)eb, sum, sum + g->bytes);
 		shmstat__advise_huge_in(sum + g->off_keys, (size_t)((uint64_t)c.n * g->keyrec), sum,
 					sum + g->bytes);
-		if ((err = read_full(&s->cp, (unsigned char *)other, eb, off + g->off_ents)) != 0)
+		if ((err = shmstat__copy_pread_chunks(&s->cp, gs.base, eb, &s->sp.scratch,
+						      take_gens, &gs)) != 0)
 			goto fail;
-		for (uint32_t j = 0; j < c.n; j++)
-			before[j] = other[j].gen;
 		shmstat__fence(__ATOMIC_ACQUIRE);
 		if ((err = read_full(&s->cp, (unsigned char *)ents, eb, off + g->off_ents)) != 0)
 			goto fail;
@@ -135,17 +166,19 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 					       (uint64_t)c.n * 8, off + sizeof(*hdr))) != 0))
 			goto fail;
 		shmstat__fence(__ATOMIC_ACQUIRE);
-		if ((err = read_full(&s->cp, (unsigned char *)other, eb, off + g->off_ents)) != 0)
+		gs.after = true;
+		if ((err = shmstat__copy_pread_chunks(&s->cp, gs.base, eb, &s->sp.scratch,
+						      take_gens, &gs)) != 0)
 			goto fail;
 	}
 	memcpy(hdr, &head, sizeof(head));
 	for (uint32_t j = 0; j < c.n; j++) {
 		const uint64_t eo = off + g->off_ents + (uint64_t)j * sizeof(*ents);
 		const uint64_t ko = off + g->off_keys + (uint64_t)j * g->keyrec;
-		uint32_t gen = before[j];
+		uint32_t gen;
 		int t;
 
-		if (gen == other[j].gen && !(gen & 1u))
+		if (!(gs.gen[j] & 1u))
 			continue;
 		/* being given a key: again alone, gen, entry and key, gen */
 		for (t = 0; t < 4; t++) {
@@ -169,10 +202,8 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 		}
 		c.skip[j] = t == 4;
 	}
-	shmstat__unmap_array(other, (size_t)eb);
-	free(before);
-	other = NULL;
-	before = NULL;
+	free(gs.gen);
+	gs.gen = NULL;
 	/* the floor as it is now: at least what it was when the entries
 	 * were read */
 	shmstat__fence(__ATOMIC_ACQUIRE);
@@ -197,8 +228,7 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 	}
 	return 0;
 fail:
-	shmstat__unmap_array(other, (size_t)eb);
-	free(before);
+	free(gs.gen);
 	free(c.skip);
 	return err;
 }
