@@ -142,11 +142,10 @@ void shmstat__advise_huge_in(void *p, size_t n, void *lo, void *hi)
 #define HUGE_BYTES ((size_t)2 << 20)
 #define ARRAY_HUGE ((size_t)1 << 20)      /* from here on, huge pages */
 
-/* whole huge pages (the kernel aligns mappings of such lengths to
- * them); 0 if too large */
+/* whole huge pages; 0 if too large */
 static size_t array_len(size_t n)
 {
-	return n > SIZE_MAX - HUGE_BYTES ? 0 : (n + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
+	return n > SIZE_MAX - 2 * HUGE_BYTES ? 0 : (n + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
 }
 
 void *shmstat__map_array(size_t n)
@@ -154,13 +153,23 @@ void *shmstat__map_array(size_t n)
 	const size_t len = array_len(n);
 	void *p;
 
+	uintptr_t head;
+
 	if (n < ARRAY_HUGE)
 		return calloc(1, n ? n : 1);
 	if (len == 0)
 		return NULL;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* a huge page more, its unaligned ends given back (kernels since
+	 * 6.7 align such lengths themselves: then nothing to give back) */
+	p = mmap(NULL, len + HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	head = (HUGE_BYTES - (uintptr_t)p % HUGE_BYTES) % HUGE_BYTES;
+	if (head)
+		munmap(p, head);
+	munmap((char *)p + head + len, HUGE_BYTES - head);
+	p = (char *)p + head;
 	shmstat__advise_huge(p, len);
 	return p;
 }
