@@ -151,9 +151,8 @@ static size_t array_len(size_t n)
 void *shmstat__map_array(size_t n)
 {
 	const size_t len = array_len(n);
-	void *p;
-
-	uintptr_t head;
+	unsigned char *raw;
+	size_t head;
 
 	if (n < ARRAY_HUGE)
 		return calloc(1, n ? n : 1);
@@ -161,17 +160,18 @@ void *shmstat__map_array(size_t n)
 		return NULL;
 	/* a huge page more, its unaligned ends given back (kernels since
 	 * 6.7 align such lengths themselves: then nothing to give back) */
-	p = mmap(NULL, len + HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 -1, 0);
-	if (p == MAP_FAILED)
+	raw = mmap(NULL, len + HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	if (raw == MAP_FAILED)
 		return NULL;
-	head = (HUGE_BYTES - (uintptr_t)p % HUGE_BYTES) % HUGE_BYTES;
+	head = (HUGE_BYTES - (uintptr_t)raw % HUGE_BYTES) % HUGE_BYTES;
+	munmap(raw + head + len, HUGE_BYTES - head);
 	if (head)
-		munmap(p, head);
-	munmap((char *)p + head + len, HUGE_BYTES - head);
-	p = (char *)p + head;
-	shmstat__advise_huge(p, len);
-	return p;
+		munmap(raw, head);
+	shmstat__advise_huge(raw + head, len);
+	/* the head alone was given back, not what follows it */
+	/* cppcheck-suppress deallocret */
+	return raw + head;
 }
 
 void *shmstat__regrow_array(void *p, size_t had, size_t want)
