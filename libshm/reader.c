@@ -589,7 +589,7 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 	s->cp.max = r->max_copy;
 	for (int t = 0; t < COPY_TRIES; t++) {
 		const struct shmstat_hdr *h = (const void *)s->buf;
-		uint64_t s1, s2, used;
+		uint64_t s1, s2, used, sdata;
 
 		s->cp.copied = 0;
 		s->cp.dirty = t > 0;
@@ -644,6 +644,12 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 				err = ENOMEM;
 				goto failed;
 			}
+			/* the most the stripes' copy can keep: its room at
+			 * once (64 writers: 1 GB of small pages' faults and
+			 * copies as it grew) */
+			sdata = 0;
+			for (size_t k = nhead; k < s->cp.next; k++)
+				sdata += s->cp.ext[k].end - s->cp.ext[k].start;
 			if (reused && t == 0 && !s->cp.dirty &&
 			    !within(prev, nprev, &s->cp, head_end(rh), size, rh, s->buf))
 				s->cp.dirty = true;
@@ -666,6 +672,10 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 				goto failed;
 		}
 		shmstat__sparse_reset(&s->sp);
+		if (shmstat__sparse_reserve(&s->sp, (size_t)(sdata / 8)) != 0) {
+			err = ENOMEM;
+			goto failed;
+		}
 		for (uint32_t i = 0; i < rh->nstripes; i++) {
 			uint64_t off = sbase + (uint64_t)i * rh->stripe_bytes;
 

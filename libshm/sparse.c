@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sparse.h"
+#include "util.h"
 
 /* Fewer zeros than this between two values stay in one run (sparse.h:
  * a run's 24 bytes cost less than the 32 bytes of zeros it leaves out) */
@@ -29,13 +30,31 @@ static int grow(void **p, size_t *cap, size_t need, size_t each)
 	return 0;
 }
 
+int shmstat__sparse_reserve(struct shmstat__sparse *sp, size_t n)
+{
+	size_t c = sp->capval ? sp->capval : 256;
+	uint64_t *q;
+
+	if (sp->nval + n <= sp->capval)
+		return 0;
+	while (c < sp->nval + n)
+		c *= 2;
+	/* written whole as runs are kept: huge pages (util.h) */
+	q = shmstat__regrow_array(sp->val, sp->capval * sizeof(*q), c * sizeof(*q));
+	if (q == NULL)
+		return ENOMEM;
+	sp->val = q;
+	sp->capval = c;
+	return 0;
+}
+
 static int add_run(struct shmstat__sparse *sp, uint32_t stripe, uint32_t from,
 		   const uint64_t *v, uint32_t n)
 {
 	struct shmstat__srun *r;
 
 	if (grow((void **)&sp->run, &sp->caprun, sp->nrun + 1, sizeof(*sp->run)) != 0 ||
-	    grow((void **)&sp->val, &sp->capval, sp->nval + n, sizeof(*sp->val)) != 0)
+	    shmstat__sparse_reserve(sp, n) != 0)
 		return ENOMEM;
 	if (sp->nrun > 0) {
 		const struct shmstat__srun *l = &sp->run[sp->nrun - 1];
@@ -168,7 +187,7 @@ void shmstat__sparse_reset(struct shmstat__sparse *sp)
 void shmstat__sparse_free(struct shmstat__sparse *sp)
 {
 	free(sp->run);
-	free(sp->val);
+	shmstat__unmap_array(sp->val, sp->capval * sizeof(*sp->val));
 	free(sp->first);
 	free(sp->scratch);
 	memset(sp, 0, sizeof(*sp));

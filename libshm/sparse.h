@@ -66,6 +66,10 @@ SHMSTAT_HIDDEN uint64_t shmstat__sparse_at(const struct shmstat__sparse *sp, uin
 SHMSTAT_HIDDEN const uint64_t *shmstat__sparse_run(const struct shmstat__sparse *sp, uint32_t i,
 						   uint32_t *from, uint32_t to, uint32_t *end);
 
+/* Room for @n more values (a copy about to keep at most that many:
+ * one mapping, grown no more). 0 or ENOMEM. */
+SHMSTAT_HIDDEN int shmstat__sparse_reserve(struct shmstat__sparse *sp, size_t n);
+
 /* Forget every run (the memory stays for the next copy); free it all. */
 SHMSTAT_HIDDEN void shmstat__sparse_reset(struct shmstat__sparse *sp);
 SHMSTAT_HIDDEN void shmstat__sparse_free(struct shmstat__sparse *sp);
