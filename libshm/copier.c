@@ -73,6 +73,30 @@ int shmstat__copier_map(struct copier *cp, uint64_t pos, uint64_t size)
 	return 0;
 }
 
+int shmstat__copier_map_windows(struct copier *cp, uint64_t pos, uint64_t size, uint64_t w)
+{
+	while (pos < size) {
+		const off_t d = lseek(cp->fd, (off_t)pos, SEEK_DATA);
+		uint64_t e;
+
+		if (d < 0 && errno == ENXIO)
+			break;                          /* holes to the end */
+		if (d < 0)
+			return shmstat__copier_add(cp, pos, size);
+		if ((uint64_t)d >= size)
+			break;
+		e = size - (uint64_t)d > w ? (uint64_t)d + w : size;
+		if (cp->next > 0 && cp->ext[cp->next - 1].end == (uint64_t)d)
+			cp->ext[cp->next - 1].end = e;          /* one window on */
+		else if (cp->next + 1 >= MAX_EXTENTS)
+			return shmstat__copier_add(cp, (uint64_t)d, size);
+		else if (shmstat__copier_add(cp, (uint64_t)d, e) != 0)
+			return ENOMEM;
+		pos = e;
+	}
+	return 0;
+}
+
 void shmstat__copier_zero(struct copier *cp, unsigned char *p, uint64_t n)
 {
 	const uintptr_t a = (uintptr_t)p, b = a + n;
@@ -142,15 +166,16 @@ int shmstat__copy_read(struct copier *cp, unsigned char *p, uint64_t n, uint64_t
 	return 0;
 }
 
-/* [@ds, @de) of the object, all of it, a chunk at a time into @scratch */
+/* [@ds, @de) of the object, all of it, a chunk at a time into @scratch;
+ * each chunk charged to the limit as read, unless @take does so */
 static int read_chunks(struct copier *cp, uint64_t ds, uint64_t de, uint64_t *scratch,
-		       shmstat__chunk_fn take, void *arg)
+		       shmstat__chunk_fn take, void *arg, bool charged)
 {
 	while (ds < de) {
 		const uint64_t k = de - ds < SHMSTAT_SPARSE_CHUNK ? de - ds : SHMSTAT_SPARSE_CHUNK;
 		int err;
 
-		if (!charge(cp, (uintptr_t)scratch, k))
+		if (!charged && !charge(cp, (uintptr_t)scratch, k))
 			return EFBIG;
 		if (shmstat__pread_full(cp->fd, scratch, (size_t)k, ds) != (ssize_t)k)
 			return -1;
@@ -170,8 +195,8 @@ static bool scratch_ready(uint64_t **scratch)
 	       (*scratch = aligned_alloc(SHMSTAT_PAGE, SHMSTAT_SPARSE_CHUNK)) != NULL;
 }
 
-int shmstat__copy_chunks(struct copier *cp, uint64_t off, uint64_t n, uint64_t **scratch,
-			 shmstat__chunk_fn take, void *arg)
+static int copy_chunks(struct copier *cp, uint64_t off, uint64_t n, uint64_t **scratch,
+		       shmstat__chunk_fn take, void *arg, bool charged)
 {
 	const uint64_t end = off + n;
 	size_t lo = shmstat__ext_after(cp, off);
@@ -181,7 +206,7 @@ int shmstat__copy_chunks(struct copier *cp, uint64_t off, uint64_t n, uint64_t *
 	for (; lo < cp->next && cp->ext[lo].start < end; lo++) {
 		const uint64_t ds = cp->ext[lo].start > off ? cp->ext[lo].start : off;
 		const uint64_t de = cp->ext[lo].end < end ? cp->ext[lo].end : end;
-		const int err = read_chunks(cp, ds, de, *scratch, take, arg);
+		const int err = read_chunks(cp, ds, de, *scratch, take, arg, charged);
 
 		if (err)
 			return err;
@@ -189,34 +214,68 @@ int shmstat__copy_chunks(struct copier *cp, uint64_t off, uint64_t n, uint64_t *
 	return 0;
 }
 
+int shmstat__copy_chunks(struct copier *cp, uint64_t off, uint64_t n, uint64_t **scratch,
+			 shmstat__chunk_fn take, void *arg)
+{
+	return copy_chunks(cp, off, n, scratch, take, arg, false);
+}
+
 int shmstat__copy_pread_chunks(struct copier *cp, uint64_t off, uint64_t n, uint64_t **scratch,
 			       shmstat__chunk_fn take, void *arg)
 {
-	return scratch_ready(scratch) ? read_chunks(cp, off, off + n, *scratch, take, arg) :
+	return scratch_ready(scratch) ? read_chunks(cp, off, off + n, *scratch, take, arg, false) :
 	       ENOMEM;
 }
 
 struct sparse_at {
+	struct copier *cp;
 	struct shmstat__sparse *sp;
 	uint32_t stripe, slot;
 	uint64_t off;
 };
 
+/* Pages of the object holding the runs @sp kept from run @from on, of
+ * stripe slots whose slot @a->slot lies at object offset @a->off */
+static uint64_t pages_kept(const struct shmstat__sparse *sp, size_t from,
+			   const struct sparse_at *a)
+{
+	uint64_t n = 0, last = UINT64_MAX;
+
+	for (size_t r = from; r < sp->nrun; r++) {
+		const uint64_t s = a->off + (uint64_t)(sp->run[r].from - a->slot) * 8;
+		const uint64_t e = a->off + (uint64_t)(sp->run[r].to - a->slot) * 8;
+		uint64_t p0 = s / SHMSTAT_PAGE;
+		const uint64_t p1 = (e - 1) / SHMSTAT_PAGE;
+
+		if (p0 == last)
+			p0++;           /* its first page counted with the run before */
+		if (p1 >= p0)
+			n += p1 - p0 + 1;
+		last = p1;
+	}
+	return n;
+}
+
 static int take_sparse(void *arg, uint64_t at, unsigned char *p, uint64_t k)
 {
 	const struct sparse_at *a = arg;
+	const size_t before = a->sp->nrun;
 
-	return shmstat__sparse_add(a->sp, a->stripe, a->slot + (uint32_t)((at - a->off) / 8),
-				   (const uint64_t *)(const void *)p, (uint32_t)(k / 8)) != 0 ?
-	       ENOMEM : 0;
+	if (shmstat__sparse_add(a->sp, a->stripe, a->slot + (uint32_t)((at - a->off) / 8),
+				(const uint64_t *)(const void *)p, (uint32_t)(k / 8)) != 0)
+		return ENOMEM;
+	/* the limit counts the pages that hold values: a window's holes
+	 * (shmstat__copier_map_windows()) read as zeros and are kept as
+	 * nothing, as when the extents left them out */
+	return charge(a->cp, 0, pages_kept(a->sp, before, a) * SHMSTAT_PAGE) ? 0 : EFBIG;
 }
 
 int shmstat__copy_sparse(struct copier *cp, struct shmstat__sparse *sp, uint32_t stripe,
 			 uint32_t slot, uint64_t n, uint64_t off)
 {
-	struct sparse_at a = { sp, stripe, slot, off };
+	struct sparse_at a = { cp, sp, stripe, slot, off };
 
-	return shmstat__copy_chunks(cp, off, n, &sp->scratch, take_sparse, &a);
+	return copy_chunks(cp, off, n, &sp->scratch, take_sparse, &a, true);
 }
 
 int shmstat__copy_pread(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)

@@ -35,6 +35,9 @@ enum shmstat_hook_point {
 	/* a reader's copy: fold_seq read and the object's extents taken,
 	 * the copy next (arg: the reader) */
 	SHMSTAT_HOOK_COPY_EXTENTS,
+	/* a reader's copy: the stripes read (their first pass), the
+	 * signature summaries and the last pass next (arg: the reader) */
+	SHMSTAT_HOOK_COPY_STRIPES,
 	/* a reader's copy: a live descriptor failed its checksum as read,
 	 * its reads alone next (arg: the descriptor's slot, a uint32_t) */
 	SHMSTAT_HOOK_DESC_TORN,

@@ -29,6 +29,9 @@
 #include "type.h"
 
 #define COPY_TRIES 32
+/* the first pass's windows over the stripes (map_stripes()): 64 KB to
+ * 512 KB measured alike at 64 writers */
+#define WINDOW (UINT64_C(128) << 10)
 
 #define extent shmstat__extent
 #define copier shmstat__copier
@@ -292,11 +295,18 @@ static uint64_t head_end(const struct shmstat_hdr *rh)
  * With the @nold extents @old of an earlier pass (sorted), only what
  * they left out is walked (a page only turns from a hole into data).
  * Appended, in order. */
+/* Extents of the stripes in use, their slots up to @used, into @cp:
+ * with @old (the first pass's, @nold), of what was a hole in them, exact
+ * (catch_up()); without, the graves' exact and the others' as windows of
+ * WINDOW bytes (shmstat__copier_map_windows(): a stripe is copied sparse,
+ * and which of its pages were holes is learnt from what it kept,
+ * kept_extents()). */
 static int map_stripes(struct copier *cp, const struct shmstat_hdr *rh,
 		       const unsigned char *buf, uint64_t used, const struct extent *old,
 		       size_t nold)
 {
 	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
+	const uint64_t gend = sbase + (uint64_t)SHMSTAT_GRAVES * rh->stripe_bytes;
 	size_t k = 0;
 
 	for (uint32_t i = 0; i < rh->nstripes; i++) {
@@ -309,9 +319,18 @@ static int map_stripes(struct copier *cp, const struct shmstat_hdr *rh,
 			j++;
 		pos = sbase + (uint64_t)i * rh->stripe_bytes;
 		end = sbase + (uint64_t)j * rh->stripe_bytes + used * 8;
+		i = j;
+		if (old == NULL) {
+			if (pos < gend && shmstat__copier_map(cp, pos, end < gend ? end : gend) != 0)
+				return ENOMEM;
+			if (end > gend && shmstat__copier_map_windows(cp, pos > gend ? pos : gend, end,
+								     WINDOW) != 0)
+				return ENOMEM;
+			continue;
+		}
 		while (k < nold && old[k].end <= pos)
 			k++;
-		for (; pos < end; k++) {
+		for (;;) {
 			const uint64_t gap_end = k < nold && old[k].start < end ? old[k].start : end;
 
 			if (gap_end > pos && shmstat__copier_map(cp, pos, gap_end) != 0)
@@ -319,8 +338,70 @@ static int map_stripes(struct copier *cp, const struct shmstat_hdr *rh,
 			if (k >= nold || old[k].start >= end)
 				break;
 			pos = old[k].end;
+			if (pos >= end)
+				break;  /* old[k] may cover the next run too: kept */
+			k++;
 		}
-		i = j;
+	}
+	return 0;
+}
+
+static int ext_cmp(const void *a, const void *b)
+{
+	const struct extent *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* After the first pass: the stripes' windows replaced by the pages it
+ * kept values from, those of @sp. catch_up() then walks the rest, holes
+ * then and pages of zeros, and reads what is data now: what a writer
+ * stored in a hole after its window was read, before a value the copy
+ * saw. Nothing is read twice: nothing was kept from those pages. The
+ * graves' extents (before the stripes copied sparse) stay. 0 or ENOMEM. */
+static int kept_extents(struct copier *cp, const struct shmstat__sparse *sp,
+			const struct shmstat_hdr *rh)
+{
+	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
+	const uint64_t gend = sbase + (uint64_t)SHMSTAT_GRAVES * rh->stripe_bytes;
+	size_t k = 0, first;
+	bool sorted = true;
+
+	while (k < cp->next && cp->ext[k].end <= gend)
+		k++;
+	cp->next = first = k;
+	for (size_t r = 0; r < sp->nrun; r++) {
+		const struct shmstat__srun *x = &sp->run[r];
+		const uint64_t at = sbase + (uint64_t)x->stripe * rh->stripe_bytes;
+		const uint64_t a = (at + (uint64_t)x->from * 8) / SHMSTAT_PAGE * SHMSTAT_PAGE;
+		const uint64_t b = (at + (uint64_t)x->to * 8 + SHMSTAT_PAGE - 1) / SHMSTAT_PAGE *
+				   SHMSTAT_PAGE;
+		struct extent *l = cp->next > first ? &cp->ext[cp->next - 1] : NULL;
+
+		if (l != NULL && a >= l->start && a <= l->end) {
+			if (b > l->end)
+				l->end = b;
+			continue;
+		}
+		sorted = sorted && (l == NULL || a > l->end);
+		if (shmstat__copier_add(cp, a, b) != 0)
+			return ENOMEM;
+	}
+	if (!sorted) {
+		/* runs kept out of order (not so in a first pass): in order,
+		 * overlaps joined */
+		size_t n = first;
+
+		qsort(cp->ext + first, cp->next - first, sizeof(*cp->ext), ext_cmp);
+		for (size_t e = first; e < cp->next; e++) {
+			if (n > first && cp->ext[e].start <= cp->ext[n - 1].end) {
+				if (cp->ext[e].end > cp->ext[n - 1].end)
+					cp->ext[n - 1].end = cp->ext[e].end;
+			} else {
+				cp->ext[n++] = cp->ext[e];
+			}
+		}
+		cp->next = n;
 	}
 	return 0;
 }
@@ -399,10 +480,12 @@ static bool within(const struct extent *prev, size_t np, const struct copier *cp
 static int merge_extents(struct copier *cp, const struct extent *b, size_t nb)
 {
 	struct extent *a = cp->ext;
-	const size_t na = cp->next;
+	const size_t na = a != NULL ? cp->next : 0;
 	size_t i = 0, j = 0;
 	int err = 0;
 
+	if (b == NULL)
+		nb = 0;
 	cp->ext = NULL;
 	cp->next = cp->capext = 0;
 	while ((i < na || j < nb) && !err) {
@@ -701,6 +784,11 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 				s->cp.dirty = was;
 			}
 		}
+		if (kept_extents(&s->cp, &s->sp, rh) != 0) {
+			err = ENOMEM;
+			goto failed;
+		}
+		SHMSTAT_HOOK(SHMSTAT_HOOK_COPY_STRIPES, r);
 		/* the types' data beyond the stripes (signature summaries) */
 		s->rhdr = rh;
 		for (const struct shmstat__type *const *ty = shmstat__types; *ty; ty++) {
