@@ -48,32 +48,9 @@ int shmstat__copier_add(struct copier *cp, uint64_t start, uint64_t end)
 	return 0;
 }
 
-/* A writer faults in only the pages it writes (segment.h): its segment
- * is as many extents as runs of those. */
-int shmstat__copier_map(struct copier *cp, uint64_t pos, uint64_t size)
-{
-	while (pos < size) {
-		off_t d = lseek(cp->fd, (off_t)pos, SEEK_DATA), h;
-
-		if (d < 0 && errno == ENXIO)
-			break;                          /* holes to the end */
-		if (d < 0)
-			return shmstat__copier_add(cp, pos, size);
-		if ((uint64_t)d >= size)
-			break;
-		h = lseek(cp->fd, d, SEEK_HOLE);
-		if (h < 0 || (uint64_t)h > size || cp->next + 1 >= MAX_EXTENTS)
-			h = (off_t)size;
-		if ((uint64_t)h <= (uint64_t)d)
-			return shmstat__copier_add(cp, (uint64_t)d, size);
-		if (shmstat__copier_add(cp, (uint64_t)d, (uint64_t)h) != 0)
-			return ENOMEM;
-		pos = (uint64_t)h;
-	}
-	return 0;
-}
-
-int shmstat__copier_map_windows(struct copier *cp, uint64_t pos, uint64_t size, uint64_t w)
+/* The extents of [@pos, @size): exact (@w 0: SEEK_DATA, SEEK_HOLE), or
+ * windows of @w bytes from where data starts, adjacent ones joined */
+static int map_extents(struct copier *cp, uint64_t pos, uint64_t size, uint64_t w)
 {
 	while (pos < size) {
 		const off_t d = lseek(cp->fd, (off_t)pos, SEEK_DATA);
@@ -85,16 +62,34 @@ int shmstat__copier_map_windows(struct copier *cp, uint64_t pos, uint64_t size, 
 			return shmstat__copier_add(cp, pos, size);
 		if ((uint64_t)d >= size)
 			break;
-		e = size - (uint64_t)d > w ? (uint64_t)d + w : size;
+		if (w != 0) {
+			e = size - (uint64_t)d > w ? (uint64_t)d + w : size;
+		} else {
+			const off_t h = lseek(cp->fd, d, SEEK_HOLE);
+
+			e = h < 0 || (uint64_t)h > size ? size : (uint64_t)h;
+		}
+		if (e <= (uint64_t)d || cp->next + 1 >= MAX_EXTENTS)
+			return shmstat__copier_add(cp, (uint64_t)d, size);
 		if (cp->next > 0 && cp->ext[cp->next - 1].end == (uint64_t)d)
 			cp->ext[cp->next - 1].end = e;          /* one window on */
-		else if (cp->next + 1 >= MAX_EXTENTS)
-			return shmstat__copier_add(cp, (uint64_t)d, size);
 		else if (shmstat__copier_add(cp, (uint64_t)d, e) != 0)
 			return ENOMEM;
 		pos = e;
 	}
 	return 0;
+}
+
+/* A writer faults in only the pages it writes (segment.h): its segment
+ * is as many extents as runs of those. */
+int shmstat__copier_map(struct copier *cp, uint64_t pos, uint64_t size)
+{
+	return map_extents(cp, pos, size, 0);
+}
+
+int shmstat__copier_map_windows(struct copier *cp, uint64_t pos, uint64_t size, uint64_t w)
+{
+	return map_extents(cp, pos, size, w ? w : 1);
 }
 
 void shmstat__copier_zero(struct copier *cp, unsigned char *p, uint64_t n)

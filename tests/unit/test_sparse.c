@@ -278,69 +278,11 @@ static void test_snapshot_keeps_values(void **state)
 }
 
 static shmstat_counter *late;
-static int late_fired;
+static int late_fired, late_point;
 
-/* In the copy, its extents just taken: a first store into a page that
- * was a hole, then one into a page that was data already. */
+/* In the copy, at @late_point: a first store into a page that was a
+ * hole when the copy took the extents */
 static void late_hook(enum shmstat_hook_point point, const void *arg)
-{
-	(void)arg;
-	if (point != SHMSTAT_HOOK_COPY_EXTENTS || late_fired++)
-		return;
-	shmstat_counter_add(late, 7);
-}
-
-/* A page of a stripe that turns from a hole into data while a copy runs
- * (a writer's first store after the reader took the extents) is read by
- * the copy's last pass (format.md, "Fold protocol"), and what the first
- * pass read is not read twice: every value exact. */
-static void test_hole_turns_data(void **state)
-{
-	const char *name = ut_name("late");
-	struct shmstat_metric_def ad = { .name = "early_total" };
-	struct shmstat_metric_def hd = { .name = "between", .unit = "ns" };
-	struct shmstat_metric_def ld = { .name = "late_total" };
-	struct shmstat_metric_info mi;
-	shmstat_seg *seg = NULL;
-	shmstat_counter *early;
-	shmstat_reader *r;
-	shmstat_snap *s;
-	shmstat_hist *h;
-
-	(void)state;
-	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
-	assert_int_equal(shmstat_counter_register(seg, &ad, &early), 0);
-	/* a histogram's 18 KB of slots between them: late_total's page is
-	 * a hole of the stripe until its first add */
-	assert_int_equal(shmstat_hist_register(seg, &hd, NULL, &h), 0);
-	assert_int_equal(shmstat_counter_register(seg, &ld, &late), 0);
-	shmstat_counter_add(early, 3);
-	shmstat_hist_record(h, 1000);
-
-	assert_int_equal(shmstat_reader_open(name, &r), 0);
-	for (int round = 0; round < 2; round++) {
-		late_fired = 0;
-		__atomic_store_n(&shmstat__test_hook, late_hook, __ATOMIC_RELEASE);
-		assert_int_equal(shmstat_snapshot(r, &s), 0);
-		__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
-		assert_int_equal(late_fired, 1);
-		assert_true(ut_find(s, "late_total", "", &mi) >= 0);
-		assert_int_equal(mi.counter, 7 * (round + 1));
-		assert_true(ut_find(s, "early_total", "", &mi) >= 0);
-		assert_int_equal(mi.counter, 3);
-		assert_true(ut_find(s, "between", "", &mi) >= 0);
-		assert_int_equal(mi.counter, 1);
-		shmstat_snap_free(s);
-	}
-	shmstat_reader_close(r);
-	assert_int_equal(shmstat_close(seg), 0);
-	assert_int_equal(shmstat_unlink(name), 0);
-}
-
-static int late_point;
-
-/* As late_hook(), at @late_point */
-static void late_at_hook(enum shmstat_hook_point point, const void *arg)
 {
 	(void)arg;
 	if ((int)point != late_point || late_fired++)
@@ -348,12 +290,14 @@ static void late_at_hook(enum shmstat_hook_point point, const void *arg)
 	shmstat_counter_add(late, 7);
 }
 
-/* The first pass reads a stripe in windows from where its data starts,
- * holes within them read as zeros (reader.c, map_stripes()): a page
- * that turns from a hole into data once its window was read, before the
- * last pass, is read by the last pass, found among the pages the first
- * kept nothing from (kept_extents()); and one turned before its window
- * was read is read once. Every value exact. */
+/* A page of a stripe that turns from a hole into data while a copy runs
+ * (a writer's first store after the reader took the extents) is read,
+ * once (format.md, "Fold protocol"). The first pass reads a stripe in
+ * windows from where its data starts, holes within them read as zeros
+ * (reader.c, map_stripes()): a page that turns into data once its
+ * window was read is read by the last pass, found among the pages the
+ * first kept nothing from (kept_extents()); one turned before its
+ * window was read is read by the first, not again. Every value exact. */
 static void test_hole_in_window(void **state)
 {
 	static const int points[] = { SHMSTAT_HOOK_COPY_STRIPES, SHMSTAT_HOOK_COPY_EXTENTS };
@@ -382,7 +326,7 @@ static void test_hole_in_window(void **state)
 		for (int round = 0; round < 2; round++) {
 			late_fired = 0;
 			late_point = points[p];
-			__atomic_store_n(&shmstat__test_hook, late_at_hook, __ATOMIC_RELEASE);
+			__atomic_store_n(&shmstat__test_hook, late_hook, __ATOMIC_RELEASE);
 			assert_int_equal(shmstat_snapshot(r, &s), 0);
 			__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
 			assert_int_equal(late_fired, 1);
@@ -412,7 +356,6 @@ int main(void)
 		T(test_out_of_order),
 		T(test_join),
 		T(test_snapshot_keeps_values),
-		T(test_hole_turns_data),
 		T(test_hole_in_window),
 	};
 
