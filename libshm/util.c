@@ -176,8 +176,11 @@ void *shmstat__map_array(size_t n)
 
 void *shmstat__regrow_array(void *p, size_t had, size_t want)
 {
-	void *q = shmstat__map_array(want);
+	void *q;
 
+	if (had < ARRAY_HUGE && want < ARRAY_HUGE)
+		return realloc(p, want ? want : 1);     /* the heap's, as before */
+	q = want < ARRAY_HUGE ? malloc(want ? want : 1) : shmstat__map_array(want);
 	if (q == NULL)
 		return NULL;
 	if (p != NULL)

@@ -48,9 +48,10 @@ SHMSTAT_HIDDEN void shmstat__advise_huge_in(void *p, size_t n, void *lo, void *h
  * costs about 2.7 us on the 2-CPU virtual machine we measure on, a huge
  * page's 0.2-0.4 us per 4 KiB), else calloc. NULL when out of memory. */
 SHMSTAT_HIDDEN void *shmstat__map_array(size_t n);
-/* @p (from shmstat__map_array(@had), or NULL with @had 0) grown to
- * @want bytes, its first @had copied, the rest zeros; @p given back.
- * NULL when out of memory, @p then kept. */
+/* @p (from shmstat__map_array(@had) or this, or NULL with @had 0) grown
+ * to @want bytes, its first @had kept, the rest undefined (realloc below
+ * 1 MiB: a reader's arrays reused from the heap, not zeroed again); @p
+ * given back. NULL when out of memory, @p then kept. */
 SHMSTAT_HIDDEN void *shmstat__regrow_array(void *p, size_t had, size_t want);
 /* Give back @p (NULL: nothing), from shmstat__map_array(@n). */
 SHMSTAT_HIDDEN void shmstat__unmap_array(void *p, size_t n);
