@@ -292,15 +292,12 @@ static uint64_t head_end(const struct shmstat_hdr *rh)
  * first @used slots of its last stripe: a segment's stripes not in use
  * cost no walk. One walk a run, not a stripe: a walk from a stripe that
  * is all holes goes on to the next data, past however many stripes.
- * With the @nold extents @old of an earlier pass (sorted), only what
- * they left out is walked (a page only turns from a hole into data).
- * Appended, in order. */
-/* Extents of the stripes in use, their slots up to @used, into @cp:
- * with @old (the first pass's, @nold), of what was a hole in them, exact
- * (catch_up()); without, the graves' exact and the others' as windows of
- * WINDOW bytes (shmstat__copier_map_windows(): a stripe is copied sparse,
- * and which of its pages were holes is learnt from what it kept,
- * kept_extents()). */
+ * Without @old, the graves' extents exact, the other stripes' as windows
+ * of WINDOW bytes (shmstat__copier_map_windows(): those are copied
+ * sparse, and which of their pages were holes is learnt from what the
+ * copy kept, kept_extents()). With the @nold extents @old of an earlier
+ * pass (sorted), only what they left out is walked, exactly (a page only
+ * turns from a hole into data). Appended, in order. */
 static int map_stripes(struct copier *cp, const struct shmstat_hdr *rh,
 		       const unsigned char *buf, uint64_t used, const struct extent *old,
 		       size_t nold)
@@ -369,6 +366,9 @@ static int kept_extents(struct copier *cp, const struct shmstat__sparse *sp,
 
 	while (k < cp->next && cp->ext[k].end <= gend)
 		k++;
+	/* a grave's extent joined with the first window: its grave part */
+	if (k < cp->next && cp->ext[k].start < gend)
+		cp->ext[k++].end = gend;
 	cp->next = first = k;
 	for (size_t r = 0; r < sp->nrun; r++) {
 		const struct shmstat__srun *x = &sp->run[r];
