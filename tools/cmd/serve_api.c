@@ -203,7 +203,6 @@ static enum MHD_Result api_show(struct MHD_Connection *c)
 	enum MHD_Result ret;
 	size_t n, *order, kept = 0;
 	struct export_rates er = { NULL, 0 };
-	double *rate;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -231,20 +230,16 @@ static enum MHD_Result api_show(struct MHD_Connection *c)
 		if (metric_wanted(&m, g.inc, g.ninc, g.exc, g.nexc))
 			order[kept++] = order[i];
 	}
-	rate = metric_rates(s, NULL, NULL);         /* since creation, as show's */
-	er.rate = rate;
-	if (rate == NULL ||
-	    export_snapshot(f, EXPORT_JSON, serve_segment((size_t)k), s, order, kept, 0, &er) !=
-		    EXIT_OK) {
+	/* rates since creation (er.rate NULL), as show's */
+	if (export_snapshot(f, EXPORT_JSON, serve_segment((size_t)k), s, order, kept, 0, &er) !=
+	    EXIT_OK) {
 		(void)fclose(f);
 		free(buf);
 		free(order);
-		free(rate);
 		shmstat_snap_free(s);
 		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot write the snapshot");
 	}
 	free(order);
-	free(rate);
 	shmstat_snap_free(s);
 	return answer(c, f, &buf, &len);
 }

@@ -208,8 +208,7 @@ double *metric_rates(const shmstat_snap *s, const shmstat_snap *s0, const size_t
 		if (m.type == SHMSTAT_GAUGE)
 			continue;
 		if (s0 == NULL) {
-			if (info.taken_ns > m.created_ns)
-				rate[i] = (double)m.counter / ((double)(info.taken_ns - m.created_ns) / 1e9);
+			rate[i] = rate_since(m.counter, m.created_ns, info.taken_ns);
 			continue;
 		}
 		j = find_sorted(s0, order0, n0, m.name, m.labels);
@@ -529,8 +528,9 @@ static int show_segment(const char *name, struct name_filter *filter, enum expor
 	}
 	n = shmstat_snap_metrics(s);
 	order = metrics_sorted(s, n);
-	rate = metric_rates(s, s0, order0);
-	if (order == NULL || rate == NULL) {
+	/* JSON computes rates since creation as it writes them */
+	rate = s0 == NULL && fmt != EXPORT_TEXT ? NULL : metric_rates(s, s0, order0);
+	if (order == NULL || (rate == NULL && (s0 != NULL || fmt == EXPORT_TEXT))) {
 		die(EXIT_ERR, "out of memory");
 		goto out;
 	}

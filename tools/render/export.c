@@ -209,14 +209,25 @@ static void jshares(FILE *f, const shmstat_snap *s, size_t i,
 	}
 }
 
-/* ,"rate":R (per second; null when there is none) */
-static void jrate(FILE *f, const struct export_rates *rates, size_t i)
+double rate_since(uint64_t counter, uint64_t created_ns, uint64_t taken_ns)
 {
+	return taken_ns > created_ns ? (double)counter / ((double)(taken_ns - created_ns) / 1e9) :
+	       NAN;
+}
+
+/* ,"rate":R (per second; null when there is none) of metric @i, @m,
+ * in a snapshot taken at @taken_ns */
+static void jrate(FILE *f, const struct export_rates *rates, size_t i,
+		  const struct shmstat_metric_info *m, uint64_t taken_ns)
+{
+	double r;
+
 	if (rates == NULL)
 		return;
-	if (isfinite(rates->rate[i])) {
+	r = rates->rate ? rates->rate[i] : rate_since(m->counter, m->created_ns, taken_ns);
+	if (isfinite(r)) {
 		char b[NUM_LEN];
-		const size_t n = num_g(b, sizeof(b), rates->rate[i], 17);
+		const size_t n = num_g(b, sizeof(b), r, 17);
 
 		fputs_unlocked(",\"rate\":", f);
 		(void)fwrite_unlocked(b, 1, n, f);
@@ -251,7 +262,7 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 
 		if (k + PREFETCH_AHEAD < n) {
 			shmstat_snap_prefetch(s, order[k + PREFETCH_AHEAD]);
-			if (rates)
+			if (rates && rates->rate)
 				__builtin_prefetch(&rates->rate[order[k + PREFETCH_AHEAD]]);
 		}
 		shmstat_snap_metric(s, order[k], &m);
@@ -271,7 +282,7 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 		case SHMSTAT_COUNTER:
 			fputs_unlocked(",\"value\":", f);
 			put_u64(f, m.counter);
-			jrate(f, rates, order[k]);
+			jrate(f, rates, order[k], &m, info.taken_ns);
 			break;
 		case SHMSTAT_GAUGE:
 			fprintf(f, ",\"aggregation\":\"%s\",\"value\":", shmstat_agg_name(m.agg));
@@ -283,12 +294,12 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 		case SHMSTAT_HISTOGRAM:
 			fputs(",\"histogram\":", f);
 			hist_json(f, s, order[k]);
-			jrate(f, rates, order[k]);
+			jrate(f, rates, order[k], &m, info.taken_ns);
 			break;
 		case SHMSTAT_SIGTABLE:
 			fputs(",\"sigtable\":", f);
 			export_sig_json(f, s, order[k], SHMSTAT_BY_HITS, NULL, EXPORT_TOP, SIG_HIGH_VALUE);
-			jrate(f, rates, order[k]);
+			jrate(f, rates, order[k], &m, info.taken_ns);
 			break;
 		}
 		if (per_process)

@@ -12,12 +12,17 @@
 enum export_format { EXPORT_TEXT, EXPORT_JSON, EXPORT_PROM, EXPORT_OPENMETRICS, EXPORT_CSV };
 
 /* Rates per second that JSON prints (the other formats have no place
- * for them): @rate[i] of metric i of the snapshot (NaN: none, null);
- * over the last @over_ns, or since each metric's creation when 0. */
+ * for them): @rate[i] of metric i of the snapshot (NaN: none, null)
+ * over the last @over_ns; @rate NULL: each metric's since its creation,
+ * computed as it is written (rate_since()). */
 struct export_rates {
 	const double *rate;
 	uint64_t over_ns;
 };
+
+/* @counter per second over the time from @created_ns to @taken_ns; NaN
+ * when no time passed */
+double rate_since(uint64_t counter, uint64_t created_ns, uint64_t taken_ns);
 
 /* Write metrics @order[0..n-1] of @s (segment @name) to @f; with
  * @per_process, JSON also lists the writer processes and each metric's
