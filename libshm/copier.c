@@ -49,9 +49,12 @@ int shmstat__copier_add(struct copier *cp, uint64_t start, uint64_t end)
 }
 
 /* The extents of [@pos, @size): exact (@w 0: SEEK_DATA, SEEK_HOLE), or
- * windows of @w bytes from where data starts, adjacent ones joined */
+ * windows of @w bytes from where data starts, adjacent ones joined (not
+ * with those of an earlier call: a grave's stay its own) */
 static int map_extents(struct copier *cp, uint64_t pos, uint64_t size, uint64_t w)
 {
+	const size_t first = cp->next;
+
 	while (pos < size) {
 		const off_t d = lseek(cp->fd, (off_t)pos, SEEK_DATA);
 		uint64_t e;
@@ -71,7 +74,7 @@ static int map_extents(struct copier *cp, uint64_t pos, uint64_t size, uint64_t 
 		}
 		if (e <= (uint64_t)d || cp->next + 1 >= MAX_EXTENTS)
 			return shmstat__copier_add(cp, (uint64_t)d, size);
-		if (cp->next > 0 && cp->ext[cp->next - 1].end == (uint64_t)d)
+		if (cp->next > first && cp->ext[cp->next - 1].end == (uint64_t)d)
 			cp->ext[cp->next - 1].end = e;          /* one window on */
 		else if (shmstat__copier_add(cp, (uint64_t)d, e) != 0)
 			return ENOMEM;
@@ -89,7 +92,7 @@ int shmstat__copier_map(struct copier *cp, uint64_t pos, uint64_t size)
 
 int shmstat__copier_map_windows(struct copier *cp, uint64_t pos, uint64_t size, uint64_t w)
 {
-	return map_extents(cp, pos, size, w ? w : 1);
+	return map_extents(cp, pos, size, w);
 }
 
 void shmstat__copier_zero(struct copier *cp, unsigned char *p, uint64_t n)

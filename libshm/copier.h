@@ -44,11 +44,11 @@ SHMSTAT_HIDDEN int shmstat__copier_add(struct shmstat__copier *cp, uint64_t star
  * data). 0 or ENOMEM. */
 SHMSTAT_HIDDEN int shmstat__copier_map(struct shmstat__copier *cp, uint64_t pos, uint64_t size);
 
-/* Windows of @w bytes over [@pos, @size), each from where data starts
- * (SEEK_DATA alone), holes within them included, as extents: one system
- * call a window instead of two an extent (64 writers' stripes: 29,000
- * extents). Holes read as zeros; which pages were holes stays unknown.
- * 0 or ENOMEM. */
+/* Windows of @w (> 0) bytes over [@pos, @size), each from where data
+ * starts (SEEK_DATA alone), holes within them included, as extents: one
+ * system call a window instead of two an extent (64 writers' stripes:
+ * 29,000 extents). Holes read as zeros; which pages were holes stays
+ * unknown. 0 or ENOMEM. */
 SHMSTAT_HIDDEN int shmstat__copier_map_windows(struct shmstat__copier *cp, uint64_t pos,
 					       uint64_t size, uint64_t w);
 
@@ -92,9 +92,10 @@ SHMSTAT_HIDDEN int shmstat__copy_pread_chunks(struct shmstat__copier *cp, uint64
 					      shmstat__chunk_fn take, void *arg);
 
 /* Keep [@off, @off + @n) of the object, value slots from @slot of stripe
- * @stripe, in @sp as runs of non-zero slots: its data read (a chunk at a
- * time) with pread, its holes left out. 0, -1 (truncated), EFBIG (past
- * the reader's limit) or ENOMEM. */
+ * @stripe, in @sp as runs of non-zero slots: its extents read (a chunk at
+ * a time) with pread, what they leave out kept as nothing; the pages that
+ * held a value count against the limit (a window's holes read as zeros
+ * do not). 0, -1 (truncated), EFBIG (past the reader's limit) or ENOMEM. */
 SHMSTAT_HIDDEN int shmstat__copy_sparse(struct shmstat__copier *cp, struct shmstat__sparse *sp,
 					uint32_t stripe, uint32_t slot, uint64_t n, uint64_t off);
 

@@ -343,65 +343,39 @@ static int map_stripes(struct copier *cp, const struct shmstat_hdr *rh,
 	return 0;
 }
 
-static int ext_cmp(const void *a, const void *b)
-{
-	const struct extent *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
 /* After the first pass: the stripes' windows replaced by the pages it
- * kept values from, those of @sp. catch_up() then walks the rest, holes
- * then and pages of zeros, and reads what is data now: what a writer
- * stored in a hole after its window was read, before a value the copy
- * saw. Nothing is read twice: nothing was kept from those pages. The
- * graves' extents (before the stripes copied sparse) stay. 0 or ENOMEM. */
-static int kept_extents(struct copier *cp, const struct shmstat__sparse *sp,
+ * kept values from, those of @sp (its runs in order, sparse.h). catch_up()
+ * then walks the rest, holes then and pages of zeros, and reads what is
+ * data now: what a writer stored in a hole after its window was read,
+ * before a value the copy saw. Nothing is read twice: nothing was kept
+ * from those pages. The graves' extents (before the stripes copied
+ * sparse) stay. 0 or ENOMEM. */
+static int kept_extents(struct copier *cp, struct shmstat__sparse *sp,
 			const struct shmstat_hdr *rh)
 {
 	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
 	const uint64_t gend = sbase + (uint64_t)SHMSTAT_GRAVES * rh->stripe_bytes;
 	size_t k = 0, first;
-	bool sorted = true;
 
 	while (k < cp->next && cp->ext[k].end <= gend)
 		k++;
-	/* a grave's extent joined with the first window: its grave part */
-	if (k < cp->next && cp->ext[k].start < gend)
-		cp->ext[k++].end = gend;
 	cp->next = first = k;
+	shmstat__sparse_sort(sp);
 	for (size_t r = 0; r < sp->nrun; r++) {
 		const struct shmstat__srun *x = &sp->run[r];
 		const uint64_t at = sbase + (uint64_t)x->stripe * rh->stripe_bytes;
-		const uint64_t a = (at + (uint64_t)x->from * 8) / SHMSTAT_PAGE * SHMSTAT_PAGE;
+		uint64_t a = (at + (uint64_t)x->from * 8) / SHMSTAT_PAGE * SHMSTAT_PAGE;
 		const uint64_t b = (at + (uint64_t)x->to * 8 + SHMSTAT_PAGE - 1) / SHMSTAT_PAGE *
 				   SHMSTAT_PAGE;
-		struct extent *l = cp->next > first ? &cp->ext[cp->next - 1] : NULL;
 
-		if (l != NULL && a >= l->start && a <= l->end) {
-			if (b > l->end)
-				l->end = b;
-			continue;
-		}
-		sorted = sorted && (l == NULL || a > l->end);
-		if (shmstat__copier_add(cp, a, b) != 0)
+		if (a < gend)
+			a = gend;       /* a page shared with a grave: its part */
+		if (cp->next > first && a <= cp->ext[cp->next - 1].end) {
+			if (b > cp->ext[cp->next - 1].end)
+				cp->ext[cp->next - 1].end = b;
+		} else if (shmstat__copier_add(cp, a, b) != 0) {
 			return ENOMEM;
-	}
-	if (!sorted) {
-		/* runs kept out of order (not so in a first pass): in order,
-		 * overlaps joined */
-		size_t n = first;
-
-		qsort(cp->ext + first, cp->next - first, sizeof(*cp->ext), ext_cmp);
-		for (size_t e = first; e < cp->next; e++) {
-			if (n > first && cp->ext[e].start <= cp->ext[n - 1].end) {
-				if (cp->ext[e].end > cp->ext[n - 1].end)
-					cp->ext[n - 1].end = cp->ext[e].end;
-			} else {
-				cp->ext[n++] = cp->ext[e];
-			}
 		}
-		cp->next = n;
 	}
 	return 0;
 }
@@ -420,8 +394,8 @@ static void advise_huge(unsigned char *buf, const struct copier *cp, size_t from
  * buffer @buf of @size bytes: every total reads the grave in use slot by
  * slot, and its holes (no writer died there) read as the huge zero page,
  * one fault for 512 pages; where a fold wrote data, one 2 MiB page. (A
- * show --json of 100,000 counters and 300 histograms took about 2,100
- * faults there, each a small page.) */
+ * segment of 100,000 counters and 300 histograms has 6.5 MB of slots:
+ * 1,600 small pages, a fault each.) */
 static void advise_graves(unsigned char *buf, size_t size, const struct shmstat_hdr *rh,
 			  uint64_t used)
 {

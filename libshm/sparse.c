@@ -13,6 +13,9 @@
  * a run's 24 bytes cost less than the 32 bytes of zeros it leaves out) */
 #define RUN_JOIN 4u
 
+/* Room for @need items of @each bytes in *@p (*@cap of them), doubled:
+ * realloc below 1 MiB, whole huge pages from there (util.h: the values
+ * of 64 writers' stripes are tens of MB, written as kept) */
 static int grow(void **p, size_t *cap, size_t need, size_t each)
 {
 	size_t c = *cap ? *cap : 256;
@@ -22,7 +25,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t each)
 		return 0;
 	while (c < need)
 		c *= 2;
-	q = realloc(*p, c * each);
+	q = shmstat__regrow_array(*p, *cap * each, c * each);
 	if (q == NULL)
 		return ENOMEM;
 	*p = q;
@@ -32,20 +35,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t each)
 
 int shmstat__sparse_reserve(struct shmstat__sparse *sp, size_t n)
 {
-	size_t c = sp->capval ? sp->capval : 256;
-	uint64_t *q;
-
-	if (sp->nval + n <= sp->capval)
-		return 0;
-	while (c < sp->nval + n)
-		c *= 2;
-	/* written whole as runs are kept: huge pages (util.h) */
-	q = shmstat__regrow_array(sp->val, sp->capval * sizeof(*q), c * sizeof(*q));
-	if (q == NULL)
-		return ENOMEM;
-	sp->val = q;
-	sp->capval = c;
-	return 0;
+	return grow((void **)&sp->val, &sp->capval, sp->nval + n, sizeof(*sp->val));
 }
 
 static int add_run(struct shmstat__sparse *sp, uint32_t stripe, uint32_t from,
@@ -112,6 +102,13 @@ static int by_place(const void *a, const void *b)
 	return x->from < y->from ? -1 : x->from > y->from;
 }
 
+void shmstat__sparse_sort(struct shmstat__sparse *sp)
+{
+	if (sp->unsorted)
+		qsort(sp->run, sp->nrun, sizeof(*sp->run), by_place);
+	sp->unsorted = false;
+}
+
 int shmstat__sparse_index(struct shmstat__sparse *sp, uint32_t nstripes)
 {
 	uint32_t *f = realloc(sp->first, ((size_t)nstripes + 1) * sizeof(*f));
@@ -121,9 +118,7 @@ int shmstat__sparse_index(struct shmstat__sparse *sp, uint32_t nstripes)
 		return ENOMEM;
 	sp->first = f;
 	sp->nstripes = nstripes;
-	if (sp->unsorted)
-		qsort(sp->run, sp->nrun, sizeof(*sp->run), by_place);
-	sp->unsorted = false;
+	shmstat__sparse_sort(sp);
 	for (uint32_t i = 0; i <= nstripes; i++) {
 		while (k < sp->nrun && sp->run[k].stripe < i)
 			k++;
@@ -186,7 +181,7 @@ void shmstat__sparse_reset(struct shmstat__sparse *sp)
 
 void shmstat__sparse_free(struct shmstat__sparse *sp)
 {
-	free(sp->run);
+	shmstat__unmap_array(sp->run, sp->caprun * sizeof(*sp->run));
 	shmstat__unmap_array(sp->val, sp->capval * sizeof(*sp->val));
 	free(sp->first);
 	free(sp->scratch);

@@ -66,6 +66,10 @@ SHMSTAT_HIDDEN uint64_t shmstat__sparse_at(const struct shmstat__sparse *sp, uin
 SHMSTAT_HIDDEN const uint64_t *shmstat__sparse_run(const struct shmstat__sparse *sp, uint32_t i,
 						   uint32_t *from, uint32_t to, uint32_t *end);
 
+/* The runs in order of stripe and slot (they may have been kept out of
+ * it); shmstat__sparse_index() does it too. */
+SHMSTAT_HIDDEN void shmstat__sparse_sort(struct shmstat__sparse *sp);
+
 /* Room for @n more values (a copy about to keep at most that many:
  * one mapping, grown no more). 0 or ENOMEM. */
 SHMSTAT_HIDDEN int shmstat__sparse_reserve(struct shmstat__sparse *sp, size_t n);
