@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -503,6 +504,7 @@ static int show_segment(const char *name, struct name_filter *filter, enum expor
 	size_t n, *order = NULL, *order0 = NULL;
 	double *rate = NULL;
 	uint64_t rate_ns = 0;
+	bool need_rates;
 	int rc = EXIT_ERR;
 
 	/* only what -I and -X keep is copied */
@@ -529,8 +531,9 @@ static int show_segment(const char *name, struct name_filter *filter, enum expor
 	n = shmstat_snap_metrics(s);
 	order = metrics_sorted(s, n);
 	/* JSON computes rates since creation as it writes them */
-	rate = s0 == NULL && fmt != EXPORT_TEXT ? NULL : metric_rates(s, s0, order0);
-	if (order == NULL || (rate == NULL && (s0 != NULL || fmt == EXPORT_TEXT))) {
+	need_rates = s0 != NULL || fmt == EXPORT_TEXT;
+	rate = need_rates ? metric_rates(s, s0, order0) : NULL;
+	if (order == NULL || (need_rates && rate == NULL)) {
 		die(EXIT_ERR, "out of memory");
 		goto out;
 	}
