@@ -10,8 +10,8 @@
 #define HUGE_BYTES ((size_t)2 << 20)
 #define BIG ((size_t)1 << 20)           /* from here on, huge pages */
 
-/* the mapping's length: whole huge pages (the kernel aligns anonymous
- * mappings of such lengths to them) */
+/* the mapping's length: whole huge pages (kernels since 6.7 align
+ * anonymous mappings of such lengths to them) */
 static size_t mapped(size_t n)
 {
 	return n > SIZE_MAX - HUGE_BYTES ? 0 : (n + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
