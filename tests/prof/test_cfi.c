@@ -33,6 +33,7 @@
 #include <cmocka.h>
 
 #include "cfi.h"
+#include "../xorshift.h"
 
 /* ------------------------------------------------------------ modules */
 
@@ -552,10 +553,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint64_t next_rand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static void mutate(const struct mod *m, unsigned rounds)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "namesort.h"
+#include "../xorshift.h"
 
 #define MAXN 6000
 
@@ -22,10 +23,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint64_t next(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static char names[MAXN][96], labels[MAXN][32];

@@ -16,15 +16,13 @@
 #include <cmocka.h>
 
 #include "numfmt.h"
+#include "../xorshift.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint64_t next(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static void check_g(double v, int prec)

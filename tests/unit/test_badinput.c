@@ -15,6 +15,7 @@
 
 #include "layout.h"
 #include "ut_common.h"
+#include "../xorshift.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -531,12 +532,7 @@ static uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
+	return xorshift64(&rng_state);
 }
 
 static void fill_random(unsigned char *p, size_t n)

@@ -13,17 +13,10 @@
 #include "ut_common.h"
 #include "hook.h"
 #include "snap.h"
+#include "../xorshift.h"
 
 #define NSTRIPES 6u
 #define NSLOTS 5000u
-
-static uint64_t rng_next(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
 
 /* Stripe contents with stretches of zeros of every length, values of
  * every size (1 and UINT64_MAX too). */
@@ -38,9 +31,9 @@ static void fill(uint64_t ref[NSTRIPES][NSLOTS], uint64_t seed)
 		if (i == 2)
 			continue;               /* a stripe with nothing */
 		while (v < NSLOTS) {
-			v += (uint32_t)(rng_next(&x) % (i == 4 ? 3 : 40));
-			for (uint32_t n = (uint32_t)(rng_next(&x) % 12); n > 0 && v < NSLOTS; n--, v++) {
-				const uint64_t r = rng_next(&x);
+			v += (uint32_t)(xorshift64(&x) % (i == 4 ? 3 : 40));
+			for (uint32_t n = (uint32_t)(xorshift64(&x) % 12); n > 0 && v < NSLOTS; n--, v++) {
+				const uint64_t r = xorshift64(&x);
 
 				ref[i][v] = r % 5 == 0 ? UINT64_MAX : r % 5 == 1 ? 1 : r % 3 ? r : 0;
 			}
@@ -84,9 +77,9 @@ static void check(const struct shmstat__sparse *sp, uint64_t ref[NSTRIPES][NSLOT
 	/* runs from random places to random ends: each slot once, in
 	 * order, and every non-zero slot in them */
 	for (int t = 0; t < 2000; t++) {
-		const uint32_t i = (uint32_t)(rng_next(&x) % NSTRIPES);
-		const uint32_t a = (uint32_t)(rng_next(&x) % NSLOTS);
-		const uint32_t to = a + (uint32_t)(rng_next(&x) % (NSLOTS - a + 1));
+		const uint32_t i = (uint32_t)(xorshift64(&x) % NSTRIPES);
+		const uint32_t a = (uint32_t)(xorshift64(&x) % NSLOTS);
+		const uint32_t to = a + (uint32_t)(xorshift64(&x) % (NSLOTS - a + 1));
 		uint32_t v = a, e, seen = 0, want = 0;
 		const uint64_t *p;
 
