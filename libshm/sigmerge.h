@@ -58,6 +58,10 @@ struct sm {
 	size_t n, cap;
 	uint32_t *map;             /* key index + 1, 0: empty */
 	size_t mapcap;             /* a power of two */
+	size_t mapped;             /* keys in the map: when not n, some were
+				    * added past it (sm_add's first source),
+				    * and it is rebuilt before a lookup */
+	size_t want;               /* keys reserved for: the map's size then */
 	char *arena;
 	size_t used, acap;
 	uint64_t F, FW, D, W;
@@ -84,8 +88,8 @@ SHMSTAT_HIDDEN void shmstat__sm_init(struct sm *m);
 SHMSTAT_HIDDEN void shmstat__sm_free(struct sm *m);
 
 /* Room for @n keys of @arena bytes of text in all, before they are added
- * (no growth, no rehash on the way). 0 or ENOMEM; the merge works as
- * well without it. */
+ * (no growth on the way; the map is built for them at the first lookup).
+ * 0 or ENOMEM; the merge works as well without it. */
 SHMSTAT_HIDDEN int shmstat__sm_reserve(struct sm *m, size_t n, size_t arena);
 
 /* Add summary @s to @m. 0 or ENOMEM. */
