@@ -43,15 +43,17 @@
  *
  * The test process (the killer) paces itself at a round every 10..100 ms
  * (drawn from the seed; load shaping, not synchronization): it SIGKILLs
- * the processes of 1 to 3 random slots, waits for them, and for each of
- * their threads takes from the control page the step it was at (ack) and
- * how many of its calls had returned (stage): those calls counted, the
- * one it was in may have counted in part (each of its stores either
- * happened or not), the later ones did not. It resets the stage, counts
- * the kill in the control page and starts a new process for each slot:
- * the same metrics, each thread going on from its acknowledged count, so
- * the step a thread was killed in is done again in full. Kills land
- * anywhere: in a step, in attaching (reaping the dead), in looking up
+ * the processes of 1 to 3 random slots that have one. At a later round,
+ * once a killed process has died (its threads, at nice 19, may wait for a
+ * CPU to see the SIGKILL; the rounds do not wait for them), for each of
+ * its threads the killer takes from the control page the step it was at
+ * (ack) and how many of its calls had returned (stage): those calls
+ * counted, the one it was in may have counted in part (each of its stores
+ * either happened or not), the later ones did not. It resets the stage,
+ * counts the kill in the control page and starts a new process for the
+ * slot: the same metrics, each thread going on from its acknowledged
+ * count, so the step a thread was killed in is done again in full. Kills
+ * land anywhere: in a step, in attaching (reaping the dead), in looking up
  * handles, in flushing a signature batch, in starting threads.
  *
  * The writer threads run at nice 19 (per thread; their processes attach
@@ -111,6 +113,7 @@ static uint64_t step_seed = DEFAULT_SEED;
 static const char *seg_name;
 static char *reader_path;
 static pid_t writer_pid[SOAK_W];
+static pid_t dying_pid[SOAK_W];   /* killed by us, not reaped yet */
 static pid_t reader_pid;
 
 static const char *const owner_names[SOAK_OWNERS] = { "acct-0", "acct-1", "acct-2", "acct-3" };
@@ -373,24 +376,6 @@ static double mono_s(void)
 }
 
 /* Fail if any child (writer or reader) ended without being killed by us. */
-static void check_no_child_ended(void)
-{
-	int st;
-	pid_t p = waitpid(-1, &st, WNOHANG);
-
-	if (p > 0) {
-		int w = -1;
-
-		for (int k = 0; k < SOAK_W; k++)
-			if (writer_pid[k] == p)
-				w = k;
-		fail_msg("%s %d ended by itself: %s %d (66: ThreadSanitizer found a race)",
-			 p == reader_pid ? "the reader" : "writer", p == reader_pid ? (int)p : w,
-			 WIFEXITED(st) ? "exit status" : "signal",
-			 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-	}
-}
-
 /* @v must be A + D .. A + D + U: what the acknowledged steps add (@a),
  * plus what the calls killed threads had returned from add (@d), plus at
  * most what the calls they were killed in add (@u). */
@@ -423,13 +408,86 @@ static void account_kill(int w, int t, struct tally *done, struct tally *undet,
 	soak_st(&th->stage, SOAK_STAGE(a, 0));
 }
 
+/* What the kills took: the calls killed threads had returned from, the
+ * ones they were in, SIGKILLs (in all and per slot), threads killed in
+ * the middle of a step. */
+static struct {
+	struct tally done, undet;
+	uint64_t n, w[SOAK_W], mid_step;
+} kl;
+
+/* Writer slot @w's process, killed by us, has died: account for its
+ * threads, then start its successor. */
+static void victim_died(int w)
+{
+	for (int t = 0; t < SOAK_T; t++)
+		account_kill(w, t, &kl.done, &kl.undet, &kl.mid_step);
+	kl.n++;
+	kl.w[w]++;
+	soak_st(&ctl->kills[w].v, kl.w[w]);   /* before the successor starts */
+	dying_pid[w] = 0;
+	writer_pid[w] = stress_spawn(writer_main, (void *)(intptr_t)w);
+}
+
+/* Dead writers we killed, not reaped yet: reaping (release_task) took
+ * up to minutes while the load ran (the kernel's walk of the task's
+ * /proc dentries, with the other processes' /proc/PID/stat lookups going
+ * on); when it is over, 700 took 0.2 s. So the rounds only look at them
+ * (waitid, WNOWAIT), and they are reaped at the end, or when ZOMBIES are
+ * kept (a soak of many minutes). */
+#define ZOMBIES 2048
+static pid_t zombies[ZOMBIES];
+static size_t nzombies;
+
+static void reap_zombies(void)
+{
+	for (size_t z = 0; z < nzombies; z++)
+		assert_int_equal(stress_wait(zombies[z]), 128 + SIGKILL);
+	nzombies = 0;
+}
+
+/* Has child @p ended? Its status (exit status, or 128 + signal) in *@st;
+ * the child is left unreaped. */
+static int ended(pid_t p, int *st)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)p, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid != p)
+		return 0;
+	*st = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+	return 1;
+}
+
+/* Every writer we killed that has died: accounted, its successor started
+ * (victim_died). Any other child that ended fails the test. */
+static void reap_ended(void)
+{
+	int st;
+
+	for (int w = 0; w < SOAK_W; w++) {
+		if (dying_pid[w] && ended(dying_pid[w], &st)) {
+			if (st != 128 + SIGKILL)
+				fail_msg("writer %d ended with status %d before our SIGKILL", w, st);
+			if (nzombies == ZOMBIES)
+				reap_zombies();
+			zombies[nzombies++] = dying_pid[w];
+			victim_died(w);
+		}
+		if (writer_pid[w] && ended(writer_pid[w], &st))
+			fail_msg("writer %d ended by itself: status %d (66: ThreadSanitizer found "
+				 "a race)", w, st);
+	}
+	if (reader_pid && ended(reader_pid, &st))
+		fail_msg("the reader ended by itself: status %d", st);
+}
+
 static void test_soak(void **state)
 {
 	const uint64_t seconds = env_u64("SHMSTAT_SOAK_SECONDS", DEFAULT_SECONDS);
 	uint64_t seed = env_u64("SHMSTAT_SOAK_SEED", DEFAULT_SEED);
 	struct shmstat_opts o;
-	struct tally acked, done, undet;
-	uint64_t kills = 0, kills_w[SOAK_W] = { 0 }, mid_step = 0;
+	struct tally acked;
 	uint64_t rsnaps = 0, rbusy = 0, rlate = 0, rwork_us = 0;
 	struct shmstat_seg_info info;
 	struct shmstat_metric_info mi;
@@ -474,50 +532,62 @@ static void test_soak(void **state)
 	for (int w = 0; w < SOAK_W; w++)
 		writer_pid[w] = stress_spawn(writer_main, (void *)(intptr_t)w);
 
-	memset(&done, 0, sizeof(done));
-	memset(&undet, 0, sizeof(undet));
+	memset(&kl, 0, sizeof(kl));
 	next_kill = mono_s();
 	while (mono_s() - t0 < (double)seconds) {
 		uint64_t r = stress_rand(&seed);
-		int victims[MAX_VICTIMS], nv = 1 + (int)((r >> 8) % MAX_VICTIMS);
+		int victims[MAX_VICTIMS], nv = 1 + (int)((r >> 8) % MAX_VICTIMS), live;
 
 		/* load shaping: a round of kills every 10..100 ms (at once
 		 * if the last round took longer) */
 		next_kill += (double)(10 + (r >> 32) % 91) / 1000.0;
 		if (next_kill > mono_s())
 			sleep_ms((uint64_t)((next_kill - mono_s()) * 1000.0));
-		check_no_child_ended();
+		/* the writers killed earlier that have died: accounted, and
+		 * their successors started (the dead reaped at the end) */
+		reap_ended();
 		/* 1 to MAX_VICTIMS distinct slots, dying together: the next
-		 * reaper folds several at once */
+		 * reaper folds several at once; only slots with a writer (a
+		 * killed one is not waited for) */
+		live = 0;
+		for (int k = 0; k < SOAK_W; k++)
+			live += writer_pid[k] != 0;
 		for (int k = 0; k < nv; k++) {
 			int dup;
 
+			if (k == live) {
+				nv = live;
+				break;
+			}
 			do {
 				victims[k] = (int)(stress_rand(&seed) % SOAK_W);
-				dup = 0;
+				dup = writer_pid[victims[k]] == 0;
 				for (int j = 0; j < k; j++)
 					dup |= victims[j] == victims[k];
 			} while (dup);
-			assert_int_equal(kill(writer_pid[victims[k]], SIGKILL), 0);
 		}
 		for (int k = 0; k < nv; k++) {
 			const int w = victims[k];
-			int st = stress_wait(writer_pid[w]);
 
-			if (st != 128 + SIGKILL)
-				fail_msg("writer %d ended with status %d before our SIGKILL", w, st);
-			for (int t = 0; t < SOAK_T; t++)
-				account_kill(w, t, &done, &undet, &mid_step);
-			kills++;
-			kills_w[w]++;
-			soak_st(&ctl->kills[w].v, kills_w[w]);   /* before the successor starts */
+			assert_int_equal(kill(writer_pid[w], SIGKILL), 0);
+			dying_pid[w] = writer_pid[w];
+			writer_pid[w] = 0;
 		}
-		for (int k = 0; k < nv; k++)
-			writer_pid[victims[k]] = stress_spawn(writer_main,
-							      (void *)(intptr_t)victims[k]);
 	}
 	t_load = mono_s();
-	check_no_child_ended();
+	/* every slot with a writer again (the last ones killed once dead):
+	 * each thread sets its LAST gauge to what it acknowledged as it
+	 * stops, over what a killed predecessor may have left */
+	for (;;) {
+		int dying = 0;
+
+		reap_ended();
+		for (int w = 0; w < SOAK_W; w++)
+			dying += dying_pid[w] != 0;
+		if (!dying)
+			break;
+		sleep_ms(5);
+	}
 	soak_st(&ctl->stop_writers, 1);
 	for (int w = 0; w < SOAK_W; w++) {
 		int st = stress_wait(writer_pid[w]);
@@ -527,6 +597,7 @@ static void test_soak(void **state)
 				 (int)writer_pid[w], st);
 		writer_pid[w] = 0;
 	}
+	reap_zombies();
 	soak_st(&ctl->stop_reader, 1);
 	{
 		char line[256];
@@ -576,15 +647,15 @@ static void test_soak(void **state)
 			}
 		}
 
-	expect_count(SOAK_M_TOTAL, stress_counter(s, SOAK_M_TOTAL, ""), acked.total, done.total,
-		     undet.total);
+	expect_count(SOAK_M_TOTAL, stress_counter(s, SOAK_M_TOTAL, ""), acked.total, kl.done.total,
+		     kl.undet.total);
 	for (int w = 0; w < SOAK_W; w++) {
 		char labels[32], what[64];
 
 		snprintf(labels, sizeof(labels), "writer=\"%d\"", w);
 		snprintf(what, sizeof(what), SOAK_M_WRITER "{%s}", labels);
-		expect_count(what, stress_counter(s, SOAK_M_WRITER, labels), acked.w[w], done.w[w],
-			     undet.w[w]);
+		expect_count(what, stress_counter(s, SOAK_M_WRITER, labels), acked.w[w], kl.done.w[w],
+			     kl.undet.w[w]);
 		for (int t = 0; t < SOAK_T; t++) {
 			const uint64_t a = soak_ld(&ctl->thr[w][t].ack);
 
@@ -598,7 +669,7 @@ static void test_soak(void **state)
 	}
 	assert_true(stress_find(s, SOAK_M_SUM, "", &mi) >= 0);
 	assert_true(mi.gauge >= 0);
-	expect_count(SOAK_M_SUM, (uint64_t)mi.gauge, acked.sum, done.sum, undet.sum);
+	expect_count(SOAK_M_SUM, (uint64_t)mi.gauge, acked.sum, kl.done.sum, kl.undet.sum);
 	assert_true(stress_find(s, SOAK_M_INFLIGHT, "", &mi) >= 0);
 	assert_int_equal(mi.gauge, 0);
 
@@ -613,8 +684,8 @@ static void test_soak(void **state)
 		shmstat_hdata_stats(h, &hs);
 		shmstat_hdata_free(h);
 		assert_int_equal(hs.count, mi.counter);
-		expect_count("histogram count", hs.count, acked.hcount, done.hcount, undet.hcount);
-		expect_count("histogram sum", hs.sum, acked.vsum, done.vsum, undet.vsum);
+		expect_count("histogram count", hs.count, acked.hcount, kl.done.hcount, kl.undet.hcount);
+		expect_count("histogram sum", hs.sum, acked.vsum, kl.done.vsum, kl.undet.vsum);
 		assert_int_equal(hs.underflow, 0);
 		assert_int_equal(hs.overflow, 0);
 		assert_true(hs.min >= SOAK_VMIN && hs.min <= hs.max && hs.max <= SOAK_VMAX);
@@ -631,11 +702,11 @@ static void test_soak(void **state)
 
 		assert_int_equal(shmstat_snap_sigtab(s, (size_t)m, &v), 0);
 		shmstat_sigview_stats(v, &ss);
-		expect_count("signature hits", ss.hits, acked.hits, done.hits, undet.hits);
-		expect_count("signature misses", ss.misses, acked.misses, done.misses,
-			     undet.misses);
-		expect_count("signature weight", ss.weight, acked.weight, done.weight,
-			     undet.weight);
+		expect_count("signature hits", ss.hits, acked.hits, kl.done.hits, kl.undet.hits);
+		expect_count("signature misses", ss.misses, acked.misses, kl.done.misses,
+			     kl.undet.misses);
+		expect_count("signature weight", ss.weight, acked.weight, kl.done.weight,
+			     kl.undet.weight);
 		assert_int_equal(ss.evictions, 0);
 		assert_int_equal(ss.skipped, 0);
 		assert_int_equal(shmstat_sigview_owners(v), SOAK_OWNERS);
@@ -646,13 +717,13 @@ static void test_soak(void **state)
 			assert_int_equal(shmstat_sigview_owner(v, (size_t)k, &oi), 0);
 			assert_string_equal(oi.name, owner_names[k]);
 			snprintf(what, sizeof(what), "owner %s hits", oi.name);
-			expect_count(what, oi.hits, acked.o_hits[k], done.o_hits[k], undet.o_hits[k]);
+			expect_count(what, oi.hits, acked.o_hits[k], kl.done.o_hits[k], kl.undet.o_hits[k]);
 			snprintf(what, sizeof(what), "owner %s misses", oi.name);
-			expect_count(what, oi.misses, acked.o_misses[k], done.o_misses[k],
-				     undet.o_misses[k]);
+			expect_count(what, oi.misses, acked.o_misses[k], kl.done.o_misses[k],
+				     kl.undet.o_misses[k]);
 			snprintf(what, sizeof(what), "owner %s weight", oi.name);
-			expect_count(what, oi.weight, acked.o_weight[k], done.o_weight[k],
-				     undet.o_weight[k]);
+			expect_count(what, oi.weight, acked.o_weight[k], kl.done.o_weight[k],
+				     kl.undet.o_weight[k]);
 		}
 		/* entries: every key is there (its text says which), exact: a
 		 * summary for every thread, fewer keys than its capacity, so
@@ -676,10 +747,10 @@ static void test_soak(void **state)
 			assert_int_equal(e.err_hits, 0);
 			assert_int_equal(e.err_misses, 0);
 		}
-		events = acked.hits + acked.misses + done.hits + done.misses;
+		events = acked.hits + acked.misses + kl.done.hits + kl.done.misses;
 		for (int k = 0; k < SOAK_KEYS; k++)
 			expect_count("signature key events", key_events[k], acked.key_events[k],
-				     done.key_events[k], undet.key_events[k]);
+				     kl.done.key_events[k], kl.undet.key_events[k]);
 		printf("  signature entries: %" PRIu64 " events, exact: %" PRIu64
 		       " counted for sure, + %" PRIu64 " of the calls kills cut short\n",
 		       entry_events, events, entry_events - events);
@@ -693,9 +764,9 @@ static void test_soak(void **state)
 		       "step); %" PRIu64 " steps acknowledged (%.0f/s); %s = %" PRIu64
 		       " = acknowledged + %" PRIu64 " (+ %" PRIu64 " done by killed threads, "
 		       "%" PRIu64 " killed inside the increment; bound: acknowledged + %" PRIu64
-		       " = 4 x kills)\n", seconds, SOAK_W, SOAK_T, kills, mid_step, acked.total,
+		       " = 4 x kills)\n", seconds, SOAK_W, SOAK_T, kl.n, kl.mid_step, acked.total,
 		       (double)acked.total / (t_load - t0), SOAK_M_TOTAL, total,
-		       total - acked.total, done.total, undet.total, (uint64_t)SOAK_T * kills);
+		       total - acked.total, kl.done.total, kl.undet.total, (uint64_t)SOAK_T * kl.n);
 	}
 	printf("  reader: %" PRIu64 " snapshots (%.1f/s), %" PRIu64 " SHMSTAT_EBUSY, %" PRIu64
 	       " late, %" PRIu64 " us each (wall, checks included); gc reaped %u; %.1f s in all\n",
@@ -709,12 +780,17 @@ static void test_soak(void **state)
 
 static int soak_teardown(void **state)
 {
-	for (int w = 0; w < SOAK_W; w++)
+	for (int w = 0; w < SOAK_W; w++) {
 		if (writer_pid[w] > 0) {
 			kill(writer_pid[w], SIGKILL);
 			waitpid(writer_pid[w], NULL, 0);
 			writer_pid[w] = 0;
 		}
+		if (dying_pid[w] > 0) {
+			waitpid(dying_pid[w], NULL, 0);
+			dying_pid[w] = 0;
+		}
+	}
 	if (reader_pid > 0) {
 		kill(reader_pid, SIGKILL);
 		waitpid(reader_pid, NULL, 0);
