@@ -4,12 +4,15 @@
 # in rounds of work, not seconds), profiled into one segment at 997 Hz and
 # read back. The folded stacks must give hot_a 75% +- 5 points of the
 # samples in the two functions, with names resolved; the SVG must render
-# in headless Chromium.
-# Usage: flame.sh SHMSTAT PROF_TARGET RENDER_SH
+# in headless Chromium. The tool does not load libdw before it names
+# frames; without libdw's functions, the frames are addresses and a
+# warning says why.
+# Usage: flame.sh SHMSTAT PROF_TARGET RENDER_SH EMPTY_MODULE
 set -u
 shmstat=$1
 target=$2
 render=$3
+empty=$4
 pass=0
 fail=0
 name="clif-$$"
@@ -95,6 +98,20 @@ w=$("$shmstat" flame --by weight "$name" | awk '{ s += $NF } END { printf "%.0f\
 [ "$w" -eq $((total * 1003009)) ] && ok || bad "weight $w is not $total x 1003009 ns"
 # addresses only
 expect 0 'prof_target\+0x[0-9a-f]+ [0-9]+$' "" -- "$shmstat" flame --addresses "$name"
+# libdw: loaded by the symbolizer only (tools/symbolize/dw.c); a libdw.so.1
+# without its functions leaves the frames as addresses, and says why
+if [ "$(head -c 4 "$shmstat" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+	if LC_ALL=C readelf -d "$shmstat" | grep -q "NEEDED.*libdw"; then
+		bad "shmstat needs libdw at start"
+	else
+		ok
+	fi
+	mkdir -p "$tmp/nodw"
+	cp "$empty" "$tmp/nodw/libdw.so.1"
+	expect 0 ';\[prof_target\] [0-9]+$' \
+		"^shmstat: cannot read .*prof_target for pid [0-9]+ .*: libdw.so.1 has no dwfl_begin; its frames are shown as addresses$" \
+		-- env LD_LIBRARY_PATH="$tmp/nodw" "$shmstat" flame "$name"
+fi
 # no latency stacks here
 expect 0 "" "has no latency stacks" -- "$shmstat" flame --latency "$name"
 expect 0 "" "no cpu stacks matching the filters" -- "$shmstat" flame --pid 1 "$name"

@@ -69,6 +69,8 @@
 
 #include <elfutils/libdwfl.h>
 
+#include "dw.h"
+
 #include "symbolize.h"
 #include "textsafe.h"
 
@@ -323,15 +325,12 @@ struct symbolizer {
 	uint64_t next_serial;
 };
 
-/* Debuginfo by build-id only (under /usr/lib/debug/.build-id): the
+/* A Dwfl's callbacks (dw.c fills dw.callbacks with these): debuginfo by
+ * build-id only (under /usr/lib/debug/.build-id), dwfl_build_id_find_elf,
+ * dwfl_build_id_find_debuginfo and dwfl_offline_section_address. The
  * standard search also tries the .gnu_debuglink name of the file in the
  * file's own directory, which a writer naming its own binary controls,
  * and libdwfl opens what it finds there blocking (a FIFO, /dev/tty). */
-static const Dwfl_Callbacks dwfl_callbacks = {
-	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_build_id_find_debuginfo,
-	.section_address = dwfl_offline_section_address,
-};
 
 static uint64_t ptr_key(const void *p)
 {
@@ -417,7 +416,7 @@ void symbolizer_free(struct symbolizer *s)
 
 			if (f) {
 				if (f->dwfl)
-					dwfl_end(f->dwfl);
+					dw.end(f->dwfl);
 				free(f);
 			}
 		}
@@ -730,25 +729,29 @@ static void file_open(struct file *f, const char **why)
 		close(fd);
 		return;
 	}
-	dwfl = dwfl_begin(&dwfl_callbacks);
-	if (!dwfl) {
-		*why = dwfl_errmsg(-1);
+	if (dw_load(why) != 0) {
 		close(fd);
 		return;
 	}
-	dwfl_report_begin(dwfl);
+	dwfl = dw.begin(&dw.callbacks);
+	if (!dwfl) {
+		*why = dw.errmsg(-1);
+		close(fd);
+		return;
+	}
+	dw.report_begin(dwfl);
 	/* base 0, add_p_vaddr: bias 0 for ET_DYN (ignored for ET_EXEC), so
 	 * the module answers in file addresses. On success @fd is libdwfl's. */
-	mod = dwfl_report_elf(dwfl, f->path, f->path, fd, 0, true);
+	mod = dw.report_elf(dwfl, f->path, f->path, fd, 0, true);
 	if (!mod) {
 		*why = unusable;        /* a broken ELF file: as any other */
 		close(fd);
-		dwfl_end(dwfl);
+		dw.end(dwfl);
 		return;
 	}
-	if (dwfl_report_end(dwfl, NULL, NULL) != 0) {
-		*why = dwfl_errmsg(-1);
-		dwfl_end(dwfl);
+	if (dw.report_end(dwfl, NULL, NULL) != 0) {
+		*why = dw.errmsg(-1);
+		dw.end(dwfl);
 		return;
 	}
 	f->dwfl = dwfl;
@@ -780,7 +783,7 @@ static struct file *file_get(struct symbolizer *s, const char *path, const struc
 		warn_once(s, path, WARN_READ, p, why);
 		return f;
 	}
-	len = dwfl_module_build_id(f->mod, &bits, &vaddr);
+	len = dw.module_build_id(f->mod, &bits, &vaddr);
 	if (len > 0 && bits) {
 		/* out of memory: no build-id known; a published one then
 		 * does not match, which is shown as addresses, not wrong */
@@ -852,7 +855,7 @@ static const char *mod_name(struct symbolizer *s, const struct proc *p,
 	name = map_get(&s->fcache, ptr_key(m->file), off);
 	if (name)
 		return name;
-	sym = dwfl_module_addrinfo(m->file->mod, off, &symoff, &esym, NULL, NULL, NULL);
+	sym = dw.module_addrinfo(m->file->mod, off, &symoff, &esym, NULL, NULL, NULL);
 	if (sym && sym[0]) {
 		/* "fopen@@GLIBC_2.2.5" (a debug file's .symtab) -> "fopen" */
 		const char *at = strchr(sym + 1, '@');
