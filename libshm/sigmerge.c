@@ -475,8 +475,6 @@ struct shmstat_sigview {
 	struct shmstat_sigowner_info *owners;
 	char (*names)[SHMSTAT_SIG_OWNER_CAP];
 	uint32_t nown;             /* owner slots */
-	uint64_t *err, *werr;      /* per key, computed once; werr in
-				    * err's array (ERRS_BYTES), after it */
 	uint64_t unsum_w;          /* weight of the unsummarized events */
 };
 
@@ -534,23 +532,23 @@ int shmstat__sigview_add(shmstat_sigview *v, const struct sm_src *s)
 	return shmstat__sm_add(&v->m, s);
 }
 
-/* Both per-key arrays of a view, one mapping (64k keys: 1 MB) */
-#define ERRS_BYTES(v) (2 * (v)->m.n * sizeof(uint64_t))
-
+/* Every key's bounds, computed once, in place of what they were computed
+ * from (struct sm_key: err, werr): no array of their own, and they lie
+ * on the line the key's counts do. */
 int shmstat__sigview_done(shmstat_sigview *v)
 {
 	const uint64_t extra = v->st.unsummarized;
 	uint64_t worst = sadd(v->m.F, extra);
 
-	v->err = shmstat__map_array(ERRS_BYTES(v));
-	if (v->err == NULL)
-		return ENOMEM;
-	v->werr = v->err + v->m.n;
 	for (size_t i = 0; i < v->m.n; i++) {
-		v->err[i] = shmstat__sm_err(&v->m, &v->m.k[i], extra);
-		v->werr[i] = shmstat__sm_werr(&v->m, &v->m.k[i], v->unsum_w);
-		if (v->err[i] > worst)
-			worst = v->err[i];
+		struct sm_key *k = &v->m.k[i];
+		const uint64_t err = shmstat__sm_err(&v->m, k, extra);
+		const uint64_t werr = shmstat__sm_werr(&v->m, k, v->unsum_w);
+
+		k->err = err;
+		k->werr = werr;
+		if (err > worst)
+			worst = err;
 	}
 	v->st.used = (uint32_t)v->m.n;
 	v->st.summaries = v->m.summaries;
@@ -566,7 +564,6 @@ void shmstat_sigview_free(shmstat_sigview *v)
 {
 	if (v == NULL)
 		return;
-	shmstat__unmap_array(v->err, ERRS_BYTES(v));     /* before m.n goes */
 	shmstat__sm_free(&v->m);
 	free(v->owners);
 	free(v->names);
@@ -603,11 +600,11 @@ int shmstat_sigview_entry(const shmstat_sigview *v, size_t i, struct shmstat_sig
 	out->full_len = k->full_len;
 	out->has_key = k->known;
 	out->owner = owner_name(v, k->owner);
-	out->err_hits = out->err_misses = v->err[i];
-	out->err_weight = v->werr[i];
-	out->hits = sadd(k->lo_h, v->err[i]);
-	out->misses = sadd(k->lo_m, v->err[i]);
-	out->weight = sadd(k->lo_w, v->werr[i]);
+	out->err_hits = out->err_misses = k->err;
+	out->err_weight = k->werr;
+	out->hits = sadd(k->lo_h, k->err);
+	out->misses = sadd(k->lo_m, k->err);
+	out->weight = sadd(k->lo_w, k->werr);
 	out->first_ns = k->first_ns == UINT64_MAX ? 0 : k->first_ns;
 	out->last_ns = k->last_ns;
 	events = sadd(k->lo_h, k->lo_m);
@@ -629,7 +626,7 @@ static uint64_t key_of(const shmstat_sigview *v, size_t i, enum shmstat_sig_orde
 	switch (order) {
 	case SHMSTAT_BY_WEIGHT: return k->lo_w;
 	case SHMSTAT_BY_RECENT: return k->last_ns;
-	case SHMSTAT_BY_HITS_MAX: return sadd(k->lo_h, v->err[i]);
+	case SHMSTAT_BY_HITS_MAX: return sadd(k->lo_h, k->err);
 	default: return k->lo_h;
 	}
 }
@@ -644,8 +641,8 @@ static int by_order(size_t a, size_t b, const struct order_ctx *c)
 	if (kx != ky)
 		return kx > ky ? -1 : 1;
 	/* ties: the larger upper bound, the more recent, the hash */
-	ux = c->order == SHMSTAT_BY_WEIGHT ? sadd(x->lo_w, v->werr[a]) : sadd(x->lo_h, v->err[a]);
-	uy = c->order == SHMSTAT_BY_WEIGHT ? sadd(y->lo_w, v->werr[b]) : sadd(y->lo_h, v->err[b]);
+	ux = c->order == SHMSTAT_BY_WEIGHT ? sadd(x->lo_w, x->werr) : sadd(x->lo_h, x->err);
+	uy = c->order == SHMSTAT_BY_WEIGHT ? sadd(y->lo_w, y->werr) : sadd(y->lo_h, y->err);
 	if (ux != uy)
 		return ux > uy ? -1 : 1;
 	if (x->last_ns != y->last_ns)

@@ -43,7 +43,17 @@
 struct sm_key {
 	uint64_t hash;
 	uint64_t lo_h, lo_m, lo_w;
-	uint64_t err_in, werr_in, fpres, fwpres, mg;
+	/* the view's keys, once shmstat__sigview_done() has computed them
+	 * (the inputs are used up then): err and werr, the key's bounds */
+	union {
+		uint64_t err_in;
+		uint64_t err;
+	};
+	union {
+		uint64_t werr_in;
+		uint64_t werr;
+	};
+	uint64_t fpres, fwpres, mg;
 	uint64_t first_ns, last_ns;
 	uint64_t key_off;          /* its bytes in the merge's arena */
 	uint32_t full_len;         /* the key's length */
