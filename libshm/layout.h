@@ -82,7 +82,7 @@
 
 #define SHMSTAT_MAGIC            "SHMSTAT"   /* 7 chars + NUL = 8 bytes */
 #define SHMSTAT_FORMAT_MAJOR     4
-#define SHMSTAT_FORMAT_MINOR     0
+#define SHMSTAT_FORMAT_MINOR     1
 #define SHMSTAT_ENDIAN_PROBE     0x0102030405060708ULL
 #define SHMSTAT_LINE             128
 #define SHMSTAT_PAGE             4096
@@ -384,7 +384,11 @@ struct shmstat_sigsum {
 	uint64_t rescans;          /* times the minimum was looked for */
 	uint64_t rebuilds;
 	uint64_t filtered;         /* events the admission filter kept out */
-	uint8_t pad[128 - 104];
+	/* even while no take is under way, odd during one (release stores);
+	 * set to 2 by the thread that claims the summary; 0: its writer
+	 * keeps none (format 4.0): readers check every gen */
+	uint64_t seq;
+	uint8_t pad[128 - 112];
 };
 
 #define SHMSTAT_SIGENT_F_KEY 0x1u  /* the key's bytes are in keys[] */

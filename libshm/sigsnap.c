@@ -72,13 +72,6 @@ static int add_sumcopy(struct shmstat_snap *s, const struct sumcopy *c)
 	return 0;
 }
 
-/* Copy summary @k of the table with run @run and geometry @g into the
- * buffer: its header, then of its first `used` entries their gens, the
- * entries, the key records (and a grave's counters), their gens again,
- * and the header again (its floor: it only grows, and must cover what
- * the entries no longer hold). An entry whose gen was odd or changed
- * is read again alone, a few times, then left out. 0, -1 (truncated),
- * EFBIG (past the copy limit) or ENOMEM. */
 /* The gens of a summary's entries read a chunk at a time (the entries'
  * second and third copies: 4 MB each for 64k entries, fresh memory a
  * snapshot would fault in, for 4 bytes in 64). */
@@ -86,7 +79,7 @@ struct gens {
 	uint64_t base;             /* the entries' object offset */
 	uint32_t *gen;             /* per entry: its gen before the copy; after
 				    * it, odd where it changed (read again) */
-	uint32_t n;
+	uint32_t from, n;          /* the entries read: gen[from..from + n) */
 	bool after;
 };
 
@@ -103,13 +96,73 @@ static int take_gens(void *arg, uint64_t at, unsigned char *p, uint64_t k)
 
 		memcpy(&g, p + (gs->base + j * es + go - at), 4);
 		if (!gs->after)
-			gs->gen[j] = g;
-		else if (g != gs->gen[j])
-			gs->gen[j] |= 1u;
+			gs->gen[gs->from + j] = g;
+		else if (g != gs->gen[gs->from + j])
+			gs->gen[gs->from + j] |= 1u;
 	}
 	return 0;
 }
 
+/* Entries a part of a quick copy (below) reads */
+#ifdef SHMSTAT_TEST_HOOKS
+#define QUICK_PART 16u             /* the tests' summaries are small: parts,
+				    * and a quick copy cut short, happen */
+#else
+#define QUICK_PART 4096u           /* 256 KiB of entries */
+#endif
+
+/* The quick copy of a writer's summary whose header said seq @seq (even,
+ * not 0: no take under way): entries 0.. and their key records a part
+ * at a time, each part followed by an acquire fence and seq again. While
+ * seq has not moved, no take overlapped the part (the writer makes seq
+ * odd, then a release fence, before it changes anything of an entry but
+ * its counts), so its entries are whole: their gens are not read
+ * before and after (two more reads of every entry). Marks in @gen the
+ * entries to read again alone (odd gens: left so by a killed writer) and
+ * gives in *@done the entries copied; the rest, from the part where seq
+ * moved, go the long way. 0 or an error of read_full(). */
+static int quick_copy(struct shmstat_snap *s, uint64_t off, const struct shmstat_sumgeo *g,
+		      uint32_t n, uint64_t seq, uint32_t *gen, uint32_t *done)
+{
+	const struct shmstat_sigent *ents =
+		(const struct shmstat_sigent *)(const void *)(s->buf + off + g->off_ents);
+	uint32_t j = 0;
+	int err;
+
+	while (j < n) {
+		const uint32_t k = n - j < QUICK_PART ? n - j : QUICK_PART;
+		const uint64_t eo = off + g->off_ents + (uint64_t)j * sizeof(*ents);
+		const uint64_t ko = off + g->off_keys + (uint64_t)j * g->keyrec;
+		uint64_t now;
+
+		if ((err = read_full(&s->cp, s->buf + eo, (uint64_t)k * sizeof(*ents), eo)) != 0)
+			return err;
+		/* an entry's flags say its key is there: the key after */
+		shmstat__fence(__ATOMIC_ACQUIRE);
+		if ((err = read_full(&s->cp, s->buf + ko, (uint64_t)k * g->keyrec, ko)) != 0)
+			return err;
+		shmstat__fence(__ATOMIC_ACQUIRE);
+		if ((err = read_full(&s->cp, (unsigned char *)&now, sizeof(now),
+				     off + offsetof(struct shmstat_sigsum, seq))) != 0)
+			return err;
+		if (now != seq)
+			break;
+		for (uint32_t i = j; i < j + k; i++)
+			gen[i] = ents[i].gen & 1u;
+		j += k;
+	}
+	*done = j;
+	return 0;
+}
+
+/* Copy summary @k of the table with run @run and geometry @g into the
+ * buffer: its header, then of its first `used` entries as many as it can
+ * quick (quick_copy()), of the rest their gens, the entries, the key
+ * records (and a grave's counters), their gens again, and the header
+ * again (its floor: it only grows, and must cover what the entries no
+ * longer hold). An entry whose gen was odd or changed is read again
+ * alone, a few times, then left out. 0, -1 (truncated), EFBIG (past the
+ * copy limit) or ENOMEM. */
 static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 			 const struct shmstat_sumgeo *g, uint32_t k, bool grave)
 {
@@ -133,43 +186,58 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 		unsigned char *const sum = s->buf + off;
 		const uint64_t eb = (uint64_t)c.n * sizeof(*ents);
 
-		/* a seqlock of each entry: its gen before (a pass of its
-		 * own: one pread copies in no promised order), its fields
-		 * and key, its gen after; read a chunk at a time (a gen no
-		 * chunk holds whole stays odd: read again alone) */
-		gs.n = c.n;
-		gs.gen = malloc((size_t)c.n * sizeof(*gs.gen));
+		uint32_t *gen = malloc((size_t)c.n * sizeof(*gs.gen));
+		uint32_t q = 0;         /* entries copied quick */
+
+		gs.gen = gen;
 		c.skip = calloc(c.n, 1);
-		if (gs.gen == NULL || c.skip == NULL) {
+		if (gen == NULL || c.skip == NULL) {
 			err = ENOMEM;
 			goto fail;
 		}
 		for (uint32_t j = 0; j < c.n; j++)
-			gs.gen[j] = 1u;
+			gen[j] = 1u;
 		/* read whole: huge pages, the summary's neighbours in the
 		 * buffer included (64k entries and their keys: 7 MB, 1,700
 		 * page faults in small pages) */
 		shmstat__advise_huge_in(ents, (size_t)eb, sum, sum + g->bytes);
 		shmstat__advise_huge_in(sum + g->off_keys, (size_t)((uint64_t)c.n * g->keyrec), sum,
 					sum + g->bytes);
-		if ((err = shmstat__copy_pread_chunks(&s->cp, gs.base, eb, &s->sp.scratch,
-						      take_gens, &gs)) != 0)
+		if (!grave && head.seq != 0 && !(head.seq & 1u) &&
+		    (err = quick_copy(s, off, g, c.n, head.seq, gen, &q)) != 0)
 			goto fail;
-		shmstat__fence(__ATOMIC_ACQUIRE);
-		if ((err = read_full(&s->cp, (unsigned char *)ents, eb, off + g->off_ents)) != 0)
-			goto fail;
-		/* an entry's flags say its key is there: the key after */
-		shmstat__fence(__ATOMIC_ACQUIRE);
-		if ((err = read_full(&s->cp, s->buf + off + g->off_keys,
-				     (uint64_t)c.n * g->keyrec, off + g->off_keys)) != 0 ||
-		    (grave && (err = read_full(&s->cp, s->buf + off + sizeof(*hdr),
-					       (uint64_t)c.n * 8, off + sizeof(*hdr))) != 0))
-			goto fail;
-		shmstat__fence(__ATOMIC_ACQUIRE);
-		gs.after = true;
-		if ((err = shmstat__copy_pread_chunks(&s->cp, gs.base, eb, &s->sp.scratch,
-						      take_gens, &gs)) != 0)
-			goto fail;
+		/* the rest (all of it for a grave, a writer that keeps no
+		 * seq, or one whose seq moved): a seqlock of each entry, its
+		 * gen before (a pass of its own: one pread copies in no
+		 * promised order), its fields and key, its gen after; read a
+		 * chunk at a time (a gen no chunk holds whole stays odd: read
+		 * again alone) */
+		if (q < c.n) {
+			const uint64_t rb = (uint64_t)(c.n - q) * sizeof(*ents);
+
+			gs.base = off + g->off_ents + (uint64_t)q * sizeof(*ents);
+			gs.from = q;
+			gs.n = c.n - q;
+			if ((err = shmstat__copy_pread_chunks(&s->cp, gs.base, rb, &s->sp.scratch,
+							      take_gens, &gs)) != 0)
+				goto fail;
+			shmstat__fence(__ATOMIC_ACQUIRE);
+			if ((err = read_full(&s->cp, (unsigned char *)(ents + q), rb, gs.base)) != 0)
+				goto fail;
+			/* an entry's flags say its key is there: the key after */
+			shmstat__fence(__ATOMIC_ACQUIRE);
+			if ((err = read_full(&s->cp, s->buf + off + g->off_keys + q * g->keyrec,
+					     (uint64_t)(c.n - q) * g->keyrec,
+					     off + g->off_keys + q * g->keyrec)) != 0 ||
+			    (grave && (err = read_full(&s->cp, s->buf + off + sizeof(*hdr),
+						       (uint64_t)c.n * 8, off + sizeof(*hdr))) != 0))
+				goto fail;
+			shmstat__fence(__ATOMIC_ACQUIRE);
+			gs.after = true;
+			if ((err = shmstat__copy_pread_chunks(&s->cp, gs.base, rb, &s->sp.scratch,
+							      take_gens, &gs)) != 0)
+				goto fail;
+		}
 	}
 	memcpy(hdr, &head, sizeof(head));
 	for (uint32_t j = 0; j < c.n; j++) {

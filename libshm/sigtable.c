@@ -352,6 +352,10 @@ static void take(const struct shmstat_sigtab *t, unsigned char *s, const struct 
 	uint64_t err = 0, used = hdr->used;
 	bool fresh = used < t->g.capacity;
 
+	/* seq odd before anything a reader copies changes (a release
+	 * fence: store-store), even again once the entry is whole */
+	st_relaxed(&hdr->seq, hdr->seq + 1);
+	shmstat__fence(__ATOMIC_RELEASE);
 	if (fresh) {
 		i = (uint32_t)used;
 		e = &ents_of(t, s)[i];
@@ -395,6 +399,7 @@ static void take(const struct shmstat_sigtab *t, unsigned char *s, const struct 
 	if (fresh)
 		put_key(t, s, e, i, ev);
 	st_release(&e->gen, e->gen + 1);         /* even: whole */
+	st_release(&hdr->seq, hdr->seq + 1);
 	/* a newcomer into the list of its count (err + 1: above the
 	 * minimum, so taken after every entry at it) */
 	if (!fresh)
@@ -483,6 +488,12 @@ static uint64_t claim(const struct shmstat_sigtab *t, uint64_t *vals, uint32_t s
 
 		if (ld_relaxed(&t->claims[i]) == w &&
 		    cas_acqrel(&t->claims[i], &w, SHMSTAT_SUM_WORD(SHMSTAT_SUM_OWNED, stripe))) {
+			struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)
+						     sum_at(t, SHMSTAT_SIG_GRAVES + i);
+
+			/* this writer keeps seq (layout.h): readers may copy
+			 * the summary without its gens while it stays */
+			st_release(&hdr->seq, 2);
 			st_relaxed(&vals[SHMSTAT_S_SUMMARY], (uint64_t)i + 1);
 			return (uint64_t)i + 1;
 		}

@@ -17,26 +17,41 @@
  * beta's event after that (which writes beta's text). The rest of the entry (gen, owner, flags) is then read as the
  * writer left it.
  *
- *  split_1, split_2, split_3: the split in the 1st, 2nd or 3rd copy of
- *      the entry a snapshot makes (a reader reads an entry's gen before
- *      and after its data, so one of them is the data's); the view must
- *      not hold an entry that mixes the two keys: every entry's text
- *      hashes to its hash, its owner is its key's (alpha: "o1", beta:
- *      "o2"), its counts within its key's truth. A reader that compares
- *      the gen of the copy holding the data (read after the data's first
- *      bytes) with a later one misses a change made in between, and
- *      shows alpha's hash and counts with beta's owner and text.
+ *  split_1: the split in the reader's quick copy of the summary (the
+ *      entries read once, then the summary's seq: format.md, "The
+ *      reader's copy"); the take moves seq, and the reader reads the
+ *      summary the long way. The view must not hold an entry that mixes
+ *      the two keys: every entry's text hashes to its hash, its owner is
+ *      its key's (alpha: "o1", beta: "o2"), its counts within its key's
+ *      truth. A reader that kept the quick copy without looking at seq
+ *      again shows alpha's hash and counts with beta's owner and text.
+ *  long_1, long_2, long_3: the summary's seq set to 0 first (a writer
+ *      of format 4.0, which keeps none): the reader reads it the long way
+ *      only, each entry's gen before and after its data; the split is in
+ *      the 1st, 2nd or 3rd copy of the entry (one of them is the data's).
+ *      A reader that compares the gen of the copy holding the data (read
+ *      after the data's first bytes) with a later one misses a change
+ *      made in between.
  *  unsplit: the same without the split, as a check of the test: the view
  *      shows beta alone, right.
+ *  odd_gen: no split; the summary's seq even and unmoved, but alpha's
+ *      entry's gen made odd in the segment (a take under way, or one a
+ *      killed writer left: seq says none, which only a damaged segment
+ *      holds): the quick copy must read the entry again alone like the
+ *      long way, and leave it out as torn (skipped 1), not show it.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ut_common.h"
 #include "sig_util.h"
+#include "siggeo.h"
 
 #define METRIC "sig_split"
 
@@ -89,8 +104,52 @@ static void *writer_thread(void *arg)
 	return NULL;
 }
 
-/* @split: the copy of alpha's entry to split, 0: none. */
-static void run(int split)
+/* The segment @name mapped for writing (the test's own: it created it),
+ * and the header of its table's one claimed summary; *@len for munmap. */
+static struct shmstat_sigsum *claimed_summary(const char *name, unsigned char **base,
+					       size_t *len, struct shmstat_sumgeo *g)
+{
+	char path[256];
+	struct stat sb;
+	const struct shmstat_hdr *h;
+	struct shmstat_sigsum *found = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/shmstat.%s", name);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	*len = (size_t)sb.st_size;
+	*base = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(*base != MAP_FAILED);
+	close(fd);
+	h = (const struct shmstat_hdr *)(const void *)*base;
+	for (uint32_t i = 0; i < h->max_metrics; i++) {
+		const struct shmstat_desc *d = (const struct shmstat_desc *)(const void *)
+			(*base + h->regions[SHMSTAT_REG_DESCS].off) + i;
+		unsigned char *run, *sums;
+
+		if (SHMSTAT_DESC_STATE(d->word) != SHMSTAT_DESC_LIVE || d->type != SHMSTAT_SIGTABLE)
+			continue;
+		shmstat__sumgeo(g, d->sig_capacity, d->sig_keybytes);
+		run = *base + h->regions[SHMSTAT_REG_SIGS].off + (size_t)d->sig_first * SHMSTAT_LINE;
+		sums = run + (shmstat__sig_claim_lines(d->sig_pool) +
+			      shmstat__sig_owner_lines(d->sig_owners)) * SHMSTAT_LINE;
+		for (uint32_t k = 0; k < d->sig_pool; k++)
+			if (SHMSTAT_SUM_STATE(((const uint64_t *)(const void *)run)[k]) ==
+			    SHMSTAT_SUM_OWNED) {
+				assert_null(found);
+				found = (struct shmstat_sigsum *)(void *)
+					(sums + (SHMSTAT_SIG_GRAVES + k) * g->bytes);
+			}
+	}
+	assert_non_null(found);
+	return found;
+}
+
+/* @split: the copy of alpha's entry to split, 0: none; @keep_seq: 0, the
+ * summary's seq set to 0 (a writer that keeps none). */
+static void run(int split, int keep_seq)
 {
 	const char *name = ut_name("sigsplit");
 	struct shmstat_sigtab_opts to = su_topts(1, 16, 4, 2, 0);
@@ -115,6 +174,17 @@ static void run(int split)
 	assert_int_equal(pthread_create(&th, NULL, writer_thread, &w), 0);
 	while (sem_wait(&done) != 0)
 		;
+	if (!keep_seq) {
+		unsigned char *base;
+		size_t len;
+		struct shmstat_sumgeo g;
+		struct shmstat_sigsum *hdr = claimed_summary(name, &base, &len, &g);
+
+		/* alpha's take: 2 at the claim, 4 after it */
+		assert_int_equal(hdr->seq, 4);
+		hdr->seq = 0;
+		munmap(base, len);
+	}
 	split_done = 0;
 	if (split) {
 		armed = split;
@@ -177,25 +247,89 @@ static void run(int split)
 static void test_unsplit(void **state)
 {
 	(void)state;
-	run(0);
+	run(0, 1);
 }
 
 static void test_split_1(void **state)
 {
 	(void)state;
-	run(1);
+	run(1, 1);
 }
 
-static void test_split_2(void **state)
+static void test_long_1(void **state)
 {
 	(void)state;
-	run(2);
+	run(1, 0);
 }
 
-static void test_split_3(void **state)
+static void test_long_2(void **state)
 {
 	(void)state;
-	run(3);
+	run(2, 0);
+}
+
+static void test_long_3(void **state)
+{
+	(void)state;
+	run(3, 0);
+}
+
+static void test_odd_gen(void **state)
+{
+	const char *name = ut_name("sigodd");
+	struct shmstat_sigtab_opts to = su_topts(4, 16, 4, 1, 0);
+	struct shmstat_metric_def def = { .name = METRIC };
+	struct shmstat_sigstats st;
+	struct shmstat_sigentry e;
+	struct shmstat_sumgeo g;
+	struct shmstat_opts o;
+	struct shmstat_sigsum *hdr;
+	struct shmstat_sigent *ents;
+	shmstat_sigtab *t;
+	shmstat_seg *seg = NULL;
+	shmstat_snap *s;
+	shmstat_sigview *v;
+	unsigned char *base;
+	size_t len;
+	uint64_t seq;
+
+	(void)state;
+	ut_small_opts(&o);
+	o.sig_bytes = shmstat_sigtab_bytes(&to);
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_sigtab_register(seg, &def, &to, &t), 0);
+	shmstat_sig_hit(t, "alpha", 5, 7, 0);
+	shmstat_sig_hit(t, "beta", 4, 1, 0);
+	hdr = claimed_summary(name, &base, &len, &g);
+	ents = (struct shmstat_sigent *)(void *)((unsigned char *)hdr + g.off_ents);
+	seq = hdr->seq;
+	assert_int_equal(seq % 2, 0);
+	assert_true(seq > 2);                   /* two takes */
+	assert_int_equal(hdr->used, 2);
+	assert_int_equal(ents[0].hash, su_hash("alpha", 5));
+	ents[0].gen |= 1u;
+	s = ut_snap(name);
+	v = su_view(s, METRIC);
+	assert_non_null(v);
+	shmstat_sigview_stats(v, &st);
+	assert_int_equal(st.skipped, 1);
+	assert_int_equal(shmstat_sigview_entries(v), 1);
+	assert_int_equal(shmstat_sigview_entry(v, 0, &e), 0);
+	assert_string_equal(e.key, "beta");
+	assert_int_equal(e.hits, 1);
+	shmstat_sigview_free(v);
+	shmstat_snap_free(s);
+	/* whole again: both */
+	ents[0].gen++;
+	s = ut_snap(name);
+	v = su_view(s, METRIC);
+	shmstat_sigview_stats(v, &st);
+	assert_int_equal(st.skipped, 0);
+	assert_int_equal(shmstat_sigview_entries(v), 2);
+	shmstat_sigview_free(v);
+	shmstat_snap_free(s);
+	munmap(base, len);
+	assert_int_equal(shmstat_close(seg), 0);
 }
 
 int main(void)
@@ -204,8 +338,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_unsplit),
 		T(test_split_1),
-		T(test_split_2),
-		T(test_split_3),
+		T(test_long_1),
+		T(test_long_2),
+		T(test_long_3),
+		T(test_odd_gen),
 	};
 
 	return cmocka_run_group_tests_name("sig_shortread", tests, NULL, NULL);
