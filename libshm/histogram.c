@@ -393,6 +393,15 @@ int shmstat_hdata_bucket(const shmstat_hdata *h, size_t k, uint64_t *lo, uint64_
 	return 0;
 }
 
+size_t shmstat_hdata_next(const shmstat_hdata *h, size_t k)
+{
+	const uint64_t *c = h->v + SHMSTAT_H_FIRST;
+
+	while (k < h->nb && c[k] == 0)
+		k++;
+	return k < h->nb ? k : h->nb;
+}
+
 int shmstat__hdata_merge(shmstat_hdata *dst, const shmstat_hdata *src)
 {
 	if (dst->bits != src->bits || dst->lowest != src->lowest || dst->highest != src->highest)

@@ -745,6 +745,12 @@ SHMSTAT_API size_t shmstat_hdata_buckets(const shmstat_hdata *h);
 SHMSTAT_API int shmstat_hdata_bucket(const shmstat_hdata *h, size_t k, uint64_t *lo,
 				     uint64_t *hi, uint64_t *count);
 
+/**
+ * shmstat_hdata_next - the first bucket from @k on that holds values, or
+ * shmstat_hdata_buckets(@h) when none does: a walk of the buckets in use.
+ */
+SHMSTAT_API size_t shmstat_hdata_next(const shmstat_hdata *h, size_t k);
+
 /* ------------------------------------------------- signature-table views */
 
 typedef struct shmstat_sigview shmstat_sigview;

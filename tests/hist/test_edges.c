@@ -103,6 +103,26 @@ static void check_buckets(const shmstat_hdata *h, const uint64_t *vals, size_t n
 	assert_int_equal(shmstat_hdata_bucket(h, nb - 1, &lo, &hi, &c), 0);
 	assert_int_equal(hi, st.highest);
 	assert_int_equal(shmstat_hdata_bucket(h, nb, &lo, &hi, &c), EINVAL);
+	/* the walk of the buckets in use: exactly those that hold values,
+	 * in order, then nb; and from the last bucket and past the end */
+	{
+		size_t k = shmstat_hdata_next(h, 0);
+
+		for (size_t j = 0; j < nb; j++) {
+			assert_int_equal(shmstat_hdata_bucket(h, j, &lo, &hi, &c), 0);
+			if (c == 0)
+				continue;
+			if (k != j)
+				fail_msg("next bucket in use: %zu, expected %zu", k, j);
+			assert_int_equal(shmstat_hdata_next(h, j), j);
+			k = shmstat_hdata_next(h, k + 1);
+		}
+		assert_int_equal(k, nb);
+		assert_int_equal(shmstat_hdata_bucket(h, nb - 1, &lo, &hi, &c), 0);
+		assert_int_equal(shmstat_hdata_next(h, nb - 1), c ? nb - 1 : nb);
+		assert_int_equal(shmstat_hdata_next(h, nb), nb);
+		assert_int_equal(shmstat_hdata_next(h, nb + 7), nb);
+	}
 }
 
 /* Record @vals (sorted) into a fresh histogram of layout @ho and check
@@ -171,6 +191,8 @@ static void check_edges(const struct shmstat_hist_opts *ho, const uint64_t *vals
 static void test_default_layout(void **state)
 {
 	const uint64_t vals[] = { 0, 1, 1, H, H + 1, (uint64_t)INT64_MAX, UINT64_MAX };
+	/* buckets in use in the middle alone: the first and last empty */
+	const uint64_t middle[] = { 5, 1000, 1001, 70000, 70000 };
 	struct shmstat_hist_opts ho;
 
 	(void)state;
@@ -178,6 +200,7 @@ static void test_default_layout(void **state)
 	assert_int_equal(ho.lowest, 1);
 	assert_int_equal(ho.highest, H);
 	check_edges(&ho, vals, sizeof(vals) / sizeof(vals[0]));
+	check_edges(&ho, middle, sizeof(middle) / sizeof(middle[0]));
 }
 
 static void test_custom_layout(void **state)

@@ -64,13 +64,11 @@ static void print_chart(const shmstat_hdata *h, const char *unit)
 	int first = -1, last = -1, rows, step = 1;
 	size_t nb = shmstat_hdata_buckets(h);
 
-	for (size_t k = 0; k < nb; k++) {
+	for (size_t k = shmstat_hdata_next(h, 0); k < nb; k = shmstat_hdata_next(h, k + 1)) {
 		uint64_t lo, hi, c;
 		int e;
 
 		shmstat_hdata_bucket(h, k, &lo, &hi, &c);
-		if (c == 0)
-			continue;
 		(void)hi;
 		e = lo ? 63 - __builtin_clzll(lo) : 0;
 		row_n[e] += c;

@@ -94,13 +94,12 @@ static void hist_json(FILE *f, const shmstat_snap *s, size_t i)
 		for (size_t k = 0; k < NQ; k++)
 			fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "", qnames[k], out[k]);
 	fputs("},\"buckets\":[", f);
-	for (size_t k = 0; k < shmstat_hdata_buckets(h); k++) {
+	for (size_t k = shmstat_hdata_next(h, 0), nb = shmstat_hdata_buckets(h); k < nb;
+	     k = shmstat_hdata_next(h, k + 1)) {
 		uint64_t lo, hi, c;
 
 		shmstat_hdata_bucket(h, k, &lo, &hi, &c);
-		if (!c)
-			continue;
-		/* [lo,hi,c]: a bucket, thousands a histogram */
+		/* [lo,hi,c]: a bucket in use, of thousands a histogram has */
 		fputs_unlocked(first ? "[" : ",[", f);
 		put_u64(f, lo);
 		fputc_unlocked(',', f);

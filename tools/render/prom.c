@@ -303,7 +303,8 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 				continue;
 			if (bound > st.highest)
 				bound = st.highest;
-			for (; k < nb; k++) {
+			/* the buckets in use up to the bound */
+			for (k = shmstat_hdata_next(h, k); k < nb; k = shmstat_hdata_next(h, k + 1)) {
 				uint64_t lo, hi, c;
 
 				shmstat_hdata_bucket(h, k, &lo, &hi, &c);
