@@ -11,9 +11,7 @@
 
 #include "tls.h"
 
-struct shmstat_gauge {
-	struct shmstat_counter c;
-};
+/* struct shmstat_gauge: shmstat_inline.h */
 
 SHMSTAT_HIDDEN extern struct shmstat_counter shmstat__noop_counter;
 SHMSTAT_HIDDEN extern struct shmstat_gauge shmstat__noop_gauge;

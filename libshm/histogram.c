@@ -165,16 +165,17 @@ void shmstat_timer_stop(shmstat_hist *h, uint64_t start)
 				      (uintptr_t)__builtin_frame_address(0));
 }
 
-/* initial-exec: the sampled timer costs no __tls_get_addr call */
-static __thread uint32_t sample_left __attribute__((tls_model("initial-exec")));
+/* initial-exec: the sampled timer costs no __tls_get_addr call; public
+ * for shmstat_timer_start_sampled_inline() (shmstat_inline.h) */
+__thread uint32_t shmstat__sample_left __attribute__((tls_model("initial-exec")));
 
 uint64_t shmstat_timer_start_sampled(unsigned n)
 {
-	if (sample_left > 0) {
-		sample_left--;
+	if (shmstat__sample_left > 0) {
+		shmstat__sample_left--;
 		return 0;
 	}
-	sample_left = n > 0 ? n - 1 : 0;
+	shmstat__sample_left = n > 0 ? n - 1 : 0;
 	return shmstat_timer_start();
 }
 

@@ -1,12 +1,16 @@
 /*
- * shmstat_inline.h - inline fast path for counters (opt-in).
+ * shmstat_inline.h - inline fast paths for counters, gauges and sampled
+ * timers (opt-in).
  *
  * shmstat_counter_add() is a call into the library: about 1 ns here, a
- * few times the cost of the plain load and store it performs. Programs that
- * count in their innermost loops can include this header and use
- * shmstat_counter_add_inline(), which performs that load and store in the
- * caller and calls the library only on the first update of a thread, for
- * shared stripes and for do-nothing handles.
+ * few times the cost of the plain load and store it performs, and in a
+ * real service more (the call through the PLT, the caller's registers
+ * saved around it). Programs that count in their innermost loops can
+ * include this header and use shmstat_counter_add_inline() and
+ * shmstat_gauge_add_inline(), which perform that load and store in the
+ * caller and call the library only on the first update of a thread, for
+ * shared stripes and for do-nothing handles; and the sampled timer's
+ * calls, whose common case (not sampled) is a countdown in the caller.
  *
  * Including it makes the handle layout and the per-thread table below part
  * of the binary interface between your program and libshmstat: it is
@@ -34,6 +38,12 @@ struct shmstat_counter {
 	struct shmstat_seg *seg;
 };
 
+/* A gauge handle: a counter's, whatever its aggregation (an add is the
+ * same store into the thread's stripe). */
+struct shmstat_gauge {
+	struct shmstat_counter c;
+};
+
 /* One entry of the per-thread table: the stripe this thread writes. */
 struct shmstat__tls_ent {
 	uint64_t *values;          /* base of the stripe */
@@ -47,6 +57,11 @@ struct shmstat__tls_ent {
 #define SHMSTAT_TLS_SLOTS 16u
 
 SHMSTAT_API extern __thread struct shmstat__tls_ent shmstat__tls[SHMSTAT_TLS_SLOTS]
+	__attribute__((tls_model("initial-exec")));
+
+/* This thread's calls of shmstat_timer_start_sampled() left before the
+ * next one that is sampled. */
+SHMSTAT_API extern __thread uint32_t shmstat__sample_left
 	__attribute__((tls_model("initial-exec")));
 
 /** shmstat_counter_add_inline - shmstat_counter_add(), inlined. */
@@ -70,6 +85,43 @@ static inline void shmstat_counter_add_inline(shmstat_counter *c, uint64_t n)
 static inline void shmstat_counter_inc_inline(shmstat_counter *c)
 {
 	shmstat_counter_add_inline(c, 1);
+}
+
+/** shmstat_gauge_add_inline - shmstat_gauge_add(), inlined. */
+static inline void shmstat_gauge_add_inline(shmstat_gauge *g, int64_t d)
+{
+	shmstat_counter_add_inline(&g->c, (uint64_t)d);
+}
+
+/** shmstat_gauge_sub_inline - shmstat_gauge_sub(), inlined. */
+static inline void shmstat_gauge_sub_inline(shmstat_gauge *g, int64_t d)
+{
+	shmstat_counter_add_inline(&g->c, (uint64_t)0 - (uint64_t)d);
+}
+
+/**
+ * shmstat_timer_start_sampled_inline - shmstat_timer_start_sampled(),
+ * its calls that are not sampled (0) inlined: a countdown.
+ */
+static inline uint64_t shmstat_timer_start_sampled_inline(unsigned n)
+{
+	uint32_t left = shmstat__sample_left;
+
+	if (__builtin_expect(left > 0, 1)) {
+		shmstat__sample_left = left - 1;
+		return 0;
+	}
+	return shmstat_timer_start_sampled(n);
+}
+
+/**
+ * shmstat_timer_stop_inline - shmstat_timer_stop(), a @start of 0 (not
+ * sampled) inlined: nothing to record.
+ */
+static inline void shmstat_timer_stop_inline(shmstat_hist *h, uint64_t start)
+{
+	if (start != 0)
+		shmstat_timer_stop(h, start);
 }
 
 #ifdef __cplusplus

@@ -12,7 +12,9 @@
  *  - shmstat_timer_start_sampled(n) in a new thread returns nonzero
  *    exactly for calls 1, n + 1, 2n + 1, ... so that 10 n timed calls
  *    record exactly 10 values (n = 1, 2, 3, 7, 64, 1000), and the sampling
- *    of one thread does not disturb another's;
+ *    of one thread does not disturb another's; the same with the inline
+ *    calls of shmstat_inline.h, and with the two kinds in turn (one
+ *    countdown per thread);
  *  - SHMSTAT_TIME_SCOPE records one value when its block ends (none while
  *    inside), at most the time measured around the block; also when the
  *    block is left by break or continue, and two scopes in one block
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "shmstat_inline.h"
 #include "ut_common.h"
 #include "hist_util.h"
 
@@ -48,7 +51,7 @@ static shmstat_seg *open_seg(const char *name)
 	shmstat_seg *seg;
 
 	ut_small_opts(&o);
-	o.max_values = 12 * 2400;
+	o.max_values = 24 * 2400;
 	assert_int_equal(shmstat_open(name, &o, &seg), 0);
 	return seg;
 }
@@ -133,6 +136,8 @@ static void test_start_stop(void **state)
 struct sampler {
 	shmstat_hist *h;
 	unsigned n;
+	int mode;                  /* 0: the library's calls, 1: the inline
+				    * ones (shmstat_inline.h), 2: both, in turn */
 	unsigned calls;            /* 0: 10 n */
 	unsigned wrong;            /* calls whose sampling was not as documented */
 	unsigned first_wrong;
@@ -145,12 +150,17 @@ static void *sample_calls(void *arg)
 	const unsigned calls = sp->calls ? sp->calls : 10 * sp->n;
 
 	for (unsigned i = 1; i <= calls; i++) {
-		uint64_t start = shmstat_timer_start_sampled(sp->n);
+		const int inl = sp->mode == 1 || (sp->mode == 2 && i % 2);
+		uint64_t start = inl ? shmstat_timer_start_sampled_inline(sp->n) :
+				 shmstat_timer_start_sampled(sp->n);
 		int want = (i - 1) % sp->n == 0;
 
 		if ((start != 0) != want && sp->wrong++ == 0)
 			sp->first_wrong = i;
-		shmstat_timer_stop(sp->h, start);
+		if (inl)
+			shmstat_timer_stop_inline(sp->h, start);
+		else
+			shmstat_timer_stop(sp->h, start);
 		if (sp->bar)
 			pthread_barrier_wait(sp->bar);
 	}
@@ -163,21 +173,26 @@ static void test_sampled(void **state)
 	shmstat_seg *seg = open_seg(name);
 	static const unsigned ns[] = { 1, 2, 3, 7, 64, 1000 };
 
-	(void)state;
-	for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
-		char n[16], labels[32];
-		struct sampler sp = { .n = ns[k] };
-		pthread_t th;
+	static const char *const metric[3] = { "sampled_ns", "sampled_inline_ns",
+					       "sampled_mixed_ns" };
 
-		snprintf(n, sizeof(n), "%u", ns[k]);
-		sp.h = reg(seg, "sampled_ns", n);
-		assert_int_equal(pthread_create(&th, NULL, sample_calls, &sp), 0);
-		assert_int_equal(pthread_join(th, NULL), 0);
-		if (sp.wrong)
-			fail_msg("n = %u: %u calls sampled wrongly, the first is call %u", ns[k],
-				 sp.wrong, sp.first_wrong);
-		snprintf(labels, sizeof(labels), "n=\"%u\"", ns[k]);
-		assert_int_equal(stats(name, "sampled_ns", labels).count, 10);
+	(void)state;
+	for (int mode = 0; mode < 3; mode++) {
+		for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
+			char n[16], labels[32];
+			struct sampler sp = { .n = ns[k], .mode = mode };
+			pthread_t th;
+
+			snprintf(n, sizeof(n), "%u", ns[k]);
+			sp.h = reg(seg, metric[mode], n);
+			assert_int_equal(pthread_create(&th, NULL, sample_calls, &sp), 0);
+			assert_int_equal(pthread_join(th, NULL), 0);
+			if (sp.wrong)
+				fail_msg("%s, n = %u: %u calls sampled wrongly, the first is "
+					 "call %u", metric[mode], ns[k], sp.wrong, sp.first_wrong);
+			snprintf(labels, sizeof(labels), "n=\"%u\"", ns[k]);
+			assert_int_equal(stats(name, metric[mode], labels).count, 10);
+		}
 	}
 
 	/* two threads in lockstep, 1 in 3 and 1 in 5, 30 calls each:

@@ -618,9 +618,9 @@ static void *inline_adder(void *p)
 	return NULL;
 }
 
-/* The inline fast path of shmstat_inline.h counts exactly: own stripe,
- * first update, shared stripe (one thread stripe for four threads), and a
- * do-nothing handle. */
+/* The inline fast paths of shmstat_inline.h count exactly: own stripe,
+ * first update, shared stripe (one thread stripe for four threads), a
+ * gauge's add and sub around a set, and do-nothing handles. */
 static void test_inline_add(void **state)
 {
 	const char *name = ut_name("ctr");
@@ -647,6 +647,24 @@ static void test_inline_add(void **state)
 		assert_int_equal(pthread_join(th[t], NULL), 0);
 	pthread_barrier_destroy(&bar);
 	assert_int_equal(ut_counter_value(name, "inl_total"), 42 + 4 * (25000 + 1000));
+	/* gauges: add and sub inlined, with set between them (the library's,
+	 * on the process stripe), and a do-nothing handle */
+	{
+		shmstat_gauge *g = gauge(seg, "inl_level", SHMSTAT_AGG_SUM), *gnoop = NULL;
+		struct shmstat_metric_def gbad = { .name = "2bad" };
+
+		shmstat_gauge_add_inline(g, 7);
+		shmstat_gauge_sub_inline(g, 10);
+		assert_int_equal(ut_gauge_value(name, "inl_level", NULL), -3);
+		shmstat_gauge_set(g, 100);
+		shmstat_gauge_add_inline(g, 5);
+		shmstat_gauge_sub_inline(g, -2);
+		assert_int_equal(ut_gauge_value(name, "inl_level", NULL), 107);
+		assert_int_equal(shmstat_gauge_register(seg, &gbad, SHMSTAT_AGG_SUM, &gnoop),
+				 SHMSTAT_EBADNAME);
+		shmstat_gauge_add_inline(gnoop, 1);
+		shmstat_gauge_sub_inline(gnoop, 1);
+	}
 	assert_int_equal(shmstat_close(seg), 0);
 	assert_int_equal(ut_counter_value(name, "inl_total"), 42 + 4 * (25000 + 1000));
 	assert_int_equal(shmstat_unlink(name), 0);
