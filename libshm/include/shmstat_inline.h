@@ -105,10 +105,10 @@ static inline void shmstat_gauge_sub_inline(shmstat_gauge *g, int64_t d)
  */
 static inline uint64_t shmstat_timer_start_sampled_inline(unsigned n)
 {
-	uint32_t left = shmstat__sample_left;
+	uint32_t until = shmstat__sample_left;
 
-	if (__builtin_expect(left > 0, 1)) {
-		shmstat__sample_left = left - 1;
+	if (__builtin_expect(until > 0, 1)) {
+		shmstat__sample_left = until - 1;
 		return 0;
 	}
 	return shmstat_timer_start_sampled(n);
