@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -646,6 +647,96 @@ static void test_subset(void **state)
 	assert_int_equal(shmstat_unlink(name), 0);
 }
 
+static int want_ends(const char *name, const char *labels, void *arg)
+{
+	(void)labels;
+	(void)arg;
+	return strcmp(name, "head_total") == 0 || strcmp(name, "tail_total") == 0;
+}
+
+struct stripe_writer {
+	shmstat_counter *head, *tail;
+	shmstat_hist *h;
+	pthread_barrier_t *bar;
+	int t;
+};
+
+static void *stripe_writer(void *arg)
+{
+	const struct stripe_writer *w = arg;
+
+	shmstat_counter_add(w->head, (uint64_t)w->t + 1);
+	shmstat_hist_record(w->h, 5);
+	if (w->t < 2)
+		shmstat_counter_add(w->tail, (uint64_t)w->t + 1);
+	pthread_barrier_wait(w->bar);           /* counted */
+	pthread_barrier_wait(w->bar);           /* read */
+	return NULL;
+}
+
+/* A subset of two counters with a histogram between them, in the
+ * stripes of four live threads, two of which never touched the second
+ * counter (its page of their stripes a hole): the subset is read range
+ * by range (reader.c, map_stripes(): a few runs of slots) and its values
+ * are those of a reader of everything. */
+static void test_subset_stripes(void **state)
+{
+	const char *name = ut_name("subst");
+	struct shmstat_metric_def hd = { .name = "head_total" }, md = { .name = "mid_ns" };
+	struct shmstat_metric_def td = { .name = "tail_total" };
+	struct shmstat_reader_opts ro;
+	struct shmstat_metric_info mi;
+	struct shmstat_hist_opts ho;
+	struct stripe_writer w[4];
+	struct shmstat_opts o;
+	pthread_barrier_t bar;
+	pthread_t th[4];
+	shmstat_reader *r;
+	shmstat_seg *seg = NULL;
+	shmstat_counter *head, *tail;
+	shmstat_hist *h;
+	shmstat_snap *s;
+
+	(void)state;
+	big_stripes(&o, 6);
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &hd, &head), 0);
+	shmstat_hist_opts_init(&ho);
+	ho.bits = 10;                   /* 40-odd KB of slots between */
+	assert_int_equal(shmstat_hist_register(seg, &md, &ho, &h), 0);
+	assert_int_equal(shmstat_counter_register(seg, &td, &tail), 0);
+	shmstat_counter_add(head, 42);
+	assert_int_equal(pthread_barrier_init(&bar, NULL, 5), 0);
+	for (int t = 0; t < 4; t++) {
+		w[t] = (struct stripe_writer){ head, tail, h, &bar, t };
+		assert_int_equal(pthread_create(&th[t], NULL, stripe_writer, &w[t]), 0);
+	}
+	pthread_barrier_wait(&bar);
+	for (int subset = 0; subset < 2; subset++) {
+		shmstat_reader_opts_init(&ro);
+		if (subset)
+			ro.want = want_ends;
+		assert_int_equal(shmstat_reader_open_opts(name, &ro, &r), 0);
+		for (int again = 0; again < 2; again++) {       /* the buffer reused */
+			assert_int_equal(shmstat_snapshot(r, &s), 0);
+			assert_int_equal(shmstat_snap_metrics(s), subset ? 2 : 3);
+			assert_true(ut_find(s, "head_total", "", &mi) >= 0);
+			assert_int_equal(mi.counter, 42 + 1 + 2 + 3 + 4);
+			assert_true(ut_find(s, "tail_total", "", &mi) >= 0);
+			assert_int_equal(mi.counter, 1 + 2);
+			assert_int_equal(ut_find(s, "mid_ns", "", &mi) >= 0, !subset);
+			shmstat_snap_free(s);
+		}
+		shmstat_reader_close(r);
+	}
+	pthread_barrier_wait(&bar);
+	for (int t = 0; t < 4; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	pthread_barrier_destroy(&bar);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -658,6 +749,7 @@ int main(void)
 		T(test_metric_fields),
 		T(test_sparse_stripes),
 		T(test_subset),
+		T(test_subset_stripes),
 	};
 
 	return cmocka_run_group_tests_name("snapshot", tests, NULL, NULL);
