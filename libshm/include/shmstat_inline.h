@@ -12,8 +12,8 @@
  * shared stripes and for do-nothing handles; and the sampled timer's
  * calls, whose common case (not sampled) is a countdown in the caller.
  *
- * Including it makes the handle layout and the per-thread table below part
- * of the binary interface between your program and libshmstat: it is
+ * Including it makes the handle layouts and the per-thread variables below
+ * part of the binary interface between your program and libshmstat: it is
  * versioned with the library's soname (libshmstat.so.0). Programs that only
  * include shmstat.h depend on no layout at all.
  *
