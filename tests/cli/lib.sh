@@ -5,6 +5,11 @@
 #                            stdout and stderr match the extended regular
 #                            expressions (empty: anything), no crash
 #   holds EXPR               awk's verdict on a comparison of numbers
+#   native PROGRAM           true when PROGRAM is an ELF file (a cross
+#                            build's tool is a script that runs qemu)
+#   loaded_late PROGRAM LIB  a check that PROGRAM does not need LIB (a
+#                            pattern of its soname) at start: it loads it
+#                            with dlopen when a command needs it
 #   finish                   print the tally; exit 1 if a check failed
 # Scripts that source it set $tmp, a directory of their own; expect keeps
 # the last command's stderr in $expect_err (default $tmp/expect.err).
@@ -35,6 +40,16 @@ expect() {
 }
 
 holds() { awk "BEGIN { exit !($1) }"; }
+
+native() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
+
+loaded_late() {
+	if LC_ALL=C readelf -d "$1" | grep -q "NEEDED.*$2"; then
+		bad "$1 needs $2 at start"
+	else
+		ok
+	fi
+}
 
 finish() {
 	echo "$pass passed, $fail failed"

@@ -13,33 +13,14 @@ shmstat=$1
 target=$2
 render=$3
 empty=$4
-pass=0
-fail=0
 name="clif-$$"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-flame-$$.XXXXXX")
 trap '"$shmstat" rm "$name" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect CODE STDOUT_PATTERN STDERR_PATTERN -- command...
-expect() {
-	local code=$1 out_re=$2 err_re=$3
-	shift 4
-	local out err rc
-	out=$("$@" 2>"$tmp/err"); rc=$?
-	err=$(cat "$tmp/err")
-	if [ "$rc" -ne "$code" ]; then
-		bad "$*: exit $rc, expected $code (stderr: $err)"; return
-	fi
-	if [ -n "$out_re" ] && ! grep -Eq -- "$out_re" <<<"$out"; then
-		bad "$*: stdout does not match /$out_re/: $(head -5 <<<"$out")"; return
-	fi
-	if [ -n "$err_re" ] && ! grep -Eq -- "$err_re" <<<"$err"; then
-		bad "$*: stderr does not match /$err_re/: $err"; return
-	fi
-	ok
-}
+# ok, bad, expect, finish (tests/cli/lib.sh); expect's stderr in $tmp/err
+expect_err="$tmp/err"
+# shellcheck source=../cli/lib.sh
+source "$(dirname "$0")/../cli/lib.sh"
 
 # share FOLDED LEAF: samples whose innermost frame is LEAF
 leaf_sum() {
@@ -100,12 +81,8 @@ w=$("$shmstat" flame --by weight "$name" | awk '{ s += $NF } END { printf "%.0f\
 expect 0 'prof_target\+0x[0-9a-f]+ [0-9]+$' "" -- "$shmstat" flame --addresses "$name"
 # libdw: loaded by the symbolizer only (tools/symbolize/dw.c); a libdw.so.1
 # without its functions leaves the frames as addresses, and says why
-if [ "$(head -c 4 "$shmstat" | od -An -c | tr -d ' ')" = '177ELF' ]; then
-	if LC_ALL=C readelf -d "$shmstat" | grep -q "NEEDED.*libdw"; then
-		bad "shmstat needs libdw at start"
-	else
-		ok
-	fi
+if native "$shmstat"; then
+	loaded_late "$shmstat" libdw
 	mkdir -p "$tmp/nodw"
 	cp "$empty" "$tmp/nodw/libdw.so.1"
 	expect 0 ';\[prof_target\] [0-9]+$' \
@@ -146,5 +123,5 @@ expect 1 "" "segment 'nonexistent-$$' does not exist" -- "$shmstat" flame "nonex
 expect 1 "" "cannot write svg file '/nonexistent-dir/x.svg'" -- \
 	"$shmstat" flame --svg /nonexistent-dir/x.svg "$name"
 
-echo "flame: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+echo -n "flame: "
+finish
