@@ -535,7 +535,7 @@ int shmstat__sigview_add(shmstat_sigview *v, const struct sm_src *s)
 /* Every key's bounds, computed once, in place of what they were computed
  * from (struct sm_key: err, werr): no array of their own, and they lie
  * on the line the key's counts do. */
-int shmstat__sigview_done(shmstat_sigview *v)
+void shmstat__sigview_done(shmstat_sigview *v)
 {
 	const uint64_t extra = v->st.unsummarized;
 	uint64_t worst = sadd(v->m.F, extra);
@@ -557,7 +557,6 @@ int shmstat__sigview_done(shmstat_sigview *v)
 	v->st.max_error = worst;
 	v->st.error_bound = sadd(v->st.capacity ? v->st.events / v->st.capacity : v->st.events,
 				 extra);
-	return 0;
 }
 
 void shmstat_sigview_free(shmstat_sigview *v)

@@ -121,8 +121,8 @@ SHMSTAT_HIDDEN void shmstat__sm_write_grave(struct sm *m, unsigned char *g,
 
 /* The reader's view (shmstat_sigview): new for table @d with its exact
  * totals @totals (its value slots summed) and owner slots @own (copied);
- * then every summary counted added; then done (bounds computed).
- * NULL / ENOMEM when out of memory. */
+ * then every summary counted added; then done, once (each key's inputs
+ * become its bounds). NULL / ENOMEM when out of memory. */
 struct shmstat__rdesc;
 SHMSTAT_HIDDEN shmstat_sigview *shmstat__sigview_new(const struct shmstat__rdesc *d,
 						     const uint64_t *totals,
@@ -130,6 +130,6 @@ SHMSTAT_HIDDEN shmstat_sigview *shmstat__sigview_new(const struct shmstat__rdesc
 						     uint64_t taken_ns);
 SHMSTAT_HIDDEN int shmstat__sigview_reserve(shmstat_sigview *v, size_t n, size_t arena);
 SHMSTAT_HIDDEN int shmstat__sigview_add(shmstat_sigview *v, const struct sm_src *s);
-SHMSTAT_HIDDEN int shmstat__sigview_done(shmstat_sigview *v);
+SHMSTAT_HIDDEN void shmstat__sigview_done(shmstat_sigview *v);
 
 #endif

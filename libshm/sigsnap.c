@@ -170,7 +170,7 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)(s->buf + off);
 	struct shmstat_sigent *ents = (struct shmstat_sigent *)(void *)(s->buf + off + g->off_ents);
 	struct shmstat_sigsum head;
-	struct gens gs = { .base = off + g->off_ents };
+	struct gens gs = { 0 };        /* the long way's */
 	struct sumcopy c = { .desc = desc, .sum = k };
 	uint64_t floor, wmax;
 	int err;
@@ -439,10 +439,7 @@ int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 			return ENOMEM;
 		}
 	}
-	if (shmstat__sigview_done(v) != 0) {
-		shmstat_sigview_free(v);
-		return ENOMEM;
-	}
+	shmstat__sigview_done(v);
 	*out = v;
 	return 0;
 }
