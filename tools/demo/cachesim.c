@@ -26,7 +26,7 @@
  *       micro-dollars per hit
  * The request path uses the inline fast paths of shmstat_inline.h for
  * its counters, its gauge and its sampled timers (a call each otherwise:
- * about 8 ns of CPU a request here, docs/cachesim.md).
+ * 5-10 ns more CPU a request in 2 of 3 runs here, docs/cachesim.md).
  *
  * At exit every worker prints its exact tally, the parent the sums:
  *   tally pid=<pid> requests=<n> hits=<n> misses=<n> lookups=<n> weight=<n> acct-1=<w> ...
