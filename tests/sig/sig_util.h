@@ -13,15 +13,20 @@
 #define SIG_UTIL_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "shmstat.h"
+#include "siggeo.h"
 
 /* The hash a table keeps for key @k (@n bytes): XXH3-64, computed here
  * independently of the library. */
@@ -223,6 +228,66 @@ static inline struct shmstat_sigtab_opts su_topts(uint32_t capacity, uint32_t ke
 	o.summaries = summaries;
 	o.ttl_ns = ttl_ns;
 	return o;
+}
+
+/* ------------------------------------------------- the segment's bytes */
+
+/* The object of segment @name mapped whole, read-only or (@writable) for
+ * writing; *@len is its size, for munmap(). NULL when it cannot be
+ * opened or mapped. For tests that read or damage the segment's own
+ * bytes: they know format.md's layout. */
+static inline unsigned char *su_map_segment(const char *name, int writable, size_t *len)
+{
+	char path[256];
+	struct stat sb;
+	void *base = MAP_FAILED;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/shmstat.%s", name);
+	fd = open(path, writable ? O_RDWR : O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &sb) == 0) {
+		*len = (size_t)sb.st_size;
+		base = mmap(NULL, *len, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+			    MAP_SHARED, fd, 0);
+	}
+	close(fd);
+	return base == MAP_FAILED ? NULL : (unsigned char *)base;
+}
+
+/* The summaries of the one live signature table of the segment mapped at
+ * @base (graves first, the pool's from SHMSTAT_SIG_GRAVES on, *@g bytes
+ * each), its geometry into *@g, its pool's claim words into *@claims and
+ * their number into *@pool (zeros and NULL until a table is found).
+ * NULL when the segment holds no table or more than one. */
+static inline unsigned char *su_table_sums(unsigned char *base, struct shmstat_sumgeo *g,
+					   const uint64_t **claims, uint32_t *pool)
+{
+	const struct shmstat_hdr *h = (const struct shmstat_hdr *)(const void *)base;
+	const struct shmstat_desc *descs = (const struct shmstat_desc *)(const void *)
+					   (base + h->regions[SHMSTAT_REG_DESCS].off);
+	unsigned char *sums = NULL;
+	int tables = 0;
+
+	memset(g, 0, sizeof(*g));
+	*claims = NULL;
+	*pool = 0;
+	for (uint32_t i = 0; i < h->max_metrics; i++) {
+		const struct shmstat_desc *d = &descs[i];
+		unsigned char *run;
+
+		if (SHMSTAT_DESC_STATE(d->word) != SHMSTAT_DESC_LIVE || d->type != SHMSTAT_SIGTABLE)
+			continue;
+		tables++;
+		shmstat__sumgeo(g, d->sig_capacity, d->sig_keybytes);
+		run = base + h->regions[SHMSTAT_REG_SIGS].off + (size_t)d->sig_first * SHMSTAT_LINE;
+		*claims = (const uint64_t *)(const void *)run;
+		*pool = d->sig_pool;
+		sums = run + (shmstat__sig_claim_lines(d->sig_pool) +
+			      shmstat__sig_owner_lines(d->sig_owners)) * SHMSTAT_LINE;
+	}
+	return tables == 1 ? sums : NULL;
 }
 
 /* ------------------------------------------------------ hash -> key id */

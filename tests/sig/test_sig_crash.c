@@ -39,9 +39,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -246,48 +244,28 @@ static void truth_add_round(struct truth *t)
  * segment's own bytes, read-only: this file knows format.md's layout). */
 static void check_filters_clear(const char *name, const char *when)
 {
-	char path[256];
-	struct stat sb;
-	const struct shmstat_hdr *h;
-	const unsigned char *base;
-	int fd, tables = 0;
+	struct shmstat_sumgeo g;
+	const uint64_t *claims;
+	unsigned char *base, *sums;
+	uint32_t pool;
+	size_t len;
 
-	snprintf(path, sizeof(path), "/dev/shm/shmstat.%s", name);
-	fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &sb), 0);
-	base = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	assert_true(base != MAP_FAILED);
-	h = (const struct shmstat_hdr *)(const void *)base;
-	for (uint32_t i = 0; i < h->max_metrics; i++) {
-		const struct shmstat_desc *d = (const struct shmstat_desc *)(const void *)
-			(base + h->regions[SHMSTAT_REG_DESCS].off) + i;
-		const unsigned char *run, *sums;
-		struct shmstat_sumgeo g;
+	base = su_map_segment(name, 0, &len);
+	assert_non_null(base);
+	sums = su_table_sums(base, &g, &claims, &pool);
+	assert_non_null(sums);
+	for (uint32_t k = 0; k < pool; k++) {
+		const uint32_t *f = (const uint32_t *)(const void *)
+			(sums + (SHMSTAT_SIG_GRAVES + k) * g.bytes + g.off_filter);
 
-		if (SHMSTAT_DESC_STATE(d->word) != SHMSTAT_DESC_LIVE || d->type != SHMSTAT_SIGTABLE)
+		if (SHMSTAT_SUM_STATE(claims[k]) != SHMSTAT_SUM_FREE)
 			continue;
-		tables++;
-		shmstat__sumgeo(&g, d->sig_capacity, d->sig_keybytes);
-		run = base + h->regions[SHMSTAT_REG_SIGS].off + (size_t)d->sig_first * SHMSTAT_LINE;
-		sums = run + (shmstat__sig_claim_lines(d->sig_pool) +
-			      shmstat__sig_owner_lines(d->sig_owners)) * SHMSTAT_LINE;
-		for (uint32_t k = 0; k < d->sig_pool; k++) {
-			const uint64_t claim = ((const uint64_t *)(const void *)run)[k];
-			const uint32_t *f = (const uint32_t *)(const void *)
-				(sums + (SHMSTAT_SIG_GRAVES + k) * g.bytes + g.off_filter);
-
-			if (SHMSTAT_SUM_STATE(claim) != SHMSTAT_SUM_FREE)
-				continue;
-			for (uint32_t j = 0; j < g.nfilter; j++)
-				if (f[j] != 0)
-					fail_msg("%s: summary %u back in the pool has filter counter "
-						 "%u = %u", when, k, j, f[j]);
-		}
+		for (uint32_t j = 0; j < g.nfilter; j++)
+			if (f[j] != 0)
+				fail_msg("%s: summary %u back in the pool has filter counter "
+					 "%u = %u", when, k, j, f[j]);
 	}
-	assert_int_equal(tables, 1);
-	munmap((void *)(uintptr_t)base, (size_t)sb.st_size);
-	close(fd);
+	munmap(base, len);
 }
 
 /* @summaries: summaries merged (the grave alone after a gc). */

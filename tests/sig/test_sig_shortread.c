@@ -40,12 +40,10 @@
  *      holds): the quick copy must read the entry again alone like the
  *      long way, and leave it out as torn (skipped 1), not show it.
  */
-#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -109,40 +107,21 @@ static void *writer_thread(void *arg)
 static struct shmstat_sigsum *claimed_summary(const char *name, unsigned char **base,
 					       size_t *len, struct shmstat_sumgeo *g)
 {
-	char path[256];
-	struct stat sb;
-	const struct shmstat_hdr *h;
 	struct shmstat_sigsum *found = NULL;
-	int fd;
+	const uint64_t *claims;
+	unsigned char *sums;
+	uint32_t pool;
 
-	snprintf(path, sizeof(path), "/dev/shm/shmstat.%s", name);
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &sb), 0);
-	*len = (size_t)sb.st_size;
-	*base = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	assert_true(*base != MAP_FAILED);
-	close(fd);
-	h = (const struct shmstat_hdr *)(const void *)*base;
-	for (uint32_t i = 0; i < h->max_metrics; i++) {
-		const struct shmstat_desc *d = (const struct shmstat_desc *)(const void *)
-			(*base + h->regions[SHMSTAT_REG_DESCS].off) + i;
-		unsigned char *run, *sums;
-
-		if (SHMSTAT_DESC_STATE(d->word) != SHMSTAT_DESC_LIVE || d->type != SHMSTAT_SIGTABLE)
-			continue;
-		shmstat__sumgeo(g, d->sig_capacity, d->sig_keybytes);
-		run = *base + h->regions[SHMSTAT_REG_SIGS].off + (size_t)d->sig_first * SHMSTAT_LINE;
-		sums = run + (shmstat__sig_claim_lines(d->sig_pool) +
-			      shmstat__sig_owner_lines(d->sig_owners)) * SHMSTAT_LINE;
-		for (uint32_t k = 0; k < d->sig_pool; k++)
-			if (SHMSTAT_SUM_STATE(((const uint64_t *)(const void *)run)[k]) ==
-			    SHMSTAT_SUM_OWNED) {
-				assert_null(found);
-				found = (struct shmstat_sigsum *)(void *)
-					(sums + (SHMSTAT_SIG_GRAVES + k) * g->bytes);
-			}
-	}
+	*base = su_map_segment(name, 1, len);
+	assert_non_null(*base);
+	sums = su_table_sums(*base, g, &claims, &pool);
+	assert_non_null(sums);
+	for (uint32_t k = 0; k < pool; k++)
+		if (SHMSTAT_SUM_STATE(claims[k]) == SHMSTAT_SUM_OWNED) {
+			assert_null(found);
+			found = (struct shmstat_sigsum *)(void *)
+				(sums + (SHMSTAT_SIG_GRAVES + k) * g->bytes);
+		}
 	assert_non_null(found);
 	return found;
 }
