@@ -170,7 +170,7 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)(s->buf + off);
 	struct shmstat_sigent *ents = (struct shmstat_sigent *)(void *)(s->buf + off + g->off_ents);
 	struct shmstat_sigsum head;
-	struct gens gs = { 0 };        /* the long way's */
+	struct gens gs = { 0 };        /* gen: every entry's; the rest the long way's */
 	struct sumcopy c = { .desc = desc, .sum = k };
 	uint64_t floor, wmax;
 	int err;
@@ -185,18 +185,16 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 	if (c.n) {
 		unsigned char *const sum = s->buf + off;
 		const uint64_t eb = (uint64_t)c.n * sizeof(*ents);
-
-		uint32_t *gen = malloc((size_t)c.n * sizeof(*gs.gen));
 		uint32_t q = 0;         /* entries copied quick */
 
-		gs.gen = gen;
+		gs.gen = malloc((size_t)c.n * sizeof(*gs.gen));
 		c.skip = calloc(c.n, 1);
-		if (gen == NULL || c.skip == NULL) {
+		if (gs.gen == NULL || c.skip == NULL) {
 			err = ENOMEM;
 			goto fail;
 		}
 		for (uint32_t j = 0; j < c.n; j++)
-			gen[j] = 1u;
+			gs.gen[j] = 1u;
 		/* read whole: huge pages, the summary's neighbours in the
 		 * buffer included (64k entries and their keys: 7 MB, 1,700
 		 * page faults in small pages) */
@@ -204,7 +202,7 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 		shmstat__advise_huge_in(sum + g->off_keys, (size_t)((uint64_t)c.n * g->keyrec), sum,
 					sum + g->bytes);
 		if (!grave && head.seq != 0 && !(head.seq & 1u) &&
-		    (err = quick_copy(s, off, g, c.n, head.seq, gen, &q)) != 0)
+		    (err = quick_copy(s, off, g, c.n, head.seq, gs.gen, &q)) != 0)
 			goto fail;
 		/* the rest (all of it for a grave, a writer that keeps no
 		 * seq, or one whose seq moved): a seqlock of each entry, its
