@@ -12,7 +12,9 @@
 
 #include "stress_common.h"
 
-#define MAX_NAMES 128
+/* names a test process may take: test_fold_freeze's folds during
+ * snapshots take one a round, up to 4 x 40 rounds */
+#define MAX_NAMES 256
 #define MAX_KIDS 1024
 
 static char names[MAX_NAMES][96];
