@@ -12,8 +12,8 @@
 
 #include "stress_common.h"
 
-/* names a test process may take: test_fold_freeze's folds during
- * snapshots take one a round, up to 4 x 40 rounds */
+/* names one test may take (stress_setup() starts again from none):
+ * test_fold_freeze takes one a round or try, at most 50 */
 #define MAX_NAMES 256
 #define MAX_KIDS 1024
 
@@ -286,6 +286,13 @@ void stress_reader_start(struct stress_rd *rd, const char *name, const char *cou
 	close(out[1]);
 	rd->in = in[1];
 	rd->out = out[0];
+	/* its first snapshot taken: whatever the test starts next races
+	 * with a reader already copying */
+	for (char c = 0; c != '\n';) {
+		if (stress_read(rd->out, &c, 1) != 1)
+			fail_msg("stress_reader ended before its first snapshot (status %d)",
+				 stress_wait(rd->pid));
+	}
 }
 
 void stress_reader_stop(struct stress_rd *rd, uint64_t *snaps, uint64_t *overlap,

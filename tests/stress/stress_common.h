@@ -97,7 +97,8 @@ struct stress_rd {
 	int out;                   /* its one line of counts */
 };
 
-/* Start stress_reader on segment @name (see stress_reader.c for @mode). */
+/* Start stress_reader on segment @name (see stress_reader.c for @mode);
+ * back once it has taken its first snapshot. */
 void stress_reader_start(struct stress_rd *rd, const char *name, const char *counter,
 			 const char *gauge, const char *mode, uint64_t value);
 

@@ -12,6 +12,11 @@
  *   stress_reader NAME COUNTER GAUGE mono FINAL
  *       neither ever decreases, neither exceeds FINAL
  *
+ * Once its first snapshot is taken it prints "ready" on a line of its
+ * own: a test starts what the snapshots must race with after that line,
+ * not while this process is still starting (then a short fold could be
+ * over before the first copy).
+ *
  * A snapshot may fail with SHMSTAT_EBUSY (counted), nothing else. At EOF
  * it prints "snapshots=N overlapping=M busy=B" (M: snapshots during which
  * the segment's fold_seq moved, i.e. that raced with a fold) and exits 0;
@@ -93,7 +98,8 @@ int main(int argc, char **argv)
 
 		if (__atomic_load_n(&h->fold_seq, __ATOMIC_ACQUIRE) != seq0)
 			overlap++;
-		snaps++;
+		if (snaps++ == 0 && (fputs("ready\n", stdout) == EOF || fflush(stdout) != 0))
+			return 2;
 		if (err == SHMSTAT_EBUSY) {
 			busy++;
 			continue;
