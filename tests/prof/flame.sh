@@ -4,9 +4,9 @@
 # in rounds of work, not seconds), profiled into one segment at 997 Hz and
 # read back. The folded stacks must give hot_a 75% of the samples in the
 # two functions (share_ok: +- 5 points or 4 standard deviations), with
-# names resolved; the SVG must render in headless Chromium. The tool does not load libdw before it names
-# frames; without libdw's functions, the frames are addresses and a
-# warning says why.
+# names resolved; the SVG must render in headless Chromium. The tool
+# does not load libdw before it names frames; without libdw's
+# functions, the frames are addresses and a warning says why.
 # Usage: flame.sh SHMSTAT PROF_TARGET RENDER_SH EMPTY_MODULE
 set -u
 shmstat=$1
