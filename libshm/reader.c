@@ -580,17 +580,24 @@ static int by_from(const void *a, const void *b)
 }
 
 /* The value slots below @used of the metrics in the directory (those
- * the reader wants) as sorted runs in s->runs, *@n of them (one run of
- * every slot when too many). 0 or ENOMEM. */
+ * the reader wants) as sorted runs in s->runs, *@n of them, runs closer
+ * than RUN_GAP joined (one run of every slot when more than MAX_RUNS
+ * remain: ten thousand counters registered one after the other are one
+ * run, however many). 0 or ENOMEM. */
 static int wanted_runs(struct shmstat_snap *s, uint32_t used, size_t *n)
 {
 	size_t k = 0;
 
-	if (s->runs == NULL)
-		s->runs = malloc(MAX_RUNS * sizeof(*s->runs));
-	if (s->runs == NULL)
-		return ENOMEM;
-	for (size_t i = 0; i < s->dir.n && k < MAX_RUNS; i++) {
+	if (s->runs == NULL || s->capruns < s->dir.n) {
+		const size_t cap = s->dir.n > 16 ? s->dir.n : 16;
+		struct shmstat__run *x = realloc(s->runs, cap * sizeof(*x));
+
+		if (x == NULL)
+			return ENOMEM;
+		s->runs = x;
+		s->capruns = cap;
+	}
+	for (size_t i = 0; i < s->dir.n; i++) {
 		const struct shmstat__rdesc *d = shmstat__mdir_desc(&s->dir, s->dir.at[i]);
 
 		if (d->value_off >= used)
@@ -598,11 +605,6 @@ static int wanted_runs(struct shmstat_snap *s, uint32_t used, size_t *n)
 		s->runs[k].from = d->value_off;
 		s->runs[k].to = d->nvalues > used - d->value_off ? used : d->value_off + d->nvalues;
 		k++;
-	}
-	if (k == MAX_RUNS) {
-		s->runs[0] = (struct shmstat__run){ 0, used };
-		*n = 1;
-		return 0;
 	}
 	qsort(s->runs, k, sizeof(*s->runs), by_from);
 	*n = 0;
@@ -615,6 +617,10 @@ static int wanted_runs(struct shmstat_snap *s, uint32_t used, size_t *n)
 		} else {
 			s->runs[(*n)++] = s->runs[i];
 		}
+	}
+	if (*n > MAX_RUNS) {
+		s->runs[0] = (struct shmstat__run){ 0, used };
+		*n = 1;
 	}
 	return 0;
 }

@@ -120,6 +120,7 @@ struct shmstat_snap {
 	const struct shmstat_hdr *rhdr;     /* the reader's, validated at open */
 	/* a reader's subset (want): the runs of its metrics' slots */
 	struct shmstat__run *runs;
+	size_t capruns;
 	struct shmstat__spare *spare;   /* where buf goes back, or NULL */
 };
 

@@ -586,6 +586,41 @@ static int want_small(const char *name, const char *labels, void *arg)
 	return strcmp(name, "small_total") == 0;
 }
 
+/* @n histograms @prefix_0.. of 16,385 buckets (128 KiB of slots) whose
+ * every page holds a count */
+static void wide_hists(shmstat_seg *seg, const char *prefix, int n)
+{
+	struct shmstat_hist_opts ho;
+
+	shmstat_hist_opts_init(&ho);
+	ho.bits = 10;
+	ho.highest = UINT64_C(1) << 40;
+	for (int k = 0; k < n; k++) {
+		char hn[32];
+		struct shmstat_metric_def hd = { .name = hn };
+		shmstat_hist *h;
+
+		snprintf(hn, sizeof(hn), "%s_%d", prefix, k);
+		assert_int_equal(shmstat_hist_register(seg, &hd, &ho, &h), 0);
+		for (uint64_t v = 1; v < (UINT64_C(1) << 40); v += v / 64 + 1)
+			shmstat_hist_record(h, v);
+	}
+}
+
+/* A reader of segment @name with options @ro but no subset cannot copy
+ * it whole: past its limit */
+static void whole_too_big(const char *name, const struct shmstat_reader_opts *ro)
+{
+	struct shmstat_reader_opts all = *ro;
+	shmstat_reader *r;
+	shmstat_snap *s;
+
+	all.want = NULL;
+	assert_int_equal(shmstat_reader_open_opts(name, &all, &r), 0);
+	assert_int_equal(shmstat_snapshot(r, &s), EFBIG);
+	shmstat_reader_close(r);
+}
+
 /* A reader that asks for a subset (shmstat_reader_opts.want) lists those
  * metrics alone, exact, and copies no value of the others: with a copy
  * limit the whole segment exceeds, the subset is read. */
@@ -595,7 +630,6 @@ static void test_subset(void **state)
 	struct shmstat_metric_def cd = { .name = "small_total" };
 	struct shmstat_reader_opts ro;
 	struct shmstat_metric_info mi;
-	struct shmstat_hist_opts ho;
 	struct shmstat_opts o;
 	shmstat_reader *r;
 	shmstat_seg *seg = NULL;
@@ -608,27 +642,12 @@ static void test_subset(void **state)
 	assert_int_equal(shmstat_open(name, &o, &seg), 0);
 	assert_int_equal(shmstat_counter_register(seg, &cd, &c), 0);
 	shmstat_counter_add(c, 42);
-	/* four histograms of 340 KB whose every page holds a count */
-	shmstat_hist_opts_init(&ho);
-	ho.bits = 10;
-	ho.highest = UINT64_C(1) << 40;
-	for (int k = 0; k < 4; k++) {
-		char hn[32];
-		struct shmstat_metric_def hd = { .name = hn };
-		shmstat_hist *h;
-
-		snprintf(hn, sizeof(hn), "big_%d", k);
-		assert_int_equal(shmstat_hist_register(seg, &hd, &ho, &h), 0);
-		for (uint64_t v = 1; v < (UINT64_C(1) << 40); v += v / 64 + 1)
-			shmstat_hist_record(h, v);
-	}
-
-	/* all of it: more than 256 KiB */
+	/* four histograms whose every page holds a count; all of it is
+	 * more than 256 KiB */
+	wide_hists(seg, "big", 4);
 	shmstat_reader_opts_init(&ro);
 	ro.max_copy = 256u << 10;
-	assert_int_equal(shmstat_reader_open_opts(name, &ro, &r), 0);
-	assert_int_equal(shmstat_snapshot(r, &s), EFBIG);
-	shmstat_reader_close(r);
+	whole_too_big(name, &ro);
 
 	/* the subset: its counter alone */
 	ro.want = want_small;
@@ -641,6 +660,68 @@ static void test_subset(void **state)
 	assert_string_equal(mi.name, "small_total");
 	assert_int_equal(mi.counter, 42);
 	assert_int_equal(ut_find(s, "big_0", "", &mi), -1);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
+static int want_counters(const char *name, const char *labels, void *arg)
+{
+	(void)labels;
+	(void)arg;
+	return strncmp(name, "many_", 5) == 0;
+}
+
+/* A subset of more metrics than the reader reads run by run (reader.c,
+ * MAX_RUNS: 4096) whose slots lie together is still read by its runs of
+ * slots, not whole: 5,000 counters registered one after the other, then
+ * 32 histograms of 128 KiB whose every page holds a count; with a copy
+ * limit that the whole segment exceeds and the counters' slots and
+ * descriptors do not, the counters alone are read, exact. */
+static void test_subset_many(void **state)
+{
+	enum { NC = 5000, NH = 32 };
+	const char *name = ut_name("subsetmany");
+	struct shmstat_reader_opts ro;
+	struct shmstat_metric_info mi;
+	struct shmstat_opts o;
+	shmstat_reader *r;
+	shmstat_seg *seg = NULL;
+	shmstat_snap *s;
+
+	(void)state;
+	big_stripes(&o, 2);
+	o.max_metrics = 8192;
+	o.max_values = 1u << 20;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	for (int k = 0; k < NC; k++) {
+		char cn[32];
+		struct shmstat_metric_def cd = { .name = cn };
+		shmstat_counter *c;
+
+		snprintf(cn, sizeof(cn), "many_%04d_total", k);
+		assert_int_equal(shmstat_counter_register(seg, &cd, &c), 0);
+		shmstat_counter_add(c, (uint64_t)k + 1);
+	}
+	/* all of it: the histograms' 4 MiB and the descriptors' 2.5 MiB */
+	wide_hists(seg, "wide", NH);
+	shmstat_reader_opts_init(&ro);
+	ro.max_copy = 4608u << 10;
+	whole_too_big(name, &ro);
+
+	ro.want = want_counters;
+	assert_int_equal(shmstat_reader_open_opts(name, &ro, &r), 0);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	assert_int_equal(shmstat_snap_metrics(s), NC);
+	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
+		int k;
+
+		assert_int_equal(shmstat_snap_metric(s, i, &mi), 0);
+		assert_int_equal(sscanf(mi.name, "many_%d_total", &k), 1);
+		assert_int_equal(mi.counter, (uint64_t)k + 1);
+	}
+	assert_int_equal(ut_find(s, "wide_0", "", &mi), -1);
 	shmstat_snap_free(s);
 	shmstat_reader_close(r);
 	assert_int_equal(shmstat_close(seg), 0);
@@ -749,6 +830,7 @@ int main(void)
 		T(test_metric_fields),
 		T(test_sparse_stripes),
 		T(test_subset),
+		T(test_subset_many),
 		T(test_subset_stripes),
 	};
 
