@@ -581,9 +581,9 @@ static int by_from(const void *a, const void *b)
 
 /* The value slots below @used of the metrics in the directory (those
  * the reader wants) as sorted runs in s->runs, *@n of them, runs closer
- * than RUN_GAP joined (one run of every slot when more than MAX_RUNS
- * remain: ten thousand counters registered one after the other are one
- * run, however many). 0 or ENOMEM. */
+ * than RUN_GAP joined first (ten thousand counters registered one after
+ * the other are one run); one run of every slot when more than MAX_RUNS
+ * remain. 0 or ENOMEM. */
 static int wanted_runs(struct shmstat_snap *s, uint32_t used, size_t *n)
 {
 	size_t k = 0;

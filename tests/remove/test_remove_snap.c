@@ -102,6 +102,33 @@ static void checker_free(struct checker *c)
 	free(c->last);
 }
 
+/* Append to @buf (@n bytes) what each process contributes to metric @i
+ * of @s, and the writers that are gone: where a wrong value came from */
+static void breakdown(const shmstat_snap *s, size_t i, char *buf, size_t n)
+{
+	const size_t np = shmstat_snap_procs(s);
+
+	for (size_t j = 0; j <= np; j++) {
+		const size_t pj = j < np ? j : SHMSTAT_PROC_GONE;
+		struct shmstat_proc_info pi = { 0 };
+		size_t used = strlen(buf);
+		uint64_t v = 0;
+		int64_t gv = 0;
+
+		if (used + 1 >= n)
+			return;
+		if (pj != SHMSTAT_PROC_GONE && shmstat_snap_proc(s, pj, &pi) != 0)
+			continue;
+		if (shmstat_snap_metric_proc(s, i, pj, &v, &gv) != 0)
+			continue;
+		if (pj == SHMSTAT_PROC_GONE)
+			snprintf(buf + used, n - used, "; gone: %llu", (unsigned long long)v);
+		else
+			snprintf(buf + used, n - used, "; pid %d: %llu", (int)pi.pid,
+				 (unsigned long long)v);
+	}
+}
+
 /* Check one snapshot; NULL or what is wrong (in @buf). */
 static const char *check_snap(struct checker *c, const shmstat_snap *s, char *buf, size_t n)
 {
@@ -150,6 +177,7 @@ static const char *check_snap(struct checker *c, const shmstat_snap *s, char *bu
 					 "at most %u times: values of another metric under this name",
 					 mi.name, mi.labels, (unsigned long long)mi.reg_id,
 					 (unsigned long long)mi.counter, k, S + SH);
+				breakdown(s, i, buf, n);
 				return buf;
 			}
 		} else {
@@ -405,7 +433,7 @@ static void test_snapshots_during_reuse(void **state)
 	pid_t pid[P];
 	int done[2];
 	uint64_t busy = 0;
-	char why[512];
+	char why[512], wpids[128] = "";
 	bool running = true;
 
 	(void)state;
@@ -423,6 +451,10 @@ static void test_snapshots_during_reuse(void **state)
 	for (int p = 0; p < P; p++) {
 		w[p] = (struct wargs){ .name = name, .p = p, .sh = sh };
 		pid[p] = stress_spawn(writer, &w[p]);
+		/* for a failure's message: writer p owns family p and
+		 * helps family p + 1 */
+		snprintf(wpids + strlen(wpids), sizeof(wpids) - strlen(wpids), "%s%d=pid %d",
+			 p ? ", " : "", p, (int)pid[p]);
 	}
 	close(done[1]);            /* EOF on done[0] once every writer exited */
 
@@ -456,7 +488,8 @@ static void test_snapshots_during_reuse(void **state)
 		bad = check_snap(&ck, s, why, sizeof(why));
 		shmstat_snap_free(s);
 		if (bad)
-			fail_msg("snapshot %llu: %s", (unsigned long long)ck.snaps, bad);
+			fail_msg("snapshot %llu: %s (writers %s)", (unsigned long long)ck.snaps, bad,
+				 wpids);
 	}
 	close(done[0]);
 	for (int p = 0; p < P; p++) {

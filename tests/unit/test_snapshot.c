@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -682,6 +683,7 @@ static int want_counters(const char *name, const char *labels, void *arg)
 static void test_subset_many(void **state)
 {
 	enum { NC = 5000, NH = 32 };
+	static bool seen[NC];
 	const char *name = ut_name("subsetmany");
 	struct shmstat_reader_opts ro;
 	struct shmstat_metric_info mi;
@@ -715,10 +717,12 @@ static void test_subset_many(void **state)
 	assert_int_equal(shmstat_snapshot(r, &s), 0);
 	assert_int_equal(shmstat_snap_metrics(s), NC);
 	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
-		int k;
+		int k = -1;
 
 		assert_int_equal(shmstat_snap_metric(s, i, &mi), 0);
 		assert_int_equal(sscanf(mi.name, "many_%d_total", &k), 1);
+		assert_true(k >= 0 && k < NC && !seen[k]);
+		seen[k] = true;
 		assert_int_equal(mi.counter, (uint64_t)k + 1);
 	}
 	assert_int_equal(ut_find(s, "wide_0", "", &mi), -1);
