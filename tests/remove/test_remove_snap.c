@@ -129,6 +129,29 @@ static void breakdown(const shmstat_snap *s, size_t i, char *buf, size_t n)
 	}
 }
 
+/* Append to @buf (@n bytes) the generation metrics of @s after metric
+ * @i whose values are wrong too: the same value under two names would
+ * be one value slot given to two metrics */
+static void also_wrong(const shmstat_snap *s, size_t i, char *buf, size_t n)
+{
+	for (size_t j = i + 1; j < shmstat_snap_metrics(s); j++) {
+		struct shmstat_metric_info mi;
+		unsigned f, g, k;
+		size_t used = strlen(buf);
+		char tail;
+
+		if (used + 1 >= n)
+			return;
+		if (shmstat_snap_metric(s, j, &mi) != 0 ||
+		    sscanf(mi.name, "gen_%u%c", &f, &tail) != 1 ||
+		    sscanf(mi.labels, "g=\"%u\",k=\"%u\"%c", &g, &k, &tail) != 2 || k == 0 ||
+		    (mi.counter % k == 0 && mi.counter / k <= S + SH))
+			continue;
+		snprintf(buf + used, n - used, "; also %s{%s} (reg_id %llu) = %llu", mi.name,
+			 mi.labels, (unsigned long long)mi.reg_id, (unsigned long long)mi.counter);
+	}
+}
+
 /* Check one snapshot; NULL or what is wrong (in @buf). */
 static const char *check_snap(struct checker *c, const shmstat_snap *s, char *buf, size_t n)
 {
@@ -178,6 +201,7 @@ static const char *check_snap(struct checker *c, const shmstat_snap *s, char *bu
 					 mi.name, mi.labels, (unsigned long long)mi.reg_id,
 					 (unsigned long long)mi.counter, k, S + SH);
 				breakdown(s, i, buf, n);
+				also_wrong(s, i, buf, n);
 				return buf;
 			}
 		} else {
@@ -251,7 +275,7 @@ struct perm_args {
 static void *perm_thread(void *arg)
 {
 	struct perm_args *pa = arg;
-	char why[512];
+	char why[1024];
 	struct checker ck;
 	shmstat_reader *r = NULL;
 	shmstat_counter *c = pa->c;
@@ -433,7 +457,7 @@ static void test_snapshots_during_reuse(void **state)
 	pid_t pid[P];
 	int done[2];
 	uint64_t busy = 0;
-	char why[512], wpids[128] = "";
+	char why[1024], wpids[128] = "";
 	bool running = true;
 
 	(void)state;
