@@ -102,6 +102,24 @@ static void checker_free(struct checker *c)
 	free(c->last);
 }
 
+/* Is @mi a generation metric gen_F{g="G",k="K"} (family < P, 1 <= G <=
+ * G)? Then its numbers in *@f, *@g, *@k. */
+static bool gen_of(const struct shmstat_metric_info *mi, unsigned *f, unsigned *g, unsigned *k)
+{
+	char tail;
+
+	return sscanf(mi->name, "gen_%u%c", f, &tail) == 1 && *f < P &&
+	       sscanf(mi->labels, "g=\"%u\",k=\"%u\"%c", g, k, &tail) == 2 &&
+	       *g >= 1 && *g <= G;
+}
+
+/* Can a generation metric of prime @k hold @v: a multiple of @k, at most
+ * S + SH of them? */
+static bool gen_value_ok(uint64_t v, unsigned k)
+{
+	return k != 0 && v % k == 0 && v / k <= S + SH;
+}
+
 /* Append to @buf (@n bytes) what each process contributes to metric @i
  * of @s, and the writers that are gone: where a wrong value came from */
 static void breakdown(const shmstat_snap *s, size_t i, char *buf, size_t n)
@@ -138,14 +156,11 @@ static void also_wrong(const shmstat_snap *s, size_t i, char *buf, size_t n)
 		struct shmstat_metric_info mi;
 		unsigned f, g, k;
 		size_t used = strlen(buf);
-		char tail;
 
 		if (used + 1 >= n)
 			return;
-		if (shmstat_snap_metric(s, j, &mi) != 0 ||
-		    sscanf(mi.name, "gen_%u%c", &f, &tail) != 1 ||
-		    sscanf(mi.labels, "g=\"%u\",k=\"%u\"%c", &g, &k, &tail) != 2 || k == 0 ||
-		    (mi.counter % k == 0 && mi.counter / k <= S + SH))
+		if (shmstat_snap_metric(s, j, &mi) != 0 || !gen_of(&mi, &f, &g, &k) ||
+		    gen_value_ok(mi.counter, k))
 			continue;
 		snprintf(buf + used, n - used, "; also %s{%s} (reg_id %llu) = %llu", mi.name,
 			 mi.labels, (unsigned long long)mi.reg_id, (unsigned long long)mi.counter);
@@ -184,9 +199,7 @@ static const char *check_snap(struct checker *c, const shmstat_snap *s, char *bu
 					 (unsigned long long)mi.counter, NPERM);
 				return buf;
 			}
-		} else if (sscanf(mi.name, "gen_%u%c", &f, &tail) == 1 && f < P &&
-			   sscanf(mi.labels, "g=\"%u\",k=\"%u\"%c", &g, &k, &tail) == 2 &&
-			   g >= 1 && g <= G) {
+		} else if (gen_of(&mi, &f, &g, &k)) {
 			key = 1u + f * (G + 1) + g;
 			c->gen_seen++;
 			if (k != kprime(f, g)) {
@@ -194,7 +207,7 @@ static const char *check_snap(struct checker *c, const shmstat_snap *s, char *bu
 					 kprime(f, g));
 				return buf;
 			}
-			if (mi.counter % k != 0 || mi.counter / k > S + SH) {
+			if (!gen_value_ok(mi.counter, k)) {
 				snprintf(buf, n,
 					 "%s{%s} (reg_id %llu) = %llu: not a multiple of %u "
 					 "at most %u times: values of another metric under this name",

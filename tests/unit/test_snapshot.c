@@ -683,7 +683,7 @@ static int want_counters(const char *name, const char *labels, void *arg)
 static void test_subset_many(void **state)
 {
 	enum { NC = 5000, NH = 32 };
-	static bool seen[NC];
+	bool seen[NC] = { false };
 	const char *name = ut_name("subsetmany");
 	struct shmstat_reader_opts ro;
 	struct shmstat_metric_info mi;
