@@ -362,12 +362,20 @@ static void reclaim_retired(struct shmstat_seg *seg)
 		if (ld_acquire(&seg->descs[i].word) == SHMSTAT_DESC_PENDING)
 			shmstat__retire_pending(seg, &seg->descs[i]);
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
-		uint64_t w = ld_acquire(&seg->procs[i].word);
+		uint64_t w = ld_acquire(&seg->procs[i].word), ack;
 		uint32_t st = SHMSTAT_PROC_STATE(w);
 
-		if ((st == SHMSTAT_PROC_LIVE || st == SHMSTAT_PROC_CLAIMING) &&
-		    shmstat__tag_alive(w) && ld_acquire(&seg->procs[i].ack_seq) < min)
-			min = ld_acquire(&seg->procs[i].ack_seq);
+		if (!(st == SHMSTAT_PROC_LIVE || st == SHMSTAT_PROC_CLAIMING) ||
+		    !shmstat__tag_alive(w))
+			continue;
+		/* read once: a writer may acknowledge more at any time, and a
+		 * second read could raise the minimum past the ack of a
+		 * writer counted before it (its removals reclaimed while it
+		 * still writes into them) */
+		ack = ld_acquire(&seg->procs[i].ack_seq);
+		SHMSTAT_HOOK(SHMSTAT_HOOK_RECLAIM_ACK, &seg->procs[i]);
+		if (ack < min)
+			min = ack;
 	}
 	for (uint32_t i = 0; i < seg->max_metrics; i++) {
 		struct shmstat_desc *d = &seg->descs[i];

@@ -41,6 +41,9 @@ enum shmstat_hook_point {
 	/* a reader's copy: a live descriptor failed its checksum as read,
 	 * its reads alone next (arg: the descriptor's slot, a uint32_t) */
 	SHMSTAT_HOOK_DESC_TORN,
+	/* the reaper's minimum of the writers' acknowledgements: a
+	 * writer's ack_seq was read (arg: its struct shmstat_proc) */
+	SHMSTAT_HOOK_RECLAIM_ACK,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

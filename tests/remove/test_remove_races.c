@@ -24,6 +24,11 @@
  *                                  take -> fill -> remove -> reclaim
  *                                  cycle and comes back DEADV with other
  *                                  slots
+ *   test_ack_read_once             (e) a writer acknowledges a removal
+ *                                  while a reaper takes the smallest
+ *                                  acknowledgement of the writers: the
+ *                                  removal is not reclaimed before
+ *                                  every writer acknowledged it
  */
 #include <errno.h>
 #include <signal.h>
@@ -409,6 +414,72 @@ static void test_reuse_values_cycle(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* ---------------------------------------------------------- (e) */
+
+static struct {
+	struct ut_kid *kid;
+	int fired;
+} re;
+
+/* The reaper has read B's acknowledgement (0, below A's 1): B removes m
+ * and acknowledges that (2) before the reaper goes on */
+static void ack_hook(enum shmstat_hook_point point, const void *arg)
+{
+	const struct shmstat_proc *p = arg;
+
+	if (point != SHMSTAT_HOOK_RECLAIM_ACK ||
+	    SHMSTAT_PROC_PID(__atomic_load_n(&p->word, __ATOMIC_ACQUIRE)) !=
+	    (uint32_t)re.kid->pid || re.fired++)
+		return;
+	cmd(re.kid, 'R');
+}
+
+static void test_ack_read_once(void **state)
+{
+	const char *name = ut_name("rmrace-e");
+	struct ut_kid kid;
+	shmstat_seg *seg;
+	shmstat_counter *m = NULL, *d = NULL;
+	uint32_t st;
+
+	(void)state;
+	assert_int_equal(ut_kid_start(&kid, child_b, (void *)name), 'k');
+	seg = rm_open(name, 8, 2);          /* A: the first writer slot */
+	cmd(&kid, 'o');                     /* B: the next; m = 3, B's ack 0 */
+	assert_int_equal(rm_counter(seg, "m", NULL, &m), 0);
+	shmstat_counter_add(m, 5);
+	assert_int_equal(rm_counter(seg, "d", NULL, &d), 0);
+	assert_int_equal(rm_remove(seg, "d", NULL), 0);   /* sequence 1: A's ack 1 */
+	assert_int_equal(rm_value(name, "m", "", NULL), 8);
+
+	/* A gc: the smallest ack is B's 0, read before B acknowledged the
+	 * removal of m (sequence 2); A never did */
+	re = (typeof(re)){ .kid = &kid };
+	set_hook(ack_hook);
+	rm_gc(name);
+	set_hook(NULL);
+	assert_int_equal(re.fired, 1);
+	st = SHMSTAT_DESC_STATE(__atomic_load_n(&find_desc(seg, "m")->word, __ATOMIC_ACQUIRE));
+	if (st != SHMSTAT_DESC_RETIRED)
+		fail_msg("m's descriptor is in state %u after the gc, not RETIRED (%u): its slot "
+			 "was reclaimed before this process acknowledged its removal (the "
+			 "reaper's minimum took B's acknowledgement read again, after B raised it)",
+			 st, SHMSTAT_DESC_RETIRED);
+	/* A has not quiesced since m's removal: its handle still writes,
+	 * into m's slot; after the quiesce it does nothing, and the gc
+	 * zeroes the slot before anybody takes it */
+	shmstat_counter_add(m, 1000);
+	assert_int_equal(shmstat_quiesce(seg), 0);
+	shmstat_counter_add(m, 1000);
+	rm_gc(name);
+	cmd(&kid, 'n');                     /* n in m's or d's slot */
+	assert_int_equal(rm_value(name, "n", "", NULL), 7);
+	assert_false(rm_lookup(name, "m", "", NULL));
+	assert_int_equal(ut_kid_cmd(&kid, 'x'), 0);
+	assert_int_equal(ut_kid_wait(&kid), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -418,6 +489,7 @@ int main(void)
 		T(test_remover_killed_pending),
 		T(test_remover_paused_pending),
 		T(test_reuse_values_cycle),
+		T(test_ack_read_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
