@@ -44,6 +44,9 @@ enum shmstat_hook_point {
 	/* the reaper's minimum of the writers' acknowledgements: a
 	 * writer's ack_seq was read (arg: its struct shmstat_proc) */
 	SHMSTAT_HOOK_RECLAIM_ACK,
+	/* shmstat_remove(): the descriptor read LIVE holds the metric
+	 * named, its CAS to PENDING next (arg: the descriptor) */
+	SHMSTAT_HOOK_REMOVE_MATCHED,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

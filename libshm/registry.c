@@ -796,6 +796,52 @@ int shmstat_quiesce(shmstat_seg *seg)
 	return 0;
 }
 
+/* What remove_at() found at a descriptor */
+#define REMOVE_NOT_HERE 1       /* another metric: probe on */
+#define REMOVE_END 2            /* a free descriptor: no such metric */
+
+/* Retire metric @r if descriptor @d holds it: 0 (retired, or retired by
+ * another process meanwhile), REMOVE_NOT_HERE, REMOVE_END, or EINVAL (a
+ * type that cannot be removed). Under the process's lock, from the read
+ * of the word to its sequence: this process publishes no acknowledgement
+ * meanwhile (shmstat__ack_request(), the threads' own acks: all under
+ * that lock), so no removal it has not acknowledged yet is reclaimed.
+ * Without it, a thread stopped here (one that never updates, so that the
+ * process acknowledges without it) could see the metric removed by
+ * another process, reclaimed, and its descriptor claimed by this process
+ * for another metric, whose LIVE word is the same word: the CAS would
+ * retire that metric. And a PENDING word completed by a reaper,
+ * reclaimed, taken and removed again could get our older sequence. */
+static int remove_at(struct shmstat_seg *seg, struct shmstat_desc *d, const struct regreq *r)
+{
+	const struct shmstat__type *t;
+	uint64_t w;
+	int ret = 0;
+
+	shmstat__tls_lock();
+	w = ld_acquire(&d->word);
+	if (SHMSTAT_DESC_STATE(w) == SHMSTAT_DESC_FREE) {
+		ret = REMOVE_END;
+	} else if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_LIVE || !desc_matches(d, r)) {
+		ret = REMOVE_NOT_HERE;
+	} else if ((t = shmstat__type_of(d->type)) == NULL || !t->removable) {
+		ret = EINVAL;
+	} else {
+		SHMSTAT_HOOK(SHMSTAT_HOOK_REMOVE_MATCHED, d);
+		/* retired first (with a sequence no grace period reaches),
+		 * then the sequence: a writer that acknowledges the new
+		 * sequence has seen the metric retired and dropped its
+		 * handle. If we die in between, a reaper gives it one. A
+		 * failed CAS: removed meanwhile. */
+		if (cas_acqrel(&d->word, &w, SHMSTAT_DESC_PENDING)) {
+			SHMSTAT_HOOK(SHMSTAT_HOOK_REMOVE_PENDING, d);
+			shmstat__retire_pending(seg, d);
+		}
+	}
+	shmstat__tls_unlock();
+	return ret;
+}
+
 int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def)
 {
 	char labels[SHMSTAT_LABELS_CAP];
@@ -824,25 +870,17 @@ int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def)
 	r.hash = shmstat__hash(key, len);
 	i = (uint32_t)(r.hash % seg->max_metrics);
 	for (uint32_t n = 0; n < seg->max_metrics; n++, i = (i + 1 == seg->max_metrics) ? 0 : i + 1) {
-		struct shmstat_desc *d = &seg->descs[i];
-		uint64_t w = ld_acquire(&d->word);
+		const int got = remove_at(seg, &seg->descs[i], &r);
 
-		if (SHMSTAT_DESC_STATE(w) == SHMSTAT_DESC_FREE)
-			break;
-		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_LIVE || !desc_matches(d, &r))
+		if (got == REMOVE_NOT_HERE)
 			continue;
-		t = shmstat__type_of(d->type);
-		if (t == NULL || !t->removable)
+		if (got == REMOVE_END)
+			break;
+		if (got != 0) {
+			t = shmstat__type_of(seg->descs[i].type);
 			return shmstat__fail(EINVAL, "%s '%s' cannot be removed",
 					     t ? t->name : "metric", def->name);
-		/* retired first (with a sequence no grace period reaches),
-		 * then the sequence: a writer that acknowledges the new
-		 * sequence has seen the metric retired and dropped its
-		 * handle. If we die in between, a reaper gives it one. */
-		if (!cas_acqrel(&d->word, &w, SHMSTAT_DESC_PENDING))
-			return shmstat_quiesce(seg);    /* removed meanwhile */
-		SHMSTAT_HOOK(SHMSTAT_HOOK_REMOVE_PENDING, d);
-		shmstat__retire_pending(seg, d);
+		}
 		return shmstat_quiesce(seg);
 	}
 	return shmstat__fail(ENOENT, "metric '%s{%s}' is not in segment '%s'", def->name, labels,

@@ -29,12 +29,24 @@
  *                                  acknowledgement of the writers: the
  *                                  removal is not reclaimed before
  *                                  every writer acknowledged it
+ *   test_remover_window            (f) a remover thread (one that never
+ *                                  counts) stopped between its read of
+ *                                  the descriptor and its CAS while
+ *                                  another process removes the metric
+ *                                  and another thread quiesces: nothing
+ *                                  is acknowledged (and reclaimed) until
+ *                                  the CAS, which cannot hit a metric
+ *                                  registered in the descriptor since
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "rm_util.h"
@@ -480,6 +492,146 @@ static void test_ack_read_once(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* ---------------------------------------------------------- (f) */
+
+/* Thread Q of this process: it counted m (so the process acknowledges
+ * only with it) and quiesces when told ('q'), then says so */
+static struct {
+	int cmd[2];
+	pid_t tid;
+	int done;                  /* its quiesce returned */
+	shmstat_seg *seg;
+	shmstat_counter *m;
+} rq;
+
+static void *q_main(void *arg)
+{
+	char c;
+
+	(void)arg;
+	__atomic_store_n(&rq.tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	shmstat_counter_add(rq.m, 1);
+	while (read(rq.cmd[0], &c, 1) == 1 && c == 'q') {
+		assert_int_equal(shmstat_quiesce(rq.seg), 0);
+		__atomic_store_n(&rq.done, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* Is thread @tid of this process waiting in futex(2) (a mutex)? */
+static bool in_futex(pid_t tid)
+{
+	char path[64], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	return strtol(buf, NULL, 10) == SYS_futex && buf[0] >= '0' && buf[0] <= '9';
+}
+
+static struct {
+	struct ut_kid *kid;
+	const char *name;
+	shmstat_seg *seg;
+	pthread_t remover;
+	int fired;
+	bool q_blocked;
+	uint32_t m_state;          /* m's descriptor after the gc in the window */
+	char y[32];
+	shmstat_counter *yc;       /* y, when it could be registered */
+} rf;
+
+/* Thread T of this process (it never counts) read m LIVE and matched it;
+ * its CAS to PENDING is next. Meanwhile B removes m and Q quiesces: if
+ * this process acknowledges now, m is reclaimed and y, a metric this
+ * process registers at m's descriptor, has the same LIVE word T read */
+static void matched_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point != SHMSTAT_HOOK_REMOVE_MATCHED || !pthread_equal(pthread_self(), rf.remover) ||
+	    rf.fired++)
+		return;
+	cmd(rf.kid, 'R');
+	assert_int_equal(write(rq.cmd[1], "q", 1), 1);
+	/* until Q's quiesce returned or waits for the process's lock */
+	while (!__atomic_load_n(&rq.done, __ATOMIC_ACQUIRE) && !in_futex(rq.tid))
+		sched_yield();
+	rf.q_blocked = !__atomic_load_n(&rq.done, __ATOMIC_ACQUIRE);
+	rm_gc(rf.name);
+	rf.m_state = SHMSTAT_DESC_STATE(__atomic_load_n(&find_desc(rf.seg, "m")->word,
+							__ATOMIC_ACQUIRE));
+	if (!rf.q_blocked && rf.m_state == SHMSTAT_DESC_DEADV) {
+		assert_int_equal(rm_counter(rf.seg, rf.y, NULL, &rf.yc), 0);
+		shmstat_counter_add(rf.yc, 42);
+	}
+}
+
+static void *t_main(void *arg)
+{
+	return (void *)(intptr_t)rm_remove(arg, "m", NULL);
+}
+
+static void test_remover_window(void **state)
+{
+	const char *name = ut_name("rmrace-f");
+	struct ut_kid kid;
+	shmstat_seg *seg;
+	pthread_t q;
+	void *ret;
+	uint32_t slot;
+
+	(void)state;
+	assert_int_equal(ut_kid_start(&kid, child_b, (void *)name), 'k');
+	seg = rm_open(name, 8, 4);
+	/* this process claims m's descriptor (its word: LIVE and our tag) */
+	assert_int_equal(rm_counter(seg, "m", NULL, &rq.m), 0);
+	cmd(&kid, 'o');                     /* B counts m too */
+	slot = (uint32_t)(find_desc(seg, "m") - seg->descs);
+	rq.seg = seg;
+	rq.done = 0;
+	rq.tid = 0;
+	assert_int_equal(pipe(rq.cmd), 0);
+	assert_int_equal(pthread_create(&q, NULL, q_main, NULL), 0);
+	while (__atomic_load_n(&rq.tid, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
+
+	rf = (typeof(rf)){ .kid = &kid, .name = name, .seg = seg };
+	home_name(rf.y, sizeof(rf.y), "y", slot, 8);      /* probes from m's descriptor */
+	set_hook(matched_hook);
+	assert_int_equal(pthread_create(&rf.remover, NULL, t_main, seg), 0);
+	assert_int_equal(pthread_join(rf.remover, &ret), 0);
+	set_hook(NULL);
+	assert_int_equal(rf.fired, 1);
+	assert_int_equal((intptr_t)ret, 0);
+	close(rq.cmd[1]);
+	assert_int_equal(pthread_join(q, NULL), 0);
+	close(rq.cmd[0]);
+	assert_int_equal(rq.done, 1);
+	if (rf.yc != NULL && !rm_lookup(name, rf.y, "", NULL))
+		fail_msg("the removal of m retired %s, a metric this process registered in m's "
+			 "descriptor while the remover was between its read of the descriptor "
+			 "and its CAS (Q's quiesce acknowledged m's removal meanwhile)", rf.y);
+	/* the process acknowledged nothing while T was in its window */
+	assert_true(rf.q_blocked);
+	assert_int_equal(rf.m_state, SHMSTAT_DESC_RETIRED);
+	/* after it, Q's acknowledgement counts: m is reclaimed, and the
+	 * metric that takes its slot reads its own 7 */
+	rm_gc(name);
+	assert_int_equal(SHMSTAT_DESC_STATE(__atomic_load_n(&find_desc(seg, "m")->word,
+							    __ATOMIC_ACQUIRE)), SHMSTAT_DESC_DEADV);
+	cmd(&kid, 'n');
+	assert_int_equal(rm_value(name, "n", "", NULL), 7);
+	assert_false(rm_lookup(name, "m", "", NULL));
+	assert_int_equal(ut_kid_cmd(&kid, 'x'), 0);
+	assert_int_equal(ut_kid_wait(&kid), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -490,6 +642,7 @@ int main(void)
 		T(test_remover_paused_pending),
 		T(test_reuse_values_cycle),
 		T(test_ack_read_once),
+		T(test_remover_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
