@@ -212,21 +212,56 @@ static int key_bytes(struct sm *m, struct sm_key *k, const unsigned char *b, uin
 	return 0;
 }
 
-/* What summary @s (its id @id, minimum @min) says of key @k: entry @e. */
-static void account(struct sm_key *k, const struct sm_src *s, const struct shmstat_sigent *e,
-		    uint32_t j, uint32_t id, uint64_t min, uint64_t wfloor)
+/* Entry @j (@e) of summary @s (minimum @min) into key @k's sums */
+static inline void entry_in(struct sm_key *k, const struct sm_src *s,
+			    const struct shmstat_sigent *e, uint32_t j, uint64_t min)
 {
-	const uint64_t floor = s->hdr->floor, wmax = s->hdr->wmax;
-
-	k->src = id;
 	k->lo_h = sadd(k->lo_h, e->hits);
 	k->lo_m = sadd(k->lo_m, e->misses);
 	k->lo_w = sadd(k->lo_w, e->weight);
 	k->err_in = sadd(k->err_in, e->err);
-	k->werr_in = sadd(k->werr_in, smul(e->err, wmax));
-	k->fpres = sadd(k->fpres, floor);
-	k->fwpres = sadd(k->fwpres, wfloor);
+	k->werr_in = sadd(k->werr_in, smul(e->err, s->hdr->wmax));
 	k->mg = sadd(k->mg, s->mg ? s->mg[j] : ssub(ent_count(e), min));
+}
+
+/* ... and out of them again */
+static void entry_out(struct sm_key *k, const struct sm_src *s,
+		      const struct shmstat_sigent *e, uint32_t j, uint64_t min)
+{
+	k->lo_h = ssub(k->lo_h, e->hits);
+	k->lo_m = ssub(k->lo_m, e->misses);
+	k->lo_w = ssub(k->lo_w, e->weight);
+	k->err_in = ssub(k->err_in, e->err);
+	k->werr_in = ssub(k->werr_in, smul(e->err, s->hdr->wmax));
+	k->mg = ssub(k->mg, s->mg ? s->mg[j] : ssub(ent_count(e), min));
+}
+
+/* What summary @s (its id @id, minimum @min) says of key @k: entry @e.
+ * A summary speaks of a key once: a copy that holds it twice (evicted
+ * and taken back while it was read, format.md) counts the entry with the
+ * larger error alone, the newer one, whose count covers all the key had
+ * in the summary (its error is the count of the entry it took, at least
+ * the key's count when it was evicted). Both counted, the summary's
+ * floor would leave the key's bound twice, and their errors together
+ * could pass N/C. */
+static void account(struct sm_key *k, const struct sm_src *s, const struct shmstat_sigent *e,
+		    uint32_t j, uint32_t id, uint64_t min, uint64_t wfloor)
+{
+	if (unlikely(k->src == id)) {
+		const struct shmstat_sigent *kept = &s->ents[k->src_j];
+
+		if (e->err > kept->err) {
+			entry_out(k, s, kept, k->src_j, min);
+			entry_in(k, s, e, j, min);
+			k->src_j = j;
+		}
+	} else {
+		k->src = id;
+		k->src_j = j;
+		entry_in(k, s, e, j, min);
+		k->fpres = sadd(k->fpres, s->hdr->floor);
+		k->fwpres = sadd(k->fwpres, wfloor);
+	}
 	if (e->first_ns < k->first_ns)
 		k->first_ns = e->first_ns;
 	if (e->last_ns >= k->last_ns) {

@@ -7,11 +7,13 @@
  * summaries added so far say of it:
  *
  *   lo_h, lo_m, lo_w  hits, misses, weight counted while it held an
- *                     entry: lower bounds of the truth
+ *                     entry (one entry a summary: the one with the largest
+ *                     error where a copy holds it twice): lower bounds of
+ *                     the truth
  *   err_in, werr_in   the errors of the entries it had (werr: each entry's
  *                     error times its summary's largest event weight)
- *   fpres, fwpres     the floors of the summaries that held it (fw: times
- *                     their largest event weight)
+ *   fpres, fwpres     the floors of the summaries that held it, once each
+ *                     (fw: times their largest event weight)
  *   mg                its Misra-Gries counter: sum of count - m over the
  *                     summaries that held it (m: a summary's minimum
  *                     count when full, else 0), or a grave's counter
@@ -60,6 +62,7 @@ struct sm_key {
 	uint32_t key_len;          /* bytes kept */
 	uint32_t owner;            /* owner slot + 1, 0: none */
 	uint32_t src;              /* the last summary that held it (1, 2..) */
+	uint32_t src_j;            /* its entry there that counts */
 	bool known;                /* its bytes were seen (else its hash alone) */
 };
 

@@ -3,9 +3,10 @@
  * a reference computed here key by key: the first summary into an empty
  * merge goes past the map for keys whose bitmap bucket holds no other,
  * and the map is rebuilt before the next summary's lookups. Checked:
- * every key once, with the sums and bounds' inputs of all its entries,
- * for a summary of distinct keys, one that holds some keys twice or
- * three times (a key evicted and back while a reader copied it), one
+ * every key once, with the sums and bounds' inputs of its entries, one a
+ * summary (the one with the largest error where a summary's copy holds a
+ * key twice or three times: evicted and back while a reader copied it),
+ * for a summary of distinct keys, one with such repeats, one
  * whose keys all share a hash, torn entries left out, and summaries
  * added after such a first one (keys shared with it and new ones).
  */
@@ -80,18 +81,51 @@ static struct sm_src as_sm(const struct src *s)
 	return o;
 }
 
-/* The reference, one group per hash: the sums over every entry of it
- * that is not skipped, in every summary. */
+/* The reference, one group per hash: the sums over the summaries that
+ * hold it of one entry each, the one with the largest error (the first
+ * of them in the copy), and the first and last times of all its entries;
+ * @entries: the summaries that hold it. */
 struct ref {
 	uint64_t hash, lo_h, lo_m, lo_w, err_in, first, last;
-	uint32_t entries;
+	uint32_t entries, j;
 };
 
 static int by_hash(const void *a, const void *b)
 {
-	const uint64_t x = ((const struct ref *)a)->hash, y = ((const struct ref *)b)->hash;
+	const struct ref *x = a, *y = b;
 
-	return (x > y) - (x < y);
+	if (x->hash != y->hash)
+		return (x->hash > y->hash) - (x->hash < y->hash);
+	return (x->j > y->j) - (x->j < y->j);
+}
+
+/* Fold the groups of equal hashes of sorted @r (@g records) into their
+ * first: *@n groups; @sum adds the counts of each record (a group across
+ * summaries), else the record with the largest error stands for it (the
+ * entries of one summary) */
+static void group(struct ref *r, size_t g, size_t *n, bool sum)
+{
+	*n = 0;
+	for (size_t i = 0; i < g; i++) {
+		struct ref *o = &r[*n - (*n && r[*n - 1].hash == r[i].hash)];
+		const uint64_t first = o->first, last = o->last;
+
+		if (o == &r[*n]) {
+			r[(*n)++] = r[i];
+			continue;
+		}
+		if (sum) {
+			o->lo_h += r[i].lo_h;
+			o->lo_m += r[i].lo_m;
+			o->lo_w += r[i].lo_w;
+			o->err_in += r[i].err_in;
+			o->entries++;
+		} else if (r[i].err_in > o->err_in) {
+			*o = r[i];
+		}
+		o->first = r[i].first < first ? r[i].first : first;
+		o->last = r[i].last > last ? r[i].last : last;
+	}
 }
 
 /* The groups of summaries @ss (@ns of them), sorted by hash; *@n groups */
@@ -104,7 +138,9 @@ static struct ref *ref_make(const struct src *ss, int ns, size_t *n)
 		all += ss[i].n;
 	r = calloc(all ? all : 1, sizeof(*r));
 	assert_non_null(r);
-	for (int i = 0; i < ns; i++)
+	for (int i = 0; i < ns; i++) {
+		size_t from = g, kept;
+
 		for (uint32_t j = 0; j < ss[i].n; j++) {
 			const struct shmstat_sigent *e = &ss[i].ents[j];
 
@@ -113,25 +149,16 @@ static struct ref *ref_make(const struct src *ss, int ns, size_t *n)
 			r[g++] = (struct ref){ .hash = e->hash, .lo_h = e->hits,
 					       .lo_m = e->misses, .lo_w = e->weight,
 					       .err_in = e->err, .first = e->first_ns,
-					       .last = e->last_ns, .entries = 1 };
+					       .last = e->last_ns, .entries = 1, .j = j };
 		}
-	qsort(r, g, sizeof(*r), by_hash);
-	*n = 0;
-	for (size_t i = 0; i < g; i++) {
-		struct ref *o = &r[*n - (*n && r[*n - 1].hash == r[i].hash)];
-
-		if (o == &r[*n]) {
-			r[(*n)++] = r[i];
-			continue;
-		}
-		o->lo_h += r[i].lo_h;
-		o->lo_m += r[i].lo_m;
-		o->lo_w += r[i].lo_w;
-		o->err_in += r[i].err_in;
-		o->first = r[i].first < o->first ? r[i].first : o->first;
-		o->last = r[i].last > o->last ? r[i].last : o->last;
-		o->entries++;
+		qsort(r + from, g - from, sizeof(*r), by_hash);
+		group(r + from, g - from, &kept, false);
+		g = from + kept;
 	}
+	for (size_t i = 0; i < g; i++)
+		r[i].j = 0;
+	qsort(r, g, sizeof(*r), by_hash);
+	group(r, g, n, true);
 	return r;
 }
 
@@ -159,7 +186,7 @@ static void check_merge(const struct sm *m, const struct src *ss, int ns)
 		assert_int_equal(k->lo_w, g->lo_w);
 		assert_int_equal(k->err_in, g->err_in);
 		assert_int_equal(k->werr_in, g->err_in * 7);
-		assert_int_equal(k->fpres, 3u * g->entries);
+		assert_int_equal(k->fpres, 3u * g->entries);   /* once a summary */
 		assert_int_equal(k->first_ns, g->first);
 		assert_int_equal(k->last_ns, g->last);
 		snprintf(want, sizeof(want), "k%010llx",
@@ -262,6 +289,53 @@ static void test_then_more(void **state)
 	shmstat__sm_free(&m);
 }
 
+/* Summary A's copy holds key x twice: evicted (1 hit, no error) and
+ * taken back (1 hit, error 5: the count of the entry it took) while it
+ * was read, A's floor 50; summary B no longer holds x, which had 40 hits
+ * there, its floor 40. x's upper bound covers its 42 hits, and its
+ * error, the Space-Saving one, is the newer entry's 5 plus B's floor:
+ * A's floor is left out once, not once an entry. */
+static void test_held_twice_bound(void **state)
+{
+	struct src a, b;
+	struct sm m;
+	struct sm_src oa, ob;
+	const struct sm_key *x = NULL;
+
+	(void)state;
+	src_make(&a, 4, h_distinct, 5);
+	src_make(&b, 2, h_distinct, 6);
+	a.ents[3].hash = a.ents[0].hash;           /* entries 0 and 3: x */
+	a.ents[0].hits = 1;
+	a.ents[0].misses = 0;
+	a.ents[3].hits = 1;
+	a.ents[3].misses = 0;
+	a.hdr.floor = 50;
+	b.ents[0].hash = b.ents[1].hash + 1;       /* neither is x */
+	b.hdr.floor = 40;
+	for (uint32_t j = 0; j < 4; j++)
+		a.ents[j].err = j == 3 ? 5 : 0;
+	oa = as_sm(&a);
+	ob = as_sm(&b);
+	shmstat__sm_init(&m);
+	assert_int_equal(shmstat__sm_add(&m, &ob), 0);
+	assert_int_equal(shmstat__sm_add(&m, &oa), 0);
+	for (size_t i = 0; i < m.n; i++)
+		if (m.k[i].hash == a.ents[0].hash)
+			x = &m.k[i];
+	assert_non_null(x);
+	assert_int_equal(x->lo_h, 1);              /* the newer entry's */
+	assert_int_equal(x->err_in, 5);
+	assert_int_equal(x->fpres, 50);
+	if (x->lo_h + shmstat__sm_err(&m, x, 0) < 42)
+		fail_msg("x's upper bound %llu is below the 42 hits it had",
+			 (unsigned long long)(x->lo_h + shmstat__sm_err(&m, x, 0)));
+	assert_int_equal(shmstat__sm_err(&m, x, 0), 5 + 40);
+	shmstat__sm_free(&m);
+	src_free(&a);
+	src_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_repeats),
 		cmocka_unit_test(test_one_hash),
 		cmocka_unit_test(test_then_more),
+		cmocka_unit_test(test_held_twice_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
