@@ -208,6 +208,10 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 	slot->heartbeat_ns = 0;
 	slot->uid = 0;
 	memset(slot->comm, 0, sizeof(slot->comm));
+	/* not the gone writer's acknowledgement: a claim stores its own
+	 * just after its CAS, and a reaper that reads the slot in between
+	 * must not count the old one (0 holds every removal back) */
+	st_relaxed(&slot->ack_seq, 0);
 	/* release: a reader that sees IDLE sees p's stripes zeroed and
 	 * free, so it does not count them next to the grave holding them */
 	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_IDLE, active, 0));
@@ -365,8 +369,14 @@ static void reclaim_retired(struct shmstat_seg *seg)
 		uint64_t w = ld_acquire(&seg->procs[i].word), ack;
 		uint32_t st = SHMSTAT_PROC_STATE(w);
 
+		/* the dead hold no handle; but a CLAIMING slot counts
+		 * whatever its tag: it may be one preclaimed at fork
+		 * (tls.c), tagged with the parent, which the child adopts
+		 * with the parent's acknowledgement and handles even when
+		 * the parent died after the fold loop above passed it (that
+		 * loop frees it at the next reap if nobody adopts it) */
 		if (!(st == SHMSTAT_PROC_LIVE || st == SHMSTAT_PROC_CLAIMING) ||
-		    !shmstat__tag_alive(w))
+		    (st == SHMSTAT_PROC_LIVE && !shmstat__tag_alive(w)))
 			continue;
 		/* read once: a writer may acknowledge more at any time, and a
 		 * second read could raise the minimum past the ack of a

@@ -37,6 +37,12 @@
  *                                  is acknowledged (and reclaimed) until
  *                                  the CAS, which cannot hit a metric
  *                                  registered in the descriptor since
+ *   test_claiming_counts           (g) a CLAIMING writer slot (a child's,
+ *                                  preclaimed at fork) counts in the
+ *                                  reaper's minimum even when its tag,
+ *                                  the parent's, is dead
+ *   test_freed_slot_ack            (h) a writer slot freed by a fold
+ *                                  keeps no acknowledgement
  */
 #include <errno.h>
 #include <pthread.h>
@@ -51,6 +57,7 @@
 
 #include "rm_util.h"
 #include "hook.h"
+#include "procs.h"
 #include "segment.h"
 #include "util.h"
 
@@ -632,6 +639,95 @@ static void test_remover_window(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* ---------------------------------------------------------- (g) */
+
+static struct {
+	shmstat_seg *seg;
+	uint32_t slot;
+	int fired;
+} rg;
+
+/* The reaper's minimum has begun: the last writer slot becomes what a
+ * writer preclaims for a child at fork (CLAIMING, the parent's tag and
+ * acknowledgement), the parent gone since the fold loop passed it */
+static void claiming_hook(enum shmstat_hook_point point, const void *arg)
+{
+	struct shmstat_proc *p = &rg.seg->procs[rg.slot];
+
+	(void)arg;
+	if (point != SHMSTAT_HOOK_RECLAIM_ACK || rg.fired++)
+		return;
+	st_relaxed(&p->ack_seq, 0);
+	/* our pid with another start time: not alive */
+	st_release(&p->word, SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING,
+					       shmstat__self_tag() ^ (UINT64_C(1) << 8)));
+}
+
+static void test_claiming_counts(void **state)
+{
+	const char *name = ut_name("rmrace-g");
+	shmstat_seg *seg;
+	shmstat_counter *m;
+	uint32_t st;
+
+	(void)state;
+	seg = rm_open(name, 8, 2);
+	assert_int_equal(rm_counter(seg, "m", NULL, &m), 0);
+	assert_int_equal(rm_remove(seg, "m", NULL), 0);     /* acknowledged: ours */
+	rg = (typeof(rg)){ .seg = seg, .slot = seg->max_procs - 1 };
+	assert_true(rg.slot > seg->proc);
+	assert_int_equal(SHMSTAT_PROC_STATE(seg->procs[rg.slot].word), SHMSTAT_PROC_FREE);
+	set_hook(claiming_hook);
+	rm_gc(name);
+	set_hook(NULL);
+	assert_true(rg.fired >= 1);         /* then at the slot too, when counted */
+	st = SHMSTAT_DESC_STATE(__atomic_load_n(&find_desc(seg, "m")->word, __ATOMIC_ACQUIRE));
+	if (st != SHMSTAT_DESC_RETIRED)
+		fail_msg("m is in state %u, not RETIRED (%u), after a gc that met a CLAIMING slot "
+			 "(a child's, adopted with its dead parent's handles) whose "
+			 "acknowledgement is below m's removal: the slot was left out of the "
+			 "minimum", st, SHMSTAT_DESC_RETIRED);
+	/* the next reap frees the slot nobody adopted, then reclaims */
+	rm_gc(name);
+	assert_int_equal(SHMSTAT_PROC_STATE(seg->procs[rg.slot].word), SHMSTAT_PROC_FREE);
+	rm_gc(name);
+	assert_int_equal(SHMSTAT_DESC_STATE(__atomic_load_n(&find_desc(seg, "m")->word,
+							    __ATOMIC_ACQUIRE)), SHMSTAT_DESC_DEADV);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+/* ---------------------------------------------------------- (h) */
+
+/* A writer slot freed by a fold keeps no acknowledgement: the next
+ * claim stores its own after its CAS, and a reaper between the two
+ * would otherwise count the gone writer's */
+static void test_freed_slot_ack(void **state)
+{
+	const char *name = ut_name("rmrace-h");
+	struct ut_kid kid;
+	shmstat_seg *seg;
+	uint32_t b = UINT32_MAX;
+
+	(void)state;
+	assert_int_equal(ut_kid_start(&kid, child_b, (void *)name), 'k');
+	seg = rm_open(name, 8, 2);
+	cmd(&kid, 'o');
+	cmd(&kid, 'R');                     /* B removes m and acknowledges it */
+	for (uint32_t i = 0; i < seg->max_procs; i++)
+		if (SHMSTAT_PROC_PID(seg->procs[i].word) == (uint32_t)kid.pid)
+			b = i;
+	assert_true(b < seg->max_procs);
+	assert_true(__atomic_load_n(&seg->procs[b].ack_seq, __ATOMIC_ACQUIRE) >= 1);
+	assert_int_equal(ut_kid_cmd(&kid, 'x'), 0);
+	assert_int_equal(ut_kid_wait(&kid), 0);
+	rm_gc(name);                        /* B's slot folded and freed */
+	assert_int_equal(SHMSTAT_PROC_STATE(seg->procs[b].word), SHMSTAT_PROC_FREE);
+	if (__atomic_load_n(&seg->procs[b].ack_seq, __ATOMIC_ACQUIRE) != 0)
+		fail_msg("the freed slot %u keeps its gone writer's acknowledgement %llu", b,
+			 (unsigned long long)seg->procs[b].ack_seq);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -643,6 +739,8 @@ int main(void)
 		T(test_reuse_values_cycle),
 		T(test_ack_read_once),
 		T(test_remover_window),
+		T(test_claiming_counts),
+		T(test_freed_slot_ack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
