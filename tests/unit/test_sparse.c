@@ -2,8 +2,9 @@
  * test_sparse.c - the stripes of a snapshot kept as runs of non-zero
  * slots (sparse.c, issue 19): every lookup against a dense reference,
  * runs added out of order, the memory bound; a snapshot of many writer
- * threads keeps what they counted, not the pages it lies in; and what
- * turns from a hole into data while a copy runs is read, once.
+ * threads keeps what they counted, not the pages it lies in; what
+ * turns from a hole into data while a copy runs is read, once; and a
+ * thread stripe claimed while a copy runs is read after the rest.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -362,6 +363,76 @@ static void test_hole_in_window(void **state)
 	}
 }
 
+static shmstat_gauge *ng;
+static int nt_fired, nt_point;
+
+/* a thread of its own: a new stripe, claimed now */
+static void *new_thread(void *arg)
+{
+	(void)arg;
+	shmstat_gauge_add(ng, 5);
+	shmstat_gauge_set(ng, 100);
+	return NULL;
+}
+
+/* In the copy, at @nt_point: a new thread's first update (its stripe
+ * claimed), then a set, whose base in the process stripe counts it */
+static void new_thread_hook(enum shmstat_hook_point point, const void *arg)
+{
+	pthread_t t;
+
+	(void)arg;
+	if ((int)point != nt_point || nt_fired++)
+		return;
+	assert_int_equal(pthread_create(&t, NULL, new_thread, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+}
+
+/* A thread stripe claimed while a copy runs: FREE in the owner words the
+ * copy read first. A gauge at 10 (this thread's delta) set to 100 by a
+ * new thread after its own +5: the base in the process stripe, 85,
+ * counts the new thread's delta. A copy that read the base but left the
+ * new stripe out showed 95, a value the gauge never had. Before the
+ * stripes are read: 100 (the new stripe read after them); after: 10. */
+static void test_new_stripe(void **state)
+{
+	static const int points[] = { SHMSTAT_HOOK_COPY_EXTENTS, SHMSTAT_HOOK_COPY_STRIPES };
+	static const int64_t want[] = { 100, 10 };
+	const char *name = ut_name("newst");
+	const struct shmstat_metric_def gd = { .name = "inflight" };
+	struct shmstat_metric_info mi;
+	shmstat_seg *seg = NULL;
+	shmstat_reader *r;
+	shmstat_snap *s;
+
+	(void)state;
+	for (size_t p = 0; p < sizeof(points) / sizeof(points[0]); p++) {
+		assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+		assert_int_equal(shmstat_gauge_register(seg, &gd, SHMSTAT_AGG_SUM, &ng), 0);
+		shmstat_gauge_add(ng, 10);
+		assert_int_equal(shmstat_reader_open(name, &r), 0);
+		nt_fired = 0;
+		nt_point = points[p];
+		__atomic_store_n(&shmstat__test_hook, new_thread_hook, __ATOMIC_RELEASE);
+		assert_int_equal(shmstat_snapshot(r, &s), 0);
+		__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+		assert_int_equal(nt_fired, 1);
+		assert_true(ut_find(s, "inflight", "", &mi) >= 0);
+		if (mi.gauge != want[p])
+			fail_msg("a snapshot taken while a new thread claimed its stripe and set "
+				 "the gauge shows %lld, not %lld (the gauge was 10, then 100)",
+				 (long long)mi.gauge, (long long)want[p]);
+		shmstat_snap_free(s);
+		assert_int_equal(shmstat_snapshot(r, &s), 0);
+		assert_true(ut_find(s, "inflight", "", &mi) >= 0);
+		assert_int_equal(mi.gauge, 100);
+		shmstat_snap_free(s);
+		shmstat_reader_close(r);
+		assert_int_equal(shmstat_close(seg), 0);
+		assert_int_equal(shmstat_unlink(name), 0);
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -372,6 +443,7 @@ int main(void)
 		T(test_join),
 		T(test_snapshot_keeps_values),
 		T(test_hole_in_window),
+		T(test_new_stripe),
 	};
 
 	return cmocka_run_group_tests_name("sparse", tests, NULL, NULL);
