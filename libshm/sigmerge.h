@@ -10,8 +10,9 @@
  *                     entry (one entry a summary: the one with the largest
  *                     error where a copy holds it twice): lower bounds of
  *                     the truth
- *   err_in, werr_in   the errors of the entries it had (werr: each entry's
- *                     error times its summary's largest event weight)
+ *   err_in, werr_in   the errors of its entries, one a summary as above
+ *                     (werr: each entry's error times its summary's
+ *                     largest event weight)
  *   fpres, fwpres     the floors of the summaries that held it, once each
  *                     (fw: times their largest event weight)
  *   mg                its Misra-Gries counter: sum of count - m over the

@@ -271,6 +271,20 @@ static void test_snapshot_keeps_values(void **state)
 	assert_int_equal(shmstat_unlink(name), 0);
 }
 
+/* A snapshot of @r with @hook set, which fired once (*@fired) */
+static shmstat_snap *hooked_snapshot(shmstat_reader *r,
+				     void (*hook)(enum shmstat_hook_point, const void *),
+				     const int *fired)
+{
+	shmstat_snap *s = NULL;
+
+	__atomic_store_n(&shmstat__test_hook, hook, __ATOMIC_RELEASE);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	assert_int_equal(*fired, 1);
+	return s;
+}
+
 static shmstat_counter *late;
 static int late_fired, late_point;
 
@@ -337,10 +351,7 @@ static void test_hole_in_window(void **state)
 		for (int round = 0; round < 2; round++) {
 			late_fired = 0;
 			late_point = points[p];
-			__atomic_store_n(&shmstat__test_hook, late_hook, __ATOMIC_RELEASE);
-			assert_int_equal(shmstat_snapshot(r, &s), 0);
-			__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
-			assert_int_equal(late_fired, 1);
+			s = hooked_snapshot(r, late_hook, &late_fired);
 			assert_true(ut_find(s, "late_total", "", &mi) >= 0);
 			/* after the stripes' read, the second add is later than
 			 * what the copy read of a page that is data by then */
@@ -413,10 +424,7 @@ static void test_new_stripe(void **state)
 		assert_int_equal(shmstat_reader_open(name, &r), 0);
 		nt_fired = 0;
 		nt_point = points[p];
-		__atomic_store_n(&shmstat__test_hook, new_thread_hook, __ATOMIC_RELEASE);
-		assert_int_equal(shmstat_snapshot(r, &s), 0);
-		__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
-		assert_int_equal(nt_fired, 1);
+		s = hooked_snapshot(r, new_thread_hook, &nt_fired);
 		assert_true(ut_find(s, "inflight", "", &mi) >= 0);
 		if (mi.gauge != want[p])
 			fail_msg("a snapshot taken while a new thread claimed its stripe and set "
