@@ -118,8 +118,30 @@ void shmstat__sigtab_init(struct shmstat_sigtab *t, struct shmstat_seg *seg,
 
 /* ----------------------------------------------------------------- owners */
 
+/* Owner slot @s once it is not CLAIMED (a dead claimer's made FREE
+ * again), or CLAIMED still after 100,000 yields */
+static uint64_t owner_settled(struct shmstat_sigowner *s)
+{
+	uint64_t w = ld_acquire(&s->word);
+
+	for (unsigned spin = 0; SHMSTAT_STATE_OF(w) == 1 && spin < 100000; spin++) {
+		if (!shmstat__pid_alive((pid_t)SHMSTAT_TAG_PID(w), 0))
+			cas_acqrel(&s->word, &w, 0);    /* claimer died: free again */
+		else
+			sched_yield();
+		w = ld_acquire(&s->word);
+	}
+	return w;
+}
+
+static bool owner_is(const struct shmstat_sigowner *s, uint64_t w, const char *name)
+{
+	return SHMSTAT_STATE_OF(w) == 2 && strncmp(s->name, name, sizeof(s->name)) == 0;
+}
+
 int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id)
 {
+	uint32_t first_free = UINT32_MAX;
 	size_t n;
 
 	*id = 0;
@@ -129,19 +151,23 @@ int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id)
 	if (n == 0 || n >= SHMSTAT_SIG_OWNER_CAP)
 		return shmstat__fail(SHMSTAT_EBADNAME, "owner name must be 1 to %d bytes",
 				     SHMSTAT_SIG_OWNER_CAP - 1);
+	/* the name in every slot first: a slot freed before it (its claimer
+	 * killed mid-claim) must not take the name a second time */
 	for (uint32_t o = 0; o < t->nowners; o++) {
-		struct shmstat_sigowner *s = &t->owners[o];
-		uint64_t w = ld_acquire(&s->word);
+		const uint64_t w = owner_settled(&t->owners[o]);
 
-		for (unsigned spin = 0; SHMSTAT_STATE_OF(w) == 1 && spin < 100000; spin++) {
-			if (!shmstat__pid_alive((pid_t)SHMSTAT_TAG_PID(w), 0)) {
-				/* claimer died: the slot is free again */
-				cas_acqrel(&s->word, &w, 0);
-			} else {
-				sched_yield();
-			}
-			w = ld_acquire(&s->word);
+		if (owner_is(&t->owners[o], w, name)) {
+			*id = o + 1;
+			return 0;
 		}
+		if (SHMSTAT_STATE_OF(w) == 0 && first_free == UINT32_MAX)
+			first_free = o;
+	}
+	/* then the first free slot; one taken meanwhile may hold the name */
+	for (uint32_t o = first_free; o < t->nowners; o++) {
+		struct shmstat_sigowner *s = &t->owners[o];
+		uint64_t w = owner_settled(s);
+
 		if (SHMSTAT_STATE_OF(w) == 0) {
 			uint64_t mine = 1 | (uint64_t)(uint32_t)t->c.seg->pid << 32;
 
@@ -155,7 +181,7 @@ int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id)
 			*id = o + 1;
 			return 0;
 		}
-		if (SHMSTAT_STATE_OF(w) == 2 && strncmp(s->name, name, sizeof(s->name)) == 0) {
+		if (owner_is(s, w, name)) {
 			*id = o + 1;
 			return 0;
 		}

@@ -41,6 +41,8 @@
  *      per-owner totals are exact; ids out of range count as no owner.
  *  owner_first: a key's owner is the one of its first event in the
  *      summary, also after it was evicted and came back.
+ *  owner_hole: a name registered again past a freed slot keeps its id;
+ *      a new name takes the freed slot.
  *  owner_slots: one name, one id in two processes; 55 bytes fit, 56, ""
  *      and NULL are SHMSTAT_EBADNAME; no free slot: SHMSTAT_EFULL, id 0;
  *      a table with 0 slots has no owner.
@@ -80,6 +82,7 @@
 
 #include "ut_common.h"
 #include "sig_util.h"
+#include "sigtable.h"
 
 #define TAB "sig_view"
 /* a summary reads the clock once every this many of its events
@@ -825,6 +828,36 @@ static int owner_kid(void *arg, int cmd, int ack)
 		}
 	}
 	return 5;
+}
+
+/* An owner slot freed before a registered name (its claimer killed
+ * between its CAS and its name, and the slot repaired): the name
+ * registered again finds its own slot instead of taking the hole twice;
+ * a new name takes the hole. */
+static void test_owner_hole(void **state)
+{
+	const char *name = ut_name("sighole");
+	shmstat_seg *seg = open_seg(name, 1 << 20);
+	struct shmstat_sigtab_opts o = su_topts(16, 32, 4, 1, 0);
+	shmstat_sigtab *t = table(seg, TAB, &o);
+	uint32_t a = 0, b = 0, c = 0, id = 0;
+
+	(void)state;
+	assert_int_equal(shmstat_sig_owner(t, "a", &a), 0);
+	assert_int_equal(shmstat_sig_owner(t, "b", &b), 0);
+	assert_int_equal(shmstat_sig_owner(t, "c", &c), 0);
+	assert_int_equal(a, 1);
+	/* what a repair leaves of a dead claimer's slot */
+	__atomic_store_n(&t->owners[a - 1].word, 0, __ATOMIC_RELEASE);
+	assert_int_equal(shmstat_sig_owner(t, "b", &id), 0);
+	if (id != b)
+		fail_msg("owner b registered again got id %u, not its own %u: the name in two "
+			 "slots", id, b);
+	assert_int_equal(shmstat_sig_owner(t, "c", &id), 0);
+	assert_int_equal(id, c);
+	assert_int_equal(shmstat_sig_owner(t, "d", &id), 0);
+	assert_int_equal(id, a);                    /* the hole */
+	assert_int_equal(shmstat_close(seg), 0);
 }
 
 static void test_owner_slots(void **state)
@@ -1915,6 +1948,7 @@ int main(void)
 		T(test_owner_filter),
 		T(test_owner_first),
 		T(test_owner_slots),
+		T(test_owner_hole),
 		T(test_owner_none),
 		T(test_hit_rate),
 		T(test_expired),
