@@ -261,6 +261,25 @@ static void expect_slot_back(shmstat_seg *seg, const char *name, const char *why
 	check_fill(name);
 }
 
+/* The state of descriptor @metric now */
+static uint32_t desc_state(shmstat_seg *seg, const char *metric)
+{
+	return SHMSTAT_DESC_STATE(__atomic_load_n(&find_desc(seg, metric)->word,
+						  __ATOMIC_ACQUIRE));
+}
+
+/* m reclaimed: B's n, registered into a slot that came back, reads its
+ * own 7 and m is gone; then B exits and @seg closes */
+static void expect_n_and_finish(struct ut_kid *kid, const char *name, shmstat_seg *seg)
+{
+	cmd(kid, 'n');
+	assert_int_equal(rm_value(name, "n", "", NULL), 7);
+	assert_false(rm_lookup(name, "m", "", NULL));
+	assert_int_equal(ut_kid_cmd(kid, 'x'), 0);
+	assert_int_equal(ut_kid_wait(kid), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 static void test_remover_killed_pending(void **state)
 {
 	const char *name = ut_name("rmrace-c");
@@ -478,7 +497,7 @@ static void test_ack_read_once(void **state)
 	rm_gc(name);
 	set_hook(NULL);
 	assert_int_equal(re.fired, 1);
-	st = SHMSTAT_DESC_STATE(__atomic_load_n(&find_desc(seg, "m")->word, __ATOMIC_ACQUIRE));
+	st = desc_state(seg, "m");
 	if (st != SHMSTAT_DESC_RETIRED)
 		fail_msg("m's descriptor is in state %u after the gc, not RETIRED (%u): its slot "
 			 "was reclaimed before this process acknowledged its removal (the "
@@ -491,12 +510,7 @@ static void test_ack_read_once(void **state)
 	assert_int_equal(shmstat_quiesce(seg), 0);
 	shmstat_counter_add(m, 1000);
 	rm_gc(name);
-	cmd(&kid, 'n');                     /* n in m's or d's slot */
-	assert_int_equal(rm_value(name, "n", "", NULL), 7);
-	assert_false(rm_lookup(name, "m", "", NULL));
-	assert_int_equal(ut_kid_cmd(&kid, 'x'), 0);
-	assert_int_equal(ut_kid_wait(&kid), 0);
-	assert_int_equal(shmstat_close(seg), 0);
+	expect_n_and_finish(&kid, name, seg);   /* n in m's or d's slot */
 }
 
 /* ---------------------------------------------------------- (f) */
@@ -572,8 +586,7 @@ static void matched_hook(enum shmstat_hook_point point, const void *arg)
 		sched_yield();
 	rf.q_blocked = !__atomic_load_n(&rq.done, __ATOMIC_ACQUIRE);
 	rm_gc(rf.name);
-	rf.m_state = SHMSTAT_DESC_STATE(__atomic_load_n(&find_desc(rf.seg, "m")->word,
-							__ATOMIC_ACQUIRE));
+	rf.m_state = desc_state(rf.seg, "m");
 	if (!rf.q_blocked && rf.m_state == SHMSTAT_DESC_DEADV) {
 		assert_int_equal(rm_counter(rf.seg, rf.y, NULL, &rf.yc), 0);
 		shmstat_counter_add(rf.yc, 42);
@@ -632,14 +645,8 @@ static void test_remover_window(void **state)
 	/* after it, Q's acknowledgement counts: m is reclaimed, and the
 	 * metric that takes its slot reads its own 7 */
 	rm_gc(name);
-	assert_int_equal(SHMSTAT_DESC_STATE(__atomic_load_n(&find_desc(seg, "m")->word,
-							    __ATOMIC_ACQUIRE)), SHMSTAT_DESC_DEADV);
-	cmd(&kid, 'n');
-	assert_int_equal(rm_value(name, "n", "", NULL), 7);
-	assert_false(rm_lookup(name, "m", "", NULL));
-	assert_int_equal(ut_kid_cmd(&kid, 'x'), 0);
-	assert_int_equal(ut_kid_wait(&kid), 0);
-	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(desc_state(seg, "m"), SHMSTAT_DESC_DEADV);
+	expect_n_and_finish(&kid, name, seg);
 }
 
 /* ---------------------------------------------------------- (g) */
@@ -684,7 +691,7 @@ static void test_claiming_counts(void **state)
 	rm_gc(name);
 	set_hook(NULL);
 	assert_true(rg.fired >= 1);         /* then at the slot too, when counted */
-	st = SHMSTAT_DESC_STATE(__atomic_load_n(&find_desc(seg, "m")->word, __ATOMIC_ACQUIRE));
+	st = desc_state(seg, "m");
 	if (st != SHMSTAT_DESC_RETIRED)
 		fail_msg("m is in state %u, not RETIRED (%u), after a gc that met a CLAIMING slot "
 			 "(a child's, adopted with its dead parent's handles) whose "
@@ -694,8 +701,7 @@ static void test_claiming_counts(void **state)
 	rm_gc(name);
 	assert_int_equal(SHMSTAT_PROC_STATE(seg->procs[rg.slot].word), SHMSTAT_PROC_FREE);
 	rm_gc(name);
-	assert_int_equal(SHMSTAT_DESC_STATE(__atomic_load_n(&find_desc(seg, "m")->word,
-							    __ATOMIC_ACQUIRE)), SHMSTAT_DESC_DEADV);
+	assert_int_equal(desc_state(seg, "m"), SHMSTAT_DESC_DEADV);
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
