@@ -426,7 +426,7 @@ struct shmstat_sigkeyrec {
 #define SHMSTAT_S_NVALUES(owners) (SHMSTAT_S_OWNERS + 3u * (owners))
 
 /* Owner slot of a signature table. word = state (0 free, 1 claimed,
- * 2 live) | pid << 32. */
+ * 2 live) | the claimer's tag while claimed. */
 #define SHMSTAT_SIG_OWNER_CAP 56
 struct shmstat_sigowner {
 	uint64_t word;

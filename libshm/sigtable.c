@@ -118,6 +118,14 @@ void shmstat__sigtab_init(struct shmstat_sigtab *t, struct shmstat_seg *seg,
 
 /* ----------------------------------------------------------------- owners */
 
+/* Is owner word @w CLAIMED by a process that no longer runs? The word
+ * carries the claimer's tag, pid and start time, so a reused pid does
+ * not keep it (an earlier library wrote start 0: its pid decides). */
+static bool owner_claim_dead(uint64_t w)
+{
+	return SHMSTAT_STATE_OF(w) == 1 && !shmstat__tag_alive(SHMSTAT_TAG_OF(w));
+}
+
 /* Owner slot @s once it is not CLAIMED (a dead claimer's made FREE
  * again), or CLAIMED still after 100,000 yields */
 static uint64_t owner_settled(struct shmstat_sigowner *s)
@@ -125,7 +133,7 @@ static uint64_t owner_settled(struct shmstat_sigowner *s)
 	uint64_t w = ld_acquire(&s->word);
 
 	for (unsigned spin = 0; SHMSTAT_STATE_OF(w) == 1 && spin < 100000; spin++) {
-		if (!shmstat__pid_alive((pid_t)SHMSTAT_TAG_PID(w), 0))
+		if (owner_claim_dead(w))
 			cas_acqrel(&s->word, &w, 0);    /* claimer died: free again */
 		else
 			sched_yield();
@@ -169,7 +177,7 @@ int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id)
 		uint64_t w = owner_settled(s);
 
 		if (SHMSTAT_STATE_OF(w) == 0) {
-			uint64_t mine = 1 | (uint64_t)(uint32_t)t->c.seg->pid << 32;
+			const uint64_t mine = 1 | SHMSTAT_TAG_OF(t->c.seg->tag);
 
 			if (!cas_acqrel(&s->word, &w, mine)) {
 				o--;            /* look at this slot again */
@@ -869,7 +877,7 @@ void shmstat__sig_repair(struct shmstat_seg *seg)
 		for (uint32_t i = 0; i < t.nowners; i++) {
 			uint64_t w = ld_relaxed(&t.owners[i].word);
 
-			if (SHMSTAT_STATE_OF(w) == 1 && !shmstat__pid_alive((pid_t)SHMSTAT_TAG_PID(w), 0))
+			if (owner_claim_dead(w))
 				cas_acqrel(&t.owners[i].word, &w, 0);
 		}
 	}

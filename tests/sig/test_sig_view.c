@@ -860,6 +860,59 @@ static void test_owner_hole(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* This process's start time as its tag keeps it (24 bits), from
+ * /proc/self/stat (field 22, after the command's closing parenthesis) */
+static uint64_t self_start(void)
+{
+	char buf[1024], *p;
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	unsigned long long start = 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	assert_non_null(p);
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	assert_non_null(p);
+	start = strtoull(p + 1, NULL, 10);
+	assert_true(start > 0);
+	return start & 0xffffffu;
+}
+
+/* An owner slot CLAIMED by a process that died while its pid now runs
+ * another process (here ours, with another start time): a registration
+ * frees it and takes it, and so does the reaper (shmstat_gc); a claim of
+ * a process that runs is left alone. */
+static void test_owner_pid_reused(void **state)
+{
+	const char *name = ut_name("sigreuse");
+	shmstat_seg *seg = open_seg(name, 1 << 20);
+	struct shmstat_sigtab_opts o = su_topts(16, 32, 4, 1, 0);
+	shmstat_sigtab *t = table(seg, TAB, &o);
+	const uint64_t start = self_start();
+	const uint64_t stale = 1 | SHMSTAT_TAG(getpid(), (start + 1) & 0xffffffu);
+	const uint64_t live = 1 | SHMSTAT_TAG(getpid(), start);
+	uint32_t id = 0;
+
+	(void)state;
+	__atomic_store_n(&t->owners[0].word, stale, __ATOMIC_RELEASE);
+	assert_int_equal(shmstat_sig_owner(t, "a", &id), 0);
+	if (id != 1)
+		fail_msg("owner a got id %u: the slot a reused pid claims was kept", id);
+	__atomic_store_n(&t->owners[1].word, stale, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->owners[2].word, live, __ATOMIC_RELEASE);
+	assert_int_equal(shmstat_gc(name, NULL), 0);
+	assert_int_equal(__atomic_load_n(&t->owners[1].word, __ATOMIC_ACQUIRE), 0);
+	assert_int_equal(__atomic_load_n(&t->owners[2].word, __ATOMIC_ACQUIRE), live);
+	__atomic_store_n(&t->owners[2].word, 0, __ATOMIC_RELEASE);
+	assert_int_equal(shmstat_sig_owner(t, "b", &id), 0);
+	assert_int_equal(id, 2);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 static void test_owner_slots(void **state)
 {
 	const char *name = ut_name("sigslot");
@@ -1949,6 +2002,7 @@ int main(void)
 		T(test_owner_first),
 		T(test_owner_slots),
 		T(test_owner_hole),
+		T(test_owner_pid_reused),
 		T(test_owner_none),
 		T(test_hit_rate),
 		T(test_expired),
