@@ -47,6 +47,9 @@ enum shmstat_hook_point {
 	/* shmstat_remove(): the descriptor read LIVE holds the metric
 	 * named, its CAS to PENDING next (arg: the descriptor) */
 	SHMSTAT_HOOK_REMOVE_MATCHED,
+	/* fork(), in the child: the slot preclaimed for it is adopted next
+	 * (arg: the segment) */
+	SHMSTAT_HOOK_FORK_ADOPT,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

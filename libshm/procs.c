@@ -162,20 +162,38 @@ static int fill_slot(struct shmstat_seg *seg, uint32_t i)
 	return 0;
 }
 
-uint32_t shmstat__proc_preclaim(struct shmstat_seg *seg)
+uint32_t shmstat__proc_preclaim(struct shmstat_seg *seg, uint64_t *stamp)
 {
-	if (seg->proc >= seg->max_procs)
-		return UINT32_MAX;
-	return claim_slot(seg, seg->tag, ld_acquire(&seg->procs[seg->proc].ack_seq));
+	uint32_t i = UINT32_MAX;
+
+	if (seg->proc < seg->max_procs)
+		i = claim_slot(seg, seg->tag, ld_acquire(&seg->procs[seg->proc].ack_seq));
+	*stamp = i < seg->max_procs ? ld_relaxed(&seg->procs[i].attach_ns) : 0;
+	return i;
 }
 
-int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag)
+/* A child stalled for over 10 s before this (stopped, or a slow handler
+ * of its own that ran first) had its claim folded as never adopted; the
+ * parent may have claimed the same slot again for another child, with
+ * the same word. The stamp tells the two claims apart: a fold zeroes
+ * attach_ns before it frees the slot, and a new claim stamps the time. */
+int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag, uint64_t stamp)
 {
-	uint64_t w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, parent_tag);
+	const uint64_t theirs = SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, parent_tag);
+	const uint64_t mine = SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, seg->tag);
+	struct shmstat_proc *p = &seg->procs[i < seg->max_procs ? i : 0];
+	uint64_t w = theirs;
 
-	if (i >= seg->max_procs ||
-	    !cas_acqrel(&seg->procs[i].word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, seg->tag)))
+	if (i >= seg->max_procs || ld_acquire(&p->attach_ns) != stamp ||
+	    !cas_acqrel(&p->word, &w, mine))
 		return shmstat__fail(SHMSTAT_EBUSY, "the slot claimed at fork was taken back");
+	/* folded and claimed again between the check and the CAS: give the
+	 * other child its claim back */
+	if (ld_acquire(&p->attach_ns) != stamp) {
+		w = mine;
+		cas_acqrel(&p->word, &w, theirs);
+		return shmstat__fail(SHMSTAT_EBUSY, "the slot claimed at fork was taken back");
+	}
 	return fill_slot(seg, i);
 }
 

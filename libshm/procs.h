@@ -31,9 +31,12 @@ SHMSTAT_HIDDEN int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack);
 /* fork: in the parent, claim a slot for the child-to-be (CLAIMING with
  * the parent's tag and acknowledgement, so that the grace period of
  * removals counts the child from the first instant); UINT32_MAX if none.
- * In the child, adopt it: 0 or an error. */
-SHMSTAT_HIDDEN uint32_t shmstat__proc_preclaim(struct shmstat_seg *seg);
-SHMSTAT_HIDDEN int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag);
+ * *@stamp receives the claim's attach_ns, which names this claim apart
+ * from a later one of the same slot by the same parent. In the child,
+ * adopt it: 0 or an error (the claim was taken back, or is another's). */
+SHMSTAT_HIDDEN uint32_t shmstat__proc_preclaim(struct shmstat_seg *seg, uint64_t *stamp);
+SHMSTAT_HIDDEN int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag,
+				       uint64_t stamp);
 
 /* Give our slot back: mark it exited (the caller then reaps, which
  * folds it). */

@@ -12,6 +12,7 @@
 
 #include "shmstat.h"
 #include "grace.h"
+#include "hook.h"
 #include "procs.h"
 #include "segment.h"
 #include "tls.h"
@@ -162,9 +163,10 @@ static void thread_exit(void *unused)
  * MIN/MAX/LAST gauge once it sets or registers it. liburcu's hooks stop
  * and restart its worker threads (the hash tables' resize worker), which
  * the child would otherwise wait for forever in shmstat_close(). */
-/* per attachment: the slot claimed for the child, the parent's tag */
+/* per attachment: the slot claimed for the child, the parent's tag, the
+ * claim's stamp */
 static uint32_t fork_slot[SHMSTAT_TLS_SLOTS];
-static uint64_t fork_tag[SHMSTAT_TLS_SLOTS];
+static uint64_t fork_tag[SHMSTAT_TLS_SLOTS], fork_stamp[SHMSTAT_TLS_SLOTS];
 
 static void fork_prepare(void)
 {
@@ -174,10 +176,10 @@ static void fork_prepare(void)
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
 		struct shmstat_seg *seg = slots[i].seg;
 
-		fork_slot[i] = seg ? shmstat__proc_preclaim(seg) : UINT32_MAX;
+		fork_slot[i] = seg ? shmstat__proc_preclaim(seg, &fork_stamp[i]) : UINT32_MAX;
 		if (seg && fork_slot[i] == UINT32_MAX && seg->proc < seg->max_procs) {
 			shmstat__reap(seg);     /* dead children may hold every slot */
-			fork_slot[i] = shmstat__proc_preclaim(seg);
+			fork_slot[i] = shmstat__proc_preclaim(seg, &fork_stamp[i]);
 		}
 		fork_tag[i] = seg ? seg->tag : 0;
 	}
@@ -205,7 +207,8 @@ static void fork_child(void)
 		/* the child holds its parent's handles: the slot claimed
 		 * before the fork carries the parent's acknowledgement, so
 		 * no removal's grace period ends without the child */
-		if (shmstat__proc_adopt(seg, fork_slot[i], fork_tag[i]) != 0)
+		SHMSTAT_HOOK(SHMSTAT_HOOK_FORK_ADOPT, seg);
+		if (shmstat__proc_adopt(seg, fork_slot[i], fork_tag[i], fork_stamp[i]) != 0)
 			seg->proc = UINT32_MAX;     /* updates do nothing */
 	}
 	pthread_mutex_unlock(&slots_lock);

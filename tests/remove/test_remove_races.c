@@ -43,6 +43,11 @@
  *                                  the parent's, is dead
  *   test_freed_slot_ack            (h) a writer slot freed by a fold
  *                                  keeps no acknowledgement
+ *   test_stalled_child             (i) a child stalled at fork past the
+ *                                  10 s rule, its preclaimed slot folded
+ *                                  and preclaimed again, with the same
+ *                                  word, for a second child: the first
+ *                                  does not adopt the second's claim
  */
 #include <errno.h>
 #include <pthread.h>
@@ -53,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "rm_util.h"
@@ -737,6 +743,107 @@ static void test_freed_slot_ack(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* ---------------------------------------------------------- (i) */
+
+/* the children's side: tell the parent at FORK_ADOPT, then wait there
+ * for a 'g' on the gate the parent chose before the fork */
+static int fk_note = -1, fk_gate = -1;
+
+static void fork_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point != SHMSTAT_HOOK_FORK_ADOPT)
+		return;
+	ut_send(fk_note, 's');
+	if (ut_recv(fk_gate) != 'g')
+		_exit(9);
+}
+
+/* Fork a child that stops at FORK_ADOPT until @gate reads 'g', then adds
+ * @n to @c and exits 0 if it has a writer slot, 1 if not. */
+static pid_t stalled_child(shmstat_seg *seg, shmstat_counter *c, uint64_t n, int gate,
+			   int note)
+{
+	pid_t pid;
+
+	fk_gate = gate;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		shmstat_counter_add(c, n);
+		_exit(seg->proc < seg->max_procs ? 0 : 1);
+	}
+	assert_int_equal(ut_recv(note), 's');
+	return pid;
+}
+
+static int exit_of(pid_t pid)
+{
+	int st = 0;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/* The writer slot in state CLAIMING: the one preclaimed for a child */
+static uint32_t claiming_slot(const shmstat_seg *seg)
+{
+	for (uint32_t i = 0; i < seg->max_procs; i++)
+		if (SHMSTAT_PROC_STATE(seg->procs[i].word) == SHMSTAT_PROC_CLAIMING)
+			return i;
+	fail_msg("no writer slot is CLAIMING");
+	return UINT32_MAX;
+}
+
+static void test_stalled_child(void **state)
+{
+	const char *name = ut_name("rmrace-i");
+	int note[2], gate1[2], gate2[2];
+	shmstat_seg *seg;
+	shmstat_counter *m;
+	uint32_t slot;
+	pid_t k1, k2;
+	int st1, st2;
+
+	(void)state;
+	assert_int_equal(pipe(note), 0);
+	assert_int_equal(pipe(gate1), 0);
+	assert_int_equal(pipe(gate2), 0);
+	fk_note = note[1];
+	seg = rm_open(name, 8, 2);
+	assert_int_equal(rm_counter(seg, "m", NULL, &m), 0);
+	shmstat_counter_add(m, 1);
+	set_hook(fork_hook);
+	k1 = stalled_child(seg, m, 100, gate1[0], note[0]);
+	/* k1 stalls past the 10 s rule (its claim aged instead): a reap
+	 * folds the claim as never adopted and frees the slot */
+	slot = claiming_slot(seg);
+	seg->procs[slot].attach_ns -= UINT64_C(11000000000);
+	rm_gc(name);
+	assert_int_equal(SHMSTAT_PROC_STATE(seg->procs[slot].word), SHMSTAT_PROC_FREE);
+	/* k2's claim: the same slot, the same word (CLAIMING, our tag) */
+	k2 = stalled_child(seg, m, 10, gate2[0], note[0]);
+	assert_int_equal(claiming_slot(seg), slot);
+	set_hook(NULL);
+	ut_send(gate1[1], 'g');
+	st1 = exit_of(k1);
+	ut_send(gate2[1], 'g');
+	st2 = exit_of(k2);
+	if (st1 != 1 || st2 != 0)
+		fail_msg("the stalled child %s a writer slot, the second child %s: the first "
+			 "adopted the claim made for the second",
+			 st1 == 0 ? "has" : "has no", st2 == 0 ? "has one" : "has none");
+	rm_gc(name);
+	assert_int_equal(rm_value(name, "m", "", NULL), 11);
+	assert_int_equal(shmstat_close(seg), 0);
+	for (int i = 0; i < 2; i++) {
+		close(note[i]);
+		close(gate1[i]);
+		close(gate2[i]);
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -750,6 +857,7 @@ int main(void)
 		T(test_remover_window),
 		T(test_claiming_counts),
 		T(test_freed_slot_ack),
+		T(test_stalled_child),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
