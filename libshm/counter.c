@@ -14,6 +14,7 @@
 
 #include "shmstat.h"
 #include "counter.h"
+#include "gaugesnap.h"
 #include "grace.h"
 #include "hook.h"
 #include "registry.h"
@@ -95,6 +96,7 @@ void shmstat_gauge_set(shmstat_gauge *g, int64_t v)
 {
 	struct shmstat_seg *seg = g->c.seg;
 	const uint32_t off = g->c.off;
+	struct shmstat_proc *me;
 	uint64_t *pstripe;
 	uint64_t deltas;
 
@@ -105,6 +107,12 @@ void shmstat_gauge_set(shmstat_gauge *g, int64_t v)
 		return;
 	gauge_join(seg, off);
 	pstripe = shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(seg->proc));
+	/* counted before our stores and after them: a reader that copied
+	 * the base and the deltas at two moments reads them again
+	 * (gaugesnap.h) */
+	me = &seg->procs[seg->proc];
+	add_relaxed(&me->sets_begun, 1);
+	shmstat__fence(__ATOMIC_RELEASE);
 	/* our value = base + our deltas; make it v */
 	deltas = ld_relaxed(&pstripe[off]);
 	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
@@ -118,6 +126,7 @@ void shmstat_gauge_set(shmstat_gauge *g, int64_t v)
 	st_relaxed(&pstripe[off + 1], (uint64_t)v - deltas);
 	if (g->c.agg == SHMSTAT_AGG_LAST || g->c.agg == SHMSTAT_AGG_LIVELAST)
 		st_release(&pstripe[off + 2], add_relaxed(&seg->hdr->gauge_seq, 1) + 2);
+	__atomic_fetch_add(&me->sets_done, 1, __ATOMIC_RELEASE);
 }
 
 /* ---------------------------------------------------------- registration */
@@ -263,7 +272,10 @@ static int counter_proc_value(const struct shmstat_snap *s, const struct shmstat
 static int64_t gauge_of(const struct shmstat_snap *s, uint32_t off, uint32_t j, uint64_t *stamp)
 {
 	const uint32_t ps = SHMSTAT_PROC_STRIPE(s->p[j].slot);
+	int64_t v;
 
+	if (shmstat__gauge_reread(s, s->p[j].slot, off, &v, stamp))
+		return v;
 	*stamp = shmstat__snap_at(s, ps, off + 2);
 	return (int64_t)(shmstat__snap_at(s, ps, off + 1) + shmstat__snap_sum(s, off, j));
 }
@@ -336,6 +348,8 @@ const struct shmstat__type shmstat__gauge_type = {
 	.removable = true,
 	.fold_slots = gauge_fold,
 	.desc_ok = gauge_desc_ok,
+	.recheck = shmstat__gauge_recheck,
+	.snap_free = shmstat__gauge_snap_free,
 	.value = gauge_value,
 	.proc_value = gauge_proc_value,
 };

@@ -212,6 +212,8 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 	 * just after its CAS, and a reaper that reads the slot in between
 	 * must not count the old one (0 holds every removal back) */
 	st_relaxed(&slot->ack_seq, 0);
+	st_relaxed(&slot->sets_done, 0);
+	st_relaxed(&slot->sets_begun, 0);
 	/* release: a reader that sees IDLE sees p's stripes zeroed and
 	 * free, so it does not count them next to the grave holding them */
 	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_IDLE, active, 0));

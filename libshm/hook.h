@@ -50,6 +50,10 @@ enum shmstat_hook_point {
 	/* fork(), in the child: the slot preclaimed for it is adopted next
 	 * (arg: the segment) */
 	SHMSTAT_HOOK_FORK_ADOPT,
+	/* a reader reads a process's gauges again (gaugesnap.c): its
+	 * process stripe and thread stripes read, the process stripe's
+	 * second read next (arg: the snapshot) */
+	SHMSTAT_HOOK_GAUGE_REREAD,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

@@ -82,7 +82,7 @@
 
 #define SHMSTAT_MAGIC            "SHMSTAT"   /* 7 chars + NUL = 8 bytes */
 #define SHMSTAT_FORMAT_MAJOR     4
-#define SHMSTAT_FORMAT_MINOR     1
+#define SHMSTAT_FORMAT_MINOR     2
 #define SHMSTAT_ENDIAN_PROBE     0x0102030405060708ULL
 #define SHMSTAT_LINE             128
 #define SHMSTAT_PAGE             4096
@@ -211,7 +211,12 @@ struct shmstat_proc {
 	uint64_t ack_seq;          /* retire_seq this writer acknowledged: it
 				    * holds no handle of a metric removed at
 				    * or before it */
-	uint8_t pad2[SHMSTAT_LINE - 64];
+	/* shmstat_gauge_set() calls finished and begun (format 4.2): a
+	 * reader reads again the gauges of a process whose sets moved
+	 * while it copied (gaugesnap.h) */
+	uint64_t sets_done;
+	uint64_t sets_begun;
+	uint8_t pad2[SHMSTAT_LINE - 80];
 };
 
 #define SHMSTAT_PROC_STATE(w) SHMSTAT_STATE_OF(w)

@@ -856,20 +856,21 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 		SHMSTAT_HOOK(SHMSTAT_HOOK_COPY_STRIPES, r);
 		/* the types' data beyond the stripes (signature summaries) */
 		s->rhdr = rh;
-		for (const struct shmstat__type *const *ty = shmstat__types; *ty; ty++) {
-			if ((*ty)->copy == NULL)
-				continue;
-			err = (*ty)->copy(s);
-			if (err)
-				goto failed;
-		}
+		for (const struct shmstat__type *const *ty = shmstat__types; *ty && !err; ty++)
+			if ((*ty)->copy != NULL)
+				err = (*ty)->copy(s);
 		/* pages of the stripes that turned from holes into data while
 		 * they were copied, read again now, last: a value a writer
 		 * stored before another that the copy saw (a gauge's deltas
 		 * in a thread stripe before its base in the process stripe, a
 		 * histogram's bucket before its sum) is then seen too, as
 		 * when every page was data and a later read saw later values */
-		err = catch_up(&s->cp, s->buf, &s->sp, rh, runs, nrun, used);
+		if (!err)
+			err = catch_up(&s->cp, s->buf, &s->sp, rh, runs, nrun, used);
+		/* what the types read again after it (a gauge's base and deltas) */
+		for (const struct shmstat__type *const *ty = shmstat__types; *ty && !err; ty++)
+			if ((*ty)->recheck != NULL)
+				err = (*ty)->recheck(s);
 		if (err)
 			goto failed;
 		shmstat__fence(__ATOMIC_ACQUIRE);

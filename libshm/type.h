@@ -81,7 +81,11 @@ struct shmstat__type {
 	 * copy (between its two readings of fold_seq): 0 or an error of
 	 * shmstat__copy_read(). */
 	int (*copy)(struct shmstat_snap *s);
-	/* Free what copy() kept in s->ext[type] */
+	/* After the whole copy, still inside it: read again what the copy
+	 * may have taken at two moments that do not go together (a gauge's
+	 * base and deltas). 0 or an error of shmstat__copy_read(). */
+	int (*recheck)(struct shmstat_snap *s);
+	/* Free what copy() or recheck() kept in s->ext[type] */
 	void (*snap_free)(struct shmstat_snap *s);
 	/* The metric's value in the snapshot (required for a metric type) */
 	void (*value)(const struct shmstat_snap *s, const struct shmstat__rdesc *d,

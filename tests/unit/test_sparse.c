@@ -408,7 +408,9 @@ static void new_thread_hook(enum shmstat_hook_point point, const void *arg)
 static void test_new_stripe(void **state)
 {
 	static const int points[] = { SHMSTAT_HOOK_COPY_EXTENTS, SHMSTAT_HOOK_COPY_STRIPES };
-	static const int64_t want[] = { 100, 10 };
+	/* at COPY_STRIPES the copy has the base before the set: the
+	 * process's gauges are read again (gaugesnap.c) */
+	static const int64_t want[] = { 100, 100 };
 	const char *name = ut_name("newst");
 	const struct shmstat_metric_def gd = { .name = "inflight" };
 	struct shmstat_metric_info mi;
@@ -441,6 +443,112 @@ static void test_new_stripe(void **state)
 	}
 }
 
+static shmstat_gauge *sg, *sg2;
+static int sd_fired, rr_fired;
+
+/* In the copy, after the stripes' first pass: this thread adds and sets
+ * the gauge twice; its stripe's page of the gauge was a hole, so the
+ * copy's last pass reads the deltas, later than the base it read (a
+ * page of the process stripe that was data) */
+static void set_during_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point != SHMSTAT_HOOK_COPY_STRIPES || sd_fired++)
+		return;
+	for (int i = 0; i < 2; i++) {
+		shmstat_gauge_add(sg, 1000);
+		shmstat_gauge_set(sg, 0);
+	}
+}
+
+/* A gauge set while a copy reads it: the copy alone would give the base
+ * read before the sets plus the deltas read after them (5 + 2000, a
+ * value the gauge never had); the reader reads the process's gauges
+ * again and gives 0. */
+static void test_set_during_copy(void **state)
+{
+	const char *name = ut_name("setdur");
+	const struct shmstat_metric_def gd = { .name = "depth" }, hd = { .name = "spacer" },
+					cd = { .name = "other_total" };
+	struct shmstat_metric_info mi;
+	shmstat_seg *seg = NULL;
+	shmstat_hist *h;
+	shmstat_counter *c;
+	shmstat_reader *r;
+	shmstat_snap *s;
+
+	(void)state;
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_gauge_register(seg, &gd, SHMSTAT_AGG_SUM, &sg), 0);
+	/* this thread's stripe claimed by a counter pages away from the
+	 * gauge (a histogram's buckets between them): the gauge's page of
+	 * it stays a hole */
+	assert_int_equal(shmstat_hist_register(seg, &hd, NULL, &h), 0);
+	assert_int_equal(shmstat_counter_register(seg, &cd, &c), 0);
+	shmstat_counter_add(c, 1);
+	shmstat_gauge_set(sg, 5);
+	assert_int_equal(shmstat_reader_open(name, &r), 0);
+	sd_fired = 0;
+	s = hooked_snapshot(r, set_during_hook, &sd_fired);
+	assert_true(ut_find(s, "depth", "", &mi) >= 0);
+	if (mi.gauge != 0)
+		fail_msg("a snapshot taken while the gauge went 5, 1005, 0, 1000, 0 shows %lld",
+			 (long long)mi.gauge);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
+/* While the reader reads the process's gauges again: g2 set between the
+ * two reads of its base, in every attempt */
+static void reread_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point == SHMSTAT_HOOK_COPY_STRIPES && sd_fired++ == 0)
+		shmstat_gauge_set(sg, 7);
+	if (point == SHMSTAT_HOOK_GAUGE_REREAD)
+		shmstat_gauge_set(sg2, 100 + rr_fired++);
+}
+
+/* The reader's attempts at a process's gauges (gaugesnap.c): none is
+ * whole (a set of g2 in each), g (not set meanwhile) is taken from the
+ * first by its base read twice the same, g2 (its base moved in every
+ * attempt) from the last of the 8 as read: 106, the value it had from
+ * the seventh attempt's set to the eighth's. */
+static void test_set_during_reread(void **state)
+{
+	const char *name = ut_name("setrr");
+	const struct shmstat_metric_def gd = { .name = "g" }, gd2 = { .name = "g2" };
+	struct shmstat_metric_info mi;
+	shmstat_seg *seg = NULL;
+	shmstat_reader *r;
+	shmstat_snap *s;
+
+	(void)state;
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_gauge_register(seg, &gd, SHMSTAT_AGG_SUM, &sg), 0);
+	assert_int_equal(shmstat_gauge_register(seg, &gd2, SHMSTAT_AGG_SUM, &sg2), 0);
+	shmstat_gauge_add(sg, 3);
+	shmstat_gauge_set(sg2, 50);
+	assert_int_equal(shmstat_reader_open(name, &r), 0);
+	sd_fired = rr_fired = 0;
+	s = hooked_snapshot(r, reread_hook, &sd_fired);
+	assert_int_equal(rr_fired, 8);
+	assert_true(ut_find(s, "g", "", &mi) >= 0);
+	assert_int_equal(mi.gauge, 7);
+	assert_true(ut_find(s, "g2", "", &mi) >= 0);
+	assert_int_equal(mi.gauge, 106);
+	shmstat_snap_free(s);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	assert_true(ut_find(s, "g2", "", &mi) >= 0);
+	assert_int_equal(mi.gauge, 107);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -452,6 +560,8 @@ int main(void)
 		T(test_snapshot_keeps_values),
 		T(test_hole_in_window),
 		T(test_new_stripe),
+		T(test_set_during_copy),
+		T(test_set_during_reread),
 	};
 
 	return cmocka_run_group_tests_name("sparse", tests, NULL, NULL);
