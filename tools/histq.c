@@ -11,17 +11,33 @@
 #include "histq.h"
 #include "units.h"
 
-int frames_load(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns)
+/* frames_load(), and with @window frames_load_window() */
+static int load(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns,
+		int window)
 {
+	int err;
+
 	memset(fr, 0, sizeof(*fr));
 	if (shmstat_history_open(path, &fr->h) != 0)
 		return die(EXIT_ERR, "%s", shmstat_last_error());
-	if (shmstat_history_range(fr->h, from_ns, to_ns, &fr->f, &fr->n) != 0) {
+	err = window ? shmstat_history_window_range(fr->h, from_ns, to_ns, &fr->f, &fr->n)
+		     : shmstat_history_range(fr->h, from_ns, to_ns, &fr->f, &fr->n);
+	if (err != 0) {
 		die(EXIT_ERR, "%s", shmstat_last_error());
 		frames_free(fr);
 		return EXIT_ERR;
 	}
 	return EXIT_OK;
+}
+
+int frames_load(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns)
+{
+	return load(fr, path, from_ns, to_ns, 0);
+}
+
+int frames_load_window(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns)
+{
+	return load(fr, path, from_ns, to_ns, 1);
 }
 
 void frames_free(struct frames *fr)

@@ -21,6 +21,9 @@ struct frames {
 /* Open history @path and read its frames in [@from_ns, @to_ns]; on failure
  * print why and return EXIT_ERR. */
 int frames_load(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns);
+/* The same for a window [@from_ns, @to_ns]: also the last record before
+ * it (shmstat_history_window_range()), where its increases start. */
+int frames_load_window(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns);
 void frames_free(struct frames *fr);
 
 /* Time of frame @k. */

@@ -420,25 +420,37 @@ static int flist_push(struct flist *l, struct shmstat_frame *f)
 	return 0;
 }
 
+/* The first of the records @r[0..n-1] (oldest first) at or after @from;
+ * with @before, the last one before @from when there is one (the record a
+ * window from @from starts its deltas at). @n when there is none. */
+static size_t first_record(const struct rref *r, size_t n, uint64_t from, int before)
+{
+	size_t lo = 0;
+
+	while (lo < n && r[lo].time < from)
+		lo++;
+	if (before && lo > 0 && (lo == n || r[lo].time > from))
+		lo--;
+	return lo;
+}
+
 /*
  * Frames of ring @k for the records of @r[0..n-1] (oldest first) with
- * @from <= time <= @to and time < @limit, appended to @l oldest first.
- * Each record is read again and checked against what the scan saw; one
- * overwritten since (the writer went on) ends the walk: older ones are
- * being overwritten too.
+ * @from <= time <= @to and time < @limit (with @before, also the last
+ * record before @from), appended to @l oldest first. Each record is read
+ * again and checked against what the scan saw; one overwritten since (the
+ * writer went on) ends the walk: older ones are being overwritten too.
  */
 static int tier_frames(struct shmstat_history *h, unsigned k, const struct rref *r, size_t n,
-		       uint64_t from, uint64_t to, uint64_t limit, struct flist *l)
+		       uint64_t from, uint64_t to, uint64_t limit, int before, struct flist *l)
 {
 	const struct shmstat_hf_tier *t = &h->hdr.tier[k];
-	size_t first = l->n, lo = n, hi = n;
+	size_t first = l->n, lo = first_record(r, n, from, before), hi = n;
 	unsigned char *buf = NULL;
 	size_t cap = 0;
 	int err = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (r[i].time >= from && lo == n)
-			lo = i;
+	for (size_t i = lo; i < n; i++) {
 		if (r[i].time > to || r[i].time >= limit) {
 			hi = i;
 			break;
@@ -497,8 +509,9 @@ static int tier_frames(struct shmstat_history *h, unsigned k, const struct rref 
 	return err;
 }
 
-int shmstat_history_range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
-			  shmstat_frame ***out, size_t *n)
+/* shmstat_history_range(), and with @before shmstat_history_window_range() */
+static int range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns, int before,
+		 shmstat_frame ***out, size_t *n)
 {
 	struct flist tl[SHMSTAT_HISTORY_MAX_TIERS];
 	uint64_t limit = UINT64_MAX;
@@ -522,7 +535,7 @@ int shmstat_history_range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
 		if (err)
 			break;
 		done = k + 1;
-		err = tier_frames(h, k, r, nr, from_ns, to_ns, limit, &tl[k]);
+		err = tier_frames(h, k, r, nr, from_ns, to_ns, limit, before, &tl[k]);
 		if (!err && nr && r[0].time < limit)
 			limit = r[0].time;
 		free(r);
@@ -554,6 +567,18 @@ int shmstat_history_range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
 	*out = all;
 	*n = total;
 	return 0;
+}
+
+int shmstat_history_range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
+			  shmstat_frame ***out, size_t *n)
+{
+	return range(h, from_ns, to_ns, 0, out, n);
+}
+
+int shmstat_history_window_range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
+				 shmstat_frame ***out, size_t *n)
+{
+	return range(h, from_ns, to_ns, 1, out, n);
 }
 
 /* ----------------------------------------------------------- accessors */

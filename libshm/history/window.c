@@ -243,6 +243,24 @@ static int wanted_type(enum shmstat_figure fig, enum shmstat_type type)
 
 /* ----------------------------------------------------------------- window */
 
+/* The first frame of @f (time order) a window from @from_ns uses: for a
+ * gauge the first at or after @from_ns; for the other figures the last at
+ * or before it (their deltas start there), else the first after it. @n
+ * when there is none. */
+static size_t window_start(shmstat_frame *const *f, size_t n, uint64_t from_ns, int gauge)
+{
+	size_t j = 0;
+
+	for (; j < n; j++) {
+		struct shmstat_frame_info fi;
+
+		shmstat_frame_info(f[j], &fi);
+		if (fi.time_ns > from_ns || (gauge && fi.time_ns == from_ns))
+			break;
+	}
+	return !gauge && j > 0 ? j - 1 : j;
+}
+
 int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquery *qy,
 		   uint64_t from_ns, uint64_t to_ns, struct shmstat_wvalue *out)
 {
@@ -257,12 +275,12 @@ int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquer
 	bad_labels = shmstat_labels_match("", qy->labels) < 0;
 	if (bad_labels)
 		return EINVAL;
-	for (size_t j = 0; j < n; j++) {
+	for (size_t j = window_start(f, n, from_ns, qy->fig == SHMSTAT_FIG_GAUGE); j < n; j++) {
 		struct shmstat_frame_info fi;
 
 		shmstat_frame_info(f[j], &fi);
-		if (fi.time_ns < from_ns || fi.time_ns > to_ns)
-			continue;
+		if (fi.time_ns > to_ns)
+			break;
 		if (used++ == 0)
 			out->from_ns = fi.time_ns;
 		out->to_ns = fi.time_ns;

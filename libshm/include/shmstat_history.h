@@ -136,6 +136,15 @@ typedef struct shmstat_frame shmstat_frame;
 SHMSTAT_API int shmstat_history_range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
 				      shmstat_frame ***out, size_t *n);
 
+/**
+ * shmstat_history_window_range - the frames a window [@from_ns, @to_ns]
+ * needs (shmstat_window.h): those of shmstat_history_range() and, before
+ * them, the last record before @from_ns when there is one and none is at
+ * @from_ns (a window's increases start from it). Same returns.
+ */
+SHMSTAT_API int shmstat_history_window_range(shmstat_history *h, uint64_t from_ns,
+					     uint64_t to_ns, shmstat_frame ***out, size_t *n);
+
 /** shmstat_frames_free - free @n frames and the array. */
 SHMSTAT_API void shmstat_frames_free(shmstat_frame **f, size_t n);
 

@@ -3,14 +3,21 @@
  * and rates of counters, gauges, quantiles of what histograms recorded,
  * signature-table totals and hit rates, and their trend.
  *
- * Frames come from shmstat_history_range() (shmstat_history.h). Values in
- * a frame are cumulative; a figure over [from, to] is computed from the
- * frames inside it, series by series, then summed over the series that
- * match the query. A series restarts (as a Prometheus counter "reset")
- * when its registration id or its segment's generation changes, or when
- * its value goes down: the increase then counts its new value whole. A
- * series first seen inside the window counts only what it gained after
- * its first frame there.
+ * Frames come from shmstat_history_window_range() (shmstat_history.h).
+ * Values in a frame are cumulative; a figure over [from, to] is computed
+ * series by series, then summed over the series that match the query,
+ * from the frames from the last one at or before from (or, when there is
+ * none, the first one after it) to the last one at or before to: a
+ * window's increase is what was gained between those two frames, so a
+ * window of W covers W wherever the history has a frame at or before its
+ * start, whatever the tier's step. (Where the history has a gap across
+ * from, the increase also holds what was gained in the gap before from:
+ * frames cannot split it; from_ns in the result says where it started.)
+ * A series restarts (as a Prometheus counter "reset") when its
+ * registration id or its segment's generation changes, or when its value
+ * goes down: the increase then counts its new value whole. A series first
+ * seen after the first frame counts only what it gained after its first
+ * frame.
  */
 #ifndef SHMSTAT_WINDOW_H
 #define SHMSTAT_WINDOW_H
@@ -61,15 +68,20 @@ struct shmstat_wvalue {
 				    * increases, rates and hit rates, values
 				    * recorded for quantiles and means,
 				    * series for gauges */
-	uint64_t from_ns, to_ns;   /* first and last frame used */
+	uint64_t from_ns, to_ns;   /* first and last frame used (a rate's
+				    * time); gauges: in the window */
 	unsigned series;           /* series matched (0: no such series,
 				    * or no gauge with a value) */
 	unsigned resets;           /* restarts seen */
 };
 
 /**
- * shmstat_window - figure @qy over the frames of @f (time order) that lie
- * in [@from_ns, @to_ns]. Increases need two frames; a gauge one.
+ * shmstat_window - figure @qy over [@from_ns, @to_ns] of the frames of @f
+ * (time order): increases, rates, quantiles, means and table figures
+ * from the last frame at or before @from_ns (else the first after it) to
+ * the last at or before @to_ns, a rate divided by the time between those
+ * two frames; a gauge, its value in the last frame in [@from_ns, @to_ns].
+ * Increases need two frames; a gauge one.
  * Return 0 (*@out filled, maybe without a value), EINVAL (bad query) or
  * ENOMEM.
  */
@@ -94,7 +106,9 @@ struct shmstat_trend {
 /**
  * shmstat_window_trend - the trend of @qy over [@from_ns, @to_ns]: the
  * figure in consecutive sub-windows of @step_ns (0: between consecutive
- * frames), a least-squares line through them, its change from the first
+ * frames in the window; each sub-window as shmstat_window() takes it, so
+ * consecutive ones share their boundary frame), a least-squares line
+ * through them, its change from the first
  * sub-window to the last. Fewer than 2 sub-windows with a value: points < 2, no slope.
  * Return 0, EINVAL or ENOMEM.
  */

@@ -295,8 +295,9 @@ has "$tmp/win.flat" "schema=shmstat.window/1" "segment=$tag-m" "records=4" \
 	"series.6.hits=3" "series.6.misses=1" "series.6.hit_rate=0.75" "series.6.weight=250" \
 	"series.6.top.0.key=k1" "series.6.top.0.hits=2" "series.6.top.0.hits_error=0" \
 	"series.6.top.0.high_value=false" "series.6.top.1.key=k2" "series.6.top.1.hits=1"
-# a window around R1 and R2 only: what happened between them
-w12=$(( (t[2] - t[1]) / 1000 + 2000 ))us
+# a window from R1 (at most 999 ns after it) to 1 ms after R2: what
+# happened between them
+w12=$(( (t[2] - t[1]) / 1000 + 1000 ))us
 "$shmstat" show --history "$h" --at "$(at $((t[2] + 1000000)))" --window "$w12" > "$tmp/win12" || bad "show --window R1..R2"
 has "$tmp/win12" "hf_requests_total{path=\"/a\"} counter increase=20 rate=$(rate "20e9 / ($((t[2] - t[1])))")" \
 	"hf_queue_depth gauge value=-3 items" \
@@ -304,10 +305,22 @@ has "$tmp/win12" "hf_requests_total{path=\"/a\"} counter increase=20 rate=$(rate
 	"hf_sigs sigtable hits=1 misses=0 hit_ratio=100.0% weight=50" \
 	"    hits +1 (at most +1) - k2" "    hits +0 (at most +0) - k1"
 grep -q "(2 records)$" "$tmp/win12" && ok || bad "window R1..R2 is not 2 records: $(head -1 "$tmp/win12")"
-# one record in the window: no increase, but a gauge value
+# a window from 1 ms before R1: it starts at the last record before it,
+# R0, so it counts all that was counted up to R2
+w02=$(( (t[2] - t[1]) / 1000 + 2000 ))us
+"$shmstat" show --history "$h" --at "$(at $((t[2] + 1000000)))" --window "$w02" > "$tmp/win02" || bad "show --window R0..R2"
+has "$tmp/win02" "hf_requests_total{path=\"/a\"} counter increase=30 rate=$(rate "30e9 / ($((t[2] - t[0])))")" \
+	"hf_latency histogram count=200 rate=$(rate "200e9 / ($((t[2] - t[0])))") p50=100ns p95=120ns p99=120ns"
+grep -q "(3 records)$" "$tmp/win02" && ok || bad "window R0..R2 is not 3 records: $(head -1 "$tmp/win02")"
+# one record in a 2 ms window: the increase since the record before (R2)
 "$shmstat" show --history "$h" --at "$(at $((t[3] + 1000000)))" --window 2ms > "$tmp/win1"
-has "$tmp/win1" "hf_requests_total{path=\"/a\"} counter no value (fewer than two records in the window)" \
+has "$tmp/win1" "hf_requests_total{path=\"/a\"} counter increase=30 rate=$(rate "30e9 / ($((t[3] - t[2])))")" \
 	"hf_queue_depth gauge value=7 items"
+# no record before the window's start and one in it: no increase, but a
+# gauge value
+"$shmstat" show --history "$h" --at "$(at $((t[0] + 1000000)))" --window 2ms > "$tmp/win0"
+has "$tmp/win0" "hf_requests_total{path=\"/a\"} counter no value (fewer than two records in the window)" \
+	"hf_queue_depth gauge value=0 items"
 # errors
 expect 2 "" "^shmstat: --window, --at and --range need --history$" -- "$shmstat" show --window 1h "$tag-m"
 expect 2 "" "^shmstat: --window, --at and --range need --history$" -- "$shmstat" show --range -1h now "$tag-m"

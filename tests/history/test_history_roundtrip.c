@@ -191,6 +191,27 @@ static void test_roundtrip(void **state)
 	hy_seg_close(&s);
 }
 
+/* shmstat_history_window_range(@h, @from, UINT64_MAX) against the times
+ * @t[0..n-1] the whole range has: from the last at or before @from (the
+ * first after it when there is none) to the end. */
+static void expect_window_range(shmstat_history *h, const uint64_t *t, size_t n, uint64_t from)
+{
+	size_t first = 0, got;
+	shmstat_frame **f;
+
+	while (first + 1 < n && t[first + 1] <= from)
+		first++;
+	assert_int_equal(shmstat_history_window_range(h, from, UINT64_MAX, &f, &got), 0);
+	assert_int_equal(got, n - first);
+	for (size_t i = 0; i < got; i++) {
+		struct shmstat_frame_info fi;
+
+		shmstat_frame_info(f[i], &fi);
+		assert_int_equal(fi.time_ns, t[first + i]);
+	}
+	shmstat_frames_free(f, got);
+}
+
 /* ----------------------------------------------------------------- tiers */
 
 #define TIER_N 1000
@@ -336,6 +357,13 @@ static void test_tiers(void **state)
 		assert_int_equal(fi.time_ns, times[2][i]);
 	}
 	shmstat_frames_free(f, n);
+	/* a window's frames: from the last record at or before its start,
+	 * whichever tier that is in, at every record's instant and between */
+	for (size_t i = 0; i < nw; i++)
+		for (int d = -1; d <= 1; d++)
+			expect_window_range(h, want_t, nw, want_t[i] + (uint64_t)d);
+	expect_window_range(h, want_t, nw, HY_T0 - 1);
+	expect_window_range(h, want_t, nw, UINT64_MAX - 1);
 	shmstat_history_close(h);
 	for (unsigned i = 0; i < TIER_N; i++) {
 		if (exp[i])

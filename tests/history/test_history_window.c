@@ -11,7 +11,9 @@
  *  - signature tables: hits, misses, weight, hit rate of the window;
  *  - label subsets and exact labels;
  *  - no value: one record, no such series, no values recorded;
- *  - trends: rising, falling, stable, and too few points.
+ *  - trends: rising, falling, stable, and too few points;
+ *  - records further apart than the window (a coarse tier): a window
+ *    starts at the last record at or before its start.
  */
 #include <errno.h>
 #include <math.h>
@@ -330,6 +332,68 @@ static void test_sig_owner(void **state)
 	fix_close(&x);
 }
 
+/* Records 300 s apart, as a coarse tier keeps them: a window starts its
+ * deltas at the last record at or before its start, so it covers what
+ * happened since then (the reviewer's H2: it started at the first record
+ * inside, and a window not longer than the step had no value). */
+static void test_window_start(void **state)
+{
+	struct fix x;
+	struct shmstat_wvalue v;
+
+	(void)state;
+	fix_open(&x, "wstart");
+	/* a counts 100/s and lat records 100 values/s, at 1 us; the queue
+	 * is the record's second / 300 */
+	for (uint64_t k = 0; k <= 12; k++) {
+		if (k) {
+			shmstat_counter_add(x.ca, 300 * 100);
+			shmstat_hist_record_n(x.lat, 1000, 300 * 100);
+		}
+		shmstat_gauge_set(x.g, (int64_t)k);
+		record_at(&x, 300 * k);
+	}
+	load(&x);
+	assert_int_equal(x.n, 13);
+	/* [2000, 3600]: from the record at 1800, 30 min of 100/s */
+	v = win(&x, "req_total", "tier=\"a\"", SHMSTAT_FIG_INCREASE, 0, 2000, 3600);
+	assert_true(v.has_value && v.value == 180000);
+	assert_int_equal(v.from_ns, T0 + 1800 * S);
+	assert_int_equal(v.to_ns, T0 + 3600 * S);
+	/* the rate over the records used: 180000 / 1800 s */
+	v = win(&x, "req_total", "tier=\"a\"", SHMSTAT_FIG_RATE, 0, 2000, 3600);
+	assert_true(v.has_value && v.value == 100);
+	/* a histogram's count over the window, and its quantile's samples */
+	v = win(&x, "lat", NULL, SHMSTAT_FIG_INCREASE, 0, 2000, 3600);
+	assert_true(v.value == 180000);
+	v = win(&x, "lat", NULL, SHMSTAT_FIG_QUANTILE, 0.5, 2000, 3600);
+	assert_true(v.has_value);
+	assert_int_equal(v.samples, 180000);
+	assert_true(fabs(v.value - 1000) <= 1000.0 / 128);
+	/* a 5 min window with one record inside: from 3000 to 3300 */
+	v = win(&x, "req_total", "tier=\"a\"", SHMSTAT_FIG_INCREASE, 0, 3200, 3500);
+	assert_true(v.has_value && v.value == 30000);
+	assert_int_equal(v.from_ns, T0 + 3000 * S);
+	assert_int_equal(v.to_ns, T0 + 3300 * S);
+	/* a record at the start itself is where it starts */
+	v = win(&x, "req_total", "tier=\"a\"", SHMSTAT_FIG_INCREASE, 0, 1800, 3600);
+	assert_true(v.value == 180000);
+	assert_int_equal(v.from_ns, T0 + 1800 * S);
+	/* before the first record: from the first record */
+	v = win(&x, "req_total", "tier=\"a\"", SHMSTAT_FIG_INCREASE, 0, 0, 600);
+	assert_true(v.value == 60000);
+	assert_int_equal(v.from_ns, T0);
+	/* no record after the start: no value */
+	v = win(&x, "req_total", "tier=\"a\"", SHMSTAT_FIG_INCREASE, 0, 3610, 3700);
+	assert_false(v.has_value);
+	/* a gauge: still its value in the window's last record (none: none) */
+	v = win(&x, "queue", NULL, SHMSTAT_FIG_GAUGE, 0, 3200, 3500);
+	assert_true(v.has_value && v.value == 11);
+	v = win(&x, "queue", NULL, SHMSTAT_FIG_GAUGE, 0, 3310, 3500);
+	assert_false(v.has_value);
+	fix_close(&x);
+}
+
 static void test_trend(void **state)
 {
 	struct fix x;
@@ -391,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_histogram_gauge),
 		cmocka_unit_test(test_sig),
 		cmocka_unit_test(test_sig_owner),
+		cmocka_unit_test(test_window_start),
 		cmocka_unit_test(test_trend),
 		cmocka_unit_test(test_labels_match),
 	};

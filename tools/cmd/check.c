@@ -677,7 +677,8 @@ static int history(struct check_ctx *c, const struct ruleset *rs, const char *pa
 	memset(&c->fr, 0, sizeof(c->fr));
 	if (shmstat_history_open(path, &c->fr.h) != 0)
 		return config_error("%s", shmstat_last_error());
-	if (shmstat_history_range(c->fr.h, c->now - need, c->now, &c->fr.f, &c->fr.n) != 0) {
+	if (shmstat_history_window_range(c->fr.h, c->now - need, c->now, &c->fr.f, &c->fr.n) !=
+	    0) {
 		int rc = config_error("%s", shmstat_last_error());
 
 		frames_free(&c->fr);

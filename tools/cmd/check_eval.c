@@ -202,8 +202,11 @@ static enum shmstat_figure window_figure(const struct rule *r)
 	}
 }
 
-/* The frames of [@from, @to]: a slice of the loaded ones. */
-static void slice(const struct frames *fr, uint64_t from, uint64_t to, size_t *off, size_t *n)
+/* The frames of [@from, @to] (with @before, also the last one before
+ * @from when none is at @from: a window's increases start there): a
+ * slice of the loaded ones. */
+static void slice(const struct frames *fr, uint64_t from, uint64_t to, int before, size_t *off,
+		  size_t *n)
 {
 	size_t lo = 0, hi = fr->n, a, b;
 
@@ -226,6 +229,8 @@ static void slice(const struct frames *fr, uint64_t from, uint64_t to, size_t *o
 			hi = mid;
 	}
 	b = lo;
+	if (before && a > 0 && (a == fr->n || frame_time(fr, a) > from))
+		a--;
 	*off = a;
 	*n = b - a;
 }
@@ -239,7 +244,7 @@ static void window_value(const struct check_ctx *c, const struct rule *r, uint64
 	size_t off, n;
 
 	memset(v, 0, sizeof(*v));
-	slice(&c->fr, from, to, &off, &n);
+	slice(&c->fr, from, to, 1, &off, &n);
 	f = (shmstat_frame *const *)c->fr.f + off;
 	if (r->kind == RULE_RATIO) {
 		double num = 0, den = 0;
@@ -315,7 +320,7 @@ static void baseline(const struct check_ctx *c, const struct rule *r, struct rul
 		return;
 	}
 	/* the points: each record (a gauge), or each window-long stretch */
-	slice(&c->fr, from, end, &off, &n);
+	slice(&c->fr, from, end, 0, &off, &n);
 	cap = r->window_ns ? (size_t)((end - from) / r->window_ns) : n;
 	if (cap > 100000)
 		cap = 100000;           /* the most recent stretches */

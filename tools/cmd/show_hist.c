@@ -374,7 +374,8 @@ int show_history(const struct show_hist *o)
 			return die(EXIT_USAGE, "range end '%s' is not a time", o->range_to);
 		if (to < from)
 			return die(EXIT_USAGE, "range ends before it starts");
-		rc = frames_load(&fr, o->path, from, to);
+		rc = o->window ? frames_load_window(&fr, o->path, from, to)
+			       : frames_load(&fr, o->path, from, to);
 		if (rc)
 			return rc;
 		if (o->window == 0) {
@@ -418,7 +419,7 @@ int show_history(const struct show_hist *o)
 			return rc;
 		}
 		from = at - o->window;
-		rc = frames_load(&fr, o->path, from, to);
+		rc = frames_load_window(&fr, o->path, from, to);
 		if (rc)
 			return rc;
 	}

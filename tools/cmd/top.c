@@ -238,7 +238,7 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 		return usage_error(cmd_top_usage, "instant '%s' is not a time", at_arg);
 	if (window > at)
 		return usage_error(cmd_top_usage, "window reaches before 1970");
-	rc = frames_load(&fr, path, at - window, at);
+	rc = frames_load_window(&fr, path, at - window, at);
 	if (rc)
 		return rc;
 	fmt_duration(wd, sizeof(wd), window);

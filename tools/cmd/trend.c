@@ -137,7 +137,7 @@ int cmd_trend(int argc, char **argv)
 		return usage_error(cmd_trend_usage, "instant '%s' is not a time", at_arg);
 	if (window > at)
 		return usage_error(cmd_trend_usage, "window reaches before 1970");
-	rc = frames_load(&fr, argv[optind], at - window, at);
+	rc = frames_load_window(&fr, argv[optind], at - window, at);
 	if (rc)
 		return rc;
 	qy.name = argv[optind + 1];
