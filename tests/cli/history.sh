@@ -572,7 +572,7 @@ for re in '^OK +win-inc: increase of hf_requests_total\{path="/a"\} over 1h = 60
 	'^WARNING  win-ratio: ratio of hf_hits_total/\.\.\. over 1h = 90\.0% < 95\.0% \(100 samples\), firing since ' \
 	'^OK +win-p95: quantile 0\.95 of hf_latency over 1h = 120ns \(200 samples\)$' \
 	'^OK +win-sig: sig hit_ratio of hf_sigs over 1h = 75\.0% \(4 samples\)$' \
-	"^SHMSTAT WARNING - win-ratio = 90\.0% < 95\.0%; 4 rules: 3 ok, 1 warning, 0 critical, 0 unknown \| 'win-inc'=60c;~:100;;0 'win-ratio'=90%;95:;50:;0;100 'win-p95'=0\.00000012s;~:1;;0 'win-sig'=75%;50:;;0;100$"; do
+	"^SHMSTAT WARNING - win-ratio = 90\.0% < 95\.0%; 4 rules: 3 ok, 1 warning, 0 critical, 0 unknown \| 'win-inc'=60;~:100;;0 'win-ratio'=90%;95:;50:;0;100 'win-p95'=0\.00000012s;~:1;;0 'win-sig'=75%;50:;;0;100$"; do
 	grep -Eq -- "$re" "$tmp/checkw" && ok || { bad "check -H lacks /$re/:"; cat "$tmp/checkw"; }
 done
 # the state file: HISTORY.alerts, 0600, JSON; a firing alert keeps its

@@ -317,8 +317,10 @@ static void rule_line(const struct result *res, FILE *f)
 }
 
 /* The performance data of a rule with a value: the value in a base unit
- * (s, B, % of 0..100, c for counts over a window), the thresholds as
- * ranges; a baseline rule also its change ("NAME_change", %). */
+ * (s, B, % of 0..100; c, a continuous counter, only for a count over the
+ * series' lifetime: a count over a window goes up and down, so it has no
+ * unit), the thresholds as ranges; a baseline rule also its change
+ * ("NAME_change", %). */
 static void rule_perf(const struct result *res, FILE *f)
 {
 	const struct rule *r = res->r;
@@ -337,7 +339,7 @@ static void rule_perf(const struct result *res, FILE *f)
 		p.max = 100;
 		break;
 	case RV_COUNT:
-		p.uom = "c";
+		p.uom = r->window_ns ? "" : "c";
 		break;
 	case RV_RATE:
 		break;
@@ -347,7 +349,7 @@ static void rule_perf(const struct result *res, FILE *f)
 			scale = 1e-9;
 		} else if (unit_kind(unit) == UNIT_BYTES) {
 			p.uom = "B";
-		} else if (r->kind == RULE_INCREASE || r->kind == RULE_SIG) {
+		} else if ((r->kind == RULE_INCREASE || r->kind == RULE_SIG) && !r->window_ns) {
 			p.uom = "c";
 		}
 		break;
