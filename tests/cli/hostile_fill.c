@@ -16,6 +16,14 @@
  *   labels with a raw newline and quote (the injection), labels that are
  *   not UTF-8, a name that is not a metric name, help that is not UTF-8.
  * Prints the number of forged descriptors, detaches, exits.
+ *
+ *   cli_hostile NAME clash
+ *
+ * Metrics whose exported names clash (the library takes them all): a
+ * counter named _total; gauge g in ns (g_seconds) and gauge g_seconds;
+ * counters c and c_total; histogram h and gauge h_count; signature table
+ * t and counter t_hits_total; counter req and gauge req_created; a gauge
+ * shmstat_segment_up (the exporter's own). Detaches, exits.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,10 +36,10 @@
 
 #define INJECT "\"\n# EOF\ninjected_total{segment=\"victim\"} 1\n"
 
-static int reg(shmstat_seg *seg, const char *name, const char *const *labels, const char *help,
-	       uint64_t v)
+static int reg_unit(shmstat_seg *seg, const char *name, const char *const *labels,
+		    const char *help, const char *unit, uint64_t v)
 {
-	struct shmstat_metric_def d = { .name = name, .labels = labels, .help = help };
+	struct shmstat_metric_def d = { .name = name, .labels = labels, .help = help, .unit = unit };
 	shmstat_counter *c;
 	int err = shmstat_counter_register(seg, &d, &c);
 
@@ -40,6 +48,53 @@ static int reg(shmstat_seg *seg, const char *name, const char *const *labels, co
 	else
 		fprintf(stderr, "cli_hostile: %s: %s\n", name, shmstat_last_error());
 	return err;
+}
+
+static int reg(shmstat_seg *seg, const char *name, const char *const *labels, const char *help,
+	       uint64_t v)
+{
+	return reg_unit(seg, name, labels, help, NULL, v);
+}
+
+static int gauge(shmstat_seg *seg, const char *name, const char *unit, int64_t v)
+{
+	struct shmstat_metric_def d = { .name = name, .help = "clash", .unit = unit };
+	shmstat_gauge *g;
+	int err = shmstat_gauge_register(seg, &d, SHMSTAT_AGG_SUM, &g);
+
+	if (err == 0)
+		shmstat_gauge_set(g, v);
+	return err;
+}
+
+/* clash: each pair in the order of the exposition, the first kept */
+static int clash(shmstat_seg *seg)
+{
+	struct shmstat_metric_def hd = { .name = "h", .help = "clash" }, td = { .name = "t" };
+	shmstat_hist *h;
+	shmstat_sigtab *t;
+	int err = 0;
+
+	err |= reg(seg, "_total", NULL, "a counter named _total", 1);
+	err |= gauge(seg, "g", "ns", 4000000000);
+	err |= gauge(seg, "g_seconds", NULL, 3);
+	err |= reg(seg, "c", NULL, "clash", 1);
+	err |= reg(seg, "c_total", NULL, "clash", 2);
+	err |= shmstat_hist_register(seg, &hd, NULL, &h);
+	if (err == 0)
+		shmstat_hist_record(h, 5);
+	err |= gauge(seg, "h_count", NULL, 77);
+	err |= shmstat_sigtab_register(seg, &td, NULL, &t);
+	if (err == 0)
+		shmstat_sig_hit(t, "k", 1, 1, 0);
+	err |= reg(seg, "t_hits_total", NULL, "clash", 9);
+	err |= reg(seg, "req", NULL, "clash", 1);
+	err |= gauge(seg, "req_created", NULL, 5);
+	err |= gauge(seg, "shmstat_segment_up", NULL, 1);
+	if (err)
+		fprintf(stderr, "cli_hostile: %s\n", shmstat_last_error());
+	shmstat_close(seg);
+	return err ? 1 : 0;
 }
 
 /* Rewrite the descriptor named @name: its name, labels or help (NULL:
@@ -82,14 +137,16 @@ int main(int argc, char **argv)
 	char path[300];
 	int err = 0, fd;
 
-	if (argc != 2) {
-		fputs("usage: cli_hostile NAME\n", stderr);
+	if (argc != 2 && (argc != 3 || strcmp(argv[2], "clash") != 0)) {
+		fputs("usage: cli_hostile NAME [clash]\n", stderr);
 		return 2;
 	}
 	if (shmstat_open(argv[1], NULL, &seg) != 0) {
 		fprintf(stderr, "cli_hostile: %s\n", shmstat_last_error());
 		return 1;
 	}
+	if (argc == 3)
+		return clash(seg);
 	err |= reg(seg, "hx_ok_total", NULL, "a plain counter", 7);
 	err |= reg(seg, "hx_api_total", (const char *[]){ "v", INJECT, NULL }, "api", 1);
 	err |= reg(seg, "hx_ctl_total", (const char *[]){ "v", "\x1b[2J\x07\r", NULL },

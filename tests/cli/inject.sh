@@ -13,6 +13,10 @@
 #     print no byte below 0x20 but newline and tab, and no byte that is
 #     not UTF-8; error messages neither;
 #   - the forged descriptors are counted as bad and left out.
+# And a writer of names that clash once exported (cli_hostile NAME clash):
+# every exposition has each family, sample name and series once (the first
+# metric in the exposition's order kept), the others counted in
+# shmstat_scrape_dropped_metrics and named in show's warnings.
 #
 # Usage: inject.sh SHMSTAT CLI_HOSTILE CLI_FILL
 set -u
@@ -23,6 +27,7 @@ pass=0
 fail=0
 evil="inj-evil-$$"
 victim="inj-victim-$$"
+clash="inj-clash-$$"
 dir=$(mktemp -d)
 
 ok() { pass=$((pass + 1)); }
@@ -32,6 +37,7 @@ cleanup() {
 	[ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
 	"$shmstat" rm "$evil" >/dev/null 2>&1
 	"$shmstat" rm "$victim" >/dev/null 2>&1
+	"$shmstat" rm "$clash" >/dev/null 2>&1
 	rm -f "/dev/shm/shmstat.inj-$$-"*
 	rm -rf "$dir"
 }
@@ -43,6 +49,7 @@ done
 
 "$fill" "$victim" >/dev/null || { echo "FAIL: victim writer"; exit 1; }
 forged=$("$hostile" "$evil") || { echo "FAIL: hostile writer"; exit 1; }
+"$hostile" "$clash" clash || { echo "FAIL: clashing writer"; exit 1; }
 
 # terminal-safe: no byte < 0x20 but \n and \t, no DEL, valid UTF-8 without
 # C1 controls
@@ -93,6 +100,38 @@ for n, l in enumerate(lines, 1):
     if len(labels) != len(set(labels)):
         sys.exit('line %d repeats a label: %r' % (n, l))
 PY
+# each family, sample name and series once; a sample name of its family's
+# type (OpenMetrics: no family or sample named like one that another
+# family's type keeps, as req_created for counter req)
+cat >"$dir/unique.py" <<'PY'
+import re, sys
+om = sys.argv[2] == 'om'
+suf = {'counter': ['_total', '_created'] if om else [''], 'gauge': [''], 'info': ['_info'],
+       'histogram': ['_bucket', '_sum', '_count'] + (['_created'] if om else [])}
+fams, owner, series, cur = {}, {}, set(), None
+for n, l in enumerate(open(sys.argv[1], encoding='utf-8', newline='').read().split('\n'), 1):
+    m = re.match(r'^# TYPE (\S+) (\S+)$', l)
+    if m:
+        cur = m.group(1)
+        if cur in fams:
+            sys.exit('line %d: family %s again' % (n, cur))
+        fams[cur] = m.group(2)
+        continue
+    if l == '' or l.startswith('#'):
+        continue
+    name, labels = re.match(r'^([^{ ]+)(\{.*\})? ', l).groups()
+    if cur is None or not any(name == cur + x for x in suf[fams[cur]]):
+        sys.exit('line %d: %s is not a sample of family %s (%s)' % (n, name, cur, fams.get(cur)))
+    if owner.setdefault(name, cur) != cur or (name, labels) in series:
+        sys.exit('line %d: %s again' % (n, l))
+    series.add((name, labels))
+taken = {}
+for f, t in fams.items():
+    for x in suf[t] + ([''] if om else []):
+        if taken.setdefault(f + x, f) != f:
+            sys.exit('family %s takes %s, a name of %s' % (f, f + x, taken[f + x]))
+PY
+unique() { python3 "$dir/unique.py" "$1" "$2" >"$dir/why" 2>&1 && ok || bad "$3: $(cat "$dir/why")"; }
 clean() { python3 "$dir/clean.py" "$1" >"$dir/why" 2>&1 && ok || bad "$2: $(cat "$dir/why")"; }
 isjson() { python3 "$dir/isjson.py" "$1" >"$dir/why" 2>&1 && ok || bad "$2: $(tail -1 "$dir/why")"; }
 expo() { python3 "$dir/expo.py" "$1" "$2" >"$dir/why" 2>&1 && ok || bad "$3: $(cat "$dir/why")"; }
@@ -123,7 +162,7 @@ grep -q "warning: $forged metric descriptors failed validation" "$dir/show.txt" 
 	bad "show does not count $forged bad descriptors: $(head -3 "$dir/show.txt")"
 
 # --- expositions
-"$shmstat" serve --listen 127.0.0.1:0 -s "$victim" -s "$evil" 2>"$dir/serve.err" &
+"$shmstat" serve --listen 127.0.0.1:0 -s "$victim" -s "$evil" -s "$clash" 2>"$dir/serve.err" &
 serve_pid=$!
 port=
 for _ in $(seq 100); do
@@ -148,6 +187,8 @@ for f in serve.om show.om; do
 	expo "$dir/$f" om "$f"
 	noinject "$dir/$f" "$f"
 done
+unique "$dir/serve.txt" text "serve's exposition"
+unique "$dir/serve.om" om "serve's OpenMetrics"
 grep -q "^cli_requests_total{path=\"/a\",segment=\"$victim\"} " "$dir/serve.txt" && ok ||
 	bad "the victim's series are missing from the scrape"
 grep -q "^hx_seg_total{exported_segment=\"victim\",segment=\"$evil\"} 8$" "$dir/serve.txt" && ok ||
@@ -156,7 +197,52 @@ grep -q '^hx_seg_total{segment="victim"} 8$' "$dir/show.prom" && ok ||
 	bad "show --prom (no segment label of its own) renamed the writer's label"
 grep -q "^shmstat_segment_up{segment=\"$evil\"} 1" "$dir/serve.txt" && ok ||
 	bad "the hostile segment is not up"
+# the clashing writer's: each of 5 pairs' second metric, and its gauge
+# named like the exporter's own, left out and counted
+for r in name_clash:5 reserved_name:1; do
+	grep -qx "shmstat_scrape_dropped_metrics{segment=\"$clash\",reason=\"${r%:*}\"} ${r#*:}" \
+		"$dir/serve.txt" && ok || bad "dropped ${r%:*}: $(grep -a "dropped_metrics.*$clash" "$dir/serve.txt")"
+done
+grep -qx "shmstat_scrape_dropped_metrics{segment=\"$victim\",reason=\"name_clash\"} 0" "$dir/serve.txt" &&
+	ok || bad "the victim's metrics dropped: $(grep -a "dropped_metrics.*$victim" "$dir/serve.txt")"
+grep -qx "shmstat_segment_up{segment=\"$clash\"} 1" "$dir/serve.txt" && ok ||
+	bad "the exporter's shmstat_segment_up: $(grep -a '^shmstat_segment_up' "$dir/serve.txt")"
 kill "$serve_pid"; wait "$serve_pid" 2>/dev/null; serve_pid=
+
+# --- names that clash, in show's expositions: the families kept, exactly
+# (the first of each pair in the exposition's order; a counter named
+# _total keeps its name as family); a warning for each metric left out
+types() { sed -n 's/^# TYPE //p' "$1" | tr '\n' ' '; }
+sig="t_hits_total counter t_misses_total counter t_weight_total counter t_evictions_total counter \
+t_owner_hits_total counter t_owner_misses_total counter t_owner_weight_total counter t_max_error gauge \
+t_top_hits gauge t_top_hits_error gauge t_top_high_value gauge"
+"$shmstat" show --prom "$clash" >"$dir/clash.prom" 2>"$dir/clash.err" && ok || bad "show --prom (clash)"
+[ "$(types "$dir/clash.prom")" = "_total counter c counter g_seconds gauge h histogram req counter \
+$sig shmstat_build_info gauge " ] && ok || bad "show --prom's families: $(types "$dir/clash.prom")"
+"$shmstat" show --openmetrics "$clash" >"$dir/clash.om" 2>/dev/null && ok || bad "show --openmetrics (clash)"
+[ "$(types "$dir/clash.om")" = "_total counter c counter g_seconds gauge h histogram req counter \
+${sig//_total counter/ counter} shmstat_build info " ] && ok ||
+	bad "show --openmetrics' families: $(types "$dir/clash.om")"
+grep -qx '_total_total 1' "$dir/clash.om" && ok || bad "counter _total: $(grep -a '^_total' "$dir/clash.om")"
+expo "$dir/clash.om" om "show --openmetrics (clash)"
+unique "$dir/clash.om" om "show --openmetrics (clash)"
+unique "$dir/clash.prom" text "show --prom (clash)"
+cat >"$dir/clash.want" <<'EOF'
+shmstat: warning: counter c_total left out of the exposition: the name c is another metric's
+shmstat: warning: gauge g_seconds left out of the exposition: the name g_seconds is another metric's
+shmstat: warning: gauge h_count left out of the exposition: the name h_count is another metric's
+shmstat: warning: gauge req_created left out of the exposition: the name req_created is another metric's
+shmstat: warning: gauge shmstat_segment_up left out of the exposition: the name shmstat_segment_up is reserved for shmstat's own metrics
+shmstat: warning: counter t_hits_total left out of the exposition: the name t_hits is another metric's
+EOF
+cmp -s "$dir/clash.err" "$dir/clash.want" && ok || bad "show --prom's warnings: $(cat "$dir/clash.err")"
+# --out, read by node_exporter's textfile collector: promtool takes it
+"$shmstat" show --prom --out "$dir/clash.tf.prom" "$clash" 2>/dev/null && ok || bad "show --prom --out (clash)"
+promtool check metrics <"$dir/clash.tf.prom" >"$dir/promtool.out" 2>&1
+grep -q 'error while linting' "$dir/promtool.out" && bad "promtool: clash.tf.prom: $(cat "$dir/promtool.out")" || ok
+unique "$dir/clash.tf.prom" text "show --prom --out (clash)"
+grep -qx "shmstat_scrape_dropped_metrics{segment=\"$clash\",reason=\"name_clash\"} 5" "$dir/clash.tf.prom" &&
+	ok || bad "--out's dropped metrics: $(grep -a dropped_metrics "$dir/clash.tf.prom")"
 
 # --- JSON of a history window: owners and keys that are not UTF-8
 "$shmstat" record --count 1 --interval 100ms --tiers 100ms:10m --size 256K \

@@ -450,7 +450,8 @@ static int write_textfile(const char *path, const char *name, const shmstat_snap
 			  const size_t *order, size_t n, int om)
 {
 	struct prom_src src = { name, s, order, n };
-	struct prom_opts o = { .om = om, .le_per_octave = 1, .top = 10, .segment_label = 1 };
+	struct prom_opts o = { .om = om, .le_per_octave = 1, .top = 10, .segment_label = 1,
+			       .warn = 1 };
 	size_t len = strlen(path);
 	char *tmp = malloc(len + 8);
 	FILE *f = NULL;

@@ -392,7 +392,7 @@ int export_snapshot(FILE *f, enum export_format fmt, const char *name, const shm
 	case EXPORT_OPENMETRICS: {
 		struct prom_src src = { name, s, order, n };
 		struct prom_opts o = { .om = fmt == EXPORT_OPENMETRICS, .le_per_octave = 1,
-				       .top = EXPORT_TOP };
+				       .top = EXPORT_TOP, .warn = 1 };
 
 		return prom_render(f, &src, 1, &o) ? die(EXIT_ERR, "out of memory") : EXIT_OK;
 	}

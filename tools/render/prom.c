@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "prom.h"
 #include "textsafe.h"
@@ -175,6 +177,8 @@ struct item {
 	size_t src, idx;
 	struct shmstat_metric_info m;
 	char fam[160];             /* the family: HELP, TYPE, UNIT */
+	size_t keylen;             /* fam's first keylen bytes: the family in
+				    * OpenMetrics, the order in both formats */
 	int unit;                  /* EXPO_SECONDS, EXPO_BYTES or 0 */
 	/* (the samples' name is made again when they are written: items
 	 * are sorted, and kept small for it) */
@@ -222,16 +226,30 @@ static void put_u64(FILE *f, const struct item *x, uint64_t v)
 	}
 }
 
+#define CMP(a, b) ((a) < (b) ? -1 : (a) > (b))
+
+/* The render order, the same in both formats (which item keeps a name
+ * that clashes does not depend on the format): by OpenMetrics family,
+ * segment, metric (name, type, unit), labels; the index last, so that
+ * the order is total. */
 static int by_family(const void *a, const void *b)
 {
 	const struct item *x = a, *y = b;
-	int c = strcmp(x->fam, y->fam);
+	int c = memcmp(x->fam, y->fam, x->keylen < y->keylen ? x->keylen : y->keylen);
 
-	if (c)
-		return c;
-	if (x->src != y->src)
-		return x->src < y->src ? -1 : 1;
-	return strcmp(x->m.labels, y->m.labels);
+	if (c == 0)
+		c = CMP(x->keylen, y->keylen);
+	if (c == 0)
+		c = CMP(x->src, y->src);
+	if (c == 0)
+		c = strcmp(x->m.name, y->m.name);
+	if (c == 0)
+		c = CMP(x->m.type, y->m.type);
+	if (c == 0)
+		c = CMP(x->unit, y->unit);
+	if (c == 0)
+		c = strcmp(x->m.labels, y->m.labels);
+	return c ? c : CMP(x->idx, y->idx);
 }
 
 /* The exported names of metric @m: its samples' name (the registered
@@ -260,14 +278,25 @@ int prom_export_name(const char *name, const char *unit, enum shmstat_type type,
 	return scale;
 }
 
+/* The length of the OpenMetrics family of a counter exported as @e:
+ * without _total, unless nothing would be left (a counter named _total:
+ * an empty family name makes Prometheus drop the whole scrape). */
+static size_t counter_stem(const char *e)
+{
+	size_t l = strlen(e);
+
+	return l > 6 && ends_with(e, l, "_total") ? l - 6 : l;
+}
+
 static void names_of(struct item *x, int om)
 {
 	const struct shmstat_metric_info *m = &x->m;
 
 	x->unit = prom_export_name(m->name, m->unit, m->type, x->fam, sizeof(x->fam));
 	/* OpenMetrics: a counter's family is its name without _total */
-	if (om && m->type == SHMSTAT_COUNTER && ends_with(x->fam, strlen(x->fam), "_total"))
-		x->fam[strlen(x->fam) - 6] = '\0';
+	x->keylen = m->type == SHMSTAT_COUNTER ? counter_stem(x->fam) : strlen(x->fam);
+	if (om)
+		x->fam[x->keylen] = '\0';
 }
 
 /* ------------------------------------------------------------- histograms */
@@ -343,6 +372,13 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 
 /* ------------------------------------------------------------ the budget */
 
+/* Why a metric is left out: a name of an earlier metric's, or of the
+ * exporter's own families (render_tail(), serve's tail) */
+enum { DROP_CLASH, DROP_RESERVED, NDROP };
+static const char *const drop_reason[NDROP] = { "name_clash", "reserved_name" };
+static const char *const reserved[] = { "shmstat_build", "shmstat_segment_", "shmstat_scrape_",
+					"shmstat_serve_" };
+
 struct prom_iter {
 	const struct prom_src *src;
 	size_t nsrc;
@@ -353,6 +389,7 @@ struct prom_iter {
 	int stage;                 /* 0 families, 1 the tail, 2 done */
 	size_t *series;            /* sample lines per source so far */
 	unsigned char *cut;        /* per source: series left out */
+	size_t *dropped;           /* per source and DROP_*: metrics left out */
 	uint64_t bytes;            /* of families handed out so far */
 	/* HELP and TYPE of the family, until its first sample line is kept
 	 * (has_hdr), and an item's lines: rendered into two memory streams
@@ -380,13 +417,31 @@ static int take(struct prom_iter *pi, size_t s)
 
 /* ------------------------------------------------------- signature tables */
 
+static const char *const what[] = { "hits", "misses", "weight", "evictions" };
+
+/* The families of a signature table: 0-3 its totals, 4-6 its owners'
+ * (counters), 7 its bound, 8-10 its top keys (gauges) */
+enum { SIG_COUNTERS = 7, SIG_FAMILIES = 11 };
+
+/* Family @w of table @name, @sfx added, into @buf */
+static void sig_family(char *buf, size_t n, const char *name, int w, const char *sfx)
+{
+	static const char *const gauge[] = { "max_error", "top_hits", "top_hits_error",
+					     "top_high_value" };
+
+	if (w < SIG_COUNTERS)
+		snprintf(buf, n, "%s_%s%s%s", name, w >= 4 ? "owner_" : "",
+			 what[w >= 4 ? w - 4 : w], sfx);
+	else
+		snprintf(buf, n, "%s_%s%s", name, gauge[w - SIG_COUNTERS], sfx);
+}
+
 /* The signature tables @it[0..n-1] of one name: per-owner exact totals
  * as three counter families, top keys by hits as a gauge family. Each
  * table's view is made once (it sums every stripe) for all four. */
 static void sig_group(FILE *f, const struct item *it, size_t n, const struct prom_src *src,
 		      const struct prom_opts *o, struct prom_iter *pi)
 {
-	static const char *const what[] = { "hits", "misses", "weight", "evictions" };
 	const struct shmstat_metric_info *m0 = &it[0].m;
 	shmstat_sigview **views = calloc(n ? n : 1, sizeof(shmstat_sigview *));
 	size_t *idx = o->top ? malloc(o->top * sizeof(*idx)) : NULL;
@@ -401,12 +456,10 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 			views[j] = NULL;
 	/* the table's totals (all keys) and the owners' totals: each a
 	 * family of its own, so that sum() of either is the truth */
-	for (int w = 0; w < 7; w++) {
-		const char *per = w >= 4 ? "owner_" : "";
+	for (int w = 0; w < SIG_COUNTERS; w++) {
 		const int what_i = w >= 4 ? w - 4 : w;
 
-		snprintf(fam, sizeof(fam), "%s_%s%s%s", m0->name, per, what[what_i],
-			 o->om ? "" : "_total");
+		sig_family(fam, sizeof(fam), m0->name, w, o->om ? "" : "_total");
 		snprintf(help, sizeof(help), w >= 4 ? "%s: %s per owner" : "%s: %s, all keys",
 			 m0->help[0] ? m0->help : m0->name, what[what_i]);
 		help_line(f, fam, help, o->om);
@@ -445,7 +498,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 		}
 	}
 	/* the bounds of the table: the most any key may be off */
-	snprintf(fam, sizeof(fam), "%s_max_error", m0->name);
+	sig_family(fam, sizeof(fam), m0->name, SIG_COUNTERS, "");
 	snprintf(help, sizeof(help), "%s: most events any key's count may miss",
 		 m0->help[0] ? m0->help : m0->name);
 	help_line(f, fam, help, o->om);
@@ -466,15 +519,13 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 	/* the top keys by guaranteed hits: those hits, their error, and
 	 * whether they are high-value, each a family of its own */
 	for (int w = 0; w < 3; w++) {
-		static const char *const suffix[] = { "top_hits", "top_hits_error",
-						      "top_high_value" };
 		static const char *const says[] = {
 			"guaranteed hits of a top key (the truth is at most _top_hits_error more)",
 			"error of _top_hits: the most hits a top key may have uncounted",
 			"1 when a top key is high-value: at least 3 guaranteed hits",
 		};
 
-		snprintf(fam, sizeof(fam), "%s_%s", m0->name, suffix[w]);
+		sig_family(fam, sizeof(fam), m0->name, SIG_COUNTERS + 1 + w, "");
 		snprintf(help, sizeof(help), "%s: %s (top %u keys)",
 			 m0->help[0] ? m0->help : m0->name, says[w], o->top);
 		help_line(f, fam, help, o->om);
@@ -666,6 +717,21 @@ static void segment_health(FILE *f, const struct prom_iter *pi)
 	}
 }
 
+/* The metrics of each segment left out for their names (drop_clashes()) */
+static void dropped_metrics(FILE *f, const struct prom_iter *pi)
+{
+	help_line(f, "shmstat_scrape_dropped_metrics",
+		  "metrics of the segment left out of this scrape: a name they export is another "
+		  "metric's (name_clash) or reserved for shmstat's own (reserved_name)", pi->o.om);
+	fputs("# TYPE shmstat_scrape_dropped_metrics gauge\n", f);
+	for (size_t s = 0; s < pi->nsrc; s++)
+		for (int r = 0; r < NDROP; r++) {
+			fputs("shmstat_scrape_dropped_metrics", f);
+			seg_labels(f, pi->src[s].segment, "reason", drop_reason[r]);
+			fprintf(f, "%zu\n", pi->dropped[s * NDROP + (size_t)r]);
+		}
+}
+
 static void render_tail(FILE *f, const struct prom_iter *pi)
 {
 	const struct prom_opts *o = &pi->o;
@@ -690,6 +756,7 @@ static void render_tail(FILE *f, const struct prom_iter *pi)
 			fprintf(f, "\"} %d\n", pi->src[s].snap ? 1 : 0);
 		}
 		segment_health(f, pi);
+		dropped_metrics(f, pi);
 		if (o->max_series || o->max_bytes) {
 			help_line(f, "shmstat_scrape_truncated",
 				  "1 when series of the segment were left out of this scrape "
@@ -781,8 +848,8 @@ static int next_piece(struct prom_iter *pi)
 		} else if (pi->k == pi->a && pi->it[pi->a].m.type == SHMSTAT_SIGTABLE) {
 			size_t k = pi->a;
 
-			/* tables only: a same-named metric of another type
-			 * in another segment is left out */
+			/* tables only (drop_clashes() left out any other
+			 * type of the name) */
 			while (k < pi->b && pi->it[k].m.type == SHMSTAT_SIGTABLE)
 				k++;
 			sig_group(f, &pi->it[pi->a], k - pi->a, pi->src, &pi->o, pi);
@@ -829,6 +896,123 @@ static int next_piece(struct prom_iter *pi)
 	return 0;
 }
 
+/* ------------------------------------------------------------ name clashes */
+
+#define CLAIM_CAP 192                          /* a name and a suffix */
+#define MAX_CLAIMS (1 + SIG_FAMILIES + 2 * SIG_COUNTERS)
+
+/* The names item @x's families and samples take in either format, with
+ * those OpenMetrics keeps for them (_created, _total, _bucket...): into
+ * @c, how many. */
+static size_t claims(const struct item *x, char (*c)[CLAIM_CAP])
+{
+	static const char *const hist[] = { "", "_bucket", "_sum", "_count", "_created" };
+	const struct shmstat_metric_info *m = &x->m;
+	char e[176];
+	size_t n = 0;
+
+	prom_export_name(m->name, m->unit, m->type, e, sizeof(e));
+	switch (m->type) {
+	case SHMSTAT_COUNTER:
+		e[counter_stem(e)] = '\0';
+		snprintf(c[n++], CLAIM_CAP, "%s", e);
+		snprintf(c[n++], CLAIM_CAP, "%s_total", e);
+		snprintf(c[n++], CLAIM_CAP, "%s_created", e);
+		break;
+	case SHMSTAT_HISTOGRAM:
+		for (size_t k = 0; k < sizeof(hist) / sizeof(hist[0]); k++)
+			snprintf(c[n++], CLAIM_CAP, "%s%s", e, hist[k]);
+		break;
+	case SHMSTAT_SIGTABLE:
+		/* its own name too: the items of a family are rendered
+		 * together, a table's apart from any other type's */
+		snprintf(c[n++], CLAIM_CAP, "%s", m->name);
+		for (int w = 0; w < SIG_FAMILIES; w++) {
+			sig_family(c[n++], CLAIM_CAP, m->name, w, "");
+			if (w < SIG_COUNTERS) {
+				sig_family(c[n++], CLAIM_CAP, m->name, w, "_total");
+				sig_family(c[n++], CLAIM_CAP, m->name, w, "_created");
+			}
+		}
+		break;
+	default:
+		snprintf(c[n++], CLAIM_CAP, "%s", e);
+		break;
+	}
+	return n;
+}
+
+static int is_reserved(const char *name)
+{
+	for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++)
+		if (strncmp(name, reserved[r], strlen(reserved[r])) == 0)
+			return 1;
+	return 0;
+}
+
+/* Metric @x, the first item of its metric (name, type, unit) in the
+ * render order: DROP_* when a name of it is taken (@names: those of the
+ * metrics kept) or reserved, else -1 and its names are taken; ENOMEM
+ * as -2. @warn: say which metric is left out and why. */
+static int judge(json_t *names, const struct item *x, char (*c)[CLAIM_CAP], int warn)
+{
+	size_t n = claims(x, c);
+
+	for (size_t k = 0; k < n; k++) {
+		int why = is_reserved(c[k]) ? DROP_RESERVED
+			  : json_object_get(names, c[k]) ? DROP_CLASH : -1;
+
+		if (why < 0)
+			continue;
+		if (warn)
+			warnf("warning: %s %s left out of the exposition: the name %s is %s",
+			      shmstat_type_name(x->m.type), x->m.name, c[k],
+			      why == DROP_RESERVED ? "reserved for shmstat's own metrics"
+						   : "another metric's");
+		return why;
+	}
+	for (size_t k = 0; k < n; k++)
+		if (json_object_set_new_nocheck(names, c[k], json_null()) != 0)
+			return -2;
+	return -1;
+}
+
+/* Leave out of pi->it (sorted) every metric whose names clash with an
+ * earlier one's or with the exporter's own (judge()), counted in
+ * pi->dropped: whatever a writer registered, the exposition has each
+ * name once. Hash tables (jansson's objects): the names taken, and
+ * whether each metric (type, unit, name) is kept. 0 or ENOMEM. */
+static int drop_clashes(struct prom_iter *pi)
+{
+	json_t *names = json_object(), *metrics = json_object();
+	char (*c)[CLAIM_CAP] = malloc(MAX_CLAIMS * sizeof(*c));
+	size_t kept = 0;
+	int err = names && metrics && c ? 0 : ENOMEM;
+
+	for (size_t i = 0; i < pi->n && err == 0; i++) {
+		struct item *x = &pi->it[i];
+		char id[CLAIM_CAP];
+		json_t *v;
+		json_int_t why;
+
+		snprintf(id, sizeof(id), "%d %d %s", (int)x->m.type, x->unit, x->m.name);
+		v = json_object_get(metrics, id);
+		why = v ? json_integer_value(v) : judge(names, x, c, pi->o.warn);
+		if (why == -2 || (v == NULL && json_object_set_new_nocheck(
+							metrics, id, json_integer(why)) != 0))
+			err = ENOMEM;
+		else if (why >= 0)
+			pi->dropped[x->src * NDROP + (size_t)why]++;
+		else if (kept++ != i)
+			pi->it[kept - 1] = *x;
+	}
+	pi->n = kept;
+	json_decref(names);
+	json_decref(metrics);
+	free(c);
+	return err;
+}
+
 int prom_iter_new(const struct prom_src *src, size_t nsrc, const struct prom_opts *o,
 		  struct prom_iter **out)
 {
@@ -847,7 +1031,8 @@ int prom_iter_new(const struct prom_src *src, size_t nsrc, const struct prom_opt
 	pi->it = malloc((cap ? cap : 1) * sizeof(*pi->it));
 	pi->series = calloc(nsrc ? nsrc : 1, sizeof(*pi->series));
 	pi->cut = calloc(nsrc ? nsrc : 1, 1);
-	if (pi->it == NULL || pi->series == NULL || pi->cut == NULL) {
+	pi->dropped = calloc(nsrc ? nsrc * NDROP : 1, sizeof(*pi->dropped));
+	if (pi->it == NULL || pi->series == NULL || pi->cut == NULL || pi->dropped == NULL) {
 		prom_iter_free(pi);
 		return ENOMEM;
 	}
@@ -871,6 +1056,10 @@ int prom_iter_new(const struct prom_src *src, size_t nsrc, const struct prom_opt
 		}
 	}
 	qsort(pi->it, pi->n, sizeof(*pi->it), by_family);
+	if (drop_clashes(pi) != 0) {
+		prom_iter_free(pi);
+		return ENOMEM;
+	}
 	*out = pi;
 	return 0;
 }
@@ -904,6 +1093,7 @@ void prom_iter_free(struct prom_iter *pi)
 	free(pi->it);
 	free(pi->series);
 	free(pi->cut);
+	free(pi->dropped);
 	/* memory streams: nothing to lose on close */
 	if (pi->hf != NULL)
 		(void)fclose(pi->hf);

@@ -29,9 +29,17 @@
  * `_dropped_total{what}`, `_used_ratio{region}`).
  *
  * Several snapshots (segments) are merged into one exposition: one
- * HELP/TYPE per family, each series labelled segment="NAME". A family
- * that has another type in another segment keeps the first type seen; the
- * others' series are left out.
+ * HELP/TYPE per family, each series labelled segment="NAME".
+ *
+ * Each name is exported by one metric (name, type and unit) at most,
+ * whatever the writers registered: a metric is left out when a name it
+ * would take (its family, its samples', and those OpenMetrics keeps for
+ * them: _total, _created, _bucket, _sum, _count; a signature table's
+ * families) is taken by a metric before it in the order of the
+ * exposition (by family, then segment), or starts like the exporter's
+ * own (shmstat_build, shmstat_segment_, shmstat_scrape_, shmstat_serve_).
+ * With segment_label, shmstat_scrape_dropped_metrics{segment,reason}
+ * counts them (reason name_clash or reserved_name).
  */
 #ifndef SHMSTAT_PROM_H
 #define SHMSTAT_PROM_H
@@ -62,6 +70,8 @@ struct prom_opts {
 	const char *tail;          /* more families, before # EOF; or NULL */
 	uint64_t started_ns;       /* mono_ns() when the request came: adds
 				    * shmstat_scrape_duration_seconds; 0: no */
+	int warn;                  /* warnf() each metric left out for its
+				    * names (below) */
 };
 
 /* The name metric @name (of @type, registered in @unit) is exported
