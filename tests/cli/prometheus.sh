@@ -129,6 +129,23 @@ curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' "$url/metrics"
 	[ "$(tail -1 "$dir/om.txt")" = "# EOF" ] && grep -q '^# TYPE hf_requests counter$' "$dir/om.txt" &&
 	ok || bad "OpenMetrics on Accept"
 grep -qx '# UNIT hf_latency_seconds seconds' "$dir/om.txt" && ok || bad "OpenMetrics # UNIT line"
+# Accept negotiated by q (0: not acceptable), media types in any case; the
+# text format on a tie, without Accept, or when neither is acceptable
+ctype() { curl -s -o /dev/null -w '%{content_type}' -H "Accept: $1" "$url/metrics"; }
+om_type='application/openmetrics-text; version=1.0.0; charset=utf-8'
+text_type='text/plain; version=0.0.4; charset=utf-8'
+for a in "text/plain;version=0.0.4;q=0.6,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.4:$text_type" \
+	"application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2:$om_type" \
+	"Application/OpenMetrics-Text; Version=1.0.0:$om_type" \
+	"application/openmetrics-text;q=0:$text_type" \
+	"application/openmetrics-text;q=0.5, text/plain;q=0.5:$text_type" \
+	"text/*;q=0.9, application/*:$om_type" \
+	"application/openmetrics-text ; Q=0.9 , text/plain;q=0.8:$om_type" \
+	"application/openmetrics-text;q=2,text/plain;q=0.1:$text_type" \
+	"*/*:$text_type"; do
+	[ "$(ctype "${a%%:*}")" = "${a#*:}" ] && ok || bad "Accept: ${a%%:*}: $(ctype "${a%%:*}")"
+done
+[ "$(curl -s -o /dev/null -w '%{content_type}' "$url/metrics")" = "$text_type" ] && ok || bad "no Accept"
 
 # --- the JSON API (issue 21): the commands' JSON, byte for byte on the
 # same (unchanging) segment; only the snapshot's time differs

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -53,7 +54,8 @@ const char cmd_serve_usage[] =
 	"  127.0.0.1:9464; port 0: any free port, printed at start). Only\n"
 	"  segments owned by this user or by a UID listed are served. GET\n"
 	"  /metrics answers in Prometheus text 0.0.4, or OpenMetrics 1.0 when\n"
-	"  the Accept header asks for application/openmetrics-text; each\n"
+	"  the Accept header prefers application/openmetrics-text (a higher\n"
+	"  q than text/plain's); each\n"
 	"  series is labelled segment=\"NAME\", shmstat_segment_up says which\n"
 	"  segments could be read. Histograms have N le bounds per power of two\n"
 	"  (default 1, up to 64); signature tables their top N keys (default\n"
@@ -549,6 +551,98 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 	return ret;
 }
 
+/* ------------------------------------------------- content negotiation */
+
+/* @p (@n bytes) without the blanks around it */
+static void trim(const char **p, size_t *n)
+{
+	while (*n && (**p == ' ' || **p == '\t'))
+		(*p)++, (*n)--;
+	while (*n && ((*p)[*n - 1] == ' ' || (*p)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+/* How media range @r (@n bytes) matches @type ("type/subtype"): 3 as
+ * itself, 2 as type/'*', 1 as '*'/'*', 0 not; case-insensitive */
+static int range_match(const char *r, size_t n, const char *type)
+{
+	size_t tl = strcspn(type, "/") + 1;
+
+	if (n == strlen(type) && strncasecmp(r, type, n) == 0)
+		return 3;
+	if (n == tl + 1 && strncasecmp(r, type, tl) == 0 && r[tl] == '*')
+		return 2;
+	return n == 3 && memcmp(r, "*/*", 3) == 0;
+}
+
+/* The q of a range's parameters @p (@n bytes: ";a=b;q=0.5"), in
+ * thousandths: 1000 without one, -1 when it is not a qvalue (RFC 9110
+ * 12.4.2: 0, 1, or either with up to three decimals, at most 1) */
+static int range_q(const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t k = 1 + strcspn(p + 1, ";"), vn;
+		const char *v = p + 1;
+		int q, scale = 1000;
+
+		k = k < n ? k : n;
+		vn = k - 1;
+		p += k, n -= k;
+		trim(&v, &vn);
+		if (vn < 2 || (v[0] != 'q' && v[0] != 'Q') || v[1] != '=')
+			continue;
+		v += 2, vn -= 2;
+		if (vn == 0 || vn > 5 || (v[0] != '0' && v[0] != '1') ||
+		    (vn > 1 && v[1] != '.'))
+			return -1;
+		q = (v[0] - '0') * 1000;
+		for (size_t i = 2; i < vn; i++) {
+			if (v[i] < '0' || v[i] > '9')
+				return -1;
+			q += (v[i] - '0') * (scale /= 10);
+		}
+		return q <= 1000 ? q : -1;
+	}
+	return 1000;
+}
+
+/* The q of @type in Accept header @a, in thousandths: that of the most
+ * specific ranges matching it (the highest of them), -1 when none does;
+ * a range with a malformed q is left out. */
+static int accept_q(const char *a, const char *type)
+{
+	int spec = 0, q = -1;
+
+	for (;;) {
+		size_t n = strcspn(a, ","), mn = strcspn(a, ";,"), ml = mn;
+		const char *m = a;
+		int s, rq;
+
+		trim(&m, &ml);
+		s = range_match(m, ml, type);
+		rq = range_q(a + mn, n - mn);
+		if (s && rq >= 0 && (s > spec || (s == spec && rq > q))) {
+			spec = s;
+			q = rq;
+		}
+		if (a[n] == '\0')
+			return q;
+		a += n + 1;
+	}
+}
+
+/* OpenMetrics when header Accept (NULL: none) prefers it to the text
+ * format 0.0.4 (a higher q); the text format otherwise, on a tie too */
+static int wants_openmetrics(const char *accept)
+{
+	int om;
+
+	if (accept == NULL)
+		return 0;
+	om = accept_q(accept, "application/openmetrics-text");
+	return om > 0 && om > accept_q(accept, "text/plain");
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_size, void **state)
@@ -599,7 +693,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, text,
 			     "too many scrapes under way, try again\n");
 	accept = mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-	om = accept && strstr(accept, "application/openmetrics-text") != NULL;
+	om = wants_openmetrics(accept);
 	sc = scrape(om);
 	if (sc == NULL)
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, text, "out of memory\n");
