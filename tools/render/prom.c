@@ -6,13 +6,13 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "cli.h"
 #include "prom.h"
+#include "strset.h"
 #include "textsafe.h"
 #include "units.h"
 
@@ -950,17 +950,27 @@ static int is_reserved(const char *name)
 	return 0;
 }
 
-/* Metric @x, the first item of its metric (name, type, unit) in the
- * render order: DROP_* when a name of it is taken (@names: those of the
- * metrics kept) or reserved, else -1 and its names are taken; ENOMEM
- * as -2. @warn: say which metric is left out and why. */
-static int judge(json_t *names, const struct item *x, char (*c)[CLAIM_CAP], int warn)
+static int same_metric(const struct item *x, const struct item *y)
+{
+	return x->m.type == y->m.type && x->unit == y->unit && strcmp(x->m.name, y->m.name) == 0;
+}
+
+/* Metric @x, the first item of its metric (name, type, unit) in a
+ * segment, in the render order: DROP_* when a name of it is taken by
+ * another metric (@names: those of the items kept, each to the index of
+ * the first that took it in @it) or reserved, else -1 and its names not
+ * taken yet are taken for item @at; ENOMEM as -2. @warn: say which
+ * metric is left out and why. */
+static int judge(struct strset *names, const struct item *it, const struct item *x, int at,
+		 char (*c)[CLAIM_CAP], int warn)
 {
 	size_t n = claims(x, c);
 
 	for (size_t k = 0; k < n; k++) {
+		int owner = -1;
 		int why = is_reserved(c[k]) ? DROP_RESERVED
-			  : json_object_get(names, c[k]) ? DROP_CLASH : -1;
+			  : strset_get(names, c[k], &owner) && !same_metric(&it[owner], x) ?
+				DROP_CLASH : -1;
 
 		if (why < 0)
 			continue;
@@ -972,43 +982,55 @@ static int judge(json_t *names, const struct item *x, char (*c)[CLAIM_CAP], int 
 		return why;
 	}
 	for (size_t k = 0; k < n; k++)
-		if (json_object_set_new_nocheck(names, c[k], json_null()) != 0)
+		if (strset_put(names, c[k], at) != 0)
 			return -2;
 	return -1;
+}
+
+/* The most names drop_clashes() may put in its set: each item's claims,
+ * as if no two were the same */
+static size_t most_names(const struct prom_iter *pi)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < pi->n; i++) {
+		const int t = pi->it[i].m.type;
+
+		n += t == SHMSTAT_COUNTER ? 3 : t == SHMSTAT_HISTOGRAM ? 5 :
+		     t == SHMSTAT_SIGTABLE ? MAX_CLAIMS : 1;
+	}
+	return n;
 }
 
 /* Leave out of pi->it (sorted) every metric whose names clash with an
  * earlier one's or with the exporter's own (judge()), counted in
  * pi->dropped: whatever a writer registered, the exposition has each
- * name once. Hash tables (jansson's objects): the names taken, and
- * whether each metric (type, unit, name) is kept. 0 or ENOMEM. */
+ * name once. The names taken (strset.h) lead to the first item kept that
+ * took them: a metric's items in other segments take the same names.
+ * The items of a metric one after another are judged once. 0 or ENOMEM. */
 static int drop_clashes(struct prom_iter *pi)
 {
-	json_t *names = json_object(), *metrics = json_object();
+	struct strset *names = strset_new(most_names(pi));
 	char (*c)[CLAIM_CAP] = malloc(MAX_CLAIMS * sizeof(*c));
 	size_t kept = 0;
-	int err = names && metrics && c ? 0 : ENOMEM;
+	int err = names && c && pi->n <= INT_MAX ? 0 : ENOMEM, why = -1;
 
 	for (size_t i = 0; i < pi->n && err == 0; i++) {
 		struct item *x = &pi->it[i];
-		char id[CLAIM_CAP];
-		json_t *v;
-		json_int_t why;
 
-		snprintf(id, sizeof(id), "%d %d %s", (int)x->m.type, x->unit, x->m.name);
-		v = json_object_get(metrics, id);
-		why = v ? json_integer_value(v) : judge(names, x, c, pi->o.warn);
-		if (why == -2 || (v == NULL && json_object_set_new_nocheck(
-							metrics, id, json_integer(why)) != 0))
+		if (i == 0 || !same_metric(x, &pi->it[i - 1]))
+			why = judge(names, pi->it, x, (int)kept, c, pi->o.warn);
+		if (why == -2) {
 			err = ENOMEM;
-		else if (why >= 0)
+			break;
+		}
+		if (why >= 0)
 			pi->dropped[x->src * NDROP + (size_t)why]++;
 		else if (kept++ != i)
 			pi->it[kept - 1] = *x;
 	}
 	pi->n = kept;
-	json_decref(names);
-	json_decref(metrics);
+	strset_free(names);
 	free(c);
 	return err;
 }
