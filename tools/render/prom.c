@@ -12,7 +12,7 @@
 
 #include "cli.h"
 #include "prom.h"
-#include "strset.h"
+#include "promnames.h"
 #include "textsafe.h"
 #include "units.h"
 
@@ -184,18 +184,6 @@ struct item {
 	 * are sorted, and kept small for it) */
 };
 
-/* Base units (Prometheus' conventions): a metric registered in ns is
- * exported in seconds, its name ending in _seconds; one in bytes ends
- * in _bytes. */
-enum { EXPO_SECONDS = 1, EXPO_BYTES = 2 };
-
-static int ends_with(const char *s, size_t n, const char *sfx)
-{
-	size_t k = strlen(sfx);
-
-	return n >= k && memcmp(s + n - k, sfx, k) == 0;
-}
-
 /* @v ns as seconds, exactly: "0.000000127", "1.5", "3" */
 static void fmt_seconds(char *buf, size_t n, uint64_t v, int neg)
 {
@@ -252,49 +240,13 @@ static int by_family(const void *a, const void *b)
 	return c ? c : CMP(x->idx, y->idx);
 }
 
-/* The exported names of metric @m: its samples' name (the registered
- * name with _seconds or _bytes added before a counter's _total when
- * its unit asks for it and the name does not say so already) and its
- * family (the same; in OpenMetrics a counter's without _total). A
- * signature table's name: its families are made from it. */
-int prom_export_name(const char *name, const char *unit, enum shmstat_type type, char *buf,
-		     size_t n)
-{
-	size_t l = strlen(name), stem;
-	int total = type == SHMSTAT_COUNTER && ends_with(name, l, "_total");
-	const char *sfx = "";
-	enum unit_kind k = unit_kind(unit);
-	int scale = 0;
-
-	stem = total ? l - 6 : l;
-	if (type != SHMSTAT_SIGTABLE && k == UNIT_NS) {
-		scale = EXPO_SECONDS;
-		sfx = ends_with(name, stem, "_seconds") ? "" : "_seconds";
-	} else if (type != SHMSTAT_SIGTABLE && k == UNIT_BYTES) {
-		scale = EXPO_BYTES;
-		sfx = ends_with(name, stem, "_bytes") ? "" : "_bytes";
-	}
-	snprintf(buf, n, "%.*s%s%s", (int)stem, name, sfx, total ? "_total" : "");
-	return scale;
-}
-
-/* The length of the OpenMetrics family of a counter exported as @e:
- * without _total, unless nothing would be left (a counter named _total:
- * an empty family name makes Prometheus drop the whole scrape). */
-static size_t counter_stem(const char *e)
-{
-	size_t l = strlen(e);
-
-	return l > 6 && ends_with(e, l, "_total") ? l - 6 : l;
-}
-
 static void names_of(struct item *x, int om)
 {
 	const struct shmstat_metric_info *m = &x->m;
 
 	x->unit = prom_export_name(m->name, m->unit, m->type, x->fam, sizeof(x->fam));
 	/* OpenMetrics: a counter's family is its name without _total */
-	x->keylen = m->type == SHMSTAT_COUNTER ? counter_stem(x->fam) : strlen(x->fam);
+	x->keylen = m->type == SHMSTAT_COUNTER ? prom_counter_stem(x->fam) : strlen(x->fam);
 	if (om)
 		x->fam[x->keylen] = '\0';
 }
@@ -372,13 +324,6 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 
 /* ------------------------------------------------------------ the budget */
 
-/* Why a metric is left out: a name of an earlier metric's, or of the
- * exporter's own families (render_tail(), serve's tail) */
-enum { DROP_CLASH, DROP_RESERVED, NDROP };
-static const char *const drop_reason[NDROP] = { "name_clash", "reserved_name" };
-static const char *const reserved[] = { "shmstat_build", "shmstat_segment_", "shmstat_scrape_",
-					"shmstat_serve_" };
-
 struct prom_iter {
 	const struct prom_src *src;
 	size_t nsrc;
@@ -417,25 +362,6 @@ static int take(struct prom_iter *pi, size_t s)
 
 /* ------------------------------------------------------- signature tables */
 
-static const char *const what[] = { "hits", "misses", "weight", "evictions" };
-
-/* The families of a signature table: 0-3 its totals, 4-6 its owners'
- * (counters), 7 its bound, 8-10 its top keys (gauges) */
-enum { SIG_COUNTERS = 7, SIG_FAMILIES = 11 };
-
-/* Family @w of table @name, @sfx added, into @buf */
-static void sig_family(char *buf, size_t n, const char *name, int w, const char *sfx)
-{
-	static const char *const gauge[] = { "max_error", "top_hits", "top_hits_error",
-					     "top_high_value" };
-
-	if (w < SIG_COUNTERS)
-		snprintf(buf, n, "%s_%s%s%s", name, w >= 4 ? "owner_" : "",
-			 what[w >= 4 ? w - 4 : w], sfx);
-	else
-		snprintf(buf, n, "%s_%s%s", name, gauge[w - SIG_COUNTERS], sfx);
-}
-
 /* The signature tables @it[0..n-1] of one name: per-owner exact totals
  * as three counter families, top keys by hits as a gauge family. Each
  * table's view is made once (it sums every stripe) for all four. */
@@ -459,9 +385,9 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 	for (int w = 0; w < SIG_COUNTERS; w++) {
 		const int what_i = w >= 4 ? w - 4 : w;
 
-		sig_family(fam, sizeof(fam), m0->name, w, o->om ? "" : "_total");
+		prom_sig_family(fam, sizeof(fam), m0->name, w, o->om ? "" : "_total");
 		snprintf(help, sizeof(help), w >= 4 ? "%s: %s per owner" : "%s: %s, all keys",
-			 m0->help[0] ? m0->help : m0->name, what[what_i]);
+			 m0->help[0] ? m0->help : m0->name, prom_sig_what[what_i]);
 		help_line(f, fam, help, o->om);
 		fprintf(f, "# TYPE %s counter\n", fam);
 		for (size_t j = 0; j < n; j++) {
@@ -477,7 +403,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 				if (!take(pi, it[j].src))
 					continue;
 				shmstat_sigview_stats(v, &st);
-				fprintf(f, "%s_%s_total", m0->name, what[what_i]);
+				fprintf(f, "%s_%s_total", m0->name, prom_sig_what[what_i]);
 				sample_labels(f, &l, NULL, NULL, 0);
 				fprintf(f, " %" PRIu64 "\n", what_i == 0 ? st.hits
 							    : what_i == 1 ? st.misses
@@ -490,7 +416,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 				shmstat_sigview_owner(v, k, &oi);
 				if (!oi.name[0] || !take(pi, it[j].src))
 					continue;
-				fprintf(f, "%s_owner_%s_total", m0->name, what[what_i]);
+				fprintf(f, "%s_owner_%s_total", m0->name, prom_sig_what[what_i]);
 				sample_labels(f, &l, "owner", oi.name, strlen(oi.name));
 				fprintf(f, " %" PRIu64 "\n",
 					what_i == 0 ? oi.hits : what_i == 1 ? oi.misses : oi.weight);
@@ -498,7 +424,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 		}
 	}
 	/* the bounds of the table: the most any key may be off */
-	sig_family(fam, sizeof(fam), m0->name, SIG_COUNTERS, "");
+	prom_sig_family(fam, sizeof(fam), m0->name, SIG_COUNTERS, "");
 	snprintf(help, sizeof(help), "%s: most events any key's count may miss",
 		 m0->help[0] ? m0->help : m0->name);
 	help_line(f, fam, help, o->om);
@@ -525,7 +451,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 			"1 when a top key is high-value: at least 3 guaranteed hits",
 		};
 
-		sig_family(fam, sizeof(fam), m0->name, SIG_COUNTERS + 1 + w, "");
+		prom_sig_family(fam, sizeof(fam), m0->name, SIG_COUNTERS + 1 + w, "");
 		snprintf(help, sizeof(help), "%s: %s (top %u keys)",
 			 m0->help[0] ? m0->help : m0->name, says[w], o->top);
 		help_line(f, fam, help, o->om);
@@ -727,7 +653,7 @@ static void dropped_metrics(FILE *f, const struct prom_iter *pi)
 	for (size_t s = 0; s < pi->nsrc; s++)
 		for (int r = 0; r < NDROP; r++) {
 			fputs("shmstat_scrape_dropped_metrics", f);
-			seg_labels(f, pi->src[s].segment, "reason", drop_reason[r]);
+			seg_labels(f, pi->src[s].segment, "reason", prom_drop_reason[r]);
 			fprintf(f, "%zu\n", pi->dropped[s * NDROP + (size_t)r]);
 		}
 }
@@ -898,128 +824,54 @@ static int next_piece(struct prom_iter *pi)
 
 /* ------------------------------------------------------------ name clashes */
 
-#define CLAIM_CAP 192                          /* a name and a suffix */
-#define MAX_CLAIMS (1 + SIG_FAMILIES + 2 * SIG_COUNTERS)
-
-/* The names item @x's families and samples take in either format, with
- * those OpenMetrics keeps for them (_created, _total, _bucket...): into
- * @c, how many. */
-static size_t claims(const struct item *x, char (*c)[CLAIM_CAP])
-{
-	static const char *const hist[] = { "", "_bucket", "_sum", "_count", "_created" };
-	const struct shmstat_metric_info *m = &x->m;
-	char e[176];
-	size_t n = 0;
-
-	prom_export_name(m->name, m->unit, m->type, e, sizeof(e));
-	switch (m->type) {
-	case SHMSTAT_COUNTER:
-		e[counter_stem(e)] = '\0';
-		snprintf(c[n++], CLAIM_CAP, "%s", e);
-		snprintf(c[n++], CLAIM_CAP, "%s_total", e);
-		snprintf(c[n++], CLAIM_CAP, "%s_created", e);
-		break;
-	case SHMSTAT_HISTOGRAM:
-		for (size_t k = 0; k < sizeof(hist) / sizeof(hist[0]); k++)
-			snprintf(c[n++], CLAIM_CAP, "%s%s", e, hist[k]);
-		break;
-	case SHMSTAT_SIGTABLE:
-		/* its own name too: the items of a family are rendered
-		 * together, a table's apart from any other type's */
-		snprintf(c[n++], CLAIM_CAP, "%s", m->name);
-		for (int w = 0; w < SIG_FAMILIES; w++) {
-			sig_family(c[n++], CLAIM_CAP, m->name, w, "");
-			if (w < SIG_COUNTERS) {
-				sig_family(c[n++], CLAIM_CAP, m->name, w, "_total");
-				sig_family(c[n++], CLAIM_CAP, m->name, w, "_created");
-			}
-		}
-		break;
-	default:
-		snprintf(c[n++], CLAIM_CAP, "%s", e);
-		break;
-	}
-	return n;
-}
-
-static int is_reserved(const char *name)
-{
-	for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++)
-		if (strncmp(name, reserved[r], strlen(reserved[r])) == 0)
-			return 1;
-	return 0;
-}
-
 static int same_metric(const struct item *x, const struct item *y)
 {
 	return x->m.type == y->m.type && x->unit == y->unit && strcmp(x->m.name, y->m.name) == 0;
 }
 
-/* Metric @x, the first item of its metric (name, type, unit) in a
- * segment, in the render order: DROP_* when a name of it is taken by
- * another metric (@names: those of the items kept, each to the index of
- * the first that took it in @it) or reserved, else -1 and its names not
- * taken yet are taken for item @at; ENOMEM as -2. @warn: say which
- * metric is left out and why. */
-static int judge(struct strset *names, const struct item *it, const struct item *x, int at,
-		 char (*c)[CLAIM_CAP], int warn)
+struct same_arg {
+	const struct item *it, *x;
+};
+
+/* Is item @i of @arg's items of @arg's item's metric? */
+static int same_as(int i, void *arg)
 {
-	size_t n = claims(x, c);
+	const struct same_arg *a = arg;
 
-	for (size_t k = 0; k < n; k++) {
-		int owner = -1;
-		int why = is_reserved(c[k]) ? DROP_RESERVED
-			  : strset_get(names, c[k], &owner) && !same_metric(&it[owner], x) ?
-				DROP_CLASH : -1;
-
-		if (why < 0)
-			continue;
-		if (warn)
-			warnf("warning: %s %s left out of the exposition: the name %s is %s",
-			      shmstat_type_name(x->m.type), x->m.name, c[k],
-			      why == DROP_RESERVED ? "reserved for shmstat's own metrics"
-						   : "another metric's");
-		return why;
-	}
-	for (size_t k = 0; k < n; k++)
-		if (strset_put(names, c[k], at) != 0)
-			return -2;
-	return -1;
+	return same_metric(&a->it[i], a->x);
 }
 
-/* The most names drop_clashes() may put in its set: each item's claims,
- * as if no two were the same */
+/* The most names drop_clashes() may take: each item's, as if no two
+ * were the same */
 static size_t most_names(const struct prom_iter *pi)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < pi->n; i++) {
-		const int t = pi->it[i].m.type;
-
-		n += t == SHMSTAT_COUNTER ? 3 : t == SHMSTAT_HISTOGRAM ? 5 :
-		     t == SHMSTAT_SIGTABLE ? MAX_CLAIMS : 1;
-	}
+	for (size_t i = 0; i < pi->n; i++)
+		n += prom_names_most(pi->it[i].m.type);
 	return n;
 }
 
 /* Leave out of pi->it (sorted) every metric whose names clash with an
- * earlier one's or with the exporter's own (judge()), counted in
+ * earlier one's or with the exporter's own (promnames.h), counted in
  * pi->dropped: whatever a writer registered, the exposition has each
- * name once. The names taken (strset.h) lead to the first item kept that
- * took them: a metric's items in other segments take the same names.
- * The items of a metric one after another are judged once. 0 or ENOMEM. */
+ * name once. The names taken lead to the first item kept that took
+ * them: a metric's items in other segments take the same names. The
+ * items of a metric one after another are judged once. 0 or ENOMEM. */
 static int drop_clashes(struct prom_iter *pi)
 {
-	struct strset *names = strset_new(most_names(pi));
-	char (*c)[CLAIM_CAP] = malloc(MAX_CLAIMS * sizeof(*c));
+	struct prom_names *names = prom_names_new(most_names(pi));
 	size_t kept = 0;
-	int err = names && c && pi->n <= INT_MAX ? 0 : ENOMEM, why = -1;
+	int err = names && pi->n <= INT_MAX ? 0 : ENOMEM, why = -1;
 
 	for (size_t i = 0; i < pi->n && err == 0; i++) {
 		struct item *x = &pi->it[i];
 
-		if (i == 0 || !same_metric(x, &pi->it[i - 1]))
-			why = judge(names, pi->it, x, (int)kept, c, pi->o.warn);
+		if (i == 0 || !same_metric(x, &pi->it[i - 1])) {
+			struct same_arg a = { pi->it, x };
+
+			why = prom_names_take(names, &x->m, (int)kept, same_as, &a, pi->o.warn);
+		}
 		if (why == -2) {
 			err = ENOMEM;
 			break;
@@ -1030,8 +882,7 @@ static int drop_clashes(struct prom_iter *pi)
 			pi->it[kept - 1] = *x;
 	}
 	pi->n = kept;
-	strset_free(names);
-	free(c);
+	prom_names_free(names);
 	return err;
 }
 
