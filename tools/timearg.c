@@ -25,6 +25,35 @@ uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Unix seconds @s ("1763776800", "1763776800.000000123"), exactly to
+ * the ns (a double holds them to about 240 ns only): 0, or -1 when @s
+ * is not digits with at most 9 decimals, or is past the year 2540 */
+static int parse_unix(const char *s, uint64_t *ns)
+{
+	uint64_t sec = 0, frac = 0;
+	const char *p = s;
+	int digits = 0;
+
+	for (; *p >= '0' && *p <= '9'; p++)
+		if ((sec = sec * 10 + (uint64_t)(*p - '0')) >= UINT64_C(18000000000))
+			return -1;
+	if (p == s)
+		return -1;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (++digits > 9)
+				return -1;
+			frac = frac * 10 + (uint64_t)(*p - '0');
+		}
+	}
+	if (*p != '\0')
+		return -1;
+	for (; digits < 9; digits++)
+		frac *= 10;
+	*ns = sec * 1000000000u + frac;
+	return 0;
+}
+
 int parse_instant(const char *s, uint64_t now_ns, uint64_t *ns)
 {
 	struct tm tm;
@@ -43,17 +72,8 @@ int parse_instant(const char *s, uint64_t now_ns, uint64_t *ns)
 		*ns = now_ns - d;
 		return 0;
 	}
-	if (s[0] == '@') {
-		char *e;
-		double v;
-
-		errno = 0;
-		v = strtod(s + 1, &e);
-		if (errno || e == s + 1 || *e || !(v >= 0 && v < 1.8e10))
-			return -1;
-		*ns = (uint64_t)llround(v * 1e9);
-		return 0;
-	}
+	if (s[0] == '@')
+		return parse_unix(s + 1, ns);
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (end == NULL)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "timearg.h"
 #include "units.h"
 
 static void expect_fig(double v, const char *unit, int raw, const char *want)
@@ -133,12 +134,51 @@ static void test_quantities(void **state)
 			fail_msg("'%s' read as %.17g %s", bad[i], v, qty_kind_name(k));
 }
 
+/* Instants as Unix seconds: exact to the ns (a double is not), and
+ * nothing but digits with at most 9 decimals */
+static void test_unix_instants(void **state)
+{
+	static const struct {
+		const char *s;
+		int ok;
+		uint64_t ns;
+	} cases[] = {
+		{ "@1763776800.000000123", 0, UINT64_C(1763776800000000123) },
+		{ "@1763776800.999999999", 0, UINT64_C(1763776800999999999) },
+		{ "@1763776800", 0, UINT64_C(1763776800000000000) },
+		{ "@1763776800.5", 0, UINT64_C(1763776800500000000) },
+		{ "@0", 0, 0 },
+		{ "@1.", 0, UINT64_C(1000000000) },
+		{ "@17999999999.999999999", 0, UINT64_C(17999999999999999999) },
+		{ "@18000000000", -1, 0 },
+		{ "@1.0000000001", -1, 0 },
+		{ "@", -1, 0 },
+		{ "@.5", -1, 0 },
+		{ "@1e9", -1, 0 },
+		{ "@-1", -1, 0 },
+		{ "@ 1", -1, 0 },
+		{ "@1x", -1, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t ns = 7;
+		const int r = parse_instant(cases[i].s, 0, &ns);
+
+		if (r != cases[i].ok || (r == 0 && ns != cases[i].ns))
+			fail_msg("parse_instant(\"%s\") = %d, %llu; want %d, %llu", cases[i].s, r,
+				 (unsigned long long)ns, cases[i].ok,
+				 (unsigned long long)cases[i].ns);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_figures),
 		cmocka_unit_test(test_rates_ratios),
 		cmocka_unit_test(test_quantities),
+		cmocka_unit_test(test_unix_instants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
