@@ -269,7 +269,9 @@ static int put_sig(struct buf *b, const shmstat_snap *s, size_t i, uint32_t top_
 		ol = strnlen(e.owner, SHMSTAT_HF_OWNER_MAX);
 		put_f64(b, e.hash);
 		put_str(b, e.key, pl);
-		put_v(b, e.full_len);
+		/* a key no summary kept the bytes of: none, and a length of
+		 * at least 1 (not the empty key) */
+		put_v(b, e.has_key || e.full_len ? e.full_len : 1);
 		put_str(b, e.owner, ol);
 		put_v(b, e.hits);
 		put_v(b, e.misses);

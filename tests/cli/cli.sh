@@ -169,7 +169,8 @@ for re in "^cli_sigs: 3 keys, 9 events \(7 hits, 2 misses\), weight 6000, 0 evic
 	"^ \* +5 +0 +1 +83\.3% +5000 .* acct-a +conv-1$" \
 	"^   +2 +0 +0 +100\.0% +1000 .* acct-b +conv-2$" \
 	"^   +0 +0 +1 +0\.0% +0 .* - +0123456789abcdefghijklmnopqrstuv\.\.\.$" \
-	"^ +acct-a +5 +1 +83\.3% +5000$" "^ +acct-b +2 +0 +100\.0% +1000$"; do
+	"^ +acct-a +5 +1 +83\.3% +5000$" "^ +acct-b +2 +0 +100\.0% +1000$" \
+	"^ +acct-idle +0 +0 +- +0$"; do
 	if grep -Eq -- "$re" /tmp/$tag.top; then ok; else bad "top output lacks /$re/:"; cat /tmp/$tag.top; fi
 done
 # conv-2 has 2 hits: below the default high-value mark of 3

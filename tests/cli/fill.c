@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 		struct shmstat_sigtab_opts o;
 		const char *longkey = "0123456789abcdefghijklmnopqrstuvwxyzABCD";
 		shmstat_sigtab *t;
-		uint32_t a = 0, b = 0;
+		uint32_t a = 0, b = 0, idle = 0;
 
 		shmstat_sigtab_opts_init(&o);
 		o.capacity = 16;
@@ -185,6 +185,8 @@ int main(int argc, char **argv)
 		err |= shmstat_sigtab_register(seg, &d, &o, &t);
 		err |= shmstat_sig_owner(t, "acct-a", &a);
 		err |= shmstat_sig_owner(t, "acct-b", &b);
+		/* an owner without events: no hit ratio */
+		err |= shmstat_sig_owner(t, "acct-idle", &idle);
 		for (int i = 0; i < 5; i++)
 			shmstat_sig_hit(t, "conv-1", 6, 1000, a);
 		shmstat_sig_miss(t, "conv-1", 6, a);

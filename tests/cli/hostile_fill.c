@@ -170,6 +170,11 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 		for (int n = 0; n < 5; n++)
 			shmstat_sig_hit(t, keys[k], strlen(keys[k]), 1, owner);
+	/* keys that differ after a NUL */
+	for (int n = 0; n < 5; n++) {
+		shmstat_sig_hit(t, "nul\0a", 5, 1, owner);
+		shmstat_sig_hit(t, "nul\0b", 5, 1, owner);
+	}
 	shmstat_close(seg);
 
 	snprintf(path, sizeof(path), "/dev/shm/shmstat.%s", argv[1]);

@@ -195,6 +195,11 @@ grep -q "^hx_seg_total{exported_segment=\"victim\",segment=\"$evil\"} 8$" "$dir/
 	bad "the writer's own segment label is not renamed: $(grep -a '^hx_seg' "$dir/serve.txt")"
 grep -q '^hx_seg_total{segment="victim"} 8$' "$dir/show.prom" && ok ||
 	bad "show --prom (no segment label of its own) renamed the writer's label"
+# a key's bytes after a NUL are the key's too
+for k in a b; do
+	grep -q "^hx_sigs_top_hits{key=\"nul\\\\\\\\x00$k\",owner=" "$dir/show.prom" && ok ||
+		bad "the key nul\\0$k is not whole in show --prom: $(grep -a '^hx_sigs_top_hits{key="nul' "$dir/show.prom")"
+done
 grep -q "^shmstat_segment_up{segment=\"$evil\"} 1" "$dir/serve.txt" && ok ||
 	bad "the hostile segment is not up"
 # the clashing writer's: each of 5 pairs' second metric, and its gauge

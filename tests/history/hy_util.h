@@ -352,7 +352,9 @@ static inline void hy_expect(struct hy_exp *e, const shmstat_snap *sn, uint64_t 
 				assert_int_equal(shmstat_sigview_entry(v, idx[k], &se), 0);
 				memcpy(hk->key, se.key, se.key_len);
 				hk->key_len = se.key_len;
-				hk->full_len = se.full_len;
+				/* recorded: a key known by its hash alone
+				 * has no bytes and a length of at least 1 */
+				hk->full_len = se.has_key || se.full_len ? se.full_len : 1;
 				hk->hash = se.hash;
 				hk->hits = se.hits;
 				hk->misses = se.misses;

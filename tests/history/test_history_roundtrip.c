@@ -598,6 +598,72 @@ static void test_recreated(void **state)
 	hy_seg_close(&s);
 }
 
+/* A key no summary kept the bytes of (it came into a full summary and
+ * had no second event there) is recorded with no bytes and a length of
+ * at least 1: readers tell it from the empty key and show its hash. */
+static void test_hash_only_key(void **state)
+{
+	static const char *const keys[] = { "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8" };
+	struct shmstat_history_opts o = hy_opts(1 << 20, 20, UINT64_C(1), UINT64_C(1000), 0);
+	const struct shmstat_metric_def def = { .name = "sigs" };
+	struct shmstat_sigtab_opts so;
+	const char *name = ut_name("hist-hashonly");
+	shmstat_history *h;
+	shmstat_frame **f;
+	shmstat_sigtab *t;
+	shmstat_reader *r;
+	shmstat_seg *seg;
+	shmstat_snap *sn;
+	size_t n, nokey = 0;
+	char path[512];
+	unsigned wr;
+
+	(void)state;
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	shmstat_sigtab_opts_init(&so);
+	so.capacity = 8;
+	so.summaries = 1;
+	assert_int_equal(shmstat_sigtab_register(seg, &def, &so, &t), 0);
+	/* 8 keys fill the summary; a ninth is kept out by the admission
+	 * filter until its count passes the least (13), then takes that
+	 * entry at its 14th event, its bytes not kept */
+	for (int k = 0; k < 8; k++)
+		for (int i = 0; i < 20 - k; i++)
+			shmstat_sig_hit(t, keys[k], 2, 1, 0);
+	for (int i = 0; i < 14; i++)
+		shmstat_sig_hit(t, "hashonly", 8, 1, 0);
+	hy_path(path, sizeof(path), "hashonly.shmhist");
+	assert_int_equal(shmstat_history_create(path, &o, &h), 0);
+	assert_int_equal(shmstat_reader_open(name, &r), 0);
+	assert_int_equal(shmstat_snapshot(r, &sn), 0);
+	assert_int_equal(shmstat_history_append(h, sn, HY_T0, &wr), 0);
+	shmstat_snap_free(sn);
+	shmstat_reader_close(r);
+	shmstat_history_close(h);
+	assert_int_equal(shmstat_history_open(path, &h), 0);
+	assert_int_equal(shmstat_history_range(h, 0, UINT64_MAX, &f, &n), 0);
+	assert_int_equal(n, 1);
+	for (size_t i = 0;; i++) {
+		struct shmstat_series se;
+		struct shmstat_sigkey k;
+
+		if (shmstat_frame_series(f[0], i, &se) != 0)
+			break;
+		for (size_t j = 0; shmstat_frame_sigkey(f[0], i, j, &k) == 0; j++) {
+			if (k.key_len > 0)
+				continue;
+			nokey++;
+			if (k.full_len == 0)
+				fail_msg("the key known by its hash alone (%016llx) is recorded as the "
+					 "empty key", (unsigned long long)k.hash);
+		}
+	}
+	assert_int_equal(nokey, 1);
+	shmstat_frames_free(f, n);
+	shmstat_history_close(h);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +672,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrap_same_size, hy_setup, hy_teardown),
 		cmocka_unit_test_setup_teardown(test_wrap_growing, hy_setup, hy_teardown),
 		cmocka_unit_test_setup_teardown(test_recreated, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_hash_only_key, hy_setup, hy_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -227,7 +227,11 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 		fprintf(o->out, ",\"top\":[");
 		for (size_t j = 0; j < n; j++) {
 			fprintf(o->out, j ? ",{\"key\":" : "{\"key\":");
-			json_put_bytes(o->out, w[j].k.key, w[j].k.key_len, 1);
+			/* a key known by its hash alone: null, as live */
+			if (w[j].k.key_len == 0 && w[j].k.full_len != 0)
+				fputs("null", o->out);
+			else
+				json_put_bytes(o->out, w[j].k.key, w[j].k.key_len, 1);
 			fprintf(o->out, ",\"owner\":");
 			json_put(o->out, w[j].k.owner);
 			fprintf(o->out, ",\"hits\":%llu,\"hits_error\":%llu,\"high_value\":%s}",

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +143,7 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 			ev = o.hits + o.misses;
 			fmt_fig_u64(fh, sizeof(fh), o.hits, NULL, raw);
 			fmt_fig_u64(fm, sizeof(fm), o.misses, NULL, raw);
-			fmt_ratio(fr, sizeof(fr), ev ? (double)o.hits / (double)ev : 0.0, raw);
+			fmt_ratio(fr, sizeof(fr), ev ? (double)o.hits / (double)ev : NAN, raw);
 			fmt_fig_u64(fw, sizeof(fw), o.weight, m->unit, raw);
 			printf("   %-36s %10s %10s %9s %12s\n",
 			       o.name[0] ? text_safe(own, sizeof(own), o.name) : "-", fh, fm, fr, fw);

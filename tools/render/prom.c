@@ -16,19 +16,20 @@
 #include "textsafe.h"
 #include "units.h"
 
-/* @n bytes of @s (up to a NUL) as a label value (@quote) or HELP text:
- * backslash and newline escaped (and '"' in a value), as both formats
- * want; bytes that are not UTF-8, which both formats refuse (Prometheus
- * drops the whole scrape), as the text \xNN (its backslash escaped). */
+/* @n bytes of @s as a label value (@quote) or HELP text: backslash and
+ * newline escaped (and '"' in a value), as both formats want; bytes that
+ * are not UTF-8, which both formats refuse (Prometheus drops the whole
+ * scrape), and NUL (a key's byte), as the text \xNN (its backslash
+ * escaped). */
 static void prom_text(FILE *f, const char *s, size_t n, int quote)
 {
 	const unsigned char *u = (const unsigned char *)s;
 
-	for (size_t i = 0, l; i < n && s[i]; i += l) {
+	for (size_t i = 0, l; i < n; i += l) {
 		uint32_t cp;
 
 		l = utf8_seq(u + i, n - i, &cp);
-		if (l == 0) {
+		if (l == 0 || s[i] == '\0') {
 			fprintf(f, "\\\\x%02x", u[i]);
 			l = 1;
 		} else if (s[i] == '\\' || (quote && s[i] == '"')) {
