@@ -475,6 +475,37 @@ static int write_record(struct shmstat_history *h, unsigned k, uint64_t now)
 	return 0;
 }
 
+int shmstat_history_last(const shmstat_history *h, uint64_t *time_ns)
+{
+	shmstat__clear_error();
+	if (!h->writable)
+		return shmstat__fail(EINVAL, "history file '%s' is open read-only", h->path);
+	if (!h->has_last)
+		return shmstat__fail(ENOENT, "history file '%s' has no record to go on from",
+				     h->path);
+	*time_ns = h->last_ns;
+	return 0;
+}
+
+/* Every tier due at the next append, its seq one past the next: readers
+ * keep the run of seqs down from the newest record, which then ends at
+ * it (docs/history.md, "Starting anew"). */
+int shmstat_history_restart(shmstat_history *h)
+{
+	shmstat__clear_error();
+	if (!h->writable)
+		return shmstat__fail(EINVAL, "history file '%s' is open read-only", h->path);
+	for (unsigned k = 0; k < h->hdr.ntiers; k++) {
+		struct wtier *w = &h->wt[k];
+
+		if (w->has_last)
+			w->seq++;
+		w->has_last = 0;
+	}
+	h->has_last = 0;
+	return 0;
+}
+
 int shmstat_history_append(shmstat_history *h, const shmstat_snap *s, uint64_t now_ns,
 			   unsigned *written)
 {

@@ -110,13 +110,34 @@ SHMSTAT_API int shmstat_history_set_segment(shmstat_history *h, const char *segm
  * now_ns / step_k differs from that of its last record. Returns the
  * number of tiers written in *@written (may be NULL).
  * Return 0, EINVAL (a file opened read-only, or @now_ns before the last
- * record), ENOSPC (the snapshot does not fit in a tier at all: the tiers
+ * record: shmstat_history_last(), shmstat_history_restart()), ENOSPC (the snapshot does not fit in a tier at all: the tiers
  * where it fits are written, *@written counts them), ENOMEM, or an errno
  * value from the write (nothing of the failed record is then kept: the
  * next append writes in its place).
  */
 SHMSTAT_API int shmstat_history_append(shmstat_history *h, const shmstat_snap *s,
 				       uint64_t now_ns, unsigned *written);
+
+/**
+ * shmstat_history_last - the time of the last record of a file open for
+ * appending into *@time_ns: an append before it is refused (EINVAL).
+ * Return 0, ENOENT (no record yet, or none since
+ * shmstat_history_restart()) or EINVAL (a file opened read-only).
+ */
+SHMSTAT_API int shmstat_history_last(const shmstat_history *h, uint64_t *time_ns);
+
+/**
+ * shmstat_history_restart - start every tier anew at the next append,
+ * whatever its time: that record is written into every tier with its
+ * ring's seq moved on by 2, so readers (which keep the run of consecutive
+ * seqs down from the newest record) read it and what follows, and no
+ * record before it. For a clock that stays behind the last record (one
+ * written while the clock was ahead): records are never kept out of time
+ * order. The file is not changed until that append; a writer that starts
+ * on the file before it goes on from the old records.
+ * Return 0 or EINVAL (a file opened read-only).
+ */
+SHMSTAT_API int shmstat_history_restart(shmstat_history *h);
 
 /* ---------------------------------------------------------------- frames */
 

@@ -1,7 +1,8 @@
 /*
  * test_history_api.c - the contract around the records: a writer that
  * restarts goes on where it stopped; one writer at a time; read-only
- * handles; the clock going back; file modes, links, other owners and
+ * handles; the clock going back, and staying behind a record written
+ * while it was ahead (a restart); file modes, links, other owners and
  * things that are not files; bad options; a record too big for a ring;
  * a full dictionary (series written inline); a gauge without a value.
  */
@@ -91,6 +92,106 @@ static void test_restart(void **state)
 	assert_int_equal(shmstat_history_range(h, HY_T0 + 9 * HY_S, UINT64_MAX, &f, &n), 0);
 	assert_int_equal(n, 1);
 	shmstat_frames_free(f, n);
+	shmstat_history_close(r);
+	shmstat_history_close(h);
+	hy_seg_close(&s);
+}
+
+/* ------------------------------------------------------ the clock behind */
+
+/* The times of the records a range over all time reads, into @t (up to
+ * 16); their count. */
+static size_t read_times(shmstat_history *h, uint64_t *t)
+{
+	shmstat_frame **f;
+	size_t n;
+
+	assert_int_equal(shmstat_history_range(h, 0, UINT64_MAX, &f, &n), 0);
+	assert_true(n <= 16);
+	for (size_t i = 0; i < n; i++) {
+		struct shmstat_frame_info fi;
+
+		shmstat_frame_info(f[i], &fi);
+		t[i] = fi.time_ns;
+	}
+	shmstat_frames_free(f, n);
+	return n;
+}
+
+/* One record a day ahead (a clock stepped forward, then back): the
+ * appends after it are refused until shmstat_history_restart(), which
+ * starts every tier anew at the next append, never out of time order. */
+static void test_clock_behind(void **state)
+{
+	struct shmstat_history_opts o = hy_opts(1 << 20, 20, UINT64_C(1), UINT64_C(100),
+						UINT64_C(10), UINT64_C(1000), UINT64_C(0));
+	const char *name = ut_name("hist-behind");
+	struct shmstat__hf_tier_stat ts;
+	uint64_t last = 0, t[16];
+	shmstat_history *h, *r;
+	struct hy_seg s;
+	char path[512];
+	shmstat_snap *sn;
+	unsigned w;
+
+	(void)state;
+	hy_path(path, sizeof(path), "behind.shmhist");
+	hy_seg_open(&s, name);
+	assert_int_equal(shmstat_history_create(path, &o, &h), 0);
+	assert_int_equal(shmstat_history_last(h, &last), ENOENT);
+	hy_check_error(path);
+	for (unsigned i = 0; i < 5; i++)
+		append_step(h, &s, i, NULL);
+	assert_int_equal(shmstat_history_last(h, &last), 0);
+	assert_int_equal(last, HY_T0 + 4 * HY_S);
+	append_step(h, &s, 86400, &w);             /* the clock a day ahead */
+	assert_int_equal(w, 2);
+	assert_int_equal(shmstat_history_last(h, &last), 0);
+	assert_int_equal(last, HY_T0 + 86400 * HY_S);
+	sn = hy_snap(&s);
+	assert_int_equal(shmstat_history_append(h, sn, HY_T0 + 5 * HY_S, &w), EINVAL);
+	assert_int_equal(w, 0);
+	/* a restart changes nothing before the next append: a new writer
+	 * goes on from the old records */
+	assert_int_equal(shmstat_history_restart(h), 0);
+	assert_int_equal(shmstat_history_last(h, &last), ENOENT);
+	shmstat_history_close(h);
+	assert_int_equal(shmstat_history_create(path, &o, &h), 0);
+	assert_int_equal(shmstat_history_last(h, &last), 0);
+	assert_int_equal(last, HY_T0 + 86400 * HY_S);
+	assert_int_equal(read_times(h, t), 6);
+	/* read-only handles neither restart nor tell a last record */
+	assert_int_equal(shmstat_history_open(path, &r), 0);
+	assert_int_equal(shmstat_history_restart(r), EINVAL);
+	hy_check_error(path);
+	assert_int_equal(shmstat_history_last(r, &last), EINVAL);
+	/* restarted: the next append goes into every tier, and it is the
+	 * oldest record any reader reads */
+	assert_int_equal(shmstat_history_restart(h), 0);
+	assert_int_equal(shmstat_history_append(h, sn, HY_T0 + 5 * HY_S, &w), 0);
+	assert_int_equal(w, 2);
+	assert_int_equal(shmstat_history_append(h, sn, HY_T0 + 6 * HY_S, &w), 0);
+	assert_int_equal(w, 1);
+	assert_int_equal(shmstat_history_last(h, &last), 0);
+	assert_int_equal(last, HY_T0 + 6 * HY_S);
+	assert_int_equal(read_times(r, t), 2);
+	assert_int_equal(t[0], HY_T0 + 5 * HY_S);
+	assert_int_equal(t[1], HY_T0 + 6 * HY_S);
+	/* a writer that starts on the file goes on after the new records */
+	shmstat_history_close(h);
+	assert_int_equal(shmstat_history_create(path, &o, &h), 0);
+	assert_int_equal(shmstat_history_last(h, &last), 0);
+	assert_int_equal(last, HY_T0 + 6 * HY_S);
+	assert_int_equal(shmstat_history_append(h, sn, HY_T0 + 7 * HY_S, &w), 0);
+	assert_int_equal(shmstat__history_tier_stat(h, 0, &ts), 0);
+	assert_int_equal(ts.records, 3);
+	assert_int_equal(ts.newest_seq, 10);       /* 1..6, 8, 9, 10 */
+	assert_int_equal(shmstat__history_tier_stat(h, 1, &ts), 0);
+	assert_int_equal(ts.records, 1);
+	assert_int_equal(ts.newest_ns, HY_T0 + 5 * HY_S);
+	assert_int_equal(read_times(r, t), 3);
+	assert_int_equal(t[2], HY_T0 + 7 * HY_S);
+	shmstat_snap_free(sn);
 	shmstat_history_close(r);
 	shmstat_history_close(h);
 	hy_seg_close(&s);
@@ -477,6 +578,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_restart, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_clock_behind, hy_setup, hy_teardown),
 		cmocka_unit_test_setup_teardown(test_gauge_no_value, hy_setup, hy_teardown),
 		cmocka_unit_test_setup_teardown(test_files, hy_setup, hy_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_opts, hy_setup, hy_teardown),
