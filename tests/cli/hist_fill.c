@@ -21,13 +21,18 @@
  *   s hit KEY W [OWNER]    a signature hit of KEY with weight W (for
  *                          OWNER, registered at its first use)
  *   s miss KEY [OWNER]     a signature miss of KEY
+ *   a FILE SECONDS         append a snapshot of the segment to history
+ *                          FILE (an existing one) as if taken SECONDS
+ *                          from now (a clock that was ahead)
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "shmstat.h"
+#include "shmstat_history.h"
 
 static shmstat_counter *counter(shmstat_seg *seg, const char *name, const char *const *labels,
 				int *err)
@@ -37,6 +42,31 @@ static shmstat_counter *counter(shmstat_seg *seg, const char *name, const char *
 
 	*err |= shmstat_counter_register(seg, &d, &c);
 	return c;
+}
+
+/* Append a snapshot of segment @name to history @path at now + @ahead_s;
+ * NULL or what failed. */
+static const char *append_at(const char *name, const char *path, long long ahead_s)
+{
+	static char why[512];
+	struct timespec ts;
+	shmstat_history *h = NULL;
+	shmstat_reader *r = NULL;
+	shmstat_snap *sn = NULL;
+	const char *bad = NULL;
+	uint64_t now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (shmstat_history_create(path, NULL, &h) != 0 || shmstat_history_set_segment(h, name) != 0 ||
+	    shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &sn) != 0 ||
+	    shmstat_history_append(h, sn, now + (uint64_t)(ahead_s * 1000000000ll), NULL) != 0)
+		bad = why;
+	snprintf(why, sizeof(why), "%s", shmstat_last_error());
+	shmstat_snap_free(sn);
+	shmstat_reader_close(r);
+	shmstat_history_close(h);
+	return bad;
 }
 
 int main(int argc, char **argv)
@@ -90,7 +120,7 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	while (fgets(line, sizeof(line), stdin)) {
-		char a[64] = "", b[64] = "", own[64] = "";
+		char a[64] = "", b[64] = "", own[64] = "", path[256] = "";
 		uint32_t oid = 0;
 		long long x = 0;
 		unsigned long long y = 0;
@@ -120,6 +150,8 @@ int main(int argc, char **argv)
 				bad = "owner refused";
 			else
 				shmstat_sig_miss(sigs, b, strlen(b), oid);
+		} else if (sscanf(line, "a %255s %lld", path, &x) == 2) {
+			bad = append_at(argv[1], path, x);
 		} else {
 			bad = "unknown command";
 		}

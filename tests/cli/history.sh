@@ -190,6 +190,30 @@ expect 0 "" "every 300ms \(tiers 100ms:10m,1s:1h\)" -- \
 expect 0 "" "" -- "$shmstat" record --count 3 --interval 100ms --tiers 100ms:10m --size 256K -o "$tmp/c3.hist" "$tag-m"
 [ "$(times "$tmp/c3.hist" | wc -l)" = 3 ] && ok || bad "record --count 3 did not take 3 records"
 
+# the clock behind the last record (one written while it was ahead,
+# through cli_hist_fill): 1 s behind, the snapshots are skipped until it
+# passes that record, said once; a day behind (past the bound, 10m), the
+# file's tiers start anew at once and the records before are not read
+T='[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}'
+f=$tmp/ahead.hist
+rec "$f" "$tag-m"
+step "a $f 1"
+expect 0 "" "^shmstat: the clock caught up with the last record of history file '$(re_quote "$f")': recording again \([0-9]+ snapshots skipped\)$" -- \
+	timeout 20 "$shmstat" record --count 1 --interval 100ms -o "$f" "$tag-m"
+n=$(grep -Ec "^shmstat: the clock \($T\) is behind the last record of history file '$(re_quote "$f")' \($T\) by [0-9.]+m?s: snapshots are skipped until it catches up, for at most 10m$" "$tmp/err")
+[ "$n" = 1 ] && ok || bad "record said $n times that the clock is behind (once expected): $(cat "$tmp/err")"
+mapfile -t ts < <(times "$f")
+{ [ "${#ts[@]}" = 3 ] && [ "${ts[0]}" -lt "${ts[1]}" ] && [ "${ts[1]}" -le "${ts[2]}" ]; } && ok \
+	|| bad "the clock 1 s behind: records ${ts[*]}, expected 3 in time order"
+step "a $f 86400"
+now=$(date +%s%N)
+expect 0 "" "^shmstat: the clock \($T\) is behind the last record of history file '$(re_quote "$f")' \($T\) by (23h59m[0-9.]+s|24h), past 10m: its tiers start anew \(the records before are no longer read\)$" -- \
+	timeout 20 "$shmstat" record --count 1 --interval 100ms -o "$f" "$tag-m"
+grep -q "skipped" "$tmp/err" && bad "a day behind, record skipped snapshots: $(cat "$tmp/err")" || ok
+mapfile -t ts < <(times "$f")
+{ [ "${#ts[@]}" = 1 ] && [ "${ts[0]}" -ge "$now" ] && [ "${ts[0]}" -le "$(date +%s%N)" ]; } && ok \
+	|| bad "the clock a day behind: records ${ts[*]}, expected the new one alone"
+
 # ---------------------------------------------------- show --history
 # four records, R0 .. R3, of known steps
 h=$tmp/main.hist

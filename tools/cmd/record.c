@@ -12,6 +12,7 @@
 
 #include "shmstat.h"
 #include "shmstat_history.h"
+#include "behind.h"
 #include "cli.h"
 #include "cmd.h"
 #include "timearg.h"
@@ -29,8 +30,11 @@ const char cmd_record_usage[] =
 	"  snapshots with --count. A segment that does not exist is an error\n"
 	"  (exit 1, no file created); with --wait it is waited for. Once\n"
 	"  recording, it follows a segment that is re-created. A snapshot taken while\n"
-	"  the clock went back, or too large for a tier, is skipped (a\n"
-	"  message says so); an error writing the file ends it (exit 1).\n";
+	"  the clock is behind the file's last record is skipped; a clock\n"
+	"  still behind after 10 intervals (at least 10m), or behind by more,\n"
+	"  starts the file's tiers anew (the records before are no longer\n"
+	"  read). A snapshot too large for a tier is skipped. Messages say\n"
+	"  so; an error writing the file ends it (exit 1).\n";
 
 static volatile sig_atomic_t stop;
 
@@ -116,6 +120,40 @@ static void nap_until(uint64_t t)
 		;
 }
 
+/*
+ * Whether the snapshot taken at @now goes into @h (file @path): not
+ * while the clock is behind its last record (said once), and after the
+ * bound of behind.h the history starts anew (said).
+ */
+static int clock_allows(shmstat_history *h, const char *path, struct behind *b, uint64_t now)
+{
+	uint64_t last = 0, before = b->skipped;
+	int has = shmstat_history_last(h, &last) == 0;
+	char tnow[32], tlast[32], by[32], bound[32];
+
+	fmt_time(tnow, sizeof(tnow), now);
+	fmt_time(tlast, sizeof(tlast), last);
+	fmt_duration(by, sizeof(by), has && last > now ? last - now : 0);
+	fmt_duration(bound, sizeof(bound), b->bound_ns);
+	switch (behind_next(b, has, last, now)) {
+	case BEHIND_APPEND:
+		if (before)
+			warnf("the clock caught up with the last record of history file '%s': recording again (%llu snapshots skipped)",
+			      path, (unsigned long long)before);
+		return 1;
+	case BEHIND_SKIP:
+		if (before == 0)
+			warnf("the clock (%s) is behind the last record of history file '%s' (%s) by %s: snapshots are skipped until it catches up, for at most %s",
+			      tnow, path, tlast, by, bound);
+		return 0;
+	case BEHIND_ANEW:
+		break;
+	}
+	warnf("the clock (%s) is behind the last record of history file '%s' (%s) by %s, past %s: its tiers start anew (the records before are no longer read)",
+	      tnow, path, tlast, by, bound);
+	return shmstat_history_restart(h) == 0;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	static const char shortopts[] = ":o:";
@@ -139,6 +177,7 @@ int cmd_record(int argc, char **argv)
 	shmstat_history *h = NULL;
 	shmstat_reader *r = NULL;
 	struct sigaction sa;
+	struct behind bh;
 	int ch, rc = EXIT_OK, waiting = 0, wait = 0;
 
 	shmstat_history_opts_init(&ho);
@@ -236,6 +275,7 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
+	behind_init(&bh, interval);
 	next = realtime_ns() / interval * interval + interval;
 	while (!stop) {
 		shmstat_snap *s = NULL;
@@ -274,11 +314,15 @@ int cmd_record(int argc, char **argv)
 			r = NULL;
 			continue;
 		}
+		if (!clock_allows(h, path, &bh, now)) {
+			shmstat_snap_free(s);
+			continue;
+		}
 		err = shmstat_history_append(h, s, now, NULL);
 		shmstat_snap_free(s);
-		if (err == EINVAL || err == ENOSPC) {
-			/* the clock went back, or this snapshot fits no ring:
-			 * this one is skipped, the next may be taken */
+		if (err == ENOSPC) {
+			/* this snapshot fits no ring: skipped, the next may be
+			 * taken */
 			warnf("snapshot skipped: %s", shmstat_last_error());
 			continue;
 		}
