@@ -22,8 +22,9 @@
  *                          OWNER, registered at its first use)
  *   s miss KEY [OWNER]     a signature miss of KEY
  *   a FILE SECONDS         append a snapshot of the segment to history
- *                          FILE (an existing one) as if taken SECONDS
- *                          from now (a clock that was ahead)
+ *                          FILE as if taken SECONDS from now (after now:
+ *                          a clock that was ahead; before: a past made
+ *                          at once); a new FILE: one tier 1s:2h, 256K
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -55,10 +56,15 @@ static const char *append_at(const char *name, const char *path, long long ahead
 	shmstat_snap *sn = NULL;
 	const char *bad = NULL;
 	uint64_t now;
+	struct shmstat_history_opts o;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	if (shmstat_history_create(path, NULL, &h) != 0 || shmstat_history_set_segment(h, name) != 0 ||
+	shmstat_history_opts_init(&o);
+	o.ntiers = 1;
+	o.tier[0] = (struct shmstat_tier){ 1000000000u, 7200ull * 1000000000u };
+	o.max_bytes = 256 << 10;
+	if (shmstat_history_create(path, &o, &h) != 0 || shmstat_history_set_segment(h, name) != 0 ||
 	    shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &sn) != 0 ||
 	    shmstat_history_append(h, sn, now + (uint64_t)(ahead_s * 1000000000ll), NULL) != 0)
 		bad = why;

@@ -66,6 +66,10 @@ struct rule_value {
 	double baseline;
 	uint64_t baseline_history_ns; /* the history the baseline rests on
 				    * (at most the baseline's window) */
+	uint64_t baseline_stretches; /* the window-long stretches of the
+				    * baseline's window (a gauge: its records) */
+	uint64_t baseline_values;  /* how many of them gave a value: the
+				    * baseline is their median or mean */
 	const char *why;           /* when there is no value or no baseline:
 				    * why (a short lowercase phrase); may be NULL */
 };

@@ -274,7 +274,7 @@ static void summary_item(const struct result *res, int first, FILE *f)
 static void rule_line(const struct result *res, FILE *f)
 {
 	const struct rule *r = res->r;
-	char what[256], val[256], thr[96], note[192] = "", since[128] = "", d1[32], d2[32];
+	char what[256], val[256], thr[96], note[192] = "", since[128] = "", pts[96];
 
 	describe(r, what, sizeof(what));
 	if (res->has_alert) {
@@ -306,10 +306,9 @@ static void rule_line(const struct result *res, FILE *f)
 		snprintf(note, sizeof(note), "fallback thresholds, %s; ",
 			 res->v.why ? res->v.why : "no baseline");
 	} else if (r->has_baseline) {
-		fmt_duration(d1, sizeof(d1), res->v.baseline_history_ns);
-		fmt_duration(d2, sizeof(d2), r->baseline_window_ns);
-		snprintf(note, sizeof(note), "%s, baseline over %s of %s; ",
-			 rule_stat_name(r->baseline_stat), d1, d2);
+		check_baseline_points(pts, sizeof(pts), r, &res->v);
+		snprintf(note, sizeof(note), "%s, baseline: %s gave a value; ",
+			 rule_stat_name(r->baseline_stat), pts);
 	}
 	fprintf(f, " = %s%s (", val, thr);
 	nagios_text_put(f, note);
@@ -404,8 +403,11 @@ static void rule_json(const struct result *res, int first)
 		else
 			printf(",\"baseline\":null");
 		json_num("change_pct", res->fallback ? NAN : res->shown);
-		printf(",\"baseline_history_ns\":%llu,\"fallback\":%s",
+		printf(",\"baseline_history_ns\":%llu,\"baseline_stretches\":%llu,"
+		       "\"baseline_values\":%llu,\"fallback\":%s",
 		       (unsigned long long)res->v.baseline_history_ns,
+		       (unsigned long long)res->v.baseline_stretches,
+		       (unsigned long long)res->v.baseline_values,
 		       res->fallback ? "true" : "false");
 	}
 	printf(",\"samples\":%llu", (unsigned long long)res->v.samples);

@@ -295,10 +295,35 @@ static int by_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The median or mean of @vals[@n] (@n > 0; sorted for a median). */
+static double stat_of(enum rule_base_stat stat, double *vals, size_t n)
+{
+	double sum = 0;
+
+	if (stat == BASE_MEAN) {
+		for (size_t i = 0; i < n; i++)
+			sum += vals[i];
+		return sum / (double)n;
+	}
+	qsort(vals, n, sizeof(*vals), by_double);
+	return n % 2 ? vals[n / 2] : (vals[n / 2 - 1] + vals[n / 2]) / 2;
+}
+
+void check_baseline_points(char *buf, size_t n, const struct rule *r, const struct rule_value *v)
+{
+	char d[32];
+
+	fmt_duration(d, sizeof(d), r->window_ns);
+	snprintf(buf, n, "%llu of %llu %s%s", (unsigned long long)v->baseline_values,
+		 (unsigned long long)v->baseline_stretches, r->window_ns ? d : "",
+		 r->window_ns ? " stretches" : "records");
+}
+
 /* The baseline: the rule's value over each window-long stretch of the
  * baseline window before the current window (a gauge: each value
  * recorded in the baseline window), then their median or mean; none with
- * less history behind it than min_history. */
+ * less history behind it than min_history, nor with fewer stretches that
+ * gave a value than min_history holds windows (rounded up). */
 static void baseline(const struct check_ctx *c, const struct rule *r, struct rule_value *v,
 		     char *why, size_t whylen)
 {
@@ -306,13 +331,14 @@ static void baseline(const struct check_ctx *c, const struct rule *r, struct rul
 	const uint64_t from = end > r->baseline_window_ns ? end - r->baseline_window_ns : 0;
 	size_t off, n, nv = 0, cap;
 	double *vals;
+	char pts[96], need[32];
 
+	fmt_duration(need, sizeof(need), r->baseline_min_ns);
 	if (!baseline_history(r, c->now, c->fr.n ? frame_time(&c->fr, 0) : 0,
 			      &v->baseline_history_ns)) {
-		char have[32], need[32];
+		char have[32];
 
 		fmt_duration(have, sizeof(have), v->baseline_history_ns);
-		fmt_duration(need, sizeof(need), r->baseline_min_ns);
 		snprintf(why, whylen, "no baseline: %s%s history%s, min_history is %s",
 			 v->baseline_history_ns ? have : "no", v->baseline_history_ns ? " of" : "",
 			 r->window_ns ? " before the window" : " yet", need);
@@ -338,18 +364,18 @@ static void baseline(const struct check_ctx *c, const struct rule *r, struct rul
 		    (r->min_samples == 0 || r->window_ns == 0 || b.samples >= r->min_samples))
 			vals[nv++] = b.value;
 	}
+	v->baseline_values = nv;
+	v->baseline_stretches = cap;
+	check_baseline_points(pts, sizeof(pts), r, v);
 	if (nv == 0) {
-		v->why = "no baseline: the history has no value before the window";
-	} else if (r->baseline_stat == BASE_MEAN) {
-		double sum = 0;
-
-		for (size_t i = 0; i < nv; i++)
-			sum += vals[i];
-		v->baseline = sum / (double)nv;
-		v->has_baseline = 1;
+		snprintf(why, whylen, "no baseline: %s before the window gave a value", pts);
+		v->why = why;
+	} else if (r->window_ns && nv < (r->baseline_min_ns + r->window_ns - 1) / r->window_ns) {
+		snprintf(why, whylen, "no baseline: %s before the window gave a value, min_history is %s",
+			 pts, need);
+		v->why = why;
 	} else {
-		qsort(vals, nv, sizeof(*vals), by_double);
-		v->baseline = nv % 2 ? vals[nv / 2] : (vals[nv / 2 - 1] + vals[nv / 2]) / 2;
+		v->baseline = stat_of(r->baseline_stat, vals, nv);
 		v->has_baseline = 1;
 	}
 	free(vals);
