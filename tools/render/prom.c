@@ -842,26 +842,15 @@ static int same_as(int i, void *arg)
 	return same_metric(&a->it[i], a->x);
 }
 
-/* The most names drop_clashes() may take: each item's, as if no two
- * were the same */
-static size_t most_names(const struct prom_iter *pi)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < pi->n; i++)
-		n += prom_names_most(pi->it[i].m.type);
-	return n;
-}
-
 /* Leave out of pi->it (sorted) every metric whose names clash with an
  * earlier one's or with the exporter's own (promnames.h), counted in
  * pi->dropped: whatever a writer registered, the exposition has each
- * name once. The names taken lead to the first item kept that took
- * them: a metric's items in other segments take the same names. The
- * items of a metric one after another are judged once. 0 or ENOMEM. */
+ * name once. The first item kept under a key stands for its metric:
+ * the metric's items in other segments take the same names. The items
+ * of a metric one after another are judged once. 0 or ENOMEM. */
 static int drop_clashes(struct prom_iter *pi)
 {
-	struct prom_names *names = prom_names_new(most_names(pi));
+	struct prom_names *names = prom_names_new();
 	size_t kept = 0;
 	int err = names && pi->n <= INT_MAX ? 0 : ENOMEM, why = -1;
 
@@ -871,7 +860,8 @@ static int drop_clashes(struct prom_iter *pi)
 		if (i == 0 || !same_metric(x, &pi->it[i - 1])) {
 			struct same_arg a = { pi->it, x };
 
-			why = prom_names_take(names, &x->m, (int)kept, same_as, &a, pi->o.warn);
+			why = prom_names_take(names, &x->m, x->fam, x->keylen, (int)kept, same_as,
+					      &a, pi->o.warn);
 		}
 		if (why == -2) {
 			err = ENOMEM;

@@ -9,7 +9,6 @@
 #include "cli.h"
 #include "prom.h"
 #include "promnames.h"
-#include "strset.h"
 #include "units.h"
 
 #define CLAIM_CAP 192                          /* a name and a suffix */
@@ -21,9 +20,23 @@ const char *const prom_sig_what[4] = { "hits", "misses", "weight", "evictions" }
 static const char *const reserved[] = { "shmstat_build", "shmstat_segment_", "shmstat_scrape_",
 					"shmstat_serve_" };
 
+/* A key of the render order that later keys may extend, and the first
+ * metric kept under it (its item, or -1: none) */
+struct prom_key {
+	char key[CLAIM_CAP];
+	size_t len;
+	int owner, type;
+};
+
 struct prom_names {
-	struct strset *taken;
-	char (*c)[CLAIM_CAP];      /* a metric's names */
+	/* the keys the current one extends, shortest first: each is one
+	 * character shorter at least, so a name's length bounds them */
+	struct prom_key stack[CLAIM_CAP];
+	size_t depth;
+	/* a table's suffixes: its name's own, then its families' */
+	const char *sig[MAX_CLAIMS];
+	char sigbuf[MAX_CLAIMS][CLAIM_CAP];
+	size_t nsig;
 };
 
 void prom_sig_family(char *buf, size_t n, const char *name, int w, const char *sfx)
@@ -78,45 +91,6 @@ size_t prom_counter_stem(const char *e)
 	return l > 6 && ends_with(e, l, "_total") ? l - 6 : l;
 }
 
-/* The names metric @m's families and samples take in either format,
- * with those OpenMetrics keeps for them: into @c, how many. */
-static size_t claims(const struct shmstat_metric_info *m, char (*c)[CLAIM_CAP])
-{
-	static const char *const hist[] = { "", "_bucket", "_sum", "_count", "_created" };
-	char e[176];
-	size_t n = 0;
-
-	prom_export_name(m->name, m->unit, m->type, e, sizeof(e));
-	switch (m->type) {
-	case SHMSTAT_COUNTER:
-		e[prom_counter_stem(e)] = '\0';
-		snprintf(c[n++], CLAIM_CAP, "%s", e);
-		snprintf(c[n++], CLAIM_CAP, "%s_total", e);
-		snprintf(c[n++], CLAIM_CAP, "%s_created", e);
-		break;
-	case SHMSTAT_HISTOGRAM:
-		for (size_t k = 0; k < sizeof(hist) / sizeof(hist[0]); k++)
-			snprintf(c[n++], CLAIM_CAP, "%s%s", e, hist[k]);
-		break;
-	case SHMSTAT_SIGTABLE:
-		/* its own name too: the items of a family are rendered
-		 * together, a table's apart from any other type's */
-		snprintf(c[n++], CLAIM_CAP, "%s", m->name);
-		for (int w = 0; w < SIG_FAMILIES; w++) {
-			prom_sig_family(c[n++], CLAIM_CAP, m->name, w, "");
-			if (w < SIG_COUNTERS) {
-				prom_sig_family(c[n++], CLAIM_CAP, m->name, w, "_total");
-				prom_sig_family(c[n++], CLAIM_CAP, m->name, w, "_created");
-			}
-		}
-		break;
-	default:
-		snprintf(c[n++], CLAIM_CAP, "%s", e);
-		break;
-	}
-	return n;
-}
-
 static int is_reserved(const char *name)
 {
 	for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++)
@@ -125,58 +99,148 @@ static int is_reserved(const char *name)
 	return 0;
 }
 
-size_t prom_names_most(enum shmstat_type type)
+/* The suffixes of the names a metric of @type takes after its key, in
+ * @pn (their order is the order its names are checked in) */
+static size_t suffixes(const struct prom_names *pn, int type, const char *const **out)
 {
-	return type == SHMSTAT_COUNTER ? 3 : type == SHMSTAT_HISTOGRAM ? 5 :
-	       type == SHMSTAT_SIGTABLE ? MAX_CLAIMS : 1;
+	static const char *const counter[] = { "", "_total", "_created" };
+	static const char *const hist[] = { "", "_bucket", "_sum", "_count", "_created" };
+	static const char *const one[] = { "" };
+
+	switch (type) {
+	case SHMSTAT_COUNTER:
+		*out = counter;
+		return 3;
+	case SHMSTAT_HISTOGRAM:
+		*out = hist;
+		return 5;
+	case SHMSTAT_SIGTABLE:
+		*out = pn->sig;
+		return pn->nsig;
+	default:
+		*out = one;
+		return 1;
+	}
 }
 
-struct prom_names *prom_names_new(size_t most)
+struct prom_names *prom_names_new(void)
 {
 	struct prom_names *pn = calloc(1, sizeof(*pn));
 
 	if (pn == NULL)
 		return NULL;
-	pn->taken = strset_new(most);
-	pn->c = malloc(MAX_CLAIMS * sizeof(*pn->c));
-	if (pn->taken == NULL || pn->c == NULL) {
-		prom_names_free(pn);
-		return NULL;
+	/* a table's own name, then its families (prom_sig_family()) */
+	pn->sig[pn->nsig++] = "";
+	for (int w = 0; w < SIG_FAMILIES; w++) {
+		static const char *const ends[] = { "", "_total", "_created" };
+
+		for (int e = 0; e < (w < SIG_COUNTERS ? 3 : 1); e++) {
+			prom_sig_family(pn->sigbuf[pn->nsig], CLAIM_CAP, "", w, ends[e]);
+			pn->sig[pn->nsig] = pn->sigbuf[pn->nsig];
+			pn->nsig++;
+		}
 	}
 	return pn;
 }
 
 void prom_names_free(struct prom_names *pn)
 {
-	if (pn == NULL)
-		return;
-	strset_free(pn->taken);
-	free(pn->c);
 	free(pn);
 }
 
-int prom_names_take(struct prom_names *pn, const struct shmstat_metric_info *m, int at,
-		    int (*same)(int item, void *arg), void *arg, int warn)
+/* Is @sfx one of the @n suffixes @s? */
+static int has_suffix(const char *const *s, size_t n, const char *sfx)
 {
-	const size_t n = claims(m, pn->c);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s[i], sfx) == 0)
+			return 1;
+	return 0;
+}
 
-	for (size_t k = 0; k < n; k++) {
-		int owner = -1;
-		const int why = is_reserved(pn->c[k]) ? DROP_RESERVED
-				: strset_get(pn->taken, pn->c[k], &owner) && !same(owner, arg) ?
-					DROP_CLASH : -1;
+/* Key @k's names (@k plus the suffixes of @ktype): does one of them equal
+ * the name @gap (@g bytes: what a later key adds to @k) + @sfx? */
+static int takes(const struct prom_names *pn, int ktype, const char *gap, size_t g,
+		 const char *sfx)
+{
+	const char *const *s;
+	const size_t n = suffixes(pn, ktype, &s);
+
+	for (size_t i = 0; i < n; i++)
+		if (strlen(s[i]) >= g && memcmp(s[i], gap, g) == 0 && strcmp(s[i] + g, sfx) == 0)
+			return 1;
+	return 0;
+}
+
+/* Why name @key + @sfx cannot be the current metric's: DROP_* or -1 */
+static int refused(const struct prom_names *pn, const char *key, size_t kl, const char *sfx,
+		   int (*same)(int item, void *arg), void *arg)
+{
+	char name[CLAIM_CAP];
+
+	/* every reserved name starts "shmstat_", and a suffix with '_' */
+	if (kl >= 7 && memcmp(key, "shmstat", 7) == 0) {
+		snprintf(name, sizeof(name), "%.*s%s", (int)kl, key, sfx);
+		if (is_reserved(name))
+			return DROP_RESERVED;
+	}
+	for (size_t e = 0; e < pn->depth; e++) {
+		const struct prom_key *k = &pn->stack[e];
+		const char *const *s;
+
+		if (k->owner < 0)
+			continue;
+		if (k->len == kl) {
+			const size_t ns = suffixes(pn, k->type, &s);
+
+			if (!same(k->owner, arg) && has_suffix(s, ns, sfx))
+				return DROP_CLASH;
+		} else if (key[k->len] == '_' &&
+			   takes(pn, k->type, key + k->len, kl - k->len, sfx)) {
+			return DROP_CLASH;
+		}
+	}
+	return -1;
+}
+
+int prom_names_take(struct prom_names *pn, const struct shmstat_metric_info *m, const char *key,
+		    size_t kl, int at, int (*same)(int item, void *arg), void *arg, int warn)
+{
+	const char *const *s;
+	const size_t n = suffixes(pn, m->type, &s);
+	struct prom_key *top;
+
+	if (kl >= CLAIM_CAP - 32)
+		kl = CLAIM_CAP - 32;
+	/* the keys before that this one extends (the render order puts a
+	 * key's extensions right after it) */
+	while (pn->depth > 0 &&
+	       !(pn->stack[pn->depth - 1].len <= kl &&
+		 memcmp(pn->stack[pn->depth - 1].key, key, pn->stack[pn->depth - 1].len) == 0))
+		pn->depth--;
+	for (size_t i = 0; i < n; i++) {
+		const int why = refused(pn, key, kl, s[i], same, arg);
 
 		if (why < 0)
 			continue;
 		if (warn)
-			warnf("warning: %s %s left out of the exposition: the name %s is %s",
-			      shmstat_type_name(m->type), m->name, pn->c[k],
+			warnf("warning: %s %s left out of the exposition: the name %.*s%s is %s",
+			      shmstat_type_name(m->type), m->name, (int)kl, key, s[i],
 			      why == DROP_RESERVED ? "reserved for shmstat's own metrics"
 						   : "another metric's");
 		return why;
 	}
-	for (size_t k = 0; k < n; k++)
-		if (strset_put(pn->taken, pn->c[k], at) != 0)
+	top = pn->depth > 0 ? &pn->stack[pn->depth - 1] : NULL;
+	if (top == NULL || top->len != kl) {
+		if (pn->depth == sizeof(pn->stack) / sizeof(pn->stack[0]))
 			return -2;
+		top = &pn->stack[pn->depth++];
+		memcpy(top->key, key, kl);
+		top->len = kl;
+		top->owner = -1;
+	}
+	if (top->owner < 0) {
+		top->owner = at;
+		top->type = (int)m->type;
+	}
 	return -1;
 }

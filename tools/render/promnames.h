@@ -35,24 +35,27 @@ void prom_sig_family(char *buf, size_t n, const char *name, int w, const char *s
  * an empty family name makes Prometheus drop the whole scrape). */
 size_t prom_counter_stem(const char *e);
 
-/* The names taken so far, each leading to the item that took it */
+/* The names taken so far. Every name a metric takes is its key (its
+ * OpenMetrics family) plus one of a few suffixes fixed by its type, so
+ * two metrics share a name only when one's key is the other's plus the
+ * head of a suffix. The render order sorts by key, which puts a key's
+ * extensions right after it: a stack of the keys the current one
+ * extends, each with the first metric kept under it, finds every clash
+ * with no table of names. */
 struct prom_names;
 
-/* The most names a metric of @type takes */
-size_t prom_names_most(enum shmstat_type type);
-
-/* Room for @most names: NULL when out of memory */
-struct prom_names *prom_names_new(size_t most);
+/* NULL when out of memory */
+struct prom_names *prom_names_new(void);
 void prom_names_free(struct prom_names *pn);
 
-/* Metric @m, in the render order: DROP_* when a name it takes in either
- * format (with those OpenMetrics keeps for it: _created, _total,
- * _bucket...) is reserved, or was taken for an item that is not @m's
- * (@same(item, @arg) false: an item of @m in another segment takes the
- * same names); else -1, and its names not taken yet are taken for item
- * @at. -2 when out of memory. @warn: say on stderr which metric is left
- * out and why. */
-int prom_names_take(struct prom_names *pn, const struct shmstat_metric_info *m, int at,
-		    int (*same)(int item, void *arg), void *arg, int warn);
+/* Metric @m under key @key (@kl bytes), in the render order (keys never
+ * decreasing): DROP_* when a name it takes in either format (with those
+ * OpenMetrics keeps for it: _created, _total, _bucket...) is reserved,
+ * or is taken by an item that is not @m's (@same(item, @arg) false: an
+ * item of @m in another segment takes the same names); else -1, and it
+ * is kept as item @at. -2 when a key is too long. @warn: say on stderr
+ * which metric is left out and why. */
+int prom_names_take(struct prom_names *pn, const struct shmstat_metric_info *m, const char *key,
+		    size_t kl, int at, int (*same)(int item, void *arg), void *arg, int warn);
 
 #endif
