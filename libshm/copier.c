@@ -276,15 +276,6 @@ int shmstat__copy_sparse(struct copier *cp, struct shmstat__sparse *sp, uint32_t
 	return copy_chunks(cp, off, n, &sp->scratch, take_sparse, &a, true);
 }
 
-int shmstat__copy_sparse_all(struct copier *cp, struct shmstat__sparse *sp, uint32_t stripe,
-			     uint32_t slot, uint64_t n, uint64_t off)
-{
-	struct sparse_at a = { cp, sp, stripe, slot, off };
-
-	return scratch_ready(&sp->scratch) ?
-	       read_chunks(cp, off, off + n, sp->scratch, take_sparse, &a, true) : ENOMEM;
-}
-
 int shmstat__copy_pread(struct copier *cp, unsigned char *p, uint64_t n, uint64_t off)
 {
 	if (n == 0)

@@ -99,12 +99,6 @@ SHMSTAT_HIDDEN int shmstat__copy_pread_chunks(struct shmstat__copier *cp, uint64
 SHMSTAT_HIDDEN int shmstat__copy_sparse(struct shmstat__copier *cp, struct shmstat__sparse *sp,
 					uint32_t stripe, uint32_t slot, uint64_t n, uint64_t off);
 
-/* shmstat__copy_sparse() over all of [@off, @off + @n), holes and data
- * alike, without extents (a stripe the copy's extents did not take). */
-SHMSTAT_HIDDEN int shmstat__copy_sparse_all(struct shmstat__copier *cp,
-					    struct shmstat__sparse *sp, uint32_t stripe,
-					    uint32_t slot, uint64_t n, uint64_t off);
-
 SHMSTAT_HIDDEN void shmstat__copier_free(struct shmstat__copier *cp);
 
 #endif

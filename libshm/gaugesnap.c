@@ -101,6 +101,14 @@ static int by_proc_off(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+static bool any_gauge(const struct shmstat_snap *s)
+{
+	for (size_t i = 0; i < s->dir.n; i++)
+		if (shmstat__mdir_desc(&s->dir, s->dir.at[i])->type == SHMSTAT_GAUGE)
+			return true;
+	return false;
+}
+
 /* The gauges of the directory, their runs of slots and the scratch to
  * read them: 0 or ENOMEM. */
 static int plan(struct gauges *g, const struct shmstat_snap *s, const struct shmstat_hdr *rh)
@@ -287,6 +295,8 @@ int shmstat__gauge_recheck(struct shmstat_snap *s)
 	/* a copy again: forget the last one's */
 	g->n = 0;
 	scratch_free(g);
+	if (!any_gauge(s))
+		return 0;       /* no pread a process */
 	for (uint32_t p = 0; p < rh->max_procs && !err; p++) {
 		const struct shmstat_proc *cp =
 			(const void *)(s->buf + procs + (uint64_t)p * sizeof(struct shmstat_proc));

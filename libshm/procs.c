@@ -181,11 +181,13 @@ int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag
 {
 	const uint64_t theirs = SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, parent_tag);
 	const uint64_t mine = SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, seg->tag);
-	struct shmstat_proc *p = &seg->procs[i < seg->max_procs ? i : 0];
+	struct shmstat_proc *p;
 	uint64_t w = theirs;
 
-	if (i >= seg->max_procs || ld_acquire(&p->attach_ns) != stamp ||
-	    !cas_acqrel(&p->word, &w, mine))
+	if (i >= seg->max_procs)
+		return shmstat__fail(SHMSTAT_EBUSY, "no slot was claimed at fork");
+	p = &seg->procs[i];
+	if (ld_acquire(&p->attach_ns) != stamp || !cas_acqrel(&p->word, &w, mine))
 		return shmstat__fail(SHMSTAT_EBUSY, "the slot claimed at fork was taken back");
 	/* folded and claimed again between the check and the CAS: give the
 	 * other child its claim back */

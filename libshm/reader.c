@@ -567,49 +567,6 @@ static int catch_up(struct copier *cp, unsigned char *buf, struct shmstat__spars
 	return err;
 }
 
-/* Thread stripes claimed while the stripes were read: FREE in the copy's
- * owner words, a process's now. A new thread's first values can come
- * with stores the copy has seen elsewhere (a gauge's set writes into the
- * process stripe a base that counts the new thread's delta), so such a
- * stripe is read now, after them (later values, as catch_up() reads),
- * and its owner word put into the copy, which then counts it; before the
- * signature summaries are copied, so that they are read for it too. A
- * stripe freed meanwhile was folded: fold_seq moves. 0, -1 (truncated),
- * EFBIG or ENOMEM. */
-static int late_stripes(struct shmstat_snap *s, const struct shmstat_hdr *rh,
-			const struct shmstat__run *runs, size_t nrun)
-{
-	const uint64_t oo = rh->regions[SHMSTAT_REG_OWNERS].off;
-	const uint64_t sbase = rh->regions[SHMSTAT_REG_STRIPES].off;
-	uint64_t *owners = (uint64_t *)(void *)(s->buf + oo);
-	uint64_t now[64];
-	int err = 0;
-
-	for (uint32_t i = SHMSTAT_GRAVES + rh->max_procs; i < rh->nstripes && !err; i += 64) {
-		uint32_t k = rh->nstripes - i;
-
-		if (k > 64)
-			k = 64;
-		if (shmstat__pread_full(s->cp.fd, now, (size_t)k * 8, oo + (uint64_t)i * 8) !=
-		    (ssize_t)k * 8)
-			return -1;
-		for (uint32_t j = 0; j < k && !err; j++) {
-			const uint32_t st = SHMSTAT_STRIPE_STATE(now[j]);
-			const uint64_t at = sbase + (uint64_t)(i + j) * rh->stripe_bytes;
-
-			if (SHMSTAT_STRIPE_STATE(owners[i + j]) != SHMSTAT_STRIPE_FREE ||
-			    (st != SHMSTAT_STRIPE_OWNED && st != SHMSTAT_STRIPE_IDLE))
-				continue;
-			owners[i + j] = now[j];
-			for (size_t r = 0; r < nrun && !err; r++)
-				err = shmstat__copy_sparse_all(&s->cp, &s->sp, i + j, runs[r].from,
-							       (uint64_t)(runs[r].to - runs[r].from) * 8,
-							       at + (uint64_t)runs[r].from * 8);
-		}
-	}
-	return err;
-}
-
 /* Runs of slots closer than this are copied as one */
 #define RUN_GAP 64u
 /* More runs than this: the whole of each stripe is read (syscalls) */
@@ -846,9 +803,6 @@ int shmstat__snap_copy(struct shmstat_reader *r, struct shmstat_snap *s)
 				s->cp.dirty = was;
 			}
 		}
-		err = late_stripes(s, rh, runs, nrun);
-		if (err)
-			goto failed;
 		if (kept_extents(&s->cp, &s->sp, rh) != 0) {
 			err = ENOMEM;
 			goto failed;

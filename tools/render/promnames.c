@@ -209,8 +209,10 @@ int prom_names_take(struct prom_names *pn, const struct shmstat_metric_info *m, 
 	const size_t n = suffixes(pn, m->type, &s);
 	struct prom_key *top;
 
-	if (kl >= CLAIM_CAP - 32)
-		kl = CLAIM_CAP - 32;
+	/* a key below CLAIM_CAP bytes: the stack, each key longer than the
+	 * one below it, has room for it */
+	if (kl >= CLAIM_CAP)
+		return -2;
 	/* the keys before that this one extends (the render order puts a
 	 * key's extensions right after it) */
 	while (pn->depth > 0 &&
@@ -231,8 +233,6 @@ int prom_names_take(struct prom_names *pn, const struct shmstat_metric_info *m, 
 	}
 	top = pn->depth > 0 ? &pn->stack[pn->depth - 1] : NULL;
 	if (top == NULL || top->len != kl) {
-		if (pn->depth == sizeof(pn->stack) / sizeof(pn->stack[0]))
-			return -2;
 		top = &pn->stack[pn->depth++];
 		memcpy(top->key, key, kl);
 		top->len = kl;
