@@ -13,9 +13,11 @@
  * [10^(prec-1), 10^prec); rounding up to 10^prec then moves X up one.
  * Whatever does not fit in 128 bits goes to snprintf.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "numfmt.h"
@@ -246,6 +248,80 @@ size_t num_f(char *buf, size_t n, double v, int prec)
 		*p++ = '.';
 		memcpy(p, dg + nd - prec, (size_t)prec);
 		p += prec;
+	}
+	*p = '\0';
+	return (size_t)(p - buf);
+}
+
+/* The shortest digits (into @d, no NUL; their count) and the decimal
+ * exponent of the first (*@x) of the double nearest @v / 10^@frac, a
+ * decimal of more significant digits than every double keeps (15):
+ * printf at growing precision until strtod reads the same double. */
+static size_t shortest(char *d, uint64_t v, unsigned frac, int *x)
+{
+	char e[NUM_LEN];
+	double w;
+	int p;
+
+	snprintf(e, sizeof(e), "%" PRIu64 "e-%u", v, frac);
+	w = strtod(e, NULL);
+	for (p = 0; p < 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p, w);
+		if (strtod(e, NULL) == w)
+			break;
+	}
+	d[0] = e[0];
+	memcpy(d + 1, e + 2, (size_t)p);
+	*x = (int)strtol(strchr(e, 'e') + 1, NULL, 10);
+	return (size_t)p + 1;
+}
+
+size_t num_canonical(char *buf, size_t n, uint64_t v, unsigned frac)
+{
+	char d[24], *p = buf;
+	size_t nd, sig;
+	int x;
+
+	if (n < NUM_LEN || frac > 19)
+		return (size_t)snprintf(buf, n, "%s", "");
+	nd = num_u64(d, v);
+	x = (int)nd - 1 - (int)frac;
+	for (sig = nd; sig > 1 && d[sig - 1] == '0'; sig--)
+		;
+	/* up to 15 significant digits a decimal is the shortest text of
+	 * its double: two such decimals are further apart than the double's
+	 * rounding interval, so no shorter one reads back the same */
+	if (v == 0)
+		x = 0;
+	else if (sig > 15)
+		sig = shortest(d, v, frac, &x);
+	if (x < -4 || x >= 6) {
+		*p++ = d[0];
+		if (sig > 1) {
+			*p++ = '.';
+			memcpy(p, d + 1, sig - 1);
+			p += sig - 1;
+		}
+		p += snprintf(p, 8, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+	} else if (x < 0) {
+		memcpy(p, "0.0000", (size_t)(1 - x));
+		p += 1 - x;
+		memcpy(p, d, sig);
+		p += sig;
+	} else {
+		const size_t in = (size_t)x + 1;      /* digits before the point */
+
+		memcpy(p, d, sig < in ? sig : in);
+		p += sig < in ? sig : in;
+		for (size_t k = sig; k < in; k++)
+			*p++ = '0';
+		*p++ = '.';
+		if (sig > in) {
+			memcpy(p, d + in, sig - in);
+			p += sig - in;
+		} else {
+			*p++ = '0';
+		}
 	}
 	*p = '\0';
 	return (size_t)(p - buf);

@@ -35,6 +35,14 @@ size_t num_f(char *buf, size_t n, double v, int prec);
 /* The decimal digits of @v, no terminating NUL; how many (at most 20). */
 size_t num_u64(char *buf, uint64_t v);
 
+/* The decimal @v / 10^@frac (@frac <= 19) as OpenMetrics wants its
+ * "le" label values, a canonical number: the shortest digits that read
+ * back as the same double, laid out as Go's %g (an exponent below 1e-4
+ * and from 1e+06 up, at least two digits), with ".0" when there is
+ * neither point nor exponent: 1.0, 1023.0, 0.000131071, 1.27e-07,
+ * 2.097151e+06. @n at least NUM_LEN; the length written. */
+size_t num_canonical(char *buf, size_t n, uint64_t v, unsigned frac);
+
 /* How many figures this thread has left to snprintf (for tests). */
 unsigned long num_slow_calls(void);
 

@@ -81,8 +81,10 @@ static int clash(shmstat_seg *seg)
 	err |= reg(seg, "c", NULL, "clash", 1);
 	err |= reg(seg, "c_total", NULL, "clash", 2);
 	err |= shmstat_hist_register(seg, &hd, NULL, &h);
-	if (err == 0)
+	if (err == 0) {
 		shmstat_hist_record(h, 5);
+		shmstat_hist_record(h, 3000000);
+	}
 	err |= gauge(seg, "h_count", NULL, 77);
 	err |= shmstat_sigtab_register(seg, &td, NULL, &t);
 	if (err == 0)
@@ -158,6 +160,9 @@ int main(int argc, char **argv)
 	err |= reg(seg, "hx_f3_total", NULL, "forged", 5);
 	err |= reg(seg, "hx_f4_total", NULL, "forged", 6);
 	err |= reg(seg, "hx_f5_total", (const char *[]){ "v", "x", NULL }, "forged", 7);
+	/* two descriptors of one metric and labels (the second renamed) */
+	err |= reg(seg, "hx_dup_total", (const char *[]){ "v", "x", NULL }, "dup", 11);
+	err |= reg(seg, "hx_dupb_total", (const char *[]){ "v", "x", NULL }, "dup", 12);
 	shmstat_sigtab_opts_init(&so);
 	so.capacity = 16;
 	err |= shmstat_sigtab_register(seg, &sd, &so, &t);
@@ -189,6 +194,7 @@ int main(int argc, char **argv)
 	err |= forge(fd, &h, "hx_f3_total", "injected_total{segment=\"victim\"}", NULL, NULL);
 	err |= forge(fd, &h, "hx_f4_total", NULL, NULL, "help \x9c not utf-8");
 	err |= forge(fd, &h, "hx_f5_total", NULL, "v=\"\x1b[2J\",segment=\"victim\"", NULL);
+	err |= forge(fd, &h, "hx_dupb_total", "hx_dup_total", NULL, NULL);
 	close(fd);
 	if (err) {
 		fputs("cli_hostile: cannot forge the descriptors\n", stderr);

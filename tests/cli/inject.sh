@@ -150,7 +150,8 @@ python3 - "$dir/show.json" "$forged" >"$dir/why" 2>&1 <<'PY' && ok || bad "$(cat
 import json, sys
 d = json.load(open(sys.argv[1], 'rb'))
 names = sorted(m['name'] for m in d['metrics'])
-want = ['hx_api_total', 'hx_ctl_total', 'hx_ok_total', 'hx_seg_total', 'hx_sigs']
+want = ['hx_api_total', 'hx_ctl_total', 'hx_dup_total', 'hx_dup_total', 'hx_ok_total',
+        'hx_seg_total', 'hx_sigs']
 if names != want:
     sys.exit('metrics %r, want %r (the forged ones left out)' % (names, want))
 api = [m for m in d['metrics'] if m['name'] == 'hx_api_total'][0]
@@ -175,7 +176,7 @@ done
 curl -sf "http://127.0.0.1:$port/metrics" >"$dir/serve.txt" && ok || bad "GET /metrics"
 curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
 	"http://127.0.0.1:$port/metrics" >"$dir/serve.om" && ok || bad "GET /metrics (OpenMetrics)"
-"$shmstat" show --prom "$evil" >"$dir/show.prom" && ok || bad "show --prom"
+"$shmstat" show --prom "$evil" >"$dir/show.prom" 2>"$dir/show.prom.err" && ok || bad "show --prom"
 "$shmstat" show --openmetrics "$evil" >"$dir/show.om" && ok || bad "show --openmetrics"
 for f in serve.txt show.prom; do
 	promtool check metrics <"$dir/$f" >"$dir/promtool.out" 2>&1
@@ -200,6 +201,15 @@ for k in a b; do
 	grep -q "^hx_sigs_top_hits{key=\"nul\\\\\\\\x00$k\",owner=" "$dir/show.prom" && ok ||
 		bad "the key nul\\0$k is not whole in show --prom: $(grep -a '^hx_sigs_top_hits{key="nul' "$dir/show.prom")"
 done
+# two descriptors of one counter and labels (forged): its series once,
+# the second descriptor counted and named
+for f in serve.txt serve.om; do
+	[ "$(grep -c '^hx_dup_total{' "$dir/$f")" = 1 ] && ok || bad "$f: $(grep -a '^hx_dup' "$dir/$f")"
+done
+grep -qx "shmstat_scrape_dropped_metrics{segment=\"$evil\",reason=\"duplicate_series\"} 1" \
+	"$dir/serve.txt" && ok || bad "duplicate series: $(grep -a "dropped_metrics.*$evil" "$dir/serve.txt")"
+grep -qx "shmstat: warning: counter hx_dup_total{v=\"x\"} left out of the exposition: a metric of the same name and labels comes before it" \
+	"$dir/show.prom.err" && ok || bad "show --prom's warning of the duplicate: $(cat "$dir/show.prom.err")"
 grep -q "^shmstat_segment_up{segment=\"$evil\"} 1" "$dir/serve.txt" && ok ||
 	bad "the hostile segment is not up"
 # the clashing writer's: each of 5 pairs' second metric, and its gauge
@@ -229,6 +239,16 @@ $sig shmstat_build_info gauge " ] && ok || bad "show --prom's families: $(types 
 ${sig//_total counter/ counter} shmstat_build info " ] && ok ||
 	bad "show --openmetrics' families: $(types "$dir/clash.om")"
 grep -qx '_total_total 1' "$dir/clash.om" && ok || bad "counter _total: $(grep -a '^_total' "$dir/clash.om")"
+# OpenMetrics: metadata as TYPE, UNIT, HELP; le values canonical numbers
+# (Go's %g with ".0" when bare: 1.0, 7.0, 2.097151e+06); the text format
+# keeps HELP, TYPE and exact integers
+for want in '# TYPE h histogram|# HELP h clash|h_bucket{le="1.0"} 0|h_bucket{le="3.0"} 0|h_bucket{le="7.0"} 1' \
+	'h_bucket{le="2.097151e+06"} 1|h_bucket{le="4.194303e+06"} 2' \
+	'# TYPE g_seconds gauge|# UNIT g_seconds seconds|# HELP g_seconds clash|g_seconds 4'; do
+	tr '\n' '|' <"$dir/clash.om" | grep -qF "|$want|" && ok || bad "show --openmetrics lacks the lines $want"
+done
+tr '\n' '|' <"$dir/clash.prom" | grep -qF '|# HELP h clash|# TYPE h histogram|h_bucket{le="1"} 0|' && ok ||
+	bad "show --prom's histogram h: $(grep -a -m4 '^# .* h \|^h_' "$dir/clash.prom")"
 expo "$dir/clash.om" om "show --openmetrics (clash)"
 unique "$dir/clash.om" om "show --openmetrics (clash)"
 unique "$dir/clash.prom" text "show --prom (clash)"
@@ -274,7 +294,7 @@ grep -q 'hx_ctl_total{v="\\x1b\[2J\\x07\\x0d"}' "$dir/show.txt" && ok ||
 python3 - "$dir/show.csv" >"$dir/why" 2>&1 <<'PY' && ok || bad "CSV: $(cat "$dir/why")"
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))
-if any(len(r) != len(rows[0]) for r in rows) or len(rows) != 6:
+if any(len(r) != len(rows[0]) for r in rows) or len(rows) != 8:
     sys.exit('rows %r' % rows)
 PY
 

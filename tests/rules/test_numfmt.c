@@ -1,7 +1,9 @@
 /*
  * test_numfmt.c - num_g() and num_f() (tools/numfmt.c) against glibc's
  * snprintf, byte for byte: edge values at every precision, exact ties,
- * and a million random figures of each kind. The fast path must carry
+ * and a million random figures of each kind; num_canonical() against
+ * the same figure made the slow way (strtod, printf at growing
+ * precision) and the OpenMetrics spec's examples. The fast path must carry
  * the figures it is meant for (counted by num_slow_calls()), or the
  * comparisons would only be testing snprintf against itself.
  */
@@ -12,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -169,6 +172,81 @@ static void test_u64(void **state)
 	assert_int_equal(num_u64(b, 0), 1);
 }
 
+/* OpenMetrics' canonical number of @v / 10^@frac, the slow way: the
+ * double strtod makes of the decimal, printf's %.*e at growing
+ * precision until it reads back the same, then Go's %g layout (an
+ * exponent when it is below -4 or at least 6) and ".0" when bare */
+static void canonical_ref(char *buf, size_t n, uint64_t v, unsigned frac)
+{
+	char e[64];
+	double w;
+	int p, x;
+
+	snprintf(e, sizeof(e), "%llue-%u", (unsigned long long)v, frac);
+	w = strtod(e, NULL);
+	for (p = 0; p < 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p, w);
+		if (strtod(e, NULL) == w)
+			break;
+	}
+	x = atoi(strchr(e, 'e') + 1);
+	if (x < -4 || x >= 6) {
+		snprintf(buf, n, "%s", e);
+		return;
+	}
+	snprintf(buf, n, "%.*f", p > x ? p - x : 0, w);
+	if (strchr(buf, '.') == NULL)
+		strcat(buf, ".0");
+}
+
+static void check_canonical(uint64_t v, unsigned frac, const char *want)
+{
+	char got[NUM_LEN], ref[64];
+	const size_t gn = num_canonical(got, sizeof(got), v, frac);
+
+	canonical_ref(ref, sizeof(ref), v, frac);
+	if (want && strcmp(want, ref) != 0)
+		fail_msg("the reference of %llue-%u is \"%s\", not \"%s\"", (unsigned long long)v,
+			 frac, ref, want);
+	if (strcmp(got, ref) != 0 || gn != strlen(ref))
+		fail_msg("num_canonical(%llu, %u) = \"%s\" (%zu), want \"%s\"",
+			 (unsigned long long)v, frac, got, gn, ref);
+}
+
+static void test_canonical(void **state)
+{
+	/* the OpenMetrics 1.0 spec's examples, as value and decimals */
+	static const struct {
+		uint64_t v;
+		unsigned frac;
+		const char *want;
+	} spec[] = {
+		{ 0, 0, "0.0" }, { 1, 3, "0.001" }, { 2, 3, "0.002" }, { 1, 2, "0.01" },
+		{ 1, 1, "0.1" }, { 9, 1, "0.9" }, { 95, 2, "0.95" }, { 99, 2, "0.99" },
+		{ 999, 3, "0.999" }, { 1, 0, "1.0" }, { 17, 1, "1.7" }, { 10, 0, "10.0" },
+		{ 1, 10, "1e-10" }, { 1, 9, "1e-09" }, { 1, 5, "1e-05" }, { 1, 4, "0.0001" },
+		{ 100000, 0, "100000.0" }, { 1000000, 0, "1e+06" }, { 10000000000, 0, "1e+10" },
+		/* shmstat's bounds: 2^k - 1 ns in seconds and as integers */
+		{ 127, 9, "1.27e-07" }, { 131071, 9, "0.000131071" }, { 1023, 0, "1023.0" },
+		{ 2097151, 0, "2.097151e+06" }, { 1073741823, 9, "1.073741823" },
+		{ 3600000000000, 0, "3.6e+12" }, { UINT64_MAX, 0, "1.8446744073709552e+19" },
+		{ UINT64_MAX, 9, "1.8446744073709553e+10" }, { 9007199254740993, 0, "9.007199254740992e+15" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++)
+		check_canonical(spec[i].v, spec[i].frac, spec[i].want);
+	for (uint64_t k = 0; k <= 10000; k++)
+		check_canonical(k, 3, NULL);
+	for (int i = 0; i < 200000; i++) {
+		const uint64_t v = i < 64 ? ((uint64_t)1 << i) - 1 : next() >> (next() % 64);
+
+		check_canonical(v, (unsigned)(next() % 20), NULL);
+		check_canonical(v, 0, NULL);
+		check_canonical(v, 9, NULL);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_ties),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_u64),
+		cmocka_unit_test(test_canonical),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

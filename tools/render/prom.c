@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "numfmt.h"
 #include "prom.h"
 #include "promnames.h"
 #include "textsafe.h"
@@ -161,15 +162,25 @@ static void sample_labels(FILE *f, const struct lab *l, const char *k, const cha
 		fputc('}', f);
 }
 
-/* HELP: 0.0.4 escapes backslash and newline only (any other escape is
- * an error there); OpenMetrics the double quote too. */
-static void help_line(FILE *f, const char *name, const char *help, int om)
+/* A family's metadata lines: HELP, TYPE in Prometheus text (its own
+ * habit); TYPE, UNIT, HELP in OpenMetrics (the order its spec asks
+ * for). @unit: NULL for none (OpenMetrics only). HELP: 0.0.4 escapes
+ * backslash and newline only (any other escape is an error there);
+ * OpenMetrics the double quote too. */
+static void meta(FILE *f, const char *fam, const char *type, const char *unit, const char *help,
+		 int om)
 {
 	if (!help || !help[0])
 		help = "(no help given)";   /* promtool wants one */
-	fprintf(f, "# HELP %s ", name);
+	if (om)
+		fprintf(f, "# TYPE %s %s\n", fam, type);
+	if (om && unit)
+		fprintf(f, "# UNIT %s %s\n", fam, unit);
+	fprintf(f, "# HELP %s ", fam);
 	prom_text(f, help, strlen(help), om);
 	fputc('\n', f);
+	if (!om)
+		fprintf(f, "# TYPE %s %s\n", fam, type);
 }
 
 /* ----------------------------------------------------------------- items */
@@ -254,15 +265,16 @@ static void names_of(struct item *x, int om)
 
 /* ------------------------------------------------------------- histograms */
 
+
 static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
-			 const struct lab *l, unsigned per_octave)
+			 const struct lab *l, unsigned per_octave, int om)
 {
 	struct shmstat_hstats st;
 	shmstat_hdata *h;
 	uint64_t cum;
 	size_t nb, k = 0;
 	unsigned kk;
-	char le[32], name[176];
+	char le[NUM_LEN], name[176];
 
 	if (shmstat_snap_hist(s, it->idx, SHMSTAT_PROC_ALL, &h) != 0)
 		return;
@@ -294,7 +306,9 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 					break;
 				cum += c;
 			}
-			if (it->unit == EXPO_SECONDS)
+			if (om)
+				num_canonical(le, sizeof(le), bound, it->unit == EXPO_SECONDS ? 9 : 0);
+			else if (it->unit == EXPO_SECONDS)
 				fmt_seconds(le, sizeof(le), bound, 0);
 			else
 				snprintf(le, sizeof(le), "%" PRIu64, bound);
@@ -389,8 +403,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 		prom_sig_family(fam, sizeof(fam), m0->name, w, o->om ? "" : "_total");
 		snprintf(help, sizeof(help), w >= 4 ? "%s: %s per owner" : "%s: %s, all keys",
 			 m0->help[0] ? m0->help : m0->name, prom_sig_what[what_i]);
-		help_line(f, fam, help, o->om);
-		fprintf(f, "# TYPE %s counter\n", fam);
+		meta(f, fam, "counter", NULL, help, o->om);
 		for (size_t j = 0; j < n; j++) {
 			const struct prom_src *sr = &src[it[j].src];
 			struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL,
@@ -428,8 +441,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 	prom_sig_family(fam, sizeof(fam), m0->name, SIG_COUNTERS, "");
 	snprintf(help, sizeof(help), "%s: most events any key's count may miss",
 		 m0->help[0] ? m0->help : m0->name);
-	help_line(f, fam, help, o->om);
-	fprintf(f, "# TYPE %s gauge\n", fam);
+	meta(f, fam, "gauge", NULL, help, o->om);
 	for (size_t j = 0; j < n; j++) {
 		const struct prom_src *sr = &src[it[j].src];
 		struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL,
@@ -455,8 +467,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 		prom_sig_family(fam, sizeof(fam), m0->name, SIG_COUNTERS + 1 + w, "");
 		snprintf(help, sizeof(help), "%s: %s (top %u keys)",
 			 m0->help[0] ? m0->help : m0->name, says[w], o->top);
-		help_line(f, fam, help, o->om);
-		fprintf(f, "# TYPE %s gauge\n", fam);
+		meta(f, fam, "gauge", NULL, help, o->om);
 		for (size_t j = 0; j < n && idx; j++) {
 			const struct prom_src *sr = &src[it[j].src];
 			struct lab l = { it[j].m.labels, o->segment_label ? sr->segment : NULL,
@@ -550,7 +561,7 @@ static void render_item(FILE *f, const struct prom_iter *pi, const struct item *
 		}
 		break;
 	case SHMSTAT_HISTOGRAM:
-		hist_samples(f, x, sr->snap, &l, pi->o.le_per_octave);
+		hist_samples(f, x, sr->snap, &l, pi->o.le_per_octave, pi->o.om);
 		break;
 	default:
 		break;
@@ -582,9 +593,8 @@ static void segment_health(FILE *f, const struct prom_iter *pi)
 		"metrics", "values", "threads", "processes", "profile_stacks",
 	};
 
-	help_line(f, "shmstat_segment_writers",
-		  "writer processes of the segment: alive, and dead but not yet reaped", o->om);
-	fputs("# TYPE shmstat_segment_writers gauge\n", f);
+	meta(f, "shmstat_segment_writers", "gauge", NULL,
+	     "writer processes of the segment: alive, and dead but not yet reaped", o->om);
 	for (size_t s = 0; s < pi->nsrc; s++) {
 		struct shmstat_seg_info in;
 
@@ -598,11 +608,9 @@ static void segment_health(FILE *f, const struct prom_iter *pi)
 		seg_labels(f, pi->src[s].segment, "state", "dead");
 		fprintf(f, "%u\n", in.writers_dead);
 	}
-	help_line(f, o->om ? "shmstat_segment_dropped" : "shmstat_segment_dropped_total",
-		  "what the segment could not take: registrations refused (full), "
-		  "profiler samples the stack table had no room for", o->om);
-	fprintf(f, "# TYPE %s counter\n",
-		o->om ? "shmstat_segment_dropped" : "shmstat_segment_dropped_total");
+	meta(f, o->om ? "shmstat_segment_dropped" : "shmstat_segment_dropped_total", "counter", NULL,
+	     "what the segment could not take: registrations refused (full), "
+	     "profiler samples the stack table had no room for", o->om);
 	for (size_t s = 0; s < pi->nsrc; s++) {
 		struct shmstat_seg_info in;
 
@@ -616,12 +624,8 @@ static void segment_health(FILE *f, const struct prom_iter *pi)
 		seg_labels(f, pi->src[s].segment, "what", "profile_samples");
 		fprintf(f, "%" PRIu64 "\n", in.profile_dropped);
 	}
-	help_line(f, "shmstat_segment_used_ratio",
-		  "share of each region of the segment in use (1: full, registrations refused)",
-		  o->om);
-	fputs("# TYPE shmstat_segment_used_ratio gauge\n", f);
-	if (o->om)
-		fputs("# UNIT shmstat_segment_used_ratio ratio\n", f);
+	meta(f, "shmstat_segment_used_ratio", "gauge", "ratio",
+	     "share of each region of the segment in use (1: full, registrations refused)", o->om);
 	for (size_t s = 0; s < pi->nsrc; s++) {
 		struct shmstat_seg_info in;
 		double used[5], cap[5];
@@ -647,10 +651,10 @@ static void segment_health(FILE *f, const struct prom_iter *pi)
 /* The metrics of each segment left out for their names (drop_clashes()) */
 static void dropped_metrics(FILE *f, const struct prom_iter *pi)
 {
-	help_line(f, "shmstat_scrape_dropped_metrics",
-		  "metrics of the segment left out of this scrape: a name they export is another "
-		  "metric's (name_clash) or reserved for shmstat's own (reserved_name)", pi->o.om);
-	fputs("# TYPE shmstat_scrape_dropped_metrics gauge\n", f);
+	meta(f, "shmstat_scrape_dropped_metrics", "gauge", NULL,
+	     "metrics of the segment left out of this scrape: a name they export is another "
+	     "metric's (name_clash) or reserved for shmstat's own (reserved_name), or their "
+	     "series are an earlier descriptor's (duplicate_series)", pi->o.om);
 	for (size_t s = 0; s < pi->nsrc; s++)
 		for (int r = 0; r < NDROP; r++) {
 			fputs("shmstat_scrape_dropped_metrics", f);
@@ -667,16 +671,14 @@ static void render_tail(FILE *f, const struct prom_iter *pi)
 	/* which shmstat wrote this: an info metric (OpenMetrics), a gauge
 	 * of 1 (Prometheus text) */
 	shmstat_format_version(&major, &minor);
-	help_line(f, o->om ? "shmstat_build" : "shmstat_build_info",
-		  "the shmstat release and segment format that exported these series", o->om);
-	fputs(o->om ? "# TYPE shmstat_build info\n" : "# TYPE shmstat_build_info gauge\n", f);
+	meta(f, o->om ? "shmstat_build" : "shmstat_build_info", o->om ? "info" : "gauge", NULL,
+	     "the shmstat release and segment format that exported these series", o->om);
 	fprintf(f, "shmstat_build_info{version=\"%s\",format=\"%u.%u\"} 1\n", shmstat_version(),
 		major, minor);
 
 	if (o->segment_label && pi->nsrc) {
-		help_line(f, "shmstat_segment_up",
-			  "1 when the segment could be read at this scrape, else 0", o->om);
-		fputs("# TYPE shmstat_segment_up gauge\n", f);
+		meta(f, "shmstat_segment_up", "gauge", NULL,
+		     "1 when the segment could be read at this scrape, else 0", o->om);
 		for (size_t s = 0; s < pi->nsrc; s++) {
 			fputs("shmstat_segment_up{segment=\"", f);
 			prom_escape(f, pi->src[s].segment, strlen(pi->src[s].segment));
@@ -685,10 +687,9 @@ static void render_tail(FILE *f, const struct prom_iter *pi)
 		segment_health(f, pi);
 		dropped_metrics(f, pi);
 		if (o->max_series || o->max_bytes) {
-			help_line(f, "shmstat_scrape_truncated",
-				  "1 when series of the segment were left out of this scrape "
-				  "(past the exporter's series or bytes limit), else 0", o->om);
-			fputs("# TYPE shmstat_scrape_truncated gauge\n", f);
+			meta(f, "shmstat_scrape_truncated", "gauge", NULL,
+			     "1 when series of the segment were left out of this scrape "
+			     "(past the exporter's series or bytes limit), else 0", o->om);
 			for (size_t s = 0; s < pi->nsrc; s++) {
 				fputs("shmstat_scrape_truncated{segment=\"", f);
 				prom_escape(f, pi->src[s].segment, strlen(pi->src[s].segment));
@@ -699,11 +700,8 @@ static void render_tail(FILE *f, const struct prom_iter *pi)
 	if (o->started_ns) {
 		char b[48];
 
-		help_line(f, "shmstat_scrape_duration_seconds",
-			  "time this exposition took, from the request to its last family", o->om);
-		fputs("# TYPE shmstat_scrape_duration_seconds gauge\n", f);
-		if (o->om)
-			fputs("# UNIT shmstat_scrape_duration_seconds seconds\n", f);
+		meta(f, "shmstat_scrape_duration_seconds", "gauge", "seconds",
+		     "time this exposition took, from the request to its last family", o->om);
 		fmt_seconds(b, sizeof(b), mono_ns() - o->started_ns, 0);
 		fprintf(f, "shmstat_scrape_duration_seconds %s\n", b);
 	}
@@ -756,11 +754,9 @@ static int next_piece(struct prom_iter *pi)
 			f = rewound(&pi->hf, &pi->hdr, &pi->hdrlen);
 			if (f == NULL)
 				return ENOMEM;
-			help_line(f, first->fam, first->m.help, pi->o.om);
-			fprintf(f, "# TYPE %s %s\n", first->fam, shmstat_type_name(first->m.type));
-			if (pi->o.om && first->unit)
-				fprintf(f, "# UNIT %s %s\n", first->fam,
-					first->unit == EXPO_SECONDS ? "seconds" : "bytes");
+			meta(f, first->fam, shmstat_type_name(first->m.type),
+			     !first->unit ? NULL : first->unit == EXPO_SECONDS ? "seconds" : "bytes",
+			     first->m.help, pi->o.om);
 			if (fflush(f) != 0 || ferror(f))
 				return ENOMEM;
 			pi->has_hdr = 1;
@@ -857,6 +853,16 @@ static int drop_clashes(struct prom_iter *pi)
 	for (size_t i = 0; i < pi->n && err == 0; i++) {
 		struct item *x = &pi->it[i];
 
+		if (i > 0 && x->src == pi->it[i - 1].src && same_metric(x, &pi->it[i - 1]) &&
+		    strcmp(x->m.labels, pi->it[i - 1].m.labels) == 0) {
+			/* its series again: the first descriptor's are kept */
+			if (why < 0 && pi->o.warn)
+				warnf("warning: %s %s{%s} left out of the exposition: a metric of "
+				      "the same name and labels comes before it",
+				      shmstat_type_name(x->m.type), x->m.name, x->m.labels);
+			pi->dropped[x->src * NDROP + (size_t)(why >= 0 ? why : DROP_DUPLICATE)]++;
+			continue;
+		}
 		if (i == 0 || !same_metric(x, &pi->it[i - 1])) {
 			struct same_arg a = { pi->it, x };
 

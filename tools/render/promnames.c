@@ -14,7 +14,7 @@
 #define CLAIM_CAP 192                          /* a name and a suffix */
 #define MAX_CLAIMS (1 + SIG_FAMILIES + 2 * SIG_COUNTERS)
 
-const char *const prom_drop_reason[NDROP] = { "name_clash", "reserved_name" };
+const char *const prom_drop_reason[NDROP] = { "name_clash", "reserved_name", "duplicate_series" };
 const char *const prom_sig_what[4] = { "hits", "misses", "weight", "evictions" };
 
 static const char *const reserved[] = { "shmstat_build", "shmstat_segment_", "shmstat_scrape_",

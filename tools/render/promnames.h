@@ -17,8 +17,10 @@
 enum { EXPO_SECONDS = 1, EXPO_BYTES = 2 };
 
 /* Why a metric is left out: a name of an earlier metric's, or of the
- * exporter's own families (shmstat_build_info, shmstat_segment_*...) */
-enum { DROP_CLASH, DROP_RESERVED, NDROP };
+ * exporter's own families (shmstat_build_info, shmstat_segment_*...);
+ * why a descriptor is: its metric and labels are an earlier one's of
+ * its segment (two descriptors alike: a forged or corrupted segment) */
+enum { DROP_CLASH, DROP_RESERVED, DROP_DUPLICATE, NDROP };
 extern const char *const prom_drop_reason[NDROP];
 
 /* What a signature table counts, in its families' names */
