@@ -417,11 +417,13 @@ int shmstat_window_trend(shmstat_frame *const *f, size_t n, const struct shmstat
 
 		if (k > 100000)
 			return EINVAL;
-		cut = malloc((size_t)(k + 2) * sizeof(*cut));
+		cut = malloc((size_t)(k + 1) * sizeof(*cut));
 		if (cut == NULL)
 			return ENOMEM;
-		for (uint64_t t = from_ns; t <= to_ns && ncut < k + 2; t += step_ns)
-			cut[ncut++] = t;
+		/* anchored at @to_ns: a step that does not divide the window
+		 * leaves out its oldest part, never its newest */
+		for (uint64_t i = 0; i <= k; i++)
+			cut[ncut++] = to_ns - (k - i) * step_ns;
 	} else {
 		cut = malloc((n ? n : 1) * sizeof(*cut));
 		if (cut == NULL)

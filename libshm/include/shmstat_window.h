@@ -105,9 +105,10 @@ struct shmstat_trend {
 
 /**
  * shmstat_window_trend - the trend of @qy over [@from_ns, @to_ns]: the
- * figure in consecutive sub-windows of @step_ns (0: between consecutive
- * frames in the window; each sub-window as shmstat_window() takes it, so
- * consecutive ones share their boundary frame), a least-squares line
+ * figure in consecutive sub-windows of @step_ns ending at @to_ns (a step
+ * that does not divide the window leaves out its oldest part; 0: between
+ * consecutive frames in the window; each sub-window as shmstat_window()
+ * takes it, so consecutive ones share their boundary frame), a least-squares line
  * through them, its change from the first
  * sub-window to the last. Fewer than 2 sub-windows with a value: points < 2, no slope.
  * Return 0, EINVAL or ENOMEM.

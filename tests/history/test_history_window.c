@@ -424,6 +424,14 @@ static void test_trend(void **state)
 	assert_int_equal(tr.points, 4);                  /* 5 s sub-windows */
 	assert_true(fabs(tr.slope_per_s) < 1e-9);
 	assert_int_equal(tr.direction, 0);
+	/* a step that does not divide the window: the sub-windows end at its
+	 * end (2..8 s first, 14..20 s last: 155/s, 275/s), its oldest 2 s are
+	 * left out, not its newest */
+	qy.labels = "tier=\"a\"";
+	assert_int_equal(shmstat_window_trend((shmstat_frame *const *)x.f, x.n, &qy, T0,
+					      T0 + 20 * S, 6 * S, &tr), 0);
+	assert_int_equal(tr.points, 3);
+	assert_true(fabs(tr.first - 155) < 1e-9 && fabs(tr.last - 275) < 1e-9);
 	/* falling: the gauge */
 	qy.labels = "tier=\"a\"";
 	assert_int_equal(shmstat_window_trend((shmstat_frame *const *)x.f, x.n, &qy, T0 + 19 * S,
