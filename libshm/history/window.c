@@ -105,6 +105,7 @@ struct walk {
 	uint64_t inc[4];               /* increases, summed over series */
 	shmstat_hdata *acc;            /* histograms: the window's, summed */
 	unsigned resets;
+	int mixed;                     /* histograms of different layouts */
 	int err;
 };
 
@@ -143,9 +144,11 @@ static void acc_hist(struct walk *w, const shmstat_hdata *d)
 			return;
 		}
 	}
-	/* another layout (the histogram was re-created with other bounds):
-	 * its values are left out */
-	(void)shmstat__hdata_merge(w->acc, d);
+	/* another layout (series of other bounds, or the histogram re-created
+	 * with other bounds): no sum of them is right, the window has no
+	 * quantile or mean */
+	if (shmstat__hdata_merge(w->acc, d) != 0)
+		w->mixed = 1;
 }
 
 /* Frame @f: the increases of its series @s since the last frame. */
@@ -371,6 +374,11 @@ int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquer
 
 		if (w.acc == NULL) {
 			out->why = "no values recorded in the window";
+			break;
+		}
+		if (w.mixed) {
+			out->why = "bucket layouts differ"
+				   " (select one series)";
 			break;
 		}
 		shmstat_hdata_stats(w.acc, &st);

@@ -5,6 +5,8 @@
  *   cli_fill NAME hold     write the values, print "ready", stay attached
  *                          until killed
  *   cli_fill NAME ratio    only hits/misses counters, for watch's ratios
+ *   cli_fill NAME layouts  only l_latency{k="a"} and {k="b"}: histograms
+ *                          of two bucket layouts
  *   cli_fill NAME many     3000 counters, m_0000_total = 0 .. m_2999_total
  *   cli_fill NAME spin     counters in units (bytes, micro_USD, none),
  *                          still_total = 5 that never changes, 8 with
@@ -133,6 +135,25 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2 && strcmp(argv[2], "spin") == 0)
 		return spin(seg);
+	if (argc > 2 && strcmp(argv[2], "layouts") == 0) {
+		/* one histogram, two label sets of different bucket layouts:
+		 * 1000 values of 1us under k="a", 100 of 1ms under k="b" */
+		struct shmstat_hist_opts ho;
+		shmstat_hist *ha, *hb;
+
+		shmstat_hist_opts_init(&ho);
+		err |= shmstat_hist_register(seg, &(struct shmstat_metric_def){
+			.name = "l_latency", .unit = "ns",
+			.labels = (const char *[]){ "k", "a", NULL } }, &ho, &ha);
+		ho.bits = 3;
+		err |= shmstat_hist_register(seg, &(struct shmstat_metric_def){
+			.name = "l_latency", .unit = "ns",
+			.labels = (const char *[]){ "k", "b", NULL } }, &ho, &hb);
+		shmstat_hist_record_n(ha, 1000, 1000);
+		shmstat_hist_record_n(hb, 1000000, 100);
+		shmstat_close(seg);
+		return err ? 1 : 0;
+	}
 	if (argc > 2 && strcmp(argv[2], "ratio") == 0) {
 		/* twins with the same labels, and a name whose label sets
 		 * have no twins (its misses carry other labels) */

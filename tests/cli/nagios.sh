@@ -30,6 +30,7 @@ ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 cleanup() {
 	"$shmstat" rm "$seg" >/dev/null 2>&1
+	"$shmstat" rm "$tag-l" >/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -104,6 +105,15 @@ plugin 3 "^SHMSTAT UNKNOWN - gauge:cli_nothing: no such series$" "" -- \
 	"$shmstat" check "$seg" --gauge cli_nothing -w 1
 plugin 3 "^SHMSTAT UNKNOWN - quantile:cli_latency: fewer samples than min_samples \| 'quantile:cli_latency'=0\.000001004s;~:0\.000002;;0$" "" -- \
 	"$shmstat" check "$seg" --quantile 0.95 cli_latency -w 2us --min-samples 101
+# a histogram whose series have different bucket layouts cannot be summed:
+# UNKNOWN, not the quantile of one series alone (it was 1ms, of the 100
+# values of k="b", for 1000 values of 1us and 100 of 1ms)
+"$fill" "$tag-l" layouts || bad "cli_fill $tag-l layouts failed"
+plugin 3 "^SHMSTAT UNKNOWN - quantile:l_latency: its series have different bucket layouts \(select one with labels\)$" "" -- \
+	"$shmstat" check "$tag-l" --quantile 0.5 l_latency -w 500us -c 900us
+plugin 0 "^SHMSTAT OK - quantile:l_latency = 1us \| " "" -- \
+	"$shmstat" check "$tag-l" --quantile 0.5 'l_latency{k="a"}' -w 500us -c 900us
+"$shmstat" rm "$tag-l" >/dev/null 2>&1
 # the long text: the rule's line
 plugin 1 "^SHMSTAT WARNING - " "" -- "$shmstat" check "$seg" --gauge cli_temperature -w 40 -c 50
 grep -qx "WARNING  gauge:cli_temperature: gauge of cli_temperature (lifetime) = 42 items > 40 items (1 samples)" "$tmp/out" &&

@@ -441,6 +441,44 @@ static void test_trend(void **state)
 	fix_close(&x);
 }
 
+/* Two series of one histogram with different bucket layouts cannot be
+ * summed: no quantile or mean, rather than the figure of one of them
+ * (it was 1ms, of 100 values, for 1000 values of 1us and 100 of 1ms). */
+static void test_hist_layouts(void **state)
+{
+	struct fix x;
+	struct shmstat_wvalue v;
+	struct shmstat_hist_opts ho;
+	shmstat_hist *a, *b;
+
+	(void)state;
+	fix_open(&x, "wlayout");
+	shmstat_hist_opts_init(&ho);
+	assert_int_equal(shmstat_hist_register(x.seg, &(struct shmstat_metric_def){
+		.name = "mixed", .unit = "ns",
+		.labels = (const char *[]){ "k", "a", NULL } }, &ho, &a), 0);
+	ho.bits = 3;
+	assert_int_equal(shmstat_hist_register(x.seg, &(struct shmstat_metric_def){
+		.name = "mixed", .unit = "ns",
+		.labels = (const char *[]){ "k", "b", NULL } }, &ho, &b), 0);
+	record_at(&x, 0);
+	shmstat_hist_record_n(a, 1000, 1000);
+	shmstat_hist_record_n(b, 1000000, 100);
+	record_at(&x, 1);
+	load(&x);
+	v = win(&x, "mixed", NULL, SHMSTAT_FIG_QUANTILE, 0.5, 0, 1);
+	assert_false(v.has_value);
+	assert_non_null(v.why);
+	v = win(&x, "mixed", NULL, SHMSTAT_FIG_MEAN, 0, 0, 1);
+	assert_false(v.has_value);
+	/* one series alone has its figures; the count sums */
+	v = win(&x, "mixed", "k=\"a\"", SHMSTAT_FIG_QUANTILE, 0.5, 0, 1);
+	assert_true(v.has_value && fabs(v.value - 1000) <= 1000.0 / 128 && v.samples == 1000);
+	v = win(&x, "mixed", NULL, SHMSTAT_FIG_INCREASE, 0, 0, 1);
+	assert_true(v.has_value && v.value == 1100);
+	fix_close(&x);
+}
+
 static void test_labels_match(void **state)
 {
 	(void)state;
@@ -465,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_sig_owner),
 		cmocka_unit_test(test_window_start),
 		cmocka_unit_test(test_trend),
+		cmocka_unit_test(test_hist_layouts),
 		cmocka_unit_test(test_labels_match),
 	};
 

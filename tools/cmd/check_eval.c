@@ -158,6 +158,12 @@ static void live_value(const struct check_ctx *c, const struct rule *r, struct r
 			v->why = "not a histogram";
 			break;
 		}
+		if (s.bad_layout) {
+			/* the series cannot be summed: one alone would hide
+			 * the others' values */
+			v->why = "its series have different bucket layouts (select one with labels)";
+			break;
+		}
 		shmstat_hdata_stats(s.h, &st);
 		v->samples = st.count;
 		if (st.count && shmstat_hdata_quantiles(s.h, &r->q, 1, &q) == 0) {
