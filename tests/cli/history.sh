@@ -659,6 +659,25 @@ has "$tmp/base.out" \
 	bad "check --json of the baseline rules"
 has "$tmp/base.flat" "rules.0.baseline=10" "rules.0.baseline_stretches=12" "rules.0.baseline_values=3" \
 	"rules.1.baseline=null" "rules.1.baseline_stretches=12" "rules.1.baseline_values=3"
+# a stretch the history starts inside gives no value: records 19.5, 17.5,
+# 12.5, 7.5 and 2.5 minutes ago, 2 counted per minute (10 per 5m), so the
+# stretch of 20 to 15 minutes ago holds only the 4 of 19.5 .. 17.5 minutes
+# ago; the mean of 10, 10 and 4 (8) made the window's 10 +25.0%.
+ph=$tmp/part.hist
+step "a $ph -1170" "c a 4" "a $ph -1050" "c a 10" "a $ph -750" "c a 10" "a $ph -450" \
+	"c a 10" "a $ph -150"
+cat > "$r/part.yaml" <<'EOF'
+rules:
+  - name: part
+    increase: 'hf_requests_total{path="/a"}'
+    window: 5m
+    baseline: {window: 1h, stat: mean}
+    above: {warning: 20%, critical: 50%}
+EOF
+"$shmstat" check -r "$r/part.yaml" -H "$ph" --no-state "$tag-m" > "$tmp/part.out"; rc=$?
+[ "$rc" = 0 ] && ok || bad "check of a baseline over a partly covered stretch exited $rc, expected 0: $(cat "$tmp/part.out")"
+has "$tmp/part.out" \
+	'OK       part: increase of hf_requests_total{path="/a"} over 5m = 10, +0.0% on 10 (mean, baseline: 2 of 12 5m stretches gave a value; 10 samples)'
 # --state without a history; `for` keeps a bad rule PENDING (OK)
 cat > "$r/for.yaml" <<'EOF'
 rules:

@@ -365,6 +365,10 @@ static void baseline(const struct check_ctx *c, const struct rule *r, struct rul
 		struct rule_value b;
 		uint64_t to = r->window_ns ? end - k * r->window_ns : frame_time(&c->fr, off + k);
 
+		/* a stretch the history starts inside holds only part of a
+		 * window (an increase of 1 s for one of 10 s): none */
+		if (r->window_ns && c->fr.n && frame_time(&c->fr, 0) > to - r->window_ns)
+			continue;
 		window_value(c, r, r->window_ns ? to - r->window_ns : to, to, &b);
 		if (b.has_value && isfinite(b.value) &&
 		    (r->min_samples == 0 || r->window_ns == 0 || b.samples >= r->min_samples))
