@@ -18,7 +18,10 @@
  * the dead process's stripes being zeroed), stops it with SIGSTOP. If the
  * reaper is still in a fold once stopped (the phase may have moved on:
  * then the round is redone, at most TRIES times), the fold is frozen
- * half-way, and:
+ * half-way. Then once more, the reaper stopping itself by the test hook
+ * (libshm/hook.h) at the phase's start, which never misses: a machine
+ * too loaded to catch the phase in TRIES rounds still runs the checks.
+ * Each time:
  *   - a snapshot succeeds (fold_seq does not move) and shows the exact
  *     totals: nothing missing, nothing counted twice;
  *   - "cont": SIGCONT; the reaper ends, having reaped D slots;
@@ -53,7 +56,7 @@
 #define TD 4
 #define STEPS 20000                 /* per thread, times (writer + 1) */
 #define MAXV 32768                  /* big stripes: folds take a while */
-#define TRIES 50
+#define TRIES 20
 #define FOLD_ROUNDS 40
 
 struct dead_writer {
@@ -110,7 +113,21 @@ struct reaper {
 	const char *name;
 	int go_fd;
 	int unused;
+	int stop_at;                       /* a hook point, or 0 */
 };
+
+/* The reaper's hook: it stops itself (SIGSTOP) at the first fold that
+ * reaches reaper_stop_at */
+static int reaper_stop_at;
+
+static void reaper_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if ((int)point == reaper_stop_at) {
+		reaper_stop_at = 0;
+		raise(SIGSTOP);
+	}
+}
 
 static int reaper_main(void *arg)
 {
@@ -119,6 +136,10 @@ static int reaper_main(void *arg)
 	char c;
 
 	close(r->unused);
+	if (r->stop_at) {
+		reaper_stop_at = r->stop_at;
+		__atomic_store_n(&shmstat__test_hook, reaper_hook, __ATOMIC_RELEASE);
+	}
 	CHILD_CHECK(stress_read(r->go_fd, &c, 1) == 1);
 	CHILD_CHECK(shmstat_gc(r->name, &n) == 0);
 	return (int)n;
@@ -222,15 +243,16 @@ static const char *make_dead(const char *tag)
 }
 
 /* Start a process that runs shmstat_gc(@name) once; its exit status is
- * the number of slots it reaped. */
-static pid_t start_reaper(const char *name)
+ * the number of slots it reaped. It stops itself at hook point @stop_at
+ * of its first fold (0: never). */
+static pid_t start_reaper(const char *name, int stop_at)
 {
 	struct reaper rp;
 	int go[2];
 	pid_t pid;
 
 	stress_pipe(go);
-	rp = (struct reaper){ .name = name, .go_fd = go[0], .unused = go[1] };
+	rp = (struct reaper){ .name = name, .go_fd = go[0], .unused = go[1], .stop_at = stop_at };
 	pid = stress_spawn(reaper_main, &rp);
 	close(go[0]);
 	assert_int_equal(stress_write(go[1], "g", 1), 0);
@@ -238,10 +260,12 @@ static pid_t start_reaper(const char *name)
 	return pid;
 }
 
-/* One attempt: dead writers, a reaper, freeze it in @phase. Returns 1
- * when the fold was frozen (and the checks ran), 0 when the reaper got
- * past every fold before it could be stopped. */
-static int freeze_once(uint32_t phase, int kill_it)
+/* One attempt: dead writers, a reaper, freeze it in @phase: stopped by
+ * SIGSTOP when seen there (@by_hook 0: anywhere in the phase, as timing
+ * has it), or stopping itself at the phase's hook point. Returns 1 when
+ * the fold was frozen (and the checks ran), 0 when the reaper got past
+ * every fold before it could be stopped. */
+static int freeze_once(uint32_t phase, int kill_it, int by_hook)
 {
 	const char *name = make_dead("freeze");
 	const struct shmstat_hdr *h;
@@ -252,8 +276,17 @@ static int freeze_once(uint32_t phase, int kill_it)
 	uint32_t dead;
 
 	h = watch(name, &len);
-	rpid = start_reaper(name);
-	for (;;) {
+	rpid = start_reaper(name, !by_hook ? 0
+				   : phase == SHMSTAT_FOLD_MERGING ? SHMSTAT_HOOK_FOLD_MERGING
+								: SHMSTAT_HOOK_FOLD_FLIPPED);
+	if (by_hook) {
+		assert_int_equal(waitpid(rpid, &st, WUNTRACED), rpid);
+		assert_true(WIFSTOPPED(st));
+		assert_int_equal(SHMSTAT_FOLD_PHASE(__atomic_load_n(&h->fold_state, __ATOMIC_ACQUIRE)),
+				 phase);
+		caught = 1;
+	}
+	while (!caught) {
 		uint64_t fs = __atomic_load_n(&h->fold_state, __ATOMIC_ACQUIRE);
 		uint64_t lock = __atomic_load_n(&h->reaper_lock, __ATOMIC_ACQUIRE);
 
@@ -313,13 +346,15 @@ static int freeze_once(uint32_t phase, int kill_it)
 
 static void freeze(uint32_t phase, int kill_it)
 {
-	for (int t = 0; t < TRIES; t++) {
-		if (freeze_once(phase, kill_it)) {
-			printf("  frozen in phase %u at try %d\n", phase, t + 1);
-			return;
-		}
-	}
-	fail_msg("the reaper was never seen in fold phase %u in %d tries", phase, TRIES);
+	int t = 0;
+
+	while (t < TRIES && !freeze_once(phase, kill_it, 0))
+		t++;
+	if (t < TRIES)
+		printf("  frozen in phase %u at try %d\n", phase, t + 1);
+	else
+		printf("  never seen in phase %u in %d tries\n", phase, TRIES);
+	assert_int_equal(freeze_once(phase, kill_it, 1), 1);
 }
 
 /* Nobody writes: every snapshot taken while a reaper folds the D dead
@@ -344,7 +379,7 @@ static void test_exact_during_folds(void **state)
 		uint64_t a, b, c;
 
 		stress_reader_start(&rd, name, "frz_total", "frz_sum", "exact", expected_total());
-		assert_int_equal(stress_wait(start_reaper(name)), D);
+		assert_int_equal(stress_wait(start_reaper(name, 0)), D);
 		stress_reader_stop(&rd, &a, &b, &c);
 		snaps += a;
 		overlap += b;
