@@ -365,9 +365,12 @@ static enum MHD_Result api_history(struct MHD_Connection *c, int window)
 				memmove(at + hl, at + pl, strlen(at + pl) + 1);
 			}
 		}
-		/* no record in the window is an answer too, not a failure */
-		return api_error(c, strncmp(why, "no records", 10) == 0 ? MHD_HTTP_NOT_FOUND
-									 : MHD_HTTP_SERVICE_UNAVAILABLE,
+		/* a usage error of show --history is a bad parameter (a range
+		 * that ends before it starts, a window before 1970); no record
+		 * in the window is an answer too, not a failure */
+		return api_error(c, rc == EXIT_USAGE ? MHD_HTTP_BAD_REQUEST
+				 : strncmp(why, "no records", 10) == 0 ? MHD_HTTP_NOT_FOUND
+								      : MHD_HTTP_SERVICE_UNAVAILABLE,
 				 "history '%s': %s", h, why);
 	}
 	return answer(c, f, &buf, &len);
