@@ -46,6 +46,7 @@
 #include "ut_common.h"
 
 #define HANG_MS 5000               /* an answer later than this: a hang */
+#define CONN_SLACK 8               /* serve: connections kept for new clients */
 
 static const char *tool;
 static pid_t live_serve;           /* stopped at teardown if a test failed */
@@ -603,6 +604,47 @@ static void test_slowloris(void **state)
 	serve_stop(&sv);
 }
 
+/* 64 connections with whole headers of a GET whose body they dribble
+ * (each seen by serve's handler: it asked for the body, 100 Continue):
+ * they are still sending their requests, so /healthz still answers.
+ * --timeout is long: only making room can let /healthz in. */
+static void test_body_dribble(void **state)
+{
+	enum { NSLOW = 64 };
+	static const char head[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+				   "Expect: 100-continue\r\nContent-Length: 1000000\r\n\r\n";
+	int fd[NSLOW];
+	struct dribble d = { fd, NSLOW, 0, 1000 };
+	pthread_t th;
+	struct serve sv;
+
+	(void)state;
+	serve_start(&sv, "-s", "none-such", "--timeout", "3600", NULL);
+	for (int k = 0; k < NSLOW; k++) {
+		struct pollfd p;
+		char got[64] = "";
+
+		fd[k] = tcp(sv.port);
+		assert_int_equal(send(fd[k], head, sizeof(head) - 1, MSG_NOSIGNAL),
+				 (ssize_t)sizeof(head) - 1);
+		/* the handler has seen the headers once 100 Continue comes;
+		 * past 64 connections there is no slot, and no answer */
+		p = (struct pollfd){ fd[k], POLLIN, 0 };
+		if (poll(&p, 1, HANG_MS) == 1)
+			(void)recv(fd[k], got, sizeof(got) - 1, 0);
+		if (k < NSLOW - CONN_SLACK)
+			assert_non_null(strstr(got, "100 Continue"));
+	}
+	assert_int_equal(pthread_create(&th, NULL, dribbler, &d), 0);
+	for (int i = 0; i < 3; i++)
+		healthz_ok(sv.port);
+	d.stop = 1;
+	pthread_join(th, NULL);
+	for (int k = 0; k < NSLOW; k++)
+		close(fd[k]);
+	serve_stop(&sv);
+}
+
 /* --timeout is the whole time a request has, however it dribbles. */
 static void test_total_deadline(void **state)
 {
@@ -828,6 +870,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_slots_prefer_own, ut_setup, slots_teardown),
 		cmocka_unit_test_setup_teardown(test_never_reading_clients, ut_setup, sv_teardown),
 		cmocka_unit_test_setup_teardown(test_slowloris, ut_setup, sv_teardown),
+		cmocka_unit_test_setup_teardown(test_body_dribble, ut_setup, sv_teardown),
 		cmocka_unit_test_setup_teardown(test_total_deadline, ut_setup, sv_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, ut_setup, sv_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, ut_setup, sv_teardown),

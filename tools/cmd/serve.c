@@ -18,8 +18,8 @@
  * MAX_INFLIGHT responses are under way, and a connection has --timeout
  * seconds from its accept (or its previous request's end) to the end of
  * its response, whatever it sends; when the connections come near
- * MAX_CONNS, the oldest one whose request headers are not complete yet
- * is closed, so a new client always has a slot.
+ * MAX_CONNS, the oldest one whose request (headers, or a body after
+ * them) is not complete yet is closed, so a new client always has a slot.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -92,11 +92,11 @@ struct seg {
 };
 
 /* A connection: when its current request started (accept, or the end of
- * the previous one), whether its request headers are in. */
+ * the previous one), whether its request is in (headers and body). */
 struct conn {
 	int used;
 	int fd;
-	int headers;
+	int headers;               /* the request is in, body and all */
 	int closing;               /* shut down by us */
 	struct timespec start;
 };
@@ -658,13 +658,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	(void)version;
 	(void)upload;
 	if (*state == NULL) {           /* the headers: wait for the end */
-		struct conn *k = conn_of(c);
-
-		if (k) {
-			pthread_mutex_lock(&srv.lock);
-			k->headers = 1;
-			pthread_mutex_unlock(&srv.lock);
-		}
 		*state = (void *)1;
 		return MHD_YES;
 	}
@@ -672,6 +665,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*upload_size = 0;
 		*state = (void *)2;
 		return MHD_YES;
+	}
+	{
+		/* the request is in, body and all: from now on the connection
+		 * is not one still sending its request (a body dribbled after
+		 * whole headers can be closed to make room, as slow headers) */
+		struct conn *k = conn_of(c);
+
+		if (k) {
+			pthread_mutex_lock(&srv.lock);
+			k->headers = 1;
+			pthread_mutex_unlock(&srv.lock);
+		}
 	}
 	if (*state == (void *)2 && (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 				    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
