@@ -369,6 +369,33 @@ static void test_limits(void **state)
 	assert_string_equal(err, "t.yaml:5:18: rule 'a': 'description' is longer than 1024 bytes");
 	free(t);
 
+	/* nesting: a rule's own depth is fine; one level past the bound is
+	 * refused where it starts; half a megabyte of '[' (whose scan by
+	 * libyaml is quadratic, minutes) is refused at the same place */
+	t = malloc(1u << 20);
+	assert_non_null(t);
+	o = (size_t)sprintf(t, "rules:\n  - name: a\n    ratio: {num: [x_total], den: [x_total, y_total]}\n"
+			       "    window: 5m\n    above: {critical: 2}\n"
+			       "  - name: b\n    quantile: {metric: h, q: 0.95}\n    window: 5m\n"
+			       "    above: {critical: 2}\n    baseline: {window: 24h, stat: median, "
+			       "min_history: 5m, fallback: {critical: 5ms}}\n");
+	if (rules_parse("t.yaml", t, o, &rs, err, sizeof(err)) != 0)
+		fail_msg("a rule of depth 5: %s", err);
+	rules_free(&rs);
+	for (size_t depth = RULES_MAX_DEPTH - 1; depth <= 500000; depth = depth * 2 + 1) {
+		o = (size_t)sprintf(t, "rules: ");
+		memset(t + o, '[', depth);
+		memset(t + o + depth, ']', depth);
+		o += 2 * depth;
+		assert_int_equal(rules_parse("t.yaml", t, o, &rs, err, sizeof(err)), -1);
+		if (depth < RULES_MAX_DEPTH)
+			assert_null(strstr(err, "nested"));
+		else
+			assert_string_equal(err, "t.yaml:1:23: lists and mappings nested deeper "
+						 "than 16 levels");
+	}
+	free(t);
+
 	/* a short error buffer: cut, still terminated */
 	{
 		char small[12];

@@ -572,14 +572,16 @@ static int yaml_error(struct ctx *c, const yaml_parser_t *p, const char *text, s
  * A first pass over the events, for what the document API cannot say
  * where: aliases, refused at their line (in a loaded document an alias is
  * a second reference to its anchored node, so the walk could loop or
- * repeat: alias bombs), and a second document. YAML syntax errors come
- * out here too.
+ * repeat: alias bombs), a second document, and nesting deeper than
+ * RULES_MAX_DEPTH (libyaml's scanner takes time quadratic in the depth
+ * of flow collections: 80,000 '[' took 54 s; stopping at the limit
+ * bounds it). YAML syntax errors come out here too.
  */
 static int prescan(struct ctx *c, const char *text, size_t len)
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
-	int docs = 0, rc = 0, done = 0;
+	int docs = 0, rc = 0, done = 0, depth = 0;
 
 	if (!yaml_parser_initialize(&p))
 		return fail(c, 0, 0, "out of memory");
@@ -595,6 +597,12 @@ static int prescan(struct ctx *c, const char *text, size_t len)
 		else if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1)
 			rc = fail(c, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
 				  "a second YAML document: a rules file holds one");
+		else if ((ev.type == YAML_SEQUENCE_START_EVENT ||
+			  ev.type == YAML_MAPPING_START_EVENT) && ++depth > RULES_MAX_DEPTH)
+			rc = fail(c, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+				  "lists and mappings nested deeper than %d levels", RULES_MAX_DEPTH);
+		else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
+			depth--;
 		else if (ev.type == YAML_STREAM_END_EVENT)
 			done = 1;
 		yaml_event_delete(&ev);

@@ -36,6 +36,7 @@
 #define RULES_MAX_LABELS      16          /* label pairs in a selector (as the library) */
 #define RULES_MAX_METRIC      95          /* bytes of a metric name (as the library) */
 #define RULES_MAX_LABELS_LEN  223         /* bytes of a selector's canonical labels */
+#define RULES_MAX_DEPTH       16          /* nested lists and mappings (a rule needs 5) */
 #define RULES_MAX_DURATION_NS (366ull * 86400 * 1000000000) /* any duration */
 #define RULES_DEFAULT_EXPIRE_NS (5ull * 60 * 1000000000)
 
