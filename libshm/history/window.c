@@ -423,7 +423,7 @@ int shmstat_window_trend(shmstat_frame *const *f, size_t n, const struct shmstat
 	if (step_ns) {
 		uint64_t k = (to_ns - from_ns) / step_ns;
 
-		if (k > 100000)
+		if (k > SHMSTAT_TREND_MAX_STEPS)
 			return EINVAL;
 		cut = malloc((size_t)(k + 1) * sizeof(*cut));
 		if (cut == NULL)

@@ -91,6 +91,8 @@ SHMSTAT_API int shmstat_window(shmstat_frame *const *f, size_t n, const struct s
 /* A trend whose change is less than this (in percent of its mean over the
  * window) is "stable". */
 #define SHMSTAT_TREND_STABLE_PCT 5.0
+/* the most sub-windows of @step_ns shmstat_window_trend() takes (else EINVAL) */
+#define SHMSTAT_TREND_MAX_STEPS 100000
 
 struct shmstat_trend {
 	size_t points;             /* sub-windows with a value */
@@ -111,7 +113,8 @@ struct shmstat_trend {
  * takes it, so consecutive ones share their boundary frame), a least-squares line
  * through them, its change from the first
  * sub-window to the last. Fewer than 2 sub-windows with a value: points < 2, no slope.
- * Return 0, EINVAL or ENOMEM.
+ * Return 0, EINVAL (also for more than SHMSTAT_TREND_MAX_STEPS steps in
+ * the window) or ENOMEM.
  */
 SHMSTAT_API int shmstat_window_trend(shmstat_frame *const *f, size_t n,
 				     const struct shmstat_wquery *qy, uint64_t from_ns,

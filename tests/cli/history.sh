@@ -443,6 +443,8 @@ expect 1 "" "^shmstat: rate of 'hf_requests_total' \{path=\"/nope\"\}: no such s
 expect 2 "" "^shmstat: window 'x' is not a duration$" -- "$shmstat" trend --window x "$th" hf_requests_total
 expect 2 "" "^shmstat: window '0' is not a duration$" -- "$shmstat" trend --window 0 "$th" hf_requests_total
 expect 2 "" "^shmstat: step 'x' is not a duration$"   -- "$shmstat" trend --step x "$th" hf_requests_total
+expect 2 "" "^shmstat: step '1ns' cuts the window into more than 100000 sub-windows$" -- \
+	"$shmstat" trend --window 1h --step 1ns "$th" hf_requests_total
 expect 2 "" "^shmstat: unknown figure 'bogus'$"       -- "$shmstat" trend -f bogus "$th" hf_requests_total
 expect 2 "" "^shmstat: quantile '2' is not 0 to 1$"   -- "$shmstat" trend -q 2 "$th" hf_latency
 expect 2 "" "^shmstat: --better takes higher or lower, not 'up'$" -- "$shmstat" trend --better up "$th" hf_latency

@@ -24,8 +24,9 @@ const char cmd_trend_usage[] =
 	"  labels given) over the window (default 5m) ending at INSTANT\n"
 	"  (default now: 'now', '-1h', '@UNIXSECONDS', '2026-11-22T02:40:00Z'),\n"
 	"  and its trend: the figure in sub-windows of --step (default a\n"
-	"  twentieth of the window), a least-squares line through them, and\n"
-	"  its change over the window in percent of the mean. Below 5% the\n"
+	"  twentieth of the window; at most 100000 of them), a least-squares\n"
+	"  line through them, and its change over the window in percent of\n"
+	"  the mean. Below 5% the\n"
 	"  trend is stable; otherwise rising or falling, and improving or\n"
 	"  degrading when higher is better (hit_ratio, weight) or worse\n"
 	"  (quantile, mean, misses, evictions), or as --better says.\n"
@@ -70,6 +71,7 @@ int cmd_trend(int argc, char **argv)
 		{ "owner", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *step_arg = NULL;
 	uint64_t window = 300000000000ull, step = 0, now = realtime_ns(), at = now;
 	const char *labels = NULL, *at_arg = NULL, *unit = "";
 	int ch, fig = -1, polarity = 2, raw = 0, json = 0, type, rc;
@@ -92,6 +94,7 @@ int cmd_trend(int argc, char **argv)
 			break;
 		case 'a': at_arg = optarg; break;
 		case 's':
+			step_arg = optarg;
 			if (parse_duration(optarg, &step) != 0 || step == 0)
 				return usage_error(cmd_trend_usage, "step '%s' is not a duration", optarg);
 			break;
@@ -137,6 +140,10 @@ int cmd_trend(int argc, char **argv)
 		return usage_error(cmd_trend_usage, "instant '%s' is not a time", at_arg);
 	if (window > at)
 		return usage_error(cmd_trend_usage, "window reaches before 1970");
+	if (step && window / step > SHMSTAT_TREND_MAX_STEPS)
+		return usage_error(cmd_trend_usage,
+				   "step '%s' cuts the window into more than %d sub-windows",
+				   step_arg, SHMSTAT_TREND_MAX_STEPS);
 	rc = frames_load_window(&fr, argv[optind], at - window, at);
 	if (rc)
 		return rc;
