@@ -300,6 +300,7 @@ if grep -Eq '^  cli_errors_total +3 +- ' /tmp/$tag.watch; then ok; else bad "wat
 if grep -Eq '^  cli_depth_max +7 items$' /tmp/$tag.watch; then ok; else bad "watch: gauge row"; fi
 expect 2 "" "interval 'soon' is not a duration" -- "$shmstat" watch -i soon "$tag-a"
 expect 2 "" "count '0' is not a positive number" -- "$shmstat" watch -n 0 "$tag-a"
+expect 2 "" "count '99999999999999999999' is not a positive number" -- "$shmstat" watch -n 99999999999999999999 "$tag-a"
 expect 1 "" "^shmstat: segment '$tag-none' does not exist$" -- "$shmstat" watch -i 10ms -n 2 "$tag-none"
 # watch: hit-ratio rows for twins with the same labels and, over all label
 # sets, for a name without twins: since creation, and "-" over the

@@ -163,6 +163,8 @@ grep -Eq '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} +- +-$' "$tmp/lines" && ok || ba
 expect 2 "" "^shmstat: -h and -t go with --lines$" -- "$shmstat" watch -h 2 "$tag-s"
 expect 2 "" "^shmstat: -h and -t go with --lines$" -- "$shmstat" watch -t "$tag-s"
 expect 2 "" "^shmstat: header repeat '0' is not a positive number$" -- "$shmstat" watch --lines -h0 "$tag-s"
+expect 2 "" "^shmstat: header repeat '99999999999999999999' is not a positive number$" -- \
+	"$shmstat" watch --lines -h 99999999999999999999 -n 1 "$tag-s"
 expect 0 "^usage: shmstat watch" "" -- "$shmstat" watch -h
 expect 0 "^usage: shmstat watch" "" -- "$shmstat" watch "$tag-s" -h
 

@@ -371,15 +371,17 @@ int cmd_watch(int argc, char **argv)
 						 optarg);
 			break;
 		case 'n':
+			errno = 0;
 			count = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || count < 1)
+			if (*optarg == '\0' || *end || count < 1 || errno == ERANGE)
 				rc = usage_error(cmd_watch_usage,
 						 "count '%s' is not a positive number", optarg);
 			break;
 		case 'h':
 			header = 1;
+			errno = 0;
 			cp.every = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || cp.every < 1)
+			if (*optarg == '\0' || *end || cp.every < 1 || errno == ERANGE)
 				rc = usage_error(cmd_watch_usage,
 						 "header repeat '%s' is not a positive number", optarg);
 			break;
