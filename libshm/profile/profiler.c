@@ -46,12 +46,6 @@ static struct {
 	uint64_t period_ns;
 	uintptr_t stack_max;       /* a thread's stack size by default */
 	unsigned hz;
-	/* executable ranges loaded at the start, for the leaf heuristic
-	 * (fixed while the profiler runs) */
-	struct {
-		uintptr_t lo, hi;
-	} text[256];
-	uint32_t ntext;
 	/* module records published, per segment: the profiler's and the
 	 * latency stacks' may differ */
 	struct shmstat_modpub pub[2];
@@ -59,6 +53,21 @@ static struct {
 } prof = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* The executable ranges of the modules loaded, for the leaf heuristic:
+ * taken at the start and again with each new unwind table (a module
+ * unloaded since must not stay in: code mapped later into part of its
+ * hole would let the heuristic read the rest). Two buffers: the one the
+ * handlers read (text_cur, a release store) and the one rebuilt, which
+ * is written only after no handler is in flight (under prof.lock). */
+struct texts {
+	uint32_t n;
+	struct {
+		uintptr_t lo, hi;
+	} r[256];
+};
+static struct texts text_buf[2];
+static struct texts *text_cur;
 static int gate;                   /* 1: handlers may write */
 static int inflight;               /* handlers past the gate */
 /* The unwind tables of the modules loaded (cfi.h), or NULL: built and
@@ -336,18 +345,19 @@ __attribute__((no_sanitize_address, no_sanitize("thread")))
 static uintptr_t leaf_caller(uintptr_t pc, uintptr_t sp, uintptr_t top)
 {
 #if defined(__x86_64__)
+	const struct texts *tx = ld_acquire(&text_cur);
 	uintptr_t ret, target;
 	int32_t rel;
 
-	if (sp % sizeof(uintptr_t) != 0 || top - sp < sizeof(uintptr_t))
+	if (tx == NULL || sp % sizeof(uintptr_t) != 0 || top - sp < sizeof(uintptr_t))
 		return 0;
 	/* addresses from registers and the stack, checked against the
 	 * thread's stack and the code loaded: casts are what this does */
 	ret = *(const uintptr_t *)sp;   /* NOLINT(performance-no-int-to-ptr) */
-	for (uint32_t i = 0; i < prof.ntext; i++) {
-		if (pc < prof.text[i].lo || pc >= prof.text[i].hi)
+	for (uint32_t i = 0; i < tx->n; i++) {
+		if (pc < tx->r[i].lo || pc >= tx->r[i].hi)
 			continue;
-		if (ret < prof.text[i].lo + 5 || ret > prof.text[i].hi)
+		if (ret < tx->r[i].lo + 5 || ret > tx->r[i].hi)
 			return 0;
 		if (*(const unsigned char *)(ret - 5) != 0xe8)   /* NOLINT(performance-no-int-to-ptr) */
 			return 0;
@@ -365,15 +375,16 @@ static uintptr_t leaf_caller(uintptr_t pc, uintptr_t sp, uintptr_t top)
 
 static int add_text(struct dl_phdr_info *info, size_t size, void *arg)
 {
+	struct texts *tx = arg;
+
 	(void)size;
-	(void)arg;
-	for (int i = 0; i < info->dlpi_phnum && prof.ntext < 256; i++) {
+	for (int i = 0; i < info->dlpi_phnum && tx->n < 256; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 
 		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && ph->p_memsz > 0) {
-			prof.text[prof.ntext].lo = info->dlpi_addr + ph->p_vaddr;
-			prof.text[prof.ntext].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
-			prof.ntext++;
+			tx->r[tx->n].lo = info->dlpi_addr + ph->p_vaddr;
+			tx->r[tx->n].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+			tx->n++;
 		}
 	}
 	return 0;
@@ -504,6 +515,19 @@ static void quiesce(void)
 		sched_yield();
 }
 
+/* The executable ranges loaded now into the buffer no handler reads, then
+ * published; the one replaced is not written again before no handler is
+ * in flight (prof.lock held). */
+static void text_refresh(void)
+{
+	struct texts *tx = ld_relaxed(&text_cur) == &text_buf[0] ? &text_buf[1] : &text_buf[0];
+
+	tx->n = 0;
+	dl_iterate_phdr(add_text, tx);
+	__atomic_store_n(&text_cur, tx, __ATOMIC_SEQ_CST);
+	quiesce();
+}
+
 /* Publish @t as the handlers' table and free the one it replaces, after
  * every handler that may have read it left (prof.lock held). */
 static void cfi_replace(struct shmstat_cfitab *t)
@@ -524,6 +548,7 @@ static void cfi_refresh(void)
 	if (prof.seg && shmstat__cfi_stale(cfi_tab)) {
 		struct shmstat_cfitab *t = shmstat__cfi_build();
 
+		text_refresh();
 		if (t)
 			cfi_replace(t);
 	}
@@ -771,8 +796,7 @@ int shmstat_profiler_start(shmstat_seg *seg, unsigned hz)
 	(void)thread_pointer();
 	set_stack_max();
 	shmstat__prof_thread();
-	prof.ntext = 0;
-	dl_iterate_phdr(add_text, NULL);
+	text_refresh();
 	/* the unwind tables, before the first signal (without them, or
 	 * out of memory: frame pointers only) */
 	cfi_replace(shmstat__cfi_build());
