@@ -42,26 +42,103 @@ struct shmstat_profile {
 	size_t nmetric;
 };
 
-/* The index in p->metrics of histogram slot @slot, added (named from @s)
- * on first sight: one lookup and one string per histogram, not per stack.
- * -1 when out of memory. */
-static long metric_of(struct shmstat_profile *p, const shmstat_snap *s, uint32_t slot)
-{
-	struct shmstat_metric_info mi;
-	char *name = NULL;
-	long m;
+/* A histogram of the snapshot by its first value slot: the index for
+ * shmstat_snap_metric(). */
+struct hist_at {
+	uint32_t slot;
+	size_t m;
+};
 
-	for (size_t i = 0; i < p->nmetric; i++)
-		if (p->metrics[i].slot == slot)
-			return (long)i;
-	m = shmstat__snap_metric_at(s, slot, SHMSTAT_HISTOGRAM);
-	if (m >= 0 && shmstat_snap_metric(s, (size_t)m, &mi) == 0 &&
-	    (mi.labels[0] ? asprintf(&name, "%s{%s}", mi.name, mi.labels)
-			  : asprintf(&name, "%s", mi.name)) < 0)
-		return -1;
-	p->metrics[p->nmetric].slot = slot;
-	p->metrics[p->nmetric].name = name;
-	return (long)p->nmetric++;
+static int cmp_hist_at(const void *a, const void *b)
+{
+	const struct hist_at *x = a, *y = b;
+
+	if (x->slot != y->slot)
+		return x->slot < y->slot ? -1 : 1;
+	return x->m < y->m ? -1 : x->m > y->m;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * p->metrics: one per histogram slot the latency stacks of @tab (usable
+ * per @sok) name, sorted by slot, each named from @s (the first histogram
+ * of the snapshot at that slot, as shmstat__snap_metric_at finds it).
+ * Sorting and binary search, not a scan per stack: a stack table of 2^20
+ * entries naming as many slots would cost 2^40 steps. 0 or ENOMEM.
+ */
+static int name_metrics(struct shmstat_profile *p, const shmstat_snap *s,
+			const struct shmstat_stackent *tab, uint32_t ns, const int8_t *sok)
+{
+	uint32_t *slots = malloc(((size_t)ns + 1) * sizeof(*slots));
+	struct hist_at *hs = malloc((s->nm + 1) * sizeof(*hs));
+	size_t n = 0, nh = 0;
+	int err = ENOMEM;
+
+	if (slots == NULL || hs == NULL)
+		goto out;
+	for (uint32_t i = 0; i < ns; i++)
+		if (sok[i] > 0 && tab[i].kind == SHMSTAT_STACK_LATENCY && tab[i].metric > 0)
+			slots[n++] = tab[i].metric - 1;
+	qsort(slots, n, sizeof(*slots), cmp_u32);
+	for (size_t i = 0; i < s->nm; i++) {
+		const struct shmstat__rdesc *d = shmstat__snap_desc(s, i);
+
+		if (d->type == SHMSTAT_HISTOGRAM)
+			hs[nh++] = (struct hist_at){ .slot = d->value_off, .m = i };
+	}
+	qsort(hs, nh, sizeof(*hs), cmp_hist_at);
+	for (size_t i = 0; i < n; i++) {
+		struct shmstat_metric_info mi;
+		size_t lo = 0, hi = nh;
+		char *name = NULL;
+
+		if (i > 0 && slots[i] == slots[i - 1])
+			continue;
+		while (lo < hi) {     /* the first histogram at the slot */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (hs[mid].slot < slots[i])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < nh && hs[lo].slot == slots[i] &&
+		    shmstat_snap_metric(s, hs[lo].m, &mi) == 0 &&
+		    (mi.labels[0] ? asprintf(&name, "%s{%s}", mi.name, mi.labels)
+				  : asprintf(&name, "%s", mi.name)) < 0)
+			goto out;
+		p->metrics[p->nmetric].slot = slots[i];
+		p->metrics[p->nmetric].name = name;
+		p->nmetric++;
+	}
+	err = 0;
+out:
+	free(slots);
+	free(hs);
+	return err;
+}
+
+/* The index in p->metrics of histogram slot @slot (name_metrics() put
+ * every slot of a usable stack there). */
+static long metric_of(const struct shmstat_profile *p, uint32_t slot)
+{
+	size_t lo = 0, hi = p->nmetric;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->metrics[mid].slot < slot)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->nmetric && p->metrics[lo].slot == slot ? (long)lo : -1;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -210,7 +287,7 @@ int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profi
 	}
 	p->stacks = calloc((size_t)p->st.used + 1, sizeof(*p->stacks));
 	p->metrics = calloc((size_t)p->st.used + 1, sizeof(*p->metrics));
-	if (p->stacks == NULL || p->metrics == NULL)
+	if (p->stacks == NULL || p->metrics == NULL || name_metrics(p, s, tab, ns, sok) != 0)
 		goto fail;
 	for (uint32_t i = 0; i < ns; i++) {
 		const struct shmstat_stackent *e = &tab[i];
@@ -227,11 +304,8 @@ int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profi
 		ps->weight = e->weight;
 		memcpy(ps->pcs, e->pcs, (size_t)e->depth * sizeof(e->pcs[0]));
 		ps->metric = -1;
-		if (e->kind == SHMSTAT_STACK_LATENCY && e->metric > 0) {
-			ps->metric = metric_of(p, s, e->metric - 1);
-			if (ps->metric < 0)
-				goto fail;
-		}
+		if (e->kind == SHMSTAT_STACK_LATENCY && e->metric > 0)
+			ps->metric = metric_of(p, e->metric - 1);
 		if (e->kind == SHMSTAT_STACK_CPU)
 			p->st.cpu_samples += e->samples;
 		else

@@ -400,6 +400,84 @@ static void test_latency(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* Latency stacks of several histograms, in an order unlike their slots',
+ * are each named after their own histogram (the reader sorts the slots
+ * the stacks name and looks each up once), and the stacks of a histogram
+ * removed since name none. */
+static void test_latency_names(void **state)
+{
+	const char *name = ut_name("plnames");
+	static const char *const lab[3][3] = {
+		{ "op", "get", NULL }, { "op", "put", NULL }, { "op", "del", NULL },
+	};
+	static const char *const want[3] = {
+		"lnames_ns{op=\"get\"}", "lnames_ns{op=\"put\"}", "lnames_ns{op=\"del\"}",
+	};
+	static const unsigned times[3] = { 30, 20, 10 };
+	struct shmstat_metric_def def[3];
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+	shmstat_hist *h[3];
+	struct view v;
+	uint64_t got[3] = { 0, 0, 0 }, unnamed = 0;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	ut_small_opts(&o);
+	o.max_stacks = 256;
+	o.max_values = 16384;      /* three histograms of the default layout */
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	for (int i = 0; i < 3; i++) {
+		def[i] = (struct shmstat_metric_def){ .name = "lnames_ns", .labels = lab[i],
+						      .unit = "ns" };
+		assert_int_equal(shmstat_hist_register(seg, &def[i], NULL, &h[i]), 0);
+	}
+	assert_int_equal(shmstat_profiler_latency(seg, 1), 0);
+	/* the last histogram first, interleaved */
+	for (unsigned r = 0; r < 30; r++)
+		for (int i = 3; i-- > 0;)
+			if (r < times[i])
+				timed_section(h[i], 50);
+	view_open(&v, name);
+	for (size_t k = 0; k < shmstat_profile_stacks(v.p); k++) {
+		struct shmstat_stack_info si;
+		int found = 0;
+
+		shmstat_profile_stack(v.p, k, &si);
+		for (int i = 0; i < 3; i++)
+			if (strcmp(si.metric, want[i]) == 0) {
+				got[i] += si.samples;
+				found = 1;
+			}
+		assert_true(found);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(got[i], times[i]);
+	view_close(&v);
+
+	/* the middle one goes: its stacks stay, unnamed */
+	assert_int_equal(shmstat_profiler_latency(seg, 0), 0);
+	assert_int_equal(shmstat_remove(seg, &def[1]), 0);
+	memset(got, 0, sizeof(got));
+	view_open(&v, name);
+	for (size_t k = 0; k < shmstat_profile_stacks(v.p); k++) {
+		struct shmstat_stack_info si;
+
+		shmstat_profile_stack(v.p, k, &si);
+		if (si.metric[0] == '\0')
+			unnamed += si.samples;
+		for (int i = 0; i < 3; i++)
+			if (strcmp(si.metric, want[i]) == 0)
+				got[i] += si.samples;
+	}
+	assert_int_equal(got[0], times[0]);
+	assert_int_equal(got[1], 0);
+	assert_int_equal(got[2], times[2]);
+	assert_int_equal(unnamed, times[1]);
+	view_close(&v);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 #if defined(__x86_64__)
 /* shmstat_timer_stop called with a frame pointer that is garbage, as code
  * built without frame pointers may leave it: here the address of a
@@ -948,6 +1026,7 @@ int main(void)
 		T(test_churn),
 		T(test_dropped),
 		T(test_latency),
+		T(test_latency_names),
 		T(test_modules),
 #if defined(__x86_64__)
 		T(test_latency_garbage_fp),
