@@ -56,7 +56,8 @@ static int map_extents(struct copier *cp, uint64_t pos, uint64_t size, uint64_t 
 	const size_t first = cp->next;
 
 	while (pos < size) {
-		const off_t d = lseek(cp->fd, (off_t)pos, SEEK_DATA);
+		const bool in_run = pos >= cp->run_start && pos < cp->run_end;
+		const off_t d = in_run ? (off_t)pos : lseek(cp->fd, (off_t)pos, SEEK_DATA);
 		uint64_t e;
 
 		if (d < 0 && errno == ENXIO)
@@ -67,9 +68,15 @@ static int map_extents(struct copier *cp, uint64_t pos, uint64_t size, uint64_t 
 			break;
 		if (w != 0) {
 			e = size - (uint64_t)d > w ? (uint64_t)d + w : size;
+		} else if ((uint64_t)d >= cp->run_start && (uint64_t)d < cp->run_end) {
+			e = cp->run_end < size ? cp->run_end : size;
 		} else {
 			const off_t h = lseek(cp->fd, d, SEEK_HOLE);
 
+			if (h > d) {
+				cp->run_start = (uint64_t)d;
+				cp->run_end = (uint64_t)h;
+			}
 			e = h < 0 || (uint64_t)h > size ? size : (uint64_t)h;
 		}
 		if (e <= (uint64_t)d || cp->next + 1 >= MAX_EXTENTS)

@@ -34,6 +34,12 @@ struct shmstat__copier {
 	unsigned char *base;       /* the copy buffer (anonymous memory) */
 	uint64_t len;
 	bool dirty;                /* holes of base must be zeroed: reused */
+	/* the last run of data SEEK_HOLE found, [run_start, run_end): data
+	 * it stays (a page turns from a hole into data, not back), so a walk
+	 * from inside it asks nothing; on tmpfs SEEK_HOLE looks at every page
+	 * up to the hole, and the walks of one pass start again and again
+	 * inside one long run when stripes hold data all through */
+	uint64_t run_start, run_end;
 };
 
 /* Add [@start, @end) to @cp's extents (after the last). 0 or ENOMEM. */

@@ -214,13 +214,13 @@ static void gauge_fold(struct shmstat_seg *seg, uint32_t p, const struct shmstat
 	int64_t val;
 
 	for (int k = 0; k < 3; k++)
-		g[k] = ld_relaxed(&src[off + k]);
+		g[k] = shmstat__fold_ld(seg, &src[off + k]);
 	/* dst[off] - src[off] is p's sum of deltas (all its stripes) */
-	val = (int64_t)(ld_relaxed(&dst[off]) - g[0] + ld_relaxed(&ps[off + 1]));
+	val = (int64_t)(shmstat__fold_ld(seg, &dst[off]) - g[0] + shmstat__fold_ld(seg, &ps[off + 1]));
 	if (!is_live_agg(d->agg))
-		gauge_merge(d->agg, g, val, ld_relaxed(&ps[off + 2]));
+		gauge_merge(d->agg, g, val, shmstat__fold_ld(seg, &ps[off + 2]));
 	for (int k = 0; k < 3; k++)
-		st_relaxed(&dst[off + k], g[k]);
+		shmstat__fold_st(seg, &dst[off + k], g[k]);
 }
 
 /* ----------------------------------------------------------- registration */

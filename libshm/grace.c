@@ -60,61 +60,80 @@ static uint32_t next_of(const struct shmstat_seg *seg, uint32_t p, uint32_t i)
 	return i;
 }
 
+uint64_t shmstat__fold_ld(const struct shmstat_seg *seg, const uint64_t *p)
+{
+	return shmstat__dmap_ld(seg->fold_map, seg, p);
+}
+
+void shmstat__fold_st(struct shmstat_seg *seg, uint64_t *p, uint64_t v)
+{
+	shmstat__dmap_st(seg->fold_map, seg, p, v);
+}
+
 uint64_t shmstat__fold_max(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint32_t v)
 {
-	uint64_t m = ld_relaxed(&src[v]), x;
+	uint64_t m = shmstat__fold_ld(seg, &src[v]), x;
 
-	x = ld_relaxed(&shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p))[v]);
+	x = shmstat__fold_ld(seg, &shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p))[v]);
 	if (x > m)
 		m = x;
 	for (uint32_t i = next_of(seg, p, 0); i < seg->nstripes; i = next_of(seg, p, i + 1)) {
-		x = ld_relaxed(&shmstat__stripe(seg, i)[v]);
+		x = shmstat__fold_ld(seg, &shmstat__stripe(seg, i)[v]);
 		if (x > m)
 			m = x;
 	}
 	return m;
 }
 
-/* The value slots a fold touches, by chunks of SHMSTAT_CHUNK bytes (a bit
- * each): those where a stripe involved holds data. Elsewhere every
- * stripe involved is a hole, reads as zeros, and the fold would write
- * zeros over zeros: it leaves it a hole, which readers do not copy
- * (segment.h, "Pages in use"). @map NULL: every chunk (no memory). */
-struct chunks {
-	uint64_t *map;
-	uint32_t n;
-};
-
-#define CHUNK_SLOTS (SHMSTAT_CHUNK / 8u)
-
-static void chunks_init(const struct shmstat_seg *seg, struct chunks *c)
+/* The data pages of what a fold of process slot @p reads and writes: the
+ * graves and p's stripes (segment.h, "Pages in use"), into @m. */
+static void fold_map(struct shmstat_seg *seg, uint32_t p, struct shmstat__dmap *m)
 {
-	c->n = (uint32_t)(((uint64_t)seg->max_values + CHUNK_SLOTS - 1) / CHUNK_SLOTS);
-	c->map = calloc(((size_t)c->n + 63) / 64, sizeof(*c->map));
+	*m = (struct shmstat__dmap){ 0 };
+	shmstat__dmap_add(m, seg, 0, SHMSTAT_GRAVES - 1);
+	shmstat__dmap_add(m, seg, SHMSTAT_PROC_STRIPE(p), SHMSTAT_PROC_STRIPE(p));
+	for (uint32_t i = next_of(seg, p, 0); i < seg->nstripes; i = next_of(seg, p, i + 1)) {
+		uint32_t j = i;
+
+		/* a run of p's stripes in one walk */
+		while (j + 1 < seg->nstripes && stripe_of(ld_acquire(&seg->owners[j + 1]), p))
+			j++;
+		shmstat__dmap_add(m, seg, i, j);
+		i = j;
+	}
 }
 
-static void chunks_add(const struct shmstat_seg *seg, struct chunks *c, uint32_t stripe)
+#define PAGE_SLOTS (SHMSTAT_PAGE / 8u)
+
+/* The slots of the block of PAGE_SLOTS from @from on, of @nv in all */
+static uint32_t block_len(uint32_t nv, uint32_t from)
 {
-	if (c->map != NULL)
-		shmstat__stripe_data(seg, stripe, (uint64_t)seg->max_values * 8, c->map);
+	return nv - from < PAGE_SLOTS ? nv - from : PAGE_SLOTS;
 }
 
-static bool chunk_in(const struct chunks *c, uint32_t slot)
+/* Does a page of slots [@from, @from + @n) hold data in grave @src or
+ * @dst, or in a stripe of process slot @p? */
+static bool touched(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, const uint64_t *dst,
+		    uint32_t from, uint32_t n)
 {
-	const uint32_t k = slot / CHUNK_SLOTS;
+	const struct shmstat__dmap *m = seg->fold_map;
 
-	return c->map == NULL || k >= c->n || (c->map[k / 64] >> (k % 64)) & 1u;
+	if (shmstat__dmap_any(m, seg, src + from, n) || shmstat__dmap_any(m, seg, dst + from, n) ||
+	    shmstat__dmap_any(m, seg, shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p)) + from, n))
+		return true;
+	for (uint32_t i = next_of(seg, p, 0); i < seg->nstripes; i = next_of(seg, p, i + 1))
+		if (shmstat__dmap_any(m, seg, shmstat__stripe(seg, i) + from, n))
+			return true;
+	return false;
 }
 
 /* Slots that are not sums, by the metric's type: a gauge's value and
  * stamp, a histogram's max and ~min, where they may hold data. */
-static void fold_types(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint64_t *dst,
-		       const struct chunks *c)
+static void fold_types(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint64_t *dst)
 {
 	for (uint32_t d = 0; d < seg->max_metrics; d++) {
 		const struct shmstat_desc *desc = &seg->descs[d];
 		const struct shmstat__type *t;
-		uint32_t last;
 
 		if (SHMSTAT_DESC_STATE(ld_acquire(&desc->word)) != SHMSTAT_DESC_LIVE)
 			continue;
@@ -123,67 +142,58 @@ static void fold_types(struct shmstat_seg *seg, uint32_t p, const uint64_t *src,
 		    !shmstat__fits(desc->value_off, desc->nvalues, seg->max_values))
 			continue;
 		/* the slots a type folds are among its first 8 */
-		last = desc->value_off + (desc->nvalues < 8 ? desc->nvalues : 8) - 1;
-		if (!chunk_in(c, desc->value_off) && !chunk_in(c, last))
+		if (!touched(seg, p, src, dst, desc->value_off, desc->nvalues < 8 ? desc->nvalues : 8))
 			continue;
 		t->fold_slots(seg, p, desc, src, dst);
 	}
 }
 
-/* Fold step 1: grave @dst = grave @src (number @a) + process slot @p's
- * stripes, where any of them holds data (every chunk when there is no
- * memory for the map). */
-static void merge(struct shmstat_seg *seg, uint32_t p, uint32_t a, const uint64_t *src,
-		  uint64_t *dst)
+/* Fold step 1: grave @dst = grave @src + process slot @p's stripes, a
+ * page of slots at a time where any of them holds data; a slot read only
+ * from the stripes whose page holds data, and stored into a hole only
+ * when not 0 (segment.h, "Pages in use"). */
+static void merge(struct shmstat_seg *seg, uint32_t p, const uint64_t *src, uint64_t *dst)
 {
+	struct shmstat__dmap *m = seg->fold_map;
 	const uint32_t nv = seg->max_values;
 	const uint64_t *ps = shmstat__stripe(seg, SHMSTAT_PROC_STRIPE(p));
-	struct chunks c;
+	uint64_t acc[PAGE_SLOTS];
 
-	chunks_init(seg, &c);
-	chunks_add(seg, &c, a);
-	chunks_add(seg, &c, !a);
-	chunks_add(seg, &c, SHMSTAT_PROC_STRIPE(p));
-	for (uint32_t i = next_of(seg, p, 0); i < seg->nstripes; i = next_of(seg, p, i + 1))
-		chunks_add(seg, &c, i);
-	for (uint32_t k = 0; k < c.n; k++) {
-		const uint32_t from = k * CHUNK_SLOTS;
-		const uint32_t to = nv - from < CHUNK_SLOTS ? nv : from + CHUNK_SLOTS;
+	for (uint32_t from = 0; from < nv; from += PAGE_SLOTS) {
+		const uint32_t n = block_len(nv, from);
 
-		if (!chunk_in(&c, from))
+		if (!touched(seg, p, src, dst, from, n))
 			continue;
-		for (uint32_t v = from; v < to; v++)
-			st_relaxed(&dst[v], ld_relaxed(&src[v]) + ld_relaxed(&ps[v]));
+		for (uint32_t k = 0; k < n; k++)
+			acc[k] = shmstat__dmap_ld(m, seg, &src[from + k]) +
+				 shmstat__dmap_ld(m, seg, &ps[from + k]);
 		for (uint32_t i = next_of(seg, p, 0); i < seg->nstripes; i = next_of(seg, p, i + 1)) {
 			const uint64_t *s = shmstat__stripe(seg, i);
 
-			for (uint32_t v = from; v < to; v++)
-				st_relaxed(&dst[v], ld_relaxed(&dst[v]) + ld_relaxed(&s[v]));
+			for (uint32_t k = 0; k < n; k++)
+				acc[k] += shmstat__dmap_ld(m, seg, &s[from + k]);
 		}
+		for (uint32_t k = 0; k < n; k++)
+			shmstat__dmap_st(m, seg, &dst[from + k], acc[k]);
 	}
-	fold_types(seg, p, src, dst, &c);
-	free(c.map);
+	fold_types(seg, p, src, dst);
 }
 
-/* Zeros over what stripe @i holds (its holes are zeros already). */
-static void zero_stripe(struct shmstat_seg *seg, uint32_t i)
+/* Zeros over what stripe @i holds: its slots that are not 0 (its holes
+ * are zeros already, and stay holes). */
+static void zero_stripe(struct shmstat_seg *seg, const struct shmstat__dmap *m, uint32_t i)
 {
 	uint64_t *s = shmstat__stripe(seg, i);
-	struct chunks c;
 
-	chunks_init(seg, &c);
-	chunks_add(seg, &c, i);
-	for (uint32_t k = 0; k < c.n; k++) {
-		const uint32_t from = k * CHUNK_SLOTS;
-		const uint32_t to = seg->max_values - from < CHUNK_SLOTS ? seg->max_values :
-				    from + CHUNK_SLOTS;
+	for (uint32_t from = 0; from < seg->max_values; from += PAGE_SLOTS) {
+		const uint32_t n = block_len(seg->max_values, from);
 
-		if (!chunk_in(&c, from))
+		if (!shmstat__dmap_any(m, seg, s + from, n))
 			continue;
-		for (uint32_t v = from; v < to; v++)
-			st_relaxed(&s[v], 0);
+		for (uint32_t k = 0; k < n; k++)
+			if (shmstat__dmap_ld(m, seg, &s[from + k]) != 0)
+				st_relaxed(&s[from + k], 0);
 	}
-	free(c.map);
 }
 
 /* Steps 2 and 3 of a fold (also the repair of a fold found FLIPPED). */
@@ -191,18 +201,26 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 {
 	struct shmstat_hdr *h = seg->hdr;
 	struct shmstat_proc *slot = &seg->procs[p];
+	struct shmstat__dmap own;
+	const struct shmstat__dmap *m = seg->fold_map;
 	uint64_t w;
 
+	if (m == NULL) {
+		fold_map(seg, p, &own);         /* a repair of a FLIPPED fold */
+		m = &own;
+	}
 	/* the types' parts first (signature summaries): they are p's by
 	 * their stripes */
 	SHMSTAT_EACH_TYPE(release, seg, p);
-	zero_stripe(seg, SHMSTAT_PROC_STRIPE(p));
+	zero_stripe(seg, m, SHMSTAT_PROC_STRIPE(p));
 	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
 		if (!stripe_of(ld_acquire(&seg->owners[i]), p))
 			continue;
-		zero_stripe(seg, i);
+		zero_stripe(seg, m, i);
 		st_release(&seg->owners[i], SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_FREE, 0));
 	}
+	if (m == &own)
+		shmstat__dmap_free(&own);
 	slot->starttime = 0;
 	slot->attach_ns = 0;
 	slot->heartbeat_ns = 0;
@@ -228,6 +246,7 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 {
 	struct shmstat_hdr *h = seg->hdr;
+	struct shmstat__dmap m;
 	uint32_t a;
 
 	a = SHMSTAT_FOLD_ACTIVE(ld_acquire(&h->fold_state));
@@ -235,7 +254,9 @@ void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_MERGING, a, p));
 	shmstat__fold_seq_bump(h);
 	SHMSTAT_HOOK(SHMSTAT_HOOK_FOLD_MERGING, seg);
-	merge(seg, p, a, shmstat__stripe(seg, a), shmstat__stripe(seg, !a));
+	fold_map(seg, p, &m);
+	seg->fold_map = &m;
+	merge(seg, p, shmstat__stripe(seg, a), shmstat__stripe(seg, !a));
 	SHMSTAT_EACH_TYPE(fold, seg, p, a, !a);
 	/* fold_seq again, before FLIPPED: a reader that read fold_seq while
 	 * the merge ran took the object's extents before grave[!a]'s new
@@ -248,6 +269,8 @@ void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 	SHMSTAT_HOOK(SHMSTAT_HOOK_FOLD_FLIPPED, seg);
 	shmstat__fold_seq_bump(h);
 	finish(seg, p, !a);
+	seg->fold_map = NULL;
+	shmstat__dmap_free(&m);
 }
 
 /* A reaper died holding the lock: complete what fold_state says. */
@@ -359,6 +382,7 @@ static void repair_descs(struct shmstat_seg *seg)
  * reader copying meanwhile sees fold_seq move and copies again. */
 static void reclaim_retired(struct shmstat_seg *seg)
 {
+	struct shmstat__dmap all = { 0 };      /* walked at the first use */
 	uint64_t min = UINT64_MAX;
 	bool bumped = false;
 
@@ -401,16 +425,16 @@ static void reclaim_retired(struct shmstat_seg *seg)
 				shmstat__fold_seq_bump(seg->hdr);
 				bumped = true;
 			}
+			if (all.npages == 0)
+				shmstat__dmap_add(&all, seg, 0, seg->nstripes - 1);
 			for (uint32_t s = 0; s < seg->nstripes; s++) {
 				uint64_t *v = shmstat__stripe(seg, s) + d->value_off;
 
-				/* a hole is zeros: leave it one */
-				if (!shmstat__seg_has_data(seg, (uint64_t)((unsigned char *)v -
-									   seg->base),
-							   (uint64_t)d->nvalues * 8))
-					continue;
+				/* a hole is zeros: leave it one (segment.h,
+				 * "Pages in use") */
 				for (uint32_t k = 0; k < d->nvalues; k++)
-					st_relaxed(&v[k], 0);
+					if (shmstat__dmap_ld(&all, seg, &v[k]) != 0)
+						st_relaxed(&v[k], 0);
 			}
 			/* the sequence stays: no two DEADV words are equal,
 			 * so a CAS from one that was read before proves that
@@ -423,6 +447,7 @@ static void reclaim_retired(struct shmstat_seg *seg)
 	}
 	if (bumped)
 		shmstat__fold_seq_bump(seg->hdr);
+	shmstat__dmap_free(&all);
 }
 
 unsigned shmstat__reap(struct shmstat_seg *seg)

@@ -34,6 +34,13 @@ SHMSTAT_HIDDEN void shmstat__fold(struct shmstat_seg *seg, uint32_t p);
  * on weakly ordered CPUs). */
 SHMSTAT_HIDDEN void shmstat__fold_seq_bump(struct shmstat_hdr *h);
 
+/* For a type's fold_slots (type.h), while the fold runs: slot *@p of a
+ * grave or of the folded process's stripes as the fold reads it (0 on a
+ * page that is a hole, which it leaves one) and stores it (a 0 not into
+ * a hole): segment.h, "Pages in use". */
+SHMSTAT_HIDDEN uint64_t shmstat__fold_ld(const struct shmstat_seg *seg, const uint64_t *p);
+SHMSTAT_HIDDEN void shmstat__fold_st(struct shmstat_seg *seg, uint64_t *p, uint64_t v);
+
 /* For a type's fold_slots (type.h): the largest of slot @v in grave @src
  * and the stripes of process slot @p. */
 SHMSTAT_HIDDEN uint64_t shmstat__fold_max(struct shmstat_seg *seg, uint32_t p,

@@ -490,7 +490,8 @@ static void hist_fold(struct shmstat_seg *seg, uint32_t p, const struct shmstat_
 	if (d->nvalues <= SHMSTAT_H_NMIN)
 		return;
 	for (uint32_t k = SHMSTAT_H_MAX; k <= SHMSTAT_H_NMIN; k++)
-		st_relaxed(&dst[d->value_off + k], shmstat__fold_max(seg, p, src, d->value_off + k));
+		shmstat__fold_st(seg, &dst[d->value_off + k],
+				 shmstat__fold_max(seg, p, src, d->value_off + k));
 }
 
 static bool hist_desc_ok(const struct shmstat_hdr *h, const struct shmstat_desc *d)

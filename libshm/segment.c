@@ -482,48 +482,49 @@ void shmstat__seg_unmap(struct shmstat_seg *seg)
 
 /* ------------------------------------------------------- pages in use */
 
-bool shmstat__seg_has_data(const struct shmstat_seg *seg, uint64_t off, uint64_t len)
+void shmstat__dmap_add(struct shmstat__dmap *m, const struct shmstat_seg *seg, uint32_t first,
+		       uint32_t last)
 {
-	off_t d;
+	const uint64_t base = (uint64_t)(seg->stripes - seg->base);
+	const uint64_t end = base + (uint64_t)(last + 1) * seg->stripe_bytes;
+	uint64_t pos = base + (uint64_t)first * seg->stripe_bytes;
 
-	if (len == 0 || off >= seg->size)
-		return false;
-	d = lseek(seg->fd, (off_t)off, SEEK_DATA);
-	if (d < 0)
-		return errno != ENXIO;          /* no answer: assume data */
-	return (uint64_t)d < off + len;
-}
-
-void shmstat__stripe_data(const struct shmstat_seg *seg, uint32_t i, uint64_t n, uint64_t *map)
-{
-	const uint64_t start = (uint64_t)(seg->stripes - seg->base) + (uint64_t)i * seg->stripe_bytes;
-	const uint64_t end = start + n;
-	uint64_t pos = start;
-
+	if (m->npages == 0) {
+		m->npages = ((uint64_t)seg->nstripes * seg->stripe_bytes + SHMSTAT_PAGE - 1) /
+			    SHMSTAT_PAGE;
+		m->bits = calloc((size_t)((m->npages + 63) / 64), sizeof(*m->bits));
+	}
+	if (m->bits == NULL)
+		return;                         /* every page is data */
+	/* one SEEK_HOLE an extent: on tmpfs it looks at every page up to
+	 * the hole it finds, so it is not asked again inside a run */
 	while (pos < end) {
 		off_t d = lseek(seg->fd, (off_t)pos, SEEK_DATA), h;
-		uint64_t a, b;
 
 		if (d < 0 && errno == ENXIO)
-			return;                         /* holes to the end */
+			return;                 /* holes to the end */
 		if (d < 0) {
-			d = (off_t)pos;                 /* no answer: data */
+			d = (off_t)pos;         /* no answer: data */
 			h = (off_t)end;
 		} else {
 			if ((uint64_t)d >= end)
 				return;
 			h = lseek(seg->fd, d, SEEK_HOLE);
-			if (h < 0 || (uint64_t)h > end)
+			if (h < 0 || (uint64_t)h > end || h <= d)
 				h = (off_t)end;
 		}
-		if ((uint64_t)h <= (uint64_t)d)
-			h = (off_t)end;
-		a = ((uint64_t)d - start) / SHMSTAT_CHUNK;
-		b = ((uint64_t)h - start + SHMSTAT_CHUNK - 1) / SHMSTAT_CHUNK;
-		for (uint64_t c = a; c < b; c++)
-			map[c / 64] |= UINT64_C(1) << (c % 64);
+		for (uint64_t k = ((uint64_t)d - base) / SHMSTAT_PAGE;
+		     k < ((uint64_t)h - base + SHMSTAT_PAGE - 1) / SHMSTAT_PAGE && k < m->npages; k++)
+			m->bits[k / 64] |= UINT64_C(1) << (k % 64);
 		pos = (uint64_t)h;
 	}
+}
+
+void shmstat__dmap_free(struct shmstat__dmap *m)
+{
+	free(m->bits);
+	m->bits = NULL;
+	m->npages = 0;
 }
 
 /* -------------------------------------------------------------------- API */

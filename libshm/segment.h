@@ -59,6 +59,9 @@ struct shmstat_seg {
 	 * which every removal's handles have been dropped */
 	struct shmstat__qrec *threads;
 	uint64_t want;
+	/* while this process folds (grace.c): the data pages of the stripes
+	 * involved, for the types' fold_slots */
+	struct shmstat__dmap *fold_map;
 
 };
 
@@ -85,17 +88,71 @@ SHMSTAT_HIDDEN int shmstat__check_links_mode(const struct stat *st, const char *
 
 /* Pages in use. The segment's pages are reserved at creation but not
  * faulted in: on tmpfs one that no process has written or read through
- * its mapping is a hole (SEEK_DATA), and reads as zeros. The fold and the
- * reaper keep it so by touching only what holds data.
- * shmstat__stripe_data() ORs into @map, a bit per SHMSTAT_CHUNK bytes
- * of stripe @i, the chunks among its first @n bytes that hold data (all,
- * when the file system cannot say); shmstat__seg_has_data() says whether
- * [@off, @off + @len) of the object holds any (true when unknown). */
-#define SHMSTAT_CHUNK SHMSTAT_PAGE
-SHMSTAT_HIDDEN void shmstat__stripe_data(const struct shmstat_seg *seg, uint32_t i, uint64_t n,
-					 uint64_t *map);
-SHMSTAT_HIDDEN bool shmstat__seg_has_data(const struct shmstat_seg *seg, uint64_t off,
-					  uint64_t len);
+ * its mapping is a hole (SEEK_DATA), and reads as zeros. A load through
+ * the mapping makes a hole a page of zeros as surely as a store does. The
+ * fold and the reaper keep holes so: they load a slot of a stripe only
+ * where its page is data (a hole's slot is 0) and store into a hole only
+ * a value that is not 0, page by page of the object (stripes are not
+ * page-aligned: a slot range of one stripe lies on other pages than the
+ * same range of the next).
+ *
+ * struct shmstat__dmap: a bit per page of the stripes region, the pages
+ * that hold data among the stripes added (SEEK_DATA, SEEK_HOLE; every
+ * page counts as data when the file system cannot say, or when there was
+ * no memory for the bits). */
+struct shmstat__dmap {
+	uint64_t *bits;            /* NULL: every page is data */
+	uint64_t npages;
+};
+
+/* Stripes @first..@last (one walk) into @m, allocated at the first call
+ * (@m zeroed before it); free. */
+SHMSTAT_HIDDEN void shmstat__dmap_add(struct shmstat__dmap *m, const struct shmstat_seg *seg,
+				      uint32_t first, uint32_t last);
+SHMSTAT_HIDDEN void shmstat__dmap_free(struct shmstat__dmap *m);
+
+static inline uint64_t shmstat__dmap_page(const struct shmstat_seg *seg, const uint64_t *p)
+{
+	return (uint64_t)((const unsigned char *)p - seg->stripes) / SHMSTAT_PAGE;
+}
+
+/* Does a page of [@p, @p + @n slots) hold data? */
+static inline bool shmstat__dmap_any(const struct shmstat__dmap *m,
+				     const struct shmstat_seg *seg, const uint64_t *p, uint64_t n)
+{
+	uint64_t a, b;
+
+	if (m->bits == NULL || n == 0)
+		return m->bits == NULL;
+	a = shmstat__dmap_page(seg, p);
+	b = shmstat__dmap_page(seg, p + n - 1);
+	for (; a <= b && a < m->npages; a++)
+		if ((m->bits[a / 64] >> (a % 64)) & 1u)
+			return true;
+	return false;
+}
+
+/* Slot *@p as the fold reads it (0 on a hole, not touched), and stored
+ * (a 0 not into a hole; a page stored into is data from then on). */
+static inline uint64_t shmstat__dmap_ld(const struct shmstat__dmap *m,
+					const struct shmstat_seg *seg, const uint64_t *p)
+{
+	return shmstat__dmap_any(m, seg, p, 1) ? __atomic_load_n(p, __ATOMIC_RELAXED) : 0;
+}
+
+static inline void shmstat__dmap_st(struct shmstat__dmap *m, const struct shmstat_seg *seg,
+				    uint64_t *p, uint64_t v)
+{
+	if (v == 0 && !shmstat__dmap_any(m, seg, p, 1))
+		return;
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+	if (m->bits != NULL) {
+		const uint64_t k = shmstat__dmap_page(seg, p);
+
+		if (k < m->npages)
+			m->bits[k / 64] |= UINT64_C(1) << (k % 64);
+	}
+}
 
 /* "/shmstat.<name>" into @path after checking @name. */
 SHMSTAT_HIDDEN int shmstat__path(const char *name, char path[SHMSTAT_PATH_MAX]);

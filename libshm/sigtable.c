@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include "shmstat.h"
+#include "grace.h"
 #include "procs.h"
 #include "registry.h"
 #include "sigmerge.h"
@@ -936,11 +937,10 @@ static int sig_handle_init(struct shmstat_seg *seg, const struct shmstat_desc *d
 static void sig_fold_slots(struct shmstat_seg *seg, uint32_t p, const struct shmstat_desc *d,
 			   const uint64_t *src, uint64_t *dst)
 {
-	(void)seg;
 	(void)p;
 	(void)src;
 	if (d->nvalues > SHMSTAT_S_SUMMARY)
-		st_relaxed(&dst[d->value_off + SHMSTAT_S_SUMMARY], 0);
+		shmstat__fold_st(seg, &dst[d->value_off + SHMSTAT_S_SUMMARY], 0);
 }
 
 const struct shmstat__type shmstat__sig_type = {
