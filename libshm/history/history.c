@@ -266,6 +266,11 @@ static int validate(const struct shmstat_hf_hdr *hd, uint64_t fsize, const char 
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "history file '%s' is corrupted: header size %u, expected %u",
 				     path, hd->hdr_size, SHMSTAT_HF_HDR_SIZE);
+	if (hd->total_size > SHMSTAT_HF_MAX_BYTES)
+		return shmstat__fail(SHMSTAT_ECORRUPT,
+				     "history file '%s' is corrupted: its header says %llu bytes, more than the %llu (1 TiB) a history file may have",
+				     path, (unsigned long long)hd->total_size,
+				     (unsigned long long)SHMSTAT_HF_MAX_BYTES);
 	if (fsize < hd->total_size)
 		return shmstat__fail(SHMSTAT_ETRUNCATED,
 				     "history file '%s' is truncated: %llu bytes, its header says %llu",

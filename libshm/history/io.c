@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "history_int.h"
@@ -42,6 +43,8 @@ struct rview {
 	size_t wlen;
 	unsigned char *big;
 	size_t bigcap;
+	uint64_t dend;             /* rv_data(): the known run of data ends here */
+	uint64_t data;             /* bytes of data rv_data() found */
 	int err;                   /* 0, SHMSTAT_ETRUNCATED, ENOMEM or errno */
 };
 
@@ -51,6 +54,7 @@ static void rv_init(struct rview *v, int fd, uint64_t base, uint64_t len)
 	v->fd = fd;
 	v->base = base;
 	v->len = len;
+	v->dend = len;             /* no map of the data: all of it is data */
 	v->cap = len < WINDOW ? (size_t)len : WINDOW;
 }
 
@@ -69,7 +73,11 @@ static const unsigned char *rv_get(struct rview *v, uint64_t off, size_t n)
 	if (v->wlen && off >= v->woff && off - v->woff + n <= v->wlen)
 		return v->buf + (off - v->woff);
 	if (n <= v->cap) {
-		size_t want = v->len - off < v->cap ? (size_t)(v->len - off) : v->cap;
+		/* the window stops where the run of data does: a hole reads as
+		 * zeros, and a file of many short runs far apart would be read
+		 * a window (1 MiB) a run */
+		const uint64_t stop = v->dend > off + n ? v->dend : off + n;
+		size_t want = stop - off < v->cap ? (size_t)(stop - off) : v->cap;
 
 		if (v->buf == NULL && (v->buf = malloc(v->cap)) == NULL) {
 			v->err = ENOMEM;
@@ -101,6 +109,58 @@ static const unsigned char *rv_get(struct rview *v, uint64_t off, size_t n)
 		return NULL;
 	}
 	return v->big;
+}
+
+/*
+ * The first offset from @off (a multiple of 8) on whose 8 bytes may hold
+ * data, the region's length if none does; the run of data it is in is
+ * [it, v->dend), counted in v->data. A hole reads as zeros, and the
+ * magic of a record is not 0: no record starts in a hole, so a walk
+ * jumps over them (a record may end in one: rv_get() reads its bytes).
+ * SEEK_HOLE is asked once per run (on tmpfs it walks the run a page at a
+ * time). Where the file system does not tell (SEEK_DATA fails with an
+ * error other than ENXIO), the rest of the region is one run. ENXIO: no
+ * data up to the end of the file, or the file shrank (v->err
+ * SHMSTAT_ETRUNCATED). On error, v->err.
+ */
+static uint64_t rv_data(struct rview *v, uint64_t off)
+{
+	const uint64_t end = v->base + v->len;
+	off_t d, e;
+	uint64_t r;
+
+	if (off < v->dend || off >= v->len)
+		return off;
+	d = lseek(v->fd, (off_t)(v->base + off), SEEK_DATA);
+	if (d < 0 && errno == ENXIO) {
+		struct stat st;
+
+		/* holes to the end of the file, or the file shrank */
+		if (fstat(v->fd, &st) != 0) {
+			v->err = errno;
+			return v->len;
+		}
+		if ((uint64_t)st.st_size < end)
+			v->err = SHMSTAT_ETRUNCATED;
+		return v->len;
+	}
+	if (d < 0 || (uint64_t)d < v->base + off) {
+		v->dend = v->len;          /* no answer: the rest is data */
+		v->data += v->len - off;
+		return off;
+	}
+	if ((uint64_t)d >= end)
+		return v->len;
+	r = ((uint64_t)d - v->base) & ~UINT64_C(7);
+	if (r < off)
+		r = off;
+	e = lseek(v->fd, d, SEEK_HOLE);
+	if (e <= d || (uint64_t)e >= end)
+		v->dend = v->len;
+	else
+		v->dend = round8((uint64_t)e - v->base);
+	v->data += v->dend - r;
+	return r;
 }
 
 int shmstat__hf_io_fail(const struct shmstat_history *h, int err, const char *what)
@@ -178,7 +238,7 @@ static int by_seq_desc(const void *a, const void *b)
 int shmstat__hf_scan_ring(struct shmstat_history *h, unsigned k, struct rref **out, size_t *nout)
 {
 	const struct shmstat_hf_tier *t = &h->hdr.tier[k];
-	uint64_t off = 0, hashed = 0, budget = 2 * t->ring_len + (UINT64_C(64) << 20);
+	uint64_t off = 0, hashed = 0;
 	struct rref *r = NULL;
 	size_t n = 0, cap = 0, keep;
 	struct rview v;
@@ -187,10 +247,19 @@ int shmstat__hf_scan_ring(struct shmstat_history *h, unsigned k, struct rref **o
 	*out = NULL;
 	*nout = 0;
 	rv_init(&v, h->fd, t->ring_off, t->ring_len);
-	while (off + SHMSTAT_HF_REC_HDR <= t->ring_len) {
-		const unsigned char *p = rv_get(&v, off, SHMSTAT_HF_REC_HDR);
+	v.dend = 0;                        /* map the data as the walk goes */
+	for (;;) {
+		const unsigned char *p;
 		struct shmstat_hf_rec rh;
 
+		off = rv_data(&v, off);
+		if (v.err) {
+			err = shmstat__hf_io_fail(h, v.err, "reading");
+			goto out;
+		}
+		if (off + SHMSTAT_HF_REC_HDR > t->ring_len)
+			break;
+		p = rv_get(&v, off, SHMSTAT_HF_REC_HDR);
 		if (p == NULL) {
 			err = shmstat__hf_io_fail(h, v.err, "reading");
 			goto out;
@@ -199,7 +268,10 @@ int shmstat__hf_scan_ring(struct shmstat_history *h, unsigned k, struct rref **o
 		if (rh.magic == SHMSTAT_HF_REC_MAGIC && rh.len >= SHMSTAT_HF_REC_HDR + 8 &&
 		    rh.len % 8 == 0 && rh.len <= t->ring_len - off && rh.len <= SHMSTAT_HF_REC_MAX &&
 		    rh.seq != 0) {
-			if (hashed + rh.len > budget)
+			/* twice the data met so far, the run the walk is in
+			 * whole (holes do not count: a sparse file's header
+			 * may claim a ring of 1 TiB) */
+			if (hashed + rh.len > 2 * v.data + (UINT64_C(64) << 20))
 				break;             /* damaged beyond reason: keep what we have */
 			hashed += rh.len;
 			p = rv_get(&v, off, rh.len);
