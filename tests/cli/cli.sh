@@ -298,7 +298,16 @@ if [ "$(grep -c "  $tag-a  writers 0 alive 0 dead$" /tmp/$tag.watch)" = 3 ]; the
 if [ "$(grep -Ec '^  cli_errors_total +3 +0/s ' /tmp/$tag.watch)" = 2 ]; then ok; else bad "watch: cli_errors_total is not 3 at 0/s twice"; cat /tmp/$tag.watch; fi
 if grep -Eq '^  cli_errors_total +3 +- ' /tmp/$tag.watch; then ok; else bad "watch: first sample has no rate"; fi
 if grep -Eq '^  cli_depth_max +7 items$' /tmp/$tag.watch; then ok; else bad "watch: gauge row"; fi
-expect 2 "" "interval 'soon' is not a duration" -- "$shmstat" watch -i soon "$tag-a"
+# -i: a duration as record and show read them, 1ms to 1d; strtod's
+# forms (hex, leading space, exponents) and a number without a unit are
+# not durations, 1e-300 was a busy loop
+for i in soon 0x10 ' 1' 1e-300 1e-3s 2 0 0ms 999us 1d1ns 2d -1s ''; do
+	expect 2 "" "^shmstat: interval '$i' is not a duration from 1ms to 1d$" -- \
+		"$shmstat" watch -i "$i" -n 1 "$tag-a"
+done
+for i in 1m30s 1h 1d 1ms 1.5s; do
+	expect 0 "  $tag-a  writers 0 alive 0 dead$" "^$" -- "$shmstat" watch -i "$i" -n 1 "$tag-a"
+done
 expect 2 "" "count '0' is not a positive number" -- "$shmstat" watch -n 0 "$tag-a"
 expect 2 "" "count '99999999999999999999' is not a positive number" -- "$shmstat" watch -n 99999999999999999999 "$tag-a"
 expect 1 "" "^shmstat: segment '$tag-none' does not exist$" -- "$shmstat" watch -i 10ms -n 2 "$tag-none"

@@ -133,6 +133,11 @@ poll on_screen '^spin_total +[0-9.]+k? +[0-9.]+k?/s .*[_.:=+*#-]$' && ok || bad 
 grep -q '[▁▂▃▄▅▆▇█]' "$tmp/screen" && bad "C locale: UTF-8 bars" || ok
 tm send-keys -t view q
 poll test -s "$tmp/rc" && ok || bad "q in the C locale"
+# -i 1m30s is 90 seconds (the title says how often; q quits at once)
+view C 80x24 -i 1m30s "$tag-s"
+poll on_screen " every 90(\.0+)?s " && ok || bad "-i 1m30s: $(line 1)"
+tm send-keys -t view q
+poll test -s "$tmp/rc" && [ "$(cat "$tmp/rc")" = 0 ] && ok || bad "q with -i 1m30s"
 # -n: the view ends by itself
 view "$utf8" 80x24 -i 10ms -n 3 "$tag-s"
 poll test -s "$tmp/rc" && [ "$(cat "$tmp/rc")" = 0 ] && ok || bad "-n 3 on a terminal"

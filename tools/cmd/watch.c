@@ -29,19 +29,21 @@
 #include "shmstat.h"
 #include "cli.h"
 #include "cmd.h"
+#include "timearg.h"
 #include "watch.h"
 
 const char cmd_watch_usage[] =
 	"usage: shmstat watch [-i INTERVAL] [-n COUNT] [-I GLOB]... [-X GLOB]... [--raw]\n"
 	"                     [--wait] [--lines [-h N] [-t]] NAME\n"
-	"  Show segment NAME live, every INTERVAL (default 1s; e.g. 500ms, 2s,\n"
-	"  1m), COUNT times (default: until stopped): per metric its value,\n"
-	"  its rate per second over the last interval, its average rate over\n"
-	"  the last 1m, 5m and 15m of the watch ('-' until watched that long)\n"
-	"  and a sparkline of its last 16 rates; histogram quantiles of the\n"
-	"  last interval; for metrics named *hits* with a *misses* twin, the\n"
-	"  hit ratio since creation and over the same windows. Figures are\n"
-	"  in each metric's unit; --raw prints exact numbers.\n"
+	"  Show segment NAME live, every INTERVAL (a duration from 1ms to 1d,\n"
+	"  default 1s; e.g. 500ms, 2s, 1m30s), COUNT times (default: until\n"
+	"  stopped): per metric its value, its rate per second over the last\n"
+	"  interval, its average rate over the last 1m, 5m and 15m of the\n"
+	"  watch ('-' until watched that long) and a sparkline of its last 16\n"
+	"  rates; histogram quantiles of the last interval; for metrics named\n"
+	"  *hits* with a *misses* twin, the hit ratio since creation and over\n"
+	"  the same windows. Figures are in each metric's unit; --raw prints\n"
+	"  exact numbers.\n"
 	"  On a terminal, a full-screen view: q quit, p pause, s sort,\n"
 	"  / filter, up/down or j/k select a row (its type, unit, labels and\n"
 	"  help below). Otherwise, a block of lines per interval under a\n"
@@ -52,22 +54,10 @@ const char cmd_watch_usage[] =
 	"  A segment that does not exist is an error; with --wait, watch\n"
 	"  waits for it (the COUNT intervals include the wait).\n";
 
-/* "1s", "500ms", "2", "1m" -> seconds; <= 0 on error */
-static double parse_interval(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || !(v > 0))
-		return -1;
-	if (*end == '\0' || strcmp(end, "s") == 0)
-		return v;
-	if (strcmp(end, "ms") == 0)
-		return v / 1000;
-	if (strcmp(end, "m") == 0)
-		return v * 60;
-	return -1;
-}
+/* -i: a duration (timearg.h, as record --interval and show -i read
+ * them) from 1ms (as record's) to 1d */
+#define WATCH_INTERVAL_MIN 1000000ull
+#define WATCH_INTERVAL_MAX 86400000000000ull
 
 /* Sleep until @deadline (watch_now() seconds). */
 static void sleep_until(double deadline)
@@ -349,6 +339,7 @@ int cmd_watch(int argc, char **argv)
 	struct source src = { 0 };
 	struct compact cp = { 0 };
 	double interval = 1;
+	uint64_t interval_ns;
 	long count = -1;
 	int c, lines = 0, wait = 0, rc = -1, header = 0;
 	char *end;
@@ -364,11 +355,13 @@ int cmd_watch(int argc, char **argv)
 	while (rc < 0 && (c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
-			interval = parse_interval(optarg);
-			if (interval <= 0 || interval > 86400)
+			if (parse_duration(optarg, &interval_ns) != 0 ||
+			    interval_ns < WATCH_INTERVAL_MIN || interval_ns > WATCH_INTERVAL_MAX)
 				rc = usage_error(cmd_watch_usage,
-						 "interval '%s' is not a duration like 1s, 500ms, 1m",
+						 "interval '%s' is not a duration from 1ms to 1d",
 						 optarg);
+			else
+				interval = (double)interval_ns / 1e9;
 			break;
 		case 'n':
 			errno = 0;
