@@ -2,7 +2,7 @@
  * shmstat_profile.h - sampled stacks in the segment: where the time goes.
  *
  * A writer process starts the profiler once; CPU-time timers (one per
- * thread that writes a segment, ITIMER_PROF for the others) then
+ * thread that writes a segment, one of the process for the others) then
  * interrupt its threads about @hz times per second of the CPU time each
  * uses, and the signal handler walks the interrupted thread's stack and
  * counts it in the segment's stack table: no allocation, no lock, no
@@ -48,11 +48,12 @@ extern "C" {
  * Publishes the process's module map, parses the loaded modules' unwind
  * tables, installs a SIGPROF handler, starts a per-thread CPU timer for
  * every thread alive (and later for each thread that first writes a
- * segment) and ITIMER_PROF for the others. One profiler per process.
+ * segment) and a process CPU timer (timer_create, not ITIMER_PROF: none
+ * outlives an execve) for the others. One profiler per process.
  * Return 0, EINVAL (@seg NULL, @hz out of range), SHMSTAT_EBUSY (the
  * profiler already runs, or SIGPROF or ITIMER_PROF is used by someone
  * else), SHMSTAT_EFULL (the segment has no stack table: created with
- * max_stacks 0 or by format 2.0), or an errno from sigaction/setitimer.
+ * max_stacks 0 or by format 2.0), or an errno from sigaction/timer_create.
  */
 SHMSTAT_API int shmstat_profiler_start(shmstat_seg *seg, unsigned hz);
 
@@ -90,7 +91,7 @@ struct shmstat_profiler_info {
 	uint32_t unwind_modules;   /* modules with unwind tables */
 	uint32_t unwind_rows;      /* rows of those tables */
 	uint64_t unwind_bytes;     /* their memory, in this process */
-	uint64_t skipped;          /* ITIMER_PROF signals skipped, since the
+	uint64_t skipped;          /* process timer signals skipped, since the
 				    * process began, in threads sampled by a
 				    * timer of their own */
 };

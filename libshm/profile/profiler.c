@@ -80,19 +80,25 @@ static struct shmstat_cfitab *cfi_tab;
  * Per-thread CPU timers: timer_create(CLOCK_THREAD_CPUTIME_ID of the
  * thread) with SIGEV_THREAD_ID sends SIGPROF to that thread each 1/hz s
  * of its own CPU time, so each thread is sampled in proportion to the CPU
- * it used, whatever the kernel's choice of a thread for ITIMER_PROF's
- * process-wide signal. The threads alive at the profiler start get one,
- * and so does each thread that first writes a segment afterwards (the
- * core's thread_start hook); one that exits deletes its own. ITIMER_PROF
- * keeps running for the others: its signal is skipped in a thread that
- * has its own timer (this run's signal seen, or made by itself). A leaf
- * lock: taken under prof.lock or the thread table's lock, never the
- * other way round.
+ * it used, whatever the kernel's choice of a thread for a process-wide
+ * signal. The threads alive at the profiler start get one, and so does
+ * each thread that first writes a segment afterwards (the core's
+ * thread_start hook); one that exits deletes its own. The process timer
+ * (timer_create(CLOCK_PROCESS_CPUTIME_ID), SIGEV_SIGNAL) keeps running
+ * for the others: its signal is skipped in a thread that has its own
+ * timer (this run's signal seen, or made by itself). The two kinds are
+ * told apart by their signal value: run_gen for a thread's, -run_gen for
+ * the process's. Not ITIMER_PROF: it survives execve(), which resets the
+ * handler, and its signal then kills the new image; POSIX timers are
+ * deleted at exec, and their pending signals flushed. A leaf lock: taken
+ * under prof.lock or the thread table's lock, never the other way round.
  */
 #define PROF_TIMERS 1024
 static struct {
 	pthread_mutex_t lock;
 	int on;                    /* this run uses per-thread timers */
+	int proc_on;               /* the process timer runs */
+	timer_t proc;              /* the process timer */
 	struct timespec period;
 	uint32_t n;
 	struct {
@@ -101,7 +107,7 @@ static struct {
 	} t[PROF_TIMERS];
 } tmr = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static int run_gen;                /* this run's number, the timers' signal value */
-static uint64_t skipped;           /* ITIMER_PROF signals skipped */
+static uint64_t skipped;           /* process timer signals skipped */
 static pthread_key_t timer_key;
 static pthread_once_t timer_once = PTHREAD_ONCE_INIT;
 /* the run in which this thread has a timer of its own (0: none) */
@@ -407,15 +413,22 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	if (!__atomic_load_n(&gate, __ATOMIC_SEQ_CST))
 		goto leave;
 	if (si && si->si_code == SI_TIMER) {
-		/* a per-thread timer's: this run's, or one being deleted */
-		if (si->si_value.sival_int != ld_relaxed(&run_gen))
+		int v = si->si_value.sival_int, g = ld_relaxed(&run_gen);
+
+		if (v == g) {
+			/* this thread's own timer's */
+			st_relaxed(&own_gen, g);
+		} else if (v == -g) {
+			/* the process timer's: skipped in a thread its own
+			 * timer samples */
+			if (ld_relaxed(&own_gen) == g) {
+				__atomic_fetch_add(&skipped, 1, __ATOMIC_RELAXED);
+				goto leave;
+			}
+		} else {
+			/* a timer of an earlier run, being deleted */
 			goto leave;
-		st_relaxed(&own_gen, si->si_value.sival_int);
-	} else if (si && si->si_code == SI_KERNEL && ld_relaxed(&own_gen) != 0 &&
-		   ld_relaxed(&own_gen) == ld_relaxed(&run_gen)) {
-		/* ITIMER_PROF's, in a thread its own timer samples */
-		__atomic_fetch_add(&skipped, 1, __ATOMIC_RELAXED);
-		goto leave;
+		}
 	}
 #if defined(__x86_64__)
 	f.pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
@@ -624,14 +637,19 @@ static void make_timer_key(void)
 	(void)pthread_key_create(&timer_key, timer_exit);
 }
 
-/* Timers for every thread alive now (prof.lock held, before the gate
- * opens). The first that cannot be made turns them off for this run:
- * ITIMER_PROF alone samples then. */
-static void timers_start(unsigned hz)
+/* Timers for every thread alive now, then the process timer (prof.lock
+ * held, the gate open): 0, or the errno of the process timer, which is
+ * then not running and the others deleted. The first thread timer that
+ * cannot be made turns them off for this run: the process timer alone
+ * samples then. */
+static int timers_start(unsigned hz)
 {
 	pid_t self = gettid_();
 	DIR *d;
 	struct dirent *e;
+	struct sigevent sev;
+	struct itimerspec its;
+	int err = 0;
 
 	(void)pthread_once(&timer_once, make_timer_key);
 	pthread_mutex_lock(&tmr.lock);
@@ -652,12 +670,30 @@ static void timers_start(unsigned hz)
 	}
 	if (d)
 		closedir(d);
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = SIGPROF;
+	sev.sigev_value.sival_int = -run_gen;
+	its.it_interval = tmr.period;
+	its.it_value = tmr.period;
+	if (timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev, &tmr.proc) != 0) {
+		err = errno;
+	} else if (timer_settime(tmr.proc, 0, &its, NULL) != 0) {
+		err = errno;
+		timer_delete(tmr.proc);
+	} else {
+		tmr.proc_on = 1;
+	}
 	pthread_mutex_unlock(&tmr.lock);
+	return err;
 }
 
 static void timers_stop(void)
 {
 	pthread_mutex_lock(&tmr.lock);
+	if (tmr.proc_on)
+		timer_delete(tmr.proc);
+	tmr.proc_on = 0;
 	tmr.on = 0;
 	for (uint32_t i = 0; i < tmr.n; i++)
 		timer_delete(tmr.t[i].id);
@@ -688,6 +724,7 @@ static void atfork_child(void)
 	/* timers are not inherited */
 	pthread_mutex_init(&tmr.lock, NULL);
 	tmr.on = 0;
+	tmr.proc_on = 0;
 	tmr.n = 0;
 	st_relaxed(&own_gen, 0);
 	for (int i = 0; i < 2; i++)
@@ -756,7 +793,7 @@ static int need_table(struct shmstat_seg *seg)
 int shmstat_profiler_start(shmstat_seg *seg, unsigned hz)
 {
 	struct sigaction sa, old;
-	struct itimerval it, cur;
+	struct itimerval cur;
 	struct shmstat_stackkey warm = { .kind = SHMSTAT_STACK_CPU, .depth = 1 };
 	int err;
 
@@ -816,13 +853,9 @@ int shmstat_profiler_start(shmstat_seg *seg, unsigned hz)
 		err = shmstat__fail(errno, "cannot install the SIGPROF handler: %s", strerror(errno));
 		goto undo;
 	}
-	timers_start(hz);
-	memset(&it, 0, sizeof(it));
-	it.it_interval.tv_sec = (time_t)(1000000u / hz / 1000000u);
-	it.it_interval.tv_usec = (suseconds_t)(1000000u / hz % 1000000u);
-	it.it_value = it.it_interval;
-	if (setitimer(ITIMER_PROF, &it, NULL) != 0) {
-		err = shmstat__fail(errno, "cannot start ITIMER_PROF: %s", strerror(errno));
+	err = timers_start(hz);
+	if (err) {
+		err = shmstat__fail(err, "cannot start the process CPU timer: %s", strerror(err));
 		timers_stop();
 		(void)signal(SIGPROF, SIG_IGN);
 		goto undo;
@@ -839,13 +872,9 @@ out:
 	return err;
 }
 
-/* Stop the timer and wait for handlers (lock held). */
+/* Stop the timers and wait for handlers (lock held). */
 static void stop_locked(void)
 {
-	struct itimerval off;
-
-	memset(&off, 0, sizeof(off));
-	setitimer(ITIMER_PROF, &off, NULL);
 	timers_stop();
 	__atomic_store_n(&gate, 0, __ATOMIC_SEQ_CST);
 	quiesce();

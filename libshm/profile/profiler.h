@@ -1,8 +1,9 @@
 /*
  * profiler.h - the sampling profiler of a writer process.
  *
- * One per process: ITIMER_PROF raises SIGPROF about hz times per second of
- * the process's CPU time in whichever thread is running; the handler walks
+ * One per process: CPU timers (one per thread where it can, one for the
+ * process) raise SIGPROF about hz times per second of CPU time in the
+ * thread that runs; the handler walks
  * that thread's frame-pointer chain from the interrupted registers and
  * counts the stack in the segment's stack table (stacks.h). The walk only
  * reads memory between the interrupted stack pointer and the top of the

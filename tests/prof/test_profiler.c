@@ -252,7 +252,7 @@ static void test_churn(void **state)
 		w += si.weight;
 	}
 	/* every call of the handler while the profiler ran, once, but the
-	 * ITIMER_PROF signals skipped in threads that have their own timer
+	 * process timer's signals skipped in threads that have their own timer
 	 * (this one: it started the profiler) */
 	{
 		struct shmstat_profiler_info pi;
