@@ -87,7 +87,9 @@ SHMSTAT_API int shmstat_profiler_modules(shmstat_seg *seg);
 struct shmstat_profiler_info {
 	int running;               /* 1 while shmstat_profiler_start runs */
 	unsigned hz;
-	uint32_t thread_timers;    /* per-thread CPU timers now */
+	uint32_t thread_timers;    /* per-thread CPU timers now, of threads
+				    * alive (those of threads gone are
+				    * deleted first) */
 	uint32_t unwind_modules;   /* modules with unwind tables */
 	uint32_t unwind_rows;      /* rows of those tables */
 	uint64_t unwind_bytes;     /* their memory, in this process */

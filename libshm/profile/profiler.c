@@ -90,8 +90,13 @@ static struct shmstat_cfitab *cfi_tab;
  * told apart by their signal value: run_gen for a thread's, -run_gen for
  * the process's. Not ITIMER_PROF: it survives execve(), which resets the
  * handler, and its signal then kills the new image; POSIX timers are
- * deleted at exec, and their pending signals flushed. A leaf lock: taken
- * under prof.lock or the thread table's lock, never the other way round.
+ * deleted at exec, and their pending signals flushed. The timer of a
+ * thread that exits without deleting its own (one alive at the start:
+ * no key of ours runs in it) is deleted by timers_prune: at the
+ * heartbeat, by shmstat_profiler_info, and when the table has doubled
+ * since the last pruning. A
+ * leaf lock: taken under prof.lock or the thread table's lock, never the
+ * other way round.
  */
 #define PROF_TIMERS 1024
 static struct {
@@ -101,6 +106,7 @@ static struct {
 	timer_t proc;              /* the process timer */
 	struct timespec period;
 	uint32_t n;
+	uint32_t prune_at;         /* n at which timer_for prunes first */
 	struct {
 		timer_t id;
 		pid_t tid;
@@ -574,6 +580,40 @@ static pid_t gettid_(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
+/*
+ * Whether entry @i's thread is gone (tmr.lock held). A thread's CPU timer
+ * outlives its thread in the kernel (it is a timer of the process) but
+ * no longer runs: timer_gettime reports it disarmed (it_value 0), which
+ * an armed periodic timer never is (at least 1 ns), and which also holds
+ * when the thread id was taken again by a new thread. tgkill(0) covers
+ * kernels that keep the reload value of a dead timer: ESRCH, no thread.
+ */
+static int timer_dead(uint32_t i)
+{
+	struct itimerspec cur;
+
+	if (timer_gettime(tmr.t[i].id, &cur) != 0)
+		return 1;
+	if (cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec == 0)
+		return 1;
+	return syscall(SYS_tgkill, (long)getpid(), (long)tmr.t[i].tid, 0L) != 0 && errno == ESRCH;
+}
+
+/* Delete the timers of threads gone (tmr.lock held): a system call or
+ * two per timer, at most PROF_TIMERS. */
+static void timers_prune(void)
+{
+	for (uint32_t i = 0; i < tmr.n;) {
+		if (timer_dead(i)) {
+			timer_delete(tmr.t[i].id);
+			tmr.t[i] = tmr.t[--tmr.n];
+		} else {
+			i++;
+		}
+	}
+	tmr.prune_at = tmr.n < PROF_TIMERS / 64 ? PROF_TIMERS / 32 : 2 * tmr.n;
+}
+
 /* A timer for thread @tid (tmr.lock held, tmr.on): 0, or -1. The
  * calling thread's is marked in its own thread-local state, and deleted
  * when it exits (timer_key). */
@@ -586,9 +626,25 @@ static int timer_for(pid_t tid, int self)
 	clockid_t clk = self ? CLOCK_THREAD_CPUTIME_ID : (clockid_t)((~(unsigned)tid << 3) | 6u);
 	timer_t id;
 
-	for (uint32_t i = 0; i < tmr.n; i++)
-		if (tmr.t[i].tid == tid)
+	for (uint32_t i = 0; i < tmr.n; i++) {
+		if (tmr.t[i].tid != tid)
+			continue;
+		if (!self)
 			return 0;
+		if (!timer_dead(i)) {
+			/* made at the start, for this thread: deleted when
+			 * it exits, now that it runs here */
+			(void)pthread_setspecific(timer_key, &tmr);
+			return 0;
+		}
+		/* the timer of an earlier thread of that id, gone */
+		timer_delete(tmr.t[i].id);
+		tmr.t[i] = tmr.t[--tmr.n];
+		break;
+	}
+	/* amortized: a pruning each time the table doubled */
+	if (tmr.n >= tmr.prune_at || tmr.n == PROF_TIMERS)
+		timers_prune();
 	if (tmr.n == PROF_TIMERS)
 		return -1;
 	memset(&sev, 0, sizeof(sev));
@@ -670,6 +726,7 @@ static int timers_start(unsigned hz)
 	}
 	if (d)
 		closedir(d);
+	tmr.prune_at = tmr.n < PROF_TIMERS / 64 ? PROF_TIMERS / 32 : 2 * tmr.n;
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_SIGNAL;
 	sev.sigev_signo = SIGPROF;
@@ -955,8 +1012,13 @@ void shmstat__prof_heartbeat(struct shmstat_seg *seg)
 		return;
 	if (published(seg) && (prof.seg == seg || prof.lat_seg == seg))
 		(void)publish(seg, 0, 0);
-	if (prof.seg == seg)
+	if (prof.seg == seg) {
 		cfi_refresh();
+		pthread_mutex_lock(&tmr.lock);
+		if (tmr.on)
+			timers_prune();
+		pthread_mutex_unlock(&tmr.lock);
+	}
 	pthread_mutex_unlock(&prof.lock);
 }
 
@@ -1008,6 +1070,8 @@ int shmstat_profiler_info(struct shmstat_profiler_info *out)
 		out->unwind_rows = cfi_tab->nrows;
 	}
 	pthread_mutex_lock(&tmr.lock);
+	if (tmr.on)
+		timers_prune();    /* the timers of threads alive */
 	out->thread_timers = tmr.n;
 	pthread_mutex_unlock(&tmr.lock);
 	out->skipped = __atomic_load_n(&skipped, __ATOMIC_RELAXED);

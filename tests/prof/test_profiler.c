@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -876,6 +878,160 @@ static void test_modules(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* ------------------------------------------------- per-thread timers */
+
+static pthread_barrier_t tb_up, tb_go;
+
+struct tthread {
+	pid_t tid;
+	shmstat_counter *c;        /* written: the thread gets a timer */
+};
+
+static void *timer_thread(void *arg)
+{
+	struct tthread *t = arg;
+
+	t->tid = (pid_t)syscall(SYS_gettid);
+	if (t->c)
+		shmstat_counter_inc(t->c);
+	pthread_barrier_wait(&tb_up);
+	pthread_barrier_wait(&tb_go);
+	return NULL;
+}
+
+/* The kernel timers of this process (/proc/self/timers). */
+static int kernel_timers(void)
+{
+	FILE *f = fopen("/proc/self/timers", "r");
+	char line[256];
+	int n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "ID:", 3) == 0)
+			n++;
+	(void)fclose(f);
+	return n;
+}
+
+/* Wait until thread @tid is gone from the kernel, not only joined (glibc's
+ * join returns when the kernel cleared the thread id, before the thread
+ * is released): a condition, bounded by ten million looks. */
+static void wait_gone(pid_t tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d", (int)tid);
+	for (long i = 0; access(path, F_OK) == 0; i++) {
+		assert_true(i < 10000000);
+		sched_yield();
+	}
+}
+
+/* @n threads, each writing @c when not NULL, up and waiting. */
+static void threads_up(pthread_t *th, struct tthread *t, int n, shmstat_counter *c)
+{
+	pthread_barrier_init(&tb_up, NULL, (unsigned)n + 1);
+	pthread_barrier_init(&tb_go, NULL, (unsigned)n + 1);
+	for (int i = 0; i < n; i++) {
+		t[i].c = c;
+		assert_int_equal(pthread_create(&th[i], NULL, timer_thread, &t[i]), 0);
+	}
+	pthread_barrier_wait(&tb_up);
+}
+
+static void threads_down(const pthread_t *th, const struct tthread *t, int n)
+{
+	pthread_barrier_wait(&tb_go);
+	for (int i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		wait_gone(t[i].tid);
+	}
+	pthread_barrier_destroy(&tb_up);
+	pthread_barrier_destroy(&tb_go);
+}
+
+/* The timers of threads alive at the start are deleted once those threads
+ * are gone: at the heartbeat, by shmstat_profiler_info, and when the table
+ * has doubled since it was last pruned; the timers of threads that made
+ * their own are deleted as they exit. Counted in /proc/self/timers (one
+ * timer a thread, one for the process) and by shmstat_profiler_info. */
+static void test_thread_timers(void **state)
+{
+	const char *name = ut_name("ptimers");
+	struct shmstat_metric_def def = { .name = "writes" };
+	struct shmstat_opts o;
+	struct shmstat_profiler_info pi;
+	shmstat_seg *seg;
+	shmstat_counter *c;
+	pthread_t th[24];
+	struct tthread t[24];
+	int k0;
+	uint32_t b;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	ut_small_opts(&o);
+	o.max_stacks = 256;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &def, &c), 0);
+	shmstat_counter_inc(c);
+	k0 = kernel_timers();
+	/* the threads there are before this test's: this one, and any the
+	 * libraries run */
+	assert_int_equal(shmstat_profiler_start(seg, 99), 0);
+	assert_int_equal(shmstat_profiler_info(&pi), 0);
+	b = pi.thread_timers;
+	assert_true(b >= 1 && b <= 8);
+	assert_int_equal(kernel_timers(), k0 + (int)b + 1);
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	assert_int_equal(kernel_timers(), k0);
+
+	/* 16 threads alive at the start, gone; the heartbeat prunes */
+	threads_up(th, t, 16, NULL);
+	assert_int_equal(shmstat_profiler_start(seg, 99), 0);
+	assert_int_equal(shmstat_profiler_info(&pi), 0);
+	assert_int_equal(pi.thread_timers, b + 16);
+	assert_int_equal(kernel_timers(), k0 + (int)b + 17);
+	threads_down(th, t, 16);
+	assert_int_equal(kernel_timers(), k0 + (int)b + 17);   /* not yet */
+	shmstat_heartbeat(seg);
+	assert_int_equal(kernel_timers(), k0 + (int)b + 1);
+	assert_int_equal(shmstat_profiler_info(&pi), 0);
+	assert_int_equal(pi.thread_timers, b);
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+
+	/* the same, pruned by shmstat_profiler_info */
+	threads_up(th, t, 16, NULL);
+	assert_int_equal(shmstat_profiler_start(seg, 99), 0);
+	threads_down(th, t, 16);
+	assert_int_equal(kernel_timers(), k0 + (int)b + 17);
+	assert_int_equal(shmstat_profiler_info(&pi), 0);
+	assert_int_equal(pi.thread_timers, b);
+	assert_int_equal(kernel_timers(), k0 + (int)b + 1);
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	assert_int_equal(kernel_timers(), k0);
+
+	/* again without a heartbeat: 24 threads that write the segment after
+	 * the start get timers; the one that finds the table doubled since
+	 * the start (2 x (b + 16) timers, b <= 8) prunes the 16 that are
+	 * gone: b + 24 remain */
+	threads_up(th, t, 16, NULL);
+	assert_int_equal(shmstat_profiler_start(seg, 99), 0);
+	threads_down(th, t, 16);
+	threads_up(th, t, 24, c);
+	assert_int_equal(kernel_timers(), k0 + (int)b + 25);
+	assert_int_equal(shmstat_profiler_info(&pi), 0);
+	assert_int_equal(pi.thread_timers, b + 24);
+	/* those delete their own as they exit */
+	threads_down(th, t, 24);
+	assert_int_equal(kernel_timers(), k0 + (int)b + 1);
+	assert_int_equal(shmstat_profiler_info(&pi), 0);
+	assert_int_equal(pi.thread_timers, b);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(kernel_timers(), k0);
+}
+
 /* A child of fork() inherits no timer and no profiler: it starts its
  * own, on its own segment, while the parent's keeps running. */
 static void test_fork(void **state)
@@ -1034,6 +1190,7 @@ int main(void)
 #endif
 		T(test_frameless),
 		T(test_clock_callers),
+		T(test_thread_timers),
 		T(test_fork),
 		T(test_profile_gc),
 	};
