@@ -217,7 +217,8 @@ SHMSTAT_API int shmstat_profile_module(const shmstat_profile *p, size_t k,
 /**
  * shmstat_profile_find_module - the module of process @proc whose
  * executable range holds @pc (the latest published when ranges overlap
- * after a dlclose and dlopen), or -1.
+ * after a dlclose and dlopen: highest seq, then first in the table), or
+ * -1. A binary search in an index built by shmstat_snap_profile.
  */
 SHMSTAT_API long shmstat_profile_find_module(const shmstat_profile *p, size_t proc, uint64_t pc);
 

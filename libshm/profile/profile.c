@@ -11,6 +11,7 @@
 
 #include "shmstat_profile.h"
 #include "modmap.h"
+#include "rangeix.h"
 #include "snap.h"
 #include "stacks.h"
 
@@ -35,6 +36,7 @@ struct shmstat_profile {
 	struct pstack *stacks;
 	struct shmstat_profmod *mods;   /* validated copies, kind MODULE */
 	size_t *mod_proc;
+	struct rangeix *mod_ix;    /* per process: its modules by address */
 	struct {
 		uint32_t slot;     /* the histogram's first value slot */
 		char *name;        /* "name{labels}", NULL when no live histogram */
@@ -199,6 +201,54 @@ static int collect_procs(struct shmstat_profile *p, const struct shmstat_stacken
 	return 0;
 }
 
+/*
+ * p->mod_ix: for each process, its modules indexed by range (rangeix.h),
+ * so that shmstat_profile_find_module is a binary search and not a scan
+ * of every module (a table of 16,384 records and 2^14 stacks of 58
+ * frames took 21 s in 'shmstat flame --addresses'). The winner among
+ * the modules holding an address is the one a scan finds: the highest
+ * seq, then the first in the table. 0 or ENOMEM.
+ */
+static int index_modules(struct shmstat_profile *p)
+{
+	struct rangeix_in *in = malloc((p->nmod + 1) * sizeof(*in));
+	size_t *order = malloc((p->nmod + 1) * sizeof(*order));
+	size_t *start = calloc(p->nproc + 2, sizeof(*start));
+	int err = ENOMEM;
+
+	p->mod_ix = calloc(p->nproc + 1, sizeof(*p->mod_ix));
+	if (in == NULL || order == NULL || start == NULL || p->mod_ix == NULL)
+		goto out;
+	/* the modules grouped by process, in table order within each */
+	for (size_t k = 0; k < p->nmod; k++)
+		start[p->mod_proc[k] + 1]++;
+	for (size_t j = 0; j < p->nproc; j++)
+		start[j + 1] += start[j];
+	for (size_t k = 0; k < p->nmod; k++)
+		order[start[p->mod_proc[k]]++] = k;
+	for (size_t j = p->nproc; j > 0; j--)
+		start[j] = start[j - 1];
+	start[0] = 0;
+	for (size_t j = 0; j < p->nproc; j++) {
+		size_t n = 0;
+
+		for (size_t i = start[j]; i < start[j + 1]; i++) {
+			const struct shmstat_profmod *m = &p->mods[order[i]];
+
+			in[n++] = (struct rangeix_in){ .lo = m->lo, .hi = m->hi, .prio = m->seq,
+						       .id = order[i] };
+		}
+		if (n > 0 && rangeix_build(&p->mod_ix[j], in, n) != 0)
+			goto out;
+	}
+	err = 0;
+out:
+	free(in);
+	free(order);
+	free(start);
+	return err;
+}
+
 int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profile **out)
 {
 	const struct shmstat_hdr *h;
@@ -271,6 +321,8 @@ int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profi
 			memcpy(p->procs[j].info.comm, m->comm, sizeof(m->comm));
 		}
 	}
+	if (index_modules(p) != 0)
+		goto fail;
 	/* alive: the writer slot with the same pid and start time is live */
 	for (size_t k = 0; k < shmstat_snap_procs(s); k++) {
 		struct shmstat_proc_info pi;
@@ -338,6 +390,10 @@ void shmstat_profile_free(shmstat_profile *p)
 	free(p->procs);
 	free(p->mods);
 	free(p->mod_proc);
+	if (p->mod_ix)
+		for (size_t j = 0; j < p->nproc; j++)
+			rangeix_free(&p->mod_ix[j]);
+	free(p->mod_ix);
 	free(p);
 }
 
@@ -408,11 +464,10 @@ int shmstat_profile_module(const shmstat_profile *p, size_t k, struct shmstat_mo
 
 long shmstat_profile_find_module(const shmstat_profile *p, size_t proc, uint64_t pc)
 {
-	long best = -1;
+	size_t k;
 
-	for (size_t k = 0; k < p->nmod; k++)
-		if (p->mod_proc[k] == proc && pc >= p->mods[k].lo && pc < p->mods[k].hi &&
-		    (best < 0 || p->mods[k].seq > p->mods[best].seq))
-			best = (long)k;
-	return best;
+	if (proc >= p->nproc)
+		return -1;
+	k = rangeix_find(&p->mod_ix[proc], pc);
+	return k == SIZE_MAX ? -1 : (long)k;
 }

@@ -13,7 +13,8 @@
  * process's own vDSO named from the reader's copy of it; cached
  * results are the same pointer, also between a leaf pc and the return
  * address after it; modules with an empty range ignored, overlapping
- * ones found; declaring a process again adds modules; many processes
+ * ones found (random tables: the module the walk back before the range
+ * index named); declaring a process again adds modules; many processes
  * sharing a file open it once (descriptors stay few).
  */
 #include <dirent.h>
@@ -41,6 +42,7 @@
 #include <cmocka.h>
 
 #include "symbolize.h"
+#include "../xorshift.h"
 
 #define MAXMODS 256
 
@@ -777,6 +779,131 @@ static void test_odd_modules(void **state)
 	modlist_free(ml);
 }
 
+/* Random tables of overlapping, nested, repeated, empty and reversed
+ * modules (a hostile writer's): the module named for each address is the
+ * one find_mod found before it was indexed, the last in (lo, hi) order
+ * that holds the address; found here by that order's walk back, bounded
+ * by the running max of hi. Modules of the same range are told apart
+ * only by their range. */
+#define ODD_N 80
+
+struct odd {
+	uint64_t lo, hi;
+	unsigned rec;
+};
+
+static int odd_cmp(const void *pa, const void *pb)
+{
+	const struct odd *a = pa, *b = pb;
+
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	return 0;
+}
+
+static uint64_t odd_end(uint64_t *x)
+{
+	uint64_t r = xorshift64(x);
+
+	switch (r % 16) {
+	case 0:
+		return 0;
+	case 1:
+		return UINT64_MAX;
+	default:
+		return 0x10000 + ((r >> 8) % 48) * 0x100 + ((r >> 20) % 3);
+	}
+}
+
+static void test_overlapping_tables(void **state)
+{
+	FILE *quiet = fopen("/dev/null", "w");
+	uint64_t x = 0x853c49e6748fea9bULL;
+	size_t asked = 0;
+
+	(void)state;
+	assert_non_null(quiet);
+	for (int round = 0; round < 40; round++) {
+		struct symbolizer *s = symbolizer_new("shmstat", quiet);
+		struct sym_module m[ODD_N];
+		struct odd sorted[ODD_N];
+		uint64_t maxhi[ODD_N];
+		char paths[ODD_N][32];
+		size_t n = 1 + (size_t)(xorshift64(&x) % ODD_N), ns = 0;
+
+		assert_non_null(s);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t a = odd_end(&x), b = odd_end(&x);
+
+			if (xorshift64(&x) % 8 != 0 && a > b) {
+				uint64_t t = a;
+
+				a = b;
+				b = t;
+			}
+			snprintf(paths[i], sizeof(paths[i]), "/nonexistent/m%zu", i);
+			m[i] = (struct sym_module){ .base = 0, .lo = a, .hi = b, .path = paths[i] };
+			if (a < b)
+				sorted[ns++] = (struct odd){ .lo = a, .hi = b, .rec = (unsigned)i };
+		}
+		qsort(sorted, ns, sizeof(*sorted), odd_cmp);
+		for (size_t i = 0; i < ns; i++)
+			maxhi[i] = i && maxhi[i - 1] > sorted[i].hi ? maxhi[i - 1] : sorted[i].hi;
+		assert_int_equal(symbolizer_add_proc(s, 1, "pid 1", m, n), 0);
+		for (size_t i = 0; i < 5 * n + 32; i++) {
+			const struct sym_module *e = &m[i / 5 % n];
+			uint64_t a = i >= 5 * n ? odd_end(&x) + (i % 2)
+				     : (uint64_t[]){ e->lo, e->lo - 1, e->hi, e->hi - 1, e->hi + 1 }[i % 5];
+			size_t lo = 0, hi = ns, want = SIZE_MAX;
+			const char *got = symbolizer_name(s, 1, a, 1);
+			unsigned long rec;
+			uint64_t off;
+			char *end;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (sorted[mid].lo <= a)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (size_t k = lo; k-- > 0;) {
+				if (maxhi[k] <= a)
+					break;
+				if (a < sorted[k].hi) {
+					want = k;
+					break;
+				}
+			}
+			if (want == SIZE_MAX || a == 0) {
+				/* pc 0 is no frame */
+				assert_string_equal(got, "[unknown]");
+			} else {
+				/* "m<record>+0x<offset>" */
+				if (got[0] != 'm')
+					fail_msg("0x%" PRIx64 ": \"%s\"", a, got);
+				rec = strtoul(got + 1, &end, 10);
+				if (strncmp(end, "+0x", 3) != 0)
+					fail_msg("0x%" PRIx64 ": \"%s\"", a, got);
+				off = strtoull(end + 3, &end, 16);
+				assert_int_equal(*end, 0);
+				assert_true(rec < n);
+				/* the same range as the walk's (and its offset) */
+				assert_int_equal(m[rec].lo, sorted[want].lo);
+				assert_int_equal(m[rec].hi, sorted[want].hi);
+				assert_int_equal(off, a);
+			}
+			asked++;
+		}
+		symbolizer_free(s);
+	}
+	assert_true(asked > 1000);
+	(void)fclose(quiet);
+}
+
 static size_t open_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -839,6 +966,7 @@ int main(void)
 		cmocka_unit_test(test_debuglink_fifo),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_odd_modules),
+		cmocka_unit_test(test_overlapping_tables),
 		cmocka_unit_test(test_many_procs),
 	};
 
