@@ -1,5 +1,11 @@
 /*
  * profiler.c - sampling profiler and latency stacks (see profiler.h).
+ *
+ * It is longer than 1,000 lines: the signal handler, the unwinder it
+ * calls, the per-thread timers that send its signal and the gate that
+ * quiesces it share file-static state (run_gen, own_gen, gate,
+ * inflight, the unwind tables), so that all a handler may touch is in
+ * one file and nothing of it is reachable from outside.
  */
 #include <dirent.h>
 #include <errno.h>
