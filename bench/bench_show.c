@@ -43,11 +43,16 @@
  *     snapshot_vs_1writer. Then two lines with the targets at 64 writers:
  *     "show_writers_snapshot", snapshot_ms <= 4 x the 1-writer figure,
  *     and "show_writers_rss", show_rss_mb <= 100 ("met": the medians).
+ *   "show_churn": 64 writers that wrote and were SIGKILLed, then 64 new
+ *     ones in their places that wrote the same (a pre-fork server's
+ *     workers recycled), read like a point of the writer axis; with
+ *     snapshot_vs_fresh, against the 64-writer point above (what the
+ *     folds of the dead leave to read: format.md, "Pages in use").
  *   "show_metrics": 1,000, 10,000, 100,000 counters, 1 writer; the
  *     100,000 line with its target show_json_ms <= 100 ("met": the
  *     median; met_rounds of rounds).
- * The segments are named bench_show_w<writers>_<pid> and
- * bench_show_m<counters>_<pid>, and removed after their point; the
+ * The segments are named bench_show_w<writers>_<pid>, bench_show_c64_<pid>
+ * and bench_show_m<counters>_<pid>, and removed after their point; the
  * writers are reaped (killed if they do not exit).
  *
  * A missed target never fails the process; the exit status is non-zero
@@ -576,15 +581,17 @@ static int ax_stop(pid_t *pids, int writers, int done)
 	return bad ? -1 : 0;
 }
 
-/* Snapshot @s of a point holds what its writers wrote: every metric,
- * each counter counted once by every writer, each histogram
- * AX_HIST_VALUES times by every writer, every key of every writer in the
- * table, each with its one hit. 0, or -1 with a message. */
-static int ax_check(const shmstat_snap *s, const char *name, int writers, int counters)
+/* Snapshot @s of a point holds what its writers wrote, @gens sets of
+ * them one after the other: every metric, each counter counted once by
+ * every writer, each histogram AX_HIST_VALUES times by every writer,
+ * every key of every writer in the table, each with its one hit. 0, or
+ * -1 with a message. */
+static int ax_check(const shmstat_snap *s, const char *name, int writers, int counters, int gens)
 {
 	struct shmstat_metric_info mi;
 	struct shmstat_sigstats st = { 0 };
 	const uint64_t keys = (uint64_t)writers * AX_SIG_KEYS;
+	const uint64_t n = (uint64_t)writers * (uint64_t)gens;
 	int nc = 0, nh = 0, ns = 0, bad = 0;
 
 	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
@@ -597,11 +604,11 @@ static int ax_check(const shmstat_snap *s, const char *name, int writers, int co
 		switch (mi.type) {
 		case SHMSTAT_COUNTER:
 			nc++;
-			bad += mi.counter != (uint64_t)writers;
+			bad += mi.counter != n;
 			break;
 		case SHMSTAT_HISTOGRAM:
 			nh++;
-			bad += mi.counter != (uint64_t)writers * AX_HIST_VALUES;
+			bad += mi.counter != n * AX_HIST_VALUES;
 			break;
 		case SHMSTAT_SIGTABLE:
 			ns++;
@@ -611,7 +618,7 @@ static int ax_check(const shmstat_snap *s, const char *name, int writers, int co
 			}
 			shmstat_sigview_stats(v, &st);
 			shmstat_sigview_free(v);
-			bad += st.used != keys || st.hits != keys || st.evictions != 0 ||
+			bad += st.used != keys || st.hits != keys * (uint64_t)gens || st.evictions != 0 ||
 			       st.max_error != 0 || st.unsummarized != 0;
 			break;
 		default:
@@ -631,11 +638,14 @@ static int ax_check(const shmstat_snap *s, const char *name, int writers, int co
 
 /* One point: segment @name with @counters counters written by @writers
  * processes, read @reps times (snapshot in this process, `shmstat show
- * --json`, a scrape of `shmstat serve`), the medians into *@res. The
+ * --json`, a scrape of `shmstat serve`), the medians into *@res. With
+ * @churn, the first writers are SIGKILLed once they have written, as a
+ * pre-fork server's workers may be, and as many new ones take their
+ * places (their attach reaps the dead): the segment is read then. The
  * writers are reaped and the segment removed whatever happens. 0 or -1
  * with a message. */
 static int ax_point(const char *tool, const char *name, int writers, int counters,
-		    uint32_t hslots, int reps, struct ax_result *res)
+		    uint32_t hslots, int reps, int churn, struct ax_result *res)
 {
 	double snap[AX_MAX_REPS], show[AX_MAX_REPS], scrape[AX_MAX_REPS], rss[AX_MAX_REPS];
 	double one[AX_MAX_REPS], one_rss[AX_MAX_REPS];
@@ -666,13 +676,27 @@ static int ax_point(const char *tool, const char *name, int writers, int counter
 		fprintf(stderr, "bench_show: the writers of %s did not all start\n", name);
 		goto out;
 	}
+	if (churn) {
+		for (int w = 0; w < writers; w++) {
+			kill(pids[w], SIGKILL);
+			waitpid(pids[w], NULL, 0);
+			pids[w] = -1;
+		}
+		close(done);
+		done = -1;
+		if (ax_start(name, writers, counters, &so, pids, &done) != 0) {
+			fprintf(stderr, "bench_show: the second writers of %s did not all start\n",
+				name);
+			goto out;
+		}
+	}
 	if (shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &s) != 0) {
 		fprintf(stderr, "bench_show: cannot read %s: %s\n", name, shmstat_last_error());
 		goto out;
 	}
 	shmstat_snap_info(s, &info);
 	res->segment_bytes = info.size;
-	if (ax_check(s, name, writers, counters) != 0) {
+	if (ax_check(s, name, writers, counters, churn ? 2 : 1) != 0) {
 		shmstat_snap_free(s);
 		goto out;
 	}
@@ -748,7 +772,7 @@ static int axes(const char *tool, int quick)
 		const int w = writers[k];
 
 		snprintf(name, sizeof(name), "bench_show_w%d_%d", w, (int)getpid());
-		if (ax_point(tool, name, w, 10000, hslots, reps, &res) != 0) {
+		if (ax_point(tool, name, w, 10000, hslots, reps, 0, &res) != 0) {
 			rc = -1;
 			continue;
 		}
@@ -780,11 +804,26 @@ static int axes(const char *tool, int quick)
 		       "\"target\":\"show_rss_mb_64<=100\",\"met\":%s}\n",
 		       at64.rss_mb, jbool(at64.rss_mb <= 100));
 	}
+	/* 64 writers SIGKILLed and 64 new ones in their places: a reader
+	 * costs what the new ones wrote, as at the fresh point (the folds
+	 * leave the holes holes: format.md, "Pages in use") */
+	snprintf(name, sizeof(name), "bench_show_c64_%d", (int)getpid());
+	if (ax_point(tool, name, 64, 10000, hslots, reps, 1, &res) != 0) {
+		rc = -1;
+	} else {
+		printf("{\"bench\":\"show_churn\",\"writers\":64,\"killed_and_replaced\":64,"
+		       "\"snapshot_ms\":%.2f,\"show_json_ms\":%.2f,\"scrape_ms\":%.2f,"
+		       "\"show_rss_mb\":%.1f,\"baseline\":\"fresh_64_writers\","
+		       "\"baseline_snapshot_ms\":%.2f,\"snapshot_vs_fresh\":%.2f,\"rounds\":%d}\n",
+		       res.snapshot_ms, res.show_ms, res.scrape_ms, res.rss_mb, at64.snapshot_ms,
+		       at64.snapshot_ms > 0 ? res.snapshot_ms / at64.snapshot_ms : 0, reps);
+		fflush(stdout);
+	}
 	for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
 		const int n = counters[k];
 
 		snprintf(name, sizeof(name), "bench_show_m%d_%d", n, (int)getpid());
-		if (ax_point(tool, name, 1, n, hslots, reps, &res) != 0) {
+		if (ax_point(tool, name, 1, n, hslots, reps, 0, &res) != 0) {
 			rc = -1;
 			continue;
 		}
