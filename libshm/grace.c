@@ -452,9 +452,14 @@ static void reclaim_retired(struct shmstat_seg *seg)
 
 unsigned shmstat__reap(struct shmstat_seg *seg)
 {
+	return shmstat__reap_wait(seg, 1000);
+}
+
+unsigned shmstat__reap_wait(struct shmstat_seg *seg, unsigned wait_ms)
+{
 	unsigned n = 0;
 
-	if (!shmstat__reaper_lock(seg, 1000))
+	if (!shmstat__reaper_lock(seg, wait_ms))
 		return 0;
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		uint64_t w = ld_acquire(&seg->procs[i].word);

@@ -54,6 +54,10 @@ SHMSTAT_HIDDEN uint64_t shmstat__fold_max(struct shmstat_seg *seg, uint32_t p,
  * slots were folded. */
 SHMSTAT_HIDDEN unsigned shmstat__reap(struct shmstat_seg *seg);
 
+/* The same, waiting at most @wait_ms for the reaper lock (0: one try; a
+ * holder that is alive is reaping already). */
+SHMSTAT_HIDDEN unsigned shmstat__reap_wait(struct shmstat_seg *seg, unsigned wait_ms);
+
 /* Give removed descriptor @d, PENDING (RETIRED without a sequence yet),
  * its retire sequence: the grace period of its removal starts. false if
  * somebody else did. */

@@ -194,6 +194,8 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	bool adopted[SHMSTAT_TLS_SLOTS] = { false };
+
 	memset(tls_tab, 0, sizeof(tls_tab));
 	memset(qrecs, 0, sizeof(qrecs));
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
@@ -210,10 +212,22 @@ static void fork_child(void)
 		SHMSTAT_HOOK(SHMSTAT_HOOK_FORK_ADOPT, seg);
 		if (shmstat__proc_adopt(seg, fork_slot[i], fork_tag[i], fork_stamp[i]) != 0)
 			seg->proc = UINT32_MAX;     /* updates do nothing */
+		else
+			adopted[i] = true;
 	}
 	pthread_mutex_unlock(&slots_lock);
 	urcu_bp_after_fork_child();
 	urcu_bp_call_rcu_after_fork_child();
+	/* the child reaps, as a process that attaches does: the parent
+	 * reaps only when no slot is free, so the thread stripes and
+	 * signature summaries of dead siblings (SIGKILLed, or exited
+	 * without shmstat_close()) would otherwise stay taken until the
+	 * slots run out, and this child's threads would share its process
+	 * stripe and count their signature events unsummarized. One try of
+	 * the reaper lock: a live holder is reaping already. */
+	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++)
+		if (adopted[i])
+			shmstat__reap_wait(slots[i].seg, 0);
 }
 
 static void make_key(void)

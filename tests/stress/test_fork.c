@@ -360,12 +360,87 @@ static void test_prefork_server(void **state)
 	}
 }
 
+/* Workers that die without shmstat_close() (SIGKILLed, or exit()) leave
+ * their thread stripes and signature summaries taken until a reap. A
+ * worker forked later reaps them (docs/api.md, "Processes and fork"):
+ * here one thread stripe and one summary are left for each worker after
+ * the first dead one, and the slots never run out (the parent reaps only
+ * then), so a worker that did not reap would share its process stripe
+ * and count its signature events unsummarized (before the fix: workers
+ * 3 to RC_WORKERS did, 6 x RC_EVENTS events, and 4 slots stayed dead). */
+#define RC_WORKERS 8
+#define RC_EVENTS 1000
+
+static struct {
+	shmstat_counter *c;
+	shmstat_sigtab *t;
+} rc;
+
+static int recycled_worker_main(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < RC_EVENTS; i++) {
+		shmstat_counter_inc(rc.c);
+		shmstat_sig_hit(rc.t, "key", 3, 1, 0);
+	}
+	raise(SIGKILL);
+	return 3;
+}
+
+static void test_recycled_workers_reaped(void **state)
+{
+	const struct shmstat_metric_def d_c = { .name = "recycled_total" };
+	const struct shmstat_metric_def d_t = { .name = "recycled_sigs" };
+	struct shmstat_sigtab_opts so;
+	struct shmstat_sigstats st;
+	struct shmstat_seg_info info;
+	struct shmstat_metric_info mi;
+	struct shmstat_opts o;
+	shmstat_sigview *v;
+	shmstat_snap *s;
+	int i;
+
+	(void)state;
+	seg_name = stress_name("recycle");
+	shmstat_opts_init(&o);
+	o.max_procs = RC_WORKERS + 2;      /* the slots never run out */
+	o.max_threads = 2;                 /* one dead worker's and one more */
+	shmstat_sigtab_opts_init(&so);
+	so.capacity = 16;
+	so.summaries = 2;
+	o.sig_bytes = shmstat_sigtab_bytes(&so);
+	assert_int_equal(shmstat_open(seg_name, &o, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &d_c, &rc.c), 0);
+	assert_int_equal(shmstat_sigtab_register(seg, &d_t, &so, &rc.t), 0);
+	for (int w = 0; w < RC_WORKERS; w++)
+		assert_int_equal(stress_wait(stress_spawn(recycled_worker_main, NULL)),
+				 128 + SIGKILL);
+
+	s = stress_snap(seg_name);
+	shmstat_snap_info(s, &info);
+	assert_int_equal(stress_counter(s, "recycled_total", ""),
+			 (uint64_t)RC_WORKERS * RC_EVENTS);
+	i = stress_find(s, "recycled_sigs", "", &mi);
+	assert_true(i >= 0);
+	assert_int_equal(shmstat_snap_sigtab(s, (size_t)i, &v), 0);
+	shmstat_sigview_stats(v, &st);
+	assert_int_equal(st.hits, (uint64_t)RC_WORKERS * RC_EVENTS);
+	assert_int_equal(st.unsummarized, 0);
+	/* only the last worker is dead and not reaped */
+	assert_int_equal(info.writers_dead, 1);
+	shmstat_sigview_free(v);
+	shmstat_snap_free(s);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fork_from_threaded_writer, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_prefork_server, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_recycled_workers_reaped, stress_setup,
 						stress_teardown),
 	};
 
