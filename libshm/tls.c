@@ -204,6 +204,9 @@ static void fork_child(void)
 		if (seg == NULL)
 			continue;
 		seg->threads = NULL;        /* only this thread, with no stripe yet */
+		/* another thread of the parent may have been folding: its map
+		 * is not this process's (grace.c builds its own) */
+		seg->fold_map = NULL;
 		seg->pid = getpid();
 		seg->tag = shmstat__self_tag();
 		/* the child holds its parent's handles: the slot claimed
