@@ -336,6 +336,21 @@ bool shmstat__retire_pending(struct shmstat_seg *seg, struct shmstat_desc *d)
 	return cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_RETIRED, seq << 8));
 }
 
+void shmstat__deadv_publish(struct shmstat_seg *seg, struct shmstat_desc *d, uint32_t off,
+			    uint32_t n)
+{
+	/* a number no removal has, nor any other DEADV word: taking it
+	 * from retire_seq only makes the writers acknowledge one more
+	 * number (no RETIRED word has it, so no grace period waits on it) */
+	const uint64_t seq = __atomic_add_fetch(&seg->hdr->retire_seq, 1, __ATOMIC_ACQ_REL);
+
+	d->value_off = off;
+	d->nvalues = n;
+	d->sum = shmstat__hash((const unsigned char *)d + SHMSTAT_DESC_SUM_FROM,
+			       sizeof(*d) - SHMSTAT_DESC_SUM_FROM);
+	st_release(&d->word, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEADV, seq << 8));
+}
+
 /* ------------------------------------------------------------ the reaper */
 
 /* Is the writer of a slot with word @w gone, so its stripes may be
@@ -450,6 +465,96 @@ static void reclaim_retired(struct shmstat_seg *seg)
 	shmstat__dmap_free(&all);
 }
 
+/* A DEADV tombstone as coalesce() read it: the word first, then the
+ * fields */
+struct freeblk {
+	uint64_t w;
+	uint32_t off, n, i;
+};
+
+static int freeblk_cmp(const void *a, const void *b)
+{
+	const struct freeblk *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Merge DEADV tombstones whose value slots follow each other into the
+ * first of them; the others become DEAD (tombstones without slots, which
+ * any registration takes). Without it every removal leaves one DEADV
+ * descriptor that only a metric of its size takes: churning through
+ * metrics of one size fills the directory with them, and a metric of
+ * another size finds no descriptor (issue: 64 counters' tombstones on a
+ * 64-descriptor segment, no metric live, every gauge refused). After it,
+ * the DEADV descriptors are at most one more than the live metrics
+ * between their runs.
+ *
+ * Under the reaper lock (one coalescer at a time), racing registrations
+ * that take tombstones and their slots by CAS. The first of a run is
+ * taken DEADV -> CLAIMED (ours), each next one DEADV -> DEAD, as
+ * reuse_values() takes slots: each CAS from the word read before the
+ * fields proves the fields are those of the word (no DEADV word comes
+ * back once it changed). A CAS that fails (a registration took that
+ * tombstone) ends the run there. The first is published again with
+ * shmstat__deadv_publish() (a new word) holding the slots of the whole
+ * run, or with its own word when nothing was merged (its fields were not
+ * touched). Registrants that meet the CLAIMED word wait for it, as for
+ * any claim; a reaper killed meanwhile leaves it to be made DEAD by them
+ * or the next reap, and the slots of that run are lost (as those a
+ * registrant killed after taking them). */
+static void coalesce(struct shmstat_seg *seg)
+{
+	struct freeblk *b;
+	uint32_t n = 0, cnt = 0;
+
+	for (uint32_t i = 0; i < seg->max_metrics; i++)
+		if (SHMSTAT_DESC_STATE(ld_relaxed(&seg->descs[i].word)) == SHMSTAT_DESC_DEADV)
+			cnt++;
+	if (cnt < 2)
+		return;
+	b = malloc(cnt * sizeof(*b));
+	if (b == NULL)
+		return;         /* the next reap does it */
+	for (uint32_t i = 0; i < seg->max_metrics && n < cnt; i++) {
+		const struct shmstat_desc *d = &seg->descs[i];
+		const uint64_t w = ld_acquire(&d->word);
+		const uint32_t off = d->value_off, nv = d->nvalues;
+
+		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_DEADV || nv == 0 ||
+		    !shmstat__fits(off, nv, seg->max_values))
+			continue;
+		b[n++] = (struct freeblk){ .w = w, .off = off, .n = nv, .i = i };
+	}
+	qsort(b, n, sizeof(*b), freeblk_cmp);
+	for (uint32_t k = 0; k + 1 < n;) {
+		struct shmstat_desc *first = &seg->descs[b[k].i];
+		uint64_t w = b[k].w;
+		uint32_t end = b[k].off + b[k].n, j = k + 1;
+
+		if (end != b[j].off ||
+		    !cas_acqrel(&first->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_CLAIMED, seg->tag))) {
+			k++;
+			continue;
+		}
+		SHMSTAT_HOOK(SHMSTAT_HOOK_COALESCE_CLAIMED, first);
+		for (; j < n && b[j].off == end; j++) {
+			uint64_t wj = b[j].w;
+
+			if (!cas_acqrel(&seg->descs[b[j].i].word, &wj,
+					SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0)))
+				break;
+			end += b[j].n;
+		}
+		if (end != b[k].off + b[k].n)
+			shmstat__deadv_publish(seg, first, b[k].off, end - b[k].off);
+		else
+			st_release(&first->word, b[k].w);
+		/* a tombstone we failed to take may start the next run */
+		k = j;
+	}
+	free(b);
+}
+
 unsigned shmstat__reap(struct shmstat_seg *seg)
 {
 	return shmstat__reap_wait(seg, 1000);
@@ -477,6 +582,7 @@ unsigned shmstat__reap_wait(struct shmstat_seg *seg, unsigned wait_ms)
 	}
 	repair_descs(seg);
 	reclaim_retired(seg);
+	coalesce(seg);
 	SHMSTAT_EACH_TYPE(repair, seg);
 	shmstat__reaper_unlock(seg);
 	return n;

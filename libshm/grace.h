@@ -64,4 +64,13 @@ SHMSTAT_HIDDEN unsigned shmstat__reap_wait(struct shmstat_seg *seg, unsigned wai
 struct shmstat_desc;
 SHMSTAT_HIDDEN bool shmstat__retire_pending(struct shmstat_seg *seg, struct shmstat_desc *d);
 
+/* Publish descriptor @d, which the caller took from DEADV to CLAIMED (so
+ * that it alone owns its fields and value slots), as a DEADV tombstone
+ * holding the zeroed value slots @off .. @off + @n - 1, with a sequence
+ * no DEADV word ever had (a retire_seq of its own): a CAS from a DEADV
+ * word read before still proves that value_off and nvalues are those
+ * read after it (registry.c, reuse_values()). */
+SHMSTAT_HIDDEN void shmstat__deadv_publish(struct shmstat_seg *seg, struct shmstat_desc *d,
+					   uint32_t off, uint32_t n);
+
 #endif

@@ -54,6 +54,9 @@ enum shmstat_hook_point {
 	 * process stripe and thread stripes read, the process stripe's
 	 * second read next (arg: the snapshot) */
 	SHMSTAT_HOOK_GAUGE_REREAD,
+	/* the reaper's merge of DEADV tombstones: the first of a run was
+	 * taken (CLAIMED), the others are taken next (arg: the descriptor) */
+	SHMSTAT_HOOK_COALESCE_CLAIMED,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

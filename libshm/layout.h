@@ -142,7 +142,8 @@ struct shmstat_hdr {
 	uint64_t dropped_regs;     /* registrations refused: segment full */
 	uint64_t sigs_used;        /* bump allocator over the sigs region's
 				    * 128-byte lines */
-	uint64_t retire_seq;       /* removals so far (grace periods) */
+	uint64_t retire_seq;       /* removals so far (grace periods), and
+				    * new DEADV words (grace.h) */
 	uint8_t pad1[128 - 40];
 
 	/* fold line: reclamation of stripes of gone processes (grace.c) */
@@ -236,7 +237,9 @@ enum shmstat_desc_state {
 				    * may be taken by a new registration */
 };
 /* RETIRED and DEADV: word = state | retire sequence << 8 (so no DEADV
- * word is ever seen twice: see reuse_values()). PENDING: RETIRED with
+ * word is ever seen twice: see reuse_values(); a DEADV tombstone split or
+ * merged is published again with a sequence of its own from retire_seq,
+ * shmstat__deadv_publish()). PENDING: RETIRED with
  * every sequence bit set, the word of a removal whose sequence is not
  * taken yet (see shmstat__retire_pending()). */
 #define SHMSTAT_DESC_RETIRE_SEQ(w) ((w) >> 8)

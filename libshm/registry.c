@@ -168,16 +168,27 @@ bool shmstat__desc_ok(const struct shmstat_desc *d)
 			     sizeof(*d) - SHMSTAT_DESC_SUM_FROM) == d->sum;
 }
 
-/* Take the value slots of a removed metric (zeroed after its grace
+/* Take @n value slots of removed metrics (zeroed after their grace
  * period) from a DEADV tombstone with at least @n of them.
  *
- * A DEADV word carries the retire sequence of its removal, and no two
- * removals have the same one: no DEADV word comes back once it changed.
- * The CAS from the word the scan read succeeds only if the tombstone is
- * still that DEADV, and its fields (written before the word, changed
- * only by a claimer after a CAS of the word) are those read in between:
- * a whole take -> claim -> remove -> reclaim cycle during the scan makes
- * the CAS fail, instead of giving us slots that became another metric's. */
+ * A DEADV word carries a sequence no other DEADV word had (the retire
+ * sequence of its removal, or one taken for it by
+ * shmstat__deadv_publish()): no DEADV word comes back once it changed.
+ * Its fields are written before the word, and changed only by whoever
+ * moved the word away from it, who either never stores it again or
+ * stores it again with the fields untouched (a claim given up). So the
+ * CAS from the word the scan read succeeds only if the fields read in
+ * between are still the tombstone's: a whole take -> claim -> remove ->
+ * reclaim cycle, a merge (grace.c, coalesce()) or a split during the
+ * scan makes it fail, instead of giving us slots that became another
+ * metric's.
+ *
+ * A tombstone with more slots than @n is split: we take it DEADV ->
+ * CLAIMED (ours alone: nobody else takes a CLAIMED one's slots, and
+ * registrants wait on it), keep its first @n slots and publish it again
+ * as DEADV, with a new sequence, holding the rest. (It used to go DEAD
+ * with all its slots given to a metric that used @n of them: the rest
+ * belonged to nothing, for ever.) */
 static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 {
 	/* best fit, so that small metrics do not take the slots a large one
@@ -202,14 +213,20 @@ static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 			return false;
 		SHMSTAT_HOOK(SHMSTAT_HOOK_REUSE_PICKED, &seg->descs[best]);
 		{
+			struct shmstat_desc *d = &seg->descs[best];
 			/* read before the CAS: once DEAD, the slot may be
 			 * claimed and refilled at once (read after the scan's
-			 * load of best_w: the CAS checks it is still that) */
-			uint32_t o = seg->descs[best].value_off;
+			 * load of best_w: the CAS checks it is still that;
+			 * best_n too) */
+			uint32_t o = d->value_off;
+			uint64_t to = best_n == n ?
+				SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0) :
+				SHMSTAT_DESC_WORD(SHMSTAT_DESC_CLAIMED, seg->tag);
 
-			SHMSTAT_HOOK(SHMSTAT_HOOK_REUSE_READ, &seg->descs[best]);
-			if (cas_acqrel(&seg->descs[best].word, &best_w,
-				       SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0))) {
+			SHMSTAT_HOOK(SHMSTAT_HOOK_REUSE_READ, d);
+			if (cas_acqrel(&d->word, &best_w, to)) {
+				if (best_n != n)
+					shmstat__deadv_publish(seg, d, o + n, best_n - n);
 				*off = o;
 				return true;
 			}
@@ -267,13 +284,15 @@ static int alloc_sigs(struct shmstat_seg *seg, uint64_t n, uint32_t *first)
 }
 
 /* Fill claimed descriptor @d for @r. @was is the word it had: a DEADV
- * tombstone gives its value slots when they are enough. */
+ * tombstone gives its value slots when they are as many as @r needs
+ * (find_or_create() takes no other; with more, the rest would belong to
+ * nothing). */
 static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct regreq *r,
 		uint64_t was)
 {
 	const struct shmstat_shape *sh = r->shape;
 	uint32_t off = 0, first = 0;
-	bool own = SHMSTAT_DESC_STATE(was) == SHMSTAT_DESC_DEADV && d->nvalues >= sh->nvalues &&
+	bool own = SHMSTAT_DESC_STATE(was) == SHMSTAT_DESC_DEADV && d->nvalues == sh->nvalues &&
 		   d->value_off <= seg->max_values && d->nvalues <= seg->max_values - d->value_off;
 	int err = 0;
 
