@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "rm_util.h"
+#include "segment.h"
 
 static const char *const lab_a[] = { "conn", "17", "peer", "10.0.0.1", NULL };
 static const char *const lab_a_swapped[] = { "peer", "10.0.0.1", "conn", "17", NULL };
@@ -423,6 +424,158 @@ static void test_directory_reuse_mixed(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* Value slots of @seg by where they are: in live metrics (*@live), in
+ * DEADV tombstones (*@free, with those past the bump allocator's end);
+ * and how many descriptors are DEADV (*@deadv). No removal may be in its
+ * grace period (every slot is then live or free). */
+static void slot_count(const shmstat_seg *seg, uint64_t *live, uint64_t *free_, uint32_t *deadv)
+{
+	uint64_t used = __atomic_load_n(&seg->hdr->values_used, __ATOMIC_ACQUIRE);
+
+	*live = 0;
+	*free_ = seg->max_values - used;
+	*deadv = 0;
+	for (uint32_t i = 0; i < seg->max_metrics; i++) {
+		const struct shmstat_desc *d = &seg->descs[i];
+		uint32_t st = SHMSTAT_DESC_STATE(__atomic_load_n(&d->word, __ATOMIC_ACQUIRE));
+
+		assert_int_not_equal(st, SHMSTAT_DESC_RETIRED);
+		assert_int_not_equal(st, SHMSTAT_DESC_CLAIMED);
+		if (st == SHMSTAT_DESC_LIVE)
+			*live += d->nvalues;
+		if (st == SHMSTAT_DESC_DEADV) {
+			*free_ += d->nvalues;
+			(*deadv)++;
+		}
+	}
+}
+
+/* 4c. Metrics with unique names, each removed and reclaimed before the
+ * next: 5,000 of them through 64 descriptors. The tombstones they leave
+ * (DEADV: a descriptor that holds a removed metric's zeroed value slots)
+ * must not fill the directory: a gauge, a histogram and more counters
+ * with new names register afterwards. (Each removal used to leave a
+ * DEADV tombstone that only a metric of the same number of value slots
+ * would take: once all 64 were such counters' tombstones, every gauge or
+ * histogram failed with "no free metric slot (all 64 used)" with not one
+ * metric live.) */
+static void test_unique_name_churn(void **state)
+{
+	const char *name = ut_name("rmchurn");
+	shmstat_seg *seg = rm_open(name, 64, 1024);
+	struct shmstat_seg_info info;
+	uint64_t live, free_;
+	uint32_t deadv;
+
+	(void)state;
+	for (int i = 0; i < 5000; i++) {
+		char n[32];
+		shmstat_counter *c;
+		int err;
+
+		snprintf(n, sizeof(n), "churn_%05d", i);
+		err = rm_counter(seg, n, NULL, &c);
+		if (err)
+			fail_msg("registration %d (%s): %s: %s", i, n, shmstat_strerror(err),
+				 shmstat_last_error());
+		shmstat_counter_inc(c);
+		assert_int_equal(rm_remove(seg, n, NULL), 0);
+		rm_gc(name);
+		slot_count(seg, &live, &free_, &deadv);
+		assert_int_equal(live, 0);
+		assert_int_equal(live + free_, 1024);
+	}
+	/* new shapes, and as many metrics as the directory holds but one */
+	for (int i = 0; i < 63; i++) {
+		char n[32];
+		const struct shmstat_metric_def d = { .name = n };
+		int err;
+
+		snprintf(n, sizeof(n), "after_%02d", i);
+		if (i % 3 == 0) {
+			shmstat_gauge *g;
+
+			err = shmstat_gauge_register(seg, &d, SHMSTAT_AGG_SUM, &g);
+		} else if (i % 3 == 1) {
+			shmstat_hist *h;
+
+			err = shmstat_hist_register(seg, &d, &tiny_hist, &h);
+		} else {
+			shmstat_counter *c;
+
+			err = shmstat_counter_register(seg, &d, &c);
+		}
+		if (err) {
+			slot_count(seg, &live, &free_, &deadv);
+			fail_msg("registration of %s after the churn: %s: %s (%u DEADV descriptors)",
+				 n, shmstat_strerror(err), shmstat_last_error(), deadv);
+		}
+	}
+	slot_count(seg, &live, &free_, &deadv);
+	assert_int_equal(live + free_, 1024);
+	ut_info(name, &info);
+	assert_int_equal(info.metrics, 63);
+	assert_int_equal(info.dropped_regs, 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+/* 4d. Tenants one after the other on 64 value slots: 20 gauges (60
+ * slots), then 20 counters (20), then 20 gauges..., each tenant removed
+ * and reclaimed before the next. No slot may be lost: after each tenant
+ * registered, its slots plus the free ones are all 64. (A counter given
+ * a gauge's freed 3 slots used to take them all and keep 1, the other 2
+ * belonging to nothing: the third tenant failed with "no room for 3 more
+ * values (64 of 64 used)" with 12 values live.) */
+static void test_alternating_tenants(void **state)
+{
+	const char *name = ut_name("rmten");
+	shmstat_seg *seg = rm_open(name, 256, 64);
+	uint64_t live, free_;
+	uint32_t deadv;
+
+	(void)state;
+	for (int k = 0; k < 1000; k++) {
+		char lv[32];
+		const char *const labels[] = { "tenant", lv, NULL };
+		char nm[20][32];
+		struct shmstat_metric_def d[20];
+		const bool gauges = (k & 1) == 0;
+
+		snprintf(lv, sizeof(lv), "t%d", k);
+		for (int j = 0; j < 20; j++) {
+			int err;
+
+			snprintf(nm[j], sizeof(nm[j]), "%s_%d", gauges ? "g" : "c", j);
+			d[j] = (struct shmstat_metric_def){ .name = nm[j], .labels = labels };
+			if (gauges) {
+				shmstat_gauge *g;
+
+				err = shmstat_gauge_register(seg, &d[j], SHMSTAT_AGG_SUM, &g);
+			} else {
+				shmstat_counter *c;
+
+				err = shmstat_counter_register(seg, &d[j], &c);
+			}
+			if (err) {
+				slot_count(seg, &live, &free_, &deadv);
+				fail_msg("tenant %d, metric %d: %s: %s (%llu slots live, %llu free)",
+					 k, j, shmstat_strerror(err), shmstat_last_error(),
+					 (unsigned long long)live, (unsigned long long)free_);
+			}
+		}
+		slot_count(seg, &live, &free_, &deadv);
+		assert_int_equal(live, gauges ? 60 : 20);
+		assert_int_equal(live + free_, 64);
+		for (int j = 0; j < 20; j++)
+			assert_int_equal(shmstat_remove(seg, &d[j]), 0);
+		rm_gc(name);
+		slot_count(seg, &live, &free_, &deadv);
+		assert_int_equal(live, 0);
+		assert_int_equal(free_, 64);
+	}
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -432,6 +585,8 @@ int main(void)
 		T(test_reregister_during_grace),
 		T(test_directory_reuse),
 		T(test_directory_reuse_mixed),
+		T(test_unique_name_churn),
+		T(test_alternating_tenants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

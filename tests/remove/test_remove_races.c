@@ -458,6 +458,103 @@ static void test_reuse_values_cycle(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* ---------------------------------------------------------- (d2) */
+
+static struct {
+	shmstat_seg *seg;
+	char r[32];
+	int fired;
+} co;
+
+/* The reap's merge has taken tombstone A (CLAIMED), B is next: a gauge
+ * registration takes B's slots first (the bump allocator is exhausted,
+ * A is not DEADV now: B is the only one that fits) */
+static void coalesce_hook(enum shmstat_hook_point point, const void *arg)
+{
+	const struct shmstat_metric_def def = { .name = co.r };
+	shmstat_gauge *g;
+
+	(void)arg;
+	if (point != SHMSTAT_HOOK_COALESCE_CLAIMED || co.fired++)
+		return;
+	assert_int_equal(shmstat_gauge_register(co.seg, &def, SHMSTAT_AGG_SUM, &g), 0);
+	shmstat_gauge_add(g, 9);
+}
+
+/* Two removed gauges' slots, [0, 3) in A and [3, 6) in B, follow each
+ * other: the reap merges them into A. A registration that takes B's
+ * slots while the merge holds A ends the run there: A keeps [0, 3) with
+ * its own word, the gauge has B's slots, and no slot is lost or given
+ * twice (the merge's CAS of B fails: it does not add B's slots to A). */
+static void test_coalesce_race(void **state)
+{
+	const char *name = ut_name("rmrace-co");
+	char ga[32], gb[32], f[32], g2[32];
+	const struct shmstat_metric_def da = { .name = ga }, db = { .name = gb },
+					dg2 = { .name = g2 };
+	const struct shmstat_desc *a;
+	shmstat_seg *seg;
+	shmstat_gauge *g;
+	shmstat_counter *c;
+	struct shmstat_seg_info info;
+	uint64_t w;
+
+	(void)state;
+	/* descriptors: A 2, B 3, f 10; the gauge registered in the hook at
+	 * 6 (its probe does not pass A, which the merge holds CLAIMED) */
+	home_name(ga, sizeof(ga), "ga", 2, D_CAP);
+	home_name(gb, sizeof(gb), "gb", 3, D_CAP);
+	home_name(f, sizeof(f), "f", 10, D_CAP);
+	home_name(co.r, sizeof(co.r), "gr", 6, D_CAP);
+	home_name(g2, sizeof(g2), "gtwo", 12, D_CAP);
+	seg = rm_open(name, D_CAP, 7);     /* ga 3 + gb 3 + f 1: full */
+	assert_int_equal(shmstat_gauge_register(seg, &da, SHMSTAT_AGG_SUM, &g), 0);
+	shmstat_gauge_add(g, 1);
+	assert_int_equal(shmstat_gauge_register(seg, &db, SHMSTAT_AGG_SUM, &g), 0);
+	shmstat_gauge_add(g, 2);
+	assert_int_equal(rm_counter(seg, f, NULL, &c), 0);
+	shmstat_counter_add(c, 11);
+	assert_int_equal(shmstat_remove(seg, &da), 0);
+	assert_int_equal(shmstat_remove(seg, &db), 0);
+	assert_int_equal(shmstat_quiesce(seg), 0);
+	a = &seg->descs[2];
+
+	co.seg = seg;
+	set_hook(coalesce_hook);
+	rm_gc(name);                       /* reclaims A and B, then merges */
+	set_hook(NULL);
+	assert_int_equal(co.fired, 1);
+	w = __atomic_load_n(&a->word, __ATOMIC_ACQUIRE);
+	assert_int_equal(SHMSTAT_DESC_STATE(w), SHMSTAT_DESC_DEADV);
+	assert_int_equal(a->value_off, 0);
+	assert_int_equal(a->nvalues, 3);
+	assert_int_equal(SHMSTAT_DESC_STATE(__atomic_load_n(&seg->descs[3].word,
+							    __ATOMIC_ACQUIRE)),
+			 SHMSTAT_DESC_DEAD);
+	{
+		struct shmstat_metric_info mi;
+
+		assert_true(rm_lookup(name, co.r, "", &mi));
+		assert_int_equal(mi.gauge, 9);
+	}
+	assert_int_equal(rm_value(name, f, "", NULL), 11);
+	/* A's slots are still free: another gauge gets them */
+	assert_int_equal(shmstat_gauge_register(seg, &dg2, SHMSTAT_AGG_SUM, &g), 0);
+	shmstat_gauge_add(g, 4);
+	{
+		struct shmstat_metric_info mi;
+
+		assert_true(rm_lookup(name, g2, "", &mi));
+		assert_int_equal(mi.gauge, 4);
+		assert_true(rm_lookup(name, co.r, "", &mi));
+		assert_int_equal(mi.gauge, 9);
+	}
+	ut_info(name, &info);
+	assert_int_equal(info.values_used, 7);
+	assert_int_equal(info.dropped_regs, 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 /* ---------------------------------------------------------- (e) */
 
 static struct {
@@ -853,6 +950,7 @@ int main(void)
 		T(test_remover_killed_pending),
 		T(test_remover_paused_pending),
 		T(test_reuse_values_cycle),
+		T(test_coalesce_race),
 		T(test_ack_read_once),
 		T(test_remover_window),
 		T(test_claiming_counts),
