@@ -523,7 +523,8 @@ static void coalesce(struct shmstat_seg *seg)
 		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_DEADV || nv == 0 ||
 		    !shmstat__fits(off, nv, seg->max_values))
 			continue;
-		b[n++] = (struct freeblk){ .w = w, .off = off, .n = nv, .i = i };
+		b[n] = (struct freeblk){ .w = w, .off = off, .n = nv, .i = i };
+		n++;
 	}
 	qsort(b, n, sizeof(*b), freeblk_cmp);
 	for (uint32_t k = 0; k + 1 < n;) {

@@ -532,7 +532,8 @@ static void test_coalesce_race(void **state)
 							    __ATOMIC_ACQUIRE)),
 			 SHMSTAT_DESC_DEAD);
 	{
-		struct shmstat_metric_info mi;
+		/* -Wmaybe-uninitialized: fail_msg() is not noreturn */
+		struct shmstat_metric_info mi = {0};
 
 		assert_true(rm_lookup(name, co.r, "", &mi));
 		assert_int_equal(mi.gauge, 9);
@@ -542,7 +543,8 @@ static void test_coalesce_race(void **state)
 	assert_int_equal(shmstat_gauge_register(seg, &dg2, SHMSTAT_AGG_SUM, &g), 0);
 	shmstat_gauge_add(g, 4);
 	{
-		struct shmstat_metric_info mi;
+		/* -Wmaybe-uninitialized: fail_msg() is not noreturn */
+		struct shmstat_metric_info mi = {0};
 
 		assert_true(rm_lookup(name, g2, "", &mi));
 		assert_int_equal(mi.gauge, 4);
