@@ -122,9 +122,9 @@ static int plan(struct gauges *g, const struct shmstat_snap *s, const struct shm
 	for (size_t i = 0; i < s->dir.n; i++) {
 		const struct shmstat__rdesc *d = shmstat__mdir_desc(&s->dir, s->dir.at[i]);
 
-		if (d->type == SHMSTAT_GAUGE && d->nvalues == SHMSTAT_GAUGE_SLOTS &&
-		    rh->max_values >= SHMSTAT_GAUGE_SLOTS &&
-		    d->value_off <= rh->max_values - SHMSTAT_GAUGE_SLOTS)
+		/* (the directory keeps sound descriptors only, mdir.c: a
+		 * gauge's 3 slots within the stripe) */
+		if (d->type == SHMSTAT_GAUGE)
 			g->off[k++] = d->value_off;
 	}
 	g->noff = k;

@@ -122,8 +122,10 @@ static inline bool shmstat__dmap_any(const struct shmstat__dmap *m,
 {
 	uint64_t a, b;
 
-	if (m->bits == NULL || n == 0)
-		return m->bits == NULL;
+	if (m->bits == NULL)
+		return true;            /* every page is data */
+	if (n == 0)
+		return false;
 	a = shmstat__dmap_page(seg, p);
 	b = shmstat__dmap_page(seg, p + n - 1);
 	for (; a <= b && a < m->npages; a++)

@@ -173,7 +173,5 @@ SHMSTAT_HIDDEN int shmstat__reader_region(struct shmstat_reader *r, const struct
 SHMSTAT_HIDDEN void shmstat__region_free(unsigned char *buf, uint64_t len);
 SHMSTAT_HIDDEN const unsigned char *shmstat__snap_bytes(const struct shmstat_snap *s,
 							const struct shmstat_hdr **h);
-SHMSTAT_HIDDEN long shmstat__snap_metric_at(const struct shmstat_snap *s, uint32_t value_off,
-					    int type);
 
 #endif

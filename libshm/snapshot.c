@@ -345,14 +345,3 @@ const unsigned char *shmstat__snap_bytes(const shmstat_snap *s, const struct shm
 	return s->buf;
 }
 
-long shmstat__snap_metric_at(const shmstat_snap *s, uint32_t value_off, int type)
-{
-	for (size_t i = 0; i < s->nm; i++) {
-		const struct shmstat__rdesc *d = shmstat__snap_desc(s, i);
-
-		if (d->value_off == value_off && d->type == (uint32_t)type)
-			return (long)i;
-	}
-	return -1;
-}
-

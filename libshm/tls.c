@@ -194,8 +194,6 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
-	bool adopted[SHMSTAT_TLS_SLOTS] = { false };
-
 	memset(tls_tab, 0, sizeof(tls_tab));
 	memset(qrecs, 0, sizeof(qrecs));
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
@@ -215,8 +213,6 @@ static void fork_child(void)
 		SHMSTAT_HOOK(SHMSTAT_HOOK_FORK_ADOPT, seg);
 		if (shmstat__proc_adopt(seg, fork_slot[i], fork_tag[i], fork_stamp[i]) != 0)
 			seg->proc = UINT32_MAX;     /* updates do nothing */
-		else
-			adopted[i] = true;
 	}
 	pthread_mutex_unlock(&slots_lock);
 	urcu_bp_after_fork_child();
@@ -229,8 +225,8 @@ static void fork_child(void)
 	 * stripe and count their signature events unsummarized. One try of
 	 * the reaper lock: a live holder is reaping already. */
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++)
-		if (adopted[i])
-			shmstat__reap_wait(slots[i].seg, 0);
+		if (slots[i].seg != NULL && slots[i].seg->proc < slots[i].seg->max_procs)
+			shmstat__reap_wait(slots[i].seg, 0);      /* adopted */
 }
 
 static void make_key(void)

@@ -70,7 +70,7 @@ static int cmp_u32(const void *a, const void *b)
 /*
  * p->metrics: one per histogram slot the latency stacks of @tab (usable
  * per @sok) name, sorted by slot, each named from @s (the first histogram
- * of the snapshot at that slot, as shmstat__snap_metric_at finds it).
+ * of the snapshot, in its order, at that slot).
  * Sorting and binary search, not a scan per stack: a stack table of 2^20
  * entries naming as many slots would cost 2^40 steps. 0 or ENOMEM.
  */
@@ -143,13 +143,6 @@ static long metric_of(const struct shmstat_profile *p, uint32_t slot)
 	return lo < p->nmetric && p->metrics[lo].slot == slot ? (long)lo : -1;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Index of process @tag in p->procs (sorted by tag), or SIZE_MAX. */
 static size_t proc_of(const struct shmstat_profile *p, uint64_t tag)
 {
@@ -183,7 +176,7 @@ static int collect_procs(struct shmstat_profile *p, const struct shmstat_stacken
 	for (uint32_t i = 0; i < nm; i++)
 		if (mok[i] > 0)
 			tags[n++] = SHMSTAT_TAG_OF(mods[i].word);
-	qsort(tags, n, sizeof(*tags), cmp_u64);
+	qsort(tags, n, sizeof(*tags), rangeix_cmp_u64);
 	p->procs = calloc(n + 1, sizeof(*p->procs));
 	if (p->procs == NULL) {
 		free(tags);

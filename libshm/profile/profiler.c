@@ -605,6 +605,13 @@ static int timer_dead(uint32_t i)
 	return syscall(SYS_tgkill, (long)getpid(), (long)tmr.t[i].tid, 0L) != 0 && errno == ESRCH;
 }
 
+/* The table size at which timer_for() prunes next, for @n timers now:
+ * when it has doubled (32 at least) */
+static uint32_t next_prune(uint32_t n)
+{
+	return n < PROF_TIMERS / 64 ? PROF_TIMERS / 32 : 2 * n;
+}
+
 /* Delete the timers of threads gone (tmr.lock held): a system call or
  * two per timer, at most PROF_TIMERS. */
 static void timers_prune(void)
@@ -617,7 +624,7 @@ static void timers_prune(void)
 			i++;
 		}
 	}
-	tmr.prune_at = tmr.n < PROF_TIMERS / 64 ? PROF_TIMERS / 32 : 2 * tmr.n;
+	tmr.prune_at = next_prune(tmr.n);
 }
 
 /* A timer for thread @tid (tmr.lock held, tmr.on): 0, or -1. The
@@ -648,8 +655,9 @@ static int timer_for(pid_t tid, int self)
 		tmr.t[i] = tmr.t[--tmr.n];
 		break;
 	}
-	/* amortized: a pruning each time the table doubled */
-	if (tmr.n >= tmr.prune_at || tmr.n == PROF_TIMERS)
+	/* amortized: a pruning each time the table doubled (a full table
+	 * of live timers waits for the heartbeat's) */
+	if (tmr.n >= tmr.prune_at)
 		timers_prune();
 	if (tmr.n == PROF_TIMERS)
 		return -1;
@@ -722,6 +730,7 @@ static int timers_start(unsigned hz)
 		tmr.period.tv_nsec = 0;
 	}
 	st_relaxed(&run_gen, run_gen == INT32_MAX ? 1 : run_gen + 1);
+	tmr.prune_at = PROF_TIMERS + 1;    /* not the timers made here */
 	tmr.on = timer_for(self, 1) == 0;
 	d = tmr.on ? opendir("/proc/self/task") : NULL;
 	while (d && (e = readdir(d)) != NULL) {
@@ -732,7 +741,7 @@ static int timers_start(unsigned hz)
 	}
 	if (d)
 		closedir(d);
-	tmr.prune_at = tmr.n < PROF_TIMERS / 64 ? PROF_TIMERS / 32 : 2 * tmr.n;
+	tmr.prune_at = next_prune(tmr.n);
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_SIGNAL;
 	sev.sigev_signo = SIGPROF;
