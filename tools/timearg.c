@@ -1,8 +1,6 @@
 /*
  * timearg.c - durations and instants on the command line (timearg.h).
  */
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -335,13 +335,13 @@ static void baseline(const struct check_ctx *c, const struct rule *r, struct rul
 {
 	const uint64_t end = c->now - r->window_ns;
 	const uint64_t from = end > r->baseline_window_ns ? end - r->baseline_window_ns : 0;
+	const uint64_t first = c->fr.n ? frame_time(&c->fr, 0) : 0;   /* the oldest record */
 	size_t off, n, nv = 0, cap;
 	double *vals;
 	char pts[96], need[32];
 
 	fmt_duration(need, sizeof(need), r->baseline_min_ns);
-	if (!baseline_history(r, c->now, c->fr.n ? frame_time(&c->fr, 0) : 0,
-			      &v->baseline_history_ns)) {
+	if (!baseline_history(r, c->now, first, &v->baseline_history_ns)) {
 		char have[32];
 
 		fmt_duration(have, sizeof(have), v->baseline_history_ns);
@@ -366,9 +366,10 @@ static void baseline(const struct check_ctx *c, const struct rule *r, struct rul
 		uint64_t to = r->window_ns ? end - k * r->window_ns : frame_time(&c->fr, off + k);
 
 		/* a stretch the history starts inside holds only part of a
-		 * window (an increase of 1 s for one of 10 s): none */
-		if (r->window_ns && c->fr.n && frame_time(&c->fr, 0) > to - r->window_ns)
-			continue;
+		 * window (an increase of 1 s for one of 10 s): none, nor any
+		 * older one */
+		if (r->window_ns && first > to - r->window_ns)
+			break;
 		window_value(c, r, r->window_ns ? to - r->window_ns : to, to, &b);
 		if (b.has_value && isfinite(b.value) &&
 		    (r->min_samples == 0 || r->window_ns == 0 || b.samples >= r->min_samples))

@@ -129,25 +129,26 @@ static int clock_allows(shmstat_history *h, const char *path, struct behind *b, 
 {
 	uint64_t last = 0, before = b->skipped;
 	int has = shmstat_history_last(h, &last) == 0;
+	const enum behind_do step = behind_next(b, has, last, now);
 	char tnow[32], tlast[32], by[32], bound[32];
 
-	fmt_time(tnow, sizeof(tnow), now);
-	fmt_time(tlast, sizeof(tlast), last);
-	fmt_duration(by, sizeof(by), has && last > now ? last - now : 0);
-	fmt_duration(bound, sizeof(bound), b->bound_ns);
-	switch (behind_next(b, has, last, now)) {
-	case BEHIND_APPEND:
+	if (step == BEHIND_APPEND) {
 		if (before)
 			warnf("the clock caught up with the last record of history file '%s': recording again (%llu snapshots skipped)",
 			      path, (unsigned long long)before);
 		return 1;
-	case BEHIND_SKIP:
-		if (before == 0)
-			warnf("the clock (%s) is behind the last record of history file '%s' (%s) by %s: snapshots are skipped until it catches up, for at most %s",
-			      tnow, path, tlast, by, bound);
+	}
+	if (step == BEHIND_SKIP && before != 0)
+		return 0;                  /* said already */
+	/* what is said of a clock behind (not at every snapshot) */
+	fmt_time(tnow, sizeof(tnow), now);
+	fmt_time(tlast, sizeof(tlast), last);
+	fmt_duration(by, sizeof(by), has && last > now ? last - now : 0);
+	fmt_duration(bound, sizeof(bound), b->bound_ns);
+	if (step == BEHIND_SKIP) {
+		warnf("the clock (%s) is behind the last record of history file '%s' (%s) by %s: snapshots are skipped until it catches up, for at most %s",
+		      tnow, path, tlast, by, bound);
 		return 0;
-	case BEHIND_ANEW:
-		break;
 	}
 	warnf("the clock (%s) is behind the last record of history file '%s' (%s) by %s, past %s: its tiers start anew (the records before are no longer read)",
 	      tnow, path, tlast, by, bound);

@@ -386,7 +386,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 	const struct shmstat_metric_info *m0 = &it[0].m;
 	shmstat_sigview **views = calloc(n ? n : 1, sizeof(shmstat_sigview *));
 	size_t *idx = o->top ? malloc(o->top * sizeof(*idx)) : NULL;
-	char fam[192], help[256];
+	char fam[192], sample[192], help[256];
 
 	if (views == NULL) {
 		free(idx);
@@ -401,6 +401,8 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 		const int what_i = w >= 4 ? w - 4 : w;
 
 		prom_sig_family(fam, sizeof(fam), m0->name, w, o->om ? "" : "_total");
+		/* the samples' name: the family's in the text format */
+		prom_sig_family(sample, sizeof(sample), m0->name, w, "_total");
 		snprintf(help, sizeof(help), w >= 4 ? "%s: %s per owner" : "%s: %s, all keys",
 			 m0->help[0] ? m0->help : m0->name, prom_sig_what[what_i]);
 		meta(f, fam, "counter", NULL, help, o->om);
@@ -417,7 +419,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 				if (!take(pi, it[j].src))
 					continue;
 				shmstat_sigview_stats(v, &st);
-				fprintf(f, "%s_%s_total", m0->name, prom_sig_what[what_i]);
+				fputs(sample, f);
 				sample_labels(f, &l, NULL, NULL, 0);
 				fprintf(f, " %" PRIu64 "\n", what_i == 0 ? st.hits
 							    : what_i == 1 ? st.misses
@@ -430,7 +432,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 				shmstat_sigview_owner(v, k, &oi);
 				if (!oi.name[0] || !take(pi, it[j].src))
 					continue;
-				fprintf(f, "%s_owner_%s_total", m0->name, prom_sig_what[what_i]);
+				fputs(sample, f);
 				sample_labels(f, &l, "owner", oi.name, strlen(oi.name));
 				fprintf(f, " %" PRIu64 "\n",
 					what_i == 0 ? oi.hits : what_i == 1 ? oi.misses : oi.weight);

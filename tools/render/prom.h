@@ -39,7 +39,9 @@
  * exposition (by family, then segment), or starts like the exporter's
  * own (shmstat_build, shmstat_segment_, shmstat_scrape_, shmstat_serve_).
  * With segment_label, shmstat_scrape_dropped_metrics{segment,reason}
- * counts them (reason name_clash or reserved_name).
+ * counts them (reason name_clash or reserved_name), and the descriptors
+ * whose metric and labels an earlier one of the segment has (reason
+ * duplicate_series).
  */
 #ifndef SHMSTAT_PROM_H
 #define SHMSTAT_PROM_H

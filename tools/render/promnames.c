@@ -187,8 +187,6 @@ static int refused(const struct prom_names *pn, const char *key, size_t kl, cons
 		const struct prom_key *k = &pn->stack[e];
 		const char *const *s;
 
-		if (k->owner < 0)
-			continue;
 		if (k->len == kl) {
 			const size_t ns = suffixes(pn, k->type, &s);
 
@@ -232,13 +230,13 @@ int prom_names_take(struct prom_names *pn, const struct shmstat_metric_info *m, 
 		return why;
 	}
 	top = pn->depth > 0 ? &pn->stack[pn->depth - 1] : NULL;
+	/* a new key: this metric is the first kept under it (under a key
+	 * already there, it is that key's metric: any other is refused at
+	 * the key itself, suffix "") */
 	if (top == NULL || top->len != kl) {
 		top = &pn->stack[pn->depth++];
 		memcpy(top->key, key, kl);
 		top->len = kl;
-		top->owner = -1;
-	}
-	if (top->owner < 0) {
 		top->owner = at;
 		top->type = (int)m->type;
 	}
