@@ -18,7 +18,10 @@
  *  - --max-series and --max-bytes cut a response and say so with
  *    shmstat_scrape_truncated{segment=...} 1;
  *  - a GET with a body gets an answer (400); request headers over 16
- *    KiB get 431.
+ *    KiB get 431;
+ *  - clients that ask /api/v1/show for a big answer and never read: 4
+ *    answers under way, the others 503; an answer over --max-bytes is
+ *    400.
  *
  * Timeouts here only detect a hang (an answer that never comes), they
  * measure nothing.
@@ -725,6 +728,108 @@ static void test_truncated(void **state)
 	serve_stop(&sv);
 }
 
+/* Segment @name with @n counters whose help is as long as it may be
+ * (79 bytes): a big /api/v1/show; detached. */
+static void make_wordy_segment(const char *name, unsigned n)
+{
+	static const char help[] = "a counter with a help text as long as a help text may be, "
+				   "to make big answers!!";
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+
+	assert_int_equal(sizeof(help) - 1, 79);
+	shmstat_opts_init(&o);
+	o.max_procs = 4;
+	o.max_threads = 1;
+	o.max_metrics = n + 16;
+	o.max_values = n + 64;
+	o.max_stacks = 0;
+	o.max_modules = 16;
+	o.sig_bytes = 0;
+	if (shmstat_open(name, &o, &seg) != 0)
+		fail_msg("%s", shmstat_last_error());
+	for (unsigned k = 0; k < n; k++) {
+		char nm[32];
+		struct shmstat_metric_def d = { .name = nm, .help = help };
+		shmstat_counter *c;
+
+		snprintf(nm, sizeof(nm), "c_%06u_total", k);
+		assert_int_equal(shmstat_counter_register(seg, &d, &c), 0);
+	}
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+/* The JSON API's answers are built whole: at most 4 are under way (the
+ * others 503) while their clients do not read, and none is over
+ * --max-bytes (400 naming it). */
+static void test_api_bounded(void **state)
+{
+	const char *big = ut_name("api");
+	enum { NATTACK = 6, ANSWERS = 4 };
+	long wmem = 4 << 20;
+	unsigned n;
+	int fd[NATTACK];
+	struct serve sv;
+	char q[400], *a;
+	FILE *f;
+
+	(void)state;
+	/* each answer more than twice what the kernel buffers for a client
+	 * that does not read (serve's send buffer at its largest), so that
+	 * it stays under way: about 220 bytes a counter */
+	f = fopen("/proc/sys/net/ipv4/tcp_wmem", "r");
+	if (f) {
+		long lo, def;
+
+		if (fscanf(f, "%ld %ld %ld", &lo, &def, &wmem) != 3)
+			wmem = 4 << 20;
+		(void)fclose(f);
+	}
+	n = (unsigned)((2 * wmem + (1 << 20)) / 200);
+	make_wordy_segment(big, n);
+	snprintf(q, sizeof(q), "GET /api/v1/show?segment=%s HTTP/1.1\r\nHost: x\r\n\r\n", big);
+	serve_start(&sv, "-s", big, NULL);
+	for (int k = 0; k < NATTACK; k++) {
+		char line[16] = "";
+		struct pollfd p;
+
+		fd[k] = tcp_buf(sv.port, 4096);
+		assert_int_equal(send(fd[k], q, strlen(q), MSG_NOSIGNAL), (ssize_t)strlen(q));
+		p = (struct pollfd){ fd[k], POLLIN, 0 };
+		assert_int_equal(poll(&p, 1, 60000), 1);
+		assert_int_equal(recv(fd[k], line, sizeof(line) - 1, 0), (ssize_t)sizeof(line) - 1);
+		print_message("client %d: %s\n", k, line);
+		assert_int_equal(status_of(line), k < ANSWERS ? 200 : 503);
+	}
+	healthz_ok(sv.port);
+	a = get(sv.port, "/metrics");                  /* scrapes have their own */
+	assert_int_equal(status_of(a), 200);
+	free(a);
+	for (int k = 0; k < NATTACK; k++)
+		close(fd[k]);
+	snprintf(q, sizeof(q), "/api/v1/show?segment=%s", big);
+	for (int i = 0;; i++) {                        /* once serve has seen them go */
+		a = get(sv.port, q);
+		if (status_of(a) != 503 || i == 1000)
+			break;
+		free(a);
+	}
+	assert_int_equal(status_of(a), 200);
+	assert_non_null(strstr(a, "\"c_000000_total\""));
+	free(a);
+	serve_stop(&sv);
+
+	serve_start(&sv, "-s", big, "--max-bytes", "100000", NULL);
+	a = get(sv.port, q);
+	assert_int_equal(status_of(a), 400);
+	assert_non_null(strstr(a, "{\"error\":\"the answer would be over 100000 bytes (--max-bytes)"));
+	free(a);
+	a = get(sv.port, "/api/v1/segments");
+	assert_int_equal(status_of(a), 200);
+	free(a);
+	serve_stop(&sv);
+}
+
 /* A GET with a body is answered; headers past 16 KiB get 431. */
 static void test_bad_requests(void **state)
 {
@@ -874,6 +979,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_total_deadline, ut_setup, sv_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, ut_setup, sv_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, ut_setup, sv_teardown),
+		cmocka_unit_test_setup_teardown(test_api_bounded, ut_setup, sv_teardown),
 	};
 
 	const struct CMUnitTest figures[] = {

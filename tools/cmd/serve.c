@@ -389,6 +389,11 @@ shmstat_snap *serve_snapshot(size_t k)
 	return snap_of(&srv.seg[k]);
 }
 
+uint64_t serve_max_bytes(void)
+{
+	return srv.po.max_bytes;
+}
+
 size_t serve_histories(void)
 {
 	return srv.nhist;

@@ -7,6 +7,7 @@
 #define SHMSTAT_SERVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mhd.h"
 
@@ -28,6 +29,9 @@ shmstat_snap *serve_snapshot(size_t k);
 size_t serve_histories(void);
 const char *serve_history_name(size_t k);
 const char *serve_history_path(size_t k);
+
+/* --max-bytes: the most bytes of an answer, /metrics or /api/v1/ */
+uint64_t serve_max_bytes(void);
 
 /* Answer GET @url under /api/v1/ (serve_api.c). */
 enum MHD_Result api_handle(struct MHD_Connection *c, const char *url);

@@ -9,7 +9,9 @@
  *   GET /api/v1/window     show --history FILE --window --json
  *
  * Each answer is the command's JSON, the same bytes for the same
- * snapshot, built whole before it is sent (application/json). A bad
+ * snapshot, built whole before it is sent (application/json): at most
+ * --max-bytes of it (more is refused: 400), and at most MAX_ANSWERS
+ * answers under way, built and not yet sent (then 503). A bad
  * request is 400, an unknown segment, history or path 404, a segment that
  * cannot be read 503; the body is then {"error":"..."}. The query comes
  * from the network: every parameter is checked before use, and only the
@@ -32,21 +34,116 @@
 
 #define MAX_GLOBS 32               /* include= and exclude= each */
 #define MAX_TOP 100000u
+#define MAX_ANSWERS 4              /* answers under way (built, not sent) */
 
 static const char json_type[] = "application/json";
 
-/* @len bytes of @body (malloc'd: MHD frees it) with @status. */
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char *body,
-				 size_t len)
+/* An answer: its bytes, at most @max (--max-bytes) of them; built by a
+ * stream (answer_open()) that refuses more (@over), then sent from
+ * memory. While MHD holds it (a client that reads slowly or never), it
+ * counts in @answers: at most MAX_ANSWERS are under way, the others get
+ * 503, so that what the API holds is bounded by MAX_ANSWERS x
+ * --max-bytes. */
+struct body {
+	char *buf;
+	size_t len, cap;
+	uint64_t max;
+	int over;                  /* a write past @max was refused */
+};
+
+static unsigned answers;           /* bodies MHD holds */
+
+static ssize_t body_write(void *cls, const char *p, size_t n)
 {
-	struct MHD_Response *r = mhd.create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	struct body *b = cls;
+
+	if (b->over || n > b->max - b->len) {
+		b->over = 1;
+		errno = EFBIG;
+		return -1;
+	}
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 65536;
+		char *buf;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		if (cap > b->max)
+			cap = (size_t)b->max;
+		buf = realloc(b->buf, cap);
+		if (buf == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		b->buf = buf;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, p, n);
+	b->len += n;
+	return (ssize_t)n;
+}
+
+/* A stream into a new body *@out of at most --max-bytes; NULL: out of
+ * memory. */
+static FILE *answer_open(struct body **out)
+{
+	static const cookie_io_functions_t io = { .write = body_write };
+	struct body *b = calloc(1, sizeof(*b));
+	FILE *f;
+
+	*out = b;
+	if (b == NULL)
+		return NULL;
+	b->max = serve_max_bytes();
+	f = fopencookie(b, "w", io);
+	if (f == NULL) {
+		free(b);
+		*out = NULL;
+	}
+	return f;
+}
+
+static void body_drop(struct body *b)
+{
+	if (b)
+		free(b->buf);
+	free(b);
+}
+
+static void body_free(void *cls)
+{
+	body_drop(cls);
+	answers--;
+}
+
+static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	const struct body *b = cls;
+	size_t n;
+
+	if (pos >= b->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	n = b->len - (size_t)pos < max ? b->len - (size_t)pos : max;
+	memcpy(buf, b->buf + pos, n);
+	return (ssize_t)n;
+}
+
+/* Body @b with @status; MHD frees it when it is sent (or the connection
+ * is gone). */
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, struct body *b)
+{
+	struct MHD_Response *r;
 	enum MHD_Result ret;
 
+	r = mhd.create_response_from_callback(b->len, (size_t)32 * 1024, body_read, b, body_free);
 	if (r == NULL) {
-		free(body);
+		body_drop(b);
 		return MHD_NO;
 	}
+	answers++;
 	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, json_type);
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		mhd.add_response_header(r, "Retry-After", "1");
 	ret = mhd.queue_response(c, status, r);
 	mhd.destroy_response(r);
 	return ret;
@@ -58,25 +155,26 @@ static enum MHD_Result api_error(struct MHD_Connection *c, unsigned status, cons
 
 static enum MHD_Result api_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 {
-	char msg[512], *buf = NULL;
-	size_t len = 0;
+	char msg[512];
+	struct body *b;
 	va_list ap;
 	FILE *f;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	f = open_memstream(&buf, &len);
+	f = answer_open(&b);
 	if (f == NULL)
 		return MHD_NO;
+	b->max = UINT64_MAX;       /* an error is small: always sent */
 	fputs("{\"error\":", f);
 	json_put(f, msg);
 	fputs("}\n", f);
 	if (fclose(f) != 0) {
-		free(buf);
+		body_drop(b);
 		return MHD_NO;
 	}
-	return send_json(c, status, buf, len);
+	return send_json(c, status, b);
 }
 
 static const char *arg(struct MHD_Connection *c, const char *key)
@@ -149,22 +247,30 @@ static long segment_of(struct MHD_Connection *c, shmstat_snap **s, enum MHD_Resu
 	return k;
 }
 
-/* Close @f (an open_memstream() of *@buf, *@len), then send what it
- * holds (200), or 500. */
-static enum MHD_Result answer(struct MHD_Connection *c, FILE *f, char **buf, size_t *len)
+/* Close @f (answer_open()'s stream of @b), then send what it holds
+ * (200); 400 when it would be over --max-bytes, 500 when out of memory. */
+static enum MHD_Result answer(struct MHD_Connection *c, FILE *f, struct body *b)
 {
-	if (fclose(f) != 0) {
-		free(*buf);
+	if (fclose(f) != 0 || b->over) {
+		int over = b->over;
+		uint64_t max = b->max;
+
+		body_drop(b);
+		if (over)
+			return api_error(c, MHD_HTTP_BAD_REQUEST,
+					 "the answer would be over %llu bytes (--max-bytes): ask for "
+					 "fewer series, a shorter range or window",
+					 (unsigned long long)max);
 		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}
-	return send_json(c, MHD_HTTP_OK, *buf, *len);
+	return send_json(c, MHD_HTTP_OK, b);
 }
 
 static enum MHD_Result api_segments(struct MHD_Connection *c)
 {
-	char *buf = NULL;
-	size_t len = 0, n = serve_refresh();
-	FILE *f = open_memstream(&buf, &len);
+	size_t n = serve_refresh();
+	struct body *b;
+	FILE *f = answer_open(&b);
 
 	if (f == NULL)
 		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
@@ -193,7 +299,7 @@ static enum MHD_Result api_segments(struct MHD_Connection *c)
 		json_put(f, serve_history_name(k));
 	}
 	fputs("]}\n", f);
-	return answer(c, f, &buf, &len);
+	return answer(c, f, b);
 }
 
 static enum MHD_Result api_show(struct MHD_Connection *c)
@@ -203,8 +309,7 @@ static enum MHD_Result api_show(struct MHD_Connection *c)
 	enum MHD_Result ret;
 	size_t n, *order, kept = 0;
 	struct export_rates er = { NULL, 0 };
-	char *buf = NULL;
-	size_t len = 0;
+	struct body *b = NULL;
 	FILE *f;
 	long k;
 
@@ -216,7 +321,7 @@ static enum MHD_Result api_show(struct MHD_Connection *c)
 		return ret;
 	n = shmstat_snap_metrics(s);
 	order = metrics_sorted(s, n);
-	f = order ? open_memstream(&buf, &len) : NULL;
+	f = order ? answer_open(&b) : NULL;
 	if (f == NULL) {
 		free(order);
 		shmstat_snap_free(s);
@@ -232,16 +337,16 @@ static enum MHD_Result api_show(struct MHD_Connection *c)
 	}
 	/* rates since creation (er.rate NULL), as show's */
 	if (export_snapshot(f, EXPORT_JSON, serve_segment((size_t)k), s, order, kept, 0, &er) !=
-	    EXIT_OK) {
+	    EXIT_OK && !b->over) {
 		(void)fclose(f);
-		free(buf);
+		body_drop(b);
 		free(order);
 		shmstat_snap_free(s);
 		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot write the snapshot");
 	}
 	free(order);
 	shmstat_snap_free(s);
-	return answer(c, f, &buf, &len);
+	return answer(c, f, b);
 }
 
 static int parse_u64_arg(const char *v, uint64_t max, uint64_t *out)
@@ -263,8 +368,7 @@ static enum MHD_Result api_top(struct MHD_Connection *c)
 	uint64_t n = 20, hv = SIG_HIGH_VALUE;
 	enum MHD_Result ret;
 	shmstat_snap *s;
-	char *buf = NULL;
-	size_t len = 0;
+	struct body *b;
 	FILE *f;
 	long k;
 	int found;
@@ -280,7 +384,7 @@ static enum MHD_Result api_top(struct MHD_Connection *c)
 	k = segment_of(c, &s, &ret);
 	if (k < 0)
 		return ret;
-	f = open_memstream(&buf, &len);
+	f = answer_open(&b);
 	if (f == NULL) {
 		shmstat_snap_free(s);
 		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
@@ -290,11 +394,11 @@ static enum MHD_Result api_top(struct MHD_Connection *c)
 	shmstat_snap_free(s);
 	if (!found && table && table[0]) {
 		(void)fclose(f);
-		free(buf);
+		body_drop(b);
 		return api_error(c, MHD_HTTP_NOT_FOUND, "segment '%s' has no signature table '%s'",
 				 serve_segment((size_t)k), table);
 	}
-	return answer(c, f, &buf, &len);
+	return answer(c, f, b);
 }
 
 /* /api/v1/range and /api/v1/window: show --history FILE --json */
@@ -304,8 +408,9 @@ static enum MHD_Result api_history(struct MHD_Connection *c, int window)
 	struct show_hist o = { 0 };
 	struct globs g;
 	uint64_t now = realtime_ns(), t;
-	char *buf = NULL, why[600];
-	size_t len = 0, k;
+	char why[600];
+	struct body *b;
+	size_t k;
 	FILE *f;
 	int rc;
 
@@ -344,18 +449,18 @@ static enum MHD_Result api_history(struct MHD_Connection *c, int window)
 			return api_error(c, MHD_HTTP_BAD_REQUEST, "end '%s' is not an instant",
 					 o.range_to ? o.range_to : "");
 	}
-	f = open_memstream(&buf, &len);
+	f = answer_open(&b);
 	if (f == NULL)
 		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	o.out = f;
 	say_into(why, sizeof(why));
 	rc = show_history(&o);
 	say_into(NULL, 0);
-	if (rc != EXIT_OK) {
+	if (rc != EXIT_OK && !b->over) {
 		char *at = strstr(why, o.path);
 
 		(void)fclose(f);
-		free(buf);
+		body_drop(b);
 		/* the client knows the file by its name, not by its path */
 		if (at) {
 			size_t pl = strlen(o.path), hl = strlen(h);
@@ -373,11 +478,14 @@ static enum MHD_Result api_history(struct MHD_Connection *c, int window)
 								      : MHD_HTTP_SERVICE_UNAVAILABLE,
 				 "history '%s': %s", h, why);
 	}
-	return answer(c, f, &buf, &len);
+	return answer(c, f, b);
 }
 
 enum MHD_Result api_handle(struct MHD_Connection *c, const char *url)
 {
+	if (answers >= MAX_ANSWERS)
+		return api_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				 "too many answers under way, try again");
 	if (strcmp(url, "/api/v1/segments") == 0)
 		return api_segments(c);
 	if (strcmp(url, "/api/v1/show") == 0)

@@ -75,7 +75,9 @@ static int show_range(const struct show_hist *o, const struct frames *fr)
 {
 	if (o->json)
 		fprintf(o->out, "{\"schema\":\"shmstat.history/1\",\"frames\":[");
-	for (size_t k = 0; k < fr->n; k++) {
+	/* a stream that refuses more (serve's --max-bytes, a closed pipe):
+	 * nothing more to write */
+	for (size_t k = 0; k < fr->n && !ferror(o->out); k++) {
 		struct shmstat_frame_info fi;
 		char when[64], step[32], seg[1024];
 
@@ -452,7 +454,7 @@ int show_history(const struct show_hist *o)
 			frames_free(&fr);
 			return die(EXIT_ERR, "out of memory");
 		}
-		for (size_t k = 0, out = 0; k < ns; k++) {
+		for (size_t k = 0, out = 0; k < ns && !ferror(o->out); k++) {
 			struct shmstat_series s;
 
 			if (shmstat_frame_series(fr.f[fr.n - 1], order[k], &s) != 0 || !wanted(o, &s))
