@@ -22,7 +22,9 @@ cleanup() {
 	tmux -L "$sock" kill-server 2>/dev/null
 	[ -n "${spinner:-}" ] && kill "$spinner" 2>/dev/null
 	[ -n "${waiter:-}" ] && kill "$waiter" 2>/dev/null
-	"$shmstat" rm "$tag-s" "$tag-w" >/dev/null 2>&1
+	[ -n "${holder:-}" ] && kill "$holder" 2>/dev/null
+	[ -n "${piper:-}" ] && kill "$piper" 2>/dev/null
+	"$shmstat" rm "$tag-s" "$tag-w" "$tag-removed" >/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -187,5 +189,26 @@ kill "$waiter"
 wait "$waiter" 2>/dev/null
 waiter=
 [ "$(grep -c . "$tmp/w.err")" = 1 ] && ok || bad "--wait: more on stderr: $(cat "$tmp/w.err")"
+
+# --- a segment removed under the watch: its last values, and the first
+# line says so where 80 columns keep it (next to the name), piped too
+"$fill" "$tag-removed" hold > "$tmp/hold.out" &
+holder=$!
+poll grep -qx ready "$tmp/hold.out" && ok || bad "cli_fill hold did not start"
+view "$utf8" 80x24 -i 100ms "$tag-removed"
+"$shmstat" watch -i 50ms -n 1000 "$tag-removed" > "$tmp/removed.out" &
+piper=$!
+poll on_screen '^cli_errors_total +3 ' && ok || bad "no row before the removal: $(cat "$tmp/screen")"
+poll grep -Eq '^  cli_errors_total +3 ' "$tmp/removed.out" && ok || bad "piped: no row before the removal"
+"$shmstat" rm "$tag-removed" || bad "shmstat rm"
+poll on_screen "^$tag-removed \\(removed: its last values\\)  [0-9-]+ [0-9:]+  every " && ok ||
+	bad "removed: the first line is '$(line 1)'"
+grep -Eq '^cli_errors_total +3 ' "$tmp/screen" && ok || bad "removed: the last values are gone: $(cat "$tmp/screen")"
+poll grep -Eq "^[0-9-]+ [0-9:]+  $tag-removed \\(removed: its last values\\)  writers 1 alive 0 dead$" \
+	"$tmp/removed.out" && ok || bad "piped: the removal is not said: $(tail -n 3 "$tmp/removed.out")"
+tm send-keys -t view q
+kill "$piper" "$holder"
+wait "$piper" "$holder" 2>/dev/null
+piper= holder=
 
 finish

@@ -216,7 +216,8 @@ static int run_blocks(struct source *src, struct watch *w, double interval, long
 			continue;
 		}
 		shmstat_snap_info(s, &info);
-		printf("%s  %s  writers %u alive %u dead\n", ts, src->name, info.writers_alive,
+		printf("%s  %s%s  writers %u alive %u dead\n", ts, src->name,
+		       info.removed ? " (removed: its last values)" : "", info.writers_alive,
 		       info.writers_dead);
 		nr = watch_rows(w, s, watch_now(), &rows);
 		print_block(w, rows, nr);

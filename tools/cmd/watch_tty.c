@@ -249,9 +249,10 @@ static void sample(struct view *v, struct source *src, struct watch *w, double i
 	shmstat_snap_free(s);
 	watch_stamp(ts, sizeof(ts));
 	fmt_fig(every, sizeof(every), interval * 1e9, "ns", 0);
-	snprintf(v->title, sizeof(v->title), "%s  %s  every %s  writers %u alive %u dead%s", src->name,
-		 ts, every, info.writers_alive, info.writers_dead,
-		 info.removed ? "  (removed: its last values)" : "");
+	/* removed: said next to the name, where a narrow terminal keeps it */
+	snprintf(v->title, sizeof(v->title), "%s%s  %s  every %s  writers %u alive %u dead",
+		 src->name, info.removed ? " (removed: its last values)" : "", ts, every,
+		 info.writers_alive, info.writers_dead);
 	select_rows(v, w);
 	if (v->selname[0] == '\0')
 		move_sel(v, 0);
