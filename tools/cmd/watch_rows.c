@@ -7,7 +7,9 @@
  * last interval), the rates of the last SPARK intervals, and a ring of
  * HISTORY samples at least RING_STEP apart: an average over a window is
  * the increase since the newest sample at least that old, over the time
- * between; none ("-") until the watch has seen the metric that long.
+ * between; none ("-") until the watch has seen the metric that long. A
+ * series whose metric a refresh does not see (removed) is forgotten at
+ * the next one.
  */
 #include <math.h>
 #include <stdio.h>
@@ -67,6 +69,29 @@ static struct series *find_series(struct watch *w, const char *key, uint64_t reg
 	}
 	series_init(&w->s[w->n], key, reg_id, type);
 	return &w->s[w->n++];
+}
+
+/* Forget the series of the metrics the last refresh did not see: they
+ * were removed (or renamed). Without this, a writer that churns names (a
+ * label per tenant or connection, shmstat_remove()) grew a watch by a
+ * series, about 17 KiB, for every name it ever had, and slowed every
+ * lookup: 91 MiB after 1,000 refreshes of a writer making 540 names a
+ * second. */
+static void forget_unseen(struct watch *w)
+{
+	size_t kept = 0;
+
+	for (size_t k = 0; k < w->n; k++) {
+		if (!w->s[k].seen) {
+			shmstat_hdata_free(w->s[k].prev);
+			continue;
+		}
+		if (kept != k)
+			w->s[kept] = w->s[k];
+		kept++;
+	}
+	w->n = kept;
+	w->hint = 0;
 }
 
 void watch_reset(struct watch *w)
@@ -415,6 +440,7 @@ size_t watch_rows(struct watch *w, const shmstat_snap *s, double t, struct row *
 		free(order);
 		return 0;
 	}
+	forget_unseen(w);
 	for (size_t k = 0; k < w->n; k++)
 		w->s[k].seen = 0;
 	for (size_t k = 0; k < n; k++) {
