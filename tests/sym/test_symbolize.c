@@ -15,7 +15,8 @@
  * address after it; modules with an empty range ignored, overlapping
  * ones found (random tables: the module the walk back before the range
  * index named); declaring a process again adds modules; many processes
- * sharing a file open it once (descriptors stay few).
+ * sharing a file open it once (descriptors stay few); a file truncated
+ * by its owner while it is open still names (a private copy, no SIGBUS).
  */
 #include <dirent.h>
 #include <dlfcn.h>
@@ -62,6 +63,17 @@ __attribute__((noinline)) int sym_test_target(int x)
 
 	for (int i = 0; i < x; i++)
 		acc += i * x;
+	return acc;
+}
+
+/* Another, named after the file it is in was cut (test_truncated_file) */
+int sym_test_other(int x);
+__attribute__((noinline)) int sym_test_other(int x)
+{
+	volatile int acc = 1;
+
+	for (int i = 0; i < x; i++)
+		acc *= i + x;
 	return acc;
 }
 
@@ -953,6 +965,49 @@ static void test_many_procs(void **state)
 	modlist_free(ml);
 }
 
+/*
+ * A module file that its owner (a writer) truncates while the symbolizer
+ * has it open: libdwfl maps the files it is given, so its next look into
+ * the symbol table faulted (SIGBUS, `shmstat flame` killed). A file that
+ * someone else than root may change is read into a private copy first:
+ * names still come, from the copy.
+ */
+static void test_truncated_file(void **state)
+{
+	struct modlist *ml = modlist_get();
+	struct symbolizer *s = symbolizer_new("shmstat", NULL);
+	uint64_t fn = fn_addr(sym_test_target), other = fn_addr(sym_test_other);
+	char path[] = "/tmp/test_symbolize.XXXXXX";
+	struct sym_module m;
+	FILE *in = fopen("/proc/self/exe", "rb");
+	int fd = mkstemp(path);
+	char buf[65536];
+	size_t n;
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(in);
+	assert_true(fd >= 0);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	assert_int_equal(fclose(in), 0);
+	/* as root, the file of another user (root's own are not copied) */
+	if (geteuid() == 0)
+		assert_int_equal(fchown(fd, 65534, 65534), 0);
+	m = *module_of(ml, fn);
+	assert_ptr_equal(module_of(ml, other), module_of(ml, fn));
+	m.path = path;
+	assert_int_equal(symbolizer_add_proc(s, 7, "pid 7 (copy)", &m, 1), 0);
+	assert_string_equal(symbolizer_name(s, 7, fn + 4, 1), "sym_test_target");
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_string_equal(symbolizer_name(s, 7, other + 4, 1), "sym_test_other");
+	assert_int_equal(sym_test_other(2), 6);
+	symbolizer_free(s);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(unlink(path), 0);
+	modlist_free(ml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -968,6 +1023,7 @@ int main(void)
 		cmocka_unit_test(test_odd_modules),
 		cmocka_unit_test(test_overlapping_tables),
 		cmocka_unit_test(test_many_procs),
+		cmocka_unit_test(test_truncated_file),
 	};
 
 	return cmocka_run_group_tests_name("symbolize", tests, NULL, NULL);
