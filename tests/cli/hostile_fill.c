@@ -10,7 +10,8 @@
  *   hx_ctl_total{v="ESC[2J BEL CR"} 2         help with ESC, \ and "
  *   hx_seg_total{segment="victim"} 8          serve adds segment= too
  *   hx_sigs: owner and keys with ESC, BEL, a quote, a newline and the
- *            bytes 0x9c 0xff (not UTF-8)
+ *            bytes 0x9c 0xff (not UTF-8); owners "twin-<0xff>" and
+ *            "twin-\\xff" (the text), one series each
  * Then descriptors rewritten in the file (checksum fixed), as a writer
  * that bypasses the API does; readers must leave them out as bad:
  *   labels with a raw newline and quote (the injection), labels that are
@@ -135,7 +136,7 @@ int main(int argc, char **argv)
 	struct shmstat_hdr h;
 	shmstat_sigtab *t;
 	shmstat_seg *seg;
-	uint32_t owner = 0;
+	uint32_t owner = 0, twin = 0;
 	char path[300];
 	int err = 0, fd;
 
@@ -168,6 +169,11 @@ int main(int argc, char **argv)
 	err |= shmstat_sigtab_register(seg, &sd, &so, &t);
 	if (err == 0)
 		err |= shmstat_sig_owner(t, "own-\x1b[2J\x07-\x9c-" "\"\n# EOF", &owner);
+	/* twins once escaped: the byte 0xff, and the text \xff */
+	if (err == 0)
+		err |= shmstat_sig_owner(t, "twin-\xff", &twin);
+	if (err == 0)
+		err |= shmstat_sig_owner(t, "twin-\\xff", &twin);
 	if (err) {
 		fprintf(stderr, "cli_hostile: %s\n", shmstat_last_error());
 		return 1;

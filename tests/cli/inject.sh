@@ -201,6 +201,10 @@ for k in a b; do
 	grep -q "^hx_sigs_top_hits{key=\"nul\\\\\\\\x00$k\",owner=" "$dir/show.prom" && ok ||
 		bad "the key nul\\0$k is not whole in show --prom: $(grep -a '^hx_sigs_top_hits{key="nul' "$dir/show.prom")"
 done
+# owners "twin-<0xff>" and "twin-\\xff" (the text): a series each
+unique "$dir/show.prom" text "show --prom"
+[ "$(grep -a -c '^hx_sigs_owner_hits_total{owner="twin-' "$dir/show.prom")" = 2 ] && ok ||
+	bad "the owners twin-<0xff> and twin-\\xff: $(grep -a '^hx_sigs_owner_hits_total{owner="twin-' "$dir/show.prom")"
 # two descriptors of one counter and labels (forged): its series once,
 # the second descriptor counted and named
 for f in serve.txt serve.om; do

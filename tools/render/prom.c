@@ -2,6 +2,7 @@
  * prom.c - Prometheus text 0.0.4 and OpenMetrics 1.0 of snapshots
  * (prom.h).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,7 +22,8 @@
  * newline escaped (and '"' in a value), as both formats want; bytes that
  * are not UTF-8, which both formats refuse (Prometheus drops the whole
  * scrape), and NUL (a key's byte), as the text \xNN (its backslash
- * escaped). */
+ * escaped); in a value, a backslash that begins the text \xNN as \x5c
+ * too: owners "a<0xff>" and "a\\xff" (the text) stay two series. */
 static void prom_text(FILE *f, const char *s, size_t n, int quote)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -30,7 +32,9 @@ static void prom_text(FILE *f, const char *s, size_t n, int quote)
 		uint32_t cp;
 
 		l = utf8_seq(u + i, n - i, &cp);
-		if (l == 0 || s[i] == '\0') {
+		if (l == 0 || s[i] == '\0' ||
+		    (quote && n - i >= 4 && s[i] == '\\' && s[i + 1] == 'x' &&
+		     isxdigit(u[i + 2]) && isxdigit(u[i + 3]))) {
 			fprintf(f, "\\\\x%02x", u[i]);
 			l = 1;
 		} else if (s[i] == '\\' || (quote && s[i] == '"')) {
