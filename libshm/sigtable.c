@@ -360,7 +360,8 @@ static inline uint64_t tick(struct shmstat_sigsum *hdr)
 }
 
 /* Write the key's bytes of entry @i (its current key, @ev's), then say
- * so in its flags: a reader that sees the flag sees the bytes. */
+ * so in its flags: a reader that sees the flag sees the bytes. The empty
+ * key may come as NULL, which memcpy() must not be given. */
 static void put_key(const struct shmstat_sigtab *t, unsigned char *s, struct shmstat_sigent *e,
 		    uint32_t i, const struct event *ev)
 {
@@ -368,7 +369,8 @@ static void put_key(const struct shmstat_sigtab *t, unsigned char *s, struct shm
 	struct shmstat_sigkeyrec rec = { .len = ev->len > UINT32_MAX ? UINT32_MAX : (uint32_t)ev->len };
 
 	memcpy(kr, &rec, sizeof(rec));
-	memcpy(kr + sizeof(rec), ev->key, ev->len < t->g.keybytes ? ev->len : t->g.keybytes);
+	if (ev->len)
+		memcpy(kr + sizeof(rec), ev->key, ev->len < t->g.keybytes ? ev->len : t->g.keybytes);
 	st_release(&e->flags, (uint16_t)(e->flags | SHMSTAT_SIGENT_F_KEY));
 }
 

@@ -460,8 +460,9 @@ SHMSTAT_API int shmstat_sigtab_register(shmstat_seg *seg, const struct shmstat_m
 SHMSTAT_API int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id);
 
 /**
- * shmstat_sig_hit - key @key (@len bytes) was reused, saving @weight
- * (any integer unit, e.g. micro-dollars), for owner @owner (0: none).
+ * shmstat_sig_hit - key @key (@len bytes; NULL when @len is 0) was
+ * reused, saving @weight (any integer unit, e.g. micro-dollars), for
+ * owner @owner (0: none).
  * shmstat_sig_miss - key @key was looked up and not found.
  *
  * Counts the event in the table's exact totals and in the calling

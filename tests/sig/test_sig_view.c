@@ -56,8 +56,8 @@
  *      it, not earlier than the clock before the 16th event before it.
  *  key_text: key_bytes 8, 16, 128: keys of 0..1000 bytes with NULs come
  *      back whole up to key_bytes, cut beyond (full_len the real length),
- *      NUL-terminated, has_key set (the empty key too); their hash is
- *      XXH3 of the whole key.
+ *      NUL-terminated, has_key set (the empty key too, given as NULL);
+ *      their hash is XXH3 of the whole key.
  *  lazy_text: once a summary is full, a newcomer has no text (has_key 0,
  *      key "", lengths 0, its hash) until its second event; a key without
  *      text in one summary gets it from another summary that has it.
@@ -1610,7 +1610,7 @@ static void test_key_text(void **state)
 		snprintf(metric, sizeof(metric), "sig_text_%u", kbs[k]);
 		t = table(seg, metric, &o);
 		shmstat_sig_hit(t, nul_key, sizeof(nul_key) - 1, 1, 0);
-		shmstat_sig_hit(t, "", 0, 1, 0);
+		shmstat_sig_hit(t, NULL, 0, 1, 0);     /* the empty key: NULL */
 		for (size_t j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
 			/* keys that differ only in their last byte, past key_bytes */
 			big[lens[j] - 1] ^= 0x55;
