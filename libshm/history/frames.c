@@ -630,6 +630,11 @@ int shmstat_frame_series(const shmstat_frame *f, size_t i, struct shmstat_series
 	return 0;
 }
 
+const void *shmstat__frame_schema(const shmstat_frame *f)
+{
+	return f->sc;
+}
+
 long shmstat_frame_find(const shmstat_frame *f, const char *name, const char *labels)
 {
 	if (name == NULL)

@@ -338,4 +338,10 @@ struct rref {
 SHMSTAT_HIDDEN int shmstat__hf_scan_ring(struct shmstat_history *h, unsigned k,
 					 struct rref **out, size_t *nout);
 
+/* The set of series of frame @f: frames that give the same pointer have
+ * the same series, in the same order (a schema of the dictionary they
+ * share); valid while @f is. For shmstat_window(), which matches a query
+ * once per set of series, not once per frame. */
+SHMSTAT_HIDDEN const void *shmstat__frame_schema(const shmstat_frame *f);
+
 #endif

@@ -11,6 +11,7 @@
 #include "shmstat.h"
 #include "shmstat_window.h"
 #include "histogram.h"
+#include "history_int.h"
 
 /* ----------------------------------------------------------------- labels */
 
@@ -107,20 +108,25 @@ struct walk {
 	unsigned resets;
 	int mixed;                     /* histograms of different layouts */
 	int err;
+	/* the series of one set (shmstat__frame_schema) that answer the
+	 * query, and their tracks: matched once per set, not per frame */
+	const void *sc;
+	size_t *mi, *mt, nm, mcap;
 };
 
-static struct track *track_of(struct walk *w, const struct shmstat_series *s)
+/* The index of the track of @s in @w (a new one if none); -1: no memory. */
+static long track_of(struct walk *w, const struct shmstat_series *s)
 {
 	for (size_t i = 0; i < w->n; i++)
 		if (strcmp(w->t[i].name, s->name) == 0 && strcmp(w->t[i].labels, s->labels) == 0)
-			return &w->t[i];
+			return (long)i;
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? 2 * w->cap : 8;
 		struct track *t = realloc(w->t, cap * sizeof(*t));
 
 		if (t == NULL) {
 			w->err = ENOMEM;
-			return NULL;
+			return -1;
 		}
 		w->t = t;
 		w->cap = cap;
@@ -129,7 +135,7 @@ static struct track *track_of(struct walk *w, const struct shmstat_series *s)
 	w->t[w->n].name = s->name;
 	w->t[w->n].labels = s->labels;
 	w->t[w->n].reg_id = UINT64_MAX;       /* not seen yet */
-	return &w->t[w->n++];
+	return (long)w->n++;
 }
 
 static void acc_hist(struct walk *w, const shmstat_hdata *d)
@@ -151,11 +157,12 @@ static void acc_hist(struct walk *w, const shmstat_hdata *d)
 		w->mixed = 1;
 }
 
-/* Frame @f: the increases of its series @s since the last frame. */
+/* Frame @f: the increases of its series @s, of track @ti, since the last
+ * frame. */
 static void step_series(struct walk *w, const shmstat_frame *f, size_t i,
-			const struct shmstat_series *s, uint64_t generation)
+			const struct shmstat_series *s, size_t ti, uint64_t generation)
 {
-	struct track *t;
+	struct track *t = &w->t[ti];
 	uint64_t v[4] = { s->counter, 0, 0, 0 };
 	int first, restart;
 
@@ -182,9 +189,6 @@ static void step_series(struct walk *w, const shmstat_frame *f, size_t i,
 		v[2] = s->sig_weight;
 		v[3] = s->sig_evictions;
 	}
-	t = track_of(w, s);
-	if (t == NULL)
-		return;
 	first = t->reg_id == UINT64_MAX;
 	restart = !first && (t->reg_id != s->reg_id || t->generation != generation);
 	for (int k = 0; k < 4 && !first && !restart; k++)
@@ -224,6 +228,8 @@ static void walk_free(struct walk *w)
 	for (size_t i = 0; i < w->n; i++)
 		shmstat_hdata_free(w->t[i].h);
 	free(w->t);
+	free(w->mi);
+	free(w->mt);
 	shmstat_hdata_free(w->acc);
 }
 
@@ -244,6 +250,50 @@ static int wanted_type(enum shmstat_figure fig, enum shmstat_type type)
 	}
 }
 
+/* The series of frame @f that answer @qy, into w->mi (their indices) and
+ * w->mt (their tracks), matched again only when @f has another set of
+ * series than the last frame matched: a window of F frames of S series
+ * costs F times the series matched, not F times S, and show --window,
+ * which asks for each of the S series, S times that. 0, or ENOMEM. */
+static int match_set(struct walk *w, const struct shmstat_wquery *qy, const shmstat_frame *f,
+		     size_t nseries)
+{
+	const void *sc = shmstat__frame_schema(f);
+
+	if (sc == w->sc && w->mi)
+		return 0;
+	w->nm = 0;
+	for (size_t i = 0; i < nseries; i++) {
+		struct shmstat_series s;
+		long ti;
+
+		if (shmstat_frame_series(f, i, &s) != 0 || !wanted_type(qy->fig, s.type) ||
+		    !matches(qy, &s))
+			continue;
+		if (w->nm == w->mcap) {
+			size_t cap = w->mcap ? 2 * w->mcap : 8;
+			size_t *mi = realloc(w->mi, cap * sizeof(*mi)), *mt;
+
+			if (mi)
+				w->mi = mi;
+			mt = mi ? realloc(w->mt, cap * sizeof(*mt)) : NULL;
+			if (mt == NULL)
+				return w->err = ENOMEM;
+			w->mt = mt;
+			w->mcap = cap;
+		}
+		ti = track_of(w, &s);
+		if (ti < 0)
+			return w->err;
+		w->mi[w->nm] = i;
+		w->mt[w->nm++] = (size_t)ti;
+	}
+	if (w->mi == NULL && (w->mi = malloc(sizeof(*w->mi))) == NULL)
+		return w->err = ENOMEM;     /* matched: none */
+	w->sc = sc;
+	return 0;
+}
+
 /* ----------------------------------------------------------------- window */
 
 /* The first frame of @f (time order) a window from @from_ns uses: for a
@@ -252,16 +302,22 @@ static int wanted_type(enum shmstat_figure fig, enum shmstat_type type)
  * when there is none. */
 static size_t window_start(shmstat_frame *const *f, size_t n, uint64_t from_ns, int gauge)
 {
-	size_t j = 0;
+	size_t lo = 0, hi = n;
 
-	for (; j < n; j++) {
+	/* the first frame after @from_ns (a gauge: at or after it); a
+	 * binary search, so that trend's sub-windows do not walk the frames
+	 * before each */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
 		struct shmstat_frame_info fi;
 
-		shmstat_frame_info(f[j], &fi);
+		shmstat_frame_info(f[mid], &fi);
 		if (fi.time_ns > from_ns || (gauge && fi.time_ns == from_ns))
-			break;
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
-	return !gauge && j > 0 ? j - 1 : j;
+	return !gauge && lo > 0 ? lo - 1 : lo;
 }
 
 int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquery *qy,
@@ -290,13 +346,14 @@ int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquer
 		last = j;
 		if (qy->fig == SHMSTAT_FIG_GAUGE)
 			continue;
-		for (size_t i = 0; i < fi.series; i++) {
+		if (match_set(&w, qy, f[j], fi.series) != 0)
+			goto out;
+		for (size_t k = 0; k < w.nm; k++) {
 			struct shmstat_series s;
 
-			if (shmstat_frame_series(f[j], i, &s) != 0 || !wanted_type(qy->fig, s.type) ||
-			    !matches(qy, &s))
+			if (shmstat_frame_series(f[j], w.mi[k], &s) != 0)
 				continue;
-			step_series(&w, f[j], i, &s, fi.generation);
+			step_series(&w, f[j], w.mi[k], &s, w.mt[k], fi.generation);
 			if (w.err)
 				goto out;
 		}

@@ -81,7 +81,11 @@ struct shmstat_wvalue {
  * from the last frame at or before @from_ns (else the first after it) to
  * the last at or before @to_ns, a rate divided by the time between those
  * two frames; a gauge, its value in the last frame in [@from_ns, @to_ns].
- * Increases need two frames; a gauge one.
+ * Increases need two frames; a gauge one. The frames of the window are
+ * found by a binary search, and the query is matched once per set of
+ * series (frames share theirs until metrics are added or removed): a
+ * window costs its frames times the series matched, not times every
+ * series of the frames.
  * Return 0 (*@out filled, maybe without a value), EINVAL (bad query) or
  * ENOMEM.
  */

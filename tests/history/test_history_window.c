@@ -13,7 +13,8 @@
  *  - no value: one record, no such series, no values recorded;
  *  - trends: rising, falling, stable, and too few points;
  *  - records further apart than the window (a coarse tier): a window
- *    starts at the last record at or before its start.
+ *    starts at the last record at or before its start;
+ *  - series added, removed and registered again inside a window.
  */
 #include <errno.h>
 #include <math.h>
@@ -479,6 +480,73 @@ static void test_hist_layouts(void **state)
 	fix_close(&x);
 }
 
+/* The set of series changes inside the window (a series added, one
+ * removed and registered again): shmstat_window() matches a query once
+ * per set of series, not once per frame, and the figures are those of
+ * every frame's own series. */
+static void test_series_sets(void **state)
+{
+	const char *lb[] = { "tier", "b", NULL };
+	struct shmstat_metric_def db = { .name = "req_total", .labels = lb };
+	struct shmstat_wquery qy = { .name = "req_total", .fig = SHMSTAT_FIG_RATE };
+	struct shmstat_trend tr;
+	struct shmstat_wvalue v;
+	shmstat_counter *cc;
+	struct fix x;
+
+	(void)state;
+	fix_open(&x, "wsets");
+	record_at(&x, 0);
+	shmstat_counter_add(x.ca, 10);
+	shmstat_counter_inc(x.cb);
+	record_at(&x, 1);                  /* a 10, b 1 */
+	cc = counter(x.seg, "c");
+	shmstat_counter_add(cc, 5);
+	shmstat_counter_add(x.ca, 10);
+	record_at(&x, 2);                  /* a 20, b 1, c 5 (first seen) */
+	assert_int_equal(shmstat_remove(x.seg, &db), 0);
+	shmstat_counter_add(x.ca, 10);
+	shmstat_counter_add(cc, 5);
+	record_at(&x, 3);                  /* a 30, c 10; no b */
+	x.cb = counter(x.seg, "b");
+	shmstat_counter_add(x.cb, 7);
+	record_at(&x, 4);                  /* b again: a new registration, 7 */
+	shmstat_counter_add(x.ca, 10);
+	shmstat_counter_add(cc, 5);
+	shmstat_counter_inc(x.cb);
+	record_at(&x, 5);                  /* a 40, b 8, c 15 */
+	load(&x);
+	assert_int_equal(x.n, 6);
+	/* a +40; b +1, then its new registration whole (7) and +1; c +10
+	 * after its first frame */
+	v = win(&x, "req_total", NULL, SHMSTAT_FIG_INCREASE, 0, 0, 5);
+	assert_true(v.has_value && v.value == 40 + 9 + 10);
+	assert_int_equal(v.series, 3);
+	assert_int_equal(v.resets, 1);
+	v = win(&x, "req_total", NULL, SHMSTAT_FIG_INCREASE, 0, 2, 5);
+	assert_true(v.value == 20 + 8 + 10);
+	v = win(&x, "req_total", "tier=\"b\"", SHMSTAT_FIG_INCREASE, 0, 0, 5);
+	assert_true(v.value == 9 && v.series == 1 && v.resets == 1);
+	v = win(&x, "req_total", "tier=\"c\"", SHMSTAT_FIG_INCREASE, 0, 0, 5);
+	assert_true(v.value == 10 && v.series == 1 && v.resets == 0);
+	{
+		struct shmstat_wquery ex = { .name = "req_total", .labels = "tier=\"a\"",
+					     .exact = 1, .fig = SHMSTAT_FIG_INCREASE };
+
+		assert_int_equal(shmstat_window((shmstat_frame *const *)x.f, x.n, &ex, T0,
+						T0 + 5 * S, &v), 0);
+		assert_true(v.value == 40 && v.series == 1);
+	}
+	/* each second: 11, 10 (c first seen), 15 (no b), 0 (b first seen
+	 * in this sub-window), 16 */
+	assert_int_equal(shmstat_window_trend((shmstat_frame *const *)x.f, x.n, &qy, T0,
+					      T0 + 5 * S, S, &tr), 0);
+	assert_int_equal(tr.points, 5);
+	assert_true(tr.first == 11 && tr.last == 16);
+	assert_true(fabs(tr.mean - (11 + 10 + 15 + 0 + 16) / 5.0) < 1e-9);
+	fix_close(&x);
+}
+
 static void test_labels_match(void **state)
 {
 	(void)state;
@@ -504,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_window_start),
 		cmocka_unit_test(test_trend),
 		cmocka_unit_test(test_hist_layouts),
+		cmocka_unit_test(test_series_sets),
 		cmocka_unit_test(test_labels_match),
 	};
 
