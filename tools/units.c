@@ -217,15 +217,47 @@ void fmt_ratio(char *buf, size_t n, double r, int raw)
 
 /* ------------------------------------------------------------ quantities */
 
-static const struct { const char *sfx; double mul; enum qty_kind kind; } suffixes[] = {
-	{ "", 1, QTY_PLAIN }, { "%", 0.01, QTY_PERCENT },
-	{ "k", 1e3, QTY_PLAIN }, { "K", 1e3, QTY_PLAIN }, { "M", 1e6, QTY_PLAIN },
-	{ "G", 1e9, QTY_PLAIN }, { "T", 1e12, QTY_PLAIN },
-	{ "B", 1, QTY_BYTES }, { "kB", 1e3, QTY_BYTES }, { "KB", 1e3, QTY_BYTES },
-	{ "MB", 1e6, QTY_BYTES }, { "GB", 1e9, QTY_BYTES }, { "TB", 1e12, QTY_BYTES },
-	{ "KiB", 0x1p10, QTY_BYTES }, { "MiB", 0x1p20, QTY_BYTES },
-	{ "GiB", 0x1p30, QTY_BYTES }, { "TiB", 0x1p40, QTY_BYTES },
+/* e10: a decimal multiplier, 10^e10 (0: mul, exact: 1 or a power of 2) */
+static const struct { const char *sfx; double mul; enum qty_kind kind; int e10; } suffixes[] = {
+	{ "", 1, QTY_PLAIN, 0 }, { "%", 0.01, QTY_PERCENT, -2 },
+	{ "k", 1e3, QTY_PLAIN, 3 }, { "K", 1e3, QTY_PLAIN, 3 }, { "M", 1e6, QTY_PLAIN, 6 },
+	{ "G", 1e9, QTY_PLAIN, 9 }, { "T", 1e12, QTY_PLAIN, 12 },
+	{ "B", 1, QTY_BYTES, 0 }, { "kB", 1e3, QTY_BYTES, 3 }, { "KB", 1e3, QTY_BYTES, 3 },
+	{ "MB", 1e6, QTY_BYTES, 6 }, { "GB", 1e9, QTY_BYTES, 9 }, { "TB", 1e12, QTY_BYTES, 12 },
+	{ "KiB", 0x1p10, QTY_BYTES, 0 }, { "MiB", 0x1p20, QTY_BYTES, 0 },
+	{ "GiB", 0x1p30, QTY_BYTES, 0 }, { "TiB", 0x1p40, QTY_BYTES, 0 },
 };
+
+/* The number written in [@s, @end) (@d, as strtod() read it) times
+ * 10^@e10, rounded once: the double nearest the decimal it stands for,
+ * as the same number written out is read ("0.7%" is 0.007 as "0.007" is,
+ * where 0.7 / 100 is not; "2.01k" is 2010, where 2.01 * 1000 is
+ * 2009.9999999999998), so that a value equal to a threshold compares
+ * equal to it. The text is read again with its exponent moved. */
+static double scale10(const char *s, const char *end, int e10, double d)
+{
+	size_t len = (size_t)(end - s);
+	const char *e = memchr(s, 'e', len);
+	long ex = 0;
+	char *t, *x;
+	double v;
+
+	if (e == NULL)
+		e = memchr(s, 'E', len);
+	if (e) {
+		ex = strtol(e + 1, &x, 10);
+		if (x != end || ex > 100000 || ex < -100000)
+			return d * pow(10, e10);     /* 0 or out of range anyway */
+		len = (size_t)(e - s);
+	}
+	t = malloc(len + 24);
+	if (t == NULL)
+		return d * pow(10, e10);
+	snprintf(t, len + 24, "%.*se%ld", (int)len, s, ex + e10);
+	v = strtod(t, NULL);
+	free(t);
+	return v;
+}
 
 int parse_quantity(const char *s, double *v, enum qty_kind *kind)
 {
@@ -249,9 +281,8 @@ int parse_quantity(const char *s, double *v, enum qty_kind *kind)
 		return -1;
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
 		if (strcmp(end, suffixes[i].sfx) == 0) {
-			/* 90% / 100 is the double nearest 0.9, as "0.9" is
-			 * (90 * 0.01 need not be) */
-			*v = suffixes[i].kind == QTY_PERCENT ? d / 100 : d * suffixes[i].mul;
+			*v = suffixes[i].e10 ? scale10(s, end, suffixes[i].e10, d)
+					     : d * suffixes[i].mul;
 			*kind = suffixes[i].kind;
 			return isfinite(*v) ? 0 : -1;
 		}

@@ -129,6 +129,40 @@ static void test_quantities(void **state)
 		if (a != b)
 			fail_msg("'%s' = %.17g, '%s' = %.17g", pct, a, frac, b);
 	}
+	/* and with decimals, and the SI multipliers: the double nearest the
+	 * decimal, as written out (0.7 / 100 is 0.0069999999999999993 where
+	 * 0.007 is 0.0070000000000000001; 2.01 * 1000 is 2009.9999999999998),
+	 * so that a ratio of 7 in 1000 is at 0.7%, and an increase of 2010 at
+	 * 2.01k */
+	for (int p = 0; p <= 10000; p++) {
+		char pct[32], frac[32], si[32], whole[32];
+		double a, b;
+
+		snprintf(pct, sizeof(pct), "%d.%02d%%", p / 100, p % 100);
+		snprintf(frac, sizeof(frac), "%d.%04d", p / 10000, p % 10000);
+		assert_int_equal(parse_quantity(pct, &a, &k), 0);
+		assert_int_equal(parse_quantity(frac, &b, &k), 0);
+		if (a != b)
+			fail_msg("'%s' = %.17g, '%s' = %.17g", pct, a, frac, b);
+		snprintf(si, sizeof(si), "%d.%03dM", p / 1000, p % 1000);
+		snprintf(whole, sizeof(whole), "%d", p * 1000);
+		assert_int_equal(parse_quantity(si, &a, &k), 0);
+		assert_int_equal(parse_quantity(whole, &b, &k), 0);
+		if (a != b)
+			fail_msg("'%s' = %.17g, '%s' = %.17g", si, a, whole, b);
+	}
+	expect_qty("0.7%", 0.007, QTY_PERCENT);
+	assert_int_equal(parse_quantity("0.7%", &v, &k), 0);
+	assert_true(v == 0.007);
+	assert_int_equal(parse_quantity("7e-1%", &v, &k), 0);
+	assert_true(v == 0.007);
+	assert_int_equal(parse_quantity("2.01k", &v, &k), 0);
+	assert_true(v == 2010);
+	assert_int_equal(parse_quantity("-2.01kB", &v, &k), 0);
+	assert_true(v == -2010 && k == QTY_BYTES);
+	assert_int_equal(parse_quantity(".5%", &v, &k), 0);
+	assert_true(v == 0.005);
+	assert_int_equal(parse_quantity("1e308T", &v, &k), -1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (parse_quantity(bad[i], &v, &k) == 0)
 			fail_msg("'%s' read as %.17g %s", bad[i], v, qty_kind_name(k));
