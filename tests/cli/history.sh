@@ -695,6 +695,24 @@ expect 0 "pending since" "" -- "$shmstat" check -r "$r/for.yaml" --state "$tmp/f
 expect 2 "^note: no alert state \(--history or --state\): 'for' durations do not apply$" "" -- \
 	"$shmstat" check -r "$r/for.yaml" "$tag-m"
 expect 2 "^CRITICAL depth-for: " "" -- "$shmstat" check -r "$r/for.yaml" -H "$h" --no-state "$tag-m"
+# a state of another rules file (two checks of one history share
+# HISTORY.alerts by default) is refused while that file is there: each
+# run forgot the other file's alerts, so a `for` never ran out (the
+# pending alert began again at every run); a rules file renamed (its
+# old path gone) takes its state over
+bad_since() { "$json_flat" < "$1" | sed -n 's/^alerts\.0\.bad_since=//p'; }
+since_a=$(bad_since "$tmp/for.state")
+cp "$r/ratio.yaml" "$r/other.yaml"
+expect 3 "^SHMSTAT UNKNOWN - hit-ratio = 90\.0%; alert state: $tmp/for.state: alert state of rules file '[^']*/for\.yaml', not of '[^']*/other\.yaml': give each rules file its own --state; refusing it" \
+	"^shmstat: $tmp/for.state: alert state of rules file " -- \
+	"$shmstat" check -r "$r/other.yaml" --state "$tmp/for.state" "$tag-m"
+expect 0 "pending since" "" -- "$shmstat" check -r "$r/for.yaml" --state "$tmp/for.state" "$tag-m"
+[ -n "$since_a" ] && [ "$(bad_since "$tmp/for.state")" = "$since_a" ] && ok ||
+	bad "the pending alert of for.yaml began again ($since_a, now $(bad_since "$tmp/for.state"))"
+mv "$r/for.yaml" "$r/for2.yaml"
+expect 0 "pending since" "" -- "$shmstat" check -r "$r/for2.yaml" --state "$tmp/for.state" "$tag-m"
+[ "$(bad_since "$tmp/for.state")" = "$since_a" ] && ok || bad "a renamed rules file lost its state"
+mv "$r/for2.yaml" "$r/for.yaml"
 # a state file that cannot be read or written: the check failed, so at
 # best UNKNOWN; a bad state file is reported, never reset
 (umask 077; echo garbage > "$tmp/bad.state")

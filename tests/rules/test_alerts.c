@@ -969,8 +969,18 @@ static void test_round_trip(void **state)
 	assert_int_equal(alerts_save(p, &tab, err, sizeof(err)), 0);
 	assert_int_equal(alerts_load(p, &back, err, sizeof(err)), 0);
 	assert_int_equal(back.n, 0);
+	assert_null(back.rules);
 	alerts_free(&back);
 	alerts_free(NULL);
+	/* the rules file the state is of */
+	tab.rules = strdup("/etc/shmstat/a \"b\".yaml");
+	assert_non_null(tab.rules);
+	assert_int_equal(alerts_save(p, &tab, err, sizeof(err)), 0);
+	assert_int_equal(alerts_load(p, &back, err, sizeof(err)), 0);
+	assert_non_null(back.rules);
+	assert_string_equal(back.rules, tab.rules);
+	alerts_free(&back);
+	alerts_free(&tab);
 }
 
 static void test_save_errors(void **state)
@@ -1044,6 +1054,10 @@ static void test_corrupt(void **state)
 		{ -1, NULL, "{\"format\": \"shmstat.alerts/1\", \"alerts\": {}}", "no 'alerts' list" },
 		{ -1, NULL, "{\"format\": \"shmstat.alerts/1\", \"alerts\": [], \"x\": 1}",
 		  "corrupt alert state: unknown key 'x'" },
+		{ -1, NULL, "{\"format\": \"shmstat.alerts/1\", \"rules\": 5, \"alerts\": []}",
+		  "corrupt alert state: 'rules' is not a file name" },
+		{ -1, NULL, "{\"format\": \"shmstat.alerts/1\", \"rules\": \"\", \"alerts\": []}",
+		  "corrupt alert state: 'rules' is not a file name" },
 		{ -1, NULL, "{\"format\": \"shmstat.alerts/1\", \"alerts\": [1]}",
 		  "corrupt alert state: alert 1: not a JSON object" },
 		{ 0, NULL, NULL, "alert 1: no 'rule' string" },

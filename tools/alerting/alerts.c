@@ -346,6 +346,7 @@ void alerts_free(struct alert_table *t)
 	for (size_t i = 0; i < t->n; i++)
 		free(t->a[i].rule);
 	free(t->a);
+	free(t->rules);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -574,7 +575,8 @@ int alerts_load(const char *path, struct alert_table *t, char *err, size_t errle
 		goto out;
 	}
 	json_object_foreach(root, key, v) {
-		if (strcmp(key, "format") != 0 && strcmp(key, "alerts") != 0) {
+		if (strcmp(key, "format") != 0 && strcmp(key, "alerts") != 0 &&
+		    strcmp(key, "rules") != 0) {
 			fail(err, errlen, path, 0, "corrupt alert state: unknown key '%.32s'", key);
 			goto out;
 		}
@@ -583,6 +585,17 @@ int alerts_load(const char *path, struct alert_table *t, char *err, size_t errle
 	if (fmt == NULL || !json_is_string(fmt) || strcmp(json_string_value(fmt), STATE_FORMAT) != 0) {
 		fail(err, errlen, path, 0, "not an alert state file: 'format' is not \"%s\"",
 		     STATE_FORMAT);
+		goto out;
+	}
+	fmt = json_object_get(root, "rules");
+	if (fmt && (!json_is_string(fmt) || json_string_length(fmt) == 0 ||
+		    json_string_length(fmt) > PATH_MAX ||
+		    strlen(json_string_value(fmt)) != json_string_length(fmt))) {
+		fail(err, errlen, path, 0, "corrupt alert state: 'rules' is not a file name");
+		goto out;
+	}
+	if (fmt && (t->rules = strdup(json_string_value(fmt))) == NULL) {
+		fail(err, errlen, path, 0, "out of memory");
 		goto out;
 	}
 	list = json_object_get(root, "alerts");
@@ -637,7 +650,7 @@ static int write_all(int fd, const char *s, size_t n)
 
 int alerts_save(const char *path, const struct alert_table *t, char *err, size_t errlen)
 {
-	json_t *root, *list;
+	json_t *root, *list, *rules;
 	char *text = NULL, *tmp = NULL, *dir = NULL;
 	const char *base = strrchr(path, '/');
 	struct stat st;
@@ -645,8 +658,11 @@ int alerts_save(const char *path, const struct alert_table *t, char *err, size_t
 
 	root = json_object();
 	list = json_array();
+	/* a rules file name that is not UTF-8 is not said (JSON cannot) */
+	rules = t->rules ? json_string(t->rules) : NULL;
 	if (root == NULL || list == NULL || json_object_set_new(root, "format",
 								json_string(STATE_FORMAT)) ||
+	    (rules && json_object_set_new(root, "rules", rules)) ||
 	    json_object_set_new(root, "alerts", list)) {
 		json_decref(root);
 		return fail(err, errlen, path, 0, "out of memory");

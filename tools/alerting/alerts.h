@@ -141,6 +141,9 @@ struct alert {
 struct alert_table {
 	struct alert *a;           /* in the order the alerts appeared */
 	size_t n, cap;
+	char *rules;               /* the rules file the state is of (its
+				    * absolute path; "rules" in the file),
+				    * or NULL: saved with it when set */
 };
 
 #define ALERTS_MAX 100000          /* alerts in a state file */
@@ -187,7 +190,8 @@ size_t alerts_prune(struct alert_table *t, const struct ruleset *rs);
 
 /**
  * alerts_load - read state file @path (JSON, schema shmstat.alerts/1,
- * docs/rules.md) into *@t. A missing file is an empty table.
+ * docs/rules.md) into *@t, and the rules file it is of into @t->rules
+ * (NULL: not said). A missing file is an empty table.
  * Return 0, or -1 with @err set ("FILE:LINE: ..." for bad JSON, "FILE:
  * alert N ('rule'): ..." for a bad alert); *@t is then empty. *@t is
  * overwritten, not freed: pass an empty or freed table.

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shmstat.h"
@@ -54,7 +55,9 @@ const char cmd_check_usage[] =
 	"  Alert state (when each alert started, cleared, expires) is kept in\n"
 	"  --state FILE (default: the history's path + .alerts; none without a\n"
 	"  history, for one figure, or with --no-state: `for` then does not\n"
-	"  apply). -t: UNKNOWN after SEC seconds (default 10, 0: never).\n"
+	"  apply; one state per rules file: a state of another rules file that\n"
+	"  is still there is refused). -t: UNKNOWN after SEC seconds (default\n"
+	"  10, 0: never).\n"
 	"  Exit status (Nagios plugins): 0 OK, 1 WARNING, 2 CRITICAL,\n"
 	"  3 UNKNOWN, also for a usage error, a bad rules file, segment,\n"
 	"  history or option value, or a timeout (then the first line is\n"
@@ -692,6 +695,41 @@ static int history(struct check_ctx *c, const struct ruleset *rs, const char *pa
 	return 0;
 }
 
+/*
+ * The alert state @at, loaded from @state, is of rules file @rules: it
+ * says so from now on. A state of another rules file is taken over when
+ * that file is gone (renamed), and refused while it is there: two rules
+ * files sharing a state (the default, HISTORY.alerts, of two checks of
+ * one history) would each forget the other's alerts at every run, and no
+ * alert with a 'for' would ever fire. 0, or -1 with @msg set.
+ */
+static int state_of_rules(const char *state, const char *rules, struct alert_table *at, char *msg,
+			  size_t msglen)
+{
+	char *abs = realpath(rules, NULL);
+	struct stat st;
+
+	if (abs == NULL) {
+		snprintf(msg, msglen, "%.400s: cannot resolve the rules file's path: %s", rules,
+			 strerror(errno));
+		return -1;
+	}
+	if (at->rules && strcmp(at->rules, abs) != 0 && stat(at->rules, &st) == 0) {
+		char other[256], ours[256];
+
+		snprintf(msg, msglen,
+			 "%.160s: alert state of rules file '%.120s', not of '%.120s': give each rules file "
+			 "its own --state; refusing it",
+			 state, text_safe(other, sizeof(other), at->rules),
+			 text_safe(ours, sizeof(ours), abs));
+		free(abs);
+		return -1;
+	}
+	free(at->rules);
+	at->rules = abs;
+	return 0;
+}
+
 /* Rule @r evaluated into *@res (and its alert stepped when @at). */
 static void evaluate(const struct check_ctx *c, const struct rule *r, struct alert_table *at,
 		     uint64_t expire_ns, struct result *res)
@@ -836,6 +874,13 @@ int cmd_check(int argc, char **argv)
 		state_err = state_msg;
 		state_path = NULL;
 		memset(&at, 0, sizeof(at));
+	}
+	if (state_path && o.rules &&
+	    state_of_rules(state_path, o.rules, &at, state_msg, sizeof(state_msg)) != 0) {
+		warnf("%s", state_msg);
+		state_err = state_msg;
+		state_path = NULL;
+		alerts_free(&at);
 	}
 	alerts_prune(&at, &rs);
 	res = calloc(rs.n, sizeof(*res));
