@@ -25,6 +25,9 @@
  *                          FILE as if taken SECONDS from now (after now:
  *                          a clock that was ahead; before: a past made
  *                          at once); a new FILE: one tier 1s:2h, 256K
+ *   m FILE N SECONDS       append N snapshots of the segment as it is now
+ *                          (one snapshot), 1 ms apart from SECONDS before
+ *                          now; a new FILE: one tier 1ms:10m, 64M
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -68,6 +71,39 @@ static const char *append_at(const char *name, const char *path, long long ahead
 	    shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &sn) != 0 ||
 	    shmstat_history_append(h, sn, now + (uint64_t)(ahead_s * 1000000000ll), NULL) != 0)
 		bad = why;
+	snprintf(why, sizeof(why), "%s", shmstat_last_error());
+	shmstat_snap_free(sn);
+	shmstat_reader_close(r);
+	shmstat_history_close(h);
+	return bad;
+}
+
+/* Append one snapshot of segment @name @n times to history @path, 1 ms
+ * apart from @ago_s seconds ago; NULL or what failed. */
+static const char *append_ms(const char *name, const char *path, long long n, long long ago_s)
+{
+	static char why[512];
+	struct timespec ts;
+	shmstat_history *h = NULL;
+	shmstat_reader *r = NULL;
+	shmstat_snap *sn = NULL;
+	const char *bad = NULL;
+	uint64_t t;
+	struct shmstat_history_opts o;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec -
+	    (uint64_t)ago_s * 1000000000u;
+	shmstat_history_opts_init(&o);
+	o.ntiers = 1;
+	o.tier[0] = (struct shmstat_tier){ 1000000u, 600ull * 1000000000u };
+	o.max_bytes = 64 << 20;
+	if (shmstat_history_create(path, &o, &h) != 0 || shmstat_history_set_segment(h, name) != 0 ||
+	    shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &sn) != 0)
+		bad = why;
+	for (long long i = 0; bad == NULL && i < n; i++)
+		if (shmstat_history_append(h, sn, t + (uint64_t)i * 1000000u, NULL) != 0)
+			bad = why;
 	snprintf(why, sizeof(why), "%s", shmstat_last_error());
 	shmstat_snap_free(sn);
 	shmstat_reader_close(r);
@@ -156,6 +192,8 @@ int main(int argc, char **argv)
 				bad = "owner refused";
 			else
 				shmstat_sig_miss(sigs, b, strlen(b), oid);
+		} else if (sscanf(line, "m %255s %llu %lld", path, &y, &x) == 3) {
+			bad = append_ms(argv[1], path, (long long)y, x);
 		} else if (sscanf(line, "a %255s %lld", path, &x) == 2) {
 			bad = append_at(argv[1], path, x);
 		} else {

@@ -713,6 +713,21 @@ mv "$r/for.yaml" "$r/for2.yaml"
 expect 0 "pending since" "" -- "$shmstat" check -r "$r/for2.yaml" --state "$tmp/for.state" "$tag-m"
 [ "$(bad_since "$tmp/for.state")" = "$since_a" ] && ok || bad "a renamed rules file lost its state"
 mv "$r/for2.yaml" "$r/for.yaml"
+# a gauge's baseline is the stat of every record in its window, however
+# many: 110,000 records 1 ms apart (40,000 of 0, then 70,000 of 100):
+# mean 63.64 (it was 60, the 100,000 oldest, saying "100000 of 100000")
+gh=$tmp/gauge-ms.hist
+step "g 0" "m $gh 40000 110" "g 100" "m $gh 70000 70"
+cat > "$r/gmean.yaml" <<'EOF'
+rules:
+  - name: gauge-mean
+    gauge: hf_queue_depth
+    baseline: {window: 10m, stat: mean}
+    above: {warning: 1000%}
+EOF
+expect 0 "^OK +gauge-mean: gauge of hf_queue_depth \(lifetime\) = 100 items, \+57\.1% on 63\.64 items \(mean, baseline: 110000 of 110000 records gave a value; 1 samples\)$" "" -- \
+	"$shmstat" check -r "$r/gmean.yaml" -H "$gh" --no-state "$tag-m"
+step "g 15"
 # a state file that cannot be read or written: the check failed, so at
 # best UNKNOWN; a bad state file is reported, never reset
 (umask 077; echo garbage > "$tmp/bad.state")

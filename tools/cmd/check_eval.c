@@ -351,10 +351,11 @@ static void baseline(const struct check_ctx *c, const struct rule *r, struct rul
 		v->why = why;
 		return;
 	}
-	/* the points: each record (a gauge), or each window-long stretch */
+	/* the points: each record (a gauge: all of them, loaded already),
+	 * or each window-long stretch */
 	slice(&c->fr, from, end, 0, &off, &n);
 	cap = r->window_ns ? (size_t)((end - from) / r->window_ns) : n;
-	if (cap > 100000)
+	if (r->window_ns && cap > 100000)
 		cap = 100000;           /* the most recent stretches */
 	vals = malloc((cap ? cap : 1) * sizeof(*vals));
 	if (vals == NULL) {
