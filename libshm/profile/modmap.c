@@ -48,8 +48,9 @@ static uint32_t build_id(const struct dl_phdr_info *info, uint8_t out[SHMSTAT_BU
 	return 0;
 }
 
-/* Claim a free record, fill it from @tmpl, sum it, publish it. */
-static int put(struct shmstat_seg *seg, struct shmstat_profmod *tmpl)
+/* Claim a free record, fill it from @tmpl, sum it, publish it; its
+ * index into *@at when @at is not NULL. */
+static int put(struct shmstat_seg *seg, struct shmstat_profmod *tmpl, uint32_t *at)
 {
 	tmpl->sum = shmstat__hash((const unsigned char *)tmpl + SHMSTAT_PROFMOD_SUM_FROM,
 				  sizeof(*tmpl) - SHMSTAT_PROFMOD_SUM_FROM);
@@ -64,10 +65,27 @@ static int put(struct shmstat_seg *seg, struct shmstat_profmod *tmpl)
 		add_relaxed(&seg->hdr->prof_mods_used, 1);      /* claimed */
 		memcpy((unsigned char *)m + 8, (const unsigned char *)tmpl + 8, sizeof(*m) - 8);
 		st_release(&m->word, SHMSTAT_TAG_OF(seg->tag) | SHMSTAT_STACKENT_READY);
+		if (at)
+			*at = i;
 		return 0;
 	}
 	add_relaxed(&seg->hdr->prof_mods_dropped, 1);
 	return SHMSTAT_EFULL;
+}
+
+/* Free this process's record @i, replaced by a newer one (readers take
+ * the latest: between the two stores they see both or the new one). */
+static void drop(struct shmstat_seg *seg, uint32_t i)
+{
+	struct shmstat_profmod *m = &seg->mods[i];
+	uint64_t w = SHMSTAT_TAG_OF(seg->tag) | SHMSTAT_STACKENT_READY;
+
+	if (i >= seg->max_modules ||
+	    !cas_acqrel(&m->word, &w, SHMSTAT_TAG_OF(seg->tag) | SHMSTAT_STACKENT_CLAIMED))
+		return;         /* no longer ours (the segment was cleared) */
+	memset((unsigned char *)m + 8, 0, sizeof(*m) - 8);
+	st_release(&m->word, 0);
+	__atomic_fetch_sub(&seg->hdr->prof_mods_used, 1, __ATOMIC_RELAXED);
 }
 
 struct scan {
@@ -114,7 +132,7 @@ static int on_module(struct dl_phdr_info *info, size_t size, void *arg)
 	/* a path too long to keep is left empty: the build-id still names it */
 	if (strlen(path) < sizeof(rec.path))
 		memcpy(rec.path, path, strlen(path) + 1);
-	if (put(sc->seg, &rec) != 0) {
+	if (put(sc->seg, &rec, NULL) != 0) {
 		sc->err = SHMSTAT_EFULL;
 		return 0;
 	}
@@ -138,6 +156,7 @@ int shmstat__modmap_publish(struct shmstat_seg *seg, struct shmstat_modpub *pub,
 {
 	struct scan sc = { .seg = seg, .pub = pub };
 	unsigned long long adds = 0;
+	uint32_t at = 0;
 	ssize_t n;
 
 	if (seg->max_modules == 0)
@@ -156,9 +175,12 @@ int shmstat__modmap_publish(struct shmstat_seg *seg, struct shmstat_modpub *pub,
 				rec.comm[strcspn(rec.comm, "\n")] = 0;
 			(void)fclose(f);
 		}
-		if (put(seg, &rec) != 0)
+		if (put(seg, &rec, &at) != 0)
 			return shmstat__fail(SHMSTAT_EFULL,
 					     "segment '%s' has no free module record", seg->name);
+		if (pub->proc_slot)
+			drop(seg, pub->proc_slot - 1);
+		pub->proc_slot = at + 1;
 	}
 	dl_iterate_phdr(count_adds, &adds);
 	if (pub->n > 0 && adds == pub->adds)

@@ -7,14 +7,16 @@
  * struct shmstat_profmod):
  *
  *   - a process record (kind PROC): comm, sampling rate, start time, at
- *     every profiler start;
+ *     every profiler start, replacing the one of the start before (so
+ *     that starting and stopping does not fill the table);
  *   - a module record (kind MODULE) per loaded ELF object: its path, its
  *     GNU build-id (read from the PT_NOTE segments already in memory, so
  *     a reader can tell a file replaced since), its load bias and the
  *     range of its executable segments.
  *
  * Records are claimed with a CAS (FREE -> CLAIMED|tag), filled, summed
- * and made READY with a release store; they never change afterwards. A
+ * and made READY with a release store; they never change afterwards
+ * (a replaced process record is freed: READY -> CLAIMED -> FREE). A
  * record whose claimer died half-way stays CLAIMED and readers skip it,
  * until shmstat_profile_gc frees it (and the records of gone processes).
  * Publication runs outside signal handlers (profiler start, heartbeat),
@@ -31,6 +33,7 @@
 struct shmstat_modpub {
 	uint32_t seq;              /* records published */
 	uint32_t n;                /* modules in seen[] */
+	uint32_t proc_slot;        /* 1 + the index of the process record, 0: none */
 	unsigned long long adds;   /* dlpi_adds at the last scan */
 	struct {
 		uint64_t base, lo;

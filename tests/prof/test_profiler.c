@@ -870,6 +870,27 @@ static void test_modules(void **state)
 		assert_int_equal(shmstat_profile_module(v.p, nmod, &mi), EINVAL);
 	}
 	view_close(&v);
+	/* starting again replaces the process record: 3 x max_modules starts
+	 * (each published one more record, and the table was full after
+	 * max_modules - modules of them) leave the process record and the
+	 * modules, not one record more, and the table room for others */
+	for (uint32_t i = 0; i < 3 * o.max_modules; i++) {
+		assert_int_equal(shmstat_profiler_start(seg, i % 2 ? 0 : 997), 0);
+		assert_int_equal(shmstat_profiler_stop(seg), 0);
+	}
+	view_open(&v, name);
+	{
+		size_t nmod = shmstat_profile_modules(v.p);
+		struct shmstat_seg_info info;
+		struct shmstat_profile_stats ps;
+
+		shmstat_snap_info(v.s, &info);
+		shmstat_profile_stats(v.p, &ps);
+		assert_int_equal(info.profile_modules, nmod + 1);
+		assert_int_equal(ps.modules_used, nmod + 1);
+		assert_int_equal(ps.dropped_modules, 0);
+	}
+	view_close(&v);
 	/* close stops the profiler: a new one may start at once */
 	assert_int_equal(shmstat_profiler_start(seg, 0), 0);
 	assert_int_equal(shmstat_close(seg), 0);
