@@ -211,6 +211,8 @@ struct ctx {
 	uintptr_t lo, hi;
 	const struct shmstat_cfiarch *arch;
 	uintptr_t loc, end;        /* the FDE's current location, its end */
+	int probe;                 /* parse_fde only finds its start: */
+	uintptr_t begin;           /* here */
 };
 
 static int push_row(struct ctx *x, uintptr_t pc, int32_t cfa, int16_t ra, int16_t fp)
@@ -666,6 +668,10 @@ static int parse_fde(const struct rd *from, size_t off, struct ctx *x, struct sh
 		return -1;
 	if (c.signal)
 		return -1;              /* a signal trampoline: the fp fallback */
+	if (x->probe) {
+		x->begin = begin;
+		return 0;
+	}
 	x->loc = begin;
 	x->end = begin + (uintptr_t)range;
 	s = init;
@@ -685,6 +691,60 @@ static int parse_fde(const struct rd *from, size_t off, struct ctx *x, struct sh
 			SHMSTAT_CFI_UNKNOWN, SHMSTAT_CFI_UNKNOWN) != 0 && x->b->oom ? -1 : 0;
 }
 
+struct fde_at {
+	uintptr_t pc;
+	size_t off;
+};
+
+static int cmp_fde_at(const void *a, const void *b)
+{
+	const struct fde_at *x = a, *y = b;
+
+	return x->pc < y->pc ? -1 : x->pc > y->pc;
+}
+
+/* Without .eh_frame_hdr: the FDEs found by walking .eh_frame's entries
+ * (each at least 8 bytes: its length and CIE pointer), parsed in the
+ * order of the pcs they start at (push_row wants rows in order). */
+static void parse_frames(const struct shmstat_cfisrc *src, const struct rd *r, struct ctx *x,
+			 struct shmstat_cfistats *st)
+{
+	struct fde_at *v = malloc((src->frame_len / 8 + 1) * sizeof(*v));
+	size_t n = 0, pos = src->frame - src->addr, stop = pos + src->frame_len;
+
+	if (v == NULL) {
+		x->b->oom = 1;
+		return;
+	}
+	x->probe = 1;
+	while (pos < stop) {
+		struct rd e;
+		int is64;
+
+		if (open_entry(r, pos, &e, &is64) != 0 || e.end > stop)
+			break;          /* the terminator, or a bad length */
+		if (rd_u(&e, is64 ? 8 : 4) != 0 && !e.bad) {
+			if (parse_fde(r, pos, x, st) != 0) {
+				st->fdes_bad++;
+			} else {
+				v[n].pc = x->begin;
+				v[n++].off = pos;
+			}
+		}
+		pos = e.end;
+	}
+	x->probe = 0;
+	qsort(v, n, sizeof(*v), cmp_fde_at);
+	st->fdes = (uint32_t)(n + st->fdes_bad);
+	for (size_t i = 0; i < n && !x->b->oom; i++) {
+		if (parse_fde(r, v[i].off, x, st) != 0)
+			st->fdes_bad++;
+		else
+			st->fdes_used++;
+	}
+	free(v);
+}
+
 size_t shmstat__cfi_parse(const struct shmstat_cfisrc *src, struct shmstat_cfibuf *b,
 			  struct shmstat_cfistats *st)
 {
@@ -697,6 +757,14 @@ size_t shmstat__cfi_parse(const struct shmstat_cfisrc *src, struct shmstat_cfibu
 	if (st == NULL)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
+	if (src->hdr == 0) {
+		if (src->frame < src->addr || src->frame - src->addr > src->len ||
+		    src->frame_len > src->len - (src->frame - src->addr) || src->lo >= src->hi ||
+		    src->hi - src->lo > UINT32_MAX)
+			return 0;
+		parse_frames(src, &r, &x, st);
+		goto done;
+	}
 	if (src->hdr < src->addr || src->hdr - src->addr >= src->len || src->lo >= src->hi ||
 	    src->hi - src->lo > UINT32_MAX)
 		return 0;
@@ -732,6 +800,7 @@ size_t shmstat__cfi_parse(const struct shmstat_cfisrc *src, struct shmstat_cfibu
 		}
 		st->fdes_used++;
 	}
+done:
 	if (b->oom) {
 		b->n = x.first;
 		return 0;
@@ -767,14 +836,17 @@ int shmstat__cfi_source(const struct dl_phdr_info *info, struct shmstat_cfisrc *
 				hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
 		}
 	}
-	if (eh == NULL || hi == 0)
+	if (hi == 0 || (eh == NULL && shmstat__cfi_frame_of(info, &src->frame, &src->frame_len) != 0))
 		return -1;
-	/* the readable segment that holds .eh_frame_hdr: every read stays in it */
+	/* the readable segment that holds .eh_frame_hdr (or .eh_frame): every
+	 * read stays in it */
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t at = eh ? info->dlpi_addr + eh->p_vaddr : src->frame,
+			  start = info->dlpi_addr + ph->p_vaddr;
 
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && eh->p_vaddr >= ph->p_vaddr &&
-		    eh->p_vaddr - ph->p_vaddr < ph->p_memsz) {
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && at >= start &&
+		    at - start < ph->p_memsz) {
 			src->addr = info->dlpi_addr + ph->p_vaddr;
 			src->len = ph->p_memsz;
 		}
@@ -784,7 +856,7 @@ int shmstat__cfi_source(const struct dl_phdr_info *info, struct shmstat_cfisrc *
 	/* memory the loader mapped: an address it gives
 	 * NOLINTNEXTLINE(performance-no-int-to-ptr) */
 	src->mem = (const unsigned char *)src->addr;
-	src->hdr = info->dlpi_addr + eh->p_vaddr;
+	src->hdr = eh ? info->dlpi_addr + eh->p_vaddr : 0;
 	src->lo = lo;
 	src->hi = hi;
 #if defined(__aarch64__)

@@ -110,7 +110,10 @@ struct shmstat_cfisrc {
 	const unsigned char *mem;  /* readable bytes [mem, mem + len) */
 	size_t len;
 	uintptr_t addr;            /* the address mem[0] has in the module */
-	uintptr_t hdr;             /* address of .eh_frame_hdr, in [addr, addr + len) */
+	uintptr_t hdr;             /* address of .eh_frame_hdr, in [addr, addr + len);
+				    * 0: none, .eh_frame is walked instead */
+	uintptr_t frame;           /* without hdr: .eh_frame, frame_len bytes */
+	size_t frame_len;
 	uintptr_t lo, hi;          /* the module's code: rows outside are dropped */
 	const struct shmstat_cfiarch *arch;
 };
@@ -140,6 +143,16 @@ SHMSTAT_HIDDEN size_t shmstat__cfi_parse(const struct shmstat_cfisrc *src, struc
  * keeps it mapped while they are parsed): 0, or -1 when it has none. */
 struct dl_phdr_info;
 SHMSTAT_HIDDEN int shmstat__cfi_source(const struct dl_phdr_info *info, struct shmstat_cfisrc *src);
+
+/*
+ * shmstat__cfi_frame_of - where .eh_frame of loaded module @info is, from
+ * the section headers of its file, for a module without .eh_frame_hdr
+ * (GCC links static executables without one): 0, or -1 when the file
+ * cannot be read, is not the one loaded (other program headers) or has
+ * no such section. Outside signal handlers (it opens the file).
+ */
+SHMSTAT_HIDDEN int shmstat__cfi_frame_of(const struct dl_phdr_info *info, uintptr_t *addr,
+					 size_t *len);
 
 /*
  * shmstat__cfi_build - the table of every module loaded now
