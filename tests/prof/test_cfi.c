@@ -11,7 +11,7 @@
  *     architecture, so arm64's rules are tested here too): remember and
  *     restore state, the PLT expression, negate_ra_state, x30 as the
  *     return address, gaps between functions, overlapping FDEs;
- *   - corrupt tables: real ones (the vDSO's, libc's) with random bytes
+ *   - corrupt tables: real ones (the vDSO's, libc's, libnohdr.so's .eh_frame) with random bytes
  *     changed, thousands of times, under ASan: no read outside the
  *     region (the copy is a malloc block: ASan sees one byte past it),
  *     rows always sorted and inside the module.
@@ -587,7 +587,8 @@ static uint64_t next_rand(void)
 
 static void mutate(const struct mod *m, unsigned rounds)
 {
-	size_t len = m->src.len, hdr = m->src.hdr - m->src.addr;
+	/* where the tables start: .eh_frame_hdr, or .eh_frame without one */
+	size_t len = m->src.len, hdr = (m->src.hdr ? m->src.hdr : m->src.frame) - m->src.addr;
 	unsigned char *copy = malloc(len);
 	struct shmstat_cfibuf b = { 0 };
 	unsigned with_rows = 0;
@@ -608,8 +609,11 @@ static void mutate(const struct mod *m, unsigned rounds)
 			copy[at] = (unsigned char)next_rand();
 		}
 		/* and sometimes a region cut short */
-		if (next_rand() % 4 == 0)
+		if (next_rand() % 4 == 0) {
 			src.len = hdr + 1 + next_rand() % (len - hdr);
+			if (src.frame_len > src.len - hdr)
+				src.frame_len = src.len - hdr;
+		}
 		src.mem = copy;
 		b.n = 0;
 		n = shmstat__cfi_parse(&src, &b, NULL);
@@ -635,6 +639,8 @@ static void test_corrupt(void **state)
 	mutate(&m, 20000);
 	get_mod(&m, 0, "/libc.so.6", 0);
 	mutate(&m, 300);
+	get_mod(&m, (uintptr_t)&nohdr_entry, NULL, 0);
+	mutate(&m, 20000);
 }
 
 int main(void)
