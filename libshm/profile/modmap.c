@@ -136,11 +136,19 @@ static int on_module(struct dl_phdr_info *info, size_t size, void *arg)
 		sc->err = SHMSTAT_EFULL;
 		return 0;
 	}
-	if (pub->n < sizeof(pub->seen) / sizeof(pub->seen[0])) {
-		pub->seen[pub->n].base = info->dlpi_addr;
-		pub->seen[pub->n].lo = lo;
-		pub->n++;
+	if (pub->n == pub->cap) {
+		/* out of memory: not remembered, published again next time */
+		uint32_t cap = pub->cap ? 2 * pub->cap : 64;
+		struct shmstat_modseen *m = realloc(pub->seen, cap * sizeof(*m));
+
+		if (m == NULL)
+			return 0;
+		pub->seen = m;
+		pub->cap = cap;
 	}
+	pub->seen[pub->n].base = info->dlpi_addr;
+	pub->seen[pub->n].lo = lo;
+	pub->n++;
 	return 0;
 }
 
@@ -149,6 +157,12 @@ static int count_adds(struct dl_phdr_info *info, size_t size, void *arg)
 	(void)size;
 	*(unsigned long long *)arg = info->dlpi_adds;
 	return 1;               /* the first object tells */
+}
+
+void shmstat__modmap_forget(struct shmstat_modpub *pub)
+{
+	free(pub->seen);
+	memset(pub, 0, sizeof(*pub));
 }
 
 int shmstat__modmap_publish(struct shmstat_seg *seg, struct shmstat_modpub *pub,

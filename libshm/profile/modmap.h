@@ -32,13 +32,17 @@
 /* What this process published already (process-local). */
 struct shmstat_modpub {
 	uint32_t seq;              /* records published */
-	uint32_t n;                /* modules in seen[] */
+	uint32_t n, cap;           /* modules in seen[], its room */
 	uint32_t proc_slot;        /* 1 + the index of the process record, 0: none */
 	unsigned long long adds;   /* dlpi_adds at the last scan */
-	struct {
+	struct shmstat_modseen {
 		uint64_t base, lo;
-	} seen[512];
+	} *seen;                   /* malloc'd, grown as modules are published */
 };
+
+/* Forget what @pub published (its segment is no longer used): free it
+ * and zero it. */
+SHMSTAT_HIDDEN void shmstat__modmap_forget(struct shmstat_modpub *pub);
 
 /*
  * shmstat__modmap_publish - publish a process record (comm, @hz) when

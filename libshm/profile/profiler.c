@@ -841,7 +841,7 @@ static int publish(struct shmstat_seg *seg, int proc_record, unsigned hz)
 		/* a slot no running profiler or latency recording uses */
 		i = (prof.pub_seg[0] == NULL || (prof.pub_seg[0] != prof.seg &&
 						  prof.pub_seg[0] != prof.lat_seg)) ? 0 : 1;
-		memset(&prof.pub[i], 0, sizeof(prof.pub[i]));
+		shmstat__modmap_forget(&prof.pub[i]);
 		st_relaxed(&prof.pub_seg[i], seg);
 		proc_record = 1;
 	}

@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -899,6 +900,95 @@ static void test_modules(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* ------------------------------------------------- many modules */
+
+static int find_frameless(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	if (info->dlpi_name && strstr(info->dlpi_name, "libframeless")) {
+		snprintf(arg, PATH_MAX, "%s", info->dlpi_name);
+		return 1;
+	}
+	return 0;
+}
+
+static int count_exec(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & PF_X)) {
+			(*(size_t *)arg)++;
+			break;
+		}
+	return 0;
+}
+
+/* dlopen copy @i of @src (its own inode: a module of its own) */
+static void *load_copy(const char *dir, const char *src, int i)
+{
+	void *h;
+
+	char path[PATH_MAX], cmd[2 * PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/m%d.so", dir, i);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, path);
+	assert_int_equal(system(cmd), 0);
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(h);
+	assert_int_equal(unlink(path), 0);
+	return h;
+}
+
+/* More modules than a fixed list of 512 held: each later publication
+ * (after a dlopen) published again every module past the 512th, so 600
+ * modules and 10 dlopens used 1,624 records where 619 were due, and at
+ * the default 1,024 the table filled and later modules went unnamed. */
+static void test_many_modules(void **state)
+{
+	const char *name = ut_name("pmany");
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+	struct view v;
+	char src[PATH_MAX] = "", dir[] = "/tmp/shmstat-pmany-XXXXXX";
+	size_t loaded = 0;
+	static void *hs[535];
+
+	(void)state;
+	dl_iterate_phdr(find_frameless, src);
+	assert_true(src[0] != 0);
+	assert_non_null(mkdtemp(dir));
+	for (int i = 0; i < 530; i++)
+		hs[i] = load_copy(dir, src, i);
+	shmstat_opts_init(&o);
+	ut_small_opts(&o);
+	o.max_stacks = 64;
+	o.max_modules = 2048;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_profiler_start(seg, 0), 0);
+	for (int i = 530; i < 535; i++) {
+		hs[i] = load_copy(dir, src, i);
+		assert_int_equal(shmstat_profiler_modules(seg), 0);
+	}
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	assert_int_equal(rmdir(dir), 0);
+	dl_iterate_phdr(count_exec, &loaded);
+	assert_true(loaded > 535);
+	view_open(&v, name);
+	{
+		struct shmstat_seg_info info;
+
+		shmstat_snap_info(v.s, &info);
+		/* the process record and each module once */
+		assert_int_equal(shmstat_profile_modules(v.p), loaded);
+		assert_int_equal(info.profile_modules, loaded + 1);
+	}
+	view_close(&v);
+	assert_int_equal(shmstat_close(seg), 0);
+	/* the tests after this one publish into tables of 64 */
+	for (int i = 0; i < 535; i++)
+		assert_int_equal(dlclose(hs[i]), 0);
+}
+
 /* ------------------------------------------------- per-thread timers */
 
 static pthread_barrier_t tb_up, tb_go;
@@ -1205,6 +1295,7 @@ int main(void)
 		T(test_latency),
 		T(test_latency_names),
 		T(test_modules),
+		T(test_many_modules),
 #if defined(__x86_64__)
 		T(test_latency_garbage_fp),
 		T(test_cpu_garbage_cfi),
