@@ -50,9 +50,23 @@ static bool stripe_of(uint64_t w, uint32_t p)
 	       (st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE);
 }
 
-/* The first thread stripe of process slot @p from @i on, or nstripes. */
+/* The first thread stripe of process slot @p from @i on, or nstripes:
+ * from the fold's list of them (one binary search) when there is one. */
 static uint32_t next_of(const struct shmstat_seg *seg, uint32_t p, uint32_t i)
 {
+	if (seg->fold_own != NULL && seg->fold_p == p) {
+		uint32_t lo = 0, hi = seg->fold_nown;
+
+		while (lo < hi) {
+			const uint32_t mid = lo + (hi - lo) / 2;
+
+			if (seg->fold_own[mid] < i)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return lo < seg->fold_nown ? seg->fold_own[lo] : seg->nstripes;
+	}
 	if (i < SHMSTAT_GRAVES + seg->max_procs)
 		i = SHMSTAT_GRAVES + seg->max_procs;
 	while (i < seg->nstripes && !stripe_of(ld_acquire(&seg->owners[i]), p))
@@ -101,6 +115,30 @@ static void fold_map(struct shmstat_seg *seg, uint32_t p, struct shmstat__dmap *
 		shmstat__dmap_add(m, seg, i, j);
 		i = j;
 	}
+}
+
+/* The thread stripes of process slot @p, in order, into seg->fold_own
+ * (left NULL without memory: next_of() walks the owner words). Without
+ * it every walk of the fold read all of them: touched() once for each
+ * block of slots and each live metric of a type with fold_slots, 40
+ * million owner words (22 ms) a fold with 10,000 gauges and 4,000
+ * thread stripes. */
+static void own_list(struct shmstat_seg *seg, uint32_t p)
+{
+	uint32_t n = 0, k = 0, *own;
+
+	seg->fold_own = NULL;           /* the walks below read the owner words */
+	for (uint32_t i = next_of(seg, p, 0); i < seg->nstripes; i = next_of(seg, p, i + 1))
+		n++;
+	own = malloc((n ? n : 1) * sizeof(*own));
+	if (own == NULL)
+		return;
+	for (uint32_t i = next_of(seg, p, 0); i < seg->nstripes && k < n;
+	     i = next_of(seg, p, i + 1))
+		own[k++] = i;
+	seg->fold_own = own;
+	seg->fold_nown = k;
+	seg->fold_p = p;
 }
 
 #define PAGE_SLOTS (SHMSTAT_PAGE / 8u)
@@ -254,6 +292,7 @@ void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_MERGING, a, p));
 	shmstat__fold_seq_bump(h);
 	SHMSTAT_HOOK(SHMSTAT_HOOK_FOLD_MERGING, seg);
+	own_list(seg, p);
 	fold_map(seg, p, &m);
 	seg->fold_map = &m;
 	merge(seg, p, shmstat__stripe(seg, a), shmstat__stripe(seg, !a));
@@ -271,6 +310,8 @@ void shmstat__fold(struct shmstat_seg *seg, uint32_t p)
 	finish(seg, p, !a);
 	seg->fold_map = NULL;
 	shmstat__dmap_free(&m);
+	free(seg->fold_own);
+	seg->fold_own = NULL;
 }
 
 /* A reaper died holding the lock: complete what fold_state says. */

@@ -62,7 +62,10 @@ struct shmstat_seg {
 	/* while this process folds (grace.c): the data pages of the stripes
 	 * involved, for the types' fold_slots */
 	struct shmstat__dmap *fold_map;
-
+	/* and the thread stripes of the process slot folded (fold_p), in
+	 * order, so that the fold's walks over them do not read every
+	 * owner word (NULL: walk them) */
+	uint32_t *fold_own, fold_nown, fold_p;
 };
 
 SHMSTAT_HIDDEN int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,

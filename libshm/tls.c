@@ -205,6 +205,7 @@ static void fork_child(void)
 		/* another thread of the parent may have been folding: its map
 		 * is not this process's (grace.c builds its own) */
 		seg->fold_map = NULL;
+		seg->fold_own = NULL;
 		seg->pid = getpid();
 		seg->tag = shmstat__self_tag();
 		/* the child holds its parent's handles: the slot claimed
