@@ -92,6 +92,38 @@ static void gauge_join(struct shmstat_seg *seg, uint32_t off)
 		cas_acqrel(stamp, &zero, 1);
 }
 
+/* Is thread stripe @i one of this process's (owned, or idle)? */
+static bool stripe_mine(const struct shmstat_seg *seg, uint32_t i)
+{
+	const uint64_t w = ld_relaxed(&seg->owners[i]);
+
+	return SHMSTAT_STRIPE_PROC(w) == seg->proc &&
+	       (SHMSTAT_STRIPE_STATE(w) == SHMSTAT_STRIPE_OWNED ||
+		SHMSTAT_STRIPE_STATE(w) == SHMSTAT_STRIPE_IDLE);
+}
+
+/* The sum of slot @off over this process's thread stripes: those its
+ * threads took (seg->mine; every stripe marked with its slot is there),
+ * each checked as the walk checks it. The walk of every owner word made
+ * a gauge set cost 18 us with 4,000 thread stripes, used or not. */
+static uint64_t own_deltas(const struct shmstat_seg *seg, uint32_t off)
+{
+	uint64_t sum = 0;
+
+	if (seg->mine != NULL) {
+		const uint32_t n = ld_acquire(&seg->nmine);
+
+		for (uint32_t k = 0; k < n; k++)
+			if (stripe_mine(seg, seg->mine[k]))
+				sum += ld_relaxed(&shmstat__stripe(seg, seg->mine[k])[off]);
+		return sum;
+	}
+	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++)
+		if (stripe_mine(seg, i))
+			sum += ld_relaxed(&shmstat__stripe(seg, i)[off]);
+	return sum;
+}
+
 void shmstat_gauge_set(shmstat_gauge *g, int64_t v)
 {
 	struct shmstat_seg *seg = g->c.seg;
@@ -114,15 +146,7 @@ void shmstat_gauge_set(shmstat_gauge *g, int64_t v)
 	add_relaxed(&me->sets_begun, 1);
 	shmstat__fence(__ATOMIC_RELEASE);
 	/* our value = base + our deltas; make it v */
-	deltas = ld_relaxed(&pstripe[off]);
-	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
-		uint64_t w = ld_relaxed(&seg->owners[i]);
-
-		if (SHMSTAT_STRIPE_PROC(w) == seg->proc &&
-		    (SHMSTAT_STRIPE_STATE(w) == SHMSTAT_STRIPE_OWNED ||
-		     SHMSTAT_STRIPE_STATE(w) == SHMSTAT_STRIPE_IDLE))
-			deltas += ld_relaxed(&shmstat__stripe(seg, i)[off]);
-	}
+	deltas = ld_relaxed(&pstripe[off]) + own_deltas(seg, off);
 	st_relaxed(&pstripe[off + 1], (uint64_t)v - deltas);
 	if (g->c.agg == SHMSTAT_AGG_LAST || g->c.agg == SHMSTAT_AGG_LIVELAST)
 		st_release(&pstripe[off + 2], add_relaxed(&seg->hdr->gauge_seq, 1) + 2);

@@ -59,6 +59,12 @@ struct shmstat_seg {
 	 * which every removal's handles have been dropped */
 	struct shmstat__qrec *threads;
 	uint64_t want;
+	/* the thread stripes this attachment's threads took free (tls.c,
+	 * claim(), under slots_lock; nmine stored with release after the
+	 * entry), so that a gauge set sums this process's deltas over them
+	 * instead of reading every owner word (NULL: it reads them all) */
+	uint32_t *mine;
+	uint32_t nmine;
 	/* while this process folds (grace.c): the data pages of the stripes
 	 * involved, for the types' fold_slots */
 	struct shmstat__dmap *fold_map;

@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -206,6 +208,7 @@ static void fork_child(void)
 		 * is not this process's (grace.c builds its own) */
 		seg->fold_map = NULL;
 		seg->fold_own = NULL;
+		seg->nmine = 0;             /* the parent's stripes, not ours */
 		seg->pid = getpid();
 		seg->tag = shmstat__self_tag();
 		/* the child holds its parent's handles: the slot claimed
@@ -268,6 +271,10 @@ int shmstat__tls_attach(struct shmstat_seg *seg)
 	if (err)
 		return shmstat__fail(err, "this process has %u segments open already",
 				     SHMSTAT_TLS_SLOTS);
+	/* without it, gauge sets read every owner word (counter.c) */
+	seg->mine = malloc(((size_t)seg->nstripes - SHMSTAT_GRAVES - seg->max_procs + 1) *
+			   sizeof(*seg->mine));
+	seg->nmine = 0;
 	return 0;
 }
 
@@ -285,6 +292,9 @@ void shmstat__tls_detach(struct shmstat_seg *seg)
 		slots[seg->tls_slot].seg = NULL;
 		slots[seg->tls_slot].epoch = 0;
 	}
+	free(seg->mine);
+	seg->mine = NULL;
+	seg->nmine = 0;
 	pthread_mutex_unlock(&slots_lock);
 }
 
@@ -298,6 +308,7 @@ static struct tls_ent *claim(struct shmstat_seg *seg)
 	const uint32_t first = SHMSTAT_GRAVES + seg->max_procs;
 	const uint32_t n = seg->nstripes - first;
 	uint32_t got = UINT32_MAX;
+	bool was_free = false;
 
 	if (seg->proc >= seg->max_procs)
 		return NULL;                /* no writer slot: do nothing */
@@ -320,6 +331,7 @@ static struct tls_ent *claim(struct shmstat_seg *seg)
 
 			if (ld_relaxed(&seg->owners[i]) == w && cas_acqrel(&seg->owners[i], &w, mine)) {
 				got = i;
+				was_free = true;
 				st_relaxed(&seg->hdr->stripe_hint, first + (i - first + 1) % n);
 				break;
 			}
@@ -335,6 +347,14 @@ static struct tls_ent *claim(struct shmstat_seg *seg)
 	t->values = shmstat__stripe(seg, t->stripe);
 	t->epoch = seg->epoch;
 	pthread_mutex_lock(&slots_lock);
+	/* a stripe taken back idle is on the list already (only this
+	 * attachment's threads mark stripes with its slot), a free one
+	 * goes on it before this thread stores into it */
+	if (was_free && seg->mine != NULL &&
+	    seg->nmine < seg->nstripes - SHMSTAT_GRAVES - seg->max_procs) {
+		seg->mine[seg->nmine] = got;
+		st_release(&seg->nmine, seg->nmine + 1);
+	}
 	/* it has dropped nothing yet, but the caller checks its handle
 	 * again after this (shmstat__tls_slow()): what a quiesce dropped
 	 * before is seen then */

@@ -212,6 +212,22 @@ static void test_gauge_ops(void **state)
 	assert_int_equal(ut_gauge_value(name, "queue", NULL), 105);
 	shmstat_gauge_sub(g, 104);
 	assert_int_equal(ut_gauge_value(name, "queue", NULL), 1);
+	/* six at once: a stripe taken back idle and five taken free (the
+	 * set sums the deltas of every stripe the process took) */
+	{
+		struct thr_arg six[6];
+
+		for (int t = 0; t < 6; t++)
+			six[t] = arg;
+		run_threads(six, 6);
+		assert_int_equal(ut_gauge_value(name, "queue", NULL), 601);
+		shmstat_gauge_set(g, 7);
+		assert_int_equal(ut_gauge_value(name, "queue", NULL), 7);
+		run_threads(six, 3);
+		assert_int_equal(ut_gauge_value(name, "queue", NULL), 307);
+		shmstat_gauge_set(g, 1);
+		assert_int_equal(ut_gauge_value(name, "queue", NULL), 1);
+	}
 	/* a detached process keeps its last value under SUM */
 	assert_int_equal(shmstat_close(seg), 0);
 	assert_int_equal(ut_gauge_value(name, "queue", NULL), 1);
