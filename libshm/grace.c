@@ -345,13 +345,21 @@ bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms)
 			recover(seg);
 			return true;
 		}
-		if (holder != seg->tag && !shmstat__tag_alive(holder) &&
-		    cas_acqrel(lock, &holder, seg->tag)) {
-			recover(seg);
-			return true;
+		if (holder != seg->tag) {
+			enum shmstat_tag_state hs = shmstat__tag_state(holder);
+
+			if (hs == SHMSTAT_TAG_GONE && cas_acqrel(lock, &holder, seg->tag)) {
+				recover(seg);
+				return true;
+			}
+			/* a stopped holder may stay so for ever: the caller
+			 * goes on without reaping rather than wait for it */
+			if (hs == SHMSTAT_TAG_STOPPED)
+				return false;
 		}
 		if (waited >= wait_ms)
 			return false;
+		SHMSTAT_HOOK(SHMSTAT_HOOK_WAIT, lock);
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	}
 }

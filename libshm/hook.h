@@ -57,6 +57,9 @@ enum shmstat_hook_point {
 	/* the reaper's merge of DEADV tombstones: the first of a run was
 	 * taken (CLAIMED), the others are taken next (arg: the descriptor) */
 	SHMSTAT_HOOK_COALESCE_CLAIMED,
+	/* a wait for the reaper lock or for a claimed descriptor: one sleep
+	 * or yield next (arg: the word waited on) */
+	SHMSTAT_HOOK_WAIT,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

@@ -71,13 +71,17 @@ uint64_t shmstat__starttime(pid_t pid)
 
 /* Does @pid run with start time @start (compared on the bits of @mask;
  * 0: unknown, any)? A zombie, killed but not yet waited for, does not; a
- * process whose main thread exited while other threads of it run does. */
-static bool runs(pid_t pid, uint64_t start, uint64_t mask)
+ * process whose main thread exited while other threads of it run does.
+ * *@stopped (may be NULL): it runs but is stopped, by a signal (T) or a
+ * tracer (t). */
+static bool runs(pid_t pid, uint64_t start, uint64_t mask, bool *stopped)
 {
 	uint64_t now;
 	long threads;
 	char state;
 
+	if (stopped)
+		*stopped = false;
 	if (pid <= 0)
 		return false;
 	if (kill(pid, 0) != 0 && errno == ESRCH)
@@ -90,12 +94,17 @@ static bool runs(pid_t pid, uint64_t start, uint64_t mask)
 	if (gone_state(state) && threads <= 1)
 		return false;
 	/* unreadable /proc (hidepid): the pid alone decides */
-	return now == 0 || start == 0 || (now & mask) == (start & mask);
+	if (now == 0 || start == 0 || (now & mask) == (start & mask)) {
+		if (stopped)
+			*stopped = state == 'T' || state == 't';
+		return true;
+	}
+	return false;
 }
 
 bool shmstat__pid_alive(pid_t pid, uint64_t starttime)
 {
-	return runs(pid, starttime, UINT64_MAX);
+	return runs(pid, starttime, UINT64_MAX, NULL);
 }
 
 uint64_t shmstat__self_tag(void)
@@ -107,7 +116,16 @@ uint64_t shmstat__self_tag(void)
 
 bool shmstat__tag_alive(uint64_t tag)
 {
-	return runs((pid_t)SHMSTAT_TAG_PID(tag), SHMSTAT_TAG_START(tag), 0xffffffu);
+	return runs((pid_t)SHMSTAT_TAG_PID(tag), SHMSTAT_TAG_START(tag), 0xffffffu, NULL);
+}
+
+enum shmstat_tag_state shmstat__tag_state(uint64_t tag)
+{
+	bool stopped;
+
+	if (!runs((pid_t)SHMSTAT_TAG_PID(tag), SHMSTAT_TAG_START(tag), 0xffffffu, &stopped))
+		return SHMSTAT_TAG_GONE;
+	return stopped ? SHMSTAT_TAG_STOPPED : SHMSTAT_TAG_RUNS;
 }
 
 static void read_comm(char comm[16])

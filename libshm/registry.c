@@ -337,6 +337,7 @@ static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct re
 static uint64_t wait_claim(struct shmstat_desc *d, uint64_t w)
 {
 	for (unsigned i = 0; i < 20000; i++) {
+		SHMSTAT_HOOK(SHMSTAT_HOOK_WAIT, &d->word);
 		if (i < 100)
 			sched_yield();
 		else
@@ -344,11 +345,19 @@ static uint64_t wait_claim(struct shmstat_desc *d, uint64_t w)
 		w = ld_acquire(&d->word);
 		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_CLAIMED)
 			return w;
-		if ((i & 63) == 63 && !shmstat__tag_alive(w)) {
-			uint64_t dead = SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, w);
+		if ((i & 63) == 63) {
+			enum shmstat_tag_state cs = shmstat__tag_state(w);
 
-			cas_acqrel(&d->word, &w, dead);
-			return ld_acquire(&d->word);
+			if (cs == SHMSTAT_TAG_GONE) {
+				uint64_t dead = SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, w);
+
+				cas_acqrel(&d->word, &w, dead);
+				return ld_acquire(&d->word);
+			}
+			/* a stopped claimer may stay so for ever: the
+			 * registration fails (EBUSY) rather than wait */
+			if (cs == SHMSTAT_TAG_STOPPED)
+				return w;
 		}
 	}
 	return w;

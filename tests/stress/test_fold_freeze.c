@@ -31,6 +31,17 @@
  * and in every case: exact totals, no writer left, no stripe owned, fold
  * line idle and unlocked.
  *
+ * test_stopped_reaper_no_wait: a reaper SIGSTOPped with the reaper lock
+ * (in a fold), and one SIGSTOPped with a descriptor claimed (in its merge
+ * of tombstones), may stay stopped for ever: nobody waits for them. With
+ * the first, shmstat_gc and shmstat_open here go on without reaping (the
+ * open fails: every slot is held by a dead writer not yet reaped); with
+ * the second, a registration whose probe meets the claim fails with
+ * SHMSTAT_EBUSY; none of them sleeps or yields more than the 63 times
+ * before its first look at the holder (the test hook SHMSTAT_HOOK_WAIT
+ * counts them; each used to wait 1 s and 2 s: 1.2 s and 4.2 s measured).
+ * Then SIGCONT: the reaper ends, the totals exact.
+ *
  * test_extents_during_fold: the pages of a grave a fold writes were
  * holes (segment.h, "Pages in use") when a reader took the object's
  * extents, after reading fold_seq; the reaper, held by the test hooks
@@ -541,6 +552,90 @@ static void test_extents_during_fold(void **state)
 	assert_int_equal(shmstat_unlink(f.name), 0);
 }
 
+/* Waits for a lock or a claim in this process (SHMSTAT_HOOK_WAIT). */
+static unsigned waits;
+
+static void wait_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point == SHMSTAT_HOOK_WAIT)
+		waits++;
+}
+
+static void test_stopped_reaper_no_wait(void **state)
+{
+	const char *name = make_dead("stopped");
+	const struct shmstat_metric_def da = { .name = "stp_a" }, db = { .name = "stp_b" };
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+	shmstat_counter *c;
+	unsigned reaped = 1;
+	int st;
+	pid_t rpid;
+
+	(void)state;
+	/* the reaper lock held by a stopped process (in its first fold) */
+	rpid = start_reaper(name, SHMSTAT_HOOK_FOLD_MERGING);
+	assert_int_equal(waitpid(rpid, &st, WUNTRACED), rpid);
+	assert_true(WIFSTOPPED(st));
+	waits = 0;
+	__atomic_store_n(&shmstat__test_hook, wait_hook, __ATOMIC_RELEASE);
+	assert_int_equal(shmstat_gc(name, &reaped), 0);
+	assert_int_equal(reaped, 0);
+	assert_int_equal(shmstat_open(name, NULL, &seg), SHMSTAT_EFULL);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	assert_int_equal(waits, 0);
+	check_exact(name, 0);
+	assert_int_equal(kill(rpid, SIGCONT), 0);
+	assert_int_equal(stress_wait(rpid), D);
+	check_exact(name, 1);
+	assert_int_equal(shmstat_unlink(name), 0);
+
+	/* a descriptor claimed by a stopped process: the reaper's merge of
+	 * two tombstones holds the first, stp_a's */
+	name = stress_name("stopclaim");
+	shmstat_opts_init(&o);
+	o.max_procs = 4;
+	o.max_metrics = 8;
+	stress_create(name, &o);
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &da, &c), 0);
+	shmstat_counter_add(c, 1);
+	assert_int_equal(shmstat_counter_register(seg, &db, &c), 0);
+	shmstat_counter_add(c, 2);
+	assert_int_equal(shmstat_remove(seg, &da), 0);
+	assert_int_equal(shmstat_remove(seg, &db), 0);
+	assert_int_equal(shmstat_quiesce(seg), 0);
+	/* the child reaps as it starts (tls.c, fork_child()): it stops
+	 * there, with the hook it inherits */
+	reaper_stop_at = SHMSTAT_HOOK_COALESCE_CLAIMED;
+	__atomic_store_n(&shmstat__test_hook, reaper_hook, __ATOMIC_RELEASE);
+	rpid = start_reaper(name, SHMSTAT_HOOK_COALESCE_CLAIMED);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	reaper_stop_at = 0;
+	assert_int_equal(waitpid(rpid, &st, WUNTRACED), rpid);
+	assert_true(WIFSTOPPED(st));
+	waits = 0;
+	__atomic_store_n(&shmstat__test_hook, wait_hook, __ATOMIC_RELEASE);
+	assert_int_equal(shmstat_counter_register(seg, &da, &c), SHMSTAT_EBUSY);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	assert_true(waits <= 64);
+	shmstat_counter_add(c, 5);         /* a handle that does nothing */
+	assert_int_equal(kill(rpid, SIGCONT), 0);
+	assert_int_equal(stress_wait(rpid), 0);
+	/* the merge done, stp_a registers again, from zero */
+	assert_int_equal(shmstat_counter_register(seg, &da, &c), 0);
+	shmstat_counter_add(c, 7);
+	{
+		shmstat_snap *s = stress_snap(name);
+
+		assert_int_equal(stress_counter(s, "stp_a", ""), 7);
+		shmstat_snap_free(s);
+	}
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +650,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_extents_during_fold, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_freeze_flipped_kill, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_stopped_reaper_no_wait, stress_setup,
 						stress_teardown),
 	};
 
