@@ -270,6 +270,7 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 	st_relaxed(&slot->ack_seq, 0);
 	st_relaxed(&slot->sets_done, 0);
 	st_relaxed(&slot->sets_begun, 0);
+	st_relaxed(&slot->image, 0);
 	/* release: a reader that sees IDLE sees p's stripes zeroed and
 	 * free, so it does not count them next to the grave holding them */
 	st_release(&h->fold_state, SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_IDLE, active, 0));
@@ -403,8 +404,13 @@ void shmstat__deadv_publish(struct shmstat_seg *seg, struct shmstat_desc *d, uin
 /* ------------------------------------------------------------ the reaper */
 
 /* Is the writer of a slot with word @w gone, so its stripes may be
- * folded? */
-static bool slot_gone(const struct shmstat_proc *p, uint64_t w)
+ * folded? The reaper @seg judges its own process's slots too: one held
+ * by an image of this process before an exec() (the tag stays, the
+ * image number does not) is held by nobody; nothing of that image
+ * writes any more. (Under the reaper lock: nobody else folds and frees
+ * it meanwhile, so a CAS from its LIVE word does not meet a new claim
+ * of this image with the same word.) */
+static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *p, uint64_t w)
 {
 	switch (SHMSTAT_PROC_STATE(w)) {
 	case SHMSTAT_PROC_EXITED:
@@ -422,6 +428,11 @@ static bool slot_gone(const struct shmstat_proc *p, uint64_t w)
 			return t != 0 && shmstat__now_ns() - t > UINT64_C(10000000000);
 		}
 	case SHMSTAT_PROC_LIVE:
+		if (SHMSTAT_TAG_OF(w) == SHMSTAT_TAG_OF(seg->tag)) {
+			uint64_t img = ld_relaxed(&p->image);
+
+			return img != 0 && img != shmstat__image_id();
+		}
 		return !shmstat__tag_alive(w);
 	default:
 		return false;
@@ -622,7 +633,7 @@ unsigned shmstat__reap_wait(struct shmstat_seg *seg, unsigned wait_ms)
 		/* take the gone slot first (EXITED): a claimer finishing its
 		 * attach meanwhile then fails its own CAS instead of being
 		 * folded while it writes */
-		if (slot_gone(&seg->procs[i], w) &&
+		if (slot_gone(seg, &seg->procs[i], w) &&
 		    (SHMSTAT_PROC_STATE(w) == SHMSTAT_PROC_EXITED ||
 		     cas_acqrel(&seg->procs[i].word, &w,
 				SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, w)))) {

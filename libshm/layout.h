@@ -82,7 +82,7 @@
 
 #define SHMSTAT_MAGIC            "SHMSTAT"   /* 7 chars + NUL = 8 bytes */
 #define SHMSTAT_FORMAT_MAJOR     4
-#define SHMSTAT_FORMAT_MINOR     2
+#define SHMSTAT_FORMAT_MINOR     3
 #define SHMSTAT_ENDIAN_PROBE     0x0102030405060708ULL
 #define SHMSTAT_LINE             128
 #define SHMSTAT_PAGE             4096
@@ -217,7 +217,11 @@ struct shmstat_proc {
 	 * while it copied (gaugesnap.h) */
 	uint64_t sets_done;
 	uint64_t sets_begun;
-	uint8_t pad2[SHMSTAT_LINE - 80];
+	/* (format 4.3) random, nonzero, one per process image: a process
+	 * that exec()s keeps its tag; the slot its old image held is then
+	 * told from its new image's (grace.c, slot_gone()). 0: unknown */
+	uint64_t image;
+	uint8_t pad2[SHMSTAT_LINE - 88];
 };
 
 #define SHMSTAT_PROC_STATE(w) SHMSTAT_STATE_OF(w)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "shmstat.h"
@@ -128,6 +129,26 @@ enum shmstat_tag_state shmstat__tag_state(uint64_t tag)
 	return stopped ? SHMSTAT_TAG_STOPPED : SHMSTAT_TAG_RUNS;
 }
 
+/* This process image's number: static storage starts at 0 again after an
+ * exec(), so the new image draws another (a forked child keeps its
+ * parent's: its tag already differs). */
+static uint64_t image_id;
+
+uint64_t shmstat__image_id(void)
+{
+	uint64_t v = __atomic_load_n(&image_id, __ATOMIC_RELAXED), zero = 0;
+
+	if (v != 0)
+		return v;
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v = shmstat__now_ns() ^ ((uint64_t)(uintptr_t)&v << 16) ^ (uint64_t)getpid();
+	v |= 1;
+	if (!__atomic_compare_exchange_n(&image_id, &zero, v, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		v = zero;
+	return v;
+}
+
 static void read_comm(char comm[16])
 {
 	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
@@ -172,6 +193,7 @@ static int fill_slot(struct shmstat_seg *seg, uint32_t i)
 	p->heartbeat_ns = p->attach_ns;
 	p->uid = (uint32_t)geteuid();
 	read_comm(p->comm);
+	st_relaxed(&p->image, shmstat__image_id());
 	if (!cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, seg->tag)))
 		return shmstat__fail(SHMSTAT_EBUSY,
 				     "segment '%s': the writer slot being claimed was taken back",

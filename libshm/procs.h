@@ -32,6 +32,10 @@ SHMSTAT_HIDDEN bool shmstat__tag_alive(uint64_t tag);
 enum shmstat_tag_state { SHMSTAT_TAG_GONE, SHMSTAT_TAG_RUNS, SHMSTAT_TAG_STOPPED };
 SHMSTAT_HIDDEN enum shmstat_tag_state shmstat__tag_state(uint64_t tag);
 
+/* This process image's number (struct shmstat_proc's `image`): random,
+ * nonzero, drawn again by the image an exec() starts. */
+SHMSTAT_HIDDEN uint64_t shmstat__image_id(void);
+
 /* Claim a slot for this process; seg->proc receives it. @ack: the
  * removals it has acknowledged (see shmstat_quiesce()). 0 or EFULL. */
 SHMSTAT_HIDDEN int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack);

@@ -25,6 +25,16 @@
  * process used beyond its one thread's. After they exit, the totals are
  * still exact and no writer is left.
  *
+ * A child that exec()s an instrumented program: the process keeps its
+ * pid and start time, so its tag; the slot the child adopted at fork is
+ * held by nothing once the old image is gone, and the new image's
+ * shmstat_open must fold it and may take it. With two writer slots (the
+ * parent's and the child's) the new image's open failed with
+ * SHMSTAT_EFULL ("all 2 are taken by live processes"), and its counts
+ * were lost; with more slots, the old one stayed LIVE (and held back the
+ * grace period of removals with its acknowledgement) until the process
+ * exited.
+ *
  * Built against the plain library, not TSan: ThreadSanitizer does not
  * support a child of a multi-threaded process that starts threads.
  */
@@ -433,7 +443,60 @@ static void test_recycled_workers_reaped(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
-int main(void)
+/* The program the exec test's child runs: this one, with
+ * "--exec-writer NAME" */
+static int exec_writer(const char *name)
+{
+	const struct shmstat_metric_def d = { .name = "exec_total" };
+	shmstat_counter *c;
+	shmstat_seg *s;
+	int err = shmstat_open(name, NULL, &s);
+
+	if (err) {
+		fprintf(stderr, "exec'd writer: %s\n", shmstat_last_error());
+		return 3;
+	}
+	if (shmstat_counter_register(s, &d, &c) != 0)
+		return 4;
+	shmstat_counter_add(c, 100);
+	return shmstat_close(s) == 0 ? 0 : 5;
+}
+
+static shmstat_counter *exec_c;
+
+static int exec_child_main(void *arg)
+{
+	(void)arg;
+	shmstat_counter_add(exec_c, 10);   /* into the slot adopted at fork */
+	execl("/proc/self/exe", "test_fork", "--exec-writer", seg_name, (char *)NULL);
+	return 127;
+}
+
+static void test_exec_frees_slot(void **state)
+{
+	const struct shmstat_metric_def d = { .name = "exec_total" };
+	struct shmstat_seg_info info;
+	struct shmstat_opts o;
+	shmstat_snap *s;
+
+	(void)state;
+	seg_name = stress_name("exec");
+	shmstat_opts_init(&o);
+	o.max_procs = 2;                   /* the parent's and the child's */
+	assert_int_equal(shmstat_open(seg_name, &o, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &d, &exec_c), 0);
+	shmstat_counter_add(exec_c, 1);
+	assert_int_equal(stress_wait(stress_spawn(exec_child_main, NULL)), 0);
+	s = stress_snap(seg_name);
+	shmstat_snap_info(s, &info);
+	assert_int_equal(stress_counter(s, "exec_total", ""), 111);
+	assert_int_equal(info.writers_alive, 1);
+	assert_int_equal(info.writers_dead, 0);
+	shmstat_snap_free(s);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fork_from_threaded_writer, stress_setup,
@@ -442,7 +505,11 @@ int main(void)
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_recycled_workers_reaped, stress_setup,
 						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_exec_frees_slot, stress_setup,
+						stress_teardown),
 	};
 
+	if (argc == 3 && strcmp(argv[1], "--exec-writer") == 0)
+		return exec_writer(argv[2]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
