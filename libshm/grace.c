@@ -335,21 +335,38 @@ static void recover(struct shmstat_seg *seg)
 		finish(seg, p, a);
 }
 
+/* The reaper lock's word for this process image: its tag, and in the low
+ * byte (a tag's state bits, 0 in a tag) a byte of the image's number,
+ * never 0. A process that exec()s keeps its tag: a lock that a thread of
+ * its old image held when another thread called exec() (nothing of that
+ * image will let it go) is told from one a thread of this image holds. */
+static uint64_t lock_word(const struct shmstat_seg *seg)
+{
+	const uint64_t b = shmstat__image_id() & 0xffu;
+
+	return SHMSTAT_TAG_OF(seg->tag) | (b != 0 ? b : 1);
+}
+
 bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms)
 {
 	uint64_t *lock = &seg->hdr->reaper_lock;
+	const uint64_t me = lock_word(seg);
 
 	for (unsigned waited = 0;; waited++) {
 		uint64_t holder = 0;
 
-		if (cas_acqrel(lock, &holder, seg->tag)) {
+		if (cas_acqrel(lock, &holder, me)) {
 			recover(seg);
 			return true;
 		}
-		if (holder != seg->tag) {
-			enum shmstat_tag_state hs = shmstat__tag_state(holder);
+		if (holder != me) {
+			/* our tag with another image's byte: our process
+			 * before an exec(), gone as a reaper */
+			enum shmstat_tag_state hs =
+				SHMSTAT_TAG_OF(holder) == SHMSTAT_TAG_OF(seg->tag) ?
+				SHMSTAT_TAG_GONE : shmstat__tag_state(holder);
 
-			if (hs == SHMSTAT_TAG_GONE && cas_acqrel(lock, &holder, seg->tag)) {
+			if (hs == SHMSTAT_TAG_GONE && cas_acqrel(lock, &holder, me)) {
 				recover(seg);
 				return true;
 			}

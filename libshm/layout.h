@@ -149,7 +149,9 @@ struct shmstat_hdr {
 	/* fold line: reclamation of stripes of gone processes (grace.c) */
 	uint64_t fold_seq;         /* bumped at every phase change */
 	uint64_t fold_state;       /* SHMSTAT_FOLD_WORD(phase, active, proc) */
-	uint64_t reaper_lock;      /* tag of the reaper, 0 when free */
+	uint64_t reaper_lock;      /* tag of the reaper, a byte of its
+				    * image's number in bits 0..7 (4.3);
+				    * 0 when free */
 	uint8_t pad2[128 - 24];
 
 	/* gauge line */

@@ -35,6 +35,13 @@
  * grace period of removals with its acknowledgement) until the process
  * exited.
  *
+ * The same while the old image holds the reaper lock (a thread of it was
+ * reaping when another called exec()): the lock carries the process's
+ * tag, which stays alive, so the lock was never let go while the process
+ * lived: every shmstat_open, shmstat_close and shmstat_gc of every
+ * process waited 1.2 s for it and reaped nothing. The new image's open
+ * must take it (its word names another image) and let it go.
+ *
  * Built against the plain library, not TSan: ThreadSanitizer does not
  * support a child of a multi-threaded process that starts threads.
  */
@@ -47,6 +54,8 @@
 #include <time.h>
 
 #include "stress_common.h"
+#include "grace.h"
+#include "segment.h"
 
 #define NT 2
 #define K 10
@@ -459,6 +468,9 @@ static int exec_writer(const char *name)
 	if (shmstat_counter_register(s, &d, &c) != 0)
 		return 4;
 	shmstat_counter_add(c, 100);
+	/* the lock the old image held was taken and let go */
+	if (__atomic_load_n(&s->hdr->reaper_lock, __ATOMIC_ACQUIRE) != 0)
+		return 6;
 	return shmstat_close(s) == 0 ? 0 : 5;
 }
 
@@ -466,34 +478,48 @@ static shmstat_counter *exec_c;
 
 static int exec_child_main(void *arg)
 {
-	(void)arg;
+	/* @arg: exec holding the reaper lock */
+	if (arg != NULL && !shmstat__reaper_lock(seg, 0))
+		return 126;
 	shmstat_counter_add(exec_c, 10);   /* into the slot adopted at fork */
 	execl("/proc/self/exe", "test_fork", "--exec-writer", seg_name, (char *)NULL);
 	return 127;
 }
 
-static void test_exec_frees_slot(void **state)
+static void exec_test(int locked)
 {
 	const struct shmstat_metric_def d = { .name = "exec_total" };
 	struct shmstat_seg_info info;
 	struct shmstat_opts o;
 	shmstat_snap *s;
 
-	(void)state;
 	seg_name = stress_name("exec");
 	shmstat_opts_init(&o);
 	o.max_procs = 2;                   /* the parent's and the child's */
 	assert_int_equal(shmstat_open(seg_name, &o, &seg), 0);
 	assert_int_equal(shmstat_counter_register(seg, &d, &exec_c), 0);
 	shmstat_counter_add(exec_c, 1);
-	assert_int_equal(stress_wait(stress_spawn(exec_child_main, NULL)), 0);
+	assert_int_equal(stress_wait(stress_spawn(exec_child_main, locked ? seg : NULL)), 0);
 	s = stress_snap(seg_name);
 	shmstat_snap_info(s, &info);
 	assert_int_equal(stress_counter(s, "exec_total", ""), 111);
 	assert_int_equal(info.writers_alive, 1);
 	assert_int_equal(info.writers_dead, 0);
 	shmstat_snap_free(s);
+	assert_int_equal(__atomic_load_n(&seg->hdr->reaper_lock, __ATOMIC_ACQUIRE), 0);
 	assert_int_equal(shmstat_close(seg), 0);
+}
+
+static void test_exec_frees_slot(void **state)
+{
+	(void)state;
+	exec_test(0);
+}
+
+static void test_exec_holding_reaper_lock(void **state)
+{
+	(void)state;
+	exec_test(1);
 }
 
 int main(int argc, char **argv)
@@ -506,6 +532,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_recycled_workers_reaped, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_frees_slot, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_exec_holding_reaper_lock, stress_setup,
 						stress_teardown),
 	};
 
