@@ -468,25 +468,20 @@ static void repair_descs(struct shmstat_seg *seg)
 	}
 }
 
-/* Removed metrics whose grace period is over: every live writer has
- * acknowledged their removal (shmstat_quiesce()), or is gone. Their value
- * slots are zeroed in every stripe and may be taken by a new metric; a
- * reader copying meanwhile sees fold_seq move and copies again. */
-static void reclaim_retired(struct shmstat_seg *seg)
+/* The smallest acknowledgement of the writers that may hold a handle,
+ * UINT64_MAX when none may; *@nfree: the slots read FREE. */
+static uint64_t min_ack(struct shmstat_seg *seg, uint32_t *nfree)
 {
-	struct shmstat__dmap all = { 0 };      /* walked at the first use */
 	uint64_t min = UINT64_MAX;
-	bool bumped = false;
 
-	/* removals whose remover died (or is stopped) between its two
-	 * stores get their sequence here; the grace period starts then */
-	for (uint32_t i = 0; i < seg->max_metrics; i++)
-		if (ld_acquire(&seg->descs[i].word) == SHMSTAT_DESC_PENDING)
-			shmstat__retire_pending(seg, &seg->descs[i]);
+	*nfree = 0;
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		uint64_t w = ld_acquire(&seg->procs[i].word), ack;
 		uint32_t st = SHMSTAT_PROC_STATE(w);
 
+		SHMSTAT_HOOK(SHMSTAT_HOOK_RECLAIM_SLOT, &seg->procs[i]);
+		if (st == SHMSTAT_PROC_FREE)
+			(*nfree)++;
 		/* the dead hold no handle; but a CLAIMING slot counts
 		 * whatever its tag: it may be one preclaimed at fork
 		 * (tls.c), tagged with the parent, which the child adopts
@@ -505,6 +500,51 @@ static void reclaim_retired(struct shmstat_seg *seg)
 		if (ack < min)
 			min = ack;
 	}
+	return min;
+}
+
+/* The slots FREE now */
+static uint32_t free_slots(const struct shmstat_seg *seg)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < seg->max_procs; i++)
+		if (SHMSTAT_PROC_STATE(ld_acquire(&seg->procs[i].word)) == SHMSTAT_PROC_FREE)
+			n++;
+	return n;
+}
+
+/* Removed metrics whose grace period is over: every live writer has
+ * acknowledged their removal (shmstat_quiesce()), or is gone. Their value
+ * slots are zeroed in every stripe and may be taken by a new metric; a
+ * reader copying meanwhile sees fold_seq move and copies again. */
+static void reclaim_retired(struct shmstat_seg *seg)
+{
+	struct shmstat__dmap all = { 0 };      /* walked at the first use */
+	uint64_t min;
+	uint32_t nfree;
+	bool bumped = false;
+
+	/* removals whose remover died (or is stopped) between its two
+	 * stores get their sequence here; the grace period starts then */
+	for (uint32_t i = 0; i < seg->max_metrics; i++)
+		if (ld_acquire(&seg->descs[i].word) == SHMSTAT_DESC_PENDING)
+			shmstat__retire_pending(seg, &seg->descs[i]);
+	/* A slot read FREE and claimed before the walk ends holds a writer
+	 * the minimum does not count: one that attached (acknowledging the
+	 * removals so far) and took a handle of a metric then removed and
+	 * acknowledged by the writers read after it, or a child forked
+	 * with its parent's handles and acknowledgement, whose parent then
+	 * acknowledged more. So the walk is taken again until no slot read
+	 * FREE was claimed meanwhile: only a fold frees a slot, under the
+	 * lock we hold, so each walk taken again has one FREE slot fewer.
+	 * The fence pairs with the claimer's (procs.c, claim_slot()): if
+	 * the second read finds the slot FREE, no handle the claimer takes
+	 * later is of a removal this minimum counts. */
+	do {
+		min = min_ack(seg, &nfree);
+		shmstat__fence(__ATOMIC_SEQ_CST);
+	} while (free_slots(seg) < nfree);
 	for (uint32_t i = 0; i < seg->max_metrics; i++) {
 		struct shmstat_desc *d = &seg->descs[i];
 		uint64_t w = ld_acquire(&d->word);

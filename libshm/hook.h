@@ -60,6 +60,10 @@ enum shmstat_hook_point {
 	/* a wait for the reaper lock or for a claimed descriptor: one sleep
 	 * or yield next (arg: the word waited on) */
 	SHMSTAT_HOOK_WAIT,
+	/* the reaper's minimum of the writers' acknowledgements: a
+	 * writer slot's word was read, before its state is looked at (arg:
+	 * its struct shmstat_proc) */
+	SHMSTAT_HOOK_RECLAIM_SLOT,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

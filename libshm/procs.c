@@ -175,6 +175,12 @@ static uint32_t claim_slot(struct shmstat_seg *seg, uint64_t tag, uint64_t ack)
 			continue;
 		/* before anything else: the grace period counts CLAIMING */
 		st_release(&p->ack_seq, ack);
+		/* a reaper that read this slot FREE reads it again after its
+		 * minimum (grace.c, reclaim_retired()), and the descriptors
+		 * we read later come after it: with this fence and the
+		 * reaper's, either it sees our claim, or we see the removals
+		 * its minimum counts (no handle of them) */
+		shmstat__fence(__ATOMIC_SEQ_CST);
 		p->attach_ns = shmstat__now_ns();
 		return i;
 	}
