@@ -82,7 +82,7 @@
 
 #define SHMSTAT_MAGIC            "SHMSTAT"   /* 7 chars + NUL = 8 bytes */
 #define SHMSTAT_FORMAT_MAJOR     4
-#define SHMSTAT_FORMAT_MINOR     3
+#define SHMSTAT_FORMAT_MINOR     4
 #define SHMSTAT_ENDIAN_PROBE     0x0102030405060708ULL
 #define SHMSTAT_LINE             128
 #define SHMSTAT_PAGE             4096
@@ -492,7 +492,12 @@ struct shmstat_profmod {
 	uint32_t seq;              /* publication order within the process */
 	uint64_t base, lo, hi;     /* modules: load bias, executable range */
 	uint64_t start_ns;         /* process: CLOCK_REALTIME of the start */
-	uint32_t hz;               /* process: samples per CPU second, 0: off */
+	union {
+		uint32_t hz;       /* process: samples per CPU second, 0: off */
+		uint32_t gone;     /* module (4.4): the seq from which it is
+				    * unloaded (a copy published when the
+				    * process found it gone), 0: loaded */
+	};
 	uint32_t build_id_len;
 	uint8_t build_id[SHMSTAT_BUILD_ID_CAP];
 	char comm[16];

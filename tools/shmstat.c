@@ -38,7 +38,7 @@ static const char main_usage[] =
 	"  Options of a command may come before, between or after its operands;\n"
 	"  '--' ends them.\n";
 
-/* "shmstat 0.1.0 (segment format 4.3)" */
+/* "shmstat 0.1.0 (segment format 4.4)" */
 static int print_version(void)
 {
 	unsigned major, minor;

@@ -222,6 +222,20 @@ SHMSTAT_API int shmstat_profile_module(const shmstat_profile *p, size_t k,
  */
 SHMSTAT_API long shmstat_profile_find_module(const shmstat_profile *p, size_t proc, uint64_t pc);
 
+/**
+ * shmstat_profile_frame_module - the module of frame @i of stack @k (its
+ * address, or for a return address the address before it): of the
+ * modules of the stack's process that were loaded when the stack was
+ * sampled, the one holding it; when none did (a module published only
+ * after the sample, or a stack that does not tell when it was taken:
+ * latency stacks, writers before format 4.4), the one
+ * shmstat_profile_find_module gives. So a library loaded where an
+ * unloaded one was names its own frames, and the unloaded one its own.
+ * Return the index for shmstat_profile_module(), or -1 (no module, or
+ * @k or @i out of range).
+ */
+SHMSTAT_API long shmstat_profile_frame_module(const shmstat_profile *p, size_t k, uint32_t i);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +101,8 @@ static int on_module(struct dl_phdr_info *info, size_t size, void *arg)
 	struct scan *sc = arg;
 	struct shmstat_modpub *pub = sc->pub;
 	struct shmstat_profmod rec;
-	uint64_t lo = UINT64_MAX, hi = 0;
+	uint64_t lo = UINT64_MAX, hi = 0, id;
+	uint32_t slot = 0;
 	const char *path;
 
 	(void)size;
@@ -118,13 +120,9 @@ static int on_module(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (hi == 0)
 		return 0;               /* nothing executable */
-	for (uint32_t i = 0; i < pub->n; i++)
-		if (pub->seen[i].base == info->dlpi_addr && pub->seen[i].lo == lo)
-			return 0;       /* published already */
 	path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : sc->exe;
 	memset(&rec, 0, sizeof(rec));
 	rec.kind = SHMSTAT_PROFMOD_MODULE;
-	rec.seq = ++pub->seq;
 	rec.base = info->dlpi_addr;
 	rec.lo = lo;
 	rec.hi = hi;
@@ -132,7 +130,19 @@ static int on_module(struct dl_phdr_info *info, size_t size, void *arg)
 	/* a path too long to keep is left empty: the build-id still names it */
 	if (strlen(path) < sizeof(rec.path))
 		memcpy(rec.path, path, strlen(path) + 1);
-	if (put(sc->seg, &rec, NULL) != 0) {
+	id = shmstat__hash((const unsigned char *)&rec.build_id_len,
+			   offsetof(struct shmstat_profmod, path) - offsetof(struct shmstat_profmod, build_id_len)) ^
+	     shmstat__hash((const unsigned char *)rec.path, strlen(rec.path));
+	/* the same object where it was: published already (another one
+	 * loaded where an unloaded one was differs in path or build-id) */
+	for (uint32_t i = 0; i < pub->n; i++)
+		if (pub->seen[i].base == rec.base && pub->seen[i].lo == lo &&
+		    pub->seen[i].hi == hi && pub->seen[i].id == id) {
+			pub->seen[i].mark = 1;
+			return 0;
+		}
+	rec.seq = ++pub->seq;
+	if (put(sc->seg, &rec, &slot) != 0) {
 		sc->err = SHMSTAT_EFULL;
 		return 0;
 	}
@@ -146,16 +156,69 @@ static int on_module(struct dl_phdr_info *info, size_t size, void *arg)
 		pub->seen = m;
 		pub->cap = cap;
 	}
-	pub->seen[pub->n].base = info->dlpi_addr;
-	pub->seen[pub->n].lo = lo;
+	pub->seen[pub->n] = (struct shmstat_modseen){ .base = rec.base, .lo = lo, .hi = hi, .id = id,
+						      .seq = rec.seq, .slot = slot, .mark = 1 };
 	pub->n++;
 	return 0;
 }
 
+/*
+ * Retire module @k of @pub, no longer loaded: publish a copy of its
+ * record with gone = a new seq, then free the record (a reader sees one
+ * of the two or both, never neither), and forget it. A record that is
+ * no longer this process's as published (the segment was cleared) is
+ * only forgotten.
+ */
+static int retire(struct shmstat_seg *seg, struct shmstat_modpub *pub, uint32_t k)
+{
+	const struct shmstat_modseen *sn = &pub->seen[k];
+	struct shmstat_profmod rec;
+	int err = 0;
+
+	if (sn->slot < seg->max_modules) {
+		memcpy(&rec, &seg->mods[sn->slot], sizeof(rec));
+		if (rec.word == (SHMSTAT_TAG_OF(seg->tag) | SHMSTAT_STACKENT_READY) &&
+		    rec.kind == SHMSTAT_PROFMOD_MODULE && rec.seq == sn->seq && rec.gone == 0 &&
+		    rec.base == sn->base && rec.lo == sn->lo && rec.hi == sn->hi) {
+			rec.gone = ++pub->seq;
+			err = put(seg, &rec, NULL);
+			/* no room for the copy: the record stays, as
+			 * before retirements (newest wins) */
+			if (err == 0)
+				drop(seg, sn->slot);
+		}
+	}
+	pub->seen[k] = pub->seen[--pub->n];
+	return err;
+}
+
+/* The highest seq of the records of this process in @seg: a new
+ * publication state (a segment published into again, an exec'd image
+ * of the same process) continues from there. */
+static uint32_t last_seq(const struct shmstat_seg *seg)
+{
+	uint32_t seq = 0;
+
+	for (uint32_t i = 0; i < seg->max_modules; i++) {
+		const struct shmstat_profmod *m = &seg->mods[i];
+
+		if (ld_acquire(&m->word) != (SHMSTAT_TAG_OF(seg->tag) | SHMSTAT_STACKENT_READY))
+			continue;
+		if (ld_relaxed(&m->seq) > seq)
+			seq = ld_relaxed(&m->seq);
+		if (m->kind == SHMSTAT_PROFMOD_MODULE && ld_relaxed(&m->gone) > seq)
+			seq = ld_relaxed(&m->gone);
+	}
+	return seq;
+}
+
 static int count_adds(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	(void)size;
-	*(unsigned long long *)arg = info->dlpi_adds;
+	unsigned long long *c = arg;
+
+	c[0] = info->dlpi_adds;
+	c[1] = size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)
+		? info->dlpi_subs : 0;
 	return 1;               /* the first object tells */
 }
 
@@ -169,12 +232,14 @@ int shmstat__modmap_publish(struct shmstat_seg *seg, struct shmstat_modpub *pub,
 			    int hz_record, unsigned hz)
 {
 	struct scan sc = { .seg = seg, .pub = pub };
-	unsigned long long adds = 0;
+	unsigned long long c[2] = { 0, 0 };
 	uint32_t at = 0;
 	ssize_t n;
 
 	if (seg->max_modules == 0)
 		return shmstat__fail(SHMSTAT_EFULL, "segment '%s' has no module table", seg->name);
+	if (pub->seq == 0)
+		pub->seq = last_seq(seg);
 	if (hz_record) {
 		struct shmstat_profmod rec;
 		FILE *f = fopen("/proc/self/comm", "re");
@@ -196,13 +261,26 @@ int shmstat__modmap_publish(struct shmstat_seg *seg, struct shmstat_modpub *pub,
 			drop(seg, pub->proc_slot - 1);
 		pub->proc_slot = at + 1;
 	}
-	dl_iterate_phdr(count_adds, &adds);
-	if (pub->n > 0 && adds == pub->adds)
-		return 0;               /* nothing loaded since */
+	dl_iterate_phdr(count_adds, c);
+	if (pub->n > 0 && c[0] == pub->adds && c[1] == pub->subs)
+		return 0;               /* nothing loaded or unloaded since */
 	n = readlink("/proc/self/exe", sc.exe, sizeof(sc.exe) - 1);
 	sc.exe[n > 0 ? n : 0] = 0;
+	for (uint32_t i = 0; i < pub->n; i++)
+		pub->seen[i].mark = 0;
 	dl_iterate_phdr(on_module, &sc);
-	pub->adds = adds;
+	/* what the scan did not find was unloaded (those published in it
+	 * are marked) */
+	for (uint32_t i = 0; i < pub->n;) {
+		if (pub->seen[i].mark) {
+			i++;
+			continue;
+		}
+		if (retire(seg, pub, i) != 0)   /* [i] is another one now */
+			sc.err = SHMSTAT_EFULL;
+	}
+	pub->adds = c[0];
+	pub->subs = c[1];
 	if (sc.err)
 		return shmstat__fail(sc.err, "segment '%s' has no free module record", seg->name);
 	return 0;

@@ -14,6 +14,19 @@
  *     a reader can tell a file replaced since), its load bias and the
  *     range of its executable segments.
  *
+ * A module is known by its load bias, executable range, path and
+ * build-id: another library loaded where an unloaded one was is a new
+ * module. One that is no longer loaded (dlclose) is retired: a copy of
+ * its record with `gone` set to a new seq is published, then the
+ * original freed, so a reader sees the module in one of the two at any
+ * time. seq numbers every record and retirement of the process in the
+ * segment (continuing from the highest seq of the process's records
+ * found there), so a seq is a point in the process's module history: a
+ * module record with seq <= g and (gone == 0 or g < gone) was loaded at
+ * g. The profiler stores the seq reached after each publication in its
+ * CPU stacks (metric), and readers name a frame with the module loaded
+ * when the sample was taken.
+ *
  * Records are claimed with a CAS (FREE -> CLAIMED|tag), filled, summed
  * and made READY with a release store; they never change afterwards
  * (a replaced process record is freed: READY -> CLAIMED -> FREE). A
@@ -31,12 +44,17 @@
 
 /* What this process published already (process-local). */
 struct shmstat_modpub {
-	uint32_t seq;              /* records published */
+	uint32_t seq;              /* the last seq given (records, retirements) */
 	uint32_t n, cap;           /* modules in seen[], its room */
 	uint32_t proc_slot;        /* 1 + the index of the process record, 0: none */
 	unsigned long long adds;   /* dlpi_adds at the last scan */
+	unsigned long long subs;   /* dlpi_subs at the last scan */
 	struct shmstat_modseen {
-		uint64_t base, lo;
+		uint64_t base, lo, hi;
+		uint64_t id;       /* hash of the path and build-id published */
+		uint32_t seq;      /* of its record */
+		uint32_t slot;     /* its record's index */
+		int mark;          /* found loaded by the scan under way */
 	} *seen;                   /* malloc'd, grown as modules are published */
 };
 
@@ -46,7 +64,10 @@ SHMSTAT_HIDDEN void shmstat__modmap_forget(struct shmstat_modpub *pub);
 
 /*
  * shmstat__modmap_publish - publish a process record (comm, @hz) when
- * @hz_record, and a module record for every loaded module not in @pub.
+ * @hz_record, a module record for every loaded module not in @pub, and
+ * retire every module of @pub no longer loaded. After it, @pub->seq is
+ * the point in the module history the samples taken from now on belong
+ * to.
  * Return 0, or SHMSTAT_EFULL when some record found no free slot (the
  * header's prof_mods_dropped counts them).
  */

@@ -17,6 +17,8 @@
 
 struct pstack {
 	size_t proc;
+	size_t gix;                /* index in gens[] of its module history
+				    * point, SIZE_MAX: none */
 	uint32_t kind, depth, flags;
 	long metric;               /* index in metrics[], or -1 */
 	uint64_t samples, weight;
@@ -37,6 +39,14 @@ struct shmstat_profile {
 	struct shmstat_profmod *mods;   /* validated copies, kind MODULE */
 	size_t *mod_proc;
 	struct rangeix *mod_ix;    /* per process: its modules by address */
+	size_t *mod_order, *mod_start;   /* modules grouped by process:
+				    * mod_order[mod_start[j] .. mod_start[j + 1]) */
+	struct pgen {
+		size_t proc;
+		uint32_t gen;      /* a point of its module history (modmap.h) */
+		struct rangeix ix; /* its modules loaded then, by address */
+	} *gens;                   /* sorted by (proc, gen) */
+	size_t ngen;
 	struct {
 		uint32_t slot;     /* the histogram's first value slot */
 		char *name;        /* "name{labels}", NULL when no live histogram */
@@ -234,11 +244,87 @@ static int index_modules(struct shmstat_profile *p)
 		if (n > 0 && rangeix_build(&p->mod_ix[j], in, n) != 0)
 			goto out;
 	}
+	p->mod_order = order;
+	p->mod_start = start;
+	order = start = NULL;
 	err = 0;
 out:
 	free(in);
 	free(order);
 	free(start);
+	return err;
+}
+
+static int cmp_gen(const void *a, const void *b)
+{
+	const struct pgen *x = a, *y = b;
+
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	return x->gen < y->gen ? -1 : x->gen > y->gen;
+}
+
+/* Of all the modules indexed for module history points, at most this
+ * many (a writer's stacks may name any number of points). */
+#define GEN_BUDGET ((size_t)1 << 22)
+
+/*
+ * p->gens: for each (process, point of its module history) that CPU
+ * stacks carry (metric, modmap.h), an index of the modules loaded at
+ * that point: seq <= gen and (gone == 0 or gen < gone), the highest seq
+ * winning, then the first in the table. Each stack gets the index of its
+ * point (gix), or none past GEN_BUDGET modules indexed (its frames are
+ * then named as without points: the latest published). 0 or ENOMEM.
+ */
+static int index_gens(struct shmstat_profile *p)
+{
+	struct rangeix_in *in = malloc((p->nmod + 1) * sizeof(*in));
+	size_t budget = GEN_BUDGET, n = 0;
+	int err = ENOMEM;
+
+	p->gens = calloc(p->nstack + 1, sizeof(*p->gens));
+	if (in == NULL || p->gens == NULL)
+		goto out;
+	for (size_t k = 0; k < p->nstack; k++)
+		if (p->stacks[k].gix != SIZE_MAX && p->stacks[k].proc < p->nproc)
+			p->gens[n++] = (struct pgen){ .proc = p->stacks[k].proc,
+						      .gen = (uint32_t)p->stacks[k].gix };
+	qsort(p->gens, n, sizeof(*p->gens), cmp_gen);
+	for (size_t i = 0; i < n; i++) {
+		struct pgen *g = &p->gens[i];
+		size_t m = 0, from = p->mod_start[g->proc], to = p->mod_start[g->proc + 1];
+
+		if (p->ngen > 0 && cmp_gen(g, &p->gens[p->ngen - 1]) == 0)
+			continue;
+		if (to - from > budget)
+			break;
+		budget -= to - from;
+		for (size_t t = from; t < to; t++) {
+			const struct shmstat_profmod *r = &p->mods[p->mod_order[t]];
+
+			if (r->seq <= g->gen && (r->gone == 0 || g->gen < r->gone))
+				in[m++] = (struct rangeix_in){ .lo = r->lo, .hi = r->hi, .prio = r->seq,
+							       .id = p->mod_order[t] };
+		}
+		p->gens[p->ngen] = (struct pgen){ .proc = g->proc, .gen = g->gen };
+		if (m > 0 && rangeix_build(&p->gens[p->ngen].ix, in, m) != 0)
+			goto out;
+		p->ngen++;
+	}
+	/* each stack's point -> its index */
+	for (size_t k = 0; k < p->nstack; k++) {
+		struct pstack *ps = &p->stacks[k];
+		struct pgen key = { .proc = ps->proc, .gen = (uint32_t)ps->gix };
+		const struct pgen *g;
+
+		if (ps->gix == SIZE_MAX)
+			continue;
+		g = bsearch(&key, p->gens, p->ngen, sizeof(*p->gens), cmp_gen);
+		ps->gix = g ? (size_t)(g - p->gens) : SIZE_MAX;
+	}
+	err = 0;
+out:
+	free(in);
 	return err;
 }
 
@@ -351,11 +437,18 @@ int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profi
 		ps->metric = -1;
 		if (e->kind == SHMSTAT_STACK_LATENCY && e->metric > 0)
 			ps->metric = metric_of(p, e->metric - 1);
+		/* a CPU stack's metric: its point of the module history
+		 * (until index_gens, the point itself) */
+		ps->gix = e->kind == SHMSTAT_STACK_CPU && e->metric > 0 ? e->metric : SIZE_MAX;
 		if (e->kind == SHMSTAT_STACK_CPU)
 			p->st.cpu_samples += e->samples;
 		else
 			p->st.latency_samples += e->samples;
 		p->nstack++;
+	}
+	if (index_gens(p) != 0) {
+		err = ENOMEM;
+		goto fail;
 	}
 	free(sok);
 	free(mok);
@@ -387,6 +480,11 @@ void shmstat_profile_free(shmstat_profile *p)
 		for (size_t j = 0; j < p->nproc; j++)
 			rangeix_free(&p->mod_ix[j]);
 	free(p->mod_ix);
+	free(p->mod_order);
+	free(p->mod_start);
+	for (size_t i = 0; i < p->ngen; i++)
+		rangeix_free(&p->gens[i].ix);
+	free(p->gens);
 	free(p);
 }
 
@@ -463,4 +561,22 @@ long shmstat_profile_find_module(const shmstat_profile *p, size_t proc, uint64_t
 		return -1;
 	k = rangeix_find(&p->mod_ix[proc], pc);
 	return k == SIZE_MAX ? -1 : (long)k;
+}
+
+long shmstat_profile_frame_module(const shmstat_profile *p, size_t k, uint32_t i)
+{
+	const struct pstack *ps;
+	uint64_t addr;
+	size_t m = SIZE_MAX;
+
+	if (k >= p->nstack || i >= p->stacks[k].depth || p->stacks[k].proc >= p->nproc)
+		return -1;
+	ps = &p->stacks[k];
+	/* a return address is looked up at the call, before it */
+	addr = ps->pcs[i] - (i == 0 && !(ps->flags & SHMSTAT_STACK_F_RETLEAF) ? 0 : 1);
+	if (ps->gix != SIZE_MAX)
+		m = rangeix_find(&p->gens[ps->gix].ix, addr);
+	if (m == SIZE_MAX)
+		m = rangeix_find(&p->mod_ix[ps->proc], addr);
+	return m == SIZE_MAX ? -1 : (long)m;
 }

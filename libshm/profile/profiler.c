@@ -50,6 +50,8 @@ static struct {
 	uint32_t n;
 	uint64_t tag;
 	uint64_t period_ns;
+	uint32_t mod_gen;          /* the module history's point (modmap.h)
+				    * in seg, after its last publication */
 	uintptr_t stack_max;       /* a thread's stack size by default */
 	unsigned hz;
 	/* module records published, per segment: the profiler's and the
@@ -460,7 +462,9 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	if (f.pc == 0)
 		goto leave;
 	k.kind = SHMSTAT_STACK_CPU;
-	k.metric = 0;
+	/* which of the module records were loaded: readers pick the
+	 * module of each frame by it */
+	k.metric = ld_relaxed(&prof.mod_gen);
 	k.flags = 0;
 	k.depth = 1;
 	k.pcs[0] = f.pc;
@@ -835,7 +839,7 @@ static void set_stack_max(void)
  * segments in use keeps what it has; a new one takes the other slot. */
 static int publish(struct shmstat_seg *seg, int proc_record, unsigned hz)
 {
-	int i = prof.pub_seg[0] == seg ? 0 : prof.pub_seg[1] == seg ? 1 : -1;
+	int i = prof.pub_seg[0] == seg ? 0 : prof.pub_seg[1] == seg ? 1 : -1, err;
 
 	if (i < 0) {
 		/* a slot no running profiler or latency recording uses */
@@ -845,7 +849,10 @@ static int publish(struct shmstat_seg *seg, int proc_record, unsigned hz)
 		st_relaxed(&prof.pub_seg[i], seg);
 		proc_record = 1;
 	}
-	return shmstat__modmap_publish(seg, &prof.pub[i], proc_record, hz);
+	err = shmstat__modmap_publish(seg, &prof.pub[i], proc_record, hz);
+	if (seg == prof.seg)
+		st_relaxed(&prof.mod_gen, prof.pub[i].seq);
+	return err;
 }
 
 static int published(const struct shmstat_seg *seg)
@@ -910,6 +917,7 @@ int shmstat_profiler_start(shmstat_seg *seg, unsigned hz)
 	 * out of memory: frame pointers only) */
 	cfi_replace(shmstat__cfi_build());
 	prof.seg = seg;
+	st_relaxed(&prof.mod_gen, prof.pub[prof.pub_seg[0] == seg ? 0 : 1].seq);
 	prof.hdr = seg->hdr;
 	prof.tab = seg->stacks;
 	prof.n = seg->max_stacks;

@@ -311,6 +311,9 @@ static void walk_profile(shmstat_reader *r, const shmstat_snap *s)
 		use_str(si.metric);
 		for (uint32_t i = 0; i < si.depth; i++)
 			(void)shmstat_profile_find_module(p, si.proc, si.pcs[i]);
+		/* one frame past the end too: -1 */
+		for (uint32_t i = 0; i <= si.depth; i++)
+			(void)shmstat_profile_frame_module(p, k, i);
 	}
 	shmstat_profile_free(p);
 }

@@ -44,11 +44,10 @@ struct flame_args {
 	long pid;
 };
 
-/* The name of module-relative address @pc of process @proc. */
-static const char *addr_name(const shmstat_profile *p, size_t proc, uint64_t pc, char *buf,
-			     size_t n)
+/* The name of address @pc (a return address less 1), module-relative,
+ * in module @m (-1: none). */
+static const char *addr_name(const shmstat_profile *p, long m, uint64_t pc, char *buf, size_t n)
 {
-	long m = shmstat_profile_find_module(p, proc, pc);
 	struct shmstat_module_info mi;
 	const char *base;
 
@@ -88,8 +87,9 @@ static int metric_matches(const char *metric, const char *want)
 }
 
 /* Declare every process's modules to the symbolizer: the modules
- * grouped by process in one counting pass, not one scan per process. */
-static int load_symbols(struct symbolizer *sym, const shmstat_profile *p)
+ * grouped by process in one counting pass, not one scan per process.
+ * @decl[k]: module k's place among its process's (symbolizer_name_in). */
+static int load_symbols(struct symbolizer *sym, const shmstat_profile *p, size_t *decl)
 {
 	size_t nmod = shmstat_profile_modules(p), nproc = shmstat_profile_procs(p);
 	struct sym_module *mods = calloc(nmod + 1, sizeof(*mods));
@@ -114,6 +114,7 @@ static int load_symbols(struct symbolizer *sym, const shmstat_profile *p)
 		struct sym_module *m;
 
 		shmstat_profile_module(p, k, &mi);
+		decl[k] = first[mi.proc + 1] - first[mi.proc];
 		m = &mods[first[mi.proc + 1]++];
 		m->base = mi.base;
 		m->lo = mi.lo;
@@ -140,7 +141,7 @@ out:
 
 /* Add the stacks @a asks for to @f; *@total receives their sum. */
 static int build(struct flame *f, const shmstat_profile *p, struct symbolizer *sym,
-		 const struct flame_args *a, size_t *kept)
+		 const size_t *decl, const struct flame_args *a, size_t *kept)
 {
 	const char *frames[SHMSTAT_STACK_FRAMES + 4];
 	char addr[SHMSTAT_STACK_FRAMES][96];
@@ -172,10 +173,13 @@ static int build(struct flame *f, const shmstat_profile *p, struct symbolizer *s
 			frames[n++] = "[truncated]";
 		for (uint32_t i = si.depth; i-- > 0;) {
 			int leaf = i == 0 && !si.leaf_return;
+			/* the module loaded when the stack was sampled */
+			long m = shmstat_profile_frame_module(p, k, i);
 
 			frames[n++] = a->addresses || sym == NULL
-				? addr_name(p, si.proc, si.pcs[i] - (leaf ? 0 : 1), addr[i], sizeof(addr[i]))
-				: module_only(symbolizer_name(sym, si.proc, si.pcs[i], leaf),
+				? addr_name(p, m, si.pcs[i] - (leaf ? 0 : 1), addr[i], sizeof(addr[i]))
+				: module_only(symbolizer_name_in(sym, si.proc, m < 0 ? SIZE_MAX : decl[m],
+								 si.pcs[i], leaf),
 					      addr[i], sizeof(addr[i]));
 		}
 		v = a->by_weight ? si.weight : si.samples;
@@ -304,6 +308,7 @@ int cmd_flame(int argc, char **argv)
 	struct flame_args a;
 	struct shmstat_profile_stats st;
 	struct symbolizer *sym = NULL;
+	size_t *decl = NULL;
 	shmstat_profile *p = NULL;
 	struct flame *f = NULL;
 	shmstat_reader *r;
@@ -334,13 +339,14 @@ int cmd_flame(int argc, char **argv)
 		 * server (elfutils asks one when DEBUGINFOD_URLS is set) */
 		unsetenv("DEBUGINFOD_URLS");
 		sym = symbolizer_new("shmstat", stderr);
-		if (sym == NULL || load_symbols(sym, p) != 0) {
+		decl = calloc(shmstat_profile_modules(p) + 1, sizeof(*decl));
+		if (sym == NULL || decl == NULL || load_symbols(sym, p, decl) != 0) {
 			rc = die(EXIT_ERR, "out of memory");
 			goto out;
 		}
 	}
 	f = flame_new();
-	if (f == NULL || build(f, p, sym, &a, &kept) != 0) {
+	if (f == NULL || build(f, p, sym, decl, &a, &kept) != 0) {
 		rc = die(EXIT_ERR, "out of memory");
 		goto out;
 	}
@@ -368,6 +374,7 @@ int cmd_flame(int argc, char **argv)
 out:
 	flame_free(f);
 	symbolizer_free(sym);
+	free(decl);
 	shmstat_profile_free(p);
 	shmstat_snap_free(s);
 	shmstat_reader_close(r);

@@ -299,6 +299,7 @@ struct file {
 
 struct mod {
 	uint64_t base, lo, hi;
+	size_t decl;            /* its place in the declarations of its process */
 	const char *path;       /* interned; NULL when none was published */
 	const char *name;       /* interned printable basename */
 	const char *bid;        /* interned hex published build-id; NULL: none */
@@ -311,6 +312,7 @@ struct proc {
 	const char *who;        /* interned printable */
 	struct mod *mod;        /* sorted by lo */
 	size_t n;
+	size_t *pos, ndecl;     /* declaration -> index in mod[] (SIZE_MAX: none), ndecl of them */
 	struct rangeix ix;      /* ids: indices in mod[] */
 };
 
@@ -413,6 +415,7 @@ void symbolizer_free(struct symbolizer *s)
 			if (p) {
 				free(p->mod);
 				rangeix_free(&p->ix);
+				free(p->pos);
 				free(p);
 			}
 		}
@@ -520,7 +523,8 @@ static int mod_cmp(const void *a, const void *b)
 		return x->lo < y->lo ? -1 : 1;
 	if (x->hi != y->hi)
 		return x->hi < y->hi ? -1 : 1;
-	return 0;
+	/* ties in the order declared: the index answers as before */
+	return x->decl < y->decl ? -1 : x->decl > y->decl;
 }
 
 int symbolizer_add_proc(struct symbolizer *s, size_t proc, const char *who,
@@ -537,7 +541,8 @@ int symbolizer_add_proc(struct symbolizer *s, size_t proc, const char *who,
 		n = 0;
 	old = (struct proc *)map_get(&s->procs, proc, 0);
 	nold = old ? old->n : 0;
-	if (n > SIZE_MAX / sizeof(struct mod) - nold)
+	if (n > SIZE_MAX / sizeof(struct mod) - nold ||
+	    n > SIZE_MAX / sizeof(size_t) - (old ? old->ndecl : 0) - 1)
 		return ENOMEM;
 
 	p = calloc(1, sizeof(*p));
@@ -556,15 +561,23 @@ int symbolizer_add_proc(struct symbolizer *s, size_t proc, const char *who,
 	if (nold)
 		memcpy(p->mod, old->mod, nold * sizeof(struct mod));
 	k = nold;
+	p->ndecl = (old ? old->ndecl : 0) + n;
+	p->pos = malloc((p->ndecl + 1) * sizeof(*p->pos));
+	if (!p->pos)
+		goto nomem;
 	for (size_t i = 0; i < n; i++) {
 		if (mods[i].lo >= mods[i].hi)
 			continue;
 		if (mod_init(s, &p->mod[k], &mods[i]) != 0)
 			goto nomem;
+		p->mod[k].decl = p->ndecl - n + i;
 		k++;
 	}
 	p->n = k;
 	qsort(p->mod, p->n, sizeof(struct mod), mod_cmp);
+	memset(p->pos, 0xff, p->ndecl * sizeof(*p->pos));   /* SIZE_MAX each */
+	for (size_t i = 0; i < p->n; i++)
+		p->pos[p->mod[i].decl] = i;
 	in = malloc((p->n + 1) * sizeof(*in));
 	if (!in)
 		goto nomem;
@@ -580,6 +593,7 @@ int symbolizer_add_proc(struct symbolizer *s, size_t proc, const char *who,
 		goto nomem;
 	if (old) {
 		free(old->mod);
+		free(old->pos);
 		rangeix_free(&old->ix);
 		free(old);
 	}
@@ -587,6 +601,7 @@ int symbolizer_add_proc(struct symbolizer *s, size_t proc, const char *who,
 nomem:
 	free(in);
 	free(p->mod);
+	free(p->pos);
 	rangeix_free(&p->ix);
 	free(p);
 	return ENOMEM;
@@ -945,12 +960,13 @@ static const char *mod_name(struct symbolizer *s, const struct proc *p,
 	return name;
 }
 
-const char *symbolizer_name(struct symbolizer *s, size_t proc, uint64_t pc, int leaf)
+const char *symbolizer_name_in(struct symbolizer *s, size_t proc, size_t mod, uint64_t pc,
+			       int leaf)
 {
 	const struct proc *p;
 	const char *name;
-	struct mod *m;
-	uint64_t addr;
+	struct mod *m = NULL;
+	uint64_t addr, key;
 
 	if (!s || pc == 0)
 		return unknown;
@@ -958,15 +974,27 @@ const char *symbolizer_name(struct symbolizer *s, size_t proc, uint64_t pc, int 
 	if (!p)
 		return unknown;
 	addr = leaf ? pc : pc - 1;
+	/* the module named, if it holds addr: cached under (serial + 1) << 32
+	 * | its index, above the serials of the lookups by address */
+	if (mod < p->ndecl && p->pos[mod] != SIZE_MAX && addr >= p->mod[p->pos[mod]].lo &&
+	    addr < p->mod[p->pos[mod]].hi)
+		m = &p->mod[p->pos[mod]];
+	key = m ? (p->serial + 1) << 32 | (uint64_t)(m - p->mod) : p->serial;
 
-	name = map_get(&s->pcache, p->serial, addr);
+	name = map_get(&s->pcache, key, addr);
 	if (name)
 		return name;
-	m = find_mod(p, addr);
+	if (!m)
+		m = find_mod(p, addr);
 	name = m ? mod_name(s, p, m, addr) : unknown;
 	if (!name)
 		return unknown;
 	/* out of memory: the name is still good, only not cached */
-	(void)map_put(&s->pcache, p->serial, addr, name);
+	(void)map_put(&s->pcache, key, addr, name);
 	return name;
+}
+
+const char *symbolizer_name(struct symbolizer *s, size_t proc, uint64_t pc, int leaf)
+{
+	return symbolizer_name_in(s, proc, SIZE_MAX, pc, leaf);
 }

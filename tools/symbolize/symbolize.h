@@ -87,4 +87,16 @@ int symbolizer_add_proc(struct symbolizer *s, size_t proc, const char *who,
  */
 const char *symbolizer_name(struct symbolizer *s, size_t proc, uint64_t pc, int leaf);
 
+/**
+ * symbolizer_name_in - symbolizer_name() in module @mod of process @proc:
+ * its place among the modules declared for @proc, counted over every
+ * symbolizer_add_proc() of @proc in declaration order. Where two
+ * modules hold an address (a library loaded where an unloaded one was),
+ * the caller, which knows which of them was loaded when the address was
+ * sampled, picks it. A @mod that does not hold the address (or
+ * SIZE_MAX) is ignored: the module is found as by symbolizer_name().
+ */
+const char *symbolizer_name_in(struct symbolizer *s, size_t proc, size_t mod, uint64_t pc,
+			       int leaf);
+
 #endif
