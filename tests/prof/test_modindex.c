@@ -12,7 +12,12 @@
  *   - shmstat_profile_find_module end to end: module records of three
  *     processes written into a segment as a (hostile) writer could, read
  *     back with shmstat_snap_profile, every answer compared with the scan
- *     the function did before.
+ *     the function did before;
+ *   - shmstat_profile_frame_module end to end: records with seq and gone
+ *     (format 4.4) and CPU stacks at random points of the module
+ *     history, each frame against a scan: the modules loaded at the
+ *     stack's point (seq <= point < gone, gone 0: never), highest seq
+ *     then first in the table; none: the rule above.
  *
  * Addresses asked: every lo and hi, one below and above each, and random
  * ones. These are guards of the answers; the cost (one binary search a
@@ -30,6 +35,7 @@
 #include "segment.h"
 #include "modmap.h"
 #include "rangeix.h"
+#include "stacks.h"
 #include "util.h"
 #include "../xorshift.h"
 
@@ -305,10 +311,115 @@ static void test_find_module(void)
 	(void)shmstat_unlink(name);
 }
 
+/* ------------------------------------------ shmstat_profile_frame_module */
+
+#define GRECS 48
+#define GSTACKS 64
+
+static void test_frame_module(void)
+{
+	static struct rangeix_in in[GRECS];
+	static uint64_t pr[GRECS * 5 + 64];
+	uint32_t seqs[GRECS], gones[GRECS];
+	long k_of[GRECS];
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+	shmstat_reader *rd;
+	shmstat_snap *s;
+	shmstat_profile *p;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	size_t np, asked = 0, at_point = 0;
+	char name[64];
+
+	snprintf(name, sizeof(name), "hT-modgen-%d", (int)getpid());
+	shmstat_opts_init(&o);
+	o.max_stacks = 256;
+	o.max_modules = GRECS;
+	CHECK(shmstat_open(name, &o, &seg) == 0, "open: %s", shmstat_last_error());
+	if (failures)
+		exit(1);
+	random_ranges(&x, in, GRECS, 1000);
+	for (uint32_t i = 0; i < GRECS; i++) {
+		seqs[i] = (uint32_t)(xorshift64(&x) % 20) + 1;
+		gones[i] = xorshift64(&x) % 2 ? 0 : seqs[i] + 1 + (uint32_t)(xorshift64(&x) % 10);
+		put_module(seg, i, seg->tag, &in[i], seqs[i]);
+		/* gone is under the sum: written again */
+		seg->mods[i].gone = gones[i];
+		seg->mods[i].sum = shmstat__hash((const unsigned char *)&seg->mods[i] + SHMSTAT_PROFMOD_SUM_FROM,
+						 sizeof(seg->mods[i]) - SHMSTAT_PROFMOD_SUM_FROM);
+	}
+	np = probes(&x, in, GRECS, pr);
+	for (uint32_t j = 0; j < GSTACKS; j++) {
+		struct shmstat_stackkey k = { .kind = SHMSTAT_STACK_CPU, .depth = 8 };
+
+		k.metric = (uint32_t)(xorshift64(&x) % 32);   /* 0: no point */
+		for (uint32_t i = 0; i < k.depth; i++)
+			k.pcs[i] = pr[xorshift64(&x) % np] + (i > 0);
+		shmstat__stack_add(seg->hdr, seg->stacks, seg->max_stacks, seg->tag, &k, 1, 1);
+	}
+	CHECK(shmstat_reader_open(name, &rd) == 0, "reader: %s", shmstat_last_error());
+	CHECK(shmstat_snapshot(rd, &s) == 0, "snapshot");
+	CHECK(shmstat_snap_profile(rd, s, &p) == 0, "profile");
+	if (failures)
+		exit(1);
+	/* the profile's modules: the records with a range, in table order */
+	for (size_t k = 0, r = 0; r < GRECS; r++)
+		k_of[r] = in[r].lo < in[r].hi ? (long)k++ : -1;
+	CHECK(shmstat_profile_modules(p) > GRECS / 2, "%zu modules", shmstat_profile_modules(p));
+	/* the profile's stacks are the table's entries in table order */
+	for (uint32_t e = 0, k = 0; e < seg->max_stacks; e++) {
+		struct shmstat_stack_info si;
+		uint32_t point = seg->stacks[e].metric;
+
+		if (SHMSTAT_STATE_OF(seg->stacks[e].word) != SHMSTAT_STACKENT_READY)
+			continue;
+		CHECK(shmstat_profile_stack(p, k, &si) == 0 && si.pcs[0] == seg->stacks[e].pcs[0],
+		      "stack %u", k);
+		for (uint32_t i = 0; i < si.depth; i++) {
+			uint64_t a = si.pcs[i] - (i > 0);
+			size_t w = SIZE_MAX;
+			long want, got = shmstat_profile_frame_module(p, k, i);
+
+			for (size_t r = 0; point && r < GRECS; r++) {
+				if (a < in[r].lo || a >= in[r].hi || seqs[r] > point ||
+				    (gones[r] && point >= gones[r]))
+					continue;
+				if (w == SIZE_MAX || seqs[r] > seqs[w])
+					w = r;
+			}
+			at_point += w != SIZE_MAX;
+			if (w == SIZE_MAX) {
+				struct rangeix_in all[GRECS];
+
+				for (size_t r = 0; r < GRECS; r++)
+					all[r] = (struct rangeix_in){ .lo = in[r].lo, .hi = in[r].hi,
+								      .prio = seqs[r], .id = r };
+				w = scan_seq(all, GRECS, a);
+			}
+			want = w == SIZE_MAX ? -1 : k_of[w];
+			CHECK(got == want, "stack %u frame %u (point %u, 0x%" PRIx64 "): module %ld, scan %ld",
+			      k, i, point, a, got, want);
+			asked++;
+		}
+		CHECK(shmstat_profile_frame_module(p, k, si.depth) == -1, "frame past the end");
+		k++;
+	}
+	CHECK(shmstat_profile_frame_module(p, shmstat_profile_stacks(p), 0) == -1, "stack past the end");
+	printf("shmstat_profile_frame_module: %zu stacks, %zu frames (%zu named by a module loaded at their point), as the scan\n",
+	       shmstat_profile_stacks(p), asked, at_point);
+	CHECK(at_point > asked / 8, "only %zu of %zu frames at a point", at_point, asked);
+	shmstat_profile_free(p);
+	shmstat_snap_free(s);
+	shmstat_reader_close(rd);
+	shmstat_close(seg);
+	(void)shmstat_unlink(name);
+}
+
 int main(void)
 {
 	test_rangeix();
 	test_find_module();
+	test_frame_module();
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
 	return failures != 0;
