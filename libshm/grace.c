@@ -411,8 +411,10 @@ void shmstat__deadv_publish(struct shmstat_seg *seg, struct shmstat_desc *d, uin
 	 * number (no RETIRED word has it, so no grace period waits on it) */
 	const uint64_t seq = __atomic_add_fetch(&seg->hdr->retire_seq, 1, __ATOMIC_ACQ_REL);
 
-	d->value_off = off;
-	d->nvalues = n;
+	/* atomic: scans for tombstones read them (registry.c,
+	 * reuse_values()) */
+	st_relaxed(&d->value_off, off);
+	st_relaxed(&d->nvalues, n);
 	d->sum = shmstat__hash((const unsigned char *)d + SHMSTAT_DESC_SUM_FROM,
 			       sizeof(*d) - SHMSTAT_DESC_SUM_FROM);
 	st_release(&d->word, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEADV, seq << 8));
@@ -639,7 +641,7 @@ static void coalesce(struct shmstat_seg *seg)
 	for (uint32_t i = 0; i < seg->max_metrics && n < cnt; i++) {
 		const struct shmstat_desc *d = &seg->descs[i];
 		const uint64_t w = ld_acquire(&d->word);
-		const uint32_t off = d->value_off, nv = d->nvalues;
+		const uint32_t off = ld_relaxed(&d->value_off), nv = ld_relaxed(&d->nvalues);
 
 		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_DEADV || nv == 0 ||
 		    !shmstat__fits(off, nv, seg->max_values))

@@ -54,6 +54,11 @@ struct shmstat_seg {
 	unsigned long index_n;     /* handles in it (atomic) */
 	unsigned long index_size;  /* its buckets, grown by registrations */
 	struct lhandle *retired;   /* handles of removed metrics (registry.c) */
+	/* what the last walk of the directory for free runs of value slots
+	 * that met no run on its way found: retire_seq + 1 before it, in
+	 * bits 25..63, and its largest run (registry.c, reuse_values());
+	 * 0: none yet (atomic) */
+	uint64_t runs_memo;
 	/* acknowledgement of removals (counter.c, under its slots_lock):
 	 * the threads that update this attachment, and the retire_seq up to
 	 * which every removal's handles have been dropped */
