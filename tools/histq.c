@@ -11,16 +11,18 @@
 #include "histq.h"
 #include "units.h"
 
-/* frames_load(), and with @window frames_load_window() */
+/* frames_load(), and with @window frames_load_window() (keeping what
+ * @keep keeps) */
 static int load(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns,
-		int window)
+		int window, shmstat_series_filter keep, void *arg)
 {
 	int err;
 
 	memset(fr, 0, sizeof(*fr));
 	if (shmstat_history_open(path, &fr->h) != 0)
 		return die(EXIT_ERR, "%s", shmstat_last_error());
-	err = window ? shmstat_history_window_range(fr->h, from_ns, to_ns, &fr->f, &fr->n)
+	err = window ? shmstat_history_window_select(fr->h, from_ns, to_ns, keep, arg, &fr->f,
+						     &fr->n)
 		     : shmstat_history_range(fr->h, from_ns, to_ns, &fr->f, &fr->n);
 	if (err != 0) {
 		die(EXIT_ERR, "%s", shmstat_last_error());
@@ -32,12 +34,20 @@ static int load(struct frames *fr, const char *path, uint64_t from_ns, uint64_t 
 
 int frames_load(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns)
 {
-	return load(fr, path, from_ns, to_ns, 0);
+	return load(fr, path, from_ns, to_ns, 0, NULL, NULL);
 }
 
-int frames_load_window(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns)
+int frames_load_window(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns,
+		       shmstat_series_filter keep, void *arg)
 {
-	return load(fr, path, from_ns, to_ns, 1);
+	return load(fr, path, from_ns, to_ns, 1, keep, arg);
+}
+
+int keep_named(void *name, const char *n, const char *labels, enum shmstat_type type)
+{
+	(void)labels;
+	(void)type;
+	return strcmp(n, (const char *)name) == 0;
 }
 
 void frames_free(struct frames *fr)

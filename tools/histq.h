@@ -22,8 +22,14 @@ struct frames {
  * print why and return EXIT_ERR. */
 int frames_load(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns);
 /* The same for a window [@from_ns, @to_ns]: also the last record before
- * it (shmstat_history_window_range()), where its increases start. */
-int frames_load_window(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns);
+ * it (shmstat_history_window_range()), where its increases start; the
+ * frames hold only the series @keep keeps (NULL: all;
+ * shmstat_history_window_select()), so that a window of many records
+ * costs what the series asked about take, not every series. */
+int frames_load_window(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns,
+		       shmstat_series_filter keep, void *arg);
+/* A shmstat_series_filter keeping the series named @name (a char *). */
+int keep_named(void *name, const char *n, const char *labels, enum shmstat_type type);
 void frames_free(struct frames *fr);
 
 /* Time of frame @k. */

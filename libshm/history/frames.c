@@ -44,10 +44,28 @@ struct fown {
 	uint64_t hits, misses, weight;
 };
 
+/* A selection (shmstat_history_window_select()): the series kept of each
+ * schema the frames of one call met, shared by those frames and freed
+ * with the last of them. */
+struct selsc {
+	const struct hschema *src; /* in the dictionary; NULL: an inline one */
+	struct hschema *sc;        /* the kept series, in their order */
+	int32_t *map;              /* src series -> index in sc, or -1 */
+};
+
+struct sel {
+	unsigned refs;
+	shmstat_series_filter keep;
+	void *arg;
+	struct selsc *s;
+	size_t n, cap;
+};
+
 struct shmstat_frame {
 	struct hdict *dict;        /* a reference: the series it names */
-	const struct hschema *sc;  /* in dict, or own */
+	const struct hschema *sc;  /* in dict, or own, or in sel */
 	void *own;                 /* an inline schema (dictionary full) */
+	struct sel *sel;           /* a reference, or NULL: every series */
 	uint64_t time_ns, generation, step_ns;
 	const char *segment;
 	struct fval *v;
@@ -151,25 +169,94 @@ static int parse_head(struct shmstat_history *h, const unsigned char *p, size_t 
 	return 0;
 }
 
+static void sel_unref(struct sel *s)
+{
+	if (s == NULL || --s->refs > 0)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->s[i].sc);
+	free(s->s);
+	free(s);
+}
+
+/* The series of schema @src that @s keeps (a schema of the dictionary is
+ * looked at once per call, an inline one once per frame): *@out, with the
+ * map from @src's series to them. 0 or ENOMEM. */
+static int sel_schema(struct sel *s, const struct hschema *src, int inl, const struct selsc **out)
+{
+	struct selsc *e;
+	struct hschema *sc;
+	size_t n = 0, o;
+	unsigned char *blk;
+
+	for (size_t i = 0; !inl && i < s->n; i++)
+		if (s->s[i].src == src) {
+			*out = &s->s[i];
+			return 0;
+		}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 4;
+		struct selsc *ns = realloc(s->s, cap * sizeof(*ns));
+
+		if (ns == NULL)
+			return ENOMEM;
+		s->s = ns;
+		s->cap = cap;
+	}
+	/* one block: the schema, then pointers, ids and the map */
+	o = al8(sizeof(*sc));
+	/* cppcheck-suppress pointerSize */
+	blk = malloc(o + src->n * (sizeof(void *) + 8 + sizeof(int32_t)));
+	if (blk == NULL)
+		return ENOMEM;
+	sc = (struct hschema *)blk;
+	memset(sc, 0, sizeof(*sc));
+	sc->d = (const struct hdesc **)(blk + o);
+	sc->reg = (uint64_t *)(sc->d + src->n);
+	e = &s->s[s->n++];
+	e->src = inl ? NULL : src;
+	e->sc = sc;
+	e->map = (int32_t *)(sc->reg + src->n);
+	for (size_t i = 0; i < src->n; i++) {
+		const struct hdesc *d = src->d[i];
+
+		e->map[i] = -1;
+		if (!s->keep(s->arg, d->name, d->labels, d->type))
+			continue;
+		e->map[i] = (int32_t)n;
+		sc->d[n] = d;
+		sc->reg[n++] = src->reg[i];
+		sc->nhist += d->type == SHMSTAT_HISTOGRAM;
+		sc->nsig += d->type == SHMSTAT_SIGTABLE;
+	}
+	sc->n = n;
+	*out = e;
+	return 0;
+}
+
 /* What the values of a payload need. */
 struct dcount {
 	size_t nbk, nkeys, nowners, strb;
 };
 
 /*
- * The values of a payload, series by series of @sc, from @voff. With @f
- * NULL, check and count into @dc; otherwise fill @f (laid out from the
- * counts). Return 0 or -1 (not valid).
+ * The values of a payload, series by series of @sc, from @voff; with
+ * @map, those of the series it maps (to their index in @f), the others
+ * checked and passed over. With @f NULL, check and count into @dc;
+ * otherwise fill @f (laid out from the counts). Return 0 or -1 (not
+ * valid).
  */
 static int parse_values(const unsigned char *p, size_t plen, size_t voff,
-			const struct hschema *sc, struct shmstat_frame *f, struct dcount *dc,
-			char **strs)
+			const struct hschema *sc, const int32_t *map, struct shmstat_frame *f,
+			struct dcount *dc, char **strs)
 {
 	struct cur c = { p + voff, p + plen, 0 };
-	size_t nh = 0, ns = 0, nbk = 0, nk = 0, no = 0, strb = 0;
+	size_t nh = 0, ns = 0, nbk = 0, nk = 0, no = 0, strb = 0, hk = 0, sk = 0;
 
 	for (size_t i = 0; i < sc->n; i++) {
-		struct fval *fv = f ? &f->v[i] : NULL;
+		const int keep = map == NULL || map[i] >= 0;
+		struct shmstat_frame *const kf = keep ? f : NULL;
+		struct fval *fv = kf ? &f->v[map ? (size_t)map[i] : i] : NULL;
 
 		switch (sc->d[i]->type) {
 		case SHMSTAT_COUNTER: {
@@ -196,8 +283,8 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 
 			if (c.bad || runs > nb || runs > left(&c) / 3)
 				return -1;
-			if (f)
-				f->hx[nh] = (struct fhist){ sum, max, min1 ? ~(min1 - 1) : 0, under,
+			if (kf)
+				f->hx[hk] = (struct fhist){ sum, max, min1 ? ~(min1 - 1) : 0, under,
 							    over, nbk, 0 };
 			for (uint64_t r = 0; r < runs; r++) {
 				uint64_t gap = get_v(&c), len = get_v(&c);
@@ -214,6 +301,8 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 					if (cnt == 0)
 						continue;
 					count += cnt;
+					if (!keep)
+						continue;
 					if (f) {
 						f->bi[nbk] = (uint32_t)b;
 						f->bc[nbk] = cnt;
@@ -222,10 +311,11 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 					nnz++;
 				}
 			}
-			if (f)
-				f->hx[nh].nnz = nnz;
+			if (kf)
+				f->hx[hk].nnz = nnz;
 			if (fv)
-				*fv = (struct fval){ count, (uint32_t)nh, 1 };
+				*fv = (struct fval){ count, (uint32_t)hk, 1 };
+			hk += keep;
 			nh++;
 			break;
 		}
@@ -236,8 +326,8 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 
 			if (c.bad || owners > SHMSTAT_HF_MAX_OWNERS || owners > left(&c) / 4)
 				return -1;
-			if (f)
-				f->sx[ns] = (struct fsig){ hits, misses, weight, ev, unsum, maxerr, nk,
+			if (kf)
+				f->sx[sk] = (struct fsig){ hits, misses, weight, ev, unsum, maxerr, nk,
 							   no, 0, (uint32_t)owners };
 			for (uint64_t k = 0; k < owners; k++) {
 				const unsigned char *name;
@@ -250,6 +340,8 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 				ow = get_v(&c);
 				if (c.bad)
 					return -1;
+				if (!keep)
+					continue;
 				if (f)
 					f->owners[no] = (struct fown){
 						shmstat__hf_copy_str(strs, name, nl), oh, om, ow
@@ -260,8 +352,8 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 			keys = get_v(&c);
 			if (c.bad || keys > SHMSTAT_HF_MAX_TOP_KEYS || keys > left(&c) / 16)
 				return -1;
-			if (f)
-				f->sx[ns].nk = (uint32_t)keys;
+			if (kf)
+				f->sx[sk].nk = (uint32_t)keys;
 			for (uint64_t k = 0; k < keys; k++) {
 				uint64_t hash = get_f64(&c), keylen, kh, km, kw, ke, kwe;
 				const unsigned char *pre, *own;
@@ -277,6 +369,8 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 				kwe = get_v(&c);
 				if (c.bad || keylen > UINT32_MAX)
 					return -1;
+				if (!keep)
+					continue;
 				if (f) {
 					struct fkey *fk = &f->keys[nk];
 
@@ -295,7 +389,8 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 				nk++;
 			}
 			if (fv)
-				*fv = (struct fval){ hits, (uint32_t)ns, 1 };
+				*fv = (struct fval){ hits, (uint32_t)sk, 1 };
+			sk += keep;
 			ns++;
 			break;
 		}
@@ -321,11 +416,14 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
  * is not valid: the record is left out) or an error code.
  */
 static int frame_new(struct shmstat_history *h, const unsigned char *p, size_t plen,
-		     uint64_t time_ns, uint64_t step_ns, struct shmstat_frame **out)
+		     uint64_t time_ns, uint64_t step_ns, struct sel *sel,
+		     struct shmstat_frame **out)
 {
 	struct head hd;
 	struct dcount dc;
 	struct shmstat_frame *f;
+	const struct hschema *sc;
+	const struct selsc *ss = NULL;
 	size_t o, ov, ohx, osx, obc, okeys, oown, obi, ostr;
 	unsigned char *blk;
 	char *strs;
@@ -335,15 +433,20 @@ static int frame_new(struct shmstat_history *h, const unsigned char *p, size_t p
 	r = parse_head(h, p, plen, &hd);
 	if (r)
 		return r < 0 ? 0 : r;
+	if (sel && sel_schema(sel, hd.sc, hd.own != NULL, &ss) != 0) {
+		free(hd.own);
+		return ENOMEM;
+	}
+	sc = ss ? ss->sc : hd.sc;
 	memset(&dc, 0, sizeof(dc));
-	if (parse_values(p, plen, hd.voff, hd.sc, NULL, &dc, NULL) != 0) {
+	if (parse_values(p, plen, hd.voff, hd.sc, ss ? ss->map : NULL, NULL, &dc, NULL) != 0) {
 		free(hd.own);
 		return 0;
 	}
 	o = al8(sizeof(*f));
-	ov = o;    o = al8(o + hd.sc->n * sizeof(struct fval));
-	ohx = o;   o = al8(o + hd.sc->nhist * sizeof(struct fhist));
-	osx = o;   o = al8(o + hd.sc->nsig * sizeof(struct fsig));
+	ov = o;    o = al8(o + sc->n * sizeof(struct fval));
+	ohx = o;   o = al8(o + sc->nhist * sizeof(struct fhist));
+	osx = o;   o = al8(o + sc->nsig * sizeof(struct fsig));
 	obc = o;   o = al8(o + dc.nbk * sizeof(uint64_t));
 	okeys = o; o = al8(o + dc.nkeys * sizeof(struct fkey));
 	oown = o;  o = al8(o + dc.nowners * sizeof(struct fown));
@@ -364,14 +467,18 @@ static int frame_new(struct shmstat_history *h, const unsigned char *p, size_t p
 	f->bi = (uint32_t *)(blk + obi);
 	strs = (char *)(blk + ostr);
 	f->segment = shmstat__hf_copy_str(&strs, hd.seg, hd.seglen);
-	if (parse_values(p, plen, hd.voff, hd.sc, f, &dc, &strs) != 0) {
+	if (parse_values(p, plen, hd.voff, hd.sc, ss ? ss->map : NULL, f, &dc, &strs) != 0) {
 		/* the same bytes passed the counting pass */
 		free(hd.own);
 		free(blk);
 		return 0;
 	}
-	f->sc = hd.sc;
+	f->sc = sc;
 	f->own = hd.own;
+	if (sel) {
+		sel->refs++;
+		f->sel = sel;
+	}
 	f->dict = shmstat__hf_dict_ref(h->dict);
 	f->generation = hd.generation;
 	f->time_ns = time_ns;
@@ -385,6 +492,7 @@ static void frame_free(struct shmstat_frame *f)
 	if (f == NULL)
 		return;
 	shmstat__hf_dict_unref(f->dict);
+	sel_unref(f->sel);
 	free(f->own);
 	free(f);
 }
@@ -442,7 +550,8 @@ static size_t first_record(const struct rref *r, size_t n, uint64_t from, int be
  * writer went on) ends the walk: older ones are being overwritten too.
  */
 static int tier_frames(struct shmstat_history *h, unsigned k, const struct rref *r, size_t n,
-		       uint64_t from, uint64_t to, uint64_t limit, int before, struct flist *l)
+		       uint64_t from, uint64_t to, uint64_t limit, int before, struct sel *sel,
+		       struct flist *l)
 {
 	const struct shmstat_hf_tier *t = &h->hdr.tier[k];
 	size_t first = l->n, lo = first_record(r, n, from, before), hi = n;
@@ -490,7 +599,7 @@ static int tier_frames(struct shmstat_history *h, unsigned k, const struct rref 
 		    shmstat__hf_sum(buf, rh.len, h->hdr.seed, k) != rh.sum)
 			break;
 		err = frame_new(h, buf + SHMSTAT_HF_REC_HDR, rh.len - SHMSTAT_HF_REC_HDR, rh.time_ns,
-				t->step_ns, &f);
+				t->step_ns, sel, &f);
 		if (err)
 			break;
 		if (f && (err = flist_push(l, f)) != 0) {
@@ -509,9 +618,10 @@ static int tier_frames(struct shmstat_history *h, unsigned k, const struct rref 
 	return err;
 }
 
-/* shmstat_history_range(), and with @before shmstat_history_window_range() */
+/* shmstat_history_range(), and with @before shmstat_history_window_range(),
+ * keeping the series @sel keeps (NULL: all) */
 static int range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns, int before,
-		 shmstat_frame ***out, size_t *n)
+		 struct sel *sel, shmstat_frame ***out, size_t *n)
 {
 	struct flist tl[SHMSTAT_HISTORY_MAX_TIERS];
 	uint64_t limit = UINT64_MAX;
@@ -535,7 +645,7 @@ static int range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns, int befor
 		if (err)
 			break;
 		done = k + 1;
-		err = tier_frames(h, k, r, nr, from_ns, to_ns, limit, before, &tl[k]);
+		err = tier_frames(h, k, r, nr, from_ns, to_ns, limit, before, sel, &tl[k]);
 		if (!err && nr && r[0].time < limit)
 			limit = r[0].time;
 		free(r);
@@ -572,13 +682,36 @@ static int range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns, int befor
 int shmstat_history_range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
 			  shmstat_frame ***out, size_t *n)
 {
-	return range(h, from_ns, to_ns, 0, out, n);
+	return range(h, from_ns, to_ns, 0, NULL, out, n);
 }
 
 int shmstat_history_window_range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
 				 shmstat_frame ***out, size_t *n)
 {
-	return range(h, from_ns, to_ns, 1, out, n);
+	return range(h, from_ns, to_ns, 1, NULL, out, n);
+}
+
+int shmstat_history_window_select(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
+				  shmstat_series_filter keep, void *arg, shmstat_frame ***out,
+				  size_t *n)
+{
+	struct sel *sel;
+	int err;
+
+	if (keep == NULL)
+		return range(h, from_ns, to_ns, 1, NULL, out, n);
+	sel = calloc(1, sizeof(*sel));
+	if (sel == NULL) {
+		*out = NULL;
+		*n = 0;
+		return shmstat__fail(ENOMEM, "out of memory reading history file '%s'", h->path);
+	}
+	sel->refs = 1;             /* the call's own, dropped below */
+	sel->keep = keep;
+	sel->arg = arg;
+	err = range(h, from_ns, to_ns, 1, sel, out, n);
+	sel_unref(sel);
+	return err;
 }
 
 /* ----------------------------------------------------------- accessors */
@@ -628,6 +761,27 @@ int shmstat_frame_series(const shmstat_frame *f, size_t i, struct shmstat_series
 		out->owners = s->no;
 	}
 	return 0;
+}
+
+size_t shmstat_frame_bytes(const shmstat_frame *f, size_t i)
+{
+	size_t b = sizeof(struct fval);
+
+	if (i >= f->sc->n)
+		return 0;
+	if (f->sc->d[i]->type == SHMSTAT_HISTOGRAM) {
+		b += sizeof(struct fhist) +
+		     f->hx[f->v[i].x].nnz * (sizeof(uint64_t) + sizeof(uint32_t));
+	} else if (f->sc->d[i]->type == SHMSTAT_SIGTABLE) {
+		const struct fsig *s = &f->sx[f->v[i].x];
+
+		b += sizeof(*s) + s->nk * sizeof(struct fkey) + s->no * sizeof(struct fown);
+		for (uint32_t k = 0; k < s->nk; k++)
+			b += f->keys[s->k0 + k].key_len + strlen(f->keys[s->k0 + k].owner) + 2;
+		for (uint32_t k = 0; k < s->no; k++)
+			b += strlen(f->owners[s->o0 + k].name) + 1;
+	}
+	return b;
 }
 
 const void *shmstat__frame_schema(const shmstat_frame *f)

@@ -14,7 +14,9 @@
  *  - trends: rising, falling, stable, and too few points;
  *  - records further apart than the window (a coarse tier): a window
  *    starts at the last record at or before its start;
- *  - series added, removed and registered again inside a window.
+ *  - series added, removed and registered again inside a window;
+ *  - frames of the series asked about only
+ *    (shmstat_history_window_select()): the same figures.
  */
 #include <errno.h>
 #include <math.h>
@@ -547,6 +549,155 @@ static void test_series_sets(void **state)
 	fix_close(&x);
 }
 
+/* shmstat_history_window_select(): frames holding only the series kept,
+ * and every figure over them the same as over whole frames. */
+static int keep_name(void *arg, const char *name, const char *labels, enum shmstat_type type)
+{
+	(void)labels;
+	(void)type;
+	return strcmp(name, (const char *)arg) == 0;
+}
+
+static int keep_nothing(void *arg, const char *name, const char *labels, enum shmstat_type type)
+{
+	(void)arg;
+	(void)name;
+	(void)labels;
+	(void)type;
+	return 0;
+}
+
+static void test_select(void **state)
+{
+	static const struct {
+		const char *name, *labels;
+		enum shmstat_figure fig;
+		double q;
+	} qs[] = {
+		{ "req_total", NULL, SHMSTAT_FIG_INCREASE, 0 },
+		{ "req_total", "tier=\"b\"", SHMSTAT_FIG_RATE, 0 },
+		{ "queue", NULL, SHMSTAT_FIG_GAUGE, 0 },
+		{ "lat", NULL, SHMSTAT_FIG_QUANTILE, 0.9 },
+		{ "lat", NULL, SHMSTAT_FIG_MEAN, 0 },
+		{ "sigs", NULL, SHMSTAT_FIG_SIG_HIT_RATE, 0 },
+		{ "sigs", NULL, SHMSTAT_FIG_SIG_WEIGHT, 0 },
+	};
+	const char *lb[] = { "tier", "b", NULL };
+	struct shmstat_metric_def db = { .name = "req_total", .labels = lb };
+	shmstat_frame **all, **f;
+	size_t na, n;
+	struct fix x;
+
+	(void)state;
+	fix_open(&x, "wsel");
+	for (uint64_t t = 0; t < 12; t++) {
+		shmstat_counter_add(x.ca, 10 * t);
+		shmstat_counter_add(x.cb, t);
+		shmstat_gauge_set(x.g, (int64_t)t - 5);
+		shmstat_hist_record_n(x.lat, 1000 * (t + 1), t + 1);
+		shmstat_sig_hit(x.sig, "k1", 2, t, 0);
+		if (t % 2)
+			shmstat_sig_miss(x.sig, "k2", 2, 0);
+		if (t == 4)                /* b gone, then back: a restart */
+			assert_int_equal(shmstat_remove(x.seg, &db), 0);
+		if (t == 7)
+			x.cb = counter(x.seg, "b");
+		record_at(&x, t);
+	}
+	assert_int_equal(shmstat_history_window_range(x.h, T0 + 2 * S, T0 + 11 * S, &all, &na), 0);
+	assert_int_equal(na, 10);
+	for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
+		struct shmstat_wquery qy = { .name = qs[k].name, .labels = qs[k].labels,
+					     .fig = qs[k].fig, .q = qs[k].q };
+
+		assert_int_equal(shmstat_history_window_select(x.h, T0 + 2 * S, T0 + 11 * S,
+							       keep_name, (void *)qs[k].name, &f,
+							       &n), 0);
+		assert_int_equal(n, na);
+		for (size_t j = 0; j < n; j++) {
+			struct shmstat_frame_info fa, fs;
+			size_t kept = 0;
+
+			shmstat_frame_info(all[j], &fa);
+			shmstat_frame_info(f[j], &fs);
+			assert_true(fa.time_ns == fs.time_ns && fa.generation == fs.generation);
+			assert_string_equal(fa.segment, fs.segment);
+			for (size_t i = 0; i < fa.series; i++) {
+				struct shmstat_series a, b;
+				long si;
+
+				assert_int_equal(shmstat_frame_series(all[j], i, &a), 0);
+				if (strcmp(a.name, qs[k].name) != 0)
+					continue;
+				kept++;
+				si = shmstat_frame_find(f[j], a.name, a.labels);
+				assert_true(si >= 0);
+				assert_int_equal(shmstat_frame_series(f[j], (size_t)si, &b), 0);
+				assert_true(a.counter == b.counter && a.gauge == b.gauge &&
+					    a.reg_id == b.reg_id && a.sig_hits == b.sig_hits &&
+					    a.top == b.top && a.owners == b.owners);
+				assert_true(shmstat_frame_bytes(f[j], (size_t)si) ==
+					    shmstat_frame_bytes(all[j], i));
+			}
+			assert_int_equal(fs.series, kept);
+			assert_int_equal(shmstat_frame_bytes(f[j], fs.series), 0);
+		}
+		for (uint64_t a = 2; a < 11; a += 3) {
+			struct shmstat_wvalue va, vs;
+			struct shmstat_trend ta, ts;
+
+			assert_int_equal(shmstat_window((shmstat_frame *const *)all, na, &qy,
+							T0 + a * S, T0 + 11 * S, &va), 0);
+			assert_int_equal(shmstat_window((shmstat_frame *const *)f, n, &qy,
+							T0 + a * S, T0 + 11 * S, &vs), 0);
+			assert_true(va.has_value == vs.has_value && va.value == vs.value &&
+				    va.samples == vs.samples && va.series == vs.series &&
+				    va.resets == vs.resets && va.from_ns == vs.from_ns &&
+				    va.to_ns == vs.to_ns);
+			assert_int_equal(shmstat_window_trend((shmstat_frame *const *)all, na, &qy,
+							      T0 + a * S, T0 + 11 * S, 0, &ta), 0);
+			assert_int_equal(shmstat_window_trend((shmstat_frame *const *)f, n, &qy,
+							      T0 + a * S, T0 + 11 * S, 0, &ts), 0);
+			assert_true(memcmp(&ta, &ts, sizeof(ta)) == 0);
+		}
+		shmstat_frames_free(f, n);
+	}
+	/* b's restart is seen through the selection */
+	{
+		struct shmstat_wquery qy = { .name = "req_total", .labels = "tier=\"b\"",
+					     .fig = SHMSTAT_FIG_INCREASE };
+		struct shmstat_wvalue v;
+
+		assert_int_equal(shmstat_history_window_select(x.h, T0 + 2 * S, T0 + 11 * S,
+							       keep_name, (void *)"req_total", &f,
+							       &n), 0);
+		assert_int_equal(shmstat_window((shmstat_frame *const *)f, n, &qy, T0 + 2 * S,
+						T0 + 11 * S, &v), 0);
+		/* +3 (t 3), gone 4..6, a new registration at 7 (0: counted
+		 * whole), then 8 + 9 + 10 + 11 */
+		assert_true(v.has_value && v.value == 3 + 8 + 9 + 10 + 11);
+		assert_int_equal(v.resets, 1);
+		shmstat_frames_free(f, n);
+	}
+	/* nothing kept: the records' times only; NULL: every series */
+	assert_int_equal(shmstat_history_window_select(x.h, T0 + 2 * S, T0 + 11 * S, keep_nothing,
+						       NULL, &f, &n), 0);
+	assert_int_equal(n, na);
+	for (size_t j = 0; j < n; j++) {
+		struct shmstat_frame_info fs;
+
+		shmstat_frame_info(f[j], &fs);
+		assert_int_equal(fs.series, 0);
+	}
+	shmstat_frames_free(f, n);
+	assert_int_equal(shmstat_history_window_select(x.h, T0 + 2 * S, T0 + 11 * S, NULL, NULL,
+						       &f, &n), 0);
+	assert_int_equal(n, na);
+	shmstat_frames_free(f, n);
+	shmstat_frames_free(all, na);
+	fix_close(&x);
+}
+
 static void test_labels_match(void **state)
 {
 	(void)state;
@@ -573,6 +724,7 @@ int main(void)
 		cmocka_unit_test(test_trend),
 		cmocka_unit_test(test_hist_layouts),
 		cmocka_unit_test(test_series_sets),
+		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_labels_match),
 	};
 

@@ -666,8 +666,31 @@ static int snapshot(const char *name, shmstat_reader **rd, shmstat_snap **snap)
 	return 0;
 }
 
-/* The frames of history @path that the rules of @rs need; 0, or the
- * exit code of a failed check. */
+/* Is series @name one a rule of ruleset @rs looks at? (labels are
+ * matched by the window figures; a name is what every rule gives) */
+static int rules_metric(void *rs, const char *name, const char *labels, enum shmstat_type type)
+{
+	const struct ruleset *s = rs;
+
+	(void)labels;
+	(void)type;
+	for (size_t k = 0; k < s->n; k++) {
+		const struct rule *r = &s->rules[k];
+
+		if (r->sel.metric && strcmp(r->sel.metric, name) == 0)
+			return 1;
+		for (size_t j = 0; j < r->nnum; j++)
+			if (strcmp(r->num[j].metric, name) == 0)
+				return 1;
+		for (size_t j = 0; j < r->nden; j++)
+			if (strcmp(r->den[j].metric, name) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* The frames of history @path that the rules of @rs need, holding only
+ * the series the rules name; 0, or the exit code of a failed check. */
 static int history(struct check_ctx *c, const struct ruleset *rs, const char *path)
 {
 	uint64_t need = 0;
@@ -684,8 +707,8 @@ static int history(struct check_ctx *c, const struct ruleset *rs, const char *pa
 	memset(&c->fr, 0, sizeof(c->fr));
 	if (shmstat_history_open(path, &c->fr.h) != 0)
 		return config_error("%s", shmstat_last_error());
-	if (shmstat_history_window_range(c->fr.h, c->now - need, c->now, &c->fr.f, &c->fr.n) !=
-	    0) {
+	if (shmstat_history_window_select(c->fr.h, c->now - need, c->now, rules_metric,
+					  (void *)rs, &c->fr.f, &c->fr.n) != 0) {
 		int rc = config_error("%s", shmstat_last_error());
 
 		frames_free(&c->fr);

@@ -366,10 +366,153 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 	}
 }
 
+/* ------------------------------------------------------------ a window */
+
+/* show --window holds the values of at most about this many bytes of
+ * series at once: their shmstat_frame_bytes() in the window's last
+ * record, times its records. The series, in the order shown, are taken
+ * in groups under that, each group's frames read (the file read once
+ * more) and freed before the next; a series larger than that alone is a
+ * group of its own. The frames themselves, without series, cost about
+ * 200 bytes a record more. */
+#define WINDOW_BYTES (UINT64_C(128) << 20)
+
+/* A group of series: indices of frame f's series, in series_sorted()
+ * order. */
+struct group {
+	const shmstat_frame *f;
+	const size_t *idx;
+	size_t n;
+};
+
+static int keep_none(void *arg, const char *name, const char *labels, enum shmstat_type type)
+{
+	(void)arg;
+	(void)name;
+	(void)labels;
+	(void)type;
+	return 0;
+}
+
+static int keep_group(void *arg, const char *name, const char *labels, enum shmstat_type type)
+{
+	const struct group *g = arg;
+	size_t lo = 0, hi = g->n;
+
+	(void)type;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct shmstat_series s;
+		int c;
+
+		shmstat_frame_series(g->f, g->idx[mid], &s);
+		c = strcmp(name, s.name);
+		if (c == 0)
+			c = strcmp(labels, s.labels);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+/* Every series of the window [@from, @to], as of its last record. */
+static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
+{
+	shmstat_history *h = NULL;
+	shmstat_frame **tf = NULL, **lf = NULL;
+	size_t tn = 0, ln = 0, ns = 0, *order = NULL, *gidx = NULL;
+	struct shmstat_frame_info fi;
+	const shmstat_frame *last;
+	int rc = EXIT_OK;
+
+	if (shmstat_history_open(o->path, &h) != 0)
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	/* the records, without their series: how many there are; then the
+	 * last one whole: the series shown */
+	if (shmstat_history_window_select(h, from, to, keep_none, NULL, &tf, &tn) != 0) {
+		rc = die(EXIT_ERR, "%s", shmstat_last_error());
+		goto out;
+	}
+	if (tn) {
+		shmstat_frame_info(tf[tn - 1], &fi);
+		if (shmstat_history_range(h, fi.time_ns, fi.time_ns, &lf, &ln) != 0) {
+			rc = die(EXIT_ERR, "%s", shmstat_last_error());
+			goto out;
+		}
+	}
+	if (ln == 0) {
+		rc = die(EXIT_ERR, "no records in %s in the window", o->path);
+		goto out;
+	}
+	last = lf[ln - 1];
+	shmstat_frame_info(last, &fi);
+	if (o->json) {
+		fprintf(o->out, "{\"schema\":\"shmstat.window/1\",\"segment\":");
+		json_put(o->out, fi.segment);
+		fprintf(o->out, ",\"from_ns\":%llu,\"to_ns\":%llu,\"records\":%zu,\"series\":[",
+		       (unsigned long long)from, (unsigned long long)to, tn);
+	} else {
+		char a[64], b[64], seg[1024];
+
+		fmt_time(a, sizeof(a), from);
+		fmt_time(b, sizeof(b), to);
+		fprintf(o->out, "segment %s from %s to %s (%zu records)\n",
+		       text_safe(seg, sizeof(seg), fi.segment), a, b, tn);
+	}
+	order = series_sorted(last, &ns);
+	gidx = malloc((ns ? ns : 1) * sizeof(*gidx));
+	if (order == NULL || gidx == NULL) {
+		rc = die(EXIT_ERR, "out of memory");
+		goto out;
+	}
+	for (size_t k = 0, out = 0; k < ns && !ferror(o->out);) {
+		struct group g = { last, gidx, 0 };
+		struct frames gfr = { h, NULL, 0 };
+		uint64_t bytes = 0;
+
+		for (; k < ns; k++) {
+			struct shmstat_series s;
+			uint64_t b = shmstat_frame_bytes(last, order[k]);
+
+			if (shmstat_frame_series(last, order[k], &s) != 0 || !wanted(o, &s))
+				continue;
+			if (g.n && (bytes + b) * tn > WINDOW_BYTES)
+				break;
+			bytes += b;
+			gidx[g.n++] = order[k];
+		}
+		if (g.n == 0)
+			break;
+		if (shmstat_history_window_select(h, from, to, keep_group, &g, &gfr.f, &gfr.n) != 0) {
+			rc = die(EXIT_ERR, "%s", shmstat_last_error());
+			goto out;
+		}
+		for (size_t j = 0; j < g.n && gfr.n; j++) {
+			struct shmstat_series s;
+
+			shmstat_frame_series(last, gidx[j], &s);
+			window_series(o, &gfr, &s, from, to, out++ == 0);
+		}
+		shmstat_frames_free(gfr.f, gfr.n);
+	}
+	if (o->json)
+		fprintf(o->out, "]}\n");
+out:
+	free(order);
+	free(gidx);
+	shmstat_frames_free(tf, tn);
+	shmstat_frames_free(lf, ln);
+	shmstat_history_close(h);
+	return rc;
+}
+
 int show_history(const struct show_hist *o)
 {
 	uint64_t now = realtime_ns(), at = now, from, to;
-	struct shmstat_frame_info fi;
 	struct frames fr;
 	int rc;
 
@@ -380,15 +523,14 @@ int show_history(const struct show_hist *o)
 			return die(EXIT_USAGE, "range end '%s' is not a time", o->range_to);
 		if (to < from)
 			return die(EXIT_USAGE, "range ends before it starts");
-		rc = o->window ? frames_load_window(&fr, o->path, from, to)
-			       : frames_load(&fr, o->path, from, to);
+		if (o->window)
+			return show_window(o, from, to);
+		rc = frames_load(&fr, o->path, from, to);
 		if (rc)
 			return rc;
-		if (o->window == 0) {
-			rc = show_range(o, &fr);
-			frames_free(&fr);
-			return rc;
-		}
+		rc = show_range(o, &fr);
+		frames_free(&fr);
+		return rc;
 	} else {
 		if (o->at && parse_instant(o->at, now, &at) != 0)
 			return die(EXIT_USAGE, "instant '%s' is not a time", o->at);
@@ -425,46 +567,6 @@ int show_history(const struct show_hist *o)
 			return rc;
 		}
 		from = at - o->window;
-		rc = frames_load_window(&fr, o->path, from, to);
-		if (rc)
-			return rc;
 	}
-	if (fr.n == 0) {
-		frames_free(&fr);
-		return die(EXIT_ERR, "no records in %s in the window", o->path);
-	}
-	shmstat_frame_info(fr.f[fr.n - 1], &fi);
-	if (o->json) {
-		fprintf(o->out, "{\"schema\":\"shmstat.window/1\",\"segment\":");
-		json_put(o->out, fi.segment);
-		fprintf(o->out, ",\"from_ns\":%llu,\"to_ns\":%llu,\"records\":%zu,\"series\":[",
-		       (unsigned long long)from, (unsigned long long)to, fr.n);
-	} else {
-		char a[64], b[64], seg[1024];
-
-		fmt_time(a, sizeof(a), from);
-		fmt_time(b, sizeof(b), to);
-		fprintf(o->out, "segment %s from %s to %s (%zu records)\n",
-		       text_safe(seg, sizeof(seg), fi.segment), a, b, fr.n);
-	}
-	{
-		size_t ns = 0, *order = series_sorted(fr.f[fr.n - 1], &ns);
-
-		if (order == NULL) {
-			frames_free(&fr);
-			return die(EXIT_ERR, "out of memory");
-		}
-		for (size_t k = 0, out = 0; k < ns && !ferror(o->out); k++) {
-			struct shmstat_series s;
-
-			if (shmstat_frame_series(fr.f[fr.n - 1], order[k], &s) != 0 || !wanted(o, &s))
-				continue;
-			window_series(o, &fr, &s, from, to, out++ == 0);
-		}
-		free(order);
-	}
-	if (o->json)
-		fprintf(o->out, "]}\n");
-	frames_free(&fr);
-	return EXIT_OK;
+	return show_window(o, from, to);
 }

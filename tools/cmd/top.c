@@ -226,6 +226,14 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 	}
 }
 
+/* Does top --history look at series @name of @type? (@table: the one
+ * asked for, or NULL: every table) */
+static int keep_table(void *table, const char *name, const char *labels, enum shmstat_type type)
+{
+	(void)labels;
+	return type == SHMSTAT_SIGTABLE && (table == NULL || strcmp(name, (const char *)table) == 0);
+}
+
 /* top --history: each table of the history over a window */
 static int top_history(const char *path, uint64_t window, const char *at_arg, const char *table,
 		       const char *owner, size_t n, uint64_t hv)
@@ -239,7 +247,8 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 		return usage_error(cmd_top_usage, "instant '%s' is not a time", at_arg);
 	if (window > at)
 		return usage_error(cmd_top_usage, "window reaches before 1970");
-	rc = frames_load_window(&fr, path, at - window, at);
+	/* only the tables are decoded */
+	rc = frames_load_window(&fr, path, at - window, at, keep_table, (void *)table);
 	if (rc)
 		return rc;
 	fmt_duration(wd, sizeof(wd), window);

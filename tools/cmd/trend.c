@@ -144,7 +144,8 @@ int cmd_trend(int argc, char **argv)
 		return usage_error(cmd_trend_usage,
 				   "step '%s' cuts the window into more than %d sub-windows",
 				   step_arg, SHMSTAT_TREND_MAX_STEPS);
-	rc = frames_load_window(&fr, argv[optind], at - window, at);
+	/* only the metric asked about is decoded */
+	rc = frames_load_window(&fr, argv[optind], at - window, at, keep_named, argv[optind + 1]);
 	if (rc)
 		return rc;
 	qy.name = argv[optind + 1];

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The memory of window answers: trend, check with a baseline, show
+# --window and top --history over a history whose frames, decoded whole,
+# take about 250 MiB, run with their address space limited to 176 MiB
+# (ulimit -v): each decodes only the series it answers about (show: in
+# groups of at most 128 MiB), so each answers, and exactly.
+# Usage: window_mem.sh SHMSTAT HIST_BIG
+set -u
+shmstat=$1
+big=$2
+tag="cliwm-$$"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-wmem-$$.XXXXXX")
+trap '"$shmstat" rm "$tag" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+# 99 names x 20 series + a gauge and a histogram, 8,000 records 1 s
+# apart ending now (check has no clock of its own): 8,000 x 1,982 values
+# of 16 bytes decoded whole
+groups=99
+records=8000
+end=$(date +%s)
+h=$tmp/big.hist
+"$big" "$tag" "$h" $groups $records "$end" && ok || bad "cli_hist_big failed"
+limit=$((176 * 1024))          # KiB
+w=$((records - 1))s            # from the first record to the last
+lim() { (ulimit -v $limit && exec "$@"); }
+
+# trend: big_07_total{k=KK} gains 1 + KK a record: 210 x 7,999
+lim "$shmstat" trend "$h" big_07_total -f increase -w $w --at "@$end" --json \
+	>"$tmp/t7" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && ok || bad "trend under ulimit -v $limit: exit $rc: $(cat "$tmp/err")"
+grep -q '"value":1679790,' "$tmp/t7" && grep -q '"records":8000,' "$tmp/t7" && ok ||
+	bad "trend big_07_total: $(cat "$tmp/t7")"
+# big_00_total{k="00"} restarts: 3,999 before, 1 whole, 3,998 after
+lim "$shmstat" trend "$h" big_00_total -f increase -w $w --at "@$end" --json \
+	>"$tmp/t0" 2>"$tmp/err"
+grep -q '"value":1679789,' "$tmp/t0" && grep -q '"resets":1,' "$tmp/t0" && ok ||
+	bad "trend big_00_total: $(cat "$tmp/t0") $(cat "$tmp/err")"
+
+# show --window: every series, in groups
+lim "$shmstat" show --history "$h" --window $w --at "@$end" --json >"$tmp/show" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && ok || bad "show --window under ulimit -v $limit: exit $rc: $(cat "$tmp/err")"
+n=$(grep -o '"name":' "$tmp/show" | wc -l)
+[ "$n" -eq $((groups * 20 + 2)) ] && ok || bad "show --window: $n series, not $((groups * 20 + 2))"
+grep -q '"records":8000,' "$tmp/show" && ok || bad "show --window: records"
+grep -q '{"name":"big_98_total","labels":"k=\\"19\\"","type":"counter","samples":159980,"resets":0,"increase":159980,' \
+	"$tmp/show" && ok || bad "show --window: big_98_total{k=\"19\"}: $(grep -o '{"name":"big_98_total","labels":"k=\\"19\\""[^}]*' "$tmp/show")"
+grep -q '{"name":"big_00_total","labels":"k=\\"00\\"","type":"counter","samples":7998,"resets":1,"increase":7998,' \
+	"$tmp/show" && ok || bad "show --window: big_00_total{k=\"00\"}"
+grep -q '{"name":"big_depth","labels":"","type":"gauge","samples":1,"resets":0,"value":7999}' \
+	"$tmp/show" && ok || bad "show --window: big_depth"
+
+# check: a 10m increase against its baseline over 2h of 10m stretches,
+# each 600 records of 210
+cat >"$tmp/rules.yaml" <<'RULES'
+rules:
+  - name: big-07
+    increase: big_07_total
+    window: 10m
+    baseline:
+      window: 2h
+      stat: median
+      min_history: 10m
+    above: {warning: 50%, critical: 100%}
+RULES
+lim "$shmstat" check -r "$tmp/rules.yaml" -H "$h" --no-state --json "$tag" >"$tmp/check" \
+	2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && ok || bad "check under ulimit -v $limit: exit $rc: $(cat "$tmp/check" "$tmp/err")"
+grep -q '"baseline":126000,' "$tmp/check" && grep -q '"baseline_values":12,' "$tmp/check" && ok ||
+	bad "check: $(cat "$tmp/check")"
+
+# top --history: no table in the history (the frames kept hold nothing)
+lim "$shmstat" top --history "$h" --window $w --at "@$end" >"$tmp/top" 2>"$tmp/err"; rc=$?
+[ $rc -ne 0 ] && grep -q "no signature table" "$tmp/err" && ok ||
+	bad "top --history: exit $rc: $(cat "$tmp/top" "$tmp/err")"
+finish
