@@ -600,8 +600,13 @@ static int tier_frames(struct shmstat_history *h, unsigned k, const struct rref 
 			break;
 		err = frame_new(h, buf + SHMSTAT_HF_REC_HDR, rh.len - SHMSTAT_HF_REC_HDR, rh.time_ns,
 				t->step_ns, sel, &f);
-		if (err)
+		if (err) {
+			/* the dictionary's own errors are said already; out of
+			 * memory here is not */
+			if (err == ENOMEM)
+				err = shmstat__hf_io_fail(h, ENOMEM, "reading");
 			break;
+		}
 		if (f && (err = flist_push(l, f)) != 0) {
 			frame_free(f);
 			err = shmstat__hf_io_fail(h, ENOMEM, "reading");

@@ -75,4 +75,10 @@ grep -q '"baseline":126000,' "$tmp/check" && grep -q '"baseline_values":12,' "$t
 lim "$shmstat" top --history "$h" --window $w --at "@$end" >"$tmp/top" 2>"$tmp/err"; rc=$?
 [ $rc -ne 0 ] && grep -q "no signature table" "$tmp/err" && ok ||
 	bad "top --history: exit $rc: $(cat "$tmp/top" "$tmp/err")"
+# every record of the range, whole: more than the address space; out of
+# memory said as such
+lim "$shmstat" show --history "$h" --range "@$((end - records + 1))" "@$end" --json \
+	>/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 1 ] && grep -Eq "^shmstat: out of memory (while )?reading history file '.*big.hist'$" "$tmp/err" &&
+	ok || bad "show --range under ulimit -v $limit: exit $rc: $(cat "$tmp/err")"
 finish
