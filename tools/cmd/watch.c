@@ -435,8 +435,7 @@ int cmd_watch(int argc, char **argv)
 		else
 			rc = run_blocks(&src, &w, interval, count);
 	}
-	watch_reset(&w);
-	free(w.s);
+	watch_free(&w);
 	free(w.inc);
 	free(w.exc);
 	shmstat_reader_close(src.r);

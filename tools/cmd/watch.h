@@ -30,6 +30,7 @@ extern const char *const watch_window_name[WINDOWS];    /* "1m", "5m", "15m" */
 
 struct series {
 	char key[400];             /* name{labels}, printable */
+	uint64_t hash;             /* of key, for the index */
 	uint64_t reg_id;
 	enum shmstat_type type;
 	uint64_t val[HISTORY];     /* counter value or histogram count */
@@ -51,7 +52,11 @@ enum { SORT_NAME, SORT_RATE, SORT_VALUE, NSORTS };
 struct watch {
 	struct series *s;
 	size_t n, cap;
-	size_t hint;               /* where to look for the next series */
+	size_t *idx;               /* open addressing on series.hash: an index
+				    * in s plus 1, 0 a free slot */
+	size_t idx_cap;            /* a power of two, > 2 n; 0: none yet */
+	int idx_stale;             /* s was compacted: build idx again */
+	unsigned long long key_cmps; /* keys compared by lookups (tests) */
 	int raw, sort;
 	char **inc, **exc;
 	size_t ninc, nexc;
@@ -81,6 +86,9 @@ size_t watch_rows(struct watch *w, const shmstat_snap *s, double t, struct row *
 
 /* Forget every series (the segment was re-created). */
 void watch_reset(struct watch *w);
+
+/* Forget every series and free what @w holds (not inc, exc). */
+void watch_free(struct watch *w);
 
 /* Sort @rows again, by w->sort. */
 void watch_sort(struct watch *w, struct row *rows, size_t n);

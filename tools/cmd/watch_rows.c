@@ -40,22 +40,66 @@ static void series_init(struct series *s, const char *key, uint64_t reg_id,
 	s->type = type;
 }
 
+/* FNV-1a, 64 bits */
+static uint64_t key_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
+}
+
+/* The index of w->s again, with room for twice @want series; -1 out of
+ * memory (the old one kept). */
+static int index_build(struct watch *w, size_t want)
+{
+	size_t cap = 64, *idx;
+
+	while (cap <= 2 * want)
+		cap *= 2;
+	idx = calloc(cap, sizeof(*idx));
+	if (idx == NULL)
+		return -1;
+	for (size_t k = 0; k < w->n; k++) {
+		size_t i = (size_t)w->s[k].hash & (cap - 1);
+
+		while (idx[i])
+			i = (i + 1) & (cap - 1);
+		idx[i] = k + 1;
+	}
+	free(w->idx);
+	w->idx = idx;
+	w->idx_cap = cap;
+	w->idx_stale = 0;
+	return 0;
+}
+
+/* The series of @key, a new one if none. Looked up in a hash index: a
+ * scan of every series made the first refresh of 30,000 metrics compare
+ * 450 million keys (7.7 s of CPU). */
 static struct series *find_series(struct watch *w, const char *key, uint64_t reg_id,
 				  enum shmstat_type type)
 {
-	/* metrics come in the same order every refresh: look where the last
-	 * one was found first, then everywhere */
-	for (size_t i = 0; i < w->n; i++) {
-		size_t k = (w->hint + i) % w->n;
+	uint64_t h = key_hash(key);
+	size_t i;
 
-		if (strcmp(w->s[k].key, key) == 0) {
-			w->hint = k + 1;
-			if (w->s[k].reg_id != reg_id || w->s[k].type != type) {
+	if ((w->idx_stale || 2 * (w->n + 1) >= w->idx_cap) && index_build(w, w->n + 1) != 0)
+		return NULL;
+	for (i = (size_t)h & (w->idx_cap - 1); w->idx[i]; i = (i + 1) & (w->idx_cap - 1)) {
+		struct series *se = &w->s[w->idx[i] - 1];
+
+		if (se->hash != h)
+			continue;
+		w->key_cmps++;
+		if (strcmp(se->key, key) == 0) {
+			if (se->reg_id != reg_id || se->type != type) {
 				/* the metric was removed and made again */
-				shmstat_hdata_free(w->s[k].prev);
-				series_init(&w->s[k], key, reg_id, type);
+				shmstat_hdata_free(se->prev);
+				series_init(se, key, reg_id, type);
+				se->hash = h;
 			}
-			return &w->s[k];
+			return se;
 		}
 	}
 	if (w->n == w->cap) {
@@ -68,6 +112,8 @@ static struct series *find_series(struct watch *w, const char *key, uint64_t reg
 		w->cap = cap;
 	}
 	series_init(&w->s[w->n], key, reg_id, type);
+	w->s[w->n].hash = h;
+	w->idx[i] = w->n + 1;
 	return &w->s[w->n++];
 }
 
@@ -90,8 +136,9 @@ static void forget_unseen(struct watch *w)
 			w->s[kept] = w->s[k];
 		kept++;
 	}
+	if (kept != w->n)
+		w->idx_stale = 1;
 	w->n = kept;
-	w->hint = 0;
 }
 
 void watch_reset(struct watch *w)
@@ -99,6 +146,17 @@ void watch_reset(struct watch *w)
 	for (size_t k = 0; k < w->n; k++)
 		shmstat_hdata_free(w->s[k].prev);
 	w->n = 0;
+	w->idx_stale = 1;
+}
+
+void watch_free(struct watch *w)
+{
+	watch_reset(w);
+	free(w->s);
+	free(w->idx);
+	w->s = NULL;
+	w->idx = NULL;
+	w->cap = w->idx_cap = 0;
 }
 
 static void push(struct series *s, uint64_t v, double t)
