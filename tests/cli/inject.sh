@@ -214,6 +214,11 @@ grep -qx "shmstat_scrape_dropped_metrics{segment=\"$evil\",reason=\"duplicate_se
 	"$dir/serve.txt" && ok || bad "duplicate series: $(grep -a "dropped_metrics.*$evil" "$dir/serve.txt")"
 grep -qx "shmstat: warning: counter hx_dup_total{v=\"x\"} left out of the exposition: a metric of the same name and labels comes before it" \
 	"$dir/show.prom.err" && ok || bad "show --prom's warning of the duplicate: $(cat "$dir/show.prom.err")"
+# watch keeps the two apart: each its value and, the second refresh, its
+# rate (sharing one series, each reset the other: "-" every refresh)
+"$shmstat" watch -i 10ms -n 2 "$evil" >"$dir/watch.txt" 2>&1 || bad "watch: $(cat "$dir/watch.txt")"
+[ "$(grep -Ec '^  hx_dup_total\{v="x"\} +1[12] +0/s ' "$dir/watch.txt")" = 2 ] && ok ||
+	bad "watch, the duplicates: $(grep -a 'hx_dup' "$dir/watch.txt")"
 grep -q "^shmstat_segment_up{segment=\"$evil\"} 1" "$dir/serve.txt" && ok ||
 	bad "the hostile segment is not up"
 # the clashing writer's: each of 5 pairs' second metric, and its gauge

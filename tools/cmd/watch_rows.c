@@ -75,7 +75,8 @@ static int index_build(struct watch *w, size_t want)
 	return 0;
 }
 
-/* The series of @key, a new one if none. Looked up in a hash index: a
+/* The series of @key, a new one if none (or none of this @reg_id and
+ * @type not seen yet this refresh). Looked up in a hash index: a
  * scan of every series made the first refresh of 30,000 metrics compare
  * 450 million keys (7.7 s of CPU). */
 static struct series *find_series(struct watch *w, const char *key, uint64_t reg_id,
@@ -92,15 +93,13 @@ static struct series *find_series(struct watch *w, const char *key, uint64_t reg
 		if (se->hash != h)
 			continue;
 		w->key_cmps++;
-		if (strcmp(se->key, key) == 0) {
-			if (se->reg_id != reg_id || se->type != type) {
-				/* the metric was removed and made again */
-				shmstat_hdata_free(se->prev);
-				series_init(se, key, reg_id, type);
-				se->hash = h;
-			}
+		/* a metric removed and made again (another reg_id) starts a
+		 * new series, the old one forgotten at the next refresh; two
+		 * metrics of one key (a forged segment) each keep their own:
+		 * shared, each reset the other and their rates were "-" */
+		if (!se->seen && se->reg_id == reg_id && se->type == type &&
+		    strcmp(se->key, key) == 0)
 			return se;
-		}
 	}
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 64;
@@ -401,6 +400,8 @@ static int by_row(const void *a, const void *b, void *arg)
 	if (w->sort == SORT_VALUE && x->value_v != y->value_v)
 		return x->value_v < y->value_v ? 1 : -1;
 	c = strcmp(w->s[x->series].key, w->s[y->series].key);
+	if (c == 0 && x->series != y->series)   /* two metrics of one key */
+		return x->series < y->series ? -1 : 1;
 	return c ? c : x->ratio - y->ratio;
 }
 
