@@ -301,6 +301,7 @@ static int run_compact(struct source *src, struct watch *w, double interval, lon
 	double next = watch_now();
 
 	w->sort = SORT_NAME;
+	w->no_windows = 1;              /* rates of the interval alone */
 	for (long i = 0; count < 0 || i < count; i++) {
 		char note[512];
 		shmstat_snap *s;

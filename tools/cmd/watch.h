@@ -24,6 +24,7 @@
 #define SPARK 16                /* rates kept for the sparkline */
 #define WINDOWS 3               /* averages over the last 1m, 5m, 15m */
 #define HISTORY 1024            /* samples kept per metric, >= 0.9s apart */
+#define RING_FIRST 4            /* a ring's first size; doubled when full */
 
 extern const double watch_window_s[WINDOWS];    /* 60, 300, 900 */
 extern const char *const watch_window_name[WINDOWS];    /* "1m", "5m", "15m" */
@@ -33,9 +34,12 @@ struct series {
 	uint64_t hash;             /* of key, for the index */
 	uint64_t reg_id;
 	enum shmstat_type type;
-	uint64_t val[HISTORY];     /* counter value or histogram count */
-	double t[HISTORY];         /* seconds, monotonic */
-	unsigned n, head;          /* ring */
+	struct sample {
+		uint64_t v;        /* counter value or histogram count */
+		double t;          /* seconds, monotonic */
+	} *ring;                   /* NULL until a sample is kept */
+	unsigned ringcap;          /* RING_FIRST doubled, HISTORY at most */
+	unsigned n, head;          /* samples in the ring, where the next goes */
 	uint64_t last_v;           /* the newest sample (also in the ring */
 	double last_t;             /* unless too close to the one before) */
 	uint64_t prev_v;           /* the sample before it */
@@ -57,6 +61,8 @@ struct watch {
 	size_t idx_cap;            /* a power of two, > 2 n; 0: none yet */
 	int idx_stale;             /* s was compacted: build idx again */
 	unsigned long long key_cmps; /* keys compared by lookups (tests) */
+	size_t ring_bytes;         /* of every series' ring (tests) */
+	int no_windows;            /* no averages shown (--lines): no rings */
 	int raw, sort;
 	char **inc, **exc;
 	size_t ninc, nexc;

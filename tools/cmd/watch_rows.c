@@ -5,7 +5,9 @@
  *
  * A series keeps the newest sample and the one before (the rate of the
  * last interval), the rates of the last SPARK intervals, and a ring of
- * HISTORY samples at least RING_STEP apart: an average over a window is
+ * HISTORY samples at least RING_STEP apart (allocated as it fills,
+ * RING_FIRST samples first; none when no average is shown, with
+ * w->no_windows): an average over a window is
  * the increase since the newest sample at least that old, over the time
  * between; none ("-") until the watch has seen the metric that long. A
  * series whose metric a refresh does not see (removed) is forgotten at
@@ -38,6 +40,16 @@ static void series_init(struct series *s, const char *key, uint64_t reg_id,
 	snprintf(s->key, sizeof(s->key), "%s", key);
 	s->reg_id = reg_id;
 	s->type = type;
+}
+
+static void series_free(struct watch *w, struct series *s)
+{
+	shmstat_hdata_free(s->prev);
+	free(s->ring);
+	w->ring_bytes -= s->ringcap * sizeof(*s->ring);
+	s->prev = NULL;
+	s->ring = NULL;
+	s->ringcap = 0;
 }
 
 /* FNV-1a, 64 bits */
@@ -128,7 +140,7 @@ static void forget_unseen(struct watch *w)
 
 	for (size_t k = 0; k < w->n; k++) {
 		if (!w->s[k].seen) {
-			shmstat_hdata_free(w->s[k].prev);
+			series_free(w, &w->s[k]);
 			continue;
 		}
 		if (kept != k)
@@ -143,7 +155,7 @@ static void forget_unseen(struct watch *w)
 void watch_reset(struct watch *w)
 {
 	for (size_t k = 0; k < w->n; k++)
-		shmstat_hdata_free(w->s[k].prev);
+		series_free(w, &w->s[k]);
 	w->n = 0;
 	w->idx_stale = 1;
 }
@@ -158,7 +170,28 @@ void watch_free(struct watch *w)
 	w->cap = w->idx_cap = 0;
 }
 
-static void push(struct series *s, uint64_t v, double t)
+/* Room in the ring of @s for one more sample: a full ring doubles (its
+ * samples in order: the oldest first, as head is 0), up to HISTORY; else
+ * the oldest is overwritten. -1: no ring. */
+static int ring_room(struct watch *w, struct series *s)
+{
+	if (s->n == s->ringcap && s->head == 0 && s->ringcap < HISTORY) {
+		unsigned cap = s->ringcap ? 2 * s->ringcap : RING_FIRST;
+		struct sample *r;
+
+		cap = cap < HISTORY ? cap : HISTORY;
+		r = realloc(s->ring, cap * sizeof(*r));
+		if (r != NULL) {
+			w->ring_bytes += (cap - s->ringcap) * sizeof(*r);
+			s->ring = r;
+			s->head = s->n;
+			s->ringcap = cap;
+		}
+	}
+	return s->ringcap ? 0 : -1;
+}
+
+static void push(struct watch *w, struct series *s, uint64_t v, double t)
 {
 	if (s->samples > 0) {
 		double dt = t - s->last_t;
@@ -176,11 +209,14 @@ static void push(struct series *s, uint64_t v, double t)
 	s->last_v = v;
 	s->last_t = t;
 	s->samples++;
-	if (s->n == 0 || t - s->t[(s->head + HISTORY - 1) % HISTORY] >= RING_STEP) {
-		s->val[s->head] = v;
-		s->t[s->head] = t;
-		s->head = (s->head + 1) % HISTORY;
-		if (s->n < HISTORY)
+	if (w->no_windows)
+		return;
+	if ((s->n == 0 || t - s->ring[(s->head + s->ringcap - 1) % s->ringcap].t >= RING_STEP) &&
+	    ring_room(w, s) == 0) {
+		s->ring[s->head].v = v;
+		s->ring[s->head].t = t;
+		s->head = (s->head + 1) % s->ringcap;
+		if (s->n < s->ringcap)
 			s->n++;
 	}
 }
@@ -194,15 +230,15 @@ static int back(const struct series *s, double win, uint64_t *v, double *age)
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
 
-		if (s->last_t - s->t[(s->head + HISTORY - 1 - mid) % HISTORY] >= win)
+		if (s->last_t - s->ring[(s->head + s->ringcap - 1 - mid) % s->ringcap].t >= win)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
 	if (lo == s->n)
 		return -1;
-	*v = s->val[(s->head + HISTORY - 1 - lo) % HISTORY];
-	*age = s->last_t - s->t[(s->head + HISTORY - 1 - lo) % HISTORY];
+	*v = s->ring[(s->head + s->ringcap - 1 - lo) % s->ringcap].v;
+	*age = s->last_t - s->ring[(s->head + s->ringcap - 1 - lo) % s->ringcap].t;
 	return 0;
 }
 
@@ -434,7 +470,7 @@ static void interval_quantiles(const struct watch *w, const shmstat_snap *s, siz
 
 /* The row of metric @m (index @i of @s), its series updated with the
  * sample taken at @t. */
-static void metric_row(const struct watch *w, const shmstat_snap *s, size_t i,
+static void metric_row(struct watch *w, const shmstat_snap *s, size_t i,
 		       const struct shmstat_metric_info *m, struct series *se, double t,
 		       struct row *r)
 {
@@ -464,7 +500,7 @@ static void metric_row(const struct watch *w, const shmstat_snap *s, size_t i,
 	}
 	if (m->type == SHMSTAT_HISTOGRAM)
 		interval_quantiles(w, s, i, se, m->unit, r->detail, sizeof(r->detail));
-	push(se, m->counter, t);
+	push(w, se, m->counter, t);
 	fmt_fig_u64(r->value, sizeof(r->value), m->counter, unit, w->raw);
 	r->value_v = (double)m->counter;
 	if (se->nrates) {
