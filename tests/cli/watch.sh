@@ -24,7 +24,7 @@ cleanup() {
 	[ -n "${waiter:-}" ] && kill "$waiter" 2>/dev/null
 	[ -n "${holder:-}" ] && kill "$holder" 2>/dev/null
 	[ -n "${piper:-}" ] && kill "$piper" 2>/dev/null
-	"$shmstat" rm "$tag-s" "$tag-w" "$tag-removed" >/dev/null 2>&1
+	"$shmstat" rm "$tag-s" "$tag-w" "$tag-removed" "$tag-bad" >/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -189,6 +189,34 @@ kill "$waiter"
 wait "$waiter" 2>/dev/null
 waiter=
 [ "$(grep -c . "$tmp/w.err")" = 1 ] && ok || bad "--wait: more on stderr: $(cat "$tmp/w.err")"
+
+# --- a corrupted segment (its header changed, as while a segment is
+# rewritten): said on the status line and tried again every interval, at
+# the start and under the watch; piped with -n, exit 1 when no refresh
+# had a snapshot
+"$fill" "$tag-bad" || bad "cli_fill $tag-bad"
+seg=/dev/shm/shmstat.$tag-bad
+dd if="$seg" of="$tmp/byte" bs=1 skip=60 count=1 2>/dev/null
+corrupt() { printf '\377' | dd of="$seg" bs=1 seek=60 conv=notrunc 2>/dev/null; }
+restore() { dd if="$tmp/byte" of="$seg" bs=1 seek=60 conv=notrunc 2>/dev/null; }
+corrupt
+badhdr="segment '$tag-bad' is corrupted: header checksum mismatch"
+expect 1 "^[0-9-]+ [0-9:]+  waiting: $badhdr$" "^shmstat: $badhdr$" -- "$shmstat" watch -i 10ms -n 2 "$tag-bad"
+[ "$(grep -c "waiting: $badhdr" "$tmp/expect.err")" = 0 ] && ok || bad "piped: notes on stderr"
+expect 1 "^$" "^shmstat: waiting: $badhdr$" -- "$shmstat" watch --lines -i 10ms -n 2 "$tag-bad"
+view "$utf8" 80x24 -i 100ms "$tag-bad"
+poll on_screen "^waiting: $badhdr$" && ok || bad "corrupted at the start: $(cat "$tmp/screen")"
+restore
+poll on_screen '^cli_errors_total +3 ' && grep -q '^sort: name ' "$tmp/screen" && ok ||
+	bad "repaired: $(cat "$tmp/screen")"
+corrupt
+poll on_screen "^segment '$tag-bad' is corrupted: its header changed after it was opened$" &&
+	grep -Eq '^cli_errors_total +3 ' "$tmp/screen" && ok || bad "corrupted under the watch: $(cat "$tmp/screen")"
+restore
+poll on_screen '^sort: name ' && grep -Eq '^cli_errors_total +3 ' "$tmp/screen" && ok ||
+	bad "repaired again: $(cat "$tmp/screen")"
+tm send-keys -t view q
+poll test -s "$tmp/rc" && [ "$(cat "$tmp/rc")" = 0 ] && ok || bad "q after a corruption: '$(cat "$tmp/rc" 2>/dev/null)'"
 
 # --- a segment removed under the watch: its last values, and the first
 # line says so where 80 columns keep it (next to the name), piped too

@@ -116,9 +116,19 @@ shmstat_snap *watch_take(struct source *src, struct watch *w, char *note, size_t
 	return s;
 }
 
+/* An error that may pass by itself: a segment being made or rewritten
+ * (not initialized yet, corrupted, truncated), memory short. */
+static int transient(int err)
+{
+	return err == SHMSTAT_EBUSY || err == SHMSTAT_ECORRUPT || err == SHMSTAT_ETRUNCATED ||
+	       err == ENOMEM;
+}
+
 /* Open the segment: at once, or with @wait every @interval while it does
  * not exist or is being made, *@count intervals at most (< 0: no limit;
- * the intervals waited are taken from it). EXIT_OK or EXIT_ERR (said). */
+ * the intervals waited are taken from it). EXIT_OK (src->r NULL after a
+ * transient error: the first refresh says it and tries again) or EXIT_ERR
+ * (said). */
 static int open_source(struct source *src, int wait, double interval, long *count)
 {
 	double next = watch_now();
@@ -128,6 +138,8 @@ static int open_source(struct source *src, int wait, double interval, long *coun
 		int err = open_reader(src->name, &src->r);
 
 		if (err == 0)
+			return EXIT_OK;
+		if (transient(err) && !(wait && err == SHMSTAT_EBUSY))
 			return EXIT_OK;
 		if (!wait || !(err == ENOENT || err == SHMSTAT_EBUSY || err == SHMSTAT_EFOREIGN) ||
 		    (*count > 0 && --*count == 0))
@@ -197,9 +209,11 @@ static void print_block(const struct watch *w, const struct row *rows, size_t nr
 static int run_blocks(struct source *src, struct watch *w, double interval, long count)
 {
 	double next = watch_now();
+	char note[512] = "";
+	int shown = 0;
 
 	for (long i = 0; count < 0 || i < count; i++) {
-		char note[512], ts[32];
+		char ts[32];
 		struct shmstat_seg_info info;
 		shmstat_snap *s;
 		struct row *rows = NULL;
@@ -224,7 +238,11 @@ static int run_blocks(struct source *src, struct watch *w, double interval, long
 		free(rows);
 		shmstat_snap_free(s);
 		fflush(stdout);
+		shown = 1;
 	}
+	/* COUNT refreshes and not one snapshot: an error (the last one) */
+	if (!shown)
+		return die(EXIT_ERR, "%s", strncmp(note, "waiting: ", 9) == 0 ? note + 9 : note);
 	return EXIT_OK;
 }
 
@@ -299,11 +317,12 @@ static int run_compact(struct source *src, struct watch *w, double interval, lon
 		       struct compact *c)
 {
 	double next = watch_now();
+	char note[512];
+	int shown = 0;
 
 	w->sort = SORT_NAME;
 	w->no_windows = 1;              /* rates of the interval alone */
 	for (long i = 0; count < 0 || i < count; i++) {
-		char note[512];
 		shmstat_snap *s;
 		struct row *rows = NULL;
 		size_t nr;
@@ -320,9 +339,11 @@ static int run_compact(struct source *src, struct watch *w, double interval, lon
 		free(rows);
 		shmstat_snap_free(s);
 		fflush(stdout);
+		shown = 1;
 	}
 	free(c->cols);
-	return EXIT_OK;
+	/* COUNT refreshes and not one snapshot: an error (said each time) */
+	return shown ? EXIT_OK : EXIT_ERR;
 }
 
 /* ------------------------------------------------------------ command */
