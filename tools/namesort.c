@@ -39,7 +39,9 @@ struct sorting {
 	struct item *tmp;          /* the radix sort's other buffer */
 };
 
-/* Metrics @a and @b from key word @w on, then by name and labels */
+/* Metrics @a and @b from key word @w on, then by name and labels, then
+ * by index (two of one name and labels, in a forged segment, keep their
+ * order: shmstat watch pairs them with their series by it) */
 static int cmp_from(const struct sorting *st, size_t a, size_t b, int w)
 {
 	int c;
@@ -51,7 +53,9 @@ static int cmp_from(const struct sorting *st, size_t a, size_t b, int w)
 			return x < y ? -1 : 1;
 	}
 	c = strcmp(st->name[a], st->name[b]);
-	return c ? c : strcmp(st->labels[a], st->labels[b]);
+	if (c == 0)
+		c = strcmp(st->labels[a], st->labels[b]);
+	return c ? c : (a > b) - (a < b);
 }
 
 /* @it[0..n) by k: least significant byte first, a byte the same in

@@ -31,7 +31,8 @@ extern const char *const watch_window_name[WINDOWS];    /* "1m", "5m", "15m" */
 
 struct series {
 	char key[400];             /* name{labels}, printable */
-	uint64_t hash;             /* of key, for the index */
+	uint64_t hash;             /* of key and ord, for the index */
+	unsigned ord;              /* 0; the n-th of one key in a refresh: n - 1 */
 	uint64_t reg_id;
 	enum shmstat_type type;
 	struct sample {
@@ -60,7 +61,7 @@ struct watch {
 				    * in s plus 1, 0 a free slot */
 	size_t idx_cap;            /* a power of two, > 2 n; 0: none yet */
 	int idx_stale;             /* s was compacted: build idx again */
-	unsigned long long key_cmps; /* keys compared by lookups (tests) */
+	unsigned long long probes; /* series looked at by lookups (tests) */
 	size_t ring_bytes;         /* of every series' ring (tests) */
 	int no_windows;            /* no averages shown (--lines): no rings */
 	int raw, sort;

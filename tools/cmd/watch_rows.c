@@ -87,14 +87,16 @@ static int index_build(struct watch *w, size_t want)
 	return 0;
 }
 
-/* The series of @key, a new one if none (or none of this @reg_id and
- * @type not seen yet this refresh). Looked up in a hash index: a
- * scan of every series made the first refresh of 30,000 metrics compare
- * 450 million keys (7.7 s of CPU). */
-static struct series *find_series(struct watch *w, const char *key, uint64_t reg_id,
-				  enum shmstat_type type)
+/* The series of @key, the @ord-th of that key in this refresh (0 but in
+ * a forged segment), a new one if none (or none of this @reg_id and
+ * @type). Looked up in a hash index: a scan of every series made the
+ * first refresh of 30,000 metrics compare 450 million keys (7.7 s of
+ * CPU). @ord is hashed too: 20,000 metrics of one key would otherwise
+ * share a chain, each lookup walking it. */
+static struct series *find_series(struct watch *w, const char *key, unsigned ord,
+				  uint64_t reg_id, enum shmstat_type type)
 {
-	uint64_t h = key_hash(key);
+	uint64_t h = key_hash(key) + ord * 0x9e3779b97f4a7c15ull;
 	size_t i;
 
 	if ((w->idx_stale || 2 * (w->n + 1) >= w->idx_cap) && index_build(w, w->n + 1) != 0)
@@ -102,14 +104,14 @@ static struct series *find_series(struct watch *w, const char *key, uint64_t reg
 	for (i = (size_t)h & (w->idx_cap - 1); w->idx[i]; i = (i + 1) & (w->idx_cap - 1)) {
 		struct series *se = &w->s[w->idx[i] - 1];
 
+		w->probes++;
 		if (se->hash != h)
 			continue;
-		w->key_cmps++;
 		/* a metric removed and made again (another reg_id) starts a
 		 * new series, the old one forgotten at the next refresh; two
 		 * metrics of one key (a forged segment) each keep their own:
 		 * shared, each reset the other and their rates were "-" */
-		if (!se->seen && se->reg_id == reg_id && se->type == type &&
+		if (!se->seen && se->ord == ord && se->reg_id == reg_id && se->type == type &&
 		    strcmp(se->key, key) == 0)
 			return se;
 	}
@@ -124,6 +126,7 @@ static struct series *find_series(struct watch *w, const char *key, uint64_t reg
 	}
 	series_init(&w->s[w->n], key, reg_id, type);
 	w->s[w->n].hash = h;
+	w->s[w->n].ord = ord;
 	w->idx[i] = w->n + 1;
 	return &w->s[w->n++];
 }
@@ -538,7 +541,7 @@ size_t watch_rows(struct watch *w, const shmstat_snap *s, double t, struct row *
 	forget_unseen(w);
 	for (size_t k = 0; k < w->n; k++)
 		w->s[k].seen = 0;
-	for (size_t k = 0; k < n; k++) {
+	for (size_t k = 0, ord = 0; k < n; k++) {
 		struct shmstat_metric_info m;
 		struct series *se;
 		char key[400];
@@ -547,7 +550,9 @@ size_t watch_rows(struct watch *w, const shmstat_snap *s, double t, struct row *
 		if (!metric_wanted(&m, w->inc, w->ninc, w->exc, w->nexc))
 			continue;
 		fmt_metric(key, sizeof(key), m.name, m.labels);
-		se = find_series(w, key, m.reg_id, m.type);
+		/* metrics of one key (forged) come one after the other */
+		ord = nr > 0 && strcmp(key, r[nr - 1].name) == 0 ? ord + 1 : 0;
+		se = find_series(w, key, (unsigned)ord, m.reg_id, m.type);
 		if (se == NULL)
 			continue;
 		se->seen = 1;
