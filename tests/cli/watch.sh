@@ -24,7 +24,7 @@ cleanup() {
 	[ -n "${waiter:-}" ] && kill "$waiter" 2>/dev/null
 	[ -n "${holder:-}" ] && kill "$holder" 2>/dev/null
 	[ -n "${piper:-}" ] && kill "$piper" 2>/dev/null
-	"$shmstat" rm "$tag-s" "$tag-w" "$tag-removed" "$tag-bad" >/dev/null 2>&1
+	"$shmstat" rm "$tag-s" "$tag-w" "$tag-removed" "$tag-bad" "$tag-many" >/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -167,6 +167,14 @@ grep -Eq '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} +- +-$' "$tmp/lines" && ok || ba
 [ "$(cat "$tmp/lines1")" = "$(printf '%s\n' 'spin_big_total  spin_bytes_total  still_total' \
 	'             -                 -            -' '           0/s             0 B/s          0/s')" ] &&
 	ok || bad "--lines without -h and -t: $(cat "$tmp/lines1")"
+# 3000 metrics: 3000 columns, the lines as long as they need (they were
+# cut at 2 KiB: 79 columns, the rest dropped)
+"$fill" "$tag-many" many || bad "cli_fill many"
+"$shmstat" watch --lines -i 10ms -n 2 "$tag-many" > "$tmp/many" || bad "watch --lines (3000 metrics)"
+[ "$(awk '{ print NF }' "$tmp/many" | paste -sd ' ')" = "3000 3000 3000" ] && ok ||
+	bad "--lines, 3000 metrics: fields $(awk '{ print NF }' "$tmp/many" | paste -sd ' ')"
+[ "$(awk '{ print $NF }' "$tmp/many" | paste -sd ' ')" = "m_2999_total - 0/s" ] && ok ||
+	bad "--lines, 3000 metrics: last column $(awk '{ print $NF }' "$tmp/many" | paste -sd ' ')"
 expect 2 "" "^shmstat: -h and -t go with --lines$" -- "$shmstat" watch -h 2 "$tag-s"
 expect 2 "" "^shmstat: -h and -t go with --lines$" -- "$shmstat" watch -t "$tag-s"
 expect 2 "" "^shmstat: header repeat '0' is not a positive number$" -- "$shmstat" watch --lines -h0 "$tag-s"
