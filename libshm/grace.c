@@ -459,17 +459,13 @@ static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *
 }
 
 /* Claims of descriptors by processes that died mid-registration become
- * tombstones, so probes go past them and nobody waits for them; so do
- * those our process's image left before an exec() (procs.h). */
+ * tombstones, so probes go past them and nobody waits for them. */
 static void repair_descs(struct shmstat_seg *seg)
 {
 	for (uint32_t i = 0; i < seg->max_metrics; i++) {
 		uint64_t w = ld_acquire(&seg->descs[i].word);
 
-		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_CLAIMED ||
-		    shmstat__desc_claim_stale(seg, &seg->descs[i].word, w))
-			continue;
-		if (!shmstat__tag_alive(w))
+		if (SHMSTAT_DESC_STATE(w) == SHMSTAT_DESC_CLAIMED && !shmstat__tag_alive(w))
 			cas_acqrel(&seg->descs[i].word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, w));
 	}
 }
@@ -655,7 +651,8 @@ static void coalesce(struct shmstat_seg *seg)
 		uint64_t w = b[k].w;
 		uint32_t end = b[k].off + b[k].n, j = k + 1;
 
-		if (end != b[j].off || !shmstat__desc_claim(seg, &first->word, &w)) {
+		if (end != b[j].off ||
+		    !cas_acqrel(&first->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_CLAIMED, seg->tag))) {
 			k++;
 			continue;
 		}
@@ -672,7 +669,6 @@ static void coalesce(struct shmstat_seg *seg)
 			shmstat__deadv_publish(seg, first, b[k].off, end - b[k].off);
 		else
 			st_release(&first->word, b[k].w);
-		shmstat__desc_claim_end();
 		/* a tombstone we failed to take may start the next run */
 		k = j;
 	}

@@ -64,9 +64,6 @@ enum shmstat_hook_point {
 	 * writer slot's word was read, before its state is looked at (arg:
 	 * its struct shmstat_proc) */
 	SHMSTAT_HOOK_RECLAIM_SLOT,
-	/* registration: a descriptor was claimed (CLAIMED, our tag), its
-	 * fields are filled next (arg: the descriptor) */
-	SHMSTAT_HOOK_DESC_CLAIMED,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

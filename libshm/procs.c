@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,59 +147,6 @@ uint64_t shmstat__image_id(void)
 					 __ATOMIC_RELAXED))
 		v = zero;
 	return v;
-}
-
-/* Descriptor claims of this image in flight (procs.h); the CASes that
- * start one, and those that take one for its old image's, under
- * claims_mu */
-static pthread_mutex_t claims_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t claims;
-
-bool shmstat__desc_claim(struct shmstat_seg *seg, uint64_t *word, uint64_t *w)
-{
-	bool ok;
-
-	pthread_mutex_lock(&claims_mu);
-	ok = cas_acqrel(word, w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_CLAIMED, seg->tag));
-	if (ok)
-		claims++;
-	pthread_mutex_unlock(&claims_mu);
-	return ok;
-}
-
-void shmstat__desc_claim_end(void)
-{
-	pthread_mutex_lock(&claims_mu);
-	claims--;
-	pthread_mutex_unlock(&claims_mu);
-}
-
-bool shmstat__desc_claim_stale(struct shmstat_seg *seg, uint64_t *word, uint64_t w)
-{
-	bool ok = false;
-
-	if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_CLAIMED ||
-	    SHMSTAT_TAG_OF(w) != SHMSTAT_TAG_OF(seg->tag))
-		return false;
-	pthread_mutex_lock(&claims_mu);
-	if (claims == 0)
-		ok = cas_acqrel(word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, w));
-	pthread_mutex_unlock(&claims_mu);
-	return ok;
-}
-
-void shmstat__claims_lock(void)
-{
-	pthread_mutex_lock(&claims_mu);
-}
-
-void shmstat__claims_unlock(bool child)
-{
-	/* the child's one thread claims nothing now: the others' claims
-	 * were the parent's */
-	if (child)
-		claims = 0;
-	pthread_mutex_unlock(&claims_mu);
 }
 
 static void read_comm(char comm[16])

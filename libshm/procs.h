@@ -36,27 +36,6 @@ SHMSTAT_HIDDEN enum shmstat_tag_state shmstat__tag_state(uint64_t tag);
  * nonzero, drawn again by the image an exec() starts. */
 SHMSTAT_HIDDEN uint64_t shmstat__image_id(void);
 
-/* Descriptor claims of this image (registry.c, grace.c). A process that
- * exec()s keeps its tag: a descriptor its old image left CLAIMED (one
- * thread registering while another called exec()) stays so while the
- * process lives, and every registrant whose probe meets it would wait
- * for it and fail. So this image counts its claims in flight, and a
- * CLAIMED word with its own tag while it has none is its old image's.
- *
- * shmstat__desc_claim(): CAS *@word from *@w to CLAIMED with seg's tag,
- * counted (true) until shmstat__desc_claim_end(), once the word is not
- * that claim any more. shmstat__desc_claim_stale(): @w, read from
- * *@word, is CLAIMED with seg's tag and no claim of this image is in
- * flight: CAS it to DEAD (true; the caller reads the word again). Both
- * CASes under one mutex of the process, so no claim of ours starts
- * between the look at the count and the CAS. The fork handlers (tls.c)
- * hold it over fork(); the child has no claim in flight. */
-SHMSTAT_HIDDEN bool shmstat__desc_claim(struct shmstat_seg *seg, uint64_t *word, uint64_t *w);
-SHMSTAT_HIDDEN void shmstat__desc_claim_end(void);
-SHMSTAT_HIDDEN bool shmstat__desc_claim_stale(struct shmstat_seg *seg, uint64_t *word, uint64_t w);
-SHMSTAT_HIDDEN void shmstat__claims_lock(void);
-SHMSTAT_HIDDEN void shmstat__claims_unlock(bool child);
-
 /* Claim a slot for this process; seg->proc receives it. @ack: the
  * removals it has acknowledged (see shmstat_quiesce()). 0 or EFULL. */
 SHMSTAT_HIDDEN int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack);

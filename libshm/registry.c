@@ -248,16 +248,14 @@ static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off)
 			 * load of best_w: the CAS checks it is still that;
 			 * best_n too) */
 			uint32_t o = ld_relaxed(&d->value_off);
+			uint64_t to = best_n == n ?
+				SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0) :
+				SHMSTAT_DESC_WORD(SHMSTAT_DESC_CLAIMED, seg->tag);
 
 			SHMSTAT_HOOK(SHMSTAT_HOOK_REUSE_READ, d);
-			if (best_n == n &&
-			    cas_acqrel(&d->word, &best_w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, 0))) {
-				*off = o;
-				return true;
-			}
-			if (best_n != n && shmstat__desc_claim(seg, &d->word, &best_w)) {
-				shmstat__deadv_publish(seg, d, o + n, best_n - n);
-				shmstat__desc_claim_end();
+			if (cas_acqrel(&d->word, &best_w, to)) {
+				if (best_n != n)
+					shmstat__deadv_publish(seg, d, o + n, best_n - n);
 				*off = o;
 				return true;
 			}
@@ -378,7 +376,7 @@ static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct re
 }
 
 /* Wait for a claim in progress to be published or abandoned. */
-static uint64_t wait_claim(struct shmstat_seg *seg, struct shmstat_desc *d, uint64_t w)
+static uint64_t wait_claim(struct shmstat_desc *d, uint64_t w)
 {
 	for (unsigned i = 0; i < 20000; i++) {
 		SHMSTAT_HOOK(SHMSTAT_HOOK_WAIT, &d->word);
@@ -389,10 +387,6 @@ static uint64_t wait_claim(struct shmstat_seg *seg, struct shmstat_desc *d, uint
 		w = ld_acquire(&d->word);
 		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_CLAIMED)
 			return w;
-		/* our own tag, no claim of this image in flight: the claim
-		 * of our process's image before an exec() (procs.h) */
-		if ((i & 63) == 63 && shmstat__desc_claim_stale(seg, &d->word, w))
-			return ld_acquire(&d->word);
 		if ((i & 63) == 63) {
 			enum shmstat_tag_state cs = shmstat__tag_state(w);
 
@@ -418,20 +412,17 @@ static int claim_desc(struct shmstat_seg *seg, const struct regreq *r, uint32_t 
 	struct shmstat_desc *d = &seg->descs[i];
 	int err;
 
-	if (!shmstat__desc_claim(seg, &d->word, &w))
+	if (!cas_acqrel(&d->word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_CLAIMED, seg->tag)))
 		return EAGAIN;
-	SHMSTAT_HOOK(SHMSTAT_HOOK_DESC_CLAIMED, d);
 	err = fill(seg, d, r, w);
 	if (err) {
 		/* nobody probed past our claim (they wait on it): the slot
 		 * can be what it was */
 		st_release(&d->word, w);
-		shmstat__desc_claim_end();
 		add_relaxed(&seg->hdr->dropped_regs, 1);
 		return err;
 	}
 	st_release(&d->word, SHMSTAT_DESC_WORD(SHMSTAT_DESC_LIVE, seg->tag));
-	shmstat__desc_claim_end();
 	return 0;
 }
 
@@ -454,7 +445,7 @@ static int find_or_create(struct shmstat_seg *seg, const struct regreq *r, uint3
 			w = ld_acquire(&d->word);
 			st = SHMSTAT_DESC_STATE(w);
 			if (st == SHMSTAT_DESC_CLAIMED) {
-				w = wait_claim(seg, d, w);
+				w = wait_claim(d, w);
 				st = SHMSTAT_DESC_STATE(w);
 				if (st == SHMSTAT_DESC_CLAIMED)
 					return shmstat__fail(SHMSTAT_EBUSY,

@@ -185,14 +185,10 @@ static void fork_prepare(void)
 		}
 		fork_tag[i] = seg ? seg->tag : 0;
 	}
-	/* last (the reap above claims descriptors): no thread is in a
-	 * descriptor claim's CAS at the fork */
-	shmstat__claims_lock();
 }
 
 static void fork_parent(void)
 {
-	shmstat__claims_unlock(false);
 	pthread_mutex_unlock(&slots_lock);
 	urcu_bp_after_fork_parent();
 	urcu_bp_call_rcu_after_fork_parent();
@@ -200,7 +196,6 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
-	shmstat__claims_unlock(true);
 	memset(tls_tab, 0, sizeof(tls_tab));
 	memset(qrecs, 0, sizeof(qrecs));
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
