@@ -342,7 +342,7 @@ static void recover(struct shmstat_seg *seg)
  * image will let it go) is told from one a thread of this image holds. */
 static uint64_t lock_word(const struct shmstat_seg *seg)
 {
-	const uint64_t b = shmstat__image_id() & 0xffu;
+	const uint64_t b = (shmstat__image_id() >> 8) & 0xffu;  /* bit 0 is always 1 */
 
 	return SHMSTAT_TAG_OF(seg->tag) | (b != 0 ? b : 1);
 }
@@ -523,7 +523,7 @@ static uint32_t free_slots(const struct shmstat_seg *seg)
 static void reclaim_retired(struct shmstat_seg *seg)
 {
 	struct shmstat__dmap all = { 0 };      /* walked at the first use */
-	uint64_t min;
+	uint64_t min, ceiling;
 	uint32_t nfree;
 	bool bumped = false;
 
@@ -543,10 +543,20 @@ static void reclaim_retired(struct shmstat_seg *seg)
 	 * The fence pairs with the claimer's (procs.c, claim_slot()): if
 	 * the second read finds the slot FREE, no handle the claimer takes
 	 * later is of a removal this minimum counts. */
+	/* And the minimum is never above the removals numbered before the
+	 * walk: with no writer counted it was UINT64_MAX, and a removal made
+	 * after the walk (by a writer that attached after it, whose forked
+	 * child still held the handle) was reclaimed at once. A removal
+	 * takes its number after its PENDING store, so one numbered up to
+	 * @ceiling is no longer live for a claimer that fences after us. */
+	ceiling = ld_acquire(&seg->hdr->retire_seq);
 	do {
 		min = min_ack(seg, &nfree);
 		shmstat__fence(__ATOMIC_SEQ_CST);
 	} while (free_slots(seg) < nfree);
+	if (min > ceiling)
+		min = ceiling;
+	SHMSTAT_HOOK(SHMSTAT_HOOK_RECLAIM_WALKED, seg);
 	for (uint32_t i = 0; i < seg->max_metrics; i++) {
 		struct shmstat_desc *d = &seg->descs[i];
 		uint64_t w = ld_acquire(&d->word);

@@ -64,6 +64,9 @@ enum shmstat_hook_point {
 	 * writer slot's word was read, before its state is looked at (arg:
 	 * its struct shmstat_proc) */
 	SHMSTAT_HOOK_RECLAIM_SLOT,
+	/* the reaper has its minimum of the acknowledgements and reads the
+	 * removed metrics next (arg: the segment) */
+	SHMSTAT_HOOK_RECLAIM_WALKED,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -73,8 +74,9 @@ uint64_t shmstat__starttime(pid_t pid)
 /* Does @pid run with start time @start (compared on the bits of @mask;
  * 0: unknown, any)? A zombie, killed but not yet waited for, does not; a
  * process whose main thread exited while other threads of it run does.
- * *@stopped (may be NULL): it runs but is stopped, by a signal (T) or a
- * tracer (t). */
+ * *@stopped (may be NULL): it runs but is stopped by a signal (T). A
+ * tracing stop (t) is not: a process under strace is in it at each of
+ * its system calls, for a moment. */
 static bool runs(pid_t pid, uint64_t start, uint64_t mask, bool *stopped)
 {
 	uint64_t now;
@@ -97,7 +99,7 @@ static bool runs(pid_t pid, uint64_t start, uint64_t mask, bool *stopped)
 	/* unreadable /proc (hidepid): the pid alone decides */
 	if (now == 0 || start == 0 || (now & mask) == (start & mask)) {
 		if (stopped)
-			*stopped = state == 'T' || state == 't';
+			*stopped = state == 'T';
 		return true;
 	}
 	return false;
@@ -129,18 +131,27 @@ enum shmstat_tag_state shmstat__tag_state(uint64_t tag)
 	return stopped ? SHMSTAT_TAG_STOPPED : SHMSTAT_TAG_RUNS;
 }
 
-/* This process image's number: static storage starts at 0 again after an
- * exec(), so the new image draws another (a forked child keeps its
- * parent's: its tag already differs). */
+/* This process image's number: from the 16 random bytes the kernel
+ * gives each new image (AT_RANDOM), so that every copy of this library in
+ * a process (a static one in the program, another in a shared object)
+ * has the same, an image that exec() starts another, and a forked child
+ * its parent's (its tag already differs). Without AT_RANDOM, a number
+ * drawn once by this copy. */
 static uint64_t image_id;
 
 uint64_t shmstat__image_id(void)
 {
 	uint64_t v = __atomic_load_n(&image_id, __ATOMIC_RELAXED), zero = 0;
+	const unsigned char *r;
 
 	if (v != 0)
 		return v;
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+	/* an address the kernel gives
+	 * NOLINTNEXTLINE(performance-no-int-to-ptr) */
+	r = (const unsigned char *)(uintptr_t)getauxval(AT_RANDOM);
+	if (r != NULL)
+		memcpy(&v, r + 8, sizeof(v));
+	else if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
 		v = shmstat__now_ns() ^ ((uint64_t)(uintptr_t)&v << 16) ^ (uint64_t)getpid();
 	v |= 1;
 	if (!__atomic_compare_exchange_n(&image_id, &zero, v, false, __ATOMIC_RELAXED,

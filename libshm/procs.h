@@ -24,11 +24,11 @@ SHMSTAT_HIDDEN bool shmstat__pid_alive(pid_t pid, uint64_t starttime);
 SHMSTAT_HIDDEN uint64_t shmstat__self_tag(void);
 SHMSTAT_HIDDEN bool shmstat__tag_alive(uint64_t tag);
 
-/* The same, telling a process that is alive but stopped (SIGSTOP, a
- * debugger: /proc/PID/stat state T or t) from one that runs: nobody waits
- * for a lock or a claim such a process holds, it may stay stopped for
- * ever. (A process frozen by a cgroup freezer shows S or D: it counts as
- * running.) */
+/* The same, telling a process that is alive but stopped (SIGSTOP:
+ * /proc/PID/stat state T) from one that runs: nobody waits for a lock or
+ * a claim such a process holds, it may stay stopped for ever. (A tracing
+ * stop, t, counts as running: strace puts a process in it at each system
+ * call; so does a process frozen by a cgroup freezer, S or D.) */
 enum shmstat_tag_state { SHMSTAT_TAG_GONE, SHMSTAT_TAG_RUNS, SHMSTAT_TAG_STOPPED };
 SHMSTAT_HIDDEN enum shmstat_tag_state shmstat__tag_state(uint64_t tag);
 

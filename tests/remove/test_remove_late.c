@@ -15,6 +15,10 @@
  *                      that holds m (the slot preclaimed at fork, with
  *                      its acknowledgement); the parent acknowledges the
  *                      removal, the child has not
+ *   test_late_empty    no writer at all during the walk (its minimum
+ *                      counted nobody): a writer attaches after it,
+ *                      forks a child holding m, removes m; m's removal
+ *                      is newer than the walk and must not be reclaimed
  *
  * Either way, before the fix the reaper reclaimed m: the writer's next
  * add went into the zeroed slot, and a metric n that took the slot
@@ -46,13 +50,17 @@ static void cmd(struct ut_kid *k, char c)
 /* ---------------------------------------------------------- the reaper */
 
 static int r_stopped;
+static enum shmstat_hook_point r_at = SHMSTAT_HOOK_RECLAIM_SLOT;
 
-/* The first writer slot read FREE: stop here until SIGCONT */
+/* The first writer slot read FREE (r_at RECLAIM_SLOT), or the end of
+ * the walk (RECLAIM_WALKED): stop here until SIGCONT */
 static void r_hook(enum shmstat_hook_point point, const void *arg)
 {
 	const struct shmstat_proc *p = arg;
 
-	if (point != SHMSTAT_HOOK_RECLAIM_SLOT || r_stopped ||
+	if (point != r_at || r_stopped)
+		return;
+	if (point == SHMSTAT_HOOK_RECLAIM_SLOT &&
 	    SHMSTAT_PROC_STATE(__atomic_load_n(&p->word, __ATOMIC_ACQUIRE)) != SHMSTAT_PROC_FREE)
 		return;
 	r_stopped = 1;
@@ -253,6 +261,48 @@ static void test_late_fork(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* No writer at all while the reaper walks the slots (every one FREE):
+ * its minimum counted nobody. A writer attaches after the walk, takes
+ * m, forks a child holding m, removes m and acknowledges; the reaper
+ * goes on. m's removal is newer than the walk: it must stay RETIRED. */
+static void test_late_empty(void **state)
+{
+	const char *name = ut_name("rmlate-e");
+	struct ut_kid r, c;
+	shmstat_seg *first, *seg;
+	shmstat_counter *m = NULL, *n = NULL;
+	uint32_t st;
+
+	(void)state;
+	r_at = SHMSTAT_HOOK_RECLAIM_WALKED;     /* the child inherits it */
+	assert_int_equal(ut_kid_start(&r, child_r, (void *)name), 'k');
+	r_at = SHMSTAT_HOOK_RECLAIM_SLOT;
+	first = rm_open(name, 8, 1);
+	assert_int_equal(shmstat_close(first), 0);      /* no writer */
+	reaper_stops(&r);                   /* it walked: nobody counted */
+	seg = rm_open(name, 8, 1);
+	assert_int_equal(rm_counter(seg, "m", NULL, &m), 0);
+	shmstat_counter_add(m, 5);
+	fork_seg = seg;
+	fork_m = m;
+	assert_int_equal(ut_kid_start(&c, child_b, NULL), 'k');
+	fork_seg = NULL;
+	fork_m = NULL;
+	assert_int_equal(rm_remove(seg, "m", NULL), 0);   /* we acknowledge */
+	reaper_ends(&r);
+	st = desc_state(seg, "m");
+
+	cmd(&c, 'a');                       /* C: m += 1000, into m's slot */
+	cmd(&c, 'q');
+	rm_gc(name);
+	assert_int_equal(rm_counter(seg, "n", NULL, &n), 0);
+	shmstat_counter_add(n, 7);
+	expect(name, st, "the forked child of a writer that attached after the walk");
+	assert_int_equal(ut_kid_cmd(&c, 'x'), 0);
+	assert_int_equal(ut_kid_wait(&c), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -260,6 +310,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_late_attach),
 		T(test_late_fork),
+		T(test_late_empty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
