@@ -20,6 +20,9 @@ enum shmstat_hook_point {
 	/* reuse_values(): a DEADV tombstone was picked by the scan (arg:
 	 * the descriptor), and then its value_off was read */
 	SHMSTAT_HOOK_REUSE_PICKED,
+	/* a registration walks the directory for a free run of removed
+	 * metrics' slots (arg: the segment) */
+	SHMSTAT_HOOK_REUSE_WALK,
 	SHMSTAT_HOOK_REUSE_READ,
 	/* registration: the descriptor was found LIVE and the handle is
 	 * about to be published in the process's index (arg: the
