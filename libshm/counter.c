@@ -92,14 +92,10 @@ static void gauge_join(struct shmstat_seg *seg, uint32_t off)
 		cas_acqrel(stamp, &zero, 1);
 }
 
-/* Is thread stripe @i one of this process's (owned, or idle)? */
+/* Is thread stripe @i one of this process's? */
 static bool stripe_mine(const struct shmstat_seg *seg, uint32_t i)
 {
-	const uint64_t w = ld_relaxed(&seg->owners[i]);
-
-	return SHMSTAT_STRIPE_PROC(w) == seg->proc &&
-	       (SHMSTAT_STRIPE_STATE(w) == SHMSTAT_STRIPE_OWNED ||
-		SHMSTAT_STRIPE_STATE(w) == SHMSTAT_STRIPE_IDLE);
+	return shmstat__stripe_of(ld_relaxed(&seg->owners[i]), seg->proc);
 }
 
 /* The sum of slot @off over this process's thread stripes: those its

@@ -42,14 +42,6 @@ void shmstat__fold_seq_bump(struct shmstat_hdr *h)
 }
 
 
-static bool stripe_of(uint64_t w, uint32_t p)
-{
-	uint32_t st = SHMSTAT_STRIPE_STATE(w);
-
-	return SHMSTAT_STRIPE_PROC(w) == p &&
-	       (st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE);
-}
-
 /* The first thread stripe of process slot @p from @i on, or nstripes:
  * from the fold's list of them (one binary search) when there is one. */
 static uint32_t next_of(const struct shmstat_seg *seg, uint32_t p, uint32_t i)
@@ -69,7 +61,7 @@ static uint32_t next_of(const struct shmstat_seg *seg, uint32_t p, uint32_t i)
 	}
 	if (i < SHMSTAT_GRAVES + seg->max_procs)
 		i = SHMSTAT_GRAVES + seg->max_procs;
-	while (i < seg->nstripes && !stripe_of(ld_acquire(&seg->owners[i]), p))
+	while (i < seg->nstripes && !shmstat__stripe_of(ld_acquire(&seg->owners[i]), p))
 		i++;
 	return i;
 }
@@ -110,7 +102,7 @@ static void fold_map(struct shmstat_seg *seg, uint32_t p, struct shmstat__dmap *
 		uint32_t j = i;
 
 		/* a run of p's stripes in one walk */
-		while (j + 1 < seg->nstripes && stripe_of(ld_acquire(&seg->owners[j + 1]), p))
+		while (j + 1 < seg->nstripes && shmstat__stripe_of(ld_acquire(&seg->owners[j + 1]), p))
 			j++;
 		shmstat__dmap_add(m, seg, i, j);
 		i = j;
@@ -252,7 +244,7 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 	SHMSTAT_EACH_TYPE(release, seg, p);
 	zero_stripe(seg, m, SHMSTAT_PROC_STRIPE(p));
 	for (uint32_t i = SHMSTAT_GRAVES + seg->max_procs; i < seg->nstripes; i++) {
-		if (!stripe_of(ld_acquire(&seg->owners[i]), p))
+		if (!shmstat__stripe_of(ld_acquire(&seg->owners[i]), p))
 			continue;
 		zero_stripe(seg, m, i);
 		st_release(&seg->owners[i], SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_FREE, 0));

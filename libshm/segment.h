@@ -173,6 +173,15 @@ static inline void shmstat__dmap_st(struct shmstat__dmap *m, const struct shmsta
 /* "/shmstat.<name>" into @path after checking @name. */
 SHMSTAT_HIDDEN int shmstat__path(const char *name, char path[SHMSTAT_PATH_MAX]);
 
+/* Is owner word @w a thread stripe of process slot @p (owned, or idle)? */
+static inline bool shmstat__stripe_of(uint64_t w, uint32_t p)
+{
+	const uint32_t st = SHMSTAT_STRIPE_STATE(w);
+
+	return SHMSTAT_STRIPE_PROC(w) == p &&
+	       (st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE);
+}
+
 static inline uint64_t *shmstat__stripe(const struct shmstat_seg *s, uint32_t i)
 {
 	return (uint64_t *)(void *)(s->stripes + (size_t)i * s->stripe_bytes);
