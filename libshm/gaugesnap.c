@@ -229,10 +229,8 @@ static int attempt(struct shmstat_snap *s, struct gauges *g, uint32_t p, bool *w
 		return err;
 	for (size_t i = 0; i < nthreads; i++) {
 		const uint64_t w = g->owners[i];
-		const uint32_t st = SHMSTAT_STRIPE_STATE(w);
 
-		if (SHMSTAT_STRIPE_PROC(w) != p ||
-		    (st != SHMSTAT_STRIPE_OWNED && st != SHMSTAT_STRIPE_IDLE))
+		if (SHMSTAT_STRIPE_PROC(w) != p || !SHMSTAT_STRIPE_HELD(w))
 			continue;
 		err = read_stripe(s, g, first + (uint32_t)i, g->t);
 		if (err)

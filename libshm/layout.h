@@ -305,6 +305,10 @@ enum shmstat_stripe_state {
 #define SHMSTAT_STRIPE_STATE(w) ((uint32_t)((w) & 0xffu))
 #define SHMSTAT_STRIPE_PROC(w)  ((uint32_t)((w) >> 8))
 #define SHMSTAT_STRIPE_WORD(state, proc) ((uint64_t)(state) | (uint64_t)(proc) << 8)
+/* Does owner word w say a thread stripe belongs to a process (owned, or idle)? */
+#define SHMSTAT_STRIPE_HELD(w) \
+	(SHMSTAT_STRIPE_STATE(w) == SHMSTAT_STRIPE_OWNED || \
+	 SHMSTAT_STRIPE_STATE(w) == SHMSTAT_STRIPE_IDLE)
 
 #define SHMSTAT_GRAVES 2u
 /* index of the per-process shared stripe of proc slot p */

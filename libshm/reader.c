@@ -448,7 +448,6 @@ bool shmstat__stripe_in_use(const struct shmstat_hdr *h, const unsigned char *bu
 {
 	const struct shmstat_proc *procs = (const void *)(buf + h->regions[SHMSTAT_REG_PROCS].off);
 	const uint64_t *owners = (const void *)(buf + h->regions[SHMSTAT_REG_OWNERS].off);
-	uint32_t st;
 
 	/* a reader counts the grave in use alone (grace.c: the other is
 	 * being written, or stale) */
@@ -456,8 +455,7 @@ bool shmstat__stripe_in_use(const struct shmstat_hdr *h, const unsigned char *bu
 		return i == SHMSTAT_FOLD_ACTIVE(((const struct shmstat_hdr *)(const void *)buf)->fold_state);
 	if (i < SHMSTAT_GRAVES + h->max_procs)
 		return SHMSTAT_PROC_STATE(procs[i - SHMSTAT_GRAVES].word) != SHMSTAT_PROC_FREE;
-	st = SHMSTAT_STRIPE_STATE(owners[i]);
-	return st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE;
+	return SHMSTAT_STRIPE_HELD(owners[i]);
 }
 
 /* Does every extent of @prev (@np of them, sorted) that starts in [@lo,

@@ -176,10 +176,7 @@ SHMSTAT_HIDDEN int shmstat__path(const char *name, char path[SHMSTAT_PATH_MAX]);
 /* Is owner word @w a thread stripe of process slot @p (owned, or idle)? */
 static inline bool shmstat__stripe_of(uint64_t w, uint32_t p)
 {
-	const uint32_t st = SHMSTAT_STRIPE_STATE(w);
-
-	return SHMSTAT_STRIPE_PROC(w) == p &&
-	       (st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE);
+	return SHMSTAT_STRIPE_PROC(w) == p && SHMSTAT_STRIPE_HELD(w);
 }
 
 static inline uint64_t *shmstat__stripe(const struct shmstat_seg *s, uint32_t i)

@@ -692,15 +692,9 @@ uint64_t shmstat_sig_hash(const void *key, size_t len)
 /* Is stripe @i a thread stripe of process slot @p? */
 static bool stripe_of(const struct shmstat_seg *seg, uint32_t i, uint32_t p)
 {
-	uint64_t w;
-	uint32_t st;
-
 	if (i < SHMSTAT_GRAVES + seg->max_procs || i >= seg->nstripes)
 		return false;
-	w = ld_acquire(&seg->owners[i]);
-	st = SHMSTAT_STRIPE_STATE(w);
-	return SHMSTAT_STRIPE_PROC(w) == p &&
-	       (st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE);
+	return shmstat__stripe_of(ld_acquire(&seg->owners[i]), p);
 }
 
 /* The handle-like view of live table @d for the reaper; false when its

@@ -64,15 +64,14 @@ static int scan_procs(struct shmstat_snap *s)
 		}
 		for (uint32_t i = 0; i < h->nstripes; i++) {
 			uint64_t w = s->owners[i];
-			uint32_t st = SHMSTAT_STRIPE_STATE(w), p = SHMSTAT_STRIPE_PROC(w);
+			uint32_t p = SHMSTAT_STRIPE_PROC(w);
 
 			s->owner_of[i] = UINT32_MAX;
 			if (i >= SHMSTAT_GRAVES && i < SHMSTAT_GRAVES + h->max_procs) {
 				s->owner_of[i] = idx[i - SHMSTAT_GRAVES];
 				continue;
 			}
-			if ((st == SHMSTAT_STRIPE_OWNED || st == SHMSTAT_STRIPE_IDLE) &&
-			    p < h->max_procs) {
+			if (SHMSTAT_STRIPE_HELD(w) && p < h->max_procs) {
 				s->owner_of[i] = idx[p];
 				if (idx[p] != UINT32_MAX) {
 					s->p[idx[p]].stripes++;

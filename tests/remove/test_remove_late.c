@@ -184,6 +184,38 @@ static void expect(const char *name, uint32_t st, const char *who)
 	assert_false(rm_lookup(name, "m", "", NULL));
 }
 
+/* The reaper @r is stopped in its walk; @seg holds m (handle @m): fork
+ * child C, which preclaims a writer slot at fork with our
+ * acknowledgement and m; we remove m and acknowledge; the reaper goes
+ * on. C then counts 1000 through m, n takes m's slot if it was freed,
+ * and expect() tells which. */
+static void forked_holds_m(const char *name, struct ut_kid *r, shmstat_seg *seg,
+			   shmstat_counter *m, const char *who)
+{
+	struct ut_kid c;
+	shmstat_counter *n = NULL;
+	uint32_t st;
+
+	fork_seg = seg;
+	fork_m = m;
+	assert_int_equal(ut_kid_start(&c, child_b, NULL), 'k');
+	fork_seg = NULL;
+	fork_m = NULL;
+	assert_int_equal(rm_remove(seg, "m", NULL), 0);   /* we acknowledge */
+	reaper_ends(r);
+	st = desc_state(seg, "m");
+
+	cmd(&c, 'a');                       /* C: m += 1000, into m's slot */
+	cmd(&c, 'q');
+	rm_gc(name);
+	assert_int_equal(rm_counter(seg, "n", NULL, &n), 0);
+	shmstat_counter_add(n, 7);
+	expect(name, st, who);
+	assert_int_equal(ut_kid_cmd(&c, 'x'), 0);
+	assert_int_equal(ut_kid_wait(&c), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 static void test_late_attach(void **state)
 {
 	const char *name = ut_name("rmlate-a");
@@ -225,10 +257,9 @@ static void test_late_attach(void **state)
 static void test_late_fork(void **state)
 {
 	const char *name = ut_name("rmlate-f");
-	struct ut_kid r, c;
+	struct ut_kid r;
 	shmstat_seg *first, *seg;
-	shmstat_counter *m = NULL, *n = NULL;
-	uint32_t st;
+	shmstat_counter *m = NULL;
 
 	(void)state;
 	assert_int_equal(ut_kid_start(&r, child_r, (void *)name), 'k');
@@ -240,25 +271,7 @@ static void test_late_fork(void **state)
 	shmstat_counter_add(m, 5);
 
 	reaper_stops(&r);                   /* it read slot 0 FREE */
-	/* C: preclaimed slot 0 at fork, with our acknowledgement and m */
-	fork_seg = seg;
-	fork_m = m;
-	assert_int_equal(ut_kid_start(&c, child_b, NULL), 'k');
-	fork_seg = NULL;
-	fork_m = NULL;
-	assert_int_equal(rm_remove(seg, "m", NULL), 0);   /* we acknowledge */
-	reaper_ends(&r);
-	st = desc_state(seg, "m");
-
-	cmd(&c, 'a');                       /* C: m += 1000, into m's slot */
-	cmd(&c, 'q');
-	rm_gc(name);
-	assert_int_equal(rm_counter(seg, "n", NULL, &n), 0);
-	shmstat_counter_add(n, 7);
-	expect(name, st, "the forked child");
-	assert_int_equal(ut_kid_cmd(&c, 'x'), 0);
-	assert_int_equal(ut_kid_wait(&c), 0);
-	assert_int_equal(shmstat_close(seg), 0);
+	forked_holds_m(name, &r, seg, m, "the forked child");
 }
 
 /* No writer at all while the reaper walks the slots (every one FREE):
@@ -268,10 +281,9 @@ static void test_late_fork(void **state)
 static void test_late_empty(void **state)
 {
 	const char *name = ut_name("rmlate-e");
-	struct ut_kid r, c;
+	struct ut_kid r;
 	shmstat_seg *first, *seg;
-	shmstat_counter *m = NULL, *n = NULL;
-	uint32_t st;
+	shmstat_counter *m = NULL;
 
 	(void)state;
 	r_at = SHMSTAT_HOOK_RECLAIM_WALKED;     /* the child inherits it */
@@ -283,24 +295,8 @@ static void test_late_empty(void **state)
 	seg = rm_open(name, 8, 1);
 	assert_int_equal(rm_counter(seg, "m", NULL, &m), 0);
 	shmstat_counter_add(m, 5);
-	fork_seg = seg;
-	fork_m = m;
-	assert_int_equal(ut_kid_start(&c, child_b, NULL), 'k');
-	fork_seg = NULL;
-	fork_m = NULL;
-	assert_int_equal(rm_remove(seg, "m", NULL), 0);   /* we acknowledge */
-	reaper_ends(&r);
-	st = desc_state(seg, "m");
-
-	cmd(&c, 'a');                       /* C: m += 1000, into m's slot */
-	cmd(&c, 'q');
-	rm_gc(name);
-	assert_int_equal(rm_counter(seg, "n", NULL, &n), 0);
-	shmstat_counter_add(n, 7);
-	expect(name, st, "the forked child of a writer that attached after the walk");
-	assert_int_equal(ut_kid_cmd(&c, 'x'), 0);
-	assert_int_equal(ut_kid_wait(&c), 0);
-	assert_int_equal(shmstat_close(seg), 0);
+	forked_holds_m(name, &r, seg, m,
+		       "the forked child of a writer that attached after the walk");
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
