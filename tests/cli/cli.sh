@@ -195,6 +195,15 @@ expect 2 "" "^shmstat: high-value threshold '99999999999999999999' is not a numb
 # one number style: 5000 is 5000; --raw keeps integers whatever their size
 expect 0 "^ \* +5 +0 +1 +0\.833[0-9]* +5000 " "" -- "$shmstat" top --raw "$tag-a"
 
+# events of a thread that found no summary free widen every bound: the
+# head line's bound says so (11 events / 4 + 3 unsummarized = 5)
+"$fill" "$tag-e" unsum || bad "cli_fill unsum failed"
+expect 0 "is off by more than 3 events \(bound: events / capacity \+ unsummarized = 5\)$" "" -- \
+	"$shmstat" top "$tag-e"
+expect 0 "^ \* +8 +3 +0 .* u-main$" "" -- "$shmstat" top --raw "$tag-e"
+expect 0 '"unsummarized":3,"max_error":3,"error_bound":5' "" -- "$shmstat" top --json "$tag-e"
+"$shmstat" rm "$tag-e" >/dev/null 2>&1
+
 # --- hist: percentile table and chart
 "$shmstat" hist "$tag-a" cli_latency > /tmp/$tag.hist 2>&1 || bad "hist failed"
 # 1000 lies in the bucket 1000..1007, reported as its midpoint 1004

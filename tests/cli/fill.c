@@ -14,7 +14,13 @@
  *                          and misses, a histogram, a gauge; spin_total,
  *                          which it adds 1 to every millisecond after
  *                          printing "ready", until killed
+ *   cli_fill NAME unsum    u_sigs, a table of 4 keys a summary and a pool
+ *                          of one: the main thread's "u-main" 8 hits
+ *                          (it holds the summary), another thread's
+ *                          "u-other" 3 hits while it does (no summary
+ *                          free: 3 unsummarized events)
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -102,6 +108,35 @@ static int spin(shmstat_seg *seg)
 	}
 }
 
+static void *unsum_other(void *t)
+{
+	for (int i = 0; i < 3; i++)
+		shmstat_sig_hit(t, "u-other", 7, 1, 0);
+	return NULL;
+}
+
+/* unsum: events of a thread that finds the pool empty */
+static int unsum(shmstat_seg *seg)
+{
+	struct shmstat_metric_def d = { .name = "u_sigs", .help = "cli test" };
+	struct shmstat_sigtab_opts o;
+	shmstat_sigtab *t;
+	pthread_t th;
+	int err;
+
+	shmstat_sigtab_opts_init(&o);
+	o.capacity = 4;
+	o.summaries = 1;
+	err = shmstat_sigtab_register(seg, &d, &o, &t);
+	for (int i = 0; i < 8; i++)
+		shmstat_sig_hit(t, "u-main", 6, 1, 0);
+	/* joined while this thread still holds the summary */
+	if (!err && (pthread_create(&th, NULL, unsum_other, t) != 0 || pthread_join(th, NULL) != 0))
+		err = 1;
+	shmstat_close(seg);
+	return err ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	shmstat_seg *seg;
@@ -135,6 +170,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2 && strcmp(argv[2], "spin") == 0)
 		return spin(seg);
+	if (argc > 2 && strcmp(argv[2], "unsum") == 0)
+		return unsum(seg);
 	if (argc > 2 && strcmp(argv[2], "layouts") == 0) {
 		/* one histogram, two label sets of different bucket layouts:
 		 * 1000 values of 1us under k="a", 100 of 1ms under k="b" */

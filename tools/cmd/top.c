@@ -100,9 +100,11 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 	if (st.skipped)
 		printf(", %u entries skipped (being rewritten)", st.skipped);
 	printf("\n");
+	/* the bound names what it adds up: unsummarized events widen it */
 	if (st.max_error)
-		printf("  counts are guaranteed, the truth at most +ERROR more; no key, listed or not, is off by more than %llu events (bound: events / capacity = %llu)\n",
-		       (unsigned long long)st.max_error, (unsigned long long)st.error_bound);
+		printf("  counts are guaranteed, the truth at most +ERROR more; no key, listed or not, is off by more than %llu events (bound: events / capacity%s = %llu)\n",
+		       (unsigned long long)st.max_error, st.unsummarized ? " + unsummarized" : "",
+		       (unsigned long long)st.error_bound);
 	else
 		printf("  every count is exact\n");
 	printf("   %10s %8s %10s %9s %12s %6s %6s  %-12s %s\n", "HITS", "+ERROR", "MISSES",
