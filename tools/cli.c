@@ -3,6 +3,8 @@
  * opening a segment with this run's reader options, the option getopt
  * refused, metric filters and order, human forms, JSON strings.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -11,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "shmstat.h"
 #include "bigmem.h"
@@ -330,4 +334,53 @@ void json_put_bytes(FILE *f, const char *s, size_t n, int bytes)
 void json_put(FILE *f, const char *s)
 {
 	json_put_bytes(f, s, s ? strlen(s) : 0, 0);
+}
+
+FILE *open_out_file(const char *path, char *why, size_t n)
+{
+	struct stat st;
+	FILE *f;
+	int fd, err;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		err = errno;
+		/* ELOOP; EACCES where O_CREAT meets another user's link in a
+		 * sticky directory */
+		if (err == ELOOP || (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)))
+			snprintf(why, n, "it is a symbolic link; refusing it");
+		else if (err == ENXIO && lstat(path, &st) == 0 && S_ISFIFO(st.st_mode))
+			snprintf(why, n, "it is a fifo with no reader");
+		else
+			snprintf(why, n, "%s", strerror(err));
+		errno = err;
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0) {
+		err = errno;
+		snprintf(why, n, "%s", strerror(err));
+		goto fail;
+	}
+	err = EPERM;
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(why, n, "it is owned by uid %u, not by this user (uid %u) or root; refusing it",
+			 (unsigned)st.st_uid, (unsigned)geteuid());
+		goto fail;
+	}
+	if (S_ISREG(st.st_mode) && st.st_nlink != 1) {
+		snprintf(why, n, "it has %lu hard links; refusing it", (unsigned long)st.st_nlink);
+		goto fail;
+	}
+	/* blocking writes from here on (a FIFO that has a reader, a tty) */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
+	    (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0) || (f = fdopen(fd, "w")) == NULL) {
+		err = errno;
+		snprintf(why, n, "%s", strerror(err));
+		goto fail;
+	}
+	return f;
+fail:
+	close(fd);
+	errno = err;
+	return NULL;
 }

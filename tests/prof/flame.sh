@@ -131,6 +131,24 @@ expect 2 "" "too many arguments" -- "$shmstat" flame "$name" extra
 expect 1 "" "segment 'nonexistent-$$' does not exist" -- "$shmstat" flame "nonexistent-$$"
 expect 1 "" "cannot write svg file '/nonexistent-dir/x.svg'" -- \
 	"$shmstat" flame --svg /nonexistent-dir/x.svg "$name"
+# --svg to a symbolic link (planted in /tmp by another user) or a hard
+# link: refused, the file it names left as it was; a FIFO with no reader
+# does not block; a file of this user is replaced whole
+printf 'precious\n' > "$tmp/precious"
+ln -s "$tmp/precious" "$tmp/link.svg"
+ln "$tmp/precious" "$tmp/hard.svg"
+mkfifo "$tmp/fifo.svg"
+expect 1 "" "^shmstat: cannot write svg file '$tmp/link.svg': it is a symbolic link; refusing it$" -- \
+	"$shmstat" flame --svg "$tmp/link.svg" "$name"
+expect 1 "" "^shmstat: cannot write svg file '$tmp/hard.svg': it has 2 hard links; refusing it$" -- \
+	"$shmstat" flame --svg "$tmp/hard.svg" "$name"
+[ "$(cat "$tmp/precious")" = precious ] && ok || bad "--svg wrote through a link: $(head -c 200 "$tmp/precious")"
+expect 1 "" "^shmstat: cannot write svg file '$tmp/fifo.svg': it is a fifo with no reader$" -- \
+	timeout 20 "$shmstat" flame --svg "$tmp/fifo.svg" "$name"
+head -c 100000 /dev/zero | tr '\0' x > "$tmp/mine.svg"
+expect 0 "" "" -- "$shmstat" flame --svg "$tmp/mine.svg" "$name"
+head -c 5 "$tmp/mine.svg" | grep -q '^<' && ! grep -q xxx "$tmp/mine.svg" && ok ||
+	bad "--svg did not replace the file whole: $(head -c 200 "$tmp/mine.svg")"
 
 echo -n "flame: "
 finish

@@ -287,9 +287,11 @@ static int write_svg(const struct flame *f, const struct flame_args *a, const ch
 	o.subtitle = sub;
 	o.unit = a->by_weight ? "ns" : "samples";
 	if (strcmp(a->svg, "-") != 0) {
-		out = fopen(a->svg, "w");
+		char why[128];
+
+		out = open_out_file(a->svg, why, sizeof(why));
 		if (out == NULL)
-			return die(EXIT_ERR, "cannot write svg file '%s': %s", a->svg, strerror(errno));
+			return die(EXIT_ERR, "cannot write svg file '%s': %s", a->svg, why);
 	}
 	err = flame_write_svg(f, &o, out);
 	if (out == stdout) {
