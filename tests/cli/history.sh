@@ -761,9 +761,34 @@ if [ -n "$nobody_dir" ]; then
 		timeout 20 "$shmstat" check -r "$r/for.yaml" --state "$sd/fifo" "$tag-m"
 	expect 0 "pending since" "" -- "$shmstat" check -r "$r/for.yaml" --state "$sd/mine" "$tag-m"
 	[ "$(stat -c '%a %u' "$sd/mine")" = "600 0" ] && ok || bad "check saved $sd/mine as $(stat -c '%a %u' "$sd/mine")"
+	# --emit --out to a name nobody planted there: refused, left as it is
+	as_nobody sh -c 'umask 0; echo planted > "$1/prom.yml"' sh "$sd" || bad "uid 65534 could not plant prom.yml"
+	expect 3 "" "^shmstat: cannot write '$sd/prom.yml': it is owned by uid 65534, not by this user \(uid 0\) or root; refusing it$" -- \
+		"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$sd/prom.yml"
+	[ "$(cat "$sd/prom.yml")" = planted ] && ok || bad "--out wrote into the planted file"
 else
 	echo "SKIP: state files planted by uid 65534: $nobody_why" >&2
 fi
+# --emit prometheus-rules --out: a symbolic link (in /tmp, planted by
+# another user) or a hard link in its place is refused, the file it names
+# left as it was; a FIFO with no reader does not block; a file of this
+# user is replaced whole
+printf 'precious\n' > "$tmp/precious"
+ln -s "$tmp/precious" "$tmp/out-link"
+ln "$tmp/precious" "$tmp/out-hard"
+mkfifo "$tmp/out-fifo"
+expect 3 "" "^shmstat: cannot write '$tmp/out-link': it is a symbolic link; refusing it$" -- \
+	"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$tmp/out-link"
+expect 3 "" "^shmstat: cannot write '$tmp/out-hard': it has 2 hard links; refusing it$" -- \
+	"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$tmp/out-hard"
+[ "$(cat "$tmp/precious")" = precious ] && ok || bad "--out wrote through a link: $(head -3 "$tmp/precious")"
+expect 3 "" "^shmstat: cannot write '$tmp/out-fifo': it is a fifo with no reader$" -- \
+	timeout 20 "$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$tmp/out-fifo"
+head -c 100000 /dev/zero | tr '\0' x > "$tmp/out-mine"
+expect 0 "" "^shmstat: ([0-9]+) of \1 rules written as Prometheus rules$" -- \
+	"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$tmp/out-mine"
+head -1 "$tmp/out-mine" | grep -q '^# Prometheus rules' && ! grep -q xxx "$tmp/out-mine" && ok ||
+	bad "--out did not replace the file whole: $(head -c 200 "$tmp/out-mine")"
 # a rules file with an error: exit 3, FILE:LINE:COLUMN: what is wrong
 printf 'rules:\n  - name: x\n    gauge: hf_queue_depth\n    abov: {warning: 1}\n' > "$r/badkey.yaml"
 # (the plugin's first line says it too: SHMSTAT UNKNOWN - the message)

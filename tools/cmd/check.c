@@ -814,6 +814,7 @@ static int emit_prometheus(const struct check_opts *o, const struct ruleset *rs)
 	shmstat_reader *rd = NULL;
 	shmstat_snap *snap = NULL;
 	FILE *f = stdout;
+	char why[128];
 	size_t n;
 	int rc;
 
@@ -823,8 +824,9 @@ static int emit_prometheus(const struct check_opts *o, const struct ruleset *rs)
 		warnf("no segment named: each metric's unit is taken from its rule's thresholds "
 		      "(2ms: a timer, exported in seconds)");
 	alarm(0);                       /* a translation, not a check */
-	if (o->out && strcmp(o->out, "-") != 0 && (f = fopen(o->out, "w")) == NULL) {
-		rc = config_error("cannot write '%s': %s", o->out, strerror(errno));
+	if (o->out && strcmp(o->out, "-") != 0 &&
+	    (f = open_out_file(o->out, why, sizeof(why))) == NULL) {
+		rc = config_error("cannot write '%s': %s", o->out, why);
 		goto out;
 	}
 	n = promrules_emit(f, rs, o->rules, snap ? lookup_metric : NULL, snap, stderr);
