@@ -273,6 +273,24 @@ promtool check metrics < /tmp/$tag.tf.prom >/dev/null 2>&1 && ok || bad "promtoo
 expect 2 "" "^shmstat: --out goes with --prom or --openmetrics$" -- "$shmstat" show --out /tmp/$tag.tf.prom "$tag-a"
 expect 1 "" "^shmstat: cannot write '/tmp/$tag-nodir/x.prom': No such file or directory$" -- \
 	"$shmstat" show --openmetrics --out "/tmp/$tag-nodir/x.prom" "$tag-a"
+# --out over what is not a regular file: refused and left as it is (the
+# rename put a regular file in place of /dev/null or /dev/stdout)
+od=$(mktemp -d /tmp/$tag-out.XXXXXX)
+mkfifo "$od/fifo"
+ln -s /proc/self/fd/1 "$od/stdout"
+expect 1 "" "^shmstat: cannot write '$od/fifo': it is not a regular file; refusing it$" -- \
+	"$shmstat" show --prom --out "$od/fifo" "$tag-a"
+expect 1 "" "^shmstat: cannot write '$od/stdout': it is a symbolic link; refusing it$" -- \
+	"$shmstat" show --prom --out "$od/stdout" "$tag-a"
+[ -p "$od/fifo" ] && [ -L "$od/stdout" ] && ok || bad "--out replaced: $(ls -l "$od")"
+if [ "$(id -u)" -eq 0 ] && mknod "$od/null" c 1 3 2>/dev/null; then
+	expect 1 "" "^shmstat: cannot write '$od/null': it is not a regular file; refusing it$" -- \
+		"$shmstat" show --prom --out "$od/null" "$tag-a"
+	[ -c "$od/null" ] && ok || bad "--out replaced a device: $(ls -l "$od/null")"
+else
+	echo "SKIP: --out over a device: not root, or no mknod here" >&2
+fi
+rm -rf "$od"
 # promtool (Debian package prometheus, installed by ./dev) lints the output
 if ! command -v promtool >/dev/null; then
 	bad "promtool is not installed (apt-get install prometheus)"

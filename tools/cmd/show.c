@@ -445,7 +445,9 @@ static int print_text(const char *name, const shmstat_snap *s, const size_t *ord
 }
 
 /* --out: the exposition of @s into @path atomically: a temporary file
- * in the same directory, 0644, renamed over @path once whole. */
+ * in the same directory, 0644, renamed over @path once whole. Only over
+ * a regular file: the rename would replace a device (/dev/null), a FIFO
+ * or a symbolic link (/dev/stdout) for every other program. */
 static int write_textfile(const char *path, const char *name, const shmstat_snap *s,
 			  const size_t *order, size_t n, int om)
 {
@@ -455,10 +457,16 @@ static int write_textfile(const char *path, const char *name, const shmstat_snap
 	size_t len = strlen(path);
 	char *tmp = malloc(len + 8);
 	FILE *f = NULL;
+	struct stat st;
 	int fd, err;
 
 	if (tmp == NULL)
 		return die(EXIT_ERR, "out of memory");
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		free(tmp);
+		return die(EXIT_ERR, "cannot write '%s': it is %s; refusing it", path,
+			   S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+	}
 	memcpy(tmp, path, len);
 	memcpy(tmp + len, ".XXXXXX", 8);
 	fd = mkstemp(tmp);
