@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -336,20 +337,56 @@ void json_put(FILE *f, const char *s)
 	json_put_bytes(f, s, s ? strlen(s) : 0, 0);
 }
 
+/* Is @lst (the lstat of symbolic link @path) a link another user may
+ * have planted: in a sticky, world-writable directory (/tmp) and owned
+ * by neither this user nor the directory's owner? The rule the kernel
+ * applies with fs.protected_symlinks = 1, which not every host sets. */
+static bool planted_link(const char *path, const struct stat *lst)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat ds;
+
+	if (lst->st_uid == geteuid())
+		return false;
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((size_t)(slash - path) >= sizeof(dir))
+		return true;            /* cannot tell: refused */
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &ds) != 0)
+		return true;
+	return (ds.st_mode & S_ISVTX) && (ds.st_mode & S_IWOTH) && lst->st_uid != ds.st_uid;
+}
+
 FILE *open_out_file(const char *path, char *why, size_t n)
 {
 	struct stat st;
 	FILE *f;
-	int fd, err;
+	int fd, err, nofollow = O_NOFOLLOW;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
+	/* a link this user could have made is followed (/dev/stdout, a
+	 * process substitution's /dev/fd/N, one's own); one planted in a
+	 * shared directory is not. A name that is no link now is opened
+	 * O_NOFOLLOW: a link planted after the lstat is refused. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		if (planted_link(path, &st)) {
+			snprintf(why, n, "it is a symbolic link of uid %u in a shared directory; refusing it",
+				 (unsigned)st.st_uid);
+			errno = EPERM;
+			return NULL;
+		}
+		nofollow = 0;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | nofollow | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
 	if (fd < 0) {
 		err = errno;
-		/* ELOOP; EACCES where O_CREAT meets another user's link in a
-		 * sticky directory */
+		/* ELOOP: a link planted since the lstat; EACCES where O_CREAT
+		 * meets another user's file in a sticky directory */
 		if (err == ELOOP || (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)))
 			snprintf(why, n, "it is a symbolic link; refusing it");
-		else if (err == ENXIO && lstat(path, &st) == 0 && S_ISFIFO(st.st_mode))
+		else if (err == ENXIO && stat(path, &st) == 0 && S_ISFIFO(st.st_mode))
 			snprintf(why, n, "it is a fifo with no reader");
 		else
 			snprintf(why, n, "%s", strerror(err));

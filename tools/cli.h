@@ -113,13 +113,13 @@ void json_put_bytes(FILE *f, const char *s, size_t n, int bytes);
 #define SHMSTAT_SIG_KEY_SHOW 4200
 
 /* An output file the user named (flame --svg, check --out), opened to
- * be written whole: open(O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK),
- * then fstat: refused when it is a symbolic link, not this user's nor
+ * be written whole. A symbolic link is followed unless another user may
+ * have planted it (in a sticky, world-writable directory, owned by
+ * neither this user nor the directory's owner); a name that is no link
+ * is opened O_NOFOLLOW. Then fstat: refused when not this user's nor
  * root's, or a regular file of more than one link; only then emptied. A
- * name planted in a shared directory (/tmp) by another user so never
- * makes it write into a file elsewhere; a FIFO with no reader does not
- * block. NULL: errno set, @why (@n bytes) says why, e.g. "it is a
- * symbolic link; refusing it". */
+ * FIFO with no reader does not block. NULL: errno set, @why (@n bytes)
+ * says why, e.g. "it has 2 hard links; refusing it". */
 FILE *open_out_file(const char *path, char *why, size_t n);
 
 /* name{labels}, or name when there are no labels */

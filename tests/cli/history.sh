@@ -761,7 +761,13 @@ if [ -n "$nobody_dir" ]; then
 		timeout 20 "$shmstat" check -r "$r/for.yaml" --state "$sd/fifo" "$tag-m"
 	expect 0 "pending since" "" -- "$shmstat" check -r "$r/for.yaml" --state "$sd/mine" "$tag-m"
 	[ "$(stat -c '%a %u' "$sd/mine")" = "600 0" ] && ok || bad "check saved $sd/mine as $(stat -c '%a %u' "$sd/mine")"
-	# --emit --out to a name nobody planted there: refused, left as it is
+	# --emit --out to a name nobody planted there: refused, left as it
+	# is; a symbolic link nobody planted there to a file of ours too
+	printf 'precious\n' > "$tmp/precious-sd"
+	as_nobody ln -s "$tmp/precious-sd" "$sd/prom-link" || bad "uid 65534 could not plant prom-link"
+	expect 3 "" "^shmstat: cannot write '$sd/prom-link': it is a symbolic link of uid 65534 in a shared directory; refusing it$" -- \
+		"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$sd/prom-link"
+	[ "$(cat "$tmp/precious-sd")" = precious ] && ok || bad "--out wrote through nobody's link: $(head -3 "$tmp/precious-sd")"
 	as_nobody sh -c 'umask 0; echo planted > "$1/prom.yml"' sh "$sd" || bad "uid 65534 could not plant prom.yml"
 	expect 3 "" "^shmstat: cannot write '$sd/prom.yml': it is owned by uid 65534, not by this user \(uid 0\) or root; refusing it$" -- \
 		"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$sd/prom.yml"
@@ -769,19 +775,16 @@ if [ -n "$nobody_dir" ]; then
 else
 	echo "SKIP: state files planted by uid 65534: $nobody_why" >&2
 fi
-# --emit prometheus-rules --out: a symbolic link (in /tmp, planted by
-# another user) or a hard link in its place is refused, the file it names
-# left as it was; a FIFO with no reader does not block; a file of this
-# user is replaced whole
+# --emit prometheus-rules --out: a hard link in its place is refused,
+# the file it names left as it was; a FIFO with no reader does not block;
+# a file of this user is replaced whole (a link planted by another user:
+# above, as nobody)
 printf 'precious\n' > "$tmp/precious"
-ln -s "$tmp/precious" "$tmp/out-link"
 ln "$tmp/precious" "$tmp/out-hard"
 mkfifo "$tmp/out-fifo"
-expect 3 "" "^shmstat: cannot write '$tmp/out-link': it is a symbolic link; refusing it$" -- \
-	"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$tmp/out-link"
 expect 3 "" "^shmstat: cannot write '$tmp/out-hard': it has 2 hard links; refusing it$" -- \
 	"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$tmp/out-hard"
-[ "$(cat "$tmp/precious")" = precious ] && ok || bad "--out wrote through a link: $(head -3 "$tmp/precious")"
+[ "$(cat "$tmp/precious")" = precious ] && ok || bad "--out wrote through a hard link: $(head -3 "$tmp/precious")"
 expect 3 "" "^shmstat: cannot write '$tmp/out-fifo': it is a fifo with no reader$" -- \
 	timeout 20 "$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$tmp/out-fifo"
 head -c 100000 /dev/zero | tr '\0' x > "$tmp/out-mine"
