@@ -43,6 +43,15 @@ int frames_load_window(struct frames *fr, const char *path, uint64_t from_ns, ui
 	return load(fr, path, from_ns, to_ns, 1, keep, arg);
 }
 
+int keep_none(void *arg, const char *n, const char *labels, enum shmstat_type type)
+{
+	(void)arg;
+	(void)n;
+	(void)labels;
+	(void)type;
+	return 0;
+}
+
 int keep_named(void *name, const char *n, const char *labels, enum shmstat_type type)
 {
 	(void)labels;

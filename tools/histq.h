@@ -28,6 +28,8 @@ int frames_load(struct frames *fr, const char *path, uint64_t from_ns, uint64_t 
  * costs what the series asked about take, not every series. */
 int frames_load_window(struct frames *fr, const char *path, uint64_t from_ns, uint64_t to_ns,
 		       shmstat_series_filter keep, void *arg);
+/* A shmstat_series_filter keeping no series (the records alone). */
+int keep_none(void *arg, const char *n, const char *labels, enum shmstat_type type);
 /* A shmstat_series_filter keeping the series named @name (a char *). */
 int keep_named(void *name, const char *n, const char *labels, enum shmstat_type type);
 void frames_free(struct frames *fr);

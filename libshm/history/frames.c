@@ -542,6 +542,62 @@ static size_t first_record(const struct rref *r, size_t n, uint64_t from, int be
 	return lo;
 }
 
+/* Record @r of ring @k read (into *@buf, grown as needed) and checked
+ * against what the scan saw, then decoded: 0 (*@f NULL: a payload not
+ * valid, left out), -1 (overwritten since: the writer went on), or an
+ * error code (said). */
+static int read_frame(struct shmstat_history *h, unsigned k, const struct rref *r,
+		      unsigned char **buf, size_t *cap, struct sel *sel, struct shmstat_frame **f)
+{
+	const struct shmstat_hf_tier *t = &h->hdr.tier[k];
+	struct shmstat_hf_rec rh;
+	ssize_t got;
+	int err;
+
+	*f = NULL;
+	assert(r->len >= SHMSTAT_HF_REC_HDR + 8); /* the ring scan takes no shorter */
+	if (r->len > *cap) {
+		unsigned char *nb = realloc(*buf, r->len);
+
+		if (nb == NULL)
+			return shmstat__hf_io_fail(h, ENOMEM, "reading");
+		*buf = nb;
+		*cap = r->len;
+	}
+	got = shmstat__pread_full(h->fd, *buf, r->len, t->ring_off + r->off);
+	if (got < 0)
+		return shmstat__hf_io_fail(h, errno, "reading");
+	if ((size_t)got < r->len)
+		return shmstat__hf_io_fail(h, SHMSTAT_ETRUNCATED, "reading");
+	memcpy(&rh, *buf, sizeof(rh));
+	if (rh.magic != SHMSTAT_HF_REC_MAGIC || rh.len != r->len || rh.seq != r->seq ||
+	    rh.time_ns != r->time || shmstat__hf_sum(*buf, rh.len, h->hdr.seed, k) != rh.sum)
+		return -1;
+	err = frame_new(h, *buf + SHMSTAT_HF_REC_HDR, rh.len - SHMSTAT_HF_REC_HDR, rh.time_ns,
+			t->step_ns, sel, f);
+	/* the dictionary's own errors are said already; out of memory here
+	 * is not */
+	if (err == ENOMEM)
+		err = shmstat__hf_io_fail(h, ENOMEM, "reading");
+	return err;
+}
+
+/* The records of @r[0..n-1] (oldest first) a range [@from, @to] takes
+ * (time < @limit; with @before, also the last record before @from):
+ * [*@lo, *@hi). */
+static void tier_span(const struct rref *r, size_t n, uint64_t from, uint64_t to, uint64_t limit,
+		      int before, size_t *lo, size_t *hi)
+{
+	*lo = first_record(r, n, from, before);
+	*hi = n;
+	for (size_t i = *lo; i < n; i++) {
+		if (r[i].time > to || r[i].time >= limit) {
+			*hi = i;
+			break;
+		}
+	}
+}
+
 /*
  * Frames of ring @k for the records of @r[0..n-1] (oldest first) with
  * @from <= time <= @to and time < @limit (with @before, also the last
@@ -553,58 +609,21 @@ static int tier_frames(struct shmstat_history *h, unsigned k, const struct rref 
 		       uint64_t from, uint64_t to, uint64_t limit, int before, struct sel *sel,
 		       struct flist *l)
 {
-	const struct shmstat_hf_tier *t = &h->hdr.tier[k];
-	size_t first = l->n, lo = first_record(r, n, from, before), hi = n;
+	size_t first = l->n, lo, hi;
 	unsigned char *buf = NULL;
 	size_t cap = 0;
 	int err = 0;
 
-	for (size_t i = lo; i < n; i++) {
-		if (r[i].time > to || r[i].time >= limit) {
-			hi = i;
-			break;
-		}
-	}
+	tier_span(r, n, from, to, limit, before, &lo, &hi);
 	if (lo >= hi)
 		return 0;
 	/* newest first, then reversed */
 	for (size_t i = hi; i-- > lo;) {
-		struct shmstat_hf_rec rh;
 		struct shmstat_frame *f;
-		ssize_t got;
+		int e = read_frame(h, k, &r[i], &buf, &cap, sel, &f);
 
-		assert(r[i].len >= SHMSTAT_HF_REC_HDR + 8); /* the ring scan takes no shorter */
-		if (r[i].len > cap) {
-			unsigned char *nb = realloc(buf, r[i].len);
-
-			if (nb == NULL) {
-				err = shmstat__hf_io_fail(h, ENOMEM, "reading");
-				break;
-			}
-			buf = nb;
-			cap = r[i].len;
-		}
-		got = shmstat__pread_full(h->fd, buf, r[i].len, t->ring_off + r[i].off);
-		if (got < 0) {
-			err = shmstat__hf_io_fail(h, errno, "reading");
-			break;
-		}
-		if ((size_t)got < r[i].len) {
-			err = shmstat__hf_io_fail(h, SHMSTAT_ETRUNCATED, "reading");
-			break;
-		}
-		memcpy(&rh, buf, sizeof(rh));
-		if (rh.magic != SHMSTAT_HF_REC_MAGIC || rh.len != r[i].len || rh.seq != r[i].seq ||
-		    rh.time_ns != r[i].time ||
-		    shmstat__hf_sum(buf, rh.len, h->hdr.seed, k) != rh.sum)
-			break;
-		err = frame_new(h, buf + SHMSTAT_HF_REC_HDR, rh.len - SHMSTAT_HF_REC_HDR, rh.time_ns,
-				t->step_ns, sel, &f);
-		if (err) {
-			/* the dictionary's own errors are said already; out of
-			 * memory here is not */
-			if (err == ENOMEM)
-				err = shmstat__hf_io_fail(h, ENOMEM, "reading");
+		if (e) {
+			err = e < 0 ? 0 : e;
 			break;
 		}
 		if (f && (err = flist_push(l, f)) != 0) {
@@ -717,6 +736,81 @@ int shmstat_history_window_select(shmstat_history *h, uint64_t from_ns, uint64_t
 	err = range(h, from_ns, to_ns, 1, sel, out, n);
 	sel_unref(sel);
 	return err;
+}
+
+static int keep_all(void *arg, const char *name, const char *labels, enum shmstat_type type)
+{
+	(void)arg;
+	(void)name;
+	(void)labels;
+	(void)type;
+	return 1;
+}
+
+int shmstat__history_stream(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
+			    shmstat_series_filter keep, void *arg, shmstat__frame_sink sink,
+			    void *sarg)
+{
+	struct rref *r[SHMSTAT_HISTORY_MAX_TIERS] = { NULL };
+	size_t nr[SHMSTAT_HISTORY_MAX_TIERS] = { 0 };
+	uint64_t limit = UINT64_MAX, lim[SHMSTAT_HISTORY_MAX_TIERS];
+	unsigned nt = h->hdr.ntiers, done = 0;
+	unsigned char *buf = NULL;
+	size_t cap = 0;
+	struct sel *sel;
+	int err = 0;
+
+	shmstat__clear_error();
+	if (from_ns > to_ns)
+		return 0;
+	/* always a selection, even of every series: the frames' sets of
+	 * series stay while it does, however many frames were freed */
+	sel = calloc(1, sizeof(*sel));
+	if (sel == NULL)
+		return shmstat__fail(ENOMEM, "out of memory reading history file '%s'", h->path);
+	sel->refs = 1;
+	sel->keep = keep ? keep : keep_all;
+	sel->arg = arg;
+	/* the rings first (as range() takes them), then their records,
+	 * coarsest tier first, each oldest first */
+	for (unsigned k = 0; k < nt && limit > from_ns; k++) {
+		err = shmstat__hf_scan_ring(h, k, &r[k], &nr[k]);
+		if (err)
+			break;
+		done = k + 1;
+		lim[k] = limit;
+		if (nr[k] && r[k][0].time < limit)
+			limit = r[k][0].time;
+	}
+	for (unsigned k = done; !err && k-- > 0;) {
+		size_t lo, hi;
+
+		tier_span(r[k], nr[k], from_ns, to_ns, lim[k], 1, &lo, &hi);
+		for (size_t i = lo; i < hi && !err; i++) {
+			struct shmstat_frame *f;
+			int e = read_frame(h, k, &r[k][i], &buf, &cap, sel, &f);
+
+			if (e > 0) {
+				err = e;
+				break;
+			}
+			/* overwritten since the scan (e < 0): the records
+			 * before it are not to be used (range() keeps none
+			 * older) */
+			if ((e < 0 || f) && (err = sink(sarg, e < 0 ? NULL : f)) != 0)
+				err = shmstat__hf_io_fail(h, err, "reading");
+		}
+	}
+	free(buf);
+	for (unsigned k = 0; k < done; k++)
+		free(r[k]);
+	sel_unref(sel);
+	return err;
+}
+
+void shmstat__frame_free(shmstat_frame *f)
+{
+	frame_free(f);
 }
 
 /* ----------------------------------------------------------- accessors */

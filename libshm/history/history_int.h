@@ -344,4 +344,18 @@ SHMSTAT_HIDDEN int shmstat__hf_scan_ring(struct shmstat_history *h, unsigned k,
  * once per set of series, not once per frame. */
 SHMSTAT_HIDDEN const void *shmstat__frame_schema(const shmstat_frame *f);
 
+/* A consumer of frames in time order: @f is its own (shmstat__frame_free());
+ * @f NULL: the frames given so far are not to be used (a record was
+ * overwritten while read), start again. 0 or an errno (ENOMEM). */
+typedef int (*shmstat__frame_sink)(void *arg, shmstat_frame *f);
+/* The frames of shmstat_history_window_select(@h, @from_ns, @to_ns, @keep,
+ * @arg) given to @sink one at a time, oldest first, each decoded when the
+ * last is given: what a window costs does not grow with its records.
+ * (A record overwritten while read drops the frames before it, of every
+ * tier.) Same returns, or what @sink returned. */
+SHMSTAT_HIDDEN int shmstat__history_stream(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
+					   shmstat_series_filter keep, void *arg,
+					   shmstat__frame_sink sink, void *sarg);
+SHMSTAT_HIDDEN void shmstat__frame_free(shmstat_frame *f);
+
 #endif

@@ -91,7 +91,9 @@ static int matches(const struct shmstat_wquery *qy, const struct shmstat_series 
 
 /* What is known of one series while walking the frames. */
 struct track {
-	const char *name, *labels;     /* point into a frame of the walk */
+	char *name;                    /* and its labels after it: a copy,
+					* frames may go before the walk ends */
+	const char *labels;
 	uint64_t reg_id, generation;
 	uint64_t v[4];                 /* counter, or sig hits/misses/weight/evictions */
 	shmstat_hdata *h;              /* histograms: the last frame's */
@@ -117,6 +119,8 @@ struct walk {
 /* The index of the track of @s in @w (a new one if none); -1: no memory. */
 static long track_of(struct walk *w, const struct shmstat_series *s)
 {
+	size_t ln, ll;
+
 	for (size_t i = 0; i < w->n; i++)
 		if (strcmp(w->t[i].name, s->name) == 0 && strcmp(w->t[i].labels, s->labels) == 0)
 			return (long)i;
@@ -132,8 +136,16 @@ static long track_of(struct walk *w, const struct shmstat_series *s)
 		w->cap = cap;
 	}
 	memset(&w->t[w->n], 0, sizeof(w->t[0]));
-	w->t[w->n].name = s->name;
-	w->t[w->n].labels = s->labels;
+	ln = strlen(s->name) + 1;
+	ll = strlen(s->labels) + 1;
+	w->t[w->n].name = malloc(ln + ll);
+	if (w->t[w->n].name == NULL) {
+		w->err = ENOMEM;
+		return -1;
+	}
+	memcpy(w->t[w->n].name, s->name, ln);
+	memcpy(w->t[w->n].name + ln, s->labels, ll);
+	w->t[w->n].labels = w->t[w->n].name + ln;
 	w->t[w->n].reg_id = UINT64_MAX;       /* not seen yet */
 	return (long)w->n++;
 }
@@ -223,14 +235,22 @@ static void step_series(struct walk *w, const shmstat_frame *f, size_t i,
 	t->seen_now = 1;
 }
 
+/* Free what @w holds; it is then as new (its owner kept, its error
+ * cleared). */
 static void walk_free(struct walk *w)
 {
-	for (size_t i = 0; i < w->n; i++)
+	const char *owner = w->owner;
+
+	for (size_t i = 0; i < w->n; i++) {
 		shmstat_hdata_free(w->t[i].h);
+		free(w->t[i].name);
+	}
 	free(w->t);
 	free(w->mi);
 	free(w->mt);
 	shmstat_hdata_free(w->acc);
+	memset(w, 0, sizeof(*w));
+	w->owner = owner;
 }
 
 static int wanted_type(enum shmstat_figure fig, enum shmstat_type type)
@@ -320,76 +340,100 @@ static size_t window_start(shmstat_frame *const *f, size_t n, uint64_t from_ns, 
 	return !gauge && lo > 0 ? lo - 1 : lo;
 }
 
-int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquery *qy,
-		   uint64_t from_ns, uint64_t to_ns, struct shmstat_wvalue *out)
+/* A window's walk (shmstat_window(), shmstat_history_windows()). */
+struct wcalc {
+	struct walk w;
+	size_t used;               /* frames of the window */
+	double gsum;               /* gauges: the sum in the last frame */
+	uint64_t gn;               /* of that many series */
+};
+
+static int query_bad(const struct shmstat_wquery *qy)
 {
-	struct walk w = { .owner = qy ? qy->owner : NULL };
-	size_t used = 0, last = 0;
-	int bad_labels;
+	return qy == NULL || qy->name == NULL || qy->fig > SHMSTAT_FIG_SIG_HIT_RATE ||
+	       (qy->fig == SHMSTAT_FIG_QUANTILE && !(qy->q >= 0 && qy->q <= 1)) ||
+	       shmstat_labels_match("", qy->labels) < 0;
+}
 
+static void calc_init(struct wcalc *c, const struct shmstat_wquery *qy, struct shmstat_wvalue *out)
+{
+	memset(c, 0, sizeof(*c));
+	c->w.owner = qy->owner;
 	memset(out, 0, sizeof(*out));
-	if (qy == NULL || qy->name == NULL || qy->fig > SHMSTAT_FIG_SIG_HIT_RATE ||
-	    (qy->fig == SHMSTAT_FIG_QUANTILE && !(qy->q >= 0 && qy->q <= 1)))
-		return EINVAL;
-	bad_labels = shmstat_labels_match("", qy->labels) < 0;
-	if (bad_labels)
-		return EINVAL;
-	for (size_t j = window_start(f, n, from_ns, qy->fig == SHMSTAT_FIG_GAUGE); j < n; j++) {
-		struct shmstat_frame_info fi;
+}
 
-		shmstat_frame_info(f[j], &fi);
-		if (fi.time_ns > to_ns)
-			break;
-		if (used++ == 0)
-			out->from_ns = fi.time_ns;
-		out->to_ns = fi.time_ns;
-		last = j;
-		if (qy->fig == SHMSTAT_FIG_GAUGE)
+/* Gauges: the sum of the series of @qy with a value in frame @f. */
+static void gauge_of(struct wcalc *c, const struct shmstat_wquery *qy, const shmstat_frame *f)
+{
+	struct shmstat_frame_info fi;
+
+	shmstat_frame_info(f, &fi);
+	c->gsum = 0;
+	c->gn = 0;
+	for (size_t i = 0; i < fi.series; i++) {
+		struct shmstat_series s;
+
+		if (shmstat_frame_series(f, i, &s) != 0 || s.type != SHMSTAT_GAUGE ||
+		    !s.has_value || !matches(qy, &s))
 			continue;
-		if (match_set(&w, qy, f[j], fi.series) != 0)
-			goto out;
-		for (size_t k = 0; k < w.nm; k++) {
-			struct shmstat_series s;
-
-			if (shmstat_frame_series(f[j], w.mi[k], &s) != 0)
-				continue;
-			step_series(&w, f[j], w.mi[k], &s, w.mt[k], fi.generation);
-			if (w.err)
-				goto out;
-		}
+		c->gsum += (double)s.gauge;
+		c->gn++;
 	}
-	out->resets = w.resets;
-	out->series = (unsigned)w.n;
-	if (qy->fig == SHMSTAT_FIG_GAUGE) {
-		struct shmstat_frame_info fi;
-		double sum = 0;
+}
 
-		if (used == 0) {
+/* Frame @f, the next of the window, into @c (its time into @out); 0 or
+ * ENOMEM. */
+static int calc_feed(struct wcalc *c, const struct shmstat_wquery *qy, const shmstat_frame *f,
+		     struct shmstat_wvalue *out)
+{
+	struct shmstat_frame_info fi;
+
+	shmstat_frame_info(f, &fi);
+	if (c->used++ == 0)
+		out->from_ns = fi.time_ns;
+	out->to_ns = fi.time_ns;
+	if (qy->fig == SHMSTAT_FIG_GAUGE)
+		return 0;
+	if (match_set(&c->w, qy, f, fi.series) != 0)
+		return c->w.err;
+	for (size_t k = 0; k < c->w.nm; k++) {
+		struct shmstat_series s;
+
+		if (shmstat_frame_series(f, c->w.mi[k], &s) != 0)
+			continue;
+		step_series(&c->w, f, c->w.mi[k], &s, c->w.mt[k], fi.generation);
+		if (c->w.err)
+			return c->w.err;
+	}
+	return 0;
+}
+
+/* The figure of what @c saw into @out; what @c holds is freed. 0 or
+ * ENOMEM. */
+static int calc_end(struct wcalc *c, const struct shmstat_wquery *qy, struct shmstat_wvalue *out)
+{
+	int err;
+
+	out->resets = c->w.resets;
+	out->series = (unsigned)c->w.n;
+	if (qy->fig == SHMSTAT_FIG_GAUGE) {
+		if (c->used == 0) {
 			out->why = "no record in the window";
 			goto out;
 		}
-		shmstat_frame_info(f[last], &fi);
-		for (size_t i = 0; i < fi.series; i++) {
-			struct shmstat_series s;
-
-			if (shmstat_frame_series(f[last], i, &s) != 0 || s.type != SHMSTAT_GAUGE ||
-			    !s.has_value || !matches(qy, &s))
-				continue;
-			sum += (double)s.gauge;
-			out->samples++;
-		}
+		out->samples = c->gn;
 		out->series = (unsigned)out->samples;
 		out->has_value = out->samples > 0;
-		out->value = sum;
+		out->value = c->gsum;
 		if (!out->has_value)
 			out->why = "no such gauge with a value";
 		goto out;
 	}
-	if (used < 2) {
+	if (c->used < 2) {
 		out->why = "fewer than two records in the window";
 		goto out;
 	}
-	if (w.n == 0 || (w.owner && !w.owner_seen)) {
+	if (c->w.n == 0 || (c->w.owner && !c->w.owner_seen)) {
 		out->series = 0;        /* the owner's: none */
 		out->why = "no such series in the window";
 		goto out;
@@ -399,8 +443,8 @@ int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquer
 	case SHMSTAT_FIG_RATE:
 	case SHMSTAT_FIG_SIG_HITS:
 		/* a table's figures all rest on its events */
-		out->samples = qy->fig == SHMSTAT_FIG_SIG_HITS ? w.inc[0] + w.inc[1] : w.inc[0];
-		out->value = (double)w.inc[0];
+		out->samples = qy->fig == SHMSTAT_FIG_SIG_HITS ? c->w.inc[0] + c->w.inc[1] : c->w.inc[0];
+		out->value = (double)c->w.inc[0];
 		if (qy->fig == SHMSTAT_FIG_RATE)
 			out->value = out->to_ns > out->from_ns
 					     ? out->value * 1e9 / (double)(out->to_ns - out->from_ns)
@@ -412,15 +456,15 @@ int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquer
 	case SHMSTAT_FIG_SIG_EVICTIONS: {
 		int k = qy->fig == SHMSTAT_FIG_SIG_MISSES ? 1 : qy->fig == SHMSTAT_FIG_SIG_WEIGHT ? 2 : 3;
 
-		out->samples = w.inc[0] + w.inc[1];
-		out->value = (double)w.inc[k];
+		out->samples = c->w.inc[0] + c->w.inc[1];
+		out->value = (double)c->w.inc[k];
 		out->has_value = 1;
 		break;
 	}
 	case SHMSTAT_FIG_SIG_HIT_RATE:
-		out->samples = w.inc[0] + w.inc[1];
+		out->samples = c->w.inc[0] + c->w.inc[1];
 		out->has_value = out->samples > 0;
-		out->value = out->samples ? (double)w.inc[0] / (double)out->samples : 0;
+		out->value = out->samples ? (double)c->w.inc[0] / (double)out->samples : 0;
 		if (!out->has_value)
 			out->why = "no hits or misses in the window";
 		break;
@@ -429,16 +473,16 @@ int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquer
 		struct shmstat_hstats st;
 		uint64_t v;
 
-		if (w.acc == NULL) {
+		if (c->w.acc == NULL) {
 			out->why = "no values recorded in the window";
 			break;
 		}
-		if (w.mixed) {
+		if (c->w.mixed) {
 			out->why = "bucket layouts differ"
 				   " (select one series)";
 			break;
 		}
-		shmstat_hdata_stats(w.acc, &st);
+		shmstat_hdata_stats(c->w.acc, &st);
 		out->samples = st.count;
 		if (st.count == 0) {
 			out->why = "no values recorded in the window";
@@ -447,7 +491,7 @@ int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquer
 		if (qy->fig == SHMSTAT_FIG_MEAN) {
 			out->value = st.mean;
 		} else {
-			if (shmstat_hdata_quantiles(w.acc, &qy->q, 1, &v) != 0)
+			if (shmstat_hdata_quantiles(c->w.acc, &qy->q, 1, &v) != 0)
 				break;
 			out->value = (double)v;
 		}
@@ -458,17 +502,295 @@ int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquer
 		break;
 	}
 out:
-	walk_free(&w);
-	return w.err;
+	err = c->w.err;
+	walk_free(&c->w);
+	return err;
+}
+
+int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquery *qy,
+		   uint64_t from_ns, uint64_t to_ns, struct shmstat_wvalue *out)
+{
+	struct wcalc c;
+	size_t last = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (query_bad(qy))
+		return EINVAL;
+	calc_init(&c, qy, out);
+	for (size_t j = window_start(f, n, from_ns, qy->fig == SHMSTAT_FIG_GAUGE); j < n; j++) {
+		struct shmstat_frame_info fi;
+		int err;
+
+		shmstat_frame_info(f[j], &fi);
+		if (fi.time_ns > to_ns)
+			break;
+		last = j;
+		err = calc_feed(&c, qy, f[j], out);
+		if (err) {
+			walk_free(&c.w);
+			return err;
+		}
+	}
+	if (qy->fig == SHMSTAT_FIG_GAUGE && c.used)
+		gauge_of(&c, qy, f[last]);
+	return calc_end(&c, qy, out);
+}
+
+/* --------------------------------------------------------------- streams */
+
+/* shmstat_history_windows(): the queries over frames given one at a time,
+ * oldest first. A query starts at the first frame after its from_ns (a
+ * gauge's: at or after it), with the frame before it (kept: @prev), and
+ * ends at the first frame after its to_ns: what shmstat_window() takes of
+ * an array of the same frames. */
+struct wstream {
+	const struct shmstat_wrange *q;
+	struct shmstat_wvalue *out;
+	struct wcalc *c;
+	size_t nq;
+	size_t *order;             /* the queries by their start */
+	size_t next;               /* order[next]: the next to start */
+	size_t *act, nact;         /* started, not ended */
+	shmstat_frame *prev;
+	struct shmstat_wread rd;
+};
+
+struct wstart {
+	uint64_t from;
+	int later;                 /* not a gauge: after from, not at it */
+	size_t k;
+};
+
+static int by_start(const void *a, const void *b)
+{
+	const struct wstart *x = a, *y = b;
+
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	if (x->later != y->later)
+		return x->later - y->later;
+	return (x->k > y->k) - (x->k < y->k);
+}
+
+static int is_gauge(const struct shmstat_wrange *r)
+{
+	return r->qy.fig == SHMSTAT_FIG_GAUGE;
+}
+
+static int stream_feed(struct wstream *s, size_t k, const shmstat_frame *f)
+{
+	int err = calc_feed(&s->c[k], &s->q[k].qy, f, &s->out[k]);
+
+	if (err == 0 && is_gauge(&s->q[k]))
+		gauge_of(&s->c[k], &s->q[k].qy, f);
+	return err;
+}
+
+static void stream_end(struct wstream *s, size_t k)
+{
+	calc_end(&s->c[k], &s->q[k].qy, &s->out[k]);
+}
+
+/* Query order[next] starts with frame @f (NULL: the frames ended): with
+ * the frame before, then @f when the query reaches it. */
+static int stream_start(struct wstream *s, const shmstat_frame *f, uint64_t t)
+{
+	size_t k = s->order[s->next++];
+	const struct shmstat_wrange *r = &s->q[k];
+	struct shmstat_frame_info pi;
+	int err = 0;
+
+	if (!is_gauge(r) && s->prev) {
+		shmstat_frame_info(s->prev, &pi);
+		if (pi.time_ns <= r->to_ns)
+			err = stream_feed(s, k, s->prev);
+	}
+	if (err == 0 && f && t <= r->to_ns) {
+		s->act[s->nact++] = k;
+		return stream_feed(s, k, f);
+	}
+	stream_end(s, k);
+	return err;
+}
+
+static int stream_sink(void *arg, shmstat_frame *f)
+{
+	struct wstream *s = arg;
+	struct shmstat_frame_info fi;
+	int err = 0;
+
+	if (f == NULL) {
+		/* start again: every query as new */
+		for (size_t k = 0; k < s->nq; k++) {
+			walk_free(&s->c[k].w);
+			calc_init(&s->c[k], &s->q[k].qy, &s->out[k]);
+		}
+		s->next = 0;
+		s->nact = 0;
+		shmstat__frame_free(s->prev);
+		s->prev = NULL;
+		memset(&s->rd, 0, sizeof(s->rd));
+		return 0;
+	}
+	shmstat_frame_info(f, &fi);
+	if (s->rd.records++ == 0)
+		s->rd.first_ns = fi.time_ns;
+	s->rd.last_ns = fi.time_ns;
+	/* the queries it ends, those it goes on, those it starts */
+	for (size_t a = 0; a < s->nact;) {
+		size_t k = s->act[a];
+
+		if (s->q[k].to_ns < fi.time_ns) {
+			stream_end(s, k);
+			s->act[a] = s->act[--s->nact];
+		} else {
+			a++;
+		}
+	}
+	for (size_t a = 0; a < s->nact && err == 0; a++)
+		err = stream_feed(s, s->act[a], f);
+	while (err == 0 && s->next < s->nq) {
+		const struct shmstat_wrange *r = &s->q[s->order[s->next]];
+
+		if (is_gauge(r) ? fi.time_ns < r->from_ns : fi.time_ns <= r->from_ns)
+			break;
+		err = stream_start(s, f, fi.time_ns);
+	}
+	shmstat__frame_free(s->prev);
+	s->prev = f;
+	return err;
+}
+
+int shmstat_history_windows(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
+			    shmstat_series_filter keep, void *arg, const struct shmstat_wrange *q,
+			    size_t nq, struct shmstat_wvalue *out, struct shmstat_wread *rd)
+{
+	struct wstream s = { .q = q, .out = out, .nq = nq };
+	struct wstart *st;
+	int err;
+
+	if (rd)
+		memset(rd, 0, sizeof(*rd));
+	if (nq && (q == NULL || out == NULL))
+		return EINVAL;
+	for (size_t k = 0; k < nq; k++) {
+		memset(&out[k], 0, sizeof(out[k]));
+		if (query_bad(&q[k].qy))
+			return EINVAL;
+	}
+	s.c = calloc(nq ? nq : 1, sizeof(*s.c));
+	s.order = malloc((nq ? nq : 1) * sizeof(*s.order));
+	s.act = malloc((nq ? nq : 1) * sizeof(*s.act));
+	st = malloc((nq ? nq : 1) * sizeof(*st));
+	if (s.c == NULL || s.order == NULL || s.act == NULL || st == NULL) {
+		err = shmstat__fail(ENOMEM, "out of memory reading history file '%s'", h->path);
+		goto out;
+	}
+	for (size_t k = 0; k < nq; k++) {
+		st[k] = (struct wstart){ q[k].from_ns, !is_gauge(&q[k]), k };
+		calc_init(&s.c[k], &q[k].qy, &out[k]);
+	}
+	qsort(st, nq, sizeof(*st), by_start);
+	for (size_t k = 0; k < nq; k++)
+		s.order[k] = st[k].k;
+	err = shmstat__history_stream(h, from_ns, to_ns, keep, arg, stream_sink, &s);
+	/* the queries the frames did not reach the start of, then those
+	 * still going */
+	while (err == 0 && s.next < nq)
+		if ((err = stream_start(&s, NULL, 0)) != 0)
+			err = shmstat__fail(err, "out of memory reading history file '%s'", h->path);
+	for (size_t a = 0; err == 0 && a < s.nact; a++)
+		stream_end(&s, s.act[a]);
+	if (rd && err == 0)
+		*rd = s.rd;
+out:
+	for (size_t k = 0; s.c && k < nq; k++)
+		walk_free(&s.c[k].w);
+	shmstat__frame_free(s.prev);
+	free(s.c);
+	free(s.order);
+	free(s.act);
+	free(st);
+	return err;
 }
 
 /* ------------------------------------------------------------------ trend */
+
+/* The least-squares line through a trend's points, as they come. */
+struct fit {
+	double sx, sy, sxx, sxy, x0, x1;
+};
+
+/* Sub-window value @v, ending @x seconds into the window, a point of
+ * @out when it has a value. */
+static void fit_add(struct fit *t, struct shmstat_trend *out, const struct shmstat_wvalue *v,
+		    double x)
+{
+	if (!v->has_value || !isfinite(v->value))
+		return;
+	if (out->points == 0) {
+		out->first = v->value;
+		t->x0 = x;
+	}
+	out->last = v->value;
+	t->x1 = x;
+	out->points++;
+	t->sx += x;
+	t->sy += v->value;
+	t->sxx += x * x;
+	t->sxy += x * v->value;
+}
+
+static void fit_end(const struct fit *t, struct shmstat_trend *out)
+{
+	if (out->points == 0)
+		return;
+	out->mean = t->sy / (double)out->points;
+	if (out->points >= 2) {
+		double d = (double)out->points * t->sxx - t->sx * t->sx;
+
+		out->slope_per_s = d != 0 ? ((double)out->points * t->sxy - t->sx * t->sy) / d : 0;
+		/* over the span the points cover, not the window: a window
+		 * that is mostly empty does not magnify the change */
+		if (out->mean != 0)
+			out->change_pct = out->slope_per_s * (t->x1 - t->x0) / fabs(out->mean) * 100.0;
+		out->direction = fabs(out->change_pct) < SHMSTAT_TREND_STABLE_PCT ? 0
+				 : out->change_pct > 0 ? 1 : -1;
+	}
+}
+
+/* The boundaries of the sub-windows of @step_ns in [@from_ns, @to_ns]
+ * (anchored at @to_ns: a step that does not divide the window leaves out
+ * its oldest part, never its newest) into *@cut (allocated), *@ncut of
+ * them. 0, EINVAL (too many) or ENOMEM. */
+static int step_cuts(uint64_t from_ns, uint64_t to_ns, uint64_t step_ns, uint64_t **cut,
+		     size_t *ncut)
+{
+	uint64_t k = (to_ns - from_ns) / step_ns;
+
+	*ncut = 0;
+	if (k > SHMSTAT_TREND_MAX_STEPS)
+		return EINVAL;
+	*cut = malloc((size_t)(k + 1) * sizeof(**cut));
+	if (*cut == NULL)
+		return ENOMEM;
+	for (uint64_t i = 0; i <= k; i++)
+		(*cut)[(*ncut)++] = to_ns - (k - i) * step_ns;
+	return 0;
+}
+
+/* Sub-window @c (1 .. ncut - 1) of @cut: its start (gauges: the value at
+ * the end of each sub-window, so past the last one's end). */
+static uint64_t sub_from(const struct shmstat_wquery *qy, const uint64_t *cut, size_t c)
+{
+	return qy->fig == SHMSTAT_FIG_GAUGE ? cut[c - 1] + 1 : cut[c - 1];
+}
 
 int shmstat_window_trend(shmstat_frame *const *f, size_t n, const struct shmstat_wquery *qy,
 			 uint64_t from_ns, uint64_t to_ns, uint64_t step_ns,
 			 struct shmstat_trend *out)
 {
-	double sx = 0, sy = 0, sxx = 0, sxy = 0, x0 = 0, x1 = 0;
+	struct fit t = { 0 };
 	uint64_t *cut = NULL;
 	size_t ncut = 0;
 	int err = 0;
@@ -478,17 +800,9 @@ int shmstat_window_trend(shmstat_frame *const *f, size_t n, const struct shmstat
 		return EINVAL;
 	/* sub-window boundaries: every step, or every frame */
 	if (step_ns) {
-		uint64_t k = (to_ns - from_ns) / step_ns;
-
-		if (k > SHMSTAT_TREND_MAX_STEPS)
-			return EINVAL;
-		cut = malloc((size_t)(k + 1) * sizeof(*cut));
-		if (cut == NULL)
-			return ENOMEM;
-		/* anchored at @to_ns: a step that does not divide the window
-		 * leaves out its oldest part, never its newest */
-		for (uint64_t i = 0; i <= k; i++)
-			cut[ncut++] = to_ns - (k - i) * step_ns;
+		err = step_cuts(from_ns, to_ns, step_ns, &cut, &ncut);
+		if (err)
+			return err;
 	} else {
 		cut = malloc((n ? n : 1) * sizeof(*cut));
 		if (cut == NULL)
@@ -503,42 +817,62 @@ int shmstat_window_trend(shmstat_frame *const *f, size_t n, const struct shmstat
 	}
 	for (size_t c = 1; c < ncut; c++) {
 		struct shmstat_wvalue v;
-		/* gauges: the value at the end of each sub-window */
-		uint64_t lo = qy->fig == SHMSTAT_FIG_GAUGE ? cut[c - 1] + 1 : cut[c - 1];
-		double x;
 
-		err = shmstat_window(f, n, qy, lo, cut[c], &v);
+		err = shmstat_window(f, n, qy, sub_from(qy, cut, c), cut[c], &v);
 		if (err)
 			break;
-		if (!v.has_value || !isfinite(v.value))
-			continue;
-		x = (double)(cut[c] - from_ns) / 1e9;
-		if (out->points == 0) {
-			out->first = v.value;
-			x0 = x;
-		}
-		out->last = v.value;
-		x1 = x;
-		out->points++;
-		sx += x;
-		sy += v.value;
-		sxx += x * x;
-		sxy += x * v.value;
+		fit_add(&t, out, &v, (double)(cut[c] - from_ns) / 1e9);
 	}
 	free(cut);
-	if (err || out->points == 0)
+	if (err)
 		return err;
-	out->mean = sy / (double)out->points;
-	if (out->points >= 2) {
-		double d = (double)out->points * sxx - sx * sx;
-
-		out->slope_per_s = d != 0 ? ((double)out->points * sxy - sx * sy) / d : 0;
-		/* over the span the points cover, not the window: a window
-		 * that is mostly empty does not magnify the change */
-		if (out->mean != 0)
-			out->change_pct = out->slope_per_s * (x1 - x0) / fabs(out->mean) * 100.0;
-		out->direction = fabs(out->change_pct) < SHMSTAT_TREND_STABLE_PCT ? 0
-				 : out->change_pct > 0 ? 1 : -1;
-	}
+	fit_end(&t, out);
 	return 0;
+}
+
+int shmstat_history_trend(shmstat_history *h, shmstat_series_filter keep, void *arg,
+			  const struct shmstat_wquery *qy, uint64_t from_ns, uint64_t to_ns,
+			  uint64_t step_ns, struct shmstat_trend *out, struct shmstat_wvalue *whole,
+			  struct shmstat_wread *rd)
+{
+	struct shmstat_wrange *r = NULL;
+	struct shmstat_wvalue *v = NULL;
+	struct fit t = { 0 };
+	uint64_t *cut = NULL;
+	size_t ncut = 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (whole)
+		memset(whole, 0, sizeof(*whole));
+	if (rd)
+		memset(rd, 0, sizeof(*rd));
+	if (to_ns <= from_ns || step_ns == 0 || qy == NULL)
+		return EINVAL;
+	err = step_cuts(from_ns, to_ns, step_ns, &cut, &ncut);
+	if (err)
+		return err;
+	/* the whole window, then the sub-windows, read at once */
+	r = malloc(ncut * sizeof(*r));
+	v = malloc(ncut * sizeof(*v));
+	if (r == NULL || v == NULL) {
+		err = ENOMEM;
+		goto out;
+	}
+	r[0] = (struct shmstat_wrange){ *qy, from_ns, to_ns };
+	for (size_t c = 1; c < ncut; c++)
+		r[c] = (struct shmstat_wrange){ *qy, sub_from(qy, cut, c), cut[c] };
+	err = shmstat_history_windows(h, from_ns, to_ns, keep, arg, r, ncut, v, rd);
+	if (err)
+		goto out;
+	if (whole)
+		*whole = v[0];
+	for (size_t c = 1; c < ncut; c++)
+		fit_add(&t, out, &v[c], (double)(cut[c] - from_ns) / 1e9);
+	fit_end(&t, out);
+out:
+	free(cut);
+	free(r);
+	free(v);
+	return err;
 }

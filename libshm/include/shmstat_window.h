@@ -124,6 +124,51 @@ SHMSTAT_API int shmstat_window_trend(shmstat_frame *const *f, size_t n,
 				     const struct shmstat_wquery *qy, uint64_t from_ns,
 				     uint64_t to_ns, uint64_t step_ns, struct shmstat_trend *out);
 
+/* A query over a window, for shmstat_history_windows(). */
+struct shmstat_wrange {
+	struct shmstat_wquery qy;
+	uint64_t from_ns, to_ns;
+};
+
+/* What shmstat_history_windows() read. */
+struct shmstat_wread {
+	size_t records;            /* frames: the n of the frames' array */
+	uint64_t first_ns, last_ns;  /* the first and last frame's times */
+};
+
+/**
+ * shmstat_history_windows - for each k < @nq, figure @q[k].qy over
+ * [@q[k].from_ns, @q[k].to_ns] into @out[k], as shmstat_window() gives
+ * it over the frames of shmstat_history_window_select(@h, @from_ns,
+ * @to_ns, @keep, @arg), and what was read into @rd (may be NULL); but
+ * with the records read one at a time, in one pass for all the queries:
+ * the memory taken grows with the series kept and the queries (a
+ * histogram's buckets, for each query and series it matches), not with
+ * the records of the window. (A record overwritten while it is read, by
+ * a writer that has gone round its ring since, leaves out every record
+ * before it.) Return 0, EINVAL (a bad query; @out[k] of a query that is
+ * not bad is cleared), ENOMEM, or shmstat_history_range()'s errors.
+ */
+SHMSTAT_API int shmstat_history_windows(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
+					shmstat_series_filter keep, void *arg,
+					const struct shmstat_wrange *q, size_t nq,
+					struct shmstat_wvalue *out, struct shmstat_wread *rd);
+
+/**
+ * shmstat_history_trend - shmstat_window_trend() of @qy over the frames
+ * of shmstat_history_window_select(@h, @from_ns, @to_ns, @keep, @arg),
+ * with sub-windows of @step_ns (> 0), and in @whole (may be NULL) the
+ * figure over the whole window (shmstat_window()), what was read in @rd
+ * (may be NULL): read once, as shmstat_history_windows() reads, its
+ * memory growing with the sub-windows (at most SHMSTAT_TREND_MAX_STEPS)
+ * and the series, not the records. Return 0, EINVAL (also for @step_ns
+ * 0), ENOMEM, or shmstat_history_range()'s errors.
+ */
+SHMSTAT_API int shmstat_history_trend(shmstat_history *h, shmstat_series_filter keep, void *arg,
+				      const struct shmstat_wquery *qy, uint64_t from_ns,
+				      uint64_t to_ns, uint64_t step_ns, struct shmstat_trend *out,
+				      struct shmstat_wvalue *whole, struct shmstat_wread *rd);
+
 /**
  * shmstat_labels_match - 1 if canonical labels @have contain every pair of
  * @want (NULL or "": always), 0 if not, -1 if @want is malformed.

@@ -2,8 +2,11 @@
 # The memory of window answers: trend, check with a baseline, show
 # --window and top --history over a history whose frames, decoded whole,
 # take about 250 MiB, run with their address space limited to 176 MiB
-# (ulimit -v): each decodes only the series it answers about (show: in
-# groups of at most 128 MiB), so each answers, and exactly.
+# (ulimit -v): each decodes only the series it answers about, so each
+# answers, and exactly. Two histograms of 2,000 buckets in use take 190
+# MiB each over the records: show --window and trend read the records one
+# at a time (shmstat_history_windows()), keeping what a series takes in
+# one record, not in every record of the window.
 # Usage: window_mem.sh SHMSTAT HIST_BIG
 set -u
 shmstat=$1
@@ -16,12 +19,14 @@ source "$(dirname "$0")/lib.sh"
 
 # 99 names x 20 series + a gauge and a histogram, 8,000 records 1 s
 # apart ending now (check has no clock of its own): 8,000 x 1,982 values
-# of 16 bytes decoded whole
+# of 16 bytes decoded whole; and 2 histograms big_wide_ns of 2,000
+# buckets in use: 8,000 x 2,000 x 12 bytes each
 groups=99
 records=8000
+wide=2
 end=$(date +%s)
 h=$tmp/big.hist
-"$big" "$tag" "$h" $groups $records "$end" && ok || bad "cli_hist_big failed"
+"$big" "$tag" "$h" $groups $records "$end" $wide && ok || bad "cli_hist_big failed"
 limit=$((176 * 1024))          # KiB
 w=$((records - 1))s            # from the first record to the last
 lim() { (ulimit -v $limit && exec "$@"); }
@@ -38,12 +43,23 @@ lim "$shmstat" trend "$h" big_00_total -f increase -w $w --at "@$end" --json \
 grep -q '"value":1679789,' "$tmp/t0" && grep -q '"resets":1,' "$tmp/t0" && ok ||
 	bad "trend big_00_total: $(cat "$tmp/t0") $(cat "$tmp/err")"
 
-# show --window: every series, in groups
+# the histograms: 25 values a record, 7,999 records after the first
+lim "$shmstat" trend "$h" big_wide_ns -f mean -w $w --at "@$end" --json \
+	>"$tmp/tw" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && grep -q '"samples":399950,' "$tmp/tw" && grep -q '"records":8000,' "$tmp/tw" &&
+	ok || bad "trend big_wide_ns under ulimit -v $limit: exit $rc: $(cat "$tmp/tw" "$tmp/err")"
+lim "$shmstat" trend "$h" big_wide_ns -l 'h="1"' -w $w --step 1s --at "@$end" --json \
+	>"$tmp/tw" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && grep -q '"samples":199975,' "$tmp/tw" && grep -q '"points":7999,' "$tmp/tw" &&
+	ok || bad "trend big_wide_ns --step 1s: exit $rc: $(cat "$tmp/tw" "$tmp/err")"
+
+# show --window: every series, in one pass
 lim "$shmstat" show --history "$h" --window $w --at "@$end" --json >"$tmp/show" 2>"$tmp/err"
 rc=$?
 [ $rc -eq 0 ] && ok || bad "show --window under ulimit -v $limit: exit $rc: $(cat "$tmp/err")"
 n=$(grep -o '"name":' "$tmp/show" | wc -l)
-[ "$n" -eq $((groups * 20 + 2)) ] && ok || bad "show --window: $n series, not $((groups * 20 + 2))"
+[ "$n" -eq $((groups * 20 + 2 + wide)) ] && ok ||
+	bad "show --window: $n series, not $((groups * 20 + 2 + wide))"
 grep -q '"records":8000,' "$tmp/show" && ok || bad "show --window: records"
 grep -q '{"name":"big_98_total","labels":"k=\\"19\\"","type":"counter","samples":159980,"resets":0,"increase":159980,' \
 	"$tmp/show" && ok || bad "show --window: big_98_total{k=\"19\"}: $(grep -o '{"name":"big_98_total","labels":"k=\\"19\\""[^}]*' "$tmp/show")"
@@ -51,6 +67,8 @@ grep -q '{"name":"big_00_total","labels":"k=\\"00\\"","type":"counter","samples"
 	"$tmp/show" && ok || bad "show --window: big_00_total{k=\"00\"}"
 grep -q '{"name":"big_depth","labels":"","type":"gauge","samples":1,"resets":0,"value":7999}' \
 	"$tmp/show" && ok || bad "show --window: big_depth"
+grep -q '{"name":"big_wide_ns","labels":"h=\\"1\\"","type":"histogram","samples":199975,"resets":0,' \
+	"$tmp/show" && ok || bad "show --window: big_wide_ns{h=\"1\"}: $(grep -o '{"name":"big_wide_ns","labels":"h=\\"1\\""[^}]*' "$tmp/show")"
 
 # check: a 10m increase against its baseline over 2h of 10m stretches,
 # each 600 records of 210

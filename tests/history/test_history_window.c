@@ -16,7 +16,9 @@
  *    starts at the last record at or before its start;
  *  - series added, removed and registered again inside a window;
  *  - frames of the series asked about only
- *    (shmstat_history_window_select()): the same figures.
+ *    (shmstat_history_window_select()): the same figures;
+ *  - the records read one at a time (shmstat_history_windows(),
+ *    shmstat_history_trend()): the same figures.
  */
 #include <errno.h>
 #include <math.h>
@@ -698,6 +700,154 @@ static void test_select(void **state)
 	fix_close(&x);
 }
 
+/* shmstat_history_windows() and shmstat_history_trend(): the records
+ * read one at a time, every query of a pass answered as shmstat_window()
+ * and shmstat_window_trend() answer it over the frames of
+ * shmstat_history_window_select(): series that restart, appear and go,
+ * two histogram layouts under one name, gauges, table owners, records
+ * at uneven times, windows inside, across and outside the records. */
+static void same_value(const struct shmstat_wvalue *a, const struct shmstat_wvalue *b)
+{
+	assert_int_equal(a->has_value, b->has_value);
+	assert_true(a->why == b->why || (a->why && b->why && strcmp(a->why, b->why) == 0));
+	assert_memory_equal(&a->value, &b->value, sizeof(a->value));
+	assert_true(a->samples == b->samples && a->from_ns == b->from_ns &&
+		    a->to_ns == b->to_ns && a->series == b->series && a->resets == b->resets);
+}
+
+static int keep_some(void *arg, const char *name, const char *labels, enum shmstat_type type)
+{
+	(void)arg;
+	(void)labels;
+	return type != SHMSTAT_COUNTER || strcmp(name, "req_total") == 0;
+}
+
+static void test_stream(void **state)
+{
+	static const struct shmstat_wquery qs[] = {
+		{ .name = "req_total", .fig = SHMSTAT_FIG_INCREASE },
+		{ .name = "req_total", .labels = "tier=\"b\"", .fig = SHMSTAT_FIG_RATE },
+		{ .name = "req_total", .labels = "tier=\"c\"", .exact = 1, .fig = SHMSTAT_FIG_RATE },
+		{ .name = "queue", .fig = SHMSTAT_FIG_GAUGE },
+		{ .name = "lat", .fig = SHMSTAT_FIG_QUANTILE, .q = 0.9 },
+		{ .name = "lat", .labels = "l=\"w\"", .fig = SHMSTAT_FIG_MEAN },
+		{ .name = "lat", .fig = SHMSTAT_FIG_RATE },
+		{ .name = "sigs", .fig = SHMSTAT_FIG_SIG_HIT_RATE },
+		{ .name = "sigs", .fig = SHMSTAT_FIG_SIG_WEIGHT, .owner = "acct" },
+		{ .name = "nothing", .fig = SHMSTAT_FIG_INCREASE },
+	};
+	static const uint64_t secs[] = { 0, 1, 2, 4, 5, 6, 9, 10, 11, 12, 20, 21, 22, 23, 24, 30 };
+	const size_t nqs = sizeof(qs) / sizeof(qs[0]), nsec = sizeof(secs) / sizeof(secs[0]);
+	const char *lb[] = { "tier", "b", NULL }, *lw[] = { "l", "w", NULL };
+	struct shmstat_metric_def db = { .name = "req_total", .labels = lb };
+	struct shmstat_metric_def dw = { .name = "lat", .labels = lw };
+	struct shmstat_hist_opts ho;
+	struct shmstat_wrange *r;
+	struct shmstat_wvalue *v;
+	shmstat_counter *cc = NULL;
+	shmstat_hist *wide = NULL;
+	uint32_t acct;
+	struct fix x;
+
+	(void)state;
+	fix_open(&x, "wstream");
+	shmstat_hist_opts_init(&ho);
+	ho.bits = 3;
+	assert_int_equal(shmstat_sig_owner(x.sig, "acct", &acct), 0);
+	for (size_t i = 0; i < nsec; i++) {
+		shmstat_counter_add(x.ca, 3 * i + 1);
+		shmstat_counter_add(x.cb, i);
+		if (i % 3)
+			shmstat_gauge_set(x.g, (int64_t)i - 4);
+		shmstat_hist_record_n(x.lat, 1000 * (i + 1), i + 1);
+		shmstat_sig_hit(x.sig, "k1", 2, i, i % 2 ? acct : 0);
+		if (i % 2)
+			shmstat_sig_miss(x.sig, "k2", 2, acct);
+		if (i == 3)
+			cc = counter(x.seg, "c");              /* appears */
+		if (cc)
+			shmstat_counter_add(cc, 5);
+		if (i == 5)                                    /* b restarts */
+			assert_int_equal(shmstat_remove(x.seg, &db), 0);
+		if (i == 6)
+			x.cb = counter(x.seg, "b");
+		if (i == 7)                                    /* another layout */
+			assert_int_equal(shmstat_hist_register(x.seg, &dw, &ho, &wide), 0);
+		if (wide)
+			shmstat_hist_record_n(wide, 500 * i, 2);
+		if (i == 11) {                                 /* goes */
+			assert_int_equal(shmstat_remove(x.seg, &dw), 0);
+			wide = NULL;
+		}
+		record_at(&x, secs[i]);
+	}
+	r = calloc(nqs * 40 * 40, sizeof(*r));
+	v = calloc(nqs * 40 * 40, sizeof(*v));
+	assert_non_null(r);
+	assert_non_null(v);
+	/* frames [F, T], each query over every [a, b] around them */
+	for (uint64_t F = 0; F <= 32; F += 4)
+		for (uint64_t T = F; T <= 33; T += 5) {
+			shmstat_frame **f;
+			struct shmstat_wread rd;
+			size_t n, nq = 0;
+
+			assert_int_equal(shmstat_history_window_select(x.h, T0 + F * S, T0 + T * S,
+								       keep_some, NULL, &f, &n), 0);
+			for (uint64_t a = F >= 2 ? F - 2 : 0; a <= T + 1; a++)
+				for (uint64_t b = a >= 1 ? a - 1 : 0; b <= T + 2; b += 2)
+					for (size_t k = 0; k < nqs; k++)
+						r[nq++] = (struct shmstat_wrange){ qs[k], T0 + a * S,
+										   T0 + b * S };
+			assert_true(nq <= nqs * 40 * 40);
+			assert_int_equal(shmstat_history_windows(x.h, T0 + F * S, T0 + T * S, keep_some,
+								 NULL, r, nq, v, &rd), 0);
+			assert_int_equal(rd.records, n);
+			for (size_t k = 0; k < nq; k++) {
+				struct shmstat_wvalue w;
+
+				assert_int_equal(shmstat_window((shmstat_frame *const *)f, n, &r[k].qy,
+								r[k].from_ns, r[k].to_ns, &w), 0);
+				same_value(&v[k], &w);
+			}
+			for (size_t k = 0; k < nqs && T > F; k++)
+				for (uint64_t st = 1; st <= 3; st++) {
+					struct shmstat_trend ta, tb;
+					struct shmstat_wvalue wa, wb;
+
+					assert_int_equal(shmstat_history_trend(x.h, keep_some, NULL,
+									       &qs[k], T0 + F * S,
+									       T0 + T * S, st * S, &tb,
+									       &wb, &rd), 0);
+					assert_int_equal(shmstat_window_trend((shmstat_frame *const *)f,
+									      n, &qs[k], T0 + F * S,
+									      T0 + T * S, st * S,
+									      &ta), 0);
+					assert_int_equal(shmstat_window((shmstat_frame *const *)f, n,
+									&qs[k], T0 + F * S,
+									T0 + T * S, &wa), 0);
+					assert_memory_equal(&ta, &tb, sizeof(ta));
+					same_value(&wa, &wb);
+					assert_int_equal(rd.records, n);
+				}
+			shmstat_frames_free(f, n);
+		}
+	/* bad queries, a step of 0 */
+	{
+		struct shmstat_wrange bad = { { .name = "lat", .fig = SHMSTAT_FIG_QUANTILE, .q = 2 },
+					      T0, T0 + 9 * S };
+		struct shmstat_trend tr;
+
+		assert_int_equal(shmstat_history_windows(x.h, T0, T0 + 9 * S, NULL, NULL, &bad, 1,
+							 v, NULL), EINVAL);
+		assert_int_equal(shmstat_history_trend(x.h, NULL, NULL, &qs[0], T0, T0 + 9 * S, 0,
+						       &tr, NULL, NULL), EINVAL);
+	}
+	free(r);
+	free(v);
+	fix_close(&x);
+}
+
 static void test_labels_match(void **state)
 {
 	(void)state;
@@ -725,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_hist_layouts),
 		cmocka_unit_test(test_series_sets),
 		cmocka_unit_test(test_select),
+		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_labels_match),
 	};
 

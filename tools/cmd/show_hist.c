@@ -257,49 +257,47 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 	}
 }
 
-/* One series over the window: its figures, for text or JSON. */
+/* The queries of series @s's figures over [@from, @to] into @q: how many
+ * (at most 4). */
+static size_t series_queries(const struct shmstat_series *s, uint64_t from, uint64_t to,
+			     struct shmstat_wrange *q)
+{
+	static const enum shmstat_figure figs[][4] = {
+		[SHMSTAT_COUNTER] = { SHMSTAT_FIG_INCREASE, SHMSTAT_FIG_RATE },
+		[SHMSTAT_GAUGE] = { SHMSTAT_FIG_GAUGE },
+		[SHMSTAT_HISTOGRAM] = { SHMSTAT_FIG_RATE, SHMSTAT_FIG_QUANTILE,
+					SHMSTAT_FIG_QUANTILE, SHMSTAT_FIG_QUANTILE },
+		[SHMSTAT_SIGTABLE] = { SHMSTAT_FIG_SIG_HITS, SHMSTAT_FIG_SIG_MISSES,
+				       SHMSTAT_FIG_SIG_HIT_RATE, SHMSTAT_FIG_SIG_WEIGHT },
+	};
+	static const size_t nfig[] = { [SHMSTAT_COUNTER] = 2, [SHMSTAT_GAUGE] = 1,
+				       [SHMSTAT_HISTOGRAM] = 4, [SHMSTAT_SIGTABLE] = 4 };
+	static const double qs[] = { 0, 0.5, 0.95, 0.99 };
+	size_t t = s->type == SHMSTAT_COUNTER || s->type == SHMSTAT_GAUGE ||
+			   s->type == SHMSTAT_HISTOGRAM ? (size_t)s->type : SHMSTAT_SIGTABLE;
+
+	for (size_t k = 0; k < nfig[t]; k++) {
+		memset(&q[k], 0, sizeof(q[k]));
+		q[k].qy.name = s->name;
+		q[k].qy.labels = s->labels;
+		q[k].qy.exact = 1;
+		q[k].qy.fig = figs[t][k];
+		q[k].qy.q = t == SHMSTAT_HISTOGRAM ? qs[k] : 0;
+		q[k].from_ns = from;
+		q[k].to_ns = to;
+	}
+	return nfig[t];
+}
+
+/* One series over the window: its figures @v (series_queries()), for
+ * text or JSON; @fr: the window's first and last frames. */
 static void window_series(const struct show_hist *o, const struct frames *fr,
-			  const struct shmstat_series *s, uint64_t from, uint64_t to, int first)
+			  const struct shmstat_series *s, const struct shmstat_wvalue *v, int nv,
+			  int first)
 {
 	static const double qs[] = { 0.5, 0.95, 0.99 };
-	struct shmstat_wquery qy = { .name = s->name, .labels = s->labels, .exact = 1 };
-	shmstat_frame *const *f = (shmstat_frame *const *)fr->f;
-	struct shmstat_wvalue v[5];
 	char full[512], a[FIG_LEN], b[FIG_LEN], c[FIG_LEN], d[FIG_LEN];
-	int nv = 0;
 
-	memset(v, 0, sizeof(v));
-	switch (s->type) {
-	case SHMSTAT_COUNTER:
-		qy.fig = SHMSTAT_FIG_INCREASE;
-		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
-		qy.fig = SHMSTAT_FIG_RATE;
-		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
-		break;
-	case SHMSTAT_GAUGE:
-		qy.fig = SHMSTAT_FIG_GAUGE;
-		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
-		break;
-	case SHMSTAT_HISTOGRAM:
-		qy.fig = SHMSTAT_FIG_RATE;
-		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
-		qy.fig = SHMSTAT_FIG_QUANTILE;
-		for (int k = 0; k < 3; k++) {
-			qy.q = qs[k];
-			shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
-		}
-		break;
-	default:
-		qy.fig = SHMSTAT_FIG_SIG_HITS;
-		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
-		qy.fig = SHMSTAT_FIG_SIG_MISSES;
-		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
-		qy.fig = SHMSTAT_FIG_SIG_HIT_RATE;
-		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
-		qy.fig = SHMSTAT_FIG_SIG_WEIGHT;
-		shmstat_window(f, fr->n, &qy, from, to, &v[nv++]);
-		break;
-	}
 	if (o->json) {
 		static const char *const keys[][5] = {
 			[SHMSTAT_COUNTER] = { "increase", "rate" },
@@ -368,31 +366,13 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 
 /* ------------------------------------------------------------ a window */
 
-/* show --window holds the values of at most about this many bytes of
- * series at once: their shmstat_frame_bytes() in the window's last
- * record, times its records. The series, in the order shown, are taken
- * in groups under that, each group's frames read (the file read once
- * more) and freed before the next; a series larger than that alone is a
- * group of its own. The frames themselves, without series, cost about
- * 200 bytes a record more. */
-#define WINDOW_BYTES (UINT64_C(128) << 20)
-
-/* A group of series: indices of frame f's series, in series_sorted()
+/* The series shown: indices of frame f's series, in series_sorted()
  * order. */
 struct group {
 	const shmstat_frame *f;
 	const size_t *idx;
 	size_t n;
 };
-
-static int keep_none(void *arg, const char *name, const char *labels, enum shmstat_type type)
-{
-	(void)arg;
-	(void)name;
-	(void)labels;
-	(void)type;
-	return 0;
-}
 
 static int keep_group(void *arg, const char *name, const char *labels, enum shmstat_type type)
 {
@@ -419,92 +399,109 @@ static int keep_group(void *arg, const char *name, const char *labels, enum shms
 	return 0;
 }
 
-/* Every series of the window [@from, @to], as of its last record. */
+/* The frame of the records at @t that a window from @from starts with
+ * (the last of them before @from, else the first), read whole into *@f
+ * (*@n of them: free them); NULL if none. */
+static shmstat_frame *frame_at(shmstat_history *h, uint64_t t, uint64_t from, shmstat_frame ***f,
+			       size_t *n)
+{
+	if (shmstat_history_range(h, t, t, f, n) != 0 || *n == 0)
+		return NULL;
+	return (*f)[t < from ? *n - 1 : 0];
+}
+
+/* Every series of the window [@from, @to], as of its last record: the
+ * records read as they come, not kept (shmstat_history_windows()), every
+ * figure of every series shown in one pass: what it takes grows with the
+ * series, not the records. */
 static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
 {
 	shmstat_history *h = NULL;
-	shmstat_frame **tf = NULL, **lf = NULL;
-	size_t tn = 0, ln = 0, ns = 0, *order = NULL, *gidx = NULL;
+	shmstat_frame **lf = NULL, **ff = NULL, *ends[2], *last = NULL, *first;
+	size_t ln = 0, fn = 0, ns = 0, nq = 0, *order = NULL, *gidx = NULL;
+	struct shmstat_wrange *q = NULL;
+	struct shmstat_wvalue *v = NULL;
 	struct shmstat_frame_info fi;
-	const shmstat_frame *last;
+	struct shmstat_wread rd;
+	struct group g = { NULL, NULL, 0 };
 	int rc = EXIT_OK;
 
 	if (shmstat_history_open(o->path, &h) != 0)
 		return die(EXIT_ERR, "%s", shmstat_last_error());
-	/* the records, without their series: how many there are; then the
-	 * last one whole: the series shown */
-	if (shmstat_history_window_select(h, from, to, keep_none, NULL, &tf, &tn) != 0) {
+	/* the window's last record, whole: the series shown (the last at or
+	 * before @to, in the window or the one before it) */
+	if (shmstat_history_window_range(h, to, to, &lf, &ln) != 0) {
 		rc = die(EXIT_ERR, "%s", shmstat_last_error());
 		goto out;
-	}
-	if (tn) {
-		shmstat_frame_info(tf[tn - 1], &fi);
-		if (shmstat_history_range(h, fi.time_ns, fi.time_ns, &lf, &ln) != 0) {
-			rc = die(EXIT_ERR, "%s", shmstat_last_error());
-			goto out;
-		}
 	}
 	if (ln == 0) {
 		rc = die(EXIT_ERR, "no records in %s in the window", o->path);
 		goto out;
 	}
 	last = lf[ln - 1];
+	order = series_sorted(last, &ns);
+	gidx = malloc((ns ? ns : 1) * sizeof(*gidx));
+	q = malloc((ns ? ns : 1) * 4 * sizeof(*q));
+	v = malloc((ns ? ns : 1) * 4 * sizeof(*v));
+	if (order == NULL || gidx == NULL || q == NULL || v == NULL) {
+		rc = die(EXIT_ERR, "out of memory");
+		goto out;
+	}
+	g = (struct group){ last, gidx, 0 };
+	for (size_t k = 0; k < ns; k++) {
+		struct shmstat_series s;
+
+		if (shmstat_frame_series(last, order[k], &s) != 0 || !wanted(o, &s))
+			continue;
+		gidx[g.n++] = order[k];
+		nq += series_queries(&s, from, to, q + nq);
+	}
+	if (shmstat_history_windows(h, from, to, keep_group, &g, q, nq, v, &rd) != 0) {
+		rc = die(EXIT_ERR, "%s", shmstat_last_error());
+		goto out;
+	}
+	/* the window's first record, whole: where the tables' keys start */
+	first = rd.records ? frame_at(h, rd.first_ns, from, &ff, &fn) : NULL;
+	if (rd.records && first == NULL && *shmstat_last_error()) {
+		rc = die(EXIT_ERR, "%s", shmstat_last_error());
+		goto out;
+	}
+	ends[0] = first ? first : last;
+	ends[1] = last;
 	shmstat_frame_info(last, &fi);
 	if (o->json) {
 		fprintf(o->out, "{\"schema\":\"shmstat.window/1\",\"segment\":");
 		json_put(o->out, fi.segment);
 		fprintf(o->out, ",\"from_ns\":%llu,\"to_ns\":%llu,\"records\":%zu,\"series\":[",
-		       (unsigned long long)from, (unsigned long long)to, tn);
+		       (unsigned long long)from, (unsigned long long)to, rd.records);
 	} else {
 		char a[64], b[64], seg[1024];
 
 		fmt_time(a, sizeof(a), from);
 		fmt_time(b, sizeof(b), to);
 		fprintf(o->out, "segment %s from %s to %s (%zu records)\n",
-		       text_safe(seg, sizeof(seg), fi.segment), a, b, tn);
+		       text_safe(seg, sizeof(seg), fi.segment), a, b, rd.records);
 	}
-	order = series_sorted(last, &ns);
-	gidx = malloc((ns ? ns : 1) * sizeof(*gidx));
-	if (order == NULL || gidx == NULL) {
-		rc = die(EXIT_ERR, "out of memory");
-		goto out;
-	}
-	for (size_t k = 0, out = 0; k < ns && !ferror(o->out);) {
-		struct group g = { last, gidx, 0 };
-		struct frames gfr = { h, NULL, 0 };
-		uint64_t bytes = 0;
+	nq = 0;
+	for (size_t j = 0; j < g.n && rd.records && !ferror(o->out); j++) {
+		struct frames efr = { h, ends, rd.records >= 2 ? 2 : 1 };
+		struct shmstat_series s;
+		struct shmstat_wrange sq[4];
+		size_t nv;
 
-		for (; k < ns; k++) {
-			struct shmstat_series s;
-			uint64_t b = shmstat_frame_bytes(last, order[k]);
-
-			if (shmstat_frame_series(last, order[k], &s) != 0 || !wanted(o, &s))
-				continue;
-			if (g.n && (bytes + b) * tn > WINDOW_BYTES)
-				break;
-			bytes += b;
-			gidx[g.n++] = order[k];
-		}
-		if (g.n == 0)
-			break;
-		if (shmstat_history_window_select(h, from, to, keep_group, &g, &gfr.f, &gfr.n) != 0) {
-			rc = die(EXIT_ERR, "%s", shmstat_last_error());
-			goto out;
-		}
-		for (size_t j = 0; j < g.n && gfr.n; j++) {
-			struct shmstat_series s;
-
-			shmstat_frame_series(last, gidx[j], &s);
-			window_series(o, &gfr, &s, from, to, out++ == 0);
-		}
-		shmstat_frames_free(gfr.f, gfr.n);
+		shmstat_frame_series(last, gidx[j], &s);
+		nv = series_queries(&s, from, to, sq);
+		window_series(o, &efr, &s, v + nq, (int)nv, j == 0);
+		nq += nv;
 	}
 	if (o->json)
 		fprintf(o->out, "]}\n");
 out:
 	free(order);
 	free(gidx);
-	shmstat_frames_free(tf, tn);
+	free(q);
+	free(v);
+	shmstat_frames_free(ff, fn);
 	shmstat_frames_free(lf, ln);
 	shmstat_history_close(h);
 	return rc;

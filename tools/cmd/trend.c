@@ -55,6 +55,30 @@ static void json_num(const char *key, double v, int comma)
 		printf("\"%s\":null%s", key, comma ? "," : "");
 }
 
+/* A window of under 20 ns: its frames loaded whole, a step of twice the
+ * spacing of the records, or (0: records all of one time, or fewer than
+ * two) between consecutive records. */
+static int trend_frames(shmstat_history *h, const struct shmstat_wquery *qy, uint64_t from,
+			uint64_t to, struct shmstat_wvalue *v, struct shmstat_trend *tr,
+			struct shmstat_wread *rd)
+{
+	struct frames fr = { h, NULL, 0 };
+	uint64_t step = 0;
+	int rc;
+
+	if (shmstat_history_window_select(h, from, to, keep_named, (void *)qy->name, &fr.f,
+					  &fr.n) != 0)
+		return -1;
+	rd->records = fr.n;
+	if (fr.n >= 2)
+		step = 2 * ((frame_time(&fr, fr.n - 1) - frame_time(&fr, 0)) / (fr.n - 1));
+	rc = shmstat_window((shmstat_frame *const *)fr.f, fr.n, qy, from, to, v) != 0 ||
+	     shmstat_window_trend((shmstat_frame *const *)fr.f, fr.n, qy, from, to, step, tr) != 0
+		     ? -1 : 0;
+	shmstat_frames_free(fr.f, fr.n);
+	return rc;
+}
+
 int cmd_trend(int argc, char **argv)
 {
 	static const char shortopts[] = ":w:l:f:q:";
@@ -74,11 +98,12 @@ int cmd_trend(int argc, char **argv)
 	const char *step_arg = NULL;
 	uint64_t window = 300000000000ull, step = 0, now = realtime_ns(), at = now;
 	const char *labels = NULL, *at_arg = NULL, *unit = "";
-	int ch, fig = -1, polarity = 2, raw = 0, json = 0, type, rc;
+	int ch, fig = -1, polarity = 2, raw = 0, json = 0, type, rc = -1;
 	struct shmstat_wquery qy = { .q = 0.95 };
 	struct shmstat_wvalue v;
 	struct shmstat_trend tr;
 	struct frames fr;
+	struct shmstat_wread rd;
 	char val[64], when[64], wd[32];
 
 	optind = 1;
@@ -144,10 +169,17 @@ int cmd_trend(int argc, char **argv)
 		return usage_error(cmd_trend_usage,
 				   "step '%s' cuts the window into more than %d sub-windows",
 				   step_arg, SHMSTAT_TREND_MAX_STEPS);
-	/* only the metric asked about is decoded */
-	rc = frames_load_window(&fr, argv[optind], at - window, at, keep_named, argv[optind + 1]);
-	if (rc)
-		return rc;
+	/* the window's last record whole (the last at or before the
+	 * instant): the metric's type and unit; then the records of the
+	 * window read as they come, never all at once
+	 * (shmstat_history_trend()) */
+	memset(&fr, 0, sizeof(fr));
+	if (shmstat_history_open(argv[optind], &fr.h) != 0)
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	if (shmstat_history_window_range(fr.h, at, at, &fr.f, &fr.n) != 0) {
+		frames_free(&fr);
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	}
 	qy.name = argv[optind + 1];
 	qy.labels = labels;
 	type = series_type(&fr, qy.name);
@@ -169,18 +201,26 @@ int cmd_trend(int argc, char **argv)
 	if (polarity == 2)
 		polarity = figure_polarity(qy.fig);
 	if (step == 0) {
-		step = window / 20;
-		/* at least twice the spacing of the records found */
-		if (fr.n >= 2) {
-			uint64_t gap = (frame_time(&fr, fr.n - 1) - frame_time(&fr, 0)) / (fr.n - 1);
+		/* a twentieth of the window, at least twice the spacing of
+		 * the records found: known once they are read, so read
+		 * again when it is more */
+		uint64_t gap = 0;
 
-			if (step < 2 * gap)
-				step = 2 * gap;
+		step = window / 20;
+		rc = step ? shmstat_history_trend(fr.h, keep_named, argv[optind + 1], &qy,
+						  at - window, at, step, &tr, &v, &rd)
+			  : -1;
+		if (rc == 0 && rd.records >= 2)
+			gap = (rd.last_ns - rd.first_ns) / (rd.records - 1);
+		if (rc == 0 && step < 2 * gap) {
+			step = 2 * gap;
+			rc = -1;
 		}
 	}
-	if (shmstat_window((shmstat_frame *const *)fr.f, fr.n, &qy, at - window, at, &v) != 0 ||
-	    shmstat_window_trend((shmstat_frame *const *)fr.f, fr.n, &qy, at - window, at, step,
-				 &tr) != 0) {
+	if (rc != 0 &&
+	    (step == 0 ? trend_frames(fr.h, &qy, at - window, at, &v, &tr, &rd) != 0
+		       : shmstat_history_trend(fr.h, keep_named, argv[optind + 1], &qy, at - window,
+					       at, step, &tr, &v, &rd) != 0)) {
 		frames_free(&fr);
 		return die(EXIT_ERR, "cannot compute %s of '%s': bad query or out of memory",
 			   figure_name(qy.fig), qy.name);
@@ -209,7 +249,7 @@ int cmd_trend(int argc, char **argv)
 		if (qy.fig == SHMSTAT_FIG_QUANTILE)
 			json_num("q", qy.q, 1);
 		printf("\"window_ns\":%llu,\"at_ns\":%llu,\"records\":%zu,",
-		       (unsigned long long)window, (unsigned long long)at, fr.n);
+		       (unsigned long long)window, (unsigned long long)at, rd.records);
 		if (v.has_value)
 			json_num("value", v.value, 1);
 		else
@@ -239,7 +279,7 @@ int cmd_trend(int argc, char **argv)
 	if (qy.fig == SHMSTAT_FIG_QUANTILE)
 		printf(" p%g", qy.q * 100);
 	printf(" over %s ending %s: %s (%llu samples, %zu records", wd, when, val,
-	       (unsigned long long)v.samples, fr.n);
+	       (unsigned long long)v.samples, rd.records);
 	if (v.resets)
 		printf(", %u resets", v.resets);
 	printf(")\n");
