@@ -3,10 +3,10 @@
 # --window and top --history over a history whose frames, decoded whole,
 # take about 250 MiB, run with their address space limited to 176 MiB
 # (ulimit -v): each decodes only the series it answers about, so each
-# answers, and exactly. Two histograms of 2,000 buckets in use take 190
-# MiB each over the records: show --window and trend read the records one
-# at a time (shmstat_history_windows()), keeping what a series takes in
-# one record, not in every record of the window.
+# answers, and exactly. Two histograms of 2,345 buckets in use take 220
+# MiB each over the records: show --window, trend and check read the
+# records one at a time (shmstat_history_windows()), keeping what a
+# series takes in one record, not in every record of the window.
 # Usage: window_mem.sh SHMSTAT HIST_BIG
 set -u
 shmstat=$1
@@ -88,6 +88,20 @@ lim "$shmstat" check -r "$tmp/rules.yaml" -H "$h" --no-state --json "$tag" >"$tm
 [ $rc -eq 0 ] && ok || bad "check under ulimit -v $limit: exit $rc: $(cat "$tmp/check" "$tmp/err")"
 grep -q '"baseline":126000,' "$tmp/check" && grep -q '"baseline_values":12,' "$tmp/check" && ok ||
 	bad "check: $(cat "$tmp/check")"
+
+# check: a histogram's quantile over a window longer than the history
+# (all 7,999 records after the first), 2 x 25 values a record
+cat >"$tmp/rules-wide.yaml" <<'RULES'
+rules:
+  - name: wide-p95
+    quantile: {metric: big_wide_ns, q: 0.95}
+    window: 3h
+    above: {warning: 1e15, critical: 2e15}
+RULES
+lim "$shmstat" check -r "$tmp/rules-wide.yaml" -H "$h" --no-state --json "$tag" >"$tmp/check" \
+	2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && grep -q '"samples":399950' "$tmp/check" && ok ||
+	bad "check big_wide_ns under ulimit -v $limit: exit $rc: $(cat "$tmp/check" "$tmp/err")"
 
 # top --history: no table in the history (the frames kept hold nothing)
 lim "$shmstat" top --history "$h" --window $w --at "@$end" >"$tmp/top" 2>"$tmp/err"; rc=$?

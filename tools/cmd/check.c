@@ -689,8 +689,9 @@ static int rules_metric(void *rs, const char *name, const char *labels, enum shm
 	return 0;
 }
 
-/* The frames of history @path that the rules of @rs need, holding only
- * the series the rules name; 0, or the exit code of a failed check. */
+/* The history @path as the rules of @rs need it: its records' times, and
+ * the rules' window figures read in one pass, of the series the rules
+ * name; 0, or the exit code of a failed check. */
 static int history(struct check_ctx *c, const struct ruleset *rs, const char *path)
 {
 	uint64_t need = 0;
@@ -707,14 +708,20 @@ static int history(struct check_ctx *c, const struct ruleset *rs, const char *pa
 	memset(&c->fr, 0, sizeof(c->fr));
 	if (shmstat_history_open(path, &c->fr.h) != 0)
 		return config_error("%s", shmstat_last_error());
-	if (shmstat_history_window_select(c->fr.h, c->now - need, c->now, rules_metric,
-					  (void *)rs, &c->fr.f, &c->fr.n) != 0) {
-		int rc = config_error("%s", shmstat_last_error());
+	/* the records' times (no series: a baseline's points, its history),
+	 * then what the rules ask of the series named, in one pass */
+	c->have_history = 1;
+	if (shmstat_history_window_select(c->fr.h, c->now - need, c->now, keep_none, NULL,
+					  &c->fr.f, &c->fr.n) != 0 ||
+	    check_plan(c, rs, c->now - need, c->now, rules_metric, (void *)rs) != 0) {
+		int rc = config_error("%s", *shmstat_last_error() ? shmstat_last_error()
+								 : "out of memory");
 
+		check_plan_free(c);
 		frames_free(&c->fr);
+		c->have_history = 0;
 		return rc;
 	}
-	c->have_history = 1;
 	return 0;
 }
 
@@ -968,6 +975,7 @@ out:
 	alerts_free(&at);
 	if (c.have_history)
 		frames_free(&c.fr);
+	check_plan_free(&c);
 	shmstat_snap_free(c.snap);
 	shmstat_reader_close(rd);
 	rules_free(&rs);

@@ -4,6 +4,7 @@
  * series; with one, and for baselines, from the history that `shmstat
  * record` keeps. Judging them is alerts.h's.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,17 +242,114 @@ static void slice(const struct frames *fr, uint64_t from, uint64_t to, int befor
 	*n = b - a;
 }
 
+/* The window figures of the rules (check_plan()): while planning, each
+ * asked for is noted; then read in one pass; then given in the order
+ * asked (the rules asking again, for fewer: a baseline only where the
+ * window had a value). */
+struct check_plan {
+	int planning;
+	int err;                   /* out of memory planning */
+	struct pentry {
+		const struct rule *r;
+		size_t sel;            /* a ratio's selector */
+		uint64_t from, to;
+		size_t q;              /* its query; SIZE_MAX: a bad one */
+	} *e;
+	size_t n, cap, cur;
+	struct shmstat_wrange *q;
+	struct shmstat_wvalue *v;
+	size_t nq;
+};
+
+/* Figure @qy over [@from, @to] for selector @sel of rule @r into *@w: 0,
+ * or EINVAL (a bad query), ENOMEM. While planning, noted: *@w is then a
+ * value (0), so that what depends on one is planned too. */
+static int window_fig(const struct check_ctx *c, const struct rule *r, size_t sel,
+		      const struct shmstat_wquery *qy, uint64_t from, uint64_t to,
+		      struct shmstat_wvalue *w)
+{
+	struct check_plan *p = c->plan;
+	struct pentry *e;
+
+	memset(w, 0, sizeof(*w));
+	if (p->planning) {
+		if (p->n == p->cap) {
+			size_t cap = p->cap ? 2 * p->cap : 64;
+			struct pentry *ne = realloc(p->e, cap * sizeof(*ne));
+			struct shmstat_wrange *nq = ne ? realloc(p->q, cap * sizeof(*nq)) : NULL;
+
+			if (ne)
+				p->e = ne;
+			if (nq == NULL)
+				return p->err = ENOMEM;
+			p->q = nq;
+			p->cap = cap;
+		}
+		e = &p->e[p->n++];
+		*e = (struct pentry){ r, sel, from, to, SIZE_MAX };
+		/* a bad query is that query's "cannot compute", not the pass's */
+		if (shmstat_window(NULL, 0, qy, from, to, w) == 0) {
+			e->q = p->nq;
+			p->q[p->nq++] = (struct shmstat_wrange){ *qy, from, to };
+		}
+		memset(w, 0, sizeof(*w));
+		w->has_value = 1;
+		return 0;
+	}
+	while (p->cur < p->n && !(p->e[p->cur].r == r && p->e[p->cur].sel == sel &&
+				  p->e[p->cur].from == from && p->e[p->cur].to == to))
+		p->cur++;
+	if (p->cur == p->n)
+		return EINVAL;
+	e = &p->e[p->cur++];
+	if (e->q == SIZE_MAX)
+		return EINVAL;
+	*w = p->v[e->q];
+	return 0;
+}
+
+int check_plan(struct check_ctx *c, const struct ruleset *rs, uint64_t from, uint64_t to,
+	       shmstat_series_filter keep, void *arg)
+{
+	struct check_plan *p = calloc(1, sizeof(*p));
+	int err;
+
+	if (p == NULL)
+		return ENOMEM;
+	c->plan = p;
+	p->planning = 1;
+	for (size_t k = 0; k < rs->n; k++) {
+		struct rule_value v;
+		char why[256];
+
+		check_evaluate(c, &rs->rules[k], &v, why, sizeof(why));
+	}
+	p->planning = 0;
+	p->v = calloc(p->nq ? p->nq : 1, sizeof(*p->v));
+	if (p->err || p->v == NULL)
+		return ENOMEM;
+	err = shmstat_history_windows(c->fr.h, from, to, keep, arg, p->q, p->nq, p->v, NULL);
+	return err;
+}
+
+void check_plan_free(struct check_ctx *c)
+{
+	if (c->plan) {
+		free(c->plan->e);
+		free(c->plan->q);
+		free(c->plan->v);
+		free(c->plan);
+		c->plan = NULL;
+	}
+}
+
 /* The rule's value over [@from, @to] of the history. */
 static void window_value(const struct check_ctx *c, const struct rule *r, uint64_t from, uint64_t to,
 			 struct rule_value *v)
 {
-	shmstat_frame *const *f;
 	struct shmstat_wvalue w;
-	size_t off, n;
 
 	memset(v, 0, sizeof(*v));
-	slice(&c->fr, from, to, 1, &off, &n);
-	f = (shmstat_frame *const *)c->fr.f + off;
 	if (r->kind == RULE_RATIO) {
 		double num = 0, den = 0;
 		int any = 0;
@@ -262,7 +360,7 @@ static void window_value(const struct check_ctx *c, const struct rule *r, uint64
 			struct shmstat_wquery qy = { .name = sel->metric, .labels = sel->labels,
 						     .fig = SHMSTAT_FIG_INCREASE };
 
-			if (shmstat_window(f, n, &qy, from, to, &w) != 0 || !w.has_value)
+			if (window_fig(c, r, k, &qy, from, to, &w) != 0 || !w.has_value)
 				continue;
 			any = 1;
 			if (k < r->nnum)
@@ -283,7 +381,7 @@ static void window_value(const struct check_ctx *c, const struct rule *r, uint64
 					     .fig = window_figure(r), .q = r->q,
 					     .owner = r->kind == RULE_SIG ? r->owner : NULL };
 
-		if (shmstat_window(f, n, &qy, from, to, &w) != 0) {
+		if (window_fig(c, r, SIZE_MAX, &qy, from, to, &w) != 0) {
 			v->why = "cannot compute the window";
 			return;
 		}
@@ -419,7 +517,8 @@ void check_evaluate(const struct check_ctx *c, const struct rule *r, struct rule
 		window_value(c, r, c->now - r->window_ns, c->now, v);
 	else
 		live_value(c, r, v);
-	if (r->has_baseline && v->has_value)
+	/* planning (check_plan()): every figure the baseline may ask for */
+	if (r->has_baseline && (v->has_value || (c->plan && c->plan->planning)))
 		baseline(c, r, v, why, whylen);
 }
 

@@ -13,13 +13,29 @@
 #include "rules.h"
 
 struct shmstat_snap;
+struct check_plan;
 
 struct check_ctx {
 	struct shmstat_snap *snap;
-	struct frames fr;          /* the history's frames, when have_history */
+	struct frames fr;          /* the history's frames, when have_history:
+				    * their times only (no series) */
+	struct check_plan *plan;   /* the rules' window figures (check_plan()) */
 	int have_history;
 	uint64_t now;              /* ns since the epoch */
 };
+
+/**
+ * check_plan - the figures over windows that the rules of @rs ask for
+ * (windows, ratios' selectors, baseline stretches and points), read from
+ * the history of @c in one pass over its records [@from, @to], one record
+ * at a time (shmstat_history_windows(), the series @keep keeps): what it
+ * takes follows the rules' windows and series, not the records. The
+ * rules are evaluated once to learn what they ask for. 0, or an errno
+ * (shmstat_last_error() says why).
+ */
+int check_plan(struct check_ctx *c, const struct ruleset *rs, uint64_t from, uint64_t to,
+	       shmstat_series_filter keep, void *arg);
+void check_plan_free(struct check_ctx *c);
 
 /**
  * check_evaluate - the value of rule @r now into *@v: no window, from
