@@ -15,6 +15,7 @@
 #include "shmstat.h"
 #include "histogram.h"
 #include "grace.h"
+#include "hook.h"
 #include "profiler.h"
 #include "registry.h"
 #include "snap.h"
@@ -521,12 +522,14 @@ static uint64_t hist_count(const struct shmstat_snap *s, const struct shmstat__r
 			c += s->total[v];
 		return c;
 	}
-	for (uint32_t i = SHMSTAT_GRAVES; i < s->h->nstripes; i++) {
+	if (j >= s->np)
+		return c;
+	for (uint32_t n = 0; n < s->p[j].n; n++) {
+		const uint32_t i = s->by_proc[s->p[j].first + n];
 		uint32_t v = from, e;
 		const uint64_t *st;
 
-		if (s->owner_of[i] != j)
-			continue;
+		SHMSTAT_HOOK(SHMSTAT_HOOK_SUM_STRIPE, s);
 		/* only the runs of the stripe that hold data */
 		while ((st = shmstat__snap_run(s, i, &v, to, &e)) != NULL) {
 			for (uint32_t k = 0; k < e - v; k++)
@@ -592,13 +595,15 @@ int shmstat_snap_hist(const shmstat_snap *s, size_t i, size_t j, shmstat_hdata *
 		shmstat__hdata_add(h, s->grave + d->value_off);
 	if (j == SHMSTAT_PROC_ALL)
 		hdata_sum(h, s->total + d->value_off);  /* kept once; the folds below */
-	if (j != SHMSTAT_PROC_GONE) {
-		for (uint32_t k = SHMSTAT_GRAVES; k < s->h->nstripes; k++) {
-			uint32_t o = s->owner_of[k];
-
-			if (o == UINT32_MAX || (j != SHMSTAT_PROC_ALL && o != j))
-				continue;
-			hdata_add_stripe(h, s, k, d->value_off, j == SHMSTAT_PROC_ALL);
+	if (j == SHMSTAT_PROC_ALL) {
+		for (uint32_t k = SHMSTAT_GRAVES; k < s->h->nstripes; k++)
+			if (s->owner_of[k] != UINT32_MAX)
+				hdata_add_stripe(h, s, k, d->value_off, true);
+	} else if (j != SHMSTAT_PROC_GONE) {
+		/* process j's stripes alone */
+		for (uint32_t k = 0; k < s->p[j].n; k++) {
+			SHMSTAT_HOOK(SHMSTAT_HOOK_SUM_STRIPE, s);
+			hdata_add_stripe(h, s, s->by_proc[s->p[j].first + k], d->value_off, false);
 		}
 	}
 	*out = h;

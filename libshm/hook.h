@@ -70,6 +70,9 @@ enum shmstat_hook_point {
 	/* the reaper has its minimum of the acknowledgements and reads the
 	 * removed metrics next (arg: the segment) */
 	SHMSTAT_HOOK_RECLAIM_WALKED,
+	/* a sum of one process's values (a gauge's value, a per-process
+	 * breakdown) reads one of its stripes (arg: the snapshot) */
+	SHMSTAT_HOOK_SUM_STRIPE,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

@@ -87,6 +87,8 @@ struct shmstat__psnap {
 	uint32_t slot;
 	int alive;
 	uint32_t stripes;
+	uint32_t first, n;         /* its stripes (the process's own and its
+				    * threads'): by_proc[first..first + n) */
 };
 
 #define SHMSTAT__TYPE_SLOTS 8u   /* > every enum shmstat_type */
@@ -111,6 +113,9 @@ struct shmstat_snap {
 	size_t m_bytes;            /* its size (shmstat__map_array) */
 	struct shmstat__psnap *p;
 	uint32_t *owner_of;        /* per stripe: index into p[], or UINT32_MAX */
+	uint32_t *by_proc;         /* the stripes counted, by process, then
+				    * ascending: a process's sums read its
+				    * stripes alone (p[j].first, p[j].n) */
 	/* a type's own data about the copy (sigsnap.c: the summaries
 	 * copied), freed by its snap_free */
 	void *ext[SHMSTAT__TYPE_SLOTS];
@@ -125,7 +130,9 @@ struct shmstat_snap {
 };
 
 /* Sum of value slot @v over the stripes of process index @j (UINT32_MAX:
- * all processes), the grave not included. */
+ * all processes), the grave not included. Reads process @j's stripes
+ * alone: a value of every process costs the stripes in use, not the
+ * processes times the stripes. */
 SHMSTAT_HIDDEN uint64_t shmstat__snap_sum(const struct shmstat_snap *s, uint32_t v, uint32_t j);
 
 /* Value slot @v of stripe @i (a process's or a thread's) in the copy. */

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "shmstat.h"
+#include "hook.h"
 #include "procs.h"
 #include "snap.h"
 #include "type.h"
@@ -25,6 +26,7 @@ void shmstat_snap_free(shmstat_snap *s)
 	shmstat__unmap_array(s->m, s->m_bytes);
 	free(s->p);
 	free(s->owner_of);
+	free(s->by_proc);
 	SHMSTAT_EACH_TYPE(snap_free, s);
 	shmstat__copier_free(&s->cp);
 	free(s->runs);
@@ -38,7 +40,8 @@ static int scan_procs(struct shmstat_snap *s)
 
 	s->p = calloc(h->max_procs, sizeof(*s->p));
 	s->owner_of = malloc((size_t)h->nstripes * sizeof(*s->owner_of));
-	if (s->p == NULL || s->owner_of == NULL)
+	s->by_proc = malloc((size_t)h->nstripes * sizeof(*s->by_proc));
+	if (s->p == NULL || s->owner_of == NULL || s->by_proc == NULL)
 		return shmstat__fail(ENOMEM, "out of memory");
 	{
 		uint32_t *idx = malloc(h->max_procs * sizeof(*idx));
@@ -81,6 +84,26 @@ static int scan_procs(struct shmstat_snap *s)
 		}
 		free(idx);
 	}
+	/* each process's stripes, in one array: where each one's begin,
+	 * then the stripes in order */
+	{
+		uint32_t at = 0;
+
+		for (uint32_t i = SHMSTAT_GRAVES; i < h->nstripes; i++)
+			if (s->owner_of[i] != UINT32_MAX)
+				s->p[s->owner_of[i]].n++;
+		for (size_t j = 0; j < s->np; j++) {
+			s->p[j].first = at;
+			at += s->p[j].n;
+			s->p[j].n = 0;
+		}
+		for (uint32_t i = SHMSTAT_GRAVES; i < h->nstripes; i++) {
+			const uint32_t o = s->owner_of[i];
+
+			if (o != UINT32_MAX)
+				s->by_proc[s->p[o].first + s->p[o].n++] = i;
+		}
+	}
 	return 0;
 }
 
@@ -101,9 +124,12 @@ uint64_t shmstat__snap_sum(const struct shmstat_snap *s, uint32_t v, uint32_t j)
 
 	if (j == UINT32_MAX)
 		return v < s->ntotal ? s->total[v] : 0;
-	for (uint32_t i = SHMSTAT_GRAVES; i < s->h->nstripes; i++)
-		if (s->owner_of[i] == j)
-			t += shmstat__sparse_at(&s->sp, i, v);
+	if (j >= s->np)
+		return 0;
+	for (uint32_t k = 0; k < s->p[j].n; k++) {
+		SHMSTAT_HOOK(SHMSTAT_HOOK_SUM_STRIPE, s);
+		t += shmstat__sparse_at(&s->sp, s->by_proc[s->p[j].first + k], v);
+	}
 	return t;
 }
 

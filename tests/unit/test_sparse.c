@@ -3,8 +3,9 @@
  * slots (sparse.c, issue 19): every lookup against a dense reference,
  * runs added out of order, the memory bound; a snapshot of many writer
  * threads keeps what they counted, not the pages it lies in; what
- * turns from a hole into data while a copy runs is read, once; and a
- * thread stripe claimed while a copy runs is read after the rest.
+ * turns from a hole into data while a copy runs is read, once; a
+ * thread stripe claimed while a copy runs is read after the rest; and a
+ * process's sums read its own stripes alone.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -548,6 +549,158 @@ static void test_set_during_reread(void **state)
 	assert_int_equal(shmstat_unlink(name), 0);
 }
 
+/* ------------------------------------------- sums of one process's stripes */
+
+#define SUM_KIDS 12
+#define SUM_GAUGES 8
+
+static const enum shmstat_agg sum_aggs[SUM_GAUGES] = {
+	SHMSTAT_AGG_SUM, SHMSTAT_AGG_MAX, SHMSTAT_AGG_MIN, SHMSTAT_AGG_LAST,
+	SHMSTAT_AGG_LIVESUM, SHMSTAT_AGG_LIVEMAX, SHMSTAT_AGG_LIVEMIN, SHMSTAT_AGG_LIVELAST,
+};
+static unsigned long sum_visits;
+static const char *sum_seg;
+
+static void count_sum_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point == SHMSTAT_HOOK_SUM_STRIPE)
+		__atomic_add_fetch(&sum_visits, 1, __ATOMIC_RELAXED);
+}
+
+/* A writer process: a counter, a histogram and a gauge of every kind,
+ * its value (@arg) set and then added to from its thread stripe; 'c':
+ * detach and exit. */
+static int kid_sums(void *arg, int cmd, int ack)
+{
+	const int64_t v = (int64_t)(intptr_t)arg;
+	const struct shmstat_metric_def cd = { .name = "c_total" }, hd = { .name = "h_ns" };
+	shmstat_seg *seg = NULL;
+	shmstat_counter *c;
+	shmstat_hist *h;
+
+	if (shmstat_open(sum_seg, NULL, &seg) != 0 ||
+	    shmstat_counter_register(seg, &cd, &c) != 0 ||
+	    shmstat_hist_register(seg, &hd, NULL, &h) != 0) {
+		ut_send(ack, 'E');
+		return 1;
+	}
+	for (int k = 0; k < SUM_GAUGES; k++) {
+		char n[16];
+		const struct shmstat_metric_def gd = { .name = n };
+		shmstat_gauge *g;
+
+		snprintf(n, sizeof(n), "g%d", k);
+		if (shmstat_gauge_register(seg, &gd, sum_aggs[k], &g) != 0) {
+			ut_send(ack, 'E');
+			return 1;
+		}
+		shmstat_gauge_set(g, v);
+		shmstat_gauge_add(g, 1);
+	}
+	shmstat_counter_add(c, (uint64_t)v);
+	shmstat_hist_record(h, (uint64_t)v);
+	ut_send(ack, 'k');
+	if (ut_recv(cmd) != 'c')
+		return 3;
+	shmstat_close(seg);
+	ut_send(ack, 'k');
+	return 0;
+}
+
+/* A value of every process (a gauge's) or of one (a breakdown) reads the
+ * stripes of the processes it sums, and no others: 12 writer processes,
+ * each with its process stripe and a thread stripe, in a segment of 16
+ * process slots and 32 thread stripes. Its gauges' values cost a
+ * snapshot every stripe in use once per gauge (8 x 24 stripe reads);
+ * reading each process's share of every metric, its own two. Summing
+ * each process over all the stripes, as the reader did, took the
+ * processes times the stripes (8 x 12 x 48) for every gauge of every
+ * snapshot: with 256 writer processes, 2,000 gauges took 290 ms of CPU
+ * a snapshot, against 104 ms. */
+static void test_process_sums(void **state)
+{
+	const char *name = ut_name("sums");
+	struct ut_kid kids[SUM_KIDS];
+	struct shmstat_opts o;
+	struct shmstat_seg_info info;
+	struct shmstat_metric_info mi;
+	shmstat_seg *seg = NULL;
+	shmstat_reader *r;
+	shmstat_snap *s;
+	unsigned long per_gauge;
+	int64_t sum = 0;
+
+	(void)state;
+	sum_seg = name;
+	ut_small_opts(&o);
+	o.max_procs = 16;
+	o.max_threads = 32;
+	o.max_values = 4096;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+	for (int i = 0; i < SUM_KIDS; i++) {
+		assert_int_equal(ut_kid_start(&kids[i], kid_sums, (void *)(intptr_t)(10 * (i + 1))),
+				 'k');
+		sum += 10 * (i + 1) + 1;
+	}
+	assert_int_equal(shmstat_reader_open(name, &r), 0);
+	sum_visits = 0;
+	__atomic_store_n(&shmstat__test_hook, count_sum_hook, __ATOMIC_RELEASE);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	shmstat_snap_info(s, &info);
+	assert_int_equal(shmstat_snap_procs(s), SUM_KIDS);
+	assert_int_equal(info.stripes_owned, SUM_KIDS);
+	/* every stripe in use (a process's own and its thread's) once per gauge */
+	per_gauge = SUM_KIDS + info.stripes_owned;
+	if (sum_visits != SUM_GAUGES * per_gauge)
+		fail_msg("a snapshot of %d gauges and %d writers read %lu stripes for their "
+			 "values, not %lu (each stripe in use once per gauge)",
+			 SUM_GAUGES, SUM_KIDS, sum_visits, SUM_GAUGES * per_gauge);
+	assert_true(ut_find(s, "g0", "", &mi) >= 0);
+	assert_int_equal(mi.gauge, sum);
+	assert_true(ut_find(s, "g5", "", &mi) >= 0);
+	assert_int_equal(mi.gauge, 10 * SUM_KIDS + 1);
+	assert_true(ut_find(s, "g2", "", &mi) >= 0);
+	assert_int_equal(mi.gauge, 11);
+	/* each process's share of each metric: its two stripes */
+	sum_visits = 0;
+	__atomic_store_n(&shmstat__test_hook, count_sum_hook, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
+		for (size_t j = 0; j < shmstat_snap_procs(s); j++) {
+			struct shmstat_proc_info pi;
+			uint64_t cv;
+			int64_t gv;
+
+			assert_int_equal(shmstat_snap_metric(s, i, &mi), 0);
+			assert_int_equal(shmstat_snap_metric_proc(s, i, j, &cv, &gv), 0);
+			assert_int_equal(shmstat_snap_proc(s, j, &pi), 0);
+			for (int k = 0; k < SUM_KIDS; k++) {
+				if (kids[k].pid != pi.pid)
+					continue;
+				if (mi.type == SHMSTAT_GAUGE)
+					assert_int_equal(gv, 10 * (k + 1) + 1);
+				else
+					assert_int_equal(cv, mi.type == SHMSTAT_COUNTER ?
+							 (uint64_t)(10 * (k + 1)) : 1u);
+			}
+		}
+	}
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	if (sum_visits != (SUM_GAUGES + 2) * 2ul * SUM_KIDS)
+		fail_msg("%d processes' shares of %d metrics read %lu stripes, not %lu (each "
+			 "process's two)", SUM_KIDS, SUM_GAUGES + 2, sum_visits,
+			 (SUM_GAUGES + 2) * 2ul * SUM_KIDS);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	for (int i = 0; i < SUM_KIDS; i++) {
+		assert_int_equal(ut_kid_cmd(&kids[i], 'c'), 'k');
+		assert_int_equal(ut_kid_wait(&kids[i]), 0);
+	}
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -561,6 +714,7 @@ int main(void)
 		T(test_new_stripe),
 		T(test_set_during_copy),
 		T(test_set_during_reread),
+		T(test_process_sums),
 	};
 
 	return cmocka_run_group_tests_name("sparse", tests, NULL, NULL);
