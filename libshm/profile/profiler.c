@@ -926,7 +926,13 @@ int shmstat_profiler_start(shmstat_seg *seg, unsigned hz)
 	prof.period_ns = 1000000000u / hz;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigprof;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	/* SA_NODEFER: SIGPROF stays unblocked in the handler. Blocked, the
+	 * process timer's signal (shared), which fires at the same ticks as a
+	 * busy thread's own, was handed by the kernel to another thread, an
+	 * idle one: half the samples of one busy thread went to a sleeping
+	 * one. Unblocked, the busy thread takes it and skips it (the handler
+	 * is reentrant: locals, atomics, a lock-free table). */
+	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	__atomic_store_n(&gate, 1, __ATOMIC_SEQ_CST);
 	if (sigaction(SIGPROF, &sa, NULL) != 0) {
