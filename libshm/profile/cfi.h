@@ -14,7 +14,6 @@
  * bytes, for a signal handler. So they are run here, OUTSIDE the handler
  * (profiler start, heartbeat after a dlopen), into a compact table:
  *
- *   module:  [lo, hi) executable range, its rows [first, first + n)
  *   row:     12 bytes, sorted by pc within the module
  *     pc     offset of the first byte it covers, from the module's lo
  *     cfa    how to compute the CFA: (offset << 8) | (aux << 4) | kind
@@ -49,10 +48,8 @@
  * random under ASan, and compares the rows of libc, the vDSO and the test
  * program with elfutils' libdw).
  *
- * A table is immutable once built: the handler looks a pc up with two
- * binary searches (shmstat__cfi_find: no lock, no allocation, no system
- * call) in a table the profiler publishes with a release store, and
- * frees only after no handler can still be reading it (profiler.c).
+ * A process's table of the rows of every module, and the handler's
+ * lookup in it, are in cfitab.h.
  */
 #ifndef SHMSTAT_CFI_H
 #define SHMSTAT_CFI_H
@@ -81,20 +78,6 @@ struct shmstat_cfirow {
 	int32_t cfa;
 	int16_t ra;
 	int16_t fp;
-};
-
-struct shmstat_cfimod {
-	uintptr_t lo, hi;
-	uint32_t first, n;
-};
-
-/* A process's table: one block, mods sorted by lo, then the rows. */
-struct shmstat_cfitab {
-	size_t bytes;              /* of the whole block */
-	uint32_t nmod, nrows;
-	unsigned long long adds, subs;   /* dlpi_adds/subs it was built at */
-	struct shmstat_cfimod *mods;
-	struct shmstat_cfirow *rows;
 };
 
 /* DWARF register numbers of an architecture (parser input, so that the
@@ -139,10 +122,7 @@ struct shmstat_cfistats {
 SHMSTAT_HIDDEN size_t shmstat__cfi_parse(const struct shmstat_cfisrc *src, struct shmstat_cfibuf *b,
 					 struct shmstat_cfistats *st);
 
-/* The tables of loaded module @info (from dl_iterate_phdr, whose lock
- * keeps it mapped while they are parsed): 0, or -1 when it has none. */
 struct dl_phdr_info;
-SHMSTAT_HIDDEN int shmstat__cfi_source(const struct dl_phdr_info *info, struct shmstat_cfisrc *src);
 
 /*
  * shmstat__cfi_frame_of - where .eh_frame of loaded module @info is, from
@@ -153,23 +133,5 @@ SHMSTAT_HIDDEN int shmstat__cfi_source(const struct dl_phdr_info *info, struct s
  */
 SHMSTAT_HIDDEN int shmstat__cfi_frame_of(const struct dl_phdr_info *info, uintptr_t *addr,
 					 size_t *len);
-
-/*
- * shmstat__cfi_build - the table of every module loaded now
- * (dl_iterate_phdr: takes the loader's lock; never in a signal handler).
- * NULL when out of memory or no module has a table.
- */
-SHMSTAT_HIDDEN struct shmstat_cfitab *shmstat__cfi_build(void);
-SHMSTAT_HIDDEN void shmstat__cfi_free(struct shmstat_cfitab *t);
-
-/* Has anything been loaded or unloaded since @t was built? */
-SHMSTAT_HIDDEN int shmstat__cfi_stale(const struct shmstat_cfitab *t);
-
-/*
- * shmstat__cfi_find - the row for @pc in @t, or NULL when no module
- * holds @pc or its row is NONE. Async-signal-safe: two binary searches.
- */
-SHMSTAT_HIDDEN const struct shmstat_cfirow *shmstat__cfi_find(const struct shmstat_cfitab *t,
-							      uintptr_t pc);
 
 #endif

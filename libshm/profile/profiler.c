@@ -26,7 +26,7 @@
 #include "shmstat_inline.h"
 #include "tls.h"
 #include "type.h"
-#include "cfi.h"
+#include "cfitab.h"
 #include "modmap.h"
 #include "profiler.h"
 #include "shmstat_profile.h"

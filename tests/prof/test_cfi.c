@@ -33,7 +33,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cfi.h"
+#include "cfitab.h"
 #include "../xorshift.h"
 
 /* ------------------------------------------------------------ modules */
