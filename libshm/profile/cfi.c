@@ -180,8 +180,8 @@ static void rd_skip(struct rd *r, uint64_t n)
 
 /* ------------------------------------------------------ the CFA program */
 
-enum { R_SAME, R_UNDEF, R_OFFSET, R_OTHER };    /* a register's rule */
-enum { C_REG, C_PLT, C_OTHER };                 /* the CFA's rule */
+enum { R_SAME, R_UNDEF, R_OFFSET, R_SP, R_OTHER }; /* a register's rule (R_SP: at sp + off) */
+enum { C_REG, C_PLT, C_DEREF, C_OTHER };         /* the CFA's rule (C_DEREF: *(sp + off)) */
 
 struct rule {
 	uint8_t how;
@@ -211,6 +211,7 @@ struct ctx {
 	uintptr_t lo, hi;
 	const struct shmstat_cfiarch *arch;
 	uintptr_t loc, end;        /* the FDE's current location, its end */
+	int signal;                /* the FDE is a signal trampoline's */
 	int probe;                 /* parse_fde only finds its start: */
 	uintptr_t begin;           /* here */
 };
@@ -264,6 +265,25 @@ static int16_t rule_of(const struct rule *r, int same_ok)
 	return SHMSTAT_CFI_UNKNOWN;
 }
 
+/* A signal frame's row: CFA = *(sp + cfa_off), the return address (the
+ * interrupted pc) and the frame pointer saved at sp + their offsets. */
+static int emit_sig(struct ctx *x, const struct state *s, uintptr_t pc)
+{
+	int16_t fp = SHMSTAT_CFI_UNKNOWN;
+
+	if (s->fp.how == R_SAME)
+		fp = SHMSTAT_CFI_SAME;
+	else if (s->fp.how == R_SP && s->fp.off >= 0 && s->fp.off % 8 == 0 && s->fp.off <= INT16_MAX)
+		fp = (int16_t)s->fp.off;
+	if (s->ra.how != R_SP || s->ra.off < 0 || s->ra.off % 8 != 0 || s->ra.off > INT16_MAX ||
+	    s->cfa_off < 0 || s->cfa_off % 8 != 0 || s->cfa_off >= (1 << 23))
+		return push_row(x, pc, SHMSTAT_CFA_MAKE(SHMSTAT_CFA_NONE, 0, 0),
+				SHMSTAT_CFI_UNKNOWN, SHMSTAT_CFI_UNKNOWN);
+	return push_row(x, pc, SHMSTAT_CFA_MAKE(SHMSTAT_CFA_SIGFRAME,
+						x->signal ? SHMSTAT_CFA_AUX_SIGNAL : 0, s->cfa_off),
+			(int16_t)s->ra.off, fp);
+}
+
 /* The row for state @s at @pc. */
 static int emit(struct ctx *x, const struct state *s, uintptr_t pc)
 {
@@ -271,7 +291,9 @@ static int emit(struct ctx *x, const struct state *s, uintptr_t pc)
 	int kind = SHMSTAT_CFA_NONE, aux = 0;
 	int16_t ra, fp;
 
-	if (s->cfa_off >= -(1 << 23) && s->cfa_off < (1 << 23)) {
+	if (s->cfa_how == C_DEREF)
+		return emit_sig(x, s, pc);
+	if (s->cfa_off >= -(1 << 23) && s->cfa_off < (1 << 23) && !x->signal) {
 		if (s->cfa_how == C_REG && s->cfa_reg == a->sp)
 			kind = SHMSTAT_CFA_SP;
 		else if (s->cfa_how == C_REG && s->cfa_reg == a->fp)
@@ -327,6 +349,21 @@ static int plt_expr(const unsigned char *e, uint64_t n, struct state *s)
 	s->cfa_off = e[1];
 	s->plt_thr = (unsigned)(e[6] - 0x30);
 	return 1;
+}
+
+/* DW_OP_breg<sp> N, alone (@deref 0) or followed by DW_OP_deref (@deref 1):
+ * N into *off. */
+static int sp_expr(const unsigned char *e, uint64_t n, const struct shmstat_cfiarch *a, int deref,
+		   int64_t *off)
+{
+	struct rd r = { .mem = e, .len = (size_t)n, .end = (size_t)n };
+
+	if (a->sp > 31 || rd_u(&r, 1) != 0x70 + a->sp)
+		return 0;
+	*off = rd_sleb(&r);
+	if (deref && rd_u(&r, 1) != 0x06)
+		return 0;
+	return !r.bad && r.pos == r.len;
 }
 
 #define STATE_DEPTH 8
@@ -439,11 +476,25 @@ static int exec(struct rd *r, size_t to, const struct cie *c, const struct shmst
 			u = rd_uleb(r);
 			if (!rd_has(r, u))
 				return -1;
-			if (a->arm64 || !plt_expr(r->mem + r->pos, u, s))
+			if (sp_expr(r->mem + r->pos, u, a, 1, &sv)) {
+				s->cfa_how = C_DEREF;
+				s->cfa_off = sv;
+			} else if (a->arm64 || !plt_expr(r->mem + r->pos, u, s)) {
 				s->cfa_how = C_OTHER;
+			}
 			r->pos += u;
 			continue;
-		case 0x10:      /* expression */
+		case 0x10:      /* expression: at sp + N is the one kept */
+			reg = rd_uleb(r);
+			u = rd_uleb(r);
+			if (!rd_has(r, u))
+				return -1;
+			if (sp_expr(r->mem + r->pos, u, a, 0, &sv))
+				set_rule(s, a, reg, R_SP, sv);
+			else
+				set_rule(s, a, reg, R_OTHER, 0);
+			r->pos += u;
+			continue;
 		case 0x16:      /* val_expression */
 			reg = rd_uleb(r);
 			rd_skip(r, rd_uleb(r));
@@ -666,13 +717,13 @@ static int parse_fde(const struct rd *from, size_t off, struct ctx *x, struct sh
 		rd_skip(&r, rd_uleb(&r));
 	if (r.bad)
 		return -1;
-	if (c.signal)
-		return -1;              /* a signal trampoline: the fp fallback */
 	if (x->probe) {
 		x->begin = begin;
 		return 0;
 	}
 	x->loc = begin;
+	/* a signal trampoline: its signal frame rows, none else */
+	x->signal = c.signal;
 	x->end = begin + (uintptr_t)range;
 	s = init;
 	if (exec(&r, end, &c, x->arch, &s, &init, x) != 0) {

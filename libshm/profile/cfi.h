@@ -21,6 +21,14 @@
  *              kind SHMSTAT_CFA_FP:  fp + offset
  *              kind SHMSTAT_CFA_PLT: sp + offset, + 8 when (pc & 15) >= aux
  *                                    (the x86-64 PLT's expression)
+ *              kind SHMSTAT_CFA_SIGFRAME: the word at sp + offset
+ *                                    (a signal frame's saved registers:
+ *                                    ra and fp below are then sp + ra,
+ *                                    sp + fp, not CFA + ...); aux
+ *                                    SHMSTAT_CFA_AUX_SIGNAL in a signal
+ *                                    trampoline (augmentation S): the
+ *                                    caller's pc is where it was
+ *                                    interrupted, not a return address
  *              kind SHMSTAT_CFA_NONE: no row here (a gap between
  *                                    functions, or a rule not kept): the
  *                                    handler falls back to the frame
@@ -38,6 +46,10 @@
  * frame pointer); rules the table cannot express (a CFA in another
  * register, DWARF expressions but the PLT's) give a NONE row, so the
  * handler takes the frame pointer there as it did before the tables.
+ * The DWARF expressions of glibc's x86-64 signal trampoline (__restore_rt:
+ * CFA = *(rsp + N), every register saved at rsp + M) are kept as
+ * SIGFRAME rows: without them a walk from a signal handler lost the
+ * frames of the code the signal interrupted.
  * Consecutive rows with the same rules are merged.
  *
  * The parser reads only inside the one region it is given (the PT_LOAD
@@ -63,6 +75,8 @@
 #define SHMSTAT_CFA_SP 1
 #define SHMSTAT_CFA_FP 2
 #define SHMSTAT_CFA_PLT 3
+#define SHMSTAT_CFA_SIGFRAME 4
+#define SHMSTAT_CFA_AUX_SIGNAL 1   /* SIGFRAME's aux: the caller's pc is exact */
 #define SHMSTAT_CFA_KIND(c) ((c) & 7)
 #define SHMSTAT_CFA_SIGNED 8
 #define SHMSTAT_CFA_AUX(c) (((c) >> 4) & 15)

@@ -214,7 +214,7 @@ int shmstat__prof_active(void)
  * call, not what follows it). */
 struct frame {
 	uintptr_t pc, sp, fp, lr;
-	unsigned sp_exact : 1, fp_ok : 1, lr_ok : 1, pc_exact : 1;
+	unsigned sp_exact : 1, fp_ok : 1, lr_ok : 1, pc_exact : 1, switched : 1;
 };
 
 /* The word at @a into @out, when [a, a + 8) is aligned and inside
@@ -245,6 +245,45 @@ static inline uintptr_t strip_pac(uintptr_t ra)
 }
 
 /*
+ * One step through a signal frame (a SIGFRAME row: glibc's __restore_rt,
+ * whose frame is the kernel's ucontext): the interrupted sp, pc and fp
+ * are words at sp + the row's offsets, inside [sp, top). The interrupted
+ * sp may lie on another stack (a handler on an alternate signal stack
+ * interrupted the thread's own): then the walk goes on there, once, with
+ * that stack's top (stack_top: a stack known to be mapped). The pc is
+ * where the code was interrupted, not a return address.
+ */
+static int step_sig(const struct shmstat_cfirow *r, struct frame *f, uintptr_t *topp)
+{
+	uintptr_t sp, pc, fp = f->fp, top = *topp;
+	int fp_ok = f->fp_ok;
+
+	if (!f->sp_exact ||
+	    !load(f->sp + (uintptr_t)(intptr_t)SHMSTAT_CFA_OFF(r->cfa), f->sp, top, &sp) ||
+	    r->ra < 0 || !load(f->sp + (uintptr_t)r->ra, f->sp, top, &pc))
+		return 0;
+	if (r->fp == SHMSTAT_CFI_UNKNOWN)
+		fp_ok = 0;
+	else if (r->fp != SHMSTAT_CFI_SAME)
+		fp_ok = r->fp >= 0 && load(f->sp + (uintptr_t)r->fp, f->sp, top, &fp);
+	if (sp <= f->sp || sp > top) {
+		/* another stack: once a walk */
+		if (f->switched || (top = stack_top(sp, NULL)) == 0 || top == *topp)
+			return 0;
+		f->switched = 1;
+	}
+	f->pc = pc;
+	f->sp = sp;
+	f->fp = fp;
+	f->sp_exact = 1;
+	f->fp_ok = (unsigned)fp_ok;
+	f->lr_ok = 0;
+	f->pc_exact = (SHMSTAT_CFA_AUX(r->cfa) & SHMSTAT_CFA_AUX_SIGNAL) != 0;
+	*topp = top;
+	return 1;
+}
+
+/*
  * One step by unwind-table row @r: the CFA from the stack or frame
  * pointer, the return address from the stack at CFA + r->ra (or, in the
  * interrupted frame on arm64, from x30), the caller's frame pointer from
@@ -252,12 +291,14 @@ static inline uintptr_t strip_pac(uintptr_t ra)
  * stack pointer and at most at @top; every read inside [sp, top). Return
  * 0 when the step cannot be taken.
  */
-static int step_row(const struct shmstat_cfirow *r, struct frame *f, uintptr_t top)
+static int step_row(const struct shmstat_cfirow *r, struct frame *f, uintptr_t *topp)
 {
-	uintptr_t cfa, ra, fp = f->fp;
+	uintptr_t cfa, ra, fp = f->fp, top = *topp;
 	int kind = SHMSTAT_CFA_KIND(r->cfa);
 	uintptr_t off = (uintptr_t)(intptr_t)SHMSTAT_CFA_OFF(r->cfa);
 
+	if (kind == SHMSTAT_CFA_SIGFRAME)
+		return step_sig(r, f, topp);
 	if (kind == SHMSTAT_CFA_FP) {
 		if (!f->fp_ok)
 			return 0;
@@ -339,7 +380,7 @@ static void unwind(struct shmstat_stackkey *k, struct frame *f, uintptr_t top,
 		if (t && !first_fp)
 			r = shmstat__cfi_find(t, f->pc_exact ? f->pc : f->pc - 1);
 		first_fp = 0;
-		if (r ? !step_row(r, f, top) : !step_fp(f, top))
+		if (r ? !step_row(r, f, &top) : !step_fp(f, top))
 			return;
 		if (f->pc < 4096)
 			return;

@@ -1125,6 +1125,111 @@ static void test_idle_thread(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* A handler of another signal: the walk goes through the signal frame
+ * (glibc's __restore_rt, whose unwind rows are DWARF expressions over the
+ * kernel's ucontext) into the code the signal interrupted. */
+static volatile uint64_t sig_sink;
+
+void prof_sig_handler(int sig);
+void prof_sig_handler(int sig)
+{
+	(void)sig;
+	sig_sink = prof_spin(sig_sink, 200000);
+	sig_sink++;
+}
+
+__attribute__((noinline)) void prof_sig_raiser(unsigned n);
+__attribute__((noinline)) void prof_sig_raiser(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		raise(SIGUSR1);
+	__asm__ volatile("");
+}
+
+/* Samples whose stack holds prof_sig_handler, and of those with
+ * prof_sig_raiser above it: @whole. */
+static uint64_t handler_samples(const char *name, uint64_t *whole)
+{
+	struct view v;
+	uint64_t n = 0;
+
+	*whole = 0;
+	view_open(&v, name);
+	for (size_t k = 0; k < shmstat_profile_stacks(v.p); k++) {
+		struct shmstat_stack_info si;
+		uint32_t d = 0;
+
+		shmstat_profile_stack(v.p, k, &si);
+		while (d < si.depth && strcmp(fn_name(si.pcs[d] - (d > 0)), "prof_sig_handler") != 0)
+			d++;
+		if (d == si.depth)
+			continue;
+		n += si.samples;
+		for (d++; d < si.depth; d++)
+			if (strcmp(fn_name(si.pcs[d] - 1), "prof_sig_raiser") == 0) {
+				*whole += si.samples;
+				break;
+			}
+	}
+	view_close(&v);
+	return n;
+}
+
+/* Samples taken in a SIGUSR1 handler, on the thread's stack and on an
+ * alternate signal stack, have the function that raised the signal
+ * above them: 95% (a sample in the kernel's delivery or in the
+ * trampoline's first instruction may stop). Before, the walk took the
+ * frame pointer past the trampoline and lost every frame of the
+ * interrupted code (libc's raise, not built with frame pointers): 6 of
+ * 498 samples of such a program kept its caller, 1 of 396 on an
+ * alternate stack. */
+static void test_signal_frames(void **state)
+{
+	static char alt[1 << 16];
+	const char *name = ut_name("psig");
+	shmstat_seg *seg;
+	struct sigaction sa, old;
+	stack_t ss = { .ss_sp = alt, .ss_size = sizeof(alt) }, oss;
+	uint64_t n = 0, whole = 0;
+
+	(void)state;
+	assert_int_equal(sigaltstack(&ss, &oss), 0);
+	for (int onstack = 0; onstack < 2; onstack++) {
+		char sub[64];
+
+		snprintf(sub, sizeof(sub), "%s%d", name, onstack);
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = prof_sig_handler;
+		sa.sa_flags = onstack ? SA_ONSTACK : 0;
+		sigemptyset(&sa.sa_mask);
+		assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+		seg = profiled(sub, 1024);
+#if defined(__SANITIZE_THREAD__)
+		/* TSan runs handlers at its next interceptor: the walks run,
+		 * the ASan build measures them */
+		prof_sig_raiser(200);
+		n = handler_samples(sub, &whole);
+		assert_int_equal(shmstat_profiler_stop(seg), 0);
+		assert_true(whole <= n);
+#else
+		for (int round = 0; round < 400 && n < 200; round++) {
+			prof_sig_raiser(50);
+			n = handler_samples(sub, &whole);
+		}
+		assert_int_equal(shmstat_profiler_stop(seg), 0);
+		print_message("%s: %llu samples in the handler, %llu with the raiser above\n",
+			      onstack ? "alternate stack" : "thread's stack", (unsigned long long)n,
+			      (unsigned long long)whole);
+		assert_true(n >= 200);
+		assert_true(whole * 100 >= n * 95);
+#endif
+		assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
+		assert_int_equal(shmstat_close(seg), 0);
+		n = whole = 0;
+	}
+	assert_int_equal(sigaltstack(&oss, NULL), 0);
+}
+
 /* The timers of threads alive at the start are deleted once those threads
  * are gone: at the heartbeat, by shmstat_profiler_info, and when the table
  * has doubled since it was last pruned; the timers of threads that made
@@ -1367,6 +1472,7 @@ int main(void)
 		T(test_clock_callers),
 		T(test_thread_timers),
 		T(test_idle_thread),
+		T(test_signal_frames),
 		T(test_fork),
 		T(test_profile_gc),
 	};
