@@ -434,6 +434,26 @@ static uintptr_t leaf_caller(uintptr_t pc, uintptr_t sp, uintptr_t top)
 	return 0;
 }
 
+/*
+ * The return address at @sp, when the function interrupted there has no
+ * row and set up no frame (a leaf: its return address is the word at sp)
+ * and its caller has a row: a callback built without unwind tables
+ * (-fno-asynchronous-unwind-tables) called through a pointer by libc's
+ * qsort. The word must be an address inside code the table has a row
+ * for (at the address before it: the call). The code is not read: the
+ * word may point into a module unloaded since the table was built. 0 when
+ * not so.
+ */
+__attribute__((no_sanitize_address, no_sanitize("thread")))
+static uintptr_t leaf_return(uintptr_t sp, uintptr_t top, const struct shmstat_cfitab *t)
+{
+	uintptr_t ret;
+
+	if (!load(sp, sp, top, &ret) || ret < 4096 || !shmstat__cfi_find(t, ret - 1))
+		return 0;
+	return ret;
+}
+
 static int add_text(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct texts *tx = arg;
@@ -518,10 +538,21 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 		} else {
 			/* no row for the pc: the frame pointer as before the
 			 * tables, with the leaf heuristic's caller */
-			uintptr_t caller = leaf_caller(f.pc, f.sp, top);
+			uintptr_t caller = leaf_caller(f.pc, f.sp, top), ret = 0;
+			struct frame g = f;
 
 			unwind(&k, &f, top, t, 1);
-			if (caller && (k.depth < 2 || k.pcs[1] != caller)) {
+			if (k.depth == 1 && !caller && t)
+				ret = leaf_return(g.sp, top, t);
+			if (ret) {
+				/* nothing by the frame pointer: a leaf without a
+				 * row below a caller with one, walked on by its rows */
+				g.pc = ret;
+				g.sp += sizeof(uintptr_t);
+				g.pc_exact = 0;
+				k.pcs[k.depth++] = ret;
+				unwind(&k, &g, top, t, 0);
+			} else if (caller && (k.depth < 2 || k.pcs[1] != caller)) {
 				if (k.depth == SHMSTAT_STACK_SLOTS) {
 					k.depth--;
 					k.flags |= SHMSTAT_STACK_F_TRUNCATED;

@@ -34,6 +34,7 @@
 #include "shmstat_profile.h"
 #include "ut_common.h"
 #include "frameless.h"
+#include "nocfi.h"
 
 __attribute__((noinline)) uint64_t prof_spin(uint64_t x, unsigned n);
 __attribute__((noinline)) uint64_t prof_spin(uint64_t x, unsigned n)
@@ -1230,6 +1231,65 @@ static void test_signal_frames(void **state)
 	assert_int_equal(sigaltstack(&oss, NULL), 0);
 }
 
+__attribute__((noinline)) void prof_sorter(unsigned *v, size_t n);
+__attribute__((noinline)) void prof_sorter(unsigned *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		v[i] = (unsigned)(i * 2654435761u);
+	qsort(v, n, sizeof(*v), nocfi_cmp);
+	__asm__ volatile("");
+}
+
+/* A callback without unwind tables or a frame (a leaf), called by qsort
+ * through a pointer: its caller is the word at the stack pointer, and
+ * qsort's rows walk on from there, when the frame pointer (data in libc)
+ * leads nowhere. 95% of the samples in nocfi_cmp have prof_sorter above;
+ * before, 45 of 113 samples of such a program had nothing above the
+ * callback. */
+static void test_nocfi_callback(void **state)
+{
+	const char *name = ut_name("pnocfi");
+	shmstat_seg *seg;
+	struct view v;
+	static unsigned buf[1 << 15];
+	uint64_t n = 0, whole = 0;
+
+	(void)state;
+	seg = profiled(name, 1024);
+#if defined(__SANITIZE_THREAD__)
+	for (int round = 0; round < 2; round++) {
+#else
+	for (int round = 0; round < 400 && n < 200; round++) {
+#endif
+		prof_sorter(buf, sizeof(buf) / sizeof(buf[0]));
+		view_open(&v, name);
+		n = whole = 0;
+		for (size_t k = 0; k < shmstat_profile_stacks(v.p); k++) {
+			struct shmstat_stack_info si;
+
+			shmstat_profile_stack(v.p, k, &si);
+			if (strcmp(fn_name(si.pcs[0]), "nocfi_cmp") != 0)
+				continue;
+			n += si.samples;
+			for (uint32_t d = 1; d < si.depth; d++)
+				if (strcmp(fn_name(si.pcs[d] - 1), "prof_sorter") == 0) {
+					whole += si.samples;
+					break;
+				}
+		}
+		view_close(&v);
+	}
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	print_message("%llu samples in nocfi_cmp, %llu with prof_sorter above\n",
+		      (unsigned long long)n, (unsigned long long)whole);
+#if !defined(__SANITIZE_THREAD__)
+	/* (TSan: see test_frameless) */
+	assert_true(n >= 200);
+	assert_true(whole * 100 >= n * 95);
+#endif
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 /* The timers of threads alive at the start are deleted once those threads
  * are gone: at the heartbeat, by shmstat_profiler_info, and when the table
  * has doubled since it was last pruned; the timers of threads that made
@@ -1473,6 +1533,9 @@ int main(void)
 		T(test_thread_timers),
 		T(test_idle_thread),
 		T(test_signal_frames),
+#if defined(__x86_64__)
+		T(test_nocfi_callback),
+#endif
 		T(test_fork),
 		T(test_profile_gc),
 	};
