@@ -73,6 +73,9 @@ enum shmstat_hook_point {
 	/* a sum of one process's values (a gauge's value, a per-process
 	 * breakdown) reads one of its stripes (arg: the snapshot) */
 	SHMSTAT_HOOK_SUM_STRIPE,
+	/* the SIGPROF handler took a signal to sample (its nesting guard
+	 * passed), the walk next (arg: NULL) */
+	SHMSTAT_HOOK_SIGPROF,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

@@ -95,7 +95,9 @@ struct shmstat_profiler_info {
 	uint64_t unwind_bytes;     /* their memory, in this process */
 	uint64_t skipped;          /* process timer signals skipped, since the
 				    * process began, in threads sampled by a
-				    * timer of their own */
+				    * timer of their own; and signals that
+				    * came while the thread was in the
+				    * handler already */
 };
 
 /**

@@ -27,6 +27,7 @@
 #include "tls.h"
 #include "type.h"
 #include "cfitab.h"
+#include "hook.h"
 #include "modmap.h"
 #include "profiler.h"
 #include "shmstat_profile.h"
@@ -126,6 +127,10 @@ static pthread_key_t timer_key;
 static pthread_once_t timer_once = PTHREAD_ONCE_INIT;
 /* the run in which this thread has a timer of its own (0: none) */
 static __thread int own_gen __attribute__((tls_model("initial-exec")));
+/* 1 while this thread runs the SIGPROF handler, which SIGPROF may
+ * interrupt (SA_NODEFER): a nested signal is skipped, so a walk slower
+ * than the period never nests deeper than once */
+static __thread unsigned char in_sigprof __attribute__((tls_model("initial-exec")));
 /* timer stops until the next stack (initial-exec: no __tls_get_addr on
  * the timer path) */
 static __thread unsigned lat_left __attribute__((tls_model("initial-exec")));
@@ -484,9 +489,17 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	(void)sig;
 	if (!__atomic_load_n(&gate, __ATOMIC_SEQ_CST))
 		goto out;
+	if (__atomic_load_n(&in_sigprof, __ATOMIC_RELAXED)) {
+		/* in this thread's handler: its walk goes on */
+		__atomic_fetch_add(&skipped, 1, __ATOMIC_RELAXED);
+		goto out;
+	}
+	__atomic_store_n(&in_sigprof, 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&inflight, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&gate, __ATOMIC_SEQ_CST))
 		goto leave;
+	SHMSTAT_HOOK(SHMSTAT_HOOK_SIGPROF, NULL);
 	if (si && si->si_code == SI_TIMER) {
 		int v = si->si_value.sival_int, g = ld_relaxed(&run_gen);
 
@@ -566,6 +579,8 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	shmstat__stack_add(prof.hdr, prof.tab, prof.n, prof.tag, &k, 1, prof.period_ns);
 leave:
 	__atomic_fetch_sub(&inflight, 1, __ATOMIC_SEQ_CST);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&in_sigprof, 0, __ATOMIC_RELAXED);
 out:
 	errno = saved;
 }

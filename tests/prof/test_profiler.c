@@ -33,6 +33,7 @@
 #include "shmstat.h"
 #include "shmstat_profile.h"
 #include "ut_common.h"
+#include "hook.h"
 #include "frameless.h"
 #include "nocfi.h"
 
@@ -1087,6 +1088,56 @@ void *prof_idle_thread(void *arg)
  * (0.78 s of estimated CPU for a thread that used 0.0001 s). The handler
  * now runs with SIGPROF unblocked (SA_NODEFER), so the busy thread takes
  * (and skips) that signal itself. */
+/* A SIGPROF that comes while the thread is inside the handler (which
+ * runs with SIGPROF unblocked, SA_NODEFER) is skipped at once: the
+ * handler never nests more than once, however slow its walk. The hook
+ * at the start of a walk raises SIGPROF again, up to 100 times. */
+static unsigned nest_depth, nest_max, nest_raised;
+
+static void nest_hook(enum shmstat_hook_point point, const void *arg)
+{
+	unsigned d;
+
+	(void)arg;
+	if (point != SHMSTAT_HOOK_SIGPROF)
+		return;
+	d = __atomic_add_fetch(&nest_depth, 1, __ATOMIC_RELAXED);
+	if (d > __atomic_load_n(&nest_max, __ATOMIC_RELAXED))
+		__atomic_store_n(&nest_max, d, __ATOMIC_RELAXED);
+	while (__atomic_load_n(&nest_raised, __ATOMIC_RELAXED) < 100) {
+		__atomic_add_fetch(&nest_raised, 1, __ATOMIC_RELAXED);
+		raise(SIGPROF);
+	}
+	__atomic_sub_fetch(&nest_depth, 1, __ATOMIC_RELAXED);
+}
+
+static void test_nested_sigprof(void **state)
+{
+	const char *name = ut_name("pnest");
+	struct shmstat_profiler_info a, b;
+	shmstat_seg *seg;
+
+	(void)state;
+	seg = profiled(name, 1024);
+	assert_int_equal(shmstat_profiler_info(&a), 0);
+	nest_raised = 0;
+	__atomic_store_n(&shmstat__test_hook, nest_hook, __ATOMIC_RELEASE);
+	raise(SIGPROF);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	assert_int_equal(shmstat_profiler_info(&b), 0);
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	print_message("nested %u deep, %u raised, %llu skipped\n", nest_max, nest_raised,
+		      (unsigned long long)(b.skipped - a.skipped));
+	assert_int_equal(nest_raised, 100);
+	assert_int_equal(nest_max, 1);
+#if !defined(__SANITIZE_THREAD__)
+	/* (ThreadSanitizer holds a signal raised in a handler until the
+	 * handler returns: they do not nest there, and may merge) */
+	assert_true(b.skipped - a.skipped >= 100);
+#endif
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 static void test_idle_thread(void **state)
 {
 	const char *name = ut_name("pidle");
@@ -1532,6 +1583,7 @@ int main(void)
 		T(test_clock_callers),
 		T(test_thread_timers),
 		T(test_idle_thread),
+		T(test_nested_sigprof),
 		T(test_signal_frames),
 #if defined(__x86_64__)
 		T(test_nocfi_callback),
