@@ -24,6 +24,7 @@
  * waits for a reader.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -685,9 +686,18 @@ unsigned shmstat__reap(struct shmstat_seg *seg)
 unsigned shmstat__reap_wait(struct shmstat_seg *seg, unsigned wait_ms)
 {
 	unsigned n = 0;
+	int cancel;
 
-	if (!shmstat__reaper_lock(seg, wait_ms))
+	/* no cancellation point while the lock is held: liveness checks
+	 * open and read /proc, and a thread cancelled there (in
+	 * shmstat_open() or shmstat_close()) left the lock to its live
+	 * process for good: every reap of every process waited 1.1 s for
+	 * it and folded nothing */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	if (!shmstat__reaper_lock(seg, wait_ms)) {
+		pthread_setcancelstate(cancel, NULL);
 		return 0;
+	}
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		uint64_t w = ld_acquire(&seg->procs[i].word);
 
@@ -707,5 +717,6 @@ unsigned shmstat__reap_wait(struct shmstat_seg *seg, unsigned wait_ms)
 	coalesce(seg);
 	SHMSTAT_EACH_TYPE(repair, seg);
 	shmstat__reaper_unlock(seg);
+	pthread_setcancelstate(cancel, NULL);
 	return n;
 }

@@ -1,0 +1,109 @@
+/*
+ * test_cancel.c - a thread cancelled (pthread_cancel) while it reaps.
+ *
+ * Reaping (in shmstat_open, shmstat_close and shmstat_gc) holds the
+ * segment's reaper lock, and between taking and letting go of it reaches
+ * cancellation points: the liveness checks of writer slots open and read
+ * /proc/PID/stat. A thread cancelled there left the lock to its process,
+ * which lives on: every later reap, of every process, waited 1.1 s for
+ * the lock and folded nothing (tests/stress/test_cancel.c: 0 slots reaped
+ * where 1 was gone). The library now turns cancellation off while it
+ * holds the lock; the cancel takes effect at the thread's next
+ * cancellation point after the call.
+ *
+ * The test hook at the fold's MERGING step stands for such a point: the
+ * reaping thread cancels itself there and calls pthread_testcancel().
+ * Then a second writer dies, and a shmstat_gc() must fold it at once,
+ * with both writers' counts exact.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hook.h"
+#include "stress_common.h"
+
+/* set by the reaping thread itself */
+static __thread int victim;
+
+static void cancel_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point == SHMSTAT_HOOK_FOLD_MERGING && victim) {
+		pthread_cancel(pthread_self());
+		pthread_testcancel();      /* a cancellation point, mid-fold */
+	}
+}
+
+struct dier {
+	const char *name;
+	uint64_t n;
+};
+
+/* A writer that counts @n and exits without shmstat_close(). */
+static int dier_main(void *arg)
+{
+	const struct dier *d = arg;
+	const struct shmstat_metric_def def = { .name = "cancel_total" };
+	shmstat_counter *c;
+	shmstat_seg *seg;
+
+	CHILD_CHECK(shmstat_open(d->name, NULL, &seg) == 0);
+	CHILD_CHECK(shmstat_counter_register(seg, &def, &c) == 0);
+	shmstat_counter_add(c, d->n);
+	return 0;
+}
+
+static void *reaper(void *arg)
+{
+	unsigned reaped = 0;
+
+	victim = 1;
+	shmstat_gc(arg, &reaped);
+	pthread_testcancel();              /* where the cancel lands now */
+	return NULL;
+}
+
+static void test_cancelled_reaper(void **state)
+{
+	const char *name = stress_name("cancel");
+	struct dier d1 = { .n = 1000 }, d2 = { .n = 10 };
+	struct shmstat_seg_info info;
+	unsigned reaped = 99;
+	shmstat_snap *s;
+	void *ret = NULL;
+	pthread_t t;
+
+	(void)state;
+	d1.name = d2.name = name;
+	stress_create(name, NULL);
+	assert_int_equal(stress_wait(stress_spawn(dier_main, &d1)), 0);
+
+	__atomic_store_n(&shmstat__test_hook, cancel_hook, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_create(&t, NULL, reaper, (void *)name), 0);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	assert_ptr_equal(ret, PTHREAD_CANCELED);
+
+	assert_int_equal(stress_wait(stress_spawn(dier_main, &d2)), 0);
+	assert_int_equal(shmstat_gc(name, &reaped), 0);
+	if (reaped != 1)
+		fail_msg("after a thread was cancelled while reaping, shmstat_gc() reaped "
+			 "%u slots, not the 1 gone (the reaper lock was left held)", reaped);
+	s = stress_snap(name);
+	assert_int_equal(stress_counter(s, "cancel_total", ""), 1010);
+	shmstat_snap_info(s, &info);
+	assert_int_equal(info.writers_dead, 0);
+	shmstat_snap_free(s);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_cancelled_reaper, stress_setup,
+						stress_teardown),
+	};
+
+	stress_args(argc, argv);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
