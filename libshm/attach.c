@@ -5,6 +5,7 @@
  * the types take part through type.h.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,7 +41,7 @@ void shmstat_opts_init(struct shmstat_opts *o)
 	o->mode = 0600;
 }
 
-int shmstat_open(const char *name, const struct shmstat_opts *opts, shmstat_seg **out)
+static int attach(const char *name, const struct shmstat_opts *opts, shmstat_seg **out)
 {
 	struct shmstat_opts defaults;
 	struct shmstat_seg *seg;
@@ -88,16 +89,36 @@ fail:
 	return err;
 }
 
+/* open, close and gc are no cancellation points: a thread cancelled
+ * inside one (at the open(), read() or getrandom() of a step) would
+ * leave a segment half-created (sized, its magic never written: every
+ * shmstat_open() of the name waited 2 s and failed, for good), the
+ * reaper lock or liburcu's grace-period lock held, a slot half-claimed.
+ * A cancel takes effect at the thread's next cancellation point. */
+int shmstat_open(const char *name, const struct shmstat_opts *opts, shmstat_seg **out)
+{
+	int cancel, err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = attach(name, opts, out);
+	pthread_setcancelstate(cancel, NULL);
+	return err;
+}
+
 int shmstat_close(shmstat_seg *seg)
 {
+	int cancel;
+
 	if (seg == NULL)
 		return 0;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	SHMSTAT_EACH_TYPE(detach, seg);
 	shmstat__index_destroy(seg);
 	shmstat__tls_detach(seg);
 	leave(seg);
 	shmstat__seg_unmap(seg);
 	free(seg);
+	pthread_setcancelstate(cancel, NULL);
 	return 0;
 }
 
@@ -117,13 +138,17 @@ int shmstat_gc(const char *name, unsigned *reaped)
 {
 	struct shmstat_seg seg;
 	unsigned n;
-	int err;
+	int cancel, err;
 
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	err = shmstat__seg_maintain(&seg, name);
-	if (err)
+	if (err) {
+		pthread_setcancelstate(cancel, NULL);
 		return err;
+	}
 	n = shmstat__reap(&seg);
 	shmstat__seg_unmap(&seg);
+	pthread_setcancelstate(cancel, NULL);
 	if (reaped)
 		*reaped = n;
 	return 0;

@@ -76,6 +76,9 @@ enum shmstat_hook_point {
 	/* the SIGPROF handler took a signal to sample (its nesting guard
 	 * passed), the walk next (arg: NULL) */
 	SHMSTAT_HOOK_SIGPROF,
+	/* shmstat_open() creates a segment: the object is sized, its
+	 * header (the magic last) is written next (arg: the name) */
+	SHMSTAT_HOOK_CREATE_SIZED,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

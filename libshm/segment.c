@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "shmstat.h"
+#include "hook.h"
 #include "segment.h"
 
 /* ------------------------------------------------------------------ names */
@@ -251,6 +252,7 @@ static int init_new(struct shmstat_seg *seg, int fd, const struct shmstat_opts *
 		return shmstat__fail(err, "cannot create segment '%s' of %llu bytes: %s",
 				     name, (unsigned long long)g.total, strerror(err));
 	}
+	SHMSTAT_HOOK(SHMSTAT_HOOK_CREATE_SIZED, name);
 	/* not pre-faulted: the pages are reserved (posix_fallocate), and a
 	 * page no process touches stays a hole readers do not copy */
 	base = mmap(NULL, g.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

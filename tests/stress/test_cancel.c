@@ -15,6 +15,12 @@
  * reaping thread cancels itself there and calls pthread_testcancel().
  * Then a second writer dies, and a shmstat_gc() must fold it at once,
  * with both writers' counts exact.
+ *
+ * Creating a segment reaches one too (getrandom(), after the object is
+ * sized and before its magic is written): a thread cancelled there left
+ * the name sized and never initialized, and every later shmstat_open()
+ * of it waited 2 s and failed (SHMSTAT_ECORRUPT). shmstat_open(),
+ * shmstat_close() and shmstat_gc() now run with cancellation off.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,10 +32,13 @@
 /* set by the reaping thread itself */
 static __thread int victim;
 
+/* the point the victim cancels itself at */
+static enum shmstat_hook_point cancel_at;
+
 static void cancel_hook(enum shmstat_hook_point point, const void *arg)
 {
 	(void)arg;
-	if (point == SHMSTAT_HOOK_FOLD_MERGING && victim) {
+	if (point == cancel_at && victim) {
 		pthread_cancel(pthread_self());
 		pthread_testcancel();      /* a cancellation point, mid-fold */
 	}
@@ -79,6 +88,7 @@ static void test_cancelled_reaper(void **state)
 	stress_create(name, NULL);
 	assert_int_equal(stress_wait(stress_spawn(dier_main, &d1)), 0);
 
+	cancel_at = SHMSTAT_HOOK_FOLD_MERGING;
 	__atomic_store_n(&shmstat__test_hook, cancel_hook, __ATOMIC_RELEASE);
 	assert_int_equal(pthread_create(&t, NULL, reaper, (void *)name), 0);
 	assert_int_equal(pthread_join(t, &ret), 0);
@@ -97,10 +107,60 @@ static void test_cancelled_reaper(void **state)
 	shmstat_snap_free(s);
 }
 
+static void *creator(void *arg)
+{
+	shmstat_seg *seg = NULL;
+
+	victim = 1;
+	if (shmstat_open(arg, NULL, &seg) == 0)
+		shmstat_close(seg);
+	pthread_testcancel();
+	return NULL;
+}
+
+/* A thread cancelled while shmstat_open() creates the segment: the
+ * creation is finished (getrandom(), a cancellation point, comes after
+ * the object is sized and before its magic is written). It was left
+ * sized, magic 0: every later shmstat_open() of the name waited 2 s and
+ * failed with SHMSTAT_ECORRUPT ("was never initialized"). */
+static void test_cancelled_creator(void **state)
+{
+	const char *name = stress_name("cancel");
+	const struct shmstat_metric_def def = { .name = "cancel_total" };
+	shmstat_counter *c;
+	shmstat_seg *seg = NULL;
+	void *ret = NULL;
+	pthread_t t;
+	shmstat_snap *s;
+	int err;
+
+	(void)state;
+	cancel_at = SHMSTAT_HOOK_CREATE_SIZED;
+	__atomic_store_n(&shmstat__test_hook, cancel_hook, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_create(&t, NULL, creator, (void *)name), 0);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	assert_ptr_equal(ret, PTHREAD_CANCELED);
+
+	err = shmstat_open(name, NULL, &seg);
+	if (err != 0)
+		fail_msg("after a thread was cancelled while creating it, segment '%s' "
+			 "cannot be opened: %s (%s)", name, shmstat_strerror(err),
+			 shmstat_last_error());
+	assert_int_equal(shmstat_counter_register(seg, &def, &c), 0);
+	shmstat_counter_add(c, 7);
+	assert_int_equal(shmstat_close(seg), 0);
+	s = stress_snap(name);
+	assert_int_equal(stress_counter(s, "cancel_total", ""), 7);
+	shmstat_snap_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cancelled_reaper, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_cancelled_creator, stress_setup,
 						stress_teardown),
 	};
 
