@@ -760,8 +760,8 @@ found:
 }
 
 /* The one path for every metric type. */
-int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *def,
-		      const struct shmstat_shape *shape, struct shmstat_counter **out)
+static int register_one(struct shmstat_seg *seg, const struct shmstat_metric_def *def,
+			const struct shmstat_shape *shape, struct shmstat_counter **out)
 {
 	char labels[SHMSTAT_LABELS_CAP];
 	char key[SHMSTAT_NAME_CAP + SHMSTAT_LABELS_CAP];
@@ -852,7 +852,7 @@ static void drop_removed(struct shmstat_seg *seg)
 	urcu_bp_read_unlock();
 }
 
-int shmstat_quiesce(shmstat_seg *seg)
+static int quiesce(shmstat_seg *seg)
 {
 	uint64_t seq;
 
@@ -920,7 +920,7 @@ static int remove_at(struct shmstat_seg *seg, struct shmstat_desc *d, const stru
 	return ret;
 }
 
-int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def)
+static int remove_one(shmstat_seg *seg, const struct shmstat_metric_def *def)
 {
 	char labels[SHMSTAT_LABELS_CAP];
 	char key[SHMSTAT_NAME_CAP + SHMSTAT_LABELS_CAP];
@@ -963,4 +963,38 @@ int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def)
 	}
 	return shmstat__fail(ENOENT, "metric '%s{%s}' is not in segment '%s'", def->name, labels,
 			     seg->name);
+}
+
+/* Registration, removal and quiesce are no cancellation points, as
+ * shmstat_open() (attach.c): a thread cancelled in one (a reap's read of
+ * /proc, a grace period) would leave a lock or a slot half-claimed. */
+int shmstat__register(struct shmstat_seg *seg, const struct shmstat_metric_def *def,
+		      const struct shmstat_shape *shape, struct shmstat_counter **out)
+{
+	int cancel, err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = register_one(seg, def, shape, out);
+	pthread_setcancelstate(cancel, NULL);
+	return err;
+}
+
+int shmstat_quiesce(shmstat_seg *seg)
+{
+	int cancel, err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = quiesce(seg);
+	pthread_setcancelstate(cancel, NULL);
+	return err;
+}
+
+int shmstat_remove(shmstat_seg *seg, const struct shmstat_metric_def *def)
+{
+	int cancel, err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = remove_one(seg, def);
+	pthread_setcancelstate(cancel, NULL);
+	return err;
 }

@@ -21,6 +21,9 @@
  * the name sized and never initialized, and every later shmstat_open()
  * of it waited 2 s and failed (SHMSTAT_ECORRUPT). shmstat_open(),
  * shmstat_close() and shmstat_gc() now run with cancellation off.
+ *
+ * So do the registrations, shmstat_remove() and shmstat_quiesce(): a
+ * removal holds the process's lock (test_cancelled_remover).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -155,12 +158,60 @@ static void test_cancelled_creator(void **state)
 	shmstat_snap_free(s);
 }
 
+static int remover_done;
+
+static void *remover(void *arg)
+{
+	const struct shmstat_metric_def def = { .name = "cancel_total" };
+
+	victim = 1;
+	if (shmstat_remove(arg, &def) == 0)
+		__atomic_store_n(&remover_done, 1, __ATOMIC_RELEASE);
+	pthread_testcancel();
+	return NULL;
+}
+
+/* A thread cancelled while shmstat_remove() holds the process's lock
+ * (the hook stands for a cancellation point there): the removal is
+ * finished, and the lock free for the thread's own exit and for the
+ * others (without the fix the removal never returned, and the thread's
+ * exit waited for the lock it held: the join hung). */
+static void test_cancelled_remover(void **state)
+{
+	const char *name = stress_name("cancel");
+	const struct shmstat_metric_def def = { .name = "cancel_total" };
+	shmstat_counter *c, *n;
+	shmstat_seg *seg = NULL;
+	void *ret = NULL;
+	pthread_t t;
+
+	(void)state;
+	stress_create(name, NULL);
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &def, &c), 0);
+	shmstat_counter_add(c, 5);
+	cancel_at = SHMSTAT_HOOK_REMOVE_MATCHED;
+	__atomic_store_n(&shmstat__test_hook, cancel_hook, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_create(&t, NULL, remover, seg), 0);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	assert_ptr_equal(ret, PTHREAD_CANCELED);
+	assert_int_equal(__atomic_load_n(&remover_done, __ATOMIC_ACQUIRE), 1);
+	/* the lock is free: this thread quiesces, registers and counts */
+	assert_int_equal(shmstat_quiesce(seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &def, &n), 0);
+	shmstat_counter_add(n, 7);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cancelled_reaper, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_cancelled_creator, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_cancelled_remover, stress_setup,
 						stress_teardown),
 	};
 
