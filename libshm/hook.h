@@ -79,6 +79,9 @@ enum shmstat_hook_point {
 	/* shmstat_open() creates a segment: the object is sized, its
 	 * header (the magic last) is written next (arg: the name) */
 	SHMSTAT_HOOK_CREATE_SIZED,
+	/* shmstat_snap_sigtab(): a signature table's summaries are merged
+	 * into a view next (arg: the snapshot) */
+	SHMSTAT_HOOK_SIGTAB_MERGE,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

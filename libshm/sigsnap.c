@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "shmstat.h"
+#include "hook.h"
 #include "sigmerge.h"
 #include "sigtable.h"
 #include "snap.h"
@@ -387,6 +388,7 @@ int shmstat_snap_sigtab(const shmstat_snap *s, size_t i, shmstat_sigview **out)
 	d = shmstat__mdir_desc(&s->dir, di);
 	if (d->type != SHMSTAT_SIGTABLE || !sig_table_ok(s->h, d, &roff))
 		return EINVAL;
+	SHMSTAT_HOOK(SHMSTAT_HOOK_SIGTAB_MERGE, s);
 	totals = malloc((size_t)d->nvalues * sizeof(*totals));
 	if (totals == NULL)
 		return ENOMEM;

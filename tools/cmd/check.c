@@ -887,6 +887,7 @@ int cmd_check(int argc, char **argv)
 	c.now = realtime_ns();
 	if ((rc = snapshot(o.name, &rd, &c.snap)) != 0)
 		goto out;
+	check_views(&c);
 	if (o.history) {
 		if ((rc = history(&c, &rs, o.history)) != 0)
 			goto out;
@@ -976,6 +977,7 @@ out:
 	if (c.have_history)
 		frames_free(&c.fr);
 	check_plan_free(&c);
+	check_views_free(&c);
 	shmstat_snap_free(c.snap);
 	shmstat_reader_close(rd);
 	rules_free(&rs);

@@ -27,6 +27,37 @@ struct live_sum {
 	int bad_layout;
 };
 
+void check_views(struct check_ctx *c)
+{
+	size_t n = shmstat_snap_metrics(c->snap);
+
+	c->sigv = calloc(n ? n : 1, sizeof(shmstat_sigview *));
+	c->nsigv = c->sigv ? n : 0;
+}
+
+void check_views_free(struct check_ctx *c)
+{
+	for (size_t i = 0; i < c->nsigv; i++)
+		shmstat_sigview_free(c->sigv[i]);
+	free(c->sigv);
+	c->sigv = NULL;
+	c->nsigv = 0;
+}
+
+/* The merged view of signature table @i of the snapshot: the one the
+ * rules share (check_views()), merged when first asked for; without
+ * them, one of its own in *@own, for the caller to free. NULL when it
+ * cannot be had (a rule asking again tries again). */
+static const shmstat_sigview *sigview_of(const struct check_ctx *c, size_t i,
+					 shmstat_sigview **own)
+{
+	if (i >= c->nsigv)
+		return shmstat_snap_sigtab(c->snap, i, own) == 0 ? *own : NULL;
+	if (c->sigv[i] == NULL)
+		(void)shmstat_snap_sigtab(c->snap, i, &c->sigv[i]);   /* NULL when it fails */
+	return c->sigv[i];
+}
+
 static void live_collect(const struct check_ctx *c, const struct rule_selector *sel,
 			 const char *owner, struct live_sum *out)
 {
@@ -47,11 +78,12 @@ static void live_collect(const struct check_ctx *c, const struct rule_selector *
 			else
 				out->series--;
 		} else if (m.type == SHMSTAT_SIGTABLE) {
-			shmstat_sigview *v;
+			shmstat_sigview *own = NULL;
+			const shmstat_sigview *v = sigview_of(c, i, &own);
 			struct shmstat_sigstats st;
 
 			out->counter += (double)m.counter;
-			if (shmstat_snap_sigtab(c->snap, i, &v) == 0) {
+			if (v) {
 				shmstat_sigview_stats(v, &st);
 				if (owner) {
 					/* that owner's exact totals (a table
@@ -72,7 +104,7 @@ static void live_collect(const struct check_ctx *c, const struct rule_selector *
 					out->weight += st.weight;
 					out->evictions += st.evictions;
 				}
-				shmstat_sigview_free(v);
+				shmstat_sigview_free(own);
 			}
 		} else {
 			out->counter += (double)m.counter;

@@ -13,6 +13,7 @@
 #include "rules.h"
 
 struct shmstat_snap;
+struct shmstat_sigview;
 struct check_plan;
 
 struct check_ctx {
@@ -20,9 +21,24 @@ struct check_ctx {
 	struct frames fr;          /* the history's frames, when have_history:
 				    * their times only (no series) */
 	struct check_plan *plan;   /* the rules' window figures (check_plan()) */
+	struct shmstat_sigview **sigv;  /* the snapshot's signature tables by
+				    * metric index, each merged once, when a
+				    * rule first asks (check_views()); NULL:
+				    * each rule merges its own */
+	size_t nsigv;
 	int have_history;
 	uint64_t now;              /* ns since the epoch */
 };
+
+/**
+ * check_views - room for the merged views of @c's snapshot's signature
+ * tables, so that rules share them: each table is merged at most once,
+ * however many rules read it. Without it (out of memory) each rule merges
+ * the tables it reads; the values are the same. check_views_free() frees
+ * the views.
+ */
+void check_views(struct check_ctx *c);
+void check_views_free(struct check_ctx *c);
 
 /**
  * check_plan - the figures over windows that the rules of @rs ask for
