@@ -511,37 +511,37 @@ void __tsan_release(void *addr);
 #define tsan_release(p) ((void)(p))
 #endif
 
-/* The index grows by explicit resizes, in the registering thread.
- * liburcu's automatic resizing runs in a worker thread (liburcu-cds) that
- * its fork hooks start again in the child, where (liburcu 0.13) it finds
- * its futex at -2 and spins at 100% CPU instead of waiting; and that
- * thread never ends, so a process whose main thread called pthread_exit()
- * would outlive its own last thread. */
+/* The index has its buckets from the start: one per two descriptors of
+ * the segment (at least 64), so it never grows: its handles are the live
+ * metrics this process registered, at most max_metrics. liburcu (0.13)
+ * asserts on every allocation it cannot make (the table, each order of
+ * buckets, a resize's too): a resize in a registration made a writer
+ * abort when memory ran out. Now liburcu allocates only here, at
+ * shmstat_open(), after a trial allocation of what it takes has
+ * succeeded. (Neither does the index resize itself: liburcu's automatic
+ * resizing runs in a worker thread (liburcu-cds) that its fork hooks
+ * start again in the child, where (liburcu 0.13) it finds its futex at
+ * -2 and spins at 100% CPU instead of waiting; and that thread never
+ * ends, so a process whose main thread called pthread_exit() would
+ * outlive its own last thread.) */
 #define INDEX_BUCKETS 64ul
 
 int shmstat__index_init(struct shmstat_seg *seg)
 {
-	seg->index = cds_lfht_new_flavor(INDEX_BUCKETS, INDEX_BUCKETS, 0, 0, &urcu_bp_flavor, NULL);
+	unsigned long n = INDEX_BUCKETS;
+	void *trial;
+
+	while (2 * n < seg->max_metrics)
+		n *= 2;
+	/* the buckets (one node each) and the table, more than liburcu asks */
+	trial = malloc(n * sizeof(struct cds_lfht_node) + 4096);
+	if (trial == NULL)
+		return shmstat__fail(ENOMEM, "cannot allocate the metric index");
+	free(trial);
+	seg->index = cds_lfht_new_flavor(n, n, 0, 0, &urcu_bp_flavor, NULL);
 	if (seg->index == NULL)
 		return shmstat__fail(ENOMEM, "cannot allocate the metric index");
-	seg->index_n = 0;
-	seg->index_size = INDEX_BUCKETS;
 	return 0;
-}
-
-/* A handle was added: past 2 handles a bucket on average, double the
- * buckets (O(n) now and then, in registrations only: not a hot path).
- * Called outside any read-side critical section. */
-static void index_grew(struct shmstat_seg *seg)
-{
-	const unsigned long n = __atomic_add_fetch(&seg->index_n, 1, __ATOMIC_RELAXED);
-	unsigned long size = __atomic_load_n(&seg->index_size, __ATOMIC_RELAXED);
-
-	if (n <= 2 * size ||
-	    !__atomic_compare_exchange_n(&seg->index_size, &size, 2 * size, false,
-					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return;
-	cds_lfht_resize(seg->index, 2 * size);
 }
 
 void shmstat__index_destroy(struct shmstat_seg *seg)
@@ -620,7 +620,6 @@ static void unpublish(struct shmstat_seg *seg, struct lhandle *h)
 	urcu_bp_read_unlock();
 	if (gone != 0)
 		return;         /* another thread took it out */
-	__atomic_sub_fetch(&seg->index_n, 1, __ATOMIC_RELAXED);
 	st_relaxed(&h->c->epoch, SHMSTAT_EPOCH_NONE);
 	/* push on the retired chain (lock-free: threads may quiesce at once) */
 	h->next = __atomic_load_n(&seg->retired, __ATOMIC_RELAXED);
@@ -743,8 +742,6 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 		free(h);        /* another thread of ours won; never published */
 		h = caa_container_of(node, struct lhandle, node);
 		tsan_acquire(h);
-	} else {
-		index_grew(seg);
 	}
 found:
 	/* whichever way we came, the handle is in the index now */

@@ -51,8 +51,6 @@ struct shmstat_seg {
 	uint32_t epoch;            /* never 0; handles and TLS carry it */
 
 	struct cds_lfht *index;    /* (name, labels) -> handle, see registry.c */
-	unsigned long index_n;     /* handles in it (atomic) */
-	unsigned long index_size;  /* its buckets, grown by registrations */
 	struct lhandle *retired;   /* handles of removed metrics (registry.c) */
 	/* what the last walk of the directory for free runs of value slots
 	 * that met no run on its way found: retire_seq + 1 before it, in

@@ -1,0 +1,92 @@
+/*
+ * oom_fail.c - LD_PRELOAD library for test_oom_register: once armed
+ * (oom_arm()), the OOM_FAIL_N-th call of malloc, calloc, realloc,
+ * aligned_alloc, memalign or posix_memalign fails with ENOMEM, in this
+ * process or in the libraries it loaded (liburcu). oom_calls() says how
+ * many calls were counted, so the driver knows how many to fail.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t a, size_t b);
+extern void *__libc_realloc(void *p, size_t n);
+extern void *__libc_memalign(size_t a, size_t n);
+
+long oom_calls(void);
+void oom_arm(int on);
+
+static _Atomic long calls;
+static _Atomic int armed;
+
+long oom_calls(void)
+{
+	return calls;
+}
+
+void oom_arm(int on)
+{
+	armed = on;
+}
+
+static int fail(void)
+{
+	const char *n = getenv("OOM_FAIL_N");
+
+	if (!armed)
+		return 0;
+	return ++calls == (n ? atol(n) : 0);
+}
+
+void *malloc(size_t n)
+{
+	if (fail()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t a, size_t b)
+{
+	if (fail()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_calloc(a, b);
+}
+
+void *realloc(void *p, size_t n)
+{
+	if (fail()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_realloc(p, n);
+}
+
+void *memalign(size_t a, size_t n)
+{
+	if (fail()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_memalign(a, n);
+}
+
+void *aligned_alloc(size_t a, size_t n)
+{
+	return memalign(a, n);
+}
+
+int posix_memalign(void **p, size_t a, size_t n)
+{
+	void *q = memalign(a, n);
+
+	if (q == NULL)
+		return ENOMEM;
+	*p = q;
+	return 0;
+}
