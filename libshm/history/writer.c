@@ -31,7 +31,7 @@ static int dict_append(struct shmstat_history *h, const unsigned char *payload, 
 	h->rec.n = 0;
 	put_bytes(&h->rec, &eh, sizeof(eh));
 	put_bytes(&h->rec, payload, plen);
-	while (h->rec.n < len)
+	while (h->rec.n < len && !h->rec.oom)
 		put_u8(&h->rec, 0);
 	if (h->rec.oom)
 		return shmstat__fail(ENOMEM, "out of memory");
@@ -451,7 +451,7 @@ static int write_record(struct shmstat_history *h, unsigned k, uint64_t now)
 		h->rec.n = 0;
 		put_bytes(&h->rec, &rh, sizeof(rh));
 		put_bytes(&h->rec, h->pay.p, h->pay.n);
-		while (h->rec.n < len)
+		while (h->rec.n < len && !h->rec.oom)
 			put_u8(&h->rec, 0);
 		if (h->rec.oom)
 			return shmstat__fail(ENOMEM, "out of memory");

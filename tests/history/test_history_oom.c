@@ -1,0 +1,94 @@
+/*
+ * test_history_oom.c - shmstat_history_append() when memory runs out (run
+ * by tests/unit/oom_sweep.sh under the LD_PRELOAD library oom_fail).
+ *
+ *   test_history_oom DIR N
+ *
+ * Makes segment hy-oom-PID (a counter, a gauge, a histogram, a signature
+ * table) and history file DIR/hy-oom-PID.shmhist, then appends one
+ * snapshot with the N-th allocation failing (0: none): it returns 0 or
+ * ENOMEM, and returns (a buffer that could not grow used to be padded
+ * forever). Prints the allocations counted; removes both.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shmstat.h"
+#include "shmstat_history.h"
+
+#define T0 1000000000000000000ull
+
+static int fill(const char *name, shmstat_seg **seg)
+{
+	struct shmstat_metric_def dc = { .name = "hy_total" }, dg = { .name = "hy_gauge" },
+				  dh = { .name = "hy_lat", .unit = "ns" }, dt = { .name = "hy_sigs" };
+	shmstat_counter *c;
+	shmstat_gauge *g;
+	shmstat_hist *h;
+	shmstat_sigtab *t;
+	char key[16];
+
+	if (shmstat_open(name, NULL, seg) != 0 ||
+	    shmstat_counter_register(*seg, &dc, &c) != 0 ||
+	    shmstat_gauge_register(*seg, &dg, SHMSTAT_AGG_SUM, &g) != 0 ||
+	    shmstat_hist_register(*seg, &dh, NULL, &h) != 0 ||
+	    shmstat_sigtab_register(*seg, &dt, NULL, &t) != 0)
+		return -1;
+	shmstat_counter_add(c, 42);
+	shmstat_gauge_set(g, 7);
+	for (int i = 0; i < 100; i++) {
+		shmstat_hist_record(h, 1000 + (uint64_t)i * 37);
+		snprintf(key, sizeof(key), "key-%d", i % 30);
+		shmstat_sig_hit(t, key, strlen(key), 3, 0);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	void (*arm)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "oom_arm");
+	long (*calls)(void) = (long (*)(void))dlsym(RTLD_DEFAULT, "oom_calls");
+	char name[64], path[4096];
+	struct shmstat_history_opts o;
+	shmstat_seg *seg = NULL;
+	shmstat_reader *r = NULL;
+	shmstat_snap *s = NULL;
+	shmstat_history *h = NULL;
+	int err, bad = 0;
+
+	if (argc != 3 || arm == NULL || calls == NULL) {
+		fprintf(stderr, "usage: LD_PRELOAD=oom_fail.so test_history_oom DIR N\n");
+		return 2;
+	}
+	snprintf(name, sizeof(name), "hy-oom-%d", (int)getpid());
+	snprintf(path, sizeof(path), "%s/%s.shmhist", argv[1], name);
+	unlink(path);
+	shmstat_history_opts_init(&o);
+	o.max_bytes = 1 << 20;
+	if (fill(name, &seg) != 0 || shmstat_reader_open(name, &r) != 0 ||
+	    shmstat_snapshot(r, &s) != 0 || shmstat_history_create(path, &o, &h) != 0) {
+		fprintf(stderr, "setup: %s\n", shmstat_last_error());
+		bad = 1;
+		goto out;
+	}
+	arm(1);
+	err = shmstat_history_append(h, s, T0, NULL);
+	arm(0);
+	if (err != 0 && err != ENOMEM) {
+		fprintf(stderr, "append: %d %s\n", err, shmstat_last_error());
+		bad = 1;
+	}
+	printf("%ld\n", calls());
+out:
+	shmstat_history_close(h);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	shmstat_close(seg);
+	shmstat_unlink(name);
+	unlink(path);
+	return bad;
+}
