@@ -26,6 +26,14 @@ struct buf {
 	int oom;
 };
 
+/* Empty @b for the next thing built in it; an allocation that failed
+ * before does not make it fail again. */
+static inline void buf_reset(struct buf *b)
+{
+	b->n = 0;
+	b->oom = 0;
+}
+
 static inline void buf_reserve(struct buf *b, size_t more)
 {
 	size_t cap;

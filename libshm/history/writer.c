@@ -28,7 +28,7 @@ static int dict_append(struct shmstat_history *h, const unsigned char *payload, 
 	*idx = UINT32_MAX;
 	if (len > h->hdr.dict_len - d->end || len > SHMSTAT_HF_REC_MAX || d->n >= UINT32_MAX - 2)
 		return 0;
-	h->rec.n = 0;
+	buf_reset(&h->rec);
 	put_bytes(&h->rec, &eh, sizeof(eh));
 	put_bytes(&h->rec, payload, plen);
 	while (h->rec.n < len && !h->rec.oom)
@@ -89,7 +89,7 @@ static uint32_t find_entry(const struct shmstat_history *h, const struct hmap *m
 static void desc_payload(struct buf *b, const struct shmstat_metric_info *mi,
 			 const struct shmstat_hstats *hs)
 {
-	b->n = 0;
+	buf_reset(b);
 	put_u8(b, SHMSTAT_HF_KIND_SERIES);
 	put_u8(b, (unsigned)mi->type);
 	put_u8(b, mi->type == SHMSTAT_GAUGE ? (unsigned)mi->agg : 0);
@@ -300,7 +300,7 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 	}
 	if (grow_cur(h, n ? n : 1) != 0)
 		return shmstat__fail(ENOMEM, "out of memory");
-	h->inl.n = 0;
+	buf_reset(&h->inl);
 	for (size_t i = 0; i < n; i++) {
 		struct shmstat_metric_info mi;
 		struct shmstat_hstats hs;
@@ -358,7 +358,7 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 		} else {
 			uint64_t hash;
 
-			h->tmp.n = 0;
+			buf_reset(&h->tmp);
 			put_u8(&h->tmp, SHMSTAT_HF_KIND_SCHEMA);
 			schema_payload(h, &h->tmp, n);
 			if (h->tmp.oom)
@@ -393,7 +393,7 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 			}
 		}
 	}
-	b->n = 0;
+	buf_reset(b);
 	put_u8(b, SHMSTAT_HF_KIND_SNAP);
 	put_f64(b, si.generation);
 	put_str(b, h->segment, strlen(h->segment));
@@ -448,7 +448,7 @@ static int write_record(struct shmstat_history *h, unsigned k, uint64_t now)
 	if (pos > t->ring_len || len > t->ring_len - pos)
 		pos = 0;
 	if (h->rec.n != len) {
-		h->rec.n = 0;
+		buf_reset(&h->rec);
 		put_bytes(&h->rec, &rh, sizeof(rh));
 		put_bytes(&h->rec, h->pay.p, h->pay.n);
 		while (h->rec.n < len && !h->rec.oom)
@@ -532,7 +532,7 @@ int shmstat_history_append(shmstat_history *h, const shmstat_snap *s, uint64_t n
 	err = encode(h, s);
 	if (err)
 		return err;
-	h->rec.n = 0;              /* the record is built once, for every tier */
+	buf_reset(&h->rec);        /* the record is built once, for every tier */
 	for (unsigned k = 0; k < h->hdr.ntiers; k++) {
 		if (!(due & 1u << k))
 			continue;

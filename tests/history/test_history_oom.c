@@ -8,7 +8,10 @@
  * table) and history file DIR/hy-oom-PID.shmhist, then appends one
  * snapshot with the N-th allocation failing (0: none): it returns 0 or
  * ENOMEM, and returns (a buffer that could not grow used to be padded
- * forever). Prints the allocations counted; removes both.
+ * forever); then, with memory, appends three more: each returns 0 (a
+ * buffer kept failing once it had failed), and the file reads back
+ * those records, their values exact. Prints the allocations counted;
+ * removes both.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -48,6 +51,43 @@ static int fill(const char *name, shmstat_seg **seg)
 	return 0;
 }
 
+/* The records of @h from @from on: three, each with the values of fill(). */
+static int check(shmstat_history *h, uint64_t from)
+{
+	shmstat_frame **f;
+	size_t n;
+	int bad = 0;
+
+	if (shmstat_history_range(h, from, UINT64_MAX, &f, &n) != 0) {
+		fprintf(stderr, "range: %s\n", shmstat_last_error());
+		return 1;
+	}
+	if (n != 3) {
+		fprintf(stderr, "%zu records read back, want 3\n", n);
+		bad = 1;
+	}
+	for (size_t k = 0; k < n; k++) {
+		long c = shmstat_frame_find(f[k], "hy_total", NULL),
+		     g = shmstat_frame_find(f[k], "hy_gauge", NULL),
+		     l = shmstat_frame_find(f[k], "hy_lat", NULL),
+		     t = shmstat_frame_find(f[k], "hy_sigs", NULL);
+		struct shmstat_series sc, sg, sl, st;
+
+		if (c < 0 || g < 0 || l < 0 || t < 0 ||
+		    shmstat_frame_series(f[k], (size_t)c, &sc) != 0 ||
+		    shmstat_frame_series(f[k], (size_t)g, &sg) != 0 ||
+		    shmstat_frame_series(f[k], (size_t)l, &sl) != 0 ||
+		    shmstat_frame_series(f[k], (size_t)t, &st) != 0 ||
+		    sc.counter != 42 || sg.gauge != 7 || sl.counter != 100 ||
+		    st.sig_hits != 100 || st.sig_weight != 300) {
+			fprintf(stderr, "record %zu: a series missing or wrong\n", k);
+			bad = 1;
+		}
+	}
+	shmstat_frames_free(f, n);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	void (*arm)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "oom_arm");
@@ -82,6 +122,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "append: %d %s\n", err, shmstat_last_error());
 		bad = 1;
 	}
+	for (int i = 1; i <= 3; i++) {
+		err = shmstat_history_append(h, s, T0 + (uint64_t)i * 1000000000ull, NULL);
+		if (err != 0) {
+			fprintf(stderr, "append %d with memory: %d %s\n", i, err,
+				shmstat_last_error());
+			bad = 1;
+		}
+	}
+	if (!bad)
+		bad = check(h, T0 + 1000000000ull);
 	printf("%ld\n", calls());
 out:
 	shmstat_history_close(h);
