@@ -434,7 +434,13 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 	return 0;
 }
 
-/* Write h->pay as the next record of tier @k, at @now. */
+/* write_record()'s return when the record is longer than the tier's ring
+ * (not ENOSPC: a write that fails with ENOSPC, a full file system, is
+ * another error) */
+#define NO_FIT (-1)
+
+/* Write h->pay as the next record of tier @k, at @now: 0, NO_FIT or an
+ * error. */
 static int write_record(struct shmstat_history *h, unsigned k, uint64_t now)
 {
 	const struct shmstat_hf_tier *t = &h->hdr.tier[k];
@@ -444,7 +450,7 @@ static int write_record(struct shmstat_history *h, unsigned k, uint64_t now)
 	int err;
 
 	if (len > t->ring_len || len > SHMSTAT_HF_REC_MAX)
-		return ENOSPC;
+		return NO_FIT;
 	if (pos > t->ring_len || len > t->ring_len - pos)
 		pos = 0;
 	if (h->rec.n != len) {
@@ -537,8 +543,9 @@ int shmstat_history_append(shmstat_history *h, const shmstat_snap *s, uint64_t n
 		if (!(due & 1u << k))
 			continue;
 		err = write_record(h, k, now_ns);
-		if (err == ENOSPC) {
+		if (err == NO_FIT) {
 			nospace = 1;
+			err = 0;
 			continue;
 		}
 		if (err)
@@ -549,7 +556,7 @@ int shmstat_history_append(shmstat_history *h, const shmstat_snap *s, uint64_t n
 	}
 	if (written)
 		*written = nw;
-	if (err && err != ENOSPC)
+	if (err)
 		return err;
 	if (nospace)
 		return shmstat__fail(ENOSPC,

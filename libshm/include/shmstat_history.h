@@ -112,8 +112,9 @@ SHMSTAT_API int shmstat_history_set_segment(shmstat_history *h, const char *segm
  * Return 0, EINVAL (a file opened read-only, or @now_ns before the last
  * record: shmstat_history_last(), shmstat_history_restart()), ENOSPC (the snapshot does not fit in a tier at all: the tiers
  * where it fits are written, *@written counts them), ENOMEM, or an errno
- * value from the write (nothing of the failed record is then kept: the
- * next append writes in its place).
+ * value from the write (ENOSPC too, on a full file system: the message
+ * says which; nothing of the failed record is then kept: the next append
+ * writes in its place).
  */
 SHMSTAT_API int shmstat_history_append(shmstat_history *h, const shmstat_snap *s,
 				       uint64_t now_ns, unsigned *written);

@@ -10,8 +10,10 @@
  * ENOMEM, and returns (a buffer that could not grow used to be padded
  * forever); then, with memory, appends three more: each returns 0 (a
  * buffer kept failing once it had failed), and the file reads back
- * those records, their values exact. Prints the allocations counted;
- * removes both.
+ * those records, their values exact. Then an append whose write fails
+ * with ENOSPC (a full file system) says so: ENOSPC and "cannot write",
+ * not that the record does not fit in a ring (make the file bigger);
+ * the next append succeeds. Prints the allocations counted; removes both.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -92,6 +94,7 @@ int main(int argc, char **argv)
 {
 	void (*arm)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "oom_arm");
 	long (*calls)(void) = (long (*)(void))dlsym(RTLD_DEFAULT, "oom_calls");
+	void (*pwrite_enospc)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "oom_pwrite_enospc");
 	char name[64], path[4096];
 	struct shmstat_history_opts o;
 	shmstat_seg *seg = NULL;
@@ -100,7 +103,7 @@ int main(int argc, char **argv)
 	shmstat_history *h = NULL;
 	int err, bad = 0;
 
-	if (argc != 3 || arm == NULL || calls == NULL) {
+	if (argc != 3 || arm == NULL || calls == NULL || pwrite_enospc == NULL) {
 		fprintf(stderr, "usage: LD_PRELOAD=oom_fail.so test_history_oom DIR N\n");
 		return 2;
 	}
@@ -132,6 +135,17 @@ int main(int argc, char **argv)
 	}
 	if (!bad)
 		bad = check(h, T0 + 1000000000ull);
+	pwrite_enospc();
+	err = shmstat_history_append(h, s, T0 + 4000000000ull, NULL);
+	if (err != ENOSPC || strstr(shmstat_last_error(), "cannot write") == NULL) {
+		fprintf(stderr, "append on a full file system: %d %s\n", err,
+			shmstat_last_error());
+		bad = 1;
+	}
+	if (shmstat_history_append(h, s, T0 + 5000000000ull, NULL) != 0) {
+		fprintf(stderr, "append after it: %s\n", shmstat_last_error());
+		bad = 1;
+	}
 	printf("%ld\n", calls());
 out:
 	shmstat_history_close(h);

@@ -4,11 +4,16 @@
  * aligned_alloc, memalign or posix_memalign fails with ENOMEM, in this
  * process or in the libraries it loaded (liburcu). oom_calls() says how
  * many calls were counted, so the driver knows how many to fail.
+ * oom_pwrite_enospc(): the next pwrite() fails with ENOSPC (a full file
+ * system), whether armed or not.
  */
 #include <errno.h>
 #include <malloc.h>
 #include <stdatomic.h>
+#include <dlfcn.h>
 #include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 extern void *__libc_malloc(size_t n);
 extern void *__libc_calloc(size_t a, size_t b);
@@ -17,9 +22,11 @@ extern void *__libc_memalign(size_t a, size_t n);
 
 long oom_calls(void);
 void oom_arm(int on);
+void oom_pwrite_enospc(void);
 
 static _Atomic long calls;
 static _Atomic int armed;
+static _Atomic int pwrite_fails;
 
 long oom_calls(void)
 {
@@ -29,6 +36,24 @@ long oom_calls(void)
 void oom_arm(int on)
 {
 	armed = on;
+}
+
+void oom_pwrite_enospc(void)
+{
+	pwrite_fails = 1;
+}
+
+ssize_t pwrite(int fd, const void *p, size_t n, off_t off)
+{
+	static ssize_t (*real)(int, const void *, size_t, off_t);
+
+	if (atomic_exchange(&pwrite_fails, 0)) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if (real == NULL)
+		real = (ssize_t (*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite");
+	return real(fd, p, n, off);
 }
 
 static int fail(void)

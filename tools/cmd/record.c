@@ -33,8 +33,9 @@ const char cmd_record_usage[] =
 	"  the clock is behind the file's last record is skipped; a clock\n"
 	"  still behind after 10 intervals (at least 10m), or behind by more,\n"
 	"  starts the file's tiers anew (the records before are no longer\n"
-	"  read). A snapshot too large for a tier is skipped. Messages say\n"
-	"  so; an error writing the file ends it (exit 1).\n";
+	"  read). A snapshot too large for a tier, or that the file system\n"
+	"  has no room for (ENOSPC), is skipped. Messages say which; another\n"
+	"  error writing the file ends it (exit 1).\n";
 
 static volatile sig_atomic_t stop;
 
@@ -322,8 +323,8 @@ int cmd_record(int argc, char **argv)
 		err = shmstat_history_append(h, s, now, NULL);
 		shmstat_snap_free(s);
 		if (err == ENOSPC) {
-			/* this snapshot fits no ring: skipped, the next may be
-			 * taken */
+			/* this snapshot fits no ring, or the file system has
+			 * no room for it: skipped, the next may be taken */
 			warnf("snapshot skipped: %s", shmstat_last_error());
 			continue;
 		}
