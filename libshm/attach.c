@@ -154,10 +154,16 @@ int shmstat_gc(const char *name, unsigned *reaped)
 	return 0;
 }
 
+/* no cancellation point either: the profiler's heartbeat holds its lock
+ * across some (profiler.c) */
 void shmstat_heartbeat(shmstat_seg *seg)
 {
+	int cancel;
+
 	if (seg && seg->proc < seg->max_procs) {
 		st_relaxed(&seg->procs[seg->proc].heartbeat_ns, shmstat__now_ns());
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 		SHMSTAT_EACH_TYPE(heartbeat, seg);
+		pthread_setcancelstate(cancel, NULL);
 	}
 }

@@ -82,6 +82,9 @@ enum shmstat_hook_point {
 	/* shmstat_snap_sigtab(): a signature table's summaries are merged
 	 * into a view next (arg: the snapshot) */
 	SHMSTAT_HOOK_SIGTAB_MERGE,
+	/* the profiler publishes module records into a segment, its lock
+	 * held (arg: the segment) */
+	SHMSTAT_HOOK_PROF_PUBLISH,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

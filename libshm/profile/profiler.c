@@ -928,6 +928,7 @@ static int publish(struct shmstat_seg *seg, int proc_record, unsigned hz)
 {
 	int i = prof.pub_seg[0] == seg ? 0 : prof.pub_seg[1] == seg ? 1 : -1, err;
 
+	SHMSTAT_HOOK(SHMSTAT_HOOK_PROF_PUBLISH, seg);
 	if (i < 0) {
 		/* a slot no running profiler or latency recording uses */
 		i = (prof.pub_seg[0] == NULL || (prof.pub_seg[0] != prof.seg &&
@@ -956,7 +957,7 @@ static int need_table(struct shmstat_seg *seg)
 	return 0;
 }
 
-int shmstat_profiler_start(shmstat_seg *seg, unsigned hz)
+static int start(shmstat_seg *seg, unsigned hz)
 {
 	struct sigaction sa, old;
 	struct itimerval cur;
@@ -1045,6 +1046,22 @@ out:
 	return err;
 }
 
+/* start, latency, modules and the heartbeat are no cancellation points:
+ * they hold prof.lock across some (the open() and read() of an ELF
+ * file for the unwind tables, of /proc/self/comm and /proc/self/task),
+ * and a thread cancelled at one left it held: every later call of the
+ * profiler, and shmstat_close(), waited for it forever. A cancel takes
+ * effect at the thread's next cancellation point. */
+int shmstat_profiler_start(shmstat_seg *seg, unsigned hz)
+{
+	int cancel, err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = start(seg, hz);
+	pthread_setcancelstate(cancel, NULL);
+	return err;
+}
+
 /* Stop the timers and wait for handlers (lock held). */
 static void stop_locked(void)
 {
@@ -1073,7 +1090,7 @@ int shmstat_profiler_stop(shmstat_seg *seg)
 	return err;
 }
 
-int shmstat_profiler_latency(shmstat_seg *seg, unsigned every)
+static int latency(shmstat_seg *seg, unsigned every)
 {
 	int err;
 
@@ -1106,17 +1123,29 @@ int shmstat_profiler_latency(shmstat_seg *seg, unsigned every)
 	return err;
 }
 
+int shmstat_profiler_latency(shmstat_seg *seg, unsigned every)
+{
+	int cancel, err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = latency(seg, every);
+	pthread_setcancelstate(cancel, NULL);
+	return err;
+}
+
 int shmstat_profiler_modules(shmstat_seg *seg)
 {
-	int err;
+	int cancel, err;
 
 	shmstat__clear_error();
 	if (seg == NULL)
 		return shmstat__fail(EINVAL, "no segment given to the profiler");
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	pthread_mutex_lock(&prof.lock);
 	err = publish(seg, 0, prof.seg == seg ? prof.hz : 0);
 	cfi_refresh();
 	pthread_mutex_unlock(&prof.lock);
+	pthread_setcancelstate(cancel, NULL);
 	return err;
 }
 

@@ -23,13 +23,16 @@
  * shmstat_close() and shmstat_gc() now run with cancellation off.
  *
  * So do the registrations, shmstat_remove() and shmstat_quiesce(): a
- * removal holds the process's lock (test_cancelled_remover).
+ * removal holds the process's lock (test_cancelled_remover); and the
+ * profiler's start, which holds its lock across open()s and read()s
+ * (test_cancelled_profiler).
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hook.h"
+#include "shmstat_profile.h"
 #include "stress_common.h"
 
 /* set by the reaping thread itself */
@@ -204,6 +207,58 @@ static void test_cancelled_remover(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+static int prof_started;
+
+static void *prof_starter(void *arg)
+{
+	victim = 1;
+	if (shmstat_profiler_start(arg, 100) == 0)
+		__atomic_store_n(&prof_started, 1, __ATOMIC_RELEASE);
+	pthread_testcancel();
+	return NULL;
+}
+
+/* A thread cancelled while shmstat_profiler_start() holds the
+ * profiler's lock (the hook at its publication of the modules stands
+ * for the open()s and read()s there): the start is finished, and the
+ * lock free. Without the fix the start never returned, and every later
+ * call of the profiler, shmstat_close() too, waited for the lock
+ * forever. */
+static void test_cancelled_profiler(void **state)
+{
+	const char *name = stress_name("cancel");
+	const struct shmstat_metric_def def = { .name = "cancel_total" };
+	struct shmstat_profiler_info info;
+	shmstat_counter *c;
+	shmstat_seg *seg = NULL;
+	shmstat_snap *s;
+	void *ret = NULL;
+	pthread_t t;
+
+	(void)state;
+	stress_create(name, NULL);
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	cancel_at = SHMSTAT_HOOK_PROF_PUBLISH;
+	__atomic_store_n(&shmstat__test_hook, cancel_hook, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_create(&t, NULL, prof_starter, seg), 0);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	assert_ptr_equal(ret, PTHREAD_CANCELED);
+	if (!__atomic_load_n(&prof_started, __ATOMIC_ACQUIRE))
+		fail_msg("a thread cancelled in shmstat_profiler_start() did not finish it "
+			 "(the profiler's lock was left held)");
+	/* the lock is free: this thread reads, stops, counts and closes */
+	assert_int_equal(shmstat_profiler_info(&info), 0);
+	assert_int_equal(info.running, 1);
+	assert_int_equal(shmstat_profiler_stop(seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &def, &c), 0);
+	shmstat_counter_add(c, 9);
+	assert_int_equal(shmstat_close(seg), 0);
+	s = stress_snap(name);
+	assert_int_equal(stress_counter(s, "cancel_total", ""), 9);
+	shmstat_snap_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +267,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_cancelled_creator, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_cancelled_remover, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_cancelled_profiler, stress_setup,
 						stress_teardown),
 	};
 
