@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,8 +119,8 @@ int shmstat_reader_open(const char *name, shmstat_reader **out)
 	return shmstat_reader_open_opts(name, NULL, out);
 }
 
-int shmstat_reader_open_opts(const char *name, const struct shmstat_reader_opts *o,
-			     shmstat_reader **out)
+static int reader_open(const char *name, const struct shmstat_reader_opts *o,
+		       shmstat_reader **out)
 {
 	char path[SHMSTAT_PATH_MAX];
 	struct shmstat_reader_opts defaults;
@@ -262,13 +263,31 @@ void shmstat__snap_buf_free(struct shmstat_snap *s)
 	s->spare = NULL;
 }
 
+/* Opening and closing a reader, as a snapshot (snapshot.c), are no
+ * cancellation points: a cancel at the open's pread or the close's
+ * close would leave the descriptor or the spare buffer behind. */
+int shmstat_reader_open_opts(const char *name, const struct shmstat_reader_opts *o,
+			     shmstat_reader **out)
+{
+	int cancel, err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = reader_open(name, o, out);
+	pthread_setcancelstate(cancel, NULL);
+	return err;
+}
+
 void shmstat_reader_close(shmstat_reader *r)
 {
+	int cancel;
+
 	if (r == NULL)
 		return;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	close(r->fd);
 	spare_put(r->spare);
 	free(r);
+	pthread_setcancelstate(cancel, NULL);
 }
 
 /* ---------------------------------------------------------------- copying */

@@ -8,6 +8,7 @@
  * already limited.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -245,7 +246,7 @@ int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s)
 	return 0;
 }
 
-int shmstat_snapshot(shmstat_reader *r, shmstat_snap **out)
+static int snapshot(shmstat_reader *r, shmstat_snap **out)
 {
 	struct shmstat_snap *s;
 	int err;
@@ -269,6 +270,21 @@ int shmstat_snapshot(shmstat_reader *r, shmstat_snap **out)
 	}
 	*out = s;
 	return 0;
+}
+
+/* No cancellation point: a thread cancelled at one of the copy's
+ * (pread, open) left the copy's buffer mapped and the reader's spare
+ * buffer referenced, for good (100 cancels: +231 MB resident, +2.2 GB
+ * mapped, not given back by shmstat_reader_close). A cancel takes
+ * effect at the thread's next cancellation point. */
+int shmstat_snapshot(shmstat_reader *r, shmstat_snap **out)
+{
+	int cancel, err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = snapshot(r, out);
+	pthread_setcancelstate(cancel, NULL);
+	return err;
 }
 
 /* ------------------------------------------------------------- accessors */
