@@ -85,6 +85,9 @@ enum shmstat_hook_point {
 	/* the profiler publishes module records into a segment, its lock
 	 * held (arg: the segment) */
 	SHMSTAT_HOOK_PROF_PUBLISH,
+	/* a history append: a new series' dictionary entry is in the
+	 * writer's dictionary, its pwrite next (arg: the history) */
+	SHMSTAT_HOOK_HIST_DICT,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

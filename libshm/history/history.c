@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -619,8 +620,8 @@ fail:
 	return err;
 }
 
-int shmstat_history_create(const char *path, const struct shmstat_history_opts *o,
-			   shmstat_history **out)
+static int create(const char *path, const struct shmstat_history_opts *o,
+		  shmstat_history **out)
 {
 	struct shmstat_history_opts def;
 	int err;
@@ -646,9 +647,27 @@ int shmstat_history_create(const char *path, const struct shmstat_history_opts *
 			     "history file '%s' keeps being created and removed by others", path);
 }
 
+/* Creating and closing a file to append to are no cancellation points,
+ * as an append (writer.c): a cancel left a temporary file behind, or a
+ * descriptor open. */
+int shmstat_history_create(const char *path, const struct shmstat_history_opts *o,
+			   shmstat_history **out)
+{
+	int cancel, err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = create(path, o, out);
+	pthread_setcancelstate(cancel, NULL);
+	return err;
+}
+
 void shmstat_history_close(shmstat_history *h)
 {
+	int cancel;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	hist_free(h);
+	pthread_setcancelstate(cancel, NULL);
 }
 
 unsigned shmstat_history_tiers(const shmstat_history *h, struct shmstat_tier *out, unsigned max)
