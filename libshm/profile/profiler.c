@@ -216,7 +216,8 @@ int shmstat__prof_active(void)
  * frame pointer (when fp_ok) and, in the interrupted frame only, the link
  * register (arm64's x30). pc_exact: the pc is where the thread was
  * interrupted, not a return address (which is looked up at pc - 1: the
- * call, not what follows it). */
+ * call, not what follows it). switched: the walk may not go on to
+ * another stack (step_sig). */
 struct frame {
 	uintptr_t pc, sp, fp, lr;
 	unsigned sp_exact : 1, fp_ok : 1, lr_ok : 1, pc_exact : 1, switched : 1;
@@ -255,8 +256,9 @@ static inline uintptr_t strip_pac(uintptr_t ra)
  * are words at sp + the row's offsets, inside [sp, top). The interrupted
  * sp may lie on another stack (a handler on an alternate signal stack
  * interrupted the thread's own): then the walk goes on there, once, with
- * that stack's top (stack_top: a stack known to be mapped). The pc is
- * where the code was interrupted, not a return address.
+ * that stack's top (stack_top: a stack known to be mapped), when it
+ * started on the alternate stack (f->switched is set otherwise). The pc
+ * is where the code was interrupted, not a return address.
  */
 static int step_sig(const struct shmstat_cfirow *r, struct frame *f, uintptr_t *topp)
 {
@@ -543,6 +545,13 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 	k.depth = 1;
 	k.pcs[0] = f.pc;
 	top = stack_top(f.sp, &uc->uc_stack);
+	/* only a walk that starts on the alternate signal stack may go on to
+	 * another stack (step_sig): a signal frame on the thread's own stack
+	 * saved an sp on that stack, and one that points elsewhere is not a
+	 * signal frame (a stack word that only looks like a return into
+	 * __restore_rt), whose sp could lie anywhere below the thread pointer */
+	f.switched = !(top && !(uc->uc_stack.ss_flags & SS_DISABLE) &&
+		       top == (uintptr_t)uc->uc_stack.ss_sp + uc->uc_stack.ss_size);
 	if (top) {
 		const struct shmstat_cfitab *t = ld_acquire(&cfi_tab);
 
