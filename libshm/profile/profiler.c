@@ -1030,7 +1030,18 @@ static int start(shmstat_seg *seg, unsigned hz)
 	 * one. Unblocked, the busy thread takes it and skips it (the handler
 	 * is reentrant: locals, atomics, a lock-free table). */
 	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
+	/* Every other signal waits while the handler runs (but those a
+	 * fault raises): a handler that leaves by siglongjmp (a timeout's
+	 * SIGALRM) taken inside this one abandoned it past its gate, with
+	 * in_sigprof set (that thread's samples all skipped from then on)
+	 * and inflight counted (shmstat_profiler_stop() waited for ever). */
+	sigfillset(&sa.sa_mask);
+	sigdelset(&sa.sa_mask, SIGPROF);
+	sigdelset(&sa.sa_mask, SIGSEGV);
+	sigdelset(&sa.sa_mask, SIGBUS);
+	sigdelset(&sa.sa_mask, SIGILL);
+	sigdelset(&sa.sa_mask, SIGFPE);
+	sigdelset(&sa.sa_mask, SIGTRAP);
 	__atomic_store_n(&gate, 1, __ATOMIC_SEQ_CST);
 	if (sigaction(SIGPROF, &sa, NULL) != 0) {
 		err = shmstat__fail(errno, "cannot install the SIGPROF handler: %s", strerror(errno));
