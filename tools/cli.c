@@ -360,16 +360,94 @@ static bool planted_link(const char *path, const struct stat *lst)
 	return (ds.st_mode & S_ISVTX) && (ds.st_mode & S_IWOTH) && lst->st_uid != ds.st_uid;
 }
 
+/*
+ * Is a symbolic link that @path goes through, as the kernel resolves it
+ * (each directory on the way, then the name; each link's target in turn,
+ * at most 40), one another user may have planted (planted_link())? Its
+ * owner into *@uid. The kernel's fs.protected_symlinks checks every link
+ * of the walk, not only the name's: a link of this user to a name in
+ * /tmp that another user made a link, or a directory on the way that is
+ * a planted link, led the write anywhere. A part that does not exist, or
+ * a target that is no path (/proc/self/fd/N of a pipe), ends the check:
+ * open() finds no more links there that lstat() could.
+ */
+static bool planted_on_path(const char *path, unsigned *uid)
+{
+	char cur[PATH_MAX], rest[PATH_MAX], target[PATH_MAX], next[PATH_MAX];
+	size_t clen = 0;
+	int links = 0;
+
+	if (path[0] != '/') {
+		if (getcwd(cur, sizeof(cur)) == NULL)
+			return false;
+		clen = strlen(cur);
+		if (clen == 1)
+			clen = 0;               /* "/": the parts add "/name" */
+	}
+	cur[clen] = '\0';
+	if (snprintf(rest, sizeof(rest), "%s", path) >= (int)sizeof(rest))
+		return false;
+	for (char *p = rest; *p;) {
+		char *part = p, *end;
+		struct stat st;
+		ssize_t t;
+
+		while (*part == '/')
+			part++;
+		if (*part == '\0')
+			break;
+		end = strchr(part, '/');
+		p = end ? end : part + strlen(part);
+		if (p - part == 1 && part[0] == '.')
+			continue;
+		if (p - part == 2 && part[0] == '.' && part[1] == '.') {
+			while (clen > 0 && cur[--clen] != '/')
+				;
+			cur[clen] = '\0';
+			continue;
+		}
+		if (clen + 1 + (size_t)(p - part) >= sizeof(cur))
+			return false;
+		cur[clen] = '/';
+		memcpy(cur + clen + 1, part, (size_t)(p - part));
+		cur[clen + 1 + (size_t)(p - part)] = '\0';
+		if (lstat(cur, &st) != 0)
+			return false;
+		if (!S_ISLNK(st.st_mode)) {
+			clen += 1 + (size_t)(p - part);
+			continue;
+		}
+		if (planted_link(cur, &st)) {
+			*uid = (unsigned)st.st_uid;
+			return true;
+		}
+		if (++links > 40 || (t = readlink(cur, target, sizeof(target) - 1)) <= 0)
+			return false;
+		target[t] = '\0';
+		/* the target, then what followed the link */
+		if (snprintf(next, sizeof(next), "%s%s", target, p) >= (int)sizeof(next))
+			return false;
+		memcpy(rest, next, strlen(next) + 1);
+		p = rest;
+		if (target[0] == '/')
+			clen = 0;
+		cur[clen] = '\0';
+	}
+	return false;
+}
+
 FILE *open_out_file(const char *path, char *why, size_t n)
 {
 	struct stat st;
 	FILE *f;
+	unsigned uid;
 	int fd, err, nofollow = O_NOFOLLOW;
 
 	/* a link this user could have made is followed (/dev/stdout, a
 	 * process substitution's /dev/fd/N, one's own); one planted in a
-	 * shared directory is not. A name that is no link now is opened
-	 * O_NOFOLLOW: a link planted after the lstat is refused. */
+	 * shared directory is not, wherever on the path. A name that is no
+	 * link now is opened O_NOFOLLOW: a link planted after the lstat is
+	 * refused. */
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
 		if (planted_link(path, &st)) {
 			snprintf(why, n, "it is a symbolic link of uid %u in a shared directory; refusing it",
@@ -378,6 +456,12 @@ FILE *open_out_file(const char *path, char *why, size_t n)
 			return NULL;
 		}
 		nofollow = 0;
+	}
+	if (planted_on_path(path, &uid)) {
+		snprintf(why, n, "it goes through a symbolic link of uid %u in a shared directory; refusing it",
+			 uid);
+		errno = EPERM;
+		return NULL;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | nofollow | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
 	if (fd < 0) {

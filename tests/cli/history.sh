@@ -768,6 +768,17 @@ if [ -n "$nobody_dir" ]; then
 	expect 3 "" "^shmstat: cannot write '$sd/prom-link': it is a symbolic link of uid 65534 in a shared directory; refusing it$" -- \
 		"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$sd/prom-link"
 	[ "$(cat "$tmp/precious-sd")" = precious ] && ok || bad "--out wrote through nobody's link: $(head -3 "$tmp/precious-sd")"
+	# nobody's link further on the path: behind a link of ours, or a
+	# directory on the way (the name alone was checked: both written)
+	ln -s "$sd/prom-link" "$tmp/our-link"
+	expect 3 "" "^shmstat: cannot write '$tmp/our-link': it goes through a symbolic link of uid 65534 in a shared directory; refusing it$" -- \
+		"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$tmp/our-link"
+	[ "$(cat "$tmp/precious-sd")" = precious ] && ok || bad "--out wrote through our link to nobody's: $(head -3 "$tmp/precious-sd")"
+	mkdir "$tmp/our-dir" && printf 'precious\n' > "$tmp/our-dir/out.yml"
+	as_nobody ln -s "$tmp/our-dir" "$sd/dir-link" || bad "uid 65534 could not plant dir-link"
+	expect 3 "" "^shmstat: cannot write '$sd/dir-link/out.yml': it goes through a symbolic link of uid 65534 in a shared directory; refusing it$" -- \
+		"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$sd/dir-link/out.yml"
+	[ "$(cat "$tmp/our-dir/out.yml")" = precious ] && ok || bad "--out wrote through nobody's directory link: $(head -3 "$tmp/our-dir/out.yml")"
 	as_nobody sh -c 'umask 0; echo planted > "$1/prom.yml"' sh "$sd" || bad "uid 65534 could not plant prom.yml"
 	expect 3 "" "^shmstat: cannot write '$sd/prom.yml': it is owned by uid 65534, not by this user \(uid 0\) or root; refusing it$" -- \
 		"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$sd/prom.yml"
