@@ -371,7 +371,7 @@ static bool planted_link(const char *path, const struct stat *lst)
  * a target that is no path (/proc/self/fd/N of a pipe), ends the check:
  * open() finds no more links there that lstat() could.
  */
-static bool planted_on_path(const char *path, unsigned *uid)
+bool planted_on_path(const char *path, unsigned *uid)
 {
 	char cur[PATH_MAX], rest[PATH_MAX], target[PATH_MAX], next[PATH_MAX];
 	size_t clen = 0;

@@ -9,6 +9,7 @@
 #ifndef SHMSTAT_CLI_H
 #define SHMSTAT_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -121,6 +122,12 @@ void json_put_bytes(FILE *f, const char *s, size_t n, int bytes);
  * FIFO with no reader does not block. NULL: errno set, @why (@n bytes)
  * says why, e.g. "it has 2 hard links; refusing it". */
 FILE *open_out_file(const char *path, char *why, size_t n);
+
+/* Does @path go through a symbolic link another user may have planted
+ * (in a sticky, world-writable directory, owned by neither this user nor
+ * the directory's owner), as the kernel resolves it: a directory on the
+ * way, the name, or a link a link leads to? Its owner into *@uid. */
+bool planted_on_path(const char *path, unsigned *uid);
 
 /* name{labels}, or name when there are no labels */
 void fmt_metric(char *buf, size_t n, const char *name, const char *labels);

@@ -290,6 +290,20 @@ if [ "$(id -u)" -eq 0 ] && mknod "$od/null" c 1 3 2>/dev/null; then
 else
 	echo "SKIP: --out over a device: not root, or no mknod here" >&2
 fi
+# a directory on the way that another user planted as a link (sticky,
+# world-writable directory): refused; the rename replaced the file of
+# ours it led to
+if [ -n "$nobody_dir" ]; then
+	sd=$nobody_dir/out-sticky
+	mkdir "$sd" && chmod 1777 "$sd"
+	printf 'precious\n' > "$od/m.prom"
+	as_nobody ln -s "$od" "$sd/dir-link" || bad "uid 65534 could not plant dir-link"
+	expect 1 "" "^shmstat: cannot write '$sd/dir-link/m.prom': it goes through a symbolic link of uid 65534 in a shared directory; refusing it$" -- \
+		"$shmstat" show --prom --out "$sd/dir-link/m.prom" "$tag-a"
+	[ "$(cat "$od/m.prom")" = precious ] && ok || bad "--out renamed over a file behind nobody's link: $(head -2 "$od/m.prom")"
+else
+	echo "SKIP: --out through a planted directory link: no uid 65534" >&2
+fi
 rm -rf "$od"
 # promtool (Debian package prometheus, installed by ./dev) lints the output
 if ! command -v promtool >/dev/null; then

@@ -458,6 +458,7 @@ static int write_textfile(const char *path, const char *name, const shmstat_snap
 	char *tmp = malloc(len + 8);
 	FILE *f = NULL;
 	struct stat st;
+	unsigned uid;
 	int fd, err;
 
 	if (tmp == NULL)
@@ -466,6 +467,14 @@ static int write_textfile(const char *path, const char *name, const shmstat_snap
 		free(tmp);
 		return die(EXIT_ERR, "cannot write '%s': it is %s; refusing it", path,
 			   S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+	}
+	/* a directory on the way that another user planted as a link: the
+	 * rename replaced a file wherever it led */
+	if (planted_on_path(path, &uid)) {
+		free(tmp);
+		return die(EXIT_ERR,
+			   "cannot write '%s': it goes through a symbolic link of uid %u in a shared directory; refusing it",
+			   path, uid);
 	}
 	memcpy(tmp, path, len);
 	memcpy(tmp + len, ".XXXXXX", 8);
