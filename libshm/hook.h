@@ -88,6 +88,9 @@ enum shmstat_hook_point {
 	/* a history append: a new series' dictionary entry is in the
 	 * writer's dictionary, its pwrite next (arg: the history) */
 	SHMSTAT_HOOK_HIST_DICT,
+	/* a window's figure of one owner of a table compares the name
+	 * sought with a frame's owner's (arg: that owner's name) */
+	SHMSTAT_HOOK_OWNER_NAME,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

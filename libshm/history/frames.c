@@ -31,17 +31,13 @@ struct fsig {
 	size_t k0;                 /* its keys: keys[k0 ..] */
 	size_t o0;                 /* its owners: owners[o0 ..] */
 	uint32_t nk, no;
+	size_t x0, nx;             /* their index by name: oix[x0 .. x0 + nx) */
 };
 
 struct fkey {
 	uint64_t hash, hits, misses, weight, err, werr;
 	const char *key, *owner;
 	uint32_t key_len, full_len;
-};
-
-struct fown {
-	const char *name;
-	uint64_t hits, misses, weight;
 };
 
 /* A selection (shmstat_history_window_select()): the series kept of each
@@ -75,6 +71,7 @@ struct shmstat_frame {
 	struct fkey *keys;
 	struct fown *owners;
 	uint32_t *bi;
+	uint16_t *oix;
 };
 
 /* A record payload's head: generation, segment and schema. */
@@ -236,7 +233,7 @@ static int sel_schema(struct sel *s, const struct hschema *src, int inl, const s
 
 /* What the values of a payload need. */
 struct dcount {
-	size_t nbk, nkeys, nowners, strb;
+	size_t nbk, nkeys, nowners, strb, nix;
 };
 
 /*
@@ -326,9 +323,11 @@ static int parse_values(const unsigned char *p, size_t plen, size_t voff,
 
 			if (c.bad || owners > SHMSTAT_HF_MAX_OWNERS || owners > left(&c) / 4)
 				return -1;
+			if (f == NULL && keep)
+				dc->nix += shmstat__hf_oix_size(owners);
 			if (kf)
 				f->sx[sk] = (struct fsig){ hits, misses, weight, ev, unsum, maxerr, nk,
-							   no, 0, (uint32_t)owners };
+							   no, 0, (uint32_t)owners, 0, 0 };
 			for (uint64_t k = 0; k < owners; k++) {
 				const unsigned char *name;
 				size_t nl;
@@ -424,7 +423,7 @@ static int frame_new(struct shmstat_history *h, const unsigned char *p, size_t p
 	struct shmstat_frame *f;
 	const struct hschema *sc;
 	const struct selsc *ss = NULL;
-	size_t o, ov, ohx, osx, obc, okeys, oown, obi, ostr;
+	size_t o, ov, ohx, osx, obc, okeys, oown, obi, oix, ostr;
 	unsigned char *blk;
 	char *strs;
 	int r;
@@ -451,6 +450,7 @@ static int frame_new(struct shmstat_history *h, const unsigned char *p, size_t p
 	okeys = o; o = al8(o + dc.nkeys * sizeof(struct fkey));
 	oown = o;  o = al8(o + dc.nowners * sizeof(struct fown));
 	obi = o;   o = al8(o + dc.nbk * sizeof(uint32_t));
+	oix = o;   o = al8(o + dc.nix * sizeof(uint16_t));
 	ostr = o;  o += hd.seglen + 1 + dc.strb;
 	blk = calloc(1, o);
 	if (blk == NULL) {
@@ -465,6 +465,7 @@ static int frame_new(struct shmstat_history *h, const unsigned char *p, size_t p
 	f->keys = (struct fkey *)(blk + okeys);
 	f->owners = (struct fown *)(blk + oown);
 	f->bi = (uint32_t *)(blk + obi);
+	f->oix = (uint16_t *)(blk + oix);
 	strs = (char *)(blk + ostr);
 	f->segment = shmstat__hf_copy_str(&strs, hd.seg, hd.seglen);
 	if (parse_values(p, plen, hd.voff, hd.sc, ss ? ss->map : NULL, f, &dc, &strs) != 0) {
@@ -472,6 +473,13 @@ static int frame_new(struct shmstat_history *h, const unsigned char *p, size_t p
 		free(hd.own);
 		free(blk);
 		return 0;
+	}
+	/* each table's owners indexed by name, once for every lookup */
+	for (size_t k = 0, x = 0; k < sc->nsig; x += f->sx[k++].nx) {
+		struct fsig *t = &f->sx[k];
+
+		t->x0 = x;
+		t->nx = shmstat__hf_oix_build(f->owners + t->o0, t->no, f->oix + x);
 	}
 	f->sc = sc;
 	f->own = hd.own;
@@ -874,7 +882,8 @@ size_t shmstat_frame_bytes(const shmstat_frame *f, size_t i)
 	} else if (f->sc->d[i]->type == SHMSTAT_SIGTABLE) {
 		const struct fsig *s = &f->sx[f->v[i].x];
 
-		b += sizeof(*s) + s->nk * sizeof(struct fkey) + s->no * sizeof(struct fown);
+		b += sizeof(*s) + s->nk * sizeof(struct fkey) + s->no * sizeof(struct fown) +
+		     s->nx * sizeof(*f->oix);
 		for (uint32_t k = 0; k < s->nk; k++)
 			b += f->keys[s->k0 + k].key_len + strlen(f->keys[s->k0 + k].owner) + 2;
 		for (uint32_t k = 0; k < s->no; k++)
@@ -976,4 +985,14 @@ int shmstat_frame_sigowner(const shmstat_frame *f, size_t i, size_t k,
 	out->misses = fo->misses;
 	out->weight = fo->weight;
 	return 0;
+}
+
+long shmstat__frame_owner_find(const shmstat_frame *f, size_t i, const char *name)
+{
+	const struct fsig *s;
+
+	if (i >= f->sc->n || f->sc->d[i]->type != SHMSTAT_SIGTABLE)
+		return -1;
+	s = &f->sx[f->v[i].x];
+	return shmstat__hf_oix_find(f->owners + s->o0, f->oix + s->x0, s->nx, name);
 }

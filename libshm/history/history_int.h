@@ -1,9 +1,10 @@
 /*
  * history_int.h - what the files of the history code share (history.c,
- * dict.c, io.c, writer.c, frames.c): the byte buffers and cursors of the
- * record and dictionary payloads (inline: they run once per value), the
- * dictionary in memory, the handle, and the functions one file calls in
- * another. The bytes on disk are in history.h.
+ * dict.c, io.c, writer.c, frames.c, ownidx.c, window.c): the byte
+ * buffers and cursors of the record and dictionary payloads (inline:
+ * they run once per value), the dictionary in memory, the handle, and
+ * the functions one file calls in another. The bytes on disk are in
+ * history.h.
  */
 #ifndef SHMSTAT_HISTORY_INT_H
 #define SHMSTAT_HISTORY_INT_H
@@ -365,5 +366,28 @@ SHMSTAT_HIDDEN int shmstat__history_stream(shmstat_history *h, uint64_t from_ns,
 					   shmstat_series_filter keep, void *arg,
 					   shmstat__frame_sink sink, void *sarg);
 SHMSTAT_HIDDEN void shmstat__frame_free(shmstat_frame *f);
+
+/* ------------------------------------------------- a table's owners */
+
+/* An owner of a table in a frame, and its exact totals. */
+struct fown {
+	const char *name;
+	uint64_t hits, misses, weight;
+};
+
+/* The index of a table's @no owners by name (ownidx.c), built once per
+ * frame: shmstat__hf_oix_size(@no) entries (0 when @no is 0), at most
+ * half of them used. */
+SHMSTAT_HIDDEN size_t shmstat__hf_oix_size(uint64_t no);
+/* Owners @o[0 .. @no) into index @ix (of shmstat__hf_oix_size(@no)
+ * entries): a name once, at the first owner that has it. Its size. */
+SHMSTAT_HIDDEN size_t shmstat__hf_oix_build(const struct fown *o, size_t no, uint16_t *ix);
+/* The first of the owners @o indexed in @ix (@nx entries) named @name,
+ * or -1: a few names compared, not every owner's. */
+SHMSTAT_HIDDEN long shmstat__hf_oix_find(const struct fown *o, const uint16_t *ix, size_t nx,
+					 const char *name);
+/* The first owner of table series @i of @f named @name (its k for
+ * shmstat_frame_sigowner()), or -1 (none, or @i is not a table). */
+SHMSTAT_HIDDEN long shmstat__frame_owner_find(const shmstat_frame *f, size_t i, const char *name);
 
 #endif

@@ -180,16 +180,15 @@ static void step_series(struct walk *w, const shmstat_frame *f, size_t i,
 
 	if (s->type == SHMSTAT_SIGTABLE && w->owner) {
 		struct shmstat_sigowner_info o;
-		size_t k;
-
-		/* the owner's exact totals (no evictions of its own); a
-		 * table without the owner yet had nothing of it (an owner's
+		/* the owner's exact totals (no evictions of its own), of
+		 * the first owner with its name, found through the frame's
+		 * index (not by comparing every owner's name); a table
+		 * without the owner yet had nothing of it (an owner's
 		 * totals start at zero when it is named) */
-		for (k = 0; k < s->owners; k++)
-			if (shmstat_frame_sigowner(f, i, k, &o) == 0 && strcmp(o.name, w->owner) == 0)
-				break;
+		long k = shmstat__frame_owner_find(f, i, w->owner);
+
 		v[0] = 0;
-		if (k < s->owners) {
+		if (k >= 0 && shmstat_frame_sigowner(f, i, (size_t)k, &o) == 0) {
 			v[0] = o.hits;
 			v[1] = o.misses;
 			v[2] = o.weight;

@@ -11,6 +11,7 @@
  */
 #include "ut_common.h"
 #include "hy_util.h"
+#include "shmstat_window.h"
 
 
 static uint64_t rnd(uint64_t *s)
@@ -1083,6 +1084,104 @@ static void test_forged_by_hand(void **state)
 	}
 }
 
+/* Owners that share a name (a forged file; or two claims of one name
+ * racing): an owner's figures over a window are the first's with the
+ * name, in every frame, as a walk of the owners in order finds it. */
+#define DUP_OWNERS 300
+
+static const char *dup_name(char *buf, size_t n, unsigned k)
+{
+	if (k % 50 == 7)
+		buf[0] = '\0';                        /* unnamed, several times */
+	else
+		snprintf(buf, n, "acct-%u", k % 120);   /* slots 120 .. dup 0 .. */
+	return buf;
+}
+
+/* A payload of the crafted file (schema [c, g, h, t]) whose table has
+ * DUP_OWNERS owners, owner k with @mul x (k + 1) hits, as many misses,
+ * and a weight of @mul x (k + 1) x 10. */
+static void craft_dup_payload(struct craft *c, uint64_t mul)
+{
+	char name[32];
+
+	c->n = 0;
+	c_u8(c, 1);
+	c_f64(c, UINT64_C(0x1122334455667788));
+	c_str(c, "seg", 3);
+	c_v(c, 4u << 1);
+	c_v(c, 1);                                    /* counter */
+	c_v(c, 0);                                    /* gauge: no value */
+	c_v(c, 0);
+	for (int k = 0; k < 6; k++)                   /* histogram: empty */
+		c_v(c, 0);
+	for (int k = 0; k < 6; k++)                   /* table totals */
+		c_v(c, 0);
+	c_v(c, DUP_OWNERS);
+	for (unsigned k = 0; k < DUP_OWNERS; k++) {
+		dup_name(name, sizeof(name), k);
+		c_str(c, name, strlen(name));
+		c_v(c, mul * (k + 1));
+		c_v(c, mul * (k + 1));
+		c_v(c, mul * (k + 1) * 10);
+	}
+	c_v(c, 0);                                    /* no top keys */
+}
+
+static void test_owner_names_shared(void **state)
+{
+	struct shmstat_hf_hdr hd;
+	unsigned char out[8192];
+	struct craft c;
+	shmstat_frame **f;
+	char path[512], name[32];
+	uint32_t len, len1;
+	size_t n;
+
+	(void)state;
+	hy_path(path, sizeof(path), "dup.shmhist");
+	craft_file(path, &hd);
+	craft_dup_payload(&c, 1);
+	len1 = len = c_frame(&c, SHMSTAT_HF_REC_HDR, out);
+	forge_record(path, &hd, 0, 0, out, len, 1, HY_T0);
+	craft_dup_payload(&c, 3);
+	len = c_frame(&c, SHMSTAT_HF_REC_HDR, out);
+	forge_record(path, &hd, 0, len1, out, len, 2, HY_T0 + HY_S);
+	n = read_all(path, &f);
+	assert_int_equal(n, 2);
+	for (unsigned k = 0; k <= DUP_OWNERS; k++) {
+		struct shmstat_wquery qy = { .name = "t", .fig = SHMSTAT_FIG_SIG_WEIGHT };
+		struct shmstat_wvalue v;
+		struct shmstat_sigowner_info oi;
+		unsigned first;
+
+		/* the reference: the first owner with the name, in order */
+		if (k < DUP_OWNERS)
+			qy.owner = dup_name(name, sizeof(name), k);
+		else
+			qy.owner = "acct-none";
+		for (first = 0; first < DUP_OWNERS; first++) {
+			assert_int_equal(shmstat_frame_sigowner(f[1], 3, first, &oi), 0);
+			if (strcmp(oi.name, qy.owner) == 0)
+				break;
+		}
+		assert_int_equal(shmstat_window(f, n, &qy, HY_T0, HY_T0 + HY_S, &v), 0);
+		if (first == DUP_OWNERS) {
+			assert_false(v.has_value);
+			assert_string_equal(v.why, "no such series in the window");
+			continue;
+		}
+		assert_true(first <= k);
+		assert_true(v.has_value);
+		assert_true(v.value == (double)(2 * (first + 1) * 10));
+		qy.fig = SHMSTAT_FIG_SIG_HITS;
+		assert_int_equal(shmstat_window(f, n, &qy, HY_T0, HY_T0 + HY_S, &v), 0);
+		assert_true(v.value == (double)(2 * (first + 1)));
+		assert_int_equal(v.samples, 4 * (first + 1));
+	}
+	shmstat_frames_free(f, n);
+}
+
 /* A ring full of record headers that claim the rest of the ring: the
  * work is bounded (two passes of hashing), then the rest is ignored. */
 static void test_scan_bound(void **state)
@@ -1118,6 +1217,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fuzz_damage, hy_setup, hy_teardown),
 		cmocka_unit_test_setup_teardown(test_fuzz_forged, hy_setup, hy_teardown),
 		cmocka_unit_test_setup_teardown(test_forged_by_hand, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_owner_names_shared, hy_setup, hy_teardown),
 		cmocka_unit_test_setup_teardown(test_scan_bound, hy_setup, hy_teardown),
 	};
 

@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "ut_common.h"
+#include "hook.h"
 #include "shmstat.h"
 #include "shmstat_history.h"
 #include "shmstat_window.h"
@@ -334,6 +335,74 @@ static void test_sig_owner(void **state)
 	/* the table's own totals are unchanged by the owner queries */
 	v = win(&x, "sigs", NULL, SHMSTAT_FIG_SIG_WEIGHT, 0, 0, 2);
 	assert_true(v.value == 150 + 100 + 28);
+	fix_close(&x);
+}
+
+/* A table of many owners, each one's figures asked for (as top
+ * --history does): every answer exact, and each frame's owner found by
+ * comparing a few names, not every owner's name before it (the names
+ * compared are counted at the library's hook). */
+#define MANY_OWNERS 256
+#define MANY_RECORDS 6
+
+static unsigned long names_compared;
+
+static void count_names(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point == SHMSTAT_HOOK_OWNER_NAME)
+		names_compared++;
+}
+
+static void test_many_owners(void **state)
+{
+	struct shmstat_metric_def d = { .name = "many" };
+	struct shmstat_sigtab_opts so;
+	shmstat_sigtab *t;
+	uint32_t id[MANY_OWNERS];
+	char key[32];
+	struct fix x;
+	unsigned long lookups = 0;
+
+	(void)state;
+	fix_open(&x, "wmany");
+	shmstat_sigtab_opts_init(&so);
+	so.capacity = 64;
+	so.owners = MANY_OWNERS;
+	assert_int_equal(shmstat_sigtab_register(x.seg, &d, &so, &t), 0);
+	for (unsigned k = 0; k < MANY_OWNERS; k++) {
+		snprintf(key, sizeof(key), "owner-%u", k);
+		assert_int_equal(shmstat_sig_owner(t, key, &id[k]), 0);
+	}
+	for (unsigned r = 0; r < MANY_RECORDS; r++) {
+		/* owner k: k + 1 hits of weight 2 each step */
+		for (unsigned k = 0; k < MANY_OWNERS; k++)
+			for (unsigned j = 0; j <= k; j++)
+				shmstat_sig_hit(t, "k", 1, 2, id[k]);
+		record_at(&x, r);
+	}
+	load(&x);
+	assert_int_equal(x.n, MANY_RECORDS);
+	names_compared = 0;
+	__atomic_store_n(&shmstat__test_hook, count_names, __ATOMIC_RELEASE);
+	for (unsigned k = 0; k < MANY_OWNERS; k++) {
+		struct shmstat_wquery qy = { .name = "many", .fig = SHMSTAT_FIG_SIG_HITS };
+		struct shmstat_wvalue v;
+
+		snprintf(key, sizeof(key), "owner-%u", k);
+		qy.owner = key;
+		assert_int_equal(shmstat_window((shmstat_frame *const *)x.f, x.n, &qy, T0,
+						T0 + (MANY_RECORDS - 1) * S, &v), 0);
+		assert_true(v.has_value);
+		assert_true(v.value == (double)((k + 1) * (MANY_RECORDS - 1)));
+		lookups += MANY_RECORDS;
+	}
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	print_message("%lu owner names compared for %lu lookups\n", names_compared, lookups);
+	/* a walk of the owners in order compares (k + 1) names for owner k:
+	 * 256 x 257 / 2 = 32,896 a frame, 128 per lookup */
+	assert_true(names_compared >= lookups);
+	assert_true(names_compared <= 2 * lookups);
 	fix_close(&x);
 }
 
@@ -870,6 +939,7 @@ int main(void)
 		cmocka_unit_test(test_histogram_gauge),
 		cmocka_unit_test(test_sig),
 		cmocka_unit_test(test_sig_owner),
+		cmocka_unit_test(test_many_owners),
 		cmocka_unit_test(test_window_start),
 		cmocka_unit_test(test_trend),
 		cmocka_unit_test(test_hist_layouts),
