@@ -1238,7 +1238,6 @@ static uint64_t handler_samples(const char *name, uint64_t *whole)
 static void test_signal_frames(void **state)
 {
 	static char alt[1 << 16];
-	const char *name = ut_name("psig");
 	shmstat_seg *seg;
 	struct sigaction sa, old;
 	stack_t ss = { .ss_sp = alt, .ss_size = sizeof(alt) }, oss;
@@ -1247,9 +1246,9 @@ static void test_signal_frames(void **state)
 	(void)state;
 	assert_int_equal(sigaltstack(&ss, &oss), 0);
 	for (int onstack = 0; onstack < 2; onstack++) {
-		char sub[64];
+		/* each its own name, removed at the teardown */
+		const char *sub = ut_name(onstack ? "psig1" : "psig0");
 
-		snprintf(sub, sizeof(sub), "%s%d", name, onstack);
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = prof_sig_handler;
 		sa.sa_flags = onstack ? SA_ONSTACK : 0;
