@@ -54,6 +54,21 @@ static void cancel_hook(enum shmstat_hook_point point, const void *arg)
 	}
 }
 
+/* Run @fn(@arg) in a thread that cancels itself at hook point @at, and
+ * see the cancel land (after the call, once the library lets it). */
+static void cancelled_in(enum shmstat_hook_point at, void *(*fn)(void *), void *arg)
+{
+	void *ret = NULL;
+	pthread_t t;
+
+	cancel_at = at;
+	__atomic_store_n(&shmstat__test_hook, cancel_hook, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_create(&t, NULL, fn, arg), 0);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	assert_ptr_equal(ret, PTHREAD_CANCELED);
+}
+
 struct dier {
 	const char *name;
 	uint64_t n;
@@ -90,20 +105,13 @@ static void test_cancelled_reaper(void **state)
 	struct shmstat_seg_info info;
 	unsigned reaped = 99;
 	shmstat_snap *s;
-	void *ret = NULL;
-	pthread_t t;
 
 	(void)state;
 	d1.name = d2.name = name;
 	stress_create(name, NULL);
 	assert_int_equal(stress_wait(stress_spawn(dier_main, &d1)), 0);
 
-	cancel_at = SHMSTAT_HOOK_FOLD_MERGING;
-	__atomic_store_n(&shmstat__test_hook, cancel_hook, __ATOMIC_RELEASE);
-	assert_int_equal(pthread_create(&t, NULL, reaper, (void *)name), 0);
-	assert_int_equal(pthread_join(t, &ret), 0);
-	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
-	assert_ptr_equal(ret, PTHREAD_CANCELED);
+	cancelled_in(SHMSTAT_HOOK_FOLD_MERGING, reaper, (void *)name);
 
 	assert_int_equal(stress_wait(stress_spawn(dier_main, &d2)), 0);
 	assert_int_equal(shmstat_gc(name, &reaped), 0);
@@ -139,18 +147,11 @@ static void test_cancelled_creator(void **state)
 	const struct shmstat_metric_def def = { .name = "cancel_total" };
 	shmstat_counter *c;
 	shmstat_seg *seg = NULL;
-	void *ret = NULL;
-	pthread_t t;
 	shmstat_snap *s;
 	int err;
 
 	(void)state;
-	cancel_at = SHMSTAT_HOOK_CREATE_SIZED;
-	__atomic_store_n(&shmstat__test_hook, cancel_hook, __ATOMIC_RELEASE);
-	assert_int_equal(pthread_create(&t, NULL, creator, (void *)name), 0);
-	assert_int_equal(pthread_join(t, &ret), 0);
-	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
-	assert_ptr_equal(ret, PTHREAD_CANCELED);
+	cancelled_in(SHMSTAT_HOOK_CREATE_SIZED, creator, (void *)name);
 
 	err = shmstat_open(name, NULL, &seg);
 	if (err != 0)
@@ -189,20 +190,13 @@ static void test_cancelled_remover(void **state)
 	const struct shmstat_metric_def def = { .name = "cancel_total" };
 	shmstat_counter *c, *n;
 	shmstat_seg *seg = NULL;
-	void *ret = NULL;
-	pthread_t t;
 
 	(void)state;
 	stress_create(name, NULL);
 	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
 	assert_int_equal(shmstat_counter_register(seg, &def, &c), 0);
 	shmstat_counter_add(c, 5);
-	cancel_at = SHMSTAT_HOOK_REMOVE_MATCHED;
-	__atomic_store_n(&shmstat__test_hook, cancel_hook, __ATOMIC_RELEASE);
-	assert_int_equal(pthread_create(&t, NULL, remover, seg), 0);
-	assert_int_equal(pthread_join(t, &ret), 0);
-	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
-	assert_ptr_equal(ret, PTHREAD_CANCELED);
+	cancelled_in(SHMSTAT_HOOK_REMOVE_MATCHED, remover, seg);
 	assert_int_equal(__atomic_load_n(&remover_done, __ATOMIC_ACQUIRE), 1);
 	/* the lock is free: this thread quiesces, registers and counts */
 	assert_int_equal(shmstat_quiesce(seg), 0);
@@ -236,18 +230,11 @@ static void test_cancelled_profiler(void **state)
 	shmstat_counter *c;
 	shmstat_seg *seg = NULL;
 	shmstat_snap *s;
-	void *ret = NULL;
-	pthread_t t;
 
 	(void)state;
 	stress_create(name, NULL);
 	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
-	cancel_at = SHMSTAT_HOOK_PROF_PUBLISH;
-	__atomic_store_n(&shmstat__test_hook, cancel_hook, __ATOMIC_RELEASE);
-	assert_int_equal(pthread_create(&t, NULL, prof_starter, seg), 0);
-	assert_int_equal(pthread_join(t, &ret), 0);
-	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
-	assert_ptr_equal(ret, PTHREAD_CANCELED);
+	cancelled_in(SHMSTAT_HOOK_PROF_PUBLISH, prof_starter, seg);
 	if (!__atomic_load_n(&prof_started, __ATOMIC_ACQUIRE))
 		fail_msg("a thread cancelled in shmstat_profiler_start() did not finish it "
 			 "(the profiler's lock was left held)");
@@ -290,8 +277,6 @@ static void test_cancelled_snapshot(void **state)
 	shmstat_seg *seg = NULL;
 	shmstat_reader *r = NULL;
 	shmstat_snap *s;
-	void *ret = NULL;
-	pthread_t t;
 
 	(void)state;
 	stress_create(name, NULL);
@@ -299,12 +284,7 @@ static void test_cancelled_snapshot(void **state)
 	assert_int_equal(shmstat_counter_register(seg, &def, &c), 0);
 	shmstat_counter_add(c, 11);
 	assert_int_equal(shmstat_reader_open(name, &r), 0);
-	cancel_at = SHMSTAT_HOOK_COPY_STRIPES;
-	__atomic_store_n(&shmstat__test_hook, cancel_hook, __ATOMIC_RELEASE);
-	assert_int_equal(pthread_create(&t, NULL, snapper, r), 0);
-	assert_int_equal(pthread_join(t, &ret), 0);
-	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
-	assert_ptr_equal(ret, PTHREAD_CANCELED);
+	cancelled_in(SHMSTAT_HOOK_COPY_STRIPES, snapper, r);
 	s = __atomic_load_n(&snap_taken, __ATOMIC_ACQUIRE);
 	if (s == NULL)
 		fail_msg("a thread cancelled in shmstat_snapshot() did not finish it "
@@ -360,8 +340,6 @@ static void test_cancelled_history(void **state)
 	shmstat_frame **f;
 	shmstat_snap *s1;
 	char path[512];
-	void *ret = NULL;
-	pthread_t t;
 	size_t nf;
 	long k;
 
@@ -379,12 +357,7 @@ static void test_cancelled_history(void **state)
 	shmstat_counter_add(c, 5);
 	assert_int_equal(shmstat_snapshot(r, &a.s), 0);
 
-	cancel_at = SHMSTAT_HOOK_HIST_DICT;
-	__atomic_store_n(&shmstat__test_hook, cancel_hook, __ATOMIC_RELEASE);
-	assert_int_equal(pthread_create(&t, NULL, hist_appender, &a), 0);
-	assert_int_equal(pthread_join(t, &ret), 0);
-	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
-	assert_ptr_equal(ret, PTHREAD_CANCELED);
+	cancelled_in(SHMSTAT_HOOK_HIST_DICT, hist_appender, &a);
 	if (!__atomic_load_n(&hist_done, __ATOMIC_ACQUIRE)) {
 		unlink(path);
 		fail_msg("a thread cancelled in shmstat_history_append() did not finish it "
