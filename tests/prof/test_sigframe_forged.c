@@ -26,6 +26,7 @@
 
 #include "shmstat.h"
 #include "shmstat_profile.h"
+#include "prof_samples.h"
 
 #if defined(__x86_64__)
 /* forge(pid, tid, sig, sp): tgkill(pid, tid, sig) with rsp = sp and rbp 0,
@@ -75,25 +76,6 @@ static uintptr_t unreadable_below(uintptr_t tp, uintptr_t max)
 	return found;
 }
 
-static uint64_t cpu_samples(void)
-{
-	shmstat_reader *r;
-	shmstat_snap *s;
-	shmstat_profile *p;
-	struct shmstat_profile_stats st;
-
-	if (shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &s) != 0 ||
-	    shmstat_snap_profile(r, s, &p) != 0) {
-		fprintf(stderr, "cannot read the profile: %s\n", shmstat_last_error());
-		exit(1);
-	}
-	shmstat_profile_stats(p, &st);
-	shmstat_profile_free(p);
-	shmstat_snap_free(s);
-	shmstat_reader_close(r);
-	return st.cpu_samples + st.dropped_samples;
-}
-
 int main(void)
 {
 	uintptr_t stackbuf[8192], *sp, tp, bad, max = (uintptr_t)8 << 20;
@@ -135,10 +117,10 @@ int main(void)
 	sp[1 + 120 / 8] = bad;         /* the "ucontext"'s rbp, */
 	sp[1 + 160 / 8] = bad;         /* rsp */
 	sp[1 + 168 / 8] = (uintptr_t)&main;   /* and rip */
-	before = cpu_samples();
+	before = prof_cpu_samples(name);
 	for (int i = 0; i < 10; i++)
 		forge(getpid(), syscall(SYS_gettid), SIGPROF, sp);
-	after = cpu_samples();
+	after = prof_cpu_samples(name);
 	shmstat_close(seg);
 	shmstat_unlink(name);
 	if (after - before < 10) {

@@ -22,6 +22,7 @@
 #include "shmstat.h"
 #include "shmstat_profile.h"
 #include "hook.h"
+#include "prof_samples.h"
 
 static sigjmp_buf jb;
 static volatile sig_atomic_t armed, jumped;
@@ -41,25 +42,6 @@ static void hook(enum shmstat_hook_point point, const void *arg)
 		armed = 0;
 		raise(SIGUSR1);
 	}
-}
-
-static uint64_t cpu_samples(void)
-{
-	shmstat_reader *r;
-	shmstat_snap *s;
-	shmstat_profile *p;
-	struct shmstat_profile_stats st;
-
-	if (shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &s) != 0 ||
-	    shmstat_snap_profile(r, s, &p) != 0) {
-		fprintf(stderr, "cannot read the profile: %s\n", shmstat_last_error());
-		exit(1);
-	}
-	shmstat_profile_stats(p, &st);
-	shmstat_profile_free(p);
-	shmstat_snap_free(s);
-	shmstat_reader_close(r);
-	return st.cpu_samples + st.dropped_samples;
 }
 
 int main(void)
@@ -89,10 +71,10 @@ int main(void)
 		fprintf(stderr, "SIGUSR1's handler did not run\n");
 		return 1;
 	}
-	before = cpu_samples();
+	before = prof_cpu_samples(name);
 	for (int i = 0; i < 50; i++)
 		raise(SIGPROF);
-	after = cpu_samples();
+	after = prof_cpu_samples(name);
 	if (after - before < 50) {
 		/* not stopped: the stop would wait for the abandoned handler */
 		fprintf(stderr, "%llu samples of 50 SIGPROF after a siglongjmp out of the handler\n",

@@ -26,6 +26,7 @@
 
 #include "shmstat.h"
 #include "shmstat_profile.h"
+#include "prof_samples.h"
 
 static uintptr_t lo, hi;
 
@@ -49,25 +50,6 @@ static int mapped(uintptr_t page)
 {
 	/* msync: ENOMEM where nothing is mapped */
 	return msync((void *)page, 4096, MS_ASYNC) == 0 || errno != ENOMEM;   /* NOLINT(performance-no-int-to-ptr) */
-}
-
-static uint64_t cpu_samples(const char *name)
-{
-	shmstat_reader *r;
-	shmstat_snap *s;
-	shmstat_profile *p;
-	struct shmstat_profile_stats st;
-
-	if (shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &s) != 0 ||
-	    shmstat_snap_profile(r, s, &p) != 0) {
-		fprintf(stderr, "cannot read the profile: %s\n", shmstat_last_error());
-		exit(1);
-	}
-	shmstat_profile_stats(p, &st);
-	shmstat_profile_free(p);
-	shmstat_snap_free(s);
-	shmstat_reader_close(r);
-	return st.cpu_samples + st.dropped_samples;
 }
 
 int main(int argc, char **argv)
@@ -123,7 +105,7 @@ int main(int argc, char **argv)
 	}
 	memcpy(code + 2, &bad, sizeof(bad));
 	memcpy(jit, code, sizeof(code));
-	while (cpu_samples(name) < 200)
+	while (prof_cpu_samples(name) < 200)
 		for (int i = 0; i < 20; i++)
 			((void (*)(void))(uintptr_t)jit)();
 	munmap(jit, 4096);
