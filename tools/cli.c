@@ -445,18 +445,11 @@ FILE *open_out_file(const char *path, char *why, size_t n)
 
 	/* a link this user could have made is followed (/dev/stdout, a
 	 * process substitution's /dev/fd/N, one's own); one planted in a
-	 * shared directory is not, wherever on the path. A name that is no
-	 * link now is opened O_NOFOLLOW: a link planted after the lstat is
-	 * refused. */
-	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-		if (planted_link(path, &st)) {
-			snprintf(why, n, "it is a symbolic link of uid %u in a shared directory; refusing it",
-				 (unsigned)st.st_uid);
-			errno = EPERM;
-			return NULL;
-		}
+	 * shared directory is not, wherever on the path, the name too. A
+	 * name that is no link now is opened O_NOFOLLOW: a link planted
+	 * after the lstat is refused. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
 		nofollow = 0;
-	}
 	if (planted_on_path(path, &uid)) {
 		snprintf(why, n, "it goes through a symbolic link of uid %u in a shared directory; refusing it",
 			 uid);

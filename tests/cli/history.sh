@@ -765,7 +765,7 @@ if [ -n "$nobody_dir" ]; then
 	# is; a symbolic link nobody planted there to a file of ours too
 	printf 'precious\n' > "$tmp/precious-sd"
 	as_nobody ln -s "$tmp/precious-sd" "$sd/prom-link" || bad "uid 65534 could not plant prom-link"
-	expect 3 "" "^shmstat: cannot write '$sd/prom-link': it is a symbolic link of uid 65534 in a shared directory; refusing it$" -- \
+	expect 3 "" "^shmstat: cannot write '$sd/prom-link': it goes through a symbolic link of uid 65534 in a shared directory; refusing it$" -- \
 		"$shmstat" check -r "$r/window.yaml" --emit prometheus-rules --out "$sd/prom-link"
 	[ "$(cat "$tmp/precious-sd")" = precious ] && ok || bad "--out wrote through nobody's link: $(head -3 "$tmp/precious-sd")"
 	# nobody's link further on the path: behind a link of ours, or a
