@@ -264,11 +264,13 @@ static void rebuild(const struct shmstat_sigtab *t, unsigned char *s)
 	memset(slots, 0, (size_t)t->g.nslots * 4);
 	for (uint32_t i = 0; i < used; i++) {
 		const uint64_t x = ents[i].hash * GOLDEN;
-		uint32_t p = (uint32_t)(x >> t->shift);
+		uint32_t p = (uint32_t)(x >> t->shift), n = 0;
 
-		while (slots[p] != 0)
+		/* bounded: only another process's writes fill it */
+		while (slots[p] != 0 && n++ < mask)
 			p = (p + 1) & mask;
-		slots[p] = slot_tag(x) | i;
+		if (slots[p] == 0)
+			slots[p] = slot_tag(x) | i;
 	}
 	hdr->slots_used = used;
 	hdr->rebuilds++;
@@ -279,7 +281,9 @@ static void rebuild(const struct shmstat_sigtab *t, unsigned char *s)
 static inline void list_push(struct shmstat_sigsum *hdr, uint32_t *next, uint32_t *heads,
 			     uint32_t j, uint64_t c)
 {
-	if (c >= hdr->level && c - hdr->level < hdr->lists) {
+	/* lists is at most SHMSTAT_SIG_LEVELS unless another process of
+	 * the uid wrote it: heads[] has no more */
+	if (c >= hdr->level && c - hdr->level < hdr->lists && c - hdr->level < SHMSTAT_SIG_LEVELS) {
 		uint32_t l = (uint32_t)(c - hdr->level);
 
 		next[j] = heads[l];
@@ -294,11 +298,18 @@ static uint32_t pop_min(const struct shmstat_sigtab *t, unsigned char *s)
 	const struct shmstat_sigent *ents = ents_of(t, s);
 	uint32_t *next = next_of(t, s), *heads = heads_of(t, s);
 	const uint32_t cap = t->g.capacity;
+	uint32_t arg = 0;
 
-	for (;;) {
-		uint64_t min = UINT64_MAX;
+	/* Bounded whatever the summary holds (another process of the uid
+	 * may write it: lists = 2^32 - 1 walked for minutes): a walk takes
+	 * at most (C + 1) x SHMSTAT_SIG_LEVELS steps, then a pass rebuilds
+	 * the lists; if they give no minimum then, that pass's does. */
+	for (uint32_t pass = 0;; pass++) {
+		uint64_t min = UINT64_MAX, steps = 0;
 
-		while (hdr->lists > 0) {
+		if (hdr->lists > SHMSTAT_SIG_LEVELS)
+			hdr->lists = 0;
+		while (hdr->lists > 0 && steps++ < ((uint64_t)cap + 1) * SHMSTAT_SIG_LEVELS) {
 			uint32_t h = heads[0];
 
 			if (h == 0 || h > cap) {
@@ -319,11 +330,15 @@ static uint32_t pop_min(const struct shmstat_sigtab *t, unsigned char *s)
 			/* its count grew since: to the list of its count now */
 			list_push(hdr, next, heads, h - 1, ent_count(&ents[h - 1]));
 		}
+		if (pass > 0)
+			return arg;
 		/* one pass: the minimum, and the lists of the window above it */
 		hdr->rescans++;
 		for (uint32_t j = 0; j < cap; j++)
-			if (ent_count(&ents[j]) < min)
+			if (ent_count(&ents[j]) < min) {
 				min = ent_count(&ents[j]);
+				arg = j;
+			}
 		memset(heads, 0, SHMSTAT_SIG_LEVELS * sizeof(*heads));
 		hdr->level = min;
 		hdr->lists = SHMSTAT_SIG_LEVELS;
@@ -458,6 +473,7 @@ static void in_summary(const struct shmstat_sigtab *t, unsigned char *s, const s
 	const uint64_t x = ev->hash * GOLDEN;
 	const uint32_t mask = t->g.nslots - 1, tag = slot_tag(x);
 	uint32_t p = (uint32_t)(x >> t->shift);
+	bool rebuilt = false;
 
 	if (ev->weight > hdr->wmax) {
 		/* before the weight it bounds: a reader that sees the
@@ -465,13 +481,32 @@ static void in_summary(const struct shmstat_sigtab *t, unsigned char *s, const s
 		st_relaxed(&hdr->wmax, ev->weight);
 		shmstat__fence(__ATOMIC_RELEASE);
 	}
-	for (;; p = (p + 1) & mask) {
-		uint32_t w = slots[p];
+	for (uint32_t n = 0;; p = (p + 1) & mask, n++) {
+		uint32_t w;
 		struct shmstat_sigent *e;
 
+		if (n > mask) {
+			/* every slot taken and none is the key's: not the
+			 * index this thread keeps (a quarter of it free),
+			 * another process of the uid wrote it. Rebuilt from
+			 * the entries once; if that does not do, the event is
+			 * counted as unsummarized (the bounds stay true) */
+			if (rebuilt) {
+				st_relaxed(&vals[SHMSTAT_S_UNSUM], vals[SHMSTAT_S_UNSUM] + 1);
+				st_relaxed(&vals[SHMSTAT_S_UNSUM_W],
+					   vals[SHMSTAT_S_UNSUM_W] + ev->weight);
+				return;
+			}
+			rebuild(t, s);
+			rebuilt = true;
+			n = 0;
+			p = (uint32_t)(x >> t->shift);
+		}
+		w = slots[p];
 		if (w == 0)
 			break;
-		if ((w & 0xfff00000u) != tag)
+		/* an entry past the capacity: written by another process */
+		if ((w & 0xfff00000u) != tag || SHMSTAT_SLOT_ENTRY(w) >= t->g.capacity)
 			continue;
 		e = &ents_of(t, s)[SHMSTAT_SLOT_ENTRY(w)];
 		if (e->hash != ev->hash)
@@ -611,7 +646,7 @@ sig_event(struct shmstat_sigtab *t, uint64_t hash, const void *key, size_t len, 
 	const uint32_t *slots;
 	unsigned char *s;
 	uint64_t *vals, ref, x;
-	uint32_t mask, tag, p;
+	uint32_t mask, tag, p, n;
 
 	if (unlikely(te == NULL))
 		return;                 /* a do-nothing handle, or no writer slot */
@@ -627,12 +662,16 @@ sig_event(struct shmstat_sigtab *t, uint64_t hash, const void *key, size_t len, 
 	x = hash * GOLDEN;
 	mask = t->g.nslots - 1;
 	tag = slot_tag(x);
-	for (p = (uint32_t)(x >> t->shift);; p = (p + 1) & mask) {
+	/* at most every slot (the cold path sees to an index that is full:
+	 * in_summary()); an entry past the capacity is none (another
+	 * process of the uid may write the index: it looped for ever, and
+	 * sent the thread 64 MiB past the summary) */
+	for (p = (uint32_t)(x >> t->shift), n = 0;; p = (p + 1) & mask) {
 		uint32_t w = slots[p];
 
-		if (w == 0)
+		if (w == 0 || unlikely(n++ == mask))
 			goto cold;
-		if ((w & 0xfff00000u) != tag)
+		if ((w & 0xfff00000u) != tag || unlikely(SHMSTAT_SLOT_ENTRY(w) >= t->g.capacity))
 			continue;
 		e = &ents_of(t, s)[SHMSTAT_SLOT_ENTRY(w)];
 		if (likely(e->hash == hash))

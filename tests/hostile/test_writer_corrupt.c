@@ -1,0 +1,282 @@
+/*
+ * test_writer_corrupt.c - writers on a segment another process of their
+ * uid rewrote. The host process comes first: a writer that attaches,
+ * registers, counts and leaves must neither crash nor hang, whatever the
+ * segment's tables hold (the values may be wrong; readers say what they
+ * can trust).
+ *
+ *  - a free summary of a signature table's pool whose index has no free
+ *    slot (every slot another key's tag): the thread that claimed it
+ *    looped for ever on its first event;
+ *  - an index slot with the key's tag and entry 0xfffff (capacity 16):
+ *    the thread read 64 MiB past the summary (SIGSEGV);
+ *  - a summary whose header says 2^32 - 1 lists by count, with an entry
+ *    of 10^8 events at their head: list_push() wrote heads[10^8]
+ *    (SIGSEGV); the same lists with no entry: the walk for the minimum
+ *    went on for over a minute.
+ *
+ * Each writer runs in a child given 10 s ("does not hang": the faults
+ * were a hang without end, or over a minute); it counts N hits and N
+ * misses of N keys, and the table's exact totals must say so.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ut_common.h"
+#include "layout.h"
+#include "siggeo.h"
+
+#define HANG_MS 10000
+#define EVENTS 200
+#define GOLDEN UINT64_C(0x9E3779B97F4A7C15)
+
+static const struct shmstat_metric_def table_def = { .name = "t" };
+
+static void table_opts(struct shmstat_sigtab_opts *so)
+{
+	shmstat_sigtab_opts_init(so);
+	so->capacity = 16;
+	so->key_bytes = 16;
+	so->owners = 4;
+	so->summaries = 3;
+}
+
+/* A segment with table "t", no writer attached. */
+static void make_segment(const char *name)
+{
+	struct shmstat_sigtab_opts so;
+	struct shmstat_opts o;
+	shmstat_seg *seg = NULL;
+	shmstat_sigtab *t;
+
+	ut_small_opts(&o);
+	table_opts(&so);
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_sigtab_register(seg, &table_def, &so, &t), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+/* What another writer of the uid can reach: summary @k of table "t"'s
+ * pool, mapped read-write (unmap with munmap(*base, *size)). */
+struct victim {
+	unsigned char *base;
+	size_t size;
+	struct shmstat_sigsum *hdr;
+	uint32_t *slots, *heads;
+	struct shmstat_sigent *ents;
+	struct shmstat_sumgeo g;
+};
+
+static void map_summary(const char *name, uint32_t k, struct victim *v)
+{
+	const struct shmstat_desc *d = NULL, *descs;
+	const struct shmstat_hdr *h;
+	unsigned char *run, *s;
+	char path[300];
+	struct stat st;
+	int fd;
+
+	ut_path(name, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	v->size = (size_t)st.st_size;
+	v->base = mmap(NULL, v->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(v->base != MAP_FAILED);
+	close(fd);
+	h = (const struct shmstat_hdr *)(const void *)v->base;
+	descs = (const struct shmstat_desc *)(const void *)(v->base +
+							    h->regions[SHMSTAT_REG_DESCS].off);
+	for (uint32_t i = 0; i < h->max_metrics; i++)
+		if (SHMSTAT_DESC_STATE(descs[i].word) == SHMSTAT_DESC_LIVE &&
+		    strcmp(descs[i].name, "t") == 0)
+			d = &descs[i];
+	assert_non_null(d);
+	shmstat__sumgeo(&v->g, d->sig_capacity, d->sig_keybytes);
+	run = v->base + h->regions[SHMSTAT_REG_SIGS].off + (size_t)d->sig_first * SHMSTAT_LINE;
+	s = run + (shmstat__sig_claim_lines(d->sig_pool) + shmstat__sig_owner_lines(d->sig_owners)) *
+		  SHMSTAT_LINE + (SHMSTAT_SIG_GRAVES + k) * v->g.bytes;
+	v->hdr = (struct shmstat_sigsum *)(void *)s;
+	v->slots = (uint32_t *)(void *)(s + sizeof(struct shmstat_sigsum));
+	v->ents = (struct shmstat_sigent *)(void *)(s + v->g.off_ents);
+	v->heads = (uint32_t *)(void *)(s + v->g.off_heads);
+}
+
+/* The index slot tag of a key (sigtable.c, slot_tag()). */
+static uint32_t tag_of(const char *key)
+{
+	const uint64_t x = shmstat_sig_hash(key, strlen(key)) * GOLDEN;
+
+	return ((uint32_t)(x >> 20) & 0xfffu) << 20 | 1u << 20;
+}
+
+static const char *seg_name;
+
+/* The writer: attach, register, count EVENTS hits and misses of
+ * EVENTS / 5 keys (the summary holds 16: evictions too), leave, gc. */
+static int writer(void)
+{
+	struct shmstat_sigtab_opts so;
+	shmstat_seg *seg = NULL;
+	shmstat_sigtab *t;
+
+	table_opts(&so);
+	if (shmstat_open(seg_name, NULL, &seg) != 0 ||
+	    shmstat_sigtab_register(seg, &table_def, &so, &t) != 0)
+		return 2;
+	for (int i = 0; i < EVENTS; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "k%d", i % (EVENTS / 5));
+		shmstat_sig_hit(t, key, strlen(key), 1, 0);
+		shmstat_sig_miss(t, key, strlen(key), 0);
+	}
+	shmstat_close(seg);
+	return shmstat_gc(seg_name, NULL) == 0 ? 0 : 3;
+}
+
+/* Run writer() in a child: its exit status, 128 + a signal, or -1 when it
+ * had not ended after HANG_MS (killed: a hang). */
+static int run_writer(void)
+{
+	int p[2], st;
+	struct pollfd pfd;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* a crash ends the child (cmocka's handlers would go on with
+		 * the next tests in it) */
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGILL, SIG_DFL);
+		signal(SIGFPE, SIG_DFL);
+		close(p[0]);
+		_exit(writer());
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, HANG_MS) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		close(p[0]);
+		return -1;
+	}
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/* The writer ends well, and the exact totals hold its events. */
+static void writer_survives(const char *name)
+{
+	struct shmstat_metric_info mi;
+	struct shmstat_sigstats ss;
+	shmstat_sigview *view = NULL;
+	shmstat_snap *s;
+	int i;
+
+	seg_name = name;
+	assert_int_equal(run_writer(), 0);
+	s = ut_snap(name);
+	i = ut_find(s, "t", "", &mi);
+	assert_true(i >= 0);
+	assert_int_equal(shmstat_snap_sigtab(s, (size_t)i, &view), 0);
+	shmstat_sigview_stats(view, &ss);
+	assert_int_equal(ss.hits, EVENTS);
+	assert_int_equal(ss.misses, EVENTS);
+	shmstat_sigview_free(view);
+	shmstat_snap_free(s);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_index_full(void **state)
+{
+	const char *name = ut_name("wc-full");
+	struct victim v;
+
+	(void)state;
+	make_segment(name);
+	map_summary(name, 0, &v);
+	/* every slot another tag than k0's: no free slot to end a probe */
+	for (uint32_t k = 0; k < v.g.nslots; k++)
+		v.slots[k] = (tag_of("k0") ^ (1u << 21)) | 0;
+	munmap(v.base, v.size);
+	writer_survives(name);
+}
+
+static void test_index_entry_out(void **state)
+{
+	const char *name = ut_name("wc-entry");
+	struct victim v;
+
+	(void)state;
+	make_segment(name);
+	map_summary(name, 0, &v);
+	for (uint32_t k = 0; k < v.g.nslots; k++)
+		v.slots[k] = tag_of("k0") | 0xfffffu;
+	munmap(v.base, v.size);
+	writer_survives(name);
+}
+
+/* A full summary whose header says 2^32 - 1 lists by count, and
+ * @with_entry: an entry of 10^8 events at the head of the first */
+static void lists(int with_entry)
+{
+	const char *name = ut_name("wc-lists");
+	struct victim v;
+
+	make_segment(name);
+	map_summary(name, 0, &v);
+	/* full, so the first new key looks for the minimum */
+	v.hdr->used = v.g.capacity;
+	v.hdr->level = 0;
+	v.hdr->lists = UINT32_MAX;
+	if (with_entry) {
+		v.heads[0] = 1;
+		v.ents[0].hits = 100000000;
+	}
+	munmap(v.base, v.size);
+	writer_survives(name);
+}
+
+static void test_lists_walk(void **state)
+{
+	(void)state;
+	lists(0);
+}
+
+static void test_lists_heads(void **state)
+{
+	(void)state;
+	lists(1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_index_full),
+		cmocka_unit_test(test_index_entry_out),
+		cmocka_unit_test(test_lists_walk),
+		cmocka_unit_test(test_lists_heads),
+	};
+
+	return cmocka_run_group_tests(tests, ut_setup, ut_teardown);
+}
