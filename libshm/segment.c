@@ -407,6 +407,16 @@ static void set_views(struct shmstat_seg *seg)
 	seg->max_values = h->max_values;
 }
 
+/* Is there something other than a regular file at shm path @path? */
+static bool not_regular(const char *path)
+{
+	char full[SHMSTAT_PATH_MAX + 16];
+	struct stat st;
+
+	snprintf(full, sizeof(full), "/dev/shm%s", path);
+	return lstat(full, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
 /* Map @name read-write, creating it when @opts is not NULL. */
 int shmstat__seg_map(struct shmstat_seg *seg, const char *name, const struct shmstat_opts *opts)
 {
@@ -467,6 +477,11 @@ open_error:
 					     "segment '%s' is a symbolic link; refusing it", name);
 		if (err == ENOENT)
 			return shmstat__fail(ENOENT, "segment '%s' does not exist", name);
+		/* a directory (shm_open says EINVAL), a socket (ENXIO) or a
+		 * device another user put there: said as readers say it, not
+		 * as "Invalid argument" */
+		if (not_regular(path))
+			return shmstat__fail(SHMSTAT_EOWNER, "segment '%s' is not a regular file", name);
 		return shmstat__fail(err, "cannot open segment '%s': %s", name, strerror(err));
 	}
 	return shmstat__fail(SHMSTAT_EBUSY, "segment '%s' keeps being created and removed", name);

@@ -8,6 +8,8 @@
  *  - a segment removed and a FIFO put in its place under an open
  *    reader: the next snapshot says the name was replaced, at once;
  *  - a symbolic link (to a real segment, to a FIFO): refused at once;
+ *  - a directory or a socket: readers, writers and gc say it is not a
+ *    regular file (writers said "Invalid argument");
  *  - a sparse object whose header claims 2 GiB, every stripe in use:
  *    the reader copies only what the object holds (its resident memory
  *    grows by less than 256 MiB, where it grew by about 2 GiB);
@@ -33,7 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,6 +151,70 @@ static void test_fifo(void **state)
 	/* a reader of the FIFO's own uid too */
 	assert_int_equal(run_child(open_refused, (void *)name, 1, AT_ONCE_MS), 0);
 	unlink(path);
+}
+
+/* ------------------------------------------- directories and sockets */
+
+/* As nobody: a directory (@arg[0] 'd') or a bound socket ('s') at the
+ * path after it */
+static int plant_node(void *arg)
+{
+	const char *a = arg, *path = a + 1;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (a[0] == 'd')
+		return mkdir(path, 0755) == 0 ? 0 : 1;
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	return fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : 1;
+}
+
+/* A writer's open and a gc of name @arg fail with SHMSTAT_EOWNER, saying
+ * the name is not a regular file (they said "cannot open segment 'x':
+ * Invalid argument", or "No such device or address", with EINVAL, which
+ * shmstat_open() documents for a bad mode or capacity). */
+static int writer_refused(void *arg)
+{
+	const char *name = arg;
+	struct shmstat_opts o;
+	shmstat_seg *seg = NULL;
+	int err;
+
+	ut_small_opts(&o);
+	for (int k = 0; k < 3; k++) {
+		err = k == 0 ? shmstat_open(name, &o, &seg) : k == 1 ? shmstat_open(name, NULL, &seg)
+								      : shmstat_gc(name, NULL);
+		if (err != SHMSTAT_EOWNER || seg != NULL ||
+		    !strstr(shmstat_last_error(), "is not a regular file") ||
+		    !strstr(shmstat_last_error(), name)) {
+			fprintf(stderr, "%d: %s: %d %s\n", k, name, err, shmstat_last_error());
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void test_not_regular(void **state)
+{
+	(void)state;
+	need_root();
+	for (int k = 0; k < 2; k++) {
+		const char *name = ut_name(k ? "sock" : "dir");
+		char arg[301];
+
+		arg[0] = k ? 's' : 'd';
+		ut_path(name, arg + 1, sizeof(arg) - 1);
+		assert_int_equal(run_child(plant_node, arg, 1, AT_ONCE_MS), 0);
+		assert_int_equal(run_child(open_refused, (void *)name, 0, AT_ONCE_MS), 0);
+		assert_int_equal(run_child(writer_refused, (void *)name, 0, AT_ONCE_MS), 0);
+		/* and as the planter */
+		assert_int_equal(run_child(writer_refused, (void *)name, 1, AT_ONCE_MS), 0);
+		if (k)
+			unlink(arg + 1);
+		else
+			rmdir(arg + 1);
+	}
 }
 
 struct snap_arg {
@@ -459,6 +527,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fifo),
 		cmocka_unit_test(test_fifo_replaces_segment),
+		cmocka_unit_test(test_not_regular),
 		cmocka_unit_test(test_symlinks),
 		cmocka_unit_test(test_sparse_huge),
 		cmocka_unit_test(test_copy_limit),
