@@ -156,16 +156,25 @@ static int quick_copy(struct shmstat_snap *s, uint64_t off, const struct shmstat
 	return 0;
 }
 
+/* Yields a copy of the summaries waits in all for entries being given a
+ * key. A summary has one writer thread, so one entry at a time is; an
+ * entry read torn again at once is rare. Without a bound, another
+ * process of the uid that made every entry's gen odd had a reader yield
+ * 4 times an entry: 8,192 yields for a default table of 2,048 keys,
+ * 35 s for 'shmstat top' when a busy process shared its CPU. */
+#define SIG_TORN_WAITS 64u
+
 /* Copy summary @k of the table with run @run and geometry @g into the
  * buffer: its header, then of its first `used` entries as many as it can
  * quick (quick_copy()), of the rest their gens, the entries, the key
  * records (and a grave's counters), their gens again, and the header
  * again (its floor: it only grows, and must cover what the entries no
  * longer hold). An entry whose gen was odd or changed is read again
- * alone, a few times, then left out. 0, -1 (truncated), EFBIG (past the
- * copy limit) or ENOMEM. */
+ * alone, a few times, then left out; a yield before each time but the
+ * first, while *@waits (the copy's) lasts. 0, -1 (truncated), EFBIG (past
+ * the copy limit) or ENOMEM. */
 static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
-			 const struct shmstat_sumgeo *g, uint32_t k, bool grave)
+			 const struct shmstat_sumgeo *g, uint32_t k, bool grave, uint32_t *waits)
 {
 	const uint64_t off = sums + (uint64_t)k * g->bytes;
 	struct shmstat_sigsum *hdr = (struct shmstat_sigsum *)(void *)(s->buf + off);
@@ -243,15 +252,22 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 		const uint64_t eo = off + g->off_ents + (uint64_t)j * sizeof(*ents);
 		const uint64_t ko = off + g->off_keys + (uint64_t)j * g->keyrec;
 		uint32_t gen;
+		bool whole;
 		int t;
 
 		if (!(gs.gen[j] & 1u))
 			continue;
-		/* being given a key: again alone, gen, entry and key, gen */
-		for (t = 0; t < 4; t++) {
+		/* being given a key: again alone, gen, entry and key, gen;
+		 * at once, then after a yield while the copy has yields left */
+		for (t = 0, whole = false; t < 4 && !whole; t++) {
 			struct shmstat_sigent e2;
 
-			sched_yield();
+			if (t > 0) {
+				if (*waits == 0)
+					break;
+				(*waits)--;
+				sched_yield();
+			}
 			if ((err = read_full(&s->cp, (unsigned char *)&e2, sizeof(e2), eo)) != 0)
 				goto fail;
 			gen = e2.gen;
@@ -264,10 +280,9 @@ static int copy_summary(struct shmstat_snap *s, uint32_t desc, uint64_t sums,
 			shmstat__fence(__ATOMIC_ACQUIRE);
 			if ((err = read_full(&s->cp, (unsigned char *)&e2, sizeof(e2), eo)) != 0)
 				goto fail;
-			if (e2.gen == gen && !(gen & 1u))
-				break;
+			whole = e2.gen == gen && !(gen & 1u);
 		}
-		c.skip[j] = t == 4;
+		c.skip[j] = !whole;
 	}
 	free(gs.gen);
 	gs.gen = NULL;
@@ -308,6 +323,7 @@ int shmstat__sigsnap_copy(struct shmstat_snap *s)
 	const uint32_t active = SHMSTAT_FOLD_ACTIVE(h->fold_state);
 	const struct shmstat_hdr *rh = s->rhdr;
 	struct sumcopies *cs = copies_of(s);
+	uint32_t waits = SIG_TORN_WAITS;
 
 	if (cs == NULL) {
 		cs = s->ext[SHMSTAT_SIGTABLE] = calloc(1, sizeof(*cs));
@@ -337,7 +353,7 @@ int shmstat__sigsnap_copy(struct shmstat_snap *s)
 		if (err)
 			return err;
 		claims = (const uint64_t *)(const void *)(s->buf + run);
-		err = copy_summary(s, d, run + head, &g, active, true);
+		err = copy_summary(s, d, run + head, &g, active, true, &waits);
 		for (uint32_t k = 0; !err && k < desc->sig_pool; k++) {
 			const uint64_t w = claims[k];
 
@@ -345,7 +361,8 @@ int shmstat__sigsnap_copy(struct shmstat_snap *s)
 			    SHMSTAT_SUM_STRIPE(w) >= rh->nstripes ||
 			    !shmstat__stripe_in_use(rh, s->buf, SHMSTAT_SUM_STRIPE(w)))
 				continue;
-			err = copy_summary(s, d, run + head, &g, SHMSTAT_SIG_GRAVES + k, false);
+			err = copy_summary(s, d, run + head, &g, SHMSTAT_SIG_GRAVES + k, false,
+					   &waits);
 		}
 		if (err)
 			return err;

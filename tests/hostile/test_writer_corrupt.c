@@ -15,6 +15,12 @@
  *    (SIGSEGV); the same lists with no entry: the walk for the minimum
  *    went on for over a minute.
  *
+ * And a reader of a table whose every entry another writer made odd
+ * (being given a key, for ever): it yielded 4 times an entry before it
+ * left the entry out, 8,192 yields for a default table of 2,048 keys (35 s
+ * for 'shmstat top' with a busy process on its CPU); now at most 64 a
+ * copy (SIG_TORN_WAITS), the entries left out as before.
+ *
  * Each writer runs in a child given 10 s ("does not hang": the faults
  * were a hang without end, or over a minute); it counts N hits and N
  * misses of N keys, and the table's exact totals must say so.
@@ -22,15 +28,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -69,8 +78,9 @@ static void make_segment(const char *name)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
-/* What another writer of the uid can reach: summary @k of table "t"'s
- * pool, mapped read-write (unmap with munmap(*base, *size)). */
+/* What another writer of the uid can reach: summary @k of table "t" (0
+ * and 1 its graves, 2 the first of its pool), mapped read-write (unmap
+ * with munmap(v->base, v->size)). */
 struct victim {
 	unsigned char *base;
 	size_t size;
@@ -108,7 +118,7 @@ static void map_summary(const char *name, uint32_t k, struct victim *v)
 	shmstat__sumgeo(&v->g, d->sig_capacity, d->sig_keybytes);
 	run = v->base + h->regions[SHMSTAT_REG_SIGS].off + (size_t)d->sig_first * SHMSTAT_LINE;
 	s = run + (shmstat__sig_claim_lines(d->sig_pool) + shmstat__sig_owner_lines(d->sig_owners)) *
-		  SHMSTAT_LINE + (SHMSTAT_SIG_GRAVES + k) * v->g.bytes;
+		  SHMSTAT_LINE + (uint64_t)k * v->g.bytes;
 	v->hdr = (struct shmstat_sigsum *)(void *)s;
 	v->slots = (uint32_t *)(void *)(s + sizeof(struct shmstat_sigsum));
 	v->ents = (struct shmstat_sigent *)(void *)(s + v->g.off_ents);
@@ -214,7 +224,7 @@ static void test_index_full(void **state)
 
 	(void)state;
 	make_segment(name);
-	map_summary(name, 0, &v);
+	map_summary(name, SHMSTAT_SIG_GRAVES, &v);
 	/* every slot another tag than k0's: no free slot to end a probe */
 	for (uint32_t k = 0; k < v.g.nslots; k++)
 		v.slots[k] = (tag_of("k0") ^ (1u << 21)) | 0;
@@ -229,7 +239,7 @@ static void test_index_entry_out(void **state)
 
 	(void)state;
 	make_segment(name);
-	map_summary(name, 0, &v);
+	map_summary(name, SHMSTAT_SIG_GRAVES, &v);
 	for (uint32_t k = 0; k < v.g.nslots; k++)
 		v.slots[k] = tag_of("k0") | 0xfffffu;
 	munmap(v.base, v.size);
@@ -244,7 +254,7 @@ static void lists(int with_entry)
 	struct victim v;
 
 	make_segment(name);
-	map_summary(name, 0, &v);
+	map_summary(name, SHMSTAT_SIG_GRAVES, &v);
 	/* full, so the first new key looks for the minimum */
 	v.hdr->used = v.g.capacity;
 	v.hdr->level = 0;
@@ -269,6 +279,76 @@ static void test_lists_heads(void **state)
 	lists(1);
 }
 
+/* ---------------------------------------------------------------- readers */
+
+/* The yields of this process while counting is on: the library's calls
+ * come here (it is linked into this program). */
+static unsigned yields;
+static bool counting;
+
+int sched_yield(void)
+{
+	if (__atomic_load_n(&counting, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&yields, 1, __ATOMIC_RELAXED);
+	return (int)syscall(SYS_sched_yield);
+}
+
+static void test_reader_odd_gens(void **state)
+{
+	const char *name = ut_name("wc-odd");
+	struct shmstat_metric_info mi;
+	struct shmstat_sigtab_opts so;
+	struct shmstat_sigstats ss;
+	shmstat_sigview *view = NULL;
+	struct shmstat_opts o;
+	shmstat_seg *seg = NULL;
+	shmstat_sigtab *t;
+	shmstat_snap *s;
+	struct victim v;
+	int i;
+
+	(void)state;
+	ut_small_opts(&o);
+	table_opts(&so);
+	so.capacity = 256;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_sigtab_register(seg, &table_def, &so, &t), 0);
+	for (int k = 0; k < 256; k++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "k%d", k);
+		shmstat_sig_hit(t, key, strlen(key), 1, 0);
+	}
+	assert_int_equal(shmstat_close(seg), 0);      /* into the grave */
+	/* the grave in use is summary 0 or 1: both, every entry odd */
+	map_summary(name, 0, &v);
+	for (uint32_t g = 0; g < 2; g++) {
+		struct shmstat_sigsum *h = (struct shmstat_sigsum *)(void *)
+					   ((unsigned char *)v.hdr + g * v.g.bytes);
+		struct shmstat_sigent *e = (struct shmstat_sigent *)(void *)
+					   ((unsigned char *)h + v.g.off_ents);
+
+		for (uint64_t j = 0; j < h->used && j < v.g.capacity; j++)
+			e[j].gen |= 1u;
+	}
+	munmap(v.base, v.size);
+	yields = 0;
+	counting = true;
+	s = ut_snap(name);
+	counting = false;
+	/* 4 an entry before: 1,024 */
+	assert_in_range(yields, 0, 64);
+	i = ut_find(s, "t", "", &mi);
+	assert_true(i >= 0);
+	assert_int_equal(shmstat_snap_sigtab(s, (size_t)i, &view), 0);
+	shmstat_sigview_stats(view, &ss);
+	assert_int_equal(ss.hits, 256);
+	assert_int_equal(ss.skipped, 256);
+	assert_int_equal(shmstat_sigview_entries(view), 0);
+	shmstat_sigview_free(view);
+	shmstat_snap_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_index_entry_out),
 		cmocka_unit_test(test_lists_walk),
 		cmocka_unit_test(test_lists_heads),
+		cmocka_unit_test(test_reader_odd_gens),
 	};
 
 	return cmocka_run_group_tests(tests, ut_setup, ut_teardown);
