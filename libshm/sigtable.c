@@ -551,8 +551,41 @@ filtered:
 	take(t, s, ev, vals, p, 0, 0);
 }
 
+/* No summary is free: take over summary @i of the pool if its claim is
+ * @w, OWNED by a thread stripe of this process that no thread holds
+ * (IDLE: its thread exited), with its counts. That stripe is held (IDLE
+ * -> OWNED, as a thread that takes it back would) while its slot [6] is
+ * cleared and the claim moved to @stripe, so that no thread takes it
+ * back meanwhile and writes the summary too; the next thread that does
+ * claims a summary again. Its index + 1 or 0. */
+static uint64_t adopt(const struct shmstat_sigtab *t, uint64_t *vals, uint32_t stripe,
+		      uint32_t i, uint64_t w)
+{
+	struct shmstat_seg *seg = t->c.seg;
+	const uint32_t from = SHMSTAT_SUM_STRIPE(w);
+	const uint64_t idle = SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_IDLE, seg->proc);
+	uint64_t o = idle, *fv;
+
+	if (SHMSTAT_SUM_STATE(w) != SHMSTAT_SUM_OWNED || from == stripe ||
+	    from < SHMSTAT_GRAVES + seg->max_procs || from >= seg->nstripes ||
+	    ld_relaxed(&seg->owners[from]) != idle ||
+	    !cas_acqrel(&seg->owners[from], &o, SHMSTAT_STRIPE_WORD(SHMSTAT_STRIPE_OWNED, seg->proc)))
+		return 0;
+	fv = shmstat__stripe(seg, from) + t->c.off;
+	if (ld_relaxed(&fv[SHMSTAT_S_SUMMARY]) != (uint64_t)i + 1 ||
+	    !cas_acqrel(&t->claims[i], &w, SHMSTAT_SUM_WORD(SHMSTAT_SUM_OWNED, stripe))) {
+		st_release(&seg->owners[from], idle);
+		return 0;
+	}
+	st_relaxed(&fv[SHMSTAT_S_SUMMARY], 0);
+	st_relaxed(&vals[SHMSTAT_S_SUMMARY], (uint64_t)i + 1);
+	st_release(&seg->owners[from], idle);
+	return (uint64_t)i + 1;
+}
+
 /* The stripe has no summary of this table yet: claim a free one of the
- * pool. Its index + 1 into @vals and returned; UINT64_MAX if none. */
+ * pool, else take over one an exited thread of this process left idle
+ * (adopt()). Its index + 1 into @vals and returned; UINT64_MAX if none. */
 static uint64_t claim(const struct shmstat_sigtab *t, uint64_t *vals, uint32_t stripe)
 {
 	for (uint32_t i = 0; i < t->npool; i++) {
@@ -569,6 +602,12 @@ static uint64_t claim(const struct shmstat_sigtab *t, uint64_t *vals, uint32_t s
 			st_relaxed(&vals[SHMSTAT_S_SUMMARY], (uint64_t)i + 1);
 			return (uint64_t)i + 1;
 		}
+	}
+	for (uint32_t i = 0; i < t->npool; i++) {
+		uint64_t got = adopt(t, vals, stripe, i, ld_acquire(&t->claims[i]));
+
+		if (got)
+			return got;
 	}
 	/* none: "asked, none free"; asked again every CLAIM_RETRY events */
 	st_relaxed(&vals[SHMSTAT_S_SUMMARY], UINT64_MAX);

@@ -412,9 +412,10 @@ typedef struct shmstat_sigtab shmstat_sigtab;
  *          bytes and its hash, and shown as cut
  * @owners: owner slots (accounts, tenants), 0..4096 (default 64)
  * @summaries: writer threads that can keep a summary of their own at
- *          once, 1..4096 (default 8); a thread that finds none free
- *          counts its events in the exact totals only, and readers widen
- *          every key's bound by them ("unsummarized")
+ *          once, 1..4096 (default 8); one an exited thread left idle
+ *          goes to a thread of its process that has none; a thread that
+ *          finds none counts its events in the exact totals only, and
+ *          readers widen every key's bound by them ("unsummarized")
  * @ttl_ns: a key idle longer than this is shown as expired (default
  *          10 min; 0: never); at most 2^32 - 1 ms
  *

@@ -43,9 +43,14 @@
  *      asks again every 4096 of its events (CLAIM_RETRY, sigtable.c),
  *      takes it within 5000 more events; from then on nothing more is
  *      unsummarized and B's keys are listed within their bounds.
+ *  idle_summary: one process, a pool of 1: thread A holds the summary
+ *      while B counts without one; both exit; a lone thread C takes back
+ *      B's stripe (the first idle one) and must take over A's idle
+ *      summary at its next ask, not count unsummarized.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -735,6 +740,142 @@ static void test_pool_reuse(void **state)
 	close(b.up[0]);
 	close(b.cmd[1]);
 }
+
+/* ------------------------------------------------------- idle summaries */
+
+#define IDLE_UNSUM 4096u           /* B's events: CLAIM_RETRY (sigtable.c) */
+#define IDLE_C 1000u               /* C's events */
+
+struct idle_arg {
+	shmstat_sigtab *t;
+	shmstat_counter *c;
+	const char *prefix;
+	uint32_t n;
+	int counter_first;         /* B: a stripe before any event */
+	sem_t *ready, *go;         /* posted when ready, waited for before
+				    * counting (B) or exiting (A) */
+};
+
+static void *idle_thread(void *arg)
+{
+	const struct idle_arg *a = arg;
+
+	if (a->counter_first) {
+		shmstat_counter_add(a->c, 1);   /* a stripe, no summary yet */
+		sem_post(a->ready);
+		sem_wait(a->go);
+	}
+	for (uint32_t i = 0; i < a->n; i++) {
+		char key[16];
+		int len = snprintf(key, sizeof(key), "%s%u", a->prefix, i % 10);
+
+		shmstat_sig_hit(a->t, key, (size_t)len, 1, 0);
+	}
+	if (!a->counter_first && a->ready) {
+		sem_post(a->ready);
+		sem_wait(a->go);
+	}
+	return NULL;
+}
+
+/*
+ * A summary left idle by an exited thread goes to a thread of its
+ * process that has none. Pool of 1. B takes the first thread stripe (a
+ * counter) and waits; A takes the next and the only summary, and waits;
+ * B counts IDLE_UNSUM events without a summary and exits; then A exits. Thread C, alone
+ * in the process, takes back the first idle stripe, B's: without a
+ * summary, while A's sits idle on the other. Its first event asks the
+ * pool again (B's unsummarized events are a multiple of CLAIM_RETRY):
+ * none is free, so it takes A's summary over. Before, C's 1,000 events
+ * were unsummarized too (5,096, its keys not listed), and every later
+ * lone thread's would be, for as long as the process lives.
+ */
+static void test_idle_summary(void **state)
+{
+	const char *name = stress_name("sigidle");
+	struct shmstat_sigtab_opts to = su_topts(64, 16, 0, 1, 0);
+	struct shmstat_metric_def def = { .name = METRIC }, cdef = { .name = "sig_idle_c" };
+	struct shmstat_opts o;
+	struct shmstat_sigstats st;
+	shmstat_seg *seg;
+	shmstat_sigtab *t;
+	shmstat_counter *c;
+	sem_t ready, go, ready2, go2;
+	pthread_t tb, th;
+	uint64_t hash[30], hits[30], zero[30] = { 0 };
+	struct su_truth x = { .n = 30, .hash = hash, .hits_lo = hits, .misses_lo = zero,
+			      .w_lo = hits };
+	struct su_res r;
+	shmstat_snap *s;
+	shmstat_sigview *v;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	o.max_procs = 2;
+	o.max_metrics = 4;
+	o.max_values = 64;
+	o.max_threads = 2;
+	o.max_stacks = 0;
+	o.max_modules = 64;
+	o.sig_bytes = shmstat_sigtab_bytes(&to);
+	stress_create(name, &o);
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_sigtab_register(seg, &def, &to, &t), 0);
+	assert_int_equal(shmstat_counter_register(seg, &cdef, &c), 0);
+	assert_int_equal(sem_init(&ready, 0, 0), 0);
+	assert_int_equal(sem_init(&go, 0, 0), 0);
+	assert_int_equal(sem_init(&ready2, 0, 0), 0);
+	assert_int_equal(sem_init(&go2, 0, 0), 0);
+	{
+		struct idle_arg b = { t, c, "b-", IDLE_UNSUM, 1, &ready, &go };
+		struct idle_arg a = { t, c, "a-", 100, 0, &ready2, &go2 };
+
+		assert_int_equal(pthread_create(&tb, NULL, idle_thread, &b), 0);
+		sem_wait(&ready);               /* B holds the first stripe */
+		assert_int_equal(pthread_create(&th, NULL, idle_thread, &a), 0);
+		sem_wait(&ready2);              /* A holds the summary */
+		sem_post(&go);
+		assert_int_equal(pthread_join(tb, NULL), 0);
+		sem_post(&go2);
+		assert_int_equal(pthread_join(th, NULL), 0);
+	}
+	{
+		struct idle_arg cc = { t, c, "c-", IDLE_C, 0, NULL, NULL };
+
+		assert_int_equal(pthread_create(&th, NULL, idle_thread, &cc), 0);
+		assert_int_equal(pthread_join(th, NULL), 0);
+	}
+	for (unsigned i = 0; i < 30; i++) {
+		static const char *const pre[] = { "a-", "b-", "c-" };
+		static const uint32_t n[] = { 100, IDLE_UNSUM, IDLE_C };
+		char key[16];
+		int len = snprintf(key, sizeof(key), "%s%u", pre[i / 10], i % 10);
+
+		hash[i] = su_hash(key, (size_t)len);
+		hits[i] = n[i / 10] / 10 + (i % 10 < n[i / 10] % 10);
+	}
+	assert_int_equal(su_map_init(&x.map, hash, 30), 0);
+	s = stress_snap(name);
+	v = su_view(s, METRIC);
+	assert_non_null(v);
+	shmstat_sigview_stats(v, &st);
+	if (su_check(v, &x, SU_QUIESCENT, "idle summary", &r) != 0)
+		fail_msg("%llu violations", (unsigned long long)r.bad);
+	assert_int_equal(st.hits, 100 + IDLE_UNSUM + IDLE_C);
+	if (st.unsummarized != IDLE_UNSUM)
+		fail_msg("thread C, alone, counted %llu events without a summary while A's was idle",
+			 (unsigned long long)(st.unsummarized - IDLE_UNSUM));
+	assert_int_equal(st.used, 20);          /* A's keys and C's, in one summary */
+	assert_int_equal(st.summaries, 2);
+	shmstat_sigview_free(v);
+	shmstat_snap_free(s);
+	su_map_free(&x.map);
+	sem_destroy(&ready);
+	sem_destroy(&go);
+	sem_destroy(&ready2);
+	sem_destroy(&go2);
+	assert_int_equal(shmstat_close(seg), 0);
+}
 #endif
 
 int main(int argc, char **argv)
@@ -745,6 +886,7 @@ int main(int argc, char **argv)
 #else
 		cmocka_unit_test_setup_teardown(test_lifecycle, stress_setup, stress_teardown),
 		cmocka_unit_test_setup_teardown(test_pool_reuse, stress_setup, stress_teardown),
+		cmocka_unit_test_setup_teardown(test_idle_summary, stress_setup, stress_teardown),
 #endif
 	};
 
