@@ -404,9 +404,12 @@ typedef struct shmstat_sigtab shmstat_sigtab;
 /**
  * struct shmstat_sigtab_opts - shape of a signature table.
  * @capacity: keys each writer thread's summary holds, 1..2^20 (default
- *          2048). While a thread has seen at most this many keys, its
- *          counts are exact; past it, a key's count is within N / C of
- *          the truth (N: events of the table; see shmstat_sigview_stats())
+ *          2048). While every summary has seen at most this many keys,
+ *          counts are exact: a thread's (which later threads of its
+ *          process that take its stripe count into too) and the one of
+ *          the writers that are gone (their keys together); past it, a
+ *          key's count is within N / C of the truth (N: events of the
+ *          table; see shmstat_sigview_stats())
  * @key_bytes: bytes of each key kept, a multiple of 8 from 8 to 1024
  *          (default 128); a longer key is kept as its first @key_bytes
  *          bytes and its hash, and shown as cut

@@ -47,6 +47,9 @@
  *      while B counts without one; both exit; a lone thread C takes back
  *      B's stripe (the first idle one) and must take over A's idle
  *      summary at its next ask, not count unsummarized.
+ *  grave_capacity: writers gone whose keys together fit the capacity
+ *      leave exact counts in the grave; past it, bounds, though no
+ *      summary evicted a key.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -876,6 +879,129 @@ static void test_idle_summary(void **state)
 	sem_destroy(&go2);
 	assert_int_equal(shmstat_close(seg), 0);
 }
+
+/* ------------------------------------------------- the grave's capacity */
+
+#define GC_CAP 16u
+
+struct gc_arg {
+	shmstat_sigtab *t;
+	char prefix;
+	pthread_barrier_t *bar;
+};
+
+/* GC_CAP / 2 keys "<prefix>0".., key k hit k + 1 times, weight 1; then
+ * wait for the other thread (both hold a stripe and a summary) */
+static void *gc_thread(void *arg)
+{
+	const struct gc_arg *a = arg;
+
+	for (unsigned k = 0; k < GC_CAP / 2; k++) {
+		char key[8];
+		int len = snprintf(key, sizeof(key), "%c%u", a->prefix, k);
+
+		for (unsigned i = 0; i <= k; i++)
+			shmstat_sig_hit(a->t, key, (size_t)len, 1, 0);
+	}
+	pthread_barrier_wait(a->bar);
+	return NULL;
+}
+
+/* Threads counting @prefixes (one each) in a new attachment of @name,
+ * which then closes: its summaries folded into the grave. */
+static void gc_round(const char *name, const char *prefixes)
+{
+	struct shmstat_sigtab_opts to = su_topts(GC_CAP, 16, 0, 4, 0);
+	struct shmstat_metric_def def = { .name = METRIC };
+	size_t n = strlen(prefixes);
+	pthread_barrier_t bar;
+	pthread_t th[4];
+	struct gc_arg a[4];
+	shmstat_seg *seg;
+	shmstat_sigtab *t;
+
+	assert_true(n <= 4);
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_sigtab_register(seg, &def, &to, &t), 0);
+	assert_int_equal(pthread_barrier_init(&bar, NULL, (unsigned)n), 0);
+	for (size_t i = 0; i < n; i++) {
+		a[i] = (struct gc_arg){ t, prefixes[i], &bar };
+		assert_int_equal(pthread_create(&th[i], NULL, gc_thread, &a[i]), 0);
+	}
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	pthread_barrier_destroy(&bar);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+/* The view against the truth of the keys of @prefixes; its stats */
+static void gc_check(const char *name, const char *prefixes, struct shmstat_sigstats *st,
+		     const char *when)
+{
+	uint64_t hash[4 * GC_CAP / 2], hits[4 * GC_CAP / 2], zero[4 * GC_CAP / 2] = { 0 };
+	uint32_t n = (uint32_t)strlen(prefixes) * (GC_CAP / 2);
+	struct su_truth x = { .n = n, .hash = hash, .hits_lo = hits, .misses_lo = zero,
+			      .w_lo = hits };
+	shmstat_snap *s = stress_snap(name);
+	shmstat_sigview *v = su_view(s, METRIC);
+	struct su_res r;
+
+	for (uint32_t i = 0; i < n; i++) {
+		char key[8];
+		int len = snprintf(key, sizeof(key), "%c%u", prefixes[i / (GC_CAP / 2)],
+				   i % (GC_CAP / 2));
+
+		hash[i] = su_hash(key, (size_t)len);
+		hits[i] = i % (GC_CAP / 2) + 1;
+	}
+	assert_int_equal(su_map_init(&x.map, hash, n), 0);
+	assert_non_null(v);
+	shmstat_sigview_stats(v, st);
+	if (su_check(v, &x, SU_QUIESCENT, when, &r) != 0)
+		fail_msg("%s: %llu violations", when, (unsigned long long)r.bad);
+	su_map_free(&x.map);
+	shmstat_sigview_free(v);
+	shmstat_snap_free(s);
+}
+
+/*
+ * The grave is one summary of the table's capacity for every writer that
+ * is gone: exact while their keys together fit (two threads of C / 2
+ * keys each, folded at close: C keys, every count exact), bounds once
+ * they do not (a third thread's C / 2 keys more: 3C / 2 keys in the
+ * fold, which keeps C - 1 and drops the rest into its floor), although
+ * no summary saw more than C / 2 keys and none evicted one
+ * (docs/format.md, "The idea"; docs/api.md, "Signature tables").
+ */
+static void test_grave_capacity(void **state)
+{
+	const char *name = stress_name("siggrave");
+	struct shmstat_sigtab_opts to = su_topts(GC_CAP, 16, 0, 4, 0);
+	struct shmstat_sigstats st;
+	struct shmstat_opts o;
+
+	(void)state;
+	shmstat_opts_init(&o);
+	o.max_procs = 2;
+	o.max_metrics = 4;
+	o.max_values = 64;
+	o.max_threads = 4;
+	o.max_stacks = 0;
+	o.max_modules = 64;
+	o.sig_bytes = shmstat_sigtab_bytes(&to);
+	stress_create(name, &o);
+	gc_round(name, "ab");
+	gc_check(name, "ab", &st, "C keys in the grave");
+	assert_int_equal(st.used, GC_CAP);
+	assert_int_equal(st.max_error, 0);
+	assert_int_equal(st.evictions, 0);
+	gc_round(name, "c");
+	gc_check(name, "abc", &st, "3C/2 keys folded");
+	assert_int_equal(st.evictions, 0);
+	assert_int_equal(st.used, GC_CAP - 1);
+	assert_true(st.max_error > 0);
+	assert_true(st.max_error <= st.error_bound);
+}
 #endif
 
 int main(int argc, char **argv)
@@ -887,6 +1013,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_lifecycle, stress_setup, stress_teardown),
 		cmocka_unit_test_setup_teardown(test_pool_reuse, stress_setup, stress_teardown),
 		cmocka_unit_test_setup_teardown(test_idle_summary, stress_setup, stress_teardown),
+		cmocka_unit_test_setup_teardown(test_grave_capacity, stress_setup, stress_teardown),
 #endif
 	};
 
