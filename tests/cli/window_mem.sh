@@ -7,10 +7,14 @@
 # MiB each over the records: show --window, trend and check read the
 # records one at a time (shmstat_history_windows()), keeping what a
 # series takes in one record, not in every record of the window.
-# Usage: window_mem.sh SHMSTAT HIST_BIG
+# top --history over a table of 4,096 owners reads its records one at a
+# time too: 600 records of it take about 110 MiB decoded whole, and top
+# answers within 64 MiB.
+# Usage: window_mem.sh SHMSTAT HIST_BIG HIST_OWNERS
 set -u
 shmstat=$1
 big=$2
+owners=$3
 tag="cliwm-$$"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-wmem-$$.XXXXXX")
 trap '"$shmstat" rm "$tag" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
@@ -107,6 +111,30 @@ lim "$shmstat" check -r "$tmp/rules-wide.yaml" -H "$h" --no-state --json "$tag" 
 lim "$shmstat" top --history "$h" --window $w --at "@$end" >"$tmp/top" 2>"$tmp/err"; rc=$?
 [ $rc -ne 0 ] && grep -q "no signature table" "$tmp/err" && ok ||
 	bad "top --history: exit $rc: $(cat "$tmp/top" "$tmp/err")"
+# top --history over a table of 4,096 owners, 600 records 1 s apart
+# (about 190 KiB a record decoded: 110 MiB whole), under 64 MiB: the
+# records read one at a time; owner k gains 1 + k % 7 hits of weight 2 a
+# record, a miss when k % 5 is 0
+oh=$tmp/owners.hist
+orecords=600
+"$owners" "$tag-o" "$oh" 4096 $orecords "$end" && ok || bad "cli_hist_owners failed"
+olim() { (ulimit -v $((64 * 1024)) && exec "$@"); }
+olim "$shmstat" top --history "$oh" --window $((orecords - 1))s --at "@$end" --raw -n 3 \
+	>"$tmp/otop" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && ok || bad "top --history of 4096 owners under ulimit -v 64 MiB: exit $rc: $(cat "$tmp/err")"
+grep -q "^over 599s ending .* (600 records)$" "$tmp/otop" && ok ||
+	bad "top --history of 4096 owners: $(head -3 "$tmp/otop")"
+# acct-4095: 1 hit and a miss a record over 599 records; acct-4090: 3
+# hits and a miss
+grep -Eq "^   acct-4095 +599 +599 +0\.5 +1198$" "$tmp/otop" &&
+	grep -Eq "^   acct-4090 +1797 +599 +0\.75 +3594$" "$tmp/otop" && ok ||
+	bad "top --history owners: $(grep -E 'acct-409[05]' "$tmp/otop")"
+[ "$(grep -c '^   acct-' "$tmp/otop")" -eq 4096 ] && ok ||
+	bad "top --history: $(grep -c '^   acct-' "$tmp/otop") owners, not 4096"
+olim "$shmstat" top --history "$oh" --window 1h --at "@$end" --owner acct-0006 --raw own_sigs \
+	>"$tmp/otop" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && grep -Eq "^   acct-0006 +4193 +0 +1 +8386$" "$tmp/otop" && ok ||
+	bad "top --history --owner acct-0006: exit $rc: $(cat "$tmp/otop" "$tmp/err")"
 # every record of the range, whole: more than the address space; out of
 # memory said as such
 lim "$shmstat" show --history "$h" --range "@$((end - records + 1))" "@$end" --json \

@@ -156,28 +156,60 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 	return EXIT_OK;
 }
 
-/* One table series @s over the window [from, to] of @fr. */
-static void history_table(const struct frames *fr, const struct shmstat_series *s,
-			  uint64_t from, uint64_t to, const char *owner, size_t n, uint64_t hv)
+static const enum shmstat_figure table_figs[] = {
+	SHMSTAT_FIG_SIG_HITS, SHMSTAT_FIG_SIG_MISSES, SHMSTAT_FIG_SIG_HIT_RATE,
+	SHMSTAT_FIG_SIG_WEIGHT,
+};
+
+/* Owner @k of table series @li of frame @last into @oi: 1 if top
+ * --history shows it (named, and the one --owner asks for). */
+static int owner_shown(const shmstat_frame *last, long li, size_t k, const char *owner,
+		       struct shmstat_sigowner_info *oi)
 {
-	static const enum shmstat_figure figs[] = {
-		SHMSTAT_FIG_SIG_HITS, SHMSTAT_FIG_SIG_MISSES, SHMSTAT_FIG_SIG_HIT_RATE,
-		SHMSTAT_FIG_SIG_WEIGHT,
-	};
-	shmstat_frame *const *f = (shmstat_frame *const *)fr->f;
+	return li >= 0 && shmstat_frame_sigowner(last, (size_t)li, k, oi) == 0 && oi->name[0] &&
+	       (owner == NULL || strcmp(owner, oi->name) == 0);
+}
+
+/* The queries of table series @s of frame @last over [@from, @to]: its 4
+ * figures, then 4 of each owner shown, into @q (NULL: only counted);
+ * how many. */
+static size_t table_queries(const shmstat_frame *last, const struct shmstat_series *s,
+			    uint64_t from, uint64_t to, const char *owner, struct shmstat_wrange *q)
+{
+	long li = shmstat_frame_find(last, s->name, s->labels);
+	struct shmstat_sigowner_info oi;
+	size_t n = 0;
+
+	for (size_t k = 0; k <= s->owners; k++) {
+		if (k > 0 && !owner_shown(last, li, k - 1, owner, &oi))
+			continue;
+		for (int j = 0; j < 4; j++, n++) {
+			if (q == NULL)
+				continue;
+			memset(&q[n], 0, sizeof(q[n]));
+			q[n].qy = (struct shmstat_wquery){ .name = s->name, .labels = s->labels,
+							   .exact = 1, .fig = table_figs[j],
+							   .owner = k > 0 ? oi.name : NULL };
+			q[n].from_ns = from;
+			q[n].to_ns = to;
+		}
+	}
+	return n;
+}
+
+/* One table series @s over the window: its figures @v (table_queries()),
+ * the keys from the window's first and last frames @fr. */
+static void history_table(const struct frames *fr, const struct shmstat_series *s,
+			  const struct shmstat_wvalue *v, const char *owner, size_t n, uint64_t hv)
+{
 	const shmstat_frame *last = fr->f[fr->n - 1];
 	long li = shmstat_frame_find(last, s->name, s->labels);
-	struct shmstat_wquery qy = { .name = s->name, .labels = s->labels, .exact = 1 };
-	struct shmstat_wvalue v[4];
 	char full[512], c[4][FIG_LEN], own[256];
 	static struct wkey w[SHMSTAT_HISTORY_MAX_TOP];
 	size_t nk;
 
 	for (int k = 0; k < 4; k++) {
-		qy.fig = figs[k];
-		if (shmstat_window(f, fr->n, &qy, from, to, &v[k]) != 0)
-			v[k].has_value = 0;
-		fmt_figure(c[k], sizeof(c[k]), figs[k], v[k].value, s->unit, raw);
+		fmt_figure(c[k], sizeof(c[k]), table_figs[k], v[k].value, s->unit, raw);
 		if (!v[k].has_value)
 			snprintf(c[k], sizeof(c[k]), "-");
 	}
@@ -192,21 +224,19 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 		for (size_t k = 0; k < s->owners; k++) {
 			struct shmstat_sigowner_info oi;
 
-			if (shmstat_frame_sigowner(last, (size_t)li, k, &oi) != 0 || !oi.name[0] ||
-			    (owner && strcmp(owner, oi.name) != 0))
+			if (!owner_shown(last, li, k, owner, &oi))
 				continue;
-			qy.owner = oi.name;
+			v += 4;
 			for (int j = 0; j < 4; j++) {
-				qy.fig = figs[j];
-				if (shmstat_window(f, fr->n, &qy, from, to, &v[j]) != 0 || !v[j].has_value)
+				if (!v[j].has_value)
 					snprintf(c[j], sizeof(c[j]), "-");
 				else
-					fmt_figure(c[j], sizeof(c[j]), figs[j], v[j].value, s->unit, raw);
+					fmt_figure(c[j], sizeof(c[j]), table_figs[j], v[j].value,
+						   s->unit, raw);
 			}
 			printf("   %-36s %10s %10s %9s %12s\n", text_safe(own, sizeof(own), oi.name), c[0],
 			       c[1], c[2], c[3]);
 		}
-		qy.owner = NULL;
 	}
 	if (fr->n < 2)
 		return;
@@ -236,52 +266,121 @@ static int keep_table(void *table, const char *name, const char *labels, enum sh
 	return type == SHMSTAT_SIGTABLE && (table == NULL || strcmp(name, (const char *)table) == 0);
 }
 
-/* top --history: each table of the history over a window */
+/* Is series @i of @f one top --history shows? (into @s) */
+static int table_shown(const shmstat_frame *f, size_t i, const char *table,
+		       struct shmstat_series *s)
+{
+	return shmstat_frame_series(f, i, s) == 0 && s->type == SHMSTAT_SIGTABLE &&
+	       (table == NULL || strcmp(s->name, table) == 0);
+}
+
+/* The tables of the last record at or before @t (the window's last when
+ * it has one) into *@f, *@n of them (free them): the last of them. NULL:
+ * none (or an error, said in shmstat_last_error()). */
+static shmstat_frame *tables_at(shmstat_history *h, uint64_t t, const char *table,
+				shmstat_frame ***f, size_t *n)
+{
+	if (shmstat_history_window_select(h, t, t, keep_table, (void *)table, f, n) != 0 ||
+	    *n == 0)
+		return NULL;
+	return (*f)[*n - 1];
+}
+
+/* top --history: each table of the history over a window. The records
+ * are read one at a time (shmstat_history_windows()), every figure of
+ * every table and owner in one pass; only the window's first and last
+ * records are kept whole (the keys): what it takes grows with the
+ * owners, not with the records. */
 static int top_history(const char *path, uint64_t window, const char *at_arg, const char *table,
 		       const char *owner, size_t n, uint64_t hv)
 {
 	uint64_t now = realtime_ns(), at = now;
-	struct frames fr;
+	shmstat_history *h = NULL;
+	shmstat_frame **lf = NULL, **ff = NULL, *last, *first = NULL, *ends[2];
+	size_t ln = 0, fn = 0, nq = 0;
+	struct shmstat_wrange *q = NULL;
+	struct shmstat_wvalue *v = NULL;
+	struct shmstat_frame_info fi;
+	struct shmstat_wread rd = { 0 };
+	struct shmstat_series s;
 	char wd[32], when[64];
-	int rc, found = 0;
+	int rc = EXIT_OK, found = 0;
 
 	if (at_arg && parse_instant(at_arg, now, &at) != 0)
 		return usage_error(cmd_top_usage, "instant '%s' is not a time", at_arg);
 	if (window > at)
 		return usage_error(cmd_top_usage, "window reaches before 1970");
-	/* only the tables are decoded */
-	rc = frames_load_window(&fr, path, at - window, at, keep_table, (void *)table);
-	if (rc)
-		return rc;
 	fmt_duration(wd, sizeof(wd), window);
 	fmt_time(when, sizeof(when), at);
-	if (fr.n == 0) {
-		frames_free(&fr);
-		return die(EXIT_ERR, "no records in %s in the %s window ending %s", path, wd, when);
+	if (shmstat_history_open(path, &h) != 0)
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	/* the tables of the window's last record: those shown, and their
+	 * owners */
+	last = tables_at(h, at, table, &lf, &ln);
+	if (last == NULL && *shmstat_last_error()) {
+		rc = die(EXIT_ERR, "%s", shmstat_last_error());
+		goto out;
 	}
-	printf("over %s ending %s (%zu records)\n", wd, when, fr.n);
-	{
-		const shmstat_frame *last = fr.f[fr.n - 1];
-		struct shmstat_frame_info fi;
-
+	if (last) {
 		shmstat_frame_info(last, &fi);
-		for (size_t i = 0; i < fi.series; i++) {
-			struct shmstat_series s;
-
-			if (shmstat_frame_series(last, i, &s) != 0 || s.type != SHMSTAT_SIGTABLE ||
-			    (table && strcmp(s.name, table) != 0))
-				continue;
-			printf("\n");
-			history_table(&fr, &s, at - window, at, owner, n, hv);
-			found++;
+		for (size_t i = 0; i < fi.series; i++)
+			if (table_shown(last, i, table, &s))
+				nq += table_queries(last, &s, at - window, at, owner, NULL);
+		q = malloc((nq ? nq : 1) * sizeof(*q));
+		v = malloc((nq ? nq : 1) * sizeof(*v));
+		if (q == NULL || v == NULL) {
+			rc = die(EXIT_ERR, "out of memory");
+			goto out;
+		}
+		nq = 0;
+		for (size_t i = 0; i < fi.series; i++)
+			if (table_shown(last, i, table, &s))
+				nq += table_queries(last, &s, at - window, at, owner, q + nq);
+		/* only the tables are decoded */
+		if (shmstat_history_windows(h, at - window, at, keep_table, (void *)table, q, nq, v,
+					    &rd) != 0) {
+			rc = die(EXIT_ERR, "%s", shmstat_last_error());
+			goto out;
 		}
 	}
-	frames_free(&fr);
+	if (rd.records == 0) {
+		rc = die(EXIT_ERR, "no records in %s in the %s window ending %s", path, wd, when);
+		goto out;
+	}
+	/* the window's first record: where the keys' gains start */
+	if (rd.records >= 2) {
+		first = tables_at(h, rd.first_ns, table, &ff, &fn);
+		if (first == NULL) {
+			rc = die(EXIT_ERR, "%s", *shmstat_last_error() ? shmstat_last_error()
+								   : "history changed while read");
+			goto out;
+		}
+	}
+	ends[0] = first ? first : last;
+	ends[1] = last;
+	printf("over %s ending %s (%zu records)\n", wd, when, rd.records);
+	nq = 0;
+	for (size_t i = 0; i < fi.series; i++) {
+		struct frames efr = { h, ends, rd.records >= 2 ? 2 : 1 };
+
+		if (!table_shown(last, i, table, &s))
+			continue;
+		printf("\n");
+		history_table(&efr, &s, v + nq, owner, n, hv);
+		nq += table_queries(last, &s, at - window, at, owner, NULL);
+		found++;
+	}
 	if (!found)
-		return table ? die(EXIT_ERR, "history %s has no signature table '%s' in the window",
-				   path, table)
-			     : die(EXIT_ERR, "history %s has no signature table in the window", path);
-	return EXIT_OK;
+		rc = table ? die(EXIT_ERR, "history %s has no signature table '%s' in the window",
+				 path, table)
+			   : die(EXIT_ERR, "history %s has no signature table in the window", path);
+out:
+	free(q);
+	free(v);
+	shmstat_frames_free(ff, fn);
+	shmstat_frames_free(lf, ln);
+	shmstat_history_close(h);
+	return rc;
 }
 
 static const char *const order_names[] = {
