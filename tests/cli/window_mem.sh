@@ -7,7 +7,8 @@
 # MiB each over the records: show --window, trend and check read the
 # records one at a time (shmstat_history_windows()), keeping what a
 # series takes in one record, not in every record of the window.
-# top --history over a table of 4,096 owners reads its records one at a
+# show --history at an instant long after the last record reads that
+# record alone. top --history over a table of 4,096 owners reads its records one at a
 # time too: 600 records of it take about 110 MiB decoded whole, and top
 # answers within 64 MiB.
 # Usage: window_mem.sh SHMSTAT HIST_BIG HIST_OWNERS
@@ -111,6 +112,17 @@ lim "$shmstat" check -r "$tmp/rules-wide.yaml" -H "$h" --no-state --json "$tag" 
 lim "$shmstat" top --history "$h" --window $w --at "@$end" >"$tmp/top" 2>"$tmp/err"; rc=$?
 [ $rc -ne 0 ] && grep -q "no signature table" "$tmp/err" && ok ||
 	bad "top --history: exit $rc: $(cat "$tmp/top" "$tmp/err")"
+# show --history without a window, 2 h after the last record: that record
+# alone, not every record of the hour before the instant and then of the
+# whole file (8,000 decoded whole, more than the address space)
+lim "$shmstat" show --history "$h" --at "@$((end + 7200))" --json >"$tmp/last" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && ok || bad "show --history 2h after the last record under ulimit -v $limit: exit $rc: $(cat "$tmp/err")"
+grep -q "^{\"schema\":\"shmstat.history/1\",\"frames\":\[{\"time_ns\":${end}000000000," "$tmp/last" &&
+	grep -q '{"name":"big_depth","labels":"","type":"gauge","value":7999}' "$tmp/last" &&
+	[ "$(grep -o '"time_ns":' "$tmp/last" | wc -l)" -eq 1 ] && ok ||
+	bad "show --history 2h after the last record: $(head -c 300 "$tmp/last")"
+
 # top --history over a table of 4,096 owners, 600 records 1 s apart
 # (about 190 KiB a record decoded: 110 MiB whole), under 64 MiB: the
 # records read one at a time; owner k gains 1 + k % 7 hits of weight 2 a

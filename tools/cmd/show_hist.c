@@ -507,6 +507,29 @@ out:
 	return rc;
 }
 
+/* The last record at or before @at, whole, as show_range() prints it. */
+static int last_at(const struct show_hist *o, uint64_t at)
+{
+	struct frames fr = { NULL, NULL, 0 };
+	int rc;
+
+	if (shmstat_history_open(o->path, &fr.h) != 0)
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	if (shmstat_history_window_range(fr.h, at, at, &fr.f, &fr.n) != 0) {
+		rc = die(EXIT_ERR, "%s", shmstat_last_error());
+	} else if (fr.n == 0) {
+		rc = die(EXIT_ERR, "no record in %s at or before the instant", o->path);
+	} else {
+		struct frames last = fr;
+
+		last.f += last.n - 1;
+		last.n = 1;
+		rc = show_range(o, &last);
+	}
+	frames_free(&fr);
+	return rc;
+}
+
 int show_history(const struct show_hist *o)
 {
 	uint64_t now = realtime_ns(), at = now, from, to;
@@ -535,33 +558,9 @@ int show_history(const struct show_hist *o)
 			return die(EXIT_USAGE, "window reaches before 1970");
 		to = at;
 		if (o->window == 0) {
-			/* the last record at or before the instant: looked for
-			 * in the last minute, hour, then all of the file */
-			static const uint64_t back[] = { 60000000000ull, 3600000000000ull, 0 };
-			struct frames last;
-
-			for (int k = 0; k < 3; k++) {
-				from = back[k] && back[k] < at ? at - back[k] : 0;
-				rc = frames_load(&fr, o->path, from, to);
-				if (rc)
-					return rc;
-				if (fr.n || !back[k] || back[k] >= at)
-					break;
-				frames_free(&fr);
-			}
-			if (fr.n == 0) {
-				frames_free(&fr);
-				return die(EXIT_ERR, "no record in %s at or before the instant",
-					   o->path);
-			}
-			last = fr;
-			if (last.n > 1) {
-				last.f += last.n - 1;
-				last.n = 1;
-			}
-			rc = show_range(o, &last);
-			frames_free(&fr);
-			return rc;
+			/* the last record at or before the instant, alone
+			 * (however long before it: not every record since) */
+			return last_at(o, at);
 		}
 		from = at - o->window;
 	}
