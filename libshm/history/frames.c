@@ -755,9 +755,8 @@ static int keep_all(void *arg, const char *name, const char *labels, enum shmsta
 	return 1;
 }
 
-int shmstat__history_stream(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
-			    shmstat_series_filter keep, void *arg, shmstat__frame_sink sink,
-			    void *sarg)
+int shmstat__history_stream(shmstat_history *h, uint64_t from_ns, uint64_t to_ns, int before,
+			    shmstat_series_filter keep, void *arg, shmstat__frame_sink sink, void *sarg)
 {
 	struct rref *r[SHMSTAT_HISTORY_MAX_TIERS] = { NULL };
 	size_t nr[SHMSTAT_HISTORY_MAX_TIERS] = { 0 };
@@ -793,7 +792,7 @@ int shmstat__history_stream(shmstat_history *h, uint64_t from_ns, uint64_t to_ns
 	for (unsigned k = done; !err && k-- > 0;) {
 		size_t lo, hi;
 
-		tier_span(r[k], nr[k], from_ns, to_ns, lim[k], 1, &lo, &hi);
+		tier_span(r[k], nr[k], from_ns, to_ns, lim[k], before, &lo, &hi);
 		for (size_t i = lo; i < hi && !err; i++) {
 			struct shmstat_frame *f;
 			int e = read_frame(h, k, &r[k][i], &buf, &cap, sel, &f);

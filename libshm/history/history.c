@@ -694,3 +694,36 @@ int shmstat_history_set_segment(shmstat_history *h, const char *segment)
 	snprintf(h->segment, sizeof(h->segment), "%s", segment);
 	return 0;
 }
+
+/* ------------------------------------------------------------ one by one */
+
+/* shmstat_history_each(): its function, and what it returned */
+struct each {
+	shmstat_frame_fn fn;
+	void *arg;
+	int rc;
+};
+
+static int each_sink(void *arg, shmstat_frame *f)
+{
+	struct each *e = arg;
+
+	if (f == NULL)
+		return 0;          /* overwritten while read: left out */
+	e->rc = e->fn(e->arg, f);
+	shmstat__frame_free(f);
+	return e->rc ? ECANCELED : 0;
+}
+
+int shmstat_history_each(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
+			 shmstat_frame_fn fn, void *arg)
+{
+	struct each e = { fn, arg, 0 };
+	int err = shmstat__history_stream(h, from_ns, to_ns, 0, NULL, NULL, each_sink, &e);
+
+	if (e.rc) {
+		shmstat__clear_error();    /* not the file's: the caller's */
+		return e.rc;
+	}
+	return err;
+}

@@ -358,12 +358,13 @@ SHMSTAT_HIDDEN const void *shmstat__frame_schema(const shmstat_frame *f);
  * overwritten while read), start again. 0 or an errno (ENOMEM). */
 typedef int (*shmstat__frame_sink)(void *arg, shmstat_frame *f);
 /* The frames of shmstat_history_window_select(@h, @from_ns, @to_ns, @keep,
- * @arg) given to @sink one at a time, oldest first, each decoded when the
+ * @arg) (@before 0: of shmstat_history_range(), with the series @keep
+ * keeps) given to @sink one at a time, oldest first, each decoded when the
  * last is given: what a window costs does not grow with its records.
  * (A record overwritten while read drops the frames before it, of every
  * tier.) Same returns, or what @sink returned. */
 SHMSTAT_HIDDEN int shmstat__history_stream(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
-					   shmstat_series_filter keep, void *arg,
+					   int before, shmstat_series_filter keep, void *arg,
 					   shmstat__frame_sink sink, void *sarg);
 SHMSTAT_HIDDEN void shmstat__frame_free(shmstat_frame *f);
 

@@ -692,7 +692,7 @@ int shmstat_history_windows(shmstat_history *h, uint64_t from_ns, uint64_t to_ns
 	qsort(st, nq, sizeof(*st), by_start);
 	for (size_t k = 0; k < nq; k++)
 		s.order[k] = st[k].k;
-	err = shmstat__history_stream(h, from_ns, to_ns, keep, arg, stream_sink, &s);
+	err = shmstat__history_stream(h, from_ns, to_ns, 1, keep, arg, stream_sink, &s);
 	/* the queries the frames did not reach the start of, then those
 	 * still going */
 	while (err == 0 && s.next < nq)

@@ -189,6 +189,22 @@ SHMSTAT_API int shmstat_history_window_select(shmstat_history *h, uint64_t from_
 					      uint64_t to_ns, shmstat_series_filter keep,
 					      void *arg, shmstat_frame ***out, size_t *n);
 
+/* Called by shmstat_history_each() with each frame: @f is valid during
+ * the call only. Nonzero stops the walk. */
+typedef int (*shmstat_frame_fn)(void *arg, const shmstat_frame *f);
+
+/**
+ * shmstat_history_each - @fn with each frame of shmstat_history_range(@h,
+ * @from_ns, @to_ns), in time order, each read and decoded when the last
+ * one is done with: what it holds is one record, however many the range
+ * has. A record overwritten while it is read (a writer gone round its
+ * ring since) is left out, the frames given before it stay given.
+ * Return 0, what @fn returned when nonzero (the walk stopped there), or
+ * shmstat_history_range()'s errors.
+ */
+SHMSTAT_API int shmstat_history_each(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
+				     shmstat_frame_fn fn, void *arg);
+
 /** shmstat_frames_free - free @n frames and the array. */
 SHMSTAT_API void shmstat_frames_free(shmstat_frame **f, size_t n);
 

@@ -4,7 +4,8 @@
  * handles; the clock going back, and staying behind a record written
  * while it was ahead (a restart); file modes, links, other owners and
  * things that are not files; bad options; a record too big for a ring;
- * a full dictionary (series written inline); a gauge without a value.
+ * a full dictionary (series written inline); a gauge without a value;
+ * shmstat_history_each() against shmstat_history_range().
  */
 #include <signal.h>
 #include <sys/wait.h>
@@ -574,6 +575,101 @@ static void test_dict_full(void **state)
 	shmstat_close(seg);
 }
 
+/* ---------------------------------------------------------- one by one */
+
+/* shmstat_history_each(): the frames it gave, checked against @want */
+struct each_check {
+	shmstat_frame **want;
+	size_t n, got, stop;
+};
+
+static int each_one(void *arg, const shmstat_frame *f)
+{
+	struct each_check *c = arg;
+	struct shmstat_frame_info a, b;
+
+	assert_true(c->got < c->n);
+	shmstat_frame_info(f, &a);
+	shmstat_frame_info(c->want[c->got], &b);
+	assert_int_equal(a.time_ns, b.time_ns);
+	assert_int_equal(a.step_ns, b.step_ns);
+	assert_int_equal(a.generation, b.generation);
+	assert_string_equal(a.segment, b.segment);
+	assert_int_equal(a.series, b.series);
+	for (size_t i = 0; i < a.series; i++) {
+		struct shmstat_series x, y;
+
+		assert_int_equal(shmstat_frame_series(f, i, &x), 0);
+		assert_int_equal(shmstat_frame_series(c->want[c->got], i, &y), 0);
+		assert_string_equal(x.name, y.name);
+		assert_string_equal(x.labels, y.labels);
+		assert_int_equal(x.counter, y.counter);
+		assert_int_equal(x.gauge, y.gauge);
+		assert_int_equal(x.sig_hits, y.sig_hits);
+		assert_int_equal(shmstat_frame_bytes(f, i), shmstat_frame_bytes(c->want[c->got], i));
+	}
+	c->got++;
+	return c->got == c->stop ? 7 : 0;
+}
+
+/* shmstat_history_each() gives the frames of shmstat_history_range(), in
+ * order, over two tiers; a nonzero return stops it and is returned */
+static void test_each(void **state)
+{
+	struct shmstat_history_opts o = hy_opts(96 << 10, 20, UINT64_C(1), UINT64_C(10), UINT64_C(5),
+						UINT64_C(400), UINT64_C(0));
+	static const uint64_t ranges[][2] = { { 0, UINT64_MAX }, { 0, 0 }, { 3, 3 }, { 7, 52 },
+					      { 55, 60 }, { 59, 59 }, { 61, 100 }, { 30, 20 } };
+	const char *name = ut_name("hist-each");
+	struct hy_seg s;
+	shmstat_history *h, *r;
+	char path[512];
+
+	(void)state;
+	hy_path(path, sizeof(path), "each.shmhist");
+	hy_seg_open(&s, name);
+	assert_int_equal(shmstat_history_create(path, &o, &h), 0);
+	assert_int_equal(shmstat_history_set_segment(h, name), 0);
+	for (unsigned i = 0; i < 60; i++)
+		append_step(h, &s, i, NULL);
+	assert_int_equal(shmstat_history_open(path, &r), 0);
+	for (size_t k = 0; k < sizeof(ranges) / sizeof(ranges[0]); k++) {
+		uint64_t from = ranges[k][0] == UINT64_MAX ? UINT64_MAX : HY_T0 + ranges[k][0] * HY_S;
+		uint64_t to = ranges[k][1] == UINT64_MAX ? UINT64_MAX : HY_T0 + ranges[k][1] * HY_S;
+		struct each_check c = { NULL, 0, 0, 0 };
+
+		if (ranges[k][0] == 0)
+			from = 0;
+		assert_int_equal(shmstat_history_range(r, from, to, &c.want, &c.n), 0);
+		assert_int_equal(shmstat_history_each(r, from, to, each_one, &c), 0);
+		assert_int_equal(c.got, c.n);
+		if (c.n >= 3) {
+			/* stopped at the third */
+			c.got = 0;
+			c.stop = 3;
+			assert_int_equal(shmstat_history_each(r, from, to, each_one, &c), 7);
+			assert_int_equal(c.got, 3);
+			assert_string_equal(shmstat_last_error(), "");
+		}
+		if (k == 0) {
+			/* both tiers: the coarse one's records before the fine one's */
+			struct shmstat_frame_info a, b;
+
+			shmstat_frame_info(c.want[0], &a);
+			print_message("%zu frames, the first of step %llu s\n", c.n,
+				      (unsigned long long)(a.step_ns / HY_S));
+			shmstat_frame_info(c.want[c.n - 1], &b);
+			assert_int_equal(a.step_ns, 5 * HY_S);
+			assert_int_equal(b.step_ns, HY_S);
+		}
+		shmstat_frames_free(c.want, c.n);
+	}
+	shmstat_history_close(r);
+	shmstat_history_close(h);
+	hy_seg_close(&s);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +680,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_opts, hy_setup, hy_teardown),
 		cmocka_unit_test_setup_teardown(test_nospace, hy_setup, hy_teardown),
 		cmocka_unit_test_setup_teardown(test_dict_full, hy_setup, hy_teardown),
+		cmocka_unit_test_setup_teardown(test_each, hy_setup, hy_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,72 +70,123 @@ static void series_value(const shmstat_frame *f, size_t i, const struct shmstat_
 	}
 }
 
-/* Every record of the range, each metric's cumulative value. */
-static int show_range(const struct show_hist *o, const struct frames *fr)
+/* Frame @f, the @k-th of a range (from 0), each metric's cumulative
+ * value; the range's head before the first. */
+static void range_frame(const struct show_hist *o, const shmstat_frame *f, size_t k)
+{
+	struct shmstat_frame_info fi;
+	char when[64], step[32], seg[1024];
+
+	if (o->json && k == 0)
+		fprintf(o->out, "{\"schema\":\"shmstat.history/1\",\"frames\":[");
+	shmstat_frame_info(f, &fi);
+	fmt_time(when, sizeof(when), fi.time_ns);
+	fmt_duration(step, sizeof(step), fi.step_ns);
+	if (o->json) {
+		fprintf(o->out, "%s{\"time_ns\":%llu,\"segment\":", k ? "," : "",
+		       (unsigned long long)fi.time_ns);
+		json_put(o->out, fi.segment);
+		fprintf(o->out, ",\"generation\":\"%016llx\",\"step_ns\":%llu,\"series\":[",
+		       (unsigned long long)fi.generation, (unsigned long long)fi.step_ns);
+	} else {
+		fprintf(o->out, "# %s  segment %s  step %s\n", when, text_safe(seg, sizeof(seg), fi.segment),
+		       step);
+	}
+	size_t ns = 0, *order = series_sorted(f, &ns);
+
+	for (size_t j = 0, out = 0; order && j < ns; j++) {
+		struct shmstat_series s;
+		char full[512], val[5 * FIG_LEN + 64];
+		size_t i = order[j];
+
+		if (shmstat_frame_series(f, i, &s) != 0 || !wanted(o, &s))
+			continue;
+		if (o->json) {
+			fprintf(o->out, "%s{\"name\":", out++ ? "," : "");
+			json_put(o->out, s.name);
+			fprintf(o->out, ",\"labels\":");
+			json_put(o->out, s.labels);
+			fprintf(o->out, ",\"type\":\"%s\"", shmstat_type_name(s.type));
+			if (s.type == SHMSTAT_GAUGE)
+				s.has_value ? fprintf(o->out, ",\"value\":%lld", (long long)s.gauge)
+					    : fprintf(o->out, ",\"value\":null");
+			else if (s.type == SHMSTAT_SIGTABLE)
+				fprintf(o->out, ",\"hits\":%llu,\"misses\":%llu,\"weight\":%llu,"
+				       "\"evictions\":%llu", (unsigned long long)s.sig_hits,
+				       (unsigned long long)s.sig_misses,
+				       (unsigned long long)s.sig_weight,
+				       (unsigned long long)s.sig_evictions);
+			else
+				fprintf(o->out, ",\"value\":%llu", (unsigned long long)s.counter);
+			fputc('}', o->out);
+			continue;
+		}
+		fmt_metric(full, sizeof(full), s.name, s.labels);
+		series_value(f, i, &s, o->raw, val, sizeof(val));
+		fprintf(o->out, "%s %s %s\n", full, shmstat_type_name(s.type), val);
+	}
+	free(order);
+	if (o->json)
+		fprintf(o->out, "]}");
+}
+
+/* The end of a range of @n frames. */
+static int range_end(const struct show_hist *o, size_t n)
 {
 	if (o->json)
-		fprintf(o->out, "{\"schema\":\"shmstat.history/1\",\"frames\":[");
-	/* a stream that refuses more (serve's --max-bytes, a closed pipe):
-	 * nothing more to write */
-	for (size_t k = 0; k < fr->n && !ferror(o->out); k++) {
-		struct shmstat_frame_info fi;
-		char when[64], step[32], seg[1024];
-
-		shmstat_frame_info(fr->f[k], &fi);
-		fmt_time(when, sizeof(when), fi.time_ns);
-		fmt_duration(step, sizeof(step), fi.step_ns);
-		if (o->json) {
-			fprintf(o->out, "%s{\"time_ns\":%llu,\"segment\":", k ? "," : "",
-			       (unsigned long long)fi.time_ns);
-			json_put(o->out, fi.segment);
-			fprintf(o->out, ",\"generation\":\"%016llx\",\"step_ns\":%llu,\"series\":[",
-			       (unsigned long long)fi.generation, (unsigned long long)fi.step_ns);
-		} else {
-			fprintf(o->out, "# %s  segment %s  step %s\n", when, text_safe(seg, sizeof(seg), fi.segment),
-			       step);
-		}
-		size_t ns = 0, *order = series_sorted(fr->f[k], &ns);
-
-		for (size_t j = 0, out = 0; order && j < ns; j++) {
-			struct shmstat_series s;
-			char full[512], val[5 * FIG_LEN + 64];
-			size_t i = order[j];
-
-			if (shmstat_frame_series(fr->f[k], i, &s) != 0 || !wanted(o, &s))
-				continue;
-			if (o->json) {
-				fprintf(o->out, "%s{\"name\":", out++ ? "," : "");
-				json_put(o->out, s.name);
-				fprintf(o->out, ",\"labels\":");
-				json_put(o->out, s.labels);
-				fprintf(o->out, ",\"type\":\"%s\"", shmstat_type_name(s.type));
-				if (s.type == SHMSTAT_GAUGE)
-					s.has_value ? fprintf(o->out, ",\"value\":%lld", (long long)s.gauge)
-						    : fprintf(o->out, ",\"value\":null");
-				else if (s.type == SHMSTAT_SIGTABLE)
-					fprintf(o->out, ",\"hits\":%llu,\"misses\":%llu,\"weight\":%llu,"
-					       "\"evictions\":%llu", (unsigned long long)s.sig_hits,
-					       (unsigned long long)s.sig_misses,
-					       (unsigned long long)s.sig_weight,
-					       (unsigned long long)s.sig_evictions);
-				else
-					fprintf(o->out, ",\"value\":%llu", (unsigned long long)s.counter);
-				fputc('}', o->out);
-				continue;
-			}
-			fmt_metric(full, sizeof(full), s.name, s.labels);
-			series_value(fr->f[k], i, &s, o->raw, val, sizeof(val));
-			fprintf(o->out, "%s %s %s\n", full, shmstat_type_name(s.type), val);
-		}
-		free(order);
-		if (o->json)
-			fprintf(o->out, "]}");
-	}
-	if (o->json)
-		fprintf(o->out, "]}\n");
-	else if (fr->n == 0)
+		fprintf(o->out, n ? "]}\n" : "{\"schema\":\"shmstat.history/1\",\"frames\":[]}\n");
+	else if (n == 0)
 		fprintf(o->out, "no records in the range\n");
 	return EXIT_OK;
+}
+
+/* Every record of @fr, each metric's cumulative value. */
+static int show_range(const struct show_hist *o, const struct frames *fr)
+{
+	size_t k;
+
+	/* a stream that refuses more (serve's --max-bytes, a closed pipe):
+	 * nothing more to write */
+	for (k = 0; k < fr->n && !ferror(o->out); k++)
+		range_frame(o, fr->f[k], k);
+	return range_end(o, k);
+}
+
+/* show --range, the records read one at a time (shmstat_history_each()) */
+struct range_walk {
+	const struct show_hist *o;
+	size_t n;
+};
+
+static int range_one(void *arg, const shmstat_frame *f)
+{
+	struct range_walk *w = arg;
+
+	if (ferror(w->o->out))
+		return 1;               /* refused more: nothing more to write */
+	range_frame(w->o, f, w->n++);
+	return 0;
+}
+
+/* Every record of [@from, @to], printed as it is read: what it takes is
+ * one record, however many the range has (serve's /api/v1/range stops
+ * reading at its --max-bytes). */
+static int show_range_of(const struct show_hist *o, uint64_t from, uint64_t to)
+{
+	struct range_walk w = { o, 0 };
+	shmstat_history *h;
+	int err;
+
+	if (shmstat_history_open(o->path, &h) != 0)
+		return die(EXIT_ERR, "%s", shmstat_last_error());
+	err = shmstat_history_each(h, from, to, range_one, &w);
+	if (err < 0 || err > 1) {
+		err = die(EXIT_ERR, "%s", shmstat_last_error());
+		shmstat_history_close(h);
+		return err;
+	}
+	shmstat_history_close(h);
+	return range_end(o, w.n);
 }
 
 /* ---------------------------------------------------- keys over a window */
@@ -533,8 +584,6 @@ static int last_at(const struct show_hist *o, uint64_t at)
 int show_history(const struct show_hist *o)
 {
 	uint64_t now = realtime_ns(), at = now, from, to;
-	struct frames fr;
-	int rc;
 
 	if (o->range_from) {
 		if (parse_instant(o->range_from, now, &from) != 0)
@@ -545,12 +594,7 @@ int show_history(const struct show_hist *o)
 			return die(EXIT_USAGE, "range ends before it starts");
 		if (o->window)
 			return show_window(o, from, to);
-		rc = frames_load(&fr, o->path, from, to);
-		if (rc)
-			return rc;
-		rc = show_range(o, &fr);
-		frames_free(&fr);
-		return rc;
+		return show_range_of(o, from, to);
 	} else {
 		if (o->at && parse_instant(o->at, now, &at) != 0)
 			return die(EXIT_USAGE, "instant '%s' is not a time", o->at);
