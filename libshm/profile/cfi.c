@@ -180,7 +180,8 @@ static void rd_skip(struct rd *r, uint64_t n)
 
 /* ------------------------------------------------------ the CFA program */
 
-enum { R_SAME, R_UNDEF, R_OFFSET, R_SP, R_OTHER }; /* a register's rule (R_SP: at sp + off) */
+/* a register's rule (R_SP: at sp + off; R_REG: in register off) */
+enum { R_SAME, R_UNDEF, R_OFFSET, R_SP, R_REG, R_OTHER };
 enum { C_REG, C_PLT, C_DEREF, C_OTHER };         /* the CFA's rule (C_DEREF: *(sp + off)) */
 
 struct rule {
@@ -191,6 +192,7 @@ struct rule {
 struct state {
 	int64_t cfa_off;
 	struct rule ra, fp;
+	struct rule sp;            /* R_SAME: the CFA (the default); R_REG */
 	unsigned cfa_reg, plt_thr;
 	int signed_ra;
 	uint8_t cfa_how;
@@ -284,6 +286,37 @@ static int emit_sig(struct ctx *x, const struct state *s, uintptr_t pc)
 			(int16_t)s->ra.off, fp);
 }
 
+/* A rule of a REGS row: an offset from the CFA (a multiple of 8), a
+ * register, the same register (fp); UNKNOWN otherwise. */
+static int16_t regs_rule(const struct rule *r, int same_ok)
+{
+	if (r->how == R_REG && r->off >= 0 && r->off < 4096)
+		return SHMSTAT_CFI_INREG(r->off);
+	return rule_of(r, same_ok);
+}
+
+/* A row whose CFA, caller's sp or return address is in a register the
+ * walk knows only in the interrupted frame (cfi.h: REGS): CFA = reg + N
+ * with 0 <= N < 2048, the sp the CFA or a register, the return address
+ * at CFA + N or in a register. */
+static int emit_regs(struct ctx *x, const struct state *s, uintptr_t pc)
+{
+	int16_t ra = regs_rule(&s->ra, 0), fp = regs_rule(&s->fp, 1);
+	unsigned sp = 0;
+
+	if (s->sp.how == R_REG && s->sp.off >= 0 && s->sp.off < 63)
+		sp = (unsigned)s->sp.off + 1;
+	if (fp == SHMSTAT_CFI_UNDEF)
+		fp = SHMSTAT_CFI_UNKNOWN;
+	if (s->cfa_reg >= 64 || s->cfa_off < 0 || s->cfa_off >= 2048 ||
+	    (s->sp.how == R_REG && sp == 0) || ra == SHMSTAT_CFI_UNKNOWN || ra == SHMSTAT_CFI_UNDEF)
+		return push_row(x, pc, SHMSTAT_CFA_MAKE(SHMSTAT_CFA_NONE, 0, 0),
+				SHMSTAT_CFI_UNKNOWN, SHMSTAT_CFI_UNKNOWN);
+	return push_row(x, pc, SHMSTAT_CFA_MAKE(SHMSTAT_CFA_REGS, 0,
+						SHMSTAT_CFA_REGS_MAKE(s->cfa_reg, sp, s->cfa_off)) |
+			       (s->signed_ra ? SHMSTAT_CFA_SIGNED : 0), ra, fp);
+}
+
 /* The row for state @s at @pc. */
 static int emit(struct ctx *x, const struct state *s, uintptr_t pc)
 {
@@ -293,6 +326,10 @@ static int emit(struct ctx *x, const struct state *s, uintptr_t pc)
 
 	if (s->cfa_how == C_DEREF)
 		return emit_sig(x, s, pc);
+	if (s->cfa_how == C_REG && !x->signal &&
+	    ((s->cfa_reg != a->sp && s->cfa_reg != a->fp) || s->sp.how == R_REG ||
+	     s->ra.how == R_REG))
+		return emit_regs(x, s, pc);
 	if (s->cfa_off >= -(1 << 23) && s->cfa_off < (1 << 23) && !x->signal) {
 		if (s->cfa_how == C_REG && s->cfa_reg == a->sp)
 			kind = SHMSTAT_CFA_SP;
@@ -319,6 +356,8 @@ static struct rule *reg_rule(struct state *s, const struct shmstat_cfiarch *a, u
 		return &s->ra;
 	if (reg == a->fp)
 		return &s->fp;
+	if (reg == a->sp)
+		return &s->sp;
 	return NULL;               /* a register the walk does not need */
 }
 
@@ -327,6 +366,10 @@ static void set_rule(struct state *s, const struct shmstat_cfiarch *a, uint64_t 
 {
 	struct rule *r = reg_rule(s, a, reg);
 
+	/* the sp: the CFA, but where a rule puts it in another register (the
+	 * walk reads no other rule of it, as before) */
+	if (r == &s->sp && how != R_REG)
+		return;
 	if (r) {
 		r->how = how;
 		r->off = off;
@@ -443,8 +486,8 @@ static int exec(struct rd *r, size_t to, const struct cie *c, const struct shmst
 			continue;
 		case 0x09:      /* register */
 			reg = rd_uleb(r);
-			(void)rd_uleb(r);
-			set_rule(s, a, reg, R_OTHER, 0);
+			u = rd_uleb(r);
+			set_rule(s, a, reg, u < 4096 ? R_REG : R_OTHER, (int64_t)u);
 			continue;
 		case 0x0a:      /* remember_state */
 			if (depth == STATE_DEPTH)
@@ -542,7 +585,7 @@ restore:
 			struct rule *d = reg_rule(s, a, reg);
 
 			if (d)
-				*d = reg == a->ra ? init->ra : init->fp;
+				*d = reg == a->ra ? init->ra : reg == a->fp ? init->fp : init->sp;
 		}
 		continue;
 advance:
@@ -682,6 +725,7 @@ static int parse_cie(const struct rd *from, size_t off, const struct shmstat_cfi
 	init->cfa_how = C_OTHER;
 	init->ra.how = R_SAME;
 	init->fp.how = R_SAME;
+	init->sp.how = R_SAME;
 	/* no location advances in a CIE: exec rejects them */
 	return exec(&r, c->insn_end, c, a, init, NULL, NULL);
 }

@@ -29,6 +29,23 @@
  *                                    trampoline (augmentation S): the
  *                                    caller's pc is where it was
  *                                    interrupted, not a return address
+ *              kind SHMSTAT_CFA_REGS: the CFA, the caller's sp, ra
+ *                                    or fp in registers the walk knows
+ *                                    only in the interrupted frame
+ *                                    (its context): offset
+ *                                    SHMSTAT_CFA_REGS_MAKE(cfa register,
+ *                                    sp rule, N), CFA = register + N,
+ *                                    the caller's sp = the CFA (sp
+ *                                    rule 0) or register (rule - 1);
+ *                                    ra and fp may be
+ *                                    SHMSTAT_CFI_INREG(register).
+ *                                    glibc's x86-64 __longjmp (CFA =
+ *                                    rdi, rsp in r8, rbp in r9, rip in
+ *                                    rdx) and _dl_runtime_resolve
+ *                                    (CFA = rbx + 32, the stack
+ *                                    realigned). In a caller's frame
+ *                                    the handler falls back to the
+ *                                    frame pointer, as for NONE
  *              kind SHMSTAT_CFA_NONE: no row here (a gap between
  *                                    functions, or a rule not kept): the
  *                                    handler falls back to the frame
@@ -38,13 +55,16 @@
  *     ra     where the return address is: CFA + ra (a multiple of 8), or
  *            SHMSTAT_CFI_SAME (still in its register: arm64's x30, for
  *            the interrupted frame), SHMSTAT_CFI_UNDEF (none: the
- *            outermost frame), SHMSTAT_CFI_UNKNOWN
+ *            outermost frame), SHMSTAT_CFI_UNKNOWN, or (REGS rows)
+ *            SHMSTAT_CFI_INREG(n): in register n
  *     fp     where the caller's frame pointer is: CFA + fp, or
- *            SHMSTAT_CFI_SAME (not changed), SHMSTAT_CFI_UNKNOWN
+ *            SHMSTAT_CFI_SAME (not changed), SHMSTAT_CFI_UNKNOWN,
+ *            SHMSTAT_CFI_INREG(n) (REGS rows)
  *
  * Only what a walk needs is kept (the CFA, the return address and the
- * frame pointer); rules the table cannot express (a CFA in another
- * register, DWARF expressions but the PLT's) give a NONE row, so the
+ * frame pointer; the stack pointer when it is in a register); rules the
+ * table cannot express (DWARF expressions but the PLT's, registers
+ * saved at offsets from other registers) give a NONE row, so the
  * handler takes the frame pointer there as it did before the tables.
  * The DWARF expressions of glibc's x86-64 signal trampoline (__restore_rt:
  * CFA = *(rsp + N), every register saved at rsp + M) are kept as
@@ -76,6 +96,7 @@
 #define SHMSTAT_CFA_FP 2
 #define SHMSTAT_CFA_PLT 3
 #define SHMSTAT_CFA_SIGFRAME 4
+#define SHMSTAT_CFA_REGS 5
 #define SHMSTAT_CFA_AUX_SIGNAL 1   /* SIGFRAME's aux: the caller's pc is exact */
 #define SHMSTAT_CFA_KIND(c) ((c) & 7)
 #define SHMSTAT_CFA_SIGNED 8
@@ -83,9 +104,21 @@
 #define SHMSTAT_CFA_OFF(c) ((c) / 256)        /* arithmetic: the offset may be < 0 */
 #define SHMSTAT_CFA_MAKE(kind, aux, off) ((int32_t)((uint32_t)(off) << 8) | (int32_t)((aux) << 4) | (int32_t)(kind))
 
+/* A REGS row's offset: the CFA's register (< 64), the sp rule (0: the
+ * CFA; n + 1: register n, n < 63) and N (0 <= N < 2048). */
+#define SHMSTAT_CFA_REGS_MAKE(reg, sp, n) ((int32_t)(reg) | (int32_t)((sp) << 6) | (int32_t)((uint32_t)(n) << 12))
+#define SHMSTAT_CFA_REGS_REG(off) ((unsigned)(off) & 63)
+#define SHMSTAT_CFA_REGS_SP(off) (((unsigned)(off) >> 6) & 63)
+#define SHMSTAT_CFA_REGS_N(off) ((unsigned)(off) >> 12)
+
 #define SHMSTAT_CFI_SAME 1
 #define SHMSTAT_CFI_UNDEF 2
 #define SHMSTAT_CFI_UNKNOWN 3
+/* ra, fp: in register n (< 4096) of the interrupted frame (REGS rows);
+ * never a multiple of 8, as offsets are */
+#define SHMSTAT_CFI_INREG(n) ((int16_t)(((n) << 3) | 4))
+#define SHMSTAT_CFI_IS_INREG(v) ((v) > 0 && ((v) & 7) == 4)
+#define SHMSTAT_CFI_REGNO(v) ((unsigned)(v) >> 3)
 
 struct shmstat_cfirow {
 	uint32_t pc;

@@ -217,9 +217,11 @@ int shmstat__prof_active(void)
  * register (arm64's x30). pc_exact: the pc is where the thread was
  * interrupted, not a return address (which is looked up at pc - 1: the
  * call, not what follows it). switched: the walk may not go on to
- * another stack (step_sig). */
+ * another stack (step_sig). uc: the interrupted context, in the
+ * interrupted frame only (its registers: REGS rows, the red zone). */
 struct frame {
 	uintptr_t pc, sp, fp, lr;
+	const ucontext_t *uc;
 	unsigned sp_exact : 1, fp_ok : 1, lr_ok : 1, pc_exact : 1, switched : 1;
 };
 
@@ -290,6 +292,103 @@ static int step_sig(const struct shmstat_cfirow *r, struct frame *f, uintptr_t *
 	return 1;
 }
 
+/* Register @dw (DWARF number) of the interrupted frame's context, when
+ * the frame is the interrupted one. */
+static int reg_of(const struct frame *f, unsigned dw, uintptr_t *out)
+{
+#if defined(__x86_64__)
+	/* DWARF's order: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 */
+	static const unsigned char map[16] = { REG_RAX, REG_RDX, REG_RCX, REG_RBX, REG_RSI, REG_RDI,
+					       REG_RBP, REG_RSP, REG_R8, REG_R9, REG_R10, REG_R11,
+					       REG_R12, REG_R13, REG_R14, REG_R15 };
+
+	if (f->uc == NULL || dw >= 16)
+		return 0;
+	*out = (uintptr_t)f->uc->uc_mcontext.gregs[map[dw]];
+	return 1;
+#elif defined(__aarch64__)
+	if (f->uc == NULL || dw > 31)
+		return 0;
+	*out = dw == 31 ? (uintptr_t)f->uc->uc_mcontext.sp : (uintptr_t)f->uc->uc_mcontext.regs[dw];
+	return 1;
+#else
+	(void)f;
+	(void)dw;
+	(void)out;
+	return 0;
+#endif
+}
+
+/*
+ * The lowest address a saved frame pointer of the frame @f may be read
+ * at. The stack pointer, but in the interrupted frame on x86-64, whose
+ * epilogue may have popped the register already while its rows still
+ * say "saved at CFA - 16" (GCC emits no restore after a pop): the slot
+ * is then below sp, in the 128-byte red zone, which the kernel leaves
+ * alone when it delivers a signal on this stack, and holds the value
+ * popped. Only in the page that holds sp (mapped: the thread runs on
+ * it), as the stack below may not be.
+ */
+static uintptr_t fp_floor(const struct frame *f)
+{
+#if defined(__x86_64__)
+	uintptr_t page = f->sp & ~(uintptr_t)4095;
+
+	if (f->uc && f->sp >= 128)
+		return f->sp - 128 > page ? f->sp - 128 : page;
+#endif
+	return f->sp;
+}
+
+/*
+ * One step by a REGS row (cfi.h), in the interrupted frame only: the CFA
+ * from any register of its context plus N, the caller's sp the CFA or a
+ * register, the return address and frame pointer in registers or at
+ * the CFA plus an offset. glibc's __longjmp: the caller is the frame
+ * that called setjmp (pc, sp and fp already loaded from the jmp_buf),
+ * which the CFA (the jmp_buf) need not lie on the stack for. The new sp
+ * must lie in [sp, top]; words are read only inside the stack. Taken
+ * once a walk (f->uc is cleared), so the walk still ends.
+ */
+static int step_regs(const struct shmstat_cfirow *r, struct frame *f, uintptr_t top)
+{
+	unsigned cfa_off = (unsigned)SHMSTAT_CFA_OFF(r->cfa);
+	unsigned spr = SHMSTAT_CFA_REGS_SP(cfa_off);
+	uintptr_t cfa, sp, ra, fp = f->fp;
+	int fp_ok = f->fp_ok;
+
+	if (!reg_of(f, SHMSTAT_CFA_REGS_REG(cfa_off), &cfa))
+		return 0;
+	cfa += SHMSTAT_CFA_REGS_N(cfa_off);
+	sp = cfa;
+	if (spr && !reg_of(f, spr - 1, &sp))
+		return 0;
+	if (sp < f->sp || sp > top)
+		return 0;
+	if (SHMSTAT_CFI_IS_INREG(r->ra)) {
+		if (!reg_of(f, SHMSTAT_CFI_REGNO(r->ra), &ra))
+			return 0;
+	} else if (r->ra % 8 != 0 || !load(cfa + (uintptr_t)(intptr_t)r->ra, f->sp, top, &ra)) {
+		return 0;
+	}
+	if (SHMSTAT_CFI_IS_INREG(r->fp))
+		fp_ok = reg_of(f, SHMSTAT_CFI_REGNO(r->fp), &fp);
+	else if (r->fp == SHMSTAT_CFI_UNKNOWN)
+		fp_ok = 0;
+	else if (r->fp != SHMSTAT_CFI_SAME)
+		fp_ok = load(cfa + (uintptr_t)(intptr_t)r->fp, fp_floor(f), top, &fp);
+	if (r->cfa & SHMSTAT_CFA_SIGNED)
+		ra = strip_pac(ra);
+	f->pc = ra;
+	f->sp = sp;
+	f->fp = fp;
+	f->fp_ok = (unsigned)fp_ok;
+	f->sp_exact = 1;
+	f->lr_ok = 0;
+	f->pc_exact = 0;
+	return 1;
+}
+
 /*
  * One step by unwind-table row @r: the CFA from the stack or frame
  * pointer, the return address from the stack at CFA + r->ra (or, in the
@@ -306,6 +405,8 @@ static int step_row(const struct shmstat_cfirow *r, struct frame *f, uintptr_t *
 
 	if (kind == SHMSTAT_CFA_SIGFRAME)
 		return step_sig(r, f, topp);
+	if (kind == SHMSTAT_CFA_REGS)
+		return step_regs(r, f, top);
 	if (kind == SHMSTAT_CFA_FP) {
 		if (!f->fp_ok)
 			return 0;
@@ -334,7 +435,7 @@ static int step_row(const struct shmstat_cfirow *r, struct frame *f, uintptr_t *
 	if (r->fp == SHMSTAT_CFI_UNKNOWN)
 		f->fp_ok = 0;
 	else if (r->fp != SHMSTAT_CFI_SAME)
-		f->fp_ok = (unsigned)load(cfa + (uintptr_t)(intptr_t)r->fp, f->sp, top, &fp);
+		f->fp_ok = (unsigned)load(cfa + (uintptr_t)(intptr_t)r->fp, fp_floor(f), top, &fp);
 	if (r->cfa & SHMSTAT_CFA_SIGNED)
 		ra = strip_pac(ra);
 	f->pc = ra;
@@ -386,9 +487,13 @@ static void unwind(struct shmstat_stackkey *k, struct frame *f, uintptr_t top,
 
 		if (t && !first_fp)
 			r = shmstat__cfi_find(t, f->pc_exact ? f->pc : f->pc - 1);
+		/* a REGS row in a caller's frame: its registers are not known */
+		if (r && SHMSTAT_CFA_KIND(r->cfa) == SHMSTAT_CFA_REGS && f->uc == NULL)
+			r = NULL;
 		first_fp = 0;
 		if (r ? !step_row(r, f, &top) : !step_fp(f, top))
 			return;
+		f->uc = NULL;
 		if (f->pc < 4096)
 			return;
 		if (k->depth == SHMSTAT_STACK_SLOTS) {
@@ -521,10 +626,12 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 		}
 	}
 #if defined(__x86_64__)
+	f.uc = uc;
 	f.pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	f.sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 	f.fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
 #elif defined(__aarch64__)
+	f.uc = uc;
 	f.pc = (uintptr_t)uc->uc_mcontext.pc;
 	f.sp = (uintptr_t)uc->uc_mcontext.sp;
 	f.fp = (uintptr_t)uc->uc_mcontext.regs[29];
@@ -571,6 +678,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 				 * row below a caller with one, walked on by its rows */
 				g.pc = ret;
 				g.sp += sizeof(uintptr_t);
+				g.uc = NULL;
 				g.pc_exact = 0;
 				k.pcs[k.depth++] = ret;
 				unwind(&k, &g, top, t, 0);

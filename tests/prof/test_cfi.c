@@ -129,8 +129,56 @@ static int dw_reg(Dwarf_Frame *f, int reg, int64_t *off)
 }
 
 struct agree {
-	unsigned rows, same, none_ok, none_kept, sig;
+	unsigned rows, same, none_ok, none_kept, sig, regs;
 };
+
+/* libdw's rule "in register N" for register @reg: N, or -1 */
+static int dw_in_reg(Dwarf_Frame *f, int reg)
+{
+	Dwarf_Op mem[3], *ops = NULL;
+	size_t n = 0;
+
+	if (dwarf_frame_register(f, reg, mem, &ops, &n) != 0 || n != 1)
+		return -1;
+	if (ops[0].atom == DW_OP_regx)
+		return (int)ops[0].number;
+	if (ops[0].atom >= DW_OP_reg0 && ops[0].atom <= DW_OP_reg31)
+		return ops[0].atom - DW_OP_reg0;
+	return -1;
+}
+
+/* A REGS row (cfi.h) against libdw's: CFA = register + N, the sp, the
+ * return address and the frame pointer in registers or at the CFA plus
+ * an offset. */
+static void compare_regs(Dwarf_Frame *f, const struct shmstat_cfirow *r,
+			 const struct shmstat_cfiarch *arch, uintptr_t a, Dwarf_Op *ops, size_t n,
+			 struct agree *ag)
+{
+	unsigned off = (unsigned)SHMSTAT_CFA_OFF(r->cfa);
+	int64_t o = 0;
+	int rule;
+
+	if (n != 1 || ops[0].atom != DW_OP_bregx ||
+	    ops[0].number != SHMSTAT_CFA_REGS_REG(off) || ops[0].number2 != SHMSTAT_CFA_REGS_N(off))
+		fail_msg("at %#lx: REGS row r%u+%u, libdw's CFA differs", (unsigned long)a,
+			 SHMSTAT_CFA_REGS_REG(off), SHMSTAT_CFA_REGS_N(off));
+	if (SHMSTAT_CFA_REGS_SP(off))
+		assert_int_equal(dw_in_reg(f, (int)arch->sp), (int)SHMSTAT_CFA_REGS_SP(off) - 1);
+	if (SHMSTAT_CFI_IS_INREG(r->ra)) {
+		assert_int_equal(dw_in_reg(f, (int)arch->ra), (int)SHMSTAT_CFI_REGNO(r->ra));
+	} else {
+		assert_int_equal(dw_reg(f, (int)arch->ra, &o), 0);
+		assert_int_equal(r->ra, o);
+	}
+	if (SHMSTAT_CFI_IS_INREG(r->fp)) {
+		assert_int_equal(dw_in_reg(f, (int)arch->fp), (int)SHMSTAT_CFI_REGNO(r->fp));
+	} else if (r->fp != SHMSTAT_CFI_UNKNOWN) {
+		rule = dw_reg(f, (int)arch->fp, &o);
+		assert_int_equal(rule == 0 ? o : rule, r->fp);
+	}
+	ag->same++;
+	ag->regs++;
+}
 
 /* libdw's rule for register @reg in a signal frame: saved at sp + N (an
  * expression DW_OP_breg<sp> N): N, or -1. */
@@ -192,6 +240,10 @@ static void compare(Dwarf_Frame *f, const struct shmstat_cfirow *r, const struct
 		assert_int_equal(r->fp, dw_sp_expr(f, (int)arch->fp, arch->sp));
 		ag->same++;
 		ag->sig++;
+		return;
+	}
+	if (SHMSTAT_CFA_KIND(r->cfa) == SHMSTAT_CFA_REGS) {
+		compare_regs(f, r, arch, a, ops, n, ag);
 		return;
 	}
 	if (!simple) {
@@ -272,6 +324,8 @@ static void agree_with_libdw(const struct mod *m, Elf *elf, struct agree *ag)
 	dwarf_cfi_end(cfi);
 }
 
+static unsigned last_regs;     /* REGS rows of the last file_agrees_min */
+
 static unsigned file_agrees_min(uintptr_t addr, const char *name, unsigned min_rows)
 {
 	struct mod m;
@@ -285,10 +339,11 @@ static unsigned file_agrees_min(uintptr_t addr, const char *name, unsigned min_r
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	assert_non_null(elf);
 	agree_with_libdw(&m, elf, &ag);
-	print_message("%s: %u libdw rows, %u the same (%u of a signal frame), %u where we keep none\n",
-		      m.path, ag.rows, ag.same, ag.sig, ag.none_ok);
+	print_message("%s: %u libdw rows, %u the same (%u of a signal frame, %u in registers), "
+		      "%u where we keep none\n", m.path, ag.rows, ag.same, ag.sig, ag.regs, ag.none_ok);
 	assert_true(ag.rows > min_rows);
 	assert_true(ag.same >= ag.rows - ag.rows / 50);
+	last_regs = ag.regs;
 	elf_end(elf);
 	close(fd);
 	return ag.sig;
@@ -306,10 +361,23 @@ static void test_libc(void **state)
 	(void)state;
 	sig = file_agrees(0, "/libc.so.6");
 #if defined(__x86_64__) && defined(__GLIBC__)
-	/* __restore_rt, the signal trampoline: kept as a signal frame */
+	/* __restore_rt, the signal trampoline: kept as a signal frame;
+	 * __longjmp: its CFA and the caller's registers in registers */
 	assert_true(sig > 0);
+	assert_true(last_regs > 0);
 #else
 	(void)sig;
+#endif
+}
+
+/* The dynamic linker: _dl_runtime_resolve's CFA is rbx-based (the stack
+ * realigned), a REGS row */
+static void test_ldso(void **state)
+{
+	(void)state;
+	(void)file_agrees(0, "/ld-linux");
+#if defined(__x86_64__) && defined(__GLIBC__)
+	assert_true(last_regs > 0);
 #endif
 }
 
@@ -668,7 +736,7 @@ static void mutate(const struct mod *m, unsigned rounds)
 			assert_true(b.rows[r].pc <= src.hi - src.lo);
 			if (r > 0)
 				assert_true(b.rows[r].pc > b.rows[r - 1].pc);
-			assert_true(SHMSTAT_CFA_KIND(b.rows[r].cfa) <= SHMSTAT_CFA_SIGFRAME);
+			assert_true(SHMSTAT_CFA_KIND(b.rows[r].cfa) <= SHMSTAT_CFA_REGS);
 		}
 	}
 	print_message("%s: %u of %u corrupt copies still gave rows\n", m->path, with_rows, rounds);
@@ -696,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_arm64_rules),
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_libc),
+		cmocka_unit_test(test_ldso),
 		cmocka_unit_test(test_self),
 		cmocka_unit_test(test_nohdr),
 		cmocka_unit_test(test_vdso),
