@@ -25,7 +25,8 @@ CORE = {'attach', 'copier', 'grace', 'hook', 'layout', 'mdir', 'procs', 'reader'
         'segment', 'snap', 'snapshot', 'sparse', 'tls', 'type', 'util', 'version'}
 # the metric types and the profile tables, plugged in by types.c
 TYPES = {'counter', 'gaugesnap', 'histogram', 'siggeo', 'sigmerge', 'sigsnap', 'sigtable',
-         'cfi', 'cfifile', 'cfitab', 'modmap', 'profile', 'profiler', 'rangeix', 'stacks'}
+         'cfi', 'cfifile', 'cfitab', 'modmap', 'profile', 'profiler', 'rangeix', 'stacks',
+         'unwind'}
 MAX_LINES = 1000
 
 
