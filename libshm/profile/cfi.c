@@ -368,8 +368,10 @@ static void set_rule(struct state *s, const struct shmstat_cfiarch *a, uint64_t 
 
 	/* the sp: the CFA, but where a rule puts it in another register (the
 	 * walk reads no other rule of it, as before) */
-	if (r == &s->sp && how != R_REG)
-		return;
+	if (r == &s->sp && how != R_REG) {
+		how = R_SAME;
+		off = 0;
+	}
 	if (r) {
 		r->how = how;
 		r->off = off;

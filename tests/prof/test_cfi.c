@@ -639,6 +639,32 @@ static void test_x86_64_rules(void **state)
 		row_is(&b, 3, 0x30, SHMSTAT_CFA_NONE, 0, 0, 0, 0);
 		free(b.rows);
 	}
+	/* REGS rows: the CFA in rdi, rsp/rbp/rip in r8/r9/rdx (__longjmp);
+	 * rsp's "same value" is the CFA again; then CFA = rbx + 32 with the
+	 * CIE's rules (_dl_runtime_resolve); then back to rsp */
+	{
+		static const unsigned char regs[] = {
+			0x41, 0x0c, 5, 0,                           /* +1: cfa rdi+0 */
+			0x09, 7, 8, 0x09, 6, 9, 0x09, 16, 1,        /* rsp r8, rbp r9, rip rdx */
+			0x41, 0x08, 7,                              /* +1: rsp same */
+			0x41, 0x0c, 3, 32, 0xc6, 0x06, 16,          /* +1: cfa rbx+32, restore */
+			0x41, 0x0c, 7, 8,                           /* +1: cfa rsp+8 */
+		};
+		const struct fde o[] = { { 0x000, 0x10, regs, sizeof(regs) } };
+
+		make(&m, 1, 0x78, 16, cie, sizeof(cie), o, 1);
+		assert_int_equal(parse_img(&m, &shmstat__cfi_x86_64, &b), 6);
+		row_is(&b, 0, 0x00, SHMSTAT_CFA_SP, 8, -8, SHMSTAT_CFI_SAME, 0);
+		row_is(&b, 1, 0x01, SHMSTAT_CFA_REGS, SHMSTAT_CFA_REGS_MAKE(5, 9, 0),
+		       SHMSTAT_CFI_INREG(1), SHMSTAT_CFI_INREG(9), 0);
+		row_is(&b, 2, 0x02, SHMSTAT_CFA_REGS, SHMSTAT_CFA_REGS_MAKE(5, 0, 0),
+		       SHMSTAT_CFI_INREG(1), SHMSTAT_CFI_INREG(9), 0);
+		row_is(&b, 3, 0x03, SHMSTAT_CFA_REGS, SHMSTAT_CFA_REGS_MAKE(3, 0, 32), -8,
+		       SHMSTAT_CFI_SAME, 0);
+		row_is(&b, 4, 0x04, SHMSTAT_CFA_SP, 8, -8, SHMSTAT_CFI_SAME, 0);
+		row_is(&b, 5, 0x10, SHMSTAT_CFA_NONE, 0, 0, 0, 0);
+		free(b.rows);
+	}
 	/* a return address register the architecture does not have: nothing */
 	make(&m, 1, 0x78, 15, cie, sizeof(cie), f, 1);
 	assert_int_equal(parse_img(&m, &shmstat__cfi_x86_64, &b), 0);
