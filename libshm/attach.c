@@ -29,6 +29,39 @@ static void leave(struct shmstat_seg *seg)
 	shmstat__reap(seg);
 }
 
+/* A forked child whose parent died before the child adopted the slot
+ * claimed for it at the fork (tls.c), so that a reaper took the claim
+ * back as one of a dead process: without a slot, every update of the
+ * child did nothing, and its counts were lost (tests/stress/
+ * test_prefork.c). It claims a slot as an attach does, acknowledging the
+ * removals so far; the handles it inherited may be of metrics removed
+ * and reclaimed while no slot held its parent's acknowledgement, so it
+ * drops those (after the claim: its fence orders it with the reapers'
+ * walks, as for any new writer) before it updates anything. */
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_orphan(struct shmstat_seg *seg)
+{
+	if (!seg->orphan)
+		return;
+	seg->orphan = false;
+	shmstat__reap_wait(seg, 0);
+	seg->want = ld_acquire(&seg->hdr->retire_seq);
+	if (shmstat__proc_attach(seg, seg->want) == 0)
+		shmstat__drop_removed(seg);
+}
+
+static void fork_child(void)
+{
+	shmstat__tls_each(fork_orphan);
+}
+
+/* after tls.c's fork handlers: child handlers run in the order set */
+static void set_fork_handler(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
+
 void shmstat_opts_init(struct shmstat_opts *o)
 {
 	o->max_procs = 32;
@@ -74,6 +107,7 @@ static int attach(const char *name, const struct shmstat_opts *opts, shmstat_seg
 	err = shmstat__tls_attach(seg);
 	if (err)
 		goto fail_proc;
+	pthread_once(&fork_once, set_fork_handler);
 	err = shmstat__index_init(seg);
 	if (err)
 		goto fail_tls;

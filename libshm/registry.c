@@ -606,8 +606,6 @@ static int same_shape(const struct shmstat_shape *have, const struct shmstat_sha
 	return t->same_shape ? t->same_shape(have, want, name, labels) : 0;
 }
 
-static void drop_removed(struct shmstat_seg *seg);
-
 /* Take handle @h out of the index (if it is still there) and make it do
  * nothing; its memory stays until shmstat_close(): the program, or
  * another thread, may hold it. */
@@ -686,7 +684,7 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 			goto found;
 		}
 		/* removed since: drop our stale handle, register anew */
-		drop_removed(seg);
+		shmstat__drop_removed(seg);
 	} else {
 		urcu_bp_read_unlock();
 	}
@@ -816,7 +814,7 @@ static int register_one(struct shmstat_seg *seg, const struct shmstat_metric_def
 		err = register_once(seg, shape, &r, &lk, out);
 		if (err != EAGAIN)
 			return err;
-		drop_removed(seg);
+		shmstat__drop_removed(seg);
 	}
 	return shmstat__fail(SHMSTAT_EBUSY,
 			     "metric '%s{%s}' of segment '%s' was removed during each of 8 registrations",
@@ -828,7 +826,7 @@ static int register_one(struct shmstat_seg *seg, const struct shmstat_metric_def
 /* Drop our handles of removed metrics: they do nothing from now on, and
  * leave the index (their memory stays until shmstat_close(): the program
  * may hold them). */
-static void drop_removed(struct shmstat_seg *seg)
+void shmstat__drop_removed(struct shmstat_seg *seg)
 {
 	struct cds_lfht_iter iter;
 	struct lhandle *h;
@@ -862,7 +860,7 @@ static int quiesce(shmstat_seg *seg)
 	shmstat__tls_lock();
 	seq = ld_acquire(&seg->hdr->retire_seq);
 	shmstat__tls_unlock();
-	drop_removed(seg);
+	shmstat__drop_removed(seg);
 	/* the process acknowledges what all its threads have: the others
 	 * do at their next update (counter.c) */
 	shmstat__tls_lock();

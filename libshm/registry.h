@@ -45,6 +45,10 @@ SHMSTAT_HIDDEN int shmstat__register(struct shmstat_seg *seg, const struct shmst
 SHMSTAT_HIDDEN int shmstat__index_init(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN void shmstat__index_destroy(struct shmstat_seg *seg);
 
+/* Make this process's handles of metrics that are no longer LIVE (or
+ * whose descriptor holds another metric now) do nothing. */
+SHMSTAT_HIDDEN void shmstat__drop_removed(struct shmstat_seg *seg);
+
 /* Prometheus metric-name rule. 0 or SHMSTAT_EBADNAME. */
 SHMSTAT_HIDDEN int shmstat__check_metric_name(const char *name);
 

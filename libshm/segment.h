@@ -75,6 +75,9 @@ struct shmstat_seg {
 	 * order, so that the fold's walks over them do not read every
 	 * owner word (NULL: walk them) */
 	uint32_t *fold_own, fold_nown, fold_p;
+	/* in a forked child: the slot claimed for it at the fork was taken
+	 * back before it adopted it (attach.c claims another) */
+	bool orphan;
 };
 
 SHMSTAT_HIDDEN int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,

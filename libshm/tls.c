@@ -215,8 +215,12 @@ static void fork_child(void)
 		 * before the fork carries the parent's acknowledgement, so
 		 * no removal's grace period ends without the child */
 		SHMSTAT_HOOK(SHMSTAT_HOOK_FORK_ADOPT, seg);
-		if (shmstat__proc_adopt(seg, fork_slot[i], fork_tag[i], fork_stamp[i]) != 0)
-			seg->proc = UINT32_MAX;     /* updates do nothing */
+		seg->orphan = false;
+		if (shmstat__proc_adopt(seg, fork_slot[i], fork_tag[i], fork_stamp[i]) != 0) {
+			seg->proc = UINT32_MAX;     /* updates do nothing, */
+			/* unless attach.c's handler, next, claims a slot */
+			seg->orphan = fork_slot[i] < seg->max_procs;
+		}
 	}
 	pthread_mutex_unlock(&slots_lock);
 	urcu_bp_after_fork_child();
@@ -231,6 +235,13 @@ static void fork_child(void)
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++)
 		if (slots[i].seg != NULL && slots[i].seg->proc < slots[i].seg->max_procs)
 			shmstat__reap_wait(slots[i].seg, 0);      /* adopted */
+}
+
+void shmstat__tls_each(void (*fn)(struct shmstat_seg *seg))
+{
+	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++)
+		if (slots[i].seg != NULL)
+			fn(slots[i].seg);
 }
 
 static void make_key(void)

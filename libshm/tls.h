@@ -23,6 +23,10 @@
 SHMSTAT_HIDDEN int shmstat__tls_attach(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN void shmstat__tls_detach(struct shmstat_seg *seg);
 
+/* Call @fn on every segment this process has attached. Only in a fork
+ * handler of the child (one thread, no lock taken: @fn may take it). */
+SHMSTAT_HIDDEN void shmstat__tls_each(void (*fn)(struct shmstat_seg *seg));
+
 /* The process-wide lock of the per-thread tables (also held across
  * fork(), and by registration and shmstat_quiesce() where they must
  * order against each other: registry.c). Not on any hot path. */
