@@ -258,14 +258,28 @@ int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag
 
 int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack)
 {
-	uint32_t i = claim_slot(seg, seg->tag, ack);
+	uint32_t i = claim_slot(seg, seg->tag, ack), live = 0;
 
 	if (i != UINT32_MAX)
 		return fill_slot(seg, i);
 	seg->proc = UINT32_MAX;
+	/* say which: slots of gone writers wait for a reaper, one that
+	 * holds the lock stopped (SIGSTOP) keeps them all taken (grace.c) */
+	for (i = 0; i < seg->max_procs; i++) {
+		const uint64_t w = ld_acquire(&seg->procs[i].word);
+
+		if (SHMSTAT_PROC_STATE(w) == SHMSTAT_PROC_LIVE && shmstat__tag_alive(w))
+			live++;
+	}
+	if (live >= seg->max_procs)
+		return shmstat__fail(SHMSTAT_EFULL,
+				     "segment '%s' has no free writer slot: all %u are taken by live processes",
+				     seg->name, seg->max_procs);
 	return shmstat__fail(SHMSTAT_EFULL,
-			     "segment '%s' has no free writer slot: all %u are taken by live processes",
-			     seg->name, seg->max_procs);
+			     "segment '%s' has no free writer slot: of its %u, %u are taken by "
+			     "live processes and %u by gone ones or claims not folded yet (another "
+			     "process holds the reaper lock, or took the slots since)",
+			     seg->name, seg->max_procs, live, seg->max_procs - live);
 }
 
 void shmstat__proc_detach(struct shmstat_seg *seg)

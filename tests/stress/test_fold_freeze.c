@@ -583,6 +583,11 @@ static void test_stopped_reaper_no_wait(void **state)
 	assert_int_equal(shmstat_gc(name, &reaped), 0);
 	assert_int_equal(reaped, 0);
 	assert_int_equal(shmstat_open(name, NULL, &seg), SHMSTAT_EFULL);
+	/* the slots are the dead writers', not live ones' (it said "all
+	 * 3 are taken by live processes") */
+	if (strstr(shmstat_last_error(), "0 are taken by live processes and") == NULL)
+		fail_msg("the refusal does not say the slots are held by gone writers: '%s'",
+			 shmstat_last_error());
 	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
 	assert_int_equal(waits, 0);
 	check_exact(name, 0);
