@@ -139,8 +139,10 @@ SHMSTAT_HIDDEN void shmstat__sig_fold(struct shmstat_seg *seg, uint32_t p, uint3
  * give them back to their pools. */
 SHMSTAT_HIDDEN void shmstat__sig_release(struct shmstat_seg *seg, uint32_t p);
 
-/* Reaper: free owner slots whose claimer died. */
+/* Reaper: free owner slots whose claimer died; of every table, and of
+ * table @t (sigowner.c). */
 SHMSTAT_HIDDEN void shmstat__sig_repair(struct shmstat_seg *seg);
+SHMSTAT_HIDDEN void shmstat__sig_owners_repair(struct shmstat_sigtab *t);
 
 /* ------------------------------------------------------------------ reader */
 

@@ -1,0 +1,102 @@
+/*
+ * sigowner.c - a signature table's owners (accounts, tenants): the slots
+ * shmstat_sig_owner() names, claimed once by name and never given back
+ * while the table lives (sigtable.h has the layout).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+
+#include "shmstat.h"
+#include "procs.h"
+#include "sigtable.h"
+
+/* Is owner word @w CLAIMED by a process that no longer runs? The word
+ * carries the claimer's tag, pid and start time, so a reused pid does
+ * not keep it (an earlier library wrote start 0: its pid decides). */
+static bool owner_claim_dead(uint64_t w)
+{
+	return SHMSTAT_STATE_OF(w) == 1 && !shmstat__tag_alive(SHMSTAT_TAG_OF(w));
+}
+
+/* Owner slot @s once it is not CLAIMED (a dead claimer's made FREE
+ * again), or CLAIMED still after 100,000 yields */
+static uint64_t owner_settled(struct shmstat_sigowner *s)
+{
+	uint64_t w = ld_acquire(&s->word);
+
+	for (unsigned spin = 0; SHMSTAT_STATE_OF(w) == 1 && spin < 100000; spin++) {
+		if (owner_claim_dead(w))
+			cas_acqrel(&s->word, &w, 0);    /* claimer died: free again */
+		else
+			sched_yield();
+		w = ld_acquire(&s->word);
+	}
+	return w;
+}
+
+static bool owner_is(const struct shmstat_sigowner *s, uint64_t w, const char *name)
+{
+	return SHMSTAT_STATE_OF(w) == 2 && strncmp(s->name, name, sizeof(s->name)) == 0;
+}
+
+int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id)
+{
+	uint32_t first_free = UINT32_MAX;
+	size_t n;
+
+	*id = 0;
+	if (t->c.epoch == SHMSTAT_EPOCH_NONE)
+		return shmstat__fail(EINVAL, "signature table handle does nothing");
+	n = name ? strlen(name) : 0;
+	if (n == 0 || n >= SHMSTAT_SIG_OWNER_CAP)
+		return shmstat__fail(SHMSTAT_EBADNAME, "owner name must be 1 to %d bytes",
+				     SHMSTAT_SIG_OWNER_CAP - 1);
+	/* the name in every slot first: a slot freed before it (its claimer
+	 * killed mid-claim) must not take the name a second time */
+	for (uint32_t o = 0; o < t->nowners; o++) {
+		const uint64_t w = owner_settled(&t->owners[o]);
+
+		if (owner_is(&t->owners[o], w, name)) {
+			*id = o + 1;
+			return 0;
+		}
+		if (SHMSTAT_STATE_OF(w) == 0 && first_free == UINT32_MAX)
+			first_free = o;
+	}
+	/* then the first free slot; one taken meanwhile may hold the name */
+	for (uint32_t o = first_free; o < t->nowners; o++) {
+		struct shmstat_sigowner *s = &t->owners[o];
+		uint64_t w = owner_settled(s);
+
+		if (SHMSTAT_STATE_OF(w) == 0) {
+			const uint64_t mine = 1 | SHMSTAT_TAG_OF(t->c.seg->tag);
+
+			if (!cas_acqrel(&s->word, &w, mine)) {
+				o--;            /* look at this slot again */
+				continue;
+			}
+			memset(s->name, 0, sizeof(s->name));
+			memcpy(s->name, name, n);
+			st_release(&s->word, 2);
+			*id = o + 1;
+			return 0;
+		}
+		if (owner_is(s, w, name)) {
+			*id = o + 1;
+			return 0;
+		}
+	}
+	return shmstat__fail(SHMSTAT_EFULL, "signature table has no free owner slot for '%s' (%u)",
+			     name, t->nowners);
+}
+
+void shmstat__sig_owners_repair(struct shmstat_sigtab *t)
+{
+	for (uint32_t i = 0; i < t->nowners; i++) {
+		uint64_t w = ld_relaxed(&t->owners[i].word);
+
+		if (owner_claim_dead(w))
+			cas_acqrel(&t->owners[i].word, &w, 0);
+	}
+}
