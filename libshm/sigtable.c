@@ -498,6 +498,11 @@ static uint64_t adopt(const struct shmstat_sigtab *t, uint64_t *vals, uint32_t s
 	}
 	st_relaxed(&fv[SHMSTAT_S_SUMMARY], 0);
 	st_relaxed(&vals[SHMSTAT_S_SUMMARY], (uint64_t)i + 1);
+	/* a reader that copied the stripe owners before @stripe was taken
+	 * and the claims after the move would count the summary with
+	 * neither stripe (its keys gone, its exact totals kept): its copy
+	 * sees fold_seq move, and is made again */
+	shmstat__fold_seq_bump(seg->hdr);
 	st_release(&seg->owners[from], idle);
 	return (uint64_t)i + 1;
 }
