@@ -45,6 +45,11 @@ static void fork_orphan(struct shmstat_seg *seg)
 	if (!seg->orphan)
 		return;
 	seg->orphan = false;
+	/* not while the parent's shmstat_open() or shmstat_close() of it was
+	 * half done (its index not made yet, or being taken apart): its
+	 * handles then do nothing, as before */
+	if (!seg->live)
+		return;
 	shmstat__reap_wait(seg, 0);
 	seg->want = ld_acquire(&seg->hdr->retire_seq);
 	if (shmstat__proc_attach(seg, seg->want) == 0)
@@ -111,6 +116,9 @@ static int attach(const char *name, const struct shmstat_opts *opts, shmstat_seg
 	err = shmstat__index_init(seg);
 	if (err)
 		goto fail_tls;
+	shmstat__tls_lock();    /* fork() holds it: the child sees all or none */
+	seg->live = true;
+	shmstat__tls_unlock();
 	*out = seg;
 	return 0;
 fail_tls:
@@ -146,6 +154,9 @@ int shmstat_close(shmstat_seg *seg)
 	if (seg == NULL)
 		return 0;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	shmstat__tls_lock();
+	seg->live = false;
+	shmstat__tls_unlock();
 	SHMSTAT_EACH_TYPE(detach, seg);
 	shmstat__index_destroy(seg);
 	shmstat__tls_detach(seg);

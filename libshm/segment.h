@@ -78,6 +78,10 @@ struct shmstat_seg {
 	/* in a forked child: the slot claimed for it at the fork was taken
 	 * back before it adopted it (attach.c claims another) */
 	bool orphan;
+	/* opened whole and not being closed (written under
+	 * shmstat__tls_lock(), which fork() holds): only such a segment's
+	 * orphan claims a slot */
+	bool live;
 };
 
 SHMSTAT_HIDDEN int shmstat__geom(struct shmstat_geom *g, uint32_t procs, uint32_t metrics,
