@@ -156,14 +156,17 @@ static int show_range(const struct show_hist *o, const struct frames *fr)
 struct range_walk {
 	const struct show_hist *o;
 	size_t n;
+	bool stopped;           /* by range_one(): not an error of the file's */
 };
 
 static int range_one(void *arg, const shmstat_frame *f)
 {
 	struct range_walk *w = arg;
 
-	if (ferror(w->o->out))
-		return 1;               /* refused more: nothing more to write */
+	if (ferror(w->o->out)) {
+		w->stopped = true;      /* refused more: nothing more to write */
+		return 1;
+	}
 	range_frame(w->o, f, w->n++);
 	return 0;
 }
@@ -173,14 +176,14 @@ static int range_one(void *arg, const shmstat_frame *f)
  * reading at its --max-bytes). */
 static int show_range_of(const struct show_hist *o, uint64_t from, uint64_t to)
 {
-	struct range_walk w = { o, 0 };
+	struct range_walk w = { o, 0, false };
 	shmstat_history *h;
 	int err;
 
 	if (shmstat_history_open(o->path, &h) != 0)
 		return die(EXIT_ERR, "%s", shmstat_last_error());
 	err = shmstat_history_each(h, from, to, range_one, &w);
-	if (err < 0 || err > 1) {
+	if (err != 0 && !w.stopped) {
 		err = die(EXIT_ERR, "%s", shmstat_last_error());
 		shmstat_history_close(h);
 		return err;
