@@ -165,8 +165,10 @@ static int plant_node(void *arg)
 
 	if (a[0] == 'd')
 		return mkdir(path, 0755) == 0 ? 0 : 1;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return 1;               /* no such socket: the test fails */
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
 	return fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : 1;
 }
 
