@@ -23,8 +23,11 @@
 #define GOLDEN UINT64_C(0x9E3779B97F4A7C15)
 /* another odd multiplier: a key's filter counter independent of its slot */
 #define FILTER_MUL UINT64_C(0xC2B2AE3D27D4EB4F)
-/* a stripe without a summary asks the pool again every this many events */
+/* a stripe without a summary asks the pool again every this many events,
+ * and after each fold (which gives summaries back): its slot [6] then
+ * holds ASKED with the low bits of fold_seq when it last asked */
 #define CLAIM_RETRY 4096u
+#define ASKED (UINT64_C(1) << 63)
 /* a summary reads the clock once every this many of its events: an
  * event's time (first and last seen) is the clock at one of the last
  * this many events of its thread, late by the time between them */
@@ -512,6 +515,9 @@ static uint64_t adopt(const struct shmstat_sigtab *t, uint64_t *vals, uint32_t s
  * (adopt()). Its index + 1 into @vals and returned; UINT64_MAX if none. */
 static uint64_t claim(const struct shmstat_sigtab *t, uint64_t *vals, uint32_t stripe)
 {
+	/* before the walk: a summary given back after it moves fold_seq on */
+	const uint64_t seq = ld_acquire(&t->c.seg->hdr->fold_seq);
+
 	for (uint32_t i = 0; i < t->npool; i++) {
 		uint64_t w = SHMSTAT_SUM_WORD(SHMSTAT_SUM_FREE, 0);
 
@@ -533,8 +539,8 @@ static uint64_t claim(const struct shmstat_sigtab *t, uint64_t *vals, uint32_t s
 		if (got)
 			return got;
 	}
-	/* none: "asked, none free"; asked again every CLAIM_RETRY events */
-	st_relaxed(&vals[SHMSTAT_S_SUMMARY], UINT64_MAX);
+	/* none: "asked, none free" */
+	st_relaxed(&vals[SHMSTAT_S_SUMMARY], ASKED | (seq & ~ASKED));
 	return UINT64_MAX;
 }
 
@@ -585,7 +591,15 @@ static __attribute__((noinline)) void sig_cold(struct shmstat_sigtab *t,
 	if (ref - 1 >= t->npool) {
 		uint64_t un = ld_relaxed(&vals[SHMSTAT_S_UNSUM]);
 
-		ref = ref == 0 || un % CLAIM_RETRY == 0 ? claim(t, vals, te->stripe) : UINT64_MAX;
+		/* a pool emptied by dead writers (all the workers of a pre-fork
+		 * server killed and started again) is refilled by the folds
+		 * while the new writers count: at every 4096th event only, a
+		 * writer of 1,000 keys counted them all unsummarized */
+		if (ref == 0 || un % CLAIM_RETRY == 0 ||
+		    (ref & ~ASKED) != (ld_relaxed(&t->c.seg->hdr->fold_seq) & ~ASKED))
+			ref = claim(t, vals, te->stripe);
+		else
+			ref = UINT64_MAX;
 		if (ref - 1 >= t->npool) {
 			st_relaxed(&vals[SHMSTAT_S_UNSUM], un + 1);
 			st_relaxed(&vals[SHMSTAT_S_UNSUM_W], vals[SHMSTAT_S_UNSUM_W] + ev->weight);

@@ -281,6 +281,24 @@ static shmstat_sigtab *attach(const char *name, unsigned p, uint32_t pool, shmst
 }
 
 #ifndef SIG_PREFORK
+/* A small segment @name for one table @to: @procs writer slots, @threads
+ * thread stripes. */
+static void small_segment(const char *name, uint32_t procs, uint32_t threads,
+			  const struct shmstat_sigtab_opts *to)
+{
+	struct shmstat_opts o;
+
+	shmstat_opts_init(&o);
+	o.max_procs = procs;
+	o.max_metrics = 4;
+	o.max_values = 64;
+	o.max_threads = threads;
+	o.max_stacks = 0;
+	o.max_modules = 64;
+	o.sig_bytes = shmstat_sigtab_bytes(to);
+	stress_create(name, &o);
+}
+
 struct writer {
 	const char *name;
 	unsigned p;
@@ -684,21 +702,12 @@ static void test_pool_reuse(void **state)
 	struct simple a = { .name = name, .prefix = "a-" }, b = { .name = name, .prefix = "b-" };
 	struct shmstat_sigtab_opts to = su_topts(64, 16, 0, 1, 0);
 	struct shmstat_sigstats st;
-	struct shmstat_opts o;
 	pid_t pa, pb;
 	uint64_t unsum;
 	unsigned reaped;
 
 	(void)state;
-	shmstat_opts_init(&o);
-	o.max_procs = 4;
-	o.max_metrics = 4;
-	o.max_values = 64;
-	o.max_threads = 4;
-	o.max_stacks = 0;
-	o.max_modules = 64;
-	o.sig_bytes = shmstat_sigtab_bytes(&to);
-	stress_create(name, &o);
+	small_segment(name, 4, 4, &to);
 	stress_pipe(a.up);
 	stress_pipe(a.cmd);
 	stress_pipe(b.up);
@@ -798,7 +807,6 @@ static void test_idle_summary(void **state)
 	const char *name = stress_name("sigidle");
 	struct shmstat_sigtab_opts to = su_topts(64, 16, 0, 1, 0);
 	struct shmstat_metric_def def = { .name = METRIC }, cdef = { .name = "sig_idle_c" };
-	struct shmstat_opts o;
 	struct shmstat_sigstats st;
 	shmstat_seg *seg;
 	shmstat_sigtab *t;
@@ -813,15 +821,7 @@ static void test_idle_summary(void **state)
 	shmstat_sigview *v;
 
 	(void)state;
-	shmstat_opts_init(&o);
-	o.max_procs = 2;
-	o.max_metrics = 4;
-	o.max_values = 64;
-	o.max_threads = 2;
-	o.max_stacks = 0;
-	o.max_modules = 64;
-	o.sig_bytes = shmstat_sigtab_bytes(&to);
-	stress_create(name, &o);
+	small_segment(name, 2, 2, &to);
 	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
 	assert_int_equal(shmstat_sigtab_register(seg, &def, &to, &t), 0);
 	assert_int_equal(shmstat_counter_register(seg, &cdef, &c), 0);
@@ -877,6 +877,108 @@ static void test_idle_summary(void **state)
 	sem_destroy(&go);
 	sem_destroy(&ready2);
 	sem_destroy(&go2);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+/* ------------------------------------------- a pool refilled by a fold */
+
+#define REFILL_BEFORE 10u          /* events with the pool empty */
+#define REFILL_AFTER 1000u         /* after a fold gave a summary back */
+
+struct refill {
+	const char *name;
+	int up[2], hold[2];        /* child -> parent; read until killed */
+};
+
+static int refill_holder(void *arg)
+{
+	struct refill *r = arg;
+	struct shmstat_sigtab_opts to = su_topts(64, 16, 0, 1, 0);
+	struct shmstat_metric_def def = { .name = METRIC };
+	shmstat_sigtab *t;
+	shmstat_seg *seg;
+	char c;
+
+	close(r->up[0]);
+	close(r->hold[1]);
+	CHILD_CHECK(shmstat_open(r->name, NULL, &seg) == 0);
+	CHILD_CHECK(shmstat_sigtab_register(seg, &def, &to, &t) == 0);
+	for (uint32_t i = 0; i < 100; i++) {
+		char key[16];
+		int len = snprintf(key, sizeof(key), "a-%u", i % 10);
+
+		shmstat_sig_hit(t, key, (size_t)len, 1, 0);
+	}
+	CHILD_CHECK(stress_write(r->up[1], "d", 1) == 0);
+	(void)stress_read(r->hold[0], &c, 1);
+	return 0;
+}
+
+static void refill_hits(shmstat_sigtab *t, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		char key[16];
+		int len = snprintf(key, sizeof(key), "b-%u", i % 10);
+
+		shmstat_sig_hit(t, key, (size_t)len, 1, 0);
+	}
+}
+
+/*
+ * A pool emptied by a dead writer is refilled by its fold while another
+ * writer counts. Pool of 1: process A takes the summary, counts and is
+ * SIGKILLed; this process counts REFILL_BEFORE events without a summary;
+ * a gc folds A, which gives the summary back; the next event here takes
+ * it, so the REFILL_AFTER that follow are summarized. A stripe without a
+ * summary used to ask the pool again at every 4096th event only: all
+ * 1,010 unsummarized (in bench_show's churn point, a new writer of 1,000
+ * keys counted them all unsummarized while the folds of the writers it
+ * replaced gave the pool back).
+ */
+static void test_pool_refilled(void **state)
+{
+	const char *name = stress_name("sigrefill");
+	struct shmstat_sigtab_opts to = su_topts(64, 16, 0, 1, 0);
+	struct shmstat_metric_def def = { .name = METRIC };
+	struct refill r = { .name = name };
+	struct shmstat_sigstats st;
+	shmstat_sigtab *t;
+	shmstat_sigview *v;
+	shmstat_snap *s;
+	shmstat_seg *seg;
+	unsigned reaped = 0;
+	pid_t pa;
+
+	(void)state;
+	small_segment(name, 2, 2, &to);
+	stress_pipe(r.up);
+	stress_pipe(r.hold);
+	pa = stress_spawn(refill_holder, &r);
+	close(r.up[1]);
+	close(r.hold[0]);
+	stress_expect(r.up[0], pa);
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_sigtab_register(seg, &def, &to, &t), 0);
+	refill_hits(t, REFILL_BEFORE);
+	assert_int_equal(kill(pa, SIGKILL), 0);
+	assert_int_equal(stress_wait(pa), 128 + SIGKILL);
+	assert_int_equal(shmstat_gc(name, &reaped), 0);
+	assert_int_equal(reaped, 1);
+	refill_hits(t, REFILL_AFTER);
+	s = stress_snap(name);
+	v = su_view(s, METRIC);
+	assert_non_null(v);
+	shmstat_sigview_stats(v, &st);
+	assert_int_equal(st.hits, 100 + REFILL_BEFORE + REFILL_AFTER);
+	if (st.unsummarized != REFILL_BEFORE)
+		fail_msg("%llu events unsummarized, not %u: the summary the fold gave back was not taken",
+			 (unsigned long long)st.unsummarized, REFILL_BEFORE);
+	assert_int_equal(st.summaries, 2);      /* the grave's (A's keys) and ours */
+	assert_int_equal(st.used, 20);
+	shmstat_sigview_free(v);
+	shmstat_snap_free(s);
+	close(r.up[0]);
+	close(r.hold[1]);
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
@@ -978,18 +1080,9 @@ static void test_grave_capacity(void **state)
 	const char *name = stress_name("siggrave");
 	struct shmstat_sigtab_opts to = su_topts(GC_CAP, 16, 0, 4, 0);
 	struct shmstat_sigstats st;
-	struct shmstat_opts o;
 
 	(void)state;
-	shmstat_opts_init(&o);
-	o.max_procs = 2;
-	o.max_metrics = 4;
-	o.max_values = 64;
-	o.max_threads = 4;
-	o.max_stacks = 0;
-	o.max_modules = 64;
-	o.sig_bytes = shmstat_sigtab_bytes(&to);
-	stress_create(name, &o);
+	small_segment(name, 2, 4, &to);
 	gc_round(name, "ab");
 	gc_check(name, "ab", &st, "C keys in the grave");
 	assert_int_equal(st.used, GC_CAP);
@@ -1013,6 +1106,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_lifecycle, stress_setup, stress_teardown),
 		cmocka_unit_test_setup_teardown(test_pool_reuse, stress_setup, stress_teardown),
 		cmocka_unit_test_setup_teardown(test_idle_summary, stress_setup, stress_teardown),
+		cmocka_unit_test_setup_teardown(test_pool_refilled, stress_setup, stress_teardown),
 		cmocka_unit_test_setup_teardown(test_grave_capacity, stress_setup, stress_teardown),
 #endif
 	};
