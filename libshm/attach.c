@@ -67,6 +67,23 @@ static void set_fork_handler(void)
 	pthread_atfork(NULL, NULL, fork_child);
 }
 
+/* Claim a writer slot. With none free while slots of gone writers wait
+ * for a reaper that is folding them (all the workers of a pre-fork
+ * server killed and started again at once: every new one's reap waits
+ * for the one that holds the lock, and gave up after 1 s while 64 big
+ * stripes took longer to fold; 14 of 64 new writers then had no slot and
+ * counted nothing), wait for it (grace.c). */
+static int claim_proc(struct shmstat_seg *seg)
+{
+	struct shmstat_slot_wait sw = { .seen = 0 };
+	int err;
+
+	while ((err = shmstat__proc_claim(seg, seg->want)) == SHMSTAT_EFULL &&
+	       shmstat__reap_for_slot(seg, &sw))
+		;
+	return err == SHMSTAT_EFULL ? shmstat__proc_full(seg) : err;
+}
+
 void shmstat_opts_init(struct shmstat_opts *o)
 {
 	o->max_procs = 32;
@@ -106,7 +123,7 @@ static int attach(const char *name, const struct shmstat_opts *opts, shmstat_seg
 	shmstat__reap(seg);
 	/* a new writer holds no handle of a removed metric */
 	seg->want = ld_acquire(&seg->hdr->retire_seq);
-	err = shmstat__proc_attach(seg, seg->want);
+	err = claim_proc(seg);
 	if (err)
 		goto fail;
 	err = shmstat__tls_attach(seg);

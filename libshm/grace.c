@@ -340,6 +340,15 @@ static uint64_t lock_word(const struct shmstat_seg *seg)
 	return SHMSTAT_TAG_OF(seg->tag) | (b != 0 ? b : 1);
 }
 
+/* The state of the reaper lock's holder @holder (not 0, not our own
+ * word): our tag with another image's byte is our process before an
+ * exec(), gone as a reaper. */
+static enum shmstat_tag_state holder_state(const struct shmstat_seg *seg, uint64_t holder)
+{
+	return SHMSTAT_TAG_OF(holder) == SHMSTAT_TAG_OF(seg->tag) ? SHMSTAT_TAG_GONE
+								 : shmstat__tag_state(holder);
+}
+
 bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms)
 {
 	uint64_t *lock = &seg->hdr->reaper_lock;
@@ -353,11 +362,7 @@ bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms)
 			return true;
 		}
 		if (holder != me) {
-			/* our tag with another image's byte: our process
-			 * before an exec(), gone as a reaper */
-			enum shmstat_tag_state hs =
-				SHMSTAT_TAG_OF(holder) == SHMSTAT_TAG_OF(seg->tag) ?
-				SHMSTAT_TAG_GONE : shmstat__tag_state(holder);
+			enum shmstat_tag_state hs = holder_state(seg, holder);
 
 			if (hs == SHMSTAT_TAG_GONE && cas_acqrel(lock, &holder, me)) {
 				recover(seg);
@@ -378,6 +383,43 @@ bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms)
 void shmstat__reaper_unlock(struct shmstat_seg *seg)
 {
 	st_release(&seg->hdr->reaper_lock, 0);
+}
+
+bool shmstat__reap_for_slot(struct shmstat_seg *seg, struct shmstat_slot_wait *sw)
+{
+	uint64_t *lock = &seg->hdr->reaper_lock;
+	uint64_t holder = ld_acquire(lock), fs;
+
+	/* free, or left by a dead reaper: fold what is gone ourselves. Nothing
+	 * folded and the lock free again: no slot waits for a fold (they are
+	 * live writers' or their claims) */
+	if (holder == 0 || (holder != lock_word(seg) && holder_state(seg, holder) == SHMSTAT_TAG_GONE)) {
+		if (shmstat__reap_wait(seg, 0) > 0) {
+			sw->quiet = 0;
+			return true;
+		}
+		holder = ld_acquire(lock);
+		if (holder == 0)
+			return false;
+	}
+	/* a stopped holder may stay so for ever (as for the lock itself);
+	 * asked every 16 ms, not at each try: many writers may wait at once */
+	if (sw->tries++ % 16 == 0 && holder != lock_word(seg) &&
+	    holder_state(seg, holder) == SHMSTAT_TAG_STOPPED)
+		return false;
+	/* a holder that runs frees each slot as it folds it; one that stays
+	 * in a phase for 2 s without a step may be frozen (a cgroup
+	 * freezer, a debugger): not waited for longer */
+	fs = ld_acquire(&seg->hdr->fold_state);
+	if (fs != sw->seen) {
+		sw->seen = fs;
+		sw->quiet = 0;
+	} else if (++sw->quiet >= 2000) {
+		return false;
+	}
+	SHMSTAT_HOOK(SHMSTAT_HOOK_WAIT, lock);
+	nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	return true;
 }
 
 /* ---------------------------------------------------------------- removal */

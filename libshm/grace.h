@@ -22,6 +22,19 @@
 SHMSTAT_HIDDEN bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms);
 SHMSTAT_HIDDEN void shmstat__reaper_unlock(struct shmstat_seg *seg);
 
+/* An attach found no free writer slot. While slots of gone writers wait
+ * for a fold, it waits for them: it folds them itself when it can take
+ * the lock, and waits 1 ms for a holder that runs (which frees each slot
+ * as it folds it). True when the caller should try to claim a slot
+ * again; false when no slot is waiting for a fold, or the holder is
+ * stopped, or the fold line did not move for 2 s. @sw starts zeroed. */
+struct shmstat_slot_wait {
+	uint64_t seen;          /* fold_state at the last try */
+	unsigned quiet;         /* tries since it changed */
+	unsigned tries;
+};
+SHMSTAT_HIDDEN bool shmstat__reap_for_slot(struct shmstat_seg *seg, struct shmstat_slot_wait *sw);
+
 /* Fold proc slot @p (caller holds the reaper lock; nobody writes p's
  * stripes any more) and free the slot. */
 SHMSTAT_HIDDEN void shmstat__fold(struct shmstat_seg *seg, uint32_t p);

@@ -256,13 +256,18 @@ int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag
 	return fill_slot(seg, i);
 }
 
-int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack)
+int shmstat__proc_claim(struct shmstat_seg *seg, uint64_t ack)
 {
-	uint32_t i = claim_slot(seg, seg->tag, ack), live = 0;
+	uint32_t i = claim_slot(seg, seg->tag, ack);
 
-	if (i != UINT32_MAX)
-		return fill_slot(seg, i);
 	seg->proc = UINT32_MAX;
+	return i != UINT32_MAX ? fill_slot(seg, i) : SHMSTAT_EFULL;
+}
+
+int shmstat__proc_full(struct shmstat_seg *seg)
+{
+	uint32_t i, live = 0;
+
 	/* say which: slots of gone writers wait for a reaper, one that
 	 * holds the lock stopped (SIGSTOP) keeps them all taken (grace.c) */
 	for (i = 0; i < seg->max_procs; i++) {
@@ -280,6 +285,13 @@ int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack)
 			     "live processes and %u by gone ones or claims not folded yet (another "
 			     "process holds the reaper lock, or took the slots since)",
 			     seg->name, seg->max_procs, live, seg->max_procs - live);
+}
+
+int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack)
+{
+	const int err = shmstat__proc_claim(seg, ack);
+
+	return err == SHMSTAT_EFULL ? shmstat__proc_full(seg) : err;
 }
 
 void shmstat__proc_detach(struct shmstat_seg *seg)

@@ -40,6 +40,13 @@ SHMSTAT_HIDDEN uint64_t shmstat__image_id(void);
  * removals it has acknowledged (see shmstat_quiesce()). 0 or EFULL. */
 SHMSTAT_HIDDEN int shmstat__proc_attach(struct shmstat_seg *seg, uint64_t ack);
 
+/* The two halves of shmstat__proc_attach(): one try, which returns
+ * SHMSTAT_EFULL without a message; and the refusal, which says whether
+ * the slots are taken by live processes or by gone ones not folded yet
+ * (it asks whether each is alive) and returns SHMSTAT_EFULL. */
+SHMSTAT_HIDDEN int shmstat__proc_claim(struct shmstat_seg *seg, uint64_t ack);
+SHMSTAT_HIDDEN int shmstat__proc_full(struct shmstat_seg *seg);
+
 /* fork: in the parent, claim a slot for the child-to-be (CLAIMING with
  * the parent's tag and acknowledgement, so that the grace period of
  * removals counts the child from the first instant); UINT32_MAX if none.

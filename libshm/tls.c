@@ -180,8 +180,16 @@ static void fork_prepare(void)
 
 		fork_slot[i] = seg ? shmstat__proc_preclaim(seg, &fork_stamp[i]) : UINT32_MAX;
 		if (seg && fork_slot[i] == UINT32_MAX && seg->proc < seg->max_procs) {
-			shmstat__reap(seg);     /* dead children may hold every slot */
-			fork_slot[i] = shmstat__proc_preclaim(seg, &fork_stamp[i]);
+			struct shmstat_slot_wait sw = { .seen = 0 };
+
+			/* dead children may hold every slot; another process
+			 * may be folding them for longer than the reap waits
+			 * (attach.c, claim_proc()) */
+			shmstat__reap(seg);
+			while ((fork_slot[i] = shmstat__proc_preclaim(seg, &fork_stamp[i])) ==
+				       UINT32_MAX &&
+			       shmstat__reap_for_slot(seg, &sw))
+				;
 		}
 		fork_tag[i] = seg ? seg->tag : 0;
 	}

@@ -42,6 +42,14 @@
  * counts them; each used to wait 1 s and 2 s: 1.2 s and 4.2 s measured).
  * Then SIGCONT: the reaper ends, the totals exact.
  *
+ * test_running_reaper_waited: every writer slot held by a dead writer and
+ * a reaper folding them that runs but takes longer than the second an
+ * attach waits for the reaper lock: the open waits for the reaper to free
+ * a slot, and gets it (it used to fail with SHMSTAT_EFULL).
+ * test_running_reaper_fork: the same for the slot a pre-fork master
+ * claims for its worker at fork(): the worker counts (it used to get no
+ * slot, and count nothing).
+ *
  * test_extents_during_fold: the pages of a grave a fold writes were
  * holes (segment.h, "Pages in use") when a reader took the object's
  * extents, after reading fold_seq; the reaper, held by the test hooks
@@ -156,6 +164,11 @@ static int reaper_main(void *arg)
 	return (int)n;
 }
 
+/* A live writer to start before the dead ones, in a slot of its own
+ * (make_dead()), and the writers check_exact() expects alive. */
+static void (*dead_before)(const char *name);
+static uint32_t alive_expected;
+
 static uint64_t expected_total(void)
 {
 	uint64_t t = 0;
@@ -176,7 +189,7 @@ static uint32_t check_exact(const char *name, int final)
 	assert_int_equal(stress_counter(s, "frz_total", ""), expected_total());
 	assert_true(stress_find(s, "frz_sum", "", &mi) >= 0);
 	assert_int_equal(mi.gauge, (int64_t)expected_total());
-	assert_int_equal(info.writers_alive, 0);
+	assert_int_equal(info.writers_alive, alive_expected);
 	if (final) {
 		assert_int_equal(info.writers_dead, 0);
 		assert_int_equal(info.stripes_owned, 0);
@@ -219,11 +232,13 @@ static const char *make_dead(const char *tag)
 	/* few stripes, so copies are short; fewer thread stripes than
 	 * threads, so most counts are in the per-process stripes (the
 	 * first ones a fold zeroes) */
-	o.max_procs = D;
+	o.max_procs = D + (dead_before != NULL);
 	o.max_metrics = 8;
 	o.max_values = MAXV;
 	o.max_threads = D;
 	stress_create(name, &o);
+	if (dead_before)
+		dead_before(name);
 	stress_pipe(ex);
 	for (int w = 0; w < D; w++) {
 		stress_pipe(done[w]);
@@ -641,6 +656,229 @@ static void test_stopped_reaper_no_wait(void **state)
 	assert_int_equal(shmstat_unlink(name), 0);
 }
 
+/* A reaper that runs but is slow: it holds the lock, in its first fold,
+ * blocked on a pipe until the test lets it go (a process in state S, as
+ * one busy folding big stripes on a loaded machine). */
+struct slow_reaper {
+	const char *name;
+	int held_fd, go_fd;        /* "in the fold" to the test; "go on" from it */
+	int unused[2];
+};
+
+static struct slow_reaper *slow_now;
+
+static void slow_reaper_hook(enum shmstat_hook_point point, const void *arg)
+{
+	char c = 'h';
+
+	(void)arg;
+	if (point != SHMSTAT_HOOK_FOLD_MERGING || slow_now == NULL)
+		return;
+	if (stress_write(slow_now->held_fd, &c, 1) != 0 || stress_read(slow_now->go_fd, &c, 1) != 1)
+		_exit(5);
+	slow_now = NULL;
+}
+
+static int slow_reaper_main(void *arg)
+{
+	struct slow_reaper *r = arg;
+	unsigned n = 0;
+
+	close(r->unused[0]);
+	close(r->unused[1]);
+	slow_now = r;
+	__atomic_store_n(&shmstat__test_hook, slow_reaper_hook, __ATOMIC_RELEASE);
+	CHILD_CHECK(shmstat_gc(r->name, &n) == 0);
+	return (int)n;
+}
+
+/* Start @r on pipe @go (made by the caller; its read end is closed
+ * here) and a pipe of its own, @held, whose read end stays open; back
+ * once the reaper holds the lock, in its first fold. */
+static pid_t start_slow_reaper(struct slow_reaper *r, int go[2], int held[2])
+{
+	pid_t pid;
+	char ch;
+
+	stress_pipe(held);
+	r->held_fd = held[1];
+	r->go_fd = go[0];
+	r->unused[0] = held[0];
+	r->unused[1] = go[1];
+	pid = stress_spawn(slow_reaper_main, r);
+	close(held[1]);
+	close(go[0]);
+	assert_int_equal(stress_read(held[0], &ch, 1), 1);
+	return pid;
+}
+
+/* In the test: its open's waits; the reaper let go at the first wait
+ * past the 1,000 of the open's own reap (its wait for the lock). */
+static int slow_go_fd = -1;
+
+static void slow_wait_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if (point != SHMSTAT_HOOK_WAIT || ++waits != 1001)
+		return;
+	if (stress_write(slow_go_fd, "g", 1) != 0)
+		_exit(6);
+}
+
+/* Every writer slot held by a dead writer, and a reaper folding them that
+ * runs but takes longer than the 1 s an attach waits for the reaper lock
+ * (64 workers of a pre-fork server killed and started again at once,
+ * each with big stripes: bench_show's churn point left 14 of 64 new
+ * writers without a slot, counting nothing). The open waits for the
+ * reaper, which frees the slots as it folds them, and gets one. */
+static void test_running_reaper_waited(void **state)
+{
+	const char *name = make_dead("slowreap");
+	const struct shmstat_metric_def d = { .name = "frz_total" };
+	struct slow_reaper r = { .name = name };
+	int held[2], go[2];
+	shmstat_counter *c;
+	shmstat_seg *seg = NULL;
+	pid_t rpid;
+	int err;
+
+	(void)state;
+	stress_pipe(go);
+	rpid = start_slow_reaper(&r, go, held);
+	waits = 0;
+	slow_go_fd = go[1];
+	__atomic_store_n(&shmstat__test_hook, slow_wait_hook, __ATOMIC_RELEASE);
+	err = shmstat_open(name, NULL, &seg);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	if (waits < 1001)                  /* it gave up: let the reaper end */
+		assert_int_equal(stress_write(go[1], "g", 1), 0);
+	assert_int_equal(stress_wait(rpid), D);
+	if (err != 0)
+		fail_msg("the open did not wait for the reaper (%u waits): %s", waits,
+			 shmstat_last_error());
+	assert_true(waits >= 1001);        /* it waited past the lock's second */
+	assert_int_equal(shmstat_counter_register(seg, &d, &c), 0);
+	shmstat_counter_add(c, 7);
+	{
+		shmstat_snap *s = stress_snap(name);
+
+		assert_int_equal(stress_counter(s, "frz_total", ""), expected_total() + 7);
+		shmstat_snap_free(s);
+	}
+	assert_int_equal(shmstat_close(seg), 0);
+	close(held[0]);
+	close(go[1]);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
+/* A pre-fork master with a slot of its own; the test tells it to fork a
+ * worker ('f') and to leave ('x'). */
+struct fork_master {
+	int up[2], cmd[2];         /* master -> test, test -> master */
+	int go;                    /* the write end of the reaper's "go on" */
+	pid_t pid;
+	const char *name;
+};
+
+static struct fork_master fm;
+
+static int fork_master_main(void *arg)
+{
+	const struct shmstat_metric_def d = { .name = "frz_total" };
+	shmstat_counter *c;
+	shmstat_seg *seg;
+	unsigned got;
+	pid_t pid;
+	int st;
+	char ch;
+
+	(void)arg;
+	close(fm.up[0]);
+	close(fm.cmd[1]);
+	CHILD_CHECK(shmstat_open(fm.name, NULL, &seg) == 0);
+	CHILD_CHECK(shmstat_counter_register(seg, &d, &c) == 0);
+	CHILD_CHECK(stress_write(fm.up[1], "a", 1) == 0);
+	CHILD_CHECK(stress_read(fm.cmd[0], &ch, 1) == 1 && ch == 'f');
+	waits = 0;
+	slow_go_fd = fm.go;
+	__atomic_store_n(&shmstat__test_hook, slow_wait_hook, __ATOMIC_RELEASE);
+	pid = fork();
+	CHILD_CHECK(pid >= 0);
+	if (pid == 0) {
+		/* the worker: counts through the master's handle */
+		__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+		shmstat_counter_add(c, 7);
+		shmstat_close(seg);
+		_exit(0);
+	}
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	got = waits;
+	if (got < 1001)                    /* it gave up: let the reaper end */
+		CHILD_CHECK(stress_write(fm.go, "g", 1) == 0);
+	CHILD_CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHILD_CHECK(stress_write(fm.up[1], &got, sizeof(got)) == 0);
+	CHILD_CHECK(stress_read(fm.cmd[0], &ch, 1) == 1 && ch == 'x');
+	CHILD_CHECK(shmstat_close(seg) == 0);
+	return 0;
+}
+
+static void start_fork_master(const char *name)
+{
+	fm.name = name;
+	stress_pipe(fm.up);
+	stress_pipe(fm.cmd);
+	fm.pid = stress_spawn(fork_master_main, NULL);
+	close(fm.up[1]);
+	close(fm.cmd[0]);
+	stress_expect(fm.up[0], fm.pid);
+}
+
+/* The same for a pre-fork master: fork()'s prepare handler claims the
+ * worker's slot (tls.c). Every slot but the master's held by a dead
+ * worker, and a reaper folding them that runs but takes longer than the
+ * second the handler's reap waits: the fork waits for a slot, and the
+ * worker counts. It used to fork the worker without a slot, and the
+ * worker's counts were lost. */
+static void test_running_reaper_fork(void **state)
+{
+	struct slow_reaper r;
+	int held[2], go[2];
+	unsigned got = 0;
+	pid_t rpid;
+
+	(void)state;
+	stress_pipe(go);
+	fm.go = go[1];
+	dead_before = start_fork_master;
+	alive_expected = 1;
+	r = (struct slow_reaper){ .name = make_dead("slowfork") };
+	dead_before = NULL;
+	rpid = start_slow_reaper(&r, go, held);
+	close(go[1]);
+	assert_int_equal(stress_write(fm.cmd[1], "f", 1), 0);
+	if (stress_read(fm.up[0], &got, sizeof(got)) != sizeof(got))
+		fail_msg("the master ended (status %d)", stress_wait(fm.pid));
+	assert_int_equal(stress_wait(rpid), D);
+	assert_int_equal(stress_write(fm.cmd[1], "x", 1), 0);
+	assert_int_equal(stress_wait(fm.pid), 0);
+	close(fm.up[0]);
+	close(fm.cmd[1]);
+	close(held[0]);
+	alive_expected = 0;
+	{
+		shmstat_snap *s = stress_snap(r.name);
+		const uint64_t n = stress_counter(s, "frz_total", "");
+
+		shmstat_snap_free(s);
+		if (n != expected_total() + 7)
+			fail_msg("the worker forked while the reaper folded counted %lld, not 7 "
+				 "(the fork waited %u times)",
+				 (long long)(n - expected_total()), got);
+	}
+	assert_true(got >= 1001);
+	assert_int_equal(shmstat_unlink(r.name), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -657,6 +895,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_freeze_flipped_kill, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_stopped_reaper_no_wait, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_running_reaper_waited, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_running_reaper_fork, stress_setup,
 						stress_teardown),
 	};
 
