@@ -14,6 +14,7 @@
 
 #include "shmstat.h"
 #include "histogram.h"
+#include "hsparse.h"
 #include "grace.h"
 #include "hook.h"
 #include "profiler.h"
@@ -227,6 +228,34 @@ void shmstat__hdata_add(shmstat_hdata *h, const uint64_t *slots)
 {
 	hdata_fold(h, slots[SHMSTAT_H_MAX], slots[SHMSTAT_H_NMIN]);
 	hdata_sum(h, slots);
+}
+
+int shmstat__hdata_add_sparse(shmstat_hdata *h, const struct shmstat__hsparse *later,
+			      const struct shmstat__hsparse *earlier)
+{
+	if (h->bits != later->bits || h->lowest != later->lowest || h->highest != later->highest)
+		return EINVAL;
+	if (earlier == NULL) {
+		hdata_fold(h, later->max, later->nmin);
+	} else {
+		h->exact = 0;           /* a difference's max and min are unknown */
+		h->v[SHMSTAT_H_SUM] -= earlier->sum;
+		h->v[SHMSTAT_H_UNDER] -= earlier->under;
+		h->v[SHMSTAT_H_OVER] -= earlier->over;
+		for (uint32_t k = 0; k < earlier->n; k++)
+			if (earlier->idx[k] < h->nb)
+				h->v[SHMSTAT_H_FIRST + earlier->idx[k]] -= earlier->cnt[k];
+	}
+	/* modulo 2^64, as the sums of the differences are: the sum of the
+	 * values may wrap, and @later counts each bucket at least as many
+	 * times as @earlier */
+	h->v[SHMSTAT_H_SUM] += later->sum;
+	h->v[SHMSTAT_H_UNDER] += later->under;
+	h->v[SHMSTAT_H_OVER] += later->over;
+	for (uint32_t k = 0; k < later->n; k++)
+		if (later->idx[k] < h->nb)
+			h->v[SHMSTAT_H_FIRST + later->idx[k]] += later->cnt[k];
+	return 0;
 }
 
 void shmstat_hdata_free(shmstat_hdata *h)

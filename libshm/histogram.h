@@ -89,4 +89,15 @@ SHMSTAT_HIDDEN extern const struct shmstat__type shmstat__hist_type;
 /* Add what @src counted to @dst (same layout): 0 or EINVAL. */
 SHMSTAT_HIDDEN int shmstat__hdata_merge(shmstat_hdata *dst, const shmstat_hdata *src);
 
+/* Add to @h what sparse histogram @later counted (@earlier NULL: its max
+ * and min too), or (@earlier not NULL, of the same layout, each count at
+ * most @later's: shmstat__hsparse_ge()) what @later counted since
+ * @earlier, as merging the differences of every record in between
+ * would: @h's max and min are then no longer exact. 0, or EINVAL when
+ * @later is of another layout than @h (nothing added). */
+struct shmstat__hsparse;
+SHMSTAT_HIDDEN int shmstat__hdata_add_sparse(shmstat_hdata *h,
+					     const struct shmstat__hsparse *later,
+					     const struct shmstat__hsparse *earlier);
+
 #endif

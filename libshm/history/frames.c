@@ -11,6 +11,7 @@
 
 #include "histogram.h"
 #include "history_int.h"
+#include "hsparse.h"
 
 /* -------------------------------------------------------------- frames */
 
@@ -911,36 +912,38 @@ long shmstat_frame_find(const shmstat_frame *f, const char *name, const char *la
 	return -1;
 }
 
-int shmstat_frame_hist(const shmstat_frame *f, size_t i, shmstat_hdata **out)
+int shmstat__frame_hsparse(const shmstat_frame *f, size_t i, struct shmstat__hsparse *out)
 {
 	const struct hdesc *d;
 	const struct fhist *fh;
-	shmstat_hdata *hd;
-	uint64_t *slots;
 
-	*out = NULL;
 	if (i >= f->sc->n || f->sc->d[i]->type != SHMSTAT_HISTOGRAM)
 		return EINVAL;
 	d = f->sc->d[i];
 	fh = &f->hx[f->v[i].x];
-	slots = calloc((size_t)d->nb + SHMSTAT_H_FIRST, sizeof(*slots));
-	hd = shmstat__hdata_new(d->bits, d->lowest, d->highest);
-	if (slots == NULL || hd == NULL) {
-		free(slots);
-		shmstat_hdata_free(hd);
+	if (shmstat__hsparse_room(out, fh->nnz) != 0)
 		return ENOMEM;
+	*out = (struct shmstat__hsparse){ d->bits, d->lowest, d->highest, fh->sum, fh->max, fh->nmin,
+					  fh->under, fh->over, fh->nnz, out->cap, out->idx, out->cnt };
+	if (fh->nnz) {          /* ascending, none 0 (parse_values()) */
+		memcpy(out->idx, &f->bi[fh->b0], (size_t)fh->nnz * sizeof(*out->idx));
+		memcpy(out->cnt, &f->bc[fh->b0], (size_t)fh->nnz * sizeof(*out->cnt));
 	}
-	slots[SHMSTAT_H_SUM] = fh->sum;
-	slots[SHMSTAT_H_MAX] = fh->max;
-	slots[SHMSTAT_H_NMIN] = fh->nmin;
-	slots[SHMSTAT_H_UNDER] = fh->under;
-	slots[SHMSTAT_H_OVER] = fh->over;
-	for (uint32_t k = 0; k < fh->nnz; k++)
-		slots[SHMSTAT_H_FIRST + f->bi[fh->b0 + k]] = f->bc[fh->b0 + k];
-	shmstat__hdata_add(hd, slots);
-	free(slots);
-	*out = hd;
 	return 0;
+}
+
+int shmstat_frame_hist(const shmstat_frame *f, size_t i, shmstat_hdata **out)
+{
+	struct shmstat__hsparse hs = { 0 };
+	int err = shmstat__frame_hsparse(f, i, &hs);
+
+	*out = NULL;
+	if (err == 0) {
+		*out = shmstat__hdata_new(hs.bits, hs.lowest, hs.highest);
+		err = *out == NULL ? ENOMEM : shmstat__hdata_add_sparse(*out, &hs, NULL);
+	}
+	shmstat__hsparse_free(&hs);
+	return err;
 }
 
 int shmstat_frame_sigkey(const shmstat_frame *f, size_t i, size_t k, struct shmstat_sigkey *out)

@@ -391,4 +391,11 @@ SHMSTAT_HIDDEN long shmstat__hf_oix_find(const struct fown *o, const uint16_t *i
  * shmstat_frame_sigowner()), or -1 (none, or @i is not a table). */
 SHMSTAT_HIDDEN long shmstat__frame_owner_find(const shmstat_frame *f, size_t i, const char *name);
 
+/* Histogram series @i of @f into @out, as its non-zero buckets (the
+ * arrays grown as needed, kept for the next call): 0, EINVAL (no such
+ * histogram) or ENOMEM. */
+struct shmstat__hsparse;
+SHMSTAT_HIDDEN int shmstat__frame_hsparse(const shmstat_frame *f, size_t i,
+					  struct shmstat__hsparse *out);
+
 #endif

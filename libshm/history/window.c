@@ -12,6 +12,7 @@
 #include "shmstat_window.h"
 #include "histogram.h"
 #include "history_int.h"
+#include "hsparse.h"
 
 /* ----------------------------------------------------------------- labels */
 
@@ -96,7 +97,12 @@ struct track {
 	const char *labels;
 	uint64_t reg_id, generation;
 	uint64_t v[4];                 /* counter, or sig hits/misses/weight/evictions */
-	shmstat_hdata *h;              /* histograms: the last frame's */
+	/* histograms (hsparse.h): the last frame's (hs[cur]; the other is
+	 * the next frame's room), and the first of the run of frames since
+	 * which no count went down; the window holds what the run counted,
+	 * hs[cur] - base, added to acc when the run ends */
+	struct shmstat__hsparse hs[2], base;
+	int cur, have, run;
 	int seen_now;
 };
 
@@ -107,6 +113,7 @@ struct walk {
 	size_t n, cap;
 	uint64_t inc[4];               /* increases, summed over series */
 	shmstat_hdata *acc;            /* histograms: the window's, summed */
+	int want_hist;                 /* quantile or mean: acc is asked for */
 	unsigned resets;
 	int mixed;                     /* histograms of different layouts */
 	int err;
@@ -150,13 +157,13 @@ static long track_of(struct walk *w, const struct shmstat_series *s)
 	return (long)w->n++;
 }
 
-static void acc_hist(struct walk *w, const shmstat_hdata *d)
+/* Add @later (@earlier NULL: all it counted; else what it counted since
+ * @earlier) to the window's histogram. */
+static void acc_add(struct walk *w, const struct shmstat__hsparse *later,
+		    const struct shmstat__hsparse *earlier)
 {
 	if (w->acc == NULL) {
-		struct shmstat_hstats st;
-
-		shmstat_hdata_stats(d, &st);
-		w->acc = shmstat__hdata_new(st.bits, st.lowest, st.highest);
+		w->acc = shmstat__hdata_new(later->bits, later->lowest, later->highest);
 		if (w->acc == NULL) {
 			w->err = ENOMEM;
 			return;
@@ -165,8 +172,47 @@ static void acc_hist(struct walk *w, const shmstat_hdata *d)
 	/* another layout (series of other bounds, or the histogram re-created
 	 * with other bounds): no sum of them is right, the window has no
 	 * quantile or mean */
-	if (shmstat__hdata_merge(w->acc, d) != 0)
+	if (shmstat__hdata_add_sparse(w->acc, later, earlier) != 0)
 		w->mixed = 1;
+}
+
+/* The run of @t ends: what it counted goes to the window. */
+static void run_end(struct walk *w, struct track *t)
+{
+	if (t->run)
+		acc_add(w, &t->hs[t->cur], &t->base);
+	t->run = 0;
+}
+
+/* Histogram series @i of frame @f, of track @t: the window takes the
+ * difference of each frame from the last one where no count went down
+ * (as shmstat_hdata_sub() would succeed), all a frame counted where the
+ * series started again (@restart: counted from zero), and nothing
+ * across a step where a count went down; the differences of a run are
+ * added up where it ends, as one. */
+static void hist_step(struct walk *w, struct track *t, const shmstat_frame *f, size_t i,
+		      int first, int restart)
+{
+	struct shmstat__hsparse *h = &t->hs[!t->cur];
+	int cont;
+
+	if (shmstat__frame_hsparse(f, i, h) != 0) {
+		w->err = ENOMEM;
+		return;
+	}
+	cont = !first && !restart && t->have && shmstat__hsparse_ge(h, &t->hs[t->cur]);
+	if (!cont) {
+		run_end(w, t);
+		if (restart)
+			acc_add(w, h, NULL);
+		if (shmstat__hsparse_copy(&t->base, h) != 0) {
+			w->err = ENOMEM;
+			return;
+		}
+	}
+	t->run |= cont;
+	t->cur = !t->cur;
+	t->have = 1;
 }
 
 /* Frame @f: the increases of its series @s, of track @ti, since the last
@@ -210,24 +256,8 @@ static void step_series(struct walk *w, const shmstat_frame *f, size_t i,
 	if (!first)
 		for (int k = 0; k < 4; k++)
 			w->inc[k] += restart ? v[k] : v[k] - t->v[k];
-	if (s->type == SHMSTAT_HISTOGRAM) {
-		shmstat_hdata *h = NULL, *d = NULL;
-
-		if (shmstat_frame_hist(f, i, &h) != 0) {
-			w->err = ENOMEM;
-			return;
-		}
-		if (!first) {
-			if (!restart && t->h && shmstat_hdata_sub(h, t->h, &d) == 0) {
-				acc_hist(w, d);
-			} else if (restart) {
-				acc_hist(w, h);     /* counted from zero */
-			}
-			shmstat_hdata_free(d);
-		}
-		shmstat_hdata_free(t->h);
-		t->h = h;
-	}
+	if (s->type == SHMSTAT_HISTOGRAM && w->want_hist)
+		hist_step(w, t, f, i, first, restart);
 	t->reg_id = s->reg_id;
 	t->generation = generation;
 	memcpy(t->v, v, sizeof(v));
@@ -241,7 +271,9 @@ static void walk_free(struct walk *w)
 	const char *owner = w->owner;
 
 	for (size_t i = 0; i < w->n; i++) {
-		shmstat_hdata_free(w->t[i].h);
+		shmstat__hsparse_free(&w->t[i].hs[0]);
+		shmstat__hsparse_free(&w->t[i].hs[1]);
+		shmstat__hsparse_free(&w->t[i].base);
 		free(w->t[i].name);
 	}
 	free(w->t);
@@ -358,6 +390,7 @@ static void calc_init(struct wcalc *c, const struct shmstat_wquery *qy, struct s
 {
 	memset(c, 0, sizeof(*c));
 	c->w.owner = qy->owner;
+	c->w.want_hist = qy->fig == SHMSTAT_FIG_QUANTILE || qy->fig == SHMSTAT_FIG_MEAN;
 	memset(out, 0, sizeof(*out));
 }
 
@@ -472,6 +505,10 @@ static int calc_end(struct wcalc *c, const struct shmstat_wquery *qy, struct shm
 		struct shmstat_hstats st;
 		uint64_t v;
 
+		for (size_t i = 0; i < c->w.n && !c->w.err; i++)
+			run_end(&c->w, &c->w.t[i]);
+		if (c->w.err)
+			break;
 		if (c->w.acc == NULL) {
 			out->why = "no values recorded in the window";
 			break;

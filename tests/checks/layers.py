@@ -24,7 +24,7 @@ import sys
 CORE = {'attach', 'copier', 'grace', 'hook', 'layout', 'mdir', 'procs', 'reader', 'registry',
         'segment', 'snap', 'snapshot', 'sparse', 'tls', 'type', 'util', 'version'}
 # the metric types and the profile tables, plugged in by types.c
-TYPES = {'counter', 'gaugesnap', 'histogram', 'siggeo', 'sigmerge', 'sigsnap', 'sigtable', 'sigowner',
+TYPES = {'counter', 'gaugesnap', 'histogram', 'hsparse', 'siggeo', 'sigmerge', 'sigsnap', 'sigtable', 'sigowner',
          'cfi', 'cfifile', 'cfitab', 'modmap', 'profile', 'profiler', 'rangeix', 'stacks',
          'unwind'}
 MAX_LINES = 1000

@@ -18,7 +18,10 @@
  *  - frames of the series asked about only
  *    (shmstat_history_window_select()): the same figures;
  *  - the records read one at a time (shmstat_history_windows(),
- *    shmstat_history_trend()): the same figures.
+ *    shmstat_history_trend()): the same figures;
+ *  - histograms with restarts, windows at random: exactly the figures of
+ *    the window's histogram built a frame at a time, as before, and the
+ *    count of the values recorded inside.
  */
 #include <errno.h>
 #include <math.h>
@@ -32,7 +35,10 @@
 #include <cmocka.h>
 
 #include "ut_common.h"
+#include "histogram.h"
 #include "hook.h"
+#include "hsparse.h"
+#include "hy_util.h"
 #include "shmstat.h"
 #include "shmstat_history.h"
 #include "shmstat_window.h"
@@ -917,6 +923,261 @@ static void test_stream(void **state)
 	fix_close(&x);
 }
 
+/* ------------------------------------------- histograms against a reference */
+
+#define HR_STEPS 240
+#define HR_SERIES 3
+#define HR_WINDOWS 150
+
+static uint64_t hr_seed = 0x9e3779b97f4a7c15ull;
+
+static uint64_t hr_rnd(void)
+{
+	hr_seed ^= hr_seed << 13;
+	hr_seed ^= hr_seed >> 7;
+	hr_seed ^= hr_seed << 17;
+	return hr_seed;
+}
+
+static shmstat_hist *hr_register(shmstat_seg *seg, unsigned k)
+{
+	char v[2] = { (char)('0' + k), 0 };
+	const char *labels[] = { "s", v, NULL };
+	struct shmstat_metric_def d = { .name = "hr", .labels = labels, .unit = "ns" };
+	struct shmstat_hist_opts o;
+	shmstat_hist *h;
+
+	shmstat_hist_opts_init(&o);
+	o.bits = 4;                        /* 304 buckets: room for the registrations */
+	if (shmstat_hist_register(seg, &d, &o, &h) != 0)
+		fail_msg("hr{s=\"%u\"}: %s", k, shmstat_last_error());
+	return h;
+}
+
+/* @acc (NULL: a new one) and the window's histogram of series @labels
+ * as the library made it up to 2026-12-07, a frame at a time: each frame's histogram whole, merged the
+ * difference from the frame before where no count went down
+ * (shmstat_hdata_sub()), whole where the series started again (another
+ * registration or segment, or its count went down). NULL: none merged. */
+static shmstat_hdata *hr_reference(shmstat_frame **f, size_t n, const char *labels,
+				   uint64_t from_ns, uint64_t to_ns, shmstat_hdata *acc)
+{
+	shmstat_hdata *prev = NULL;
+	uint64_t reg = 0, gen = 0, cnt = 0;
+	size_t j = 0;
+	int have = 0;
+
+	while (j < n) {                        /* the last frame at or before from_ns */
+		struct shmstat_frame_info fi;
+
+		shmstat_frame_info(f[j], &fi);
+		if (fi.time_ns > from_ns)
+			break;
+		j++;
+	}
+	for (j = j > 0 ? j - 1 : 0; j < n; j++) {
+		struct shmstat_frame_info fi;
+		struct shmstat_series se;
+		shmstat_hdata *h, *d = NULL, *m;
+		long i;
+
+		shmstat_frame_info(f[j], &fi);
+		if (fi.time_ns > to_ns)
+			break;
+		i = shmstat_frame_find(f[j], "hr", labels);
+		if (i < 0)
+			continue;
+		assert_int_equal(shmstat_frame_series(f[j], (size_t)i, &se), 0);
+		assert_int_equal(shmstat_frame_hist(f[j], (size_t)i, &h), 0);
+		m = NULL;
+		if (have && (se.reg_id != reg || fi.generation != gen || se.counter < cnt))
+			m = h;
+		else if (have && shmstat_hdata_sub(h, prev, &d) == 0)
+			m = d;
+		if (m) {
+			struct shmstat_hstats st;
+
+			shmstat_hdata_stats(m, &st);
+			if (acc == NULL)
+				acc = shmstat__hdata_new(st.bits, st.lowest, st.highest);
+			assert_non_null(acc);
+			assert_int_equal(shmstat_hdata_merge(acc, m), 0);
+		}
+		shmstat_hdata_free(d);
+		shmstat_hdata_free(prev);
+		prev = h;
+		have = 1;
+		reg = se.reg_id;
+		gen = fi.generation;
+		cnt = se.counter;
+	}
+	shmstat_hdata_free(prev);
+	return acc;
+}
+
+/*
+ * A window's histogram is its records' differences summed, a run of
+ * records at a time (hsparse.h). Three series recorded at random for
+ * HR_STEPS records, one of them removed and registered again now and
+ * then (it starts again from zero); for HR_WINDOWS windows at random,
+ * each series and all three: the count, mean and quantiles of
+ * shmstat_window() and shmstat_history_windows() must be exactly those
+ * of the histogram built as before (hr_reference()), and the count that
+ * of the values recorded inside the window (after its first record, up
+ * to its last).
+ */
+static void test_hist_reference(void **state)
+{
+	static const char *const sel[] = { "s=\"0\"", "s=\"1\"", "s=\"2\"", NULL };
+	static const double qs[] = { 0.5, 0.9, 0.99, 1 };
+	static uint32_t nrec[HR_STEPS + 1][HR_SERIES];
+	shmstat_hist *hr[HR_SERIES];
+	struct fix x;
+
+	(void)state;
+	fix_open(&x, "whref");
+	for (unsigned k = 0; k < HR_SERIES; k++)
+		hr[k] = hr_register(x.seg, k);
+	for (unsigned st = 0; st <= HR_STEPS; st++) {
+		if (st > 0 && hr_rnd() % 30 == 0) {   /* series 0 starts again */
+			char v[2] = { '0', 0 };
+			const char *labels[] = { "s", v, NULL };
+			struct shmstat_metric_def d = { .name = "hr", .labels = labels, .unit = "ns" };
+
+			assert_int_equal(shmstat_remove(x.seg, &d), 0);
+			hr[0] = hr_register(x.seg, 0);
+		}
+		for (unsigned k = 0; k < HR_SERIES; k++) {
+			nrec[st][k] = (uint32_t)(hr_rnd() % 6);
+			for (uint32_t r = 0; r < nrec[st][k]; r++)
+				shmstat_hist_record(hr[k], 1000 + hr_rnd() % (k == 2 ? 5000000 : 50000));
+		}
+		record_at(&x, st);
+	}
+	load(&x);
+	assert_int_equal(x.n, HR_STEPS + 1);
+	for (unsigned w = 0; w < HR_WINDOWS; w++) {
+		const uint64_t from = hr_rnd() % HR_STEPS, to = from + 1 + hr_rnd() % (HR_STEPS - from);
+
+		for (unsigned k = 0; k <= HR_SERIES; k++) {
+			shmstat_hdata *ref = NULL;
+			struct shmstat_wrange q[5];
+			struct shmstat_wvalue got[5], one;
+			struct shmstat_hstats st = { 0 };
+			uint64_t recorded = 0;
+
+			for (unsigned j = 0; j < HR_SERIES; j++) {
+				if (k != HR_SERIES && j != k)
+					continue;
+				ref = hr_reference(x.f, x.n, sel[j], T0 + from * S, T0 + to * S, ref);
+				for (uint64_t s2 = from + 1; s2 <= to; s2++)
+					recorded += nrec[s2][j];
+			}
+			if (ref)
+				shmstat_hdata_stats(ref, &st);
+			assert_int_equal(st.count, recorded);
+			for (unsigned i = 0; i < 5; i++)
+				q[i] = (struct shmstat_wrange){ { .name = "hr", .labels = sel[k],
+								  .fig = i < 4 ? SHMSTAT_FIG_QUANTILE
+									       : SHMSTAT_FIG_MEAN,
+								  .q = i < 4 ? qs[i] : 0 },
+								T0 + from * S, T0 + to * S };
+			assert_int_equal(shmstat_history_windows(x.h, T0 + from * S, T0 + to * S, NULL,
+								 NULL, q, 5, got, NULL), 0);
+			for (unsigned i = 0; i < 5; i++) {
+				uint64_t want = 0;
+
+				assert_int_equal(shmstat_window((shmstat_frame *const *)x.f, x.n, &q[i].qy,
+								q[i].from_ns, q[i].to_ns, &one), 0);
+				assert_int_equal(one.has_value, got[i].has_value);
+				assert_true(one.value == got[i].value);
+				assert_int_equal(one.samples, got[i].samples);
+				assert_int_equal(one.samples, recorded);
+				assert_int_equal(one.has_value, recorded > 0);
+				if (!recorded)
+					continue;
+				if (i < 4)
+					assert_int_equal(shmstat_hdata_quantiles(ref, &qs[i], 1, &want), 0);
+				if (i < 4 ? one.value != (double)want : one.value != st.mean)
+					fail_msg("window %llu..%llu s of hr{%s}, figure %u: %.17g, not %.17g",
+						 (unsigned long long)from, (unsigned long long)to,
+						 sel[k] ? sel[k] : "", i, one.value,
+						 i < 4 ? (double)want : st.mean);
+			}
+			shmstat_hdata_free(ref);
+		}
+	}
+	fix_close(&x);
+}
+
+/* The run's parts alone (hsparse.h): a step is part of a run only where
+ * no count went down, as shmstat_hdata_sub() would take it; a run's
+ * difference added is the sum of its steps' differences. */
+static void test_hsparse(void **state)
+{
+	uint32_t ia[] = { 2, 5, 9 }, ib[] = { 2, 5, 7, 9 }, ic[] = { 2, 9 };
+	uint64_t ca[] = { 3, 1, 4 }, cb[] = { 3, 2, 1, 4 }, cc[] = { 5, 9 };
+	struct shmstat__hsparse a = { 4, 1, 1000000, 100, 90, 5, 1, 0, 3, 3, ia, ca };
+	struct shmstat__hsparse b = { 4, 1, 1000000, 130, 95, 5, 1, 2, 4, 4, ib, cb };
+	struct shmstat__hsparse c = { 4, 1, 1000000, 150, 99, 5, 1, 2, 2, 2, ic, cc };
+	struct shmstat__hsparse o = a;
+	shmstat_hdata *h, *full[2], *d1, *d2, *sum;
+	struct shmstat_hstats st;
+
+	(void)state;
+	assert_true(shmstat__hsparse_ge(&b, &a));
+	assert_true(shmstat__hsparse_ge(&a, &a));
+	assert_false(shmstat__hsparse_ge(&a, &b));     /* bucket 7 gone, over down */
+	assert_false(shmstat__hsparse_ge(&c, &b));     /* bucket 5 gone */
+	o.bits = 5;
+	assert_false(shmstat__hsparse_ge(&o, &a));     /* another layout */
+	o = b;
+	o.under = 0;
+	assert_false(shmstat__hsparse_ge(&o, &a));     /* under went down */
+	o = a;
+	o.cnt = (uint64_t[]){ 3, 1, 3 };
+	assert_false(shmstat__hsparse_ge(&o, &a));     /* bucket 9 down */
+	/* b - a added as one is what shmstat_hdata_sub() gives, merged */
+	h = shmstat__hdata_new(4, 1, 1000000);
+	assert_int_equal(shmstat__hdata_add_sparse(h, &b, &a), 0);
+	for (int k = 0; k < 2; k++) {
+		full[k] = shmstat__hdata_new(4, 1, 1000000);
+		assert_int_equal(shmstat__hdata_add_sparse(full[k], k ? &b : &a, NULL), 0);
+	}
+	shmstat_hdata_stats(full[1], &st);
+	assert_int_equal(st.max, 95);                  /* all of b: its max */
+	assert_int_equal(st.count, 1 + 2 + 3 + 2 + 1 + 4);
+	assert_int_equal(shmstat_hdata_sub(full[1], full[0], &d1), 0);
+	sum = shmstat__hdata_new(4, 1, 1000000);
+	assert_int_equal(shmstat_hdata_merge(sum, d1), 0);
+	hy_check_hdata(h, sum);
+	shmstat_hdata_stats(h, &st);
+	assert_int_equal(st.count, 2 + 1 + 1);         /* over +2, bucket 5 +1, 7 +1 */
+	assert_int_equal(st.sum, 30);
+	/* and a run of two steps, a then b then c's copy that only grew */
+	o = b;
+	o.sum = 200;
+	o.cnt = (uint64_t[]){ 4, 2, 1, 6 };
+	assert_true(shmstat__hsparse_ge(&o, &b));
+	assert_int_equal(shmstat_hdata_sub(full[1], full[0], &d2), 0);
+	shmstat_hdata_free(d2);
+	shmstat_hdata_free(h);
+	h = shmstat__hdata_new(4, 1, 1000000);
+	assert_int_equal(shmstat__hdata_add_sparse(h, &o, &a), 0);
+	shmstat_hdata_stats(h, &st);
+	assert_int_equal(st.count, 2 + 1 + 1 + 1 + 2);
+	assert_int_equal(st.sum, 100);
+	o.bits = 5;
+	assert_int_equal(shmstat__hdata_add_sparse(h, &o, NULL), EINVAL);
+	shmstat_hdata_stats(h, &st);
+	assert_int_equal(st.count, 7);                 /* unchanged */
+	shmstat_hdata_free(h);
+	shmstat_hdata_free(sum);
+	shmstat_hdata_free(d1);
+	for (int k = 0; k < 2; k++)
+		shmstat_hdata_free(full[k]);
+}
+
 static void test_labels_match(void **state)
 {
 	(void)state;
@@ -943,6 +1204,8 @@ int main(void)
 		cmocka_unit_test(test_window_start),
 		cmocka_unit_test(test_trend),
 		cmocka_unit_test(test_hist_layouts),
+		cmocka_unit_test(test_hist_reference),
+		cmocka_unit_test(test_hsparse),
 		cmocka_unit_test(test_series_sets),
 		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_stream),
