@@ -111,6 +111,29 @@ static const unsigned char *rv_get(struct rview *v, uint64_t off, size_t n)
 	return v->big;
 }
 
+/* The first offset from @off (a multiple of 8) where a record may start
+ * (its first 4 bytes @magic), looked for in the window rv_get() read last
+ * only: the window's end if none is there (or @off itself when it lies
+ * outside). A walk past what is no record, 8 bytes a turn through
+ * rv_data() and rv_get(), took 2.6 s a pass over a ring of 2 GiB that
+ * held 37 MB of records (the rest written zeros, not holes). */
+static uint64_t rv_skip(const struct rview *v, uint64_t off, uint32_t magic)
+{
+	uint64_t end;
+
+	if (v->wlen == 0 || off < v->woff || off >= v->woff + v->wlen)
+		return off;
+	end = v->woff + v->wlen;
+	for (; off + 4 <= end; off += 8) {
+		uint32_t m;
+
+		memcpy(&m, v->buf + (off - v->woff), sizeof(m));
+		if (m == magic)
+			return off;
+	}
+	return off;
+}
+
 /*
  * The first offset from @off (a multiple of 8) on whose 8 bytes may hold
  * data, the region's length if none does; the run of data it is in is
@@ -296,7 +319,7 @@ int shmstat__hf_scan_ring(struct shmstat_history *h, unsigned k, struct rref **o
 				continue;
 			}
 		}
-		off += 8;
+		off = rv_skip(&v, off + 8, SHMSTAT_HF_REC_MAGIC);
 	}
 	if (n == 0)
 		goto out;
