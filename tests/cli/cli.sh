@@ -253,10 +253,11 @@ for re in '^# TYPE cli_errors_total counter$' '^cli_errors_total 3$' \
 	'^cli_latency_seconds_bucket\{le="0\.000001023"\} 99$' '^cli_latency_seconds_bucket\{le="\+Inf"\} 100$' \
 	'^cli_latency_seconds_count 100$' '^cli_latency_seconds_sum 0\.001018$' \
 	'^cli_sigs_hits_total 7$' '^cli_sigs_owner_hits_total\{owner="acct-a"\} 5$' '^cli_cache_bytes 3670016$' \
-	'^cli_sigs_top_hits\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}"\} 5$' '^cli_depth_max 7$' \
-	'^cli_sigs_top_hits_error\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}"\} 0$' \
-	'^cli_sigs_top_high_value\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}"\} 1$' \
-	'^cli_sigs_top_high_value\{key="conv-2",owner="acct-b",hash="[0-9a-f]{16}"\} 0$' '^cli_sigs_max_error 0$' \
+	'^cli_sigs_top_hits\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}",cut="false"\} 5$' '^cli_depth_max 7$' \
+	'^cli_sigs_top_hits_error\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}",cut="false"\} 0$' \
+	'^cli_sigs_top_high_value\{key="conv-1",owner="acct-a",hash="[0-9a-f]{16}",cut="false"\} 1$' \
+	'^cli_sigs_top_high_value\{key="conv-2",owner="acct-b",hash="[0-9a-f]{16}",cut="false"\} 0$' '^cli_sigs_max_error 0$' \
+	'^cli_sigs_top_hits\{key="0123456789abcdefghijklmnopqrstuv",owner="[^"]*",hash="[0-9a-f]{16}",cut="true"\} 0$' \
 	'^# TYPE shmstat_build_info gauge$' "^shmstat_build_info\\{version=\"$("$shmstat" --version | cut -d' ' -f2)\",format=\"[0-9]+\\.[0-9]+\"\\} 1$"; do
 	if grep -Eq -- "$re" /tmp/$tag.prom; then ok; else bad "show --prom lacks /$re/"; fi
 done
