@@ -4,6 +4,7 @@
  * between two snapshots; show_hist.c is show --history.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -446,9 +448,37 @@ static int print_text(const char *name, const shmstat_snap *s, const size_t *ord
 	return EXIT_OK;
 }
 
+/* A file of @dir named "@base.XXXXXX" (random), created O_EXCL, 0600;
+ * its name into @tmp. */
+static int tmpfile_at(int dir, const char *base, char *tmp, size_t n)
+{
+	static const char az[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char r[6];
+		char sfx[sizeof(r) + 1];
+		int fd;
+
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -1;
+		for (size_t i = 0; i < sizeof(r); i++)
+			sfx[i] = az[r[i] % (sizeof(az) - 1)];
+		sfx[sizeof(r)] = '\0';
+		if (snprintf(tmp, n, "%s.%s", base, sfx) >= (int)n) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
 /* --out: the exposition of @s into @path atomically: a temporary file
- * in the same directory, 0644, renamed over @path once whole. Only over
- * a regular file: the rename would replace a device (/dev/null), a FIFO
+ * in the same directory, 0644, renamed over @path once whole; both in
+ * the directory out_resolve() checked, by its descriptor. Only over a
+ * regular file: the rename would replace a device (/dev/null), a FIFO
  * or a symbolic link (/dev/stdout) for every other program. */
 static int write_textfile(const char *path, const char *name, const shmstat_snap *s,
 			  const size_t *order, size_t n, int om)
@@ -456,35 +486,29 @@ static int write_textfile(const char *path, const char *name, const shmstat_snap
 	struct prom_src src = { name, s, order, n };
 	struct prom_opts o = { .om = om, .le_per_octave = 1, .top = 10, .segment_label = 1,
 			       .warn = 1 };
-	size_t len = strlen(path);
-	char *tmp = malloc(len + 8);
+	struct out_path op;
+	char tmp[NAME_MAX + 8], why[160];
 	FILE *f = NULL;
 	struct stat st;
-	unsigned uid;
-	int fd, err;
+	int fd = -1, err;
 
-	if (tmp == NULL)
-		return die(EXIT_ERR, "out of memory");
-	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		free(tmp);
+	/* a directory on the way that another user planted as a link: the
+	 * rename replaced a file wherever it led */
+	if (out_resolve(path, -1, &op) != 0) {
+		out_why(&op, errno, why, sizeof(why));
+		return die(EXIT_ERR, "cannot write '%s': %s", path, why);
+	}
+	tmp[0] = '\0';
+	if (fstatat(op.dir, op.name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+		close(op.dir);
 		return die(EXIT_ERR, "cannot write '%s': it is %s; refusing it", path,
 			   S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
 	}
-	/* a directory on the way that another user planted as a link: the
-	 * rename replaced a file wherever it led */
-	if (planted_on_path(path, &uid)) {
-		free(tmp);
-		return die(EXIT_ERR,
-			   "cannot write '%s': it goes through a symbolic link of uid %u in a shared directory; refusing it",
-			   path, uid);
-	}
-	memcpy(tmp, path, len);
-	memcpy(tmp + len, ".XXXXXX", 8);
-	fd = mkstemp(tmp);
+	fd = tmpfile_at(op.dir, op.name, tmp, sizeof(tmp));
 	if (fd < 0) {
 		err = errno;
-		free(tmp);
-		return die(EXIT_ERR, "cannot write '%s': %s", path, strerror(err));
+		tmp[0] = '\0';
+		goto fail;
 	}
 	if (fchmod(fd, 0644) != 0 || (f = fdopen(fd, "w")) == NULL) {
 		err = errno;
@@ -497,10 +521,10 @@ static int write_textfile(const char *path, const char *name, const shmstat_snap
 		err = errno;
 	f = NULL;
 	fd = -1;
-	if (err == 0 && rename(tmp, path) != 0)
+	if (err == 0 && renameat(op.dir, tmp, op.dir, op.name) != 0)
 		err = errno;
 	if (err == 0) {
-		free(tmp);
+		close(op.dir);
 		return EXIT_OK;
 	}
 fail:
@@ -508,8 +532,9 @@ fail:
 		(void)fclose(f);
 	else if (fd >= 0)
 		close(fd);
-	unlink(tmp);
-	free(tmp);
+	if (tmp[0])
+		unlinkat(op.dir, tmp, 0);
+	close(op.dir);
 	return die(EXIT_ERR, "cannot write '%s': %s", path, strerror(err));
 }
 

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Output files against a path swapped between its check and its use
+# (docs/security.md, "An output file named on the command line"): uid
+# 65534 renames a directory of its own on the path, in a sticky
+# world-writable directory, and plants a link to a directory of root's in
+# its place, after shmstat resolved the path and before it creates the
+# file (check --emit --out: open; show --prom --out: the temporary file
+# and its rename). The file must land in the directory that was checked,
+# or be refused; never in the directory the link leads to. And the name
+# itself planted as a link at that point: refused as a planted link.
+#
+# No timing: shmstat_hooked (cli.c built with -DSHMSTAT_TEST_HOOKS) runs
+# the shell command in SHMSTAT_TEST_OUT_HOOK once, at that very point.
+# Only as root (the attacker is uid 65534, through setpriv).
+#   outrace.sh SHMSTAT_HOOKED SHMSTAT CLI_FILL
+set -u
+hooked=$1
+shmstat=$2
+fill=$3
+tag="cli-race-$$"
+. "$(dirname "$0")/nobody.sh"
+tmp=$(mktemp -d /tmp/shmstat-race.XXXXXX) || exit 1
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+cleanup() {
+	"$shmstat" rm "$tag-a" >/dev/null 2>&1
+	rm -rf "$tmp"
+	nobody_cleanup
+}
+trap cleanup EXIT
+
+# the hook exists in the test build only: the installed program ignores
+# the variable
+if native "$shmstat"; then
+	grep -q SHMSTAT_TEST_OUT_HOOK "$shmstat" && bad "$shmstat reads SHMSTAT_TEST_OUT_HOOK" || ok
+	grep -q SHMSTAT_TEST_OUT_HOOK "$hooked" && ok || bad "$hooked has no SHMSTAT_TEST_OUT_HOOK"
+fi
+if ! nobody_init; then
+	echo "SKIP: a path swapped by uid 65534: $nobody_why" >&2
+	finish || exit 1
+	exit 77
+fi
+sd=$nobody_dir/sticky
+mkdir "$sd" && chmod 1777 "$sd" || bad "cannot make $sd"
+mkdir "$tmp/victim" && printf 'precious\n' > "$tmp/victim/out.yml" &&
+	printf 'precious\n' > "$tmp/victim/m.prom" || bad "cannot make $tmp/victim"
+# swap DIR: as uid 65534, $sd/DIR renamed DIR.old, a link to the victim
+# directory planted as $sd/DIR
+swap() {
+	printf "setpriv --reuid 65534 --regid 65534 --clear-groups -- sh -c 'mv \"\$1/%s\" \"\$1/%s.old\" && ln -s \"\$2\" \"\$1/%s\"' sh '%s' '%s'" \
+		"$1" "$1" "$1" "$sd" "$tmp/victim"
+}
+victim_intact() {
+	[ "$(cat "$tmp/victim/out.yml")" = precious ] && [ "$(cat "$tmp/victim/m.prom")" = precious ] &&
+		[ "$(ls "$tmp/victim")" = "$(printf 'm.prom\nout.yml')" ] && ok ||
+		bad "$1 wrote into the directory the swapped-in link leads to: $(ls -l "$tmp/victim"; head -3 "$tmp/victim"/*)"
+}
+
+# --- check --emit prometheus-rules --out (open_out_file)
+cat > "$tmp/rules.yaml" <<'EOF'
+rules:
+  - name: errs
+    increase: cli_errors_total
+    window: 1h
+    above: {warning: 100}
+EOF
+setpriv --reuid 65534 --regid 65534 --clear-groups -- mkdir "$sd/d" || bad "uid 65534 could not make $sd/d"
+expect 0 "" "^shmstat: 1 of 1 rules written as Prometheus rules$" -- \
+	env SHMSTAT_TEST_OUT_HOOK="$(swap d)" "$hooked" check -r "$tmp/rules.yaml" --emit prometheus-rules --out "$sd/d/out.yml"
+[ -L "$sd/d" ] && ok || bad "the hook did not swap $sd/d: $(ls -l "$sd")"
+victim_intact "check --out"
+grep -q '^# Prometheus rules' "$sd/d.old/out.yml" && ok ||
+	bad "check --out: not in the directory checked: $(ls -l "$sd/d.old")"
+# the name itself planted as a link to a file of root's at that point
+# (in a directory of root's, 1777): refused, as a planted link
+plant="setpriv --reuid 65534 --regid 65534 --clear-groups -- ln -s '$tmp/victim/out.yml' '$sd/f.yml'"
+expect 3 "" "^shmstat: cannot write '$sd/f.yml': it goes through a symbolic link of uid 65534 in a shared directory; refusing it$" -- \
+	env SHMSTAT_TEST_OUT_HOOK="$plant" "$hooked" check -r "$tmp/rules.yaml" --emit prometheus-rules --out "$sd/f.yml"
+[ -L "$sd/f.yml" ] && ok || bad "the hook did not plant $sd/f.yml"
+victim_intact "check --out to a name planted since"
+
+# --- show --prom --out (the temporary file, its rename), the path
+# through a link of root's own to the sticky directory
+"$fill" "$tag-a" || bad "cli_fill failed"
+ln -s "$sd" "$tmp/to-sticky"
+setpriv --reuid 65534 --regid 65534 --clear-groups -- mkdir "$sd/e" || bad "uid 65534 could not make $sd/e"
+expect 0 "" "" -- env SHMSTAT_TEST_OUT_HOOK="$(swap e)" "$hooked" show --prom --out "$tmp/to-sticky/e/m.prom" "$tag-a"
+[ -L "$sd/e" ] && ok || bad "the hook did not swap $sd/e: $(ls -l "$sd")"
+victim_intact "show --out"
+grep -qx "cli_errors_total{segment=\"$tag-a\"} 3" "$sd/e.old/m.prom" && ok ||
+	bad "show --out: not in the directory checked: $(ls -l "$sd/e.old")"
+[ "$(ls "$sd/e.old")" = m.prom ] && ok || bad "show --out left $(ls "$sd/e.old")"
+
+finish
