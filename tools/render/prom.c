@@ -499,8 +499,7 @@ static void sig_group(FILE *f, const struct item *it, size_t n, const struct pro
 				fputs("\",owner=\"", f);
 				prom_escape(f, e.owner, strlen(e.owner));
 				/* the hash too: keys cut to the same bytes, or
-				 * known by their hash alone, stay apart; and
-				 * whether the key is its first bytes only */
+				 * known by their hash alone, stay apart; cut */
 				fprintf(f, "\",hash=\"%016" PRIx64 "\",cut=\"%s\"} %" PRIu64 "\n",
 					e.hash, e.full_len > e.key_len ? "true" : "false",
 					w == 0 ? g : w == 1 ? e.err_hits : (uint64_t)(g >= SIG_HIGH_VALUE));
