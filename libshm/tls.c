@@ -169,12 +169,27 @@ static void thread_exit(void *unused)
  * claim's stamp */
 static uint32_t fork_slot[SHMSTAT_TLS_SLOTS];
 static uint64_t fork_tag[SHMSTAT_TLS_SLOTS], fork_stamp[SHMSTAT_TLS_SLOTS];
+/* the forking thread's cancelability, given back once fork() is done
+ * (under slots_lock, which fork() holds from the prepare handler to the
+ * parent's or child's: not a thread-local, static TLS being scarce for a
+ * library that may be loaded late, stress/test_dlclose.c) */
+static int fork_cancel;
 
 static void fork_prepare(void)
 {
+	/* fork() is no cancellation point, but what its handlers call is:
+	 * the waits for a slot (nanosleep(), the reaper lock holder's /proc
+	 * files), liburcu's wait for its threads. A thread with a cancel
+	 * pending was cancelled inside fork(), leaving slots_lock,
+	 * liburcu's locks and glibc's lock of the fork handlers held for
+	 * good (the process's next fork() or shmstat_close() hung) */
+	int cancel;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	urcu_bp_call_rcu_before_fork();
 	urcu_bp_before_fork();
 	pthread_mutex_lock(&slots_lock);
+	fork_cancel = cancel;
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
 		struct shmstat_seg *seg = slots[i].seg;
 
@@ -197,13 +212,18 @@ static void fork_prepare(void)
 
 static void fork_parent(void)
 {
+	const int cancel = fork_cancel;
+
 	pthread_mutex_unlock(&slots_lock);
 	urcu_bp_after_fork_parent();
 	urcu_bp_call_rcu_after_fork_parent();
+	pthread_setcancelstate(cancel, NULL);
 }
 
 static void fork_child(void)
 {
+	const int cancel = fork_cancel;
+
 	memset(tls_tab, 0, sizeof(tls_tab));
 	memset(qrecs, 0, sizeof(qrecs));
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
@@ -243,6 +263,7 @@ static void fork_child(void)
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++)
 		if (slots[i].seg != NULL && slots[i].seg->proc < slots[i].seg->max_procs)
 			shmstat__reap_wait(slots[i].seg, 0);      /* adopted */
+	pthread_setcancelstate(cancel, NULL);
 }
 
 void shmstat__tls_each(void (*fn)(struct shmstat_seg *seg))

@@ -48,7 +48,10 @@
  * a slot, and gets it (it used to fail with SHMSTAT_EFULL).
  * test_running_reaper_fork: the same for the slot a pre-fork master
  * claims for its worker at fork(): the worker counts (it used to get no
- * slot, and count nothing).
+ * slot, and count nothing). test_running_reaper_fork_cancel: the same,
+ * the forking thread with a cancel request pending: fork() returns (its
+ * prepare handler's waits are cancellation points: the thread was
+ * cancelled inside fork(), the process's locks held for good).
  *
  * test_extents_during_fold: the pages of a grave a fold writes were
  * holes (segment.h, "Pages in use") when a reader took the object's
@@ -778,9 +781,44 @@ struct fork_master {
 	int go;                    /* the write end of the reaper's "go on" */
 	pid_t pid;
 	const char *name;
+	bool cancel;               /* fork from a thread with a cancel pending */
 };
 
 static struct fork_master fm;
+
+/* The worker: counts through the master's handle */
+static void fork_worker(shmstat_seg *seg, shmstat_counter *c)
+{
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	shmstat_counter_add(c, 7);
+	shmstat_close(seg);
+	_exit(0);
+}
+
+/* A master's thread that forks with a cancel request pending (another
+ * thread cancelled it as it called fork()): fork() is no cancellation
+ * point, so it must return, and the thread end at its next one. */
+struct cancel_fork {
+	shmstat_seg *seg;
+	shmstat_counter *c;
+	pid_t pid;
+	int returned;
+};
+
+static void *cancel_fork_main(void *arg)
+{
+	struct cancel_fork *cf = arg;
+
+	pthread_cancel(pthread_self());
+	cf->pid = fork();
+	if (cf->pid == 0) {
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		fork_worker(cf->seg, cf->c);
+	}
+	__atomic_store_n(&cf->returned, 1, __ATOMIC_RELEASE);
+	pthread_testcancel();
+	return NULL;
+}
 
 static int fork_master_main(void *arg)
 {
@@ -802,15 +840,29 @@ static int fork_master_main(void *arg)
 	waits = 0;
 	slow_go_fd = fm.go;
 	__atomic_store_n(&shmstat__test_hook, slow_wait_hook, __ATOMIC_RELEASE);
-	pid = fork();
-	CHILD_CHECK(pid >= 0);
-	if (pid == 0) {
-		/* the worker: counts through the master's handle */
+	if (fm.cancel) {
+		struct cancel_fork cf = { .seg = seg, .c = c };
+		pthread_t th;
+		void *res;
+
+		CHILD_CHECK(pthread_create(&th, NULL, cancel_fork_main, &cf) == 0);
+		CHILD_CHECK(pthread_join(th, &res) == 0);
 		__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
-		shmstat_counter_add(c, 7);
-		shmstat_close(seg);
-		_exit(0);
+		if (!__atomic_load_n(&cf.returned, __ATOMIC_ACQUIRE)) {
+			/* cancelled inside fork()'s prepare handler: the
+			 * library's lock and liburcu's stay held */
+			if (waits < 1001)
+				(void)stress_write(fm.go, "g", 1);
+			CHILD_CHECK(!"the forking thread was cancelled inside fork()");
+		}
+		CHILD_CHECK(res == PTHREAD_CANCELED);
+		pid = cf.pid;
+	} else {
+		pid = fork();
+		if (pid == 0)
+			fork_worker(seg, c);
 	}
+	CHILD_CHECK(pid >= 0);
 	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
 	got = waits;
 	if (got < 1001)                    /* it gave up: let the reaper end */
@@ -839,16 +891,16 @@ static void start_fork_master(const char *name)
  * second the handler's reap waits: the fork waits for a slot, and the
  * worker counts. It used to fork the worker without a slot, and the
  * worker's counts were lost. */
-static void test_running_reaper_fork(void **state)
+static void running_reaper_fork(bool cancel)
 {
 	struct slow_reaper r;
 	int held[2], go[2];
 	unsigned got = 0;
 	pid_t rpid;
 
-	(void)state;
 	stress_pipe(go);
 	fm.go = go[1];
+	fm.cancel = cancel;
 	dead_before = start_fork_master;
 	alive_expected = 1;
 	r = (struct slow_reaper){ .name = make_dead("slowfork") };
@@ -879,6 +931,24 @@ static void test_running_reaper_fork(void **state)
 	assert_int_equal(shmstat_unlink(r.name), 0);
 }
 
+static void test_running_reaper_fork(void **state)
+{
+	(void)state;
+	running_reaper_fork(false);
+}
+
+/* The same, the fork()ing thread with a cancel request pending: the
+ * prepare handler's waits (nanosleep(), the holder's /proc files) are
+ * cancellation points; the thread was cancelled inside fork(), with
+ * liburcu's locks, glibc's fork handler lock and the library's lock of
+ * its threads held for good (the next fork() or shmstat_close() of the
+ * process hung). */
+static void test_running_reaper_fork_cancel(void **state)
+{
+	(void)state;
+	running_reaper_fork(true);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -899,6 +969,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_running_reaper_waited, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_running_reaper_fork, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_running_reaper_fork_cancel, stress_setup,
 						stress_teardown),
 	};
 
