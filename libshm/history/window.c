@@ -622,9 +622,12 @@ static int stream_feed(struct wstream *s, size_t k, const shmstat_frame *f)
 	return err;
 }
 
-static void stream_end(struct wstream *s, size_t k)
+/* Query @k ends: its figure into its out; 0 or ENOMEM (a window's
+ * histogram is made at its end when no run of its records ended before:
+ * calc_end(), run_end()) */
+static int stream_end(struct wstream *s, size_t k)
 {
-	calc_end(&s->c[k], &s->q[k].qy, &s->out[k]);
+	return calc_end(&s->c[k], &s->q[k].qy, &s->out[k]);
 }
 
 /* Query order[next] starts with frame @f (NULL: the frames ended): with
@@ -645,7 +648,8 @@ static int stream_start(struct wstream *s, const shmstat_frame *f, uint64_t t)
 		s->act[s->nact++] = k;
 		return stream_feed(s, k, f);
 	}
-	stream_end(s, k);
+	if (stream_end(s, k) != 0 && err == 0)
+		err = ENOMEM;
 	return err;
 }
 
@@ -677,7 +681,8 @@ static int stream_sink(void *arg, shmstat_frame *f)
 		size_t k = s->act[a];
 
 		if (s->q[k].to_ns < fi.time_ns) {
-			stream_end(s, k);
+			if (stream_end(s, k) != 0 && err == 0)
+				err = ENOMEM;
 			s->act[a] = s->act[--s->nact];
 		} else {
 			a++;
@@ -736,7 +741,8 @@ int shmstat_history_windows(shmstat_history *h, uint64_t from_ns, uint64_t to_ns
 		if ((err = stream_start(&s, NULL, 0)) != 0)
 			err = shmstat__fail(err, "out of memory reading history file '%s'", h->path);
 	for (size_t a = 0; err == 0 && a < s.nact; a++)
-		stream_end(&s, s.act[a]);
+		if ((err = stream_end(&s, s.act[a])) != 0)
+			err = shmstat__fail(err, "out of memory reading history file '%s'", h->path);
 	if (rd && err == 0)
 		*rd = s.rd;
 out:
