@@ -58,7 +58,13 @@ static void fork_orphan(struct shmstat_seg *seg)
 
 static void fork_child(void)
 {
+	int cancel;
+
+	/* its claim reads /proc (cancellation points): a cancel pending in
+	 * the forking thread acts after fork() returns, not in here (tls.c) */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	shmstat__tls_each(fork_orphan);
+	pthread_setcancelstate(cancel, NULL);
 }
 
 /* after tls.c's fork handlers: child handlers run in the order set */
