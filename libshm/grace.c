@@ -389,23 +389,25 @@ bool shmstat__reap_for_slot(struct shmstat_seg *seg, struct shmstat_slot_wait *s
 {
 	uint64_t *lock = &seg->hdr->reaper_lock;
 	uint64_t holder = ld_acquire(lock), fs;
+	enum shmstat_tag_state hs = SHMSTAT_TAG_RUNS;
 
+	/* the holder's state (its /proc files) asked every 16 tries, not at
+	 * each: many writers may wait at once */
+	if (holder != 0 && holder != lock_word(seg) && sw->tries++ % 16 == 0)
+		hs = holder_state(seg, holder);
 	/* free, or left by a dead reaper: fold what is gone ourselves. Nothing
 	 * folded and the lock free again: no slot waits for a fold (they are
 	 * live writers' or their claims) */
-	if (holder == 0 || (holder != lock_word(seg) && holder_state(seg, holder) == SHMSTAT_TAG_GONE)) {
+	if (holder == 0 || hs == SHMSTAT_TAG_GONE) {
 		if (shmstat__reap_wait(seg, 0) > 0) {
 			sw->quiet = 0;
 			return true;
 		}
-		holder = ld_acquire(lock);
-		if (holder == 0)
+		if (ld_acquire(lock) == 0)
 			return false;
 	}
-	/* a stopped holder may stay so for ever (as for the lock itself);
-	 * asked every 16 ms, not at each try: many writers may wait at once */
-	if (sw->tries++ % 16 == 0 && holder != lock_word(seg) &&
-	    holder_state(seg, holder) == SHMSTAT_TAG_STOPPED)
+	/* a stopped holder may stay so for ever (as for the lock itself) */
+	if (hs == SHMSTAT_TAG_STOPPED)
 		return false;
 	/* a holder that runs frees each slot as it folds it; one that stays
 	 * in a phase for 2 s without a step may be frozen (a cgroup
