@@ -102,7 +102,7 @@ struct track {
 	 * which no count went down; the window holds what the run counted,
 	 * hs[cur] - base, added to acc when the run ends */
 	struct shmstat__hsparse hs[2], base;
-	int cur, have, run;
+	int cur, run;
 	int seen_now;
 };
 
@@ -200,7 +200,7 @@ static void hist_step(struct walk *w, struct track *t, const shmstat_frame *f, s
 		w->err = ENOMEM;
 		return;
 	}
-	cont = !first && !restart && t->have && shmstat__hsparse_ge(h, &t->hs[t->cur]);
+	cont = !first && !restart && shmstat__hsparse_ge(h, &t->hs[t->cur]);
 	if (!cont) {
 		run_end(w, t);
 		if (restart)
@@ -212,7 +212,6 @@ static void hist_step(struct walk *w, struct track *t, const shmstat_frame *f, s
 	}
 	t->run |= cont;
 	t->cur = !t->cur;
-	t->have = 1;
 }
 
 /* Frame @f: the increases of its series @s, of track @ti, since the last
