@@ -230,6 +230,18 @@ void shmstat__hdata_add(shmstat_hdata *h, const uint64_t *slots)
 	hdata_sum(h, slots);
 }
 
+/* Add @x's counts (and its sum) to @h's, each times @sign, 1 or -1:
+ * modulo 2^64, as the sums of records' differences are. */
+static void hdata_add_hs(shmstat_hdata *h, const struct shmstat__hsparse *x, uint64_t sign)
+{
+	h->v[SHMSTAT_H_SUM] += sign * x->sum;
+	h->v[SHMSTAT_H_UNDER] += sign * x->under;
+	h->v[SHMSTAT_H_OVER] += sign * x->over;
+	for (uint32_t k = 0; k < x->n; k++)
+		if (x->idx[k] < h->nb)
+			h->v[SHMSTAT_H_FIRST + x->idx[k]] += sign * x->cnt[k];
+}
+
 int shmstat__hdata_add_sparse(shmstat_hdata *h, const struct shmstat__hsparse *later,
 			      const struct shmstat__hsparse *earlier)
 {
@@ -239,22 +251,10 @@ int shmstat__hdata_add_sparse(shmstat_hdata *h, const struct shmstat__hsparse *l
 		hdata_fold(h, later->max, later->nmin);
 	} else {
 		h->exact = 0;           /* a difference's max and min are unknown */
-		h->v[SHMSTAT_H_SUM] -= earlier->sum;
-		h->v[SHMSTAT_H_UNDER] -= earlier->under;
-		h->v[SHMSTAT_H_OVER] -= earlier->over;
-		for (uint32_t k = 0; k < earlier->n; k++)
-			if (earlier->idx[k] < h->nb)
-				h->v[SHMSTAT_H_FIRST + earlier->idx[k]] -= earlier->cnt[k];
+		hdata_add_hs(h, earlier, UINT64_MAX);
 	}
-	/* modulo 2^64, as the sums of the differences are: the sum of the
-	 * values may wrap, and @later counts each bucket at least as many
-	 * times as @earlier */
-	h->v[SHMSTAT_H_SUM] += later->sum;
-	h->v[SHMSTAT_H_UNDER] += later->under;
-	h->v[SHMSTAT_H_OVER] += later->over;
-	for (uint32_t k = 0; k < later->n; k++)
-		if (later->idx[k] < h->nb)
-			h->v[SHMSTAT_H_FIRST + later->idx[k]] += later->cnt[k];
+	/* @later counts each bucket at least as many times as @earlier */
+	hdata_add_hs(h, later, 1);
 	return 0;
 }
 
