@@ -140,18 +140,6 @@ static int range_end(const struct show_hist *o, size_t n)
 	return EXIT_OK;
 }
 
-/* Every record of @fr, each metric's cumulative value. */
-static int show_range(const struct show_hist *o, const struct frames *fr)
-{
-	size_t k;
-
-	/* a stream that refuses more (serve's --max-bytes, a closed pipe):
-	 * nothing more to write */
-	for (k = 0; k < fr->n && !ferror(o->out); k++)
-		range_frame(o, fr->f[k], k);
-	return range_end(o, k);
-}
-
 /* show --range, the records read one at a time (shmstat_history_each()) */
 struct range_walk {
 	const struct show_hist *o;
@@ -561,7 +549,7 @@ out:
 	return rc;
 }
 
-/* The last record at or before @at, whole, as show_range() prints it. */
+/* The last record at or before @at, whole, as a range of one. */
 static int last_at(const struct show_hist *o, uint64_t at)
 {
 	struct frames fr = { NULL, NULL, 0 };
@@ -574,11 +562,8 @@ static int last_at(const struct show_hist *o, uint64_t at)
 	} else if (fr.n == 0) {
 		rc = die(EXIT_ERR, "no record in %s at or before the instant", o->path);
 	} else {
-		struct frames last = fr;
-
-		last.f += last.n - 1;
-		last.n = 1;
-		rc = show_range(o, &last);
+		range_frame(o, fr.f[fr.n - 1], 0);
+		rc = range_end(o, 1);
 	}
 	frames_free(&fr);
 	return rc;
