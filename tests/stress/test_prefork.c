@@ -22,6 +22,12 @@
  * handle; its counts are there, exactly, while it lives (it is a writer
  * alive) and after it is gone and reaped.
  *
+ * test_orphan_cancelled: the same, the master's fork() made by a thread
+ * with a cancel request pending. The worker's claim of a slot of its own
+ * (attach.c's child handler) reads /proc, a cancellation point: the
+ * worker's only thread was cancelled inside fork(), and the worker
+ * ended without counting. It must return from fork() and count.
+ *
  * test_orphan_drops_removed: meanwhile the master's metric was removed,
  * its slot reclaimed (no writer slot held the master's acknowledgement
  * any more) and taken by a new metric. The worker's inherited handle of
@@ -31,7 +37,9 @@
  * The test process is a child subreaper, so that it waits for the worker
  * once the master is gone.
  */
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -46,6 +54,7 @@ struct master {
 	int done;                  /* worker -> test: one byte once counted */
 	int hold;                  /* test -> worker: EOF: exit */
 	int unused[4];             /* the test's ends */
+	bool cancel;               /* fork with a cancel request pending */
 };
 
 static struct master *cur;
@@ -65,6 +74,46 @@ static void adopt_hook(enum shmstat_hook_point point, const void *arg)
 	stress_read(cur->release, &c, 1);
 }
 
+/* The worker, past its adoption: the master is gone. */
+static void worker_main(struct master *m, shmstat_counter *ck, shmstat_counter *co)
+{
+	char c;
+
+	/* a cancel request the forking thread had is this thread's too: it
+	 * acts at the next cancellation point (the write below), which is
+	 * not what the test is about */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	shmstat_counter_add(ck, 1000);
+	shmstat_counter_add(co, 7);
+	CHILD_CHECK(stress_write(m->done, "d", 1) == 0);
+	stress_read(m->hold, &c, 1);
+	_exit(0);                       /* without shmstat_close() */
+}
+
+struct cancel_fork {
+	struct master *m;
+	shmstat_counter *ck, *co;
+};
+
+/* A thread of the master that forks with a cancel request of its own
+ * pending (fork() is no cancellation point); the parent's side ends at
+ * its next one. */
+static void *cancel_fork_main(void *arg)
+{
+	struct cancel_fork *cf = arg;
+	pid_t pid;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cancel(pthread_self());
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	pid = fork();
+	if (pid == 0)
+		worker_main(cf->m, cf->ck, cf->co);
+	pthread_testcancel();
+	return NULL;
+}
+
 static int master_main(void *arg)
 {
 	struct master *m = arg;
@@ -73,7 +122,6 @@ static int master_main(void *arg)
 	shmstat_counter *ck, *co;
 	shmstat_seg *seg;
 	pid_t pid;
-	char c;
 
 	for (int i = 0; i < 4; i++)
 		close(m->unused[i]);
@@ -83,23 +131,25 @@ static int master_main(void *arg)
 	shmstat_counter_add(ck, 5);
 	cur = m;
 	__atomic_store_n(&shmstat__test_hook, adopt_hook, __ATOMIC_RELEASE);
+	if (m->cancel) {
+		struct cancel_fork cf = { .m = m, .ck = ck, .co = co };
+		pthread_t th;
+		void *res;
+
+		CHILD_CHECK(pthread_create(&th, NULL, cancel_fork_main, &cf) == 0);
+		CHILD_CHECK(pthread_join(th, &res) == 0 && res == PTHREAD_CANCELED);
+		_exit(0);
+	}
 	pid = fork();
 	CHILD_CHECK(pid >= 0);
-	if (pid == 0) {
-		/* the worker, past its adoption: the master is gone */
-		__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
-		shmstat_counter_add(ck, 1000);
-		shmstat_counter_add(co, 7);
-		CHILD_CHECK(stress_write(m->done, "d", 1) == 0);
-		stress_read(m->hold, &c, 1);
-		_exit(0);               /* without shmstat_close() */
-	}
+	if (pid == 0)
+		worker_main(m, ck, co);
 	_exit(0);                       /* the master leaves at once */
 }
 
 /* Start the master; back once its worker waits at its adoption and the
  * master has exited. */
-static void start(struct master *m, const char *name)
+static void start(struct master *m, const char *name, bool cancel)
 {
 	int a[2], r[2], d[2], h[2];
 	pid_t pid;
@@ -109,7 +159,8 @@ static void start(struct master *m, const char *name)
 	stress_pipe(d);
 	stress_pipe(h);
 	*m = (struct master){ .name = name, .at_hook = a[1], .release = r[0], .done = d[1],
-			      .hold = h[0], .unused = { a[0], r[1], d[0], h[1] } };
+			      .hold = h[0], .unused = { a[0], r[1], d[0], h[1] },
+			      .cancel = cancel };
 	pid = stress_spawn(master_main, m);
 	close(a[1]);
 	close(r[0]);
@@ -149,7 +200,7 @@ static int finish(struct master *m)
 	return st;
 }
 
-static void test_orphan_counts(void **state)
+static void orphan_counts(bool cancel)
 {
 	const char *name = stress_name("prefork");
 	struct shmstat_seg_info info;
@@ -158,9 +209,8 @@ static void test_orphan_counts(void **state)
 	unsigned reaped = 99;
 	shmstat_snap *s;
 
-	(void)state;
 	stress_create(name, NULL);
-	start(&m, name);
+	start(&m, name, cancel);
 	/* the master's slot, and the claim made for its worker */
 	assert_int_equal(shmstat_gc(name, &reaped), 0);
 	assert_int_equal(reaped, 2);
@@ -190,6 +240,18 @@ static void test_orphan_counts(void **state)
 	shmstat_snap_free(s);
 }
 
+static void test_orphan_counts(void **state)
+{
+	(void)state;
+	orphan_counts(false);
+}
+
+static void test_orphan_cancelled(void **state)
+{
+	(void)state;
+	orphan_counts(true);
+}
+
 static void test_orphan_drops_removed(void **state)
 {
 	const char *name = stress_name("prefork");
@@ -207,7 +269,7 @@ static void test_orphan_drops_removed(void **state)
 	shmstat_opts_init(&o);
 	o.max_values = 2;
 	stress_create(name, &o);
-	start(&m, name);
+	start(&m, name, false);
 	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
 	assert_int_equal(shmstat_remove(seg, &old), 0);
 	assert_int_equal(shmstat_close(seg), 0);
@@ -250,6 +312,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_orphan_counts, stress_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orphan_cancelled, stress_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orphan_drops_removed, stress_setup, teardown),
 	};
 
