@@ -1,7 +1,7 @@
 /*
  * window.c - figures over windows of history frames (shmstat_window.h):
  * reset-aware increases, interval histograms, gauges, signature-table
- * totals, and trends through them.
+ * totals (trends through them: trend.c).
  */
 #include <errno.h>
 #include <math.h>
@@ -439,12 +439,12 @@ static int calc_feed(struct wcalc *c, const struct shmstat_wquery *qy, const shm
 	return 0;
 }
 
-/* The figure of what @c saw into @out; what @c holds is freed. 0 or
- * ENOMEM. */
-static int calc_end(struct wcalc *c, const struct shmstat_wquery *qy, struct shmstat_wvalue *out)
+/* The figure of what @c saw into @out, for query @qy (@c's own, or one
+ * that shares its walk: calc_shares()); @c is left as it was, but for
+ * its histograms' runs, which end (once: run_end() ends a run once). */
+static void calc_figure(struct wcalc *c, const struct shmstat_wquery *qy,
+			struct shmstat_wvalue *out)
 {
-	int err;
-
 	out->resets = c->w.resets;
 	out->series = (unsigned)c->w.n;
 	if (qy->fig == SHMSTAT_FIG_GAUGE) {
@@ -537,9 +537,71 @@ static int calc_end(struct wcalc *c, const struct shmstat_wquery *qy, struct shm
 		break;
 	}
 out:
+	return;
+}
+
+/* The figure of what @c saw into @out; what @c holds is freed. 0 or
+ * ENOMEM. */
+static int calc_end(struct wcalc *c, const struct shmstat_wquery *qy, struct shmstat_wvalue *out)
+{
+	int err;
+
+	calc_figure(c, qy, out);
 	err = c->w.err;
 	walk_free(&c->w);
 	return err;
+}
+
+/* What a query's walk depends on besides its window: the series it
+ * matches (wanted_type(): a class of figures), how (name, labels,
+ * exact, owner), and whether it reads the histograms. */
+static int fig_class(enum shmstat_figure fig)
+{
+	switch (fig) {
+	case SHMSTAT_FIG_INCREASE:
+	case SHMSTAT_FIG_RATE:
+		return 0;
+	case SHMSTAT_FIG_QUANTILE:
+	case SHMSTAT_FIG_MEAN:
+		return 1;
+	case SHMSTAT_FIG_GAUGE:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+static int str_cmp(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? (a != NULL) - (b != NULL) : strcmp(a, b);
+}
+
+/* Queries @x and @y walk alike unless this is not 0; it orders them. */
+static int walk_cmp(const struct shmstat_wrange *x, const struct shmstat_wrange *y)
+{
+	int d;
+
+	if ((d = fig_class(x->qy.fig) - fig_class(y->qy.fig)) != 0)
+		return d;
+	if (x->from_ns != y->from_ns)
+		return x->from_ns < y->from_ns ? -1 : 1;
+	if (x->to_ns != y->to_ns)
+		return x->to_ns < y->to_ns ? -1 : 1;
+	if ((d = (x->qy.exact != 0) - (y->qy.exact != 0)) != 0 ||
+	    (d = strcmp(x->qy.name, y->qy.name)) != 0 ||
+	    (d = strcmp(x->qy.labels ? x->qy.labels : "", y->qy.labels ? y->qy.labels : "")) != 0)
+		return d;
+	return str_cmp(x->qy.owner, y->qy.owner);
+}
+
+/* Query indices by walk_cmp(), then by index. */
+static int by_walk(const void *a, const void *b, void *arg)
+{
+	const struct shmstat_wrange *q = arg;
+	const size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const int d = walk_cmp(&q[i], &q[j]);
+
+	return d ? d : (i > j) - (i < j);
 }
 
 int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquery *qy,
@@ -583,7 +645,11 @@ struct wstream {
 	struct shmstat_wvalue *out;
 	struct wcalc *c;
 	size_t nq;
-	size_t *order;             /* the queries by their start */
+	size_t *order;             /* the queries that walk, by their start */
+	size_t nl;                 /* in order */
+	size_t *share;             /* the next query that takes its figure
+				    * from the same walk: of a query that
+				    * walks, its first (SIZE_MAX: none) */
 	size_t next;               /* order[next]: the next to start */
 	size_t *act, nact;         /* started, not ended */
 	shmstat_frame *prev;
@@ -626,7 +692,51 @@ static int stream_feed(struct wstream *s, size_t k, const shmstat_frame *f)
  * calc_end(), run_end()) */
 static int stream_end(struct wstream *s, size_t k)
 {
+	for (size_t j = s->share[k]; j != SIZE_MAX; j = s->share[j]) {
+		s->out[j].from_ns = s->out[k].from_ns;
+		s->out[j].to_ns = s->out[k].to_ns;
+		calc_figure(&s->c[k], &s->q[j].qy, &s->out[j]);
+	}
 	return calc_end(&s->c[k], &s->q[k].qy, &s->out[k]);
+}
+
+/* The queries that walk into s->order (by their start), the others
+ * chained in s->share to the one whose walk is theirs: the same window,
+ * class of figures and series (show --window asks a histogram's rate
+ * and three quantiles, a table's four figures). 0 or ENOMEM. */
+static int calc_shares(struct wstream *s)
+{
+	size_t *idx = malloc((s->nq ? s->nq : 1) * sizeof(*idx)), last = SIZE_MAX;
+	struct wstart *st = malloc((s->nq ? s->nq : 1) * sizeof(*st));
+
+	if (idx == NULL || st == NULL) {
+		free(idx);
+		free(st);
+		return ENOMEM;
+	}
+	for (size_t k = 0; k < s->nq; k++) {
+		idx[k] = k;
+		s->share[k] = SIZE_MAX;
+	}
+	qsort_r(idx, s->nq, sizeof(*idx), by_walk, (void *)s->q);
+	s->nl = 0;
+	for (size_t i = 0, lead = 0; i < s->nq; i++) {
+		const size_t k = idx[i];
+
+		if (i > 0 && !is_gauge(&s->q[k]) && walk_cmp(&s->q[lead], &s->q[k]) == 0) {
+			s->share[last] = k;     /* after the last of lead's */
+			last = k;
+			continue;
+		}
+		lead = last = k;
+		st[s->nl++] = (struct wstart){ s->q[k].from_ns, !is_gauge(&s->q[k]), k };
+	}
+	qsort(st, s->nl, sizeof(*st), by_start);
+	for (size_t k = 0; k < s->nl; k++)
+		s->order[k] = st[k].k;
+	free(idx);
+	free(st);
+	return 0;
 }
 
 /* Query order[next] starts with frame @f (NULL: the frames ended): with
@@ -689,7 +799,7 @@ static int stream_sink(void *arg, shmstat_frame *f)
 	}
 	for (size_t a = 0; a < s->nact && err == 0; a++)
 		err = stream_feed(s, s->act[a], f);
-	while (err == 0 && s->next < s->nq) {
+	while (err == 0 && s->next < s->nl) {
 		const struct shmstat_wrange *r = &s->q[s->order[s->next]];
 
 		if (is_gauge(r) ? fi.time_ns < r->from_ns : fi.time_ns <= r->from_ns)
@@ -706,7 +816,6 @@ int shmstat_history_windows(shmstat_history *h, uint64_t from_ns, uint64_t to_ns
 			    size_t nq, struct shmstat_wvalue *out, struct shmstat_wread *rd)
 {
 	struct wstream s = { .q = q, .out = out, .nq = nq };
-	struct wstart *st;
 	int err;
 
 	if (rd)
@@ -720,23 +829,19 @@ int shmstat_history_windows(shmstat_history *h, uint64_t from_ns, uint64_t to_ns
 	}
 	s.c = calloc(nq ? nq : 1, sizeof(*s.c));
 	s.order = malloc((nq ? nq : 1) * sizeof(*s.order));
+	s.share = malloc((nq ? nq : 1) * sizeof(*s.share));
 	s.act = malloc((nq ? nq : 1) * sizeof(*s.act));
-	st = malloc((nq ? nq : 1) * sizeof(*st));
-	if (s.c == NULL || s.order == NULL || s.act == NULL || st == NULL) {
+	if (s.c == NULL || s.order == NULL || s.share == NULL || s.act == NULL ||
+	    calc_shares(&s) != 0) {
 		err = shmstat__fail(ENOMEM, "out of memory reading history file '%s'", h->path);
 		goto out;
 	}
-	for (size_t k = 0; k < nq; k++) {
-		st[k] = (struct wstart){ q[k].from_ns, !is_gauge(&q[k]), k };
-		calc_init(&s.c[k], &q[k].qy, &out[k]);
-	}
-	qsort(st, nq, sizeof(*st), by_start);
 	for (size_t k = 0; k < nq; k++)
-		s.order[k] = st[k].k;
+		calc_init(&s.c[k], &q[k].qy, &out[k]);
 	err = shmstat__history_stream(h, from_ns, to_ns, 1, keep, arg, stream_sink, &s);
 	/* the queries the frames did not reach the start of, then those
 	 * still going */
-	while (err == 0 && s.next < nq)
+	while (err == 0 && s.next < s.nl)
 		if ((err = stream_start(&s, NULL, 0)) != 0)
 			err = shmstat__fail(err, "out of memory reading history file '%s'", h->path);
 	for (size_t a = 0; err == 0 && a < s.nact; a++)
@@ -750,170 +855,7 @@ out:
 	shmstat__frame_free(s.prev);
 	free(s.c);
 	free(s.order);
+	free(s.share);
 	free(s.act);
-	free(st);
-	return err;
-}
-
-/* ------------------------------------------------------------------ trend */
-
-/* The least-squares line through a trend's points, as they come. */
-struct fit {
-	double sx, sy, sxx, sxy, x0, x1;
-};
-
-/* Sub-window value @v, ending @x seconds into the window, a point of
- * @out when it has a value. */
-static void fit_add(struct fit *t, struct shmstat_trend *out, const struct shmstat_wvalue *v,
-		    double x)
-{
-	if (!v->has_value || !isfinite(v->value))
-		return;
-	if (out->points == 0) {
-		out->first = v->value;
-		t->x0 = x;
-	}
-	out->last = v->value;
-	t->x1 = x;
-	out->points++;
-	t->sx += x;
-	t->sy += v->value;
-	t->sxx += x * x;
-	t->sxy += x * v->value;
-}
-
-static void fit_end(const struct fit *t, struct shmstat_trend *out)
-{
-	if (out->points == 0)
-		return;
-	out->mean = t->sy / (double)out->points;
-	if (out->points >= 2) {
-		double d = (double)out->points * t->sxx - t->sx * t->sx;
-
-		out->slope_per_s = d != 0 ? ((double)out->points * t->sxy - t->sx * t->sy) / d : 0;
-		/* over the span the points cover, not the window: a window
-		 * that is mostly empty does not magnify the change */
-		if (out->mean != 0)
-			out->change_pct = out->slope_per_s * (t->x1 - t->x0) / fabs(out->mean) * 100.0;
-		out->direction = fabs(out->change_pct) < SHMSTAT_TREND_STABLE_PCT ? 0
-				 : out->change_pct > 0 ? 1 : -1;
-	}
-}
-
-/* The boundaries of the sub-windows of @step_ns in [@from_ns, @to_ns]
- * (anchored at @to_ns: a step that does not divide the window leaves out
- * its oldest part, never its newest) into *@cut (allocated), *@ncut of
- * them. 0, EINVAL (too many) or ENOMEM. */
-static int step_cuts(uint64_t from_ns, uint64_t to_ns, uint64_t step_ns, uint64_t **cut,
-		     size_t *ncut)
-{
-	uint64_t k = (to_ns - from_ns) / step_ns;
-
-	*ncut = 0;
-	if (k > SHMSTAT_TREND_MAX_STEPS)
-		return EINVAL;
-	*cut = malloc((size_t)(k + 1) * sizeof(**cut));
-	if (*cut == NULL)
-		return ENOMEM;
-	for (uint64_t i = 0; i <= k; i++)
-		(*cut)[(*ncut)++] = to_ns - (k - i) * step_ns;
-	return 0;
-}
-
-/* Sub-window @c (1 .. ncut - 1) of @cut: its start (gauges: the value at
- * the end of each sub-window, so past the last one's end). */
-static uint64_t sub_from(const struct shmstat_wquery *qy, const uint64_t *cut, size_t c)
-{
-	return qy->fig == SHMSTAT_FIG_GAUGE ? cut[c - 1] + 1 : cut[c - 1];
-}
-
-int shmstat_window_trend(shmstat_frame *const *f, size_t n, const struct shmstat_wquery *qy,
-			 uint64_t from_ns, uint64_t to_ns, uint64_t step_ns,
-			 struct shmstat_trend *out)
-{
-	struct fit t = { 0 };
-	uint64_t *cut = NULL;
-	size_t ncut = 0;
-	int err = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (to_ns <= from_ns)
-		return EINVAL;
-	/* sub-window boundaries: every step, or every frame */
-	if (step_ns) {
-		err = step_cuts(from_ns, to_ns, step_ns, &cut, &ncut);
-		if (err)
-			return err;
-	} else {
-		cut = malloc((n ? n : 1) * sizeof(*cut));
-		if (cut == NULL)
-			return ENOMEM;
-		for (size_t j = 0; j < n; j++) {
-			struct shmstat_frame_info fi;
-
-			shmstat_frame_info(f[j], &fi);
-			if (fi.time_ns >= from_ns && fi.time_ns <= to_ns)
-				cut[ncut++] = fi.time_ns;
-		}
-	}
-	for (size_t c = 1; c < ncut; c++) {
-		struct shmstat_wvalue v;
-
-		err = shmstat_window(f, n, qy, sub_from(qy, cut, c), cut[c], &v);
-		if (err)
-			break;
-		fit_add(&t, out, &v, (double)(cut[c] - from_ns) / 1e9);
-	}
-	free(cut);
-	if (err)
-		return err;
-	fit_end(&t, out);
-	return 0;
-}
-
-int shmstat_history_trend(shmstat_history *h, shmstat_series_filter keep, void *arg,
-			  const struct shmstat_wquery *qy, uint64_t from_ns, uint64_t to_ns,
-			  uint64_t step_ns, struct shmstat_trend *out, struct shmstat_wvalue *whole,
-			  struct shmstat_wread *rd)
-{
-	struct shmstat_wrange *r = NULL;
-	struct shmstat_wvalue *v = NULL;
-	struct fit t = { 0 };
-	uint64_t *cut = NULL;
-	size_t ncut = 0;
-	int err;
-
-	memset(out, 0, sizeof(*out));
-	if (whole)
-		memset(whole, 0, sizeof(*whole));
-	if (rd)
-		memset(rd, 0, sizeof(*rd));
-	if (to_ns <= from_ns || step_ns == 0 || qy == NULL)
-		return EINVAL;
-	err = step_cuts(from_ns, to_ns, step_ns, &cut, &ncut);
-	if (err)
-		return err;
-	/* the whole window, then the sub-windows, read at once */
-	r = malloc(ncut * sizeof(*r));
-	v = malloc(ncut * sizeof(*v));
-	if (r == NULL || v == NULL) {
-		err = ENOMEM;
-		goto out;
-	}
-	r[0] = (struct shmstat_wrange){ *qy, from_ns, to_ns };
-	for (size_t c = 1; c < ncut; c++)
-		r[c] = (struct shmstat_wrange){ *qy, sub_from(qy, cut, c), cut[c] };
-	err = shmstat_history_windows(h, from_ns, to_ns, keep, arg, r, ncut, v, rd);
-	if (err)
-		goto out;
-	if (whole)
-		*whole = v[0];
-	for (size_t c = 1; c < ncut; c++)
-		fit_add(&t, out, &v[c], (double)(cut[c] - from_ns) / 1e9);
-	fit_end(&t, out);
-out:
-	free(cut);
-	free(r);
-	free(v);
 	return err;
 }

@@ -780,7 +780,9 @@ static void test_select(void **state)
  * and shmstat_window_trend() answer it over the frames of
  * shmstat_history_window_select(): series that restart, appear and go,
  * two histogram layouts under one name, gauges, table owners, records
- * at uneven times, windows inside, across and outside the records. */
+ * at uneven times, windows inside, across and outside the records;
+ * queries of one pass that share a walk (the same window and series,
+ * another figure) as those that do not. */
 static void same_value(const struct shmstat_wvalue *a, const struct shmstat_wvalue *b)
 {
 	assert_int_equal(a->has_value, b->has_value);
@@ -810,6 +812,15 @@ static void test_stream(void **state)
 		{ .name = "sigs", .fig = SHMSTAT_FIG_SIG_HIT_RATE },
 		{ .name = "sigs", .fig = SHMSTAT_FIG_SIG_WEIGHT, .owner = "acct" },
 		{ .name = "nothing", .fig = SHMSTAT_FIG_INCREASE },
+		/* each the same walk as one above (window.c, calc_shares()) */
+		{ .name = "req_total", .labels = "", .fig = SHMSTAT_FIG_RATE },
+		{ .name = "lat", .fig = SHMSTAT_FIG_QUANTILE, .q = 0.5 },
+		{ .name = "lat", .fig = SHMSTAT_FIG_MEAN },
+		{ .name = "lat", .fig = SHMSTAT_FIG_INCREASE },
+		{ .name = "sigs", .fig = SHMSTAT_FIG_SIG_HITS },
+		{ .name = "sigs", .fig = SHMSTAT_FIG_SIG_MISSES, .owner = "acct" },
+		{ .name = "sigs", .fig = SHMSTAT_FIG_SIG_EVICTIONS },
+		{ .name = "queue", .fig = SHMSTAT_FIG_GAUGE },
 	};
 	static const uint64_t secs[] = { 0, 1, 2, 4, 5, 6, 9, 10, 11, 12, 20, 21, 22, 23, 24, 30 };
 	const size_t nqs = sizeof(qs) / sizeof(qs[0]), nsec = sizeof(secs) / sizeof(secs[0]);
