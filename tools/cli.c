@@ -2,7 +2,7 @@
  * cli.c - what the commands share (cli.h): messages and usage errors,
  * opening a segment with this run's reader options, the option getopt
  * refused, metric filters and order, human forms, JSON strings, output
- * files opened where their path was checked (out_resolve()).
+ * files opened where their path was checked (out_resolve(): outpath.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,10 +25,6 @@
 #include "namesort.h"
 #include "textsafe.h"
 #include "units.h"
-
-#ifndef PROC_SUPER_MAGIC
-#define PROC_SUPER_MAGIC 0x9fa0        /* linux/magic.h */
-#endif
 
 struct shmstat_reader_opts reader_opts;
 
@@ -341,181 +336,6 @@ void json_put_bytes(FILE *f, const char *s, size_t n, int bytes)
 void json_put(FILE *f, const char *s)
 {
 	json_put_bytes(f, s, s ? strlen(s) : 0, 0);
-}
-
-/* Is a symbolic link of @link_uid in the directory @dir one another user
- * may have planted: in a sticky, world-writable directory (/tmp), owned
- * by neither this user nor the directory's owner? The rule the kernel
- * applies with fs.protected_symlinks = 1, which not every host sets. */
-static bool planted_link(int dir, uid_t link_uid)
-{
-	struct stat ds;
-
-	if (link_uid == geteuid())
-		return false;
-	if (fstat(dir, &ds) != 0)
-		return true;            /* cannot tell: refused */
-	return (ds.st_mode & S_ISVTX) && (ds.st_mode & S_IWOTH) && link_uid != ds.st_uid;
-}
-
-/* A directory of /proc: its links (/proc/self/fd/N) are the kernel's
- * own, to what a process has open, their text often no path ("pipe:[5]",
- * "/x (deleted)") */
-static bool on_procfs(int dir)
-{
-	struct statfs fs;
-
-	return fstatfs(dir, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
-}
-
-#ifdef SHMSTAT_TEST_HOOKS
-/* The test build's shmstat (tests/cli/outrace.sh): the shell command in
- * SHMSTAT_TEST_OUT_HOOK runs once, where an output path was resolved up
- * to the directory of its last name, which is acted on next. */
-static void out_test_hook(void)
-{
-	static bool ran;
-	const char *cmd = getenv("SHMSTAT_TEST_OUT_HOOK");
-
-	if (!ran && cmd && *cmd && system(cmd) != 0)
-		warnf("test hook: '%s' failed", cmd);
-	ran = true;
-}
-#else
-#define out_test_hook() ((void)0)
-#endif
-
-/*
- * out_resolve() (cli.h). The walk holds an O_PATH descriptor of the
- * directory reached (@dir) and the rest of the path (@rest, from @p);
- * each name is opened O_PATH | O_NOFOLLOW relative to @dir and fstat'ed:
- * a directory becomes @dir; a link, judged by its own inode and @dir
- * (planted_link()), is replaced by its target (readlinkat() of the same
- * descriptor) followed by what is left, from "/" or from @dir. What was
- * checked is what the next step acts on: a directory by its descriptor,
- * a link's owner and target from one descriptor of it.
- */
-int out_resolve(const char *path, int flags, struct out_path *op)
-{
-	char rest[PATH_MAX], next[PATH_MAX];
-	const char *p = rest;
-	int dir, fd, lfd, err, links = 0;
-	struct stat st;
-
-	op->dir = -1;
-	op->planted = false;
-	op->uid = 0;
-	if (snprintf(rest, sizeof(rest), "%s", path) >= (int)sizeof(rest)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (!rest[0]) {
-		errno = ENOENT;
-		return -1;
-	}
-	dir = open(rest[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
-		return -1;
-	for (;;) {
-		size_t len;
-		ssize_t t;
-
-		while (*p == '/')
-			p++;
-		len = strcspn(p, "/");
-		if (len > NAME_MAX) {
-			errno = ENAMETOOLONG;
-			goto fail;
-		}
-		/* "" (the path ends with '/'): the directory itself */
-		snprintf(op->name, sizeof(op->name), "%.*s", len ? (int)len : 1, len ? p : ".");
-		p += len;
-		if (*p != '\0') {
-			/* a directory on the way, or a link to one */
-			lfd = openat(dir, op->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			if (lfd < 0)
-				goto fail;
-			err = fstat(lfd, &st) != 0 ? errno
-			      : S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode) ? 0 : ENOTDIR;
-			if (err) {
-				close(lfd);
-				errno = err;
-				goto fail;
-			}
-			if (S_ISDIR(st.st_mode)) {
-				close(dir);
-				dir = lfd;
-				continue;
-			}
-		} else {
-			/* the last name: opened where the walk checked */
-			out_test_hook();
-			op->dir = dir;
-			if (flags < 0)
-				return 0;
-			fd = openat(dir, op->name, flags | O_NOFOLLOW, 0666);
-			if (fd >= 0 || (errno != ELOOP && errno != EACCES))
-				return fd;
-			/* a link (ELOOP; EACCES: O_CREAT met another user's in
-			 * a sticky directory), or the error stands */
-			err = errno;
-			lfd = openat(dir, op->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			if (lfd < 0 || fstat(lfd, &st) != 0 || !S_ISLNK(st.st_mode)) {
-				if (lfd >= 0)
-					close(lfd);
-				errno = err;
-				return -1;
-			}
-		}
-		/* a link (@lfd) in @dir */
-		if (planted_link(dir, st.st_uid)) {
-			op->planted = true;
-			op->uid = (unsigned)st.st_uid;
-			close(lfd);
-			errno = EPERM;
-			goto fail;
-		}
-		if (op->dir >= 0 && on_procfs(dir)) {
-			/* the last name, the kernel's link to an open file (no
-			 * path walked): followed */
-			close(lfd);
-			return openat(dir, op->name, flags, 0666);
-		}
-		op->dir = -1;
-		t = ++links > 40 ? -1 : readlinkat(lfd, "", next, sizeof(next) - 1);
-		err = links > 40 ? ELOOP : t == 0 ? ENOENT : errno;
-		close(lfd);
-		if (t <= 0 || (size_t)t + strlen(p) >= sizeof(next) - 1) {
-			errno = t <= 0 ? err : ENAMETOOLONG;
-			goto fail;
-		}
-		/* its target, then what followed the link */
-		memcpy(next + t, p, strlen(p) + 1);
-		memcpy(rest, next, strlen(next) + 1);
-		p = rest;
-		if (rest[0] == '/') {
-			close(dir);
-			if ((dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-				return -1;
-		}
-	}
-fail:
-	err = errno;
-	close(dir);
-	op->dir = -1;
-	errno = err;
-	return -1;
-}
-
-void out_why(const struct out_path *op, int err, char *why, size_t n)
-{
-	if (op->planted)
-		snprintf(why, n, "it goes through a symbolic link of uid %u in a shared directory; refusing it",
-			 op->uid);
-	else if (err == ELOOP)
-		snprintf(why, n, "it is a symbolic link; refusing it");
-	else
-		snprintf(why, n, "%s", strerror(err));
 }
 
 FILE *open_out_file(const char *path, char *why, size_t n)

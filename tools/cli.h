@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "outpath.h"
 #include "textsafe.h"
 
 enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_USAGE = 2 };
@@ -115,47 +116,14 @@ void json_put_bytes(FILE *f, const char *s, size_t n, int bytes);
 #define SHMSTAT_SIG_KEY_SHOW 4200
 
 /* An output file the user named (flame --svg, check --out), opened to
- * be written whole, by out_resolve(): a symbolic link is followed unless
- * another user may have planted it, wherever on the path. Then fstat:
+ * be written whole, by out_resolve() (outpath.h): a symbolic link is
+ * followed unless another user may have planted it, wherever on the
+ * path. Then fstat:
  * refused when not this user's nor root's, or a regular file of more than
  * one link; only then emptied. A FIFO with no reader does not block.
  * NULL: errno set, @why (@n bytes) says why, e.g. "it has 2 hard links;
  * refusing it". */
 FILE *open_out_file(const char *path, char *why, size_t n);
-
-/*
- * An output path resolved once, with descriptors, and acted on relative
- * to the directory that was checked: a directory on the way swapped for
- * a link after the check changes nothing (docs/security.md). Each name
- * is looked at without following it (O_PATH | O_NOFOLLOW); a symbolic
- * link, on the way or the last name, is refused (EPERM, @planted, its
- * owner in @uid) when another user may have planted it: in a sticky,
- * world-writable directory (/tmp) and owned by neither this user nor the
- * directory's owner (the kernel's fs.protected_symlinks rule, not set on
- * every host); else its target is resolved in turn, from "/" or from the
- * link's directory, at most 40 links. A link of /proc as the last name
- * (/dev/stdout, /dev/fd/N: a process's open file, its text often no
- * path, "pipe:[5]") is followed by openat() itself.
- *
- * @flags >= 0: the last name opened openat(@dir, @name, @flags |
- * O_NOFOLLOW, 0666), a link there resolved as above; returns the
- * descriptor. @flags < 0: nothing opened; returns 0. -1: errno (ELOOP: a
- * link where the name was not one a moment before, or too many links);
- * @dir is then -1 unless the walk reached the last name (@dir, @name:
- * for a message about what is there). The caller closes @dir when >= 0.
- */
-struct out_path {
-	int dir;                        /* O_PATH: the directory of @name */
-	char name[NAME_MAX + 1];        /* the last name, in it */
-	bool planted;
-	unsigned uid;                   /* @planted: the link's owner */
-};
-int out_resolve(const char *path, int flags, struct out_path *op);
-
-/* Why out_resolve() failed with @err, as "cannot write 'FILE': WHY" says
- * it: "it goes through a symbolic link of uid U in a shared directory;
- * refusing it", "it is a symbolic link; refusing it" (ELOOP), strerror. */
-void out_why(const struct out_path *op, int err, char *why, size_t n);
 
 /* name{labels}, or name when there are no labels */
 void fmt_metric(char *buf, size_t n, const char *name, const char *labels);

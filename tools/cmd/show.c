@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -448,33 +447,6 @@ static int print_text(const char *name, const shmstat_snap *s, const size_t *ord
 	return EXIT_OK;
 }
 
-/* A file of @dir named "@base.XXXXXX" (random), created O_EXCL, 0600;
- * its name into @tmp. */
-static int tmpfile_at(int dir, const char *base, char *tmp, size_t n)
-{
-	static const char az[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-
-	for (int tries = 0; tries < 100; tries++) {
-		unsigned char r[6];
-		char sfx[sizeof(r) + 1];
-		int fd;
-
-		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-			return -1;
-		for (size_t i = 0; i < sizeof(r); i++)
-			sfx[i] = az[r[i] % (sizeof(az) - 1)];
-		sfx[sizeof(r)] = '\0';
-		if (snprintf(tmp, n, "%s.%s", base, sfx) >= (int)n) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST)
-			return fd;
-	}
-	return -1;
-}
-
 /* --out: the exposition of @s into @path atomically: a temporary file
  * in the same directory, 0644, renamed over @path once whole; both in
  * the directory out_resolve() checked, by its descriptor. Only over a
@@ -504,7 +476,7 @@ static int write_textfile(const char *path, const char *name, const shmstat_snap
 		return die(EXIT_ERR, "cannot write '%s': it is %s; refusing it", path,
 			   S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
 	}
-	fd = tmpfile_at(op.dir, op.name, tmp, sizeof(tmp));
+	fd = out_tmpfile(op.dir, op.name, tmp, sizeof(tmp));
 	if (fd < 0) {
 		err = errno;
 		tmp[0] = '\0';
