@@ -1146,6 +1146,8 @@ static void test_planted(void **state)
 		{ "hard.json", "alert state has 2 hard links; refusing it" },
 		{ "own.json", "alert state is owned by uid 65534" },
 		{ "group.json", "alert state has mode 0660, not 0600 or 0640; refusing it" },
+		/* our file, through a link uid 65534 planted as a directory */
+		{ "via/ours.json", "alert state goes through a symbolic link of uid 65534 in a shared directory; refusing it" },
 	};
 	char p[128], q[128], text[1024], want[256];
 	struct stat st;
@@ -1191,6 +1193,9 @@ static void test_planted(void **state)
 		in_dir(p, sizeof(p), "fifo.json");
 		if (mkfifo(p, 0666) != 0)
 			_exit(14);
+		in_dir(p, sizeof(p), "via");
+		if (symlink(dir, p) != 0)
+			_exit(15);
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -1218,6 +1223,15 @@ static void test_planted(void **state)
 	in_dir(p, sizeof(p), "link.json");
 	assert_int_equal(lstat(p, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
+	/* nor saved through that link: nothing made where it leads */
+	step("fast", W, 0);
+	in_dir(p, sizeof(p), "via/saved.json");
+	snprintf(want, sizeof(want), "%s: %s", p, c[sizeof(c) / sizeof(c[0]) - 1].reason);
+	assert_int_equal(alerts_save(p, &tab, err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+	in_dir(p, sizeof(p), "saved.json");
+	assert_int_equal(lstat(p, &st), -1);
+	alerts_free(&tab);
 
 	/* saving over the planted 0666 file: a new file, ours, 0600 */
 	step("fast", W, 0);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "outpath.h"
 
 #define STATE_FORMAT "shmstat.alerts/1"
 #define STATE_MAX_BYTES (64u << 20)
@@ -484,23 +485,46 @@ static int load_alert(struct loader *l, json_t *o, struct alert_table *t)
 	return 0;
 }
 
+/* The message for a state path out_resolve() refused as going through a
+ * link another user may have planted; -1. */
+static int planted_dir(const char *path, const struct out_path *op, char *err, size_t errlen)
+{
+	return fail(err, errlen, path, 0,
+		    "alert state goes through a symbolic link of uid %u in a shared directory; refusing it",
+		    op->uid);
+}
+
 /*
  * Open the state file @path for reading, as history files are opened
  * (libshm/history.c): not through a symbolic link, never blocking (a FIFO,
  * a device), and only a regular file of this user's with one link and a
  * mode of 0600 or 0640 (a subset: no write for the group, nothing for
  * others). Anything else may have been planted by another user of the
- * directory and is refused, never read. The open fd, -ENOENT when there is
- * no file, or -1 with @err set.
+ * directory and is refused, never read. Its directory resolved as
+ * alerts_save() resolves it (out_resolve(): a directory on the way that
+ * another user may have planted as a link is refused) and the file
+ * opened in the directory that was checked, by its descriptor. The open
+ * fd, -ENOENT when there is no file (nor a directory on the way), or -1
+ * with @err set.
  */
 static int state_open(const char *path, char *err, size_t errlen)
 {
+	struct out_path op;
 	struct stat st;
 	int fd, e;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
+	if (out_resolve(path, -1, &op) != 0) {
 		e = errno;
+		if (op.planted)
+			return planted_dir(path, &op, err, errlen);
+		if (e == ENOENT)
+			return -ENOENT;
+		return fail(err, errlen, path, 0, "cannot open alert state: %s", strerror(e));
+	}
+	fd = openat(op.dir, op.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	e = errno;
+	close(op.dir);
+	if (fd < 0) {
 		if (e == ENOENT)
 			return -ENOENT;
 		if (e == ELOOP)
@@ -648,11 +672,19 @@ static int write_all(int fd, const char *s, size_t n)
 	return 0;
 }
 
+/*
+ * alerts_save() (alerts.h). The directory of @path is resolved once
+ * (out_resolve(), as state_open() resolves it) and everything after
+ * acts on it by its descriptor: the temporary file ".BASE.XXXXXX"
+ * created there, the mode of the file it replaces looked at there, the
+ * rename there, that directory fsync'ed. A directory of the path swapped
+ * for a link once it was checked changes nothing.
+ */
 int alerts_save(const char *path, const struct alert_table *t, char *err, size_t errlen)
 {
 	json_t *root, *list, *rules;
-	char *text = NULL, *tmp = NULL, *dir = NULL;
-	const char *base = strrchr(path, '/');
+	char *text = NULL, pre[NAME_MAX + 2], tmp[NAME_MAX + 16];
+	struct out_path op = { .dir = -1 };
 	struct stat st;
 	int fd = -1, dfd, rc = -1, e;
 
@@ -682,29 +714,29 @@ int alerts_save(const char *path, const struct alert_table *t, char *err, size_t
 	}
 	text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(root);
-	/* the temporary file: "DIR/.BASE.XXXXXX" */
-	if (base) {
-		dir = strndup(path, (size_t)(base - path) + 1);
-		base++;
-	} else {
-		dir = strdup("./");
-		base = path;
-	}
-	if (text == NULL || dir == NULL ||
-	    (tmp = malloc(strlen(dir) + strlen(base) + 16)) == NULL) {
+	if (text == NULL) {
 		fail(err, errlen, path, 0, "out of memory");
 		goto out;
 	}
-	snprintf(tmp, strlen(dir) + strlen(base) + 16, "%s.%s.XXXXXX", dir, base);
-	fd = mkostemp(tmp, O_CLOEXEC);
+	if (out_resolve(path, -1, &op) != 0) {
+		if (op.planted)
+			planted_dir(path, &op, err, errlen);
+		else
+			fail(err, errlen, path, 0, "cannot create a temporary file next to it: %s",
+			     strerror(errno));
+		goto out;
+	}
+	/* the temporary file: ".BASE.XXXXXX" in the directory checked */
+	snprintf(pre, sizeof(pre), ".%s", op.name);
+	fd = out_tmpfile(op.dir, pre, tmp, sizeof(tmp));
 	if (fd < 0) {
 		fail(err, errlen, path, 0, "cannot create a temporary file next to it: %s",
 		     strerror(errno));
 		goto out;
 	}
-	/* created 0600 (mkostemp); 0640 kept from a file of ours that had it */
-	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-	    (st.st_mode & 07777) == 0640 && fchmod(fd, 0640) != 0)
+	/* created 0600; 0640 kept from a file of ours that had it */
+	if (fstatat(op.dir, op.name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid == geteuid() && (st.st_mode & 07777) == 0640 && fchmod(fd, 0640) != 0)
 		goto werr;
 	if (write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 ||
 	    fsync(fd) != 0)
@@ -713,13 +745,14 @@ int alerts_save(const char *path, const struct alert_table *t, char *err, size_t
 		fd = -1;
 		goto werr;
 	}
-	if (rename(tmp, path) != 0) {
+	if (renameat(op.dir, tmp, op.dir, op.name) != 0) {
 		fail(err, errlen, path, 0, "cannot rename %s over it: %s", tmp, strerror(errno));
-		unlink(tmp);
+		unlinkat(op.dir, tmp, 0);
 		goto out;
 	}
-	/* make the rename durable */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* make the rename durable: the directory opened anew from its O_PATH
+	 * descriptor (which fsync refuses), "." of it, no name looked up */
+	dfd = openat(op.dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd);
 		close(dfd);
@@ -730,11 +763,11 @@ werr:
 	e = errno;
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	unlinkat(op.dir, tmp, 0);
 	fail(err, errlen, path, 0, "cannot write alert state: %s", strerror(e));
 out:
+	if (op.dir >= 0)
+		close(op.dir);
 	free(text);
-	free(tmp);
-	free(dir);
 	return rc;
 }

@@ -191,7 +191,10 @@ size_t alerts_prune(struct alert_table *t, const struct ruleset *rs);
 /**
  * alerts_load - read state file @path (JSON, schema shmstat.alerts/1,
  * docs/rules.md) into *@t, and the rules file it is of into @t->rules
- * (NULL: not said). A missing file is an empty table.
+ * (NULL: not said). A missing file is an empty table. Its directory is
+ * resolved once (outpath.h's out_resolve(): a path through a symbolic
+ * link another user may have planted is refused) and the file opened
+ * there, by the directory's descriptor.
  * Return 0, or -1 with @err set ("FILE:LINE: ..." for bad JSON, "FILE:
  * alert N ('rule'): ..." for a bad alert); *@t is then empty. *@t is
  * overwritten, not freed: pass an empty or freed table.
@@ -200,9 +203,11 @@ int alerts_load(const char *path, struct alert_table *t, char *err, size_t errle
 
 /**
  * alerts_save - write @t to @path atomically: a temporary file in the
- * same directory, fsync, rename over @path, fsync of the directory. The
- * file keeps the mode of the one it replaces (new files: 0600). Two
- * processes saving at once do not corrupt it (the last rename wins).
+ * same directory, fsync, rename over @path, fsync of the directory; the
+ * directory resolved once as alerts_load() resolves it, and each step
+ * done in it by its descriptor. The file is 0600, 0640 when the one it
+ * replaces is ours and 0640. Two processes saving at once do not
+ * corrupt it (the last rename wins).
  * Return 0, or -1 with @err set.
  */
 int alerts_save(const char *path, const struct alert_table *t, char *err, size_t errlen);
