@@ -5,12 +5,15 @@
 # world-writable directory, and plants a link to a directory of root's in
 # its place, after shmstat resolved the path and before it creates the
 # file (check --emit --out: open; show --prom --out: the temporary file
-# and its rename). The file must land in the directory that was checked,
-# or be refused; never in the directory the link leads to. And the name
-# itself planted as a link at that point: refused as a planted link.
+# and its rename; check --state: the alert state's load, then its
+# temporary file, mode, rename and fsync). The file must land in the
+# directory that was checked, or be refused; never in the directory the
+# link leads to. And the name itself planted as a link at that point:
+# refused as a planted link.
 #
-# No timing: shmstat_hooked (cli.c built with -DSHMSTAT_TEST_HOOKS) runs
-# the shell command in SHMSTAT_TEST_OUT_HOOK once, at that very point.
+# No timing: shmstat_hooked (outpath.c built with -DSHMSTAT_TEST_HOOKS)
+# runs the shell command in SHMSTAT_TEST_OUT_HOOK once, at that very
+# point (of the N-th path resolved with SHMSTAT_TEST_OUT_HOOK_AT=N).
 # Only as root (the attacker is uid 65534, through setpriv).
 #   outrace.sh SHMSTAT_HOOKED SHMSTAT CLI_FILL
 set -u
@@ -91,5 +94,64 @@ victim_intact "show --out"
 grep -qx "cli_errors_total{segment=\"$tag-a\"} 3" "$sd/e.old/m.prom" && ok ||
 	bad "show --out: not in the directory checked: $(ls -l "$sd/e.old")"
 [ "$(ls "$sd/e.old")" = m.prom ] && ok || bad "show --out left $(ls "$sd/e.old")"
+
+# --- check --state (alerts_load(), then alerts_save(): the temporary
+# file, the 0640 kept from the file it replaces, the rename, the
+# directory's fsync): the state lands in the directory checked, or is
+# refused; never in the directory a link of uid 65534 leads to
+cat > "$tmp/for.yaml" <<'EOF'
+rules:
+  - name: temp-for
+    gauge: cli_temperature
+    above: {critical: 40}
+    for: 1h
+EOF
+planted_msg() {
+	printf '^shmstat: %s: alert state goes through a symbolic link of uid 65534 in a shared directory; refusing it$' "$1"
+}
+# no race: the link planted before the run, where a directory of the
+# path was: refused at the load (no state: temp-for CRITICAL at once)
+setpriv --reuid 65534 --regid 65534 --clear-groups -- ln -s "$tmp/victim" "$sd/p" ||
+	bad "uid 65534 could not plant $sd/p"
+expect 2 "^CRITICAL +temp-for: " "$(planted_msg "$sd/p/state.json")" -- \
+	"$shmstat" check -r "$tmp/for.yaml" --state "$sd/p/state.json" "$tag-a"
+victim_intact "check --state through a link planted before the run"
+rm -f "$tmp/victim/state.json"          # each case fails on its own
+# the directory swapped after the save resolved it (the second path
+# resolved; the load the first): the temporary file, its mode and the
+# rename all in the directory checked; a state of root's there, 0640,
+# kept 0640 (the victim directory has none: 0600 had it been looked up
+# by name)
+setpriv --reuid 65534 --regid 65534 --clear-groups -- mkdir "$sd/s" || bad "uid 65534 could not make $sd/s"
+expect 0 "pending since" "" -- "$shmstat" check -r "$tmp/for.yaml" --state "$sd/s/state.json" "$tag-a"
+chmod 0640 "$sd/s/state.json"
+since=$(sed -n 's/^ *"bad_since": \([0-9]*\),$/\1/p' "$sd/s/state.json")
+expect 0 "pending since" "" -- env SHMSTAT_TEST_OUT_HOOK="$(swap s)" SHMSTAT_TEST_OUT_HOOK_AT=2 \
+	"$hooked" check -r "$tmp/for.yaml" --state "$sd/s/state.json" "$tag-a"
+[ -L "$sd/s" ] && ok || bad "the hook did not swap $sd/s: $(ls -l "$sd")"
+victim_intact "check --state (the save)"
+rm -f "$tmp/victim/state.json"
+[ "$(ls -A "$sd/s.old" 2>&1)" = state.json ] && ok ||
+	bad "check --state (the save): not alone in the directory checked: $(ls -lA "$sd/s.old")"
+[ "$(stat -c '%a %u %h' "$sd/s.old/state.json")" = "640 0 1" ] && ok ||
+	bad "check --state (the save): $(stat -c '%a %u %h' "$sd/s.old/state.json"), expected 640 0 1"
+# the alert loaded from there and saved back: pending since the first run
+[ -n "$since" ] && grep -q "\"bad_since\": $since,\$" "$sd/s.old/state.json" &&
+	! grep -q "\"last_ns\": $since,\$" "$sd/s.old/state.json" && ok ||
+	bad "check --state (the save): not the state of the first run, saved again: $(cat "$sd/s.old/state.json")"
+# the directory swapped after the load resolved it (the first path
+# resolved): the load reads the directory checked, the save meets the
+# link and refuses it (the state left as it was; at best UNKNOWN)
+setpriv --reuid 65534 --regid 65534 --clear-groups -- mkdir "$sd/t" || bad "uid 65534 could not make $sd/t"
+expect 0 "pending since" "" -- "$shmstat" check -r "$tmp/for.yaml" --state "$sd/t/state.json" "$tag-a"
+before=$(cat "$sd/t/state.json")
+expect 3 "^SHMSTAT UNKNOWN - .*alert state: $sd/t/state.json: alert state goes through" \
+	"$(planted_msg "$sd/t/state.json")" -- \
+	env SHMSTAT_TEST_OUT_HOOK="$(swap t)" SHMSTAT_TEST_OUT_HOOK_AT=1 \
+	"$hooked" check -r "$tmp/for.yaml" --state "$sd/t/state.json" "$tag-a"
+[ -L "$sd/t" ] && ok || bad "the hook did not swap $sd/t: $(ls -l "$sd")"
+victim_intact "check --state (the load)"
+[ "$(ls -A "$sd/t.old" 2>&1)" = state.json ] && [ "$(cat "$sd/t.old/state.json")" = "$before" ] && ok ||
+	bad "check --state (the load): the directory checked changed: $(ls -lA "$sd/t.old")"
 
 finish
