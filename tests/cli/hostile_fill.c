@@ -23,7 +23,8 @@
  * Metrics whose exported names clash (the library takes them all): a
  * counter named _total; gauge g in ns (g_seconds) and gauge g_seconds;
  * counters c and c_total; histogram h and gauge h_count; signature table
- * t and counter t_hits_total; counter req and gauge req_created; a gauge
+ * t (labelled with the labels its samples add: cut, hash, key, owner)
+ * and counter t_hits_total; counter req and gauge req_created; a gauge
  * shmstat_segment_up (the exporter's own). Detaches, exits.
  */
 #include <fcntl.h>
@@ -71,7 +72,11 @@ static int gauge(shmstat_seg *seg, const char *name, const char *unit, int64_t v
 /* clash: each pair in the order of the exposition, the first kept */
 static int clash(shmstat_seg *seg)
 {
-	struct shmstat_metric_def hd = { .name = "h", .help = "clash" }, td = { .name = "t" };
+	/* t's labels are those its samples add (cut, hash, key, owner):
+	 * renamed exported_LABEL, none twice in a sample */
+	static const char *const tl[] = { "cut", "c", "hash", "h", "key", "k", "owner", "o", NULL };
+	struct shmstat_metric_def hd = { .name = "h", .help = "clash" },
+				  td = { .name = "t", .labels = tl };
 	shmstat_hist *h;
 	shmstat_sigtab *t;
 	int err = 0;

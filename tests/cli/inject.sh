@@ -16,7 +16,9 @@
 # And a writer of names that clash once exported (cli_hostile NAME clash):
 # every exposition has each family, sample name and series once (the first
 # metric in the exposition's order kept), the others counted in
-# shmstat_scrape_dropped_metrics and named in show's warnings.
+# shmstat_scrape_dropped_metrics and named in show's warnings; and no
+# label twice in a sample (a signature table whose own labels are those
+# its samples add, cut included, gets them renamed exported_LABEL).
 #
 # Usage: inject.sh SHMSTAT CLI_HOSTILE CLI_FILL
 set -u
@@ -259,6 +261,10 @@ done
 tr '\n' '|' <"$dir/clash.prom" | grep -qF '|# HELP h clash|# TYPE h histogram|h_bucket{le="1"} 0|' && ok ||
 	bad "show --prom's histogram h: $(grep -a -m4 '^# .* h \|^h_' "$dir/clash.prom")"
 expo "$dir/clash.om" om "show --openmetrics (clash)"
+expo "$dir/clash.prom" text "show --prom (clash)"
+# table t's own labels cut, hash, key, owner are its samples' too: renamed
+grep -q '^t_top_hits{exported_cut="c",exported_hash="h",exported_key="k",exported_owner="o",key="k",owner="",hash="[0-9a-f]\{16\}",cut="false"} 1$' \
+	"$dir/clash.prom" && ok || bad "table t's labels not renamed: $(grep -a '^t_top_hits{' "$dir/clash.prom")"
 unique "$dir/clash.om" om "show --openmetrics (clash)"
 unique "$dir/clash.prom" text "show --prom (clash)"
 cat >"$dir/clash.want" <<'EOF'

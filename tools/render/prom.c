@@ -65,7 +65,7 @@ struct lab {
 static int added_key(const struct lab *l, const char *k, size_t n)
 {
 	static const char *const hist[] = { "le", NULL };
-	static const char *const sig[] = { "owner", "key", "hash", NULL };
+	static const char *const sig[] = { "owner", "key", "hash", "cut", NULL };
 	const char *const *add = l->type == SHMSTAT_HISTOGRAM ? hist
 				 : l->type == SHMSTAT_SIGTABLE ? sig : NULL;
 
@@ -118,9 +118,9 @@ static int has_key(const char *labels, int depth, const char *k, size_t kn)
 }
 
 /* The metric's labels; one the samples add themselves (segment, le,
- * owner, key, hash) renamed exported_KEY (exported_exported_KEY... until
- * no label has the name: Prometheus' rule for target labels), since a
- * name twice in a sample makes Prometheus drop the whole scrape. */
+ * owner, key, hash, cut) renamed exported_KEY (exported_exported_KEY...
+ * until no label has the name: Prometheus' rule for target labels), since
+ * a name twice in a sample makes Prometheus drop the whole scrape. */
 static void labels_open(FILE *f, const struct lab *l, int *any)
 {
 	const char *p = l->labels, *k;
