@@ -11,7 +11,8 @@
 #     JSON;
 #   - show (text, --per-process, --csv), list, top, hist, show --history
 #     print no byte below 0x20 but newline and tab, and no byte that is
-#     not UTF-8; error messages neither;
+#     not UTF-8; error messages neither; top (and top --history) print
+#     the owners twin-<0xff> and twin-\xff (the text) as two lines;
 #   - the forged descriptors are counted as bad and left out.
 # And a writer of names that clash once exported (cli_hostile NAME clash):
 # every exposition has each family, sample name and series once (the first
@@ -298,10 +299,19 @@ isjson "$dir/range.json" "show --history --json"
 "$shmstat" show --csv "$evil" >"$dir/show.csv" 2>&1 && ok || bad "show --csv"
 "$shmstat" list >"$dir/list.txt" 2>&1       # other segments may fail: output only
 "$shmstat" top "$evil" >"$dir/top.txt" 2>&1 && ok || bad "top"
+# the owners twin-<0xff> and twin-\\xff (the text) are two lines in top too
+# (a backslash of an owner is \x5c, as in keys), not twice "twin-\xff"
+"$shmstat" top --history "$dir/h.shh" --window 10m >"$dir/toph.txt" 2>&1 && ok || bad "top --history"
+for f in top.txt toph.txt; do
+	for o in 'twin-\xff ' 'twin-\x5cxff '; do
+		[ "$(grep -a -c -F "   $o" "$dir/$f")" = 1 ] && ok ||
+			bad "$f: owner line '$o': $(grep -a -F '   twin-' "$dir/$f")"
+	done
+done
 "$shmstat" show --history "$dir/h.shh" >"$dir/hist.txt" 2>&1 && ok || bad "show --history"
 "$shmstat" show --history "$dir/h.shh" --window 10m >"$dir/win.txt" 2>&1 && ok ||
 	bad "show --history --window"
-for f in show.txt showp.txt show.csv list.txt top.txt hist.txt win.txt; do
+for f in show.txt showp.txt show.csv list.txt top.txt toph.txt hist.txt win.txt; do
 	clean "$dir/$f" "$f"
 done
 grep -q 'hx_ctl_total{v="\\x1b\[2J\\x07\\x0d"}' "$dir/show.txt" && ok ||

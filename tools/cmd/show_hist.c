@@ -294,7 +294,7 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 		fmt_fig_u64(hi, sizeof(hi), w[j].hi, NULL, o->raw);
 		fprintf(o->out, "  %c hits +%s (at most +%s) %s %s\n",
 		       w[j].lo >= SIG_HIGH_VALUE ? '*' : ' ', lo, hi,
-		       w[j].k.owner[0] ? text_safe(own, sizeof(own), w[j].k.owner) : "-",
+		       w[j].k.owner[0] ? owner_safe(own, sizeof(own), w[j].k.owner) : "-",
 		       key);
 	}
 }

@@ -130,7 +130,7 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 		fmt_fig_u64(fw, sizeof(fw), gw, m->unit, raw);
 		printf(" %c%c%10s %8s %10s %9s %12s %6s %6s  %-12s %s\n",
 		       gh >= hv ? '*' : ' ', e.expired ? 'x' : ' ', fh, fe, fm, fr, fw, first, last,
-		       e.owner[0] ? text_safe(own, sizeof(own), e.owner) : "-", key);
+		       e.owner[0] ? owner_safe(own, sizeof(own), e.owner) : "-", key);
 	}
 	if (shmstat_sigview_owners(v)) {
 		printf("\n   %-36s %10s %10s %9s %12s\n", "OWNER", "HITS", "MISSES", "HIT_RATIO",
@@ -148,7 +148,7 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 			fmt_ratio(fr, sizeof(fr), ev ? (double)o.hits / (double)ev : NAN, raw);
 			fmt_fig_u64(fw, sizeof(fw), o.weight, m->unit, raw);
 			printf("   %-36s %10s %10s %9s %12s\n",
-			       o.name[0] ? text_safe(own, sizeof(own), o.name) : "-", fh, fm, fr, fw);
+			       o.name[0] ? owner_safe(own, sizeof(own), o.name) : "-", fh, fm, fr, fw);
 		}
 	}
 	free(idx);
@@ -234,7 +234,7 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 					fmt_figure(c[j], sizeof(c[j]), table_figs[j], v[j].value,
 						   s->unit, raw);
 			}
-			printf("   %-36s %10s %10s %9s %12s\n", text_safe(own, sizeof(own), oi.name), c[0],
+			printf("   %-36s %10s %10s %9s %12s\n", owner_safe(own, sizeof(own), oi.name), c[0],
 			       c[1], c[2], c[3]);
 		}
 	}
@@ -254,7 +254,7 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 		fmt_fig_u64(lo + 1, sizeof(lo) - 1, w[k].lo, NULL, raw);
 		fmt_fig_u64(hi + 1, sizeof(hi) - 1, w[k].hi, NULL, raw);
 		printf(" %c%10s %10s  %-12s %s\n", w[k].lo >= hv ? '*' : ' ', lo, hi,
-		       w[k].k.owner[0] ? text_safe(own, sizeof(own), w[k].k.owner) : "-", key);
+		       w[k].k.owner[0] ? owner_safe(own, sizeof(own), w[k].k.owner) : "-", key);
 	}
 }
 

@@ -47,7 +47,7 @@ static size_t piece(const unsigned char *s, size_t n, size_t i, int flags, int *
 	uint32_t cp;
 	size_t l = utf8_seq(s + i, n - i, &cp);
 
-	*esc = l == 0 || is_control(cp, flags);
+	*esc = l == 0 || is_control(cp, flags) || ((flags & TS_BACKSLASH) && cp == '\\');
 	return *esc ? 1 : l;
 }
 
@@ -90,6 +90,11 @@ char *text_safe_n(char *dst, size_t cap, const char *s, size_t n, int flags)
 char *text_safe(char *dst, size_t cap, const char *s)
 {
 	return text_safe_n(dst, cap, s, s ? strlen(s) : 0, 0);
+}
+
+char *owner_safe(char *dst, size_t cap, const char *s)
+{
+	return text_safe_n(dst, cap, s, s ? strlen(s) : 0, TS_BACKSLASH);
 }
 
 void put_safe(FILE *f, const char *s, int flags)

@@ -23,6 +23,9 @@ size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp);
 /* Flags of text_safe(). */
 enum {
 	TS_KEEP_NL = 1,         /* newline and tab kept (multi-line messages) */
+	TS_BACKSLASH = 2,       /* a backslash is \x5c too: for strings that are
+				 * not escaped labels (signature owners), so
+				 * that the byte 0xff and the text \xff differ */
 };
 
 /* The first @n bytes of @s (up to a NUL) into @dst (capacity @cap > 0,
@@ -34,6 +37,9 @@ enum {
  * Return @dst. */
 char *text_safe_n(char *dst, size_t cap, const char *s, size_t n, int flags);
 char *text_safe(char *dst, size_t cap, const char *s);
+/* text_safe() with TS_BACKSLASH: a signature-table owner's name, printed
+ * next to keys (which fmt_sigkey() escapes the same way). */
+char *owner_safe(char *dst, size_t cap, const char *s);
 
 /* The same, written to @f whatever the length. */
 void put_safe(FILE *f, const char *s, int flags);
