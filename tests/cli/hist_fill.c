@@ -18,8 +18,9 @@
  *   c a|b|hits|misses N    add N to a counter
  *   g V                    set the gauge to V (may be negative)
  *   h V N                  record value V N times in the histogram
- *   s hit KEY W [OWNER]    a signature hit of KEY with weight W (for
- *                          OWNER, registered at its first use)
+ *   s hit KEY W [OWNER]    a signature hit of KEY (up to 255 bytes) with
+ *                          weight W (for OWNER, registered at its first
+ *                          use)
  *   s miss KEY [OWNER]     a signature miss of KEY
  *   a FILE SECONDS         append a snapshot of the segment to history
  *                          FILE as if taken SECONDS from now (after now:
@@ -118,7 +119,7 @@ int main(int argc, char **argv)
 	shmstat_hist *lat = NULL;
 	shmstat_sigtab *sigs = NULL;
 	shmstat_seg *seg;
-	char line[256];
+	char line[512];
 	int err = 0;
 
 	if (argc != 2) {
@@ -162,7 +163,7 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	while (fgets(line, sizeof(line), stdin)) {
-		char a[64] = "", b[64] = "", own[64] = "", path[256] = "";
+		char a[64] = "", b[256] = "", own[64] = "", path[256] = "";
 		uint32_t oid = 0;
 		long long x = 0;
 		unsigned long long y = 0;
@@ -182,12 +183,12 @@ int main(int argc, char **argv)
 			shmstat_gauge_set(depth, x);
 		} else if (sscanf(line, "h %lld %llu", &x, &y) == 2 && x >= 0) {
 			shmstat_hist_record_n(lat, (uint64_t)x, y);
-		} else if ((n = sscanf(line, "s hit %63s %llu %63s", b, &y, own)) >= 2) {
+		} else if ((n = sscanf(line, "s hit %255s %llu %63s", b, &y, own)) >= 2) {
 			if (n == 3 && shmstat_sig_owner(sigs, own, &oid) != 0)
 				bad = "owner refused";
 			else
 				shmstat_sig_hit(sigs, b, strlen(b), y, oid);
-		} else if ((n = sscanf(line, "s miss %63s %63s", b, own)) >= 1) {
+		} else if ((n = sscanf(line, "s miss %255s %63s", b, own)) >= 1) {
 			if (n == 2 && shmstat_sig_owner(sigs, own, &oid) != 0)
 				bad = "owner refused";
 			else

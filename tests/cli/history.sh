@@ -833,6 +833,35 @@ expect 3 "^SHMSTAT UNKNOWN - unknown option '--bogus'$" "^shmstat: unknown optio
 	"$shmstat" check --bogus -r "$r/ratio.yaml" "$tag-m"
 expect 3 "" "^shmstat: option '--rules' needs a value$" -- "$shmstat" check "$tag-m" --rules
 
+# keys longer than a record keeps (128 bytes), two of them the same in
+# those bytes: the window's JSON says they are cut, how long they are, and
+# keeps them apart by their hash, as top --json does
+kh=$tmp/keys.hist
+p130=$(printf 'p%.0s' $(seq 130))
+rec "$kh" "$tag-m"
+step "s hit ${p130}X 1" "s hit ${p130}X 1" "s hit ${p130}X 1" "s hit ${p130}Y 1" "s hit ${p130}Y 1" "s hit k1 1"
+rec "$kh" "$tag-m"
+"$shmstat" show --history "$kh" --window 1h --json > "$tmp/kwin.json" || bad "show --window --json (long keys)"
+"$json_flat" < "$tmp/kwin.json" > "$tmp/kwin.flat" || bad "show --window --json (long keys) is not JSON"
+for n in 0 1; do
+	grep -Eq "^series\.[0-9]+\.top\.$n\.key=p{128}$" "$tmp/kwin.flat" &&
+		grep -Eq "^series\.[0-9]+\.top\.$n\.key_len=131$" "$tmp/kwin.flat" &&
+		grep -Eq "^series\.[0-9]+\.top\.$n\.cut=true$" "$tmp/kwin.flat" && ok ||
+		bad "window key $n is not a cut key of 131 bytes: $(grep "top\.$n\." "$tmp/kwin.flat")"
+done
+grep -Eq '^series\.[0-9]+\.top\.2\.key=k1$' "$tmp/kwin.flat" &&
+	grep -Eq '^series\.[0-9]+\.top\.2\.key_len=2$' "$tmp/kwin.flat" &&
+	grep -Eq '^series\.[0-9]+\.top\.2\.cut=false$' "$tmp/kwin.flat" && ok ||
+	bad "window key k1: $(grep 'top\.2\.' "$tmp/kwin.flat")"
+h0=$(sed -n 's/^series\.[0-9]*\.top\.0\.hash=\([0-9a-f]\{16\}\)$/\1/p' "$tmp/kwin.flat")
+h1=$(sed -n 's/^series\.[0-9]*\.top\.1\.hash=\([0-9a-f]\{16\}\)$/\1/p' "$tmp/kwin.flat")
+[ -n "$h0" ] && [ -n "$h1" ] && [ "$h0" != "$h1" ] && ok || bad "window keys' hashes '$h0' '$h1'"
+"$shmstat" top --json -n 100 "$tag-m" hf_sigs > "$tmp/ktop.json" || bad "top --json (long keys)"
+for kx in "$h0" "$h1"; do
+	"$json_flat" < "$tmp/ktop.json" | grep -Eqx "tables\.0\.table\.top\.[0-9]+\.hash=$kx" && ok ||
+		bad "the window's key of hash $kx is not in top --json"
+done
+
 # ------------------------------------------------------------ the example
 # docs/examples/cachesim-rules.yaml loads: an exit of 0 .. 3, never a
 # message about the file

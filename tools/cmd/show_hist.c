@@ -270,12 +270,21 @@ static void window_keys(const struct show_hist *o, const struct frames *fr,
 	if (o->json) {
 		fprintf(o->out, ",\"top\":[");
 		for (size_t j = 0; j < n; j++) {
+			/* a key known by its hash alone (a full_len of at least
+			 * 1 without bytes): key null, key_len 0, as live */
+			int bare = w[j].k.key_len == 0 && w[j].k.full_len != 0;
+
 			fprintf(o->out, j ? ",{\"key\":" : "{\"key\":");
-			/* a key known by its hash alone: null, as live */
-			if (w[j].k.key_len == 0 && w[j].k.full_len != 0)
+			if (bare)
 				fputs("null", o->out);
 			else
 				json_put_bytes(o->out, w[j].k.key, w[j].k.key_len, 1);
+			/* as top --json: the whole length, cut, the hash (keys
+			 * cut to the same bytes stay apart) */
+			fprintf(o->out, ",\"key_len\":%u,\"cut\":%s,\"hash\":\"%016llx\"",
+				bare ? 0u : w[j].k.full_len,
+				!bare && w[j].k.full_len > w[j].k.key_len ? "true" : "false",
+				(unsigned long long)w[j].k.hash);
 			fprintf(o->out, ",\"owner\":");
 			json_put(o->out, w[j].k.owner);
 			fprintf(o->out, ",\"hits\":%llu,\"hits_error\":%llu,\"high_value\":%s}",
