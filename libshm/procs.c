@@ -256,6 +256,22 @@ int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag
 	return fill_slot(seg, i);
 }
 
+bool shmstat__proc_unclaim(struct shmstat_seg *seg, uint32_t i, uint64_t stamp)
+{
+	uint64_t w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, seg->tag);
+	struct shmstat_proc *p;
+
+	if (i >= seg->max_procs)
+		return false;
+	p = &seg->procs[i];
+	/* EXITED, not FREE: only a fold frees a slot (its fields cleared,
+	 * under the reaper lock). attach_ns is left alone: a child that
+	 * adopted the claim first checks it after its CAS, and our CAS then
+	 * fails; one that comes after ours fails its CAS. */
+	return ld_acquire(&p->attach_ns) == stamp &&
+	       cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, seg->tag));
+}
+
 int shmstat__proc_claim(struct shmstat_seg *seg, uint64_t ack)
 {
 	uint32_t i = claim_slot(seg, seg->tag, ack);

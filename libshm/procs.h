@@ -56,6 +56,11 @@ SHMSTAT_HIDDEN int shmstat__proc_full(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN uint32_t shmstat__proc_preclaim(struct shmstat_seg *seg, uint64_t *stamp);
 SHMSTAT_HIDDEN int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag,
 				       uint64_t stamp);
+/* In the parent, when fork() may have failed: give claim @i (@stamp) up,
+ * marking it exited for the next reap (the slot has no values). A child
+ * that was forked after all finds it taken back and claims a slot of
+ * its own. True if it was still ours to give up. */
+SHMSTAT_HIDDEN bool shmstat__proc_unclaim(struct shmstat_seg *seg, uint32_t i, uint64_t stamp);
 
 /* Give our slot back: mark it exited (the caller then reaps, which
  * folds it). */

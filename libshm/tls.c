@@ -174,6 +174,8 @@ static uint64_t fork_tag[SHMSTAT_TLS_SLOTS], fork_stamp[SHMSTAT_TLS_SLOTS];
  * parent's or child's: not a thread-local, static TLS being scarce for a
  * library that may be loaded late, stress/test_dlclose.c) */
 static int fork_cancel;
+/* the forking thread's errno before fork() (under slots_lock, as above) */
+static int fork_errno;
 
 static void fork_prepare(void)
 {
@@ -183,6 +185,7 @@ static void fork_prepare(void)
 	 * pending was cancelled inside fork(), leaving slots_lock,
 	 * liburcu's locks and glibc's lock of the fork handlers held for
 	 * good (the process's next fork() or shmstat_close() hung) */
+	const int err = errno;
 	int cancel;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
@@ -208,16 +211,38 @@ static void fork_prepare(void)
 		}
 		fork_tag[i] = seg ? seg->tag : 0;
 	}
+	/* fork() sets errno only when it fails, and glibc runs the parent
+	 * handlers then too: fork_parent() tells the two apart by it */
+	fork_errno = err;
+	errno = 0;
 }
 
+/* In the parent: a fork() that failed (EAGAIN from a pids limit, ENOMEM)
+ * made no child, and the slots claimed for it stayed CLAIMING with our
+ * live tag for 10 s, holding back removals' grace periods: a master that
+ * retried its fork() in a loop took every slot within milliseconds, and
+ * the worker forked once it succeeded had none and counted nothing for
+ * its whole life (tests/stress/test_fork_fail.c). Give them up and fold
+ * them. errno set by another library's handler takes the same way: the
+ * child then claims a slot of its own (attach.c, fork_orphan()). */
 static void fork_parent(void)
 {
 	const int cancel = fork_cancel;
+	/* glibc sets fork()'s errno again after the handlers if it failed */
+	const bool failed = errno != 0;
+	const int err = failed ? errno : fork_errno;
 
+	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS && failed; i++) {
+		struct shmstat_seg *seg = slots[i].seg;
+
+		if (seg != NULL && shmstat__proc_unclaim(seg, fork_slot[i], fork_stamp[i]))
+			shmstat__reap_wait(seg, 0);
+	}
 	pthread_mutex_unlock(&slots_lock);
 	urcu_bp_after_fork_parent();
 	urcu_bp_call_rcu_after_fork_parent();
 	pthread_setcancelstate(cancel, NULL);
+	errno = err;
 }
 
 static void fork_child(void)
@@ -264,6 +289,7 @@ static void fork_child(void)
 		if (slots[i].seg != NULL && slots[i].seg->proc < slots[i].seg->max_procs)
 			shmstat__reap_wait(slots[i].seg, 0);      /* adopted */
 	pthread_setcancelstate(cancel, NULL);
+	errno = fork_errno;
 }
 
 void shmstat__tls_each(void (*fn)(struct shmstat_seg *seg))

@@ -1,0 +1,174 @@
+/*
+ * test_fork_fail.c - a fork() that fails gives back the slot it claimed.
+ *
+ * fork()'s prepare handler claims a writer slot for the child-to-be
+ * (CLAIMING, with the parent's tag), and the child adopts it in its own
+ * handler (tls.c). When fork() fails (EAGAIN: a pids cgroup limit,
+ * RLIMIT_NPROC; ENOMEM) there is no child, but glibc runs the parent
+ * handlers all the same: the claim stayed, with the parent's live tag,
+ * until a reaper took it as stale 10 s later. A master that retries its
+ * fork() took every free slot within milliseconds, and the worker it
+ * forked once fork() succeeded again had no slot: it counted nothing, for
+ * its whole life. Measured here with 3 slots: after 4 failed forks the
+ * worker's 1,000 counts read 0, and another writer's shmstat_open failed
+ * with SHMSTAT_EFULL ("1 taken by live processes and 2 by gone ones or
+ * claims not folded yet").
+ *
+ * The forks fail in a thread of the writer that installs a seccomp filter
+ * making clone() fail with EAGAIN (no_new_privs and the filter are that
+ * thread's alone; threads are made with clone3, and the writer's other
+ * fork comes from its main thread). Where seccomp is not available (qemu
+ * user mode) the test is skipped.
+ */
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "stress_common.h"
+
+#define SLOTS 3
+#define FAILS 4                    /* more than the free slots */
+#define N 1000
+#define SKIP 77                    /* the writer's status: no seccomp */
+
+static const char *seg_name;
+
+/* In a thread of its own: FAILS fork()s, each failing with EAGAIN.
+ * *@arg: 0, SKIP, or a line number of what went wrong. */
+static void *failing_forks(void *arg)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAGAIN),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	const struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	int *res = arg;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+		*res = SKIP;
+		return NULL;
+	}
+	for (int i = 0; i < FAILS; i++) {
+		const pid_t p = fork();
+
+		if (p == 0)
+			_exit(0);
+		if (p > 0) {
+			waitpid(p, NULL, 0);
+			*res = __LINE__;
+			return NULL;
+		}
+		if (errno != EAGAIN) {
+			*res = __LINE__;
+			return NULL;
+		}
+	}
+	*res = 0;
+	return NULL;
+}
+
+/* The writer: its slot, FAILS failed forks, then a worker that counts N
+ * through the inherited handle. */
+static int writer_main(void *arg)
+{
+	const struct shmstat_metric_def d = { .name = "fork_fail_total" };
+	shmstat_counter *c;
+	shmstat_seg *seg;
+	pthread_t th;
+	int res = -1;
+	pid_t w;
+
+	(void)arg;
+	CHILD_CHECK(shmstat_open(seg_name, NULL, &seg) == 0);
+	CHILD_CHECK(shmstat_counter_register(seg, &d, &c) == 0);
+	CHILD_CHECK(pthread_create(&th, NULL, failing_forks, &res) == 0);
+	CHILD_CHECK(pthread_join(th, NULL) == 0);
+	if (res == SKIP)
+		return SKIP;
+	if (res != 0)
+		fprintf(stderr, "failing_forks: line %d\n", res);
+	CHILD_CHECK(res == 0);
+	w = fork();
+	CHILD_CHECK(w >= 0);
+	if (w == 0) {
+		for (int i = 0; i < N; i++)
+			shmstat_counter_inc(c);
+		shmstat_close(seg);
+		_exit(0);
+	}
+	CHILD_CHECK(stress_wait(w) == 0);
+	shmstat_close(seg);
+	return 0;
+}
+
+static void test_failed_fork_frees_claim(void **state)
+{
+	struct shmstat_opts o;
+	pid_t held[SLOTS];
+	shmstat_snap *s;
+	shmstat_seg *seg;
+	int st;
+
+	(void)state;
+	seg_name = stress_name("fork-fail");
+	shmstat_opts_init(&o);
+	o.max_procs = SLOTS;
+	stress_create(seg_name, &o);
+	st = stress_wait(stress_spawn(writer_main, NULL));
+	if (st == SKIP)
+		skip();
+	assert_int_equal(st, 0);
+	s = stress_snap(seg_name);
+	assert_int_equal(stress_counter(s, "fork_fail_total", ""), N);
+	shmstat_snap_free(s);
+	/* and every slot is free again: SLOTS writers (one slot per
+	 * process) attach at once */
+	for (int i = 0; i < SLOTS; i++) {
+		int p[2];
+		pid_t pid;
+		char ch;
+
+		stress_pipe(p);
+		pid = held[i] = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			stress_die_with_parent();
+			close(p[0]);
+			ch = shmstat_open(seg_name, NULL, &seg) == 0 ? 'y' : 'n';
+			if (stress_write(p[1], &ch, 1) != 0)
+				_exit(4);
+			pause();
+			_exit(0);
+		}
+		close(p[1]);
+		assert_int_equal(stress_read(p[0], &ch, 1), 1);
+		close(p[0]);
+		assert_int_equal(ch, 'y');
+	}
+	for (int i = 0; i < SLOTS; i++) {
+		kill(held[i], SIGKILL);
+		waitpid(held[i], NULL, 0);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_failed_fork_frees_claim, stress_setup,
+						stress_teardown),
+	};
+
+	(void)argc;
+	(void)argv;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
