@@ -272,6 +272,34 @@ bool shmstat__proc_unclaim(struct shmstat_seg *seg, uint32_t i, uint64_t stamp)
 	       cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, seg->tag));
 }
 
+uint64_t shmstat__newest_child_tag(void)
+{
+	char path[64], buf[512];
+	long last = 0, cur = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)gettid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	/* "pid pid ... pid ": digits carried from one read to the next */
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t k = 0; k < n; k++) {
+			if (buf[k] >= '0' && buf[k] <= '9') {
+				cur = cur < 100000000 ? cur * 10 + (buf[k] - '0') : 0;
+			} else if (cur > 0) {
+				last = cur;
+				cur = 0;
+			}
+		}
+	}
+	close(fd);
+	if (cur > 0)
+		last = cur;
+	return last > 0 ? SHMSTAT_TAG((pid_t)last, shmstat__starttime((pid_t)last)) : 0;
+}
+
 int shmstat__proc_claim(struct shmstat_seg *seg, uint64_t ack)
 {
 	uint32_t i = claim_slot(seg, seg->tag, ack);

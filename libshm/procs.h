@@ -62,6 +62,12 @@ SHMSTAT_HIDDEN int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint
  * its own. True if it was still ours to give up. */
 SHMSTAT_HIDDEN bool shmstat__proc_unclaim(struct shmstat_seg *seg, uint32_t i, uint64_t stamp);
 
+/* The tag of the calling thread's newest child (the last pid of
+ * /proc/self/task/TID/children, where a fork()ed child is added at the
+ * end), 0 if unknown (no such file: a kernel without
+ * CONFIG_PROC_CHILDREN). */
+SHMSTAT_HIDDEN uint64_t shmstat__newest_child_tag(void);
+
 /* Give our slot back: mark it exited (the caller then reaps, which
  * folds it). */
 SHMSTAT_HIDDEN void shmstat__proc_detach(struct shmstat_seg *seg);
