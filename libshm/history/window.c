@@ -338,7 +338,8 @@ static int match_set(struct walk *w, const struct shmstat_wquery *qy, const shms
 		w->mi[w->nm] = i;
 		w->mt[w->nm++] = (size_t)ti;
 	}
-	if (w->mi == NULL && (w->mi = malloc(sizeof(*w->mi))) == NULL)
+	/* zeroed: clang-analyzer takes paths where it is read otherwise */
+	if (w->mi == NULL && (w->mi = calloc(1, sizeof(*w->mi))) == NULL)
 		return w->err = ENOMEM;     /* matched: none */
 	w->sc = sc;
 	return 0;
