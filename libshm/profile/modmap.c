@@ -93,8 +93,58 @@ struct scan {
 	struct shmstat_seg *seg;
 	struct shmstat_modpub *pub;
 	char exe[PATH_MAX];
+	char mapped[PATH_MAX];     /* mapped_path's answer */
 	int err;
 };
+
+/*
+ * The absolute path of the file mapped at @addr, from /proc/self/maps,
+ * into @out (@cap bytes); 0 when none (no file, "(deleted)", too long).
+ * The loader keeps the name a library was opened by: dlopen("./p.so"),
+ * or a relative LD_LIBRARY_PATH entry, gives a path relative to the
+ * working directory of that moment, which no reader can resolve (the
+ * symbolizer takes absolute paths only), so all of the library's frames
+ * were unnamed. The kernel's name of the mapping is the file opened,
+ * whatever the working directory is now.
+ */
+static int mapped_path(uint64_t addr, char *out, size_t cap)
+{
+	char line[PATH_MAX + 128];
+	FILE *f = fopen("/proc/self/maps", "re");
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+		size_t len = strlen(line);
+		int at = -1;
+
+		if (len == 0)
+			continue;
+		if (line[len - 1] != '\n') {
+			/* longer than any path kept: skip the rest */
+			int c;
+
+			while ((c = getc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		line[--len] = 0;
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &at) != 2 || at < 0 ||
+		    addr < lo || addr >= hi)
+			continue;
+		found = -1;
+		len -= (size_t)at;
+		if (line[at] == '/' && len < cap &&
+		    (len < 10 || strcmp(line + at + len - 10, " (deleted)") != 0)) {
+			memcpy(out, line + at, len + 1);
+			found = 1;
+		}
+	}
+	(void)fclose(f);
+	return found == 1;
+}
 
 static int on_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -121,6 +171,9 @@ static int on_module(struct dl_phdr_info *info, size_t size, void *arg)
 	if (hi == 0)
 		return 0;               /* nothing executable */
 	path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : sc->exe;
+	/* a relative name (the vDSO's too: it maps no file and keeps its) */
+	if (path[0] != '/' && mapped_path(lo, sc->mapped, sizeof(sc->mapped)))
+		path = sc->mapped;
 	memset(&rec, 0, sizeof(rec));
 	rec.kind = SHMSTAT_PROFMOD_MODULE;
 	rec.base = info->dlpi_addr;
