@@ -127,8 +127,14 @@ static int run_gen;                /* this run's number, the timers' signal valu
 static uint64_t skipped;           /* process timer signals skipped */
 static pthread_key_t timer_key;
 static pthread_once_t timer_once = PTHREAD_ONCE_INIT;
-/* the run in which this thread has a timer of its own (0: none) */
+/* the run in which this thread's own timer fired (0: not yet), from
+ * when the process timer's signals are skipped in it */
 static __thread int own_gen __attribute__((tls_model("initial-exec")));
+/* the run in which this thread made or took over a timer of its own
+ * (0: none). Not own_gen: a thread that set that when it made its timer
+ * skipped the process timer's signals from its start, and one that
+ * used less than a period of CPU was never sampled */
+static __thread int has_timer;
 /* 1 while this thread runs the SIGPROF handler, which SIGPROF may
  * interrupt (SA_NODEFER): a nested signal is skipped, so a walk slower
  * than the period never nests deeper than once */
@@ -394,8 +400,15 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 		int v = si->si_value.sival_int, g = ld_relaxed(&run_gen);
 
 		if (v == g) {
-			/* this thread's own timer's */
-			st_relaxed(&own_gen, g);
+			/* this thread's own timer's. Its first signal covers
+			 * the CPU since the timer was made, which the process
+			 * timer sampled (its signals are taken in this thread
+			 * until now): skipped, so that it is not counted twice */
+			if (ld_relaxed(&own_gen) != g) {
+				st_relaxed(&own_gen, g);
+				__atomic_fetch_add(&skipped, 1, __ATOMIC_RELAXED);
+				goto leave;
+			}
 		} else if (v == -g) {
 			/* the process timer's: skipped in a thread its own
 			 * timer samples */
@@ -639,6 +652,7 @@ static int timer_for(pid_t tid, int self)
 			/* made at the start, for this thread: deleted when
 			 * it exits, now that it runs here */
 			(void)pthread_setspecific(timer_key, &tmr);
+			has_timer = run_gen;
 			return 0;
 		}
 		/* the timer of an earlier thread of that id, gone */
@@ -669,7 +683,7 @@ static int timer_for(pid_t tid, int self)
 	tmr.t[tmr.n].tid = tid;
 	tmr.n++;
 	if (self) {
-		st_relaxed(&own_gen, run_gen);
+		has_timer = run_gen;
 		(void)pthread_setspecific(timer_key, &tmr);
 	}
 	return 0;
@@ -690,6 +704,7 @@ static void timer_exit(void *unused)
 		}
 	}
 	st_relaxed(&own_gen, 0);
+	has_timer = 0;
 	pthread_mutex_unlock(&tmr.lock);
 }
 
@@ -790,6 +805,7 @@ static void atfork_child(void)
 	tmr.proc_on = 0;
 	tmr.n = 0;
 	st_relaxed(&own_gen, 0);
+	has_timer = 0;
 	for (int i = 0; i < 2; i++)
 		st_relaxed(&prof.pub_seg[i], NULL);
 }
@@ -1102,7 +1118,7 @@ static void thread_start(struct shmstat_seg *seg)
 	(void)seg;
 	if (shmstat__prof_active())
 		shmstat__prof_thread();     /* its stack, for the profiler's walk */
-	if (ld_relaxed(&own_gen) != ld_relaxed(&run_gen) && __atomic_load_n(&gate, __ATOMIC_RELAXED)) {
+	if (has_timer != ld_relaxed(&run_gen) && __atomic_load_n(&gate, __ATOMIC_RELAXED)) {
 		/* a thread that writes a segment: a timer of its own */
 		pthread_mutex_lock(&tmr.lock);
 		if (tmr.on)
