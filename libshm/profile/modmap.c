@@ -116,9 +116,10 @@ static int mapped_path(uint64_t addr, char *out, size_t cap)
 	if (f == NULL)
 		return 0;
 	while (!found && fgets(line, sizeof(line), f)) {
+		/* lo-hi perms offset dev inode   path */
 		unsigned long long lo, hi;
 		size_t len = strlen(line);
-		int at = -1;
+		char *p = line, *end;
 
 		if (len == 0)
 			continue;
@@ -131,14 +132,22 @@ static int mapped_path(uint64_t addr, char *out, size_t cap)
 			continue;
 		}
 		line[--len] = 0;
-		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &at) != 2 || at < 0 ||
-		    addr < lo || addr >= hi)
+		lo = strtoull(p, &end, 16);
+		if (end == p || *end != '-')
 			continue;
+		p = end + 1;
+		hi = strtoull(p, &end, 16);
+		if (end == p || addr < lo || addr >= hi)
+			continue;
+		for (int k = 0; k < 4 && end; k++)     /* perms offset dev inode */
+			end = strchr(end + strspn(end, " "), ' ');
 		found = -1;
-		len -= (size_t)at;
-		if (line[at] == '/' && len < cap &&
-		    (len < 10 || strcmp(line + at + len - 10, " (deleted)") != 0)) {
-			memcpy(out, line + at, len + 1);
+		if (end == NULL)
+			continue;
+		p = end + strspn(end, " ");
+		len = strlen(p);
+		if (p[0] == '/' && len < cap && (len < 10 || strcmp(p + len - 10, " (deleted)") != 0)) {
+			memcpy(out, p, len + 1);
 			found = 1;
 		}
 	}
