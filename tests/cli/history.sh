@@ -247,7 +247,7 @@ hf_misses_total counter 0
 hf_queue_depth gauge 0 items
 hf_requests_total{path="/a"} counter 0
 hf_requests_total{path="/b"} counter 0
-hf_sigs sigtable hits=0 misses=0 weight=0 evictions=0
+hf_sigs sigtable hits=0 misses=0 hit_ratio=- weight=0 evictions=0 max_error=0
 #
 hf_hits_total counter 9
 hf_latency histogram count=100 p50=50ns p95=100ns p99=100ns max=100ns
@@ -255,7 +255,7 @@ hf_misses_total counter 1
 hf_queue_depth gauge 5 items
 hf_requests_total{path="/a"} counter 10
 hf_requests_total{path="/b"} counter 1
-hf_sigs sigtable hits=2 misses=1 weight=200 evictions=0
+hf_sigs sigtable hits=2 misses=1 hit_ratio=66.7% weight=200 evictions=0 max_error=0
 #
 hf_hits_total counter 90
 hf_latency histogram count=200 p50=100ns p95=120ns p99=120ns max=120ns
@@ -263,7 +263,7 @@ hf_misses_total counter 10
 hf_queue_depth gauge -3 items
 hf_requests_total{path="/a"} counter 30
 hf_requests_total{path="/b"} counter 1
-hf_sigs sigtable hits=3 misses=1 weight=250 evictions=0
+hf_sigs sigtable hits=3 misses=1 hit_ratio=75.0% weight=250 evictions=0 max_error=0
 #
 hf_hits_total counter 90
 hf_latency histogram count=200 p50=100ns p95=120ns p99=120ns max=120ns
@@ -271,7 +271,7 @@ hf_misses_total counter 10
 hf_queue_depth gauge 7 items
 hf_requests_total{path="/a"} counter 60
 hf_requests_total{path="/b"} counter 1
-hf_sigs sigtable hits=3 misses=1 weight=250 evictions=0
+hf_sigs sigtable hits=3 misses=1 hit_ratio=75.0% weight=250 evictions=0 max_error=0
 WANT
 if diff "$tmp/range.want" <(sed 's/^# .*/#/' "$tmp/range") > "$tmp/range.diff"; then ok
 else bad "show --range output differs:"; cat "$tmp/range.diff"; fi
@@ -291,7 +291,8 @@ has "$tmp/range.flat" "schema=shmstat.history/1" "frames.0.segment=$tag-m" "fram
 	"frames.1.series.3.type=gauge" "frames.1.series.3.value=5" "frames.2.series.3.value=-3" \
 	"frames.3.series.3.value=7" "frames.1.series.1.type=histogram" "frames.1.series.1.value=100" \
 	"frames.3.series.1.value=200" "frames.3.series.6.type=sigtable" "frames.3.series.6.hits=3" \
-	"frames.3.series.6.misses=1" "frames.3.series.6.weight=250" "frames.3.series.6.evictions=0"
+	"frames.3.series.6.misses=1" "frames.3.series.6.weight=250" "frames.3.series.6.evictions=0" \
+	"frames.3.series.6.unsummarized=0" "frames.3.series.6.max_error=0"
 [ "$(grep -c '^frames\.[0-9]*\.time_ns=' "$tmp/range.flat")" = 4 ] && ok || bad "show --range --json: not 4 frames"
 # no --window, no --at: the last record; --at: the last one at or before
 expect 0 'hf_queue_depth gauge 7 items$' "" -- "$shmstat" show --history "$h"

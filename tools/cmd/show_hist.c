@@ -60,13 +60,18 @@ static void series_value(const shmstat_frame *f, size_t i, const struct shmstat_
 			snprintf(buf, n, "count=0");
 		shmstat_hdata_free(h);
 	} else {
-		char h[FIG_LEN], m[FIG_LEN], w[FIG_LEN], e[FIG_LEN];
+		char h[FIG_LEN], m[FIG_LEN], w[FIG_LEN], e[FIG_LEN], x[FIG_LEN], r[FIG_LEN];
+		const uint64_t ev = s->sig_hits + s->sig_misses;
 
+		/* as show prints a live table (show.c, sig_summary()) */
 		fmt_fig_u64(h, sizeof(h), s->sig_hits, NULL, raw);
 		fmt_fig_u64(m, sizeof(m), s->sig_misses, NULL, raw);
 		fmt_fig_u64(w, sizeof(w), s->sig_weight, s->unit, raw);
 		fmt_fig_u64(e, sizeof(e), s->sig_evictions, NULL, raw);
-		snprintf(buf, n, "hits=%s misses=%s weight=%s evictions=%s", h, m, w, e);
+		fmt_fig_u64(x, sizeof(x), s->sig_max_error, NULL, raw);
+		fmt_ratio(r, sizeof(r), ev ? (double)s->sig_hits / (double)ev : NAN, raw);
+		snprintf(buf, n, "hits=%s misses=%s hit_ratio=%s weight=%s evictions=%s max_error=%s",
+			 h, m, r, w, e, x);
 	}
 }
 
@@ -96,7 +101,7 @@ static void range_frame(const struct show_hist *o, const shmstat_frame *f, size_
 
 	for (size_t j = 0, out = 0; order && j < ns; j++) {
 		struct shmstat_series s;
-		char full[512], val[5 * FIG_LEN + 64];
+		char full[512], val[6 * FIG_LEN + 80];
 		size_t i = order[j];
 
 		if (shmstat_frame_series(f, i, &s) != 0 || !wanted(o, &s))
@@ -112,10 +117,13 @@ static void range_frame(const struct show_hist *o, const shmstat_frame *f, size_
 					    : fprintf(o->out, ",\"value\":null");
 			else if (s.type == SHMSTAT_SIGTABLE)
 				fprintf(o->out, ",\"hits\":%llu,\"misses\":%llu,\"weight\":%llu,"
-				       "\"evictions\":%llu", (unsigned long long)s.sig_hits,
+				       "\"evictions\":%llu,\"unsummarized\":%llu,\"max_error\":%llu",
+				       (unsigned long long)s.sig_hits,
 				       (unsigned long long)s.sig_misses,
 				       (unsigned long long)s.sig_weight,
-				       (unsigned long long)s.sig_evictions);
+				       (unsigned long long)s.sig_evictions,
+				       (unsigned long long)s.sig_unsummarized,
+				       (unsigned long long)s.sig_max_error);
 			else
 				fprintf(o->out, ",\"value\":%llu", (unsigned long long)s.counter);
 			fputc('}', o->out);
