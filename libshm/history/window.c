@@ -451,7 +451,7 @@ static void calc_figure(struct wcalc *c, const struct shmstat_wquery *qy,
 	if (qy->fig == SHMSTAT_FIG_GAUGE) {
 		if (c->used == 0) {
 			out->why = "no record in the window";
-			goto out;
+			return;
 		}
 		out->samples = c->gn;
 		out->series = (unsigned)out->samples;
@@ -459,16 +459,16 @@ static void calc_figure(struct wcalc *c, const struct shmstat_wquery *qy,
 		out->value = c->gsum;
 		if (!out->has_value)
 			out->why = "no such gauge with a value";
-		goto out;
+		return;
 	}
 	if (c->used < 2) {
 		out->why = "fewer than two records in the window";
-		goto out;
+		return;
 	}
 	if (c->w.n == 0 || (c->w.owner && !c->w.owner_seen)) {
 		out->series = 0;        /* the owner's: none */
 		out->why = "no such series in the window";
-		goto out;
+		return;
 	}
 	switch (qy->fig) {
 	case SHMSTAT_FIG_INCREASE:
@@ -537,8 +537,6 @@ static void calc_figure(struct wcalc *c, const struct shmstat_wquery *qy,
 	default:
 		break;
 	}
-out:
-	return;
 }
 
 /* The figure of what @c saw into @out; what @c holds is freed. 0 or
