@@ -118,23 +118,17 @@ static void sig_summary(const shmstat_snap *s, size_t i, const char *unit, char 
 {
 	struct shmstat_sigstats st;
 	shmstat_sigview *v;
-	uint64_t ev;
-	char f[5][FIG_LEN], ratio[FIG_LEN];
+	int k;
 
 	if (shmstat_snap_sigtab(s, i, &v) != 0) {
 		snprintf(buf, n, "-");
 		return;
 	}
 	shmstat_sigview_stats(v, &st);
-	ev = st.hits + st.misses;
-	fmt_fig_u64(f[0], sizeof(f[0]), st.hits, NULL, raw);
-	fmt_fig_u64(f[1], sizeof(f[1]), st.misses, NULL, raw);
-	fmt_fig_u64(f[2], sizeof(f[2]), st.weight, unit, raw);
-	fmt_fig_u64(f[3], sizeof(f[3]), st.evictions, NULL, raw);
-	fmt_fig_u64(f[4], sizeof(f[4]), st.max_error, NULL, raw);
-	fmt_ratio(ratio, sizeof(ratio), ev ? (double)st.hits / (double)ev : NAN, raw);
-	snprintf(buf, n, "keys=%u hits=%s misses=%s hit_ratio=%s weight=%s evictions=%s max_error=%s",
-		 st.used, f[0], f[1], ratio, f[2], f[3], f[4]);
+	k = snprintf(buf, n, "keys=%u ", st.used);
+	if (k > 0 && (size_t)k < n)
+		fmt_sig_figs(buf + k, n - (size_t)k, st.hits, st.misses, st.weight, st.evictions,
+			     st.max_error, unit, raw);
 	shmstat_sigview_free(v);
 }
 

@@ -22,6 +22,22 @@ static int wanted(const struct show_hist *o, const struct shmstat_series *s)
 	return metric_wanted(&m, o->inc, o->ninc, o->exc, o->nexc);
 }
 
+void fmt_sig_figs(char *buf, size_t n, uint64_t hits, uint64_t misses, uint64_t weight,
+		  uint64_t evictions, uint64_t max_error, const char *unit, int raw)
+{
+	char h[FIG_LEN], m[FIG_LEN], w[FIG_LEN], e[FIG_LEN], x[FIG_LEN], r[FIG_LEN];
+	const uint64_t ev = hits + misses;
+
+	fmt_fig_u64(h, sizeof(h), hits, NULL, raw);
+	fmt_fig_u64(m, sizeof(m), misses, NULL, raw);
+	fmt_fig_u64(w, sizeof(w), weight, unit, raw);
+	fmt_fig_u64(e, sizeof(e), evictions, NULL, raw);
+	fmt_fig_u64(x, sizeof(x), max_error, NULL, raw);
+	fmt_ratio(r, sizeof(r), ev ? (double)hits / (double)ev : NAN, raw);
+	snprintf(buf, n, "hits=%s misses=%s hit_ratio=%s weight=%s evictions=%s max_error=%s", h, m,
+		 r, w, e, x);
+}
+
 /* The value of series @i of frame @f as show prints it (cumulative),
  * in its unit (units.h). */
 static void series_value(const shmstat_frame *f, size_t i, const struct shmstat_series *s,
@@ -60,18 +76,8 @@ static void series_value(const shmstat_frame *f, size_t i, const struct shmstat_
 			snprintf(buf, n, "count=0");
 		shmstat_hdata_free(h);
 	} else {
-		char h[FIG_LEN], m[FIG_LEN], w[FIG_LEN], e[FIG_LEN], x[FIG_LEN], r[FIG_LEN];
-		const uint64_t ev = s->sig_hits + s->sig_misses;
-
-		/* as show prints a live table (show.c, sig_summary()) */
-		fmt_fig_u64(h, sizeof(h), s->sig_hits, NULL, raw);
-		fmt_fig_u64(m, sizeof(m), s->sig_misses, NULL, raw);
-		fmt_fig_u64(w, sizeof(w), s->sig_weight, s->unit, raw);
-		fmt_fig_u64(e, sizeof(e), s->sig_evictions, NULL, raw);
-		fmt_fig_u64(x, sizeof(x), s->sig_max_error, NULL, raw);
-		fmt_ratio(r, sizeof(r), ev ? (double)s->sig_hits / (double)ev : NAN, raw);
-		snprintf(buf, n, "hits=%s misses=%s hit_ratio=%s weight=%s evictions=%s max_error=%s",
-			 h, m, r, w, e, x);
+		fmt_sig_figs(buf, n, s->sig_hits, s->sig_misses, s->sig_weight, s->sig_evictions,
+			     s->sig_max_error, s->unit, raw);
 	}
 }
 

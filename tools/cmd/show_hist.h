@@ -36,6 +36,12 @@ struct wkey {
 size_t window_keys_of(const struct frames *fr, const struct shmstat_series *s, struct wkey *w,
 		      size_t max);
 
+/* A signature table's figures as show prints them, live or from a
+ * record: "hits=H misses=M hit_ratio=R weight=W evictions=E
+ * max_error=X" (the weight in @unit; @raw: exact), into @buf. */
+void fmt_sig_figs(char *buf, size_t n, uint64_t hits, uint64_t misses, uint64_t weight,
+		  uint64_t evictions, uint64_t max_error, const char *unit, int raw);
+
 /* Print what @o asks to @o->out; an exit status. */
 int show_history(const struct show_hist *o);
 
