@@ -88,6 +88,22 @@ static void *failing_forks(void *arg)
 	return NULL;
 }
 
+/* A worker forked now counts N through @c and exits; then @seg closes. */
+static void worker_counts(shmstat_seg *seg, shmstat_counter *c)
+{
+	pid_t w = fork();
+
+	CHILD_CHECK(w >= 0);
+	if (w == 0) {
+		for (int i = 0; i < N; i++)
+			shmstat_counter_inc(c);
+		shmstat_close(seg);
+		_exit(0);
+	}
+	CHILD_CHECK(stress_wait(w) == 0);
+	shmstat_close(seg);
+}
+
 /* The writer: its slot, FAILS failed forks, then a worker that counts N
  * through the inherited handle. */
 static int writer_main(void *arg)
@@ -97,7 +113,6 @@ static int writer_main(void *arg)
 	shmstat_seg *seg;
 	pthread_t th;
 	int res = -1;
-	pid_t w;
 
 	(void)arg;
 	CHILD_CHECK(shmstat_open(seg_name, NULL, &seg) == 0);
@@ -109,16 +124,7 @@ static int writer_main(void *arg)
 	if (res != 0)
 		fprintf(stderr, "failing_forks: line %d\n", res);
 	CHILD_CHECK(res == 0);
-	w = fork();
-	CHILD_CHECK(w >= 0);
-	if (w == 0) {
-		for (int i = 0; i < N; i++)
-			shmstat_counter_inc(c);
-		shmstat_close(seg);
-		_exit(0);
-	}
-	CHILD_CHECK(stress_wait(w) == 0);
-	shmstat_close(seg);
+	worker_counts(seg, c);
 	return 0;
 }
 
@@ -155,16 +161,7 @@ static int killed_writer(const char *name)
 		CHILD_CHECK(stress_wait(w) == 0);
 	}
 	dying = 0;
-	w = fork();
-	CHILD_CHECK(w >= 0);
-	if (w == 0) {
-		for (int i = 0; i < N; i++)
-			shmstat_counter_inc(c);
-		shmstat_close(seg);
-		_exit(0);
-	}
-	CHILD_CHECK(stress_wait(w) == 0);
-	shmstat_close(seg);
+	worker_counts(seg, c);
 	return 0;
 }
 
