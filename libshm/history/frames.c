@@ -841,7 +841,7 @@ int shmstat_frame_series(const shmstat_frame *f, size_t i, struct shmstat_series
 		return EINVAL;
 	d = f->sc->d[i];
 	v = &f->v[i];
-	/* each field stored: a memset (rep stos) was half of a window's calls */
+	/* each field stored: a memset (rep stos) took half its time in windows */
 	out->name = d->name;
 	out->labels = d->labels;
 	out->help = d->help;
