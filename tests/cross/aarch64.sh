@@ -37,7 +37,7 @@ mult=${TIMEOUT_MULT:-10}
 host_packages=(crossbuild-essential-arm64 qemu-user meson ninja-build pkg-config
 	prometheus curl chromium lowdown man-db)
 arm64_packages=(libc6-dev liburcu-dev libxxhash-dev libmicrohttpd-dev libyaml-dev
-	libjansson-dev libncurses-dev libdw-dev libcmocka-dev)
+	libjansson-dev libncurses-dev libdw-dev libiberty-dev libcmocka-dev)
 
 missing=()
 for p in "${host_packages[@]}" "${arm64_packages[@]/%/:arm64}"; do

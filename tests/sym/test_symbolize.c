@@ -42,6 +42,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "demangle.h"
 #include "symbolize.h"
 #include "../xorshift.h"
 
@@ -76,6 +77,35 @@ __attribute__((noinline)) int sym_test_other(int x)
 		acc *= i + x;
 	return acc;
 }
+
+/* Functions under C++ names (test_cxx_names): a valid one; one whose
+ * demangled form doubles with each template argument (f<A<B, B>, A<A<B,
+ * B>, A<B, B> >, ...>: 28 of them, about 2^28 bytes in full); one longer
+ * than DEMANGLE_MAX_IN, valid ("aaaa...()"); one that is no valid name. */
+#define X10 "aaaaaaaaaa"
+#define X100 X10 X10 X10 X10 X10 X10 X10 X10 X10 X10
+#define X1000 X100 X100 X100 X100 X100 X100 X100 X100 X100 X100
+#define CXX_BLOWUP "_Z1fI1AI1BS1_ES0_IS2_S2_ES0_IS3_S3_ES0_IS4_S4_ES0_IS5_S5_ES0_IS6_S6_ES0_IS7_S7_" \
+	"ES0_IS8_S8_ES0_IS9_S9_ES0_ISA_SA_ES0_ISB_SB_ES0_ISC_SC_ES0_ISD_SD_ES0_ISE_SE_ES0_ISF_SF_" \
+	"ES0_ISG_SG_ES0_ISH_SH_ES0_ISI_SI_ES0_ISJ_SJ_ES0_ISK_SK_ES0_ISL_SL_ES0_ISM_SM_ES0_ISN_SN_" \
+	"ES0_ISO_SO_ES0_ISP_SP_ES0_ISQ_SQ_ES0_ISR_SR_ES0_ISS_SS_ES0_IST_ST_EE"
+#define CXX_LONG "_Z1020" X1000 X10 X10 "v"
+int sym_test_cxx(int x) __asm__("_ZN2ns3hotEi");
+int sym_test_blowup(int x) __asm__(CXX_BLOWUP);
+int sym_test_long(int x) __asm__(CXX_LONG);
+int sym_test_bad(int x) __asm__("_Z2nsX");
+#define CXX_FN(f, k) \
+	__attribute__((noinline)) int f(int x) \
+	{ \
+		volatile int acc = k; \
+		for (int i = 0; i < x; i++) \
+			acc += i ^ x; \
+		return acc; \
+	}
+CXX_FN(sym_test_cxx, 1)
+CXX_FN(sym_test_blowup, 2)
+CXX_FN(sym_test_long, 3)
+CXX_FN(sym_test_bad, 4)
 
 /* The NT_GNU_BUILD_ID note of a PT_NOTE segment in memory, if any. */
 static size_t note_build_id(const char *p, size_t size, size_t align,
@@ -1008,6 +1038,57 @@ static void test_truncated_file(void **state)
 	modlist_free(ml);
 }
 
+/* C++ names demangled as perf and gdb show them; a name whose demangled
+ * form grows exponentially, one too long to try and one that is not a
+ * valid name come back as they are (a hostile writer's files name its
+ * functions). */
+static void test_cxx_names(void **state)
+{
+	struct modlist *ml = modlist_get();
+	struct symbolizer *s = symbolizer_new("shmstat", NULL);
+	char out[DEMANGLE_MAX + 1];
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(symbolizer_add_proc(s, 1, "pid 1 (test)", ml->m, ml->n), 0);
+	assert_string_equal(symbolizer_name(s, 1, fn_addr(sym_test_cxx) + 4, 1), "ns::hot(int)");
+	assert_string_equal(symbolizer_name(s, 1, fn_addr(sym_test_blowup) + 4, 1), CXX_BLOWUP);
+	assert_string_equal(symbolizer_name(s, 1, fn_addr(sym_test_long) + 4, 1), CXX_LONG);
+	assert_string_equal(symbolizer_name(s, 1, fn_addr(sym_test_bad) + 4, 1), "_Z2nsX");
+	assert_int_equal(sym_test_cxx(3) + sym_test_blowup(3) + sym_test_long(3) + sym_test_bad(3),
+			 1 + 2 + 3 + 4 + 4 * (3 + 2 + 1));
+	/* the limits themselves: a name of DEMANGLE_MAX_IN bytes is tried,
+	 * a result of DEMANGLE_MAX bytes kept, one byte more of either not */
+	for (size_t in = DEMANGLE_MAX_IN - 1; in <= DEMANGLE_MAX_IN + 1; in++) {
+		char name[DEMANGLE_MAX_IN + 2];
+		int n = snprintf(name, sizeof(name), "_Z%zu", in - 7);
+
+		memset(name + n, 'a', in - 1 - (size_t)n);
+		name[in - 1] = 'v';
+		assert_int_equal(demangle(name, in, out), in <= DEMANGLE_MAX_IN ? in - 7 + 2 : 0);
+	}
+	/* "f..f(X..X, ...)", the type named once and referred to 9 times:
+	 * 8191 bytes from 997, with a name of 171 bytes; of 172, one more */
+	for (int f = 171; f <= 172; f++) {
+		char name[1024];
+		int n = snprintf(name, sizeof(name), "_Z%d", f);
+
+		memset(name + n, 'f', (size_t)f);
+		n += f + snprintf(name + n + f, sizeof(name) - (size_t)(n + f), "800");
+		memset(name + n, 'X', 800);
+		n += 800;
+		for (int r = 0; r < 9; r++, n += 2)
+			memcpy(name + n, "S_", 2);
+		assert_int_equal(demangle(name, (size_t)n, out), f == 171 ? DEMANGLE_MAX : 0);
+	}
+	assert_int_equal(demangle("_ZN2ns3hotEi", 12, out), 12);
+	assert_string_equal(out, "ns::hot(int)");
+	assert_int_equal(demangle("_ZN2ns3hotEi", 9, out), 0); /* "_ZN2ns3ho": cut in a name */
+	assert_int_equal(demangle("sym_test_target", 15, out), 0);
+	symbolizer_free(s);
+	modlist_free(ml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1024,6 +1105,7 @@ int main(void)
 		cmocka_unit_test(test_overlapping_tables),
 		cmocka_unit_test(test_many_procs),
 		cmocka_unit_test(test_truncated_file),
+		cmocka_unit_test(test_cxx_names),
 	};
 
 	return cmocka_run_group_tests_name("symbolize", tests, NULL, NULL);

@@ -57,8 +57,7 @@
  *     dwfl_standard_find_debuginfo would open the debuglink name in the
  *     module's own directory (and "../" names from the file) with a
  *     blocking open(), and a hostile writer names its own binary and
- *     directory; nor from debuginfod (shmstat flame unsets
- *     DEBUGINFOD_URLS anyway).
+ *     directory; nor from debuginfod (flame unsets DEBUGINFOD_URLS).
  */
 #include <elf.h>
 #include <errno.h>
@@ -74,9 +73,9 @@
 
 #include <elfutils/libdwfl.h>
 
+#include "demangle.h"
 #include "dw.h"
 #include "../../libshm/profile/rangeix.h"
-
 #include "symbolize.h"
 #include "textsafe.h"
 
@@ -316,10 +315,7 @@ struct proc {
 	struct rangeix ix;      /* ids: indices in mod[] */
 };
 
-enum warn_kind {
-	WARN_READ = 1,
-	WARN_BUILD_ID,
-};
+enum warn_kind { WARN_READ = 1, WARN_BUILD_ID };
 
 struct symbolizer {
 	char *prog;
@@ -935,6 +931,7 @@ static const char *mod_name(struct symbolizer *s, const struct proc *p,
 {
 	uint64_t off = addr - m->base;
 	const char *name, *sym;
+	char cxx[DEMANGLE_MAX + 1];
 	GElf_Off symoff = 0;
 	GElf_Sym esym;
 
@@ -948,10 +945,11 @@ static const char *mod_name(struct symbolizer *s, const struct proc *p,
 		return name;
 	sym = dw.module_addrinfo(m->file->mod, off, &symoff, &esym, NULL, NULL, NULL);
 	if (sym && sym[0]) {
-		/* "fopen@@GLIBC_2.2.5" (a debug file's .symtab) -> "fopen" */
+		/* "fopen@@GLIBC_2.2.5" -> "fopen", "_ZN2ns3hotEi" -> "ns::hot(int)" */
 		const char *at = strchr(sym + 1, '@');
+		size_t len = at ? (size_t)(at - sym) : strlen(sym), dl = demangle(sym, len, cxx);
 
-		name = intern_n(&s->strs, sym, at ? (size_t)(at - sym) : strlen(sym));
+		name = dl ? intern_n(&s->strs, cxx, dl) : intern_n(&s->strs, sym, len);
 	} else {
 		name = addr_name(s, m, off);
 	}
