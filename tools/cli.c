@@ -251,10 +251,9 @@ void fmt_sigkey(char *buf, size_t n, const char *key, uint32_t len, uint32_t ful
 		else
 			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
 	}
-	if (full_len > len && o + 4 < n) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
+	/* two keys cut at the same bytes differ by their hash */
+	if (full_len > len && o + 4 < n)
+		o += (size_t)snprintf(buf + o, n - o, "... (hash %016llx)", (unsigned long long)hash);
 	buf[o < n ? o : n - 1] = '\0';
 }
 

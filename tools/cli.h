@@ -90,8 +90,8 @@ int glob_valid(const char *g);
 int want_help(int argc, char **argv, const char *usage, int h_number);
 
 /* A signature key as the text commands show it: printable bytes, others
- * as \xNN, "..." when cut (@full_len > @len); "(hash H)" when its text
- * is not known (@len 0 of a key that has bytes). */
+ * as \xNN, "... (hash H)" when cut (@full_len > @len); "(hash H)" when
+ * its text is not known (@len 0 of a key that has bytes). */
 void fmt_sigkey(char *buf, size_t n, const char *key, uint32_t len, uint32_t full_len,
 		uint64_t hash);
 

@@ -168,7 +168,7 @@ for re in "^cli_sigs: 3 keys, 9 events \(7 hits, 2 misses\), weight 6000, 0 evic
 	"^  every count is exact$" \
 	"^ \* +5 +0 +1 +83\.3% +5000 .* acct-a +conv-1$" \
 	"^   +2 +0 +0 +100\.0% +1000 .* acct-b +conv-2$" \
-	"^   +0 +0 +1 +0\.0% +0 .* - +0123456789abcdefghijklmnopqrstuv\.\.\.$" \
+	"^   +0 +0 +1 +0\.0% +0 .* - +0123456789abcdefghijklmnopqrstuv\.\.\. \(hash [0-9a-f]{16}\)$" \
 	"^ +acct-a +5 +1 +83\.3% +5000$" "^ +acct-b +2 +0 +100\.0% +1000$" \
 	"^ +acct-idle +0 +0 +- +0$"; do
 	if grep -Eq -- "$re" /tmp/$tag.top; then ok; else bad "top output lacks /$re/:"; cat /tmp/$tag.top; fi

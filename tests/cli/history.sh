@@ -862,6 +862,16 @@ for kx in "$h0" "$h1"; do
 	"$json_flat" < "$tmp/ktop.json" | grep -Eqx "tables\.0\.table\.top\.[0-9]+\.hash=$kx" && ok ||
 		bad "the window's key of hash $kx is not in top --json"
 done
+# and the text views that list keys tell them apart the same way: the
+# prefix marked cut, then the hash
+for view in "top $tag-m hf_sigs" "top --history $kh" "show --history $kh --window 1h"; do
+	# shellcheck disable=SC2086
+	"$shmstat" $view > "$tmp/kview.txt" || bad "$view (long keys)"
+	for kx in "$h0" "$h1"; do
+		grep -Eq "(^| )p{128}\.\.\. \(hash $kx\)( |$)" "$tmp/kview.txt" && ok ||
+			bad "$view: no key p{128}... (hash $kx): $(grep -o 'ppp.*' "$tmp/kview.txt" | head -3)"
+	done
+done
 
 # ------------------------------------------------------------ the example
 # docs/examples/cachesim-rules.yaml loads: an exit of 0 .. 3, never a
