@@ -182,7 +182,8 @@ struct shmstat_stack_info {
 				    * labels (name{k="v"}), "" when unknown;
 				    * CPU: "" */
 	uint64_t samples;
-	uint64_t weight;           /* CPU: samples x the period in ns;
+	uint64_t weight;           /* CPU: ns of CPU its threads used, each
+				    * sample since their previous one;
 				    * latency: the nanoseconds measured */
 	uint32_t depth;            /* frames, 1..SHMSTAT_STACK_FRAMES */
 	int truncated;             /* the stack had more frames */

@@ -122,6 +122,19 @@ fair)
 			in_range "$want" $((nominal - 50)) $((nominal + 50)) && ok ||
 				bad "fair_$i: $want per mille of the cpu time, nominal $nominal"
 		done
+		# --by weight: each thread's CPU, so its share is the CPU's
+		"$shmstat" flame --by weight "$name" >"$tmp/w.folded" 2>"$tmp/err" ||
+			bad "flame --by weight exited $?: $(cat "$tmp/err")"
+		wn=$(leaf_sum "$tmp/w.folded" '^fair_[0-3]$')
+		for i in 0 1 2 3; do
+			got=$(awk -v g="$(leaf_sum "$tmp/w.folded" "^fair_$i\$")" -v n="$wn" \
+				'BEGIN { printf "%.0f\n", (n > 0 ? 1000 * g / n : 0) }')
+			want=$(awk -v f="fair_$i" -v all="$cpu_all" '$1 == "cpu" && $2 == f { s += $3 }
+				END { printf "%.0f\n", 1000 * s / all }' "$tmp/cpu")
+			echo "fair_$i: $got per mille of the weight"
+			in_range "$got" $((want - 30)) $((want + 30)) && ok ||
+				bad "fair_$i: $got per mille of the weight, $want of the cpu time"
+		done
 	fi
 	;;
 *)
