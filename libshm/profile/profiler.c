@@ -402,12 +402,10 @@ static uint64_t sample_weight(void)
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
 		return w;
 	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	if (cpu_mark.gen != g) {
-		if (now < w)
-			w = now;
-	} else {
-		w = now > cpu_mark.ns ? now - cpu_mark.ns : 0;
-	}
+	if (cpu_mark.gen == g && now >= cpu_mark.ns)
+		w = now - cpu_mark.ns;
+	else if (now < w)
+		w = now;
 	cpu_mark.gen = g;
 	cpu_mark.ns = now;
 	return w;
@@ -744,6 +742,7 @@ static void timer_exit(void *unused)
 	}
 	st_relaxed(&own_gen, 0);
 	has_timer = 0;
+	cpu_mark.gen = 0;       /* the child's CPU clock starts at 0 */
 	pthread_mutex_unlock(&tmr.lock);
 }
 
@@ -845,6 +844,7 @@ static void atfork_child(void)
 	tmr.n = 0;
 	st_relaxed(&own_gen, 0);
 	has_timer = 0;
+	cpu_mark.gen = 0;       /* the child's CPU clock starts at 0 */
 	for (int i = 0; i < 2; i++)
 		st_relaxed(&prof.pub_seg[i], NULL);
 }
