@@ -91,6 +91,10 @@ enum shmstat_hook_point {
 	/* a window's figure of one owner of a table compares the name
 	 * sought with a frame's owner's (arg: that owner's name) */
 	SHMSTAT_HOOK_OWNER_NAME,
+	/* fork(), in the parent: a claim is given the child's tag next
+	 * (arg: that tag, a uint64_t the hook may set to 0, as where the
+	 * kernel does not list children: the claim then keeps ours) */
+	SHMSTAT_HOOK_FORK_RETAG,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

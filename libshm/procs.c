@@ -244,7 +244,8 @@ int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint64_t parent_tag
 	if (i >= seg->max_procs)
 		return shmstat__fail(SHMSTAT_EBUSY, "no slot was claimed at fork");
 	p = &seg->procs[i];
-	if (ld_acquire(&p->attach_ns) != stamp || !cas_acqrel(&p->word, &w, mine))
+	/* the parent may have given the claim our tag already (retag) */
+	if (ld_acquire(&p->attach_ns) != stamp || (!cas_acqrel(&p->word, &w, mine) && w != mine))
 		return shmstat__fail(SHMSTAT_EBUSY, "the slot claimed at fork was taken back");
 	/* folded and claimed again between the check and the CAS: give the
 	 * other child its claim back */
@@ -270,6 +271,29 @@ bool shmstat__proc_unclaim(struct shmstat_seg *seg, uint32_t i, uint64_t stamp)
 	 * fails; one that comes after ours fails its CAS. */
 	return ld_acquire(&p->attach_ns) == stamp &&
 	       cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, seg->tag));
+}
+
+bool shmstat__proc_retag(struct shmstat_seg *seg, uint32_t i, uint64_t stamp, uint64_t child)
+{
+	const uint64_t ours = SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, seg->tag);
+	const uint64_t theirs = SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, child);
+	struct shmstat_proc *p;
+	uint64_t w = ours;
+
+	if (i >= seg->max_procs || child == 0 || child == seg->tag)
+		return false;
+	p = &seg->procs[i];
+	/* the child adopts from either word (shmstat__proc_adopt); one that
+	 * adopted already made ours fail */
+	if (ld_acquire(&p->attach_ns) != stamp || !cas_acqrel(&p->word, &w, theirs))
+		return false;
+	if (ld_acquire(&p->attach_ns) != stamp) {
+		/* folded and claimed again meanwhile: not this child's */
+		w = theirs;
+		cas_acqrel(&p->word, &w, ours);
+		return false;
+	}
+	return true;
 }
 
 uint64_t shmstat__newest_child_tag(void)

@@ -61,6 +61,11 @@ SHMSTAT_HIDDEN int shmstat__proc_adopt(struct shmstat_seg *seg, uint32_t i, uint
  * that was forked after all finds it taken back and claims a slot of
  * its own. True if it was still ours to give up. */
 SHMSTAT_HIDDEN bool shmstat__proc_unclaim(struct shmstat_seg *seg, uint32_t i, uint64_t stamp);
+/* In the parent, after fork(): give claim @i (@stamp) the child's tag
+ * @child, so that any reaper folds it once the child is gone (it died
+ * before it adopted the claim). True if it was still ours to retag. */
+SHMSTAT_HIDDEN bool shmstat__proc_retag(struct shmstat_seg *seg, uint32_t i, uint64_t stamp,
+					uint64_t child);
 
 /* The tag of the calling thread's newest child (the last pid of
  * /proc/self/task/TID/children, where a fork()ed child is added at the

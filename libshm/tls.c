@@ -177,47 +177,6 @@ static int fork_cancel;
 /* the forking thread's errno before fork() (under slots_lock, as above) */
 static int fork_errno;
 
-/* Claims made at fork() that the child may not have adopted yet, with
- * the child's tag (per attachment, the last PEND; under slots_lock). A
- * child killed before it ran (a master that kills the workers it has
- * just forked) never adopts: its claim stayed CLAIMING with our live tag
- * for 10 s, and once they held every slot, the workers forked next had
- * none and counted nothing for their whole life (16 workers killed at
- * once, then 16 that counted 1,000 each: 0 counted;
- * tests/stress/test_fork_fail.c). A fork() that finds no free slot gives
- * up the claims whose child is gone. */
-#define PEND 64
-static struct pend {
-	uint32_t slot;
-	uint64_t stamp, child;
-} pend[SHMSTAT_TLS_SLOTS][PEND];
-static uint32_t npend[SHMSTAT_TLS_SLOTS];
-
-/* Keep @i's claims that are still ours and not adopted; give up those
- * whose child is gone (@drop) and say if one was. */
-static bool prune_claims(struct shmstat_seg *seg, uint32_t i, bool drop)
-{
-	const uint64_t ours = SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, seg->tag);
-	uint32_t kept = 0;
-	bool any = false;
-
-	for (uint32_t k = 0; k < npend[i]; k++) {
-		const struct pend e = pend[i][k];
-
-		if (e.slot >= seg->max_procs || ld_acquire(&seg->procs[e.slot].word) != ours ||
-		    ld_relaxed(&seg->procs[e.slot].attach_ns) != e.stamp)
-			continue;       /* adopted, or taken back */
-		if (drop && e.child != 0 && !shmstat__tag_alive(e.child) &&
-		    shmstat__proc_unclaim(seg, e.slot, e.stamp)) {
-			any = true;
-			continue;
-		}
-		pend[i][kept++] = e;
-	}
-	npend[i] = kept;
-	return any;
-}
-
 static void fork_prepare(void)
 {
 	/* fork() is no cancellation point, but what its handlers call is:
@@ -244,7 +203,6 @@ static void fork_prepare(void)
 			/* dead children may hold every slot; another process
 			 * may be folding them for longer than the reap waits
 			 * (attach.c, claim_proc()) */
-			prune_claims(seg, i, true);
 			shmstat__reap(seg);
 			while ((fork_slot[i] = shmstat__proc_preclaim(seg, &fork_stamp[i])) ==
 				       UINT32_MAX &&
@@ -266,7 +224,13 @@ static void fork_prepare(void)
  * the worker forked once it succeeded had none and counted nothing for
  * its whole life (tests/stress/test_fork_fail.c). Give them up and fold
  * them. errno set by another library's handler takes the same way: the
- * child then claims a slot of its own (attach.c, fork_orphan()). */
+ * child then claims a slot of its own (attach.c, fork_orphan()).
+ * A child killed before it ran (a master that kills the workers it has
+ * just forked) never adopts its claim either, which stayed CLAIMING with
+ * our live tag for 10 s: once such claims held every slot, the workers
+ * forked next had none (16 workers killed at once, then 16 that counted
+ * 1,000 each: 0 counted). So a claim gets the child's tag here: any
+ * reaper folds it once the child is gone. */
 static void fork_parent(void)
 {
 	const int cancel = fork_cancel;
@@ -285,14 +249,14 @@ static void fork_parent(void)
 				shmstat__reap_wait(seg, 0);
 			continue;
 		}
-		if (child == UINT64_MAX)
+		if (child == UINT64_MAX) {
 			child = shmstat__newest_child_tag();
-		if (npend[i] == PEND)
-			prune_claims(seg, i, false);
-		if (npend[i] == PEND)       /* 64 children yet to run: forget the oldest */
-			memmove(&pend[i][0], &pend[i][1], (PEND - 1) * sizeof(pend[i][0]));
-		pend[i][npend[i] < PEND ? npend[i]++ : PEND - 1] =
-			(struct pend){ .slot = fork_slot[i], .stamp = fork_stamp[i], .child = child };
+			SHMSTAT_HOOK(SHMSTAT_HOOK_FORK_RETAG, &child);
+		}
+		/* the claim carries the child's tag: any reaper folds it once
+		 * the child is gone (without the tag, the claim is stale 10 s
+		 * after the fork) */
+		(void)shmstat__proc_retag(seg, fork_slot[i], fork_stamp[i], child);
 	}
 	pthread_mutex_unlock(&slots_lock);
 	urcu_bp_after_fork_parent();
@@ -307,7 +271,6 @@ static void fork_child(void)
 
 	memset(tls_tab, 0, sizeof(tls_tab));
 	memset(qrecs, 0, sizeof(qrecs));
-	memset(npend, 0, sizeof(npend));     /* no child yet */
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
 		struct shmstat_seg *seg = slots[i].seg;
 
@@ -384,7 +347,6 @@ int shmstat__tls_attach(struct shmstat_seg *seg)
 				next_epoch = 1;
 			slots[i].seg = seg;
 			slots[i].epoch = next_epoch++;
-			npend[i] = 0;
 			seg->tls_slot = i;
 			seg->epoch = slots[i].epoch;
 			err = 0;

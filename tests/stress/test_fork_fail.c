@@ -30,6 +30,12 @@
  * Here the children die in an atfork child handler of the writer's own,
  * which runs before the library's: 3 slots, 4 such children, then a
  * worker that counts 1,000 (before: 0).
+ *
+ * test_killed_child_claim_any_reaper: the same 4 children, and then the
+ * writer forks no more; another process opens the segment. The writer
+ * gave each claim its child's tag after the fork, so that process's reap
+ * folds the claims of the dead children and it gets a slot (when only
+ * the writer's next fork gave them up: SHMSTAT_EFULL, for 10 s).
  */
 #include <errno.h>
 #include <linux/filter.h>
@@ -37,6 +43,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -165,6 +172,27 @@ static int killed_writer(const char *name)
 	return 0;
 }
 
+/* killed_writer's forks, then 'r' on @fd, and no more: attached until
+ * killed */
+static int killed_hold(const char *name, int fd)
+{
+	shmstat_seg *seg;
+
+	seg_name = name;
+	CHILD_CHECK(pthread_atfork(NULL, NULL, die_first) == 0);
+	CHILD_CHECK(shmstat_open(seg_name, NULL, &seg) == 0);
+	dying = 1;
+	for (int i = 0; i < FAILS; i++) {
+		const pid_t w = fork();
+
+		CHILD_CHECK(w >= 0);
+		CHILD_CHECK(stress_wait(w) == 0);
+	}
+	CHILD_CHECK(stress_write(fd, "r", 1) == 0);
+	for (;;)
+		pause();
+}
+
 static int killed_writer_main(void *arg)
 {
 	(void)arg;
@@ -223,6 +251,56 @@ static void check_writer(int (*writer)(void *))
 	}
 }
 
+static void test_killed_child_claim_any_reaper(void **state)
+{
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+	pid_t writer, opener;
+	int p[2], q[2];
+	char ch = 0;
+
+	(void)state;
+	seg_name = stress_name("fork-kill-any");
+	shmstat_opts_init(&o);
+	o.max_procs = SLOTS;
+	stress_create(seg_name, &o);
+	stress_pipe(p);
+	writer = fork();
+	assert_true(writer >= 0);
+	if (writer == 0) {
+		char fd[16];
+
+		stress_die_with_parent();
+		close(p[0]);
+		snprintf(fd, sizeof(fd), "%d", p[1]);
+		execl("/proc/self/exe", "test_fork_fail", "--killed-hold", seg_name, fd,
+		      (char *)NULL);
+		_exit(5);
+	}
+	close(p[1]);
+	assert_int_equal(stress_read(p[0], &ch, 1), 1);
+	assert_int_equal(ch, 'r');
+	close(p[0]);
+	/* every slot: the writer's, and claims of dead children */
+	stress_pipe(q);
+	opener = fork();
+	assert_true(opener >= 0);
+	if (opener == 0) {
+		close(q[0]);
+		ch = shmstat_open(seg_name, NULL, &seg) == 0 ? 'y' : 'n';
+		if (ch == 'n')
+			fprintf(stderr, "opener: %s\n", shmstat_last_error());
+		_exit(stress_write(q[1], &ch, 1) == 0 ? 0 : 4);
+	}
+	close(q[1]);
+	assert_int_equal(stress_read(q[0], &ch, 1), 1);
+	close(q[0]);
+	assert_int_equal(stress_wait(opener), 0);
+	kill(writer, SIGKILL);
+	waitpid(writer, NULL, 0);
+	assert_int_equal(ch, 'y');
+}
+
 static void test_failed_fork_frees_claim(void **state)
 {
 	(void)state;
@@ -242,9 +320,13 @@ int main(int argc, char **argv)
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_killed_child_frees_claim, stress_setup,
 						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_killed_child_claim_any_reaper, stress_setup,
+						stress_teardown),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--killed-writer") == 0)
 		return killed_writer(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "--killed-hold") == 0)
+		return killed_hold(argv[2], atoi(argv[3]));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

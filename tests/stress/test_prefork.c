@@ -34,6 +34,15 @@
  * the removed metric must do nothing: an add through it must not land in
  * the new metric's slot. Its handle of a metric that stays counts.
  *
+ * In those three the master's claim keeps its tag (the test hook
+ * SHMSTAT_HOOK_FORK_RETAG), as where the kernel does not list a thread's
+ * children; otherwise the master gives it the worker's tag right after
+ * the fork:
+ *
+ * test_retagged_claim_kept: then the claim is the worker's while it
+ * lives, the master gone or not: the shmstat_gc folds the master's slot
+ * alone, and the worker adopts its claim and counts.
+ *
  * The test process is a child subreaper, so that it waits for the worker
  * once the master is gone.
  */
@@ -59,6 +68,7 @@ struct master {
 
 static struct master *cur;
 static pid_t worker;
+static bool retag;                 /* the master gives its claim the worker's tag */
 
 /* In the worker, inside its fork child handler: tell the test, wait. */
 static void adopt_hook(enum shmstat_hook_point point, const void *arg)
@@ -66,7 +76,14 @@ static void adopt_hook(enum shmstat_hook_point point, const void *arg)
 	pid_t me = getpid();
 	char c;
 
-	(void)arg;
+	if (point == SHMSTAT_HOOK_FORK_RETAG) {
+		/* in the master: the claim keeps its tag, as on a kernel
+		 * that does not list a thread's children (what this test is
+		 * about: the claim is taken back once the master is gone) */
+		if (!retag)
+			*(uint64_t *)(uintptr_t)arg = 0;
+		return;
+	}
 	if (point != SHMSTAT_HOOK_FORK_ADOPT)
 		return;
 	if (stress_write(cur->at_hook, &me, sizeof(me)) != 0)
@@ -297,6 +314,37 @@ static void test_orphan_drops_removed(void **state)
 	shmstat_snap_free(s);
 }
 
+static void test_retagged_claim_kept(void **state)
+{
+	const char *name = stress_name("prefork");
+	struct shmstat_seg_info info;
+	struct master m;
+	unsigned reaped = 99;
+	shmstat_snap *s;
+
+	(void)state;
+	stress_create(name, NULL);
+	retag = true;
+	start(&m, name, false);
+	retag = false;
+	/* the master's slot alone: the claim carries the worker's tag */
+	assert_int_equal(shmstat_gc(name, &reaped), 0);
+	assert_int_equal(reaped, 1);
+	release(&m);
+	s = stress_snap(name);
+	shmstat_snap_info(s, &info);
+	assert_int_equal(stress_counter(s, "prefork_keep_total", ""), 1005);
+	assert_int_equal(stress_counter(s, "prefork_old_total", ""), 7);
+	assert_int_equal(info.writers_alive, 1);
+	shmstat_snap_free(s);
+	assert_int_equal(finish(&m), 0);
+	assert_int_equal(shmstat_gc(name, &reaped), 0);
+	assert_int_equal(reaped, 1);
+	s = stress_snap(name);
+	assert_int_equal(stress_counter(s, "prefork_keep_total", ""), 1005);
+	shmstat_snap_free(s);
+}
+
 /* A test that failed leaves its worker waiting at the adoption: kill it. */
 static int teardown(void **state)
 {
@@ -314,6 +362,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_orphan_counts, stress_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orphan_cancelled, stress_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orphan_drops_removed, stress_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retagged_claim_kept, stress_setup, teardown),
 	};
 
 	stress_args(argc, argv);
