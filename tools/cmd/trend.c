@@ -79,6 +79,30 @@ static int trend_frames(shmstat_history *h, const struct shmstat_wquery *qy, uin
 	return rc;
 }
 
+/* Metric @name as the last record of [@from, @to] that holds it gives it
+ * (the record at @to may not: a writer that re-created its segment and
+ * has not registered it again yet, or a metric removed): its type (-1:
+ * no record of the window holds it) and its unit into @unit. The records
+ * are read one at a time (shmstat_history_each()). */
+struct last_seen {
+	const char *name;
+	int type;
+	char unit[4097];            /* a history allows 4096 bytes */
+};
+
+static int seen_in(void *arg, const shmstat_frame *f)
+{
+	struct last_seen *ls = arg;
+	struct frames one = { NULL, (shmstat_frame **)&f, 1 };
+	int type = series_type(&one, ls->name);
+
+	if (type >= 0) {
+		ls->type = type;
+		snprintf(ls->unit, sizeof(ls->unit), "%s", series_unit(&one, ls->name));
+	}
+	return 0;
+}
+
 int cmd_trend(int argc, char **argv)
 {
 	static const char shortopts[] = ":w:l:f:q:";
@@ -103,6 +127,7 @@ int cmd_trend(int argc, char **argv)
 	struct shmstat_wvalue v;
 	struct shmstat_trend tr;
 	struct frames fr;
+	struct last_seen ls;
 	struct shmstat_wread rd;
 	char val[64], when[64], wd[32];
 
@@ -183,6 +208,12 @@ int cmd_trend(int argc, char **argv)
 	qy.name = argv[optind + 1];
 	qy.labels = labels;
 	type = series_type(&fr, qy.name);
+	unit = series_unit(&fr, qy.name);
+	if (type < 0 && (ls.name = qy.name, ls.type = -1,
+			 shmstat_history_each(fr.h, at - window, at, seen_in, &ls) == 0)) {
+		type = ls.type;
+		unit = ls.unit;
+	}
 	if (type < 0) {
 		frames_free(&fr);
 		fmt_duration(wd, sizeof(wd), window);
@@ -197,7 +228,6 @@ int cmd_trend(int argc, char **argv)
 		return usage_error(cmd_trend_usage,
 				   "--owner takes a signature table's hits, misses, weight or hit_ratio");
 	}
-	unit = series_unit(&fr, qy.name);
 	if (polarity == 2)
 		polarity = figure_polarity(qy.fig);
 	if (step == 0) {

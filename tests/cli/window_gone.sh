@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# A metric that is in a window but not in the window's last record (its
+# segment re-created by a restarted writer that has not registered it
+# again yet, or the metric removed): trend gives its figure over the
+# window, and says "no metric" only for a metric no record of the window
+# holds. The history is made by cli_hist_script on a synthetic clock: the
+# figures are exact.
+# Usage: window_gone.sh SHMSTAT CLI_HIST_SCRIPT
+set -u
+shmstat=$1
+script=$2
+seg="cliwg-$$"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-wgone-$$.XXXXXX")
+trap '"$shmstat" rm "$seg" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+t0=1700000000
+f=$tmp/h.shmhist
+{
+	echo "open $seg"
+	echo "hcreate $f 1:600"
+	for i in 0 1 2 3; do
+		echo "c gone_total 10"
+		echo "h gone_ns 1000 2"
+		echo "app $((t0 + i))"
+	done
+	# the writer restarts and re-creates its segment; a record is taken
+	# before it registers its metrics again
+	echo "close"
+	echo "unlink $seg"
+	echo "open $seg"
+	echo "app $((t0 + 4))"
+} | "$script" >"$tmp/out" 2>&1
+if grep -q ERR "$tmp/out"; then bad "cli_hist_script: $(cat "$tmp/out")"; else ok; fi
+
+# gone_total: 10, 20, 30, 40 at t0..t0+3, then no such series: 30 gained
+# from the first record to the last in the window, 30 / 4 s
+expect 0 '"value":30,' "" -- "$shmstat" trend "$f" gone_total -w 10s --at "@$((t0 + 4))" \
+	-f increase --json
+expect 0 '"value":7.5,' "" -- "$shmstat" trend "$f" gone_total -w 10s --at "@$((t0 + 4))" --json
+# gone_ns: 2 values of 1000 ns a record, 6 after the first one; its unit
+# is known from the record that holds it
+expect 0 '^gone_ns quantile p50 over 10s ending .*: 1(\.0[0-9]*)?us \(6 samples, 5 records\)$' "" -- \
+	"$shmstat" trend "$f" gone_ns -w 10s --at "@$((t0 + 4))" -q 0.5
+# a window that holds none of its records, and a metric never recorded
+expect 1 "" "^shmstat: no metric 'gone_total' in .* in the 1s window ending " -- \
+	"$shmstat" trend "$f" gone_total -w 1s --at "@$((t0 + 5))"
+expect 1 "" "^shmstat: no metric 'never_total' in .* in the 10s window ending " -- \
+	"$shmstat" trend "$f" never_total -w 10s --at "@$((t0 + 4))"
+finish
