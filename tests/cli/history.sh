@@ -117,6 +117,10 @@ expect 2 "" "^shmstat: segment name 'bad/name' has a character outside" -- "$shm
 # tiers the library refuses: exit 1, nothing left behind
 expect 1 "" "^shmstat: cannot create history file '$tmp/x': tier 1 is not coarser than tier 0" -- \
 	"$shmstat" record --wait --tiers 1m:1h,1s:10m -o "$tmp/x" "$tag-m"
+# a file size limit below the file's size (ulimit -f, in KiB): a
+# message and exit 1, not a death by SIGXFSZ leaving the temporary file
+expect 1 "" "^shmstat: cannot create history file '$tmp/x' of 262144 bytes: " -- \
+	bash -c 'ulimit -f 100 && exec "$@"' sh "$shmstat" record --wait --size 256K -o "$tmp/x" "$tag-m"
 left=$(ls -A "$tmp")
 [ "$left" = err ] && ok || bad "refused records left files: $left"
 # never through a symbolic link, even one to nothing

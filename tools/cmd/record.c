@@ -240,6 +240,11 @@ int cmd_record(int argc, char **argv)
 		snprintf(defpath, sizeof(defpath), "%s.shmhist", name);
 		path = defpath;
 	}
+	/* a file size limit (ulimit -f, RLIMIT_FSIZE) below the file's size
+	 * makes a write past it fail with EFBIG, said and acted on as any
+	 * failed write is, where SIGXFSZ would kill the recorder silently
+	 * (and leave its temporary file behind) */
+	(void)signal(SIGXFSZ, SIG_IGN);
 	if (shmstat_history_create(path, &ho, &h) != 0) {
 		shmstat_reader_close(r);
 		return die(EXIT_ERR, "%s", shmstat_last_error());
