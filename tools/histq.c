@@ -211,3 +211,102 @@ size_t *series_sorted(const shmstat_frame *f, size_t *n)
 	*n = fi.series;
 	return o;
 }
+
+void series_set_add(struct series_set *set, const char *name, const char *labels,
+		    enum shmstat_type type)
+{
+	struct series_key *k;
+	bool grow;
+
+	if (set->oom)
+		return;
+	/* each record's set of series names it again: sorted, each once,
+	 * before it grows (memory follows the series, not the sets) */
+	grow = set->cap == 0;
+	if (set->n == set->cap && set->n > 0) {
+		series_set_sort(set);
+		grow = set->n > set->cap / 2;
+	}
+	if (grow) {
+		const size_t cap = set->cap ? 2 * set->cap : 16;
+
+		k = realloc(set->s, cap * sizeof(*k));
+		if (k == NULL) {
+			set->oom = 1;
+			return;
+		}
+		set->s = k;
+		set->cap = cap;
+	}
+	k = &set->s[set->n];
+	k->name = strdup(name);
+	k->labels = strdup(labels ? labels : "");
+	k->type = type;
+	if (k->name == NULL || k->labels == NULL) {
+		free(k->name);
+		free(k->labels);
+		set->oom = 1;
+		return;
+	}
+	set->n++;
+}
+
+int series_cmp(const char *name, const char *labels, const struct series_key *k)
+{
+	const int c = strcmp(name, k->name);
+
+	return c ? c : strcmp(labels ? labels : "", k->labels);
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct series_key *x = a;
+
+	return series_cmp(x->name, x->labels, b);
+}
+
+void series_set_sort(struct series_set *set)
+{
+	size_t n = 0;
+
+	if (set->n == 0)
+		return;
+	qsort(set->s, set->n, sizeof(*set->s), by_key);
+	for (size_t k = 1; k < set->n; k++) {
+		if (by_key(&set->s[n], &set->s[k]) == 0) {
+			free(set->s[k].name);
+			free(set->s[k].labels);
+		} else {
+			set->s[++n] = set->s[k];
+		}
+	}
+	set->n = n + 1;
+}
+
+int series_set_has(const struct series_set *set, const char *name, const char *labels)
+{
+	size_t lo = 0, hi = set->n;
+
+	while (lo < hi) {
+		const size_t mid = lo + (hi - lo) / 2;
+		const int c = series_cmp(name, labels, &set->s[mid]);
+
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+void series_set_free(struct series_set *set)
+{
+	for (size_t k = 0; k < set->n; k++) {
+		free(set->s[k].name);
+		free(set->s[k].labels);
+	}
+	free(set->s);
+	*set = (struct series_set){ NULL, 0, 0, 0 };
+}

@@ -65,4 +65,27 @@ size_t *series_sorted(const shmstat_frame *f, size_t *n);
  * absent. */
 int series_type(const struct frames *fr, const char *name);
 
+/* A set of series by name and labels (the series of a window that its
+ * last record does not hold): added to as met, then sorted (each once),
+ * then looked up. */
+struct series_set {
+	struct series_key {
+		char *name, *labels;
+		enum shmstat_type type;
+	} *s;
+	size_t n, cap;
+	int oom;                   /* an add ran out of memory */
+};
+
+/* Add @name {@labels} of @type (a copy); sets @set->oom on failure. */
+void series_set_add(struct series_set *set, const char *name, const char *labels,
+		    enum shmstat_type type);
+/* Sort by name, labels, each series once (with one of the types met). */
+void series_set_sort(struct series_set *set);
+/* Is @name {@labels} in sorted @set? */
+int series_set_has(const struct series_set *set, const char *name, const char *labels);
+/* strcmp order of @name {@labels} against @k */
+int series_cmp(const char *name, const char *labels, const struct series_key *k);
+void series_set_free(struct series_set *set);
+
 #endif

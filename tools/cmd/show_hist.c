@@ -432,19 +432,31 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 /* ------------------------------------------------------------ a window */
 
 /* The series shown: indices of frame f's series, in series_sorted()
- * order. */
+ * order; the others of the window that @o wants, as keep_group() meets
+ * them (@x: series its last record does not hold, its metric removed,
+ * or its segment made again and the metric not registered yet) */
 struct group {
 	const shmstat_frame *f;
 	const size_t *idx;
 	size_t n;
+	const struct show_hist *o;
+	struct series_set x;
 };
+
+/* The extras alone (a second pass, when there are any) */
+static int keep_extra(void *arg, const char *name, const char *labels, enum shmstat_type type)
+{
+	const struct group *g = arg;
+
+	(void)type;
+	return series_set_has(&g->x, name, labels);
+}
 
 static int keep_group(void *arg, const char *name, const char *labels, enum shmstat_type type)
 {
-	const struct group *g = arg;
+	struct group *g = arg;
 	size_t lo = 0, hi = g->n;
 
-	(void)type;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		struct shmstat_series s;
@@ -461,6 +473,12 @@ static int keep_group(void *arg, const char *name, const char *labels, enum shms
 		else
 			lo = mid + 1;
 	}
+	{
+		const struct shmstat_series x = { .name = name, .labels = labels, .type = type };
+
+		if (g->o && wanted(g->o, &x))
+			series_set_add(&g->x, name, labels, type);
+	}
 	return 0;
 }
 
@@ -475,7 +493,8 @@ static shmstat_frame *frame_at(shmstat_history *h, uint64_t t, uint64_t from, sh
 	return (*f)[t < from ? *n - 1 : 0];
 }
 
-/* Every series of the window [@from, @to], as of its last record: the
+/* Every series of the window [@from, @to], as of its last record (and
+ * those it does not hold, in a second pass when there are any): the
  * records read as they come, not kept (shmstat_history_windows()), every
  * figure of every series shown in one pass: what it takes grows with the
  * series, not the records. */
@@ -484,11 +503,12 @@ static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
 	shmstat_history *h = NULL;
 	shmstat_frame **lf = NULL, **ff = NULL, *ends[2], *last = NULL, *first;
 	size_t ln = 0, fn = 0, ns = 0, nq = 0, *order = NULL, *gidx = NULL;
-	struct shmstat_wrange *q = NULL;
-	struct shmstat_wvalue *v = NULL;
+	struct shmstat_wrange *q = NULL, *qx = NULL;
+	struct shmstat_wvalue *v = NULL, *vx = NULL;
 	struct shmstat_frame_info fi;
 	struct shmstat_wread rd;
-	struct group g = { NULL, NULL, 0 };
+	struct group g = { NULL, NULL, 0, NULL, { NULL, 0, 0, 0 } };
+	size_t nqx = 0;
 	int rc = EXIT_OK;
 
 	if (shmstat_history_open(o->path, &h) != 0)
@@ -512,7 +532,7 @@ static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
 		rc = die(EXIT_ERR, "out of memory");
 		goto out;
 	}
-	g = (struct group){ last, gidx, 0 };
+	g = (struct group){ last, gidx, 0, o, { NULL, 0, 0, 0 } };
 	for (size_t k = 0; k < ns; k++) {
 		struct shmstat_series s;
 
@@ -522,6 +542,24 @@ static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
 		nq += series_queries(&s, from, to, q + nq);
 	}
 	if (shmstat_history_windows(h, from, to, keep_group, &g, q, nq, v, &rd) != 0) {
+		rc = die(EXIT_ERR, "%s", shmstat_last_error());
+		goto out;
+	}
+	/* series of the window its last record lacks: their figures in a
+	 * second pass (none in the common case) */
+	series_set_sort(&g.x);
+	if (g.x.oom || (g.x.n && ((qx = malloc(g.x.n * 4 * sizeof(*qx))) == NULL ||
+				  (vx = malloc(g.x.n * 4 * sizeof(*vx))) == NULL))) {
+		rc = die(EXIT_ERR, "out of memory");
+		goto out;
+	}
+	for (size_t k = 0; k < g.x.n; k++) {
+		const struct shmstat_series xs = { .name = g.x.s[k].name, .labels = g.x.s[k].labels,
+						   .type = g.x.s[k].type };
+
+		nqx += series_queries(&xs, from, to, qx + nqx);
+	}
+	if (g.x.n && shmstat_history_windows(h, from, to, keep_extra, &g, qx, nqx, vx, NULL) != 0) {
 		rc = die(EXIT_ERR, "%s", shmstat_last_error());
 		goto out;
 	}
@@ -547,17 +585,39 @@ static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
 		fprintf(o->out, "segment %s from %s to %s (%zu records)\n",
 		       text_safe(seg, sizeof(seg), fi.segment), a, b, rd.records);
 	}
-	nq = 0;
-	for (size_t j = 0; j < g.n && rd.records && !ferror(o->out); j++) {
+	/* the last record's series and the extras, merged in order */
+	nq = nqx = 0;
+	for (size_t j = 0, k = 0; (j < g.n || k < g.x.n) && rd.records && !ferror(o->out);) {
 		struct frames efr = { h, ends, rd.records >= 2 ? 2 : 1 };
-		struct shmstat_series s;
+		struct shmstat_series s = { .name = NULL };
 		struct shmstat_wrange sq[4];
+		int mine = j < g.n;
 		size_t nv;
 
-		shmstat_frame_series(last, gidx[j], &s);
+		if (mine)
+			shmstat_frame_series(last, gidx[j], &s);
+		if (mine && k < g.x.n)
+			mine = series_cmp(s.name, s.labels, &g.x.s[k]) < 0;
+		if (mine) {
+			nv = series_queries(&s, from, to, sq);
+			window_series(o, &efr, &s, v + nq, (int)nv, j + k == 0);
+			nq += nv;
+			j++;
+			continue;
+		}
+		s = (struct shmstat_series){ .name = g.x.s[k].name, .labels = g.x.s[k].labels,
+					     .type = g.x.s[k].type, .unit = "" };
+		if (first) {
+			const long i = shmstat_frame_find(first, s.name, s.labels);
+			struct shmstat_series fs;
+
+			if (i >= 0 && shmstat_frame_series(first, (size_t)i, &fs) == 0 && fs.unit)
+				s.unit = fs.unit;
+		}
 		nv = series_queries(&s, from, to, sq);
-		window_series(o, &efr, &s, v + nq, (int)nv, j == 0);
-		nq += nv;
+		window_series(o, &efr, &s, vx + nqx, (int)nv, j + k == 0);
+		nqx += nv;
+		k++;
 	}
 	if (o->json)
 		fprintf(o->out, "]}\n");
@@ -566,6 +626,9 @@ out:
 	free(gidx);
 	free(q);
 	free(v);
+	free(qx);
+	free(vx);
+	series_set_free(&g.x);
 	shmstat_frames_free(ff, fn);
 	shmstat_frames_free(lf, ln);
 	shmstat_history_close(h);

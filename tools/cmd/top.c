@@ -176,7 +176,7 @@ static int owner_shown(const shmstat_frame *last, long li, size_t k, const char 
 static size_t table_queries(const shmstat_frame *last, const struct shmstat_series *s,
 			    uint64_t from, uint64_t to, const char *owner, struct shmstat_wrange *q)
 {
-	long li = shmstat_frame_find(last, s->name, s->labels);
+	long li = last ? shmstat_frame_find(last, s->name, s->labels) : -1;
 	struct shmstat_sigowner_info oi;
 	size_t n = 0;
 
@@ -197,16 +197,10 @@ static size_t table_queries(const shmstat_frame *last, const struct shmstat_seri
 	return n;
 }
 
-/* One table series @s over the window: its figures @v (table_queries()),
- * the keys from the window's first and last frames @fr. */
-static void history_table(const struct frames *fr, const struct shmstat_series *s,
-			  const struct shmstat_wvalue *v, const char *owner, size_t n, uint64_t hv)
+/* The head line of table series @s over the window: its figures @v */
+static void table_figures(const struct shmstat_series *s, const struct shmstat_wvalue *v)
 {
-	const shmstat_frame *last = fr->f[fr->n - 1];
-	long li = shmstat_frame_find(last, s->name, s->labels);
-	char full[512], c[4][FIG_LEN], own[256];
-	static struct wkey w[SHMSTAT_HISTORY_MAX_TOP];
-	size_t nk;
+	char full[512], c[4][FIG_LEN];
 
 	for (int k = 0; k < 4; k++) {
 		fmt_figure(c[k], sizeof(c[k]), table_figs[k], v[k].value, s->unit, raw);
@@ -218,6 +212,20 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 	if (!v[0].has_value)
 		printf(" (%s)", v[0].why ? v[0].why : "no data");
 	printf("\n");
+}
+
+/* One table series @s over the window: its figures @v (table_queries()),
+ * the keys from the window's first and last frames @fr. */
+static void history_table(const struct frames *fr, const struct shmstat_series *s,
+			  const struct shmstat_wvalue *v, const char *owner, size_t n, uint64_t hv)
+{
+	const shmstat_frame *last = fr->f[fr->n - 1];
+	long li = shmstat_frame_find(last, s->name, s->labels);
+	char c[4][FIG_LEN], own[256];
+	static struct wkey w[SHMSTAT_HISTORY_MAX_TOP];
+	size_t nk;
+
+	table_figures(s, v);
 	if (li >= 0 && s->owners) {
 		printf("   %-36s %10s %10s %9s %12s\n", "OWNER", "HITS", "MISSES", "HIT_RATIO",
 		       "WEIGHT");
@@ -266,6 +274,34 @@ static int keep_table(void *table, const char *name, const char *labels, enum sh
 	return type == SHMSTAT_SIGTABLE && (table == NULL || strcmp(name, (const char *)table) == 0);
 }
 
+/* The tables of a window: @table's (NULL: all); those its last record
+ * @last does not hold (a table removed, or its segment made again and
+ * the table not registered yet) noted in @x */
+struct window_tables {
+	const char *table;
+	const shmstat_frame *last;
+	struct series_set x;
+};
+
+static int keep_noting(void *arg, const char *name, const char *labels, enum shmstat_type type)
+{
+	struct window_tables *wt = arg;
+
+	if (type != SHMSTAT_SIGTABLE || (wt->table && strcmp(name, wt->table) != 0))
+		return 0;
+	if (wt->last == NULL || shmstat_frame_find(wt->last, name, labels) < 0)
+		series_set_add(&wt->x, name, labels, type);
+	return 1;
+}
+
+static int keep_noted(void *arg, const char *name, const char *labels, enum shmstat_type type)
+{
+	const struct window_tables *wt = arg;
+
+	(void)type;
+	return series_set_has(&wt->x, name, labels);
+}
+
 /* Is series @i of @f one top --history shows? (into @s) */
 static int table_shown(const shmstat_frame *f, size_t i, const char *table,
 		       struct shmstat_series *s)
@@ -297,9 +333,10 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 	uint64_t now = realtime_ns(), at = now;
 	shmstat_history *h = NULL;
 	shmstat_frame **lf = NULL, **ff = NULL, *last, *first = NULL, *ends[2];
-	size_t ln = 0, fn = 0, nq = 0;
-	struct shmstat_wrange *q = NULL;
-	struct shmstat_wvalue *v = NULL;
+	size_t ln = 0, fn = 0, nq = 0, nqx = 0;
+	struct shmstat_wrange *q = NULL, *qx = NULL;
+	struct shmstat_wvalue *v = NULL, *vx = NULL;
+	struct window_tables wt = { table, NULL, { NULL, 0, 0, 0 } };
 	struct shmstat_frame_info fi;
 	struct shmstat_wread rd = { 0 };
 	struct shmstat_series s;
@@ -321,34 +358,54 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 		rc = die(EXIT_ERR, "%s", shmstat_last_error());
 		goto out;
 	}
+	fi.series = 0;
 	if (last) {
 		shmstat_frame_info(last, &fi);
 		for (size_t i = 0; i < fi.series; i++)
 			if (table_shown(last, i, table, &s))
 				nq += table_queries(last, &s, at - window, at, owner, NULL);
-		q = malloc((nq ? nq : 1) * sizeof(*q));
-		v = malloc((nq ? nq : 1) * sizeof(*v));
-		if (q == NULL || v == NULL) {
-			rc = die(EXIT_ERR, "out of memory");
-			goto out;
-		}
-		nq = 0;
-		for (size_t i = 0; i < fi.series; i++)
-			if (table_shown(last, i, table, &s))
-				nq += table_queries(last, &s, at - window, at, owner, q + nq);
-		/* only the tables are decoded */
-		if (shmstat_history_windows(h, at - window, at, keep_table, (void *)table, q, nq, v,
-					    &rd) != 0) {
-			rc = die(EXIT_ERR, "%s", shmstat_last_error());
-			goto out;
-		}
+	}
+	q = malloc((nq ? nq : 1) * sizeof(*q));
+	v = malloc((nq ? nq : 1) * sizeof(*v));
+	if (q == NULL || v == NULL) {
+		rc = die(EXIT_ERR, "out of memory");
+		goto out;
+	}
+	nq = 0;
+	for (size_t i = 0; i < fi.series; i++)
+		if (table_shown(last, i, table, &s))
+			nq += table_queries(last, &s, at - window, at, owner, q + nq);
+	/* only the tables are decoded; those the last record lacks noted */
+	wt.last = last;
+	if (shmstat_history_windows(h, at - window, at, keep_noting, &wt, q, nq, v, &rd) != 0) {
+		rc = die(EXIT_ERR, "%s", shmstat_last_error());
+		goto out;
+	}
+	/* and their figures, in a second pass (none in the common case) */
+	series_set_sort(&wt.x);
+	if (wt.x.oom || (wt.x.n && ((qx = malloc(wt.x.n * 4 * sizeof(*qx))) == NULL ||
+				    (vx = malloc(wt.x.n * 4 * sizeof(*vx))) == NULL))) {
+		rc = die(EXIT_ERR, "out of memory");
+		goto out;
+	}
+	for (size_t k = 0; k < wt.x.n; k++) {
+		const struct shmstat_series xs = { .name = wt.x.s[k].name,
+						   .labels = wt.x.s[k].labels, .owners = 0 };
+
+		nqx += table_queries(NULL, &xs, at - window, at, NULL, qx + nqx);
+	}
+	if (wt.x.n && shmstat_history_windows(h, at - window, at, keep_noted, &wt, qx, nqx, vx,
+					      NULL) != 0) {
+		rc = die(EXIT_ERR, "%s", shmstat_last_error());
+		goto out;
 	}
 	if (rd.records == 0) {
 		rc = die(EXIT_ERR, "no records in %s in the %s window ending %s", path, wd, when);
 		goto out;
 	}
-	/* the window's first record: where the keys' gains start */
-	if (rd.records >= 2) {
+	/* the window's first record: where the keys' gains start (of the
+	 * last record's tables) */
+	if (rd.records >= 2 && last) {
 		first = tables_at(h, rd.first_ns, table, &ff, &fn);
 		if (first == NULL) {
 			rc = die(EXIT_ERR, "%s", *shmstat_last_error() ? shmstat_last_error()
@@ -359,6 +416,8 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 	ends[0] = first ? first : last;
 	ends[1] = last;
 	printf("over %s ending %s (%zu records)\n", wd, when, rd.records);
+	if (last == NULL)
+		fi.series = 0;
 	nq = 0;
 	for (size_t i = 0; i < fi.series; i++) {
 		struct frames efr = { h, ends, rd.records >= 2 ? 2 : 1 };
@@ -370,6 +429,14 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 		nq += table_queries(last, &s, at - window, at, owner, NULL);
 		found++;
 	}
+	for (size_t k = 0; k < wt.x.n; k++, found++) {
+		const struct shmstat_series xs = { .name = wt.x.s[k].name,
+						   .labels = wt.x.s[k].labels, .unit = "" };
+
+		printf("\n");
+		table_figures(&xs, vx + 4 * k);
+		printf("   (not in the window's last record: its owners and keys are not shown)\n");
+	}
 	if (!found)
 		rc = table ? die(EXIT_ERR, "history %s has no signature table '%s' in the window",
 				 path, table)
@@ -377,6 +444,9 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 out:
 	free(q);
 	free(v);
+	free(qx);
+	free(vx);
+	series_set_free(&wt.x);
 	shmstat_frames_free(ff, fn);
 	shmstat_frames_free(lf, ln);
 	shmstat_history_close(h);
