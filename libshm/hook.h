@@ -95,6 +95,9 @@ enum shmstat_hook_point {
 	 * (arg: that tag, a uint64_t the hook may set to 0, as where the
 	 * kernel does not list children: the claim then keeps ours) */
 	SHMSTAT_HOOK_FORK_RETAG,
+	/* a window's query looks at a series of a frame, whether it answers
+	 * (arg: the frame) */
+	SHMSTAT_HOOK_WINDOW_SERIES,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

@@ -1,6 +1,6 @@
 /*
  * history_int.h - what the files of the history code share (history.c,
- * dict.c, io.c, writer.c, frames.c, ownidx.c, window.c): the byte
+ * dict.c, io.c, writer.c, frames.c, ownidx.c, setidx.c, window.c): the byte
  * buffers and cursors of the record and dictionary payloads (inline:
  * they run once per value), the dictionary in memory, the handle, and
  * the functions one file calls in another. The bytes on disk are in
@@ -352,6 +352,29 @@ SHMSTAT_HIDDEN int shmstat__hf_scan_ring(struct shmstat_history *h, unsigned k,
  * share); valid while @f is. For shmstat_window(), which matches a query
  * once per set of series, not once per frame. */
 SHMSTAT_HIDDEN const void *shmstat__frame_schema(const shmstat_frame *f);
+
+/* The series of a frame's set by name and labels (setidx.c), for a
+ * query of a window to find the series that may answer it in a few
+ * comparisons, not one per series of the frame: built once per set,
+ * valid while a frame of that set is. */
+struct shmstat__setref {
+	const char *name, *labels;
+	size_t i;                  /* the series' index in its frames */
+};
+struct shmstat__setidx {
+	const void *sc;            /* the set indexed (NULL: none) */
+	struct shmstat__setref *r; /* by name, labels, index */
+	size_t n, cap;
+};
+/* Index the set of @f into @x, unless @x holds it: 0 or ENOMEM (@x then
+ * holds none). */
+SHMSTAT_HIDDEN int shmstat__setidx_build(struct shmstat__setidx *x, const shmstat_frame *f);
+/* The indices of the series named @name with labels @labels (NULL: any
+ * labels), in increasing order, into *@buf (*@cap entries, grown as
+ * needed): how many, or -1 (no memory). */
+SHMSTAT_HIDDEN long shmstat__setidx_find(const struct shmstat__setidx *x, const char *name,
+					 const char *labels, size_t **buf, size_t *cap);
+SHMSTAT_HIDDEN void shmstat__setidx_free(struct shmstat__setidx *x);
 
 /* A consumer of frames in time order: @f is its own (shmstat__frame_free());
  * @f NULL: the frames given so far are not to be used (a record was

@@ -12,6 +12,7 @@
 #include "shmstat_window.h"
 #include "histogram.h"
 #include "history_int.h"
+#include "hook.h"
 #include "hsparse.h"
 
 /* ----------------------------------------------------------------- labels */
@@ -121,6 +122,7 @@ struct walk {
 	 * query, and their tracks: matched once per set, not per frame */
 	const void *sc;
 	size_t *mi, *mt, nm, mcap;
+	size_t *cand, ccap;            /* the series that may answer (setidx) */
 };
 
 /* The index of the track of @s in @w (a new one if none); -1: no memory. */
@@ -278,6 +280,7 @@ static void walk_free(struct walk *w)
 	free(w->t);
 	free(w->mi);
 	free(w->mt);
+	free(w->cand);
 	shmstat_hdata_free(w->acc);
 	memset(w, 0, sizeof(*w));
 	w->owner = owner;
@@ -300,23 +303,49 @@ static int wanted_type(enum shmstat_figure fig, enum shmstat_type type)
 	}
 }
 
+/* The series of frame @f (of @nseries) that may answer @qy: with @ix,
+ * the index of @f's set, those of its name (and labels, @qy->exact), in
+ * their indices into *@idx (w->cand); without, all (*@idx NULL: 0, 1, ...).
+ * How many, or -1 (ENOMEM). */
+static long candidates(struct walk *w, const struct shmstat_wquery *qy, const shmstat_frame *f,
+		       size_t nseries, const struct shmstat__setidx *ix, const size_t **idx)
+{
+	long n;
+
+	*idx = NULL;
+	if (ix == NULL || ix->sc != shmstat__frame_schema(f))
+		return (long)nseries;
+	n = shmstat__setidx_find(ix, qy->name, qy->exact ? (qy->labels ? qy->labels : "") : NULL,
+				 &w->cand, &w->ccap);
+	*idx = w->cand;
+	return n;
+}
+
 /* The series of frame @f that answer @qy, into w->mi (their indices) and
  * w->mt (their tracks), matched again only when @f has another set of
- * series than the last frame matched: a window of F frames of S series
- * costs F times the series matched, not F times S, and show --window,
- * which asks for each of the S series, S times that. 0, or ENOMEM. */
+ * series than the last frame matched: a window of F frames costs F times
+ * the series matched, and with @ix (the index of @f's set: a stream of
+ * queries) only the series of the query's name are looked at, not all S
+ * of the frame's (show --window, which asks for each of the S series,
+ * cost S x S a set). 0, or ENOMEM. */
 static int match_set(struct walk *w, const struct shmstat_wquery *qy, const shmstat_frame *f,
-		     size_t nseries)
+		     size_t nseries, const struct shmstat__setidx *ix)
 {
 	const void *sc = shmstat__frame_schema(f);
+	const size_t *idx;
+	long nc;
 
 	if (sc == w->sc && w->mi)
 		return 0;
+	if ((nc = candidates(w, qy, f, nseries, ix, &idx)) < 0)
+		return w->err = ENOMEM;
 	w->nm = 0;
-	for (size_t i = 0; i < nseries; i++) {
+	for (size_t j = 0; j < (size_t)nc; j++) {
+		const size_t i = idx ? idx[j] : j;
 		struct shmstat_series s;
 		long ti;
 
+		SHMSTAT_HOOK(SHMSTAT_HOOK_WINDOW_SERIES, f);
 		if (shmstat_frame_series(f, i, &s) != 0 || !wanted_type(qy->fig, s.type) ||
 		    !matches(qy, &s))
 			continue;
@@ -394,29 +423,38 @@ static void calc_init(struct wcalc *c, const struct shmstat_wquery *qy, struct s
 	memset(out, 0, sizeof(*out));
 }
 
-/* Gauges: the sum of the series of @qy with a value in frame @f. */
-static void gauge_of(struct wcalc *c, const struct shmstat_wquery *qy, const shmstat_frame *f)
+/* Gauges: the sum of the series of @qy with a value in frame @f (@ix:
+ * the index of its set, or NULL); 0 or ENOMEM. */
+static int gauge_of(struct wcalc *c, const struct shmstat_wquery *qy, const shmstat_frame *f,
+		    const struct shmstat__setidx *ix)
 {
 	struct shmstat_frame_info fi;
+	const size_t *idx;
+	long nc;
 
 	shmstat_frame_info(f, &fi);
 	c->gsum = 0;
 	c->gn = 0;
-	for (size_t i = 0; i < fi.series; i++) {
+	if ((nc = candidates(&c->w, qy, f, fi.series, ix, &idx)) < 0)
+		return ENOMEM;
+	for (size_t j = 0; j < (size_t)nc; j++) {
+		const size_t i = idx ? idx[j] : j;
 		struct shmstat_series s;
 
+		SHMSTAT_HOOK(SHMSTAT_HOOK_WINDOW_SERIES, f);
 		if (shmstat_frame_series(f, i, &s) != 0 || s.type != SHMSTAT_GAUGE ||
 		    !s.has_value || !matches(qy, &s))
 			continue;
 		c->gsum += (double)s.gauge;
 		c->gn++;
 	}
+	return 0;
 }
 
-/* Frame @f, the next of the window, into @c (its time into @out); 0 or
- * ENOMEM. */
+/* Frame @f, the next of the window, into @c (its time into @out); @ix:
+ * the index of @f's set, or NULL. 0 or ENOMEM. */
 static int calc_feed(struct wcalc *c, const struct shmstat_wquery *qy, const shmstat_frame *f,
-		     struct shmstat_wvalue *out)
+		     struct shmstat_wvalue *out, const struct shmstat__setidx *ix)
 {
 	struct shmstat_frame_info fi;
 
@@ -426,7 +464,7 @@ static int calc_feed(struct wcalc *c, const struct shmstat_wquery *qy, const shm
 	out->to_ns = fi.time_ns;
 	if (qy->fig == SHMSTAT_FIG_GAUGE)
 		return 0;
-	if (match_set(&c->w, qy, f, fi.series) != 0)
+	if (match_set(&c->w, qy, f, fi.series, ix) != 0)
 		return c->w.err;
 	for (size_t k = 0; k < c->w.nm; k++) {
 		struct shmstat_series s;
@@ -621,14 +659,14 @@ int shmstat_window(shmstat_frame *const *f, size_t n, const struct shmstat_wquer
 		if (fi.time_ns > to_ns)
 			break;
 		last = j;
-		err = calc_feed(&c, qy, f[j], out);
+		err = calc_feed(&c, qy, f[j], out, NULL);
 		if (err) {
 			walk_free(&c.w);
 			return err;
 		}
 	}
 	if (qy->fig == SHMSTAT_FIG_GAUGE && c.used)
-		gauge_of(&c, qy, f[last]);
+		gauge_of(&c, qy, f[last], NULL);
 	return calc_end(&c, qy, out);
 }
 
@@ -652,6 +690,10 @@ struct wstream {
 	size_t next;               /* order[next]: the next to start */
 	size_t *act, nact;         /* started, not ended */
 	shmstat_frame *prev;
+	const shmstat_frame *cur;  /* the frame being given, with prev */
+	/* the index of the sets of prev and cur (shmstat__setidx): a query
+	 * finds its series in them, not by looking at every series */
+	struct shmstat__setidx ix[2];
 	struct shmstat_wread rd;
 };
 
@@ -677,12 +719,34 @@ static int is_gauge(const struct shmstat_wrange *r)
 	return r->qy.fig == SHMSTAT_FIG_GAUGE;
 }
 
+static const void *set_of(const shmstat_frame *f)
+{
+	return f ? shmstat__frame_schema(f) : NULL;
+}
+
+/* The index of the set of @f (prev or cur), built unless kept; NULL when
+ * there is no memory for it (the series are then looked at one by one).
+ * The two kept are those of prev and cur, whose frames are here: a set
+ * freed with its frame is never taken for a new one at its address. */
+static const struct shmstat__setidx *stream_ix(struct wstream *s, const shmstat_frame *f)
+{
+	const void *sc = shmstat__frame_schema(f);
+	struct shmstat__setidx *x = &s->ix[0];
+
+	if (s->ix[0].sc == sc || s->ix[1].sc == sc)
+		return s->ix[0].sc == sc ? &s->ix[0] : &s->ix[1];
+	if (x->sc && (x->sc == set_of(s->prev) || x->sc == set_of(s->cur)))
+		x = &s->ix[1];
+	return shmstat__setidx_build(x, f) == 0 ? x : NULL;
+}
+
 static int stream_feed(struct wstream *s, size_t k, const shmstat_frame *f)
 {
-	int err = calc_feed(&s->c[k], &s->q[k].qy, f, &s->out[k]);
+	const struct shmstat__setidx *ix = stream_ix(s, f);
+	int err = calc_feed(&s->c[k], &s->q[k].qy, f, &s->out[k], ix);
 
 	if (err == 0 && is_gauge(&s->q[k]))
-		gauge_of(&s->c[k], &s->q[k].qy, f);
+		err = gauge_of(&s->c[k], &s->q[k].qy, f, ix);
 	return err;
 }
 
@@ -777,9 +841,15 @@ static int stream_sink(void *arg, shmstat_frame *f)
 		s->nact = 0;
 		shmstat__frame_free(s->prev);
 		s->prev = NULL;
+		s->ix[0].sc = s->ix[1].sc = NULL;
 		memset(&s->rd, 0, sizeof(s->rd));
 		return 0;
 	}
+	/* only prev's set may be kept: another one's frame is gone */
+	for (int j = 0; j < 2; j++)
+		if (s->ix[j].sc != set_of(s->prev))
+			s->ix[j].sc = NULL;
+	s->cur = f;
 	shmstat_frame_info(f, &fi);
 	if (s->rd.records++ == 0)
 		s->rd.first_ns = fi.time_ns;
@@ -807,6 +877,7 @@ static int stream_sink(void *arg, shmstat_frame *f)
 	}
 	shmstat__frame_free(s->prev);
 	s->prev = f;
+	s->cur = NULL;
 	return err;
 }
 
@@ -852,6 +923,8 @@ out:
 	for (size_t k = 0; s.c && k < nq; k++)
 		walk_free(&s.c[k].w);
 	shmstat__frame_free(s.prev);
+	shmstat__setidx_free(&s.ix[0]);
+	shmstat__setidx_free(&s.ix[1]);
 	free(s.c);
 	free(s.order);
 	free(s.share);
