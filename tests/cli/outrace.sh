@@ -9,7 +9,7 @@
 # temporary file, mode, rename and fsync). The file must land in the
 # directory that was checked, or be refused; never in the directory the
 # link leads to. And the name itself planted as a link at that point:
-# refused as a planted link.
+# refused as a planted link. And record -o: its history file likewise.
 #
 # No timing: shmstat_hooked (outpath.c built with -DSHMSTAT_TEST_HOOKS)
 # runs the shell command in SHMSTAT_TEST_OUT_HOOK once, at that very
@@ -153,5 +153,25 @@ expect 3 "^SHMSTAT UNKNOWN - .*alert state: $sd/t/state.json: alert state goes t
 victim_intact "check --state (the load)"
 [ "$(ls -A "$sd/t.old" 2>&1)" = state.json ] && [ "$(cat "$sd/t.old/state.json")" = "$before" ] && ok ||
 	bad "check --state (the load): the directory checked changed: $(ls -lA "$sd/t.old")"
+
+
+# --- record -o (the history file: made under a temporary name in its
+# directory, then renamed into place): a link of uid 65534 planted before
+# the run where a directory of the path was is refused (root's 64 MiB
+# history was created in the directory the link led to); the directory
+# swapped after the check: the file lands in the directory checked
+setpriv --reuid 65534 --regid 65534 --clear-groups -- ln -s "$tmp/victim" "$sd/r" ||
+	bad "uid 65534 could not plant $sd/r"
+expect 1 "" "^shmstat: cannot open history file '$sd/r/h.shmhist': it goes through a symbolic link of uid 65534 in a shared directory; refusing it$" -- \
+	"$shmstat" record -o "$sd/r/h.shmhist" --count 1 --size 64K "$tag-a"
+victim_intact "record -o through a link planted before the run"
+setpriv --reuid 65534 --regid 65534 --clear-groups -- mkdir "$sd/h" || bad "uid 65534 could not make $sd/h"
+expect 0 "" "^shmstat: recording segment '$tag-a' into $sd/h/h.shmhist every" -- \
+	env SHMSTAT_TEST_OUT_HOOK="$(swap h)" "$hooked" record -o "$sd/h/h.shmhist" --count 1 --size 64K "$tag-a"
+[ -L "$sd/h" ] && ok || bad "the hook did not swap $sd/h: $(ls -l "$sd")"
+victim_intact "record -o"
+[ "$(ls -A "$sd/h.old" 2>&1)" = h.shmhist ] && [ "$(stat -c '%s %u' "$sd/h.old/h.shmhist")" = "65536 0" ] &&
+	ok || bad "record -o: not alone in the directory checked: $(ls -lA "$sd/h.old")"
+expect 0 "^# .*  segment $tag-a  step 1s" "" -- "$shmstat" show --history "$sd/h.old/h.shmhist"
 
 finish

@@ -4,17 +4,20 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "shmstat.h"
 #include "shmstat_history.h"
 #include "behind.h"
 #include "cli.h"
 #include "cmd.h"
+#include "outpath.h"
 #include "timearg.h"
 
 const char cmd_record_usage[] =
@@ -38,6 +41,55 @@ const char cmd_record_usage[] =
 	"  error writing the file ends it (exit 1).\n";
 
 static volatile sig_atomic_t stop;
+
+/* The history file as the library knows it: the name in the directory
+ * out_resolve() checked, through that directory's descriptor
+ * (/proc/self/fd/N/NAME), so that the file is created there whatever
+ * the path names by then; and the path the user named, for messages. */
+static char at_path[PATH_MAX + 32];
+static const char *user_path;
+
+/* shmstat_last_error() with the user's path for at_path. */
+static const char *hist_error(void)
+{
+	static char buf[1024];
+	const char *e = shmstat_last_error(), *p = at_path[0] ? strstr(e, at_path) : NULL;
+
+	if (p == NULL)
+		return e;
+	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(p - e), e, user_path, p + strlen(at_path));
+	return buf;
+}
+
+/* Open history @path to append to, created if missing (@ho), into @h:
+ * through a directory on the way that another user may have planted as
+ * a link (in a sticky world-writable directory, such as /tmp), the file
+ * was created wherever the link led, as root's 64 MiB file in a
+ * directory of root's; now refused, as for output files (outpath.h).
+ * EXIT_OK or the exit status, said. */
+static int hist_open(const char *path, const struct shmstat_history_opts *ho,
+		     shmstat_history **h)
+{
+	struct out_path op;
+	char why[256];
+	int err;
+
+	user_path = path;
+	at_path[0] = '\0';
+	if (out_resolve(path, -1, &op) != 0) {
+		out_why(&op, errno, why, sizeof(why));
+		if (op.dir >= 0)
+			close(op.dir);
+		return die(EXIT_ERR, "cannot open history file '%s': %s", path, why);
+	}
+	snprintf(at_path, sizeof(at_path), "/proc/self/fd/%d/%s", op.dir, op.name);
+	/* no /proc: the path itself (it was checked just now) */
+	if (access("/proc/self/fd", F_OK) != 0)
+		at_path[0] = '\0';
+	err = shmstat_history_create(at_path[0] ? at_path : path, ho, h);
+	close(op.dir);
+	return err ? die(EXIT_ERR, "%s", hist_error()) : EXIT_OK;
+}
 
 static void on_signal(int sig)
 {
@@ -245,14 +297,14 @@ int cmd_record(int argc, char **argv)
 	 * failed write is, where SIGXFSZ would kill the recorder silently
 	 * (and leave its temporary file behind) */
 	(void)signal(SIGXFSZ, SIG_IGN);
-	if (shmstat_history_create(path, &ho, &h) != 0) {
+	if ((rc = hist_open(path, &ho, &h)) != EXIT_OK) {
 		shmstat_reader_close(r);
-		return die(EXIT_ERR, "%s", shmstat_last_error());
+		return rc;
 	}
 	if (shmstat_history_set_segment(h, name) != 0) {
 		shmstat_reader_close(r);
 		shmstat_history_close(h);
-		return die(EXIT_ERR, "%s", shmstat_last_error());
+		return die(EXIT_ERR, "%s", hist_error());
 	}
 	/* the file's own tiers (an existing file keeps them) */
 	{
@@ -330,11 +382,11 @@ int cmd_record(int argc, char **argv)
 		if (err == ENOSPC) {
 			/* this snapshot fits no ring, or the file system has
 			 * no room for it: skipped, the next may be taken */
-			warnf("snapshot skipped: %s", shmstat_last_error());
+			warnf("snapshot skipped: %s", hist_error());
 			continue;
 		}
 		if (err) {
-			rc = die(EXIT_ERR, "%s", shmstat_last_error());
+			rc = die(EXIT_ERR, "%s", hist_error());
 			break;
 		}
 		if (count && ++taken == count)
