@@ -98,6 +98,9 @@ enum shmstat_hook_point {
 	/* a window's query looks at a series of a frame, whether it answers
 	 * (arg: the frame) */
 	SHMSTAT_HOOK_WINDOW_SERIES,
+	/* shmstat_frame_find() compares the name and labels sought with a
+	 * series' (arg: its struct hdesc) */
+	SHMSTAT_HOOK_FRAME_FIND,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

@@ -223,18 +223,20 @@ struct hent *shmstat__hf_ent_new(const struct hdict *dict, size_t index, const u
 		    !at_end(&c))
 			goto unknown;
 		used = (size_t)(c.p - p);
-		e = malloc(base + al8(used) + n * (sizeof(void *) + 8));
+		e = malloc(base + al8(used) + n * (sizeof(void *) + 8 + sizeof(uint32_t)));
 		if (e == NULL)
 			return NULL;
 		memset(e, 0, sizeof(*e));
 		e->s.d = (const struct hdesc **)((char *)e + base + al8(used));
 		e->s.reg = (uint64_t *)(e->s.d + n);
+		e->s.byname = (uint32_t *)(e->s.reg + n);
 		c = (struct cur){ p + 1, p + used, 0 };
 		if (shmstat__hf_parse_schema(&c, dict, index, 0, &e->s, NULL, &none, &n, &ninl,
 					     &strb) != 0) {
 			free(e);
 			goto unknown;
 		}
+		shmstat__hf_schema_index(&e->s);
 	} else {
 		goto unknown;
 	}

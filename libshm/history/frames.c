@@ -108,21 +108,24 @@ static int inline_schema(struct shmstat_history *h, struct cur *c, struct head *
 	}
 	o = al8(sizeof(*sc));
 	/* the schema, then n pointers and n values, the inline descriptors,
-	 * the strings: sizeof(void *) is meant */
+	 * the index by name, the strings: sizeof(void *) is meant */
 	/* cppcheck-suppress pointerSize */
-	blk = malloc(o + n * (sizeof(void *) + 8) + ninl * sizeof(struct hdesc) + strb + 1);
+	blk = malloc(o + n * (sizeof(void *) + 8) + ninl * sizeof(struct hdesc) +
+		     al8(n * sizeof(uint32_t)) + strb + 1);
 	if (blk == NULL)
 		return ENOMEM;
 	sc = (struct hschema *)blk;
 	sc->d = (const struct hdesc **)(blk + o);
 	sc->reg = (uint64_t *)(sc->d + n);
-	strs = (char *)((struct hdesc *)(sc->reg + n) + ninl);
+	sc->byname = (uint32_t *)((struct hdesc *)(sc->reg + n) + ninl);
+	strs = (char *)sc->byname + al8(n * sizeof(uint32_t));
 	*c = c0;
 	if (shmstat__hf_parse_schema(c, h->dict, h->dict->n, 1, sc, (struct hdesc *)(sc->reg + n),
 				     &strs, &n, &ninl, &strb) != 0) {
 		free(blk);
 		return -1;
 	}
+	shmstat__hf_schema_index(sc);
 	hd->sc = sc;
 	hd->own = blk;
 	return 0;
@@ -201,10 +204,11 @@ static int sel_schema(struct sel *s, const struct hschema *src, int inl, const s
 		s->s = ns;
 		s->cap = cap;
 	}
-	/* one block: the schema, then pointers, ids and the map */
+	/* one block: the schema, then pointers, ids, the map and the index
+	 * by name */
 	o = al8(sizeof(*sc));
 	/* cppcheck-suppress pointerSize */
-	blk = malloc(o + src->n * (sizeof(void *) + 8 + sizeof(int32_t)));
+	blk = malloc(o + src->n * (sizeof(void *) + 8 + sizeof(int32_t) + sizeof(uint32_t)));
 	if (blk == NULL)
 		return ENOMEM;
 	sc = (struct hschema *)blk;
@@ -215,6 +219,7 @@ static int sel_schema(struct sel *s, const struct hschema *src, int inl, const s
 	e->src = inl ? NULL : src;
 	e->sc = sc;
 	e->map = (int32_t *)(sc->reg + src->n);
+	sc->byname = (uint32_t *)(e->map + src->n);
 	for (size_t i = 0; i < src->n; i++) {
 		const struct hdesc *d = src->d[i];
 
@@ -228,6 +233,7 @@ static int sel_schema(struct sel *s, const struct hschema *src, int inl, const s
 		sc->nsig += d->type == SHMSTAT_SIGTABLE;
 	}
 	sc->n = n;
+	shmstat__hf_schema_index(sc);
 	*out = e;
 	return 0;
 }
@@ -903,13 +909,7 @@ long shmstat_frame_find(const shmstat_frame *f, const char *name, const char *la
 		return -1;
 	if (labels == NULL)
 		labels = "";
-	for (size_t i = 0; i < f->sc->n; i++) {
-		const struct hdesc *d = f->sc->d[i];
-
-		if (strcmp(d->name, name) == 0 && strcmp(d->labels, labels) == 0)
-			return (long)i;
-	}
-	return -1;
+	return shmstat__hf_schema_find(f->sc, name, labels);
 }
 
 int shmstat__frame_hsparse(const shmstat_frame *f, size_t i, struct shmstat__hsparse *out)

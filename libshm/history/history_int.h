@@ -222,7 +222,15 @@ struct hschema {
 	const struct hdesc **d;
 	uint64_t *reg;
 	size_t nhist, nsig;
+	/* the series by name, labels, index (shmstat__hf_schema_index()):
+	 * shmstat_frame_find() in a few comparisons, not one per series */
+	uint32_t *byname;
 };
+/* Fill @sc->byname (room for @sc->n entries) once @sc is complete. */
+SHMSTAT_HIDDEN void shmstat__hf_schema_index(struct hschema *sc);
+/* The first series of @sc named @name with labels @labels, or -1. */
+SHMSTAT_HIDDEN long shmstat__hf_schema_find(const struct hschema *sc, const char *name,
+					    const char *labels);
 
 /* A dictionary entry; kind 0: valid checksum, contents not understood
  * (never referred to). */

@@ -8,12 +8,19 @@
  * counters (while serve answered nothing else), and a forged file whose
  * every record carries a set of its own (inline, "dictionary full") that
  * for every record.
+ *
+ * And each schema's series by name, built with the schema (a dictionary
+ * entry, an inline schema, a selection's): shmstat_frame_find() was a
+ * walk of every series, which top --history and show --window call for
+ * each signature table (its first and last frames): 4.4 s of CPU for
+ * top --history of 15,000 tables.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "history_int.h"
+#include "hook.h"
 
 static int ref_cmp(const void *a, const void *b)
 {
@@ -107,4 +114,48 @@ void shmstat__setidx_free(struct shmstat__setidx *x)
 {
 	free(x->r);
 	memset(x, 0, sizeof(*x));
+}
+
+/* -------------------------------------------- a schema's series by name */
+
+static int by_name(const void *a, const void *b, void *arg)
+{
+	const struct hschema *sc = arg;
+	const uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	int d = strcmp(sc->d[i]->name, sc->d[j]->name);
+
+	if (d == 0)
+		d = strcmp(sc->d[i]->labels, sc->d[j]->labels);
+	return d ? d : (i > j) - (i < j);
+}
+
+void shmstat__hf_schema_index(struct hschema *sc)
+{
+	for (size_t i = 0; i < sc->n; i++)
+		sc->byname[i] = (uint32_t)i;
+	if (sc->n > 1)
+		qsort_r(sc->byname, sc->n, sizeof(*sc->byname), by_name, sc);
+}
+
+long shmstat__hf_schema_find(const struct hschema *sc, const char *name, const char *labels)
+{
+	size_t lo = 0, hi = sc->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct hdesc *d = sc->d[sc->byname[mid]];
+		int c = strcmp(d->name, name);
+
+		SHMSTAT_HOOK(SHMSTAT_HOOK_FRAME_FIND, d);
+		if (c == 0)
+			c = strcmp(d->labels, labels);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < sc->n && strcmp(sc->d[sc->byname[lo]]->name, name) == 0 &&
+	    strcmp(sc->d[sc->byname[lo]]->labels, labels) == 0)
+		return (long)sc->byname[lo];
+	return -1;
 }

@@ -242,7 +242,9 @@ SHMSTAT_API int shmstat_frame_series(const shmstat_frame *f, size_t i, struct sh
 
 /**
  * shmstat_frame_find - index of series @name with canonical @labels (NULL:
- * none, as ""), or -1. A linear search: look a series up once per frame.
+ * none, as ""), or -1 (the first, if a forged record has it twice). A
+ * binary search over the frame's series sorted by name and labels (kept
+ * with each set of series), a few comparisons a lookup.
  */
 SHMSTAT_API long shmstat_frame_find(const shmstat_frame *f, const char *name, const char *labels);
 

@@ -16,6 +16,12 @@
  * at every frame): 9.9 million here, 5,301 now; for 20,000
  * counters, 7 s of CPU for `shmstat show --history H --window 1h`, during
  * which `shmstat serve` answered nothing, /healthz included.
+ *
+ * And shmstat_frame_find() of every series of the first and last frames
+ * (as top --history and show --window do for each table): each at its
+ * index, in a binary search's comparisons (counted at
+ * SHMSTAT_HOOK_FRAME_FIND), where a walk of the series compared half
+ * of them a lookup.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,13 +45,40 @@
 #define NF 200                         /* fam_total{k="N"} */
 #define NREC 3
 
-static unsigned long looked;
+static unsigned long looked, compared;
 
 static void count_looked(enum shmstat_hook_point point, const void *arg)
 {
 	(void)arg;
 	if (point == SHMSTAT_HOOK_WINDOW_SERIES)
 		looked++;
+	if (point == SHMSTAT_HOOK_FRAME_FIND)
+		compared++;
+}
+
+/* Every series of frame @f found by its name and labels at its own
+ * index, and a name none has not found; the series compared counted:
+ * a binary search's, not a walk's (2,201 x 2,202 / 2 = 2.4 million a
+ * frame before, about 12 a lookup now). */
+static void find_all(const shmstat_frame *f)
+{
+	struct shmstat_frame_info fi;
+
+	shmstat_frame_info(f, &fi);
+	compared = 0;
+	__atomic_store_n(&shmstat__test_hook, count_looked, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < fi.series; i++) {
+		struct shmstat_series s;
+
+		assert_int_equal(shmstat_frame_series(f, i, &s), 0);
+		assert_int_equal(shmstat_frame_find(f, s.name, s.labels), (long)i);
+	}
+	assert_int_equal(shmstat_frame_find(f, "c_00001_total", "k=\"1\""), -1);
+	assert_int_equal(shmstat_frame_find(f, "fam_total", NULL), -1);
+	assert_int_equal(shmstat_frame_find(f, "zz", ""), -1);
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	print_message("%lu series compared to find %zu\n", compared, fi.series);
+	assert_true(compared <= 14 * (fi.series + 3));
 }
 
 static void record_at(const char *name, shmstat_history *h, uint64_t sec)
@@ -183,6 +216,8 @@ static void test_many_series(void **state)
 	assert_int_equal(v[NC + NG + 2].series, 1);
 	assert_int_equal(shmstat_history_range(h, 0, UINT64_MAX, &f, &nf), 0);
 	assert_int_equal(nf, NREC);
+	find_all(f[0]);
+	find_all(f[NREC - 1]);
 	for (size_t k = 0; k < nq; k++) {
 		assert_int_equal(shmstat_window((shmstat_frame *const *)f, nf, &q[k].qy, q[k].from_ns,
 						q[k].to_ns, &ref),
