@@ -101,6 +101,9 @@ enum shmstat_hook_point {
 	/* shmstat_frame_find() compares the name and labels sought with a
 	 * series' (arg: its struct hdesc) */
 	SHMSTAT_HOOK_FRAME_FIND,
+	/* a window's walk compares a series with one of its tracks (arg:
+	 * the track) */
+	SHMSTAT_HOOK_WINDOW_TRACK,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

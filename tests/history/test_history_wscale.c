@@ -17,6 +17,10 @@
  * counters, 7 s of CPU for `shmstat show --history H --window 1h`, during
  * which `shmstat serve` answered nothing, /healthz included.
  *
+ * A query that matches many series (the family by its name) finds the
+ * track of each by its name and labels (SHMSTAT_HOOK_WINDOW_TRACK), not
+ * by comparing it with every track before it.
+ *
  * And shmstat_frame_find() of every series of the first and last frames
  * (as top --history and show --window do for each table): each at its
  * index, in a binary search's comparisons (counted at
@@ -45,7 +49,7 @@
 #define NF 200                         /* fam_total{k="N"} */
 #define NREC 3
 
-static unsigned long looked, compared;
+static unsigned long looked, compared, tracked;
 
 static void count_looked(enum shmstat_hook_point point, const void *arg)
 {
@@ -54,6 +58,8 @@ static void count_looked(enum shmstat_hook_point point, const void *arg)
 		looked++;
 	if (point == SHMSTAT_HOOK_FRAME_FIND)
 		compared++;
+	if (point == SHMSTAT_HOOK_WINDOW_TRACK)
+		tracked++;
 }
 
 /* Every series of frame @f found by its name and labels at its own
@@ -188,17 +194,21 @@ static void test_many_series(void **state)
 		q[k].from_ns = T0;
 		q[k].to_ns = T0 + (NREC - 1) * S;
 	}
-	looked = 0;
+	looked = tracked = 0;
 	__atomic_store_n(&shmstat__test_hook, count_looked, __ATOMIC_RELEASE);
 	assert_int_equal(shmstat_history_windows(h, T0, T0 + (NREC - 1) * S, NULL, NULL, q, nq, v,
 						 NULL),
 			 0);
 	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
-	print_message("%lu series looked at by %zu queries over %d records of %d series\n", looked,
-		      nq, NREC, NC + NG + NF + 1);
+	print_message("%lu series looked at by %zu queries over %d records of %d series, "
+		      "%lu tracks compared\n", looked, nq, NREC, NC + NG + NF + 1, tracked);
 	/* each query finds its own series: one a set (a gauge: a frame),
 	 * the family's queries its 200; before, 9.9 million */
 	assert_true(looked <= 2 * NREC * nq + 2 * NREC * NF);
+	/* and finds the track of each series it matched by its name and
+	 * labels: the family's query compared each of its 200 series with
+	 * every track before it, 40,000 for its two sets */
+	assert_true(tracked <= looked);
 	/* the answers: the steps', and shmstat_window()'s over whole frames */
 	for (unsigned i = 0; i < NC; i++) {
 		assert_true(v[i].has_value);
