@@ -143,12 +143,14 @@ static __thread unsigned char in_sigprof __attribute__((tls_model("initial-exec"
  * the timer path) */
 static __thread unsigned lat_left __attribute__((tls_model("initial-exec")));
 
-/* The thread's CPU time (CLOCK_THREAD_CPUTIME_ID) at its last CPU sample
- * of run @gen: a sample weighs the CPU the thread used since (sample_weight) */
-static __thread struct {
-	int gen;
-	uint64_t ns;
-} cpu_mark __attribute__((tls_model("initial-exec")));
+/* The thread's CPU time (CLOCK_THREAD_CPUTIME_ID) at its last CPU sample,
+ * in units of 1,024 ns (low 32 bits: differences are taken modulo 2^32,
+ * 73 minutes of CPU), and the run it was taken in (high 32 bits): a
+ * sample weighs the CPU the thread used since (sample_weight()). One
+ * word: the library's static TLS is all that a dlopen() may find room
+ * for (16 bytes more and test_dlclose's dlopen failed, "cannot allocate
+ * memory in static TLS block"). */
+static __thread uint64_t cpu_mark __attribute__((tls_model("initial-exec")));
 
 /* This thread's stack [lo, hi), learnt outside any handler (0: not yet).
  * Initial-exec: the handler's access allocates nothing. */
@@ -395,19 +397,20 @@ static int add_text(struct dl_phdr_info *info, size_t size, void *arg)
  */
 static uint64_t sample_weight(void)
 {
-	const int g = ld_relaxed(&run_gen);
+	const uint32_t g = (uint32_t)ld_relaxed(&run_gen);
 	struct timespec ts;
 	uint64_t now, w = prof.period_ns;
+	uint32_t units;
 
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
 		return w;
 	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	if (cpu_mark.gen == g && now >= cpu_mark.ns)
-		w = now - cpu_mark.ns;
+	units = (uint32_t)(now >> 10);
+	if ((uint32_t)(cpu_mark >> 32) == g)
+		w = (uint64_t)(uint32_t)(units - (uint32_t)cpu_mark) << 10;
 	else if (now < w)
 		w = now;
-	cpu_mark.gen = g;
-	cpu_mark.ns = now;
+	cpu_mark = (uint64_t)g << 32 | units;
 	return w;
 }
 
@@ -742,7 +745,7 @@ static void timer_exit(void *unused)
 	}
 	st_relaxed(&own_gen, 0);
 	has_timer = 0;
-	cpu_mark.gen = 0;       /* the child's CPU clock starts at 0 */
+	cpu_mark = 0;           /* the child's CPU clock starts at 0 */
 	pthread_mutex_unlock(&tmr.lock);
 }
 
@@ -844,7 +847,7 @@ static void atfork_child(void)
 	tmr.n = 0;
 	st_relaxed(&own_gen, 0);
 	has_timer = 0;
-	cpu_mark.gen = 0;       /* the child's CPU clock starts at 0 */
+	cpu_mark = 0;           /* the child's CPU clock starts at 0 */
 	for (int i = 0; i < 2; i++)
 		st_relaxed(&prof.pub_seg[i], NULL);
 }

@@ -67,7 +67,7 @@ cflags=(-g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
 	-I"$src/libshm/profile" -I"$src/tools" -I"$src/tools/cmd" -I"$src/tools/render"
 	-I"$src/tools/alerting" -I"$src/tools/symbolize"
 	$(pkg-config --cflags liburcu-bp liburcu-cds libxxhash yaml-0.1 jansson libmicrohttpd ncursesw libdw))
-libs=($(pkg-config --libs liburcu-bp liburcu-cds libxxhash yaml-0.1 jansson libmicrohttpd ncursesw libdw) -lpthread -lm)
+libs=($(pkg-config --libs liburcu-bp liburcu-cds libxxhash yaml-0.1 jansson libmicrohttpd ncursesw libdw) -liberty -lpthread -lm)
 
 # ------------------------------------------------------------------ build
 # Every library source, and every tool source but the demo programs
