@@ -544,7 +544,7 @@ static void render_item(FILE *f, const struct prom_iter *pi, const struct item *
 	prom_export_name(x->m.name, x->m.unit, x->m.type, name, sizeof(name));
 	switch (x->m.type) {
 	case SHMSTAT_COUNTER:
-		/* 0.0.4: the name as registered; OpenMetrics: family + _total */
+		/* both formats: with _total (prom_export_name()) */
 		if (pi->o.om)
 			fprintf(f, "%s_total", x->fam);
 		else

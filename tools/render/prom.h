@@ -79,8 +79,9 @@ struct prom_opts {
 /* The name metric @name (of @type, registered in @unit) is exported
  * under, before _bucket, _sum, _count, into @buf: with _seconds (unit
  * ns) or _bytes (unit bytes) added before a counter's _total, unless the
- * name says so already. 1 when its values are exported in seconds (from
- * ns), 2 when in bytes, else 0. */
+ * name says so already; a counter's always ends in _total (added when
+ * the name has none), in both formats. 1 when its values are exported
+ * in seconds (from ns), 2 when in bytes, else 0. */
 int prom_export_name(const char *name, const char *unit, enum shmstat_type type, char *buf,
 		     size_t n);
 

@@ -60,9 +60,13 @@ static int ends_with(const char *s, size_t n, const char *sfx)
 
 /* The exported names of metric @m: its samples' name (the registered
  * name with _seconds or _bytes added before a counter's _total when
- * its unit asks for it and the name does not say so already) and its
- * family (the same; in OpenMetrics a counter's without _total). A
- * signature table's name: its families are made from it. */
+ * its unit asks for it and the name does not say so already; a
+ * counter's ends in _total, added when the name has none, in both
+ * formats: OpenMetrics adds it to every counter sample, so the text
+ * format must too, or a series would change its name with the format
+ * the scraper chose) and its family (the same; in OpenMetrics a
+ * counter's without _total). A signature table's name: its families
+ * are made from it. */
 int prom_export_name(const char *name, const char *unit, enum shmstat_type type, char *buf,
 		     size_t n)
 {
@@ -80,7 +84,7 @@ int prom_export_name(const char *name, const char *unit, enum shmstat_type type,
 		scale = EXPO_BYTES;
 		sfx = ends_with(name, stem, "_bytes") ? "" : "_bytes";
 	}
-	snprintf(buf, n, "%.*s%s%s", (int)stem, name, sfx, total ? "_total" : "");
+	snprintf(buf, n, "%.*s%s%s", (int)stem, name, sfx, type == SHMSTAT_COUNTER ? "_total" : "");
 	return scale;
 }
 
