@@ -18,6 +18,7 @@ source "$(dirname "$0")/lib.sh"
 
 cleanup() {
 	[ -n "${holder:-}" ] && kill -9 "$holder" 2>/dev/null
+	[ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null
 	"$shmstat" rm "$tag-a" "$tag-b" "$tag-c" "$tag-d" "$tag-e" >/dev/null 2>&1
 	rm -f "/dev/shm/shmstat.$tag-foreign" "/dev/shm/shmstat.$tag-empty" \
 		"/dev/shm/shmstat.$tag-fifo" "/dev/shm/shmstat.$tag-squat" /tmp/$tag.*
@@ -364,6 +365,29 @@ if grep -Eq '^  r_cache_hits_total\{\*\} hit ratio +85\.7% +- +- +-$' /tmp/$tag.
 else bad "watch: no ratio row over label sets"; fi
 if [ "$(grep -c 'r_cache_hits_total{\*}' /tmp/$tag.ratio)" = 2 ]; then ok
 else bad "watch: the ratio over label sets is not once per block"; fi
+# serve's /api/v1/top answers as top does: a segment with no signature
+# table (this one has counters only) is an error, 404 (it was 200 with no
+# tables while top exits 1)
+expect 1 "" "^shmstat: segment '$tag-d' has no signature table$" -- "$shmstat" top --json "$tag-d"
+"$shmstat" serve --listen 127.0.0.1:0 -s "$tag-d" 2>/tmp/$tag.serve &
+serve_pid=$!
+port=
+for _ in $(seq 100); do
+	port=$(grep -o '127.0.0.1:[0-9]*/metrics' /tmp/$tag.serve | sed 's/.*:\([0-9]*\)\/.*/\1/')
+	[ -n "$port" ] && break
+	kill -0 "$serve_pid" 2>/dev/null || break
+	sleep 0.05
+done
+if [ -z "$port" ]; then bad "serve did not start: $(cat /tmp/$tag.serve)"
+else
+	for q in "top?segment=$tag-d:segment '$tag-d' has no signature table" \
+		"top?segment=$tag-d&table=r_cache_hits_total:segment '$tag-d' has no signature table 'r_cache_hits_total'"; do
+		got=$(curl -s -o /tmp/$tag.api -w '%{http_code}' "http://127.0.0.1:$port/api/v1/${q%%:*}")
+		[ "$got" = 404 ] && [ "$(cat /tmp/$tag.api)" = "{\"error\":\"${q#*:}\"}" ] && ok ||
+			bad "/api/v1/${q%%:*}: $got $(cat /tmp/$tag.api)"
+	done
+fi
+kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; serve_pid=
 "$shmstat" rm "$tag-d"
 
 # watch with thousands of metrics: every row, in name order, each value right

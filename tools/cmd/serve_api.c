@@ -392,11 +392,15 @@ static enum MHD_Result api_top(struct MHD_Connection *c)
 	found = top_json(f, s, serve_segment((size_t)k), table && table[0] ? table : NULL, by,
 			 owner && owner[0] ? owner : NULL, (size_t)n, hv);
 	shmstat_snap_free(s);
-	if (!found && table && table[0]) {
+	if (!found) {    /* as top, which exits 1 saying so */
 		(void)fclose(f);
 		body_drop(b);
-		return api_error(c, MHD_HTTP_NOT_FOUND, "segment '%s' has no signature table '%s'",
-				 serve_segment((size_t)k), table);
+		if (table && table[0])
+			return api_error(c, MHD_HTTP_NOT_FOUND,
+					 "segment '%s' has no signature table '%s'",
+					 serve_segment((size_t)k), table);
+		return api_error(c, MHD_HTTP_NOT_FOUND, "segment '%s' has no signature table",
+				 serve_segment((size_t)k));
 	}
 	return answer(c, f, b);
 }
