@@ -386,6 +386,20 @@ else
 		[ "$got" = 404 ] && [ "$(cat /tmp/$tag.api)" = "{\"error\":\"${q#*:}\"}" ] && ok ||
 			bad "/api/v1/${q%%:*}: $got $(cat /tmp/$tag.api)"
 	done
+	# a parameter the path does not take (a typo: exlude= sent the whole
+	# segment) or one given twice (the second was not read) is 400
+	for q in "show?segment=$tag-d&exlude=r_*:parameter 'exlude' is unknown: /api/v1/show takes segment, include, exclude" \
+		"segments?segment=$tag-d:parameter 'segment' is unknown: /api/v1/segments takes none" \
+		"show?segment=$tag-d&segment=$tag-x:parameter 'segment' is given twice" \
+		"top?segment=$tag-d&n=1&n=2:parameter 'n' is given twice"; do
+		got=$(curl -s -o /tmp/$tag.api -w '%{http_code}' "http://127.0.0.1:$port/api/v1/${q%%:*}")
+		[ "$got" = 400 ] && [ "$(cat /tmp/$tag.api)" = "{\"error\":\"${q#*:}\"}" ] && ok ||
+			bad "/api/v1/${q%%:*}: $got $(cat /tmp/$tag.api)"
+	done
+	got=$(curl -s -o /tmp/$tag.api -w '%{http_code}' "http://127.0.0.1:$port/api/v1/show?segment=$tag-d&include=r_cache*&include=r_lookup*&exclude=*misses*")
+	[ "$got" = 200 ] && [ "$(grep -o '"name":"r_[a-z_]*"' /tmp/$tag.api | sort -u | tr '\n' ' ')" = \
+		'"name":"r_cache_hits_total" "name":"r_lookup_hits_total" ' ] && ok ||
+		bad "include twice, exclude: $got $(head -c 300 /tmp/$tag.api)"
 fi
 kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; serve_pid=
 "$shmstat" rm "$tag-d"

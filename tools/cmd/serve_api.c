@@ -485,21 +485,85 @@ static enum MHD_Result api_history(struct MHD_Connection *c, int window)
 	return answer(c, f, b);
 }
 
+/* The parameters of a path: a name not among @names (a typo such as
+ * exlude= was ignored, and the whole segment sent), or one of them but
+ * include and exclude given twice (only the first was read), is the
+ * first fault, named in @why */
+struct params {
+	const char *path;
+	const char *const *names;
+	unsigned seen;
+	char why[256];
+};
+
+static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct params *p = cls;
+	unsigned i;
+
+	(void)kind;
+	(void)value;
+	for (i = 0; p->names[i] && strcmp(p->names[i], key) != 0; i++)
+		;
+	if (p->names[i] == NULL) {
+		int n = snprintf(p->why, sizeof(p->why), "parameter '%.64s' is unknown: /api/v1/%s takes %s",
+				 key, p->path, p->names[0] ? p->names[0] : "none");
+
+		for (unsigned j = 1; p->names[0] && p->names[j] && n > 0 && (size_t)n < sizeof(p->why); j++)
+			n += snprintf(p->why + n, sizeof(p->why) - (size_t)n, ", %s", p->names[j]);
+	} else if (strcmp(key, "include") != 0 && strcmp(key, "exclude") != 0 &&
+		 (p->seen & 1u << i))
+		snprintf(p->why, sizeof(p->why), "parameter '%s' is given twice", key);
+	p->seen |= 1u << i;
+	return p->why[0] ? MHD_NO : MHD_YES;
+}
+
+/* 0 when every parameter of the request is one of @names, once; else
+ * -1, the 400 answer queued in *@ret */
+static int params_ok(struct MHD_Connection *c, const char *path, const char *const *names,
+		     enum MHD_Result *ret)
+{
+	struct params p = { path, names, 0, "" };
+
+	mhd.get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_param, &p);
+	if (!p.why[0])
+		return 0;
+	*ret = api_error(c, MHD_HTTP_BAD_REQUEST, "%s", p.why);
+	return -1;
+}
+
 enum MHD_Result api_handle(struct MHD_Connection *c, const char *url)
 {
+	static const char *const paths[] = { "segments", "show", "top", "range", "window" };
+	static const char *const params[][7] = {
+		{ NULL },
+		{ "segment", "include", "exclude", NULL },
+		{ "segment", "table", "n", "by", "owner", "high_value", NULL },
+		{ "history", "start", "end", "include", "exclude", NULL },
+		{ "history", "window", "at", "include", "exclude", NULL },
+	};
+	enum MHD_Result ret;
+	size_t k = 0;
+
 	if (answers >= MAX_ANSWERS)
 		return api_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				 "too many answers under way, try again");
-	if (strcmp(url, "/api/v1/segments") == 0)
+	while (k < 5 && (strncmp(url, "/api/v1/", 8) != 0 || strcmp(url + 8, paths[k]) != 0))
+		k++;
+	if (k == 5)
+		return api_error(c, MHD_HTTP_NOT_FOUND,
+				 "no such path: /api/v1/segments, show, top, range or window");
+	if (params_ok(c, paths[k], params[k], &ret) != 0)
+		return ret;
+	switch (k) {
+	case 0:
 		return api_segments(c);
-	if (strcmp(url, "/api/v1/show") == 0)
+	case 1:
 		return api_show(c);
-	if (strcmp(url, "/api/v1/top") == 0)
+	case 2:
 		return api_top(c);
-	if (strcmp(url, "/api/v1/range") == 0)
-		return api_history(c, 0);
-	if (strcmp(url, "/api/v1/window") == 0)
-		return api_history(c, 1);
-	return api_error(c, MHD_HTTP_NOT_FOUND,
-			 "no such path: /api/v1/segments, show, top, range or window");
+	default:
+		return api_history(c, k == 4);
+	}
 }
