@@ -365,6 +365,10 @@ if grep -Eq '^  r_cache_hits_total\{\*\} hit ratio +85\.7% +- +- +-$' /tmp/$tag.
 else bad "watch: no ratio row over label sets"; fi
 if [ "$(grep -c 'r_cache_hits_total{\*}' /tmp/$tag.ratio)" = 2 ]; then ok
 else bad "watch: the ratio over label sets is not once per block"; fi
+# serve -s NAME -s NAME: refused (it served every series of NAME twice
+# in each scrape); bounded, as a serve that started would run on
+expect 2 "" "^shmstat: segment '$tag-d' is named twice$" -- \
+	timeout 10 "$shmstat" serve --listen 127.0.0.1:0 -s "$tag-d" -s "$tag-e" -s "$tag-d"
 # serve's /api/v1/top answers as top does: a segment with no signature
 # table (this one has counters only) is an error, 404 (it was 200 with no
 # tables while top exits 1)

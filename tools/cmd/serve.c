@@ -852,6 +852,11 @@ int cmd_serve(int argc, char **argv)
 			if (srv.nseg == MAX_SEGMENTS)
 				return usage_error(cmd_serve_usage, "more than %d segments",
 						   MAX_SEGMENTS);
+			/* twice: every series of it twice in a scrape */
+			for (size_t k = 0; k < srv.nseg; k++)
+				if (strcmp(srv.seg[k].name, optarg) == 0)
+					return usage_error(cmd_serve_usage,
+							   "segment '%s' is named twice", optarg);
 			snprintf(srv.seg[srv.nseg].name, sizeof(srv.seg[0].name), "%s", optarg);
 			srv.seg[srv.nseg++].up = -1;
 			break;
