@@ -794,6 +794,12 @@ static void test_nagios(void **state)
 	assert_string_equal(buf, "@~:0");
 	nagios_range(buf, sizeof(buf), RULE_LT, -30);
 	assert_string_equal(buf, "-30:");
+	/* a threshold as written, not cut to 6 digits (0.00123457), nor
+	 * with the noise of its scaling (0.7% as a percentage) */
+	nagios_range(buf, sizeof(buf), RULE_GT, 1234566e-9);
+	assert_string_equal(buf, "~:0.001234566");
+	nagios_range(buf, sizeof(buf), RULE_LT, 100 * 0.007);
+	assert_string_equal(buf, "0.7:");
 
 	f = open_memstream(&out, &len);
 	assert_non_null(f);
@@ -805,10 +811,20 @@ static void test_nagios(void **state)
 						  .op = RULE_GT, .has_crit = 1, .crit = 0.005 });
 	nagios_perf_put(f, &(struct nagios_perf){ .label = "it's", .value = 3, .uom = "" });
 	nagios_perf_put(f, &(struct nagios_perf){ .label = "inf", .value = INFINITY });
+	/* a value on the side of its thresholds the plugin judged it on: a
+	 * gauge of 1234567 ns was 0.00123457 against 0.00123457 both for
+	 * 1234566 ns (WARNING: above) and 1234568 ns (WARNING: below) */
+	nagios_perf_put(f, &(struct nagios_perf){ .label = "t", .value = 1234567e-9, .uom = "s",
+						  .op = RULE_GT, .has_warn = 1, .warn = 1234566e-9 });
+	nagios_perf_put(f, &(struct nagios_perf){ .label = "u", .value = 1234567e-9, .uom = "s",
+						  .op = RULE_GE, .has_crit = 1, .crit = 1234567e-9 });
+	nagios_perf_put(f, &(struct nagios_perf){ .label = "w", .value = 1234567e-9, .uom = "s",
+						  .op = RULE_LT, .has_warn = 1, .warn = 1234568e-9 });
 	nagios_text_put(f, " a|b");
 	fclose(f);
 	assert_string_equal(out, " 'hit-ratio'=86.7%;90:;80:;0;100 'p95'=0.0012s;;~:0.005 'it''s'=3"
-				 " a\\x7cb");
+				 " 't'=0.00123457s;~:0.001234566 'u'=0.001234567s;;@0.001234567:"
+				 " 'w'=0.001234567s;0.001234568: a\\x7cb");
 	free(out);
 }
 

@@ -9,9 +9,11 @@
 
 #include "nagios.h"
 
-void nagios_num(char *buf, size_t n, double v)
+/* @v in plain decimals with @sig significant digits (1 .. 17), trailing
+ * zeros dropped */
+static void num_sig(char *buf, size_t n, double v, int sig)
 {
-	char e[40];
+	char e[48];
 	int exp, dec;
 	char *p;
 
@@ -19,11 +21,11 @@ void nagios_num(char *buf, size_t n, double v)
 		snprintf(buf, n, "0");
 		return;
 	}
-	snprintf(e, sizeof(e), "%.5e", v);            /* 6 significant digits */
+	snprintf(e, sizeof(e), "%.*e", sig - 1, v);
 	exp = (int)strtol(strchr(e, 'e') + 1, NULL, 10);
-	dec = exp >= 5 ? 0 : 5 - exp;
-	if (dec > 20)
-		dec = 20;
+	dec = exp >= sig - 1 ? 0 : sig - 1 - exp;
+	if (dec > 30)
+		dec = 30;
 	snprintf(buf, n, "%.*f", dec, v);
 	if (strchr(buf, '.')) {
 		p = buf + strlen(buf) - 1;
@@ -36,16 +38,57 @@ void nagios_num(char *buf, size_t n, double v)
 		snprintf(buf, n, "0");
 }
 
+void nagios_num(char *buf, size_t n, double v)
+{
+	num_sig(buf, n, v, 6);
+}
+
+/* A threshold as written: 6 significant digits, or as many as it has up
+ * to 15 (1234566e-9 s is 0.001234566, not 0.00123457; the noise of a
+ * scaled 0.7%, 0.7000000000000001, is 0.7) */
+static void thr_num(char *buf, size_t n, double t)
+{
+	char full[48];
+	int sig = 6;
+
+	num_sig(full, sizeof(full), t, 15);
+	for (num_sig(buf, n, t, sig); sig < 15 && strtod(buf, NULL) != strtod(full, NULL);)
+		num_sig(buf, n, t, ++sig);
+}
+
 void nagios_range(char *buf, size_t n, enum rule_op op, double thr)
 {
 	char x[48];
 
-	nagios_num(x, sizeof(x), thr);
+	thr_num(x, sizeof(x), thr);
 	switch (op) {
 	case RULE_GT: snprintf(buf, n, "~:%s", x); break;
 	case RULE_LT: snprintf(buf, n, "%s:", x); break;
 	case RULE_GE: snprintf(buf, n, "@%s:", x); break;
 	case RULE_LE: snprintf(buf, n, "@~:%s", x); break;
+	}
+}
+
+#define CMP(a, b) ((a) < (b) ? -1 : (a) > (b))
+
+/* The value with 6 significant digits, or more until it stands on the
+ * same side of each threshold written (@t, @nt of them) as it does
+ * unrounded: 1234567 ns against 1234566 ns was 0.00123457 against
+ * 0.00123457, equal in the perfdata where the plugin said WARNING */
+static void value_num(char *buf, size_t n, double v, const double *t, int nt)
+{
+	for (int sig = 6; sig <= 17; sig++) {
+		int same = 1;
+
+		num_sig(buf, n, v, sig);
+		for (int i = 0; i < nt && same; i++) {
+			char x[48];
+
+			thr_num(x, sizeof(x), t[i]);
+			same = CMP(strtod(buf, NULL), strtod(x, NULL)) == CMP(v, t[i]);
+		}
+		if (same)
+			return;
 	}
 }
 
@@ -64,7 +107,16 @@ void nagios_perf_put(FILE *f, const struct nagios_perf *p)
 			fputc('\'', f);
 		fputc(*s == '|' ? '/' : *s, f);
 	}
-	nagios_num(num, sizeof(num), p->value);
+	{
+		double t[2];
+		int nt = 0;
+
+		if (p->has_warn)
+			t[nt++] = p->warn;
+		if (p->has_crit)
+			t[nt++] = p->crit;
+		value_num(num, sizeof(num), p->value, t, nt);
+	}
 	fprintf(f, "'=%s%s", num, p->uom);
 	for (int i = 0; i < 4; i++) {
 		int has = i == 0 ? p->has_warn : i == 1 ? p->has_crit : i == 2 ? p->has_min : p->has_max;

@@ -18,7 +18,10 @@
 #include "rules.h"
 
 /* @v as perfdata writes numbers: digits, '-', '.', no exponent, at most
- * 6 significant digits ("0.000123", "266000", "86.7308"). */
+ * 6 significant digits ("0.000123", "266000", "86.7308"). A threshold
+ * (nagios_range()) has as many as it has, up to 15 ("0.001234566"); a
+ * value (nagios_perf_put()) more than 6 when it takes them to stand on
+ * the same side of its thresholds as unrounded. */
 void nagios_num(char *buf, size_t n, double v);
 
 /* The range that alerts when a value is bad against @thr in direction
