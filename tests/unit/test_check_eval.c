@@ -3,7 +3,8 @@
  * rules (tools/cmd/check_eval.c), built from the tool's sources: every
  * figure exact, and each table merged once however many rules read it
  * (the merges counted at the library's hook SHMSTAT_HOOK_SIGTAB_MERGE);
- * the same values without the shared views (each rule merging its own).
+ * the same values without the shared views (each rule merging its own);
+ * the samples of a counter at UINT64_MAX.
  */
 #include <math.h>
 #include <stdio.h>
@@ -146,10 +147,54 @@ static void test_sig_rules_merge_once(void **state)
 	shmstat_close(seg);
 }
 
+/* A counter at UINT64_MAX (a double of 2^64 summed): its samples are
+ * UINT64_MAX, not what converting 2^64 to uint64_t made (0 on x86-64:
+ * "fewer samples than min_samples" for the largest count there is) */
+static void test_huge_counter_samples(void **state)
+{
+	static const char text[] =
+		"rules:\n"
+		"  - {name: inc, increase: ce_big, above: {warning: 1}, min_samples: 10}\n"
+		"  - {name: rate, rate: ce_big, above: {warning: 1}, min_samples: 10}\n"
+		"  - {name: ratio, ratio: {num: [ce_big], den: [ce_big, ce_big]}, above: {warning: 1%},"
+		" min_samples: 10}\n";
+	const char *name = ut_name("chkbig");
+	struct shmstat_metric_def d = { .name = "ce_big" };
+	struct ruleset rs = { 0 };
+	struct check_ctx c = { 0 };
+	struct rule_value v;
+	shmstat_counter *cnt;
+	shmstat_seg *seg;
+	struct timespec ts;
+	char err[256], why[256];
+
+	(void)state;
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &d, &cnt), 0);
+	shmstat_counter_add(cnt, UINT64_MAX);
+	assert_int_equal(rules_parse("big.yaml", text, sizeof(text) - 1, &rs, err, sizeof(err)), 0);
+	c.snap = ut_snap(name);
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
+	c.now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	for (size_t k = 0; k < rs.n; k++) {
+		check_evaluate(&c, &rs.rules[k], &v, why, sizeof(why));
+		if (!v.has_value || v.samples != UINT64_MAX)
+			fail_msg("rule %s: has_value %d, samples %llu, want %llu", rs.rules[k].name,
+				 v.has_value, (unsigned long long)v.samples,
+				 (unsigned long long)UINT64_MAX);
+		assert_int_equal(rule_level(&rs.rules[k], &v, &(double){ 0 }, &(const char *){ NULL }),
+				 HEALTH_WARNING);
+	}
+	shmstat_snap_free(c.snap);
+	rules_free(&rs);
+	shmstat_close(seg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sig_rules_merge_once, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_huge_counter_samples, ut_setup, ut_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

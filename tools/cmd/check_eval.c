@@ -139,6 +139,14 @@ static double sig_figure(enum rule_sig_figure f, const struct live_sum *s, int *
 	}
 }
 
+/* A count summed as a double, as samples: 2^64 and more (a counter at
+ * UINT64_MAX rounds up to 2^64) is UINT64_MAX; the bare conversion of
+ * such a double is undefined, and made 0 samples of it */
+static uint64_t samples_of(double d)
+{
+	return d >= 18446744073709551616.0 ? UINT64_MAX : d > 0 ? (uint64_t)d : 0;
+}
+
 /* The rule's value over the lifetime of its series (no window). */
 static void live_value(const struct check_ctx *c, const struct rule *r, struct rule_value *v)
 {
@@ -155,7 +163,7 @@ static void live_value(const struct check_ctx *c, const struct rule *r, struct r
 			live_collect(c, &r->den[k], NULL, &d);
 		shmstat_hdata_free(s.h);
 		shmstat_hdata_free(d.h);
-		v->samples = (uint64_t)d.counter;
+		v->samples = samples_of(d.counter);
 		v->has_value = d.counter > 0;
 		v->value = d.counter > 0 ? s.counter / d.counter : 0;
 		if (!v->has_value)
@@ -169,12 +177,12 @@ static void live_value(const struct check_ctx *c, const struct rule *r, struct r
 	}
 	switch (r->kind) {
 	case RULE_RATE:
-		v->samples = (uint64_t)s.counter;
+		v->samples = samples_of(s.counter);
 		v->has_value = c->now > s.created_min;
 		v->value = v->has_value ? s.counter * 1e9 / (double)(c->now - s.created_min) : 0;
 		break;
 	case RULE_INCREASE:
-		v->samples = (uint64_t)s.counter;
+		v->samples = samples_of(s.counter);
 		v->value = s.counter;
 		v->has_value = 1;
 		break;
@@ -400,7 +408,7 @@ static void window_value(const struct check_ctx *c, const struct rule *r, uint64
 			else
 				den += w.value;
 		}
-		v->samples = (uint64_t)den;
+		v->samples = samples_of(den);
 		v->has_value = den > 0;
 		v->value = den > 0 ? num / den : 0;
 		if (!v->has_value)
