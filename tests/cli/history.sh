@@ -364,6 +364,11 @@ expect 2 "" "^shmstat: window 'x' is not a duration$"            -- "$shmstat" s
 expect 2 "" "^shmstat: --range needs START and END$"             -- "$shmstat" show --history "$h" --range now
 expect 2 "" "^shmstat: range ends before it starts$"             -- "$shmstat" show --history "$h" --range now -1h
 expect 2 "" "^shmstat: range start 'soon' is not a time$"        -- "$shmstat" show --history "$h" --range soon now
+# a usage error is followed by the usage (these were not)
+for a in "--range now -1h" "--range soon now" "--at soon" "--window 1d --at @1000"; do
+	# shellcheck disable=SC2086
+	expect 2 "" "^usage: shmstat show " -- "$shmstat" show --history "$h" $a
+done
 expect 2 "" "^shmstat: choose --at or --range$"                  -- "$shmstat" show --history "$h" --at now --range -1h now
 expect 2 "" "^shmstat: --history prints text or --json only"      -- "$shmstat" show --history "$h" --prom
 expect 1 "" "^shmstat: no records in $h in the window$"          -- "$shmstat" show --history "$h" --at "$(at $((t[0] - 1000000000)))" --window 1s

@@ -690,6 +690,10 @@ int cmd_show(int argc, char **argv)
 			hopt.nexc = nexc;
 			hopt.out = stdout;
 			rc = show_history(&hopt);
+			/* a bad instant or range: its message said, then the
+			 * usage, as every usage error */
+			if (rc == EXIT_USAGE)
+				fputs(cmd_show_usage, stderr);
 		}
 	} else if (optind != argc - 1) {
 		rc = usage_error(cmd_show_usage, optind >= argc ? "segment name is missing"
