@@ -65,10 +65,11 @@ const char cmd_serve_usage[] =
 	"  (default 30). GET /healthz answers ok. A JSON API answers GET\n"
 	"  /api/v1/segments, /api/v1/show?segment=NAME[&include=GLOB]...\n"
 	"  [&exclude=GLOB]... (show --json), /api/v1/top?segment=NAME[&table=T]\n"
-	"  [&n=N][&by=hits|weight|recent|upper][&owner=O] (top --json), and\n"
-	"  for each history FILE (known by its file name H) /api/v1/range?\n"
-	"  history=H&start=I&end=I and /api/v1/window?history=H&window=D\n"
-	"  [&at=I] (show --history --json), include/exclude as for show.\n"
+	"  [&n=N][&by=hits|weight|recent|upper][&owner=O][&high_value=H]\n"
+	"  (top --json), and for each history FILE (known by its file name H)\n"
+	"  /api/v1/range?history=H&start=I&end=I and /api/v1/window?history=H\n"
+	"  &window=D[&at=I] (show --history --json), include/exclude as for\n"
+	"  show.\n"
 	"  Runs in the foreground until SIGTERM or SIGINT (exit 0).\n";
 
 #define MAX_SEGMENTS 256
