@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -16,29 +17,70 @@
 #include "util.h"
 #include "version.h"
 
-static __thread char last_error[512];
+/*
+ * The thread's last error message: on the heap, made at the thread's
+ * first failure and freed at its exit, not a thread-local array. The
+ * library has initial-exec thread-locals (the stripes' table, the
+ * profiler's marks), so dlopen() must place its whole TLS block in the
+ * static TLS that glibc keeps spare, which is small: with the message's
+ * 512 bytes in it, the block was 0x6b0 bytes and 0x6b8 did not load
+ * (test_dlclose: "cannot allocate memory in static TLS block");
+ * tests/checks/tls_size.sh keeps it small.
+ */
+#define ERROR_LEN 512
+static __thread char *last_error;
+static pthread_key_t error_key;
+static pthread_once_t error_once = PTHREAD_ONCE_INIT;
+static int error_key_ok;
+
+/* At the thread's exit: a failure in a destructor that runs after this
+ * one makes the message again (and this runs again, as POSIX allows) */
+static void error_free(void *p)
+{
+	free(p);
+	last_error = NULL;
+}
+
+static void error_key_make(void)
+{
+	error_key_ok = pthread_key_create(&error_key, error_free) == 0;
+}
 
 int (shmstat__fail)(int err, const char *fmt, ...)
 {
-	char tmp[sizeof(last_error)];
+	char tmp[ERROR_LEN];
 	va_list ap;
 
 	/* format apart: the arguments may include shmstat_last_error() */
 	va_start(ap, fmt);
 	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	if (last_error == NULL) {
+		(void)pthread_once(&error_once, error_key_make);
+		if (!error_key_ok)
+			return err;
+		last_error = malloc(ERROR_LEN);
+		if (last_error == NULL)
+			return err;
+		if (pthread_setspecific(error_key, last_error) != 0) {
+			free(last_error);
+			last_error = NULL;
+			return err;
+		}
+	}
 	memcpy(last_error, tmp, sizeof(tmp));
 	return err;
 }
 
 void shmstat__clear_error(void)
 {
-	last_error[0] = '\0';
+	if (last_error)
+		last_error[0] = '\0';
 }
 
 const char *shmstat_last_error(void)
 {
-	return last_error;
+	return last_error ? last_error : "";
 }
 
 const char *shmstat_version(void)

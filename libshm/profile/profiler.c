@@ -147,9 +147,10 @@ static __thread unsigned lat_left __attribute__((tls_model("initial-exec")));
  * in units of 1,024 ns (low 32 bits: differences are taken modulo 2^32,
  * 73 minutes of CPU), and the run it was taken in (high 32 bits): a
  * sample weighs the CPU the thread used since (sample_weight()). One
- * word: the library's static TLS is all that a dlopen() may find room
- * for (16 bytes more and test_dlclose's dlopen failed, "cannot allocate
- * memory in static TLS block"). */
+ * word: a dlopen() of the library must find room for its whole TLS block
+ * in the static TLS glibc keeps spare (16 bytes more, with the error
+ * message's array still in it, and test_dlclose's dlopen failed,
+ * "cannot allocate memory in static TLS block"; tests/checks/tls_size.sh). */
 static __thread uint64_t cpu_mark __attribute__((tls_model("initial-exec")));
 
 /* This thread's stack [lo, hi), learnt outside any handler (0: not yet).
