@@ -26,6 +26,7 @@ f=$tmp/h.shmhist
 		echo "c gone_total 10"
 		echo "h gone_ns 1000 2"
 		echo "s gone_sigs k$i 5 acct"
+		echo "c kept_total 1"
 		echo "app $((t0 + i))"
 	done
 	# the writer restarts and re-creates its segment; a record is taken
@@ -33,6 +34,7 @@ f=$tmp/h.shmhist
 	echo "close"
 	echo "unlink $seg"
 	echo "open $seg"
+	echo "c kept_total 1"
 	echo "app $((t0 + 4))"
 } | "$script" >"$tmp/out" 2>&1
 if grep -q ERR "$tmp/out"; then bad "cli_hist_script: $(cat "$tmp/out")"; else ok; fi
@@ -51,6 +53,10 @@ expect 1 "" "^shmstat: no metric 'gone_total' in .* in the 1s window ending " --
 	"$shmstat" trend "$f" gone_total -w 1s --at "@$((t0 + 5))"
 expect 1 "" "^shmstat: no metric 'never_total' in .* in the 10s window ending " -- \
 	"$shmstat" trend "$f" never_total -w 10s --at "@$((t0 + 4))"
+# a metric of the last record, which came before the window: none in it
+# (it was exit 0, "no value")
+expect 1 "" "^shmstat: no metric 'kept_total' in .* in the 10s window ending " -- \
+	"$shmstat" trend "$f" kept_total -w 10s --at "@$((t0 + 100))"
 # show --window: every series of the window, in order; the unit from the
 # window's first record
 "$shmstat" show --history "$f" --window 10s --at "@$((t0 + 4))" >"$tmp/w.txt" 2>&1 ||

@@ -209,6 +209,16 @@ int cmd_trend(int argc, char **argv)
 	qy.labels = labels;
 	type = series_type(&fr, qy.name);
 	unit = series_unit(&fr, qy.name);
+	if (fr.n > 0) {
+		/* the last record at or before the instant came before the
+		 * window: no record of the metric in it (exit 1, as documented;
+		 * it was exit 0 and a null value) */
+		struct shmstat_frame_info li;
+
+		shmstat_frame_info(fr.f[fr.n - 1], &li);
+		if (li.time_ns < at - window)
+			type = -1;
+	}
 	if (type < 0 && (ls.name = qy.name, ls.type = -1,
 			 shmstat_history_each(fr.h, at - window, at, seen_in, &ls) == 0)) {
 		type = ls.type;
