@@ -1,6 +1,7 @@
 /*
  * histq.c - what the history commands share (histq.h).
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,6 +300,39 @@ int series_set_has(const struct series_set *set, const char *name, const char *l
 			lo = mid + 1;
 	}
 	return 0;
+}
+
+static int keep_set(void *arg, const char *name, const char *labels, enum shmstat_type type)
+{
+	(void)type;
+	return series_set_has(arg, name, labels);
+}
+
+int series_set_windows(shmstat_history *h, uint64_t from, uint64_t to,
+		       const struct series_set *set, series_queries_fn queries,
+		       struct shmstat_wvalue **v)
+{
+	struct shmstat_wrange *q;
+	size_t nq = 0;
+	int err;
+
+	*v = NULL;
+	if (set->n == 0)
+		return 0;
+	q = malloc(set->n * 4 * sizeof(*q));
+	*v = malloc(set->n * 4 * sizeof(**v));
+	if (q == NULL || *v == NULL) {
+		free(q);
+		free(*v);
+		*v = NULL;
+		return ENOMEM;
+	}
+	for (size_t k = 0; k < set->n; k++)
+		nq += queries(&set->s[k], from, to, q + nq);
+	err = shmstat_history_windows(h, from, to, keep_set, (void *)set, q, nq, *v,
+				      NULL);
+	free(q);
+	return err;
 }
 
 void series_set_free(struct series_set *set)

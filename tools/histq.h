@@ -88,4 +88,16 @@ int series_set_has(const struct series_set *set, const char *name, const char *l
 int series_cmp(const char *name, const char *labels, const struct series_key *k);
 void series_set_free(struct series_set *set);
 
+/* The queries of key @k over [@from, @to] into @q (at most 4): how many */
+typedef size_t (*series_queries_fn)(const struct series_key *k, uint64_t from, uint64_t to,
+				    struct shmstat_wrange *q);
+
+/* The figures of sorted @set's series over [@from, @to], in a walk of
+ * their own: each series' queries (@queries) answered in order into
+ * *@v (free it; NULL when @set is empty). 0, ENOMEM or the walk's error
+ * (shmstat_history_windows()). */
+int series_set_windows(shmstat_history *h, uint64_t from, uint64_t to,
+		       const struct series_set *set, series_queries_fn queries,
+		       struct shmstat_wvalue **v);
+
 #endif

@@ -431,55 +431,36 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 
 /* ------------------------------------------------------------ a window */
 
-/* The series shown: indices of frame f's series, in series_sorted()
- * order; the others of the window that @o wants, as keep_group() meets
- * them (@x: series its last record does not hold, its metric removed,
- * or its segment made again and the metric not registered yet) */
+/* The series a window shows: those of its last record @f that @o wants,
+ * and the others it wants met on the walk (@x: series the last record
+ * does not hold, its metric removed, or its segment made again and the
+ * metric not registered yet) */
 struct group {
 	const shmstat_frame *f;
-	const size_t *idx;
-	size_t n;
 	const struct show_hist *o;
 	struct series_set x;
 };
 
-/* The extras alone (a second pass, when there are any) */
-static int keep_extra(void *arg, const char *name, const char *labels, enum shmstat_type type)
-{
-	const struct group *g = arg;
-
-	(void)type;
-	return series_set_has(&g->x, name, labels);
-}
-
 static int keep_group(void *arg, const char *name, const char *labels, enum shmstat_type type)
 {
 	struct group *g = arg;
-	size_t lo = 0, hi = g->n;
+	const struct shmstat_series s = { .name = name, .labels = labels, .type = type };
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		struct shmstat_series s;
-		int c;
-
-		shmstat_frame_series(g->f, g->idx[mid], &s);
-		c = strcmp(name, s.name);
-		if (c == 0)
-			c = strcmp(labels, s.labels);
-		if (c == 0)
-			return 1;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	{
-		const struct shmstat_series x = { .name = name, .labels = labels, .type = type };
-
-		if (g->o && wanted(g->o, &x))
-			series_set_add(&g->x, name, labels, type);
-	}
+	if (!wanted(g->o, &s))
+		return 0;
+	if (shmstat_frame_find(g->f, name, labels) >= 0)
+		return 1;
+	series_set_add(&g->x, name, labels, type);
 	return 0;
+}
+
+/* series_queries() of a series known by its key */
+static size_t key_queries(const struct series_key *k, uint64_t from, uint64_t to,
+			  struct shmstat_wrange *q)
+{
+	const struct shmstat_series s = { .name = k->name, .labels = k->labels, .type = k->type };
+
+	return series_queries(&s, from, to, q);
 }
 
 /* The frame of the records at @t that a window from @from starts with
@@ -503,12 +484,12 @@ static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
 	shmstat_history *h = NULL;
 	shmstat_frame **lf = NULL, **ff = NULL, *ends[2], *last = NULL, *first;
 	size_t ln = 0, fn = 0, ns = 0, nq = 0, *order = NULL, *gidx = NULL;
-	struct shmstat_wrange *q = NULL, *qx = NULL;
+	struct shmstat_wrange *q = NULL;
 	struct shmstat_wvalue *v = NULL, *vx = NULL;
 	struct shmstat_frame_info fi;
 	struct shmstat_wread rd;
-	struct group g = { NULL, NULL, 0, NULL, { NULL, 0, 0, 0 } };
-	size_t nqx = 0;
+	struct group g = { NULL, NULL, { NULL, 0, 0, 0 } };
+	size_t ng = 0, nqx = 0;
 	int rc = EXIT_OK;
 
 	if (shmstat_history_open(o->path, &h) != 0)
@@ -532,13 +513,13 @@ static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
 		rc = die(EXIT_ERR, "out of memory");
 		goto out;
 	}
-	g = (struct group){ last, gidx, 0, o, { NULL, 0, 0, 0 } };
+	g = (struct group){ last, o, { NULL, 0, 0, 0 } };
 	for (size_t k = 0; k < ns; k++) {
 		struct shmstat_series s;
 
 		if (shmstat_frame_series(last, order[k], &s) != 0 || !wanted(o, &s))
 			continue;
-		gidx[g.n++] = order[k];
+		gidx[ng++] = order[k];
 		nq += series_queries(&s, from, to, q + nq);
 	}
 	if (shmstat_history_windows(h, from, to, keep_group, &g, q, nq, v, &rd) != 0) {
@@ -548,19 +529,9 @@ static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
 	/* series of the window its last record lacks: their figures in a
 	 * second pass (none in the common case) */
 	series_set_sort(&g.x);
-	if (g.x.oom || (g.x.n && ((qx = malloc(g.x.n * 4 * sizeof(*qx))) == NULL ||
-				  (vx = malloc(g.x.n * 4 * sizeof(*vx))) == NULL))) {
-		rc = die(EXIT_ERR, "out of memory");
-		goto out;
-	}
-	for (size_t k = 0; k < g.x.n; k++) {
-		const struct shmstat_series xs = { .name = g.x.s[k].name, .labels = g.x.s[k].labels,
-						   .type = g.x.s[k].type };
-
-		nqx += series_queries(&xs, from, to, qx + nqx);
-	}
-	if (g.x.n && shmstat_history_windows(h, from, to, keep_extra, &g, qx, nqx, vx, NULL) != 0) {
-		rc = die(EXIT_ERR, "%s", shmstat_last_error());
+	if (g.x.oom || series_set_windows(h, from, to, &g.x, key_queries, &vx) != 0) {
+		rc = die(EXIT_ERR, "%s", g.x.oom || !*shmstat_last_error() ? "out of memory"
+									: shmstat_last_error());
 		goto out;
 	}
 	/* the window's first record, whole: where the tables' keys start */
@@ -587,11 +558,11 @@ static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
 	}
 	/* the last record's series and the extras, merged in order */
 	nq = nqx = 0;
-	for (size_t j = 0, k = 0; (j < g.n || k < g.x.n) && rd.records && !ferror(o->out);) {
+	for (size_t j = 0, k = 0; (j < ng || k < g.x.n) && rd.records && !ferror(o->out);) {
 		struct frames efr = { h, ends, rd.records >= 2 ? 2 : 1 };
 		struct shmstat_series s = { .name = NULL };
 		struct shmstat_wrange sq[4];
-		int mine = j < g.n;
+		int mine = j < ng;
 		size_t nv;
 
 		if (mine)
@@ -626,7 +597,6 @@ out:
 	free(gidx);
 	free(q);
 	free(v);
-	free(qx);
 	free(vx);
 	series_set_free(&g.x);
 	shmstat_frames_free(ff, fn);

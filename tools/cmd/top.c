@@ -287,19 +287,20 @@ static int keep_noting(void *arg, const char *name, const char *labels, enum shm
 {
 	struct window_tables *wt = arg;
 
-	if (type != SHMSTAT_SIGTABLE || (wt->table && strcmp(name, wt->table) != 0))
+	if (!keep_table((void *)wt->table, name, labels, type))
 		return 0;
 	if (wt->last == NULL || shmstat_frame_find(wt->last, name, labels) < 0)
 		series_set_add(&wt->x, name, labels, type);
 	return 1;
 }
 
-static int keep_noted(void *arg, const char *name, const char *labels, enum shmstat_type type)
+/* A table's 4 figures without its owners (table_queries()), by its key */
+static size_t key_queries(const struct series_key *k, uint64_t from, uint64_t to,
+			  struct shmstat_wrange *q)
 {
-	const struct window_tables *wt = arg;
+	const struct shmstat_series s = { .name = k->name, .labels = k->labels, .owners = 0 };
 
-	(void)type;
-	return series_set_has(&wt->x, name, labels);
+	return table_queries(NULL, &s, from, to, NULL, q);
 }
 
 /* Is series @i of @f one top --history shows? (into @s) */
@@ -333,8 +334,8 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 	uint64_t now = realtime_ns(), at = now;
 	shmstat_history *h = NULL;
 	shmstat_frame **lf = NULL, **ff = NULL, *last, *first = NULL, *ends[2];
-	size_t ln = 0, fn = 0, nq = 0, nqx = 0;
-	struct shmstat_wrange *q = NULL, *qx = NULL;
+	size_t ln = 0, fn = 0, nq = 0;
+	struct shmstat_wrange *q = NULL;
 	struct shmstat_wvalue *v = NULL, *vx = NULL;
 	struct window_tables wt = { table, NULL, { NULL, 0, 0, 0 } };
 	struct shmstat_frame_info fi;
@@ -383,20 +384,9 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 	}
 	/* and their figures, in a second pass (none in the common case) */
 	series_set_sort(&wt.x);
-	if (wt.x.oom || (wt.x.n && ((qx = malloc(wt.x.n * 4 * sizeof(*qx))) == NULL ||
-				    (vx = malloc(wt.x.n * 4 * sizeof(*vx))) == NULL))) {
-		rc = die(EXIT_ERR, "out of memory");
-		goto out;
-	}
-	for (size_t k = 0; k < wt.x.n; k++) {
-		const struct shmstat_series xs = { .name = wt.x.s[k].name,
-						   .labels = wt.x.s[k].labels, .owners = 0 };
-
-		nqx += table_queries(NULL, &xs, at - window, at, NULL, qx + nqx);
-	}
-	if (wt.x.n && shmstat_history_windows(h, at - window, at, keep_noted, &wt, qx, nqx, vx,
-					      NULL) != 0) {
-		rc = die(EXIT_ERR, "%s", shmstat_last_error());
+	if (wt.x.oom || series_set_windows(h, at - window, at, &wt.x, key_queries, &vx) != 0) {
+		rc = die(EXIT_ERR, "%s", wt.x.oom || !*shmstat_last_error() ? "out of memory"
+									   : shmstat_last_error());
 		goto out;
 	}
 	if (rd.records == 0) {
@@ -444,7 +434,6 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 out:
 	free(q);
 	free(v);
-	free(qx);
 	free(vx);
 	series_set_free(&wt.x);
 	shmstat_frames_free(ff, fn);
