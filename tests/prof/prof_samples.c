@@ -1,8 +1,10 @@
 /*
  * prof_samples.c - see prof_samples.h.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "shmstat.h"
 #include "shmstat_profile.h"
@@ -25,4 +27,31 @@ uint64_t prof_cpu_samples(const char *name)
 	shmstat_snap_free(s);
 	shmstat_reader_close(r);
 	return st.cpu_samples + st.dropped_samples;
+}
+
+void prof_flame_leaves(const char *tool, const char *name,
+		       void (*fn)(const char *leaf, uint64_t n, void *arg), void *arg)
+{
+	char cmd[PATH_MAX + 128], line[8192];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "'%s' flame '%s'", tool, name);
+	f = popen(cmd, "r");
+	if (f == NULL) {
+		fprintf(stderr, "cannot run %s\n", cmd);
+		exit(1);
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *sp = strrchr(line, ' '), *leaf;
+
+		if (sp == NULL)
+			continue;
+		*sp = 0;
+		leaf = strrchr(line, ';');
+		fn(leaf ? leaf + 1 : line, strtoull(sp + 1, NULL, 10), arg);
+	}
+	if (pclose(f) != 0) {
+		fprintf(stderr, "%s failed\n", cmd);
+		exit(1);
+	}
 }

@@ -10,4 +10,9 @@
 /* Exits 1 with the library's message when the profile cannot be read. */
 uint64_t prof_cpu_samples(const char *name);
 
+/* `@tool flame @name`, each folded line's innermost frame and count given
+ * to @fn; exits 1 when the command cannot run or fails. */
+void prof_flame_leaves(const char *tool, const char *name,
+		       void (*fn)(const char *leaf, uint64_t n, void *arg), void *arg);
+
 #endif

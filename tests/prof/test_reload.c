@@ -31,6 +31,7 @@
 
 #include "shmstat.h"
 #include "shmstat_profile.h"
+#include "prof_samples.h"
 
 struct range {
 	uintptr_t lo, hi;
@@ -93,41 +94,27 @@ static void run(const char *name, void *h, struct range hot)
 		(void)work(2000000);
 }
 
+/* The samples whose leaf is hot_a ([0]), hot_b ([1]), a cold_ function ([2]) */
+static void count_leaf(const char *leaf, uint64_t n, void *arg)
+{
+	uint64_t *c = arg;
+
+	if (strcmp(leaf, "hot_a") == 0)
+		c[0] += n;
+	else if (strcmp(leaf, "hot_b") == 0)
+		c[1] += n;
+	else if (strncmp(leaf, "cold_", 5) == 0)
+		c[2] += n;
+}
+
 /* `@tool flame @name`: the samples of leaf hot_a and hot_b must be
  * @want's (frames named cold_* are the other module's names). */
 static void flame_check(const char *tool, const char *name, const uint64_t want[2])
 {
-	char cmd[512], line[4096];
-	uint64_t got[2] = { 0, 0 }, cold = 0;
-	FILE *f;
+	uint64_t got[3] = { 0, 0, 0 }, cold;
 
-	snprintf(cmd, sizeof(cmd), "'%s' flame '%s'", tool, name);
-	f = popen(cmd, "r");
-	if (f == NULL) {
-		fprintf(stderr, "cannot run %s\n", cmd);
-		exit(1);
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char *sp = strrchr(line, ' '), *leaf;
-		uint64_t n;
-
-		if (sp == NULL)
-			continue;
-		*sp = 0;
-		n = strtoull(sp + 1, NULL, 10);
-		leaf = strrchr(line, ';');
-		leaf = leaf ? leaf + 1 : line;
-		if (strcmp(leaf, "hot_a") == 0)
-			got[0] += n;
-		else if (strcmp(leaf, "hot_b") == 0)
-			got[1] += n;
-		else if (strncmp(leaf, "cold_", 5) == 0)
-			cold += n;
-	}
-	if (pclose(f) != 0) {
-		fprintf(stderr, "%s failed\n", cmd);
-		exit(1);
-	}
+	prof_flame_leaves(tool, name, count_leaf, got);
+	cold = got[2];
 	printf("shmstat flame: hot_a %llu, hot_b %llu, cold_* %llu\n", (unsigned long long)got[0],
 	       (unsigned long long)got[1], (unsigned long long)cold);
 	if (got[0] != want[0] || got[1] != want[1] || cold != 0) {

@@ -25,6 +25,7 @@
 
 #include "shmstat.h"
 #include "shmstat_profile.h"
+#include "prof_samples.h"
 
 static shmstat_profile *profile(const char *name, shmstat_reader **r, shmstat_snap **s)
 {
@@ -78,45 +79,23 @@ static uint64_t in_range(const char *name, uintptr_t lo, uintptr_t hi, const cha
 	return n;
 }
 
-/* `@tool flame @name`: the samples whose leaf is hot_a, and those whose
- * leaf is the plugin's module unnamed */
-static void flame_count(const char *tool, const char *name, uint64_t *hot, uint64_t *unnamed)
+/* The samples whose leaf is hot_a ([0]), and those whose leaf is the
+ * plugin's module unnamed ([1]) */
+static void count_leaf(const char *leaf, uint64_t n, void *arg)
 {
-	char cmd[PATH_MAX + 128], line[8192];
-	FILE *f;
+	uint64_t *c = arg;
 
-	snprintf(cmd, sizeof(cmd), "'%s' flame '%s'", tool, name);
-	f = popen(cmd, "r");
-	if (f == NULL) {
-		fprintf(stderr, "cannot run %s\n", cmd);
-		exit(1);
-	}
-	while (fgets(line, sizeof(line), f)) {
-		char *sp = strrchr(line, ' '), *leaf;
-		uint64_t n;
-
-		if (sp == NULL)
-			continue;
-		*sp = 0;
-		n = strtoull(sp + 1, NULL, 10);
-		leaf = strrchr(line, ';');
-		leaf = leaf ? leaf + 1 : line;
-		if (strcmp(leaf, "hot_a") == 0)
-			*hot += n;
-		else if (strstr(leaf, "reload_a"))
-			*unnamed += n;
-	}
-	if (pclose(f) != 0) {
-		fprintf(stderr, "%s failed\n", cmd);
-		exit(1);
-	}
+	if (strcmp(leaf, "hot_a") == 0)
+		c[0] += n;
+	else if (strstr(leaf, "reload_a"))
+		c[1] += n;
 }
 
 int main(int argc, char **argv)
 {
 	char name[64], dir[PATH_MAX], abs[PATH_MAX], rel[PATH_MAX + 2];
 	const char *base;
-	uint64_t n, wrong = 0, hot = 0, unnamed = 0;
+	uint64_t n, wrong = 0, c[2] = { 0, 0 };
 	uintptr_t lo, hi;
 	unsigned long (*work)(unsigned long);
 	shmstat_seg *seg;
@@ -150,14 +129,14 @@ int main(int argc, char **argv)
 		(void)work(2000000);
 	shmstat_profiler_stop(seg);
 	n = in_range(name, lo, hi, abs, &wrong);
-	flame_count(argv[2], name, &hot, &unnamed);
+	prof_flame_leaves(argv[2], name, count_leaf, c);
 	dlclose(h);
 	shmstat_close(seg);
 	shmstat_unlink(name);
 	printf("%llu samples in hot_a: %llu with another module path than %s; shmstat flame: "
 	       "%llu named hot_a, %llu unnamed\n", (unsigned long long)n, (unsigned long long)wrong,
-	       abs, (unsigned long long)hot, (unsigned long long)unnamed);
-	if (n < 50 || wrong != 0 || hot != n || unnamed != 0) {
+	       abs, (unsigned long long)c[0], (unsigned long long)c[1]);
+	if (n < 50 || wrong != 0 || c[0] != n || c[1] != 0) {
 		fprintf(stderr, "FAIL: a library loaded by a relative path is not named\n");
 		return 1;
 	}
