@@ -322,15 +322,95 @@ static void min_max(const shmstat_hdata *h, uint64_t *min, uint64_t *max)
 	}
 }
 
+/* 128-bit sums of values times counts (GCC and Clang on 64-bit targets) */
+__extension__ typedef unsigned __int128 u128;
+
+/* Add @n values, each in [@lo, @hi] cut to [@min, @max], to the bounds
+ * [*slo, *shi] of their sum (products below 2^128: @n < 2^64). */
+static void sum_bounds(u128 *slo, u128 *shi, uint64_t n, uint64_t lo,
+		       uint64_t hi, uint64_t min, uint64_t max)
+{
+	/* a copy whose min or max leaves the range out (a fold, a
+	 * difference) keeps the range as it is */
+	if (lo < min && min <= hi)
+		lo = min;
+	if (hi > max && max >= lo)
+		hi = max;
+	*slo += (u128)n * lo;
+	*shi += (u128)n * hi;
+}
+
+/* The bounds, over 2^128 or empty: the sum cannot be placed */
+#define SUM_UNKNOWN (~(u128)0)
+
+/* The whole sum: of the numbers with the slot's residue modulo 2^64, the
+ * one nearest the middle of the bounds the buckets give (each value lies
+ * in its bucket and in [min, max]). Set *@exact when the bounds are less
+ * than 2^63 apart: then that number is the sum even if the copy saw a
+ * record's bucket and not yet its sum (the slot then lags by v * n). */
+static u128 sum_whole(const shmstat_hdata *h, uint64_t min, uint64_t max,
+				   int *exact)
+{
+	u128 lo = 0, hi = 0, mid, base;
+	uint64_t blo, bhi, n = 0, c;
+
+	*exact = 1;
+	for (uint32_t k = SHMSTAT_H_UNDER; k < h->nb + SHMSTAT_H_FIRST; k++) {
+		c = h->v[k];
+		if (c == 0)
+			continue;
+		if (n + c < n) {
+			*exact = 0;     /* 2^64 values or more: no bounds */
+			return SUM_UNKNOWN;
+		}
+		n += c;
+		if (k == SHMSTAT_H_UNDER) {
+			blo = 0;
+			bhi = h->lowest ? h->lowest - 1 : 0;
+		} else if (k == SHMSTAT_H_OVER) {
+			blo = h->highest < UINT64_MAX ? h->highest + 1 : UINT64_MAX;
+			bhi = UINT64_MAX;
+		} else {
+			bucket_bounds(h, k - SHMSTAT_H_FIRST, &blo, &bhi);
+		}
+		sum_bounds(&lo, &hi, c, blo, bhi, min, max);
+	}
+	if (hi - lo >= (u128)1 << 63)
+		*exact = 0;
+	mid = lo + (hi - lo) / 2;
+	base = mid > (u128)1 << 63 ? mid - ((u128)1 << 63) : 0;
+	return base + (uint64_t)(h->v[SHMSTAT_H_SUM] - (uint64_t)base);
+}
+
+int shmstat_hdata_sum(const shmstat_hdata *h, uint64_t *wraps, uint64_t *sum)
+{
+	uint64_t min, max;
+	u128 s;
+	int exact;
+
+	min_max(h, &min, &max);
+	s = sum_whole(h, min, max, &exact);
+	*sum = h->v[SHMSTAT_H_SUM];
+	*wraps = s == SUM_UNKNOWN ? 0 : (uint64_t)(s >> 64);
+	return exact ? 0 : ERANGE;
+}
+
 void shmstat_hdata_stats(const shmstat_hdata *h, struct shmstat_hstats *out)
 {
+	u128 s;
+	int exact;
+
 	memset(out, 0, sizeof(*out));
 	out->count = count_of(h);
 	out->sum = h->v[SHMSTAT_H_SUM];
 	out->underflow = h->v[SHMSTAT_H_UNDER];
 	out->overflow = h->v[SHMSTAT_H_OVER];
 	min_max(h, &out->min, &out->max);
-	out->mean = out->count ? (double)out->sum / (double)out->count : 0;
+	s = sum_whole(h, out->min, out->max, &exact);
+	if (s == SUM_UNKNOWN)
+		s = out->sum;
+	out->mean = out->count ? ((double)(uint64_t)(s >> 64) * 0x1p64 + (double)(uint64_t)s) /
+				 (double)out->count : 0;
 	out->lowest = h->lowest;
 	out->highest = h->highest;
 	out->bits = h->bits;

@@ -23,6 +23,7 @@
 #include "bigmem.h"
 #include "cli.h"
 #include "namesort.h"
+#include "numfmt.h"
 #include "textsafe.h"
 #include "units.h"
 
@@ -274,6 +275,58 @@ void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit)
 {
 	/* NULL: --raw, exact */
 	fmt_fig_u64(buf, n, v, unit ? unit : "", unit == NULL);
+}
+
+size_t hsum_digits(char *buf, const shmstat_hdata *h)
+{
+	uint64_t wraps, sum;
+	size_t k;
+
+	shmstat_hdata_sum(h, &wraps, &sum);
+	k = num_u128(buf, wraps, sum);
+	buf[k] = '\0';
+	return k;
+}
+
+void hsum_put(FILE *f, const shmstat_hdata *h, int seconds)
+{
+	char d[HSUM_LEN + 10];
+	size_t n = hsum_digits(d, h), k;
+
+	if (!seconds) {
+		fputs(d, f);
+		return;
+	}
+	if (n < 10) {
+		/* at least one digit before the point */
+		memmove(d + 10 - n, d, n + 1);
+		memset(d, '0', 10 - n);
+		n = 10;
+	}
+	(void)fwrite(d, 1, n - 9, f);
+	for (k = n; k > n - 9 && d[k - 1] == '0'; k--)
+		;
+	if (k > n - 9) {
+		fputc('.', f);
+		(void)fwrite(d + n - 9, 1, k - (n - 9), f);
+	}
+}
+
+void fmt_hsum(char *buf, size_t n, const shmstat_hdata *h, const char *unit)
+{
+	uint64_t wraps, sum;
+
+	shmstat_hdata_sum(h, &wraps, &sum);
+	if (wraps == 0) {
+		fmt_hvalue(buf, n, sum, unit);
+	} else if (unit == NULL) {
+		char d[HSUM_LEN];
+
+		hsum_digits(d, h);
+		snprintf(buf, n, "%s", d);
+	} else {
+		fmt_fig(buf, n, (double)wraps * 0x1p64 + (double)sum, unit, 0);
+	}
 }
 
 void fmt_metric(char *buf, size_t n, const char *name, const char *labels)

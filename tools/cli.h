@@ -102,6 +102,18 @@ void fmt_time(char *buf, size_t n, unsigned long long ns);
  * ("21.9us", "4.2 MiB", "148k"); @unit NULL (--raw): the exact integer. */
 void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit);
 
+/* A histogram's sum, whole (shmstat_hdata_sum: the slot keeps it modulo
+ * 2^64): fmt_hsum() as fmt_hvalue() writes a value; hsum_digits() its
+ * decimal digits, NUL-terminated, into @buf of HSUM_LEN bytes (up to 39
+ * digits), and their count. */
+#define HSUM_LEN 40
+struct shmstat_hdata;
+void fmt_hsum(char *buf, size_t n, const struct shmstat_hdata *h, const char *unit);
+size_t hsum_digits(char *buf, const struct shmstat_hdata *h);
+/* The whole sum on @f, divided by 10^9 with @seconds (9 decimals at
+ * most, trailing zeros left out), exact either way. */
+void hsum_put(FILE *f, const struct shmstat_hdata *h, int seconds);
+
 /* @s as a JSON string (RFC 8259) on @f: quoted; quotes, backslashes and
  * control characters escaped; NULL is "". json_put_bytes: @n bytes of @s
  * (with @bytes, NULs included and bytes >= 0x7f escaped as \u00XX too:

@@ -110,6 +110,27 @@ size_t num_u64(char *buf, uint64_t v)
 	return sizeof(b) - i;
 }
 
+size_t num_u128(char *buf, uint64_t hi, uint64_t lo)
+{
+	const uint64_t e19 = UINT64_C(10000000000000000000);
+	u128 v = ((u128)hi << 64) | lo;
+	char b[40];
+	size_t i = sizeof(b), top;
+
+	/* the low 19 digits at a time, leading zeros kept, while the rest
+	 * does not fit in 64 bits (then it is not 0) */
+	while (v > UINT64_MAX) {
+		uint64_t r = (uint64_t)(v % e19);
+
+		v /= e19;
+		for (int k = 0; k < 19; k++, r /= 10)
+			b[--i] = (char)('0' + r % 10);
+	}
+	top = num_u64(buf, (uint64_t)v);
+	memcpy(buf + top, b + i, sizeof(b) - i);
+	return top + sizeof(b) - i;
+}
+
 /* @nd digits of @d, leading zeros kept */
 static void digits(char *out, uint64_t d, int nd)
 {

@@ -35,6 +35,10 @@ size_t num_f(char *buf, size_t n, double v, int prec);
 /* The decimal digits of @v, no terminating NUL; how many (at most 20). */
 size_t num_u64(char *buf, uint64_t v);
 
+/* The decimal digits of @hi * 2^64 + @lo, no terminating NUL; how many
+ * (at most 39). */
+size_t num_u128(char *buf, uint64_t hi, uint64_t lo);
+
 /* The decimal @v / 10^@frac (@frac <= 19) as OpenMetrics wants its
  * "le" label values, a canonical number: the shortest digits that read
  * back as the same double, laid out as Go's %g (an exponent below 1e-4

@@ -205,6 +205,18 @@ expect 0 "^ \* +8 +3 +0 .* u-main$" "" -- "$shmstat" top --raw "$tag-e"
 expect 0 '"unsummarized":3,"max_error":3,"error_bound":5' "" -- "$shmstat" top --json "$tag-e"
 "$shmstat" rm "$tag-e" >/dev/null 2>&1
 
+# a sum past 2^64 is shown whole (the slot keeps it modulo 2^64), and the
+# mean is that of the whole sum: 55,340,232,221 values of 1 s
+"$fill" "$tag-w" wrap || bad "cli_fill wrap failed"
+expect 0 '"count":55340232221,"sum":55340232221000000000,.*"mean":1000000000,' "" -- \
+	"$shmstat" show --json "$tag-w"
+expect 0 '^w_latency_seconds_sum 55340232221$' "" -- "$shmstat" show --prom "$tag-w"
+expect 0 "count 55340232221  sum 55340232221000000000  mean 1000000000  " "" -- \
+	"$shmstat" hist --raw "$tag-w" w_latency
+expect 0 "^w_latency,,histogram,,55340232221,55340232221000000000,1000000000.000," "" -- \
+	"$shmstat" show --csv "$tag-w"
+"$shmstat" rm "$tag-w" >/dev/null 2>&1
+
 # --- hist: percentile table and chart
 "$shmstat" hist "$tag-a" cli_latency > /tmp/$tag.hist 2>&1 || bad "hist failed"
 # 1000 lies in the bucket 1000..1007, reported as its midpoint 1004

@@ -7,6 +7,8 @@
  *   cli_fill NAME ratio    only hits/misses counters, for watch's ratios
  *   cli_fill NAME layouts  only l_latency{k="a"} and {k="b"}: histograms
  *                          of two bucket layouts
+ *   cli_fill NAME wrap     only w_latency: 55,340,232,221 values of 1 s,
+ *                          a sum past 2^64 (2 * 2^64 + ...)
  *   cli_fill NAME many     3000 counters, m_0000_total = 0 .. m_2999_total
  *   cli_fill NAME spin     counters in units (bytes, micro_USD, none),
  *                          still_total = 5 that never changes, 8 with
@@ -188,6 +190,16 @@ int main(int argc, char **argv)
 			.labels = (const char *[]){ "k", "b", NULL } }, &ho, &hb);
 		shmstat_hist_record_n(ha, 1000, 1000);
 		shmstat_hist_record_n(hb, 1000000, 100);
+		shmstat_close(seg);
+		return err ? 1 : 0;
+	}
+	if (argc > 2 && strcmp(argv[2], "wrap") == 0) {
+		/* a sum past 2^64: 55,340,232,221 values of 1 s */
+		shmstat_hist *h;
+
+		err |= shmstat_hist_register(seg, &(struct shmstat_metric_def){
+			.name = "w_latency", .unit = "ns" }, NULL, &h);
+		shmstat_hist_record_n(h, 1000000000u, 55340232221ull);
 		shmstat_close(seg);
 		return err ? 1 : 0;
 	}

@@ -29,7 +29,7 @@ static void print_table(const shmstat_hdata *h, const char *unit)
 	static const char *const qn[] = { "p50", "p90", "p95", "p99", "p99.9", "p99.99" };
 	struct shmstat_hstats st;
 	uint64_t out[6];
-	char a[32], b[32], c[32], d[32];
+	char a[32], b[32], c[32], d[HSUM_LEN];
 
 	shmstat_hdata_stats(h, &st);
 	/* a mean of values near 2^64 is 2^64 as a double: no integer holds it */
@@ -37,7 +37,7 @@ static void print_table(const shmstat_hdata *h, const char *unit)
 		   unit);
 	fmt_hvalue(b, sizeof(b), st.min, unit);
 	fmt_hvalue(c, sizeof(c), st.max, unit);
-	fmt_hvalue(d, sizeof(d), st.sum, unit);
+	fmt_hsum(d, sizeof(d), h, unit);
 	printf("  count %llu  sum %s  mean %s  min %s  max %s\n",
 	       (unsigned long long)st.count, d, a, b, c);
 	if (st.underflow || st.overflow)

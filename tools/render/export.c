@@ -78,6 +78,7 @@ static void hist_json(FILE *f, const shmstat_snap *s, size_t i)
 	struct shmstat_hstats st;
 	shmstat_hdata *h;
 	uint64_t out[NQ];
+	char sum[HSUM_LEN];
 	int first = 1;
 
 	if (shmstat_snap_hist(s, i, SHMSTAT_PROC_ALL, &h) != 0) {
@@ -85,10 +86,11 @@ static void hist_json(FILE *f, const shmstat_snap *s, size_t i)
 		return;
 	}
 	shmstat_hdata_stats(h, &st);
-	fprintf(f, "{\"count\":%" PRIu64 ",\"sum\":%" PRIu64 ",\"min\":%" PRIu64
+	hsum_digits(sum, h);
+	fprintf(f, "{\"count\":%" PRIu64 ",\"sum\":%s,\"min\":%" PRIu64
 		",\"max\":%" PRIu64 ",\"mean\":%.17g,\"underflow\":%" PRIu64
 		",\"overflow\":%" PRIu64 ",\"lowest\":%" PRIu64 ",\"highest\":%" PRIu64
-		",\"bits\":%u,\"quantiles\":{", st.count, st.sum, st.min, st.max, st.mean,
+		",\"bits\":%u,\"quantiles\":{", st.count, sum, st.min, st.max, st.mean,
 		st.underflow, st.overflow, st.lowest, st.highest, st.bits);
 	if (st.count && shmstat_hdata_quantiles(h, qs, NQ, out) == 0)
 		for (size_t k = 0; k < NQ; k++)
@@ -364,16 +366,18 @@ static int export_csv(FILE *f, const shmstat_snap *s, const size_t *order, size_
 			static const double q3[] = { 0.5, 0.95, 0.99 };
 			struct shmstat_hstats st = { 0 };
 			uint64_t out[3] = { 0 };
+			char sum[HSUM_LEN] = "0";
 			shmstat_hdata *h;
 
 			if (shmstat_snap_hist(s, order[k], SHMSTAT_PROC_ALL, &h) == 0) {
 				shmstat_hdata_stats(h, &st);
+				hsum_digits(sum, h);
 				if (st.count)
 					shmstat_hdata_quantiles(h, q3, 3, out);
 				shmstat_hdata_free(h);
 			}
-			fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64
-				",%" PRIu64 "\n", st.count, st.sum, st.mean, out[0], out[1], out[2],
+			fprintf(f, ",%" PRIu64 ",%s,%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64
+				",%" PRIu64 "\n", st.count, sum, st.mean, out[0], out[1], out[2],
 				st.max);
 		} else {
 			fputs(",,,,,,,\n", f);

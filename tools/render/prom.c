@@ -333,7 +333,7 @@ static void hist_samples(FILE *f, const struct item *it, const shmstat_snap *s,
 	fprintf(f, "%s_sum", name);
 	sample_labels(f, l, NULL, NULL, 0);
 	fputc(' ', f);
-	put_u64(f, it, st.sum);
+	hsum_put(f, h, it->unit == EXPO_SECONDS);
 	fputc('\n', f);
 	fprintf(f, "%s_count", name);
 	sample_labels(f, l, NULL, NULL, 0);
