@@ -14,6 +14,7 @@
 #include "attach.h"
 #include "grace.h"
 #include "procs.h"
+#include "rcuuse.h"
 #include "registry.h"
 #include "segment.h"
 #include "tls.h"

@@ -16,6 +16,7 @@
 #include "grace.h"
 #include "hook.h"
 #include "procs.h"
+#include "rcuuse.h"
 #include "registry.h"
 #include "tls.h"
 #include "type.h"
@@ -511,39 +512,6 @@ void __tsan_release(void *addr);
 #define tsan_release(p) ((void)(p))
 #endif
 
-/* The index has its buckets from the start: one per two descriptors of
- * the segment (at least 64), so it never grows: its handles are the live
- * metrics this process registered, at most max_metrics. liburcu (0.13)
- * asserts on every allocation it cannot make (the table, each order of
- * buckets, a resize's too): a resize in a registration made a writer
- * abort when memory ran out. Now liburcu allocates only here, at
- * shmstat_open(), after a trial allocation of what it takes has
- * succeeded. (Neither does the index resize itself: liburcu's automatic
- * resizing runs in a worker thread (liburcu-cds) that its fork hooks
- * start again in the child, where (liburcu 0.13) it finds its futex at
- * -2 and spins at 100% CPU instead of waiting; and that thread never
- * ends, so a process whose main thread called pthread_exit() would
- * outlive its own last thread.) */
-#define INDEX_BUCKETS 64ul
-
-int shmstat__index_init(struct shmstat_seg *seg)
-{
-	unsigned long n = INDEX_BUCKETS;
-	void *trial;
-
-	while (2 * n < seg->max_metrics)
-		n *= 2;
-	/* the buckets (one node each) and the table, more than liburcu asks */
-	trial = malloc(n * sizeof(struct cds_lfht_node) + 4096);
-	if (trial == NULL)
-		return shmstat__fail(ENOMEM, "cannot allocate the metric index");
-	free(trial);
-	seg->index = cds_lfht_new_flavor(n, n, 0, 0, &urcu_bp_flavor, NULL);
-	if (seg->index == NULL)
-		return shmstat__fail(ENOMEM, "cannot allocate the metric index");
-	return 0;
-}
-
 void shmstat__index_destroy(struct shmstat_seg *seg)
 {
 	struct cds_lfht_iter iter;
@@ -551,6 +519,7 @@ void shmstat__index_destroy(struct shmstat_seg *seg)
 
 	if (seg->index == NULL)
 		return;
+	shmstat__rcu_use_begin();
 	urcu_bp_read_lock();
 	cds_lfht_for_each_entry(seg->index, &iter, h, node) {
 		if (cds_lfht_del(seg->index, &h->node) == 0) {
@@ -564,6 +533,7 @@ void shmstat__index_destroy(struct shmstat_seg *seg)
 	}
 	urcu_bp_read_unlock();
 	urcu_bp_synchronize_rcu();
+	shmstat__rcu_use_end();
 	/* and the handles of removed metrics, kept until now because the
 	 * program may still hold them */
 	while (seg->retired) {
@@ -577,7 +547,9 @@ void shmstat__index_destroy(struct shmstat_seg *seg)
 		free(chain);
 		chain = h;
 	}
+	shmstat__rcu_use_begin();
 	cds_lfht_destroy(seg->index, NULL);
+	shmstat__rcu_use_end();
 	seg->index = NULL;
 }
 
@@ -608,14 +580,17 @@ static int same_shape(const struct shmstat_shape *have, const struct shmstat_sha
 
 /* Take handle @h out of the index (if it is still there) and make it do
  * nothing; its memory stays until shmstat_close(): the program, or
- * another thread, may hold it. */
-static void unpublish(struct shmstat_seg *seg, struct lhandle *h)
+ * another thread, may hold it. @inside: the caller is in a read-side
+ * section already (a use of liburcu does not nest: rcuuse.h). */
+static void unpublish(struct shmstat_seg *seg, struct lhandle *h, bool inside)
 {
 	int gone;
 
-	urcu_bp_read_lock();
+	if (!inside)
+		shmstat__rcu_read_begin();
 	gone = cds_lfht_del(seg->index, &h->node);
-	urcu_bp_read_unlock();
+	if (!inside)
+		shmstat__rcu_read_end();
 	if (gone != 0)
 		return;         /* another thread took it out */
 	st_relaxed(&h->c->epoch, SHMSTAT_EPOCH_NONE);
@@ -668,7 +643,7 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 	size_t hsize;
 	int err;
 
-	urcu_bp_read_lock();
+	shmstat__rcu_read_begin();
 	cds_lfht_lookup(seg->index, (unsigned long)r->hash, match, lk, &iter);
 	node = cds_lfht_iter_get_node(&iter);
 	if (node) {
@@ -677,7 +652,7 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 		h = caa_container_of(node, struct lhandle, node);
 		tsan_acquire(h);
 		d0 = &seg->descs[h->desc];
-		urcu_bp_read_unlock();
+		shmstat__rcu_read_end();
 		if (SHMSTAT_DESC_STATE(ld_acquire(&d0->word)) == SHMSTAT_DESC_LIVE &&
 		    d0->reg_id == h->reg_id) {
 			SHMSTAT_HOOK(SHMSTAT_HOOK_REG_FOUND, d0);
@@ -686,7 +661,7 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 		/* removed since: drop our stale handle, register anew */
 		shmstat__drop_removed(seg);
 	} else {
-		urcu_bp_read_unlock();
+		shmstat__rcu_read_end();
 	}
 
 	err = find_or_create(seg, r, &di);
@@ -733,9 +708,9 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 		}
 	}
 	tsan_release(h);
-	urcu_bp_read_lock();
+	shmstat__rcu_read_begin();
 	node = cds_lfht_add_unique(seg->index, (unsigned long)r->hash, match, lk, &h->node);
-	urcu_bp_read_unlock();
+	shmstat__rcu_read_end();
 	if (node != &h->node) {
 		free(h);        /* another thread of ours won; never published */
 		h = caa_container_of(node, struct lhandle, node);
@@ -745,7 +720,7 @@ found:
 	/* whichever way we came, the handle is in the index now */
 	err = same_shape(&h->shape, shape, r->type, r->name, r->labels);
 	if (!handle_current(seg, h, r, err == 0)) {
-		unpublish(seg, h);
+		unpublish(seg, h, false);
 		return EAGAIN;
 	}
 	if (err)
@@ -831,7 +806,7 @@ void shmstat__drop_removed(struct shmstat_seg *seg)
 	struct cds_lfht_iter iter;
 	struct lhandle *h;
 
-	urcu_bp_read_lock();
+	shmstat__rcu_read_begin();
 	cds_lfht_for_each_entry(seg->index, &iter, h, node) {
 		const struct shmstat_desc *d;
 
@@ -842,9 +817,9 @@ void shmstat__drop_removed(struct shmstat_seg *seg)
 		if (SHMSTAT_DESC_STATE(ld_acquire(&d->word)) == SHMSTAT_DESC_LIVE &&
 		    d->reg_id == h->reg_id)
 			continue;
-		unpublish(seg, h);      /* read lock nested: allowed */
+		unpublish(seg, h, true);
 	}
-	urcu_bp_read_unlock();
+	shmstat__rcu_read_end();
 }
 
 static int quiesce(shmstat_seg *seg)

@@ -10,7 +10,8 @@
  * list of reader threads in their thread-local storage, which a child
  * forked from a multi-threaded writer inherits for threads it does not
  * have (its first synchronize_rcu then crashes); urcu-bp registers threads
- * by itself and prunes them after fork.
+ * by itself, and keeps their state in memory of its own. How this copy
+ * keeps fork() out of its use of liburcu: rcuuse.h.
  */
 #ifndef SHMSTAT_REGISTRY_H
 #define SHMSTAT_REGISTRY_H
@@ -42,7 +43,6 @@ SHMSTAT_HIDDEN int shmstat__register(struct shmstat_seg *seg, const struct shmst
 				     const struct shmstat_shape *shape,
 				     struct shmstat_counter **out);
 
-SHMSTAT_HIDDEN int shmstat__index_init(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN void shmstat__index_destroy(struct shmstat_seg *seg);
 
 /* Make this process's handles of metrics that are no longer LIVE (or

@@ -10,12 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <urcu/urcu-bp.h>
-
 #include "shmstat.h"
 #include "grace.h"
 #include "hook.h"
 #include "procs.h"
+#include "rcuuse.h"
 #include "segment.h"
 #include "tls.h"
 #include "type.h"
@@ -162,9 +161,9 @@ static void thread_exit(void *unused)
 
 /* fork(): the child is a new writer with its own process slot; the
  * forking thread's stripes stay the parent's. It takes part in a
- * MIN/MAX/LAST gauge once it sets or registers it. liburcu's hooks stop
- * and restart its worker threads (the hash tables' resize worker), which
- * the child would otherwise wait for forever in shmstat_close(). */
+ * MIN/MAX/LAST gauge once it sets or registers it. No thread of ours is
+ * inside liburcu meanwhile (registry.c, urcu_use: liburcu's own fork
+ * hooks are not called, another caller of them would hang the fork). */
 /* per attachment: the slot claimed for the child, the parent's tag, the
  * claim's stamp */
 static uint32_t fork_slot[SHMSTAT_TLS_SLOTS];
@@ -181,7 +180,7 @@ static void fork_prepare(void)
 {
 	/* fork() is no cancellation point, but what its handlers call is:
 	 * the waits for a slot (nanosleep(), the reaper lock holder's /proc
-	 * files), liburcu's wait for its threads. A thread with a cancel
+	 * files). A thread with a cancel
 	 * pending was cancelled inside fork(), leaving slots_lock,
 	 * liburcu's locks and glibc's lock of the fork handlers held for
 	 * good (the process's next fork() or shmstat_close() hung) */
@@ -189,8 +188,7 @@ static void fork_prepare(void)
 	int cancel;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-	urcu_bp_call_rcu_before_fork();
-	urcu_bp_before_fork();
+	shmstat__urcu_fork_prepare();
 	pthread_mutex_lock(&slots_lock);
 	fork_cancel = cancel;
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
@@ -259,8 +257,7 @@ static void fork_parent(void)
 		(void)shmstat__proc_retag(seg, fork_slot[i], fork_stamp[i], child);
 	}
 	pthread_mutex_unlock(&slots_lock);
-	urcu_bp_after_fork_parent();
-	urcu_bp_call_rcu_after_fork_parent();
+	shmstat__urcu_fork_parent();
 	pthread_setcancelstate(cancel, NULL);
 	errno = err;
 }
@@ -296,8 +293,7 @@ static void fork_child(void)
 		}
 	}
 	pthread_mutex_unlock(&slots_lock);
-	urcu_bp_after_fork_child();
-	urcu_bp_call_rcu_after_fork_child();
+	shmstat__urcu_fork_child();
 	/* the child reaps, as a process that attaches does: the parent
 	 * reaps only when no slot is free, so the thread stripes and
 	 * signature summaries of dead siblings (SIGKILLed, or exited
