@@ -24,10 +24,34 @@
 /* another odd multiplier: a key's filter counter independent of its slot */
 #define FILTER_MUL UINT64_C(0xC2B2AE3D27D4EB4F)
 /* a stripe without a summary asks the pool again every this many events,
- * and after each fold (which gives summaries back): its slot [6] then
- * holds ASKED with the low bits of fold_seq when it last asked */
+ * after each fold (which gives summaries back) and at the first event of
+ * each thread that takes it: its slot [6] then holds ASKED, the asking
+ * thread's id (bits 31..62) and the low 31 bits of fold_seq */
 #define CLAIM_RETRY 4096u
 #define ASKED (UINT64_C(1) << 63)
+#define ASKED_SEQ ((UINT64_C(1) << 31) - 1)
+#define ASKED_WORD(id, seq) (ASKED | (uint64_t)(id) << 31 | ((seq) & ASKED_SEQ))
+
+/* This thread's id for ASKED, from 1 (0: none yet); per process, never
+ * reused but after 2^32 threads. A thread that takes a stripe another
+ * thread left without a summary sees another id there and asks at its
+ * first event, as an idle summary of its process may be its to take. */
+static __thread uint32_t sig_thread_id __attribute__((tls_model("initial-exec")));
+static uint32_t sig_thread_ids;
+
+static uint32_t thread_id(void)
+{
+	if (sig_thread_id == 0) {
+		uint32_t id;
+
+		do
+			id = add_relaxed(&sig_thread_ids, 1) + 1;
+		while (id == 0);
+		sig_thread_id = id;
+	}
+	return sig_thread_id;
+}
+
 /* a summary reads the clock once every this many of its events: an
  * event's time (first and last seen) is the clock at one of the last
  * this many events of its thread, late by the time between them */
@@ -540,7 +564,7 @@ static uint64_t claim(const struct shmstat_sigtab *t, uint64_t *vals, uint32_t s
 			return got;
 	}
 	/* none: "asked, none free" */
-	st_relaxed(&vals[SHMSTAT_S_SUMMARY], ASKED | (seq & ~ASKED));
+	st_relaxed(&vals[SHMSTAT_S_SUMMARY], ASKED_WORD(thread_id(), seq));
 	return UINT64_MAX;
 }
 
@@ -596,7 +620,7 @@ static __attribute__((noinline)) void sig_cold(struct shmstat_sigtab *t,
 		 * while the new writers count: at every 4096th event only, a
 		 * writer of 1,000 keys counted them all unsummarized */
 		if (ref == 0 || un % CLAIM_RETRY == 0 ||
-		    (ref & ~ASKED) != (ld_relaxed(&t->c.seg->hdr->fold_seq) & ~ASKED))
+		    ref != ASKED_WORD(thread_id(), ld_relaxed(&t->c.seg->hdr->fold_seq)))
 			ref = claim(t, vals, te->stripe);
 		else
 			ref = UINT64_MAX;

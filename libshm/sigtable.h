@@ -89,7 +89,8 @@
  *   [0] hits  [1] misses  [2] weight  [3] evictions
  *   [4] unsummarized events  [5] their weight
  *   [6] the stripe's summary: pool index + 1, 0 none yet, 2^63 + the
- *       low bits of fold_seq when it found none free (sigtable.c, ASKED;
+ *       asking thread's id and the low bits of fold_seq when it found
+ *       none free (sigtable.c, ASKED_WORD;
  *       older libraries: UINT64_MAX) (not a sum: the fold and readers
  *       leave it out)
  *   [7 + 3*o + 0/1/2] hits, misses, weight of owner slot o

@@ -46,7 +46,8 @@
  *  idle_summary: one process, a pool of 1: thread A holds the summary
  *      while B counts without one; both exit; a lone thread C takes back
  *      B's stripe (the first idle one) and must take over A's idle
- *      summary at its next ask, not count unsummarized.
+ *      summary at its first event, not count unsummarized: B made 4096
+ *      events (a multiple of the 4096 between asks), or 100.
  *  grave_capacity: writers gone whose keys together fit the capacity
  *      leave exact counts in the grave; past it, bounds, though no
  *      summary evicted a key.
@@ -755,7 +756,7 @@ static void test_pool_reuse(void **state)
 
 /* ------------------------------------------------------- idle summaries */
 
-#define IDLE_UNSUM 4096u           /* B's events: CLAIM_RETRY (sigtable.c) */
+#define IDLE_RETRY 4096u           /* CLAIM_RETRY (sigtable.c) */
 #define IDLE_C 1000u               /* C's events */
 
 struct idle_arg {
@@ -794,15 +795,18 @@ static void *idle_thread(void *arg)
  * A summary left idle by an exited thread goes to a thread of its
  * process that has none. Pool of 1. B takes the first thread stripe (a
  * counter) and waits; A takes the next and the only summary, and waits;
- * B counts IDLE_UNSUM events without a summary and exits; then A exits. Thread C, alone
+ * B counts @nb events without a summary and exits; then A exits. Thread C, alone
  * in the process, takes back the first idle stripe, B's: without a
  * summary, while A's sits idle on the other. Its first event asks the
- * pool again (B's unsummarized events are a multiple of CLAIM_RETRY):
- * none is free, so it takes A's summary over. Before, C's 1,000 events
- * were unsummarized too (5,096, its keys not listed), and every later
- * lone thread's would be, for as long as the process lives.
+ * pool again, as a thread's first event of the table does: none is
+ * free, so it takes A's summary over. Before, C's 1,000 events were
+ * unsummarized too (5,096, its keys not listed), and every later lone
+ * thread's would be, for as long as the process lives; and until a fix
+ * of the ASKED word (the asking thread's id in it), C asked only when
+ * B's count was a multiple of CLAIM_RETRY: after B's 100 events, C's
+ * 1,000 were unsummarized (1,100 in all).
  */
-static void test_idle_summary(void **state)
+static void idle_summary(uint32_t nb)
 {
 	const char *name = stress_name("sigidle");
 	struct shmstat_sigtab_opts to = su_topts(64, 16, 0, 1, 0);
@@ -820,7 +824,6 @@ static void test_idle_summary(void **state)
 	shmstat_snap *s;
 	shmstat_sigview *v;
 
-	(void)state;
 	small_segment(name, 2, 2, &to);
 	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
 	assert_int_equal(shmstat_sigtab_register(seg, &def, &to, &t), 0);
@@ -830,7 +833,7 @@ static void test_idle_summary(void **state)
 	assert_int_equal(sem_init(&ready2, 0, 0), 0);
 	assert_int_equal(sem_init(&go2, 0, 0), 0);
 	{
-		struct idle_arg b = { t, c, "b-", IDLE_UNSUM, 1, &ready, &go };
+		struct idle_arg b = { t, c, "b-", nb, 1, &ready, &go };
 		struct idle_arg a = { t, c, "a-", 100, 0, &ready2, &go2 };
 
 		assert_int_equal(pthread_create(&tb, NULL, idle_thread, &b), 0);
@@ -850,7 +853,7 @@ static void test_idle_summary(void **state)
 	}
 	for (unsigned i = 0; i < 30; i++) {
 		static const char *const pre[] = { "a-", "b-", "c-" };
-		static const uint32_t n[] = { 100, IDLE_UNSUM, IDLE_C };
+		const uint32_t n[] = { 100, nb, IDLE_C };
 		char key[16];
 		int len = snprintf(key, sizeof(key), "%s%u", pre[i / 10], i % 10);
 
@@ -864,10 +867,10 @@ static void test_idle_summary(void **state)
 	shmstat_sigview_stats(v, &st);
 	if (su_check(v, &x, SU_QUIESCENT, "idle summary", &r) != 0)
 		fail_msg("%llu violations", (unsigned long long)r.bad);
-	assert_int_equal(st.hits, 100 + IDLE_UNSUM + IDLE_C);
-	if (st.unsummarized != IDLE_UNSUM)
+	assert_int_equal(st.hits, 100 + nb + IDLE_C);
+	if (st.unsummarized != nb)
 		fail_msg("thread C, alone, counted %llu events without a summary while A's was idle",
-			 (unsigned long long)(st.unsummarized - IDLE_UNSUM));
+			 (unsigned long long)(st.unsummarized - nb));
 	assert_int_equal(st.used, 20);          /* A's keys and C's, in one summary */
 	assert_int_equal(st.summaries, 2);
 	shmstat_sigview_free(v);
@@ -878,6 +881,18 @@ static void test_idle_summary(void **state)
 	sem_destroy(&ready2);
 	sem_destroy(&go2);
 	assert_int_equal(shmstat_close(seg), 0);
+}
+
+static void test_idle_summary(void **state)
+{
+	(void)state;
+	idle_summary(IDLE_RETRY);
+}
+
+static void test_idle_summary_first(void **state)
+{
+	(void)state;
+	idle_summary(100);
 }
 
 /* ------------------------------------------- a pool refilled by a fold */
@@ -1106,6 +1121,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_lifecycle, stress_setup, stress_teardown),
 		cmocka_unit_test_setup_teardown(test_pool_reuse, stress_setup, stress_teardown),
 		cmocka_unit_test_setup_teardown(test_idle_summary, stress_setup, stress_teardown),
+		cmocka_unit_test_setup_teardown(test_idle_summary_first, stress_setup, stress_teardown),
 		cmocka_unit_test_setup_teardown(test_pool_refilled, stress_setup, stress_teardown),
 		cmocka_unit_test_setup_teardown(test_grave_capacity, stress_setup, stress_teardown),
 #endif
