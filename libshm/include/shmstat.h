@@ -876,7 +876,9 @@ struct shmstat_sigowner_info {
 /** shmstat_sigview_owners - owners named in the table. */
 SHMSTAT_API size_t shmstat_sigview_owners(const shmstat_sigview *v);
 
-/** shmstat_sigview_owner - owner @k and its exact totals. 0 or EINVAL. */
+/** shmstat_sigview_owner - owner @k (id k + 1) and its exact totals; a
+ * name in two slots is shown once, in its first, with the totals of
+ * both. 0 or EINVAL. */
 SHMSTAT_API int shmstat_sigview_owner(const shmstat_sigview *v, size_t k,
 				      struct shmstat_sigowner_info *out);
 

@@ -43,6 +43,9 @@
  *      summary, also after it was evicted and came back.
  *  owner_hole: a name registered again past a freed slot keeps its id;
  *      a new name takes the freed slot.
+ *  owner_stalled: a name in two slots (a registration gave up on a slot
+ *      its stopped claimer then named the same) is one owner in the
+ *      view, with both slots' totals.
  *  owner_slots: one name, one id in two processes; 55 bytes fit, 56, ""
  *      and NULL are SHMSTAT_EBADNAME; no free slot: SHMSTAT_EFULL, id 0;
  *      a table with 0 slots has no owner.
@@ -910,6 +913,50 @@ static void test_owner_pid_reused(void **state)
 	__atomic_store_n(&t->owners[2].word, 0, __ATOMIC_RELEASE);
 	assert_int_equal(shmstat_sig_owner(t, "b", &id), 0);
 	assert_int_equal(id, 2);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+/* A claimer that runs but does not go on (stopped between its CAS and
+ * its name): a registration of that very name gives up on the slot
+ * after its yields and takes the next one; the claimer then names its
+ * slot the same. The view shows the name once, with the totals of both
+ * ids (it showed "acct" twice, 10 and 5 hits: two Prometheus series
+ * with the same labels), and keys of either id under it. */
+static void test_owner_stalled(void **state)
+{
+	const char *name = ut_name("sigstall");
+	shmstat_seg *seg = open_seg(name, 1 << 20);
+	struct shmstat_sigtab_opts o = su_topts(16, 32, 4, 1, 0);
+	shmstat_sigtab *t = table(seg, TAB, &o);
+	const uint64_t live = 1 | SHMSTAT_TAG(getpid(), self_start());
+	struct shmstat_sigowner_info oi;
+	shmstat_sigview *v;
+	size_t top[4];
+	uint32_t id = 0;
+
+	(void)state;
+	__atomic_store_n(&t->owners[0].word, live, __ATOMIC_RELEASE);
+	assert_int_equal(shmstat_sig_owner(t, "acct", &id), 0);
+	assert_int_equal(id, 2);
+	memset(t->owners[0].name, 0, sizeof(t->owners[0].name));
+	strcpy(t->owners[0].name, "acct");
+	__atomic_store_n(&t->owners[0].word, 2, __ATOMIC_RELEASE);
+	for (int i = 0; i < 10; i++)
+		hit(t, "by-one", 3, 1);
+	for (int i = 0; i < 5; i++)
+		hit(t, "by-two", 2, id);
+	miss(t, "by-two", id);
+	v = view_of(name, TAB, NULL);
+	if (shmstat_sigview_owners(v) != 1)
+		fail_msg("%zu owners: the name twice", shmstat_sigview_owners(v));
+	assert_int_equal(shmstat_sigview_owner(v, 0, &oi), 0);
+	assert_string_equal(oi.name, "acct");
+	assert_int_equal(oi.hits, 15);
+	assert_int_equal(oi.misses, 1);
+	assert_int_equal(oi.weight, 40);
+	assert_string_equal(entry(v, "by-two").owner, "acct");
+	assert_int_equal(shmstat_sigview_top(v, SHMSTAT_BY_HITS, "acct", 4, top), 2);
+	shmstat_sigview_free(v);
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
@@ -2003,6 +2050,7 @@ int main(void)
 		T(test_owner_slots),
 		T(test_owner_hole),
 		T(test_owner_pid_reused),
+		T(test_owner_stalled),
 		T(test_owner_none),
 		T(test_hit_rate),
 		T(test_expired),
