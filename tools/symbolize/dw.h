@@ -26,6 +26,17 @@ struct dw_api {
 	__typeof__(&dwfl_report_end) report_end;
 	__typeof__(&dwfl_module_build_id) module_build_id;
 	__typeof__(&dwfl_module_addrinfo) module_addrinfo;
+	__typeof__(&dwfl_module_getelf) module_getelf;
+	/* libelf's, which libdw brings (plt.c: names of PLT stubs) */
+	__typeof__(&gelf_getehdr) getehdr;
+	__typeof__(&elf_getshdrstrndx) getshdrstrndx;
+	__typeof__(&elf_nextscn) nextscn;
+	__typeof__(&elf_getscn) getscn;
+	__typeof__(&gelf_getshdr) getshdr;
+	__typeof__(&elf_strptr) strptr;
+	__typeof__(&elf_getdata) getdata;
+	__typeof__(&gelf_getrela) getrela;
+	__typeof__(&gelf_getsym) getsym;
 	/* the callbacks of a Dwfl (symbolize.c says which and why) */
 	Dwfl_Callbacks callbacks;
 };

@@ -75,6 +75,7 @@
 
 #include "demangle.h"
 #include "dw.h"
+#include "plt.h"
 #include "../../libshm/profile/rangeix.h"
 #include "symbolize.h"
 #include "textsafe.h"
@@ -924,8 +925,8 @@ static const char *addr_name(struct symbolizer *s, const struct mod *m, uint64_t
 	return r;
 }
 
-/* The name of @addr in @m, not cached per process; NULL when out of
- * memory. */
+/* The name of @addr in @m ("qsort@plt" in a PLT stub: plt.c), not cached
+ * per process; NULL when out of memory. */
 static const char *mod_name(struct symbolizer *s, const struct proc *p,
 			    struct mod *m, uint64_t addr)
 {
@@ -951,7 +952,8 @@ static const char *mod_name(struct symbolizer *s, const struct proc *p,
 
 		name = dl ? intern_n(&s->strs, cxx, dl) : intern_n(&s->strs, sym, len);
 	} else {
-		name = addr_name(s, m, off);
+		size_t pl = plt_name(m->file->mod, off, cxx, sizeof(cxx));
+		name = pl ? intern_n(&s->strs, cxx, pl) : addr_name(s, m, off);
 	}
 	if (name)
 		(void)map_put(&s->fcache, ptr_key(m->file), off, name);
