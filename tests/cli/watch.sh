@@ -112,6 +112,21 @@ poll has_desc 'spin_requests_served_by_the_upstream_backend_total{backend="1"}|c
 tm send-keys -t view k k k k k k k
 poll has_desc "spin_cache_hits_total hit ratio|hit ratio: VALUE since creation; 1m 5m 15m: over the last minutes|hits / (hits + misses) of spin_cache_hits_total and spin_cache_misses_total" &&
 	ok || bad "k x 5: '$(desc)'"
+# page down and up on a terminal of 5 lines, which shows one row: one
+# row a page, down and up (they moved by LINES - 6, -1: the wrong way)
+# (the keys once the view is drawn at 40 columns, its status line cut)
+narrow() { tm resize-window -t view -x 40 -y 5 && poll on_screen '^sort: name .*~$'; }
+narrow || bad "40x5: $(cat "$tmp/screen")"
+tm send-keys -t view NPage
+tm send-keys -t view NPage
+tm resize-window -t view -x 80 -y 24
+poll has_desc "spin_cost_total|counter, unit micro_USD, labels -|cli test" && ok || bad "5 lines, page down x 2: '$(desc)'"
+narrow || bad "40x5: $(cat "$tmp/screen")"
+tm send-keys -t view PPage
+tm resize-window -t view -x 80 -y 24
+poll has_desc "spin_cache_misses_total|counter, unit -, labels -|cli test" && ok || bad "5 lines, page up: '$(desc)'"
+tm send-keys -t view g
+poll has_desc "spin_big_total|counter, unit -, labels -|cli test" && ok || bad "g: '$(desc)'"
 # a larger terminal: whole names; a smaller one: value and rate still
 tm resize-window -t view -x 120 -y 30
 poll on_screen '^spin_requests_served_by_the_upstream_backend_total\{backend="6"\} +6 +0/s ' && ok ||

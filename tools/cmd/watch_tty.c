@@ -164,10 +164,18 @@ static void describe(const struct row *r)
 	put(LINES - 1, r->help[0] ? r->help : "(no help text)", 0);
 }
 
+/* The rows the screen shows at once, at least 1 (a terminal of fewer
+ * than TOP + BOTTOM + 1 lines still shows the selected row): what
+ * page up and down move by. */
+static int page_rows(void)
+{
+	return LINES - TOP - BOTTOM < 1 ? 1 : LINES - TOP - BOTTOM;
+}
+
 static void draw(struct view *v, const struct watch *w)
 {
 	static const char *const sorts[] = { "name", "rate", "value" };
-	int nlines = LINES - TOP - BOTTOM;
+	int nlines = page_rows();
 	struct layout L;
 	struct line l;
 	char status[400];
@@ -185,8 +193,6 @@ static void draw(struct view *v, const struct watch *w)
 	fit(&L, v, COLS - 1);
 	header_line(&l, &L);
 	put(2, line_end(&l), A_REVERSE);
-	if (nlines < 1)
-		nlines = 1;
 	if (v->sel < v->top)
 		v->top = v->sel;
 	if (v->sel >= v->top + (size_t)nlines)
@@ -335,10 +341,10 @@ int watch_tty(struct source *src, struct watch *w, double interval, long count)
 			move_sel(&v, -1);
 			break;
 		case KEY_NPAGE:
-			move_sel(&v, LINES - TOP - BOTTOM);
+			move_sel(&v, page_rows());
 			break;
 		case KEY_PPAGE:
-			move_sel(&v, -(LINES - TOP - BOTTOM));
+			move_sel(&v, -page_rows());
 			break;
 		case KEY_HOME: case 'g':
 			move_sel(&v, -(long)v.nshown);
