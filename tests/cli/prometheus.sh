@@ -184,7 +184,7 @@ for q in "show:400:parameter 'segment' is missing" "show?segment=nope:404:segmen
 	"range?history=e2e.hist&start=now&end=-1h:400:range ends before it starts" \
 	"window?history=e2e.hist&window=1d&at=@1000:400:window reaches before 1970" \
 	"window?history=e2e.hist&window=1s&at=@1000:404:history 'e2e.hist': no records in e2e.hist in" \
-	"show?segment=$tag-missing:503:cannot be read" "nope:404:no such path"; do
+	"show?segment=$tag-missing:503:segment '$tag-missing' cannot be read: /dev/shm/shmstat.$tag-missing: No such file or directory\"}" "nope:404:no such path"; do
 	path=${q%%:*}; rest=${q#*:}; want=${rest%%:*}; msg=${rest#*:}
 	got=$(api "$path")
 	if [ "${got%% *}" = "$want" ] && "$json_flat" <"$dir/api.out" | grep -qF "error=" &&

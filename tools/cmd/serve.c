@@ -90,6 +90,7 @@ struct seg {
 	char name[256];
 	shmstat_reader *r;
 	int up;                    /* last scrape: 1 read, 0 not, -1 never tried */
+	char why[400];             /* why the last snapshot failed */
 };
 
 /* A connection: when its current request started (accept, or the end of
@@ -314,11 +315,13 @@ static shmstat_snap *snap_of(struct seg *g)
 		shmstat_reader_close(g->r);    /* re-created, truncated: again */
 		g->r = NULL;
 	}
+	if (s == NULL)
+		snprintf(g->why, sizeof(g->why), "%s", why[0] ? why : shmstat_last_error());
 	if (g->up != (s != NULL)) {     /* changed, or the first scrape (-1) */
 		if (s)
 			fprintf(stderr, "shmstat: segment '%s' is up\n", g->name);
 		else
-			warnf("segment '%s' is down: %s", g->name, why[0] ? why : shmstat_last_error());
+			warnf("segment '%s' is down: %s", g->name, g->why);
 	}
 	g->up = s != NULL;
 	return s;
@@ -388,6 +391,11 @@ long serve_find(const char *name)
 shmstat_snap *serve_snapshot(size_t k)
 {
 	return snap_of(&srv.seg[k]);
+}
+
+const char *serve_snapshot_error(size_t k)
+{
+	return srv.seg[k].why;
 }
 
 uint64_t serve_max_bytes(void)

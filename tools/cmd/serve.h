@@ -23,6 +23,9 @@ long serve_find(const char *name);
 /* A fresh snapshot of served segment @k, NULL when it cannot be read
  * (the caller frees it). */
 shmstat_snap *serve_snapshot(size_t k);
+/* Why serve_snapshot(@k) last returned NULL ("/dev/shm/shmstat.NAME: No
+ * such file or directory", the library's error). */
+const char *serve_snapshot_error(size_t k);
 
 /* History files serve was given (--history): how many, the name the API
  * knows each by (its file name without directory), its path. */

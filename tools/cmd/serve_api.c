@@ -241,7 +241,7 @@ static long segment_of(struct MHD_Connection *c, shmstat_snap **s, enum MHD_Resu
 	*s = serve_snapshot((size_t)k);
 	if (*s == NULL) {
 		*ret = api_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "segment '%s' cannot be read: %s",
-				 name, shmstat_last_error());
+				 name, serve_snapshot_error((size_t)k));
 		return -1;
 	}
 	return k;
