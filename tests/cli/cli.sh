@@ -230,6 +230,12 @@ expect 1 "" "^shmstat: metric 'cli_errors_total' of segment '$tag-a' is a counte
 expect 1 "" "has no histogram 'cli_latency' with labels 'x=\"y\"'" -- "$shmstat" hist -l 'x="y"' "$tag-a" cli_latency
 expect 2 "" "segment and histogram names are needed" -- "$shmstat" hist "$tag-a"
 expect 2 "" "option '-l' needs a value" -- "$shmstat" hist -l
+# labels that are not k="v" pairs: a usage error (exit 2), as trend -l says
+# (hist looked for them and exited 1, "no histogram ... with labels")
+for l in 'x' 'x=' 'x=1' 'x="1'; do
+	expect 2 "" "^shmstat: labels '$l' are not k=\"v\" pairs separated by commas$" -- \
+		"$shmstat" hist -l "$l" "$tag-a" cli_latency
+done
 expect 0 "^  p50 +100ns$" "" -- "$shmstat" hist "$tag-a" cli_latency -l ''
 expect 0 "^  p99\.9 +1000000$" "" -- "$shmstat" hist "$tag-a" --raw cli_latency
 expect 0 "\(exited writers\) +10" "" -- "$shmstat" show --per-process "$tag-a"

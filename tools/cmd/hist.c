@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "shmstat.h"
+#include "shmstat_window.h"
 #include "cli.h"
 #include "cmd.h"
 
@@ -133,6 +134,11 @@ int cmd_hist(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
+			/* as trend -l: a typo in the syntax is a usage error */
+			if (shmstat_labels_match("", optarg) < 0)
+				return usage_error(cmd_hist_usage,
+						   "labels '%s' are not k=\"v\" pairs separated by commas",
+						   optarg);
 			labels = optarg;
 			break;
 		case 'r':
