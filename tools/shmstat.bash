@@ -36,7 +36,7 @@ _shmstat()
 	trend) opts="-w --window --at --step -l --labels -f --figure -q --better --owner --raw --json --help" ;;
 	check) opts="-r --rules -H --history --state --no-state -t --timeout -V --version --rate --increase --gauge --quantile --ratio --sig --window --below --min-samples -w --warning -c --critical --json --help" ;;
 	serve) opts="-l --listen -s --segment --uid --le-per-octave --top --max-series --max-bytes --timeout -H --history --help" ;;
-	watch) opts="-i -n -I -X --raw --wait --lines -h -t --help" ;;
+	watch) opts="-i --interval -n --count -I -X --raw --wait --lines -h -t --help" ;;
 	top) opts="-n --by --owner --high-value --raw --json --history --window --at --help" ;;
 	gc) opts="--profiles --help" ;;
 	hist) opts="-l --labels --raw --help" ;;

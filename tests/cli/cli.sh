@@ -370,6 +370,12 @@ for i in 1m30s 1h 1d 1ms 1.5s; do
 	expect 0 "  $tag-a  writers 0 alive 0 dead$" "^$" -- "$shmstat" watch -i "$i" -n 1 "$tag-a"
 done
 expect 2 "" "count '0' is not a positive number" -- "$shmstat" watch -n 0 "$tag-a"
+# --interval and --count, as record spells them (watch refused them)
+expect 0 "  $tag-a  writers 0 alive 0 dead$" "^$" -- "$shmstat" watch --interval 10ms --count 1 "$tag-a"
+[ "$(grep -c "  $tag-a  writers" <<<"$("$shmstat" watch --interval=10ms --count=2 "$tag-a")")" = 2 ] && ok ||
+	bad "watch --interval=10ms --count=2: not 2 blocks"
+expect 2 "" "^shmstat: interval '2' is not a duration from 1ms to 1d$" -- "$shmstat" watch --interval 2 -n 1 "$tag-a"
+expect 2 "" "^shmstat: count '0' is not a positive number$" -- "$shmstat" watch --count 0 "$tag-a"
 expect 2 "" "count '99999999999999999999' is not a positive number" -- "$shmstat" watch -n 99999999999999999999 "$tag-a"
 expect 1 "" "^shmstat: segment '$tag-none' does not exist$" -- "$shmstat" watch -i 10ms -n 2 "$tag-none"
 # watch: hit-ratio rows for twins with the same labels and, over all label

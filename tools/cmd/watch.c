@@ -33,8 +33,9 @@
 #include "watch.h"
 
 const char cmd_watch_usage[] =
-	"usage: shmstat watch [-i INTERVAL] [-n COUNT] [-I GLOB]... [-X GLOB]... [--raw]\n"
-	"                     [--wait] [--lines [-h N] [-t]] NAME\n"
+	"usage: shmstat watch [-i|--interval INTERVAL] [-n|--count COUNT]\n"
+	"                     [-I GLOB]... [-X GLOB]... [--raw] [--wait]\n"
+	"                     [--lines [-h N] [-t]] NAME\n"
 	"  Show segment NAME live, every INTERVAL (a duration from 1ms to 1d,\n"
 	"  default 1s; e.g. 500ms, 2s, 1m30s), COUNT times (default: until\n"
 	"  stopped): per metric its value, its rate per second over the last\n"
@@ -383,6 +384,8 @@ int cmd_watch(int argc, char **argv)
 	static const char shortopts[] = ":i:n:I:X:h:t";
 	char bad[64];
 	static const struct option opts[] = {
+		{ "interval", required_argument, NULL, 'i' },   /* as record's, show's */
+		{ "count", required_argument, NULL, 'n' },      /* as record's */
 		{ "raw", no_argument, NULL, 'r' },
 		{ "lines", no_argument, NULL, 'l' },
 		{ "wait", no_argument, NULL, 'w' },
