@@ -25,16 +25,17 @@ _shmstat()
 	trend:-f|trend:--figure)
 		COMPREPLY=($(compgen -W "rate increase gauge quantile mean hits misses weight evictions hit_ratio" -- "$cur")); return ;;
 	trend:--better) COMPREPLY=($(compgen -W "higher lower" -- "$cur")); return ;;
-	*:-o|*:--history|*:-H|*:-r|*:--rules|*:--state) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	check:--emit) COMPREPLY=($(compgen -W "prometheus-rules" -- "$cur")); return ;;
+	*:-o|*:--history|*:-H|*:-r|*:--rules|*:--state|*:--out) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	serve:-s|serve:--segment) COMPREPLY=($(compgen -W "$(_shmstat_segments)" -- "$cur")); return ;;
 	*:-w|*:--window|*:--at|*:--step|*:--interval|*:--tiers|*:--size|*:--top|*:--count|*:-q|*:-l|*:--listen|*:--le-per-octave) return ;;
 	*:-i|*:-n|*:-I|*:-X|*:-l|*:--owner|*:--high-value|*:--labels) return ;;
 	esac
 	case "$cmd" in
-	show) opts="-p --per-process --json --prom --openmetrics --csv -i --interval -I -X --raw --history --window --at --range --help" ;;
+	show) opts="-p --per-process --json --prom --openmetrics --csv -i --interval -I -X --raw --out --history --window --at --range --help" ;;
 	record) opts="-o --history --interval --tiers --size --top --group-read --count --wait --help" ;;
 	trend) opts="-w --window --at --step -l --labels -f --figure -q --better --owner --raw --json --help" ;;
-	check) opts="-r --rules -H --history --state --no-state -t --timeout -V --version --rate --increase --gauge --quantile --ratio --sig --window --below --min-samples -w --warning -c --critical --json --help" ;;
+	check) opts="-r --rules -H --history --state --no-state -t --timeout -V --version --rate --increase --gauge --quantile --ratio --sig --window --below --min-samples -w --warning -c --critical --json --emit --out --help" ;;
 	serve) opts="-l --listen -s --segment --uid --le-per-octave --top --max-series --max-bytes --timeout -H --history --help" ;;
 	watch) opts="-i --interval -n --count -I -X --raw --wait --lines -h -t --help" ;;
 	top) opts="-n --by --owner --high-value --raw --json --history --window --at --help" ;;

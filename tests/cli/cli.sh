@@ -352,6 +352,17 @@ COMP_WORDS=(shmstat top --by w); COMP_CWORD=3; _shmstat
 [ "${COMPREPLY[*]}" = "weight" ] && ok || bad "completion of top --by w: ${COMPREPLY[*]}"
 COMP_WORDS=(shmstat show "$tag-"); COMP_CWORD=2; _shmstat
 [[ " ${COMPREPLY[*]} " == *" $tag-a "* ]] && ok || bad "completion of segment names: ${COMPREPLY[*]}"
+# every option of a command's synopsis (shmstat help CMD) completes (show
+# --out, check --emit and --out, watch --interval and --count did not)
+for cmd in list show hist top watch gc rm record trend check serve flame; do
+	COMP_WORDS=(shmstat "$cmd" -); COMP_CWORD=2; _shmstat
+	for o in $("$shmstat" help "$cmd" | awk '/^usage:/ || /^       /' |
+		grep -oE -- '(^|[][ |])-{1,2}[A-Za-z][A-Za-z-]*' | sed -E 's/^[][ |]//' | sort -u); do
+		[[ " ${COMPREPLY[*]} " == *" $o "* ]] && ok || bad "completion of '$cmd -' lacks $o"
+	done
+done
+COMP_WORDS=(shmstat check --emit p); COMP_CWORD=3; _shmstat
+[ "${COMPREPLY[*]}" = "prometheus-rules" ] && ok || bad "completion of check --emit p: ${COMPREPLY[*]}"
 
 # --- watch, piped: a quiet segment has exact values and zero rates
 "$shmstat" watch -i 100ms -n 3 "$tag-a" > /tmp/$tag.watch 2>&1 || bad "watch failed"
