@@ -197,6 +197,17 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(code "$url/nope")" = 404 ] && ok || bad "unknown path is not 404"
 [ "$(code -X POST -d x=1 "$url/metrics")" = 405 ] && ok || bad "POST is not 405"
 [ "$(code -X DELETE "$url/metrics")" = 405 ] && ok || bad "DELETE is not 405"
+# under /api/ the answer is JSON as every other error there (it was the
+# text "method not allowed"), with Allow
+for m in POST DELETE; do
+	got=$(curl -s -D "$dir/api.hdr" -o "$dir/api.out" -w '%{http_code} %{content_type}' -X "$m" "$url/api/v1/show?segment=$tag")
+	[ "$got" = "405 application/json" ] && grep -qi '^Allow: GET, HEAD' "$dir/api.hdr" &&
+		[ "$(cat "$dir/api.out")" = '{"error":"method not allowed: GET or HEAD"}' ] && ok ||
+		bad "$m /api/v1/show: '$got' $(cat "$dir/api.out")"
+done
+got=$(curl -s -o "$dir/api.out" -w '%{http_code} %{content_type}' -X GET -d x=1 "$url/api/v1/segments")
+[ "$got" = "400 application/json" ] && [ "$(cat "$dir/api.out")" = '{"error":"a GET request has no body"}' ] && ok ||
+	bad "GET /api/v1/segments with a body: '$got' $(cat "$dir/api.out")"
 big=$(head -c 40000 /dev/zero | tr '\0' a)
 [ "$(code -H "X-Big: $big" "$url/metrics")" = 431 ] && ok || bad "huge header is not 431"
 [ "$(curl -s "$url/healthz")" = ok ] && ok || bad "/healthz"

@@ -661,12 +661,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_size, void **state)
 {
-	static const char text[] = "text/plain; charset=utf-8";
+	static const char text[] = "text/plain; charset=utf-8", json[] = "application/json";
 	const char *accept;
 	struct MHD_Response *r;
 	struct scrape *sc;
 	enum MHD_Result ret;
-	int om;
+	int om, api;
 
 	(void)cls;
 	(void)version;
@@ -692,11 +692,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			pthread_mutex_unlock(&srv.lock);
 		}
 	}
+	/* under /api/ every error is {"error":"..."}, these two too */
+	api = strncmp(url, "/api/", 5) == 0;
 	if (*state == (void *)2 && (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 				    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
-		return reply(c, MHD_HTTP_BAD_REQUEST, text, "a GET request has no body\n");
+		return api ? reply(c, MHD_HTTP_BAD_REQUEST, json,
+				   "{\"error\":\"a GET request has no body\"}\n")
+			   : reply(c, MHD_HTTP_BAD_REQUEST, text, "a GET request has no body\n");
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, "method not allowed\n");
+		return api ? reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, json,
+				   "{\"error\":\"method not allowed: GET or HEAD\"}\n")
+			   : reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, "method not allowed\n");
 	if (strcmp(url, "/healthz") == 0)
 		return reply(c, MHD_HTTP_OK, text, "ok\n");
 	if (strcmp(url, "/") == 0)
@@ -704,7 +710,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			     "shmstat exporter: metrics at /metrics, health at /healthz, "
 			     "JSON at /api/v1/segments, /api/v1/show, /api/v1/top, /api/v1/range, "
 			     "/api/v1/window\n");
-	if (strncmp(url, "/api/", 5) == 0)
+	if (api)
 		return api_handle(c, url);
 	if (strcmp(url, "/metrics") != 0)
 		return reply(c, MHD_HTTP_NOT_FOUND, text, "not found: try /metrics\n");
