@@ -164,6 +164,8 @@ same "show -I -X" "show?segment=$tag&include=hf_req*&include=hf_sigs&exclude=*pa
 	"$shmstat" show --json -I 'hf_req*' -I hf_sigs -X '*path="/b"*' "$tag"
 same "top" "top?segment=$tag&n=1&by=weight" "$shmstat" top --json -n 1 --by weight "$tag"
 same "top of a table" "top?segment=$tag&table=hf_sigs&owner=nobody" "$shmstat" top --json --owner nobody "$tag" hf_sigs
+# owner= empty is top --owner '': the keys without an owner (it was no filter)
+same "top, owner empty" "top?segment=$tag&owner=" "$shmstat" top --json --owner '' "$tag"
 same "range" "range?history=e2e.hist&start=@0&end=@4000000000" \
 	"$shmstat" show --history "$dir/e2e.hist" --range @0 @4000000000 --json
 soon=$(( $(date +%s) + 60 ))
@@ -178,6 +180,7 @@ same "window" "window?history=e2e.hist&window=1h&at=@$soon&include=hf_*" \
 for q in "show:400:parameter 'segment' is missing" "show?segment=nope:404:segment 'nope' is not served" \
 	"show?segment=$tag&include=%5Bx:400:a glob is not valid" "top?segment=$tag&n=0:400:n '0' is not a number" \
 	"top?segment=$tag&by=size:400:by 'size' is unknown" "top?segment=$tag&table=nope:404:no signature table 'nope'" \
+	"top?segment=$tag&table=:404:segment '$tag' has no signature table ''\"}" \
 	"range?history=nope&start=@0&end=now:404:history 'nope' is not served" \
 	"range?history=e2e.hist&start=soon&end=now:400:start 'soon' is not an instant" \
 	"window?history=e2e.hist&window=x:400:window 'x' is not a duration" \

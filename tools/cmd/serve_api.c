@@ -389,13 +389,14 @@ static enum MHD_Result api_top(struct MHD_Connection *c)
 		shmstat_snap_free(s);
 		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}
-	found = top_json(f, s, serve_segment((size_t)k), table && table[0] ? table : NULL, by,
-			 owner && owner[0] ? owner : NULL, (size_t)n, hv);
+	/* table= and owner= empty are what top's '' are: a table named ''
+	 * (none: 404), the keys without an owner; not "any" */
+	found = top_json(f, s, serve_segment((size_t)k), table, by, owner, (size_t)n, hv);
 	shmstat_snap_free(s);
 	if (!found) {    /* as top, which exits 1 saying so */
 		(void)fclose(f);
 		body_drop(b);
-		if (table && table[0])
+		if (table)
 			return api_error(c, MHD_HTTP_NOT_FOUND,
 					 "segment '%s' has no signature table '%s'",
 					 serve_segment((size_t)k), table);
