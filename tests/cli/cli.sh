@@ -404,6 +404,12 @@ else bad "watch: the ratio over label sets is not once per block"; fi
 # in each scrape); bounded, as a serve that started would run on
 expect 2 "" "^shmstat: segment '$tag-d' is named twice$" -- \
 	timeout 10 "$shmstat" serve --listen 127.0.0.1:0 -s "$tag-d" -s "$tag-e" -s "$tag-d"
+# serve -H FILE: a file that cannot be read as a history is refused at the
+# start, exit 1, as trend refuses it (serve started, its API 503 forever)
+expect 1 "" "^shmstat: history file '/tmp/$tag-none.hist' does not exist$" -- \
+	timeout 10 "$shmstat" serve --listen 127.0.0.1:0 -s "$tag-d" -H "/tmp/$tag-none.hist"
+expect 1 "" "^shmstat: history file '/tmp' is not a regular file$" -- \
+	timeout 10 "$shmstat" serve --listen 127.0.0.1:0 -s "$tag-d" --history /tmp
 # serve's /api/v1/top answers as top does: a segment with no signature
 # table (this one has counters only) is an error, 404 (it was 200 with no
 # tables while top exits 1)

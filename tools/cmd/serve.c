@@ -936,6 +936,8 @@ int cmd_serve(int argc, char **argv)
 	if (optind != argc)
 		return usage_error(cmd_serve_usage, "unexpected argument '%s'", argv[optind]);
 	srv.discover = srv.nseg == 0;
+	if (serve_histories_check() != EXIT_OK)
+		return EXIT_ERR;
 	if (parse_listen(listen, &ss, &sslen) != 0)
 		return usage_error(cmd_serve_usage, "listen address '%s' is not HOST:PORT", listen);
 	if (ss.ss_family == AF_INET6)

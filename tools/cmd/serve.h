@@ -31,6 +31,9 @@ const char *serve_snapshot_error(size_t k);
  * knows each by (its file name without directory), its path. */
 size_t serve_histories(void);
 const char *serve_history_name(size_t k);
+/* Each history file can be opened now: EXIT_OK, or EXIT_ERR (said):
+ * one that does not exist, is another user's, no history file... */
+int serve_histories_check(void);
 const char *serve_history_path(size_t k);
 
 /* --max-bytes: the most bytes of an answer, /metrics or /api/v1/ */

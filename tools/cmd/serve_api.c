@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "shmstat.h"
+#include "shmstat_history.h"
 #include "cli.h"
 #include "cmd.h"
 #include "export.h"
@@ -567,4 +568,19 @@ enum MHD_Result api_handle(struct MHD_Connection *c, const char *url)
 	default:
 		return api_history(c, k == 4);
 	}
+}
+
+int serve_histories_check(void)
+{
+	for (size_t k = 0; k < serve_histories(); k++) {
+		shmstat_history *h;
+		int err = shmstat_history_open(serve_history_path(k), &h);
+
+		/* a typo is an error at the start, as for trend; a file
+		 * caught being rewritten is answered 503 until it is whole */
+		if (err && err != SHMSTAT_ECORRUPT && err != SHMSTAT_ETRUNCATED)
+			return die(EXIT_ERR, "%s", shmstat_last_error());
+		shmstat_history_close(err ? NULL : h);
+	}
+	return EXIT_OK;
 }
