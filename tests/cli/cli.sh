@@ -65,10 +65,15 @@ fi
 
 # --- the manual shows every usage string exactly
 doc=$(cat "$manual")
-for c in list show hist top watch gc rm record trend check serve; do
+for c in list show hist top watch gc rm record trend check serve flame; do
 	u=$("$shmstat" help "$c")
 	if [[ "$doc" == *"$u"* ]]; then ok; else bad "docs/shmstat.md lacks the usage of '$c' as the tool prints it"; fi
 done
+# and its table of commands has every command shmstat help lists, with
+# the same words (watch was not in it)
+while read -r c what; do
+	grep -qxF "| [$c](#$c) | $what |" "$manual" && ok || bad "docs/shmstat.md's table lacks '| [$c](#$c) | $what |'"
+done < <("$shmstat" help | sed -n '/^commands:$/,/^$/p' | sed -n 's/^  \([a-z]\+\) \+/\1 /p')
 
 # --- errors: exit 1, lowercase message naming the thing
 expect 1 "" "^shmstat: segment name 'bad/name' has a character outside" -- "$shmstat" show bad/name
