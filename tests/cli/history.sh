@@ -107,6 +107,12 @@ expect 2 "" "^shmstat: tier '1s' is not STEP:SPAN$"   -- "$shmstat" record --tie
 expect 2 "" "^shmstat: tier step '0s' is not a duration$" -- "$shmstat" record --tiers 0s:1m -o "$tmp/x" "$tag-m"
 expect 2 "" "^shmstat: tier span '500ms' is not a duration of at least its step$" -- "$shmstat" record --tiers 1s:500ms -o "$tmp/x" "$tag-m"
 expect 2 "" "^shmstat: size 'abc' is not a byte count$" -- "$shmstat" record --size abc -o "$tmp/x" "$tag-m"
+# out of the file's bounds: a bad value too (exit 1, 'max_bytes 1, not 16 KiB
+# to 1 TiB', from the library creating the file)
+for z in 1 16383 1025G; do
+	expect 2 "" "^shmstat: size '$z' is not 16K to 1024G$" -- "$shmstat" record --size "$z" -o "$tmp/x" "$tag-m"
+done
+[ -e "$tmp/x" ] && bad "record --size out of bounds made a file" || ok
 expect 2 "" "^shmstat: interval 'x' is not a duration of at least 1ms$" -- "$shmstat" record --interval x -o "$tmp/x" "$tag-m"
 expect 2 "" "^shmstat: count '0' is not a positive number$" -- "$shmstat" record --count 0 -o "$tmp/x" "$tag-m"
 expect 2 "" "^shmstat: top '2000' is not 0 to 1000$" -- "$shmstat" record --top 2000 -o "$tmp/x" "$tag-m"

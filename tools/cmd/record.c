@@ -255,6 +255,11 @@ int cmd_record(int argc, char **argv)
 			if (parse_size(optarg, &ho.max_bytes) != 0)
 				return usage_error(cmd_record_usage, "size '%s' is not a byte count",
 						   optarg);
+			/* the library's bounds (shmstat_history_opts.max_bytes):
+			 * a bad value, exit 2, not an error creating the file */
+			if (ho.max_bytes < (UINT64_C(16) << 10) || ho.max_bytes > (UINT64_C(1) << 40))
+				return usage_error(cmd_record_usage, "size '%s' is not 16K to 1024G",
+						   optarg);
 			break;
 		case 'k':
 			errno = 0;
