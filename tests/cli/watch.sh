@@ -141,6 +141,34 @@ tm resize-window -t view -x 80 -y 24
 tm send-keys -t view s
 poll on_screen '^sort: rate ' && ok || bad "s: $(line 2)"
 poll on_screen '^NAME' && [[ "$(line 4)" == spin_total* ]] && ok || bad "sorted by rate: '$(line 4)'"
+# /: the filter written on the last line, its keys no commands ('s' does
+# not sort); the view refreshes meanwhile and a new size keeps the prompt
+# (getnstr() stopped the refreshes, and a resize ended it with the
+# characters typed so far); Backspace, Enter applies, Escape keeps the
+# filter before, an empty one shows every row
+prompt='^filter \(substring, empty for none\): '
+tm send-keys -t view /
+tm send-keys -t view -l spin_cx
+tm send-keys -t view BSpace
+poll on_screen "${prompt}spin_c\$" && ok || bad "/ spin_c: $(cat "$tmp/screen")"
+[[ "$(line 2)" == "sort: rate "* ]] && ok || bad "s in the filter sorted: '$(line 2)'"
+title=$(line 1)
+poll eval 'screen && [ "$(line 1)" != "$title" ]' && ok || bad "no refresh while the filter is written: '$(line 1)'"
+tm resize-window -t view -x 120 -y 30
+poll on_screen "^spin_requests_served_by_the_upstream_backend_total" && grep -Eq "${prompt}spin_c\$" "$tmp/screen" &&
+	ok || bad "120x30: the prompt is gone: $(cat "$tmp/screen")"
+tm send-keys -t view -l ost
+tm send-keys -t view Enter
+poll on_screen '^sort: rate  filter: spin_cost  ' && [[ "$(line 4)" == spin_cost_total* ]] && [ -z "$(line 5)" ] &&
+	ok || bad "filter spin_cost: $(cat "$tmp/screen")"
+tm send-keys -t view / z
+poll on_screen "${prompt}z\$" || bad "/ z: $(cat "$tmp/screen")"
+tm send-keys -t view Escape
+poll eval "screen && [ \"\$(line 30)\" = 'cli test' ]" && grep -q '^sort: rate  filter: spin_cost  ' "$tmp/screen" &&
+	ok || bad "Escape: $(cat "$tmp/screen")"
+tm send-keys -t view / Enter
+poll on_screen '^sort: rate  q quit' && poll on_screen '^still_total ' && ok || bad "empty filter: $(cat "$tmp/screen")"
+tm resize-window -t view -x 80 -y 24
 tm send-keys -t view q
 poll test -s "$tmp/rc" && [ "$(cat "$tmp/rc")" = 0 ] && ok || bad "q: exit '$(cat "$tmp/rc" 2>/dev/null)'"
 

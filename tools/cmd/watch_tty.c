@@ -48,6 +48,8 @@ struct view {
 	char title[512];
 	char note[512];
 	int paused;
+	int editing;               /* '/' typed: the filter being written */
+	char edit[128];            /* (as watch.filter) */
 };
 
 /* The widths of the columns; 0: not shown. Shown in this order, chosen
@@ -59,6 +61,11 @@ struct layout {
 static int imax(int a, int b)
 {
 	return a > b ? a : b;
+}
+
+static int imin(int a, int b)
+{
+	return a < b ? a : b;
 }
 
 static void fit(struct layout *L, const struct view *v, int cols)
@@ -205,6 +212,16 @@ static void draw(struct view *v, const struct watch *w)
 		put(TOP, w->filter[0] ? "(no metric matches the filter)" : "(no metrics)", 0);
 	else if (LINES > TOP + BOTTOM)
 		describe(&v->rows[v->shown[v->sel]]);
+	if (v->editing) {          /* the prompt on the last line, its cursor */
+		char prompt[200];
+
+		snprintf(prompt, sizeof(prompt), "filter (substring, empty for none): %s", v->edit);
+		move(LINES - 1, 0);
+		clrtoeol();
+		put(LINES - 1, prompt, 0);
+		move(LINES - 1, imax(0, imin(cells(prompt), COLS - 1)));
+	}
+	curs_set(v->editing ? 1 : 0);
 	refresh();
 }
 
@@ -264,20 +281,32 @@ static void sample(struct view *v, struct source *src, struct watch *w, double i
 		move_sel(v, 0);
 }
 
-/* '/': a substring to keep rows by (empty: all) */
-static void ask_filter(struct view *v, struct watch *w, double interval)
+/* A key while the filter after '/' is written (a substring to keep rows
+ * by, empty: all): Enter applies it, Escape keeps the one before,
+ * Backspace takes back a character. The view goes on refreshing, and a
+ * new size draws it again, prompt and all (getnstr() blocked the
+ * refreshes, and a resize ended it with what was typed so far). */
+static void edit_key(struct view *v, struct watch *w, int ch)
 {
-	echo();
-	curs_set(1);
-	timeout(-1);
-	mvprintw(LINES - 1, 0, "filter (substring, empty for none): ");
-	clrtoeol();
-	getnstr(w->filter, sizeof(w->filter) - 1);
-	noecho();
-	curs_set(0);
-	timeout((int)(interval * 1000));
-	select_rows(v, w);
-	move_sel(v, 0);
+	size_t n = strlen(v->edit);
+
+	if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+		snprintf(w->filter, sizeof(w->filter), "%s", v->edit);
+		v->editing = 0;
+		select_rows(v, w);
+		move_sel(v, 0);
+	} else if (ch == 27) {
+		v->editing = 0;
+	} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+		while (n > 0 && ((unsigned char)v->edit[n - 1] & 0xc0) == 0x80)
+			n--;            /* a UTF-8 character whole */
+		if (n > 0)
+			n--;
+		v->edit[n] = '\0';
+	} else if (ch >= ' ' && ch <= 0xff && ch != 0x7f && n + 1 < sizeof(v->edit)) {
+		v->edit[n] = (char)ch;
+		v->edit[n + 1] = '\0';
+	}
 }
 
 int watch_tty(struct source *src, struct watch *w, double interval, long count)
@@ -320,6 +349,11 @@ int watch_tty(struct source *src, struct watch *w, double interval, long count)
 		ch = getch();
 		if (ch == ERR)
 			continue;
+		if (v.editing && ch != KEY_RESIZE) {
+			edit_key(&v, w, ch);
+			draw(&v, w);
+			continue;
+		}
 		if (ch == 'q')
 			break;
 		switch (ch) {
@@ -332,7 +366,8 @@ int watch_tty(struct source *src, struct watch *w, double interval, long count)
 			select_rows(&v, w);
 			break;
 		case '/':
-			ask_filter(&v, w, interval);
+			v.editing = 1;
+			v.edit[0] = '\0';
 			break;
 		case 'j': case KEY_DOWN:
 			move_sel(&v, 1);
