@@ -24,6 +24,7 @@ cleanup() {
 	[ -n "${waiter:-}" ] && kill "$waiter" 2>/dev/null
 	[ -n "${holder:-}" ] && kill "$holder" 2>/dev/null
 	[ -n "${piper:-}" ] && kill "$piper" 2>/dev/null
+	[ -n "${liner:-}" ] && kill "$liner" 2>/dev/null
 	"$shmstat" rm "$tag-s" "$tag-w" "$tag-removed" "$tag-bad" "$tag-many" >/dev/null 2>&1
 	rm -rf "$tmp"
 }
@@ -277,6 +278,8 @@ poll grep -qx ready "$tmp/hold.out" && ok || bad "cli_fill hold did not start"
 view "$utf8" 80x24 -i 100ms "$tag-removed"
 "$shmstat" watch -i 50ms -n 1000 "$tag-removed" > "$tmp/removed.out" &
 piper=$!
+"$shmstat" watch --lines -i 50ms -n 1000 "$tag-removed" > "$tmp/removed.lines" 2> "$tmp/removed.err" &
+liner=$!
 poll on_screen '^cli_errors_total +3 ' && ok || bad "no row before the removal: $(cat "$tmp/screen")"
 poll grep -Eq '^  cli_errors_total +3 ' "$tmp/removed.out" && ok || bad "piped: no row before the removal"
 "$shmstat" rm "$tag-removed" || bad "shmstat rm"
@@ -285,9 +288,13 @@ poll on_screen "^$tag-removed \\(removed: its last values\\)  [0-9-]+ [0-9:]+  e
 grep -Eq '^cli_errors_total +3 ' "$tmp/screen" && ok || bad "removed: the last values are gone: $(cat "$tmp/screen")"
 poll grep -Eq "^[0-9-]+ [0-9:]+  $tag-removed \\(removed: its last values\\)  writers 1 alive 0 dead$" \
 	"$tmp/removed.out" && ok || bad "piped: the removal is not said: $(tail -n 3 "$tmp/removed.out")"
+# --lines: said once on stderr (it went on without a word)
+poll grep -qx "shmstat: segment '$tag-removed' was removed: its last values" "$tmp/removed.err" && ok ||
+	bad "--lines: the removal is not said: $(cat "$tmp/removed.err")"
 tm send-keys -t view q
-kill "$piper" "$holder"
-wait "$piper" "$holder" 2>/dev/null
-piper= holder=
+kill "$piper" "$holder" "$liner"
+wait "$piper" "$holder" "$liner" 2>/dev/null
+piper= holder= liner=
+[ "$(grep -c . "$tmp/removed.err")" = 1 ] && ok || bad "--lines: more on stderr: $(cat "$tmp/removed.err")"
 
 finish

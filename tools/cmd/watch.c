@@ -349,7 +349,7 @@ static int run_compact(struct source *src, struct watch *w, double interval, lon
 {
 	double next = watch_now();
 	char note[512];
-	int shown = 0;
+	int shown = 0, removed = 0;
 
 	w->sort = SORT_NAME;
 	w->no_windows = 1;              /* rates of the interval alone */
@@ -365,6 +365,16 @@ static int run_compact(struct source *src, struct watch *w, double interval, lon
 			fprintf(stderr, "shmstat: %s\n", note);
 		if (s == NULL)
 			continue;
+		{
+			/* removed: said once on stderr, as the other forms say it
+			 * on their first line (the lines went on quietly) */
+			struct shmstat_seg_info info;
+
+			shmstat_snap_info(s, &info);
+			if (info.removed && !removed)
+				warnf("segment '%s' was removed: its last values", src->name);
+			removed = info.removed;
+		}
 		nr = watch_rows(w, s, watch_now(), &rows);
 		compact_line(c, rows, nr, interval);
 		free(rows);
