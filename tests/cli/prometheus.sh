@@ -178,7 +178,9 @@ same "window" "window?history=e2e.hist&window=1h&at=@$soon&include=hf_*" \
 	grep -qx "histories.0=e2e.hist" "$dir/api.flat" && ok || bad "/api/v1/segments: $(cat "$dir/api.out")"
 # bad queries: a status and a JSON error naming what is wrong
 for q in "show:400:parameter 'segment' is missing" "show?segment=nope:404:segment 'nope' is not served" \
-	"show?segment=$tag&include=%5Bx:400:a glob is not valid" "top?segment=$tag&n=0:400:n '0' is not a number" \
+	"show?segment=$tag&include=%5Bx:400:include: glob '[x' is not valid\"}" \
+	"show?segment=$tag&include=a&exclude=%5Bb&exclude=%5Bc:400:exclude: glob '[b' is not valid\"}" \
+	"window?history=e2e.hist&window=1h$(printf '&include=a%.0s' $(seq 33)):400:more than 32 'include' parameters\"}" "top?segment=$tag&n=0:400:n '0' is not a number" \
 	"top?segment=$tag&by=size:400:by 'size' is unknown" "top?segment=$tag&table=nope:404:no signature table 'nope'" \
 	"top?segment=$tag&table=:404:segment '$tag' has no signature table ''\"}" \
 	"range?history=nope&start=@0&end=now:404:history 'nope' is not served" \

@@ -188,6 +188,7 @@ struct globs {
 	char *inc[MAX_GLOBS], *exc[MAX_GLOBS];
 	size_t ninc, nexc;
 	int over, bad;
+	const char *key, *value;   /* the first refused: named in the answer */
 };
 
 static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -200,10 +201,14 @@ static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *k
 	if (!inc && strcmp(key, "exclude") != 0)
 		return MHD_YES;
 	if (value == NULL || !glob_valid(value)) {
+		if (!g->bad && !g->over)
+			g->key = key, g->value = value ? value : "";
 		g->bad = 1;
 		return MHD_YES;
 	}
 	if ((inc ? g->ninc : g->nexc) == MAX_GLOBS) {
+		if (!g->bad && !g->over)
+			g->key = key;
 		g->over = 1;
 		return MHD_YES;
 	}
@@ -219,6 +224,17 @@ static int globs_of(struct MHD_Connection *c, struct globs *g)
 	memset(g, 0, sizeof(*g));
 	mhd.get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect, g);
 	return g->bad || g->over ? -1 : 0;
+}
+
+/* 400 naming the glob refused, as show -I says it, or the parameter
+ * given too often (it was "a glob is not valid, or more than 32") */
+static enum MHD_Result globs_error(struct MHD_Connection *c, const struct globs *g)
+{
+	if (g->value)
+		return api_error(c, MHD_HTTP_BAD_REQUEST, "%s: glob '%s' is not valid", g->key,
+				 g->value);
+	return api_error(c, MHD_HTTP_BAD_REQUEST, "more than %d '%s' parameters", MAX_GLOBS,
+			 g->key);
 }
 
 /* The segment= of the request, snapshotted: its index; -1 after an
@@ -315,8 +331,7 @@ static enum MHD_Result api_show(struct MHD_Connection *c)
 	long k;
 
 	if (globs_of(c, &g) != 0)
-		return api_error(c, MHD_HTTP_BAD_REQUEST,
-				 "include/exclude: a glob is not valid, or more than %d", MAX_GLOBS);
+		return globs_error(c, &g);
 	k = segment_of(c, &s, &ret);
 	if (k < 0)
 		return ret;
@@ -421,8 +436,7 @@ static enum MHD_Result api_history(struct MHD_Connection *c, int window)
 	int rc;
 
 	if (globs_of(c, &g) != 0)
-		return api_error(c, MHD_HTTP_BAD_REQUEST,
-				 "include/exclude: a glob is not valid, or more than %d", MAX_GLOBS);
+		return globs_error(c, &g);
 	if (h == NULL || !h[0])
 		return api_error(c, MHD_HTTP_BAD_REQUEST, "parameter 'history' is missing");
 	for (k = 0; k < serve_histories(); k++)
