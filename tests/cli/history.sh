@@ -376,6 +376,9 @@ for a in "--range now -1h" "--range soon now" "--at soon" "--window 1d --at @100
 	expect 2 "" "^usage: shmstat show " -- "$shmstat" show --history "$h" $a
 done
 expect 2 "" "^shmstat: choose --at or --range$"                  -- "$shmstat" show --history "$h" --at now --range -1h now
+# (--window with --range was the range, the window dropped without a word)
+expect 2 "" "^shmstat: choose --window or --range$"              -- "$shmstat" show --history "$h" --window 1m --range -1h now
+expect 2 "" "^shmstat: choose --window or --range$"              -- "$shmstat" show --history "$h" --range -1h now --window 1m
 expect 2 "" "^shmstat: --history prints text or --json only"      -- "$shmstat" show --history "$h" --prom
 expect 1 "" "^shmstat: no records in $h in the window$"          -- "$shmstat" show --history "$h" --at "$(at $((t[0] - 1000000000)))" --window 1s
 expect 1 "" "^shmstat: history file '$tmp/foreign' is not a shmstat history file" -- "$shmstat" show --history "$tmp/foreign"

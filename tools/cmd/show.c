@@ -681,6 +681,8 @@ int cmd_show(int argc, char **argv)
 			rc = usage_error(cmd_show_usage, "-i goes with a segment, not --history");
 		else if (hopt.at && hopt.range_from)
 			rc = usage_error(cmd_show_usage, "choose --at or --range");
+		else if (hopt.window && hopt.range_from)    /* --window was ignored */
+			rc = usage_error(cmd_show_usage, "choose --window or --range");
 		else {
 			hopt.json = fmt == EXPORT_JSON;
 			hopt.raw = raw;
