@@ -164,6 +164,14 @@ expect 1 "" "has no histogram 'cli_latency' with labels 'x=\"y\"'" -- "$shmstat"
 expect 0 " conv-2$" "" -- "$shmstat" top "$tag-a" cli_sigs -n 1 --owner acct-b
 expect 0 "" "^shmstat: segment '$tag-a' has no latency stacks$" -- "$shmstat" flame "$tag-a" --latency
 expect 2 "" "^shmstat: order 'x' is unknown" -- "$shmstat" flame "$tag-a" --by x
+# --metric: a histogram without latency stacks prints nothing (exit 0); a
+# name that is no histogram of the segment is a typo, exit 1 (it was 0,
+# "no latency stacks matching the filters")
+expect 0 "" "^shmstat: segment '$tag-a' has no latency stacks matching the filters$" -- \
+	"$shmstat" flame "$tag-a" --metric cli_latency
+for m in nope cli_errors_total 'cli_latency{x="y"}'; do
+	expect 1 "" "^shmstat: segment '$tag-a' has no histogram '$m'$" -- "$shmstat" flame "$tag-a" --metric "$m"
+done
 expect 0 "writers 0 alive 0 dead$" "" -- "$shmstat" watch "$tag-a" -n 1 -i 10ms
 expect 2 "" "^shmstat: count 'x' is not a positive number$" -- "$shmstat" watch "$tag-a" -n x
 expect 2 "" "^shmstat: too many arguments$" -- "$shmstat" show "$tag-a" --json "$tag-a"

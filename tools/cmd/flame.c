@@ -306,6 +306,22 @@ static int write_svg(const struct flame *f, const struct flame_args *a, const ch
 	return EXIT_OK;
 }
 
+/* Whether segment snapshot @s has a histogram --metric @want names */
+static int has_histogram(const shmstat_snap *s, const char *want)
+{
+	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
+		struct shmstat_metric_info m;
+		char key[1024];
+
+		shmstat_snap_metric(s, i, &m);
+		snprintf(key, sizeof(key), "%s%s%s%s", m.name, m.labels[0] ? "{" : "", m.labels,
+			 m.labels[0] ? "}" : "");
+		if (m.type == SHMSTAT_HISTOGRAM && metric_matches(key, want))
+			return 1;
+	}
+	return 0;
+}
+
 int cmd_flame(int argc, char **argv)
 {
 	struct flame_args a;
@@ -362,6 +378,11 @@ int cmd_flame(int argc, char **argv)
 	if (st.bad)
 		fprintf(stderr, "shmstat: %u profile entries of segment '%s' failed validation and were left out\n",
 			st.bad, name);
+	if (kept == 0 && a.metric && !has_histogram(s, a.metric)) {
+		/* a typo is an error, not "no stacks matching the filters" */
+		rc = die(EXIT_ERR, "segment '%s' has no histogram '%s'", name, a.metric);
+		goto out;
+	}
 	if (kept == 0)
 		fprintf(stderr, "shmstat: segment '%s' has no %s stacks%s\n", name,
 			a.latency ? "latency" : "cpu",
