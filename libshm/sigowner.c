@@ -19,17 +19,29 @@ static bool owner_claim_dead(uint64_t w)
 	return SHMSTAT_STATE_OF(w) == 1 && !shmstat__tag_alive(SHMSTAT_TAG_OF(w));
 }
 
+/* What one shmstat_sig_owner() call waits, for all the CLAIMED slots it
+ * meets together: 10,000 yields. (It was 100,000 for each slot, with the
+ * claimer's /proc files read at every one: a slot that a running process
+ * holds CLAIMED for good, as another writer of the uid can leave it, cost
+ * 38 s a call under ASan, and a table of 4,096 such slots days.) */
+#define OWNER_WAIT_YIELDS 10000u
+
 /* Owner slot @s once it is not CLAIMED (a dead claimer's made FREE
- * again), or CLAIMED still after 100,000 yields */
-static uint64_t owner_settled(struct shmstat_sigowner *s)
+ * again), or CLAIMED still when the call's yields (*@left) are spent.
+ * The claimer's tag is asked at the first look and every 64 yields. */
+static uint64_t owner_settled(struct shmstat_sigowner *s, unsigned *left)
 {
 	uint64_t w = ld_acquire(&s->word);
 
-	for (unsigned spin = 0; SHMSTAT_STATE_OF(w) == 1 && spin < 100000; spin++) {
-		if (owner_claim_dead(w))
+	for (unsigned k = 0; SHMSTAT_STATE_OF(w) == 1; k++) {
+		if (k % 64 == 0 && owner_claim_dead(w))
 			cas_acqrel(&s->word, &w, 0);    /* claimer died: free again */
-		else
+		else if (*left == 0)
+			break;
+		else {
+			--*left;
 			sched_yield();
+		}
 		w = ld_acquire(&s->word);
 	}
 	return w;
@@ -43,6 +55,7 @@ static bool owner_is(const struct shmstat_sigowner *s, uint64_t w, const char *n
 int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id)
 {
 	uint32_t first_free = UINT32_MAX;
+	unsigned left = OWNER_WAIT_YIELDS;
 	size_t n;
 
 	*id = 0;
@@ -55,7 +68,7 @@ int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id)
 	/* the name in every slot first: a slot freed before it (its claimer
 	 * killed mid-claim) must not take the name a second time */
 	for (uint32_t o = 0; o < t->nowners; o++) {
-		const uint64_t w = owner_settled(&t->owners[o]);
+		const uint64_t w = owner_settled(&t->owners[o], &left);
 
 		if (owner_is(&t->owners[o], w, name)) {
 			*id = o + 1;
@@ -67,7 +80,7 @@ int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id)
 	/* then the first free slot; one taken meanwhile may hold the name */
 	for (uint32_t o = first_free; o < t->nowners; o++) {
 		struct shmstat_sigowner *s = &t->owners[o];
-		uint64_t w = owner_settled(s);
+		uint64_t w = owner_settled(s, &left);
 
 		if (SHMSTAT_STATE_OF(w) == 0) {
 			const uint64_t mine = 1 | SHMSTAT_TAG_OF(t->c.seg->tag);

@@ -13,7 +13,10 @@
  *  - a summary whose header says 2^32 - 1 lists by count, with an entry
  *    of 10^8 events at their head: list_push() wrote heads[10^8]
  *    (SIGSEGV); the same lists with no entry: the walk for the minimum
- *    went on for over a minute.
+ *    went on for over a minute;
+ *  - every owner slot of a table CLAIMED by a process that runs and
+ *    never fills it: shmstat_sig_owner() yielded 100,000 times on each
+ *    slot (the claimer's /proc files read at each yield).
  *
  * And a reader of a table whose every entry another writer made odd
  * (being given a key, for ever): it yielded 4 times an entry before it
@@ -87,6 +90,8 @@ struct victim {
 	struct shmstat_sigsum *hdr;
 	uint32_t *slots, *heads;
 	struct shmstat_sigent *ents;
+	struct shmstat_sigowner *owners;        /* the table's owner slots */
+	uint32_t nowners;
 	struct shmstat_sumgeo g;
 };
 
@@ -117,6 +122,9 @@ static void map_summary(const char *name, uint32_t k, struct victim *v)
 	assert_non_null(d);
 	shmstat__sumgeo(&v->g, d->sig_capacity, d->sig_keybytes);
 	run = v->base + h->regions[SHMSTAT_REG_SIGS].off + (size_t)d->sig_first * SHMSTAT_LINE;
+	v->owners = (struct shmstat_sigowner *)(void *)(run + shmstat__sig_claim_lines(d->sig_pool) *
+								     SHMSTAT_LINE);
+	v->nowners = d->sig_owners;
 	s = run + (shmstat__sig_claim_lines(d->sig_pool) + shmstat__sig_owner_lines(d->sig_owners)) *
 		  SHMSTAT_LINE + (uint64_t)k * v->g.bytes;
 	v->hdr = (struct shmstat_sigsum *)(void *)s;
@@ -158,9 +166,9 @@ static int writer(void)
 	return shmstat_gc(seg_name, NULL) == 0 ? 0 : 3;
 }
 
-/* Run writer() in a child: its exit status, 128 + a signal, or -1 when it
+/* Run @fn in a child: its exit status, 128 + a signal, or -1 when it
  * had not ended after HANG_MS (killed: a hang). */
-static int run_writer(void)
+static int run_child(int (*fn)(void))
 {
 	int p[2], st;
 	struct pollfd pfd;
@@ -177,7 +185,7 @@ static int run_writer(void)
 		signal(SIGILL, SIG_DFL);
 		signal(SIGFPE, SIG_DFL);
 		close(p[0]);
-		_exit(writer());
+		_exit(fn());
 	}
 	close(p[1]);
 	pfd.fd = p[0];
@@ -191,6 +199,11 @@ static int run_writer(void)
 	close(p[0]);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+static int run_writer(void)
+{
+	return run_child(writer);
 }
 
 /* The writer ends well, and the exact totals hold its events. */
@@ -349,6 +362,75 @@ static void test_reader_odd_gens(void **state)
 	shmstat_snap_free(s);
 }
 
+/* ------------------------------------------------------------ owner slots */
+
+/* This process's tag (pid and the low 24 bits of its start time, field 22
+ * of /proc/self/stat): a process that runs */
+static uint64_t self_tag(void)
+{
+	char buf[1024], *p;
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	assert_non_null(p);
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	assert_non_null(p);
+	return SHMSTAT_TAG(getpid(), strtoull(p + 1, NULL, 10));
+}
+
+/* The writer: one shmstat_sig_owner() of a new name. 0 when it says the
+ * table has no free slot and yielded at most 10,000 times (sigowner.c),
+ * 4 for another answer, 5 when it yielded more. */
+static int owner_writer(void)
+{
+	struct shmstat_sigtab_opts so;
+	shmstat_seg *seg = NULL;
+	shmstat_sigtab *t;
+	uint32_t id = 7;
+	int err;
+
+	table_opts(&so);
+	if (shmstat_open(seg_name, NULL, &seg) != 0 ||
+	    shmstat_sigtab_register(seg, &table_def, &so, &t) != 0)
+		return 2;
+	yields = 0;
+	counting = true;
+	err = shmstat_sig_owner(t, "o", &id);
+	counting = false;
+	shmstat_close(seg);
+	if (err != SHMSTAT_EFULL || id != 0)
+		return 4;
+	return yields <= 10000 ? 0 : 5;
+}
+
+/* Every owner slot CLAIMED by a process that runs (this one) and never
+ * fills it: a shmstat_sig_owner() yielded 100,000 times on each slot and
+ * read the claimer's /proc files at every yield (this table's 4 slots:
+ * 8.8 s under ASan on a loaded machine; one slot took 38 s in another
+ * program); now 10,000 yields a call for all the slots together, then
+ * EFULL. */
+static void test_owners_claimed(void **state)
+{
+	const char *name = ut_name("wc-owners");
+	const uint64_t claim = 1 | self_tag();
+	struct victim v;
+
+	(void)state;
+	make_segment(name);
+	map_summary(name, SHMSTAT_SIG_GRAVES, &v);
+	assert_int_equal(v.nowners, 4);
+	for (uint32_t o = 0; o < v.nowners; o++)
+		v.owners[o].word = claim;
+	munmap(v.base, v.size);
+	seg_name = name;
+	assert_int_equal(run_child(owner_writer), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_lists_walk),
 		cmocka_unit_test(test_lists_heads),
 		cmocka_unit_test(test_reader_odd_gens),
+		cmocka_unit_test(test_owners_claimed),
 	};
 
 	return cmocka_run_group_tests(tests, ut_setup, ut_teardown);
