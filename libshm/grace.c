@@ -385,6 +385,18 @@ void shmstat__reaper_unlock(struct shmstat_seg *seg)
 	st_release(&seg->hdr->reaper_lock, 0);
 }
 
+static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *p, uint64_t w);
+
+/* Does a process slot wait for a fold (a gone writer's, a stale claim)?
+ * Only such a slot can a reaper free. */
+static bool any_slot_gone(const struct shmstat_seg *seg)
+{
+	for (uint32_t i = 0; i < seg->max_procs; i++)
+		if (slot_gone(seg, &seg->procs[i], ld_acquire(&seg->procs[i].word)))
+			return true;
+	return false;
+}
+
 bool shmstat__reap_for_slot(struct shmstat_seg *seg, struct shmstat_slot_wait *sw)
 {
 	uint64_t *lock = &seg->hdr->reaper_lock;
@@ -393,8 +405,16 @@ bool shmstat__reap_for_slot(struct shmstat_seg *seg, struct shmstat_slot_wait *s
 
 	/* the holder's state (its /proc files) asked every 16 tries, not at
 	 * each: many writers may wait at once */
-	if (holder != 0 && holder != lock_word(seg) && sw->tries++ % 16 == 0)
+	if (holder != 0 && holder != lock_word(seg) && sw->tries++ % 16 == 0) {
 		hs = holder_state(seg, holder);
+		/* a holder that runs frees only slots of gone writers: with
+		 * none (every slot a running writer's), nothing to wait for,
+		 * however its fold line moves. (A process of the uid that held
+		 * the lock and moved fold_state kept a shmstat_open() or a
+		 * fork() waiting for ever.) */
+		if (hs == SHMSTAT_TAG_RUNS && !any_slot_gone(seg))
+			return false;
+	}
 	/* free, or left by a dead reaper: fold what is gone ourselves. Nothing
 	 * folded and the lock free again: no slot waits for a fold (they are
 	 * live writers' or their claims) */

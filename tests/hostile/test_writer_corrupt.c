@@ -16,7 +16,10 @@
  *    went on for over a minute;
  *  - every owner slot of a table CLAIMED by a process that runs and
  *    never fills it: shmstat_sig_owner() yielded 100,000 times on each
- *    slot (the claimer's /proc files read at each yield).
+ *    slot (the claimer's /proc files read at each yield);
+ *  - every writer slot LIVE with the tag of a running process that holds
+ *    the reaper lock and moves fold_state: an open, and a fork() of an
+ *    attached writer, waited for it for ever.
  *
  * And a reader of a table whose every entry another writer made odd
  * (being given a key, for ever): it yielded 4 times an entry before it
@@ -431,6 +434,161 @@ static void test_owners_claimed(void **state)
 	assert_int_equal(run_child(owner_writer), 0);
 }
 
+/* ------------------------------------------------------- process slots */
+
+/* A process of the uid (a child of the test) that takes every FREE
+ * writer slot of @name, LIVE with its own tag, once @want slots are LIVE,
+ * holds the reaper lock and moves fold_state every 500 us, as a reaper
+ * folding would, until it is killed. Never returns. */
+static void slot_squatter(const char *name, uint32_t want)
+{
+	char path[300];
+	struct shmstat_hdr *h;
+	struct shmstat_proc *p;
+	unsigned char *base;
+	struct stat st;
+	uint64_t tag;
+	int fd;
+
+	ut_path(name, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0)
+		_exit(2);
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		_exit(2);
+	h = (struct shmstat_hdr *)(void *)base;
+	p = (struct shmstat_proc *)(void *)(base + h->regions[SHMSTAT_REG_PROCS].off);
+	tag = self_tag();
+	for (;;) {
+		uint32_t live = 0;
+
+		for (uint32_t i = 0; i < h->max_procs; i++)
+			live += SHMSTAT_PROC_STATE(__atomic_load_n(&p[i].word, __ATOMIC_ACQUIRE)) ==
+				SHMSTAT_PROC_LIVE;
+		if (live >= want)
+			break;
+		sched_yield();
+	}
+	for (uint32_t i = 0; i < h->max_procs; i++) {
+		uint64_t w = 0;
+
+		__atomic_compare_exchange_n(&p[i].word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, tag),
+					    false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	}
+	__atomic_store_n(&h->reaper_lock, tag | 1, __ATOMIC_RELEASE);
+	for (uint64_t k = 0;; k++) {
+		__atomic_store_n(&h->fold_state,
+				 SHMSTAT_FOLD_WORD(SHMSTAT_FOLD_MERGING + k % 2, 0, 0),
+				 __ATOMIC_RELEASE);
+		usleep(500);
+	}
+}
+
+/* A segment of 2 writer slots, no writer */
+static void make_small(const char *name)
+{
+	struct shmstat_opts o;
+	shmstat_seg *seg = NULL;
+
+	ut_small_opts(&o);
+	o.max_procs = 2;
+	assert_int_equal(shmstat_open(name, &o, &seg), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
+static pid_t squatter;
+
+/* The writer: an open of a segment every slot of which the squatter
+ * holds: 0 when it fails with SHMSTAT_EFULL */
+static int open_writer(void)
+{
+	shmstat_seg *seg = NULL;
+	const int err = shmstat_open(seg_name, NULL, &seg);
+
+	if (seg)
+		shmstat_close(seg);
+	return err == SHMSTAT_EFULL ? 0 : 4;
+}
+
+/* The writer: attached, it waits for the squatter to take the other slot
+ * and the lock, then forks: 0 when fork() returned and the child ran */
+static int fork_writer(void)
+{
+	struct shmstat_hdr h;
+	shmstat_seg *seg = NULL;
+	char path[300];
+	pid_t pid;
+	int fd, st;
+
+	if (shmstat_open(seg_name, NULL, &seg) != 0)
+		return 2;
+	ut_path(seg_name, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	do {
+		sched_yield();
+		if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+			return 2;
+	} while (h.reaper_lock == 0);
+	close(fd);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return 3;
+	shmstat_close(seg);
+	return 0;
+}
+
+static void squat(const char *name, uint32_t want, int (*fn)(void))
+{
+	int st;
+
+	make_small(name);
+	squatter = fork();
+	assert_true(squatter >= 0);
+	if (squatter == 0)
+		slot_squatter(name, want);
+	if (want == 0) {
+		/* the open after the squatter took every slot and the lock */
+		struct shmstat_hdr h;
+		char path[300];
+		int fd;
+
+		ut_path(name, path, sizeof(path));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		do {
+			sched_yield();
+			assert_int_equal(pread(fd, &h, sizeof(h), 0), sizeof(h));
+		} while (h.reaper_lock == 0);
+		close(fd);
+	}
+	seg_name = name;
+	st = run_child(fn);
+	kill(squatter, SIGKILL);
+	assert_int_equal(waitpid(squatter, NULL, 0), squatter);
+	assert_int_equal(st, 0);
+}
+
+/* Every writer slot LIVE with the tag of a process that runs, which
+ * holds the reaper lock and moves fold_state: an open, and a fork() of an
+ * attached writer, waited for that "reaper" to free a slot as long as
+ * its fold line moved: for ever. No slot is a gone writer's: nothing to
+ * wait for, the open fails with SHMSTAT_EFULL, the fork's child gets no
+ * slot. */
+static void test_slots_squatted_open(void **state)
+{
+	(void)state;
+	squat(ut_name("wc-squat"), 0, open_writer);
+}
+
+static void test_slots_squatted_fork(void **state)
+{
+	(void)state;
+	squat(ut_name("wc-squatf"), 1, fork_writer);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +598,8 @@ int main(void)
 		cmocka_unit_test(test_lists_heads),
 		cmocka_unit_test(test_reader_odd_gens),
 		cmocka_unit_test(test_owners_claimed),
+		cmocka_unit_test(test_slots_squatted_open),
+		cmocka_unit_test(test_slots_squatted_fork),
 	};
 
 	return cmocka_run_group_tests(tests, ut_setup, ut_teardown);
