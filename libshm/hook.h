@@ -104,6 +104,10 @@ enum shmstat_hook_point {
 	/* a window's walk compares a series with one of its tracks (arg:
 	 * the track) */
 	SHMSTAT_HOOK_WINDOW_TRACK,
+	/* registration: the descriptor's shape and value slots were read
+	 * and checked, the handle is made from them next (arg: the
+	 * descriptor) */
+	SHMSTAT_HOOK_REG_CHECKED,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

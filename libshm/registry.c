@@ -639,7 +639,7 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 	struct shmstat_shape have;
 	const struct shmstat_desc *d;
 	struct lhandle *h;
-	uint32_t di = 0;
+	uint32_t di = 0, off;
 	size_t hsize;
 	int err;
 
@@ -677,11 +677,15 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 	err = same_shape(&have, shape, r->type, r->name, r->labels);
 	if (err)
 		return err;
-	if (d->value_off > seg->max_values || d->nvalues != shape->nvalues ||
-	    shape->nvalues > seg->max_values - d->value_off)
+	/* read once: the handle is made from what was checked (another
+	 * writer of the uid may rewrite the descriptor meanwhile) */
+	off = ld_relaxed(&d->value_off);
+	if (off > seg->max_values || have.nvalues != shape->nvalues ||
+	    shape->nvalues > seg->max_values - off)
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "descriptor of metric '%s' in segment '%s' has bad value slots",
 				     r->name, seg->name);
+	SHMSTAT_HOOK(SHMSTAT_HOOK_REG_CHECKED, d);
 	hsize = (r->type->handle_size + 7) / 8 * 8;
 	h = calloc(1, sizeof(*h) + hsize + lk->len);
 	if (h == NULL)
@@ -697,8 +701,8 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 	memcpy(h->key, lk->key, lk->len);
 	h->c->epoch = seg->epoch;
 	h->c->tls_slot = seg->tls_slot;
-	h->c->off = d->value_off;
-	h->c->agg = d->agg;
+	h->c->off = off;
+	h->c->agg = have.agg;
 	h->c->seg = seg;
 	if (r->type->handle_init != NULL) {
 		err = r->type->handle_init(seg, d, &have, h->c);

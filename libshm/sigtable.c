@@ -129,20 +129,20 @@ int shmstat_sigtab_register(shmstat_seg *seg, const struct shmstat_metric_def *d
 }
 
 void shmstat__sigtab_init(struct shmstat_sigtab *t, struct shmstat_seg *seg,
-			  const struct shmstat_desc *d)
+			  const struct shmstat_shape *sh)
 {
-	unsigned char *run = (unsigned char *)seg->sigs + (size_t)d->sig_first * SHMSTAT_LINE;
-	shmstat__sumgeo(&t->g, d->sig_capacity, d->sig_keybytes);
+	unsigned char *run = (unsigned char *)seg->sigs + (size_t)sh->sig_first * SHMSTAT_LINE;
+	shmstat__sumgeo(&t->g, sh->sig_capacity, sh->sig_keybytes);
 	t->claims = (uint64_t *)(void *)run;
-	run += shmstat__sig_claim_lines(d->sig_pool) * SHMSTAT_LINE;
+	run += shmstat__sig_claim_lines(sh->sig_pool) * SHMSTAT_LINE;
 	t->owners = (struct shmstat_sigowner *)(void *)run;
-	t->sums = run + shmstat__sig_owner_lines(d->sig_owners) * SHMSTAT_LINE;
-	t->npool = d->sig_pool;
-	t->nowners = d->sig_owners;
+	t->sums = run + shmstat__sig_owner_lines(sh->sig_owners) * SHMSTAT_LINE;
+	t->npool = sh->sig_pool;
+	t->nowners = sh->sig_owners;
 	/* both powers of two (siggeo.h) */
 	t->shift = 64 - (uint32_t)__builtin_ctz(t->g.nslots);
 	t->fshift = 64 - (uint32_t)__builtin_ctz(t->g.nfilter);
-	t->ttl_ns = (uint64_t)d->sig_ttl_ms * 1000000u;
+	t->ttl_ns = (uint64_t)sh->sig_ttl_ms * 1000000u;
 }
 
 /* --------------------------------------------------------------- summaries */
@@ -737,20 +737,27 @@ static bool stripe_of(const struct shmstat_seg *seg, uint32_t i, uint32_t p)
 	return shmstat__stripe_of(ld_acquire(&seg->owners[i]), p);
 }
 
+static void sig_desc_get(const struct shmstat_desc *d, struct shmstat_shape *sh);
+
 /* The handle-like view of live table @d for the reaper; false when its
- * run does not fit the region (a corrupted descriptor: left alone). */
+ * run does not fit the region (a corrupted descriptor: left alone). The
+ * view is made from the fields checked, read once. */
 static bool table_of(struct shmstat_seg *seg, const struct shmstat_desc *d,
 		     struct shmstat_sigtab *t)
 {
+	struct shmstat_shape sh = { 0 };
+
 	if (SHMSTAT_DESC_STATE(ld_acquire(&d->word)) != SHMSTAT_DESC_LIVE ||
-	    d->type != SHMSTAT_SIGTABLE ||
-	    !shmstat__sig_shape_ok(d->sig_capacity, d->sig_keybytes, d->sig_owners, d->sig_pool) ||
-	    d->sig_first > seg->sig_lines ||
-	    shmstat__sig_lines(d->sig_capacity, d->sig_keybytes, d->sig_owners, d->sig_pool) >
-	    seg->sig_lines - d->sig_first)
+	    d->type != SHMSTAT_SIGTABLE)
+		return false;
+	sig_desc_get(d, &sh);
+	if (!shmstat__sig_shape_ok(sh.sig_capacity, sh.sig_keybytes, sh.sig_owners, sh.sig_pool) ||
+	    sh.sig_first > seg->sig_lines ||
+	    shmstat__sig_lines(sh.sig_capacity, sh.sig_keybytes, sh.sig_owners, sh.sig_pool) >
+	    seg->sig_lines - sh.sig_first)
 		return false;
 	memset(t, 0, sizeof(*t));
-	shmstat__sigtab_init(t, seg, d);
+	shmstat__sigtab_init(t, seg, &sh);
 	return true;
 }
 
@@ -959,7 +966,7 @@ static int sig_handle_init(struct shmstat_seg *seg, const struct shmstat_desc *d
 		return shmstat__fail(SHMSTAT_ECORRUPT,
 				     "signature table '%s' in segment '%s' lies outside its region",
 				     d->name, seg->name);
-	shmstat__sigtab_init((struct shmstat_sigtab *)(void *)c, seg, d);
+	shmstat__sigtab_init((struct shmstat_sigtab *)(void *)c, seg, have);
 	return 0;
 }
 

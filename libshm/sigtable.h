@@ -125,9 +125,13 @@ struct shmstat_sigtab {
 
 SHMSTAT_HIDDEN extern struct shmstat_sigtab shmstat__noop_sigtab;
 
-/* Set up handle @t for table @d of @seg (its run checked by the caller). */
+struct shmstat_shape;
+
+/* Set up handle @t for the table of shape @sh of @seg (its run checked
+ * by the caller, on this copy of the descriptor's fields: another writer
+ * of the uid may rewrite the descriptor after the check). */
 SHMSTAT_HIDDEN void shmstat__sigtab_init(struct shmstat_sigtab *t, struct shmstat_seg *seg,
-					 const struct shmstat_desc *d);
+					 const struct shmstat_shape *sh);
 
 /* ------------------------------------------------------------------ reaper */
 

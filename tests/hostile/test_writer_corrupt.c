@@ -19,7 +19,10 @@
  *    slot (the claimer's /proc files read at each yield);
  *  - every writer slot LIVE with the tag of a running process that holds
  *    the reaper lock and moves fold_state: an open, and a fork() of an
- *    attached writer, waited for it for ever.
+ *    attached writer, waited for it for ever;
+ *  - a descriptor rewritten between a registration's checks and the
+ *    handle made from it (a test hook there): the handle read the table's
+ *    run and the metric's first value slot again, unchecked.
  *
  * And a reader of a table whose every entry another writer made odd
  * (being given a key, for ever): it yielded 4 times an entry before it
@@ -53,6 +56,7 @@
 #include "ut_common.h"
 #include "layout.h"
 #include "siggeo.h"
+#include "hook.h"
 
 #define HANG_MS 10000
 #define EVENTS 200
@@ -589,6 +593,73 @@ static void test_slots_squatted_fork(void **state)
 	squat(ut_name("wc-squatf"), 1, fork_writer);
 }
 
+/* ------------------------------------------------- registration races */
+
+/* Another writer of the uid rewrites the descriptor just after the
+ * registration checked it (the test hook): the table's run moved past
+ * the sigs region, the metric's value slots past the stripes. */
+static void rewrite_checked(enum shmstat_hook_point point, const void *arg)
+{
+	struct shmstat_desc *d = (struct shmstat_desc *)(uintptr_t)arg;
+
+	if (point != SHMSTAT_HOOK_REG_CHECKED)
+		return;
+	if (d->type == SHMSTAT_SIGTABLE)
+		d->sig_first = UINT32_MAX;
+	else
+		d->value_off = UINT32_MAX - 8;
+}
+
+/* The writer: registers table "t" (made by make_segment) and counter
+ * "c" with the hook set, counts through both, leaves */
+static int checked_writer(void)
+{
+	const struct shmstat_metric_def cdef = { .name = "c" };
+	struct shmstat_sigtab_opts so;
+	shmstat_seg *seg = NULL;
+	shmstat_counter *c;
+	shmstat_sigtab *t;
+
+	table_opts(&so);
+	if (shmstat_open(seg_name, NULL, &seg) != 0 ||
+	    shmstat_counter_register(seg, &cdef, &c) != 0)
+		return 2;
+	shmstat_close(seg);
+	if (shmstat_open(seg_name, NULL, &seg) != 0)
+		return 2;
+	__atomic_store_n(&shmstat__test_hook, rewrite_checked, __ATOMIC_RELEASE);
+	/* the table's handle has the run checked */
+	if (shmstat_sigtab_register(seg, &table_def, &so, &t) != 0)
+		return 3;
+	/* the counter's registration sees its descriptor change after the
+	 * handle was made (it compares value_off), tries again, and finds
+	 * the slots out of the stripes */
+	if (shmstat_counter_register(seg, &cdef, &c) != SHMSTAT_ECORRUPT)
+		return 4;
+	__atomic_store_n(&shmstat__test_hook, NULL, __ATOMIC_RELEASE);
+	for (int i = 0; i < EVENTS; i++) {
+		shmstat_sig_hit(t, "k", 1, 1, 0);
+		shmstat_counter_inc(c);         /* a do-nothing handle */
+	}
+	shmstat_close(seg);
+	return 0;
+}
+
+/* The handle was made from the descriptor read again after its checks:
+ * the table's first event wrote 512 GiB past the sigs region, the
+ * counter's 32 GiB past its stripe (SIGSEGV; anywhere in the process
+ * with a smaller shift). Now from what was checked: the table counts
+ * into its run, the counter's registration fails. */
+static void test_desc_rewritten_after_check(void **state)
+{
+	const char *name = ut_name("wc-checked");
+
+	(void)state;
+	make_segment(name);
+	seg_name = name;
+	assert_int_equal(run_child(checked_writer), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -600,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_owners_claimed),
 		cmocka_unit_test(test_slots_squatted_open),
 		cmocka_unit_test(test_slots_squatted_fork),
+		cmocka_unit_test(test_desc_rewritten_after_check),
 	};
 
 	return cmocka_run_group_tests(tests, ut_setup, ut_teardown);
