@@ -32,10 +32,10 @@
 #define ASKED_SEQ ((UINT64_C(1) << 31) - 1)
 #define ASKED_WORD(id, seq) (ASKED | (uint64_t)(id) << 31 | ((seq) & ASKED_SEQ))
 
-/* This thread's id for ASKED, from 1 (0: none yet); per process, never
- * reused but after 2^32 threads. A thread that takes a stripe another
- * thread left without a summary sees another id there and asks at its
- * first event, as an idle summary of its process may be its to take. */
+/* This thread's id for ASKED, from 1 (0: none yet; reused after 2^32
+ * threads): a thread that takes a stripe another left without a summary
+ * sees another id there and asks at its first event (an idle summary of
+ * its process may be its to take). */
 static __thread uint32_t sig_thread_id __attribute__((tls_model("initial-exec")));
 static uint32_t sig_thread_ids;
 
@@ -738,7 +738,6 @@ static bool stripe_of(const struct shmstat_seg *seg, uint32_t i, uint32_t p)
 }
 
 static void sig_desc_get(const struct shmstat_desc *d, struct shmstat_shape *sh);
-
 /* The handle-like view of live table @d for the reaper; false when its
  * run does not fit the region (a corrupted descriptor: left alone). The
  * view is made from the fields checked, read once. */
