@@ -55,6 +55,7 @@
 
 #include "ut_common.h"
 #include "layout.h"
+#include "procs.h"
 #include "siggeo.h"
 #include "hook.h"
 
@@ -371,25 +372,6 @@ static void test_reader_odd_gens(void **state)
 
 /* ------------------------------------------------------------ owner slots */
 
-/* This process's tag (pid and the low 24 bits of its start time, field 22
- * of /proc/self/stat): a process that runs */
-static uint64_t self_tag(void)
-{
-	char buf[1024], *p;
-	FILE *f = fopen("/proc/self/stat", "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	assert_non_null(p);
-	for (int field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	assert_non_null(p);
-	return SHMSTAT_TAG(getpid(), strtoull(p + 1, NULL, 10));
-}
-
 /* The writer: one shmstat_sig_owner() of a new name. 0 when it says the
  * table has no free slot and yielded at most 10,000 times (sigowner.c),
  * 4 for another answer, 5 when it yielded more. */
@@ -424,7 +406,7 @@ static int owner_writer(void)
 static void test_owners_claimed(void **state)
 {
 	const char *name = ut_name("wc-owners");
-	const uint64_t claim = 1 | self_tag();
+	const uint64_t claim = 1 | shmstat__self_tag();
 	struct victim v;
 
 	(void)state;
@@ -463,7 +445,7 @@ static void slot_squatter(const char *name, uint32_t want)
 		_exit(2);
 	h = (struct shmstat_hdr *)(void *)base;
 	p = (struct shmstat_proc *)(void *)(base + h->regions[SHMSTAT_REG_PROCS].off);
-	tag = self_tag();
+	tag = shmstat__self_tag();
 	for (;;) {
 		uint32_t live = 0;
 
