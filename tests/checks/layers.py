@@ -12,7 +12,10 @@ wrong, when
     the types only through type.h, and types.c names them all);
   - a source file in libshm/ or tools/ is longer than 1,000 lines
     without saying why at its top ("longer than 1,000 lines:" in its
-    first 30 lines).
+    first 30 lines);
+  - a .c file in libshm/ or tools/ is not named in
+    docs/architecture.md (by its name without .c, as the page names
+    them), so that the page stays a map of every file.
 Prints the graph with --print. Usage: layers.py SRCDIR [--print]
 """
 import os
@@ -108,6 +111,21 @@ def long_files(root):
     return bad
 
 
+def unmapped_files(root):
+    doc = os.path.join(root, 'docs', 'architecture.md')
+    if not os.path.exists(doc):
+        return ['docs/architecture.md']
+    with open(doc, encoding='utf-8') as fh:
+        words = set(re.findall(r'[A-Za-z0-9_]+', fh.read()))
+    bad = []
+    for top in ('libshm', 'tools'):
+        for dirpath, _, files in os.walk(os.path.join(root, top)):
+            for f in sorted(files):
+                if f.endswith('.c') and f[:-2] not in words:
+                    bad.append(os.path.relpath(os.path.join(dirpath, f), root))
+    return bad
+
+
 def main():
     if len(sys.argv) < 2:
         print('usage: layers.py SRCDIR [--print]', file=sys.stderr)
@@ -133,11 +151,14 @@ def main():
     for path, n in long_files(root):
         errors.append('%s has %d lines (over %d) and does not say why at its top'
                       % (path, n, MAX_LINES))
+    for path in unmapped_files(root):
+        errors.append('%s is not named in docs/architecture.md (say there '
+                      'what it holds)' % path)
     for e in errors:
         print('layers: ' + e, file=sys.stderr)
     if not errors:
         print('layers: %d modules, no cycle, the core includes no type, '
-              'no file over %d lines' % (len(g), MAX_LINES))
+              'no file over %d lines, every file on the map' % (len(g), MAX_LINES))
     return 1 if errors else 0
 
 
