@@ -118,6 +118,7 @@ static struct {
 	struct timespec period;
 	uint32_t n;
 	uint32_t prune_at;         /* n at which timer_for prunes first */
+	uint64_t proc_cpu0;        /* the process's CPU time at this run's start */
 	struct {
 		timer_t id;
 		pid_t tid;
@@ -152,6 +153,13 @@ static __thread unsigned lat_left __attribute__((tls_model("initial-exec")));
  * message's array still in it, and test_dlclose's dlopen failed,
  * "cannot allocate memory in static TLS block"; tests/checks/tls_size.sh). */
 static __thread uint64_t cpu_mark __attribute__((tls_model("initial-exec")));
+
+/* The stack table's entry of this thread's last CPU sample, whose weight
+ * its CPU after that sample is added to when it exits (weigh_tail()):
+ * set with cpu_mark. LAST_NONE: no sample since the mark; UINT32_MAX:
+ * the sample was dropped (shmstat__stack_add()). */
+#define LAST_NONE (UINT32_MAX - 1)
+static __thread uint32_t last_slot __attribute__((tls_model("initial-exec")));
 
 /* This thread's stack [lo, hi), learnt outside any handler (0: not yet).
  * Initial-exec: the handler's access allocates nothing. */
@@ -418,6 +426,34 @@ static uint64_t sample_weight(void)
 static void on_sigprof(int sig, siginfo_t *si, void *ucv);
 
 /*
+ * Has this thread's own timer gone silent: no sample for more than
+ * OWN_SILENT_NS of its CPU (and two periods)? Then the process timer's
+ * signals are taken in it again. On this project's machine (Linux 6.18,
+ * HZ=250) a thread's CPU timer sometimes stops for good: it reads as
+ * expired (1 ns left) and sends nothing more, whether re-armed or made
+ * anew, and the thread then had no sample for the rest of its life (6 of
+ * 40 threads of 800 ms of CPU, 8 at a time, each with its own timer at
+ * 1 kHz; 0 to 18 in 100 threads of 50 ms next to one other running
+ * thread; none with one thread at a time; docs/profiling.md). A silent
+ * timer cannot be told from a working one but by its signals. The weight
+ * stays the CPU since the last sample, so nothing is counted twice.
+ * Async-signal-safe.
+ */
+#define OWN_SILENT_NS 25000000u
+static bool own_silent(uint32_t g)
+{
+	struct timespec ts;
+	uint64_t now, lim = 2 * prof.period_ns;
+
+	if ((uint32_t)(cpu_mark >> 32) != g || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return true;
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (lim < OWN_SILENT_NS)
+		lim = OWN_SILENT_NS;
+	return (uint64_t)(uint32_t)((uint32_t)(now >> 10) - (uint32_t)cpu_mark) << 10 > lim;
+}
+
+/*
  * The context to sample for a SIGPROF whose handler got @uc. A thread's
  * own timer and the process timer expire at the same tick: the kernel
  * sets up the frame of one SIGPROF and, SIGPROF unblocked in the handler
@@ -485,16 +521,22 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 			/* this thread's own timer's. Its first signal covers
 			 * the CPU since the timer was made, which the process
 			 * timer sampled (its signals are taken in this thread
-			 * until now): skipped, so that it is not counted twice */
+			 * until now): skipped, so that it is not counted
+			 * twice, if the process timer took a sample in this
+			 * thread. If not, taken: a thread of a few ms of CPU
+			 * may have no later signal (the tick's granularity),
+			 * and its CPU then weighed nothing */
 			if (ld_relaxed(&own_gen) != g) {
 				st_relaxed(&own_gen, g);
-				__atomic_fetch_add(&skipped, 1, __ATOMIC_RELAXED);
-				goto leave;
+				if ((uint32_t)(cpu_mark >> 32) == (uint32_t)g && last_slot != LAST_NONE) {
+					__atomic_fetch_add(&skipped, 1, __ATOMIC_RELAXED);
+					goto leave;
+				}
 			}
 		} else if (v == -g) {
 			/* the process timer's: skipped in a thread its own
-			 * timer samples */
-			if (ld_relaxed(&own_gen) == g) {
+			 * timer samples, unless that timer went silent */
+			if (ld_relaxed(&own_gen) == g && !own_silent((uint32_t)g)) {
 				__atomic_fetch_add(&skipped, 1, __ATOMIC_RELAXED);
 				goto leave;
 			}
@@ -572,7 +614,11 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 			}
 		}
 	}
-	shmstat__stack_add(prof.hdr, prof.tab, prof.n, prof.tag, &k, 1, sample_weight());
+	{
+		const uint64_t w = sample_weight();
+
+		last_slot = shmstat__stack_add(prof.hdr, prof.tab, prof.n, prof.tag, &k, 1, w);
+	}
 leave:
 	__atomic_fetch_sub(&inflight, 1, __ATOMIC_SEQ_CST);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -714,9 +760,48 @@ static void timers_prune(void)
 	tmr.prune_at = next_prune(tmr.n);
 }
 
-/* A timer for thread @tid (tmr.lock held, tmr.on): 0, or -1. The
- * calling thread's is marked in its own thread-local state, and deleted
- * when it exits (timer_key). */
+static uint64_t cpu_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clk, &ts) != 0)
+		return UINT64_MAX;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The calling thread, which was not alive when this run started, first
+ * writes a segment (tmr.lock held): its first sample is to weigh all the
+ * CPU it used, since its CPU clock started with it, instead of at most a
+ * period (sample_weight(), which cannot tell such a thread from one that
+ * ran for hours before the run). CPU timers fire at the scheduler's tick
+ * (4 ms at HZ=250), so a thread of a few ms has one or two samples, and
+ * 200 threads of 7 ms of CPU at 997 Hz weighed 13% of their CPU (a
+ * thread alive throughout: 100%; tests/prof/test_short_threads.c). Not
+ * when a sample of this run came first (its mark is kept), nor when the
+ * thread used more CPU than the whole process since the start (it ran
+ * before: its timer was not made at the start, timer_create failed).
+ * A compare-and-swap: the handler may set the mark in between.
+ */
+static void mark_new_thread(void)
+{
+	const uint32_t g = (uint32_t)ld_relaxed(&run_gen);
+	uint64_t old = __atomic_load_n(&cpu_mark, __ATOMIC_RELAXED);
+	const uint64_t now = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	const uint64_t proc = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+
+	if ((uint32_t)(old >> 32) == g || now == UINT64_MAX || proc == UINT64_MAX ||
+	    proc < tmr.proc_cpu0 || now > proc - tmr.proc_cpu0)
+		return;
+	last_slot = LAST_NONE;          /* before: a sample in between sets both */
+	(void)__atomic_compare_exchange_n(&cpu_mark, &old, (uint64_t)g << 32, 0,
+					  __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* A timer for thread @tid (tmr.lock held, tmr.on): 1 when made here, 0
+ * when it had one, -1 when it cannot have one. The calling thread's is
+ * marked in its own thread-local state, and deleted when it exits
+ * (timer_key). */
 static int timer_for(pid_t tid, int self)
 {
 	struct sigevent sev;
@@ -769,15 +854,49 @@ static int timer_for(pid_t tid, int self)
 		has_timer = run_gen;
 		(void)pthread_setspecific(timer_key, &tmr);
 	}
-	return 0;
+	return 1;
 }
 
-/* A thread that had made its own timer exits: delete it. */
+/*
+ * The calling thread exits: the CPU it used since its last sample of this
+ * run is added to that sample's stack, as each sample weighs the CPU
+ * since the one before (sample_weight()). Without it a thread lost the
+ * CPU after its last sample: CPU timers fire at the scheduler's tick (4
+ * ms at HZ=250), and 200 threads of 7 ms of CPU weighed about half of it
+ * even with their first samples weighing all the CPU before them
+ * (tests/prof/test_short_threads.c). Claimed by a compare-and-swap of the
+ * mark, which a SIGPROF taken meanwhile moves (its sample then weighs
+ * it); in flight like a handler, so that shmstat_profiler_stop() waits.
+ */
+static void weigh_tail(void)
+{
+	const uint32_t g = (uint32_t)ld_relaxed(&run_gen);
+	uint64_t old = __atomic_load_n(&cpu_mark, __ATOMIC_RELAXED), now;
+	const uint32_t slot = last_slot;
+
+	if ((uint32_t)(old >> 32) != g || slot == LAST_NONE ||
+	    (now = cpu_ns(CLOCK_THREAD_CPUTIME_ID)) == UINT64_MAX)
+		return;
+	__atomic_fetch_add(&inflight, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&gate, __ATOMIC_SEQ_CST) && ld_relaxed(&run_gen) == (int)g) {
+		const uint32_t units = (uint32_t)(now >> 10);
+
+		if (__atomic_compare_exchange_n(&cpu_mark, &old, (uint64_t)g << 32 | units, 0,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			shmstat__stack_weigh(prof.hdr, prof.tab, prof.n, prof.tag, slot,
+					     (uint64_t)(uint32_t)(units - (uint32_t)old) << 10);
+	}
+	__atomic_fetch_sub(&inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A thread that had made its own timer exits: its last CPU weighed, its
+ * timer deleted. */
 static void timer_exit(void *unused)
 {
 	pid_t tid = gettid_();
 
 	(void)unused;
+	weigh_tail();
 	pthread_mutex_lock(&tmr.lock);
 	for (uint32_t i = 0; i < tmr.n; i++) {
 		if (tmr.t[i].tid == tid) {
@@ -820,8 +939,9 @@ static int timers_start(unsigned hz)
 		tmr.period.tv_nsec = 0;
 	}
 	st_relaxed(&run_gen, run_gen == INT32_MAX ? 1 : run_gen + 1);
+	tmr.proc_cpu0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
 	tmr.prune_at = PROF_TIMERS + 1;    /* not the timers made here */
-	tmr.on = timer_for(self, 1) == 0;
+	tmr.on = timer_for(self, 1) >= 0;
 	d = tmr.on ? opendir("/proc/self/task") : NULL;
 	while (d && (e = readdir(d)) != NULL) {
 		long tid = strtol(e->d_name, NULL, 10);
@@ -1206,8 +1326,8 @@ static void thread_start(struct shmstat_seg *seg)
 	if (has_timer != ld_relaxed(&run_gen) && __atomic_load_n(&gate, __ATOMIC_RELAXED)) {
 		/* a thread that writes a segment: a timer of its own */
 		pthread_mutex_lock(&tmr.lock);
-		if (tmr.on)
-			(void)timer_for(gettid_(), 1);
+		if (tmr.on && timer_for(gettid_(), 1) == 1)
+			mark_new_thread();      /* none made for it at the start */
 		pthread_mutex_unlock(&tmr.lock);
 	}
 }

@@ -38,9 +38,9 @@ static void count(uint64_t *samples, uint64_t *weight, uint64_t n, uint64_t w)
 		add_relaxed(weight, w);
 }
 
-void shmstat__stack_add(struct shmstat_hdr *hdr, struct shmstat_stackent *tab, uint32_t n,
-			uint64_t tag, const struct shmstat_stackkey *k, uint64_t samples,
-			uint64_t weight)
+uint32_t shmstat__stack_add(struct shmstat_hdr *hdr, struct shmstat_stackent *tab, uint32_t n,
+			    uint64_t tag, const struct shmstat_stackkey *k, uint64_t samples,
+			    uint64_t weight)
 {
 	const uint64_t h = shmstat__stack_hash(tag, k);
 	const uint64_t mine = SHMSTAT_TAG_OF(tag);
@@ -61,17 +61,27 @@ void shmstat__stack_add(struct shmstat_hdr *hdr, struct shmstat_stackent *tab, u
 				st_relaxed(&e->hash, h);
 				st_release(&e->word, mine | SHMSTAT_STACKENT_READY);
 				count(&e->samples, &e->weight, samples, weight);
-				return;
+				return (uint32_t)((h + i) & (n - 1));
 			}
 			w = expect;     /* taken meanwhile: see by whom */
 		}
 		if (w == (mine | SHMSTAT_STACKENT_READY) && ld_relaxed(&e->hash) == h &&
 		    same_key(e, k)) {
 			count(&e->samples, &e->weight, samples, weight);
-			return;
+			return (uint32_t)((h + i) & (n - 1));
 		}
 	}
 	count(&hdr->prof_dropped, &hdr->prof_dropped_weight, samples, weight);
+	return UINT32_MAX;
+}
+
+void shmstat__stack_weigh(struct shmstat_hdr *hdr, struct shmstat_stackent *tab, uint32_t n,
+			  uint64_t tag, uint32_t i, uint64_t weight)
+{
+	if (i < n && ld_acquire(&tab[i].word) == (SHMSTAT_TAG_OF(tag) | SHMSTAT_STACKENT_READY))
+		count(&tab[i].samples, &tab[i].weight, 0, weight);
+	else
+		count(&hdr->prof_dropped, &hdr->prof_dropped_weight, 0, weight);
 }
 
 /* Does the process of @tag run? Cached per tag for one reclaim. */

@@ -47,13 +47,20 @@ SHMSTAT_HIDDEN uint64_t shmstat__stack_hash(uint64_t tag, const struct shmstat_s
 /*
  * shmstat__stack_add - count @samples samples of weight @weight for stack
  * @k of process @tag in table @tab (@n entries, a power of two), or in
- * @hdr's dropped counts when no probed slot takes it. Async-signal-safe:
- * no lock, no allocation, no system call, at most SHMSTAT_STACK_PROBES
- * probes.
+ * @hdr's dropped counts when no probed slot takes it. Returns the entry's
+ * index, UINT32_MAX when dropped. Async-signal-safe: no lock, no
+ * allocation, no system call, at most SHMSTAT_STACK_PROBES probes.
  */
-SHMSTAT_HIDDEN void shmstat__stack_add(struct shmstat_hdr *hdr, struct shmstat_stackent *tab,
-				       uint32_t n, uint64_t tag, const struct shmstat_stackkey *k,
-				       uint64_t samples, uint64_t weight);
+SHMSTAT_HIDDEN uint32_t shmstat__stack_add(struct shmstat_hdr *hdr, struct shmstat_stackent *tab,
+					   uint32_t n, uint64_t tag, const struct shmstat_stackkey *k,
+					   uint64_t samples, uint64_t weight);
+
+/* Add @weight, without a sample, to entry @i of @tab (@n entries), which
+ * shmstat__stack_add() returned for process @tag; to @hdr's dropped weight
+ * when it dropped that sample (@i UINT32_MAX) or the entry is no longer
+ * that process's. */
+SHMSTAT_HIDDEN void shmstat__stack_weigh(struct shmstat_hdr *hdr, struct shmstat_stackent *tab,
+					 uint32_t n, uint64_t tag, uint32_t i, uint64_t weight);
 
 /*
  * shmstat__stack_check - validate a private copy of an entry: READY, a
