@@ -16,7 +16,7 @@ int mhd_load(char *why, size_t n)
 		FN(get_connection_info), FN(get_connection_values),
 		FN(lookup_connection_value), FN(create_response_from_buffer),
 		FN(create_response_from_callback), FN(add_response_header),
-		FN(queue_response), FN(destroy_response),
+		FN(set_response_options), FN(queue_response), FN(destroy_response),
 #undef FN
 	};
 

@@ -731,6 +731,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
 				   : "text/plain; version=0.0.4; charset=utf-8");
+	/* HEAD: libmicrohttpd 0.9.75 ends a chunked answer to it with a
+	 * last chunk, which a keep-alive client reads as its next answer's
+	 * start; in HTTP/1.0's way it is not chunked (and ends the
+	 * connection) */
+	if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+		mhd.set_response_options(r, MHD_RF_HTTP_VERSION_1_0_ONLY, MHD_RO_END);
 	ret = mhd.queue_response(c, MHD_HTTP_OK, r);
 	mhd.destroy_response(r);
 	return ret;
