@@ -189,6 +189,9 @@ for q in "show:400:parameter 'segment' is missing" "show?segment=nope:404:segmen
 	"range?history=e2e.hist&start=now&end=-1h:400:range ends before it starts" \
 	"window?history=e2e.hist&window=1d&at=@1000:400:window reaches before 1970" \
 	"window?history=e2e.hist&window=1s&at=@1000:404:history 'e2e.hist': no records in e2e.hist in" \
+	"top?segment=$tag%00x:404:segment '$tag%00x' is not served\"}" \
+	"top?segment=$tag&n=1%00x:400:n '1%00x' is not a number" \
+	"top?segment=$tag&n%00=1:400:parameter 'n%00' is unknown" "show%00x?segment=$tag:404:no such path" \
 	"show?segment=$tag-missing:503:segment '$tag-missing' cannot be read: /dev/shm/shmstat.$tag-missing: No such file or directory\"}" "nope:404:no such path"; do
 	path=${q%%:*}; rest=${q#*:}; want=${rest%%:*}; msg=${rest#*:}
 	got=$(api "$path")
@@ -202,6 +205,10 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(code "$url/nope")" = 404 ] && ok || bad "unknown path is not 404"
 [ "$(code -X POST -d x=1 "$url/metrics")" = 405 ] && ok || bad "POST is not 405"
 [ "$(code -X DELETE "$url/metrics")" = 405 ] && ok || bad "DELETE is not 405"
+# %00 is no NUL (which ended the path: /metrics%00x was /metrics)
+for p in /metrics%00x /healthz%00 /%00; do
+	[ "$(code "$url$p")" = 404 ] && ok || bad "$p is $(code "$url$p"), not 404"
+done
 # under /api/ the answer is JSON as every other error there (it was the
 # text "method not allowed"), with Allow
 for m in POST DELETE; do

@@ -1,5 +1,6 @@
 /*
- * mhd.c - libmicrohttpd loaded by `shmstat serve` (mhd.h).
+ * mhd.c - libmicrohttpd loaded by `shmstat serve` (mhd.h), and how the
+ * request's path and query are decoded.
  */
 #include <stddef.h>
 
@@ -22,4 +23,31 @@ int mhd_load(char *why, size_t n)
 
 	return dlapi_load(SHMSTAT_MHD_SONAME, "libmicrohttpd12", fn, sizeof(fn) / sizeof(fn[0]),
 			  &mhd, why, n);
+}
+
+static int hex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+size_t mhd_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+
+	(void)cls;
+	(void)c;
+	for (const char *r = s; *r;) {
+		int hi = r[0] == '%' ? hex(r[1]) : -1, lo = hi >= 0 ? hex(r[2]) : -1;
+
+		if (lo >= 0 && (hi | lo) != 0) {
+			*w++ = (char)(hi << 4 | lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
 }

@@ -40,4 +40,11 @@ extern struct mhd_api mhd;
  * (@n bytes). */
 int mhd_load(char *why, size_t n);
 
+/* MHD_OPTION_UNESCAPE_CALLBACK: %HH decoded as libmicrohttpd's own
+ * decoder does (a % not followed by two hex digits is kept as it is),
+ * but %00, kept as the text "%00": a NUL ends the C string the handler
+ * is given, and "/metrics%00x" was /metrics, "segment=a%00b" segment a,
+ * "n=1%00x" n=1. Left whole, each names what no path or parameter is. */
+size_t mhd_unescape(void *cls, struct MHD_Connection *c, char *s);
+
 #endif

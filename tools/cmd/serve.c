@@ -967,6 +967,7 @@ int cmd_serve(int argc, char **argv)
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 			     MHD_OPTION_NOTIFY_CONNECTION, notify_conn, NULL,
 			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+			     MHD_OPTION_UNESCAPE_CALLBACK, mhd_unescape, NULL,
 			     MHD_OPTION_END);
 	if (d == NULL)
 		return die(EXIT_ERR, "cannot listen on %s: %s", listen, strerror(errno));
