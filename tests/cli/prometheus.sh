@@ -129,6 +129,10 @@ curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' "$url/metrics"
 	[ "$(tail -1 "$dir/om.txt")" = "# EOF" ] && grep -q '^# TYPE hf_requests counter$' "$dir/om.txt" &&
 	ok || bad "OpenMetrics on Accept"
 grep -qx '# UNIT hf_latency_seconds seconds' "$dir/om.txt" && ok || bad "OpenMetrics # UNIT line"
+# each family's TYPE before its HELP in OpenMetrics (serve's own
+# shmstat_serve_refused_segments had the text format's HELP, TYPE)
+first_help=$(awk '$2 == "TYPE" { t[$3] = 1 } $2 == "HELP" && !t[$3] { print $3; exit }' "$dir/om.txt")
+[ -z "$first_help" ] && ok || bad "OpenMetrics: # HELP $first_help before its # TYPE"
 # Accept negotiated by q (0: not acceptable), media types in any case; the
 # text format on a tie, without Accept, or when neither is acceptable
 ctype() { curl -s -o /dev/null -w '%{content_type}' -H "Accept: $1" "$url/metrics"; }

@@ -423,6 +423,7 @@ const char *serve_history_name(size_t k)
 /* A scrape of every segment, ready to stream; NULL: out of memory. */
 static struct scrape *scrape(int om)
 {
+	static const char type[] = "# TYPE shmstat_serve_refused_segments gauge\n";
 	struct scrape *sc = calloc(1, sizeof(*sc));
 	struct prom_opts o = srv.po;
 	size_t k;
@@ -440,11 +441,11 @@ static struct scrape *scrape(int om)
 		sc->src[k] = (struct prom_src){ sc->name[k], snap_of(&srv.seg[k]), NULL, 0 };
 	}
 	sc->nseg = srv.nseg;
-	len = snprintf(sc->tail, sizeof(sc->tail),
-		       "# HELP shmstat_serve_refused_segments segments not served at this scrape: "
-		       "owner (of a uid not served, see --uid), invalid (not a shmstat segment), "
-		       "limit (past %d)\n# TYPE shmstat_serve_refused_segments gauge\n",
-		       MAX_SEGMENTS);
+	/* TYPE before HELP in OpenMetrics, as prom.c's families have them */
+	len = snprintf(sc->tail, sizeof(sc->tail), "%s# HELP shmstat_serve_refused_segments segments "
+		       "not served at this scrape: owner (of a uid not served, see --uid), invalid "
+		       "(not a shmstat segment), limit (past %d)\n%s", om ? type : "", MAX_SEGMENTS,
+		       om ? "" : type);
 	for (int r = 0; r < NREF && len > 0 && (size_t)len < sizeof(sc->tail); r++)
 		len += snprintf(sc->tail + len, sizeof(sc->tail) - (size_t)len,
 				"shmstat_serve_refused_segments{reason=\"%s\"} %lu\n", ref_name[r],
