@@ -193,6 +193,8 @@ for q in "show:400:parameter 'segment' is missing" "show?segment=nope:404:segmen
 	"range?history=e2e.hist&start=now&end=-1h:400:range ends before it starts" \
 	"window?history=e2e.hist&window=1d&at=@1000:400:window reaches before 1970" \
 	"window?history=e2e.hist&window=1s&at=@1000:404:history 'e2e.hist': no records in e2e.hist in" \
+	"top?segment=$tag&n:400:n '' is not a number" "top?segment=$tag&by:400:by '' is unknown" \
+	"window?history=e2e.hist&window=1h&at:400:at '' is not an instant" \
 	"top?segment=$tag%00x:404:segment '$tag%00x' is not served\"}" \
 	"top?segment=$tag&n=1%00x:400:n '1%00x' is not a number" \
 	"top?segment=$tag&n%00=1:400:parameter 'n%00' is unknown" "show%00x?segment=$tag:404:no such path" \

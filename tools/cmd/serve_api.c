@@ -178,9 +178,33 @@ static enum MHD_Result api_error(struct MHD_Connection *c, unsigned status, cons
 	return send_json(c, status, b);
 }
 
+struct present {
+	const char *key;
+	int found;
+};
+
+static enum MHD_Result present(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	struct present *p = cls;
+
+	(void)kind;
+	(void)value;
+	p->found |= strcmp(key, p->key) == 0;
+	return p->found ? MHD_NO : MHD_YES;
+}
+
+/* Parameter @key: NULL when the query has none, "" when it has @key
+ * without '=' (libmicrohttpd's NULL value: "?n" was no n, where "?n=" is
+ * n '', refused) */
 static const char *arg(struct MHD_Connection *c, const char *key)
 {
-	return mhd.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+	const char *v = mhd.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+	struct present p = { key, 0 };
+
+	if (v == NULL)
+		mhd.get_connection_values(c, MHD_GET_ARGUMENT_KIND, present, &p);
+	return v ? v : p.found ? "" : NULL;
 }
 
 /* include= and exclude= values, in order */
