@@ -60,8 +60,9 @@ const char cmd_serve_usage[] =
 	"  segments could be read. Histograms have N le bounds per power of two\n"
 	"  (default 1, up to 64); signature tables their top N keys (default\n"
 	"  10). A response has at most N sample lines a segment (default\n"
-	"  100000) and N bytes (default 64 MiB), shmstat_scrape_truncated says\n"
-	"  which segments were cut; a connection has SEC seconds a request\n"
+	"  100000) and N bytes of them (default 64 MiB; the exporter's own\n"
+	"  families follow), shmstat_scrape_truncated says which segments were\n"
+	"  cut; a connection has SEC seconds a request\n"
 	"  (default 30). GET /healthz answers ok. A JSON API answers GET\n"
 	"  /api/v1/segments, /api/v1/show?segment=NAME[&include=GLOB]...\n"
 	"  [&exclude=GLOB]... (show --json), /api/v1/top?segment=NAME[&table=T]\n"
@@ -732,10 +733,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
 				   : "text/plain; version=0.0.4; charset=utf-8");
-	/* HEAD: libmicrohttpd 0.9.75 ends a chunked answer to it with a
-	 * last chunk, which a keep-alive client reads as its next answer's
-	 * start; in HTTP/1.0's way it is not chunked (and ends the
-	 * connection) */
+	/* HEAD: libmicrohttpd 0.9.75 ends a chunked answer to it with a last
+	 * chunk, which a keep-alive client reads as its next answer's start;
+	 * in HTTP/1.0's way it is not chunked (and ends the connection) */
 	if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
 		mhd.set_response_options(r, MHD_RF_HTTP_VERSION_1_0_ONLY, MHD_RO_END);
 	ret = mhd.queue_response(c, MHD_HTTP_OK, r);
