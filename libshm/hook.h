@@ -108,6 +108,10 @@ enum shmstat_hook_point {
 	 * and checked, the handle is made from them next (arg: the
 	 * descriptor) */
 	SHMSTAT_HOOK_REG_CHECKED,
+	/* shmstat_profile_gc(): whether the process of a stack entry or
+	 * module record runs is read in /proc next (a cancellation point;
+	 * arg: its tag, a uint64_t) */
+	SHMSTAT_HOOK_PROF_RECLAIM,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

@@ -1,6 +1,7 @@
 /*
  * stacks.c - the stack table (see stacks.h).
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 
 #include "shmstat_profile.h"
 #include "attach.h"
+#include "hook.h"
 #include "procs.h"
 #include "stacks.h"
 
@@ -98,6 +100,7 @@ static bool tag_alive(struct tagcache *c, uint64_t tag)
 	for (uint32_t i = 0; i < c->n; i++)
 		if (c->tag[i] == tag)
 			return c->alive[i];
+	SHMSTAT_HOOK(SHMSTAT_HOOK_PROF_RECLAIM, &tag);
 	alive = shmstat__tag_alive(tag);
 	if (c->n < 256) {
 		c->tag[c->n] = tag;
@@ -146,15 +149,22 @@ int shmstat__stack_check(const struct shmstat_stackent *e)
 
 /* ------------------------------------------------------------ maintenance */
 
+/* No cancellation point, as shmstat_gc(): it holds the object open and
+ * mapped across the wait for a creator and the reads of /proc (liveness
+ * of each gone writer's entries); a thread cancelled there left both to
+ * the process for good (tests/stress/test_cancel.c). */
 int shmstat_profile_gc(const char *name, uint64_t *stacks, uint64_t *modules)
 {
 	struct shmstat_seg seg;
 	uint64_t s = 0, m = 0;
-	int err;
+	int cancel, err;
 
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	err = shmstat__seg_maintain(&seg, name);
-	if (err)
+	if (err) {
+		pthread_setcancelstate(cancel, NULL);
 		return err;
+	}
 	if (seg.stacks)
 		s = shmstat__prof_reclaim((unsigned char *)seg.stacks, seg.max_stacks,
 					  sizeof(struct shmstat_stackent), seg.tag,
@@ -164,6 +174,7 @@ int shmstat_profile_gc(const char *name, uint64_t *stacks, uint64_t *modules)
 					  sizeof(struct shmstat_profmod), seg.tag,
 					  &seg.hdr->prof_mods_used);
 	shmstat__seg_unmap(&seg);
+	pthread_setcancelstate(cancel, NULL);
 	if (stacks)
 		*stacks = s;
 	if (modules)

@@ -27,9 +27,13 @@
  * profiler's start, which holds its lock across open()s and read()s
  * (test_cancelled_profiler). A reader's snapshot, open and close are
  * none either (test_cancelled_snapshot), nor a history file's create,
- * append and close (test_cancelled_history).
+ * append and close (test_cancelled_history), nor shmstat_profile_gc(),
+ * which holds the segment open and mapped across its reads of /proc
+ * (test_cancelled_profile_gc).
  */
+#include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -386,6 +390,92 @@ static void test_cancelled_history(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* A writer that publishes its module records (the profiler's table)
+ * and exits: records of a process that is gone, for shmstat_profile_gc(). */
+static int publisher_main(void *arg)
+{
+	shmstat_seg *seg;
+
+	CHILD_CHECK(shmstat_open(arg, NULL, &seg) == 0);
+	CHILD_CHECK(shmstat_profiler_modules(seg) == 0);
+	return 0;
+}
+
+static uint64_t prof_gc_mods = UINT64_MAX;
+
+static void *prof_gcer(void *arg)
+{
+	uint64_t mods = 0;
+
+	victim = 1;
+	if (shmstat_profile_gc(arg, NULL, &mods) == 0)
+		__atomic_store_n(&prof_gc_mods, mods, __ATOMIC_RELEASE);
+	pthread_testcancel();
+	return NULL;
+}
+
+/* Descriptors open in this process, and mappings of the object @name. */
+static void own_resources(const char *name, int *fds, int *maps)
+{
+	char line[4096], obj[300];
+	FILE *f;
+	DIR *d;
+
+	*fds = 0;
+	*maps = 0;
+	d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		++*fds;
+	closedir(d);
+	snprintf(obj, sizeof(obj), "/shmstat.%s", name);
+	f = fopen("/proc/self/maps", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, obj) != NULL)
+			++*maps;
+	fclose(f);
+}
+
+/* A thread cancelled in shmstat_profile_gc() as it reads in /proc whether
+ * the writer of a module record runs (the hook stands for that read):
+ * the collection is finished, the gone writer's records freed, and the
+ * segment closed and unmapped. Without the fix the thread left the
+ * object's descriptor open and the whole segment mapped for the life of
+ * the process (so a removed segment's memory stayed allocated), and the
+ * records it had not reached not freed. */
+static void test_cancelled_profile_gc(void **state)
+{
+	const char *name = stress_name("cancel");
+	struct shmstat_seg_info info;
+	int fds0, maps0, fds1, maps1;
+	uint64_t mods;
+	shmstat_snap *s;
+
+	(void)state;
+	stress_create(name, NULL);
+	assert_int_equal(stress_wait(stress_spawn(publisher_main, (void *)name)), 0);
+	s = stress_snap(name);
+	shmstat_snap_info(s, &info);
+	shmstat_snap_free(s);
+	assert_true(info.profile_modules > 0);
+	own_resources(name, &fds0, &maps0);
+
+	cancelled_in(SHMSTAT_HOOK_PROF_RECLAIM, prof_gcer, (void *)name);
+
+	own_resources(name, &fds1, &maps1);
+	mods = __atomic_load_n(&prof_gc_mods, __ATOMIC_ACQUIRE);
+	if (mods == UINT64_MAX || fds1 != fds0 || maps1 != maps0)
+		fail_msg("a thread cancelled in shmstat_profile_gc() did not finish it: "
+			 "%d descriptors open before, %d after; %d mappings of the segment "
+			 "before, %d after", fds0, fds1, maps0, maps1);
+	assert_int_equal(mods, info.profile_modules);
+	s = stress_snap(name);
+	shmstat_snap_info(s, &info);
+	shmstat_snap_free(s);
+	assert_int_equal(info.profile_modules, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +490,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_cancelled_snapshot, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_cancelled_history, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_cancelled_profile_gc, stress_setup,
 						stress_teardown),
 	};
 
