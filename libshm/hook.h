@@ -112,6 +112,9 @@ enum shmstat_hook_point {
 	 * module record runs is read in /proc next (a cancellation point;
 	 * arg: its tag, a uint64_t) */
 	SHMSTAT_HOOK_PROF_RECLAIM,
+	/* shmstat_snap_profile(): the stack table was read, the module
+	 * records' pread()s are next (arg: the reader) */
+	SHMSTAT_HOOK_PROFILE_READ,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

@@ -5,11 +5,13 @@
  * named by their tags.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shmstat_profile.h"
+#include "hook.h"
 #include "modmap.h"
 #include "rangeix.h"
 #include "snap.h"
@@ -328,7 +330,7 @@ out:
 	return err;
 }
 
-int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profile **out)
+static int snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profile **out)
 {
 	const struct shmstat_hdr *h;
 	unsigned char *sbuf = NULL, *mbuf = NULL;
@@ -344,6 +346,7 @@ int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profi
 	*out = NULL;
 	(void)shmstat__snap_bytes(s, &h);
 	err = shmstat__reader_region(r, s, SHMSTAT_REG_STACKS, &sbuf, &slen);
+	SHMSTAT_HOOK(SHMSTAT_HOOK_PROFILE_READ, r);
 	if (err == 0)
 		err = shmstat__reader_region(r, s, SHMSTAT_REG_MODS, &mbuf, &mlen);
 	if (err) {
@@ -463,6 +466,19 @@ fail:
 	shmstat__region_free(mbuf, mlen);
 	shmstat_profile_free(p);
 	return shmstat__fail(err, "out of memory");
+}
+
+/* No cancellation point, as shmstat_snapshot(): a thread cancelled at
+ * the pread()s of the module records left its copy of the stack table
+ * mapped for good (tests/stress/test_cancel.c). */
+int shmstat_snap_profile(shmstat_reader *r, const shmstat_snap *s, shmstat_profile **out)
+{
+	int cancel, err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = snap_profile(r, s, out);
+	pthread_setcancelstate(cancel, NULL);
+	return err;
 }
 
 void shmstat_profile_free(shmstat_profile *p)

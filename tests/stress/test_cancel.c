@@ -29,7 +29,8 @@
  * none either (test_cancelled_snapshot), nor a history file's create,
  * append and close (test_cancelled_history), nor shmstat_profile_gc(),
  * which holds the segment open and mapped across its reads of /proc
- * (test_cancelled_profile_gc).
+ * (test_cancelled_profile_gc), nor a reader's shmstat_snap_profile()
+ * (test_cancelled_profile).
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -476,6 +477,59 @@ static void test_cancelled_profile_gc(void **state)
 	assert_int_equal(info.profile_modules, 0);
 }
 
+struct prof_arg {
+	shmstat_reader *r;
+	shmstat_snap *s;
+};
+
+static shmstat_profile *profile_taken;
+
+static void *profiler_reader(void *arg)
+{
+	const struct prof_arg *a = arg;
+	shmstat_profile *p = NULL;
+
+	victim = 1;
+	if (shmstat_snap_profile(a->r, a->s, &p) == 0)
+		__atomic_store_n(&profile_taken, p, __ATOMIC_RELEASE);
+	pthread_testcancel();
+	return NULL;
+}
+
+/* A reader thread cancelled in shmstat_snap_profile() between its reads
+ * of the stack table and of the module records (the hook stands for their
+ * pread()s): the profile is finished and whole. Without the fix the
+ * thread left the copy of the stack table mapped (2 MiB with the default
+ * 4,096 entries) for the life of the process, at every such cancel. */
+static void test_cancelled_profile(void **state)
+{
+	const char *name = stress_name("cancel");
+	struct shmstat_profile_stats st;
+	struct prof_arg a = { NULL, NULL };
+	struct shmstat_seg_info info;
+	shmstat_profile *p;
+
+	(void)state;
+	stress_create(name, NULL);
+	assert_int_equal(stress_wait(stress_spawn(publisher_main, (void *)name)), 0);
+	assert_int_equal(shmstat_reader_open(name, &a.r), 0);
+	assert_int_equal(shmstat_snapshot(a.r, &a.s), 0);
+	shmstat_snap_info(a.s, &info);
+	assert_true(info.profile_modules > 0);
+
+	cancelled_in(SHMSTAT_HOOK_PROFILE_READ, profiler_reader, &a);
+	p = __atomic_load_n(&profile_taken, __ATOMIC_ACQUIRE);
+	if (p == NULL)
+		fail_msg("a thread cancelled in shmstat_snap_profile() did not finish it "
+			 "(its copy of the stack table was left mapped)");
+	shmstat_profile_stats(p, &st);
+	assert_int_equal(st.capacity, info.max_stacks);
+	assert_int_equal(st.modules_used, info.profile_modules);
+	shmstat_profile_free(p);
+	shmstat_snap_free(a.s);
+	shmstat_reader_close(a.r);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +546,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_cancelled_history, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_cancelled_profile_gc, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_cancelled_profile, stress_setup,
 						stress_teardown),
 	};
 
