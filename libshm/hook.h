@@ -115,6 +115,9 @@ enum shmstat_hook_point {
 	/* shmstat_snap_profile(): the stack table was read, the module
 	 * records' pread()s are next (arg: the reader) */
 	SHMSTAT_HOOK_PROFILE_READ,
+	/* shmstat_history_open(): the file is open and its header valid,
+	 * the pread()s of its names next (arg: the history) */
+	SHMSTAT_HOOK_HIST_OPENED,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

@@ -44,6 +44,7 @@
 #include "shmstat.h"
 #include "shmstat_history.h"
 #include "history_int.h"
+#include "hook.h"
 
 #define NS_PER_S  UINT64_C(1000000000)
 
@@ -506,6 +507,7 @@ static int open_file(const char *path, int writable, shmstat_history **out)
 		goto fail;
 	}
 	h->hdr = hd;
+	SHMSTAT_HOOK(SHMSTAT_HOOK_HIST_OPENED, h);
 	err = writable ? restore(h) : shmstat__hf_dict_refresh(h);
 	if (err) {
 		hist_free(h);
@@ -518,13 +520,21 @@ fail:
 	return err;
 }
 
+/* No cancellation point, as shmstat_history_create(): a thread cancelled
+ * at the pread()s of the names left the file's descriptor open for good
+ * (tests/stress/test_cancel.c). */
 int shmstat_history_open(const char *path, shmstat_history **out)
 {
+	int cancel, err;
+
 	shmstat__clear_error();
 	*out = NULL;
 	if (path == NULL || *path == '\0')
 		return shmstat__fail(EINVAL, "history file name is missing");
-	return open_file(path, 0, out);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = open_file(path, 0, out);
+	pthread_setcancelstate(cancel, NULL);
+	return err;
 }
 
 /* Make @path with @o, complete, under a temporary name, then rename it

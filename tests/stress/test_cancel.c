@@ -30,7 +30,8 @@
  * append and close (test_cancelled_history), nor shmstat_profile_gc(),
  * which holds the segment open and mapped across its reads of /proc
  * (test_cancelled_profile_gc), nor a reader's shmstat_snap_profile()
- * (test_cancelled_profile).
+ * (test_cancelled_profile), nor shmstat_history_open()
+ * (test_cancelled_history_open).
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -530,6 +531,72 @@ static void test_cancelled_profile(void **state)
 	shmstat_reader_close(a.r);
 }
 
+static shmstat_history *hist_opened;
+
+static void *hist_opener(void *arg)
+{
+	shmstat_history *h = NULL;
+
+	victim = 1;
+	if (shmstat_history_open(arg, &h) == 0)
+		__atomic_store_n(&hist_opened, h, __ATOMIC_RELEASE);
+	pthread_testcancel();
+	return NULL;
+}
+
+/* A thread cancelled in shmstat_history_open() as it reads the file's
+ * names (the hook stands for those pread()s): the file is opened, and
+ * nothing is left behind. Without the fix the thread left the file's
+ * descriptor open for the life of the process, and its memory. */
+static void test_cancelled_history_open(void **state)
+{
+	const char *name = stress_name("cancel");
+	const struct shmstat_metric_def def = { .name = "a_total" };
+	const char *tmp = getenv("TMPDIR");
+	shmstat_history *w, *h;
+	shmstat_counter *c;
+	shmstat_seg *seg = NULL;
+	shmstat_reader *r = NULL;
+	shmstat_frame **f;
+	shmstat_snap *s;
+	int fds0, fds1, maps;
+	char path[512];
+	size_t nf;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/%s.shmhist", tmp && *tmp ? tmp : "/tmp", name);
+	stress_create(name, NULL);
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &def, &c), 0);
+	shmstat_counter_add(c, 4);
+	assert_int_equal(shmstat_reader_open(name, &r), 0);
+	assert_int_equal(shmstat_snapshot(r, &s), 0);
+	assert_int_equal(shmstat_history_create(path, NULL, &w), 0);
+	assert_int_equal(shmstat_history_append(w, s, UINT64_C(1700000000000000000), NULL), 0);
+	shmstat_history_close(w);
+	shmstat_snap_free(s);
+	shmstat_reader_close(r);
+	assert_int_equal(shmstat_close(seg), 0);
+	own_resources(name, &fds0, &maps);
+
+	cancelled_in(SHMSTAT_HOOK_HIST_OPENED, hist_opener, path);
+	h = __atomic_load_n(&hist_opened, __ATOMIC_ACQUIRE);
+	own_resources(name, &fds1, &maps);
+	if (h == NULL) {
+		unlink(path);
+		fail_msg("a thread cancelled in shmstat_history_open() did not finish it "
+			 "(%d descriptors open before, %d after)", fds0, fds1);
+	}
+	assert_int_equal(fds1, fds0 + 1);      /* the history's own */
+	assert_int_equal(shmstat_history_range(h, 0, UINT64_MAX, &f, &nf), 0);
+	assert_int_equal(nf, 1);
+	shmstat_frames_free(f, nf);
+	shmstat_history_close(h);
+	own_resources(name, &fds1, &maps);
+	assert_int_equal(fds1, fds0);
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +615,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_cancelled_profile_gc, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_cancelled_profile, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_cancelled_history_open, stress_setup,
 						stress_teardown),
 	};
 
