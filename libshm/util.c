@@ -263,6 +263,8 @@ const char *shmstat_agg_name(enum shmstat_agg a)
 
 int shmstat_agg_parse(const char *s, enum shmstat_agg *out)
 {
+	if (s == NULL || out == NULL)
+		return EINVAL;
 	for (unsigned i = 0; i < sizeof(agg_names) / sizeof(agg_names[0]); i++) {
 		if (strcmp(s, agg_names[i]) == 0) {
 			*out = (enum shmstat_agg)i;

@@ -888,7 +888,7 @@ SHMSTAT_API const char *shmstat_type_name(enum shmstat_type t);
 /** shmstat_agg_name - "sum", "max", ..., "livelast", or "unknown". */
 SHMSTAT_API const char *shmstat_agg_name(enum shmstat_agg a);
 
-/** shmstat_agg_parse - name to enum; return 0 or EINVAL. */
+/** shmstat_agg_parse - name to enum; return 0 or EINVAL (also for NULL). */
 SHMSTAT_API int shmstat_agg_parse(const char *s, enum shmstat_agg *out);
 
 #ifdef __cplusplus

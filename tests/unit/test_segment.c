@@ -593,6 +593,10 @@ static void test_misc_api(void **state)
 	assert_string_equal(shmstat_agg_name(SHMSTAT_AGG_LIVEMIN), "livemin");
 	assert_string_equal(shmstat_agg_name((enum shmstat_agg)8), "unknown");
 	assert_int_equal(shmstat_agg_parse("average", &a), EINVAL);
+	/* no name (a configuration key that is not set), nowhere to put it:
+	 * EINVAL, as every other function given no name; it read NULL */
+	assert_int_equal(shmstat_agg_parse(NULL, &a), EINVAL);
+	assert_int_equal(shmstat_agg_parse("sum", NULL), EINVAL);
 }
 
 /* Capacities too big for /dev/shm: ENOSPC at creation, nothing left. */
