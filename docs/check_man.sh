@@ -1,7 +1,9 @@
 #!/bin/sh
 # check_man.sh SHMSTAT PAGE1 [PAGE5...] - the man pages as installed:
-#  - shmstat(1), PAGE1, shows every command with its usage line, names the
-#    section 5 pages in SEE ALSO, and nothing in the source tree (docs/);
+#  - shmstat(1), PAGE1, shows every command with its usage line, the
+#    options before COMMAND (--owner) and --version as `shmstat help` says
+#    them, names the section 5 pages in SEE ALSO, and nothing in the
+#    source tree (docs/);
 #  - each section 5 page (shmstat-rules(5), shmstat-history(5)) has NAME,
 #    DESCRIPTION and SEE ALSO;
 #  - every page renders with man -l at 80 columns, and with groff with all
@@ -15,12 +17,20 @@ pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+err=$(mktemp)
+trap 'rm -f "$err" "$err.man" "$err.top"' EXIT
 
 for c in $("$tool" help | awk '/^commands:/ {on=1; next} on && !NF {exit} on {print $1}'); do
 	first=$("$tool" help "$c" | head -n 1)
 	if grep -qxF -- ".SS $c" "$page" && grep -qxF -- "$first" "$page"; then ok
 	else bad "$page lacks command '$c' or its usage line"; fi
 done
+# and the options that come before COMMAND (--owner) and --version, as
+# the tool's own usage says them (the page had none of them)
+"$tool" help | awk '/^commands:/ {exit} NF {print}' > "$err.top"
+while IFS= read -r line; do
+	grep -qxF -- "$line" "$page" && ok || bad "$page lacks the tool's usage line '$line'"
+done < "$err.top"
 for p in shmstat-rules shmstat-history; do
 	grep -qx "\.BR $p (5)" "$page" && ok || bad "$page: SEE ALSO does not name $p(5)"
 done
@@ -39,8 +49,6 @@ render() {
 	if [ -s "$err.man" ]; then bad "man -l $1 warns: $(cat "$err.man")"; return; fi
 	printf '%s\n' "$out" | grep -q "^$2" && ok || bad "man -l $1 does not render its $2"
 }
-err=$(mktemp)
-trap 'rm -f "$err" "$err.man"' EXIT
 if command -v man >/dev/null; then
 	render "$page" "EXIT STATUS"
 	for p5 in "$@"; do render "$p5" "DESCRIPTION"; done

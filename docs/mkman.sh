@@ -12,19 +12,30 @@ cat <<'HEAD'
 shmstat \- read live metrics from shmstat shared-memory segments
 .SH SYNOPSIS
 .B shmstat
+.RB [ \-\-owner
+.IR USER ]...\&
 .I COMMAND
 .RI [ ARGS ]
 .br
 .B shmstat help
 .RI [ COMMAND ]
+.br
+.B shmstat \-\-version
+|
+.B version
 .SH DESCRIPTION
 Instrumented processes write counters, gauges, histograms and signature
 tables into a POSIX shared-memory segment,
 .IR /dev/shm/shmstat.NAME .
 .B shmstat
 reads segments without locks and without slowing the writers down.
-.SH COMMANDS
+.SH OPTIONS
 HEAD
+# the tool's own usage, up to its list of commands: the options that come
+# before COMMAND (--owner) and --version
+printf '.nf\n'
+"$tool" help | awk '/^commands:/ {exit} {print}' | sed -e '$ { /^$/d; }' | esc
+printf '.fi\n.SH COMMANDS\n'
 for c in $("$tool" help | awk '/^commands:/ {on=1; next} on && !NF {exit} on {print $1}'); do
 	printf '.SS %s\n.nf\n' "$c"
 	"$tool" help "$c" | esc
@@ -51,10 +62,16 @@ In
 .IR %s :
 ' "$docdir"
 cat <<'TAIL'
-rules.md and history.md, the text of those pages in Markdown, and
-cachesim-rules.yaml, an example rules file.
+rules.md and history.md, the text of those pages in Markdown,
+prometheus.md, how to export to Prometheus with
+.B shmstat serve
+and
+.BR "shmstat check \-\-emit prometheus\-rules" ,
+and cachesim-rules.yaml, an example rules file.
 The library's interface is described in its headers,
 .IR shmstat.h ,
+.IR shmstat_inline.h ,
+.IR shmstat_profile.h ,
 .I shmstat_history.h
 and
 .IR shmstat_window.h .
