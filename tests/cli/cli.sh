@@ -97,6 +97,14 @@ done
 expect 3 "" "^shmstat: unknown option '-z'$"         -- "$shmstat" check -zq x
 expect 2 "" "^shmstat: option '-I' needs a value$"  -- "$shmstat" show -pI
 expect 2 "" "^shmstat: option '--history' needs a value$" -- "$shmstat" show --json --history
+# show --history refuses the formats it has not by their names (--prom
+# was refused as "not per process")
+for f in prom openmetrics csv; do
+	expect 2 "" "^shmstat: --history prints text or --json only, not --$f$" -- \
+		"$shmstat" show --history "/tmp/$tag.none" --$f
+done
+expect 2 "" "^shmstat: --history prints text or --json only, not per process$" -- \
+	"$shmstat" show --history "/tmp/$tag.none" -p
 expect 2 "" "^shmstat: owner 'no-such-user-x' is neither a user nor a uid" -- "$shmstat" --owner no-such-user-x show x
 
 # --- names another user planted: a FIFO answers at once (it used to

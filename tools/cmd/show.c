@@ -674,9 +674,13 @@ int cmd_show(int argc, char **argv)
 	} else if (hopt.path) {
 		if (optind != argc)
 			rc = usage_error(cmd_show_usage, "no segment name with --history");
-		else if (per_process || (fmt != EXPORT_TEXT && fmt != EXPORT_JSON))
+		else if (per_process)
 			rc = usage_error(cmd_show_usage,
 					 "--history prints text or --json only, not per process");
+		else if (fmt != EXPORT_TEXT && fmt != EXPORT_JSON)
+			rc = usage_error(cmd_show_usage, "--history prints text or --json only, not %s",
+					 fmt == EXPORT_PROM ? "--prom"
+					 : fmt == EXPORT_OPENMETRICS ? "--openmetrics" : "--csv");
 		else if (interval)
 			rc = usage_error(cmd_show_usage, "-i goes with a segment, not --history");
 		else if (hopt.at && hopt.range_from)
