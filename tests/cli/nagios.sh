@@ -218,6 +218,12 @@ plugin 3 "^SHMSTAT UNKNOWN - timeout 'soon' is not a whole number of seconds fro
 plugin 3 "^SHMSTAT UNKNOWN - unknown option '--bogus'$" "^usage: shmstat check " -- "$shmstat" check --bogus "$seg"
 plugin 3 "^SHMSTAT UNKNOWN - option '--quantile' needs two values: Q METRIC$" "^shmstat: option '--quantile' needs two values" -- \
 	"$shmstat" check "$seg" --quantile 0.95
+# the second value is not the option after it (--ratio took -w for DEN,
+# then said "expected one segment NAME, not also 'SEG'")
+plugin 3 "^SHMSTAT UNKNOWN - option '--ratio' needs two values: NUM DEN$" "^shmstat: option '--ratio' needs two values" -- \
+	"$shmstat" check --ratio cli_errors_total -w 5% "$seg"
+plugin 3 "^SHMSTAT UNKNOWN - option '--sig' needs two values: FIGURE METRIC$" "^shmstat: option '--sig' needs two values" -- \
+	"$shmstat" check --sig hit_ratio --window 5m -w 90% "$seg"
 plugin 3 "^SHMSTAT UNKNOWN - -w, -c, --window, --below and --min-samples go with a figure, not with --rules$" "^usage: " -- \
 	"$shmstat" check -r "$r" -w 1 "$seg"
 plugin 3 "^SHMSTAT UNKNOWN - one figure at a time: 'rate' and 'gauge'$" "^usage: " -- \

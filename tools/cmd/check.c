@@ -584,8 +584,10 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 			figure_opt = ch;
 			o->in.kind = (enum rule_kind)(ch - OPT_RATE);
 			if (ch == OPT_RATIO || ch == OPT_QUANTILE || ch == OPT_SIG) {
-				/* two values: the second is the next argument */
-				if (optind >= argc)
+				/* two values: the second is the next argument,
+				 * never an option (no selector starts with '-':
+				 * '--ratio a -w 1 NAME' took -w for DEN) */
+				if (optind >= argc || argv[optind][0] == '-')
 					return check_usage_error("option '--%s' needs two values: %s",
 								 fig_opt[ch - OPT_RATE],
 								 ch == OPT_RATIO ? "NUM DEN" :
