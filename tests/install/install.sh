@@ -23,7 +23,8 @@ prefix=$(meson introspect "$build" --buildoptions |
 root="$dest$prefix"
 
 # what a user gets
-for f in bin/shmstat include/shmstat.h include/shmstat_inline.h include/shmstat_history.h \
+for f in bin/shmstat include/shmstat.h include/shmstat_inline.h include/shmstat_profile.h \
+	include/shmstat_history.h \
 	include/shmstat_window.h share/man/man1/shmstat.1 \
 	share/man/man5/shmstat-rules.5 share/man/man5/shmstat-history.5 \
 	share/doc/shmstat/rules.md share/doc/shmstat/history.md share/doc/shmstat/prometheus.md \
