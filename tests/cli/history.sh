@@ -490,6 +490,10 @@ for re in '^over 1h ending .* \(3 records\)$' \
 	grep -Eq -- "$re" "$tmp/otop" && ok || { bad "top --history lacks /$re/:"; cat "$tmp/otop"; }
 done
 expect 0 "^   acct-b +1 +1 +50\.0% +7$" "" -- "$shmstat" top --history "$oh" --owner acct-b
+# --high-value, in the usage of top --history too: the mark of ok1's +3
+# at 3 (the default), not at 4
+expect 0 '^ \* +\+3 +\+3 +acct-a +ok1$' "" -- "$shmstat" top --history "$oh" --high-value 3 hf_sigs
+expect 0 '^   +\+3 +\+3 +acct-a +ok1$' "" -- "$shmstat" top --history "$oh" --high-value 4 hf_sigs
 if "$shmstat" top --history "$oh" --owner acct-b | grep -q acct-a; then bad "top --owner acct-b shows acct-a"; else ok; fi
 expect 0 "^hf_sigs weight of owner acct-b over 1h ending .*: 7 \(2 samples, 3 records\)$" "" -- \
 	"$shmstat" trend "$oh" hf_sigs --owner acct-b -f weight --window 1h --raw

@@ -21,7 +21,7 @@ const char cmd_top_usage[] =
 	"usage: shmstat top [-n N] [--by hits|weight|recent|upper] [--owner OWNER]\n"
 	"                   [--high-value HITS] [--raw] [--json] NAME [TABLE]\n"
 	"       shmstat top --history FILE [--window DURATION] [--at INSTANT]\n"
-	"                   [-n N] [--owner OWNER] [--raw] [TABLE]\n"
+	"                   [-n N] [--owner OWNER] [--high-value HITS] [--raw] [TABLE]\n"
 	"  Print the top N (default 20) signatures of each signature table of\n"
 	"  segment NAME (or of TABLE only), ranked by guaranteed hits (hits no\n"
 	"  error can take away; --by upper: by the most they may be): hits,\n"
