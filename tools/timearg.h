@@ -13,8 +13,12 @@
 
 #include <stdint.h>
 
-/* 0, or -1 when @s is not a duration. */
+/* 0, or -1 when @s is not a duration (or longer than 366 days). */
 int parse_duration(const char *s, uint64_t *ns);
+
+/* What a window or a step that is not 0 may be, for messages:
+ * "window '400d' is not " DURATION_RANGE (it said "not a duration"). */
+#define DURATION_RANGE "a duration from 1ns to 366d"
 
 /* 0, or -1 when @s is not an instant; relative to @now_ns. */
 int parse_instant(const char *s, uint64_t now_ns, uint64_t *ns);

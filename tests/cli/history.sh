@@ -366,7 +366,7 @@ has "$tmp/win0" "hf_requests_total{path=\"/a\"} counter no value (fewer than two
 expect 2 "" "^shmstat: --window, --at and --range need --history$" -- "$shmstat" show --window 1h "$tag-m"
 expect 2 "" "^shmstat: --window, --at and --range need --history$" -- "$shmstat" show --range -1h now "$tag-m"
 expect 2 "" "^shmstat: no segment name with --history$"          -- "$shmstat" show --history "$h" "$tag-m"
-expect 2 "" "^shmstat: window 'x' is not a duration$"            -- "$shmstat" show --history "$h" --window x
+expect 2 "" "^shmstat: window 'x' is not a duration from 1ns to 366d$"            -- "$shmstat" show --history "$h" --window x
 expect 2 "" "^shmstat: --range needs START and END$"             -- "$shmstat" show --history "$h" --range now
 expect 2 "" "^shmstat: range ends before it starts$"             -- "$shmstat" show --history "$h" --range now -1h
 expect 2 "" "^shmstat: range start 'soon' is not a time$"        -- "$shmstat" show --history "$h" --range soon now
@@ -459,9 +459,13 @@ expect 1 "" "^shmstat: rate of 'hf_requests_total' \{path=\"/nope\"\}: no such s
 	trend "$th" hf_requests_total -l 'path="/nope"'
 expect 1 "" "^shmstat: rate of 'hf_requests_total' \{path=\"/nope\"\}: no such series" -- \
 	trend "$th" hf_requests_total -l 'path="/nope"' --json
-expect 2 "" "^shmstat: window 'x' is not a duration$" -- "$shmstat" trend --window x "$th" hf_requests_total
-expect 2 "" "^shmstat: window '0' is not a duration$" -- "$shmstat" trend --window 0 "$th" hf_requests_total
-expect 2 "" "^shmstat: step 'x' is not a duration$"   -- "$shmstat" trend --step x "$th" hf_requests_total
+expect 2 "" "^shmstat: window 'x' is not a duration from 1ns to 366d$" -- "$shmstat" trend --window x "$th" hf_requests_total
+expect 2 "" "^shmstat: window '0' is not a duration from 1ns to 366d$" -- "$shmstat" trend --window 0 "$th" hf_requests_total
+expect 2 "" "^shmstat: step 'x' is not a duration from 1ns to 366d$"   -- "$shmstat" trend --step x "$th" hf_requests_total
+# a duration past 366 days said "not a duration", as if 400d were no duration
+expect 2 "" "^shmstat: window '400d' is not a duration from 1ns to 366d$" -- "$shmstat" trend --window 400d "$th" hf_requests_total
+expect 2 "" "^shmstat: window '400d' is not a duration from 1ns to 366d$" -- "$shmstat" top --history "$th" --window 400d
+expect 2 "" "^shmstat: window '400d' is not a duration from 1ns to 366d$" -- "$shmstat" show --history "$th" --window 400d
 expect 2 "" "^shmstat: step '1ns' cuts the window into more than 100000 sub-windows$" -- \
 	"$shmstat" trend --window 1h --step 1ns "$th" hf_requests_total
 expect 2 "" "^shmstat: unknown figure 'bogus'$"       -- "$shmstat" trend -f bogus "$th" hf_requests_total

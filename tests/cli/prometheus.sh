@@ -189,7 +189,7 @@ for q in "show:400:parameter 'segment' is missing" "show?segment=nope:404:segmen
 	"top?segment=$tag&table=:404:segment '$tag' has no signature table ''\"}" \
 	"range?history=nope&start=@0&end=now:404:history 'nope' is not served" \
 	"range?history=e2e.hist&start=soon&end=now:400:start 'soon' is not an instant" \
-	"window?history=e2e.hist&window=x:400:window 'x' is not a duration" \
+	"window?history=e2e.hist&window=x:400:window 'x' is not a duration from 1ns to 366d" \
 	"range?history=e2e.hist&start=now&end=-1h:400:range ends before it starts" \
 	"window?history=e2e.hist&window=1d&at=@1000:400:window reaches before 1970" \
 	"window?history=e2e.hist&window=1s&at=@1000:404:history 'e2e.hist': no records in e2e.hist in" \

@@ -479,7 +479,7 @@ static enum MHD_Result api_history(struct MHD_Connection *c, int window)
 
 		o.at = arg(c, "at");
 		if (w == NULL || parse_duration(w, &o.window) != 0 || o.window == 0)
-			return api_error(c, MHD_HTTP_BAD_REQUEST, "window '%s' is not a duration",
+			return api_error(c, MHD_HTTP_BAD_REQUEST, "window '%s' is not " DURATION_RANGE,
 					 w ? w : "");
 		if (o.at && parse_instant(o.at, now, &t) != 0)
 			return api_error(c, MHD_HTTP_BAD_REQUEST, "at '%s' is not an instant", o.at);

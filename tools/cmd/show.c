@@ -617,7 +617,7 @@ int cmd_show(int argc, char **argv)
 			break;
 		case 'W':
 			if (parse_duration(optarg, &hopt.window) != 0 || hopt.window == 0)
-				rc = usage_error(cmd_show_usage, "window '%s' is not a duration",
+				rc = usage_error(cmd_show_usage, "window '%s' is not " DURATION_RANGE,
 						 optarg);
 			break;
 		case 'i':

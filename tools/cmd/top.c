@@ -545,7 +545,8 @@ int cmd_top(int argc, char **argv)
 			break;
 		case 'w':
 			if (parse_duration(optarg, &window) != 0 || window == 0)
-				return usage_error(cmd_top_usage, "window '%s' is not a duration", optarg);
+				return usage_error(cmd_top_usage, "window '%s' is not " DURATION_RANGE,
+						   optarg);
 			break;
 		case 'a':
 			at_arg = optarg;

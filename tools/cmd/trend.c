@@ -139,14 +139,15 @@ int cmd_trend(int argc, char **argv)
 		switch (ch) {
 		case 'w':
 			if (parse_duration(optarg, &window) != 0 || window == 0)
-				return usage_error(cmd_trend_usage, "window '%s' is not a duration",
+				return usage_error(cmd_trend_usage, "window '%s' is not " DURATION_RANGE,
 						   optarg);
 			break;
 		case 'a': at_arg = optarg; break;
 		case 's':
 			step_arg = optarg;
 			if (parse_duration(optarg, &step) != 0 || step == 0)
-				return usage_error(cmd_trend_usage, "step '%s' is not a duration", optarg);
+				return usage_error(cmd_trend_usage, "step '%s' is not " DURATION_RANGE,
+						   optarg);
 			break;
 		case 'l':
 			if (shmstat_labels_match("", optarg) < 0)
