@@ -928,5 +928,11 @@ for rule in lookup-p95-degraded savings-drop; do
 	grep -Eq "^(OK|WARNING|CRITICAL) +$rule: .* \(fallback thresholds, no baseline: (no|[0-9.]+[a-z]+ of) history before the window, min_history is (5m|1h); [0-9]+ samples\)" "$tmp/cs.out" &&
 		ok || bad "example rule $rule is not judged by its fallback: $(grep " $rule: " "$tmp/cs.out")"
 done
+# --count N and a snapshot that fits no ring of the file (the cachesim
+# table's 1,000 top keys, 14 KB, in a file of 16K): exit 1, naming the file
+# and what was recorded, where it skipped it every interval for good
+expect 1 "" "^shmstat: history file '$(re_quote "$tmp/small.hist")': a record of [0-9]+ bytes does not fit in the ring of a tier; make the file bigger \(--count 1: 0 recorded\)$" -- \
+	timeout 10 "$shmstat" record --count 1 --interval 100ms --size 16K --tiers 100ms:10m,1s:1h \
+	--top 1000 -o "$tmp/small.hist" "$tag-cs"
 
 finish

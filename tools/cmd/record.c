@@ -37,8 +37,9 @@ const char cmd_record_usage[] =
 	"  still behind after 10 intervals (at least 10m), or behind by more,\n"
 	"  starts the file's tiers anew (the records before are no longer\n"
 	"  read). A snapshot too large for a tier, or that the file system\n"
-	"  has no room for (ENOSPC), is skipped. Messages say which; another\n"
-	"  error writing the file ends it (exit 1).\n";
+	"  has no room for (ENOSPC), is skipped (with --count, it ends the\n"
+	"  recording, exit 1). Messages say which; another error writing\n"
+	"  the file ends it (exit 1).\n";
 
 static volatile sig_atomic_t stop;
 
@@ -384,6 +385,14 @@ int cmd_record(int argc, char **argv)
 		}
 		err = shmstat_history_append(h, s, now, NULL);
 		shmstat_snap_free(s);
+		if (err == ENOSPC && count) {
+			/* --count N asks for N records: one that fits no ring
+			 * never will (the same segment), and the recorder
+			 * tried again every interval for good */
+			rc = die(EXIT_ERR, "%s (--count %llu: %llu recorded)", hist_error(),
+				 (unsigned long long)count, (unsigned long long)taken);
+			break;
+		}
 		if (err == ENOSPC) {
 			/* this snapshot fits no ring, or the file system has
 			 * no room for it: skipped, the next may be taken */
