@@ -494,6 +494,12 @@ for re in '^over 1h ending .* \(3 records\)$' \
 	grep -Eq -- "$re" "$tmp/otop" && ok || { bad "top --history lacks /$re/:"; cat "$tmp/otop"; }
 done
 expect 0 "^   acct-b +1 +1 +50\.0% +7$" "" -- "$shmstat" top --history "$oh" --owner acct-b
+# no such table: the error alone, exit 1 (the head line "over 1h ending
+# ..." came first on stdout)
+"$shmstat" top --history "$oh" no_such_table >"$tmp/onone" 2>"$tmp/onone.err"; rc=$?
+{ [ "$rc" = 1 ] && [ ! -s "$tmp/onone" ] &&
+	grep -qxF "shmstat: history $oh has no signature table 'no_such_table' in the window" "$tmp/onone.err"; } &&
+	ok || bad "top --history of no table: exit $rc, stdout '$(cat "$tmp/onone")', stderr '$(cat "$tmp/onone.err")'"
 # --high-value, in the usage of top --history too: the mark of ok1's +3
 # at 3 (the default), not at 4
 expect 0 '^ \* +\+3 +\+3 +acct-a +ok1$' "" -- "$shmstat" top --history "$oh" --high-value 3 hf_sigs

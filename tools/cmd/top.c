@@ -405,9 +405,20 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 	}
 	ends[0] = first ? first : last;
 	ends[1] = last;
-	printf("over %s ending %s (%zu records)\n", wd, when, rd.records);
 	if (last == NULL)
 		fi.series = 0;
+	/* no table to show: the error alone (the head line was printed
+	 * first, on stdout, and then the error) */
+	found = (int)wt.x.n;
+	for (size_t i = 0; i < fi.series && !found; i++)
+		found = table_shown(last, i, table, &s);
+	if (!found) {
+		rc = table ? die(EXIT_ERR, "history %s has no signature table '%s' in the window",
+				 path, table)
+			   : die(EXIT_ERR, "history %s has no signature table in the window", path);
+		goto out;
+	}
+	printf("over %s ending %s (%zu records)\n", wd, when, rd.records);
 	nq = 0;
 	for (size_t i = 0; i < fi.series; i++) {
 		struct frames efr = { h, ends, rd.records >= 2 ? 2 : 1 };
@@ -417,9 +428,8 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 		printf("\n");
 		history_table(&efr, &s, v + nq, owner, n, hv);
 		nq += table_queries(last, &s, at - window, at, owner, NULL);
-		found++;
 	}
-	for (size_t k = 0; k < wt.x.n; k++, found++) {
+	for (size_t k = 0; k < wt.x.n; k++) {
 		const struct shmstat_series xs = { .name = wt.x.s[k].name,
 						   .labels = wt.x.s[k].labels, .unit = "" };
 
@@ -427,10 +437,6 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 		table_figures(&xs, vx + 4 * k);
 		printf("   (not in the window's last record: its owners and keys are not shown)\n");
 	}
-	if (!found)
-		rc = table ? die(EXIT_ERR, "history %s has no signature table '%s' in the window",
-				 path, table)
-			   : die(EXIT_ERR, "history %s has no signature table in the window", path);
 out:
 	free(q);
 	free(v);
