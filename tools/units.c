@@ -228,6 +228,11 @@ static const struct { const char *sfx; double mul; enum qty_kind kind; int e10; 
 	{ "GiB", 0x1p30, QTY_BYTES, 0 }, { "TiB", 0x1p40, QTY_BYTES, 0 },
 };
 
+/* the units of a duration that are powers of ten of a nanosecond */
+static const struct { const char *sfx; int e10; } dur_suffixes[] = {
+	{ "ns", 0 }, { "us", 3 }, { "ms", 6 }, { "s", 9 },
+};
+
 /* The number written in [@s, @end) (@d, as strtod() read it) times
  * 10^@e10, rounded once: the double nearest the decimal it stands for,
  * as the same number written out is read ("0.7%" is 0.007 as "0.007" is,
@@ -286,7 +291,18 @@ int parse_quantity(const char *s, double *v, enum qty_kind *kind)
 			*kind = suffixes[i].kind;
 			return isfinite(*v) ? 0 : -1;
 		}
-	/* a duration: "2ms", "1h30m" (not negative) */
+	/* a duration in ns, us, ms or s, read as the decimal it stands for
+	 * and rounded once, as the suffixes above: "2.0000005ms" is
+	 * 2000000.5 ns (not 2000001, to the nearest ns, which judged a value
+	 * of 2000001 ns not above it), "1.5e-3s" 1500000 (not negative) */
+	for (size_t i = 0; i < sizeof(dur_suffixes) / sizeof(dur_suffixes[0]); i++)
+		if (s[0] != '-' && s[0] != '+' && strcmp(end, dur_suffixes[i].sfx) == 0) {
+			*v = scale10(s, end, dur_suffixes[i].e10, d);
+			*kind = QTY_NS;
+			/* at most 366 days, as parse_duration() reads them */
+			return *v <= 366 * 86400e9 ? 0 : -1;
+		}
+	/* other durations: "5m", "1h30m" (not negative) */
 	if (s[0] != '-' && s[0] != '+' && parse_duration(s, &ns) == 0) {
 		*v = (double)ns;
 		*kind = QTY_NS;

@@ -60,7 +60,7 @@ void fmt_count(char *buf, size_t n, double v);
 /* Kinds of a quantity written with a unit. */
 enum qty_kind {
 	QTY_PLAIN,      /* "0.9", "5000", "-1e3", "1.5k", "2M" (SI multipliers) */
-	QTY_NS,         /* "2ms", "1.5s", "250us", "1h30m": in ns */
+	QTY_NS,         /* "2ms", "1.5s", "250us", "1h30m", "1.5e-3s": in ns */
 	QTY_BYTES,      /* "15MB" (1e6), "15MiB" (2^20), "512B", "4k"B...: bytes */
 	QTY_PERCENT,    /* "90%": the value is the fraction, 0.9 */
 };

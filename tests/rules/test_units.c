@@ -99,7 +99,7 @@ static void test_quantities(void **state)
 {
 	static const char *const bad[] = {
 		"", "x", "inf", "nan", "-inf", "0x10", "1e400", "15 MB", "15XB", "ms", "1.5.2",
-		" 1", "1 ", "--1", "-2ms",
+		" 1", "1 ", "--1", "-2ms", "-1.5e-3s", "+2ms", "367d", "31622400.001s", "1e30s",
 	};
 	double v;
 	enum qty_kind k;
@@ -116,6 +116,30 @@ static void test_quantities(void **state)
 	expect_qty("2ms", 2e6, QTY_NS);
 	expect_qty("5m", 300e9, QTY_NS);
 	expect_qty("1h30m", 5400e9, QTY_NS);
+	expect_qty("1.5e-3s", 1.5e6, QTY_NS);
+	expect_qty("250e3ns", 250e3, QTY_NS);
+	/* a duration is the decimal it stands for, not rounded to the ns:
+	 * 2.0000005ms is below a value of 2000001 ns (rounded to 2000001 it
+	 * was not, and the check said OK for "above 2.0000005ms"), and its
+	 * performance data 0.0020000005 (shmstat.md, "check") */
+	assert_int_equal(parse_quantity("2.0000005ms", &v, &k), 0);
+	assert_true(v == 2000000.5 && k == QTY_NS);
+	assert_true(2000001 > v && 2000000 < v);
+	assert_int_equal(parse_quantity("0.5ns", &v, &k), 0);
+	assert_true(v == 0.5);
+	/* rounded once: 0.0041us is the double nearest 4.1 (ns), as "4.1"
+	 * is (0.0041 * 1000 is 4.1000000000000005; to the ns, 4) */
+	for (int i = 0; i <= 100000; i++) {
+		char d[32], whole[32];
+		double a, b;
+
+		snprintf(d, sizeof(d), "%d.%04dus", i / 10000, i % 10000);
+		snprintf(whole, sizeof(whole), "%d.%d", i / 10, i % 10);
+		assert_int_equal(parse_quantity(d, &a, &k), 0);
+		assert_int_equal(parse_quantity(whole, &b, &k), 0);
+		if (a != b)
+			fail_msg("'%s' = %.17g, '%s' = %.17g", d, a, whole, b);
+	}
 	/* a percentage is the fraction a ratio is compared with, exactly:
 	 * "29%" is 0.29 as "0.29" is (29 * 0.01 is not) */
 	for (int p = 0; p <= 100; p++) {
