@@ -820,11 +820,19 @@ static void test_nagios(void **state)
 						  .op = RULE_GE, .has_crit = 1, .crit = 1234567e-9 });
 	nagios_perf_put(f, &(struct nagios_perf){ .label = "w", .value = 1234567e-9, .uom = "s",
 						  .op = RULE_LT, .has_warn = 1, .warn = 1234568e-9 });
+	/* and a threshold of 16 digits the value is at when both are read
+	 * back (at or above 10.00000000000001 was '10;@10:', bad to a
+	 * reader where the plugin said OK): written with its 16 */
+	nagios_perf_put(f, &(struct nagios_perf){ .label = "x", .value = 10, .uom = "", .op = RULE_GE,
+						  .has_warn = 1, .warn = 10.00000000000001 });
+	nagios_perf_put(f, &(struct nagios_perf){ .label = "y", .value = 10, .uom = "", .op = RULE_LE,
+						  .has_warn = 1, .warn = 9.999999999999998 });
 	nagios_text_put(f, " a|b");
 	fclose(f);
 	assert_string_equal(out, " 'hit-ratio'=86.7%;90:;80:;0;100 'p95'=0.0012s;;~:0.005 'it''s'=3"
 				 " 't'=0.00123457s;~:0.001234566 'u'=0.001234567s;;@0.001234567:"
-				 " 'w'=0.001234567s;0.001234568: a\\x7cb");
+				 " 'w'=0.001234567s;0.001234568:"
+				 " 'x'=10;@10.00000000000001: 'y'=10;@~:9.999999999999998 a\\x7cb");
 	free(out);
 }
 

@@ -56,11 +56,20 @@ static void thr_num(char *buf, size_t n, double t)
 		num_sig(buf, n, t, ++sig);
 }
 
-void nagios_range(char *buf, size_t n, enum rule_op op, double thr)
+/* threshold @t with thr_num()'s digits (@sig 0), or with @sig */
+static void thr_text(char *buf, size_t n, double t, int sig)
+{
+	if (sig)
+		num_sig(buf, n, t, sig);
+	else
+		thr_num(buf, n, t);
+}
+
+static void range_put(char *buf, size_t n, enum rule_op op, double thr, int sig)
 {
 	char x[48];
 
-	thr_num(x, sizeof(x), thr);
+	thr_text(x, sizeof(x), thr, sig);
 	switch (op) {
 	case RULE_GT: snprintf(buf, n, "~:%s", x); break;
 	case RULE_LT: snprintf(buf, n, "%s:", x); break;
@@ -69,13 +78,19 @@ void nagios_range(char *buf, size_t n, enum rule_op op, double thr)
 	}
 }
 
+void nagios_range(char *buf, size_t n, enum rule_op op, double thr)
+{
+	range_put(buf, n, op, thr, 0);
+}
+
 #define CMP(a, b) ((a) < (b) ? -1 : (a) > (b))
 
 /* The value with 6 significant digits, or more until it stands on the
- * same side of each threshold written (@t, @nt of them) as it does
- * unrounded: 1234567 ns against 1234566 ns was 0.00123457 against
- * 0.00123457, equal in the perfdata where the plugin said WARNING */
-static void value_num(char *buf, size_t n, double v, const double *t, int nt)
+ * same side of each threshold written (@t, @nt of them, with @tsig
+ * digits: thr_text()) as it does unrounded: 1234567 ns against 1234566
+ * ns was 0.00123457 against 0.00123457, equal in the perfdata where the
+ * plugin said WARNING. 1 when it does. */
+static int value_num(char *buf, size_t n, double v, const double *t, int nt, int tsig)
 {
 	for (int sig = 6; sig <= 17; sig++) {
 		int same = 1;
@@ -84,12 +99,13 @@ static void value_num(char *buf, size_t n, double v, const double *t, int nt)
 		for (int i = 0; i < nt && same; i++) {
 			char x[48];
 
-			thr_num(x, sizeof(x), t[i]);
+			thr_text(x, sizeof(x), t[i], tsig);
 			same = CMP(strtod(buf, NULL), strtod(x, NULL)) == CMP(v, t[i]);
 		}
 		if (same)
-			return;
+			return 1;
 	}
+	return 0;
 }
 
 void nagios_perf_put(FILE *f, const struct nagios_perf *p)
@@ -97,7 +113,7 @@ void nagios_perf_put(FILE *f, const struct nagios_perf *p)
 	char num[48];
 	const char *fields[4];
 	char buf[4][64];
-	int last = -1;
+	int last = -1, tsig = 0;
 
 	if (!isfinite(p->value))
 		return;
@@ -115,7 +131,12 @@ void nagios_perf_put(FILE *f, const struct nagios_perf *p)
 			t[nt++] = p->warn;
 		if (p->has_crit)
 			t[nt++] = p->crit;
-		value_num(num, sizeof(num), p->value, t, nt);
+		/* a threshold of more than 15 digits that the value is at
+		 * when both are read back: written with 16 or 17 (at or above
+		 * 10.00000000000001 was '10;@10:', bad to a reader of the
+		 * perfdata where the plugin said OK) */
+		while (!value_num(num, sizeof(num), p->value, t, nt, tsig) && tsig < 17)
+			tsig = tsig ? tsig + 1 : 16;
 	}
 	fprintf(f, "'=%s%s", num, p->uom);
 	for (int i = 0; i < 4; i++) {
@@ -125,7 +146,7 @@ void nagios_perf_put(FILE *f, const struct nagios_perf *p)
 		if (!has)
 			continue;
 		if (i < 2)
-			nagios_range(buf[i], sizeof(buf[i]), p->op, i == 0 ? p->warn : p->crit);
+			range_put(buf[i], sizeof(buf[i]), p->op, i == 0 ? p->warn : p->crit, tsig);
 		else
 			nagios_num(buf[i], sizeof(buf[i]), i == 2 ? p->min : p->max);
 		fields[i] = buf[i];
