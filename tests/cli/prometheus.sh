@@ -81,6 +81,37 @@ grep -qF "expr: 'sum(rate(hf_requests_total{path=\"/a\"}[5s]))'" "$dir/prom-rule
 	bad "the example rules: $(cat "$dir/emit2.err" "$dir/promtool-rules.out")"
 nrules=$(grep -c '^  - name:' "$src_rules")
 grep -q "$nrules of $nrules rules written" "$dir/emit2.err" && ok || bad "example rules ($nrules): $(cat "$dir/emit2.err")"
+# thresholds of 16 digits judge a value at 10 (or 0.002 s) as check does:
+# written with the digits they take (as %.15g, '>= 10' fired where check
+# said OK), ns moved to seconds as decimals
+cat >"$dir/edge.yaml" <<'EOF'
+rules:
+  - {name: gi, gauge: e_gi, at_or_above: {warning: 10.00000000000001}}
+  - {name: gn, gauge: e_gns, at_or_above: {warning: 1999999.999999999ns}}
+  - {name: gt, gauge: e_gi, below: {warning: 9.999999999999999}}
+  - {name: gh, gauge: e_gns, above: {warning: 1.9999995ms}}
+EOF
+cat >"$dir/edge-test.yml" <<'EOF'
+rule_files: [edge.yml]
+evaluation_interval: 15s
+tests:
+  - interval: 15s
+    input_series:
+      - {series: 'e_gi{segment="s"}', values: '10x4'}
+      - {series: 'e_gns_seconds{segment="s"}', values: '0.002x4'}
+    alert_rule_test:
+      - {eval_time: 30s, alertname: gi, exp_alerts: []}
+      - {eval_time: 30s, alertname: gt, exp_alerts: []}
+      - eval_time: 30s
+        alertname: gn
+        exp_alerts: [{exp_labels: {severity: warning, shmstat_rule: gn}, exp_annotations: {summary: gn, description: 'value 0.002'}}]
+      - eval_time: 30s
+        alertname: gh
+        exp_alerts: [{exp_labels: {severity: warning, shmstat_rule: gh}, exp_annotations: {summary: gh, description: 'value 0.002'}}]
+EOF
+"$shmstat" check -r "$dir/edge.yaml" --emit prometheus-rules --out "$dir/edge.yml" 2>"$dir/emit3.err" &&
+	(cd "$dir" && promtool test rules edge-test.yml) >"$dir/promtool-test.out" 2>&1 && ok ||
+	bad "edge thresholds: $(cat "$dir/emit3.err" "$dir/edge.yml" "$dir/promtool-test.out")"
 "$shmstat" check -r "$dir/rules.yaml" --emit nagios >/dev/null 2>"$dir/u.err"; [ $? = 3 ] &&
 	grep -q "^shmstat: --emit takes prometheus-rules, not 'nagios'" "$dir/u.err" && ok || bad "--emit nagios: $(cat "$dir/u.err")"
 

@@ -278,6 +278,41 @@ static void yaml_str(FILE *f, const char *s)
 }
 
 /* The condition "bad against @thr" of rule @r on its recorded value */
+/* @v as %.15g writes it, or with 16 or 17 digits where it takes them
+ * to read back as @v */
+static void shortest(char *buf, size_t n, double v)
+{
+	for (int p = 15; p <= 17; p++) {
+		snprintf(buf, n, "%.*g", p, v);
+		if (strtod(buf, NULL) == v)
+			return;
+	}
+}
+
+/* Threshold @thr (in the rule's base unit) in the exported unit: @scale
+ * 1, or 1e-9 (ns as seconds), moved by the decimal exponent, rounded
+ * once, as the exporter writes ns as seconds: 2ms is 0.002 and 2000000.5
+ * ns 0.0020000005; then with the digits it takes to read back as it
+ * (%.15g alone made at or above 10.00000000000001 '>= 10', bad for a
+ * value of 10 that check says is OK) */
+static void put_thr(struct buf *b, double thr, double scale)
+{
+	char m[48], t[64];
+	int e;
+
+	shortest(m, sizeof(m), thr);
+	if (scale != 1) {
+		char *x = strchr(m, 'e');
+
+		e = x ? (int)strtol(x + 1, NULL, 10) : 0;
+		if (x)
+			*x = '\0';
+		snprintf(t, sizeof(t), "%se%d", m, e - 9);     /* the one scale: 1e-9 */
+		shortest(m, sizeof(m), strtod(t, NULL));
+	}
+	put(b, "%s", m);
+}
+
 static void put_cond(struct buf *b, const struct rule *r, const char *rec, double thr,
 		     double scale)
 {
@@ -285,19 +320,21 @@ static void put_cond(struct buf *b, const struct rule *r, const char *rec, doubl
 	char w[32], bw[32];
 
 	if (!r->has_baseline) {
-		put(b, "%s %s %.15g", rec, op[r->op], thr * scale);
+		put(b, "%s %s ", rec, op[r->op]);
+		put_thr(b, thr, scale);
 		return;
 	}
 	/* the percent change against the baseline, in the bad direction */
 	fmt_duration(w, sizeof(w), r->window_ns);
 	fmt_duration(bw, sizeof(bw), r->baseline_window_ns);
-	put(b, "100 * (%s - %s(%s%s[%s]%s%s)) / abs(%s(%s%s[%s]%s%s)) %s %s%.15g", rec,
+	put(b, "100 * (%s - %s(%s%s[%s]%s%s)) / abs(%s(%s%s[%s]%s%s)) %s %s", rec,
 	    r->baseline_stat == BASE_MEAN ? "avg_over_time" : "quantile_over_time",
 	    r->baseline_stat == BASE_MEAN ? "" : "0.5, ", rec, bw, r->window_ns ? " offset " : "",
 	    r->window_ns ? w : "",
 	    r->baseline_stat == BASE_MEAN ? "avg_over_time" : "quantile_over_time",
 	    r->baseline_stat == BASE_MEAN ? "" : "0.5, ", rec, bw, r->window_ns ? " offset " : "",
-	    r->window_ns ? w : "", op[r->op], r->op >= RULE_LT ? "-" : "", thr);
+	    r->window_ns ? w : "", op[r->op], r->op >= RULE_LT ? "-" : "");
+	put_thr(b, thr, 1);
 }
 
 static void alert(FILE *f, const struct rule *r, const char *ident, const char *sev,
