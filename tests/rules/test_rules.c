@@ -80,6 +80,10 @@ static const struct bad bad_cases[] = {
 	  "rule 1: 'name' must be a single value, not a mapping" },
 	{ GOOD "    above: {critical: 1}\n  - name: a\n    gauge: y\n    above: {critical: 1}\n", 5,
 	  "duplicate rule name 'a' (first at line 2)" },
+	/* a baseline rule a writes 'a_change' in the performance data */
+	{ "rules:\n  - name: a_change\n    gauge: y\n    above: {critical: 1}\n"
+	  "  - name: a\n    gauge: y\n    baseline: {window: 1h}\n    above: {critical: 1}\n", 2,
+	  "rule 'a_change': its name is the performance data label of the change of rule 'a' (line 5) against its baseline: rename it" },
 	{ GOOD "    windw: 5m\n    above: {critical: 1}\n", 4,
 	  "rule 'a': unknown key (known: name, description, rate, increase, ratio" },
 	{ GOOD "    window: 5m\n    window: 6m\n    above: {critical: 1}\n", 5,
