@@ -600,10 +600,14 @@ static int second_alert(struct loader *l, const struct alert_table *t)
 		s[i] = (struct named){ t->a[i].rule, i };
 	qsort(s, t->n, sizeof(*s), by_rule);
 	/* the second of each name (sorted by name, then file order) */
-	for (size_t i = 1; i < t->n; i++)
-		if (strcmp(s[i].rule, s[i - 1].rule) == 0 &&
-		    (i < 2 || strcmp(s[i].rule, s[i - 2].rule) != 0) && s[i].i < first)
+	for (size_t i = 1; i < t->n; i++) {
+		if (strcmp(s[i].rule, s[i - 1].rule) != 0)
+			continue;
+		if (i >= 2 && strcmp(s[i - 2].rule, s[i].rule) == 0)
+			continue;       /* a third or later */
+		if (s[i].i < first)
 			first = s[i].i;
+	}
 	free(s);
 	if (first == SIZE_MAX)
 		return 0;
