@@ -215,12 +215,12 @@ int shmstat_gc(const char *name, unsigned *reaped)
 		pthread_setcancelstate(cancel, NULL);
 		return err;
 	}
-	n = shmstat__reap(&seg);
+	err = shmstat__gc_reap(&seg, &n);
 	shmstat__seg_unmap(&seg);
 	pthread_setcancelstate(cancel, NULL);
 	if (reaped)
 		*reaped = n;
-	return 0;
+	return err;
 }
 
 /* no cancellation point either: the profiler's heartbeat holds its lock

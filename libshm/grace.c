@@ -747,6 +747,8 @@ unsigned shmstat__reap(struct shmstat_seg *seg)
 	return shmstat__reap_wait(seg, 1000);
 }
 
+static unsigned reap_locked(struct shmstat_seg *seg);
+
 unsigned shmstat__reap_wait(struct shmstat_seg *seg, unsigned wait_ms)
 {
 	unsigned n = 0;
@@ -762,6 +764,43 @@ unsigned shmstat__reap_wait(struct shmstat_seg *seg, unsigned wait_ms)
 		pthread_setcancelstate(cancel, NULL);
 		return 0;
 	}
+	n = reap_locked(seg);
+	pthread_setcancelstate(cancel, NULL);
+	return n;
+}
+
+int shmstat__gc_reap(struct shmstat_seg *seg, unsigned *reaped)
+{
+	uint64_t holder;
+	int cancel;
+
+	*reaped = 0;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	if (shmstat__reaper_lock(seg, 1000)) {
+		*reaped = reap_locked(seg);
+		pthread_setcancelstate(cancel, NULL);
+		return 0;
+	}
+	pthread_setcancelstate(cancel, NULL);
+	/* said, not a quiet "reaped 0": the gone writers' slots stay taken
+	 * (format.md, "A reaper stopped for good") */
+	holder = ld_acquire(&seg->hdr->reaper_lock);
+	if (holder == 0)        /* let go just now */
+		return shmstat__fail(SHMSTAT_EBUSY,
+				     "segment '%s': the reaper lock stayed taken for 1 s; nothing was reaped, try again",
+				     seg->name);
+	return shmstat__fail(SHMSTAT_EBUSY,
+			     holder_state(seg, holder) == SHMSTAT_TAG_STOPPED ?
+			     "segment '%s': the reaper lock is held by pid %u, which is stopped; nothing was reaped until it is continued (SIGCONT) or killed" :
+			     "segment '%s': the reaper lock is held by pid %u for over 1 s; nothing was reaped, try again",
+			     seg->name, (unsigned)SHMSTAT_TAG_PID(holder));
+}
+
+/* The reap proper, the reaper lock held: the number of slots folded. */
+static unsigned reap_locked(struct shmstat_seg *seg)
+{
+	unsigned n = 0;
+
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		uint64_t w = ld_acquire(&seg->procs[i].word);
 
@@ -781,6 +820,5 @@ unsigned shmstat__reap_wait(struct shmstat_seg *seg, unsigned wait_ms)
 	coalesce(seg);
 	SHMSTAT_EACH_TYPE(repair, seg);
 	shmstat__reaper_unlock(seg);
-	pthread_setcancelstate(cancel, NULL);
 	return n;
 }

@@ -71,6 +71,12 @@ SHMSTAT_HIDDEN unsigned shmstat__reap(struct shmstat_seg *seg);
  * holder that is alive is reaping already). */
 SHMSTAT_HIDDEN unsigned shmstat__reap_wait(struct shmstat_seg *seg, unsigned wait_ms);
 
+/* shmstat_gc()'s reap: as shmstat__reap(), but a reaper lock it cannot
+ * take (held by a stopped process, or by one that runs for over 1 s) is
+ * SHMSTAT_EBUSY naming its holder, not a quiet 0. 0 or SHMSTAT_EBUSY;
+ * *@reaped: the slots folded. */
+SHMSTAT_HIDDEN int shmstat__gc_reap(struct shmstat_seg *seg, unsigned *reaped);
+
 /* Give removed descriptor @d, PENDING (RETIRED without a sequence yet),
  * its retire sequence: the grace period of its removal starts. false if
  * somebody else did. */

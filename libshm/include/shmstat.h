@@ -165,7 +165,9 @@ SHMSTAT_API int shmstat_unlink(const char *name);
  *
  * Their values are folded into the segment's "exited" totals, their
  * stripes freed for reuse, their half-made registrations repaired.
- * Return 0 or an error.
+ * Return 0 or an error; SHMSTAT_EBUSY when the reaper lock could not be
+ * taken (its holder is stopped, or held it for over a second): nothing
+ * was reaped, and the message names the holder's pid.
  */
 SHMSTAT_API int shmstat_gc(const char *name, unsigned *reaped);
 

@@ -34,8 +34,10 @@
  * test_stopped_reaper_no_wait: a reaper SIGSTOPped with the reaper lock
  * (in a fold), and one SIGSTOPped with a descriptor claimed (in its merge
  * of tombstones), may stay stopped for ever: nobody waits for them. With
- * the first, shmstat_gc and shmstat_open here go on without reaping (the
- * open fails: every slot is held by a dead writer not yet reaped); with
+ * the first, shmstat_gc and shmstat_open here go on without reaping (gc
+ * fails with SHMSTAT_EBUSY naming the stopped holder, where it returned 0
+ * and "reaped 0"; the open fails: every slot is held by a dead writer not
+ * yet reaped); with
  * the second, a registration whose probe meets the claim fails with
  * SHMSTAT_EBUSY; none of them sleeps or yields more than the 63 times
  * before its first look at the holder (the test hook SHMSTAT_HOOK_WAIT
@@ -588,6 +590,7 @@ static void test_stopped_reaper_no_wait(void **state)
 	shmstat_seg *seg;
 	shmstat_counter *c;
 	unsigned reaped = 1;
+	char want[64];
 	int st;
 	pid_t rpid;
 
@@ -598,8 +601,12 @@ static void test_stopped_reaper_no_wait(void **state)
 	assert_true(WIFSTOPPED(st));
 	waits = 0;
 	__atomic_store_n(&shmstat__test_hook, wait_hook, __ATOMIC_RELEASE);
-	assert_int_equal(shmstat_gc(name, &reaped), 0);
+	/* said, naming the holder (it returned 0: "reaped 0 dead writers") */
+	assert_int_equal(shmstat_gc(name, &reaped), SHMSTAT_EBUSY);
 	assert_int_equal(reaped, 0);
+	snprintf(want, sizeof(want), "held by pid %d, which is stopped", (int)rpid);
+	if (strstr(shmstat_last_error(), want) == NULL)
+		fail_msg("gc does not name the stopped holder: '%s'", shmstat_last_error());
 	assert_int_equal(shmstat_open(name, NULL, &seg), SHMSTAT_EFULL);
 	/* the slots are the dead writers', not live ones' (it said "all
 	 * 3 are taken by live processes") */
