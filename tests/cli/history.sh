@@ -199,6 +199,14 @@ expect 0 "" "every 300ms \(tiers 100ms:10m,1s:1h\)" -- \
 # --count N: N records, exit 0
 expect 0 "" "" -- "$shmstat" record --count 3 --interval 100ms --tiers 100ms:10m --size 256K -o "$tmp/c3.hist" "$tag-m"
 [ "$(times "$tmp/c3.hist" | wc -l)" = 3 ] && ok || bad "record --count 3 did not take 3 records"
+# --count N and a snapshot that fails at every interval (memory short:
+# the segment's copy needs some 40 MB, ulimit -v allows 20): N intervals,
+# exit 1 saying so (it retried for ever, "out of memory" 10 times a second)
+expect 1 "" "^shmstat: no snapshot of segment '$tag-m' was recorded in 2 intervals$" -- \
+	timeout 20 bash -c 'ulimit -v 20000 && exec "$@"' _ "$shmstat" record --count 2 \
+	--interval 100ms -o "$tmp/nomem.hist" "$tag-m"
+[ "$(grep -c "out of memory copying segment '$tag-m'" "$tmp/err")" = 2 ] && ok ||
+	bad "record --count 2 out of memory: $(cat "$tmp/err")"
 
 # the clock behind the last record (one written while it was ahead,
 # through cli_hist_fill): 5 minutes behind (within the bound, 10m), the

@@ -39,7 +39,8 @@ const char cmd_record_usage[] =
 	"  read). A snapshot too large for a tier, or that the file system\n"
 	"  has no room for (ENOSPC), is skipped (with --count, it ends the\n"
 	"  recording, exit 1). Messages say which; another error writing\n"
-	"  the file ends it (exit 1).\n";
+	"  the file ends it (exit 1). With --count, a snapshot that fails\n"
+	"  counts too (exit 1 if none was recorded).\n";
 
 static volatile sig_atomic_t stop;
 
@@ -228,7 +229,7 @@ int cmd_record(int argc, char **argv)
 	struct shmstat_tier tiers[SHMSTAT_HISTORY_MAX_TIERS];
 	const char *path = NULL, *name;
 	char defpath[256], why[256];
-	uint64_t interval = 0, count = 0, taken = 0, next;
+	uint64_t interval = 0, count = 0, taken = 0, recorded = 0, next;
 	shmstat_history *h = NULL;
 	shmstat_reader *r = NULL;
 	struct sigaction sa;
@@ -371,13 +372,13 @@ int cmd_record(int argc, char **argv)
 			r = NULL;
 			if (open_snapshot(name, &r, &s) != EXIT_OK) {
 				r = NULL;       /* closed by open_snapshot */
-				continue;
+				goto counted;
 			}
 		} else if (err) {
 			warnf("%s", shmstat_last_error());
 			shmstat_reader_close(r);
 			r = NULL;
-			continue;
+			goto counted;
 		}
 		if (!clock_allows(h, path, &bh, now)) {
 			shmstat_snap_free(s);
@@ -390,22 +391,31 @@ int cmd_record(int argc, char **argv)
 			 * never will (the same segment), and the recorder
 			 * tried again every interval for good */
 			rc = die(EXIT_ERR, "%s (--count %llu: %llu recorded)", hist_error(),
-				 (unsigned long long)count, (unsigned long long)taken);
+				 (unsigned long long)count, (unsigned long long)recorded);
 			break;
 		}
 		if (err == ENOSPC) {
 			/* this snapshot fits no ring, or the file system has
 			 * no room for it: skipped, the next may be taken */
 			warnf("snapshot skipped: %s", hist_error());
-			continue;
+			goto counted;
 		}
 		if (err) {
 			rc = die(EXIT_ERR, "%s", hist_error());
 			break;
 		}
+		recorded++;
+counted:
+		/* a snapshot that failed or was skipped counts in --count too:
+		 * one that fails at every interval (memory short, a segment
+		 * corrupted for good, no room) kept `record --count N` going
+		 * for ever */
 		if (count && ++taken == count)
 			break;
 	}
+	if (rc == EXIT_OK && count && recorded == 0 && !stop)
+		rc = die(EXIT_ERR, "no snapshot of segment '%s' was recorded in %llu intervals",
+			 name, (unsigned long long)count);
 	shmstat_reader_close(r);
 	shmstat_history_close(h);
 	return rc;
