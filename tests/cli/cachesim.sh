@@ -19,6 +19,7 @@ ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 cleanup() { "$shmstat" rm "$name" >/dev/null 2>&1; rm -f "$tmp".*; }
 trap cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 
 # 3 workers x 2 threads, 2.5 s, a small working set and cache
 "$cachesim" --name "$name" --procs 3 --threads 2 --duration 2.5 --seed 42 \

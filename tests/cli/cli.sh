@@ -25,6 +25,7 @@ cleanup() {
 	nobody_cleanup
 }
 trap cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 
 # --- usage errors: exit 2, message on stderr
 expect 2 "" "usage: shmstat"                      -- "$shmstat"

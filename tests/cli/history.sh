@@ -67,6 +67,7 @@ cleanup() {
 	nobody_cleanup
 }
 trap cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 
 # one record of segment $2 into history $1, taken on the next 100 ms
 # boundary; small files, a fine tier

@@ -45,6 +45,7 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 
 for p in promtool curl python3; do
 	command -v "$p" >/dev/null || { echo "FAIL: $p is not installed (./dev installs it)"; exit 1; }

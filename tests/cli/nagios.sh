@@ -34,6 +34,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 
 # The grammar of the plugin output
 state_re='(OK|WARNING|CRITICAL|UNKNOWN)'

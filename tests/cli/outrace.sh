@@ -32,6 +32,7 @@ cleanup() {
 	nobody_cleanup
 }
 trap cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 
 # the hook exists in the test build only: the installed program ignores
 # the variable

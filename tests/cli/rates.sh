@@ -20,6 +20,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 
 # field FLAT METRIC FIELD: a field of the metric named METRIC in the
 # output of json_flat

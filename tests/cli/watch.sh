@@ -29,6 +29,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 
 for p in tmux locale; do
 	command -v "$p" >/dev/null || { echo "FAIL: $p is not installed"; exit 1; }

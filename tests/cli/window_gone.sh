@@ -14,6 +14,7 @@ script=$2
 seg="cliwg-$$"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-wgone-$$.XXXXXX")
 trap '"$shmstat" rm "$seg" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 

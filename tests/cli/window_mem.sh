@@ -19,6 +19,7 @@ owners=$3
 tag="cliwm-$$"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-wmem-$$.XXXXXX")
 trap '"$shmstat" rm "$tag" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 

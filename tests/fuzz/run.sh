@@ -138,6 +138,7 @@ cleanup() {
 	rm -rf "${TMPDIR:-/tmp}"/shmstat-"$SHMSTAT_FUZZ_TAG"-*
 }
 trap cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 # libFuzzer's own checks do the work; a leak is a failure, like a crash
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -19,6 +19,7 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 
 # run [-e CODES] [-q] DESCRIPTION -- command...: under valgrind, no
 # valgrind error (exit 99 here), an exit code of CODES (default 0), and

@@ -16,6 +16,7 @@ empty=$4
 name="clif-$$"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-flame-$$.XXXXXX")
 trap '"$shmstat" rm "$name" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 
 # ok, bad, expect, finish (tests/cli/lib.sh); expect's stderr in $tmp/err
 expect_err="$tmp/err"

@@ -32,6 +32,7 @@ prog=$3
 name="unw-$part-$$"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-unwind-$$.XXXXXX")
 trap '"$shmstat" rm "$name" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
