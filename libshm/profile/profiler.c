@@ -161,6 +161,37 @@ static __thread uint64_t cpu_mark __attribute__((tls_model("initial-exec")));
 #define LAST_NONE (UINT32_MAX - 1)
 static __thread uint32_t last_slot __attribute__((tls_model("initial-exec")));
 
+/* Clock @clk in ns; UINT64_MAX when it cannot be read. Async-signal-safe. */
+static uint64_t cpu_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clk, &ts) != 0)
+		return UINT64_MAX;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* cpu_mark's word for run @g at thread CPU time @now (ns) */
+static uint64_t mark_at(uint32_t g, uint64_t now)
+{
+	return (uint64_t)g << 32 | (uint32_t)(now >> 10);
+}
+
+/* Is @mark of run @g? */
+static bool marked_in(uint64_t mark, uint32_t g)
+{
+	return (uint32_t)(mark >> 32) == g;
+}
+
+/* The thread CPU (ns, in 1,024 ns units) from mark @mark to @now;
+ * UINT64_MAX when @mark is not of run @g. */
+static uint64_t since_mark(uint64_t mark, uint32_t g, uint64_t now)
+{
+	if (!marked_in(mark, g))
+		return UINT64_MAX;
+	return (uint64_t)((uint32_t)(now >> 10) - (uint32_t)mark) << 10;
+}
+
 /* This thread's stack [lo, hi), learnt outside any handler (0: not yet).
  * Initial-exec: the handler's access allocates nothing. */
 static __thread struct {
@@ -401,25 +432,22 @@ static int add_text(struct dl_phdr_info *info, size_t size, void *arg)
  * 0.60 s. Nor the period times the timer's overruns: the process timer's
  * carry the whole process's periods into the one thread it interrupts.
  * The thread's first sample of a run weighs what it used before, at most
- * one period (a thread may have run for hours before the profiler).
+ * one period (a thread may have run for hours before the profiler),
+ * unless mark_new_thread() marked it (a thread made since the start).
  * clock_gettime() is async-signal-safe.
  */
 static uint64_t sample_weight(void)
 {
 	const uint32_t g = (uint32_t)ld_relaxed(&run_gen);
-	struct timespec ts;
-	uint64_t now, w = prof.period_ns;
-	uint32_t units;
+	const uint64_t now = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t w;
 
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-		return w;
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	units = (uint32_t)(now >> 10);
-	if ((uint32_t)(cpu_mark >> 32) == g)
-		w = (uint64_t)(uint32_t)(units - (uint32_t)cpu_mark) << 10;
-	else if (now < w)
-		w = now;
-	cpu_mark = (uint64_t)g << 32 | units;
+	if (now == UINT64_MAX)
+		return prof.period_ns;
+	w = since_mark(cpu_mark, g, now);
+	if (w == UINT64_MAX)
+		w = now < prof.period_ns ? now : prof.period_ns;
+	cpu_mark = mark_at(g, now);
 	return w;
 }
 
@@ -442,15 +470,11 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv);
 #define OWN_SILENT_NS 25000000u
 static bool own_silent(uint32_t g)
 {
-	struct timespec ts;
-	uint64_t now, lim = 2 * prof.period_ns;
+	const uint64_t now = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+	const uint64_t lim = 2 * prof.period_ns > OWN_SILENT_NS ? 2 * prof.period_ns : OWN_SILENT_NS;
 
-	if ((uint32_t)(cpu_mark >> 32) != g || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-		return true;
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	if (lim < OWN_SILENT_NS)
-		lim = OWN_SILENT_NS;
-	return (uint64_t)(uint32_t)((uint32_t)(now >> 10) - (uint32_t)cpu_mark) << 10 > lim;
+	/* no mark of this run, or no clock: taken */
+	return now == UINT64_MAX || since_mark(cpu_mark, g, now) > lim;
 }
 
 /*
@@ -528,7 +552,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 			 * and its CPU then weighed nothing */
 			if (ld_relaxed(&own_gen) != g) {
 				st_relaxed(&own_gen, g);
-				if ((uint32_t)(cpu_mark >> 32) == (uint32_t)g && last_slot != LAST_NONE) {
+				if (marked_in(cpu_mark, (uint32_t)g) && last_slot != LAST_NONE) {
 					__atomic_fetch_add(&skipped, 1, __ATOMIC_RELAXED);
 					goto leave;
 				}
@@ -760,15 +784,6 @@ static void timers_prune(void)
 	tmr.prune_at = next_prune(tmr.n);
 }
 
-static uint64_t cpu_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	if (clock_gettime(clk, &ts) != 0)
-		return UINT64_MAX;
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * The calling thread, which was not alive when this run started, first
  * writes a segment (tmr.lock held): its first sample is to weigh all the
@@ -790,11 +805,11 @@ static void mark_new_thread(void)
 	const uint64_t now = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
 	const uint64_t proc = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
 
-	if ((uint32_t)(old >> 32) == g || now == UINT64_MAX || proc == UINT64_MAX ||
+	if (marked_in(old, g) || now == UINT64_MAX || proc == UINT64_MAX ||
 	    proc < tmr.proc_cpu0 || now > proc - tmr.proc_cpu0)
 		return;
 	last_slot = LAST_NONE;          /* before: a sample in between sets both */
-	(void)__atomic_compare_exchange_n(&cpu_mark, &old, (uint64_t)g << 32, 0,
+	(void)__atomic_compare_exchange_n(&cpu_mark, &old, mark_at(g, 0), 0,
 					  __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
@@ -874,18 +889,15 @@ static void weigh_tail(void)
 	uint64_t old = __atomic_load_n(&cpu_mark, __ATOMIC_RELAXED), now;
 	const uint32_t slot = last_slot;
 
-	if ((uint32_t)(old >> 32) != g || slot == LAST_NONE ||
+	if (!marked_in(old, g) || slot == LAST_NONE ||
 	    (now = cpu_ns(CLOCK_THREAD_CPUTIME_ID)) == UINT64_MAX)
 		return;
 	__atomic_fetch_add(&inflight, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&gate, __ATOMIC_SEQ_CST) && ld_relaxed(&run_gen) == (int)g) {
-		const uint32_t units = (uint32_t)(now >> 10);
-
-		if (__atomic_compare_exchange_n(&cpu_mark, &old, (uint64_t)g << 32 | units, 0,
-						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
-			shmstat__stack_weigh(prof.hdr, prof.tab, prof.n, prof.tag, slot,
-					     (uint64_t)(uint32_t)(units - (uint32_t)old) << 10);
-	}
+	if (__atomic_load_n(&gate, __ATOMIC_SEQ_CST) && ld_relaxed(&run_gen) == (int)g &&
+	    __atomic_compare_exchange_n(&cpu_mark, &old, mark_at(g, now), 0, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED))
+		shmstat__stack_weigh(prof.hdr, prof.tab, prof.n, prof.tag, slot,
+				     since_mark(old, g, now));
 	__atomic_fetch_sub(&inflight, 1, __ATOMIC_SEQ_CST);
 }
 
