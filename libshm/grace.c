@@ -749,39 +749,40 @@ unsigned shmstat__reap(struct shmstat_seg *seg)
 
 static unsigned reap_locked(struct shmstat_seg *seg);
 
+/*
+ * The reaper lock taken within @wait_ms, then the reap: false when the
+ * lock could not be taken (*@n 0). No cancellation point while the lock
+ * is held: liveness checks open and read /proc, and a thread cancelled
+ * there (in shmstat_open() or shmstat_close()) left the lock to its live
+ * process for good: every reap of every process waited 1.1 s for it and
+ * folded nothing.
+ */
+static bool reap_try(struct shmstat_seg *seg, unsigned wait_ms, unsigned *n)
+{
+	int cancel;
+	bool locked;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	locked = shmstat__reaper_lock(seg, wait_ms);
+	*n = locked ? reap_locked(seg) : 0;
+	pthread_setcancelstate(cancel, NULL);
+	return locked;
+}
+
 unsigned shmstat__reap_wait(struct shmstat_seg *seg, unsigned wait_ms)
 {
-	unsigned n = 0;
-	int cancel;
+	unsigned n;
 
-	/* no cancellation point while the lock is held: liveness checks
-	 * open and read /proc, and a thread cancelled there (in
-	 * shmstat_open() or shmstat_close()) left the lock to its live
-	 * process for good: every reap of every process waited 1.1 s for
-	 * it and folded nothing */
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-	if (!shmstat__reaper_lock(seg, wait_ms)) {
-		pthread_setcancelstate(cancel, NULL);
-		return 0;
-	}
-	n = reap_locked(seg);
-	pthread_setcancelstate(cancel, NULL);
+	(void)reap_try(seg, wait_ms, &n);
 	return n;
 }
 
 int shmstat__gc_reap(struct shmstat_seg *seg, unsigned *reaped)
 {
 	uint64_t holder;
-	int cancel;
 
-	*reaped = 0;
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-	if (shmstat__reaper_lock(seg, 1000)) {
-		*reaped = reap_locked(seg);
-		pthread_setcancelstate(cancel, NULL);
+	if (reap_try(seg, 1000, reaped))
 		return 0;
-	}
-	pthread_setcancelstate(cancel, NULL);
 	/* said, not a quiet "reaped 0": the gone writers' slots stay taken
 	 * (format.md, "A reaper stopped for good") */
 	holder = ld_acquire(&seg->hdr->reaper_lock);
