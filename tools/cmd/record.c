@@ -386,17 +386,17 @@ int cmd_record(int argc, char **argv)
 		}
 		err = shmstat_history_append(h, s, now, NULL);
 		shmstat_snap_free(s);
-		if (err == ENOSPC && count) {
-			/* --count N asks for N records: one that fits no ring
-			 * never will (the same segment), and the recorder
-			 * tried again every interval for good */
-			rc = die(EXIT_ERR, "%s (--count %llu: %llu recorded)", hist_error(),
-				 (unsigned long long)count, (unsigned long long)recorded);
-			break;
-		}
 		if (err == ENOSPC) {
 			/* this snapshot fits no ring, or the file system has
-			 * no room for it: skipped, the next may be taken */
+			 * no room for it: skipped, the next may be taken. But
+			 * --count N asks for N records: one that fits no ring
+			 * never will (the same segment), and the recorder
+			 * tried again every interval for good */
+			if (count) {
+				rc = die(EXIT_ERR, "%s (--count %llu: %llu recorded)", hist_error(),
+					 (unsigned long long)count, (unsigned long long)recorded);
+				break;
+			}
 			warnf("snapshot skipped: %s", hist_error());
 			goto counted;
 		}
@@ -406,10 +406,9 @@ int cmd_record(int argc, char **argv)
 		}
 		recorded++;
 counted:
-		/* a snapshot that failed or was skipped counts in --count too:
-		 * one that fails at every interval (memory short, a segment
-		 * corrupted for good, no room) kept `record --count N` going
-		 * for ever */
+		/* a snapshot that failed counts in --count too: one that
+		 * fails at every interval (memory short, a segment corrupted
+		 * for good) kept `record --count N` going for ever */
 		if (count && ++taken == count)
 			break;
 	}

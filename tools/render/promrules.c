@@ -277,7 +277,6 @@ static void yaml_str(FILE *f, const char *s)
 	fputc('\'', f);
 }
 
-/* The condition "bad against @thr" of rule @r on its recorded value */
 /* @v as %.15g writes it, or with 16 or 17 digits where it takes them
  * to read back as @v */
 static void shortest(char *buf, size_t n, double v)
@@ -313,6 +312,7 @@ static void put_thr(struct buf *b, double thr, double scale)
 	put(b, "%s", m);
 }
 
+/* The condition "bad against @thr" of rule @r on its recorded value */
 static void put_cond(struct buf *b, const struct rule *r, const char *rec, double thr,
 		     double scale)
 {
