@@ -22,7 +22,6 @@
  * process's CPU (CPU time, not wall time) is delivered to T. Some
  * sample must have T's function t_spin in its stack.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -34,6 +33,7 @@
 
 #include "shmstat.h"
 #include "shmstat_profile.h"
+#include "prof_samples.h"
 
 static shmstat_counter *ctr;
 static volatile uint64_t sink;
@@ -70,49 +70,13 @@ static void *thread_t(void *arg)
 	return NULL;
 }
 
-/* samples with t_spin in their stack, and all CPU samples */
-static void count(const char *name, uint64_t *in_t, uint64_t *all)
-{
-	shmstat_reader *r;
-	shmstat_snap *s;
-	shmstat_profile *p;
-
-	if (shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &s) != 0 ||
-	    shmstat_snap_profile(r, s, &p) != 0) {
-		fprintf(stderr, "cannot read the profile: %s\n", shmstat_last_error());
-		exit(1);
-	}
-	for (size_t k = 0; k < shmstat_profile_stacks(p); k++) {
-		struct shmstat_stack_info si;
-		int t = 0;
-
-		shmstat_profile_stack(p, k, &si);
-		if (si.kind != SHMSTAT_STACK_CPU)
-			continue;
-		for (uint32_t d = 0; d < si.depth; d++) {
-			Dl_info di;
-
-			/* a return address is looked up at the call */
-			if (dladdr((void *)(uintptr_t)(si.pcs[d] - (d > 0)), &di) && di.dli_sname &&
-			    strcmp(di.dli_sname, "t_spin") == 0)
-				t = 1;
-		}
-		*all += si.samples;
-		if (t)
-			*in_t += si.samples;
-	}
-	shmstat_profile_free(p);
-	shmstat_snap_free(s);
-	shmstat_reader_close(r);
-}
-
 int main(void)
 {
 	char name[64];
 	shmstat_seg *seg;
 	pthread_t t;
 	sigset_t prof;
-	uint64_t in_t = 0, all = 0;
+	uint64_t in_t, w, all;
 
 	snprintf(name, sizeof(name), "ut-newthread-%d", (int)getpid());
 	if (shmstat_open(name, NULL, &seg) != 0 ||
@@ -137,7 +101,7 @@ int main(void)
 	pthread_join(t, NULL);
 	shmstat_profiler_stop(seg);
 	pthread_sigmask(SIG_UNBLOCK, &prof, NULL);
-	count(name, &in_t, &all);
+	prof_fn_cpu(name, "t_spin", &in_t, &w, &all);
 	shmstat_close(seg);
 	shmstat_unlink(name);
 	printf("%llu of %llu CPU samples in T (400 ms of CPU, its own timer's period 500 ms)\n",

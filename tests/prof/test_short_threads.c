@@ -3,24 +3,26 @@
  * weighed whole, and a thread whose own timer went silent is sampled by
  * the process timer.
  *
- * "short": 20 threads, one after another, each writes a counter (a CPU
- * timer of its own) and spins 30 ms of its CPU in t_short, at 997 Hz.
+ * "short": 40 threads, one after another, each writes a counter (a CPU
+ * timer of its own) and spins 10 ms of its CPU in t_short, at 997 Hz.
  * CPU timers fire at the scheduler's tick (4 ms at HZ=250), so such a
- * thread has a few samples. Each sample weighs the CPU since the
+ * thread has two or three samples. Each sample weighs the CPU since the
  * thread's previous one; the first one weighed at most a period (1 ms,
  * where the first tick comes after 4), and the CPU after the last one
- * nothing: 200 threads of 7 ms weighed 13% of their CPU. The stacks through t_short must now weigh at
- * least 95% of what the threads measured (and at most that and 5 ms a
- * thread: the exit's few µs after their measure).
+ * nothing: 200 threads of 7 ms weighed 13% of their CPU. The stacks
+ * through t_short must now weigh at least 95% of what the threads
+ * measured (and at most that and 5 ms a thread: the exit's few us after
+ * their measure). Without the first sample's mark they weighed 88-89%,
+ * without the tail 80% (3 runs each).
  *
- * "silent", at 100 Hz: a thread T writes a counter and spins 200 ms in t_before,
- * then its own timer is disarmed (as the kernel sometimes leaves one:
- * expired, never firing again; profiler.c, own_silent()) and it spins 500
- * ms in t_after. The process timer's signals were skipped in a thread
- * whose own timer had fired once, so T had no sample in t_after. Now
- * some must hold t_after, and weigh at least half its 500 ms.
+ * "silent", at 100 Hz: a thread T writes a counter and spins 200 ms in
+ * t_before, then its own timer is disarmed (as the kernel sometimes
+ * leaves one: expired, never firing again; profiler.c, own_silent()) and
+ * it spins 500 ms in t_after. The process timer's signals were skipped
+ * in a thread whose own timer had fired once, so T had no sample in
+ * t_after. Now some must hold t_after, and weigh at least half its 500
+ * ms.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +34,7 @@
 
 #include "shmstat.h"
 #include "shmstat_profile.h"
+#include "prof_samples.h"
 
 static shmstat_counter *ctr;
 static volatile uint64_t sink;
@@ -86,7 +89,7 @@ static void *short_thread(void *arg)
 {
 	(void)arg;
 	shmstat_counter_inc(ctr);       /* a timer of its own */
-	t_short(30000000);
+	t_short(10000000);
 	cpu_sum += thread_ns();         /* threads run one at a time */
 	return NULL;
 }
@@ -135,43 +138,10 @@ static void *silent_thread(void *arg)
 	return NULL;
 }
 
-/* The samples and weight of the CPU stacks that hold function @fn. */
-static void count(const char *fn, uint64_t *samples, uint64_t *weight)
-{
-	shmstat_reader *r;
-	shmstat_snap *s;
-	shmstat_profile *p;
-
-	*samples = *weight = 0;
-	if (shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &s) != 0 ||
-	    shmstat_snap_profile(r, s, &p) != 0)
-		fail(shmstat_last_error());
-	for (size_t k = 0; k < shmstat_profile_stacks(p); k++) {
-		struct shmstat_stack_info si;
-		int in = 0;
-
-		shmstat_profile_stack(p, k, &si);
-		if (si.kind != SHMSTAT_STACK_CPU)
-			continue;
-		for (uint32_t d = 0; d < si.depth && !in; d++) {
-			Dl_info di;
-
-			/* a return address is looked up at the call */
-			in = dladdr((void *)(uintptr_t)(si.pcs[d] - (d > 0)), &di) &&   /* NOLINT(performance-no-int-to-ptr) */
-			     di.dli_sname &&
-			     strcmp(di.dli_sname, fn) == 0;
-		}
-		if (in) {
-			*samples += si.samples;
-			*weight += si.weight;
-		}
-	}
-	shmstat_profile_free(p);
-	shmstat_snap_free(s);
-	shmstat_reader_close(r);
-}
-
-static shmstat_seg *start(const char *what, unsigned hz)
+/* Profile at @hz while @n threads run @body one after another; the
+ * samples and weight of the stacks through function @fn. */
+static void profiled(const char *what, unsigned hz, void *(*body)(void *), int n, const char *fn,
+		     uint64_t *samples, uint64_t *weight)
 {
 	shmstat_seg *seg;
 
@@ -180,34 +150,28 @@ static shmstat_seg *start(const char *what, unsigned hz)
 	    shmstat_counter_register(seg, &(struct shmstat_metric_def){ .name = "c" }, &ctr) != 0 ||
 	    shmstat_profiler_start(seg, hz) != 0)
 		fail(shmstat_last_error());
-	return seg;
-}
-
-static void run(void *(*fn)(void *), int n)
-{
 	for (int i = 0; i < n; i++) {
 		pthread_t t;
 
-		if (pthread_create(&t, NULL, fn, NULL) != 0)
+		if (pthread_create(&t, NULL, body, NULL) != 0)
 			fail("pthread_create");
 		pthread_join(t, NULL);
 	}
+	shmstat_profiler_stop(seg);
+	prof_fn_cpu(name, fn, samples, weight, NULL);
+	shmstat_close(seg);
+	shmstat_unlink(name);
 }
 
 static int test_short(void)
 {
-	shmstat_seg *seg = start("s", 997);
 	uint64_t samples, weight;
 
-	run(short_thread, 20);
-	shmstat_profiler_stop(seg);
-	count("t_short", &samples, &weight);
-	shmstat_close(seg);
-	shmstat_unlink(name);
-	printf("short: 20 threads, %.1f ms of CPU, %llu samples weighing %.1f ms (%.1f%%)\n",
+	profiled("s", 997, short_thread, 40, "t_short", &samples, &weight);
+	printf("short: 40 threads, %.1f ms of CPU, %llu samples weighing %.1f ms (%.1f%%)\n",
 	       (double)cpu_sum / 1e6, (unsigned long long)samples, (double)weight / 1e6,
 	       100.0 * (double)weight / (double)cpu_sum);
-	if (weight < cpu_sum / 100 * 95 || weight > cpu_sum + 20 * 5000000ull) {
+	if (weight < cpu_sum / 100 * 95 || weight > cpu_sum + 40 * 5000000ull) {
 		fprintf(stderr, "FAIL: short threads weigh %.1f%% of their CPU\n",
 			100.0 * (double)weight / (double)cpu_sum);
 		return 1;
@@ -217,14 +181,9 @@ static int test_short(void)
 
 static int test_silent(void)
 {
-	shmstat_seg *seg = start("q", 100);
 	uint64_t samples, weight;
 
-	run(silent_thread, 1);
-	shmstat_profiler_stop(seg);
-	count("t_after", &samples, &weight);
-	shmstat_close(seg);
-	shmstat_unlink(name);
+	profiled("q", 100, silent_thread, 1, "t_after", &samples, &weight);
 	printf("silent: t_after %.1f ms of CPU, %llu samples weighing %.1f ms\n",
 	       (double)after_cpu / 1e6, (unsigned long long)samples, (double)weight / 1e6);
 	if (samples == 0 || weight < after_cpu / 2) {
