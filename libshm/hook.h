@@ -118,6 +118,9 @@ enum shmstat_hook_point {
 	/* shmstat_history_open(): the file is open and its header valid,
 	 * the pread()s of its names next (arg: the history) */
 	SHMSTAT_HOOK_HIST_OPENED,
+	/* a history read (range, windows, each): a ring's valid record was
+	 * found, the pread()s of the next are to come (arg: the history) */
+	SHMSTAT_HOOK_HIST_SCANNED,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

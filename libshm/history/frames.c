@@ -6,6 +6,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -543,20 +544,6 @@ static int flist_push(struct flist *l, struct shmstat_frame *f)
 	return 0;
 }
 
-/* The first of the records @r[0..n-1] (oldest first) at or after @from;
- * with @before, the last one before @from when there is one (the record a
- * window from @from starts its deltas at). @n when there is none. */
-static size_t first_record(const struct rref *r, size_t n, uint64_t from, int before)
-{
-	size_t lo = 0;
-
-	while (lo < n && r[lo].time < from)
-		lo++;
-	if (before && lo > 0 && (lo == n || r[lo].time > from))
-		lo--;
-	return lo;
-}
-
 /* Record @r of ring @k read (into *@buf, grown as needed) and checked
  * against what the scan saw, then decoded: 0 (*@f NULL: a payload not
  * valid, left out), -1 (overwritten since: the writer went on), or an
@@ -597,22 +584,6 @@ static int read_frame(struct shmstat_history *h, unsigned k, const struct rref *
 	return err;
 }
 
-/* The records of @r[0..n-1] (oldest first) a range [@from, @to] takes
- * (time < @limit; with @before, also the last record before @from):
- * [*@lo, *@hi). */
-static void tier_span(const struct rref *r, size_t n, uint64_t from, uint64_t to, uint64_t limit,
-		      int before, size_t *lo, size_t *hi)
-{
-	*lo = first_record(r, n, from, before);
-	*hi = n;
-	for (size_t i = *lo; i < n; i++) {
-		if (r[i].time > to || r[i].time >= limit) {
-			*hi = i;
-			break;
-		}
-	}
-}
-
 /*
  * Frames of ring @k for the records of @r[0..n-1] (oldest first) with
  * @from <= time <= @to and time < @limit (with @before, also the last
@@ -629,7 +600,7 @@ static int tier_frames(struct shmstat_history *h, unsigned k, const struct rref 
 	size_t cap = 0;
 	int err = 0;
 
-	tier_span(r, n, from, to, limit, before, &lo, &hi);
+	shmstat__hf_span(r, n, from, to, limit, before, &lo, &hi);
 	if (lo >= hi)
 		return 0;
 	/* newest first, then reversed */
@@ -659,7 +630,7 @@ static int tier_frames(struct shmstat_history *h, unsigned k, const struct rref 
 
 /* shmstat_history_range(), and with @before shmstat_history_window_range(),
  * keeping the series @sel keeps (NULL: all) */
-static int range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns, int before,
+static int range_read(shmstat_history *h, uint64_t from_ns, uint64_t to_ns, int before,
 		 struct sel *sel, shmstat_frame ***out, size_t *n)
 {
 	struct flist tl[SHMSTAT_HISTORY_MAX_TIERS];
@@ -718,6 +689,21 @@ static int range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns, int befor
 	return 0;
 }
 
+/* range_read() with no cancellation point: a thread cancelled at one of
+ * its pread()s left the frames read so far and the rings' lists behind
+ * (tests/stress/test_cancel.c); the cancel takes effect at the thread's
+ * next cancellation point after the call. */
+static int range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns, int before,
+		 struct sel *sel, shmstat_frame ***out, size_t *n)
+{
+	int cancel, err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = range_read(h, from_ns, to_ns, before, sel, out, n);
+	pthread_setcancelstate(cancel, NULL);
+	return err;
+}
+
 int shmstat_history_range(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
 			  shmstat_frame ***out, size_t *n)
 {
@@ -762,8 +748,8 @@ static int keep_all(void *arg, const char *name, const char *labels, enum shmsta
 	return 1;
 }
 
-int shmstat__history_stream(shmstat_history *h, uint64_t from_ns, uint64_t to_ns, int before,
-			    shmstat_series_filter keep, void *arg, shmstat__frame_sink sink, void *sarg)
+static int stream_read(shmstat_history *h, uint64_t from_ns, uint64_t to_ns, int before,
+		       shmstat_series_filter keep, void *arg, shmstat__frame_sink sink, void *sarg)
 {
 	struct rref *r[SHMSTAT_HISTORY_MAX_TIERS] = { NULL };
 	size_t nr[SHMSTAT_HISTORY_MAX_TIERS] = { 0 };
@@ -799,7 +785,7 @@ int shmstat__history_stream(shmstat_history *h, uint64_t from_ns, uint64_t to_ns
 	for (unsigned k = done; !err && k-- > 0;) {
 		size_t lo, hi;
 
-		tier_span(r[k], nr[k], from_ns, to_ns, lim[k], before, &lo, &hi);
+		shmstat__hf_span(r[k], nr[k], from_ns, to_ns, lim[k], before, &lo, &hi);
 		for (size_t i = lo; i < hi && !err; i++) {
 			struct shmstat_frame *f;
 			int e = read_frame(h, k, &r[k][i], &buf, &cap, sel, &f);
@@ -819,6 +805,19 @@ int shmstat__history_stream(shmstat_history *h, uint64_t from_ns, uint64_t to_ns
 	for (unsigned k = 0; k < done; k++)
 		free(r[k]);
 	sel_unref(sel);
+	return err;
+}
+
+/* stream_read() with no cancellation point, as range(): the sink runs
+ * with cancellation off too (shmstat_history_each()'s function) */
+int shmstat__history_stream(shmstat_history *h, uint64_t from_ns, uint64_t to_ns, int before,
+			    shmstat_series_filter keep, void *arg, shmstat__frame_sink sink, void *sarg)
+{
+	int cancel, err;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	err = stream_read(h, from_ns, to_ns, before, keep, arg, sink, sarg);
+	pthread_setcancelstate(cancel, NULL);
 	return err;
 }
 

@@ -355,6 +355,12 @@ struct rref {
 SHMSTAT_HIDDEN int shmstat__hf_scan_ring(struct shmstat_history *h, unsigned k,
 					 struct rref **out, size_t *nout);
 
+/* The records of @r[0..n-1] (oldest first) a range [@from, @to] takes
+ * (time < @limit; with @before, also the last record before @from):
+ * [*@lo, *@hi). */
+SHMSTAT_HIDDEN void shmstat__hf_span(const struct rref *r, size_t n, uint64_t from, uint64_t to,
+				     uint64_t limit, int before, size_t *lo, size_t *hi);
+
 /* The set of series of frame @f: frames that give the same pointer have
  * the same series, in the same order (a schema of the dictionary they
  * share); valid while @f is. For shmstat_window(), which matches a query

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "history_int.h"
+#include "hook.h"
 
 #define WINDOW    (size_t)(1u << 20)      /* bytes read at a time */
 
@@ -316,6 +317,7 @@ int shmstat__hf_scan_ring(struct shmstat_history *h, unsigned k, struct rref **o
 					cap = nc;
 				}
 				r[n++] = (struct rref){ off, rh.seq, rh.time_ns, rh.len };
+				SHMSTAT_HOOK(SHMSTAT_HOOK_HIST_SCANNED, h);
 				off += rh.len;
 				continue;
 			}
@@ -342,6 +344,36 @@ out:
 	free(r);
 	rv_free(&v);
 	return err;
+}
+
+/* The first of the records @r[0..n-1] (oldest first) at or after @from;
+ * with @before, the last one before @from when there is one (the record a
+ * window from @from starts its deltas at). @n when there is none. */
+static size_t first_record(const struct rref *r, size_t n, uint64_t from, int before)
+{
+	size_t lo = 0;
+
+	while (lo < n && r[lo].time < from)
+		lo++;
+	if (before && lo > 0 && (lo == n || r[lo].time > from))
+		lo--;
+	return lo;
+}
+
+/* The records of @r[0..n-1] (oldest first) a range [@from, @to] takes
+ * (time < @limit; with @before, also the last record before @from):
+ * [*@lo, *@hi). */
+void shmstat__hf_span(const struct rref *r, size_t n, uint64_t from, uint64_t to, uint64_t limit,
+		      int before, size_t *lo, size_t *hi)
+{
+	*lo = first_record(r, n, from, before);
+	*hi = n;
+	for (size_t i = *lo; i < n; i++) {
+		if (r[i].time > to || r[i].time >= limit) {
+			*hi = i;
+			break;
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- tests */

@@ -200,7 +200,8 @@ typedef int (*shmstat_frame_fn)(void *arg, const shmstat_frame *f);
  * has. A record overwritten while it is read (a writer gone round its
  * ring since) is left out, the frames given before it stay given.
  * Return 0, what @fn returned when nonzero (the walk stopped there), or
- * shmstat_history_range()'s errors.
+ * shmstat_history_range()'s errors. @fn runs with cancellation off: the
+ * history reads are no cancellation points (history.md).
  */
 SHMSTAT_API int shmstat_history_each(shmstat_history *h, uint64_t from_ns, uint64_t to_ns,
 				     shmstat_frame_fn fn, void *arg);

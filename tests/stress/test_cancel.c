@@ -31,9 +31,11 @@
  * which holds the segment open and mapped across its reads of /proc
  * (test_cancelled_profile_gc), nor a reader's shmstat_snap_profile()
  * (test_cancelled_profile), nor shmstat_history_open()
- * (test_cancelled_history_open).
+ * (test_cancelled_history_open), nor the history reads
+ * (test_cancelled_history_read).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +45,11 @@
 #include "hook.h"
 #include "shmstat_history.h"
 #include "shmstat_profile.h"
+#include "shmstat_window.h"
 #include "stress_common.h"
+
+#define T_HIST UINT64_C(1700000000000000000)
+#define SEC_NS UINT64_C(1000000000)
 
 /* set by the reaping thread itself */
 static __thread int victim;
@@ -531,6 +537,37 @@ static void test_cancelled_profile(void **state)
 	shmstat_reader_close(a.r);
 }
 
+/* A history file at @path (512 bytes) of segment @name's counter
+ * a_total: @records records a second apart from T_HIST, the counter 5
+ * more at each. */
+static void write_history(const char *name, char *path, unsigned records)
+{
+	const struct shmstat_metric_def def = { .name = "a_total" };
+	const char *tmp = getenv("TMPDIR");
+	shmstat_history *w;
+	shmstat_counter *c;
+	shmstat_seg *seg = NULL;
+	shmstat_reader *r = NULL;
+
+	snprintf(path, 512, "%s/%s.shmhist", tmp && *tmp ? tmp : "/tmp", name);
+	stress_create(name, NULL);
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(shmstat_counter_register(seg, &def, &c), 0);
+	assert_int_equal(shmstat_reader_open(name, &r), 0);
+	assert_int_equal(shmstat_history_create(path, NULL, &w), 0);
+	for (unsigned i = 0; i < records; i++) {
+		shmstat_snap *s;
+
+		shmstat_counter_add(c, 5);
+		assert_int_equal(shmstat_snapshot(r, &s), 0);
+		assert_int_equal(shmstat_history_append(w, s, T_HIST + i * SEC_NS, NULL), 0);
+		shmstat_snap_free(s);
+	}
+	shmstat_history_close(w);
+	shmstat_reader_close(r);
+	assert_int_equal(shmstat_close(seg), 0);
+}
+
 static shmstat_history *hist_opened;
 
 static void *hist_opener(void *arg)
@@ -551,32 +588,14 @@ static void *hist_opener(void *arg)
 static void test_cancelled_history_open(void **state)
 {
 	const char *name = stress_name("cancel");
-	const struct shmstat_metric_def def = { .name = "a_total" };
-	const char *tmp = getenv("TMPDIR");
-	shmstat_history *w, *h;
-	shmstat_counter *c;
-	shmstat_seg *seg = NULL;
-	shmstat_reader *r = NULL;
+	shmstat_history *h;
 	shmstat_frame **f;
-	shmstat_snap *s;
 	int fds0, fds1, maps;
 	char path[512];
 	size_t nf;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/%s.shmhist", tmp && *tmp ? tmp : "/tmp", name);
-	stress_create(name, NULL);
-	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
-	assert_int_equal(shmstat_counter_register(seg, &def, &c), 0);
-	shmstat_counter_add(c, 4);
-	assert_int_equal(shmstat_reader_open(name, &r), 0);
-	assert_int_equal(shmstat_snapshot(r, &s), 0);
-	assert_int_equal(shmstat_history_create(path, NULL, &w), 0);
-	assert_int_equal(shmstat_history_append(w, s, UINT64_C(1700000000000000000), NULL), 0);
-	shmstat_history_close(w);
-	shmstat_snap_free(s);
-	shmstat_reader_close(r);
-	assert_int_equal(shmstat_close(seg), 0);
+	write_history(name, path, 1);
 	own_resources(name, &fds0, &maps);
 
 	cancelled_in(SHMSTAT_HOOK_HIST_OPENED, hist_opener, path);
@@ -594,6 +613,116 @@ static void test_cancelled_history_open(void **state)
 	shmstat_history_close(h);
 	own_resources(name, &fds1, &maps);
 	assert_int_equal(fds1, fds0);
+	unlink(path);
+}
+
+/* The history reads a thread is cancelled in, at the first record its
+ * scan of a ring finds (the pread()s of the next to come) */
+enum hist_read { READ_RANGE, READ_WINDOW_RANGE, READ_SELECT, READ_EACH, READ_WINDOWS,
+		 READ_TREND, READ_CALLS };
+
+static const char *const read_names[READ_CALLS] = {
+	"shmstat_history_range", "shmstat_history_window_range",
+	"shmstat_history_window_select", "shmstat_history_each",
+	"shmstat_history_windows", "shmstat_history_trend",
+};
+
+struct hist_reading {
+	shmstat_history *h;
+	enum hist_read call;
+	size_t frames;             /* frames the call gave */
+	double value;              /* a window's value, or the trend's mean */
+	int done;                  /* the call returned 0 */
+};
+
+static int keep_any(void *arg, const char *name, const char *labels, enum shmstat_type type)
+{
+	(void)arg;
+	(void)name;
+	(void)labels;
+	(void)type;
+	return 1;
+}
+
+static int count_frame(void *arg, const shmstat_frame *f)
+{
+	(void)f;
+	((struct hist_reading *)arg)->frames++;
+	return 0;
+}
+
+static void *hist_reader(void *arg)
+{
+	struct hist_reading *a = arg;
+	const struct shmstat_wquery qy = { .name = "a_total", .fig = SHMSTAT_FIG_INCREASE };
+	const struct shmstat_wrange q = { qy, T_HIST, T_HIST + 3 * SEC_NS };
+	struct shmstat_wvalue v;
+	struct shmstat_trend tr;
+	shmstat_frame **f = NULL;
+	int err = EINVAL;
+
+	victim = 1;
+	switch (a->call) {
+	case READ_RANGE:
+		err = shmstat_history_range(a->h, 0, UINT64_MAX, &f, &a->frames);
+		break;
+	case READ_WINDOW_RANGE:
+		err = shmstat_history_window_range(a->h, 0, UINT64_MAX, &f, &a->frames);
+		break;
+	case READ_SELECT:
+		err = shmstat_history_window_select(a->h, 0, UINT64_MAX, keep_any, NULL, &f,
+						    &a->frames);
+		break;
+	case READ_EACH:
+		err = shmstat_history_each(a->h, 0, UINT64_MAX, count_frame, a);
+		break;
+	case READ_WINDOWS:
+		err = shmstat_history_windows(a->h, 0, UINT64_MAX, NULL, NULL, &q, 1, &v, NULL);
+		a->value = v.value;
+		break;
+	case READ_TREND:
+		err = shmstat_history_trend(a->h, NULL, NULL, &qy, T_HIST, T_HIST + 3 * SEC_NS,
+					    SEC_NS, &tr, NULL, NULL);
+		a->value = tr.mean;
+		break;
+	case READ_CALLS:
+		break;
+	}
+	if (f != NULL)
+		shmstat_frames_free(f, a->frames);
+	__atomic_store_n(&a->done, err == 0, __ATOMIC_RELEASE);
+	pthread_testcancel();
+	return NULL;
+}
+
+/* A thread cancelled in a history read, as it scans the file's records
+ * (the hook stands for their pread()s): the read is finished and its
+ * answer right. Without the fix every one of them stopped there and left
+ * what it had read (the rings' lists, the frames so far) allocated. */
+static void test_cancelled_history_read(void **state)
+{
+	const char *name = stress_name("cancel");
+	shmstat_history *h;
+	char path[512];
+
+	(void)state;
+	write_history(name, path, 4);
+	assert_int_equal(shmstat_history_open(path, &h), 0);
+
+	for (int k = 0; k < READ_CALLS; k++) {
+		struct hist_reading a = { .h = h, .call = (enum hist_read)k };
+
+		cancelled_in(SHMSTAT_HOOK_HIST_SCANNED, hist_reader, &a);
+		if (!__atomic_load_n(&a.done, __ATOMIC_ACQUIRE))
+			fail_msg("a thread cancelled in %s() did not finish it", read_names[k]);
+		if (k <= READ_EACH)
+			assert_int_equal(a.frames, 4);
+		else if (k == READ_WINDOWS)
+			assert_true(a.value == 15.0);      /* 20 - 5 over the 3 s */
+		else
+			assert_true(a.value == 5.0);       /* 5 in each 1 s step */
+	}
+	shmstat_history_close(h);
 	unlink(path);
 }
 
@@ -617,6 +746,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_cancelled_profile, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_cancelled_history_open, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_cancelled_history_read, stress_setup,
 						stress_teardown),
 	};
 
