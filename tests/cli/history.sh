@@ -914,6 +914,16 @@ for view in "top $tag-m hf_sigs" "top --history $kh" "show --history $kh --windo
 	done
 done
 
+# an owner's name in trend's text, as top prints it: a control
+# character and a backslash as \xNN, never a terminal escape
+esc=$(printf 'e\033[2Jx\\y')
+eh=$tmp/esc.hist
+rec "$eh" "$tag-m"
+step "s hit k1 1 $esc"
+rec "$eh" "$tag-m"
+expect 0 '^hf_sigs hits of owner e\\x1b\[2Jx\\x5cy over 1h ending .*: [0-9]+ \(' "" -- \
+	"$shmstat" trend "$eh" hf_sigs --owner "$esc" -f hits --window 1h --raw
+
 # ------------------------------------------------------------ the example
 # docs/examples/cachesim-rules.yaml loads: an exit of 0 .. 3, never a
 # message about the file

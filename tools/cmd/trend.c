@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "histq.h"
+#include "textsafe.h"
 #include "timearg.h"
 #include "units.h"
 
@@ -313,10 +314,19 @@ int cmd_trend(int argc, char **argv)
 		fmt_figure(val, sizeof(val), qy.fig, v.value, unit, raw);
 	else
 		snprintf(val, sizeof(val), "no value (%s)", v.why ? v.why : "no data");
-	printf("%s%s%s%s %s", qy.name, labels ? "{" : "", labels ? labels : "", labels ? "}" : "",
-	       figure_name(qy.fig));
-	if (qy.owner)
-		printf(" of owner %s", qy.owner);
+	/* as typed, but a control character, and in an owner a backslash,
+	 * as \xNN, like top prints the owner (shmstat.md) */
+	put_safe(stdout, qy.name, 0);
+	if (labels) {
+		putchar('{');
+		put_safe(stdout, labels, 0);
+		putchar('}');
+	}
+	printf(" %s", figure_name(qy.fig));
+	if (qy.owner) {
+		fputs(" of owner ", stdout);
+		put_safe(stdout, qy.owner, TS_BACKSLASH);
+	}
 	if (qy.fig == SHMSTAT_FIG_QUANTILE)
 		printf(" p%g", qy.q * 100);
 	printf(" over %s ending %s: %s (%llu samples, %zu records", wd, when, val,
