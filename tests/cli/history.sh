@@ -36,6 +36,26 @@ has() {
 	done
 }
 
+# cols OWNER VIEW...: in the tables of shmstat VIEW, every row's key
+# starts under KEY and every owner's hits end under HITS; OWNER (as
+# printed) has two rows at least, its totals' and a key's
+cols() {
+	local own=$1
+	shift
+	"$shmstat" "$@" | awk -v own="$own" '
+		/ OWNER +KEY$/ { o = index($0, "OWNER"); k = index($0, "KEY"); h = 0; next }
+		/^   OWNER +HITS / { o = index($0, "OWNER"); h = index($0, "HITS") + 3; k = 0; next }
+		/^$/ { o = 0 }
+		o && length($0) > o {
+			r = substr($0, o); sub(/^[^ ]+ +/, "", r); at = length($0) - length(r) + 1
+			if (k && at != k) { print "key misplaced: " $0; bad = 1 }
+			if (h && at + index(r, " ") - 2 != h) { print "hits misplaced: " $0; bad = 1 }
+			if (index($0, own)) seen++
+		}
+		END { if (seen < 2) print "no row of owner " own; exit bad || seen < 2 }' >"$tmp/cols" &&
+		ok || bad "$*: columns: $(cat "$tmp/cols")"
+}
+
 # the writer: one at a time, as a coprocess answering "ok" to each step
 writer_start() { # NAME
 	coproc W { exec "$hfill" "$1"; }
@@ -503,6 +523,8 @@ for re in '^over 1h ending .* \(3 records\)$' \
 	grep -Eq -- "$re" "$tmp/otop" && ok || { bad "top --history lacks /$re/:"; cat "$tmp/otop"; }
 done
 expect 0 "^   acct-b +1 +1 +50\.0% +7$" "" -- "$shmstat" top --history "$oh" --owner acct-b
+# the keys' header over their columns (it was one column right of them)
+cols acct-b top --history "$oh" hf_sigs
 # no such table: the error alone, exit 1 (the head line "over 1h ending
 # ..." came first on stdout)
 "$shmstat" top --history "$oh" no_such_table >"$tmp/onone" 2>"$tmp/onone.err"; rc=$?

@@ -249,7 +249,8 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 	if (fr->n < 2)
 		return;
 	nk = window_keys_of(fr, s, w, SHMSTAT_HISTORY_MAX_TOP);
-	printf("   %10s %10s  %-12s %s\n", "HITS", "AT_MOST", "OWNER", "KEY");
+	/* over the rows' mark and their two figures */
+	printf("  %10s %10s  %-12s %s\n", "HITS", "AT_MOST", "OWNER", "KEY");
 	for (size_t k = 0, shown = 0; k < nk && shown < n; k++) {
 		char key[SHMSTAT_SIG_KEY_SHOW], lo[FIG_LEN], hi[FIG_LEN];
 
