@@ -941,10 +941,14 @@ done
 esc=$(printf 'e\033[2Jx\\y')
 eh=$tmp/esc.hist
 rec "$eh" "$tag-m"
-step "s hit k1 1 $esc"
+step "s hit kesc 1 $esc"
 rec "$eh" "$tag-m"
 expect 0 '^hf_sigs hits of owner e\\x1b\[2Jx\\x5cy over 1h ending .*: [0-9]+ \(' "" -- \
 	"$shmstat" trend "$eh" hf_sigs --owner "$esc" -f hits --window 1h --raw
+# and top's tables widen the OWNER column for an owner longer than it
+# (15 columns as printed)
+cols 'e\\x1b[2Jx\\x5cy' top "$tag-m" hf_sigs
+cols 'e\\x1b[2Jx\\x5cy' top --history "$eh" hf_sigs
 
 # ------------------------------------------------------------ the example
 # docs/examples/cachesim-rules.yaml loads: an exit of 0 .. 3, never a

@@ -61,6 +61,17 @@ static void fmt_ago(char *buf, size_t n, uint64_t now, uint64_t t)
 		snprintf(buf, n, "%llud", (unsigned long long)s / 86400);
 }
 
+/* The width of an OWNER column at least @min wide that holds owner @name
+ * as printed (its escapes make it up to 4 times its bytes, 220 columns
+ * for 55 bytes): every row's columns then line up, whatever the owners */
+static int owner_width(int min, const char *name)
+{
+	char own[256];
+	const int l = name[0] ? (int)strlen(owner_safe(own, sizeof(own), name)) : 1;
+
+	return l > min ? l : min;
+}
+
 static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_metric_info *m,
 		       enum shmstat_sig_order by, const char *owner, size_t n, uint64_t hv)
 {
@@ -68,6 +79,7 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 	struct shmstat_sigstats st;
 	shmstat_sigview *v;
 	size_t *idx, got;
+	int ow = 12;
 	char name[512], own[256], fe[FIG_LEN], fh[FIG_LEN], fm[FIG_LEN], fw[FIG_LEN],
 	     fx[FIG_LEN], fr[FIG_LEN];
 
@@ -107,8 +119,14 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 		       (unsigned long long)st.error_bound);
 	else
 		printf("  every count is exact\n");
-	printf("   %10s %8s %10s %9s %12s %6s %6s  %-12s %s\n", "HITS", "+ERROR", "MISSES",
-	       "HIT_RATIO", "WEIGHT", "FIRST", "LAST", "OWNER", "KEY");
+	for (size_t k = 0; k < got; k++) {
+		struct shmstat_sigentry e;
+
+		shmstat_sigview_entry(v, idx[k], &e);
+		ow = owner_width(ow, e.owner);
+	}
+	printf("   %10s %8s %10s %9s %12s %6s %6s  %-*s %s\n", "HITS", "+ERROR", "MISSES",
+	       "HIT_RATIO", "WEIGHT", "FIRST", "LAST", ow, "OWNER", "KEY");
 	for (size_t k = 0; k < got; k++) {
 		struct shmstat_sigentry e;
 		char key[SHMSTAT_SIG_KEY_SHOW], first[16], last[16];
@@ -128,12 +146,20 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 		fmt_fig_u64(fm, sizeof(fm), gm, NULL, raw);
 		fmt_ratio(fr, sizeof(fr), e.hit_rate, raw);
 		fmt_fig_u64(fw, sizeof(fw), gw, m->unit, raw);
-		printf(" %c%c%10s %8s %10s %9s %12s %6s %6s  %-12s %s\n",
+		printf(" %c%c%10s %8s %10s %9s %12s %6s %6s  %-*s %s\n",
 		       gh >= hv ? '*' : ' ', e.expired ? 'x' : ' ', fh, fe, fm, fr, fw, first, last,
-		       e.owner[0] ? owner_safe(own, sizeof(own), e.owner) : "-", key);
+		       ow, e.owner[0] ? owner_safe(own, sizeof(own), e.owner) : "-", key);
 	}
 	if (shmstat_sigview_owners(v)) {
-		printf("\n   %-36s %10s %10s %9s %12s\n", "OWNER", "HITS", "MISSES", "HIT_RATIO",
+		ow = 36;
+		for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
+			struct shmstat_sigowner_info o;
+
+			shmstat_sigview_owner(v, k, &o);
+			if (owner == NULL || strcmp(owner, o.name) == 0)
+				ow = owner_width(ow, o.name);
+		}
+		printf("\n   %-*s %10s %10s %9s %12s\n", ow, "OWNER", "HITS", "MISSES", "HIT_RATIO",
 		       "WEIGHT");
 		for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
 			struct shmstat_sigowner_info o;
@@ -147,7 +173,7 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 			fmt_fig_u64(fm, sizeof(fm), o.misses, NULL, raw);
 			fmt_ratio(fr, sizeof(fr), ev ? (double)o.hits / (double)ev : NAN, raw);
 			fmt_fig_u64(fw, sizeof(fw), o.weight, m->unit, raw);
-			printf("   %-36s %10s %10s %9s %12s\n",
+			printf("   %-*s %10s %10s %9s %12s\n", ow,
 			       o.name[0] ? owner_safe(own, sizeof(own), o.name) : "-", fh, fm, fr, fw);
 		}
 	}
@@ -224,10 +250,17 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 	char c[4][FIG_LEN], own[256];
 	static struct wkey w[SHMSTAT_HISTORY_MAX_TOP];
 	size_t nk;
+	int ow = 36;
 
 	table_figures(s, v);
 	if (li >= 0 && s->owners) {
-		printf("   %-36s %10s %10s %9s %12s\n", "OWNER", "HITS", "MISSES", "HIT_RATIO",
+		for (size_t k = 0; k < s->owners; k++) {
+			struct shmstat_sigowner_info oi;
+
+			if (owner_shown(last, li, k, owner, &oi))
+				ow = owner_width(ow, oi.name);
+		}
+		printf("   %-*s %10s %10s %9s %12s\n", ow, "OWNER", "HITS", "MISSES", "HIT_RATIO",
 		       "WEIGHT");
 		for (size_t k = 0; k < s->owners; k++) {
 			struct shmstat_sigowner_info oi;
@@ -249,8 +282,15 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 	if (fr->n < 2)
 		return;
 	nk = window_keys_of(fr, s, w, SHMSTAT_HISTORY_MAX_TOP);
+	ow = 12;
+	for (size_t k = 0, shown = 0; k < nk && shown < n; k++) {
+		if (owner == NULL || strcmp(owner, w[k].k.owner) == 0) {
+			shown++;
+			ow = owner_width(ow, w[k].k.owner);
+		}
+	}
 	/* over the rows' mark and their two figures */
-	printf("  %10s %10s  %-12s %s\n", "HITS", "AT_MOST", "OWNER", "KEY");
+	printf("  %10s %10s  %-*s %s\n", "HITS", "AT_MOST", ow, "OWNER", "KEY");
 	for (size_t k = 0, shown = 0; k < nk && shown < n; k++) {
 		char key[SHMSTAT_SIG_KEY_SHOW], lo[FIG_LEN], hi[FIG_LEN];
 
@@ -262,7 +302,7 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 		lo[0] = hi[0] = '+';
 		fmt_fig_u64(lo + 1, sizeof(lo) - 1, w[k].lo, NULL, raw);
 		fmt_fig_u64(hi + 1, sizeof(hi) - 1, w[k].hi, NULL, raw);
-		printf(" %c%10s %10s  %-12s %s\n", w[k].lo >= hv ? '*' : ' ', lo, hi,
+		printf(" %c%10s %10s  %-*s %s\n", w[k].lo >= hv ? '*' : ' ', lo, hi, ow,
 		       w[k].k.owner[0] ? owner_safe(own, sizeof(own), w[k].k.owner) : "-", key);
 	}
 }
