@@ -19,6 +19,14 @@
  * caller, run(). Before the fix: two stacks, one with its leaf in
  * libshmstat (on_sigprof). Single-threaded, at 1 Hz: the timers take no
  * sample during the test.
+ *
+ * The same at the entry of the program's own handler (x86-64): a SIGUSR1
+ * raised while a SIGPROF is pending is set up first (lower number), and
+ * the SIGPROF interrupted on_usr1 before its first instruction, so the
+ * CPU of the kill went to on_usr1 (12% of the samples of a loop of
+ * raise(SIGUSR1), where perf has pthread_kill). run_usr1() unblocks both
+ * at once: the one sample must hold run_usr1 and not have on_usr1 as its
+ * leaf (it had before the fix).
  */
 #include <dlfcn.h>
 #include <signal.h>
@@ -69,6 +77,42 @@ __attribute__((noinline)) void run(void)
 	__asm__ volatile("" ::: "memory");
 }
 
+static volatile sig_atomic_t usr1_seen;
+
+void on_usr1(int sig);
+__attribute__((noinline)) void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_seen = 1;
+}
+
+void run_usr1(void);
+
+/* SIGUSR1 and SIGPROF pending together, then unblocked at once: the
+ * SIGPROF is delivered at on_usr1's entry (x86-64 sets up the lower
+ * signal first) */
+__attribute__((noinline)) void run_usr1(void)
+{
+	sigset_t set;
+	struct sigaction sa;
+	long tid = syscall(SYS_gettid);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPROF);
+	sigaddset(&set, SIGUSR1);
+	if (sigaction(SIGUSR1, &sa, NULL) != 0 || sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		fail("cannot block SIGUSR1 and SIGPROF");
+	if (syscall(SYS_tgkill, getpid(), tid, SIGPROF) != 0 ||
+	    syscall(SYS_tgkill, getpid(), tid, SIGUSR1) != 0)
+		fail("cannot send SIGPROF and SIGUSR1");
+	unblock_here(&set);
+	if (!usr1_seen)
+		fail("SIGUSR1 was not delivered");
+	__asm__ volatile("" ::: "memory");
+}
+
 static int in_module(uint64_t pc, const char *what)
 {
 	Dl_info di;
@@ -94,7 +138,7 @@ int main(void)
 	shmstat_profile *p;
 	struct shmstat_stack_info st;
 	uint64_t total = 0;
-	size_t stacks = 0, with_run = 0;
+	size_t stacks = 0, with_run = 0, with_usr1 = 0, usr1_leaf = 0;
 
 	snprintf(name, sizeof(name), "ut-sigprof-entry-%d", (int)getpid());
 	if (shmstat_open(name, NULL, &seg) != 0 || shmstat_profiler_start(seg, 1) != 0) {
@@ -103,6 +147,7 @@ int main(void)
 		return 1;
 	}
 	run();
+	run_usr1();
 	if (shmstat_profiler_stop(seg) != 0)
 		fail("cannot stop the profiler");
 	if (shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &s) != 0 ||
@@ -118,21 +163,32 @@ int main(void)
 		       in_module(st.pcs[0], "libshmstat") ? " (in libshmstat)" : "");
 		if (in_module(st.pcs[0], "libshmstat"))
 			fail("a sample's leaf is the profiler's own handler");
-		for (uint32_t i = 1; i < st.depth; i++)
+		for (uint32_t i = 1; i < st.depth; i++) {
+			if (in_function(st.pcs[i], "run_usr1")) {
+				with_usr1 += st.samples;
+				if (st.pcs[0] == (uint64_t)(uintptr_t)on_usr1)
+					usr1_leaf += st.samples;
+				break;
+			}
 			if (in_function(st.pcs[i], "run")) {
 				with_run++;
 				break;
 			}
+		}
 	}
 	shmstat_profile_free(p);
 	shmstat_snap_free(s);
 	shmstat_reader_close(r);
-	if (total != 2)
-		fail("not 2 samples for the 2 SIGPROF");
-	if (stacks != 1 || with_run != 1)
+	if (total != 3)
+		fail("not 3 samples for the 3 SIGPROF");
+	if (stacks != 2 || with_run != 1)
 		fail("the 2 SIGPROF, delivered at the same point, are not one stack through run()");
+	if (with_usr1 != 1)
+		fail("the SIGPROF at on_usr1's entry has no stack through run_usr1()");
+	if (usr1_leaf != 0)
+		fail("the SIGPROF at on_usr1's entry sampled on_usr1, which had not run yet");
 	shmstat_close(seg);
 	shmstat_unlink(name);
-	printf("ok: the SIGPROF delivered at the handler's entry sampled the code it interrupted\n");
+	printf("ok: the SIGPROF delivered at a handler's entry sampled the code it interrupted\n");
 	return 0;
 }
