@@ -179,10 +179,17 @@ static int on_module(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (hi == 0)
 		return 0;               /* nothing executable */
-	path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : sc->exe;
+	/* the program has no name: the file mapped at its code, which
+	 * /proc/self/exe is not when it was started by the loader ("ld.so
+	 * PROG": that is the loader, and every frame of the program was
+	 * named with the loader's file), /proc/self/exe when the mapping has
+	 * no usable name (the file was deleted) */
+	path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "";
 	/* a relative name (the vDSO's too: it maps no file and keeps its) */
 	if (path[0] != '/' && mapped_path(lo, sc->mapped, sizeof(sc->mapped)))
 		path = sc->mapped;
+	else if (path[0] == 0)
+		path = sc->exe;
 	memset(&rec, 0, sizeof(rec));
 	rec.kind = SHMSTAT_PROFMOD_MODULE;
 	rec.base = info->dlpi_addr;
