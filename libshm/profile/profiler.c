@@ -389,10 +389,11 @@ static uintptr_t leaf_caller(uintptr_t pc, uintptr_t sp, uintptr_t top)
  * row and set up no frame (a leaf: its return address is the word at sp)
  * and its caller has a row: a callback built without unwind tables
  * (-fno-asynchronous-unwind-tables) called through a pointer by libc's
- * qsort. The word must be an address inside code the table has a row
- * for (at the address before it: the call). The code is not read: the
- * word may point into a module unloaded since the table was built. 0 when
- * not so.
+ * qsort, or one without rows called directly (leaf_caller's word: the
+ * walk goes on from it by its rows). The word must be an address inside
+ * code the table has a row for (at the address before it: the call).
+ * The code is not read: the word may point into a module unloaded since
+ * the table was built. 0 when not so.
  */
 __attribute__((no_sanitize_address, no_sanitize("thread")))
 static uintptr_t leaf_return(uintptr_t sp, uintptr_t top, const struct shmstat_cfitab *t)
@@ -668,7 +669,11 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 			struct frame g = f;
 
 			unwind(&k, &f, top, t, 1);
-			if (k.depth == 1 && !caller && t)
+			/* the heuristic's caller is that same word: taken
+			 * alone, it ended the stack there when the frame
+			 * pointer led nowhere (a leaf without rows called
+			 * directly from code whose rbp holds data) */
+			if (k.depth == 1 && t)
 				ret = leaf_return(g.sp, top, t);
 			if (ret) {
 				/* nothing by the frame pointer: a leaf without a
