@@ -338,7 +338,12 @@ static void unwind(struct shmstat_stackkey *k, struct frame *f, uintptr_t top,
 			k->flags |= SHMSTAT_STACK_F_TRUNCATED;
 			return;
 		}
-		k->pcs[k->depth++] = f->pc;
+		/* readers look every frame but the leaf up at its address
+		 * - 1, a return address's call; the pc a signal interrupted
+		 * (below a signal frame) is the instruction itself, whose
+		 * address - 1, at a function's first instruction, lies in the
+		 * function before: kept as pc + 1 (format.md) */
+		k->pcs[k->depth++] = f->pc + (f->pc_exact ? 1 : 0);
 	}
 }
 
