@@ -484,25 +484,39 @@ static bool own_silent(uint32_t g)
 }
 
 /*
- * Is the code interrupted with stack pointer @sp at a signal handler's
- * first instruction, as the kernel sets it up (x86-64): the word at @sp a
- * return into a signal trampoline (a SIGFRAME row of the tables), @arg
- * (rdx, the third argument) the ucontext right above it? The word is read
+ * Is the code interrupted with context @uc and stack pointer @sp at a
+ * signal handler's first instruction, as the kernel sets it up (x86-64):
+ * the word at @sp a return into a signal trampoline (a SIGFRAME row of
+ * the tables), @arg (rdx, the third argument) the ucontext right above
+ * it, and the other registers as the kernel left them? Words are read
  * inside [@sp, @top) only. Async-signal-safe.
  */
 __attribute__((no_sanitize_address, no_sanitize("thread")))
-static bool handler_entry(uintptr_t sp, uintptr_t arg, uintptr_t top)
+static bool handler_entry(const ucontext_t *uc, uintptr_t sp, uintptr_t arg, uintptr_t top)
 {
 #if defined(__x86_64__)
 	const struct shmstat_cfitab *t = ld_acquire(&cfi_tab);
 	const struct shmstat_cfirow *r;
+	const uintptr_t sig = (uintptr_t)uc->uc_mcontext.gregs[REG_RDI];
+	const uintptr_t info = (uintptr_t)uc->uc_mcontext.gregs[REG_RSI];
 	uintptr_t ret;
 
-	if (t == NULL || arg != sp + sizeof(uintptr_t) || !load(sp, sp, top, &ret) || ret < 4096)
+	/* what the kernel sets (x86's setup_rt_frame): rax 0, rdi the
+	 * signal, rsi its siginfo above the ucontext (written only for
+	 * SA_SIGINFO handlers: its si_signo is not checked). A handler that
+	 * runs keeps all of these only if it set up no frame and changed
+	 * none of the four registers (a leaf spinning on a flag that reads 0
+	 * into eax): its samples are then taken as the code it interrupted.
+	 * Only the pc would tell, and the handler's address is not known
+	 * here (sigaction is a system call) */
+	if (t == NULL || arg != sp + sizeof(uintptr_t) || uc->uc_mcontext.gregs[REG_RAX] != 0 ||
+	    sig == 0 || sig > 64 || info <= arg || info >= top || !load(sp, sp, top, &ret) ||
+	    ret < 4096)
 		return false;
 	r = shmstat__cfi_find(t, ret - 1);
 	return r != NULL && SHMSTAT_CFA_KIND(r->cfa) == SHMSTAT_CFA_SIGFRAME;
 #else
+	(void)uc;
 	(void)sp;
 	(void)arg;
 	(void)top;
@@ -554,7 +568,7 @@ static ucontext_t *sample_context1(ucontext_t *uc)
 
 	if (arg % sizeof(uintptr_t) != 0 || arg <= sp || top == 0 || arg >= top ||
 	    top - arg < sizeof(ucontext_t) ||
-	    (pc != (uintptr_t)on_sigprof && !handler_entry(sp, arg, top)))
+	    (pc != (uintptr_t)on_sigprof && !handler_entry(uc, sp, arg, top)))
 		return uc;
 	return (ucontext_t *)arg;   /* NOLINT(performance-no-int-to-ptr) */
 #else
