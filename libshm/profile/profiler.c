@@ -483,6 +483,25 @@ static bool own_silent(uint32_t g)
 	return now == UINT64_MAX || since_mark(cpu_mark, g, now) > lim;
 }
 
+/* The program's signal handlers, by signal (0: default or ignored),
+ * read at the profiler start, by shmstat_profiler_modules() and when the
+ * unwind tables are rebuilt (sigaction is a system call: never in the
+ * handler); handler_entry() compares the pc with them. */
+static uintptr_t sig_handlers[65];
+
+static void note_handlers(void)
+{
+	for (int s = 1; s < 65; s++) {
+		struct sigaction o;
+		uintptr_t h = 0;
+
+		if (s != SIGPROF && sigaction(s, NULL, &o) == 0)
+			h = (o.sa_flags & SA_SIGINFO) ? (uintptr_t)o.sa_sigaction
+						      : (uintptr_t)o.sa_handler;
+		st_relaxed(&sig_handlers[s], h > 1 ? h : 0);
+	}
+}
+
 /*
  * Is the code interrupted with context @uc and stack pointer @sp at a
  * signal handler's first instruction, as the kernel sets it up (x86-64):
@@ -501,17 +520,19 @@ static bool handler_entry(const ucontext_t *uc, uintptr_t sp, uintptr_t arg, uin
 	const uintptr_t info = (uintptr_t)uc->uc_mcontext.gregs[REG_RSI];
 	uintptr_t ret;
 
-	/* what the kernel sets (x86's setup_rt_frame): rax 0, rdi the
-	 * signal, rsi its siginfo above the ucontext (written only for
-	 * SA_SIGINFO handlers: its si_signo is not checked). A handler that
-	 * runs keeps all of these only if it set up no frame and changed
-	 * none of the four registers (a leaf spinning on a flag that reads 0
-	 * into eax): its samples are then taken as the code it interrupted.
-	 * Only the pc would tell, and the handler's address is not known
-	 * here (sigaction is a system call) */
+	/* what the kernel sets (x86's setup_rt_frame): rip the handler of
+	 * the signal in rdi, rax 0, rsi its siginfo above the ucontext
+	 * (written only for SA_SIGINFO handlers: its si_signo is not
+	 * checked). Without the pc, a frameless handler that changed none
+	 * of the four registers (a leaf spinning on a flag that reads 0
+	 * into eax) had all its samples taken as the code it interrupted;
+	 * now only those at its first instruction (a handler installed
+	 * after the last note_handlers() is not recognized: its entry is
+	 * sampled, as before) */
 	if (t == NULL || arg != sp + sizeof(uintptr_t) || uc->uc_mcontext.gregs[REG_RAX] != 0 ||
-	    sig == 0 || sig > 64 || info <= arg || info >= top || !load(sp, sp, top, &ret) ||
-	    ret < 4096)
+	    sig == 0 || sig > 64 || info <= arg || info >= top ||
+	    (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] != ld_relaxed(&sig_handlers[sig]) ||
+	    !load(sp, sp, top, &ret) || ret < 4096)
 		return false;
 	r = shmstat__cfi_find(t, ret - 1);
 	return r != NULL && SHMSTAT_CFA_KIND(r->cfa) == SHMSTAT_CFA_SIGFRAME;
@@ -806,6 +827,7 @@ static void cfi_refresh(void)
 	if (prof.seg && shmstat__cfi_stale(cfi_tab)) {
 		struct shmstat_cfitab *t = shmstat__cfi_build();
 
+		note_handlers();
 		text_refresh();
 		if (t)
 			cfi_replace(t);
@@ -1242,6 +1264,7 @@ static int start(shmstat_seg *seg, unsigned hz)
 	sigdelset(&sa.sa_mask, SIGILL);
 	sigdelset(&sa.sa_mask, SIGFPE);
 	sigdelset(&sa.sa_mask, SIGTRAP);
+	note_handlers();
 	__atomic_store_n(&gate, 1, __ATOMIC_SEQ_CST);
 	if (sigaction(SIGPROF, &sa, NULL) != 0) {
 		err = shmstat__fail(errno, "cannot install the SIGPROF handler: %s", strerror(errno));
@@ -1364,6 +1387,8 @@ int shmstat_profiler_modules(shmstat_seg *seg)
 	pthread_mutex_lock(&prof.lock);
 	err = publish(seg, 0, prof.seg == seg ? prof.hz : 0);
 	cfi_refresh();
+	if (prof.seg)
+		note_handlers();
 	pthread_mutex_unlock(&prof.lock);
 	pthread_setcancelstate(cancel, NULL);
 	return err;

@@ -26,7 +26,8 @@
  * CPU of the kill went to on_usr1 (12% of the samples of a loop of
  * raise(SIGUSR1), where perf has pthread_kill). run_usr1() unblocks both
  * at once: the one sample must hold run_usr1 and not have on_usr1 as its
- * leaf (it had before the fix).
+ * leaf (it had before the fix). The handler is installed before the
+ * profiler starts, which reads the handlers' addresses then.
  */
 #include <dlfcn.h>
 #include <signal.h>
@@ -94,15 +95,12 @@ void run_usr1(void);
 __attribute__((noinline)) void run_usr1(void)
 {
 	sigset_t set;
-	struct sigaction sa;
 	long tid = syscall(SYS_gettid);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGPROF);
 	sigaddset(&set, SIGUSR1);
-	if (sigaction(SIGUSR1, &sa, NULL) != 0 || sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		fail("cannot block SIGUSR1 and SIGPROF");
 	if (syscall(SYS_tgkill, getpid(), tid, SIGPROF) != 0 ||
 	    syscall(SYS_tgkill, getpid(), tid, SIGUSR1) != 0)
@@ -137,10 +135,17 @@ int main(void)
 	shmstat_snap *s;
 	shmstat_profile *p;
 	struct shmstat_stack_info st;
+	struct sigaction sa;
 	uint64_t total = 0;
 	size_t stacks = 0, with_run = 0, with_usr1 = 0, usr1_leaf = 0;
 
 	snprintf(name, sizeof(name), "ut-sigprof-entry-%d", (int)getpid());
+	/* before the start: the profiler knows the handlers installed then
+	 * (and at shmstat_profiler_modules) */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	if (sigaction(SIGUSR1, &sa, NULL) != 0)
+		fail("cannot install the SIGUSR1 handler");
 	if (shmstat_open(name, NULL, &seg) != 0 || shmstat_profiler_start(seg, 1) != 0) {
 		fprintf(stderr, "%s\n", shmstat_last_error());
 		shmstat_unlink(name);
