@@ -149,7 +149,10 @@ int open_snapshot(const char *name, shmstat_reader **r, shmstat_snap **s)
 int name_wanted(const char *name, const char *labels, void *filter)
 {
 	const struct name_filter *f = filter;
-	char full[512];
+	/* the whole escaped form, as -I and -X are documented to match: cut
+	 * at 511 bytes, a label of 200 ESC (\x1b each) was not matched by
+	 * '*}', nor dropped by '*\x1b"}' */
+	char full[METRIC_TEXT_MAX];
 
 	fmt_metric(full, sizeof(full), name, labels);
 	for (size_t k = 0; k < f->nexc; k++)

@@ -137,6 +137,11 @@ void json_put_bytes(FILE *f, const char *s, size_t n, int bytes);
  * refusing it". */
 FILE *open_out_file(const char *path, char *why, size_t n);
 
+/* The longest name{labels} fmt_metric() writes, NUL included: a name of
+ * at most 95 bytes, the braces, and canonical labels of at most 223
+ * bytes, each of which may print as \xNN (text_safe()) */
+#define METRIC_TEXT_MAX (95 + 2 + 223 * 4 + 1)
+
 /* name{labels}, or name when there are no labels */
 void fmt_metric(char *buf, size_t n, const char *name, const char *labels);
 

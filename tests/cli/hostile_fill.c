@@ -26,6 +26,12 @@
  * t (labelled with the labels its samples add: cut, hash, key, owner)
  * and counter t_hits_total; counter req and gauge req_created; a gauge
  * shmstat_segment_up (the exporter's own). Detaches, exits.
+ *
+ *   cli_hostile NAME long
+ *
+ * hx_long_total{v="<200 ESC>"} 4, whose name{labels} printed escaped
+ * (\x1b for each ESC: 812 bytes) is longer than 511 bytes, and
+ * hx_short_total 1. Detaches, exits.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -67,6 +73,20 @@ static int gauge(shmstat_seg *seg, const char *name, const char *unit, int64_t v
 	if (err == 0)
 		shmstat_gauge_set(g, v);
 	return err;
+}
+
+/* long: a name{labels} of 812 bytes once escaped */
+static int long_labels(shmstat_seg *seg)
+{
+	char v[201];
+	int err;
+
+	memset(v, 0x1b, 200);
+	v[200] = '\0';
+	err = reg(seg, "hx_long_total", (const char *[]){ "v", v, NULL }, "long", 4);
+	err |= reg(seg, "hx_short_total", NULL, "short", 1);
+	shmstat_close(seg);
+	return err ? 1 : 0;
 }
 
 /* clash: each pair in the order of the exposition, the first kept */
@@ -145,8 +165,9 @@ int main(int argc, char **argv)
 	char path[300];
 	int err = 0, fd;
 
-	if (argc != 2 && (argc != 3 || strcmp(argv[2], "clash") != 0)) {
-		fputs("usage: cli_hostile NAME [clash]\n", stderr);
+	if (argc != 2 && (argc != 3 || (strcmp(argv[2], "clash") != 0 &&
+					strcmp(argv[2], "long") != 0))) {
+		fputs("usage: cli_hostile NAME [clash|long]\n", stderr);
 		return 2;
 	}
 	if (shmstat_open(argv[1], NULL, &seg) != 0) {
@@ -154,7 +175,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (argc == 3)
-		return clash(seg);
+		return strcmp(argv[2], "long") == 0 ? long_labels(seg) : clash(seg);
 	err |= reg(seg, "hx_ok_total", NULL, "a plain counter", 7);
 	err |= reg(seg, "hx_api_total", (const char *[]){ "v", INJECT, NULL }, "api", 1);
 	err |= reg(seg, "hx_ctl_total", (const char *[]){ "v", "\x1b[2J\x07\r", NULL },

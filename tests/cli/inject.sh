@@ -13,7 +13,9 @@
 #     print no byte below 0x20 but newline and tab, and no byte that is
 #     not UTF-8; error messages neither; top (and top --history) print
 #     the owners twin-<0xff> and twin-\xff (the text) as two lines;
-#   - the forged descriptors are counted as bad and left out.
+#   - the forged descriptors are counted as bad and left out;
+#   - -I and -X match a name{labels} whole however long it prints
+#     escaped (cli_hostile NAME long: 812 bytes).
 # And a writer of names that clash once exported (cli_hostile NAME clash):
 # every exposition has each family, sample name and series once (the first
 # metric in the exposition's order kept), the others counted in
@@ -345,6 +347,23 @@ printf 'junk' >"$bogus"
 clean "$dir/list2.txt" "list with a hostile file name"
 "$shmstat" show "inj-$$-$(printf 'a\033[2Jb\007')" >"$dir/err.txt" 2>&1
 clean "$dir/err.txt" "error message"
+
+# --- -I and -X match the whole escaped name{labels}, however long: one
+# of 812 bytes (200 ESC in a label, \x1b each) was matched cut at 511
+# bytes, so '*}' left it out and '*\x1b"}' did not drop it
+long="inj-$$-long"
+"$hostile" "$long" long || bad "long writer"
+long_kept() {
+	"$shmstat" show --raw "$1" "$2" "$long" >"$dir/long.txt" 2>&1
+	grep -q '^hx_long_total' "$dir/long.txt" && ok ||
+		bad "show $1 '$2' left hx_long_total out: $(head -c 300 "$dir/long.txt")"
+}
+long_kept -I '*}'
+long_kept -I 'hx_long_total{*\\x1b"}'
+long_kept -X 'hx_short*'
+"$shmstat" show --raw -X '*\\x1b"}' "$long" >"$dir/long.txt" 2>&1
+grep -q '^hx_long_total' "$dir/long.txt" && bad "-X '*\\x1b\"}' kept hx_long_total" || ok
+grep -q '^hx_short_total' "$dir/long.txt" && ok || bad "-X '*\\x1b\"}' dropped hx_short_total"
 
 echo "inject: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
