@@ -23,6 +23,10 @@ uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The last second an instant may be (in the year 2540): its ns still
+ * fit in 64 bits, which hold 18,446,744,073 s */
+#define MAX_UNIX_SEC UINT64_C(17999999999)
+
 /* Unix seconds @s ("1763776800", "1763776800.000000123"), exactly to
  * the ns (a double holds them to about 240 ns only): 0, or -1 when @s
  * is not digits with at most 9 decimals, or is past the year 2540 */
@@ -33,7 +37,7 @@ static int parse_unix(const char *s, uint64_t *ns)
 	int digits = 0;
 
 	for (; *p >= '0' && *p <= '9'; p++)
-		if ((sec = sec * 10 + (uint64_t)(*p - '0')) >= UINT64_C(18000000000))
+		if ((sec = sec * 10 + (uint64_t)(*p - '0')) > MAX_UNIX_SEC)
 			return -1;
 	if (p == s)
 		return -1;
@@ -81,7 +85,8 @@ int parse_instant(const char *s, uint64_t now_ns, uint64_t *ns)
 	if (strcmp(end, "Z") == 0) {
 		time_t t = timegm(&tm);
 
-		if (t < 0)
+		/* past 2540 the ns wrapped: 2600-01-01 was 2014 */
+		if (t < 0 || (uint64_t)t > MAX_UNIX_SEC)
 			return -1;
 		*ns = (uint64_t)t * 1000000000u;
 		return 0;
@@ -92,7 +97,7 @@ int parse_instant(const char *s, uint64_t now_ns, uint64_t *ns)
 	{
 		time_t t = mktime(&tm);
 
-		if (t < 0)
+		if (t < 0 || (uint64_t)t > MAX_UNIX_SEC)
 			return -1;
 		*ns = (uint64_t)t * 1000000000u;
 	}

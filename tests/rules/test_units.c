@@ -230,6 +230,37 @@ static void test_unix_instants(void **state)
 	}
 }
 
+/* Instants as UTC dates: their ns in 64 bits up to the year 2540, as
+ * for Unix seconds; a later date is no instant (2600-01-01 wrapped to
+ * 2014-02-14 and asked for records 586 years early) */
+static void test_date_instants(void **state)
+{
+	static const struct {
+		const char *s;
+		int ok;
+		uint64_t ns;
+	} cases[] = {
+		{ "2026-11-22T02:40:00Z", 0, UINT64_C(1795315200000000000) },
+		{ "2540-01-01T00:00:00Z", 0, UINT64_C(17987443200000000000) },
+		{ "2540-05-25T07:59:59Z", 0, UINT64_C(17999999999000000000) },
+		{ "2540-05-25T08:00:00Z", -1, 0 },
+		{ "2600-01-01T00:00:00Z", -1, 0 },
+		{ "9999-12-31T23:59:59Z", -1, 0 },
+		{ "1969-12-31T23:59:59Z", -1, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t ns = 7;
+		const int r = parse_instant(cases[i].s, 0, &ns);
+
+		if (r != cases[i].ok || (r == 0 && ns != cases[i].ns))
+			fail_msg("parse_instant(\"%s\") = %d, %llu; want %d, %llu", cases[i].s, r,
+				 (unsigned long long)ns, cases[i].ok,
+				 (unsigned long long)cases[i].ns);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_rates_ratios),
 		cmocka_unit_test(test_quantities),
 		cmocka_unit_test(test_unix_instants),
+		cmocka_unit_test(test_date_instants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
