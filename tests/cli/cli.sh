@@ -204,6 +204,11 @@ if "$shmstat" top -n 1 --by weight "$tag-a" | grep -q "conv-2"; then bad "top -n
 expect 1 "" "^shmstat: segment '$tag-a' has no signature table 'nope'" -- "$shmstat" top "$tag-a" nope
 expect 2 "" "order 'size' is unknown" -- "$shmstat" top --by size "$tag-a"
 expect 2 "" "count 'x' is not a number" -- "$shmstat" top -n x "$tag-a"
+# strtoull reads a minus sign as 2^64 minus the number: this was -n 1
+expect 2 "" "count '-18446744073709551615' is not a number" -- "$shmstat" top -n -18446744073709551615 "$tag-a"
+# and serve's --le-per-octave and --top were 1
+expect 2 "" "^shmstat: le-per-octave '-18446744073709551615' is not a power of two" -- timeout 10 "$shmstat" serve --listen 127.0.0.1:0 --le-per-octave -18446744073709551615 -s "$tag-a"
+expect 2 "" "^shmstat: top '-18446744073709551615' is not 0 to" -- timeout 10 "$shmstat" serve --listen 127.0.0.1:0 --top -18446744073709551615 -s "$tag-a"
 expect 2 "" "option '-n' needs a value" -- "$shmstat" top -n
 # options anywhere, GNU style (issue 20): after the operands, between them
 expect 0 "^ \* .* conv-2$" "" -- "$shmstat" top "$tag-a" cli_sigs -n 1 --owner acct-b --high-value 2

@@ -137,6 +137,9 @@ done
 expect 2 "" "^shmstat: interval 'x' is not a duration of at least 1ms$" -- "$shmstat" record --interval x -o "$tmp/x" "$tag-m"
 expect 2 "" "^shmstat: count '0' is not a positive number$" -- "$shmstat" record --count 0 -o "$tmp/x" "$tag-m"
 expect 2 "" "^shmstat: top '2000' is not 0 to 1000$" -- "$shmstat" record --top 2000 -o "$tmp/x" "$tag-m"
+# a minus sign, and a top past 2^32: strtoul made them 2^64 - 1 and 1
+expect 2 "" "^shmstat: count '-1' is not a positive number$" -- "$shmstat" record --count -1 -o "$tmp/x" "$tag-m"
+expect 2 "" "^shmstat: top '4294967297' is not 0 to 1000$" -- "$shmstat" record --top 4294967297 -o "$tmp/x" "$tag-m"
 expect 2 "" "^shmstat: unknown option '--bogus'$"      -- "$shmstat" record --bogus -o "$tmp/x" "$tag-m"
 expect 2 "" "^shmstat: option '--count' needs a value$" -- "$shmstat" record -o "$tmp/x" "$tag-m" --count
 expect 2 "" "^shmstat: expected one segment NAME$"     -- "$shmstat" record -o "$tmp/x"

@@ -263,18 +263,26 @@ int cmd_record(int argc, char **argv)
 				return usage_error(cmd_record_usage, "size '%s' is not 16K to 1024G",
 						   optarg);
 			break;
-		case 'k':
+		case 'k': {
+			/* strtoul reads "-1" as ULONG_MAX and "-18446744073709551615"
+			 * as 1: a digit first; and the range before the cast (4294967297
+			 * was 1) */
+			unsigned long top;
+
 			errno = 0;
-			ho.top_keys = (uint32_t)strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || ho.top_keys > 1000)
+			top = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || errno || *end || top > 1000)
 				return usage_error(cmd_record_usage, "top '%s' is not 0 to 1000", optarg);
+			ho.top_keys = (uint32_t)top;
 			break;
+		}
 		case 'g': ho.mode = 0640; break;
 		case 'w': wait = 1; break;
 		case 'c':
 			errno = 0;
 			count = strtoull(optarg, &end, 10);
-			if (errno || *end || end == optarg || count == 0)
+			/* "-1" is no count (strtoull made it 2^64 - 1) */
+			if (*optarg < '0' || *optarg > '9' || errno || *end || count == 0)
 				return usage_error(cmd_record_usage, "count '%s' is not a positive number",
 						   optarg);
 			break;

@@ -889,17 +889,16 @@ int cmd_serve(int argc, char **argv)
 						   optarg, MAX_UIDS);
 			break;
 		case 'o':
-			v = strtoul(optarg, &end, 10);
-			if (*end || end == optarg || v < 1 || v > PROM_MAX_LE_PER_OCTAVE ||
-			    (v & (v - 1)))
+			/* a digit first: strtoul read "-18446744073709551615" as 1 */
+			if (parse_count(optarg, PROM_MAX_LE_PER_OCTAVE, &n) != 0 || (n & (n - 1)))
 				return usage_error(cmd_serve_usage,
 						   "le-per-octave '%s' is not a power of two from 1 to %u",
 						   optarg, PROM_MAX_LE_PER_OCTAVE);
-			srv.po.le_per_octave = (unsigned)v;
+			srv.po.le_per_octave = (unsigned)n;
 			break;
 		case 't':
 			v = strtoul(optarg, &end, 10);
-			if (*end || end == optarg || v > PROM_MAX_TOP)
+			if (*optarg < '0' || *optarg > '9' || *end || v > PROM_MAX_TOP)
 				return usage_error(cmd_serve_usage, "top '%s' is not 0 to %u", optarg,
 						   PROM_MAX_TOP);
 			srv.po.top = (unsigned)v;

@@ -568,7 +568,8 @@ int cmd_top(int argc, char **argv)
 		switch (c) {
 		case 'n':
 			n = strtoull(optarg, &end, 10);
-			if (*optarg == '\0' || *end || n == 0 || n > 100000)
+			/* a digit first: strtoull reads "-18446744073709551615" as 1 */
+			if (*optarg < '0' || *optarg > '9' || *end || n == 0 || n > 100000)
 				return usage_error(cmd_top_usage,
 						   "count '%s' is not a number from 1 to 100000", optarg);
 			break;
