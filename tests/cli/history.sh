@@ -216,6 +216,9 @@ umask "$old_umask"
 : > "$tmp/rec.err"
 expect 0 "" "" -- "$shmstat" record --count 1 --interval 100ms --tiers 1s:1h -o "$tmp/g.hist" "$tag-m"
 grep -q "(tiers 100ms:10m,1s:1h)" "$tmp/err" && ok || bad "an existing history took other tiers: $(cat "$tmp/err")"
+# a finer tier than 1ms does not take the interval below --interval's 1ms
+# (tiers 1ns:1ns snapshotted without a pause)
+expect 0 "" "every 1ms \\(tiers 1ns:1ns\\)" -- "$shmstat" record --count 1 --tiers 1ns:1ns -o "$tmp/ns.hist" "$tag-m"
 # an --interval longer than the finest tier's step is kept (it was once
 # cut down to the step)
 expect 0 "" "every 300ms \(tiers 100ms:10m,1s:1h\)" -- \

@@ -25,7 +25,7 @@ const char cmd_record_usage[] =
 	"                      [--tiers STEP:SPAN[,STEP:SPAN]...] [--size BYTES]\n"
 	"                      [--top N] [--group-read] [--count N] [--wait] NAME\n"
 	"  Snapshot segment NAME every interval (default: the finest tier's\n"
-	"  step, 1s) into history FILE (default NAME.shmhist), created if\n"
+	"  step, 1s, at least 1ms) into history FILE (default NAME.shmhist), created if\n"
 	"  missing with the tiers (default 1s:10m,10s:6h,5m:7d), a fixed\n"
 	"  size (default 64M; K, M, G suffixes) and N top signature keys per\n"
 	"  table (default 20); --group-read creates it 0640, else 0600. Runs\n"
@@ -336,9 +336,13 @@ int cmd_record(int argc, char **argv)
 				finest = tiers[k].step_ns;
 		}
 		/* --interval as given; by default the finest tier's step (a file
-		 * has 1 to 8 tiers: 1s if none was read back) */
+		 * has 1 to 8 tiers: 1s if none was read back), but at least 1ms,
+		 * as --interval: tiers of 1ns:1ns made a loop of snapshots that
+		 * never slept */
 		if (interval == 0)
 			interval = finest ? finest : 1000000000u;
+		if (interval < 1000000u)
+			interval = 1000000u;
 		fmt_duration(d1, sizeof(d1), interval);
 		fprintf(stderr, "shmstat: recording segment '%s' into %s every %s (tiers %s)\n",
 			name, path, d1, line);
