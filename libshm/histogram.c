@@ -416,6 +416,43 @@ void shmstat_hdata_stats(const shmstat_hdata *h, struct shmstat_hstats *out)
 	out->bits = h->bits;
 }
 
+/*
+ * The rank of quantile @q (in 0..1) of @total values: ceil(q * total), at
+ * least 1. Up to 2^53 values, the product rounded to a double, which holds
+ * every such count (and gives 0.9 * 10 = 9, where the double 0.9 is a
+ * little more than 0.9). Above, (double)total is already off by up to
+ * total / 2^53 ranks (p50 of 2^60 tens and 2^60 + 2 twenties said 10):
+ * the product of the double q and total, exactly, in 128 bits.
+ */
+static uint64_t q_rank(double q, uint64_t total)
+{
+	double r;
+	uint64_t c, bits, m;
+	u128 p, rk;
+	unsigned s;
+
+	if (total > (UINT64_C(1) << 53)) {
+		/* a normal q is m * 2^-s, m = 1.mantissa in 53 bits, and
+		 * s = 1075 - the biased exponent (q <= 1: s >= 52); 0 and a
+		 * subnormal q (< 2^-1022) have rank 1 */
+		memcpy(&bits, &q, sizeof(bits));
+		if ((bits >> 52) == 0)
+			return 1;
+		m = (bits & ((UINT64_C(1) << 52) - 1)) | (UINT64_C(1) << 52);
+		s = 1075u - (unsigned)(bits >> 52);
+		if (s >= 128)
+			return 1;
+		p = (u128)m * total;
+		rk = (p >> s) + ((p & (((u128)1 << s) - 1)) != 0);
+		return rk < 1 ? 1 : rk > total ? total : (uint64_t)rk;
+	}
+	r = q * (double)total;
+	if (r >= (double)total)
+		return total;
+	c = (uint64_t)r;
+	return r <= 1 ? 1 : c + ((double)c < r);
+}
+
 static int by_q(const void *a, const void *b, void *arg)
 {
 	const double *q = arg;
@@ -439,21 +476,8 @@ int shmstat_hdata_quantiles(const shmstat_hdata *h, const double *q, size_t n, u
 	if (total == 0)
 		return ENOENT;
 	qsort_r(order, n, sizeof(order[0]), by_q, (void *)q);
-	for (size_t i = 0; i < n; i++) {
-		double r = q[order[i]] * (double)total;
-		uint64_t c;
-
-		/* rank ceil(q * count), at least 1; (double)total may round up
-		 * to 2^64, which no uint64_t holds: compare before converting */
-		if (r >= (double)total) {
-			rank[i] = total;
-			continue;
-		}
-		c = (uint64_t)r;
-		rank[i] = r <= 1 ? 1 : c + ((double)c < r);
-		if (rank[i] > total)
-			rank[i] = total;
-	}
+	for (size_t i = 0; i < n; i++)
+		rank[i] = q_rank(q[order[i]], total);
 	min_max(h, &min, &max);
 	/* under, then buckets, then over: one walk for every quantile */
 	seen = h->v[SHMSTAT_H_UNDER];

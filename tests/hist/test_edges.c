@@ -19,6 +19,7 @@
  *    vice versa; the same layout again finds the same histogram;
  *  - record_n(v, k) equals k records of v (buckets, count, sum, min, max,
  *    under/overflow), and record_n(v, 0) records nothing at all;
+ *  - quantile ranks of more than 2^53 values are exact;
  *  - reader-side argument errors: quantiles of q outside 0..1 or of more
  *    than 64 q, an empty histogram, a bucket index past the end, a
  *    histogram of a counter, a process index out of range.
@@ -466,6 +467,41 @@ static void test_record_n_zero(void **state)
 	assert_int_equal(got[1], 100);
 }
 
+/* The rank of a quantile of more than 2^53 values, ceil(q * count), is
+ * exact for the double q: p50 of 2^60 tens and 2^60 + 2 twenties is the
+ * twenty of rank 2^60 + 1, not the ten (count, 2^61 + 2, rounded to the
+ * double 2^61); so for p75 of 3 * 2^59 + 2 tens and 2^59 + 2 twenties */
+static void test_rank_huge(void **state)
+{
+	const char *name = ut_name("rankh");
+	shmstat_seg *seg = open_seg(name, 8192);
+	shmstat_hist *h = reg(seg, "half", NULL), *t = reg(seg, "three", NULL);
+	const double q[] = { 0, 0.5, 0.75, 1 };
+	shmstat_hdata *hd;
+	uint64_t got[4];
+
+	(void)state;
+	shmstat_hist_record_n(h, 10, UINT64_C(1) << 60);
+	shmstat_hist_record_n(h, 20, (UINT64_C(1) << 60) + 2);
+	shmstat_hist_record_n(t, 10, (UINT64_C(3) << 59) + 2);
+	shmstat_hist_record_n(t, 20, (UINT64_C(1) << 59) + 2);
+	hd = read_hist(name, "half");
+	assert_int_equal(shmstat_hdata_quantiles(hd, q, 4, got), 0);
+	shmstat_hdata_free(hd);
+	if (got[0] != 10 || got[1] != 20 || got[2] != 20 || got[3] != 20)
+		fail_msg("2^60 x 10, 2^60 + 2 x 20: p0 %llu p50 %llu p75 %llu p100 %llu, want 10 20 20 20",
+			 (unsigned long long)got[0], (unsigned long long)got[1],
+			 (unsigned long long)got[2], (unsigned long long)got[3]);
+	hd = read_hist(name, "three");
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_hdata_quantiles(hd, q, 4, got), 0);
+	shmstat_hdata_free(hd);
+	if (got[0] != 10 || got[1] != 10 || got[2] != 20 || got[3] != 20)
+		fail_msg("3 * 2^59 + 2 x 10, 2^59 + 2 x 20: p0 %llu p50 %llu p75 %llu p100 %llu, want 10 10 20 20",
+			 (unsigned long long)got[0], (unsigned long long)got[1],
+			 (unsigned long long)got[2], (unsigned long long)got[3]);
+}
+
 static void test_reader_errors(void **state)
 {
 	const char *name = ut_name("rderr");
@@ -524,6 +560,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_type_conflicts, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_record_n, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_record_n_zero, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_rank_huge, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_reader_errors, ut_setup, ut_teardown),
 	};
 
