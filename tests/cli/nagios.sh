@@ -104,6 +104,13 @@ plugin 2 "^SHMSTAT CRITICAL - ratio:cli_errors_total = 10\.0% > 8\.0% \| 'ratio:
 	"$shmstat" check "$seg" --ratio cli_errors_total cli_requests_total -w 5% -c 8%
 plugin 3 "^SHMSTAT UNKNOWN - gauge:cli_nothing: no such series$" "" -- \
 	"$shmstat" check "$seg" --gauge cli_nothing -w 1
+# a figure of a metric of another type: UNKNOWN, as over a window (the
+# gauge of the counter cli_requests_total was 0, OK; the increase of the
+# gauge cli_temperature 0, OK)
+plugin 3 "^SHMSTAT UNKNOWN - gauge:cli_requests_total: not a gauge$" "" -- \
+	"$shmstat" check "$seg" --gauge cli_requests_total -w 1
+plugin 3 "^SHMSTAT UNKNOWN - increase:cli_temperature: a gauge, which has no increase$" "" -- \
+	"$shmstat" check "$seg" --increase cli_temperature -w 1
 plugin 3 "^SHMSTAT UNKNOWN - quantile:cli_latency: fewer samples than min_samples \| 'quantile:cli_latency'=0\.000001004s;~:0\.000002;;0$" "" -- \
 	"$shmstat" check "$seg" --quantile 0.95 cli_latency -w 2us --min-samples 101
 # a histogram whose series have different bucket layouts cannot be summed:

@@ -21,6 +21,7 @@
 /* Sum over the metrics of the snapshot that @sel selects. */
 struct live_sum {
 	double counter, gauge;
+	size_t other;           /* series of the name of another type */
 	uint64_t hits, misses, weight, evictions;
 	uint64_t series, created_min;
 	shmstat_hdata *h;
@@ -58,8 +59,20 @@ static const shmstat_sigview *sigview_of(const struct check_ctx *c, size_t i,
 	return c->sigv[i];
 }
 
-static void live_collect(const struct check_ctx *c, const struct rule_selector *sel,
-			 const char *owner, struct live_sum *out)
+/* Whether a series of @type has figure @kind, as shmstat_window() takes
+ * them (window.c, wanted_type()): a gauge rule on a counter was 0, OK */
+static int live_wanted(enum rule_kind kind, enum shmstat_type type)
+{
+	switch (kind) {
+	case RULE_GAUGE: return type == SHMSTAT_GAUGE;
+	case RULE_QUANTILE: return type == SHMSTAT_HISTOGRAM;
+	case RULE_SIG: return type == SHMSTAT_SIGTABLE;
+	default: return type != SHMSTAT_GAUGE;     /* increases: no gauge has one */
+	}
+}
+
+static void live_collect(const struct check_ctx *c, enum rule_kind kind,
+			 const struct rule_selector *sel, const char *owner, struct live_sum *out)
 {
 	size_t n = shmstat_snap_metrics(c->snap);
 
@@ -69,6 +82,10 @@ static void live_collect(const struct check_ctx *c, const struct rule_selector *
 		if (shmstat_snap_metric(c->snap, i, &m) != 0 || strcmp(m.name, sel->metric) != 0 ||
 		    shmstat_labels_match(m.labels, sel->labels) != 1)
 			continue;
+		if (!live_wanted(kind, m.type)) {
+			out->other++;
+			continue;
+		}
 		out->series++;
 		if (out->created_min == 0 || m.created_ns < out->created_min)
 			out->created_min = m.created_ns;
@@ -158,9 +175,9 @@ static void live_value(const struct check_ctx *c, const struct rule *r, struct r
 		struct live_sum d = { 0 };
 
 		for (size_t k = 0; k < r->nnum; k++)
-			live_collect(c, &r->num[k], NULL, &s);
+			live_collect(c, RULE_INCREASE, &r->num[k], NULL, &s);
 		for (size_t k = 0; k < r->nden; k++)
-			live_collect(c, &r->den[k], NULL, &d);
+			live_collect(c, RULE_INCREASE, &r->den[k], NULL, &d);
 		shmstat_hdata_free(s.h);
 		shmstat_hdata_free(d.h);
 		v->samples = samples_of(d.counter);
@@ -170,9 +187,13 @@ static void live_value(const struct check_ctx *c, const struct rule *r, struct r
 			v->why = d.series ? "the denominator is 0" : "no such series";
 		return;
 	}
-	live_collect(c, &r->sel, r->kind == RULE_SIG ? r->owner : NULL, &s);
+	live_collect(c, r->kind, &r->sel, r->kind == RULE_SIG ? r->owner : NULL, &s);
 	if (s.series == 0) {
-		v->why = "no such series";
+		v->why = !s.other                ? "no such series"
+			 : r->kind == RULE_GAUGE    ? "not a gauge"
+			 : r->kind == RULE_QUANTILE ? "not a histogram"
+			 : r->kind == RULE_SIG      ? "not a signature table"
+						    : "a gauge, which has no increase";
 		goto out;
 	}
 	switch (r->kind) {
