@@ -322,7 +322,7 @@ expect 1 "" "^shmstat: cannot write '/tmp/$tag-nodir/x.prom': No such file or di
 	"$shmstat" show --openmetrics --out "/tmp/$tag-nodir/x.prom" "$tag-a"
 # --out over what is not a regular file: refused and left as it is (the
 # rename put a regular file in place of /dev/null or /dev/stdout)
-od=$(mktemp -d /tmp/$tag-out.XXXXXX)
+od=$(mktemp -d /tmp/$tag-out.XXXXXX) || exit 1
 mkfifo "$od/fifo"
 ln -s /proc/self/fd/1 "$od/stdout"
 expect 1 "" "^shmstat: cannot write '$od/fifo': it is not a regular file; refusing it$" -- \

@@ -7,7 +7,7 @@
 # Usage: dev.sh DEV
 set -u
 dev=$1
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-dev-$$.XXXXXX")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-dev-$$.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"

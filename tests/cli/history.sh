@@ -13,7 +13,7 @@ json_flat=$3
 examples=$4
 cachesim=$5
 tag="clih-$$"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-history-$$.XXXXXX")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-history-$$.XXXXXX") || exit 1
 W_PID=
 recpid=
 # the steps as another user run copies in a directory of their own: the

@@ -33,7 +33,7 @@ fail=0
 evil="inj-evil-$$"
 victim="inj-victim-$$"
 clash="inj-clash-$$"
-dir=$(mktemp -d)
+dir=$(mktemp -d) || exit 1
 
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }

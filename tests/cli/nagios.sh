@@ -24,7 +24,7 @@ pass=0
 fail=0
 tag="clin-$$"
 seg="$tag-a"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-nagios-$$.XXXXXX")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-nagios-$$.XXXXXX") || exit 1
 
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }

@@ -15,7 +15,7 @@ src_rules=$4
 pass=0
 fail=0
 tag="e2e-prom-$$"
-dir=$(mktemp -d)
+dir=$(mktemp -d) || exit 1
 
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }

@@ -10,7 +10,7 @@ shmstat=$1
 fill=$2
 json_flat=$3
 tag="rates-$$"
-tmp=$(mktemp -d)
+tmp=$(mktemp -d) || exit 1
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 

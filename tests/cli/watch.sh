@@ -13,7 +13,7 @@ set -u
 shmstat=$1
 fill=$2
 tag="watch-$$"
-tmp=$(mktemp -d)
+tmp=$(mktemp -d) || exit 1
 sock="shmstat-test-$$"
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"

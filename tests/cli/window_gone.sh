@@ -12,7 +12,7 @@ set -u
 shmstat=$1
 script=$2
 seg="cliwg-$$"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-wgone-$$.XXXXXX")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-wgone-$$.XXXXXX") || exit 1
 trap '"$shmstat" rm "$seg" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 # shellcheck source=lib.sh

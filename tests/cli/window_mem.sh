@@ -17,7 +17,7 @@ shmstat=$1
 big=$2
 owners=$3
 tag="cliwm-$$"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-wmem-$$.XXXXXX")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-wmem-$$.XXXXXX") || exit 1
 trap '"$shmstat" rm "$tag" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 # shellcheck source=lib.sh

@@ -63,7 +63,7 @@ done
 run() {
 	local log=$1 profile
 	shift
-	profile=$(mktemp -d "$tmp/profile.XXXXXX")
+	profile=$(mktemp -d "$tmp/profile.XXXXXX") || exit 1
 	local cmd=("$chromium" --headless --no-sandbox --disable-gpu --disable-quic
 		--no-first-run --disable-background-networking --disable-component-update
 		--disable-sync --user-data-dir="$profile" "$@" "$url")

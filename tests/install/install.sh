@@ -7,7 +7,7 @@
 set -u
 build=$1
 src=$2
-dest=$(mktemp -d)
+dest=$(mktemp -d) || exit 1
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }

@@ -9,7 +9,7 @@ vg=$1
 shmstat=$2
 fill=$3
 tag="vg-$$"
-dir=$(mktemp -d)
+dir=$(mktemp -d) || exit 1
 fail=0
 holder=
 

@@ -14,7 +14,7 @@ target=$2
 render=$3
 empty=$4
 name="clif-$$"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-flame-$$.XXXXXX")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-flame-$$.XXXXXX") || exit 1
 trap '"$shmstat" rm "$name" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 

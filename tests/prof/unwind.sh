@@ -30,7 +30,7 @@ part=$1
 shmstat=$2
 prog=$3
 name="unw-$part-$$"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-unwind-$$.XXXXXX")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-unwind-$$.XXXXXX") || exit 1
 trap '"$shmstat" rm "$name" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 pass=0
