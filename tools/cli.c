@@ -28,6 +28,7 @@
 #include "units.h"
 
 struct shmstat_reader_opts reader_opts;
+int stdout_error_said;
 
 /* "shmstat: " and the message on stderr, its control characters escaped:
  * messages quote segment names, labels, paths and library errors, which

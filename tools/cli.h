@@ -31,6 +31,10 @@ void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * it). */
 void say_into(char *buf, size_t n);
 
+/* Set by a command that said itself that stdout could not be written
+ * (flame, show --json): main() then does not say it again. */
+extern int stdout_error_said;
+
 /* Usage error: message, then the command's usage; returns EXIT_USAGE. */
 int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -95,7 +95,30 @@ static int add_owner(const char *user)
 	return EXIT_OK;
 }
 
-int main(int argc, char **argv)
+/*
+ * What a command printed must have reached stdout: a write that failed
+ * (a full disk, ENOSPC; a closed stdout, EBADF; EIO) is an error, not
+ * exit 0 with the output cut short or missing. stdio keeps what it could
+ * not write, so the last fflush() fails again and errno says why. @code:
+ * the exit status for it (1; check's is 3, UNKNOWN); @rc: the command's.
+ */
+static int stdout_written(int rc, int code)
+{
+	int e = fflush(stdout) == 0 ? 0 : errno;
+
+	if (e == 0 && !ferror(stdout))
+		return rc;
+	/* said even after another error (list's exit 1 for a segment it
+	 * cannot read), but once: flame and show --json say it themselves */
+	if (!stdout_error_said && e != 0)
+		(void)die(code, "cannot write standard output: %s", strerror(e));
+	else if (!stdout_error_said)
+		(void)die(code, "cannot write standard output");
+	/* check's WARNING or CRITICAL of an output lost is UNKNOWN */
+	return rc < code ? code : rc;
+}
+
+static int run(int argc, char **argv, const struct cmd **ran)
 {
 	const struct cmd *c;
 
@@ -142,5 +165,14 @@ int main(int argc, char **argv)
 		return usage_error(main_usage, "unknown command '%s'", argv[1]);
 	if (want_help(argc - 1, argv + 1, c->usage, c->h_number))
 		return EXIT_OK;
+	*ran = c;
 	return c->fn(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd *c = NULL;
+	int rc = run(argc, argv, &c);
+
+	return stdout_written(rc, c && c->fn == cmd_check ? 3 : EXIT_ERR);
 }

@@ -393,6 +393,7 @@ int cmd_flame(int argc, char **argv)
 		err = flame_write_folded(f, stdout);
 		if (err == 0 && fflush(stdout) != 0)
 			err = errno;
+		stdout_error_said = err != 0;
 		rc = err ? die(EXIT_ERR, "cannot write the folded stacks: %s", strerror(err)) : EXIT_OK;
 	}
 out:

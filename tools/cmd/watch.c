@@ -220,6 +220,8 @@ static int run_blocks(struct source *src, struct watch *w, double interval, long
 		struct row *rows = NULL;
 		size_t nr;
 
+		if (ferror(stdout))     /* a full disk, a closed stdout: */
+			return EXIT_OK; /* main() says so, and exits 1 */
 		if (i > 0)
 			sleep_until(next += interval);
 		watch_stamp(ts, sizeof(ts));
@@ -358,6 +360,8 @@ static int run_compact(struct source *src, struct watch *w, double interval, lon
 		struct row *rows = NULL;
 		size_t nr;
 
+		if (ferror(stdout))     /* a full disk, a closed stdout: */
+			return EXIT_OK; /* main() says so, and exits 1 */
 		if (i > 0)
 			sleep_until(next += interval);
 		s = watch_take(src, w, note, sizeof(note));

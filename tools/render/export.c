@@ -322,7 +322,10 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 		fputc(']', f);
 	}
 	fputs("}\n", f);
-	return ferror(f) ? die(EXIT_ERR, "cannot write JSON") : EXIT_OK;
+	if (!ferror(f))
+		return EXIT_OK;
+	stdout_error_said |= f == stdout;
+	return die(EXIT_ERR, "cannot write JSON");
 }
 
 /* ----------------------------------------------------------------- CSV */
