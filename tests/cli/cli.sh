@@ -252,6 +252,20 @@ for re in "^cli_latency$" "^  cli test latency$" "count 100  sum 1.018ms  mean 1
 	"64ns \\.\\. 127ns .* 90  90\\.0%" "512ns \\.\\. 1.023us .* 9   9\\.0%"; do
 	if grep -Eq -- "$re" /tmp/$tag.hist; then ok; else bad "hist output lacks /$re/:"; cat /tmp/$tag.hist; fi
 done
+# --- in a locale of decimal commas the figures stay C's (docs/shmstat.md):
+# the same bytes as under C.UTF-8, where the suite runs (meson.build)
+if mkdir -p "/tmp/$tag.loc" && localedef -i de_DE -f UTF-8 "/tmp/$tag.loc/de_DE.UTF-8" >/dev/null 2>&1 &&
+	[ "$(LOCPATH=/tmp/$tag.loc LC_ALL=de_DE.UTF-8 awk 'BEGIN { printf "%.1f", 1.5 }')" = 1,5 ]; then
+	for c in "hist $tag-a cli_latency" "show --prom $tag-a" "show --csv $tag-a"; do
+		# shellcheck disable=SC2086 # the words of $c
+		if cmp -s <(LC_ALL=C.UTF-8 "$shmstat" $c 2>&1) \
+			<(LOCPATH=/tmp/$tag.loc LC_ALL=de_DE.UTF-8 LANG=de_DE.UTF-8 "$shmstat" $c 2>&1)
+		then ok; else bad "$c differs under de_DE.UTF-8"; fi
+	done
+else
+	echo "SKIP: decimal-comma locale: localedef -i de_DE failed (Debian package locales)" >&2
+fi
+rm -rf "/tmp/$tag.loc"
 expect 1 "" "^shmstat: segment '$tag-a' has no histogram 'nope'" -- "$shmstat" hist "$tag-a" nope
 expect 1 "" "^shmstat: metric 'cli_errors_total' of segment '$tag-a' is a counter, not a histogram" -- "$shmstat" hist "$tag-a" cli_errors_total
 expect 1 "" "has no histogram 'cli_latency' with labels 'x=\"y\"'" -- "$shmstat" hist -l 'x="y"' "$tag-a" cli_latency
