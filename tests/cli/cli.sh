@@ -123,7 +123,7 @@ if nobody_init; then
 		expect 1 "" "^shmstat: segment '$tag-squat' is owned by uid 65534, not by this user \(uid 0\) or root" -- "$shmstat" show "$tag-squat"
 		expect 0 "cli_errors_total +counter +3" "" -- "$shmstat" --owner 65534 show "$tag-squat"
 		expect 0 "cli_errors_total +counter +3" "" -- "$shmstat" --owner=nobody show "$tag-squat"
-		expect 0 "^$tag-squat +nobody " "" -- sh -c "'$shmstat' list 2>/dev/null | grep '^$tag-squat '"
+		expect 0 "^$tag-squat +nobody " "" -- sh -c '"$1" list 2>/dev/null | grep "^$2 "' sh "$shmstat" "$tag-squat"
 		rm -f "/dev/shm/shmstat.$tag-squat"
 	else
 		echo "SKIP: a segment made by uid 65534: $nobody_why" >&2
@@ -516,7 +516,10 @@ else bad "watch did not go on with the new segment"; fi
 
 # full screen under a pseudo-terminal (script(1)): the ncurses view draws
 if command -v script >/dev/null; then
-	TERM=xterm script -qec "$shmstat watch -i 50ms -n 2 $tag-a" /dev/null > /tmp/$tag.tty 2>&1
+	# the program's path from the environment: a command string would
+	# split it at a space and stop at a quote
+	SHMSTAT=$shmstat TERM=xterm script -qec '"$SHMSTAT" watch -i 50ms -n 2 '"$tag-a" \
+		/dev/null > /tmp/$tag.tty 2>&1
 	if grep -q "q quit, p pause, s sort, / filter" /tmp/$tag.tty && grep -q "cli_errors_total" /tmp/$tag.tty; then ok
 	else bad "watch on a terminal drew no view"; fi
 fi

@@ -253,6 +253,10 @@ if [ "$build_kind" = cross ]; then
 	echo "SKIP: the timeout case preloads a native library (cross build)"
 else
 	: > "$tmp/rules.stall"
+	# LD_PRELOAD splits at spaces: the library by its name, from its
+	# directory (a build tree under "/tmp/my clone" preloaded /tmp/my)
+	export LD_LIBRARY_PATH="${stall%/*}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+	stall=${stall##*/}
 	plugin 3 "^SHMSTAT UNKNOWN - timed out after 1 s$" "^shmstat: timed out after 1 s$" -- \
 		env LD_PRELOAD="$stall" timeout 60 "$shmstat" check -t 1 -r "$tmp/rules.stall" "$seg"
 	plugin 3 "^SHMSTAT UNKNOWN - timed out after 1 s$" "^shmstat: timed out after 1 s$" -- \

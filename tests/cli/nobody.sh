@@ -76,13 +76,17 @@ nobody_copy() {
 		return 1 ;;
 	esac
 	copy=$nobody_dir/${prog##*/}
-	install -m 0755 "$prog" "$copy" || { bad "cannot copy $prog to $nobody_dir"; return 1; }
+	install -m 0755 "$prog" "$copy" || {
+		nobody_why="cannot copy $prog"; bad "$nobody_why to $nobody_dir"; return 1; }
 	# the project's own library, found through the build's RUNPATH
-	# ($ORIGIN/../libshm), which means nothing for the copy
-	read -r soname lib < <(ldd "$prog" | awk '$1 ~ /^libshmstat\.so/ && $2 == "=>" { print $1, $3 }')
+	# ($ORIGIN/../libshm), which means nothing for the copy; its path
+	# whole, spaces and all ("NAME => PATH (0xADDRESS)"; awk's $3 was
+	# /tmp/my in a clone under "/tmp/my clone")
+	read -r soname lib < <(ldd "$prog" |
+		sed -n 's/^[[:space:]]*\(libshmstat\.so[^ ]*\) => \(.*\) (0x[0-9a-f]*)$/\1 \2/p')
 	if [ -n "$soname" ]; then
-		install -m 0644 "$lib" "$nobody_dir/lib/$soname" ||
-			{ bad "cannot copy $lib to $nobody_dir/lib"; return 1; }
+		install -m 0644 "$lib" "$nobody_dir/lib/$soname" || {
+			nobody_why="cannot copy $lib"; bad "$nobody_why to $nobody_dir/lib"; return 1; }
 	fi
 	# as nobody, the copy loads what it needs, the library from the copy
 	loaded=$(setpriv --reuid 65534 --regid 65534 --clear-groups -- env \

@@ -53,8 +53,11 @@ view() {
 	shift 2
 	rm -f "$tmp/rc"
 	tm kill-session -t view 2>/dev/null
+	# paths through the environment: in the command string a quote in
+	# them ended the quoting ('$shmstat', a clone under "/tmp/it's")
 	tm new-session -d -s view -x "${size%x*}" -y "${size#*x}" \
-		"env LANG=$loc LC_ALL=$loc '$shmstat' watch $*; echo \$? > '$tmp/rc'"
+		-e SHMSTAT="$shmstat" -e RC="$tmp/rc" \
+		"env LANG=$loc LC_ALL=$loc \"\$SHMSTAT\" watch $*; echo \$? > \"\$RC\""
 }
 line() { sed -n "$1p" "$tmp/screen"; }
 

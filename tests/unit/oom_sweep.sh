@@ -7,6 +7,10 @@
 set -u
 prog=$1 lib=$2
 shift 2
+# LD_PRELOAD splits at spaces: the library by its name, from its directory
+# (the build tree under "/tmp/my clone" preloaded /tmp/my, and nothing)
+export LD_LIBRARY_PATH="${lib%/*}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+lib=${lib##*/}
 total=$(env LD_PRELOAD="$lib" OOM_FAIL_N=0 timeout -s KILL 60 "$prog" "$@" 0) ||
 	{ echo "no-failure run failed"; exit 1; }
 [ "$total" -gt 0 ] || { echo "no allocation counted"; exit 1; }
