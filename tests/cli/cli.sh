@@ -522,6 +522,23 @@ if command -v script >/dev/null; then
 		/dev/null > /tmp/$tag.tty 2>&1
 	if grep -q "q quit, p pause, s sort, / filter" /tmp/$tag.tty && grep -q "cli_errors_total" /tmp/$tag.tty; then ok
 	else bad "watch on a terminal drew no view"; fi
+	# a terminal ncurses cannot drive: the blocks, as to a pipe, and why
+	# (TERM unset: ncurses said "Error opening terminal: unknown." and
+	# exited 1; dumb: nothing drawn)
+	for t in unset dumb bogus-term; do
+		if [ "$t" = unset ]; then set_term=(env -u TERM); else set_term=(env TERM="$t"); fi
+		SHMSTAT=$shmstat "${set_term[@]}" script -qec '"$SHMSTAT" watch -i 50ms -n 2 '"$tag-a"'; echo "exit $?"' \
+			/dev/null 2>&1 | tr -d '\r' > /tmp/$tag.tty
+		case $t in
+		unset) why="TERM is not set" ;;
+		dumb) why="terminal type 'dumb' \(TERM\) cannot move the cursor" ;;
+		*) why="terminal type '$t' \(TERM\) is not known" ;;
+		esac
+		if grep -Eq "^shmstat: $why: printing snapshots one after the other, as to a pipe$" /tmp/$tag.tty &&
+			[ "$(grep -c "  $tag-a  writers 0 alive 0 dead$" /tmp/$tag.tty)" = 2 ] &&
+			grep -qx "exit 0" /tmp/$tag.tty; then ok
+		else bad "watch on a terminal of TERM $t: $(head -c 600 /tmp/$tag.tty)"; fi
+	done
 fi
 
 # --- a writer that stays attached, then dies

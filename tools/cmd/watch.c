@@ -396,7 +396,7 @@ static int run_compact(struct source *src, struct watch *w, double interval, lon
 int cmd_watch(int argc, char **argv)
 {
 	static const char shortopts[] = ":i:n:I:X:h:t";
-	char bad[64];
+	char bad[64], why[128];
 	static const struct option opts[] = {
 		{ "interval", required_argument, NULL, 'i' },   /* as record's, show's */
 		{ "count", required_argument, NULL, 'n' },      /* as record's */
@@ -499,10 +499,14 @@ int cmd_watch(int argc, char **argv)
 	if (rc == EXIT_OK) {            /* the segment is open */
 		if (lines)
 			rc = run_compact(&src, &w, interval, count, &cp);
-		else if (isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
-			rc = watch_tty(&src, &w, interval, count);
-		else
+		else if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
 			rc = run_blocks(&src, &w, interval, count);
+		else if (watch_tty_usable(why, sizeof(why)))
+			rc = watch_tty(&src, &w, interval, count);
+		else {
+			warnf("%s: printing snapshots one after the other, as to a pipe", why);
+			rc = run_blocks(&src, &w, interval, count);
+		}
 	}
 	watch_free(&w);
 	free(w.inc);

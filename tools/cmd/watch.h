@@ -149,6 +149,12 @@ struct source {
  * printable ("" nothing). */
 shmstat_snap *watch_take(struct source *src, struct watch *w, char *note, size_t nlen);
 
+/* 1 when the terminal on stdout can show the full-screen view: its type
+ * (TERM) known and able to move the cursor; else 0 and @why (@n bytes)
+ * says what is wrong (initscr() printed "Error opening terminal: unknown."
+ * and exited for an unknown type; "dumb" drew nothing). */
+int watch_tty_usable(char *why, size_t n);
+
 /* The full-screen view (watch_tty.c), @count snapshots (< 0: until q). */
 int watch_tty(struct source *src, struct watch *w, double interval, long count);
 

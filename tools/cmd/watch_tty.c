@@ -17,10 +17,12 @@
  * redraw without a new snapshot, which comes every interval.
  */
 #include <curses.h>
+#include <term.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shmstat.h"
 #include "cli.h"
@@ -307,6 +309,28 @@ static void edit_key(struct view *v, struct watch *w, int ch)
 		v->edit[n] = (char)ch;
 		v->edit[n + 1] = '\0';
 	}
+}
+
+int watch_tty_usable(char *why, size_t n)
+{
+	const char *term = getenv("TERM");
+	const char *cup;
+	int err = 0, ok;
+
+	if (term == NULL || term[0] == '\0') {
+		snprintf(why, n, "TERM is not set");
+		return 0;
+	}
+	if (setupterm(NULL, STDOUT_FILENO, &err) != OK) {
+		snprintf(why, n, "terminal type '%s' (TERM) is not known", term);
+		return 0;
+	}
+	cup = tigetstr("cup");
+	ok = cup != NULL && cup != (const char *)-1;
+	if (!ok)
+		snprintf(why, n, "terminal type '%s' (TERM) cannot move the cursor", term);
+	(void)del_curterm(cur_term);    /* initscr() sets it up again */
+	return ok;
 }
 
 int watch_tty(struct source *src, struct watch *w, double interval, long count)
