@@ -58,7 +58,9 @@ cols() {
 
 # the writer: one at a time, as a coprocess answering "ok" to each step
 writer_start() { # NAME
-	coproc W { exec "$hfill" "$1"; }
+	# in $tmp: the steps name their files relative to it, as a line of
+	# words cannot hold a path with a space (a TMPDIR may have one)
+	coproc W { cd "$tmp" && exec "$hfill" "$1"; }
 	local line=
 	read -r line <&"${W[0]}"
 	[ "$line" = ready ] && ok || bad "cli_hist_fill $1 did not start"
@@ -245,7 +247,7 @@ T='[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}'
 f=$tmp/ahead.hist
 all_times() { "$shmstat" show --history "$1" --range @0 @9999999999 --json | "$json_flat" | sed -n 's/^frames\.[0-9]*\.time_ns=//p'; }
 rec "$f" "$tag-m"
-step "a $f 300"
+step "a ${f##*/} 300"
 "$shmstat" record --interval 100ms -o "$f" "$tag-m" 2>"$tmp/behind.err" &
 recpid=$!
 behind_re="^shmstat: the clock \($T\) is behind the last record of history file '$(re_quote "$f")' \($T\) by [0-9.]+m: snapshots are skipped until it catches up, for at most 10m$"
@@ -256,7 +258,7 @@ wait "$recpid"; rc=$?; recpid=
 [ "$(grep -Ec "$behind_re" "$tmp/behind.err")" = 1 ] && [ "$(wc -l < "$tmp/behind.err")" = 2 ] && ok ||
 	bad "record behind the clock said more than it starts and is behind: $(cat "$tmp/behind.err")"
 [ "$(all_times "$f" | wc -l)" = 2 ] && ok || bad "record behind the clock wrote records: $(all_times "$f")"
-step "a $f 86400"
+step "a ${f##*/} 86400"
 now=$(date +%s%N)
 expect 0 "" "^shmstat: the clock \($T\) is behind the last record of history file '$(re_quote "$f")' \($T\) by (23\.9h|24h), past 10m: its tiers start anew \(the records before are no longer read\)$" -- \
 	timeout 20 "$shmstat" record --count 1 --interval 100ms -o "$f" "$tag-m"
@@ -706,8 +708,9 @@ if [ "$(grep -o 'firing since .*' "$tmp/checkw")" = "$(grep -o 'firing since .*'
 # stretches) has its baseline, 30m (6) has none though the records reach
 # back 53 minutes before the window.
 bh=$tmp/base.hist
-step "a $bh -3480" "c a 100" "a $bh -1050" "c a 10" "a $bh -750" "c a 10" "a $bh -450" \
-	"c a 30" "a $bh -150"
+b=${bh##*/}
+step "a $b -3480" "c a 100" "a $b -1050" "c a 10" "a $b -750" "c a 10" "a $b -450" \
+	"c a 30" "a $b -150"
 cat > "$r/base.yaml" <<'EOF'
 rules:
   - name: base-15m
@@ -736,8 +739,9 @@ has "$tmp/base.flat" "rules.0.baseline=10" "rules.0.baseline_stretches=12" "rule
 # stretch of 20 to 15 minutes ago holds only the 4 of 19.5 .. 17.5 minutes
 # ago; the mean of 10, 10 and 4 (8) made the window's 10 +25.0%.
 ph=$tmp/part.hist
-step "a $ph -1170" "c a 4" "a $ph -1050" "c a 10" "a $ph -750" "c a 10" "a $ph -450" \
-	"c a 10" "a $ph -150"
+b=${ph##*/}
+step "a $b -1170" "c a 4" "a $b -1050" "c a 10" "a $b -750" "c a 10" "a $b -450" \
+	"c a 10" "a $b -150"
 cat > "$r/part.yaml" <<'EOF'
 rules:
   - name: part
@@ -787,7 +791,7 @@ mv "$r/for2.yaml" "$r/for.yaml"
 # many: 110,000 records 1 ms apart (40,000 of 0, then 70,000 of 100):
 # mean 63.64 (it was 60, the 100,000 oldest, saying "100000 of 100000")
 gh=$tmp/gauge-ms.hist
-step "g 0" "m $gh 40000 110" "g 100" "m $gh 70000 70"
+step "g 0" "m ${gh##*/} 40000 110" "g 100" "m ${gh##*/} 70000 70"
 cat > "$r/gmean.yaml" <<'EOF'
 rules:
   - name: gauge-mean
@@ -933,14 +937,18 @@ for kx in "$h0" "$h1"; do
 done
 # and the text views that list keys tell them apart the same way: the
 # prefix marked cut, then the hash
-for view in "top $tag-m hf_sigs" "top --history $kh" "show --history $kh --window 1h"; do
-	# shellcheck disable=SC2086
-	"$shmstat" $view > "$tmp/kview.txt" || bad "$view (long keys)"
+# (arguments whole: a TMPDIR may have a space)
+kview() { # ARGS...: shmstat ARGS
+	local kx
+	"$shmstat" "$@" > "$tmp/kview.txt" || bad "$* (long keys)"
 	for kx in "$h0" "$h1"; do
 		grep -Eq "(^| )p{128}\.\.\. \(hash $kx\)( |$)" "$tmp/kview.txt" && ok ||
-			bad "$view: no key p{128}... (hash $kx): $(grep -o 'ppp.*' "$tmp/kview.txt" | head -3)"
+			bad "$*: no key p{128}... (hash $kx): $(grep -o 'ppp.*' "$tmp/kview.txt" | head -3)"
 	done
-done
+}
+kview top "$tag-m" hf_sigs
+kview top --history "$kh"
+kview show --history "$kh" --window 1h
 
 # an owner's name in trend's text, as top prints it: a control
 # character and a backslash as \xNN, never a terminal escape
@@ -959,11 +967,12 @@ cols 'e\\x1b[2Jx\\x5cy' top --history "$eh" hf_sigs
 # ------------------------------------------------------------ the example
 # docs/examples/cachesim-rules.yaml loads: an exit of 0 .. 3, never a
 # message about the file
-for args in "" "-H $h --no-state"; do
-	# shellcheck disable=SC2086
-	"$shmstat" check -r "$examples" $args "$tag-m" > "$tmp/ex.out" 2> "$tmp/ex.err"; rc=$?
+for hh in "" "$h"; do
+	args=()
+	[ -n "$hh" ] && args=(-H "$hh" --no-state)
+	"$shmstat" check -r "$examples" "${args[@]}" "$tag-m" > "$tmp/ex.out" 2> "$tmp/ex.err"; rc=$?
 	if [ "$rc" -le 3 ] && [ ! -s "$tmp/ex.err" ] && [ "$(grep -Ec '^(OK|WARNING|CRITICAL|UNKNOWN) +[a-z0-9-]+: ' "$tmp/ex.out")" = 13 ]; then ok
-	else bad "check of the example rules ($args) exited $rc: $(cat "$tmp/ex.err" "$tmp/ex.out")"; fi
+	else bad "check of the example rules (${args[*]}) exited $rc: $(cat "$tmp/ex.err" "$tmp/ex.out")"; fi
 done
 writer_stop
 # on the segment and history of shmstat-cachesim, every rule finds its series

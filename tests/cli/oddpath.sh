@@ -6,8 +6,12 @@
 # at its space by LD_PRELOAD (nagios.sh's cli_stall, oom_sweep.sh's
 # oom_fail: not preloaded), ended the quoting of a command string
 # (watch.sh's tmux session) and was cut at its space when nobody.sh read
-# ldd's answer (cli.sh and history.sh then failed as root).
-# Usage: oddpath.sh SHMSTAT CLI_FILL JSON_FLAT CLI_STALL TEST_OOM_REGISTER OOM_FAIL
+# ldd's answer (cli.sh and history.sh then failed as root). And the
+# history scripts with a TMPDIR of a space: their writers read lines of
+# words, a path among them, and the path was cut (window_gone.sh, 8
+# failures; history.sh, 39).
+# Usage: oddpath.sh SHMSTAT CLI_FILL JSON_FLAT CLI_STALL TEST_OOM_REGISTER
+#                   OOM_FAIL CLI_HIST_FILL CLI_HIST_SCRIPT CACHESIM RULES
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shmstat-oddpath-$$.XXXXXX") || exit 1
@@ -44,11 +48,15 @@ unset LD_LIBRARY_PATH
 # each script whole, its last line the tally
 run() {
 	local out
-	out=$("$@" 2>&1) && ok || bad "$(basename "$2"): $(grep -E '^FAIL|runs|passed' <<<"$out" | head -5)"
+	out=$("$@" 2>&1) && ok || bad "${*: -5:3}: $(grep -E '^FAIL|runs|passed' <<<"$out" | head -5)"
 }
 run bash "$here/nagios.sh" "$shmstat" "$fill" "$odd/tests/cli/${4##*/}" "$json_flat" native
 run bash "$here/watch.sh" "$shmstat" "$fill"
 run bash "$here/../unit/oom_sweep.sh" "$odd/tests/unit/${5##*/}" "$odd/tests/unit/${6##*/}"
+mkdir "$tmp/t m p" || exit 1
+run env TMPDIR="$tmp/t m p" bash "$here/window_gone.sh" "$1" "$8"
+run env TMPDIR="$tmp/t m p" bash "$here/history.sh" "$1" "$7" "$3" "${10}" "$9"
+[ -z "$(ls -A "$tmp/t m p")" ] && ok || bad "left in TMPDIR: $(ls -A "$tmp/t m p")"
 # as root: what nobody.sh copies for uid 65534, from this tree
 if nobody_init; then
 	if nobody_copy nobody_fill "$fill"; then

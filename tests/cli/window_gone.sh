@@ -22,7 +22,7 @@ t0=1700000000
 f=$tmp/h.shmhist
 {
 	echo "open $seg"
-	echo "hcreate $f 1:600"
+	echo "hcreate ${f##*/} 1:600"     # in $tmp: a path may have a space
 	for i in 0 1 2 3; do
 		echo "c gone_total 10"
 		echo "h gone_ns 1000 2"
@@ -37,7 +37,7 @@ f=$tmp/h.shmhist
 	echo "open $seg"
 	echo "c kept_total 1"
 	echo "app $((t0 + 4))"
-} | "$script" >"$tmp/out" 2>&1
+} | (cd "$tmp" && exec "$script") >"$tmp/out" 2>&1
 if grep -q ERR "$tmp/out"; then bad "cli_hist_script: $(cat "$tmp/out")"; else ok; fi
 
 # gone_total: 10, 20, 30, 40 at t0..t0+3, then no such series: 30 gained
