@@ -325,8 +325,10 @@ int watch_tty_usable(char *why, size_t n)
 		snprintf(why, n, "terminal type '%s' (TERM) is not known", term);
 		return 0;
 	}
+	/* a string capability: NULL when the type lacks it ((char *)-1 is
+	 * only for a name that is not a string capability) */
 	cup = tigetstr("cup");
-	ok = cup != NULL && cup != (const char *)-1;
+	ok = cup != NULL;
 	if (!ok)
 		snprintf(why, n, "terminal type '%s' (TERM) cannot move the cursor", term);
 	(void)del_curterm(cur_term);    /* initscr() sets it up again */
