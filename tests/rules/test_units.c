@@ -192,15 +192,31 @@ static void test_quantities(void **state)
 			fail_msg("'%s' read as %.17g %s", bad[i], v, qty_kind_name(k));
 }
 
+/* An instant parse_instant() reads as @ns (@ok 0) or refuses (-1) */
+struct instant_case {
+	const char *s;
+	int ok;
+	uint64_t ns;
+};
+
+static void check_instants(const struct instant_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t ns = 7;
+		const int r = parse_instant(cases[i].s, 0, &ns);
+
+		if (r != cases[i].ok || (r == 0 && ns != cases[i].ns))
+			fail_msg("parse_instant(\"%s\") = %d, %llu; want %d, %llu", cases[i].s, r,
+				 (unsigned long long)ns, cases[i].ok,
+				 (unsigned long long)cases[i].ns);
+	}
+}
+
 /* Instants as Unix seconds: exact to the ns (a double is not), and
  * nothing but digits with at most 9 decimals */
 static void test_unix_instants(void **state)
 {
-	static const struct {
-		const char *s;
-		int ok;
-		uint64_t ns;
-	} cases[] = {
+	static const struct instant_case cases[] = {
 		{ "@1763776800.000000123", 0, UINT64_C(1763776800000000123) },
 		{ "@1763776800.999999999", 0, UINT64_C(1763776800999999999) },
 		{ "@1763776800", 0, UINT64_C(1763776800000000000) },
@@ -219,15 +235,7 @@ static void test_unix_instants(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		uint64_t ns = 7;
-		const int r = parse_instant(cases[i].s, 0, &ns);
-
-		if (r != cases[i].ok || (r == 0 && ns != cases[i].ns))
-			fail_msg("parse_instant(\"%s\") = %d, %llu; want %d, %llu", cases[i].s, r,
-				 (unsigned long long)ns, cases[i].ok,
-				 (unsigned long long)cases[i].ns);
-	}
+	check_instants(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* Instants as UTC dates: their ns in 64 bits up to the year 2540, as
@@ -235,11 +243,7 @@ static void test_unix_instants(void **state)
  * 2014-02-14 and asked for records 586 years early) */
 static void test_date_instants(void **state)
 {
-	static const struct {
-		const char *s;
-		int ok;
-		uint64_t ns;
-	} cases[] = {
+	static const struct instant_case cases[] = {
 		{ "2026-11-22T02:40:00Z", 0, UINT64_C(1795315200000000000) },
 		{ "2540-01-01T00:00:00Z", 0, UINT64_C(17987443200000000000) },
 		{ "2540-05-25T07:59:59Z", 0, UINT64_C(17999999999000000000) },
@@ -250,15 +254,7 @@ static void test_date_instants(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		uint64_t ns = 7;
-		const int r = parse_instant(cases[i].s, 0, &ns);
-
-		if (r != cases[i].ok || (r == 0 && ns != cases[i].ns))
-			fail_msg("parse_instant(\"%s\") = %d, %llu; want %d, %llu", cases[i].s, r,
-				 (unsigned long long)ns, cases[i].ok,
-				 (unsigned long long)cases[i].ns);
-	}
+	check_instants(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 int main(void)
