@@ -360,8 +360,10 @@ static int run_compact(struct source *src, struct watch *w, double interval, lon
 		struct row *rows = NULL;
 		size_t nr;
 
-		if (ferror(stdout))     /* a full disk, a closed stdout: */
-			return EXIT_OK; /* main() says so, and exits 1 */
+		if (ferror(stdout)) {   /* a full disk, a closed stdout: */
+			shown = 1;      /* main() says so, and exits 1 */
+			break;
+		}
 		if (i > 0)
 			sleep_until(next += interval);
 		s = watch_take(src, w, note, sizeof(note));
