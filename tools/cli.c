@@ -147,6 +147,17 @@ int open_snapshot(const char *name, shmstat_reader **r, shmstat_snap **s)
 	return open_snapshot_subset(name, &all, r, s);
 }
 
+int parse_whole(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno || *end || *out > max ? -1 : 0;
+}
+
 int name_wanted(const char *name, const char *labels, void *filter)
 {
 	const struct name_filter *f = filter;

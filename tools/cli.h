@@ -35,6 +35,11 @@ void say_into(char *buf, size_t n);
  * (flame, show --json): main() then does not say it again. */
 extern int stdout_error_said;
 
+/* @s, whole, as a decimal number of digits only, at most @max: 0 with
+ * *@out, else -1. No sign, space or suffix: strtoull() reads "-1" as
+ * 2^64 - 1 and "-18446744073709551615" as 1. */
+int parse_whole(const char *s, uint64_t max, uint64_t *out);
+
 /* Usage error: message, then the command's usage; returns EXIT_USAGE. */
 int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -564,11 +564,9 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
 		case OPT_BELOW: o->in.below = 1; break;
 		case OPT_MIN_SAMPLES: o->in.min_samples = optarg; break;
 		case 't': {
-			const char *a = optarg ? optarg : "";
-			char *end;
-			unsigned long t = strtoul(a, &end, 10);
+			uint64_t t;
 
-			if (a[0] < '0' || a[0] > '9' || *end || t > CHECK_MAX_TIMEOUT)
+			if (parse_whole(optarg, CHECK_MAX_TIMEOUT, &t) != 0)
 				return check_usage_error(
 					"timeout '%s' is not a whole number of seconds from 0 to %d",
 					optarg, CHECK_MAX_TIMEOUT);

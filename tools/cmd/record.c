@@ -240,8 +240,6 @@ int cmd_record(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
-		char *end;
-
 		switch (ch) {
 		case 'o': path = optarg; break;
 		case 'i':
@@ -264,14 +262,9 @@ int cmd_record(int argc, char **argv)
 						   optarg);
 			break;
 		case 'k': {
-			/* strtoul reads "-1" as ULONG_MAX and "-18446744073709551615"
-			 * as 1: a digit first; and the range before the cast (4294967297
-			 * was 1) */
-			unsigned long top;
+			uint64_t top;
 
-			errno = 0;
-			top = strtoul(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || errno || *end || top > 1000)
+			if (parse_whole(optarg, 1000, &top) != 0)
 				return usage_error(cmd_record_usage, "top '%s' is not 0 to 1000", optarg);
 			ho.top_keys = (uint32_t)top;
 			break;
@@ -279,10 +272,7 @@ int cmd_record(int argc, char **argv)
 		case 'g': ho.mode = 0640; break;
 		case 'w': wait = 1; break;
 		case 'c':
-			errno = 0;
-			count = strtoull(optarg, &end, 10);
-			/* "-1" is no count (strtoull made it 2^64 - 1) */
-			if (*optarg < '0' || *optarg > '9' || errno || *end || count == 0)
+			if (parse_whole(optarg, UINT64_MAX, &count) != 0 || count == 0)
 				return usage_error(cmd_record_usage, "count '%s' is not a positive number",
 						   optarg);
 			break;

@@ -816,13 +816,10 @@ static int parse_uids(const char *arg)
 	}
 }
 
-static int parse_count(const char *arg, unsigned long long max, unsigned long long *out)
+/* parse_whole(), from 1 */
+static int parse_count(const char *arg, uint64_t max, uint64_t *out)
 {
-	char *end;
-
-	errno = 0;
-	*out = strtoull(arg, &end, 10);
-	return errno || end == arg || *end || arg[0] == '-' || *out < 1 || *out > max ? -1 : 0;
+	return parse_whole(arg, max, out) != 0 || *out < 1 ? -1 : 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -862,9 +859,7 @@ int cmd_serve(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
-		unsigned long long n;
-		char *end;
-		unsigned long v;
+		uint64_t n;
 
 		switch (ch) {
 		case 'l': listen = optarg; break;
@@ -889,7 +884,6 @@ int cmd_serve(int argc, char **argv)
 						   optarg, MAX_UIDS);
 			break;
 		case 'o':
-			/* a digit first: strtoul read "-18446744073709551615" as 1 */
 			if (parse_count(optarg, PROM_MAX_LE_PER_OCTAVE, &n) != 0 || (n & (n - 1)))
 				return usage_error(cmd_serve_usage,
 						   "le-per-octave '%s' is not a power of two from 1 to %u",
@@ -897,11 +891,10 @@ int cmd_serve(int argc, char **argv)
 			srv.po.le_per_octave = (unsigned)n;
 			break;
 		case 't':
-			v = strtoul(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end || v > PROM_MAX_TOP)
+			if (parse_whole(optarg, PROM_MAX_TOP, &n) != 0)
 				return usage_error(cmd_serve_usage, "top '%s' is not 0 to %u", optarg,
 						   PROM_MAX_TOP);
-			srv.po.top = (unsigned)v;
+			srv.po.top = (unsigned)n;
 			break;
 		case 'S':
 			if (parse_count(optarg, 1000000000ull, &n) != 0)

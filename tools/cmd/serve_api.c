@@ -389,17 +389,6 @@ static enum MHD_Result api_show(struct MHD_Connection *c)
 	return answer(c, f, b);
 }
 
-static int parse_u64_arg(const char *v, uint64_t max, uint64_t *out)
-{
-	char *end;
-
-	if (v == NULL || *v < '0' || *v > '9')
-		return -1;
-	errno = 0;
-	*out = strtoull(v, &end, 10);
-	return errno || *end || *out > max ? -1 : 0;
-}
-
 static enum MHD_Result api_top(struct MHD_Connection *c)
 {
 	const char *table = arg(c, "table"), *owner = arg(c, "owner"), *by_s = arg(c, "by");
@@ -413,13 +402,13 @@ static enum MHD_Result api_top(struct MHD_Connection *c)
 	long k;
 	int found;
 
-	if (n_s && (parse_u64_arg(n_s, MAX_TOP, &n) != 0 || n == 0))
+	if (n_s && (parse_whole(n_s, MAX_TOP, &n) != 0 || n == 0))
 		return api_error(c, MHD_HTTP_BAD_REQUEST, "n '%s' is not a number from 1 to %u",
 				 n_s, MAX_TOP);
 	if (by_s && top_order_parse(by_s, &by) != 0)
 		return api_error(c, MHD_HTTP_BAD_REQUEST,
 				 "by '%s' is unknown (hits, weight, recent or upper)", by_s);
-	if (hv_s && parse_u64_arg(hv_s, UINT64_MAX, &hv) != 0)
+	if (hv_s && parse_whole(hv_s, UINT64_MAX, &hv) != 0)
 		return api_error(c, MHD_HTTP_BAD_REQUEST, "high_value '%s' is not a number", hv_s);
 	k = segment_of(c, &s, &ret);
 	if (k < 0)

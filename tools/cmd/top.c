@@ -555,21 +555,18 @@ int cmd_top(int argc, char **argv)
 	};
 	enum shmstat_sig_order by = SHMSTAT_BY_HITS;
 	const char *owner = NULL, *table = NULL;
-	unsigned long long n = 20, hv = SIG_HIGH_VALUE;
+	uint64_t n = 20, hv = SIG_HIGH_VALUE;
 	shmstat_reader *r;
 	shmstat_snap *s;
 	int c, rc = EXIT_OK, found = 0, json = 0;
 	const char *history = NULL, *at_arg = NULL;
 	uint64_t window = 0;
-	char *end;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			n = strtoull(optarg, &end, 10);
-			/* a digit first: strtoull reads "-18446744073709551615" as 1 */
-			if (*optarg < '0' || *optarg > '9' || *end || n == 0 || n > 100000)
+			if (parse_whole(optarg, 100000, &n) != 0 || n == 0)
 				return usage_error(cmd_top_usage,
 						   "count '%s' is not a number from 1 to 100000", optarg);
 			break;
@@ -600,9 +597,7 @@ int cmd_top(int argc, char **argv)
 			at_arg = optarg;
 			break;
 		case 'H':
-			errno = 0;
-			hv = strtoull(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end || errno)
+			if (parse_whole(optarg, UINT64_MAX, &hv) != 0)
 				return usage_error(cmd_top_usage, "high-value threshold '%s' is not a number",
 						   optarg);
 			break;
