@@ -220,8 +220,10 @@ static int run_blocks(struct source *src, struct watch *w, double interval, long
 		struct row *rows = NULL;
 		size_t nr;
 
-		if (ferror(stdout))     /* a full disk, a closed stdout: */
-			return EXIT_OK; /* main() says so, and exits 1 */
+		if (ferror(stdout)) {   /* a full disk, a closed stdout: */
+			shown = 1;      /* main() says so, and exits 1 */
+			break;
+		}
 		if (i > 0)
 			sleep_until(next += interval);
 		watch_stamp(ts, sizeof(ts));
