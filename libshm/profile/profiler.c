@@ -487,11 +487,11 @@ static bool own_silent(uint32_t g)
  * read at the profiler start, by shmstat_profiler_modules() and when the
  * unwind tables are rebuilt (sigaction is a system call: never in the
  * handler); handler_entry() compares the pc with them. */
-static uintptr_t sig_handlers[65];
+static uintptr_t sig_handlers[NSIG];
 
 static void note_handlers(void)
 {
-	for (int s = 1; s < 65; s++) {
+	for (int s = 1; s < NSIG; s++) {
 		struct sigaction o;
 		uintptr_t h = 0;
 
@@ -530,7 +530,7 @@ static bool handler_entry(const ucontext_t *uc, uintptr_t sp, uintptr_t arg, uin
 	 * after the last note_handlers() is not recognized: its entry is
 	 * sampled, as before) */
 	if (t == NULL || arg != sp + sizeof(uintptr_t) || uc->uc_mcontext.gregs[REG_RAX] != 0 ||
-	    sig == 0 || sig > 64 || info <= arg || info >= top ||
+	    sig == 0 || sig >= NSIG || info <= arg || info >= top ||
 	    (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] != ld_relaxed(&sig_handlers[sig]) ||
 	    !load(sp, sp, top, &ret) || ret < 4096)
 		return false;
@@ -585,9 +585,10 @@ static ucontext_t *sample_context1(ucontext_t *uc)
 	const uintptr_t sp = (uintptr_t)uc->uc_mcontext.sp;
 	const uintptr_t arg = (uintptr_t)uc->uc_mcontext.regs[2];
 #endif
-	const uintptr_t top = stack_top(sp, &uc->uc_stack);
+	uintptr_t top;
 
-	if (arg % sizeof(uintptr_t) != 0 || arg <= sp || top == 0 || arg >= top ||
+	if (arg % sizeof(uintptr_t) != 0 || arg <= sp ||
+	    (top = stack_top(sp, &uc->uc_stack)) == 0 || arg >= top ||
 	    top - arg < sizeof(ucontext_t) ||
 	    (pc != (uintptr_t)on_sigprof && !handler_entry(uc, sp, arg, top)))
 		return uc;
@@ -705,7 +706,7 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 		} else {
 			/* no row for the pc: the frame pointer as before the
 			 * tables, with the leaf heuristic's caller */
-			uintptr_t caller = leaf_caller(f.pc, f.sp, top), ret = 0;
+			uintptr_t caller, ret = 0;
 			struct frame g = f;
 
 			unwind(&k, &f, top, t, 1);
@@ -724,7 +725,8 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
 				g.pc_exact = 0;
 				k.pcs[k.depth++] = ret;
 				unwind(&k, &g, top, t, 0);
-			} else if (caller && (k.depth < 2 || k.pcs[1] != caller)) {
+			} else if ((caller = leaf_caller(g.pc, g.sp, top)) != 0 &&
+				   (k.depth < 2 || k.pcs[1] != caller)) {
 				if (k.depth == SHMSTAT_STACK_SLOTS) {
 					k.depth--;
 					k.flags |= SHMSTAT_STACK_F_TRUNCATED;
