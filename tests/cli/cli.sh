@@ -200,6 +200,21 @@ done
 expect 0 "^   .* conv-2$" "" -- "$shmstat" top -n 1 --owner acct-b "$tag-a" cli_sigs
 expect 0 "^ \* .* conv-2$" "" -- "$shmstat" top -n 1 --owner acct-b --high-value 2 "$tag-a" cli_sigs
 expect 0 "^   .* conv-1$" "" -- "$shmstat" top -n 1 --high-value 10 --by weight "$tag-a"
+# an owner no table has: an error and nothing on stdout, exit 1 (it was
+# the tables' head lines with no row, exit 0); one with no keys, or ''
+# (the keys without an owner), is not an error
+for args in "--owner acct-z $tag-a:no signature table of segment '$tag-a' has owner 'acct-z'" \
+	"--owner acct-z $tag-a cli_sigs:signature table 'cli_sigs' of segment '$tag-a' has no owner 'acct-z'" \
+	"--json --owner acct-z $tag-a:no signature table of segment '$tag-a' has owner 'acct-z'"; do
+	# shellcheck disable=SC2086
+	"$shmstat" top ${args%%:*} > /tmp/$tag.oz 2> /tmp/$tag.oz.err; rc=$?
+	{ [ "$rc" = 1 ] && [ ! -s /tmp/$tag.oz ] && grep -qxF "shmstat: ${args#*:}" /tmp/$tag.oz.err; } && ok ||
+		bad "top ${args%%:*}: exit $rc, stdout '$(cat /tmp/$tag.oz)', stderr '$(cat /tmp/$tag.oz.err)'"
+done
+expect 1 "" "^shmstat: no signature table of segment '$tag-a' has owner 'a\\\\x1b\\\\x5cz'$" -- \
+	"$shmstat" top --owner "$(printf 'a\033\\z')" "$tag-a"
+expect 0 "^ +acct-idle +0 +0 +- +0$" "" -- "$shmstat" top --owner acct-idle "$tag-a"
+expect 0 " - +0123456789abcdef" "" -- "$shmstat" top --owner '' "$tag-a"
 if "$shmstat" top -n 1 --by weight "$tag-a" | grep -q "conv-2"; then bad "top -n 1 --by weight shows conv-2"; else ok; fi
 expect 1 "" "^shmstat: segment '$tag-a' has no signature table 'nope'" -- "$shmstat" top "$tag-a" nope
 expect 2 "" "order 'size' is unknown" -- "$shmstat" top --by size "$tag-a"

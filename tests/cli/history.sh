@@ -554,6 +554,11 @@ expect 2 "" "^shmstat: --owner takes a signature table's hits, misses, weight or
 	"$shmstat" trend "$oh" hf_requests_total --owner acct-a --window 1h
 expect 1 "" "^shmstat: history $oh has no signature table 'nope' in the window$" -- \
 	"$shmstat" top --history "$oh" nope
+# an owner no table of the window's last record has: an error, as live
+expect 1 "" "^shmstat: no signature table of history $oh has owner 'acct-z' in the window$" -- \
+	"$shmstat" top --history "$oh" --owner acct-z
+expect 1 "" "^shmstat: signature table 'hf_sigs' of history $oh has no owner 'acct-z' in the window$" -- \
+	"$shmstat" top --history "$oh" --owner acct-z hf_sigs
 expect 2 "" "^shmstat: --window and --at need --history$" -- "$shmstat" top --window 1h "$tag-m"
 # check rules can name an owner: its figure over a window of the
 # history, and over its lifetime from the live segment
@@ -963,6 +968,15 @@ expect 0 '^hf_sigs hits of owner e\\x1b\[2Jx\\x5cy over 1h ending .*: [0-9]+ \('
 # (15 columns as printed)
 cols 'e\\x1b[2Jx\\x5cy' top "$tag-m" hf_sigs
 cols 'e\\x1b[2Jx\\x5cy' top --history "$eh" hf_sigs
+# an owner wider than the owners' table (43 columns as printed, past its
+# 36): its figures under their heads (its row was 36 columns wide)
+lng=$(printf 'long-\033\033\033\033\033\033\033\033-owner')
+lh=$tmp/long.hist
+rec "$lh" "$tag-m"
+step "s hit klong 1 $lng"
+rec "$lh" "$tag-m"
+cols 'long-\\x1b' top "$tag-m" hf_sigs
+cols 'long-\\x1b' top --history "$lh" hf_sigs
 
 # ------------------------------------------------------------ the example
 # docs/examples/cachesim-rules.yaml loads: an exit of 0 .. 3, never a

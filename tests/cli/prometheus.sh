@@ -199,7 +199,7 @@ same "show" "show?segment=$tag" "$shmstat" show --json "$tag"
 same "show -I -X" "show?segment=$tag&include=hf_req*&include=hf_sigs&exclude=*path=\"/b\"*" \
 	"$shmstat" show --json -I 'hf_req*' -I hf_sigs -X '*path="/b"*' "$tag"
 same "top" "top?segment=$tag&n=1&by=weight" "$shmstat" top --json -n 1 --by weight "$tag"
-same "top of a table" "top?segment=$tag&table=hf_sigs&owner=nobody" "$shmstat" top --json --owner nobody "$tag" hf_sigs
+same "top of a table" "top?segment=$tag&table=hf_sigs&n=1" "$shmstat" top --json -n 1 "$tag" hf_sigs
 # owner= empty is top --owner '': the keys without an owner (it was no filter)
 same "top, owner empty" "top?segment=$tag&owner=" "$shmstat" top --json --owner '' "$tag"
 same "range" "range?history=e2e.hist&start=@0&end=@4000000000" \
@@ -219,6 +219,8 @@ for q in "show:400:parameter 'segment' is missing" "show?segment=nope:404:segmen
 	"window?history=e2e.hist&window=1h$(printf '&include=a%.0s' $(seq 33)):400:more than 32 'include' parameters\"}" "top?segment=$tag&n=0:400:n '0' is not a number" \
 	"top?segment=$tag&by=size:400:by 'size' is unknown" "top?segment=$tag&table=nope:404:no signature table 'nope'" \
 	"top?segment=$tag&table=:404:segment '$tag' has no signature table ''\"}" \
+	"top?segment=$tag&table=hf_sigs&owner=nobody:404:signature table 'hf_sigs' of segment '$tag' has no owner 'nobody'\"}" \
+	"top?segment=$tag&owner=nobody:404:no signature table of segment '$tag' has owner 'nobody'\"}" \
 	"range?history=nope&start=@0&end=now:404:history 'nope' is not served" \
 	"range?history=e2e.hist&start=soon&end=now:400:start 'soon' is not an instant" \
 	"window?history=e2e.hist&window=x:400:window 'x' is not a duration from 1ns to 366d" \

@@ -400,7 +400,7 @@ static enum MHD_Result api_top(struct MHD_Connection *c)
 	struct body *b;
 	FILE *f;
 	long k;
-	int found;
+	int found, seen;
 
 	if (n_s && (parse_whole(n_s, MAX_TOP, &n) != 0 || n == 0))
 		return api_error(c, MHD_HTTP_BAD_REQUEST, "n '%s' is not a number from 1 to %u",
@@ -420,17 +420,25 @@ static enum MHD_Result api_top(struct MHD_Connection *c)
 	}
 	/* table= and owner= empty are what top's '' are: a table named ''
 	 * (none: 404), the keys without an owner; not "any" */
-	found = top_json(f, s, serve_segment((size_t)k), table, by, owner, (size_t)n, hv);
+	found = top_json(f, s, serve_segment((size_t)k), table, by, owner, (size_t)n, hv, &seen);
 	shmstat_snap_free(s);
-	if (!found) {    /* as top, which exits 1 saying so */
+	if (!found || !seen) {    /* as top, which exits 1 saying so */
 		(void)fclose(f);
 		body_drop(b);
-		if (table)
+		if (!found && table)
 			return api_error(c, MHD_HTTP_NOT_FOUND,
 					 "segment '%s' has no signature table '%s'",
 					 serve_segment((size_t)k), table);
-		return api_error(c, MHD_HTTP_NOT_FOUND, "segment '%s' has no signature table",
-				 serve_segment((size_t)k));
+		if (!found)
+			return api_error(c, MHD_HTTP_NOT_FOUND, "segment '%s' has no signature table",
+					 serve_segment((size_t)k));
+		if (table)
+			return api_error(c, MHD_HTTP_NOT_FOUND,
+					 "signature table '%s' of segment '%s' has no owner '%s'",
+					 table, serve_segment((size_t)k), owner);
+		return api_error(c, MHD_HTTP_NOT_FOUND,
+				 "no signature table of segment '%s' has owner '%s'",
+				 serve_segment((size_t)k), owner);
 	}
 	return answer(c, f, b);
 }

@@ -38,7 +38,8 @@ const char cmd_top_usage[] =
 	"  (default now) of a history file (shmstat record): each table's\n"
 	"  hits, misses, hit ratio and weight in the window, the same per\n"
 	"  owner (the cost per account, exact), and the N keys (default 20)\n"
-	"  that gained the most hits, as bounds from the records' top keys.\n";
+	"  that gained the most hits, as bounds from the records' top keys.\n"
+	"  An OWNER no table shown has is an error (exit 1).\n";
 
 static int raw;                 /* --raw: exact integers */
 
@@ -72,8 +73,9 @@ static int owner_width(int min, const char *name)
 	return l > min ? l : min;
 }
 
-static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_metric_info *m,
-		       enum shmstat_sig_order by, const char *owner, size_t n, uint64_t hv)
+static int print_table(FILE *out, const shmstat_snap *s, size_t i,
+		       const struct shmstat_metric_info *m, enum shmstat_sig_order by,
+		       const char *owner, size_t n, uint64_t hv, int *owner_seen)
 {
 	struct shmstat_seg_info info;
 	struct shmstat_sigstats st;
@@ -85,6 +87,8 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 
 	if (shmstat_snap_sigtab(s, i, &v) != 0)
 		return die(EXIT_ERR, "out of memory");
+	if (owner == NULL || owner[0] == '\0')
+		*owner_seen = 1;
 	shmstat_snap_info(s, &info);
 	shmstat_sigview_stats(v, &st);
 	idx = malloc((n ? n : 1) * sizeof(*idx));
@@ -99,33 +103,33 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 	fmt_fig_u64(fm, sizeof(fm), st.misses, NULL, raw);
 	fmt_fig_u64(fw, sizeof(fw), st.weight, m->unit, raw);
 	fmt_fig_u64(fx, sizeof(fx), st.evictions, NULL, raw);
-	printf("%s: %u keys, %s events (%s hits, %s misses), weight %s, %s evictions; %u summar%s of %u keys",
+	fprintf(out, "%s: %u keys, %s events (%s hits, %s misses), weight %s, %s evictions; %u summar%s of %u keys",
 	       name, st.used, fe, fh, fm, fw, fx, st.summaries, st.summaries == 1 ? "y" : "ies",
 	       st.capacity);
 	if (st.filtered) {
 		fmt_fig_u64(fx, sizeof(fx), st.filtered, NULL, raw);
-		printf(", %s events kept out by the admission filter", fx);
+		fprintf(out, ", %s events kept out by the admission filter", fx);
 	}
 	if (st.unsummarized)
-		printf(", %llu events unsummarized (no summary free)",
+		fprintf(out, ", %llu events unsummarized (no summary free)",
 		       (unsigned long long)st.unsummarized);
 	if (st.skipped)
-		printf(", %u entries skipped (being rewritten)", st.skipped);
-	printf("\n");
+		fprintf(out, ", %u entries skipped (being rewritten)", st.skipped);
+	fprintf(out, "\n");
 	/* the bound names what it adds up: unsummarized events widen it */
 	if (st.max_error)
-		printf("  counts are guaranteed, the truth at most +ERROR more; no key, listed or not, is off by more than %llu events (bound: events / capacity%s = %llu)\n",
+		fprintf(out, "  counts are guaranteed, the truth at most +ERROR more; no key, listed or not, is off by more than %llu events (bound: events / capacity%s = %llu)\n",
 		       (unsigned long long)st.max_error, st.unsummarized ? " + unsummarized" : "",
 		       (unsigned long long)st.error_bound);
 	else
-		printf("  every count is exact\n");
+		fprintf(out, "  every count is exact\n");
 	for (size_t k = 0; k < got; k++) {
 		struct shmstat_sigentry e;
 
 		shmstat_sigview_entry(v, idx[k], &e);
 		ow = owner_width(ow, e.owner);
 	}
-	printf("   %10s %8s %10s %9s %12s %6s %6s  %-*s %s\n", "HITS", "+ERROR", "MISSES",
+	fprintf(out, "   %10s %8s %10s %9s %12s %6s %6s  %-*s %s\n", "HITS", "+ERROR", "MISSES",
 	       "HIT_RATIO", "WEIGHT", "FIRST", "LAST", ow, "OWNER", "KEY");
 	for (size_t k = 0; k < got; k++) {
 		struct shmstat_sigentry e;
@@ -146,7 +150,7 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 		fmt_fig_u64(fm, sizeof(fm), gm, NULL, raw);
 		fmt_ratio(fr, sizeof(fr), e.hit_rate, raw);
 		fmt_fig_u64(fw, sizeof(fw), gw, m->unit, raw);
-		printf(" %c%c%10s %8s %10s %9s %12s %6s %6s  %-*s %s\n",
+		fprintf(out, " %c%c%10s %8s %10s %9s %12s %6s %6s  %-*s %s\n",
 		       gh >= hv ? '*' : ' ', e.expired ? 'x' : ' ', fh, fe, fm, fr, fw, first, last,
 		       ow, e.owner[0] ? owner_safe(own, sizeof(own), e.owner) : "-", key);
 	}
@@ -159,7 +163,7 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 			if (owner == NULL || strcmp(owner, o.name) == 0)
 				ow = owner_width(ow, o.name);
 		}
-		printf("\n   %-*s %10s %10s %9s %12s\n", ow, "OWNER", "HITS", "MISSES", "HIT_RATIO",
+		fprintf(out, "\n   %-*s %10s %10s %9s %12s\n", ow, "OWNER", "HITS", "MISSES", "HIT_RATIO",
 		       "WEIGHT");
 		for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
 			struct shmstat_sigowner_info o;
@@ -168,12 +172,13 @@ static int print_table(const shmstat_snap *s, size_t i, const struct shmstat_met
 			shmstat_sigview_owner(v, k, &o);
 			if (owner && strcmp(owner, o.name) != 0)
 				continue;
+			*owner_seen = 1;
 			ev = o.hits + o.misses;
 			fmt_fig_u64(fh, sizeof(fh), o.hits, NULL, raw);
 			fmt_fig_u64(fm, sizeof(fm), o.misses, NULL, raw);
 			fmt_ratio(fr, sizeof(fr), ev ? (double)o.hits / (double)ev : NAN, raw);
 			fmt_fig_u64(fw, sizeof(fw), o.weight, m->unit, raw);
-			printf("   %-*s %10s %10s %9s %12s\n", ow,
+			fprintf(out, "   %-*s %10s %10s %9s %12s\n", ow,
 			       o.name[0] ? owner_safe(own, sizeof(own), o.name) : "-", fh, fm, fr, fw);
 		}
 	}
@@ -275,8 +280,8 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 					fmt_figure(c[j], sizeof(c[j]), table_figs[j], v[j].value,
 						   s->unit, raw);
 			}
-			printf("   %-36s %10s %10s %9s %12s\n", owner_safe(own, sizeof(own), oi.name), c[0],
-			       c[1], c[2], c[3]);
+			printf("   %-*s %10s %10s %9s %12s\n", ow, owner_safe(own, sizeof(own), oi.name),
+			       c[0], c[1], c[2], c[3]);
 		}
 	}
 	if (fr->n < 2)
@@ -383,7 +388,7 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 	struct shmstat_wread rd = { 0 };
 	struct shmstat_series s;
 	char wd[32], when[64];
-	int rc = EXIT_OK, found = 0;
+	int rc = EXIT_OK, found = 0, seen;
 
 	if (at_arg && parse_instant(at_arg, now, &at) != 0)
 		return usage_error(cmd_top_usage, "instant '%s' is not a time", at_arg);
@@ -459,6 +464,24 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 			   : die(EXIT_ERR, "history %s has no signature table in the window", path);
 		goto out;
 	}
+	/* an owner no table of the last record has: an error, as live */
+	seen = owner == NULL || owner[0] == '\0';
+	for (size_t i = 0; !seen && i < fi.series; i++) {
+		struct shmstat_sigowner_info oi;
+
+		for (size_t k = 0; !seen && table_shown(last, i, table, &s) && k < s.owners; k++)
+			seen = owner_shown(last, (long)i, k, owner, &oi);
+	}
+	if (!seen) {
+		char own[256];
+
+		owner_safe(own, sizeof(own), owner);
+		rc = table ? die(EXIT_ERR, "signature table '%s' of history %s has no owner '%s' in the window",
+				 table, path, own)
+			   : die(EXIT_ERR, "no signature table of history %s has owner '%s' in the window",
+				 path, own);
+		goto out;
+	}
 	printf("over %s ending %s (%zu records)\n", wd, when, rd.records);
 	nq = 0;
 	for (size_t i = 0; i < fi.series; i++) {
@@ -505,10 +528,11 @@ int top_order_parse(const char *s, enum shmstat_sig_order *by)
 }
 
 int top_json(FILE *f, const shmstat_snap *s, const char *segment, const char *table,
-	     enum shmstat_sig_order by, const char *owner, size_t n, uint64_t hv)
+	     enum shmstat_sig_order by, const char *owner, size_t n, uint64_t hv, int *owner_seen)
 {
 	int found = 0;
 
+	*owner_seen = 0;
 	fputs("{\"schema\":\"shmstat.top/1\",\"segment\":", f);
 	json_put(f, segment);
 	fprintf(f, ",\"by\":\"%s\",\"n\":%zu,\"high_value\":%llu,\"owner\":", order_names[by], n,
@@ -531,7 +555,7 @@ int top_json(FILE *f, const shmstat_snap *s, const char *segment, const char *ta
 		fputs(",\"unit\":", f);
 		json_put(f, m.unit);
 		fputs(",\"table\":", f);
-		export_sig_json(f, s, i, by, owner, n, hv);
+		*owner_seen |= export_sig_json(f, s, i, by, owner, n, hv);
 		fputc('}', f);
 	}
 	fputs("]}\n", f);
@@ -558,7 +582,7 @@ int cmd_top(int argc, char **argv)
 	uint64_t n = 20, hv = SIG_HIGH_VALUE;
 	shmstat_reader *r;
 	shmstat_snap *s;
-	int c, rc = EXIT_OK, found = 0, json = 0;
+	int c, rc = EXIT_OK, found = 0, json = 0, seen = 0;
 	const char *history = NULL, *at_arg = NULL;
 	uint64_t window = 0;
 
@@ -625,8 +649,9 @@ int cmd_top(int argc, char **argv)
 		table = argv[optind + 1];
 	if (open_snapshot(argv[optind], &r, &s) != EXIT_OK)
 		return EXIT_ERR;
-	if (json) {
-		/* (buffered: nothing is printed when there is no such table) */
+	/* buffered: nothing is printed when there is no such table, or no
+	 * such owner */
+	{
 		char *buf = NULL;
 		size_t len = 0;
 		FILE *f = open_memstream(&buf, &len);
@@ -634,23 +659,26 @@ int cmd_top(int argc, char **argv)
 		if (f == NULL) {
 			rc = die(EXIT_ERR, "out of memory");
 		} else {
-			found = top_json(f, s, argv[optind], table, by, owner, (size_t)n, hv);
-			if (fclose(f) != 0)
+			if (json)
+				found = top_json(f, s, argv[optind], table, by, owner, (size_t)n, hv,
+						 &seen);
+			for (size_t i = 0; !json && i < shmstat_snap_metrics(s) && rc == EXIT_OK;
+			     i++) {
+				struct shmstat_metric_info m;
+
+				shmstat_snap_metric(s, i, &m);
+				if (m.type != SHMSTAT_SIGTABLE || (table && strcmp(m.name, table) != 0))
+					continue;
+				if (found++)
+					fputc('\n', f);
+				rc = print_table(f, s, i, &m, by, owner, (size_t)n, hv, &seen);
+			}
+			if (fclose(f) != 0 && rc == EXIT_OK)
 				rc = die(EXIT_ERR, "out of memory");
-			else if (found)
+			else if (rc == EXIT_OK && found && seen)
 				(void)fwrite(buf, 1, len, stdout);
 		}
 		free(buf);
-	}
-	for (size_t i = 0; !json && i < shmstat_snap_metrics(s) && rc == EXIT_OK; i++) {
-		struct shmstat_metric_info m;
-
-		shmstat_snap_metric(s, i, &m);
-		if (m.type != SHMSTAT_SIGTABLE || (table && strcmp(m.name, table) != 0))
-			continue;
-		if (found++)
-			printf("\n");
-		rc = print_table(s, i, &m, by, owner, (size_t)n, hv);
 	}
 	shmstat_snap_free(s);
 	shmstat_reader_close(r);
@@ -658,5 +686,14 @@ int cmd_top(int argc, char **argv)
 		return table ? die(EXIT_ERR, "segment '%s' has no signature table '%s'",
 				   argv[optind], table)
 			     : die(EXIT_ERR, "segment '%s' has no signature table", argv[optind]);
+	if (rc == EXIT_OK && !seen) {
+		char own[256];
+
+		owner_safe(own, sizeof(own), owner);
+		return table ? die(EXIT_ERR, "signature table '%s' of segment '%s' has no owner '%s'",
+				   table, argv[optind], own)
+			     : die(EXIT_ERR, "no signature table of segment '%s' has owner '%s'",
+				   argv[optind], own);
+	}
 	return rc;
 }

@@ -115,17 +115,18 @@ static void hist_json(FILE *f, const shmstat_snap *s, size_t i)
 	shmstat_hdata_free(h);
 }
 
-void export_sig_json(FILE *f, const shmstat_snap *s, size_t i, enum shmstat_sig_order by,
-		     const char *owner, size_t top, uint64_t hv)
+int export_sig_json(FILE *f, const shmstat_snap *s, size_t i, enum shmstat_sig_order by,
+		    const char *owner, size_t top, uint64_t hv)
 {
 	struct shmstat_sigstats st;
 	shmstat_sigview *v;
 	size_t *idx = malloc((top ? top : 1) * sizeof(*idx)), n;
+	int seen = owner == NULL || owner[0] == '\0';
 
 	if (idx == NULL || shmstat_snap_sigtab(s, i, &v) != 0) {
 		free(idx);
 		fputs("null", f);
-		return;
+		return 1;
 	}
 	shmstat_sigview_stats(v, &st);
 	fprintf(f, "{\"capacity\":%u,\"key_bytes\":%u,\"summaries\":%u,\"keys\":%u,"
@@ -164,6 +165,7 @@ void export_sig_json(FILE *f, const shmstat_snap *s, size_t i, enum shmstat_sig_
 		shmstat_sigview_owner(v, k, &oi);
 		if (owner && strcmp(owner, oi.name) != 0)
 			continue;
+		seen = 1;
 		fputs(any ? ",{\"owner\":" : "{\"owner\":", f);
 		any = 1;
 		json_put(f, oi.name);
@@ -173,6 +175,7 @@ void export_sig_json(FILE *f, const shmstat_snap *s, size_t i, enum shmstat_sig_
 	fputs("]}", f);
 	shmstat_sigview_free(v);
 	free(idx);
+	return seen;
 }
 
 /* Schema shmstat.show/2 (docs/shmstat.md), written as it goes. */

@@ -36,8 +36,11 @@ int export_snapshot(FILE *f, enum export_format fmt, const char *name, const shm
 /* Signature table @i of @s as JSON (the object of show --json's "table";
  * top --json and serve's /api/v1/top): its figures, its top @top keys
  * by @by (of @owner only if not NULL), high-value from @hv guaranteed
- * hits, and its owners (@owner only if not NULL). */
-void export_sig_json(FILE *f, const shmstat_snap *s, size_t i, enum shmstat_sig_order by,
-		     const char *owner, size_t top, uint64_t hv);
+ * hits, and its owners (@owner only if not NULL). 0 when @owner is
+ * named (not NULL, not "": the keys without an owner) and the table has
+ * no owner of that name; 1 otherwise, also when the table could not be
+ * read (written as null). */
+int export_sig_json(FILE *f, const shmstat_snap *s, size_t i, enum shmstat_sig_order by,
+		    const char *owner, size_t top, uint64_t hv);
 
 #endif
