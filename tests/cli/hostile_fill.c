@@ -31,7 +31,9 @@
  *
  * hx_long_total{v="<200 ESC>"} 4, whose name{labels} printed escaped
  * (\x1b for each ESC: 812 bytes) is longer than 511 bytes, and
- * hx_short_total 1. Detaches, exits.
+ * hx_short_total 1; with the same labels a histogram hx_long_hist (one
+ * value, 100) and a signature table hx_long_sigs (one hit of key "k").
+ * Detaches, exits.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -85,6 +87,18 @@ static int long_labels(shmstat_seg *seg)
 	v[200] = '\0';
 	err = reg(seg, "hx_long_total", (const char *[]){ "v", v, NULL }, "long", 4);
 	err |= reg(seg, "hx_short_total", NULL, "short", 1);
+	{
+		const char *const l[] = { "v", v, NULL };
+		struct shmstat_metric_def hd = { .name = "hx_long_hist", .labels = l },
+					  td = { .name = "hx_long_sigs", .labels = l };
+		shmstat_hist *h;
+		shmstat_sigtab *t;
+
+		err |= shmstat_hist_register(seg, &hd, NULL, &h);
+		shmstat_hist_record(h, 100);
+		err |= shmstat_sigtab_register(seg, &td, NULL, &t);
+		shmstat_sig_hit(t, "k", 1, 1, 0);
+	}
 	shmstat_close(seg);
 	return err ? 1 : 0;
 }

@@ -364,6 +364,15 @@ long_kept -X 'hx_short*'
 "$shmstat" show --raw -X '*\\x1b"}' "$long" >"$dir/long.txt" 2>&1
 grep -q '^hx_long_total' "$dir/long.txt" && bad "-X '*\\x1b\"}' kept hx_long_total" || ok
 grep -q '^hx_short_total' "$dir/long.txt" && ok || bad "-X '*\\x1b\"}' dropped hx_short_total"
+# and show, hist and top name such a metric whole (they cut it at 511
+# bytes)
+lname="{v=\"$(printf '\\x1b%.0s' $(seq 200))\"}"
+"$shmstat" show "$long" >"$dir/long.txt" 2>&1
+grep -qF "hx_long_total$lname  counter" "$dir/long.txt" && ok || bad "show cut the name: $(head -c 300 "$dir/long.txt")"
+"$shmstat" hist "$long" hx_long_hist >"$dir/long.txt" 2>&1
+grep -qF "hx_long_hist$lname" "$dir/long.txt" && ok || bad "hist cut the name: $(head -c 300 "$dir/long.txt")"
+"$shmstat" top "$long" hx_long_sigs >"$dir/long.txt" 2>&1
+grep -qF "hx_long_sigs$lname: 1 keys" "$dir/long.txt" && ok || bad "top cut the name: $(head -c 300 "$dir/long.txt")"
 
 echo "inject: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

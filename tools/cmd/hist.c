@@ -162,7 +162,7 @@ int cmd_hist(int argc, char **argv)
 	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
 		struct shmstat_metric_info m;
 		shmstat_hdata *h;
-		char name[512], help[400];
+		char name[METRIC_TEXT_MAX], help[400];
 
 		shmstat_snap_metric(s, i, &m);
 		if (strcmp(m.name, hist) != 0 || (labels && strcmp(m.labels, labels) != 0))

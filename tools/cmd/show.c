@@ -309,7 +309,7 @@ static void type_of(const struct shmstat_metric_info *m, char *buf, size_t n)
  * and RATE; the metric a few places on is asked to load meanwhile. */
 struct row {
 	struct shmstat_metric_info m;
-	char full[512], v[FIG_LEN], r[FIG_LEN], t[32];
+	char full[METRIC_TEXT_MAX], v[FIG_LEN], r[FIG_LEN], t[32];
 };
 
 static void row_of(const shmstat_snap *s, const size_t *order, size_t n, size_t k,

@@ -107,7 +107,7 @@ static void range_frame(const struct show_hist *o, const shmstat_frame *f, size_
 
 	for (size_t j = 0, out = 0; order && j < ns; j++) {
 		struct shmstat_series s;
-		char full[512], val[6 * FIG_LEN + 80];
+		char full[METRIC_TEXT_MAX], val[6 * FIG_LEN + 80];
 		size_t i = order[j];
 
 		if (shmstat_frame_series(f, i, &s) != 0 || !wanted(o, &s))
@@ -361,7 +361,7 @@ static void window_series(const struct show_hist *o, const struct frames *fr,
 			  int first)
 {
 	static const double qs[] = { 0.5, 0.95, 0.99 };
-	char full[512], a[FIG_LEN], b[FIG_LEN], c[FIG_LEN], d[FIG_LEN];
+	char full[METRIC_TEXT_MAX], a[FIG_LEN], b[FIG_LEN], c[FIG_LEN], d[FIG_LEN];
 
 	if (o->json) {
 		static const char *const keys[][5] = {

@@ -82,7 +82,7 @@ static int print_table(FILE *out, const shmstat_snap *s, size_t i,
 	shmstat_sigview *v;
 	size_t *idx, got;
 	int ow = 12;
-	char name[512], own[256], fe[FIG_LEN], fh[FIG_LEN], fm[FIG_LEN], fw[FIG_LEN],
+	char name[METRIC_TEXT_MAX], own[256], fe[FIG_LEN], fh[FIG_LEN], fm[FIG_LEN], fw[FIG_LEN],
 	     fx[FIG_LEN], fr[FIG_LEN];
 
 	if (shmstat_snap_sigtab(s, i, &v) != 0)
@@ -231,7 +231,7 @@ static size_t table_queries(const shmstat_frame *last, const struct shmstat_seri
 /* The head line of table series @s over the window: its figures @v */
 static void table_figures(const struct shmstat_series *s, const struct shmstat_wvalue *v)
 {
-	char full[512], c[4][FIG_LEN];
+	char full[METRIC_TEXT_MAX], c[4][FIG_LEN];
 
 	for (int k = 0; k < 4; k++) {
 		fmt_figure(c[k], sizeof(c[k]), table_figs[k], v[k].value, s->unit, raw);
