@@ -485,8 +485,9 @@ static bool own_silent(uint32_t g)
 
 /* The program's signal handlers, by signal (0: default or ignored),
  * read at the profiler start, by shmstat_profiler_modules() and when the
- * unwind tables are rebuilt (sigaction is a system call: never in the
- * handler); handler_entry() compares the pc with them. */
+ * unwind tables are rebuilt; handler_entry() compares the pc with them,
+ * and reads a signal's handler again (handler_now()) only when a sample
+ * has everything else of a handler's entry. */
 static uintptr_t sig_handlers[NSIG];
 
 static void note_handlers(void)
@@ -501,6 +502,30 @@ static void note_handlers(void)
 		st_relaxed(&sig_handlers[s], h > 1 ? h : 0);
 	}
 }
+
+#if defined(__x86_64__)
+/* Signal @sig's handler now (0: default, ignored or unknown), from the
+ * kernel: rt_sigaction(2) without libc's wrapper or a sanitizer's
+ * interceptor (async-signal-safe), into the kernel's struct sigaction
+ * (x86-64: handler, flags, restorer, mask); cached in sig_handlers. */
+static uintptr_t handler_now(uintptr_t sig)
+{
+	struct {
+		uintptr_t handler;
+		unsigned long flags;
+		uintptr_t restorer;
+		uint64_t mask;
+	} k;
+	const int e = errno;
+	uintptr_t h = 0;
+
+	if (syscall(SYS_rt_sigaction, (int)sig, NULL, &k, sizeof(k.mask)) == 0)
+		h = k.handler > 1 ? k.handler : 0;
+	errno = e;
+	st_relaxed(&sig_handlers[sig], h);
+	return h;
+}
+#endif
 
 /*
  * Is the code interrupted with context @uc and stack pointer @sp at a
@@ -518,7 +543,7 @@ static bool handler_entry(const ucontext_t *uc, uintptr_t sp, uintptr_t arg, uin
 	const struct shmstat_cfirow *r;
 	const uintptr_t sig = (uintptr_t)uc->uc_mcontext.gregs[REG_RDI];
 	const uintptr_t info = (uintptr_t)uc->uc_mcontext.gregs[REG_RSI];
-	uintptr_t ret;
+	uintptr_t ret, pc;
 
 	/* what the kernel sets (x86's setup_rt_frame): rip the handler of
 	 * the signal in rdi, rax 0, rsi its siginfo above the ucontext
@@ -526,16 +551,21 @@ static bool handler_entry(const ucontext_t *uc, uintptr_t sp, uintptr_t arg, uin
 	 * checked). Without the pc, a frameless handler that changed none
 	 * of the four registers (a leaf spinning on a flag that reads 0
 	 * into eax) had all its samples taken as the code it interrupted;
-	 * now only those at its first instruction (a handler installed
-	 * after the last note_handlers() is not recognized: its entry is
-	 * sampled, as before) */
+	 * now only those at its first instruction. The pc is compared last:
+	 * with the handler noted, then, if it differs, with the one the
+	 * kernel holds now (a handler installed after the last
+	 * note_handlers() was not recognized: its entry was sampled). A
+	 * frameless handler as above asks again at each sample, one system
+	 * call a sample. */
 	if (t == NULL || arg != sp + sizeof(uintptr_t) || uc->uc_mcontext.gregs[REG_RAX] != 0 ||
-	    sig == 0 || sig >= NSIG || info <= arg || info >= top ||
-	    (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] != ld_relaxed(&sig_handlers[sig]) ||
+	    sig == 0 || sig >= NSIG || sig == SIGPROF || info <= arg || info >= top ||
 	    !load(sp, sp, top, &ret) || ret < 4096)
 		return false;
 	r = shmstat__cfi_find(t, ret - 1);
-	return r != NULL && SHMSTAT_CFA_KIND(r->cfa) == SHMSTAT_CFA_SIGFRAME;
+	if (r == NULL || SHMSTAT_CFA_KIND(r->cfa) != SHMSTAT_CFA_SIGFRAME)
+		return false;
+	pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	return pc == ld_relaxed(&sig_handlers[sig]) || pc == handler_now(sig);
 #else
 	(void)uc;
 	(void)sp;

@@ -26,8 +26,12 @@
  * CPU of the kill went to on_usr1 (12% of the samples of a loop of
  * raise(SIGUSR1), where perf has pthread_kill). run_usr1() unblocks both
  * at once: the one sample must hold run_usr1 and not have on_usr1 as its
- * leaf (it had before the fix). The handler is installed before the
- * profiler starts, which reads the handlers' addresses then.
+ * leaf (it had before the fix). That handler is installed before the
+ * profiler starts, which reads the handlers' addresses then; run_usr2()
+ * does the same with SIGUSR2, whose handler on_usr2 is installed after
+ * the start: its one sample must hold run_usr2, not have on_usr2 as its
+ * leaf (it had, until the profiler asked the kernel for a signal's
+ * handler when a sample has the rest of a handler's entry).
  */
 #include <dlfcn.h>
 #include <signal.h>
@@ -78,36 +82,58 @@ __attribute__((noinline)) void run(void)
 	__asm__ volatile("" ::: "memory");
 }
 
-static volatile sig_atomic_t usr1_seen;
+static volatile sig_atomic_t usr_seen;
 
 void on_usr1(int sig);
 __attribute__((noinline)) void on_usr1(int sig)
 {
 	(void)sig;
-	usr1_seen = 1;
+	usr_seen = 1;
 }
 
-void run_usr1(void);
+void on_usr2(int sig);
+__attribute__((noinline)) void on_usr2(int sig)
+{
+	(void)sig;
+	usr_seen = 2;
+}
 
-/* SIGUSR1 and SIGPROF pending together, then unblocked at once: the
- * SIGPROF is delivered at on_usr1's entry (x86-64 sets up the lower
- * signal first) */
-__attribute__((noinline)) void run_usr1(void)
+void pend_both(int sig);
+void run_usr1(void);
+void run_usr2(void);
+
+/* @sig and SIGPROF pending together, then unblocked at once: the
+ * SIGPROF is delivered at @sig's handler's entry (x86-64 sets up the
+ * lower signal first) */
+__attribute__((noinline)) void pend_both(int sig)
 {
 	sigset_t set;
 	long tid = syscall(SYS_gettid);
 
+	usr_seen = 0;
 	sigemptyset(&set);
 	sigaddset(&set, SIGPROF);
-	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, sig);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		fail("cannot block SIGUSR1 and SIGPROF");
+		fail("cannot block the signal and SIGPROF");
 	if (syscall(SYS_tgkill, getpid(), tid, SIGPROF) != 0 ||
-	    syscall(SYS_tgkill, getpid(), tid, SIGUSR1) != 0)
-		fail("cannot send SIGPROF and SIGUSR1");
+	    syscall(SYS_tgkill, getpid(), tid, sig) != 0)
+		fail("cannot send SIGPROF and the signal");
 	unblock_here(&set);
-	if (!usr1_seen)
-		fail("SIGUSR1 was not delivered");
+	if (usr_seen != (sig == SIGUSR1 ? 1 : 2))
+		fail("the signal was not delivered");
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void run_usr1(void)
+{
+	pend_both(SIGUSR1);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void run_usr2(void)
+{
+	pend_both(SIGUSR2);
 	__asm__ volatile("" ::: "memory");
 }
 
@@ -137,7 +163,7 @@ int main(void)
 	struct shmstat_stack_info st;
 	struct sigaction sa;
 	uint64_t total = 0;
-	size_t stacks = 0, with_run = 0, with_usr1 = 0, usr1_leaf = 0;
+	size_t stacks = 0, with_run = 0, with_usr1 = 0, usr1_leaf = 0, with_usr2 = 0, usr2_leaf = 0;
 
 	snprintf(name, sizeof(name), "ut-sigprof-entry-%d", (int)getpid());
 	/* before the start: the profiler knows the handlers installed then
@@ -151,8 +177,13 @@ int main(void)
 		shmstat_unlink(name);
 		return 1;
 	}
+	/* after the start: asked for when its entry is sampled */
+	sa.sa_handler = on_usr2;
+	if (sigaction(SIGUSR2, &sa, NULL) != 0)
+		fail("cannot install the SIGUSR2 handler");
 	run();
 	run_usr1();
+	run_usr2();
 	if (shmstat_profiler_stop(seg) != 0)
 		fail("cannot stop the profiler");
 	if (shmstat_reader_open(name, &r) != 0 || shmstat_snapshot(r, &s) != 0 ||
@@ -169,6 +200,12 @@ int main(void)
 		if (in_module(st.pcs[0], "libshmstat"))
 			fail("a sample's leaf is the profiler's own handler");
 		for (uint32_t i = 1; i < st.depth; i++) {
+			if (in_function(st.pcs[i], "run_usr2")) {
+				with_usr2 += st.samples;
+				if (st.pcs[0] == (uint64_t)(uintptr_t)on_usr2)
+					usr2_leaf += st.samples;
+				break;
+			}
 			if (in_function(st.pcs[i], "run_usr1")) {
 				with_usr1 += st.samples;
 				if (st.pcs[0] == (uint64_t)(uintptr_t)on_usr1)
@@ -184,14 +221,18 @@ int main(void)
 	shmstat_profile_free(p);
 	shmstat_snap_free(s);
 	shmstat_reader_close(r);
-	if (total != 3)
-		fail("not 3 samples for the 3 SIGPROF");
-	if (stacks != 2 || with_run != 1)
+	if (total != 4)
+		fail("not 4 samples for the 4 SIGPROF");
+	if (stacks != 3 || with_run != 1)
 		fail("the 2 SIGPROF, delivered at the same point, are not one stack through run()");
 	if (with_usr1 != 1)
 		fail("the SIGPROF at on_usr1's entry has no stack through run_usr1()");
 	if (usr1_leaf != 0)
 		fail("the SIGPROF at on_usr1's entry sampled on_usr1, which had not run yet");
+	if (with_usr2 != 1)
+		fail("the SIGPROF at on_usr2's entry has no stack through run_usr2()");
+	if (usr2_leaf != 0)
+		fail("the SIGPROF at on_usr2's entry (a handler installed after the start) sampled on_usr2, which had not run yet");
 	shmstat_close(seg);
 	shmstat_unlink(name);
 	printf("ok: the SIGPROF delivered at a handler's entry sampled the code it interrupted\n");
