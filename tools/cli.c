@@ -327,11 +327,22 @@ void hsum_put(FILE *f, const shmstat_hdata *h, int seconds)
 	}
 }
 
-void fmt_hsum(char *buf, size_t n, const shmstat_hdata *h, const char *unit)
+int hsum_exact(const shmstat_hdata *h)
 {
 	uint64_t wraps, sum;
 
-	shmstat_hdata_sum(h, &wraps, &sum);
+	return shmstat_hdata_sum(h, &wraps, &sum) == 0;
+}
+
+void fmt_hsum(char *buf, size_t n, const shmstat_hdata *h, const char *unit)
+{
+	uint64_t wraps, sum;
+	const int est = shmstat_hdata_sum(h, &wraps, &sum) != 0;
+
+	if (est && n > 1) {
+		*buf++ = '~';
+		n--;
+	}
 	if (wraps == 0) {
 		fmt_hvalue(buf, n, sum, unit);
 	} else if (unit == NULL) {

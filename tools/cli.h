@@ -122,6 +122,10 @@ size_t hsum_digits(char *buf, const struct shmstat_hdata *h);
 /* The whole sum on @f, divided by 10^9 with @seconds (9 decimals at
  * most, trailing zeros left out), exact either way. */
 void hsum_put(FILE *f, const struct shmstat_hdata *h, int seconds);
+/* 1 when the whole sum is exact, 0 when it is an estimate within the
+ * buckets' resolution (shmstat_hdata_sum's ERANGE: bounds 2^63 or more
+ * apart); fmt_hsum() then starts with '~'. */
+int hsum_exact(const struct shmstat_hdata *h);
 
 /* @s as a JSON string (RFC 8259) on @f: quoted; quotes, backslashes and
  * control characters escaped; NULL is "". json_put_bytes: @n bytes of @s

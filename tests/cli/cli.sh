@@ -257,6 +257,14 @@ expect 0 "count 55340232221  sum 55340232221000000000  mean 1000000000  " "" -- 
 	"$shmstat" hist --raw "$tag-w" w_latency
 expect 0 "^w_latency,,histogram,,55340232221,55340232221000000000,1000000000.000," "" -- \
 	"$shmstat" show --csv "$tag-w"
+expect 0 '"sum":55340232221000000000,"sum_exact":true,' "" -- "$shmstat" show --json "$tag-w"
+"$shmstat" rm "$tag-w" >/dev/null 2>&1
+# a sum that is an estimate says so (it was printed as if exact): 2000 and
+# 2^63 past the highest bucket, bounds 2^63 apart
+"$fill" "$tag-w" estsum || bad "cli_fill estsum failed"
+expect 0 '"count":2,"sum":9223372036854777808,"sum_exact":false,' "" -- "$shmstat" show --json "$tag-w"
+expect 0 "count 2  sum ~9223372036854777808  " "" -- "$shmstat" hist --raw "$tag-w" e_latency
+expect 0 "count 2  sum ~" "" -- "$shmstat" hist "$tag-w" e_latency
 "$shmstat" rm "$tag-w" >/dev/null 2>&1
 
 # --- hist: percentile table and chart

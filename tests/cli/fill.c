@@ -9,6 +9,8 @@
  *                          of two bucket layouts
  *   cli_fill NAME wrap     only w_latency: 55,340,232,221 values of 1 s,
  *                          a sum past 2^64 (2 * 2^64 + ...)
+ *   cli_fill NAME estsum   only e_latency (highest 1000): 2000 and 2^63,
+ *                          a sum the buckets bound 2^63 apart (an estimate)
  *   cli_fill NAME many     3000 counters, m_0000_total = 0 .. m_2999_total
  *   cli_fill NAME spin     counters in units (bytes, micro_USD, none),
  *                          still_total = 5 that never changes, 8 with
@@ -200,6 +202,21 @@ int main(int argc, char **argv)
 		err |= shmstat_hist_register(seg, &(struct shmstat_metric_def){
 			.name = "w_latency", .unit = "ns" }, NULL, &h);
 		shmstat_hist_record_n(h, 1000000000u, 55340232221ull);
+		shmstat_close(seg);
+		return err ? 1 : 0;
+	}
+	if (argc > 2 && strcmp(argv[2], "estsum") == 0) {
+		/* a sum the buckets bound only 2^63 apart: 2000 and 2^63,
+		 * both past the highest bucket (1000) */
+		struct shmstat_hist_opts ho;
+		shmstat_hist *h;
+
+		shmstat_hist_opts_init(&ho);
+		ho.highest = 1000;
+		err |= shmstat_hist_register(seg, &(struct shmstat_metric_def){
+			.name = "e_latency", .unit = "ns" }, &ho, &h);
+		shmstat_hist_record(h, 2000);
+		shmstat_hist_record(h, UINT64_C(1) << 63);
 		shmstat_close(seg);
 		return err ? 1 : 0;
 	}

@@ -87,11 +87,11 @@ static void hist_json(FILE *f, const shmstat_snap *s, size_t i)
 	}
 	shmstat_hdata_stats(h, &st);
 	hsum_digits(sum, h);
-	fprintf(f, "{\"count\":%" PRIu64 ",\"sum\":%s,\"min\":%" PRIu64
+	fprintf(f, "{\"count\":%" PRIu64 ",\"sum\":%s,\"sum_exact\":%s,\"min\":%" PRIu64
 		",\"max\":%" PRIu64 ",\"mean\":%.17g,\"underflow\":%" PRIu64
 		",\"overflow\":%" PRIu64 ",\"lowest\":%" PRIu64 ",\"highest\":%" PRIu64
-		",\"bits\":%u,\"quantiles\":{", st.count, sum, st.min, st.max, st.mean,
-		st.underflow, st.overflow, st.lowest, st.highest, st.bits);
+		",\"bits\":%u,\"quantiles\":{", st.count, sum, hsum_exact(h) ? "true" : "false",
+		st.min, st.max, st.mean, st.underflow, st.overflow, st.lowest, st.highest, st.bits);
 	if (st.count && shmstat_hdata_quantiles(h, qs, NQ, out) == 0)
 		for (size_t k = 0; k < NQ; k++)
 			fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "", qnames[k], out[k]);
