@@ -32,8 +32,10 @@
  * hx_long_total{v="<200 ESC>"} 4, whose name{labels} printed escaped
  * (\x1b for each ESC: 812 bytes) is longer than 511 bytes, and
  * hx_short_total 1; with the same labels a histogram hx_long_hist (one
- * value, 100) and a signature table hx_long_sigs (one hit of key "k").
- * Detaches, exits.
+ * value, 100) and a signature table hx_long_sigs (one hit of key "k"),
+ * then a table hx_b_sigs without labels (one hit of key "a"), which the
+ * directory holds after hx_long_sigs (their slots by hash). Detaches,
+ * exits.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -98,6 +100,16 @@ static int long_labels(shmstat_seg *seg)
 		shmstat_hist_record(h, 100);
 		err |= shmstat_sigtab_register(seg, &td, NULL, &t);
 		shmstat_sig_hit(t, "k", 1, 1, 0);
+		/* registered after, named before: top lists tables by name
+		 * (small: two default tables take more than the default room) */
+		struct shmstat_sigtab_opts so;
+
+		shmstat_sigtab_opts_init(&so);
+		so.capacity = 16;
+		so.summaries = 1;
+		td = (struct shmstat_metric_def){ .name = "hx_b_sigs" };
+		err |= shmstat_sigtab_register(seg, &td, &so, &t);
+		shmstat_sig_hit(t, "a", 1, 1, 0);
 	}
 	shmstat_close(seg);
 	return err ? 1 : 0;

@@ -373,6 +373,12 @@ grep -qF "hx_long_total$lname  counter" "$dir/long.txt" && ok || bad "show cut t
 grep -qF "hx_long_hist$lname" "$dir/long.txt" && ok || bad "hist cut the name: $(head -c 300 "$dir/long.txt")"
 "$shmstat" top "$long" hx_long_sigs >"$dir/long.txt" 2>&1
 grep -qF "hx_long_sigs$lname: 1 keys" "$dir/long.txt" && ok || bad "top cut the name: $(head -c 300 "$dir/long.txt")"
+# top lists the tables by name, as show does (it listed them in the
+# order of their directory slots: hx_long_sigs, then hx_b_sigs)
+[ "$("$shmstat" top "$long" | grep -o '^hx_[a-z]*_sigs' | tr '\n' ' ')" = "hx_b_sigs hx_long_sigs " ] && ok ||
+	bad "top's tables not by name: $("$shmstat" top "$long" | grep -o '^hx_[a-z]*_sigs' | tr '\n' ' ')"
+[ "$("$shmstat" top --json "$long" | grep -o '"name":"hx_[a-z]*_sigs"' | tr '\n' ' ')" = '"name":"hx_b_sigs" "name":"hx_long_sigs" ' ] && ok ||
+	bad "top --json's tables not by name: $("$shmstat" top --json "$long" | grep -o '"name":"hx_[a-z]*_sigs"')"
 
 echo "inject: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

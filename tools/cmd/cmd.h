@@ -47,8 +47,9 @@ DECLARE_CMD(flame);
 
 /* top's JSON (schema shmstat.top/1) of the signature tables of @s (or
  * of @table only) to @f, for top --json and serve's /api/v1/top: how
- * many tables it wrote; *@owner_seen 0 when @owner names an owner (not
- * NULL, not "") that none of them has. top_order_parse: "hits",
+ * many tables it wrote (by name, then labels, as show lists them; -1:
+ * out of memory, nothing written); *@owner_seen 0 when @owner names an
+ * owner (not NULL, not "") that none of them has. top_order_parse: "hits",
  * "weight", "recent", "upper" into *@by; -1 when unknown. */
 int top_json(FILE *f, const shmstat_snap *s, const char *segment, const char *table,
 	     enum shmstat_sig_order by, const char *owner, size_t n, uint64_t hv,

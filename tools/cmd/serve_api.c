@@ -422,6 +422,11 @@ static enum MHD_Result api_top(struct MHD_Connection *c)
 	 * (none: 404), the keys without an owner; not "any" */
 	found = top_json(f, s, serve_segment((size_t)k), table, by, owner, (size_t)n, hv, &seen);
 	shmstat_snap_free(s);
+	if (found < 0) {
+		(void)fclose(f);
+		body_drop(b);
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	}
 	if (!found || !seen) {    /* as top, which exits 1 saying so */
 		(void)fclose(f);
 		body_drop(b);

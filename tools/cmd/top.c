@@ -530,9 +530,13 @@ int top_order_parse(const char *s, enum shmstat_sig_order *by)
 int top_json(FILE *f, const shmstat_snap *s, const char *segment, const char *table,
 	     enum shmstat_sig_order by, const char *owner, size_t n, uint64_t hv, int *owner_seen)
 {
+	const size_t nm = shmstat_snap_metrics(s);
+	size_t *ord = metrics_sorted(s, nm);
 	int found = 0;
 
 	*owner_seen = 0;
+	if (ord == NULL)
+		return -1;
 	fputs("{\"schema\":\"shmstat.top/1\",\"segment\":", f);
 	json_put(f, segment);
 	fprintf(f, ",\"by\":\"%s\",\"n\":%zu,\"high_value\":%llu,\"owner\":", order_names[by], n,
@@ -542,7 +546,8 @@ int top_json(FILE *f, const shmstat_snap *s, const char *segment, const char *ta
 	else
 		fputs("null", f);
 	fputs(",\"tables\":[", f);
-	for (size_t i = 0; i < shmstat_snap_metrics(s); i++) {
+	for (size_t k = 0; k < nm; k++) {
+		const size_t i = ord[k];
 		struct shmstat_metric_info m;
 
 		shmstat_snap_metric(s, i, &m);
@@ -559,6 +564,7 @@ int top_json(FILE *f, const shmstat_snap *s, const char *segment, const char *ta
 		fputc('}', f);
 	}
 	fputs("]}\n", f);
+	free(ord);
 	return found;
 }
 
@@ -659,11 +665,16 @@ int cmd_top(int argc, char **argv)
 		if (f == NULL) {
 			rc = die(EXIT_ERR, "out of memory");
 		} else {
+			const size_t nm = json ? 0 : shmstat_snap_metrics(s);
+			size_t *ord = json ? NULL : metrics_sorted(s, nm);
+
 			if (json)
 				found = top_json(f, s, argv[optind], table, by, owner, (size_t)n, hv,
 						 &seen);
-			for (size_t i = 0; !json && i < shmstat_snap_metrics(s) && rc == EXIT_OK;
-			     i++) {
+			if (found < 0 || (!json && ord == NULL))
+				rc = die(EXIT_ERR, "out of memory");
+			for (size_t k = 0; !json && rc == EXIT_OK && k < nm; k++) {
+				const size_t i = ord[k];
 				struct shmstat_metric_info m;
 
 				shmstat_snap_metric(s, i, &m);
@@ -673,6 +684,7 @@ int cmd_top(int argc, char **argv)
 					fputc('\n', f);
 				rc = print_table(f, s, i, &m, by, owner, (size_t)n, hv, &seen);
 			}
+			free(ord);
 			if (fclose(f) != 0 && rc == EXIT_OK)
 				rc = die(EXIT_ERR, "out of memory");
 			else if (rc == EXIT_OK && found && seen)
