@@ -673,7 +673,7 @@ int cmd_top(int argc, char **argv)
 						 &seen);
 			if (found < 0 || (!json && ord == NULL))
 				rc = die(EXIT_ERR, "out of memory");
-			for (size_t k = 0; !json && rc == EXIT_OK && k < nm; k++) {
+			for (size_t k = 0; ord && rc == EXIT_OK && k < nm; k++) {
 				const size_t i = ord[k];
 				struct shmstat_metric_info m;
 
