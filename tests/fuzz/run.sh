@@ -8,8 +8,8 @@
 # BUILD_DIR   where objects, harnesses, work corpora and crash inputs go
 #             (created; never the source tree)
 # SECONDS     run time per harness (default 60); 0: build only
-# HARNESS     segment, history, rules (default: all three, one after the
-#             other)
+# HARNESS     segment, history, rules (default: all three, side by side,
+#             FUZZ_PARALLEL at a time)
 #
 # Exit status 0 when no harness found anything; 77 (skipped) without
 # clang or its libFuzzer runtime; 1 when one crashed,
@@ -18,8 +18,10 @@
 #   BUILD_DIR/fuzz_NAME BUILD_DIR/artifacts/NAME-crash-...
 #
 # Environment: CC (default clang), FUZZ_ARGS (more libFuzzer flags, e.g.
-# -jobs=2 -workers=2), FUZZ_KEEP=1 keeps the corpus grown by a previous
-# run in BUILD_DIR/work/NAME (default: a fresh copy of the seeds).
+# -jobs=2 -workers=2), FUZZ_PARALLEL (harnesses run at a time; default:
+# the CPUs, each harness being one process), FUZZ_KEEP=1 keeps the corpus
+# grown by a previous run in BUILD_DIR/work/NAME (default: a fresh copy of
+# the seeds).
 # docs/fuzzing.md says more.
 set -euo pipefail
 
@@ -42,6 +44,13 @@ shift $(( $# >= 2 ? 2 : 1 ))
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(segment history rules)
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "run.sh: SECONDS must be a number, not '$seconds'" >&2; exit 2; }
+for h in "${harnesses[@]}"; do
+	case "$h" in segment|history|rules) ;; *) echo "run.sh: unknown harness '$h'" >&2; exit 2 ;; esac
+done
+jobs_max=$(nproc 2>/dev/null || echo 2)
+parallel=${FUZZ_PARALLEL:-$jobs_max}
+[[ "$parallel" =~ ^[1-9][0-9]{0,3}$ ]] ||
+	{ echo "run.sh: FUZZ_PARALLEL must be a whole number from 1 to 9999, not '$parallel'" >&2; exit 2; }
 
 [ -n "$src" ] || src=$(cd "$(dirname "$0")/../.." && pwd)
 fuzz=$src/tests/fuzz
@@ -92,7 +101,6 @@ compile() {   # SOURCE OBJECT [FLAGS...]
 
 objs=()
 pids=()
-jobs_max=$(nproc 2>/dev/null || echo 2)
 for s in "${sources[@]}"; do
 	dir=$(basename "$(dirname "$s")")
 	o=$obj/$dir-$(basename "$s" .c).o
@@ -133,7 +141,15 @@ max_len_of() {
 }
 
 export SHMSTAT_FUZZ_TAG=fuzzrun$$
+pids=()
 cleanup() {
+	# the harnesses still running (killed alone, not with its process
+	# group, this script would leave them behind)
+	local p
+	for p in "${pids[@]}"; do
+		pkill -TERM -P "$p" 2>/dev/null || true
+		kill "$p" 2>/dev/null || true
+	done
 	rm -f /dev/shm/shmstat."$SHMSTAT_FUZZ_TAG"-*
 	rm -rf "${TMPDIR:-/tmp}"/shmstat-"$SHMSTAT_FUZZ_TAG"-*
 }
@@ -143,23 +159,28 @@ trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-status=0
 mkdir -p "$build/artifacts" "$build/logs"
-cd "$build"         # -jobs=N writes its fuzz-N.log files here
-for h in "${harnesses[@]}"; do
-	case "$h" in segment|history|rules) ;; *) echo "run.sh: unknown harness '$h'" >&2; exit 2 ;; esac
-	work=$build/work/$h
+
+# run_one NAME: one harness for SECONDS; its report into logs/NAME.report,
+# its status (0 or 1) into logs/NAME.status. The harnesses run side by
+# side, as many at a time as there are CPUs (FUZZ_PARALLEL): each is one
+# process, so each still has a CPU for its SECONDS, as one after the other.
+run_one() {
+	local h=$1 work=$build/work/$1 log=$build/logs/$1.log rc=0 before after a
+	local dict=()
 	if [ "${FUZZ_KEEP:-0}" != 1 ] || [ ! -d "$work" ]; then
 		rm -rf "$work"
 		mkdir -p "$work"
 		cp "$fuzz/corpus/$h"/* "$work"/
 	fi
-	dict=()
 	[ -f "$fuzz/$h.dict" ] && dict=(-dict="$fuzz/$h.dict")
-	log=$build/logs/$h.log
-	before=$(ls "$build/artifacts" | wc -l)
+	# this harness's findings: its artifacts are named NAME-...
+	before=$(ls "$build/artifacts" | grep -c "^$h-" || true)
 	echo "== fuzz_$h: ${seconds}s on $(ls "$work" | wc -l) inputs (log: $log)"
-	rc=0
+	# -jobs=N writes its fuzz-N.log files in the working directory: one
+	# of each harness's own
+	mkdir -p "$build/jobs/$h"
+	cd "$build/jobs/$h"
 	# -close_fd_mask=3: what the tools print is thrown away; libFuzzer
 	# and the sanitizers report on a copy of stderr
 	"$build/fuzz_$h" -max_total_time="$seconds" -max_len="$(max_len_of "$h")" -timeout=10 \
@@ -169,16 +190,44 @@ for h in "${harnesses[@]}"; do
 	# the last status line: executions, coverage, speed
 	grep -E '^#[0-9]+' "$log" | tail -n 1 || true
 	grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb|stat::new_units_added)' "$log" || true
-	after=$(ls "$build/artifacts" | wc -l)
+	after=$(ls "$build/artifacts" | grep -c "^$h-" || true)
 	if [ "$rc" -ne 0 ] || [ "$after" -ne "$before" ]; then
-		status=1
+		echo 1 > "$build/logs/$h.status"
 		echo "!! fuzz_$h failed (exit $rc):"
 		grep -E 'ERROR: |runtime error|SUMMARY|Test unit written|timeout|out-of-memory' "$log" | head -n 20 || true
-		for a in $(ls -t "$build/artifacts" | head -n $((after - before > 0 ? after - before : 1))); do
+		for a in $(ls -t "$build/artifacts" | grep "^$h-" | head -n $((after - before > 0 ? after - before : 1))); do
 			echo "input: $build/artifacts/$a ($(stat -c %s "$build/artifacts/$a") bytes), base64:"
 			base64 -w 76 "$build/artifacts/$a" | head -c 65536
 			echo
 		done
+	else
+		echo 0 > "$build/logs/$h.status"
 	fi
+}
+
+pids=()
+for h in "${harnesses[@]}"; do
+	rm -f "$build/logs/$h.status"
+	run_one "$h" > "$build/logs/$h.report" 2>&1 &
+	pids+=($!)
+	if [ ${#pids[@]} -ge "$parallel" ]; then
+		wait "${pids[0]}" || true
+		pids=("${pids[@]:1}")
+	fi
+done
+for p in "${pids[@]}"; do
+	wait "$p" || true
+done
+pids=()       # waited for: their pids may be another process's now
+# the reports in the harnesses' order; a harness without a status
+# (its run_one stopped short) failed
+status=0
+for h in "${harnesses[@]}"; do
+	cat "$build/logs/$h.report"
+	case "$(cat "$build/logs/$h.status" 2>/dev/null)" in
+	0) ;;
+	1) status=1 ;;
+	*) status=1; echo "!! fuzz_$h: its run stopped without a result" ;;
+	esac
 done
 exit $status
