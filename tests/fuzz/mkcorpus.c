@@ -11,7 +11,8 @@
  * They hold counters, gauges of every aggregation, histograms of several
  * layouts (under- and overflow too), signature tables (evictions, owners,
  * batches not yet flushed), live, exited and dead (killed) writers,
- * thread stripes, removed metrics and refused registrations.
+ * thread stripes, removed metrics and refused registrations; counts and
+ * values near 2^64 (edges).
  *
  * History files (16 to 64 KiB, 1 to 3 tiers) are written into HISTDIR
  * with shmstat_history_append() on a driven clock: wrapped rings, a
@@ -57,7 +58,7 @@ static void small_opts(struct shmstat_opts *o)
 	o->max_metrics = 16;
 	o->max_values = 256;
 	o->max_threads = 4;
-	o->sig_bytes = 64 << 10;
+	o->sig_bytes = 16 << 10;
 	o->max_stacks = 4;
 	o->max_modules = 4;
 }
@@ -363,6 +364,36 @@ static void seg_empty(void)
 	shmstat_unlink(name);
 }
 
+/* figures at their limits, what the bugs of docs/fuzzing.md's table
+ * needed: a count near 2^64 (a quantile's rank), values near 2^64 (a
+ * mean, a sum past 2^64 many times, an estimate) */
+static void seg_edges(void)
+{
+	struct shmstat_opts o;
+	shmstat_seg *seg;
+	shmstat_hist *big_n, *big_v;
+	struct shmstat_hist_opts ho;
+	const char *name = segname("edges");
+
+	small_opts(&o);
+	o.sig_bytes = 0;
+	CHECK("open", shmstat_open(name, &o, &seg));
+	shmstat_hist_opts_init(&ho);
+	ho.bits = 2;     /* few buckets: 256 value slots */
+	CHECK("hist", shmstat_hist_register(seg, &(struct shmstat_metric_def){
+		.name = "edge_count", .unit = "ns" }, &ho, &big_n));
+	shmstat_hist_record_n(big_n, 1000, UINT64_MAX - 2);
+	shmstat_hist_record_n(big_n, 2000, 1);
+	ho.highest = 1000;
+	CHECK("hist", shmstat_hist_register(seg, &(struct shmstat_metric_def){
+		.name = "edge_value", .unit = "ns" }, &ho, &big_v));
+	shmstat_hist_record_n(big_v, UINT64_MAX - 7, 3);
+	shmstat_hist_record(big_v, 1);
+	copy_segment(name, "edges");
+	shmstat_close(seg);
+	shmstat_unlink(name);
+}
+
 static void seg_counters(void)
 {
 	struct shmstat_opts o;
@@ -574,6 +605,7 @@ int main(int argc, char **argv)
 	seg_empty();
 	seg_profile();
 	seg_counters();
+	seg_edges();
 	hist_small();
 	hist_resets();
 	hist_dictfull();
