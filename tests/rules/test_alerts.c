@@ -708,6 +708,28 @@ static void test_clock_and_args(void **state)
 	o = step("slow", W, 160);
 	assert_int_equal(o.health, W);
 
+	/* back by a day: no time passed between the two steps, so `for`
+	 * (1m) is over 60 s later, not a day and 60 s later (bad_since
+	 * stayed in the future: pending for a day) */
+	alerts_free(&tab);
+	step("slow", W, 86400 + 100);
+	o = step("slow", W, 130);     /* the clock went back a day */
+	assert_int_equal(o.alert->phase, ALERT_PENDING);
+	assert_int_equal(o.alert->bad_since, at(130));
+	o = step("slow", W, 189);
+	assert_int_equal(o.health, OK);
+	o = step("slow", W, 190);     /* 30 s + 60 s after the first step */
+	assert_int_equal(o.health, W);
+	assert_int_equal(o.events, ALERT_EV_FIRED);
+	/* the quiet time of expire (5m) too: cleared, then a day back */
+	o = step("slow", OK, 86400 + 200);
+	assert_int_equal(o.events, ALERT_EV_CLEARED);
+	o = step("slow", OK, 200);
+	assert_non_null(o.alert);
+	o = step("slow", OK, 500);    /* 5m of quiet */
+	assert_int_equal(o.events, ALERT_EV_EXPIRED);
+	alerts_free(&tab);
+
 	assert_int_equal(alert_step(&tab, R("slow"), W, 0, rs.expire_ns, &o), EINVAL);
 	assert_int_equal(alert_step(&tab, R("slow"), (enum health)7, at(1), rs.expire_ns, &o), EINVAL);
 	assert_int_equal(alert_step(&tab, &nameless, W, at(1), rs.expire_ns, &o), EINVAL);

@@ -181,6 +181,20 @@ static uint64_t since(uint64_t now, uint64_t t)
 	return now > t ? now - t : 0;
 }
 
+/* The clock went back by @d since @a's last step (stepped by NTP, a
+ * virtual machine resumed): no time passed between the two steps, so the
+ * times the durations count from (`for`, the quiet time of `expire`) go
+ * back by as much. Left in the future, they held a pending alert for as
+ * long as the step (a day back: a `for: 5m` alert pending for a day and
+ * 5 minutes) while the clock caught up with them. */
+static void went_back(struct alert *a, uint64_t d)
+{
+	if (a->bad_since)
+		a->bad_since = a->bad_since > d ? a->bad_since - d : 1;
+	if (a->quiet_since)
+		a->quiet_since = a->quiet_since > d ? a->quiet_since - d : 1;
+}
+
 static struct alert *find(const struct alert_table *t, const char *name)
 {
 	for (size_t i = 0; i < t->n; i++)
@@ -245,6 +259,8 @@ int alert_step(struct alert_table *t, const struct rule *r, enum health level, u
 	if (now_ns == 0 || r == NULL || r->name == NULL || (unsigned)level > HEALTH_UNKNOWN)
 		return EINVAL;
 	a = find(t, r->name);
+	if (a && now_ns < a->last_ns)
+		went_back(a, a->last_ns - now_ns);
 	if (a && a->phase == ALERT_CLEARED && since(now_ns, a->quiet_since) >= expire_ns) {
 		drop(t, a);
 		a = NULL;
