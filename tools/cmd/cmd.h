@@ -58,7 +58,9 @@ int top_order_parse(const char *s, enum shmstat_sig_order *by);
 
 /* show's rates per second of every metric of @s, by index (malloc'd; NaN
  * where none): since each one's creation, or since snapshot @s0 (whose
- * metrics are in name order @order0) when not NULL; NULL: no memory. */
-double *metric_rates(const shmstat_snap *s, const shmstat_snap *s0, const size_t *order0);
+ * metrics are in name order @order0), made @over_ns before @s on
+ * CLOCK_MONOTONIC, when not NULL; NULL: no memory. */
+double *metric_rates(const shmstat_snap *s, const shmstat_snap *s0, const size_t *order0,
+		     uint64_t over_ns);
 
 #endif

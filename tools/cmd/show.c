@@ -185,19 +185,20 @@ static long find_sorted(const shmstat_snap *s, const size_t *order, size_t n, co
 /* Each metric's rate per second, by its index in @s (NaN: none; gauges
  * have none): without @s0, its value over the time since it was
  * registered; with @s0 (an earlier snapshot of the same reader, sorted
- * by @order0), its increase since @s0 over the time between the two.
- * NULL when out of memory. */
-double *metric_rates(const shmstat_snap *s, const shmstat_snap *s0, const size_t *order0)
+ * by @order0), its increase since @s0 over @over_ns, the time between
+ * the two on CLOCK_MONOTONIC (their taken_ns are CLOCK_REALTIME: a
+ * clock stepped by a day between them made rates 86400 times too small,
+ * one stepped back made none). NULL when out of memory. */
+double *metric_rates(const shmstat_snap *s, const shmstat_snap *s0, const size_t *order0,
+		     uint64_t over_ns)
 {
 	size_t n = shmstat_snap_metrics(s), n0 = s0 ? shmstat_snap_metrics(s0) : 0;
 	double *rate = malloc((n ? n : 1) * sizeof(*rate));
-	struct shmstat_seg_info info, info0;
+	struct shmstat_seg_info info;
 
 	if (rate == NULL)
 		return NULL;
 	shmstat_snap_info(s, &info);
-	if (s0)
-		shmstat_snap_info(s0, &info0);
 	for (size_t i = 0; i < n; i++) {
 		struct shmstat_metric_info m, m0;
 		long j;
@@ -212,10 +213,9 @@ double *metric_rates(const shmstat_snap *s, const shmstat_snap *s0, const size_t
 		}
 		j = find_sorted(s0, order0, n0, m.name, m.labels);
 		if (j < 0 || shmstat_snap_metric(s0, (size_t)j, &m0) != 0 || m0.reg_id != m.reg_id ||
-		    m.counter < m0.counter || info.taken_ns <= info0.taken_ns)
+		    m.counter < m0.counter || over_ns == 0)
 			continue;       /* new, registered again, or went back */
-		rate[i] = (double)(m.counter - m0.counter) /
-			  ((double)(info.taken_ns - info0.taken_ns) / 1e9);
+		rate[i] = (double)(m.counter - m0.counter) / ((double)over_ns / 1e9);
 	}
 	return rate;
 }
@@ -512,16 +512,19 @@ static int show_segment(const char *name, struct name_filter *filter, enum expor
 {
 	shmstat_reader *r;
 	shmstat_snap *s, *s0 = NULL;
-	struct shmstat_seg_info info, info0;
 	size_t n, *order = NULL, *order0 = NULL;
 	double *rate = NULL;
-	uint64_t rate_ns = 0;
+	uint64_t rate_ns = 0, t0;
 	bool need_rates;
 	int rc = EXIT_ERR;
 
 	/* only what -I and -X keep is copied */
 	if (open_snapshot_subset(name, filter, &r, &s) != EXIT_OK)
 		return EXIT_ERR;
+	/* the interval on CLOCK_MONOTONIC, read as each snapshot is made:
+	 * the wall clock may be stepped while we sleep (NTP, a resumed
+	 * virtual machine) */
+	t0 = mono_ns();
 	if (interval_ns) {
 		s0 = s;
 		s = NULL;
@@ -531,9 +534,9 @@ static int show_segment(const char *name, struct name_filter *filter, enum expor
 			die(EXIT_ERR, "%s", shmstat_last_error());
 			goto out;
 		}
-		shmstat_snap_info(s0, &info0);
-		shmstat_snap_info(s, &info);
-		rate_ns = info.taken_ns > info0.taken_ns ? info.taken_ns - info0.taken_ns : 1;
+		rate_ns = mono_ns() - t0;
+		if (rate_ns == 0)
+			rate_ns = 1;
 		order0 = metrics_sorted(s0, shmstat_snap_metrics(s0));
 		if (order0 == NULL) {
 			die(EXIT_ERR, "out of memory");
@@ -544,7 +547,7 @@ static int show_segment(const char *name, struct name_filter *filter, enum expor
 	order = metrics_sorted(s, n);
 	/* JSON computes rates since creation as it writes them */
 	need_rates = s0 != NULL || fmt == EXPORT_TEXT;
-	rate = need_rates ? metric_rates(s, s0, order0) : NULL;
+	rate = need_rates ? metric_rates(s, s0, order0, rate_ns) : NULL;
 	if (order == NULL || (need_rates && rate == NULL)) {
 		die(EXIT_ERR, "out of memory");
 		goto out;
