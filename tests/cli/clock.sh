@@ -4,7 +4,10 @@
 # machine's clock is not touched): CLOCKSHIFT_RT gives the offsets in
 # seconds, the next one from each sleep on.
 #  - show -i: the rates are over the time between the two snapshots, a
-#    step of a day forward or an hour back between them changes nothing.
+#    step of a day forward or an hour back between them changes nothing;
+#  - record: a step back while it sleeps is seen at the next interval
+#    (skipped until the clock catches up, or the tiers start anew past
+#    the bound, docs/shmstat.md), never a sleep as long as the step.
 set -u
 shmstat=$1
 fill=$2
@@ -54,5 +57,36 @@ for step in 86400 -3600; do
 done
 expect 0 "^segment $tag: .*, rates over [0-9.]+ms$" "" -- \
 	shifted 0,86400 "$shmstat" show -i 50ms -I still_total "$tag"
+
+# --- record every 200ms, the clock stepped back 2 s at the third sleep:
+# skipped while behind, said once, then recording again; no sleep asked
+# for longer than an interval
+rm -f "$tmp/cut"
+shifted "0,0,0,-2" "$shmstat" record -o "$tmp/a.shmhist" --tiers 200ms:1m \
+	--count 4 "$tag" 2> "$tmp/a.err"
+rc=$?
+[ $rc = 0 ] && ok || bad "record, clock back 2 s: exit $rc: $(cat "$tmp/a.err")"
+[ ! -e "$tmp/cut" ] && ok || bad "record slept past its interval: $(cat "$tmp/cut")"
+grep -Eq "^shmstat: the clock \(.*\) is behind the last record of history file .$tmp/a.shmhist. \(.*\) by [0-9.]+m?s: snapshots are skipped until it catches up, for at most 10m$" "$tmp/a.err" &&
+	ok || bad "record, clock back 2 s: not said: $(cat "$tmp/a.err")"
+grep -q "^shmstat: the clock caught up with the last record of history file '$tmp/a.shmhist': recording again ([0-9]* snapshots skipped)$" "$tmp/a.err" &&
+	ok || bad "record, clock back 2 s: catching up not said: $(cat "$tmp/a.err")"
+n=$(shifted "-2" "$shmstat" show --history "$tmp/a.shmhist" --range @0 now --json |
+	"$json_flat" | grep -c '^frames\.[0-9]*\.time_ns=')
+[ "$n" = 4 ] && ok || bad "record, clock back 2 s: $n records, not 4"
+
+# the clock stepped back an hour: past the bound, the tiers start anew at
+# the next snapshot (the kernel's absolute sleep would have waited an hour)
+rm -f "$tmp/cut"
+shifted "0,0,-3600" "$shmstat" record -o "$tmp/b.shmhist" --tiers 200ms:1m \
+	--count 3 "$tag" 2> "$tmp/b.err"
+rc=$?
+[ $rc = 0 ] && ok || bad "record, clock back 1 h: exit $rc: $(cat "$tmp/b.err")"
+[ ! -e "$tmp/cut" ] && ok || bad "record slept past its interval: $(cat "$tmp/cut")"
+grep -q "^shmstat: the clock (.*) is behind the last record of history file '$tmp/b.shmhist' (.*) by 60m, past 10m: its tiers start anew (the records before are no longer read)$" "$tmp/b.err" &&
+	ok || bad "record, clock back 1 h: not said: $(cat "$tmp/b.err")"
+n=$(shifted "-3600" "$shmstat" show --history "$tmp/b.shmhist" --range @0 now --json |
+	"$json_flat" | grep -c '^frames\.[0-9]*\.time_ns=')
+[ "$n" = 2 ] && ok || bad "record, clock back 1 h: $n records after the restart, not 2"
 
 finish

@@ -167,12 +167,35 @@ static int parse_tiers(const char *arg, struct shmstat_history_opts *o, char *wh
 	return 0;
 }
 
-static void nap_until(uint64_t t)
+static uint64_t monotonic_ns(void)
 {
-	struct timespec ts = { (time_t)(t / 1000000000u), (long)(t % 1000000000u) };
+	struct timespec ts;
 
-	while (!stop && clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleep until the real-time clock reads @t, the next interval boundary,
+ * but for at most @interval: a clock stepped back while we sleep (by NTP,
+ * a virtual machine resumed) is then seen at the next snapshot, which
+ * clock_allows() skips or starts anew on. (An absolute sleep on
+ * CLOCK_REALTIME waited for the clock to come back to @t: a step back of
+ * a day stopped the recording for a day, without a word.) */
+static void nap_until(uint64_t t, uint64_t interval)
+{
+	const uint64_t start = monotonic_ns();
+
+	for (;;) {
+		const uint64_t now = realtime_ns(), slept = monotonic_ns() - start;
+		uint64_t d;
+		struct timespec ts;
+
+		if (stop || now >= t || slept >= interval)
+			return;
+		d = t - now < interval - slept ? t - now : interval - slept;
+		ts = (struct timespec){ (time_t)(d / 1000000000u), (long)(d % 1000000000u) };
+		(void)clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);  /* EINTR: looked at again */
+	}
 }
 
 /*
@@ -350,12 +373,14 @@ int cmd_record(int argc, char **argv)
 		uint64_t now;
 		int err;
 
-		nap_until(next);
+		nap_until(next, interval);
 		if (stop)
 			break;
 		now = realtime_ns();
 		next += interval;
-		if (next <= now)                  /* fell behind: skip, do not burst */
+		/* fell behind: skip, do not burst; or the clock went back
+		 * (nap_until()): the boundaries of the clock as it reads now */
+		if (next <= now || next - now > interval)
 			next = now / interval * interval + interval;
 		if (r == NULL && open_reader(name, &r) != 0) {
 			if (!waiting)
