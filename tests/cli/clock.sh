@@ -5,6 +5,8 @@
 # seconds, the next one from each sleep on.
 #  - show -i: the rates are over the time between the two snapshots, a
 #    step of a day forward or an hour back between them changes nothing;
+#  - check: a lifetime rate with the clock back past the registration is
+#    UNKNOWN, saying so;
 #  - record: a step back while it sleeps is seen at the next interval
 #    (skipped until the clock catches up, or the tiers start anew past
 #    the bound, docs/shmstat.md), never a sleep as long as the step.
@@ -57,6 +59,11 @@ for step in 86400 -3600; do
 done
 expect 0 "^segment $tag: .*, rates over [0-9.]+ms$" "" -- \
 	shifted 0,86400 "$shmstat" show -i 50ms -I still_total "$tag"
+
+# --- check's lifetime rate with the clock back past the registration:
+# UNKNOWN, saying why (it said "no value")
+expect 3 "^SHMSTAT UNKNOWN - rate:spin_total: the clock is before the series' registration \(stepped back\?\)$" "" -- \
+	shifted -86400 "$shmstat" check "$tag" --rate spin_total -w 1
 
 # --- record every 200ms, the clock stepped back 2 s at the third sleep:
 # skipped while behind, said once, then recording again; no sleep asked

@@ -201,6 +201,10 @@ static void live_value(const struct check_ctx *c, const struct rule *r, struct r
 		v->samples = samples_of(s.counter);
 		v->has_value = c->now > s.created_min;
 		v->value = v->has_value ? s.counter * 1e9 / (double)(c->now - s.created_min) : 0;
+		/* wall-clock times, the only ones the segment keeps: a
+		 * clock stepped back past the registration has no span */
+		if (!v->has_value)
+			v->why = "the clock is before the series' registration (stepped back?)";
 		break;
 	case RULE_INCREASE:
 		v->samples = samples_of(s.counter);
