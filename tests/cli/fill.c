@@ -10,7 +10,9 @@
  *   cli_fill NAME wrap     only w_latency: 55,340,232,221 values of 1 s,
  *                          a sum past 2^64 (2 * 2^64 + ...)
  *   cli_fill NAME estsum   only e_latency (highest 1000): 2000 and 2^63,
- *                          a sum the buckets bound 2^63 apart (an estimate)
+ *                          and o_latency (1 ns .. 1 h): 1000 once and
+ *                          2^64 - 1 twice: sums the buckets bound 2^63 or
+ *                          more apart (estimates; o_latency's 2^64 off)
  *   cli_fill NAME many     3000 counters, m_0000_total = 0 .. m_2999_total
  *   cli_fill NAME spin     counters in units (bytes, micro_USD, none),
  *                          still_total = 5 that never changes, 8 with
@@ -206,10 +208,11 @@ int main(int argc, char **argv)
 		return err ? 1 : 0;
 	}
 	if (argc > 2 && strcmp(argv[2], "estsum") == 0) {
-		/* a sum the buckets bound only 2^63 apart: 2000 and 2^63,
-		 * both past the highest bucket (1000) */
+		/* sums the buckets bound only 2^63 or more apart: e_latency
+		 * (highest 1000) 2000 and 2^63; o_latency (the default
+		 * layout, 1 ns .. 1 h) 1000 once and 2^64 - 1 twice */
 		struct shmstat_hist_opts ho;
-		shmstat_hist *h;
+		shmstat_hist *h, *o;
 
 		shmstat_hist_opts_init(&ho);
 		ho.highest = 1000;
@@ -217,6 +220,10 @@ int main(int argc, char **argv)
 			.name = "e_latency", .unit = "ns" }, &ho, &h);
 		shmstat_hist_record(h, 2000);
 		shmstat_hist_record(h, UINT64_C(1) << 63);
+		err |= shmstat_hist_register(seg, &(struct shmstat_metric_def){
+			.name = "o_latency", .unit = "ns" }, NULL, &o);
+		shmstat_hist_record(o, 1000);
+		shmstat_hist_record_n(o, UINT64_MAX, 2);
 		shmstat_close(seg);
 		return err ? 1 : 0;
 	}
