@@ -665,7 +665,7 @@ SHMSTAT_API int shmstat_snap_proc(const shmstat_snap *s, size_t j,
 				  struct shmstat_proc_info *out);
 
 /* Process index naming the values of writers that are gone. */
-#define SHMSTAT_PROC_GONE ((size_t)-1)
+#define SHMSTAT_PROC_GONE SIZE_MAX          /* (size_t)-1, no cast: C++ -Wold-style-cast */
 
 /**
  * shmstat_snap_metric_proc - contribution of process @j to metric @i.
@@ -684,7 +684,7 @@ SHMSTAT_API int shmstat_snap_metric_proc(const shmstat_snap *s, size_t i, size_t
 typedef struct shmstat_hdata shmstat_hdata;
 
 /* Process index naming all processes together. */
-#define SHMSTAT_PROC_ALL ((size_t)-2)
+#define SHMSTAT_PROC_ALL (SIZE_MAX - 1)      /* (size_t)-2 */
 
 /**
  * shmstat_snap_hist - the histogram of metric @i of snapshot @s, as a
