@@ -56,6 +56,13 @@ struct shmstat__tls_ent {
 
 #define SHMSTAT_TLS_SLOTS 16u
 
+/* a conversion that C++ -Wold-style-cast and C -Wsign-conversion accept */
+#ifdef __cplusplus
+#define SHMSTAT__U64(x) static_cast<uint64_t>(x)
+#else
+#define SHMSTAT__U64(x) ((uint64_t)(x))
+#endif
+
 SHMSTAT_API extern __thread struct shmstat__tls_ent shmstat__tls[SHMSTAT_TLS_SLOTS]
 	__attribute__((tls_model("initial-exec")));
 
@@ -90,13 +97,13 @@ static inline void shmstat_counter_inc_inline(shmstat_counter *c)
 /** shmstat_gauge_add_inline - shmstat_gauge_add(), inlined. */
 static inline void shmstat_gauge_add_inline(shmstat_gauge *g, int64_t d)
 {
-	shmstat_counter_add_inline(&g->c, (uint64_t)d);
+	shmstat_counter_add_inline(&g->c, SHMSTAT__U64(d));
 }
 
 /** shmstat_gauge_sub_inline - shmstat_gauge_sub(), inlined. */
 static inline void shmstat_gauge_sub_inline(shmstat_gauge *g, int64_t d)
 {
-	shmstat_counter_add_inline(&g->c, (uint64_t)0 - (uint64_t)d);
+	shmstat_counter_add_inline(&g->c, UINT64_C(0) - SHMSTAT__U64(d));
 }
 
 /**
