@@ -41,6 +41,21 @@ extern "C" {
 #define SHMSTAT_API
 #endif
 
+/* In C++, four functions share their names with the structs they fill
+ * (shmstat_frame_info, shmstat_profiler_info, shmstat_profile_stats,
+ * shmstat_profile_proc), as C allows: g++ -Wshadow says the function
+ * "hides constructor" of the struct. The names are the C API, so the
+ * headers silence that warning around those declarations only; C++ code
+ * names the structs with the `struct` keyword, as C does. */
+#if defined(__cplusplus) && defined(__GNUC__)
+#define SHMSTAT__SHADOW_OFF _Pragma("GCC diagnostic push") \
+	_Pragma("GCC diagnostic ignored \"-Wshadow\"")
+#define SHMSTAT__SHADOW_ON _Pragma("GCC diagnostic pop")
+#else
+#define SHMSTAT__SHADOW_OFF
+#define SHMSTAT__SHADOW_ON
+#endif
+
 /* ------------------------------------------------------------------ errors */
 
 /* Codes beyond errno values. */

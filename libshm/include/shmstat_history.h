@@ -217,7 +217,9 @@ struct shmstat_frame_info {
 	size_t series;
 };
 
+SHMSTAT__SHADOW_OFF /* g++ -Wshadow: named as its struct (shmstat.h) */
 SHMSTAT_API void shmstat_frame_info(const shmstat_frame *f, struct shmstat_frame_info *out);
+SHMSTAT__SHADOW_ON
 
 struct shmstat_series {
 	const char *name;

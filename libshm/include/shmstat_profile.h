@@ -105,7 +105,9 @@ struct shmstat_profiler_info {
  * per-thread timers and the memory of its unwind tables. Return 0, or
  * EINVAL when @out is NULL.
  */
+SHMSTAT__SHADOW_OFF /* g++ -Wshadow: named as its struct (shmstat.h) */
 SHMSTAT_API int shmstat_profiler_info(struct shmstat_profiler_info *out);
+SHMSTAT__SHADOW_ON
 
 /**
  * shmstat_profile_gc - free the stack entries and module records of
@@ -157,7 +159,9 @@ struct shmstat_profile_stats {
 };
 
 /** shmstat_profile_stats - totals and the table's shape. */
+SHMSTAT__SHADOW_OFF /* g++ -Wshadow: named as its struct (shmstat.h) */
 SHMSTAT_API void shmstat_profile_stats(const shmstat_profile *p, struct shmstat_profile_stats *out);
+SHMSTAT__SHADOW_ON
 
 struct shmstat_profile_proc {
 	pid_t pid;
@@ -172,8 +176,10 @@ struct shmstat_profile_proc {
 SHMSTAT_API size_t shmstat_profile_procs(const shmstat_profile *p);
 
 /** shmstat_profile_proc - process @j. Return 0 or EINVAL. */
+SHMSTAT__SHADOW_OFF /* g++ -Wshadow: named as its struct (shmstat.h) */
 SHMSTAT_API int shmstat_profile_proc(const shmstat_profile *p, size_t j,
 				     struct shmstat_profile_proc *out);
+SHMSTAT__SHADOW_ON
 
 struct shmstat_stack_info {
 	size_t proc;               /* index for shmstat_profile_proc() */
