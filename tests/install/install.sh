@@ -66,6 +66,17 @@ out=$(LD_LIBRARY_PATH="$(dirname "$lib")" "$dest/minimal" 2>&1) && [ "$out" = "m
 # it runs against the installed library, not the build's
 LD_LIBRARY_PATH="$(dirname "$lib")" ldd "$dest/minimal" | grep -q "$dest" && ok ||
 	bad "the example is not linked with the installed library"
+# the installed tool finds the installed library by itself (a RUNPATH),
+# but under /usr (the system's directory, where ldconfig finds it)
+libdir=$(meson introspect "$build" --buildoptions |
+	sed -n 's/.*"name": "libdir", "value": "\([^"]*\)".*/\1/p')
+case $libdir in /*) ;; *) libdir=$prefix/$libdir ;; esac
+runpath=$(readelf -d "$root/bin/shmstat" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+if [ "$prefix" = /usr ]; then
+	[ -z "$runpath" ] && ok || bad "installed shmstat has a RUNPATH under /usr: $runpath"
+else
+	[ "$runpath" = "$libdir" ] && ok || bad "installed shmstat's RUNPATH is '$runpath', not $libdir"
+fi
 # the installed tool runs
 v=$(LD_LIBRARY_PATH="$(dirname "$lib")" "$root/bin/shmstat" help 2>&1) &&
 	grep -q "serve" <<<"$v" && ok || bad "installed shmstat does not run: $v"
