@@ -483,31 +483,13 @@ static bool own_silent(uint32_t g)
 	return now == UINT64_MAX || since_mark(cpu_mark, g, now) > lim;
 }
 
-/* The program's signal handlers, by signal (0: default or ignored),
- * read at the profiler start, by shmstat_profiler_modules() and when the
- * unwind tables are rebuilt; handler_entry() compares the pc with them,
- * and reads a signal's handler again (handler_now()) only when a sample
- * has everything else of a handler's entry. */
-static uintptr_t sig_handlers[NSIG];
-
-static void note_handlers(void)
-{
-	for (int s = 1; s < NSIG; s++) {
-		struct sigaction o;
-		uintptr_t h = 0;
-
-		if (s != SIGPROF && sigaction(s, NULL, &o) == 0)
-			h = (o.sa_flags & SA_SIGINFO) ? (uintptr_t)o.sa_sigaction
-						      : (uintptr_t)o.sa_handler;
-		st_relaxed(&sig_handlers[s], h > 1 ? h : 0);
-	}
-}
-
 #if defined(__x86_64__)
 /* Signal @sig's handler now (0: default, ignored or unknown), from the
  * kernel: rt_sigaction(2) without libc's wrapper or a sanitizer's
  * interceptor (async-signal-safe), into the kernel's struct sigaction
- * (x86-64: handler, flags, restorer, mask); cached in sig_handlers. */
+ * (x86-64: handler, flags, restorer, mask). Asked at the sample, not
+ * noted beforehand: a handler installed after the profiler started is
+ * the one the kernel ran. */
 static uintptr_t handler_now(uintptr_t sig)
 {
 	struct {
@@ -522,7 +504,6 @@ static uintptr_t handler_now(uintptr_t sig)
 	if (syscall(SYS_rt_sigaction, (int)sig, NULL, &k, sizeof(k.mask)) == 0)
 		h = k.handler > 1 ? k.handler : 0;
 	errno = e;
-	st_relaxed(&sig_handlers[sig], h);
 	return h;
 }
 #endif
@@ -551,12 +532,10 @@ static bool handler_entry(const ucontext_t *uc, uintptr_t sp, uintptr_t arg, uin
 	 * checked). Without the pc, a frameless handler that changed none
 	 * of the four registers (a leaf spinning on a flag that reads 0
 	 * into eax) had all its samples taken as the code it interrupted;
-	 * now only those at its first instruction. The pc is compared last:
-	 * with the handler noted, then, if it differs, with the one the
-	 * kernel holds now (a handler installed after the last
-	 * note_handlers() was not recognized: its entry was sampled). A
-	 * frameless handler as above asks again at each sample, one system
-	 * call a sample. */
+	 * now only those at its first instruction. The pc is compared last,
+	 * with the handler the kernel holds now: one system call, only for
+	 * a sample that has everything else of a handler's entry (those at
+	 * an entry, and each of a frameless handler's as above). */
 	if (t == NULL || arg != sp + sizeof(uintptr_t) || uc->uc_mcontext.gregs[REG_RAX] != 0 ||
 	    sig == 0 || sig >= NSIG || sig == SIGPROF || info <= arg || info >= top ||
 	    !load(sp, sp, top, &ret) || ret < 4096)
@@ -565,7 +544,7 @@ static bool handler_entry(const ucontext_t *uc, uintptr_t sp, uintptr_t arg, uin
 	if (r == NULL || SHMSTAT_CFA_KIND(r->cfa) != SHMSTAT_CFA_SIGFRAME)
 		return false;
 	pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-	return pc == ld_relaxed(&sig_handlers[sig]) || pc == handler_now(sig);
+	return pc == handler_now(sig);
 #else
 	(void)uc;
 	(void)sp;
@@ -859,7 +838,6 @@ static void cfi_refresh(void)
 	if (prof.seg && shmstat__cfi_stale(cfi_tab)) {
 		struct shmstat_cfitab *t = shmstat__cfi_build();
 
-		note_handlers();
 		text_refresh();
 		if (t)
 			cfi_replace(t);
@@ -1296,7 +1274,6 @@ static int start(shmstat_seg *seg, unsigned hz)
 	sigdelset(&sa.sa_mask, SIGILL);
 	sigdelset(&sa.sa_mask, SIGFPE);
 	sigdelset(&sa.sa_mask, SIGTRAP);
-	note_handlers();
 	__atomic_store_n(&gate, 1, __ATOMIC_SEQ_CST);
 	if (sigaction(SIGPROF, &sa, NULL) != 0) {
 		err = shmstat__fail(errno, "cannot install the SIGPROF handler: %s", strerror(errno));
@@ -1419,8 +1396,6 @@ int shmstat_profiler_modules(shmstat_seg *seg)
 	pthread_mutex_lock(&prof.lock);
 	err = publish(seg, 0, prof.seg == seg ? prof.hz : 0);
 	cfi_refresh();
-	if (prof.seg)
-		note_handlers();
 	pthread_mutex_unlock(&prof.lock);
 	pthread_setcancelstate(cancel, NULL);
 	return err;

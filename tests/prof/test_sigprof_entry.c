@@ -27,11 +27,10 @@
  * raise(SIGUSR1), where perf has pthread_kill). run_usr1() unblocks both
  * at once: the one sample must hold run_usr1 and not have on_usr1 as its
  * leaf (it had before the fix). That handler is installed before the
- * profiler starts, which reads the handlers' addresses then; run_usr2()
- * does the same with SIGUSR2, whose handler on_usr2 is installed after
- * the start: its one sample must hold run_usr2, not have on_usr2 as its
- * leaf (it had, until the profiler asked the kernel for a signal's
- * handler when a sample has the rest of a handler's entry).
+ * profiler starts; run_usr2() does the same with SIGUSR2, whose handler
+ * on_usr2 is installed after the start: its one sample must hold
+ * run_usr2, not have on_usr2 as its leaf (it had while the profiler
+ * read the handlers only at its start and at shmstat_profiler_modules).
  */
 #include <dlfcn.h>
 #include <signal.h>
