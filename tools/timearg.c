@@ -23,6 +23,14 @@ uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* The last second an instant may be (in the year 2540): its ns still
  * fit in 64 bits, which hold 18,446,744,073 s */
 #define MAX_UNIX_SEC UINT64_C(17999999999)

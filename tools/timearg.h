@@ -28,5 +28,7 @@ void fmt_duration(char *buf, unsigned long n, uint64_t ns);
 
 /* CLOCK_REALTIME in ns */
 uint64_t realtime_ns(void);
+/* CLOCK_MONOTONIC in ns: intervals a stepped wall clock does not change */
+uint64_t mono_ns(void);
 
 #endif

@@ -167,14 +167,6 @@ static int parse_tiers(const char *arg, struct shmstat_history_opts *o, char *wh
 	return 0;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Sleep until the real-time clock reads @t, the next interval boundary,
  * but for at most @interval: a clock stepped back while we sleep (by NTP,
  * a virtual machine resumed) is then seen at the next snapshot, which
@@ -183,10 +175,10 @@ static uint64_t monotonic_ns(void)
  * a day stopped the recording for a day, without a word.) */
 static void nap_until(uint64_t t, uint64_t interval)
 {
-	const uint64_t start = monotonic_ns();
+	const uint64_t start = mono_ns();
 
 	for (;;) {
-		const uint64_t now = realtime_ns(), slept = monotonic_ns() - start;
+		const uint64_t now = realtime_ns(), slept = mono_ns() - start;
 		uint64_t d;
 		struct timespec ts;
 

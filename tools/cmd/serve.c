@@ -42,6 +42,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "prom.h"
+#include "timearg.h"
 #include "serve.h"
 
 const char cmd_serve_usage[] =

@@ -16,6 +16,7 @@
 #include "prom.h"
 #include "promnames.h"
 #include "textsafe.h"
+#include "timearg.h"
 #include "units.h"
 
 /* @n bytes of @s as a label value (@quote) or HELP text: backslash and
@@ -573,14 +574,6 @@ static void render_item(FILE *f, const struct prom_iter *pi, const struct item *
 	default:
 		break;
 	}
-}
-
-uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* "{segment="NAME",KEY="VAL"} " */

@@ -70,7 +70,7 @@ struct prom_opts {
 	uint64_t max_bytes;        /* of the families, 0: no limit; the tail
 				    * (up, truncated, @tail) comes on top */
 	const char *tail;          /* more families, before # EOF; or NULL */
-	uint64_t started_ns;       /* mono_ns() when the request came: adds
+	uint64_t started_ns;       /* mono_ns() (timearg.h) when the request came: adds
 				    * shmstat_scrape_duration_seconds; 0: no */
 	int warn;                  /* warnf() each metric left out for its
 				    * names (below) */
@@ -84,9 +84,6 @@ struct prom_opts {
  * in seconds (from ns), 2 when in bytes, else 0. */
 int prom_export_name(const char *name, const char *unit, enum shmstat_type type, char *buf,
 		     size_t n);
-
-/* CLOCK_MONOTONIC in ns (for prom_opts.started_ns) */
-uint64_t mono_ns(void);
 
 #define PROM_MAX_LE_PER_OCTAVE 64u
 #define PROM_MAX_TOP 1000u
