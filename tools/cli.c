@@ -292,12 +292,14 @@ void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit)
 	fmt_fig_u64(buf, n, v, unit ? unit : "", unit == NULL);
 }
 
-size_t hsum_digits(char *buf, const shmstat_hdata *h)
+size_t hsum_digits(char *buf, const shmstat_hdata *h, int *exact)
 {
 	uint64_t wraps, sum;
+	const int e = shmstat_hdata_sum(h, &wraps, &sum) == 0;
 	size_t k;
 
-	shmstat_hdata_sum(h, &wraps, &sum);
+	if (exact)
+		*exact = e;
 	k = num_u128(buf, wraps, sum);
 	buf[k] = '\0';
 	return k;
@@ -306,7 +308,7 @@ size_t hsum_digits(char *buf, const shmstat_hdata *h)
 void hsum_put(FILE *f, const shmstat_hdata *h, int seconds)
 {
 	char d[HSUM_LEN + 10];
-	size_t n = hsum_digits(d, h), k;
+	size_t n = hsum_digits(d, h, NULL), k;
 
 	if (!seconds) {
 		fputs(d, f);
@@ -327,13 +329,6 @@ void hsum_put(FILE *f, const shmstat_hdata *h, int seconds)
 	}
 }
 
-int hsum_exact(const shmstat_hdata *h)
-{
-	uint64_t wraps, sum;
-
-	return shmstat_hdata_sum(h, &wraps, &sum) == 0;
-}
-
 void fmt_hsum(char *buf, size_t n, const shmstat_hdata *h, const char *unit)
 {
 	uint64_t wraps, sum;
@@ -348,7 +343,7 @@ void fmt_hsum(char *buf, size_t n, const shmstat_hdata *h, const char *unit)
 	} else if (unit == NULL) {
 		char d[HSUM_LEN];
 
-		hsum_digits(d, h);
+		d[num_u128(d, wraps, sum)] = '\0';
 		snprintf(buf, n, "%s", d);
 	} else {
 		fmt_fig(buf, n, (double)wraps * 0x1p64 + (double)sum, unit, 0);

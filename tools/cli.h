@@ -112,20 +112,18 @@ void fmt_time(char *buf, size_t n, unsigned long long ns);
 void fmt_hvalue(char *buf, size_t n, unsigned long long v, const char *unit);
 
 /* A histogram's sum, whole (shmstat_hdata_sum: the slot keeps it modulo
- * 2^64): fmt_hsum() as fmt_hvalue() writes a value; hsum_digits() its
- * decimal digits, NUL-terminated, into @buf of HSUM_LEN bytes (up to 39
- * digits), and their count. */
+ * 2^64): fmt_hsum() as fmt_hvalue() writes a value, with '~' before an
+ * estimate (shmstat_hdata_sum's ERANGE: the buckets bound it only 2^63
+ * or more apart); hsum_digits() its decimal digits, NUL-terminated, into
+ * @buf of HSUM_LEN bytes (up to 39 digits), and their count, and in
+ * *@exact (unless NULL) 1 when the sum is exact, 0 for an estimate. */
 #define HSUM_LEN 40
 struct shmstat_hdata;
 void fmt_hsum(char *buf, size_t n, const struct shmstat_hdata *h, const char *unit);
-size_t hsum_digits(char *buf, const struct shmstat_hdata *h);
+size_t hsum_digits(char *buf, const struct shmstat_hdata *h, int *exact);
 /* The whole sum on @f, divided by 10^9 with @seconds (9 decimals at
  * most, trailing zeros left out), exact either way. */
 void hsum_put(FILE *f, const struct shmstat_hdata *h, int seconds);
-/* 1 when the whole sum is exact, 0 when it is an estimate within the
- * buckets' resolution (shmstat_hdata_sum's ERANGE: bounds 2^63 or more
- * apart); fmt_hsum() then starts with '~'. */
-int hsum_exact(const struct shmstat_hdata *h);
 
 /* @s as a JSON string (RFC 8259) on @f: quoted; quotes, backslashes and
  * control characters escaped; NULL is "". json_put_bytes: @n bytes of @s

@@ -79,18 +79,18 @@ static void hist_json(FILE *f, const shmstat_snap *s, size_t i)
 	shmstat_hdata *h;
 	uint64_t out[NQ];
 	char sum[HSUM_LEN];
-	int first = 1;
+	int first = 1, exact;
 
 	if (shmstat_snap_hist(s, i, SHMSTAT_PROC_ALL, &h) != 0) {
 		fputs("null", f);
 		return;
 	}
 	shmstat_hdata_stats(h, &st);
-	hsum_digits(sum, h);
+	hsum_digits(sum, h, &exact);
 	fprintf(f, "{\"count\":%" PRIu64 ",\"sum\":%s,\"sum_exact\":%s,\"min\":%" PRIu64
 		",\"max\":%" PRIu64 ",\"mean\":%.17g,\"underflow\":%" PRIu64
 		",\"overflow\":%" PRIu64 ",\"lowest\":%" PRIu64 ",\"highest\":%" PRIu64
-		",\"bits\":%u,\"quantiles\":{", st.count, sum, hsum_exact(h) ? "true" : "false",
+		",\"bits\":%u,\"quantiles\":{", st.count, sum, exact ? "true" : "false",
 		st.min, st.max, st.mean, st.underflow, st.overflow, st.lowest, st.highest, st.bits);
 	if (st.count && shmstat_hdata_quantiles(h, qs, NQ, out) == 0)
 		for (size_t k = 0; k < NQ; k++)
@@ -377,7 +377,7 @@ static int export_csv(FILE *f, const shmstat_snap *s, const size_t *order, size_
 
 			if (shmstat_snap_hist(s, order[k], SHMSTAT_PROC_ALL, &h) == 0) {
 				shmstat_hdata_stats(h, &st);
-				hsum_digits(sum, h);
+				hsum_digits(sum, h, NULL);
 				if (st.count)
 					shmstat_hdata_quantiles(h, q3, 3, out);
 				shmstat_hdata_free(h);
