@@ -256,6 +256,8 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 	slot->attach_ns = 0;
 	slot->heartbeat_ns = 0;
 	slot->uid = 0;
+	/* a writer of an older library stamps no namespace: not another's */
+	st_relaxed(&slot->pidns, 0);
 	memset(slot->comm, 0, sizeof(slot->comm));
 	/* not the gone writer's acknowledgement: a claim stores its own
 	 * just after its CAS, and a reaper that reads the slot in between
@@ -345,8 +347,24 @@ static uint64_t lock_word(const struct shmstat_seg *seg)
  * exec(), gone as a reaper. */
 static enum shmstat_tag_state holder_state(const struct shmstat_seg *seg, uint64_t holder)
 {
-	return SHMSTAT_TAG_OF(holder) == SHMSTAT_TAG_OF(seg->tag) ? SHMSTAT_TAG_GONE
-								 : shmstat__tag_state(holder);
+	/* a holder of another pid namespace (as it stamped itself after
+	 * its take, or as its writer slot says) is not judged by pid: it
+	 * runs, for all we know; also one whose tag is ours (the same pid
+	 * and start time there). (Between its take and its stamp, for a few
+	 * instructions, one without a slot is judged by pid.) */
+	if (ld_acquire(&seg->hdr->reaper_who) == holder &&
+	    shmstat__pidns_foreign(ld_relaxed(&seg->hdr->reaper_pidns)))
+		return SHMSTAT_TAG_RUNS;
+	if (SHMSTAT_TAG_OF(holder) == SHMSTAT_TAG_OF(seg->tag))
+		return SHMSTAT_TAG_GONE;
+	return shmstat__seg_tag_state(seg, holder);
+}
+
+/* After a take of the lock: say which pid namespace holds it. */
+static void stamp_holder(struct shmstat_seg *seg, uint64_t me)
+{
+	st_relaxed(&seg->hdr->reaper_pidns, shmstat__self_pidns());
+	st_release(&seg->hdr->reaper_who, me);
 }
 
 bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms)
@@ -358,6 +376,7 @@ bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms)
 		uint64_t holder = 0;
 
 		if (cas_acqrel(lock, &holder, me)) {
+			stamp_holder(seg, me);
 			recover(seg);
 			return true;
 		}
@@ -365,6 +384,7 @@ bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms)
 			enum shmstat_tag_state hs = holder_state(seg, holder);
 
 			if (hs == SHMSTAT_TAG_GONE && cas_acqrel(lock, &holder, me)) {
+				stamp_holder(seg, me);
 				recover(seg);
 				return true;
 			}
@@ -488,13 +508,17 @@ void shmstat__deadv_publish(struct shmstat_seg *seg, struct shmstat_desc *d, uin
  * of this image with the same word.) */
 static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *p, uint64_t w)
 {
+	/* a writer of another pid namespace is not judged by pid: only
+	 * EXITED, or a claim older than 10 s, tells it gone */
+	const bool foreign = shmstat__pidns_foreign(ld_relaxed(&p->pidns));
+
 	switch (SHMSTAT_PROC_STATE(w)) {
 	case SHMSTAT_PROC_EXITED:
 		return true;
 	case SHMSTAT_PROC_CLAIMING:
 		/* claims take microseconds; one made for a child at fork
 		 * stays if the child never ran: give up on it after 10 s */
-		if (!shmstat__tag_alive(w))
+		if (!foreign && !shmstat__tag_alive(w))
 			return true;
 		{
 			/* 0: the claimer has not stamped it yet (it is
@@ -504,6 +528,8 @@ static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *
 			return t != 0 && shmstat__now_ns() - t > UINT64_C(10000000000);
 		}
 	case SHMSTAT_PROC_LIVE:
+		if (foreign)
+			return false;
 		if (SHMSTAT_TAG_OF(w) == SHMSTAT_TAG_OF(seg->tag)) {
 			uint64_t img = ld_relaxed(&p->image);
 
@@ -522,7 +548,8 @@ static void repair_descs(struct shmstat_seg *seg)
 	for (uint32_t i = 0; i < seg->max_metrics; i++) {
 		uint64_t w = ld_acquire(&seg->descs[i].word);
 
-		if (SHMSTAT_DESC_STATE(w) == SHMSTAT_DESC_CLAIMED && !shmstat__tag_alive(w))
+		if (SHMSTAT_DESC_STATE(w) == SHMSTAT_DESC_CLAIMED &&
+		    !shmstat__seg_tag_alive(seg, w))
 			cas_acqrel(&seg->descs[i].word, &w, SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, w));
 	}
 }
@@ -537,6 +564,8 @@ static uint64_t min_ack(struct shmstat_seg *seg, uint32_t *nfree)
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		uint64_t w = ld_acquire(&seg->procs[i].word), ack;
 		uint32_t st = SHMSTAT_PROC_STATE(w);
+		/* one of another pid namespace is not judged by pid */
+		const bool foreign = shmstat__pidns_foreign(ld_relaxed(&seg->procs[i].pidns));
 
 		SHMSTAT_HOOK(SHMSTAT_HOOK_RECLAIM_SLOT, &seg->procs[i]);
 		if (st == SHMSTAT_PROC_FREE)
@@ -548,7 +577,7 @@ static uint64_t min_ack(struct shmstat_seg *seg, uint32_t *nfree)
 		 * the parent died after the fold loop above passed it (that
 		 * loop frees it at the next reap if nobody adopts it) */
 		if (!(st == SHMSTAT_PROC_LIVE || st == SHMSTAT_PROC_CLAIMING) ||
-		    (st == SHMSTAT_PROC_LIVE && !shmstat__tag_alive(w)))
+		    (st == SHMSTAT_PROC_LIVE && !foreign && !shmstat__tag_alive(w)))
 			continue;
 		/* read once: a writer may acknowledge more at any time, and a
 		 * second read could raise the minimum past the ack of a

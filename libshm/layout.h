@@ -82,7 +82,7 @@
 
 #define SHMSTAT_MAGIC            "SHMSTAT"   /* 7 chars + NUL = 8 bytes */
 #define SHMSTAT_FORMAT_MAJOR     4
-#define SHMSTAT_FORMAT_MINOR     4
+#define SHMSTAT_FORMAT_MINOR     5
 #define SHMSTAT_ENDIAN_PROBE     0x0102030405060708ULL
 #define SHMSTAT_LINE             128
 #define SHMSTAT_PAGE             4096
@@ -152,7 +152,12 @@ struct shmstat_hdr {
 	uint64_t reaper_lock;      /* tag of the reaper, a byte of its
 				    * image's number in bits 0..7 (4.3);
 				    * 0 when free */
-	uint8_t pad2[128 - 24];
+	/* (4.5) the reaper's pid namespace (as a process slot's pidns),
+	 * then its lock word, stored after each take of the lock: a
+	 * process of another namespace does not judge the holder by pid */
+	uint64_t reaper_pidns;
+	uint64_t reaper_who;
+	uint8_t pad2[128 - 40];
 
 	/* gauge line */
 	uint64_t gauge_seq;
@@ -223,7 +228,13 @@ struct shmstat_proc {
 	 * that exec()s keeps its tag; the slot its old image held is then
 	 * told from its new image's (grace.c, slot_gone()). 0: unknown */
 	uint64_t image;
-	uint8_t pad2[SHMSTAT_LINE - 88];
+	/* (format 4.5) the pid namespace the tag's pid is of: st_dev and
+	 * st_ino of /proc/PID/ns/pid, stored just after the claim's CAS.
+	 * Nobody judges the process of a slot stamped with another
+	 * namespace than its own by pid (procs.c). 0: unknown (a writer of
+	 * an older library), the pid decides */
+	uint64_t pidns;
+	uint8_t pad2[SHMSTAT_LINE - 96];
 };
 
 #define SHMSTAT_PROC_STATE(w) SHMSTAT_STATE_OF(w)
@@ -521,6 +532,8 @@ static_assert(offsetof(struct shmstat_hdr, fold_seq) == 512, "fold line at 512")
 static_assert(offsetof(struct shmstat_hdr, gauge_seq) == 640, "gauge line at 640");
 static_assert(offsetof(struct shmstat_hdr, stripe_hint) == 768, "hint line at 768");
 static_assert(sizeof(struct shmstat_proc) == SHMSTAT_LINE, "proc slot is one line");
+static_assert(offsetof(struct shmstat_proc, pidns) == 88, "pidns at 88 (4.5)");
+static_assert(offsetof(struct shmstat_hdr, reaper_who) == 544, "reaper_who at 544 (4.5)");
 static_assert(sizeof(struct shmstat_desc) == 512, "descriptor is 512 bytes");
 static_assert(offsetof(struct shmstat_desc, name) == 64, "name at 64");
 static_assert(offsetof(struct shmstat_desc, lowest) == 496, "histogram range at 496");

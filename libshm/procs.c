@@ -8,6 +8,11 @@
  * in /proc/PID/stat matches the one recorded (a recycled pid does not
  * keep a dead writer's slot) and one of its tasks runs (its main thread
  * may have exited before the others).
+ *
+ * Pids are those of the judge's pid namespace: a slot stamped with
+ * another namespace (its `pidns`) is not judged by pid by anybody: it
+ * counts as running until a process of its own namespace finds it gone
+ * (docs/format.md, "Process tags").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +22,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shmstat.h"
@@ -131,6 +137,70 @@ enum shmstat_tag_state shmstat__tag_state(uint64_t tag)
 	return stopped ? SHMSTAT_TAG_STOPPED : SHMSTAT_TAG_RUNS;
 }
 
+/* The pid namespace, read again by a process whose pid changed (a
+ * fork()ed child: one forked after an unshare(CLONE_NEWPID) is in
+ * another). Pid stored after the namespace, read before it. */
+static uint64_t pidns_cached;
+static pid_t pidns_pid;
+
+uint64_t shmstat__self_pidns(void)
+{
+	const pid_t pid = getpid();
+	struct stat st;
+	uint64_t v;
+
+	if (__atomic_load_n(&pidns_pid, __ATOMIC_ACQUIRE) == pid)
+		return __atomic_load_n(&pidns_cached, __ATOMIC_RELAXED);
+	v = 0;
+	if (stat("/proc/self/ns/pid", &st) == 0) {
+		v = ((uint64_t)st.st_dev << 32) ^ (uint64_t)st.st_ino;
+		if (v == 0)
+			v = 1;
+	}
+	__atomic_store_n(&pidns_cached, v, __ATOMIC_RELAXED);
+	__atomic_store_n(&pidns_pid, pid, __ATOMIC_RELEASE);
+	return v;
+}
+
+bool shmstat__pidns_foreign(uint64_t pidns)
+{
+	uint64_t self;
+
+	if (pidns == 0)
+		return false;
+	self = shmstat__self_pidns();
+	return self != 0 && self != pidns;
+}
+
+bool shmstat__tag_foreign(const struct shmstat_seg *seg, uint64_t tag)
+{
+	const uint64_t t = SHMSTAT_TAG_OF(tag);
+
+	if (seg == NULL || seg->procs == NULL)
+		return false;
+	for (uint32_t i = 0; i < seg->max_procs; i++) {
+		const struct shmstat_proc *p = &seg->procs[i];
+		const uint64_t w = ld_acquire(&p->word);
+
+		if (SHMSTAT_PROC_STATE(w) != SHMSTAT_PROC_FREE && SHMSTAT_TAG_OF(w) == t &&
+		    shmstat__pidns_foreign(ld_relaxed(&p->pidns)))
+			return true;
+	}
+	return false;
+}
+
+bool shmstat__seg_tag_alive(const struct shmstat_seg *seg, uint64_t tag)
+{
+	return shmstat__tag_alive(tag) || shmstat__tag_foreign(seg, tag);
+}
+
+enum shmstat_tag_state shmstat__seg_tag_state(const struct shmstat_seg *seg, uint64_t tag)
+{
+	const enum shmstat_tag_state st = shmstat__tag_state(tag);
+
+	return st == SHMSTAT_TAG_GONE && shmstat__tag_foreign(seg, tag) ? SHMSTAT_TAG_RUNS : st;
+}
+
 /* This process image's number: from the 16 random bytes the kernel
  * gives each new image (AT_RANDOM), so that every copy of this library in
  * a process (a static one in the program, another in a shared object)
@@ -184,6 +254,10 @@ static uint32_t claim_slot(struct shmstat_seg *seg, uint64_t tag, uint64_t ack)
 		if (ld_relaxed(&p->word) != w ||
 		    !cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, tag)))
 			continue;
+		/* first of all: a reaper of another pid namespace that reads
+		 * it judges the claim by its namespace, not by the pid
+		 * (before it, for a few instructions, by the pid) */
+		st_relaxed(&p->pidns, shmstat__self_pidns());
 		/* before anything else: the grace period counts CLAIMING */
 		st_release(&p->ack_seq, ack);
 		/* a reaper that read this slot FREE reads it again after its
@@ -205,6 +279,8 @@ static int fill_slot(struct shmstat_seg *seg, uint32_t i)
 	struct shmstat_proc *p = &seg->procs[i];
 	uint64_t w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, seg->tag);
 
+	/* a claim made at fork by the parent has its namespace */
+	st_relaxed(&p->pidns, shmstat__self_pidns());
 	p->starttime = shmstat__starttime(seg->pid);
 	p->attach_ns = shmstat__now_ns();
 	p->heartbeat_ns = p->attach_ns;
@@ -341,7 +417,9 @@ int shmstat__proc_full(struct shmstat_seg *seg)
 	for (i = 0; i < seg->max_procs; i++) {
 		const uint64_t w = ld_acquire(&seg->procs[i].word);
 
-		if (SHMSTAT_PROC_STATE(w) == SHMSTAT_PROC_LIVE && shmstat__tag_alive(w))
+		if (SHMSTAT_PROC_STATE(w) == SHMSTAT_PROC_LIVE &&
+		    (shmstat__pidns_foreign(ld_relaxed(&seg->procs[i].pidns)) ||
+		     shmstat__tag_alive(w)))
 			live++;
 	}
 	if (live >= seg->max_procs)

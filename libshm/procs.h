@@ -32,6 +32,27 @@ SHMSTAT_HIDDEN bool shmstat__tag_alive(uint64_t tag);
 enum shmstat_tag_state { SHMSTAT_TAG_GONE, SHMSTAT_TAG_RUNS, SHMSTAT_TAG_STOPPED };
 SHMSTAT_HIDDEN enum shmstat_tag_state shmstat__tag_state(uint64_t tag);
 
+/* The pid namespace of the calling process (a slot's `pidns`, format
+ * 4.5): st_dev and st_ino of /proc/self/ns/pid, never 0; 0 when unknown
+ * (no /proc). Read once per process (a fork()ed child reads it again). */
+SHMSTAT_HIDDEN uint64_t shmstat__self_pidns(void);
+
+/* Is a process stamped with pid namespace @pidns in another one than
+ * ours (both known)? Its tag's pid means nothing in our /proc: nobody
+ * judges it by pid. */
+SHMSTAT_HIDDEN bool shmstat__pidns_foreign(uint64_t pidns);
+
+/* Is @tag (a descriptor's or an owner's claimer, a stack entry's) that of
+ * a process of another pid namespace: one whose slot in @seg, in use,
+ * is stamped so? */
+SHMSTAT_HIDDEN bool shmstat__tag_foreign(const struct shmstat_seg *seg, uint64_t tag);
+
+/* shmstat__tag_alive() and shmstat__tag_state() for a tag of @seg: a
+ * process of another pid namespace runs, for all we know. */
+SHMSTAT_HIDDEN bool shmstat__seg_tag_alive(const struct shmstat_seg *seg, uint64_t tag);
+SHMSTAT_HIDDEN enum shmstat_tag_state shmstat__seg_tag_state(const struct shmstat_seg *seg,
+							     uint64_t tag);
+
 /* This process image's number (struct shmstat_proc's `image`): random,
  * nonzero, drawn again by the image an exec() starts. */
 SHMSTAT_HIDDEN uint64_t shmstat__image_id(void);

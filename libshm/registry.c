@@ -384,7 +384,7 @@ static int fill(struct shmstat_seg *seg, struct shmstat_desc *d, const struct re
 }
 
 /* Wait for a claim in progress to be published or abandoned. */
-static uint64_t wait_claim(struct shmstat_desc *d, uint64_t w)
+static uint64_t wait_claim(const struct shmstat_seg *seg, struct shmstat_desc *d, uint64_t w)
 {
 	for (unsigned i = 0; i < 20000; i++) {
 		SHMSTAT_HOOK(SHMSTAT_HOOK_WAIT, &d->word);
@@ -396,7 +396,7 @@ static uint64_t wait_claim(struct shmstat_desc *d, uint64_t w)
 		if (SHMSTAT_DESC_STATE(w) != SHMSTAT_DESC_CLAIMED)
 			return w;
 		if ((i & 63) == 63) {
-			enum shmstat_tag_state cs = shmstat__tag_state(w);
+			enum shmstat_tag_state cs = shmstat__seg_tag_state(seg, w);
 
 			if (cs == SHMSTAT_TAG_GONE) {
 				uint64_t dead = SHMSTAT_DESC_WORD(SHMSTAT_DESC_DEAD, w);
@@ -453,7 +453,7 @@ static int find_or_create(struct shmstat_seg *seg, const struct regreq *r, uint3
 			w = ld_acquire(&d->word);
 			st = SHMSTAT_DESC_STATE(w);
 			if (st == SHMSTAT_DESC_CLAIMED) {
-				w = wait_claim(d, w);
+				w = wait_claim(seg, d, w);
 				st = SHMSTAT_DESC_STATE(w);
 				if (st == SHMSTAT_DESC_CLAIMED)
 					return shmstat__fail(SHMSTAT_EBUSY,

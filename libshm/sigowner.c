@@ -13,10 +13,11 @@
 
 /* Is owner word @w CLAIMED by a process that no longer runs? The word
  * carries the claimer's tag, pid and start time, so a reused pid does
- * not keep it (an earlier library wrote start 0: its pid decides). */
-static bool owner_claim_dead(uint64_t w)
+ * not keep it (an earlier library wrote start 0: its pid decides); a
+ * claimer whose writer slot in @seg is of another pid namespace runs. */
+static bool owner_claim_dead(const struct shmstat_seg *seg, uint64_t w)
 {
-	return SHMSTAT_STATE_OF(w) == 1 && !shmstat__tag_alive(SHMSTAT_TAG_OF(w));
+	return SHMSTAT_STATE_OF(w) == 1 && !shmstat__seg_tag_alive(seg, SHMSTAT_TAG_OF(w));
 }
 
 /* What one shmstat_sig_owner() call waits, for all the CLAIMED slots it
@@ -29,12 +30,13 @@ static bool owner_claim_dead(uint64_t w)
 /* Owner slot @s once it is not CLAIMED (a dead claimer's made FREE
  * again), or CLAIMED still when the call's yields (*@left) are spent.
  * The claimer's tag is asked at the first look and every 64 yields. */
-static uint64_t owner_settled(struct shmstat_sigowner *s, unsigned *left)
+static uint64_t owner_settled(const struct shmstat_sigtab *t, struct shmstat_sigowner *s,
+			      unsigned *left)
 {
 	uint64_t w = ld_acquire(&s->word);
 
 	for (unsigned k = 0; SHMSTAT_STATE_OF(w) == 1; k++) {
-		if (k % 64 == 0 && owner_claim_dead(w))
+		if (k % 64 == 0 && owner_claim_dead(t->c.seg, w))
 			cas_acqrel(&s->word, &w, 0);    /* claimer died: free again */
 		else if (*left == 0)
 			break;
@@ -68,7 +70,7 @@ int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id)
 	/* the name in every slot first: a slot freed before it (its claimer
 	 * killed mid-claim) must not take the name a second time */
 	for (uint32_t o = 0; o < t->nowners; o++) {
-		const uint64_t w = owner_settled(&t->owners[o], &left);
+		const uint64_t w = owner_settled(t, &t->owners[o], &left);
 
 		if (owner_is(&t->owners[o], w, name)) {
 			*id = o + 1;
@@ -80,7 +82,7 @@ int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id)
 	/* then the first free slot; one taken meanwhile may hold the name */
 	for (uint32_t o = first_free; o < t->nowners; o++) {
 		struct shmstat_sigowner *s = &t->owners[o];
-		uint64_t w = owner_settled(s, &left);
+		uint64_t w = owner_settled(t, s, &left);
 
 		if (SHMSTAT_STATE_OF(w) == 0) {
 			const uint64_t mine = 1 | SHMSTAT_TAG_OF(t->c.seg->tag);
@@ -104,12 +106,12 @@ int shmstat_sig_owner(shmstat_sigtab *t, const char *name, uint32_t *id)
 			     name, t->nowners);
 }
 
-void shmstat__sig_owners_repair(struct shmstat_sigtab *t)
+void shmstat__sig_owners_repair(const struct shmstat_seg *seg, struct shmstat_sigtab *t)
 {
 	for (uint32_t i = 0; i < t->nowners; i++) {
 		uint64_t w = ld_relaxed(&t->owners[i].word);
 
-		if (owner_claim_dead(w))
+		if (owner_claim_dead(seg, w))
 			cas_acqrel(&t->owners[i].word, &w, 0);
 	}
 }

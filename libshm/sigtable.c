@@ -916,7 +916,7 @@ void shmstat__sig_repair(struct shmstat_seg *seg)
 		struct shmstat_sigtab t;
 
 		if (table_of(seg, &seg->descs[d], &t))
-			shmstat__sig_owners_repair(&t);
+			shmstat__sig_owners_repair(seg, &t);
 	}
 }
 

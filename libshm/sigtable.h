@@ -147,9 +147,10 @@ SHMSTAT_HIDDEN void shmstat__sig_fold(struct shmstat_seg *seg, uint32_t p, uint3
 SHMSTAT_HIDDEN void shmstat__sig_release(struct shmstat_seg *seg, uint32_t p);
 
 /* Reaper: free owner slots whose claimer died; of every table, and of
- * table @t (sigowner.c). */
+ * table @t of @seg (sigowner.c). */
 SHMSTAT_HIDDEN void shmstat__sig_repair(struct shmstat_seg *seg);
-SHMSTAT_HIDDEN void shmstat__sig_owners_repair(struct shmstat_sigtab *t);
+SHMSTAT_HIDDEN void shmstat__sig_owners_repair(const struct shmstat_seg *seg,
+					       struct shmstat_sigtab *t);
 
 /* ------------------------------------------------------------------ reader */
 

@@ -58,8 +58,16 @@ static int scan_procs(struct shmstat_snap *s)
 			    (st != SHMSTAT_PROC_LIVE && st != SHMSTAT_PROC_EXITED))
 				continue;
 			s->p[s->np].slot = i;
-			s->p[s->np].alive = st == SHMSTAT_PROC_LIVE &&
-				shmstat__tag_alive(p->word);
+			/* a writer of another pid namespace: its pid
+			 * means nothing in our /proc, its liveness is
+			 * unknown (-1); it counts as alive, as for the
+			 * reapers (the copy's pidns is only compared) */
+			if (st != SHMSTAT_PROC_LIVE)
+				s->p[s->np].alive = 0;
+			else if (shmstat__pidns_foreign(p->pidns))
+				s->p[s->np].alive = -1;
+			else
+				s->p[s->np].alive = shmstat__tag_alive(p->word);
 			if (s->p[s->np].alive)
 				s->info.writers_alive++;
 			else

@@ -93,7 +93,7 @@ struct tagcache {
 	bool alive[256];
 };
 
-static bool tag_alive(struct tagcache *c, uint64_t tag)
+static bool tag_alive(const struct shmstat_seg *seg, struct tagcache *c, uint64_t tag)
 {
 	bool alive;
 
@@ -101,7 +101,7 @@ static bool tag_alive(struct tagcache *c, uint64_t tag)
 		if (c->tag[i] == tag)
 			return c->alive[i];
 	SHMSTAT_HOOK(SHMSTAT_HOOK_PROF_RECLAIM, &tag);
-	alive = shmstat__tag_alive(tag);
+	alive = shmstat__seg_tag_alive(seg, tag);
 	if (c->n < 256) {
 		c->tag[c->n] = tag;
 		c->alive[c->n++] = alive;
@@ -109,8 +109,8 @@ static bool tag_alive(struct tagcache *c, uint64_t tag)
 	return alive;
 }
 
-uint64_t shmstat__prof_reclaim(unsigned char *base, uint32_t n, size_t size, uint64_t self,
-			       uint64_t *used)
+uint64_t shmstat__prof_reclaim(const struct shmstat_seg *seg, unsigned char *base, uint32_t n,
+			       size_t size, uint64_t self, uint64_t *used)
 {
 	struct tagcache cache = { .n = 0 };
 	uint64_t freed = 0;
@@ -121,7 +121,7 @@ uint64_t shmstat__prof_reclaim(unsigned char *base, uint32_t n, size_t size, uin
 		uint32_t st = SHMSTAT_STATE_OF(w);
 
 		if ((st != SHMSTAT_STACKENT_READY && st != SHMSTAT_STACKENT_CLAIMED) ||
-		    tag == SHMSTAT_TAG_OF(self) || tag_alive(&cache, tag))
+		    tag == SHMSTAT_TAG_OF(self) || tag_alive(seg, &cache, tag))
 			continue;
 		if (!cas_acqrel(word, &w, SHMSTAT_TAG_OF(self) | SHMSTAT_STACKENT_CLAIMED))
 			continue;       /* another reclaim took it */
@@ -166,11 +166,11 @@ int shmstat_profile_gc(const char *name, uint64_t *stacks, uint64_t *modules)
 		return err;
 	}
 	if (seg.stacks)
-		s = shmstat__prof_reclaim((unsigned char *)seg.stacks, seg.max_stacks,
+		s = shmstat__prof_reclaim(&seg, (unsigned char *)seg.stacks, seg.max_stacks,
 					  sizeof(struct shmstat_stackent), seg.tag,
 					  &seg.hdr->prof_stacks_used);
 	if (seg.mods)
-		m = shmstat__prof_reclaim((unsigned char *)seg.mods, seg.max_modules,
+		m = shmstat__prof_reclaim(&seg, (unsigned char *)seg.mods, seg.max_modules,
 					  sizeof(struct shmstat_profmod), seg.tag,
 					  &seg.hdr->prof_mods_used);
 	shmstat__seg_unmap(&seg);

@@ -72,14 +72,16 @@ SHMSTAT_HIDDEN int shmstat__stack_check(const struct shmstat_stackent *e);
 /*
  * shmstat__prof_reclaim - free the entries of table @base (@n entries of
  * @size bytes, each starting with a state | tag word) whose process no
- * longer runs (checked once per tag, at most 256 distinct tags a call),
+ * longer runs (checked once per tag, at most 256 distinct tags a call;
+ * a process whose writer slot in @seg is of another pid namespace runs),
  * also the ones a dead filler left CLAIMED: CAS to CLAIMED with @self,
  * zero, release FREE. @used (which counts claims) is decremented for
  * each. Return how many.
  * Writers of live processes never touch other tags' entries, so this
  * races with nothing but another reclaim (the CAS decides).
  */
-SHMSTAT_HIDDEN uint64_t shmstat__prof_reclaim(unsigned char *base, uint32_t n, size_t size,
+SHMSTAT_HIDDEN uint64_t shmstat__prof_reclaim(const struct shmstat_seg *seg, unsigned char *base,
+					      uint32_t n, size_t size,
 					      uint64_t self, uint64_t *used);
 
 #endif

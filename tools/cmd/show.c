@@ -275,8 +275,10 @@ static void print_procs(const shmstat_snap *s, size_t i)
 			if (m.type != SHMSTAT_GAUGE && c == 0)
 				continue;
 			shmstat_snap_proc(s, j, &p);
+			/* another pid namespace's writer: liveness unknown */
 			snprintf(who, sizeof(who), "pid %-8d %-16s %s", (int)p.pid,
-				 text_safe(comm, sizeof(comm), p.comm), p.alive ? "     " : "(dead)");
+				 text_safe(comm, sizeof(comm), p.comm),
+				 p.alive < 0 ? "(pidns)" : p.alive ? "     " : "(dead)");
 		}
 		if (m.type == SHMSTAT_HISTOGRAM)
 			hist_summary(s, i, at, m.unit, val, sizeof(val));

@@ -319,8 +319,14 @@ static int export_json(FILE *f, const char *name, const shmstat_snap *s, const s
 			shmstat_snap_proc(s, j, &p);
 			fprintf(f, "%s{\"pid\":%d,\"comm\":", j ? "," : "", (int)p.pid);
 			json_put(f, p.comm);
-			fprintf(f, ",\"alive\":%s,\"stripes\":%u,\"attach_ns\":%" PRIu64 "}",
-				p.alive ? "true" : "false", p.stripes, p.attach_ns);
+			/* a writer of another pid namespace counts as alive;
+			 * liveness says it is not known */
+			fprintf(f,
+				",\"alive\":%s,\"liveness\":\"%s\",\"stripes\":%u,"
+				"\"attach_ns\":%" PRIu64 "}",
+				p.alive ? "true" : "false",
+				p.alive < 0 ? "unknown" : p.alive ? "alive" : "dead", p.stripes,
+				p.attach_ns);
 		}
 		fputc(']', f);
 	}

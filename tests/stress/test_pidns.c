@@ -1,0 +1,332 @@
+/*
+ * test_pidns.c - writers in different pid namespaces share one segment
+ * (containers of one Kubernetes pod with a shared /dev/shm, docker
+ * --ipc=shareable), and the reapers of each, and a reader of a third.
+ *
+ * Each namespace here is made with unshare(CLONE_NEWPID | CLONE_NEWNS)
+ * and a /proc of its own, as a container has: its init (pid 1 there)
+ * starts one writer (pid 2 there) and waits for it; /dev/shm stays the
+ * same. Writer A counts (a counter, a LIVESUM gauge, a histogram, a
+ * signature table with an owner), then writer B; a third namespace C
+ * opens and closes a writer (both reap), and the test process (the first
+ * namespace) runs shmstat_gc(): every reaper of another namespace saw A
+ * and B under pids of its own /proc that are not theirs, judged them dead
+ * and folded their stripes while they still wrote: the counts they made
+ * after it were lost, and their gauges left the LIVESUM. Then A is
+ * SIGKILLed while B keeps counting: nobody of another namespace may reap
+ * A (its liveness is unknown to them, a reader says so with alive -1);
+ * A's namespace's init reaps it (shmstat_gc there), and every total stays
+ * exact: counter, histogram count and sum, signature totals and the
+ * owner's, the LIVESUM gauge (A's share leaves it at its reap).
+ *
+ * Needs root (or a user namespace's capabilities): without them the test
+ * is skipped (77).
+ */
+#include <sched.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "stress_common.h"
+
+#define N_A UINT64_C(3000)     /* events of A per round */
+#define N_B UINT64_C(2000)     /* of B */
+
+static const char *seg_name;
+
+/* Our ends of the pipes of the namespaces made so far: a namespace made
+ * later closes them, so that each init sees EOF when we close its own */
+static int our_fds[8];
+static unsigned n_our_fds;
+
+struct ns {
+	pid_t pid;                 /* the child that made the namespace */
+	int cmd, ack;              /* our ends */
+};
+
+/* In the namespace's init: mount a /proc of its own (private, not seen
+ * outside). 0 or -1. */
+static int own_proc(void)
+{
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		return -1;
+	return mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
+/* The writer: per command byte 'c' one round of counts, acked with 'c';
+ * 'k': SIGKILL itself; 'q': close and exit. */
+static int writer(int cmd, int ack, uint64_t n, const char *owner)
+{
+	const struct shmstat_metric_def dc = { .name = "ns_events" };
+	const struct shmstat_metric_def dg = { .name = "ns_live" };
+	const struct shmstat_metric_def dh = { .name = "ns_lat" };
+	const struct shmstat_metric_def ds = { .name = "ns_keys" };
+	shmstat_counter *c;
+	shmstat_gauge *g;
+	shmstat_hist *h;
+	shmstat_sigtab *t;
+	shmstat_seg *seg;
+	uint32_t id;
+	char b;
+
+	CHILD_CHECK(shmstat_open(seg_name, NULL, &seg) == 0);
+	CHILD_CHECK(shmstat_counter_register(seg, &dc, &c) == 0);
+	CHILD_CHECK(shmstat_gauge_register(seg, &dg, SHMSTAT_AGG_LIVESUM, &g) == 0);
+	CHILD_CHECK(shmstat_hist_register(seg, &dh, NULL, &h) == 0);
+	CHILD_CHECK(shmstat_sigtab_register(seg, &ds, NULL, &t) == 0);
+	CHILD_CHECK(shmstat_sig_owner(t, owner, &id) == 0);
+	shmstat_gauge_add(g, (int64_t)n);
+	while (stress_read(cmd, &b, 1) == 1) {
+		if (b == 'k')
+			(void)raise(SIGKILL);
+		if (b == 'q')
+			break;
+		for (uint64_t i = 0; i < n; i++) {
+			shmstat_counter_inc(c);
+			shmstat_hist_record(h, 5);
+			shmstat_sig_hit(t, owner, strlen(owner), 1, id);
+		}
+		CHILD_CHECK(stress_write(ack, "c", 1) == 0);
+	}
+	CHILD_CHECK(shmstat_close(seg) == 0);
+	return 0;
+}
+
+struct nsarg {
+	int cmd, ack;              /* the child's ends */
+	int ours[2];               /* ours, closed in the child */
+	uint64_t n;                /* events per round (0: open and close) */
+	const char *owner;
+};
+
+/* The namespace's maker: unshare, fork its init; the init mounts /proc,
+ * forks the writer, waits for it, then per 'g' runs shmstat_gc() here
+ * and acks with the number reaped; exits at EOF. */
+static int ns_main(void *p)
+{
+	const struct nsarg *a = p;
+	pid_t init, w;
+	int st;
+
+	close(a->ours[0]);
+	close(a->ours[1]);
+	for (unsigned k = 0; k < n_our_fds; k++)
+		close(our_fds[k]);
+	CHILD_CHECK(unshare(CLONE_NEWPID | CLONE_NEWNS) == 0);
+	init = fork();
+	CHILD_CHECK(init >= 0);
+	if (init > 0)
+		return stress_wait(init);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	CHILD_CHECK(getpid() == 1);
+	CHILD_CHECK(own_proc() == 0);
+	w = fork();
+	CHILD_CHECK(w >= 0);
+	if (w == 0) {
+		shmstat_seg *seg;
+
+		if (a->n > 0)
+			_exit(writer(a->cmd, a->ack, a->n, a->owner));
+		CHILD_CHECK(shmstat_open(seg_name, NULL, &seg) == 0);
+		CHILD_CHECK(shmstat_close(seg) == 0);
+		_exit(0);
+	}
+	CHILD_CHECK(waitpid(w, &st, 0) == w);
+	for (char b; stress_read(a->cmd, &b, 1) == 1;) {
+		unsigned reaped = 0;
+
+		CHILD_CHECK(b == 'g' && shmstat_gc(seg_name, &reaped) == 0);
+		CHILD_CHECK(stress_write(a->ack, &reaped, sizeof(reaped)) == 0);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static struct ns ns_start(uint64_t n, const char *owner)
+{
+	int cmd[2], ack[2];
+	struct nsarg a;
+	struct ns ns;
+
+	stress_pipe(cmd);
+	stress_pipe(ack);
+	a = (struct nsarg){ .cmd = cmd[0], .ack = ack[1], .ours = { cmd[1], ack[0] }, .n = n,
+			    .owner = owner };
+	ns.pid = stress_spawn(ns_main, &a);
+	close(cmd[0]);
+	close(ack[1]);
+	ns.cmd = cmd[1];
+	ns.ack = ack[0];
+	if (n_our_fds + 2 <= sizeof(our_fds) / sizeof(our_fds[0])) {
+		our_fds[n_our_fds++] = ns.cmd;
+		our_fds[n_our_fds++] = ns.ack;
+	}
+	return ns;
+}
+
+/* One round of writer @ns's counts, waited for. */
+static void round_of(const struct ns *ns)
+{
+	assert_int_equal(stress_write(ns->cmd, "c", 1), 0);
+	stress_expect(ns->ack, ns->pid);
+}
+
+/* What a reader of this (a third) namespace sees. */
+static void check(uint64_t events, int64_t live, unsigned procs, unsigned unknown)
+{
+	struct shmstat_metric_info mi;
+	struct shmstat_sigstats ss;
+	struct shmstat_hstats hs;
+	struct shmstat_proc_info pi;
+	shmstat_snap *s = stress_snap(seg_name);
+	shmstat_sigview *v;
+	shmstat_hdata *hd;
+	uint64_t owners = 0;
+	unsigned n_unknown = 0;
+	int i;
+
+	i = stress_find(s, "ns_events", "", &mi);
+	assert_true(i >= 0);
+	assert_int_equal(mi.counter, events);
+	i = stress_find(s, "ns_live", "", &mi);
+	assert_true(i >= 0);
+	assert_int_equal(mi.gauge, live);
+	i = stress_find(s, "ns_lat", "", &mi);
+	assert_true(i >= 0);
+	assert_int_equal(shmstat_snap_hist(s, (size_t)i, SHMSTAT_PROC_ALL, &hd), 0);
+	shmstat_hdata_stats(hd, &hs);
+	assert_int_equal(hs.count, events);
+	assert_int_equal(hs.sum, 5 * events);
+	shmstat_hdata_free(hd);
+	i = stress_find(s, "ns_keys", "", &mi);
+	assert_true(i >= 0);
+	assert_int_equal(shmstat_snap_sigtab(s, (size_t)i, &v), 0);
+	shmstat_sigview_stats(v, &ss);
+	assert_int_equal(ss.hits, events);
+	for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
+		struct shmstat_sigowner_info oi;
+
+		assert_int_equal(shmstat_sigview_owner(v, k, &oi), 0);
+		owners += oi.hits;
+	}
+	assert_int_equal(owners, events);
+	shmstat_sigview_free(v);
+	assert_int_equal(shmstat_snap_procs(s), procs);
+	for (size_t j = 0; j < shmstat_snap_procs(s); j++) {
+		assert_int_equal(shmstat_snap_proc(s, j, &pi), 0);
+		n_unknown += pi.alive < 0;
+	}
+	assert_int_equal(n_unknown, unknown);
+	shmstat_snap_free(s);
+}
+
+static unsigned gc_here(void)
+{
+	unsigned reaped = 0;
+
+	assert_int_equal(shmstat_gc(seg_name, &reaped), 0);
+	return reaped;
+}
+
+static unsigned gc_in(const struct ns *ns)
+{
+	unsigned reaped = 0;
+
+	assert_int_equal(stress_write(ns->cmd, "g", 1), 0);
+	assert_int_equal(stress_read(ns->ack, &reaped, sizeof(reaped)), sizeof(reaped));
+	return reaped;
+}
+
+/* A writer of a namespace of its own opens and closes (both reap). */
+static void other_ns_writer(void)
+{
+	struct ns c = ns_start(0, NULL);
+
+	close(c.cmd);
+	assert_int_equal(stress_wait(c.pid), 0);
+	close(c.ack);
+}
+
+static void test_pidns(void **state)
+{
+	struct ns a, b;
+
+	(void)state;
+	n_our_fds = 0;
+	seg_name = stress_name("pidns");
+	stress_create(seg_name, NULL);
+	a = ns_start(N_A, "alpha");
+	round_of(&a);
+	b = ns_start(N_B, "beta");
+	round_of(&b);
+	check(N_A + N_B, N_A + N_B, 2, 2);
+
+	/* reapers of other namespaces: this one's, and C's writer (its
+	 * open and its close reap) */
+	assert_int_equal(gc_here(), 0);
+	other_ns_writer();
+	round_of(&a);
+	round_of(&b);
+	check(2 * (N_A + N_B), N_A + N_B, 2, 2);
+
+	/* A killed while B counts on: nobody but A's namespace reaps it */
+	assert_int_equal(stress_write(a.cmd, "k", 1), 0);
+	round_of(&b);
+	assert_int_equal(gc_here(), 0);
+	other_ns_writer();
+	check(2 * N_A + 3 * N_B, N_A + N_B, 2, 2);
+	assert_int_equal(gc_in(&a), 1);   /* its writer is gone: its init reads */
+	round_of(&b);
+	check(2 * N_A + 4 * N_B, N_B, 1, 1);
+
+	/* B closes; its own reap folds it */
+	assert_int_equal(stress_write(b.cmd, "q", 1), 0);
+	close(a.cmd);
+	close(b.cmd);
+	assert_int_equal(stress_wait(a.pid), 128 + SIGKILL);
+	assert_int_equal(stress_wait(b.pid), 0);
+	check(2 * N_A + 4 * N_B, 0, 0, 0);
+	close(a.ack);
+	close(b.ack);
+}
+
+/* Can we make a pid namespace and a mount one, and mount a /proc of
+ * its own there (a container that is root without CAP_SYS_ADMIN, or
+ * whose /proc has masked paths, cannot)? */
+static bool can_unshare(void)
+{
+	pid_t p = fork();
+	int st;
+
+	if (p == 0) {
+		pid_t init;
+
+		if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0)
+			_exit(1);
+		init = fork();
+		if (init == 0)
+			_exit(own_proc() == 0 ? 0 : 1);
+		if (init < 0 || waitpid(init, &st, 0) != init || !WIFEXITED(st))
+			_exit(1);
+		_exit(WEXITSTATUS(st));
+	}
+	return p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pidns, stress_setup, stress_teardown),
+	};
+
+	if (!can_unshare()) {
+		fprintf(stderr, "test_pidns: skipped: unshare(CLONE_NEWPID | CLONE_NEWNS) and a "
+				"mount of /proc there are not permitted (needs root with "
+				"CAP_SYS_ADMIN)\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
