@@ -34,6 +34,22 @@ int keep_none(void *arg, const char *n, const char *labels, enum shmstat_type ty
 int keep_named(void *name, const char *n, const char *labels, enum shmstat_type type);
 void frames_free(struct frames *fr);
 
+/* A window's records span to_ns - from_ns of its shmstat_wvalue: the time
+ * between the two records its increases are taken between, longer than
+ * the window where the history has a gap across its start (a recorder
+ * stopped, a machine suspended, the clock stepped) or records further
+ * apart than the window. The tools say it beside the value when it is
+ * more than WINDOW_SPAN_SAY_PCT percent longer than the window; check
+ * gives no value (UNKNOWN) for one more than WINDOW_SPAN_MAX times the
+ * window: records up to twice the window apart still serve it. */
+#define WINDOW_SPAN_SAY_PCT 10
+#define WINDOW_SPAN_MAX 3
+#define WINDOW_SPAN_MAX_TEXT "3"
+static inline int window_span_long(uint64_t span_ns, uint64_t window_ns)
+{
+	return window_ns && span_ns > window_ns + window_ns / 100 * WINDOW_SPAN_SAY_PCT;
+}
+
 /* Time of frame @k. */
 uint64_t frame_time(const struct frames *fr, size_t k);
 

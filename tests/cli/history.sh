@@ -708,20 +708,23 @@ if [ "$(grep -o 'firing since .*' "$tmp/checkw")" = "$(grep -o 'firing since .*'
 # a baseline rests on the stretches that gave a value: records made at
 # once 58, 17.5, 12.5, 7.5 and 2.5 minutes ago (cli_hist_fill, each away
 # from the 5m stretches' ends by 30 s and more), so of the 12 5m
-# stretches of the hour before the window only the last 3 have a value
-# (100, 10, 10: median 10) and the window's is 30. min_history 15m (3
-# stretches) has its baseline, 30m (6) has none though the records reach
-# back 53 minutes before the window.
+# stretches of the hour before the window only the last 3 have two
+# records, and the first of them (20 to 15 minutes ago) starts at the
+# record of 58 minutes ago: its records span 40.5 minutes, more than 3
+# times 5m, so it gives no value (it gave 100, an increase of 40
+# minutes); the other two 10 and 10 (median 10), and the window's is
+# 30. min_history 10m (2 stretches) has its baseline, 30m (6) has none
+# though the records reach back 53 minutes before the window.
 bh=$tmp/base.hist
 b=${bh##*/}
 step "a $b -3480" "c a 100" "a $b -1050" "c a 10" "a $b -750" "c a 10" "a $b -450" \
 	"c a 30" "a $b -150"
 cat > "$r/base.yaml" <<'EOF'
 rules:
-  - name: base-15m
+  - name: base-10m
     increase: 'hf_requests_total{path="/a"}'
     window: 5m
-    baseline: {window: 1h, min_history: 15m}
+    baseline: {window: 1h, min_history: 10m}
     above: {warning: 50%, critical: 150%}
   - name: base-30m
     increase: 'hf_requests_total{path="/a"}'
@@ -732,13 +735,13 @@ EOF
 "$shmstat" check -r "$r/base.yaml" -H "$bh" --no-state "$tag-m" > "$tmp/base.out"; rc=$?
 [ "$rc" = 2 ] && ok || bad "check of the baseline rules exited $rc, expected 2: $(cat "$tmp/base.out")"
 has "$tmp/base.out" \
-	"SHMSTAT CRITICAL - base-15m = +200.0% > +150.0%; 2 rules: 0 ok, 0 warning, 1 critical, 1 unknown | 'base-15m'=30;;;0 'base-15m_change'=200%;~:50;~:150 'base-30m'=30;;;0" \
-	'CRITICAL base-15m: increase of hf_requests_total{path="/a"} over 5m = 30, +200.0% on 10 > +150.0% (median, baseline: 3 of 12 5m stretches gave a value; 30 samples)' \
-	'UNKNOWN  base-30m: increase of hf_requests_total{path="/a"} over 5m: no baseline: 3 of 12 5m stretches before the window gave a value, min_history is 30m (30 samples)'
+	"SHMSTAT CRITICAL - base-10m = +200.0% > +150.0%; 2 rules: 0 ok, 0 warning, 1 critical, 1 unknown | 'base-10m'=30;;;0 'base-10m_change'=200%;~:50;~:150 'base-30m'=30;;;0" \
+	'CRITICAL base-10m: increase of hf_requests_total{path="/a"} over 5m = 30, +200.0% on 10 > +150.0% (median, baseline: 2 of 12 5m stretches gave a value; 30 samples)' \
+	'UNKNOWN  base-30m: increase of hf_requests_total{path="/a"} over 5m: no baseline: 2 of 12 5m stretches before the window gave a value, min_history is 30m (30 samples)'
 "$shmstat" check -r "$r/base.yaml" -H "$bh" --no-state --json "$tag-m" | "$json_flat" > "$tmp/base.flat" ||
 	bad "check --json of the baseline rules"
-has "$tmp/base.flat" "rules.0.baseline=10" "rules.0.baseline_stretches=12" "rules.0.baseline_values=3" \
-	"rules.1.baseline=null" "rules.1.baseline_stretches=12" "rules.1.baseline_values=3"
+has "$tmp/base.flat" "rules.0.baseline=10" "rules.0.baseline_stretches=12" "rules.0.baseline_values=2" \
+	"rules.1.baseline=null" "rules.1.baseline_stretches=12" "rules.1.baseline_values=2"
 # a stretch the history starts inside gives no value: records 19.5, 17.5,
 # 12.5, 7.5 and 2.5 minutes ago, 2 counted per minute (10 per 5m), so the
 # stretch of 20 to 15 minutes ago holds only the 4 of 19.5 .. 17.5 minutes

@@ -70,6 +70,9 @@ struct rule_value {
 				    * baseline's window (a gauge: its records) */
 	uint64_t baseline_values;  /* how many of them gave a value: the
 				    * baseline is their median or mean */
+	uint64_t span_ns;          /* a window's: the time its records span
+				    * (histq.h, window_span_long()); 0: none
+				    * (no window, or no two records) */
 	const char *why;           /* when there is no value or no baseline:
 				    * why (a short lowercase phrase); may be NULL */
 };

@@ -259,7 +259,7 @@ static void fmt_value(const struct result *res, int brief, char *buf, size_t n)
  * "lookup-p95: no values recorded" */
 static void summary_item(const struct result *res, int first, FILE *f)
 {
-	char val[256], thr[96];
+	char val[256], thr[96], sp[64];
 
 	fputs(first ? "" : ", ", f);
 	if (res->health == HEALTH_UNKNOWN && res->why) {
@@ -269,17 +269,22 @@ static void summary_item(const struct result *res, int first, FILE *f)
 	}
 	fmt_value(res, 1, val, sizeof(val));
 	fmt_threshold(res, thr, sizeof(thr));
-	fprintf(f, "%s = %s%s%s", res->r->name, val, thr,
-		res->health == HEALTH_OK && *thr ? " (pending)" : "");
+	check_span_note(res->r, &res->v, sp, sizeof(sp));
+	fprintf(f, "%s = %s%s%s%s%s%s", res->r->name, val, thr,
+		res->health == HEALTH_OK && *thr ? " (pending)" : "", *sp ? " (" : "",
+		*sp ? sp + 2 : "", *sp ? ")" : "");
 }
 
 /* The long text: one line per rule */
 static void rule_line(const struct result *res, FILE *f)
 {
 	const struct rule *r = res->r;
-	char what[256], val[256], thr[96], note[192] = "", since[128] = "", pts[96];
+	char what[256], val[256], thr[96], note[192] = "", since[128] = "", pts[96], sp[64];
 
 	describe(r, what, sizeof(what));
+	check_span_note(r, &res->v, sp, sizeof(sp));
+	if (*sp && res->v.has_value)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s", sp);
 	if (res->has_alert) {
 		const struct alert *a = &res->alert;
 		char t[64];
@@ -331,6 +336,7 @@ static void rule_perf(const struct result *res, FILE *f)
 	double scale = 1;
 	int abs_thr = (!r->has_baseline || res->fallback) && !res->misfit;
 
+	check_span_perf(r, &res->v, f);
 	if (!res->v.has_value || !isfinite(res->v.value))
 		return;
 	switch (rule_value_kind(r)) {
@@ -413,6 +419,10 @@ static void rule_json(const struct result *res, int first)
 		       (unsigned long long)res->v.baseline_values,
 		       res->fallback ? "true" : "false");
 	}
+	if (r->window_ns && res->v.span_ns)
+		printf(",\"span_ns\":%llu", (unsigned long long)res->v.span_ns);
+	else if (r->window_ns)
+		printf(",\"span_ns\":null");
 	printf(",\"samples\":%llu", (unsigned long long)res->v.samples);
 	if (res->why) {
 		printf(",\"why\":");

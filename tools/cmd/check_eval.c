@@ -14,6 +14,7 @@
 #include "shmstat_history.h"
 #include "shmstat_window.h"
 #include "check_eval.h"
+#include "nagios.h"
 #include "timearg.h"
 
 /* ------------------------------------------------------------ live values */
@@ -408,6 +409,19 @@ void check_plan_free(struct check_ctx *c)
 	}
 }
 
+/* A window of @window_ns whose records span more than WINDOW_SPAN_MAX
+ * times it (a gap in the history across its start: a recorder stopped,
+ * the clock stepped) has no value: its rate would be that of the gap, a
+ * day's average for a 5m window. check_evaluate() says the span. */
+static void span_check(struct rule_value *v, uint64_t window_ns)
+{
+	if (v->has_value && window_ns && v->span_ns > WINDOW_SPAN_MAX * window_ns) {
+		v->has_value = 0;
+		v->why = "the window's records span more than " WINDOW_SPAN_MAX_TEXT
+			 " times the window";
+	}
+}
+
 /* The rule's value over [@from, @to] of the history. */
 static void window_value(const struct check_ctx *c, const struct rule *r, uint64_t from, uint64_t to,
 			 struct rule_value *v)
@@ -428,6 +442,8 @@ static void window_value(const struct check_ctx *c, const struct rule *r, uint64
 			if (window_fig(c, r, k, &qy, from, to, &w) != 0 || !w.has_value)
 				continue;
 			any = 1;
+			if (w.to_ns - w.from_ns > v->span_ns)
+				v->span_ns = w.to_ns - w.from_ns;
 			if (k < r->nnum)
 				num += w.value;
 			else
@@ -439,6 +455,7 @@ static void window_value(const struct check_ctx *c, const struct rule *r, uint64
 		if (!v->has_value)
 			v->why = any ? "the denominator did not move in the window"
 				     : "no data in the window";
+		span_check(v, to - from);
 		return;
 	}
 	{
@@ -454,6 +471,9 @@ static void window_value(const struct check_ctx *c, const struct rule *r, uint64
 		v->value = w.value;
 		v->samples = w.samples;
 		v->why = w.why;
+		if (w.has_value && qy.fig != SHMSTAT_FIG_GAUGE)
+			v->span_ns = w.to_ns - w.from_ns;
+		span_check(v, to - from);
 	}
 }
 
@@ -578,13 +598,50 @@ void check_evaluate(const struct check_ctx *c, const struct rule *r, struct rule
 		v->why = why;
 		return;
 	}
-	if (r->window_ns)
+	if (r->window_ns) {
 		window_value(c, r, c->now - r->window_ns, c->now, v);
-	else
+		if (!v->has_value && v->span_ns > WINDOW_SPAN_MAX * r->window_ns) {
+			char sp[32];
+
+			fmt_duration(sp, sizeof(sp), v->span_ns);
+			fmt_duration(d, sizeof(d), r->window_ns);
+			snprintf(why, whylen,
+				 "its records span %s, more than %d times the %s window (a gap in"
+				 " the history: recorder stopped, machine suspended or clock stepped?)",
+				 sp, WINDOW_SPAN_MAX, d);
+			v->why = why;
+			return;
+		}
+	} else {
 		live_value(c, r, v);
+	}
 	/* planning (check_plan()): every figure the baseline may ask for */
 	if (r->has_baseline && (v->has_value || (c->plan && c->plan->planning)))
 		baseline(c, r, v, why, whylen);
+}
+
+/* ", its records span 1h10m" when rule @r's window has a span longer
+ * than asked (histq.h, window_span_long()), else "" */
+void check_span_note(const struct rule *r, const struct rule_value *v, char *buf, size_t n)
+{
+	char d[32];
+
+	buf[0] = '\0';
+	if (!window_span_long(v->span_ns, r->window_ns))
+		return;
+	fmt_duration(d, sizeof(d), v->span_ns);
+	snprintf(buf, n, ", its records span %s", d);
+}
+
+void check_span_perf(const struct rule *r, const struct rule_value *v, FILE *f)
+{
+	char label[RULES_MAX_NAME + 16];
+	struct nagios_perf sp = { .label = label, .uom = "s", .value = (double)v->span_ns * 1e-9 };
+
+	if (!window_span_long(v->span_ns, r->window_ns))
+		return;
+	snprintf(label, sizeof(label), "%s_span", r->name);
+	nagios_perf_put(f, &sp);
 }
 
 const char *check_unit(const struct check_ctx *c, const struct rule *r)

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "alerts.h"
 #include "histq.h"
@@ -69,6 +70,14 @@ void check_evaluate(const struct check_ctx *c, const struct rule *r, struct rule
  * 5m stretches" (v->baseline_values of v->baseline_stretches), for a
  * gauge "420 of 420 records". */
 void check_baseline_points(char *buf, size_t n, const struct rule *r, const struct rule_value *v);
+
+/* ", its records span 1h10m" into @buf (@n bytes) when rule @r's window
+ * value @v rests on records that span longer than the window (histq.h,
+ * window_span_long()), else "". */
+void check_span_note(const struct rule *r, const struct rule_value *v, char *buf, size_t n);
+/* The performance data " 'NAME_span'=600s" onto @f in that case (also
+ * when the span left the rule without a value), else nothing. */
+void check_span_perf(const struct rule *r, const struct rule_value *v, FILE *f);
 
 /* The registered unit of @r's metric (a ratio's first numerator) in the
  * snapshot; NULL when the segment has no such metric. */
