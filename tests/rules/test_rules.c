@@ -84,6 +84,10 @@ static const struct bad bad_cases[] = {
 	{ "rules:\n  - name: a_change\n    gauge: y\n    above: {critical: 1}\n"
 	  "  - name: a\n    gauge: y\n    baseline: {window: 1h}\n    above: {critical: 1}\n", 2,
 	  "rule 'a_change': its name is the performance data label of the change of rule 'a' (line 5) against its baseline: rename it" },
+	/* a window rule a writes 'a_span' when its records span longer */
+	{ "rules:\n  - name: a\n    rate: x\n    window: 5m\n    above: {critical: 1}\n"
+	  "  - name: a_span\n    gauge: y\n    above: {critical: 1}\n", 6,
+	  "rule 'a_span': its name is the performance data label of the span of rule 'a' (line 2) over its window: rename it" },
 	{ GOOD "    windw: 5m\n    above: {critical: 1}\n", 4,
 	  "rule 'a': unknown key (known: name, description, rate, increase, ratio" },
 	{ GOOD "    window: 5m\n    window: 6m\n    above: {critical: 1}\n", 5,

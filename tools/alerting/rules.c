@@ -646,19 +646,24 @@ static int ruleset(struct ctx *c, struct ruleset *rs)
 	for (size_t i = 0; i < n; i++)
 		if (rule(c, node(c, list->data.sequence.items.start[i]), i, rs) != 0)
 			return -1;
-	/* a baseline rule's change is performance data 'NAME_change': a
-	 * rule of that name would write a second value under that label */
+	/* a baseline rule's change is performance data 'NAME_change', a
+	 * window rule's span 'NAME_span' (a gap in the history): a rule of
+	 * that name would write a second value under that label */
 	for (size_t i = 0; i < n; i++) {
-		char ch[RULES_MAX_NAME + 8];
+		char ch[RULES_MAX_NAME + 8], sp[RULES_MAX_NAME + 8];
 
-		if (!rs->rules[i].has_baseline)
-			continue;
 		snprintf(ch, sizeof(ch), "%s_change", rs->rules[i].name);
-		for (size_t k = 0; k < n; k++)
-			if (strcmp(rs->rules[k].name, ch) == 0)
+		snprintf(sp, sizeof(sp), "%s_span", rs->rules[i].name);
+		for (size_t k = 0; k < n; k++) {
+			if (rs->rules[i].has_baseline && strcmp(rs->rules[k].name, ch) == 0)
 				return fail(c, rs->rules[k].line, 0,
 					    "rule '%s': its name is the performance data label of the change of rule '%s' (line %d) against its baseline: rename it",
 					    ch, rs->rules[i].name, rs->rules[i].line);
+			if (rs->rules[i].window_ns && strcmp(rs->rules[k].name, sp) == 0)
+				return fail(c, rs->rules[k].line, 0,
+					    "rule '%s': its name is the performance data label of the span of rule '%s' (line %d) over its window: rename it",
+					    sp, rs->rules[i].name, rs->rules[i].line);
+		}
 	}
 	return 0;
 }
