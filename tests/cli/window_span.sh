@@ -5,7 +5,8 @@
 # before the gap, a day before, and said OK with the day's average (a
 # writer at 880/s: "rate = 0.0102/s"). Now a window's value says the
 # time its records span when that is more than 10% longer than the
-# window (text, --json span_ns, perfdata NAME_span), and a window whose
+# window (check: text, --json span_ns, perfdata NAME_span; trend and
+# show --window: text and --json span_ns), and in check a window whose
 # records span more than 3 times it has no value: UNKNOWN, saying so.
 # Records every 10 minutes (cron) still serve 5m windows, saying so.
 # The history is made by cli_hist_script, its records placed against
@@ -60,6 +61,18 @@ expect 3 '"value":null,"span_ns":86399000000000,"samples":880,"why":"its records
 	"$shmstat" check -r "$tmp/r5.yaml" -H "$tmp/day.shmhist" --no-state --json "$seg"
 expect 3 '^UNKNOWN  rate:span_total: rate of span_total over 5m: its records span 86399s, more' "" -- \
 	"$shmstat" check --rate span_total --window 5m -c 1e12 -H "$tmp/day.shmhist" "$seg"
+# trend and show --window give the figure (they judge nothing) and say
+# the span
+expect 0 "^span_total rate over 5m ending .*: 0\.01019/s \(880 samples, 2 records, its records span 86399s\)$" "" -- \
+	"$shmstat" trend "$tmp/day.shmhist" span_total -w 5m --at "@$now"
+expect 0 '"records":2,"span_ns":86399000000000,"value":0\.01018530307063' "" -- \
+	"$shmstat" trend "$tmp/day.shmhist" span_total -w 5m --at "@$now" --json
+expect 0 '^segment .* \(2 records, its records span 86399s\)$' "" -- \
+	"$shmstat" show --history "$tmp/day.shmhist" --window 5m --at "@$now"
+expect 0 '"records":2,"span_ns":86399000000000,"series":\[\{"name":"span_total".*"increase":880,' "" -- \
+	"$shmstat" show --history "$tmp/day.shmhist" --window 5m --at "@$now" --json
+expect 0 '^segment .* \(5 records\)$' "" -- \
+	"$shmstat" show --history "$tmp/day.shmhist" --window 2d --at "@$now"
 # a 2d window holds the whole history, which starts inside it: 4 x 880
 # events over the 86,402 s from its first record to its last, no note (a
 # span shorter than asked)

@@ -546,15 +546,26 @@ static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
 	if (o->json) {
 		fprintf(o->out, "{\"schema\":\"shmstat.window/1\",\"segment\":");
 		json_put(o->out, fi.segment);
-		fprintf(o->out, ",\"from_ns\":%llu,\"to_ns\":%llu,\"records\":%zu,\"series\":[",
+		fprintf(o->out, ",\"from_ns\":%llu,\"to_ns\":%llu,\"records\":%zu,",
 		       (unsigned long long)from, (unsigned long long)to, rd.records);
+		if (rd.records >= 2)
+			fprintf(o->out, "\"span_ns\":%llu,", (unsigned long long)(rd.last_ns - rd.first_ns));
+		else
+			fprintf(o->out, "\"span_ns\":null,");
+		fprintf(o->out, "\"series\":[");
 	} else {
-		char a[64], b[64], seg[1024];
+		char a[64], b[64], seg[1024], sp[64] = "";
 
 		fmt_time(a, sizeof(a), from);
 		fmt_time(b, sizeof(b), to);
-		fprintf(o->out, "segment %s from %s to %s (%zu records)\n",
-		       text_safe(seg, sizeof(seg), fi.segment), a, b, rd.records);
+		/* a gap in the history across the window's start: its
+		 * figures are over the records' span (histq.h) */
+		if (rd.records >= 2 && window_span_long(rd.last_ns - rd.first_ns, to - from)) {
+			memcpy(sp, ", its records span ", 20);
+			fmt_duration(sp + 19, sizeof(sp) - 19, rd.last_ns - rd.first_ns);
+		}
+		fprintf(o->out, "segment %s from %s to %s (%zu records%s)\n",
+		       text_safe(seg, sizeof(seg), fi.segment), a, b, rd.records, sp);
 	}
 	/* the last record's series and the extras, merged in order */
 	nq = nqx = 0;

@@ -292,6 +292,10 @@ int cmd_trend(int argc, char **argv)
 			json_num("q", qy.q, 1);
 		printf("\"window_ns\":%llu,\"at_ns\":%llu,\"records\":%zu,",
 		       (unsigned long long)window, (unsigned long long)at, rd.records);
+		if (v.has_value && qy.fig != SHMSTAT_FIG_GAUGE)
+			printf("\"span_ns\":%llu,", (unsigned long long)(v.to_ns - v.from_ns));
+		else
+			printf("\"span_ns\":null,");
 		if (v.has_value)
 			json_num("value", v.value, 1);
 		else
@@ -333,6 +337,12 @@ int cmd_trend(int argc, char **argv)
 	       (unsigned long long)v.samples, rd.records);
 	if (v.resets)
 		printf(", %u resets", v.resets);
+	if (v.has_value && qy.fig != SHMSTAT_FIG_GAUGE && window_span_long(v.to_ns - v.from_ns, window)) {
+		char sp[32];
+
+		fmt_duration(sp, sizeof(sp), v.to_ns - v.from_ns);
+		printf(", its records span %s", sp);
+	}
 	printf(")\n");
 	if (tr.points < 2) {
 		printf("trend: unknown (%zu sub-windows with a value; need 2)\n", tr.points);
