@@ -6,8 +6,9 @@
 # writer at 880/s: "rate = 0.0102/s"). Now a window's value says the
 # time its records span when that is more than 10% longer than the
 # window (check: text, --json span_ns, perfdata NAME_span; trend and
-# show --window: text and --json span_ns), and in check a window whose
-# records span more than 3 times it has no value: UNKNOWN, saying so.
+# show --window: text and --json span_ns; top --history: text), and in
+# check a window whose records span more than 3 times it has no value:
+# UNKNOWN, saying so.
 # Records every 10 minutes (cron) still serve 5m windows, saying so.
 # The history is made by cli_hist_script, its records placed against
 # the real clock (check reads it): the figures are exact.
@@ -49,9 +50,11 @@ now=$(date +%s)
 {
 	for i in 3 2 1 0; do
 		echo "c span_total 880"
+		echo "s span_sigs k1 5 acct"
 		echo "app $((now - 86400 - i))"
 	done
 	echo "c span_total 880"
+	echo "s span_sigs k1 5 acct"
 	echo "app $((now - 1))"
 } | make day.shmhist
 rules r5 5m
@@ -69,8 +72,10 @@ expect 0 '"records":2,"span_ns":86399000000000,"value":0\.01018530307063' "" -- 
 	"$shmstat" trend "$tmp/day.shmhist" span_total -w 5m --at "@$now" --json
 expect 0 '^segment .* \(2 records, its records span 86399s\)$' "" -- \
 	"$shmstat" show --history "$tmp/day.shmhist" --window 5m --at "@$now"
-expect 0 '"records":2,"span_ns":86399000000000,"series":\[\{"name":"span_total".*"increase":880,' "" -- \
+expect 0 '"records":2,"span_ns":86399000000000,"series":\[.*\{"name":"span_total".*"increase":880,' "" -- \
 	"$shmstat" show --history "$tmp/day.shmhist" --window 5m --at "@$now" --json
+expect 0 '^over 5m ending .* \(2 records, its records span 86399s\)$' "" -- \
+	"$shmstat" top --history "$tmp/day.shmhist" --window 5m --at "@$now"
 expect 0 '^segment .* \(5 records\)$' "" -- \
 	"$shmstat" show --history "$tmp/day.shmhist" --window 2d --at "@$now"
 # a 2d window holds the whole history, which starts inside it: 4 x 880

@@ -482,7 +482,14 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 				 path, own);
 		goto out;
 	}
-	printf("over %s ending %s (%zu records)\n", wd, when, rd.records);
+	printf("over %s ending %s (%zu records", wd, when, rd.records);
+	if (rd.records >= 2 && window_span_long(rd.last_ns - rd.first_ns, window)) {
+		char sp[32];
+
+		fmt_duration(sp, sizeof(sp), rd.last_ns - rd.first_ns);
+		printf(", its records span %s", sp);   /* a gap across its start */
+	}
+	printf(")\n");
 	nq = 0;
 	for (size_t i = 0; i < fi.series; i++) {
 		struct frames efr = { h, ends, rd.records >= 2 ? 2 : 1 };
