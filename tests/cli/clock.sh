@@ -96,4 +96,16 @@ n=$(shifted "-3600" "$shmstat" show --history "$tmp/b.shmhist" --range @0 now --
 	"$json_flat" | grep -c '^frames\.[0-9]*\.time_ns=')
 [ "$n" = 2 ] && ok || bad "record, clock back 1 h: $n records after the restart, not 2"
 
+# --- an interval shorter than the finest tier's step: a snapshot in the
+# step of the last record writes nothing and is not counted (--count 3
+# gave 1 or 2 records: the clock that came back into the last record's
+# step, above, did the same at random)
+"$shmstat" record -o "$tmp/c.shmhist" --tiers 1s:1m --interval 100ms \
+	--count 3 "$tag" 2> "$tmp/c.err"
+rc=$?
+[ $rc = 0 ] && ok || bad "record, interval under the step: exit $rc: $(cat "$tmp/c.err")"
+n=$("$shmstat" show --history "$tmp/c.shmhist" --range @0 now --json |
+	"$json_flat" | grep -c '^frames\.[0-9]*\.time_ns=')
+[ "$n" = 3 ] && ok || bad "record --count 3, interval under the step: $n records, not 3"
+
 finish

@@ -245,6 +245,7 @@ int cmd_record(int argc, char **argv)
 	const char *path = NULL, *name;
 	char defpath[256], why[256];
 	uint64_t interval = 0, count = 0, taken = 0, recorded = 0, next;
+	unsigned written = 0;
 	shmstat_history *h = NULL;
 	shmstat_reader *r = NULL;
 	struct sigaction sa;
@@ -403,8 +404,15 @@ int cmd_record(int argc, char **argv)
 			shmstat_snap_free(s);
 			continue;
 		}
-		err = shmstat_history_append(h, s, now, NULL);
+		err = shmstat_history_append(h, s, now, &written);
 		shmstat_snap_free(s);
+		/* in the finest tier's step of the last record (a clock that
+		 * came back into it, or an interval shorter than that step):
+		 * nothing written, as a snapshot skipped while the clock is
+		 * behind, and not counted either: --count N was N intervals
+		 * read but fewer records */
+		if (err == 0 && written == 0)
+			continue;
 		if (err == ENOSPC) {
 			/* this snapshot fits no ring, or the file system has
 			 * no room for it: skipped, the next may be taken. But
