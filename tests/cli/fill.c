@@ -20,6 +20,10 @@
  *                          and misses, a histogram, a gauge; spin_total,
  *                          which it adds 1 to every millisecond after
  *                          printing "ready", until killed
+ *   cli_fill NAME twins    tw_long_total{v="<150 ESC>a"} 7 (help "twin a")
+ *                          and {v="<150 ESC>b"} 11 (help "twin b"): equal
+ *                          in their first 600 bytes escaped (\x1b each);
+ *                          then as spin, tw_spin_total + 1 every ms
  *   cli_fill NAME unsum    u_sigs, a table of 4 keys a summary and a pool
  *                          of one: the main thread's "u-main" 8 hits
  *                          (it holds the summary), another thread's
@@ -114,6 +118,37 @@ static int spin(shmstat_seg *seg)
 	}
 }
 
+/* twins: two label sets alike for 600 bytes escaped */
+static int twins(shmstat_seg *seg)
+{
+	shmstat_counter *c = NULL;
+	int err = 0;
+
+	for (int k = 0; k < 2; k++) {
+		char v[152], help[8];
+		const char *labels[] = { "v", v, NULL };
+		struct shmstat_metric_def d = { .name = "tw_long_total", .labels = labels,
+						 .help = help };
+
+		memset(v, 0x1b, 150);
+		snprintf(v + 150, 2, "%c", "ab"[k]);
+		snprintf(help, sizeof(help), "twin %c", "ab"[k]);
+		err |= shmstat_counter_register(seg, &d, &c);
+		shmstat_counter_add(c, k ? 11 : 7);
+	}
+	err |= reg_counter_unit(seg, "tw_spin_total", NULL, NULL, 0, &c);
+	if (err) {
+		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		shmstat_counter_add(c, 1);
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+}
+
 static void *unsum_other(void *t)
 {
 	for (int i = 0; i < 3; i++)
@@ -176,6 +211,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2 && strcmp(argv[2], "spin") == 0)
 		return spin(seg);
+	if (argc > 2 && strcmp(argv[2], "twins") == 0)
+		return twins(seg);
 	if (argc > 2 && strcmp(argv[2], "unsum") == 0)
 		return unsum(seg);
 	if (argc > 2 && strcmp(argv[2], "layouts") == 0) {

@@ -25,7 +25,9 @@ cleanup() {
 	[ -n "${holder:-}" ] && kill "$holder" 2>/dev/null
 	[ -n "${piper:-}" ] && kill "$piper" 2>/dev/null
 	[ -n "${liner:-}" ] && kill "$liner" 2>/dev/null
-	"$shmstat" rm "$tag-s" "$tag-w" "$tag-removed" "$tag-bad" "$tag-many" >/dev/null 2>&1
+	[ -n "${twinner:-}" ] && kill "$twinner" 2>/dev/null
+	"$shmstat" rm "$tag-s" "$tag-w" "$tag-removed" "$tag-bad" "$tag-many" "$tag-twins" \
+		>/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -273,6 +275,45 @@ poll on_screen '^sort: name ' && grep -Eq '^cli_errors_total +3 ' "$tmp/screen" 
 	bad "repaired again: $(cat "$tmp/screen")"
 tm send-keys -t view q
 poll test -s "$tmp/rc" && [ "$(cat "$tmp/rc")" = 0 ] && ok || bad "q after a corruption: '$(cat "$tmp/rc" 2>/dev/null)'"
+
+# --- two label sets alike for their first 600 bytes escaped, "a" and
+# "b" after (series keys were 400 bytes: both rows had one cut name, the
+# selection of the first jumped to the second at each refresh, --lines
+# headed both columns with the same cut name)
+"$fill" "$tag-twins" twins > "$tmp/twins.out" &
+twinner=$!
+poll grep -qx ready "$tmp/twins.out" && ok || bad "cli_fill twins did not start"
+esc=$(printf '\\x1b%.0s' $(seq 150))
+twin_a="tw_long_total{v=\"${esc}a\"}" twin_b="tw_long_total{v=\"${esc}b\"}"
+view "$utf8" 80x24 --raw -i 100ms "$tag-twins"
+# a rate: the first row, selected at the first refresh, has been
+# through another
+poll on_screen '^tw_spin_total +[0-9]+ +[0-9.]+ ' && ok || bad "twins: no rate: $(cat "$tmp/screen")"
+grep -Eq '^tw_long_total\{.*~.* +7 +0 ' "$tmp/screen" && grep -Eq '^tw_long_total\{.*~.* +11 +0 ' \
+	"$tmp/screen" && ok || bad "twins: a row each: $(cat "$tmp/screen")"
+[ "$(LC_ALL=$utf8 wc -L < "$tmp/screen")" -le 80 ] && ok || bad "twins: a line wider than 80 columns"
+help_of_sel() { sed -n 24p "$tmp/screen"; }
+[ "$(help_of_sel)" = "twin a" ] && ok || bad "twins: the first row's selection moved: '$(help_of_sel)'"
+# after a key, a refresh (tw_spin_total moved) keeps the selection
+spin_now() { screen && grep -Eo '^tw_spin_total +[0-9]+' "$tmp/screen"; }
+moved() { [ "$(spin_now)" != "$1" ]; }
+tm send-keys -t view j
+poll on_screen '^twin b$' && ok || bad "twins: j: '$(help_of_sel)'"
+tm send-keys -t view k
+poll on_screen '^twin a$' && ok || bad "twins: k: '$(help_of_sel)'"
+spun=$(spin_now)
+poll moved "$spun" && [ "$(help_of_sel)" = "twin a" ] && ok ||
+	bad "twins: k, then a refresh: '$(help_of_sel)'"
+tm send-keys -t view q
+poll test -s "$tmp/rc" && ok || bad "twins: q"
+# --lines: each column headed by its whole name
+"$shmstat" watch --lines -i 10ms -n 2 -I 'tw_long_total*' "$tag-twins" > "$tmp/twins.lines" ||
+	bad "twins: watch --lines"
+[ "$(head -n 1 "$tmp/twins.lines")" = "$twin_a  $twin_b" ] && ok ||
+	bad "twins: --lines header: $(head -c 300 "$tmp/twins.lines")"
+kill "$twinner"
+wait "$twinner" 2>/dev/null
+twinner=
 
 # --- a segment removed under the watch: its last values, and the first
 # line says so where 80 columns keep it (next to the name), piped too

@@ -271,6 +271,74 @@ static void test_duplicates_apart(void **state)
 	shmstat_close(seg);
 }
 
+/* Two label sets equal in their first 150 ESC (600 bytes escaped, \x1b
+ * each), "a" and "b" after: each is a series of its own, its row named
+ * by its whole key, and a rate follows its own counter. Keys were kept
+ * in 400 bytes: both rows read the same cut name. */
+static int reg_long(shmstat_seg *seg, char last, uint64_t add)
+{
+	char v[152];
+	const char *labels[] = { "v", v, NULL };
+	struct shmstat_metric_def d = { .name = "long_total", .labels = labels, .help = "h" };
+	shmstat_counter *c;
+	int err;
+
+	memset(v, 0x1b, 150);
+	v[150] = last;
+	v[151] = '\0';
+	err = shmstat_counter_register(seg, &d, &c);
+	if (err == 0)
+		shmstat_counter_add(c, add);
+	return err;
+}
+
+static void test_long_keys_apart(void **state)
+{
+	const char *name = ut_name("wlong");
+	char want[2][700];
+	shmstat_seg *seg;
+	shmstat_reader *r;
+	struct watch w;
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		size_t o = (size_t)sprintf(want[k], "long_total{v=\"");
+
+		for (int i = 0; i < 150; i++)
+			o += (size_t)sprintf(want[k] + o, "\\x1b");
+		sprintf(want[k] + o, "%c\"}", "ab"[k]);
+		assert_int_equal(strlen(want[k]), 617);
+	}
+	assert_int_equal(shmstat_open(name, NULL, &seg), 0);
+	assert_int_equal(reg_long(seg, 'a', 7), 0);
+	assert_int_equal(reg_long(seg, 'b', 11), 0);
+	assert_int_equal(shmstat_reader_open(name, &r), 0);
+	memset(&w, 0, sizeof(w));
+	for (unsigned round = 0; round < 3; round++) {
+		shmstat_snap *s;
+		struct row *rows = NULL;
+
+		if (round == 2)
+			assert_int_equal(reg_long(seg, 'a', 5), 0);     /* a: 7 -> 12 */
+		assert_int_equal(shmstat_snapshot(r, &s), 0);
+		assert_int_equal(watch_rows(&w, s, (double)round, &rows), 2);
+		assert_int_equal(w.n, 2);
+		assert_string_equal(rows[0].name, want[0]);
+		assert_string_equal(rows[1].name, want[1]);
+		assert_string_equal(w.s[rows[0].series].key, want[0]);
+		assert_string_equal(w.s[rows[1].series].key, want[1]);
+		assert_true(rows[0].value_v == (round == 2 ? 12 : 7));
+		assert_true(rows[1].value_v == 11);
+		assert_string_equal(rows[0].rate, round == 0 ? "-" : round == 1 ? "0/s" : "5/s");
+		assert_string_equal(rows[1].rate, round == 0 ? "-" : "0/s");
+		free(rows);
+		shmstat_snap_free(s);
+	}
+	watch_free(&w);
+	shmstat_reader_close(r);
+	shmstat_close(seg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +346,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lookup_by_index, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_rings_grow, ut_setup, ut_teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_apart, ut_setup, ut_teardown),
+		cmocka_unit_test_setup_teardown(test_long_keys_apart, ut_setup, ut_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

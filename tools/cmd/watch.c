@@ -191,7 +191,7 @@ static void print_block(const struct watch *w, const struct row *rows, size_t nr
 	printf("%s\n", line_end(&l));
 	for (size_t k = 0; k < nr; k++) {
 		const struct row *r = &rows[k];
-		char name[512], sp[SPARK * 4 + 1];
+		char name[WATCH_NAME_MAX + 8], sp[SPARK * 4 + 1];
 
 		watch_name(name, sizeof(name), r, wn);
 		watch_spark(sp, sizeof(sp), r, SPARK, w->utf8);

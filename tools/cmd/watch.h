@@ -19,18 +19,24 @@
 #include <stdint.h>
 
 #include "shmstat.h"
+#include "cli.h"
 #include "units.h"
 
 #define SPARK 16                /* rates kept for the sparkline */
 #define WINDOWS 3               /* averages over the last 1m, 5m, 15m */
 #define HISTORY 1024            /* samples kept per metric, >= 0.9s apart */
 #define RING_FIRST 4            /* a ring's first size; doubled when full */
+/* A row's name: a whole name{labels} (METRIC_TEXT_MAX, NUL included)
+ * and " hit ratio" */
+#define WATCH_NAME_MAX (METRIC_TEXT_MAX + 16)
 
 extern const double watch_window_s[WINDOWS];    /* 60, 300, 900 */
 extern const char *const watch_window_name[WINDOWS];    /* "1m", "5m", "15m" */
 
 struct series {
-	char key[400];             /* name{labels}, printable */
+	char *key;                 /* name{labels}, printable, whole (its own
+				    * length: cut at 399 bytes, two label sets
+				    * alike that far were one row's name) */
 	uint64_t hash;             /* of key and ord, for the index */
 	unsigned ord;              /* 0; the n-th of one key in a refresh: n - 1 */
 	uint64_t reg_id;
@@ -72,7 +78,7 @@ struct watch {
 };
 
 struct row {
-	char name[420];            /* name{labels}; a ratio: "KEY hit ratio" */
+	char name[WATCH_NAME_MAX]; /* name{labels}; a ratio: "KEY hit ratio" */
 	size_t keylen;             /* bytes of name that are the key */
 	int ratio;                 /* a hit-ratio row (after its series) */
 	enum shmstat_type type;

@@ -33,19 +33,23 @@ const char *const watch_window_name[WINDOWS] = { "1m", "5m", "15m" };
 
 /* ------------------------------------------------------------ series */
 
-static void series_init(struct series *s, const char *key, uint64_t reg_id,
-			enum shmstat_type type)
+/* -1 out of memory */
+static int series_init(struct series *s, const char *key, uint64_t reg_id,
+		       enum shmstat_type type)
 {
 	memset(s, 0, sizeof(*s));
-	snprintf(s->key, sizeof(s->key), "%s", key);
+	s->key = strdup(key);
 	s->reg_id = reg_id;
 	s->type = type;
+	return s->key ? 0 : -1;
 }
 
 static void series_free(struct watch *w, struct series *s)
 {
 	shmstat_hdata_free(s->prev);
 	free(s->ring);
+	free(s->key);
+	s->key = NULL;
 	w->ring_bytes -= s->ringcap * sizeof(*s->ring);
 	s->prev = NULL;
 	s->ring = NULL;
@@ -124,7 +128,8 @@ static struct series *find_series(struct watch *w, const char *key, unsigned ord
 		w->s = ns;
 		w->cap = cap;
 	}
-	series_init(&w->s[w->n], key, reg_id, type);
+	if (series_init(&w->s[w->n], key, reg_id, type) != 0)
+		return NULL;
 	w->s[w->n].hash = h;
 	w->s[w->n].ord = ord;
 	w->idx[i] = w->n + 1;
@@ -297,7 +302,7 @@ static size_t lower(const struct series *const *idx, size_t n, const char *key)
  * name. */
 static const struct series *twin(const struct series *const *idx, size_t n, const char *key)
 {
-	char k2[400];
+	char k2[WATCH_NAME_MAX];
 	const char *h = strstr(key, "hits");
 	size_t at;
 
@@ -388,7 +393,7 @@ static size_t ratio_rows(const struct watch *w, struct row *r)
 			end++;          /* [k, end): one name's label sets */
 		for (size_t j = k; hits && j < end; j++) {
 			const struct series *x[2] = { idx[j], twin(idx, ns, idx[j]->key) };
-			char what[830];
+			char what[2 * WATCH_NAME_MAX];
 
 			if (x[1] == NULL)
 				continue;
@@ -397,7 +402,7 @@ static size_t ratio_rows(const struct watch *w, struct row *r)
 			paired++;
 		}
 		if (hits && paired < end - k) {
-			char mname[400], label[420], what[830];
+			char mname[WATCH_NAME_MAX], label[WATCH_NAME_MAX], what[2 * WATCH_NAME_MAX];
 			const struct series **x;
 			size_t m0, m1;
 
@@ -544,7 +549,7 @@ size_t watch_rows(struct watch *w, const shmstat_snap *s, double t, struct row *
 	for (size_t k = 0, ord = 0; k < n; k++) {
 		struct shmstat_metric_info m;
 		struct series *se;
-		char key[400];
+		char key[METRIC_TEXT_MAX];
 
 		shmstat_snap_metric(s, order[k], &m);
 		if (!metric_wanted(&m, w->inc, w->ninc, w->exc, w->nexc))
@@ -672,7 +677,7 @@ static int compact_key(char *buf, size_t n, const char *k, int cap, int *longest
 	o++;
 	*longest = 0;
 	for (p++; *p != '}';) {
-		char val[400], cut[400];
+		char val[METRIC_TEXT_MAX], cut[METRIC_TEXT_MAX];
 		size_t v = 0;
 
 		p += strcspn(p, "=");
@@ -701,7 +706,7 @@ static int compact_key(char *buf, size_t n, const char *k, int cap, int *longest
 static void cut_key(char *buf, size_t n, const char *key, int width)
 {
 	size_t at = strcspn(key, "{");
-	char name[420], c[420];
+	char name[WATCH_NAME_MAX], c[WATCH_NAME_MAX];
 	int longest = 0, cap;
 
 	if (cells(key) <= width) {
@@ -717,7 +722,7 @@ static void cut_key(char *buf, size_t n, const char *key, int width)
 	}
 	/* long ones: their values alone, the longest cut first, down to 3
 	 * cells each; then the name cut if it keeps 8 */
-	if (key[at] == '{' && compact_key(c, sizeof(c), key, 400, &longest) == 0) {
+	if (key[at] == '{' && compact_key(c, sizeof(c), key, METRIC_TEXT_MAX, &longest) == 0) {
 		/* the largest cap from 3 to longest - 1 that fits (else 3):
 		 * cut values only grow with their cap, so a bisection finds it
 		 * (one try a cell took 5 ms a row with values of 400 cells) */
@@ -757,7 +762,7 @@ void watch_name(char *buf, size_t n, const struct row *r, int width)
 {
 	/* a ratio's " hit ratio" stays whole: its key is cut */
 	const char *tail = r->name + r->keylen;
-	char key[420];
+	char key[WATCH_NAME_MAX];
 
 	if (cells(r->name) <= width || cells(tail) + 4 > width) {
 		cut_cells(buf, n, r->name, width);
@@ -783,7 +788,7 @@ void line_init(struct line *l, int indent, int sep)
 
 void line_cell(struct line *l, const char *s, int width, int right)
 {
-	char cut[512];
+	char cut[sizeof(l->buf)];
 	int pad;
 
 	for (int k = 0; l->n > 0 && k < l->sep && l->len + 1 < sizeof(l->buf); k++) {

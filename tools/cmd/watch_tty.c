@@ -46,7 +46,7 @@ struct view {
 	size_t *shown;             /* rows that pass the filter, in order */
 	size_t nshown;
 	size_t sel, top;           /* selected and first visible, in shown */
-	char selname[420];         /* kept across refreshes and sorts */
+	char selname[WATCH_NAME_MAX];      /* kept across refreshes and sorts */
 	char title[512];
 	char note[512];
 	int paused;
@@ -113,7 +113,7 @@ static void fit(struct layout *L, const struct view *v, int cols)
 
 static void row_line(struct line *l, const struct layout *L, const struct row *r, int utf8)
 {
-	char name[512], sp[SPARK * 4 + 1];
+	char name[WATCH_NAME_MAX + 8], sp[SPARK * 4 + 1];
 
 	watch_name(name, sizeof(name), r, L->name);
 	line_init(l, 0, 1);
