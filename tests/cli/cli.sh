@@ -237,6 +237,25 @@ expect 2 "" "^shmstat: high-value threshold '99999999999999999999' is not a numb
 	"$shmstat" top --high-value 99999999999999999999 "$tag-a"
 # one number style: 5000 is 5000; --raw keeps integers whatever their size
 expect 0 "^ \* +5 +0 +1 +0\.833[0-9]* +5000 " "" -- "$shmstat" top --raw "$tag-a"
+# --raw columns as wide as their widest value: a weight of 2^64 - 6 (20
+# digits) and a hit ratio 0.3333333333 (12) pushed the columns after
+# them right of their headers
+"$fill" "$tag-e" wide || bad "cli_fill wide failed"
+"$shmstat" top --raw --high-value 99 "$tag-e" > /tmp/$tag.topw 2>&1 || bad "top --raw wide: $(cat /tmp/$tag.topw)"
+cols() { cut -c1-67 /tmp/$tag.topw; }
+for want in "$(printf '   %10s %8s %10s %12s %20s' HITS +ERROR MISSES HIT_RATIO WEIGHT)" \
+	"$(printf '   %10s %8s %10s %12s %20s' 1 0 2 0.3333333333 18446744073709551610)" \
+	"$(printf '   %10s %8s %10s %12s %20s' 1 0 0 1 1)"; do
+	cols | grep -Fxq -- "$want" && ok || bad "top --raw: no line '$want': $(cat /tmp/$tag.topw)"
+done
+# after the weight, FIRST: its header and each row's age end together
+[ "$(grep -Ec '^.{67} ( FIRST|[ 0-9]{5}[smhd]) ' /tmp/$tag.topw)" = 3 ] && ok ||
+	bad "top --raw: FIRST out of its column: $(cat /tmp/$tag.topw)"
+for want in "$(printf '   %-36s %10s %10s %12s %20s' OWNER HITS MISSES HIT_RATIO WEIGHT)" \
+	"$(printf '   %-36s %10s %10s %12s %20s' acct-w 1 2 0.3333333333 18446744073709551610)"; do
+	grep -Fxq -- "$want" /tmp/$tag.topw && ok || bad "top --raw owners: no line '$want': $(cat /tmp/$tag.topw)"
+done
+"$shmstat" rm "$tag-e" >/dev/null 2>&1
 
 # events of a thread that found no summary free widen every bound: the
 # head line's bound says so (11 events / 4 + 3 unsummarized = 5)

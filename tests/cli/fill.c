@@ -24,6 +24,10 @@
  *                          and {v="<150 ESC>b"} 11 (help "twin b"): equal
  *                          in their first 600 bytes escaped (\x1b each);
  *                          then as spin, tw_spin_total + 1 every ms
+ *   cli_fill NAME wide     only w_sigs: key "big" 1 hit of weight 2^64 - 6
+ *                          and 2 misses (owner acct-w), key "third" 1 hit
+ *                          of weight 1: columns of 20 digits and 12 (a
+ *                          hit ratio 0.3333333333) with --raw
  *   cli_fill NAME unsum    u_sigs, a table of 4 keys a summary and a pool
  *                          of one: the main thread's "u-main" 8 hits
  *                          (it holds the summary), another thread's
@@ -261,6 +265,24 @@ int main(int argc, char **argv)
 			.name = "o_latency", .unit = "ns" }, NULL, &o);
 		shmstat_hist_record(o, 1000);
 		shmstat_hist_record_n(o, UINT64_MAX, 2);
+		shmstat_close(seg);
+		return err ? 1 : 0;
+	}
+	if (argc > 2 && strcmp(argv[2], "wide") == 0) {
+		struct shmstat_metric_def d = { .name = "w_sigs", .help = "cli test" };
+		struct shmstat_sigtab_opts o;
+		shmstat_sigtab *t;
+		uint32_t a = 0;
+
+		shmstat_sigtab_opts_init(&o);
+		err |= shmstat_sigtab_register(seg, &d, &o, &t);
+		err |= shmstat_sig_owner(t, "acct-w", &a);
+		if (err == 0) {
+			shmstat_sig_hit(t, "big", 3, UINT64_MAX - 5, a);
+			shmstat_sig_miss(t, "big", 3, a);
+			shmstat_sig_miss(t, "big", 3, a);
+			shmstat_sig_hit(t, "third", 5, 1, 0);
+		}
 		shmstat_close(seg);
 		return err ? 1 : 0;
 	}

@@ -73,6 +73,37 @@ static int owner_width(int min, const char *name)
 	return l > min ? l : min;
 }
 
+/* Figures' columns: each as wide as its header's default width, or its
+ * widest value (--raw: counts near 2^64 take 20 columns, a hit ratio
+ * 0.8333333333 12): a wider value pushed every column after it right. */
+static void widen(int *w, const char *s)
+{
+	int l = (int)strlen(s);
+
+	*w = l > *w ? l : *w;
+}
+
+/* An entry's HITS, +ERROR, MISSES, HIT_RATIO, WEIGHT */
+static void entry_figs(const struct shmstat_sigentry *e, const char *unit, char f[5][FIG_LEN])
+{
+	fmt_fig_u64(f[0], FIG_LEN, e->hits - e->err_hits, NULL, raw);
+	fmt_fig_u64(f[1], FIG_LEN, e->err_hits, NULL, raw);
+	fmt_fig_u64(f[2], FIG_LEN, e->misses - e->err_misses, NULL, raw);
+	fmt_ratio(f[3], FIG_LEN, e->hit_rate, raw);
+	fmt_fig_u64(f[4], FIG_LEN, e->weight - e->err_weight, unit, raw);
+}
+
+/* An owner's HITS, MISSES, HIT_RATIO, WEIGHT */
+static void owner_figs(const struct shmstat_sigowner_info *o, const char *unit, char f[4][FIG_LEN])
+{
+	uint64_t ev = o->hits + o->misses;
+
+	fmt_fig_u64(f[0], FIG_LEN, o->hits, NULL, raw);
+	fmt_fig_u64(f[1], FIG_LEN, o->misses, NULL, raw);
+	fmt_ratio(f[2], FIG_LEN, ev ? (double)o->hits / (double)ev : NAN, raw);
+	fmt_fig_u64(f[3], FIG_LEN, o->weight, unit, raw);
+}
+
 static int print_table(FILE *out, const shmstat_snap *s, size_t i,
 		       const struct shmstat_metric_info *m, enum shmstat_sig_order by,
 		       const char *owner, size_t n, uint64_t hv, int *owner_seen)
@@ -81,9 +112,9 @@ static int print_table(FILE *out, const shmstat_snap *s, size_t i,
 	struct shmstat_sigstats st;
 	shmstat_sigview *v;
 	size_t *idx, got;
-	int ow = 12;
+	int ow = 12, cw[5] = { 10, 8, 10, 9, 12 }, ocw[4] = { 10, 10, 9, 12 };
 	char name[METRIC_TEXT_MAX], own[256], fe[FIG_LEN], fh[FIG_LEN], fm[FIG_LEN], fw[FIG_LEN],
-	     fx[FIG_LEN], fr[FIG_LEN];
+	     fx[FIG_LEN], f[5][FIG_LEN];
 
 	if (shmstat_snap_sigtab(s, i, &v) != 0)
 		return die(EXIT_ERR, "out of memory");
@@ -128,31 +159,28 @@ static int print_table(FILE *out, const shmstat_snap *s, size_t i,
 
 		shmstat_sigview_entry(v, idx[k], &e);
 		ow = owner_width(ow, e.owner);
+		entry_figs(&e, m->unit, f);
+		for (int j = 0; j < 5; j++)
+			widen(&cw[j], f[j]);
 	}
-	fprintf(out, "   %10s %8s %10s %9s %12s %6s %6s  %-*s %s\n", "HITS", "+ERROR", "MISSES",
-	       "HIT_RATIO", "WEIGHT", "FIRST", "LAST", ow, "OWNER", "KEY");
+	fprintf(out, "   %*s %*s %*s %*s %*s %6s %6s  %-*s %s\n", cw[0], "HITS", cw[1], "+ERROR",
+		cw[2], "MISSES", cw[3], "HIT_RATIO", cw[4], "WEIGHT", "FIRST", "LAST", ow, "OWNER",
+		"KEY");
 	for (size_t k = 0; k < got; k++) {
 		struct shmstat_sigentry e;
 		char key[SHMSTAT_SIG_KEY_SHOW], first[16], last[16];
-		uint64_t gh, gm, gw;
 
 		shmstat_sigview_entry(v, idx[k], &e);
-		gh = e.hits - e.err_hits;
-		gm = e.misses - e.err_misses;
-		gw = e.weight - e.err_weight;
 		/* a key known by its hash alone: its length, not its bytes */
 		fmt_sigkey(key, sizeof(key), e.key, e.has_key ? e.key_len : 0,
 			   e.has_key ? e.full_len : 1, e.hash);
 		fmt_ago(first, sizeof(first), info.taken_ns, e.first_ns);
 		fmt_ago(last, sizeof(last), info.taken_ns, e.last_ns);
-		fmt_fig_u64(fh, sizeof(fh), gh, NULL, raw);
-		fmt_fig_u64(fe, sizeof(fe), e.err_hits, NULL, raw);
-		fmt_fig_u64(fm, sizeof(fm), gm, NULL, raw);
-		fmt_ratio(fr, sizeof(fr), e.hit_rate, raw);
-		fmt_fig_u64(fw, sizeof(fw), gw, m->unit, raw);
-		fprintf(out, " %c%c%10s %8s %10s %9s %12s %6s %6s  %-*s %s\n",
-		       gh >= hv ? '*' : ' ', e.expired ? 'x' : ' ', fh, fe, fm, fr, fw, first, last,
-		       ow, e.owner[0] ? owner_safe(own, sizeof(own), e.owner) : "-", key);
+		entry_figs(&e, m->unit, f);
+		fprintf(out, " %c%c%*s %*s %*s %*s %*s %6s %6s  %-*s %s\n",
+			e.hits - e.err_hits >= hv ? '*' : ' ', e.expired ? 'x' : ' ', cw[0], f[0],
+			cw[1], f[1], cw[2], f[2], cw[3], f[3], cw[4], f[4], first, last, ow,
+			e.owner[0] ? owner_safe(own, sizeof(own), e.owner) : "-", key);
 	}
 	if (shmstat_sigview_owners(v)) {
 		ow = 36;
@@ -160,26 +188,26 @@ static int print_table(FILE *out, const shmstat_snap *s, size_t i,
 			struct shmstat_sigowner_info o;
 
 			shmstat_sigview_owner(v, k, &o);
-			if (owner == NULL || strcmp(owner, o.name) == 0)
-				ow = owner_width(ow, o.name);
+			if (owner != NULL && strcmp(owner, o.name) != 0)
+				continue;
+			ow = owner_width(ow, o.name);
+			owner_figs(&o, m->unit, f);
+			for (int j = 0; j < 4; j++)
+				widen(&ocw[j], f[j]);
 		}
-		fprintf(out, "\n   %-*s %10s %10s %9s %12s\n", ow, "OWNER", "HITS", "MISSES", "HIT_RATIO",
-		       "WEIGHT");
+		fprintf(out, "\n   %-*s %*s %*s %*s %*s\n", ow, "OWNER", ocw[0], "HITS", ocw[1],
+			"MISSES", ocw[2], "HIT_RATIO", ocw[3], "WEIGHT");
 		for (size_t k = 0; k < shmstat_sigview_owners(v); k++) {
 			struct shmstat_sigowner_info o;
-			uint64_t ev;
 
 			shmstat_sigview_owner(v, k, &o);
 			if (owner && strcmp(owner, o.name) != 0)
 				continue;
 			*owner_seen = 1;
-			ev = o.hits + o.misses;
-			fmt_fig_u64(fh, sizeof(fh), o.hits, NULL, raw);
-			fmt_fig_u64(fm, sizeof(fm), o.misses, NULL, raw);
-			fmt_ratio(fr, sizeof(fr), ev ? (double)o.hits / (double)ev : NAN, raw);
-			fmt_fig_u64(fw, sizeof(fw), o.weight, m->unit, raw);
-			fprintf(out, "   %-*s %10s %10s %9s %12s\n", ow,
-			       o.name[0] ? owner_safe(own, sizeof(own), o.name) : "-", fh, fm, fr, fw);
+			owner_figs(&o, m->unit, f);
+			fprintf(out, "   %-*s %*s %*s %*s %*s\n", ow,
+				o.name[0] ? owner_safe(own, sizeof(own), o.name) : "-", ocw[0], f[0],
+				ocw[1], f[1], ocw[2], f[2], ocw[3], f[3]);
 		}
 	}
 	free(idx);
@@ -245,6 +273,25 @@ static void table_figures(const struct shmstat_series *s, const struct shmstat_w
 	printf("\n");
 }
 
+/* An owner's figures over the window, @v its 4: "-" where there is none */
+static void owner_wfigs(const struct shmstat_wvalue *v, const char *unit, char c[4][FIG_LEN])
+{
+	for (int j = 0; j < 4; j++) {
+		if (!v[j].has_value)
+			snprintf(c[j], FIG_LEN, "-");
+		else
+			fmt_figure(c[j], FIG_LEN, table_figs[j], v[j].value, unit, raw);
+	}
+}
+
+/* A window key's "+LO" and "+HI" */
+static void key_figs(const struct wkey *k, char lo[FIG_LEN], char hi[FIG_LEN])
+{
+	lo[0] = hi[0] = '+';
+	fmt_fig_u64(lo + 1, FIG_LEN - 1, k->lo, NULL, raw);
+	fmt_fig_u64(hi + 1, FIG_LEN - 1, k->hi, NULL, raw);
+}
+
 /* One table series @s over the window: its figures @v (table_queries()),
  * the keys from the window's first and last frames @fr. */
 static void history_table(const struct frames *fr, const struct shmstat_series *s,
@@ -255,33 +302,34 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 	char c[4][FIG_LEN], own[256];
 	static struct wkey w[SHMSTAT_HISTORY_MAX_TOP];
 	size_t nk;
-	int ow = 36;
+	int ow = 36, ocw[4] = { 10, 10, 9, 12 }, kw[2] = { 10, 10 };
 
 	table_figures(s, v);
 	if (li >= 0 && s->owners) {
+		const struct shmstat_wvalue *ov = v;
+
 		for (size_t k = 0; k < s->owners; k++) {
 			struct shmstat_sigowner_info oi;
 
-			if (owner_shown(last, li, k, owner, &oi))
-				ow = owner_width(ow, oi.name);
+			if (!owner_shown(last, li, k, owner, &oi))
+				continue;
+			ow = owner_width(ow, oi.name);
+			ov += 4;
+			owner_wfigs(ov, s->unit, c);
+			for (int j = 0; j < 4; j++)
+				widen(&ocw[j], c[j]);
 		}
-		printf("   %-*s %10s %10s %9s %12s\n", ow, "OWNER", "HITS", "MISSES", "HIT_RATIO",
-		       "WEIGHT");
+		printf("   %-*s %*s %*s %*s %*s\n", ow, "OWNER", ocw[0], "HITS", ocw[1], "MISSES",
+		       ocw[2], "HIT_RATIO", ocw[3], "WEIGHT");
 		for (size_t k = 0; k < s->owners; k++) {
 			struct shmstat_sigowner_info oi;
 
 			if (!owner_shown(last, li, k, owner, &oi))
 				continue;
 			v += 4;
-			for (int j = 0; j < 4; j++) {
-				if (!v[j].has_value)
-					snprintf(c[j], sizeof(c[j]), "-");
-				else
-					fmt_figure(c[j], sizeof(c[j]), table_figs[j], v[j].value,
-						   s->unit, raw);
-			}
-			printf("   %-*s %10s %10s %9s %12s\n", ow, owner_safe(own, sizeof(own), oi.name),
-			       c[0], c[1], c[2], c[3]);
+			owner_wfigs(v, s->unit, c);
+			printf("   %-*s %*s %*s %*s %*s\n", ow, owner_safe(own, sizeof(own), oi.name),
+			       ocw[0], c[0], ocw[1], c[1], ocw[2], c[2], ocw[3], c[3]);
 		}
 	}
 	if (fr->n < 2)
@@ -292,22 +340,23 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 		if (owner == NULL || strcmp(owner, w[k].k.owner) == 0) {
 			shown++;
 			ow = owner_width(ow, w[k].k.owner);
+			key_figs(&w[k], c[0], c[1]);
+			widen(&kw[0], c[0]);
+			widen(&kw[1], c[1]);
 		}
 	}
 	/* over the rows' mark and their two figures */
-	printf("  %10s %10s  %-*s %s\n", "HITS", "AT_MOST", ow, "OWNER", "KEY");
+	printf("  %*s %*s  %-*s %s\n", kw[0], "HITS", kw[1], "AT_MOST", ow, "OWNER", "KEY");
 	for (size_t k = 0, shown = 0; k < nk && shown < n; k++) {
-		char key[SHMSTAT_SIG_KEY_SHOW], lo[FIG_LEN], hi[FIG_LEN];
+		char key[SHMSTAT_SIG_KEY_SHOW];
 
 		if (owner && strcmp(owner, w[k].k.owner) != 0)
 			continue;
 		shown++;
 		fmt_sigkey(key, sizeof(key), w[k].k.key, w[k].k.key_len, w[k].k.full_len,
 			   w[k].k.hash);
-		lo[0] = hi[0] = '+';
-		fmt_fig_u64(lo + 1, sizeof(lo) - 1, w[k].lo, NULL, raw);
-		fmt_fig_u64(hi + 1, sizeof(hi) - 1, w[k].hi, NULL, raw);
-		printf(" %c%10s %10s  %-*s %s\n", w[k].lo >= hv ? '*' : ' ', lo, hi, ow,
+		key_figs(&w[k], c[0], c[1]);
+		printf(" %c%*s %*s  %-*s %s\n", w[k].lo >= hv ? '*' : ' ', kw[0], c[0], kw[1], c[1], ow,
 		       w[k].k.owner[0] ? owner_safe(own, sizeof(own), w[k].k.owner) : "-", key);
 	}
 }
