@@ -120,7 +120,7 @@ static int attach(const char *name, const struct shmstat_opts *opts, shmstat_seg
 				     opts->mode);
 	seg = calloc(1, sizeof(*seg));
 	if (seg == NULL)
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory attaching segment '%s'", name);
 	seg->fd = -1;
 	err = shmstat__seg_map(seg, name, opts);
 	if (err)

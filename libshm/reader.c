@@ -158,7 +158,7 @@ static int reader_open(const char *name, const struct shmstat_reader_opts *o,
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
 		close(fd);
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory opening segment '%s'", name);
 	}
 	r->fd = fd;
 	r->max_copy = o->max_copy ? o->max_copy : SHMSTAT_READER_MAX_COPY;

@@ -689,7 +689,8 @@ static int register_once(struct shmstat_seg *seg, const struct shmstat_shape *sh
 	hsize = (r->type->handle_size + 7) / 8 * 8;
 	h = calloc(1, sizeof(*h) + hsize + lk->len);
 	if (h == NULL)
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory registering metric '%s' in segment '%s'",
+				     r->name, seg->name);
 	cds_lfht_node_init(&h->node);
 	h->hash = r->hash;
 	h->shape = have;

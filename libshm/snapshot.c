@@ -35,7 +35,7 @@ void shmstat_snap_free(shmstat_snap *s)
 }
 
 /* Which slots hold processes, and which stripes belong to which. */
-static int scan_procs(struct shmstat_snap *s)
+static int scan_procs(struct shmstat_snap *s, const char *name)
 {
 	const struct shmstat_hdr *h = s->h;
 
@@ -43,12 +43,15 @@ static int scan_procs(struct shmstat_snap *s)
 	s->owner_of = malloc((size_t)h->nstripes * sizeof(*s->owner_of));
 	s->by_proc = malloc((size_t)h->nstripes * sizeof(*s->by_proc));
 	if (s->p == NULL || s->owner_of == NULL || s->by_proc == NULL)
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory listing the processes of segment '%s'",
+				     name);
 	{
 		uint32_t *idx = malloc(h->max_procs * sizeof(*idx));
 
 		if (idx == NULL)
-			return shmstat__fail(ENOMEM, "out of memory");
+			return shmstat__fail(ENOMEM,
+					     "out of memory listing the processes of segment '%s'",
+					     name);
 		for (uint32_t i = 0; i < h->max_procs; i++) {
 			const struct shmstat_proc *p = &s->procs[i];
 			uint32_t st = SHMSTAT_PROC_STATE(p->word);
@@ -233,18 +236,20 @@ int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s)
 				  h->prof_mods_used : s->info.max_modules;
 	s->info.profile_dropped = h->prof_dropped;
 
-	err = scan_procs(s);
+	err = scan_procs(s, r->name);
 	if (err)
 		return err;
 	if (sum_stripes(s) != 0)
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory summing the values of segment '%s'",
+				     r->name);
 	/* the directory holds the metrics sound and wanted, checked as
 	 * they were read (mdir.c) */
 	s->info.bad_descs = s->dir.bad;
 	s->m_bytes = s->dir.n * sizeof(*s->m);
 	s->m = shmstat__map_array(s->m_bytes);
 	if (s->m == NULL)
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory reading the metrics of segment '%s'",
+				     r->name);
 	for (; s->nm < s->dir.n; s->nm++) {
 		const struct shmstat__rdesc *d = shmstat__snap_desc(s, s->nm);
 
@@ -263,7 +268,8 @@ static int snapshot(shmstat_reader *r, shmstat_snap **out)
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory taking a snapshot of segment '%s'",
+				     r->name);
 	err = shmstat__snap_check_name(r, s);
 	if (!err)
 		err = shmstat__snap_copy(r, s);

@@ -503,7 +503,7 @@ static int open_file(const char *path, int writable, shmstat_history **out)
 	}
 	h = hist_alloc(path, fd, writable);
 	if (h == NULL) {
-		err = shmstat__fail(ENOMEM, "out of memory");
+		err = shmstat__fail(ENOMEM, "out of memory opening history file '%s'", path);
 		goto fail;
 	}
 	h->hdr = hd;
@@ -557,7 +557,7 @@ static int create_file(const char *path, const struct shmstat_history_opts *o,
 	tl = strlen(path) + 16;
 	tmp = malloc(tl);
 	if (tmp == NULL)
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory creating history file '%s'", path);
 	snprintf(tmp, tl, "%s.%08x~", path, (unsigned)(rnd ^ (uint64_t)getpid()));
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd < 0) {
@@ -616,7 +616,7 @@ static int create_file(const char *path, const struct shmstat_history_opts *o,
 	h = hist_alloc(path, fd, 1);
 	if (h == NULL) {
 		close(fd);
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory creating history file '%s'", path);
 	}
 	h->hdr = hd;
 	for (unsigned k = 0; k < hd.ntiers; k++)

@@ -36,7 +36,7 @@ static int dict_append(struct shmstat_history *h, const unsigned char *payload, 
 	while (h->rec.n < len && !h->rec.oom)
 		put_u8(&h->rec, 0);
 	if (h->rec.oom)
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory adding to the dictionary of history file '%s'", h->path);
 	eh.magic = SHMSTAT_HF_ENT_MAGIC;
 	eh.len = (uint32_t)len;
 	eh.index = d->n;
@@ -52,7 +52,7 @@ static int dict_append(struct shmstat_history *h, const unsigned char *payload, 
 		if (bad)
 			return shmstat__fail(EINVAL, "history file '%s': a dictionary entry does not parse",
 					     h->path);
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory adding to the dictionary of history file '%s'", h->path);
 	}
 	SHMSTAT_HOOK(SHMSTAT_HOOK_HIST_DICT, h);
 	err = shmstat__hf_pwrite_full(h->fd, h->rec.p, (size_t)len, h->hdr.dict_off + d->end);
@@ -66,7 +66,7 @@ static int dict_append(struct shmstat_history *h, const unsigned char *payload, 
 				   (uint32_t)(d->n - 1));
 	d->end += len;
 	if (err)
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory adding to the dictionary of history file '%s'", h->path);
 	*idx = (uint32_t)(d->n - 1);
 	return 0;
 }
@@ -302,7 +302,7 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 		h->rgen = si.generation;
 	}
 	if (grow_cur(h, n ? n : 1) != 0)
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory encoding a record for history file '%s'", h->path);
 	buf_reset(&h->inl);
 	for (size_t i = 0; i < n; i++) {
 		struct shmstat_metric_info mi;
@@ -332,7 +332,7 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 		}
 		desc_payload(&h->tmp, &mi, &hs);
 		if (h->tmp.oom)
-			return shmstat__fail(ENOMEM, "out of memory");
+			return shmstat__fail(ENOMEM, "out of memory encoding a record for history file '%s'", h->path);
 		hash = shmstat__hash(h->tmp.p, h->tmp.n);
 		d = find_entry(h, &h->dmap, h->tmp.p, h->tmp.n, hash);
 		if (d == UINT32_MAX) {
@@ -347,11 +347,11 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 			put_str(&h->inl, h->tmp.p, h->tmp.n);
 			ninl++;
 		} else if (shmstat__hf_hmap_put(&h->rmap, mi.reg_id, d) != 0) {
-			return shmstat__fail(ENOMEM, "out of memory");
+			return shmstat__fail(ENOMEM, "out of memory encoding a record for history file '%s'", h->path);
 		}
 	}
 	if (h->inl.oom)
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory encoding a record for history file '%s'", h->path);
 	/* the schema: the last one, one found again, or a new one */
 	if (ninl == 0) {
 		if (h->last_schema != UINT32_MAX && h->last_n == n &&
@@ -365,7 +365,7 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 			put_u8(&h->tmp, SHMSTAT_HF_KIND_SCHEMA);
 			schema_payload(h, &h->tmp, n);
 			if (h->tmp.oom)
-				return shmstat__fail(ENOMEM, "out of memory");
+				return shmstat__fail(ENOMEM, "out of memory encoding a record for history file '%s'", h->path);
 			hash = shmstat__hash(h->tmp.p, h->tmp.n);
 			schema = find_entry(h, &h->smap, h->tmp.p, h->tmp.n, hash);
 			if (schema == UINT32_MAX) {
@@ -384,7 +384,7 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 					if (lr)
 						h->last_reg = lr;
 					if (!ld || !lr)
-						return shmstat__fail(ENOMEM, "out of memory");
+						return shmstat__fail(ENOMEM, "out of memory encoding a record for history file '%s'", h->path);
 					h->last_cap = n;
 				}
 				if (n) {
@@ -433,7 +433,7 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 		}
 	}
 	if (b->oom)
-		return shmstat__fail(ENOMEM, "out of memory");
+		return shmstat__fail(ENOMEM, "out of memory encoding a record for history file '%s'", h->path);
 	return 0;
 }
 
@@ -463,7 +463,7 @@ static int write_record(struct shmstat_history *h, unsigned k, uint64_t now)
 		while (h->rec.n < len && !h->rec.oom)
 			put_u8(&h->rec, 0);
 		if (h->rec.oom)
-			return shmstat__fail(ENOMEM, "out of memory");
+			return shmstat__fail(ENOMEM, "out of memory writing a record to history file '%s'", h->path);
 	}
 	rh.magic = SHMSTAT_HF_REC_MAGIC;
 	rh.len = (uint32_t)len;

@@ -465,7 +465,7 @@ fail:
 	shmstat__region_free(sbuf, slen);
 	shmstat__region_free(mbuf, mlen);
 	shmstat_profile_free(p);
-	return shmstat__fail(err, "out of memory");
+	return shmstat__fail(err, "out of memory reading the profile of segment '%s'", r->name);
 }
 
 /* No cancellation point, as shmstat_snapshot(): a thread cancelled at

@@ -498,7 +498,7 @@ static int load_alert(struct loader *l, json_t *o, struct alert_table *t)
 		break;
 	}
 	if ((a = add(t, l->rule)) == NULL)
-		return fail(l->err, l->errlen, l->path, 0, "out of memory");
+		return fail(l->err, l->errlen, l->path, 0, "out of memory reading the alert state");
 	x.rule = a->rule;
 	*a = x;
 	return 0;
@@ -611,7 +611,7 @@ static int second_alert(struct loader *l, const struct alert_table *t)
 		return 0;
 	s = malloc(t->n * sizeof(*s));
 	if (s == NULL)
-		return fail(l->err, l->errlen, l->path, 0, "out of memory");
+		return fail(l->err, l->errlen, l->path, 0, "out of memory reading the alert state");
 	for (size_t i = 0; i < t->n; i++)
 		s[i] = (struct named){ t->a[i].rule, i };
 	qsort(s, t->n, sizeof(*s), by_rule);
@@ -653,7 +653,7 @@ int alerts_load(const char *path, struct alert_table *t, char *err, size_t errle
 	f = fdopen(fd, "r");
 	if (f == NULL) {
 		close(fd);
-		return fail(err, errlen, path, 0, "out of memory");
+		return fail(err, errlen, path, 0, "out of memory reading the alert state");
 	}
 	root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
 	(void)fclose(f);
@@ -685,7 +685,7 @@ int alerts_load(const char *path, struct alert_table *t, char *err, size_t errle
 		goto out;
 	}
 	if (fmt && (t->rules = strdup(json_string_value(fmt))) == NULL) {
-		fail(err, errlen, path, 0, "out of memory");
+		fail(err, errlen, path, 0, "out of memory reading the alert state");
 		goto out;
 	}
 	list = json_object_get(root, "alerts");
@@ -765,7 +765,7 @@ int alerts_save(const char *path, const struct alert_table *t, char *err, size_t
 	    (rules && json_object_set_new(root, "rules", rules)) ||
 	    json_object_set_new(root, "alerts", list)) {
 		json_decref(root);
-		return fail(err, errlen, path, 0, "out of memory");
+		return fail(err, errlen, path, 0, "out of memory writing the alert state");
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		if (t->a[i].last_ns > (uint64_t)INT64_MAX || t->a[i].bad_since > (uint64_t)INT64_MAX ||
@@ -777,13 +777,13 @@ int alerts_save(const char *path, const struct alert_table *t, char *err, size_t
 		}
 		if (json_array_append_new(list, alert_json(&t->a[i])) != 0) {
 			json_decref(root);
-			return fail(err, errlen, path, 0, "out of memory");
+			return fail(err, errlen, path, 0, "out of memory writing the alert state");
 		}
 	}
 	text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (text == NULL) {
-		fail(err, errlen, path, 0, "out of memory");
+		fail(err, errlen, path, 0, "out of memory writing the alert state");
 		goto out;
 	}
 	if (out_resolve(path, -1, &op) != 0) {

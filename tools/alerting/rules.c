@@ -178,7 +178,7 @@ static int expression(struct ctx *c, struct rule *r, int k, const yaml_node_t *v
 					    "evictions are the table's", c->who);
 			r->owner = strdup(o);
 			if (r->owner == NULL)
-				return fail(c, AT(m[2]), "out of memory");
+				return fail(c, AT(m[2]), "out of memory reading the rules");
 		}
 		return 0;
 	}
@@ -561,7 +561,7 @@ static int yaml_error(struct ctx *c, const yaml_parser_t *p, const char *text, s
 		}
 	}
 	if (p->error == YAML_MEMORY_ERROR)
-		return fail(c, 0, 0, "out of memory");
+		return fail(c, 0, 0, "out of memory reading the rules");
 	if (p->context)
 		return fail(c, line, col, "bad YAML: %s (%s at line %d)", what, p->context,
 			    (int)p->context_mark.line + 1);
@@ -584,7 +584,7 @@ static int prescan(struct ctx *c, const char *text, size_t len)
 	int docs = 0, rc = 0, done = 0, depth = 0;
 
 	if (!yaml_parser_initialize(&p))
-		return fail(c, 0, 0, "out of memory");
+		return fail(c, 0, 0, "out of memory reading the rules");
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	while (!done && rc == 0) {
 		if (!yaml_parser_parse(&p, &ev)) {
@@ -641,7 +641,7 @@ static int ruleset(struct ctx *c, struct ruleset *rs)
 			    "more than %d rules", RULES_MAX_RULES);
 	rs->rules = calloc(n, sizeof(*rs->rules));
 	if (rs->rules == NULL)
-		return fail(c, 0, 0, "out of memory");
+		return fail(c, 0, 0, "out of memory reading the rules");
 	rs->n = n;
 	for (size_t i = 0; i < n; i++)
 		if (rule(c, node(c, list->data.sequence.items.start[i]), i, rs) != 0)
@@ -684,7 +684,7 @@ int rules_parse(const char *path, const char *text, size_t len, struct ruleset *
 	if (prescan(&c, text, len) != 0)
 		return -1;
 	if (!yaml_parser_initialize(&parser))
-		return fail(&c, 0, 0, "out of memory");
+		return fail(&c, 0, 0, "out of memory reading the rules");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		yaml_error(&c, &parser, text, len);
@@ -729,7 +729,7 @@ int rules_load(const char *path, struct ruleset *out, char *err, size_t errlen)
 	text = malloc((size_t)st.st_size + 1);
 	if (text == NULL) {
 		close(fd);
-		return fail(&c, 0, 0, "out of memory");
+		return fail(&c, 0, 0, "out of memory reading the rules");
 	}
 	while (got < (size_t)st.st_size) {
 		ssize_t r = read(fd, text + got, (size_t)st.st_size - got);

@@ -74,7 +74,7 @@ static int sum_of(struct ctx *c, const char *opt, const char *text, struct rule_
 	*out = calloc(RULES_MAX_SELECTORS, sizeof(**out));
 	if (*out == NULL) {
 		free(copy);
-		return fail(c, 0, 0, "out of memory");
+		return fail(c, 0, 0, "out of memory reading the rules");
 	}
 	for (p = start = copy; rc == 0; p++) {
 		if (*p == '\\' && q && p[1]) {
@@ -218,7 +218,7 @@ int rules_inline(const struct rule_inline *in, struct ruleset *out, char *err, s
 		err[0] = '\0';
 	out->rules = calloc(1, sizeof(*out->rules));
 	if (out->rules == NULL)
-		return fail(&c, 0, 0, "out of memory");
+		return fail(&c, 0, 0, "out of memory reading the rules");
 	out->n = 1;
 	out->expire_ns = RULES_DEFAULT_EXPIRE_NS;
 	if (build(&c, in, &out->rules[0]) != 0) {

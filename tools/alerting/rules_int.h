@@ -113,7 +113,7 @@ int threshold_pair(struct ctx *c, const struct rule *r, int line, int col, const
 		   const char *wt, const char *ct, enum qty_kind wk, enum qty_kind ck, double w,
 		   double cr, int fb, enum qty_kind *kind);
 
-/* strdup(), "out of memory" set when it fails. */
+/* strdup(), "out of memory reading the rules" set when it fails. */
 char *dup_str(struct ctx *c, const char *s);
 
 /* ------------------------------------------------------------- selectors */

@@ -259,7 +259,7 @@ char *dup_str(struct ctx *c, const char *s)
 	char *d = strdup(s);
 
 	if (d == NULL)
-		fail(c, 0, 0, "out of memory");
+		fail(c, 0, 0, "out of memory reading the rules");
 	return d;
 }
 
@@ -495,7 +495,7 @@ bad:
 	     key, bad, (size_t)(p - s) + 1);
 	goto out;
 nomem:
-	fail(c, 0, 0, "out of memory");
+	fail(c, 0, 0, "out of memory reading the rules");
 out:
 	for (size_t i = 0; i < np; i++) {
 		free(pr[i].k);
@@ -525,7 +525,7 @@ int selectors(struct ctx *c, const yaml_node_t *n, const char *key,
 			    RULES_MAX_SELECTORS);
 	*out = calloc(cnt, sizeof(**out));
 	if (*out == NULL)
-		return fail(c, 0, 0, "out of memory");
+		return fail(c, 0, 0, "out of memory reading the rules");
 	for (size_t i = 0; i < cnt; i++) {
 		const yaml_node_t *it = n->type == YAML_SEQUENCE_NODE ?
 					node(c, n->data.sequence.items.start[i]) : n;

@@ -725,8 +725,9 @@ static int history(struct check_ctx *c, const struct ruleset *rs, const char *pa
 	if (shmstat_history_window_select(c->fr.h, c->now - need, c->now, keep_none, NULL,
 					  &c->fr.f, &c->fr.n) != 0 ||
 	    check_plan(c, rs, c->now - need, c->now, rules_metric, (void *)rs) != 0) {
-		int rc = config_error("%s", *shmstat_last_error() ? shmstat_last_error()
-								 : "out of memory");
+		int rc = *shmstat_last_error()
+				 ? config_error("%s", shmstat_last_error())
+				 : config_error("out of memory planning the reads of history %s", path);
 
 		check_plan_free(c);
 		frames_free(&c->fr);
@@ -929,7 +930,7 @@ int cmd_check(int argc, char **argv)
 	alerts_prune(&at, &rs);
 	res = calloc(rs.n, sizeof(*res));
 	if (res == NULL) {
-		rc = config_error("out of memory");
+		rc = config_error("out of memory evaluating the rules");
 		goto out;
 	}
 	for (size_t k = 0; k < rs.n; k++)
@@ -939,7 +940,7 @@ int cmd_check(int argc, char **argv)
 		enum health *hs = calloc(rs.n + 1, sizeof(*hs));
 
 		if (hs == NULL) {
-			rc = config_error("out of memory");
+			rc = config_error("out of memory evaluating the rules");
 			goto out;
 		}
 		for (size_t k = 0; k < rs.n; k++)

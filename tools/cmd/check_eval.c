@@ -542,7 +542,7 @@ static void baseline(const struct check_ctx *c, const struct rule *r, struct rul
 		cap = 100000;           /* the most recent stretches */
 	vals = malloc((cap ? cap : 1) * sizeof(*vals));
 	if (vals == NULL) {
-		v->why = "out of memory";
+		v->why = "out of memory reading its points";
 		return;
 	}
 	for (size_t k = 0; k < cap; k++) {

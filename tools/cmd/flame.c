@@ -360,13 +360,13 @@ int cmd_flame(int argc, char **argv)
 		sym = symbolizer_new("shmstat", stderr);
 		decl = calloc(shmstat_profile_modules(p) + 1, sizeof(*decl));
 		if (sym == NULL || decl == NULL || load_symbols(sym, p, decl) != 0) {
-			rc = die(EXIT_ERR, "out of memory");
+			rc = die(EXIT_ERR, "out of memory loading the symbols of the profile");
 			goto out;
 		}
 	}
 	f = flame_new();
 	if (f == NULL || build(f, p, sym, decl, &a, &kept) != 0) {
-		rc = die(EXIT_ERR, "out of memory");
+		rc = die(EXIT_ERR, "out of memory building the flame graph");
 		goto out;
 	}
 	if (st.dropped_samples)

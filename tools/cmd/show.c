@@ -397,7 +397,8 @@ static int print_text(const char *name, const shmstat_snap *s, const size_t *ord
 		if (cells_put(&c, type) || cells_put(&c, w.full) || cells_put(&c, w.t) ||
 		    cells_put(&c, w.v) || cells_put(&c, w.r)) {
 			free(c.buf);
-			return die(EXIT_ERR, "out of memory");
+			return die(EXIT_ERR, "out of memory laying out the metrics of segment '%s'",
+				   name);
 		}
 	}
 	print_header(name, &info, rate_ns);
@@ -541,7 +542,7 @@ static int show_segment(const char *name, struct name_filter *filter, enum expor
 			rate_ns = 1;
 		order0 = metrics_sorted(s0, shmstat_snap_metrics(s0));
 		if (order0 == NULL) {
-			die(EXIT_ERR, "out of memory");
+			die(EXIT_ERR, "out of memory sorting the metrics of segment '%s'", name);
 			goto out;
 		}
 	}
@@ -551,7 +552,8 @@ static int show_segment(const char *name, struct name_filter *filter, enum expor
 	need_rates = s0 != NULL || fmt == EXPORT_TEXT;
 	rate = need_rates ? metric_rates(s, s0, order0, rate_ns) : NULL;
 	if (order == NULL || (need_rates && rate == NULL)) {
-		die(EXIT_ERR, "out of memory");
+		die(EXIT_ERR, "out of memory %s the metrics of segment '%s'",
+		    order == NULL ? "sorting" : "computing the rates of", name);
 		goto out;
 	}
 	if (fmt == EXPORT_TEXT) {
@@ -604,7 +606,7 @@ int cmd_show(int argc, char **argv)
 	if (inc == NULL || exc == NULL) {
 		free(inc);
 		free(exc);
-		return die(EXIT_ERR, "out of memory");
+		return die(EXIT_ERR, "out of memory reading the arguments");
 	}
 	opterr = 0;
 	while (rc < 0 && (c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {

@@ -510,7 +510,7 @@ static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
 	q = malloc((ns ? ns : 1) * 4 * sizeof(*q));
 	v = malloc((ns ? ns : 1) * 4 * sizeof(*v));
 	if (order == NULL || gidx == NULL || q == NULL || v == NULL) {
-		rc = die(EXIT_ERR, "out of memory");
+		rc = die(EXIT_ERR, "out of memory planning the figures of history %s", o->path);
 		goto out;
 	}
 	g = (struct group){ last, o, { NULL, 0, 0, 0 } };
@@ -530,8 +530,9 @@ static int show_window(const struct show_hist *o, uint64_t from, uint64_t to)
 	 * second pass (none in the common case) */
 	series_set_sort(&g.x);
 	if (g.x.oom || series_set_windows(h, from, to, &g.x, key_queries, &vx) != 0) {
-		rc = die(EXIT_ERR, "%s", g.x.oom || !*shmstat_last_error() ? "out of memory"
-									: shmstat_last_error());
+		rc = g.x.oom || !*shmstat_last_error()
+			     ? die(EXIT_ERR, "out of memory reading the series of history %s", o->path)
+			     : die(EXIT_ERR, "%s", shmstat_last_error());
 		goto out;
 	}
 	/* the window's first record, whole: where the tables' keys start */

@@ -117,7 +117,7 @@ static int print_table(FILE *out, const shmstat_snap *s, size_t i,
 	     fx[FIG_LEN], f[5][FIG_LEN];
 
 	if (shmstat_snap_sigtab(s, i, &v) != 0)
-		return die(EXIT_ERR, "out of memory");
+		return die(EXIT_ERR, "out of memory reading signature table '%s'", m->name);
 	if (owner == NULL || owner[0] == '\0')
 		*owner_seen = 1;
 	shmstat_snap_info(s, &info);
@@ -125,7 +125,8 @@ static int print_table(FILE *out, const shmstat_snap *s, size_t i,
 	idx = malloc((n ? n : 1) * sizeof(*idx));
 	if (idx == NULL) {
 		shmstat_sigview_free(v);
-		return die(EXIT_ERR, "out of memory");
+		return die(EXIT_ERR, "out of memory listing the keys of signature table '%s'",
+			   m->name);
 	}
 	got = shmstat_sigview_top(v, by, owner, n, idx);
 	fmt_metric(name, sizeof(name), m->name, m->labels);
@@ -464,7 +465,7 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 	q = malloc((nq ? nq : 1) * sizeof(*q));
 	v = malloc((nq ? nq : 1) * sizeof(*v));
 	if (q == NULL || v == NULL) {
-		rc = die(EXIT_ERR, "out of memory");
+		rc = die(EXIT_ERR, "out of memory planning the figures of history %s", path);
 		goto out;
 	}
 	nq = 0;
@@ -480,8 +481,9 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 	/* and their figures, in a second pass (none in the common case) */
 	series_set_sort(&wt.x);
 	if (wt.x.oom || series_set_windows(h, at - window, at, &wt.x, key_queries, &vx) != 0) {
-		rc = die(EXIT_ERR, "%s", wt.x.oom || !*shmstat_last_error() ? "out of memory"
-									   : shmstat_last_error());
+		rc = wt.x.oom || !*shmstat_last_error()
+			     ? die(EXIT_ERR, "out of memory reading the keys of history %s", path)
+			     : die(EXIT_ERR, "%s", shmstat_last_error());
 		goto out;
 	}
 	if (rd.records == 0) {
@@ -719,7 +721,7 @@ int cmd_top(int argc, char **argv)
 		FILE *f = open_memstream(&buf, &len);
 
 		if (f == NULL) {
-			rc = die(EXIT_ERR, "out of memory");
+			rc = die(EXIT_ERR, "out of memory buffering the signature tables");
 		} else {
 			const size_t nm = json ? 0 : shmstat_snap_metrics(s);
 			size_t *ord = json ? NULL : metrics_sorted(s, nm);
@@ -728,7 +730,8 @@ int cmd_top(int argc, char **argv)
 				found = top_json(f, s, argv[optind], table, by, owner, (size_t)n, hv,
 						 &seen);
 			if (found < 0 || (!json && ord == NULL))
-				rc = die(EXIT_ERR, "out of memory");
+				rc = die(EXIT_ERR, "out of memory %s the signature tables of segment '%s'",
+					 json ? "writing" : "sorting", argv[optind]);
 			for (size_t k = 0; ord && rc == EXIT_OK && k < nm; k++) {
 				const size_t i = ord[k];
 				struct shmstat_metric_info m;
@@ -742,7 +745,7 @@ int cmd_top(int argc, char **argv)
 			}
 			free(ord);
 			if (fclose(f) != 0 && rc == EXIT_OK)
-				rc = die(EXIT_ERR, "out of memory");
+				rc = die(EXIT_ERR, "out of memory buffering the signature tables");
 			else if (rc == EXIT_OK && found && seen)
 				(void)fwrite(buf, 1, len, stdout);
 		}

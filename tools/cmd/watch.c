@@ -423,7 +423,7 @@ int cmd_watch(int argc, char **argv)
 	if (w.inc == NULL || w.exc == NULL) {
 		free(w.inc);
 		free(w.exc);
-		return die(EXIT_ERR, "out of memory");
+		return die(EXIT_ERR, "out of memory reading the arguments");
 	}
 	opterr = 0;
 	while (rc < 0 && (c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {

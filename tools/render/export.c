@@ -410,7 +410,9 @@ int export_snapshot(FILE *f, enum export_format fmt, const char *name, const shm
 		struct prom_opts o = { .om = fmt == EXPORT_OPENMETRICS, .le_per_octave = 1,
 				       .top = EXPORT_TOP, .warn = 1 };
 
-		return prom_render(f, &src, 1, &o) ? die(EXIT_ERR, "out of memory") : EXIT_OK;
+		return prom_render(f, &src, 1, &o)
+			       ? die(EXIT_ERR, "out of memory rendering segment '%s'", name)
+			       : EXIT_OK;
 	}
 	case EXPORT_CSV: return export_csv(f, s, order, n);
 	default: return EXIT_ERR;
