@@ -92,7 +92,7 @@ static bool owner_ok(const struct shmstat_reader_opts *o, uid_t uid)
 {
 	if (o->any_owner || uid == geteuid() || uid == 0)
 		return true;
-	for (unsigned i = 0; i < o->nowners && i < SHMSTAT_READER_MAX_OWNERS; i++)
+	for (unsigned i = 0; i < o->nowners; i++)       /* at most 16: reader_open() */
 		if (o->owners[i] == uid)
 			return true;
 	return false;
@@ -135,6 +135,12 @@ static int reader_open(const char *name, const struct shmstat_reader_opts *o,
 		shmstat_reader_opts_init(&defaults);
 		o = &defaults;
 	}
+	/* owners[] holds that many: more were cut to 16 without a word, the
+	 * uids after the 16th refused as if never given */
+	if (o->nowners > SHMSTAT_READER_MAX_OWNERS)
+		return shmstat__fail(EINVAL,
+				     "cannot open segment '%s': shmstat_reader_opts.nowners is %u, more than SHMSTAT_READER_MAX_OWNERS (%d)",
+				     name, o->nowners, SHMSTAT_READER_MAX_OWNERS);
 	err = shmstat__path(name, path);
 	if (err)
 		return err;

@@ -541,7 +541,7 @@ struct shmstat_reader_opts {
 	/* A reader accepts a segment owned by its effective uid or by root
 	 * (uid 0); also by these uids (a 0640 segment read by its group) */
 	uid_t owners[SHMSTAT_READER_MAX_OWNERS];
-	unsigned nowners;
+	unsigned nowners;          /* at most SHMSTAT_READER_MAX_OWNERS: EINVAL */
 	int any_owner;             /* 1: accept any owner (listing) */
 	uint64_t max_copy;         /* 0: SHMSTAT_READER_MAX_COPY */
 	/* A subset (NULL: every metric): a snapshot holds only the metrics
@@ -570,7 +570,8 @@ SHMSTAT_API void shmstat_reader_opts_init(struct shmstat_reader_opts *o);
  */
 SHMSTAT_API int shmstat_reader_open(const char *name, shmstat_reader **out);
 
-/** shmstat_reader_open_opts - the same with options @o (NULL: defaults). */
+/** shmstat_reader_open_opts - the same with options @o (NULL: defaults);
+ * EINVAL when o->nowners is more than SHMSTAT_READER_MAX_OWNERS. */
 SHMSTAT_API int shmstat_reader_open_opts(const char *name, const struct shmstat_reader_opts *o,
 					 shmstat_reader **out);
 

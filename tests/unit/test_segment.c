@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -466,6 +467,35 @@ static void test_foreign_owner(void **state)
 	assert_int_equal(shmstat_unlink(name), 0);
 }
 
+/* shmstat_reader_opts.nowners above SHMSTAT_READER_MAX_OWNERS (the size
+ * of owners[]): EINVAL, the field and its bound named (it was cut to 16
+ * without a word); 16 is accepted. */
+static void test_reader_nowners_bound(void **state)
+{
+	const char *name = ut_name("seg");
+	struct shmstat_reader_opts o;
+	shmstat_reader *r = NULL;
+
+	(void)state;
+	make_seg(name);
+	shmstat_reader_opts_init(&o);
+	o.nowners = SHMSTAT_READER_MAX_OWNERS + 1;
+	assert_int_equal(shmstat_reader_open_opts(name, &o, &r), EINVAL);
+	assert_null(r);
+	ut_check_error_text(name);
+	assert_non_null(strstr(shmstat_last_error(),
+			       "shmstat_reader_opts.nowners is 17, more than SHMSTAT_READER_MAX_OWNERS (16)"));
+	o.nowners = UINT_MAX;
+	assert_int_equal(shmstat_reader_open_opts(name, &o, &r), EINVAL);
+	assert_null(r);
+	o.nowners = SHMSTAT_READER_MAX_OWNERS;
+	for (unsigned i = 0; i < o.nowners; i++)
+		o.owners[i] = 65534;
+	assert_int_equal(shmstat_reader_open_opts(name, &o, &r), 0);
+	shmstat_reader_close(r);
+	assert_int_equal(shmstat_unlink(name), 0);
+}
+
 /* Group- or other-writable segments are refused for writing. */
 static void test_writable_by_others(void **state)
 {
@@ -677,6 +707,7 @@ int main(void)
 		T(test_hardlink_refused),
 		T(test_foreign_owner),
 		T(test_writable_by_others),
+		T(test_reader_nowners_bound),
 		T(test_not_regular),
 		T(test_unlink_missing),
 		T(test_gc_nothing_dead),
