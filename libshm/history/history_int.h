@@ -318,6 +318,9 @@ struct shmstat_history {
 	size_t last_n, last_cap;
 	uint32_t last_schema;      /* its entry, UINT32_MAX: none */
 	struct buf pay, tmp, inl, rec;
+	size_t pay_own;            /* of pay: its bytes but the schema's and
+				    * the inline series' (the record's own) */
+	size_t pay_ninl;           /* series inline in pay */
 	uint64_t *cnt;             /* a histogram's bucket counts */
 	size_t cntcap;
 };

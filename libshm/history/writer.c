@@ -400,12 +400,15 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 	put_u8(b, SHMSTAT_HF_KIND_SNAP);
 	put_f64(b, si.generation);
 	put_str(b, h->segment, strlen(h->segment));
+	h->pay_own = b->n;
 	if (schema != UINT32_MAX) {
 		put_v(b, (uint64_t)schema << 1);
 	} else {
 		put_v(b, 1);
 		schema_payload(h, b, n);
 	}
+	h->pay_own -= b->n;         /* less the schema, added back below */
+	h->pay_ninl = ninl;
 	for (size_t i = 0; i < n; i++) {
 		struct shmstat_metric_info mi;
 
@@ -434,6 +437,7 @@ static int encode(struct shmstat_history *h, const shmstat_snap *s)
 	}
 	if (b->oom)
 		return shmstat__fail(ENOMEM, "out of memory encoding a record for history file '%s'", h->path);
+	h->pay_own += b->n;
 	return 0;
 }
 
@@ -518,7 +522,7 @@ int shmstat_history_restart(shmstat_history *h)
 static int append(shmstat_history *h, const shmstat_snap *s, uint64_t now_ns,
 		  unsigned *written)
 {
-	unsigned due = 0, nw = 0;
+	unsigned due = 0, nw = 0, small = 0;
 	int err, nospace = 0;
 
 	shmstat__clear_error();
@@ -547,6 +551,8 @@ static int append(shmstat_history *h, const shmstat_snap *s, uint64_t now_ns,
 			continue;
 		err = write_record(h, k, now_ns);
 		if (err == NO_FIT) {
+			if (!nospace || h->hdr.tier[k].ring_len < h->hdr.tier[small].ring_len)
+				small = k;
 			nospace = 1;
 			err = 0;
 			continue;
@@ -561,11 +567,24 @@ static int append(shmstat_history *h, const shmstat_snap *s, uint64_t now_ns,
 		*written = nw;
 	if (err)
 		return err;
+	/* the record's own size (its values), the same in a file of any
+	 * size; then what the series inline add: the size of the record
+	 * written, which alone said, varied with the file's size (the
+	 * room of its dictionary) */
+	if (nospace && h->pay_ninl)
+		return shmstat__fail(ENOSPC,
+				     "history file '%s': a record of segment '%s' takes %llu bytes (%llu with %zu series written inline: the file's dictionary has no room for them), more than the ring of tier %u (%llu bytes); make the file bigger",
+				     h->path, h->segment,
+				     (unsigned long long)round8(SHMSTAT_HF_REC_HDR + h->pay_own),
+				     (unsigned long long)round8(SHMSTAT_HF_REC_HDR + h->pay.n),
+				     h->pay_ninl, small,
+				     (unsigned long long)h->hdr.tier[small].ring_len);
 	if (nospace)
 		return shmstat__fail(ENOSPC,
-				     "history file '%s': a record of %llu bytes does not fit in the ring of a tier; make the file bigger",
-				     h->path,
-				     (unsigned long long)round8(SHMSTAT_HF_REC_HDR + h->pay.n));
+				     "history file '%s': a record of segment '%s' takes %llu bytes, more than the ring of tier %u (%llu bytes); make the file bigger",
+				     h->path, h->segment,
+				     (unsigned long long)round8(SHMSTAT_HF_REC_HDR + h->pay.n), small,
+				     (unsigned long long)h->hdr.tier[small].ring_len);
 	return 0;
 }
 

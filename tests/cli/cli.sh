@@ -19,7 +19,7 @@ source "$(dirname "$0")/lib.sh"
 cleanup() {
 	[ -n "${holder:-}" ] && kill -9 "$holder" 2>/dev/null
 	[ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null
-	"$shmstat" rm "$tag-a" "$tag-b" "$tag-c" "$tag-d" "$tag-e" >/dev/null 2>&1
+	"$shmstat" rm "$tag-a" "$tag-b" "$tag-c" "$tag-d" "$tag-e" "$tag-m" >/dev/null 2>&1
 	rm -f "/dev/shm/shmstat.$tag-foreign" "/dev/shm/shmstat.$tag-empty" \
 		"/dev/shm/shmstat.$tag-fifo" "/dev/shm/shmstat.$tag-squat" /tmp/$tag.*
 	nobody_cleanup
@@ -621,6 +621,27 @@ if [ -n "$nobody_dir" ] && nobody_copy nobody_shmstat "$shmstat"; then
 else
 	echo "SKIP: another user's segment: $nobody_why" >&2
 fi
+
+# --- record: a snapshot too big for the file names the record's own size
+# (its values), the same in files of 64K, 256K and 512K, then its size
+# with the series inline that the file's dictionary has no room for, and
+# the ring it does not fit in. The size alone said went from 96,712 to
+# 82,376 bytes with the file's size (the dictionary's room). 3,000
+# counters of 0 .. 2,999: 128 values of one byte and 2,872 of two, 5,872;
+# a record's header (32), its kind (1), generation (8) and segment name
+# (1 + its length: "-m" after the tag); 8-byte aligned.
+"$fill" "$tag-m" many || bad "cli_fill many failed"
+own=$(( (32 + 1 + 8 + 1 + ${#tag} + 2 + 5872 + 7) / 8 * 8 ))
+for sz in 64K 256K 512K; do
+	rm -f /tmp/$tag.rec
+	expect 1 "" "^shmstat: history file '/tmp/$tag.rec': a record of segment '$tag-m' takes $own bytes \([0-9]+ with [0-9]+ series written inline: the file's dictionary has no room for them\), more than the ring of tier [0-9] \([0-9]+ bytes\); make the file bigger \(--count 1: 0 recorded\)$" -- \
+		"$shmstat" record --count 1 --size $sz -o /tmp/$tag.rec "$tag-m"
+	# more than the ring: the record with its series inline
+	sed -nE 's/.* \(([0-9]+) with .* tier [0-9] \(([0-9]+) bytes\).*/\1 \2/p' /tmp/$tag.err > /tmp/$tag.sizes
+	read -r total ring < /tmp/$tag.sizes
+	[ "${total:-0}" -gt "${ring:-0}" ] && [ "$ring" -gt 0 ] && ok || bad "record --size $sz: sizes $(cat /tmp/$tag.sizes)"
+done
+"$shmstat" rm "$tag-m" >/dev/null 2>&1
 
 # --- rm
 expect 0 "" "" -- "$shmstat" rm "$tag-a" "$tag-b"

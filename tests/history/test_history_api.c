@@ -467,7 +467,7 @@ static void test_nospace(void **state)
 	/* that tier is left out, the other one is written, and the caller
 	 * is told */
 	hy_check_error(path);
-	hy_check_error("does not fit");
+	hy_check_error("more than the ring of tier 0 (4096 bytes); make the file bigger");
 	assert_int_equal(w, 1);
 	assert_int_equal(shmstat__history_tier_stat(h, 1, &t1), 0);
 	assert_true(t1.newest_len > 4096);
