@@ -50,6 +50,12 @@ static inline int window_span_long(uint64_t span_ns, uint64_t window_ns)
 	return window_ns && span_ns > window_ns + window_ns / 100 * WINDOW_SPAN_SAY_PCT;
 }
 
+/* Too long to serve the window: check gives it no value. */
+static inline int window_span_gap(uint64_t span_ns, uint64_t window_ns)
+{
+	return window_ns && span_ns > WINDOW_SPAN_MAX * window_ns;
+}
+
 /* Time of frame @k. */
 uint64_t frame_time(const struct frames *fr, size_t k);
 

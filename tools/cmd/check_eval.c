@@ -415,7 +415,7 @@ void check_plan_free(struct check_ctx *c)
  * day's average for a 5m window. check_evaluate() says the span. */
 static void span_check(struct rule_value *v, uint64_t window_ns)
 {
-	if (v->has_value && window_ns && v->span_ns > WINDOW_SPAN_MAX * window_ns) {
+	if (v->has_value && window_span_gap(v->span_ns, window_ns)) {
 		v->has_value = 0;
 		v->why = "the window's records span more than " WINDOW_SPAN_MAX_TEXT
 			 " times the window";
@@ -600,7 +600,7 @@ void check_evaluate(const struct check_ctx *c, const struct rule *r, struct rule
 	}
 	if (r->window_ns) {
 		window_value(c, r, c->now - r->window_ns, c->now, v);
-		if (!v->has_value && v->span_ns > WINDOW_SPAN_MAX * r->window_ns) {
+		if (!v->has_value && window_span_gap(v->span_ns, r->window_ns)) {
 			char sp[32];
 
 			fmt_duration(sp, sizeof(sp), v->span_ns);
