@@ -5,9 +5,13 @@
  * process or in the libraries it loaded (liburcu). oom_calls() says how
  * many calls were counted, so the driver knows how many to fail.
  * oom_pwrite_enospc(): the next pwrite() fails with ENOSPC (a full file
- * system), whether armed or not.
+ * system), whether armed or not. A program that runs long before the part
+ * under test (shmstat serve) is armed by a signal instead: OOM_ARM=signal.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdatomic.h>
@@ -117,15 +121,44 @@ int posix_memalign(void **p, size_t a, size_t n)
 	return 0;
 }
 
+static const char *armed_file;
+
+/* SIGUSR2 with OOM_ARM=signal: the count starts again from 0, armed;
+ * then the file OOM_ARMED (if set) is created, so that the driver knows
+ * the calls it makes next are counted */
+static void arm_on_signal(int sig)
+{
+	(void)sig;
+	calls = 0;
+	armed = 1;
+	if (armed_file != NULL) {
+		int fd = open(armed_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 /* A program that does not call oom_arm() (the shmstat tool): armed from
- * its start with OOM_ARM=1; with OOM_CALLS=FILE, the number of calls
- * counted written to FILE at its exit. */
+ * its start with OOM_ARM=1, or by a SIGUSR2 with OOM_ARM=signal; with
+ * OOM_CALLS=FILE, the number of calls counted written to FILE at its
+ * exit. */
 __attribute__((constructor)) static void oom_env_arm(void)
 {
 	const char *a = getenv("OOM_ARM");
 
-	if (a && a[0] == '1')
+	if (a && strcmp(a, "signal") == 0) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = arm_on_signal;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;
+		armed_file = getenv("OOM_ARMED");
+		sigaction(SIGUSR2, &sa, NULL);
+	} else if (a && a[0] == '1') {
 		armed = 1;
+	}
 }
 
 __attribute__((destructor)) static void oom_env_report(void)

@@ -724,7 +724,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	om = wants_openmetrics(accept);
 	sc = scrape(om);
 	if (sc == NULL)
-		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, text, "out of memory\n");
+		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, text,
+			     "out of memory making the scrape of every segment\n");
 	r = mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t)32 * 1024, scrape_read, sc,
 					      scrape_free);
 	if (r == NULL) {

@@ -302,7 +302,8 @@ static enum MHD_Result answer(struct MHD_Connection *c, FILE *f, struct body *b)
 					 "the answer would be over %llu bytes (--max-bytes): ask for "
 					 "fewer series, a shorter range or window",
 					 (unsigned long long)max);
-		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "out of memory writing the answer");
 	}
 	return send_json(c, MHD_HTTP_OK, b);
 }
@@ -314,7 +315,8 @@ static enum MHD_Result api_segments(struct MHD_Connection *c)
 	FILE *f = answer_open(&b);
 
 	if (f == NULL)
-		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "out of memory opening the answer");
 	fputs("{\"schema\":\"shmstat.segments/1\",\"segments\":[", f);
 	for (size_t k = 0; k < n; k++) {
 		shmstat_snap *s = serve_snapshot(k);
@@ -363,9 +365,11 @@ static enum MHD_Result api_show(struct MHD_Connection *c)
 	order = metrics_sorted(s, n);
 	f = order ? answer_open(&b) : NULL;
 	if (f == NULL) {
+		const char *what = order ? "opening the answer" : "sorting the metrics";
+
 		free(order);
 		shmstat_snap_free(s);
-		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory %s", what);
 	}
 	/* what show -I/-X keeps, in show's order */
 	for (size_t i = 0; i < n; i++) {
@@ -416,7 +420,8 @@ static enum MHD_Result api_top(struct MHD_Connection *c)
 	f = answer_open(&b);
 	if (f == NULL) {
 		shmstat_snap_free(s);
-		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "out of memory opening the answer");
 	}
 	/* table= and owner= empty are what top's '' are: a table named ''
 	 * (none: 404), the keys without an owner; not "any" */
@@ -425,7 +430,8 @@ static enum MHD_Result api_top(struct MHD_Connection *c)
 	if (found < 0) {
 		(void)fclose(f);
 		body_drop(b);
-		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "out of memory ranking the keys");
 	}
 	if (!found || !seen) {    /* as top, which exits 1 saying so */
 		(void)fclose(f);
@@ -497,7 +503,8 @@ static enum MHD_Result api_history(struct MHD_Connection *c, int window)
 	}
 	f = answer_open(&b);
 	if (f == NULL)
-		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return api_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "out of memory opening the answer");
 	o.out = f;
 	say_into(why, sizeof(why));
 	rc = show_history(&o);
