@@ -16,13 +16,25 @@ struct fit {
 	double sx, sy, sxx, sxy, x0, x1;
 };
 
-/* Sub-window value @v, ending @x seconds into the window, a point of
- * @out when it has a value. */
+/* Sub-window value @v of a step of @step_ns (0: between consecutive
+ * frames), ending @x seconds into the window, a point of @out when it
+ * has a value, unless its records span more than SHMSTAT_TREND_SPAN_MAX
+ * steps: the sub-window that starts in a gap of the history took its
+ * figure from the record before the gap, a rate averaged over an hour
+ * the recorder was stopped, and it bent the line as a figure of the step
+ * (a counter at 10/s wherever recorded trended "falling, -27.6%" over
+ * 2h in steps of 5m: tests/cli/trend_gap.sh). A gauge's span is inside
+ * its sub-window: never left out. */
 static void fit_add(struct fit *t, struct shmstat_trend *out, const struct shmstat_wvalue *v,
-		    double x)
+		    uint64_t step_ns, double x)
 {
 	if (!v->has_value || !isfinite(v->value))
 		return;
+	if (step_ns && step_ns <= UINT64_MAX / SHMSTAT_TREND_SPAN_MAX && v->to_ns > v->from_ns &&
+	    v->to_ns - v->from_ns > SHMSTAT_TREND_SPAN_MAX * step_ns) {
+		out->left_out++;
+		return;
+	}
 	if (out->points == 0) {
 		out->first = v->value;
 		t->x0 = x;
@@ -116,7 +128,7 @@ int shmstat_window_trend(shmstat_frame *const *f, size_t n, const struct shmstat
 		err = shmstat_window(f, n, qy, sub_from(qy, cut, c), cut[c], &v);
 		if (err)
 			break;
-		fit_add(&t, out, &v, (double)(cut[c] - from_ns) / 1e9);
+		fit_add(&t, out, &v, step_ns, (double)(cut[c] - from_ns) / 1e9);
 	}
 	free(cut);
 	if (err)
@@ -163,7 +175,7 @@ int shmstat_history_trend(shmstat_history *h, shmstat_series_filter keep, void *
 	if (whole)
 		*whole = v[0];
 	for (size_t c = 1; c < ncut; c++)
-		fit_add(&t, out, &v[c], (double)(cut[c] - from_ns) / 1e9);
+		fit_add(&t, out, &v[c], step_ns, (double)(cut[c] - from_ns) / 1e9);
 	fit_end(&t, out);
 out:
 	free(cut);

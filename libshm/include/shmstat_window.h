@@ -97,6 +97,12 @@ SHMSTAT_API int shmstat_window(shmstat_frame *const *f, size_t n, const struct s
 #define SHMSTAT_TREND_STABLE_PCT 5.0
 /* the most sub-windows of @step_ns shmstat_window_trend() takes (else EINVAL) */
 #define SHMSTAT_TREND_MAX_STEPS 100000
+/* A sub-window whose figure is taken between records more than this many
+ * times its step apart (shmstat_wvalue to_ns - from_ns: a gap in the
+ * history across its start, a recorder stopped or a machine suspended)
+ * takes no point in a trend: its figure is one of the gap, not of the
+ * step. Records up to 3 times the step apart still serve it. */
+#define SHMSTAT_TREND_SPAN_MAX 3
 
 struct shmstat_trend {
 	size_t points;             /* sub-windows with a value */
@@ -107,6 +113,9 @@ struct shmstat_trend {
 				    * / |mean|, in percent: the change the
 				    * line makes over the points */
 	int direction;             /* 1 rising, -1 falling, 0 stable */
+	size_t left_out;           /* sub-windows with a value that take no
+				    * point: their records span more than
+				    * SHMSTAT_TREND_SPAN_MAX times the step */
 };
 
 /**
@@ -116,7 +125,10 @@ struct shmstat_trend {
  * consecutive frames in the window; each sub-window as shmstat_window()
  * takes it, so consecutive ones share their boundary frame), a least-squares line
  * through them, its change from the first
- * sub-window to the last. Fewer than 2 sub-windows with a value: points < 2, no slope.
+ * sub-window to the last. A sub-window whose records span more than
+ * SHMSTAT_TREND_SPAN_MAX times @step_ns (a gap in the history) takes no
+ * point: it is counted in left_out (a step of 0 leaves none out).
+ * Fewer than 2 sub-windows with a value: points < 2, no slope.
  * Return 0, EINVAL (also for more than SHMSTAT_TREND_MAX_STEPS steps in
  * the window) or ENOMEM.
  */

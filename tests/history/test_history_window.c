@@ -11,7 +11,9 @@
  *  - signature tables: hits, misses, weight, hit rate of the window;
  *  - label subsets and exact labels;
  *  - no value: one record, no such series, no values recorded;
- *  - trends: rising, falling, stable, and too few points;
+ *  - trends: rising, falling, stable, and too few points; a gap in the
+ *    history (a sub-window whose records span more than 3 steps: no
+ *    point);
  *  - records further apart than the window (a coarse tier): a window
  *    starts at the last record at or before its start;
  *  - series added, removed and registered again inside a window;
@@ -518,6 +520,62 @@ static void test_trend(void **state)
 					      T0 + 20 * S, 0, &tr), 0);
 	assert_int_equal(tr.points, 1);                  /* one pair: no slope */
 	assert_int_equal(tr.direction, 0);
+	fix_close(&x);
+}
+
+/* A gap in the history (records at 0..10 s and 40..50 s, nothing
+ * counted between): the sub-window that starts in the gap takes its
+ * figure between the records at 10 and 40 s, 30 s; past 3 steps it
+ * takes no point (left_out), at 3 steps it still does; the frames and
+ * the records read one at a time agree. */
+static void test_trend_gap(void **state)
+{
+	struct fix x;
+	struct shmstat_trend tr, ts;
+	struct shmstat_wquery qy = { .name = "req_total", .labels = "tier=\"b\"",
+				     .fig = SHMSTAT_FIG_RATE };
+
+	(void)state;
+	fix_open(&x, "wtgap");
+	for (uint64_t k = 0; k <= 50; k++) {
+		if (k > 10 && k < 40)
+			continue;
+		shmstat_counter_add(x.cb, 100);
+		shmstat_gauge_set(x.g, 7);
+		record_at(&x, k);
+	}
+	load(&x);
+	/* steps of 2 s: 2..10 and 42..50 at 100/s, 12..38 no value, 40
+	 * (from the record at 10 s) left out */
+	assert_int_equal(shmstat_window_trend((shmstat_frame *const *)x.f, x.n, &qy, T0,
+					      T0 + 50 * S, 2 * S, &tr), 0);
+	assert_int_equal(tr.points, 10);
+	assert_int_equal(tr.left_out, 1);
+	assert_true(tr.first == 100 && tr.last == 100 && tr.mean == 100);
+	assert_true(tr.slope_per_s == 0 && tr.direction == 0);
+	assert_int_equal(shmstat_history_trend(x.h, NULL, NULL, &qy, T0, T0 + 50 * S, 2 * S,
+					       &ts, NULL, NULL), 0);
+	assert_int_equal(ts.points, 10);
+	assert_int_equal(ts.left_out, 1);
+	assert_true(ts.slope_per_s == 0);
+	/* steps of 10 s: 30..40 spans 30 s, 3 steps, not more: a point
+	 * (100 / 30 s) */
+	assert_int_equal(shmstat_window_trend((shmstat_frame *const *)x.f, x.n, &qy, T0,
+					      T0 + 50 * S, 10 * S, &tr), 0);
+	assert_int_equal(tr.points, 3);
+	assert_int_equal(tr.left_out, 0);
+	/* steps of 0 (between consecutive frames): none left out */
+	assert_int_equal(shmstat_window_trend((shmstat_frame *const *)x.f, x.n, &qy, T0,
+					      T0 + 50 * S, 0, &tr), 0);
+	assert_int_equal(tr.points, 21);
+	assert_int_equal(tr.left_out, 0);
+	/* the gauge's figure is in its sub-window: never left out (2..10,
+	 * 40..50) */
+	qy = (struct shmstat_wquery){ .name = "queue", .fig = SHMSTAT_FIG_GAUGE };
+	assert_int_equal(shmstat_window_trend((shmstat_frame *const *)x.f, x.n, &qy, T0,
+					      T0 + 50 * S, 2 * S, &tr), 0);
+	assert_int_equal(tr.points, 11);
+	assert_int_equal(tr.left_out, 0);
 	fix_close(&x);
 }
 
@@ -1214,6 +1272,7 @@ int main(void)
 		cmocka_unit_test(test_many_owners),
 		cmocka_unit_test(test_window_start),
 		cmocka_unit_test(test_trend),
+		cmocka_unit_test(test_trend_gap),
 		cmocka_unit_test(test_hist_layouts),
 		cmocka_unit_test(test_hist_reference),
 		cmocka_unit_test(test_hsparse),
