@@ -45,6 +45,12 @@ void frames_free(struct frames *fr);
 #define WINDOW_SPAN_SAY_PCT 10
 #define WINDOW_SPAN_MAX 3
 #define WINDOW_SPAN_MAX_TEXT "3"
+/* trend leaves out a sub-window past it (SHMSTAT_TREND_SPAN_MAX): one
+ * rule for check's windows and trend's steps */
+_Static_assert(WINDOW_SPAN_MAX == SHMSTAT_TREND_SPAN_MAX, "one span rule");
+/* what a span past WINDOW_SPAN_MAX times the window (or step) says */
+#define WINDOW_GAP_GUESS \
+	"(a gap in the history: recorder stopped, machine suspended or clock stepped?)"
 static inline int window_span_long(uint64_t span_ns, uint64_t window_ns)
 {
 	return window_ns && span_ns > window_ns + window_ns / 100 * WINDOW_SPAN_SAY_PCT;

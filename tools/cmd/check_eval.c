@@ -606,8 +606,8 @@ void check_evaluate(const struct check_ctx *c, const struct rule *r, struct rule
 			fmt_duration(sp, sizeof(sp), v->span_ns);
 			fmt_duration(d, sizeof(d), r->window_ns);
 			snprintf(why, whylen,
-				 "its records span %s, more than %d times the %s window (a gap in"
-				 " the history: recorder stopped, machine suspended or clock stepped?)",
+				 "its records span %s, more than %d times the %s window "
+				 WINDOW_GAP_GUESS,
 				 sp, WINDOW_SPAN_MAX, d);
 			v->why = why;
 			return;

@@ -28,6 +28,8 @@ const char cmd_trend_usage[] =
 	"  twentieth of the window, or twice the records' spacing when that\n"
 	"  is more; at most 100000 of them), a least-squares line through\n"
 	"  them, and its change over the window in percent of the mean.\n"
+	"  A sub-window whose records span more than 3 times the step (a\n"
+	"  gap in the history) takes no point; the trend says how many.\n"
 	"  Below 5% the trend is stable; otherwise rising or falling, and\n"
 	"  improving or degrading when higher is better (hit_ratio, weight)\n"
 	"  or worse (quantile, mean, misses, evictions), or as --better says.\n"
@@ -58,10 +60,10 @@ static void json_num(const char *key, double v, int comma)
 
 /* A window of under 20 ns: its frames loaded whole, a step of twice the
  * spacing of the records, or (0: records all of one time, or fewer than
- * two) between consecutive records. */
+ * two) between consecutive records; the step into *@stepp. */
 static int trend_frames(shmstat_history *h, const struct shmstat_wquery *qy, uint64_t from,
 			uint64_t to, struct shmstat_wvalue *v, struct shmstat_trend *tr,
-			struct shmstat_wread *rd)
+			struct shmstat_wread *rd, uint64_t *stepp)
 {
 	struct frames fr = { h, NULL, 0 };
 	uint64_t step = 0;
@@ -73,6 +75,7 @@ static int trend_frames(shmstat_history *h, const struct shmstat_wquery *qy, uin
 	rd->records = fr.n;
 	if (fr.n >= 2)
 		step = 2 * ((frame_time(&fr, fr.n - 1) - frame_time(&fr, 0)) / (fr.n - 1));
+	*stepp = step;
 	rc = shmstat_window((shmstat_frame *const *)fr.f, fr.n, qy, from, to, v) != 0 ||
 	     shmstat_window_trend((shmstat_frame *const *)fr.f, fr.n, qy, from, to, step, tr) != 0
 		     ? -1 : 0;
@@ -130,7 +133,7 @@ int cmd_trend(int argc, char **argv)
 	struct frames fr;
 	struct last_seen ls;
 	struct shmstat_wread rd;
-	char val[64], when[64], wd[32];
+	char val[64], when[64], wd[32], left[256] = "";
 
 	optind = 1;
 	opterr = 0;
@@ -260,7 +263,7 @@ int cmd_trend(int argc, char **argv)
 		}
 	}
 	if (rc != 0 &&
-	    (step == 0 ? trend_frames(fr.h, &qy, at - window, at, &v, &tr, &rd) != 0
+	    (step == 0 ? trend_frames(fr.h, &qy, at - window, at, &v, &tr, &rd, &step) != 0
 		       : shmstat_history_trend(fr.h, keep_named, argv[optind + 1], &qy, at - window,
 					       at, step, &tr, &v, &rd) != 0)) {
 		frames_free(&fr);
@@ -307,10 +310,18 @@ int cmd_trend(int argc, char **argv)
 		json_num("mean", tr.mean, 1);
 		json_num("slope_per_s", tr.slope_per_s, 1);
 		json_num("change_pct", tr.change_pct, 1);
-		printf("\"direction\":\"%s\",\"verdict\":\"%s\"}}\n",
+		printf("\"direction\":\"%s\",\"verdict\":\"%s\",",
 		       tr.points < 2 ? "unknown" : tr.direction > 0 ? "rising"
 					       : tr.direction < 0 ? "falling" : "stable",
 		       tr.points < 2 ? "unknown" : verdict(tr.direction, polarity));
+		if (step)
+			printf("\"step_ns\":%llu,", (unsigned long long)step);
+		else
+			printf("\"step_ns\":null,");
+		printf("\"left_out\":%zu,\"left_out_why\":%s}}\n", tr.left_out,
+		       tr.left_out ? "\"its records span more than " WINDOW_SPAN_MAX_TEXT
+				     " times the step\""
+				   : "null");
 		frames_free(&fr);
 		return EXIT_OK;
 	}
@@ -344,8 +355,20 @@ int cmd_trend(int argc, char **argv)
 		printf(", its records span %s", sp);
 	}
 	printf(")\n");
+	/* the sub-windows left out (a gap in the history), said inside the
+	 * trend's parentheses */
+	if (tr.left_out) {
+		char sd[32];
+
+		fmt_duration(sd, sizeof(sd), step);
+		snprintf(left, sizeof(left),
+			 "; %zu sub-window%s left out: %s records span more than "
+			 WINDOW_SPAN_MAX_TEXT " times the %s step " WINDOW_GAP_GUESS,
+			 tr.left_out, tr.left_out == 1 ? "" : "s", tr.left_out == 1 ? "its" : "their",
+			 sd);
+	}
 	if (tr.points < 2) {
-		printf("trend: unknown (%zu sub-windows with a value; need 2)\n", tr.points);
+		printf("trend: unknown (%zu sub-windows with a value; need 2%s)\n", tr.points, left);
 	} else {
 		char first[64], last[64], slope[FIG_LEN];
 
@@ -354,9 +377,9 @@ int cmd_trend(int argc, char **argv)
 		/* the figure's change per second: a ratio's in points of 1 */
 		fmt_fig(slope, sizeof(slope), tr.slope_per_s,
 			qy.fig == SHMSTAT_FIG_SIG_HIT_RATE ? NULL : unit, raw);
-		printf("trend: %s, %+.1f%% over %s (%zu points, first %s, last %s, slope %s/s)\n",
+		printf("trend: %s, %+.1f%% over %s (%zu points, first %s, last %s, slope %s/s%s)\n",
 		       verdict(tr.direction, polarity), tr.change_pct, wd, tr.points, first, last,
-		       slope);
+		       slope, left);
 	}
 	frames_free(&fr);
 	return EXIT_OK;
