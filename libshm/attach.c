@@ -122,6 +122,7 @@ static int attach(const char *name, const struct shmstat_opts *opts, shmstat_seg
 	if (seg == NULL)
 		return shmstat__fail(ENOMEM, "out of memory attaching segment '%s'", name);
 	seg->fd = -1;
+	seg->lock_fd = -1;
 	err = shmstat__seg_map(seg, name, opts);
 	if (err)
 		goto fail;
@@ -197,6 +198,7 @@ int shmstat__seg_maintain(struct shmstat_seg *seg, const char *name)
 	shmstat__clear_error();
 	memset(seg, 0, sizeof(*seg));
 	seg->fd = -1;
+	seg->lock_fd = -1;
 	seg->pid = getpid();
 	seg->tag = shmstat__self_tag();
 	seg->proc = UINT32_MAX;

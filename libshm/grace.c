@@ -258,6 +258,7 @@ static void finish(struct shmstat_seg *seg, uint32_t p, uint32_t active)
 	slot->uid = 0;
 	/* a writer of an older library stamps no namespace: not another's */
 	st_relaxed(&slot->pidns, 0);
+	st_relaxed(&slot->lock_ns, 0);
 	memset(slot->comm, 0, sizeof(slot->comm));
 	/* not the gone writer's acknowledgement: a claim stores its own
 	 * just after its CAS, and a reaper that reads the slot in between
@@ -509,7 +510,9 @@ void shmstat__deadv_publish(struct shmstat_seg *seg, struct shmstat_desc *d, uin
 static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *p, uint64_t w)
 {
 	/* a writer of another pid namespace is not judged by pid: only
-	 * EXITED, or a claim older than 10 s, tells it gone */
+	 * EXITED, a claim older than 10 s, or (4.6) the lock of its slot
+	 * gone when it says it holds one (procs.c, "The lock of a slot":
+	 * why a live one is never taken for gone) tells it gone */
 	const bool foreign = shmstat__pidns_foreign(ld_relaxed(&p->pidns));
 
 	switch (SHMSTAT_PROC_STATE(w)) {
@@ -518,7 +521,7 @@ static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *
 	case SHMSTAT_PROC_CLAIMING:
 		/* claims take microseconds; one made for a child at fork
 		 * stays if the child never ran: give up on it after 10 s */
-		if (!foreign && !shmstat__tag_alive(w))
+		if (foreign ? shmstat__proc_lock_state(seg, p) == 0 : !shmstat__tag_alive(w))
 			return true;
 		{
 			/* 0: the claimer has not stamped it yet (it is
@@ -529,7 +532,7 @@ static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *
 		}
 	case SHMSTAT_PROC_LIVE:
 		if (foreign)
-			return false;
+			return shmstat__proc_lock_state(seg, p) == 0;
 		if (SHMSTAT_TAG_OF(w) == SHMSTAT_TAG_OF(seg->tag)) {
 			uint64_t img = ld_relaxed(&p->image);
 

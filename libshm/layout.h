@@ -82,7 +82,7 @@
 
 #define SHMSTAT_MAGIC            "SHMSTAT"   /* 7 chars + NUL = 8 bytes */
 #define SHMSTAT_FORMAT_MAJOR     4
-#define SHMSTAT_FORMAT_MINOR     5
+#define SHMSTAT_FORMAT_MINOR     6
 #define SHMSTAT_ENDIAN_PROBE     0x0102030405060708ULL
 #define SHMSTAT_LINE             128
 #define SHMSTAT_PAGE             4096
@@ -234,7 +234,15 @@ struct shmstat_proc {
 	 * namespace than its own by pid (procs.c). 0: unknown (a writer of
 	 * an older library), the pid decides */
 	uint64_t pidns;
-	uint8_t pad2[SHMSTAT_LINE - 96];
+	/* (format 4.6) equal to attach_ns (and not 0) while the writer
+	 * holds an open file description lock (F_OFD_SETLK, F_WRLCK) of
+	 * the slot's first byte in the object: stored after the lock is
+	 * taken, before the LIVE store. The kernel lets the lock go when
+	 * the writer dies, whatever its pid namespace: a judge of another
+	 * namespace tests it (procs.c, "The lock of a slot"). Anything
+	 * else: no lock, the slot is judged as before */
+	uint64_t lock_ns;
+	uint8_t pad2[SHMSTAT_LINE - 104];
 };
 
 #define SHMSTAT_PROC_STATE(w) SHMSTAT_STATE_OF(w)
@@ -533,6 +541,7 @@ static_assert(offsetof(struct shmstat_hdr, gauge_seq) == 640, "gauge line at 640
 static_assert(offsetof(struct shmstat_hdr, stripe_hint) == 768, "hint line at 768");
 static_assert(sizeof(struct shmstat_proc) == SHMSTAT_LINE, "proc slot is one line");
 static_assert(offsetof(struct shmstat_proc, pidns) == 88, "pidns at 88 (4.5)");
+static_assert(offsetof(struct shmstat_proc, lock_ns) == 96, "lock_ns at 96 (4.6)");
 static_assert(offsetof(struct shmstat_hdr, reaper_who) == 544, "reaper_who at 544 (4.5)");
 static_assert(sizeof(struct shmstat_desc) == 512, "descriptor is 512 bytes");
 static_assert(offsetof(struct shmstat_desc, name) == 64, "name at 64");

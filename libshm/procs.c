@@ -12,7 +12,9 @@
  * Pids are those of the judge's pid namespace: a slot stamped with
  * another namespace (its `pidns`) is not judged by pid by anybody: it
  * counts as running until a process of its own namespace finds it gone
- * (docs/format.md, "Process tags").
+ * (docs/format.md, "Process tags"), or, when its writer says it holds
+ * the lock of its slot (4.6), until that lock is gone (below, "The lock
+ * of a slot").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -244,20 +246,170 @@ static void read_comm(char comm[16])
 		comm[n - 1] = '\0';
 }
 
-/* Claim a free slot as CLAIMING for @tag; its index or UINT32_MAX. */
-static uint32_t claim_slot(struct shmstat_seg *seg, uint64_t tag, uint64_t ack)
+/* ---------------------------------------------------- the lock of a slot
+ *
+ * A pid says nothing about a process of another pid namespace, and a
+ * container that crash-loops leaves the slot of each of its writers
+ * (SIGKILLed) LIVE in a namespace that is gone: nobody could reap them,
+ * and after max_procs restarts no new writer had a slot. So (format 4.6)
+ * a writer holds, while attached, an open file description lock
+ * (F_OFD_SETLK, F_WRLCK) of one byte of the object: the first byte of
+ * its slot. The kernel lets it go when the last descriptor of that
+ * description is closed: when the writer dies (SIGKILL too), whatever
+ * its namespace, or exec()s (the descriptor is O_CLOEXEC). The lock
+ * is held by a description of its own (seg->lock_fd), not the mapped
+ * one: a mapping holds its description too, and a fork()ed child
+ * inherits the mapping; a lock of the mapped description lived on in
+ * the child after the parent died. A fork()ed child's handler closes
+ * the inherited lock_fd (the parent's lock stays the parent's alone)
+ * and takes its own lock with a description of its own; a child that
+ * runs no handler (a raw clone()) shares the description and the lock
+ * lives on until it too is gone: a later reap, never a wrong one.
+ *
+ * The slot says so: its lock_ns equals its attach_ns (not 0). A judge
+ * of a slot of another namespace that says so asks the kernel for a
+ * lock that conflicts with a write lock of the byte (F_OFD_GETLK): a
+ * write lock is the writer's, it runs; none, it is gone. A read lock
+ * (any reader may take one: a group reader of a 0640 segment opens it
+ * read-only) is nobody's: no write lock of the byte can be held while
+ * it is, so a hostile reader cannot make a dead writer look alive. Nor
+ * can it keep a writer out: one that cannot take its lock attaches
+ * without it, not saying so, and is judged as before 4.6 (alive, for
+ * another namespace).
+ *
+ * Order (why a judge never reaps a live writer): the claimer takes the
+ * lock BEFORE its CAS that claims the slot (a fork()ed child before its
+ * CAS that adopts the claim its parent made), and says so (lock_ns)
+ * only after both; it lets the lock go only after its slot is no longer
+ * its (its CAS to EXITED, or its claim taken back). A judge reads the
+ * word (acquire), then lock_ns and attach_ns: if they say so, that
+ * claimer's lock was taken before, and stays while the word is its. A
+ * reaper judges under the reaper lock, where nobody else folds or frees
+ * the slot, and takes it by a CAS from the word it read: if the CAS
+ * succeeds the word stayed the claimer's from the read to the CAS, so
+ * the lock was held all that time if the claimer lived: "none" means it
+ * died. A claimer between its lock and its lock_ns store is not said to
+ * hold it: judged as before. lock_ns from an earlier claim does not
+ * match: every claim stamps attach_ns anew (a fold, of any version,
+ * zeroes it; a 4.5 fold leaves lock_ns). */
+
+static off_t lock_byte(const struct shmstat_seg *seg, uint32_t i)
+{
+	return (off_t)((const unsigned char *)&seg->procs[i] - seg->base);
+}
+
+/* Take the lock of slot @i's byte for this attachment (nothing waits):
+ * false when another description holds a lock that conflicts (a writer
+ * trying the slot, a reader's read lock) or there is no descriptor. */
+static bool lock_take(struct shmstat_seg *seg, uint32_t i)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = lock_byte(seg, i), .l_len = 1 };
+
+	if (seg->lock1 != 0)
+		return false;
+	/* its description, opened at the first lock (-2: that failed, not
+	 * tried again for each slot) */
+	if (seg->lock_fd == -1) {
+		seg->lock_fd = shmstat__seg_open_again(seg);
+		if (seg->lock_fd < 0)
+			seg->lock_fd = -2;
+	}
+	if (seg->lock_fd < 0 || fcntl(seg->lock_fd, F_OFD_SETLK, &fl) != 0)
+		return false;
+	seg->lock1 = i + 1;
+	/* the lock before any store that follows: a judge that sees our
+	 * lock_ns (or our claim) and then asks the kernel finds the lock */
+	shmstat__fence(__ATOMIC_SEQ_CST);
+	return true;
+}
+
+bool shmstat__proc_lock(struct shmstat_seg *seg, uint32_t i)
+{
+	return i < seg->max_procs && lock_take(seg, i);
+}
+
+void shmstat__proc_unlock(struct shmstat_seg *seg)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_len = 1 };
+
+	if (seg->lock1 == 0)
+		return;
+	fl.l_start = lock_byte(seg, seg->lock1 - 1);
+	if (seg->lock_fd >= 0)
+		(void)fcntl(seg->lock_fd, F_OFD_SETLK, &fl);
+	seg->lock1 = 0;
+}
+
+void shmstat__proc_lock_forget(struct shmstat_seg *seg)
+{
+	if (seg->lock_fd >= 0)
+		close(seg->lock_fd);
+	seg->lock_fd = -1;
+	seg->lock1 = 0;
+}
+
+int shmstat__lock_test(int fd, uint64_t off)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)off,
+			    .l_len = 1 };
+
+	if (fd < 0 || off > (uint64_t)INT64_MAX)
+		return -1;
+	/* after the reads of the slot (pairs with lock_take()'s fence) */
+	shmstat__fence(__ATOMIC_SEQ_CST);
+	if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+		return -1;
+	/* only a write lock is a writer's */
+	return fl.l_type == F_WRLCK;
+}
+
+bool shmstat__proc_says_locked(const struct shmstat_proc *p)
+{
+	const uint64_t l = ld_relaxed(&p->lock_ns);
+
+	return l != 0 && l == ld_relaxed(&p->attach_ns);
+}
+
+int shmstat__proc_lock_state(const struct shmstat_seg *seg, const struct shmstat_proc *p)
+{
+	if (!shmstat__proc_says_locked(p))
+		return -1;
+	return shmstat__lock_test(seg->fd, (uint64_t)((const unsigned char *)p - seg->base));
+}
+
+/* Claim a free slot as CLAIMING for @tag; its index or UINT32_MAX.
+ * @lock: LOCK_NONE (a claim at fork, for the child: the child locks),
+ * LOCK_MUST (only a slot whose lock we take), LOCK_TRY (any free slot,
+ * with its lock if we can take it). */
+enum claim_lock { LOCK_NONE, LOCK_MUST, LOCK_TRY };
+
+static uint32_t claim_slot(struct shmstat_seg *seg, uint64_t tag, uint64_t ack,
+			   enum claim_lock lock)
 {
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		struct shmstat_proc *p = &seg->procs[i];
 		uint64_t w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_FREE, 0);
+		bool locked;
 
-		if (ld_relaxed(&p->word) != w ||
-		    !cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, tag)))
+		if (ld_relaxed(&p->word) != w)
 			continue;
+		/* the lock first, then the claim ("The lock of a slot") */
+		locked = lock != LOCK_NONE && lock_take(seg, i);
+		if (lock == LOCK_MUST && !locked)
+			continue;
+		if (!cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_CLAIMING, tag))) {
+			if (locked)
+				shmstat__proc_unlock(seg);
+			continue;
+		}
 		/* first of all: a reaper of another pid namespace that reads
 		 * it judges the claim by its namespace, not by the pid
 		 * (before it, for a few instructions, by the pid) */
 		st_relaxed(&p->pidns, shmstat__self_pidns());
+		/* no earlier claim's word that we hold the lock (4.5 folds
+		 * leave it; attach_ns, stamped below, would not match it) */
+		st_relaxed(&p->lock_ns, 0);
 		/* before anything else: the grace period counts CLAIMING */
 		st_release(&p->ack_seq, ack);
 		/* a reaper that read this slot FREE reads it again after its
@@ -287,10 +439,17 @@ static int fill_slot(struct shmstat_seg *seg, uint32_t i)
 	p->uid = (uint32_t)geteuid();
 	read_comm(p->comm);
 	st_relaxed(&p->image, shmstat__image_id());
-	if (!cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, seg->tag)))
+	/* we hold the lock of this slot (taken before the claim): say so,
+	 * after attach_ns, before LIVE */
+	if (seg->lock1 == i + 1)
+		st_release(&p->lock_ns, p->attach_ns);
+	if (!cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, seg->tag))) {
+		/* not ours any more: its lock neither */
+		shmstat__proc_unlock(seg);
 		return shmstat__fail(SHMSTAT_EBUSY,
 				     "segment '%s': the writer slot being claimed was taken back",
 				     seg->name);
+	}
 	seg->proc = i;
 	return 0;
 }
@@ -300,7 +459,8 @@ uint32_t shmstat__proc_preclaim(struct shmstat_seg *seg, uint64_t *stamp)
 	uint32_t i = UINT32_MAX;
 
 	if (seg->proc < seg->max_procs)
-		i = claim_slot(seg, seg->tag, ld_acquire(&seg->procs[seg->proc].ack_seq));
+		i = claim_slot(seg, seg->tag, ld_acquire(&seg->procs[seg->proc].ack_seq),
+			       LOCK_NONE);
 	*stamp = i < seg->max_procs ? ld_relaxed(&seg->procs[i].attach_ns) : 0;
 	return i;
 }
@@ -402,7 +562,12 @@ uint64_t shmstat__newest_child_tag(void)
 
 int shmstat__proc_claim(struct shmstat_seg *seg, uint64_t ack)
 {
-	uint32_t i = claim_slot(seg, seg->tag, ack);
+	/* a slot whose lock we take; else (its byte read-locked by a
+	 * reader, tried by another writer) any, judged without the lock */
+	uint32_t i = claim_slot(seg, seg->tag, ack, LOCK_MUST);
+
+	if (i == UINT32_MAX)
+		i = claim_slot(seg, seg->tag, ack, LOCK_TRY);
 
 	seg->proc = UINT32_MAX;
 	return i != UINT32_MAX ? fill_slot(seg, i) : SHMSTAT_EFULL;
@@ -417,9 +582,10 @@ int shmstat__proc_full(struct shmstat_seg *seg)
 	for (i = 0; i < seg->max_procs; i++) {
 		const uint64_t w = ld_acquire(&seg->procs[i].word);
 
-		if (SHMSTAT_PROC_STATE(w) == SHMSTAT_PROC_LIVE &&
-		    (shmstat__pidns_foreign(ld_relaxed(&seg->procs[i].pidns)) ||
-		     shmstat__tag_alive(w)))
+		if (SHMSTAT_PROC_STATE(w) != SHMSTAT_PROC_LIVE)
+			continue;
+		if (shmstat__pidns_foreign(ld_relaxed(&seg->procs[i].pidns)) ?
+		    shmstat__proc_lock_state(seg, &seg->procs[i]) != 0 : shmstat__tag_alive(w))
 			live++;
 	}
 	if (live >= seg->max_procs)
@@ -450,5 +616,7 @@ void shmstat__proc_detach(struct shmstat_seg *seg)
 	p = &seg->procs[seg->proc];
 	w = SHMSTAT_PROC_WORD(SHMSTAT_PROC_LIVE, seg->tag);
 	cas_acqrel(&p->word, &w, SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, seg->tag));
+	/* after the slot is no longer LIVE ("The lock of a slot") */
+	shmstat__proc_unlock(seg);
 	seg->proc = UINT32_MAX;
 }

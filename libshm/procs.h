@@ -53,6 +53,31 @@ SHMSTAT_HIDDEN bool shmstat__seg_tag_alive(const struct shmstat_seg *seg, uint64
 SHMSTAT_HIDDEN enum shmstat_tag_state shmstat__seg_tag_state(const struct shmstat_seg *seg,
 							     uint64_t tag);
 
+/* The lock of a slot (format 4.6, procs.c): while attached, a writer
+ * holds an open file description write lock of its slot's first byte.
+ * Take the lock of slot @i's byte for @seg (false: not taken), give the
+ * one @seg holds back (if any). */
+SHMSTAT_HIDDEN bool shmstat__proc_lock(struct shmstat_seg *seg, uint32_t i);
+SHMSTAT_HIDDEN void shmstat__proc_unlock(struct shmstat_seg *seg);
+/* In a fork()ed child: close the description of the lock inherited
+ * (the parent's lock must go when the parent dies, not when we do); the
+ * next shmstat__proc_lock() opens one of our own. */
+SHMSTAT_HIDDEN void shmstat__proc_lock_forget(struct shmstat_seg *seg);
+
+/* Does slot @p (mapped, or a copy) say that its writer holds its lock
+ * (lock_ns == attach_ns, not 0)? Read after its word (acquire). */
+SHMSTAT_HIDDEN bool shmstat__proc_says_locked(const struct shmstat_proc *p);
+
+/* Is a write lock held of byte @off of the object open as @fd (any
+ * mode, read-only too)? 1: yes (its writer runs), 0: no (a read lock is
+ * no writer's), -1: cannot tell. */
+SHMSTAT_HIDDEN int shmstat__lock_test(int fd, uint64_t off);
+
+/* Slot @p of @seg by its lock: -1 when it does not say it holds one (or
+ * the kernel cannot tell), else shmstat__lock_test() of its byte. */
+SHMSTAT_HIDDEN int shmstat__proc_lock_state(const struct shmstat_seg *seg,
+					    const struct shmstat_proc *p);
+
 /* This process image's number (struct shmstat_proc's `image`): random,
  * nonzero, drawn again by the image an exec() starts. */
 SHMSTAT_HIDDEN uint64_t shmstat__image_id(void);

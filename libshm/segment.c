@@ -493,8 +493,49 @@ void shmstat__seg_unmap(struct shmstat_seg *seg)
 		munmap(seg->base, seg->size);
 	if (seg->fd >= 0)
 		close(seg->fd);
+	if (seg->lock_fd >= 0)
+		close(seg->lock_fd);
 	seg->base = NULL;
 	seg->fd = -1;
+	seg->lock_fd = -1;
+	seg->lock1 = 0;
+}
+
+/* Is @fd open on the object @st describes? */
+static bool same_object(int fd, const struct stat *st)
+{
+	struct stat b;
+
+	return fd >= 0 && fstat(fd, &b) == 0 && b.st_dev == st->st_dev && b.st_ino == st->st_ino;
+}
+
+int shmstat__seg_open_again(const struct shmstat_seg *seg)
+{
+	char path[SHMSTAT_PATH_MAX + 32];
+	struct stat st;
+	int fd = -1;
+
+	if (seg->fd < 0 || fstat(seg->fd, &st) != 0)
+		return -1;
+	/* by the name, if it still names this object; else through
+	 * /proc/self/fd (the name removed or taken by another object: a
+	 * /proc of another pid namespace fails, or opens another file,
+	 * checked too) */
+	if (shmstat__path(seg->name, path) == 0)
+		fd = shm_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd >= 0 && !same_object(fd, &st)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", seg->fd);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && !same_object(fd, &st)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	return fd;
 }
 
 /* ------------------------------------------------------- pages in use */

@@ -45,6 +45,14 @@ struct shmstat_seg {
 	uint32_t max_stacks, max_modules;
 
 	uint32_t proc;             /* our writer slot */
+	/* the open file description that holds the lock of our writer
+	 * slot (procs.c, "The lock of a slot"): one of its own, never
+	 * mapped (a mapping holds its description, and a fork()ed child
+	 * inherits the mapping), -1: none yet, -2: it could not be opened;
+	 * and 1 + the slot whose lock
+	 * it holds, 0: none */
+	int lock_fd;
+	uint32_t lock1;
 	pid_t pid;
 	uint64_t tag;              /* our process tag (layout.h) */
 	uint32_t tls_slot;         /* index in the per-thread stripe table */
@@ -99,6 +107,11 @@ struct shmstat_opts;
 SHMSTAT_HIDDEN int shmstat__seg_map(struct shmstat_seg *seg, const char *name,
 				    const struct shmstat_opts *opts);
 SHMSTAT_HIDDEN void shmstat__seg_unmap(struct shmstat_seg *seg);
+
+/* A new open file description of the object @seg maps (O_RDWR,
+ * O_CLOEXEC): by its name when that still names it, else through
+ * /proc/self/fd; -1 when neither works. */
+SHMSTAT_HIDDEN int shmstat__seg_open_again(const struct shmstat_seg *seg);
 
 /* An object of an accepted owner: one link, not writable by group or
  * others. 0 or SHMSTAT_EOWNER with the message set. */

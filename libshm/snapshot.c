@@ -34,8 +34,9 @@ void shmstat_snap_free(shmstat_snap *s)
 	free(s);
 }
 
-/* Which slots hold processes, and which stripes belong to which. */
-static int scan_procs(struct shmstat_snap *s, const char *name)
+/* Which slots hold processes, and which stripes belong to which; @fd:
+ * the reader's descriptor of the object (its slots' locks). */
+static int scan_procs(struct shmstat_snap *s, const char *name, int fd)
 {
 	const struct shmstat_hdr *h = s->h;
 
@@ -63,12 +64,18 @@ static int scan_procs(struct shmstat_snap *s, const char *name)
 			s->p[s->np].slot = i;
 			/* a writer of another pid namespace: its pid
 			 * means nothing in our /proc, its liveness is
-			 * unknown (-1); it counts as alive, as for the
-			 * reapers (the copy's pidns is only compared) */
+			 * unknown (-1) and it counts as alive, as for the
+			 * reapers (the copy's pidns is only compared);
+			 * unless it says it holds the lock of its slot
+			 * (4.6): the kernel tells (procs.c, "The lock of
+			 * a slot") */
 			if (st != SHMSTAT_PROC_LIVE)
 				s->p[s->np].alive = 0;
 			else if (shmstat__pidns_foreign(p->pidns))
-				s->p[s->np].alive = -1;
+				s->p[s->np].alive =
+					shmstat__proc_says_locked(p) ?
+					shmstat__lock_test(fd, h->regions[SHMSTAT_REG_PROCS].off +
+							   (uint64_t)i * sizeof(*p)) : -1;
 			else
 				s->p[s->np].alive = shmstat__tag_alive(p->word);
 			if (s->p[s->np].alive)
@@ -236,7 +243,7 @@ int shmstat__snap_build(struct shmstat_reader *r, struct shmstat_snap *s)
 				  h->prof_mods_used : s->info.max_modules;
 	s->info.profile_dropped = h->prof_dropped;
 
-	err = scan_procs(s, r->name);
+	err = scan_procs(s, r->name, r->fd);
 	if (err)
 		return err;
 	if (sum_stripes(s) != 0)

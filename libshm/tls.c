@@ -286,7 +286,14 @@ static void fork_child(void)
 		 * no removal's grace period ends without the child */
 		SHMSTAT_HOOK(SHMSTAT_HOOK_FORK_ADOPT, seg);
 		seg->orphan = false;
+		/* not the parent's slot lock (it must go when the parent
+		 * dies, not when we do): the lock of the slot claimed for
+		 * us, with a description of our own, before we adopt it
+		 * (procs.c, "The lock of a slot") */
+		shmstat__proc_lock_forget(seg);
+		(void)shmstat__proc_lock(seg, fork_slot[i]);
 		if (shmstat__proc_adopt(seg, fork_slot[i], fork_tag[i], fork_stamp[i]) != 0) {
+			shmstat__proc_unlock(seg);
 			seg->proc = UINT32_MAX;     /* updates do nothing, */
 			/* unless attach.c's handler, next, claims a slot */
 			seg->orphan = fork_slot[i] < seg->max_procs;

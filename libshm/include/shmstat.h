@@ -668,7 +668,8 @@ struct shmstat_proc_info {
 	int alive;                 /* 1: running; 0: died, or detached and
 				    * not folded into the graves yet; -1:
 				    * unknown, a live slot of another pid
-				    * namespace (counted as alive: in
+				    * namespace whose writer holds no lock
+				    * of its slot (counted as alive: in
 				    * writers_alive, LIVE* gauges) */
 	uint64_t starttime;        /* clock ticks after boot */
 	uint64_t attach_ns, heartbeat_ns;

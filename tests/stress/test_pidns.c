@@ -13,25 +13,36 @@
  * and B under pids of its own /proc that are not theirs, judged them dead
  * and folded their stripes while they still wrote: the counts they made
  * after it were lost, and their gauges left the LIVESUM. Then A is
- * SIGKILLed while B keeps counting: nobody of another namespace may reap
- * A (its liveness is unknown to them, a reader says so with alive -1);
- * A's namespace's init reaps it (shmstat_gc there), and every total stays
- * exact: counter, histogram count and sum, signature totals and the
- * owner's, the LIVESUM gauge (A's share leaves it at its reap).
+ * SIGKILLed while B keeps counting: the lock of its slot (4.6) is gone,
+ * so a reader of any namespace lists it dead and a reaper of any (here,
+ * ours) folds it; and every total stays exact: counter, histogram count
+ * and sum, signature totals and the owner's, the LIVESUM gauge (A's share
+ * leaves it at its reap). (Up to 4.5 only A's namespace's init reaped
+ * it, and readers elsewhere listed it with alive -1, unknown; a writer
+ * without its lock still is: test_pidns_rdlock.)
+ *
+ * Also: a crash-looping container (test_crashloop), a writer's fork()ed,
+ * spawned and raw-cloned children (test_pidns_children), and a hostile
+ * reader's read locks (test_pidns_rdlock).
  *
  * Needs root (or a user namespace's capabilities): without them the test
  * is skipped (77).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "stress_common.h"
+#include "layout.h"
 
 #define N_A UINT64_C(3000)     /* events of A per round */
 #define N_B UINT64_C(2000)     /* of B */
@@ -57,8 +68,20 @@ static int own_proc(void)
 	return mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
+/* A child of the writer that only waits to be killed (with the rest of
+ * its namespace). */
+static void wait_for_ever(void)
+{
+	for (;;)
+		pause();
+}
+
 /* The writer: per command byte 'c' one round of counts, acked with 'c';
- * 'k': SIGKILL itself; 'q': close and exit. */
+ * 'k': SIGKILL itself; 'q': close and exit. 'f': fork() a child (the
+ * library's fork handlers run: it adopts a slot of its own), 'r': clone
+ * one with the raw system call (no handler runs: it shares the writer's
+ * open file descriptions), 's': posix_spawn() a sleep(1) (no handler
+ * either; an exec); each child waits to be killed, each acked with 'c'. */
 static int writer(int cmd, int ack, uint64_t n, const char *owner)
 {
 	const struct shmstat_metric_def dc = { .name = "ns_events" };
@@ -85,6 +108,29 @@ static int writer(int cmd, int ack, uint64_t n, const char *owner)
 			(void)raise(SIGKILL);
 		if (b == 'q')
 			break;
+		if (b == 'f' || b == 'r' || b == 's') {
+			pid_t k;
+
+			if (b == 's') {
+				char *argv[] = { (char *)"sleep", (char *)"100000", NULL };
+
+				CHILD_CHECK(posix_spawnp(&k, "sleep", NULL, NULL, argv, environ) == 0);
+			} else {
+				k = b == 'f' ? fork() : (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+				CHILD_CHECK(k >= 0);
+				if (k == 0) {
+					/* a fork()ed child acks: its fork
+					 * handlers are done */
+					if (b == 'f')
+						CHILD_CHECK(stress_write(ack, "c", 1) == 0);
+					wait_for_ever();
+				}
+				if (b == 'f')
+					continue;
+			}
+			CHILD_CHECK(stress_write(ack, "c", 1) == 0);
+			continue;
+		}
 		for (uint64_t i = 0; i < n; i++) {
 			shmstat_counter_inc(c);
 			shmstat_hist_record(h, 5);
@@ -105,7 +151,8 @@ struct nsarg {
 
 /* The namespace's maker: unshare, fork its init; the init mounts /proc,
  * forks the writer, waits for it, then per 'g' runs shmstat_gc() here
- * and acks with the number reaped; exits at EOF. */
+ * and acks with the number reaped, per 'w' acks with 'w' (the writer is
+ * dead); exits at EOF. */
 static int ns_main(void *p)
 {
 	const struct nsarg *a = p;
@@ -139,6 +186,10 @@ static int ns_main(void *p)
 	for (char b; stress_read(a->cmd, &b, 1) == 1;) {
 		unsigned reaped = 0;
 
+		if (b == 'w') {         /* the writer is dead: waited for */
+			CHILD_CHECK(stress_write(a->ack, "w", 1) == 0);
+			continue;
+		}
 		CHILD_CHECK(b == 'g' && shmstat_gc(seg_name, &reaped) == 0);
 		CHILD_CHECK(stress_write(a->ack, &reaped, sizeof(reaped)) == 0);
 	}
@@ -172,6 +223,16 @@ static void round_of(const struct ns *ns)
 {
 	assert_int_equal(stress_write(ns->cmd, "c", 1), 0);
 	stress_expect(ns->ack, ns->pid);
+}
+
+/* The writer of @ns SIGKILLed, and waited for by its init. */
+static void kill_writer(const struct ns *ns)
+{
+	char c = 0;
+
+	assert_int_equal(stress_write(ns->cmd, "kw", 2), 0);
+	assert_int_equal(stress_read(ns->ack, &c, 1), 1);
+	assert_int_equal(c, 'w');
 }
 
 /* What a reader of this (a third) namespace sees. */
@@ -262,7 +323,7 @@ static void test_pidns(void **state)
 	round_of(&a);
 	b = ns_start(N_B, "beta");
 	round_of(&b);
-	check(N_A + N_B, N_A + N_B, 2, 2);
+	check(N_A + N_B, N_A + N_B, 2, 0);
 
 	/* reapers of other namespaces: this one's, and C's writer (its
 	 * open and its close reap) */
@@ -270,17 +331,19 @@ static void test_pidns(void **state)
 	other_ns_writer();
 	round_of(&a);
 	round_of(&b);
-	check(2 * (N_A + N_B), N_A + N_B, 2, 2);
+	check(2 * (N_A + N_B), N_A + N_B, 2, 0);
 
-	/* A killed while B counts on: nobody but A's namespace reaps it */
-	assert_int_equal(stress_write(a.cmd, "k", 1), 0);
+	/* A killed while B counts on: the lock of its slot is gone, any
+	 * namespace's reaper folds it (4.5: only its own namespace's) */
+	kill_writer(&a);
 	round_of(&b);
-	assert_int_equal(gc_here(), 0);
+	check(2 * N_A + 3 * N_B, N_B, 2, 0);    /* A listed dead, not unknown */
+	assert_int_equal(gc_here(), 1);
 	other_ns_writer();
-	check(2 * N_A + 3 * N_B, N_A + N_B, 2, 2);
-	assert_int_equal(gc_in(&a), 1);   /* its writer is gone: its init reads */
+	check(2 * N_A + 3 * N_B, N_B, 1, 0);
+	assert_int_equal(gc_in(&a), 0);   /* nothing left for its own init */
 	round_of(&b);
-	check(2 * N_A + 4 * N_B, N_B, 1, 1);
+	check(2 * N_A + 4 * N_B, N_B, 1, 0);
 
 	/* B closes; its own reap folds it */
 	assert_int_equal(stress_write(b.cmd, "q", 1), 0);
@@ -291,6 +354,216 @@ static void test_pidns(void **state)
 	check(2 * N_A + 4 * N_B, 0, 0, 0);
 	close(a.ack);
 	close(b.ack);
+}
+
+/* The end of namespace @ns: its init exits at EOF (the kernel kills
+ * what remains in it); its status. Our ends are dropped from our_fds (a
+ * later namespace's maker must not close what a new pipe took). */
+static int ns_end(struct ns *ns)
+{
+	int st;
+
+	close(ns->cmd);
+	st = stress_wait(ns->pid);
+	close(ns->ack);
+	for (unsigned k = 0; k < n_our_fds;) {
+		if (our_fds[k] == ns->cmd || our_fds[k] == ns->ack)
+			our_fds[k] = our_fds[--n_our_fds];
+		else
+			k++;
+	}
+	return st;
+}
+
+static void cmd_of(const struct ns *ns, char c)
+{
+	assert_int_equal(stress_write(ns->cmd, &c, 1), 0);
+	stress_expect(ns->ack, ns->pid);
+}
+
+#define CRASHES 10u            /* more than the segment's 4 slots */
+
+/* A container that crash-loops: each restart is a new pid namespace,
+ * whose writer counts and is SIGKILLed (the OOM killer), and the
+ * namespace ends with it. Nobody of the namespace is left to reap it,
+ * and up to 4.5 nobody else did: after max_procs restarts every new
+ * writer's shmstat_open() failed with SHMSTAT_EFULL and counted nothing.
+ * Since 4.6 a writer holds a lock of its slot while attached, which the
+ * kernel drops when it dies: the next writer's open (of yet another
+ * namespace) reaps it, and the totals stay exact. */
+static void test_crashloop(void **state)
+{
+	struct shmstat_opts o;
+	struct ns x;
+
+	(void)state;
+	n_our_fds = 0;
+	seg_name = stress_name("pidns");
+	shmstat_opts_init(&o);
+	o.max_procs = 4;
+	stress_create(seg_name, &o);
+	for (unsigned k = 0; k < CRASHES; k++) {
+		x = ns_start(N_A, "alpha");
+		round_of(&x);
+		kill_writer(&x);
+		assert_int_equal(ns_end(&x), 128 + SIGKILL);
+	}
+	x = ns_start(N_B, "beta");
+	round_of(&x);
+	/* the last crashed writer was reaped by beta's open; beta's
+	 * liveness is known here (its lock is held) */
+	check(CRASHES * N_A + N_B, N_B, 1, 0);
+	assert_int_equal(gc_here(), 0);
+	kill_writer(&x);
+	assert_int_equal(gc_here(), 1);
+	check(CRASHES * N_A + N_B, 0, 0, 0);
+	assert_int_equal(ns_end(&x), 128 + SIGKILL);
+}
+
+/* The processes the reader of this namespace lists: alive, dead,
+ * unknown. */
+static void procs_seen(unsigned *alive, unsigned *dead, unsigned *unknown)
+{
+	shmstat_snap *s = stress_snap(seg_name);
+	struct shmstat_proc_info pi;
+
+	*alive = *dead = *unknown = 0;
+	for (size_t j = 0; j < shmstat_snap_procs(s); j++) {
+		assert_int_equal(shmstat_snap_proc(s, j, &pi), 0);
+		if (pi.alive < 0)
+			(*unknown)++;
+		else if (pi.alive)
+			(*alive)++;
+		else
+			(*dead)++;
+	}
+	shmstat_snap_free(s);
+}
+
+static void expect_procs(unsigned alive, unsigned dead, unsigned unknown)
+{
+	unsigned a, d, u;
+
+	procs_seen(&a, &d, &u);
+	assert_int_equal(a, alive);
+	assert_int_equal(d, dead);
+	assert_int_equal(u, unknown);
+}
+
+/* The children of a writer of another namespace: one fork()ed (it runs
+ * the library's fork handlers, adopts a slot of its own and must not
+ * keep its parent's lock: the parent, killed, is reaped while the child
+ * lives), one spawned (posix_spawn runs no handler; its exec closes
+ * the segment's descriptor, O_CLOEXEC); and one cloned raw, which shares
+ * the parent's open file description and so its lock: the parent's
+ * reap waits for it (a delay, never a wrong reap). */
+static void test_pidns_children(void **state)
+{
+	struct ns w;
+
+	(void)state;
+	n_our_fds = 0;
+	seg_name = stress_name("pidns");
+	stress_create(seg_name, NULL);
+	w = ns_start(N_A, "alpha");
+	round_of(&w);
+	cmd_of(&w, 'f');
+	cmd_of(&w, 's');
+	expect_procs(2, 0, 0);          /* the writer and its forked child */
+	kill_writer(&w);
+	assert_int_equal(gc_here(), 1);
+	expect_procs(1, 0, 0);          /* the child, its own lock held */
+	check(N_A, 0, 1, 0);
+	assert_int_equal(ns_end(&w), 128 + SIGKILL);
+	assert_int_equal(gc_here(), 1);
+	check(N_A, 0, 0, 0);
+
+	w = ns_start(N_B, "beta");
+	round_of(&w);
+	cmd_of(&w, 'r');
+	kill_writer(&w);
+	/* the raw child holds the writer's description: taken as alive */
+	assert_int_equal(gc_here(), 0);
+	expect_procs(1, 0, 0);
+	assert_int_equal(ns_end(&w), 128 + SIGKILL);
+	assert_int_equal(gc_here(), 1);
+	check(N_A + N_B, 0, 0, 0);
+}
+
+/* A reader's descriptor (O_RDONLY, as a group reader of a 0640 segment
+ * opens it), with a read lock of the bytes [@off, @off + @len) of the
+ * segment: 0 or the errno. */
+static int rdlock(int fd, uint64_t off, uint64_t len)
+{
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = (off_t)off,
+			    .l_len = (off_t)len };
+
+	return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : errno;
+}
+
+/* A hostile reader takes read locks of the slots' bytes. One held before
+ * a writer attaches does not keep it out: it attaches without its lock,
+ * and is judged as before 4.6 (liveness unknown here, reaped only in its
+ * namespace). One taken after a writer died (a read lock does not
+ * conflict with nothing) does not make it look alive: a read lock is no
+ * writer's. */
+static void test_pidns_rdlock(void **state)
+{
+	struct shmstat_hdr h;
+	struct ns w;
+	char path[300];
+	uint64_t procs, len, byte;
+	int fd;
+
+	(void)state;
+	n_our_fds = 0;
+	seg_name = stress_name("pidns");
+	stress_create(seg_name, NULL);
+	snprintf(path, sizeof(path), "/dev/shm/shmstat.%s", seg_name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	procs = h.regions[SHMSTAT_REG_PROCS].off;
+	len = (uint64_t)h.max_procs * sizeof(struct shmstat_proc);
+
+	/* every slot's byte read-locked: the writer attaches anyway */
+	assert_int_equal(rdlock(fd, procs, len), 0);
+	w = ns_start(N_A, "alpha");
+	round_of(&w);
+	expect_procs(0, 0, 1);
+	kill_writer(&w);
+	assert_int_equal(gc_here(), 0);
+	close(fd);                      /* its locks go */
+	assert_int_equal(gc_here(), 0); /* it never held its own */
+	assert_int_equal(gc_in(&w), 1);
+	assert_int_equal(ns_end(&w), 128 + SIGKILL);
+	check(N_A, 0, 0, 0);
+
+	/* a writer with its lock: a read lock of its byte is refused while
+	 * it lives, taken once it is dead, and taken for no writer's */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	w = ns_start(N_B, "beta");
+	round_of(&w);
+	expect_procs(1, 0, 0);
+	byte = UINT64_MAX;
+	for (uint32_t i = 0; i < h.max_procs; i++) {
+		struct shmstat_proc p;
+		const uint64_t at = procs + (uint64_t)i * sizeof(p);
+
+		assert_int_equal(pread(fd, &p, sizeof(p), (off_t)at), (ssize_t)sizeof(p));
+		if (SHMSTAT_PROC_STATE(p.word) == SHMSTAT_PROC_LIVE)
+			byte = at;
+	}
+	assert_true(byte != UINT64_MAX);
+	assert_int_equal(rdlock(fd, byte, 1), EAGAIN);
+	kill_writer(&w);
+	assert_int_equal(ns_end(&w), 128 + SIGKILL);
+	assert_int_equal(rdlock(fd, byte, 1), 0);
+	expect_procs(0, 1, 0);
+	assert_int_equal(gc_here(), 1);
+	check(N_A + N_B, 0, 0, 0);
+	close(fd);
 }
 
 /* Can we make a pid namespace and a mount one, and mount a /proc of
@@ -320,6 +593,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pidns, stress_setup, stress_teardown),
+		cmocka_unit_test_setup_teardown(test_crashloop, stress_setup, stress_teardown),
+		cmocka_unit_test_setup_teardown(test_pidns_children, stress_setup, stress_teardown),
+		cmocka_unit_test_setup_teardown(test_pidns_rdlock, stress_setup, stress_teardown),
 	};
 
 	if (!can_unshare()) {

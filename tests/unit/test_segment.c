@@ -201,7 +201,7 @@ static void test_capacities(void **state)
 	assert_int_equal(info.max_stacks, 8);
 	assert_int_equal(info.max_modules, 9);
 	assert_int_equal(info.format_major, 4);
-	assert_int_equal(info.format_minor, 5);
+	assert_int_equal(info.format_minor, 6);
 	/* header page + procs page + descs page + owners page + 5000 bytes
 	 * of signature tables (2 pages) + 10 stripes of round_up(800, 128)
 	 * = 896 bytes, rounded to 3 pages + 8 stack entries of 512 bytes
