@@ -24,6 +24,14 @@
  *                          and {v="<150 ESC>b"} 11 (help "twin b"): equal
  *                          in their first 600 bytes escaped (\x1b each);
  *                          then as spin, tw_spin_total + 1 every ms
+ *   cli_fill NAME alike    only rows whose names cut to 80 columns were
+ *                          one text: al_requests_total{code="200" or
+ *                          "500",route="/api/v1/accounts/12345/orders/
+ *                          pending" or "shipped"} 1 .. 4, al_jobs_taken_
+ *                          from_the_upstream_queue_total{shard="1"} 5 and
+ *                          downstream 6; al_requests_total{code="404",
+ *                          route="/x"} 7 and al_jobs_alone_total 8, alike
+ *                          to none
  *   cli_fill NAME wide     only w_sigs: key "big" 1 hit of weight 2^64 - 6
  *                          and 2 misses (owner acct-w), key "third" 1 hit
  *                          of weight 1: columns of 20 digits and 12 (a
@@ -283,6 +291,29 @@ int main(int argc, char **argv)
 			shmstat_sig_miss(t, "big", 3, a);
 			shmstat_sig_hit(t, "third", 5, 1, 0);
 		}
+		shmstat_close(seg);
+		return err ? 1 : 0;
+	}
+	if (argc > 2 && strcmp(argv[2], "alike") == 0) {
+		static const char route[] = "/api/v1/accounts/12345/orders/";
+		uint64_t v = 1;
+
+		for (int c = 0; c < 2; c++)
+			for (int k = 0; k < 2; k++) {
+				char r[64];
+
+				snprintf(r, sizeof(r), "%s%s", route, k ? "shipped" : "pending");
+				err |= reg_counter(seg, "al_requests_total",
+						   (const char *[]){ "code", c ? "500" : "200",
+								     "route", r, NULL }, v++);
+			}
+		err |= reg_counter(seg, "al_jobs_taken_from_the_upstream_queue_total",
+				   (const char *[]){ "shard", "1", NULL }, 5);
+		err |= reg_counter(seg, "al_jobs_taken_from_the_downstream_queue_total",
+				   (const char *[]){ "shard", "1", NULL }, 6);
+		err |= reg_counter(seg, "al_requests_total",
+				   (const char *[]){ "code", "404", "route", "/x", NULL }, 7);
+		err |= reg_counter(seg, "al_jobs_alone_total", NULL, 8);
 		shmstat_close(seg);
 		return err ? 1 : 0;
 	}

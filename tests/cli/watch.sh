@@ -27,7 +27,7 @@ cleanup() {
 	[ -n "${liner:-}" ] && kill "$liner" 2>/dev/null
 	[ -n "${twinner:-}" ] && kill "$twinner" 2>/dev/null
 	"$shmstat" rm "$tag-s" "$tag-w" "$tag-removed" "$tag-bad" "$tag-many" "$tag-twins" \
-		>/dev/null 2>&1
+		"$tag-alike" >/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -289,8 +289,17 @@ view "$utf8" 80x24 --raw -i 100ms "$tag-twins"
 # a rate: the first row, selected at the first refresh, has been
 # through another
 poll on_screen '^tw_spin_total +[0-9]+ +[0-9.]+ ' && ok || bad "twins: no rate: $(cat "$tmp/screen")"
-grep -Eq '^tw_long_total\{.*~.* +7 +0 ' "$tmp/screen" && grep -Eq '^tw_long_total\{.*~.* +11 +0 ' \
-	"$tmp/screen" && ok || bad "twins: a row each: $(cat "$tmp/screen")"
+# each row cut where they differ, at the end (both were
+# 'tw_long_total{\x1b\x1b\x1b\x1b\x~}': one text); the column's width
+# follows tw_spin_total's figures, so the form: the name's start, '~',
+# the escapes before the end, the end
+esc_n() { printf '\\x1b%.0s' $(seq "$1"); }
+awk '$2 == 7 { print $1 }' "$tmp/screen" | grep -Eqx 'tw_long_total\{[v="]*~(\\?x?1?b?)(\\x1b)+a"\}' &&
+	awk '$2 == 11 { print $1 }' "$tmp/screen" | grep -Eqx 'tw_long_total\{[v="]*~(\\?x?1?b?)(\\x1b)+b"\}' &&
+	ok || bad "twins: a row each, told apart: $(cat "$tmp/screen")"
+# the selected row's name below them, in 79 cells: told apart too
+[ "$(sed -n 22p "$tmp/screen")" = "tw_long_total{v~$(esc_n 15)a\"}" ] && ok ||
+	bad "twins: the selected row's name: '$(sed -n 22p "$tmp/screen")'"
 [ "$(LC_ALL=$utf8 wc -L < "$tmp/screen")" -le 80 ] && ok || bad "twins: a line wider than 80 columns"
 help_of_sel() { sed -n 24p "$tmp/screen"; }
 [ "$(help_of_sel)" = "twin a" ] && ok || bad "twins: the first row's selection moved: '$(help_of_sel)'"
@@ -298,7 +307,8 @@ help_of_sel() { sed -n 24p "$tmp/screen"; }
 spin_now() { screen && grep -Eo '^tw_spin_total +[0-9]+' "$tmp/screen"; }
 moved() { [ "$(spin_now)" != "$1" ]; }
 tm send-keys -t view j
-poll on_screen '^twin b$' && ok || bad "twins: j: '$(help_of_sel)'"
+poll on_screen '^twin b$' && [ "$(sed -n 22p "$tmp/screen")" = "tw_long_total{v~$(esc_n 15)b\"}" ] &&
+	ok || bad "twins: j: '$(help_of_sel)' '$(sed -n 22p "$tmp/screen")'"
 tm send-keys -t view k
 poll on_screen '^twin a$' && ok || bad "twins: k: '$(help_of_sel)'"
 spun=$(spin_now)
@@ -311,9 +321,61 @@ poll test -s "$tmp/rc" && ok || bad "twins: q"
 	bad "twins: watch --lines"
 [ "$(head -n 1 "$tmp/twins.lines")" = "$twin_a  $twin_b" ] && ok ||
 	bad "twins: --lines header: $(head -c 300 "$tmp/twins.lines")"
+# piped: names cut at 100 cells, where they differ
+"$shmstat" watch --raw -n 1 -I 'tw_long_total*' "$tag-twins" > "$tmp/twins.piped" || bad "twins: watch piped"
+[ "$(sed -n '3,4p' "$tmp/twins.piped" | awk '{ print $1, $2 }')" = "tw_long_total{v=~$(esc_n 20)a\"} 7
+tw_long_total{v=~$(esc_n 20)b\"} 11" ] && ok || bad "twins: piped: $(cut -c 1-120 "$tmp/twins.piped")"
 kill "$twinner"
 wait "$twinner" 2>/dev/null
 twinner=
+
+# --- rows whose names cut to their column were one text (label values
+# alike where they were cut, names alike before it): each shows where it
+# differs from the others, cut in the middle ('~'); the rows alike to
+# none as they were. At 80 and 50 columns, the rows and the selected
+# row's name below them.
+"$fill" "$tag-alike" alike || bad "cli_fill alike"
+# the name and value of each row (names hold no space here)
+rows_of() { screen && sed -n '4,11p' "$tmp/screen" | awk '{ print $1, $2 }'; }
+rows_are() { [ "$(rows_of)" = "$1" ]; }
+sel_name() { sed -n 22p "$tmp/screen"; }
+view "$utf8" 80x24 --raw -i 100ms "$tag-alike"
+want80='al_jobs_alone_total 8
+al_jobs_taken_from_the_downst~{shard="1"} 6
+al_jobs_taken_from_the_upstre~{shard="1"} 5
+al_requests_total{~"200"~orders/pending"} 1
+al_requests_total{~"200"~orders/shipped"} 2
+al_requests_total{code="404",route="/x"} 7
+al_requests_total{~"500"~orders/pending"} 3
+al_requests_total{~"500"~orders/shipped"} 4'
+poll rows_are "$want80" && ok || bad "alike at 80x24: $(rows_of)"
+[ "$(sort -u <<<"$(rows_of | awk '{ print $1 }')" | wc -l)" = 8 ] && ok || bad "alike at 80x24: rows of one text"
+[ "$(LC_ALL=$utf8 wc -L < "$tmp/screen")" -le 80 ] && ok || bad "alike: a line wider than 80 columns"
+tm resize-window -t view -x 50 -y 24
+want50='al_jobs_alone_total 8
+al_jobs_taken_~_downstream_~ 6
+al_jobs_taken_fr~_upstream_~ 5
+al_requests_to~200~pending"} 1
+al_requests_to~200~shipped"} 2
+al_requests_total{404,/x} 7
+al_requests_to~500~pending"} 3
+al_requests_to~500~shipped"} 4'
+poll rows_are "$want50" && ok || bad "alike at 50x24: $(rows_of)"
+[ "$(sort -u <<<"$(rows_of | awk '{ print $1 }')" | wc -l)" = 8 ] && ok || bad "alike at 50x24: rows of one text"
+[ "$(LC_ALL=$utf8 wc -L < "$tmp/screen")" -le 50 ] && ok || bad "alike: a line wider than 50 columns"
+# the selected row's name, below the rows (49 cells at 50 columns): cut
+# to tell it from the others too
+tm send-keys -t view j j j
+poll eval 'screen && [ "$(sel_name)" = "al_requests_total{code=\"2~/12345/orders/pending\"}" ]' && ok ||
+	bad "alike at 50x24, j x 3: '$(sel_name)'"
+tm send-keys -t view j
+poll eval 'screen && [ "$(sel_name)" = "al_requests_total{code=\"2~/12345/orders/shipped\"}" ]' && ok ||
+	bad "alike at 50x24, j x 4: '$(sel_name)'"
+tm send-keys -t view j
+poll eval 'screen && [ "$(sel_name)" = "al_requests_total{code=\"404\",route=\"/x\"}" ]' && ok ||
+	bad "alike at 50x24, j x 5: '$(sel_name)'"
+tm send-keys -t view q
+poll test -s "$tmp/rc" && ok || bad "alike: q"
 
 # --- a segment removed under the watch: its last values, and the first
 # line says so where 80 columns keep it (next to the name), piped too

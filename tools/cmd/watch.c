@@ -170,6 +170,7 @@ static void print_block(const struct watch *w, const struct row *rows, size_t nr
 {
 	int wn = 4, wv = 5, wr = 4, wa[WINDOWS];
 	struct line l;
+	char **names;
 
 	for (int j = 0; j < WINDOWS; j++)
 		wa[j] = (int)strlen(watch_window_name[j]);
@@ -189,14 +190,18 @@ static void print_block(const struct watch *w, const struct row *rows, size_t nr
 		line_cell(&l, watch_window_name[j], wa[j], 1);
 	line_cell(&l, "TREND", SPARK, 0);
 	printf("%s\n", line_end(&l));
+	/* names cut to wn, each told apart from the others (NULL: out of
+	 * memory, each cut alone) */
+	names = watch_names(rows, NULL, nr, wn);
 	for (size_t k = 0; k < nr; k++) {
 		const struct row *r = &rows[k];
 		char name[WATCH_NAME_MAX + 8], sp[SPARK * 4 + 1];
 
-		watch_name(name, sizeof(name), r, wn);
+		if (names == NULL)
+			watch_name(name, sizeof(name), r, wn);
 		watch_spark(sp, sizeof(sp), r, SPARK, w->utf8);
 		line_init(&l, 2, 2);
-		line_cell(&l, name, wn, 0);
+		line_cell(&l, names ? names[k] : name, wn, 0);
 		line_cell(&l, r->value, wv, 1);
 		line_cell(&l, r->rate, wr, 1);
 		for (int j = 0; j < WINDOWS; j++)
@@ -205,6 +210,7 @@ static void print_block(const struct watch *w, const struct row *rows, size_t nr
 		line_cell(&l, r->detail, cells(r->detail), 0);
 		printf("%s\n", line_end(&l));
 	}
+	watch_names_free(names, nr);
 }
 
 static int run_blocks(struct source *src, struct watch *w, double interval, long count)

@@ -2,7 +2,8 @@
  * watch.h - shmstat watch, between its files: watch_rows.c keeps each
  * metric's samples and makes the rows of one refresh (the model);
  * watch.c (the command, its block and --lines forms) and watch_tty.c
- * (the full-screen view) print them.
+ * (the full-screen view) print them, their names cut to their column
+ * (watch_names.c: rows alike told apart).
  *
  * A row is a metric (its value, rate over the last interval, average
  * rates over the last 1, 5 and 15 minutes of the watch, the rates of
@@ -113,6 +114,8 @@ void watch_spark(char *buf, size_t n, const struct row *r, unsigned cells, int u
 /* Display cells of UTF-8 text @s (1 a code point; wide ones 2 with a
  * UTF-8 locale); and @s cut to @cells, ending in '~' when cut. */
 int cells(const char *s);
+int cp_cells(const char *s, size_t *len);     /* of the code point at @s,
+						 * *@len its bytes */
 void cut_cells(char *dst, size_t n, const char *s, int cells);
 
 /* A line of columns: line_init() starts it with @indent spaces, @sep
@@ -137,6 +140,21 @@ const char *line_end(struct line *l);
  * ("cachesim_hits_total{claude,conver~,t1}"); else the key's start and
  * end. */
 void watch_name(char *buf, size_t n, const struct row *r, int width);
+
+/* The names of the @n rows @rows[@idx[k]] (@rows[k] when @idx is NULL),
+ * shown together in @width cells each: watch_name()'s, but rows whose
+ * texts would be one (their names not) are cut anew, in the middle: the
+ * name's start, then each place where the row differs from those, with
+ * the word there ('~' at each cut: watch_names.c says why). @n strings,
+ * to free with watch_names_free(); NULL when out of memory. */
+char **watch_names(const struct row *rows, const size_t *idx, size_t n, int width);
+void watch_names_free(char **names, size_t n);
+
+/* The whole name of row @sel of those (as watch_names() takes them) in
+ * @width cells: cut at its end ('~'), or, when others' would be the same
+ * text, cut anew to show where it differs from them. */
+void watch_name_sel(char *buf, size_t n, const struct row *rows, const size_t *idx, size_t nidx,
+		    size_t sel, int width);
 
 /* "2026-12-05 10:00:00" now, local time */
 void watch_stamp(char *buf, size_t n);

@@ -602,8 +602,7 @@ void watch_spark(char *buf, size_t n, const struct row *r, unsigned ncells, int 
 	}
 }
 
-/* Cells of the code point at @s (*@len its bytes). */
-static int cp_cells(const char *s, size_t *len)
+int cp_cells(const char *s, size_t *len)
 {
 	uint32_t cp;
 	int c;

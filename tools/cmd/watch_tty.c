@@ -6,15 +6,17 @@
  *   line 2            column header: NAME VALUE RATE [1m 5m 15m] [TREND]
  *   lines 3..LINES-3  a row a metric or hit ratio; the selected one in
  *                     reverse video
- *   line LINES-3      the selected row's whole name
+ *   line LINES-3      the selected row's whole name (cut: told apart)
  *   line LINES-2      its type, unit, labels; a histogram's quantiles
  *   line LINES-1      its help text
  *
  * Columns fit the terminal's width: VALUE and RATE always show; the
  * averages and the sparkline show when the name column keeps NAME_MIN
  * cells (or all it needs) beside them; names longer than their column
- * end in '~'. A new size (SIGWINCH, KEY_RESIZE) redraws at once; keys
- * redraw without a new snapshot, which comes every interval.
+ * are cut ('~'), rows whose cuts would be one text cut anew to tell them
+ * apart (watch_names()), once for each refresh, filter, sort and width.
+ * A new size (SIGWINCH, KEY_RESIZE) redraws at once; keys redraw without
+ * a new snapshot, which comes every interval.
  */
 #include <curses.h>
 #include <term.h>
@@ -52,6 +54,9 @@ struct view {
 	int paused;
 	int editing;               /* '/' typed: the filter being written */
 	char edit[128];            /* (as watch.filter) */
+	char **names;              /* of the shown rows, in names_w cells */
+	size_t nnames;             /* (NULL: made again at the next draw) */
+	int names_w;
 };
 
 /* The widths of the columns; 0: not shown. Shown in this order, chosen
@@ -111,11 +116,16 @@ static void fit(struct layout *L, const struct view *v, int cols)
 		L->detail = cols - used - L->name - 1;
 }
 
-static void row_line(struct line *l, const struct layout *L, const struct row *r, int utf8)
+/* @name: the row's, cut to L->name (NULL: cut here, alone) */
+static void row_line(struct line *l, const struct layout *L, const struct row *r,
+		     const char *name, int utf8)
 {
-	char name[WATCH_NAME_MAX + 8], sp[SPARK * 4 + 1];
+	char cut[WATCH_NAME_MAX + 8], sp[SPARK * 4 + 1];
 
-	watch_name(name, sizeof(name), r, L->name);
+	if (name == NULL) {
+		watch_name(cut, sizeof(cut), r, L->name);
+		name = cut;
+	}
 	line_init(l, 0, 1);
 	line_cell(l, name, L->name, 0);
 	line_cell(l, r->value, L->value, 1);
@@ -156,10 +166,21 @@ static void put(int y, const char *s, int attr)
 	attroff(attr);
 }
 
-/* The selected row: its name, what it is, its help. */
-static void describe(const struct row *r)
+/* The names of the shown rows forgotten (new rows, another filter or
+ * order): made again at the next draw. */
+static void names_drop(struct view *v)
 {
-	char a[1000];
+	watch_names_free(v->names, v->nnames);
+	v->names = NULL;
+	v->nnames = 0;
+}
+
+/* The selected row: its name (cut, told apart from the shown rows'),
+ * what it is, its help. */
+static void describe(const struct view *v)
+{
+	const struct row *r = &v->rows[v->shown[v->sel]];
+	char a[1000], name[WATCH_NAME_MAX + 8];
 
 	if (r->ratio)
 		snprintf(a, sizeof(a), "hit ratio: VALUE since creation; 1m 5m 15m: over the "
@@ -168,7 +189,8 @@ static void describe(const struct row *r)
 		snprintf(a, sizeof(a), "%s, unit %s, labels %s%s%s", shmstat_type_name(r->type),
 			 r->unit[0] ? r->unit : "-", r->labels[0] ? r->labels : "-",
 			 r->detail[0] ? ", last interval " : "", r->detail);
-	put(LINES - 3, r->name, A_BOLD);
+	watch_name_sel(name, sizeof(name), v->rows, v->shown, v->nshown, v->sel, COLS - 1);
+	put(LINES - 3, name, A_BOLD);
 	put(LINES - 2, a, 0);
 	put(LINES - 1, r->help[0] ? r->help : "(no help text)", 0);
 }
@@ -200,6 +222,13 @@ static void draw(struct view *v, const struct watch *w)
 		put(1, status, 0);
 	}
 	fit(&L, v, COLS - 1);
+	if (v->names != NULL && v->names_w != L.name)
+		names_drop(v);
+	if (v->names == NULL && v->nshown > 0) {
+		v->names = watch_names(v->rows, v->shown, v->nshown, L.name);
+		v->nnames = v->names ? v->nshown : 0;
+		v->names_w = L.name;
+	}
 	header_line(&l, &L);
 	put(2, line_end(&l), A_REVERSE);
 	if (v->sel < v->top)
@@ -207,13 +236,13 @@ static void draw(struct view *v, const struct watch *w)
 	if (v->sel >= v->top + (size_t)nlines)
 		v->top = v->sel - (size_t)nlines + 1;
 	for (size_t k = v->top; k < v->nshown && k < v->top + (size_t)nlines; k++) {
-		row_line(&l, &L, &v->rows[v->shown[k]], w->utf8);
+		row_line(&l, &L, &v->rows[v->shown[k]], v->names ? v->names[k] : NULL, w->utf8);
 		put(TOP + (int)(k - v->top), line_end(&l), k == v->sel ? A_REVERSE : 0);
 	}
 	if (v->nshown == 0)
 		put(TOP, w->filter[0] ? "(no metric matches the filter)" : "(no metrics)", 0);
 	else if (LINES > TOP + BOTTOM)
-		describe(&v->rows[v->shown[v->sel]]);
+		describe(v);
 	if (v->editing) {          /* the prompt on the last line, its cursor */
 		char prompt[200];
 
@@ -230,6 +259,7 @@ static void draw(struct view *v, const struct watch *w)
 /* The rows that pass the filter; the selection follows its row. */
 static void select_rows(struct view *v, const struct watch *w)
 {
+	names_drop(v);
 	v->nshown = 0;
 	v->sel = 0;
 	for (size_t k = 0; k < v->nr; k++) {
@@ -265,6 +295,7 @@ static void sample(struct view *v, struct source *src, struct watch *w, double i
 	free(v->rows);
 	v->nr = watch_rows(w, s, watch_now(), &v->rows);
 	shown = realloc(v->shown, (v->nr ? v->nr : 1) * sizeof(*shown));
+	names_drop(v);
 	if (shown == NULL) {
 		v->nr = 0;
 	} else {
@@ -419,6 +450,7 @@ int watch_tty(struct source *src, struct watch *w, double interval, long count)
 		draw(&v, w);
 	}
 	endwin();
+	names_drop(&v);
 	free(v.rows);
 	free(v.shown);
 	sigaction(SIGINT, &old_int, NULL);
