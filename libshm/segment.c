@@ -520,9 +520,12 @@ int shmstat__seg_open_again(const struct shmstat_seg *seg)
 	/* by the name, if it still names this object; else through
 	 * /proc/self/fd (the name removed or taken by another object: a
 	 * /proc of another pid namespace fails, or opens another file,
-	 * checked too) */
-	if (shmstat__path(seg->name, path) == 0)
-		fd = shm_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+	 * checked too). The name was checked when it was mapped: not again
+	 * by shmstat__path(), which clears the thread's last error (a reap
+	 * after a failed attach, the reaper lock's descriptor, made its
+	 * message empty) */
+	snprintf(path, sizeof(path), "/shmstat.%s", seg->name);
+	fd = shm_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd >= 0 && !same_object(fd, &st)) {
 		close(fd);
 		fd = -1;
