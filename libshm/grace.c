@@ -1,5 +1,6 @@
 /*
- * grace.c - the reaper lock and folding of gone processes' stripes.
+ * grace.c - folding of gone processes' stripes, under the reaper lock
+ * (reaplock.c).
  *
  * Fold of process slot p, under the reaper lock; fold_state holds phase,
  * current grave and p in one word, so each step is one store:
@@ -34,6 +35,7 @@
 #include "grace.h"
 #include "hook.h"
 #include "procs.h"
+#include "reaplock.h"
 #include "type.h"
 
 void shmstat__fold_seq_bump(struct shmstat_hdr *h)
@@ -331,81 +333,6 @@ static void recover(struct shmstat_seg *seg)
 		finish(seg, p, a);
 }
 
-/* The reaper lock's word for this process image: its tag, and in the low
- * byte (a tag's state bits, 0 in a tag) a byte of the image's number,
- * never 0. A process that exec()s keeps its tag: a lock that a thread of
- * its old image held when another thread called exec() (nothing of that
- * image will let it go) is told from one a thread of this image holds. */
-static uint64_t lock_word(const struct shmstat_seg *seg)
-{
-	const uint64_t b = (shmstat__image_id() >> 8) & 0xffu;  /* bit 0 is always 1 */
-
-	return SHMSTAT_TAG_OF(seg->tag) | (b != 0 ? b : 1);
-}
-
-/* The state of the reaper lock's holder @holder (not 0, not our own
- * word): our tag with another image's byte is our process before an
- * exec(), gone as a reaper. */
-static enum shmstat_tag_state holder_state(const struct shmstat_seg *seg, uint64_t holder)
-{
-	/* a holder of another pid namespace (as it stamped itself after
-	 * its take, or as its writer slot says) is not judged by pid: it
-	 * runs, for all we know; also one whose tag is ours (the same pid
-	 * and start time there). (Between its take and its stamp, for a few
-	 * instructions, one without a slot is judged by pid.) */
-	if (ld_acquire(&seg->hdr->reaper_who) == holder &&
-	    shmstat__pidns_foreign(ld_relaxed(&seg->hdr->reaper_pidns)))
-		return SHMSTAT_TAG_RUNS;
-	if (SHMSTAT_TAG_OF(holder) == SHMSTAT_TAG_OF(seg->tag))
-		return SHMSTAT_TAG_GONE;
-	return shmstat__seg_tag_state(seg, holder);
-}
-
-/* After a take of the lock: say which pid namespace holds it. */
-static void stamp_holder(struct shmstat_seg *seg, uint64_t me)
-{
-	st_relaxed(&seg->hdr->reaper_pidns, shmstat__self_pidns());
-	st_release(&seg->hdr->reaper_who, me);
-}
-
-bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms)
-{
-	uint64_t *lock = &seg->hdr->reaper_lock;
-	const uint64_t me = lock_word(seg);
-
-	for (unsigned waited = 0;; waited++) {
-		uint64_t holder = 0;
-
-		if (cas_acqrel(lock, &holder, me)) {
-			stamp_holder(seg, me);
-			recover(seg);
-			return true;
-		}
-		if (holder != me) {
-			enum shmstat_tag_state hs = holder_state(seg, holder);
-
-			if (hs == SHMSTAT_TAG_GONE && cas_acqrel(lock, &holder, me)) {
-				stamp_holder(seg, me);
-				recover(seg);
-				return true;
-			}
-			/* a stopped holder may stay so for ever: the caller
-			 * goes on without reaping rather than wait for it */
-			if (hs == SHMSTAT_TAG_STOPPED)
-				return false;
-		}
-		if (waited >= wait_ms)
-			return false;
-		SHMSTAT_HOOK(SHMSTAT_HOOK_WAIT, lock);
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-	}
-}
-
-void shmstat__reaper_unlock(struct shmstat_seg *seg)
-{
-	st_release(&seg->hdr->reaper_lock, 0);
-}
-
 static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *p, uint64_t w);
 
 /* Does a process slot wait for a fold (a gone writer's, a stale claim)?
@@ -426,8 +353,8 @@ bool shmstat__reap_for_slot(struct shmstat_seg *seg, struct shmstat_slot_wait *s
 
 	/* the holder's state (its /proc files) asked every 16 tries, not at
 	 * each: many writers may wait at once */
-	if (holder != 0 && holder != lock_word(seg) && sw->tries++ % 16 == 0) {
-		hs = holder_state(seg, holder);
+	if (holder != 0 && holder != shmstat__reaper_word(seg) && sw->tries++ % 16 == 0) {
+		hs = shmstat__reaper_holder_state(seg, holder);
 		/* a holder that runs frees only slots of gone writers: with
 		 * none (every slot a running writer's), nothing to wait for,
 		 * however its fold line moves. (A process of the uid that held
@@ -796,6 +723,10 @@ static bool reap_try(struct shmstat_seg *seg, unsigned wait_ms, unsigned *n)
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	locked = shmstat__reaper_lock(seg, wait_ms);
+	/* taken, free or from a dead holder (of any pid namespace): first
+	 * the fold that holder left half done */
+	if (locked)
+		recover(seg);
 	*n = locked ? reap_locked(seg) : 0;
 	pthread_setcancelstate(cancel, NULL);
 	return locked;
@@ -823,7 +754,7 @@ int shmstat__gc_reap(struct shmstat_seg *seg, unsigned *reaped)
 				     "segment '%s': the reaper lock stayed taken for 1 s; nothing was reaped, try again",
 				     seg->name);
 	return shmstat__fail(SHMSTAT_EBUSY,
-			     holder_state(seg, holder) == SHMSTAT_TAG_STOPPED ?
+			     shmstat__reaper_holder_state(seg, holder) == SHMSTAT_TAG_STOPPED ?
 			     "segment '%s': the reaper lock is held by pid %u, which is stopped; nothing was reaped until it is continued (SIGCONT) or killed" :
 			     "segment '%s': the reaper lock is held by pid %u for over 1 s; nothing was reaped, try again",
 			     seg->name, (unsigned)SHMSTAT_TAG_PID(holder));

@@ -16,11 +16,8 @@
 
 #include <stdbool.h>
 #include "segment.h"
+#include "reaplock.h"
 
-/* Take the reaper lock; steal it from a dead holder (finishing its fold).
- * @wait_ms: how long to wait for a live holder. true when taken. */
-SHMSTAT_HIDDEN bool shmstat__reaper_lock(struct shmstat_seg *seg, unsigned wait_ms);
-SHMSTAT_HIDDEN void shmstat__reaper_unlock(struct shmstat_seg *seg);
 
 /* An attach found no free writer slot. While slots of gone writers wait
  * for a fold, it waits for them: it folds them itself when it can take

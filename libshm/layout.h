@@ -42,7 +42,8 @@
  *
  *   384  alloc line    values_used, reg_seq, dropped_regs, sigs_used (128-byte
  *                      lines of the sigs region), retire_seq
- *   512  fold line     fold_seq, fold_state, reaper_lock (see grace.h)
+ *   512  fold line     fold_seq, fold_state, reaper_lock, reaper_pidns,
+ *                      reaper_who, reaper_locked (see grace.h)
  *   640  gauge line    gauge_seq: stamps for SHMSTAT_AGG_LAST gauges
  *   768  hint line     stripe_hint: where the next stripe search starts
  *   896  prof line     prof_dropped, prof_dropped_weight, prof_mods_dropped:
@@ -157,7 +158,11 @@ struct shmstat_hdr {
 	 * process of another namespace does not judge the holder by pid */
 	uint64_t reaper_pidns;
 	uint64_t reaper_who;
-	uint8_t pad2[128 - 40];
+	/* (4.6) the holder's lock word when it holds the write lock of the
+	 * reaper lock's first byte (grace.c, "The lock of the reaper
+	 * lock"), stored after its take, 0 before it lets go; else 0 */
+	uint64_t reaper_locked;
+	uint8_t pad2[128 - 48];
 
 	/* gauge line */
 	uint64_t gauge_seq;
@@ -543,6 +548,7 @@ static_assert(sizeof(struct shmstat_proc) == SHMSTAT_LINE, "proc slot is one lin
 static_assert(offsetof(struct shmstat_proc, pidns) == 88, "pidns at 88 (4.5)");
 static_assert(offsetof(struct shmstat_proc, lock_ns) == 96, "lock_ns at 96 (4.6)");
 static_assert(offsetof(struct shmstat_hdr, reaper_who) == 544, "reaper_who at 544 (4.5)");
+static_assert(offsetof(struct shmstat_hdr, reaper_locked) == 552, "reaper_locked at 552 (4.6)");
 static_assert(sizeof(struct shmstat_desc) == 512, "descriptor is 512 bytes");
 static_assert(offsetof(struct shmstat_desc, name) == 64, "name at 64");
 static_assert(offsetof(struct shmstat_desc, lowest) == 496, "histogram range at 496");

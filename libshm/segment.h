@@ -53,6 +53,10 @@ struct shmstat_seg {
 	 * it holds, 0: none */
 	int lock_fd;
 	uint32_t lock1;
+	/* while this attachment holds the reaper lock: 1 + the descriptor
+	 * of its own, opened for that take, that holds the write lock of
+	 * the reaper lock's byte (grace.c); 0: none */
+	int reaper_fd1;
 	pid_t pid;
 	uint64_t tag;              /* our process tag (layout.h) */
 	uint32_t tls_slot;         /* index in the per-thread stripe table */

@@ -291,6 +291,7 @@ static void fork_child(void)
 		 * us, with a description of our own, before we adopt it
 		 * (procs.c, "The lock of a slot") */
 		shmstat__proc_lock_forget(seg);
+		shmstat__reaper_forget(seg);
 		(void)shmstat__proc_lock(seg, fork_slot[i]);
 		if (shmstat__proc_adopt(seg, fork_slot[i], fork_tag[i], fork_stamp[i]) != 0) {
 			shmstat__proc_unlock(seg);

@@ -24,8 +24,8 @@ import sys
 
 # the core: segment, process table, thread stripes, registry, fold and
 # reaper, reader and snapshot, and what they share
-CORE = {'attach', 'copier', 'grace', 'hook', 'layout', 'mdir', 'procs', 'rcuuse', 'reader', 'registry',
-        'segment', 'snap', 'snapshot', 'sparse', 'tls', 'type', 'util', 'version'}
+CORE = {'attach', 'copier', 'grace', 'hook', 'layout', 'mdir', 'procs', 'rcuuse', 'reader',
+        'reaplock', 'registry', 'segment', 'snap', 'snapshot', 'sparse', 'tls', 'type', 'util', 'version'}
 # the metric types and the profile tables, plugged in by types.c
 TYPES = {'counter', 'gaugesnap', 'histogram', 'hsparse', 'siggeo', 'sigmerge', 'sigsnap', 'sigtable', 'sigowner',
          'cfi', 'cfifile', 'cfitab', 'modmap', 'profile', 'profiler', 'rangeix', 'stacks',

@@ -33,6 +33,7 @@
 #include <sched.h>
 #include <spawn.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@
 #include <sys/wait.h>
 
 #include "stress_common.h"
+#include "hook.h"
 #include "layout.h"
 
 #define N_A UINT64_C(3000)     /* events of A per round */
@@ -76,12 +78,37 @@ static void wait_for_ever(void)
 		pause();
 }
 
+/* A writer that dies or stops in a fold of one of its reaps, holding the
+ * reaper lock: at the first hook point die_at it says 'm' on die_ack,
+ * then raises die_sig. */
+static int die_at, die_sig, die_ack;
+
+static void die_hook(enum shmstat_hook_point point, const void *arg)
+{
+	(void)arg;
+	if ((int)point != die_at)
+		return;
+	die_at = 0;
+	CHILD_CHECK(stress_write(die_ack, "m", 1) == 0);
+	(void)raise(die_sig);
+}
+
+static void die_in_fold(int at, int sig, int ack)
+{
+	die_at = at;
+	die_sig = sig;
+	die_ack = ack;
+	__atomic_store_n(&shmstat__test_hook, die_hook, __ATOMIC_RELEASE);
+}
+
 /* The writer: per command byte 'c' one round of counts, acked with 'c';
  * 'k': SIGKILL itself; 'q': close and exit. 'f': fork() a child (the
  * library's fork handlers run: it adopts a slot of its own), 'r': clone
  * one with the raw system call (no handler runs: it shares the writer's
  * open file descriptions), 's': posix_spawn() a sleep(1) (no handler
- * either; an exec); each child waits to be killed, each acked with 'c'. */
+ * either; an exec); each child waits to be killed, each acked with 'c'.
+ * 'z': a shmstat_gc() here that stops itself (SIGSTOP) in the merge of
+ * its first fold, the reaper lock held, after saying 'm'. */
 static int writer(int cmd, int ack, uint64_t n, const char *owner)
 {
 	const struct shmstat_metric_def dc = { .name = "ns_events" };
@@ -108,6 +135,11 @@ static int writer(int cmd, int ack, uint64_t n, const char *owner)
 			(void)raise(SIGKILL);
 		if (b == 'q')
 			break;
+		if (b == 'z') {
+			die_in_fold(SHMSTAT_HOOK_FOLD_MERGING, SIGSTOP, ack);
+			(void)shmstat_gc(seg_name, NULL);
+			continue;       /* never reached: killed stopped */
+		}
 		if (b == 'f' || b == 'r' || b == 's') {
 			pid_t k;
 
@@ -147,6 +179,8 @@ struct nsarg {
 	int ours[2];               /* ours, closed in the child */
 	uint64_t n;                /* events per round (0: open and close) */
 	const char *owner;
+	int die_at;                /* a hook point: the writer's open dies
+				    * there (SIGKILL), after saying 'm' */
 };
 
 /* The namespace's maker: unshare, fork its init; the init mounts /proc,
@@ -171,11 +205,25 @@ static int ns_main(void *p)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	CHILD_CHECK(getpid() == 1);
 	CHILD_CHECK(own_proc() == 0);
+	/* a writer that dies in its fold is pid 3 there, not 2 as the
+	 * others: a restart's writer started in the same clock tick would
+	 * have its tag, and take a reaper lock held by its tag as its own
+	 * process's, let go by an image before an exec() (the limit of
+	 * tags: two processes with one tag are one) */
+	if (a->die_at) {
+		w = fork();
+		CHILD_CHECK(w >= 0);
+		if (w == 0)
+			_exit(0);
+		CHILD_CHECK(waitpid(w, &st, 0) == w);
+	}
 	w = fork();
 	CHILD_CHECK(w >= 0);
 	if (w == 0) {
 		shmstat_seg *seg;
 
+		if (a->die_at)
+			die_in_fold(a->die_at, SIGKILL, a->ack);
 		if (a->n > 0)
 			_exit(writer(a->cmd, a->ack, a->n, a->owner));
 		CHILD_CHECK(shmstat_open(seg_name, NULL, &seg) == 0);
@@ -196,7 +244,7 @@ static int ns_main(void *p)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static struct ns ns_start(uint64_t n, const char *owner)
+static struct ns ns_start_dying(uint64_t n, const char *owner, int at)
 {
 	int cmd[2], ack[2];
 	struct nsarg a;
@@ -205,7 +253,7 @@ static struct ns ns_start(uint64_t n, const char *owner)
 	stress_pipe(cmd);
 	stress_pipe(ack);
 	a = (struct nsarg){ .cmd = cmd[0], .ack = ack[1], .ours = { cmd[1], ack[0] }, .n = n,
-			    .owner = owner };
+			    .owner = owner, .die_at = at };
 	ns.pid = stress_spawn(ns_main, &a);
 	close(cmd[0]);
 	close(ack[1]);
@@ -216,6 +264,11 @@ static struct ns ns_start(uint64_t n, const char *owner)
 		our_fds[n_our_fds++] = ns.ack;
 	}
 	return ns;
+}
+
+static struct ns ns_start(uint64_t n, const char *owner)
+{
+	return ns_start_dying(n, owner, 0);
 }
 
 /* One round of writer @ns's counts, waited for. */
@@ -566,6 +619,166 @@ static void test_pidns_rdlock(void **state)
 	close(fd);
 }
 
+/* Writer @ns said 'm': it is in the fold where it dies or stops. */
+static void expect_in_fold(const struct ns *ns)
+{
+	char c = 0;
+
+	if (stress_read(ns->ack, &c, 1) != 1)
+		fail_msg("the writer of namespace %d ended before its fold", (int)ns->pid);
+	assert_int_equal(c, 'm');
+}
+
+/* The writer of @ns is dead and waited for by its init ('w'). */
+static void writer_waited(const struct ns *ns)
+{
+	char c = 0;
+
+	assert_int_equal(stress_write(ns->cmd, "w", 1), 0);
+	assert_int_equal(stress_read(ns->ack, &c, 1), 1);
+	assert_int_equal(c, 'w');
+}
+
+/* The one child of process @pid (of its main thread), as our /proc
+ * lists it: its pid here; 0 when none. */
+static pid_t child_of(pid_t pid)
+{
+	char path[64];
+	long c = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%ld", &c) != 1)
+		c = 0;
+	fclose(f);
+	return (pid_t)c;
+}
+
+/* A reaper of another pid namespace stopped in a fold, the reaper lock
+ * held, and then killed with its namespace (a container stopped, then
+ * killed): stopped, it is not taken for dead (its lock stays held: the
+ * gc here fails with SHMSTAT_EBUSY, as for a stopped reaper of ours);
+ * dead, a reaper of another namespace takes the lock, finishes the fold
+ * it left half done, and folds the dead reaper's own slot: every count
+ * exact, its own included. Up to the lock of the reaper lock, such a
+ * holder was taken for alive by every other namespace for good: nothing
+ * was folded any more (gc failed with SHMSTAT_EBUSY, every slot of a
+ * gone writer stayed taken). */
+static void test_pidns_reaper_stopped(void **state)
+{
+	struct shmstat_opts o;
+	struct ns a, r, x;
+	char path[300];
+	pid_t init, w;
+	int fd;
+
+	(void)state;
+	n_our_fds = 0;
+	seg_name = stress_name("pidns");
+	shmstat_opts_init(&o);
+	o.max_procs = 4;
+	stress_create(seg_name, &o);
+	/* the reaper counts; then a writer that dies, for it to fold */
+	r = ns_start(N_B, "beta");
+	round_of(&r);
+	a = ns_start(N_A, "alpha");
+	round_of(&a);
+	kill_writer(&a);
+	assert_int_equal(ns_end(&a), 128 + SIGKILL);
+
+	/* the reaper stops in the merge of its fold of A */
+	assert_int_equal(stress_write(r.cmd, "z", 1), 0);
+	expect_in_fold(&r);
+	assert_int_equal(shmstat_gc(seg_name, NULL), SHMSTAT_EBUSY);
+	check(N_A + N_B, N_B, 2, 0);
+	/* it holds the write lock of the reaper lock's byte, stopped */
+	snprintf(path, sizeof(path), "/dev/shm/shmstat.%s", seg_name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(rdlock(fd, offsetof(struct shmstat_hdr, reaper_lock), 1), EAGAIN);
+
+	/* killed stopped (the kernel ends its namespace with it) */
+	init = child_of(r.pid);
+	assert_true(init > 0);
+	w = child_of(init);
+	assert_true(w > 0);
+	assert_int_equal(kill(w, SIGKILL), 0);
+	writer_waited(&r);
+	assert_int_equal(ns_end(&r), 128 + SIGKILL);
+
+	/* A's fold finished, the reaper's own slot folded; a reader's read
+	 * lock of the byte does not make the dead holder look alive */
+	assert_int_equal(rdlock(fd, offsetof(struct shmstat_hdr, reaper_lock), 1), 0);
+	assert_int_equal(gc_here(), 1);
+	close(fd);
+	check(N_A + N_B, 0, 0, 0);
+	x = ns_start(N_A, "gamma");
+	round_of(&x);
+	check(2 * N_A + N_B, N_A, 1, 0);
+	assert_int_equal(stress_write(x.cmd, "q", 1), 0);
+	assert_int_equal(ns_end(&x), 0);
+	check(2 * N_A + N_B, 0, 0, 0);
+}
+
+/* A container that crash-loops and is killed once in its start-up, in
+ * the reap of its shmstat_open(), in the middle of its fold of the
+ * writer of the restart before (FLIPPED: the new grave current, the
+ * dead writer's stripes being zeroed), the reaper lock held; then more
+ * restarts than the segment has slots. Every restart's open must reap
+ * the last one's writer (up to the lock of the reaper lock the dead
+ * holder was taken for alive for good, nothing was folded any more,
+ * and the 4th restart's open failed with SHMSTAT_EFULL), and every
+ * total stays exact. */
+static void test_pidns_reaper_killed(void **state)
+{
+	struct shmstat_opts o;
+	char path[64];
+	struct ns x;
+	int nsfd;
+
+	(void)state;
+	n_our_fds = 0;
+	seg_name = stress_name("pidns");
+	shmstat_opts_init(&o);
+	o.max_procs = 4;
+	stress_create(seg_name, &o);
+	x = ns_start(N_A, "alpha");
+	round_of(&x);
+	kill_writer(&x);
+	assert_int_equal(ns_end(&x), 128 + SIGKILL);
+
+	x = ns_start_dying(N_A, "alpha", SHMSTAT_HOOK_FOLD_FLIPPED);
+	expect_in_fold(&x);
+	/* the kernel gives the number of a pid namespace that is gone to
+	 * the next one made, and the restart that gets it judges the dead
+	 * reaper by pid, finds it gone and takes its lock: a chance, not a
+	 * rule (any other namespace made meanwhile, of any kind, takes the
+	 * number). Kept here, as such a namespace would keep it. */
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)child_of(x.pid));
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(nsfd >= 0);
+	writer_waited(&x);
+	assert_int_equal(ns_end(&x), 128 + SIGKILL);
+
+	for (unsigned k = 0; k < CRASHES; k++) {
+		x = ns_start(N_A, "alpha");
+		round_of(&x);
+		kill_writer(&x);
+		assert_int_equal(ns_end(&x), 128 + SIGKILL);
+	}
+	x = ns_start(N_B, "beta");
+	round_of(&x);
+	check((CRASHES + 1) * N_A + N_B, N_B, 1, 0);
+	kill_writer(&x);
+	assert_int_equal(gc_here(), 1);
+	check((CRASHES + 1) * N_A + N_B, 0, 0, 0);
+	assert_int_equal(ns_end(&x), 128 + SIGKILL);
+	close(nsfd);
+}
+
 /* Can we make a pid namespace and a mount one, and mount a /proc of
  * its own there (a container that is root without CAP_SYS_ADMIN, or
  * whose /proc has masked paths, cannot)? */
@@ -596,6 +809,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crashloop, stress_setup, stress_teardown),
 		cmocka_unit_test_setup_teardown(test_pidns_children, stress_setup, stress_teardown),
 		cmocka_unit_test_setup_teardown(test_pidns_rdlock, stress_setup, stress_teardown),
+		cmocka_unit_test_setup_teardown(test_pidns_reaper_stopped, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_pidns_reaper_killed, stress_setup,
+						stress_teardown),
 	};
 
 	if (!can_unshare()) {
