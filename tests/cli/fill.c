@@ -32,6 +32,11 @@
  *                          downstream 6; al_requests_total{code="404",
  *                          route="/x"} 7 and al_jobs_alone_total 8, alike
  *                          to none
+ *   cli_fill NAME late     only rows whose labels lines cut to 80 columns
+ *                          were one text: lt_requests_total{route=
+ *                          "/api/v1/accounts/12345/orders/pending/items",
+ *                          zone="eu-1", "eu-2" or "us-1"} 1 .. 3, and
+ *                          {route="/x",zone="eu-1"} 4, alike to none
  *   cli_fill NAME wide     only w_sigs: key "big" 1 hit of weight 2^64 - 6
  *                          and 2 misses (owner acct-w), key "third" 1 hit
  *                          of weight 1: columns of 20 digits and 12 (a
@@ -86,7 +91,7 @@ static int spin(shmstat_seg *seg)
 	shmstat_counter *c = NULL;
 	int err = 0;
 
-	err |= reg_counter_unit(seg, "spin_bytes_total", NULL, "bytes", 3 * 1048576, NULL);
+	err |= reg_counter_unit(seg, "spin_bytes_total", NULL, "bytes", (uint64_t)3 * 1048576, NULL);
 	err |= reg_counter_unit(seg, "spin_cost_total", NULL, "micro_USD", 12345678, NULL);
 	err |= reg_counter_unit(seg, "spin_big_total", NULL, NULL, 148000, NULL);
 	err |= reg_counter_unit(seg, "still_total", NULL, NULL, 5, NULL);
@@ -314,6 +319,19 @@ int main(int argc, char **argv)
 		err |= reg_counter(seg, "al_requests_total",
 				   (const char *[]){ "code", "404", "route", "/x", NULL }, 7);
 		err |= reg_counter(seg, "al_jobs_alone_total", NULL, 8);
+		shmstat_close(seg);
+		return err ? 1 : 0;
+	}
+	if (argc > 2 && strcmp(argv[2], "late") == 0) {
+		static const char route[] = "/api/v1/accounts/12345/orders/pending/items";
+		static const char *const zone[] = { "eu-1", "eu-2", "us-1" };
+
+		for (int k = 0; k < 3; k++)
+			err |= reg_counter(seg, "lt_requests_total",
+					   (const char *[]){ "route", route, "zone", zone[k], NULL },
+					   (uint64_t)k + 1);
+		err |= reg_counter(seg, "lt_requests_total",
+				   (const char *[]){ "route", "/x", "zone", "eu-1", NULL }, 4);
 		shmstat_close(seg);
 		return err ? 1 : 0;
 	}

@@ -27,7 +27,7 @@ cleanup() {
 	[ -n "${liner:-}" ] && kill "$liner" 2>/dev/null
 	[ -n "${twinner:-}" ] && kill "$twinner" 2>/dev/null
 	"$shmstat" rm "$tag-s" "$tag-w" "$tag-removed" "$tag-bad" "$tag-many" "$tag-twins" \
-		"$tag-alike" >/dev/null 2>&1
+		"$tag-alike" "$tag-late" >/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -300,6 +300,10 @@ awk '$2 == 7 { print $1 }' "$tmp/screen" | grep -Eqx 'tw_long_total\{[v="]*~(\\?
 # the selected row's name below them, in 79 cells: told apart too
 [ "$(sed -n 22p "$tmp/screen")" = "tw_long_total{v~$(esc_n 15)a\"}" ] && ok ||
 	bad "twins: the selected row's name: '$(sed -n 22p "$tmp/screen")'"
+# and its labels line, whole labels told apart (it held the first 329
+# bytes of the labels: both were 'counter, unit -, labels v="\x1b...\x1~')
+[ "$(sed -n 23p "$tmp/screen")" = "counter, unit -, labels ~$(esc_n 13)a\"" ] && ok ||
+	bad "twins: the selected row's labels line: '$(sed -n 23p "$tmp/screen")'"
 [ "$(LC_ALL=$utf8 wc -L < "$tmp/screen")" -le 80 ] && ok || bad "twins: a line wider than 80 columns"
 help_of_sel() { sed -n 24p "$tmp/screen"; }
 [ "$(help_of_sel)" = "twin a" ] && ok || bad "twins: the first row's selection moved: '$(help_of_sel)'"
@@ -308,7 +312,8 @@ spin_now() { screen && grep -Eo '^tw_spin_total +[0-9]+' "$tmp/screen"; }
 moved() { [ "$(spin_now)" != "$1" ]; }
 tm send-keys -t view j
 poll on_screen '^twin b$' && [ "$(sed -n 22p "$tmp/screen")" = "tw_long_total{v~$(esc_n 15)b\"}" ] &&
-	ok || bad "twins: j: '$(help_of_sel)' '$(sed -n 22p "$tmp/screen")'"
+	[ "$(sed -n 23p "$tmp/screen")" = "counter, unit -, labels ~$(esc_n 13)b\"" ] &&
+	ok || bad "twins: j: '$(help_of_sel)' '$(sed -n 22,23p "$tmp/screen")'"
 tm send-keys -t view k
 poll on_screen '^twin a$' && ok || bad "twins: k: '$(help_of_sel)'"
 spun=$(spin_now)
@@ -376,6 +381,35 @@ poll eval 'screen && [ "$(sel_name)" = "al_requests_total{code=\"404\",route=\"/
 	bad "alike at 50x24, j x 5: '$(sel_name)'"
 tm send-keys -t view q
 poll test -s "$tmp/rc" && ok || bad "alike: q"
+
+# --- rows whose labels lines (below the rows) cut to their width were
+# one text, their labels alike up to the cut: each selected row's shows
+# where its labels differ from theirs (all three were 'counter, unit -,
+# labels route="/api/v1/accounts/12345/orders/pending/items",zo~' at 80
+# columns); the row alike to none as it was. At 80 and 50 columns.
+"$fill" "$tag-late" late || bad "cli_fill late"
+labels_of_sel() { sed -n 23p "$tmp/screen"; }
+# labels_are LINE: the selected row's labels line is LINE
+labels_are() { screen && [ "$(labels_of_sel)" = "$1" ]; }
+view "$utf8" 80x24 --raw -i 100ms "$tag-late"
+late80=ro~/v1/accounts/12345/orders/pending/items
+for z in eu-1 eu-2 us-1; do
+	poll labels_are "counter, unit -, labels $late80\",zone=\"$z\"" && ok ||
+		bad "late at 80x24, zone $z: '$(labels_of_sel)'"
+	tm send-keys -t view j
+done
+poll labels_are 'counter, unit -, labels route="/x",zone="eu-1"' && ok ||
+	bad "late at 80x24, route /x: '$(labels_of_sel)'"
+[ "$(LC_ALL=$utf8 wc -L < "$tmp/screen")" -le 80 ] && ok || bad "late: a line wider than 80 columns"
+tm resize-window -t view -x 50 -y 24
+for z in us-1 eu-2 eu-1; do
+	tm send-keys -t view k
+	poll labels_are "counter, unit -, labels route~/items\",zone=\"$z\"" && ok ||
+		bad "late at 50x24, zone $z: '$(labels_of_sel)'"
+done
+[ "$(LC_ALL=$utf8 wc -L < "$tmp/screen")" -le 50 ] && ok || bad "late: a line wider than 50 columns"
+tm send-keys -t view q
+poll test -s "$tmp/rc" && ok || bad "late: q"
 
 # --- a segment removed under the watch: its last values, and the first
 # line says so where 80 columns keep it (next to the name), piped too

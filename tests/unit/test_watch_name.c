@@ -192,6 +192,61 @@ static void test_apart_sel(void **state)
 	assert_string_equal(got, "al_requests_total{code=\"404\",route=\"/x\"}");
 }
 
+/* The rows of `cli_fill NAME late` and a ratio: the selected row's
+ * labels line, cut at its end, was one text for the first three
+ * ('counter, unit -, labels route="/api/v1/accounts/12345/orders/
+ * pending/items",zo~' in 79 cells); now each shows where its labels
+ * differ from theirs, at every width in as many cells at most */
+static void test_labels_sel(void **state)
+{
+	static const char *const zone[] = { "eu-1", "eu-2", "us-1" };
+	struct row r[5];
+	char key[200], got[WATCH_LINE_MAX];
+
+	(void)state;
+	for (int k = 0; k < 3; k++) {
+		snprintf(key, sizeof(key), "lt_requests_total{route=\"/api/v1/accounts/12345/orders/"
+			 "pending/items\",zone=\"%s\"}", zone[k]);
+		row_of(&r[k], key);
+	}
+	row_of(&r[3], "lt_requests_total{route=\"/x\",zone=\"eu-1\"}");
+	row_of(&r[4], "lt_requests_total hit ratio");
+	r[4].keylen = strlen("lt_requests_total");
+	r[4].ratio = 1;
+	for (int k = 0; k < 4; k++)
+		r[k].type = SHMSTAT_COUNTER;
+	for (int k = 0; k < 3; k++) {
+		snprintf(key, sizeof(key), "counter, unit -, labels ro~/v1/accounts/12345/orders/"
+			 "pending/items\",zone=\"%s\"", zone[k]);
+		watch_labels_sel(got, sizeof(got), r, NULL, 5, (size_t)k, 79);
+		assert_string_equal(got, key);
+		snprintf(key, sizeof(key), "counter, unit -, labels route~/items\",zone=\"%s\"",
+			 zone[k]);
+		watch_labels_sel(got, sizeof(got), r, NULL, 5, (size_t)k, 49);
+		assert_string_equal(got, key);
+	}
+	watch_labels_sel(got, sizeof(got), r, NULL, 5, 3, 79);
+	assert_string_equal(got, "counter, unit -, labels route=\"/x\",zone=\"eu-1\"");
+	watch_labels_sel(got, sizeof(got), r, NULL, 5, 4, 79);
+	assert_string_equal(got, "hit ratio: VALUE since creation; 1m 5m 15m: over the last minutes");
+	/* a histogram's quantiles after its labels; a name without labels */
+	r[3].type = SHMSTAT_HISTOGRAM;
+	snprintf(r[3].unit, sizeof(r[3].unit), "s");
+	snprintf(r[3].detail, sizeof(r[3].detail), "p50 1 ms");
+	watch_labels_line(got, sizeof(got), &r[3]);
+	assert_string_equal(got, "histogram, unit s, labels route=\"/x\",zone=\"eu-1\", "
+			    "last interval p50 1 ms");
+	row_of(&r[3], "lt_alone_total");
+	r[3].type = SHMSTAT_COUNTER;
+	watch_labels_line(got, sizeof(got), &r[3]);
+	assert_string_equal(got, "counter, unit -, labels -");
+	for (int w = 8; w <= 100; w++)
+		for (size_t k = 0; k < 5; k++) {
+			watch_labels_sel(got, sizeof(got), r, NULL, 5, k, w);
+			assert_true(cells(got) <= w);
+		}
+}
+
 /* 3,000 rows alike but for a number at the end of a long value, shown
  * in 30 cells: all different, and the work bounded */
 static void test_apart_many(void **state)
@@ -248,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_apart),
 		cmocka_unit_test(test_apart_ratio),
 		cmocka_unit_test(test_apart_sel),
+		cmocka_unit_test(test_labels_sel),
 		cmocka_unit_test(test_apart_many),
 	};
 

@@ -30,6 +30,9 @@
 /* A row's name: a whole name{labels} (METRIC_TEXT_MAX, NUL included)
  * and " hit ratio" */
 #define WATCH_NAME_MAX (METRIC_TEXT_MAX + 16)
+/* A row's labels line (watch_labels_line()): its type, unit, whole
+ * labels, a histogram's quantiles */
+#define WATCH_LINE_MAX (METRIC_TEXT_MAX + 320)
 
 extern const double watch_window_s[WINDOWS];    /* 60, 300, 900 */
 extern const char *const watch_window_name[WINDOWS];    /* "1m", "5m", "15m" */
@@ -87,7 +90,7 @@ struct row {
 	char last[FIG_LEN];        /* per interval: the rate, a gauge's value,
 				    * a ratio over the last interval */
 	char detail[220];          /* histograms: quantiles of the interval */
-	char unit[32], help[330], labels[330];
+	char unit[32], help[332];  /* (its labels: in name, whole) */
 	double rate_v, value_v;    /* for sorting */
 	double spark[SPARK];
 	unsigned nspark;
@@ -155,6 +158,18 @@ void watch_names_free(char **names, size_t n);
  * text, cut anew to show where it differs from them. */
 void watch_name_sel(char *buf, size_t n, const struct row *rows, const size_t *idx, size_t nidx,
 		    size_t sel, int width);
+
+/* The labels line of row @r: "TYPE, unit U, labels L" (its whole
+ * labels as its key shows them, "-" for none), and ", last interval Q"
+ * with a histogram's quantiles; a ratio's says what its figures are. */
+void watch_labels_line(char *buf, size_t n, const struct row *r);
+
+/* The labels line of row @sel of those (as watch_names() takes them) in
+ * @width cells: cut at its end ('~'), or, when the lines of others whose
+ * labels differ would be the same text, cut anew as watch_name_sel()
+ * cuts a name, to show where its labels differ from theirs. */
+void watch_labels_sel(char *buf, size_t n, const struct row *rows, const size_t *idx, size_t nidx,
+		      size_t sel, int width);
 
 /* "2026-12-05 10:00:00" now, local time */
 void watch_stamp(char *buf, size_t n);

@@ -209,13 +209,14 @@ static int grow_word_left(struct spans *sp, int i)
 }
 
 /* @key (@len bytes, longer than @width cells) in @width cells: its
- * start, and the code points at @pt[0..npt-1] (sorted) with what is
- * around them. */
-static void cut_apart(char *buf, size_t n, const char *key, size_t len, const size_t *pt,
-		      int npt, int width)
+ * start (up to @head_end bytes: a name and '{', a labels line's "TYPE,
+ * unit U, labels "), and the code points at @pt[0..npt-1] (sorted) with
+ * what is around them. */
+static void cut_apart(char *buf, size_t n, const char *key, size_t len, size_t head_end,
+		      const size_t *pt, int npt, int width)
 {
 	struct spans sp = { .key = key, .len = len, .n = 1, .width = width };
-	size_t name_end = strcspn(key, "{"), o = 0;
+	size_t o = 0;
 	int progress, head, side;
 
 	/* each place: its code point (the end of the key: the last one) */
@@ -245,7 +246,7 @@ static void cut_apart(char *buf, size_t n, const char *key, size_t len, const si
 	 * cells each way at most (a long run of digits or hex), a quarter
 	 * of the width kept for the name's start */
 	side = width < 12 ? 3 : width / 4 < WORD_SIDE ? width / 4 : WORD_SIDE;
-	head = cells_n(key, name_end + (key[name_end] == '{'));
+	head = cells_n(key, head_end);
 	sp.width = width - (head < width / 4 ? head : width / 4);
 	for (int i = 1; i < sp.n; i++) {
 		size_t b0 = sp.s[i].b;
@@ -264,7 +265,7 @@ static void cut_apart(char *buf, size_t n, const char *key, size_t len, const si
 	}
 	sp.width = width;
 	/* the metric's name and '{', in half the width at most */
-	while (sp.s[0].b < name_end + (key[name_end] == '{') && cells_n(key, sp.s[0].b) < width / 2 &&
+	while (sp.s[0].b < head_end && cells_n(key, sp.s[0].b) < width / 2 &&
 	       grow_right(&sp, 0))
 		;
 	/* then around each place, the last first, word by word as long as
@@ -297,6 +298,14 @@ static void cut_apart(char *buf, size_t n, const char *key, size_t len, const si
 	buf[o < n ? o : n - 1] = '\0';
 }
 
+/* The bytes of @key before its labels: the metric's name and '{' */
+static size_t name_head(const char *key)
+{
+	size_t h = strcspn(key, "{");
+
+	return h + (key[h] == '{');
+}
+
 /* The name of @r in @width cells, showing the places @a (offsets in
  * r->name); watch_name()'s when there are none. */
 static void name_apart(char *buf, size_t n, const struct row *r, const struct apart *a, int width)
@@ -318,7 +327,7 @@ static void name_apart(char *buf, size_t n, const struct row *r, const struct ap
 		snprintf(buf, n, "%s", r->name);
 		return;
 	}
-	cut_apart(buf, n, r->name, keylen, a->pt, a->npt, width - tcells);
+	cut_apart(buf, n, r->name, keylen, name_head(r->name), a->pt, a->npt, width - tcells);
 	snprintf(buf + strlen(buf), n - strlen(buf), "%s", tail);
 }
 
@@ -437,31 +446,119 @@ fail:
 	return NULL;
 }
 
+/* @text of row @sel in @width cells: cut at its end ('~'); or, when
+ * the @text_of() of others of @rows, @idx, @nidx (as watch_names()
+ * takes them), @other only, would be the same text cut (alike at least
+ * up to the cut), cut anew from its first @head bytes to show each
+ * place where it differs from theirs (cut_apart()). */
+static void text_sel(char *buf, size_t n, const char *text, size_t head, const struct row *rows,
+		     const size_t *idx, size_t nidx, size_t sel, int width,
+		     void (*text_of)(char *, size_t, const struct row *),
+		     int (*other)(const struct row *, const struct row *))
+{
+	const struct row *r = &rows[idx ? idx[sel] : sel];
+	char o[WATCH_LINE_MAX];
+	struct apart a = { .npt = 0 };
+	size_t shown;
+
+	cut_cells(buf, n, text, width);
+	if (cells(text) <= width)
+		return;
+	shown = strlen(buf) - 1;        /* its start, before '~' */
+	for (size_t k = 0; k < nidx; k++) {
+		const struct row *x = &rows[idx ? idx[k] : k];
+		size_t p;
+
+		if (k == sel || !other(r, x))
+			continue;
+		text_of(o, sizeof(o), x);
+		p = common_start(text, o);
+		if (p >= shown && strcmp(o, text) != 0)
+			add_point(&a, p);
+	}
+	if (a.npt > 0)
+		cut_apart(buf, n, text, strlen(text), head, a.pt, a.npt, width);
+}
+
+/* A row's whole name (a ratio's " hit ratio" a part of it) */
+static void whole_name(char *buf, size_t n, const struct row *r)
+{
+	snprintf(buf, n, "%s", r->name);
+}
+
+static int any_other(const struct row *r, const struct row *x)
+{
+	(void)r;
+	(void)x;
+	return 1;
+}
+
 void watch_name_sel(char *buf, size_t n, const struct row *rows, const size_t *idx, size_t nidx,
 		    size_t sel, int width)
 {
 	const struct row *r = &rows[idx ? idx[sel] : sel];
-	struct apart a = { .npt = 0 };
-	size_t shown;
 
-	cut_cells(buf, n, r->name, width);
-	if (cells(r->name) <= width)
-		return;
-	shown = strlen(buf) - 1;        /* its start, before '~' */
-	for (size_t k = 0; k < nidx; k++) {
-		const char *o = rows[idx ? idx[k] : k].name;
-		size_t p = common_start(r->name, o);
+	text_sel(buf, n, r->name, name_head(r->name), rows, idx, nidx, sel, width, whole_name,
+		 any_other);
+}
 
-		if (k != sel && p >= shown && strcmp(o, r->name) != 0)
-			add_point(&a, p);
+/* The labels of @r, escaped (as in its key, between '{' and '}'): @len
+ * bytes at the return; none for a ratio or a name without labels */
+static const char *row_labels(const struct row *r, size_t *len)
+{
+	size_t h = strcspn(r->name, "{");
+
+	if (r->ratio || h + 1 >= r->keylen || r->name[r->keylen - 1] != '}') {
+		*len = 0;
+		return "";
 	}
-	if (a.npt == 0)
-		return;
-	/* a ratio's " hit ratio" is a part of the key here */
-	{
-		struct row whole = *r;
+	*len = r->keylen - h - 2;
+	return r->name + h + 1;
+}
 
-		whole.keylen = strlen(whole.name);
-		name_apart(buf, n, &whole, &a, width);
+/* The labels line's start, before the labels: its bytes in @buf */
+static size_t labels_head(char *buf, size_t n, const struct row *r)
+{
+	int k = snprintf(buf, n, "%s, unit %s, labels ", shmstat_type_name(r->type),
+			 r->unit[0] ? r->unit : "-");
+
+	return k < 0 ? 0 : (size_t)k < n ? (size_t)k : n - 1;
+}
+
+void watch_labels_line(char *buf, size_t n, const struct row *r)
+{
+	size_t len, o;
+	const char *l = row_labels(r, &len);
+
+	if (r->ratio) {
+		snprintf(buf, n, "hit ratio: VALUE since creation; 1m 5m 15m: over the last minutes");
+		return;
 	}
+	o = labels_head(buf, n, r);
+	snprintf(buf + o, n - o, "%.*s%s%s", len ? (int)len : 1, len ? l : "-",
+		 r->detail[0] ? ", last interval " : "", r->detail);
+}
+
+/* Rows whose labels differ (a ratio has none) */
+static int other_labels(const struct row *r, const struct row *x)
+{
+	size_t lr, lx;
+	const char *a = row_labels(r, &lr), *b = row_labels(x, &lx);
+
+	return !x->ratio && (lr != lx || memcmp(a, b, lr) != 0);
+}
+
+void watch_labels_sel(char *buf, size_t n, const struct row *rows, const size_t *idx, size_t nidx,
+		      size_t sel, int width)
+{
+	const struct row *r = &rows[idx ? idx[sel] : sel];
+	char text[WATCH_LINE_MAX], head[80];
+
+	watch_labels_line(text, sizeof(text), r);
+	if (r->ratio) {
+		cut_cells(buf, n, text, width);
+		return;
+	}
+	text_sel(buf, n, text, labels_head(head, sizeof(head), r), rows, idx, nidx, sel, width,
+		 watch_labels_line, other_labels);
 }

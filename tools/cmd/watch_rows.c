@@ -492,7 +492,6 @@ static void metric_row(struct watch *w, const shmstat_snap *s, size_t i,
 	r->type = m->type;
 	snprintf(r->unit, sizeof(r->unit), "%s", m->unit);
 	text_safe(r->help, sizeof(r->help), m->help);
-	text_safe(r->labels, sizeof(r->labels), m->labels);
 	r->series = (size_t)(se - w->s);
 	r->rate_v = -INFINITY;
 	if (m->type == SHMSTAT_GAUGE) {

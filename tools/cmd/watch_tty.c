@@ -8,6 +8,7 @@
  *                     reverse video
  *   line LINES-3      the selected row's whole name (cut: told apart)
  *   line LINES-2      its type, unit, labels; a histogram's quantiles
+ *                     (cut: its labels told apart)
  *   line LINES-1      its help text
  *
  * Columns fit the terminal's width: VALUE and RATE always show; the
@@ -175,20 +176,14 @@ static void names_drop(struct view *v)
 	v->nnames = 0;
 }
 
-/* The selected row: its name (cut, told apart from the shown rows'),
- * what it is, its help. */
+/* The selected row: its name and what it is, its labels (each cut,
+ * told apart from the shown rows'), its help. */
 static void describe(const struct view *v)
 {
 	const struct row *r = &v->rows[v->shown[v->sel]];
-	char a[1000], name[WATCH_NAME_MAX + 8];
+	char a[WATCH_LINE_MAX], name[WATCH_NAME_MAX + 8];
 
-	if (r->ratio)
-		snprintf(a, sizeof(a), "hit ratio: VALUE since creation; 1m 5m 15m: over the "
-			 "last minutes");
-	else
-		snprintf(a, sizeof(a), "%s, unit %s, labels %s%s%s", shmstat_type_name(r->type),
-			 r->unit[0] ? r->unit : "-", r->labels[0] ? r->labels : "-",
-			 r->detail[0] ? ", last interval " : "", r->detail);
+	watch_labels_sel(a, sizeof(a), v->rows, v->shown, v->nshown, v->sel, COLS - 1);
 	watch_name_sel(name, sizeof(name), v->rows, v->shown, v->nshown, v->sel, COLS - 1);
 	put(LINES - 3, name, A_BOLD);
 	put(LINES - 2, a, 0);
