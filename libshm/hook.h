@@ -121,6 +121,10 @@ enum shmstat_hook_point {
 	/* a history read (range, windows, each): a ring's valid record was
 	 * found, the pread()s of the next are to come (arg: the history) */
 	SHMSTAT_HOOK_HIST_SCANNED,
+	/* the reaper lock was just taken by its CAS (and the write lock of
+	 * its byte tried once more); the holder's stamps (reaper_pidns,
+	 * reaper_locked, reaper_who) are next (arg: the lock word) */
+	SHMSTAT_HOOK_REAPER_TAKEN,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

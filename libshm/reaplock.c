@@ -172,18 +172,35 @@ static bool holder_lock_gone(struct shmstat_seg *seg, uint64_t holder, struct rb
 static enum shmstat_tag_state holder_state(struct shmstat_seg *seg, uint64_t holder,
 					   struct rbyte *b)
 {
+	/* read once: a holder that stamps itself while we judge it by pid
+	 * below must not be taken for one of our namespace */
+	const uint64_t who = ld_acquire(&seg->hdr->reaper_who);
+	enum shmstat_tag_state st;
+
 	/* a holder of another pid namespace (as it stamped itself after
 	 * its take, or as its writer slot says) is not judged by pid: it
 	 * runs while it holds the byte's lock, when it says it does
 	 * (above), else for all we know; also one whose tag is ours (the
-	 * same pid and start time there). (Between its take and its stamp,
-	 * for a few instructions, one without a slot is judged by pid.) */
-	if (ld_acquire(&seg->hdr->reaper_who) == holder &&
-	    shmstat__pidns_foreign(ld_relaxed(&seg->hdr->reaper_pidns)))
+	 * same pid and start time there) */
+	if (who == holder && shmstat__pidns_foreign(ld_relaxed(&seg->hdr->reaper_pidns)))
 		return holder_lock_gone(seg, holder, b) ? SHMSTAT_TAG_GONE : SHMSTAT_TAG_RUNS;
 	if (SHMSTAT_TAG_OF(holder) == SHMSTAT_TAG_OF(seg->tag))
 		return SHMSTAT_TAG_GONE;
-	return shmstat__seg_tag_state(seg, holder);
+	st = shmstat__seg_tag_state(seg, holder);
+	/* Between its take and its stamps (a few instructions, or stopped
+	 * there) a holder without a writer slot is judged by pid, which
+	 * for one of another namespace names nothing of it: it was taken
+	 * for gone, and the lock taken from it while it folded (two
+	 * reapers at once; test_pidns_reaper_unstamped). A 4.6 taker holds
+	 * the byte's write lock from before its CAS, so while another
+	 * description holds one (not ours: then it holds none) it is not
+	 * taken for gone: a later take if it died there holding none, or
+	 * another taker held it that instant. (One that could not take the
+	 * byte's lock, or a 4.5 one, is still judged by pid there.) */
+	if (st == SHMSTAT_TAG_GONE && who != holder && (b == NULL || b->type != F_WRLCK) &&
+	    shmstat__lock_test(seg->fd, REAPER_BYTE) == 1)
+		return SHMSTAT_TAG_RUNS;
+	return st;
 }
 
 /* After a take of the lock: hold the byte's write lock if we can, and
@@ -197,6 +214,7 @@ static bool taken(struct shmstat_seg *seg, uint64_t me, struct rbyte *b)
 	if (!locked)
 		byte_close(b);
 	seg->reaper_fd1 = locked ? b->fd + 1 : 0;
+	SHMSTAT_HOOK(SHMSTAT_HOOK_REAPER_TAKEN, &h->reaper_lock);
 	st_relaxed(&h->reaper_pidns, shmstat__self_pidns());
 	st_relaxed(&h->reaper_locked, locked ? me : 0);
 	st_release(&h->reaper_who, me);

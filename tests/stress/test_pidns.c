@@ -180,7 +180,8 @@ struct nsarg {
 	uint64_t n;                /* events per round (0: open and close) */
 	const char *owner;
 	int die_at;                /* a hook point: the writer's open dies
-				    * there (SIGKILL), after saying 'm' */
+				    * there (die_sig), after saying 'm' */
+	int die_sig;               /* SIGKILL, or SIGSTOP: it stops there */
 };
 
 /* The namespace's maker: unshare, fork its init; the init mounts /proc,
@@ -223,7 +224,7 @@ static int ns_main(void *p)
 		shmstat_seg *seg;
 
 		if (a->die_at)
-			die_in_fold(a->die_at, SIGKILL, a->ack);
+			die_in_fold(a->die_at, a->die_sig, a->ack);
 		if (a->n > 0)
 			_exit(writer(a->cmd, a->ack, a->n, a->owner));
 		CHILD_CHECK(shmstat_open(seg_name, NULL, &seg) == 0);
@@ -244,7 +245,7 @@ static int ns_main(void *p)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static struct ns ns_start_dying(uint64_t n, const char *owner, int at)
+static struct ns ns_start_sig(uint64_t n, const char *owner, int at, int sig)
 {
 	int cmd[2], ack[2];
 	struct nsarg a;
@@ -253,7 +254,7 @@ static struct ns ns_start_dying(uint64_t n, const char *owner, int at)
 	stress_pipe(cmd);
 	stress_pipe(ack);
 	a = (struct nsarg){ .cmd = cmd[0], .ack = ack[1], .ours = { cmd[1], ack[0] }, .n = n,
-			    .owner = owner, .die_at = at };
+			    .owner = owner, .die_at = at, .die_sig = sig };
 	ns.pid = stress_spawn(ns_main, &a);
 	close(cmd[0]);
 	close(ack[1]);
@@ -264,6 +265,11 @@ static struct ns ns_start_dying(uint64_t n, const char *owner, int at)
 		our_fds[n_our_fds++] = ns.ack;
 	}
 	return ns;
+}
+
+static struct ns ns_start_dying(uint64_t n, const char *owner, int at)
+{
+	return ns_start_sig(n, owner, at, SIGKILL);
 }
 
 static struct ns ns_start(uint64_t n, const char *owner)
@@ -779,6 +785,48 @@ static void test_pidns_reaper_killed(void **state)
 	close(nsfd);
 }
 
+/* A reaper of another pid namespace without a writer slot (the reap of
+ * its shmstat_open(), before it claims one) stopped between its take of
+ * the reaper lock and its stamps (reaper_pidns, reaper_who): it holds the
+ * write lock of the lock's byte, so it runs. Up to here a judge of
+ * another namespace judged it by its pid, which names nothing of it here,
+ * took it for dead and took the lock from it: two reapers at once (the
+ * gc here returned 0 instead of SHMSTAT_EBUSY). Killed there, it lets go
+ * of the byte with its life, and the gc here takes the lock from it. */
+static void test_pidns_reaper_unstamped(void **state)
+{
+	struct shmstat_opts o;
+	pid_t init, w;
+	struct ns a, x;
+
+	(void)state;
+	n_our_fds = 0;
+	seg_name = stress_name("pidns");
+	shmstat_opts_init(&o);
+	o.max_procs = 4;
+	stress_create(seg_name, &o);
+	/* a dead writer, for the reaper to fold */
+	a = ns_start(N_A, "alpha");
+	round_of(&a);
+	kill_writer(&a);
+	assert_int_equal(ns_end(&a), 128 + SIGKILL);
+
+	x = ns_start_sig(0, NULL, SHMSTAT_HOOK_REAPER_TAKEN, SIGSTOP);
+	expect_in_fold(&x);
+	assert_int_equal(shmstat_gc(seg_name, NULL), SHMSTAT_EBUSY);
+	check(N_A, 0, 1, 0);
+
+	init = child_of(x.pid);
+	assert_true(init > 0);
+	w = child_of(init);
+	assert_true(w > 0);
+	assert_int_equal(kill(w, SIGKILL), 0);
+	writer_waited(&x);
+	assert_int_equal(ns_end(&x), 128 + SIGKILL);
+	assert_int_equal(gc_here(), 1);
+	check(N_A, 0, 0, 0);
+}
+
 /* Can we make a pid namespace and a mount one, and mount a /proc of
  * its own there (a container that is root without CAP_SYS_ADMIN, or
  * whose /proc has masked paths, cannot)? */
@@ -812,6 +860,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pidns_reaper_stopped, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_pidns_reaper_killed, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_pidns_reaper_unstamped, stress_setup,
 						stress_teardown),
 	};
 
