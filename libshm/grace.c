@@ -447,8 +447,14 @@ static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *
 		return true;
 	case SHMSTAT_PROC_CLAIMING:
 		/* claims take microseconds; one made for a child at fork
-		 * stays if the child never ran: give up on it after 10 s */
-		if (foreign ? shmstat__proc_lock_state(seg, p) == 0 : !shmstat__tag_alive(w))
+		 * stays if the child never ran: give up on it after 10 s.
+		 * Between its CAS and its pidns store a claimer of another
+		 * namespace looks like one of ours, and its pid names
+		 * nothing of it here: one that took the lock of its slot
+		 * before its CAS (procs.c) is not gone while a write lock of
+		 * the byte is held (test_pidns_claim_unstamped) */
+		if (foreign ? shmstat__proc_lock_state(seg, p) == 0 :
+		    !shmstat__tag_alive(w) && shmstat__proc_lock_held(seg, p) != 1)
 			return true;
 		{
 			/* 0: the claimer has not stamped it yet (it is

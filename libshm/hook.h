@@ -125,6 +125,10 @@ enum shmstat_hook_point {
 	 * its byte tried once more); the holder's stamps (reaper_pidns,
 	 * reaper_locked, reaper_who) are next (arg: the lock word) */
 	SHMSTAT_HOOK_REAPER_TAKEN,
+	/* a writer slot was just claimed by its CAS (CLAIMING); its pidns,
+	 * ack_seq and attach_ns stores are next (arg: its struct
+	 * shmstat_proc) */
+	SHMSTAT_HOOK_PROC_CLAIMED,
 };
 
 #ifdef SHMSTAT_TEST_HOOKS

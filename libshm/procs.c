@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "shmstat.h"
+#include "hook.h"
 #include "procs.h"
 
 /* Start time (field 22), state (field 3) and number of threads (field
@@ -371,6 +372,11 @@ bool shmstat__proc_says_locked(const struct shmstat_proc *p)
 	return l != 0 && l == ld_relaxed(&p->attach_ns);
 }
 
+int shmstat__proc_lock_held(const struct shmstat_seg *seg, const struct shmstat_proc *p)
+{
+	return shmstat__lock_test(seg->fd, (uint64_t)((const unsigned char *)p - seg->base));
+}
+
 int shmstat__proc_lock_state(const struct shmstat_seg *seg, const struct shmstat_proc *p)
 {
 	if (!shmstat__proc_says_locked(p))
@@ -403,6 +409,7 @@ static uint32_t claim_slot(struct shmstat_seg *seg, uint64_t tag, uint64_t ack,
 				shmstat__proc_unlock(seg);
 			continue;
 		}
+		SHMSTAT_HOOK(SHMSTAT_HOOK_PROC_CLAIMED, p);
 		/* first of all: a reaper of another pid namespace that reads
 		 * it judges the claim by its namespace, not by the pid
 		 * (before it, for a few instructions, by the pid) */

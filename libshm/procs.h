@@ -73,6 +73,11 @@ SHMSTAT_HIDDEN bool shmstat__proc_says_locked(const struct shmstat_proc *p);
  * no writer's), -1: cannot tell. */
 SHMSTAT_HIDDEN int shmstat__lock_test(int fd, uint64_t off);
 
+/* Is a write lock held of slot @p's byte, whether or not the slot says
+ * so (a claimer holds it from before its CAS): shmstat__lock_test(). */
+SHMSTAT_HIDDEN int shmstat__proc_lock_held(const struct shmstat_seg *seg,
+					   const struct shmstat_proc *p);
+
 /* Slot @p of @seg by its lock: -1 when it does not say it holds one (or
  * the kernel cannot tell), else shmstat__lock_test() of its byte. */
 SHMSTAT_HIDDEN int shmstat__proc_lock_state(const struct shmstat_seg *seg,

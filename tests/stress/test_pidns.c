@@ -827,6 +827,44 @@ static void test_pidns_reaper_unstamped(void **state)
 	check(N_A, 0, 0, 0);
 }
 
+/* A writer of another pid namespace stopped between the CAS of its
+ * claim and its pidns store: its slot then says no namespace (a fold
+ * zeroes it), and a reaper judged the claim by the pid of its tag, which
+ * names nothing of it here: it took the claim back and folded it while
+ * the writer lived (the gc here reaped 1), and the writer's
+ * shmstat_open() then failed with SHMSTAT_EBUSY (its slot taken back),
+ * after its stores of its namespace, acknowledgement and attach time
+ * landed in a slot no longer its. It holds the lock of its slot from
+ * before its CAS: while a write lock of the byte is held, the claim is
+ * not gone. */
+static void test_pidns_claim_unstamped(void **state)
+{
+	struct shmstat_opts o;
+	pid_t init, w;
+	struct ns x;
+
+	(void)state;
+	n_our_fds = 0;
+	seg_name = stress_name("pidns");
+	shmstat_opts_init(&o);
+	o.max_procs = 4;
+	stress_create(seg_name, &o);
+	x = ns_start_sig(N_A, "alpha", SHMSTAT_HOOK_PROC_CLAIMED, SIGSTOP);
+	expect_in_fold(&x);
+	assert_int_equal(gc_here(), 0);
+
+	init = child_of(x.pid);
+	assert_true(init > 0);
+	w = child_of(init);
+	assert_true(w > 0);
+	assert_int_equal(kill(w, SIGCONT), 0);
+	round_of(&x);
+	check(N_A, N_A, 1, 0);
+	assert_int_equal(stress_write(x.cmd, "q", 1), 0);
+	assert_int_equal(ns_end(&x), 0);
+	check(N_A, 0, 0, 0);
+}
+
 /* Can we make a pid namespace and a mount one, and mount a /proc of
  * its own there (a container that is root without CAP_SYS_ADMIN, or
  * whose /proc has masked paths, cannot)? */
@@ -862,6 +900,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pidns_reaper_killed, stress_setup,
 						stress_teardown),
 		cmocka_unit_test_setup_teardown(test_pidns_reaper_unstamped, stress_setup,
+						stress_teardown),
+		cmocka_unit_test_setup_teardown(test_pidns_claim_unstamped, stress_setup,
 						stress_teardown),
 	};
 
