@@ -333,14 +333,17 @@ static void recover(struct shmstat_seg *seg)
 		finish(seg, p, a);
 }
 
-static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *p, uint64_t w);
+static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *p, uint64_t w,
+		      uint64_t self);
 
 /* Does a process slot wait for a fold (a gone writer's, a stale claim)?
  * Only such a slot can a reaper free. */
 static bool any_slot_gone(const struct shmstat_seg *seg)
 {
+	const uint64_t self = shmstat__self_pidns();
+
 	for (uint32_t i = 0; i < seg->max_procs; i++)
-		if (slot_gone(seg, &seg->procs[i], ld_acquire(&seg->procs[i].word)))
+		if (slot_gone(seg, &seg->procs[i], ld_acquire(&seg->procs[i].word), self))
 			return true;
 	return false;
 }
@@ -434,13 +437,14 @@ void shmstat__deadv_publish(struct shmstat_seg *seg, struct shmstat_desc *d, uin
  * writes any more. (Under the reaper lock: nobody else folds and frees
  * it meanwhile, so a CAS from its LIVE word does not meet a new claim
  * of this image with the same word.) */
-static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *p, uint64_t w)
+static bool slot_gone(const struct shmstat_seg *seg, const struct shmstat_proc *p, uint64_t w,
+		      uint64_t self)
 {
-	/* a writer of another pid namespace is not judged by pid: only
-	 * EXITED, a claim older than 10 s, or (4.6) the lock of its slot
-	 * gone when it says it holds one (procs.c, "The lock of a slot":
-	 * why a live one is never taken for gone) tells it gone */
-	const bool foreign = shmstat__pidns_foreign(ld_relaxed(&p->pidns));
+	/* a writer of another pid namespace than @self is not judged by
+	 * pid: only EXITED, a claim older than 10 s, or (4.6) the lock of
+	 * its slot gone when it says it holds one (procs.c, "The lock of a
+	 * slot": why a live one is never taken for gone) tells it gone */
+	const bool foreign = shmstat__pidns_other(ld_relaxed(&p->pidns), self);
 
 	switch (SHMSTAT_PROC_STATE(w)) {
 	case SHMSTAT_PROC_EXITED:
@@ -494,6 +498,7 @@ static void repair_descs(struct shmstat_seg *seg)
  * UINT64_MAX when none may; *@nfree: the slots read FREE. */
 static uint64_t min_ack(struct shmstat_seg *seg, uint32_t *nfree)
 {
+	const uint64_t self = shmstat__self_pidns();
 	uint64_t min = UINT64_MAX;
 
 	*nfree = 0;
@@ -501,7 +506,7 @@ static uint64_t min_ack(struct shmstat_seg *seg, uint32_t *nfree)
 		uint64_t w = ld_acquire(&seg->procs[i].word), ack;
 		uint32_t st = SHMSTAT_PROC_STATE(w);
 		/* one of another pid namespace is not judged by pid */
-		const bool foreign = shmstat__pidns_foreign(ld_relaxed(&seg->procs[i].pidns));
+		const bool foreign = shmstat__pidns_other(ld_relaxed(&seg->procs[i].pidns), self);
 
 		SHMSTAT_HOOK(SHMSTAT_HOOK_RECLAIM_SLOT, &seg->procs[i]);
 		if (st == SHMSTAT_PROC_FREE)
@@ -769,6 +774,7 @@ int shmstat__gc_reap(struct shmstat_seg *seg, unsigned *reaped)
 /* The reap proper, the reaper lock held: the number of slots folded. */
 static unsigned reap_locked(struct shmstat_seg *seg)
 {
+	const uint64_t self = shmstat__self_pidns();
 	unsigned n = 0;
 
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
@@ -777,7 +783,7 @@ static unsigned reap_locked(struct shmstat_seg *seg)
 		/* take the gone slot first (EXITED): a claimer finishing its
 		 * attach meanwhile then fails its own CAS instead of being
 		 * folded while it writes */
-		if (slot_gone(seg, &seg->procs[i], w) &&
+		if (slot_gone(seg, &seg->procs[i], w, self) &&
 		    (SHMSTAT_PROC_STATE(w) == SHMSTAT_PROC_EXITED ||
 		     cas_acqrel(&seg->procs[i].word, &w,
 				SHMSTAT_PROC_WORD(SHMSTAT_PROC_EXITED, w)))) {

@@ -167,26 +167,23 @@ uint64_t shmstat__self_pidns(void)
 
 bool shmstat__pidns_foreign(uint64_t pidns)
 {
-	uint64_t self;
-
-	if (pidns == 0)
-		return false;
-	self = shmstat__self_pidns();
-	return self != 0 && self != pidns;
+	return pidns != 0 && shmstat__pidns_other(pidns, shmstat__self_pidns());
 }
 
 bool shmstat__tag_foreign(const struct shmstat_seg *seg, uint64_t tag)
 {
 	const uint64_t t = SHMSTAT_TAG_OF(tag);
+	uint64_t self;
 
 	if (seg == NULL || seg->procs == NULL)
 		return false;
+	self = shmstat__self_pidns();
 	for (uint32_t i = 0; i < seg->max_procs; i++) {
 		const struct shmstat_proc *p = &seg->procs[i];
 		const uint64_t w = ld_acquire(&p->word);
 
 		if (SHMSTAT_PROC_STATE(w) != SHMSTAT_PROC_FREE && SHMSTAT_TAG_OF(w) == t &&
-		    shmstat__pidns_foreign(ld_relaxed(&p->pidns)))
+		    shmstat__pidns_other(ld_relaxed(&p->pidns), self))
 			return true;
 	}
 	return false;
@@ -304,9 +301,6 @@ static off_t lock_byte(const struct shmstat_seg *seg, uint32_t i)
  * trying the slot, a reader's read lock) or there is no descriptor. */
 static bool lock_take(struct shmstat_seg *seg, uint32_t i)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-			    .l_start = lock_byte(seg, i), .l_len = 1 };
-
 	if (seg->lock1 != 0)
 		return false;
 	/* its description, opened at the first lock (-2: that failed, not
@@ -316,7 +310,7 @@ static bool lock_take(struct shmstat_seg *seg, uint32_t i)
 		if (seg->lock_fd < 0)
 			seg->lock_fd = -2;
 	}
-	if (seg->lock_fd < 0 || fcntl(seg->lock_fd, F_OFD_SETLK, &fl) != 0)
+	if (shmstat__byte_setlk(seg->lock_fd, lock_byte(seg, i), F_WRLCK) != 0)
 		return false;
 	seg->lock1 = i + 1;
 	/* the lock before any store that follows: a judge that sees our
@@ -332,13 +326,9 @@ bool shmstat__proc_lock(struct shmstat_seg *seg, uint32_t i)
 
 void shmstat__proc_unlock(struct shmstat_seg *seg)
 {
-	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_len = 1 };
-
 	if (seg->lock1 == 0)
 		return;
-	fl.l_start = lock_byte(seg, seg->lock1 - 1);
-	if (seg->lock_fd >= 0)
-		(void)fcntl(seg->lock_fd, F_OFD_SETLK, &fl);
+	(void)shmstat__byte_setlk(seg->lock_fd, lock_byte(seg, seg->lock1 - 1), F_UNLCK);
 	seg->lock1 = 0;
 }
 
@@ -348,6 +338,16 @@ void shmstat__proc_lock_forget(struct shmstat_seg *seg)
 		close(seg->lock_fd);
 	seg->lock_fd = -1;
 	seg->lock1 = 0;
+}
+
+int shmstat__byte_setlk(int fd, uint64_t off, short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = (off_t)off,
+			    .l_len = 1 };
+
+	if (fd < 0 || off > (uint64_t)INT64_MAX)
+		return -1;
+	return fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : -1;
 }
 
 int shmstat__lock_test(int fd, uint64_t off)
@@ -379,9 +379,7 @@ int shmstat__proc_lock_held(const struct shmstat_seg *seg, const struct shmstat_
 
 int shmstat__proc_lock_state(const struct shmstat_seg *seg, const struct shmstat_proc *p)
 {
-	if (!shmstat__proc_says_locked(p))
-		return -1;
-	return shmstat__lock_test(seg->fd, (uint64_t)((const unsigned char *)p - seg->base));
+	return shmstat__proc_says_locked(p) ? shmstat__proc_lock_held(seg, p) : -1;
 }
 
 /* Claim a free slot as CLAIMING for @tag; its index or UINT32_MAX.
@@ -582,6 +580,7 @@ int shmstat__proc_claim(struct shmstat_seg *seg, uint64_t ack)
 
 int shmstat__proc_full(struct shmstat_seg *seg)
 {
+	const uint64_t self = shmstat__self_pidns();
 	uint32_t i, live = 0;
 
 	/* say which: slots of gone writers wait for a reaper, one that
@@ -591,7 +590,7 @@ int shmstat__proc_full(struct shmstat_seg *seg)
 
 		if (SHMSTAT_PROC_STATE(w) != SHMSTAT_PROC_LIVE)
 			continue;
-		if (shmstat__pidns_foreign(ld_relaxed(&seg->procs[i].pidns)) ?
+		if (shmstat__pidns_other(ld_relaxed(&seg->procs[i].pidns), self) ?
 		    shmstat__proc_lock_state(seg, &seg->procs[i]) != 0 : shmstat__tag_alive(w))
 			live++;
 	}

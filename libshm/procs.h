@@ -38,8 +38,15 @@ SHMSTAT_HIDDEN enum shmstat_tag_state shmstat__tag_state(uint64_t tag);
 SHMSTAT_HIDDEN uint64_t shmstat__self_pidns(void);
 
 /* Is a process stamped with pid namespace @pidns in another one than
- * ours (both known)? Its tag's pid means nothing in our /proc: nobody
- * judges it by pid. */
+ * @self, ours (both known)? Its tag's pid means nothing in our /proc:
+ * nobody judges it by pid. A loop over slots reads @self once
+ * (shmstat__self_pidns() asks getpid() each call). */
+static inline bool shmstat__pidns_other(uint64_t pidns, uint64_t self)
+{
+	return pidns != 0 && self != 0 && self != pidns;
+}
+
+/* shmstat__pidns_other(@pidns, shmstat__self_pidns()) */
 SHMSTAT_HIDDEN bool shmstat__pidns_foreign(uint64_t pidns);
 
 /* Is @tag (a descriptor's or an owner's claimer, a stack entry's) that of
@@ -67,6 +74,12 @@ SHMSTAT_HIDDEN void shmstat__proc_lock_forget(struct shmstat_seg *seg);
 /* Does slot @p (mapped, or a copy) say that its writer holds its lock
  * (lock_ns == attach_ns, not 0)? Read after its word (acquire). */
 SHMSTAT_HIDDEN bool shmstat__proc_says_locked(const struct shmstat_proc *p);
+
+/* Lock byte @off of the object open as @fd with an open file
+ * description lock of @type (F_WRLCK, F_RDLCK; F_UNLCK lets go), nothing
+ * waits: 0, or -1 (a lock of another description conflicts, or @fd is
+ * not open). */
+SHMSTAT_HIDDEN int shmstat__byte_setlk(int fd, uint64_t off, short type);
 
 /* Is a write lock held of byte @off of the object open as @fd (any
  * mode, read-only too)? 1: yes (its writer runs), 0: no (a read lock is

@@ -109,9 +109,6 @@ struct rbyte {
  * so. A failed change leaves the lock held before. */
 static bool byte_lock(struct shmstat_seg *seg, struct rbyte *b, short type)
 {
-	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = (off_t)REAPER_BYTE,
-			    .l_len = 1 };
-
 	if (b->type == type)
 		return true;
 	if (b->fd == -1) {
@@ -119,7 +116,7 @@ static bool byte_lock(struct shmstat_seg *seg, struct rbyte *b, short type)
 		if (b->fd < 0)
 			b->fd = -2;
 	}
-	if (b->fd < 0 || fcntl(b->fd, F_OFD_SETLK, &fl) != 0)
+	if (shmstat__byte_setlk(b->fd, REAPER_BYTE, type) != 0)
 		return false;
 	b->type = type;
 	/* the lock before the reads and stores that follow */
@@ -129,14 +126,11 @@ static bool byte_lock(struct shmstat_seg *seg, struct rbyte *b, short type)
 
 static void byte_unlock(struct rbyte *b)
 {
-	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET,
-			    .l_start = (off_t)REAPER_BYTE, .l_len = 1 };
-
 	if (b->type == F_UNLCK)
 		return;
 	/* after the stores before it */
 	shmstat__fence(__ATOMIC_SEQ_CST);
-	(void)fcntl(b->fd, F_OFD_SETLK, &fl);
+	(void)shmstat__byte_setlk(b->fd, REAPER_BYTE, F_UNLCK);
 	b->type = F_UNLCK;
 }
 

@@ -48,6 +48,7 @@ static int scan_procs(struct shmstat_snap *s, const char *name, int fd)
 				     name);
 	{
 		uint32_t *idx = malloc(h->max_procs * sizeof(*idx));
+		const uint64_t self = shmstat__self_pidns();
 
 		if (idx == NULL)
 			return shmstat__fail(ENOMEM,
@@ -71,7 +72,7 @@ static int scan_procs(struct shmstat_snap *s, const char *name, int fd)
 			 * a slot") */
 			if (st != SHMSTAT_PROC_LIVE)
 				s->p[s->np].alive = 0;
-			else if (shmstat__pidns_foreign(p->pidns))
+			else if (shmstat__pidns_other(p->pidns, self))
 				s->p[s->np].alive =
 					shmstat__proc_says_locked(p) ?
 					shmstat__lock_test(fd, h->regions[SHMSTAT_REG_PROCS].off +

@@ -85,6 +85,22 @@ static int reg_gauge(shmstat_seg *seg, const char *name, enum shmstat_agg agg, i
 	return err;
 }
 
+/* After registering (@err nonzero: a registration failed, said): say
+ * ready, then add 1 to @c every millisecond until killed. */
+static int spin_forever(int err, shmstat_counter *c)
+{
+	if (err) {
+		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		shmstat_counter_add(c, 1);
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+}
+
 /* spin: figures in units, a still counter and one that moves */
 static int spin(shmstat_seg *seg)
 {
@@ -123,16 +139,7 @@ static int spin(shmstat_seg *seg)
 	}
 	err |= reg_gauge(seg, "spin_queue_depth", SHMSTAT_AGG_SUM, 4);
 	err |= reg_counter_unit(seg, "spin_total", NULL, NULL, 0, &c);
-	if (err) {
-		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
-		return 1;
-	}
-	printf("ready\n");
-	fflush(stdout);
-	for (;;) {
-		shmstat_counter_add(c, 1);
-		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	}
+	return spin_forever(err, c);
 }
 
 /* twins: two label sets alike for 600 bytes escaped */
@@ -154,16 +161,7 @@ static int twins(shmstat_seg *seg)
 		shmstat_counter_add(c, k ? 11 : 7);
 	}
 	err |= reg_counter_unit(seg, "tw_spin_total", NULL, NULL, 0, &c);
-	if (err) {
-		fprintf(stderr, "cli_fill: %s\n", shmstat_last_error());
-		return 1;
-	}
-	printf("ready\n");
-	fflush(stdout);
-	for (;;) {
-		shmstat_counter_add(c, 1);
-		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	}
+	return spin_forever(err, c);
 }
 
 static void *unsum_other(void *t)

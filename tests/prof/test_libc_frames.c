@@ -241,9 +241,9 @@ static void count(const char *name, enum work w, uint64_t *n, uint64_t *kept, ui
 
 /* Run work @w in a thread, in rounds, until the profile holds @want of
  * its samples (at most 4,000 rounds: a bound on the test's time, not a
- * figure it expects; a round of longjmps took 1 ms of CPU on a machine
- * of 2026-12-07 and 2 the day before, and 400 rounds then held 767 to
- * 1,003 samples in libc); @n, @kept as count(). */
+ * figure it expects; on a freshly booted machine of 2026-12-07, 400
+ * rounds of longjmps held 767 to 1,003 samples in libc, short of 1,000
+ * in 3 of 4 runs); @n, @kept as count(). */
 static void run(enum work w, const char *tag, uint64_t want, uint64_t *n, uint64_t *kept,
 		uint32_t *deepest)
 {
