@@ -10,6 +10,10 @@
 #   loaded_late PROGRAM LIB  a check that PROGRAM does not need LIB (a
 #                            pattern of its soname) at start: it loads it
 #                            with dlopen when a command needs it
+#   hist_make FILE           run $script (cli_hist_script) in $tmp on the
+#                            script on stdin after "open $seg; hcreate
+#                            FILE" (the default tiers of shmstat record);
+#                            a check that it ran without ERR
 #   finish                   print the tally; exit 1 if a check failed
 # Scripts that source it set $tmp, a directory of their own; expect keeps
 # the last command's stderr in $expect_err (default $tmp/expect.err).
@@ -46,6 +50,19 @@ native() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
 loaded_late() {
 	if LC_ALL=C readelf -d "$1" | grep -q "NEEDED.*$2"; then
 		bad "$1 needs $2 at start"
+	else
+		ok
+	fi
+}
+
+hist_make() {
+	{
+		echo "open $seg"
+		echo "hcreate $1 1:600,10:21600,300:604800"
+		cat
+	} | (cd "$tmp" && exec "$script") >"$tmp/out" 2>&1
+	if [ "${PIPESTATUS[1]}" != 0 ] || grep -q ERR "$tmp/out"; then
+		bad "cli_hist_script: $(cat "$tmp/out")"
 	else
 		ok
 	fi

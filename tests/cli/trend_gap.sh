@@ -22,17 +22,6 @@ trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-# make FILE: the script on stdin after "open; hcreate FILE" (the default
-# tiers of shmstat record), run in $tmp
-make() {
-	{
-		echo "open $seg"
-		echo "hcreate $1 1:600,10:21600,300:604800"
-		cat
-	} | (cd "$tmp" && exec "$script") >"$tmp/out" 2>&1
-	if [ "${PIPESTATUS[1]}" != 0 ] || grep -q ERR "$tmp/out"; then bad "cli_hist_script: $(cat "$tmp/out")"; else ok; fi
-}
-
 T=1800000000              # the windows end here (a multiple of 5m)
 gap='\(a gap in the history: recorder stopped, machine suspended or clock stepped\?\)'
 
@@ -50,7 +39,7 @@ for f in gap:100 gap2:200; do
 			echo "c gap_total ${f#*:}"
 			echo "app $t"
 		done
-	} | make "${f%:*}.shmhist"
+	} | hist_make "${f%:*}.shmhist"
 done
 
 # 2h in steps of 5m: sub-windows ending T-6900 .. T-4800, 8 of them, at
@@ -116,7 +105,7 @@ expect 0 '"trend":\{"points":1,"first":10,"last":10,"mean":10,"slope_per_s":0,"c
 		echo "c gap_total 9000"
 		echo "app $t"
 	done
-} | make cron.shmhist
+} | hist_make cron.shmhist
 expect 0 '^trend: stable, \+0\.0% over 2h \(8 points, first 10/s, last 10/s, slope 0/s\)$' "" -- \
 	"$shmstat" trend "$tmp/cron.shmhist" gap_total -w 2h --step 5m --at "@$T"
 expect 0 '"left_out":0,"left_out_why":null\}\}$' "" -- \

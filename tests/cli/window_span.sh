@@ -23,17 +23,6 @@ trap 'exit 1' HUP INT TERM PIPE      # the EXIT trap cleans up then too
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-# make FILE: the script on stdin after "open; hcreate FILE" (the default
-# tiers of shmstat record), run in $tmp
-make() {
-	{
-		echo "open $seg"
-		echo "hcreate $1 1:600,10:21600,300:604800"
-		cat
-	} | (cd "$tmp" && exec "$script") >"$tmp/out" 2>&1
-	if [ "${PIPESTATUS[1]}" != 0 ] || grep -q ERR "$tmp/out"; then bad "cli_hist_script: $(cat "$tmp/out")"; else ok; fi
-}
-
 rules() {        # rules NAME WINDOW: a rate rule on span_total
 	printf 'rules:\n  - name: %s\n    rate: span_total\n    window: %s\n    above: {critical: 1e12}\n' \
 		"$1" "$2" > "$tmp/$1.yaml"
@@ -56,7 +45,7 @@ now=$(date +%s)
 	echo "c span_total 880"
 	echo "s span_sigs k1 5 acct"
 	echo "app $((now - 1))"
-} | make day.shmhist
+} | hist_make day.shmhist
 rules r5 5m
 expect 3 '^SHMSTAT UNKNOWN - r5: its records span 86399s, more than 3 times the 5m window \(a gap in the history: recorder stopped, machine suspended or clock stepped\?\) \| '"'r5_span'=86399s"'$' "" -- \
 	"$shmstat" check -r "$tmp/r5.yaml" -H "$tmp/day.shmhist" --no-state "$seg"
@@ -97,7 +86,7 @@ expect 0 "^SHMSTAT OK - r2d = 0.04074/s \| 'r2d'=0.0407398;;~:1000000000000;0$" 
 		echo "c span_total 1000"
 		echo "app $t"
 	done
-} | make stop.shmhist
+} | hist_make stop.shmhist
 expect 3 '^SHMSTAT UNKNOWN - r5: its records span 3599s, more than 3 times the 5m window' "" -- \
 	"$shmstat" check -r "$tmp/r5.yaml" -H "$tmp/stop.shmhist" --no-state "$seg"
 # 1h: from the record at now-3600 to the last, at now-1: 10,000 events
@@ -123,7 +112,7 @@ expect 3 '^SHMSTAT UNKNOWN - r15: its records span 3599s, more than 3 times the 
 		echo "c span_total 528000"
 		echo "app $((now - t))"
 	done
-} | make cron.shmhist
+} | hist_make cron.shmhist
 expect 0 "^SHMSTAT OK - r5 = 880/s \(its records span 10m\) \| 'r5_span'=600s 'r5'=880;;~:1000000000000;0$" "" -- \
 	"$shmstat" check -r "$tmp/r5.yaml" -H "$tmp/cron.shmhist" --no-state "$seg"
 expect 0 '^OK       r5: rate of span_total over 5m, its records span 10m = 880/s \(528000 samples\)$' "" -- \
