@@ -61,6 +61,19 @@ struct ns {
 	int cmd, ack;              /* our ends */
 };
 
+/* The test's segment: @max_procs writer slots (0: the default). */
+static void new_seg(uint32_t max_procs)
+{
+	struct shmstat_opts o;
+
+	n_our_fds = 0;
+	seg_name = stress_name("pidns");
+	shmstat_opts_init(&o);
+	if (max_procs != 0)
+		o.max_procs = max_procs;
+	stress_create(seg_name, max_procs != 0 ? &o : NULL);
+}
+
 /* In the namespace's init: mount a /proc of its own (private, not seen
  * outside). 0 or -1. */
 static int own_proc(void)
@@ -375,9 +388,7 @@ static void test_pidns(void **state)
 	struct ns a, b;
 
 	(void)state;
-	n_our_fds = 0;
-	seg_name = stress_name("pidns");
-	stress_create(seg_name, NULL);
+	new_seg(0);
 	a = ns_start(N_A, "alpha");
 	round_of(&a);
 	b = ns_start(N_B, "beta");
@@ -434,6 +445,17 @@ static int ns_end(struct ns *ns)
 	return st;
 }
 
+/* A writer of a pid namespace of its own that counts a round of @n and
+ * is SIGKILLed, its namespace ending with it (a container's restart). */
+static void crash_once(uint64_t n, const char *owner)
+{
+	struct ns x = ns_start(n, owner);
+
+	round_of(&x);
+	kill_writer(&x);
+	assert_int_equal(ns_end(&x), 128 + SIGKILL);
+}
+
 static void cmd_of(const struct ns *ns, char c)
 {
 	assert_int_equal(stress_write(ns->cmd, &c, 1), 0);
@@ -452,20 +474,12 @@ static void cmd_of(const struct ns *ns, char c)
  * namespace) reaps it, and the totals stay exact. */
 static void test_crashloop(void **state)
 {
-	struct shmstat_opts o;
 	struct ns x;
 
 	(void)state;
-	n_our_fds = 0;
-	seg_name = stress_name("pidns");
-	shmstat_opts_init(&o);
-	o.max_procs = 4;
-	stress_create(seg_name, &o);
+	new_seg(4);
 	for (unsigned k = 0; k < CRASHES; k++) {
-		x = ns_start(N_A, "alpha");
-		round_of(&x);
-		kill_writer(&x);
-		assert_int_equal(ns_end(&x), 128 + SIGKILL);
+		crash_once(N_A, "alpha");
 	}
 	x = ns_start(N_B, "beta");
 	round_of(&x);
@@ -521,9 +535,7 @@ static void test_pidns_children(void **state)
 	struct ns w;
 
 	(void)state;
-	n_our_fds = 0;
-	seg_name = stress_name("pidns");
-	stress_create(seg_name, NULL);
+	new_seg(0);
 	w = ns_start(N_A, "alpha");
 	round_of(&w);
 	cmd_of(&w, 'f');
@@ -575,9 +587,7 @@ static void test_pidns_rdlock(void **state)
 	int fd;
 
 	(void)state;
-	n_our_fds = 0;
-	seg_name = stress_name("pidns");
-	stress_create(seg_name, NULL);
+	new_seg(0);
 	snprintf(path, sizeof(path), "/dev/shm/shmstat.%s", seg_name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
@@ -675,25 +685,17 @@ static pid_t child_of(pid_t pid)
  * gone writer stayed taken). */
 static void test_pidns_reaper_stopped(void **state)
 {
-	struct shmstat_opts o;
-	struct ns a, r, x;
+	struct ns r, x;
 	char path[300];
 	pid_t init, w;
 	int fd;
 
 	(void)state;
-	n_our_fds = 0;
-	seg_name = stress_name("pidns");
-	shmstat_opts_init(&o);
-	o.max_procs = 4;
-	stress_create(seg_name, &o);
+	new_seg(4);
 	/* the reaper counts; then a writer that dies, for it to fold */
 	r = ns_start(N_B, "beta");
 	round_of(&r);
-	a = ns_start(N_A, "alpha");
-	round_of(&a);
-	kill_writer(&a);
-	assert_int_equal(ns_end(&a), 128 + SIGKILL);
+	crash_once(N_A, "alpha");
 
 	/* the reaper stops in the merge of its fold of A */
 	assert_int_equal(stress_write(r.cmd, "z", 1), 0);
@@ -740,21 +742,13 @@ static void test_pidns_reaper_stopped(void **state)
  * total stays exact. */
 static void test_pidns_reaper_killed(void **state)
 {
-	struct shmstat_opts o;
 	char path[64];
 	struct ns x;
 	int nsfd;
 
 	(void)state;
-	n_our_fds = 0;
-	seg_name = stress_name("pidns");
-	shmstat_opts_init(&o);
-	o.max_procs = 4;
-	stress_create(seg_name, &o);
-	x = ns_start(N_A, "alpha");
-	round_of(&x);
-	kill_writer(&x);
-	assert_int_equal(ns_end(&x), 128 + SIGKILL);
+	new_seg(4);
+	crash_once(N_A, "alpha");
 
 	x = ns_start_dying(N_A, "alpha", SHMSTAT_HOOK_FOLD_FLIPPED);
 	expect_in_fold(&x);
@@ -770,10 +764,7 @@ static void test_pidns_reaper_killed(void **state)
 	assert_int_equal(ns_end(&x), 128 + SIGKILL);
 
 	for (unsigned k = 0; k < CRASHES; k++) {
-		x = ns_start(N_A, "alpha");
-		round_of(&x);
-		kill_writer(&x);
-		assert_int_equal(ns_end(&x), 128 + SIGKILL);
+		crash_once(N_A, "alpha");
 	}
 	x = ns_start(N_B, "beta");
 	round_of(&x);
@@ -795,21 +786,13 @@ static void test_pidns_reaper_killed(void **state)
  * of the byte with its life, and the gc here takes the lock from it. */
 static void test_pidns_reaper_unstamped(void **state)
 {
-	struct shmstat_opts o;
 	pid_t init, w;
-	struct ns a, x;
+	struct ns x;
 
 	(void)state;
-	n_our_fds = 0;
-	seg_name = stress_name("pidns");
-	shmstat_opts_init(&o);
-	o.max_procs = 4;
-	stress_create(seg_name, &o);
+	new_seg(4);
 	/* a dead writer, for the reaper to fold */
-	a = ns_start(N_A, "alpha");
-	round_of(&a);
-	kill_writer(&a);
-	assert_int_equal(ns_end(&a), 128 + SIGKILL);
+	crash_once(N_A, "alpha");
 
 	x = ns_start_sig(0, NULL, SHMSTAT_HOOK_REAPER_TAKEN, SIGSTOP);
 	expect_in_fold(&x);
@@ -839,16 +822,11 @@ static void test_pidns_reaper_unstamped(void **state)
  * not gone. */
 static void test_pidns_claim_unstamped(void **state)
 {
-	struct shmstat_opts o;
 	pid_t init, w;
 	struct ns x;
 
 	(void)state;
-	n_our_fds = 0;
-	seg_name = stress_name("pidns");
-	shmstat_opts_init(&o);
-	o.max_procs = 4;
-	stress_create(seg_name, &o);
+	new_seg(4);
 	x = ns_start_sig(N_A, "alpha", SHMSTAT_HOOK_PROC_CLAIMED, SIGSTOP);
 	expect_in_fold(&x);
 	assert_int_equal(gc_here(), 0);
