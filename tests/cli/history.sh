@@ -482,6 +482,14 @@ expect 0 "^hf_queue_depth gauge over $twd ending .*: 15 items \(1 samples, 16 re
 expect 0 "^trend: rising, " "" -- trend "$th" hf_queue_depth
 expect 0 "^hf_latency quantile p95 over $twd ending .*: 120ns \(150 samples, 16 records\)$" "" -- trend "$th" hf_latency
 expect 0 "^trend: degrading, " "" -- trend "$th" hf_latency
+# its increase and rate: the values it recorded, a count (they were in
+# its unit: '150ns', 'ns/s')
+expect 0 "^hf_latency increase over $twd ending .*: 150 \(150 samples, 16 records\)$" "" -- \
+	trend "$th" hf_latency -f increase
+expect 0 "^hf_latency rate over $twd ending .*: [0-9.]+[kMGT]?/s \(150 samples, 16 records\)$" "" -- \
+	trend "$th" hf_latency -f rate
+expect 0 "^trend: [a-z]+, [-+][0-9.]+% over $twd \([0-9]+ points, first [0-9.]+[kMGT]?/s, last [0-9.]+[kMGT]?/s, slope -?[0-9.e+-]+[kMGT]?/s\)$" "" -- \
+	trend "$th" hf_latency -f rate
 trend "$th" hf_requests_total -l 'path="/a"' --json > "$tmp/trend.json" || bad "trend --json failed"
 if "$json_flat" < "$tmp/trend.json" > "$tmp/trend.flat"; then ok; else bad "trend --json is not JSON"; fi
 has "$tmp/trend.flat" "schema=shmstat.trend/1" "metric=hf_requests_total" "labels=path=\"/a\"" \
@@ -707,6 +715,38 @@ t1=$(sed -n 's/^time_ns=//p' "$tmp/check.flat")
 "$shmstat" check -r "$r/window.yaml" -H "$h" "$tag-m" > "$tmp/checkw2"
 if [ "$(grep -o 'firing since .*' "$tmp/checkw")" = "$(grep -o 'firing since .*' "$tmp/checkw2")" ] &&
 	grep -q 'firing since' "$tmp/checkw2"; then ok; else bad "'firing since' changed between runs"; fi
+# the increase and rate of a histogram count the values it recorded: a
+# count, not an amount in its unit (ns): it said 'increase ... = 200ns',
+# '0.0000002s' in the performance data, and took 2ms as 2,000,000 values
+cat > "$r/hcount.yaml" <<'EOF'
+rules:
+  - name: hist-inc
+    increase: hf_latency
+    window: 1h
+    above: {warning: 1k}
+  - name: hist-rate
+    rate: hf_latency
+    window: 1h
+    above: {warning: 1M}
+  - name: hist-life
+    increase: hf_latency
+    above: {warning: 1M}
+EOF
+"$shmstat" check -r "$r/hcount.yaml" -H "$h" --no-state "$tag-m" > "$tmp/hcount"; rc=$?
+[ "$rc" = 0 ] && ok || bad "check of histogram counts exited $rc, expected 0: $(cat "$tmp/hcount")"
+for re in '^OK +hist-inc: increase of hf_latency over 1h = 200 \(200 samples\)$' \
+	'^OK +hist-rate: rate of hf_latency over 1h = [0-9.]+[kMGT]?/s \(200 samples\)$' \
+	'^OK +hist-life: increase of hf_latency \(lifetime\) = [0-9]+ \([0-9]+ samples\)$' \
+	"^SHMSTAT OK - 3 rules: 3 ok, 0 warning, 0 critical, 0 unknown \| 'hist-inc'=200;~:1000;;0 'hist-rate'=[0-9.]+;~:1000000;;0 'hist-life'=[0-9]+c;~:1000000;;0$"; do
+	grep -Eq -- "$re" "$tmp/hcount" && ok || { bad "check of histogram counts lacks /$re/:"; cat "$tmp/hcount"; }
+done
+"$shmstat" check -r "$r/hcount.yaml" -H "$h" --no-state --json "$tag-m" | "$json_flat" > "$tmp/hcount.flat" ||
+	bad "check --json of histogram counts"
+has "$tmp/hcount.flat" "rules.0.value=200" "rules.0.unit=" "rules.1.unit=" "rules.2.unit="
+printf 'rules:\n  - name: hist-ms\n    increase: hf_latency\n    window: 1h\n    above: {warning: 2ms}\n' > "$r/hcount-ms.yaml"
+expect 3 "^UNKNOWN +hist-ms: increase of hf_latency over 1h: warning threshold 2ms is a duration, but the increase of histogram hf_latency counts the values it recorded \(no unit\) \(200 samples\)$" \
+	"^shmstat: rule 'hist-ms': warning threshold 2ms is a duration, but the increase of histogram hf_latency counts the values it recorded \(no unit\)$" -- \
+	"$shmstat" check -r "$r/hcount-ms.yaml" -H "$h" --no-state "$tag-m"
 # a baseline rests on the stretches that gave a value: records made at
 # once 58, 17.5, 12.5, 7.5 and 2.5 minutes ago (cli_hist_fill, each away
 # from the 5m stretches' ends by 30 s and more), so of the 12 5m

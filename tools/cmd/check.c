@@ -206,7 +206,7 @@ struct result {
 	enum health level, health;
 	double shown;               /* the value compared (a baseline's change) */
 	const char *why;            /* UNKNOWN: why */
-	const char *unit;           /* the metric's registered unit, or NULL */
+	const char *unit;           /* of the value (check_unit()), or NULL */
 	int fallback;               /* judged against the baseline's fallback */
 	int misfit;                 /* thresholds in a unit the metric is not in */
 	int has_alert;
@@ -779,12 +779,13 @@ static void evaluate(const struct check_ctx *c, const struct rule *r, struct ale
 	struct alert_step_out so = { .health = HEALTH_UNKNOWN };
 	char unit_msg[256];
 	const char *misfit;
+	int hcount;
 
 	memset(res, 0, sizeof(*res));
 	res->r = r;
-	res->unit = check_unit(c, r);
+	res->unit = check_unit(c, r, &hcount);
 	check_evaluate(c, r, &res->v, res->whybuf, sizeof(res->whybuf));
-	misfit = res->unit ? rule_unit_misfit(r, res->unit, unit_msg, sizeof(unit_msg)) : NULL;
+	misfit = check_unit_misfit(r, res->unit, hcount, unit_msg, sizeof(unit_msg));
 	if (misfit) {
 		/* thresholds in a unit the metric is not in: no judgement */
 		warnf("rule '%s': %s", r->name, misfit);

@@ -644,16 +644,39 @@ void check_span_perf(const struct rule *r, const struct rule_value *v, FILE *f)
 	nagios_perf_put(f, &sp);
 }
 
-const char *check_unit(const struct check_ctx *c, const struct rule *r)
+const char *check_unit(const struct check_ctx *c, const struct rule *r, int *hcount)
 {
 	size_t n = shmstat_snap_metrics(c->snap);
 	const char *metric = r->kind == RULE_RATIO ? r->num[0].metric : r->sel.metric;
 
+	*hcount = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct shmstat_metric_info m;
 
-		if (shmstat_snap_metric(c->snap, i, &m) == 0 && strcmp(m.name, metric) == 0)
-			return m.unit ? m.unit : "";
+		if (shmstat_snap_metric(c->snap, i, &m) != 0 || strcmp(m.name, metric) != 0)
+			continue;
+		/* a histogram's increase is its count: values, not an
+		 * amount in its unit (it was "200ns", and 2ms thresholds
+		 * were taken as 2,000,000 values) */
+		if (m.type == SHMSTAT_HISTOGRAM && (r->kind == RULE_RATE || r->kind == RULE_INCREASE)) {
+			*hcount = 1;
+			return "";
+		}
+		return m.unit ? m.unit : "";
 	}
 	return NULL;
+}
+
+const char *check_unit_misfit(const struct rule *r, const char *unit, int hcount, char *buf,
+			      size_t n)
+{
+	const char *m = unit ? rule_unit_misfit(r, unit, buf, n) : NULL;
+	char *but = m ? strstr(buf, ", but ") : NULL;
+
+	/* not "has no unit": the histogram has one, its count not */
+	if (but && hcount)
+		snprintf(but, n - (size_t)(but - buf),
+			 ", but the %s of histogram %.96s counts the values it recorded (no unit)",
+			 r->kind == RULE_RATE ? "rate" : "increase", r->sel.metric);
+	return m;
 }

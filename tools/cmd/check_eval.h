@@ -79,8 +79,15 @@ void check_span_note(const struct rule *r, const struct rule_value *v, char *buf
  * when the span left the rule without a value), else nothing. */
 void check_span_perf(const struct rule *r, const struct rule_value *v, FILE *f);
 
-/* The registered unit of @r's metric (a ratio's first numerator) in the
- * snapshot; NULL when the segment has no such metric. */
-const char *check_unit(const struct check_ctx *c, const struct rule *r);
+/* The unit of @r's value: the registered unit of its metric (a ratio's
+ * first numerator) in the snapshot, but "" (a count) for the rate or
+ * increase of a histogram, which count the values it recorded (*@hcount
+ * then 1, else 0); NULL when the segment has no such metric. */
+const char *check_unit(const struct check_ctx *c, const struct rule *r, int *hcount);
+/* rule_unit_misfit() of @r with the unit check_unit() gave (@hcount
+ * its flag; NULL: no misfit), the message into @buf: NULL when the
+ * thresholds fit. */
+const char *check_unit_misfit(const struct rule *r, const char *unit, int hcount, char *buf,
+			      size_t n);
 
 #endif

@@ -237,6 +237,10 @@ int cmd_trend(int argc, char **argv)
 			   argv[optind], wd, when);
 	}
 	qy.fig = fig >= 0 ? (enum shmstat_figure)fig : default_figure(type);
+	/* a histogram's increase and rate count its values: no unit (they
+	 * were "150ns", "100ns/s") */
+	if (type == SHMSTAT_HISTOGRAM && (qy.fig == SHMSTAT_FIG_INCREASE || qy.fig == SHMSTAT_FIG_RATE))
+		unit = "";
 	if (qy.owner && (type != SHMSTAT_SIGTABLE || qy.fig == SHMSTAT_FIG_SIG_EVICTIONS ||
 			 qy.fig < SHMSTAT_FIG_SIG_HITS)) {
 		frames_free(&fr);
