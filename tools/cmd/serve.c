@@ -92,6 +92,7 @@ struct seg {
 	char name[256];
 	shmstat_reader *r;
 	int up;                    /* last scrape: 1 read, 0 not, -1 never tried */
+	int shown_up;              /* the last /metrics said up 1 */
 	char why[400];             /* why the last snapshot failed */
 };
 
@@ -264,8 +265,13 @@ static void discover(void)
 		else if (slot(keep, &n, later[k]) != 0)
 			srv.refused[REF_INVALID]++;
 	}
+	/* gone since: one the last scrape showed up is down at the next (up
+	 * 0, said on stderr) as with -s, then forgotten (it was never 0) */
 	for (size_t k = 0; k < srv.nseg; k++)
-		shmstat_reader_close(srv.seg[k].r);   /* gone since */
+		if (srv.seg[k].name[0] && srv.seg[k].shown_up && n < MAX_SEGMENTS)
+			keep[n++] = srv.seg[k];
+		else
+			shmstat_reader_close(srv.seg[k].r);
 	memcpy(srv.seg, keep, n * sizeof(keep[0]));
 	srv.nseg = n;
 }
@@ -441,6 +447,7 @@ static struct scrape *scrape(int om)
 	for (k = 0; k < srv.nseg; k++) {
 		memcpy(sc->name[k], srv.seg[k].name, sizeof(sc->name[k]));
 		sc->src[k] = (struct prom_src){ sc->name[k], snap_of(&srv.seg[k]), NULL, 0 };
+		srv.seg[k].shown_up = sc->src[k].snap != NULL;
 	}
 	sc->nseg = srv.nseg;
 	/* TYPE before HELP in OpenMetrics, as prom.c's families have them */
