@@ -376,6 +376,17 @@ echo "stale" > /tmp/$tag.tf.prom
 grep -qx "cli_errors_total{segment=\"$tag-a\"} 3" /tmp/$tag.tf.prom && grep -qx "shmstat_segment_up{segment=\"$tag-a\"} 1" /tmp/$tag.tf.prom &&
 	! grep -q stale /tmp/$tag.tf.prom && ok || bad "--out file: $(head -5 /tmp/$tag.tf.prom)"
 promtool check metrics < /tmp/$tag.tf.prom >/dev/null 2>&1 && ok || bad "promtool on the --out file"
+# two segments' files side by side in node_exporter's textfile
+# directory: no series in both (it logged an error at every scrape for
+# the one shmstat_build_info both had)
+"$fill" "$tag-e" || bad "cli_fill failed"
+"$shmstat" show --prom --out /tmp/$tag.tf2.prom "$tag-e" && ok || bad "show --prom --out of a second segment failed"
+grep -Eqx "shmstat_build_info\\{segment=\"$tag-a\",version=\"[0-9.]+\",format=\"[0-9]+\\.[0-9]+\"\\} 1" /tmp/$tag.tf.prom &&
+	ok || bad "--out file's build_info: $(grep '^shmstat_build_info' /tmp/$tag.tf.prom)"
+dups=$(cat /tmp/$tag.tf.prom /tmp/$tag.tf2.prom | grep -v '^#' | sed 's/ [^ ]*$//' | sort | uniq -d)
+[ -z "$dups" ] && ok || bad "series in both --out files: $dups"
+rm -f /tmp/$tag.tf2.prom
+"$shmstat" rm "$tag-e" >/dev/null 2>&1
 [ -z "$(ls /tmp/$tag.tf.prom.* 2>/dev/null)" ] && ok || bad "--out left $(ls /tmp/$tag.tf.prom.*)"
 expect 2 "" "^shmstat: --out goes with --prom or --openmetrics$" -- "$shmstat" show --out /tmp/$tag.tf.prom "$tag-a"
 expect 1 "" "^shmstat: cannot write '/tmp/$tag-nodir/x.prom': No such file or directory$" -- \

@@ -455,7 +455,7 @@ static int write_textfile(const char *path, const char *name, const shmstat_snap
 {
 	struct prom_src src = { name, s, order, n };
 	struct prom_opts o = { .om = om, .le_per_octave = 1, .top = 10, .segment_label = 1,
-			       .warn = 1 };
+			       .warn = 1, .build_segment = 1 };
 	struct out_path op;
 	char tmp[NAME_MAX + 8], why[160];
 	FILE *f = NULL;

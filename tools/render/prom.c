@@ -673,8 +673,15 @@ static void render_tail(FILE *f, const struct prom_iter *pi)
 	shmstat_format_version(&major, &minor);
 	meta(f, o->om ? "shmstat_build" : "shmstat_build_info", o->om ? "info" : "gauge", NULL,
 	     "the shmstat release and segment format that exported these series", o->om);
-	fprintf(f, "shmstat_build_info{version=\"%s\",format=\"%u.%u\"} 1\n", shmstat_version(),
-		major, minor);
+	for (size_t s = 0; s < (o->build_segment ? pi->nsrc : 1); s++) {
+		fputs("shmstat_build_info{", f);
+		if (o->build_segment) {
+			fputs("segment=\"", f);
+			prom_escape(f, pi->src[s].segment, strlen(pi->src[s].segment));
+			fputs("\",", f);
+		}
+		fprintf(f, "version=\"%s\",format=\"%u.%u\"} 1\n", shmstat_version(), major, minor);
+	}
 
 	if (o->segment_label && pi->nsrc) {
 		meta(f, "shmstat_segment_up", "gauge", NULL,

@@ -24,7 +24,8 @@
  * 2^(bits - 1) per octave so that every bound is a bucket edge: the
  * count at each bound is exact.
  *
- * Every exposition ends with `shmstat_build_info`; with segment_label,
+ * Every exposition ends with `shmstat_build_info` (with build_segment,
+ * one a segment, labelled); with segment_label,
  * the segments' health too (`shmstat_segment_up`, `_writers{state}`,
  * `_dropped_total{what}`, `_used_ratio{region}`).
  *
@@ -74,6 +75,10 @@ struct prom_opts {
 				    * shmstat_scrape_duration_seconds; 0: no */
 	int warn;                  /* warnf() each metric left out for its
 				    * names (below) */
+	int build_segment;         /* shmstat_build_info labelled
+				    * segment="NAME" too (a textfile: node
+				    * exporter refuses one series in two
+				    * files) */
 };
 
 /* The name metric @name (of @type, registered in @unit) is exported
