@@ -256,6 +256,20 @@ for want in "$(printf '   %-36s %10s %10s %12s %20s' OWNER HITS MISSES HIT_RATIO
 	grep -Fxq -- "$want" /tmp/$tag.topw && ok || bad "top --raw owners: no line '$want': $(cat /tmp/$tag.topw)"
 done
 "$shmstat" rm "$tag-e" >/dev/null 2>&1
+# owners not ASCII: the OWNER columns as wide as their widest owner in
+# terminal columns, not bytes (an owner of 48 bytes in 32 columns, one of
+# 22 in 11 pulled the columns after it 16 and 11 columns left). The keys
+# are alike in length, so every key row, and every line of the owners'
+# table (its header, 3 owners), takes as many columns as the others (wc
+# -L: columns in a UTF-8 locale).
+"$fill" "$tag-e" uowner || bad "cli_fill uowner failed"
+LC_ALL=C.UTF-8 "$shmstat" top "$tag-e" > /tmp/$tag.topu 2>&1 || bad "top uowner: $(cat /tmp/$tag.topu)"
+widths() { grep -E "$1" /tmp/$tag.topu | while IFS= read -r l; do printf '%s\n' "$l" | LC_ALL=C.UTF-8 wc -L; done | sort -u | wc -l; }
+[ "$(grep -c 'key-' /tmp/$tag.topu)" = 3 ] && [ "$(widths 'key-')" = 1 ] && ok ||
+	bad "top: key rows of non-ASCII owners not aligned: $(cat /tmp/$tag.topu)"
+[ "$(grep -Ec '^   [^ ]' /tmp/$tag.topu)" = 4 ] && [ "$(widths '^   [^ ]')" = 1 ] && ok ||
+	bad "top: owner rows of non-ASCII owners not aligned: $(cat /tmp/$tag.topu)"
+"$shmstat" rm "$tag-e" >/dev/null 2>&1
 
 # events of a thread that found no summary free widen every bound: the
 # head line's bound says so (11 events / 4 + 3 unsummarized = 5)

@@ -41,6 +41,10 @@
  *                          and 2 misses (owner acct-w), key "third" 1 hit
  *                          of weight 1: columns of 20 digits and 12 (a
  *                          hit ratio 0.3333333333) with --raw
+ *   cli_fill NAME uowner   only ow_sigs: keys key-0 .. key-2 (1 .. 3
+ *                          hits) of owners "東京支店" x 4 (48 bytes, 32
+ *                          columns), "é" x 11 (22 bytes, 11 columns) and
+ *                          "plain"
  *   cli_fill NAME unsum    u_sigs, a table of 4 keys a summary and a pool
  *                          of one: the main thread's "u-main" 8 hits
  *                          (it holds the summary), another thread's
@@ -293,6 +297,29 @@ int main(int argc, char **argv)
 			shmstat_sig_miss(t, "big", 3, a);
 			shmstat_sig_miss(t, "big", 3, a);
 			shmstat_sig_hit(t, "third", 5, 1, 0);
+		}
+		shmstat_close(seg);
+		return err ? 1 : 0;
+	}
+	if (argc > 2 && strcmp(argv[2], "uowner") == 0) {
+		/* 4 x "東京支店", 11 x "é" */
+		static const char *const own[] = { ("\u6771\u4eac\u652f\u5e97\u6771\u4eac"
+						     "\u652f\u5e97\u6771\u4eac\u652f\u5e97"
+						     "\u6771\u4eac\u652f\u5e97"),
+						    ("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+						     "\u00e9\u00e9\u00e9"), "plain" };
+		struct shmstat_metric_def d = { .name = "ow_sigs", .help = "cli test" };
+		shmstat_sigtab *t;
+
+		err |= shmstat_sigtab_register(seg, &d, NULL, &t);
+		for (int i = 0; i < 3 && !err; i++) {
+			char k[8];
+			uint32_t id = 0;
+
+			err |= shmstat_sig_owner(t, own[i], &id);
+			snprintf(k, sizeof(k), "key-%d", i);
+			for (int j = 0; j <= i; j++)
+				shmstat_sig_hit(t, k, strlen(k), 1, id);
 		}
 		shmstat_close(seg);
 		return err ? 1 : 0;

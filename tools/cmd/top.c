@@ -3,10 +3,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "shmstat.h"
 #include "cli.h"
@@ -62,15 +64,55 @@ static void fmt_ago(char *buf, size_t n, uint64_t now, uint64_t t)
 		snprintf(buf, n, "%llud", (unsigned long long)s / 86400);
 }
 
+/* The terminal columns of @s, printable (owner_safe()): a character
+ * each, or its wcwidth() in a locale of multibyte characters (CJK two,
+ * a combining accent none). Bytes were counted: an owner of 48 bytes in
+ * 32 columns pulled the columns after it 16 columns left. */
+static int text_cols(const char *s)
+{
+	int c = 0;
+	uint32_t cp;
+
+	for (size_t i = 0, n = strlen(s), l; i < n; i += l) {
+		int w = 1;
+
+		l = utf8_seq((const unsigned char *)s + i, n - i, &cp);
+		if (l == 0)
+			l = 1;          /* (owner_safe() leaves none) */
+		else if (MB_CUR_MAX > 1 && (w = wcwidth((wchar_t)cp)) < 0)
+			w = 1;
+		c += w;
+	}
+	return c;
+}
+
 /* The width of an OWNER column at least @min wide that holds owner @name
  * as printed (its escapes make it up to 4 times its bytes, 220 columns
  * for 55 bytes): every row's columns then line up, whatever the owners */
 static int owner_width(int min, const char *name)
 {
-	char own[256];
-	const int l = name[0] ? (int)strlen(owner_safe(own, sizeof(own), name)) : 1;
+	char own[512];
+	const int l = name[0] ? text_cols(owner_safe(own, sizeof(own), name)) : 1;
 
 	return l > min ? l : min;
+}
+
+/* Owner @name as printed ("-": none) in @buf, padded to @width columns
+ * (printf's %-*s pads to bytes) */
+static const char *owner_cell(char *buf, size_t n, const char *name, int width)
+{
+	size_t o;
+	int c;
+
+	if (name[0])
+		owner_safe(buf, n, name);
+	else
+		snprintf(buf, n, "-");
+	o = strlen(buf);
+	for (c = text_cols(buf); c < width && o + 1 < n; c++)
+		buf[o++] = ' ';
+	buf[o] = '\0';
+	return buf;
 }
 
 /* Figures' columns: each as wide as its header's default width, or its
@@ -178,10 +220,10 @@ static int print_table(FILE *out, const shmstat_snap *s, size_t i,
 		fmt_ago(first, sizeof(first), info.taken_ns, e.first_ns);
 		fmt_ago(last, sizeof(last), info.taken_ns, e.last_ns);
 		entry_figs(&e, m->unit, f);
-		fprintf(out, " %c%c%*s %*s %*s %*s %*s %6s %6s  %-*s %s\n",
+		fprintf(out, " %c%c%*s %*s %*s %*s %*s %6s %6s  %s %s\n",
 			e.hits - e.err_hits >= hv ? '*' : ' ', e.expired ? 'x' : ' ', cw[0], f[0],
-			cw[1], f[1], cw[2], f[2], cw[3], f[3], cw[4], f[4], first, last, ow,
-			e.owner[0] ? owner_safe(own, sizeof(own), e.owner) : "-", key);
+			cw[1], f[1], cw[2], f[2], cw[3], f[3], cw[4], f[4], first, last,
+			owner_cell(own, sizeof(own), e.owner, ow), key);
 	}
 	if (shmstat_sigview_owners(v)) {
 		ow = 36;
@@ -206,8 +248,8 @@ static int print_table(FILE *out, const shmstat_snap *s, size_t i,
 				continue;
 			*owner_seen = 1;
 			owner_figs(&o, m->unit, f);
-			fprintf(out, "   %-*s %*s %*s %*s %*s\n", ow,
-				o.name[0] ? owner_safe(own, sizeof(own), o.name) : "-", ocw[0], f[0],
+			fprintf(out, "   %s %*s %*s %*s %*s\n",
+				owner_cell(own, sizeof(own), o.name, ow), ocw[0], f[0],
 				ocw[1], f[1], ocw[2], f[2], ocw[3], f[3]);
 		}
 	}
@@ -329,7 +371,7 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 				continue;
 			v += 4;
 			owner_wfigs(v, s->unit, c);
-			printf("   %-*s %*s %*s %*s %*s\n", ow, owner_safe(own, sizeof(own), oi.name),
+			printf("   %s %*s %*s %*s %*s\n", owner_cell(own, sizeof(own), oi.name, ow),
 			       ocw[0], c[0], ocw[1], c[1], ocw[2], c[2], ocw[3], c[3]);
 		}
 	}
@@ -357,8 +399,8 @@ static void history_table(const struct frames *fr, const struct shmstat_series *
 		fmt_sigkey(key, sizeof(key), w[k].k.key, w[k].k.key_len, w[k].k.full_len,
 			   w[k].k.hash);
 		key_figs(&w[k], c[0], c[1]);
-		printf(" %c%*s %*s  %-*s %s\n", w[k].lo >= hv ? '*' : ' ', kw[0], c[0], kw[1], c[1], ow,
-		       w[k].k.owner[0] ? owner_safe(own, sizeof(own), w[k].k.owner) : "-", key);
+		printf(" %c%*s %*s  %s %s\n", w[k].lo >= hv ? '*' : ' ', kw[0], c[0], kw[1], c[1],
+		       owner_cell(own, sizeof(own), w[k].k.owner, ow), key);
 	}
 }
 
@@ -524,7 +566,7 @@ static int top_history(const char *path, uint64_t window, const char *at_arg, co
 			seen = owner_shown(last, (long)i, k, owner, &oi);
 	}
 	if (!seen) {
-		char own[256];
+		char own[512];
 
 		owner_safe(own, sizeof(own), owner);
 		rc = table ? die(EXIT_ERR, "signature table '%s' of history %s has no owner '%s' in the window",
@@ -697,6 +739,9 @@ int cmd_top(int argc, char **argv)
 	}
 	if (history == NULL && (window || at_arg))
 		return usage_error(cmd_top_usage, "--window and --at need --history");
+	/* the user's characters, for the columns an owner takes; numbers
+	 * stay C's */
+	(void)setlocale(LC_CTYPE, "");
 	if (history) {
 		if (json || by != SHMSTAT_BY_HITS)
 			return usage_error(cmd_top_usage,
@@ -758,7 +803,7 @@ int cmd_top(int argc, char **argv)
 				   argv[optind], table)
 			     : die(EXIT_ERR, "segment '%s' has no signature table", argv[optind]);
 	if (rc == EXIT_OK && !seen) {
-		char own[256];
+		char own[512];
 
 		owner_safe(own, sizeof(own), owner);
 		return table ? die(EXIT_ERR, "signature table '%s' of segment '%s' has no owner '%s'",
