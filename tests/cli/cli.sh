@@ -269,6 +269,11 @@ widths() { grep -E "$1" /tmp/$tag.topu | while IFS= read -r l; do printf '%s\n' 
 	bad "top: key rows of non-ASCII owners not aligned: $(cat /tmp/$tag.topu)"
 [ "$(grep -Ec '^   [^ ]' /tmp/$tag.topu)" = 4 ] && [ "$(widths '^   [^ ]')" = 1 ] && ok ||
 	bad "top: owner rows of non-ASCII owners not aligned: $(cat /tmp/$tag.topu)"
+# show: NAME as wide as its widest name in columns too (its labels
+# "東京支店" x 4 and "é" x 11): the header and the counters' lines
+LC_ALL=C.UTF-8 "$shmstat" show --raw "$tag-e" > /tmp/$tag.topu 2>&1 || bad "show uowner: $(cat /tmp/$tag.topu)"
+[ "$(grep -Ec '^(NAME|ow_total)' /tmp/$tag.topu)" = 4 ] && [ "$(widths '^(NAME|ow_total)')" = 1 ] && ok ||
+	bad "show: rows of non-ASCII labels not aligned: $(cat /tmp/$tag.topu)"
 "$shmstat" rm "$tag-e" >/dev/null 2>&1
 
 # events of a thread that found no summary free widen every bound: the

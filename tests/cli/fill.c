@@ -44,7 +44,7 @@
  *   cli_fill NAME uowner   only ow_sigs: keys key-0 .. key-2 (1 .. 3
  *                          hits) of owners "東京支店" x 4 (48 bytes, 32
  *                          columns), "é" x 11 (22 bytes, 11 columns) and
- *                          "plain"
+ *                          "plain"; ow_total{place=each of them} 1 .. 3
  *   cli_fill NAME unsum    u_sigs, a table of 4 keys a summary and a pool
  *                          of one: the main thread's "u-main" 8 hits
  *                          (it holds the summary), another thread's
@@ -312,6 +312,9 @@ int main(int argc, char **argv)
 		shmstat_sigtab *t;
 
 		err |= shmstat_sigtab_register(seg, &d, NULL, &t);
+		err |= reg_counter(seg, "ow_total", (const char *[]){ "place", own[0], NULL }, 1);
+		err |= reg_counter(seg, "ow_total", (const char *[]){ "place", own[1], NULL }, 2);
+		err |= reg_counter(seg, "ow_total", (const char *[]){ "place", own[2], NULL }, 3);
 		for (int i = 0; i < 3 && !err; i++) {
 			char k[8];
 			uint32_t id = 0;

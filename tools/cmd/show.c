@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <locale.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -356,11 +357,13 @@ static int cells_put(struct cells *c, const char *s)
 	return 0;
 }
 
-/* @s padded with spaces to @w columns, on the left (@right) or right */
+/* @s padded with spaces to @w columns, on the left (@right) or right
+ * (its columns, not its bytes: a label value "東京" takes 4, not 6) */
 static void put_cell(const char *s, size_t len, int w, int right)
 {
 	static const char sp[] = "                                ";
-	size_t pad = (size_t)w > len ? (size_t)w - len : 0;
+	const int cols = text_cols(s, len);
+	size_t pad = w > cols ? (size_t)(w - cols) : 0;
 
 	if (!right)
 		fwrite_unlocked(s, 1, len, stdout);
@@ -381,12 +384,15 @@ static int print_text(const char *name, const shmstat_snap *s, const size_t *ord
 	const char *at;
 
 	shmstat_snap_info(s, &info);
+	/* the user's characters, for the columns a name takes (numbers
+	 * stay C's) */
+	(void)setlocale(LC_CTYPE, "");
 	/* the cells, and the columns as wide as their widest cell */
 	for (size_t k = 0; k < n; k++) {
 		struct row w;
 
 		row_of(s, order, n, k, rate, &w);
-		wn = (int)strlen(w.full) > wn ? (int)strlen(w.full) : wn;
+		wn = text_cols(w.full, strlen(w.full)) > wn ? text_cols(w.full, strlen(w.full)) : wn;
 		wv = (int)strlen(w.v) > wv ? (int)strlen(w.v) : wv;
 		wr = (int)strlen(w.r) > wr ? (int)strlen(w.r) : wr;
 		wt = (int)strlen(w.t) > wt ? (int)strlen(w.t) : wt;

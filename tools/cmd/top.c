@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wchar.h>
 
 #include "shmstat.h"
 #include "cli.h"
@@ -64,35 +63,13 @@ static void fmt_ago(char *buf, size_t n, uint64_t now, uint64_t t)
 		snprintf(buf, n, "%llud", (unsigned long long)s / 86400);
 }
 
-/* The terminal columns of @s, printable (owner_safe()): a character
- * each, or its wcwidth() in a locale of multibyte characters (CJK two,
- * a combining accent none). Bytes were counted: an owner of 48 bytes in
- * 32 columns pulled the columns after it 16 columns left. */
-static int text_cols(const char *s)
-{
-	int c = 0;
-	uint32_t cp;
-
-	for (size_t i = 0, n = strlen(s), l; i < n; i += l) {
-		int w = 1;
-
-		l = utf8_seq((const unsigned char *)s + i, n - i, &cp);
-		if (l == 0)
-			l = 1;          /* (owner_safe() leaves none) */
-		else if (MB_CUR_MAX > 1 && (w = wcwidth((wchar_t)cp)) < 0)
-			w = 1;
-		c += w;
-	}
-	return c;
-}
-
 /* The width of an OWNER column at least @min wide that holds owner @name
  * as printed (its escapes make it up to 4 times its bytes, 220 columns
  * for 55 bytes): every row's columns then line up, whatever the owners */
 static int owner_width(int min, const char *name)
 {
 	char own[512];
-	const int l = name[0] ? text_cols(owner_safe(own, sizeof(own), name)) : 1;
+	const int l = name[0] ? text_cols(own, strlen(owner_safe(own, sizeof(own), name))) : 1;
 
 	return l > min ? l : min;
 }
@@ -109,7 +86,7 @@ static const char *owner_cell(char *buf, size_t n, const char *name, int width)
 	else
 		snprintf(buf, n, "-");
 	o = strlen(buf);
-	for (c = text_cols(buf); c < width && o + 1 < n; c++)
+	for (c = text_cols(buf, o); c < width && o + 1 < n; c++)
 		buf[o++] = ' ';
 	buf[o] = '\0';
 	return buf;

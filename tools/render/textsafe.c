@@ -2,7 +2,9 @@
  * textsafe.c - segment-derived strings made safe for a terminal
  * (textsafe.h).
  */
+#include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "textsafe.h"
 
@@ -111,4 +113,25 @@ void put_safe(FILE *f, const char *s, int flags)
 		else
 			(void)fwrite(s + i, 1, l, f);
 	}
+}
+
+int text_cols(const char *s, size_t n)
+{
+	int c = 0;
+	uint32_t cp;
+
+	for (size_t i = 0, l; i < n && s[i]; i += l) {
+		int w = 1;
+
+		/* ASCII (the common case) and bytes that are not UTF-8
+		 * (text_safe() leaves none): one column a byte */
+		l = (unsigned char)s[i] < 0x80 ? 0
+		    : utf8_seq((const unsigned char *)s + i, n - i, &cp);
+		if (l == 0)
+			l = 1;
+		else if (MB_CUR_MAX > 1 && (w = wcwidth((wchar_t)cp)) < 0)
+			w = 1;
+		c += w;
+	}
+	return c;
 }

@@ -41,6 +41,13 @@ char *text_safe(char *dst, size_t cap, const char *s);
  * next to keys (which fmt_sigkey() escapes the same way). */
 char *owner_safe(char *dst, size_t cap, const char *s);
 
+/* The terminal columns of the first @n bytes of @s as text_safe() leaves
+ * it: a character each, or its wcwidth() when the locale (LC_CTYPE) has
+ * multibyte characters: a CJK character two, a combining accent none.
+ * For columns that line up (strlen() counts bytes: "東京支店", 12 bytes,
+ * takes 8 columns). */
+int text_cols(const char *s, size_t n);
+
 /* The same, written to @f whatever the length. */
 void put_safe(FILE *f, const char *s, int flags);
 
