@@ -83,6 +83,12 @@ for pid in $p1 $p2; do
 	if share_ok "$pa" "$pb"; then ok; else
 		bad "pid $pid: hot_a $pa, hot_b $pb: not 75%"; fi
 done
+# the SVG's subtitle counts the processes drawn: one with --pid (it said
+# "2 processes", every process of the profile), none when no stack is kept
+expect 0 '>cpu samples, by samples, 2 processes</text>' "" -- "$shmstat" flame --svg - "$name"
+expect 0 '>cpu samples, by samples, 1 process</text>' "" -- "$shmstat" flame --svg - --pid "$p1" "$name"
+expect 0 '>timed sections, by nanoseconds, 0 processes</text>' "has no latency stacks" -- \
+	"$shmstat" flame --svg - --latency "$name"
 # --by weight: nanoseconds of CPU, the two processes' CPU time while they
 # were profiled, but the CPU of each thread before its first sample and
 # after its last: within a tenth (one period a sample was a quarter of it

@@ -140,15 +140,19 @@ out:
 	return err;
 }
 
-/* Add the stacks @a asks for to @f; *@total receives their sum. */
+/* Add the stacks @a asks for to @f; *@kept receives their number,
+ * *@nproc the number of processes they come from (@seen: one byte per
+ * process of @p, zeroed). */
 static int build(struct flame *f, const shmstat_profile *p, struct symbolizer *sym,
-		 const size_t *decl, const struct flame_args *a, size_t *kept)
+		 const size_t *decl, const struct flame_args *a, size_t *kept,
+		 unsigned char *seen, size_t *nproc)
 {
 	const char *frames[SHMSTAT_STACK_FRAMES + 4];
 	char addr[SHMSTAT_STACK_FRAMES][96];
 	char root[64];
 
 	*kept = 0;
+	*nproc = 0;
 	for (size_t k = 0; k < shmstat_profile_stacks(p); k++) {
 		struct shmstat_stack_info si;
 		struct shmstat_profile_proc pp;
@@ -189,6 +193,10 @@ static int build(struct flame *f, const shmstat_profile *p, struct symbolizer *s
 		if (flame_add(f, frames, n, v) != 0)
 			return ENOMEM;
 		(*kept)++;
+		if (si.proc < shmstat_profile_procs(p) && !seen[si.proc]) {
+			seen[si.proc] = 1;
+			(*nproc)++;
+		}
 	}
 	return 0;
 }
@@ -327,7 +335,8 @@ int cmd_flame(int argc, char **argv)
 	struct flame_args a;
 	struct shmstat_profile_stats st;
 	struct symbolizer *sym = NULL;
-	size_t *decl = NULL;
+	size_t *decl = NULL, nproc = 0;
+	unsigned char *seen = NULL;
 	shmstat_profile *p = NULL;
 	struct flame *f = NULL;
 	shmstat_reader *r;
@@ -365,7 +374,10 @@ int cmd_flame(int argc, char **argv)
 		}
 	}
 	f = flame_new();
-	if (f == NULL || build(f, p, sym, decl, &a, &kept) != 0) {
+	/* the subtitle's processes: those of the stacks drawn, not every
+	 * process of the profile (--pid, --latency, --metric) */
+	seen = calloc(shmstat_profile_procs(p) + 1, 1);
+	if (f == NULL || seen == NULL || build(f, p, sym, decl, &a, &kept, seen, &nproc) != 0) {
 		rc = die(EXIT_ERR, "out of memory building the flame graph");
 		goto out;
 	}
@@ -388,7 +400,7 @@ int cmd_flame(int argc, char **argv)
 			a.latency ? "latency" : "cpu",
 			a.pid >= 0 || a.metric ? " matching the filters" : "");
 	if (a.svg) {
-		rc = write_svg(f, &a, name, shmstat_profile_procs(p));
+		rc = write_svg(f, &a, name, nproc);
 	} else {
 		err = flame_write_folded(f, stdout);
 		if (err == 0 && fflush(stdout) != 0)
@@ -399,6 +411,7 @@ int cmd_flame(int argc, char **argv)
 out:
 	flame_free(f);
 	symbolizer_free(sym);
+	free(seen);
 	free(decl);
 	shmstat_profile_free(p);
 	shmstat_snap_free(s);
