@@ -118,14 +118,25 @@ static int attach(const char *name, const struct shmstat_opts *opts, shmstat_seg
 	if (opts->mode != 0600 && opts->mode != 0640)
 		return shmstat__fail(EINVAL, "segment mode must be 0600 or 0640, not %04o",
 				     opts->mode);
+	err = shmstat_valid_name(name);
+	if (err)
+		return err;
+	/* the process's 16th open, before the segment is created: a refused
+	 * open created it and left it (20 MB reserved in /dev/shm with the
+	 * defaults, until removed by hand) */
+	err = shmstat__tls_reserve(name);
+	if (err)
+		return err;
 	seg = calloc(1, sizeof(*seg));
-	if (seg == NULL)
+	if (seg == NULL) {
+		shmstat__tls_unreserve();
 		return shmstat__fail(ENOMEM, "out of memory attaching segment '%s'", name);
+	}
 	seg->fd = -1;
 	seg->lock_fd = -1;
 	err = shmstat__seg_map(seg, name, opts);
 	if (err)
-		goto fail;
+		goto fail_unreserve;
 	seg->pid = getpid();
 	seg->tag = shmstat__self_tag();
 	shmstat__reap(seg);
@@ -133,8 +144,8 @@ static int attach(const char *name, const struct shmstat_opts *opts, shmstat_seg
 	seg->want = ld_acquire(&seg->hdr->retire_seq);
 	err = claim_proc(seg);
 	if (err)
-		goto fail;
-	err = shmstat__tls_attach(seg);
+		goto fail_unreserve;
+	err = shmstat__tls_attach(seg);     /* takes the slot reserved */
 	if (err)
 		goto fail_proc;
 	pthread_once(&fork_once, set_fork_handler);
@@ -146,11 +157,15 @@ static int attach(const char *name, const struct shmstat_opts *opts, shmstat_seg
 	shmstat__tls_unlock();
 	*out = seg;
 	return 0;
+fail_unreserve:
+	shmstat__tls_unreserve();
+	shmstat__seg_unmap(seg);
+	free(seg);
+	return err;
 fail_tls:
 	shmstat__tls_detach(seg);
 fail_proc:
 	leave(seg);
-fail:
 	shmstat__seg_unmap(seg);
 	free(seg);
 	return err;

@@ -35,6 +35,9 @@ static struct {
 } slots[SHMSTAT_TLS_SLOTS];
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t next_epoch = 1;
+/* Slots held for opens under way (shmstat__tls_reserve()): a slot each,
+ * taken by its shmstat__tls_attach() */
+static uint32_t reserved;
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
@@ -268,6 +271,7 @@ static void fork_child(void)
 
 	memset(tls_tab, 0, sizeof(tls_tab));
 	memset(qrecs, 0, sizeof(qrecs));
+	reserved = 0;               /* the opens under way were other threads' */
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
 		struct shmstat_seg *seg = slots[i].seg;
 
@@ -339,12 +343,40 @@ void shmstat__tls_unlock(void)
 	pthread_mutex_unlock(&slots_lock);
 }
 
+int shmstat__tls_reserve(const char *name)
+{
+	uint32_t used;
+
+	pthread_mutex_lock(&slots_lock);
+	used = reserved;
+	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++)
+		used += slots[i].seg != NULL;
+	if (used < SHMSTAT_TLS_SLOTS)
+		reserved++;
+	pthread_mutex_unlock(&slots_lock);
+	if (used >= SHMSTAT_TLS_SLOTS)
+		return shmstat__fail(SHMSTAT_EFULL,
+				     "cannot open segment '%s': this process has %u segments open already",
+				     name, SHMSTAT_TLS_SLOTS);
+	return 0;
+}
+
+void shmstat__tls_unreserve(void)
+{
+	pthread_mutex_lock(&slots_lock);
+	if (reserved > 0)
+		reserved--;
+	pthread_mutex_unlock(&slots_lock);
+}
+
 int shmstat__tls_attach(struct shmstat_seg *seg)
 {
 	int err = SHMSTAT_EFULL;
 
 	pthread_once(&exit_once, make_key);
 	pthread_mutex_lock(&slots_lock);
+	if (reserved > 0)
+		reserved--;             /* ours: a slot is free for it */
 	for (uint32_t i = 0; i < SHMSTAT_TLS_SLOTS; i++) {
 		if (slots[i].seg == NULL) {
 			if (next_epoch == 0 || next_epoch == SHMSTAT_EPOCH_NONE)
@@ -359,8 +391,9 @@ int shmstat__tls_attach(struct shmstat_seg *seg)
 	}
 	pthread_mutex_unlock(&slots_lock);
 	if (err)
-		return shmstat__fail(err, "this process has %u segments open already",
-				     SHMSTAT_TLS_SLOTS);
+		return shmstat__fail(err,
+				     "cannot open segment '%s': this process has %u segments open already",
+				     seg->name, SHMSTAT_TLS_SLOTS);
 	/* without it, gauge sets read every owner word (counter.c) */
 	seg->mine = malloc(((size_t)seg->nstripes - SHMSTAT_GRAVES - seg->max_procs + 1) *
 			   sizeof(*seg->mine));

@@ -19,7 +19,15 @@
 
 #define SHMSTAT_EPOCH_NONE UINT32_MAX   /* carried by do-nothing handles */
 
-/* Give @seg a slot in the per-thread tables (0 or SHMSTAT_EFULL). */
+/* Hold a slot of the per-thread tables for an open of segment @name,
+ * before it creates anything (0 or SHMSTAT_EFULL: this process has 16
+ * segments open, or being opened); shmstat__tls_attach() takes it, and
+ * an open that fails before gives it back with shmstat__tls_unreserve(). */
+SHMSTAT_HIDDEN int shmstat__tls_reserve(const char *name);
+SHMSTAT_HIDDEN void shmstat__tls_unreserve(void);
+
+/* Give @seg a slot in the per-thread tables (0 or SHMSTAT_EFULL), the one
+ * shmstat__tls_reserve() held for it. */
 SHMSTAT_HIDDEN int shmstat__tls_attach(struct shmstat_seg *seg);
 SHMSTAT_HIDDEN void shmstat__tls_detach(struct shmstat_seg *seg);
 
