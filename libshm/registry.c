@@ -271,6 +271,20 @@ static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off,
 	return false;
 }
 
+/* ", N of them by removed metrics ..." for a refusal when removals hold
+ * @held of the room: a process that removes its own metrics gets it back
+ * from a reap alone (api.md, shmstat_remove); "all 1024 used" sent one
+ * looking for live metrics */
+#define NOTE_CAP 160
+static const char *removed_note(char note[NOTE_CAP], uint64_t held)
+{
+	if (held == 0)
+		return "";
+	snprintf(note, NOTE_CAP, ", %llu of them by removed metrics that no reap has reclaimed yet: %s",
+		 (unsigned long long)held, "shmstat_gc() reclaims those every writer has acknowledged");
+	return note;
+}
+
 /* @n value slots: a free run of removed metrics' first, the bump
  * allocator's only when none is large enough. (The other way round, the
  * runs stayed free while the bump allocator had slots, each held by a
@@ -282,7 +296,8 @@ static bool reuse_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off,
 static int alloc_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off,
 			const struct shmstat_desc *self)
 {
-	uint64_t used;
+	uint64_t used, held = 0;
+	char note[NOTE_CAP];
 
 	if (reuse_values(seg, n, off, self))
 		return 0;
@@ -291,9 +306,14 @@ static int alloc_values(struct shmstat_seg *seg, uint32_t n, uint32_t *off,
 		if (used > seg->max_values || n > seg->max_values - used) {
 			if (reuse_values(seg, n, off, self))
 				return 0;
+			for (uint32_t i = 0; i < seg->max_metrics; i++)
+				if (SHMSTAT_DESC_STATE(ld_acquire(&seg->descs[i].word)) ==
+				    SHMSTAT_DESC_RETIRED)
+					held += ld_relaxed(&seg->descs[i].nvalues);
 			return shmstat__fail(SHMSTAT_EFULL,
-					     "segment '%s' has no room for %u more values (%llu of %u used)",
-					     seg->name, n, (unsigned long long)used, seg->max_values);
+					     "segment '%s' has no room for %u more values (%llu of %u used%s)",
+					     seg->name, n, (unsigned long long)used, seg->max_values,
+					     removed_note(note, held));
 		}
 	} while (!cas_acqrel(&seg->hdr->values_used, &used, used + n));
 	*off = (uint32_t)used;
@@ -440,18 +460,21 @@ static int claim_desc(struct shmstat_seg *seg, const struct regreq *r, uint32_t 
 static int find_or_create(struct shmstat_seg *seg, const struct regreq *r, uint32_t *out)
 {
 	const uint32_t cap = seg->max_metrics;
+	uint32_t removed = 0;      /* the last walk's removals */
+	char note[NOTE_CAP];
 
 	for (int again = 0; again < 64; again++) {
 		uint32_t i = (uint32_t)(r->hash % cap), tomb = UINT32_MAX, n;
 		uint64_t tomb_w = 0, w = 0;
 		int err;
 
-		for (n = 0; n < cap; n++, i = (i + 1 == cap) ? 0 : i + 1) {
+		for (n = removed = 0; n < cap; n++, i = (i + 1 == cap) ? 0 : i + 1) {
 			struct shmstat_desc *d = &seg->descs[i];
 			uint32_t st;
 
 			w = ld_acquire(&d->word);
 			st = SHMSTAT_DESC_STATE(w);
+			removed += st == SHMSTAT_DESC_RETIRED;
 			if (st == SHMSTAT_DESC_CLAIMED) {
 				w = wait_claim(seg, d, w);
 				st = SHMSTAT_DESC_STATE(w);
@@ -494,8 +517,8 @@ static int find_or_create(struct shmstat_seg *seg, const struct regreq *r, uint3
 	}
 	add_relaxed(&seg->hdr->dropped_regs, 1);
 	return shmstat__fail(SHMSTAT_EFULL,
-			     "segment '%s' has no free metric slot for '%s' (all %u used)",
-			     seg->name, r->name, cap);
+			     "segment '%s' has no free metric slot for '%s' (all %u used%s)",
+			     seg->name, r->name, cap, removed_note(note, removed));
 }
 
 /* ------------------------------------------------------- process index */

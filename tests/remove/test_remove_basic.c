@@ -576,6 +576,63 @@ static void test_alternating_tenants(void **state)
 	assert_int_equal(shmstat_close(seg), 0);
 }
 
+/* @err must be SHMSTAT_EFULL with a message that says @held of the
+ * room is held by removed metrics and that shmstat_gc() reclaims it. */
+static void expect_full_of_removed(int err, const char *seg, const char *held)
+{
+	const char *e = shmstat_last_error();
+
+	assert_int_equal(err, SHMSTAT_EFULL);
+	ut_check_error_text(seg);
+	if (strstr(e, held) == NULL || strstr(e, "shmstat_gc()") == NULL)
+		fail_msg("the message does not say that '%s' and that shmstat_gc() reclaims "
+			 "them: \"%s\"", held, e);
+}
+
+/* 5. A process that removes its own metrics and registers others (a
+ * server's per-connection metrics) gets their descriptors and value
+ * slots back from a reap: shmstat_gc(), or an attach. Until then a
+ * registration that finds no room is refused, and its message must say
+ * that removed metrics hold the room: it said "all 1024 used" to a
+ * server with one connection's metric live (registrations from the
+ * 1,025th connection on refused), which sent one looking for a leak of
+ * live metrics. */
+static void test_full_of_removed(void **state)
+{
+	const char *name = ut_name("rmfull");
+	shmstat_seg *seg = rm_open(name, 4, 64);
+	const char *vname = ut_name("rmfullv");
+	shmstat_seg *vseg = rm_open(vname, 64, 4);
+	shmstat_counter *c;
+	char n[32];
+
+	(void)state;
+	/* the directory: 4 descriptors, each of a removed counter */
+	for (int i = 0; i < 4; i++) {
+		snprintf(n, sizeof(n), "conn_%d", i);
+		assert_int_equal(rm_counter(seg, n, NULL, &c), 0);
+		shmstat_counter_inc(c);
+		assert_int_equal(rm_remove(seg, n, NULL), 0);
+	}
+	expect_full_of_removed(rm_counter(seg, "conn_4", NULL, &c), name,
+			       "all 4 used, 4 of them by removed metrics");
+	rm_gc(name);
+	assert_int_equal(rm_counter(seg, "conn_4", NULL, &c), 0);
+	/* the value slots: 4, each of a removed counter */
+	for (int i = 0; i < 4; i++) {
+		snprintf(n, sizeof(n), "conn_%d", i);
+		assert_int_equal(rm_counter(vseg, n, NULL, &c), 0);
+		shmstat_counter_inc(c);
+		assert_int_equal(rm_remove(vseg, n, NULL), 0);
+	}
+	expect_full_of_removed(rm_counter(vseg, "conn_4", NULL, &c), vname,
+			       "4 of 4 used, 4 of them by removed metrics");
+	rm_gc(vname);
+	assert_int_equal(rm_counter(vseg, "conn_4", NULL, &c), 0);
+	assert_int_equal(shmstat_close(seg), 0);
+	assert_int_equal(shmstat_close(vseg), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, ut_setup, ut_teardown)
 
 int main(void)
@@ -587,6 +644,7 @@ int main(void)
 		T(test_directory_reuse_mixed),
 		T(test_unique_name_churn),
 		T(test_alternating_tenants),
+		T(test_full_of_removed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
