@@ -597,38 +597,36 @@ static void expect_full_of_removed(int err, const char *seg, const char *held)
  * server with one connection's metric live (registrations from the
  * 1,025th connection on refused), which sent one looking for a leak of
  * live metrics. */
-static void test_full_of_removed(void **state)
+/* 4 counters registered, counted and removed in @seg, then a 5th
+ * refused as full (@what said) until a gc of @name */
+static void fill_removed(shmstat_seg *seg, const char *name, const char *what)
 {
-	const char *name = ut_name("rmfull");
-	shmstat_seg *seg = rm_open(name, 4, 64);
-	const char *vname = ut_name("rmfullv");
-	shmstat_seg *vseg = rm_open(vname, 64, 4);
 	shmstat_counter *c;
 	char n[32];
 
-	(void)state;
-	/* the directory: 4 descriptors, each of a removed counter */
 	for (int i = 0; i < 4; i++) {
 		snprintf(n, sizeof(n), "conn_%d", i);
 		assert_int_equal(rm_counter(seg, n, NULL, &c), 0);
 		shmstat_counter_inc(c);
 		assert_int_equal(rm_remove(seg, n, NULL), 0);
 	}
-	expect_full_of_removed(rm_counter(seg, "conn_4", NULL, &c), name,
-			       "all 4 used, 4 of them by removed metrics");
+	expect_full_of_removed(rm_counter(seg, "conn_4", NULL, &c), name, what);
 	rm_gc(name);
 	assert_int_equal(rm_counter(seg, "conn_4", NULL, &c), 0);
+}
+
+static void test_full_of_removed(void **state)
+{
+	const char *name = ut_name("rmfull");
+	shmstat_seg *seg = rm_open(name, 4, 64);
+	const char *vname = ut_name("rmfullv");
+	shmstat_seg *vseg = rm_open(vname, 64, 4);
+
+	(void)state;
+	/* the directory: 4 descriptors, each of a removed counter */
+	fill_removed(seg, name, "all 4 used, 4 of them by removed metrics");
 	/* the value slots: 4, each of a removed counter */
-	for (int i = 0; i < 4; i++) {
-		snprintf(n, sizeof(n), "conn_%d", i);
-		assert_int_equal(rm_counter(vseg, n, NULL, &c), 0);
-		shmstat_counter_inc(c);
-		assert_int_equal(rm_remove(vseg, n, NULL), 0);
-	}
-	expect_full_of_removed(rm_counter(vseg, "conn_4", NULL, &c), vname,
-			       "4 of 4 used, 4 of them by removed metrics");
-	rm_gc(vname);
-	assert_int_equal(rm_counter(vseg, "conn_4", NULL, &c), 0);
+	fill_removed(vseg, vname, "4 of 4 used, 4 of them by removed metrics");
 	assert_int_equal(shmstat_close(seg), 0);
 	assert_int_equal(shmstat_close(vseg), 0);
 }
