@@ -673,6 +673,18 @@ static pid_t child_of(pid_t pid)
 	return (pid_t)c;
 }
 
+/* The writer of @ns, its init's child, as our /proc lists it */
+static pid_t ns_writer(const struct ns *ns)
+{
+	const pid_t init = child_of(ns->pid);
+	pid_t w;
+
+	assert_true(init > 0);
+	w = child_of(init);
+	assert_true(w > 0);
+	return w;
+}
+
 /* A reaper of another pid namespace stopped in a fold, the reaper lock
  * held, and then killed with its namespace (a container stopped, then
  * killed): stopped, it is not taken for dead (its lock stays held: the
@@ -687,7 +699,6 @@ static void test_pidns_reaper_stopped(void **state)
 {
 	struct ns r, x;
 	char path[300];
-	pid_t init, w;
 	int fd;
 
 	(void)state;
@@ -709,11 +720,7 @@ static void test_pidns_reaper_stopped(void **state)
 	assert_int_equal(rdlock(fd, offsetof(struct shmstat_hdr, reaper_lock), 1), EAGAIN);
 
 	/* killed stopped (the kernel ends its namespace with it) */
-	init = child_of(r.pid);
-	assert_true(init > 0);
-	w = child_of(init);
-	assert_true(w > 0);
-	assert_int_equal(kill(w, SIGKILL), 0);
+	assert_int_equal(kill(ns_writer(&r), SIGKILL), 0);
 	writer_waited(&r);
 	assert_int_equal(ns_end(&r), 128 + SIGKILL);
 
@@ -786,7 +793,6 @@ static void test_pidns_reaper_killed(void **state)
  * of the byte with its life, and the gc here takes the lock from it. */
 static void test_pidns_reaper_unstamped(void **state)
 {
-	pid_t init, w;
 	struct ns x;
 
 	(void)state;
@@ -799,11 +805,7 @@ static void test_pidns_reaper_unstamped(void **state)
 	assert_int_equal(shmstat_gc(seg_name, NULL), SHMSTAT_EBUSY);
 	check(N_A, 0, 1, 0);
 
-	init = child_of(x.pid);
-	assert_true(init > 0);
-	w = child_of(init);
-	assert_true(w > 0);
-	assert_int_equal(kill(w, SIGKILL), 0);
+	assert_int_equal(kill(ns_writer(&x), SIGKILL), 0);
 	writer_waited(&x);
 	assert_int_equal(ns_end(&x), 128 + SIGKILL);
 	assert_int_equal(gc_here(), 1);
@@ -822,7 +824,6 @@ static void test_pidns_reaper_unstamped(void **state)
  * not gone. */
 static void test_pidns_claim_unstamped(void **state)
 {
-	pid_t init, w;
 	struct ns x;
 
 	(void)state;
@@ -831,11 +832,7 @@ static void test_pidns_claim_unstamped(void **state)
 	expect_in_fold(&x);
 	assert_int_equal(gc_here(), 0);
 
-	init = child_of(x.pid);
-	assert_true(init > 0);
-	w = child_of(init);
-	assert_true(w > 0);
-	assert_int_equal(kill(w, SIGCONT), 0);
+	assert_int_equal(kill(ns_writer(&x), SIGCONT), 0);
 	round_of(&x);
 	check(N_A, N_A, 1, 0);
 	assert_int_equal(stress_write(x.cmd, "q", 1), 0);
