@@ -100,9 +100,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			char msg[256];
 			uint64_t have;
 
-			use_str(rule_unit_misfit(r, "", msg, sizeof(msg)));
-			use_str(rule_unit_misfit(r, "ns", msg, sizeof(msg)));
-			use_str(rule_unit_misfit(r, "bytes", msg, sizeof(msg)));
+			use_str(rule_unit_misfit(r, "", NULL, msg, sizeof(msg)));
+			use_str(rule_unit_misfit(r, "ns", NULL, msg, sizeof(msg)));
+			use_str(rule_unit_misfit(r, "bytes", NULL, msg, sizeof(msg)));
 			if (r->has_baseline)
 				for (size_t k = 0; k < 4; k++)
 					(void)baseline_history(r, (uint64_t)1 << (40 + 5 * k),

@@ -736,15 +736,15 @@ static void test_unit_thresholds(void **state)
 	{
 		char buf[256];
 
-		assert_null(rule_unit_misfit(rules_find(&rs, "bytes"), "bytes", buf, sizeof(buf)));
-		assert_string_equal(rule_unit_misfit(rules_find(&rs, "bytes"), "items", buf, sizeof(buf)),
+		assert_null(rule_unit_misfit(rules_find(&rs, "bytes"), "bytes", NULL, buf, sizeof(buf)));
+		assert_string_equal(rule_unit_misfit(rules_find(&rs, "bytes"), "items", NULL, buf, sizeof(buf)),
 				    "warning threshold 14.3 MiB is bytes, but cache_bytes is in 'items'");
-		assert_null(rule_unit_misfit(rules_find(&rs, "rate-ns"), "nanoseconds", buf, sizeof(buf)));
-		assert_string_equal(rule_unit_misfit(rules_find(&rs, "rate-ns"), "", buf, sizeof(buf)),
+		assert_null(rule_unit_misfit(rules_find(&rs, "rate-ns"), "nanoseconds", NULL, buf, sizeof(buf)));
+		assert_string_equal(rule_unit_misfit(rules_find(&rs, "rate-ns"), "", NULL, buf, sizeof(buf)),
 				    "critical threshold 500ms is a duration, but cpu_ns_total has no unit (a count)");
-		assert_null(rule_unit_misfit(rules_find(&rs, "plain-si"), "", buf, sizeof(buf)));
-		assert_null(rule_unit_misfit(rules_find(&rs, "ratio-pct"), "bytes", buf, sizeof(buf)));
-		assert_string_equal(rule_unit_misfit(rules_find(&rs, "base"), "bytes", buf, sizeof(buf)),
+		assert_null(rule_unit_misfit(rules_find(&rs, "plain-si"), "", NULL, buf, sizeof(buf)));
+		assert_null(rule_unit_misfit(rules_find(&rs, "ratio-pct"), "bytes", NULL, buf, sizeof(buf)));
+		assert_string_equal(rule_unit_misfit(rules_find(&rs, "base"), "bytes", NULL, buf, sizeof(buf)),
 				    "fallback warning threshold 2ms is a duration, but lat is in 'bytes'");
 	}
 	rules_free(&rs);

@@ -806,7 +806,8 @@ void rule_fmt_value(const struct rule *r, const char *unit, double v, int pct, c
 	}
 }
 
-static const char *misfit(const struct rule *r, const char *unit, int fb, char *buf, size_t n)
+static const char *misfit(const struct rule *r, const char *unit, const char *what, int fb,
+			  char *buf, size_t n)
 {
 	enum qty_kind k = fb ? r->fb_kind : r->thr_kind;
 	int has_w = fb ? r->has_fb_warning : r->has_warning;
@@ -817,21 +818,26 @@ static const char *misfit(const struct rule *r, const char *unit, int fb, char *
 	    unit_kind(unit) == (k == QTY_NS ? UNIT_NS : UNIT_BYTES))
 		return NULL;
 	fmt_fig(f, sizeof(f), t, k == QTY_NS ? "ns" : "bytes", 0);
-	snprintf(buf, n, "%s%s threshold %s is %s, but %s %s%s%s", fb ? "fallback " : "",
-		 has_w ? "warning" : "critical", f, written_as(k), r->sel.metric,
-		 unit && *unit ? "is in '" : "has no unit (a count)", unit && *unit ? unit : "",
-		 unit && *unit ? "'" : "");
+	if (what != NULL)
+		snprintf(buf, n, "%s%s threshold %s is %s, but %s", fb ? "fallback " : "",
+			 has_w ? "warning" : "critical", f, written_as(k), what);
+	else
+		snprintf(buf, n, "%s%s threshold %s is %s, but %s %s%s%s", fb ? "fallback " : "",
+			 has_w ? "warning" : "critical", f, written_as(k), r->sel.metric,
+			 unit && *unit ? "is in '" : "has no unit (a count)",
+			 unit && *unit ? unit : "", unit && *unit ? "'" : "");
 	return buf;
 }
 
-const char *rule_unit_misfit(const struct rule *r, const char *unit, char *buf, size_t n)
+const char *rule_unit_misfit(const struct rule *r, const char *unit, const char *what, char *buf,
+			     size_t n)
 {
 	const char *m;
 
 	if (rule_value_kind(r) != RV_RATE && rule_value_kind(r) != RV_AMOUNT)
 		return NULL;
-	m = misfit(r, unit, 0, buf, n);
+	m = misfit(r, unit, what, 0, buf, n);
 	if (m == NULL && r->has_fallback)
-		m = misfit(r, unit, 1, buf, n);
+		m = misfit(r, unit, what, 1, buf, n);
 	return m;
 }

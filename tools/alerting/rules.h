@@ -185,9 +185,11 @@ const char *rule_value_unit(const struct rule *r, const char *unit);
 /**
  * rule_unit_misfit - NULL when the metric's registered @unit suits the
  * thresholds of @r (durations need "ns", bytes "bytes"), else a message
- * naming the threshold and what it compares, in @buf (@n bytes).
+ * naming the threshold and what it compares, in @buf (@n bytes): the
+ * metric and its unit, or @what when not NULL (what the value is).
  */
-const char *rule_unit_misfit(const struct rule *r, const char *unit, char *buf, size_t n);
+const char *rule_unit_misfit(const struct rule *r, const char *unit, const char *what, char *buf,
+			     size_t n);
 
 /* ------------------------------------------------------- inline rules */
 

@@ -670,13 +670,13 @@ const char *check_unit(const struct check_ctx *c, const struct rule *r, int *hco
 const char *check_unit_misfit(const struct rule *r, const char *unit, int hcount, char *buf,
 			      size_t n)
 {
-	const char *m = unit ? rule_unit_misfit(r, unit, buf, n) : NULL;
-	char *but = m ? strstr(buf, ", but ") : NULL;
+	char what[200];
 
+	if (unit == NULL)
+		return NULL;
 	/* not "has no unit": the histogram has one, its count not */
-	if (but && hcount)
-		snprintf(but, n - (size_t)(but - buf),
-			 ", but the %s of histogram %.96s counts the values it recorded (no unit)",
+	if (hcount)
+		snprintf(what, sizeof(what), "the %s of histogram %.96s counts the values it recorded (no unit)",
 			 r->kind == RULE_RATE ? "rate" : "increase", r->sel.metric);
-	return m;
+	return rule_unit_misfit(r, unit, hcount ? what : NULL, buf, n);
 }
