@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <wchar.h>
 
 #include "shmstat.h"
 #include "cli.h"
@@ -603,16 +602,10 @@ void watch_spark(char *buf, size_t n, const struct row *r, unsigned ncells, int 
 
 int cp_cells(const char *s, size_t *len)
 {
-	uint32_t cp;
-	int c;
+	const int c = text_cp_cols(s, strlen(s), len);
 
-	*len = utf8_seq((const unsigned char *)s, strlen(s), &cp);
-	if (*len == 0 || MB_CUR_MAX == 1) {
-		*len = *len ? *len : 1;
-		return MB_CUR_MAX == 1 ? (int)*len : 1;
-	}
-	c = wcwidth((wchar_t)cp);
-	return c < 0 ? 1 : c;
+	/* curses in a locale of single bytes: a cell a byte */
+	return MB_CUR_MAX == 1 ? (int)*len : c;
 }
 
 int cells(const char *s)

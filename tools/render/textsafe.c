@@ -115,23 +115,27 @@ void put_safe(FILE *f, const char *s, int flags)
 	}
 }
 
+int text_cp_cols(const char *s, size_t n, size_t *len)
+{
+	uint32_t cp;
+	int w;
+
+	/* a byte that is not UTF-8 (text_safe() leaves none): one column */
+	*len = utf8_seq((const unsigned char *)s, n, &cp);
+	if (*len == 0) {
+		*len = 1;
+		return 1;
+	}
+	if (MB_CUR_MAX == 1 || (w = wcwidth((wchar_t)cp)) < 0)
+		return 1;
+	return w;
+}
+
 int text_cols(const char *s, size_t n)
 {
 	int c = 0;
-	uint32_t cp;
 
-	for (size_t i = 0, l; i < n && s[i]; i += l) {
-		int w = 1;
-
-		/* ASCII (the common case) and bytes that are not UTF-8
-		 * (text_safe() leaves none): one column a byte */
-		l = (unsigned char)s[i] < 0x80 ? 0
-		    : utf8_seq((const unsigned char *)s + i, n - i, &cp);
-		if (l == 0)
-			l = 1;
-		else if (MB_CUR_MAX > 1 && (w = wcwidth((wchar_t)cp)) < 0)
-			w = 1;
-		c += w;
-	}
+	for (size_t i = 0, l; i < n && s[i]; i += l)
+		c += text_cp_cols(s + i, n - i, &l);
 	return c;
 }

@@ -47,6 +47,9 @@ char *owner_safe(char *dst, size_t cap, const char *s);
  * For columns that line up (strlen() counts bytes: "東京支店", 12 bytes,
  * takes 8 columns). */
 int text_cols(const char *s, size_t n);
+/* The columns of the character at @s (@n > 0 bytes there), as above; its
+ * bytes in *@len (1 for a byte that is not UTF-8). */
+int text_cp_cols(const char *s, size_t n, size_t *len);
 
 /* The same, written to @f whatever the length. */
 void put_safe(FILE *f, const char *s, int flags);
