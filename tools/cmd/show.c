@@ -390,9 +390,11 @@ static int print_text(const char *name, const shmstat_snap *s, const size_t *ord
 	/* the cells, and the columns as wide as their widest cell */
 	for (size_t k = 0; k < n; k++) {
 		struct row w;
+		int nc;
 
 		row_of(s, order, n, k, rate, &w);
-		wn = text_cols(w.full, strlen(w.full)) > wn ? text_cols(w.full, strlen(w.full)) : wn;
+		nc = text_cols(w.full, strlen(w.full));
+		wn = nc > wn ? nc : wn;
 		wv = (int)strlen(w.v) > wv ? (int)strlen(w.v) : wv;
 		wr = (int)strlen(w.r) > wr ? (int)strlen(w.r) : wr;
 		wt = (int)strlen(w.t) > wt ? (int)strlen(w.t) : wt;
